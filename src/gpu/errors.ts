@@ -1,0 +1,60 @@
+// Typed errors for everything that can go wrong between us and the GPU.
+// Callers catch these by class; messages are written for the person at the terminal.
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+/** WebGPU is not available at all (no navigator.gpu, no Vulkan loader, no adapter). */
+export class WebGpuUnavailableError extends GpuError {
+  override name = 'WebGpuUnavailableError';
+}
+
+/** A configuration needs more of some device limit than this adapter offers. */
+export class LimitExceededError extends GpuError {
+  override name = 'LimitExceededError';
+  constructor(
+    readonly limit: string,
+    readonly needed: number,
+    readonly allowed: number,
+    readonly why: string,
+  ) {
+    super(`${why} needs ${limit} = ${needed}, but this adapter allows at most ${allowed}`);
+  }
+}
+
+export interface ShaderDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** WGSL failed to compile; every diagnostic points at the original .wgsl file and line. */
+export class ShaderCompileError extends GpuError {
+  override name = 'ShaderCompileError';
+  constructor(readonly diagnostics: ShaderDiagnostic[]) {
+    super(
+      'WGSL compile error:\n' +
+        diagnostics.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'),
+    );
+  }
+}
+
+export class GpuValidationError extends GpuError {
+  override name = 'GpuValidationError';
+}
+
+export class GpuOutOfMemoryError extends GpuError {
+  override name = 'GpuOutOfMemoryError';
+}
+
+export class DeviceLostError extends GpuError {
+  override name = 'DeviceLostError';
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`GPU device lost (${reason})${detail ? `: ${detail}` : ''}`);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './device.ts';
+export * from './errors.ts';
+export * from './shaders.ts';
+export * from './timer.ts';
+export * from './buffers.ts';

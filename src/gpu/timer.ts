@@ -1,0 +1,73 @@
+// GPU time per compute pass from timestamp queries; when the device lacks
+// timestamp-query, host time of whole submissions instead — and `source` says which.
+import type { Gpu } from './device.ts';
+
+export type TimeSource = 'timestamp-query' | 'host';
+
+export class GpuTimer {
+  readonly source: TimeSource;
+  private readonly querySet?: GPUQuerySet;
+  private readonly resolveBuf?: GPUBuffer;
+  private readonly readBuf?: GPUBuffer;
+  private labels: string[] = [];
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly capacity = 256,
+  ) {
+    this.source = gpu.timestamps ? 'timestamp-query' : 'host';
+    if (!gpu.timestamps) return;
+    const d = gpu.device;
+    this.querySet = d.createQuerySet({ type: 'timestamp', count: 2 * capacity, label: 'GpuTimer' });
+    this.resolveBuf = d.createBuffer({
+      size: 16 * capacity,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    this.readBuf = d.createBuffer({ size: 16 * capacity, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  /** timestampWrites for a pass named `label`; undefined in host mode (pass untimed). */
+  writes(label: string): GPUComputePassTimestampWrites | undefined {
+    if (!this.querySet) return undefined;
+    if (this.labels.length >= this.capacity) throw new Error(`GpuTimer: more than ${this.capacity} timed passes before read()`);
+    const i = this.labels.push(label) - 1;
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  /** Copies the pass timestamps out; call on the encoder that holds the timed passes, before finish(). */
+  resolve(encoder: GPUCommandEncoder): void {
+    if (!this.querySet || this.labels.length === 0) return;
+    const n = 2 * this.labels.length;
+    encoder.resolveQuerySet(this.querySet, 0, n, this.resolveBuf!, 0);
+    encoder.copyBufferToBuffer(this.resolveBuf!, 0, this.readBuf!, 0, n * 8);
+  }
+
+  /** Milliseconds per label (summed over passes sharing a label), in first-seen order; resets the timer. */
+  async read(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!this.readBuf || this.labels.length === 0) return out;
+    await this.gpu.guard(this.readBuf.mapAsync(GPUMapMode.READ, 0, this.labels.length * 16));
+    const t = new BigInt64Array(this.readBuf.getMappedRange(0, this.labels.length * 16));
+    this.labels.forEach((label, i) => {
+      const ns = Number(t[2 * i + 1] - t[2 * i]);
+      out.set(label, (out.get(label) ?? 0) + Math.max(0, ns) / 1e6);
+    });
+    this.readBuf.unmap();
+    this.labels = [];
+    return out;
+  }
+
+  destroy(): void {
+    this.querySet?.destroy();
+    this.resolveBuf?.destroy();
+    this.readBuf?.destroy();
+  }
+}
+
+/** Host milliseconds from submitting `commands` until the GPU reports them done. */
+export async function hostTimeSubmit(gpu: Gpu, commands: GPUCommandBuffer[]): Promise<number> {
+  const t0 = performance.now();
+  gpu.device.queue.submit(commands);
+  await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+  return performance.now() - t0;
+}
