@@ -1,0 +1,222 @@
+// The MoE router (shaders/router.wgsl): x [T,H] · W [E,H]ᵀ → topkIdx [T,K] i32 and
+// topkWeight [T,K] f32, plus its float64 CPU reference. Slot order within a token is
+// descending selection score, exact ties broken by the lower expert index; the selection
+// score is prob + bias with a noaux_tc bias, else prob.
+import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { SizeUniforms, validateRouterParams, workgroupGrid, type RouterParams } from './routing-params.ts';
+
+export type { RouterParams } from './routing-params.ts';
+
+const WG = 128; // must match router.wgsl
+
+export interface RouterBuffers {
+  x: GPUBuffer;
+  weight: GPUBuffer;
+  bias?: GPUBuffer;
+  topkIdx: GPUBuffer;
+  topkWeight: GPUBuffer;
+  tokens: number;
+}
+
+/** Bytes of workgroup memory router.wgsl declares for these parameters. */
+function workgroupBytes(p: RouterParams): number {
+  return 4 * (2 * p.experts + p.nGroup + p.topK + 2 * WG);
+}
+
+function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
+  if (buf.size < bytes) throw new Error(`${what} buffer holds ${buf.size} bytes, needs ${bytes}`);
+}
+
+export class RouterKernel {
+  private readonly sizes: SizeUniforms;
+  private readonly noBias: GPUBuffer;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly params: RouterParams,
+    private readonly pipeline: GPUComputePipeline,
+  ) {
+    this.sizes = new SizeUniforms(gpu.device, 'router');
+    // The shader always declares the bias binding; without a bias it reads nothing from this.
+    this.noBias = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'router no-bias' });
+  }
+
+  static async create(gpu: Gpu, p: RouterParams): Promise<RouterKernel> {
+    validateRouterParams(p);
+    const wgBytes = workgroupBytes(p);
+    const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+    if (wgBytes > limit) {
+      throw new Error(
+        `router: experts = ${p.experts} needs ${wgBytes} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
+      );
+    }
+    const constants = {
+      HIDDEN: p.hidden,
+      EXPERTS: p.experts,
+      TOP_K: p.topK,
+      N_GROUP: p.nGroup,
+      TOPK_GROUP: p.topkGroup,
+      SIGMOID: p.scoring === 'sigmoid' ? 1 : 0,
+      HAS_BIAS: p.hasBias ? 1 : 0,
+      NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
+      ROUTED_SCALING: p.routedScalingFactor,
+    };
+    const key = `router:${Object.values(constants).join(',')}`;
+    const pipeline = await cachedPipeline(gpu, key, async () => ({ program: await wgslProgram('router.wgsl'), constants }));
+    return new RouterKernel(gpu, p, pipeline);
+  }
+
+  /** Records one compute pass ('router') routing `tokens` rows of x. */
+  encode(encoder: GPUCommandEncoder, b: RouterBuffers, timer?: GpuTimer): void {
+    const { hidden, experts, topK, hasBias } = this.params;
+    const T = b.tokens;
+    if (!Number.isInteger(T) || T < 0) throw new Error(`router: tokens must be a non-negative integer (got ${T})`);
+    if (hasBias && !b.bias) throw new Error('router: params.hasBias is set but no bias buffer was given');
+    needBytes(b.x, T * hidden * 4, 'router x');
+    needBytes(b.weight, experts * hidden * 4, 'router weight');
+    if (hasBias) needBytes(b.bias!, experts * 4, 'router bias');
+    needBytes(b.topkIdx, T * topK * 4, 'router topkIdx');
+    needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
+
+    const bind = this.gpu.device.createBindGroup({
+      label: 'router',
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: this.sizes.get(T) } },
+        { binding: 1, resource: { buffer: b.x } },
+        { binding: 2, resource: { buffer: b.weight } },
+        { binding: 3, resource: { buffer: hasBias ? b.bias! : this.noBias } },
+        { binding: 4, resource: { buffer: b.topkIdx } },
+        { binding: 5, resource: { buffer: b.topkWeight } },
+      ],
+    });
+    const pass = encoder.beginComputePass({ label: 'router', timestampWrites: timer?.writes('router') });
+    if (T > 0) {
+      pass.setPipeline(this.pipeline);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(...workgroupGrid(T, this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
+    }
+    pass.end();
+  }
+
+  destroy(): void {
+    this.sizes.destroy();
+    this.noBias.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// float64 CPU reference
+
+export interface RouterReference {
+  /** [T,K] expert ids in slot order. */
+  idx: Int32Array;
+  /** [T,K] routing weights. */
+  weight: Float64Array;
+  /** [T,E] selection scores (prob + bias, or prob), before any group masking. */
+  scores: Float64Array;
+  /** [T,E] unbiased scores (sigmoid or softmax probabilities). */
+  probs: Float64Array;
+  /** [T,nGroup] group scores (empty when nGroup = 1). */
+  groupScores: Float64Array;
+}
+
+/** Higher score first, equal scores by lower index (the contract's tie order). */
+function byScore(s: ArrayLike<number>, base = 0): (a: number, b: number) => number {
+  return (a, b) => s[base + b] - s[base + a] || a - b;
+}
+
+export function routerReference(
+  p: RouterParams,
+  tokens: number,
+  x: Float32Array,
+  w: Float32Array,
+  bias?: Float32Array,
+): RouterReference {
+  validateRouterParams(p);
+  const { hidden: H, experts: E, topK: K, nGroup: G, topkGroup } = p;
+  if (p.hasBias && !bias) throw new Error('routerReference: params.hasBias is set but no bias was given');
+  const per = E / G;
+  const idx = new Int32Array(tokens * K);
+  const weight = new Float64Array(tokens * K);
+  const scores = new Float64Array(tokens * E);
+  const probs = new Float64Array(tokens * E);
+  const groupScores = new Float64Array(G > 1 ? tokens * G : 0);
+  const prob = new Float64Array(E);
+  const sel = new Float64Array(E);
+  for (let t = 0; t < tokens; t++) {
+    for (let e = 0; e < E; e++) {
+      let acc = 0;
+      for (let h = 0; h < H; h++) acc += x[t * H + h] * w[e * H + h];
+      prob[e] = acc;
+    }
+    if (p.scoring === 'sigmoid') {
+      for (let e = 0; e < E; e++) prob[e] = 1 / (1 + Math.exp(-prob[e]));
+    } else {
+      let m = -Infinity;
+      for (let e = 0; e < E; e++) m = Math.max(m, prob[e]);
+      let sum = 0;
+      for (let e = 0; e < E; e++) sum += prob[e] = Math.exp(prob[e] - m);
+      for (let e = 0; e < E; e++) prob[e] /= sum;
+    }
+    for (let e = 0; e < E; e++) sel[e] = prob[e] + (p.hasBias ? bias![e] : 0);
+    probs.set(prob, t * E);
+    scores.set(sel, t * E);
+
+    let candidates = Array.from({ length: E }, (_, e) => e);
+    if (G > 1) {
+      const gs = new Float64Array(G);
+      for (let g = 0; g < G; g++) {
+        const vals = Array.from(sel.subarray(g * per, (g + 1) * per)).sort((a, b) => b - a);
+        gs[g] = p.hasBias ? vals[0] + vals[1] : vals[0];
+      }
+      groupScores.set(gs, t * G);
+      const kept = new Set(
+        Array.from({ length: G }, (_, g) => g)
+          .sort(byScore(gs))
+          .slice(0, topkGroup),
+      );
+      candidates = candidates.filter((e) => kept.has(Math.floor(e / per)));
+    }
+    const chosen = candidates.sort(byScore(sel)).slice(0, K);
+    let den = 0;
+    if (p.normTopkProb) {
+      for (const e of chosen) den += prob[e];
+      if (p.scoring === 'sigmoid') den += 1e-20;
+    }
+    chosen.forEach((e, k) => {
+      idx[t * K + k] = e;
+      weight[t * K + k] = (p.normTopkProb ? prob[e] / den : prob[e]) * p.routedScalingFactor;
+    });
+  }
+  return { idx, weight, scores, probs, groupScores };
+}
+
+/**
+ * How close token t's routing decision is to flipping, from the reference: the smallest
+ * non-zero gap between adjacent selection scores that decide its slots (the K chosen and
+ * the best one left out) and, when grouped, between the last kept and first dropped group.
+ * Exactly equal scores are true ties (duplicate router rows) that both sides break the
+ * same way, so they do not count. Infinity when nothing can flip.
+ */
+export function routingMargin(p: RouterParams, ref: RouterReference, t: number): number {
+  const { experts: E, topK: K, nGroup: G, topkGroup } = p;
+  const per = E / G;
+  let margin = Infinity;
+  const gap = (a: number, b: number) => {
+    const d = Math.abs(a - b);
+    if (d > 0) margin = Math.min(margin, d);
+  };
+  let candidates = Array.from({ length: E }, (_, e) => e);
+  if (G > 1) {
+    const gs = ref.groupScores.subarray(t * G, (t + 1) * G);
+    const order = Array.from({ length: G }, (_, g) => g).sort(byScore(gs));
+    if (topkGroup < G) gap(gs[order[topkGroup - 1]], gs[order[topkGroup]]);
+    const kept = new Set(order.slice(0, topkGroup));
+    candidates = candidates.filter((e) => kept.has(Math.floor(e / per)));
+  }
+  const s = ref.scores.subarray(t * E, (t + 1) * E);
+  const order = candidates.sort(byScore(s));
+  for (let k = 0; k < Math.min(K, order.length - 1); k++) gap(s[order[k]], s[order[k + 1]]);
+  return margin;
+}

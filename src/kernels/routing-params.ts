@@ -1,0 +1,106 @@
+// Parameters of the MoE router and their validation, plus the small dispatch helpers the
+// routing-side kernels (router, permute, combine, attention) share.
+
+/** What the router computes; the HF config keys it comes from are in the comments. */
+export interface RouterParams {
+  /** hidden_size */
+  hidden: number;
+  /** n_routed_experts / num_local_experts / num_experts */
+  experts: number;
+  /** num_experts_per_tok */
+  topK: number;
+  /** scoring_func: DeepSeek-V3 'sigmoid'; Mixtral / Qwen 'softmax'. */
+  scoring: 'softmax' | 'sigmoid';
+  /** n_group / topk_group; 1 / 1 when ungrouped. */
+  nGroup: number;
+  topkGroup: number;
+  /** noaux_tc e_score_correction_bias: added to the scores for selection only. */
+  hasBias: boolean;
+  /** norm_topk_prob */
+  normTopkProb: boolean;
+  /** routed_scaling_factor (1 when the family has none); applied whether or not normTopkProb. */
+  routedScalingFactor: number;
+}
+
+export const MAX_TOP_K = 64;
+
+function positiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`router: ${name} must be a positive integer (got ${v})`);
+}
+
+/** Throws an Error naming the first unsupported or contradictory parameter. */
+export function validateRouterParams(p: RouterParams): void {
+  positiveInt('hidden', p.hidden);
+  positiveInt('experts', p.experts);
+  positiveInt('topK', p.topK);
+  positiveInt('nGroup', p.nGroup);
+  positiveInt('topkGroup', p.topkGroup);
+  if (p.scoring !== 'softmax' && p.scoring !== 'sigmoid') {
+    throw new Error(`router: scoring must be 'softmax' or 'sigmoid' (got '${String(p.scoring)}')`);
+  }
+  if (p.topK > MAX_TOP_K) throw new Error(`router: topK = ${p.topK} is above the supported maximum ${MAX_TOP_K}`);
+  if (p.experts % p.nGroup !== 0) throw new Error(`router: nGroup = ${p.nGroup} does not divide experts = ${p.experts}`);
+  if (p.topkGroup > p.nGroup) throw new Error(`router: topkGroup = ${p.topkGroup} is larger than nGroup = ${p.nGroup}`);
+  const perGroup = p.experts / p.nGroup;
+  if (p.topK > p.topkGroup * perGroup) {
+    throw new Error(
+      `router: topK = ${p.topK} is more than the ${p.topkGroup * perGroup} experts left by topkGroup = ${p.topkGroup} of nGroup = ${p.nGroup}`,
+    );
+  }
+  if (p.hasBias && p.nGroup > 1 && perGroup < 2) {
+    throw new Error(`router: nGroup = ${p.nGroup} leaves one expert per group, but the biased group score sums the top 2`);
+  }
+  if (!Number.isFinite(p.routedScalingFactor)) {
+    throw new Error(`router: routedScalingFactor must be finite (got ${p.routedScalingFactor})`);
+  }
+}
+
+/**
+ * Workgroup grid for `count` independent workgroups: x up to the per-dimension limit,
+ * the rest in y. Kernels rebuild the linear id as wid.x + wid.y * num_workgroups.x and
+ * skip ids past the end.
+ */
+export function workgroupGrid(count: number, maxPerDim = 65535): [number, number] {
+  if (count <= maxPerDim) return [count, 1];
+  const y = Math.ceil(count / maxPerDim);
+  if (y > maxPerDim) throw new Error(`dispatch of ${count} workgroups exceeds ${maxPerDim}² (maxComputeWorkgroupsPerDimension)`);
+  return [Math.ceil(count / y), y];
+}
+
+/**
+ * Uniform buffers holding one u32 per distinct value, created once and reused. Kernels
+ * take their per-call size (`tokens`) from here instead of rewriting one uniform with
+ * queue.writeBuffer, so several encodes with different sizes can share an encoder.
+ */
+export class SizeUniforms {
+  private readonly cache = new Map<string, GPUBuffer>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly label: string,
+  ) {}
+
+  get(...values: number[]): GPUBuffer {
+    const key = values.join(',');
+    let buf = this.cache.get(key);
+    if (!buf) {
+      const words = new Uint32Array(Math.max(4, Math.ceil(values.length / 4) * 4));
+      words.set(values);
+      buf = this.device.createBuffer({
+        size: words.byteLength,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        label: `${this.label} sizes ${key}`,
+        mappedAtCreation: true,
+      });
+      new Uint32Array(buf.getMappedRange()).set(words);
+      buf.unmap();
+      this.cache.set(key, buf);
+    }
+    return buf;
+  }
+
+  destroy(): void {
+    for (const b of this.cache.values()) b.destroy();
+    this.cache.clear();
+  }
+}
