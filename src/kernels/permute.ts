@@ -1,0 +1,155 @@
+// Permute (shaders/permute.wgsl): topkIdx [T,K] → counts [E], offsets [E+1], perm [T·K],
+// inv [T·K], the expert-sorted order the grouped GEMMs read; plus its CPU reference.
+// Sorted row i holds pair p = t·K + k; experts ascending, within an expert p ascending.
+import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { SizeUniforms, workgroupGrid } from './routing-params.ts';
+
+const CHUNK = 256; // must match permute.wgsl
+
+export interface PermuteParams {
+  experts: number;
+  topK: number;
+}
+
+export interface PermuteBuffers {
+  topkIdx: GPUBuffer;
+  counts: GPUBuffer;
+  offsets: GPUBuffer;
+  perm: GPUBuffer;
+  inv: GPUBuffer;
+  tokens: number;
+}
+
+type Stage = 'count_chunks' | 'scan' | 'scatter';
+
+export class PermuteKernel {
+  private readonly sizes: SizeUniforms;
+  // Scratch [chunks, E] u32, grown on demand. Encodes recorded earlier may still use an
+  // older one, so outgrown buffers are only released by destroy().
+  private scratch: GPUBuffer[] = [];
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly params: PermuteParams,
+    private readonly pipelines: Record<Stage, GPUComputePipeline>,
+  ) {
+    this.sizes = new SizeUniforms(gpu.device, 'permute');
+  }
+
+  static async create(gpu: Gpu, p: PermuteParams): Promise<PermuteKernel> {
+    if (!Number.isInteger(p.experts) || p.experts < 1) throw new Error(`permute: experts must be a positive integer (got ${p.experts})`);
+    if (!Number.isInteger(p.topK) || p.topK < 1) throw new Error(`permute: topK must be a positive integer (got ${p.topK})`);
+    const wgBytes = 4 * (p.experts + 2 * CHUNK);
+    const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+    if (wgBytes > limit) {
+      throw new Error(`permute: experts = ${p.experts} needs ${wgBytes} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`);
+    }
+    const stage = (entryPoint: Stage) =>
+      cachedPipeline(gpu, `permute.${entryPoint}:${p.experts}`, async () => ({
+        program: await wgslProgram('permute.wgsl'),
+        entryPoint,
+        constants: { EXPERTS: p.experts },
+      }));
+    const [count_chunks, scan, scatter] = await Promise.all([stage('count_chunks'), stage('scan'), stage('scatter')]);
+    return new PermuteKernel(gpu, p, { count_chunks, scan, scatter });
+  }
+
+  private scratchFor(bytes: number): GPUBuffer {
+    const last = this.scratch[this.scratch.length - 1];
+    if (last && last.size >= bytes) return last;
+    const buf = this.gpu.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE, label: 'permute chunk bases' });
+    this.scratch.push(buf);
+    return buf;
+  }
+
+  /** Records one compute pass ('permute') of three dispatches. */
+  encode(encoder: GPUCommandEncoder, b: PermuteBuffers, timer?: GpuTimer): void {
+    const { experts: E, topK: K } = this.params;
+    const T = b.tokens;
+    if (!Number.isInteger(T) || T < 0) throw new Error(`permute: tokens must be a non-negative integer (got ${T})`);
+    const pairs = T * K;
+    const chunks = Math.ceil(pairs / CHUNK);
+    const need: [GPUBuffer, number, string][] = [
+      [b.topkIdx, pairs * 4, 'topkIdx'],
+      [b.counts, E * 4, 'counts'],
+      [b.offsets, (E + 1) * 4, 'offsets'],
+      [b.perm, pairs * 4, 'perm'],
+      [b.inv, pairs * 4, 'inv'],
+    ];
+    for (const [buf, bytes, what] of need) {
+      if (buf.size < bytes) throw new Error(`permute: ${what} buffer holds ${buf.size} bytes, needs ${bytes}`);
+    }
+    const all: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.sizes.get(pairs, chunks) } },
+      { binding: 1, resource: { buffer: b.topkIdx } },
+      { binding: 2, resource: { buffer: this.scratchFor(chunks * E * 4) } },
+      { binding: 3, resource: { buffer: b.counts } },
+      { binding: 4, resource: { buffer: b.offsets } },
+      { binding: 5, resource: { buffer: b.perm } },
+      { binding: 6, resource: { buffer: b.inv } },
+    ];
+    // Each entry point's 'auto' layout holds only the bindings it uses.
+    const used: Record<Stage, number[]> = { count_chunks: [0, 1, 2], scan: [0, 2, 3, 4], scatter: [0, 1, 2, 5, 6] };
+    const bind = (s: Stage) =>
+      this.gpu.device.createBindGroup({
+        label: `permute.${s}`,
+        layout: this.pipelines[s].getBindGroupLayout(0),
+        entries: all.filter((e) => used[s].includes(e.binding)),
+      });
+    const grid = workgroupGrid(chunks, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
+    const pass = encoder.beginComputePass({ label: 'permute', timestampWrites: timer?.writes('permute') });
+    if (chunks > 0) {
+      pass.setPipeline(this.pipelines.count_chunks);
+      pass.setBindGroup(0, bind('count_chunks'));
+      pass.dispatchWorkgroups(...grid);
+    }
+    pass.setPipeline(this.pipelines.scan);
+    pass.setBindGroup(0, bind('scan'));
+    pass.dispatchWorkgroups(1);
+    if (chunks > 0) {
+      pass.setPipeline(this.pipelines.scatter);
+      pass.setBindGroup(0, bind('scatter'));
+      pass.dispatchWorkgroups(...grid);
+    }
+    pass.end();
+  }
+
+  destroy(): void {
+    this.sizes.destroy();
+    for (const b of this.scratch) b.destroy();
+    this.scratch = [];
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU reference (integers: exact)
+
+export interface PermuteReference {
+  counts: Uint32Array;
+  offsets: Uint32Array;
+  perm: Uint32Array;
+  inv: Uint32Array;
+}
+
+/** The stable counting sort of pairs p = t·K + k by expert topkIdx[p]. */
+export function permuteReference(p: PermuteParams, tokens: number, topkIdx: Int32Array): PermuteReference {
+  const { experts: E, topK: K } = p;
+  const pairs = tokens * K;
+  const counts = new Uint32Array(E);
+  for (let i = 0; i < pairs; i++) {
+    const e = topkIdx[i];
+    if (!(e >= 0 && e < E)) throw new Error(`permuteReference: pair ${i} has expert ${e}, outside [0, ${E})`);
+    counts[e]++;
+  }
+  const offsets = new Uint32Array(E + 1);
+  for (let e = 0; e < E; e++) offsets[e + 1] = offsets[e] + counts[e];
+  const next = offsets.slice(0, E);
+  const perm = new Uint32Array(pairs);
+  const inv = new Uint32Array(pairs);
+  for (let i = 0; i < pairs; i++) {
+    const row = next[topkIdx[i]]++;
+    perm[row] = i;
+    inv[i] = row;
+  }
+  return { counts, offsets, perm, inv };
+}

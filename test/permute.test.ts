@@ -1,0 +1,148 @@
+// Permute kernel vs its CPU reference (exact equality) on fresh random routings.
+import { describe, expect, it } from 'vitest';
+import { createBuffer, createBufferWith, readU32, type Gpu } from '../src/gpu/index.ts';
+import { PermuteKernel, permuteReference, type PermuteParams } from '../src/kernels/permute.ts';
+import { workgroupGrid } from '../src/kernels/routing-params.ts';
+import { Rng } from '../src/util/random.ts';
+import { testGpu } from './gpu-fixture.ts';
+
+const seed = (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
+const rng = new Rng(seed);
+const why = (name: string) => `${name} (seed ${seed})`;
+
+/** K distinct experts per token, as the router produces, optionally skewed toward a few. */
+function routing(p: PermuteParams, T: number, r: Rng, hot: number[] = []): Int32Array {
+  const idx = new Int32Array(T * p.topK);
+  for (let t = 0; t < T; t++) {
+    const taken = new Set<number>();
+    for (let k = 0; k < p.topK; k++) {
+      let e: number;
+      do e = hot.length && r.next() < 0.7 ? hot[r.int(hot.length)] : r.int(p.experts);
+      while (taken.has(e));
+      taken.add(e);
+      idx[t * p.topK + k] = e;
+    }
+  }
+  return idx;
+}
+
+interface Outputs {
+  counts: GPUBuffer;
+  offsets: GPUBuffer;
+  perm: GPUBuffer;
+  inv: GPUBuffer;
+}
+
+/** Output buffers pre-filled with garbage, so an entry the kernel forgets cannot pass. */
+function outputs(gpu: Gpu, p: PermuteParams, T: number): Outputs {
+  const junk = (n: number, label: string) => createBufferWith(gpu, new Uint32Array(Math.max(n, 1)).fill(0xdeadbeef), label);
+  return { counts: junk(p.experts, 'counts'), offsets: junk(p.experts + 1, 'offsets'), perm: junk(T * p.topK, 'perm'), inv: junk(T * p.topK, 'inv') };
+}
+
+async function readOutputs(gpu: Gpu, p: PermuteParams, T: number, o: Outputs) {
+  const n = T * p.topK;
+  return {
+    counts: Array.from(await readU32(gpu, o.counts, p.experts)),
+    offsets: Array.from(await readU32(gpu, o.offsets, p.experts + 1)),
+    perm: Array.from(await readU32(gpu, o.perm, n)),
+    inv: Array.from(await readU32(gpu, o.inv, n)),
+  };
+}
+
+async function check(name: string, p: PermuteParams, T: number, idx: Int32Array) {
+  const gpu = await testGpu();
+  const kernel = await PermuteKernel.create(gpu, p);
+  const o = outputs(gpu, p, T);
+  const enc = gpu.device.createCommandEncoder();
+  kernel.encode(enc, { topkIdx: createBufferWith(gpu, idx, 'topkIdx'), ...o, tokens: T });
+  gpu.device.queue.submit([enc.finish()]);
+  const got = await readOutputs(gpu, p, T, o);
+  const ref = permuteReference(p, T, idx);
+  expect(got.counts, why(`${name}: counts`)).toEqual(Array.from(ref.counts));
+  expect(got.offsets, why(`${name}: offsets`)).toEqual(Array.from(ref.offsets));
+  expect(got.perm, why(`${name}: perm`)).toEqual(Array.from(ref.perm));
+  expect(got.inv, why(`${name}: inv`)).toEqual(Array.from(ref.inv));
+  kernel.destroy();
+  return got;
+}
+
+describe('permute kernel', () => {
+  it('T=1 and T=1000 (many chunks), E=60, K=8', async () => {
+    const p = { experts: 60, topK: 8 };
+    await check('T=1', p, 1, routing(p, 1, rng.fork('t1')));
+    await check('T=1000', p, 1000, routing(p, 1000, rng.fork('t1000')));
+  });
+
+  it('E=512 with K=16, mostly empty experts, and E=300 (more experts than one scan block)', async () => {
+    const big = { experts: 512, topK: 16 };
+    const got = await check('E512', big, 77, routing(big, 77, rng.fork('512')));
+    expect(got.counts.filter((c) => c === 0).length, why('some experts empty')).toBeGreaterThan(0);
+    const sparse = { experts: 512, topK: 2 };
+    const g2 = await check('sparse', sparse, 3, routing(sparse, 3, rng.fork('sparse')));
+    expect(g2.counts.filter((c) => c === 0).length).toBeGreaterThanOrEqual(506);
+    const odd = { experts: 300, topK: 6 };
+    await check('E300', odd, 131, routing(odd, 131, rng.fork('300'), [7, 299]));
+  });
+
+  it('K=1 with every token on one expert, and E=1', async () => {
+    const p = { experts: 37, topK: 1 };
+    const T = 613;
+    const hot = rng.int(37);
+    const got = await check('one expert', p, T, new Int32Array(T).fill(hot));
+    expect(got.perm, why('identity order')).toEqual(Array.from({ length: T }, (_, i) => i));
+    expect(got.offsets[hot + 1] - got.offsets[hot]).toBe(T);
+    await check('E=1', { experts: 1, topK: 1 }, 300, new Int32Array(300));
+  });
+
+  it('skewed routing and repeated experts within a token stay stable', async () => {
+    const p = { experts: 37, topK: 5 };
+    await check('skewed', p, 211, routing(p, 211, rng.fork('skew'), [3, 4]));
+    const r = rng.fork('rep');
+    const idx = Int32Array.from({ length: 97 * 5 }, () => r.int(6)); // with replacement: repeats
+    await check('repeats', p, 97, idx);
+  });
+
+  it('T=0 gives zero counts and offsets', async () => {
+    const p = { experts: 45, topK: 3 };
+    const got = await check('T=0', p, 0, new Int32Array(0));
+    expect(got.offsets.every((o) => o === 0)).toBe(true);
+  });
+
+  it('encodes several token counts into one command encoder (scratch grows between them)', async () => {
+    const gpu = await testGpu();
+    const p = { experts: 41, topK: 4 };
+    const kernel = await PermuteKernel.create(gpu, p);
+    const runs = [3, 900, 70].map((T, i) => ({ T, idx: routing(p, T, rng.fork(`multi${i}`)), o: outputs(gpu, p, T) }));
+    const enc = gpu.device.createCommandEncoder();
+    for (const r of runs) kernel.encode(enc, { topkIdx: createBufferWith(gpu, r.idx, 'idx'), ...r.o, tokens: r.T });
+    gpu.device.queue.submit([enc.finish()]);
+    for (const r of runs) {
+      const got = await readOutputs(gpu, p, r.T, r.o);
+      const ref = permuteReference(p, r.T, r.idx);
+      expect(got.perm, why(`multi T=${r.T}`)).toEqual(Array.from(ref.perm));
+      expect(got.inv, why(`multi T=${r.T}`)).toEqual(Array.from(ref.inv));
+      expect(got.offsets, why(`multi T=${r.T}`)).toEqual(Array.from(ref.offsets));
+    }
+    kernel.destroy();
+  });
+
+  it('rejects bad parameters and short buffers', async () => {
+    const gpu = await testGpu();
+    await expect(PermuteKernel.create(gpu, { experts: 0, topK: 2 })).rejects.toThrow(/experts/);
+    await expect(PermuteKernel.create(gpu, { experts: 8, topK: 1.5 })).rejects.toThrow(/topK/);
+    await expect(PermuteKernel.create(gpu, { experts: 100_000, topK: 2 })).rejects.toThrow(/experts/);
+    const k = await PermuteKernel.create(gpu, { experts: 8, topK: 2 });
+    const small = createBuffer(gpu, 16, 'small');
+    expect(() =>
+      k.encode(gpu.device.createCommandEncoder(), { topkIdx: small, counts: small, offsets: small, perm: small, inv: small, tokens: 100 }),
+    ).toThrow(/topkIdx/);
+  });
+
+  it('splits huge dispatches into a 2-D grid', () => {
+    expect(workgroupGrid(10)).toEqual([10, 1]);
+    const [x, y] = workgroupGrid(200_000);
+    expect(x).toBeLessThanOrEqual(65535);
+    expect(x * y).toBeGreaterThanOrEqual(200_000);
+    expect(x * (y - 1)).toBeLessThan(200_000);
+  });
+});
