@@ -1,0 +1,670 @@
+// The NVLink stand-in: how long remote pulls (and DEP's all-to-all sends) take when several
+// ranks move data at once. Shared by the virtual-time scheduler (src/sim/scheduler.ts) and
+// the emulation's wall-clock transport, which paces real buffer copies slice by slice.
+//
+// Physical picture. Every rank has an egress and an ingress bandwidth (GB/s) and a latency.
+// A pull is a one-sided copy performed by the SOURCE rank's copy engine. Transfers are cut
+// into slices (default 2 MiB).
+//
+// Service discipline (this is the whole model; both implementations below follow it):
+// - Contention fix OFF (the naive loop): a destination issues its pulls into one in-order
+//   stream, so its next pull enters the source's queue only when the previous one has
+//   arrived. Each source's copy engine serves its queue FIFO (by the time a request entered
+//   it, then submission order), one whole transfer at a time (`copyEngines` at a time when
+//   a source has several). When every destination walks its peers in the same ascending
+//   order, they all queue on the same source first: the many-to-one convoy of the paper.
+// - Contention fix ON: a destination submits a layer's pulls as one batch of slices
+//   interleaved round-robin across its peers, so all its pulls are in flight at once. A
+//   source's copy engine takes the next slice round-robin across the destinations that have
+//   slices waiting for it (FIFO within one destination).
+// - DEP sends (all-to-all dispatch/combine) are all in flight at once and share bandwidth.
+// - A transfer that is being served moves bytes at a rate set by max-min fairness over two
+//   kinds of shared capacity: the source's egress and the destination's ingress. Its
+//   completion is reported `latencyUs` after its last byte moved.
+//
+// Two implementations:
+// - `LinkFluid`, the one the scheduler uses: a fluid (processor-sharing) treatment. With the
+//   fix on, round-robin slicing at a source is replaced by sharing the source's bandwidth
+//   continuously among the destinations it serves; with the fix off it is exact (whole
+//   transfers, FIFO). Its cost is per transfer, not per slice: the NVL72 scenario moves
+//   ~10⁷ slices, which an exact slice simulation cannot do in the time budget.
+// - `simulateSliced`, the slice-by-slice reference (pulls only) that tests compare the
+//   fluid engine against at small scale: one slice at a time per copy engine, round-robin
+//   pointer per source, ingress shared by max-min among the slices in service.
+//
+// Units: bytes, milliseconds, GB/s (1 GB/s = 10⁶ bytes/ms). Pure module: no I/O.
+
+export const DEFAULT_SLICE_BYTES = 2 * 1024 * 1024;
+
+export interface LinkSpec {
+  /** Egress bandwidth of each rank in GB/s (one number for all, or one per rank). */
+  egressGBps: number | readonly number[];
+  /** Ingress bandwidth of each rank in GB/s. */
+  ingressGBps: number | readonly number[];
+  /** Added once to every transfer's completion, in µs. */
+  latencyUs: number;
+  /** Slice size for the contention fix and for wall-clock pacing. */
+  sliceBytes: number;
+  /** Slice + interleave round-robin across peers in one batch (true), or the naive in-order loop. */
+  contentionFix: boolean;
+  /** Copy engines per source serving pulls FIFO when the fix is off. */
+  copyEngines: number;
+}
+
+export function linkSpec(s: Partial<LinkSpec> & Pick<LinkSpec, 'egressGBps'>): LinkSpec {
+  const spec: LinkSpec = {
+    egressGBps: s.egressGBps,
+    ingressGBps: s.ingressGBps ?? s.egressGBps,
+    latencyUs: s.latencyUs ?? 0,
+    sliceBytes: s.sliceBytes ?? DEFAULT_SLICE_BYTES,
+    contentionFix: s.contentionFix ?? true,
+    copyEngines: s.copyEngines ?? 1,
+  };
+  validateLinkSpec(spec);
+  return spec;
+}
+
+export function validateLinkSpec(spec: LinkSpec): void {
+  const bw = (name: string, v: number | readonly number[]) => {
+    for (const x of typeof v === 'number' ? [v] : v) {
+      if (!(x > 0) || !Number.isFinite(x)) throw new Error(`link model: ${name} must be a positive finite GB/s, got ${x}`);
+    }
+  };
+  bw('egressGBps', spec.egressGBps);
+  bw('ingressGBps', spec.ingressGBps);
+  if (!(spec.latencyUs >= 0)) throw new Error(`link model: latencyUs must be ≥ 0, got ${spec.latencyUs}`);
+  if (!(spec.sliceBytes >= 1) || !Number.isInteger(spec.sliceBytes)) throw new Error(`link model: sliceBytes must be a positive integer, got ${spec.sliceBytes}`);
+  if (!(spec.copyEngines >= 1) || !Number.isInteger(spec.copyEngines)) throw new Error(`link model: copyEngines must be a positive integer, got ${spec.copyEngines}`);
+}
+
+const perRank = (v: number | readonly number[], rank: number, what: string): number => {
+  if (typeof v === 'number') return v;
+  const x = v[rank];
+  if (x === undefined) throw new Error(`link model: no ${what} for rank ${rank} (${v.length} given)`);
+  return x;
+};
+
+/** Egress of `rank` in bytes per millisecond. */
+export const egressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.egressGBps, rank, 'egressGBps') * 1e6;
+/** Ingress of `rank` in bytes per millisecond. */
+export const ingressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.ingressGBps, rank, 'ingressGBps') * 1e6;
+
+// ---------------------------------------------------------------------------------------
+// Slicing and issue order (what a transport submits, in which order)
+
+/** Sizes of the slices of a `bytes` transfer: full slices then the remainder. */
+export function sliceSizes(bytes: number, sliceBytes: number): number[] {
+  if (bytes <= 0) return [];
+  const n = Math.ceil(bytes / sliceBytes);
+  const out = new Array<number>(n).fill(sliceBytes);
+  out[n - 1] = bytes - (n - 1) * sliceBytes;
+  return out;
+}
+
+/**
+ * The order in which `rank` walks its peers: ascending rank without the fix (the naive loop,
+ * so every destination starts on the same source), rotated to start just after `rank` with it
+ * (so destinations start on different sources).
+ */
+export function pullIssueOrder(rank: number, peers: readonly number[], contentionFix: boolean): number[] {
+  const sorted = [...new Set(peers)].filter((p) => p !== rank).sort((a, b) => a - b);
+  if (!contentionFix) return sorted;
+  const i = sorted.findIndex((p) => p > rank);
+  return i <= 0 ? sorted : [...sorted.slice(i), ...sorted.slice(0, i)];
+}
+
+export interface PullRequest {
+  id: string;
+  from: number;
+  bytes: number;
+}
+
+export interface IssuedSlice {
+  /** The request this slice belongs to. */
+  id: string;
+  from: number;
+  /** Byte offset inside the request, and length. */
+  offset: number;
+  bytes: number;
+  /** True for the request's last slice (the request is complete when it lands). */
+  last: boolean;
+}
+
+/**
+ * The slices `rank` submits for a batch of pull requests, in submission order.
+ * Fix off: requests by ascending peer (stable), each one's slices back to back.
+ * Fix on: one queue per peer (requests in the given order), peers in `pullIssueOrder`,
+ * and one slice from each peer in turn until all are drained.
+ */
+export function issueSlices(rank: number, requests: readonly PullRequest[], spec: Pick<LinkSpec, 'sliceBytes' | 'contentionFix'>): IssuedSlice[] {
+  const perPeer = new Map<number, IssuedSlice[]>();
+  for (const r of requests) {
+    let q = perPeer.get(r.from);
+    if (!q) perPeer.set(r.from, (q = []));
+    let offset = 0;
+    const sizes = sliceSizes(r.bytes, spec.sliceBytes);
+    sizes.forEach((b, i) => {
+      q!.push({ id: r.id, from: r.from, offset, bytes: b, last: i === sizes.length - 1 });
+      offset += b;
+    });
+  }
+  const order = pullIssueOrder(rank, [...perPeer.keys()], spec.contentionFix);
+  if (!spec.contentionFix) return order.flatMap((p) => perPeer.get(p)!);
+  const out: IssuedSlice[] = [];
+  const heads = order.map(() => 0);
+  for (let left = true; left; ) {
+    left = false;
+    order.forEach((p, k) => {
+      const q = perPeer.get(p)!;
+      if (heads[k] < q.length) {
+        out.push(q[heads[k]++]);
+        left = true;
+      }
+    });
+  }
+  return out;
+}
+
+/**
+ * How long one slice takes on the wire when its source serves `sourceShare` destinations and
+ * its destination receives from `destShare` sources at the same time (equal shares), plus
+ * the latency when `withLatency`. The wall-clock transport paces each copy by this.
+ */
+export function sliceDurationMs(
+  spec: LinkSpec,
+  s: { from: number; to: number; bytes: number; sourceShare?: number; destShare?: number; withLatency?: boolean },
+): number {
+  const rate = Math.min(egressBytesPerMs(spec, s.from) / (s.sourceShare ?? 1), ingressBytesPerMs(spec, s.to) / (s.destShare ?? 1));
+  return s.bytes / rate + (s.withLatency ? spec.latencyUs / 1000 : 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Max-min fair rates
+
+/**
+ * Max-min fair rates (bytes/ms) for flows (src → dst) under per-source egress and
+ * per-destination ingress capacities, by progressive filling: repeatedly find the most
+ * constrained capacity (smallest remaining share per unfixed flow), fix its flows at that share.
+ */
+export function maxMinRates(
+  flows: readonly { src: number; dst: number }[],
+  egress: (rank: number) => number,
+  ingress: (rank: number) => number,
+): Float64Array {
+  const n = flows.length;
+  const rate = new Float64Array(n);
+  if (n === 0) return rate;
+  // Capacities: key 2·rank for egress, 2·rank+1 for ingress.
+  const rem = new Map<number, number>();
+  const members = new Map<number, number[]>();
+  flows.forEach((f, i) => {
+    const e = 2 * f.src;
+    const g = 2 * f.dst + 1;
+    if (!rem.has(e)) rem.set(e, egress(f.src));
+    if (!rem.has(g)) rem.set(g, ingress(f.dst));
+    (members.get(e) ?? members.set(e, []).get(e)!).push(i);
+    (members.get(g) ?? members.set(g, []).get(g)!).push(i);
+  });
+  const fixed = new Uint8Array(n);
+  const count = new Map<number, number>();
+  for (const [k, m] of members) count.set(k, m.length);
+  for (let left = n; left > 0; ) {
+    let best = -1;
+    let share = Infinity;
+    for (const [k, c] of count) {
+      if (c === 0) continue;
+      const s = rem.get(k)! / c;
+      if (s < share || (s === share && k < best)) {
+        share = s;
+        best = k;
+      }
+    }
+    for (const i of members.get(best)!) {
+      if (fixed[i]) continue;
+      fixed[i] = 1;
+      left--;
+      rate[i] = share;
+      for (const k of [2 * flows[i].src, 2 * flows[i].dst + 1]) {
+        rem.set(k, Math.max(0, rem.get(k)! - share));
+        count.set(k, count.get(k)! - 1);
+      }
+    }
+  }
+  return rate;
+}
+
+// ---------------------------------------------------------------------------------------
+// The fluid engine (used by the scheduler)
+
+export type TransferKind = 'pull' | 'send';
+
+/** A piece of a source's copy-engine time spent on one transfer (for traces). */
+export interface EnginePiece {
+  key: number;
+  src: number;
+  dst: number;
+  kind: TransferKind;
+  startMs: number;
+  endMs: number;
+  bytes: number;
+}
+
+interface Flow {
+  key: number;
+  kind: TransferKind;
+  src: number;
+  dst: number;
+  bytes: number;
+  remaining: number;
+  seq: number;
+  readyMs: number;
+  rate: number;
+  deliveredMs: number;
+  /** Being served (chosen by the discipline), even if at rate 0 for a zero-byte transfer. */
+  served: boolean;
+}
+
+// Bytes below this are rounding noise (rates × times in doubles), not data.
+const BYTE_EPS = 1e-3;
+
+/**
+ * Transfers in continuous time. The caller submits transfers at the engine's current time,
+ * asks when the next completion is, and advances time; completions come back as the keys it
+ * gave. Deterministic: ties are broken by submission order.
+ */
+export class LinkFluid {
+  private now = 0;
+  private seq = 0;
+  private dirty = true;
+  /** Fix-off pulls waiting for their destination's stream, per destination. */
+  private readonly streams = new Map<number, Flow[]>();
+  /** Destinations whose stream has a pull between entering a queue and arriving. */
+  private readonly streamBusy = new Set<number>();
+  /** Entered a source queue (or in flight), bytes left to move. Sorted by (readyMs, seq). */
+  private ready: Flow[] = [];
+  /** All bytes moved; arrival at deliveredMs + latency. */
+  private landing: Flow[] = [];
+  private active: Flow[] = [];
+  private readonly pullBusy = new Map<number, number>();
+  private readonly sendBusy = new Map<number, number>();
+  private readonly latencyMs: number;
+
+  constructor(
+    readonly spec: LinkSpec,
+    private readonly onPiece?: (p: EnginePiece) => void,
+  ) {
+    validateLinkSpec(spec);
+    this.latencyMs = spec.latencyUs / 1000;
+  }
+
+  get timeMs(): number {
+    return this.now;
+  }
+
+  /** Wall time during which at least one pull into `rank` was moving bytes. */
+  pullBusyMs(rank: number): number {
+    return this.pullBusy.get(rank) ?? 0;
+  }
+
+  /** Wall time during which at least one send out of `rank` was moving bytes. */
+  sendBusyMs(rank: number): number {
+    return this.sendBusy.get(rank) ?? 0;
+  }
+
+  /** True while some transfer is queued, moving or landing. */
+  get busy(): boolean {
+    return this.ready.length > 0 || this.landing.length > 0 || this.streams.size > 0;
+  }
+
+  /** Submit a transfer now. `key` is the caller's handle, returned on completion. */
+  submit(key: number, kind: TransferKind, src: number, dst: number, bytes: number): void {
+    if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`link model: transfer ${key} has invalid size ${bytes}`);
+    if (src === dst) throw new Error(`link model: transfer ${key} from rank ${src} to itself`);
+    egressBytesPerMs(this.spec, src);
+    ingressBytesPerMs(this.spec, dst);
+    const f: Flow = { key, kind, src, dst, bytes, remaining: bytes, seq: this.seq++, readyMs: Infinity, rate: 0, deliveredMs: Infinity, served: false };
+    if (kind === 'pull' && !this.spec.contentionFix) {
+      const q = this.streams.get(dst);
+      if (q) q.push(f);
+      else this.streams.set(dst, [f]);
+      this.pumpStream(dst);
+    } else {
+      this.makeReady(f);
+    }
+  }
+
+  /** Time of the next completion (or internal state change), Infinity when idle. */
+  nextEventMs(): number {
+    this.allocate();
+    let t = Infinity;
+    for (const f of this.active) if (f.rate > 0) t = Math.min(t, this.now + f.remaining / f.rate);
+    for (const f of this.landing) t = Math.min(t, f.deliveredMs + this.latencyMs);
+    return t;
+  }
+
+  /** Move time forward to `t`; returns the keys of transfers that completed (arrived) on the way, in order. */
+  advanceTo(t: number): number[] {
+    const done: number[] = [];
+    if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
+    for (;;) {
+      const next = this.nextEventMs();
+      const te = Math.min(t, next);
+      if (te > this.now) this.flow(te);
+      this.now = te;
+      this.settle(done, te === next);
+      if (te >= t) break;
+    }
+    // Completions that land exactly at t (zero latency, zero-byte transfers, next stream entries).
+    this.settle(done, false);
+    return done;
+  }
+
+  private makeReady(f: Flow): void {
+    f.readyMs = this.now;
+    // Keep `ready` sorted by (readyMs, seq); time only grows, so only equal readyMs can follow.
+    let i = this.ready.length;
+    while (i > 0 && this.ready[i - 1].readyMs === f.readyMs && this.ready[i - 1].seq > f.seq) i--;
+    this.ready.splice(i, 0, f);
+    this.dirty = true;
+  }
+
+  private pumpStream(dst: number): void {
+    if (this.streamBusy.has(dst)) return;
+    const q = this.streams.get(dst);
+    if (!q || q.length === 0) return;
+    const f = q.shift()!;
+    if (q.length === 0) this.streams.delete(dst);
+    this.streamBusy.add(dst);
+    this.makeReady(f);
+  }
+
+  /** Which ready flows are being served, and at what rates. */
+  private allocate(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const act: Flow[] = [];
+    const fix = this.spec.contentionFix;
+    const engines = this.spec.copyEngines;
+    const perSrc = new Map<number, number>(); // fix off: engines taken at each source
+    const pair = new Set<number>(); // fix on: (src, dst) pairs with their head chosen
+    for (const f of this.ready) {
+      f.rate = 0;
+      f.served = false;
+      if (f.kind === 'send') act.push(f);
+      else if (fix) {
+        const k = f.src * 1048576 + f.dst;
+        if (!pair.has(k)) {
+          pair.add(k);
+          act.push(f);
+        }
+      } else {
+        const used = perSrc.get(f.src) ?? 0;
+        if (used < engines) {
+          perSrc.set(f.src, used + 1);
+          act.push(f);
+        }
+      }
+    }
+    const rates = maxMinRates(
+      act,
+      (r) => egressBytesPerMs(this.spec, r),
+      (r) => ingressBytesPerMs(this.spec, r),
+    );
+    act.forEach((f, i) => {
+      f.rate = rates[i];
+      f.served = true;
+    });
+    this.active = act;
+  }
+
+  /** Bytes move from now to te at the current rates. */
+  private flow(te: number): void {
+    this.allocate();
+    const dt = te - this.now;
+    const pullDst = new Set<number>();
+    const sendSrc = new Set<number>();
+    const bySrc = new Map<number, Flow[]>();
+    for (const f of this.active) {
+      if (f.rate <= 0) continue;
+      f.remaining -= f.rate * dt;
+      if (f.kind === 'pull') pullDst.add(f.dst);
+      else sendSrc.add(f.src);
+      if (this.onPiece) (bySrc.get(f.src) ?? bySrc.set(f.src, []).get(f.src)!).push(f);
+    }
+    for (const d of pullDst) this.pullBusy.set(d, (this.pullBusy.get(d) ?? 0) + dt);
+    for (const s of sendSrc) this.sendBusy.set(s, (this.sendBusy.get(s) ?? 0) + dt);
+    if (this.onPiece) {
+      // The source's engine time in [now, te) is split among its transfers in proportion to
+      // their rates: the time-multiplexed picture that round-robin slicing really draws.
+      for (const [src, fs] of bySrc) {
+        const total = fs.reduce((s, f) => s + f.rate, 0);
+        let t0 = this.now;
+        fs.forEach((f, i) => {
+          const t1 = i === fs.length - 1 ? te : t0 + (dt * f.rate) / total;
+          this.onPiece!({ key: f.key, src, dst: f.dst, kind: f.kind, startMs: t0, endMs: t1, bytes: f.rate * dt });
+          t0 = t1;
+        });
+      }
+    }
+  }
+
+  /** Deliveries and arrivals at the current time. */
+  private settle(done: number[], atEvent: boolean): void {
+    for (let changed = true; changed; ) {
+      changed = false;
+      this.allocate();
+      const still: Flow[] = [];
+      for (const f of this.ready) {
+        // Only a served transfer can finish (a zero-byte one queued behind others waits its
+        // turn). One whose own completion defined this event is exactly done; others only if
+        // rounding left a crumb.
+        const finishes = f.served && (f.remaining <= BYTE_EPS || (atEvent && f.rate > 0 && f.remaining / f.rate <= 1e-12 * Math.max(1, this.now)));
+        if (finishes) {
+          f.remaining = 0;
+          f.deliveredMs = this.now;
+          this.landing.push(f);
+          this.dirty = true;
+          changed = true;
+        } else still.push(f);
+      }
+      this.ready = still;
+      const landed: Flow[] = [];
+      const flying: Flow[] = [];
+      for (const f of this.landing) (f.deliveredMs + this.latencyMs <= this.now ? landed : flying).push(f);
+      this.landing = flying;
+      landed.sort((a, b) => a.seq - b.seq);
+      for (const f of landed) {
+        done.push(f.key);
+        if (f.kind === 'pull' && !this.spec.contentionFix) {
+          this.streamBusy.delete(f.dst);
+          this.pumpStream(f.dst);
+        }
+        changed = true;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Isolated transfer sets: the fluid engine and the slice-level reference on the same input
+
+export interface Transfer {
+  src: number;
+  dst: number;
+  bytes: number;
+  /**
+   * When the destination submits it (ms). Give transfers in submission order (submitMs
+   * ascending): ties and, with the fix off, each destination's stream follow array order.
+   */
+  submitMs: number;
+}
+
+/** Completion time (ms) of every transfer, by the fluid engine. */
+export function simulateFluid(transfers: readonly Transfer[], spec: LinkSpec): number[] {
+  const engine = new LinkFluid(spec);
+  const order = transfers.map((_, i) => i).sort((a, b) => transfers[a].submitMs - transfers[b].submitMs || a - b);
+  const done = new Array<number>(transfers.length).fill(NaN);
+  let k = 0;
+  while (k < order.length || engine.busy) {
+    const tSubmit = k < order.length ? transfers[order[k]].submitMs : Infinity;
+    const t = Math.min(tSubmit, engine.nextEventMs());
+    if (t === Infinity) throw new Error('link model: transfers left that can never complete');
+    for (const key of engine.advanceTo(t)) done[key] = t;
+    while (k < order.length && transfers[order[k]].submitMs <= t) {
+      const i = order[k++];
+      engine.submit(i, 'pull', transfers[i].src, transfers[i].dst, transfers[i].bytes);
+    }
+    for (const key of engine.advanceTo(t)) done[key] = t;
+  }
+  return done;
+}
+
+/**
+ * Completion time (ms) of every pull, slice by slice. The test oracle for LinkFluid.
+ * Fix off: each source's copy engine(s) serve FIFO whole transfers; destinations issue
+ * their pulls as in-order streams. Fix on: a copy engine moves one slice at a time and a
+ * destination's NVLink ingress takes one slice at a time, each at the full link rate; an
+ * idle engine takes the next destination in its round-robin order (starting after itself)
+ * that has a slice waiting for it and a free ingress, FIFO within a destination. This
+ * time-shares matchings between sources and destinations, whose long-run rates are the
+ * max-min fair rates the fluid engine uses directly.
+ */
+export function simulateSliced(transfers: readonly Transfer[], spec: LinkSpec): number[] {
+  validateLinkSpec(spec);
+  const n = transfers.length;
+  const fix = spec.contentionFix;
+  const lat = spec.latencyUs / 1000;
+  const done = new Array<number>(n).fill(NaN);
+  const slices = transfers.map((t) => sliceSizes(t.bytes, spec.sliceBytes));
+  const next = new Array<number>(n).fill(0); // next slice to move
+  const finished = new Uint8Array(n); // all bytes moved
+  // Fix off: a destination's pulls form a stream; only its head is ready.
+  const readyAt = transfers.map((t, i) => (fix || streamPrev(transfers, i) < 0 ? t.submitMs : Infinity));
+  const ranks = Math.max(0, ...transfers.flatMap((t) => [t.src, t.dst])) + 1;
+  const lastDst = Array.from({ length: ranks }, (_, s) => s);
+  interface Moving { i: number; remaining: number; rate: number }
+  const engines: Moving[][] = Array.from({ length: ranks }, () => []);
+  const portBusy = new Uint8Array(ranks);
+  const landing: { i: number; at: number }[] = [];
+  const owned = new Uint8Array(n); // fix off: transfer held by an engine until its last slice
+  let now = 0;
+  const waiting = (i: number) => !finished[i] && readyAt[i] <= now && !owned[i];
+  const land = (i: number) => {
+    finished[i] = 1;
+    landing.push({ i, at: now + lat });
+  };
+  const lastSrc = Array.from({ length: ranks }, (_, d) => d);
+  const after = (x: number, last: number) => (x - last - 1 + ranks) % ranks;
+  // Fix on: pair idle engines with free ingresses, round-robin on both sides (each free
+  // destination offers itself to the next idle source in its turn; a source offered several
+  // takes the next destination in its own turn), until no pair is left.
+  const matchSlices = () => {
+    // A zero-byte pull lands as soon as it heads its (source, destination) queue.
+    for (let i = 0; i < n; i++) {
+      if (!waiting(i) || slices[i].length > 0) continue;
+      let head = true;
+      for (let j = 0; j < i && head; j++) if (transfers[j].src === transfers[i].src && transfers[j].dst === transfers[i].dst && !finished[j]) head = false;
+      if (head) land(i);
+    }
+    for (;;) {
+      const offers = new Map<number, number>(); // source → destination it takes
+      for (let d = 0; d < ranks; d++) {
+        if (portBusy[d]) continue;
+        let src = -1;
+        for (let i = 0; i < n; i++) {
+          const t = transfers[i];
+          if (t.dst !== d || !waiting(i) || engines[t.src].length > 0) continue;
+          if (src < 0 || after(t.src, lastSrc[d]) < after(src, lastSrc[d])) src = t.src;
+        }
+        if (src < 0) continue;
+        const prev = offers.get(src);
+        if (prev === undefined || after(d, lastDst[src]) < after(prev, lastDst[src])) offers.set(src, d);
+      }
+      if (offers.size === 0) return;
+      for (const [src, d] of offers) {
+        let pick = -1;
+        for (let i = 0; i < n && pick < 0; i++) if (transfers[i].src === src && transfers[i].dst === d && waiting(i)) pick = i;
+        portBusy[d] = 1;
+        lastDst[src] = d;
+        lastSrc[d] = src;
+        owned[pick] = 1;
+        engines[src].push({ i: pick, remaining: slices[pick][next[pick]], rate: 0 });
+      }
+    }
+  };
+
+  for (let guard = 0; guard < 50_000_000; guard++) {
+    // Start work on idle engines.
+    if (fix) matchSlices();
+    else {
+      for (let s = 0; s < ranks; s++) {
+        while (engines[s].length < spec.copyEngines) {
+          let pick = -1;
+          for (let i = 0; i < n; i++) {
+            if (transfers[i].src !== s || !waiting(i)) continue;
+            if (pick < 0 || readyAt[i] < readyAt[pick]) pick = i;
+          }
+          if (pick < 0) break;
+          if (slices[pick].length === 0) {
+            land(pick);
+            continue;
+          }
+          owned[pick] = 1;
+          engines[s].push({ i: pick, remaining: slices[pick][next[pick]], rate: 0 });
+        }
+      }
+    }
+    const moving = engines.flat();
+    const rates = maxMinRates(
+      moving.map((m) => transfers[m.i]),
+      (r) => egressBytesPerMs(spec, r),
+      (r) => ingressBytesPerMs(spec, r),
+    );
+    moving.forEach((m, k) => (m.rate = rates[k]));
+    let tNext = Infinity;
+    for (const m of moving) tNext = Math.min(tNext, now + m.remaining / m.rate);
+    for (const l of landing) tNext = Math.min(tNext, l.at);
+    for (let i = 0; i < n; i++) if (!finished[i] && readyAt[i] > now && readyAt[i] < Infinity) tNext = Math.min(tNext, readyAt[i]);
+    if (tNext === Infinity) break;
+    for (const m of moving) m.remaining -= m.rate * (tNext - now);
+    now = tNext;
+    for (let s = 0; s < ranks; s++) {
+      engines[s] = engines[s].filter((m) => {
+        if (m.remaining > BYTE_EPS && m.remaining / m.rate > 1e-12 * Math.max(1, now)) return true;
+        const i = m.i;
+        next[i]++;
+        if (next[i] === slices[i].length) {
+          owned[i] = 0;
+          land(i);
+        } else if (!fix) {
+          m.remaining = slices[i][next[i]]; // the engine keeps the whole transfer
+          return true;
+        } else owned[i] = 0; // back to the round-robin
+        if (fix) portBusy[transfers[i].dst] = 0;
+        return false;
+      });
+    }
+    for (let k = 0; k < landing.length; ) {
+      const l = landing[k];
+      if (l.at > now) {
+        k++;
+        continue;
+      }
+      landing.splice(k, 1);
+      done[l.i] = l.at;
+      const nxt = fix ? -1 : streamNext(transfers, l.i);
+      if (nxt >= 0) readyAt[nxt] = Math.max(transfers[nxt].submitMs, l.at);
+    }
+  }
+  return done;
+}
+
+function streamPrev(ts: readonly Transfer[], i: number): number {
+  for (let j = i - 1; j >= 0; j--) if (ts[j].dst === ts[i].dst) return j;
+  return -1;
+}
+
+function streamNext(ts: readonly Transfer[], i: number): number {
+  for (let j = i + 1; j < ts.length; j++) if (ts[j].dst === ts[i].dst) return j;
+  return -1;
+}
