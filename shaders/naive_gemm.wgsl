@@ -1,0 +1,98 @@
+// Naive grouped expert GEMM: one invocation per output element, the same data and weight
+// formats as the tiled kernel, no tiling and no reuse. It is the yardstick the tiled
+// kernel's speed is measured against (and a second, simple implementation to test it by).
+//
+// Included after expert_gemm.wgsl and weight_decode.wgsl; the generated prefix defines
+// H, F, EXPERTS, TILE_ROWS, FORMAT (0 f32, 1 int8, 2 fp8, 3 nvfp4), the matrices GATE,
+// UP, DOWN (word layout inside an expert block), the bindings input_rows (1, f32),
+// output_rows (5, f32), weights0.. (6.., u32) and weight_word(source, word).
+//
+// Dispatch: ceil(rows · outputs / 64) invocations in (x, y) with x ≤ 65535 workgroups.
+
+struct Matrix {
+  codes: u32,           // word offset of the codes in the block
+  row_words: u32,       // code words per (padded) row
+  scales: u32,          // word offset of the scales
+  scale_row_words: u32, // nvfp4: scale words per row
+  block_rows: u32,      // fp8 scale block and blocks per block-row
+  block_cols: u32,
+  blocks_per_row: u32,
+  tensor_scale: u32,    // nvfp4: word offset of the f32 tensor scale
+}
+
+// Columns 4q .. 4q+3 of output row n of matrix m, decoded (rows are zero-padded).
+fn weights4(src: u32, block: u32, m: Matrix, n: u32, q: u32) -> vec4f {
+  switch FORMAT {
+    case 0u: {
+      let w = block + m.codes + n * m.row_words + 4u * q;
+      return bitcast<vec4f>(vec4u(weight_word(src, w), weight_word(src, w + 1u), weight_word(src, w + 2u), weight_word(src, w + 3u)));
+    }
+    case 1u: {
+      let scale = bitcast<f32>(weight_word(src, block + m.scales + n));
+      return dec_i8x4(weight_word(src, block + m.codes + n * m.row_words + q)) * scale;
+    }
+    case 2u: {
+      let s = (n / m.block_rows) * m.blocks_per_row + (4u * q) / m.block_cols;
+      let scale = bitcast<f32>(weight_word(src, block + m.scales + s));
+      return dec_e4m3x4(weight_word(src, block + m.codes + n * m.row_words + q)) * scale;
+    }
+    default: {
+      let group = q / 4u; // 16 values = 4 quads per e4m3 scale
+      let code = (weight_word(src, block + m.scales + n * m.scale_row_words + group / 4u) >> (8u * (group % 4u))) & 0xffu;
+      let scale = nvfp4_group_scale(code, bitcast<f32>(weight_word(src, block + m.tensor_scale)));
+      let v = dec_e2m1x8(weight_word(src, block + m.codes + n * m.row_words + q / 2u), scale);
+      return select(v.lo, v.hi, q % 2u == 1u);
+    }
+  }
+}
+
+// input_rows[base + k .. base + k + 3], zero past `len` (the row's end).
+fn inputs4(base: u32, k: u32, len: u32) -> vec4f {
+  var v = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (k + j < len) {
+      v[j] = input_rows[base + k + j];
+    }
+  }
+  return v;
+}
+
+fn output_index(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
+}
+
+@compute @workgroup_size(64)
+fn gate_up(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = output_index(gid, nwg);
+  if (i >= params.rows * F) {
+    return;
+  }
+  let row = i / F;
+  let n = i % F;
+  let entry = expert_table[expert_of_row(row)];
+  let x = token_of(row) * H;
+  var g = 0.0;
+  var u = 0.0;
+  for (var q = 0u; q < (H + 3u) / 4u; q++) {
+    let xv = inputs4(x, 4u * q, H);
+    g += dot(weights4(entry.x, entry.y, GATE, n, q), xv);
+    u += dot(weights4(entry.x, entry.y, UP, n, q), xv);
+  }
+  output_rows[i] = silu(g) * u;
+}
+
+@compute @workgroup_size(64)
+fn down(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = output_index(gid, nwg);
+  if (i >= params.rows * H) {
+    return;
+  }
+  let row = i / H;
+  let n = i % H;
+  let entry = expert_table[expert_of_row(row)];
+  var y = 0.0;
+  for (var q = 0u; q < (F + 3u) / 4u; q++) {
+    y += dot(weights4(entry.x, entry.y, DOWN, n, q), inputs4(row * F, 4u * q, F));
+  }
+  output_rows[i] = y;
+}

@@ -1,0 +1,345 @@
+// Grouped expert GEMM (host side): pipelines, bindings and dispatch sizing for the
+// gate/up projection with SwiGLU fused and the down projection, over all experts in one
+// dispatch each, with compressed weights read in place from a list of buffers (DWDP's
+// split-weight grouped GEMM: resident shard + peers' prefetch buffers, no merge copy).
+// The float64 reference the tests and the lab check against is at the bottom.
+import {
+  LimitExceededError,
+  cachedPipeline,
+  createBuffer,
+  createBufferWith,
+  createUniform,
+  packUniform,
+  wgslProgram,
+  type Gpu,
+  type GpuTimer,
+} from '../gpu/index.ts';
+import { expertLayout, type ExpertLayout, type WeightFormat } from '../model/formats.ts';
+import {
+  BINDING,
+  checkVariant,
+  parseVariant,
+  tileShape,
+  tiledProgramPart,
+  variantName,
+  type GemmVariant,
+  type Projection,
+} from './expert-gemm-codegen.ts';
+import { naiveProgram } from './naive-gemm.ts';
+
+export { parseVariant, variantName, type GemmVariant, type TileVariant } from './expert-gemm-codegen.ts';
+
+/** Storage buffers a pass binds besides the weight sources: input, perm, offsets, expert table, output. */
+const OTHER_STORAGE_BINDINGS = 5;
+
+/** Fastest measured on SwiftShader (docs/expert-gemm.md); needs subgroups of exactly 4. */
+export const DEFAULT_SG4_VARIANT = 'sg4:8x4:2x2';
+/** Portable default for every other adapter. */
+export const DEFAULT_TILE_VARIANT = 'tile:4x4:8x8';
+
+export interface ExpertGemmParams {
+  hidden: number;
+  expertHidden: number;
+  experts: number;
+  format: WeightFormat;
+  /** Weight buffers bound at once (resident shard + peers' prefetch buffers). */
+  sources: number;
+  /** 'naive', a tile variant ('sg4:8x4:2x2', 'tile:4x4:8x8', …) or its object; default: best for the adapter. */
+  variant?: string | GemmVariant;
+  /** fp8 scale block [rows, cols]; default 128×128 (DeepSeek's weight_block_size). */
+  block?: readonly [number, number];
+}
+
+export interface GateUpBindings {
+  /** x [T, H] f32. */
+  x: GPUBuffer;
+  /** [T·K] u32 sorted row → pair t·K + k; identity when omitted. */
+  perm?: GPUBuffer;
+  /** [E+1] u32 exclusive scan of rows per expert; one expert owning all rows when omitted. */
+  offsets?: GPUBuffer;
+  topK: number;
+  tokens: number;
+  /** One binding per weight source (`sources` of them); expert blocks live inside. */
+  weights: GPUBufferBinding[];
+  /** From createExpertTable: per expert (source index, word offset within that binding). */
+  expertTable: GPUBuffer;
+  /** h [T·K, F] f32, written. */
+  h: GPUBuffer;
+}
+
+export interface DownBindings {
+  /** h [T·K, F] f32 in sorted order. */
+  h: GPUBuffer;
+  offsets?: GPUBuffer;
+  topK: number;
+  tokens: number;
+  weights: GPUBufferBinding[];
+  expertTable: GPUBuffer;
+  /** y [T·K, H] f32, written (sorted order). */
+  y: GPUBuffer;
+}
+
+/** The subgroup-of-4 variants need SwiftShader-like subgroups: exactly 4 lanes, always. */
+export function hasSubgroupsOf4(gpu: Gpu): boolean {
+  const info = gpu.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return gpu.subgroups && info.subgroupMinSize === 4 && info.subgroupMaxSize === 4;
+}
+
+export function defaultVariant(gpu: Gpu): GemmVariant {
+  return parseVariant(hasSubgroupsOf4(gpu) ? DEFAULT_SG4_VARIANT : DEFAULT_TILE_VARIANT);
+}
+
+function resolveVariant(gpu: Gpu, v: string | GemmVariant | undefined): GemmVariant {
+  if (v === undefined || v === 'auto') return defaultVariant(gpu);
+  const variant = typeof v === 'string' ? parseVariant(v) : checkVariant(v);
+  if (variant.kind === 'sg4' && !hasSubgroupsOf4(gpu)) {
+    throw new Error(`GEMM variant ${variantName(variant)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`);
+  }
+  return variant;
+}
+
+interface Pass {
+  pipeline: GPUComputePipeline;
+  /** Bindings the entry point uses (layout 'auto' drops the others). */
+  uses: Set<number>;
+}
+
+export class GroupedExpertGemm {
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly empty: GPUBuffer;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly params: Readonly<ExpertGemmParams>,
+    readonly layout: ExpertLayout,
+    readonly variant: GemmVariant,
+    private readonly gateUp: Pass,
+    private readonly down: Pass,
+  ) {
+    this.empty = createBuffer(gpu, 16, 'expert gemm: no perm/offsets');
+  }
+
+  static async create(gpu: Gpu, p: ExpertGemmParams): Promise<GroupedExpertGemm> {
+    for (const k of ['hidden', 'expertHidden', 'experts', 'sources'] as const) {
+      if (!Number.isInteger(p[k]) || p[k] < 1) throw new Error(`GroupedExpertGemm: ${k} must be a positive integer, got ${p[k]}`);
+    }
+    const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
+    if (OTHER_STORAGE_BINDINGS + p.sources > limit) {
+      throw new LimitExceededError(
+        'maxStorageBuffersPerShaderStage',
+        OTHER_STORAGE_BINDINGS + p.sources,
+        limit,
+        `a grouped expert GEMM over ${p.sources} weight sources (+${OTHER_STORAGE_BINDINGS} other storage buffers)`,
+      );
+    }
+    const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
+    const variant = resolveVariant(gpu, p.variant);
+    const problem = { layout, experts: p.experts, sources: p.sources };
+    const keyOf = (proj: Projection) =>
+      `expert_gemm ${proj} ${variantName(variant)} ${p.format} H${p.hidden} F${p.expertHidden} E${p.experts} S${p.sources} B${layout.block.join('x')}`;
+    const weights = [...Array(p.sources).keys()].map((s) => BINDING.firstWeight + s);
+    const uses = (proj: Projection) =>
+      new Set([BINDING.params, BINDING.input, BINDING.offsets, BINDING.table, BINDING.output, ...weights, ...(proj === 'gate_up' ? [BINDING.perm] : [])]);
+    const build = async (proj: Projection): Promise<Pass> => {
+      const pipeline = await cachedPipeline(gpu, keyOf(proj), async () =>
+        variant.kind === 'naive'
+          ? { program: await naiveProgram(problem), entryPoint: proj }
+          : { program: await wgslProgram(tiledProgramPart(problem, variant, proj), 'weight_decode.wgsl', 'expert_gemm.wgsl') },
+      );
+      return { pipeline, uses: uses(proj) };
+    };
+    const [gateUp, down] = await Promise.all([build('gate_up'), build('down')]);
+    return new GroupedExpertGemm(gpu, { ...p }, layout, variant, gateUp, down);
+  }
+
+  /** gate/up with SwiGLU: h = silu(Wg·x) ⊙ (Wu·x) for every sorted row, one dispatch. */
+  encodeGateUp(enc: GPUCommandEncoder, b: GateUpBindings, timer?: GpuTimer): void {
+    this.encode(enc, 'gate_up', this.gateUp, b.x, b.h, b.perm, b.offsets, b.topK, b.tokens, b.weights, b.expertTable, timer);
+  }
+
+  /** down: y = Wd·h for every sorted row, one dispatch. */
+  encodeDown(enc: GPUCommandEncoder, b: DownBindings, timer?: GpuTimer): void {
+    this.encode(enc, 'down', this.down, b.h, b.y, undefined, b.offsets, b.topK, b.tokens, b.weights, b.expertTable, timer);
+  }
+
+  /** FLOPs of gate+up+down for `rows` = T·K sorted rows: 2·rows·3·H·F. */
+  flops(rows: number): number {
+    return 2 * rows * 3 * this.params.hidden * this.params.expertHidden;
+  }
+
+  private encode(
+    enc: GPUCommandEncoder,
+    proj: Projection,
+    pass: Pass,
+    input: GPUBuffer,
+    output: GPUBuffer,
+    perm: GPUBuffer | undefined,
+    offsets: GPUBuffer | undefined,
+    topK: number,
+    tokens: number,
+    weights: GPUBufferBinding[],
+    table: GPUBuffer,
+    timer: GpuTimer | undefined,
+  ): void {
+    if (weights.length !== this.params.sources) {
+      throw new Error(`GroupedExpertGemm.${proj}: ${weights.length} weight bindings given, created for ${this.params.sources}`);
+    }
+    if (!Number.isInteger(tokens) || tokens < 0 || !Number.isInteger(topK) || topK < 1) {
+      throw new Error(`GroupedExpertGemm.${proj}: bad tokens ${tokens} / topK ${topK}`);
+    }
+    const rows = tokens * topK;
+    const resources = new Map<number, GPUBindingResource>([
+      [BINDING.params, { buffer: this.uniform(rows, topK, !!perm, !!offsets) }],
+      [BINDING.input, { buffer: input }],
+      [BINDING.perm, { buffer: perm ?? this.empty }],
+      [BINDING.offsets, { buffer: offsets ?? this.empty }],
+      [BINDING.table, { buffer: table }],
+      [BINDING.output, { buffer: output }],
+    ]);
+    weights.forEach((w, s) => resources.set(BINDING.firstWeight + s, w));
+    const bindGroup = this.gpu.device.createBindGroup({
+      label: `expert gemm ${proj}`,
+      layout: pass.pipeline.getBindGroupLayout(0),
+      entries: [...resources].filter(([binding]) => pass.uses.has(binding)).map(([binding, resource]) => ({ binding, resource })),
+    });
+    const cp = enc.beginComputePass({ label: `expert gemm ${proj}`, timestampWrites: timer?.writes(proj) });
+    cp.setPipeline(pass.pipeline);
+    cp.setBindGroup(0, bindGroup);
+    const [x, y, z] = this.grid(proj, rows);
+    if (rows > 0) cp.dispatchWorkgroups(x, y, z);
+    cp.end();
+  }
+
+  /** Workgroups for `rows` sorted rows: an upper bound, no knowledge of the routing needed. */
+  grid(proj: Projection, rows: number): [number, number, number] {
+    const outputs = proj === 'gate_up' ? this.params.expertHidden : this.params.hidden;
+    if (this.variant.kind === 'naive') {
+      const groups = Math.ceil((rows * outputs) / 64);
+      const x = Math.max(1, Math.min(groups, 65535));
+      return [x, Math.ceil(groups / x), 1];
+    }
+    const { tileRows, tileCols } = tileShape(this.variant);
+    const slots = Math.floor(rows / tileRows) + this.params.experts;
+    const y = Math.min(slots, 65535);
+    return [Math.ceil(outputs / tileCols), y, Math.ceil(slots / y)];
+  }
+
+  /** Per-call uniforms, kept per distinct value so encodes never rewrite one in flight. */
+  private uniform(rows: number, topK: number, hasPerm: boolean, hasOffsets: boolean): GPUBuffer {
+    const key = `${rows}/${topK}/${+hasPerm}/${+hasOffsets}`;
+    let buf = this.uniforms.get(key);
+    if (!buf) {
+      // Unbounded token counts would grow the map; old buffers are left to GC (never destroyed:
+      // an encoder not yet submitted may still reference them).
+      if (this.uniforms.size >= 256) this.uniforms.clear();
+      const data = packUniform([
+        ['u32', rows],
+        ['u32', topK],
+        ['u32', +hasPerm],
+        ['u32', +hasOffsets],
+      ]);
+      buf = createUniform(this.gpu, data, `expert gemm params ${key}`);
+      this.uniforms.set(key, buf);
+    }
+    return buf;
+  }
+
+  destroy(): void {
+    this.empty.destroy();
+    for (const b of this.uniforms.values()) b.destroy();
+    this.uniforms.clear();
+  }
+}
+
+/**
+ * The expert table: per expert, which weight source holds its block and at which u32 word
+ * of that source's binding. Word offsets must be multiples of 4 (16-byte aligned blocks).
+ */
+export function createExpertTable(gpu: Gpu, entries: { source: number; atWord: number }[]): GPUBuffer {
+  const data = new Uint32Array(2 * entries.length);
+  entries.forEach(({ source, atWord }, e) => {
+    if (!Number.isInteger(source) || source < 0) throw new Error(`expert table: expert ${e} has bad source ${source}`);
+    if (!Number.isInteger(atWord) || atWord < 0 || atWord % 4 !== 0) {
+      throw new Error(`expert table: expert ${e} block at word ${atWord} — must be a non-negative multiple of 4 (16-byte aligned)`);
+    }
+    data[2 * e] = source;
+    data[2 * e + 1] = atWord;
+  });
+  return createBufferWith(gpu, data, 'expert table');
+}
+
+// ---------------------------------------------------------------------------------------
+// Float64 reference on decoded weights (formats.ts decodeExpert).
+
+export interface DecodedExpert {
+  /** [F, H] */
+  gate: Float32Array;
+  /** [F, H] */
+  up: Float32Array;
+  /** [H, F] */
+  down: Float32Array;
+}
+
+export interface GemmReferenceInput {
+  tokens: number;
+  topK: number;
+  hidden: number;
+  expertHidden: number;
+  /** Per expert, decoded weights. */
+  experts: DecodedExpert[];
+  /** Identity when omitted. */
+  perm?: ArrayLike<number>;
+  /** One expert (0) owning every row when omitted. */
+  offsets?: ArrayLike<number>;
+  /** x [T, H] (stages 'gate_up' and 'mlp'). */
+  x?: ArrayLike<number>;
+  /** h [T·K, F] (stage 'down'). */
+  h?: ArrayLike<number>;
+}
+
+/**
+ * stage 'gate_up': h [T·K, F] from x; 'down': y [T·K, H] from the given h;
+ * 'mlp' (default): y from x through a float64 h. Rows in sorted order.
+ */
+export function expertGemmReference(p: GemmReferenceInput, stage: 'gate_up' | 'down' | 'mlp' = 'mlp'): Float64Array {
+  const { tokens, topK, hidden: H, expertHidden: F } = p;
+  const rows = tokens * topK;
+  const E = p.experts.length;
+  const begin = (e: number) => (p.offsets ? p.offsets[e] : e === 0 ? 0 : rows);
+  let h: ArrayLike<number> | undefined = p.h;
+  if (stage !== 'down') {
+    if (!p.x) throw new Error('expertGemmReference: x is needed');
+    const x = p.x;
+    const out = new Float64Array(rows * F);
+    for (let e = 0; e < E; e++) {
+      const { gate, up } = p.experts[e];
+      for (let i = begin(e); i < begin(e + 1); i++) {
+        const t = Math.floor((p.perm ? p.perm[i] : i) / topK);
+        for (let f = 0; f < F; f++) {
+          let g = 0;
+          let u = 0;
+          for (let k = 0; k < H; k++) {
+            g += gate[f * H + k] * x[t * H + k];
+            u += up[f * H + k] * x[t * H + k];
+          }
+          out[i * F + f] = (g / (1 + Math.exp(-g))) * u;
+        }
+      }
+    }
+    if (stage === 'gate_up') return out;
+    h = out;
+  }
+  if (!h) throw new Error('expertGemmReference: h is needed');
+  const y = new Float64Array(rows * H);
+  for (let e = 0; e < E; e++) {
+    const { down } = p.experts[e];
+    for (let i = begin(e); i < begin(e + 1); i++) {
+      for (let n = 0; n < H; n++) {
+        let s = 0;
+        for (let f = 0; f < F; f++) s += down[n * F + f] * h[i * F + f];
+        y[i * H + n] = s;
+      }
+    }
+  }
+  return y;
+}

@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { LimitExceededError, createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
+import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
+import { GroupedExpertGemm, createExpertTable, expertGemmReference, hasSubgroupsOf4, type DecodedExpert } from '../src/kernels/expert-gemm.ts';
+import { relativeError } from '../src/util/numeric.ts';
+import { Rng } from '../src/util/random.ts';
+import { testGpu } from './gpu-fixture.ts';
+
+const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
+const TOL = 1e-4;
+
+type Routing = 'random' | 'one-expert' | 'sparse';
+
+interface Case {
+  format: WeightFormat;
+  tokens: number;
+  topK: number;
+  experts: number;
+  hidden: number;
+  expertHidden: number;
+  sources?: number;
+  routing?: Routing;
+  variant?: string;
+  block?: [number, number];
+  /** Shared-expert mode: no perm, no offsets (experts must be 1). */
+  identity?: boolean;
+}
+
+/** Expert choices per token (distinct when possible), then a stable counting sort: perm and offsets. */
+function route(rng: Rng, c: Case): { perm: Uint32Array; offsets: Uint32Array } {
+  const { tokens: T, topK: K, experts: E } = c;
+  const allowed =
+    c.routing === 'one-expert' ? [rng.int(E)] : c.routing === 'sparse' ? [...Array(E).keys()].filter(() => rng.next() < 0.3).concat([E - 1]) : [...Array(E).keys()];
+  const choice = new Uint32Array(T * K);
+  for (let t = 0; t < T; t++) {
+    const pool = [...allowed];
+    for (let k = 0; k < K; k++) {
+      const idx = rng.int(pool.length);
+      choice[t * K + k] = pool[idx];
+      if (pool.length > 1) pool.splice(idx, 1);
+    }
+  }
+  const counts = new Uint32Array(E);
+  for (const e of choice) counts[e]++;
+  const offsets = new Uint32Array(E + 1);
+  for (let e = 0; e < E; e++) offsets[e + 1] = offsets[e] + counts[e];
+  const fill = offsets.slice(0, E);
+  const perm = new Uint32Array(T * K);
+  for (let p = 0; p < T * K; p++) perm[fill[choice[p]]++] = p;
+  return { perm, offsets };
+}
+
+interface Problem {
+  x: Float32Array;
+  perm?: Uint32Array;
+  offsets?: Uint32Array;
+  decoded: DecodedExpert[];
+  weights: GPUBufferBinding[];
+  table: GPUBuffer;
+}
+
+/** Random experts packed into `sources` buffers in shuffled order, each binding at an offset. */
+function buildProblem(gpu: Gpu, rng: Rng, c: Case): Problem {
+  const { hidden: H, expertHidden: F, experts: E } = c;
+  const S = c.sources ?? 1;
+  const layout = expertLayout(c.format, H, F, c.block ? { block: c.block } : {});
+  const order = [...Array(E).keys()].sort(() => rng.next() - 0.5);
+  const perSource: number[][] = [...Array(S)].map(() => []);
+  order.forEach((e, i) => perSource[(i + rng.int(S)) % S].push(e));
+  const entries: { source: number; atWord: number }[] = new Array(E);
+  const decoded: DecodedExpert[] = new Array(E);
+  const weights: GPUBufferBinding[] = [];
+  perSource.forEach((list, s) => {
+    const lead = 64 * s; // binding offset in words: 256 B steps (minStorageBufferOffsetAlignment)
+    const gap = 4 * rng.int(3); // blocks need not be packed back to back
+    const words = new Uint32Array(lead + list.length * (layout.words + gap) + 4);
+    words.fill(0x7fc00000); // NaN everywhere a kernel has no business reading
+    list.forEach((e, i) => {
+      const atWord = i * (layout.words + gap) + gap;
+      packExpert(layout, rng.normals(F * H, 1 / Math.sqrt(H)), rng.normals(F * H, 1 / Math.sqrt(H)), rng.normals(H * F, 1 / Math.sqrt(F)), words, lead + atWord);
+      decoded[e] = decodeExpert(layout, words, lead + atWord);
+      entries[e] = { source: s, atWord };
+    });
+    weights.push({ buffer: createBufferWith(gpu, words, `weights ${s}`), offset: lead * 4, size: (words.length - lead) * 4 });
+  });
+  const x = rng.normals(c.tokens * H, 1);
+  const routed = c.identity ? {} : route(rng, c);
+  return { x, ...routed, decoded, weights, table: createExpertTable(gpu, entries) };
+}
+
+async function runCase(c: Case) {
+  const gpu = await testGpu();
+  const rng = new Rng(seed).fork(JSON.stringify(c));
+  const p = buildProblem(gpu, rng, c);
+  const gemm = await GroupedExpertGemm.create(gpu, {
+    hidden: c.hidden,
+    expertHidden: c.expertHidden,
+    experts: c.experts,
+    format: c.format,
+    sources: c.sources ?? 1,
+    variant: c.variant,
+    block: c.block,
+  });
+  const rows = c.tokens * c.topK;
+  const x = createBufferWith(gpu, p.x, 'x');
+  const perm = p.perm && createBufferWith(gpu, p.perm, 'perm');
+  const offsets = p.offsets && createBufferWith(gpu, p.offsets, 'offsets');
+  const nan = (n: number) => createBufferWith(gpu, new Float32Array(n).fill(NaN), 'out'); // unwritten rows show
+  const h = nan(rows * c.expertHidden);
+  const y = nan(rows * c.hidden);
+  const enc = gpu.device.createCommandEncoder();
+  const common = { topK: c.topK, tokens: c.tokens, weights: p.weights, expertTable: p.table, offsets };
+  gemm.encodeGateUp(enc, { ...common, x, perm, h });
+  gemm.encodeDown(enc, { ...common, h, y });
+  gpu.device.queue.submit([enc.finish()]);
+  const gotH = await readF32(gpu, h, rows * c.expertHidden);
+  const gotY = await readF32(gpu, y, rows * c.hidden);
+  const ref = { tokens: c.tokens, topK: c.topK, hidden: c.hidden, expertHidden: c.expertHidden, experts: p.decoded, perm: p.perm, offsets: p.offsets };
+  const errH = relativeError(gotH, expertGemmReference({ ...ref, x: p.x }, 'gate_up'));
+  const errY = relativeError(gotY, expertGemmReference({ ...ref, h: gotH }, 'down'));
+  const what = `${JSON.stringify(c)} variant ${gemm.variant.kind} ${at}`;
+  expect(errH, `gate_up ${what}`).toBeLessThan(TOL);
+  expect(errY, `down ${what}`).toBeLessThan(TOL);
+  gemm.destroy();
+  return { errH, errY };
+}
+
+const formats: WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4'];
+
+describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
+  it('checks itself: a wrong weight or a NaN fails the comparison', () => {
+    const want = [1, 2, 3, 4];
+    expect(relativeError([1, 2, 3, 4.01], want)).toBeGreaterThan(TOL);
+    expect(relativeError([1, 2, NaN, 4], want)).toBe(Infinity);
+  });
+
+  for (const format of formats) {
+    // Awkward: H, F not multiples of any tile (nvfp4 needs multiples of 16), E odd, T·K odd.
+    const [H, F] = format === 'nvfp4' ? [48, 80] : format === 'fp8' ? [100, 72] : [72, 100];
+    const block: [number, number] | undefined = format === 'fp8' ? [16, 24] : undefined;
+    for (const variant of [undefined, 'tile:3x2:4x5', 'naive']) {
+      it(`${format} H=${H} F=${F} E=7 T=23 K=3, variant ${variant ?? 'default'}`, async () => {
+        await runCase({ format, tokens: 23, topK: 3, experts: 7, hidden: H, expertHidden: F, block, variant, sources: 2 });
+      });
+    }
+  }
+
+  it('reduction lengths that are not multiples of 4 (scalar input path), f32 and int8', async () => {
+    await runCase({ format: 'f32', tokens: 9, topK: 2, experts: 3, hidden: 50, expertHidden: 30 });
+    await runCase({ format: 'int8', tokens: 9, topK: 2, experts: 3, hidden: 30, expertHidden: 50, variant: 'tile:2x2:2x2' });
+    await runCase({ format: 'fp8', tokens: 5, topK: 2, experts: 3, hidden: 30, expertHidden: 18, block: [8, 8] });
+  });
+
+  it('T = 1, K = 1', async () => {
+    for (const format of formats) await runCase({ format, tokens: 1, topK: 1, experts: 5, hidden: 64, expertHidden: 32 });
+  });
+
+  it('all rows on one expert, and sparse routing with empty experts', async () => {
+    await runCase({ format: 'int8', tokens: 40, topK: 1, experts: 6, hidden: 64, expertHidden: 48, routing: 'one-expert' });
+    await runCase({ format: 'nvfp4', tokens: 17, topK: 2, experts: 11, hidden: 32, expertHidden: 64, routing: 'sparse' });
+    await runCase({ format: 'fp8', tokens: 3, topK: 2, experts: 33, hidden: 64, expertHidden: 32, routing: 'sparse' });
+  });
+
+  it('experts spread over 3 weight buffers in shuffled order, at binding offsets', async () => {
+    await runCase({ format: 'nvfp4', tokens: 21, topK: 4, experts: 9, hidden: 64, expertHidden: 48, sources: 3 });
+    await runCase({ format: 'f32', tokens: 21, topK: 4, experts: 9, hidden: 36, expertHidden: 20, sources: 3, variant: 'tile:4x4:4x4' });
+  });
+
+  it('shared-expert mode: one expert, no perm, no offsets', async () => {
+    await runCase({ format: 'fp8', tokens: 19, topK: 1, experts: 1, hidden: 72, expertHidden: 40, identity: true });
+    await runCase({ format: 'f32', tokens: 1, topK: 1, experts: 1, hidden: 16, expertHidden: 16, identity: true });
+  });
+
+  it('one object encodes several token counts into one encoder', async () => {
+    const gpu = await testGpu();
+    const rng = new Rng(seed).fork('multi');
+    const H = 32, F = 48;
+    const c: Case = { format: 'int8', tokens: 1, topK: 1, experts: 1, hidden: H, expertHidden: F, identity: true };
+    const p = buildProblem(gpu, rng, c);
+    const gemm = await GroupedExpertGemm.create(gpu, { hidden: H, expertHidden: F, experts: 1, format: 'int8', sources: 1 });
+    const counts = [5, 1, 13];
+    const xs = counts.map((T) => rng.normals(T * H, 1));
+    const hs = counts.map((T) => createBuffer(gpu, T * F * 4, 'h'));
+    const ys = counts.map((T) => createBuffer(gpu, T * H * 4, 'y'));
+    const enc = gpu.device.createCommandEncoder();
+    counts.forEach((T, i) => {
+      const common = { topK: 1, tokens: T, weights: p.weights, expertTable: p.table };
+      gemm.encodeGateUp(enc, { ...common, x: createBufferWith(gpu, xs[i], 'x'), h: hs[i] });
+      gemm.encodeDown(enc, { ...common, h: hs[i], y: ys[i] });
+    });
+    gpu.device.queue.submit([enc.finish()]);
+    for (let i = 0; i < counts.length; i++) {
+      const want = expertGemmReference({ tokens: counts[i], topK: 1, hidden: H, expertHidden: F, experts: p.decoded, x: xs[i] });
+      expect(relativeError(await readF32(gpu, ys[i], counts[i] * H), want), `T=${counts[i]} ${at}`).toBeLessThan(TOL);
+    }
+  });
+
+  it('refuses more weight sources than the storage-buffer limit allows, naming the limit', async () => {
+    const gpu = await testGpu();
+    const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
+    const err = await GroupedExpertGemm.create(gpu, { hidden: 16, expertHidden: 16, experts: 2, format: 'f32', sources: limit }).catch((e) => e);
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect((err as Error).message).toMatch(/maxStorageBuffersPerShaderStage/);
+  });
+
+  it('sg4 variants exist exactly where subgroups have 4 lanes', async () => {
+    const gpu = await testGpu();
+    const make = () => GroupedExpertGemm.create(gpu, { hidden: 16, expertHidden: 16, experts: 2, format: 'f32', sources: 1, variant: 'sg4:4x1:1x1' });
+    if (hasSubgroupsOf4(gpu)) {
+      await runCase({ format: 'f32', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 20, variant: 'sg4:4x1:1x1' });
+      await runCase({ format: 'nvfp4', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 32, variant: 'sg4:12x3:2x1' });
+    } else await expect(make()).rejects.toThrow(/subgroups/);
+  });
+});
