@@ -1,0 +1,246 @@
+// The virtual-time scheduler: barriers (the DEP synchronization), independence of DWDP ranks,
+// copy-engine exclusivity, transfer timing against the link model's slice-level reference,
+// time accounting, determinism and deadlock reports.
+import { describe, expect, it } from 'vitest';
+import { linkSpec, simulateSliced, type Transfer } from '../src/dwdp/link-model.ts';
+import { simulate, type Op, type Program } from '../src/sim/scheduler.ts';
+import { Rng } from '../src/util/random.ts';
+
+const seed = Date.now() >>> 0;
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+const MiB = 1 << 20;
+const compute = (label: string, durationMs: number, layer?: number): Op => ({ kind: 'compute', label, category: 'gemm', durationMs, layer });
+
+function expectAccountingAddsUp(s: ReturnType<typeof simulate>): void {
+  for (const m of s.ranks) {
+    const sum = m.computeMs + m.waitMs + m.syncMs + m.commMs + m.idleMs;
+    expect(Math.abs(sum - s.makespanMs), tag(`rank ${m.rank} accounting`)).toBeLessThanOrEqual(1e-9 * Math.max(1, s.makespanMs));
+  }
+}
+
+/** A DWDP-like program: per layer, issue the pulls of layer l+1 from every peer, wait for layer l's, compute. */
+function dwdpLike(rank: number, N: number, layers: number, durations: number[], bytes: number): Op[] {
+  const ops: Op[] = [];
+  const peers = [...Array(N).keys()].filter((p) => p !== rank);
+  const pullLayer = (l: number) => peers.forEach((p) => ops.push({ kind: 'pull', id: `L${l}p${p}`, from: p, bytes, layer: l }));
+  pullLayer(0);
+  for (let l = 0; l < layers; l++) {
+    if (l + 1 < layers) pullLayer(l + 1);
+    ops.push({ kind: 'waitPull', ids: peers.map((p) => `L${l}p${p}`), layer: l });
+    ops.push(compute(`moe ${l}`, durations[l], l));
+  }
+  return ops;
+}
+
+describe('scheduler', () => {
+  it('runs one rank’s compute back to back', () => {
+    const d = Array.from({ length: 20 }, () => rng.uniform(0, 3));
+    const s = simulate([d.map((x, i) => compute(`op${i}`, x))], linkSpec({ egressGBps: 100 }));
+    expect(s.makespanMs).toBeCloseTo(d.reduce((a, b) => a + b, 0), 9);
+    const iv = s.intervals.filter((i) => i.lane === 'compute');
+    for (let k = 1; k < iv.length; k++) expect(iv[k].startMs).toBeCloseTo(iv[k - 1].endMs, 12);
+    expect(s.ranks[0].computeMs).toBeCloseTo(s.makespanMs, 9);
+  });
+
+  it('DEP barrier: the slowest rank sets every layer’s end', () => {
+    const N = 2 + rng.int(7);
+    const L = 5 + rng.int(10);
+    const d = Array.from({ length: N }, () => Array.from({ length: L }, () => rng.uniform(0.1, 2)));
+    const programs: Program[] = d.map((row) => row.flatMap((x, l): Op[] => [compute(`attn ${l}`, x, l), { kind: 'barrier', id: `moe${l}`, layer: l }]));
+    const s = simulate(programs, linkSpec({ egressGBps: 100 }));
+    // Float64 reference: release(l) = max over ranks of (release(l−1) + d[r][l]).
+    let release = 0;
+    const sync = new Array<number>(N).fill(0);
+    for (let l = 0; l < L; l++) {
+      const arrive = d.map((row) => release + row[l]);
+      release = Math.max(...arrive);
+      arrive.forEach((a, r) => (sync[r] += release - a));
+      expect(s.barrierRelease.get(`moe${l}`), tag(`layer ${l}`)).toBeCloseTo(release, 9);
+    }
+    s.ranks.forEach((m, r) => {
+      expect(m.endMs, tag('end')).toBeCloseTo(release, 9);
+      expect(m.syncMs, tag('sync')).toBeCloseTo(sync[r], 9);
+    });
+    // Every rank starts layer l+1 exactly when barrier l released.
+    for (let l = 0; l + 1 < L; l++) {
+      const starts = s.intervals.filter((i) => i.lane === 'compute' && i.category === 'gemm' && i.layer === l + 1).map((i) => i.startMs);
+      for (const t of starts) expect(t).toBeCloseTo(s.barrierRelease.get(`moe${l}`)!, 9);
+    }
+    expectAccountingAddsUp(s);
+  });
+
+  it('DWDP: a slow rank does not delay the others (pulls hidden) but delays everyone under DEP', () => {
+    const N = 3 + rng.int(4);
+    const L = 8;
+    const base = Array.from({ length: L }, () => rng.uniform(1, 2));
+    const link = linkSpec({ egressGBps: 900, latencyUs: 2, contentionFix: rng.next() < 0.5 });
+    const bytes = 8 * MiB; // ≈ (N−1)·9 µs per layer at 900 GB/s: hidden under ≥ 1 ms of compute
+    const slow = rng.int(N);
+    const run = (slowFactor: number) =>
+      simulate(
+        Array.from({ length: N }, (_, r) => dwdpLike(r, N, L, base.map((x) => (r === slow ? x * slowFactor : x)), bytes)),
+        link,
+      );
+    const a = run(1);
+    const b = run(3);
+    for (let r = 0; r < N; r++) {
+      if (r === slow) continue;
+      expect(b.ranks[r].endMs, tag(`rank ${r}`)).toBeCloseTo(a.ranks[r].endMs, 9);
+    }
+    expect(b.ranks[slow].endMs).toBeGreaterThan(a.ranks[slow].endMs * 2);
+    // The same programs with a barrier per layer: everyone ends with the slow rank.
+    const withBarrier = (slowFactor: number) =>
+      Array.from({ length: N }, (_, r) =>
+        dwdpLike(r, N, L, base.map((x) => (r === slow ? x * slowFactor : x)), bytes).flatMap((op): Op[] =>
+          op.kind === 'compute' ? [op, { kind: 'barrier', id: `b${op.layer}` }] : [op],
+        ),
+      );
+    const c = simulate(withBarrier(3), link);
+    for (let r = 0; r < N; r++) expect(c.ranks[r].endMs).toBeCloseTo(c.makespanMs, 9);
+    expect(c.makespanMs).toBeCloseTo(b.ranks[slow].endMs, 6);
+    expectAccountingAddsUp(b);
+  });
+
+  it('pull timing matches the slice-level link reference (fix off: exactly)', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const N = 2 + rng.int(4);
+      const ts: Transfer[] = [];
+      for (let k = 0; k < 1 + rng.int(10); k++) {
+        const dst = rng.int(N);
+        let src = rng.int(N - 1);
+        if (src >= dst) src++;
+        // Distinct submit times: simultaneous submissions from different ranks enter a FIFO in
+        // rank order here and in array order in the reference.
+        ts.push({ src, dst, bytes: Math.round(rng.uniform(0.1, 30) * MiB), submitMs: rng.uniform(0, 0.05) });
+      }
+      ts.sort((a, b) => a.submitMs - b.submitMs);
+      const spec = linkSpec({ egressGBps: rng.uniform(200, 900), latencyUs: rng.uniform(0, 3), contentionFix: false });
+      const ref = simulateSliced(ts, spec);
+      // Each rank: wait for the submit time, pull; at the end wait for all of its pulls.
+      const programs: Op[][] = Array.from({ length: N }, () => []);
+      ts.forEach((t, i) => programs[t.dst].push({ kind: 'notBefore', atMs: t.submitMs }, { kind: 'pull', id: `t${i}`, from: t.src, bytes: t.bytes }));
+      programs.forEach((ops, r) => {
+        const ids = ops.flatMap((o) => (o.kind === 'pull' ? [o.id] : []));
+        if (ids.length) ops.push({ kind: 'waitPull', ids });
+        else ops.push(compute('nothing', 0));
+        void r;
+      });
+      const s = simulate(programs, spec);
+      for (let r = 0; r < N; r++) {
+        const mine = ts.flatMap((t, i) => (t.dst === r ? [ref[i]] : []));
+        if (mine.length === 0) continue;
+        expect(s.ranks[r].endMs, tag(`trial ${trial} rank ${r}`)).toBeCloseTo(Math.max(...mine), 9);
+        expect(s.ranks[r].bytesPulled).toBe(ts.filter((t) => t.dst === r).reduce((a, t) => a + t.bytes, 0));
+      }
+    }
+  });
+
+  it('never overlaps transfers on one copy engine', () => {
+    for (const fix of [false, true]) {
+      const N = 3 + rng.int(4);
+      const L = 6;
+      const programs = Array.from({ length: N }, (_, r) =>
+        dwdpLike(
+          r,
+          N,
+          L,
+          Array.from({ length: L }, () => rng.uniform(0.01, 0.2)),
+          Math.round(rng.uniform(1, 20) * MiB),
+        ),
+      );
+      const s = simulate(programs, linkSpec({ egressGBps: 400, ingressGBps: 300, latencyUs: 1, contentionFix: fix }));
+      for (let r = 0; r < N; r++) {
+        const copies = s.intervals.filter((i) => i.rank === r && i.lane === 'copy');
+        expect(copies.length).toBeGreaterThan(0);
+        for (let k = 1; k < copies.length; k++) expect(copies[k].startMs, tag(`fix ${fix} rank ${r}`)).toBeGreaterThanOrEqual(copies[k - 1].endMs - 1e-12);
+        const compute = s.intervals.filter((i) => i.rank === r && i.lane === 'compute');
+        for (let k = 1; k < compute.length; k++) expect(compute[k].startMs).toBeGreaterThanOrEqual(compute[k - 1].endMs - 1e-12);
+      }
+      // Every byte pulled appears on the sources' engines.
+      const moved = s.intervals.filter((i) => i.lane === 'copy').reduce((a, i) => a + i.bytes!, 0);
+      const pulled = s.ranks.reduce((a, m) => a + m.bytesPulled, 0);
+      expect(Math.abs(moved - pulled)).toBeLessThanOrEqual(1e-6 * pulled);
+      expectAccountingAddsUp(s);
+    }
+  });
+
+  it('accounts pull wait, pull time and the hidden fraction', () => {
+    const bytes = Math.round(rng.uniform(10, 100) * MiB);
+    const gbps = rng.uniform(50, 500);
+    const lat = rng.uniform(0, 10);
+    const tPull = bytes / (gbps * 1e6);
+    const c = rng.uniform(0.1, 0.9) * tPull;
+    const programs: Program[] = [[{ kind: 'pull', id: 'a', from: 1, bytes }, compute('c', c), { kind: 'waitPull', ids: ['a'] }], [compute('idle', 0)]];
+    const s = simulate(programs, linkSpec({ egressGBps: gbps, latencyUs: lat }));
+    const m = s.ranks[0];
+    expect(m.endMs).toBeCloseTo(tPull + lat / 1000, 9);
+    expect(m.waitMs).toBeCloseTo(tPull + lat / 1000 - c, 9);
+    expect(m.pullMs).toBeCloseTo(tPull, 9);
+    expect(s.hiddenPullFraction).toBeCloseTo(1 - (tPull + lat / 1000 - c) / tPull, 9);
+    expectAccountingAddsUp(s);
+  });
+
+  it('splits a receive into synchronization (peer late) and communication', () => {
+    const late = rng.uniform(1, 5);
+    const bytes = Math.round(rng.uniform(10, 100) * MiB);
+    const gbps = rng.uniform(100, 900);
+    const programs: Program[] = [
+      [compute('late', late), { kind: 'send', id: 'x', to: 1, bytes }],
+      [{ kind: 'waitRecv', ids: ['x'] }],
+    ];
+    const s = simulate(programs, linkSpec({ egressGBps: gbps }));
+    expect(s.ranks[1].syncMs).toBeCloseTo(late, 9);
+    expect(s.ranks[1].commMs).toBeCloseTo(bytes / (gbps * 1e6), 9);
+    expect(s.ranks[0].bytesSent).toBe(bytes);
+    expectAccountingAddsUp(s);
+  });
+
+  it('is deterministic and simulates independent groups separately with the same result', () => {
+    const N = 6;
+    const progs = Array.from({ length: N }, (_, r) => {
+      const g = r < 3 ? [0, 1, 2] : [3, 4, 5];
+      const peers = g.filter((p) => p !== r);
+      const ops: Op[] = [];
+      for (let l = 0; l < 5; l++) {
+        peers.forEach((p) => ops.push({ kind: 'pull', id: `${l}-${p}`, from: p, bytes: Math.round(rng.uniform(1, 40) * MiB) }));
+        ops.push(compute(`c${l}`, rng.uniform(0.01, 0.1), l), { kind: 'waitPull', ids: peers.map((p) => `${l}-${p}`) });
+      }
+      return ops;
+    });
+    const link = linkSpec({ egressGBps: 600, latencyUs: 1, contentionFix: true });
+    const a = simulate(progs, link);
+    const b = simulate(progs, link);
+    expect(b).toEqual(a);
+    // The first group alone gives the same timeline as inside the six.
+    const alone = simulate(progs.slice(0, 3), link);
+    // (idle time is measured against the whole run's makespan, so it is left out)
+    for (let r = 0; r < 3; r++) expect({ ...alone.ranks[r], idleMs: 0 }).toEqual({ ...a.ranks[r], idleMs: 0 });
+  });
+
+  it('reports deadlocks and bad programs clearly', () => {
+    const link = linkSpec({ egressGBps: 100 });
+    expect(() =>
+      simulate(
+        [
+          [{ kind: 'waitRecv', ids: ['b'] }, { kind: 'send', id: 'a', to: 1, bytes: 10 }],
+          [{ kind: 'waitRecv', ids: ['a'] }, { kind: 'send', id: 'b', to: 0, bytes: 10 }],
+        ],
+        link,
+      ),
+    ).toThrow(/deadlock.*rank 0 blocked in waitRecv \[b\].*rank 1 blocked in waitRecv \[a\]/);
+    expect(() => simulate([[{ kind: 'barrier', id: 'x' }, { kind: 'barrier', id: 'y' }], [{ kind: 'barrier', id: 'y' }, { kind: 'barrier', id: 'x' }]], link)).toThrow(/deadlock/);
+    expect(() => simulate([[{ kind: 'waitPull', ids: ['nope'] }]], link)).toThrow(/waits for pull 'nope'/);
+    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 3, bytes: 1 }]], link)).toThrow(/names rank 3/);
+    expect(() => simulate([[{ kind: 'waitRecv', ids: ['s'] }], [{ kind: 'send', id: 's', to: 0, bytes: 1 }], [{ kind: 'waitRecv', ids: ['s'] }]], link)).toThrow(/goes to rank 0/);
+    expect(() => simulate([[compute('bad', -1)]], link)).toThrow(/duration -1/);
+  });
+
+  it('idles until a request arrives', () => {
+    const at = rng.uniform(1, 10);
+    const d = rng.uniform(1, 10);
+    const s = simulate([[{ kind: 'notBefore', atMs: at }, compute('c', d)]], linkSpec({ egressGBps: 1 }));
+    expect(s.makespanMs).toBeCloseTo(at + d, 12);
+    expect(s.ranks[0].idleMs).toBeCloseTo(at, 12);
+  });
+});
