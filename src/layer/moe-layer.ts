@@ -1,0 +1,187 @@
+// The MoE layer on one device: route → permute → grouped gate/up (SwiGLU) → grouped down
+// → combine (+ shared expert through the same GEMM code). Every stage stays on the GPU:
+// nothing is read back between routing and the expert GEMMs.
+//
+// Weights come in as *sources*: a list of buffers holding expert blocks plus a table saying
+// where each expert's block lives. A full replica is one source; a DWDP rank passes its
+// resident shard and its prefetch buffers and the GEMM reads them in place.
+import { createBuffer, createBufferWith, type Gpu, type GpuTimer, type LimitNeed } from '../gpu/index.ts';
+import { CombineKernel } from '../kernels/combine.ts';
+import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
+import { PermuteKernel } from '../kernels/permute.ts';
+import { RouterKernel } from '../kernels/router.ts';
+import type { MoeConfig } from '../model/config.ts';
+import type { ExpertLayout, WeightFormat } from '../model/formats.ts';
+import type { HostLayerWeights } from './host-weights.ts';
+import { layerLayout } from './host-weights.ts';
+import { routerParams, sharedMode } from './params.ts';
+
+/** Where the layer's expert blocks are on the device. */
+export interface ExpertSources {
+  /** One binding per source; `expertTable` points into them. */
+  weights: GPUBufferBinding[];
+  /** Per expert (source index, word offset within that binding), from createExpertTable. */
+  expertTable: GPUBuffer;
+}
+
+/** A layer's weights on the device (routed experts may be spread over several sources). */
+export interface DeviceLayerWeights {
+  router: GPUBuffer;
+  bias?: GPUBuffer;
+  experts: ExpertSources;
+  shared?: ExpertSources;
+  sharedGate?: GPUBuffer;
+}
+
+/** Intermediate buffers for up to `maxTokens` tokens. */
+export interface LayerScratch {
+  maxTokens: number;
+  topkIdx: GPUBuffer;
+  topkWeight: GPUBuffer;
+  counts: GPUBuffer;
+  offsets: GPUBuffer;
+  perm: GPUBuffer;
+  inv: GPUBuffer;
+  h: GPUBuffer; // [T·K, F]
+  y: GPUBuffer; // [T·K, H]
+  sharedH?: GPUBuffer; // [T, Fs]
+  sharedOut?: GPUBuffer; // [T, H]
+}
+
+export interface MoeLayerOptions {
+  format: WeightFormat;
+  /** Weight sources the routed-expert GEMM binds at once (1 for a replica). */
+  sources?: number;
+  /** GEMM tile variant (see expert-gemm.ts); default: best known for the adapter. */
+  variant?: string;
+}
+
+export class MoeLayer {
+  readonly layout: ExpertLayout;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly cfg: MoeConfig,
+    readonly format: WeightFormat,
+    private readonly router: RouterKernel,
+    private readonly permute: PermuteKernel,
+    private readonly gemm: GroupedExpertGemm,
+    private readonly sharedGemm: GroupedExpertGemm | undefined,
+    private readonly combine: CombineKernel,
+  ) {
+    this.layout = layerLayout(cfg, format);
+  }
+
+  static async create(gpu: Gpu, cfg: MoeConfig, opts: MoeLayerOptions): Promise<MoeLayer> {
+    const gemmParams = { hidden: cfg.hidden, format: opts.format, variant: opts.variant, block: cfg.nativeWeightBlock };
+    const [router, permute, gemm, sharedGemm, combine] = await Promise.all([
+      RouterKernel.create(gpu, routerParams(cfg)),
+      PermuteKernel.create(gpu, { experts: cfg.experts, topK: cfg.topK }),
+      GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.expertHidden, experts: cfg.experts, sources: opts.sources ?? 1 }),
+      cfg.sharedHidden > 0
+        ? GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.sharedHidden, experts: 1, sources: 1 })
+        : Promise.resolve(undefined),
+      CombineKernel.create(gpu, { hidden: cfg.hidden, topK: cfg.topK, shared: sharedMode(cfg) }),
+    ]);
+    return new MoeLayer(gpu, cfg, opts.format, router, permute, gemm, sharedGemm, combine);
+  }
+
+  createScratch(maxTokens: number): LayerScratch {
+    const { hidden: H, expertHidden: F, topK: K, experts: E, sharedHidden: Fs } = this.cfg;
+    const rows = maxTokens * K;
+    const b = (bytes: number, label: string) => createBuffer(this.gpu, bytes, `moe ${label}`);
+    return {
+      maxTokens,
+      topkIdx: b(4 * rows, 'topk idx'),
+      topkWeight: b(4 * rows, 'topk weight'),
+      counts: b(4 * E, 'counts'),
+      offsets: b(4 * (E + 1), 'offsets'),
+      perm: b(4 * rows, 'perm'),
+      inv: b(4 * rows, 'inv'),
+      h: b(4 * rows * F, 'h'),
+      y: b(4 * rows * H, 'y'),
+      sharedH: Fs > 0 ? b(4 * maxTokens * Fs, 'shared h') : undefined,
+      sharedOut: Fs > 0 ? b(4 * maxTokens * H, 'shared out') : undefined,
+    };
+  }
+
+  /**
+   * The routing half: router and permute. Split out because DWDP without prefetch reads
+   * the routing back here to pull only the routed remote experts.
+   */
+  encodeRouting(enc: GPUCommandEncoder, x: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+    this.checkTokens(tokens, s);
+    this.router.encode(enc, { x, weight: w.router, bias: w.bias, topkIdx: s.topkIdx, topkWeight: s.topkWeight, tokens }, timer);
+    this.permute.encode(enc, { topkIdx: s.topkIdx, counts: s.counts, offsets: s.offsets, perm: s.perm, inv: s.inv, tokens }, timer);
+  }
+
+  /** The expert half: grouped GEMMs, shared expert, combine into `out` [T,H]. */
+  encodeExperts(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+    this.checkTokens(tokens, s);
+    const K = this.cfg.topK;
+    const ex = w.experts;
+    this.gemm.encodeGateUp(enc, { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights: ex.weights, expertTable: ex.expertTable, h: s.h }, timer);
+    this.gemm.encodeDown(enc, { h: s.h, offsets: s.offsets, topK: K, tokens, weights: ex.weights, expertTable: ex.expertTable, y: s.y }, timer);
+    if (this.sharedGemm && w.shared) {
+      const sh = w.shared;
+      this.sharedGemm.encodeGateUp(enc, { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! }, timer);
+      this.sharedGemm.encodeDown(enc, { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! }, timer);
+    }
+    this.combine.encode(
+      enc,
+      { y: s.y, inv: s.inv, topkWeight: s.topkWeight, out, shared: s.sharedOut, x, sharedGateW: w.sharedGate, tokens },
+      timer,
+    );
+  }
+
+  /** The whole layer: out = MoE(x) for `tokens` rows. */
+  encode(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+    this.encodeRouting(enc, x, tokens, w, s, timer);
+    this.encodeExperts(enc, x, out, tokens, w, s, timer);
+  }
+
+  private checkTokens(tokens: number, s: LayerScratch): void {
+    if (!Number.isInteger(tokens) || tokens < 1) throw new Error(`MoE layer: tokens must be a positive integer (got ${tokens})`);
+    if (tokens > s.maxTokens) throw new Error(`MoE layer: ${tokens} tokens exceed the scratch buffers' ${s.maxTokens}`);
+  }
+}
+
+/** Uploads a host layer as a full replica: one source holding every expert's block. */
+export function uploadLayerWeights(gpu: Gpu, host: HostLayerWeights): DeviceLayerWeights {
+  const words = host.layout.words;
+  const blocks = createBufferWith(gpu, host.blocks, `layer ${host.layer} experts`);
+  const table = new Array<{ source: number; atWord: number }>(host.router.length / host.layout.hidden);
+  for (let e = 0; e < table.length; e++) table[e] = { source: 0, atWord: 0 };
+  host.experts.forEach((e, i) => (table[e] = { source: 0, atWord: i * words }));
+  const out: DeviceLayerWeights = {
+    router: createBufferWith(gpu, host.router, `layer ${host.layer} router`),
+    bias: host.bias && createBufferWith(gpu, host.bias, `layer ${host.layer} bias`),
+    experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) },
+  };
+  if (host.shared) {
+    const sb = createBufferWith(gpu, host.shared.block, `layer ${host.layer} shared expert`);
+    out.shared = { weights: [{ buffer: sb }], expertTable: createExpertTable(gpu, [{ source: 0, atWord: 0 }]) };
+    if (host.shared.expertGate) out.sharedGate = createBufferWith(gpu, host.shared.expertGate, `layer ${host.layer} shared gate`);
+  }
+  return out;
+}
+
+/**
+ * Device limits a layer needs for `maxTokens` tokens, each with the config keys that drive
+ * it, so getGpu can raise them or say exactly which one the config exceeds.
+ */
+export function layerLimitNeeds(cfg: MoeConfig, format: WeightFormat, maxTokens: number): LimitNeed[] {
+  const layout = layerLayout(cfg, format);
+  const expertBytes = cfg.experts * layout.bytes;
+  const rows = maxTokens * cfg.topK;
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const needs: [number, string][] = [
+    [expertBytes, `one layer's routed experts (n_routed_experts=${cfg.experts} × ${mib(layout.bytes)} in ${format}, ${mib(expertBytes)})`],
+    [4 * rows * cfg.hidden, `the expert outputs for ${maxTokens} tokens × top-k ${cfg.topK} (hidden_size=${cfg.hidden})`],
+    [4 * rows * cfg.expertHidden, `the expert activations for ${maxTokens} tokens × top-k ${cfg.topK} (moe_intermediate_size=${cfg.expertHidden})`],
+  ];
+  return needs.flatMap(([value, why]) => [
+    { limit: 'maxStorageBufferBindingSize' as const, value, why },
+    { limit: 'maxBufferSize' as const, value, why },
+  ]);
+}

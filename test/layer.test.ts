@@ -1,0 +1,50 @@
+// The assembled MoE layer, end to end on the Dawn device, against the float64 layer
+// reference for each preset family and weight format.
+import { describe, expect, it } from 'vitest';
+import { createBufferWith, readF32, readI32 } from '../src/gpu/index.ts';
+import { buildHostLayerWeights, decodeHostLayerWeights } from '../src/layer/host-weights.ts';
+import { MoeLayer, uploadLayerWeights } from '../src/layer/moe-layer.ts';
+import { checkRouting, moeLayerReference } from '../src/layer/reference.ts';
+import type { WeightFormat } from '../src/model/formats.ts';
+import { loadPreset, tokenInputs } from '../src/model/index.ts';
+import { relativeError } from '../src/util/numeric.ts';
+import { testGpu } from './gpu-fixture.ts';
+
+const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
+
+async function runLayer(preset: string, format: WeightFormat, tokens: number, seed: number) {
+  const gpu = await testGpu();
+  const cfg = loadPreset(preset);
+  const host = buildHostLayerWeights(cfg, format, seed, 0);
+  const x = tokenInputs(cfg, seed, tokens);
+  const layer = await MoeLayer.create(gpu, cfg, { format });
+  const scratch = layer.createScratch(tokens);
+  const w = uploadLayerWeights(gpu, host);
+  const xBuf = createBufferWith(gpu, x, 'x');
+  const out = createBufferWith(gpu, new Float32Array(tokens * cfg.hidden), 'out');
+  const enc = gpu.device.createCommandEncoder();
+  layer.encode(enc, xBuf, out, tokens, w, scratch);
+  gpu.device.queue.submit([enc.finish()]);
+  const got = await readF32(gpu, out, tokens * cfg.hidden);
+  const idx = await readI32(gpu, scratch.topkIdx, tokens * cfg.topK);
+  const decoded = decodeHostLayerWeights(host);
+  const differing = checkRouting(cfg, tokens, x, decoded, idx);
+  const ref = moeLayerReference(cfg, tokens, x, decoded, differing.length ? idx : undefined);
+  return { err: relativeError(got, ref.out), differing };
+}
+
+describe(`MoE layer vs float64 reference (seed ${SEED})`, () => {
+  const cases: [string, WeightFormat, number][] = [
+    ['tiny-deepseek', 'nvfp4', 37],
+    ['tiny-deepseek', 'f32', 1],
+    ['tiny-mixtral', 'int8', 53],
+    ['tiny-qwen2', 'fp8', 29],
+    ['tiny-qwen3', 'f32', 64],
+  ];
+  for (const [preset, format, tokens] of cases) {
+    it(`${preset} ${format} T=${tokens}`, async () => {
+      const { err, differing } = await runLayer(preset, format, tokens, SEED);
+      expect(err, `relative error (near-tie tokens: ${differing.join(',') || 'none'})`).toBeLessThan(1e-4);
+    });
+  }
+});
