@@ -10,6 +10,7 @@ export class GpuTimer {
   private readonly resolveBuf?: GPUBuffer;
   private readonly readBuf?: GPUBuffer;
   private labels: string[] = [];
+  private prefix = '';
 
   constructor(
     private readonly gpu: Gpu,
@@ -30,8 +31,19 @@ export class GpuTimer {
   writes(label: string): GPUComputePassTimestampWrites | undefined {
     if (!this.querySet) return undefined;
     if (this.labels.length >= this.capacity) throw new Error(`GpuTimer: more than ${this.capacity} timed passes before read()`);
-    const i = this.labels.push(label) - 1;
+    const i = this.labels.push(this.prefix + label) - 1;
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  /** Runs fn with every pass label it records prefixed (e.g. 'shared ' for the shared expert's GEMMs). */
+  scope<T>(prefix: string, fn: () => T): T {
+    const saved = this.prefix;
+    this.prefix = saved + prefix;
+    try {
+      return fn();
+    } finally {
+      this.prefix = saved;
+    }
   }
 
   /** Copies the pass timestamps out; call on the encoder that holds the timed passes, before finish(). */

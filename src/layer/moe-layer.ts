@@ -124,8 +124,13 @@ export class MoeLayer {
     this.gemm.encodeDown(enc, { h: s.h, offsets: s.offsets, topK: K, tokens, weights: ex.weights, expertTable: ex.expertTable, y: s.y }, timer);
     if (this.sharedGemm && w.shared) {
       const sh = w.shared;
-      this.sharedGemm.encodeGateUp(enc, { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! }, timer);
-      this.sharedGemm.encodeDown(enc, { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! }, timer);
+      const gemm = this.sharedGemm;
+      const encodeShared = () => {
+        gemm.encodeGateUp(enc, { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! }, timer);
+        gemm.encodeDown(enc, { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! }, timer);
+      };
+      if (timer) timer.scope('shared ', encodeShared);
+      else encodeShared();
     }
     this.combine.encode(
       enc,

@@ -1,0 +1,151 @@
+// A small, strict command-line parser: every option is declared, unknown ones are
+// errors that list the known ones, and values are checked where they are read.
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface OptionSpec {
+  /** 'string' takes a value; 'flag' takes none; 'list' takes a value and may repeat. */
+  kind: 'string' | 'flag' | 'list';
+  help: string;
+  /** Allowed values, checked at parse time. */
+  choices?: readonly string[];
+  placeholder?: string;
+}
+
+export type Spec = Record<string, OptionSpec>;
+
+export interface ParsedArgs {
+  values: Map<string, string>;
+  lists: Map<string, string[]>;
+  flags: Set<string>;
+  positional: string[];
+}
+
+export function parseArgs(argv: string[], spec: Spec, opts: { positional?: boolean } = {}): ParsedArgs {
+  const out: ParsedArgs = { values: new Map(), lists: new Map(), flags: new Set(), positional: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      if (!opts.positional) throw new UsageError(`unexpected argument '${arg}' (options start with --)`);
+      out.positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const o = spec[name];
+    if (!o) {
+      const known = Object.keys(spec).map((k) => `--${k}`).join(' ');
+      throw new UsageError(`unknown option --${name}; known options: ${known}`);
+    }
+    if (o.kind === 'flag') {
+      if (eq > 0) throw new UsageError(`--${name} takes no value`);
+      out.flags.add(name);
+      continue;
+    }
+    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value (${o.placeholder ?? o.help})`);
+    if (o.choices && !o.choices.includes(value)) {
+      throw new UsageError(`--${name} must be one of ${o.choices.join(', ')} (got '${value}')`);
+    }
+    if (o.kind === 'list') out.lists.set(name, [...(out.lists.get(name) ?? []), value]);
+    else {
+      if (out.values.has(name)) throw new UsageError(`--${name} given twice`);
+      out.values.set(name, value);
+    }
+  }
+  return out;
+}
+
+/** Typed accessors that name the option in every error. */
+export class Args {
+  constructor(readonly parsed: ParsedArgs) {}
+
+  has(name: string): boolean {
+    return this.parsed.values.has(name) || this.parsed.flags.has(name) || this.parsed.lists.has(name);
+  }
+
+  str(name: string, fallback?: string): string {
+    const v = this.parsed.values.get(name) ?? fallback;
+    if (v === undefined) throw new UsageError(`--${name} is required`);
+    return v;
+  }
+
+  optStr(name: string): string | undefined {
+    return this.parsed.values.get(name);
+  }
+
+  list(name: string): string[] {
+    return this.parsed.lists.get(name) ?? [];
+  }
+
+  flag(name: string): boolean {
+    return this.parsed.flags.has(name);
+  }
+
+  /** A number, optionally an integer, within [min, max]. */
+  num(name: string, fallback?: number, range: { min?: number; max?: number; int?: boolean } = {}): number {
+    const raw = this.parsed.values.get(name);
+    if (raw === undefined) {
+      if (fallback === undefined) throw new UsageError(`--${name} is required`);
+      return fallback;
+    }
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got '${raw}')`);
+    if (range.int && !Number.isInteger(v)) throw new UsageError(`--${name} must be an integer (got '${raw}')`);
+    if (range.min !== undefined && v < range.min) throw new UsageError(`--${name} must be at least ${range.min} (got ${raw})`);
+    if (range.max !== undefined && v > range.max) throw new UsageError(`--${name} must be at most ${range.max} (got ${raw})`);
+    return v;
+  }
+
+  optNum(name: string, range: { min?: number; max?: number; int?: boolean } = {}): number | undefined {
+    return this.parsed.values.has(name) ? this.num(name, undefined, range) : undefined;
+  }
+
+  /** on|off switch. */
+  onOff(name: string, fallback: boolean): boolean {
+    const v = this.parsed.values.get(name);
+    if (v === undefined) return fallback;
+    return v === 'on';
+  }
+}
+
+/** `--set key=value` pairs as an object (values stay strings; the config coerces them by key). */
+export function parseSetPairs(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set expects key=value (got '${p}')`);
+    out[p.slice(0, eq).trim()] = p.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function usage(command: string, summary: string, spec: Spec): string {
+  const rows = Object.entries(spec).map(([name, o]) => {
+    const arg = o.kind === 'flag' ? '' : ` <${o.placeholder ?? (o.choices ? o.choices.join('|') : 'value')}>`;
+    return `  --${name}${arg}`.padEnd(40) + o.help;
+  });
+  return `usage: ${command}\n${summary}\n\noptions:\n${rows.join('\n')}\n`;
+}
+
+/**
+ * Runs a CLI main: usage errors print the message and exit 2, other errors print
+ * `error: message` and exit 1. Exits explicitly because Dawn keeps Node alive.
+ */
+export async function runCli(main: () => Promise<void>): Promise<never> {
+  try {
+    await main();
+    process.exit(0);
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n(run with --help for usage)\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`error: ${err.message}\n`);
+    if (process.env.DWDP_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  }
+}
