@@ -1,28 +1,36 @@
 // MoE router: logits = x·Wᵀ, scoring, (grouped) top-k, routing weights.
 //
-// One workgroup of WG = 128 threads per token; nothing is tied to the expert count, which
-// only sizes the workgroup arrays (E ≤ ~1900 fits 16 KiB of workgroup memory).
+// One workgroup of WG = 128 threads per TB tokens (TB = 4, or fewer when the expert count
+// needs the workgroup memory); nothing is tied to the expert count, which only sizes the
+// workgroup arrays.
 //
-//   1. Logits. The workgroup is ROWS = 16 rows × LANES = 8 lanes: a row owns one expert at
-//      a time, its 8 lanes read W[e, lane + 8j] and x[t, lane + 8j] (adjacent lanes,
-//      adjacent floats) and a 3-step tree sums the 8 partials. Experts are covered in
-//      blocks of 16, so E = 512 is 32 blocks.
-//   2. Scoring into prob[e]: sigmoid(logit) (DeepSeek-V3), or softmax over all E (max and
-//      sum by a tree reduction over the 128 threads; fixed order, so deterministic).
-//      Selection score sel[e] = prob[e] + bias[e] (noaux_tc), else prob[e].
+//   1. Logits for the TB tokens. The workgroup is ROWS = 16 rows × LANES = 8 lanes: a row
+//      owns one expert at a time, its 8 lanes read W[e, lane + 8j] (adjacent lanes,
+//      adjacent floats) and multiply each W element into TB running sums, one per token,
+//      so W is read once per TB tokens. Lane tb of the row then adds up token tb's 8
+//      partials in lane order.
+//      Experts are covered in blocks of 16 (E = 512 is 32 blocks).
+//   Then, for each of the TB tokens in turn (route_token):
+//   2. Scoring into prob[e] (the token's logits row, in place): sigmoid (DeepSeek-V3), or
+//      softmax over all E (max and sum over the 128 threads' partials in a fixed order,
+//      so deterministic). Selection score sel[e] = prob[e] + bias[e] with a
+//      noaux_tc bias, else prob[e].
 //   3. Grouped top-k (N_GROUP > 1): group score = sum of the two largest sel in the group
 //      when a bias is present, else the group max. A group is kept when fewer than
 //      TOPK_GROUP groups beat it (higher score, or equal score and lower group index);
 //      the experts of dropped groups get sel = NEG and so can never be chosen.
-//   4. Top-k: TOP_K rounds of a workgroup argmax over sel; each round's winner is recorded
-//      in chosen[k] and knocked out with NEG. Order within a token: descending selection
-//      score, exact ties broken by the LOWER expert index (that comparison is `better`).
+//   4. Top-k by rank: chosen[r] = the expert that exactly r others beat under `better`.
+//      Order within a token: descending selection score, exact ties broken by the LOWER
+//      expert index (that comparison is `better`).
 //   5. Weights: w_k = prob[chosen[k]] (the unbiased score); with NORM_TOPK_PROB divided by
 //      Σ_k w_k (+1e-20 for sigmoid, as HF DeepSeek-V3 does); then × ROUTED_SCALING.
 //
+// TB comes from a generated prelude (a private array is sized by it, so it must be a
+// constant); everything else is an override constant.
+//
 // Bindings: 0 sizes {tokens}; 1 x [T,H] f32; 2 W [E,H] f32; 3 bias [E] f32 (a dummy when
 // HAS_BIAS is false); 4 topk_idx [T,K] i32 (out); 5 topk_weight [T,K] f32 (out).
-// Token t = wid.x + wid.y·num_workgroups.x (2-D grid past 65535 tokens).
+// Token block b = wid.x + wid.y·num_workgroups.x holds tokens [b·TB, b·TB + TB).
 
 struct Sizes {
   tokens: u32,
@@ -51,27 +59,26 @@ const ROWS: u32 = WG / LANES;
 // Below every real selection score: marks dropped groups and already chosen experts.
 const NEG: f32 = -0x1.fffffep+127f; // -FLT_MAX
 
-var<workgroup> prob: array<f32, EXPERTS>;
+// logits[tb·E + e]: token tb's logits, turned into its scores (prob) in place.
+var<workgroup> logits: array<f32, TB * EXPERTS>;
 var<workgroup> sel: array<f32, EXPERTS>;
 var<workgroup> group_score: array<f32, N_GROUP>;
 var<workgroup> chosen: array<u32, TOP_K>;
-var<workgroup> red_v: array<f32, WG>;
-var<workgroup> red_i: array<u32, WG>;
+var<workgroup> red_v: array<f32, 2u * TB * WG>;
 
 // The selection order: higher score first, equal scores by lower index.
 fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool {
   return v > bv || (v == bv && i < bi);
 }
 
-// Tree reductions over all WG threads; every thread must call them (they hold barriers).
+// Sum and max over all WG threads: partials in red_v, then every thread folds all WG of
+// them in the same order (same result everywhere, deterministic; two barriers instead of
+// a log2(WG)-step tree). Every thread must call them.
 fn workgroup_sum(lid: u32, v: f32) -> f32 {
   red_v[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red_v[lid] += red_v[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red_v[0];
+  var r = 0.0;
+  for (var j = 0u; j < WG; j++) { r += red_v[j]; }
   workgroupBarrier(); // red_v is reused by the next reduction
   return r;
 }
@@ -79,65 +86,80 @@ fn workgroup_sum(lid: u32, v: f32) -> f32 {
 fn workgroup_max(lid: u32, v: f32) -> f32 {
   red_v[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red_v[lid] = max(red_v[lid], red_v[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red_v[0];
+  var r = NEG;
+  for (var j = 0u; j < WG; j++) { r = max(r, red_v[j]); }
   workgroupBarrier();
   return r;
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let tok = wid.x + wid.y * nwg.x;
-  if (tok >= sizes.tokens) { return; }
+  let tok0 = (wid.x + wid.y * nwg.x) * TB;
+  if (tok0 >= sizes.tokens) { return; }
+  let n_tok = min(TB, sizes.tokens - tok0);
 
-  // 1. Logits: ROWS experts at a time, LANES threads per dot product.
+  // 1. Logits: ROWS experts at a time, LANES threads per dot product, TB tokens per W load.
   let lane = lid % LANES;
   let row = lid / LANES;
-  let x0 = tok * HIDDEN;
   for (var base = 0u; base < EXPERTS; base += ROWS) {
     let e = base + row;
-    var acc = 0.0;
+    var acc: array<f32, TB>;
+    for (var tb = 0u; tb < TB; tb++) { acc[tb] = 0.0; } // explicit: some drivers keep the last block's sums
     if (e < EXPERTS) {
       let w0 = e * HIDDEN;
       for (var h = lane; h < HIDDEN; h += LANES) {
-        acc += x[x0 + h] * w[w0 + h];
+        let wv = w[w0 + h];
+        for (var tb = 0u; tb < TB; tb++) {
+          // Rows past the last token repeat it; their sums are never stored.
+          acc[tb] += x[(tok0 + min(tb, n_tok - 1u)) * HIDDEN + h] * wv;
+        }
       }
     }
-    red_v[lid] = acc;
+    // Lane partials to workgroup memory, alternating halves so the next block can write
+    // while this one is read (one barrier per block); lane tb then sums token tb's 8.
+    let half = ((base / ROWS) & 1u) * TB * WG;
+    for (var tb = 0u; tb < TB; tb++) { red_v[half + tb * WG + lid] = acc[tb]; }
     workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-      if (lane < s) { red_v[lid] += red_v[lid + s]; }
-      workgroupBarrier();
+    if (e < EXPERTS) {
+      for (var tb = lane; tb < TB; tb += LANES) {
+        let r0 = half + tb * WG + row * LANES;
+        var sum = 0.0;
+        for (var j = 0u; j < LANES; j++) { sum += red_v[r0 + j]; }
+        logits[tb * EXPERTS + e] = sum;
+      }
     }
-    if (lane == 0u && e < EXPERTS) { prob[e] = red_v[lid]; }
-    workgroupBarrier();
   }
+  workgroupBarrier();
 
-  // 2. Scores (prob) and selection scores (sel).
+  for (var tb = 0u; tb < n_tok; tb++) {
+    route_token(lid, tok0 + tb, tb * EXPERTS);
+  }
+}
+
+// Steps 2–5 for one token whose logits are logits[row0 .. row0 + E).
+fn route_token(lid: u32, tok: u32, row0: u32) {
+  // 2. Scores (prob, in place) and selection scores (sel).
   if (SIGMOID) {
     for (var e = lid; e < EXPERTS; e += WG) {
-      prob[e] = 1.0 / (1.0 + exp(-prob[e]));
+      logits[row0 + e] = 1.0 / (1.0 + exp(-logits[row0 + e]));
     }
   } else {
     var m = NEG;
-    for (var e = lid; e < EXPERTS; e += WG) { m = max(m, prob[e]); }
+    for (var e = lid; e < EXPERTS; e += WG) { m = max(m, logits[row0 + e]); }
     m = workgroup_max(lid, m);
     var part = 0.0;
     for (var e = lid; e < EXPERTS; e += WG) {
-      let p = exp(prob[e] - m);
-      prob[e] = p;
+      let p = exp(logits[row0 + e] - m);
+      logits[row0 + e] = p;
       part += p;
     }
     let total = workgroup_sum(lid, part);
-    for (var e = lid; e < EXPERTS; e += WG) { prob[e] = prob[e] / total; }
+    for (var e = lid; e < EXPERTS; e += WG) { logits[row0 + e] = logits[row0 + e] / total; }
   }
   for (var e = lid; e < EXPERTS; e += WG) {
-    var s = prob[e];
+    var s = logits[row0 + e];
     if (HAS_BIAS) { s += bias[e]; }
-    sel[e] = s;
+    sel[e] = select(s, NEG, s != s); // a NaN would break the total order below
   }
   workgroupBarrier();
 
@@ -166,36 +188,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     workgroupBarrier();
   }
 
-  // 4. Top-k: TOP_K rounds of argmax over (sel, index).
-  for (var k = 0u; k < TOP_K; k++) {
-    var bv = NEG;
-    var bi = 0xffffffffu;
-    for (var e = lid; e < EXPERTS; e += WG) {
-      if (better(sel[e], e, bv, bi)) { bv = sel[e]; bi = e; }
+  // 4. Top-k by rank: expert e's rank is the number of experts `better` than it. `better`
+  //    is a strict total order, so the ranks are a permutation and ranks 0..K-1 fill
+  //    chosen[] exactly once, with one barrier instead of K argmax rounds. Counting stops
+  //    at K, so only the few experts that end up chosen scan all E.
+  for (var e = lid; e < EXPERTS; e += WG) {
+    let v = sel[e];
+    var rank = 0u;
+    for (var j = 0u; j < EXPERTS && rank < TOP_K; j++) {
+      if (better(sel[j], j, v, e)) { rank++; }
     }
-    red_v[lid] = bv;
-    red_i[lid] = bi;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-      if (lid < s && better(red_v[lid + s], red_i[lid + s], red_v[lid], red_i[lid])) {
-        red_v[lid] = red_v[lid + s];
-        red_i[lid] = red_i[lid + s];
-      }
-      workgroupBarrier();
-    }
-    if (lid == 0u) {
-      chosen[k] = red_i[0];
-      sel[red_i[0]] = NEG;
-    }
-    workgroupBarrier();
+    if (rank < TOP_K) { chosen[rank] = e; }
   }
+  workgroupBarrier();
 
   // 5. Weights from the unbiased scores; every slot sums the chosen in the same order.
   if (lid < TOP_K) {
-    var wk = prob[chosen[lid]];
+    var wk = logits[row0 + chosen[lid]];
     if (NORM_TOPK_PROB) {
       var den = 0.0;
-      for (var j = 0u; j < TOP_K; j++) { den += prob[chosen[j]]; }
+      for (var j = 0u; j < TOP_K; j++) { den += logits[row0 + chosen[j]]; }
       if (SIGMOID) { den += 1e-20; }
       wk = wk / den;
     }
@@ -203,4 +215,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     topk_idx[o] = i32(chosen[lid]);
     topk_weight[o] = wk * ROUTED_SCALING;
   }
+  workgroupBarrier(); // the next token reuses sel and chosen
 }

@@ -201,6 +201,33 @@ describe('router kernel', () => {
     }
   });
 
+  it('1, 4 or 8 tokens per workgroup give bit-identical results (T=13, not a multiple)', async () => {
+    const gpu = await testGpu();
+    const p = deepseek({ experts: 40, nGroup: 4, topkGroup: 2, topK: 5, hidden: 70 });
+    const T = 13;
+    const inp = randomInputs(p, T, rng.fork('tb'));
+    const results = [];
+    for (const tb of [1, 4, 8]) {
+      const kernel = await RouterKernel.create(gpu, p, { tokensPerWorkgroup: tb });
+      expect(kernel.tokensPerWorkgroup).toBe(tb);
+      const idx = createBuffer(gpu, T * p.topK * 4, 'idx');
+      const w = createBuffer(gpu, T * p.topK * 4, 'w');
+      const enc = gpu.device.createCommandEncoder();
+      kernel.encode(enc, {
+        x: createBufferWith(gpu, inp.x, 'x'),
+        weight: createBufferWith(gpu, inp.w, 'W'),
+        bias: createBufferWith(gpu, inp.bias!, 'bias'),
+        topkIdx: idx,
+        topkWeight: w,
+        tokens: T,
+      });
+      gpu.device.queue.submit([enc.finish()]);
+      results.push({ idx: Array.from(await readI32(gpu, idx, T * p.topK)), w: Array.from(await readF32(gpu, w, T * p.topK)) });
+    }
+    for (const r of results.slice(1)) expect(r, why('same bits for every TB')).toEqual(results[0]);
+    await expect(RouterKernel.create(gpu, p, { tokensPerWorkgroup: 0 })).rejects.toThrow(/tokensPerWorkgroup/);
+  });
+
   it('rejects unsupported parameters at create, naming them', async () => {
     const gpu = await testGpu();
     await expect(RouterKernel.create(gpu, deepseek({ nGroup: 7 }))).rejects.toThrow(/nGroup/);

@@ -18,9 +18,9 @@ export interface RouterBuffers {
   tokens: number;
 }
 
-/** Bytes of workgroup memory router.wgsl declares for these parameters. */
-function workgroupBytes(p: RouterParams): number {
-  return 4 * (2 * p.experts + p.nGroup + p.topK + 2 * WG);
+/** Bytes of workgroup memory router.wgsl declares for these parameters and TB tokens per workgroup. */
+function workgroupBytes(p: RouterParams, tb: number): number {
+  return 4 * ((tb + 1) * p.experts + p.nGroup + p.topK + 2 * tb * WG);
 }
 
 function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
@@ -35,19 +35,29 @@ export class RouterKernel {
     private readonly gpu: Gpu,
     readonly params: RouterParams,
     private readonly pipeline: GPUComputePipeline,
+    /** Tokens per workgroup. */
+    readonly tokensPerWorkgroup: number,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'router');
     // The shader always declares the bias binding; without a bias it reads nothing from this.
     this.noBias = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'router no-bias' });
   }
 
-  static async create(gpu: Gpu, p: RouterParams): Promise<RouterKernel> {
+  /**
+   * `tokensPerWorkgroup` (default: 4, or fewer when E needs the workgroup memory) sets how
+   * many tokens share each load of W.
+   */
+  static async create(gpu: Gpu, p: RouterParams, opts: { tokensPerWorkgroup?: number } = {}): Promise<RouterKernel> {
     validateRouterParams(p);
-    const wgBytes = workgroupBytes(p);
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
-    if (wgBytes > limit) {
+    const asked = opts.tokensPerWorkgroup;
+    if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= 16)) {
+      throw new Error(`router: tokensPerWorkgroup must be an integer in [1, 16] (got ${asked})`);
+    }
+    const tb = (asked ? [asked] : [4, 2, 1]).find((n) => workgroupBytes(p, n) <= limit);
+    if (tb === undefined) {
       throw new Error(
-        `router: experts = ${p.experts} needs ${wgBytes} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
+        `router: experts = ${p.experts} needs ${workgroupBytes(p, 1)} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
       );
     }
     const constants = {
@@ -61,9 +71,10 @@ export class RouterKernel {
       NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
       ROUTED_SCALING: p.routedScalingFactor,
     };
-    const key = `router:${Object.values(constants).join(',')}`;
-    const pipeline = await cachedPipeline(gpu, key, async () => ({ program: await wgslProgram('router.wgsl'), constants }));
-    return new RouterKernel(gpu, p, pipeline);
+    const key = `router:tb${tb}:${Object.values(constants).join(',')}`;
+    const prelude = { file: '<router prelude>', code: `const TB: u32 = ${tb}u; // tokens per workgroup\n` };
+    const pipeline = await cachedPipeline(gpu, key, async () => ({ program: await wgslProgram(prelude, 'router.wgsl'), constants }));
+    return new RouterKernel(gpu, p, pipeline, tb);
   }
 
   /** Records one compute pass ('router') routing `tokens` rows of x. */
@@ -94,7 +105,7 @@ export class RouterKernel {
     if (T > 0) {
       pass.setPipeline(this.pipeline);
       pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(...workgroupGrid(T, this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
+      pass.dispatchWorkgroups(...workgroupGrid(Math.ceil(T / this.tokensPerWorkgroup), this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
     }
     pass.end();
   }
