@@ -1,0 +1,124 @@
+// What a group run takes and what it gives back: the contract between the strategies and
+// their shells (CLI, benchmark page, benches). Plain data; no GPU types.
+import type { Interval } from '../sim/scheduler.ts';
+
+export type StrategyName = 'dp' | 'dep' | 'dwdp';
+export const STRATEGIES: readonly StrategyName[] = ['dp', 'dep', 'dwdp'];
+
+/** N separate GPUDevices, or N partitions of one device's buffers. */
+export type RankMode = 'devices' | 'partitions';
+export const RANK_MODES: readonly RankMode[] = ['devices', 'partitions'];
+
+/**
+ * wall: ranks really run concurrently and copies are really paced by the link model;
+ * virtual: kernels run for real, their GPU-timestamp durations and the link model feed
+ * the event scheduler, which computes every rank's timeline deterministically.
+ */
+export type ClockMode = 'wall' | 'virtual';
+export const CLOCKS: readonly ClockMode[] = ['wall', 'virtual'];
+
+export interface DwdpOptions {
+  /** L: experts held per rank (default: minimal-memory placement). */
+  local?: number;
+  /** P: experts pulled from each peer. */
+  pull?: number;
+  /** Prefetch all (N−1)·P remote experts into ping-pong slots (true), or pull routed ones after routing. */
+  prefetch: boolean;
+  /** Prefetch slots (2 = ping-pong, as in the paper). */
+  prefetchDepth: number;
+  /** The grouped GEMM reads the resident shard and each peer's buffer in place (true) or a merged copy. */
+  splitWeights: boolean;
+}
+
+export interface LinkOptions {
+  /** Per-rank egress and ingress bandwidth, GB/s (before time dilation). */
+  gbps: number;
+  latencyUs: number;
+  /** Transfer slice size in bytes (default 2 MiB). */
+  sliceBytes: number;
+  /** Slice and interleave pulls round-robin across peers. */
+  contentionFix: boolean;
+}
+
+/**
+ * Time dilation: scale the link by (this device's measured GEMM rate ÷ the profile's), so
+ * compute-to-transfer ratios match the modeled hardware. Off when undefined.
+ */
+export interface TimeDilation {
+  /** Hardware profile id (src/sim/profiles.ts), e.g. 'gb200-nvl72'. */
+  profile: string;
+}
+
+export interface GroupRunOptions {
+  /** Model preset name or parsed config (see src/model). */
+  model: string | import('../model/config.ts').MoeConfig;
+  format: import('../model/formats.ts').WeightFormat;
+  seed: number;
+  strategy: StrategyName;
+  ranks: number;
+  rankMode: RankMode;
+  layers: number;
+  /** Mean tokens per rank. */
+  tokensPerRank: number;
+  requestsPerRank: number;
+  /** Coefficient of variation of request input lengths. */
+  lengthCv: number;
+  /** Zipf exponent of hot experts (0: the router's own preferences only). */
+  routingSkew: number;
+  dwdp: DwdpOptions;
+  link: LinkOptions;
+  clock: ClockMode;
+  timeDilation?: TimeDilation;
+  /** Attention stand-in shape (heads × headDim); cost grows with Σ len². */
+  attention: { heads: number; headDim: number };
+  /** Grouped-GEMM tile variant; default best known for the adapter. */
+  variant?: string;
+}
+
+export interface RankReport {
+  rank: number;
+  tokens: number;
+  requestLengths: number[];
+  bytesPulled: number;
+  bytesSent: number;
+  computeMs: number;
+  computeByCategory: Record<string, number>;
+  pullMs: number;
+  waitMs: number;
+  syncMs: number;
+  commMs: number;
+  idleMs: number;
+  endMs: number;
+  residentWeightBytes: number;
+  prefetchBufferBytes: number;
+}
+
+export interface GroupRunResult {
+  strategy: StrategyName;
+  clock: ClockMode;
+  rankMode: RankMode;
+  ranks: RankReport[];
+  makespanMs: number;
+  tpsPerGpu: number;
+  tpsPerUser: number;
+  hiddenPullFraction: number;
+  /** Per-rank timeline: lane 'compute' (ops, waits, barriers) and lane 'copy' (its copy engine). */
+  intervals: Interval[];
+  /** Routed-expert bytes of a full replica per rank (for the memory comparison). */
+  replicaWeightBytes: number;
+  bytesPerExpert: number;
+  placement?: { local: number; pull: number };
+  /** The link as applied (after time dilation). */
+  link: { gbps: number; latencyUs: number; sliceBytes: number; contentionFix: boolean; dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number } };
+  /** Where the times come from, in words, e.g. "measured here: GPU timestamps on SwiftShader…, scheduled in virtual time". */
+  timeSource: string;
+  adapter: string;
+}
+
+/** Progress callbacks from a run (for the page and the CLI). */
+export interface RunProgress {
+  phase: 'setup' | 'run' | 'schedule' | 'done';
+  rank?: number;
+  layer?: number;
+  message: string;
+}
