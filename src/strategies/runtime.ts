@@ -1,0 +1,316 @@
+// The two clocks behind one interface. Strategies write each rank as a plain async loop of
+// compute / pull / wait / send / barrier steps; the runtime really runs the GPU work and
+// really moves the bytes either way, and differs only in how time is read:
+//
+//  WallRuntime     ranks run concurrently; copies complete no earlier than the link model
+//                  (WallLink) allows; every step is timed on the host clock.
+//  VirtualRuntime  GPU work runs one step at a time (so each step's GPU timestamps are its
+//                  own) and copies run unpaced; each rank's steps are recorded as a program
+//                  with the measured durations, and the event scheduler computes every
+//                  rank's timeline in virtual time over the same link model.
+import { GpuTimer, type Gpu } from '../gpu/index.ts';
+import type { LinkSpec } from '../dwdp/link-model.ts';
+import type { CopySegment, Rank, Transport } from '../dwdp/transport.ts';
+import { WallLink } from '../dwdp/wall-link.ts';
+import { simulate, type Interval, type Op, type RankMetrics, type Schedule } from '../sim/scheduler.ts';
+
+/** Encodes one step's GPU work; pass labels recorded on `timer` name its parts. */
+export type Encode = (enc: GPUCommandEncoder, timer: GpuTimer | undefined) => void;
+
+/** What a rank's loop may do. Every method is awaited in program order by its rank. */
+export interface RankRuntime {
+  readonly rank: Rank;
+  /** Runs GPU work as one step of `category` (split per timed pass in the virtual clock). */
+  compute(label: string, category: string, layer: number, encode: Encode): Promise<void>;
+  /** Host work on the rank's behalf (e.g. reading routing back); its wall time counts as compute. */
+  host<T>(label: string, category: string, layer: number, fn: () => Promise<T>): Promise<T>;
+  /** Issues an asynchronous one-sided pull of `segments` (from one peer) into this rank. */
+  pull(id: string, from: number, segments: CopySegment[], layer: number): void;
+  waitPull(ids: string[], layer: number): Promise<void>;
+  /** Issues an asynchronous send (DEP all-to-all) of `segments` to rank `to`; ids are global. */
+  send(id: string, to: number, segments: CopySegment[], layer: number): void;
+  waitRecv(ids: string[], layer: number): Promise<void>;
+  barrier(id: string, layer: number): Promise<void>;
+}
+
+export interface RunTimeline {
+  ranks: RankMetrics[];
+  intervals: Interval[];
+  makespanMs: number;
+  hiddenPullFraction: number;
+}
+
+/** What the timed-pass labels of the kernels mean in the breakdown. */
+export function categoryOf(passLabel: string, fallback: string): string {
+  if (passLabel === 'router' || passLabel === 'permute') return 'router';
+  if (/gate_up|down/.test(passLabel)) return 'gemm';
+  if (passLabel === 'combine') return 'combine';
+  if (passLabel === 'attention') return 'attention';
+  return fallback;
+}
+
+/** A deferred value keyed by id, created by whichever side asks first. */
+class Mailbox {
+  private readonly slots = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+
+  private slot(id: string) {
+    let s = this.slots.get(id);
+    if (!s) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.slots.set(id, (s = { promise, resolve }));
+    }
+    return s;
+  }
+
+  deliver(id: string): void {
+    this.slot(id).resolve();
+  }
+
+  wait(id: string): Promise<void> {
+    return this.slot(id).promise;
+  }
+}
+
+/** Rank-count barrier: every id releases once all `n` ranks have arrived. */
+class Barriers {
+  private readonly arrived = new Map<string, { count: number; release: Promise<void>; resolve: () => void }>();
+
+  constructor(private readonly n: number) {}
+
+  arrive(id: string): Promise<void> {
+    let b = this.arrived.get(id);
+    if (!b) {
+      let resolve!: () => void;
+      const release = new Promise<void>((r) => (resolve = r));
+      this.arrived.set(id, (b = { count: 0, release, resolve }));
+    }
+    if (++b.count === this.n) b.resolve();
+    return b.release;
+  }
+}
+
+/** Serializes GPU work across ranks (virtual clock: clean per-step timestamps). */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+async function submitAndWait(gpu: Gpu, encode: Encode, timer: GpuTimer | undefined): Promise<Map<string, number>> {
+  const enc = gpu.device.createCommandEncoder();
+  encode(enc, timer);
+  timer?.resolve(enc);
+  gpu.device.queue.submit([enc.finish()]);
+  await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+  return timer ? timer.read() : new Map();
+}
+
+abstract class BaseRuntime {
+  protected readonly mailbox = new Mailbox();
+  protected readonly barriers: Barriers;
+  /** Physical completion of every transfer, by id. */
+  protected readonly copies = new Map<string, Promise<void>>();
+
+  constructor(
+    protected readonly ranks: Rank[],
+    protected readonly transport: Transport,
+  ) {
+    this.barriers = new Barriers(ranks.length);
+  }
+
+  protected startCopy(id: string, segments: CopySegment[]): Promise<void> {
+    const p = this.transport.copy(segments);
+    this.copies.set(id, p);
+    return p;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+export class WallRuntime extends BaseRuntime {
+  readonly link: WallLink;
+  private readonly intervals: Interval[] = [];
+  private readonly bytesPulled: number[];
+  private readonly bytesSent: number[];
+  private readonly arrivals = new Map<string, Promise<void>>();
+
+  constructor(ranks: Rank[], transport: Transport, spec: LinkSpec) {
+    super(ranks, transport);
+    this.link = new WallLink(spec);
+    this.bytesPulled = ranks.map(() => 0);
+    this.bytesSent = ranks.map(() => 0);
+  }
+
+  forRank(r: number): RankRuntime {
+    const rank = this.ranks[r];
+    const me = this;
+    const span = async <T>(label: string, category: string, layer: number, fn: () => Promise<T>): Promise<T> => {
+      const start = me.link.now();
+      const out = await fn();
+      me.intervals.push({ rank: r, lane: 'compute', label, category, layer, startMs: start, endMs: me.link.now() });
+      return out;
+    };
+    const transfer = (kind: 'pull' | 'send', id: string, src: number, dst: number, segments: CopySegment[]) => {
+      const bytes = segments.reduce((a, s) => a + s.bytes, 0);
+      // Lands when both the bytes have really moved and the link model lets them arrive.
+      const landed = Promise.all([me.startCopy(id, segments), me.link.transfer(kind, src, dst, bytes)]).then(() => undefined);
+      me.arrivals.set(id, landed);
+      return bytes;
+    };
+    return {
+      rank,
+      compute: (label, category, layer, encode) => span(label, category, layer, () => submitAndWait(rank.gpu, encode, undefined)).then(() => undefined),
+      host: (label, category, layer, fn) => span(label, category, layer, fn),
+      pull(id, from, segments) {
+        me.bytesPulled[r] += transfer('pull', id, from, r, segments);
+      },
+      waitPull: (ids, layer) => span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => me.arrivals.get(id)!))).then(() => undefined),
+      send(id, to, segments) {
+        me.bytesSent[r] += transfer('send', id, r, to, segments);
+        me.arrivals.get(id)!.then(() => me.mailbox.deliver(id));
+      },
+      waitRecv: (ids, layer) => span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => me.mailbox.wait(id)))).then(() => undefined),
+      barrier: (id, layer) => span(`barrier ${id}`, 'sync', layer, () => me.barriers.arrive(id)),
+    };
+  }
+
+  /** The run's timeline from what happened, in ms since the link was created. */
+  timeline(): RunTimeline {
+    const n = this.ranks.length;
+    const copyLane: Interval[] = this.link.pieces.map((p) => ({
+      rank: p.src,
+      lane: 'copy',
+      label: `${p.kind} → rank ${p.dst}`,
+      category: p.kind,
+      startMs: p.startMs,
+      endMs: p.endMs,
+      peer: p.dst,
+      bytes: p.bytes,
+    }));
+    const intervals = [...this.intervals, ...copyLane].sort((a, b) => a.rank - b.rank || (a.lane === b.lane ? 0 : a.lane === 'compute' ? -1 : 1) || a.startMs - b.startMs);
+    const ranks: RankMetrics[] = [];
+    for (let r = 0; r < n; r++) {
+      const own = this.intervals.filter((i) => i.rank === r);
+      const sum = (pred: (i: Interval) => boolean) => own.filter(pred).reduce((a, i) => a + (i.endMs - i.startMs), 0);
+      const computeByCategory: Record<string, number> = {};
+      for (const i of own) {
+        if (['wait', 'comm', 'sync'].includes(i.category)) continue;
+        computeByCategory[i.category] = (computeByCategory[i.category] ?? 0) + (i.endMs - i.startMs);
+      }
+      ranks.push({
+        rank: r,
+        computeMs: Object.values(computeByCategory).reduce((a, b) => a + b, 0),
+        computeByCategory,
+        pullMs: this.link.pullBusyMs(r),
+        waitMs: sum((i) => i.category === 'wait'),
+        syncMs: sum((i) => i.category === 'sync'),
+        commMs: sum((i) => i.category === 'comm'),
+        idleMs: 0,
+        endMs: Math.max(0, ...own.map((i) => i.endMs)),
+        bytesPulled: this.bytesPulled[r],
+        bytesSent: this.bytesSent[r],
+      });
+    }
+    return finishTimeline(ranks, intervals);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+export class VirtualRuntime extends BaseRuntime {
+  private readonly programs: Op[][];
+  private readonly gpuLock = new Mutex();
+  private readonly timers = new Map<Gpu, GpuTimer>();
+
+  constructor(
+    ranks: Rank[],
+    transport: Transport,
+    private readonly spec: LinkSpec,
+  ) {
+    super(ranks, transport);
+    this.programs = ranks.map(() => []);
+  }
+
+  private timerFor(gpu: Gpu): GpuTimer | undefined {
+    if (!gpu.timestamps) return undefined;
+    let t = this.timers.get(gpu);
+    if (!t) this.timers.set(gpu, (t = new GpuTimer(gpu)));
+    return t;
+  }
+
+  forRank(r: number): RankRuntime {
+    const rank = this.ranks[r];
+    const prog = this.programs[r];
+    const me = this;
+    return {
+      rank,
+      async compute(label, category, layer, encode) {
+        await me.gpuLock.run(async () => {
+          const timer = me.timerFor(rank.gpu);
+          const t0 = performance.now();
+          const passes = await submitAndWait(rank.gpu, encode, timer);
+          // Without timestamp-query the step's host time stands in for its GPU time.
+          if (!timer) passes.set(label, performance.now() - t0);
+          for (const [pass, ms] of passes) prog.push({ kind: 'compute', label: `${pass} L${layer}`, category: categoryOf(pass, category), durationMs: ms, layer });
+        });
+      },
+      async host(label, category, layer, fn) {
+        // Host-side bookkeeping is not GPU time; it takes no virtual time.
+        void label;
+        void category;
+        void layer;
+        return fn();
+      },
+      pull(id, from, segments, layer) {
+        const bytes = segments.reduce((a, s) => a + s.bytes, 0);
+        me.gpuLock.run(() => me.startCopy(id, segments));
+        prog.push({ kind: 'pull', id, from, bytes, layer, label: `pull L${layer} ← rank ${from}` });
+      },
+      async waitPull(ids, layer) {
+        await me.gpuLock.run(() => Promise.all(ids.map((id) => me.copies.get(id)!)));
+        prog.push({ kind: 'waitPull', ids, layer });
+      },
+      send(id, to, segments, layer) {
+        const bytes = segments.reduce((a, s) => a + s.bytes, 0);
+        me.gpuLock.run(() => me.startCopy(id, segments)).then(() => me.mailbox.deliver(id));
+        prog.push({ kind: 'send', id, to, bytes, layer, label: `send L${layer} → rank ${to}` });
+      },
+      async waitRecv(ids, layer) {
+        await Promise.all(ids.map((id) => me.mailbox.wait(id)));
+        prog.push({ kind: 'waitRecv', ids, layer });
+      },
+      async barrier(id, layer) {
+        await me.barriers.arrive(id);
+        prog.push({ kind: 'barrier', id, layer });
+      },
+    };
+  }
+
+  schedule(): Schedule {
+    for (const t of this.timers.values()) t.destroy();
+    return simulate(this.programs, this.spec);
+  }
+
+  /** The recorded programs (for tests and for re-scheduling under another link). */
+  get recorded(): readonly (readonly Op[])[] {
+    return this.programs;
+  }
+
+  timeline(): RunTimeline {
+    const s = this.schedule();
+    return { ranks: s.ranks, intervals: s.intervals, makespanMs: s.makespanMs, hiddenPullFraction: s.hiddenPullFraction };
+  }
+}
+
+function finishTimeline(ranks: RankMetrics[], intervals: Interval[]): RunTimeline {
+  const makespanMs = Math.max(0, ...ranks.map((m) => m.endMs));
+  for (const m of ranks) m.idleMs = Math.max(0, makespanMs - m.computeMs - m.waitMs - m.syncMs - m.commMs);
+  const pull = ranks.reduce((a, m) => a + m.pullMs, 0);
+  const wait = ranks.reduce((a, m) => a + m.waitMs, 0);
+  return { ranks, intervals, makespanMs, hiddenPullFraction: pull > 0 ? Math.min(1, Math.max(0, 1 - wait / pull)) : 1 };
+}
