@@ -1,20 +1,21 @@
 // MoE router: logits = x·Wᵀ, scoring, (grouped) top-k, routing weights.
 //
-// One workgroup of WG = 128 threads per TB tokens (TB = 4, or fewer when the expert count
-// needs the workgroup memory); nothing is tied to the expert count, which only sizes the
-// workgroup arrays.
+// One workgroup of WG = 128 threads per TB tokens (TB = 4 by default); nothing is tied to
+// the expert count E, which only sizes two workgroup arrays (prob, sel).
 //
-//   1. Logits for the TB tokens. The workgroup is ROWS = 16 rows × LANES = 8 lanes: a row
-//      owns one expert at a time, its 8 lanes read W[e, lane + 8j] (adjacent lanes,
-//      adjacent floats) and multiply each W element into TB running sums, one per token,
-//      so W is read once per TB tokens. Lane tb of the row then adds up token tb's 8
-//      partials in lane order.
-//      Experts are covered in blocks of 16 (E = 512 is 32 blocks).
+//   1. Logits for the TB tokens, into the global scratch logits [T, E]. The workgroup is
+//      ROWS = 16 rows × LANES = 8 lanes: a row owns one expert at a time, its 8 lanes read
+//      W[e, lane + 8j] (adjacent lanes, adjacent floats) and multiply each W element into
+//      TB running sums, one per token, so W is read once per TB tokens. Lane tb of the row
+//      then adds up token tb's 8 partials in lane order. Experts are covered in blocks of
+//      16 (E = 512 is 32 blocks). The logits live in global memory rather than workgroup
+//      memory because Dawn zero-fills workgroup arrays and SwiftShader's pipeline compile
+//      time grows with their size (TB·E floats there made E = 512 take ~6 s to compile).
 //   Then, for each of the TB tokens in turn (route_token):
-//   2. Scoring into prob[e] (the token's logits row, in place): sigmoid (DeepSeek-V3), or
-//      softmax over all E (max and sum over the 128 threads' partials in a fixed order,
-//      so deterministic). Selection score sel[e] = prob[e] + bias[e] with a
-//      noaux_tc bias, else prob[e].
+//   2. Scoring into prob[e] (workgroup memory): sigmoid (DeepSeek-V3), or softmax over
+//      all E (max and sum over the 128 threads' partials in a fixed order, so
+//      deterministic). Selection score sel[e] = prob[e] + bias[e] with a noaux_tc bias,
+//      else prob[e].
 //   3. Grouped top-k (N_GROUP > 1): group score = sum of the two largest sel in the group
 //      when a bias is present, else the group max. A group is kept when fewer than
 //      TOPK_GROUP groups beat it (higher score, or equal score and lower group index);
@@ -29,7 +30,8 @@
 // constant); everything else is an override constant.
 //
 // Bindings: 0 sizes {tokens}; 1 x [T,H] f32; 2 W [E,H] f32; 3 bias [E] f32 (a dummy when
-// HAS_BIAS is false); 4 topk_idx [T,K] i32 (out); 5 topk_weight [T,K] f32 (out).
+// HAS_BIAS is false); 4 topk_idx [T,K] i32 (out); 5 topk_weight [T,K] f32 (out);
+// 6 logits [T,E] f32 (scratch).
 // Token block b = wid.x + wid.y·num_workgroups.x holds tokens [b·TB, b·TB + TB).
 
 struct Sizes {
@@ -42,6 +44,7 @@ struct Sizes {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> topk_idx: array<i32>;
 @group(0) @binding(5) var<storage, read_write> topk_weight: array<f32>;
+@group(0) @binding(6) var<storage, read_write> logits: array<f32>;
 
 override HIDDEN: u32;
 override EXPERTS: u32;
@@ -59,12 +62,11 @@ const ROWS: u32 = WG / LANES;
 // Below every real selection score: marks dropped groups and already chosen experts.
 const NEG: f32 = -0x1.fffffep+127f; // -FLT_MAX
 
-// logits[tb·E + e]: token tb's logits, turned into its scores (prob) in place.
-var<workgroup> logits: array<f32, TB * EXPERTS>;
+var<workgroup> prob: array<f32, EXPERTS>;
 var<workgroup> sel: array<f32, EXPERTS>;
 var<workgroup> group_score: array<f32, N_GROUP>;
 var<workgroup> chosen: array<u32, TOP_K>;
-var<workgroup> red_v: array<f32, 2u * TB * WG>;
+var<workgroup> red_v: array<f32, TB * WG>;
 
 // The selection order: higher score first, equal scores by lower index.
 fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool {
@@ -115,33 +117,33 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         }
       }
     }
-    // Lane partials to workgroup memory, alternating halves so the next block can write
-    // while this one is read (one barrier per block); lane tb then sums token tb's 8.
-    let half = ((base / ROWS) & 1u) * TB * WG;
-    for (var tb = 0u; tb < TB; tb++) { red_v[half + tb * WG + lid] = acc[tb]; }
+    // Lane partials to workgroup memory; lane tb then sums token tb's 8 in lane order.
+    for (var tb = 0u; tb < TB; tb++) { red_v[tb * WG + lid] = acc[tb]; }
     workgroupBarrier();
     if (e < EXPERTS) {
-      for (var tb = lane; tb < TB; tb += LANES) {
-        let r0 = half + tb * WG + row * LANES;
+      for (var tb = lane; tb < n_tok; tb += LANES) {
+        let r0 = tb * WG + row * LANES;
         var sum = 0.0;
         for (var j = 0u; j < LANES; j++) { sum += red_v[r0 + j]; }
-        logits[tb * EXPERTS + e] = sum;
+        logits[(tok0 + tb) * EXPERTS + e] = sum;
       }
     }
+    workgroupBarrier(); // red_v is rewritten by the next block
   }
-  workgroupBarrier();
+  storageBarrier(); // logits written above are read by other threads below
 
   for (var tb = 0u; tb < n_tok; tb++) {
-    route_token(lid, tok0 + tb, tb * EXPERTS);
+    route_token(lid, tok0 + tb);
   }
 }
 
-// Steps 2–5 for one token whose logits are logits[row0 .. row0 + E).
-fn route_token(lid: u32, tok: u32, row0: u32) {
+// Steps 2–5 for one token.
+fn route_token(lid: u32, tok: u32) {
+  let row0 = tok * EXPERTS;
   // 2. Scores (prob, in place) and selection scores (sel).
   if (SIGMOID) {
     for (var e = lid; e < EXPERTS; e += WG) {
-      logits[row0 + e] = 1.0 / (1.0 + exp(-logits[row0 + e]));
+      prob[e] = 1.0 / (1.0 + exp(-logits[row0 + e]));
     }
   } else {
     var m = NEG;
@@ -150,14 +152,14 @@ fn route_token(lid: u32, tok: u32, row0: u32) {
     var part = 0.0;
     for (var e = lid; e < EXPERTS; e += WG) {
       let p = exp(logits[row0 + e] - m);
-      logits[row0 + e] = p;
+      prob[e] = p;
       part += p;
     }
     let total = workgroup_sum(lid, part);
-    for (var e = lid; e < EXPERTS; e += WG) { logits[row0 + e] = logits[row0 + e] / total; }
+    for (var e = lid; e < EXPERTS; e += WG) { prob[e] = prob[e] / total; }
   }
   for (var e = lid; e < EXPERTS; e += WG) {
-    var s = logits[row0 + e];
+    var s = prob[e];
     if (HAS_BIAS) { s += bias[e]; }
     sel[e] = select(s, NEG, s != s); // a NaN would break the total order below
   }
@@ -204,10 +206,10 @@ fn route_token(lid: u32, tok: u32, row0: u32) {
 
   // 5. Weights from the unbiased scores; every slot sums the chosen in the same order.
   if (lid < TOP_K) {
-    var wk = logits[row0 + chosen[lid]];
+    var wk = prob[chosen[lid]];
     if (NORM_TOPK_PROB) {
       var den = 0.0;
-      for (var j = 0u; j < TOP_K; j++) { den += logits[row0 + chosen[j]]; }
+      for (var j = 0u; j < TOP_K; j++) { den += prob[chosen[j]]; }
       if (SIGMOID) { den += 1e-20; }
       wk = wk / den;
     }
@@ -215,5 +217,5 @@ fn route_token(lid: u32, tok: u32, row0: u32) {
     topk_idx[o] = i32(chosen[lid]);
     topk_weight[o] = wk * ROUTED_SCALING;
   }
-  workgroupBarrier(); // the next token reuses sel and chosen
+  workgroupBarrier(); // the next token reuses prob, sel and chosen
 }

@@ -20,7 +20,7 @@ export interface RouterBuffers {
 
 /** Bytes of workgroup memory router.wgsl declares for these parameters and TB tokens per workgroup. */
 function workgroupBytes(p: RouterParams, tb: number): number {
-  return 4 * ((tb + 1) * p.experts + p.nGroup + p.topK + 2 * tb * WG);
+  return 4 * (2 * p.experts + p.nGroup + p.topK + tb * WG);
 }
 
 function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
@@ -30,6 +30,9 @@ function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
 export class RouterKernel {
   private readonly sizes: SizeUniforms;
   private readonly noBias: GPUBuffer;
+  // Logits scratch [T, E], grown on demand; encodes recorded earlier may still use an
+  // older one, so outgrown buffers are only released by destroy().
+  private scratch: GPUBuffer[] = [];
 
   private constructor(
     private readonly gpu: Gpu,
@@ -99,6 +102,7 @@ export class RouterKernel {
         { binding: 3, resource: { buffer: hasBias ? b.bias! : this.noBias } },
         { binding: 4, resource: { buffer: b.topkIdx } },
         { binding: 5, resource: { buffer: b.topkWeight } },
+        { binding: 6, resource: { buffer: this.logitsFor(T * experts * 4) } },
       ],
     });
     const pass = encoder.beginComputePass({ label: 'router', timestampWrites: timer?.writes('router') });
@@ -110,9 +114,19 @@ export class RouterKernel {
     pass.end();
   }
 
+  private logitsFor(bytes: number): GPUBuffer {
+    const last = this.scratch[this.scratch.length - 1];
+    if (last && last.size >= bytes) return last;
+    const buf = this.gpu.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE, label: 'router logits' });
+    this.scratch.push(buf);
+    return buf;
+  }
+
   destroy(): void {
     this.sizes.destroy();
     this.noBias.destroy();
+    for (const b of this.scratch) b.destroy();
+    this.scratch = [];
   }
 }
 
