@@ -17,8 +17,8 @@
 // m_new) once per block. A tile that spans two requests simply has rows whose window
 // starts later. Rows past S load nothing and write nothing.
 //
-// A generated prelude defines HEADS, HEAD_DIM and BLOCK_K (sized so the two tiles fit in
-// 12 KiB of workgroup memory); private arrays need them as constants, not overrides.
+// A generated prelude defines HEADS, HEAD_DIM and BLOCK_K (by default the two tiles take
+// 4 KiB; see attention.ts); private arrays need them as constants, not overrides.
 //
 // Bindings: 0 sizes {tokens S, requests R}; 1 q; 2 k; 3 v [S, D]; 4 seq_offsets [R+1] u32
 // (0, …, S, non-decreasing; empty requests allowed); 5 o [S, D] (out).

@@ -48,9 +48,9 @@ async function verify(gpu: Gpu, p: AttentionParams, c: Case, name: string): Prom
   expect(relativeError(got, want), why(`${name} lengths=${c.lengths}`)).toBeLessThan(1e-4);
 }
 
-async function check(p: AttentionParams, lengths: number[], std = 1): Promise<void> {
+async function check(p: AttentionParams, lengths: number[], std = 1, blockK?: number): Promise<void> {
   const gpu = await testGpu();
-  const kernel = await AttentionKernel.create(gpu, p);
+  const kernel = await AttentionKernel.create(gpu, p, { blockK });
   const c = makeCase(gpu, p, lengths, rng.fork(`${p.heads}x${p.headDim}:${lengths}`), std);
   const enc = gpu.device.createCommandEncoder();
   encodeCase(gpu, kernel, enc, c);
@@ -69,6 +69,11 @@ describe('attention stand-in', () => {
     await check({ heads: 2, headDim: 64 }, [1 + r.int(100)]);
     await check({ heads: 1, headDim: 128 }, [70, 1]);
     await check({ heads: 5, headDim: 7 }, Array.from({ length: 4 }, () => r.int(60)).concat([1]));
+  });
+
+  it('odd key-tile sizes (1 and 3 keys per tile)', async () => {
+    await check({ heads: 2, headDim: 8 }, [45, 20, 1], 1, 1);
+    await check({ heads: 2, headDim: 8 }, [45, 20, 1], 1, 3);
   });
 
   it('large scores stay finite (online softmax rescaling)', async () => {
@@ -110,5 +115,6 @@ describe('attention stand-in', () => {
     const gpu = await testGpu();
     await expect(AttentionKernel.create(gpu, { heads: 0, headDim: 8 })).rejects.toThrow(/heads/);
     await expect(AttentionKernel.create(gpu, { heads: 2, headDim: 1000 })).rejects.toThrow(/headDim/);
+    await expect(AttentionKernel.create(gpu, { heads: 2, headDim: 8 }, { blockK: 0 })).rejects.toThrow(/blockK/);
   });
 });

@@ -11,7 +11,10 @@ import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/ind
 import { SizeUniforms } from './routing-params.ts';
 
 const BLOCK_Q = 64; // must match attention.wgsl
-const TILE_BYTES = 12 * 1024; // K and V tiles together; leaves room under WebGPU's 16 KiB default
+// K and V tiles together. Small on purpose: Dawn zero-fills workgroup memory and
+// SwiftShader's pipeline compile time grows with it (8 heads × 64: 0.6 s with 4 KiB of
+// tiles, 3.5 s with 12 KiB), while run time measured here was flat from 4 to 24 keys per tile.
+const TILE_BYTES = 4 * 1024;
 export const MAX_HEAD_DIM = 256;
 
 export interface AttentionParams {
@@ -59,7 +62,11 @@ export class AttentionKernel {
     this.sizes = new SizeUniforms(gpu.device, 'attention');
   }
 
-  static async create(gpu: Gpu, p: AttentionParams): Promise<AttentionKernel> {
+  /**
+   * `blockK` (keys per K/V tile) defaults to what fits TILE_BYTES, at most 32; smaller
+   * tiles compile faster on SwiftShader (see TILE_BYTES) and run with more barriers.
+   */
+  static async create(gpu: Gpu, p: AttentionParams, opts: { blockK?: number } = {}): Promise<AttentionKernel> {
     if (!Number.isInteger(p.heads) || p.heads < 1) throw new Error(`attention: heads must be a positive integer (got ${p.heads})`);
     if (p.heads > gpu.device.limits.maxComputeWorkgroupsPerDimension) {
       throw new Error(`attention: heads = ${p.heads} exceeds maxComputeWorkgroupsPerDimension`);
@@ -67,12 +74,15 @@ export class AttentionKernel {
     if (!Number.isInteger(p.headDim) || p.headDim < 1 || p.headDim > MAX_HEAD_DIM) {
       throw new Error(`attention: headDim must be an integer in [1, ${MAX_HEAD_DIM}] (got ${p.headDim})`);
     }
-    const blockK = Math.max(1, Math.min(32, Math.floor(TILE_BYTES / (8 * p.headDim))));
+    const blockK = opts.blockK ?? Math.max(1, Math.min(32, Math.floor(TILE_BYTES / (8 * p.headDim))));
+    if (!Number.isInteger(blockK) || blockK < 1 || 8 * blockK * p.headDim > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+      throw new Error(`attention: blockK = ${blockK} does not fit workgroup memory with headDim = ${p.headDim}`);
+    }
     const prelude = {
       file: '<attention prelude>',
       code: `const HEADS: u32 = ${p.heads}u;\nconst HEAD_DIM: u32 = ${p.headDim}u;\nconst BLOCK_K: u32 = ${blockK}u;\n`,
     };
-    const pipeline = await cachedPipeline(gpu, `attention:${p.heads}x${p.headDim}`, async () => ({
+    const pipeline = await cachedPipeline(gpu, `attention:${p.heads}x${p.headDim}:bk${blockK}`, async () => ({
       program: await wgslProgram(prelude, 'attention.wgsl'),
     }));
     return new AttentionKernel(gpu, p, pipeline);
