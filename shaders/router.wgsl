@@ -5,8 +5,9 @@
 //
 //   1. Logits for the TB tokens, into the global scratch logits [T, E]. The workgroup is
 //      ROWS = 16 rows × LANES = 8 lanes: a row owns one expert at a time, its 8 lanes read
-//      W[e, lane + 8j] (adjacent lanes, adjacent floats) and multiply each W element into
-//      TB running sums, one per token, so W is read once per TB tokens. Lane tb of the row
+//      W[e, lane + 8j] in units of XV (adjacent lanes, adjacent 16-byte vec4s when
+//      H % 4 == 0, else floats) and multiply each W element into TB running sums, one per
+//      token, so W is read once per TB tokens. Lane tb of the row
 //      then adds up token tb's 8 partials in lane order. Experts are covered in blocks of
 //      16 (E = 512 is 32 blocks). The logits live in global memory rather than workgroup
 //      memory because Dawn zero-fills workgroup arrays and SwiftShader's pipeline compile
@@ -26,8 +27,9 @@
 //   5. Weights: w_k = prob[chosen[k]] (the unbiased score); with NORM_TOPK_PROB divided by
 //      Σ_k w_k (+1e-20 for sigmoid, as HF DeepSeek-V3 does); then × ROUTED_SCALING.
 //
-// TB comes from a generated prelude (a private array is sized by it, so it must be a
-// constant); everything else is an override constant.
+// A generated prelude defines TB (a private array is sized by it, so it must be a
+// constant) and the row element XV = vec4<f32> or f32 with dotv(a, b) its dot product;
+// HIDDEN_V = H / (4 or 1) is a row's length in XVs. The rest are override constants.
 //
 // Bindings: 0 sizes {tokens}; 1 x [T,H] f32; 2 W [E,H] f32; 3 bias [E] f32 (a dummy when
 // HAS_BIAS is false); 4 topk_idx [T,K] i32 (out); 5 topk_weight [T,K] f32 (out);
@@ -39,14 +41,14 @@ struct Sizes {
 }
 
 @group(0) @binding(0) var<uniform> sizes: Sizes;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<XV>;
+@group(0) @binding(2) var<storage, read> w: array<XV>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> topk_idx: array<i32>;
 @group(0) @binding(5) var<storage, read_write> topk_weight: array<f32>;
 @group(0) @binding(6) var<storage, read_write> logits: array<f32>;
 
-override HIDDEN: u32;
+override HIDDEN_V: u32;
 override EXPERTS: u32;
 override TOP_K: u32;
 override N_GROUP: u32 = 1u;
@@ -108,12 +110,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var acc: array<f32, TB>;
     for (var tb = 0u; tb < TB; tb++) { acc[tb] = 0.0; } // explicit: some drivers keep the last block's sums
     if (e < EXPERTS) {
-      let w0 = e * HIDDEN;
-      for (var h = lane; h < HIDDEN; h += LANES) {
+      let w0 = e * HIDDEN_V;
+      for (var h = lane; h < HIDDEN_V; h += LANES) {
         let wv = w[w0 + h];
         for (var tb = 0u; tb < TB; tb++) {
           // Rows past the last token repeat it; their sums are never stored.
-          acc[tb] += x[(tok0 + min(tb, n_tok - 1u)) * HIDDEN + h] * wv;
+          acc[tb] += dotv(x[(tok0 + min(tb, n_tok - 1u)) * HIDDEN_V + h], wv);
         }
       }
     }

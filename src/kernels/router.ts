@@ -63,8 +63,9 @@ export class RouterKernel {
         `router: experts = ${p.experts} needs ${workgroupBytes(p, 1)} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
       );
     }
+    const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
     const constants = {
-      HIDDEN: p.hidden,
+      HIDDEN_V: p.hidden / vw,
       EXPERTS: p.experts,
       TOP_K: p.topK,
       N_GROUP: p.nGroup,
@@ -74,8 +75,15 @@ export class RouterKernel {
       NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
       ROUTED_SCALING: p.routedScalingFactor,
     };
-    const key = `router:tb${tb}:${Object.values(constants).join(',')}`;
-    const prelude = { file: '<router prelude>', code: `const TB: u32 = ${tb}u; // tokens per workgroup\n` };
+    const key = `router:tb${tb}:v${vw}:${Object.values(constants).join(',')}`;
+    const prelude = {
+      file: '<router prelude>',
+      code:
+        `const TB: u32 = ${tb}u; // tokens per workgroup\n` +
+        (vw === 4
+          ? 'alias XV = vec4<f32>;\nfn dotv(a: XV, b: XV) -> f32 { return dot(a, b); }\n'
+          : 'alias XV = f32;\nfn dotv(a: XV, b: XV) -> f32 { return a * b; }\n'),
+    };
     const pipeline = await cachedPipeline(gpu, key, async () => ({ program: await wgslProgram(prelude, 'router.wgsl'), constants }));
     return new RouterKernel(gpu, p, pipeline, tb);
   }
