@@ -7,9 +7,9 @@
 //      ROWS = 16 rows × LANES = 8 lanes: a row owns one expert at a time, its 8 lanes read
 //      W[e, lane + 8j] in units of XV (adjacent lanes, adjacent 16-byte vec4s when
 //      H % 4 == 0, else floats) and multiply each W element into TB running sums, one per
-//      token, so W is read once per TB tokens. Lane tb of the row
-//      then adds up token tb's 8 partials in lane order. Experts are covered in blocks of
-//      16 (E = 512 is 32 blocks). The logits live in global memory rather than workgroup
+//      token, so W is read once per TB tokens. Lane tb of the row then adds up token tb's
+//      8 partials in lane order. Experts are covered in blocks of 16 (E = 512 is 32
+//      blocks). The logits live in global memory rather than workgroup
 //      memory because Dawn zero-fills workgroup arrays and SwiftShader's pipeline compile
 //      time grows with their size (TB·E floats there made E = 512 take ~6 s to compile).
 //   Then, for each of the TB tokens in turn (route_token):
@@ -61,7 +61,7 @@ override ROUTED_SCALING: f32 = 1.0;
 const WG: u32 = 128u;
 const LANES: u32 = 8u;
 const ROWS: u32 = WG / LANES;
-// Below every real selection score: marks dropped groups and already chosen experts.
+// Below every real selection score: marks the experts of dropped groups (and NaNs).
 const NEG: f32 = -0x1.fffffep+127f; // -FLT_MAX
 
 var<workgroup> prob: array<f32, EXPERTS>;
@@ -108,7 +108,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var base = 0u; base < EXPERTS; base += ROWS) {
     let e = base + row;
     var acc: array<f32, TB>;
-    for (var tb = 0u; tb < TB; tb++) { acc[tb] = 0.0; } // explicit: some drivers keep the last block's sums
+    // Zeroed explicitly: Dawn does not re-zero a `var` declared in a loop body on each
+    // iteration (seen on SwiftShader and on NVIDIA), so acc would keep the last block's sums.
+    for (var tb = 0u; tb < TB; tb++) { acc[tb] = 0.0; }
     if (e < EXPERTS) {
       let w0 = e * HIDDEN_V;
       for (var h = lane; h < HIDDEN_V; h += LANES) {
