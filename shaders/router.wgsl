@@ -9,9 +9,9 @@
 //      H % 4 == 0, else floats) and multiply each W element into TB running sums, one per
 //      token, so W is read once per TB tokens. Lane tb of the row then adds up token tb's
 //      8 partials in lane order. Experts are covered in blocks of 16 (E = 512 is 32
-//      blocks). The logits live in global memory rather than workgroup
-//      memory because Dawn zero-fills workgroup arrays and SwiftShader's pipeline compile
-//      time grows with their size (TB·E floats there made E = 512 take ~6 s to compile).
+//      blocks). The logits live in global memory rather than workgroup memory because
+//      Dawn zero-fills workgroup arrays and SwiftShader's pipeline compile time grows
+//      with their size (TB·E floats there made E = 512 take ~6 s to compile).
 //   Then, for each of the TB tokens in turn (route_token):
 //   2. Scoring into prob[e] (workgroup memory): sigmoid (DeepSeek-V3), or softmax over
 //      all E (max and sum over the 128 threads' partials in a fixed order, so
