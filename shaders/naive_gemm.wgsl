@@ -4,8 +4,9 @@
 //
 // Included after expert_gemm.wgsl and weight_decode.wgsl; the generated prefix defines
 // H, F, EXPERTS, TILE_ROWS, FORMAT (0 f32, 1 int8, 2 fp8, 3 nvfp4), the matrices GATE,
-// UP, DOWN (word layout inside an expert block), the bindings input_rows (1, f32),
-// output_rows (5, f32), weights0.. (6.., u32) and weight_word(source, word).
+// UP, DOWN (word layout inside an expert block), the bindings input_rows (1), output_rows
+// (5), weights0.. (6..) and the accessors weight_word(source, word), weight_quad(source,
+// word / 4) and inputs4(row base, k, row length) (vec4 loads where rows are aligned).
 //
 // Dispatch: ceil(rows · outputs / 64) invocations in (x, y) with x ≤ 65535 workgroups.
 
@@ -24,8 +25,7 @@ struct Matrix {
 fn weights4(src: u32, block: u32, m: Matrix, n: u32, q: u32) -> vec4f {
   switch FORMAT {
     case 0u: {
-      let w = block + m.codes + n * m.row_words + 4u * q;
-      return bitcast<vec4f>(vec4u(weight_word(src, w), weight_word(src, w + 1u), weight_word(src, w + 2u), weight_word(src, w + 3u)));
+      return bitcast<vec4f>(weight_quad(src, (block + m.codes + n * m.row_words) / 4u + q));
     }
     case 1u: {
       let scale = bitcast<f32>(weight_word(src, block + m.scales + n));
@@ -44,17 +44,6 @@ fn weights4(src: u32, block: u32, m: Matrix, n: u32, q: u32) -> vec4f {
       return select(v.lo, v.hi, q % 2u == 1u);
     }
   }
-}
-
-// input_rows[base + k .. base + k + 3], zero past `len` (the row's end).
-fn inputs4(base: u32, k: u32, len: u32) -> vec4f {
-  var v = vec4f(0.0);
-  for (var j = 0u; j < 4u; j++) {
-    if (k + j < len) {
-      v[j] = input_rows[base + k + j];
-    }
-  }
-  return v;
 }
 
 fn output_index(gid: vec3u, nwg: vec3u) -> u32 {

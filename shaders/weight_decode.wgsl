@@ -62,3 +62,11 @@ fn dec_e2m1x8(w: u32, scale: f32) -> E2m1x8 {
   let d = unpack2x16float(e2m1_pair_as_f16((w >> 12u) & 0x000f000fu)); // nibbles 3, 7
   return E2m1x8(vec4f(a.x, b.x, c.x, d.x) * scale, vec4f(a.y, b.y, c.y, d.y) * scale);
 }
+
+// Four E4M3FN codes as f32 times 2^-8 (the caller folds 256 into its scale), for the GEMM's
+// load path: packExpert never writes the NaN codes, so they are not checked here.
+fn dec_e4m3x4_unscaled(w: u32) -> vec4f {
+  let even = unpack2x16float(e4m3_pair_as_f16(w & 0x00ff00ffu));
+  let odd = unpack2x16float(e4m3_pair_as_f16((w >> 8u) & 0x00ff00ffu));
+  return vec4f(even.x, odd.x, even.y, odd.y);
+}

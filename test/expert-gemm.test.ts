@@ -204,12 +204,15 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     expect((err as Error).message).toMatch(/maxStorageBuffersPerShaderStage/);
   });
 
-  it('sg4 variants exist exactly where subgroups have 4 lanes', async () => {
+  it('subgroup variants (sx4, sw4) run exactly where subgroups have 4 lanes', async () => {
     const gpu = await testGpu();
-    const make = () => GroupedExpertGemm.create(gpu, { hidden: 16, expertHidden: 16, experts: 2, format: 'f32', sources: 1, variant: 'sg4:4x1:1x1' });
+    const make = () => GroupedExpertGemm.create(gpu, { hidden: 16, expertHidden: 16, experts: 2, format: 'f32', sources: 1, variant: 'sx4:4x1:1x1' });
     if (hasSubgroupsOf4(gpu)) {
-      await runCase({ format: 'f32', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 20, variant: 'sg4:4x1:1x1' });
-      await runCase({ format: 'nvfp4', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 32, variant: 'sg4:12x3:2x1' });
+      await runCase({ format: 'f32', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 20, variant: 'sx4:4x1:1x1' });
+      await runCase({ format: 'nvfp4', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 32, variant: 'sx4:12x3:2x1' });
+      await runCase({ format: 'int8', tokens: 9, topK: 3, experts: 4, hidden: 40, expertHidden: 24, variant: 'sw4:3x5:2x1' });
+      await runCase({ format: 'fp8', tokens: 9, topK: 3, experts: 4, hidden: 40, expertHidden: 24, variant: 'sw4:2x3:1x2', block: [8, 16] });
+      await runCase({ format: 'nvfp4', tokens: 30, topK: 1, experts: 2, hidden: 48, expertHidden: 16, variant: 'sw4:2x2:1x1' });
     } else await expect(make()).rejects.toThrow(/subgroups/);
   });
 });

@@ -12,16 +12,21 @@ import type { WgslPart } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
 
 /**
- * How the output is tiled.
- * - 'sg4': subgroups of 4 lanes share `rows` rows: each lane loads a quarter of the rows'
- *   inputs and subgroupBroadcast hands them to the others (a register shuffle instead of
- *   a gather); each lane owns `cols` columns. Needs subgroups of exactly 4 (SwiftShader).
- * - 'tile': portable register tile, each invocation loads its own `rows` rows and owns
- *   `cols` columns.
- * A workgroup is groupRows × groupCols such subgroups ('sg4') or invocations ('tile').
+ * How the output is tiled; `rows × cols` is always the register tile of ONE invocation.
+ * - 'sx4' (inputs shared in subgroups of 4): the 4 lanes of a subgroup work on the same
+ *   `rows` rows and own `cols` columns each; each lane loads a quarter of the rows' inputs
+ *   and subgroupBroadcast hands them to the others (a register shuffle, not a load).
+ *   Cheapest per FMA when weights need no decoding (f32).
+ * - 'sw4' (weights shared in subgroups of 4): the 4 lanes own `rows` rows each (4·rows per
+ *   subgroup) and share `cols` columns; each lane loads and decodes a quarter of the
+ *   weights and subgroupBroadcast hands the decoded values to the others, so every decoded
+ *   weight serves 4·rows rows. Cheapest for compressed weights.
+ * - 'tile': portable register tile, no subgroup operations.
+ * sx4/sw4 need subgroups of exactly 4 lanes (SwiftShader). A workgroup is
+ * groupRows × groupCols subgroups (sx4, sw4) or invocations (tile).
  */
 export interface TileVariant {
-  kind: 'tile' | 'sg4';
+  kind: 'tile' | 'sx4' | 'sw4';
   rows: number;
   cols: number;
   groupRows: number;
@@ -38,29 +43,42 @@ export interface CodegenProblem {
   sources: number;
 }
 
-/** Rows of one expert a workgroup covers (TILE_ROWS) and its output columns. */
+/** Rows of one expert a workgroup covers (TILE_ROWS), its output columns and invocations. */
 export function tileShape(v: TileVariant): { tileRows: number; tileCols: number; threads: number } {
-  const lanes = v.kind === 'sg4' ? 4 : 1;
-  return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * lanes * v.cols, threads: v.groupRows * v.groupCols * lanes };
+  switch (v.kind) {
+    case 'sx4':
+      return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * 4 * v.cols, threads: 4 * v.groupRows * v.groupCols };
+    case 'sw4':
+      return { tileRows: v.groupRows * 4 * v.rows, tileCols: v.groupCols * v.cols, threads: 4 * v.groupRows * v.groupCols };
+    case 'tile':
+      return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * v.cols, threads: v.groupRows * v.groupCols };
+  }
+}
+
+export function usesSubgroups(v: GemmVariant): boolean {
+  return v.kind === 'sx4' || v.kind === 'sw4';
 }
 
 export function variantName(v: GemmVariant): string {
   return v.kind === 'naive' ? 'naive' : `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}`;
 }
 
-/** 'naive', or '<tile|sg4>:<rows>x<cols>:<groupRows>x<groupCols>' (e.g. 'sg4:8x4:2x2'). */
+/** 'naive', or '<tile|sx4|sw4>:<rows>x<cols>:<groupRows>x<groupCols>' (e.g. 'sx4:8x4:2x2'). */
 export function parseVariant(s: string): GemmVariant {
   if (s === 'naive') return { kind: 'naive' };
-  const m = /^(tile|sg4):(\d+)x(\d+):(\d+)x(\d+)$/.exec(s.trim());
-  if (!m) throw new Error(`bad GEMM variant '${s}' (expected 'naive' or e.g. 'sg4:8x4:2x2' / 'tile:4x4:8x8' = kind:rows×cols:groupRows×groupCols)`);
-  return checkVariant({ kind: m[1] as 'tile' | 'sg4', rows: +m[2], cols: +m[3], groupRows: +m[4], groupCols: +m[5] });
+  const m = /^(tile|sx4|sw4):(\d+)x(\d+):(\d+)x(\d+)$/.exec(s.trim());
+  if (!m) {
+    throw new Error(`bad GEMM variant '${s}' (expected 'naive' or kind:rows×cols:groupRows×groupCols with kind tile, sx4 or sw4, e.g. 'sx4:8x4:2x2')`);
+  }
+  return checkVariant({ kind: m[1] as TileVariant['kind'], rows: +m[2], cols: +m[3], groupRows: +m[4], groupCols: +m[5] });
 }
 
 export function checkVariant(v: GemmVariant): GemmVariant {
   if (v.kind === 'naive') return v;
+  if (!['tile', 'sx4', 'sw4'].includes(v.kind)) throw new Error(`bad GEMM variant kind '${(v as TileVariant).kind}'`);
   const ok = [v.rows, v.cols, v.groupRows, v.groupCols].every((n) => Number.isInteger(n) && n >= 1 && n <= 64);
   if (!ok) throw new Error(`bad GEMM variant ${JSON.stringify(v)}: sizes must be integers in 1..64`);
-  if (v.kind === 'sg4' && v.rows % 4 !== 0) throw new Error(`bad GEMM variant ${variantName(v)}: sg4 rows must be a multiple of 4`);
+  if (v.kind === 'sx4' && v.rows % 4 !== 0) throw new Error(`bad GEMM variant ${variantName(v)}: sx4 rows must be a multiple of 4`);
   if (tileShape(v).threads > 256) throw new Error(`bad GEMM variant ${variantName(v)}: more than 256 invocations per workgroup`);
   return v;
 }
@@ -76,6 +94,19 @@ export function u(n: number): string {
 
 // ---------------------------------------------------------------------------------------
 // Tiled kernels.
+//
+// A "stream" is one weight row (output column) of one matrix an invocation loads and
+// decodes: in sx4/tile one per (matrix, own column); in sw4 one per slot, slot s of lane l
+// being pair 4s + l of the subgroup's (column, matrix) pairs.
+
+interface Stream {
+  id: string;
+  /** WGSL expressions: offsets of this stream's matrix sections and its (clamped) column. */
+  codes: string;
+  scales: string;
+  tensorScale: string;
+  col: string;
+}
 
 interface Ctx {
   v: TileVariant;
@@ -84,33 +115,59 @@ interface Ctx {
   /** Reduction length (H for gate_up, F for down) and output columns. */
   kd: number;
   n: number;
-  mats: { name: string; m: MatrixLayout }[];
+  /** The projection's matrices (gate, up or down); same shapes, different offsets. */
+  mats: MatrixLayout[];
   /** Inputs are read as vec4 (reduction length a multiple of 4). */
   vecInput: boolean;
+  /** Quantized codes are read 4 words (one vec4u) per load; else one u32 word per load. */
+  wide: boolean;
+  streams: Stream[];
 }
 
-/** Values per step of the k loop: one vec4 of f32 weights, or one u32 code word. */
-function stepValues(format: WeightFormat): number {
-  return format === 'nvfp4' ? 8 : 4;
+/** Values per k step: one weight load per stream per step. */
+function stepValues(c: Ctx): number {
+  if (c.format === 'f32') return 4;
+  return (c.format === 'nvfp4' ? 8 : 4) * (c.wide ? 4 : 1);
+}
+
+/** Section offset of matrix `mat` (a WGSL u32 expression) among the projection's matrices. */
+function sectionOf(c: Ctx, pick: (m: MatrixLayout) => number, mat: number | string): string {
+  if (typeof mat === 'number') return u(pick(c.mats[mat]));
+  return c.mats.length === 1 ? u(pick(c.mats[0])) : `select(${u(pick(c.mats[0]))}, ${u(pick(c.mats[1]))}, ${mat} == 1u)`;
 }
 
 function ctxFor(p: CodegenProblem, v: TileVariant, proj: Projection): Ctx {
   const l = p.layout;
   const gateUp = proj === 'gate_up';
-  return {
+  const kd = gateUp ? l.hidden : l.expertHidden;
+  const c: Ctx = {
     v,
     proj,
     format: l.format,
-    kd: gateUp ? l.hidden : l.expertHidden,
+    kd,
     n: gateUp ? l.expertHidden : l.hidden,
-    mats: gateUp
-      ? [
-          { name: 'g', m: l.gate },
-          { name: 'u', m: l.up },
-        ]
-      : [{ name: 'd', m: l.down }],
-    vecInput: (gateUp ? l.hidden : l.expertHidden) % 4 === 0,
+    mats: gateUp ? [l.gate, l.up] : [l.down],
+    vecInput: kd % 4 === 0,
+    // fp8 scales change every block column: a 16-value step must not straddle two blocks.
+    wide: l.format !== 'f32' && (l.format !== 'fp8' || l.block[1] % 16 === 0),
+    streams: [],
   };
+  const stream = (id: string, mat: number | string, col: string): Stream => ({
+    id,
+    codes: sectionOf(c, (m) => m.codes, mat),
+    scales: sectionOf(c, (m) => m.scales, mat),
+    tensorScale: sectionOf(c, (m) => m.tensorScale, mat),
+    col,
+  });
+  if (v.kind === 'sw4') {
+    const slots = Math.ceil((v.cols * c.mats.length) / 4);
+    for (let s = 0; s < slots; s++) c.streams.push(stream(`s${s}`, `mat_s${s}`, `col_s${s}`));
+  } else {
+    c.mats.forEach((_, m) => {
+      for (let j = 0; j < v.cols; j++) c.streams.push(stream(`m${m}c${j}`, m, `col${j}`));
+    });
+  }
+  return c;
 }
 
 class Lines {
@@ -131,101 +188,115 @@ class Lines {
   }
 }
 
-/** Input vector names for tile row i at sub-step h (nvfp4 has two vec4 per step). */
-const xName = (i: number, h: number) => `x${i}_${h}`;
-const accName = (m: string, i: number, j: number) => `acc_${m}${i}_${j}`;
-const wName = (m: string, j: number, h: number) => `w${m}${j}_${h}`;
+/** Accumulator of own row i and output o (o = matrix·cols + column for sx4/tile, pair for sw4). */
+const acc = (i: number, o: number) => `acc${i}_${o}`;
+
+/** Outputs per invocation row: sx4/tile (matrix, own column); sw4 (subgroup column, matrix) pairs. */
+function outputsPerRow(c: Ctx): number {
+  return c.v.cols * c.mats.length;
+}
 
 /**
- * One step of the k loop at step index expression `k` (in steps): load inputs and weight
- * words, decode, and multiply-accumulate the whole register tile. `scale(m, j)` names the
- * scale variable to apply (undefined: none). `tailValid` < step values marks the masked tail.
+ * One k step at step index `k`: load the inputs and one weight vector per stream, then per
+ * group of 4 values decode each stream once and multiply-accumulate it into every row of
+ * the register tile. `scale(id, t)` names the scale for values 4t..4t+3 of the step (fp8,
+ * nvfp4). `valid` < step values marks the masked tail: inputs past the reduction end read
+ * as 0 (padding codes are 0 as well).
  */
-function emitStep(c: Ctx, L: Lines, src: string, k: string, scale: (m: string, j: number) => string | undefined, tailValid?: number): void {
+function emitStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: string, t: number) => string, valid?: number): void {
   const { v } = c;
-  const sv = stepValues(c.format);
-  const halves = sv / 4;
-  const sg = v.kind === 'sg4';
-  // Inputs: sg4 lanes each load row group q's row (4q + lane); tile invocations load their rows.
-  const loaders = sg ? v.rows / 4 : v.rows;
+  const sv = stepValues(c);
+  const quads = sv / 4;
+  const live = (t: number) => valid === undefined || 4 * t < valid;
+  // Inputs: sx4 lanes load rows 4q + lane of the shared rows; tile/sw4 load their own rows.
+  const loaders = v.kind === 'sx4' ? v.rows / 4 : v.rows;
   for (let q = 0; q < loaders; q++) {
-    for (let h = 0; h < halves; h++) {
-      const name = sg ? `xl${q}_${h}` : xName(q, h);
-      if (c.vecInput && tailValid === undefined) {
-        L.add(`let ${name} = input_rows[xr${q} + ${halves === 1 ? k : `2u * ${k} + ${u(h)}`}];`);
+    for (let t = 0; t < quads; t++) {
+      if (!live(t)) continue;
+      if (c.vecInput) {
+        L.add(`let x${q}_${t} = input_rows[xr${q} + ${quads === 1 ? k : `${u(quads)} * ${k} + ${u(t)}`}];`);
       } else {
         // Scalar inputs (reduction length not a multiple of 4): components past the end are 0.
-        const base = `xr${q} + ${sv}u * ${k} + ${u(4 * h)}`;
-        const comps = [0, 1, 2, 3].map((j) => (tailValid === undefined || 4 * h + j < tailValid ? `input_rows[${base} + ${u(j)}]` : '0.0'));
-        L.add(`let ${name} = vec4f(${comps.join(', ')});`);
+        const base = `xr${q} + ${u(sv)} * ${k} + ${u(4 * t)}`;
+        const comps = [0, 1, 2, 3].map((j) => (valid === undefined || 4 * t + j < valid ? `input_rows[${base} + ${u(j)}]` : '0.0'));
+        L.add(`let x${q}_${t} = vec4f(${comps.join(', ')});`);
       }
     }
   }
-  // Weights: one vec4 (f32) or one code word per (matrix, column), decoded once per step.
-  for (const { name: m } of c.mats) {
-    for (let j = 0; j < v.cols; j++) {
-      const idx = `wb${m}${j} + ${k}`;
-      const s = scale(m, j);
+  for (const s of c.streams) L.add(`let W_${s.id} = ${src}[wb_${s.id} + ${k}];`);
+  const word = (id: string, h: number) => (c.wide ? `W_${id}[${h}]` : `W_${id}`);
+  const outs = outputsPerRow(c);
+  for (let t = 0; t < quads; t++) {
+    if (!live(t)) continue;
+    // Decode 4 values per stream, once for all rows.
+    for (const s of c.streams) {
+      const w = `w_${s.id}_${t}`;
       switch (c.format) {
         case 'f32':
-          L.add(`let ${wName(m, j, 0)} = ${src}[${idx}];`);
+          L.add(`let ${w} = W_${s.id};`);
           break;
-        case 'int8':
-          L.add(`let ${wName(m, j, 0)} = dec_i8x4(${src}[${idx}]) * ${s};`);
+        case 'int8': // the row scale is applied to the sums (epilogue)
+          L.add(`let ${w} = unpack4x8snorm(${word(s.id, t)});`);
           break;
         case 'fp8':
-          L.add(`let ${wName(m, j, 0)} = dec_e4m3x4(${src}[${idx}]) * ${s};`);
+          L.add(`let ${w} = dec_e4m3x4_unscaled(${word(s.id, t)}) * ${scale(s.id, t)};`);
           break;
         case 'nvfp4':
-          L.add(`let q${m}${j} = dec_e2m1x8(${src}[${idx}], ${s});`, `let ${wName(m, j, 0)} = q${m}${j}.lo;`, `let ${wName(m, j, 1)} = q${m}${j}.hi;`);
+          if (t % 2 === 0) L.add(`let e_${s.id}_${t >> 1} = dec_e2m1x8(${word(s.id, t >> 1)}, ${scale(s.id, t)});`);
+          L.add(`let ${w} = e_${s.id}_${t >> 1}.${t % 2 ? 'hi' : 'lo'};`);
           break;
       }
     }
-  }
-  for (let i = 0; i < v.rows; i++) {
-    for (let h = 0; h < halves; h++) {
-      if (sg) L.add(`let ${xName(i, h)} = subgroupBroadcast(xl${i >> 2}_${h}, ${u(i & 3)});`);
-    }
-    for (const { name: m } of c.mats) {
-      for (let j = 0; j < v.cols; j++) {
-        const terms = [...Array(halves).keys()].map((h) => `dot(${xName(i, h)}, ${wName(m, j, h)})`);
-        L.add(`${accName(m, i, j)} += ${terms.join(' + ')};`);
+    // The weights each output uses: sw4 broadcasts pair p from lane p % 4's slot p / 4.
+    const weightOf = (o: number) => (v.kind === 'sw4' ? `wp${o}_${t}` : `w_${c.streams[o].id}_${t}`);
+    if (v.kind === 'sw4') for (let o = 0; o < outs; o++) L.add(`let wp${o}_${t} = subgroupBroadcast(w_s${o >> 2}_${t}, ${u(o & 3)});`);
+    // Multiply-accumulate, rows in groups of 4: a group wholly past the expert's last row is
+    // skipped (a branch uniform in the subgroup for sx4/sw4), so a partial tile costs its rows.
+    const rowsPerGroup = v.kind === 'sw4' ? 1 : 4; // sw4 own row i is subgroup rows 4i..4i+3
+    for (let g = 0; g < v.rows; g += rowsPerGroup) {
+      const firstRow = v.kind === 'sw4' ? 4 * g : g;
+      const skip = v.kind === 'sw4' ? g > 0 : v.rows > 4;
+      if (skip) L.open(`if (live_rows > ${u(firstRow)}) {`);
+      for (let i = g; i < Math.min(g + rowsPerGroup, v.rows); i++) {
+        const x = v.kind === 'sx4' ? `subgroupBroadcast(x${i >> 2}_${t}, ${u(i & 3)})` : `x${i}_${t}`;
+        L.add(`let r${i}_${t} = ${x};`);
+        for (let o = 0; o < outs; o++) L.add(`${acc(i, o)} += dot(r${i}_${t}, ${weightOf(o)});`);
       }
+      if (skip) L.close();
     }
   }
 }
 
 /** The k loop for one weight source, by format (scales change per row, block or group). */
-function emitKLoop(c: Ctx, L: Lines, src: string): void {
-  const sv = stepValues(c.format);
+function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
+  const sv = stepValues(c);
   const fullSteps = Math.floor(c.kd / sv);
-  const tail = c.kd - fullSteps * sv; // 0 unless the reduction is not a multiple of 4 (never for nvfp4)
-  const { v } = c;
-  const forCols = (f: (m: string, j: number, ml: MatrixLayout) => string) => c.mats.flatMap(({ name, m }) => [...Array(v.cols).keys()].map((j) => f(name, j, m)));
+  const tail = c.kd - fullSteps * sv;
+  const each = (f: (s: Stream) => string) => c.streams.map(f);
   switch (c.format) {
     case 'f32':
     case 'int8': {
-      if (c.format === 'int8') L.add(...forCols((m, j, ml) => `let s${m}${j} = bitcast<f32>(${src}[block + ${u(ml.scales)} + col${j}]);`));
-      const scale = (m: string, j: number) => `s${m}${j}`;
+      const none = () => '';
       L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
-      emitStep(c, L, src, 'k', scale);
+      emitStep(c, L, src, 'k', none);
       L.close();
       if (tail) {
         L.open('{');
-        emitStep(c, L, src, u(fullSteps), scale, tail);
+        emitStep(c, L, src, u(fullSteps), none, tail);
         L.close();
       }
       return;
     }
     case 'fp8': {
       // One f32 scale per (block row, block column): reload it at every block column.
-      const ml0 = c.mats[0].m;
-      const stepsPerBlock = ml0.blockCols / 4;
-      const blocks = ml0.blocksPerRow;
-      L.add(...forCols((m, j, ml) => `let sb${m}${j} = block + ${u(ml.scales)} + (col${j} / ${u(ml.blockRows)}) * ${u(ml.blocksPerRow)};`));
-      const scale = (m: string, j: number) => `s${m}${j}`;
+      // The decoder leaves out a factor 256 (exact), folded into the scale here.
+      const ml = c.mats[0];
+      const stepsPerBlock = ml.blockCols / sv;
+      const blocks = ml.blocksPerRow;
+      L.add(...each((s) => `let sb_${s.id} = block + ${s.scales} + (${s.col} / ${u(ml.blockRows)}) * ${u(ml.blocksPerRow)};`));
       L.open(`for (var kb = 0u; kb < ${u(blocks)}; kb++) {`);
-      L.add(...forCols((m, j) => `let s${m}${j} = bitcast<f32>(${src}[sb${m}${j} + kb]);`));
+      L.add(...each((s) => `let s_${s.id} = bitcast<f32>(${scaleWord}(sb_${s.id} + kb)) * 256.0;`));
+      const scale = (id: string) => `s_${id}`;
       L.open(`for (var k = kb * ${u(stepsPerBlock)}; k < min(kb * ${u(stepsPerBlock)} + ${u(stepsPerBlock)}, ${u(fullSteps)}); k++) {`);
       emitStep(c, L, src, 'k', scale);
       L.close();
@@ -238,58 +309,86 @@ function emitKLoop(c: Ctx, L: Lines, src: string): void {
       return;
     }
     case 'nvfp4': {
-      // One e4m3 scale per 16 values (2 code words); 4 of them per scale word.
-      const groups = c.kd / 16;
-      const chunks = Math.ceil(groups / 4);
-      const lastGroups = groups - 4 * (chunks - 1);
-      L.add(...forCols((m, j, ml) => `let sr${m}${j} = block + ${u(ml.scales)} + col${j} * ${u(ml.scaleRowWords)};`));
-      L.add(...c.mats.map(({ name, m }) => `let ts${name} = bitcast<f32>(${src}[block + ${u(m.tensorScale)}]);`));
-      L.open(`for (var chunk = 0u; chunk < ${u(chunks)}; chunk++) {`);
-      L.add(...forCols((m, j) => `let sw${m}${j} = ${src}[sr${m}${j} + chunk];`));
-      L.open(`for (var g = 0u; g < select(4u, ${u(lastGroups)}, chunk == ${u(chunks - 1)}); g++) {`);
-      L.add(...forCols((m, j) => `let s${m}${j} = nvfp4_group_scale((sw${m}${j} >> (8u * g)) & 0xffu, ts${m});`));
-      L.open('for (var k = 8u * chunk + 2u * g; k < 8u * chunk + 2u * g + 2u; k++) {');
-      emitStep(c, L, src, 'k', (m, j) => `s${m}${j}`);
+      // One e4m3 scale per 16 values, 4 of them per scale word; a step holds 32 (wide) or 8.
+      const ml = c.mats[0];
+      L.add(...each((s) => `let sr_${s.id} = block + ${s.scales} + ${s.col} * ${u(ml.scaleRowWords)};`));
+      L.add(...each((s) => `let ts_${s.id} = bitcast<f32>(${scaleWord}(block + ${s.tensorScale}));`));
+      const emitNvStep = (k: string, valid?: number) => {
+        L.open('{');
+        if (c.wide) {
+          // Groups 2k and 2k+1: bytes 2(k%2) and 2(k%2)+1 of scale word k/2.
+          L.add(...each((s) => `let sw_${s.id} = ${scaleWord}(sr_${s.id} + ${k} / 2u) >> (16u * (${k} % 2u));`));
+          L.add(...each((s) => `let s_${s.id}_0 = nvfp4_group_scale(sw_${s.id} & 0xffu, ts_${s.id});`));
+          if (valid === undefined || valid > 16) L.add(...each((s) => `let s_${s.id}_1 = nvfp4_group_scale((sw_${s.id} >> 8u) & 0xffu, ts_${s.id});`));
+          emitStep(c, L, src, k, (id, t) => `s_${id}_${t >> 2}`, valid);
+        } else {
+          // Group k/2: byte (k/2)%4 of scale word k/8.
+          L.add(...each((s) => `let s_${s.id} = nvfp4_group_scale((${scaleWord}(sr_${s.id} + ${k} / 8u) >> (8u * ((${k} / 2u) % 4u))) & 0xffu, ts_${s.id});`));
+          emitStep(c, L, src, k, (id) => `s_${id}`, valid);
+        }
+        L.close();
+      };
+      L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
+      emitNvStep('k');
       L.close();
-      L.close();
-      L.close();
+      if (tail) emitNvStep(u(fullSteps), tail);
       return;
     }
   }
 }
 
-/** The tile function for weight source `s`: loads, k loop, epilogue. */
+/** The tile function for weight source `s`: set-up, k loop, epilogue. */
 function emitTileFn(c: Ctx, L: Lines, s: number): void {
   const { v } = c;
   const src = `weights${s}`;
-  const sg = v.kind === 'sg4';
+  const scaleWord = `scale_word${s}`;
+  const mats = c.mats.length;
+  const outs = outputsPerRow(c);
   L.open(`fn ${c.proj}_source${s}(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32) {`);
-  // Input rows: row (clamped into the tile: rows past the end are computed, not stored).
-  const loaders = sg ? v.rows / 4 : v.rows;
-  const inputStride = c.vecInput ? (stepValues(c.format) === 8 ? c.kd / 4 : c.kd / 4) : c.kd;
+  L.add('let live_rows = row_end - row0;');
+  // The rows this invocation loads (clamped into the tile: rows past its end are computed, never stored).
+  const inputStride = c.vecInput ? c.kd / 4 : c.kd;
+  const loadRow = (q: number) => (v.kind === 'sx4' ? `row0 + ${u(4 * q)} + lane` : v.kind === 'sw4' ? `row0 + ${u(4 * q)} + lane` : `row0 + ${u(q)}`);
+  const ownRow = (i: number) => (v.kind === 'sw4' ? `row0 + ${u(4 * i)} + lane` : `row0 + ${u(i)}`);
+  const loaders = v.kind === 'sx4' ? v.rows / 4 : v.rows;
   for (let q = 0; q < loaders; q++) {
-    const row = sg ? `row0 + ${u(4 * q)} + lane` : `row0 + ${u(q)}`;
-    const token = c.proj === 'gate_up' ? `token_of(min(${row}, row_end - 1u))` : `min(${row}, row_end - 1u)`;
-    L.add(`let xr${q} = ${token} * ${u(inputStride)};`);
+    const row = `min(${loadRow(q)}, row_end - 1u)`;
+    L.add(`let xr${q} = ${c.proj === 'gate_up' ? `token_of(${row})` : row} * ${u(inputStride)};`);
   }
-  // Output columns of this invocation (clamped for loads) and weight row bases.
-  const colStep = sg ? 4 : v.groupCols;
-  for (let j = 0; j < v.cols; j++) L.add(`let col${j} = min(col_first + ${u(colStep * j)}, ${u(c.n - 1)});`);
-  const wordsPerIndex = c.format === 'f32' ? 4 : 1; // f32 weights are read as vec4f
-  for (const { name, m } of c.mats) {
-    for (let j = 0; j < v.cols; j++) {
-      L.add(`let wb${name}${j} = (block + ${u(m.codes)} + col${j} * ${u(m.rowWords)}) / ${u(wordsPerIndex)};`);
+  // Output columns (clamped for loads; stores check the real column).
+  const colOf = (j: number) => (v.kind === 'sx4' ? `col_first + ${u(4 * j)}` : v.kind === 'tile' ? `col_first + ${u(v.groupCols * j)}` : `col_first + ${u(j)}`);
+  if (v.kind === 'sw4') {
+    c.streams.forEach((_, slot) => {
+      L.add(`let pair_s${slot} = min(${u(4 * slot)} + lane, ${u(outs - 1)});`);
+      L.add(`let mat_s${slot} = pair_s${slot} % ${u(mats)};`);
+      L.add(`let col_s${slot} = min(col_first + pair_s${slot} / ${u(mats)}, ${u(c.n - 1)});`);
+    });
+  } else {
+    for (let j = 0; j < v.cols; j++) L.add(`let col${j} = min(${colOf(j)}, ${u(c.n - 1)});`);
+  }
+  const perIndex = c.format === 'f32' || c.wide ? 4 : 1; // words per element of the weight binding
+  for (const st of c.streams) L.add(`let wb_${st.id} = (block + ${st.codes} + ${st.col} * ${u(c.mats[0].rowWords)}) / ${u(perIndex)};`);
+  for (let i = 0; i < v.rows; i++) for (let o = 0; o < outs; o++) L.add(`var ${acc(i, o)} = 0.0;`);
+  emitKLoop(c, L, src, scaleWord);
+
+  // Epilogue. int8: each output's row scale (× 127, undoing unpack4x8snorm's 1/127).
+  const matOf = (o: number) => (v.kind === 'sw4' ? o % mats : Math.floor(o / v.cols));
+  const colIdx = (o: number) => (v.kind === 'sw4' ? Math.floor(o / mats) : o % v.cols);
+  const scaled = (i: number, o: number) => (c.format === 'int8' ? `${acc(i, o)} * rs${o}` : acc(i, o));
+  if (c.format === 'int8') {
+    for (let o = 0; o < outs; o++) {
+      const col = `min(${colOf(colIdx(o))}, ${u(c.n - 1)})`;
+      L.add(`let rs${o} = bitcast<f32>(${scaleWord}(block + ${u(c.mats[matOf(o)].scales)} + ${col})) * 127.0;`);
     }
   }
-  for (const { name } of c.mats) for (let i = 0; i < v.rows; i++) for (let j = 0; j < v.cols; j++) L.add(`var ${accName(name, i, j)} = 0.0;`);
-  emitKLoop(c, L, src);
-  // Epilogue: SwiGLU for gate_up; stores only inside the tile and the matrix.
+  // gate_up: SwiGLU of the gate and up outputs of each column; stores only inside tile and matrix.
+  const outOf = (mat: number, j: number) => (v.kind === 'sw4' ? j * mats + mat : mat * v.cols + j);
   for (let i = 0; i < v.rows; i++) {
-    L.open(`if (row0 + ${u(i)} < row_end) {`);
+    L.open(`if (${ownRow(i)} < row_end) {`);
     for (let j = 0; j < v.cols; j++) {
-      const value = c.proj === 'gate_up' ? `silu(${accName('g', i, j)}) * ${accName('u', i, j)}` : accName('d', i, j);
-      L.open(`if (col_first + ${u(colStep * j)} < ${u(c.n)}) {`);
-      L.add(`output_rows[(row0 + ${u(i)}) * ${u(c.n)} + col_first + ${u(colStep * j)}] = ${value};`);
+      const value = c.proj === 'gate_up' ? `silu(${scaled(i, outOf(0, j))}) * (${scaled(i, outOf(1, j))})` : scaled(i, outOf(0, j));
+      L.open(`if (${colOf(j)} < ${u(c.n)}) {`);
+      L.add(`output_rows[(${ownRow(i)}) * ${u(c.n)} + ${colOf(j)}] = ${value};`);
       L.close();
     }
     L.close();
@@ -297,28 +396,37 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
   L.close();
 }
 
-/** The whole generated part of a tiled kernel (prepended to expert_gemm.wgsl etc.). */
+/** The whole generated part of a tiled kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
 export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projection): WgslPart {
   const c = ctxFor(p, v, proj);
   const { tileRows, tileCols, threads } = tileShape(v);
-  const sg = v.kind === 'sg4';
+  const sg = usesSubgroups(v);
   const L = new Lines();
   if (sg) L.add('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
+  const how = {
+    sx4: `each subgroup of 4 lanes shares ${v.rows} rows (lane l loads rows 4q+l, subgroupBroadcast shares them) and each lane owns ${v.cols} columns`,
+    sw4: `each lane owns ${v.rows} rows (subgroup rows 4i+lane) and the subgroup shares ${v.cols} columns: each lane loads and decodes a quarter of the weights and subgroupBroadcast shares them`,
+    tile: `each invocation loads its own ${v.rows} rows and owns ${v.cols} columns`,
+  }[v.kind];
   L.add(
-    `// Generated: ${proj} of a grouped expert GEMM, ${c.format} weights, ${variantName(v)}.`,
-    `// Workgroup = ${threads} invocations covering ${tileRows} rows of one expert × ${tileCols} output columns;`,
-    sg
-      ? `// each subgroup of 4 lanes shares ${v.rows} rows (lane l loads rows 4q+l, subgroupBroadcast shares them),`
-      : `// each invocation loads its own ${v.rows} rows`,
-    `// and each ${sg ? 'lane' : 'invocation'} accumulates ${v.rows}×${v.cols} outputs${c.mats.length > 1 ? ' per matrix (gate and up)' : ''} in registers.`,
-    `// Reduction ${c.kd} in steps of ${stepValues(c.format)} values; weights decoded once per step and reused for all ${v.rows} rows.`,
+    `// Generated: ${proj} of the grouped expert GEMM, ${c.format} weights, variant ${variantName(v)}.`,
+    `// A workgroup of ${threads} invocations covers ${tileRows} rows of one expert × ${tileCols} output columns;`,
+    `// ${how}.`,
+    `// Each invocation accumulates ${v.rows} rows × ${outputsPerRow(c)} outputs in registers; the reduction (${c.kd}) runs`,
+    `// in steps of ${stepValues(c)} values, weights decoded once per step and reused for every row.`,
     `const EXPERTS = ${u(p.experts)};`,
     `const TILE_ROWS = ${u(tileRows)};`,
     `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<${c.vecInput ? 'vec4f' : 'f32'}>;`,
     `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
   );
   for (let s = 0; s < p.sources; s++) {
-    L.add(`@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${c.format === 'f32' ? 'vec4f' : 'u32'}>;`);
+    L.add(`@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32'}>;`);
+  }
+  // Scale words of each source (int8/fp8/nvfp4), read outside the innermost loop.
+  if (c.format !== 'f32') {
+    for (let s = 0; s < p.sources; s++) {
+      L.add(`fn scale_word${s}(i: u32) -> u32 {`, `  return weights${s}[${c.wide ? 'i / 4u][i % 4u' : 'i'}];`, '}');
+    }
   }
   for (let s = 0; s < p.sources; s++) emitTileFn(c, L, s);
 
@@ -331,8 +439,10 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
   if (sg) {
     // Subgroup index from the local index: SwiftShader's subgroups are consecutive runs of 4.
-    L.add('let sub = lid / 4u;', `let row0 = tile.begin + (sub / ${u(v.groupCols)}) * ${u(v.rows)};`);
-    L.add(`let col_first = wid.x * ${u(tileCols)} + (sub % ${u(v.groupCols)}) * ${u(4 * v.cols)} + lane;`);
+    const rowsPerSub = v.kind === 'sx4' ? v.rows : 4 * v.rows;
+    const colsPerSub = v.kind === 'sx4' ? 4 * v.cols : v.cols;
+    L.add('let sub = lid / 4u;', `let row0 = tile.begin + (sub / ${u(v.groupCols)}) * ${u(rowsPerSub)};`);
+    L.add(`let col_first = wid.x * ${u(tileCols)} + (sub % ${u(v.groupCols)}) * ${u(colsPerSub)}${v.kind === 'sx4' ? ' + lane' : ''};`);
   } else {
     L.add(`let row0 = tile.begin + (lid / ${u(v.groupCols)}) * ${u(v.rows)};`);
     L.add(`let col_first = wid.x * ${u(tileCols)} + lid % ${u(v.groupCols)};`, 'let lane = 0u;');

@@ -21,6 +21,7 @@ import {
   parseVariant,
   tileShape,
   tiledProgramPart,
+  usesSubgroups,
   variantName,
   type GemmVariant,
   type Projection,
@@ -32,8 +33,13 @@ export { parseVariant, variantName, type GemmVariant, type TileVariant } from '.
 /** Storage buffers a pass binds besides the weight sources: input, perm, offsets, expert table, output. */
 const OTHER_STORAGE_BINDINGS = 5;
 
+/** Weight sources one grouped GEMM can bind on this device (the rest of maxStorageBuffersPerShaderStage is taken). */
+export function maxWeightSources(gpu: Gpu): number {
+  return gpu.device.limits.maxStorageBuffersPerShaderStage - OTHER_STORAGE_BINDINGS;
+}
+
 /** Fastest measured on SwiftShader (docs/expert-gemm.md); needs subgroups of exactly 4. */
-export const DEFAULT_SG4_VARIANT = 'sg4:8x4:2x2';
+export const DEFAULT_SG4_VARIANT = 'sx4:8x4:2x2';
 /** Portable default for every other adapter. */
 export const DEFAULT_TILE_VARIANT = 'tile:4x4:8x8';
 
@@ -44,7 +50,7 @@ export interface ExpertGemmParams {
   format: WeightFormat;
   /** Weight buffers bound at once (resident shard + peers' prefetch buffers). */
   sources: number;
-  /** 'naive', a tile variant ('sg4:8x4:2x2', 'tile:4x4:8x8', …) or its object; default: best for the adapter. */
+  /** 'naive', a tile variant ('sx4:8x4:2x2', 'sw4:4x4:2x2', 'tile:4x4:8x8', …) or its object; default: best for the adapter. */
   variant?: string | GemmVariant;
   /** fp8 scale block [rows, cols]; default 128×128 (DeepSeek's weight_block_size). */
   block?: readonly [number, number];
@@ -92,7 +98,7 @@ export function defaultVariant(gpu: Gpu): GemmVariant {
 function resolveVariant(gpu: Gpu, v: string | GemmVariant | undefined): GemmVariant {
   if (v === undefined || v === 'auto') return defaultVariant(gpu);
   const variant = typeof v === 'string' ? parseVariant(v) : checkVariant(v);
-  if (variant.kind === 'sg4' && !hasSubgroupsOf4(gpu)) {
+  if (usesSubgroups(variant) && !hasSubgroupsOf4(gpu)) {
     throw new Error(`GEMM variant ${variantName(variant)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`);
   }
   return variant;
@@ -143,7 +149,7 @@ export class GroupedExpertGemm {
     const build = async (proj: Projection): Promise<Pass> => {
       const pipeline = await cachedPipeline(gpu, keyOf(proj), async () =>
         variant.kind === 'naive'
-          ? { program: await naiveProgram(problem), entryPoint: proj }
+          ? { program: await naiveProgram(problem, proj), entryPoint: proj }
           : { program: await wgslProgram(tiledProgramPart(problem, variant, proj), 'weight_decode.wgsl', 'expert_gemm.wgsl') },
       );
       return { pipeline, uses: uses(proj) };

@@ -5,13 +5,16 @@ import { wgslProgram, type WgslPart, type WgslProgram } from '../gpu/index.ts';
 import type { MatrixLayout } from '../model/formats.ts';
 import { BINDING, FORMAT_ID, u, type CodegenProblem, type Projection } from './expert-gemm-codegen.ts';
 
-/** Constants and bindings for the naive kernel (shaders/naive_gemm.wgsl). */
-function naivePrelude(p: CodegenProblem): WgslPart {
+/** Constants, bindings and accessors for the naive kernel of one projection. */
+function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
   const l = p.layout;
+  const reduction = proj === 'gate_up' ? l.hidden : l.expertHidden;
+  const vecInput = reduction % 4 === 0;
+  const quads = l.format === 'f32'; // f32 weights are read as vec4u, the others as u32 words
   const matrix = (m: MatrixLayout) =>
     `Matrix(${[m.codes, m.rowWords, m.scales, m.scaleRowWords, m.blockRows, m.blockCols, m.blocksPerRow, m.tensorScale].map(u).join(', ')})`;
   const lines = [
-    `// Generated for ${l.format}, H=${l.hidden}, F=${l.expertHidden}, ${p.experts} experts, ${p.sources} weight source(s).`,
+    `// Generated: naive ${proj} for ${l.format}, H=${l.hidden}, F=${l.expertHidden}, ${p.experts} experts, ${p.sources} weight source(s).`,
     `const H = ${u(l.hidden)};`,
     `const F = ${u(l.expertHidden)};`,
     `const EXPERTS = ${u(p.experts)};`,
@@ -20,19 +23,34 @@ function naivePrelude(p: CodegenProblem): WgslPart {
     `const GATE = ${matrix(l.gate)};`,
     `const UP = ${matrix(l.up)};`,
     `const DOWN = ${matrix(l.down)};`,
-    `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<f32>;`,
+    `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<${vecInput ? 'vec4f' : 'f32'}>;`,
     `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
   ];
-  for (let s = 0; s < p.sources; s++) lines.push(`@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<u32>;`);
+  for (let s = 0; s < p.sources; s++) {
+    lines.push(`@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${quads ? 'vec4u' : 'u32'}>;`);
+  }
+  // Word i and the 4 words from 4i of a weight source (the source switch is per load: naive).
   lines.push('fn weight_word(src: u32, i: u32) -> u32 {', '  switch src {');
-  for (let s = 0; s < p.sources; s++) lines.push(`    case ${u(s)}: { return weights${s}[i]; }`);
+  for (let s = 0; s < p.sources; s++) lines.push(`    case ${u(s)}: { return weights${s}[${quads ? 'i / 4u][i % 4u' : 'i'}]; }`);
   lines.push('    default: { return 0u; }', '  }', '}');
-  return { file: '<generated naive_gemm prelude>', code: lines.join('\n') };
+  lines.push('fn weight_quad(src: u32, i: u32) -> vec4u {', '  switch src {');
+  for (let s = 0; s < p.sources; s++) {
+    lines.push(`    case ${u(s)}: { return ${quads ? `weights${s}[i]` : `vec4u(weights${s}[4u * i], weights${s}[4u * i + 1u], weights${s}[4u * i + 2u], weights${s}[4u * i + 3u])`}; }`);
+  }
+  lines.push('    default: { return vec4u(0u); }', '  }', '}');
+  // Inputs base + k .. base + k + 3 of a row of length len (zero past its end).
+  lines.push('fn inputs4(base: u32, k: u32, len: u32) -> vec4f {');
+  if (vecInput) lines.push('  return input_rows[(base + k) / 4u];');
+  else {
+    lines.push('  var v = vec4f(0.0);', '  for (var j = 0u; j < 4u; j++) {', '    if (k + j < len) {', '      v[j] = input_rows[base + k + j];', '    }', '  }', '  return v;');
+  }
+  lines.push('}');
+  return { file: `<generated naive_gemm ${proj} prelude>`, code: lines.join('\n') };
 }
 
 /** The naive kernel's program; its entry points are named after the projections. */
-export function naiveProgram(p: CodegenProblem): Promise<WgslProgram> {
-  return wgslProgram(naivePrelude(p), 'weight_decode.wgsl', 'expert_gemm.wgsl', 'naive_gemm.wgsl');
+export function naiveProgram(p: CodegenProblem, proj: Projection): Promise<WgslProgram> {
+  return wgslProgram(naivePrelude(p, proj), 'weight_decode.wgsl', 'expert_gemm.wgsl', 'naive_gemm.wgsl');
 }
 
 export type { Projection };

@@ -1,0 +1,246 @@
+// Measuring the grouped expert GEMM: random routed problems, timed runs (timestamp
+// queries, median after warm-up), the adapter's FMA ceiling, and a variant sweep.
+// Used by bench/kernels.ts and available to the lab.
+import { GpuTimer, cachedPipeline, createBuffer, createBufferWith, readF32, wgslProgram, type Gpu } from '../gpu/index.ts';
+import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../model/formats.ts';
+import { Rng } from '../util/random.ts';
+import { GroupedExpertGemm, createExpertTable, type DecodedExpert, type GemmVariant } from './expert-gemm.ts';
+
+export interface GemmShape {
+  tokens: number;
+  hidden: number;
+  expertHidden: number;
+  experts: number;
+  topK: number;
+}
+
+export const shapeLabel = (s: GemmShape): string => `T=${s.tokens} H=${s.hidden} F=${s.expertHidden} E=${s.experts} K=${s.topK}`;
+
+/** FLOPs of gate + up + down: 2·T·K·3·H·F. */
+export const gemmFlops = (s: GemmShape): number => 2 * s.tokens * s.topK * 3 * s.hidden * s.expertHidden;
+
+/**
+ * Top-k routing with distinct experts per token. skew = 0 is uniform; larger values draw
+ * experts from a Zipf-like popularity (p_e ∝ 1/(e+1)^skew) like a trained router's imbalance.
+ */
+export function randomRouting(rng: Rng, s: GemmShape, skew = 0): { choice: Uint32Array; perm: Uint32Array; offsets: Uint32Array; counts: Uint32Array } {
+  const { tokens: T, topK: K, experts: E } = s;
+  if (K > E) throw new Error(`routing: topK ${K} > experts ${E}`);
+  const weight = Array.from({ length: E }, (_, e) => 1 / (e + 1) ** skew);
+  const order = [...Array(E).keys()].sort(() => rng.next() - 0.5); // popularity not tied to expert index
+  const choice = new Uint32Array(T * K);
+  for (let t = 0; t < T; t++) {
+    const taken = new Set<number>();
+    for (let k = 0; k < K; k++) {
+      let total = 0;
+      for (let i = 0; i < E; i++) if (!taken.has(i)) total += weight[i];
+      let r = rng.next() * total;
+      let pick = -1;
+      for (let i = 0; i < E; i++) {
+        if (taken.has(i)) continue;
+        pick = i;
+        r -= weight[i];
+        if (r < 0) break;
+      }
+      taken.add(pick);
+      choice[t * K + k] = order[pick];
+    }
+  }
+  const counts = new Uint32Array(E);
+  for (const e of choice) counts[e]++;
+  const offsets = new Uint32Array(E + 1);
+  for (let e = 0; e < E; e++) offsets[e + 1] = offsets[e] + counts[e];
+  const fill = offsets.slice(0, E);
+  const perm = new Uint32Array(T * K);
+  for (let p = 0; p < T * K; p++) perm[fill[choice[p]]++] = p;
+  return { choice, perm, offsets, counts };
+}
+
+/** A routed problem on the GPU: inputs, sorting, weights (in `sources` buffers) and outputs. */
+export interface GemmProblem {
+  shape: GemmShape;
+  format: WeightFormat;
+  x: Float32Array;
+  perm: Uint32Array;
+  offsets: Uint32Array;
+  decoded: DecodedExpert[];
+  buffers: { x: GPUBuffer; perm: GPUBuffer; offsets: GPUBuffer; h: GPUBuffer; y: GPUBuffer; table: GPUBuffer; weights: GPUBufferBinding[] };
+  /** Compressed bytes per expert. */
+  bytesPerExpert: number;
+  destroy(): void;
+}
+
+export function buildGemmProblem(gpu: Gpu, shape: GemmShape, format: WeightFormat, opts: { seed?: number; skew?: number; sources?: number } = {}): GemmProblem {
+  const rng = new Rng(opts.seed ?? 1);
+  const { hidden: H, expertHidden: F, experts: E, tokens: T, topK: K } = shape;
+  const S = opts.sources ?? 1;
+  const layout = expertLayout(format, H, F);
+  const wrng = rng.fork('weights');
+  const perSource = Math.ceil(E / S);
+  const words = [...Array(S)].map(() => new Uint32Array(perSource * layout.words));
+  const decoded: DecodedExpert[] = [];
+  const entries: { source: number; atWord: number }[] = [];
+  for (let e = 0; e < E; e++) {
+    const s = e % S;
+    const atWord = Math.floor(e / S) * layout.words;
+    packExpert(layout, wrng.normals(F * H, 1 / Math.sqrt(H)), wrng.normals(F * H, 1 / Math.sqrt(H)), wrng.normals(H * F, 1 / Math.sqrt(F)), words[s], atWord);
+    decoded.push(decodeExpert(layout, words[s], atWord));
+    entries.push({ source: s, atWord });
+  }
+  const x = rng.fork('x').normals(T * H, 1);
+  const { perm, offsets } = randomRouting(rng.fork('routing'), shape, opts.skew ?? 0);
+  const weightBuffers = words.map((w, s) => createBufferWith(gpu, w, `weights ${s}`));
+  const buffers = {
+    x: createBufferWith(gpu, x, 'x'),
+    perm: createBufferWith(gpu, perm, 'perm'),
+    offsets: createBufferWith(gpu, offsets, 'offsets'),
+    h: createBuffer(gpu, T * K * F * 4, 'h'),
+    y: createBuffer(gpu, T * K * H * 4, 'y'),
+    table: createExpertTable(gpu, entries),
+    weights: weightBuffers.map((buffer) => ({ buffer })),
+  };
+  return {
+    shape,
+    format,
+    x,
+    perm,
+    offsets,
+    decoded,
+    buffers,
+    bytesPerExpert: layout.bytes,
+    destroy() {
+      for (const b of [buffers.x, buffers.perm, buffers.offsets, buffers.h, buffers.y, buffers.table, ...weightBuffers]) b.destroy();
+    },
+  };
+}
+
+/** Records gate_up then down for the whole problem. */
+export function encodeProblem(gemm: GroupedExpertGemm, p: GemmProblem, enc: GPUCommandEncoder, timer?: GpuTimer): void {
+  const b = p.buffers;
+  const common = { topK: p.shape.topK, tokens: p.shape.tokens, weights: b.weights, expertTable: b.table, offsets: b.offsets };
+  gemm.encodeGateUp(enc, { ...common, x: b.x, perm: b.perm, h: b.h }, timer);
+  gemm.encodeDown(enc, { ...common, h: b.h, y: b.y }, timer);
+}
+
+export interface Timing {
+  /** Median over runs of gate_up + down (ms), and each part's median. */
+  medianMs: number;
+  minMs: number;
+  gateUpMs: number;
+  downMs: number;
+  runs: number;
+  source: GpuTimer['source'];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Times `runs` submissions of gate_up + down after `warmup` untimed ones. */
+export async function timeGemm(gpu: Gpu, gemm: GroupedExpertGemm, p: GemmProblem, runs = 5, warmup = 1): Promise<Timing> {
+  const timer = new GpuTimer(gpu);
+  const totals: number[] = [];
+  const gateUp: number[] = [];
+  const down: number[] = [];
+  for (let r = 0; r < warmup + runs; r++) {
+    const enc = gpu.device.createCommandEncoder();
+    encodeProblem(gemm, p, enc, timer);
+    timer.resolve(enc);
+    if (timer.source === 'host') {
+      const t0 = performance.now();
+      gpu.device.queue.submit([enc.finish()]);
+      await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+      if (r >= warmup) totals.push(performance.now() - t0);
+      continue;
+    }
+    gpu.device.queue.submit([enc.finish()]);
+    const t = await timer.read();
+    if (r < warmup) continue;
+    gateUp.push(t.get('gate_up') ?? 0);
+    down.push(t.get('down') ?? 0);
+    totals.push((t.get('gate_up') ?? 0) + (t.get('down') ?? 0));
+  }
+  timer.destroy();
+  return {
+    medianMs: median(totals),
+    minMs: Math.min(...totals),
+    gateUpMs: gateUp.length ? median(gateUp) : NaN,
+    downMs: down.length ? median(down) : NaN,
+    runs,
+    source: timer.source,
+  };
+}
+
+/** Reads y (sorted order [T·K, H]) after the last run. */
+export function readY(gpu: Gpu, p: GemmProblem): Promise<Float32Array> {
+  return readF32(gpu, p.buffers.y, p.shape.tokens * p.shape.topK * p.shape.hidden);
+}
+
+/** The adapter's FMA rate in GFLOP/s (shaders/expert_gemm_peak.wgsl), median of `runs`. */
+export async function measureFmaPeak(gpu: Gpu, runs = 3, workgroups = 128, iterations = 2048): Promise<number> {
+  const pipeline = await cachedPipeline(gpu, `expert_gemm_peak ${iterations}`, async () => ({
+    program: await wgslProgram('expert_gemm_peak.wgsl'),
+    constants: { ITERATIONS: iterations },
+  }));
+  const sink = createBuffer(gpu, workgroups * 64 * 4, 'peak sink');
+  const bind = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: sink } }] });
+  const timer = new GpuTimer(gpu);
+  const ms: number[] = [];
+  for (let r = 0; r < runs + 1; r++) {
+    const enc = gpu.device.createCommandEncoder();
+    const pass = enc.beginComputePass({ timestampWrites: timer.writes('peak') });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(workgroups);
+    pass.end();
+    timer.resolve(enc);
+    const t0 = performance.now();
+    gpu.device.queue.submit([enc.finish()]);
+    if (timer.source === 'host') {
+      await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+      if (r > 0) ms.push(performance.now() - t0);
+    } else {
+      const t = (await timer.read()).get('peak') ?? 0;
+      if (r > 0) ms.push(t);
+    }
+  }
+  timer.destroy();
+  sink.destroy();
+  const flops = workgroups * 64 * iterations * 8 * 4 * 2;
+  return flops / median(ms) / 1e6;
+}
+
+export interface SweepResult {
+  variant: string;
+  medianMs: number;
+  gflops: number;
+}
+
+/** Times each candidate variant on one problem; fastest first. Failing candidates are skipped. */
+export async function sweepVariants(
+  gpu: Gpu,
+  p: GemmProblem,
+  candidates: (string | GemmVariant)[],
+  runs = 3,
+  onResult?: (r: SweepResult) => void,
+): Promise<SweepResult[]> {
+  const out: SweepResult[] = [];
+  for (const variant of candidates) {
+    const gemm = await GroupedExpertGemm.create(gpu, {
+      hidden: p.shape.hidden,
+      expertHidden: p.shape.expertHidden,
+      experts: p.shape.experts,
+      format: p.format,
+      sources: p.buffers.weights.length,
+      variant,
+    });
+    const t = await timeGemm(gpu, gemm, p, runs);
+    const r = { variant: typeof variant === 'string' ? variant : JSON.stringify(variant), medianMs: t.medianMs, gflops: gemmFlops(p.shape) / t.medianMs / 1e6 };
+    onResult?.(r);
+    out.push(r);
+    gemm.destroy();
+  }
+  return out.sort((a, b) => a.medianMs - b.medianMs);
+}
