@@ -1,0 +1,51 @@
+// The whole configuration in the URL, so a run can be shared: one query parameter per field
+// that differs from its default (short links), the pasted config.json as base64url.
+//
+// Pure module (Node and browser).
+import { FIELDS, defaultForm, type FormState } from './fields.ts';
+
+/** Parameters the page reads that are not fields (e.g. `run=1` starts a run on load). */
+export const ACTION_PARAMS = ['run'] as const;
+
+export function formToQuery(form: FormState): string {
+  const q = new URLSearchParams();
+  for (const f of FIELDS) {
+    const v = form[f.key];
+    if (v === f.default) continue;
+    q.set(f.param, f.key === 'hf' ? toBase64Url(v) : v);
+  }
+  return q.toString();
+}
+
+/** Defaults for every field the query does not name; unknown parameters are ignored. */
+export function queryToForm(query: string): FormState {
+  const q = new URLSearchParams(query.startsWith('?') ? query.slice(1) : query);
+  const form = defaultForm();
+  for (const f of FIELDS) {
+    const v = q.get(f.param);
+    if (v === null) continue;
+    if (f.key === 'hf') {
+      try {
+        form.hf = fromBase64Url(v);
+      } catch {
+        form.hf = v; // not base64: let validation say what is wrong with it
+      }
+    } else {
+      form[f.key] = v;
+    }
+  }
+  return form;
+}
+
+export function toBase64Url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function fromBase64Url(b64: string): string {
+  const bin = atob(b64.replace(/-/g, '+').replace(/_/g, '/'));
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
