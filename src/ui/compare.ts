@@ -1,0 +1,219 @@
+// A comparison: the chosen strategies run on the same configuration (and, with a sweep, once
+// per swept value), then the ratios a reader looks for — DWDP over DEP, DP over DEP, and for
+// a sweep each point over its first (the ablations: contention fix off ÷ on, …).
+//
+// The runner is injected: the page passes runGroup in a worker, the tests a fake, the modeled
+// source the rack model. Pure module (Node and browser).
+import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
+import { parseForm, runOptions, sweepPointForm, type PageConfig, type Source } from './config.ts';
+import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
+import { formToQuery } from './url.ts';
+
+export interface RunHooks {
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+}
+
+/** runGroup's shape (src/strategies/run.ts). */
+export type RunGroupFn = (options: GroupRunOptions, hooks: RunHooks) => Promise<GroupRunResult>;
+
+/** Runs one strategy of a parsed config: runGroup for the measured source, the model otherwise. */
+export type StrategyRunner = (config: PageConfig, strategy: StrategyName, hooks: RunHooks) => Promise<GroupRunResult>;
+
+export function measuredRunner(runGroup: RunGroupFn): StrategyRunner {
+  return (c, s, hooks) => runGroup(runOptions(c, s), hooks);
+}
+
+export interface ComparisonPoint {
+  /** The swept field's value at this point (null without a sweep). */
+  value: string | null;
+  /** One per strategy, in the comparison's strategy order. */
+  results: GroupRunResult[];
+}
+
+export interface Ratio {
+  /** Stable name, e.g. 'dwdp/dep TPS/GPU' or 'dwdp/dep TPS/GPU @ cv=0.4' or 'dwdp TPS/GPU fix=off ÷ fix=on'. */
+  name: string;
+  value: number;
+  numerator: number;
+  denominator: number;
+}
+
+export interface SweepAxis {
+  field: FieldKey;
+  label: string;
+  unit?: string;
+  log: boolean;
+  values: string[];
+}
+
+export interface Comparison {
+  source: Source;
+  /** Who produced the numbers, e.g. 'measured here on google swiftshader (CPU-emulated) via browser'. */
+  provenance: string;
+  form: FormState;
+  /** The page URL's query for this form (share link). */
+  query: string;
+  modelName: string;
+  strategies: StrategyName[];
+  sweep: SweepAxis | null;
+  points: ComparisonPoint[];
+  ratios: Ratio[];
+  startedAt: string;
+  elapsedMs: number;
+}
+
+export interface ComparisonProgress {
+  /** Runs finished + the current one's share, over all runs: 0 … 1. */
+  fraction: number;
+  run: number;
+  runs: number;
+  strategy: StrategyName;
+  value: string | null;
+  message: string;
+}
+
+/** How far a run is, from its progress events: setup 0–10%, layers 10–90%, scheduling 95%. */
+export function runFraction(p: RunProgress, ranks: number, layers: number): number {
+  switch (p.phase) {
+    case 'setup':
+      return 0.05;
+    case 'run':
+      if (p.layer === undefined) return 0.1;
+      return 0.1 + 0.8 * Math.min(1, (p.layer + (p.rank ?? 0) / Math.max(1, ranks)) / Math.max(1, layers));
+    case 'schedule':
+      return 0.95;
+    case 'done':
+      return 1;
+  }
+}
+
+/**
+ * Run every point and strategy of `form` in order. Throws the form's first error when it does
+ * not parse; an abort rejects with the signal's reason after the run in flight stops.
+ */
+export async function runComparison(
+  form: FormState,
+  runner: StrategyRunner,
+  opts: { signal?: AbortSignal; onProgress?: (p: ComparisonProgress) => void; provenance: string },
+): Promise<Comparison> {
+  const started = Date.now();
+  const parsed = parseForm(form);
+  if (!parsed.config) throw new Error(Object.entries(parsed.errors).map(([k, v]) => `${FIELD[k as FieldKey].label}: ${v}`).join('; '));
+  const base = parsed.config;
+  const sweep = base.sweep;
+  const values: (string | null)[] = sweep ? sweep.values : [null];
+  const configs = values.map((v) => (v === null ? base : parseForm(sweepPointForm(form, sweep!, v)).config!));
+  const runs = configs.length * base.strategies.length;
+  const points: ComparisonPoint[] = [];
+  let done = 0;
+  for (const [i, config] of configs.entries()) {
+    const results: GroupRunResult[] = [];
+    for (const strategy of base.strategies) {
+      opts.signal?.throwIfAborted();
+      const value = values[i];
+      const report = (fraction: number, message: string) =>
+        opts.onProgress?.({ fraction: (done + fraction) / runs, run: done + 1, runs, strategy, value, message });
+      report(0, `${strategy}${value !== null ? ` at ${FIELD[sweep!.field].label} = ${value}` : ''}: starting`);
+      const result = await runner(config, strategy, {
+        signal: opts.signal,
+        onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
+      });
+      results.push(stripForTransfer(result));
+      done++;
+      report(0, `${strategy}: done`);
+    }
+    points.push({ value: values[i], results });
+  }
+  const axis: SweepAxis | null = sweep
+    ? { field: sweep.field, label: SWEEPABLE[sweep.field]!.label, unit: SWEEPABLE[sweep.field]!.unit, log: SWEEPABLE[sweep.field]!.log ?? false, values: sweep.values }
+    : null;
+  return {
+    source: base.source,
+    provenance: opts.provenance,
+    form,
+    query: formToQuery(form),
+    modelName: base.modelName,
+    strategies: base.strategies,
+    sweep: axis,
+    points,
+    ratios: comparisonRatios(base.strategies, points, axis),
+    startedAt: new Date(started).toISOString(),
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** Keep only the plain GroupRunResult fields (runGroup adds outputs and the parsed config). */
+function stripForTransfer(r: GroupRunResult): GroupRunResult {
+  const { outputs: _o, config: _c, ...rest } = r as GroupRunResult & { outputs?: unknown; config?: unknown };
+  return rest;
+}
+
+const METRICS = [
+  ['TPS/GPU', (r: GroupRunResult) => r.tpsPerGpu],
+  ['TPS/user', (r: GroupRunResult) => r.tpsPerUser],
+] as const;
+
+/** Strategy pairs worth a ratio, numerator first. */
+const PAIRS: readonly [StrategyName, StrategyName][] = [
+  ['dwdp', 'dep'],
+  ['dp', 'dep'],
+];
+
+/** Every ratio of a comparison, by stable name. */
+export function comparisonRatios(strategies: readonly StrategyName[], points: readonly ComparisonPoint[], sweep: SweepAxis | null): Ratio[] {
+  const out: Ratio[] = [];
+  const at = (p: ComparisonPoint) => (sweep && p.value !== null ? ` @ ${sweep.field}=${p.value}` : '');
+  const ratio = (name: string, numerator: number, denominator: number) => out.push({ name, value: numerator / denominator, numerator, denominator });
+  for (const p of points) {
+    const by = (s: StrategyName) => p.results[strategies.indexOf(s)];
+    for (const [a, b] of PAIRS) {
+      if (!strategies.includes(a) || !strategies.includes(b)) continue;
+      for (const [metric, get] of METRICS) ratio(`${a}/${b} ${metric}${at(p)}`, get(by(a)), get(by(b)));
+    }
+  }
+  // Along a sweep: every later point over the first, per strategy (ablations, scaling).
+  if (sweep && points.length > 1) {
+    const first = points[0];
+    for (const p of points.slice(1)) {
+      strategies.forEach((s, j) => ratio(`${s} TPS/GPU ${sweep.field}=${p.value} ÷ ${sweep.field}=${first.value}`, p.results[j].tpsPerGpu, first.results[j].tpsPerGpu));
+    }
+  }
+  return out;
+}
+
+/**
+ * Where DWDP/DEP TPS/GPU crosses 1 along a numeric sweep: linear interpolation between the
+ * two points that bracket it (in log x for log axes). Empty when it never crosses.
+ */
+export function crossovers(xs: readonly number[], ratios: readonly number[], log = false): number[] {
+  const t = (x: number) => (log ? Math.log(x) : x);
+  const out: number[] = [];
+  ratios.forEach((r, i) => {
+    if (r === 1) out.push(xs[i]);
+  });
+  for (let i = 1; i < xs.length; i++) {
+    const a = ratios[i - 1] - 1;
+    const b = ratios[i] - 1;
+    if (!(a * b < 0)) continue; // same side, touching 1 (counted above), or not finite
+    const u = t(xs[i - 1]) + ((t(xs[i]) - t(xs[i - 1])) * a) / (a - b);
+    out.push(log ? Math.exp(u) : u);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The DWDP/DEP TPS/GPU series of a comparison along its sweep (numeric values only). */
+export function ratioSeries(c: Comparison, numerator: StrategyName = 'dwdp', denominator: StrategyName = 'dep'): { x: number[]; ratio: number[] } | null {
+  if (!c.sweep || !c.strategies.includes(numerator) || !c.strategies.includes(denominator)) return null;
+  const i = c.strategies.indexOf(numerator);
+  const j = c.strategies.indexOf(denominator);
+  const x: number[] = [];
+  const ratio: number[] = [];
+  for (const p of c.points) {
+    const v = Number(p.value);
+    if (p.value === null || !Number.isFinite(v)) return null;
+    x.push(v);
+    ratio.push(p.results[i].tpsPerGpu / p.results[j].tpsPerGpu);
+  }
+  return { x, ratio };
+}

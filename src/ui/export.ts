@@ -1,0 +1,93 @@
+// Exports of a comparison: results JSON (everything, including timelines), CSV (one row per
+// point × strategy × rank, with the run's totals and where its numbers come from), and file
+// names. The Chrome trace is src/ui/trace-export.ts; the PNG is the page's (views/png.ts).
+//
+// Pure module (Node and browser).
+import type { Comparison } from './compare.ts';
+import { provenance } from './summary.ts';
+
+export const EXPORT_VERSION = 1;
+
+/** Results JSON: the comparison as is, with a format version. */
+export function comparisonJson(c: Comparison): string {
+  return JSON.stringify({ format: 'webgpu-dwdp comparison', version: EXPORT_VERSION, ...c }, null, 2);
+}
+
+export const CSV_COLUMNS = [
+  'sweep_field',
+  'sweep_value',
+  'strategy',
+  'rank',
+  'tokens',
+  'requests',
+  'compute_ms',
+  'pull_ms',
+  'wait_ms',
+  'sync_ms',
+  'comm_ms',
+  'idle_ms',
+  'end_ms',
+  'bytes_pulled',
+  'bytes_sent',
+  'resident_weight_bytes',
+  'prefetch_buffer_bytes',
+  'makespan_ms',
+  'tps_per_gpu',
+  'tps_per_user',
+  'hidden_pull_fraction',
+  'link_gbps_applied',
+  'clock',
+  'rank_mode',
+  'source',
+] as const;
+
+/** RFC 4180 quoting: only when needed. */
+export function csvCell(v: string | number | boolean | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function comparisonCsv(c: Comparison): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const p of c.points) {
+    for (const r of p.results) {
+      for (const k of r.ranks) {
+        const row = [
+          c.sweep?.field ?? '',
+          p.value ?? '',
+          r.strategy,
+          k.rank,
+          k.tokens,
+          k.requestLengths.length,
+          k.computeMs,
+          k.pullMs,
+          k.waitMs,
+          k.syncMs,
+          k.commMs,
+          k.idleMs,
+          k.endMs,
+          k.bytesPulled,
+          k.bytesSent,
+          k.residentWeightBytes,
+          k.prefetchBufferBytes,
+          r.makespanMs,
+          r.tpsPerGpu,
+          r.tpsPerUser,
+          r.hiddenPullFraction,
+          r.link.gbps,
+          r.clock,
+          r.rankMode,
+          provenance(r),
+        ];
+        lines.push(row.map(csvCell).join(','));
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** 'dwdp-bench-2025-01-31T12-00-00' — safe in file names on every OS. */
+export function exportBaseName(c: Pick<Comparison, 'startedAt'>): string {
+  return `dwdp-bench-${c.startedAt.replace(/\..*$/, '').replace(/:/g, '-')}`;
+}

@@ -1,0 +1,106 @@
+// The modeled source: the same comparison as the emulation, computed by the rack-scale model
+// (src/sim: roofline cost model on a hardware profile + the virtual-time scheduler) instead
+// of kernels measured here. Needs no GPU, so the page still works without WebGPU.
+//
+// The result has the shape of a measured group run (GroupRunResult), so every view and
+// exporter serves both; timeSource and adapter say plainly that it is modeled.
+//
+// Differences from the emulation, said in the page's warnings: the model runs the model's
+// full depth (not the `layers` field), DWDP always prefetches (the paper's scheme), routing
+// is uniform (no skew), and DP is DWDP's program with a full replica (P = 0, no pulls).
+import { makePlacement } from '../dwdp/placement.ts';
+import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
+import { getProfile } from '../sim/profiles.ts';
+import type { Schedule } from '../sim/scheduler.ts';
+import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
+import type { PageConfig } from './config.ts';
+
+/** What the modeled source ignores or simplifies in this config, in words. */
+export function modeledCaveats(c: PageConfig): string[] {
+  const out = [`modeled over ${c.model.name}'s full depth (${c.model.layers.total} layers, ${c.model.layers.moe} MoE), not the Layers field`];
+  if (!c.run.dwdp.prefetch) out.push('the model always prefetches (prefetch off is emulation-only)');
+  if (c.run.routingSkew > 0) out.push('the model routes uniformly (routing skew is emulation-only)');
+  return out;
+}
+
+/** The step parameters of a config (one forward step, as the emulation runs). */
+export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
+  if (!c.profile) throw new Error('the modeled source needs a hardware profile');
+  const E = c.model.experts;
+  const N = c.run.ranks;
+  // DP: a full replica on every rank is the DWDP program with nothing to pull.
+  const dp = strategy === 'dp';
+  return {
+    profile: getProfile(c.profile),
+    model: c.model,
+    format: c.run.format,
+    isl: c.run.tokensPerRank / c.run.requestsPerRank,
+    cv: c.run.lengthCv,
+    batch: c.run.requestsPerRank,
+    groupSize: N,
+    steps: 1,
+    seed: c.run.seed,
+    contentionFix: c.run.link.contentionFix,
+    splitWeights: c.run.dwdp.splitWeights,
+    prefetchDepth: c.run.dwdp.prefetchDepth,
+    linkGBps: c.run.link.gbps,
+    local: dp ? E : c.run.dwdp.local,
+    pull: dp ? 0 : c.run.dwdp.pull,
+  };
+}
+
+/** One strategy of the comparison, modeled. */
+export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResult {
+  const p = stepParams(c, strategy);
+  const run = runStepRow(p, { intervals: true });
+  const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
+  const batches = stepBatches(p);
+  const N = p.groupSize;
+  const E = c.model.experts;
+  const moeLayers = c.model.layers.moe;
+  const bytes = run.cost.expertBytes;
+  const placement = strategy === 'dwdp' ? run.placement : strategy === 'dp' ? makePlacement(E, N, E, 0) : undefined;
+  const mem = placement?.memory(bytes, moeLayers, p.prefetchDepth);
+  const ranks: RankReport[] = s.ranks.map((m) => {
+    const lengths = batches[m.rank].flatMap((st) => [...st.lengths]);
+    return {
+      rank: m.rank,
+      tokens: lengths.reduce((a, b) => a + b, 0),
+      requestLengths: lengths,
+      bytesPulled: m.bytesPulled,
+      bytesSent: m.bytesSent,
+      computeMs: m.computeMs,
+      computeByCategory: m.computeByCategory,
+      pullMs: m.pullMs,
+      waitMs: m.waitMs,
+      syncMs: m.syncMs,
+      commMs: m.commMs,
+      idleMs: m.idleMs,
+      endMs: m.endMs,
+      // DEP holds E/N experts per rank and no prefetch buffers.
+      residentWeightBytes: mem ? mem.residentBytes : (E / N) * bytes * moeLayers,
+      prefetchBufferBytes: mem && strategy === 'dwdp' ? mem.prefetchBytes : 0,
+    };
+  });
+  const tokens = ranks.reduce((a, r) => a + r.tokens, 0);
+  const perRequest = ranks.flatMap((r) => r.requestLengths.map((len) => len / (r.endMs / 1000)));
+  const profile = getProfile(c.profile!);
+  const link = run.cost.link(p.contentionFix);
+  return {
+    strategy,
+    clock: 'virtual',
+    rankMode: c.run.rankMode,
+    ranks,
+    makespanMs: s.makespanMs,
+    tpsPerGpu: tokens / (s.makespanMs / 1000) / N,
+    tpsPerUser: perRequest.reduce((a, b) => a + b, 0) / perRequest.length,
+    hiddenPullFraction: s.hiddenPullFraction,
+    intervals: s.intervals,
+    replicaWeightBytes: E * bytes * moeLayers,
+    bytesPerExpert: bytes,
+    placement: placement && { local: placement.local, pull: placement.pull },
+    link: { gbps: run.cost.linkGBps * run.cost.efficiency.link, latencyUs: profile.linkLatencyUs, sliceBytes: link.sliceBytes, contentionFix: p.contentionFix },
+    timeSource: `modeled: roofline cost model on ${profile.name}, scheduled in virtual time (src/sim)`,
+    adapter: `none (modeled ${profile.id})`,
+  };
+}

@@ -1,0 +1,144 @@
+// The numbers a reader looks for first, per strategy: TPS/GPU and TPS/user with their ratio
+// to DEP, makespan, hidden-pull fraction, pulled bytes and memory per rank — as rows for the
+// page's table, the terminal and summary.md. Every table says where its numbers come from.
+//
+// Pure module (Node and browser).
+import { formatTable, markdownTable, type Cell } from '../report/table.ts';
+import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
+import type { Comparison, ComparisonPoint } from './compare.ts';
+
+export interface SummaryRow {
+  strategy: StrategyName;
+  tpsPerGpu: number;
+  /** ÷ DEP's at the same point; null without DEP. */
+  tpsPerGpuVsDep: number | null;
+  tpsPerUser: number;
+  tpsPerUserVsDep: number | null;
+  makespanMs: number;
+  /** Null when the strategy pulled nothing (nothing to hide). */
+  hiddenPullFraction: number | null;
+  /** Mean over ranks. */
+  bytesPulledPerRank: number;
+  /** Largest over ranks: resident expert weights + prefetch buffers. */
+  weightBytesPerRank: number;
+  /** weightBytesPerRank ÷ a full replica's routed-expert bytes. */
+  weightVsReplica: number;
+  /** Means over ranks, ms. */
+  computeMs: number;
+  waitMs: number;
+  syncMs: number;
+  idleMs: number;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+export function summaryRow(r: GroupRunResult, dep: GroupRunResult | undefined): SummaryRow {
+  const pulled = r.ranks.reduce((a, k) => a + k.bytesPulled, 0);
+  const weights = Math.max(...r.ranks.map((k) => k.residentWeightBytes + k.prefetchBufferBytes));
+  return {
+    strategy: r.strategy,
+    tpsPerGpu: r.tpsPerGpu,
+    tpsPerGpuVsDep: dep ? r.tpsPerGpu / dep.tpsPerGpu : null,
+    tpsPerUser: r.tpsPerUser,
+    tpsPerUserVsDep: dep ? r.tpsPerUser / dep.tpsPerUser : null,
+    makespanMs: r.makespanMs,
+    hiddenPullFraction: r.strategy === 'dwdp' && pulled > 0 ? r.hiddenPullFraction : null,
+    bytesPulledPerRank: pulled / r.ranks.length,
+    weightBytesPerRank: weights,
+    weightVsReplica: weights / r.replicaWeightBytes,
+    computeMs: mean(r.ranks.map((k) => k.computeMs)),
+    waitMs: mean(r.ranks.map((k) => k.waitMs)),
+    syncMs: mean(r.ranks.map((k) => k.syncMs)),
+    idleMs: mean(r.ranks.map((k) => k.idleMs)),
+  };
+}
+
+export function summaryRows(c: Pick<Comparison, 'strategies'>, point: ComparisonPoint): SummaryRow[] {
+  const dep = c.strategies.includes('dep') ? point.results[c.strategies.indexOf('dep')] : undefined;
+  return point.results.map((r) => summaryRow(r, dep));
+}
+
+/** 'measured here on <adapter> (<how>)' or 'modeled: <how>' — from the runs themselves. */
+export function provenance(r: Pick<GroupRunResult, 'timeSource' | 'adapter'>): string {
+  return r.timeSource.startsWith('modeled') ? r.timeSource : `${r.timeSource}, on ${r.adapter}`;
+}
+
+/** Short badge: 'measured here' | 'modeled'. */
+export function sourceBadge(r: Pick<GroupRunResult, 'timeSource'>): 'measured here' | 'modeled' {
+  return r.timeSource.startsWith('modeled') ? 'modeled' : 'measured here';
+}
+
+const MIB = 1024 * 1024;
+const ratio = (v: number | null) => (v === null ? '—' : `${v.toFixed(3)}×`);
+const fixed = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
+
+function tableOf(c: Comparison): { headers: string[]; rows: Cell[][] } {
+  const badge = c.points[0]?.results[0] ? sourceBadge(c.points[0].results[0]) : 'measured here';
+  const headers = [
+    ...(c.sweep ? [c.sweep.field] : []),
+    'strategy',
+    `TPS/GPU (tok/s, ${badge})`,
+    'vs DEP',
+    `TPS/user (tok/s, ${badge})`,
+    'vs DEP',
+    'makespan (ms)',
+    'hidden pull',
+    'pulled/rank (MiB)',
+    'weights/rank (MiB)',
+    'of replica',
+  ];
+  const rows: Cell[][] = [];
+  for (const p of c.points) {
+    for (const s of summaryRows(c, p)) {
+      rows.push([
+        ...(c.sweep ? [p.value ?? ''] : []),
+        s.strategy,
+        fixed(s.tpsPerGpu, 1),
+        ratio(s.tpsPerGpuVsDep),
+        fixed(s.tpsPerUser, 1),
+        ratio(s.tpsPerUserVsDep),
+        fixed(s.makespanMs, 3),
+        s.hiddenPullFraction === null ? '—' : `${(100 * s.hiddenPullFraction).toFixed(1)}%`,
+        fixed(s.bytesPulledPerRank / MIB, 3),
+        fixed(s.weightBytesPerRank / MIB, 3),
+        `${(100 * s.weightVsReplica).toFixed(1)}%`,
+      ]);
+    }
+  }
+  return { headers, rows };
+}
+
+const right = (headers: string[]) => headers.map((h) => h !== 'strategy');
+
+/** The summary table for a terminal. */
+export function summaryText(c: Comparison): string {
+  const { headers, rows } = tableOf(c);
+  return formatTable(headers, rows, { rightAlign: right(headers) });
+}
+
+/** summary.md: what ran, where the numbers come from, the table and the ratios. */
+export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string {
+  const { headers, rows } = tableOf(c);
+  const first = c.points[0]?.results[0];
+  const lines = [
+    `# ${title}`,
+    '',
+    `- Model: ${c.modelName}; strategies: ${c.strategies.join(', ')}${c.sweep ? `; sweep: ${c.sweep.label} = ${c.sweep.values.join(', ')}` : ''}`,
+    `- Numbers: ${first ? provenance(first) : c.provenance}`,
+    ...(first?.link.dilation ? [`- Time dilation: link × ${first.link.dilation.factor.toExponential(3)} (this device ${first.link.dilation.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured; ${first.link.dilation.profile} ${first.link.dilation.profileGflops.toFixed(0)} GFLOP/s, modeled)`] : []),
+    `- Page: \`?${c.query}\``,
+    `- Started ${c.startedAt}, took ${(c.elapsedMs / 1000).toFixed(1)} s`,
+    '',
+    markdownTable(headers, rows, { rightAlign: right(headers) }),
+    '',
+    '## Ratios',
+    '',
+    markdownTable(
+      ['ratio', 'value'],
+      c.ratios.map((r) => [r.name, r.value.toFixed(4)]),
+      { rightAlign: [false, true] },
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}

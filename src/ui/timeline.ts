@@ -1,0 +1,124 @@
+// Per-rank timeline data for the Gantt view: two rows per rank — its compute stream and its
+// copy engine — with every span classified, and the stream's gaps made explicit as idle.
+//
+// Classes (what the legend shows):
+//   compute kinds  attention, router, gemm (grouped expert GEMM), dense (shared expert, dense
+//                  MLP), combine, merge (split-weights off: copy into one buffer), other
+//   wait           stream blocked on a DWDP pull (exposed pull time)
+//   sync           blocked at a barrier / waiting for a late peer (DEP)
+//   comm           DEP's all-to-all transfer itself
+//   idle           nothing to do (finished before the slowest rank, or waiting to start)
+//   pull, send     the copy engine of this rank moving bytes to a peer
+//
+// Pure module (Node and browser).
+import type { Interval } from '../sim/scheduler.ts';
+import type { GroupRunResult } from '../strategies/types.ts';
+
+export type SpanClass = 'attention' | 'router' | 'gemm' | 'dense' | 'combine' | 'merge' | 'other' | 'wait' | 'sync' | 'comm' | 'idle' | 'pull' | 'send';
+
+export const SPAN_CLASSES: readonly { cls: SpanClass; label: string; color: string }[] = [
+  { cls: 'attention', label: 'attention', color: '#4e79a7' },
+  { cls: 'router', label: 'router', color: '#8cb6e0' },
+  { cls: 'gemm', label: 'grouped expert GEMM', color: '#59a14f' },
+  { cls: 'dense', label: 'shared expert / dense MLP', color: '#9bd18f' },
+  { cls: 'combine', label: 'combine', color: '#b6992d' },
+  { cls: 'merge', label: 'merge weights (split off)', color: '#f1a340' },
+  { cls: 'other', label: 'other compute', color: '#a0a0a0' },
+  { cls: 'wait', label: 'waiting for a pull', color: '#e15759' },
+  { cls: 'sync', label: 'waiting at a barrier / for a peer', color: '#9d6fb8' },
+  { cls: 'comm', label: 'all-to-all transfer', color: '#d37295' },
+  { cls: 'idle', label: 'idle', color: '#ececec' },
+  { cls: 'pull', label: 'copy engine: serving a pull', color: '#f28e2b' },
+  { cls: 'send', label: 'copy engine: all-to-all send', color: '#c2458c' },
+];
+
+export const CLASS_COLOR: Readonly<Record<SpanClass, string>> = Object.fromEntries(SPAN_CLASSES.map((c) => [c.cls, c.color])) as Record<SpanClass, string>;
+
+const COMPUTE_CLASSES = new Set<string>(['attention', 'router', 'gemm', 'dense', 'combine', 'merge']);
+
+export function classify(iv: Interval): SpanClass {
+  if (iv.lane === 'copy') return iv.category === 'send' ? 'send' : 'pull';
+  if (iv.category === 'wait' || iv.category === 'sync' || iv.category === 'comm') return iv.category;
+  return COMPUTE_CLASSES.has(iv.category) ? (iv.category as SpanClass) : 'other';
+}
+
+export interface Span {
+  cls: SpanClass;
+  startMs: number;
+  endMs: number;
+  label: string;
+  layer?: number;
+  /** Copy rows: the destination rank and the bytes moved. */
+  peer?: number;
+  bytes?: number;
+}
+
+export interface TimelineRow {
+  rank: number;
+  lane: 'compute' | 'copy';
+  /** 'r0 compute', 'r0 copy engine'. */
+  name: string;
+  spans: Span[];
+}
+
+/**
+ * Rows in display order (rank 0 compute, rank 0 copy, rank 1 compute, …). Compute rows are
+ * tiled from 0 to the makespan: every gap becomes an idle span.
+ */
+export function timelineRows(r: Pick<GroupRunResult, 'intervals' | 'makespanMs' | 'ranks'>): TimelineRow[] {
+  const rows: TimelineRow[] = [];
+  const eps = 1e-9 * Math.max(1, r.makespanMs);
+  for (const rank of r.ranks.map((x) => x.rank).sort((a, b) => a - b)) {
+    const mine = r.intervals.filter((iv) => iv.rank === rank);
+    const span = (iv: Interval): Span => ({
+      cls: classify(iv),
+      startMs: iv.startMs,
+      endMs: iv.endMs,
+      label: iv.label,
+      ...(iv.layer !== undefined ? { layer: iv.layer } : {}),
+      ...(iv.peer !== undefined ? { peer: iv.peer } : {}),
+      ...(iv.bytes !== undefined ? { bytes: iv.bytes } : {}),
+    });
+    const compute = mine
+      .filter((iv) => iv.lane === 'compute')
+      .map(span)
+      .sort((a, b) => a.startMs - b.startMs);
+    const tiled: Span[] = [];
+    let t = 0;
+    for (const s of compute) {
+      if (s.startMs > t + eps) tiled.push({ cls: 'idle', startMs: t, endMs: s.startMs, label: 'idle' });
+      tiled.push(s);
+      t = Math.max(t, s.endMs);
+    }
+    if (r.makespanMs > t + eps) tiled.push({ cls: 'idle', startMs: t, endMs: r.makespanMs, label: 'idle' });
+    rows.push({ rank, lane: 'compute', name: `r${rank} compute`, spans: tiled });
+    const copy = mine
+      .filter((iv) => iv.lane === 'copy')
+      .map(span)
+      .sort((a, b) => a.startMs - b.startMs);
+    rows.push({ rank, lane: 'copy', name: `r${rank} copy engine`, spans: copy });
+  }
+  return rows;
+}
+
+/** Total time per class over a row set (ms): what the legend's totals say. */
+export function classTotals(rows: readonly TimelineRow[]): Record<SpanClass, number> {
+  const out = Object.fromEntries(SPAN_CLASSES.map((c) => [c.cls, 0])) as Record<SpanClass, number>;
+  for (const row of rows) for (const s of row.spans) out[s.cls] += s.endMs - s.startMs;
+  return out;
+}
+
+/** The span of `row` under time t, if any (binary search; spans of a row do not overlap on compute rows). */
+export function spanAt(row: TimelineRow, t: number): Span | undefined {
+  let lo = 0;
+  let hi = row.spans.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = row.spans[mid];
+    if (t < s.startMs) hi = mid - 1;
+    else if (t >= s.endMs) lo = mid + 1;
+    else return s;
+  }
+  // Copy rows can overlap (several transfers share an engine): fall back to a scan.
+  return row.spans.find((s) => t >= s.startMs && t < s.endMs);
+}

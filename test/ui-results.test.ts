@@ -1,0 +1,351 @@
+// The page's result logic on fresh random runs: comparisons (order, sweep points, ratios,
+// progress, cancel), the crossover finder, timeline rows (idle made explicit) against a
+// brute-force grid, topology flows and view transforms, the summary rows and the CSV export.
+import { describe, expect, it } from 'vitest';
+import { comparisonRatios, crossovers, runComparison, type Comparison, type StrategyRunner } from '../src/ui/compare.ts';
+import { defaultForm, type FormState } from '../src/ui/fields.ts';
+import { classTotals, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { flowTotals, flowsAt, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
+import { summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
+import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
+import type { Interval } from '../src/sim/scheduler.ts';
+import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
+import type { PageConfig } from '../src/ui/config.ts';
+import { Rng } from '../src/util/random.ts';
+
+const seed = Date.now() >>> 0;
+const rng = new Rng(seed);
+const withSeed = (msg: string) => `${msg} (seed ${seed})`;
+
+/**
+ * A random run on an integer-ms grid: each rank's compute lane is a sequence of spans with
+ * random gaps, its copy lane random transfers to random peers.
+ */
+function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.next() * 1000): GroupRunResult {
+  const intervals: Interval[] = [];
+  const cats = ['attention', 'router', 'gemm', 'combine', 'wait', 'sync', 'comm', 'merge', 'mystery'];
+  let makespan = 0;
+  for (let k = 0; k < ranks; k++) {
+    let t = r.int(3);
+    for (let i = 0, n = 1 + r.int(12); i < n; i++) {
+      const d = 1 + r.int(5);
+      intervals.push({ rank: k, lane: 'compute', label: `op ${i}`, category: cats[r.int(cats.length)], layer: r.int(4), startMs: t, endMs: t + d });
+      t += d + (r.next() < 0.4 ? r.int(4) : 0);
+    }
+    makespan = Math.max(makespan, t);
+    for (let i = 0, n = r.int(4); i < n && ranks > 1; i++) {
+      const s = r.int(20);
+      const peer = (k + 1 + r.int(ranks - 1)) % ranks;
+      intervals.push({ rank: k, lane: 'copy', label: `pull → r${peer}`, category: r.next() < 0.8 ? 'pull' : 'send', startMs: s, endMs: s + 1 + r.int(6), peer, bytes: 1 + r.int(1 << 20) });
+    }
+  }
+  makespan = Math.max(makespan, ...intervals.map((iv) => iv.endMs)) + r.int(3);
+  return {
+    strategy,
+    clock: 'virtual',
+    rankMode: 'partitions',
+    ranks: Array.from({ length: ranks }, (_, k) => ({
+      rank: k,
+      tokens: 10 + k,
+      requestLengths: [4, 6 + k],
+      bytesPulled: strategy === 'dwdp' ? 1000 * (k + 1) : 0,
+      bytesSent: 0,
+      computeMs: r.next() * 10,
+      computeByCategory: {},
+      pullMs: r.next(),
+      waitMs: r.next(),
+      syncMs: r.next(),
+      commMs: 0,
+      idleMs: r.next(),
+      endMs: makespan,
+      residentWeightBytes: 1 << (10 + k),
+      prefetchBufferBytes: strategy === 'dwdp' ? 512 : 0,
+    })),
+    makespanMs: makespan,
+    tpsPerGpu: tps,
+    tpsPerUser: tps / 3,
+    hiddenPullFraction: r.next(),
+    intervals: intervals.sort((a, b) => a.rank - b.rank || a.startMs - b.startMs),
+    replicaWeightBytes: 1 << 20,
+    bytesPerExpert: 64,
+    link: { gbps: 900, latencyUs: 2, sliceBytes: 1 << 21, contentionFix: true },
+    timeSource: 'measured here (fake)',
+    adapter: 'test adapter',
+  };
+}
+
+/** A runner whose TPS is a known function of what it was asked to run. */
+const tpsOf = (c: PageConfig, s: StrategyName) => (s === 'dwdp' ? 100 : s === 'dep' ? 80 : 120) * (1 + c.run.lengthCv) + c.run.ranks;
+
+describe('comparisons', () => {
+  it('runs every point and strategy in order and computes the ratios from the runs', async () => {
+    const calls: string[] = [];
+    const runner: StrategyRunner = async (c, s, hooks) => {
+      calls.push(`${s}@${c.run.lengthCv}`);
+      hooks.onProgress?.({ phase: 'setup', message: 'setup' });
+      hooks.onProgress?.({ phase: 'run', rank: 1, layer: 0, message: 'layer' });
+      hooks.onProgress?.({ phase: 'done', message: 'done' });
+      const r = fakeResult(s, c.run.ranks, rng, tpsOf(c, s));
+      return { ...r, outputs: 'big', config: 'parsed' } as unknown as GroupRunResult;
+    };
+    const cvs = ['0', String(rng.int(100) / 100 + 0.01), '1.5'];
+    const form: FormState = { ...defaultForm(), sweep: 'cv', sweepValues: cvs.join(',') };
+    const fractions: number[] = [];
+    const c = await runComparison(form, runner, { provenance: 'test', onProgress: (p) => fractions.push(p.fraction) });
+    expect(calls, withSeed('run order')).toEqual(cvs.flatMap((cv) => ['dp', 'dep', 'dwdp'].map((s) => `${s}@${Number(cv)}`)));
+    expect(c.points.map((p) => p.value)).toEqual(cvs);
+    // runGroup's extra fields do not travel with the comparison.
+    expect(Object.keys(c.points[0].results[0])).not.toContain('outputs');
+    expect(Object.keys(c.points[0].results[0])).not.toContain('config');
+    for (const [i, cv] of cvs.entries()) {
+      const want = tpsOf({ run: { lengthCv: Number(cv), ranks: 4 } } as PageConfig, 'dwdp') / tpsOf({ run: { lengthCv: Number(cv), ranks: 4 } } as PageConfig, 'dep');
+      const r = c.ratios.find((x) => x.name === `dwdp/dep TPS/GPU @ cv=${cv}`);
+      expect(r?.value, withSeed(`ratio at cv=${cv}`)).toBeCloseTo(want, 12);
+      expect(c.points[i].results[2].tpsPerGpu / c.points[i].results[1].tpsPerGpu).toBeCloseTo(want, 12);
+    }
+    const along = c.ratios.find((x) => x.name === `dwdp TPS/GPU cv=1.5 ÷ cv=0`)!;
+    expect(along.value).toBeCloseTo((100 * 2.5 + 4) / (100 + 4), 12);
+    expect(c.sweep).toMatchObject({ field: 'cv', values: cvs });
+    // Progress only moves forward and ends at 1.
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1] - 1e-12);
+    expect(fractions[fractions.length - 1]).toBe(1);
+    expect(c.query).toBe(`sw=cv&swv=${encodeURIComponent(cvs.join(','))}`);
+  });
+
+  it('stops at a cancel and does not start another run', async () => {
+    const ctl = new AbortController();
+    let started = 0;
+    const runner: StrategyRunner = (_c, s, hooks) => {
+      started++;
+      return new Promise((resolve, reject) => {
+        hooks.signal?.addEventListener('abort', () => reject(hooks.signal!.reason));
+        setTimeout(() => resolve(fakeResult(s, 4)), 20);
+      });
+    };
+    const p = runComparison(defaultForm(), runner, { provenance: 'test', signal: ctl.signal });
+    await new Promise((r) => setTimeout(r, 30)); // the first run finished, the second is in flight
+    ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
+    await expect(p).rejects.toThrow('cancelled by the user');
+    expect(started).toBe(2);
+  });
+
+  it('refuses a form with errors, naming the field', async () => {
+    const runner: StrategyRunner = async () => {
+      throw new Error('must not run');
+    };
+    await expect(runComparison({ ...defaultForm(), tokens: 'x' }, runner, { provenance: 't' })).rejects.toThrow("Tokens per rank: Tokens per rank must be a number (got 'x')");
+  });
+
+  it('has ratios only for the pairs that ran', () => {
+    const point = { value: null, results: [fakeResult('dp', 2), fakeResult('dwdp', 2)] };
+    expect(comparisonRatios(['dp', 'dwdp'], [point], null)).toEqual([]);
+    const p2 = { value: null, results: [fakeResult('dep', 2), fakeResult('dwdp', 2)] };
+    const names = comparisonRatios(['dep', 'dwdp'], [p2], null).map((r) => r.name);
+    expect(names).toEqual(['dwdp/dep TPS/GPU', 'dwdp/dep TPS/user']);
+  });
+});
+
+describe('crossover', () => {
+  it('finds every crossing of 1 by interpolation, in linear and log x', () => {
+    for (let trial = 0; trial < 100; trial++) {
+      const n = 2 + rng.int(8);
+      const xs: number[] = [];
+      for (let i = 0, x = 1 + rng.next(); i < n; i++, x *= 1.5 + rng.next()) xs.push(x);
+      const ratios = xs.map(() => 0.5 + rng.next());
+      const log = rng.next() < 0.5;
+      const t = (x: number) => (log ? Math.log(x) : x);
+      const found = crossovers(xs, ratios, log);
+      let changes = 0;
+      for (let i = 1; i < n; i++) if ((ratios[i - 1] - 1) * (ratios[i] - 1) < 0) changes++;
+      expect(found.length, withSeed(`trial ${trial}`)).toBe(changes);
+      for (const x of found) {
+        const i = xs.findIndex((v, j) => j > 0 && xs[j - 1] <= x && x <= v);
+        const u = (t(x) - t(xs[i - 1])) / (t(xs[i]) - t(xs[i - 1]));
+        expect(ratios[i - 1] + u * (ratios[i] - ratios[i - 1]), withSeed(`ratio at crossover ${x}`)).toBeCloseTo(1, 9);
+      }
+    }
+    expect(crossovers([1, 2, 3], [0.9, 1, 1.1])).toEqual([2]);
+    expect(crossovers([1, 2], [1.2, 1.1])).toEqual([]);
+  });
+});
+
+describe('timeline rows', () => {
+  it('tile each compute stream from 0 to the makespan; idle is exactly the uncovered time', () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const r = fakeResult('dwdp', 1 + rng.int(5));
+      const rows = timelineRows(r);
+      expect(rows.map((x) => x.name)).toEqual(r.ranks.flatMap((k) => [`r${k.rank} compute`, `r${k.rank} copy engine`]));
+      for (const row of rows.filter((x) => x.lane === 'compute')) {
+        // Contiguous, non-overlapping, from 0 to the makespan.
+        expect(row.spans[0].startMs).toBe(0);
+        for (let i = 1; i < row.spans.length; i++) expect(row.spans[i].startMs, withSeed(`${row.name} span ${i}`)).toBe(row.spans[i - 1].endMs);
+        expect(row.spans[row.spans.length - 1].endMs).toBe(r.makespanMs);
+        // Brute force on the integer-ms grid: a cell is idle when no compute interval covers it.
+        const covered = new Array<boolean>(r.makespanMs).fill(false);
+        for (const iv of r.intervals) if (iv.rank === row.rank && iv.lane === 'compute') for (let t = iv.startMs; t < iv.endMs; t++) covered[t] = true;
+        const idle = row.spans.filter((s) => s.cls === 'idle').reduce((a, s) => a + s.endMs - s.startMs, 0);
+        expect(idle, withSeed(row.name)).toBe(covered.filter((c) => !c).length);
+        for (let t = 0; t < r.makespanMs; t++) expect(spanAt(row, t + 0.5)?.cls === 'idle', withSeed(`${row.name} t=${t}`)).toBe(!covered[t]);
+      }
+      // Unknown compute categories show as 'other'; blocked time keeps its kind.
+      const totals = classTotals(rows);
+      const sum = (cat: string) => r.intervals.filter((iv) => iv.lane === 'compute' && iv.category === cat).reduce((a, iv) => a + iv.endMs - iv.startMs, 0);
+      expect(totals.wait).toBe(sum('wait'));
+      expect(totals.sync).toBe(sum('sync'));
+      expect(totals.other).toBe(sum('mystery'));
+      const copy = r.intervals.filter((iv) => iv.lane === 'copy');
+      expect(totals.pull + totals.send).toBe(copy.reduce((a, iv) => a + iv.endMs - iv.startMs, 0));
+    }
+  });
+});
+
+describe('topology', () => {
+  it('lists the transfers in flight and their totals', () => {
+    const r = fakeResult('dwdp', 2 + rng.int(6));
+    for (let t = 0; t < r.makespanMs; t += 0.5) {
+      const want = r.intervals.filter((iv) => iv.lane === 'copy' && iv.startMs <= t && t < iv.endMs);
+      const got = flowsAt(r, t);
+      expect(got.length, withSeed(`t=${t}`)).toBe(want.length);
+      got.forEach((f, i) => {
+        expect(f.from).toBe(want[i].rank);
+        expect(f.to).toBe(want[i].peer);
+        expect(f.bytesPerMs).toBeCloseTo(want[i].bytes! / (want[i].endMs - want[i].startMs), 9);
+      });
+    }
+    const totals = flowTotals(r);
+    const all = r.intervals.filter((iv) => iv.lane === 'copy').reduce((a, iv) => a + iv.bytes!, 0);
+    expect(totals.flat().reduce((a, b) => a + b, 0)).toBe(all);
+    totals.forEach((row, i) => expect(row[i]).toBe(0));
+  });
+
+  it('places ranks on the unit ring and maps views both ways', () => {
+    const n = 1 + rng.int(16);
+    const ring = ringLayout(n);
+    if (n > 1) {
+      expect(ring[0].x).toBeCloseTo(0, 12);
+      expect(ring[0].y).toBeCloseTo(1, 12);
+      for (const p of ring) expect(Math.hypot(p.x, p.y)).toBeCloseTo(1, 12);
+      if (n > 2) expect(ring[1].x, 'clockwise').toBeGreaterThan(0);
+    }
+    const w = 200 + rng.int(800);
+    const h = 200 + rng.int(800);
+    const v = { zoom: 0.5 + rng.next() * 3, panX: rng.uniform(-100, 100), panY: rng.uniform(-100, 100) };
+    const m = viewMatrix(w, h, v);
+    const [cx, cy] = project(m, 0, 0);
+    // gl-matrix computes in float32: a thousandth of a pixel is the precision that matters.
+    expect(cx).toBeCloseTo(w / 2 + v.panX, 3);
+    expect(cy).toBeCloseTo(h / 2 + v.panY, 3);
+    const [, top] = project(m, 0, 1);
+    expect(top, 'y up in ring coordinates is up on the canvas').toBeLessThan(cy);
+    for (const p of ring) {
+      const [px, py] = project(m, p.x, p.y);
+      const [x, y] = unproject(m, px, py);
+      expect(x).toBeCloseTo(p.x, 4);
+      expect(y).toBeCloseTo(p.y, 4);
+    }
+    // Zooming about a point keeps the ring point under it in place.
+    const sx = rng.uniform(0, w);
+    const sy = rng.uniform(0, h);
+    const under = unproject(m, sx, sy);
+    const v2 = zoomAbout(v, 1.7, sx, sy, w, h);
+    const [qx, qy] = project(viewMatrix(w, h, v2), under[0], under[1]);
+    expect(qx, withSeed('zoom anchor x')).toBeCloseTo(sx, 2);
+    expect(qy, withSeed('zoom anchor y')).toBeCloseTo(sy, 2);
+  });
+});
+
+describe('summary and exports', () => {
+  const comparison = (): Comparison => {
+    const strategies: StrategyName[] = ['dp', 'dep', 'dwdp'];
+    const n = 2 + rng.int(4);
+    const points = ['0', '0.4'].map((value) => ({ value, results: strategies.map((s) => fakeResult(s, n)) }));
+    return {
+      source: 'measured',
+      provenance: 'measured here (test)',
+      form: defaultForm(),
+      query: 'sw=cv&swv=0,0.4',
+      modelName: 'tiny-deepseek',
+      strategies,
+      sweep: { field: 'cv', label: 'input-length CV', log: false, values: ['0', '0.4'] },
+      points,
+      ratios: comparisonRatios(strategies, points, { field: 'cv', label: 'input-length CV', log: false, values: ['0', '0.4'] }),
+      startedAt: new Date().toISOString(),
+      elapsedMs: 1234,
+    };
+  };
+
+  it('summarizes a run against DEP', () => {
+    const dep = fakeResult('dep', 3);
+    const dw = fakeResult('dwdp', 3);
+    const s = summaryRow(dw, dep);
+    expect(s.tpsPerGpuVsDep).toBeCloseTo(dw.tpsPerGpu / dep.tpsPerGpu, 12);
+    expect(s.tpsPerUserVsDep).toBeCloseTo(dw.tpsPerUser / dep.tpsPerUser, 12);
+    expect(s.hiddenPullFraction).toBe(dw.hiddenPullFraction);
+    expect(s.bytesPulledPerRank).toBeCloseTo((1000 + 2000 + 3000) / 3, 9);
+    expect(s.weightBytesPerRank).toBe((1 << 12) + 512);
+    expect(summaryRow(dep, dep).hiddenPullFraction, 'DEP pulls nothing').toBeNull();
+    expect(summaryRow(dw, undefined).tpsPerGpuVsDep).toBeNull();
+  });
+
+  it('writes a CSV that reads back to the runs', () => {
+    const c = comparison();
+    const lines = comparisonCsv(c).trimEnd().split('\n');
+    expect(lines[0]).toBe(CSV_COLUMNS.join(','));
+    const rows = lines.slice(1).map(parseCsvLine);
+    const want = c.points.flatMap((p) => p.results.flatMap((r) => r.ranks.map((k) => ({ p, r, k }))));
+    expect(rows.length).toBe(want.length);
+    const col = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
+    rows.forEach((row, i) => {
+      const { p, r, k } = want[i];
+      expect(row.length).toBe(CSV_COLUMNS.length);
+      expect(row[col('sweep_value')]).toBe(p.value);
+      expect(row[col('strategy')]).toBe(r.strategy);
+      expect(Number(row[col('rank')])).toBe(k.rank);
+      expect(Number(row[col('compute_ms')])).toBe(k.computeMs);
+      expect(Number(row[col('tps_per_gpu')])).toBe(r.tpsPerGpu);
+      expect(row[col('source')]).toBe('measured here (fake), on test adapter');
+    });
+  });
+
+  it('exports JSON that parses back to the comparison, and tables that say where numbers come from', () => {
+    const c = comparison();
+    const back = JSON.parse(comparisonJson(c));
+    expect(back.version).toBe(1);
+    expect(back.points).toEqual(c.points);
+    const text = summaryText(c);
+    expect(text).toContain('TPS/GPU (tok/s, measured here)');
+    expect(text.split('\n').length).toBe(2 + 6);
+    const md = summaryMarkdown(c);
+    expect(md).toContain('measured here (fake), on test adapter');
+    for (const r of c.ratios) expect(md).toContain(r.name);
+  });
+});
+
+/** A strict RFC 4180 line parser (no newlines inside fields in these rows). */
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let s = '';
+      i++;
+      for (;;) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          s += '"';
+          i += 2;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else s += line[i++];
+      }
+      out.push(s);
+      i++; // comma
+    } else {
+      const j = line.indexOf(',', i);
+      const end = j < 0 ? line.length : j;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
