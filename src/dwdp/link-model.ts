@@ -186,48 +186,72 @@ export function sliceDurationMs(
  * per-destination ingress capacities, by progressive filling: repeatedly find the most
  * constrained capacity (smallest remaining share per unfixed flow), fix its flows at that share.
  */
+// Reused index buffers of maxMinRates (it runs at every change of the moving set).
+let scratch = { out: new Int32Array(64), inn: new Int32Array(64), fixed: new Uint8Array(64) };
+
 export function maxMinRates(
   flows: readonly { src: number; dst: number }[],
   egress: (rank: number) => number,
   ingress: (rank: number) => number,
+  out_?: Float64Array,
 ): Float64Array {
   const n = flows.length;
-  const rate = new Float64Array(n);
+  const rate = out_ ?? new Float64Array(n);
   if (n === 0) return rate;
-  // Capacities: key 2·rank for egress, 2·rank+1 for ingress.
-  const rem = new Map<number, number>();
-  const members = new Map<number, number[]>();
-  flows.forEach((f, i) => {
-    const e = 2 * f.src;
-    const g = 2 * f.dst + 1;
-    if (!rem.has(e)) rem.set(e, egress(f.src));
-    if (!rem.has(g)) rem.set(g, ingress(f.dst));
-    (members.get(e) ?? members.set(e, []).get(e)!).push(i);
-    (members.get(g) ?? members.set(g, []).get(g)!).push(i);
-  });
-  const fixed = new Uint8Array(n);
-  const count = new Map<number, number>();
-  for (const [k, m] of members) count.set(k, m.length);
+  // Capacities as a small list (a group has few ranks): key 2·rank egress, 2·rank+1 ingress.
+  // (Plain loops, no closures: this runs at every change of the set of moving transfers.)
+  const keys: number[] = [];
+  const cap: number[] = [];
+  const cnt: number[] = [];
+  if (scratch.out.length < n) scratch = { out: new Int32Array(2 * n), inn: new Int32Array(2 * n), fixed: new Uint8Array(2 * n) };
+  const { out, inn, fixed } = scratch;
+  let matching = true;
+  for (let i = 0; i < n; i++) {
+    const f = flows[i];
+    let ko = keys.indexOf(2 * f.src);
+    if (ko < 0) {
+      ko = keys.push(2 * f.src) - 1;
+      cap.push(egress(f.src));
+      cnt.push(0);
+    }
+    let ki = keys.indexOf(2 * f.dst + 1);
+    if (ki < 0) {
+      ki = keys.push(2 * f.dst + 1) - 1;
+      cap.push(ingress(f.dst));
+      cnt.push(0);
+    }
+    cnt[ko]++;
+    cnt[ki]++;
+    if (cnt[ko] > 1 || cnt[ki] > 1) matching = false;
+    out[i] = ko;
+    inn[i] = ki;
+  }
+  if (matching) {
+    // No two flows share a capacity: each runs at the smaller of its two.
+    for (let i = 0; i < n; i++) rate[i] = Math.min(cap[out[i]], cap[inn[i]]);
+    return rate;
+  }
+  fixed.fill(0, 0, n);
   for (let left = n; left > 0; ) {
     let best = -1;
     let share = Infinity;
-    for (const [k, c] of count) {
-      if (c === 0) continue;
-      const s = rem.get(k)! / c;
-      if (s < share || (s === share && k < best)) {
+    for (let k = 0; k < keys.length; k++) {
+      if (cnt[k] === 0) continue;
+      const s = cap[k] / cnt[k];
+      if (s < share) {
         share = s;
         best = k;
       }
     }
-    for (const i of members.get(best)!) {
-      if (fixed[i]) continue;
+    for (let i = 0; i < n; i++) {
+      if (fixed[i] || (out[i] !== best && inn[i] !== best)) continue;
       fixed[i] = 1;
       left--;
       rate[i] = share;
-      for (const k of [2 * flows[i].src, 2 * flows[i].dst + 1]) {
-        rem.set(k, Math.max(0, rem.get(k)! - share));
-        count.set(k, count.get(k)! - 1);
-      }
+      cap[out[i]] = Math.max(0, cap[out[i]] - share);
+      cnt[out[i]]--;
+      cap[inn[i]] = Math.max(0, cap[inn[i]] - share);
+      cnt[inn[i]]--;
     }
   }
   return rate;
@@ -275,19 +299,28 @@ const BYTE_EPS = 1e-3;
 export class LinkFluid {
   private now = 0;
   private seq = 0;
+  /** The served set or its rates must be recomputed. */
   private dirty = true;
+  /** Absolute time of the next completion or landing, while `nextValid`. */
+  private next = Infinity;
+  private nextValid = false;
   /** Fix-off pulls waiting for their destination's stream, per destination. */
   private readonly streams = new Map<number, Flow[]>();
-  /** Destinations whose stream has a pull between entering a queue and arriving. */
+  /** Destinations whose stream has a pull between entering a queue and landing. */
   private readonly streamBusy = new Set<number>();
   /** Entered a source queue (or in flight), bytes left to move. Sorted by (readyMs, seq). */
   private ready: Flow[] = [];
-  /** All bytes moved; arrival at deliveredMs + latency. */
+  /** All bytes moved; lands at deliveredMs + latency. */
   private landing: Flow[] = [];
-  private active: Flow[] = [];
-  private readonly pullBusy = new Map<number, number>();
-  private readonly sendBusy = new Map<number, number>();
+  private readonly active: Flow[] = [];
+  private readonly taken: number[] = [];
+  private rates = new Float64Array(64);
+  private readonly seen: number[] = [];
+  private readonly pullBusy: number[] = [];
+  private readonly sendBusy: number[] = [];
   private readonly latencyMs: number;
+  private readonly egress: (r: number) => number;
+  private readonly ingress: (r: number) => number;
 
   constructor(
     readonly spec: LinkSpec,
@@ -295,6 +328,8 @@ export class LinkFluid {
   ) {
     validateLinkSpec(spec);
     this.latencyMs = spec.latencyUs / 1000;
+    this.egress = (r) => egressBytesPerMs(spec, r);
+    this.ingress = (r) => ingressBytesPerMs(spec, r);
   }
 
   get timeMs(): number {
@@ -303,12 +338,12 @@ export class LinkFluid {
 
   /** Wall time during which at least one pull into `rank` was moving bytes. */
   pullBusyMs(rank: number): number {
-    return this.pullBusy.get(rank) ?? 0;
+    return this.pullBusy[rank] ?? 0;
   }
 
   /** Wall time during which at least one send out of `rank` was moving bytes. */
   sendBusyMs(rank: number): number {
-    return this.sendBusy.get(rank) ?? 0;
+    return this.sendBusy[rank] ?? 0;
   }
 
   /** True while some transfer is queued, moving or landing. */
@@ -320,8 +355,8 @@ export class LinkFluid {
   submit(key: number, kind: TransferKind, src: number, dst: number, bytes: number): void {
     if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`link model: transfer ${key} has invalid size ${bytes}`);
     if (src === dst) throw new Error(`link model: transfer ${key} from rank ${src} to itself`);
-    egressBytesPerMs(this.spec, src);
-    ingressBytesPerMs(this.spec, dst);
+    this.egress(src);
+    this.ingress(dst);
     const f: Flow = { key, kind, src, dst, bytes, remaining: bytes, seq: this.seq++, readyMs: Infinity, rate: 0, deliveredMs: Infinity, served: false };
     if (kind === 'pull' && !this.spec.contentionFix) {
       const q = this.streams.get(dst);
@@ -335,28 +370,32 @@ export class LinkFluid {
 
   /** Time of the next completion (or internal state change), Infinity when idle. */
   nextEventMs(): number {
+    if (this.nextValid && !this.dirty) return this.next;
     this.allocate();
     let t = Infinity;
     for (const f of this.active) if (f.rate > 0) t = Math.min(t, this.now + f.remaining / f.rate);
     for (const f of this.landing) t = Math.min(t, f.deliveredMs + this.latencyMs);
+    this.next = t;
+    this.nextValid = true;
     return t;
   }
 
-  /** Move time forward to `t`; returns the keys of transfers that completed (arrived) on the way, in order. */
+  /** Move time forward to `t`; returns the keys of transfers that completed (landed) on the way, in order. */
   advanceTo(t: number): number[] {
-    const done: number[] = [];
     if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
+    const done: number[] = [];
     for (;;) {
       const next = this.nextEventMs();
-      const te = Math.min(t, next);
-      if (te > this.now) this.flow(te);
-      this.now = te;
-      this.settle(done, te === next);
-      if (te >= t) break;
+      if (t < next) {
+        // Nothing completes before t: bytes just move.
+        if (t > this.now) this.flow(t);
+        this.now = t;
+        return done;
+      }
+      if (next > this.now) this.flow(next);
+      this.now = next;
+      this.settle(done);
     }
-    // Completions that land exactly at t (zero latency, zero-byte transfers, next stream entries).
-    this.settle(done, false);
-    return done;
   }
 
   private makeReady(f: Flow): void {
@@ -364,7 +403,8 @@ export class LinkFluid {
     // Keep `ready` sorted by (readyMs, seq); time only grows, so only equal readyMs can follow.
     let i = this.ready.length;
     while (i > 0 && this.ready[i - 1].readyMs === f.readyMs && this.ready[i - 1].seq > f.seq) i--;
-    this.ready.splice(i, 0, f);
+    if (i === this.ready.length) this.ready.push(f);
+    else this.ready.splice(i, 0, f);
     this.dirty = true;
   }
 
@@ -382,96 +422,105 @@ export class LinkFluid {
   private allocate(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const act: Flow[] = [];
+    const act = this.active;
+    act.length = 0;
     const fix = this.spec.contentionFix;
     const engines = this.spec.copyEngines;
-    const perSrc = new Map<number, number>(); // fix off: engines taken at each source
-    const pair = new Set<number>(); // fix on: (src, dst) pairs with their head chosen
+    // fix off: engines taken at each source; fix on: (src, dst) pairs whose head is chosen.
+    const taken = this.taken;
+    taken.length = 0;
     for (const f of this.ready) {
       f.rate = 0;
       f.served = false;
       if (f.kind === 'send') act.push(f);
       else if (fix) {
-        const k = f.src * 1048576 + f.dst;
-        if (!pair.has(k)) {
-          pair.add(k);
+        const k = f.src * 65536 + f.dst;
+        if (!taken.includes(k)) {
+          taken.push(k);
           act.push(f);
         }
       } else {
-        const used = perSrc.get(f.src) ?? 0;
+        let used = 0;
+        for (const x of taken) if (x === f.src) used++;
         if (used < engines) {
-          perSrc.set(f.src, used + 1);
+          taken.push(f.src);
           act.push(f);
         }
       }
     }
-    const rates = maxMinRates(
-      act,
-      (r) => egressBytesPerMs(this.spec, r),
-      (r) => ingressBytesPerMs(this.spec, r),
-    );
-    act.forEach((f, i) => {
-      f.rate = rates[i];
-      f.served = true;
-    });
-    this.active = act;
+    if (this.rates.length < act.length) this.rates = new Float64Array(2 * act.length);
+    const rates = maxMinRates(act, this.egress, this.ingress, this.rates);
+    for (let i = 0; i < act.length; i++) {
+      act[i].rate = rates[i];
+      act[i].served = true;
+    }
   }
 
   /** Bytes move from now to te at the current rates. */
   private flow(te: number): void {
     this.allocate();
     const dt = te - this.now;
-    const pullDst = new Set<number>();
-    const sendSrc = new Set<number>();
-    const bySrc = new Map<number, Flow[]>();
+    // Busy time counts once per rank however many of its transfers move (the list is short).
+    const seen = this.seen;
+    seen.length = 0;
     for (const f of this.active) {
       if (f.rate <= 0) continue;
       f.remaining -= f.rate * dt;
-      if (f.kind === 'pull') pullDst.add(f.dst);
-      else sendSrc.add(f.src);
-      if (this.onPiece) (bySrc.get(f.src) ?? bySrc.set(f.src, []).get(f.src)!).push(f);
+      const who = f.kind === 'pull' ? f.dst : -1 - f.src;
+      if (seen.includes(who)) continue;
+      seen.push(who);
+      if (f.kind === 'pull') this.pullBusy[f.dst] = (this.pullBusy[f.dst] ?? 0) + dt;
+      else this.sendBusy[f.src] = (this.sendBusy[f.src] ?? 0) + dt;
     }
-    for (const d of pullDst) this.pullBusy.set(d, (this.pullBusy.get(d) ?? 0) + dt);
-    for (const s of sendSrc) this.sendBusy.set(s, (this.sendBusy.get(s) ?? 0) + dt);
-    if (this.onPiece) {
-      // The source's engine time in [now, te) is split among its transfers in proportion to
-      // their rates: the time-multiplexed picture that round-robin slicing really draws.
-      for (const [src, fs] of bySrc) {
-        const total = fs.reduce((s, f) => s + f.rate, 0);
-        let t0 = this.now;
-        fs.forEach((f, i) => {
-          const t1 = i === fs.length - 1 ? te : t0 + (dt * f.rate) / total;
-          this.onPiece!({ key: f.key, src, dst: f.dst, kind: f.kind, startMs: t0, endMs: t1, bytes: f.rate * dt });
-          t0 = t1;
-        });
-      }
+    if (this.onPiece) this.pieces(te, dt);
+  }
+
+  /**
+   * The source's engine time in [now, te) is split among its transfers in proportion to their
+   * rates: the time-multiplexed picture that round-robin slicing really draws.
+   */
+  private pieces(te: number, dt: number): void {
+    const bySrc = new Map<number, Flow[]>();
+    for (const f of this.active) if (f.rate > 0) (bySrc.get(f.src) ?? bySrc.set(f.src, []).get(f.src)!).push(f);
+    for (const [src, fs] of bySrc) {
+      const total = fs.reduce((s, f) => s + f.rate, 0);
+      let t0 = this.now;
+      fs.forEach((f, i) => {
+        const t1 = i === fs.length - 1 ? te : t0 + (dt * f.rate) / total;
+        this.onPiece!({ key: f.key, src, dst: f.dst, kind: f.kind, startMs: t0, endMs: t1, bytes: f.rate * dt });
+        t0 = t1;
+      });
     }
   }
 
-  /** Deliveries and arrivals at the current time. */
-  private settle(done: number[], atEvent: boolean): void {
+  /** Deliveries and landings at the current time. */
+  private settle(done: number[]): void {
+    this.nextValid = false;
     for (let changed = true; changed; ) {
       changed = false;
       this.allocate();
-      const still: Flow[] = [];
+      // Only a served transfer can finish (a zero-byte one queued behind others waits its
+      // turn). One whose completion defines this event is done; so is a rounding crumb.
+      let w = 0;
       for (const f of this.ready) {
-        // Only a served transfer can finish (a zero-byte one queued behind others waits its
-        // turn). One whose own completion defined this event is exactly done; others only if
-        // rounding left a crumb.
-        const finishes = f.served && (f.remaining <= BYTE_EPS || (atEvent && f.rate > 0 && f.remaining / f.rate <= 1e-12 * Math.max(1, this.now)));
-        if (finishes) {
+        if (f.served && (f.remaining <= BYTE_EPS || (f.rate > 0 && f.remaining / f.rate <= 1e-12 * Math.max(1, this.now)))) {
           f.remaining = 0;
           f.deliveredMs = this.now;
           this.landing.push(f);
           this.dirty = true;
           changed = true;
-        } else still.push(f);
+        } else this.ready[w++] = f;
       }
-      this.ready = still;
-      const landed: Flow[] = [];
-      const flying: Flow[] = [];
-      for (const f of this.landing) (f.deliveredMs + this.latencyMs <= this.now ? landed : flying).push(f);
-      this.landing = flying;
+      this.ready.length = w;
+      let landed: Flow[] | null = null;
+      w = 0;
+      for (const f of this.landing) {
+        if (f.deliveredMs + this.latencyMs <= this.now) (landed ??= []).push(f);
+        else this.landing[w++] = f;
+      }
+      this.landing.length = w;
+      if (!landed) continue;
+      this.dirty = true;
       landed.sort((a, b) => a.seq - b.seq);
       for (const f of landed) {
         done.push(f.key);
@@ -479,8 +528,8 @@ export class LinkFluid {
           this.streamBusy.delete(f.dst);
           this.pumpStream(f.dst);
         }
-        changed = true;
       }
+      changed = true;
     }
   }
 }

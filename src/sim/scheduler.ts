@@ -25,6 +25,12 @@
 
 import { LinkFluid, type EnginePiece, type LinkSpec } from '../dwdp/link-model.ts';
 
+/**
+ * Ids of pulls (unique within a rank's program), sends and barriers (unique across all
+ * programs). Strings read well in traces; small integers are cheaper when programs are huge.
+ */
+export type OpId = string | number;
+
 export type OpCategory = 'attention' | 'router' | 'gemm' | 'dense' | 'combine' | 'merge' | 'other' | (string & {});
 
 export interface ComputeOp {
@@ -33,11 +39,13 @@ export interface ComputeOp {
   category: OpCategory;
   durationMs: number;
   layer?: number;
+  /** When set, the op's end time is reported in Schedule.marks under this key. */
+  mark?: string;
 }
 /** Asynchronous one-sided pull of `bytes` from rank `from` into this rank; `id` unique within the program. */
 export interface PullOp {
   kind: 'pull';
-  id: string;
+  id: OpId;
   from: number;
   bytes: number;
   layer?: number;
@@ -45,13 +53,13 @@ export interface PullOp {
 }
 export interface WaitPullOp {
   kind: 'waitPull';
-  ids: readonly string[];
+  ids: readonly OpId[];
   layer?: number;
 }
 /** Asynchronous send of `bytes` to rank `to`; `id` unique across all programs. */
 export interface SendOp {
   kind: 'send';
-  id: string;
+  id: OpId;
   to: number;
   bytes: number;
   layer?: number;
@@ -60,13 +68,13 @@ export interface SendOp {
 /** Blocks until the sends with these ids (all addressed to this rank) have landed. */
 export interface WaitRecvOp {
   kind: 'waitRecv';
-  ids: readonly string[];
+  ids: readonly OpId[];
   layer?: number;
 }
 /** Every rank whose program holds this id must arrive before any of them goes on. */
 export interface BarrierOp {
   kind: 'barrier';
-  id: string;
+  id: OpId;
   layer?: number;
 }
 /** The stream does nothing before `atMs` (a request that has not arrived yet). */
@@ -115,7 +123,9 @@ export interface Schedule {
   /** 1 − Σ waitMs / Σ pullMs over all ranks (1 when nothing was pulled). */
   hiddenPullFraction: number;
   /** Barrier id → the time it released (every participant went on at that time). */
-  barrierRelease: Map<string, number>;
+  barrierRelease: Map<OpId, number>;
+  /** Compute ops' `mark` → the time the op ended. */
+  marks: Map<string, number>;
 }
 
 export interface SimulateOptions {
@@ -129,9 +139,16 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
   const record = opts.intervals ?? true;
   const ranks = programs.map((_, r) => emptyMetrics(r));
   const intervals: Interval[] = [];
-  const barrierRelease = new Map<string, number>();
+  const barrierRelease = new Map<OpId, number>();
+  const marks = new Map<string, number>();
+  const state: RunState = {
+    pullDone: new Uint8Array(meta.pulls.length),
+    sendDone: new Uint8Array(meta.sends.length),
+    sendIssued: new Float64Array(meta.sends.length),
+    arrived: meta.barriers.map(() => []),
+  };
   for (const group of components(programs, meta)) {
-    new GroupRun(programs, group, link, meta, ranks, record ? intervals : null, barrierRelease).run();
+    new GroupRun(programs, group, link, meta, state, ranks, record ? intervals : null, barrierRelease, marks).run();
   }
   const makespanMs = Math.max(0, ...ranks.map((m) => m.endMs));
   for (const m of ranks) m.idleMs = Math.max(0, makespanMs - m.computeMs - m.waitMs - m.syncMs - m.commMs);
@@ -145,6 +162,7 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
     makespanMs,
     hiddenPullFraction: pull > 0 ? Math.min(1, Math.max(0, 1 - wait / pull)) : 1,
     barrierRelease,
+    marks,
   };
 }
 
@@ -153,74 +171,112 @@ function emptyMetrics(rank: number): RankMetrics {
 }
 
 // ---------------------------------------------------------------------------------------
-// Validation and independent groups
+// Validation, id resolution and independent groups
 
+/**
+ * Programs with every id resolved to a dense integer once, so the run itself never hashes
+ * strings: refs[r][i] is, for op i of rank r, its pull/send/barrier index, or for a wait the
+ * indices it waits for.
+ */
 interface ProgramMeta {
-  /** Barrier id → participating ranks. */
-  barriers: Map<string, number[]>;
-  /** Send id → [sender, receiver]. */
-  sends: Map<string, [number, number]>;
+  refs: (number | Int32Array | null)[][];
+  pulls: { op: PullOp; rank: number }[];
+  sends: { op: SendOp; rank: number }[];
+  barriers: { id: OpId; ranks: number[] }[];
 }
 
 function validate(programs: readonly Program[]): ProgramMeta {
-  const barriers = new Map<string, number[]>();
-  const sends = new Map<string, [number, number]>();
   const R = programs.length;
-  const checkRank = (r: number, what: string, me: number) => {
-    if (!Number.isInteger(r) || r < 0 || r >= R) throw new Error(`scheduler: rank ${me}: ${what} names rank ${r}, outside [0, ${R})`);
-    if (r === me) throw new Error(`scheduler: rank ${me}: ${what} names the rank itself`);
+  const pulls: ProgramMeta['pulls'] = [];
+  const sends: ProgramMeta['sends'] = [];
+  const barriers: ProgramMeta['barriers'] = [];
+  const sendIndex = new Map<OpId, number>();
+  const barrierIndex = new Map<OpId, number>();
+  const refs: ProgramMeta['refs'] = [];
+  const fail = (r: number, i: number, op: Op, what: string): never => {
+    throw new Error(`scheduler: rank ${r} op ${i} (${op.kind}): ${what}`);
   };
-  programs.forEach((ops, r) => {
-    const pulls = new Set<string>();
-    const seenBarriers = new Set<string>();
-    ops.forEach((op, i) => {
-      const where = `rank ${r} op ${i} (${op.kind})`;
+  const checkRank = (to: number, r: number, i: number, op: Op, what: string) => {
+    if (!Number.isInteger(to) || to < 0 || to >= R) fail(r, i, op, `${what} names rank ${to}, outside [0, ${R})`);
+    if (to === r) fail(r, i, op, `${what} names the rank itself`);
+  };
+  // Plain loops: the programs of a rack run hold ~10⁶ ops.
+  for (let r = 0; r < R; r++) {
+    const ops = programs[r];
+    const ref = new Array<number | Int32Array | null>(ops.length).fill(null);
+    const pullIndex = new Map<OpId, number>();
+    const seenBarriers = new Set<OpId>();
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
       switch (op.kind) {
         case 'compute':
-          if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs)) throw new Error(`scheduler: ${where} '${op.label}' has duration ${op.durationMs}`);
+          if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs)) fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
           break;
         case 'pull':
-          checkRank(op.from, `pull '${op.id}'`, r);
-          if (pulls.has(op.id)) throw new Error(`scheduler: ${where}: pull id '${op.id}' used twice`);
-          if (!(op.bytes >= 0)) throw new Error(`scheduler: ${where}: pull '${op.id}' has ${op.bytes} bytes`);
-          pulls.add(op.id);
+          checkRank(op.from, r, i, op, `pull '${op.id}'`);
+          if (pullIndex.has(op.id)) fail(r, i, op, `pull id '${op.id}' used twice`);
+          if (!(op.bytes >= 0)) fail(r, i, op, `pull '${op.id}' has ${op.bytes} bytes`);
+          pullIndex.set(op.id, pulls.length);
+          ref[i] = pulls.length;
+          pulls.push({ op, rank: r });
           break;
-        case 'waitPull':
-          for (const id of op.ids) if (!pulls.has(id)) throw new Error(`scheduler: ${where} waits for pull '${id}', which is not issued before it`);
+        case 'waitPull': {
+          const ids = new Int32Array(op.ids.length);
+          for (let k = 0; k < op.ids.length; k++) {
+            const x = pullIndex.get(op.ids[k]);
+            if (x === undefined) fail(r, i, op, `waits for pull '${op.ids[k]}', which is not issued before it`);
+            ids[k] = x!;
+          }
+          ref[i] = ids;
           break;
+        }
         case 'send':
-          checkRank(op.to, `send '${op.id}'`, r);
-          if (sends.has(op.id)) throw new Error(`scheduler: ${where}: send id '${op.id}' used twice`);
-          if (!(op.bytes >= 0)) throw new Error(`scheduler: ${where}: send '${op.id}' has ${op.bytes} bytes`);
-          sends.set(op.id, [r, op.to]);
+          checkRank(op.to, r, i, op, `send '${op.id}'`);
+          if (sendIndex.has(op.id)) fail(r, i, op, `send id '${op.id}' used twice`);
+          if (!(op.bytes >= 0)) fail(r, i, op, `send '${op.id}' has ${op.bytes} bytes`);
+          sendIndex.set(op.id, sends.length);
+          ref[i] = sends.length;
+          sends.push({ op, rank: r });
           break;
         case 'barrier': {
-          if (seenBarriers.has(op.id)) throw new Error(`scheduler: ${where}: barrier '${op.id}' twice in one program`);
+          if (seenBarriers.has(op.id)) fail(r, i, op, `barrier '${op.id}' twice in one program`);
           seenBarriers.add(op.id);
-          const b = barriers.get(op.id);
-          if (b) b.push(r);
-          else barriers.set(op.id, [r]);
+          let b = barrierIndex.get(op.id);
+          if (b === undefined) {
+            b = barriers.length;
+            barrierIndex.set(op.id, b);
+            barriers.push({ id: op.id, ranks: [] });
+          }
+          barriers[b].ranks.push(r);
+          ref[i] = b;
           break;
         }
         case 'waitRecv':
         case 'notBefore':
           break;
         default:
-          throw new Error(`scheduler: ${where}: unknown op kind`);
+          fail(r, i, op, 'unknown op kind');
       }
-    });
-  });
-  programs.forEach((ops, r) =>
-    ops.forEach((op) => {
-      if (op.kind !== 'waitRecv') return;
-      for (const id of op.ids) {
-        const s = sends.get(id);
-        if (!s) throw new Error(`scheduler: rank ${r} waits for send '${id}', which no rank sends`);
-        if (s[1] !== r) throw new Error(`scheduler: rank ${r} waits for send '${id}', which goes to rank ${s[1]}`);
+    }
+    refs.push(ref);
+  }
+  for (let r = 0; r < R; r++) {
+    const ops = programs[r];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      if (op.kind !== 'waitRecv') continue;
+      const ids = new Int32Array(op.ids.length);
+      for (let k = 0; k < op.ids.length; k++) {
+        const id = op.ids[k];
+        const x = sendIndex.get(id);
+        if (x === undefined) throw new Error(`scheduler: rank ${r} waits for send '${id}', which no rank sends`);
+        if (sends[x].op.to !== r) throw new Error(`scheduler: rank ${r} waits for send '${id}', which goes to rank ${sends[x].op.to}`);
+        ids[k] = x;
       }
-    }),
-  );
-  return { barriers, sends };
+      refs[r][i] = ids;
+    }
+  }
+  return { refs, pulls, sends, barriers };
 }
 
 /** Ranks linked by transfers or barriers, as sorted groups. */
@@ -232,11 +288,9 @@ function components(programs: readonly Program[], meta: ProgramMeta): number[][]
     const rb = find(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
-  programs.forEach((ops, r) => {
-    for (const op of ops) if (op.kind === 'pull') join(r, op.from);
-  });
-  for (const [s, d] of meta.sends.values()) join(s, d);
-  for (const rs of meta.barriers.values()) for (const r of rs) join(rs[0], r);
+  for (const { op, rank } of meta.pulls) join(rank, op.from);
+  for (const { op, rank } of meta.sends) join(rank, op.to);
+  for (const { ranks } of meta.barriers) for (const r of ranks) join(ranks[0], r);
   const groups = new Map<number, number[]>();
   programs.forEach((_, r) => {
     const root = find(r);
@@ -247,52 +301,51 @@ function components(programs: readonly Program[], meta: ProgramMeta): number[][]
   return [...groups.values()];
 }
 
+/** Run-wide state shared by the groups (indexed by the resolved ids). */
+interface RunState {
+  pullDone: Uint8Array;
+  sendDone: Uint8Array;
+  sendIssued: Float64Array;
+  arrived: number[][];
+}
+
 // ---------------------------------------------------------------------------------------
 // One connected group of ranks
 
-interface TransferMeta {
-  kind: 'pull' | 'send';
-  id: string;
-  src: number;
-  dst: number;
-  bytes: number;
-  layer?: number;
-  label: string;
-}
-
 type Blocked =
-  | { kind: 'waitPull' | 'waitRecv'; since: number; ids: readonly string[]; layer?: number }
-  | { kind: 'barrier'; since: number; id: string; layer?: number }
+  | { kind: 'waitPull' | 'waitRecv'; since: number; ids: Int32Array; layer?: number }
+  | { kind: 'barrier'; since: number; index: number; layer?: number }
   | { kind: 'notBefore'; since: number; at: number };
 
 interface RankState {
   pc: number;
+  /** End of the compute block in progress (Infinity when none), and the op after it. */
   computeEnd: number;
+  afterCompute: number;
   blocked: Blocked | null;
-  pullsDone: Set<string>;
 }
 
 class GroupRun {
   private now = 0;
   private readonly engine: LinkFluid;
-  private readonly transfers: TransferMeta[] = [];
-  private readonly state = new Map<number, RankState>();
-  private readonly sendIssued = new Map<string, number>();
-  private readonly sendsDone = new Set<string>();
-  private readonly arrived = new Map<string, number[]>();
+  private readonly state: RankState[] = [];
   private readonly lastPiece = new Map<number, Interval>();
+  private readonly pullCount: number;
 
   constructor(
     private readonly programs: readonly Program[],
     private readonly group: number[],
     link: LinkSpec,
     private readonly meta: ProgramMeta,
+    private readonly run_: RunState,
     private readonly metrics: RankMetrics[],
     private readonly intervals: Interval[] | null,
-    private readonly barrierRelease: Map<string, number>,
+    private readonly barrierRelease: Map<OpId, number>,
+    private readonly marks: Map<string, number>,
   ) {
+    this.pullCount = meta.pulls.length;
     this.engine = new LinkFluid(link, intervals ? (p) => this.piece(p) : undefined);
-    for (const r of group) this.state.set(r, { pc: 0, computeEnd: Infinity, blocked: null, pullsDone: new Set() });
+    for (const r of group) this.state[r] = { pc: 0, computeEnd: Infinity, afterCompute: 0, blocked: null };
   }
 
   run(): void {
@@ -301,23 +354,23 @@ class GroupRun {
       let tNext = this.engine.nextEventMs();
       let running = false;
       for (const r of this.group) {
-        const s = this.state.get(r)!;
+        const s = this.state[r];
         if (s.pc < this.programs[r].length) running = true;
         if (s.computeEnd < tNext) tNext = s.computeEnd;
-        if (s.blocked?.kind === 'notBefore' && s.blocked.at < tNext) tNext = s.blocked.at;
+        if (s.blocked !== null && s.blocked.kind === 'notBefore' && s.blocked.at < tNext) tNext = s.blocked.at;
       }
       if (!running && !this.engine.busy) break;
       if (tNext === Infinity) {
-        if (!running) break; // transfers nobody waits for can never be stuck; they were submitted with finite rates
+        if (!running) break;
         throw new Error(`scheduler: deadlock at ${this.now.toFixed(6)} ms: ${this.describeBlocked()}`);
       }
       for (const key of this.engine.advanceTo(tNext)) this.landed(key);
       this.now = tNext;
       for (const r of this.group) {
-        const s = this.state.get(r)!;
+        const s = this.state[r];
         if (s.computeEnd <= this.now) {
           s.computeEnd = Infinity;
-          s.pc++;
+          s.pc = s.afterCompute;
           this.metrics[r].endMs = this.now;
         }
       }
@@ -335,59 +388,70 @@ class GroupRun {
 
   /** Try to move rank r by one op; true if something happened. */
   private step(r: number): boolean {
-    const s = this.state.get(r)!;
+    const s = this.state[r];
     const ops = this.programs[r];
     if (s.computeEnd !== Infinity || s.pc >= ops.length) return false;
-    if (s.blocked) return this.tryUnblock(r, s);
+    if (s.blocked !== null) return this.tryUnblock(r, s);
     const op = ops[s.pc];
+    const ref = this.meta.refs[r][s.pc];
     const m = this.metrics[r];
     switch (op.kind) {
-      case 'compute':
-        if (op.durationMs > 0) {
-          s.computeEnd = this.now + op.durationMs;
-          m.computeMs += op.durationMs;
-          m.computeByCategory[op.category] = (m.computeByCategory[op.category] ?? 0) + op.durationMs;
-          this.intervals?.push({ rank: r, lane: 'compute', label: op.label, category: op.category, layer: op.layer, startMs: this.now, endMs: s.computeEnd });
+      case 'compute': {
+        // Consecutive compute ops are one busy block: nothing can happen on this stream in
+        // between, so they are timed together (one event instead of one per op).
+        let t = this.now;
+        let j = s.pc;
+        for (; j < ops.length; j++) {
+          const c = ops[j];
+          if (c.kind !== 'compute') break;
+          if (c.durationMs > 0) {
+            m.computeMs += c.durationMs;
+            m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + c.durationMs;
+            this.intervals?.push({ rank: r, lane: 'compute', label: c.label, category: c.category, layer: c.layer, startMs: t, endMs: t + c.durationMs });
+            t += c.durationMs;
+          }
+          if (c.mark !== undefined) this.marks.set(c.mark, t);
+        }
+        if (t > this.now) {
+          s.computeEnd = t;
+          s.afterCompute = j;
           return false; // the stream is busy until computeEnd
         }
-        s.pc++;
+        s.pc = j;
         m.endMs = this.now;
         return true;
-      case 'pull': {
-        const key = this.transfers.length;
-        this.transfers.push({ kind: 'pull', id: op.id, src: op.from, dst: r, bytes: op.bytes, layer: op.layer, label: op.label ?? `pull ${op.id}` });
+      }
+      case 'pull':
         m.bytesPulled += op.bytes;
-        this.engine.submit(key, 'pull', op.from, r, op.bytes);
+        this.engine.submit(ref as number, 'pull', op.from, r, op.bytes);
         s.pc++;
         return true;
-      }
-      case 'send': {
-        const key = this.transfers.length;
-        this.transfers.push({ kind: 'send', id: op.id, src: r, dst: op.to, bytes: op.bytes, layer: op.layer, label: op.label ?? `send ${op.id}` });
+      case 'send':
         m.bytesSent += op.bytes;
-        this.sendIssued.set(op.id, this.now);
-        this.engine.submit(key, 'send', r, op.to, op.bytes);
+        this.run_.sendIssued[ref as number] = this.now;
+        this.engine.submit(this.pullCount + (ref as number), 'send', r, op.to, op.bytes);
         s.pc++;
         return true;
-      }
       case 'waitPull':
       case 'waitRecv':
-        s.blocked = { kind: op.kind, since: this.now, ids: op.ids, layer: op.layer };
-        return this.tryUnblock(r, s) || true;
+        s.blocked = { kind: op.kind, since: this.now, ids: ref as Int32Array, layer: op.layer };
+        this.tryUnblock(r, s);
+        return true;
       case 'barrier': {
-        s.blocked = { kind: 'barrier', since: this.now, id: op.id, layer: op.layer };
-        const a = this.arrived.get(op.id) ?? [];
+        const b = ref as number;
+        s.blocked = { kind: 'barrier', since: this.now, index: b, layer: op.layer };
+        const a = this.run_.arrived[b];
         a.push(r);
-        this.arrived.set(op.id, a);
-        if (a.length === this.meta.barriers.get(op.id)!.length) {
+        if (a.length === this.meta.barriers[b].ranks.length) {
           this.barrierRelease.set(op.id, this.now);
-          for (const q of a) this.release(q, this.state.get(q)!);
+          for (const q of a) this.release(q, this.state[q]);
         }
         return true;
       }
       case 'notBefore':
         s.blocked = { kind: 'notBefore', since: this.now, at: op.atMs };
-        return this.tryUnblock(r, s) || true;
+        this.tryUnblock(r, s);
+        return true;
     }
   }
 
@@ -395,10 +459,10 @@ class GroupRun {
     const b = s.blocked!;
     switch (b.kind) {
       case 'waitPull':
-        if (!b.ids.every((id) => s.pullsDone.has(id))) return false;
+        for (const x of b.ids) if (!this.run_.pullDone[x]) return false;
         break;
       case 'waitRecv':
-        if (!b.ids.every((id) => this.sendsDone.has(id))) return false;
+        for (const x of b.ids) if (!this.run_.sendDone[x]) return false;
         break;
       case 'notBefore':
         if (this.now < b.at) return false;
@@ -416,26 +480,24 @@ class GroupRun {
     const m = this.metrics[r];
     const t0 = b.since;
     const t1 = this.now;
-    const span = (category: string, label: string, from: number, to: number) => {
-      if (to > from) this.intervals?.push({ rank: r, lane: 'compute', label, category, layer: 'layer' in b ? b.layer : undefined, startMs: from, endMs: to });
-    };
     switch (b.kind) {
       case 'waitPull':
         m.waitMs += t1 - t0;
-        span('wait', 'wait pull', t0, t1);
+        this.span(r, b, 'wait', 'wait pull', t0, t1);
         break;
       case 'barrier':
         m.syncMs += t1 - t0;
-        span('sync', `barrier ${b.id}`, t0, t1);
+        this.span(r, b, 'sync', `barrier ${this.meta.barriers[b.index].id}`, t0, t1);
         break;
       case 'waitRecv': {
         // Until the last awaited send was issued a peer was late (sync); after that, transfer.
-        const issued = Math.max(...b.ids.map((id) => this.sendIssued.get(id)!));
+        let issued = -Infinity;
+        for (const x of b.ids) issued = Math.max(issued, this.run_.sendIssued[x]);
         const split = Math.min(t1, Math.max(t0, issued));
         m.syncMs += split - t0;
         m.commMs += t1 - split;
-        span('sync', 'wait for peers', t0, split);
-        span('comm', 'receive', split, t1);
+        this.span(r, b, 'sync', 'wait for peers', t0, split);
+        this.span(r, b, 'comm', 'receive', split, t1);
         break;
       }
       case 'notBefore':
@@ -446,21 +508,27 @@ class GroupRun {
     m.endMs = this.now;
   }
 
+  /** A blocked stretch of the stream, drawn on the compute lane. */
+  private span(r: number, b: Blocked, category: string, label: string, from: number, to: number): void {
+    if (this.intervals && to > from) this.intervals.push({ rank: r, lane: 'compute', label, category, layer: 'layer' in b ? b.layer : undefined, startMs: from, endMs: to });
+  }
+
   private landed(key: number): void {
-    const t = this.transfers[key];
-    if (t.kind === 'pull') this.state.get(t.dst)!.pullsDone.add(t.id);
-    else this.sendsDone.add(t.id);
+    if (key < this.pullCount) this.run_.pullDone[key] = 1;
+    else this.run_.sendDone[key - this.pullCount] = 1;
   }
 
   private piece(p: EnginePiece): void {
-    const t = this.transfers[p.key];
     const last = this.lastPiece.get(p.key);
     if (last && Math.abs(last.endMs - p.startMs) <= 1e-12 * Math.max(1, p.startMs)) {
       last.endMs = p.endMs;
       last.bytes! += p.bytes;
       return;
     }
-    const iv: Interval = { rank: p.src, lane: 'copy', label: t.label, category: t.kind, layer: t.layer, startMs: p.startMs, endMs: p.endMs, peer: p.dst, bytes: p.bytes };
+    const isPull = p.key < this.pullCount;
+    const op = isPull ? this.meta.pulls[p.key].op : this.meta.sends[p.key - this.pullCount].op;
+    const label = op.label ?? (isPull ? `pull ← r${(op as PullOp).from}` : `send → r${(op as SendOp).to}`);
+    const iv: Interval = { rank: p.src, lane: 'copy', label, category: op.kind, layer: op.layer, startMs: p.startMs, endMs: p.endMs, peer: p.dst, bytes: p.bytes };
     this.intervals!.push(iv);
     this.lastPiece.set(p.key, iv);
   }
@@ -468,11 +536,13 @@ class GroupRun {
   private describeBlocked(): string {
     return this.group
       .map((r) => {
-        const s = this.state.get(r)!;
+        const s = this.state[r];
         if (s.pc >= this.programs[r].length) return null;
         const b = s.blocked;
         if (!b) return `rank ${r} at op ${s.pc}`;
-        const what = b.kind === 'barrier' ? `barrier '${b.id}'` : b.kind === 'notBefore' ? `notBefore ${b.at}` : `${b.kind} [${b.ids.join(', ')}]`;
+        const op = this.programs[r][s.pc];
+        const what =
+          op.kind === 'barrier' ? `barrier '${op.id}'` : op.kind === 'notBefore' ? `notBefore ${op.atMs}` : op.kind === 'waitPull' || op.kind === 'waitRecv' ? `${op.kind} [${op.ids.join(', ')}]` : op.kind;
         return `rank ${r} blocked in ${what}`;
       })
       .filter(Boolean)

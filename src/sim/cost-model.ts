@@ -1,0 +1,388 @@
+// Roofline cost model for one forward (prefill) step of an MoE transformer on one GPU.
+//
+// Every op is reduced to work — FLOPs, bytes of HBM traffic, the precision its math runs in,
+// and how many kernels it launches — and timed as
+//     t = max(FLOPs ÷ (peak[precision] × efficiency[kind]), bytes ÷ (HBM × efficiency.memory))
+//         + kernels × efficiency.launchUs
+// Efficiency factors are named parameters (DEFAULT_EFFICIENCY, documented below) so anyone can
+// vary them; nothing else is tuned.
+//
+// Shapes come from the model config (src/model/config.ts: DeepSeek-V3/R1's MLA attention,
+// dense layers, shared and routed experts, vocabulary), bytes per routed expert from the weight
+// format (src/model/formats.ts: what a DWDP pull really moves).
+
+import { expertLayout, type WeightFormat } from '../model/formats.ts';
+import type { MoeConfig } from '../model/config.ts';
+import { linkSpec, type LinkSpec } from '../dwdp/link-model.ts';
+import type { HardwareProfile, Precision } from './profiles.ts';
+
+/** Fractions of peak that real kernels reach, and fixed per-kernel costs. */
+export interface Efficiency {
+  /** Dense GEMMs (attention projections, dense MLP, shared expert, router, LM head). */
+  gemm: number;
+  /** The grouped routed-expert GEMM (many GEMMs of uneven sizes, weights decoded on load). */
+  groupedGemm: number;
+  /** The causal attention core (FlashAttention-style fused kernel). */
+  attention: number;
+  /** HBM bandwidth actually reached by streaming kernels. */
+  memory: number;
+  /** GPU-to-GPU bandwidth actually reached by peer copies and all-to-all traffic. */
+  link: number;
+  /** Launch and tail cost per kernel, µs. */
+  launchUs: number;
+  /** Fixed cost of one all-to-all phase (dispatch or combine): kernel launch and handshake, µs. */
+  collectiveUs: number;
+}
+
+/**
+ * Defaults, and why (assumptions, not fits):
+ * - gemm 0.7: large FP8/FP4 GEMMs in cuBLAS/CUTLASS typically reach 60–80% of dense peak.
+ * - groupedGemm 0.6: a grouped GEMM over 256 experts of a few hundred rows each loses some
+ *   of that to tile quantization and scale handling.
+ * - attention 0.5: FlashAttention-3 reaches ~75% of BF16 peak forward on H100 (Shah et al.,
+ *   2024) at long non-causal sequences; causal masking and MLA's 192/128 head dims cost more.
+ * - memory 0.8: streaming kernels typically reach 80–90% of HBM peak.
+ * - link 0.8: device-to-device NVLink copies typically reach 80–90% of the per-direction peak
+ *   (NVIDIA nvbandwidth).
+ * - launchUs 4: a few µs per kernel (launch, ramp-up, tail) even inside CUDA graphs.
+ * - collectiveUs 15: an all-to-all phase costs tens of µs beyond its bytes at small sizes.
+ */
+export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
+  gemm: 0.7,
+  groupedGemm: 0.6,
+  attention: 0.5,
+  memory: 0.8,
+  link: 0.8,
+  launchUs: 4,
+  collectiveUs: 15,
+};
+
+/** For a measured profile ('this-device'): its rates are already achieved rates. */
+export function thisDeviceEfficiency(): Efficiency {
+  return { gemm: 1, groupedGemm: 1, attention: 1, memory: 1, link: 1, launchUs: 0, collectiveUs: 0 };
+}
+
+/** Precisions of the parts of the model other than the routed experts. */
+export interface ModelPrecision {
+  /** Attention projection weights and math (DeepSeek's native checkpoint is FP8, 128×128 blocks). */
+  attentionProjections: Precision;
+  /** The attention core (QKᵀ, softmax, PV). */
+  attentionCore: Precision;
+  /** Dense-layer MLPs and the shared expert. */
+  denseMlp: Precision;
+  /** Router logits. */
+  router: Precision;
+  /** LM head (only the last token of each request in prefill). */
+  lmHead: Precision;
+  /** Bytes per activation value in HBM (bf16). */
+  activationBytes: number;
+  /** Bytes per value sent by DEP's dispatch (DeepSeek-V3 dispatches in FP8) and combine (BF16). */
+  dispatchBytes: number;
+  combineBytes: number;
+}
+
+/** Assumptions: FP8 everywhere DeepSeek's own checkpoint uses FP8, BF16 for attention math and
+ *  the LM head, FP8 dispatch / BF16 combine as in the DeepSeek-V3 technical report (§3.3). */
+export const DEFAULT_PRECISION: Readonly<ModelPrecision> = {
+  attentionProjections: 'fp8',
+  attentionCore: 'bf16',
+  denseMlp: 'fp8',
+  router: 'bf16',
+  lmHead: 'bf16',
+  activationBytes: 2,
+  dispatchBytes: 1,
+  combineBytes: 2,
+};
+
+/** Bytes per weight parameter stored in a precision (fp4 = NVFP4 with its e4m3 scale per 16). */
+export const WEIGHT_BYTES: Readonly<Record<Precision, number>> = { fp4: 0.5625, fp8: 1, bf16: 2, fp32: 4 };
+
+export type EfficiencyKind = 'gemm' | 'groupedGemm' | 'attention' | 'memory';
+
+/** The work of one op. */
+export interface OpWork {
+  flops: number;
+  bytes: number;
+  precision: Precision;
+  kind: EfficiencyKind;
+  kernels: number;
+}
+
+/** The precision the routed experts' math runs in: FP4 where the GPU has it, else FP8 after expansion. */
+export function expertMathPrecision(format: WeightFormat, profile: HardwareProfile): Precision {
+  if (format === 'nvfp4') return profile.peakTflops.fp4 !== null ? 'fp4' : 'fp8';
+  if (format === 'f32') return 'fp32';
+  return 'fp8'; // int8 and fp8 run at the same tensor-core rate on these GPUs
+}
+
+/** Roofline time of `w` in ms. */
+export function rooflineMs(w: OpWork, profile: HardwareProfile, eff: Efficiency): number {
+  const peak = profile.peakTflops[w.precision] ?? profile.peakTflops.fp8 ?? profile.peakTflops.bf16;
+  if (peak === null || !(peak > 0)) throw new Error(`cost model: profile ${profile.id} has no ${w.precision} rate`);
+  const computeEff = w.kind === 'memory' ? 1 : eff[w.kind];
+  const tCompute = w.flops > 0 ? w.flops / (peak * 1e9 * computeEff) : 0; // TFLOP/s → FLOP/ms = ×1e9
+  const tMemory = w.bytes > 0 ? w.bytes / (profile.hbmGBps * 1e6 * eff.memory) : 0; // GB/s → B/ms = ×1e6
+  return Math.max(tCompute, tMemory) + (w.kernels * eff.launchUs) / 1000;
+}
+
+/** Expected number of distinct experts among `held` that `tokens` tokens touch, each picking K of E uniformly. */
+export function expectedExpertsTouched(experts: number, topK: number, tokens: number, held = experts): number {
+  if (tokens <= 0) return 0;
+  return held * (1 - Math.pow(1 - topK / experts, tokens));
+}
+
+/** Probability that a token's K distinct experts include at least one of a peer's E/N experts. */
+export function tokenReachesRankProbability(experts: number, topK: number, ranks: number): number {
+  const perRank = experts / ranks;
+  let none = 1; // C(E − E/N, K) / C(E, K)
+  for (let i = 0; i < topK; i++) none *= (experts - perRank - i) / (experts - i);
+  return 1 - Math.max(0, none);
+}
+
+// ---------------------------------------------------------------------------------------
+// Work of the model's ops for a batch on one rank
+
+export interface AttentionWork {
+  projections: OpWork;
+  core: OpWork;
+}
+
+/** Attention projection parameters of one layer, and the sum of their input+output widths. */
+export function attentionProjectionShape(m: MoeConfig): { params: number; ioWidth: number; kernels: number } {
+  const H = m.hidden;
+  const a = m.attention;
+  if (a.mla) {
+    const { qLoraRank: qr, kvLoraRank: kr, qkNopeHeadDim: nope, qkRopeHeadDim: rope, vHeadDim: v } = a.mla;
+    const qk = nope + rope;
+    const mats: [number, number][] = [
+      ...(qr > 0
+        ? ([
+            [H, qr],
+            [qr, a.heads * qk],
+          ] as [number, number][])
+        : ([[H, a.heads * qk]] as [number, number][])),
+      [H, kr + rope], // kv_a_proj_with_mqa
+      [kr, a.heads * (nope + v)], // kv_b_proj
+      [a.heads * v, H], // o_proj
+    ];
+    return { params: mats.reduce((s, [i, o]) => s + i * o, 0), ioWidth: mats.reduce((s, [i, o]) => s + i + o, 0), kernels: mats.length };
+  }
+  const d = a.headDim;
+  const mats: [number, number][] = [
+    [H, a.heads * d],
+    [H, a.kvHeads * d],
+    [H, a.kvHeads * d],
+    [a.heads * d, H],
+  ];
+  return { params: mats.reduce((s, [i, o]) => s + i * o, 0), ioWidth: mats.reduce((s, [i, o]) => s + i + o, 0), kernels: mats.length };
+}
+
+/** MLA/MHA attention of one layer for requests of these lengths (prefill, causal, no prefix cache). */
+export function attentionWork(m: MoeConfig, lengths: readonly number[], p: ModelPrecision = DEFAULT_PRECISION): AttentionWork {
+  const T = lengths.reduce((s, x) => s + x, 0);
+  const proj = attentionProjectionShape(m);
+  const qk = m.attention.headDim;
+  const v = m.attention.mla ? m.attention.mla.vHeadDim : m.attention.headDim;
+  const heads = m.attention.heads;
+  // Causal: query i attends to i+1 keys, Σ = S(S+1)/2 pairs; 2 FLOPs per MAC over qk (QKᵀ) and v (PV).
+  let coreFlops = 0;
+  for (const S of lengths) coreFlops += heads * (qk + v) * S * (S + 1);
+  return {
+    projections: {
+      flops: 2 * T * proj.params,
+      bytes: proj.params * WEIGHT_BYTES[p.attentionProjections] + T * proj.ioWidth * p.activationBytes,
+      precision: p.attentionProjections,
+      kind: 'gemm',
+      kernels: proj.kernels,
+    },
+    core: {
+      flops: coreFlops,
+      // Q, K, V read and O written once (fused kernel; K/V are re-read from cache, not HBM).
+      bytes: T * heads * (2 * qk + 2 * v) * p.activationBytes,
+      precision: p.attentionCore,
+      kind: 'attention',
+      kernels: lengths.length > 0 ? 1 : 0,
+    },
+  };
+}
+
+/** SwiGLU MLP with intermediate size F on T tokens: gate and up fused with SwiGLU, then down. */
+export function mlpWork(H: number, F: number, T: number, precision: Precision, activationBytes = 2): OpWork {
+  const params = 3 * H * F;
+  return {
+    flops: 2 * T * params,
+    bytes: params * WEIGHT_BYTES[precision] + T * (2 * H + 2 * F) * activationBytes,
+    precision,
+    kind: 'gemm',
+    kernels: 2, // gate+up fused, down
+  };
+}
+
+export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
+  return {
+    flops: 2 * T * m.hidden * m.experts,
+    bytes: m.hidden * m.experts * WEIGHT_BYTES[p.router] + T * (m.hidden * p.activationBytes + m.experts * 4),
+    precision: p.router,
+    kind: 'gemm',
+    kernels: 2, // logits, top-k
+  };
+}
+
+/**
+ * The grouped routed-expert GEMM: `slots` (token, expert) pairs over `touched` distinct experts
+ * whose weights are read once each, `expertBytes` per expert in the weight format.
+ */
+export function expertGemmWork(m: MoeConfig, slots: number, touched: number, expertBytes: number, precision: Precision, activationBytes = 2): OpWork {
+  const H = m.hidden;
+  const F = m.expertHidden;
+  return {
+    flops: 2 * slots * 3 * H * F,
+    // weights + per slot: input row read, SwiGLU product written and read back, output row written
+    bytes: touched * expertBytes + slots * (2 * H + 2 * F) * activationBytes,
+    precision,
+    kind: 'groupedGemm',
+    kernels: slots > 0 ? 3 : 0, // permute, gate+up+SwiGLU, down
+  };
+}
+
+/** Weighted sum of K expert outputs (+ shared) per token. */
+export function combineWork(m: MoeConfig, T: number, activationBytes = 2): OpWork {
+  return { flops: 2 * T * (m.topK + 1) * m.hidden, bytes: T * (m.topK + 2) * m.hidden * activationBytes, precision: 'bf16', kind: 'memory', kernels: 1 };
+}
+
+/** RMSNorms, RoPE and residual adds of one layer: ~8 passes over the hidden state. */
+export function layerMiscWork(m: MoeConfig, T: number, activationBytes = 2): OpWork {
+  return { flops: 10 * T * m.hidden, bytes: 8 * T * m.hidden * activationBytes, precision: 'bf16', kind: 'memory', kernels: 3 };
+}
+
+/** Embedding lookup for all tokens, final norm and LM head for the last token of each request. */
+export function lmHeadWork(m: MoeConfig, T: number, requests: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
+  const params = m.hidden * m.vocabSize;
+  return {
+    flops: 2 * requests * params,
+    bytes: (requests > 0 ? params * WEIGHT_BYTES[p.lmHead] : 0) + 2 * T * m.hidden * p.activationBytes,
+    precision: p.lmHead,
+    kind: 'gemm',
+    kernels: 3,
+  };
+}
+
+/** A device-memory copy of `bytes` (read + write). */
+export function copyWork(bytes: number): OpWork {
+  return { flops: 0, bytes: 2 * bytes, precision: 'bf16', kind: 'memory', kernels: 1 };
+}
+
+// ---------------------------------------------------------------------------------------
+// The cost model bound to a model, a profile and a weight format
+
+export interface CostModelOptions {
+  model: MoeConfig;
+  profile: HardwareProfile;
+  /** Routed experts' weight format (default nvfp4). */
+  format?: WeightFormat;
+  efficiency?: Partial<Efficiency>;
+  precision?: Partial<ModelPrecision>;
+  /** Override the link bandwidth per direction (GB/s, before efficiency) — for sweeps. */
+  linkGBps?: number;
+}
+
+export class CostModel {
+  readonly model: MoeConfig;
+  readonly profile: HardwareProfile;
+  readonly format: WeightFormat;
+  readonly efficiency: Efficiency;
+  readonly precision: ModelPrecision;
+  /** Bytes of one routed expert in the weight format (what a pull moves per expert). */
+  readonly expertBytes: number;
+  readonly expertPrecision: Precision;
+  readonly linkGBps: number;
+
+  constructor(o: CostModelOptions) {
+    this.model = o.model;
+    this.profile = o.profile;
+    this.format = o.format ?? 'nvfp4';
+    this.efficiency = { ...(o.profile.measured ? thisDeviceEfficiency() : DEFAULT_EFFICIENCY), ...o.efficiency };
+    this.precision = { ...DEFAULT_PRECISION, ...o.precision };
+    this.expertBytes = expertLayout(this.format, o.model.hidden, o.model.expertHidden).bytes;
+    this.expertPrecision = expertMathPrecision(this.format, o.profile);
+    this.linkGBps = o.linkGBps ?? o.profile.linkGBpsPerDirection;
+    for (const [k, v] of Object.entries(this.efficiency)) {
+      if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`cost model: efficiency.${k} must be a finite number ≥ 0, got ${v}`);
+    }
+  }
+
+  ms(w: OpWork): number {
+    return rooflineMs(w, this.profile, this.efficiency);
+  }
+
+  attentionMs(lengths: readonly number[]): number {
+    if (lengths.length === 0) return 0;
+    const a = attentionWork(this.model, lengths, this.precision);
+    return this.ms(a.projections) + this.ms(a.core);
+  }
+
+  denseMlpMs(T: number): number {
+    return T > 0 ? this.ms(mlpWork(this.model.hidden, this.model.denseIntermediate, T, this.precision.denseMlp, this.precision.activationBytes)) : 0;
+  }
+
+  sharedExpertMs(T: number): number {
+    return T > 0 && this.model.sharedHidden > 0 ? this.ms(mlpWork(this.model.hidden, this.model.sharedHidden, T, this.precision.denseMlp, this.precision.activationBytes)) : 0;
+  }
+
+  routerMs(T: number): number {
+    return T > 0 ? this.ms(routerWork(this.model, T, this.precision)) : 0;
+  }
+
+  /** Grouped expert GEMM over `slots` token-expert pairs touching `touched` experts. */
+  expertGemmMs(slots: number, touched: number): number {
+    return slots > 0 ? this.ms(expertGemmWork(this.model, slots, touched, this.expertBytes, this.expertPrecision, this.precision.activationBytes)) : 0;
+  }
+
+  combineMs(T: number): number {
+    return T > 0 ? this.ms(combineWork(this.model, T, this.precision.activationBytes)) : 0;
+  }
+
+  layerMiscMs(T: number): number {
+    return T > 0 ? this.ms(layerMiscWork(this.model, T, this.precision.activationBytes)) : 0;
+  }
+
+  lmHeadMs(T: number, requests: number): number {
+    return T > 0 ? this.ms(lmHeadWork(this.model, T, requests, this.precision)) : 0;
+  }
+
+  copyMs(bytes: number): number {
+    return bytes > 0 ? this.ms(copyWork(bytes)) : 0;
+  }
+
+  /** The rank-to-rank link as the scheduler sees it: achieved bandwidth = peak × efficiency.link. */
+  link(contentionFix: boolean, sliceBytes?: number): LinkSpec {
+    const gbps = this.linkGBps * this.efficiency.link;
+    return linkSpec({
+      egressGBps: gbps,
+      ingressGBps: gbps,
+      latencyUs: this.profile.linkLatencyUs,
+      contentionFix,
+      copyEngines: this.profile.copyEngines,
+      ...(sliceBytes ? { sliceBytes } : {}),
+    });
+  }
+
+  /** Non-routed-expert weights of one rank (attention, dense MLPs, shared experts, router, embeddings, LM head), bytes. */
+  denseWeightBytes(): number {
+    const m = this.model;
+    const p = this.precision;
+    const attn = attentionProjectionShape(m).params * WEIGHT_BYTES[p.attentionProjections] * m.layers.total;
+    const dense = 3 * m.hidden * m.denseIntermediate * WEIGHT_BYTES[p.denseMlp] * m.layers.dense;
+    const shared = 3 * m.hidden * m.sharedHidden * WEIGHT_BYTES[p.denseMlp] * m.layers.moe;
+    const router = m.hidden * m.experts * WEIGHT_BYTES[p.router] * m.layers.moe;
+    const vocab = 2 * m.hidden * m.vocabSize * WEIGHT_BYTES[p.lmHead];
+    return attn + dense + shared + router + vocab;
+  }
+
+  /** KV cache bytes for `tokens` tokens in the batch (MLA: compressed latent + RoPE key, bf16). */
+  kvCacheBytes(tokens: number): number {
+    const a = this.model.attention;
+    const perLayer = a.mla ? a.mla.kvLoraRank + a.mla.qkRopeHeadDim : 2 * a.kvHeads * a.headDim;
+    return tokens * perLayer * this.precision.activationBytes * this.model.layers.total;
+  }
+}

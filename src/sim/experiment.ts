@@ -1,0 +1,203 @@
+// One row of a rack-model sweep: a DWDP group and a DEP group of the same size run the same
+// per-rank batches (same seed) for a few forward steps; the scheduler gives every rank's
+// timeline, and the row reports per-step times of one rank (averaged over ranks and steps).
+//
+//   tCompute    DWDP compute per step (everything but waiting)
+//   tPrefetch   the time the link needs to pull one step's remote experts with nothing else
+//               running (the same group, contention setting and link model)
+//   tDep/tDwdp  wall time per step; depOverDwdp > 1 means DWDP is faster
+//   breakdown   where a step's time goes, adding up to tDep / tDwdp:
+//               attention, groupedGemm, denseGemm (dense MLPs + shared expert), other (router,
+//               norms, combine, weight merge, embed/LM head), communication (DEP all-to-all
+//               transfer + its fixed cost), synchronization (waiting for slower peers),
+//               p2pCopy (DWDP stream blocked on pulls: the exposed part of the prefetch)
+
+import { makePlacement, type Placement } from '../dwdp/placement.ts';
+import type { MoeConfig } from '../model/config.ts';
+import type { WeightFormat } from '../model/formats.ts';
+import { loadPreset } from '../model/presets.ts';
+import { Rng } from '../util/random.ts';
+import { CostModel, type Efficiency } from './cost-model.ts';
+import type { HardwareProfile } from './profiles.ts';
+import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
+import { simulate, type RankMetrics, type Schedule } from './scheduler.ts';
+import { sampleLength } from './workload.ts';
+
+export interface StepParams {
+  profile: HardwareProfile;
+  model: MoeConfig;
+  format: WeightFormat;
+  /** Mean input length and its CV across requests (and so across ranks). */
+  isl: number;
+  cv: number;
+  /** Requests per rank per step. */
+  batch: number;
+  groupSize: number;
+  steps: number;
+  seed: number;
+  contentionFix: boolean;
+  splitWeights: boolean;
+  prefetchDepth: number;
+  /** Link bandwidth per direction (GB/s, before efficiency); default: the profile's. */
+  linkGBps?: number;
+  /** DWDP L and P; default the minimal-memory choice. */
+  local?: number;
+  pull?: number;
+  efficiency?: Partial<Efficiency>;
+}
+
+export interface Breakdown {
+  attention: number;
+  groupedGemm: number;
+  denseGemm: number;
+  other: number;
+  communication: number;
+  synchronization: number;
+  p2pCopy: number;
+}
+
+export interface StepRow {
+  isl: number;
+  batch: number;
+  groupSize: number;
+  tCompute: number;
+  tPrefetch: number;
+  computeOverPrefetch: number;
+  tDep: number;
+  tDwdp: number;
+  depOverDwdp: number;
+  breakdown: { dep: Breakdown; dwdp: Breakdown };
+  // Beyond the fields issue 6 names: what the row varied, and what else is worth seeing.
+  cv: number;
+  format: WeightFormat;
+  contentionFix: boolean;
+  linkGBps: number;
+  dwdpLocal: number;
+  dwdpPull: number;
+  tpsPerGpu: { dep: number; dwdp: number };
+  hiddenPullFraction: number;
+  /** Weights + KV cache of one rank, GB, and whether that fits the profile's HBM. */
+  memoryGB: { dep: number; dwdp: number };
+  fits: { dep: boolean; dwdp: boolean };
+}
+
+export const DEFAULT_STEP_PARAMS = {
+  format: 'nvfp4' as WeightFormat,
+  isl: 8192,
+  cv: 0,
+  batch: 1,
+  groupSize: 4,
+  steps: 4,
+  seed: 1,
+  contentionFix: true,
+  splitWeights: true,
+  prefetchDepth: 2,
+};
+
+let r1: MoeConfig | undefined;
+/** DeepSeek-R1's published shape (src/model/hf/deepseek_v3.json). */
+export function deepseekR1(): MoeConfig {
+  r1 ??= loadPreset('deepseek-r1');
+  return r1;
+}
+
+/** Per-rank batches: `steps` steps of `batch` requests each, lengths drawn from (isl, cv). */
+export function stepBatches(p: Pick<StepParams, 'isl' | 'cv' | 'batch' | 'groupSize' | 'steps' | 'seed'>): RankStep[][] {
+  const rng = new Rng(p.seed).fork('step-lengths');
+  return Array.from({ length: p.groupSize }, () =>
+    Array.from({ length: p.steps }, () => ({ lengths: Array.from({ length: p.batch }, () => sampleLength(rng, { mean: p.isl, cv: p.cv })) })),
+  );
+}
+
+export function zeroBreakdown(): Breakdown {
+  return { attention: 0, groupedGemm: 0, denseGemm: 0, other: 0, communication: 0, synchronization: 0, p2pCopy: 0 };
+}
+
+/** A rank's time by breakdown category (ms, total over the run). */
+export function breakdownOf(m: RankMetrics): Breakdown {
+  const c = m.computeByCategory;
+  const known = new Set(['attention', 'gemm', 'dense', 'comm']);
+  let other = 0;
+  for (const [k, v] of Object.entries(c)) if (!known.has(k)) other += v;
+  return {
+    attention: c.attention ?? 0,
+    groupedGemm: c.gemm ?? 0,
+    denseGemm: c.dense ?? 0,
+    other,
+    communication: (c.comm ?? 0) + m.commMs,
+    synchronization: m.syncMs,
+    p2pCopy: m.waitMs,
+  };
+}
+
+/** Mean over ranks of each category divided by `per` (steps). */
+export function meanBreakdown(ms: readonly RankMetrics[], per: number): Breakdown {
+  const out = zeroBreakdown();
+  for (const m of ms) {
+    const b = breakdownOf(m);
+    for (const k of Object.keys(out) as (keyof Breakdown)[]) out[k] += b[k] / (ms.length * per);
+  }
+  return out;
+}
+
+export interface StepRun {
+  row: StepRow;
+  dep: Schedule;
+  dwdp: Schedule;
+  cost: CostModel;
+  placement: Placement;
+}
+
+/** Run one row: DEP and DWDP over the same batches. */
+export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): StepRun {
+  const cost = new CostModel({ model: p.model, profile: p.profile, format: p.format, efficiency: p.efficiency, linkGBps: p.linkGBps });
+  const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
+  const group = Array.from({ length: p.groupSize }, (_, r) => r);
+  const batches = stepBatches(p);
+  const dwdpOpts = { placement, contentionFix: p.contentionFix, splitWeights: p.splitWeights, prefetchDepth: p.prefetchDepth };
+  const intervals = opts.intervals ?? false;
+  const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), { intervals });
+  const dep = simulate(depPrograms(cost, group, batches), cost.link(p.contentionFix), { intervals });
+  const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), { intervals: false });
+
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const S = p.steps;
+  const tDwdp = mean(dwdp.ranks.map((m) => m.endMs)) / S;
+  const tDep = mean(dep.ranks.map((m) => m.endMs)) / S;
+  const tCompute = mean(dwdp.ranks.map((m) => m.computeMs)) / S;
+  const tPrefetch = mean(prefetch.ranks.map((m) => m.endMs));
+  const tokens = batches.flat().reduce((a, st) => a + st.lengths.reduce((x, y) => x + y, 0), 0);
+  const gpuMs = (s: Schedule) => s.ranks.reduce((a, m) => a + m.endMs, 0);
+
+  // Memory of one rank: routed experts as placed, everything else replicated, KV cache of a step.
+  const maxTokens = Math.max(...batches.flat().map((st) => st.lengths.reduce((x, y) => x + y, 0)));
+  const moeLayers = p.model.layers.moe;
+  const common = cost.denseWeightBytes() + cost.kvCacheBytes(maxTokens);
+  const dwdpBytes = placement.memory(cost.expertBytes, moeLayers, p.prefetchDepth).totalBytes + common;
+  const depBytes = (p.model.experts / p.groupSize) * cost.expertBytes * moeLayers + common;
+  const cap = p.profile.hbmCapacityGB * 1e9;
+
+  const row: StepRow = {
+    isl: p.isl,
+    batch: p.batch,
+    groupSize: p.groupSize,
+    tCompute,
+    tPrefetch,
+    computeOverPrefetch: tPrefetch > 0 ? tCompute / tPrefetch : Infinity,
+    tDep,
+    tDwdp,
+    depOverDwdp: tDep / tDwdp,
+    breakdown: { dep: meanBreakdown(dep.ranks, S), dwdp: meanBreakdown(dwdp.ranks, S) },
+    cv: p.cv,
+    format: p.format,
+    contentionFix: p.contentionFix,
+    linkGBps: cost.linkGBps,
+    dwdpLocal: placement.local,
+    dwdpPull: placement.pull,
+    tpsPerGpu: { dep: (tokens / gpuMs(dep)) * 1000, dwdp: (tokens / gpuMs(dwdp)) * 1000 },
+    hiddenPullFraction: dwdp.hiddenPullFraction,
+    memoryGB: { dep: depBytes / 1e9, dwdp: dwdpBytes / 1e9 },
+    fits: { dep: depBytes <= cap, dwdp: dwdpBytes <= cap },
+  };
+  return { row, dep, dwdp, cost, placement };
+}

@@ -1,0 +1,167 @@
+// Hardware profiles for the rack-scale model: per-GPU peaks, memory, and the GPU-to-GPU link.
+// Every number is a vendor's published peak (dense, i.e. without 2:4 sparsity) unless it
+// says "modeled"; what fraction of a peak real kernels reach is NOT here but in the cost
+// model's named efficiency factors (src/sim/cost-model.ts).
+//
+// Nothing here measures anything: 'this-device' is built from numbers measured elsewhere
+// (the lab CLI's GEMM and copy benchmarks) and passed in.
+
+export type Precision = 'fp4' | 'fp8' | 'bf16' | 'fp32';
+
+export interface HardwareProfile {
+  id: string;
+  name: string;
+  /** GPUs in one NVLink domain (the largest possible DWDP/DEP group). */
+  gpusPerDomain: number;
+  /** Dense tensor-core peak per GPU in TFLOP/s; null when the GPU has no such tensor-core path. */
+  peakTflops: Record<Precision, number | null>;
+  /** HBM bandwidth per GPU, GB/s. */
+  hbmGBps: number;
+  /** HBM capacity per GPU, GB (10⁹ bytes). */
+  hbmCapacityGB: number;
+  /** GPU-to-GPU link bandwidth per GPU, per direction, GB/s. */
+  linkGBpsPerDirection: number;
+  /** Copy engines serving one GPU's outgoing peer copies, as modeled (see the note below). */
+  copyEngines: number;
+  /** One-way GPU-to-GPU latency, µs. */
+  linkLatencyUs: number;
+  /** True when the numbers were measured on this machine rather than published. */
+  measured: boolean;
+  /** Where the numbers come from. */
+  sources: string[];
+}
+
+// Copy engines: physical NVIDIA GPUs have several (cudaDeviceProp::asyncEngineCount), but the
+// DWDP paper's contention effect is that one source serializes its peers' pulls; the model
+// keeps ONE engine per source, which is what makes the convoy (and its fix) visible.
+const MODELED_COPY_ENGINES = 1;
+
+// Link latency: NVLink GPU-to-GPU latency is a few µs (CUDA sample p2pBandwidthLatencyTest,
+// NVIDIA nvbandwidth); every transfer in this model is MBs to GBs, so it hardly matters.
+const NVLINK_LATENCY_US = 2; // modeled, order of magnitude
+
+export const GB200_NVL72: HardwareProfile = {
+  id: 'gb200-nvl72',
+  name: 'GB200 NVL72 (per B200 GPU)',
+  // 72 Blackwell GPUs in one NVLink Switch domain — https://www.nvidia.com/en-us/data-center/gb200-nvl72/
+  gpusPerDomain: 72,
+  peakTflops: {
+    // GB200 NVL72 spec table (rack, with sparsity): FP4 1,440 PF, FP8/FP6 720 PF, FP16/BF16 360 PF,
+    // TF32 180 PF → per GPU ÷72, dense ÷2: FP4 10, FP8 5, BF16 2.5, TF32 1.25 PFLOP/s.
+    // https://www.nvidia.com/en-us/data-center/gb200-nvl72/ ; per-GPU table of the GB200 variant
+    // of B200 at https://glennklockwood.com/garden/processors/B200
+    fp4: 10_000,
+    fp8: 5_000,
+    bf16: 2_500,
+    fp32: 1_250, // TF32 tensor cores
+  },
+  // Rack: up to 13.4 TB HBM3e at 576 TB/s → per GPU 186 GB, 8 TB/s (nvidia.com GB200 NVL72 page).
+  hbmGBps: 8_000,
+  hbmCapacityGB: 186,
+  // Fifth-generation NVLink: 1.8 TB/s per GPU bidirectional = 900 GB/s each way; 130 TB/s per rack
+  // (nvidia.com GB200 NVL72 page; https://www.nvidia.com/en-us/data-center/nvlink/).
+  linkGBpsPerDirection: 900,
+  copyEngines: MODELED_COPY_ENGINES,
+  linkLatencyUs: NVLINK_LATENCY_US,
+  measured: false,
+  sources: ['https://www.nvidia.com/en-us/data-center/gb200-nvl72/', 'https://glennklockwood.com/garden/processors/B200', 'https://www.nvidia.com/en-us/data-center/nvlink/'],
+};
+
+export const H200_HGX: HardwareProfile = {
+  id: 'h200-hgx',
+  name: 'H200 SXM, HGX 8-GPU',
+  gpusPerDomain: 8,
+  peakTflops: {
+    // H200 SXM datasheet (with sparsity): FP8 3,958 TF, BF16 1,979 TF, TF32 989 TF → dense ÷2.
+    // Hopper has no FP4 tensor cores: NVFP4 weights are expanded and multiplied in FP8 (cost model).
+    // https://www.nvidia.com/en-us/data-center/h200/
+    fp4: null,
+    fp8: 1_979,
+    bf16: 989,
+    fp32: 494, // TF32
+  },
+  // 141 GB HBM3e at 4.8 TB/s (H200 datasheet).
+  hbmGBps: 4_800,
+  hbmCapacityGB: 141,
+  // NVLink 4: 900 GB/s per GPU bidirectional = 450 GB/s each way, all-to-all through NVSwitch in HGX.
+  linkGBpsPerDirection: 450,
+  copyEngines: MODELED_COPY_ENGINES,
+  linkLatencyUs: NVLINK_LATENCY_US,
+  measured: false,
+  sources: ['https://www.nvidia.com/en-us/data-center/h200/'],
+};
+
+export const H100_HGX: HardwareProfile = {
+  id: 'h100-hgx',
+  name: 'H100 SXM, HGX 8-GPU',
+  gpusPerDomain: 8,
+  peakTflops: {
+    // H100 SXM datasheet (with sparsity): FP8 3,958 TF, BF16 1,979 TF, TF32 989 TF → dense ÷2.
+    // https://www.nvidia.com/en-us/data-center/h100/
+    fp4: null,
+    fp8: 1_979,
+    bf16: 989,
+    fp32: 494,
+  },
+  // 80 GB HBM3 at 3.35 TB/s (H100 SXM datasheet).
+  hbmGBps: 3_350,
+  hbmCapacityGB: 80,
+  // NVLink 4: 900 GB/s bidirectional = 450 GB/s each way.
+  linkGBpsPerDirection: 450,
+  copyEngines: MODELED_COPY_ENGINES,
+  linkLatencyUs: NVLINK_LATENCY_US,
+  measured: false,
+  sources: ['https://www.nvidia.com/en-us/data-center/h100/'],
+};
+
+export const PROFILES: Readonly<Record<string, HardwareProfile>> = {
+  [GB200_NVL72.id]: GB200_NVL72,
+  [H200_HGX.id]: H200_HGX,
+  [H100_HGX.id]: H100_HGX,
+};
+
+/** Numbers measured on this machine (by the lab's benchmarks), not here. */
+export interface MeasuredDevice {
+  /** Achieved GEMM throughput, GFLOP/s (f32 on the emulated GPU: every precision runs at this rate). */
+  gemmGflops: number;
+  /** Achieved device-memory copy bandwidth, GB/s (used for both memory and the rank-to-rank link). */
+  copyGBps: number;
+  /** Link bandwidth when it differs from copyGBps (e.g. copies between two devices through staging). */
+  linkGBps?: number;
+  /** Ranks to model (the emulation's group), default 8. */
+  ranks?: number;
+  adapter?: string;
+}
+
+/**
+ * 'this-device': measured rates stand in for peaks. Use it with efficiency factors of 1 (the
+ * rates are already achieved, not peak): `thisDeviceEfficiency()` in the cost model.
+ */
+export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
+  for (const [k, v] of [
+    ['gemmGflops', m.gemmGflops],
+    ['copyGBps', m.copyGBps],
+  ] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new Error(`this-device profile: ${k} must be a positive number, got ${v}`);
+  }
+  const tf = m.gemmGflops / 1000;
+  return {
+    id: 'this-device',
+    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${m.gemmGflops} GFLOP/s GEMM, ${m.copyGBps} GB/s copy, measured`,
+    gpusPerDomain: m.ranks ?? 8,
+    peakTflops: { fp4: tf, fp8: tf, bf16: tf, fp32: tf },
+    hbmGBps: m.copyGBps,
+    hbmCapacityGB: Infinity,
+    linkGBpsPerDirection: m.linkGBps ?? m.copyGBps,
+    copyEngines: 1,
+    linkLatencyUs: 0,
+    measured: true,
+    sources: ['measured on this machine (lab benchmarks); passed in'],
+  };
+}
+
+export function getProfile(id: string): HardwareProfile {
+  const p = PROFILES[id];
+  if (!p) throw new Error(`unknown hardware profile '${id}' (profiles: ${Object.keys(PROFILES).join(', ')}, or this-device with measured numbers)`);
+  return p;
+}

@@ -1,0 +1,241 @@
+// Per-rank programs (src/sim/scheduler.ts) for prefill forward steps of an MoE transformer
+// under the two strategies compared, with op durations from the cost model.
+//
+// Layer l of a step, on a rank with batch lengths S (T = ΣS tokens):
+//   attention(S) → norms/RoPE/residual → (dense layer) dense MLP
+//                                      → (MoE layer) router → shared expert → … routed experts … → combine
+// DEP (attention data-parallel + expert-parallel MoE): at every MoE layer the group meets at a
+//   barrier (the all-to-all is a collective), dispatches each token to the ranks owning its
+//   experts (FP8), runs the grouped GEMM on what it received (E/N experts), sends results back
+//   (BF16) and combines. The slowest rank sets every layer's end.
+// DWDP: each rank runs its own MoE for its own tokens with all E experts: L resident, the
+//   (N−1)·P others pulled from peers into ping-pong prefetch slots. At the start of a step the
+//   first `prefetchDepth` MoE layers' pulls are issued; when MoE layer k has finished with its
+//   slot (after its grouped GEMM), the pull of MoE layer k + depth is issued into it. The GEMM
+//   of layer k waits for its pulls. No barrier anywhere. With splitWeights off, the pulled
+//   experts are first copied next to the resident ones (an HBM copy) before the GEMM.
+//
+// Ranks are global indices; a group is a list of them. Routing is uniform (no hot experts).
+
+import { pullIssueOrder } from '../dwdp/link-model.ts';
+import type { Placement } from '../dwdp/placement.ts';
+import { expectedExpertsTouched, tokenReachesRankProbability, type CostModel } from './cost-model.ts';
+import type { Op } from './scheduler.ts';
+
+/** One forward step of one rank. */
+export interface RankStep {
+  /** Input lengths of the requests in this rank's batch (may be empty: an idle DEP rank). */
+  lengths: readonly number[];
+  /** The step cannot start before this time (its last request's arrival). */
+  notBeforeMs?: number;
+  /** Key under which the scheduler reports the step's end (Schedule.marks). */
+  mark?: string;
+}
+
+export interface DwdpOptions {
+  placement: Placement;
+  contentionFix: boolean;
+  /** Grouped GEMM reads the resident shard and each peer's buffer in place (default true). */
+  splitWeights?: boolean;
+  /** Prefetch slots (ping-pong = 2). */
+  prefetchDepth?: number;
+}
+
+/** Durations of one step's ops on one rank (the same for every layer of a kind). */
+interface StepCosts {
+  T: number;
+  attention: number;
+  misc: number;
+  dense: number;
+  router: number;
+  shared: number;
+  combine: number;
+  lmHead: number;
+}
+
+function stepCosts(cost: CostModel, lengths: readonly number[]): StepCosts {
+  const T = lengths.reduce((s, x) => s + x, 0);
+  return {
+    T,
+    attention: cost.attentionMs(lengths),
+    misc: cost.layerMiscMs(T),
+    dense: cost.denseMlpMs(T),
+    router: cost.routerMs(T),
+    shared: cost.sharedExpertMs(T),
+    combine: cost.combineMs(T),
+    lmHead: cost.lmHeadMs(T, lengths.length),
+  };
+}
+
+const compute = (ops: Op[], label: string, category: string, durationMs: number, layer?: number) => {
+  if (durationMs > 0) ops.push({ kind: 'compute', label, category, durationMs, layer });
+};
+
+/** Attention and the per-layer elementwise work, plus the dense MLP on dense layers. */
+function layerHead(ops: Op[], c: StepCosts, l: number, dense: boolean): void {
+  compute(ops, 'attention', 'attention', c.attention, l);
+  compute(ops, 'norms', 'other', c.misc, l);
+  if (dense) compute(ops, 'dense MLP', 'dense', c.dense, l);
+}
+
+function stepTail(ops: Op[], c: StepCosts, step: RankStep): void {
+  compute(ops, 'embed + LM head', 'other', c.lmHead);
+  // A zero-length marker so the step's end is reported even when the tail costs nothing.
+  ops.push({ kind: 'compute', label: 'end of step', category: 'other', durationMs: 0, mark: step.mark });
+}
+
+/** DWDP programs for one group: `steps[i]` are the forward steps of rank `group[i]`. */
+export function dwdpPrograms(cost: CostModel, group: readonly number[], steps: readonly (readonly RankStep[])[], o: DwdpOptions): Op[][] {
+  const m = cost.model;
+  const N = group.length;
+  if (o.placement.groupSize !== N) throw new Error(`dwdp programs: placement is for ${o.placement.groupSize} ranks, group has ${N}`);
+  if (o.placement.experts !== m.experts) throw new Error(`dwdp programs: placement has E=${o.placement.experts}, model has ${m.experts}`);
+  const depth = o.prefetchDepth ?? 2;
+  if (!(Number.isInteger(depth) && depth >= 1)) throw new Error(`dwdp programs: prefetch depth must be a positive integer, got ${depth}`);
+  const split = o.splitWeights ?? true;
+  const moe = m.layers.moeLayerIndices;
+  const isMoe = new Set(moe);
+  const perPeer = o.placement.pull * cost.expertBytes;
+  const remoteBytes = (N - 1) * perPeer;
+
+  return group.map((rank, i) => {
+    const ops: Op[] = [];
+    const peers = pullIssueOrder(rank, group, o.contentionFix);
+    // Integer pull ids (step, layer, peer) and plain loops: a rack's programs hold ~10⁶ ops.
+    const pullId = (s: number, l: number, p: number) => (s * m.layers.total + l) * MAX_RANKS + p;
+    const ids = (s: number, l: number): number[] => {
+      const out: number[] = [];
+      for (const p of peers) out.push(pullId(s, l, p));
+      return out;
+    };
+    const pull = (s: number, k: number) => {
+      if (k >= moe.length || perPeer === 0) return;
+      const l = moe[k];
+      for (const p of peers) ops.push({ kind: 'pull', id: pullId(s, l, p), from: p, bytes: perPeer, layer: l });
+    };
+    steps[i].forEach((step, s) => {
+      if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
+      const c = stepCosts(cost, step.lengths);
+      // Every rank computes the routed experts of its own T·K token slots over all E experts.
+      const gemm = cost.expertGemmMs(c.T * m.topK, expectedExpertsTouched(m.experts, m.topK, c.T));
+      const merge = split ? 0 : cost.copyMs(remoteBytes);
+      for (let k = 0; k < depth; k++) pull(s, k);
+      let k = 0;
+      for (let l = 0; l < m.layers.total; l++) {
+        layerHead(ops, c, l, !isMoe.has(l));
+        if (!isMoe.has(l)) continue;
+        compute(ops, 'router', 'router', c.router, l);
+        compute(ops, 'shared expert', 'dense', c.shared, l);
+        if (perPeer > 0) ops.push({ kind: 'waitPull', ids: ids(s, l), layer: l });
+        compute(ops, 'merge weights', 'merge', merge, l);
+        compute(ops, 'grouped GEMM', 'gemm', gemm, l);
+        pull(s, k + depth); // MoE layer k is done with its slot
+        compute(ops, 'combine', 'combine', c.combine, l);
+        k++;
+      }
+      stepTail(ops, c, step);
+    });
+    return ops;
+  });
+}
+
+/** Hands out blocks of integer ids for sends and barriers, unique across every group built with it. */
+export class IdSpace {
+  private next = 0;
+  take(n: number): number {
+    const base = this.next;
+    this.next += n;
+    return base;
+  }
+}
+
+/** Ranks are below this (pull ids pack a peer rank into their low digits). */
+export const MAX_RANKS = 1024;
+
+/**
+ * DEP programs for one group; every rank must have the same number of steps (empty batches
+ * allowed). Build all groups of one simulation with the same `ids`.
+ */
+export function depPrograms(cost: CostModel, group: readonly number[], steps: readonly (readonly RankStep[])[], ids = new IdSpace()): Op[][] {
+  const m = cost.model;
+  const N = group.length;
+  const nSteps = steps[0]?.length ?? 0;
+  if (steps.some((st) => st.length !== nSteps)) throw new Error('dep programs: every rank of a DEP group runs the same number of steps');
+  const moe = new Set(m.layers.moeLayerIndices);
+  const reach = N > 1 ? tokenReachesRankProbability(m.experts, m.topK, N) : 0;
+  const p = cost.precision;
+  // Per (step, layer): one barrier id, then N·N dispatch and N·N combine ids (a → b at a·N + b).
+  const blocks = Array.from({ length: nSteps }, () => m.layers.moeLayerIndices.map(() => ids.take(1 + 2 * N * N)));
+  const collective = cost.efficiency.collectiveUs / 1000;
+  const costs = steps.map((st) => st.map((step) => stepCosts(cost, step.lengths)));
+
+  return group.map((rank, i) => {
+    const ops: Op[] = [];
+    const peers = group.filter((q) => q !== rank);
+    const local = peers.map((q) => group.indexOf(q));
+    for (let s = 0; s < nSteps; s++) {
+      const step = steps[i][s];
+      if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
+      const c = costs[i][s];
+      const Ts = costs.map((cs) => cs[s].T);
+      const totalT = Ts.reduce((a, b) => a + b, 0);
+      // Tokens routed to this rank's E/N experts from every rank (uniform routing).
+      const slots = (totalT * m.topK) / N;
+      const gemm = cost.expertGemmMs(slots, expectedExpertsTouched(m.experts, m.topK, totalT, m.experts / N));
+      const peerT = local.map((j) => Ts[j]);
+      let k = 0;
+      for (let l = 0; l < m.layers.total; l++) {
+        layerHead(ops, c, l, !moe.has(l));
+        if (!moe.has(l)) continue;
+        compute(ops, 'router', 'router', c.router, l);
+        compute(ops, 'shared expert', 'dense', c.shared, l);
+        if (N > 1) {
+          // Ids: barrier = base, dispatch a → b = d0 + a·N + b, combine a → b = c0 + a·N + b.
+          const base = blocks[s][k];
+          const d0 = base + 1;
+          const c0 = base + 1 + N * N;
+          const inbound: number[] = [];
+          const outbound: number[] = [];
+          for (const j of local) {
+            inbound.push(d0 + j * N + i);
+            outbound.push(c0 + j * N + i);
+          }
+          ops.push({ kind: 'barrier', id: base, layer: l });
+          compute(ops, 'dispatch', 'comm', collective, l);
+          for (let x = 0; x < peers.length; x++) ops.push({ kind: 'send', id: d0 + i * N + local[x], to: peers[x], bytes: c.T * reach * m.hidden * p.dispatchBytes, layer: l });
+          ops.push({ kind: 'waitRecv', ids: inbound, layer: l });
+          compute(ops, 'grouped GEMM', 'gemm', gemm, l);
+          compute(ops, 'combine-send', 'comm', collective, l);
+          for (let x = 0; x < peers.length; x++) ops.push({ kind: 'send', id: c0 + i * N + local[x], to: peers[x], bytes: peerT[x] * reach * m.hidden * p.combineBytes, layer: l });
+          ops.push({ kind: 'waitRecv', ids: outbound, layer: l });
+        } else {
+          compute(ops, 'grouped GEMM', 'gemm', gemm, l);
+        }
+        compute(ops, 'combine', 'combine', c.combine, l);
+        k++;
+      }
+      stepTail(ops, c, step);
+    }
+    return ops;
+  });
+}
+
+/** One step's pulls alone (no compute): what the link needs to move a step's remote experts. */
+export function prefetchOnlyPrograms(cost: CostModel, group: readonly number[], o: DwdpOptions): Op[][] {
+  const moe = cost.model.layers.moeLayerIndices;
+  const perPeer = o.placement.pull * cost.expertBytes;
+  return group.map((rank) => {
+    const peers = pullIssueOrder(rank, group, o.contentionFix);
+    const ops: Op[] = [];
+    if (perPeer === 0) return ops;
+    const ids: number[] = [];
+    for (const l of moe) {
+      for (const p of peers) {
+        ids.push(l * MAX_RANKS + p);
+        ops.push({ kind: 'pull', id: l * MAX_RANKS + p, from: p, bytes: perPeer, layer: l });
+      }
+    }
+    ops.push({ kind: 'waitPull', ids });
+    return ops;
+  });
+}

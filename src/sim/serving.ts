@@ -1,0 +1,214 @@
+// Serving level: a stream of prefill requests on a rack of ranks, under DEP or DWDP.
+//
+// Requests (src/sim/workload.ts) are taken in arrival order and batched up to
+// `maxTokensPerBatch` input tokens per rank and step (a request longer than that gets a batch
+// of its own; chunked prefill is not modeled). Who takes the next batch is decided ahead of
+// the simulation by list scheduling on the cost model's estimate of each step (compute, plus
+// for DWDP the part of the prefetch that compute cannot hide): DWDP ranks take batches one by
+// one, whichever rank is free first; a DEP group takes one batch per rank at a time, since its
+// ranks step together (a rank with nothing left runs an empty batch and still joins every
+// all-to-all). The scheduler then gives the real timelines, contention and barriers included.
+//
+// Reported (all modeled):
+//   TPS/GPU  input tokens ÷ Σ over ranks of the time each rank was in use (its last step's
+//            end): context-phase throughput per GPU, not penalized for the ragged end of a
+//            finite run. With a backlog (all requests at t = 0) this is capacity.
+//   TTFT     end of the step that prefilled the request − its arrival (first token = end of
+//            prefill; the decode phase runs elsewhere in disaggregated serving, so the output
+//            length does not enter the context-phase numbers).
+
+import { makePlacement } from '../dwdp/placement.ts';
+import type { MoeConfig } from '../model/config.ts';
+import type { WeightFormat } from '../model/formats.ts';
+import { CostModel, expectedExpertsTouched, type Efficiency } from './cost-model.ts';
+import { breakdownOf, type Breakdown } from './experiment.ts';
+import type { HardwareProfile } from './profiles.ts';
+import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
+import { simulate, type Op, type Schedule } from './scheduler.ts';
+import { generateRequests, type LengthDist, type Request } from './workload.ts';
+
+export interface ServingParams {
+  profile: HardwareProfile;
+  model: MoeConfig;
+  format: WeightFormat;
+  /** Ranks in the rack (e.g. 72), split into groups of groupSize. */
+  ranks: number;
+  groupSize: number;
+  requests: number;
+  isl: LengthDist;
+  osl: LengthDist;
+  maxTokensPerBatch: number;
+  /** Poisson arrivals (requests/s for the whole rack); absent: a backlog at t = 0. */
+  arrivalRatePerS?: number;
+  seed: number;
+  contentionFix: boolean;
+  splitWeights: boolean;
+  prefetchDepth: number;
+  linkGBps?: number;
+  local?: number;
+  pull?: number;
+  efficiency?: Partial<Efficiency>;
+}
+
+export interface ServingResult {
+  strategy: 'dep' | 'dwdp';
+  tpsPerGpu: number;
+  ttftMs: { mean: number; p50: number; p90: number; p99: number };
+  makespanMs: number;
+  /** Forward steps run, summed over ranks (DEP: empty steps of idle ranks included). */
+  rankSteps: number;
+  /** Mean requests and tokens per non-empty rank step. */
+  meanBatchRequests: number;
+  meanBatchTokens: number;
+  /** Mean per non-empty rank step, ms, and where that time goes. */
+  stepMs: number;
+  computeMsPerStep: number;
+  breakdownPerStep: Breakdown;
+  hiddenPullFraction: number;
+  schedule: Schedule;
+}
+
+interface Plan {
+  /** steps[r] = the forward steps of rank r. */
+  steps: RankStep[][];
+  /** Requests of each step, keyed by the step's mark. */
+  members: Map<string, Request[]>;
+}
+
+/** Take the next batch from the queue (requests arrived by `at`), at least one request if any has arrived. */
+function takeBatch(queue: Request[], head: { i: number }, at: number, maxTokens: number): Request[] {
+  const out: Request[] = [];
+  let tokens = 0;
+  while (head.i < queue.length) {
+    const q = queue[head.i];
+    if (q.arrivalMs > at) break;
+    if (out.length > 0 && tokens + q.inputLen > maxTokens) break;
+    out.push(q);
+    tokens += q.inputLen;
+    head.i++;
+  }
+  return out;
+}
+
+function stepComputeEstimate(cost: CostModel, lengths: readonly number[], strategy: 'dep' | 'dwdp', groupSize: number): number {
+  const m = cost.model;
+  const T = lengths.reduce((a, b) => a + b, 0);
+  if (T === 0) return 0;
+  const perLayer = cost.attentionMs(lengths) + cost.layerMiscMs(T);
+  const moe =
+    cost.routerMs(T) +
+    cost.sharedExpertMs(T) +
+    cost.combineMs(T) +
+    (strategy === 'dwdp'
+      ? cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T))
+      : cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T * groupSize, m.experts / groupSize)));
+  return m.layers.total * perLayer + m.layers.dense * cost.denseMlpMs(T) + m.layers.moe * moe + cost.lmHeadMs(T, lengths.length);
+}
+
+function plan(p: ServingParams, cost: CostModel, strategy: 'dep' | 'dwdp', requests: Request[]): Plan {
+  const G = p.groupSize;
+  const groups = Math.floor(p.ranks / G);
+  const steps: RankStep[][] = Array.from({ length: groups * G }, () => []);
+  const members = new Map<string, Request[]>();
+  const head = { i: 0 };
+  const placement = makePlacement(p.model.experts, G, p.local, p.pull);
+  // Pull time per step with the link to itself (a lower bound under contention).
+  const pullPerStep = (p.model.layers.moe * placement.pullBytesPerLayer(cost.expertBytes)) / (cost.link(true).egressGBps as number) / 1e6;
+  const record = (r: number, batch: Request[]) => {
+    const mark = `r${r}s${steps[r].length}`;
+    const notBefore = batch.length > 0 ? Math.max(...batch.map((q) => q.arrivalMs)) : undefined;
+    steps[r].push({ lengths: batch.map((q) => q.inputLen), mark, ...(notBefore !== undefined && notBefore > 0 ? { notBeforeMs: notBefore } : {}) });
+    members.set(mark, batch);
+  };
+  if (strategy === 'dwdp') {
+    const free = new Array<number>(groups * G).fill(0);
+    while (head.i < requests.length) {
+      let r = 0;
+      for (let k = 1; k < free.length; k++) if (free[k] < free[r]) r = k;
+      const start = Math.max(free[r], requests[head.i].arrivalMs);
+      const batch = takeBatch(requests, head, start, p.maxTokensPerBatch);
+      record(r, batch);
+      const compute = stepComputeEstimate(cost, batch.map((q) => q.inputLen), 'dwdp', G);
+      free[r] = start + Math.max(compute, pullPerStep);
+    }
+  } else {
+    const free = new Array<number>(groups).fill(0);
+    while (head.i < requests.length) {
+      let g = 0;
+      for (let k = 1; k < groups; k++) if (free[k] < free[g]) g = k;
+      const start = Math.max(free[g], requests[head.i].arrivalMs);
+      let est = 0;
+      for (let i = 0; i < G; i++) {
+        const batch = takeBatch(requests, head, start, p.maxTokensPerBatch);
+        record(g * G + i, batch);
+        est = Math.max(est, stepComputeEstimate(cost, batch.map((q) => q.inputLen), 'dep', G));
+      }
+      free[g] = start + est;
+    }
+  }
+  return { steps, members };
+}
+
+/** Serve the request stream with one strategy. */
+export function runServing(p: ServingParams, strategy: 'dep' | 'dwdp', opts: { intervals?: boolean } = {}): ServingResult {
+  if (!(p.ranks >= p.groupSize && p.groupSize >= 1)) throw new Error(`serving: ${p.ranks} ranks cannot hold a group of ${p.groupSize}`);
+  if (!(p.maxTokensPerBatch >= 1)) throw new Error(`serving: maxTokensPerBatch must be ≥ 1, got ${p.maxTokensPerBatch}`);
+  const cost = new CostModel({ model: p.model, profile: p.profile, format: p.format, efficiency: p.efficiency, linkGBps: p.linkGBps });
+  const requests = generateRequests({ count: p.requests, isl: p.isl, osl: p.osl, arrivalRatePerS: p.arrivalRatePerS, seed: p.seed });
+  const { steps, members } = plan(p, cost, strategy, requests);
+  const G = p.groupSize;
+  const groups = steps.length / G;
+  const placement = makePlacement(p.model.experts, G, p.local, p.pull);
+  const programs: Op[][] = [];
+  const ids = new IdSpace();
+  for (let g = 0; g < groups; g++) {
+    const group = Array.from({ length: G }, (_, i) => g * G + i);
+    const mine = group.map((r) => steps[r]);
+    const progs =
+      strategy === 'dwdp'
+        ? dwdpPrograms(cost, group, mine, { placement, contentionFix: p.contentionFix, splitWeights: p.splitWeights, prefetchDepth: p.prefetchDepth })
+        : depPrograms(cost, group, mine, ids);
+    programs.push(...progs);
+  }
+  const schedule = simulate(programs, cost.link(p.contentionFix), { intervals: opts.intervals ?? false });
+
+  const ttft: number[] = [];
+  let tokens = 0;
+  let busySteps = 0;
+  let batchRequests = 0;
+  for (const [mark, batch] of members) {
+    if (batch.length === 0) continue;
+    busySteps++;
+    batchRequests += batch.length;
+    const end = schedule.marks.get(mark)!;
+    for (const q of batch) {
+      ttft.push(end - q.arrivalMs);
+      tokens += q.inputLen;
+    }
+  }
+  ttft.sort((a, b) => a - b);
+  const pct = (x: number) => ttft[Math.min(ttft.length - 1, Math.floor(x * ttft.length))];
+  const gpuMs = schedule.ranks.reduce((a, m) => a + m.endMs, 0);
+  const b = schedule.ranks.map(breakdownOf).reduce(
+    (acc, x) => {
+      for (const k of Object.keys(acc) as (keyof Breakdown)[]) acc[k] += x[k] / busySteps;
+      return acc;
+    },
+    { attention: 0, groupedGemm: 0, denseGemm: 0, other: 0, communication: 0, synchronization: 0, p2pCopy: 0 } as Breakdown,
+  );
+  const busyMs = schedule.ranks.reduce((a, m) => a + m.computeMs + m.waitMs + m.syncMs + m.commMs, 0);
+  return {
+    strategy,
+    tpsPerGpu: (tokens / gpuMs) * 1000,
+    ttftMs: { mean: ttft.reduce((a, x) => a + x, 0) / ttft.length, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99) },
+    makespanMs: schedule.makespanMs,
+    rankSteps: steps.reduce((a, s) => a + s.length, 0),
+    meanBatchRequests: batchRequests / busySteps,
+    meanBatchTokens: tokens / busySteps,
+    stepMs: busyMs / busySteps,
+    computeMsPerStep: schedule.ranks.reduce((a, m) => a + m.computeMs, 0) / busySteps,
+    breakdownPerStep: b,
+    hiddenPullFraction: schedule.hiddenPullFraction,
+    schedule,
+  };
+}
