@@ -1,0 +1,104 @@
+// npm run sim -- --scenario <name|file.json> [--json] [--profile id] [--trace FILE]
+//                [--this-device-gflops X --this-device-copy-gbps Y] [--calibrate FILE] [--list]
+// The rack-scale model: DWDP vs DEP for DeepSeek-R1 on a hardware profile, in virtual time.
+// Everything it prints is modeled (it says so); nothing here touches a GPU.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { toChromeTrace } from '../report/trace.ts';
+import { calibrate, parseCalibration } from '../sim/calibration.ts';
+import { deepseekR1, runStepRow } from '../sim/experiment.ts';
+import { formatCalibration, formatScenario } from '../sim/format.ts';
+import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../sim/profiles.ts';
+import { SCENARIOS, parseScenario, runScenario, scenarioRows, type ScenarioSpec } from '../sim/scenarios.ts';
+import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
+
+const SPEC: Spec = {
+  scenario: { kind: 'string', help: `built-in name (${Object.keys(SCENARIOS).join(', ')}) or a scenario JSON file`, placeholder: 'name|file.json' },
+  json: { kind: 'flag', help: 'print the rows as JSON (times in ms) instead of tables' },
+  profile: { kind: 'string', help: `hardware profile instead of the scenario's (${Object.keys(PROFILES).join(', ')}, this-device)`, placeholder: 'id' },
+  'this-device-gflops': { kind: 'string', help: 'measured GEMM GFLOP/s for --profile this-device', placeholder: 'X' },
+  'this-device-copy-gbps': { kind: 'string', help: 'measured copy GB/s for --profile this-device', placeholder: 'Y' },
+  trace: { kind: 'string', help: "write Chrome traces of the first row's DEP and DWDP steps (FILE-dep.json, FILE-dwdp.json)", placeholder: 'FILE' },
+  calibrate: { kind: 'string', help: 'print the fit of predicted vs measured op times from a calibration JSON file', placeholder: 'FILE' },
+  list: { kind: 'flag', help: 'list the built-in scenarios' },
+  help: { kind: 'flag', help: 'show this help' },
+};
+
+function loadScenario(arg: string): ScenarioSpec {
+  if (Object.hasOwn(SCENARIOS, arg)) return SCENARIOS[arg];
+  if (!arg.endsWith('.json')) throw new UsageError(`--scenario '${arg}' is neither a built-in scenario (${Object.keys(SCENARIOS).join(', ')}) nor a .json file`);
+  let text: string;
+  try {
+    text = readFileSync(arg, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${arg}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${arg} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseScenario(json, arg.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
+}
+
+function profileFrom(args: Args): HardwareProfile | undefined {
+  const id = args.optStr('profile');
+  if (id === undefined) return undefined;
+  if (id !== 'this-device') return getProfile(id);
+  return thisDeviceProfile({
+    gemmGflops: args.num('this-device-gflops', undefined, { min: 1e-9 }),
+    copyGBps: args.num('this-device-copy-gbps', undefined, { min: 1e-9 }),
+  });
+}
+
+function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, file: string): string[] {
+  const p = scenarioRows(spec)[0];
+  const prof = profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
+  const run = runStepRow({ ...p, profile: prof, model: deepseekR1(), steps: Math.min(p.steps, 2) }, { intervals: true });
+  const base = file.replace(/\.json$/, '');
+  const written: string[] = [];
+  for (const s of ['dep', 'dwdp'] as const) {
+    const path = `${base}-${s}.json`;
+    const trace = toChromeTrace(run[s].intervals, { title: `${spec.name} ${s.toUpperCase()} (first row)`, modeled: true, profile: prof.id, scenario: spec.name, params: { ...p } });
+    writeFileSync(path, JSON.stringify(trace));
+    written.push(path);
+  }
+  return written;
+}
+
+async function main(): Promise<void> {
+  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
+  if (args.flag('help')) {
+    process.stdout.write(usage('npm run sim -- --scenario <name|file.json> [options]', 'Rack-scale model of DWDP vs DEP (DeepSeek-R1 prefill) in virtual time. Everything printed is MODELED.', SPEC));
+    return;
+  }
+  if (args.flag('list')) {
+    for (const s of Object.values(SCENARIOS)) console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
+    return;
+  }
+  const calib = args.optStr('calibrate');
+  if (calib !== undefined) {
+    const { device, samples } = parseCalibration(JSON.parse(readFileSync(calib, 'utf8')));
+    const fit = calibrate(samples, device);
+    if (args.flag('json')) console.log(JSON.stringify({ modeled: true, profile: fit.profile.id, scale: fit.scale, spread: fit.spread, rows: fit.rows }, null, 2));
+    else console.log(formatCalibration(fit));
+    return;
+  }
+  const spec = loadScenario(args.str('scenario'));
+  const profile = profileFrom(args);
+  const json = args.flag('json');
+  const res = runScenario(spec, {
+    profile,
+    onRow: json ? undefined : (_, i) => process.stderr.write(`  row ${i + 1} done\r`),
+  });
+  if (json) {
+    console.log(JSON.stringify(res, (_, v) => (v === Infinity ? null : v), 2));
+  } else {
+    process.stderr.write('\n');
+    console.log(formatScenario(res));
+  }
+  const trace = args.optStr('trace');
+  if (trace !== undefined) for (const f of writeTraces(spec, profile, trace)) process.stderr.write(`wrote ${f} (modeled timeline; open in ui.perfetto.dev)\n`);
+}
+
+void runCli(main);
