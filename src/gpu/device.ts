@@ -86,7 +86,11 @@ async function getNodeGpu(): Promise<GPU> {
     const mod = (await import(/* @vite-ignore */ name)) as { create(o: string[]): GPU; globals: object };
     // The WebGPU enums/classes (GPUBufferUsage, …) are globals in browsers; make them so here.
     Object.assign(globalThis, mod.globals);
-    return mod.create([]);
+    // disable_workgroup_init: Dawn zero-fills workgroup memory at every dispatch, which on
+    // SwiftShader makes pipelines compile ~20× slower; no kernel here reads workgroup memory
+    // before writing it (each is tested against its reference, so one that did would fail).
+    // timestamp_quantization: Dawn rounds timestamps to ~65 µs by default; we want raw ones.
+    return mod.create(['disable-dawn-features=timestamp_quantization', 'enable-dawn-features=disable_workgroup_init']);
   })();
   return nodeGpu;
 }

@@ -88,3 +88,32 @@ export async function runLayer(gpu: Gpu, cfg: MoeConfig, o: LayerRunOptions): Pr
   const stageMs = new Map([...perStage].map(([k, v]) => [k, median(v)]));
   return { cfg, host, x, out, topkIdx, topkWeight, stageMs, totalMs: median(totals), timeSource: timer.source, flops: layerFlops(cfg, tokens) };
 }
+
+/**
+ * A stack of `layers` MoE layers on one device, each layer's output the next one's input:
+ * the single-device reference every group strategy must reproduce. Returns the last output
+ * and the last layer's routing.
+ */
+export async function runLayerStack(
+  gpu: Gpu,
+  cfg: MoeConfig,
+  o: { format: WeightFormat; seed: number; layers: number; variant?: string },
+  x: Float32Array,
+  tokens: number,
+): Promise<{ out: Float32Array; topkIdx: Int32Array; topkWeight: Float32Array }> {
+  const layer = await MoeLayer.create(gpu, cfg, { format: o.format, variant: o.variant });
+  const scratch = layer.createScratch(tokens);
+  const bufs = [createBufferWith(gpu, x, 'stack x0'), createBufferWith(gpu, new Float32Array(tokens * cfg.hidden), 'stack x1')];
+  for (let l = 0; l < o.layers; l++) {
+    const w = uploadLayerWeights(gpu, buildHostLayerWeights(cfg, o.format, o.seed, l));
+    const enc = gpu.device.createCommandEncoder();
+    layer.encode(enc, bufs[l % 2], bufs[(l + 1) % 2], tokens, w, scratch);
+    gpu.device.queue.submit([enc.finish()]);
+  }
+  const [out, topkIdx, topkWeight] = await Promise.all([
+    readF32(gpu, bufs[o.layers % 2], tokens * cfg.hidden),
+    readI32(gpu, scratch.topkIdx, tokens * cfg.topK),
+    readF32(gpu, scratch.topkWeight, tokens * cfg.topK),
+  ]);
+  return { out, topkIdx, topkWeight };
+}

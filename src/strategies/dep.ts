@@ -1,0 +1,195 @@
+// DEP: attention data-parallel, experts expert-parallel. Rank d owns a contiguous range
+// of experts; each layer every rank routes its tokens, packs the rows in expert order and
+// sends each owner its rows (all-to-all dispatch), owners run the grouped GEMM on what they
+// received and send the outputs back (all-to-all combine), and every rank combines its own
+// tokens. The dispatch is a barrier: the fastest rank waits for the slowest every layer.
+//
+// Row layout. A rank's expert-sorted rows (permute's order) are contiguous per owner,
+// because owners hold contiguous expert ranges. An owner's receive buffer holds one block
+// per source rank (rank order), each sorted by expert; the owner's GEMM reads it through
+// a host-built permutation that groups rows by local expert, and an unpack gather puts
+// the outputs back in receive order, so each source's block returns as one copy straight
+// into that source's sorted y.
+import { createBuffer, createBufferWith, readU32 } from '../gpu/index.ts';
+import { GatherKernel } from '../kernels/gather.ts';
+import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
+import type { CopySegment } from '../dwdp/transport.ts';
+import { shardBinding, uploadShard, type ResidentShard, type Shard } from '../dwdp/weight-store.ts';
+import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
+import type { RankRuntime } from './runtime.ts';
+
+/** Rank d owns experts [⌊d·E/N⌋, ⌊(d+1)·E/N⌋): balanced to within one expert when N ∤ E. */
+export function depShards(experts: number, ranks: number): Shard[] {
+  return Array.from({ length: ranks }, (_, d) => {
+    const first = Math.floor((d * experts) / ranks);
+    return { first, count: Math.floor(((d + 1) * experts) / ranks) - first };
+  });
+}
+
+export interface DepRank {
+  env: RankEnv;
+  shard: Shard;
+  resident: ResidentShard;
+  table: GPUBuffer;
+  gemm: GroupedExpertGemm;
+  pack: GatherKernel;
+  unpack: GatherKernel;
+  /** [T·K, H] this rank's rows in expert order (sent out). */
+  send: GPUBuffer;
+  /** [maxRecv, H] rows received, one block per source; [maxRecv, F] and [maxRecv, H] GEMM outputs; [maxRecv, H] unpacked. */
+  recv: GPUBuffer;
+  h: GPUBuffer;
+  y: GPUBuffer;
+  back: GPUBuffer;
+}
+
+/** Per layer, every rank's expert offsets (the counts exchanged before the dispatch). */
+export type OffsetBoard = Map<number, Uint32Array[]>;
+
+export async function setupDep(g: GroupEnv, env: RankEnv, shards: Shard[]): Promise<DepRank> {
+  const { cfg, layout } = g;
+  const shard = shards[env.id];
+  const gpu = env.gpu;
+  const resident = uploadShard(gpu, g.hosts, shard, `rank ${env.id} expert shard`);
+  env.residentBytes = resident.bytes;
+  const maxRecv = g.work.reduce((a, w) => a + w.tokens, 0) * cfg.topK;
+  const H = cfg.hidden;
+  const [gemm, pack, unpack] = await Promise.all([
+    GroupedExpertGemm.create(gpu, { hidden: H, expertHidden: cfg.expertHidden, experts: Math.max(1, shard.count), format: g.format, sources: 1, variant: g.opts.variant, block: cfg.nativeWeightBlock }),
+    GatherKernel.create(gpu, { columns: H, divisor: cfg.topK }),
+    GatherKernel.create(gpu, { columns: H, divisor: 1 }),
+  ]);
+  const b = (bytes: number, what: string) => createBuffer(gpu, bytes, `rank ${env.id} ${what}`);
+  return {
+    env,
+    shard,
+    resident,
+    table: createExpertTable(gpu, Array.from({ length: Math.max(1, shard.count) }, (_, i) => ({ source: 0, atWord: i * layout.words }))),
+    gemm,
+    pack,
+    unpack,
+    send: b(env.work.tokens * cfg.topK * H * 4, 'dispatch rows'),
+    recv: b(maxRecv * H * 4, 'received rows'),
+    h: b(maxRecv * cfg.expertHidden * 4, 'expert activations'),
+    y: b(maxRecv * H * 4, 'expert outputs'),
+    back: b(maxRecv * H * 4, 'outputs to return'),
+  };
+}
+
+/** Rows of source s (offsets os) that owner d (shard) receives: [os[first], os[first + count]). */
+const rowsFor = (os: Uint32Array, sh: Shard) => [os[sh.first], os[sh.first + sh.count]] as const;
+
+/** Where each source's block starts in owner `d`'s receive buffer (rows), and the total. */
+function receiveLayout(board: Uint32Array[], sh: Shard): { base: number[]; total: number } {
+  const base: number[] = [];
+  let at = 0;
+  for (const os of board) {
+    base.push(at);
+    const [lo, hi] = rowsFor(os, sh);
+    at += hi - lo;
+  }
+  return { base, total: at };
+}
+
+/**
+ * The owner's GEMM order: rows grouped by local expert (sources in rank order within an
+ * expert), as indices into the receive buffer, with per-local-expert offsets.
+ */
+function gemmOrder(board: Uint32Array[], sh: Shard, base: number[], total: number): { perm: Uint32Array; offsets: Uint32Array } {
+  const perm = new Uint32Array(Math.max(1, total));
+  const offsets = new Uint32Array(Math.max(1, sh.count) + 1);
+  let i = 0;
+  for (let e = sh.first; e < sh.first + sh.count; e++) {
+    offsets[e - sh.first] = i;
+    board.forEach((os, s) => {
+      const start = base[s] + (os[e] - os[sh.first]);
+      for (let j = 0; j < os[e + 1] - os[e]; j++) perm[i++] = start + j;
+    });
+  }
+  offsets.fill(i, sh.count);
+  return { perm, offsets };
+}
+
+export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers: DepRank[], shards: Shard[], board: OffsetBoard): Promise<void> {
+  const { env } = d;
+  const { cfg } = g;
+  const r = env.id;
+  const N = shards.length;
+  const T = env.work.tokens;
+  const K = cfg.topK;
+  const rowBytes = cfg.hidden * 4;
+  const gpu = env.gpu;
+
+  for (let l = 0; l < g.layers; l++) {
+    const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
+    const w = { ...env.common[l], experts: { weights: [], expertTable: d.table } };
+    await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
+    await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
+    const mine = await rt.host(`read counts L${l}`, 'router', l, () => readU32(gpu, env.scratch.offsets, cfg.experts + 1));
+    if (!board.has(l)) board.set(l, new Array<Uint32Array>(N));
+    board.get(l)![r] = mine;
+    await rt.compute(`pack L${l}`, 'dispatch', l, (enc, t) =>
+      d.pack.encode(enc, { idx: env.scratch.perm, src: x, out: d.send, rows: T * K, label: 'pack' }, t),
+    );
+
+    // Dispatch: counts are exchanged at the barrier, then each owner gets its rows.
+    await rt.barrier(`L${l}/dispatch`, l);
+    const offs = board.get(l)!;
+    const layouts = shards.map((sh) => receiveLayout(offs, sh));
+    const dispatchIds: string[] = [];
+    for (let dst = 0; dst < N; dst++) {
+      const [lo, hi] = rowsFor(mine, shards[dst]);
+      const seg: CopySegment = {
+        src: { rank: r, buffer: d.send, offset: lo * rowBytes },
+        dst: { rank: dst, buffer: peers[dst].recv, offset: layouts[dst].base[r] * rowBytes },
+        bytes: (hi - lo) * rowBytes,
+      };
+      if (dst === r) await rt.compute(`dispatch local L${l}`, 'dispatch', l, (enc) => localCopy(enc, seg));
+      else rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l);
+    }
+    for (let s = 0; s < N; s++) if (s !== r) dispatchIds.push(`L${l}/dispatch/${s}->${r}`);
+    await rt.waitRecv(dispatchIds, l);
+
+    // The owner's grouped GEMM over every source's rows for its experts.
+    const { base, total } = layouts[r];
+    const order = gemmOrder(offs, d.shard, base, total);
+    const perm = createBufferWith(gpu, order.perm, 'dep gemm order');
+    const offsets = createBufferWith(gpu, order.offsets, 'dep gemm offsets');
+    const inverse = new Uint32Array(Math.max(1, total));
+    for (let i = 0; i < total; i++) inverse[order.perm[i]] = i;
+    const back = createBufferWith(gpu, inverse, 'dep unpack order');
+    if (total > 0) {
+      await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
+        const weights = [shardBinding(d.resident, l)];
+        d.gemm.encodeGateUp(enc, { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h }, t);
+        d.gemm.encodeDown(enc, { h: d.h, offsets, topK: 1, tokens: total, weights, expertTable: d.table, y: d.y }, t);
+        d.unpack.encode(enc, { idx: back, src: d.y, out: d.back, rows: total, label: 'unpack' }, t);
+      });
+    }
+
+    // Combine: every source's block goes back into its own sorted y.
+    const combineIds: string[] = [];
+    for (let s = 0; s < N; s++) {
+      const [lo, hi] = rowsFor(offs[s], d.shard);
+      const seg: CopySegment = {
+        src: { rank: r, buffer: d.back, offset: base[s] * rowBytes },
+        dst: { rank: s, buffer: peers[s].env.scratch.y, offset: lo * rowBytes },
+        bytes: (hi - lo) * rowBytes,
+      };
+      if (s === r) await rt.compute(`combine local L${l}`, 'dispatch', l, (enc) => localCopy(enc, seg));
+      else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l);
+    }
+    for (let s = 0; s < N; s++) if (s !== r) combineIds.push(`L${l}/combine/${s}->${r}`);
+    await rt.compute(`shared L${l}`, 'gemm', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));
+    await rt.waitRecv(combineIds, l);
+    await rt.compute(`combine L${l}`, 'combine', l, (enc, t) => env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t));
+    perm.destroy();
+    offsets.destroy();
+    back.destroy();
+  }
+}
+
+/** A rank's own rows stay on its device: a plain buffer copy. */
+function localCopy(enc: GPUCommandEncoder, s: CopySegment): void {
+  if (s.bytes > 0) enc.copyBufferToBuffer(s.src.buffer, s.src.offset, s.dst.buffer, s.dst.offset, s.bytes);
+}

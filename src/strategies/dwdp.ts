@@ -1,0 +1,140 @@
+// DWDP: every rank runs its own tokens through every layer (attention AND MoE) and never
+// waits for a peer. Only the expert weights are distributed: a rank holds L experts of
+// every layer and pulls the other (N−1)·P from its peers, one-sidedly.
+//
+// --prefetch on (the paper): both ping-pong slots are filled at the start of the step;
+//   after MoE(l) is done with its slot, the pull of layer l + depth is issued into it, so
+//   the pull of l+1 hides behind MoE(l) and the attention of l+1. Routing is unknown when a
+//   pull is issued, so all (N−1)·P remote experts move.
+// --prefetch off: after routing, read the choice back and pull only the distinct routed
+//   remote experts, then wait for them (nothing hides the pull).
+// --split-weights on: the grouped GEMM reads the resident shard and each peer's slot region
+//   in place; off: a timed merge copies them into one contiguous buffer first.
+import { readI32 } from '../gpu/index.ts';
+import { createExpertTable } from '../kernels/expert-gemm.ts';
+import type { WordCopy } from '../kernels/copy.ts';
+import type { Placement } from '../dwdp/placement.ts';
+import type { CopySegment } from '../dwdp/transport.ts';
+import {
+  createPrefetchSlots,
+  splitSources,
+  uploadShard,
+  type PrefetchSlots,
+  type ResidentShard,
+} from '../dwdp/weight-store.ts';
+import { createBuffer } from '../gpu/index.ts';
+import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
+import type { RankRuntime } from './runtime.ts';
+
+export interface DwdpRank {
+  env: RankEnv;
+  resident: ResidentShard;
+  slots: PrefetchSlots;
+  split?: ReturnType<typeof splitSources>;
+  /** --split-weights off: one contiguous buffer of all E experts of the current layer. */
+  merged?: { buffer: GPUBuffer; table: GPUBuffer };
+}
+
+export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSources: number): DwdpRank {
+  const { layout } = g;
+  const o = g.opts.dwdp;
+  const resident = uploadShard(env.gpu, g.hosts, { first: placement.rangeStart(env.id), count: placement.local }, `rank ${env.id} resident experts`);
+  // Without prefetch one slot receives the routed experts of the current layer.
+  const slots = createPrefetchSlots(env.gpu, layout, placement.remote(env.id), o.prefetch ? o.prefetchDepth : 1, env.id);
+  env.residentBytes = resident.bytes;
+  env.prefetchBytes = slots.buffers.length * slots.payloadBytes;
+  const d: DwdpRank = { env, resident, slots };
+  if (o.splitWeights) d.split = splitSources(env.gpu, g.cfg.experts, layout, resident, slots, maxSources);
+  else {
+    const E = g.cfg.experts;
+    d.merged = {
+      buffer: createBuffer(env.gpu, E * layout.bytes, `rank ${env.id} merged experts`),
+      table: createExpertTable(env.gpu, Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * layout.words }))),
+    };
+    env.prefetchBytes += E * layout.bytes;
+  }
+  return d;
+}
+
+/** How many weight sources this rank's grouped GEMM binds. */
+export function dwdpSourceCount(splitWeights: boolean, peers: number, maxSources: number): number {
+  if (!splitWeights) return 1;
+  return 1 + peers <= maxSources ? 1 + peers : 2;
+}
+
+const pullId = (l: number, rank: number, from: number) => `L${l}:${from}->${rank}`;
+
+/** Segments that copy `experts` (a subset of a peer's region) of layer l from the peer's shard into `slot`. */
+function pullSegments(g: GroupEnv, d: DwdpRank, peers: DwdpRank[], l: number, slot: number, from: number, experts: number[]): CopySegment[] {
+  const region = d.slots.regions.find((r) => r.from === from)!;
+  const src = peers[from].resident;
+  const b = g.layout.bytes;
+  // Contiguous runs of experts become one segment each.
+  const segs: CopySegment[] = [];
+  for (let i = 0; i < experts.length; ) {
+    let j = i + 1;
+    while (j < experts.length && experts[j] === experts[j - 1] + 1) j++;
+    const e = experts[i];
+    segs.push({
+      src: { rank: from, buffer: src.buffer, offset: l * src.layerStride + (e - src.shard.first) * b },
+      dst: { rank: d.env.id, buffer: d.slots.buffers[slot], offset: region.offset + (e - region.experts[0]) * b },
+      bytes: (j - i) * b,
+    });
+    i = j;
+  }
+  return segs;
+}
+
+/** --split-weights off: resident section and every slot region into the merged buffer, expert order. */
+function mergeCopies(g: GroupEnv, d: DwdpRank, l: number, slot: number): WordCopy[] {
+  const b = g.layout.bytes;
+  const m = d.merged!.buffer;
+  const r = d.resident;
+  return [
+    { src: r.buffer, srcOffset: l * r.layerStride, dst: m, dstOffset: r.shard.first * b, bytes: r.shard.count * b },
+    ...d.slots.regions.map((reg) => ({ src: d.slots.buffers[slot], srcOffset: reg.offset, dst: m, dstOffset: reg.experts[0] * b, bytes: reg.bytes })),
+  ];
+}
+
+export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, peers: DwdpRank[]): Promise<void> {
+  const { env } = d;
+  const r = env.id;
+  const { prefetch, prefetchDepth: depth } = g.opts.dwdp;
+  const T = env.work.tokens;
+  const K = g.cfg.topK;
+
+  const issueLayer = (l: number) => {
+    for (const reg of d.slots.regions) rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, l % depth, reg.from, reg.experts), l);
+  };
+  if (prefetch) for (let l = 0; l < Math.min(depth, g.layers); l++) issueLayer(l);
+
+  for (let l = 0; l < g.layers; l++) {
+    const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
+    const slot = prefetch ? l % depth : 0;
+    const experts = d.split
+      ? { weights: d.split.sources(l, slot), expertTable: d.split.tableFor }
+      : { weights: [{ buffer: d.merged!.buffer }], expertTable: d.merged!.table };
+    const w = { ...env.common[l], experts };
+
+    await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
+    if (prefetch) await rt.waitPull(d.slots.regions.map((reg) => pullId(l, r, reg.from)), l);
+    await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
+    if (!prefetch) {
+      // The routing decides which remote experts to fetch: read it back, pull, wait.
+      const idx = await rt.host(`read routing L${l}`, 'router', l, () => readI32(env.gpu, env.scratch.topkIdx, T * K));
+      const routed = new Set(idx);
+      const ids: string[] = [];
+      for (const reg of d.slots.regions) {
+        const want = reg.experts.filter((e) => routed.has(e));
+        if (want.length === 0) continue;
+        const id = pullId(l, r, reg.from);
+        rt.pull(id, reg.from, pullSegments(g, d, peers, l, 0, reg.from, want), l);
+        ids.push(id);
+      }
+      if (ids.length) await rt.waitPull(ids, l);
+    }
+    if (d.merged) await rt.compute(`merge L${l}`, 'merge', l, (enc, t) => env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t));
+    await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => env.layer.encodeExperts(enc, x, out, T, w, env.scratch, t));
+    if (prefetch && l + depth < g.layers) issueLayer(l + depth);
+  }
+}

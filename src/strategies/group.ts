@@ -1,0 +1,110 @@
+// The state a group run shares across its ranks: the config, the workload, the layer
+// weights on the host, and per rank its kernels, buffers and input. Built once, before
+// the runtime starts the rank loops; the strategies only read it.
+import { createBuffer, createBufferWith, type Gpu } from '../gpu/index.ts';
+import { AttentionKernel, packOffsets } from '../kernels/attention.ts';
+import { CopyKernel } from '../kernels/copy.ts';
+import type { Rank } from '../dwdp/transport.ts';
+import { buildHostLayerWeights, type HostLayerWeights } from '../layer/host-weights.ts';
+import { MoeLayer, type DeviceLayerWeights, type LayerScratch } from '../layer/moe-layer.ts';
+import type { MoeConfig } from '../model/config.ts';
+import type { ExpertLayout, WeightFormat } from '../model/formats.ts';
+import { tokenInputs } from '../model/weights.ts';
+import { Rng } from '../util/random.ts';
+import { applyRoutingSkew } from '../workload/skew.ts';
+import { makeWorkload, totalTokens, type RankWork } from '../workload/workload.ts';
+import { uploadCommonWeights } from '../dwdp/weight-store.ts';
+import type { GroupRunOptions } from './types.ts';
+
+/** What one rank holds (kernels and buffers on its own device or partition). */
+export interface RankEnv {
+  id: number;
+  rank: Rank;
+  gpu: Gpu;
+  work: RankWork;
+  layer: MoeLayer;
+  scratch: LayerScratch;
+  /** Layer input and output, ping-pong: layer l reads x[l % 2] and writes x[(l + 1) % 2]. */
+  x: [GPUBuffer, GPUBuffer];
+  /** Router, bias, shared expert per layer (every rank has them). */
+  common: Omit<DeviceLayerWeights, 'experts'>[];
+  attention: AttentionKernel;
+  /** The attention stand-in's own q, k, v, out and request offsets (its output is not the MoE input). */
+  attn: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; seqOffsets: GPUBuffer };
+  copy: CopyKernel;
+  /** Weight bytes resident on this rank, and in its prefetch buffers. */
+  residentBytes: number;
+  prefetchBytes: number;
+}
+
+export interface GroupEnv {
+  cfg: MoeConfig;
+  opts: GroupRunOptions;
+  format: WeightFormat;
+  layout: ExpertLayout;
+  layers: number;
+  work: RankWork[];
+  /** Host weights of every layer (all experts), from the seed. */
+  hosts: HostLayerWeights[];
+  /** The group's stacked layer-0 input [Σ tokens, H] (rank r's rows start at work[r].firstToken). */
+  x: Float32Array;
+}
+
+/** Input of the stacked group: the seed's tokens, pushed toward hot experts when skewed. */
+export function groupInput(cfg: MoeConfig, opts: GroupRunOptions, work: RankWork[], router0: Float32Array): Float32Array {
+  const total = totalTokens(work);
+  const x = tokenInputs(cfg, opts.seed, total);
+  if (opts.routingSkew > 0) applyRoutingSkew(cfg, x, total, router0, opts.routingSkew, opts.seed);
+  return x;
+}
+
+export function buildGroupEnv(cfg: MoeConfig, opts: GroupRunOptions): GroupEnv {
+  const work = makeWorkload({
+    ranks: opts.ranks,
+    tokensPerRank: opts.tokensPerRank,
+    requestsPerRank: opts.requestsPerRank,
+    lengthCv: opts.lengthCv,
+    seed: opts.seed,
+  });
+  const hosts = Array.from({ length: opts.layers }, (_, l) => buildHostLayerWeights(cfg, opts.format, opts.seed, l));
+  return { cfg, opts, format: opts.format, layout: hosts[0].layout, layers: opts.layers, work, hosts, x: groupInput(cfg, opts, work, hosts[0].router) };
+}
+
+/** Kernels, scratch, inputs and common weights of one rank; `sources` sizes its grouped GEMM. */
+export async function buildRankEnv(g: GroupEnv, rank: Rank, sources: number): Promise<RankEnv> {
+  const { cfg, opts } = g;
+  const gpu = rank.gpu;
+  const work = g.work[rank.id];
+  const H = cfg.hidden;
+  const T = work.tokens;
+  const [layer, attention, copy] = await Promise.all([
+    MoeLayer.create(gpu, cfg, { format: g.format, sources, variant: opts.variant }),
+    AttentionKernel.create(gpu, opts.attention),
+    CopyKernel.create(gpu),
+  ]);
+  const mine = g.x.subarray(work.firstToken * H, (work.firstToken + T) * H);
+  const d = opts.attention.heads * opts.attention.headDim;
+  const rng = new Rng(opts.seed).fork(`attention/rank${rank.id}`);
+  const qkv = () => createBufferWith(gpu, rng.normals(T * d), `rank ${rank.id} attention input`);
+  return {
+    id: rank.id,
+    rank,
+    gpu,
+    work,
+    layer,
+    scratch: layer.createScratch(T),
+    x: [createBufferWith(gpu, mine, `rank ${rank.id} x0`), createBuffer(gpu, T * H * 4, `rank ${rank.id} x1`)],
+    common: g.hosts.map((h) => uploadCommonWeights(gpu, h)),
+    attention,
+    attn: { q: qkv(), k: qkv(), v: qkv(), out: createBuffer(gpu, T * d * 4, `rank ${rank.id} attention out`), seqOffsets: createBufferWith(gpu, packOffsets(work.lengths), 'seq offsets') },
+    copy,
+    residentBytes: 0,
+    prefetchBytes: 0,
+  };
+}
+
+/** The attention stand-in of layer l: real causal attention over the rank's own requests. */
+export function encodeAttention(env: RankEnv): (enc: GPUCommandEncoder, timer: import('../gpu/index.ts').GpuTimer | undefined) => void {
+  return (enc, timer) =>
+    env.attention.encode(enc, { ...env.attn, tokens: env.work.tokens, requests: env.work.lengths.length }, timer);
+}

@@ -1,0 +1,166 @@
+// runGroup: one forward step of a DWDP group (or its DP / DEP baselines) on emulated
+// ranks. Real kernels run on every rank and real bytes move between ranks; the clock
+// decides how time is read (see runtime.ts). The CLI, the benchmark page and the benches
+// are thin shells over this function.
+import { adapterLabel, readF32, readI32 } from '../gpu/index.ts';
+import { maxWeightSources } from '../kernels/expert-gemm.ts';
+import { layerLimitNeeds } from '../layer/moe-layer.ts';
+import type { MoeConfig } from '../model/config.ts';
+import { loadPreset } from '../model/presets.ts';
+import { linkSpec } from '../dwdp/link-model.ts';
+import { makePlacement, type Placement } from '../dwdp/placement.ts';
+import { createRanks, createTransport, destroyRanks } from '../dwdp/transport.ts';
+import { totalTokens } from '../workload/workload.ts';
+import { measureDilation } from './dilation.ts';
+import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
+import { setupDp, runDpRank } from './dp.ts';
+import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
+import { buildGroupEnv, buildRankEnv, type RankEnv } from './group.ts';
+import { checkGroupOptions } from './options.ts';
+import { VirtualRuntime, WallRuntime, type RankRuntime } from './runtime.ts';
+import type { GroupRunOptions, GroupRunResult, RankReport, RunProgress } from './types.ts';
+
+export interface RunHooks {
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+  /** Read every rank's output back (for checks and dumps). */
+  keepOutputs?: boolean;
+}
+
+/** The group's tensors, all ranks stacked in rank order. */
+export interface GroupOutputs {
+  /** Layer-0 input [Σ tokens, H]. */
+  x: Float32Array;
+  /** Last layer's output [Σ tokens, H]. */
+  out: Float32Array;
+  /** Last layer's routing [Σ tokens, K]. */
+  topkIdx: Int32Array;
+  topkWeight: Float32Array;
+}
+
+export type GroupRun = GroupRunResult & { outputs?: GroupOutputs; config: MoeConfig };
+
+export function resolveConfig(model: GroupRunOptions['model']): MoeConfig {
+  return typeof model === 'string' ? loadPreset(model) : model;
+}
+
+export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Promise<GroupRun> {
+  const cfg = resolveConfig(opts.model);
+  checkGroupOptions(cfg, opts);
+  const progress = (p: RunProgress) => hooks.onProgress?.(p);
+  const N = opts.ranks;
+  const placement: Placement | undefined = opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
+
+  progress({ phase: 'setup', message: `generating ${opts.layers} layer(s) of ${cfg.name} weights (${opts.format})` });
+  const g = buildGroupEnv(cfg, opts);
+  const maxTokens = Math.max(...g.work.map((w) => w.tokens));
+  const ranks = await createRanks(N, opts.rankMode, { needs: layerLimitNeeds(cfg, opts.format, totalTokens(g.work)) });
+  try {
+    const transport = createTransport(ranks, opts.rankMode);
+    const maxSources = maxWeightSources(ranks[0].gpu);
+    const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1, maxSources) : 1;
+    progress({ phase: 'setup', message: `building ${N} rank(s) (${opts.rankMode})` });
+    const envs: RankEnv[] = [];
+    for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
+
+    const dilation = opts.timeDilation ? await measureDilation(ranks[0].gpu, cfg, opts, maxTokens) : undefined;
+    const gbps = opts.link.gbps * (dilation?.factor ?? 1);
+    const spec = linkSpec({ egressGBps: gbps, latencyUs: opts.link.latencyUs, sliceBytes: opts.link.sliceBytes, contentionFix: opts.link.contentionFix, copyEngines: 1 });
+    const runtime = opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
+    const rt = (r: number): RankRuntime => watch(runtime.forRank(r), hooks, opts.layers);
+
+    progress({ phase: 'run', message: `running ${opts.strategy} on ${N} rank(s), ${opts.layers} layer(s), ${opts.clock} clock` });
+    if (opts.strategy === 'dp') {
+      const dp = envs.map((e) => setupDp(g, e));
+      await Promise.all(dp.map((d, r) => runDpRank(rt(r), g, d)));
+    } else if (opts.strategy === 'dwdp') {
+      const dw = envs.map((e) => setupDwdp(g, e, placement!, maxSources));
+      await Promise.all(dw.map((d, r) => runDwdpRank(rt(r), g, d, dw)));
+    } else {
+      const shards = depShards(cfg.experts, N);
+      const dep = await Promise.all(envs.map((e) => setupDep(g, e, shards)));
+      const board: OffsetBoard = new Map();
+      await Promise.all(dep.map((d, r) => runDepRank(rt(r), g, d, dep, shards, board)));
+    }
+
+    progress({ phase: 'schedule', message: opts.clock === 'virtual' ? 'scheduling the measured steps in virtual time' : 'collecting the timeline' });
+    const tl = runtime.timeline();
+    const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
+    const reports: RankReport[] = tl.ranks.map((m) => {
+      const env = envs[m.rank];
+      return {
+        rank: m.rank,
+        tokens: env.work.tokens,
+        requestLengths: env.work.lengths,
+        bytesPulled: m.bytesPulled,
+        bytesSent: m.bytesSent,
+        computeMs: m.computeMs,
+        computeByCategory: m.computeByCategory,
+        pullMs: m.pullMs,
+        waitMs: m.waitMs,
+        syncMs: m.syncMs,
+        commMs: m.commMs,
+        idleMs: m.idleMs,
+        endMs: m.endMs,
+        residentWeightBytes: env.residentBytes,
+        prefetchBufferBytes: env.prefetchBytes,
+      };
+    });
+    const tokens = totalTokens(g.work);
+    const perRequest = reports.flatMap((r) => r.requestLengths.map((len) => len / (r.endMs / 1000)));
+    const gpu = ranks[0].gpu;
+    const timed = opts.clock === 'virtual' ? (gpu.timestamps ? 'GPU timestamps of every step, scheduled in virtual time' : 'host time of every step (no timestamp-query), scheduled in virtual time') : 'host wall clock, ranks running concurrently';
+    progress({ phase: 'done', message: 'done' });
+    return {
+      config: cfg,
+      strategy: opts.strategy,
+      clock: opts.clock,
+      rankMode: opts.rankMode,
+      ranks: reports,
+      makespanMs: tl.makespanMs,
+      tpsPerGpu: tokens / (tl.makespanMs / 1000) / N,
+      tpsPerUser: perRequest.reduce((a, b) => a + b, 0) / perRequest.length,
+      hiddenPullFraction: tl.hiddenPullFraction,
+      intervals: tl.intervals,
+      replicaWeightBytes: cfg.experts * g.layout.bytes * opts.layers,
+      bytesPerExpert: g.layout.bytes,
+      placement: placement && { local: placement.local, pull: placement.pull },
+      link: { gbps, latencyUs: opts.link.latencyUs, sliceBytes: opts.link.sliceBytes, contentionFix: opts.link.contentionFix, dilation },
+      timeSource: `measured here (${timed})`,
+      adapter: adapterLabel(gpu.info),
+      outputs,
+    };
+  } finally {
+    destroyRanks(ranks);
+  }
+}
+
+/** Cancellation and progress around a rank's runtime. */
+function watch(rt: RankRuntime, hooks: RunHooks, layers: number): RankRuntime {
+  const check = () => hooks.signal?.throwIfAborted();
+  return {
+    ...rt,
+    compute(label, category, layer, encode) {
+      check();
+      if (category === 'attention') hooks.onProgress?.({ phase: 'run', rank: rt.rank.id, layer, message: `rank ${rt.rank.id}: layer ${layer + 1}/${layers}` });
+      return rt.compute(label, category, layer, encode);
+    },
+  };
+}
+
+async function readOutputs(cfg: MoeConfig, x: Float32Array, envs: RankEnv[], layers: number): Promise<GroupOutputs> {
+  const H = cfg.hidden;
+  const K = cfg.topK;
+  const total = envs.reduce((a, e) => a + e.work.tokens, 0);
+  const out = new Float32Array(total * H);
+  const topkIdx = new Int32Array(total * K);
+  const topkWeight = new Float32Array(total * K);
+  for (const e of envs) {
+    const T = e.work.tokens;
+    const at = e.work.firstToken;
+    out.set(await readF32(e.gpu, e.x[layers % 2], T * H), at * H);
+    topkIdx.set(await readI32(e.gpu, e.scratch.topkIdx, T * K), at * K);
+    topkWeight.set(await readF32(e.gpu, e.scratch.topkWeight, T * K), at * K);
+  }
+  return { x, out, topkIdx, topkWeight };
+}
