@@ -1,0 +1,214 @@
+// Cost model arithmetic on hand-checked cases, the probability helpers against brute-force
+// enumeration, the profiles' sanity, and the calibration fit.
+import { describe, expect, it } from 'vitest';
+import { expertLayout } from '../src/model/formats.ts';
+import { loadPreset } from '../src/model/presets.ts';
+import { calibrate, parseCalibration, sampleWork, type CalibrationSample } from '../src/sim/calibration.ts';
+import {
+  CostModel,
+  DEFAULT_EFFICIENCY,
+  attentionProjectionShape,
+  attentionWork,
+  expectedExpertsTouched,
+  expertGemmWork,
+  expertMathPrecision,
+  rooflineMs,
+  thisDeviceEfficiency,
+  tokenReachesRankProbability,
+} from '../src/sim/cost-model.ts';
+import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/sim/profiles.ts';
+import { Rng } from '../src/util/random.ts';
+
+const seed = Date.now() >>> 0;
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+const r1 = loadPreset('deepseek-r1');
+
+describe('roofline', () => {
+  const eff = { ...DEFAULT_EFFICIENCY, launchUs: 0 };
+  it('is compute-bound or memory-bound by the larger of the two times', () => {
+    // 1 TFLOP in FP4 on a 10 PFLOP/s GPU at 70%: 1e12 / (10e15 · 0.7) s = 0.142857 ms
+    expect(rooflineMs({ flops: 1e12, bytes: 1e6, precision: 'fp4', kind: 'gemm', kernels: 0 }, GB200_NVL72, eff)).toBeCloseTo(1e12 / (10e15 * 0.7) * 1e3, 12);
+    // 8 GB at 8 TB/s · 0.8: 1.25 ms
+    expect(rooflineMs({ flops: 1e9, bytes: 8e9, precision: 'fp4', kind: 'gemm', kernels: 0 }, GB200_NVL72, eff)).toBeCloseTo(1.25, 12);
+    // Launch costs add: 3 kernels × 4 µs
+    expect(rooflineMs({ flops: 0, bytes: 0, precision: 'bf16', kind: 'memory', kernels: 3 }, GB200_NVL72, DEFAULT_EFFICIENCY)).toBeCloseTo(0.012, 12);
+    // Random: exactly max(f / (peak·e), b / (hbm·m))
+    for (let i = 0; i < 50; i++) {
+      const flops = rng.uniform(0, 1e13);
+      const bytes = rng.uniform(0, 1e10);
+      const e = { ...eff, attention: rng.uniform(0.1, 1), memory: rng.uniform(0.1, 1) };
+      const want = Math.max(flops / (2500e12 * e.attention), bytes / (8000e9 * e.memory)) * 1e3;
+      expect(rooflineMs({ flops, bytes, precision: 'bf16', kind: 'attention', kernels: 0 }, GB200_NVL72, e), tag('random')).toBeCloseTo(want, 9);
+    }
+  });
+
+  it('runs NVFP4 experts in FP4 on Blackwell and in FP8 on Hopper', () => {
+    expect(expertMathPrecision('nvfp4', GB200_NVL72)).toBe('fp4');
+    expect(expertMathPrecision('nvfp4', H200_HGX)).toBe('fp8');
+    expect(expertMathPrecision('fp8', H100_HGX)).toBe('fp8');
+    expect(expertMathPrecision('f32', GB200_NVL72)).toBe('fp32');
+  });
+});
+
+describe('DeepSeek-R1 work', () => {
+  it('MLA projections: 187,105,280 parameters per layer', () => {
+    // q_a 7168·1536 + q_b 1536·128·192 + kv_a 7168·(512+64) + kv_b 512·128·(128+128) + o 128·128·7168
+    const want = 7168 * 1536 + 1536 * 128 * 192 + 7168 * 576 + 512 * 128 * 256 + 128 * 128 * 7168;
+    expect(want).toBe(187_105_280);
+    expect(attentionProjectionShape(r1).params).toBe(want);
+  });
+
+  it('causal attention core: heads·(qk + v)·S·(S+1) FLOPs per request', () => {
+    const lens = Array.from({ length: 1 + rng.int(4) }, () => 1 + rng.int(40000));
+    const w = attentionWork(r1, lens);
+    expect(w.core.flops).toBe(lens.reduce((a, S) => a + 128 * (192 + 128) * S * (S + 1), 0));
+    const T = lens.reduce((a, b) => a + b, 0);
+    expect(w.projections.flops).toBe(2 * T * 187_105_280);
+    // 8K tokens: 2.75 TFLOP in the core
+    expect(attentionWork(r1, [8192]).core.flops / 1e12).toBeCloseTo(2.7488, 3);
+  });
+
+  it('routed experts: 2·slots·3·H·F FLOPs and the weight bytes of the touched experts', () => {
+    const slots = rng.int(100000);
+    const touched = rng.uniform(0, 256);
+    const w = expertGemmWork(r1, slots, touched, 1000, 'fp4');
+    expect(w.flops).toBe(2 * slots * 3 * 7168 * 2048);
+    expect(w.bytes).toBeCloseTo(touched * 1000 + slots * (2 * 7168 + 2 * 2048) * 2, 6);
+  });
+
+  it('moves the formats module’s bytes per expert (NVFP4 ≈ 0.5625 B/param ≈ 24.8 MB)', () => {
+    const c = new CostModel({ model: r1, profile: GB200_NVL72 });
+    expect(c.expertBytes).toBe(expertLayout('nvfp4', 7168, 2048).bytes);
+    expect(c.expertBytes / (3 * 7168 * 2048)).toBeCloseTo(0.5625, 3);
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, format: 'fp8' }).expertBytes).toBe(expertLayout('fp8', 7168, 2048).bytes);
+    // The link the scheduler sees: 900 GB/s · link efficiency, per direction.
+    const link = c.link(true);
+    expect(link.egressGBps).toBeCloseTo(900 * DEFAULT_EFFICIENCY.link, 12);
+    expect(link.copyEngines).toBe(1);
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, linkGBps: 450 }).link(false).ingressGBps).toBeCloseTo(450 * DEFAULT_EFFICIENCY.link, 12);
+  });
+
+  it('an 8K-token MoE layer on GB200: hand-computed grouped GEMM time', () => {
+    const c = new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { launchUs: 0 } });
+    const T = 8192;
+    const slots = T * 8;
+    // All 256 experts touched. FLOPs 2·65536·3·7168·2048 = 5.772e12 at 10 PF·0.6 → 0.962 ms;
+    // bytes 256·24,772,656 + 65536·18432·2 = 8.758 GB at 8 TB/s·0.8 → 1.3684 ms: memory-bound.
+    const flops = 2 * slots * 3 * 7168 * 2048;
+    const bytes = 256 * c.expertBytes + slots * (2 * 7168 + 2 * 2048) * 2;
+    expect(c.expertGemmMs(slots, 256)).toBeCloseTo(Math.max(flops / (10e15 * 0.6), bytes / (8e12 * 0.8)) * 1e3, 9);
+    expect(c.expertGemmMs(slots, 256)).toBeCloseTo(1.3684, 3);
+  });
+});
+
+describe('probability helpers', () => {
+  /** All K-subsets of [0, E). */
+  function* subsets(E: number, K: number, start = 0, acc: number[] = []): Generator<number[]> {
+    if (acc.length === K) {
+      yield acc.slice();
+      return;
+    }
+    for (let e = start; e < E; e++) {
+      acc.push(e);
+      yield* subsets(E, K, e + 1, acc);
+      acc.pop();
+    }
+  }
+
+  it('expected experts touched matches enumeration over every routing of T tokens', () => {
+    for (const [E, K, T] of [
+      [4, 2, 2],
+      [5, 2, 3],
+      [6, 3, 2],
+    ]) {
+      const all = [...subsets(E, K)];
+      let sum = 0;
+      let n = 0;
+      const rec = (t: number, seen: Set<number>) => {
+        if (t === T) {
+          sum += seen.size;
+          n++;
+          return;
+        }
+        for (const s of all) rec(t + 1, new Set([...seen, ...s]));
+      };
+      rec(0, new Set());
+      expect(expectedExpertsTouched(E, K, T), `E=${E} K=${K} T=${T}`).toBeCloseTo(sum / n, 12);
+    }
+    // A subset held by one rank scales linearly.
+    expect(expectedExpertsTouched(256, 8, 100, 64)).toBeCloseTo(expectedExpertsTouched(256, 8, 100) / 4, 9);
+  });
+
+  it('token-reaches-rank probability matches enumeration', () => {
+    for (const [E, K, N] of [
+      [8, 3, 4],
+      [12, 4, 3],
+      [16, 2, 8],
+    ]) {
+      const per = E / N;
+      let hit = 0;
+      let n = 0;
+      for (const s of subsets(E, K)) {
+        n++;
+        if (s.some((e) => e >= per && e < 2 * per)) hit++;
+      }
+      expect(tokenReachesRankProbability(E, K, N), `E=${E} K=${K} N=${N}`).toBeCloseTo(hit / n, 12);
+    }
+  });
+});
+
+describe('profiles', () => {
+  it('every published profile has positive numbers and a source', () => {
+    for (const p of Object.values(PROFILES)) {
+      expect(p.sources.length).toBeGreaterThan(0);
+      expect(p.hbmGBps).toBeGreaterThan(0);
+      expect(p.linkGBpsPerDirection).toBeGreaterThan(0);
+      expect(p.peakTflops.fp8).toBeGreaterThan(0);
+      expect(p.measured).toBe(false);
+    }
+    expect(GB200_NVL72.peakTflops.fp4).toBe(2 * GB200_NVL72.peakTflops.fp8!);
+  });
+
+  it('this-device uses the measured rates with efficiency 1', () => {
+    const gflops = rng.uniform(0.1, 10);
+    const gbps = rng.uniform(1, 50);
+    const p = thisDeviceProfile({ gemmGflops: gflops, copyGBps: gbps });
+    expect(p.measured).toBe(true);
+    const c = new CostModel({ model: r1, profile: p, format: 'f32' });
+    expect(c.efficiency).toEqual(thisDeviceEfficiency());
+    expect(c.copyMs(1e9)).toBeCloseTo((2e9 / (gbps * 1e9)) * 1e3, 9);
+    expect(() => thisDeviceProfile({ gemmGflops: 0, copyGBps: 1 })).toThrow(/gemmGflops/);
+  });
+});
+
+describe('calibration', () => {
+  function shapes(): CalibrationSample[] {
+    return [
+      { name: 'expert-gemm', kind: 'expert-gemm', tokens: 16 + rng.int(512), hidden: 64 * (1 + rng.int(8)), expertHidden: 32 * (1 + rng.int(8)), experts: 8 + rng.int(56), topk: 1 + rng.int(8), format: 'f32', measuredMs: 1 },
+      { name: 'gemm', kind: 'gemm', m: 1 + rng.int(512), n: 1 + rng.int(512), k: 1 + rng.int(512), measuredMs: 1 },
+      { name: 'copy', kind: 'copy', bytes: 1 + rng.int(1 << 26), measuredMs: 1 },
+    ];
+  }
+
+  it('recovers a uniform slowdown exactly and reports its spread', () => {
+    const device = { gemmGflops: rng.uniform(0.2, 5), copyGBps: rng.uniform(1, 20) };
+    const k = rng.uniform(1.1, 4);
+    const prof = thisDeviceProfile(device);
+    const samples = shapes().map((s) => ({ ...s, measuredMs: k * rooflineMs(sampleWork(s), prof, thisDeviceEfficiency()) }));
+    const fit = calibrate(samples, device);
+    expect(fit.scale).toBeCloseTo(k, 9);
+    expect(fit.spread).toBeCloseTo(1, 9);
+    // One op twice as slow as the rest: the spread says so.
+    samples[0] = { ...samples[0], measuredMs: samples[0].measuredMs * 2 };
+    expect(calibrate(samples, device).spread).toBeCloseTo(2, 9);
+  });
+
+  it('parses the calibration file and names bad fields', () => {
+    const parsed = parseCalibration({ device: { gemmGflops: 1, copyGBps: 2 }, samples: [{ kind: 'copy', bytes: 100, measuredMs: 1 }] });
+    expect(parsed.samples[0]).toMatchObject({ kind: 'copy', bytes: 100 });
+    expect(() => parseCalibration({ device: { gemmGflops: 1 }, samples: [] })).toThrow(/device.copyGBps/);
+    expect(() => parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'gemm', m: 1, n: 1, measuredMs: 1 }] })).toThrow(/samples\[0\]\.k/);
+    expect(() => parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'fft', measuredMs: 1 }] })).toThrow(/samples\[0\]\.kind/);
+  });
+});

@@ -1,0 +1,195 @@
+// The rack model end to end: DEP/DWDP programs (pulled bytes, ping-pong order, barriers), the
+// step rows' accounting, the serving level's bookkeeping, scenarios and the CLI's JSON shape.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makePlacement } from '../src/dwdp/placement.ts';
+import { loadPreset } from '../src/model/presets.ts';
+import { CostModel } from '../src/sim/cost-model.ts';
+import { DEFAULT_STEP_PARAMS, runStepRow, type Breakdown, type StepParams } from '../src/sim/experiment.ts';
+import { GB200_NVL72 } from '../src/sim/profiles.ts';
+import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
+import { SCENARIOS, findCrossover, parseScenario, scenarioRows } from '../src/sim/scenarios.ts';
+import { simulate } from '../src/sim/scheduler.ts';
+import { runServing, type ServingParams } from '../src/sim/serving.ts';
+import { Rng } from '../src/util/random.ts';
+
+const seed = Date.now() >>> 0;
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+const r1 = loadPreset('deepseek-r1');
+const sum = (b: Breakdown) => Object.values(b).reduce((a, x) => a + x, 0);
+
+function params(over: Partial<StepParams> = {}): StepParams {
+  return { ...DEFAULT_STEP_PARAMS, profile: GB200_NVL72, model: r1, seed: rng.int(1 << 30), ...over };
+}
+
+describe('programs', () => {
+  const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+
+  it('DWDP pulls exactly the placement’s remote experts of every MoE layer, two layers ahead', () => {
+    const N = [2, 3, 4, 8][rng.int(4)];
+    const placement = makePlacement(256, N);
+    const steps: RankStep[][] = Array.from({ length: N }, () => [{ lengths: [1 + rng.int(9000)] }, { lengths: [1 + rng.int(9000)] }]);
+    const progs = dwdpPrograms(cost, [...Array(N).keys()], steps, { placement, contentionFix: true });
+    const moe = r1.layers.moeLayerIndices;
+    progs.forEach((ops, r) => {
+      const pulls = ops.filter((o) => o.kind === 'pull');
+      const bytes = pulls.reduce((a, o) => a + (o.kind === 'pull' ? o.bytes : 0), 0);
+      expect(bytes, tag(`rank ${r}`)).toBe(2 * moe.length * (N - 1) * placement.pull * cost.expertBytes);
+      expect(new Set(pulls.map((o) => (o.kind === 'pull' ? o.from : -1)))).toEqual(new Set([...Array(N).keys()].filter((p) => p !== r)));
+      // Ping-pong: MoE layer k's pulls come after MoE layer k−2's grouped GEMM (k ≥ 2), and
+      // the first two layers' pulls come before any compute of the step.
+      for (let s = 0; s < 2; s++) {
+        const start = s === 0 ? 0 : ops.findIndex((o, i) => i > 0 && o.kind === 'compute' && o.label === 'end of step') + 1;
+        const gemms = ops.map((o, i) => (o.kind === 'compute' && o.category === 'gemm' && i >= start ? i : -1)).filter((i) => i >= 0).slice(0, moe.length);
+        moe.forEach((l, k) => {
+          const first = ops.findIndex((o, i) => i >= start && o.kind === 'pull' && o.layer === l);
+          if (k < 2) expect(ops.slice(start, first).some((o) => o.kind === 'compute' && o.durationMs > 0), `layer ${l}`).toBe(false);
+          else expect(first, `layer ${l}`).toBeGreaterThan(gemms[k - 2]);
+          const wait = ops.findIndex((o, i) => i >= start && o.kind === 'waitPull' && o.layer === l);
+          expect(wait).toBeLessThan(gemms[k]);
+        });
+      }
+    });
+  });
+
+  it('DEP meets at a barrier every MoE layer and receives what its peers send', () => {
+    const N = 4;
+    const steps: RankStep[][] = Array.from({ length: N }, () => [{ lengths: [1 + rng.int(9000), 1 + rng.int(9000)] }]);
+    const progs = depPrograms(cost, [0, 1, 2, 3], steps);
+    for (const ops of progs) expect(ops.filter((o) => o.kind === 'barrier').length).toBe(r1.layers.moe);
+    const s = simulate(progs, cost.link(true), { intervals: false });
+    const sent = s.ranks.reduce((a, m) => a + m.bytesSent, 0);
+    expect(sent).toBeGreaterThan(0);
+    // Every MoE layer's end is set by the slowest rank: all ranks finish within the tail's spread.
+    const ends = s.ranks.map((m) => m.endMs);
+    expect(Math.max(...ends) - Math.min(...ends)).toBeLessThan(0.05 * Math.max(...ends));
+    expect(s.barrierRelease.size).toBe(r1.layers.moe);
+  });
+});
+
+describe('step rows', () => {
+  it('break down into exactly t_DEP and t_DWDP, and compute never exceeds the step', () => {
+    for (const over of [{ isl: 1024 + rng.int(4096), cv: 0.3, steps: 3 }, { isl: 16384, batch: 2, steps: 2, contentionFix: false }]) {
+      const { row } = runStepRow(params(over));
+      expect(sum(row.breakdown.dep) / row.tDep, tag('dep')).toBeCloseTo(1, 9);
+      expect(sum(row.breakdown.dwdp) / row.tDwdp, tag('dwdp')).toBeCloseTo(1, 9);
+      expect(row.tDwdp).toBeGreaterThanOrEqual(row.tCompute - 1e-9);
+      expect(row.depOverDwdp).toBeCloseTo(row.tDep / row.tDwdp, 12);
+      expect(row.computeOverPrefetch).toBeCloseTo(row.tCompute / row.tPrefetch, 12);
+      expect(row.breakdown.dwdp.synchronization).toBe(0);
+      expect(row.breakdown.dwdp.communication).toBe(0);
+      expect(row.breakdown.dep.p2pCopy).toBe(0);
+    }
+  });
+
+  it('with balanced ranks DEP never waits for a peer; with a link fast enough DWDP never waits for a pull', () => {
+    const { row } = runStepRow(params({ isl: 4096, cv: 0, steps: 1, linkGBps: 1e6 }));
+    expect(row.breakdown.dep.synchronization).toBeLessThan(1e-9);
+    expect(row.breakdown.dwdp.p2pCopy).toBeLessThan(1e-6);
+    expect(row.tDwdp).toBeCloseTo(row.tCompute, 6);
+    expect(row.hiddenPullFraction).toBe(1);
+  });
+
+  it('is deterministic for a seed', () => {
+    const p = params({ isl: 2048, cv: 0.4, steps: 2 });
+    expect(runStepRow(p).row).toEqual(runStepRow(p).row);
+  });
+
+  it('a slower link or no contention fix never makes DWDP faster', () => {
+    const p = params({ isl: 8192, cv: 0.2, steps: 2 });
+    const base = runStepRow(p).row.tDwdp;
+    expect(runStepRow({ ...p, linkGBps: 450 }).row.tDwdp).toBeGreaterThanOrEqual(base - 1e-9);
+    expect(runStepRow({ ...p, contentionFix: false }).row.tDwdp).toBeGreaterThanOrEqual(base - 1e-9);
+  });
+});
+
+describe('serving', () => {
+  const base: ServingParams = {
+    profile: GB200_NVL72,
+    model: r1,
+    format: 'nvfp4',
+    ranks: 8,
+    groupSize: 4,
+    requests: 40,
+    isl: { mean: 4096, cv: 0.3 },
+    osl: { mean: 1024, cv: 0 },
+    maxTokensPerBatch: 8192,
+    seed: rng.int(1 << 30),
+    contentionFix: true,
+    splitWeights: true,
+    prefetchDepth: 2,
+  };
+
+  it('serves every request once, after it arrives, and counts tokens per GPU-second', () => {
+    for (const strategy of ['dep', 'dwdp'] as const) {
+      const r = runServing({ ...base, arrivalRatePerS: 50 + rng.int(200) }, strategy);
+      expect(r.ttftMs.p50).toBeGreaterThan(0);
+      expect(r.ttftMs.p99).toBeGreaterThanOrEqual(r.ttftMs.p50);
+      expect(r.meanBatchTokens).toBeLessThanOrEqual(8192 + 40000);
+      const gpuMs = r.schedule.ranks.reduce((a, m) => a + m.endMs, 0);
+      expect(r.tpsPerGpu * gpuMs / 1000).toBeCloseTo(r.meanBatchTokens * (r.rankSteps > 0 ? 40 / r.meanBatchRequests : 0), 3);
+      expect(r.schedule.marks.size).toBeGreaterThan(0);
+    }
+  });
+
+  it('a request is never finished before it could have been computed', () => {
+    const r = runServing({ ...base, requests: 12, arrivalRatePerS: 20 }, 'dwdp');
+    // 12 requests over 8 ranks at 20/s: TTFT at least one step of one request's compute.
+    const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+    expect(r.ttftMs.p50).toBeGreaterThan(r1.layers.total * cost.attentionMs([100]));
+  });
+});
+
+describe('scenarios', () => {
+  it('expands sweeps and rows over the defaults', () => {
+    const rows = scenarioRows(SCENARIOS['r1-isl-sweep']);
+    expect(rows.map((r) => r.isl)).toEqual([1024, 8192, 16384, 32768]);
+    expect(rows.every((r) => r.groupSize === 4 && r.batch === 1)).toBe(true);
+    expect(scenarioRows(SCENARIOS['r1-contention']).map((r) => r.contentionFix)).toEqual([false, true, false, true]);
+  });
+
+  it('parses files and names the key at fault', () => {
+    const s = parseScenario({ name: 'x', base: { isl: 2048 }, sweep: { param: 'cv', values: [0, 0.2] } });
+    expect(scenarioRows(s).map((r) => [r.isl, r.cv])).toEqual([
+      [2048, 0],
+      [2048, 0.2],
+    ]);
+    expect(() => parseScenario({ base: { isll: 1 } })).toThrow(/scenario\.base\.isll: unknown parameter/);
+    expect(() => parseScenario({ base: { batch: 1.5 } })).toThrow(/scenario\.base\.batch: expected a positive integer/);
+    expect(() => parseScenario({ sweep: { param: 'contentionFix', values: ['yes'] } })).toThrow(/sweep\.values\[0\]\.contentionFix/);
+    expect(() => parseScenario({ profile: 'tpu' })).toThrow(/unknown hardware profile 'tpu'/);
+    expect(() => parseScenario({ rows: [], sweep: { param: 'isl', values: [1] } })).toThrow(/either "sweep" or "rows"/);
+    expect(() => parseScenario({ base: { efficiency: { gemm: 0.5, magic: 1 } } })).toThrow(/efficiency\.magic/);
+  });
+
+  it('finds the crossover by linear interpolation', () => {
+    expect(findCrossover([1, 2, 4], [0.5, 0.9, 1.3], 'isl')).toEqual({ param: 'isl', between: [2, 4], estimate: 2.5, dwdpAhead: 'above' });
+    expect(findCrossover([0, 10], [1.2, 0.8], 'linkGBps')).toEqual({ param: 'linkGBps', between: [0, 10], estimate: 5, dwdpAhead: 'below' });
+    expect(findCrossover([1, 2], [1.1, 1.2], 'x')).toBeNull();
+  });
+
+  it('CLI --json prints the issue’s row shape, modeled: true, times in ms', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-'));
+    const file = join(dir, 'tiny.json');
+    writeFileSync(file, JSON.stringify({ name: 'tiny', base: { steps: 1, groupSize: 2 }, sweep: { param: 'isl', values: [1024, 32768] } }));
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file, '--json'], { encoding: 'utf8' });
+    const j = JSON.parse(out);
+    expect(j.scenario).toBe('tiny');
+    expect(j.modeled).toBe(true);
+    expect(j.rows.length).toBe(2);
+    for (const r of j.rows) {
+      for (const k of ['isl', 'batch', 'groupSize', 'tCompute', 'tPrefetch', 'computeOverPrefetch', 'tDep', 'tDwdp', 'depOverDwdp']) expect(typeof r[k], k).toBe('number');
+      for (const s of ['dep', 'dwdp']) {
+        expect(Object.keys(r.breakdown[s]).sort()).toEqual(['attention', 'communication', 'denseGemm', 'groupedGemm', 'other', 'p2pCopy', 'synchronization']);
+      }
+      expect(r.depOverDwdp).toBeCloseTo(r.tDep / r.tDwdp, 9);
+      expect(r.groupSize).toBe(2);
+    }
+    const text = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file], { encoding: 'utf8' });
+    expect(text).toMatch(/^MODELED, not measured — profile: GB200 NVL72/);
+  });
+});
