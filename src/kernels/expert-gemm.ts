@@ -38,8 +38,16 @@ export function maxWeightSources(gpu: Gpu): number {
   return gpu.device.limits.maxStorageBuffersPerShaderStage - OTHER_STORAGE_BINDINGS;
 }
 
-/** Fastest measured on SwiftShader (docs/expert-gemm.md); needs subgroups of exactly 4. */
-export const DEFAULT_SG4_VARIANT = 'sx4:8x4:2x2';
+/**
+ * Defaults per weight format on adapters with subgroups of exactly 4 lanes (SwiftShader),
+ * the fastest measured there (docs/expert-gemm.md); a tuning sweep may pick others.
+ */
+export const DEFAULT_SUBGROUP_VARIANTS: Record<WeightFormat, string> = {
+  f32: 'sx4:8x4:2x2',
+  int8: 'sx4:8x4:2x2',
+  fp8: 'sx4:12x4:2x2',
+  nvfp4: 'sx4:12x4:2x2',
+};
 /** Portable default for every other adapter. */
 export const DEFAULT_TILE_VARIANT = 'tile:4x4:8x8';
 
@@ -91,12 +99,12 @@ export function hasSubgroupsOf4(gpu: Gpu): boolean {
   return gpu.subgroups && info.subgroupMinSize === 4 && info.subgroupMaxSize === 4;
 }
 
-export function defaultVariant(gpu: Gpu): GemmVariant {
-  return parseVariant(hasSubgroupsOf4(gpu) ? DEFAULT_SG4_VARIANT : DEFAULT_TILE_VARIANT);
+export function defaultVariant(gpu: Gpu, format: WeightFormat): GemmVariant {
+  return parseVariant(hasSubgroupsOf4(gpu) ? DEFAULT_SUBGROUP_VARIANTS[format] : DEFAULT_TILE_VARIANT);
 }
 
-function resolveVariant(gpu: Gpu, v: string | GemmVariant | undefined): GemmVariant {
-  if (v === undefined || v === 'auto') return defaultVariant(gpu);
+function resolveVariant(gpu: Gpu, format: WeightFormat, v: string | GemmVariant | undefined): GemmVariant {
+  if (v === undefined || v === 'auto') return defaultVariant(gpu, format);
   const variant = typeof v === 'string' ? parseVariant(v) : checkVariant(v);
   if (usesSubgroups(variant) && !hasSubgroupsOf4(gpu)) {
     throw new Error(`GEMM variant ${variantName(variant)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`);
@@ -139,7 +147,7 @@ export class GroupedExpertGemm {
       );
     }
     const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
-    const variant = resolveVariant(gpu, p.variant);
+    const variant = resolveVariant(gpu, p.format, p.variant);
     const problem = { layout, experts: p.experts, sources: p.sources };
     const keyOf = (proj: Projection) =>
       `expert_gemm ${proj} ${variantName(variant)} ${p.format} H${p.hidden} F${p.expertHidden} E${p.experts} S${p.sources} B${layout.block.join('x')}`;

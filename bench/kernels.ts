@@ -1,0 +1,318 @@
+// npm run bench:kernels — the grouped expert GEMM (gate/up with SwiGLU + down) on
+// MoE-shaped problems, side by side in ONE run on ONE adapter with:
+//   - a naive one-invocation-per-output grouped kernel (same data, same formats),
+//   - the adapter's FMA ceiling (pure multiply-add loop, shaders/expert_gemm_peak.wgsl),
+//   - optionally a peer: tfjs-backend-webgpu's matMul, per expert on the gathered rows and
+//     as one dense matmul of equal FLOPs (f32; dev dependency, skipped when absent).
+// Every time is GPU time from timestamp queries (median after warm-up), measured here;
+// the table says on which adapter. FLOPs = 2·T·K·3·H·F. Writes results/bench-kernels.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
+import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
+import { GroupedExpertGemm, expertGemmReference, variantName } from '../src/kernels/expert-gemm.ts';
+import { buildGemmProblem, gemmFlops, measureFmaPeak, readY, shapeLabel, timeGemm, type GemmProblem, type GemmShape } from '../src/kernels/gemm-tuning.ts';
+import { WEIGHT_FORMATS, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
+import { formatTable, type Cell } from '../src/report/table.ts';
+import { relativeError } from '../src/util/numeric.ts';
+
+/** Issue 5's shape first; then one with more rows per expert (DeepSeek-like 8-of-64 routing). */
+const SHAPES: Record<string, GemmShape> = {
+  issue5: { tokens: 256, hidden: 512, expertHidden: 256, experts: 32, topK: 4 },
+  deep: { tokens: 512, hidden: 256, expertHidden: 128, experts: 64, topK: 8 },
+};
+
+const spec: Spec = {
+  shapes: { kind: 'string', help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (default: issue5)`, placeholder: 'names' },
+  formats: { kind: 'string', help: `comma list of ${WEIGHT_FORMATS.join(', ')} (default: all)`, placeholder: 'list' },
+  variant: { kind: 'string', help: 'tile variant for the grouped kernel (default: per format, see expert-gemm.ts)' },
+  runs: { kind: 'string', help: 'timed runs per kernel after one warm-up (default 3)', placeholder: 'n' },
+  'naive-runs': { kind: 'string', help: 'timed runs of the (slow) naive kernel, no warm-up (default 1)', placeholder: 'n' },
+  'peer-runs': { kind: 'string', help: 'timed runs of the peer after one warm-up (default 2)', placeholder: 'n' },
+  'no-peer': { kind: 'flag', help: 'skip the tfjs-backend-webgpu peer' },
+  skew: { kind: 'string', help: 'routing skew (0 = uniform top-k, default 0.5)', placeholder: 'x' },
+  out: { kind: 'string', help: 'JSON output file (default results/bench-kernels.json)', placeholder: 'file' },
+  help: { kind: 'flag', help: 'this text' },
+};
+
+interface Row {
+  kernel: string;
+  shape: string;
+  format: WeightFormat | 'f32 (peer)';
+  variant: string;
+  medianMs: number;
+  gflops: number;
+  fractionOfCeiling: number;
+  naiveGflops?: number;
+  vsNaive?: number;
+  vsPeerLoop?: number;
+  vsPeerDense?: number;
+  relErr?: number;
+  bytesPerExpert?: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Relative error of y on a sample of rows against the float64 reference (the full one costs seconds). */
+function sampledError(p: GemmProblem, y: Float32Array, rowsToCheck = 48): number {
+  const { tokens, topK, hidden: H, experts: E } = p.shape;
+  const rows = tokens * topK;
+  const pick = new Set<number>();
+  for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++) pick.add(Math.floor(((i * 2654435761) % 4294967296) / 4294967296 * rows));
+  // Reference over single-row "problems": each picked row with its expert.
+  const got: number[] = [];
+  const want: number[] = [];
+  for (const row of pick) {
+    let e = 0;
+    while (p.offsets[e + 1] <= row) e++;
+    const token = Math.floor(p.perm[row] / topK);
+    const ref = expertGemmReference({
+      tokens: 1,
+      topK: 1,
+      hidden: H,
+      expertHidden: p.shape.expertHidden,
+      experts: [p.decoded[e]],
+      x: p.x.subarray(token * H, token * H + H),
+    });
+    for (let n = 0; n < H; n++) {
+      got.push(y[row * H + n]);
+      want.push(ref[n]);
+    }
+  }
+  void E;
+  return relativeError(got, want);
+}
+
+// --- the peer: tfjs-backend-webgpu on our device -----------------------------------------
+
+interface Peer {
+  name: string;
+  /** GPU ms (tfjs kernel timestamps) of the per-expert loop and of the dense matmul. */
+  time(p: GemmProblem, runs: number): Promise<{ loopMs: number; denseMs: number }>;
+}
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+
+async function loadPeer(gpu: Gpu): Promise<Peer | string> {
+  let tf: Tf;
+  let WebGPUBackend: new (device: GPUDevice, info?: GPUAdapterInfo) => object;
+  try {
+    // tfjs-backend-webgpu looks for navigator.gpu; Node has none: give it one over our adapter.
+    const g = globalThis as { navigator?: { gpu?: unknown } };
+    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+    if (!g.navigator!.gpu) Object.defineProperty(g.navigator!, 'gpu', { value: { requestAdapter: async () => gpu.adapter }, configurable: true });
+    tf = (await import('@tensorflow/tfjs-core')) as Tf;
+    ({ WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: typeof WebGPUBackend });
+  } catch (e) {
+    return `tfjs-backend-webgpu unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  // Its kernels are registered for the backend name 'webgpu': replace that backend's
+  // factory (which would open a second device) with one over our device.
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new WebGPUBackend(gpu.device, gpu.adapter.info) as never);
+  if (!(await tf.setBackend('webgpu'))) return 'tfjs-backend-webgpu failed to initialise on this device';
+  await tf.ready();
+  const version = (tf as unknown as { version_core?: string }).version_core ?? '';
+  return {
+    name: `tfjs-backend-webgpu ${version} matMul`,
+    async time(p, runs) {
+      const { tokens: T, topK: K, hidden: H, expertHidden: F, experts: E } = p.shape;
+      // Gathered rows per expert, weights pre-transposed to [in, out] (tfjs's fastest layout).
+      const perExpert: { x: import('@tensorflow/tfjs-core').Tensor2D; h: import('@tensorflow/tfjs-core').Tensor2D; wgu: import('@tensorflow/tfjs-core').Tensor2D; wd: import('@tensorflow/tfjs-core').Tensor2D }[] = [];
+      for (let e = 0; e < E; e++) {
+        const n = p.offsets[e + 1] - p.offsets[e];
+        if (n === 0) continue;
+        const xs = new Float32Array(n * H);
+        for (let i = 0; i < n; i++) {
+          const t = Math.floor(p.perm[p.offsets[e] + i] / K);
+          xs.set(p.x.subarray(t * H, t * H + H), i * H);
+        }
+        const wgu = new Float32Array(H * 2 * F);
+        const wd = new Float32Array(F * H);
+        const { gate, up, down } = p.decoded[e];
+        for (let f = 0; f < F; f++) {
+          for (let k = 0; k < H; k++) {
+            wgu[k * 2 * F + f] = gate[f * H + k];
+            wgu[k * 2 * F + F + f] = up[f * H + k];
+            wd[f * H + k] = down[k * F + f];
+          }
+        }
+        perExpert.push({
+          x: tf.tensor2d(xs, [n, H]),
+          h: tf.randomNormal([n, F]) as import('@tensorflow/tfjs-core').Tensor2D,
+          wgu: tf.tensor2d(wgu, [H, 2 * F]),
+          wd: tf.tensor2d(wd, [F, H]),
+        });
+      }
+      const a = tf.randomNormal([T * K, H]) as import('@tensorflow/tfjs-core').Tensor2D;
+      const b = tf.randomNormal([H, 3 * F]) as import('@tensorflow/tfjs-core').Tensor2D;
+      const timeOf = async (f: () => import('@tensorflow/tfjs-core').Tensor[]): Promise<number> => {
+        let outs: import('@tensorflow/tfjs-core').Tensor[] = [];
+        const info = await tf.time(() => {
+          outs = f();
+        });
+        await Promise.all(outs.map((o) => o.data())); // completion, and keeps the work honest
+        outs.forEach((o) => o.dispose());
+        const ms = info.kernelMs as number | { error: string };
+        if (typeof ms !== 'number') throw new Error(`tfjs timing: ${ms.error}`);
+        return ms;
+      };
+      const loop = () => perExpert.flatMap((t) => [tf.matMul(t.x, t.wgu), tf.matMul(t.h, t.wd)]);
+      const dense = () => [tf.matMul(a, b)];
+      const loopMs: number[] = [];
+      const denseMs: number[] = [];
+      for (let r = 0; r < runs + 1; r++) {
+        const l = await timeOf(loop);
+        const d = await timeOf(dense);
+        if (r > 0) {
+          loopMs.push(l);
+          denseMs.push(d);
+        }
+      }
+      for (const t of perExpert) Object.values(t).forEach((x) => x.dispose());
+      a.dispose();
+      b.dispose();
+      return { loopMs: median(loopMs), denseMs: median(denseMs) };
+    },
+  };
+}
+
+// --- main ---------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const args = new Args(parseArgs(process.argv.slice(2), spec));
+  if (args.flag('help')) {
+    process.stdout.write(usage('npm run bench:kernels -- [options]', 'Grouped expert GEMM vs naive, FMA ceiling and tfjs peer, measured on this adapter.', spec));
+    return;
+  }
+  const shapeArg = args.optStr('shapes') ?? 'issue5';
+  const shapeNames = shapeArg === 'all' ? Object.keys(SHAPES) : shapeArg.split(',');
+  for (const s of shapeNames) if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
+  const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map(parseWeightFormat);
+  const runs = args.num('runs', 3, { min: 1, int: true });
+  const naiveRuns = args.num('naive-runs', 1, { min: 1, int: true });
+  const peerRuns = args.num('peer-runs', 2, { min: 1, int: true });
+  const skew = args.num('skew', 0.5, { min: 0 });
+  const variant = args.optStr('variant');
+
+  const gpu = await getGpu({ label: 'bench:kernels' });
+  const adapter = adapterLabel(gpu.info);
+  const t0 = performance.now();
+  const timing = gpu.timestamps ? 'GPU timestamp queries' : 'host time per submission (no timestamp-query on this adapter)';
+  process.stdout.write(`Measured here on ${adapter}; times: ${timing}, median of ${runs} after a warm-up.\n`);
+
+  const ceilings = [await measureFmaPeak(gpu)];
+  process.stdout.write(`FMA ceiling (pure multiply-add loop): ${ceilings[0].toFixed(2)} GFLOP/s\n`);
+  const peer = args.flag('no-peer') ? 'skipped (--no-peer)' : await loadPeer(gpu);
+  if (typeof peer === 'string') process.stdout.write(`peer: ${peer}\n`);
+
+  const rows: Row[] = [];
+  const peerRows: Row[] = [];
+  for (const shapeName of shapeNames) {
+    const shape = SHAPES[shapeName];
+    const label = shapeLabel(shape);
+    const flops = gemmFlops(shape);
+    let peerTimes: { loopMs: number; denseMs: number } | undefined;
+    for (const format of formats) {
+      const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew });
+      const make = (v?: string) =>
+        GroupedExpertGemm.create(gpu, { hidden: shape.hidden, expertHidden: shape.expertHidden, experts: shape.experts, format, sources: 1, variant: v });
+      const tiled = await make(variant);
+      const t = await timeGemm(gpu, tiled, problem, runs);
+      const relErr = sampledError(problem, await readY(gpu, problem));
+      const naive = await make('naive');
+      const tn = await timeGemm(gpu, naive, problem, naiveRuns, 0); // seconds per run: no warm-up
+      if (format === formats[0] && typeof peer !== 'string') {
+        peerTimes = await peer.time(problem, peerRuns);
+        for (const [kernel, ms] of [
+          [`${peer.name}, per expert (gathered rows)`, peerTimes.loopMs],
+          [`${peer.name}, one dense [T·K,H]×[H,3F]`, peerTimes.denseMs],
+        ] as const) {
+          peerRows.push({ kernel, shape: label, format: 'f32 (peer)', variant: '-', medianMs: ms, gflops: flops / ms / 1e6, fractionOfCeiling: 0 });
+        }
+      }
+      const gflops = flops / t.medianMs / 1e6;
+      const naiveGflops = flops / tn.medianMs / 1e6;
+      rows.push({
+        kernel: 'grouped expert GEMM',
+        shape: label,
+        format,
+        variant: variantName(tiled.variant),
+        medianMs: t.medianMs,
+        gflops,
+        fractionOfCeiling: 0,
+        naiveGflops,
+        vsNaive: gflops / naiveGflops,
+        vsPeerLoop: peerTimes ? peerTimes.loopMs / t.medianMs : undefined,
+        vsPeerDense: peerTimes ? peerTimes.denseMs / t.medianMs : undefined,
+        relErr,
+        bytesPerExpert: problem.bytesPerExpert,
+      });
+      process.stdout.write(`  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}\n`);
+      tiled.destroy();
+      naive.destroy();
+      problem.destroy();
+    }
+  }
+  ceilings.push(await measureFmaPeak(gpu));
+  // The ceiling drifts with the host's load: use the better of the two measurements.
+  const ceiling = Math.max(...ceilings);
+  for (const r of [...rows, ...peerRows]) r.fractionOfCeiling = r.gflops / ceiling;
+
+  const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const ratio = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)}×`);
+  const table: Cell[][] = [
+    ...rows.map((r): Cell[] => [
+      r.kernel,
+      r.shape,
+      r.format,
+      r.variant,
+      r.medianMs.toFixed(1),
+      r.gflops.toFixed(3),
+      pct(r.fractionOfCeiling),
+      r.naiveGflops!.toFixed(3),
+      ratio(r.vsNaive),
+      ratio(r.vsPeerLoop),
+      ratio(r.vsPeerDense),
+      r.relErr!.toExponential(1),
+    ]),
+    ...peerRows.map((r): Cell[] => [r.kernel, r.shape, r.format, '-', r.medianMs.toFixed(1), r.gflops.toFixed(3), pct(r.fractionOfCeiling), '-', '-', '-', '-', '-']),
+    ['FMA ceiling (multiply-add loop)', '-', '-', '-', '-', ceiling.toFixed(3), '100%', '-', '-', '-', '-', '-'],
+  ];
+  process.stdout.write(
+    '\n' +
+      formatTable(['kernel', 'shape', 'format', 'variant', 'median ms', 'GFLOP/s', 'of ceiling', 'naive GFLOP/s', 'vs naive', 'vs peer loop', 'vs peer dense', 'rel. err'], table, {
+        rightAlign: [false, false, false, false, true, true, true, true, true, true, true, true],
+      }) +
+      '\n',
+  );
+  process.stdout.write(
+    `\nAll numbers measured here, in this run, on ${adapter} (${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
+      `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ceiling = best of two FMA-loop measurements (${ceilings.map((c) => c.toFixed(2)).join(', ')} GFLOP/s).\n`,
+  );
+  const out = args.optStr('out') ?? 'results/bench-kernels.json';
+  mkdirSync(out.includes('/') ? out.slice(0, out.lastIndexOf('/')) : '.', { recursive: true });
+  const json = {
+    bench: 'kernels',
+    measured: 'here',
+    adapter,
+    adapterInfo: gpu.info,
+    timing,
+    date: new Date().toISOString(),
+    runs,
+    skew,
+    flops: 'FLOPs = 2·T·K·3·H·F (gate, up, down)',
+    ceilingGflops: ceiling,
+    ceilingMeasurements: ceilings,
+    peer: typeof peer === 'string' ? { unavailable: peer } : { name: peer.name, rows: peerRows },
+    rows,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+  process.stdout.write(`wrote ${out} (${json.seconds.toFixed(0)} s)\n`);
+}
+
+await runCli(main);
