@@ -1,6 +1,8 @@
 // npm run moe -- --model <config.json | preset> [--set key=value …] --tokens T --seed S
 //                [--weights f32|int8|fp8|nvfp4] [--dump DIR]
-// Runs one MoE layer on one device, prints shapes, bytes per expert and time measured here.
+//   one MoE layer on one device: shapes, bytes per expert and time measured here;
+// npm run moe -- … --ranks N --strategy dp|dep|dwdp [group options]
+//   a DWDP group (or its DP / DEP baselines) on emulated ranks (moe-group.ts).
 import { adapterLabel, getGpu } from '../gpu/index.ts';
 import { decodeHostLayerWeights } from '../layer/host-weights.ts';
 import { layerLimitNeeds } from '../layer/moe-layer.ts';
@@ -13,6 +15,7 @@ import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
 import { relativeError } from '../util/numeric.ts';
 import { Args, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
+import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 
 export const MOE_SPEC: Spec = {
   model: { kind: 'string', help: 'preset name or path to a Hugging Face config.json (default tiny-deepseek)', placeholder: 'config.json|preset' },
@@ -23,7 +26,8 @@ export const MOE_SPEC: Spec = {
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 3)', placeholder: 'n' },
   variant: { kind: 'string', help: "grouped-GEMM tile variant (default: best for the adapter; 'naive' for the baseline)", placeholder: 'name' },
   check: { kind: 'string', help: 'compare with the float64 reference: auto (small layers), on, off', choices: ['auto', 'on', 'off'] },
-  dump: { kind: 'string', help: 'write the tensors as .npy files into DIR', placeholder: 'DIR' },
+  dump: { kind: 'string', help: 'write the tensors as .npy files into DIR (a group run adds metrics.json and trace.json)', placeholder: 'DIR' },
+  ...GROUP_SPEC,
   help: { kind: 'flag', help: 'show this help' },
 };
 
@@ -33,10 +37,17 @@ const AUTO_CHECK_FLOPS = 4e8;
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), MOE_SPEC));
   if (args.flag('help')) {
-    process.stdout.write(usage('npm run moe -- [options]', 'Runs one MoE layer on one WebGPU device.', MOE_SPEC));
+    process.stdout.write(
+      usage(
+        'npm run moe -- [options]',
+        'Runs one MoE layer on one WebGPU device or, with --ranks/--strategy, a DWDP group (or its DP/DEP baselines) on emulated ranks.',
+        MOE_SPEC,
+      ),
+    );
     return;
   }
   const cfg = await resolveModel(args.str('model', 'tiny-deepseek'), parseSetPairs(args.list('set')));
+  if (isGroupRun(args)) return runGroupCli(args, cfg);
   const tokens = args.num('tokens', 64, { min: 1, int: true });
   const seed = args.num('seed', 1, { min: 0, int: true });
   const runs = args.num('runs', 3, { min: 1, max: 1000, int: true });

@@ -31,6 +31,8 @@ export interface RunHooks {
 export interface GroupOutputs {
   /** Layer-0 input [Σ tokens, H]. */
   x: Float32Array;
+  /** Input of the last layer [Σ tokens, H] (= x with one layer). */
+  lastInput: Float32Array;
   /** Last layer's output [Σ tokens, H]. */
   out: Float32Array;
   /** Last layer's routing [Σ tokens, K]. */
@@ -153,14 +155,16 @@ async function readOutputs(cfg: MoeConfig, x: Float32Array, envs: RankEnv[], lay
   const K = cfg.topK;
   const total = envs.reduce((a, e) => a + e.work.tokens, 0);
   const out = new Float32Array(total * H);
+  const lastInput = new Float32Array(total * H);
   const topkIdx = new Int32Array(total * K);
   const topkWeight = new Float32Array(total * K);
   for (const e of envs) {
     const T = e.work.tokens;
     const at = e.work.firstToken;
     out.set(await readF32(e.gpu, e.x[layers % 2], T * H), at * H);
+    lastInput.set(await readF32(e.gpu, e.x[(layers - 1) % 2], T * H), at * H);
     topkIdx.set(await readI32(e.gpu, e.scratch.topkIdx, T * K), at * K);
     topkWeight.set(await readF32(e.gpu, e.scratch.topkWeight, T * K), at * K);
   }
-  return { x, out, topkIdx, topkWeight };
+  return { x, lastInput, out, topkIdx, topkWeight };
 }

@@ -1,0 +1,68 @@
+// A group run as the tables and files people read: the terminal summary, metrics.json
+// (an exact format other tools read), and the Chrome trace.
+import type { GroupRunResult } from '../strategies/types.ts';
+import { formatTable, type Cell } from './table.ts';
+import { toChromeTrace, type ChromeTrace } from './trace.ts';
+import { formatBytes } from './units.ts';
+
+/** metrics.json: the fields the issue fixes, then everything else worth keeping. */
+export function metricsJson(r: GroupRunResult): Record<string, unknown> {
+  return {
+    strategy: r.strategy,
+    clock: r.clock,
+    ranks: r.ranks.map((k) => ({
+      rank: k.rank,
+      tokens: k.tokens,
+      bytesPulled: k.bytesPulled,
+      computeMs: k.computeMs,
+      pullMs: k.pullMs,
+      waitMs: k.waitMs,
+      idleMs: k.idleMs,
+      residentWeightBytes: k.residentWeightBytes,
+      prefetchBufferBytes: k.prefetchBufferBytes,
+      syncMs: k.syncMs,
+      commMs: k.commMs,
+      endMs: k.endMs,
+      bytesSent: k.bytesSent,
+      requestLengths: k.requestLengths,
+      computeByCategory: k.computeByCategory,
+    })),
+    makespanMs: r.makespanMs,
+    tpsPerGpu: r.tpsPerGpu,
+    tpsPerUser: r.tpsPerUser,
+    hiddenPullFraction: r.hiddenPullFraction,
+    rankMode: r.rankMode,
+    placement: r.placement,
+    bytesPerExpert: r.bytesPerExpert,
+    replicaWeightBytes: r.replicaWeightBytes,
+    link: r.link,
+    timeSource: r.timeSource,
+    adapter: r.adapter,
+  };
+}
+
+/** Per-rank table: where each rank's time went and what it holds. */
+export function rankTable(r: GroupRunResult): string {
+  const ms = (v: number) => v.toFixed(1);
+  const rows: Cell[][] = r.ranks.map((k) => [
+    k.rank,
+    k.tokens,
+    ms(k.computeMs),
+    ms(k.pullMs),
+    ms(k.waitMs),
+    ms(k.syncMs + k.commMs),
+    ms(k.idleMs),
+    formatBytes(k.bytesPulled),
+    formatBytes(k.residentWeightBytes),
+    formatBytes(k.prefetchBufferBytes),
+  ]);
+  return formatTable(
+    ['rank', 'tokens', 'compute ms', 'pull ms', 'pull wait ms', 'sync ms', 'idle ms', 'pulled', 'resident', 'prefetch buf'],
+    rows,
+    { rightAlign: [true, true, true, true, true, true, true, true, true, true] },
+  );
+}
+
+export function groupTrace(r: GroupRunResult, title: string): ChromeTrace {
+  return toChromeTrace(r.intervals, { title, modeled: false, strategy: r.strategy, clock: r.clock, timeSource: r.timeSource, adapter: r.adapter });
+}
