@@ -103,8 +103,8 @@ describe('comparisons', () => {
       expect(r?.value, withSeed(`ratio at cv=${cv}`)).toBeCloseTo(want, 12);
       expect(c.points[i].results[2].tpsPerGpu / c.points[i].results[1].tpsPerGpu).toBeCloseTo(want, 12);
     }
-    const along = c.ratios.find((x) => x.name === `dwdp TPS/GPU cv=1.5 ÷ cv=0`)!;
-    expect(along.value).toBeCloseTo((100 * 2.5 + 4) / (100 + 4), 12);
+    // A numeric sweep is read through DWDP/DEP; only categorical sweeps get point-over-first ratios.
+    expect(c.ratios.filter((x) => x.name.includes('÷'))).toEqual([]);
     expect(c.sweep).toMatchObject({ field: 'cv', values: cvs });
     // Progress only moves forward and ends at 1.
     for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1] - 1e-12);
@@ -134,6 +134,15 @@ describe('comparisons', () => {
       throw new Error('must not run');
     };
     await expect(runComparison({ ...defaultForm(), tokens: 'x' }, runner, { provenance: 't' })).rejects.toThrow("Tokens per rank: Tokens per rank must be a number (got 'x')");
+  });
+
+  it('gives an ablation its point-over-first ratios', async () => {
+    const runner: StrategyRunner = async (c, s) => fakeResult(s, c.run.ranks, rng, (c.run.link.contentionFix ? 100 : 80) + (s === 'dwdp' ? 1 : 0));
+    const c = await runComparison({ ...defaultForm(), strategies: 'dep,dwdp', sweep: 'fix', sweepValues: 'on,off' }, runner, { provenance: 'test' });
+    const names = c.ratios.map((r) => r.name);
+    expect(names).toContain('dwdp TPS/GPU fix=off ÷ fix=on');
+    expect(c.ratios.find((r) => r.name === 'dwdp TPS/GPU fix=off ÷ fix=on')!.value).toBeCloseTo(81 / 101, 12);
+    expect(c.ratios.find((r) => r.name === 'dep TPS/GPU fix=off ÷ fix=on')!.value).toBeCloseTo(80 / 100, 12);
   });
 
   it('has ratios only for the pairs that ran', () => {

@@ -121,7 +121,7 @@ export async function runComparison(
       });
       results.push(stripForTransfer(result));
       done++;
-      report(0, `${strategy}: done`);
+      report(0, `${strategy}: finished`);
     }
     points.push({ value: values[i], results });
   }
@@ -172,8 +172,10 @@ export function comparisonRatios(strategies: readonly StrategyName[], points: re
       for (const [metric, get] of METRICS) ratio(`${a}/${b} ${metric}${at(p)}`, get(by(a)), get(by(b)));
     }
   }
-  // Along a sweep: every later point over the first, per strategy (ablations, scaling).
-  if (sweep && points.length > 1) {
+  // Along a categorical sweep (an ablation: fix on/off, split on/off, rank mode): every later
+  // point over the first, per strategy. Numeric sweeps are read through the DWDP/DEP ratios.
+  const numeric = points.every((p) => p.value !== null && p.value.trim() !== '' && Number.isFinite(Number(p.value)));
+  if (sweep && points.length > 1 && !numeric) {
     const first = points[0];
     for (const p of points.slice(1)) {
       strategies.forEach((s, j) => ratio(`${s} TPS/GPU ${sweep.field}=${p.value} ÷ ${sweep.field}=${first.value}`, p.results[j].tpsPerGpu, first.results[j].tpsPerGpu));

@@ -8,9 +8,9 @@ import { provenance } from './summary.ts';
 
 export const EXPORT_VERSION = 1;
 
-/** Results JSON: the comparison as is, with a format version. */
-export function comparisonJson(c: Comparison): string {
-  return JSON.stringify({ format: 'webgpu-dwdp comparison', version: EXPORT_VERSION, ...c }, null, 2);
+/** Results JSON: the comparison as is, with a format version (and `extra` keys, e.g. the bench's browser). */
+export function comparisonJson(c: Comparison, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ format: 'webgpu-dwdp comparison', version: EXPORT_VERSION, ...extra, ...c }, null, 2);
 }
 
 export const CSV_COLUMNS = [

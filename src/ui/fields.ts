@@ -64,7 +64,7 @@ export const PROFILE_OPTIONS = Object.values(PROFILES).map((p) => ({ value: p.id
 
 /** Fields a sweep can vary, with the axis label they get. */
 export const SWEEPABLE: Readonly<Partial<Record<FieldKey, { label: string; unit?: string; log?: boolean }>>> = {
-  tokens: { label: 'input length (tokens per rank)', unit: 'tokens', log: true },
+  tokens: { label: 'input length', unit: 'tokens per rank', log: true },
   cv: { label: 'input-length CV' },
   gbps: { label: 'link bandwidth', unit: 'GB/s', log: true },
   skew: { label: 'routing skew (Zipf exponent)' },
@@ -179,7 +179,7 @@ export const FIELDS: readonly FieldDef[] = [
   {
     key: 'dilation',
     param: 'dil',
-    label: 'Time dilation',
+    label: 'Hardware profile',
     group: 'time',
     input: 'select',
     options: [{ value: 'off', label: 'off' }, ...PROFILE_OPTIONS],

@@ -49,10 +49,23 @@ export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
   };
 }
 
+// runStepRow models DEP and DWDP together: keep the last few so a comparison computes each once.
+const recent = new Map<string, ReturnType<typeof runStepRow>>();
+function stepRun(p: StepParams): ReturnType<typeof runStepRow> {
+  const key = JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw });
+  let run = recent.get(key);
+  if (!run) {
+    run = runStepRow(p, { intervals: true });
+    recent.set(key, run);
+    if (recent.size > 4) recent.delete(recent.keys().next().value!);
+  }
+  return run;
+}
+
 /** One strategy of the comparison, modeled. */
 export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResult {
   const p = stepParams(c, strategy);
-  const run = runStepRow(p, { intervals: true });
+  const run = stepRun(p);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
   const batches = stepBatches(p);
   const N = p.groupSize;

@@ -1,0 +1,98 @@
+// The page's side of the emulation worker (run-worker.ts): runGroup with the same signature as
+// the library's, answered by the worker, and a probe that says whether this browser has
+// WebGPU and on which adapter. A cancel that the worker does not honour within a few seconds
+// (a kernel in flight on a CPU-emulated GPU can take that long) terminates the worker; the
+// next run starts a fresh one.
+import type { GroupRunOptions, GroupRunResult, RunProgress } from '../strategies/types.ts';
+import type { RunGroupFn, RunHooks } from './compare.ts';
+
+export type WorkerIn = { type: 'run'; id: number; options: GroupRunOptions } | { type: 'cancel'; id: number } | { type: 'probe'; id: number };
+
+export type WorkerOut =
+  | { type: 'progress'; id: number; progress: RunProgress }
+  | { type: 'result'; id: number; result: GroupRunResult }
+  | { type: 'error'; id: number; error: { name: string; message: string } }
+  | { type: 'probe'; id: number; ok: true; adapter: string; software: boolean; timestamps: boolean }
+  | { type: 'probe'; id: number; ok: false; reason: string };
+
+export type Probe = Extract<WorkerOut, { type: 'probe' }>;
+
+const CANCEL_GRACE_MS = 3000;
+
+/** What to tell a user whose browser has no WebGPU. */
+export const WEBGPU_HOWTO =
+  'Use a recent Chrome, Edge or Chromium (WebGPU is on by default on Windows, macOS and ChromeOS). ' +
+  'On Linux start Chromium with --enable-unsafe-webgpu (and --use-webgpu-adapter=swiftshader on a machine without a GPU); ' +
+  'Firefox Nightly and Safari Technology Preview have it behind a flag.';
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  onProgress?: (p: RunProgress) => void;
+}
+
+export class GpuWorker {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  private get w(): Worker {
+    if (!this.worker) {
+      this.worker = new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'dwdp-emulation' });
+      this.worker.onmessage = (e: MessageEvent<WorkerOut>) => this.receive(e.data);
+      this.worker.onerror = (e) => this.failAll(new Error(`emulation worker failed: ${e.message || 'could not load'}`));
+    }
+    return this.worker;
+  }
+
+  /** Whether WebGPU works in the worker (where the runs happen), and on which adapter. */
+  probe(): Promise<Probe> {
+    if (typeof navigator === 'undefined' || !('gpu' in navigator)) return Promise.resolve({ type: 'probe', id: 0, ok: false, reason: 'this browser has no WebGPU (navigator.gpu is missing)' });
+    const id = this.nextId++;
+    return new Promise<Probe>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.w.postMessage({ type: 'probe', id } satisfies WorkerIn);
+    });
+  }
+
+  readonly runGroup: RunGroupFn = (options: GroupRunOptions, hooks: RunHooks = {}) => {
+    const id = this.nextId++;
+    const signal = hooks.signal;
+    return new Promise<GroupRunResult>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: hooks.onProgress });
+      const onAbort = () => {
+        this.worker?.postMessage({ type: 'cancel', id } satisfies WorkerIn);
+        setTimeout(() => {
+          if (!this.pending.has(id)) return;
+          this.terminate();
+          reject(signal!.reason);
+        }, CANCEL_GRACE_MS);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.w.postMessage({ type: 'run', id, options } satisfies WorkerIn);
+    });
+  };
+
+  terminate(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.failAll(new DOMException('the emulation worker was stopped', 'AbortError'));
+  }
+
+  private receive(m: WorkerOut): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.type === 'progress') return p.onProgress?.(m.progress);
+    this.pending.delete(m.id);
+    if (m.type === 'result') p.resolve(m.result);
+    else if (m.type === 'probe') p.resolve(m);
+    else if (m.error.name === 'AbortError') p.reject(new DOMException(m.error.message, 'AbortError'));
+    else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+  }
+
+  private failAll(e: unknown): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}

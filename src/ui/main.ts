@@ -1,0 +1,258 @@
+// The benchmark page: a thin shell over the library. Data flows one way —
+//   URL → form → (panel edits) → parseForm → runComparison(runGroup in a worker | rack model)
+//   → Comparison → views and exports
+// and the URL follows every valid edit, so the address bar is always a share link.
+//
+// Headless runs (bench/run.ts) drive the same path through window.dwdp.runScenario.
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import type uPlot from 'uplot';
+import { runComparison, measuredRunner, type Comparison, type ComparisonProgress, type StrategyRunner } from './compare.ts';
+import { parseForm } from './config.ts';
+import { isFieldKey, type FormState } from './fields.ts';
+import { scenarioForm } from './scenario.ts';
+import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
+import { modeledCaveats, modeledRun } from './modeled.ts';
+import { comparisonCsv, comparisonJson, exportBaseName } from './export.ts';
+import { comparisonTrace } from './trace-export.ts';
+import { provenance } from './summary.ts';
+import { formToQuery, queryToForm } from './url.ts';
+import { buildPanel } from './views/panel.ts';
+import { clear, download, h } from './views/dom.ts';
+import { summaryView } from './views/summary-view.ts';
+import { ganttCharts, type GanttCharts } from './views/gantt-view.ts';
+import { memoryChart } from './views/memory-view.ts';
+import { sweepChart } from './views/sweep-view.ts';
+import { topologyView, type TopologyView } from './views/topology-view.ts';
+import { chartsPng, type PngPart } from './views/png.ts';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** What a headless driver passes to runScenario: field values (by field key) and a name. */
+export interface ScenarioInput {
+  name?: string;
+  fields: Record<string, string | number | boolean>;
+}
+
+export interface PageApi {
+  ready: Promise<void>;
+  webgpu: { available: boolean; adapter?: string; reason?: string };
+  runScenario(s: ScenarioInput): Promise<Comparison>;
+  last(): Comparison | null;
+}
+
+declare global {
+  interface Window {
+    dwdp: PageApi;
+    /** Set by the headless driver (puppeteer exposeFunction) to receive progress. */
+    dwdpBenchProgress?: (p: ComparisonProgress) => void;
+  }
+}
+
+const worker = new GpuWorker();
+let gpu: Probe | null = null;
+let comparison: Comparison | null = null;
+let running: AbortController | null = null;
+let views: { gantt?: GanttCharts; topology?: TopologyView; memory?: uPlot; sweep?: uPlot | null } = {};
+
+const panel = buildPanel($('panel'), queryToForm(location.search), (form, parsed) => {
+  const ok = parsed.config !== null;
+  ($('run') as HTMLButtonElement).disabled = !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
+  $('run-hint').textContent = ok ? runHint(form) : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
+  if (ok) history.replaceState(null, '', `${location.pathname}${formToQuery(form) ? `?${formToQuery(form)}` : ''}`);
+});
+
+function runHint(form: FormState): string {
+  const parsed = parseForm(form);
+  const c = parsed.config!;
+  const points = c.sweep ? c.sweep.values.length : 1;
+  const runs = points * c.strategies.length;
+  if (c.source === 'modeled') return `${runs} modeled run(s) of ${c.modelName} on ${c.profile}: ${modeledCaveats(c).join('; ')}.`;
+  return `${runs} run(s) of ${c.modelName} on ${c.run.ranks} emulated rank(s), ${c.run.layers} layer(s), ${c.run.tokensPerRank} tokens/rank.`;
+}
+
+// ---------------------------------------------------------------------------------------
+// WebGPU: probe once, in the worker where runs happen.
+
+const ready = (async () => {
+  const badge = $('adapter');
+  try {
+    gpu = await worker.probe();
+  } catch (e) {
+    gpu = { type: 'probe', id: 0, ok: false, reason: (e as Error).message };
+  }
+  if (gpu.ok) {
+    badge.textContent = `WebGPU: ${gpu.adapter}${gpu.timestamps ? ', timestamp-query' : ', host timing'}`;
+    badge.className = 'adapter ok';
+    if (gpu.software) badge.title = 'A CPU implementation of WebGPU: absolute times are emulation speeds; ratios and modeled views are what to read.';
+  } else {
+    badge.textContent = 'WebGPU unavailable';
+    badge.className = 'adapter missing';
+    const banner = $('gpu-banner');
+    banner.hidden = false;
+    banner.append(h('b', {}, 'No WebGPU here: '), `${gpu.reason}. ${WEBGPU_HOWTO} `, h('b', {}, 'The modeled views (hardware profiles, no GPU) still work: '), 'choose “modeled” under Numbers from.');
+    // A link that did not ask for measured numbers explicitly gets the modeled ones.
+    if (!new URLSearchParams(location.search).has('src')) panel.set({ ...panel.form, source: 'modeled' });
+    else panel.set(panel.form);
+  }
+})();
+
+// ---------------------------------------------------------------------------------------
+// Runs
+
+/** The modeled source, one strategy at a time; yields to the page between runs. */
+const modeledRunner: StrategyRunner = async (c, s, hooks) => {
+  await new Promise((r) => setTimeout(r, 0));
+  hooks.signal?.throwIfAborted();
+  hooks.onProgress?.({ phase: 'schedule', message: `modeling ${s} on ${c.profile}` });
+  return modeledRun(c, s);
+};
+
+async function run(form: FormState): Promise<Comparison> {
+  if (running) throw new Error('a run is already in progress');
+  const parsed = parseForm(form);
+  if (!parsed.config) throw new Error(`the configuration has errors: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  const measured = parsed.config.source === 'measured';
+  if (measured && (!gpu || !gpu.ok)) throw new Error(`WebGPU is unavailable (${gpu?.reason ?? 'not probed'}). ${WEBGPU_HOWTO}`);
+  running = new AbortController();
+  const started = performance.now();
+  setRunning(true);
+  const bar = $<HTMLProgressElement>('progress');
+  const msg = $('progress-msg');
+  const tick = setInterval(() => ($('elapsed').textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`), 500);
+  try {
+    const c = await runComparison(form, measured ? measuredRunner(worker.runGroup) : modeledRunner, {
+      signal: running.signal,
+      provenance: measured ? `measured here on ${gpu!.ok ? gpu!.adapter : '?'}` : `modeled on ${parsed.config.profile}`,
+      onProgress: (p) => {
+        bar.value = p.fraction;
+        msg.textContent = `run ${p.run}/${p.runs} · ${p.message}`;
+        window.dwdpBenchProgress?.(p);
+      },
+    });
+    comparison = c;
+    msg.textContent = `done in ${(c.elapsedMs / 1000).toFixed(1)} s`;
+    bar.value = 1;
+    render(c);
+    return c;
+  } catch (e) {
+    const cancelled = (e as Error)?.name === 'AbortError';
+    msg.textContent = cancelled ? 'cancelled' : `failed: ${(e as Error).message}`;
+    msg.classList.toggle('error', !cancelled);
+    throw e;
+  } finally {
+    clearInterval(tick);
+    running = null;
+    setRunning(false);
+  }
+}
+
+function setRunning(on: boolean): void {
+  document.body.classList.toggle('running', on);
+  panel.setBusy(on);
+  ($('cancel') as HTMLButtonElement).disabled = !on;
+  $('progress-msg').classList.remove('error');
+  for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button')) b.disabled = on || comparison === null;
+}
+
+$('run').addEventListener('click', () => {
+  run(panel.form).catch((e) => console.warn('run ended:', (e as Error).message));
+});
+$('cancel').addEventListener('click', () => running?.abort(new DOMException('cancelled by the user', 'AbortError')));
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+function render(c: Comparison): void {
+  views.gantt?.destroy();
+  views.topology?.destroy();
+  views.memory?.destroy();
+  views.sweep?.destroy();
+  views = {};
+  $('empty').hidden = true;
+  $('results-body').hidden = false;
+  const pick = $('point');
+  clear(pick);
+  if (c.sweep) {
+    const sel = h('select', { 'aria-label': 'sweep point' }, ...c.points.map((p, i) => h('option', { value: i }, `${c.sweep!.label} = ${p.value}`)));
+    sel.addEventListener('change', () => showPoint(c, Number(sel.value)));
+    pick.append(h('label', {}, 'Showing the point ', sel));
+  }
+  views.sweep = sweepChart($('sweep'), c);
+  $('sweep-section').hidden = !c.sweep;
+  showPoint(c, 0);
+  for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button')) b.disabled = false;
+}
+
+function showPoint(c: Comparison, i: number): void {
+  views.gantt?.destroy();
+  views.topology?.destroy();
+  views.memory?.destroy();
+  const point = c.points[i];
+  summaryView($('summary'), c, point);
+  views.topology = topologyView($('topology'), point.results);
+  views.gantt = ganttCharts($('gantt'), point.results, (t, r) => {
+    if (r.strategy === 'dwdp' || point.results.length === 1) views.topology?.follow(t);
+  });
+  views.memory = memoryChart($('memory'), point.results);
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports and sharing
+
+const exportAs = (what: 'json' | 'csv' | 'trace' | 'png') => async () => {
+  const c = comparison;
+  if (!c) return;
+  const base = exportBaseName(c);
+  if (what === 'json') download(`${base}.json`, comparisonJson(c));
+  if (what === 'csv') download(`${base}.csv`, comparisonCsv(c), 'text/csv');
+  if (what === 'trace') download(`${base}.trace.json`, JSON.stringify(comparisonTrace(c)));
+  if (what === 'png') download(`${base}.png`, await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(c.points[0].results[0]), pngParts()));
+};
+
+function pngParts(): PngPart[] {
+  const parts: PngPart[] = [];
+  if (views.sweep) parts.push({ title: 'DWDP ÷ DEP along the sweep', canvas: views.sweep.ctx.canvas });
+  for (const p of views.gantt?.plots ?? []) parts.push({ title: p.title, canvas: p.plot.ctx.canvas });
+  if (views.memory) parts.push({ title: 'Routed-expert weight memory per rank', canvas: views.memory.ctx.canvas });
+  if (views.topology) parts.push({ title: 'Topology', canvas: views.topology.canvas });
+  return parts;
+}
+
+$('export-json').addEventListener('click', exportAs('json'));
+$('export-csv').addEventListener('click', exportAs('csv'));
+$('export-trace').addEventListener('click', exportAs('trace'));
+$('export-png').addEventListener('click', exportAs('png'));
+$('share').addEventListener('click', async () => {
+  const url = `${location.origin}${location.pathname}?${formToQuery(panel.form)}`;
+  try {
+    await navigator.clipboard.writeText(url);
+    $('share').textContent = 'link copied';
+  } catch {
+    prompt('Share this link:', url);
+  }
+  setTimeout(() => ($('share').textContent = 'copy share link'), 2000);
+});
+
+// ---------------------------------------------------------------------------------------
+// The headless driver's entry point, and ?run=1
+
+window.dwdp = {
+  ready,
+  get webgpu() {
+    return gpu ? (gpu.ok ? { available: true, adapter: gpu.adapter } : { available: false, reason: gpu.reason }) : { available: false, reason: 'not probed yet' };
+  },
+  async runScenario(s) {
+    await ready;
+    for (const k of Object.keys(s.fields)) if (!isFieldKey(k)) throw new Error(`scenario ${s.name ?? ''}: unknown field '${k}'`);
+    const form = scenarioForm(s);
+    const parsed = panel.set(form);
+    if (!parsed.config) throw new Error(`scenario ${s.name ?? ''}: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    return run(form);
+  },
+  last: () => comparison,
+};
+
+void ready.then(() => {
+  if (new URLSearchParams(location.search).get('run') === '1') $('run').click();
+});

@@ -1,0 +1,168 @@
+// Per-rank Gantt charts, one per strategy, on uPlot: uPlot owns the axes, scales, cursor and
+// drag-to-zoom (double-click resets); the spans are drawn in its draw hook with valToPos.
+// Two rows per rank (compute stream, copy engine); every strategy shares one time axis so
+// their makespans compare at a glance, and zooming one zooms all.
+import uPlot from 'uplot';
+import type { GroupRunResult } from '../../strategies/types.ts';
+import { CLASS_COLOR, SPAN_CLASSES, classTotals, spanAt, timelineRows, type TimelineRow } from '../timeline.ts';
+import { sourceBadge } from '../summary.ts';
+import { clear, fmtBytes, fmtMs, h } from './dom.ts';
+
+const ROW_PX = 22;
+
+export interface GanttCharts {
+  plots: { title: string; plot: uPlot }[];
+  destroy(): void;
+}
+
+/** Charts for every run of one comparison point, into `root`. `onHover` gets the time under the cursor. */
+export function ganttCharts(root: HTMLElement, results: readonly GroupRunResult[], onHover?: (t: number | null, r: GroupRunResult) => void): GanttCharts {
+  clear(root);
+  const xMax = Math.max(...results.map((r) => r.makespanMs));
+  const plots: { title: string; plot: uPlot }[] = [];
+  let syncing = false;
+
+  const allRows = results.map((r) => timelineRows(r));
+  root.append(legend(allRows.flat()));
+  results.forEach((r, i) => {
+    const rows = allRows[i];
+    const title = `${r.strategy.toUpperCase()}: per-rank timeline, makespan ${fmtMs(r.makespanMs)}`;
+    const box = h('div', { class: 'chart gantt' });
+    root.append(h('div', { class: 'chart-head' }, h('h3', {}, title), h('span', { class: `badge ${sourceBadge(r) === 'modeled' ? 'modeled' : 'measured'}` }, sourceBadge(r))), box);
+    const plot = new uPlot(options(r, rows, box.clientWidth || root.clientWidth || 800, onHover, (min, max) => {
+      if (syncing) return;
+      syncing = true;
+      for (const p of plots) if (p.plot !== plot) p.plot.setScale('x', { min, max });
+      syncing = false;
+    }), [[0, xMax], [null, null]], box);
+    plot.over.append(h('div', { class: 'tooltip', hidden: true }));
+    plots.push({ title, plot });
+  });
+  const ro = new ResizeObserver(() => {
+    for (const p of plots) p.plot.setSize({ width: p.plot.root.parentElement!.clientWidth, height: p.plot.height });
+  });
+  ro.observe(root);
+  return {
+    plots,
+    destroy() {
+      ro.disconnect();
+      for (const p of plots) p.plot.destroy();
+      clear(root);
+    },
+  };
+}
+
+function legend(rows: TimelineRow[]): HTMLElement {
+  const totals = classTotals(rows);
+  const items = SPAN_CLASSES.filter((c) => totals[c.cls] > 0 || c.cls === 'idle');
+  return h('div', { class: 'legend' }, ...items.map((c) => h('span', { class: 'legend-item' }, h('i', { style: `background:${c.color}` }), c.label)));
+}
+
+function options(
+  r: GroupRunResult,
+  rows: TimelineRow[],
+  width: number,
+  onHover: ((t: number | null, r: GroupRunResult) => void) | undefined,
+  onZoom: (min: number, max: number) => void,
+): uPlot.Options {
+  const n = rows.length;
+  // Row i (rank 0 compute at the top) sits at y = n − 1 − i.
+  const yOf = (i: number) => n - 1 - i;
+  const badge = sourceBadge(r);
+  return {
+    width,
+    height: n * ROW_PX + 56,
+    legend: { show: false },
+    scales: { x: { time: false }, y: { range: [-0.5, n - 0.5] } },
+    axes: [
+      { label: `time (${badge}${badge === 'modeled' ? '' : `, ${r.clock} clock`})`, labelSize: 18, size: 36, values: (u, splits) => splits.map((v) => fmtTick(v, u.scales.x.max! - u.scales.x.min!)) },
+      {
+        size: 104,
+        gap: 4,
+        splits: () => rows.map((_, i) => yOf(i)),
+        values: (_u, splits) => splits.map((v) => rows[n - 1 - v]?.name ?? ''),
+        grid: { show: false },
+        ticks: { show: false },
+      },
+    ],
+    series: [{}, { label: 'spans', paths: () => null, points: { show: false } }],
+    cursor: { y: false, points: { show: false }, drag: { x: true, y: false, setScale: true } },
+    hooks: {
+      draw: [(u) => drawSpans(u, rows, yOf)],
+      setScale: [
+        (u, key) => {
+          if (key === 'x') onZoom(u.scales.x.min!, u.scales.x.max!);
+        },
+      ],
+      setCursor: [
+        (u) => {
+          const tip = u.over.querySelector('.tooltip') as HTMLElement | null;
+          const { left, top } = u.cursor;
+          if (!tip || left === undefined || top === undefined || left < 0) {
+            if (tip) tip.hidden = true;
+            onHover?.(null, r);
+            return;
+          }
+          const t = u.posToVal(left, 'x');
+          const row = rows[n - 1 - Math.round(u.posToVal(top, 'y'))];
+          const s = row && spanAt(row, t);
+          onHover?.(t, r);
+          if (!s) {
+            tip.hidden = true;
+            return;
+          }
+          tip.hidden = false;
+          tip.textContent = '';
+          tip.append(
+            h('b', {}, `${row.name}: ${s.label}`),
+            h('br'),
+            `${SPAN_CLASSES.find((c) => c.cls === s.cls)!.label}, ${fmtMs(s.endMs - s.startMs)} (${fmtMs(s.startMs)} → ${fmtMs(s.endMs)})`,
+          );
+          if (s.bytes !== undefined) tip.append(h('br'), `${fmtBytes(s.bytes)} to r${s.peer} at ${((s.bytes / (s.endMs - s.startMs)) * 1e-6).toPrecision(3)} GB/s`);
+          const w = u.over.clientWidth;
+          tip.style.left = `${Math.min(left + 12, w - 260)}px`;
+          tip.style.top = `${top + 12}px`;
+        },
+      ],
+    },
+  };
+}
+
+function drawSpans(u: uPlot, rows: TimelineRow[], yOf: (i: number) => number): void {
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  const rowPx = Math.abs(u.valToPos(0, 'y', true) - u.valToPos(1, 'y', true));
+  const xMin = u.scales.x.min!;
+  const xMax = u.scales.x.max!;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  rows.forEach((row, i) => {
+    const yc = u.valToPos(yOf(i), 'y', true);
+    const hPx = rowPx * (row.lane === 'compute' ? 0.78 : 0.5);
+    // A faint band behind each compute row groups it with its copy engine.
+    if (row.lane === 'compute') {
+      ctx.fillStyle = i % 4 === 0 ? 'rgba(0,0,0,0.025)' : 'rgba(0,0,0,0)';
+      ctx.fillRect(left, yc - rowPx / 2, width, rowPx * 2);
+    }
+    for (const s of row.spans) {
+      if (s.endMs < xMin || s.startMs > xMax) continue;
+      const x0 = u.valToPos(s.startMs, 'x', true);
+      const x1 = u.valToPos(s.endMs, 'x', true);
+      ctx.fillStyle = CLASS_COLOR[s.cls];
+      // Copy engines can serve several pulls at once: translucent so overlaps read as darker.
+      ctx.globalAlpha = row.lane === 'copy' ? 0.7 : 1;
+      ctx.fillRect(x0, yc - hPx / 2, Math.max(1, x1 - x0), hPx);
+    }
+    ctx.globalAlpha = 1;
+  });
+  ctx.restore();
+}
+
+/** Tick text with its unit, chosen by the visible span (ms in, s / ms / µs out). */
+function fmtTick(ms: number, span: number): string {
+  if (span >= 2000) return `${+(ms / 1000).toFixed(3)} s`;
+  if (span >= 2) return `${+ms.toFixed(3)} ms`;
+  return `${+(ms * 1000).toFixed(3)} µs`;
+}

@@ -1,0 +1,108 @@
+// End to end in headless Chromium: the page loads with no console errors, the panel validates
+// as you type and keeps the URL in step, and a tiny measured comparison run from the Run
+// button shows its numbers (consistent with the run's own timeline) and draws the timeline.
+// Skips, saying why, only when no Chromium is installed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'puppeteer';
+import { findBrowser, launchBrowser, openPage, servePage, type ConsoleLog, type PageServer } from '../bench/browser.ts';
+import { formToQuery } from '../src/ui/url.ts';
+import { scenarioForm } from '../src/ui/scenario.ts';
+import type { Comparison } from '../src/ui/compare.ts';
+import tiny from '../bench/scenarios/tiny.json';
+
+const found = await findBrowser().catch(() => null);
+if (!found) console.warn('e2e-page: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
+
+// A fresh seed per run, so the tiny run is not always the same numbers.
+const seed = Date.now() % 100000;
+
+describe.skipIf(!found)('benchmark page in headless Chromium', () => {
+  let server: PageServer;
+  let browser: Browser;
+  let page: Page;
+  let log: ConsoleLog;
+
+  beforeAll(async () => {
+    server = await servePage();
+    browser = (await launchBrowser()).browser;
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('loads, validates fields as you type and keeps the URL in step', async () => {
+    ({ page, log } = await openPage(browser, server.url));
+    const webgpu = await page.evaluate(() => window.dwdp.webgpu);
+    expect(webgpu.available, `WebGPU in ${found!.path}: ${webgpu.reason ?? ''}`).toBe(true);
+    expect(await page.$eval('#adapter', (e) => e.textContent)).toMatch(/^WebGPU: /);
+
+    // A bad value: the message appears beside the field and Run is disabled.
+    const tokens = (await page.$('#f-tokens'))!;
+    await tokens.click({ clickCount: 3 });
+    await tokens.type('12x');
+    expect(await page.$eval('#f-tokens-msg', (e) => e.textContent)).toBe("Tokens per rank must be a number (got '12x')");
+    expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    // Fixed: the message goes, Run comes back, and the URL carries the value.
+    await tokens.click({ clickCount: 3 });
+    await tokens.type('48');
+    expect(await page.$eval('#f-tokens-msg', (e) => e.textContent)).toBe('');
+    expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+    expect(new URL(page.url()).searchParams.get('t')).toBe('48');
+    // A placement error names a valid nearby choice.
+    const local = (await page.$('#f-local'))!;
+    await local.type('5');
+    expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toMatch(/invalid DWDP placement .* try L=\d+, P=\d+/);
+    expect(log.errors).toEqual([]);
+  }, 90_000);
+
+  it('runs a tiny comparison from the Run button and shows its numbers and timeline', async () => {
+    const form = scenarioForm({ fields: { ...tiny.fields, seed } });
+    ({ page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`));
+    // The panel shows the shared link's values.
+    expect(await page.$eval('#f-ranks', (e) => (e as HTMLInputElement).value)).toBe('2');
+    await page.click('#run');
+    await page.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''), { timeout: 90_000, polling: 250 });
+    const status = await page.$eval('#progress-msg', (e) => e.textContent);
+    expect(status, status ?? '').toMatch(/^done in /);
+
+    const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
+    expect(c.strategies).toEqual(['dep', 'dwdp']);
+    const [dep, dwdp] = c.points[0].results;
+    for (const r of [dep, dwdp]) {
+      // The headline rate is the run's own tokens over its own makespan.
+      const tokens = r.ranks.reduce((a, k) => a + k.tokens, 0);
+      expect(r.tpsPerGpu).toBeCloseTo(tokens / (r.makespanMs / 1000) / r.ranks.length, 6);
+      expect(r.makespanMs).toBeCloseTo(Math.max(...r.ranks.map((k) => k.endMs)), 6);
+      expect(r.intervals.some((iv) => iv.lane === 'compute')).toBe(true);
+      expect(r.timeSource).toMatch(/^measured here/);
+    }
+    expect(dwdp.intervals.some((iv) => iv.lane === 'copy'), 'DWDP pulls show on the copy engines').toBe(true);
+
+    // The cards show those numbers, with their ratio to DEP.
+    const shown = await page.$$eval('.card [data-metric="tps-gpu"]', (els) => els.map((e) => Number(e.textContent!.replace(/,/g, ''))));
+    expect(shown.length).toBe(2);
+    expect(shown[0]).toBeCloseTo(dep.tpsPerGpu, 0);
+    expect(shown[1]).toBeCloseTo(dwdp.tpsPerGpu, 0);
+    const chip = await page.$eval('.card-dwdp .ratio', (e) => e.textContent);
+    expect(chip).toBe(`${(dwdp.tpsPerGpu / dep.tpsPerGpu).toFixed(3)}× DEP`);
+    expect(await page.$eval('.provenance', (e) => e.textContent)).toMatch(/measured here/);
+
+    // One timeline per strategy, with spans drawn: count non-background pixels in the plot area.
+    const inked = await page.$$eval('#gantt .uplot canvas', (canvases) =>
+      canvases.map((cv) => {
+        const c2 = cv as HTMLCanvasElement;
+        const px = c2.getContext('2d')!.getImageData(0, 0, c2.width, c2.height).data;
+        let n = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) n++;
+        return n / (c2.width * c2.height);
+      }),
+    );
+    expect(inked.length).toBe(2);
+    for (const f of inked) expect(f, 'fraction of the Gantt canvas drawn').toBeGreaterThan(0.05);
+    expect(await page.$$eval('#gantt h3', (hs) => hs.map((x) => x.textContent!.split(':')[0]))).toEqual(['DEP', 'DWDP']);
+    expect(await page.$eval('#export-json', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+    expect(log.errors).toEqual([]);
+  }, 120_000);
+});
