@@ -8,6 +8,7 @@ import { classTotals, spanAt, timelineRows } from '../src/ui/timeline.ts';
 import { flowTotals, flowsAt, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
 import { summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
+import { PIDS_PER_RUN, comparisonTrace } from '../src/ui/trace-export.ts';
 import type { Interval } from '../src/sim/scheduler.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { PageConfig } from '../src/ui/config.ts';
@@ -327,6 +328,28 @@ describe('summary and exports', () => {
     const md = summaryMarkdown(c);
     expect(md).toContain('measured here (fake), on test adapter');
     for (const r of c.ratios) expect(md).toContain(r.name);
+  });
+});
+
+describe('trace export', () => {
+  it('puts every run of a comparison in one trace, each interval once, runs apart', () => {
+    const strategies: StrategyName[] = ['dep', 'dwdp'];
+    const points = ['on', 'off'].map((value) => ({ value, results: strategies.map((s) => fakeResult(s, 2 + rng.int(4))) }));
+    const sweep = { field: 'fix' as const, label: 'contention fix', log: false, values: ['on', 'off'] };
+    const c: Comparison = { source: 'measured', provenance: 'p', form: defaultForm(), query: 'q', modelName: 'm', strategies, sweep, points, ratios: [], startedAt: 'now', elapsedMs: 0 };
+    const t = comparisonTrace(c);
+    const runs = points.flatMap((p) => p.results.map((r) => ({ p, r })));
+    runs.forEach(({ p, r }, i) => {
+      const xs = t.traceEvents.filter((e) => e.ph === 'X' && Math.floor(e.pid / PIDS_PER_RUN) === i);
+      expect(xs.length, withSeed(`run ${i}`)).toBe(r.intervals.length);
+      // Same multiset of (rank, start, duration) as the run's intervals.
+      const key = (rank: number, ts: number, dur: number) => `${rank}:${ts.toFixed(6)}:${dur.toFixed(6)}`;
+      expect(xs.map((e) => key(e.pid - i * PIDS_PER_RUN, e.ts!, e.dur!)).sort()).toEqual(r.intervals.map((iv) => key(iv.rank, iv.startMs * 1000, (iv.endMs - iv.startMs) * 1000)).sort());
+      const names = t.traceEvents.filter((e) => e.name === 'process_name' && Math.floor(e.pid / PIDS_PER_RUN) === i).map((e) => e.args!.name);
+      expect(names).toEqual(r.ranks.map((k) => `${r.strategy.toUpperCase()} @ fix=${p.value} · rank ${k.rank}`));
+    });
+    expect(t.otherData.modeled).toBe(false);
+    expect(JSON.parse(JSON.stringify(t))).toEqual(t);
   });
 });
 

@@ -1,62 +1,42 @@
-// Chrome trace-event JSON of a whole comparison (opens in Perfetto / chrome://tracing): one
-// process per run (point × strategy), one thread per rank's compute stream and one per its
-// copy engine, complete ('X') events in µs with the span's kind, layer and bytes as args.
+// Chrome trace-event JSON of a whole comparison (opens in Perfetto / chrome://tracing), built
+// from src/report/trace.ts's per-run export: each run (point × strategy) gets its own block of
+// process ids, one process per rank named "DWDP @ cv=0.2 · rank 3", so every run's timeline
+// sits in one file, one after another.
 //
 // Pure module (Node and browser).
-import type { GroupRunResult } from '../strategies/types.ts';
+import { toChromeTrace, type ChromeTrace } from '../report/trace.ts';
 import type { Comparison } from './compare.ts';
-import { classify } from './timeline.ts';
 import { provenance } from './summary.ts';
 
-export interface TraceEvent {
-  name: string;
-  ph: 'X' | 'M';
-  pid: number;
-  tid: number;
-  ts?: number;
-  dur?: number;
-  cat?: string;
-  args?: Record<string, unknown>;
-}
-
-export interface ChromeTrace {
-  traceEvents: TraceEvent[];
-  displayTimeUnit: 'ms';
-  metadata: Record<string, unknown>;
-}
-
-/** Events of one run under process id `pid`. */
-export function runTraceEvents(r: GroupRunResult, pid: number, processName: string): TraceEvent[] {
-  const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', pid, tid: 0, args: { name: processName } }];
-  const tid = (rank: number, lane: 'compute' | 'copy') => 2 * rank + (lane === 'copy' ? 1 : 0);
-  for (const k of r.ranks) {
-    events.push({ name: 'thread_name', ph: 'M', pid, tid: tid(k.rank, 'compute'), args: { name: `rank ${k.rank} compute` } });
-    events.push({ name: 'thread_name', ph: 'M', pid, tid: tid(k.rank, 'copy'), args: { name: `rank ${k.rank} copy engine` } });
-  }
-  for (const iv of r.intervals) {
-    events.push({
-      name: iv.label,
-      cat: classify(iv),
-      ph: 'X',
-      pid,
-      tid: tid(iv.rank, iv.lane),
-      ts: iv.startMs * 1000,
-      dur: (iv.endMs - iv.startMs) * 1000,
-      args: { category: iv.category, ...(iv.layer !== undefined ? { layer: iv.layer } : {}), ...(iv.peer !== undefined ? { to: iv.peer, bytes: iv.bytes } : {}) },
-    });
-  }
-  return events;
-}
+/** Process ids of run i are i·PIDS_PER_RUN + rank. */
+export const PIDS_PER_RUN = 1000;
 
 export function comparisonTrace(c: Comparison): ChromeTrace {
-  const traceEvents: TraceEvent[] = [];
-  let pid = 1;
+  const traceEvents: ChromeTrace['traceEvents'] = [];
+  let run = 0;
   for (const p of c.points) {
     for (const r of p.results) {
       const at = c.sweep && p.value !== null ? ` @ ${c.sweep.field}=${p.value}` : '';
-      traceEvents.push(...runTraceEvents(r, pid++, `${r.strategy.toUpperCase()}${at}`));
+      const one = toChromeTrace(r.intervals, { rankName: (k) => `${r.strategy.toUpperCase()}${at} · rank ${k}` });
+      const offset = run * PIDS_PER_RUN;
+      for (const e of one.traceEvents) {
+        // Keep runs in the order they ran (Perfetto sorts processes by sort_index).
+        const args = e.name === 'process_sort_index' ? { sort_index: offset + e.pid } : e.args;
+        traceEvents.push({ ...e, pid: offset + e.pid, ...(args ? { args } : {}) });
+      }
+      run++;
     }
   }
   const first = c.points[0]?.results[0];
-  return { traceEvents, displayTimeUnit: 'ms', metadata: { source: first ? provenance(first) : c.provenance, query: c.query, startedAt: c.startedAt } };
+  return {
+    traceEvents,
+    displayTimeUnit: 'ms',
+    otherData: {
+      title: `webgpu-dwdp comparison: ${c.strategies.join(', ')} on ${c.modelName}`,
+      modeled: c.source === 'modeled',
+      source: first ? provenance(first) : c.provenance,
+      query: c.query,
+      startedAt: c.startedAt,
+    },
+  };
 }
