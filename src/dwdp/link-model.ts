@@ -316,6 +316,8 @@ export class LinkFluid {
   private readonly taken: number[] = [];
   private rates = new Float64Array(64);
   private readonly seen: number[] = [];
+  private readonly done: number[] = [];
+  private readonly landed: Flow[] = [];
   private readonly pullBusy: number[] = [];
   private readonly sendBusy: number[] = [];
   private readonly latencyMs: number;
@@ -380,10 +382,14 @@ export class LinkFluid {
     return t;
   }
 
-  /** Move time forward to `t`; returns the keys of transfers that completed (landed) on the way, in order. */
-  advanceTo(t: number): number[] {
+  /**
+   * Move time forward to `t`; returns the keys of transfers that completed (landed) on the way,
+   * in order. The array is reused: read it before the next call.
+   */
+  advanceTo(t: number): readonly number[] {
     if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
-    const done: number[] = [];
+    const done = this.done;
+    done.length = 0;
     for (;;) {
       const next = this.nextEventMs();
       if (t < next) {
@@ -512,14 +518,15 @@ export class LinkFluid {
         } else this.ready[w++] = f;
       }
       this.ready.length = w;
-      let landed: Flow[] | null = null;
+      const landed = this.landed;
+      landed.length = 0;
       w = 0;
       for (const f of this.landing) {
-        if (f.deliveredMs + this.latencyMs <= this.now) (landed ??= []).push(f);
+        if (f.deliveredMs + this.latencyMs <= this.now) landed.push(f);
         else this.landing[w++] = f;
       }
       this.landing.length = w;
-      if (!landed) continue;
+      if (landed.length === 0) continue;
       this.dirty = true;
       landed.sort((a, b) => a.seq - b.seq);
       for (const f of landed) {

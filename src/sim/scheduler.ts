@@ -185,13 +185,32 @@ interface ProgramMeta {
   barriers: { id: OpId; ranks: number[] }[];
 }
 
+/** Id → index; small non-negative integer ids go to an array (no hashing), others to a Map. */
+class IdIndex {
+  private readonly dense: number[] = [];
+  private readonly map = new Map<OpId, number>();
+  get(id: OpId): number | undefined {
+    return typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id) ? this.dense[id] : this.map.get(id);
+  }
+  has(id: OpId): boolean {
+    return this.get(id) !== undefined;
+  }
+  set(id: OpId, index: number): void {
+    if (typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
+      while (this.dense.length < id) this.dense.push(undefined as unknown as number);
+      this.dense[id] = index;
+    } else this.map.set(id, index);
+  }
+}
+const DENSE_IDS = 1 << 24;
+
 function validate(programs: readonly Program[]): ProgramMeta {
   const R = programs.length;
   const pulls: ProgramMeta['pulls'] = [];
   const sends: ProgramMeta['sends'] = [];
   const barriers: ProgramMeta['barriers'] = [];
-  const sendIndex = new Map<OpId, number>();
-  const barrierIndex = new Map<OpId, number>();
+  const sendIndex = new IdIndex();
+  const barrierIndex = new IdIndex();
   const refs: ProgramMeta['refs'] = [];
   const fail = (r: number, i: number, op: Op, what: string): never => {
     throw new Error(`scheduler: rank ${r} op ${i} (${op.kind}): ${what}`);
