@@ -82,10 +82,20 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-/** Vite's dev server on a free port (the page, its worker and the shaders, as in `vite`). */
+/**
+ * Vite's dev server on a free port (the page, its worker and the shaders, as in `vite`),
+ * without file watching or HMR: an edit anywhere in the tree must not reload the page in
+ * the middle of a run.
+ */
 export async function servePage(): Promise<PageServer> {
   const { createServer } = await import('vite');
-  const server = await createServer({ root: ROOT, configFile: `${ROOT}/vite.config.ts`, logLevel: 'error', server: { port: 0, strictPort: false, host: '127.0.0.1' }, clearScreen: false });
+  const server = await createServer({
+    root: ROOT,
+    configFile: `${ROOT}/vite.config.ts`,
+    logLevel: 'error',
+    clearScreen: false,
+    server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false, watch: null },
+  });
   await server.listen();
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('vite did not report its port');

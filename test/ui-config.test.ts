@@ -23,7 +23,7 @@ describe('config panel validation', () => {
     const c = p.config!;
     expect(c.strategies).toEqual(['dp', 'dep', 'dwdp']);
     const o = runOptions(c, 'dwdp');
-    expect(o).toMatchObject({ strategy: 'dwdp', model: 'tiny-deepseek', ranks: 4, layers: 2, tokensPerRank: 64, requestsPerRank: 2, lengthCv: 0.2, clock: 'virtual' });
+    expect(o).toMatchObject({ strategy: 'dwdp', model: 'tiny-mixtral', ranks: 4, layers: 2, tokensPerRank: 1024, requestsPerRank: 4, lengthCv: 0.2, clock: 'virtual' });
     // The link follows the GB200 profile unless it is custom.
     expect(o.link.gbps).toBe(PROFILES['gb200-nvl72'].linkGBpsPerDirection);
     expect(o.link.sliceBytes).toBe(2 * 1024 * 1024);
@@ -88,7 +88,7 @@ describe('config panel validation', () => {
       const L = 1 + rng.int(E);
       const P = rng.int(E);
       const valid = L + (N - 1) * P === E && L >= P;
-      const errors = errorsOf({ ranks: String(N), local: String(L), pull: String(P) });
+      const errors = errorsOf({ model: 'tiny-deepseek', ranks: String(N), local: String(L), pull: String(P) });
       if (valid) {
         expect(errors.local, withSeed(`E=${E} N=${N} L=${L} P=${P} is valid`)).toBeUndefined();
         continue;
@@ -105,7 +105,7 @@ describe('config panel validation', () => {
   it('blames P when only P is given and it does not divide the rest', () => {
     const E = loadPreset('tiny-deepseek').experts; // 64
     // N=3: L = 64 − 2·P; P = 40 gives L = −16.
-    const errors = errorsOf({ ranks: '3', pull: '40' });
+    const errors = errorsOf({ model: 'tiny-deepseek', ranks: '3', pull: '40' });
     expect(errors.pull).toMatch(/invalid DWDP placement E=64, N=3/);
     expect(errors.local).toBeUndefined();
     expect(E).toBe(64);
@@ -215,6 +215,7 @@ describe('URL codec', () => {
   it('keeps links short: defaults are left out, one short parameter per changed field', () => {
     expect(formToQuery(defaultForm())).toBe('');
     const q = formToQuery(form({ tokens: '128', cv: '0.4' }));
+    expect(defaultForm().tokens).not.toBe('128');
     expect(q).toBe('t=128&cv=0.4');
     expect(queryToForm('?t=128&cv=0.4&run=1&unknown=x')).toEqual(form({ tokens: '128', cv: '0.4' }));
     // Parameters are unique.

@@ -120,8 +120,8 @@ export async function runComparison(
         onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
       });
       results.push(stripForTransfer(result));
+      report(1, `${strategy}: finished`);
       done++;
-      report(0, `${strategy}: finished`);
     }
     points.push({ value: values[i], results });
   }

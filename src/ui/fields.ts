@@ -1,5 +1,7 @@
 // The configuration panel's fields: one table that the form, the URL codec, the validator
-// and the bench scenarios all read. A form's state is the raw text of every field (what
+// and the bench scenarios all read. The defaults are the default bench scenario
+// (bench/scenarios/default.json): tiny-mixtral at 1024 tokens per rank has DeepSeek-R1's
+// tokens per expert at ISL 8K (1024·K/E = 256), so its compute-to-pull ratio is R1's. A form's state is the raw text of every field (what
 // the user typed, what the URL carries); src/ui/config.ts turns it into run options.
 //
 // Pure module (Node and browser).
@@ -97,7 +99,7 @@ export const FIELDS: readonly FieldDef[] = [
     group: 'model',
     input: 'select',
     options: [...Object.keys(PRESETS).map((p) => ({ value: p, label: p })), { value: 'custom', label: 'custom (paste a config.json)' }],
-    default: 'tiny-deepseek',
+    default: 'tiny-mixtral',
     help: 'A preset (scaled presets keep the routing of the real model at a size this emulation can run) or a Hugging Face config.json.',
   },
   {
@@ -140,8 +142,8 @@ export const FIELDS: readonly FieldDef[] = [
     help: 'How the emulation stands in for N GPUs.',
   },
   { key: 'layers', param: 'layers', label: 'Layers', group: 'model', input: 'number', default: '2', help: 'MoE layers run per forward step (emulation; the modeled source runs the model’s full depth).' },
-  { key: 'tokens', param: 't', label: 'Tokens per rank', unit: 'tokens', group: 'workload', input: 'number', default: '64', help: 'Mean prefill tokens each rank processes.' },
-  { key: 'requests', param: 'req', label: 'Requests per rank', group: 'workload', input: 'number', default: '2', help: 'Their lengths sum to the rank’s tokens.' },
+  { key: 'tokens', param: 't', label: 'Tokens per rank', unit: 'tokens', group: 'workload', input: 'number', default: '1024', help: 'Mean prefill tokens each rank processes.' },
+  { key: 'requests', param: 'req', label: 'Requests per rank', group: 'workload', input: 'number', default: '4', help: 'Their lengths sum to the rank’s tokens.' },
   { key: 'cv', param: 'cv', label: 'Input-length CV', group: 'workload', input: 'number', default: '0.2', help: 'Coefficient of variation of request lengths (0 = all equal): the imbalance DEP’s barrier pays for.' },
   { key: 'skew', param: 'skew', label: 'Routing skew', group: 'workload', input: 'number', default: '0', help: 'Zipf exponent of hot experts (0: the router’s own preferences).' },
   { key: 'local', param: 'L', label: 'L (experts held)', group: 'dwdp', input: 'number', default: '', help: 'Experts each rank holds; blank = minimal-memory placement.' },
