@@ -57,6 +57,27 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     expect(log.errors).toEqual([]);
   }, 90_000);
 
+  it('stays responsive while a run is in flight, and cancels it', async () => {
+    // The page from the previous test, at its defaults but for the tokens typed there.
+    await page.click('#run');
+    await page.waitForFunction(() => /running|layer/.test(document.querySelector('#progress-msg')!.textContent ?? ''), { timeout: 60_000, polling: 100 });
+    expect(await page.$eval('#cancel', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+    expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    // The kernels run in a worker: the main thread answers promptly (an input event and a frame).
+    const t0 = Date.now();
+    const frameMs = await page.evaluate(() => new Promise<number>((resolve) => {
+      const s = performance.now();
+      requestAnimationFrame(() => resolve(performance.now() - s));
+    }));
+    expect(Date.now() - t0, 'round trip to the page during a run (ms)').toBeLessThan(2000);
+    expect(frameMs, 'time to the next frame during a run (ms)').toBeLessThan(1000);
+    await page.click('#cancel');
+    await page.waitForFunction(() => document.querySelector('#progress-msg')!.textContent === 'cancelled', { timeout: 20_000, polling: 100 });
+    expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+    expect(await page.evaluate(() => window.dwdp.last())).toBeNull();
+    expect(log.errors).toEqual([]);
+  }, 90_000);
+
   it('runs a tiny comparison from the Run button and shows its numbers and timeline', async () => {
     const form = scenarioForm({ fields: { ...tiny.fields, seed } });
     ({ page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`));

@@ -146,6 +146,30 @@ describe('comparisons', () => {
     expect(c.ratios.find((r) => r.name === 'dep TPS/GPU fix=off ÷ fix=on')!.value).toBeCloseTo(80 / 100, 12);
   });
 
+  it('gives every strategy of a point the link the first run dilated', async () => {
+    const seen: { s: StrategyName; gbps: number; dilated: boolean }[] = [];
+    const factors: number[] = [];
+    const runner: StrategyRunner = async (c, s) => {
+      seen.push({ s, gbps: c.run.link.gbps, dilated: c.run.timeDilation !== undefined });
+      const r = fakeResult(s, c.run.ranks);
+      if (!c.run.timeDilation) return { ...r, link: { ...r.link, gbps: c.run.link.gbps } };
+      // A fresh measurement each time it is asked for, as runGroup does.
+      const factor = 1e-8 * (1 + rng.next());
+      factors.push(factor);
+      return { ...r, link: { ...r.link, gbps: c.run.link.gbps * factor, dilation: { profile: c.run.timeDilation.profile, factor, deviceGflops: factor * 6e6, profileGflops: 6e6 } } };
+    };
+    const form = { ...defaultForm(), sweep: 'cv', sweepValues: '0,0.3' };
+    const c = await runComparison(form, runner, { provenance: 'test' });
+    expect(factors.length, 'one measurement per point').toBe(2);
+    expect(seen.map((x) => x.dilated)).toEqual([true, false, false, true, false, false]);
+    for (const [i, p] of c.points.entries()) {
+      const gbps = p.results.map((r) => r.link.gbps);
+      for (const g of gbps) expect(g, withSeed(`point ${i}`)).toBeCloseTo(900 * factors[i], 20);
+      expect(p.results.map((r) => r.link.dilation?.factor)).toEqual([factors[i], factors[i], factors[i]]);
+      expect((p.results[2].link.dilation as { sharedFrom?: string }).sharedFrom).toBe('dp');
+    }
+  });
+
   it('has ratios only for the pairs that ran', () => {
     const point = { value: null, results: [fakeResult('dp', 2), fakeResult('dwdp', 2)] };
     expect(comparisonRatios(['dp', 'dwdp'], [point], null)).toEqual([]);

@@ -1,5 +1,5 @@
-// A comparison: the chosen strategies run on the same configuration (and, with a sweep, once
-// per swept value), then the ratios a reader looks for — DWDP over DEP, DP over DEP, and for
+// A comparison: the chosen strategies run on the same configuration and the same link (and,
+// with a sweep, once per swept value), then the ratios a reader looks for — DWDP over DEP, DP over DEP, and for
 // a sweep each point over its first (the ablations: contention fix off ÷ on, …).
 //
 // The runner is injected: the page passes runGroup in a worker, the tests a fake, the modeled
@@ -109,17 +109,24 @@ export async function runComparison(
   let done = 0;
   for (const [i, config] of configs.entries()) {
     const results: GroupRunResult[] = [];
+    let dilation: Dilation | undefined;
     for (const strategy of base.strategies) {
       opts.signal?.throwIfAborted();
       const value = values[i];
       const report = (fraction: number, message: string) =>
         opts.onProgress?.({ fraction: (done + fraction) / runs, run: done + 1, runs, strategy, value, message });
       report(0, `${strategy}${value !== null ? ` at ${FIELD[sweep!.field].label} = ${value}` : ''}: starting`);
-      const result = await runner(config, strategy, {
+      const result = await runner(dilation ? withDilation(config, dilation) : config, strategy, {
         signal: opts.signal,
         onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
       });
-      results.push(stripForTransfer(result));
+      const kept = stripForTransfer(result);
+      // The first run of a point measures the dilation; the others reuse it, and say so.
+      if (dilation) {
+        const shared: Dilation & { sharedFrom: StrategyName } = { ...dilation, sharedFrom: results[0].strategy };
+        kept.link = { ...kept.link, dilation: shared };
+      } else dilation = kept.link.dilation;
+      results.push(kept);
       report(1, `${strategy}: finished`);
       done++;
     }
@@ -141,6 +148,19 @@ export async function runComparison(
     startedAt: new Date(started).toISOString(),
     elapsedMs: Date.now() - started,
   };
+}
+
+type Dilation = NonNullable<GroupRunResult['link']['dilation']>;
+
+/**
+ * Every strategy of a point must see the same link. Time dilation scales it by a GEMM rate
+ * measured at the start of each run, which on a loaded CPU-emulated adapter varies several-fold
+ * from run to run; so the first run of a point measures it and the others get the link it gave,
+ * pre-scaled, with dilation off.
+ */
+export function withDilation(c: PageConfig, d: Dilation): PageConfig {
+  const { timeDilation: _t, ...run } = c.run;
+  return { ...c, run: { ...run, link: { ...c.run.link, gbps: c.run.link.gbps * d.factor } } };
 }
 
 /** Keep only the plain GroupRunResult fields (runGroup adds outputs and the parsed config). */

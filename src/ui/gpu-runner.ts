@@ -1,12 +1,17 @@
-// The page's side of the emulation worker (run-worker.ts): runGroup with the same signature as
-// the library's, answered by the worker, and a probe that says whether this browser has
-// WebGPU and on which adapter. A cancel that the worker does not honour within a few seconds
+// The page's side of the run worker (run-worker.ts): runGroup with the same signature as the
+// library's, the modeled source's runs, and a probe that says whether this browser has
+// WebGPU and on which adapter — all answered by the worker. A cancel that the worker does not honour within a few seconds
 // (a kernel in flight on a CPU-emulated GPU can take that long) terminates the worker; the
 // next run starts a fresh one.
-import type { GroupRunOptions, GroupRunResult, RunProgress } from '../strategies/types.ts';
-import type { RunGroupFn, RunHooks } from './compare.ts';
+import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
+import type { RunGroupFn, RunHooks, StrategyRunner } from './compare.ts';
+import type { PageConfig } from './config.ts';
 
-export type WorkerIn = { type: 'run'; id: number; options: GroupRunOptions } | { type: 'cancel'; id: number } | { type: 'probe'; id: number };
+export type WorkerIn =
+  | { type: 'run'; id: number; options: GroupRunOptions }
+  | { type: 'model'; id: number; config: PageConfig; strategy: StrategyName }
+  | { type: 'cancel'; id: number }
+  | { type: 'probe'; id: number };
 
 export type WorkerOut =
   | { type: 'progress'; id: number; progress: RunProgress }
@@ -55,8 +60,16 @@ export class GpuWorker {
     });
   }
 
-  readonly runGroup: RunGroupFn = (options: GroupRunOptions, hooks: RunHooks = {}) => {
-    const id = this.nextId++;
+  readonly runGroup: RunGroupFn = (options: GroupRunOptions, hooks: RunHooks = {}) => this.request({ type: 'run', id: this.nextId++, options }, hooks);
+
+  /** The modeled source: one strategy of a parsed config through the rack model. */
+  readonly model: StrategyRunner = (config, strategy, hooks) => {
+    hooks.onProgress?.({ phase: 'schedule', message: `modeling ${strategy} on ${config.profile}` });
+    return this.request({ type: 'model', id: this.nextId++, config, strategy }, hooks);
+  };
+
+  private request(msg: Extract<WorkerIn, { type: 'run' | 'model' }>, hooks: RunHooks): Promise<GroupRunResult> {
+    const id = msg.id;
     const signal = hooks.signal;
     return new Promise<GroupRunResult>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -70,9 +83,9 @@ export class GpuWorker {
         }, CANCEL_GRACE_MS);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.w.postMessage({ type: 'run', id, options } satisfies WorkerIn);
+      this.w.postMessage(msg);
     });
-  };
+  }
 
   terminate(): void {
     this.worker?.terminate();

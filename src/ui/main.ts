@@ -7,12 +7,12 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type uPlot from 'uplot';
-import { runComparison, measuredRunner, type Comparison, type ComparisonProgress, type StrategyRunner } from './compare.ts';
+import { runComparison, measuredRunner, type Comparison, type ComparisonProgress } from './compare.ts';
 import { parseForm } from './config.ts';
 import { isFieldKey, type FormState } from './fields.ts';
 import { scenarioForm } from './scenario.ts';
 import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
-import { modeledCaveats, modeledRun } from './modeled.ts';
+import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
 import { provenance } from './summary.ts';
@@ -100,16 +100,9 @@ const ready = (async () => {
 // ---------------------------------------------------------------------------------------
 // Runs
 
-/** The modeled source, one strategy at a time; yields to the page between runs. */
-const modeledRunner: StrategyRunner = async (c, s, hooks) => {
-  await new Promise((r) => setTimeout(r, 0));
-  hooks.signal?.throwIfAborted();
-  hooks.onProgress?.({ phase: 'schedule', message: `modeling ${s} on ${c.profile}` });
-  return modeledRun(c, s);
-};
-
 async function run(form: FormState): Promise<Comparison> {
   if (running) throw new Error('a run is already in progress');
+  await ready;
   const parsed = parseForm(form);
   if (!parsed.config) throw new Error(`the configuration has errors: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
   const measured = parsed.config.source === 'measured';
@@ -121,7 +114,7 @@ async function run(form: FormState): Promise<Comparison> {
   const msg = $('progress-msg');
   const tick = setInterval(() => ($('elapsed').textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`), 500);
   try {
-    const c = await runComparison(form, measured ? measuredRunner(worker.runGroup) : modeledRunner, {
+    const c = await runComparison(form, measured ? measuredRunner(worker.runGroup) : worker.model, {
       signal: running.signal,
       provenance: measured ? `measured here on ${gpu!.ok ? gpu!.adapter : '?'}` : `modeled on ${parsed.config.profile}`,
       onProgress: (p) => {
@@ -149,9 +142,12 @@ async function run(form: FormState): Promise<Comparison> {
 
 function setRunning(on: boolean): void {
   document.body.classList.toggle('running', on);
+  if (on) {
+    ($('run') as HTMLButtonElement).disabled = true; // the panel re-enables it when the run ends
+    $('progress-msg').classList.remove('error');
+  }
   panel.setBusy(on);
   ($('cancel') as HTMLButtonElement).disabled = !on;
-  $('progress-msg').classList.remove('error');
   for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button')) b.disabled = on || comparison === null;
 }
 

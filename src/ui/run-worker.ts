@@ -1,8 +1,10 @@
-// The emulation runs here, off the page's main thread, so the page stays responsive while
-// SwiftShader grinds: runGroup on this worker's own GPUDevice(s), progress posted back, a
-// cancel message aborts the run in flight. Messages: see gpu-runner.ts.
+// Runs happen here, off the page's main thread, so the page stays responsive: runGroup on
+// this worker's own GPUDevice(s) while SwiftShader grinds (progress posted back, a cancel
+// message aborts the run in flight), and the rack model for the modeled source (no GPU
+// needed). Messages: see gpu-runner.ts.
 import { adapterLabel, getGpu } from '../gpu/index.ts';
 import { runGroup } from '../strategies/run.ts';
+import { modeledRun } from './modeled.ts';
 import type { WorkerIn, WorkerOut } from './gpu-runner.ts';
 
 const scope = self as unknown as { postMessage(m: WorkerOut): void; onmessage: ((e: MessageEvent<WorkerIn>) => void) | null };
@@ -16,6 +18,15 @@ scope.onmessage = (e) => {
   }
   if (msg.type === 'probe') {
     void probe(msg.id);
+    return;
+  }
+  if (msg.type === 'model') {
+    try {
+      scope.postMessage({ type: 'result', id: msg.id, result: modeledRun(msg.config, msg.strategy) });
+    } catch (err) {
+      const e = err as Error;
+      scope.postMessage({ type: 'error', id: msg.id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+    }
     return;
   }
   void run(msg.id, msg.options);

@@ -125,7 +125,12 @@ export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string
     '',
     `- Model: ${c.modelName}; strategies: ${c.strategies.join(', ')}${c.sweep ? `; sweep: ${c.sweep.label} = ${c.sweep.values.join(', ')}` : ''}`,
     `- Numbers: ${first ? provenance(first) : c.provenance}`,
-    ...(first?.link.dilation ? [`- Time dilation: link × ${first.link.dilation.factor.toExponential(3)} (this device ${first.link.dilation.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured; ${first.link.dilation.profile} ${first.link.dilation.profileGflops.toFixed(0)} GFLOP/s, modeled)`] : []),
+    ...c.points.flatMap((p) => {
+      const d = p.results[0]?.link.dilation;
+      if (!d) return [];
+      const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
+      return [`- Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`];
+    }),
     `- Page: \`?${c.query}\``,
     `- Started ${c.startedAt}, took ${(c.elapsedMs / 1000).toFixed(1)} s`,
     '',

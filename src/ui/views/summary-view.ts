@@ -19,7 +19,9 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
       { class: 'provenance' },
       h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}` }, badge),
       ` ${provenance(first)}.`,
-      dil ? ` Link dilated ×${dil.factor.toExponential(2)} so compute:link matches ${dil.profile} (this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured; profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).` : '',
+      dil
+        ? ` Link dilated ×${dil.factor.toExponential(2)} so compute:link matches ${dil.profile} (this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${point.results.length > 1 ? ` in the ${first.strategy.toUpperCase()} run and applied to every strategy` : ''}; profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).`
+        : '',
       badge === 'measured here' ? ' Absolute rates are this emulated device’s; the ratios are the result.' : '',
     ),
     h('div', { class: 'cards' }, ...rows.map((r) => card(r, badge))),
