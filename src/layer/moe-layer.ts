@@ -115,28 +115,40 @@ export class MoeLayer {
     this.permute.encode(enc, { topkIdx: s.topkIdx, counts: s.counts, offsets: s.offsets, perm: s.perm, inv: s.inv, tokens }, timer);
   }
 
-  /** The expert half: grouped GEMMs, shared expert, combine into `out` [T,H]. */
-  encodeExperts(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+  /** Routed experts: grouped gate/up (SwiGLU) and down over the sorted rows, into scratch y. */
+  encodeRouted(enc: GPUCommandEncoder, x: GPUBuffer, tokens: number, experts: ExpertSources, s: LayerScratch, timer?: GpuTimer): void {
     this.checkTokens(tokens, s);
     const K = this.cfg.topK;
-    const ex = w.experts;
-    this.gemm.encodeGateUp(enc, { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights: ex.weights, expertTable: ex.expertTable, h: s.h }, timer);
-    this.gemm.encodeDown(enc, { h: s.h, offsets: s.offsets, topK: K, tokens, weights: ex.weights, expertTable: ex.expertTable, y: s.y }, timer);
-    if (this.sharedGemm && w.shared) {
-      const sh = w.shared;
-      const gemm = this.sharedGemm;
-      const encodeShared = () => {
-        gemm.encodeGateUp(enc, { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! }, timer);
-        gemm.encodeDown(enc, { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! }, timer);
-      };
-      if (timer) timer.scope('shared ', encodeShared);
-      else encodeShared();
-    }
-    this.combine.encode(
-      enc,
-      { y: s.y, inv: s.inv, topkWeight: s.topkWeight, out, shared: s.sharedOut, x, sharedGateW: w.sharedGate, tokens },
-      timer,
-    );
+    const { weights, expertTable } = experts;
+    this.gemm.encodeGateUp(enc, { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights, expertTable, h: s.h }, timer);
+    this.gemm.encodeDown(enc, { h: s.h, offsets: s.offsets, topK: K, tokens, weights, expertTable, y: s.y }, timer);
+  }
+
+  /** The shared expert (if the model has one) over all tokens, into scratch sharedOut; labels 'shared …'. */
+  encodeShared(enc: GPUCommandEncoder, x: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+    const gemm = this.sharedGemm;
+    const sh = w.shared;
+    if (!gemm || !sh) return;
+    this.checkTokens(tokens, s);
+    const encode = () => {
+      gemm.encodeGateUp(enc, { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! }, timer);
+      gemm.encodeDown(enc, { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! }, timer);
+    };
+    if (timer) timer.scope('shared ', encode);
+    else encode();
+  }
+
+  /** out = Σ_k w·y (from scratch, sorted order) + gated shared output. */
+  encodeCombine(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+    this.checkTokens(tokens, s);
+    this.combine.encode(enc, { y: s.y, inv: s.inv, topkWeight: s.topkWeight, out, shared: s.sharedOut, x, sharedGateW: w.sharedGate, tokens }, timer);
+  }
+
+  /** The expert half: routed experts, shared expert, combine into `out` [T,H]. */
+  encodeExperts(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+    this.encodeRouted(enc, x, tokens, w.experts, s, timer);
+    this.encodeShared(enc, x, tokens, w, s, timer);
+    this.encodeCombine(enc, x, out, tokens, w, s, timer);
   }
 
   /** The whole layer: out = MoE(x) for `tokens` rows. */
