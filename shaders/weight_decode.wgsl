@@ -2,10 +2,13 @@
 // Shared by the grouped expert GEMM's load path and the unpack kernel the tests run, so
 // the values a GEMM multiplies with are the values the tests check, code for code.
 //
-// The minifloats are widened through f16 bit patterns: shifting an e4m3 (or e2m1) code
-// into the top of an f16's exponent/mantissa fields gives the same number times a fixed
-// power of two (2^-8 for e4m3, 2^-14 for e2m1) for normals AND subnormals alike, and
-// unpack2x16float widens f16 → f32 exactly. No tables, no branches, four values per word.
+// The minifloats are decoded by building f32 bit patterns with integer arithmetic, four
+// codes per vec4: each code's exponent/mantissa bits are moved into an f32's exponent/
+// mantissa fields by a multiplication (a left shift that SIMD CPUs do natively: the CPU
+// Vulkan driver turns WGSL's vector shifts into per-lane scalar code) and the exponent is
+// rebiased by an addition. Codes too high in the word to move left go through an exact
+// i32 → f32 conversion instead. Subnormal codes get the exponent one higher and subtract
+// its implicit 1 (no f32 subnormals involved: CPU drivers flush those to zero).
 
 // A quiet NaN made at run time: a NaN constant expression is a WGSL compile error.
 fn qnan(anything: u32) -> f32 {
@@ -17,35 +20,52 @@ fn dec_i8x4(w: u32) -> vec4f {
   return vec4f(bitcast<vec4i>(vec4u(w) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u));
 }
 
-// Two E4M3FN codes in the low bytes of each 16-bit half → f16 bit patterns of value·2^-8.
-fn e4m3_pair_as_f16(pair: u32) -> u32 {
-  return ((pair & 0x007f007fu) << 7u) | ((pair & 0x00800080u) << 8u);
+// A small integer held in the low bits of a float's bit pattern: bits(x + 2^23) = 0x4B000000 + x.
+fn small_uint(x: f32) -> u32 {
+  return bitcast<u32>(x + 8388608.0) - 0x4B000000u;
 }
 
-// Four E4M3FN codes (byte j = value j) as f32; S.1111.111 decodes to NaN.
+// Four E4M3FN codes (byte j = value j) as f32, for the GEMM: packExpert never writes the
+// NaN codes (S.1111.111), so they are not checked here (see dec_e4m3x4).
+fn dec_e4m3x4_finite(w: u32) -> vec4f {
+  let wv = vec4u(w);
+  // Magnitude bits EEEEMMM of each byte to f32 bits 20..26; byte 3 via i32 → f32 → integer.
+  var mb = (wv & vec4u(0x7fu, 0x7f00u, 0x7f0000u, 0u)) * vec4u(1048576u, 4096u, 16u, 0u);
+  mb.w = small_uint(f32(bitcast<i32>(w & 0x7f000000u)) * 0x1p-24f) * 1048576u;
+  // E ≥ 1: exponent E + 120 gives 2^(E-7)·(1 + M/8). E = 0: exponent 121 gives 2^-6·(1 + M/8),
+  // minus 2^-6 leaves M·2^-9.
+  let normal = bitcast<vec4f>(mb + vec4u(0x3c000000u));
+  let subnormal = bitcast<vec4f>(mb + vec4u(0x3c800000u)) - vec4f(0x1p-6f);
+  let v = select(normal, subnormal, bitcast<vec4i>(mb) < vec4i(0x800000));
+  let sign = (wv & vec4u(0x80u, 0x8000u, 0x800000u, 0x80000000u)) * vec4u(16777216u, 65536u, 256u, 1u);
+  return bitcast<vec4f>(bitcast<vec4u>(v) | sign);
+}
+
+// Four E4M3FN codes as f32; S.1111.111 decodes to NaN.
 fn dec_e4m3x4(w: u32) -> vec4f {
-  let even = unpack2x16float(e4m3_pair_as_f16(w & 0x00ff00ffu));          // bytes 0, 2
-  let odd = unpack2x16float(e4m3_pair_as_f16((w >> 8u) & 0x00ff00ffu));   // bytes 1, 3
-  let v = vec4f(even.x, odd.x, even.y, odd.y) * 256.0;
-  let is_nan = ((vec4u(w) >> vec4u(0u, 8u, 16u, 24u)) & vec4u(0x7fu)) == vec4u(0x7fu);
-  return select(v, vec4f(qnan(w)), is_nan);
+  let m = vec4u(0x7fu, 0x7f00u, 0x7f0000u, 0x7f000000u);
+  return select(dec_e4m3x4_finite(w), vec4f(qnan(w)), (vec4u(w) & m) == m);
 }
 
-// One E4M3FN code (low byte of b) as f32.
+// One E4M3FN code (low byte of b) as f32 (NaN for S.1111.111).
 fn dec_e4m3(b: u32) -> f32 {
-  let v = unpack2x16float(e4m3_pair_as_f16(b & 0xffu)).x * 256.0;
-  return select(v, qnan(b), (b & 0x7fu) == 0x7fu);
+  return dec_e4m3x4(b & 0xffu).x;
 }
 
-// NVFP4 group scale, pre-multiplied by 2^14 for the e2m1 decoders below:
-// round_f32(e4m3(code) × tensor scale) × 2^14 (the last factor is exact).
+// NVFP4 group scale: round_f32(e4m3(code) × tensor scale), formed once per 16 values.
 fn nvfp4_group_scale(code: u32, tensor_scale: f32) -> f32 {
-  return (dec_e4m3(code) * tensor_scale) * 16384.0;
+  return dec_e4m3(code) * tensor_scale;
 }
 
-// Two e2m1 codes in the low nibbles of each 16-bit half → f16 bit patterns of value·2^-14.
-fn e2m1_pair_as_f16(pair: u32) -> u32 {
-  return ((pair & 0x00070007u) << 9u) | ((pair & 0x00080008u) << 12u);
+// Four e2m1 magnitudes already at f32 bits 22..24 (E at 23..24, M at 22) and their sign
+// bits at 31: the values, times `scale`.
+fn e2m1x4_from_bits(mb: vec4u, sign: vec4u, scale: f32) -> vec4f {
+  // E ≥ 1: exponent E + 126 gives 2^(E-1)·(1 + M/2). E = 0: exponent 127 gives 1 + M/2,
+  // minus 1 leaves M/2.
+  let normal = bitcast<vec4f>(mb + vec4u(0x3f000000u));
+  let subnormal = bitcast<vec4f>(mb + vec4u(0x3f800000u)) - vec4f(1.0);
+  let v = select(normal, subnormal, bitcast<vec4i>(mb) < vec4i(0x800000));
+  return bitcast<vec4f>(bitcast<vec4u>(v) | sign) * scale;
 }
 
 // Eight e2m1 codes (nibble j = value j) times a group scale from nvfp4_group_scale:
@@ -56,17 +76,13 @@ struct E2m1x8 {
 }
 
 fn dec_e2m1x8(w: u32, scale: f32) -> E2m1x8 {
-  let a = unpack2x16float(e2m1_pair_as_f16(w & 0x000f000fu));          // nibbles 0, 4
-  let b = unpack2x16float(e2m1_pair_as_f16((w >> 4u) & 0x000f000fu));  // nibbles 1, 5
-  let c = unpack2x16float(e2m1_pair_as_f16((w >> 8u) & 0x000f000fu));  // nibbles 2, 6
-  let d = unpack2x16float(e2m1_pair_as_f16((w >> 12u) & 0x000f000fu)); // nibbles 3, 7
-  return E2m1x8(vec4f(a.x, b.x, c.x, d.x) * scale, vec4f(a.y, b.y, c.y, d.y) * scale);
-}
-
-// Four E4M3FN codes as f32 times 2^-8 (the caller folds 256 into its scale), for the GEMM's
-// load path: packExpert never writes the NaN codes, so they are not checked here.
-fn dec_e4m3x4_unscaled(w: u32) -> vec4f {
-  let even = unpack2x16float(e4m3_pair_as_f16(w & 0x00ff00ffu));
-  let odd = unpack2x16float(e4m3_pair_as_f16((w >> 8u) & 0x00ff00ffu));
-  return vec4f(even.x, odd.x, even.y, odd.y);
+  let wv = vec4u(w);
+  let lo = (wv & vec4u(0x7u, 0x70u, 0x700u, 0x7000u)) * vec4u(4194304u, 262144u, 16384u, 1024u);
+  var hi = (wv & vec4u(0x70000u, 0x700000u, 0u, 0u)) * vec4u(64u, 4u, 0u, 0u);
+  // Nibbles 6 and 7 sit above bit 22: through i32 → f32 → integer.
+  hi.z = small_uint(f32(bitcast<i32>(w & 0x07000000u)) * 0x1p-24f) * 4194304u;
+  hi.w = small_uint(f32(bitcast<i32>(w & 0x70000000u)) * 0x1p-28f) * 4194304u;
+  let sign_lo = (wv & vec4u(0x8u, 0x80u, 0x800u, 0x8000u)) * vec4u(268435456u, 16777216u, 1048576u, 65536u);
+  let sign_hi = (wv & vec4u(0x80000u, 0x800000u, 0x8000000u, 0x80000000u)) * vec4u(4096u, 256u, 16u, 1u);
+  return E2m1x8(e2m1x4_from_bits(lo, sign_lo, scale), e2m1x4_from_bits(hi, sign_hi, scale));
 }
