@@ -2,7 +2,8 @@
 // partition of one shared device's buffers); the transport moves bytes from a buffer of
 // one rank to a buffer of another. It does no pacing: the link (wall-link.ts) decides
 // when a copy may complete. The strategies see only this interface.
-import { getGpu, type Gpu, type GpuOptions } from '../gpu/index.ts';
+import type { Gpu, GpuOptions } from '../gpu/index.ts';
+import { borrowGpu, returnGpu } from '../gpu/pool.ts';
 import type { RankMode } from '../strategies/types.ts';
 
 export interface Rank {
@@ -32,20 +33,24 @@ export interface Transport {
   copy(segments: CopySegment[]): Promise<void>;
 }
 
-/** N ranks: N devices, or one device shared by N partitions. */
+/**
+ * N ranks: N devices (one adapter request each: own queue, own memory), or one device
+ * shared by N partitions. Devices come from the pool, so back-to-back runs keep their
+ * compiled pipelines; releaseRanks gives them back.
+ */
 export async function createRanks(n: number, mode: RankMode, opts: GpuOptions = {}): Promise<Rank[]> {
   if (mode === 'partitions') {
-    const gpu = await getGpu({ ...opts, label: 'partitions' });
+    const gpu = await borrowGpu({ ...opts, label: 'partitions' });
     return Array.from({ length: n }, (_, id) => ({ id, gpu }));
   }
-  // One adapter request per device: each rank gets its own queue and memory.
   const gpus: Gpu[] = [];
-  for (let id = 0; id < n; id++) gpus.push(await getGpu({ ...opts, label: `rank ${id}` }));
+  for (let id = 0; id < n; id++) gpus.push(await borrowGpu({ ...opts, label: `rank ${id}` }));
   return gpus.map((gpu, id) => ({ id, gpu }));
 }
 
-export function destroyRanks(ranks: Rank[]): void {
-  for (const g of new Set(ranks.map((r) => r.gpu))) g.destroy();
+/** Returns the ranks' devices to the pool, destroying every buffer the run created. */
+export function releaseRanks(ranks: Rank[]): void {
+  for (const g of new Set(ranks.map((r) => r.gpu))) returnGpu(g);
 }
 
 function checkSegments(segments: CopySegment[]): void {

@@ -9,7 +9,7 @@ import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
 import { linkSpec } from '../dwdp/link-model.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
-import { createRanks, createTransport, destroyRanks } from '../dwdp/transport.ts';
+import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
 import { totalTokens } from '../workload/workload.ts';
 import { measureDilation } from './dilation.ts';
 import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
@@ -133,7 +133,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       outputs,
     };
   } finally {
-    destroyRanks(ranks);
+    releaseRanks(ranks);
   }
 }
 
