@@ -10,11 +10,16 @@
 // a host-built permutation that groups rows by local expert, and an unpack gather puts
 // the outputs back in receive order, so each source's block returns as one copy straight
 // into that source's sorted y.
+//
+// Wire precision. Rows move as f32 so the outputs stay exact, but the link charges them at
+// DeepSeek-V3's precision (FP8 dispatch, BF16 combine: DEFAULT_PRECISION of the rack model),
+// as a real DEP deployment sends them.
 import { createBuffer, createBufferWith, readU32 } from '../gpu/index.ts';
 import { GatherKernel } from '../kernels/gather.ts';
 import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
 import type { CopySegment } from '../dwdp/transport.ts';
 import { shardBinding, uploadShard, type ResidentShard, type Shard } from '../dwdp/weight-store.ts';
+import { DEFAULT_PRECISION } from '../sim/cost-model.ts';
 import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
 
@@ -145,7 +150,7 @@ export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers
         bytes: (hi - lo) * rowBytes,
       };
       if (dst === r) await rt.compute(`dispatch local L${l}`, 'dispatch', l, (enc) => localCopy(enc, seg));
-      else rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l);
+      else rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes);
     }
     for (let s = 0; s < N; s++) if (s !== r) dispatchIds.push(`L${l}/dispatch/${s}->${r}`);
     await rt.waitRecv(dispatchIds, l);
@@ -177,7 +182,7 @@ export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers
         bytes: (hi - lo) * rowBytes,
       };
       if (s === r) await rt.compute(`combine local L${l}`, 'dispatch', l, (enc) => localCopy(enc, seg));
-      else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l);
+      else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes);
     }
     for (let s = 0; s < N; s++) if (s !== r) combineIds.push(`L${l}/combine/${s}->${r}`);
     await rt.compute(`shared L${l}`, 'gemm', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));

@@ -7,7 +7,8 @@ import { maxWeightSources } from '../kernels/expert-gemm.ts';
 import { layerLimitNeeds } from '../layer/moe-layer.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
-import { linkSpec } from '../dwdp/link-model.ts';
+import { linkSpec, type LinkSpec } from '../dwdp/link-model.ts';
+import type { Op } from '../sim/scheduler.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
 import { totalTokens } from '../workload/workload.ts';
@@ -40,7 +41,17 @@ export interface GroupOutputs {
   topkWeight: Float32Array;
 }
 
-export type GroupRun = GroupRunResult & { outputs?: GroupOutputs; config: MoeConfig };
+/**
+ * The virtual clock's recorded steps (measured durations) and the link they were scheduled
+ * on: re-scheduling them under another link answers "what if the link were X" without
+ * running the kernels again.
+ */
+export interface RecordedSchedule {
+  programs: readonly (readonly Op[])[];
+  link: LinkSpec;
+}
+
+export type GroupRun = GroupRunResult & { outputs?: GroupOutputs; config: MoeConfig; recorded?: RecordedSchedule };
 
 export function resolveConfig(model: GroupRunOptions['model']): MoeConfig {
   return typeof model === 'string' ? loadPreset(model) : model;
@@ -131,6 +142,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       timeSource: `measured here (${timed})`,
       adapter: adapterLabel(gpu.info),
       outputs,
+      recorded: runtime instanceof VirtualRuntime ? { programs: runtime.recorded, link: spec } : undefined,
     };
   } finally {
     releaseRanks(ranks);

@@ -27,8 +27,12 @@ export interface RankRuntime {
   /** Issues an asynchronous one-sided pull of `segments` (from one peer) into this rank. */
   pull(id: string, from: number, segments: CopySegment[], layer: number): void;
   waitPull(ids: string[], layer: number): Promise<void>;
-  /** Issues an asynchronous send (DEP all-to-all) of `segments` to rank `to`; ids are global. */
-  send(id: string, to: number, segments: CopySegment[], layer: number): void;
+  /**
+   * Issues an asynchronous send (DEP all-to-all) of `segments` to rank `to`; ids are global.
+   * `wireBytes` is what the link charges when it differs from the bytes physically moved
+   * (activations move as f32 for exact outputs but travel at the model's wire precision).
+   */
+  send(id: string, to: number, segments: CopySegment[], layer: number, wireBytes?: number): void;
   waitRecv(ids: string[], layer: number): Promise<void>;
   barrier(id: string, layer: number): Promise<void>;
 }
@@ -155,8 +159,8 @@ export class WallRuntime extends BaseRuntime {
       me.intervals.push({ rank: r, lane: 'compute', label, category, layer, startMs: start, endMs: me.link.now() });
       return out;
     };
-    const transfer = (kind: 'pull' | 'send', id: string, src: number, dst: number, segments: CopySegment[]) => {
-      const bytes = segments.reduce((a, s) => a + s.bytes, 0);
+    const transfer = (kind: 'pull' | 'send', id: string, src: number, dst: number, segments: CopySegment[], wireBytes?: number) => {
+      const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
       // Lands when both the bytes have really moved and the link model lets them arrive.
       const landed = Promise.all([me.startCopy(id, segments), me.link.transfer(kind, src, dst, bytes)]).then(() => undefined);
       me.arrivals.set(id, landed);
@@ -170,8 +174,8 @@ export class WallRuntime extends BaseRuntime {
         me.bytesPulled[r] += transfer('pull', id, from, r, segments);
       },
       waitPull: (ids, layer) => span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => me.arrivals.get(id)!))).then(() => undefined),
-      send(id, to, segments) {
-        me.bytesSent[r] += transfer('send', id, r, to, segments);
+      send(id, to, segments, _layer, wireBytes) {
+        me.bytesSent[r] += transfer('send', id, r, to, segments, wireBytes);
         me.arrivals.get(id)!.then(() => me.mailbox.deliver(id));
       },
       waitRecv: (ids, layer) => span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => me.mailbox.wait(id)))).then(() => undefined),
@@ -275,8 +279,8 @@ export class VirtualRuntime extends BaseRuntime {
         await me.gpuLock.run(() => Promise.all(ids.map((id) => me.copies.get(id)!)));
         prog.push({ kind: 'waitPull', ids, layer });
       },
-      send(id, to, segments, layer) {
-        const bytes = segments.reduce((a, s) => a + s.bytes, 0);
+      send(id, to, segments, layer, wireBytes) {
+        const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
         me.gpuLock.run(() => me.startCopy(id, segments)).then(() => me.mailbox.deliver(id));
         prog.push({ kind: 'send', id, to, bytes, layer, label: `send L${layer} → rank ${to}` });
       },
