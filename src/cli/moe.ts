@@ -20,7 +20,7 @@ import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 export const MOE_SPEC: Spec = {
   model: { kind: 'string', help: 'preset name or path to a Hugging Face config.json (default tiny-deepseek)', placeholder: 'config.json|preset' },
   set: { kind: 'list', help: 'override a config.json key, e.g. --set hidden_size=96 (repeatable)', placeholder: 'key=value' },
-  tokens: { kind: 'string', help: 'tokens (default 64)', placeholder: 'T' },
+  tokens: { kind: 'string', help: 'tokens; per rank in a group run (default 64)', placeholder: 'T' },
   seed: { kind: 'string', help: 'seed for weights and inputs (default 1)', placeholder: 'S' },
   weights: { kind: 'string', help: 'expert weight format (default nvfp4)', choices: WEIGHT_FORMATS },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 3)', placeholder: 'n' },
