@@ -46,7 +46,7 @@ export const DEFAULT_SUBGROUP_VARIANTS: Record<WeightFormat, string> = {
   f32: 'sx4:8x4:2x2',
   int8: 'sx4:8x4:2x2:loop',
   fp8: 'sx4:8x4:2x2:loop',
-  nvfp4: 'sx4:8x4:2x2:loop',
+  nvfp4: 'sw4:4x8:2x2:loop',
 };
 /** Portable default for every other adapter. */
 export const DEFAULT_TILE_VARIANT = 'tile:4x4:8x8';

@@ -212,6 +212,26 @@ export async function measureFmaPeak(gpu: Gpu, runs = 3, workgroups = 128, itera
   return flops / median(ms) / 1e6;
 }
 
+/**
+ * Variants worth sweeping on adapters with subgroups of 4 (SwiftShader), around the measured
+ * optimum (docs/expert-gemm.md); ':loop' applies to compressed formats only.
+ */
+export const SUBGROUP_SWEEP_CANDIDATES: readonly string[] = [
+  'sx4:8x4:2x2',
+  'sx4:8x4:2x2:loop',
+  'sx4:4x8:2x2',
+  'sx4:8x4:1x4',
+  'sx4:12x4:2x2:loop',
+  'sx4:16x4:1x2:loop',
+  'sw4:4x8:2x2',
+  'sw4:4x8:2x2:loop',
+  'sw4:4x16:2x1:loop',
+  'sw4:8x8:1x2:loop',
+];
+
+/** Portable candidates (no subgroups). */
+export const TILE_SWEEP_CANDIDATES: readonly string[] = ['tile:4x4:8x8', 'tile:4x4:16x4', 'tile:8x4:8x8', 'tile:4x8:8x4', 'tile:2x4:16x8'];
+
 export interface SweepResult {
   variant: string;
   medianMs: number;
