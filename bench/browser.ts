@@ -25,7 +25,7 @@ export async function findBrowser(): Promise<FoundBrowser | null> {
   for (const env of ['CHROME_PATH', 'PUPPETEER_EXECUTABLE_PATH']) {
     const p = process.env[env];
     if (p) {
-      if (!existsSync(p)) throw new MissingPrerequisite(`${env}=${p} does not exist: point it at a Chromium or Chrome binary`);
+      if (!existsSync(p)) throw new MissingPrerequisite(`${env}=${p} does not exist: point it at a Chromium or Chrome binary (Debian/Ubuntu: apt-get install -y chromium)`);
       return { path: p, from: env };
     }
   }

@@ -65,7 +65,7 @@ async function listScenarios(): Promise<string> {
   const rows: string[][] = [];
   for (const f of (await readdir(SCENARIOS)).filter((x) => x.endsWith('.json')).sort()) {
     const s = JSON.parse(await readFile(join(SCENARIOS, f), 'utf8')) as Scenario;
-    rows.push([f.replace(/\.json$/, ''), s.description]);
+    rows.push([f.replace(/\.json$/, ''), s.description.length > 120 ? `${s.description.slice(0, 117)}…` : s.description]);
   }
   return formatTable(['scenario', 'description'], rows);
 }

@@ -1,7 +1,8 @@
-// End to end in headless Chromium: the page loads with no console errors, the panel validates
-// as you type and keeps the URL in step, and a tiny measured comparison run from the Run
-// button shows its numbers (consistent with the run's own timeline) and draws the timeline.
-// Skips, saying why, only when no Chromium is installed.
+// End to end in headless Chromium: the page loads with no console errors; the panel validates
+// as you type and keeps the URL in step; a run keeps the page responsive and cancels; without
+// WebGPU the page says how to get it and the modeled views still run; and a tiny measured
+// comparison run from the Run button shows its numbers (consistent with the run's own
+// timeline) and draws the timeline. Skips, saying why, only when no Chromium is installed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer';
 import { findBrowser, launchBrowser, openPage, servePage, type ConsoleLog, type PageServer } from '../bench/browser.ts';
@@ -54,6 +55,9 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     const local = (await page.$('#f-local'))!;
     await local.type('7');
     expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toMatch(/invalid DWDP placement .* try L=\d+, P=\d+/);
+    await local.click({ clickCount: 3 });
+    await page.keyboard.press('Backspace');
+    expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toBe('');
     expect(log.errors).toEqual([]);
   }, 90_000);
 
@@ -76,6 +80,35 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
     expect(await page.evaluate(() => window.dwdp.last())).toBeNull();
     expect(log.errors).toEqual([]);
+  }, 90_000);
+
+  it('without WebGPU says how to get it and still runs the modeled views', async () => {
+    const p = await browser.newPage();
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push((e as Error).message));
+    // A browser without WebGPU: no navigator.gpu on the page.
+    await p.evaluateOnNewDocument(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
+    const form = scenarioForm({ fields: { model: 'tiny-deepseek', strategies: 'dep,dwdp', tokens: 256, requests: 2, cv: 0.2, seed } });
+    const query = formToQuery(form);
+    expect(query, 'the link does not ask for measured numbers explicitly').not.toMatch(/(^|&)src=/);
+    await p.goto(`${server.url}?${query}`, { waitUntil: 'load' });
+    await p.waitForFunction(() => typeof window.dwdp === 'object');
+    await p.evaluate(() => window.dwdp.ready);
+    expect(await p.evaluate(() => window.dwdp.webgpu.available)).toBe(false);
+    const banner = await p.$eval('#gpu-banner', (e) => ((e as HTMLElement).hidden ? '' : e.textContent));
+    expect(banner).toMatch(/No WebGPU here/);
+    expect(banner).toMatch(/--enable-unsafe-webgpu/);
+    expect(await p.$eval('#f-source', (e) => (e as HTMLSelectElement).value)).toBe('modeled');
+    await p.click('#run');
+    await p.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''), { timeout: 60_000, polling: 100 });
+    expect(await p.$eval('#progress-msg', (e) => e.textContent)).toMatch(/^done in /);
+    const c = (await p.evaluate(() => window.dwdp.last())) as Comparison;
+    expect(c.source).toBe('modeled');
+    for (const r of c.points[0].results) expect(r.timeSource).toMatch(/^modeled/);
+    expect(await p.$$eval('.badge.modeled', (b) => b.length)).toBeGreaterThan(2);
+    expect(await p.$$eval('#gantt .uplot', (x) => x.length)).toBe(2);
+    expect(errors).toEqual([]);
+    await p.close();
   }, 90_000);
 
   it('runs a tiny comparison from the Run button and shows its numbers and timeline', async () => {

@@ -52,7 +52,7 @@ export class GpuWorker {
 
   /** Whether WebGPU works in the worker (where the runs happen), and on which adapter. */
   probe(): Promise<Probe> {
-    if (typeof navigator === 'undefined' || !('gpu' in navigator)) return Promise.resolve({ type: 'probe', id: 0, ok: false, reason: 'this browser has no WebGPU (navigator.gpu is missing)' });
+    if (typeof navigator === 'undefined' || !(navigator as Navigator).gpu) return Promise.resolve({ type: 'probe', id: 0, ok: false, reason: 'this browser has no WebGPU (navigator.gpu is missing)' });
     const id = this.nextId++;
     return new Promise<Probe>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
