@@ -42,6 +42,8 @@ interface Row {
   medianMs: number;
   gflops: number;
   fractionOfCeiling: number;
+  /** FMA ceiling measured just before and after this row's runs (the better of the two). */
+  ceilingGflops: number;
   naiveGflops?: number;
   vsNaive?: number;
   vsPeerLoop?: number;
@@ -221,17 +223,24 @@ async function main(): Promise<void> {
       const make = (v?: string) =>
         GroupedExpertGemm.create(gpu, { hidden: shape.hidden, expertHidden: shape.expertHidden, experts: shape.experts, format, sources: 1, variant: v });
       const tiled = await make(variant);
+      // The host's load drifts (other jobs share the cores): measure the ceiling beside each row.
+      const before = await measureFmaPeak(gpu, 1);
       const t = await timeGemm(gpu, tiled, problem, runs);
+      const rowCeiling = Math.max(before, await measureFmaPeak(gpu, 1));
+      ceilings.push(rowCeiling);
       const relErr = sampledError(problem, await readY(gpu, problem));
       const naive = await make('naive');
       const tn = await timeGemm(gpu, naive, problem, naiveRuns, 0); // seconds per run: no warm-up
       if (format === formats[0] && typeof peer !== 'string') {
+        const peerBefore = await measureFmaPeak(gpu, 1);
         peerTimes = await peer.time(problem, peerRuns);
+        const peerCeiling = Math.max(peerBefore, await measureFmaPeak(gpu, 1));
+        ceilings.push(peerCeiling);
         for (const [kernel, ms] of [
           [`${peer.name}, per expert (gathered rows)`, peerTimes.loopMs],
           [`${peer.name}, one dense [T·K,H]×[H,3F]`, peerTimes.denseMs],
         ] as const) {
-          peerRows.push({ kernel, shape: label, format: 'f32 (peer)', variant: '-', medianMs: ms, gflops: flops / ms / 1e6, fractionOfCeiling: 0 });
+          peerRows.push({ kernel, shape: label, format: 'f32 (peer)', variant: '-', medianMs: ms, gflops: flops / ms / 1e6, ceilingGflops: peerCeiling, fractionOfCeiling: flops / ms / 1e6 / peerCeiling });
         }
       }
       const gflops = flops / t.medianMs / 1e6;
@@ -243,7 +252,8 @@ async function main(): Promise<void> {
         variant: variantName(tiled.variant),
         medianMs: t.medianMs,
         gflops,
-        fractionOfCeiling: 0,
+        ceilingGflops: rowCeiling,
+        fractionOfCeiling: gflops / rowCeiling,
         naiveGflops,
         vsNaive: gflops / naiveGflops,
         vsPeerLoop: peerTimes ? peerTimes.loopMs / t.medianMs : undefined,
@@ -257,10 +267,7 @@ async function main(): Promise<void> {
       problem.destroy();
     }
   }
-  ceilings.push(await measureFmaPeak(gpu));
-  // The ceiling drifts with the host's load: use the better of the two measurements.
   const ceiling = Math.max(...ceilings);
-  for (const r of [...rows, ...peerRows]) r.fractionOfCeiling = r.gflops / ceiling;
 
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const ratio = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)}×`);
@@ -272,6 +279,7 @@ async function main(): Promise<void> {
       r.variant,
       r.medianMs.toFixed(1),
       r.gflops.toFixed(3),
+      r.ceilingGflops.toFixed(2),
       pct(r.fractionOfCeiling),
       r.naiveGflops!.toFixed(3),
       ratio(r.vsNaive),
@@ -279,19 +287,20 @@ async function main(): Promise<void> {
       ratio(r.vsPeerDense),
       r.relErr!.toExponential(1),
     ]),
-    ...peerRows.map((r): Cell[] => [r.kernel, r.shape, r.format, '-', r.medianMs.toFixed(1), r.gflops.toFixed(3), pct(r.fractionOfCeiling), '-', '-', '-', '-', '-']),
-    ['FMA ceiling (multiply-add loop)', '-', '-', '-', '-', ceiling.toFixed(3), '100%', '-', '-', '-', '-', '-'],
+    ...peerRows.map((r): Cell[] => [r.kernel, r.shape, r.format, '-', r.medianMs.toFixed(1), r.gflops.toFixed(3), r.ceilingGflops.toFixed(2), pct(r.fractionOfCeiling), '-', '-', '-', '-', '-']),
+    ['FMA ceiling (multiply-add loop), best in run', '-', '-', '-', '-', ceiling.toFixed(3), ceiling.toFixed(2), '100%', '-', '-', '-', '-', '-'],
   ];
   process.stdout.write(
     '\n' +
-      formatTable(['kernel', 'shape', 'format', 'variant', 'median ms', 'GFLOP/s', 'of ceiling', 'naive GFLOP/s', 'vs naive', 'vs peer loop', 'vs peer dense', 'rel. err'], table, {
-        rightAlign: [false, false, false, false, true, true, true, true, true, true, true, true],
+      formatTable(['kernel', 'shape', 'format', 'variant', 'median ms', 'GFLOP/s', 'ceiling', 'of ceiling', 'naive GFLOP/s', 'vs naive', 'vs peer loop', 'vs peer dense', 'rel. err'], table, {
+        rightAlign: [false, false, false, false, true, true, true, true, true, true, true, true, true],
       }) +
       '\n',
   );
   process.stdout.write(
     `\nAll numbers measured here, in this run, on ${adapter} (${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
-      `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ceiling = best of two FMA-loop measurements (${ceilings.map((c) => c.toFixed(2)).join(', ')} GFLOP/s).\n`,
+      `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ` +
+      `ceiling = FMA loop measured just before and after each row (the better of the two), because other jobs' load drifts.\n`,
   );
   const out = args.optStr('out') ?? 'results/bench-kernels.json';
   mkdirSync(out.includes('/') ? out.slice(0, out.lastIndexOf('/')) : '.', { recursive: true });
