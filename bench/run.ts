@@ -1,5 +1,7 @@
 // npm run bench -- [--scenario <name|file.json>] [--out DIR] [--check] [--update-baseline]
 //
+// npm run bench -- ... [--baseline file.json]
+//
 // Runs a scenario through the benchmark page in headless Chromium, exactly as a click on Run
 // would: serves the page (Vite), opens it (SwiftShader WebGPU without a GPU), sets the
 // scenario's fields, runs, and writes results/<timestamp>/ with results.json, summary.md,
@@ -27,7 +29,8 @@ const SPEC: Spec = {
   scenario: { kind: 'string', help: 'scenario name (bench/scenarios/<name>.json) or path to a scenario file (default: default)', placeholder: 'name|file.json' },
   out: { kind: 'string', help: 'output folder (default: results/<timestamp>)', placeholder: 'DIR' },
   check: { kind: 'flag', help: 'compare the ratios with bench/baseline.json; exit 1 naming what moved' },
-  'update-baseline': { kind: 'flag', help: "write this run's ratios into bench/baseline.json (keeps stated tolerances)" },
+  'update-baseline': { kind: 'flag', help: "write this run's ratios into the baseline (keeps stated tolerances)" },
+  baseline: { kind: 'string', help: 'baseline file for --check / --update-baseline (default: bench/baseline.json)', placeholder: 'file.json' },
   list: { kind: 'flag', help: 'list the scenarios and exit' },
   headful: { kind: 'flag', help: 'show the browser window' },
   help: { kind: 'flag', help: 'this help' },
@@ -141,23 +144,25 @@ async function main(): Promise<void> {
     process.stdout.write(`wrote ${out}/{results.json,summary.md,trace.json,page.png} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     if (log.errors.length) process.stdout.write(`page console errors:\n${log.errors.map((e) => `  ${e}`).join('\n')}\n`);
 
-    const baseline = JSON.parse(await readFile(BASELINE, 'utf8')) as Baseline;
+    const baselineFile = resolve(args.optStr('baseline') ?? BASELINE);
+    const baseline = JSON.parse(await readFile(baselineFile, 'utf8')) as Baseline;
     if (args.flag('update-baseline')) {
       const recorded = { source: measured ? `measured here on ${webgpu.adapter}` : `modeled on ${parsed.config.profile}`, browser: await browser.version(), date: new Date().toISOString().slice(0, 10) };
-      await writeFile(BASELINE, `${JSON.stringify(updatedBaseline(baseline, scenario.name, comparison.ratios, recorded), null, 2)}\n`);
-      process.stdout.write(`updated ${BASELINE} for ${scenario.name}\n`);
+      await writeFile(baselineFile, `${JSON.stringify(updatedBaseline(baseline, scenario.name, comparison.ratios, recorded), null, 2)}\n`);
+      process.stdout.write(`updated ${baselineFile} for ${scenario.name}\n`);
     }
     if (args.flag('check')) {
       const res = checkRatios(scenario.name, comparison.ratios, baseline);
-      const pct = (v: number | null) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}%`);
+      const pct = (v: number | null) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(Math.abs(v) < 0.01 ? 3 : 1)}%`);
+      const tol = (t: number) => `±${+(100 * t).toPrecision(2)}%`;
       process.stdout.write(
-        `check against bench/baseline.json (ratios only; a ratio moved when |got ÷ baseline − 1| > tolerance):\n${formatTable(
+        `check against ${baselineFile} (ratios only; a ratio moved when |got ÷ baseline − 1| > tolerance):\n${formatTable(
           ['ratio', 'baseline', 'got', 'change', 'tolerance', 'status'],
-          res.rows.map((r) => [r.ratio, r.baseline.toFixed(4), r.got === null ? '—' : r.got.toFixed(4), pct(r.change), `±${(100 * r.tolerance).toFixed(0)}%`, r.status]),
+          res.rows.map((r) => [r.ratio, r.baseline.toFixed(4), r.got === null ? '—' : r.got.toFixed(4), pct(r.change), tol(r.tolerance), r.status]),
         )}\n`,
       );
       if (!res.ok) {
-        const moved = res.rows.filter((r) => r.status !== 'ok').map((r) => `${r.ratio} ${r.status === 'missing' ? 'is missing' : `moved ${pct(r.change)} (tolerance ±${(100 * r.tolerance).toFixed(0)}%)`}`);
+        const moved = res.rows.filter((r) => r.status !== 'ok').map((r) => `${r.ratio} ${r.status === 'missing' ? 'is missing' : `moved ${pct(r.change)} (tolerance ${tol(r.tolerance)})`}`);
         throw new Exit(1, `check failed for scenario ${scenario.name}: ${moved.join('; ')}`);
       }
       process.stdout.write('check passed\n');
