@@ -8,7 +8,6 @@
 import { createBuffer, createBufferWith, type Gpu } from '../gpu/index.ts';
 import { createExpertTable } from '../kernels/expert-gemm.ts';
 import type { HostLayerWeights } from '../layer/host-weights.ts';
-import type { DeviceLayerWeights } from '../layer/moe-layer.ts';
 import type { ExpertLayout } from '../model/formats.ts';
 import type { PeerPull } from './placement.ts';
 
@@ -31,21 +30,6 @@ export interface ResidentShard {
   bytes: number;
 }
 
-/** Router, bias and shared expert of one layer on one rank (every rank has its own copy). */
-export function uploadCommonWeights(gpu: Gpu, host: HostLayerWeights): Omit<DeviceLayerWeights, 'experts'> {
-  const label = `layer ${host.layer}`;
-  const out: Omit<DeviceLayerWeights, 'experts'> = {
-    router: createBufferWith(gpu, host.router, `${label} router`),
-    bias: host.bias && createBufferWith(gpu, host.bias, `${label} bias`),
-  };
-  if (host.shared) {
-    const sb = createBufferWith(gpu, host.shared.block, `${label} shared expert`);
-    out.shared = { weights: [{ buffer: sb }], expertTable: createExpertTable(gpu, [{ source: 0, atWord: 0 }]) };
-    if (host.shared.expertGate) out.sharedGate = createBufferWith(gpu, host.shared.expertGate, `${label} shared gate`);
-  }
-  return out;
-}
-
 /** Uploads experts [first, first + count) of every layer into one resident buffer. */
 export function uploadShard(gpu: Gpu, layers: HostLayerWeights[], shard: Shard, label: string): ResidentShard {
   const layout = layers[0].layout;
@@ -62,17 +46,6 @@ export function uploadShard(gpu: Gpu, layers: HostLayerWeights[], shard: Shard, 
 /** The binding of layer l's section of a resident shard. */
 export function shardBinding(r: ResidentShard, layer: number): GPUBufferBinding {
   return { buffer: r.buffer, offset: layer * r.layerStride, size: r.layerStride };
-}
-
-/** Expert table for experts that all live in one source, in expert order from `shard.first`. */
-export function shardTable(gpu: Gpu, experts: number, shard: Shard, layout: ExpertLayout): GPUBuffer {
-  return createExpertTable(
-    gpu,
-    Array.from({ length: experts }, (_, e) => {
-      const i = e - shard.first;
-      return { source: 0, atWord: i >= 0 && i < shard.count ? i * layout.words : 0 };
-    }),
-  );
 }
 
 /** One peer's region inside a prefetch slot. */
@@ -137,9 +110,4 @@ export function splitSources(
       return [shardBinding(resident, layer), ...peers];
     },
   };
-}
-
-/** How many sources splitSources binds for this slot layout. */
-export function splitSourceCount(slots: PrefetchSlots, maxSources: number): number {
-  return 1 + slots.regions.length <= maxSources ? 1 + slots.regions.length : 2;
 }

@@ -81,6 +81,9 @@ async function getNodeGpu(): Promise<GPU> {
         );
       }
       env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      // SwiftShader probes for a Wayland display and complains on stderr when XDG_RUNTIME_DIR
+      // is unset (headless machines); any directory silences the probe, which finds nothing.
+      env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
     }
     const name = 'webgpu';
     const mod = (await import(/* @vite-ignore */ name)) as { create(o: string[]): GPU; globals: object };

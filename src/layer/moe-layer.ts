@@ -163,24 +163,28 @@ export class MoeLayer {
   }
 }
 
+/** Router, bias and shared expert of one layer (every rank of a group has its own copy). */
+export function uploadCommonWeights(gpu: Gpu, host: HostLayerWeights): Omit<DeviceLayerWeights, 'experts'> {
+  const label = `layer ${host.layer}`;
+  const out: Omit<DeviceLayerWeights, 'experts'> = {
+    router: createBufferWith(gpu, host.router, `${label} router`),
+    bias: host.bias && createBufferWith(gpu, host.bias, `${label} bias`),
+  };
+  if (host.shared) {
+    const sb = createBufferWith(gpu, host.shared.block, `${label} shared expert`);
+    out.shared = { weights: [{ buffer: sb }], expertTable: createExpertTable(gpu, [{ source: 0, atWord: 0 }]) };
+    if (host.shared.expertGate) out.sharedGate = createBufferWith(gpu, host.shared.expertGate, `${label} shared gate`);
+  }
+  return out;
+}
+
 /** Uploads a host layer as a full replica: one source holding every expert's block. */
 export function uploadLayerWeights(gpu: Gpu, host: HostLayerWeights): DeviceLayerWeights {
   const words = host.layout.words;
-  const blocks = createBufferWith(gpu, host.blocks, `layer ${host.layer} experts`);
-  const table = new Array<{ source: number; atWord: number }>(host.router.length / host.layout.hidden);
-  for (let e = 0; e < table.length; e++) table[e] = { source: 0, atWord: 0 };
+  const table = Array.from({ length: host.router.length / host.layout.hidden }, () => ({ source: 0, atWord: 0 }));
   host.experts.forEach((e, i) => (table[e] = { source: 0, atWord: i * words }));
-  const out: DeviceLayerWeights = {
-    router: createBufferWith(gpu, host.router, `layer ${host.layer} router`),
-    bias: host.bias && createBufferWith(gpu, host.bias, `layer ${host.layer} bias`),
-    experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) },
-  };
-  if (host.shared) {
-    const sb = createBufferWith(gpu, host.shared.block, `layer ${host.layer} shared expert`);
-    out.shared = { weights: [{ buffer: sb }], expertTable: createExpertTable(gpu, [{ source: 0, atWord: 0 }]) };
-    if (host.shared.expertGate) out.sharedGate = createBufferWith(gpu, host.shared.expertGate, `layer ${host.layer} shared gate`);
-  }
-  return out;
+  const blocks = createBufferWith(gpu, host.blocks, `layer ${host.layer} experts`);
+  return { ...uploadCommonWeights(gpu, host), experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) } };
 }
 
 /**

@@ -18,11 +18,3 @@ export function formatMs(ms: number): string {
   if (ms >= 0.1) return `${ms.toFixed(2)} ms`;
   return `${(ms * 1000).toFixed(1)} µs`;
 }
-
-export function formatCount(n: number): string {
-  if (n >= 1e12) return `${(n / 1e12).toFixed(2)} T`;
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return String(n);
-}

@@ -6,14 +6,13 @@ import { AttentionKernel, packOffsets } from '../kernels/attention.ts';
 import { CopyKernel } from '../kernels/copy.ts';
 import type { Rank } from '../dwdp/transport.ts';
 import { buildHostLayerWeights, type HostLayerWeights } from '../layer/host-weights.ts';
-import { MoeLayer, type DeviceLayerWeights, type LayerScratch } from '../layer/moe-layer.ts';
+import { MoeLayer, uploadCommonWeights, type DeviceLayerWeights, type LayerScratch } from '../layer/moe-layer.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { ExpertLayout, WeightFormat } from '../model/formats.ts';
 import { tokenInputs } from '../model/weights.ts';
 import { Rng } from '../util/random.ts';
 import { applyRoutingSkew } from '../workload/skew.ts';
 import { makeWorkload, totalTokens, type RankWork } from '../workload/workload.ts';
-import { uploadCommonWeights } from '../dwdp/weight-store.ts';
 import type { GroupRunOptions } from './types.ts';
 
 /** What one rank holds (kernels and buffers on its own device or partition). */

@@ -263,13 +263,8 @@ export class VirtualRuntime extends BaseRuntime {
           for (const [pass, ms] of passes) prog.push({ kind: 'compute', label: `${pass} L${layer}`, category: categoryOf(pass, category), durationMs: ms, layer });
         });
       },
-      async host(label, category, layer, fn) {
-        // Host-side bookkeeping is not GPU time; it takes no virtual time.
-        void label;
-        void category;
-        void layer;
-        return fn();
-      },
+      // Host-side bookkeeping is not GPU time; it takes no virtual time.
+      host: (_label, _category, _layer, fn) => fn(),
       pull(id, from, segments, layer) {
         const bytes = segments.reduce((a, s) => a + s.bytes, 0);
         me.gpuLock.run(() => me.startCopy(id, segments));
