@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     for (const strategy of STRATS) {
       process.stderr.write(`  ${strategy} at CV ${cv * 100}% …\n`);
       const o: GroupRunOptions = { ...base, strategy, lengthCv: cv };
-      const r = await runGroup(dilation ? { ...o, timeDilation: undefined, link: { ...o.link, gbps: o.link.gbps * dilation.factor } } : o);
+      const r = await runGroup(dilation ? { ...o, timeDilation: { profile: dilation.profile, deviceGflops: dilation.deviceGflops } } : o);
       dilation ??= r.link.dilation;
       runs.set(`${strategy}@${cv}`, r);
     }

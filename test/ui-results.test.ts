@@ -146,27 +146,28 @@ describe('comparisons', () => {
     expect(c.ratios.find((r) => r.name === 'dep TPS/GPU fix=off ÷ fix=on')!.value).toBeCloseTo(80 / 100, 12);
   });
 
-  it('gives every strategy of a point the link the first run dilated', async () => {
-    const seen: { s: StrategyName; gbps: number; dilated: boolean }[] = [];
-    const factors: number[] = [];
+  it('gives every strategy of a point the GEMM rate the first run measured', async () => {
+    const seen: { s: StrategyName; given: number | undefined }[] = [];
+    const rates: number[] = [];
+    const profileGflops = 6e6;
     const runner: StrategyRunner = async (c, s) => {
-      seen.push({ s, gbps: c.run.link.gbps, dilated: c.run.timeDilation !== undefined });
+      const td = c.run.timeDilation!;
+      seen.push({ s, given: td.deviceGflops });
       const r = fakeResult(s, c.run.ranks);
-      if (!c.run.timeDilation) return { ...r, link: { ...r.link, gbps: c.run.link.gbps } };
-      // A fresh measurement each time it is asked for, as runGroup does.
-      const factor = 1e-8 * (1 + rng.next());
-      factors.push(factor);
-      return { ...r, link: { ...r.link, gbps: c.run.link.gbps * factor, dilation: { profile: c.run.timeDilation.profile, factor, deviceGflops: factor * 6e6, profileGflops: 6e6 } } };
+      // As runGroup does: a given rate is used as is, else a fresh (noisy) measurement.
+      const deviceGflops = td.deviceGflops ?? 0.1 * (1 + rng.next());
+      if (td.deviceGflops === undefined) rates.push(deviceGflops);
+      const factor = deviceGflops / profileGflops;
+      const dilation = { profile: td.profile, factor, deviceGflops, profileGflops, measuredInRun: td.deviceGflops === undefined };
+      return { ...r, link: { ...r.link, gbps: c.run.link.gbps * factor, dilation } };
     };
     const form = { ...defaultForm(), sweep: 'cv', sweepValues: '0,0.3' };
     const c = await runComparison(form, runner, { provenance: 'test' });
-    expect(factors.length, 'one measurement per point').toBe(2);
-    expect(seen.map((x) => x.dilated)).toEqual([true, false, false, true, false, false]);
+    expect(rates.length, 'one measurement per point').toBe(2);
+    expect(seen.map((x) => x.given)).toEqual([undefined, rates[0], rates[0], undefined, rates[1], rates[1]]);
     for (const [i, p] of c.points.entries()) {
-      const gbps = p.results.map((r) => r.link.gbps);
-      for (const g of gbps) expect(g, withSeed(`point ${i}`)).toBeCloseTo(900 * factors[i], 20);
-      expect(p.results.map((r) => r.link.dilation?.factor)).toEqual([factors[i], factors[i], factors[i]]);
-      expect((p.results[2].link.dilation as { sharedFrom?: string }).sharedFrom).toBe('dp');
+      for (const g of p.results.map((r) => r.link.gbps)) expect(g, withSeed(`point ${i}`)).toBeCloseTo((900 * rates[i]) / profileGflops, 20);
+      expect(p.results.map((r) => r.link.dilation?.measuredInRun)).toEqual([true, false, false]);
     }
   });
 

@@ -18,6 +18,15 @@ export interface Dilation {
   deviceGflops: number;
   /** The profile's modeled grouped-GEMM rate: peak of the expert math precision × efficiency. */
   profileGflops: number;
+  /** True when deviceGflops was measured at the start of this run, false when it was given. */
+  measuredInRun: boolean;
+}
+
+/** The dilation for a device rate measured earlier. */
+export function dilationFor(profile: string, format: GroupRunOptions['format'], deviceGflops: number): Dilation {
+  if (!(deviceGflops > 0) || !Number.isFinite(deviceGflops)) throw new Error(`time dilation: device GEMM rate must be a positive GFLOP/s (got ${deviceGflops})`);
+  const profileGflops = profileGemmGflops(profile, format);
+  return { profile, factor: deviceGflops / profileGflops, deviceGflops, profileGflops, measuredInRun: false };
 }
 
 /** Profile's grouped-GEMM rate for a weight format, in GFLOP/s (modeled). */
@@ -34,7 +43,5 @@ export async function measureDilation(gpu: Gpu, cfg: MoeConfig, o: GroupRunOptio
   const r = await runLayer(gpu, cfg, { format: o.format, tokens, seed: o.seed, runs: 1, variant: o.variant });
   // Without timestamp-query the stages are not separated: the whole layer's host time stands in.
   const gemmMs = (r.stageMs.get('gate_up') ?? 0) + (r.stageMs.get('down') ?? 0) || r.totalMs;
-  const deviceGflops = r.flops.routed / gemmMs / 1e6;
-  const profileGflops = profileGemmGflops(profile, o.format);
-  return { profile, factor: deviceGflops / profileGflops, deviceGflops, profileGflops };
+  return { ...dilationFor(profile, o.format, r.flops.routed / gemmMs / 1e6), measuredInRun: true };
 }

@@ -12,7 +12,7 @@ import type { Op } from '../sim/scheduler.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
 import { totalTokens } from '../workload/workload.ts';
-import { measureDilation } from './dilation.ts';
+import { dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
@@ -76,7 +76,8 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const envs: RankEnv[] = [];
     for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
 
-    const dilation = opts.timeDilation ? await measureDilation(ranks[0].gpu, cfg, opts, maxTokens) : undefined;
+    const td = opts.timeDilation;
+    const dilation = !td ? undefined : td.deviceGflops ? dilationFor(td.profile, opts.format, td.deviceGflops) : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens);
     const gbps = opts.link.gbps * (dilation?.factor ?? 1);
     const spec = linkSpec({ egressGBps: gbps, latencyUs: opts.link.latencyUs, sliceBytes: opts.link.sliceBytes, contentionFix: opts.link.contentionFix, copyEngines: 1 });
     const runtime = opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);

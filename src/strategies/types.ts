@@ -47,6 +47,11 @@ export interface LinkOptions {
 export interface TimeDilation {
   /** Hardware profile id (src/sim/profiles.ts), e.g. 'gb200-nvl72'. */
   profile: string;
+  /**
+   * This device's grouped-GEMM rate, GFLOP/s, if already measured (say by the first run of a
+   * comparison, so every strategy sees the same link); measured at the start of the run when absent.
+   */
+  deviceGflops?: number;
 }
 
 export interface GroupRunOptions {
@@ -109,7 +114,14 @@ export interface GroupRunResult {
   bytesPerExpert: number;
   placement?: { local: number; pull: number };
   /** The link as applied (after time dilation). */
-  link: { gbps: number; latencyUs: number; sliceBytes: number; contentionFix: boolean; dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number } };
+  link: {
+    gbps: number;
+    latencyUs: number;
+    sliceBytes: number;
+    contentionFix: boolean;
+    /** measuredInRun: the GEMM rate was measured at the start of this run (else it was given). */
+    dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number; measuredInRun: boolean };
+  };
   /** Where the times come from, in words, e.g. "measured here: GPU timestamps on SwiftShader…, scheduled in virtual time". */
   timeSource: string;
   adapter: string;

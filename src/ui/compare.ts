@@ -121,11 +121,8 @@ export async function runComparison(
         onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
       });
       const kept = stripForTransfer(result);
-      // The first run of a point measures the dilation; the others reuse it, and say so.
-      if (dilation) {
-        const shared: Dilation & { sharedFrom: StrategyName } = { ...dilation, sharedFrom: results[0].strategy };
-        kept.link = { ...kept.link, dilation: shared };
-      } else dilation = kept.link.dilation;
+      // The first run of a point measures the dilation; the others are given its GEMM rate.
+      dilation ??= kept.link.dilation;
       results.push(kept);
       report(1, `${strategy}: finished`);
       done++;
@@ -153,14 +150,14 @@ export async function runComparison(
 type Dilation = NonNullable<GroupRunResult['link']['dilation']>;
 
 /**
- * Every strategy of a point must see the same link. Time dilation scales it by a GEMM rate
- * measured at the start of each run, which on a loaded CPU-emulated adapter varies several-fold
- * from run to run; so the first run of a point measures it and the others get the link it gave,
- * pre-scaled, with dilation off.
+ * Every strategy of a point must see the same link. Time dilation scales it by a GEMM rate,
+ * which on a loaded CPU-emulated adapter varies several-fold from run to run; so the first run
+ * of a point measures the rate and the others are given it (their results say so:
+ * link.dilation.measuredInRun is false).
  */
 export function withDilation(c: PageConfig, d: Dilation): PageConfig {
-  const { timeDilation: _t, ...run } = c.run;
-  return { ...c, run: { ...run, link: { ...c.run.link, gbps: c.run.link.gbps * d.factor } } };
+  if (!c.run.timeDilation) return c;
+  return { ...c, run: { ...c.run, timeDilation: { ...c.run.timeDilation, deviceGflops: d.deviceGflops } } };
 }
 
 /** Keep only the plain GroupRunResult fields (runGroup adds outputs and the parsed config). */
