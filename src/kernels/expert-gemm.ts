@@ -27,6 +27,9 @@ import {
   type Projection,
 } from './expert-gemm-codegen.ts';
 import { naiveProgram } from './naive-gemm.ts';
+import { adapterKey } from '../lab/tuning-cache.ts';
+import { defaultTuningCache } from '../lab/tuning-store.ts';
+import { gemmClassBase } from '../lab/shape-class.ts';
 
 export { parseVariant, variantName, type GemmVariant, type TileVariant } from './expert-gemm-codegen.ts';
 
@@ -58,8 +61,14 @@ export interface ExpertGemmParams {
   format: WeightFormat;
   /** Weight buffers bound at once (resident shard + peers' prefetch buffers). */
   sources: number;
-  /** 'naive', a tile variant ('sx4:8x4:2x2', 'sw4:4x4:2x2', 'tile:4x4:8x8', …) or its object; default: best for the adapter. */
+  /**
+   * 'naive', a tile variant ('sx4:8x4:2x2', 'sw4:4x4:2x2', 'tile:4x4:8x8', …) or its object.
+   * Omitted or 'auto': the tuning cache's winner for this adapter and shape class
+   * (`npm run lab -- expert-gemm --sweep`), else defaultVariant. 'default': defaultVariant.
+   */
   variant?: string | GemmVariant;
+  /** Expected T·K/E, to pick the tuning cache's entry (unknown: its largest rows bucket). */
+  rowsPerExpert?: number;
   /** fp8 scale block [rows, cols]; default 128×128 (DeepSeek's weight_block_size). */
   block?: readonly [number, number];
 }
@@ -103,13 +112,33 @@ export function defaultVariant(gpu: Gpu, format: WeightFormat): GemmVariant {
   return parseVariant(hasSubgroupsOf4(gpu) ? DEFAULT_SUBGROUP_VARIANTS[format] : DEFAULT_TILE_VARIANT);
 }
 
-function resolveVariant(gpu: Gpu, format: WeightFormat, v: string | GemmVariant | undefined): GemmVariant {
-  if (v === undefined || v === 'auto') return defaultVariant(gpu, format);
-  const variant = typeof v === 'string' ? parseVariant(v) : checkVariant(v);
-  if (usesSubgroups(variant) && !hasSubgroupsOf4(gpu)) {
-    throw new Error(`GEMM variant ${variantName(variant)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`);
+/** Why a GEMM runs the variant it runs. */
+export type VariantSource = 'given' | 'tuned' | 'default';
+
+/** Error message when `variant` cannot run on this adapter, else undefined. */
+export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string | undefined {
+  try {
+    const v = typeof variant === 'string' ? parseVariant(variant) : checkVariant(variant);
+    if (usesSubgroups(v) && !hasSubgroupsOf4(gpu)) return `${variantName(v)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
-  return variant;
+}
+
+async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant: GemmVariant; source: VariantSource }> {
+  const v = p.variant;
+  if (v === 'default') return { variant: defaultVariant(gpu, p.format), source: 'default' };
+  if (v === undefined || v === 'auto') {
+    const cache = await defaultTuningCache();
+    const base = gemmClassBase(p.format, p.hidden, p.expertHidden);
+    const tuned = await cache?.lookup(adapterKey(gpu.info), { kernel: 'expert-gemm', base, rows: p.rowsPerExpert }, (name) => variantProblem(gpu, name));
+    if (tuned) return { variant: parseVariant(tuned.variant), source: 'tuned' };
+    return { variant: defaultVariant(gpu, p.format), source: 'default' };
+  }
+  const problem = variantProblem(gpu, v);
+  if (problem !== undefined) throw new Error(`GEMM variant: ${problem}`);
+  return { variant: typeof v === 'string' ? parseVariant(v) : checkVariant(v), source: 'given' };
 }
 
 interface Pass {
@@ -127,6 +156,8 @@ export class GroupedExpertGemm {
     readonly params: Readonly<ExpertGemmParams>,
     readonly layout: ExpertLayout,
     readonly variant: GemmVariant,
+    /** 'given' (params.variant), 'tuned' (the tuning cache) or 'default' (defaultVariant). */
+    readonly variantSource: VariantSource,
     private readonly gateUp: Pass,
     private readonly down: Pass,
   ) {
@@ -147,7 +178,7 @@ export class GroupedExpertGemm {
       );
     }
     const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
-    const variant = resolveVariant(gpu, p.format, p.variant);
+    const { variant, source } = await resolveVariant(gpu, p);
     const problem = { layout, experts: p.experts, sources: p.sources };
     const keyOf = (proj: Projection) =>
       `expert_gemm ${proj} ${variantName(variant)} ${p.format} H${p.hidden} F${p.expertHidden} E${p.experts} S${p.sources} B${layout.block.join('x')}`;
@@ -163,7 +194,7 @@ export class GroupedExpertGemm {
       return { pipeline, uses: uses(proj) };
     };
     const [gateUp, down] = await Promise.all([build('gate_up'), build('down')]);
-    return new GroupedExpertGemm(gpu, { ...p }, layout, variant, gateUp, down);
+    return new GroupedExpertGemm(gpu, { ...p }, layout, variant, source, gateUp, down);
   }
 
   /** gate/up with SwiGLU: h = silu(Wg·x) ⊙ (Wu·x) for every sorted row, one dispatch. */

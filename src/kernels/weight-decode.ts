@@ -1,7 +1,7 @@
 // Unpacks compressed expert blocks to f32 on the GPU, with the decoders the grouped
 // expert GEMM uses (shaders/weight_decode.wgsl): the tests' proof that GPU and CPU
 // (src/model/formats.ts decodeExpert) agree code for code.
-import { cachedPipeline, createBuffer, createUniform, packUniform, readF32, wgslProgram, withErrorScopes, type Gpu } from '../gpu/index.ts';
+import { cachedPipeline, createBuffer, createUniform, packUniform, readF32, wgslProgram, withErrorScopes, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
 
 const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3 };
@@ -32,7 +32,7 @@ function unpackPipeline(gpu: Gpu): Promise<GPUComputePipeline> {
 
 /**
  * Records the unpack of one matrix of the expert block at `block` (binding = the block's
- * first word) into `out` (f32 [rows, cols]).
+ * first word) into `out` (f32 [rows, cols]); with a timer the pass is timed as 'decode'.
  */
 export async function encodeUnpackMatrix(
   gpu: Gpu,
@@ -41,6 +41,7 @@ export async function encodeUnpackMatrix(
   which: MatrixName,
   block: GPUBufferBinding,
   out: GPUBuffer,
+  timer?: GpuTimer,
 ): Promise<void> {
   const m = l[which];
   const pipeline = await unpackPipeline(gpu);
@@ -54,7 +55,7 @@ export async function encodeUnpackMatrix(
   });
   const groups = Math.ceil((m.rows * m.rowWords) / 64);
   const x = Math.min(groups, 65535);
-  const pass = enc.beginComputePass({ label: `unpack ${which}` });
+  const pass = enc.beginComputePass({ label: `unpack ${which}`, timestampWrites: timer?.writes('decode') });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bind);
   pass.dispatchWorkgroups(x, Math.ceil(groups / x));

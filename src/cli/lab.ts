@@ -1,0 +1,152 @@
+// npm run lab -- <kernel> [shape options] [--variant V] [--runs N] [--seed S] [--sweep] [--json]
+// npm run lab -- calibrate [--out FILE] [--runs N] [--json]
+// The shader lab: run one kernel on a seeded random problem, check it against the float64
+// reference (a failed check exits 1), time it with GPU timestamps and set it against this
+// adapter's ceiling; --sweep tries its configurations and records the fastest in the tuning
+// cache; calibrate writes the rack model's calibration file. With --json, stdout holds ONE
+// JSON object and nothing else (progress goes to stderr).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { getGpu } from '../gpu/index.ts';
+import { measureCalibration, thisDeviceSimArgs } from '../lab/calibrate.ts';
+import { formatCalibrationRun, formatResult, formatSweep } from '../lab/format.ts';
+import { labKernel } from '../lab/registry.ts';
+import { runLab } from '../lab/run.ts';
+import { sweepLab } from '../lab/sweep.ts';
+import { defaultTuningCache } from '../lab/tuning-store.ts';
+import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabShape } from '../lab/types.ts';
+import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
+import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
+
+const d = DEFAULT_SHAPE;
+const SPEC: Spec = {
+  tokens: { kind: 'string', help: `tokens T (default ${d.tokens})`, placeholder: 'T' },
+  hidden: { kind: 'string', help: `hidden size H (default ${d.hidden})`, placeholder: 'H' },
+  'expert-hidden': { kind: 'string', help: `expert intermediate size F (default ${d.expertHidden})`, placeholder: 'F' },
+  experts: { kind: 'string', help: `routed experts E (default ${d.experts})`, placeholder: 'E' },
+  topk: { kind: 'string', help: `experts per token K (default ${d.topK})`, placeholder: 'K' },
+  skew: { kind: 'string', help: `routing skew, 0 = uniform (default ${d.skew})`, placeholder: 'x' },
+  heads: { kind: 'string', help: `attention heads (default ${d.heads})`, placeholder: 'n' },
+  'head-dim': { kind: 'string', help: `attention head size (default ${d.headDim})`, placeholder: 'n' },
+  lengths: { kind: 'string', help: `attention request lengths (default ${d.lengths.join(',')})`, placeholder: 'a,b,…' },
+  weights: { kind: 'string', help: `expert weight format (default ${d.format})`, choices: WEIGHT_FORMATS },
+  stage: { kind: 'string', help: 'expert-gemm passes: gate-up, down or both (default both)', choices: GEMM_STAGES },
+  shared: { kind: 'string', help: `combine: shared expert none, plain or gated (default ${d.shared})`, choices: ['none', 'plain', 'gated'] },
+  scoring: { kind: 'string', help: 'router: softmax (Mixtral/Qwen) or sigmoid (DeepSeek groups + bias)', choices: ['softmax', 'sigmoid'] },
+  mib: { kind: 'string', help: 'copy size in MiB (default 16 on a CPU-emulated adapter, 256 on a GPU)', placeholder: 'MiB' },
+  variant: { kind: 'string', help: "configuration: expert-gemm 'sx4:8x4:2x2' | 'tile:4x4:8x8' | 'naive' …, router 'tb:N', attention 'bk:N'", placeholder: 'name' },
+  runs: { kind: 'string', help: 'timed runs after one warm-up (default 5; sweep 3)', placeholder: 'n' },
+  warmup: { kind: 'string', help: 'untimed runs first (default 1)', placeholder: 'n' },
+  seed: { kind: 'string', help: 'seed of the random problem (default: from the clock, printed)', placeholder: 'S' },
+  sweep: { kind: 'flag', help: 'try every configuration (expert-gemm, router, attention), report all, cache the best' },
+  candidates: { kind: 'string', help: 'sweep only these configurations', placeholder: 'a,b,…' },
+  'no-record': { kind: 'flag', help: 'sweep without writing the tuning cache' },
+  out: { kind: 'string', help: 'calibrate: output file (default results/lab-calibration.json)', placeholder: 'FILE' },
+  json: { kind: 'flag', help: 'print one JSON object on stdout (progress on stderr)' },
+  help: { kind: 'flag', help: 'show this help' },
+};
+
+const HELP_HEAD = `Kernels: ${LAB_KERNELS.join(', ')}; or 'calibrate'.
+Each run builds a seeded random problem, checks it against the float64 reference (exit 1 on a
+wrong result), times it with GPU timestamp queries and compares it with this adapter's ceiling
+(FMA loop for compute-bound kernels, copy bandwidth for memory-bound ones), measured here.`;
+
+function int(args: Args, name: string, fallback: number, min = 1): number {
+  return args.num(name, fallback, { min, int: true });
+}
+
+function shapeFrom(args: Args): LabShape {
+  const lengths = args.optStr('lengths');
+  const parsedLengths = lengths === undefined ? d.lengths : lengths.split(',').map((x) => Number(x.trim()));
+  if (parsedLengths.length === 0 || parsedLengths.some((x) => !Number.isInteger(x) || x < 0) || parsedLengths.every((x) => x === 0)) {
+    throw new UsageError(`--lengths must be a comma list of non-negative integers, not all zero (got '${lengths}')`);
+  }
+  const mib = args.optNum('mib', { min: 1 / 1024 });
+  return {
+    tokens: int(args, 'tokens', d.tokens),
+    hidden: int(args, 'hidden', d.hidden),
+    expertHidden: int(args, 'expert-hidden', d.expertHidden),
+    experts: int(args, 'experts', d.experts),
+    topK: int(args, 'topk', d.topK),
+    skew: args.num('skew', d.skew, { min: 0 }),
+    heads: int(args, 'heads', d.heads),
+    headDim: int(args, 'head-dim', d.headDim),
+    lengths: parsedLengths,
+    format: parseWeightFormat(args.str('weights', d.format)),
+    stage: args.str('stage', d.stage) as LabShape['stage'],
+    shared: args.str('shared', d.shared) as LabShape['shared'],
+    scoring: args.str('scoring', d.scoring) as LabShape['scoring'],
+    ...(mib !== undefined ? { mib } : {}),
+  };
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function calibrate(args: Args, seed: number, json: boolean): Promise<void> {
+  const out = args.str('out', 'results/lab-calibration.json');
+  const gpu = await getGpu({ label: 'lab calibrate' });
+  say(`calibrate: measuring on ${gpu.info.description} (seed ${seed}) …`);
+  const c = await measureCalibration(gpu, {
+    seed,
+    runs: args.optNum('runs', { min: 1, int: true }),
+    onItem: (item, r) => say(`  ${item.name}: ${r.medianMs.toPrecision(4)} ms median, rel. err ${r.relErr.toExponential(1)}`),
+  });
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(c, null, 2) + '\n');
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...c, file: out, simArgs: thisDeviceSimArgs(c.device) }) + '\n');
+    say(`wrote ${out}`);
+    return;
+  }
+  console.log(formatCalibrationRun(c));
+  console.log(`\nwrote ${out}. Next (modeled on these measured rates):`);
+  console.log(`  npm run sim -- --calibrate ${out}`);
+  console.log(`  npm run sim -- --scenario r1-isl-sweep ${thisDeviceSimArgs(c.device)}`);
+}
+
+async function main(): Promise<void> {
+  const parsed = parseArgs(process.argv.slice(2), SPEC, { positional: true });
+  const args = new Args(parsed);
+  if (args.flag('help') || parsed.positional.length === 0) {
+    process.stdout.write(usage('npm run lab -- <kernel> [options] [--json]   |   npm run lab -- calibrate [--out FILE]', HELP_HEAD, SPEC));
+    if (!args.flag('help')) throw new UsageError('name a kernel');
+    return;
+  }
+  if (parsed.positional.length > 1) throw new UsageError(`one kernel at a time (got ${parsed.positional.join(' ')})`);
+  const name = parsed.positional[0];
+  const json = args.flag('json');
+  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, int: true });
+  if (name === 'calibrate') return calibrate(args, seed, json);
+  if (!(LAB_KERNELS as readonly string[]).includes(name)) throw new UsageError(`unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)`);
+  const kernel = labKernel(name);
+  const shape = shapeFrom(args);
+  const warmup = args.num('warmup', 1, { min: 0, int: true });
+  const gpu = await getGpu({ label: `lab ${name}` });
+
+  if (args.flag('sweep')) {
+    if (!kernel.sweepCandidates) throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
+    const list = args.optStr('candidates');
+    const cache = args.flag('no-record') ? undefined : await defaultTuningCache();
+    say(`sweep ${name} (seed ${seed}) on ${gpu.info.description} …`);
+    const report = await sweepLab(gpu, kernel, shape, {
+      seed,
+      runs: args.num('runs', 3, { min: 1, int: true }),
+      warmup,
+      candidates: list?.split(',').map((s) => s.trim()),
+      cache,
+      onRow: (r) => say(`  ${r.variant}: ${r.ok ? `${r.medianMs.toPrecision(4)} ms` : `rejected — ${r.error}`}`),
+    });
+    if (json) process.stdout.write(JSON.stringify({ ...report, seed, measured: 'here' }) + '\n');
+    else console.log(formatSweep(report));
+    if (!report.best) throw new Error('no configuration passed the check');
+    return;
+  }
+
+  say(`${name} (seed ${seed}) on ${gpu.info.description}: preparing, checking, timing …`);
+  const r = await runLab(gpu, kernel, shape, { variant: args.optStr('variant'), seed, runs: args.num('runs', 5, { min: 1, int: true }), warmup });
+  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  else console.log(formatResult(r));
+  if (!r.checkOk) throw new Error(`${name}: wrong result — ${r.check} (seed ${seed})`);
+}
+
+void runCli(main);
