@@ -48,3 +48,16 @@ describe(`MoE layer vs float64 reference (seed ${SEED})`, () => {
     });
   }
 });
+
+describe('weight formats against the config', () => {
+  it('names the config key a format cannot hold', async () => {
+    const { layerLayout } = await import('../src/layer/host-weights.ts');
+    const { ConfigError } = await import('../src/model/config.ts');
+    const bad = loadPreset('tiny-mixtral', { intermediate_size: 40 });
+    expect(() => layerLayout(bad, 'nvfp4')).toThrow(ConfigError);
+    expect(() => layerLayout(bad, 'nvfp4')).toThrow(/'intermediate_size': 40 is not a multiple of 16/);
+    expect(() => layerLayout(loadPreset('tiny-deepseek', { hidden_size: 100 }), 'nvfp4')).toThrow(/'hidden_size'/);
+    // The same sizes are fine where a format has no such constraint.
+    expect(layerLayout(bad, 'int8').bytes).toBeGreaterThan(0);
+  });
+});
