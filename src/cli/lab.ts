@@ -121,10 +121,10 @@ async function main(): Promise<void> {
   const kernel = labKernel(name);
   const shape = shapeFrom(args);
   const warmup = args.num('warmup', 1, { min: 0, int: true });
+  if (args.flag('sweep') && !kernel.sweepCandidates) throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
   const gpu = await getGpu({ label: `lab ${name}` });
 
   if (args.flag('sweep')) {
-    if (!kernel.sweepCandidates) throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
     const list = args.optStr('candidates');
     const cache = args.flag('no-record') ? undefined : await defaultTuningCache();
     say(`sweep ${name} (seed ${seed}) on ${gpu.info.description} …`);
