@@ -6,7 +6,9 @@
 //     as one dense matmul of equal FLOPs (f32; dev dependency, skipped when absent).
 // Every time is GPU time from timestamp queries (median after warm-up), measured here;
 // the table says on which adapter. FLOPs = 2·T·K·3·H·F. Writes results/bench-kernels.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// --check compares the run's ratios with bench/kernels-baseline.json (kernels-check.ts) and
+// exits 1 naming what fell; --write-baseline replaces that file with this run's ratios.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
 import { GroupedExpertGemm, expertGemmReference, variantName } from '../src/kernels/expert-gemm.ts';
@@ -14,6 +16,9 @@ import { buildGemmProblem, gemmFlops, measureFmaPeak, readY, shapeLabel, timeGem
 import { WEIGHT_FORMATS, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
 import { relativeError } from '../src/util/numeric.ts';
+import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
+
+const BASELINE = 'bench/kernels-baseline.json';
 
 /** Issue 5's shape first; then one with more rows per expert (DeepSeek-like 8-of-64 routing). */
 const SHAPES: Record<string, GemmShape> = {
@@ -31,6 +36,8 @@ const spec: Spec = {
   'no-peer': { kind: 'flag', help: 'skip the tfjs-backend-webgpu peer' },
   skew: { kind: 'string', help: 'routing skew (0 = uniform top-k, default 0.5)', placeholder: 'x' },
   out: { kind: 'string', help: 'JSON output file (default results/bench-kernels.json)', placeholder: 'file' },
+  check: { kind: 'flag', help: `compare the ratios with ${BASELINE}; exit 1 naming any that fell below its floor` },
+  'write-baseline': { kind: 'flag', help: `write this run's ratios to ${BASELINE}` },
   help: { kind: 'flag', help: 'this text' },
 };
 
@@ -322,6 +329,27 @@ async function main(): Promise<void> {
   };
   writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
   process.stdout.write(`wrote ${out} (${json.seconds.toFixed(0)} s)\n`);
+  if (args.flag('write-baseline')) {
+    writeFileSync(BASELINE, JSON.stringify(baselineFrom(rows, adapter), null, 2) + '\n');
+    process.stdout.write(`wrote ${BASELINE}\n`);
+  }
+  if (args.flag('check')) checkRun(rows, adapter);
+}
+
+/** Prints the ratio check and throws (exit 1) naming every ratio that fell below its floor. */
+function checkRun(rows: Row[], adapter: string): void {
+  if (!existsSync(BASELINE)) throw new Error(`--check: no ${BASELINE} (write one with --write-baseline)`);
+  const baseline = JSON.parse(readFileSync(BASELINE, 'utf8')) as KernelsBaseline;
+  const c = checkAgainstBaseline(rows, baseline, adapter);
+  const floors = Object.entries(FLOORS).map(([k, f]) => `${k} ≥ ${f.toFixed(2)} × baseline`).join(', ');
+  const targets = Object.entries(TARGETS).map(([k, t]) => `${k} ≥ ${t}×`).join(', ');
+  process.stdout.write(`\ncheck against ${BASELINE} (${baseline.date}, ${baseline.adapter}); ratios only; floors: ${floors}; issue 5 targets: ${targets}\n`);
+  if (c.rows.length) {
+    process.stdout.write(formatTable(['shape', 'format', 'ratio', 'baseline', 'now', 'floor', 'verdict'], c.rows, { rightAlign: [false, false, false, true, true, true, false] }) + '\n');
+  }
+  for (const n of c.notes) process.stdout.write(`note: ${n}\n`);
+  if (c.failures.length) throw new Error(`bench:kernels --check: ${c.failures.length} ratio(s) fell:\n  ${c.failures.join('\n  ')}`);
+  process.stdout.write('check passed: every ratio is above its floor\n');
 }
 
 await runCli(main);

@@ -3,6 +3,7 @@
 // ceiling (FMA loop for compute-bound kernels, copy bandwidth for memory-bound ones).
 import { adapterLabel, type Gpu, type TimeSource } from '../gpu/index.ts';
 import { copyCeilingGBps, fmaCeilingGflops, noteCeiling } from './ceilings.ts';
+import { defaultCopyMiB } from './kernels/copy.ts';
 import { poison, timeProblem } from './measure.ts';
 import type { Bound, CheckResult, LabKernel, LabKernelName, LabProblem, LabShape } from './types.ts';
 
@@ -61,9 +62,9 @@ export async function measureProblem(gpu: Gpu, p: LabProblem, opts: Omit<LabRunO
   const t = await timeProblem(gpu, p, opts.runs ?? 5, opts.warmup ?? 1);
   const gflops = p.flops > 0 ? p.flops / t.medianMs / 1e6 : null;
   const gbps = p.bytes > 0 ? p.bytes / t.medianMs / 1e6 : null;
-  // The ceiling kernels are their own ceiling; remember them for later runs in this process.
+  // The ceiling kernels at their default size are their own ceiling; remember them for later runs.
   if (p.kernel === 'peak' && check.ok && gflops) noteCeiling(gpu, 'gflops', gflops);
-  if (p.kernel === 'copy' && check.ok && gbps) noteCeiling(gpu, 'gbps', gbps);
+  if (p.kernel === 'copy' && check.ok && gbps && p.shape.mib === defaultCopyMiB(gpu)) noteCeiling(gpu, 'gbps', gbps);
   let ceilingGflops: number | null = null;
   let ceilingGbps: number | null = null;
   if (opts.ceiling !== false) {
