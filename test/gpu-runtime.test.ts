@@ -94,3 +94,41 @@ describe('GPU runtime', () => {
     await expect(gpu.guard(buf.mapAsync(GPUMapMode.READ))).rejects.toBeInstanceOf(DeviceLostError);
   });
 });
+
+describe('pipeline overrides (the lab edits WGSL through them)', () => {
+  it('records the built program, compiles an edited one in its place, and restores it', async () => {
+    const gpu = await testGpu();
+    const { builtProgram, setPipelineOverride, watchPipelineKeys } = await import('../src/gpu/shaders.ts');
+    const code = (factor: string) => `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+  if (id.x < 8u) { x[id.x] = x[id.x] * ${factor}; }
+}`;
+    const key = `override-test-${Math.random()}`;
+    const build = async () => ({ program: composeWgsl([{ file: 'double.wgsl', code: code('2.0') }]) });
+    const run = async () => {
+      const pipeline = await cachedPipeline(gpu, key, build);
+      const buf = createBufferWith(gpu, Float32Array.from({ length: 8 }, (_, i) => i + 1), 'x');
+      const enc = gpu.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      gpu.device.queue.submit([enc.finish()]);
+      return Array.from(await readF32(gpu, buf, 8));
+    };
+    const watch = watchPipelineKeys();
+    expect(await run()).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+    expect(watch.stop()).toEqual([key]);
+    expect(builtProgram(key)!.code).toContain('* 2.0');
+    setPipelineOverride(key, code('3.0'));
+    expect(await run()).toEqual([3, 6, 9, 12, 15, 18, 21, 24]);
+    setPipelineOverride(key, 'fn broken( {');
+    const err = await cachedPipeline(gpu, key, build).catch((e) => e);
+    expect(err).toBeInstanceOf(ShaderCompileError);
+    expect((err as ShaderCompileError).diagnostics[0].file).toBe(`<edited: ${key}>`);
+    expect((err as ShaderCompileError).diagnostics[0].line).toBe(1);
+    setPipelineOverride(key, undefined);
+    expect(await run()).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+  });
+});

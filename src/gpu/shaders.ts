@@ -92,6 +92,42 @@ export async function compileWgsl(gpu: Gpu, program: WgslProgram, label: string)
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
+// The shader lab's hooks: every pipeline's program is recorded under its key (so the lab can
+// show the exact WGSL a kernel runs, generated parts included), and an edited text set for a
+// key is compiled in its place — same entry point and constants — until it is cleared.
+const builtPrograms = new Map<string, WgslProgram>();
+const overrides = new Map<string, string>();
+const keyWatchers = new Set<Set<string>>();
+
+/** The program last built for a pipeline key (undefined until the pipeline was first made). */
+export function builtProgram(key: string): WgslProgram | undefined {
+  return builtPrograms.get(key);
+}
+
+/** Compile `code` instead of the built program for `key` (undefined restores the original). */
+export function setPipelineOverride(key: string, code: string | undefined): void {
+  if (code === undefined) overrides.delete(key);
+  else overrides.set(key, code);
+}
+
+/** Records the pipeline keys requested until stop() (which kernels a lab run used). */
+export function watchPipelineKeys(): { stop(): string[] } {
+  const seen = new Set<string>();
+  keyWatchers.add(seen);
+  return {
+    stop: () => {
+      keyWatchers.delete(seen);
+      return [...seen];
+    },
+  };
+}
+
+function hashText(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
 /**
  * A compute pipeline, cached per device under `key` (which must capture everything
  * that changes the program or its constants).
@@ -101,24 +137,30 @@ export function cachedPipeline(
   key: string,
   build: () => Promise<{ program: WgslProgram; entryPoint?: string; constants?: Record<string, number> }>,
 ): Promise<GPUComputePipeline> {
+  for (const w of keyWatchers) w.add(key);
+  const edited = overrides.get(key);
+  const cacheKey = edited === undefined ? key : `${key} #edited ${hashText(edited)}`;
   let perDevice = pipelineCache.get(gpu.device);
   if (!perDevice) pipelineCache.set(gpu.device, (perDevice = new Map()));
-  let p = perDevice.get(key);
+  let p = perDevice.get(cacheKey);
   if (!p) {
     p = (async () => {
-      const { program, entryPoint = 'main', constants } = await build();
-      const module = await compileWgsl(gpu, program, key);
+      const built = await build();
+      builtPrograms.set(key, built.program);
+      const program = edited === undefined ? built.program : composeWgsl([{ file: `<edited: ${key}>`, code: edited }]);
+      const { entryPoint = 'main', constants } = built;
+      const module = await compileWgsl(gpu, program, cacheKey);
       try {
         return await gpu.guard(
-          gpu.device.createComputePipelineAsync({ label: key, layout: 'auto', compute: { module, entryPoint, constants } }),
+          gpu.device.createComputePipelineAsync({ label: cacheKey, layout: 'auto', compute: { module, entryPoint, constants } }),
         );
       } catch (e) {
-        throw new GpuValidationError(`pipeline ${key}: ${(e as Error).message}`);
+        throw new GpuValidationError(`pipeline ${cacheKey}: ${(e as Error).message}`);
       }
     })();
     // Do not cache failures: a fixed shader (lab edits) must be able to compile next time.
-    p.catch(() => perDevice!.delete(key));
-    perDevice.set(key, p);
+    p.catch(() => perDevice!.delete(cacheKey));
+    perDevice.set(cacheKey, p);
   }
   return p;
 }
