@@ -23,7 +23,7 @@ describe('config panel validation', () => {
     const c = p.config!;
     expect(c.strategies).toEqual(['dp', 'dep', 'dwdp']);
     const o = runOptions(c, 'dwdp');
-    expect(o).toMatchObject({ strategy: 'dwdp', model: 'tiny-mixtral', ranks: 4, layers: 2, tokensPerRank: 1024, requestsPerRank: 4, lengthCv: 0.2, clock: 'virtual' });
+    expect(o).toMatchObject({ strategy: 'dwdp', model: 'tiny-mixtral', ranks: 4, layers: 4, tokensPerRank: 1024, requestsPerRank: 4, lengthCv: 0.2, clock: 'virtual' });
     // The link follows the GB200 profile unless it is custom.
     expect(o.link.gbps).toBe(PROFILES['gb200-nvl72'].linkGBpsPerDirection);
     expect(o.link.sliceBytes).toBe(2 * 1024 * 1024);

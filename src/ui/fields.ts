@@ -141,7 +141,7 @@ export const FIELDS: readonly FieldDef[] = [
     default: 'partitions',
     help: 'How the emulation stands in for N GPUs.',
   },
-  { key: 'layers', param: 'layers', label: 'Layers', group: 'model', input: 'number', default: '2', help: 'MoE layers run per forward step (emulation; the modeled source runs the model’s full depth).' },
+  { key: 'layers', param: 'layers', label: 'Layers', group: 'model', input: 'number', default: '4', help: 'MoE layers run per forward step (emulation; the modeled source runs the model’s full depth).' },
   { key: 'tokens', param: 't', label: 'Tokens per rank', unit: 'tokens', group: 'workload', input: 'number', default: '1024', help: 'Mean prefill tokens each rank processes.' },
   { key: 'requests', param: 'req', label: 'Requests per rank', group: 'workload', input: 'number', default: '4', help: 'Their lengths sum to the rank’s tokens.' },
   { key: 'cv', param: 'cv', label: 'Input-length CV', group: 'workload', input: 'number', default: '0.2', help: 'Coefficient of variation of request lengths (0 = all equal): the imbalance DEP’s barrier pays for.' },
