@@ -1,5 +1,10 @@
 // Timing a lab problem: N runs after warm-up, each the sum of its passes' GPU timestamps
 // (host time per submission where the adapter has no timestamp-query), min and median.
+// Warm-up lasts at least `warmup` runs AND `warmupMs` of measured time (or twice that of
+// wall time, when host overhead dominates): a hardware GPU left idle while the host builds a
+// problem drops its clocks, and a handful of millisecond runs would time the clock ramp (an
+// H200 read 11 TFLOP/s instead of 63 that way); on the CPU-emulated adapter one run of a
+// real-sized kernel already exceeds it.
 import { GpuTimer, type Gpu, type TimeSource } from '../gpu/index.ts';
 import { median } from '../util/stats.ts';
 import type { LabProblem } from './types.ts';
@@ -10,16 +15,20 @@ export interface Timing {
   /** Every timed run (ms), in order. */
   samplesMs: number[];
   runs: number;
+  /** Untimed runs actually made. */
   warmup: number;
   source: TimeSource;
 }
 
-export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup = 1): Promise<Timing> {
+export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup = 1, warmupMs = 100): Promise<Timing> {
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`runs must be a positive integer (got ${runs})`);
   const timer = new GpuTimer(gpu, Math.max(1, p.passes));
   const samples: number[] = [];
+  let warmed = 0;
+  let warmedMs = 0;
+  const start = performance.now();
   try {
-    for (let r = 0; r < warmup + runs; r++) {
+    while (samples.length < runs) {
       const enc = gpu.device.createCommandEncoder({ label: `lab ${p.kernel}` });
       await p.encode(enc, timer);
       timer.resolve(enc);
@@ -32,12 +41,16 @@ export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup 
       } else {
         ms = [...(await timer.read()).values()].reduce((a, b) => a + b, 0);
       }
-      if (r >= warmup) samples.push(ms);
+      const warming = warmed < warmup || (warmup > 0 && warmedMs < warmupMs && performance.now() - start < 2 * warmupMs);
+      if (warming) {
+        warmed++;
+        warmedMs += ms;
+      } else samples.push(ms);
     }
   } finally {
     timer.destroy();
   }
-  return { medianMs: median(samples), minMs: Math.min(...samples), samplesMs: samples, runs, warmup, source: timer.source };
+  return { medianMs: median(samples), minMs: Math.min(...samples), samplesMs: samples, runs, warmup: warmed, source: timer.source };
 }
 
 /** Fills buffers with 0xFFFFFFFF (f32 NaN, i32 -1, u32 max) so a result a kernel failed to write cannot pass. */
