@@ -1,10 +1,11 @@
 // Timing a lab problem: N runs after warm-up, each the sum of its passes' GPU timestamps
 // (host time per submission where the adapter has no timestamp-query), min and median.
-// Warm-up lasts at least `warmup` runs AND `warmupMs` of measured time (or twice that of
-// wall time, when host overhead dominates): a hardware GPU left idle while the host builds a
-// problem drops its clocks, and a handful of millisecond runs would time the clock ramp (an
-// H200 read 11 TFLOP/s instead of 63 that way); on the CPU-emulated adapter one run of a
-// real-sized kernel already exceeds it.
+//
+// Warm-up on a hardware GPU: the GPU idles while the host builds a problem and drops its
+// clocks (an H200 timed its FMA loop at 11 instead of 63 TFLOP/s, 1/5.7 = idle/boost clock,
+// after a few one-at-a-time warm-up runs). So warm-up runs there go in batches of ≥ ~20 ms,
+// keeping the GPU busy, for `warmupMs` (default 500 ms). On a CPU-emulated adapter there is
+// no clock to ramp: `warmup` single runs (default 1).
 import { GpuTimer, type Gpu, type TimeSource } from '../gpu/index.ts';
 import { median } from '../util/stats.ts';
 import type { LabProblem } from './types.ts';
@@ -20,32 +21,53 @@ export interface Timing {
   source: TimeSource;
 }
 
-export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup = 1, warmupMs = 100): Promise<Timing> {
+/** Warm-up never makes more runs than this (kernels that allocate per encode stay bounded). */
+const MAX_WARMUP_RUNS = 256;
+
+async function submitUntimed(gpu: Gpu, p: LabProblem, count: number): Promise<void> {
+  const commands: GPUCommandBuffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const enc = gpu.device.createCommandEncoder({ label: `lab ${p.kernel} warm-up` });
+    await p.encode(enc);
+    commands.push(enc.finish());
+  }
+  gpu.device.queue.submit(commands);
+  await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+}
+
+async function warmUp(gpu: Gpu, p: LabProblem, runs: number, warmupMs: number): Promise<number> {
+  if (runs <= 0) return 0;
+  const start = performance.now();
+  await submitUntimed(gpu, p, 1);
+  const oneMs = Math.max(0.01, performance.now() - start);
+  let done = 1;
+  const batch = Math.max(1, Math.min(64, Math.ceil(20 / oneMs)));
+  while (done < MAX_WARMUP_RUNS && (done < runs || performance.now() - start < warmupMs)) {
+    const n = done < runs ? Math.min(batch, runs - done) : batch;
+    await submitUntimed(gpu, p, n);
+    done += n;
+  }
+  return done;
+}
+
+export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup = 1, warmupMs = gpu.info.software ? 0 : 500): Promise<Timing> {
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`runs must be a positive integer (got ${runs})`);
+  const warmed = await warmUp(gpu, p, warmup, warmupMs);
   const timer = new GpuTimer(gpu, Math.max(1, p.passes));
   const samples: number[] = [];
-  let warmed = 0;
-  let warmedMs = 0;
-  const start = performance.now();
   try {
-    while (samples.length < runs) {
+    for (let r = 0; r < runs; r++) {
       const enc = gpu.device.createCommandEncoder({ label: `lab ${p.kernel}` });
       await p.encode(enc, timer);
       timer.resolve(enc);
       const t0 = performance.now();
       gpu.device.queue.submit([enc.finish()]);
-      let ms: number;
       if (timer.source === 'host') {
         await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
-        ms = performance.now() - t0;
+        samples.push(performance.now() - t0);
       } else {
-        ms = [...(await timer.read()).values()].reduce((a, b) => a + b, 0);
+        samples.push([...(await timer.read()).values()].reduce((a, b) => a + b, 0));
       }
-      const warming = warmed < warmup || (warmup > 0 && warmedMs < warmupMs && performance.now() - start < 2 * warmupMs);
-      if (warming) {
-        warmed++;
-        warmedMs += ms;
-      } else samples.push(ms);
     }
   } finally {
     timer.destroy();
