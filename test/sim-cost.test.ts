@@ -188,8 +188,17 @@ describe('calibration', () => {
       { name: 'expert-gemm', kind: 'expert-gemm', tokens: 16 + rng.int(512), hidden: 64 * (1 + rng.int(8)), expertHidden: 32 * (1 + rng.int(8)), experts: 8 + rng.int(56), topk: 1 + rng.int(8), format: 'f32', measuredMs: 1 },
       { name: 'gemm', kind: 'gemm', m: 1 + rng.int(512), n: 1 + rng.int(512), k: 1 + rng.int(512), measuredMs: 1 },
       { name: 'copy', kind: 'copy', bytes: 1 + rng.int(1 << 26), measuredMs: 1 },
+      { name: 'attention', kind: 'attention', heads: 1 + rng.int(8), headDim: 8 * (1 + rng.int(16)), lengths: [1 + rng.int(300), 1 + rng.int(300)], measuredMs: 1 },
     ];
   }
+
+  it('prices the attention stand-in as its causal FLOPs and q, k, v, o traffic (hand-checked)', () => {
+    // heads 2 × headDim 8 = d 16, one request of 3 tokens: 2·3·4·16 = 384 FLOPs; 4 tensors × 3 × 16 × 4 B.
+    const w = sampleWork({ name: 'a', kind: 'attention', heads: 2, headDim: 8, lengths: [3], measuredMs: 1 });
+    expect(w.flops).toBe(384);
+    expect(w.bytes).toBe(4 * 3 * 16 * 4);
+    expect(() => parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'attention', heads: 1, headDim: 8, lengths: [], measuredMs: 1 }] })).toThrow(/samples\[0\]\.lengths/);
+  });
 
   it('recovers a uniform slowdown exactly and reports its spread', () => {
     const device = { gemmGflops: rng.uniform(0.2, 5), copyGBps: rng.uniform(1, 20) };

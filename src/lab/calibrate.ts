@@ -56,7 +56,12 @@ export const CALIBRATION_PLAN: readonly CalibrationItem[] = [
   { name: 'copy 4 MiB', kernel: 'copy', shape: { mib: 4 }, sample: (r) => ({ name: 'copy 4 MiB', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }) },
   // The default size (16 MiB on a CPU-emulated adapter, 256 MiB on a GPU: past its caches) gives the copy rate.
   { name: 'copy, default size', kernel: 'copy', shape: {}, sample: (r) => ({ name: `copy ${r.shape.mib} MiB`, kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }), reference: 'copy' },
-  { name: 'attention core 4×64, lengths 256/128/64', kernel: 'attention', shape: {}, sample: () => undefined },
+  {
+    name: 'attention core 4×64, lengths 256/128/64',
+    kernel: 'attention',
+    shape: {},
+    sample: (r, s) => ({ name: `attention ${s.heads}×${s.headDim} [${s.lengths.join(',')}]`, kind: 'attention', heads: s.heads, headDim: s.headDim, lengths: [...s.lengths], measuredMs: r.medianMs }),
+  },
 ];
 
 export interface CalibrationOutput {

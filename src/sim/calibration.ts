@@ -9,19 +9,23 @@
 //                    "hidden": 512, "expertHidden": 256, "experts": 32, "topk": 4,
 //                    "format": "f32", "measuredMs": 41.2 },
 //                  { "name": "copy 64MiB", "kind": "copy", "bytes": 67108864, "measuredMs": 30.1 },
-//                  { "name": "dense 512³", "kind": "gemm", "m": 512, "n": 512, "k": 512, "measuredMs": 0.4 } ] }
+//                  { "name": "dense 512³", "kind": "gemm", "m": 512, "n": 512, "k": 512, "measuredMs": 0.4 },
+//                  { "name": "attention", "kind": "attention", "heads": 4, "headDim": 64, "lengths": [256, 128], "measuredMs": 9.5 } ] }
 // Fit: measured ≈ k × predicted with k the geometric mean of the ratios (a least-squares fit in
 // log space); the spread (max ratio ÷ min ratio) says how well one scale explains all ops.
 
 import type { MoeConfig } from '../model/config.ts';
 import { expertLayout, parseWeightFormat, type WeightFormat } from '../model/formats.ts';
+import { attentionFlops } from '../kernels/attention.ts';
 import { copyWork, expectedExpertsTouched, expertGemmWork, rooflineMs, thisDeviceEfficiency, type OpWork } from './cost-model.ts';
 import { thisDeviceProfile, type HardwareProfile, type MeasuredDevice } from './profiles.ts';
 
 export type CalibrationSample =
   | { name: string; kind: 'expert-gemm'; tokens: number; hidden: number; expertHidden: number; experts: number; topk: number; format: WeightFormat; measuredMs: number }
   | { name: string; kind: 'gemm'; m: number; n: number; k: number; measuredMs: number }
-  | { name: string; kind: 'copy'; bytes: number; measuredMs: number };
+  | { name: string; kind: 'copy'; bytes: number; measuredMs: number }
+  /** Causal attention core over requests of `lengths` with heads × headDim (the emulation's stand-in). */
+  | { name: string; kind: 'attention'; heads: number; headDim: number; lengths: number[]; measuredMs: number };
 
 export interface CalibrationRow {
   name: string;
@@ -54,6 +58,12 @@ export function sampleWork(s: CalibrationSample): OpWork {
       return { flops: 2 * s.m * s.n * s.k, bytes: 4 * (s.m * s.k + s.k * s.n + s.m * s.n), precision: 'fp32', kind: 'gemm', kernels: 1 };
     case 'copy':
       return copyWork(s.bytes);
+    case 'attention': {
+      // QKᵀ and PV over the causal triangle; q, k, v read and o written once, in f32.
+      const d = s.heads * s.headDim;
+      const tokens = s.lengths.reduce((a, b) => a + b, 0);
+      return { flops: attentionFlops(s.lengths, d), bytes: 4 * 4 * tokens * d, precision: 'fp32', kind: 'attention', kernels: 1 };
+    }
   }
 }
 
@@ -111,8 +121,15 @@ export function parseCalibration(json: unknown): { device: MeasuredDevice; sampl
         return { name, kind: 'gemm', m: num(o, 'm', where), n: num(o, 'n', where), k: num(o, 'k', where), measuredMs };
       case 'copy':
         return { name, kind: 'copy', bytes: num(o, 'bytes', where), measuredMs };
+      case 'attention': {
+        const lengths = o.lengths;
+        if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((l) => Number.isInteger(l) && l > 0)) {
+          throw new Error(`calibration file: ${where}.lengths must be a non-empty list of positive integers`);
+        }
+        return { name, kind: 'attention', heads: num(o, 'heads', where), headDim: num(o, 'headDim', where), lengths: lengths as number[], measuredMs };
+      }
       default:
-        throw new Error(`calibration file: ${where}.kind must be expert-gemm, gemm or copy, got ${JSON.stringify(o.kind)}`);
+        throw new Error(`calibration file: ${where}.kind must be expert-gemm, gemm, copy or attention, got ${JSON.stringify(o.kind)}`);
     }
   });
   return { device, samples };
