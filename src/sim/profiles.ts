@@ -147,7 +147,7 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
   const tf = m.gemmGflops / 1000;
   return {
     id: 'this-device',
-    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${m.gemmGflops} GFLOP/s GEMM, ${m.copyGBps} GB/s copy, measured`,
+    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${m.gemmGflops.toPrecision(3)} GFLOP/s GEMM, ${m.copyGBps.toPrecision(3)} GB/s copy, measured`,
     gpusPerDomain: m.ranks ?? 8,
     peakTflops: { fp4: tf, fp8: tf, bf16: tf, fp32: tf },
     hbmGBps: m.copyGBps,
