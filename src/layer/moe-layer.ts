@@ -52,8 +52,10 @@ export interface MoeLayerOptions {
   format: WeightFormat;
   /** Weight sources the routed-expert GEMM binds at once (1 for a replica). */
   sources?: number;
-  /** GEMM tile variant (see expert-gemm.ts); default: best known for the adapter. */
+  /** GEMM tile variant (see expert-gemm.ts); default: the tuning cache's choice, else the format's default. */
   variant?: string;
+  /** Tokens a call will usually carry: picks the tuned GEMM variant for that many rows per expert. */
+  expectedTokens?: number;
 }
 
 export class MoeLayer {
@@ -74,12 +76,13 @@ export class MoeLayer {
 
   static async create(gpu: Gpu, cfg: MoeConfig, opts: MoeLayerOptions): Promise<MoeLayer> {
     const gemmParams = { hidden: cfg.hidden, format: opts.format, variant: opts.variant, block: cfg.nativeWeightBlock };
+    const rowsPerExpert = opts.expectedTokens ? (opts.expectedTokens * cfg.topK) / cfg.experts : undefined;
     const [router, permute, gemm, sharedGemm, combine] = await Promise.all([
       RouterKernel.create(gpu, routerParams(cfg)),
       PermuteKernel.create(gpu, { experts: cfg.experts, topK: cfg.topK }),
-      GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.expertHidden, experts: cfg.experts, sources: opts.sources ?? 1 }),
+      GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.expertHidden, experts: cfg.experts, sources: opts.sources ?? 1, rowsPerExpert }),
       cfg.sharedHidden > 0
-        ? GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.sharedHidden, experts: 1, sources: 1 })
+        ? GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.sharedHidden, experts: 1, sources: 1, rowsPerExpert: opts.expectedTokens })
         : Promise.resolve(undefined),
       CombineKernel.create(gpu, { hidden: cfg.hidden, topK: cfg.topK, shared: sharedMode(cfg) }),
     ]);

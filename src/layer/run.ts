@@ -54,7 +54,7 @@ export async function runLayer(gpu: Gpu, cfg: MoeConfig, o: LayerRunOptions): Pr
   const runs = o.runs ?? 3;
   const host = buildHostLayerWeights(cfg, format, seed, o.layer ?? 0);
   const x = tokenInputs(cfg, seed, tokens);
-  const layer = await MoeLayer.create(gpu, cfg, { format, variant: o.variant });
+  const layer = await MoeLayer.create(gpu, cfg, { format, variant: o.variant, expectedTokens: tokens });
   const scratch = layer.createScratch(tokens);
   const w = uploadLayerWeights(gpu, host);
   const xBuf = createBufferWith(gpu, x, 'x');
@@ -101,7 +101,7 @@ export async function runLayerStack(
   x: Float32Array,
   tokens: number,
 ): Promise<{ out: Float32Array; topkIdx: Int32Array; topkWeight: Float32Array }> {
-  const layer = await MoeLayer.create(gpu, cfg, { format: o.format, variant: o.variant });
+  const layer = await MoeLayer.create(gpu, cfg, { format: o.format, variant: o.variant, expectedTokens: tokens });
   const scratch = layer.createScratch(tokens);
   const bufs = [createBufferWith(gpu, x, 'stack x0'), createBufferWith(gpu, new Float32Array(tokens * cfg.hidden), 'stack x1')];
   for (let l = 0; l < o.layers; l++) {

@@ -60,7 +60,16 @@ export async function setupDep(g: GroupEnv, env: RankEnv, shards: Shard[]): Prom
   const maxRecv = g.work.reduce((a, w) => a + w.tokens, 0) * cfg.topK;
   const H = cfg.hidden;
   const [gemm, pack, unpack] = await Promise.all([
-    GroupedExpertGemm.create(gpu, { hidden: H, expertHidden: cfg.expertHidden, experts: Math.max(1, shard.count), format: g.format, sources: 1, variant: g.opts.variant, block: cfg.nativeWeightBlock }),
+    GroupedExpertGemm.create(gpu, {
+      hidden: H,
+      expertHidden: cfg.expertHidden,
+      experts: Math.max(1, shard.count),
+      format: g.format,
+      sources: 1,
+      variant: g.opts.variant,
+      block: cfg.nativeWeightBlock,
+      rowsPerExpert: maxRecv / cfg.experts,
+    }),
     GatherKernel.create(gpu, { columns: H, divisor: cfg.topK }),
     GatherKernel.create(gpu, { columns: H, divisor: 1 }),
   ]);

@@ -77,7 +77,7 @@ export async function buildRankEnv(g: GroupEnv, rank: Rank, sources: number): Pr
   const H = cfg.hidden;
   const T = work.tokens;
   const [layer, attention, copy] = await Promise.all([
-    MoeLayer.create(gpu, cfg, { format: g.format, sources, variant: opts.variant }),
+    MoeLayer.create(gpu, cfg, { format: g.format, sources, variant: opts.variant, expectedTokens: T }),
     AttentionKernel.create(gpu, opts.attention),
     CopyKernel.create(gpu),
   ]);
