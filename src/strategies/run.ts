@@ -12,6 +12,7 @@ import type { Op } from '../sim/scheduler.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
 import { totalTokens } from '../workload/workload.ts';
+import { groupRates } from './metrics.ts';
 import { dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
@@ -102,26 +103,8 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
     const reports: RankReport[] = tl.ranks.map((m) => {
       const env = envs[m.rank];
-      return {
-        rank: m.rank,
-        tokens: env.work.tokens,
-        requestLengths: env.work.lengths,
-        bytesPulled: m.bytesPulled,
-        bytesSent: m.bytesSent,
-        computeMs: m.computeMs,
-        computeByCategory: m.computeByCategory,
-        pullMs: m.pullMs,
-        waitMs: m.waitMs,
-        syncMs: m.syncMs,
-        commMs: m.commMs,
-        idleMs: m.idleMs,
-        endMs: m.endMs,
-        residentWeightBytes: env.residentBytes,
-        prefetchBufferBytes: env.prefetchBytes,
-      };
+      return { ...m, tokens: env.work.tokens, requestLengths: env.work.lengths, residentWeightBytes: env.residentBytes, prefetchBufferBytes: env.prefetchBytes };
     });
-    const tokens = totalTokens(g.work);
-    const perRequest = reports.flatMap((r) => r.requestLengths.map((len) => len / (r.endMs / 1000)));
     const gpu = ranks[0].gpu;
     const timed = opts.clock === 'virtual' ? (gpu.timestamps ? 'GPU timestamps of every step, scheduled in virtual time' : 'host time of every step (no timestamp-query), scheduled in virtual time') : 'host wall clock, ranks running concurrently';
     progress({ phase: 'done', message: 'done' });
@@ -132,8 +115,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       rankMode: opts.rankMode,
       ranks: reports,
       makespanMs: tl.makespanMs,
-      tpsPerGpu: tokens / (tl.makespanMs / 1000) / N,
-      tpsPerUser: perRequest.reduce((a, b) => a + b, 0) / perRequest.length,
+      ...groupRates(reports, tl.makespanMs),
       hiddenPullFraction: tl.hiddenPullFraction,
       intervals: tl.intervals,
       replicaWeightBytes: cfg.experts * g.layout.bytes * opts.layers,

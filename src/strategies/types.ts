@@ -1,6 +1,6 @@
 // What a group run takes and what it gives back: the contract between the strategies and
 // their shells (CLI, benchmark page, benches). Plain data; no GPU types.
-import type { Interval } from '../sim/scheduler.ts';
+import type { Interval, RankMetrics } from '../sim/scheduler.ts';
 
 export type StrategyName = 'dp' | 'dep' | 'dwdp';
 export const STRATEGIES: readonly StrategyName[] = ['dp', 'dep', 'dwdp'];
@@ -80,20 +80,10 @@ export interface GroupRunOptions {
   variant?: string;
 }
 
-export interface RankReport {
-  rank: number;
+/** A rank's time accounting (from the scheduler or the wall clock) plus what it ran and held. */
+export interface RankReport extends RankMetrics {
   tokens: number;
   requestLengths: number[];
-  bytesPulled: number;
-  bytesSent: number;
-  computeMs: number;
-  computeByCategory: Record<string, number>;
-  pullMs: number;
-  waitMs: number;
-  syncMs: number;
-  commMs: number;
-  idleMs: number;
-  endMs: number;
   residentWeightBytes: number;
   prefetchBufferBytes: number;
 }

@@ -13,6 +13,7 @@ import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
 import { getProfile } from '../sim/profiles.ts';
 import type { Schedule } from '../sim/scheduler.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
+import { groupRates } from '../strategies/metrics.ts';
 import type { PageConfig } from './config.ts';
 
 /** What the modeled source ignores or simplifies in this config, in words. */
@@ -77,26 +78,14 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
   const ranks: RankReport[] = s.ranks.map((m) => {
     const lengths = batches[m.rank].flatMap((st) => [...st.lengths]);
     return {
-      rank: m.rank,
+      ...m,
       tokens: lengths.reduce((a, b) => a + b, 0),
       requestLengths: lengths,
-      bytesPulled: m.bytesPulled,
-      bytesSent: m.bytesSent,
-      computeMs: m.computeMs,
-      computeByCategory: m.computeByCategory,
-      pullMs: m.pullMs,
-      waitMs: m.waitMs,
-      syncMs: m.syncMs,
-      commMs: m.commMs,
-      idleMs: m.idleMs,
-      endMs: m.endMs,
       // DEP holds E/N experts per rank and no prefetch buffers.
       residentWeightBytes: mem ? mem.residentBytes : (E / N) * bytes * moeLayers,
       prefetchBufferBytes: mem && strategy === 'dwdp' ? mem.prefetchBytes : 0,
     };
   });
-  const tokens = ranks.reduce((a, r) => a + r.tokens, 0);
-  const perRequest = ranks.flatMap((r) => r.requestLengths.map((len) => len / (r.endMs / 1000)));
   const profile = getProfile(c.profile!);
   const link = run.cost.link(p.contentionFix);
   return {
@@ -105,8 +94,7 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     rankMode: c.run.rankMode,
     ranks,
     makespanMs: s.makespanMs,
-    tpsPerGpu: tokens / (s.makespanMs / 1000) / N,
-    tpsPerUser: perRequest.reduce((a, b) => a + b, 0) / perRequest.length,
+    ...groupRates(ranks, s.makespanMs),
     hiddenPullFraction: s.hiddenPullFraction,
     intervals: s.intervals,
     replicaWeightBytes: E * bytes * moeLayers,
