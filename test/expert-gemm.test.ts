@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LimitExceededError, createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
 import { GroupedExpertGemm, createExpertTable, expertGemmReference, hasSubgroupsOf4, type DecodedExpert } from '../src/kernels/expert-gemm.ts';
+import { permuteReference } from '../src/kernels/permute.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -41,14 +42,7 @@ function route(rng: Rng, c: Case): { perm: Uint32Array; offsets: Uint32Array } {
       if (pool.length > 1) pool.splice(idx, 1);
     }
   }
-  const counts = new Uint32Array(E);
-  for (const e of choice) counts[e]++;
-  const offsets = new Uint32Array(E + 1);
-  for (let e = 0; e < E; e++) offsets[e + 1] = offsets[e] + counts[e];
-  const fill = offsets.slice(0, E);
-  const perm = new Uint32Array(T * K);
-  for (let p = 0; p < T * K; p++) perm[fill[choice[p]]++] = p;
-  return { perm, offsets };
+  return permuteReference({ experts: E, topK: K }, T, new Int32Array(choice));
 }
 
 interface Problem {

@@ -4,6 +4,7 @@
 import { GpuTimer, cachedPipeline, createBuffer, createBufferWith, readF32, wgslProgram, type Gpu } from '../gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../model/formats.ts';
 import { Rng } from '../util/random.ts';
+import { permuteReference } from './permute.ts';
 import { GroupedExpertGemm, createExpertTable, type DecodedExpert, type GemmVariant } from './expert-gemm.ts';
 
 export interface GemmShape {
@@ -46,13 +47,7 @@ export function randomRouting(rng: Rng, s: GemmShape, skew = 0): { choice: Uint3
       choice[t * K + k] = order[pick];
     }
   }
-  const counts = new Uint32Array(E);
-  for (const e of choice) counts[e]++;
-  const offsets = new Uint32Array(E + 1);
-  for (let e = 0; e < E; e++) offsets[e + 1] = offsets[e] + counts[e];
-  const fill = offsets.slice(0, E);
-  const perm = new Uint32Array(T * K);
-  for (let p = 0; p < T * K; p++) perm[fill[choice[p]]++] = p;
+  const { perm, offsets, counts } = permuteReference({ experts: E, topK: K }, T, new Int32Array(choice));
   return { choice, perm, offsets, counts };
 }
 
