@@ -25,7 +25,7 @@ const SPEC: Spec = {
 
 const CVS = [0, 0.2, 0.4];
 const STRATS: StrategyName[] = ['dp', 'dep', 'dwdp'];
-const LINK_SCALES = [1 / 16, 1 / 4, 1, 4, 16];
+const LINK_SCALES = [1 / 16, 1 / 4, 1, 4, 16, 64, 256];
 
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), SPEC));
@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   });
   const cfg = first.config;
   console.log(`\nbench:strategies — ${cfg.name}, ${base.ranks} ranks, ${base.layers} layers, ${base.tokensPerRank} tokens/rank mean in ${base.requestsPerRank} requests, ${base.format}`);
+  const perExpert = (base.tokensPerRank * cfg.topK) / cfg.experts;
+  console.log(`${base.tokensPerRank} tokens × top-k ${cfg.topK} ÷ ${cfg.experts} experts = ${perExpert} tokens per expert per layer (DeepSeek-R1: ${((perExpert * 256) / 8 / 1024).toFixed(1)}K-token inputs); DWDP's pull is fixed per layer, so fewer tokens per expert favour DEP`);
   console.log(`times measured here: ${first.timeSource}, ${first.adapter}`);
   if (dilation) console.log(`link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} (GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`);
   console.log(formatTable(['length CV', 'DP TPS/GPU', 'DEP TPS/GPU', 'DWDP TPS/GPU', 'DWDP/DEP', 'DEP sync ms/rank', 'DWDP hidden pull %'], rows));
