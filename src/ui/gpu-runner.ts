@@ -1,21 +1,28 @@
 // The page's side of the run worker (run-worker.ts): runGroup with the same signature as the
-// library's, the modeled source's runs, and a probe that says whether this browser has
-// WebGPU and on which adapter — all answered by the worker. A cancel that the worker does not honour within a few seconds
+// library's, the modeled source's runs, the shader lab's requests, and a probe that says
+// whether this browser has WebGPU and on which adapter — all answered by the worker. The
+// page keeps the lab in a worker of its own, so a lab edit (a pipeline override) can never
+// reach a benchmark run. A cancel that the worker does not honour within a few seconds
 // (a kernel in flight on a CPU-emulated GPU can take that long) terminates the worker; the
 // next run starts a fresh one.
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import type { RunGroupFn, RunHooks, StrategyRunner } from './compare.ts';
 import type { PageConfig } from './config.ts';
+import type { LabHooks, LabProblemSpec, LabProgramsReport, LabProgress, LabRunReport, LabRunRequest } from './lab-runner.ts';
 
 export type WorkerIn =
   | { type: 'run'; id: number; options: GroupRunOptions }
   | { type: 'model'; id: number; config: PageConfig; strategy: StrategyName }
+  | { type: 'lab-programs'; id: number; spec: LabProblemSpec }
+  | { type: 'lab-run'; id: number; request: LabRunRequest }
   | { type: 'cancel'; id: number }
   | { type: 'probe'; id: number };
 
 export type WorkerOut =
   | { type: 'progress'; id: number; progress: RunProgress }
+  | { type: 'lab-progress'; id: number; progress: LabProgress }
   | { type: 'result'; id: number; result: GroupRunResult }
+  | { type: 'lab-result'; id: number; result: LabProgramsReport | LabRunReport }
   | { type: 'error'; id: number; error: { name: string; message: string } }
   | { type: 'probe'; id: number; ok: true; adapter: string; software: boolean; timestamps: boolean }
   | { type: 'probe'; id: number; ok: false; reason: string };
@@ -34,6 +41,7 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   onProgress?: (p: RunProgress) => void;
+  onLabProgress?: (p: LabProgress) => void;
 }
 
 export class GpuWorker {
@@ -41,9 +49,12 @@ export class GpuWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
+  /** `name` labels the worker in the browser's task manager and devtools. */
+  constructor(private readonly name = 'dwdp-emulation') {}
+
   private get w(): Worker {
     if (!this.worker) {
-      this.worker = new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: 'dwdp-emulation' });
+      this.worker = new Worker(new URL('./run-worker.ts', import.meta.url), { type: 'module', name: this.name });
       this.worker.onmessage = (e: MessageEvent<WorkerOut>) => this.receive(e.data);
       this.worker.onerror = (e) => this.failAll(new Error(`emulation worker failed: ${e.message || 'could not load'}`));
     }
@@ -68,12 +79,22 @@ export class GpuWorker {
     return this.request({ type: 'model', id: this.nextId++, config, strategy }, hooks);
   };
 
-  private request(msg: Extract<WorkerIn, { type: 'run' | 'model' }>, hooks: RunHooks): Promise<GroupRunResult> {
+  /** The shader lab: the pipelines a kernel runs at a shape (their exact WGSL), unedited. */
+  labPrograms(spec: LabProblemSpec, hooks: LabHooks = {}): Promise<LabProgramsReport> {
+    return this.request<LabProgramsReport>({ type: 'lab-programs', id: this.nextId++, spec }, { signal: hooks.signal, onLabProgress: hooks.onProgress });
+  }
+
+  /** The shader lab: unedited and edited kernels side by side (lab-runner.ts). */
+  labRun(request: LabRunRequest, hooks: LabHooks = {}): Promise<LabRunReport> {
+    return this.request<LabRunReport>({ type: 'lab-run', id: this.nextId++, request }, { signal: hooks.signal, onLabProgress: hooks.onProgress });
+  }
+
+  private request<T = GroupRunResult>(msg: Extract<WorkerIn, { type: 'run' | 'model' | 'lab-programs' | 'lab-run' }>, hooks: RunHooks & { onLabProgress?: (p: LabProgress) => void }): Promise<T> {
     const id = msg.id;
     const signal = hooks.signal;
-    return new Promise<GroupRunResult>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: hooks.onProgress });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: hooks.onProgress, onLabProgress: hooks.onLabProgress });
       const onAbort = () => {
         this.worker?.postMessage({ type: 'cancel', id } satisfies WorkerIn);
         setTimeout(() => {
@@ -97,8 +118,9 @@ export class GpuWorker {
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'progress') return p.onProgress?.(m.progress);
+    if (m.type === 'lab-progress') return p.onLabProgress?.(m.progress);
     this.pending.delete(m.id);
-    if (m.type === 'result') p.resolve(m.result);
+    if (m.type === 'result' || m.type === 'lab-result') p.resolve(m.result);
     else if (m.type === 'probe') p.resolve(m);
     else if (m.error.name === 'AbortError') p.reject(new DOMException(m.error.message, 'AbortError'));
     else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));

@@ -4,12 +4,17 @@
 // and the URL follows every valid edit, so the address bar is always a share link.
 //
 // Headless runs (bench/run.ts) drive the same path through window.dwdp.runScenario.
+//
+// Two views share the page: the benchmark and the shader lab (views/lab-view.ts, loaded on
+// first use). The URL holds the open view's state only (`?view=lab&kernel=…` for the lab);
+// the other view's state stays in memory while the page is open. The lab runs in a worker
+// of its own, so its pipeline overrides never reach a benchmark run.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type uPlot from 'uplot';
 import { runComparison, measuredRunner, type Comparison, type ComparisonProgress } from './compare.ts';
 import { parseForm } from './config.ts';
-import { isFieldKey, type FormState } from './fields.ts';
+import { defaultForm, isFieldKey, type FormState } from './fields.ts';
 import { scenarioForm } from './scenario.ts';
 import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
 import { modeledCaveats } from './modeled.ts';
@@ -25,6 +30,8 @@ import { memoryChart } from './views/memory-view.ts';
 import { sweepChart } from './views/sweep-view.ts';
 import { topologyView, type TopologyView } from './views/topology-view.ts';
 import { chartsPng, type PngPart } from './views/png.ts';
+import { labFormToQuery, queryToLabForm, viewOf, type LabForm } from './lab-state.ts';
+import type { LabApi, LabView } from './views/lab-view.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -39,6 +46,9 @@ export interface PageApi {
   webgpu: { available: boolean; adapter?: string; reason?: string };
   runScenario(s: ScenarioInput): Promise<Comparison>;
   last(): Comparison | null;
+  /** Switches to the shader lab view (building it on first use) and returns its API. */
+  openLab(): Promise<LabApi>;
+  view(): 'bench' | 'lab';
 }
 
 declare global {
@@ -50,17 +60,55 @@ declare global {
 }
 
 const worker = new GpuWorker();
+const labWorker = new GpuWorker('dwdp-lab');
+let view: 'bench' | 'lab' = viewOf(location.search);
+let lab: Promise<LabView> | null = null;
+/** The lab's form while its view is not built yet (from the URL when the page opened on it). */
+const initialLab: LabForm = queryToLabForm(view === 'lab' ? location.search : '');
 let gpu: Probe | null = null;
 let comparison: Comparison | null = null;
 let running: AbortController | null = null;
 let views: { gantt?: GanttCharts; topology?: TopologyView; memory?: uPlot; sweep?: uPlot | null } = {};
 
-const panel = buildPanel($('panel'), queryToForm(location.search), (form, parsed) => {
+const setQuery = (q: string) => history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}`);
+
+// A lab link's parameters (seed, skew, heads…) are not the benchmark's: it opens on defaults.
+const panel = buildPanel($('panel'), view === 'bench' ? queryToForm(location.search) : defaultForm(), (form, parsed) => {
   const ok = parsed.config !== null;
   ($('run') as HTMLButtonElement).disabled = !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
   $('run-hint').textContent = ok ? runHint(form) : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
-  if (ok) history.replaceState(null, '', `${location.pathname}${formToQuery(form) ? `?${formToQuery(form)}` : ''}`);
+  if (ok && view === 'bench') setQuery(formToQuery(form));
 });
+
+// ---------------------------------------------------------------------------------------
+// Views: the benchmark and the shader lab
+
+function openLab(): Promise<LabView> {
+  lab ??= import('./views/lab-view.ts').then(({ buildLabView }) => {
+    const v = buildLabView($('lab-view'), labWorker, initialLab, (form) => {
+      if (view === 'lab') setQuery(labFormToQuery(form));
+    });
+    void ready.then(() => v.setProbe(gpu!));
+    return v;
+  });
+  return lab;
+}
+
+async function showView(next: 'bench' | 'lab'): Promise<void> {
+  view = next;
+  $('bench-view').hidden = next !== 'bench';
+  $('lab-view').hidden = next !== 'lab';
+  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]')) t.setAttribute('aria-selected', t.dataset.view === next ? 'true' : 'false');
+  if (next === 'bench') setQuery(formToQuery(panel.form));
+  else setQuery(labFormToQuery((await openLab()).form));
+}
+
+for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]')) {
+  t.addEventListener('click', (e) => {
+    e.preventDefault();
+    void showView(t.dataset.view === 'lab' ? 'lab' : 'bench');
+  });
+}
 
 function runHint(form: FormState): string {
   const parsed = parseForm(form);
@@ -247,8 +295,14 @@ window.dwdp = {
     return run(form);
   },
   last: () => comparison,
+  async openLab() {
+    await showView('lab');
+    return (await openLab()).api;
+  },
+  view: () => view,
 };
 
+if (view === 'lab') void showView('lab');
 void ready.then(() => {
-  if (new URLSearchParams(location.search).get('run') === '1') $('run').click();
+  if (view === 'bench' && new URLSearchParams(location.search).get('run') === '1') $('run').click();
 });

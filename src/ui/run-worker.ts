@@ -1,14 +1,18 @@
 // Runs happen here, off the page's main thread, so the page stays responsive: runGroup on
 // this worker's own GPUDevice(s) while SwiftShader grinds (progress posted back, a cancel
-// message aborts the run in flight), and the rack model for the modeled source (no GPU
-// needed). Messages: see gpu-runner.ts.
+// message aborts the run in flight), the rack model for the modeled source (no GPU
+// needed), and the shader lab (lab-runner.ts: its pipeline overrides must be set in the
+// realm where the pipelines compile — this one). Messages: see gpu-runner.ts.
 import { adapterLabel, getGpu } from '../gpu/index.ts';
 import { runGroup } from '../strategies/run.ts';
+import { LabSession } from './lab-runner.ts';
 import { modeledRun } from './modeled.ts';
 import type { WorkerIn, WorkerOut } from './gpu-runner.ts';
+import type { LabProgress } from './lab-runner.ts';
 
 const scope = self as unknown as { postMessage(m: WorkerOut): void; onmessage: ((e: MessageEvent<WorkerIn>) => void) | null };
 const running = new Map<number, AbortController>();
+let lab: LabSession | undefined;
 
 scope.onmessage = (e) => {
   const msg = e.data;
@@ -29,8 +33,28 @@ scope.onmessage = (e) => {
     }
     return;
   }
+  if (msg.type === 'lab-programs' || msg.type === 'lab-run') {
+    void labRequest(msg);
+    return;
+  }
   void run(msg.id, msg.options);
 };
+
+async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-run' }>): Promise<void> {
+  const ctl = new AbortController();
+  running.set(msg.id, ctl);
+  const hooks = { signal: ctl.signal, onProgress: (progress: LabProgress) => scope.postMessage({ type: 'lab-progress', id: msg.id, progress }) };
+  try {
+    lab ??= new LabSession();
+    const result = msg.type === 'lab-run' ? await lab.run(msg.request, hooks) : await lab.programs(msg.spec, hooks);
+    scope.postMessage({ type: 'lab-result', id: msg.id, result });
+  } catch (err) {
+    const e = err as Error;
+    scope.postMessage({ type: 'error', id: msg.id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+  } finally {
+    running.delete(msg.id);
+  }
+}
 
 async function probe(id: number): Promise<void> {
   try {
