@@ -2,7 +2,10 @@
 // as you type and keeps the URL in step; a run keeps the page responsive and cancels; without
 // WebGPU the page says how to get it and the modeled views still run; and a tiny measured
 // comparison run from the Run button shows its numbers (consistent with the run's own
-// timeline) and draws the timeline. Skips, saying why, only when no Chromium is installed.
+// timeline) and draws the timeline. The shader lab view: validates as you type, shows the
+// pipelines' WGSL, puts a compile error typed into the editor at its line, runs an edit that
+// scales the output (the edited kernel fails its check while the original passes), resets to
+// the original; without WebGPU it says so. Skips, saying why, only when no Chromium is installed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'puppeteer';
 import { findBrowser, launchBrowser, openPage, servePage, type ConsoleLog, type PageServer } from '../bench/browser.ts';
@@ -107,6 +110,11 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     for (const r of c.points[0].results) expect(r.timeSource).toMatch(/^modeled/);
     expect(await p.$$eval('.badge.modeled', (b) => b.length)).toBeGreaterThan(2);
     expect(await p.$$eval('#gantt .uplot', (x) => x.length)).toBe(2);
+    // The shader lab needs WebGPU for everything it does, and says so.
+    await p.click('#tab-lab');
+    await p.waitForSelector('#lab-no-webgpu:not([hidden])', { timeout: 20_000 });
+    expect(await p.$eval('#lab-no-webgpu', (e) => e.textContent)).toMatch(/The shader lab needs WebGPU: .*--enable-unsafe-webgpu/);
+    expect(await p.$eval('#lab-run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     expect(errors).toEqual([]);
     await p.close();
   }, 90_000);
@@ -157,6 +165,90 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     for (const f of inked) expect(f, 'fraction of the Gantt canvas drawn').toBeGreaterThan(0.05);
     expect(await page.$$eval('#gantt h3', (hs) => hs.map((x) => x.textContent!.split(':')[0]))).toEqual(['DEP', 'DWDP']);
     expect(await page.$eval('#export-json', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
+    expect(log.errors).toEqual([]);
+  }, 120_000);
+
+  it('shader lab: edit a pipeline, see a compile error at its line, then a wrong edit fail its check', async () => {
+    const shape = { tokens: 9 + (seed % 8), hidden: 24 + 4 * (seed % 3), 'expert-hidden': 12 + 4 * (seed % 2), experts: 4, topk: 2 };
+    const query = new URLSearchParams({ view: 'lab', kernel: 'expert-gemm', ...Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, String(v)])), runs: '1', seed: String(seed) });
+    ({ page, log } = await openPage(browser, `${server.url}?${query}`));
+    expect(await page.evaluate(() => window.dwdp.view())).toBe('lab');
+    expect(await page.$eval('#lab-tokens', (e) => (e as HTMLInputElement).value)).toBe(String(shape.tokens));
+    // Validated as you type; the URL keeps the last valid state.
+    const topk = (await page.$('#lab-topK'))!;
+    await topk.click({ clickCount: 3 });
+    await topk.type('9');
+    expect(await page.$eval('#lab-topK-msg', (e) => e.textContent)).toBe('Top-k K must be at most the number of experts (E = 4, got 9)');
+    expect(await page.$eval('#lab-run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    await topk.click({ clickCount: 3 });
+    await topk.type('2');
+    expect(await page.$eval('#lab-topK-msg', (e) => e.textContent)).toBe('');
+    expect(new URL(page.url()).searchParams.get('topk')).toBe('2');
+
+    // The grouped GEMM's two pipelines, with the exact WGSL they were built from.
+    const keys = await page.evaluate(async () => (await window.dwdp.openLab()).loaded());
+    expect(keys.map((k) => k.split(' ').slice(0, 2).join(' '))).toEqual(['expert_gemm gate_up', 'expert_gemm down']);
+    const down = keys[1];
+    await page.click(`.lab-tab[data-key="${down}"]`);
+    const original = await page.evaluate(async (k) => (await window.dwdp.openLab()).original(k), down);
+    expect(original).toMatch(/output_rows\[/);
+    expect(await page.$eval('.cm-content', (e) => e.textContent!.length)).toBeGreaterThan(100);
+
+    // Type a line that does not compile before the first top-level function.
+    const at = original.split('\n').findIndex((l) => l.startsWith('fn '));
+    await page.click('.cm-content');
+    await page.keyboard.down('Control');
+    await page.keyboard.press('Home');
+    await page.keyboard.up('Control');
+    for (let i = 0; i < at; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Home');
+    await page.keyboard.type('const lab_broken: u32 = no_such_value;');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Enter');
+    expect(await page.$eval(`.lab-tab[data-key="${down}"]`, (e) => e.classList.contains('edited'))).toBe(true);
+    await page.click('#lab-run');
+    await page.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''), { timeout: 60_000, polling: 200 });
+    const broken = await page.evaluate(async () => (await window.dwdp.openLab()).last());
+    expect(broken!.original.ok && broken!.original.result.checkOk).toBe(true);
+    expect(broken!.edited?.ok).toBe(false);
+    // The message list and the editor both put it on the typed line (1-based: at + 1).
+    const listed = await page.$$eval('#lab-errors li', (lis) => lis.map((li) => ({ line: Number((li as HTMLElement).dataset.line), text: li.textContent ?? '' })));
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed[0].line).toBe(at + 1);
+    expect(listed[0].text).toMatch(/no_such_value/);
+    expect(await page.$eval('.cm-lintRange-error', (e) => e.textContent)).toBe('no_such_value');
+    const markedLine = await page.$eval('.cm-lintRange-error', (e) => {
+      const line = e.closest('.cm-line')!;
+      return [...line.parentElement!.children].indexOf(line) + 1;
+    });
+    expect(markedLine).toBe(at + 1);
+    expect(await page.$$eval('.cm-lint-marker-error', (m) => m.length)).toBeGreaterThan(0);
+    expect(await page.$eval('#lab-results td[data-side="original"].pass', (e) => e.textContent)).toMatch(/^pass/);
+    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="edited"]', (e) => e.textContent)).toMatch(/^WGSL compile error: line \d+:\d+: .*no_such_value/);
+
+    // Fixed, but with every output doubled: it compiles, and its check fails while the original passes.
+    const scaled = original.replace(/(output_rows\[[^\]]*\]\s*=\s*)([^;]+);/g, '$1($2) * 2.0;');
+    await page.evaluate(async (k, code) => (await window.dwdp.openLab()).setText(k, code), down, scaled);
+    await page.click('#lab-run');
+    await page.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''), { timeout: 60_000, polling: 200 });
+    const wrong = await page.evaluate(async () => (await window.dwdp.openLab()).last());
+    expect(wrong!.seed).toBe(seed);
+    expect(wrong!.original.ok && wrong!.original.result.checkOk).toBe(true);
+    expect(wrong!.edited?.ok).toBe(true);
+    if (wrong!.edited?.ok) {
+      expect(wrong!.edited.result.checkOk).toBe(false);
+      expect(wrong!.edited.result.relErr).toBeCloseTo(1, 3);
+    }
+    expect(await page.$$eval('#lab-errors li', (lis) => lis.length)).toBe(0);
+    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="original"]', (e) => e.textContent)).toMatch(/^pass: /);
+    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="edited"]', (e) => e.textContent)).toMatch(/^FAIL: .*relative error 1\.00e\+0/);
+    expect(await page.$eval('#lab-results tr[data-row="rate"] td[data-side="edited"]', (e) => e.textContent)).toMatch(/ GFLOP\/s$/);
+    expect(await page.$eval('#lab-results .provenance', (e) => e.textContent)).toMatch(/^measured here on .+ via browser/);
+
+    // Reset to the original.
+    await page.click('#lab-reset');
+    expect(await page.evaluate(async (k) => (await window.dwdp.openLab()).text(k), down)).toBe(original);
+    expect(await page.$eval(`.lab-tab[data-key="${down}"]`, (e) => e.classList.contains('edited'))).toBe(false);
     expect(log.errors).toEqual([]);
   }, 120_000);
 });

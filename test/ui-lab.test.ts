@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { LAB_FIELDS, LAB_FIELD, defaultLabForm, labCommand, labFieldsFor, labFormToQuery, parseLabForm, queryToLabForm, viewOf, type LabFieldKey, type LabForm } from '../src/ui/lab-state.ts';
 import { diagnosticsByKey, editedKeyOf, programOrigins, toEditorDiagnostics } from '../src/ui/lab-diagnostics.ts';
+import { failureText, labRows, labSpeedup } from '../src/ui/lab-summary.ts';
+import type { LabRunReport } from '../src/ui/lab-runner.ts';
+import type { LabResult } from '../src/lab/run.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
 import { DEFAULT_SHAPE, LAB_KERNELS } from '../src/lab/types.ts';
 import { Rng } from '../src/util/random.ts';
@@ -196,5 +199,38 @@ describe('compile diagnostics in the editor', () => {
     expect(o[0].first).toBe(1);
     expect(o[2].last).toBe(lineMap.length);
     for (let i = 1; i < o.length; i++) expect(o[i].first).toBe(o[i - 1].last + 1);
+  });
+});
+
+describe('lab results as text', () => {
+  const result = (over: Partial<LabResult>): LabResult => ({
+    kernel: 'copy', shape: {}, variant: '-', variantSource: 'fixed', seed: 7, relErr: 0, tolerance: 0, checkOk: true, check: 'all values exact',
+    medianMs: 2, minMs: 1.5, runs: 3, timing: 'timestamp-query', bound: 'memory', flops: 0, bytes: 8e6, gflops: null, gbps: 4, ceilingGflops: null, ceilingGbps: 8,
+    fractionOfCeiling: 0.5, adapter: 'test adapter', measured: 'here', ...over,
+  });
+  const report = (edited: LabRunReport['edited']): LabRunReport => ({ kernel: 'copy', seed: 7, adapter: 'test adapter', pipelines: [], original: { ok: true, result: result({}) }, edited, editedKeys: edited ? ['copy_words'] : [], ignoredEdits: [] });
+
+  it('labels units by the kernel’s bound and shows both sides', () => {
+    const median = 0.5 + rng.uniform(0, 4);
+    const r = report({ ok: true, result: result({ checkOk: false, check: 'first difference at 3', relErr: 0.25, medianMs: median, gbps: 8e6 / median / 1e6, fractionOfCeiling: 8e6 / median / 1e6 / 8 }) });
+    const rows = Object.fromEntries(labRows(r).map((x) => [x.id, x]));
+    expect(rows.check.original).toBe('pass: all values exact');
+    expect(rows.check.edited).toBe('FAIL: first difference at 3');
+    expect(rows.rate.original).toBe('4.00 GB/s');
+    expect(rows.ceiling.label).toBe('ceiling: copy bandwidth');
+    expect(rows.fraction.original).toBe('50.0 %');
+    expect(rows['median-ms'].original).toBe('2.00 ms (3 runs, timestamp-query)');
+    expect(labSpeedup(r)).toBeCloseTo(2 / median, 12);
+  });
+
+  it('says a failure in words and has no speed-up without two results', () => {
+    const compile = { ok: false as const, failure: { kind: 'compile' as const, message: 'x', diagnostics: [{ file: '<edited: k>', line: 12, column: 5, message: "unresolved value 'q'" }] } };
+    const r = report(compile);
+    expect(labRows(r)[0].edited).toBe("WGSL compile error: line 12:5: unresolved value 'q'");
+    expect(labRows(r).find((x) => x.id === 'rate')!.edited).toBe('—');
+    expect(labSpeedup(r)).toBeNull();
+    expect(labRows(report(null))[0].edited).toBe('no edits');
+    expect(failureText({ kind: 'device-lost', message: 'GPU device lost (unknown)', diagnostics: [] })).toMatch(/lost: .*The next run opens a new device/);
+    expect(failureText({ kind: 'validation', message: 'edited: binding 5 missing', diagnostics: [] })).toBe('WebGPU validation error: edited: binding 5 missing');
   });
 });
