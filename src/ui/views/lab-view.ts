@@ -245,9 +245,9 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     const p = pipelines.find((x) => x.key === current);
     if (!p) return;
     origins.append(
-      'Lines ',
+      'The original program’s lines ',
       ...p.origins.flatMap((o, i) => [i ? ' · ' : '', h('span', { class: 'origin' }, `${o.first}–${o.last} `, h('code', {}, o.file))]),
-      '. The exact program this pipeline was built from; Run compiles your text in its place (same entry point, bindings and constants).',
+      ': the exact program this pipeline was built from. Run compiles your text in its place (same entry point, bindings and constants).',
     );
   }
 
@@ -329,6 +329,8 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     updateButtons();
     try {
       const r = await worker.labRun({ kernel: spec.kernel, shape: spec.shape, variant: spec.variant, seed, runs: spec.runs, edits }, { signal: running.signal, onProgress: (p) => (status.textContent = p.message) });
+      // A run that finished before the worker saw the cancel is still cancelled.
+      running.signal.throwIfAborted();
       report = r;
       if (r.pipelines.length) setPipelines(r.pipelines);
       const compile = r.edited && !r.edited.ok && r.edited.failure.kind === 'compile' ? r.edited.failure.diagnostics : [];
