@@ -68,7 +68,8 @@ describe('shader lab engine', () => {
     const p = first.pipelines[rng.int(first.pipelines.length)];
     const lines = p.code.split('\n');
     // Before a random top-level declaration: an unresolved name on a line of its own.
-    const tops = lines.flatMap((l, i) => (/^(fn |struct |@compute|const |@group)/.test(l) ? [i] : []));
+    // (Not between an attribute line such as `@compute @workgroup_size(16)` and its function.)
+    const tops = lines.flatMap((l, i) => (/^(fn |struct |@compute|const |@group)/.test(l) && !lines[i - 1]?.startsWith('@') ? [i] : []));
     const at = tops[rng.int(tops.length)];
     lines.splice(at, 0, 'const lab_broken: u32 = no_such_value_here;');
     const r = await session.run(request({ [p.key]: lines.join('\n') }));
