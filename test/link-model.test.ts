@@ -207,17 +207,26 @@ describe('fluid engine vs the slice-by-slice reference', () => {
 
   it('agree on the makespan of random desynchronized pulls with the fix (within the documented band)', () => {
     // The fluid engine shares bandwidth max-min fairly; the reference time-shares one-slice
-    // matchings greedily and can leave an engine idle that the fluid keeps busy, so it may
-    // be somewhat slower (docs/rack-model.md: ≈0.88–1.03 over 300 seeded cases).
+    // matchings greedily and can leave an engine idle that the fluid keeps busy, or now and
+    // then find a better order (docs/rack-model.md: over 24 000 seeded cases the makespan
+    // ratio spans 0.86–1.23 with median 1.00 and 98% within 0.95–1.04). Every case must stay
+    // inside the documented extremes and the typical case must agree closely.
+    const ratios: number[] = [];
     for (let trial = 0; trial < 60; trial++) {
       const N = 2 + rng.int(4);
       const ts = randomTransfers(rng, N, 1 + rng.int(14), 40, 0.1);
       const spec = linkSpec({ egressGBps: 900, latencyUs: 2, contentionFix: true });
       const a = Math.max(...simulateFluid(ts, spec));
       const b = Math.max(...simulateSliced(ts, spec));
-      expect(a / b, tag(`trial ${trial}`)).toBeGreaterThan(0.75);
-      expect(a / b, tag(`trial ${trial}`)).toBeLessThan(1.1);
+      if (b === 0) continue;
+      expect(a / b, tag(`trial ${trial}`)).toBeGreaterThan(0.8);
+      expect(a / b, tag(`trial ${trial}`)).toBeLessThan(1.3);
+      ratios.push(a / b);
     }
+    ratios.sort((x, y) => x - y);
+    const within = ratios.filter((x) => x > 0.95 && x < 1.05).length / ratios.length;
+    expect(within, tag('share within 5%')).toBeGreaterThan(0.85);
+    expect(Math.abs(ratios[ratios.length >> 1] - 1), tag('median')).toBeLessThan(0.02);
   });
 
   it('draws copy-engine pieces that never overlap on one source and add up to the bytes', () => {
