@@ -6,8 +6,9 @@ import { permuteReference } from '../src/kernels/permute.ts';
 import { Rng } from '../src/util/random.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const why = (name: string) => `${name} (seed ${seed})`;
 

@@ -14,8 +14,9 @@ import {
   type MoeConfig,
 } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const SEED = testSeed();
 beforeEach((ctx) => ctx.onTestFailed(() => console.error(`config.test: rerun with TEST_SEED=${SEED}`)));
 
 /** The ConfigError thrown by fn (fails the test if none or another error is thrown). */

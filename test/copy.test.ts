@@ -3,8 +3,9 @@ import { createBufferWith, readU32 } from '../src/gpu/index.ts';
 import { CopyKernel } from '../src/kernels/copy.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
+const SEED = testSeed();
 
 describe(`word copy kernel (seed ${SEED})`, () => {
   it('copies several ranges exactly and leaves the rest untouched', async () => {

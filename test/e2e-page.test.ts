@@ -13,12 +13,13 @@ import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
 import tiny from '../bench/scenarios/tiny.json';
+import { testSeed } from './seed.ts';
 
 const found = await findBrowser().catch(() => null);
 if (!found) console.warn('e2e-page: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
 
 // A fresh seed per run, so the tiny run is not always the same numbers.
-const seed = Date.now() % 100000;
+const seed = testSeed();
 
 describe.skipIf(!found)('benchmark page in headless Chromium', () => {
   let server: PageServer;

@@ -6,8 +6,9 @@ import { permuteReference } from '../src/kernels/permute.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
 const TOL = 1e-4;
 

@@ -3,8 +3,9 @@ import { createBuffer, createBufferWith, readF32 } from '../src/gpu/index.ts';
 import { GatherKernel, gatherReference } from '../src/kernels/gather.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
+const SEED = testSeed();
 
 describe(`row gather (seed ${SEED})`, () => {
   for (const [columns, divisor, srcRows, rows] of [

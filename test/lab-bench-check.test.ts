@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { FLOORS, baselineFrom, checkAgainstBaseline, type RatioRow } from '../bench/kernels-check.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 const rng = new Rng(seed);
 const ADAPTER = 'SwiftShader (CPU-emulated) via Dawn/Node';
 

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { measureCalibration, thisDeviceSimArgs, type CalibrationItem } from '../src/lab/calibrate.ts';
 import { calibrate, parseCalibration } from '../src/sim/calibration.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 
 /** The real plan's kinds at toy sizes. */
 const TINY: CalibrationItem[] = [

@@ -10,8 +10,9 @@ import type { RouterOut } from '../src/lab/kernels/router.ts';
 import type { PermuteOut } from '../src/lab/kernels/permute.ts';
 import { DEFAULT_SHAPE, type LabKernelName, type LabProblem, type LabShape } from '../src/lab/types.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
 
 /** Tiny, awkward shapes: nothing a power of two or a multiple of a tile. */

@@ -2,8 +2,9 @@
 // tools read; usage errors exit 2 without touching the GPU.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 
 function lab(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/lab.ts', ...args], {

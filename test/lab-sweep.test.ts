@@ -10,8 +10,9 @@ import { sweepLab, type SweepReport } from '../src/lab/sweep.ts';
 import { TuningCache, adapterKey, memoryStore } from '../src/lab/tuning-cache.ts';
 import { DEFAULT_SHAPE, type LabKernel, type LabProblem, type LabShape } from '../src/lab/types.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
 const SHAPE: LabShape = { ...DEFAULT_SHAPE, tokens: 19, hidden: 40, expertHidden: 24, experts: 6, topK: 3, mib: 1 / 16 };
 

@@ -9,8 +9,9 @@ import type { WeightFormat } from '../src/model/formats.ts';
 import { loadPreset, tokenInputs } from '../src/model/index.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
+const SEED = testSeed();
 
 async function runLayer(preset: string, format: WeightFormat, tokens: number, seed: number) {
   const gpu = await testGpu();

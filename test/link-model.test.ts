@@ -15,8 +15,9 @@ import {
   type Transfer,
 } from '../src/dwdp/link-model.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const tag = (s: string) => `${s} (seed ${seed})`;
 const MiB = 1 << 20;

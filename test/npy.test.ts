@@ -6,8 +6,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy, type NpyArray } from '../src/report/npy.ts';
 import { readNpy, writeNpy } from '../src/report/npy-node.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const SEED = testSeed();
 beforeEach((ctx) => ctx.onTestFailed(() => console.error(`npy.test: rerun with TEST_SEED=${SEED}`)));
 
 const bytesOf = (a: NpyArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

@@ -5,8 +5,9 @@ import { PermuteKernel, permuteReference, type PermuteParams } from '../src/kern
 import { workgroupGrid } from '../src/kernels/routing-params.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const why = (name: string) => `${name} (seed ${seed})`;
 

@@ -3,8 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { Placement, defaultPlacement, makePlacement, validPlacements, validatePlacement } from '../src/dwdp/placement.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 

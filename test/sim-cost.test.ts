@@ -18,8 +18,9 @@ import {
 } from '../src/sim/cost-model.ts';
 import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/sim/profiles.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const tag = (s: string) => `${s} (seed ${seed})`;
 const r1 = loadPreset('deepseek-r1');

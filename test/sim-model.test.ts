@@ -15,8 +15,9 @@ import { SCENARIOS, findCrossover, parseScenario, scenarioRows } from '../src/si
 import { simulate } from '../src/sim/scheduler.ts';
 import { runServing, type ServingParams } from '../src/sim/serving.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const tag = (s: string) => `${s} (seed ${seed})`;
 const r1 = loadPreset('deepseek-r1');

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { linkSpec, simulateSliced, type Transfer } from '../src/dwdp/link-model.ts';
 import { simulate, type Op, type Program } from '../src/sim/scheduler.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const tag = (s: string) => `${s} (seed ${seed})`;
 const MiB = 1 << 20;

@@ -10,8 +10,9 @@ import { runGroup, type GroupRun } from '../src/strategies/run.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
+const SEED = testSeed();
 const cfg = loadPreset('tiny-deepseek');
 
 type Overrides = Partial<Omit<GroupRunOptions, 'dwdp'>> & { dwdp?: Partial<GroupRunOptions['dwdp']> };

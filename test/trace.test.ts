@@ -5,8 +5,9 @@ import { linkSpec } from '../src/dwdp/link-model.ts';
 import { COMPUTE_TID, COPY_TID, toChromeTrace } from '../src/report/trace.ts';
 import { simulate, type Op } from '../src/sim/scheduler.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 
 function schedule() {

@@ -8,8 +8,9 @@ import { formToQuery, queryToForm, fromBase64Url, toBase64Url } from '../src/ui/
 import { publishedConfig, loadPreset } from '../src/model/presets.ts';
 import { PROFILES } from '../src/sim/profiles.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 

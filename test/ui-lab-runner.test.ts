@@ -9,8 +9,9 @@ import { LabSession, type LabRunRequest } from '../src/ui/lab-runner.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() % 2 ** 31;
+const seed = testSeed();
 const rng = new Rng(seed);
 const because = (what: string) => `${what} (seed ${seed})`;
 

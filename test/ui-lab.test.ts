@@ -11,8 +11,9 @@ import type { LabResult } from '../src/lab/run.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
 import { DEFAULT_SHAPE, LAB_KERNELS } from '../src/lab/types.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 const form = (over: Partial<LabForm> = {}): LabForm => ({ ...defaultLabForm(), ...over });

@@ -13,8 +13,9 @@ import type { Interval } from '../src/sim/scheduler.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { PageConfig } from '../src/ui/config.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { checkRatios, parseScenario, updatedBaseline, validateScenario, type Baseline } from '../src/ui/scenario.ts';
 import type { Ratio } from '../src/ui/compare.ts';
 import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Date.now() >>> 0;
+const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 const dir = new URL('../bench/scenarios/', import.meta.url);

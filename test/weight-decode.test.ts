@@ -4,8 +4,9 @@ import { decodeE2M1, decodeE4M3, decodeExpert, expertLayout, packExpert, type We
 import { unpackExpertGpu } from '../src/kernels/weight-decode.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
 
-const seed = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const seed = testSeed();
 const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
 
 const bitsOf = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];

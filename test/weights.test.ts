@@ -9,9 +9,10 @@ import {
   tokenInputs,
   type MoeConfig,
 } from '../src/model/index.ts';
+import { testSeed } from './seed.ts';
 
 // Fresh seeds every run; rerun a failure with TEST_SEED=<printed seed>.
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 2 ** 31);
+const SEED = testSeed();
 beforeEach((ctx) => ctx.onTestFailed(() => console.error(`weights.test: rerun with TEST_SEED=${SEED}`)));
 
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
