@@ -23,17 +23,9 @@ import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from '
 import { simulate, type RankMetrics, type Schedule } from './scheduler.ts';
 import { sampleLength } from './workload.ts';
 
-export interface StepParams {
-  profile: HardwareProfile;
-  model: MoeConfig;
-  format: WeightFormat;
-  /** Mean input length and its CV across requests (and so across ranks). */
-  isl: number;
-  cv: number;
-  /** Requests per rank per step. */
-  batch: number;
+/** The DWDP and link knobs every modeled experiment takes (steps, scenarios, serving). */
+export interface DwdpKnobs {
   groupSize: number;
-  steps: number;
   seed: number;
   contentionFix: boolean;
   splitWeights: boolean;
@@ -44,6 +36,18 @@ export interface StepParams {
   local?: number;
   pull?: number;
   efficiency?: Partial<Efficiency>;
+}
+
+export interface StepParams extends DwdpKnobs {
+  profile: HardwareProfile;
+  model: MoeConfig;
+  format: WeightFormat;
+  /** Mean input length and its CV across requests (and so across ranks). */
+  isl: number;
+  cv: number;
+  /** Requests per rank per step. */
+  batch: number;
+  steps: number;
 }
 
 export interface Breakdown {

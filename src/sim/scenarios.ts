@@ -12,25 +12,16 @@
 import type { MoeConfig } from '../model/config.ts';
 import { parseWeightFormat, type WeightFormat } from '../model/formats.ts';
 import type { Efficiency } from './cost-model.ts';
-import { DEFAULT_STEP_PARAMS, deepseekR1, runStepRow, type StepRow } from './experiment.ts';
+import { DEFAULT_STEP_PARAMS, deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
 import { getProfile, type HardwareProfile } from './profiles.ts';
 import { runServing, type ServingResult } from './serving.ts';
 
-export interface ScenarioParams {
+export interface ScenarioParams extends DwdpKnobs {
   format: WeightFormat;
   isl: number;
   cv: number;
   batch: number;
-  groupSize: number;
   steps: number;
-  seed: number;
-  contentionFix: boolean;
-  splitWeights: boolean;
-  prefetchDepth: number;
-  linkGBps?: number;
-  local?: number;
-  pull?: number;
-  efficiency?: Partial<Efficiency>;
   // serving mode
   ranks: number;
   requests: number;

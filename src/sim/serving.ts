@@ -20,34 +20,25 @@
 import { makePlacement } from '../dwdp/placement.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
-import { CostModel, expectedExpertsTouched, type Efficiency } from './cost-model.ts';
-import { breakdownOf, type Breakdown } from './experiment.ts';
+import { CostModel, expectedExpertsTouched } from './cost-model.ts';
+import { breakdownOf, type Breakdown, type DwdpKnobs } from './experiment.ts';
 import type { HardwareProfile } from './profiles.ts';
 import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
 import { simulate, type Op, type Schedule } from './scheduler.ts';
 import { generateRequests, type LengthDist, type Request } from './workload.ts';
 
-export interface ServingParams {
+export interface ServingParams extends DwdpKnobs {
   profile: HardwareProfile;
   model: MoeConfig;
   format: WeightFormat;
   /** Ranks in the rack (e.g. 72), split into groups of groupSize. */
   ranks: number;
-  groupSize: number;
   requests: number;
   isl: LengthDist;
   osl: LengthDist;
   maxTokensPerBatch: number;
   /** Poisson arrivals (requests/s for the whole rack); absent: a backlog at t = 0. */
   arrivalRatePerS?: number;
-  seed: number;
-  contentionFix: boolean;
-  splitWeights: boolean;
-  prefetchDepth: number;
-  linkGBps?: number;
-  local?: number;
-  pull?: number;
-  efficiency?: Partial<Efficiency>;
 }
 
 export interface ServingResult {
