@@ -166,13 +166,19 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     const token = ++loadToken;
     loadNote.textContent = 'loading the pipelines…';
     loading = new Promise<void>((resolve) => {
-      loadTimer = setTimeout(() => void load(token).finally(resolve), 300);
+      loadTimer = setTimeout(() => void load(token, sig).finally(resolve), 300);
     });
   }
 
-  async function load(token: number): Promise<void> {
+  async function load(token: number, sig: string): Promise<void> {
     const spec = parsed.spec;
-    if (!spec) return;
+    // The form changed while the load waited (say, an invalid value typed then undone):
+    // forget what was scheduled so the next valid state loads again.
+    if (!spec || signature() !== sig) {
+      loadedSig = '';
+      if (spec) scheduleLoad();
+      return;
+    }
     try {
       const r = await worker.labPrograms({ kernel: spec.kernel, shape: spec.shape, variant: spec.variant, seed: spec.seed ?? 1 });
       if (token !== loadToken) return;
