@@ -194,7 +194,7 @@ export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers
       else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes);
     }
     for (let s = 0; s < N; s++) if (s !== r) combineIds.push(`L${l}/combine/${s}->${r}`);
-    await rt.compute(`shared L${l}`, 'gemm', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));
+    await rt.compute(`shared L${l}`, 'dense', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));
     await rt.waitRecv(combineIds, l);
     await rt.compute(`combine L${l}`, 'combine', l, (enc, t) => env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t));
     perm.destroy();

@@ -22,7 +22,7 @@ export interface RankRuntime {
   readonly rank: Rank;
   /** Runs GPU work as one step of `category` (split per timed pass in the virtual clock). */
   compute(label: string, category: string, layer: number, encode: Encode): Promise<void>;
-  /** Host work on the rank's behalf (e.g. reading routing back); its wall time counts as compute. */
+  /** Host work on the rank's behalf (e.g. reading routing back): compute time on the wall clock, none in virtual time. */
   host<T>(label: string, category: string, layer: number, fn: () => Promise<T>): Promise<T>;
   /** Issues an asynchronous one-sided pull of `segments` (from one peer) into this rank. */
   pull(id: string, from: number, segments: CopySegment[], layer: number): void;
@@ -47,28 +47,37 @@ export interface RunTimeline {
 /** What the timed-pass labels of the kernels mean in the breakdown. */
 export function categoryOf(passLabel: string, fallback: string): string {
   if (passLabel === 'router' || passLabel === 'permute') return 'router';
+  // The shared expert is a dense MLP over every token (the layer labels its passes 'shared …').
+  if (passLabel.startsWith('shared ')) return 'dense';
   if (/gate_up|down/.test(passLabel)) return 'gemm';
   if (passLabel === 'combine') return 'combine';
   if (passLabel === 'attention') return 'attention';
   return fallback;
 }
 
-/** A deferred value keyed by id, created by whichever side asks first. */
+/** A promise with its settle functions; marked handled so an unawaited failure is not "unhandled". */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Arrival of each send by id, created by whichever side asks first; a failed copy fails its receiver. */
 class Mailbox {
-  private readonly slots = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  private readonly slots = new Map<string, ReturnType<typeof deferred>>();
 
   private slot(id: string) {
     let s = this.slots.get(id);
-    if (!s) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.slots.set(id, (s = { promise, resolve }));
-    }
+    if (!s) this.slots.set(id, (s = deferred()));
     return s;
   }
 
-  deliver(id: string): void {
-    this.slot(id).resolve();
+  /** Settles `id` when the copy behind it does. */
+  follow(id: string, copy: Promise<void>): void {
+    const s = this.slot(id);
+    copy.then(s.resolve, s.reject);
   }
 
   wait(id: string): Promise<void> {
@@ -78,19 +87,15 @@ class Mailbox {
 
 /** Rank-count barrier: every id releases once all `n` ranks have arrived. */
 class Barriers {
-  private readonly arrived = new Map<string, { count: number; release: Promise<void>; resolve: () => void }>();
+  private readonly arrived = new Map<string, { count: number } & ReturnType<typeof deferred>>();
 
   constructor(private readonly n: number) {}
 
   arrive(id: string): Promise<void> {
     let b = this.arrived.get(id);
-    if (!b) {
-      let resolve!: () => void;
-      const release = new Promise<void>((r) => (resolve = r));
-      this.arrived.set(id, (b = { count: 0, release, resolve }));
-    }
+    if (!b) this.arrived.set(id, (b = { count: 0, ...deferred() }));
     if (++b.count === this.n) b.resolve();
-    return b.release;
+    return b.promise;
   }
 }
 
@@ -163,6 +168,7 @@ export class WallRuntime extends BaseRuntime {
       const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
       // Lands when both the bytes have really moved and the link model lets them arrive.
       const landed = Promise.all([me.startCopy(id, segments), me.link.transfer(kind, src, dst, bytes)]).then(() => undefined);
+      landed.catch(() => undefined); // a failed copy surfaces where its rank waits for it
       me.arrivals.set(id, landed);
       return bytes;
     };
@@ -176,7 +182,7 @@ export class WallRuntime extends BaseRuntime {
       waitPull: (ids, layer) => span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => me.arrivals.get(id)!))).then(() => undefined),
       send(id, to, segments, _layer, wireBytes) {
         me.bytesSent[r] += transfer('send', id, r, to, segments, wireBytes);
-        me.arrivals.get(id)!.then(() => me.mailbox.deliver(id));
+        me.mailbox.follow(id, me.arrivals.get(id)!);
       },
       waitRecv: (ids, layer) => span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => me.mailbox.wait(id)))).then(() => undefined),
       barrier: (id, layer) => span(`barrier ${id}`, 'sync', layer, () => me.barriers.arrive(id)),
@@ -267,7 +273,8 @@ export class VirtualRuntime extends BaseRuntime {
       host: (_label, _category, _layer, fn) => fn(),
       pull(id, from, segments, layer) {
         const bytes = segments.reduce((a, s) => a + s.bytes, 0);
-        me.gpuLock.run(() => me.startCopy(id, segments));
+        // A failed copy surfaces in waitPull, which awaits the same promise.
+        me.gpuLock.run(() => me.startCopy(id, segments)).catch(() => undefined);
         prog.push({ kind: 'pull', id, from, bytes, layer, label: `pull L${layer} ← rank ${from}` });
       },
       async waitPull(ids, layer) {
@@ -276,7 +283,7 @@ export class VirtualRuntime extends BaseRuntime {
       },
       send(id, to, segments, layer, wireBytes) {
         const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
-        me.gpuLock.run(() => me.startCopy(id, segments)).then(() => me.mailbox.deliver(id));
+        me.mailbox.follow(id, me.gpuLock.run(() => me.startCopy(id, segments)));
         prog.push({ kind: 'send', id, to, bytes, layer, label: `send L${layer} → rank ${to}` });
       },
       async waitRecv(ids, layer) {

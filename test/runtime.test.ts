@@ -1,0 +1,51 @@
+// The runtimes' plumbing without a GPU: a copy that fails makes the rank waiting for it fail
+// (instead of hanging), in both clocks; barriers release only when every rank arrived.
+import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../src/gpu/index.ts';
+import { linkSpec } from '../src/dwdp/link-model.ts';
+import type { CopySegment, Rank, Transport } from '../src/dwdp/transport.ts';
+import { VirtualRuntime, WallRuntime, categoryOf } from '../src/strategies/runtime.ts';
+
+const ranks: Rank[] = [0, 1].map((id) => ({ id, gpu: {} as Gpu }));
+const seg = (bytes: number): CopySegment[] => [{ src: { rank: 0, buffer: {} as GPUBuffer, offset: 0 }, dst: { rank: 1, buffer: {} as GPUBuffer, offset: 0 }, bytes }];
+const failing: Transport = { mode: 'partitions', copy: async () => Promise.reject(new Error('copy failed: device lost')) };
+const working: Transport = { mode: 'partitions', copy: async () => undefined };
+const spec = linkSpec({ egressGBps: 1, latencyUs: 0 });
+
+describe('runtimes', () => {
+  for (const [name, make] of [
+    ['virtual', (t: Transport) => new VirtualRuntime(ranks, t, spec)],
+    ['wall', (t: Transport) => new WallRuntime(ranks, t, spec)],
+  ] as const) {
+    it(`${name}: a failed send fails the receiver's wait, a failed pull the puller's`, async () => {
+      const rt = make(failing);
+      rt.forRank(0).send('s', 1, seg(64), 0);
+      await expect(rt.forRank(1).waitRecv(['s'], 0)).rejects.toThrow('copy failed');
+      rt.forRank(1).pull('p', 0, seg(64), 0);
+      await expect(rt.forRank(1).waitPull(['p'], 0)).rejects.toThrow('copy failed');
+    });
+
+    it(`${name}: a successful send reaches its receiver; a barrier waits for every rank`, async () => {
+      const rt = make(working);
+      rt.forRank(0).send('s', 1, seg(64), 0);
+      await rt.forRank(1).waitRecv(['s'], 0);
+      let released = false;
+      const first = rt.forRank(0).barrier('b', 0).then(() => (released = true));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(released).toBe(false);
+      await Promise.all([first, rt.forRank(1).barrier('b', 0)]);
+      expect(released).toBe(true);
+    });
+  }
+
+  it('files the kernels’ timed passes under the breakdown’s categories', () => {
+    expect(categoryOf('router', 'x')).toBe('router');
+    expect(categoryOf('permute', 'x')).toBe('router');
+    expect(categoryOf('gate_up', 'x')).toBe('gemm');
+    expect(categoryOf('down', 'x')).toBe('gemm');
+    expect(categoryOf('shared gate_up', 'x')).toBe('dense');
+    expect(categoryOf('shared down', 'x')).toBe('dense');
+    expect(categoryOf('combine', 'x')).toBe('combine');
+    expect(categoryOf('merge', 'merge')).toBe('merge');
+  });
+});
