@@ -185,6 +185,8 @@ describe('presets', () => {
 
   it('unknown preset names the presets', () => {
     expectKeyError(() => loadPreset('tiny-llama'), 'model', /tiny-deepseek/);
+    // Names inherited from Object.prototype are not presets either.
+    for (const name of ['constructor', 'toString', '__proto__']) expectKeyError(() => loadPreset(name), 'model', /unknown preset.*tiny-deepseek/);
   });
 });
 

@@ -172,7 +172,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
 
 /** A preset's config; `overrides` apply after the preset's own (same keys as `--set`). */
 export function loadPreset(name: string, overrides: ConfigOverrides = {}): MoeConfig {
-  const preset = PRESETS[name];
+  const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
   if (!preset) throw new ConfigError('model', `unknown preset '${name}'; presets: ${Object.keys(PRESETS).join(', ')}`);
   return parseMoeConfig(publishedConfig(preset.source), { name, overrides: { ...preset.overrides, ...overrides } });
 }
