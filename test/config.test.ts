@@ -8,11 +8,11 @@ import {
   PRESETS,
   loadPreset,
   parseMoeConfig,
-  parseSetArgs,
   publishedConfig,
   resolveModel,
   type MoeConfig,
 } from '../src/model/index.ts';
+import { UsageError, parseSetPairs } from '../src/cli/args.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -193,7 +193,7 @@ describe('presets', () => {
 describe('overrides', () => {
   it('--set strings are coerced by the type of the key they replace', () => {
     const c = parseMoeConfig(deepseek(), {
-      overrides: parseSetArgs(['hidden_size=96', 'norm_topk_prob=false', 'routed_scaling_factor=1.5', 'scoring_func=softmax', 'n_shared_experts=2']),
+      overrides: parseSetPairs(['hidden_size=96', 'norm_topk_prob=false', 'routed_scaling_factor=1.5', 'scoring_func=softmax', 'n_shared_experts=2']),
     });
     expect([c.hidden, c.normTopkProb, c.routedScalingFactor, c.scoring, c.sharedHidden]).toEqual([96, false, 1.5, 'softmax', 4096]);
     expect(c.raw.hidden_size).toBe(96);
@@ -233,7 +233,10 @@ describe('overrides', () => {
     expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { hidden_size: 'big' } }), 'hidden_size', /expected a number/);
     expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { norm_topk_prob: 'maybe' } }), 'norm_topk_prob', /true or false/);
     expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { hiden_size: 96 } }), 'hiden_size', /unknown key/);
-    expectKeyError(() => parseSetArgs(['hidden_size']), 'hidden_size', /key=value/);
+    // `--set` syntax is the CLI's (parseSetPairs): a pair without '=' is a usage error naming it.
+    expect(() => parseSetPairs(['hidden_size'])).toThrow(UsageError);
+    expect(() => parseSetPairs(['hidden_size'])).toThrow(/key=value.*'hidden_size'/);
+    expect(() => parseSetPairs(['=96'])).toThrow(/key=value.*'=96'/);
   });
 });
 

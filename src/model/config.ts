@@ -79,17 +79,6 @@ export interface ParseOptions {
   overrides?: ConfigOverrides;
 }
 
-/** `['hidden_size=96', 'norm_topk_prob=false']` → `{hidden_size: '96', norm_topk_prob: 'false'}`. */
-export function parseSetArgs(pairs: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new ConfigError(p, `--set expects key=value, got '${p}'`);
-    out[p.slice(0, eq).trim()] = p.slice(eq + 1).trim();
-  }
-  return out;
-}
-
 /**
  * Coerce a `--set` string by the type of the value it replaces: number keys need a number,
  * boolean keys true/false, string keys take it as is; for absent, null, array or object keys

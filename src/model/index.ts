@@ -9,7 +9,6 @@ export {
   coerceOverride,
   configSummary,
   parseMoeConfig,
-  parseSetArgs,
 } from './config.ts';
 export type { ConfigOverrides, MlaDims, MoeConfig, MoeFamily, ParseOptions } from './config.ts';
 export { PRESETS, loadPreset, publishedConfig, resolveModel } from './presets.ts';
