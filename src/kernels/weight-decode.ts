@@ -3,10 +3,12 @@
 // (src/model/formats.ts decodeExpert) agree code for code.
 import { cachedPipeline, createBuffer, createUniform, packUniform, readF32, wgslProgram, withErrorScopes, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
-
-const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3 };
+import { FORMAT_ID } from './expert-gemm-codegen.ts';
+import { workgroupGrid } from './routing-params.ts';
 
 export type MatrixName = 'gate' | 'up' | 'down';
+
+const MATRICES: readonly MatrixName[] = ['gate', 'up', 'down'];
 
 function matrixUniform(format: WeightFormat, m: MatrixLayout): ArrayBuffer {
   return packUniform([
@@ -24,54 +26,60 @@ function matrixUniform(format: WeightFormat, m: MatrixLayout): ArrayBuffer {
   ]);
 }
 
-function unpackPipeline(gpu: Gpu): Promise<GPUComputePipeline> {
-  return cachedPipeline(gpu, 'expert_gemm_unpack', async () => ({
-    program: await wgslProgram('weight_decode.wgsl', 'expert_gemm_unpack.wgsl'),
-  }));
-}
+/** The unpack kernel for one expert layout: its pipeline and one layout uniform per matrix, made once. */
+export class UnpackKernel {
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly layout: ExpertLayout,
+    private readonly pipeline: GPUComputePipeline,
+    private readonly uniforms: Record<MatrixName, GPUBuffer>,
+  ) {}
 
-/**
- * Records the unpack of one matrix of the expert block at `block` (binding = the block's
- * first word) into `out` (f32 [rows, cols]); with a timer the pass is timed as 'decode'.
- */
-export async function encodeUnpackMatrix(
-  gpu: Gpu,
-  enc: GPUCommandEncoder,
-  l: ExpertLayout,
-  which: MatrixName,
-  block: GPUBufferBinding,
-  out: GPUBuffer,
-  timer?: GpuTimer,
-): Promise<void> {
-  const m = l[which];
-  const pipeline = await unpackPipeline(gpu);
-  const bind = gpu.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: block },
-      { binding: 1, resource: { buffer: out } },
-      { binding: 2, resource: { buffer: createUniform(gpu, matrixUniform(l.format, m), `unpack ${which}`) } },
-    ],
-  });
-  const groups = Math.ceil((m.rows * m.rowWords) / 64);
-  const x = Math.min(groups, 65535);
-  const pass = enc.beginComputePass({ label: `unpack ${which}`, timestampWrites: timer?.writes('decode') });
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bind);
-  pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-  pass.end();
+  static async create(gpu: Gpu, l: ExpertLayout): Promise<UnpackKernel> {
+    const pipeline = await cachedPipeline(gpu, 'expert_gemm_unpack', async () => ({
+      program: await wgslProgram('weight_decode.wgsl', 'expert_gemm_unpack.wgsl'),
+    }));
+    const uniforms = Object.fromEntries(MATRICES.map((n) => [n, createUniform(gpu, matrixUniform(l.format, l[n]), `unpack ${n}`)])) as Record<MatrixName, GPUBuffer>;
+    return new UnpackKernel(gpu, l, pipeline, uniforms);
+  }
+
+  /**
+   * Records the unpack of one matrix of the expert block at `block` (binding = the block's
+   * first word) into `out` (f32 [rows, cols]); with a timer the pass is timed as 'decode'.
+   */
+  encode(enc: GPUCommandEncoder, which: MatrixName, block: GPUBufferBinding, out: GPUBuffer, timer?: GpuTimer): void {
+    const m = this.layout[which];
+    const bind = this.gpu.device.createBindGroup({
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: block },
+        { binding: 1, resource: { buffer: out } },
+        { binding: 2, resource: { buffer: this.uniforms[which] } },
+      ],
+    });
+    const pass = enc.beginComputePass({ label: `unpack ${which}`, timestampWrites: timer?.writes('decode') });
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(...workgroupGrid(Math.ceil((m.rows * m.rowWords) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
+    pass.end();
+  }
+
+  destroy(): void {
+    for (const b of Object.values(this.uniforms)) b.destroy();
+  }
 }
 
 /** Unpacks gate, up and down of the expert block at `block` and reads them back. */
 export async function unpackExpertGpu(gpu: Gpu, l: ExpertLayout, block: GPUBufferBinding): Promise<Record<MatrixName, Float32Array>> {
   return withErrorScopes(gpu, 'unpack expert', async () => {
-    const names: MatrixName[] = ['gate', 'up', 'down'];
-    const outs = names.map((n) => createBuffer(gpu, l[n].rows * l[n].cols * 4, `unpacked ${n}`));
+    const kernel = await UnpackKernel.create(gpu, l);
+    const outs = MATRICES.map((n) => createBuffer(gpu, l[n].rows * l[n].cols * 4, `unpacked ${n}`));
     const enc = gpu.device.createCommandEncoder();
-    for (let i = 0; i < 3; i++) await encodeUnpackMatrix(gpu, enc, l, names[i], block, outs[i]);
+    MATRICES.forEach((n, i) => kernel.encode(enc, n, block, outs[i]));
     gpu.device.queue.submit([enc.finish()]);
-    const got = await Promise.all(names.map((n, i) => readF32(gpu, outs[i], l[n].rows * l[n].cols)));
+    const got = await Promise.all(MATRICES.map((n, i) => readF32(gpu, outs[i], l[n].rows * l[n].cols)));
     outs.forEach((b) => b.destroy());
+    kernel.destroy();
     return { gate: got[0], up: got[1], down: got[2] };
   });
 }

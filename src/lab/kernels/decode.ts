@@ -2,7 +2,7 @@
 // (gate, up, down in --weights format) to f32 with the grouped GEMM's decoders. The GPU must
 // reproduce the CPU decoder (formats.ts decodeExpert) bit for bit.
 import { createBuffer, createBufferWith, readF32, type Gpu } from '../../gpu/index.ts';
-import { encodeUnpackMatrix, type MatrixName } from '../../kernels/weight-decode.ts';
+import { UnpackKernel, type MatrixName } from '../../kernels/weight-decode.ts';
 import { decodeExpert, expertLayout, packExpert } from '../../model/formats.ts';
 import { Rng } from '../../util/random.ts';
 import { checkBits } from '../checks.ts';
@@ -30,6 +30,7 @@ export const decodeLab: LabKernel<Float32Array> = {
       const d = decodeExpert(layout, words, e * strideWords);
       MATRICES.forEach((m, i) => want.set(d[m], (3 * e + i) * H * F));
     }
+    const kernel = await UnpackKernel.create(gpu, layout);
     const packed = createBufferWith(gpu, words, 'lab decode packed');
     const outs = [...Array(3 * E)].map((_, i) => createBuffer(gpu, 4 * H * F, `lab decode ${MATRICES[i % 3]} ${Math.floor(i / 3)}`));
     const blocks = [...Array(E)].map((_, e): GPUBufferBinding => ({ buffer: packed, offset: e * strideWords * 4, size: layout.bytes }));
@@ -43,8 +44,8 @@ export const decodeLab: LabKernel<Float32Array> = {
       bytes: E * (layout.bytes + 4 * 3 * H * F),
       passes: 3 * E,
       outputs: outs,
-      async encode(enc, timer) {
-        for (let i = 0; i < 3 * E; i++) await encodeUnpackMatrix(gpu, enc, layout, MATRICES[i % 3], blocks[Math.floor(i / 3)], outs[i], timer);
+      encode(enc, timer) {
+        for (let i = 0; i < 3 * E; i++) kernel.encode(enc, MATRICES[i % 3], blocks[Math.floor(i / 3)], outs[i], timer);
       },
       async read() {
         const all = new Float32Array(E * 3 * H * F);
@@ -53,6 +54,7 @@ export const decodeLab: LabKernel<Float32Array> = {
       },
       check: (out) => checkBits(`${E} experts × gate, up, down (${format})`, out, want),
       destroy() {
+        kernel.destroy();
         packed.destroy();
         outs.forEach((b) => b.destroy());
       },
