@@ -18,7 +18,7 @@ import { formatTable } from '../src/report/table.ts';
 import type { Comparison, ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
 import { checkRatios, parseScenario, updatedBaseline, validateScenario, type Baseline, type Scenario } from '../src/ui/scenario.ts';
-import { summaryMarkdown, summaryText } from '../src/ui/summary.ts';
+import { sourceLines, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { comparisonTrace } from '../src/ui/trace-export.ts';
 import { MissingPrerequisite, ROOT, launchBrowser, openPage, servePage } from './browser.ts';
 
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     await writeFile(join(out, 'summary.md'), `${summaryMarkdown(comparison, `Scenario ${scenario.name}`)}\n${scenario.description}\n`);
     await writeFile(join(out, 'trace.json'), JSON.stringify(comparisonTrace(comparison)));
 
-    process.stdout.write(`\n${summaryText(comparison)}\n\n`);
+    process.stdout.write(`\n${sourceLines(comparison).join('\n')}\n${summaryText(comparison)}\n\n`);
     process.stdout.write(`${formatTable(['ratio', 'value'], comparison.ratios.map((r) => [r.name, r.value.toFixed(4)]))}\n\n`);
     process.stdout.write(`wrote ${out}/{results.json,summary.md,trace.json,page.png} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     if (log.errors.length) process.stdout.write(`page console errors:\n${log.errors.map((e) => `  ${e}`).join('\n')}\n`);

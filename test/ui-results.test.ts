@@ -6,7 +6,8 @@ import { comparisonRatios, crossovers, runComparison, type Comparison, type Stra
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
 import { classTotals, spanAt, timelineRows } from '../src/ui/timeline.ts';
 import { flowTotals, flowsAt, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
-import { summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
+import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
+import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
 import { PIDS_PER_RUN, comparisonTrace } from '../src/ui/trace-export.ts';
 import type { Interval } from '../src/sim/scheduler.ts';
@@ -354,6 +355,39 @@ describe('summary and exports', () => {
     const md = summaryMarkdown(c);
     expect(md).toContain('measured here (fake), on test adapter');
     for (const r of c.ratios) expect(md).toContain(r.name);
+  });
+
+  it('links summary.md to the page with the same form, at the defaults too', () => {
+    const changed: FormState = { ...defaultForm(), tokens: String(1 + rng.int(4096)), sweep: 'cv', sweepValues: '0,0.4' };
+    for (const form of [defaultForm(), changed]) {
+      const c = { ...comparison(), form, query: formToQuery(form) };
+      const line = summaryMarkdown(c)
+        .split('\n')
+        .find((l) => l.startsWith('- Page: '));
+      const link = /<([^>]+)>/.exec(line ?? '')?.[1];
+      expect(link, withSeed(line ?? 'no Page line')).toBeDefined();
+      expect(link!.startsWith(DEV_PAGE)).toBe(true);
+      expect(queryToForm(new URL(link!).search), withSeed(link!)).toEqual(form);
+    }
+    expect(pageUrl(DEV_PAGE, '')).toBe(DEV_PAGE);
+    expect(pageUrl('/p', 't=1')).toBe('/p?t=1');
+  });
+
+  it('says where the numbers come from: the runs, and per point the dilation (rate measured, profile modeled)', () => {
+    const c = comparison();
+    c.points.forEach((p, i) => {
+      const d = { profile: 'gb200-nvl72', factor: 1e-5 * (i + 1), deviceGflops: 0.5 + i, profileGflops: 5e6, measuredInRun: true };
+      for (const r of p.results) r.link = { ...r.link, dilation: d };
+    });
+    const lines = sourceLines(c);
+    expect(lines[0]).toBe('Numbers: measured here (fake), on test adapter');
+    expect(lines.length).toBe(1 + c.points.length);
+    c.points.forEach((p, i) => {
+      const factor = (1e-5 * (i + 1)).toExponential(3);
+      expect(lines[1 + i]).toBe(`Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, measured in the dp run and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)`);
+    });
+    const md = summaryMarkdown(c);
+    for (const l of lines) expect(md).toContain(`- ${l}`);
   });
 });
 

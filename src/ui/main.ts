@@ -21,7 +21,7 @@ import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
 import { provenance } from './summary.ts';
-import { formToQuery, queryToForm } from './url.ts';
+import { formToQuery, pageUrl, queryToForm } from './url.ts';
 import { buildPanel } from './views/panel.ts';
 import { clear, download, h } from './views/dom.ts';
 import { summaryView } from './views/summary-view.ts';
@@ -70,7 +70,7 @@ let comparison: Comparison | null = null;
 let running: AbortController | null = null;
 let views: { gantt?: GanttCharts; topology?: TopologyView; memory?: uPlot; sweep?: uPlot | null } = {};
 
-const setQuery = (q: string) => history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}`);
+const setQuery = (q: string) => history.replaceState(null, '', pageUrl(location.pathname, q));
 
 // A lab link's parameters (seed, skew, heads…) are not the benchmark's: it opens on defaults.
 const panel = buildPanel($('panel'), view === 'bench' ? queryToForm(location.search) : defaultForm(), (form, parsed) => {
@@ -268,7 +268,7 @@ $('export-csv').addEventListener('click', exportAs('csv'));
 $('export-trace').addEventListener('click', exportAs('trace'));
 $('export-png').addEventListener('click', exportAs('png'));
 $('share').addEventListener('click', async () => {
-  const url = `${location.origin}${location.pathname}?${formToQuery(panel.form)}`;
+  const url = pageUrl(`${location.origin}${location.pathname}`, formToQuery(panel.form));
   try {
     await navigator.clipboard.writeText(url);
     $('share').textContent = 'link copied';

@@ -6,6 +6,7 @@
 import { formatTable, markdownTable, type Cell } from '../report/table.ts';
 import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
 import type { Comparison, ComparisonPoint } from './compare.ts';
+import { pageUrl } from './url.ts';
 
 export interface SummaryRow {
   strategy: StrategyName;
@@ -116,22 +117,35 @@ export function summaryText(c: Comparison): string {
   return formatTable(headers, rows, { rightAlign: right(headers) });
 }
 
-/** summary.md: what ran, where the numbers come from, the table and the ratios. */
-export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string {
-  const { headers, rows } = tableOf(c);
+/** Where `npx vite` serves the page (vite.config.ts): the base of the links summary.md prints. */
+export const DEV_PAGE = 'http://localhost:5173/';
+
+/**
+ * Where a comparison's numbers come from, one sentence per line: the provenance of the runs
+ * and, per point, the time dilation (this device's rate measured, the profile's modeled).
+ */
+export function sourceLines(c: Comparison): string[] {
   const first = c.points[0]?.results[0];
-  const lines = [
-    `# ${title}`,
-    '',
-    `- Model: ${c.modelName}; strategies: ${c.strategies.join(', ')}${c.sweep ? `; sweep: ${c.sweep.label} = ${c.sweep.values.join(', ')}` : ''}`,
-    `- Numbers: ${first ? provenance(first) : c.provenance}`,
+  return [
+    `Numbers: ${first ? provenance(first) : c.provenance}`,
     ...c.points.flatMap((p) => {
       const d = p.results[0]?.link.dilation;
       if (!d) return [];
       const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
-      return [`- Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`];
+      return [`Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`];
     }),
-    `- Page: \`?${c.query}\``,
+  ];
+}
+
+/** summary.md: what ran, where the numbers come from, the page that runs it again, the table and the ratios. */
+export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string {
+  const { headers, rows } = tableOf(c);
+  const lines = [
+    `# ${title}`,
+    '',
+    `- Model: ${c.modelName}; strategies: ${c.strategies.join(', ')}${c.sweep ? `; sweep: ${c.sweep.label} = ${c.sweep.values.join(', ')}` : ''}`,
+    ...sourceLines(c).map((l) => `- ${l}`),
+    `- Page: <${pageUrl(DEV_PAGE, c.query)}> under \`npx vite\` (fields the link does not name are at their defaults; add \`run=1\` to the query to run on load)`,
     `- Started ${c.startedAt}, took ${(c.elapsedMs / 1000).toFixed(1)} s`,
     '',
     markdownTable(headers, rows, { rightAlign: right(headers) }),

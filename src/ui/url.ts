@@ -4,9 +4,6 @@
 // Pure module (Node and browser).
 import { FIELDS, defaultForm, type FormState } from './fields.ts';
 
-/** Parameters the page reads that are not fields (e.g. `run=1` starts a run on load). */
-export const ACTION_PARAMS = ['run'] as const;
-
 export function formToQuery(form: FormState): string {
   const q = new URLSearchParams();
   for (const f of FIELDS) {
@@ -15,6 +12,11 @@ export function formToQuery(form: FormState): string {
     q.set(f.param, f.key === 'hf' ? toBase64Url(v) : v);
   }
   return q.toString();
+}
+
+/** The page at `base` with a form's query (none when every field is at its default). */
+export function pageUrl(base: string, query: string): string {
+  return query ? `${base}?${query}` : base;
 }
 
 /** Defaults for every field the query does not name; unknown parameters are ignored. */
