@@ -220,19 +220,3 @@ export function crossovers(xs: readonly number[], ratios: readonly number[], log
   }
   return out.sort((a, b) => a - b);
 }
-
-/** The DWDP/DEP TPS/GPU series of a comparison along its sweep (numeric values only). */
-export function ratioSeries(c: Comparison, numerator: StrategyName = 'dwdp', denominator: StrategyName = 'dep'): { x: number[]; ratio: number[] } | null {
-  if (!c.sweep || !c.strategies.includes(numerator) || !c.strategies.includes(denominator)) return null;
-  const i = c.strategies.indexOf(numerator);
-  const j = c.strategies.indexOf(denominator);
-  const x: number[] = [];
-  const ratio: number[] = [];
-  for (const p of c.points) {
-    const v = Number(p.value);
-    if (p.value === null || !Number.isFinite(v)) return null;
-    x.push(v);
-    ratio.push(p.results[i].tpsPerGpu / p.results[j].tpsPerGpu);
-  }
-  return { x, ratio };
-}

@@ -7,10 +7,9 @@ import { basicSetup } from 'codemirror';
 import { EditorState, type Extension } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
-import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { lintGutter } from '@codemirror/lint';
 import { tags as t } from '@lezer/highlight';
 import { wgsl } from '@iizukak/codemirror-lang-wgsl';
-import type { EditorDiagnostic } from '../lab-diagnostics.ts';
 
 // The grammar tags identifiers as macroName; they stay plain text, like a compiler's listing.
 const wgslStyle = HighlightStyle.define([
@@ -40,8 +39,6 @@ export interface WgslEditor {
   readonly text: string;
   /** Replace the text as one undoable edit (reset to original, headless drivers). */
   replaceText(code: string): void;
-  /** Compile errors as underlines + gutter markers (an empty list clears them). */
-  setErrors(list: readonly EditorDiagnostic[]): void;
   /** Put the cursor on a position and scroll it into view. */
   reveal(pos: number): void;
   destroy(): void;
@@ -75,10 +72,6 @@ export function createWgslEditor(parent: HTMLElement, onChange: (state: EditorSt
     },
     replaceText(code) {
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: code } });
-    },
-    setErrors(list) {
-      const diagnostics: Diagnostic[] = list.map((d) => ({ from: d.from, to: d.to, severity: 'error', source: 'WGSL compiler', message: d.message }));
-      view.dispatch(setDiagnostics(view.state, diagnostics));
     },
     reveal(pos) {
       view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
