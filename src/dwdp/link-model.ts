@@ -1,6 +1,7 @@
 // The NVLink stand-in: how long remote pulls (and DEP's all-to-all sends) take when several
-// ranks move data at once. Shared by the virtual-time scheduler (src/sim/scheduler.ts) and
-// the emulation's wall-clock transport, which paces real buffer copies slice by slice.
+// ranks move data at once. Its fluid engine (`LinkFluid`) is shared by the virtual-time
+// scheduler (src/sim/scheduler.ts) and the emulation's wall-clock link (src/dwdp/wall-link.ts),
+// which completes each real buffer copy when this engine says it lands.
 //
 // Physical picture. Every rank has an egress and an ingress bandwidth (GB/s) and a latency.
 // A pull is a one-sided copy performed by the SOURCE rank's copy engine. Transfers are cut
@@ -23,11 +24,12 @@
 //   completion is reported `latencyUs` after its last byte moved.
 //
 // Two implementations:
-// - `LinkFluid`, the one the scheduler uses: a fluid (processor-sharing) treatment. With the
-//   fix on, round-robin slicing at a source is replaced by sharing the source's bandwidth
-//   continuously among the destinations it serves; with the fix off it is exact (whole
-//   transfers, FIFO). Its cost is per transfer, not per slice: the NVL72 scenario moves
-//   ~10⁷ slices, which an exact slice simulation cannot do in the time budget.
+// - `LinkFluid`, the one the scheduler and the wall-clock link use: a fluid
+//   (processor-sharing) treatment. With the fix on, round-robin slicing at a source is
+//   replaced by sharing the source's bandwidth continuously among the destinations it
+//   serves; with the fix off it is exact (whole transfers, FIFO). Its cost is per
+//   transfer, not per slice: the NVL72 scenario moves ~10⁷ slices, which an exact slice
+//   simulation cannot do in the time budget.
 // - `simulateSliced`, the slice-by-slice reference (pulls only) that tests compare the
 //   fluid engine against at small scale: one slice at a time per copy engine, round-robin
 //   pointer per source, ingress shared by max-min among the slices in service.
@@ -43,7 +45,8 @@ export interface LinkSpec {
   ingressGBps: number | readonly number[];
   /** Added once to every transfer's completion, in µs. */
   latencyUs: number;
-  /** Slice size for the contention fix and for wall-clock pacing. */
+  /** Slice size of the contention fix, as the slice-level reference (`simulateSliced`) cuts
+   *  transfers; the fluid engine treats slicing as continuous sharing and does not read it. */
   sliceBytes: number;
   /** Slice + interleave round-robin across peers in one batch (true), or the naive in-order loop. */
   contentionFix: boolean;
@@ -90,7 +93,11 @@ export const egressBytesPerMs = (spec: LinkSpec, rank: number): number => perRan
 export const ingressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.ingressGBps, rank, 'ingressGBps') * 1e6;
 
 // ---------------------------------------------------------------------------------------
-// Slicing and issue order (what a transport submits, in which order)
+// Slicing and issue order (what a destination submits, in which order). The programs
+// (src/sim/programs.ts) issue their pulls in `pullIssueOrder`, which is what makes the fix-off
+// convoy; `issueSlices` and `sliceDurationMs` state the slice order and a slice's time under
+// equal shares, which the fluid engine models without materializing slices (nothing outside
+// the tests calls them).
 
 /** Sizes of the slices of a `bytes` transfer: full slices then the remainder. */
 export function sliceSizes(bytes: number, sliceBytes: number): number[] {
@@ -168,7 +175,7 @@ export function issueSlices(rank: number, requests: readonly PullRequest[], spec
 /**
  * How long one slice takes on the wire when its source serves `sourceShare` destinations and
  * its destination receives from `destShare` sources at the same time (equal shares), plus
- * the latency when `withLatency`. The wall-clock transport paces each copy by this.
+ * the latency when `withLatency`.
  */
 export function sliceDurationMs(
   spec: LinkSpec,
