@@ -22,7 +22,7 @@
 // This module is pure: no node: imports (it runs in the browser too).
 
 export type MoeFamily = 'deepseek_v3' | 'mixtral' | 'qwen2_moe' | 'qwen3_moe';
-export const MOE_FAMILIES: readonly MoeFamily[] = ['deepseek_v3', 'mixtral', 'qwen2_moe', 'qwen3_moe'];
+const MOE_FAMILIES: readonly MoeFamily[] = ['deepseek_v3', 'mixtral', 'qwen2_moe', 'qwen3_moe'];
 
 /** Limits of this project's router kernel (experts per token and experts per layer). */
 export const KERNEL_LIMITS = { maxExperts: 512, maxTopK: 16 } as const;
@@ -84,7 +84,7 @@ export interface ParseOptions {
  * boolean keys true/false, string keys take it as is; for absent, null, array or object keys
  * the text is parsed as JSON when it is JSON, else kept as a string. 'null' unsets any key.
  */
-export function coerceOverride(key: string, value: unknown, current: unknown): unknown {
+function coerceOverride(key: string, value: unknown, current: unknown): unknown {
   if (typeof value !== 'string') return value;
   const text = value.trim();
   if (text === 'null') return null;
@@ -110,7 +110,7 @@ export function coerceOverride(key: string, value: unknown, current: unknown): u
  * A deep copy of `raw` with overrides applied. A dotted key ('quantization_config.weight_block_size')
  * reaches into nested objects when no top-level key has that exact name.
  */
-export function applyOverrides(raw: Record<string, unknown>, overrides: ConfigOverrides = {}): Record<string, unknown> {
+function applyOverrides(raw: Record<string, unknown>, overrides: ConfigOverrides = {}): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const [key, value] of Object.entries(overrides)) {
     const path = key in out || !key.includes('.') ? [key] : key.split('.');

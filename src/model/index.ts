@@ -4,9 +4,6 @@
 export {
   ConfigError,
   KERNEL_LIMITS,
-  MOE_FAMILIES,
-  applyOverrides,
-  coerceOverride,
   configSummary,
   parseMoeConfig,
 } from './config.ts';

@@ -29,7 +29,7 @@ const DTYPES: Record<NpyDtype, { bytes: number; make: (buf: ArrayBuffer, n: numb
   '<f8': { bytes: 8, make: (b, n) => new Float64Array(b, 0, n) },
 };
 
-export function dtypeOf(array: NpyArray): NpyDtype {
+function dtypeOf(array: NpyArray): NpyDtype {
   if (array instanceof Float32Array) return '<f4';
   if (array instanceof Int32Array) return '<i4';
   if (array instanceof Uint32Array) return '<u4';
