@@ -67,7 +67,7 @@ export function linkSpec(s: Partial<LinkSpec> & Pick<LinkSpec, 'egressGBps'>): L
   return spec;
 }
 
-export function validateLinkSpec(spec: LinkSpec): void {
+function validateLinkSpec(spec: LinkSpec): void {
   const bw = (name: string, v: number | readonly number[]) => {
     for (const x of typeof v === 'number' ? [v] : v) {
       if (!(x > 0) || !Number.isFinite(x)) throw new Error(`link model: ${name} must be a positive finite GB/s, got ${x}`);
@@ -88,9 +88,9 @@ const perRank = (v: number | readonly number[], rank: number, what: string): num
 };
 
 /** Egress of `rank` in bytes per millisecond. */
-export const egressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.egressGBps, rank, 'egressGBps') * 1e6;
+const egressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.egressGBps, rank, 'egressGBps') * 1e6;
 /** Ingress of `rank` in bytes per millisecond. */
-export const ingressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.ingressGBps, rank, 'ingressGBps') * 1e6;
+const ingressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.ingressGBps, rank, 'ingressGBps') * 1e6;
 
 // ---------------------------------------------------------------------------------------
 // Slicing and issue order (what a destination submits, in which order). The programs
@@ -326,7 +326,6 @@ export class LinkFluid {
   private readonly done: number[] = [];
   private readonly landed: Flow[] = [];
   private readonly pullBusy: number[] = [];
-  private readonly sendBusy: number[] = [];
   private readonly latencyMs: number;
   private readonly egress: (r: number) => number;
   private readonly ingress: (r: number) => number;
@@ -348,11 +347,6 @@ export class LinkFluid {
   /** Wall time during which at least one pull into `rank` was moving bytes. */
   pullBusyMs(rank: number): number {
     return this.pullBusy[rank] ?? 0;
-  }
-
-  /** Wall time during which at least one send out of `rank` was moving bytes. */
-  sendBusyMs(rank: number): number {
-    return this.sendBusy[rank] ?? 0;
   }
 
   /** True while some transfer is queued, moving or landing. */
@@ -473,17 +467,15 @@ export class LinkFluid {
   private flow(te: number): void {
     this.allocate();
     const dt = te - this.now;
-    // Busy time counts once per rank however many of its transfers move (the list is short).
+    // Pull time counts once per destination however many of its pulls move (the list is short).
     const seen = this.seen;
     seen.length = 0;
     for (const f of this.active) {
       if (f.rate <= 0) continue;
       f.remaining -= f.rate * dt;
-      const who = f.kind === 'pull' ? f.dst : -1 - f.src;
-      if (seen.includes(who)) continue;
-      seen.push(who);
-      if (f.kind === 'pull') this.pullBusy[f.dst] = (this.pullBusy[f.dst] ?? 0) + dt;
-      else this.sendBusy[f.src] = (this.sendBusy[f.src] ?? 0) + dt;
+      if (f.kind !== 'pull' || seen.includes(f.dst)) continue;
+      seen.push(f.dst);
+      this.pullBusy[f.dst] = (this.pullBusy[f.dst] ?? 0) + dt;
     }
     if (this.onPiece) this.pieces(te, dt);
   }
