@@ -5,7 +5,7 @@ import { formatTable, type Cell } from './table.ts';
 import { toChromeTrace, type ChromeTrace } from './trace.ts';
 import { formatBytes } from './units.ts';
 
-/** metrics.json: the fields the issue fixes, then everything else worth keeping. */
+/** metrics.json: the fields README's format names first (other tools read them), then everything else worth keeping. */
 export function metricsJson(r: GroupRunResult): Record<string, unknown> {
   return {
     strategy: r.strategy,
@@ -63,6 +63,7 @@ export function rankTable(r: GroupRunResult): string {
   );
 }
 
+/** Compute times are measured on `adapter`; transfer times follow `link` (the model under the virtual clock, paced copies under the wall clock). */
 export function groupTrace(r: GroupRunResult, title: string): ChromeTrace {
-  return toChromeTrace(r.intervals, { title, modeled: false, strategy: r.strategy, clock: r.clock, timeSource: r.timeSource, adapter: r.adapter });
+  return toChromeTrace(r.intervals, { title, modeled: false, strategy: r.strategy, clock: r.clock, timeSource: r.timeSource, adapter: r.adapter, link: r.link });
 }
