@@ -3,17 +3,7 @@
 // dispatch each, with compressed weights read in place from a list of buffers (DWDP's
 // split-weight grouped GEMM: resident shard + peers' prefetch buffers, no merge copy).
 // The float64 reference the tests and the lab check against is at the bottom.
-import {
-  LimitExceededError,
-  cachedPipeline,
-  createBuffer,
-  createBufferWith,
-  createUniform,
-  packUniform,
-  wgslProgram,
-  type Gpu,
-  type GpuTimer,
-} from '../gpu/index.ts';
+import { LimitExceededError, cachedPipeline, createBuffer, createBufferWith, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { expertLayout, type ExpertLayout, type WeightFormat } from '../model/formats.ts';
 import {
   BINDING,
@@ -27,6 +17,7 @@ import {
   type Projection,
 } from './expert-gemm-codegen.ts';
 import { naiveProgram } from './naive-gemm.ts';
+import { SizeUniforms, workgroupGrid } from './routing-params.ts';
 import { adapterKey } from '../lab/tuning-cache.ts';
 import { defaultTuningCache } from '../lab/tuning-store.ts';
 import { gemmClassBase } from '../lab/shape-class.ts';
@@ -148,7 +139,8 @@ interface Pass {
 }
 
 export class GroupedExpertGemm {
-  private readonly uniforms = new Map<string, GPUBuffer>();
+  /** Per-call params (rows, top-k, has perm, has offsets), one uniform per distinct value. */
+  private readonly callParams: SizeUniforms;
   private readonly empty: GPUBuffer;
 
   private constructor(
@@ -162,6 +154,7 @@ export class GroupedExpertGemm {
     private readonly down: Pass,
   ) {
     this.empty = createBuffer(gpu, 16, 'expert gemm: no perm/offsets');
+    this.callParams = new SizeUniforms(gpu.device, 'expert gemm params');
   }
 
   static async create(gpu: Gpu, p: ExpertGemmParams): Promise<GroupedExpertGemm> {
@@ -234,7 +227,7 @@ export class GroupedExpertGemm {
     }
     const rows = tokens * topK;
     const resources = new Map<number, GPUBindingResource>([
-      [BINDING.params, { buffer: this.uniform(rows, topK, !!perm, !!offsets) }],
+      [BINDING.params, { buffer: this.callParams.get(rows, topK, +!!perm, +!!offsets) }],
       [BINDING.input, { buffer: input }],
       [BINDING.perm, { buffer: perm ?? this.empty }],
       [BINDING.offsets, { buffer: offsets ?? this.empty }],
@@ -258,41 +251,16 @@ export class GroupedExpertGemm {
   /** Workgroups for `rows` sorted rows: an upper bound, no knowledge of the routing needed. */
   grid(proj: Projection, rows: number): [number, number, number] {
     const outputs = proj === 'gate_up' ? this.params.expertHidden : this.params.hidden;
-    if (this.variant.kind === 'naive') {
-      const groups = Math.ceil((rows * outputs) / 64);
-      const x = Math.max(1, Math.min(groups, 65535));
-      return [x, Math.ceil(groups / x), 1];
-    }
+    if (this.variant.kind === 'naive') return [...workgroupGrid(Math.ceil((rows * outputs) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension), 1];
     const { tileRows, tileCols } = tileShape(this.variant);
     const slots = Math.floor(rows / tileRows) + this.params.experts;
     const y = Math.min(slots, 65535);
     return [Math.ceil(outputs / tileCols), y, Math.ceil(slots / y)];
   }
 
-  /** Per-call uniforms, kept per distinct value so encodes never rewrite one in flight. */
-  private uniform(rows: number, topK: number, hasPerm: boolean, hasOffsets: boolean): GPUBuffer {
-    const key = `${rows}/${topK}/${+hasPerm}/${+hasOffsets}`;
-    let buf = this.uniforms.get(key);
-    if (!buf) {
-      // Unbounded token counts would grow the map; old buffers are left to GC (never destroyed:
-      // an encoder not yet submitted may still reference them).
-      if (this.uniforms.size >= 256) this.uniforms.clear();
-      const data = packUniform([
-        ['u32', rows],
-        ['u32', topK],
-        ['u32', +hasPerm],
-        ['u32', +hasOffsets],
-      ]);
-      buf = createUniform(this.gpu, data, `expert gemm params ${key}`);
-      this.uniforms.set(key, buf);
-    }
-    return buf;
-  }
-
   destroy(): void {
     this.empty.destroy();
-    for (const b of this.uniforms.values()) b.destroy();
-    this.uniforms.clear();
+    this.callParams.destroy();
   }
 }
 

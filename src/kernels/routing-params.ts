@@ -1,5 +1,5 @@
-// Parameters of the MoE router and their validation, plus the small dispatch helpers the
-// routing-side kernels (router, permute, combine, attention) share.
+// Parameters of the MoE router and their validation, plus the small dispatch helpers every
+// kernel module shares (workgroupGrid, SizeUniforms).
 
 /** What the router computes; the HF config keys it comes from are in the comments. */
 export interface RouterParams {
@@ -67,10 +67,15 @@ export function workgroupGrid(count: number, maxPerDim = 65535): [number, number
   return [Math.ceil(count / y), y];
 }
 
+/** Distinct value sets kept before the cache starts over (token counts are unbounded). */
+const MAX_SIZE_UNIFORMS = 256;
+
 /**
  * Uniform buffers holding one u32 per distinct value, created once and reused. Kernels
  * take their per-call size (`tokens`) from here instead of rewriting one uniform with
  * queue.writeBuffer, so several encodes with different sizes can share an encoder.
+ * Past MAX_SIZE_UNIFORMS distinct sets the cache starts over; the dropped buffers are left
+ * to GC, never destroyed (an encoder not yet submitted may still reference them).
  */
 export class SizeUniforms {
   private readonly cache = new Map<string, GPUBuffer>();
@@ -84,6 +89,7 @@ export class SizeUniforms {
     const key = values.join(',');
     let buf = this.cache.get(key);
     if (!buf) {
+      if (this.cache.size >= MAX_SIZE_UNIFORMS) this.cache.clear();
       const words = new Uint32Array(Math.max(4, Math.ceil(values.length / 4) * 4));
       words.set(values);
       buf = this.device.createBuffer({
