@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { comparisonRatios, crossovers, runComparison, type Comparison, type StrategyRunner } from '../src/ui/compare.ts';
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
 import { classTotals, spanAt, timelineRows } from '../src/ui/timeline.ts';
-import { flowTotals, flowsAt, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
+import { flowTotals, flowsAt, peakRate, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
 import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
@@ -253,6 +253,11 @@ describe('topology', () => {
     const all = r.intervals.filter((iv) => iv.lane === 'copy').reduce((a, iv) => a + iv.bytes!, 0);
     expect(totals.flat().reduce((a, b) => a + b, 0)).toBe(all);
     totals.forEach((row, i) => expect(row[i]).toBe(0));
+    // The arrows' scale: the fastest transfer of the run, which no flow in flight exceeds.
+    const rates = r.intervals.filter((iv) => iv.lane === 'copy').map((iv) => iv.bytes! / (iv.endMs - iv.startMs));
+    if (rates.length) expect(peakRate(r), withSeed('peak rate')).toBeCloseTo(Math.max(...rates), 9);
+    else expect(peakRate(r)).toBeLessThan(1e-9);
+    for (let t = 0; t < r.makespanMs; t += 0.5) for (const f of flowsAt(r, t)) expect(f.bytesPerMs).toBeLessThanOrEqual(peakRate(r));
   });
 
   it('places ranks on the unit ring and maps views both ways', () => {

@@ -4,6 +4,7 @@
 //
 // Pure module (Node and browser).
 import { mat3, vec2 } from 'gl-matrix';
+import type { Interval } from '../sim/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
 
 export interface RankNode {
@@ -32,15 +33,24 @@ export interface Flow {
   label: string;
 }
 
+/** A transfer's average rate, bytes/ms. */
+const rateOf = (iv: Interval) => (iv.bytes ?? 0) / Math.max(1e-12, iv.endMs - iv.startMs);
+
 /** Transfers in flight at time t (copy-engine intervals covering t). */
 export function flowsAt(r: Pick<GroupRunResult, 'intervals'>, t: number): Flow[] {
   const out: Flow[] = [];
   for (const iv of r.intervals) {
     if (iv.lane !== 'copy' || iv.peer === undefined || !(t >= iv.startMs && t < iv.endMs)) continue;
-    const bytes = iv.bytes ?? 0;
-    out.push({ from: iv.rank, to: iv.peer, kind: iv.category === 'send' ? 'send' : 'pull', bytes, bytesPerMs: bytes / Math.max(1e-12, iv.endMs - iv.startMs), label: iv.label });
+    out.push({ from: iv.rank, to: iv.peer, kind: iv.category === 'send' ? 'send' : 'pull', bytes: iv.bytes ?? 0, bytesPerMs: rateOf(iv), label: iv.label });
   }
   return out;
+}
+
+/** The fastest transfer of the run, bytes/ms (what the arrows' widths are scaled by). */
+export function peakRate(r: Pick<GroupRunResult, 'intervals'>): number {
+  let peak = 1e-12;
+  for (const iv of r.intervals) if (iv.lane === 'copy') peak = Math.max(peak, rateOf(iv));
+  return peak;
 }
 
 /** Bytes moved from each rank to each other over the whole run: totals[from][to]. */

@@ -6,7 +6,7 @@
 // transform is a gl-matrix mat3 (src/ui/topology.ts).
 import type { GroupRunResult } from '../../strategies/types.ts';
 import { CLASS_COLOR, spanAt, timelineRows, type TimelineRow } from '../timeline.ts';
-import { flowTotals, flowsAt, project, ringLayout, viewMatrix, zoomAbout, type ViewState } from '../topology.ts';
+import { flowTotals, flowsAt, peakRate, project, ringLayout, viewMatrix, zoomAbout, type ViewState } from '../topology.ts';
 import { sourceBadge } from '../summary.ts';
 import { clear, fmtMs, h } from './dom.ts';
 
@@ -22,8 +22,10 @@ export interface TopologyView {
 export function topologyView(root: HTMLElement, results: readonly GroupRunResult[]): TopologyView {
   clear(root);
   let current = results.find((r) => r.strategy === 'dwdp') ?? results[0];
-  let rows: TimelineRow[] = timelineRows(current);
-  let totals = flowTotals(current);
+  // What the view draws of `current`, set by pick() below.
+  let rows: TimelineRow[] = [];
+  let totals: number[][] = [];
+  let maxRate = 0;
   let view: ViewState = { zoom: 1, panX: 0, panY: 0 };
   let t = 0;
   let playing = true;
@@ -48,6 +50,7 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     current = results.find((r) => r.strategy === select.value) ?? results[0];
     rows = timelineRows(current);
     totals = flowTotals(current);
+    maxRate = peakRate(current);
     const b = sourceBadge(current);
     badge.textContent = b;
     badge.className = `badge ${b === 'modeled' ? 'modeled' : 'measured'}`;
@@ -94,7 +97,7 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     else if (playing && span > 0) t = (t + (dt / LOOP_SECONDS) * span) % span;
     slider.value = String(span > 0 ? Math.round((t / span) * 1000) : 0);
     clock.textContent = `t = ${fmtMs(t)} of ${fmtMs(span)}`;
-    draw(canvas, current, rows, totals, view, t);
+    draw(canvas, current, rows, totals, maxRate, view, t);
     raf = requestAnimationFrame(frame);
   };
   raf = requestAnimationFrame(frame);
@@ -111,7 +114,7 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
   };
 }
 
-function draw(canvas: HTMLCanvasElement, r: GroupRunResult, rows: TimelineRow[], totals: number[][], view: ViewState, t: number): void {
+function draw(canvas: HTMLCanvasElement, r: GroupRunResult, rows: TimelineRow[], totals: number[][], maxRate: number, view: ViewState, t: number): void {
   const dpr = devicePixelRatio || 1;
   const cssW = canvas.clientWidth || 600;
   const cssH = canvas.clientHeight || 420;
@@ -144,7 +147,6 @@ function draw(canvas: HTMLCanvasElement, r: GroupRunResult, rows: TimelineRow[],
 
   // Transfers in flight: curved arrows (so a→b and b→a do not overlap).
   const flows = flowsAt(r, t);
-  const maxRate = Math.max(1e-12, ...r.intervals.filter((iv) => iv.lane === 'copy').map((iv) => (iv.bytes ?? 0) / Math.max(1e-12, iv.endMs - iv.startMs)));
   for (const f of flows) {
     const [x0, y0] = nodes[f.from].p;
     const [x1, y1] = nodes[f.to].p;
