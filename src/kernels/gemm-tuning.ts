@@ -1,11 +1,12 @@
 // Measuring the grouped expert GEMM: random routed problems, timed runs (timestamp
-// queries, median after warm-up), the adapter's FMA ceiling, and a variant sweep.
-// Used by bench/kernels.ts and available to the lab.
+// queries, median after warm-up), the adapter's FMA ceiling, and the candidate variants a
+// sweep tries. Used by bench/kernels.ts and the lab (src/lab/kernels/expert-gemm.ts).
 import { GpuTimer, cachedPipeline, createBuffer, createBufferWith, readF32, wgslProgram, type Gpu } from '../gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../model/formats.ts';
 import { Rng } from '../util/random.ts';
+import { median } from '../util/stats.ts';
 import { permuteReference } from './permute.ts';
-import { GroupedExpertGemm, createExpertTable, type DecodedExpert, type GemmVariant } from './expert-gemm.ts';
+import { createExpertTable, type DecodedExpert, type GroupedExpertGemm } from './expert-gemm.ts';
 
 export interface GemmShape {
   tokens: number;
@@ -127,12 +128,6 @@ export interface Timing {
   source: GpuTimer['source'];
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /** Times `runs` submissions of gate_up + down after `warmup` untimed ones. */
 export async function timeGemm(gpu: Gpu, gemm: GroupedExpertGemm, p: GemmProblem, runs = 5, warmup = 1): Promise<Timing> {
   const timer = new GpuTimer(gpu);
@@ -226,36 +221,3 @@ export const SUBGROUP_SWEEP_CANDIDATES: readonly string[] = [
 
 /** Portable candidates (no subgroups). */
 export const TILE_SWEEP_CANDIDATES: readonly string[] = ['tile:4x4:8x8', 'tile:4x4:16x4', 'tile:8x4:8x8', 'tile:4x8:8x4', 'tile:2x4:16x8'];
-
-export interface SweepResult {
-  variant: string;
-  medianMs: number;
-  gflops: number;
-}
-
-/** Times each candidate variant on one problem; fastest first. Failing candidates are skipped. */
-export async function sweepVariants(
-  gpu: Gpu,
-  p: GemmProblem,
-  candidates: (string | GemmVariant)[],
-  runs = 3,
-  onResult?: (r: SweepResult) => void,
-): Promise<SweepResult[]> {
-  const out: SweepResult[] = [];
-  for (const variant of candidates) {
-    const gemm = await GroupedExpertGemm.create(gpu, {
-      hidden: p.shape.hidden,
-      expertHidden: p.shape.expertHidden,
-      experts: p.shape.experts,
-      format: p.format,
-      sources: p.buffers.weights.length,
-      variant,
-    });
-    const t = await timeGemm(gpu, gemm, p, runs);
-    const r = { variant: typeof variant === 'string' ? variant : JSON.stringify(variant), medianMs: t.medianMs, gflops: gemmFlops(p.shape) / t.medianMs / 1e6 };
-    onResult?.(r);
-    out.push(r);
-    gemm.destroy();
-  }
-  return out.sort((a, b) => a.medianMs - b.medianMs);
-}
