@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeNpy, encodeNpy, type NpyArray } from '../src/report/npy.ts';
 import { readNpy, writeNpy } from '../src/report/npy-node.ts';
+import { writeLayerDump } from '../src/report/layer-dump.ts';
+import { expertMaster, loadPreset, routerWeights, sharedMaster, tokenInputs } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -133,6 +135,86 @@ describe('Node helpers', () => {
       expect(back.shape).toEqual([6, 7]);
       expect(Array.from(bytesOf(back.data))).toEqual(Array.from(bytesOf(x)));
       expect(await writeNpy(dir, 'y.npy', new Uint8Array(0), [0])).toBe(join(dir, 'y.npy'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('--dump layer files (README "Dump format")', () => {
+  it('writes exactly the documented files, dtypes and shapes, with the tensors unchanged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dwdp-dump-'));
+    try {
+      const cases = [
+        // bias (noaux_tc) and a plain shared expert
+        { preset: 'tiny-deepseek', overrides: { n_routed_experts: 8, n_group: 4, topk_group: 2, num_experts_per_tok: 2 }, extra: ['bias', 'shared_gate', 'shared_up', 'shared_down'] },
+        // no bias, gated shared expert
+        { preset: 'tiny-qwen2', overrides: { num_experts: 6 }, extra: ['shared_gate', 'shared_up', 'shared_down', 'shared_expert_gate'] },
+        // neither
+        { preset: 'tiny-mixtral', overrides: {}, extra: [] },
+      ];
+      const rng = new Rng(SEED).fork('dump');
+      for (const { preset, overrides, extra } of cases) {
+        const cfg = loadPreset(preset, overrides);
+        const { hidden: H, expertHidden: F, experts: E, topK: K, sharedHidden: Fs } = cfg;
+        const T = 1 + rng.int(5);
+        const experts = Array.from({ length: E }, (_, e) => expertMaster(cfg, SEED, 0, e));
+        const router = routerWeights(cfg, SEED, 0);
+        const shared = sharedMaster(cfg, SEED, 0);
+        const topkIdx = Int32Array.from({ length: T * K }, () => rng.int(E));
+        const topkWeight = randomArray(rng, 'f4', T * K) as Float32Array;
+        const out = randomArray(rng, 'f4', T * H) as Float32Array;
+        const x = tokenInputs(cfg, SEED, T);
+        const sub = join(dir, preset);
+        const files = await writeLayerDump(sub, {
+          cfg,
+          tokens: T,
+          weights: { router: router.weight, bias: router.bias, gate: experts.map((w) => w.gate), up: experts.map((w) => w.up), down: experts.map((w) => w.down), shared },
+          x,
+          topkIdx,
+          topkWeight,
+          out,
+        });
+        const shapes: Record<string, [string, number[]]> = {
+          x: ['<f4', [T, H]],
+          router: ['<f4', [E, H]],
+          bias: ['<f4', [E]],
+          w_gate: ['<f4', [E, F, H]],
+          w_up: ['<f4', [E, F, H]],
+          w_down: ['<f4', [E, H, F]],
+          shared_gate: ['<f4', [Fs, H]],
+          shared_up: ['<f4', [Fs, H]],
+          shared_down: ['<f4', [H, Fs]],
+          shared_expert_gate: ['<f4', [H]],
+          topk_idx: ['<i4', [T, K]],
+          topk_weight: ['<f4', [T, K]],
+          out: ['<f4', [T, H]],
+        };
+        const expected = ['x', 'router', 'w_gate', 'w_up', 'w_down', 'topk_idx', 'topk_weight', 'out', ...extra].map((n) => `${n}.npy`).sort();
+        expect([...files].sort(), preset).toEqual(expected);
+        expect((await readdir(sub)).sort(), preset).toEqual(expected);
+        for (const f of files) {
+          const name = f.slice(0, -4);
+          const a = await readNpy(join(sub, f));
+          expect([a.dtype, a.shape], `${preset} ${name}`).toEqual(shapes[name]);
+        }
+        const bitEqual = (a: NpyArray, b: NpyArray) => Buffer.compare(bytesOf(a), bytesOf(b)) === 0;
+        const same = async (name: string, want: NpyArray) => expect(bitEqual((await readNpy(join(sub, `${name}.npy`))).data, want), `${preset} ${name}`).toBe(true);
+        await same('x', x);
+        await same('router', router.weight);
+        await same('topk_idx', topkIdx);
+        await same('topk_weight', topkWeight);
+        await same('out', out);
+        // Expert e's [F,H] / [H,F] block sits at index e of the stacked tensor.
+        const e = rng.int(E);
+        const wDown = (await readNpy(join(sub, 'w_down.npy'))).data;
+        expect(bitEqual(wDown.subarray(e * H * F, (e + 1) * H * F), experts[e].down), `${preset} w_down[${e}]`).toBe(true);
+        const wGate = (await readNpy(join(sub, 'w_gate.npy'))).data;
+        expect(bitEqual(wGate.subarray(e * F * H, (e + 1) * F * H), experts[e].gate), `${preset} w_gate[${e}]`).toBe(true);
+        if (router.bias) await same('bias', router.bias);
+        if (shared) await same('shared_down', shared.down);
+        if (shared?.expertGate) await same('shared_expert_gate', shared.expertGate);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
