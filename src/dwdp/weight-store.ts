@@ -90,7 +90,7 @@ export function splitSources(
   slots: PrefetchSlots,
   maxSources: number,
 ): { tableFor: GPUBuffer; sources: (layer: number, slot: number) => GPUBufferBinding[] } {
-  const perPeer = 1 + slots.regions.length <= maxSources;
+  const perPeer = splitSourceCount(slots.regions.length, maxSources) === 1 + slots.regions.length;
   const entries = Array.from({ length: experts }, () => ({ source: 0, atWord: 0 }));
   for (let e = resident.shard.first; e < resident.shard.first + resident.shard.count; e++) {
     entries[e] = { source: 0, atWord: (e - resident.shard.first) * layout.words };
@@ -110,4 +110,9 @@ export function splitSources(
       return [shardBinding(resident, layer), ...peers];
     },
   };
+}
+
+/** Weight sources splitSources binds: the shard plus one per peer when they fit, else shard + slot. */
+export function splitSourceCount(peers: number, maxSources: number): number {
+  return 1 + peers <= maxSources ? 1 + peers : 2;
 }

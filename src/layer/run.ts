@@ -16,6 +16,8 @@ export interface LayerRunOptions {
   /** Timed runs after one warm-up (default 3). */
   runs?: number;
   variant?: string;
+  /** The layer's weights when the caller already built them (else generated from the seed). */
+  host?: HostLayerWeights;
 }
 
 export interface LayerRunResult {
@@ -52,7 +54,8 @@ export function layerFlops(cfg: MoeConfig, tokens: number): LayerFlops {
 export async function runLayer(gpu: Gpu, cfg: MoeConfig, o: LayerRunOptions): Promise<LayerRunResult> {
   const { tokens, seed, format } = o;
   const runs = o.runs ?? 3;
-  const host = buildHostLayerWeights(cfg, format, seed, o.layer ?? 0);
+  const host = o.host ?? buildHostLayerWeights(cfg, format, seed, o.layer ?? 0);
+  if (host.format !== format) throw new Error(`runLayer: host weights are ${host.format}, the run asks for ${format}`);
   const x = tokenInputs(cfg, seed, tokens);
   const layer = await MoeLayer.create(gpu, cfg, { format, variant: o.variant, expectedTokens: tokens });
   const scratch = layer.createScratch(tokens);

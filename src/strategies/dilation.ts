@@ -4,6 +4,7 @@
 // modeled hardware — for the MoE layer that ratio is set by tokens per expert and bytes per
 // weight, which the scaled-down presets keep (DESIGN.md §2).
 import type { Gpu } from '../gpu/index.ts';
+import type { HostLayerWeights } from '../layer/host-weights.ts';
 import { runLayer } from '../layer/run.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { DEFAULT_EFFICIENCY, expertMathPrecision } from '../sim/cost-model.ts';
@@ -37,10 +38,10 @@ export function profileGemmGflops(profileId: string, format: GroupRunOptions['fo
   return peak * 1000 * DEFAULT_EFFICIENCY.groupedGemm;
 }
 
-/** Measures the grouped GEMM on `gpu` with one layer of the run's shape (one warm-up + one timed run). */
-export async function measureDilation(gpu: Gpu, cfg: MoeConfig, o: GroupRunOptions, tokens: number): Promise<Dilation> {
+/** Measures the grouped GEMM on `gpu` with one layer of the run's shape (one warm-up + one timed run), on `host` weights when given. */
+export async function measureDilation(gpu: Gpu, cfg: MoeConfig, o: GroupRunOptions, tokens: number, host?: HostLayerWeights): Promise<Dilation> {
   const profile = o.timeDilation!.profile;
-  const r = await runLayer(gpu, cfg, { format: o.format, tokens, seed: o.seed, runs: 1, variant: o.variant });
+  const r = await runLayer(gpu, cfg, { format: o.format, tokens, seed: o.seed, runs: 1, variant: o.variant, host });
   // Without timestamp-query the stages are not separated: the whole layer's host time stands in.
   const gemmMs = (r.stageMs.get('gate_up') ?? 0) + (r.stageMs.get('down') ?? 0) || r.totalMs;
   return { ...dilationFor(profile, o.format, r.flops.routed / gemmMs / 1e6), measuredInRun: true };

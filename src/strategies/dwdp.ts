@@ -17,6 +17,7 @@ import type { Placement } from '../dwdp/placement.ts';
 import type { CopySegment } from '../dwdp/transport.ts';
 import {
   createPrefetchSlots,
+  splitSourceCount,
   splitSources,
   uploadShard,
   type PrefetchSlots,
@@ -58,8 +59,7 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSo
 
 /** How many weight sources this rank's grouped GEMM binds. */
 export function dwdpSourceCount(splitWeights: boolean, peers: number, maxSources: number): number {
-  if (!splitWeights) return 1;
-  return 1 + peers <= maxSources ? 1 + peers : 2;
+  return splitWeights ? splitSourceCount(peers, maxSources) : 1;
 }
 
 const pullId = (l: number, rank: number, from: number) => `L${l}:${from}->${rank}`;

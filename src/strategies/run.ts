@@ -78,7 +78,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
 
     const td = opts.timeDilation;
-    const dilation = !td ? undefined : td.deviceGflops ? dilationFor(td.profile, opts.format, td.deviceGflops) : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens);
+    const dilation = !td ? undefined : td.deviceGflops ? dilationFor(td.profile, opts.format, td.deviceGflops) : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
     const gbps = opts.link.gbps * (dilation?.factor ?? 1);
     const spec = linkSpec({ egressGBps: gbps, latencyUs: opts.link.latencyUs, sliceBytes: opts.link.sliceBytes, contentionFix: opts.link.contentionFix, copyEngines: 1 });
     const runtime = opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
