@@ -3,7 +3,7 @@
 // DEP group size), then the library's own option check as a last word.
 //
 // Pure module (Node and browser): tested in Node, used by the page and the bench driver.
-import { ConfigError, parseMoeConfig, type MoeConfig } from '../model/config.ts';
+import { parseMoeConfig, type MoeConfig } from '../model/config.ts';
 import { PRESETS, loadPreset } from '../model/presets.ts';
 import { WEIGHT_FORMATS, type WeightFormat } from '../model/formats.ts';
 import { makePlacement } from '../dwdp/placement.ts';
@@ -11,6 +11,7 @@ import { PROFILES, getProfile } from '../sim/profiles.ts';
 import { checkGroupOptions } from '../strategies/options.ts';
 import { STRATEGIES, type GroupRunOptions, type StrategyName } from '../strategies/types.ts';
 import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
+import { FieldProblem, fieldParsers, got } from './field-parse.ts';
 
 export type Source = 'measured' | 'modeled';
 
@@ -52,41 +53,15 @@ export function runOptions(c: PageConfig, strategy: StrategyName): GroupRunOptio
 }
 
 // ---------------------------------------------------------------------------------------
-// Field parsers: each returns a value or throws FieldProblem with the panel's message.
+// Field parsers: each returns a value or throws FieldProblem with the panel's message
+// (field-parse.ts, shared with the lab's panel).
 
-class FieldProblem extends Error {}
-
-const got = (raw: string) => (raw.trim() === '' ? 'nothing' : `'${raw.trim()}'`);
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-function num(f: FieldKey, raw: string): number {
-  const t = raw.trim();
-  if (!NUMBER.test(t)) throw new FieldProblem(`${FIELD[f].label} must be a number (got ${got(raw)})`);
-  return Number(t);
-}
-
-function int(f: FieldKey, raw: string, min: number, max: number): number {
-  const v = num(f, raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new FieldProblem(`${FIELD[f].label} must be an integer from ${min} to ${max} (got ${got(raw)})`);
-  return v;
-}
-
-function range(f: FieldKey, raw: string, min: number, max: number, unit = ''): number {
-  const v = num(f, raw);
-  if (v < min || v > max) throw new FieldProblem(`${FIELD[f].label} must be between ${min} and ${max}${unit} (got ${got(raw)})`);
-  return v;
-}
+const { num, int, range, choice } = fieldParsers<FieldKey>((f) => FIELD[f].label);
 
 function positive(f: FieldKey, raw: string, unit: string): number {
   const v = num(f, raw);
   if (!(v > 0) || !Number.isFinite(v)) throw new FieldProblem(`${FIELD[f].label} must be a positive number of ${unit} (got ${got(raw)})`);
   return v;
-}
-
-function choice<T extends string>(f: FieldKey, raw: string, allowed: readonly T[]): T {
-  const t = raw.trim() as T;
-  if (!allowed.includes(t)) throw new FieldProblem(`${FIELD[f].label} must be one of ${allowed.join(', ')} (got ${got(raw)})`);
-  return t;
 }
 
 function toggle(f: FieldKey, raw: string): boolean {
@@ -155,8 +130,7 @@ export function parseForm(form: FormState): ParsedForm {
     try {
       return parse();
     } catch (e) {
-      if (e instanceof FieldProblem || e instanceof ConfigError) errors[f] ??= e.message;
-      else errors[f] ??= (e as Error).message;
+      errors[f] ??= (e as Error).message;
       return undefined;
     }
   };

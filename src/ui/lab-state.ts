@@ -14,6 +14,7 @@ import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { LAB_REGISTRY } from '../lab/registry.ts';
 import { parseNumbered } from '../lab/tuned.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabKernelName, type LabShape } from '../lab/types.ts';
+import { FieldProblem, fieldParsers, got } from './field-parse.ts';
 
 export type LabFieldKey = 'kernel' | keyof LabShape | 'variant' | 'runs' | 'seed';
 
@@ -91,36 +92,10 @@ export interface ParsedLabForm {
 }
 
 // ---------------------------------------------------------------------------------------
-// Field parsers: each returns a value or throws FieldProblem with the message shown.
+// Field parsers: each returns a value or throws FieldProblem with the message shown
+// (field-parse.ts, shared with the benchmark's panel).
 
-class FieldProblem extends Error {}
-
-const got = (raw: string) => (raw.trim() === '' ? 'nothing' : `'${raw.trim()}'`);
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-function num(key: LabFieldKey, raw: string): number {
-  const t = raw.trim();
-  if (!NUMBER.test(t)) throw new FieldProblem(`${LAB_FIELD[key].label} must be a number (got ${got(raw)})`);
-  return Number(t);
-}
-
-function int(key: LabFieldKey, raw: string, min: number, max: number): number {
-  const v = num(key, raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new FieldProblem(`${LAB_FIELD[key].label} must be an integer from ${min} to ${max} (got ${got(raw)})`);
-  return v;
-}
-
-function range(key: LabFieldKey, raw: string, min: number, max: number): number {
-  const v = num(key, raw);
-  if (v < min || v > max) throw new FieldProblem(`${LAB_FIELD[key].label} must be between ${min} and ${max} (got ${got(raw)})`);
-  return v;
-}
-
-function choice<T extends string>(key: LabFieldKey, raw: string, allowed: readonly T[]): T {
-  const t = raw.trim() as T;
-  if (!allowed.includes(t)) throw new FieldProblem(`${LAB_FIELD[key].label} must be one of ${allowed.join(', ')} (got ${got(raw)})`);
-  return t;
-}
+const { int, range, choice } = fieldParsers<LabFieldKey>((key) => LAB_FIELD[key].label);
 
 /** Upper bounds: generous for a hardware GPU, and they keep a typo from allocating gigabytes. */
 export const LAB_LIMITS = { tokens: 65536, hidden: 16384, expertHidden: 16384, experts: 1024, heads: 256, requests: 64, length: 16384, mib: 1024, runs: 100 } as const;
