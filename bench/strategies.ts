@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
 import { drainGpuPool } from '../src/gpu/pool.ts';
+import { tokensPerExpertNote } from '../src/report/group-report.ts';
 import { formatTable } from '../src/report/table.ts';
 import { simulate } from '../src/sim/scheduler.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
@@ -60,8 +61,7 @@ async function main(): Promise<void> {
   });
   const cfg = first.config;
   console.log(`\nbench:strategies — ${cfg.name}, ${base.ranks} ranks, ${base.layers} layers, ${base.tokensPerRank} tokens/rank mean in ${base.requestsPerRank} requests, ${base.format}`);
-  const perExpert = (base.tokensPerRank * cfg.topK) / cfg.experts;
-  console.log(`${base.tokensPerRank} tokens × top-k ${cfg.topK} ÷ ${cfg.experts} experts = ${perExpert} tokens per expert per layer (DeepSeek-R1: ${((perExpert * 256) / 8 / 1024).toFixed(1)}K-token inputs); DWDP's pull is fixed per layer, so fewer tokens per expert favour DEP`);
+  console.log(tokensPerExpertNote(cfg, base.tokensPerRank));
   console.log(`times measured here: ${first.timeSource}, ${first.adapter}`);
   if (dilation) console.log(`link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} (GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`);
   console.log(formatTable(['length CV', 'DP TPS/GPU', 'DEP TPS/GPU', 'DWDP TPS/GPU', 'DWDP/DEP', 'DEP sync ms/rank', 'DWDP hidden pull %'], rows));

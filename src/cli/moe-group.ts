@@ -7,7 +7,7 @@ import { buildHostLayerWeights, decodeHostLayerWeights } from '../layer/host-wei
 import { runLayerStack, layerFlops } from '../layer/run.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { parseWeightFormat } from '../model/formats.ts';
-import { metricsJson, rankTable, groupTrace } from '../report/group-report.ts';
+import { metricsJson, rankTable, groupTrace, tokensPerExpertNote } from '../report/group-report.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
 import { writeNpy } from '../report/npy-node.ts';
 import { formatBytes } from '../report/units.ts';
@@ -118,6 +118,7 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
       ? `link: ${o.link.gbps} GB/s × time dilation ${d.factor.toExponential(2)} (GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) = ${(r.link.gbps * 1e6).toFixed(1)} KB/s`
       : `link: ${r.link.gbps} GB/s (no time dilation)`;
     say(`${linkLine}, latency ${o.link.latencyUs} µs, slices ${formatBytes(o.link.sliceBytes)}, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
+    say(tokensPerExpertNote(cfg, o.tokensPerRank));
     say(`time: ${r.timeSource} on ${r.adapter}\n`);
     say(rankTable(r));
     const mem = r.ranks[0].residentWeightBytes + r.ranks[0].prefetchBufferBytes;

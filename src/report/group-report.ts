@@ -1,5 +1,6 @@
 // A group run as the tables and files people read: the terminal summary, metrics.json
 // (an exact format other tools read), and the Chrome trace.
+import type { MoeConfig } from '../model/config.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
 import { formatTable, type Cell } from './table.ts';
 import { toChromeTrace, type ChromeTrace } from './trace.ts';
@@ -66,4 +67,14 @@ export function rankTable(r: GroupRunResult): string {
 /** Compute times are measured on `adapter`; transfer times follow `link` (the model under the virtual clock, paced copies under the wall clock). */
 export function groupTrace(r: GroupRunResult, title: string): ChromeTrace {
   return toChromeTrace(r.intervals, { title, modeled: false, strategy: r.strategy, clock: r.clock, timeSource: r.timeSource, adapter: r.adapter, link: r.link });
+}
+
+/**
+ * Tokens per expert per layer decide who wins: DWDP's pull is fixed per layer while compute
+ * grows with them. Says where a run stands against DeepSeek-R1 (E=256, K=8).
+ */
+export function tokensPerExpertNote(cfg: MoeConfig, tokensPerRank: number): string {
+  const perExpert = (tokensPerRank * cfg.topK) / cfg.experts;
+  const r1Tokens = (perExpert * 256) / 8;
+  return `${tokensPerRank} tokens × top-k ${cfg.topK} ÷ ${cfg.experts} experts = ${+perExpert.toFixed(1)} tokens per expert per layer, as DeepSeek-R1 with ${(r1Tokens / 1024).toFixed(1)}K tokens per rank; DWDP's pull is fixed per layer, so fewer tokens per expert favour DEP`;
 }
