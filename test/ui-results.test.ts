@@ -26,7 +26,7 @@ const withSeed = (msg: string) => `${msg} (seed ${seed})`;
  */
 function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.next() * 1000): GroupRunResult {
   const intervals: Interval[] = [];
-  const cats = ['attention', 'router', 'gemm', 'combine', 'wait', 'sync', 'comm', 'merge', 'mystery'];
+  const cats = ['attention', 'router', 'gemm', 'dense', 'combine', 'wait', 'sync', 'comm', 'merge', 'mystery'];
   let makespan = 0;
   for (let k = 0; k < ranks; k++) {
     let t = r.int(3);
@@ -230,6 +230,8 @@ describe('timeline rows', () => {
       expect(totals.wait).toBe(sum('wait'));
       expect(totals.sync).toBe(sum('sync'));
       expect(totals.other).toBe(sum('mystery'));
+      // Every compute kind keeps its own class (the shared expert's GEMMs arrive as 'dense').
+      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'comm'] as const) expect(totals[cls], withSeed(cls)).toBe(sum(cls));
       const copy = r.intervals.filter((iv) => iv.lane === 'copy');
       expect(totals.pull + totals.send).toBe(copy.reduce((a, iv) => a + iv.endMs - iv.startMs, 0));
     }
