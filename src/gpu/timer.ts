@@ -1,5 +1,5 @@
-// GPU time per compute pass from timestamp queries; when the device lacks
-// timestamp-query, host time of whole submissions instead — and `source` says which.
+// GPU time per compute pass from timestamp queries. Without timestamp-query the passes go
+// untimed and `source` says 'host': callers then time whole submissions on the host.
 import type { Gpu } from './device.ts';
 
 export type TimeSource = 'timestamp-query' | 'host';
@@ -74,12 +74,4 @@ export class GpuTimer {
     this.resolveBuf?.destroy();
     this.readBuf?.destroy();
   }
-}
-
-/** Host milliseconds from submitting `commands` until the GPU reports them done. */
-export async function hostTimeSubmit(gpu: Gpu, commands: GPUCommandBuffer[]): Promise<number> {
-  const t0 = performance.now();
-  gpu.device.queue.submit(commands);
-  await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
-  return performance.now() - t0;
 }
