@@ -235,6 +235,13 @@ describe('scheduler', () => {
     expect(() => simulate([[{ kind: 'pull', id: 'p', from: 3, bytes: 1 }]], link)).toThrow(/names rank 3/);
     expect(() => simulate([[{ kind: 'waitRecv', ids: ['s'] }], [{ kind: 'send', id: 's', to: 0, bytes: 1 }], [{ kind: 'waitRecv', ids: ['s'] }]], link)).toThrow(/goes to rank 0/);
     expect(() => simulate([[compute('bad', -1)]], link)).toThrow(/duration -1/);
+    // Pulls and sends are checked alike: peer, id (per program for pulls, global for sends), size.
+    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: 1 }, { kind: 'pull', id: 'p', from: 1, bytes: 1 }], []], link)).toThrow(/rank 0 op 1 \(pull\): pull id 'p' used twice/);
+    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: 1 }], [{ kind: 'pull', id: 'p', from: 0, bytes: 1 }]], link)).not.toThrow();
+    expect(() => simulate([[{ kind: 'send', id: 's', to: 1, bytes: 1 }], [{ kind: 'send', id: 's', to: 0, bytes: 1 }]], link)).toThrow(/rank 1 op 0 \(send\): send id 's' used twice/);
+    expect(() => simulate([[{ kind: 'send', id: 's', to: 0, bytes: 1 }]], link)).toThrow(/send 's' names the rank itself/);
+    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: -1 }], []], link)).toThrow(/pull 'p' has -1 bytes/);
+    expect(() => simulate([[{ kind: 'send', id: 's', to: 1, bytes: NaN }], []], link)).toThrow(/send 's' has NaN bytes/);
   });
 
   it('idles until a request arrives', () => {

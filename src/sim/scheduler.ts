@@ -215,9 +215,16 @@ function validate(programs: readonly Program[]): ProgramMeta {
   const fail = (r: number, i: number, op: Op, what: string): never => {
     throw new Error(`scheduler: rank ${r} op ${i} (${op.kind}): ${what}`);
   };
-  const checkRank = (to: number, r: number, i: number, op: Op, what: string) => {
-    if (!Number.isInteger(to) || to < 0 || to >= R) fail(r, i, op, `${what} names rank ${to}, outside [0, ${R})`);
-    if (to === r) fail(r, i, op, `${what} names the rank itself`);
+  /** A pull or send: its peer in range and not itself, its id new in `index`, its size ≥ 0. Returns its index in `list`. */
+  const transfer = <T extends PullOp | SendOp>(r: number, i: number, op: T, peer: number, index: Pick<IdIndex, 'has' | 'set'>, list: { op: T; rank: number }[]): number => {
+    const what = `${op.kind} '${op.id}'`;
+    if (!Number.isInteger(peer) || peer < 0 || peer >= R) fail(r, i, op, `${what} names rank ${peer}, outside [0, ${R})`);
+    if (peer === r) fail(r, i, op, `${what} names the rank itself`);
+    if (index.has(op.id)) fail(r, i, op, `${op.kind} id '${op.id}' used twice`);
+    if (!(op.bytes >= 0)) fail(r, i, op, `${what} has ${op.bytes} bytes`);
+    index.set(op.id, list.length);
+    list.push({ op, rank: r });
+    return list.length - 1;
   };
   // Plain loops: the programs of a rack run hold ~10⁶ ops.
   for (let r = 0; r < R; r++) {
@@ -232,12 +239,7 @@ function validate(programs: readonly Program[]): ProgramMeta {
           if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs)) fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
           break;
         case 'pull':
-          checkRank(op.from, r, i, op, `pull '${op.id}'`);
-          if (pullIndex.has(op.id)) fail(r, i, op, `pull id '${op.id}' used twice`);
-          if (!(op.bytes >= 0)) fail(r, i, op, `pull '${op.id}' has ${op.bytes} bytes`);
-          pullIndex.set(op.id, pulls.length);
-          ref[i] = pulls.length;
-          pulls.push({ op, rank: r });
+          ref[i] = transfer(r, i, op, op.from, pullIndex, pulls);
           break;
         case 'waitPull': {
           const ids = new Int32Array(op.ids.length);
@@ -250,12 +252,7 @@ function validate(programs: readonly Program[]): ProgramMeta {
           break;
         }
         case 'send':
-          checkRank(op.to, r, i, op, `send '${op.id}'`);
-          if (sendIndex.has(op.id)) fail(r, i, op, `send id '${op.id}' used twice`);
-          if (!(op.bytes >= 0)) fail(r, i, op, `send '${op.id}' has ${op.bytes} bytes`);
-          sendIndex.set(op.id, sends.length);
-          ref[i] = sends.length;
-          sends.push({ op, rank: r });
+          ref[i] = transfer(r, i, op, op.to, sendIndex, sends);
           break;
         case 'barrier': {
           if (seenBarriers.has(op.id)) fail(r, i, op, `barrier '${op.id}' twice in one program`);
