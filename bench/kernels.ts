@@ -11,11 +11,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
-import { GroupedExpertGemm, expertGemmReference, variantName } from '../src/kernels/expert-gemm.ts';
-import { buildGemmProblem, gemmFlops, measureFmaPeak, readY, shapeLabel, timeGemm, type GemmProblem, type GemmShape } from '../src/kernels/gemm-tuning.ts';
+import { GroupedExpertGemm, variantName } from '../src/kernels/expert-gemm.ts';
+import { buildGemmProblem, gemmFlops, readY, shapeLabel, timeGemm, type GemmProblem, type GemmShape } from '../src/kernels/gemm-tuning.ts';
+import { checkGemm, gemmReferenceRows } from '../src/lab/kernels/expert-gemm.ts';
+import { peakLab } from '../src/lab/kernels/peak.ts';
+import { timeProblem } from '../src/lab/measure.ts';
+import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
-import { relativeError } from '../src/util/numeric.ts';
+import { median } from '../src/util/stats.ts';
 import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
 
 const BASELINE = 'bench/kernels-baseline.json';
@@ -59,39 +63,22 @@ interface Row {
   bytesPerExpert?: number;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 /** Relative error of y on a sample of rows against the float64 reference (the full one costs seconds). */
 function sampledError(p: GemmProblem, y: Float32Array, rowsToCheck = 48): number {
-  const { tokens, topK, hidden: H, experts: E } = p.shape;
-  const rows = tokens * topK;
+  const rows = p.shape.tokens * p.shape.topK;
   const pick = new Set<number>();
   for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++) pick.add(Math.floor(((i * 2654435761) % 4294967296) / 4294967296 * rows));
-  // Reference over single-row "problems": each picked row with its expert.
-  const got: number[] = [];
-  const want: number[] = [];
-  for (const row of pick) {
-    let e = 0;
-    while (p.offsets[e + 1] <= row) e++;
-    const token = Math.floor(p.perm[row] / topK);
-    const ref = expertGemmReference({
-      tokens: 1,
-      topK: 1,
-      hidden: H,
-      expertHidden: p.shape.expertHidden,
-      experts: [p.decoded[e]],
-      x: p.x.subarray(token * H, token * H + H),
-    });
-    for (let n = 0; n < H; n++) {
-      got.push(y[row * H + n]);
-      want.push(ref[n]);
-    }
+  return checkGemm(gemmReferenceRows(p, 'both', [...pick]), y, rows).relErr;
+}
+
+/** The FMA ceiling in GFLOP/s: the lab's peak kernel (shaders/expert_gemm_peak.wgsl), median of `runs` after a warm-up. */
+async function measureFmaPeak(gpu: Gpu, runs = 3): Promise<number> {
+  const p = await peakLab.prepare(gpu, { ...DEFAULT_SHAPE }, { seed: 1 });
+  try {
+    return p.flops / (await timeProblem(gpu, p, runs)).medianMs / 1e6;
+  } finally {
+    p.destroy();
   }
-  void E;
-  return relativeError(got, want);
 }
 
 // --- the peer: tfjs-backend-webgpu on our device -----------------------------------------

@@ -1,7 +1,6 @@
 // Measuring the grouped expert GEMM: random routed problems, timed runs (timestamp
-// queries, median after warm-up), the adapter's FMA ceiling, and the candidate variants a
-// sweep tries. Used by bench/kernels.ts and the lab (src/lab/kernels/expert-gemm.ts).
-import { GpuTimer, cachedPipeline, createBuffer, createBufferWith, readF32, wgslProgram, type Gpu } from '../gpu/index.ts';
+// queries, median after warm-up), and the candidate variants a sweep tries. Used by bench/kernels.ts and the lab (src/lab/kernels/expert-gemm.ts).
+import { GpuTimer, createBuffer, createBufferWith, readF32, type Gpu } from '../gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../model/formats.ts';
 import { Rng } from '../util/random.ts';
 import { median } from '../util/stats.ts';
@@ -166,40 +165,6 @@ export async function timeGemm(gpu: Gpu, gemm: GroupedExpertGemm, p: GemmProblem
 /** Reads y (sorted order [T·K, H]) after the last run. */
 export function readY(gpu: Gpu, p: GemmProblem): Promise<Float32Array> {
   return readF32(gpu, p.buffers.y, p.shape.tokens * p.shape.topK * p.shape.hidden);
-}
-
-/** The adapter's FMA rate in GFLOP/s (shaders/expert_gemm_peak.wgsl), median of `runs`. */
-export async function measureFmaPeak(gpu: Gpu, runs = 3, workgroups = 128, iterations = 2048): Promise<number> {
-  const pipeline = await cachedPipeline(gpu, `expert_gemm_peak ${iterations}`, async () => ({
-    program: await wgslProgram('expert_gemm_peak.wgsl'),
-    constants: { ITERATIONS: iterations },
-  }));
-  const sink = createBuffer(gpu, workgroups * 64 * 4, 'peak sink');
-  const bind = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: sink } }] });
-  const timer = new GpuTimer(gpu);
-  const ms: number[] = [];
-  for (let r = 0; r < runs + 1; r++) {
-    const enc = gpu.device.createCommandEncoder();
-    const pass = enc.beginComputePass({ timestampWrites: timer.writes('peak') });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(workgroups);
-    pass.end();
-    timer.resolve(enc);
-    const t0 = performance.now();
-    gpu.device.queue.submit([enc.finish()]);
-    if (timer.source === 'host') {
-      await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
-      if (r > 0) ms.push(performance.now() - t0);
-    } else {
-      const t = (await timer.read()).get('peak') ?? 0;
-      if (r > 0) ms.push(t);
-    }
-  }
-  timer.destroy();
-  sink.destroy();
-  const flops = workgroups * 64 * iterations * 8 * 4 * 2;
-  return flops / median(ms) / 1e6;
 }
 
 /**
