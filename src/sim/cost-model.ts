@@ -355,7 +355,7 @@ export class CostModel {
   }
 
   /** The rank-to-rank link as the scheduler sees it: achieved bandwidth = peak × efficiency.link. */
-  link(contentionFix: boolean, sliceBytes?: number): LinkSpec {
+  link(contentionFix: boolean): LinkSpec {
     const gbps = this.linkGBps * this.efficiency.link;
     return linkSpec({
       egressGBps: gbps,
@@ -363,7 +363,6 @@ export class CostModel {
       latencyUs: this.profile.linkLatencyUs,
       contentionFix,
       copyEngines: this.profile.copyEngines,
-      ...(sliceBytes ? { sliceBytes } : {}),
     });
   }
 
