@@ -91,8 +91,3 @@ export function gamma(rng: Rng, shape: number): number {
 export function totalTokens(work: RankWork[]): number {
   return work.reduce((a, w) => a + w.tokens, 0);
 }
-
-/** Σ len² per rank: what causal attention's cost grows with. */
-export function attentionWork(w: RankWork): number {
-  return w.lengths.reduce((a, l) => a + l * l, 0);
-}
