@@ -3,9 +3,8 @@
 // exact checks), swapped rows, a NaN (or the never-written pattern for integers), and an
 // output the kernel never wrote.
 import { describe, expect, it } from 'vitest';
-import { checkProblem } from '../src/lab/run.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
-import { poison } from '../src/lab/measure.ts';
+import { checkProblem, poison } from '../src/lab/measure.ts';
 import type { RouterOut } from '../src/lab/kernels/router.ts';
 import type { PermuteOut } from '../src/lab/kernels/permute.ts';
 import { DEFAULT_SHAPE, type LabKernelName, type LabProblem, type LabShape } from '../src/lab/types.ts';

@@ -3,7 +3,7 @@
 import type { Gpu } from '../gpu/index.ts';
 import { copyLab } from './kernels/copy.ts';
 import { peakLab } from './kernels/peak.ts';
-import { poison, timeProblem } from './measure.ts';
+import { checkProblem, timeProblem } from './measure.ts';
 import { DEFAULT_SHAPE, type LabKernel } from './types.ts';
 
 interface Ceilings {
@@ -22,11 +22,7 @@ const entry = (gpu: Gpu): Ceilings => {
 async function measure(gpu: Gpu, kernel: LabKernel<never>, runs: number): Promise<{ flops: number; bytes: number; ms: number }> {
   const p = await kernel.prepare(gpu, { ...DEFAULT_SHAPE }, { seed: 1 });
   try {
-    poison(gpu, p.outputs);
-    const enc = gpu.device.createCommandEncoder();
-    await p.encode(enc);
-    gpu.device.queue.submit([enc.finish()]);
-    const check = p.check(await p.read());
+    const check = await checkProblem(gpu, p);
     if (!check.ok) throw new Error(`the ${kernel.name} ceiling kernel computed a wrong result (${check.detail}); its rate would mean nothing`);
     const t = await timeProblem(gpu, p, runs);
     return { flops: p.flops, bytes: p.bytes, ms: t.medianMs };

@@ -1,5 +1,6 @@
 // Timing a lab problem: N runs after warm-up, each the sum of its passes' GPU timestamps
-// (host time per submission where the adapter has no timestamp-query), min and median.
+// (host time per submission where the adapter has no timestamp-query), min and median;
+// and the check run before it (poisoned outputs, one run, the reference check).
 //
 // Warm-up on a hardware GPU: the GPU idles while the host builds a problem and drops its
 // clocks (an H200 timed its FMA loop at 11 instead of 63 TFLOP/s, 1/5.7 = idle/boost clock,
@@ -8,7 +9,7 @@
 // no clock to ramp: `warmup` single runs (default 1).
 import { GpuTimer, type Gpu, type TimeSource } from '../gpu/index.ts';
 import { median } from '../util/stats.ts';
-import type { LabProblem } from './types.ts';
+import type { CheckResult, LabProblem } from './types.ts';
 
 export interface Timing {
   medianMs: number;
@@ -83,4 +84,13 @@ export function poison(gpu: Gpu, buffers: GPUBuffer[]): void {
       gpu.device.queue.writeBuffer(b, at, chunk, 0, Math.min(chunk.length, (b.size - at) / 4));
     }
   }
+}
+
+/** Runs the kernel once on poisoned outputs and checks the result. */
+export async function checkProblem(gpu: Gpu, p: LabProblem): Promise<CheckResult> {
+  poison(gpu, p.outputs);
+  const enc = gpu.device.createCommandEncoder({ label: `lab ${p.kernel} check` });
+  await p.encode(enc);
+  gpu.device.queue.submit([enc.finish()]);
+  return p.check(await p.read());
 }

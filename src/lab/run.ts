@@ -4,8 +4,8 @@
 import { adapterLabel, type Gpu, type TimeSource } from '../gpu/index.ts';
 import { copyCeilingGBps, fmaCeilingGflops, noteCeiling } from './ceilings.ts';
 import { defaultCopyMiB } from './kernels/copy.ts';
-import { poison, timeProblem } from './measure.ts';
-import type { Bound, CheckResult, LabKernel, LabKernelName, LabProblem, LabShape } from './types.ts';
+import { checkProblem, timeProblem } from './measure.ts';
+import type { Bound, LabKernel, LabKernelName, LabProblem, LabShape } from './types.ts';
 
 export interface LabRunOptions {
   variant?: string;
@@ -45,15 +45,6 @@ export interface LabResult {
   measured: 'here';
   /** For format tables: 'format' of GEMM/decode runs. */
   format?: string;
-}
-
-/** Runs the kernel once on poisoned outputs and checks the result. */
-export async function checkProblem(gpu: Gpu, p: LabProblem): Promise<CheckResult> {
-  poison(gpu, p.outputs);
-  const enc = gpu.device.createCommandEncoder({ label: `lab ${p.kernel} check` });
-  await p.encode(enc);
-  gpu.device.queue.submit([enc.finish()]);
-  return p.check(await p.read());
 }
 
 /** Check, time and compare an already prepared problem. */

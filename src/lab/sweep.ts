@@ -2,8 +2,7 @@
 // each checked against the reference before it is timed; the fastest correct one wins and
 // is recorded in the tuning cache for this adapter and shape class.
 import { adapterLabel, type Gpu } from '../gpu/index.ts';
-import { checkProblem } from './run.ts';
-import { timeProblem } from './measure.ts';
+import { checkProblem, timeProblem } from './measure.ts';
 import { adapterKey, type ShapeClass, type TuningCache } from './tuning-cache.ts';
 import type { LabKernel, LabProblem, LabShape } from './types.ts';
 
