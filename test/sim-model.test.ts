@@ -14,6 +14,7 @@ import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts
 import { SCENARIOS, findCrossover, parseScenario, scenarioRows } from '../src/sim/scenarios.ts';
 import { simulate } from '../src/sim/scheduler.ts';
 import { runServing, type ServingParams } from '../src/sim/serving.ts';
+import { generateRequests } from '../src/sim/workload.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -126,13 +127,23 @@ describe('serving', () => {
   };
 
   it('serves every request once, after it arrives, and counts tokens per GPU-second', () => {
+    const rate = 50 + rng.int(200);
+    // The stream the serving level draws (same seed): every input token is counted exactly once.
+    const reqs = generateRequests({ count: base.requests, isl: base.isl, osl: base.osl, arrivalRatePerS: rate, seed: base.seed });
+    const inputTokens = reqs.reduce((a, q) => a + q.inputLen, 0);
+    const longest = Math.max(...reqs.map((q) => q.inputLen));
     for (const strategy of ['dep', 'dwdp'] as const) {
-      const r = runServing({ ...base, arrivalRatePerS: 50 + rng.int(200) }, strategy);
+      const r = runServing({ ...base, arrivalRatePerS: rate }, strategy);
       expect(r.ttftMs.p50).toBeGreaterThan(0);
       expect(r.ttftMs.p99).toBeGreaterThanOrEqual(r.ttftMs.p50);
       expect(r.meanBatchTokens).toBeLessThanOrEqual(8192 + 40000);
+      // A batch exceeds maxTokensPerBatch only when one request alone does.
+      expect(r.meanBatchTokens, tag(strategy)).toBeLessThanOrEqual(Math.max(8192, longest));
       const gpuMs = r.schedule.ranks.reduce((a, m) => a + m.endMs, 0);
       expect(r.tpsPerGpu * gpuMs / 1000).toBeCloseTo(r.meanBatchTokens * (r.rankSteps > 0 ? 40 / r.meanBatchRequests : 0), 3);
+      expect((r.tpsPerGpu * gpuMs) / 1000 / inputTokens, tag(strategy)).toBeCloseTo(1, 9);
+      // The per-step breakdown adds up to the per-step time, as in the step rows.
+      expect(sum(r.breakdownPerStep) / r.stepMs, tag(strategy)).toBeCloseTo(1, 9);
       expect(r.schedule.marks.size).toBeGreaterThan(0);
     }
   });

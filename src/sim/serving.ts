@@ -17,11 +17,11 @@
 //            prefill; the decode phase runs elsewhere in disaggregated serving, so the output
 //            length does not enter the context-phase numbers).
 
-import { makePlacement } from '../dwdp/placement.ts';
+import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { CostModel, expectedExpertsTouched } from './cost-model.ts';
-import { breakdownOf, type Breakdown, type DwdpKnobs } from './experiment.ts';
+import { breakdownOf, zeroBreakdown, type Breakdown, type DwdpKnobs } from './experiment.ts';
 import type { HardwareProfile } from './profiles.ts';
 import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
 import { simulate, type Op, type Schedule } from './scheduler.ts';
@@ -96,13 +96,12 @@ function stepComputeEstimate(cost: CostModel, lengths: readonly number[], strate
   return m.layers.total * perLayer + m.layers.dense * cost.denseMlpMs(T) + m.layers.moe * moe + cost.lmHeadMs(T, lengths.length);
 }
 
-function plan(p: ServingParams, cost: CostModel, strategy: 'dep' | 'dwdp', requests: Request[]): Plan {
+function plan(p: ServingParams, cost: CostModel, placement: Placement, strategy: 'dep' | 'dwdp', requests: Request[]): Plan {
   const G = p.groupSize;
   const groups = Math.floor(p.ranks / G);
   const steps: RankStep[][] = Array.from({ length: groups * G }, () => []);
   const members = new Map<string, Request[]>();
   const head = { i: 0 };
-  const placement = makePlacement(p.model.experts, G, p.local, p.pull);
   // Pull time per step with the link to itself (a lower bound under contention).
   const pullPerStep = (p.model.layers.moe * placement.pullBytesPerLayer(cost.expertBytes)) / (cost.link(true).egressGBps as number) / 1e6;
   const record = (r: number, batch: Request[]) => {
@@ -146,10 +145,10 @@ export function runServing(p: ServingParams, strategy: 'dep' | 'dwdp', opts: { i
   if (!(p.maxTokensPerBatch >= 1)) throw new Error(`serving: maxTokensPerBatch must be ≥ 1, got ${p.maxTokensPerBatch}`);
   const cost = new CostModel({ model: p.model, profile: p.profile, format: p.format, efficiency: p.efficiency, linkGBps: p.linkGBps });
   const requests = generateRequests({ count: p.requests, isl: p.isl, osl: p.osl, arrivalRatePerS: p.arrivalRatePerS, seed: p.seed });
-  const { steps, members } = plan(p, cost, strategy, requests);
   const G = p.groupSize;
-  const groups = steps.length / G;
   const placement = makePlacement(p.model.experts, G, p.local, p.pull);
+  const { steps, members } = plan(p, cost, placement, strategy, requests);
+  const groups = steps.length / G;
   const programs: Op[][] = [];
   const ids = new IdSpace();
   for (let g = 0; g < groups; g++) {
@@ -185,7 +184,7 @@ export function runServing(p: ServingParams, strategy: 'dep' | 'dwdp', opts: { i
       for (const k of Object.keys(acc) as (keyof Breakdown)[]) acc[k] += x[k] / busySteps;
       return acc;
     },
-    { attention: 0, groupedGemm: 0, denseGemm: 0, other: 0, communication: 0, synchronization: 0, p2pCopy: 0 } as Breakdown,
+    zeroBreakdown(),
   );
   const busyMs = schedule.ranks.reduce((a, m) => a + m.computeMs + m.waitMs + m.syncMs + m.commMs, 0);
   return {
