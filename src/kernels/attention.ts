@@ -17,6 +17,11 @@ const BLOCK_Q = 64; // must match attention.wgsl
 const TILE_BYTES = 4 * 1024;
 export const MAX_HEAD_DIM = 256;
 
+/** Keys per K/V tile when none is asked for: what fits TILE_BYTES, at most 32. */
+export function defaultBlockK(headDim: number): number {
+  return Math.max(1, Math.min(32, Math.floor(TILE_BYTES / (8 * headDim))));
+}
+
 export interface AttentionParams {
   heads: number;
   headDim: number;
@@ -74,7 +79,7 @@ export class AttentionKernel {
     if (!Number.isInteger(p.headDim) || p.headDim < 1 || p.headDim > MAX_HEAD_DIM) {
       throw new Error(`attention: headDim must be an integer in [1, ${MAX_HEAD_DIM}] (got ${p.headDim})`);
     }
-    const blockK = opts.blockK ?? Math.max(1, Math.min(32, Math.floor(TILE_BYTES / (8 * p.headDim))));
+    const blockK = opts.blockK ?? defaultBlockK(p.headDim);
     if (!Number.isInteger(blockK) || blockK < 1 || 8 * blockK * p.headDim > gpu.device.limits.maxComputeWorkgroupStorageSize) {
       throw new Error(`attention: blockK = ${blockK} does not fit workgroup memory with headDim = ${p.headDim}`);
     }

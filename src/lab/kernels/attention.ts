@@ -1,7 +1,7 @@
 // Lab: the causal attention stand-in (src/kernels/attention.ts) over requests packed back to
 // back. Variant 'bk:N' = N keys per K/V workgroup tile.
 import { createBuffer, createBufferWith, readF32, type Gpu } from '../../gpu/index.ts';
-import { AttentionKernel, attentionFlops, attentionReference, packOffsets } from '../../kernels/attention.ts';
+import { AttentionKernel, attentionFlops, attentionReference, defaultBlockK, packOffsets } from '../../kernels/attention.ts';
 import { Rng } from '../../util/random.ts';
 import { checkClose } from '../checks.ts';
 import { attentionShapeClass } from '../shape-class.ts';
@@ -9,9 +9,6 @@ import { parseNumbered, tunedVariant } from '../tuned.ts';
 import type { LabKernel, LabProblem, LabShape } from '../types.ts';
 
 export const ATTENTION_TOLERANCE = 1e-4;
-
-/** AttentionKernel's own default (4 KiB of K/V tiles, at most 32 keys): mirrors attention.ts. */
-const defaultBlockK = (headDim: number) => Math.max(1, Math.min(32, Math.floor((4 * 1024) / (8 * headDim))));
 
 export const attentionLab: LabKernel<Float32Array> = {
   name: 'attention',
