@@ -5,13 +5,14 @@
 //
 // Scaled presets (T = tokens; FLOPs of the routed experts per layer = 2·T·K·3·H·F):
 //   tiny-deepseek   R1 with H and F ÷32 (224, 64), E=64 in 8 groups, 4 kept, K=8, one shared
-//                   expert, MLA dims scaled; 4 layers (1 dense + 3 MoE). T=128: ≈0.1 GFLOP.
+//                   expert, MLA dims scaled; 4 layers (1 dense + 3 MoE). T=128: ≈0.09 GFLOP.
 //   tiny-mixtral    H=128, F=448 (Mixtral's F/H = 3.5), E=8, K=2. T=128: ≈0.09 GFLOP.
 //   tiny-qwen2      H=128, F=96, Fs=384 (Fs = 4F as published), E=60 (not a power of two), K=4,
 //                   gated shared expert, no renormalization. T=128: ≈0.08 GFLOP with the shared.
 //   tiny-qwen3      Qwen3-30B-A3B ÷16 in H and F (128, 48), E=128, K=8, renormalized. ≈0.04 GFLOP.
 //   small-deepseek  benchmark size: H=512, F=256, Fs=256, E=32 in 4 groups, 2 kept, K=4;
-//                   T=256: ≈0.8 GFLOP routed (seconds per layer here), 1.5 MiB per f32 expert.
+//                   T=256: ≈0.8 GFLOP routed (≈0.5 s per layer at the ≈1.75 GFLOP/s SwiftShader
+//                   reached in docs/lab.md), 1.5 MiB per f32 expert.
 // H, F and Fs of every scaled preset are multiples of 16 (NVFP4 blocks); DeepSeek's fp8
 // weight_block_size [128,128] is kept, so tiny-deepseek's H=224 has a partial block.
 // Layer counts are small (4, of which 3 MoE) so a multi-layer ping-pong prefetch runs here.
