@@ -28,7 +28,7 @@ export interface TuningStore {
 /**
  * A shape class: the kernel, the part of the shape that must match exactly (`base`, e.g.
  * 'f32 H512 F256'), and a size that may be matched approximately (`rows`, e.g. rows per
- * expert), all already bucketed (see shapeClass helpers below).
+ * expert), all already bucketed (see shape-class.ts).
  */
 export interface ShapeClass {
   kernel: string;
