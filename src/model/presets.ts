@@ -15,7 +15,8 @@
 //                   reached in docs/lab.md), 1.5 MiB per f32 expert.
 // H, F and Fs of every scaled preset are multiples of 16 (NVFP4 blocks); DeepSeek's fp8
 // weight_block_size [128,128] is kept, so tiny-deepseek's H=224 has a partial block.
-// Layer counts are small (4, of which 3 MoE) so a multi-layer ping-pong prefetch runs here.
+// Layer counts are small (4: all MoE, or 1 dense + 3 MoE for DeepSeek) so a multi-layer
+// ping-pong prefetch runs here.
 
 import deepseekV3 from './hf/deepseek_v3.json';
 import mixtral from './hf/mixtral.json';
