@@ -5,10 +5,9 @@ export type Cell = string | number;
 export interface TableOptions {
   /** Columns aligned right (default: every column whose cells are all numbers). */
   rightAlign?: boolean[];
-  /** Digits for numbers that are not integers (default 3 significant-ish). */
-  format?: (v: number, column: number) => string;
 }
 
+/** Integers as they are; other numbers with 1–3 decimals by magnitude, exponent notation below 0.01. */
 function fmtNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return String(v);
@@ -20,8 +19,7 @@ function fmtNumber(v: number): string {
 }
 
 function cells(headers: string[], rows: Cell[][], o: TableOptions): { text: string[][]; right: boolean[] } {
-  const fmt = o.format ?? ((v: number) => fmtNumber(v));
-  const text = rows.map((r) => r.map((c, j) => (typeof c === 'number' ? fmt(c, j) : c)));
+  const text = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmtNumber(c) : c)));
   const right = o.rightAlign ?? headers.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number'));
   return { text, right };
 }
