@@ -11,12 +11,12 @@ describe(`word copy kernel (seed ${SEED})`, () => {
   it('copies several ranges exactly and leaves the rest untouched', async () => {
     const gpu = await testGpu();
     const rng = new Rng(SEED);
-    const words = 4 * (300 + rng.int(300));
+    const words = 4 * (600 + rng.int(300));
     const src = Uint32Array.from({ length: words }, () => rng.int(2 ** 32));
     const dst0 = Uint32Array.from({ length: words }, () => rng.int(2 ** 32));
     const copies = [
       [0, 4 * rng.int(20), 4 * (1 + rng.int(40))],
-      [4 * (100 + rng.int(50)), 4 * (150 + rng.int(50)), 4 * (70 + rng.int(3))], // crosses a 256-thread workgroup when large
+      [4 * (100 + rng.int(50)), 4 * (150 + rng.int(50)), 4 * (260 + rng.int(3))], // 260–262 vec4s: crosses a 256-thread workgroup
       [4, 8, 0],
     ].map(([s, d, n]) => ({ s, d, n }));
     const srcBuf = createBufferWith(gpu, src, 'src');
@@ -25,6 +25,7 @@ describe(`word copy kernel (seed ${SEED})`, () => {
     const enc = gpu.device.createCommandEncoder();
     k.encode(enc, copies.map((c) => ({ src: srcBuf, srcOffset: 4 * c.s, dst: dstBuf, dstOffset: 4 * c.d, bytes: 4 * c.n })), 'merge');
     gpu.device.queue.submit([enc.finish()]);
+    expect(copies[1].n / 4, 'the second copy spans more than one workgroup').toBeGreaterThan(256);
     const want = dst0.slice();
     for (const c of copies) want.set(src.subarray(c.s, c.s + c.n), c.d);
     expect(Array.from(await readU32(gpu, dstBuf, words))).toEqual(Array.from(want));
