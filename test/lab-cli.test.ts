@@ -49,10 +49,14 @@ describe('lab CLI', () => {
   });
 
   it('usage errors exit 2 and name the problem', () => {
-    expect(lab(['matmul']).stderr).toMatch(/unknown kernel 'matmul'/);
+    const unknown = lab(['matmul']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown kernel 'matmul'/);
     const r = lab(['router', '--tokens', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--tokens must be at least 1/);
-    expect(lab(['permute', '--sweep']).stderr).toMatch(/no configurations to sweep/);
+    const sweep = lab(['permute', '--sweep']);
+    expect(sweep.code).toBe(2);
+    expect(sweep.stderr).toMatch(/no configurations to sweep/);
   });
 });
