@@ -13,7 +13,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type uPlot from 'uplot';
 import { runComparison, measuredRunner, type Comparison, type ComparisonProgress } from './compare.ts';
-import { parseForm } from './config.ts';
+import { parseForm, type PageConfig } from './config.ts';
 import { defaultForm, isFieldKey, type FormState } from './fields.ts';
 import { scenarioForm } from './scenario.ts';
 import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
@@ -76,7 +76,7 @@ const setQuery = (q: string) => history.replaceState(null, '', pageUrl(location.
 const panel = buildPanel($('panel'), view === 'bench' ? queryToForm(location.search) : defaultForm(), (form, parsed) => {
   const ok = parsed.config !== null;
   ($('run') as HTMLButtonElement).disabled = !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
-  $('run-hint').textContent = ok ? runHint(form) : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
+  $('run-hint').textContent = parsed.config ? runHint(parsed.config) : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
   if (ok && view === 'bench') setQuery(formToQuery(form));
 });
 
@@ -110,9 +110,7 @@ for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]'
   });
 }
 
-function runHint(form: FormState): string {
-  const parsed = parseForm(form);
-  const c = parsed.config!;
+function runHint(c: PageConfig): string {
   const points = c.sweep ? c.sweep.values.length : 1;
   const runs = points * c.strategies.length;
   if (c.source === 'modeled') return `${runs} modeled run(s) of ${c.modelName} on ${c.profile}: ${modeledCaveats(c).join('; ')}.`;

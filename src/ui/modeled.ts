@@ -86,7 +86,7 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
       prefetchBufferBytes: mem && strategy === 'dwdp' ? mem.prefetchBytes : 0,
     };
   });
-  const profile = getProfile(c.profile!);
+  const profile = p.profile;
   const link = run.cost.link(p.contentionFix);
   return {
     strategy,

@@ -28,8 +28,7 @@ scope.onmessage = (e) => {
     try {
       scope.postMessage({ type: 'result', id: msg.id, result: modeledRun(msg.config, msg.strategy) });
     } catch (err) {
-      const e = err as Error;
-      scope.postMessage({ type: 'error', id: msg.id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+      postError(msg.id, err);
     }
     return;
   }
@@ -40,6 +39,12 @@ scope.onmessage = (e) => {
   void run(msg.id, msg.options);
 };
 
+/** A failed request's error, by name and message (an AbortError stays one on the page's side). */
+function postError(id: number, err: unknown): void {
+  const e = err as Error;
+  scope.postMessage({ type: 'error', id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+}
+
 async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-run' }>): Promise<void> {
   const ctl = new AbortController();
   running.set(msg.id, ctl);
@@ -49,8 +54,7 @@ async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-r
     const result = msg.type === 'lab-run' ? await lab.run(msg.request, hooks) : await lab.programs(msg.spec, hooks);
     scope.postMessage({ type: 'lab-result', id: msg.id, result });
   } catch (err) {
-    const e = err as Error;
-    scope.postMessage({ type: 'error', id: msg.id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+    postError(msg.id, err);
   } finally {
     running.delete(msg.id);
   }
@@ -75,8 +79,7 @@ async function run(id: number, options: Extract<WorkerIn, { type: 'run' }>['opti
     const { outputs: _o, config: _c, ...result } = r;
     scope.postMessage({ type: 'result', id, result });
   } catch (err) {
-    const e = err as Error;
-    scope.postMessage({ type: 'error', id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+    postError(id, err);
   } finally {
     running.delete(id);
   }
