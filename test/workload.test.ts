@@ -5,7 +5,7 @@ import { routerReference } from '../src/kernels/router.ts';
 import { routerParams } from '../src/layer/params.ts';
 import { loadPreset, routerWeights, tokenInputs } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
-import { applyRoutingSkew } from '../src/workload/skew.ts';
+import { applyRoutingSkew, popularityOrder } from '../src/workload/skew.ts';
 import { gamma, makeWorkload, totalTokens } from '../src/workload/workload.ts';
 import { testSeed } from './seed.ts';
 
@@ -59,20 +59,22 @@ describe(`workload ${at}`, () => {
 });
 
 describe(`routing skew ${at}`, () => {
-  it('a Zipf skew concentrates top-1 choices on hot experts, keeps rows at RMS 1, and is reproducible', () => {
+  it('a Zipf skew sends many more tokens to the hottest expert, keeps rows at RMS 1, and is reproducible', () => {
     const cfg = loadPreset('tiny-qwen3');
     const T = 512;
     const { weight } = routerWeights(cfg, seed, 0);
-    const top1Share = (x: Float32Array) => {
+    const hot = popularityOrder(cfg.experts, seed)[0];
+    // Share of tokens whose top-k includes the hottest expert.
+    const hotShare = (x: Float32Array) => {
       const ref = routerReference(routerParams(cfg), T, x, weight);
-      const counts = new Array(cfg.experts).fill(0);
-      for (let t = 0; t < T; t++) counts[ref.idx[t * cfg.topK]]++;
-      return Math.max(...counts) / T;
+      return ref.idx.filter((e) => e === hot).length / T;
     };
     const plain = tokenInputs(cfg, seed, T);
     const skewed = plain.slice();
     applyRoutingSkew(cfg, skewed, T, weight, 1.5, seed);
-    expect(top1Share(skewed), at).toBeGreaterThan(2 * top1Share(plain));
+    // Zipf 1.5 over 128 experts pushes ~41% of tokens toward it by +2 logit std: expect ~+26%
+    // of tokens (min +20% over 59 seeds), against a binomial noise of ~2%.
+    expect(hotShare(skewed) - hotShare(plain), at).toBeGreaterThan(0.12);
     for (let t = 0; t < T; t += 97) {
       let sq = 0;
       for (let h = 0; h < cfg.hidden; h++) sq += skewed[t * cfg.hidden + h] ** 2;

@@ -18,16 +18,23 @@ export function zipf(n: number, s: number): Float64Array {
   return p;
 }
 
+/** The seed's popularity order: order[0] is the hottest expert (a seeded permutation). */
+export function popularityOrder(experts: number, seed: number): number[] {
+  const rng = new Rng(seed).fork('workload/skew-order');
+  const order = Array.from({ length: experts }, (_, i) => i);
+  for (let i = experts - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 /** Pushes every token of x [tokens, H] toward a Zipf-drawn hot expert (in place). */
 export function applyRoutingSkew(cfg: MoeConfig, x: Float32Array, tokens: number, router: Float32Array, exponent: number, seed: number): void {
   if (!(exponent >= 0) || !Number.isFinite(exponent)) throw new Error(`routing skew must be a Zipf exponent ≥ 0 (got ${exponent})`);
   const { hidden: H, experts: E } = cfg;
   const rng = new Rng(seed).fork('workload/skew');
-  const order = Array.from({ length: E }, (_, i) => i);
-  for (let i = E - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = popularityOrder(E, seed);
   const cdf = zipf(E, exponent);
   for (let i = 1; i < E; i++) cdf[i] += cdf[i - 1];
   for (let t = 0; t < tokens; t++) {
