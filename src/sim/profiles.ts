@@ -145,9 +145,11 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
     if (!(v > 0) || !Number.isFinite(v)) throw new Error(`this-device profile: ${k} must be a positive number, got ${v}`);
   }
   const tf = m.gemmGflops / 1000;
+  // Three significant digits without exponent notation (0.939, 1.65, 50000).
+  const sig3 = (x: number) => String(Number(x.toPrecision(3)));
   return {
     id: 'this-device',
-    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${m.gemmGflops.toPrecision(3)} GFLOP/s GEMM, ${m.copyGBps.toPrecision(3)} GB/s copy, measured`,
+    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${sig3(m.gemmGflops)} GFLOP/s GEMM, ${sig3(m.copyGBps)} GB/s copy, measured`,
     gpusPerDomain: m.ranks ?? 8,
     peakTflops: { fp4: tf, fp8: tf, bf16: tf, fp32: tf },
     hbmGBps: m.copyGBps,
