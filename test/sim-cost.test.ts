@@ -16,6 +16,7 @@ import {
   thisDeviceEfficiency,
   tokenReachesRankProbability,
 } from '../src/sim/cost-model.ts';
+import { formatCalibration } from '../src/sim/format.ts';
 import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/sim/profiles.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
@@ -212,6 +213,17 @@ describe('calibration', () => {
     // One op twice as slow as the rest: the spread says so.
     samples[0] = { ...samples[0], measuredMs: samples[0].measuredMs * 2 };
     expect(calibrate(samples, device).spread).toBeCloseTo(2, 9);
+  });
+
+  it('prints predicted times as modeled on the profile and measured times as measured on the adapter', () => {
+    const device = { gemmGflops: 51234.5, copyGBps: 1987.65, adapter: 'GPU X' };
+    const fit = calibrate([{ name: 'tiny gemm', kind: 'gemm', m: 64, n: 64, k: 64, measuredMs: 0.0042 }], device);
+    const text = formatCalibration(fit);
+    // Rates with three significant digits, no exponent; each column says where it comes from.
+    expect(text).toMatch(/predicted ms: MODELED \(roofline, efficiency 1\) on this device \(GPU X\): 51200 GFLOP\/s GEMM, 1990 GB\/s copy, measured/);
+    expect(text).toMatch(/measured ms: MEASURED, the file's timings on GPU X/);
+    // A kernel time below 0.01 ms keeps its digits (not "0.00").
+    expect(text).toMatch(/tiny gemm\s+memory\s+0\.000\d+\s+0\.0042\s/);
   });
 
   it('parses the calibration file and names bad fields', () => {

@@ -1,7 +1,8 @@
 // npm run sim -- --scenario <name|file.json> [--json] [--profile id] [--trace FILE]
 //                [--this-device-gflops X --this-device-copy-gbps Y] [--calibrate FILE] [--list]
 // The rack-scale model: DWDP vs DEP for DeepSeek-R1 on a hardware profile, in virtual time.
-// Everything it prints is modeled (it says so); nothing here touches a GPU.
+// Everything it prints is modeled (it says so), except --calibrate's measured column, which
+// comes from the file (GPU timings the lab took); nothing here touches a GPU.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { toChromeTrace } from '../report/trace.ts';
 import { calibrate, parseCalibration } from '../sim/calibration.ts';
@@ -80,7 +81,11 @@ async function main(): Promise<void> {
   if (calib !== undefined) {
     const { device, samples } = parseCalibration(JSON.parse(readFileSync(calib, 'utf8')));
     const fit = calibrate(samples, device);
-    if (args.flag('json')) console.log(JSON.stringify({ modeled: true, profile: fit.profile.id, scale: fit.scale, spread: fit.spread, rows: fit.rows }, null, 2));
+    if (args.flag('json')) {
+      const measured = `measured: ${calib}${device.adapter ? `, on ${device.adapter}` : ''}`;
+      const predicted = `modeled: roofline, efficiency 1, on ${fit.profile.name}`;
+      console.log(JSON.stringify({ predictedMs: predicted, measuredMs: measured, profile: fit.profile.id, scale: fit.scale, spread: fit.spread, rows: fit.rows }, null, 2));
+    }
     else console.log(formatCalibration(fit));
     return;
   }

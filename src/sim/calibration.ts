@@ -37,7 +37,9 @@ export interface CalibrationRow {
 }
 
 export interface CalibrationFit {
+  /** The 'this-device' profile the predictions are modeled on, and the measured rates it was built from. */
   profile: HardwareProfile;
+  device: MeasuredDevice;
   rows: CalibrationRow[];
   /** Geometric mean of measured ÷ predicted. */
   scale: number;
@@ -82,7 +84,7 @@ export function calibrate(samples: readonly CalibrationSample[], device: Measure
   const logs = rows.map((r) => Math.log(r.ratio));
   const scale = Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
   const spread = Math.max(...rows.map((r) => r.ratio)) / Math.min(...rows.map((r) => r.ratio));
-  return { profile, rows, scale, spread };
+  return { profile, device, rows, scale, spread };
 }
 
 /** Samples and device from the JSON format above; errors name the field. */

@@ -5,7 +5,8 @@ import type { Breakdown } from './experiment.ts';
 import type { CalibrationFit } from './calibration.ts';
 import type { ScenarioResult, ScenarioRow } from './scenarios.ts';
 
-const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+// Below 0.01 ms (a kernel timed on a real GPU) two significant digits, not "0.00".
+const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(2) : x.toPrecision(2));
 const ratio = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '∞');
 
 const BREAKDOWN: [keyof Breakdown, string][] = [
@@ -93,7 +94,8 @@ export function formatScenario(res: ScenarioResult): string {
 export function formatCalibration(fit: CalibrationFit): string {
   const rows = fit.rows.map((r): Cell[] => [r.name, r.bound, ms(r.predictedMs), ms(r.measuredMs), ratio(r.ratio)]);
   return [
-    `calibration — predicted on ${fit.profile.name} (roofline, efficiency 1) vs measured here`,
+    `calibration — predicted ms: MODELED (roofline, efficiency 1) on ${fit.profile.name}`,
+    `              measured ms: MEASURED, the file's timings${fit.device.adapter ? ` on ${fit.device.adapter}` : ''}`,
     formatTable(['op', 'bound', 'predicted ms (modeled)', 'measured ms', 'measured/predicted'], rows, { rightAlign: [false, false, true, true, true] }),
     `fit: measured ≈ ${fit.scale.toFixed(3)} × predicted (geometric mean); spread of the ratios ${fit.spread.toFixed(2)}× (1 = one scale explains every op)`,
   ].join('\n');
