@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkRatios, parseScenario, updatedBaseline, validateScenario, type Baseline } from '../src/ui/scenario.ts';
-import type { Ratio } from '../src/ui/compare.ts';
+import { comparisonRatios, type Ratio } from '../src/ui/compare.ts';
+import type { GroupRunResult } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -29,6 +30,20 @@ describe('bench scenarios', () => {
       expect(p.config).not.toBeNull();
     });
   }
+
+  it('have in bench/baseline.json exactly the ratios a run of them produces (none missing, none stale)', () => {
+    const baseline = JSON.parse(readFileSync(new URL('../bench/baseline.json', import.meta.url), 'utf8')) as Baseline;
+    for (const [name, entry] of Object.entries(baseline.scenarios)) {
+      expect(files, `baseline scenario '${name}' has a scenario file`).toContain(`${name}.json`);
+      const c = parseScenario(validateScenario(JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')), name)).config!;
+      // Ratio names depend only on the strategies and the sweep, not on the numbers.
+      const run = { tpsPerGpu: 1, tpsPerUser: 1 } as GroupRunResult;
+      const points = (c.sweep ? c.sweep.values : [null]).map((value) => ({ value, results: c.strategies.map(() => run) }));
+      const axis = c.sweep ? { field: c.sweep.field, label: c.sweep.field, log: false, values: c.sweep.values } : null;
+      const names = comparisonRatios(c.strategies, points, axis).map((r) => r.name);
+      expect(Object.keys(entry.ratios).sort(), name).toEqual(names.sort());
+    }
+  });
 
   it('refuses malformed scenario files, naming the problem', () => {
     expect(() => validateScenario([], 'x.json')).toThrow('x.json: a scenario is a JSON object with name, description and fields');
