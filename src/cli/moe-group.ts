@@ -1,6 +1,6 @@
 // The group half of `npm run moe`: --ranks N --strategy dp|dep|dwdp and the DWDP, link,
 // clock and workload options (exact interface; other tools rely on it).
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getGpu } from '../gpu/index.ts';
 import { buildHostLayerWeights, decodeHostLayerWeights } from '../layer/host-weights.ts';
@@ -135,7 +135,6 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
   const tracePath = args.optStr('trace');
   if (tracePath) await writeFile(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
   if (dump) {
-    await mkdir(dump, { recursive: true });
     // The dumped layer is the last one: x is its input, so out = MoE(x) with the dumped weights.
     const host = buildHostLayerWeights(cfg, o.format, o.seed, o.layers - 1);
     await writeLayerDump(dump, { cfg, tokens, weights: decodeHostLayerWeights(host), x: out.lastInput, topkIdx: out.topkIdx, topkWeight: out.topkWeight, out: out.out });

@@ -1,6 +1,7 @@
 // A group run as the tables and files people read: the terminal summary, metrics.json
 // (an exact format other tools read), and the Chrome trace.
 import type { MoeConfig } from '../model/config.ts';
+import { loadPreset } from '../model/presets.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
 import { formatTable, type Cell } from './table.ts';
 import { toChromeTrace, type ChromeTrace } from './trace.ts';
@@ -71,10 +72,11 @@ export function groupTrace(r: GroupRunResult, title: string): ChromeTrace {
 
 /**
  * Tokens per expert per layer decide who wins: DWDP's pull is fixed per layer while compute
- * grows with them. Says where a run stands against DeepSeek-R1 (E=256, K=8).
+ * grows with them. Says where a run stands against DeepSeek-R1 (its published E and K).
  */
 export function tokensPerExpertNote(cfg: MoeConfig, tokensPerRank: number): string {
   const perExpert = (tokensPerRank * cfg.topK) / cfg.experts;
-  const r1Tokens = (perExpert * 256) / 8;
+  const r1 = loadPreset('deepseek-r1');
+  const r1Tokens = (perExpert * r1.experts) / r1.topK;
   return `${tokensPerRank} tokens × top-k ${cfg.topK} ÷ ${cfg.experts} experts = ${+perExpert.toFixed(1)} tokens per expert per layer, as DeepSeek-R1 with ${(r1Tokens / 1024).toFixed(1)}K tokens per rank; DWDP's pull is fixed per layer, so fewer tokens per expert favour DEP`;
 }
