@@ -203,5 +203,7 @@ describe('scenarios', () => {
     }
     const text = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file], { encoding: 'utf8' });
     expect(text).toMatch(/^MODELED, not measured — profile: GB200 NVL72/);
+    // The crossover is a plain number of tokens (this sweep has one), not exponent notation.
+    expect(text).toMatch(/\ncrossover: DWDP overtakes DEP (above|below) isl ≈ \d+ \(between 1024 and 32768, linear interpolation\)/);
   });
 });

@@ -82,7 +82,7 @@ export function formatScenario(res: ScenarioResult): string {
   out.push('');
   if (res.crossover) {
     const c = res.crossover;
-    out.push(`crossover: DWDP overtakes DEP ${c.dwdpAhead} ${c.param} ≈ ${c.estimate.toPrecision(3)} (between ${c.between[0]} and ${c.between[1]}, linear interpolation)`);
+    out.push(`crossover: DWDP overtakes DEP ${c.dwdpAhead} ${c.param} ≈ ${Number(c.estimate.toPrecision(3))} (between ${c.between[0]} and ${c.between[1]}, linear interpolation)`);
   } else if (res.varies) {
     const r = res.rows.map((x) => (serving && x.serving ? x.serving.dwdp.tpsPerGpu / x.serving.dep.tpsPerGpu : x.depOverDwdp));
     const lead = r.every((x) => x > 1) ? 'DWDP ahead on every row' : r.every((x) => x < 1) ? 'DEP ahead on every row' : 'no single crossover';
