@@ -111,6 +111,9 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     for (const r of c.points[0].results) expect(r.timeSource).toMatch(/^modeled/);
     expect(await p.$$eval('.badge.modeled', (b) => b.length)).toBeGreaterThan(2);
     expect(await p.$$eval('#gantt .uplot', (x) => x.length)).toBe(2);
+    // tiny-deepseek has a shared expert: its GEMMs are spans of their own, named in the legend.
+    for (const r of c.points[0].results) expect(r.intervals.some((iv) => iv.category === 'dense'), `${r.strategy} shared-expert spans`).toBe(true);
+    expect(await p.$eval('#gantt .legend', (e) => e.textContent)).toContain('shared expert / dense MLP');
     // The shader lab needs WebGPU for everything it does, and says so.
     await p.click('#tab-lab');
     await p.waitForSelector('#lab-no-webgpu:not([hidden])', { timeout: 20_000 });
