@@ -11,7 +11,7 @@ import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts'
 import { PermuteKernel } from '../kernels/permute.ts';
 import { RouterKernel } from '../kernels/router.ts';
 import type { MoeConfig } from '../model/config.ts';
-import type { ExpertLayout, WeightFormat } from '../model/formats.ts';
+import type { WeightFormat } from '../model/formats.ts';
 import type { HostLayerWeights } from './host-weights.ts';
 import { layerLayout } from './host-weights.ts';
 import { routerParams, sharedMode } from './params.ts';
@@ -59,20 +59,15 @@ export interface MoeLayerOptions {
 }
 
 export class MoeLayer {
-  readonly layout: ExpertLayout;
-
   private constructor(
     readonly gpu: Gpu,
     readonly cfg: MoeConfig,
-    readonly format: WeightFormat,
     private readonly router: RouterKernel,
     private readonly permute: PermuteKernel,
     private readonly gemm: GroupedExpertGemm,
     private readonly sharedGemm: GroupedExpertGemm | undefined,
     private readonly combine: CombineKernel,
-  ) {
-    this.layout = layerLayout(cfg, format);
-  }
+  ) {}
 
   static async create(gpu: Gpu, cfg: MoeConfig, opts: MoeLayerOptions): Promise<MoeLayer> {
     const gemmParams = { hidden: cfg.hidden, format: opts.format, variant: opts.variant, block: cfg.nativeWeightBlock };
@@ -86,7 +81,7 @@ export class MoeLayer {
         : Promise.resolve(undefined),
       CombineKernel.create(gpu, { hidden: cfg.hidden, topK: cfg.topK, shared: sharedMode(cfg) }),
     ]);
-    return new MoeLayer(gpu, cfg, opts.format, router, permute, gemm, sharedGemm, combine);
+    return new MoeLayer(gpu, cfg, router, permute, gemm, sharedGemm, combine);
   }
 
   createScratch(maxTokens: number): LayerScratch {
