@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { comparisonRatios, crossovers, runComparison, type Comparison, type StrategyRunner } from '../src/ui/compare.ts';
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
-import { classTotals, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { SPAN_CLASSES, classTotals, classify, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { categoryOf } from '../src/strategies/runtime.ts';
 import { flowTotals, flowsAt, peakRate, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
 import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
@@ -235,6 +236,20 @@ describe('timeline rows', () => {
       const copy = r.intervals.filter((iv) => iv.lane === 'copy');
       expect(totals.pull + totals.send).toBe(copy.reduce((a, iv) => a + iv.endMs - iv.startMs, 0));
     }
+  });
+});
+
+describe('timeline classes of the layer\'s timed passes', () => {
+  it('shows the shared expert\'s GEMMs as the legend\'s shared expert, the routed ones as the grouped GEMM', () => {
+    // Pass labels as the layer times them (the shared expert's under the 'shared ' scope), in a step of any category.
+    const want: Record<string, string> = { 'shared gate_up': 'dense', 'shared down': 'dense', gate_up: 'gemm', down: 'gemm', router: 'router', permute: 'router', combine: 'combine', attention: 'attention' };
+    for (const step of ['gemm', 'dense', 'experts']) {
+      for (const [pass, cls] of Object.entries(want)) {
+        const iv = { rank: 0, lane: 'compute' as const, label: `${pass} L0`, category: categoryOf(pass, step), layer: 0, startMs: 0, endMs: 1 };
+        expect(classify(iv), `${pass} in a '${step}' step`).toBe(cls);
+      }
+    }
+    expect(SPAN_CLASSES.find((c) => c.cls === 'dense')!.label).toBe('shared expert / dense MLP');
   });
 });
 
