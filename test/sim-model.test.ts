@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import { loadPreset } from '../src/model/presets.ts';
-import { CostModel } from '../src/sim/cost-model.ts';
+import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts';
 import { DEFAULT_STEP_PARAMS, runStepRow, type Breakdown, type StepParams } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/sim/profiles.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
@@ -66,6 +66,11 @@ describe('programs', () => {
     const s = simulate(progs, cost.link(true), { intervals: false });
     const sent = s.ranks.reduce((a, m) => a + m.bytesSent, 0);
     expect(sent).toBeGreaterThan(0);
+    // Per MoE layer each rank dispatches its T tokens' reaching share (FP8) to each of its N−1
+    // peers and sends each peer's share back (BF16): (N−1)·ΣT·reach·H·(1 + 2) bytes in all.
+    const totalT = steps.reduce((a, st) => a + st[0].lengths.reduce((x, y) => x + y, 0), 0);
+    const want = r1.layers.moe * (N - 1) * totalT * tokenReachesRankProbability(256, 8, N) * r1.hidden * (1 + 2);
+    expect(sent / want, tag('bytes sent')).toBeCloseTo(1, 9);
     // Every MoE layer's end is set by the slowest rank: all ranks finish within the tail's spread.
     const ends = s.ranks.map((m) => m.endMs);
     expect(Math.max(...ends) - Math.min(...ends)).toBeLessThan(0.05 * Math.max(...ends));
