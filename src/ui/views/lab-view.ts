@@ -132,7 +132,8 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     for (const w of parsed.warnings) warnings.append(h('p', { class: 'warning' }, w));
     if (parsed.spec) {
       onValid(form);
-      hint.textContent = `Same as: ${labCommand(parsed.spec, parsed.spec.seed ?? 0).replace(/ --seed 0$/, ' --seed <new each run>')}`;
+      const seed = parsed.spec.seed;
+      hint.textContent = `Same as: ${seed === undefined ? labCommand(parsed.spec, 0).replace(/ --seed 0$/, ' --seed <new each run>') : labCommand(parsed.spec, seed)}`;
       scheduleLoad();
     } else {
       hint.textContent = `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
