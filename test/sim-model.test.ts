@@ -187,6 +187,9 @@ describe('scenarios', () => {
     expect(findCrossover([1, 2, 4], [0.5, 0.9, 1.3], 'isl')).toEqual({ param: 'isl', between: [2, 4], estimate: 2.5, dwdpAhead: 'above' });
     expect(findCrossover([0, 10], [1.2, 0.8], 'linkGBps')).toEqual({ param: 'linkGBps', between: [0, 10], estimate: 5, dwdpAhead: 'below' });
     expect(findCrossover([1, 2], [1.1, 1.2], 'x')).toBeNull();
+    // A ratio of exactly 1 at a sweep point is the crossover itself.
+    expect(findCrossover([1, 2, 3], [0.5, 1, 1.5], 'x')).toEqual({ param: 'x', between: [1, 2], estimate: 2, dwdpAhead: 'above' });
+    expect(findCrossover([1, 2], [1, 0.8], 'x')).toEqual({ param: 'x', between: [1, 2], estimate: 1, dwdpAhead: 'below' });
   });
 
   it('CLI --json prints the issue’s row shape, modeled: true, times in ms', () => {

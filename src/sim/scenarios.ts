@@ -67,7 +67,8 @@ export interface Crossover {
   param: string;
   /** Where DWDP/DEP changes sign: between these two values (DWDP ahead on the `dwdpAhead` side). */
   between: [number, number];
-  /** Linear interpolation of depOverDwdp = 1 between them. */
+  /** Where the ratio crosses 1 between them, by linear interpolation (the ratio: depOverDwdp
+   *  for step scenarios, TPS/GPU DWDP ÷ DEP for serving ones; > 1 means DWDP is ahead). */
   estimate: number;
   dwdpAhead: 'above' | 'below';
 }
@@ -261,12 +262,12 @@ export function variedParams(rows: readonly ScenarioParams[]): SweepParam[] {
   return [...keys].filter((k) => k !== ('efficiency' as string) && rows.some((r) => r[k] !== rows[0][k]));
 }
 
-/** Where depOverDwdp crosses 1 along a numeric parameter, interpolated linearly; null if it never does. */
+/** Where a DWDP-over-DEP ratio crosses 1 along a numeric parameter, interpolated linearly; null if it never does. */
 export function findCrossover(xs: readonly number[], ratios: readonly number[], param: string): Crossover | null {
   for (let i = 0; i + 1 < xs.length; i++) {
     const a = ratios[i] - 1;
     const b = ratios[i + 1] - 1;
-    if (a === 0 || a * b < 0 || (b === 0 && a !== 0)) {
+    if (a === 0 || b === 0 || a * b < 0) {
       const estimate = a === b ? xs[i] : xs[i] + ((xs[i + 1] - xs[i]) * (0 - a)) / (b - a);
       return { param, between: [xs[i], xs[i + 1]], estimate, dwdpAhead: b > a ? 'above' : 'below' };
     }
