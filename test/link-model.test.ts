@@ -171,6 +171,23 @@ describe('many-to-one contention', () => {
     }
   });
 
+  it('DEP sends are all in flight at once and share the source, with the fix or without', () => {
+    const N = 3 + rng.int(5);
+    for (const fix of [false, true]) {
+      const engine = new LinkFluid(linkSpec({ egressGBps: 900, contentionFix: fix }));
+      for (let d = 1; d < N; d++) engine.submit(d, 'send', 0, d, T);
+      // No FIFO: every send moves at 1/(N−1) of the egress and all land together.
+      const t = engine.nextEventMs();
+      expect(t / tOne, tag(`fix ${fix}`)).toBeCloseTo(N - 1, 9);
+      expect([...engine.advanceTo(t)]).toEqual([...Array(N - 1).keys()].map((k) => k + 1));
+      expect(engine.busy).toBe(false);
+      // N−1 senders into one destination share its ingress the same way.
+      const into = new LinkFluid(linkSpec({ egressGBps: 900, contentionFix: fix }));
+      for (let s = 1; s < N; s++) into.submit(s, 'send', s, 0, T);
+      expect(into.nextEventMs() / tOne, tag(`fix ${fix}`)).toBeCloseTo(N - 1, 9);
+    }
+  });
+
   it('adds the latency once per transfer', () => {
     const ts: Transfer[] = [{ src: 1, dst: 0, bytes: T, submitMs: 0.5 }];
     for (const fix of [false, true]) {
