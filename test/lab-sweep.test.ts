@@ -7,7 +7,7 @@ import { copyLab } from '../src/lab/kernels/copy.ts';
 import { expertGemmLab } from '../src/lab/kernels/expert-gemm.ts';
 import { routerLab } from '../src/lab/kernels/router.ts';
 import { sweepLab, type SweepReport } from '../src/lab/sweep.ts';
-import { TuningCache, adapterKey, memoryStore } from '../src/lab/tuning-cache.ts';
+import { TuningCache, adapterKey, memoryStore } from '../src/tuning/tuning-cache.ts';
 import { DEFAULT_SHAPE, type LabKernel, type LabProblem, type LabShape } from '../src/lab/types.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';

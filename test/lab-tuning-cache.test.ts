@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GroupedExpertGemm, defaultVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
-import { gemmShapeClass } from '../src/lab/shape-class.ts';
-import { TUNING_SCHEMA, TuningCache, adapterKey, entryKey, memoryStore, pow2Bucket, type TunedEntry } from '../src/lab/tuning-cache.ts';
-import { defaultTuningPath, fileStore, projectRoot } from '../src/lab/tuning-store-node.ts';
-import { defaultTuningCache, setDefaultTuningCache } from '../src/lab/tuning-store.ts';
+import { gemmShapeClass } from '../src/tuning/shape-class.ts';
+import { TUNING_SCHEMA, TuningCache, adapterKey, entryKey, memoryStore, pow2Bucket, type TunedEntry } from '../src/tuning/tuning-cache.ts';
+import { defaultTuningPath, fileStore, projectRoot } from '../src/tuning/tuning-store-node.ts';
+import { defaultTuningCache, setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { testGpu } from './gpu-fixture.ts';
 
 const A = 'vendor-a | arch | dev | Adapter A | node';

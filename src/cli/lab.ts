@@ -13,7 +13,7 @@ import { formatCalibrationRun, formatResult, formatSweep } from '../lab/format.t
 import { labKernel } from '../lab/registry.ts';
 import { runLab } from '../lab/run.ts';
 import { sweepLab } from '../lab/sweep.ts';
-import { defaultTuningCache } from '../lab/tuning-store.ts';
+import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabShape } from '../lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';

@@ -18,9 +18,9 @@ import {
 } from './expert-gemm-codegen.ts';
 import { naiveProgram } from './naive-gemm.ts';
 import { SizeUniforms, workgroupGrid } from './routing-params.ts';
-import { adapterKey } from '../lab/tuning-cache.ts';
-import { defaultTuningCache } from '../lab/tuning-store.ts';
-import { gemmClassBase } from '../lab/shape-class.ts';
+import { adapterKey } from '../tuning/tuning-cache.ts';
+import { defaultTuningCache } from '../tuning/tuning-store.ts';
+import { gemmClassBase } from '../tuning/shape-class.ts';
 
 export { parseVariant, variantName, type GemmVariant, type TileVariant } from './expert-gemm-codegen.ts';
 

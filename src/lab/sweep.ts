@@ -3,7 +3,7 @@
 // is recorded in the tuning cache for this adapter and shape class.
 import { adapterLabel, type Gpu } from '../gpu/index.ts';
 import { checkProblem, timeProblem } from './measure.ts';
-import { adapterKey, type ShapeClass, type TuningCache } from './tuning-cache.ts';
+import { adapterKey, type ShapeClass, type TuningCache } from '../tuning/tuning-cache.ts';
 import type { LabKernel, LabProblem, LabShape } from './types.ts';
 
 export interface SweepRow {

@@ -1,7 +1,7 @@
 // The tuning cache's winner for a lab kernel and shape, when the user named no variant.
 import type { Gpu } from '../gpu/index.ts';
-import { adapterKey } from './tuning-cache.ts';
-import { defaultTuningCache } from './tuning-store.ts';
+import { adapterKey } from '../tuning/tuning-cache.ts';
+import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import type { LabKernel, LabShape } from './types.ts';
 
 export async function tunedVariant(gpu: Gpu, kernel: Pick<LabKernel, 'shapeClass'>, shape: LabShape, validate: (v: string) => string | undefined): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { createBuffer, createBufferWith, readF32, type Gpu } from '../../gpu/ind
 import { AttentionKernel, attentionFlops, attentionReference, defaultBlockK, packOffsets } from '../../kernels/attention.ts';
 import { Rng } from '../../util/random.ts';
 import { checkClose } from '../checks.ts';
-import { attentionShapeClass } from '../shape-class.ts';
+import { attentionShapeClass } from '../../tuning/shape-class.ts';
 import { parseNumbered, tunedVariant } from '../tuned.ts';
 import type { LabKernel, LabProblem, LabShape } from '../types.ts';
 

@@ -7,7 +7,7 @@ import { DEFAULT_SUBGROUP_VARIANTS, DEFAULT_TILE_VARIANT, GroupedExpertGemm, exp
 import { SUBGROUP_SWEEP_CANDIDATES, TILE_SWEEP_CANDIDATES, buildGemmProblem, type GemmProblem, type GemmShape } from '../../kernels/gemm-tuning.ts';
 import { Rng } from '../../util/random.ts';
 import { checkClose } from '../checks.ts';
-import { gemmShapeClass } from '../shape-class.ts';
+import { gemmShapeClass } from '../../tuning/shape-class.ts';
 import type { CheckResult, GemmStage, LabKernel, LabProblem, LabShape } from '../types.ts';
 
 /** Above this many multiply-adds the reference checks a sample of rows instead of all. */

@@ -4,7 +4,7 @@ import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../.
 import { RouterKernel, routerReference, routingMargin, type RouterParams } from '../../kernels/router.ts';
 import { Rng } from '../../util/random.ts';
 import { allOf, checkClose, checkExact } from '../checks.ts';
-import { routerShapeClass } from '../shape-class.ts';
+import { routerShapeClass } from '../../tuning/shape-class.ts';
 import { parseNumbered, tunedVariant } from '../tuned.ts';
 import type { CheckResult, LabKernel, LabProblem, LabShape } from '../types.ts';
 
