@@ -27,7 +27,6 @@ describe('config panel validation', () => {
     expect(o).toMatchObject({ strategy: 'dwdp', model: 'tiny-mixtral', ranks: 4, layers: 4, tokensPerRank: 1024, requestsPerRank: 4, lengthCv: 0.2, clock: 'virtual' });
     // The link follows the GB200 profile unless it is custom.
     expect(o.link.gbps).toBe(PROFILES['gb200-nvl72'].linkGBpsPerDirection);
-    expect(o.link.sliceBytes).toBe(2 * 1024 * 1024);
     expect(o.timeDilation).toEqual({ profile: 'gb200-nvl72' });
   });
 
@@ -49,8 +48,6 @@ describe('config panel validation', () => {
     ['rankMode', 'threads', "Rank mode must be one of partitions, devices (got 'threads')"],
     ['clock', 'cpu', "Clock must be one of virtual, wall (got 'cpu')"],
     ['prefetch', 'yes', "Prefetch must be one of on, off (got 'yes')"],
-    ['slice', '0', "Slice size must be a positive number of MiB (got '0')"],
-    ['slice', '0.0001', "Slice size must be at least 1 KiB (got '0.0001' MiB)"],
     ['strategies', '', 'choose at least one strategy'],
     ['strategies', 'dep,ep', "unknown strategy 'ep' (strategies: dp, dep, dwdp)"],
     ['model', 'gpt-5', "unknown model 'gpt-5'"],
@@ -167,7 +164,6 @@ describe('config panel validation', () => {
       const P = rng.int(Math.floor(E / N) + 1);
       const L = E - (N - 1) * P;
       const cv = Math.round(rng.uniform(0, 2) * 1000) / 1000;
-      const mib = Math.round(rng.uniform(0.01, 8) * 100) / 100;
       const f = form({
         model: 'tiny-qwen2',
         tokens: String(tokens),
@@ -176,7 +172,6 @@ describe('config panel validation', () => {
         local: String(L),
         pull: String(P),
         cv: String(cv),
-        slice: String(mib),
         fix: rng.next() < 0.5 ? 'on' : 'off',
         split: rng.next() < 0.5 ? 'on' : 'off',
         rankMode: rng.next() < 0.5 ? 'devices' : 'partitions',
@@ -190,7 +185,6 @@ describe('config panel validation', () => {
       expect(o.dwdp.local).toBe(L);
       expect(o.dwdp.pull).toBe(P);
       expect(o.lengthCv).toBe(cv);
-      expect(o.link.sliceBytes).toBe(Math.round(mib * 1024 * 1024));
       expect(o.link.contentionFix).toBe(f.fix === 'on');
       expect(o.dwdp.splitWeights).toBe(f.split === 'on');
       expect(o.rankMode).toBe(f.rankMode);

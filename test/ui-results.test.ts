@@ -72,7 +72,7 @@ function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.
     intervals: intervals.sort((a, b) => a.rank - b.rank || a.startMs - b.startMs),
     replicaWeightBytes: 1 << 20,
     bytesPerExpert: 64,
-    link: { gbps: 900, latencyUs: 2, sliceBytes: 1 << 21, contentionFix: true },
+    link: { gbps: 900, latencyUs: 2, contentionFix: true },
     timeSource: 'measured here (fake)',
     adapter: 'test adapter',
   };

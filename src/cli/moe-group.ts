@@ -34,7 +34,6 @@ export const GROUP_SPEC: Spec = {
   'contention-fix': { kind: 'string', help: 'slice pulls (2 MiB) and interleave them round-robin across peers', choices: onOff },
   'link-gbps': { kind: 'string', help: `per-rank link bandwidth each way, GB/s, before time dilation (default ${D.link.gbps})`, placeholder: 'X' },
   'link-latency-us': { kind: 'string', help: `link latency, µs (default ${D.link.latencyUs})`, placeholder: 'Y' },
-  'slice-bytes': { kind: 'string', help: 'transfer slice, bytes (default 2 MiB)', placeholder: 'bytes' },
   clock: { kind: 'string', help: `wall (real concurrency, paced copies) or virtual (measured steps, scheduled) (default ${D.clock})`, choices: CLOCKS },
   'time-dilation': {
     kind: 'string',
@@ -82,7 +81,6 @@ export function groupOptions(args: Args, cfg: MoeConfig): GroupRunOptions {
     link: {
       gbps: args.num('link-gbps', D.link.gbps, { min: 1e-9 }),
       latencyUs: args.num('link-latency-us', D.link.latencyUs, { min: 0 }),
-      sliceBytes: args.num('slice-bytes', D.link.sliceBytes, int),
       contentionFix: args.onOff('contention-fix', D.link.contentionFix),
     },
     clock: args.str('clock', D.clock) as GroupRunOptions['clock'],
@@ -117,7 +115,7 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
     const linkLine = d
       ? `link: ${o.link.gbps} GB/s × time dilation ${d.factor.toExponential(2)} (GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) = ${(r.link.gbps * 1e6).toFixed(1)} KB/s`
       : `link: ${r.link.gbps} GB/s (no time dilation)`;
-    say(`${linkLine}, latency ${o.link.latencyUs} µs, slices ${formatBytes(o.link.sliceBytes)}, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
+    say(`${linkLine}, latency ${o.link.latencyUs} µs, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
     say(tokensPerExpertNote(cfg, o.tokensPerRank));
     say(`time: ${r.timeSource} on ${r.adapter}\n`);
     say(rankTable(r));

@@ -1,6 +1,5 @@
 // Defaults and validation of a group run's options: one clear message per bad value,
 // naming the option as the CLI spells it.
-import { DEFAULT_SLICE_BYTES } from '../dwdp/link-model.ts';
 import { getProfile } from '../sim/profiles.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { CLOCKS, RANK_MODES, STRATEGIES, type GroupRunOptions } from './types.ts';
@@ -17,7 +16,7 @@ export const DEFAULT_GROUP_OPTIONS: Omit<GroupRunOptions, 'model'> = {
   lengthCv: 0,
   routingSkew: 0,
   dwdp: { prefetch: true, prefetchDepth: 2, splitWeights: true },
-  link: { gbps: 900, latencyUs: 2, sliceBytes: DEFAULT_SLICE_BYTES, contentionFix: true },
+  link: { gbps: 900, latencyUs: 2, contentionFix: true },
   clock: 'virtual',
   timeDilation: { profile: 'gb200-nvl72' },
   attention: { heads: 4, headDim: 32 },
@@ -45,7 +44,6 @@ export function checkGroupOptions(cfg: MoeConfig, o: GroupRunOptions): void {
   if (!(o.routingSkew >= 0 && o.routingSkew <= 4)) fail('routing-skew', `must be a Zipf exponent between 0 and 4 (got ${o.routingSkew})`);
   if (!(o.link.gbps > 0) || !Number.isFinite(o.link.gbps)) fail('link-gbps', `must be a positive number of GB/s (got ${o.link.gbps})`);
   if (!(o.link.latencyUs >= 0) || !Number.isFinite(o.link.latencyUs)) fail('link-latency-us', `must be ≥ 0 µs (got ${o.link.latencyUs})`);
-  positiveInt(o.link.sliceBytes, 'slice-bytes');
   positiveInt(o.dwdp.prefetchDepth, 'prefetch-depth', 8);
   if (o.strategy === 'dwdp' && o.ranks < 2) fail('ranks', 'DWDP needs at least 2 ranks (with 1 rank it is dp)');
   if (o.strategy === 'dep' && o.ranks > cfg.experts) fail('ranks', `DEP gives every rank at least one expert: at most ${cfg.experts} ranks for ${cfg.experts} experts`);

@@ -80,7 +80,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const td = opts.timeDilation;
     const dilation = !td ? undefined : td.deviceGflops ? dilationFor(td.profile, opts.format, td.deviceGflops) : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
     const gbps = opts.link.gbps * (dilation?.factor ?? 1);
-    const spec = linkSpec({ egressGBps: gbps, latencyUs: opts.link.latencyUs, sliceBytes: opts.link.sliceBytes, contentionFix: opts.link.contentionFix, copyEngines: 1 });
+    const spec = linkSpec({ egressGBps: gbps, latencyUs: opts.link.latencyUs, contentionFix: opts.link.contentionFix, copyEngines: 1 });
     const runtime = opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
     const rt = (r: number): RankRuntime => watch(runtime.forRank(r), hooks, opts.layers);
 
@@ -121,7 +121,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       replicaWeightBytes: cfg.experts * g.layout.bytes * opts.layers,
       bytesPerExpert: g.layout.bytes,
       placement: placement && { local: placement.local, pull: placement.pull },
-      link: { gbps, latencyUs: opts.link.latencyUs, sliceBytes: opts.link.sliceBytes, contentionFix: opts.link.contentionFix, dilation },
+      link: { gbps, latencyUs: opts.link.latencyUs, contentionFix: opts.link.contentionFix, dilation },
       timeSource: `measured here (${timed})`,
       adapter: adapterLabel(gpu.info),
       outputs,

@@ -34,9 +34,11 @@ export interface LinkOptions {
   /** Per-rank egress and ingress bandwidth, GB/s (before time dilation). */
   gbps: number;
   latencyUs: number;
-  /** Transfer slice size in bytes (default 2 MiB). */
-  sliceBytes: number;
-  /** Slice and interleave pulls round-robin across peers. */
+  /**
+   * Slice pulls (2 MiB) and interleave them round-robin across peers. The link model treats
+   * the interleaving as continuous sharing of the source's bandwidth (the limit of fine
+   * slices; docs/rack-model.md gives its error against slice-by-slice), so there is no slice size to set.
+   */
   contentionFix: boolean;
 }
 
@@ -107,7 +109,6 @@ export interface GroupRunResult {
   link: {
     gbps: number;
     latencyUs: number;
-    sliceBytes: number;
     contentionFix: boolean;
     /** measuredInRun: the GEMM rate was measured at the start of this run (else it was given). */
     dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number; measuredInRun: boolean };

@@ -45,8 +45,6 @@ export interface ParsedForm {
   warnings: string[];
 }
 
-const MIB = 1024 * 1024;
-
 /** The group-run options of one strategy. */
 export function runOptions(c: PageConfig, strategy: StrategyName): GroupRunOptions {
   return { ...c.run, strategy, dwdp: { ...c.run.dwdp }, link: { ...c.run.link }, attention: { ...c.run.attention } };
@@ -116,7 +114,6 @@ const OPTION_FIELD: Record<string, FieldKey> = {
   'routing-skew': 'skew',
   'link-gbps': 'gbps',
   'link-latency-us': 'latency',
-  'slice-bytes': 'slice',
   'prefetch-depth': 'depth',
   'attention-heads': 'heads',
   'attention-head-dim': 'headDim',
@@ -157,11 +154,6 @@ export function parseForm(form: FormState): ParsedForm {
   const linkFrom = linkProfile && !custom ? getProfile(linkProfile) : undefined;
   const gbps = custom ? field('gbps', () => positive('gbps', form.gbps, 'GB/s')) : linkFrom?.linkGBpsPerDirection;
   const latency = custom ? field('latency', () => range('latency', form.latency, 0, 1e6, ' µs')) : linkFrom?.linkLatencyUs;
-  const slice = field('slice', () => {
-    const mib = positive('slice', form.slice, 'MiB');
-    if (mib * MIB < 1024) throw new FieldProblem(`${FIELD.slice.label} must be at least 1 KiB (got ${got(form.slice)} MiB)`);
-    return Math.round(mib * MIB);
-  });
   const fix = field('fix', () => toggle('fix', form.fix));
   const clock = field('clock', () => choice('clock', form.clock, ['virtual', 'wall'] as const));
   const dilation = field('dilation', () => choice('dilation', form.dilation, ['off', ...Object.keys(PROFILES)]));
@@ -215,7 +207,7 @@ export function parseForm(form: FormState): ParsedForm {
       lengthCv: cv!,
       routingSkew: skew!,
       dwdp: { ...(local !== undefined ? { local } : {}), ...(pull !== undefined ? { pull } : {}), prefetch: prefetch!, prefetchDepth: depth!, splitWeights: split! },
-      link: { gbps: gbps!, latencyUs: latency!, sliceBytes: slice!, contentionFix: fix! },
+      link: { gbps: gbps!, latencyUs: latency!, contentionFix: fix! },
       clock: clock!,
       ...(dilation !== 'off' ? { timeDilation: { profile: dilation! } } : {}),
       attention: { heads: heads!, headDim: headDim! },

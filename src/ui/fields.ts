@@ -31,7 +31,6 @@ export type FieldKey =
   | 'linkProfile'
   | 'gbps'
   | 'latency'
-  | 'slice'
   | 'fix'
   | 'clock'
   | 'dilation'
@@ -163,7 +162,6 @@ export const FIELDS: readonly FieldDef[] = [
   },
   { key: 'gbps', param: 'gbps', label: 'Link bandwidth', unit: 'GB/s', group: 'link', input: 'number', default: '900', help: 'Per rank, each direction (before time dilation).' },
   { key: 'latency', param: 'lat', label: 'Link latency', unit: 'µs', group: 'link', input: 'number', default: '2', help: 'Per transfer.' },
-  { key: 'slice', param: 'slice', label: 'Slice size', unit: 'MiB', group: 'link', input: 'number', default: '2', help: 'Transfers are cut into slices of this size.' },
   { key: 'fix', param: 'fix', label: 'Contention fix', group: 'link', input: 'toggle', default: 'on', help: 'Interleave slices round-robin across peers so no source’s copy engine is hit by everyone at once.' },
   {
     key: 'clock',

@@ -87,7 +87,6 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     };
   });
   const profile = p.profile;
-  const link = run.cost.link(p.contentionFix);
   return {
     strategy,
     clock: 'virtual',
@@ -100,7 +99,7 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     replicaWeightBytes: E * bytes * moeLayers,
     bytesPerExpert: bytes,
     placement: placement && { local: placement.local, pull: placement.pull },
-    link: { gbps: run.cost.linkGBps * run.cost.efficiency.link, latencyUs: profile.linkLatencyUs, sliceBytes: link.sliceBytes, contentionFix: p.contentionFix },
+    link: { gbps: run.cost.linkGBps * run.cost.efficiency.link, latencyUs: profile.linkLatencyUs, contentionFix: p.contentionFix },
     timeSource: `modeled: roofline cost model on ${profile.name}, scheduled in virtual time (src/sim)`,
     adapter: `none (modeled ${profile.id})`,
   };
