@@ -37,16 +37,8 @@ export function fmt(v: number, digits = 1): string {
   return v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: a >= 100 ? 0 : Math.min(digits, 1) });
 }
 
-export function fmtBytes(b: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = b;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
+/** Bytes in binary units: the reports' own formatter. */
+export { formatBytes as fmtBytes } from '../../report/units.ts';
 
 export function fmtMs(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);
