@@ -12,7 +12,13 @@ export class MissingPrerequisite extends Error {
   override name = 'MissingPrerequisite';
 }
 
-const SYSTEM_BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'];
+const SYSTEM_BROWSERS = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
 
 export interface FoundBrowser {
   path: string;
@@ -25,7 +31,10 @@ export async function findBrowser(): Promise<FoundBrowser | null> {
   for (const env of ['CHROME_PATH', 'PUPPETEER_EXECUTABLE_PATH']) {
     const p = process.env[env];
     if (p) {
-      if (!existsSync(p)) throw new MissingPrerequisite(`${env}=${p} does not exist: point it at a Chromium or Chrome binary (Debian/Ubuntu: apt-get install -y chromium)`);
+      if (!existsSync(p))
+        throw new MissingPrerequisite(
+          `${env}=${p} does not exist: point it at a Chromium or Chrome binary (Debian/Ubuntu: apt-get install -y chromium)`,
+        );
       return { path: p, from: env };
     }
   }
@@ -56,24 +65,48 @@ export function hasGpuHardware(): boolean {
   }
 }
 
-const COMMON_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'];
+const COMMON_FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--enable-unsafe-webgpu',
+];
 
 /** WebGPU flags: SwiftShader (CPU Vulkan) without a GPU, the hardware Vulkan backend with one. */
 export function chromiumFlags(gpu = hasGpuHardware()): string[] {
-  return gpu ? [...COMMON_FLAGS, '--enable-features=Vulkan', '--use-angle=vulkan', '--disable-vulkan-surface', '--ignore-gpu-blocklist'] : [...COMMON_FLAGS, '--use-webgpu-adapter=swiftshader'];
+  return gpu
+    ? [
+        ...COMMON_FLAGS,
+        '--enable-features=Vulkan',
+        '--use-angle=vulkan',
+        '--disable-vulkan-surface',
+        '--ignore-gpu-blocklist',
+      ]
+    : [...COMMON_FLAGS, '--use-webgpu-adapter=swiftshader'];
 }
 
-export async function launchBrowser(opts: { headless?: boolean } = {}): Promise<{ browser: Browser; found: FoundBrowser; flags: string[] }> {
+export async function launchBrowser(
+  opts: { headless?: boolean } = {},
+): Promise<{ browser: Browser; found: FoundBrowser; flags: string[] }> {
   process.env.PUPPETEER_SKIP_DOWNLOAD ??= '1';
   const found = await findBrowser();
   if (!found) throw new MissingPrerequisite(INSTALL_BROWSER);
   const puppeteer = (await import('puppeteer')).default;
   const flags = chromiumFlags();
   try {
-    const browser = await puppeteer.launch({ executablePath: found.path, headless: opts.headless ?? true, args: flags, protocolTimeout: 600_000 });
+    const browser = await puppeteer.launch({
+      executablePath: found.path,
+      headless: opts.headless ?? true,
+      args: flags,
+      protocolTimeout: 600_000,
+    });
     return { browser, found, flags };
   } catch (e) {
-    throw new MissingPrerequisite(`could not start ${found.path} (${found.from}): ${(e as Error).message.split('\n')[0]}. Install Chromium (apt-get install -y chromium) or set CHROME_PATH.`);
+    throw new MissingPrerequisite(
+      `could not start ${found.path} (${found.from}): ${(e as Error).message.split('\n')[0]}. Install Chromium (apt-get install -y chromium) or set CHROME_PATH.`,
+    );
   }
 }
 
@@ -107,7 +140,11 @@ export interface ConsoleLog {
 }
 
 /** Open the page, collect console errors and page errors, and wait for its API (and the WebGPU probe). */
-export async function openPage(browser: Browser, url: string, log: ConsoleLog = { errors: [] }): Promise<{ page: Page; log: ConsoleLog }> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  log: ConsoleLog = { errors: [] },
+): Promise<{ page: Page; log: ConsoleLog }> {
   const page = await browser.newPage();
   await page.setViewport({ width: 1440, height: 1000, deviceScaleFactor: 1 });
   page.on('console', (m) => {

@@ -50,17 +50,21 @@ export interface CheckOutcome {
 export function checkAgainstBaseline(rows: RatioRow[], baseline: KernelsBaseline, adapter: string): CheckOutcome {
   const out: CheckOutcome = { failures: [], notes: [], rows: [] };
   if (baseline.adapter !== adapter) {
-    out.failures.push(`baseline was measured on '${baseline.adapter}', this run on '${adapter}': ratios are not comparable (rebaseline with --write-baseline on this adapter)`);
+    out.failures.push(
+      `baseline was measured on '${baseline.adapter}', this run on '${adapter}': ratios are not comparable (rebaseline with --write-baseline on this adapter)`,
+    );
     return out;
   }
-  const fmt = (x: number, r: RatioName) => (r === 'fractionOfCeiling' ? `${(100 * x).toFixed(1)}%` : `${x.toFixed(2)}×`);
+  const fmt = (x: number, r: RatioName) =>
+    r === 'fractionOfCeiling' ? `${(100 * x).toFixed(1)}%` : `${x.toFixed(2)}×`;
   for (const base of baseline.rows) {
     const now = rows.find((r) => r.shape === base.shape && r.format === base.format);
     if (!now) {
       out.notes.push(`${base.shape} ${base.format}: not measured in this run`);
       continue;
     }
-    if (now.variant !== base.variant) out.notes.push(`${base.shape} ${base.format}: variant ${now.variant}, baseline ran ${base.variant}`);
+    if (now.variant !== base.variant)
+      out.notes.push(`${base.shape} ${base.format}: variant ${now.variant}, baseline ran ${base.variant}`);
     for (const name of Object.keys(FLOORS) as RatioName[]) {
       const b = base[name];
       const v = now[name];
@@ -74,8 +78,13 @@ export function checkAgainstBaseline(rows: RatioRow[], baseline: KernelsBaseline
       let verdict = 'ok';
       if (!(v >= floor)) {
         verdict = 'FAIL';
-        const why = TARGETS[name] !== undefined && floor === TARGETS[name] ? `issue 5 target ${fmt(floor, name)}` : `${fmt(FLOORS[name], 'fractionOfCeiling')} of the baseline`;
-        out.failures.push(`${where} fell to ${fmt(v, name)} (baseline ${fmt(b, name)}; floor ${fmt(floor, name)} = ${why})`);
+        const why =
+          TARGETS[name] !== undefined && floor === TARGETS[name]
+            ? `issue 5 target ${fmt(floor, name)}`
+            : `${fmt(FLOORS[name], 'fractionOfCeiling')} of the baseline`;
+        out.failures.push(
+          `${where} fell to ${fmt(v, name)} (baseline ${fmt(b, name)}; floor ${fmt(floor, name)} = ${why})`,
+        );
       } else if (v > b * RISE) {
         verdict = 'improved';
         out.notes.push(`${where} rose to ${fmt(v, name)} from ${fmt(b, name)}: consider --write-baseline`);
@@ -91,6 +100,14 @@ export function baselineFrom(rows: RatioRow[], adapter: string): KernelsBaseline
     adapter,
     date: new Date().toISOString(),
     note: 'bench:kernels ratios (grouped GEMM vs naive, vs tfjs peer, fraction of the FMA ceiling), measured here; npm run bench:kernels -- --check compares against them',
-    rows: rows.map(({ shape, format, variant, vsNaive, vsPeerLoop, vsPeerDense, fractionOfCeiling }) => ({ shape, format, variant, vsNaive, vsPeerLoop, vsPeerDense, fractionOfCeiling })),
+    rows: rows.map(({ shape, format, variant, vsNaive, vsPeerLoop, vsPeerDense, fractionOfCeiling }) => ({
+      shape,
+      format,
+      variant,
+      vsNaive,
+      vsPeerLoop,
+      vsPeerDense,
+      fractionOfCeiling,
+    })),
   };
 }

@@ -12,7 +12,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
 import { GroupedExpertGemm, variantName } from '../src/kernels/expert-gemm.ts';
-import { buildGemmProblem, gemmFlops, readY, shapeLabel, timeGemm, type GemmProblem, type GemmShape } from '../src/kernels/gemm-tuning.ts';
+import {
+  buildGemmProblem,
+  gemmFlops,
+  readY,
+  shapeLabel,
+  timeGemm,
+  type GemmProblem,
+  type GemmShape,
+} from '../src/kernels/gemm-tuning.ts';
 import { checkGemm, gemmReferenceRows } from '../src/lab/kernels/expert-gemm.ts';
 import { peakLab } from '../src/lab/kernels/peak.ts';
 import { timeProblem } from '../src/lab/measure.ts';
@@ -31,11 +39,19 @@ const SHAPES: Record<string, GemmShape> = {
 };
 
 const spec: Spec = {
-  shapes: { kind: 'string', help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (default: issue5)`, placeholder: 'names' },
+  shapes: {
+    kind: 'string',
+    help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (default: issue5)`,
+    placeholder: 'names',
+  },
   formats: { kind: 'string', help: `comma list of ${WEIGHT_FORMATS.join(', ')} (default: all)`, placeholder: 'list' },
   variant: { kind: 'string', help: 'tile variant for the grouped kernel (default: per format, see expert-gemm.ts)' },
   runs: { kind: 'string', help: 'timed runs per kernel after one warm-up (default 3)', placeholder: 'n' },
-  'naive-runs': { kind: 'string', help: 'timed runs of the (slow) naive kernel, no warm-up (default 1)', placeholder: 'n' },
+  'naive-runs': {
+    kind: 'string',
+    help: 'timed runs of the (slow) naive kernel, no warm-up (default 1)',
+    placeholder: 'n',
+  },
   'peer-runs': { kind: 'string', help: 'timed runs of the peer after one warm-up (default 2)', placeholder: 'n' },
   'no-peer': { kind: 'flag', help: 'skip the tfjs-backend-webgpu peer' },
   skew: { kind: 'string', help: 'routing skew (0 = uniform top-k, default 0.5)', placeholder: 'x' },
@@ -67,7 +83,8 @@ interface Row {
 function sampledError(p: GemmProblem, y: Float32Array, rowsToCheck = 48): number {
   const rows = p.shape.tokens * p.shape.topK;
   const pick = new Set<number>();
-  for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++) pick.add(Math.floor(((i * 2654435761) % 4294967296) / 4294967296 * rows));
+  for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++)
+    pick.add(Math.floor((((i * 2654435761) % 4294967296) / 4294967296) * rows));
   return checkGemm(gemmReferenceRows(p, 'both', [...pick]), y, rows).relErr;
 }
 
@@ -98,9 +115,15 @@ async function loadPeer(gpu: Gpu): Promise<Peer | string> {
     // tfjs-backend-webgpu looks for navigator.gpu; Node has none: give it one over our adapter.
     const g = globalThis as { navigator?: { gpu?: unknown } };
     if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-    if (!g.navigator!.gpu) Object.defineProperty(g.navigator!, 'gpu', { value: { requestAdapter: async () => gpu.adapter }, configurable: true });
+    if (!g.navigator!.gpu)
+      Object.defineProperty(g.navigator!, 'gpu', {
+        value: { requestAdapter: async () => gpu.adapter },
+        configurable: true,
+      });
     tf = (await import('@tensorflow/tfjs-core')) as Tf;
-    ({ WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: typeof WebGPUBackend });
+    ({ WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
+      WebGPUBackend: typeof WebGPUBackend;
+    });
   } catch (e) {
     return `tfjs-backend-webgpu unavailable (${(e as Error).message.split('\n')[0]})`;
   }
@@ -117,7 +140,12 @@ async function loadPeer(gpu: Gpu): Promise<Peer | string> {
     async time(p, runs) {
       const { tokens: T, topK: K, hidden: H, expertHidden: F, experts: E } = p.shape;
       // Gathered rows per expert, weights pre-transposed to [in, out] (tfjs's fastest layout).
-      const perExpert: { x: import('@tensorflow/tfjs-core').Tensor2D; h: import('@tensorflow/tfjs-core').Tensor2D; wgu: import('@tensorflow/tfjs-core').Tensor2D; wd: import('@tensorflow/tfjs-core').Tensor2D }[] = [];
+      const perExpert: {
+        x: import('@tensorflow/tfjs-core').Tensor2D;
+        h: import('@tensorflow/tfjs-core').Tensor2D;
+        wgu: import('@tensorflow/tfjs-core').Tensor2D;
+        wd: import('@tensorflow/tfjs-core').Tensor2D;
+      }[] = [];
       for (let e = 0; e < E; e++) {
         const n = p.offsets[e + 1] - p.offsets[e];
         if (n === 0) continue;
@@ -181,12 +209,19 @@ async function loadPeer(gpu: Gpu): Promise<Peer | string> {
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), spec));
   if (args.flag('help')) {
-    process.stdout.write(usage('npm run bench:kernels -- [options]', 'Grouped expert GEMM vs naive, FMA ceiling and tfjs peer, measured on this adapter.', spec));
+    process.stdout.write(
+      usage(
+        'npm run bench:kernels -- [options]',
+        'Grouped expert GEMM vs naive, FMA ceiling and tfjs peer, measured on this adapter.',
+        spec,
+      ),
+    );
     return;
   }
   const shapeArg = args.optStr('shapes') ?? 'issue5';
   const shapeNames = shapeArg === 'all' ? Object.keys(SHAPES) : shapeArg.split(',');
-  for (const s of shapeNames) if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
+  for (const s of shapeNames)
+    if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
   const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map(parseWeightFormat);
   const runs = args.num('runs', 3, { min: 1, int: true });
   const naiveRuns = args.num('naive-runs', 1, { min: 1, int: true });
@@ -197,7 +232,9 @@ async function main(): Promise<void> {
   const gpu = await getGpu({ label: 'bench:kernels' });
   const adapter = adapterLabel(gpu.info);
   const t0 = performance.now();
-  const timing = gpu.timestamps ? 'GPU timestamp queries' : 'host time per submission (no timestamp-query on this adapter)';
+  const timing = gpu.timestamps
+    ? 'GPU timestamp queries'
+    : 'host time per submission (no timestamp-query on this adapter)';
   process.stdout.write(`Measured here on ${adapter}; times: ${timing}, median of ${runs} after a warm-up.\n`);
 
   const ceilings = [await measureFmaPeak(gpu)];
@@ -215,7 +252,14 @@ async function main(): Promise<void> {
     for (const format of formats) {
       const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew });
       const make = (v?: string) =>
-        GroupedExpertGemm.create(gpu, { hidden: shape.hidden, expertHidden: shape.expertHidden, experts: shape.experts, format, sources: 1, variant: v });
+        GroupedExpertGemm.create(gpu, {
+          hidden: shape.hidden,
+          expertHidden: shape.expertHidden,
+          experts: shape.experts,
+          format,
+          sources: 1,
+          variant: v,
+        });
       const tiled = await make(variant);
       // The host's load drifts (other jobs share the cores): measure the ceiling beside each row.
       const before = await measureFmaPeak(gpu, 1);
@@ -234,7 +278,16 @@ async function main(): Promise<void> {
           [`${peer.name}, per expert (gathered rows)`, peerTimes.loopMs],
           [`${peer.name}, one dense [T·K,H]×[H,3F]`, peerTimes.denseMs],
         ] as const) {
-          peerRows.push({ kernel, shape: label, format: 'f32 (peer)', variant: '-', medianMs: ms, gflops: flops / ms / 1e6, ceilingGflops: peerCeiling, fractionOfCeiling: flops / ms / 1e6 / peerCeiling });
+          peerRows.push({
+            kernel,
+            shape: label,
+            format: 'f32 (peer)',
+            variant: '-',
+            medianMs: ms,
+            gflops: flops / ms / 1e6,
+            ceilingGflops: peerCeiling,
+            fractionOfCeiling: flops / ms / 1e6 / peerCeiling,
+          });
         }
       }
       const gflops = flops / t.medianMs / 1e6;
@@ -255,7 +308,9 @@ async function main(): Promise<void> {
         relErr,
         bytesPerExpert: problem.bytesPerExpert,
       });
-      process.stdout.write(`  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}\n`);
+      process.stdout.write(
+        `  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}\n`,
+      );
       tiled.destroy();
       naive.destroy();
       problem.destroy();
@@ -281,14 +336,60 @@ async function main(): Promise<void> {
       ratio(r.vsPeerDense),
       r.relErr!.toExponential(1),
     ]),
-    ...peerRows.map((r): Cell[] => [r.kernel, r.shape, r.format, '-', r.medianMs.toFixed(1), r.gflops.toFixed(3), r.ceilingGflops.toFixed(2), pct(r.fractionOfCeiling), '-', '-', '-', '-', '-']),
-    ['FMA ceiling (multiply-add loop), best in run', '-', '-', '-', '-', ceiling.toFixed(3), ceiling.toFixed(2), '100%', '-', '-', '-', '-', '-'],
+    ...peerRows.map((r): Cell[] => [
+      r.kernel,
+      r.shape,
+      r.format,
+      '-',
+      r.medianMs.toFixed(1),
+      r.gflops.toFixed(3),
+      r.ceilingGflops.toFixed(2),
+      pct(r.fractionOfCeiling),
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ]),
+    [
+      'FMA ceiling (multiply-add loop), best in run',
+      '-',
+      '-',
+      '-',
+      '-',
+      ceiling.toFixed(3),
+      ceiling.toFixed(2),
+      '100%',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ],
   ];
   process.stdout.write(
     '\n' +
-      formatTable(['kernel', 'shape', 'format', 'variant', 'median ms', 'GFLOP/s', 'ceiling', 'of ceiling', 'naive GFLOP/s', 'vs naive', 'vs peer loop', 'vs peer dense', 'rel. err'], table, {
-        rightAlign: [false, false, false, false, true, true, true, true, true, true, true, true, true],
-      }) +
+      formatTable(
+        [
+          'kernel',
+          'shape',
+          'format',
+          'variant',
+          'median ms',
+          'GFLOP/s',
+          'ceiling',
+          'of ceiling',
+          'naive GFLOP/s',
+          'vs naive',
+          'vs peer loop',
+          'vs peer dense',
+          'rel. err',
+        ],
+        table,
+        {
+          rightAlign: [false, false, false, false, true, true, true, true, true, true, true, true, true],
+        },
+      ) +
       '\n',
   );
   process.stdout.write(
@@ -328,14 +429,25 @@ function checkRun(rows: Row[], adapter: string): void {
   if (!existsSync(BASELINE)) throw new Error(`--check: no ${BASELINE} (write one with --write-baseline)`);
   const baseline = JSON.parse(readFileSync(BASELINE, 'utf8')) as KernelsBaseline;
   const c = checkAgainstBaseline(rows, baseline, adapter);
-  const floors = Object.entries(FLOORS).map(([k, f]) => `${k} ≥ ${f.toFixed(2)} × baseline`).join(', ');
-  const targets = Object.entries(TARGETS).map(([k, t]) => `${k} ≥ ${t}×`).join(', ');
-  process.stdout.write(`\ncheck against ${BASELINE} (${baseline.date}, ${baseline.adapter}); ratios only; floors: ${floors}; issue 5 targets: ${targets}\n`);
+  const floors = Object.entries(FLOORS)
+    .map(([k, f]) => `${k} ≥ ${f.toFixed(2)} × baseline`)
+    .join(', ');
+  const targets = Object.entries(TARGETS)
+    .map(([k, t]) => `${k} ≥ ${t}×`)
+    .join(', ');
+  process.stdout.write(
+    `\ncheck against ${BASELINE} (${baseline.date}, ${baseline.adapter}); ratios only; floors: ${floors}; issue 5 targets: ${targets}\n`,
+  );
   if (c.rows.length) {
-    process.stdout.write(formatTable(['shape', 'format', 'ratio', 'baseline', 'now', 'floor', 'verdict'], c.rows, { rightAlign: [false, false, false, true, true, true, false] }) + '\n');
+    process.stdout.write(
+      formatTable(['shape', 'format', 'ratio', 'baseline', 'now', 'floor', 'verdict'], c.rows, {
+        rightAlign: [false, false, false, true, true, true, false],
+      }) + '\n',
+    );
   }
   for (const n of c.notes) process.stdout.write(`note: ${n}\n`);
-  if (c.failures.length) throw new Error(`bench:kernels --check: ${c.failures.length} ratio(s) fell:\n  ${c.failures.join('\n  ')}`);
+  if (c.failures.length)
+    throw new Error(`bench:kernels --check: ${c.failures.length} ratio(s) fell:\n  ${c.failures.join('\n  ')}`);
   process.stdout.write('check passed: every ratio is above its floor\n');
 }
 

@@ -17,7 +17,14 @@ import { Args, UsageError, parseArgs, usage, type Spec } from '../src/cli/args.t
 import { formatTable } from '../src/report/table.ts';
 import type { Comparison, ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
-import { checkRatios, parseScenario, updatedBaseline, validateScenario, type Baseline, type Scenario } from '../src/ui/scenario.ts';
+import {
+  checkRatios,
+  parseScenario,
+  updatedBaseline,
+  validateScenario,
+  type Baseline,
+  type Scenario,
+} from '../src/ui/scenario.ts';
 import { sourceLines, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { comparisonTrace } from '../src/ui/trace-export.ts';
 import { MissingPrerequisite, ROOT, launchBrowser, openPage, servePage } from './browser.ts';
@@ -26,11 +33,19 @@ const SCENARIOS = join(ROOT, 'bench', 'scenarios');
 const BASELINE = join(ROOT, 'bench', 'baseline.json');
 
 const SPEC: Spec = {
-  scenario: { kind: 'string', help: 'scenario name (bench/scenarios/<name>.json) or path to a scenario file (default: default)', placeholder: 'name|file.json' },
+  scenario: {
+    kind: 'string',
+    help: 'scenario name (bench/scenarios/<name>.json) or path to a scenario file (default: default)',
+    placeholder: 'name|file.json',
+  },
   out: { kind: 'string', help: 'output folder (default: results/<timestamp>)', placeholder: 'DIR' },
   check: { kind: 'flag', help: 'compare the ratios with bench/baseline.json; exit 1 naming what moved' },
   'update-baseline': { kind: 'flag', help: "write this run's ratios into the baseline (keeps stated tolerances)" },
-  baseline: { kind: 'string', help: 'baseline file for --check / --update-baseline (default: bench/baseline.json)', placeholder: 'file.json' },
+  baseline: {
+    kind: 'string',
+    help: 'baseline file for --check / --update-baseline (default: bench/baseline.json)',
+    placeholder: 'file.json',
+  },
   list: { kind: 'flag', help: 'list the scenarios and exit' },
   headful: { kind: 'flag', help: 'show the browser window' },
   help: { kind: 'flag', help: 'this help' },
@@ -68,19 +83,31 @@ async function listScenarios(): Promise<string> {
   const rows: string[][] = [];
   for (const f of (await readdir(SCENARIOS)).filter((x) => x.endsWith('.json')).sort()) {
     const s = JSON.parse(await readFile(join(SCENARIOS, f), 'utf8')) as Scenario;
-    rows.push([f.replace(/\.json$/, ''), s.description.length > 120 ? `${s.description.slice(0, 117)}…` : s.description]);
+    rows.push([
+      f.replace(/\.json$/, ''),
+      s.description.length > 120 ? `${s.description.slice(0, 117)}…` : s.description,
+    ]);
   }
   return formatTable(['scenario', 'description'], rows);
 }
 
 function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+  return new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/:/g, '-');
 }
 
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), SPEC));
   if (args.flag('help')) {
-    process.stdout.write(usage('npm run bench -- [options]', 'Run a scenario through the benchmark page in headless Chromium and write results/<timestamp>/.', SPEC));
+    process.stdout.write(
+      usage(
+        'npm run bench -- [options]',
+        'Run a scenario through the benchmark page in headless Chromium and write results/<timestamp>/.',
+        SPEC,
+      ),
+    );
     return;
   }
   if (args.flag('list')) {
@@ -90,7 +117,13 @@ async function main(): Promise<void> {
   const { scenario, file } = await loadScenario(args.str('scenario', 'default'));
   // Check the fields here first: a typo should not cost a browser start.
   const parsed = parseScenario(scenario);
-  if (!parsed.config) throw new Exit(2, `${file}: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  if (!parsed.config)
+    throw new Exit(
+      2,
+      `${file}: ${Object.entries(parsed.errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`,
+    );
   for (const w of parsed.warnings) process.stdout.write(`warning: ${w}\n`);
   const measured = parsed.config.source === 'measured';
 
@@ -112,7 +145,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
-    process.stdout.write(`browser: ${found.path} (${found.from}), ${flags.includes('--use-webgpu-adapter=swiftshader') ? 'SwiftShader WebGPU (no GPU found)' : 'hardware WebGPU flags'}\n`);
+    process.stdout.write(
+      `browser: ${found.path} (${found.from}), ${flags.includes('--use-webgpu-adapter=swiftshader') ? 'SwiftShader WebGPU (no GPU found)' : 'hardware WebGPU flags'}\n`,
+    );
     const { page, log } = await openPage(browser, server.url);
     const webgpu = await page.evaluate(() => window.dwdp.webgpu);
     if (measured && !webgpu.available) {
@@ -121,7 +156,9 @@ async function main(): Promise<void> {
           'or set CHROME_PATH to a Chrome/Chromium with WebGPU; the modeled scenarios need no WebGPU.',
       );
     }
-    process.stdout.write(`page: ${server.url} · ${webgpu.available ? `WebGPU on ${webgpu.adapter}` : 'no WebGPU (modeled scenario)'}\n`);
+    process.stdout.write(
+      `page: ${server.url} · ${webgpu.available ? `WebGPU on ${webgpu.adapter}` : 'no WebGPU (modeled scenario)'}\n`,
+    );
 
     let lastLine = '';
     await page.exposeFunction('dwdpBenchProgress', (p: ComparisonProgress) => {
@@ -129,40 +166,78 @@ async function main(): Promise<void> {
       if (line.slice(9) !== lastLine) process.stdout.write(`${line}\n`);
       lastLine = line.slice(9);
     });
-    const comparison: Comparison = await page.evaluate((s) => window.dwdp.runScenario(s), { name: scenario.name, fields: scenario.fields });
+    const comparison: Comparison = await page.evaluate((s) => window.dwdp.runScenario(s), {
+      name: scenario.name,
+      fields: scenario.fields,
+    });
 
     await mkdir(out, { recursive: true });
     await new Promise((r) => setTimeout(r, 800)); // let the charts settle for the screenshot
     await page.screenshot({ path: join(out, 'page.png') as `${string}.png`, fullPage: true });
-    const meta = { scenario, browser: { path: found.path, from: found.from, version: await browser.version(), flags }, webgpu };
+    const meta = {
+      scenario,
+      browser: { path: found.path, from: found.from, version: await browser.version(), flags },
+      webgpu,
+    };
     await writeFile(join(out, 'results.json'), comparisonJson(comparison, { bench: meta }));
-    await writeFile(join(out, 'summary.md'), `${summaryMarkdown(comparison, `Scenario ${scenario.name}`)}\n${scenario.description}\n`);
+    await writeFile(
+      join(out, 'summary.md'),
+      `${summaryMarkdown(comparison, `Scenario ${scenario.name}`)}\n${scenario.description}\n`,
+    );
     await writeFile(join(out, 'trace.json'), JSON.stringify(comparisonTrace(comparison)));
 
     process.stdout.write(`\n${sourceLines(comparison).join('\n')}\n${summaryText(comparison)}\n\n`);
-    process.stdout.write(`${formatTable(['ratio', 'value'], comparison.ratios.map((r) => [r.name, r.value.toFixed(4)]))}\n\n`);
-    process.stdout.write(`wrote ${out}/{results.json,summary.md,trace.json,page.png} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    if (log.errors.length) process.stdout.write(`page console errors:\n${log.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    process.stdout.write(
+      `${formatTable(
+        ['ratio', 'value'],
+        comparison.ratios.map((r) => [r.name, r.value.toFixed(4)]),
+      )}\n\n`,
+    );
+    process.stdout.write(
+      `wrote ${out}/{results.json,summary.md,trace.json,page.png} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    if (log.errors.length)
+      process.stdout.write(`page console errors:\n${log.errors.map((e) => `  ${e}`).join('\n')}\n`);
 
     const baselineFile = resolve(args.optStr('baseline') ?? BASELINE);
     const baseline = JSON.parse(await readFile(baselineFile, 'utf8')) as Baseline;
     if (args.flag('update-baseline')) {
-      const recorded = { source: measured ? `measured here on ${webgpu.adapter}` : `modeled on ${parsed.config.profile}`, browser: await browser.version(), date: new Date().toISOString().slice(0, 10) };
-      await writeFile(baselineFile, `${JSON.stringify(updatedBaseline(baseline, scenario.name, comparison.ratios, recorded), null, 2)}\n`);
+      const recorded = {
+        source: measured ? `measured here on ${webgpu.adapter}` : `modeled on ${parsed.config.profile}`,
+        browser: await browser.version(),
+        date: new Date().toISOString().slice(0, 10),
+      };
+      await writeFile(
+        baselineFile,
+        `${JSON.stringify(updatedBaseline(baseline, scenario.name, comparison.ratios, recorded), null, 2)}\n`,
+      );
       process.stdout.write(`updated ${baselineFile} for ${scenario.name}\n`);
     }
     if (args.flag('check')) {
       const res = checkRatios(scenario.name, comparison.ratios, baseline);
-      const pct = (v: number | null) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(Math.abs(v) < 0.01 ? 3 : 1)}%`);
+      const pct = (v: number | null) =>
+        v === null ? '—' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(Math.abs(v) < 0.01 ? 3 : 1)}%`;
       const tol = (t: number) => `±${+(100 * t).toPrecision(2)}%`;
       process.stdout.write(
         `check against ${baselineFile} (ratios only; a ratio moved when |got ÷ baseline − 1| > tolerance):\n${formatTable(
           ['ratio', 'baseline', 'got', 'change', 'tolerance', 'status'],
-          res.rows.map((r) => [r.ratio, r.baseline.toFixed(4), r.got === null ? '—' : r.got.toFixed(4), pct(r.change), tol(r.tolerance), r.status]),
+          res.rows.map((r) => [
+            r.ratio,
+            r.baseline.toFixed(4),
+            r.got === null ? '—' : r.got.toFixed(4),
+            pct(r.change),
+            tol(r.tolerance),
+            r.status,
+          ]),
         )}\n`,
       );
       if (!res.ok) {
-        const moved = res.rows.filter((r) => r.status !== 'ok').map((r) => `${r.ratio} ${r.status === 'missing' ? 'is missing' : `moved ${pct(r.change)} (tolerance ${tol(r.tolerance)})`}`);
+        const moved = res.rows
+          .filter((r) => r.status !== 'ok')
+          .map(
+            (r) =>
+              `${r.ratio} ${r.status === 'missing' ? 'is missing' : `moved ${pct(r.change)} (tolerance ${tol(r.tolerance)})`}`,
+          );
         throw new Exit(1, `check failed for scenario ${scenario.name}: ${moved.join('; ')}`);
       }
       process.stdout.write('check passed\n');

@@ -59,15 +59,50 @@ for (const strategy of ['dep', 'dwdp'] as const) {
 }
 
 const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
-console.log(`bench:sim — scenario ${spec.name}: ${params.ranks} ranks in groups of ${params.groupSize}, ${params.model.layers.total} layers, ${params.requests} requests`);
-console.log(`run time MEASURED here (${host}; ${REPEATS} runs each, one process, single-threaded JS); TPS/GPU and TTFT MODELED on ${GB200_NVL72.name}\n`);
+console.log(
+  `bench:sim — scenario ${spec.name}: ${params.ranks} ranks in groups of ${params.groupSize}, ${params.model.layers.total} layers, ${params.requests} requests`,
+);
+console.log(
+  `run time MEASURED here (${host}; ${REPEATS} runs each, one process, single-threaded JS); TPS/GPU and TTFT MODELED on ${GB200_NVL72.name}\n`,
+);
 const min = (xs: number[]) => Math.min(...xs);
-const rows = timings.map((t) => [t.strategy.toUpperCase(), min(t.cpuMs).toFixed(0), median(t.cpuMs).toFixed(0), median(t.wallMs).toFixed(0), t.rankSteps, Math.round(t.tpsPerGpu), t.ttftMeanMs.toFixed(0)]);
+const rows = timings.map((t) => [
+  t.strategy.toUpperCase(),
+  min(t.cpuMs).toFixed(0),
+  median(t.cpuMs).toFixed(0),
+  median(t.wallMs).toFixed(0),
+  t.rankSteps,
+  Math.round(t.tpsPerGpu),
+  t.ttftMeanMs.toFixed(0),
+]);
 const totalCpu = timings.reduce((a, t) => a + min(t.cpuMs), 0);
 const totalWall = timings.reduce((a, t) => a + median(t.wallMs), 0);
-rows.push(['both', totalCpu.toFixed(0), timings.reduce((a, t) => a + median(t.cpuMs), 0).toFixed(0), totalWall.toFixed(0), '', '', '']);
-console.log(formatTable(['strategy', 'CPU ms min (measured)', 'CPU ms median', 'wall ms median', 'rank steps', 'TPS/GPU (modeled)', 'TTFT mean ms (modeled)'], rows));
-console.log(`\ntarget: the scenario under 2000 ms on one core — both strategies together: ${totalCpu.toFixed(0)} ms CPU (min) → ${totalCpu < 2000 ? 'met' : 'NOT met'}`);
+rows.push([
+  'both',
+  totalCpu.toFixed(0),
+  timings.reduce((a, t) => a + median(t.cpuMs), 0).toFixed(0),
+  totalWall.toFixed(0),
+  '',
+  '',
+  '',
+]);
+console.log(
+  formatTable(
+    [
+      'strategy',
+      'CPU ms min (measured)',
+      'CPU ms median',
+      'wall ms median',
+      'rank steps',
+      'TPS/GPU (modeled)',
+      'TTFT mean ms (modeled)',
+    ],
+    rows,
+  ),
+);
+console.log(
+  `\ntarget: the scenario under 2000 ms on one core — both strategies together: ${totalCpu.toFixed(0)} ms CPU (min) → ${totalCpu < 2000 ? 'met' : 'NOT met'}`,
+);
 
 mkdirSync('results', { recursive: true });
 const out = {
@@ -75,8 +110,23 @@ const out = {
   scenario: spec.name,
   measured: { what: 'simulator run time', host, repeats: REPEATS },
   modeled: { profile: GB200_NVL72.id },
-  params: { ranks: params.ranks, groupSize: params.groupSize, requests: params.requests, layers: params.model.layers.total },
-  results: timings.map((t) => ({ strategy: t.strategy, cpuMsMin: min(t.cpuMs), cpuMsMedian: median(t.cpuMs), wallMsMedian: median(t.wallMs), cpuMs: t.cpuMs, wallMs: t.wallMs, rankSteps: t.rankSteps, tpsPerGpuModeled: t.tpsPerGpu, ttftMeanMsModeled: t.ttftMeanMs })),
+  params: {
+    ranks: params.ranks,
+    groupSize: params.groupSize,
+    requests: params.requests,
+    layers: params.model.layers.total,
+  },
+  results: timings.map((t) => ({
+    strategy: t.strategy,
+    cpuMsMin: min(t.cpuMs),
+    cpuMsMedian: median(t.cpuMs),
+    wallMsMedian: median(t.wallMs),
+    cpuMs: t.cpuMs,
+    wallMs: t.wallMs,
+    rankSteps: t.rankSteps,
+    tpsPerGpuModeled: t.tpsPerGpu,
+    ttftMeanMsModeled: t.ttftMeanMs,
+  })),
   totalCpuMs: totalCpu,
   totalWallMs: totalWall,
 };

@@ -30,7 +30,10 @@ const LINK_SCALES = [1 / 16, 1 / 4, 1, 4, 16, 64, 256];
 
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help')) return void process.stdout.write(usage('npm run bench:strategies -- [options]', 'DP vs DEP vs DWDP on emulated ranks (virtual clock).', SPEC));
+  if (args.flag('help'))
+    return void process.stdout.write(
+      usage('npm run bench:strategies -- [options]', 'DP vs DEP vs DWDP on emulated ranks (virtual clock).', SPEC),
+    );
   const base: GroupRunOptions = {
     ...DEFAULT_GROUP_OPTIONS,
     model: args.str('model', 'tiny-mixtral'),
@@ -49,7 +52,9 @@ async function main(): Promise<void> {
     for (const strategy of STRATS) {
       process.stderr.write(`  ${strategy} at CV ${cv * 100}% …\n`);
       const o: GroupRunOptions = { ...base, strategy, lengthCv: cv };
-      const r = await runGroup(dilation ? { ...o, timeDilation: { profile: dilation.profile, deviceGflops: dilation.deviceGflops } } : o);
+      const r = await runGroup(
+        dilation ? { ...o, timeDilation: { profile: dilation.profile, deviceGflops: dilation.deviceGflops } } : o,
+      );
       dilation ??= r.link.dilation;
       runs.set(`${strategy}@${cv}`, r);
     }
@@ -57,14 +62,32 @@ async function main(): Promise<void> {
   const first = runs.values().next().value!;
   const rows = CVS.map((cv) => {
     const [dp, dep, dwdp] = STRATS.map((s) => runs.get(`${s}@${cv}`)!);
-    return [`${cv * 100}%`, dp.tpsPerGpu, dep.tpsPerGpu, dwdp.tpsPerGpu, dwdp.tpsPerGpu / dep.tpsPerGpu, dep.ranks.reduce((a, k) => a + k.syncMs, 0) / dep.ranks.length, 100 * dwdp.hiddenPullFraction];
+    return [
+      `${cv * 100}%`,
+      dp.tpsPerGpu,
+      dep.tpsPerGpu,
+      dwdp.tpsPerGpu,
+      dwdp.tpsPerGpu / dep.tpsPerGpu,
+      dep.ranks.reduce((a, k) => a + k.syncMs, 0) / dep.ranks.length,
+      100 * dwdp.hiddenPullFraction,
+    ];
   });
   const cfg = first.config;
-  console.log(`\nbench:strategies — ${cfg.name}, ${base.ranks} ranks, ${base.layers} layers, ${base.tokensPerRank} tokens/rank mean in ${base.requestsPerRank} requests, ${base.format}`);
+  console.log(
+    `\nbench:strategies — ${cfg.name}, ${base.ranks} ranks, ${base.layers} layers, ${base.tokensPerRank} tokens/rank mean in ${base.requestsPerRank} requests, ${base.format}`,
+  );
   console.log(tokensPerExpertNote(cfg, base.tokensPerRank));
   console.log(`times measured here: ${first.timeSource}, ${first.adapter}`);
-  if (dilation) console.log(`link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} (GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`);
-  console.log(formatTable(['length CV', 'DP TPS/GPU', 'DEP TPS/GPU', 'DWDP TPS/GPU', 'DWDP/DEP', 'DEP sync ms/rank', 'DWDP hidden pull %'], rows));
+  if (dilation)
+    console.log(
+      `link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} (GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`,
+    );
+  console.log(
+    formatTable(
+      ['length CV', 'DP TPS/GPU', 'DEP TPS/GPU', 'DWDP TPS/GPU', 'DWDP/DEP', 'DEP sync ms/rank', 'DWDP hidden pull %'],
+      rows,
+    ),
+  );
 
   // Link sweep at CV 20%: the same measured steps, re-scheduled under each link.
   const sweep = LINK_SCALES.map((scale) => {
@@ -79,9 +102,18 @@ async function main(): Promise<void> {
     return { linkGbps: base.link.gbps * scale, dep, dwdp, ratio: dwdp / dep };
   });
   console.log(`\nlink sweep at CV 20% (GB/s before dilation; measured steps re-scheduled in virtual time):\n`);
-  console.log(formatTable(['link GB/s', 'DEP TPS/GPU', 'DWDP TPS/GPU', 'DWDP/DEP'], sweep.map((s) => [s.linkGbps, s.dep, s.dwdp, s.ratio])));
-  const cross = sweep.find((s, i) => i > 0 && (sweep[i - 1].ratio < 1) !== (s.ratio < 1));
-  console.log(cross ? `\nDWDP/DEP crosses 1 between ${sweep[sweep.indexOf(cross) - 1].linkGbps} and ${cross.linkGbps} GB/s` : `\nDWDP/DEP does not cross 1 in this range`);
+  console.log(
+    formatTable(
+      ['link GB/s', 'DEP TPS/GPU', 'DWDP TPS/GPU', 'DWDP/DEP'],
+      sweep.map((s) => [s.linkGbps, s.dep, s.dwdp, s.ratio]),
+    ),
+  );
+  const cross = sweep.find((s, i) => i > 0 && sweep[i - 1].ratio < 1 !== s.ratio < 1);
+  console.log(
+    cross
+      ? `\nDWDP/DEP crosses 1 between ${sweep[sweep.indexOf(cross) - 1].linkGbps} and ${cross.linkGbps} GB/s`
+      : `\nDWDP/DEP does not cross 1 in this range`,
+  );
 
   const out = args.str('out', 'results/bench-strategies.json');
   await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });

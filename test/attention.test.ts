@@ -1,7 +1,13 @@
 // Attention stand-in vs its float64 reference on fresh random inputs (seed printed on failure).
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
-import { AttentionKernel, attentionFlops, attentionReference, packOffsets, type AttentionParams } from '../src/kernels/attention.ts';
+import {
+  AttentionKernel,
+  attentionFlops,
+  attentionReference,
+  packOffsets,
+  type AttentionParams,
+} from '../src/kernels/attention.ts';
 import { Rng } from '../src/util/random.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -95,7 +101,9 @@ describe('attention stand-in', () => {
     gpu.device.queue.submit([enc.finish()]);
     const oa = await readF32(gpu, a.out, a.q.length);
     const ob = await readF32(gpu, b.out, b.q.length);
-    expect(Array.from(ob.subarray(0, 30 * 16)), why('first request unchanged')).toEqual(Array.from(oa.subarray(0, 30 * 16)));
+    expect(Array.from(ob.subarray(0, 30 * 16)), why('first request unchanged')).toEqual(
+      Array.from(oa.subarray(0, 30 * 16)),
+    );
     await verify(gpu, p, b, 'isolation');
   });
 

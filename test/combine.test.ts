@@ -1,7 +1,13 @@
 // Combine kernel vs its float64 reference on fresh random inputs (seed printed on failure).
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
-import { CombineKernel, combineReference, type CombineInputs, type CombineParams, type SharedMode } from '../src/kernels/combine.ts';
+import {
+  CombineKernel,
+  combineReference,
+  type CombineInputs,
+  type CombineParams,
+  type SharedMode,
+} from '../src/kernels/combine.ts';
 import { permuteReference } from '../src/kernels/permute.ts';
 import { Rng } from '../src/util/random.ts';
 import { relativeError } from '../src/util/numeric.ts';
@@ -103,7 +109,11 @@ describe('combine kernel', () => {
     const gpu = await testGpu();
     const p: CombineParams = { hidden: 40, topK: 6, shared: 'gated' };
     const kernel = await CombineKernel.create(gpu, p);
-    const runs = [7, 1, 30].map((T, i) => ({ T, inp: inputs(p, T, rng.fork(`multi${i}`)), out: createBuffer(gpu, T * p.hidden * 4, 'out') }));
+    const runs = [7, 1, 30].map((T, i) => ({
+      T,
+      inp: inputs(p, T, rng.fork(`multi${i}`)),
+      out: createBuffer(gpu, T * p.hidden * 4, 'out'),
+    }));
     const enc = gpu.device.createCommandEncoder();
     for (const r of runs) kernel.encode(enc, { ...upload(gpu, r.inp), out: r.out, tokens: r.T });
     gpu.device.queue.submit([enc.finish()]);
@@ -117,9 +127,20 @@ describe('combine kernel', () => {
     const gpu = await testGpu();
     await expect(CombineKernel.create(gpu, { hidden: 0, topK: 2, shared: 'none' })).rejects.toThrow(/hidden/);
     await expect(CombineKernel.create(gpu, { hidden: 8, topK: 0, shared: 'none' })).rejects.toThrow(/topK/);
-    await expect(CombineKernel.create(gpu, { hidden: 8, topK: 2, shared: 'both' as SharedMode })).rejects.toThrow(/shared/);
+    await expect(CombineKernel.create(gpu, { hidden: 8, topK: 2, shared: 'both' as SharedMode })).rejects.toThrow(
+      /shared/,
+    );
     const k = await CombineKernel.create(gpu, { hidden: 8, topK: 2, shared: 'gated' });
     const buf = createBuffer(gpu, 1024, 'b');
-    expect(() => k.encode(gpu.device.createCommandEncoder(), { y: buf, inv: buf, topkWeight: buf, out: buf, shared: buf, tokens: 4 })).toThrow(/x/);
+    expect(() =>
+      k.encode(gpu.device.createCommandEncoder(), {
+        y: buf,
+        inv: buf,
+        topkWeight: buf,
+        out: buf,
+        shared: buf,
+        tokens: 4,
+      }),
+    ).toThrow(/x/);
   });
 });

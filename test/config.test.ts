@@ -166,7 +166,15 @@ describe('presets', () => {
 
   it('scaled presets keep their family routing structure', () => {
     const tds = loadPreset('tiny-deepseek');
-    expect([tds.family, tds.scoring, tds.correctionBias, tds.nGroup, tds.topkGroup, tds.topK, tds.experts]).toEqual(['deepseek_v3', 'sigmoid', true, 8, 4, 8, 64]);
+    expect([tds.family, tds.scoring, tds.correctionBias, tds.nGroup, tds.topkGroup, tds.topK, tds.experts]).toEqual([
+      'deepseek_v3',
+      'sigmoid',
+      true,
+      8,
+      4,
+      8,
+      64,
+    ]);
     expect(tds.sharedHidden).toBe(tds.expertHidden);
     const tq2 = loadPreset('tiny-qwen2');
     expect([tq2.experts, tq2.topK, tq2.sharedExpertGate, tq2.normTopkProb]).toEqual([60, 4, true, false]);
@@ -175,7 +183,9 @@ describe('presets', () => {
     const tq3 = loadPreset('tiny-qwen3');
     expect([tq3.experts, tq3.topK, tq3.normTopkProb, tq3.sharedHidden]).toEqual([128, 8, true, 0]);
     const sds = loadPreset('small-deepseek');
-    expect([sds.hidden, sds.expertHidden, sds.experts, sds.nGroup, sds.topkGroup, sds.topK]).toEqual([512, 256, 32, 4, 2, 4]);
+    expect([sds.hidden, sds.expertHidden, sds.experts, sds.nGroup, sds.topkGroup, sds.topK]).toEqual([
+      512, 256, 32, 4, 2, 4,
+    ]);
   });
 
   it('user overrides apply on top of the preset', () => {
@@ -186,16 +196,29 @@ describe('presets', () => {
   it('unknown preset names the presets', () => {
     expectKeyError(() => loadPreset('tiny-llama'), 'model', /tiny-deepseek/);
     // Names inherited from Object.prototype are not presets either.
-    for (const name of ['constructor', 'toString', '__proto__']) expectKeyError(() => loadPreset(name), 'model', /unknown preset.*tiny-deepseek/);
+    for (const name of ['constructor', 'toString', '__proto__'])
+      expectKeyError(() => loadPreset(name), 'model', /unknown preset.*tiny-deepseek/);
   });
 });
 
 describe('overrides', () => {
   it('--set strings are coerced by the type of the key they replace', () => {
     const c = parseMoeConfig(deepseek(), {
-      overrides: parseSetPairs(['hidden_size=96', 'norm_topk_prob=false', 'routed_scaling_factor=1.5', 'scoring_func=softmax', 'n_shared_experts=2']),
+      overrides: parseSetPairs([
+        'hidden_size=96',
+        'norm_topk_prob=false',
+        'routed_scaling_factor=1.5',
+        'scoring_func=softmax',
+        'n_shared_experts=2',
+      ]),
     });
-    expect([c.hidden, c.normTopkProb, c.routedScalingFactor, c.scoring, c.sharedHidden]).toEqual([96, false, 1.5, 'softmax', 4096]);
+    expect([c.hidden, c.normTopkProb, c.routedScalingFactor, c.scoring, c.sharedHidden]).toEqual([
+      96,
+      false,
+      1.5,
+      'softmax',
+      4096,
+    ]);
     expect(c.raw.hidden_size).toBe(96);
   });
 
@@ -205,18 +228,29 @@ describe('overrides', () => {
       const H = 16 * (1 + rng.int(40));
       const F = 1 + rng.int(500);
       const layers = 1 + rng.int(10);
-      const c = parseMoeConfig(qwen2(), { overrides: { hidden_size: String(H), moe_intermediate_size: F, num_hidden_layers: `${layers}`, shared_expert_intermediate_size: 2 * F } });
+      const c = parseMoeConfig(qwen2(), {
+        overrides: {
+          hidden_size: String(H),
+          moe_intermediate_size: F,
+          num_hidden_layers: `${layers}`,
+          shared_expert_intermediate_size: 2 * F,
+        },
+      });
       expect([c.hidden, c.expertHidden, c.sharedHidden, c.layers.moe]).toEqual([H, F, 2 * F, layers]);
       expect(c.attention.headDim).toBe(Math.floor(H / 16));
     }
   });
 
   it('JSON-valued and dotted overrides, null unsets', () => {
-    const q = parseMoeConfig(qwen3(), { overrides: { mlp_only_layers: '[0, 5]', num_hidden_layers: 8, decoder_sparse_step: 2 } });
+    const q = parseMoeConfig(qwen3(), {
+      overrides: { mlp_only_layers: '[0, 5]', num_hidden_layers: 8, decoder_sparse_step: 2 },
+    });
     // MoE when i ∉ mlp_only_layers and (i+1) % 2 == 0 → 1, 3, 7 (5 is dense-only)
     expect(q.layers.moeLayerIndices).toEqual([1, 3, 7]);
     expect(q.layers.dense).toBe(5);
-    const d = parseMoeConfig(deepseek(), { overrides: { 'quantization_config.weight_block_size': '[64, 32]', n_shared_experts: 'null', moe_layer_freq: 2 } });
+    const d = parseMoeConfig(deepseek(), {
+      overrides: { 'quantization_config.weight_block_size': '[64, 32]', n_shared_experts: 'null', moe_layer_freq: 2 },
+    });
     expect(d.nativeWeightBlock).toEqual([64, 32]);
     expect(d.raw.quantization_config).toMatchObject({ quant_method: 'fp8', weight_block_size: [64, 32] });
     expect(d.sharedHidden).toBe(0);
@@ -230,8 +264,16 @@ describe('overrides', () => {
   });
 
   it('a value of the wrong type for its key, or a typo in a key, is an error naming it', () => {
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { hidden_size: 'big' } }), 'hidden_size', /expected a number/);
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { norm_topk_prob: 'maybe' } }), 'norm_topk_prob', /true or false/);
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { hidden_size: 'big' } }),
+      'hidden_size',
+      /expected a number/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { norm_topk_prob: 'maybe' } }),
+      'norm_topk_prob',
+      /true or false/,
+    );
     expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { hiden_size: 96 } }), 'hiden_size', /unknown key/);
     // `--set` syntax is the CLI's (parseSetPairs): a pair without '=' is a usage error naming it.
     expect(() => parseSetPairs(['hidden_size'])).toThrow(UsageError);
@@ -249,33 +291,89 @@ describe('bad configs stop with one error naming the key', () => {
   it('missing keys', () => {
     expectKeyError(() => parseMoeConfig(without(deepseek(), 'hidden_size')), 'hidden_size', /missing/);
     expectKeyError(() => parseMoeConfig(without(deepseek(), 'n_group')), 'n_group', /missing/);
-    expectKeyError(() => parseMoeConfig(without(deepseek(), 'routed_scaling_factor')), 'routed_scaling_factor', /missing/);
+    expectKeyError(
+      () => parseMoeConfig(without(deepseek(), 'routed_scaling_factor')),
+      'routed_scaling_factor',
+      /missing/,
+    );
     expectKeyError(() => parseMoeConfig(without(mixtral(), 'num_local_experts')), 'num_local_experts', /missing/);
-    expectKeyError(() => parseMoeConfig(without(qwen2(), 'shared_expert_intermediate_size')), 'shared_expert_intermediate_size', /missing/);
+    expectKeyError(
+      () => parseMoeConfig(without(qwen2(), 'shared_expert_intermediate_size')),
+      'shared_expert_intermediate_size',
+      /missing/,
+    );
     expectKeyError(() => parseMoeConfig(without(qwen3(), 'num_experts_per_tok')), 'num_experts_per_tok', /missing/);
     expectKeyError(() => parseMoeConfig({ ...qwen3(), moe_intermediate_size: null }), 'moe_intermediate_size', /null/);
     expectKeyError(() => parseMoeConfig(without(qwen3(), 'model_type')), 'model_type', /unknown model_type/);
   });
 
   it('contradictory keys', () => {
-    expectKeyError(() => parseMoeConfig({ ...mixtral(), architectures: ['DeepseekV3ForCausalLM'] }), 'architectures', /deepseek_v3/);
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { topk_group: 9 } }), 'topk_group', /exceeds n_group=8/);
-    expectKeyError(() => parseMoeConfig(mixtral(), { overrides: { num_key_value_heads: 5 } }), 'num_key_value_heads', /does not divide/);
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { first_k_dense_replace: 62 } }), 'first_k_dense_replace', /exceeds num_hidden_layers/);
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { first_k_dense_replace: 61 } }), 'first_k_dense_replace', /no MoE layer/);
-    expectKeyError(() => parseMoeConfig(qwen3(), { overrides: { decoder_sparse_step: 49 } }), 'decoder_sparse_step', /no MoE layer/);
-    expectKeyError(() => parseMoeConfig(qwen3(), { overrides: { mlp_only_layers: [48] } }), 'mlp_only_layers', /outside/);
+    expectKeyError(
+      () => parseMoeConfig({ ...mixtral(), architectures: ['DeepseekV3ForCausalLM'] }),
+      'architectures',
+      /deepseek_v3/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { topk_group: 9 } }),
+      'topk_group',
+      /exceeds n_group=8/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(mixtral(), { overrides: { num_key_value_heads: 5 } }),
+      'num_key_value_heads',
+      /does not divide/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { first_k_dense_replace: 62 } }),
+      'first_k_dense_replace',
+      /exceeds num_hidden_layers/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { first_k_dense_replace: 61 } }),
+      'first_k_dense_replace',
+      /no MoE layer/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(qwen3(), { overrides: { decoder_sparse_step: 49 } }),
+      'decoder_sparse_step',
+      /no MoE layer/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(qwen3(), { overrides: { mlp_only_layers: [48] } }),
+      'mlp_only_layers',
+      /outside/,
+    );
   });
 
   it('group routing: n_group must divide the experts, top-k must fit the kept groups', () => {
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { n_group: 6 } }), 'n_group', /does not divide .*n_routed_experts=256/);
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { n_group: 6 } }),
+      'n_group',
+      /does not divide .*n_routed_experts=256/,
+    );
     // 64 groups of 4, 1 kept → only 4 experts allowed for top-8
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { n_group: 64, topk_group: 1 } }), 'num_experts_per_tok', /exceeds the 4 experts/);
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { n_group: 64, topk_group: 1 } }),
+      'num_experts_per_tok',
+      /exceeds the 4 experts/,
+    );
     // exactly as many experts allowed as top-k is fine: 32 groups of 8, 1 kept, K=8
     expect(parseMoeConfig(deepseek(), { overrides: { n_group: 32, topk_group: 1 } }).topK).toBe(8);
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { n_group: 32, topk_group: 1, num_experts_per_tok: 9 } }), 'num_experts_per_tok', /exceeds the 8 experts/);
-    expectKeyError(() => parseMoeConfig(deepseek(), { overrides: { n_group: 256, topk_group: 128 } }), 'n_group', /at least 2 experts per group/);
-    expectKeyError(() => parseMoeConfig(mixtral(), { overrides: { num_experts_per_tok: 9 } }), 'num_experts_per_tok', /num_local_experts=8/);
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { n_group: 32, topk_group: 1, num_experts_per_tok: 9 } }),
+      'num_experts_per_tok',
+      /exceeds the 8 experts/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(deepseek(), { overrides: { n_group: 256, topk_group: 128 } }),
+      'n_group',
+      /at least 2 experts per group/,
+    );
+    expectKeyError(
+      () => parseMoeConfig(mixtral(), { overrides: { num_experts_per_tok: 9 } }),
+      'num_experts_per_tok',
+      /num_local_experts=8/,
+    );
   });
 
   it('random routing shapes are accepted exactly when valid', () => {
@@ -299,42 +397,82 @@ describe('bad configs stop with one error naming the key', () => {
       const overrides = { n_routed_experts: E, n_group: nGroup, topk_group: topkGroup, num_experts_per_tok: K };
       if (expected === undefined) {
         const c = parseMoeConfig(deepseek(), { overrides });
-        expect([c.experts, c.nGroup, c.topkGroup, c.topK], JSON.stringify(overrides)).toEqual([E, nGroup, topkGroup, K]);
+        expect([c.experts, c.nGroup, c.topkGroup, c.topK], JSON.stringify(overrides)).toEqual([
+          E,
+          nGroup,
+          topkGroup,
+          K,
+        ]);
         accepted++;
       } else {
-        expect(configError(() => parseMoeConfig(deepseek(), { overrides })).key, JSON.stringify(overrides)).toBe(expected);
+        expect(configError(() => parseMoeConfig(deepseek(), { overrides })).key, JSON.stringify(overrides)).toBe(
+          expected,
+        );
       }
     }
     expect(accepted).toBeGreaterThan(15);
   });
 
   it('kernel limits: top-k over 16, experts over 512', () => {
-    expectKeyError(() => parseMoeConfig(qwen3(), { overrides: { num_experts_per_tok: 17 } }), 'num_experts_per_tok', /limit of 16/);
+    expectKeyError(
+      () => parseMoeConfig(qwen3(), { overrides: { num_experts_per_tok: 17 } }),
+      'num_experts_per_tok',
+      /limit of 16/,
+    );
     expectKeyError(() => parseMoeConfig(qwen3(), { overrides: { num_experts: 640 } }), 'num_experts', /limit of 512/);
   });
 
   it('wrong types and non-positive sizes', () => {
     expectKeyError(() => parseMoeConfig({ ...deepseek(), hidden_size: '7168' }), 'hidden_size', /integer/);
-    expectKeyError(() => parseMoeConfig({ ...deepseek(), moe_intermediate_size: 2048.5 }), 'moe_intermediate_size', /integer/);
+    expectKeyError(
+      () => parseMoeConfig({ ...deepseek(), moe_intermediate_size: 2048.5 }),
+      'moe_intermediate_size',
+      /integer/,
+    );
     expectKeyError(() => parseMoeConfig({ ...mixtral(), intermediate_size: 0 }), 'intermediate_size', /positive/);
     expectKeyError(() => parseMoeConfig({ ...qwen3(), num_experts: -4 }), 'num_experts', /positive/);
     expectKeyError(() => parseMoeConfig({ ...qwen3(), norm_topk_prob: 'yes' }), 'norm_topk_prob', /true or false/);
-    expectKeyError(() => parseMoeConfig({ ...deepseek(), routed_scaling_factor: 'x' }), 'routed_scaling_factor', /number/);
-    expectKeyError(() => parseMoeConfig({ ...qwen3(), mlp_only_layers: 'none' }), 'mlp_only_layers', /list of integers/);
-    expectKeyError(() => parseMoeConfig({ ...deepseek(), quantization_config: { weight_block_size: [128] } }), 'quantization_config.weight_block_size');
+    expectKeyError(
+      () => parseMoeConfig({ ...deepseek(), routed_scaling_factor: 'x' }),
+      'routed_scaling_factor',
+      /number/,
+    );
+    expectKeyError(
+      () => parseMoeConfig({ ...qwen3(), mlp_only_layers: 'none' }),
+      'mlp_only_layers',
+      /list of integers/,
+    );
+    expectKeyError(
+      () => parseMoeConfig({ ...deepseek(), quantization_config: { weight_block_size: [128] } }),
+      'quantization_config.weight_block_size',
+    );
     expectKeyError(() => parseMoeConfig([1, 2]), 'model_type', /JSON object/);
   });
 
   it('unsupported families and methods', () => {
-    expectKeyError(() => parseMoeConfig({ ...mixtral(), model_type: 'llama' }), 'model_type', /unknown model_type "llama".*deepseek_v3, mixtral, qwen2_moe, qwen3_moe/);
-    expectKeyError(() => parseMoeConfig({ ...deepseek(), scoring_func: 'relu' }), 'scoring_func', /unknown scoring_func/);
-    expectKeyError(() => parseMoeConfig({ ...deepseek(), topk_method: 'group_limited_greedy' }), 'topk_method', /DeepSeek-V2/);
+    expectKeyError(
+      () => parseMoeConfig({ ...mixtral(), model_type: 'llama' }),
+      'model_type',
+      /unknown model_type "llama".*deepseek_v3, mixtral, qwen2_moe, qwen3_moe/,
+    );
+    expectKeyError(
+      () => parseMoeConfig({ ...deepseek(), scoring_func: 'relu' }),
+      'scoring_func',
+      /unknown scoring_func/,
+    );
+    expectKeyError(
+      () => parseMoeConfig({ ...deepseek(), topk_method: 'group_limited_greedy' }),
+      'topk_method',
+      /DeepSeek-V2/,
+    );
     expectKeyError(() => parseMoeConfig({ ...deepseek(), topk_method: 'greedy' }), 'topk_method', /noaux_tc/);
     expectKeyError(() => parseMoeConfig({ ...mixtral(), hidden_act: 'gelu' }), 'hidden_act', /SwiGLU/);
   });
 
   it('the message carries the config name', () => {
-    expect(configError(() => loadPreset('tiny-qwen3', { num_experts_per_tok: 0 })).message).toMatch(/^tiny-qwen3: config key 'num_experts_per_tok': must be positive/);
+    expect(configError(() => loadPreset('tiny-qwen3', { num_experts_per_tok: 0 })).message).toMatch(
+      /^tiny-qwen3: config key 'num_experts_per_tok': must be positive/,
+    );
   });
 });
 

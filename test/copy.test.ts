@@ -23,7 +23,11 @@ describe(`word copy kernel (seed ${SEED})`, () => {
     const dstBuf = createBufferWith(gpu, dst0, 'dst');
     const k = await CopyKernel.create(gpu);
     const enc = gpu.device.createCommandEncoder();
-    k.encode(enc, copies.map((c) => ({ src: srcBuf, srcOffset: 4 * c.s, dst: dstBuf, dstOffset: 4 * c.d, bytes: 4 * c.n })), 'merge');
+    k.encode(
+      enc,
+      copies.map((c) => ({ src: srcBuf, srcOffset: 4 * c.s, dst: dstBuf, dstOffset: 4 * c.d, bytes: 4 * c.n })),
+      'merge',
+    );
     gpu.device.queue.submit([enc.finish()]);
     expect(copies[1].n / 4, 'the second copy spans more than one workgroup').toBeGreaterThan(256);
     const want = dst0.slice();

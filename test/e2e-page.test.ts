@@ -16,7 +16,8 @@ import tiny from '../bench/scenarios/tiny.json';
 import { testSeed } from './seed.ts';
 
 const found = await findBrowser().catch(() => null);
-if (!found) console.warn('e2e-page: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
+if (!found)
+  console.warn('e2e-page: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
 
 // A fresh seed per run, so the tiny run is not always the same numbers.
 const seed = testSeed();
@@ -47,7 +48,9 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     const tokens = (await page.$('#f-tokens'))!;
     await tokens.click({ clickCount: 3 });
     await tokens.type('12x');
-    expect(await page.$eval('#f-tokens-msg', (e) => e.textContent)).toBe("Tokens per rank must be a number (got '12x')");
+    expect(await page.$eval('#f-tokens-msg', (e) => e.textContent)).toBe(
+      "Tokens per rank must be a number (got '12x')",
+    );
     expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     // Fixed: the message goes, Run comes back, and the URL carries the value.
     await tokens.click({ clickCount: 3 });
@@ -58,7 +61,9 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     // A placement error names a valid nearby choice (tiny-mixtral: E=8 on 4 ranks, L=7 leaves P=1/3).
     const local = (await page.$('#f-local'))!;
     await local.type('7');
-    expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toMatch(/invalid DWDP placement .* try L=\d+, P=\d+/);
+    expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toMatch(
+      /invalid DWDP placement .* try L=\d+, P=\d+/,
+    );
     await local.click({ clickCount: 3 });
     await page.keyboard.press('Backspace');
     expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toBe('');
@@ -68,19 +73,28 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
   it('stays responsive while a run is in flight, and cancels it', async () => {
     // The page from the previous test, at its defaults but for the tokens typed there.
     await page.click('#run');
-    await page.waitForFunction(() => /running|layer/.test(document.querySelector('#progress-msg')!.textContent ?? ''), { timeout: 60_000, polling: 100 });
+    await page.waitForFunction(() => /running|layer/.test(document.querySelector('#progress-msg')!.textContent ?? ''), {
+      timeout: 60_000,
+      polling: 100,
+    });
     expect(await page.$eval('#cancel', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
     expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     // The kernels run in a worker: the main thread answers promptly (an input event and a frame).
     const t0 = Date.now();
-    const frameMs = await page.evaluate(() => new Promise<number>((resolve) => {
-      const s = performance.now();
-      requestAnimationFrame(() => resolve(performance.now() - s));
-    }));
+    const frameMs = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const s = performance.now();
+          requestAnimationFrame(() => resolve(performance.now() - s));
+        }),
+    );
     expect(Date.now() - t0, 'round trip to the page during a run (ms)').toBeLessThan(2000);
     expect(frameMs, 'time to the next frame during a run (ms)').toBeLessThan(1000);
     await page.click('#cancel');
-    await page.waitForFunction(() => document.querySelector('#progress-msg')!.textContent === 'cancelled', { timeout: 20_000, polling: 100 });
+    await page.waitForFunction(() => document.querySelector('#progress-msg')!.textContent === 'cancelled', {
+      timeout: 20_000,
+      polling: 100,
+    });
     expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
     expect(await page.evaluate(() => window.dwdp.last())).toBeNull();
     expect(log.errors).toEqual([]);
@@ -91,8 +105,12 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     const errors: string[] = [];
     p.on('pageerror', (e) => errors.push((e as Error).message));
     // A browser without WebGPU: no navigator.gpu on the page.
-    await p.evaluateOnNewDocument(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
-    const form = scenarioForm({ fields: { model: 'tiny-deepseek', strategies: 'dep,dwdp', tokens: 256, requests: 2, cv: 0.2, seed } });
+    await p.evaluateOnNewDocument(() =>
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }),
+    );
+    const form = scenarioForm({
+      fields: { model: 'tiny-deepseek', strategies: 'dep,dwdp', tokens: 256, requests: 2, cv: 0.2, seed },
+    });
     const query = formToQuery(form);
     expect(query, 'the link does not ask for measured numbers explicitly').not.toMatch(/(^|&)src=/);
     await p.goto(`${server.url}?${query}`, { waitUntil: 'load' });
@@ -104,7 +122,10 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     expect(banner).toMatch(/--enable-unsafe-webgpu/);
     expect(await p.$eval('#f-source', (e) => (e as HTMLSelectElement).value)).toBe('modeled');
     await p.click('#run');
-    await p.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''), { timeout: 60_000, polling: 100 });
+    await p.waitForFunction(
+      () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
+      { timeout: 60_000, polling: 100 },
+    );
     expect(await p.$eval('#progress-msg', (e) => e.textContent)).toMatch(/^done in /);
     const c = (await p.evaluate(() => window.dwdp.last())) as Comparison;
     expect(c.source).toBe('modeled');
@@ -112,12 +133,18 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     expect(await p.$$eval('.badge.modeled', (b) => b.length)).toBeGreaterThan(2);
     expect(await p.$$eval('#gantt .uplot', (x) => x.length)).toBe(2);
     // tiny-deepseek has a shared expert: its GEMMs are spans of their own, named in the legend.
-    for (const r of c.points[0].results) expect(r.intervals.some((iv) => iv.category === 'dense'), `${r.strategy} shared-expert spans`).toBe(true);
+    for (const r of c.points[0].results)
+      expect(
+        r.intervals.some((iv) => iv.category === 'dense'),
+        `${r.strategy} shared-expert spans`,
+      ).toBe(true);
     expect(await p.$eval('#gantt .legend', (e) => e.textContent)).toContain('shared expert / dense MLP');
     // The shader lab needs WebGPU for everything it does, and says so.
     await p.click('#tab-lab');
     await p.waitForSelector('#lab-no-webgpu:not([hidden])', { timeout: 20_000 });
-    expect(await p.$eval('#lab-no-webgpu', (e) => e.textContent)).toMatch(/The shader lab needs WebGPU: .*--enable-unsafe-webgpu/);
+    expect(await p.$eval('#lab-no-webgpu', (e) => e.textContent)).toMatch(
+      /The shader lab needs WebGPU: .*--enable-unsafe-webgpu/,
+    );
     expect(await p.$eval('#lab-run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     expect(errors).toEqual([]);
     await p.close();
@@ -129,7 +156,10 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     // The panel shows the shared link's values.
     expect(await page.$eval('#f-ranks', (e) => (e as HTMLInputElement).value)).toBe('2');
     await page.click('#run');
-    await page.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''), { timeout: 90_000, polling: 250 });
+    await page.waitForFunction(
+      () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
+      { timeout: 90_000, polling: 250 },
+    );
     const status = await page.$eval('#progress-msg', (e) => e.textContent);
     expect(status, status ?? '').toMatch(/^done in /);
 
@@ -144,10 +174,15 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
       expect(r.intervals.some((iv) => iv.lane === 'compute')).toBe(true);
       expect(r.timeSource).toMatch(/^measured here/);
     }
-    expect(dwdp.intervals.some((iv) => iv.lane === 'copy'), 'DWDP pulls show on the copy engines').toBe(true);
+    expect(
+      dwdp.intervals.some((iv) => iv.lane === 'copy'),
+      'DWDP pulls show on the copy engines',
+    ).toBe(true);
 
     // The cards show those numbers, with their ratio to DEP.
-    const shown = await page.$$eval('.card [data-metric="tps-gpu"]', (els) => els.map((e) => Number(e.textContent!.replace(/,/g, ''))));
+    const shown = await page.$$eval('.card [data-metric="tps-gpu"]', (els) =>
+      els.map((e) => Number(e.textContent!.replace(/,/g, ''))),
+    );
     expect(shown.length).toBe(2);
     expect(shown[0]).toBeCloseTo(dep.tpsPerGpu, 0);
     expect(shown[1]).toBeCloseTo(dwdp.tpsPerGpu, 0);
@@ -161,20 +196,36 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
         const c2 = cv as HTMLCanvasElement;
         const px = c2.getContext('2d')!.getImageData(0, 0, c2.width, c2.height).data;
         let n = 0;
-        for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) n++;
+        for (let i = 0; i < px.length; i += 4)
+          if (px[i + 3] > 0 && (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200)) n++;
         return n / (c2.width * c2.height);
       }),
     );
     expect(inked.length).toBe(2);
     for (const f of inked) expect(f, 'fraction of the Gantt canvas drawn').toBeGreaterThan(0.05);
-    expect(await page.$$eval('#gantt h3', (hs) => hs.map((x) => x.textContent!.split(':')[0]))).toEqual(['DEP', 'DWDP']);
+    expect(await page.$$eval('#gantt h3', (hs) => hs.map((x) => x.textContent!.split(':')[0]))).toEqual([
+      'DEP',
+      'DWDP',
+    ]);
     expect(await page.$eval('#export-json', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
     expect(log.errors).toEqual([]);
   }, 120_000);
 
   it('shader lab: edit a pipeline, see a compile error at its line, then a wrong edit fail its check', async () => {
-    const shape = { tokens: 9 + (seed % 8), hidden: 24 + 4 * (seed % 3), 'expert-hidden': 12 + 4 * (seed % 2), experts: 4, topk: 2 };
-    const query = new URLSearchParams({ view: 'lab', kernel: 'expert-gemm', ...Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, String(v)])), runs: '1', seed: String(seed) });
+    const shape = {
+      tokens: 9 + (seed % 8),
+      hidden: 24 + 4 * (seed % 3),
+      'expert-hidden': 12 + 4 * (seed % 2),
+      experts: 4,
+      topk: 2,
+    };
+    const query = new URLSearchParams({
+      view: 'lab',
+      kernel: 'expert-gemm',
+      ...Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, String(v)])),
+      runs: '1',
+      seed: String(seed),
+    });
     ({ page, log } = await openPage(browser, `${server.url}?${query}`));
     expect(await page.evaluate(() => window.dwdp.view())).toBe('lab');
     expect(await page.$eval('#lab-tokens', (e) => (e as HTMLInputElement).value)).toBe(String(shape.tokens));
@@ -182,7 +233,9 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     const topk = (await page.$('#lab-topK'))!;
     await topk.click({ clickCount: 3 });
     await topk.type('9');
-    expect(await page.$eval('#lab-topK-msg', (e) => e.textContent)).toBe('Top-k K must be at most the number of experts (E = 4, got 9)');
+    expect(await page.$eval('#lab-topK-msg', (e) => e.textContent)).toBe(
+      'Top-k K must be at most the number of experts (E = 4, got 9)',
+    );
     expect(await page.$eval('#lab-run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
     // Let the pending pipeline load fire while the form is invalid: undoing the typo must still load.
     await new Promise((r) => setTimeout(r, 500));
@@ -213,12 +266,17 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     await page.keyboard.press('Enter');
     expect(await page.$eval(`.lab-tab[data-key="${down}"]`, (e) => e.classList.contains('edited'))).toBe(true);
     await page.click('#lab-run');
-    await page.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''), { timeout: 60_000, polling: 200 });
+    await page.waitForFunction(
+      () => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''),
+      { timeout: 60_000, polling: 200 },
+    );
     const broken = await page.evaluate(async () => (await window.dwdp.openLab()).last());
     expect(broken!.original.ok && broken!.original.result.checkOk).toBe(true);
     expect(broken!.edited?.ok).toBe(false);
     // The message list and the editor both put it on the typed line (1-based: at + 1).
-    const listed = await page.$$eval('#lab-errors li', (lis) => lis.map((li) => ({ line: Number((li as HTMLElement).dataset.line), text: li.textContent ?? '' })));
+    const listed = await page.$$eval('#lab-errors li', (lis) =>
+      lis.map((li) => ({ line: Number((li as HTMLElement).dataset.line), text: li.textContent ?? '' })),
+    );
     expect(listed.length).toBeGreaterThan(0);
     expect(listed[0].line).toBe(at + 1);
     expect(listed[0].text).toMatch(/no_such_value/);
@@ -230,13 +288,18 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     expect(markedLine).toBe(at + 1);
     expect(await page.$$eval('.cm-lint-marker-error', (m) => m.length)).toBeGreaterThan(0);
     expect(await page.$eval('#lab-results td[data-side="original"].pass', (e) => e.textContent)).toMatch(/^pass/);
-    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="edited"]', (e) => e.textContent)).toMatch(/^WGSL compile error: line \d+:\d+: .*no_such_value/);
+    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="edited"]', (e) => e.textContent)).toMatch(
+      /^WGSL compile error: line \d+:\d+: .*no_such_value/,
+    );
 
     // Fixed, but with every output doubled: it compiles, and its check fails while the original passes.
     const scaled = original.replace(/(output_rows\[[^\]]*\]\s*=\s*)([^;]+);/g, '$1($2) * 2.0;');
     await page.evaluate(async (k, code) => (await window.dwdp.openLab()).setText(k, code), down, scaled);
     await page.click('#lab-run');
-    await page.waitForFunction(() => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''), { timeout: 60_000, polling: 200 });
+    await page.waitForFunction(
+      () => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''),
+      { timeout: 60_000, polling: 200 },
+    );
     const wrong = await page.evaluate(async () => (await window.dwdp.openLab()).last());
     expect(wrong!.seed).toBe(seed);
     expect(wrong!.original.ok && wrong!.original.result.checkOk).toBe(true);
@@ -246,10 +309,18 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
       expect(wrong!.edited.result.relErr).toBeCloseTo(1, 3);
     }
     expect(await page.$$eval('#lab-errors li', (lis) => lis.length)).toBe(0);
-    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="original"]', (e) => e.textContent)).toMatch(/^pass: /);
-    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="edited"]', (e) => e.textContent)).toMatch(/^FAIL: .*relative error 1\.00e\+0/);
-    expect(await page.$eval('#lab-results tr[data-row="rate"] td[data-side="edited"]', (e) => e.textContent)).toMatch(/ GFLOP\/s$/);
-    expect(await page.$eval('#lab-results .provenance', (e) => e.textContent)).toMatch(/^measured here on .+ via browser/);
+    expect(
+      await page.$eval('#lab-results tr[data-row="check"] td[data-side="original"]', (e) => e.textContent),
+    ).toMatch(/^pass: /);
+    expect(await page.$eval('#lab-results tr[data-row="check"] td[data-side="edited"]', (e) => e.textContent)).toMatch(
+      /^FAIL: .*relative error 1\.00e\+0/,
+    );
+    expect(await page.$eval('#lab-results tr[data-row="rate"] td[data-side="edited"]', (e) => e.textContent)).toMatch(
+      / GFLOP\/s$/,
+    );
+    expect(await page.$eval('#lab-results .provenance', (e) => e.textContent)).toMatch(
+      /^measured here on .+ via browser/,
+    );
 
     // Reset to the original.
     await page.click('#lab-reset');

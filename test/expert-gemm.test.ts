@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { LimitExceededError, createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
-import { GroupedExpertGemm, createExpertTable, expertGemmReference, hasSubgroupsOf4, type DecodedExpert } from '../src/kernels/expert-gemm.ts';
+import {
+  GroupedExpertGemm,
+  createExpertTable,
+  expertGemmReference,
+  hasSubgroupsOf4,
+  type DecodedExpert,
+} from '../src/kernels/expert-gemm.ts';
 import { permuteReference } from '../src/kernels/permute.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { Rng } from '../src/util/random.ts';
@@ -33,7 +39,11 @@ interface Case {
 function route(rng: Rng, c: Case): { perm: Uint32Array; offsets: Uint32Array } {
   const { tokens: T, topK: K, experts: E } = c;
   const allowed =
-    c.routing === 'one-expert' ? [rng.int(E)] : c.routing === 'sparse' ? [...Array(E).keys()].filter(() => rng.next() < 0.3).concat([E - 1]) : [...Array(E).keys()];
+    c.routing === 'one-expert'
+      ? [rng.int(E)]
+      : c.routing === 'sparse'
+        ? [...Array(E).keys()].filter(() => rng.next() < 0.3).concat([E - 1])
+        : [...Array(E).keys()];
   const choice = new Uint32Array(T * K);
   for (let t = 0; t < T; t++) {
     const pool = [...allowed];
@@ -73,11 +83,22 @@ function buildProblem(gpu: Gpu, rng: Rng, c: Case): Problem {
     words.fill(0x7fc00000); // NaN everywhere a kernel has no business reading
     list.forEach((e, i) => {
       const atWord = i * (layout.words + gap) + gap;
-      packExpert(layout, rng.normals(F * H, 1 / Math.sqrt(H)), rng.normals(F * H, 1 / Math.sqrt(H)), rng.normals(H * F, 1 / Math.sqrt(F)), words, lead + atWord);
+      packExpert(
+        layout,
+        rng.normals(F * H, 1 / Math.sqrt(H)),
+        rng.normals(F * H, 1 / Math.sqrt(H)),
+        rng.normals(H * F, 1 / Math.sqrt(F)),
+        words,
+        lead + atWord,
+      );
       decoded[e] = decodeExpert(layout, words, lead + atWord);
       entries[e] = { source: s, atWord };
     });
-    weights.push({ buffer: createBufferWith(gpu, words, `weights ${s}`), offset: lead * 4, size: (words.length - lead) * 4 });
+    weights.push({
+      buffer: createBufferWith(gpu, words, `weights ${s}`),
+      offset: lead * 4,
+      size: (words.length - lead) * 4,
+    });
   });
   const x = rng.normals(c.tokens * H, 1);
   const routed = c.identity ? {} : route(rng, c);
@@ -111,7 +132,15 @@ async function runCase(c: Case) {
   gpu.device.queue.submit([enc.finish()]);
   const gotH = await readF32(gpu, h, rows * c.expertHidden);
   const gotY = await readF32(gpu, y, rows * c.hidden);
-  const ref = { tokens: c.tokens, topK: c.topK, hidden: c.hidden, expertHidden: c.expertHidden, experts: p.decoded, perm: p.perm, offsets: p.offsets };
+  const ref = {
+    tokens: c.tokens,
+    topK: c.topK,
+    hidden: c.hidden,
+    expertHidden: c.expertHidden,
+    experts: p.decoded,
+    perm: p.perm,
+    offsets: p.offsets,
+  };
   const errH = relativeError(gotH, expertGemmReference({ ...ref, x: p.x }, 'gate_up'));
   const errY = relativeError(gotY, expertGemmReference({ ...ref, h: gotH }, 'down'));
   const what = `${JSON.stringify(c)} variant ${gemm.variant.kind} ${at}`;
@@ -143,15 +172,40 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     for (const variant of [undefined, 'tile:3x2:4x5:loop', 'naive']) {
       it(`${format} H=${H} F=${F} E=7 T=23 K=3, variant ${variant ?? 'default'}`, async () => {
         // Two sources for the small variants; one for the default (its code is per source and large).
-        await runCase({ format, tokens: 23, topK: 3, experts: 7, ...awkward[format], variant, sources: variant ? 2 : 1 });
+        await runCase({
+          format,
+          tokens: 23,
+          topK: 3,
+          experts: 7,
+          ...awkward[format],
+          variant,
+          sources: variant ? 2 : 1,
+        });
       });
     }
   }
 
   it('reduction lengths that are not multiples of 4 (scalar input path), f32, int8, fp8', async () => {
     await runCase({ format: 'f32', tokens: 9, topK: 2, experts: 3, hidden: 50, expertHidden: 30 });
-    await runCase({ format: 'int8', tokens: 9, topK: 2, experts: 3, hidden: 30, expertHidden: 50, variant: 'tile:2x2:2x2' });
-    await runCase({ format: 'fp8', tokens: 5, topK: 2, experts: 3, hidden: 30, expertHidden: 18, block: [8, 8], variant: 'tile:2x2:2x2' });
+    await runCase({
+      format: 'int8',
+      tokens: 9,
+      topK: 2,
+      experts: 3,
+      hidden: 30,
+      expertHidden: 50,
+      variant: 'tile:2x2:2x2',
+    });
+    await runCase({
+      format: 'fp8',
+      tokens: 5,
+      topK: 2,
+      experts: 3,
+      hidden: 30,
+      expertHidden: 18,
+      block: [8, 8],
+      variant: 'tile:2x2:2x2',
+    });
   });
 
   it('T = 1, K = 1', async () => {
@@ -161,12 +215,39 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
   it('all rows on one expert, and sparse routing with empty experts', async () => {
     await runCase({ format: 'int8', tokens: 40, topK: 1, experts: 7, ...awkward.int8, routing: 'one-expert' });
     await runCase({ format: 'nvfp4', tokens: 17, topK: 2, experts: 7, ...awkward.nvfp4, routing: 'sparse' });
-    await runCase({ format: 'fp8', tokens: 3, topK: 2, experts: 33, hidden: 64, expertHidden: 32, routing: 'sparse', variant: 'tile:2x2:2x2' });
+    await runCase({
+      format: 'fp8',
+      tokens: 3,
+      topK: 2,
+      experts: 33,
+      hidden: 64,
+      expertHidden: 32,
+      routing: 'sparse',
+      variant: 'tile:2x2:2x2',
+    });
   });
 
   it('experts spread over 3 weight buffers in shuffled order, at binding offsets', async () => {
-    await runCase({ format: 'nvfp4', tokens: 21, topK: 4, experts: 9, hidden: 64, expertHidden: 48, sources: 3, variant: hasSubgroupsOf4(await testGpu()) ? 'sx4:4x2:1x2:loop' : undefined });
-    await runCase({ format: 'f32', tokens: 21, topK: 4, experts: 9, hidden: 36, expertHidden: 20, sources: 3, variant: 'tile:4x4:4x4' });
+    await runCase({
+      format: 'nvfp4',
+      tokens: 21,
+      topK: 4,
+      experts: 9,
+      hidden: 64,
+      expertHidden: 48,
+      sources: 3,
+      variant: hasSubgroupsOf4(await testGpu()) ? 'sx4:4x2:1x2:loop' : undefined,
+    });
+    await runCase({
+      format: 'f32',
+      tokens: 21,
+      topK: 4,
+      experts: 9,
+      hidden: 36,
+      expertHidden: 20,
+      sources: 3,
+      variant: 'tile:4x4:4x4',
+    });
   });
 
   it('shared-expert mode: one expert, no perm, no offsets', async () => {
@@ -177,10 +258,17 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
   it('one object encodes several token counts into one encoder', async () => {
     const gpu = await testGpu();
     const rng = new Rng(seed).fork('multi');
-    const H = 32, F = 48;
+    const H = 32,
+      F = 48;
     const c: Case = { format: 'int8', tokens: 1, topK: 1, experts: 1, hidden: H, expertHidden: F, identity: true };
     const p = buildProblem(gpu, rng, c);
-    const gemm = await GroupedExpertGemm.create(gpu, { hidden: H, expertHidden: F, experts: 1, format: 'int8', sources: 1 });
+    const gemm = await GroupedExpertGemm.create(gpu, {
+      hidden: H,
+      expertHidden: F,
+      experts: 1,
+      format: 'int8',
+      sources: 1,
+    });
     const counts = [5, 1, 13];
     const xs = counts.map((T) => rng.normals(T * H, 1));
     const hs = counts.map((T) => createBuffer(gpu, T * F * 4, 'h'));
@@ -193,7 +281,14 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     });
     gpu.device.queue.submit([enc.finish()]);
     for (let i = 0; i < counts.length; i++) {
-      const want = expertGemmReference({ tokens: counts[i], topK: 1, hidden: H, expertHidden: F, experts: p.decoded, x: xs[i] });
+      const want = expertGemmReference({
+        tokens: counts[i],
+        topK: 1,
+        hidden: H,
+        expertHidden: F,
+        experts: p.decoded,
+        x: xs[i],
+      });
       expect(relativeError(await readF32(gpu, ys[i], counts[i] * H), want), `T=${counts[i]} ${at}`).toBeLessThan(TOL);
     }
   });
@@ -201,24 +296,104 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
   it('refuses more weight sources than the storage-buffer limit allows, naming the limit', async () => {
     const gpu = await testGpu();
     const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
-    const err = await GroupedExpertGemm.create(gpu, { hidden: 16, expertHidden: 16, experts: 2, format: 'f32', sources: limit }).catch((e) => e);
+    const err = await GroupedExpertGemm.create(gpu, {
+      hidden: 16,
+      expertHidden: 16,
+      experts: 2,
+      format: 'f32',
+      sources: limit,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(LimitExceededError);
     expect((err as Error).message).toMatch(/maxStorageBuffersPerShaderStage/);
   });
 
   it('subgroup variants (sx4, sw4) run exactly where subgroups have 4 lanes', async () => {
     const gpu = await testGpu();
-    const make = () => GroupedExpertGemm.create(gpu, { hidden: 16, expertHidden: 16, experts: 2, format: 'f32', sources: 1, variant: 'sx4:4x1:1x1' });
+    const make = () =>
+      GroupedExpertGemm.create(gpu, {
+        hidden: 16,
+        expertHidden: 16,
+        experts: 2,
+        format: 'f32',
+        sources: 1,
+        variant: 'sx4:4x1:1x1',
+      });
     if (hasSubgroupsOf4(gpu)) {
-      await runCase({ format: 'f32', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 20, variant: 'sx4:4x1:1x1' });
-      await runCase({ format: 'nvfp4', tokens: 7, topK: 2, experts: 3, hidden: 16, expertHidden: 32, variant: 'sx4:8x1:1x1' });
-      await runCase({ format: 'int8', tokens: 9, topK: 3, experts: 4, hidden: 40, expertHidden: 24, variant: 'sw4:2x3:2x1' });
-      await runCase({ format: 'fp8', tokens: 9, topK: 3, experts: 4, hidden: 40, expertHidden: 24, variant: 'sw4:2x3:1x2', block: [8, 16] });
-      await runCase({ format: 'nvfp4', tokens: 30, topK: 1, experts: 2, hidden: 48, expertHidden: 16, variant: 'sw4:2x2:1x1' });
+      await runCase({
+        format: 'f32',
+        tokens: 7,
+        topK: 2,
+        experts: 3,
+        hidden: 16,
+        expertHidden: 20,
+        variant: 'sx4:4x1:1x1',
+      });
+      await runCase({
+        format: 'nvfp4',
+        tokens: 7,
+        topK: 2,
+        experts: 3,
+        hidden: 16,
+        expertHidden: 32,
+        variant: 'sx4:8x1:1x1',
+      });
+      await runCase({
+        format: 'int8',
+        tokens: 9,
+        topK: 3,
+        experts: 4,
+        hidden: 40,
+        expertHidden: 24,
+        variant: 'sw4:2x3:2x1',
+      });
+      await runCase({
+        format: 'fp8',
+        tokens: 9,
+        topK: 3,
+        experts: 4,
+        hidden: 40,
+        expertHidden: 24,
+        variant: 'sw4:2x3:1x2',
+        block: [8, 16],
+      });
+      await runCase({
+        format: 'nvfp4',
+        tokens: 30,
+        topK: 1,
+        experts: 2,
+        hidden: 48,
+        expertHidden: 16,
+        variant: 'sw4:2x2:1x1',
+      });
       // Code words walked in a run-time loop.
-      await runCase({ format: 'nvfp4', tokens: 11, topK: 2, experts: 3, hidden: 80, expertHidden: 48, variant: 'sx4:8x1:1x2:loop' });
-      await runCase({ format: 'fp8', tokens: 11, topK: 2, experts: 3, hidden: 40, expertHidden: 36, variant: 'sw4:2x3:1x1:loop', block: [8, 16] });
-      await runCase({ format: 'int8', tokens: 11, topK: 2, experts: 3, hidden: 40, expertHidden: 36, variant: 'tile:2x2:2x2:loop' });
+      await runCase({
+        format: 'nvfp4',
+        tokens: 11,
+        topK: 2,
+        experts: 3,
+        hidden: 80,
+        expertHidden: 48,
+        variant: 'sx4:8x1:1x2:loop',
+      });
+      await runCase({
+        format: 'fp8',
+        tokens: 11,
+        topK: 2,
+        experts: 3,
+        hidden: 40,
+        expertHidden: 36,
+        variant: 'sw4:2x3:1x1:loop',
+        block: [8, 16],
+      });
+      await runCase({
+        format: 'int8',
+        tokens: 11,
+        topK: 2,
+        experts: 3,
+        hidden: 40,
+        expertHidden: 36,
+        variant: 'tile:2x2:2x2:loop',
+      });
     } else await expect(make()).rejects.toThrow(/subgroups/);
   });
 });

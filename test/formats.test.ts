@@ -51,7 +51,9 @@ describe('e4m3 / e2m1 codes', () => {
     ['e2m1', decodeE2M1, encodeE2M1, 16, 6],
   ] as const) {
     const finite = [...Array(codes).keys()].filter((c) => !Number.isNaN(decode(c)));
-    const positives = finite.filter((c) => decode(c) >= 0 && !Object.is(decode(c), -0)).sort((a, b) => decode(a) - decode(b));
+    const positives = finite
+      .filter((c) => decode(c) >= 0 && !Object.is(decode(c), -0))
+      .sort((a, b) => decode(a) - decode(b));
 
     it(`${name}: encode(decode(c)) = c for every finite code`, () => {
       for (const c of finite) expect(encode(decode(c)), `code ${c}`).toBe(c);
@@ -59,7 +61,8 @@ describe('e4m3 / e2m1 codes', () => {
 
     it(`${name}: midpoints round to the even code, saturation at ±${max}, never NaN`, () => {
       for (let i = 0; i + 1 < positives.length; i++) {
-        const a = positives[i], b = positives[i + 1];
+        const a = positives[i],
+          b = positives[i + 1];
         const mid = (decode(a) + decode(b)) / 2;
         const even = a % 2 === 0 ? a : b;
         expect(encode(mid), `midpoint of ${a},${b}`).toBe(even);
@@ -94,7 +97,9 @@ describe('expert layout', () => {
   });
 
   it('has the real compressed size (DeepSeek-R1 expert)', () => {
-    const H = 7168, F = 2048, params = 3 * H * F;
+    const H = 7168,
+      F = 2048,
+      params = 3 * H * F;
     const nv = expertLayout('nvfp4', H, F);
     expect(nv.bytesPerParam).toBeCloseTo(0.5625, 5);
     expect(nv.bytes / 1e6).toBeCloseTo(24.77, 1);
@@ -128,13 +133,15 @@ describe('pack / decode', () => {
       const gen = (n: number, cols: number) => {
         const m = rng.normals(n, 0.02);
         for (let i = 0; i < n; i++) {
-          m[i] *= 1 + Math.floor(i / cols) % 3;
+          m[i] *= 1 + (Math.floor(i / cols) % 3);
           if (rng.next() < 0.01) m[i] *= 20;
           if (rng.next() < 0.02) m[i] = 0;
         }
         return m;
       };
-      const gate = gen(F * H, H), up = gen(F * H, H), down = gen(H * F, F);
+      const gate = gen(F * H, H),
+        up = gen(F * H, H),
+        down = gen(H * F, F);
       const at0 = 8; // not at word 0, and surrounded by sentinels that must survive
       const out = new Uint32Array(at0 + l.words + 8).fill(0xdeadbeef);
       packExpert(l, gate, up, down, out, at0);
@@ -150,14 +157,15 @@ describe('pack / decode', () => {
         let amax = 0;
         for (const v of orig) amax = Math.max(amax, Math.abs(v));
         for (let i = 0; i < orig.length; i++) {
-          const v = orig[i], d = got[i];
+          const v = orig[i],
+            d = got[i];
           const r = Math.floor(i / cols);
           let rowMax = 0;
           for (let c = 0; c < cols; c++) rowMax = Math.max(rowMax, Math.abs(orig[r * cols + c]));
           let bound: number;
           if (format === 'f32') bound = 0;
           else if (format === 'int8') bound = (rowMax / 127) * 0.5 * 1.0001;
-          else if (format === 'fp8') bound = Math.abs(v) * 2 ** -4 + amax * 2 ** -10 / 448;
+          else if (format === 'fp8') bound = Math.abs(v) * 2 ** -4 + (amax * 2 ** -10) / 448;
           else bound = Math.abs(v) * 0.25 + (amax / 6) * 0.5;
           expect(Math.abs(d - v) <= bound, `${name}[${i}] ${v} → ${d} (bound ${bound}) ${at}`).toBe(true);
           if (v === 0) expect(d).toBe(0);
@@ -168,7 +176,8 @@ describe('pack / decode', () => {
 
   it('nvfp4 decoded values are e2m1 × group scale, fp8 values e4m3 × block scale', () => {
     const rng = new Rng(seed).fork('grid');
-    const H = 32, F = 16;
+    const H = 32,
+      F = 16;
     for (const format of ['nvfp4', 'fp8'] as const) {
       const l = expertLayout(format, H, F, { block: [8, 16] });
       const w = new Uint32Array(l.words);
@@ -179,15 +188,22 @@ describe('pack / decode', () => {
       // Every group must be expressible as one scale times grid values.
       const group = format === 'nvfp4' ? 16 : 8 * 16;
       const members = (k: number) =>
-        format === 'nvfp4' ? [...Array(16).keys()].map((j) => k * 16 + j) : [...Array(128).keys()].map((j) => (Math.floor(k / 2) * 8 + (j >> 4)) * H + (k % 2) * 16 + (j & 15));
+        format === 'nvfp4'
+          ? [...Array(16).keys()].map((j) => k * 16 + j)
+          : [...Array(128).keys()].map((j) => (Math.floor(k / 2) * 8 + (j >> 4)) * H + (k % 2) * 16 + (j & 15));
       for (let k = 0; k < (F * H) / group; k++) {
-        const vals = members(k).map((i) => d[i]).filter((v) => v !== 0);
+        const vals = members(k)
+          .map((i) => d[i])
+          .filter((v) => v !== 0);
         if (vals.length === 0) continue;
         const amax = Math.max(...vals.map(Math.abs));
         const scale = amax / (format === 'nvfp4' ? 6 : 448);
         for (const v of vals) {
           const q = v / scale;
-          expect(grid.some((gv) => Math.abs(gv - q) <= 1e-5 * Math.abs(q)), `${format} group ${k}: ${q}`).toBe(true);
+          expect(
+            grid.some((gv) => Math.abs(gv - q) <= 1e-5 * Math.abs(q)),
+            `${format} group ${k}: ${q}`,
+          ).toBe(true);
         }
       }
     }

@@ -31,7 +31,10 @@ describe('GPU runtime', () => {
       },
     ]);
     const pipeline = await cachedPipeline(gpu, 'runtime-test-triple', async () => ({ program }));
-    const bind = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
+    const bind = gpu.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: buf } }],
+    });
     const timer = new GpuTimer(gpu);
     const enc = gpu.device.createCommandEncoder();
     const pass = enc.beginComputePass({ timestampWrites: timer.writes('triple') });
@@ -79,10 +82,14 @@ describe('GPU runtime', () => {
     const gpu = await testGpu();
     const allowed = gpu.adapter.limits.maxStorageBufferBindingSize;
     expect(() =>
-      resolveLimits(gpu.adapter.limits, [{ limit: 'maxStorageBufferBindingSize', value: allowed + 4, why: 'expert weights of one layer' }]),
+      resolveLimits(gpu.adapter.limits, [
+        { limit: 'maxStorageBufferBindingSize', value: allowed + 4, why: 'expert weights of one layer' },
+      ]),
     ).toThrow(LimitExceededError);
     expect(() =>
-      resolveLimits(gpu.adapter.limits, [{ limit: 'maxStorageBufferBindingSize', value: allowed + 4, why: 'expert weights of one layer' }]),
+      resolveLimits(gpu.adapter.limits, [
+        { limit: 'maxStorageBufferBindingSize', value: allowed + 4, why: 'expert weights of one layer' },
+      ]),
     ).toThrow(/expert weights of one layer needs maxStorageBufferBindingSize/);
   });
 
@@ -107,11 +114,21 @@ describe('pipeline overrides (the lab edits WGSL through them)', () => {
     const build = async () => ({ program: composeWgsl([{ file: 'double.wgsl', code: code('2.0') }]) });
     const run = async () => {
       const pipeline = await cachedPipeline(gpu, key, build);
-      const buf = createBufferWith(gpu, Float32Array.from({ length: 8 }, (_, i) => i + 1), 'x');
+      const buf = createBufferWith(
+        gpu,
+        Float32Array.from({ length: 8 }, (_, i) => i + 1),
+        'x',
+      );
       const enc = gpu.device.createCommandEncoder();
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+      pass.setBindGroup(
+        0,
+        gpu.device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [{ binding: 0, resource: { buffer: buf } }],
+        }),
+      );
       pass.dispatchWorkgroups(1);
       pass.end();
       gpu.device.queue.submit([enc.finish()]);

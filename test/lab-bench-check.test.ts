@@ -35,7 +35,9 @@ describe('bench:kernels --check', () => {
   it('fails naming the ratio that fell below its floor', () => {
     const r = rows();
     const base = baselineFrom(r, ADAPTER);
-    const now = r.map((x) => (x.format === 'fp8' ? { ...x, fractionOfCeiling: x.fractionOfCeiling * FLOORS.fractionOfCeiling * 0.9 } : x));
+    const now = r.map((x) =>
+      x.format === 'fp8' ? { ...x, fractionOfCeiling: x.fractionOfCeiling * FLOORS.fractionOfCeiling * 0.9 } : x,
+    );
     const c = checkAgainstBaseline(now, base, ADAPTER);
     expect(c.failures).toHaveLength(1);
     expect(c.failures[0]).toMatch(/fp8 fractionOfCeiling fell to/);
@@ -51,7 +53,9 @@ describe('bench:kernels --check', () => {
 
   it('refuses a baseline from another adapter; notes rises, missing rows and variant changes', () => {
     const r = rows();
-    expect(checkAgainstBaseline(r, baselineFrom(r, 'NVIDIA H200 via Dawn/Node'), ADAPTER).failures[0]).toMatch(/not comparable/);
+    expect(checkAgainstBaseline(r, baselineFrom(r, 'NVIDIA H200 via Dawn/Node'), ADAPTER).failures[0]).toMatch(
+      /not comparable/,
+    );
     const now = r.slice(1).map((x) => ({ ...x, variant: 'tile:4x4:8x8', vsNaive: x.vsNaive! * 2 }));
     const c = checkAgainstBaseline(now, baselineFrom(r, ADAPTER), ADAPTER);
     expect(c.failures).toEqual([]);

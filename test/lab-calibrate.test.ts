@@ -14,11 +14,39 @@ const TINY: CalibrationItem[] = [
     name: 'grouped GEMM',
     kernel: 'expert-gemm',
     shape: { tokens: 10, hidden: 24, expertHidden: 16, experts: 3, topK: 2 },
-    sample: (r, s) => ({ name: 'gemm', kind: 'expert-gemm', tokens: s.tokens, hidden: s.hidden, expertHidden: s.expertHidden, experts: s.experts, topk: s.topK, format: s.format, measuredMs: r.medianMs }),
+    sample: (r, s) => ({
+      name: 'gemm',
+      kind: 'expert-gemm',
+      tokens: s.tokens,
+      hidden: s.hidden,
+      expertHidden: s.expertHidden,
+      experts: s.experts,
+      topk: s.topK,
+      format: s.format,
+      measuredMs: r.medianMs,
+    }),
     reference: 'gemm',
   },
-  { name: 'router', kernel: 'router', shape: { tokens: 9, hidden: 24, experts: 6, topK: 2 }, sample: (r, s) => ({ name: 'router', kind: 'gemm', m: s.tokens, n: s.experts, k: s.hidden, measuredMs: r.medianMs }) },
-  { name: 'copy', kernel: 'copy', shape: { mib: 1 / 8 }, sample: (r) => ({ name: 'copy', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }), reference: 'copy' },
+  {
+    name: 'router',
+    kernel: 'router',
+    shape: { tokens: 9, hidden: 24, experts: 6, topK: 2 },
+    sample: (r, s) => ({
+      name: 'router',
+      kind: 'gemm',
+      m: s.tokens,
+      n: s.experts,
+      k: s.hidden,
+      measuredMs: r.medianMs,
+    }),
+  },
+  {
+    name: 'copy',
+    kernel: 'copy',
+    shape: { mib: 1 / 8 },
+    sample: (r) => ({ name: 'copy', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }),
+    reference: 'copy',
+  },
   { name: 'attention', kernel: 'attention', shape: { heads: 2, headDim: 8, lengths: [5, 9] }, sample: () => undefined },
 ];
 
@@ -39,6 +67,8 @@ describe('lab calibrate', () => {
     for (const row of fit.rows) expect(row.ratio).toBeGreaterThan(0);
     // The copy sample is the copy rate's own measurement: the model reproduces it exactly.
     expect(fit.rows[2].ratio).toBeCloseTo(1, 6);
-    expect(thisDeviceSimArgs(c.device)).toMatch(/^--profile this-device --this-device-gflops [\d.e+-]+ --this-device-copy-gbps [\d.e+-]+$/);
+    expect(thisDeviceSimArgs(c.device)).toMatch(
+      /^--profile this-device --this-device-gflops [\d.e+-]+ --this-device-copy-gbps [\d.e+-]+$/,
+    );
   });
 });

@@ -94,13 +94,19 @@ const MUTATIONS: Record<LabKernelName, Mutation[]> = {
   ],
   // Mutations touch every token: the check skips the rare token within f32 rounding of a tie.
   router: [
-    ['weights perturbed', (o: RouterOut) => ({ idx: o.idx, weight: o.weight.map((w, i) => (i % ROUTER_K === 0 ? w * (1 + 1e-4) : w)) })],
+    [
+      'weights perturbed',
+      (o: RouterOut) => ({ idx: o.idx, weight: o.weight.map((w, i) => (i % ROUTER_K === 0 ? w * (1 + 1e-4) : w)) }),
+    ],
     ['swapped token rows', (o: RouterOut) => ({ idx: swapRows(o.idx, ROUTER_K), weight: o.weight })],
     ['slots swapped within tokens', (o: RouterOut) => ({ idx: o.idx.map((_, i) => o.idx[i ^ 1]), weight: o.weight })],
     ['NaN weights', (o: RouterOut) => ({ idx: o.idx, weight: o.weight.map((w, i) => (i % ROUTER_K === 1 ? NaN : w)) })],
   ],
   permute: [
-    ['count off by one', (o: PermuteOut) => ({ ...o, counts: Object.assign(o.counts.slice(), { [0]: o.counts[0] + 1 }) })],
+    [
+      'count off by one',
+      (o: PermuteOut) => ({ ...o, counts: Object.assign(o.counts.slice(), { [0]: o.counts[0] + 1 }) }),
+    ],
     ['swapped perm rows', (o: PermuteOut) => ({ ...o, perm: swapRows(o.perm, 1) })],
     ['inv never written', (o: PermuteOut) => ({ ...o, inv: Object.assign(o.inv.slice(), { [2]: 0xffffffff }) })],
   ],
@@ -113,7 +119,11 @@ const SHAPES: Partial<Record<LabKernelName, Partial<LabShape>>> = {
   combine: { shared: 'gated' },
 };
 
-async function prepared(name: LabKernelName, extra: Partial<LabShape> = {}, variant?: string): Promise<LabProblem<never>> {
+async function prepared(
+  name: LabKernelName,
+  extra: Partial<LabShape> = {},
+  variant?: string,
+): Promise<LabProblem<never>> {
   const gpu = await testGpu();
   return LAB_REGISTRY[name].prepare(gpu, { ...SHAPE, ...SHAPES[name], ...extra }, { seed, variant });
 }

@@ -15,21 +15,66 @@ function lab(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const FIELDS = ['kernel', 'shape', 'variant', 'relErr', 'medianMs', 'gflops', 'ceilingGflops', 'fractionOfCeiling', 'adapter', 'minMs', 'runs', 'seed', 'gbps', 'ceilingGbps', 'bound', 'measured'];
+const FIELDS = [
+  'kernel',
+  'shape',
+  'variant',
+  'relErr',
+  'medianMs',
+  'gflops',
+  'ceilingGflops',
+  'fractionOfCeiling',
+  'adapter',
+  'minMs',
+  'runs',
+  'seed',
+  'gbps',
+  'ceilingGbps',
+  'bound',
+  'measured',
+];
 
 describe('lab CLI', () => {
   it('expert-gemm --json: one JSON object with every field, rates against the FMA ceiling', () => {
-    const r = lab(['expert-gemm', '--tokens', '12', '--hidden', '32', '--expert-hidden', '16', '--experts', '4', '--topk', '2', '--variant', 'tile:2x2:2x2', '--runs', '2', '--seed', String(seed), '--json']);
+    const r = lab([
+      'expert-gemm',
+      '--tokens',
+      '12',
+      '--hidden',
+      '32',
+      '--expert-hidden',
+      '16',
+      '--experts',
+      '4',
+      '--topk',
+      '2',
+      '--variant',
+      'tile:2x2:2x2',
+      '--runs',
+      '2',
+      '--seed',
+      String(seed),
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines, r.stdout).toHaveLength(1);
     const j = JSON.parse(lines[0]);
     for (const f of FIELDS) expect(j, `field ${f}`).toHaveProperty(f);
-    expect(j).toMatchObject({ kernel: 'expert-gemm', variant: 'tile:2x2:2x2', seed, runs: 2, bound: 'compute', measured: 'here', format: 'f32' });
+    expect(j).toMatchObject({
+      kernel: 'expert-gemm',
+      variant: 'tile:2x2:2x2',
+      seed,
+      runs: 2,
+      bound: 'compute',
+      measured: 'here',
+      format: 'f32',
+    });
     expect(j.shape).toMatchObject({ tokens: 12, hidden: 32, expertHidden: 16, experts: 4, topK: 2, stage: 'both' });
     expect(j.relErr).toBeLessThan(1e-4);
     expect(j.flops).toBe(2 * 12 * 2 * 3 * 32 * 16);
-    for (const f of ['medianMs', 'minMs', 'gflops', 'ceilingGflops', 'fractionOfCeiling']) expect(j[f], f).toBeGreaterThan(0);
+    for (const f of ['medianMs', 'minMs', 'gflops', 'ceilingGflops', 'fractionOfCeiling'])
+      expect(j[f], f).toBeGreaterThan(0);
     expect(j.minMs).toBeLessThanOrEqual(j.medianMs);
     expect(j.gflops).toBeCloseTo(j.flops / j.medianMs / 1e6, 6);
     expect(j.fractionOfCeiling).toBeCloseTo(j.gflops / j.ceilingGflops, 6);
@@ -38,7 +83,20 @@ describe('lab CLI', () => {
   });
 
   it('permute --json: a memory-bound kernel reports GB/s against the copy ceiling', () => {
-    const r = lab(['permute', '--tokens', '21', '--experts', '5', '--topk', '2', '--runs', '1', '--seed', String(seed), '--json']);
+    const r = lab([
+      'permute',
+      '--tokens',
+      '21',
+      '--experts',
+      '5',
+      '--topk',
+      '2',
+      '--runs',
+      '1',
+      '--seed',
+      String(seed),
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     for (const f of FIELDS) expect(j, `field ${f}`).toHaveProperty(f);

@@ -14,7 +14,15 @@ import { testSeed } from './seed.ts';
 
 const seed = testSeed();
 const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
-const SHAPE: LabShape = { ...DEFAULT_SHAPE, tokens: 19, hidden: 40, expertHidden: 24, experts: 6, topK: 3, mib: 1 / 16 };
+const SHAPE: LabShape = {
+  ...DEFAULT_SHAPE,
+  tokens: 19,
+  hidden: 40,
+  expertHidden: 24,
+  experts: 6,
+  topK: 3,
+  mib: 1 / 16,
+};
 
 function expectFastestOk(r: SweepReport): void {
   const ok = r.rows.filter((x) => x.ok);
@@ -31,14 +39,27 @@ describe('lab sweep', () => {
     const valid = ['tile:2x2:2x2', 'tile:2x4:4x2', 'naive', ...(hasSubgroupsOf4(gpu) ? ['sx4:4x1:1x1'] : [])];
     const candidates = [...valid, 'tile:0x2:2x2', 'warp:1x1:1x1'];
     const shape: LabShape = { ...SHAPE, format: 'int8' };
-    const report = await sweepLab(gpu, expertGemmLab as LabKernel<never>, shape, { seed, runs: 1, warmup: 0, candidates, cache });
+    const report = await sweepLab(gpu, expertGemmLab as LabKernel<never>, shape, {
+      seed,
+      runs: 1,
+      warmup: 0,
+      candidates,
+      cache,
+    });
     expect(report.rows.map((r) => r.variant)).toEqual(candidates);
     expect(report.rows.filter((r) => r.ok).map((r) => r.variant)).toEqual(valid);
     for (const r of report.rows.slice(valid.length)) expect(r.error).toMatch(/variant/);
     expectFastestOk(report);
     expect(valid).toContain(report.best!.variant);
     expect(variantProblem(gpu, report.best!.variant)).toBeUndefined();
-    const gemm = await GroupedExpertGemm.create(gpu, { hidden: shape.hidden, expertHidden: shape.expertHidden, experts: shape.experts, format: 'int8', sources: 1, variant: report.best!.variant });
+    const gemm = await GroupedExpertGemm.create(gpu, {
+      hidden: shape.hidden,
+      expertHidden: shape.expertHidden,
+      experts: shape.experts,
+      format: 'int8',
+      sources: 1,
+      variant: report.best!.variant,
+    });
     gemm.destroy();
     // Recorded under this adapter and the shape's class; the GEMM's lookup finds it.
     expect(report.shapeClass).toEqual({ kernel: 'expert-gemm', base: 'int8 H32 F32', rows: 8 });
@@ -71,7 +92,12 @@ describe('lab sweep', () => {
         return p;
       },
     };
-    const report = await sweepLab(gpu, configurable, SHAPE, { seed, runs: 2, warmup: 0, candidates: ['thrice', 'skip', 'once', 'never'] });
+    const report = await sweepLab(gpu, configurable, SHAPE, {
+      seed,
+      runs: 2,
+      warmup: 0,
+      candidates: ['thrice', 'skip', 'once', 'never'],
+    });
     const row = (v: string) => report.rows.find((r) => r.variant === v)!;
     expect(row('skip').ok).toBe(false);
     expect(row('skip').error).toMatch(/wrong result/);
@@ -83,7 +109,12 @@ describe('lab sweep', () => {
 
   it('router: tokens-per-workgroup candidates, out-of-range ones rejected', async () => {
     const gpu = await testGpu();
-    const report = await sweepLab(gpu, routerLab as LabKernel<never>, SHAPE, { seed, runs: 1, warmup: 0, candidates: ['tb:1', 'tb:3', 'tb:17', 'tb:x'] });
+    const report = await sweepLab(gpu, routerLab as LabKernel<never>, SHAPE, {
+      seed,
+      runs: 1,
+      warmup: 0,
+      candidates: ['tb:1', 'tb:3', 'tb:17', 'tb:x'],
+    });
     expect(report.rows.map((r) => [r.variant, r.ok])).toEqual([
       ['tb:1', true],
       ['tb:3', true],

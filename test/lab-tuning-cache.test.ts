@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GroupedExpertGemm, defaultVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
 import { gemmShapeClass } from '../src/tuning/shape-class.ts';
-import { TUNING_SCHEMA, TuningCache, adapterKey, entryKey, memoryStore, pow2Bucket, type TunedEntry } from '../src/tuning/tuning-cache.ts';
+import {
+  TUNING_SCHEMA,
+  TuningCache,
+  adapterKey,
+  entryKey,
+  memoryStore,
+  pow2Bucket,
+  type TunedEntry,
+} from '../src/tuning/tuning-cache.ts';
 import { defaultTuningPath, fileStore, projectRoot } from '../src/tuning/tuning-store-node.ts';
 import { defaultTuningCache, setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -42,7 +50,9 @@ function doc(adapters: Record<string, unknown>, schema = TUNING_SCHEMA): string 
 
 describe('tuning cache', () => {
   it('round-trips a recorded entry through its store, keeping other adapters', async () => {
-    const first = withWarnings(doc({ [B]: { adapter: B, entries: { [entryKey(entry(8, 'tile:4x4:8x8'))]: entry(8, 'tile:4x4:8x8') } } }));
+    const first = withWarnings(
+      doc({ [B]: { adapter: B, entries: { [entryKey(entry(8, 'tile:4x4:8x8'))]: entry(8, 'tile:4x4:8x8') } } }),
+    );
     await first.cache.record(A, 'adapter A', entry(32, 'sx4:8x4:2x2'));
     const again = withWarnings(first.store.text);
     expect(await again.cache.lookup(A, cls(32), anyVariant)).toMatchObject({ variant: 'sx4:8x4:2x2', rows: 32 });
@@ -50,12 +60,19 @@ describe('tuning cache', () => {
     expect(again.warnings).toEqual([]);
     // Recording the same class again replaces it.
     await again.cache.record(A, 'adapter A', entry(32, 'sw4:4x8:2x2'));
-    expect(await withWarnings(again.store.text).cache.lookup(A, cls(32), anyVariant)).toMatchObject({ variant: 'sw4:4x8:2x2' });
+    expect(await withWarnings(again.store.text).cache.lookup(A, cls(32), anyVariant)).toMatchObject({
+      variant: 'sw4:4x8:2x2',
+    });
   });
 
   it('matches rows exactly, else the nearest bucket, else (rows unknown) the largest', async () => {
     const { cache } = withWarnings();
-    for (const [rows, v] of [[4, 'v4'], [32, 'v32'], [128, 'v128']] as const) await cache.record(A, 'A', entry(rows, v));
+    for (const [rows, v] of [
+      [4, 'v4'],
+      [32, 'v32'],
+      [128, 'v128'],
+    ] as const)
+      await cache.record(A, 'A', entry(rows, v));
     await cache.record(A, 'A', entry(64, 'other base', 'f32 H512 F512'));
     const pick = async (rows?: number) => (await cache.lookup(A, cls(rows), anyVariant))?.variant;
     expect(await pick(32)).toBe('v32');
@@ -81,18 +98,27 @@ describe('tuning cache', () => {
     expect(warnings[0]).not.toMatch(/\n/);
     await cache.record(A, 'A', entry(32, 'tile:4x4:8x8'));
     expect(JSON.parse(readFileSync(path, 'utf8')).schema).toBe(TUNING_SCHEMA);
-    expect(await new TuningCache(store, { warn: (m) => warnings.push(m) }).lookup(A, cls(32), anyVariant)).toMatchObject({ variant: 'tile:4x4:8x8' });
+    expect(
+      await new TuningCache(store, { warn: (m) => warnings.push(m) }).lookup(A, cls(32), anyVariant),
+    ).toMatchObject({ variant: 'tile:4x4:8x8' });
     expect(warnings).toHaveLength(1);
   });
 
   it('ignores a stale schema, a non-object document and a missing file', async () => {
-    for (const text of [doc({ [A]: { adapter: A, entries: { [entryKey(entry(32, 'x'))]: entry(32, 'x') } } }, 0), '[1, 2]', '"tuning"', 'null']) {
+    for (const text of [
+      doc({ [A]: { adapter: A, entries: { [entryKey(entry(32, 'x'))]: entry(32, 'x') } } }, 0),
+      '[1, 2]',
+      '"tuning"',
+      'null',
+    ]) {
       const { cache, warnings } = withWarnings(text);
       expect(await cache.lookup(A, cls(32), anyVariant)).toBeUndefined();
       expect(warnings, text).toHaveLength(1);
       expect(warnings[0]).toMatch(/schema/);
     }
-    const missing = new TuningCache(fileStore(join(dir, 'nothing', 'here.json')), { warn: () => expect.unreachable('no warning for a missing file') });
+    const missing = new TuningCache(fileStore(join(dir, 'nothing', 'here.json')), {
+      warn: () => expect.unreachable('no warning for a missing file'),
+    });
     expect(await missing.lookup(A, cls(32), anyVariant)).toBeUndefined();
   });
 
@@ -121,10 +147,23 @@ describe('tuning cache', () => {
     expect(misfiled.warnings[0]).toMatch(/written for/);
     // Recording under A replaces the misfiled section.
     await misfiled.cache.record(A, 'A', good);
-    expect(await withWarnings(misfiled.store.text).cache.lookup(A, cls(32), anyVariant)).toMatchObject({ variant: good.variant });
+    expect(await withWarnings(misfiled.store.text).cache.lookup(A, cls(32), anyVariant)).toMatchObject({
+      variant: good.variant,
+    });
 
     const bad = { ...good, rows: 'many' };
-    const mixed = withWarnings(doc({ [A]: { adapter: A, entries: { 'expert-gemm f32 H512 F256 R8': bad, [entryKey(good)]: good, 'wrong key': entry(4, 'tile:2x2:2x2') } } }));
+    const mixed = withWarnings(
+      doc({
+        [A]: {
+          adapter: A,
+          entries: {
+            'expert-gemm f32 H512 F256 R8': bad,
+            [entryKey(good)]: good,
+            'wrong key': entry(4, 'tile:2x2:2x2'),
+          },
+        },
+      }),
+    );
     expect(await mixed.cache.lookup(A, cls(8), anyVariant)).toMatchObject({ rows: 32 });
     expect(mixed.warnings).toHaveLength(2);
     expect(mixed.warnings.every((w) => /malformed/.test(w))).toBe(true);
@@ -132,15 +171,31 @@ describe('tuning cache', () => {
 
   it('buckets shapes by powers of two (format, H, F exact buckets; rows per expert approximate)', () => {
     expect([1, 2, 3, 5, 6, 40, 48, 512, 0.3].map(pow2Bucket)).toEqual([1, 2, 4, 4, 8, 32, 64, 512, 1]);
-    expect(gemmShapeClass({ format: 'nvfp4', hidden: 7168, expertHidden: 2048, tokens: 8192, topK: 8, experts: 256 })).toEqual({ kernel: 'expert-gemm', base: 'nvfp4 H8192 F2048', rows: 256 });
+    expect(
+      gemmShapeClass({ format: 'nvfp4', hidden: 7168, expertHidden: 2048, tokens: 8192, topK: 8, experts: 256 }),
+    ).toEqual({ kernel: 'expert-gemm', base: 'nvfp4 H8192 F2048', rows: 256 });
   });
 
   it('the grouped GEMM takes the cached variant when given none, else its default', async () => {
     const gpu = await testGpu();
     const warnings: string[] = [];
     const cache = new TuningCache(memoryStore(), { warn: (m) => warnings.push(m) });
-    const params = { hidden: 36, expertHidden: 20, experts: 5, format: 'f32' as const, sources: 1, rowsPerExpert: 13 * 2 / 5 };
-    await cache.record(adapterKey(gpu.info), 'here', { ...gemmShapeClass({ ...params, tokens: 13, topK: 2 }), variant: 'tile:2x2:2x2', medianMs: 1, shape: 'test', tried: 2, measuredAt: '' });
+    const params = {
+      hidden: 36,
+      expertHidden: 20,
+      experts: 5,
+      format: 'f32' as const,
+      sources: 1,
+      rowsPerExpert: (13 * 2) / 5,
+    };
+    await cache.record(adapterKey(gpu.info), 'here', {
+      ...gemmShapeClass({ ...params, tokens: 13, topK: 2 }),
+      variant: 'tile:2x2:2x2',
+      medianMs: 1,
+      shape: 'test',
+      tried: 2,
+      measuredAt: '',
+    });
     setDefaultTuningCache(cache);
     try {
       const tuned = await GroupedExpertGemm.create(gpu, params);
@@ -150,7 +205,10 @@ describe('tuning cache', () => {
       expect([variantName(given.variant), given.variantSource]).toEqual(['naive', 'given']);
       given.destroy();
       const forced = await GroupedExpertGemm.create(gpu, { ...params, variant: 'default' });
-      expect([variantName(forced.variant), forced.variantSource]).toEqual([variantName(defaultVariant(gpu, 'f32')), 'default']);
+      expect([variantName(forced.variant), forced.variantSource]).toEqual([
+        variantName(defaultVariant(gpu, 'f32')),
+        'default',
+      ]);
       forced.destroy();
       // Another class (H 64) has no entry: default, no warning.
       const other = await GroupedExpertGemm.create(gpu, { ...params, hidden: 64, variant: 'auto' });
@@ -170,7 +228,14 @@ describe('tuning cache', () => {
     const warnings: string[] = [];
     setDefaultTuningCache(new TuningCache(store, { warn: (m) => warnings.push(m) }));
     try {
-      const gemm = await GroupedExpertGemm.create(gpu, { hidden: 36, expertHidden: 20, experts: 5, format: 'f32', sources: 1, variant: undefined });
+      const gemm = await GroupedExpertGemm.create(gpu, {
+        hidden: 36,
+        expertHidden: 20,
+        experts: 5,
+        format: 'f32',
+        sources: 1,
+        variant: undefined,
+      });
       expect(gemm.variantSource).toBe('default');
       gemm.destroy();
       expect(warnings).toHaveLength(1);

@@ -68,7 +68,10 @@ describe('slicing and issue order', () => {
       const out = issueSlices(rank, reqs, { sliceBytes: 2 * MiB, contentionFix: fix });
       for (const r of reqs) {
         const mine = out.filter((s) => s.id === r.id);
-        expect(mine.reduce((a, s) => a + s.bytes, 0), tag(r.id)).toBe(r.bytes);
+        expect(
+          mine.reduce((a, s) => a + s.bytes, 0),
+          tag(r.id),
+        ).toBe(r.bytes);
         expect(mine.map((s) => s.offset)).toEqual(mine.map((_, k) => k * 2 * MiB));
         expect(mine.filter((s) => s.last).length).toBe(1);
         expect(mine[mine.length - 1].last).toBe(true);
@@ -96,7 +99,10 @@ describe('slicing and issue order', () => {
     const spec = linkSpec({ egressGBps: [100, 50], ingressGBps: [80, 40], latencyUs: 3 });
     expect(sliceDurationMs(spec, { from: 0, to: 1, bytes: 4e6 })).toBeCloseTo(4e6 / 40e6, 12);
     expect(sliceDurationMs(spec, { from: 1, to: 0, bytes: 4e6, sourceShare: 2 })).toBeCloseTo(4e6 / 25e6, 12);
-    expect(sliceDurationMs(spec, { from: 0, to: 1, bytes: 4e6, destShare: 4, withLatency: true })).toBeCloseTo(4e6 / 10e6 + 0.003, 12);
+    expect(sliceDurationMs(spec, { from: 0, to: 1, bytes: 4e6, destShare: 4, withLatency: true })).toBeCloseTo(
+      4e6 / 10e6 + 0.003,
+      12,
+    );
     expect(() => linkSpec({ egressGBps: 0 })).toThrow(/egressGBps/);
   });
 });
@@ -113,7 +119,11 @@ describe('max-min fair rates', () => {
         if (src >= dst) src++;
         return { src, dst };
       });
-      const rate = maxMinRates(flows, (r) => eg[r], (r) => ig[r]);
+      const rate = maxMinRates(
+        flows,
+        (r) => eg[r],
+        (r) => ig[r],
+      );
       const out = new Array<number>(N).fill(0);
       const inn = new Array<number>(N).fill(0);
       flows.forEach((f, i) => {
@@ -127,9 +137,18 @@ describe('max-min fair rates', () => {
       }
       flows.forEach((f, i) => {
         expect(rate[i]).toBeGreaterThan(0);
-        const bottleneck = (used: number, cap: number, peers: number[]) => used >= cap - 1e-9 && peers.every((j) => rate[j] <= rate[i] + 1e-9);
-        const viaSrc = bottleneck(out[f.src], eg[f.src], flows.flatMap((g, j) => (g.src === f.src ? [j] : [])));
-        const viaDst = bottleneck(inn[f.dst], ig[f.dst], flows.flatMap((g, j) => (g.dst === f.dst ? [j] : [])));
+        const bottleneck = (used: number, cap: number, peers: number[]) =>
+          used >= cap - 1e-9 && peers.every((j) => rate[j] <= rate[i] + 1e-9);
+        const viaSrc = bottleneck(
+          out[f.src],
+          eg[f.src],
+          flows.flatMap((g, j) => (g.src === f.src ? [j] : [])),
+        );
+        const viaDst = bottleneck(
+          inn[f.dst],
+          ig[f.dst],
+          flows.flatMap((g, j) => (g.dst === f.dst ? [j] : [])),
+        );
         expect(viaSrc || viaDst, tag(`flow ${i} has no bottleneck`)).toBe(true);
       });
     }
@@ -150,24 +169,39 @@ describe('many-to-one contention', () => {
     for (const t of on) expect(t / tOne).toBeCloseTo(N - 1, 9);
     // Mean completion is what serializing costs the pullers: (N)/2 vs N−1 transfers… and
     // the sliced reference agrees on both.
-    expect(simulateSliced(ts, linkSpec({ egressGBps: 900, contentionFix: false }))).toEqual(off.map((x) => expect.closeTo(x, 9)));
+    expect(simulateSliced(ts, linkSpec({ egressGBps: 900, contentionFix: false }))).toEqual(
+      off.map((x) => expect.closeTo(x, 9)),
+    );
     const sl = simulateSliced(ts, linkSpec({ egressGBps: 900, contentionFix: true }));
-    for (const t of sl) expect(Math.abs(t - (N - 1) * tOne)).toBeLessThanOrEqual((N - 1) * sliceDurationMs(linkSpec({ egressGBps: 900 }), { from: 0, to: 1, bytes: 2 * MiB }) + 1e-9);
+    for (const t of sl)
+      expect(Math.abs(t - (N - 1) * tOne)).toBeLessThanOrEqual(
+        (N - 1) * sliceDurationMs(linkSpec({ egressGBps: 900 }), { from: 0, to: 1, bytes: 2 * MiB }) + 1e-9,
+      );
   });
 
   it('a full group pull takes (N−1)·T with the fix and longer in the ascending convoy without it', () => {
     for (const N of [3, 4, 5, 8]) {
       const ts: Transfer[] = [];
-      for (let d = 0; d < N; d++) for (const s of pullIssueOrder(d, [...Array(N).keys()], false)) ts.push({ src: s, dst: d, bytes: T, submitMs: 0 });
+      for (let d = 0; d < N; d++)
+        for (const s of pullIssueOrder(d, [...Array(N).keys()], false))
+          ts.push({ src: s, dst: d, bytes: T, submitMs: 0 });
       const off = Math.max(...simulateFluid(ts, linkSpec({ egressGBps: 900, contentionFix: false })));
       const onTs: Transfer[] = [];
-      for (let d = 0; d < N; d++) for (const s of pullIssueOrder(d, [...Array(N).keys()], true)) onTs.push({ src: s, dst: d, bytes: T, submitMs: 0 });
+      for (let d = 0; d < N; d++)
+        for (const s of pullIssueOrder(d, [...Array(N).keys()], true))
+          onTs.push({ src: s, dst: d, bytes: T, submitMs: 0 });
       const on = Math.max(...simulateFluid(onTs, linkSpec({ egressGBps: 900, contentionFix: true })));
       expect(on / tOne, `N=${N}`).toBeCloseTo(N - 1, 9);
       expect(off / tOne, `N=${N}`).toBeGreaterThan(N - 1 + 0.5);
       // The slice-level reference sees the same.
-      expect(Math.max(...simulateSliced(onTs, linkSpec({ egressGBps: 900, contentionFix: true }))) / tOne).toBeCloseTo(N - 1, 6);
-      expect(Math.max(...simulateSliced(ts, linkSpec({ egressGBps: 900, contentionFix: false }))) / tOne).toBeCloseTo(off / tOne, 9);
+      expect(Math.max(...simulateSliced(onTs, linkSpec({ egressGBps: 900, contentionFix: true }))) / tOne).toBeCloseTo(
+        N - 1,
+        6,
+      );
+      expect(Math.max(...simulateSliced(ts, linkSpec({ egressGBps: 900, contentionFix: false }))) / tOne).toBeCloseTo(
+        off / tOne,
+        9,
+      );
     }
   });
 
@@ -202,10 +236,18 @@ describe('fluid engine vs the slice-by-slice reference', () => {
     for (let trial = 0; trial < 60; trial++) {
       const N = 2 + rng.int(5);
       const ts = randomTransfers(rng, N, 1 + rng.int(14), 40, 0.2);
-      const spec = linkSpec({ egressGBps: rng.uniform(100, 900), ingressGBps: rng.uniform(100, 900), latencyUs: rng.uniform(0, 5), contentionFix: false, copyEngines: 1 + rng.int(2) });
+      const spec = linkSpec({
+        egressGBps: rng.uniform(100, 900),
+        ingressGBps: rng.uniform(100, 900),
+        latencyUs: rng.uniform(0, 5),
+        contentionFix: false,
+        copyEngines: 1 + rng.int(2),
+      });
       const a = simulateFluid(ts, spec);
       const b = simulateSliced(ts, spec);
-      a.forEach((x, i) => expect(Math.abs(x - b[i]), tag(`trial ${trial} transfer ${i}`)).toBeLessThanOrEqual(1e-9 * Math.max(1, b[i])));
+      a.forEach((x, i) =>
+        expect(Math.abs(x - b[i]), tag(`trial ${trial} transfer ${i}`)).toBeLessThanOrEqual(1e-9 * Math.max(1, b[i])),
+      );
     }
   });
 
@@ -214,7 +256,9 @@ describe('fluid engine vs the slice-by-slice reference', () => {
       const N = 2 + rng.int(5);
       const per = Math.round(rng.uniform(4, 40) * MiB);
       const ts: Transfer[] = [];
-      for (let d = 0; d < N; d++) for (const s of pullIssueOrder(d, [...Array(N).keys()], true)) ts.push({ src: s, dst: d, bytes: per, submitMs: 0 });
+      for (let d = 0; d < N; d++)
+        for (const s of pullIssueOrder(d, [...Array(N).keys()], true))
+          ts.push({ src: s, dst: d, bytes: per, submitMs: 0 });
       const spec = linkSpec({ egressGBps: 900, latencyUs: 2, contentionFix: true });
       const a = simulateFluid(ts, spec);
       const b = simulateSliced(ts, spec);
@@ -252,7 +296,9 @@ describe('fluid engine vs the slice-by-slice reference', () => {
     const ts = randomTransfers(rng, N, 12, 30, 0.1);
     for (const fix of [false, true]) {
       const pieces: EnginePiece[] = [];
-      const engine = new LinkFluid(linkSpec({ egressGBps: 900, ingressGBps: 600, contentionFix: fix }), (p) => pieces.push(p));
+      const engine = new LinkFluid(linkSpec({ egressGBps: 900, ingressGBps: 600, contentionFix: fix }), (p) =>
+        pieces.push(p),
+      );
       let k = 0;
       while (k < ts.length || engine.busy) {
         const t = Math.min(k < ts.length ? ts[k].submitMs : Infinity, engine.nextEventMs());
@@ -264,7 +310,8 @@ describe('fluid engine vs the slice-by-slice reference', () => {
       }
       for (let s = 0; s < N; s++) {
         const mine = pieces.filter((p) => p.src === s).sort((a, b) => a.startMs - b.startMs);
-        for (let j = 1; j < mine.length; j++) expect(mine[j].startMs, tag('overlap')).toBeGreaterThanOrEqual(mine[j - 1].endMs - 1e-12);
+        for (let j = 1; j < mine.length; j++)
+          expect(mine[j].startMs, tag('overlap')).toBeGreaterThanOrEqual(mine[j - 1].endMs - 1e-12);
       }
       ts.forEach((t, i) => {
         const moved = pieces.filter((p) => p.key === i).reduce((a, p) => a + p.bytes, 0);

@@ -147,9 +147,17 @@ describe('--dump layer files (README "Dump format")', () => {
     try {
       const cases = [
         // bias (noaux_tc) and a plain shared expert
-        { preset: 'tiny-deepseek', overrides: { n_routed_experts: 8, n_group: 4, topk_group: 2, num_experts_per_tok: 2 }, extra: ['bias', 'shared_gate', 'shared_up', 'shared_down'] },
+        {
+          preset: 'tiny-deepseek',
+          overrides: { n_routed_experts: 8, n_group: 4, topk_group: 2, num_experts_per_tok: 2 },
+          extra: ['bias', 'shared_gate', 'shared_up', 'shared_down'],
+        },
         // no bias, gated shared expert
-        { preset: 'tiny-qwen2', overrides: { num_experts: 6 }, extra: ['shared_gate', 'shared_up', 'shared_down', 'shared_expert_gate'] },
+        {
+          preset: 'tiny-qwen2',
+          overrides: { num_experts: 6 },
+          extra: ['shared_gate', 'shared_up', 'shared_down', 'shared_expert_gate'],
+        },
         // neither
         { preset: 'tiny-mixtral', overrides: {}, extra: [] },
       ];
@@ -169,7 +177,14 @@ describe('--dump layer files (README "Dump format")', () => {
         const files = await writeLayerDump(sub, {
           cfg,
           tokens: T,
-          weights: { router: router.weight, bias: router.bias, gate: experts.map((w) => w.gate), up: experts.map((w) => w.up), down: experts.map((w) => w.down), shared },
+          weights: {
+            router: router.weight,
+            bias: router.bias,
+            gate: experts.map((w) => w.gate),
+            up: experts.map((w) => w.up),
+            down: experts.map((w) => w.down),
+            shared,
+          },
           x,
           topkIdx,
           topkWeight,
@@ -190,7 +205,9 @@ describe('--dump layer files (README "Dump format")', () => {
           topk_weight: ['<f4', [T, K]],
           out: ['<f4', [T, H]],
         };
-        const expected = ['x', 'router', 'w_gate', 'w_up', 'w_down', 'topk_idx', 'topk_weight', 'out', ...extra].map((n) => `${n}.npy`).sort();
+        const expected = ['x', 'router', 'w_gate', 'w_up', 'w_down', 'topk_idx', 'topk_weight', 'out', ...extra]
+          .map((n) => `${n}.npy`)
+          .sort();
         expect([...files].sort(), preset).toEqual(expected);
         expect((await readdir(sub)).sort(), preset).toEqual(expected);
         for (const f of files) {
@@ -199,7 +216,8 @@ describe('--dump layer files (README "Dump format")', () => {
           expect([a.dtype, a.shape], `${preset} ${name}`).toEqual(shapes[name]);
         }
         const bitEqual = (a: NpyArray, b: NpyArray) => Buffer.compare(bytesOf(a), bytesOf(b)) === 0;
-        const same = async (name: string, want: NpyArray) => expect(bitEqual((await readNpy(join(sub, `${name}.npy`))).data, want), `${preset} ${name}`).toBe(true);
+        const same = async (name: string, want: NpyArray) =>
+          expect(bitEqual((await readNpy(join(sub, `${name}.npy`))).data, want), `${preset} ${name}`).toBe(true);
         await same('x', x);
         await same('router', router.weight);
         await same('topk_idx', topkIdx);
@@ -208,9 +226,13 @@ describe('--dump layer files (README "Dump format")', () => {
         // Expert e's [F,H] / [H,F] block sits at index e of the stacked tensor.
         const e = rng.int(E);
         const wDown = (await readNpy(join(sub, 'w_down.npy'))).data;
-        expect(bitEqual(wDown.subarray(e * H * F, (e + 1) * H * F), experts[e].down), `${preset} w_down[${e}]`).toBe(true);
+        expect(bitEqual(wDown.subarray(e * H * F, (e + 1) * H * F), experts[e].down), `${preset} w_down[${e}]`).toBe(
+          true,
+        );
         const wGate = (await readNpy(join(sub, 'w_gate.npy'))).data;
-        expect(bitEqual(wGate.subarray(e * F * H, (e + 1) * F * H), experts[e].gate), `${preset} w_gate[${e}]`).toBe(true);
+        expect(bitEqual(wGate.subarray(e * F * H, (e + 1) * F * H), experts[e].gate), `${preset} w_gate[${e}]`).toBe(
+          true,
+        );
         if (router.bias) await same('bias', router.bias);
         if (shared) await same('shared_down', shared.down);
         if (shared?.expertGate) await same('shared_expert_gate', shared.expertGate);
@@ -232,7 +254,15 @@ describe.skipIf(!hasNumpy)('NumPy agrees', () => {
       const rng = new Rng(SEED).fork('numpy');
       const cases = [[], [0], [3, 0], ...Array.from({ length: 12 }, () => randomShape(rng))].map((shape, i) => {
         const kind = KINDS[i % KINDS.length];
-        return { name: `a${i}`, shape, arr: randomArray(rng, kind, shape.reduce((a, d) => a * d, 1)) };
+        return {
+          name: `a${i}`,
+          shape,
+          arr: randomArray(
+            rng,
+            kind,
+            shape.reduce((a, d) => a * d, 1),
+          ),
+        };
       });
       for (const c of cases) await writeFile(join(dir, `${c.name}.npy`), encodeNpy(c.arr, c.shape));
       const script = `

@@ -36,8 +36,14 @@ interface Outputs {
 
 /** Output buffers pre-filled with garbage, so an entry the kernel forgets cannot pass. */
 function outputs(gpu: Gpu, p: PermuteParams, T: number): Outputs {
-  const junk = (n: number, label: string) => createBufferWith(gpu, new Uint32Array(Math.max(n, 1)).fill(0xdeadbeef), label);
-  return { counts: junk(p.experts, 'counts'), offsets: junk(p.experts + 1, 'offsets'), perm: junk(T * p.topK, 'perm'), inv: junk(T * p.topK, 'inv') };
+  const junk = (n: number, label: string) =>
+    createBufferWith(gpu, new Uint32Array(Math.max(n, 1)).fill(0xdeadbeef), label);
+  return {
+    counts: junk(p.experts, 'counts'),
+    offsets: junk(p.experts + 1, 'offsets'),
+    perm: junk(T * p.topK, 'perm'),
+    inv: junk(T * p.topK, 'inv'),
+  };
 }
 
 async function readOutputs(gpu: Gpu, p: PermuteParams, T: number, o: Outputs) {
@@ -135,7 +141,14 @@ describe('permute kernel', () => {
     const k = await PermuteKernel.create(gpu, { experts: 8, topK: 2 });
     const small = createBuffer(gpu, 16, 'small');
     expect(() =>
-      k.encode(gpu.device.createCommandEncoder(), { topkIdx: small, counts: small, offsets: small, perm: small, inv: small, tokens: 100 }),
+      k.encode(gpu.device.createCommandEncoder(), {
+        topkIdx: small,
+        counts: small,
+        offsets: small,
+        perm: small,
+        inv: small,
+        tokens: 100,
+      }),
     ).toThrow(/topkIdx/);
   });
 

@@ -1,7 +1,13 @@
 // DWDP placement against brute force: ranges as sets (computed mod E, as the paper writes
 // them), owners by scanning every rank, the pull source by an explicit nearest-owner search.
 import { describe, expect, it } from 'vitest';
-import { Placement, defaultPlacement, makePlacement, validPlacements, validatePlacement } from '../src/dwdp/placement.ts';
+import {
+  Placement,
+  defaultPlacement,
+  makePlacement,
+  validPlacements,
+  validatePlacement,
+} from '../src/dwdp/placement.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -38,7 +44,8 @@ function bruteForceMismatch(p: Placement): string {
   for (let r = 0; r < N; r++) {
     const mine = p.owned(r);
     if (mine.length !== owned[r].size || !mine.every((e) => owned[r].has(e))) return `owned(${r}) wrong`;
-    for (const e of mine) if (p.owner(e, r) !== r || !p.owns(r, e)) return `rank ${r} does not read its own ${e} locally`;
+    for (const e of mine)
+      if (p.owner(e, r) !== r || !p.owns(r, e)) return `rank ${r} does not read its own ${e} locally`;
     // Remote experts: exactly the complement of the owned range, each from the nearest
     // holder on its side of r, and exactly P from each peer.
     const seen = new Set<number>();
@@ -86,7 +93,9 @@ describe('placement', () => {
               valid++;
             } else if (rng.next() < 0.01) {
               // A sample of the (many) invalid ones; the next test checks the suggestions.
-              expect(() => validatePlacement(spec), `E=${E} N=${N} L=${L} P=${P}`).toThrow(/try --dwdp-local \d+ --dwdp-pull \d+/);
+              expect(() => validatePlacement(spec), `E=${E} N=${N} L=${L} P=${P}`).toThrow(
+                /try --dwdp-local \d+ --dwdp-pull \d+/,
+              );
               rejected++;
             }
           }
@@ -125,7 +134,9 @@ describe('placement', () => {
       expect(bruteValid(E, N, Number(m![1]), Number(m![2])), withSeed(msg)).toBe(true);
     }
     expect(() => makePlacement(256, 3, 86, 86)).toThrow('E=256, N=3: try --dwdp-local 86 --dwdp-pull 85');
-    expect(() => makePlacement(256, 4, 101)).toThrow(/P=51\.6+\d* must be a non-negative integer.*try --dwdp-local 100 --dwdp-pull 52/);
+    expect(() => makePlacement(256, 4, 101)).toThrow(
+      /P=51\.6+\d* must be a non-negative integer.*try --dwdp-local 100 --dwdp-pull 52/,
+    );
   });
 
   it('default is the minimal-memory valid choice', () => {

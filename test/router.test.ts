@@ -111,7 +111,14 @@ describe('router kernel', () => {
   });
 
   it('sigmoid without norm keeps the raw scores times the scale factor', async () => {
-    const p = deepseek({ normTopkProb: false, routedScalingFactor: 1.7, nGroup: 1, topkGroup: 1, experts: 37, topK: 3 });
+    const p = deepseek({
+      normTopkProb: false,
+      routedScalingFactor: 1.7,
+      nGroup: 1,
+      topkGroup: 1,
+      experts: 37,
+      topK: 3,
+    });
     await checkAgainstReference('sigmoid scale', p, 23, randomInputs(p, 23, rng.fork('sig')));
   });
 
@@ -187,7 +194,14 @@ describe('router kernel', () => {
     const wBuf = createBufferWith(gpu, W, 'W');
     const bBuf = createBufferWith(gpu, bias, 'bias');
     for (const r of runs) {
-      kernel.encode(enc, { x: createBufferWith(gpu, r.inp.x, 'x'), weight: wBuf, bias: bBuf, topkIdx: r.idx, topkWeight: r.w, tokens: r.T });
+      kernel.encode(enc, {
+        x: createBufferWith(gpu, r.inp.x, 'x'),
+        weight: wBuf,
+        bias: bBuf,
+        topkIdx: r.idx,
+        topkWeight: r.w,
+        tokens: r.T,
+      });
     }
     gpu.device.queue.submit([enc.finish()]);
     let compared = 0;
@@ -198,7 +212,9 @@ describe('router kernel', () => {
       for (let t = 0; t < r.T; t++) {
         if (routingMargin(p, ref, t) < 1e-5) continue;
         compared++;
-        expect(Array.from(idx.subarray(t * 6, t * 6 + 6)), why(`multi T=${r.T}`)).toEqual(Array.from(ref.idx.subarray(t * 6, t * 6 + 6)));
+        expect(Array.from(idx.subarray(t * 6, t * 6 + 6)), why(`multi T=${r.T}`)).toEqual(
+          Array.from(ref.idx.subarray(t * 6, t * 6 + 6)),
+        );
         expect(relativeError(wt.subarray(t * 6, t * 6 + 6), ref.weight.subarray(t * 6, t * 6 + 6))).toBeLessThan(1e-5);
       }
     }
@@ -228,7 +244,10 @@ describe('router kernel', () => {
         tokens: T,
       });
       gpu.device.queue.submit([enc.finish()]);
-      results.push({ idx: Array.from(await readI32(gpu, idx, T * p.topK)), w: Array.from(await readF32(gpu, w, T * p.topK)) });
+      results.push({
+        idx: Array.from(await readI32(gpu, idx, T * p.topK)),
+        w: Array.from(await readF32(gpu, w, T * p.topK)),
+      });
     }
     for (const r of results.slice(1)) expect(r, why('same bits for every TB')).toEqual(results[0]);
     await expect(RouterKernel.create(gpu, p, { tokensPerWorkgroup: 0 })).rejects.toThrow(/tokensPerWorkgroup/);

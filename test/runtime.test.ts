@@ -7,8 +7,13 @@ import type { CopySegment, Rank, Transport } from '../src/dwdp/transport.ts';
 import { VirtualRuntime, WallRuntime, categoryOf } from '../src/strategies/runtime.ts';
 
 const ranks: Rank[] = [0, 1].map((id) => ({ id, gpu: {} as Gpu }));
-const seg = (bytes: number): CopySegment[] => [{ src: { rank: 0, buffer: {} as GPUBuffer, offset: 0 }, dst: { rank: 1, buffer: {} as GPUBuffer, offset: 0 }, bytes }];
-const failing: Transport = { mode: 'partitions', copy: async () => Promise.reject(new Error('copy failed: device lost')) };
+const seg = (bytes: number): CopySegment[] => [
+  { src: { rank: 0, buffer: {} as GPUBuffer, offset: 0 }, dst: { rank: 1, buffer: {} as GPUBuffer, offset: 0 }, bytes },
+];
+const failing: Transport = {
+  mode: 'partitions',
+  copy: async () => Promise.reject(new Error('copy failed: device lost')),
+};
 const working: Transport = { mode: 'partitions', copy: async () => undefined };
 const spec = linkSpec({ egressGBps: 1, latencyUs: 0 });
 
@@ -30,7 +35,10 @@ describe('runtimes', () => {
       rt.forRank(0).send('s', 1, seg(64), 0);
       await rt.forRank(1).waitRecv(['s'], 0);
       let released = false;
-      const first = rt.forRank(0).barrier('b', 0).then(() => (released = true));
+      const first = rt
+        .forRank(0)
+        .barrier('b', 0)
+        .then(() => (released = true));
       await new Promise((r) => setTimeout(r, 20));
       expect(released).toBe(false);
       await Promise.all([first, rt.forRank(1).barrier('b', 0)]);

@@ -30,18 +30,31 @@ describe('roofline', () => {
   const eff = { ...DEFAULT_EFFICIENCY, launchUs: 0 };
   it('is compute-bound or memory-bound by the larger of the two times', () => {
     // 1 TFLOP in FP4 on a 10 PFLOP/s GPU at 70%: 1e12 / (10e15 · 0.7) s = 0.142857 ms
-    expect(rooflineMs({ flops: 1e12, bytes: 1e6, precision: 'fp4', kind: 'gemm', kernels: 0 }, GB200_NVL72, eff)).toBeCloseTo(1e12 / (10e15 * 0.7) * 1e3, 12);
+    expect(
+      rooflineMs({ flops: 1e12, bytes: 1e6, precision: 'fp4', kind: 'gemm', kernels: 0 }, GB200_NVL72, eff),
+    ).toBeCloseTo((1e12 / (10e15 * 0.7)) * 1e3, 12);
     // 8 GB at 8 TB/s · 0.8: 1.25 ms
-    expect(rooflineMs({ flops: 1e9, bytes: 8e9, precision: 'fp4', kind: 'gemm', kernels: 0 }, GB200_NVL72, eff)).toBeCloseTo(1.25, 12);
+    expect(
+      rooflineMs({ flops: 1e9, bytes: 8e9, precision: 'fp4', kind: 'gemm', kernels: 0 }, GB200_NVL72, eff),
+    ).toBeCloseTo(1.25, 12);
     // Launch costs add: 3 kernels × 4 µs
-    expect(rooflineMs({ flops: 0, bytes: 0, precision: 'bf16', kind: 'memory', kernels: 3 }, GB200_NVL72, DEFAULT_EFFICIENCY)).toBeCloseTo(0.012, 12);
+    expect(
+      rooflineMs(
+        { flops: 0, bytes: 0, precision: 'bf16', kind: 'memory', kernels: 3 },
+        GB200_NVL72,
+        DEFAULT_EFFICIENCY,
+      ),
+    ).toBeCloseTo(0.012, 12);
     // Random: exactly max(f / (peak·e), b / (hbm·m))
     for (let i = 0; i < 50; i++) {
       const flops = rng.uniform(0, 1e13);
       const bytes = rng.uniform(0, 1e10);
       const e = { ...eff, attention: rng.uniform(0.1, 1), memory: rng.uniform(0.1, 1) };
       const want = Math.max(flops / (2500e12 * e.attention), bytes / (8000e9 * e.memory)) * 1e3;
-      expect(rooflineMs({ flops, bytes, precision: 'bf16', kind: 'attention', kernels: 0 }, GB200_NVL72, e), tag('random')).toBeCloseTo(want, 9);
+      expect(
+        rooflineMs({ flops, bytes, precision: 'bf16', kind: 'attention', kernels: 0 }, GB200_NVL72, e),
+        tag('random'),
+      ).toBeCloseTo(want, 9);
     }
   });
 
@@ -83,12 +96,17 @@ describe('DeepSeek-R1 work', () => {
     const c = new CostModel({ model: r1, profile: GB200_NVL72 });
     expect(c.expertBytes).toBe(expertLayout('nvfp4', 7168, 2048).bytes);
     expect(c.expertBytes / (3 * 7168 * 2048)).toBeCloseTo(0.5625, 3);
-    expect(new CostModel({ model: r1, profile: GB200_NVL72, format: 'fp8' }).expertBytes).toBe(expertLayout('fp8', 7168, 2048).bytes);
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, format: 'fp8' }).expertBytes).toBe(
+      expertLayout('fp8', 7168, 2048).bytes,
+    );
     // The link the scheduler sees: 900 GB/s · link efficiency, per direction.
     const link = c.link(true);
     expect(link.egressGBps).toBeCloseTo(900 * DEFAULT_EFFICIENCY.link, 12);
     expect(link.copyEngines).toBe(1);
-    expect(new CostModel({ model: r1, profile: GB200_NVL72, linkGBps: 450 }).link(false).ingressGBps).toBeCloseTo(450 * DEFAULT_EFFICIENCY.link, 12);
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, linkGBps: 450 }).link(false).ingressGBps).toBeCloseTo(
+      450 * DEFAULT_EFFICIENCY.link,
+      12,
+    );
   });
 
   it('an 8K-token MoE layer on GB200: hand-computed grouped GEMM time', () => {
@@ -187,10 +205,27 @@ describe('profiles', () => {
 describe('calibration', () => {
   function shapes(): CalibrationSample[] {
     return [
-      { name: 'expert-gemm', kind: 'expert-gemm', tokens: 16 + rng.int(512), hidden: 64 * (1 + rng.int(8)), expertHidden: 32 * (1 + rng.int(8)), experts: 8 + rng.int(56), topk: 1 + rng.int(8), format: 'f32', measuredMs: 1 },
+      {
+        name: 'expert-gemm',
+        kind: 'expert-gemm',
+        tokens: 16 + rng.int(512),
+        hidden: 64 * (1 + rng.int(8)),
+        expertHidden: 32 * (1 + rng.int(8)),
+        experts: 8 + rng.int(56),
+        topk: 1 + rng.int(8),
+        format: 'f32',
+        measuredMs: 1,
+      },
       { name: 'gemm', kind: 'gemm', m: 1 + rng.int(512), n: 1 + rng.int(512), k: 1 + rng.int(512), measuredMs: 1 },
       { name: 'copy', kind: 'copy', bytes: 1 + rng.int(1 << 26), measuredMs: 1 },
-      { name: 'attention', kind: 'attention', heads: 1 + rng.int(8), headDim: 8 * (1 + rng.int(16)), lengths: [1 + rng.int(300), 1 + rng.int(300)], measuredMs: 1 },
+      {
+        name: 'attention',
+        kind: 'attention',
+        heads: 1 + rng.int(8),
+        headDim: 8 * (1 + rng.int(16)),
+        lengths: [1 + rng.int(300), 1 + rng.int(300)],
+        measuredMs: 1,
+      },
     ];
   }
 
@@ -199,14 +234,22 @@ describe('calibration', () => {
     const w = sampleWork({ name: 'a', kind: 'attention', heads: 2, headDim: 8, lengths: [3], measuredMs: 1 });
     expect(w.flops).toBe(384);
     expect(w.bytes).toBe(4 * 3 * 16 * 4);
-    expect(() => parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'attention', heads: 1, headDim: 8, lengths: [], measuredMs: 1 }] })).toThrow(/samples\[0\]\.lengths/);
+    expect(() =>
+      parseCalibration({
+        device: { gemmGflops: 1, copyGBps: 1 },
+        samples: [{ kind: 'attention', heads: 1, headDim: 8, lengths: [], measuredMs: 1 }],
+      }),
+    ).toThrow(/samples\[0\]\.lengths/);
   });
 
   it('recovers a uniform slowdown exactly and reports its spread', () => {
     const device = { gemmGflops: rng.uniform(0.2, 5), copyGBps: rng.uniform(1, 20) };
     const k = rng.uniform(1.1, 4);
     const prof = thisDeviceProfile(device);
-    const samples = shapes().map((s) => ({ ...s, measuredMs: k * rooflineMs(sampleWork(s), prof, thisDeviceEfficiency()) }));
+    const samples = shapes().map((s) => ({
+      ...s,
+      measuredMs: k * rooflineMs(sampleWork(s), prof, thisDeviceEfficiency()),
+    }));
     const fit = calibrate(samples, device);
     expect(fit.scale).toBeCloseTo(k, 9);
     expect(fit.spread).toBeCloseTo(1, 9);
@@ -220,17 +263,29 @@ describe('calibration', () => {
     const fit = calibrate([{ name: 'tiny gemm', kind: 'gemm', m: 64, n: 64, k: 64, measuredMs: 0.0042 }], device);
     const text = formatCalibration(fit);
     // Rates with three significant digits, no exponent; each column says where it comes from.
-    expect(text).toMatch(/predicted ms: MODELED \(roofline, efficiency 1\) on this device \(GPU X\): 51200 GFLOP\/s GEMM, 1990 GB\/s copy, measured/);
+    expect(text).toMatch(
+      /predicted ms: MODELED \(roofline, efficiency 1\) on this device \(GPU X\): 51200 GFLOP\/s GEMM, 1990 GB\/s copy, measured/,
+    );
     expect(text).toMatch(/measured ms: MEASURED, the file's timings on GPU X/);
     // A kernel time below 0.01 ms keeps its digits (not "0.00").
     expect(text).toMatch(/tiny gemm\s+memory\s+0\.000\d+\s+0\.0042\s/);
   });
 
   it('parses the calibration file and names bad fields', () => {
-    const parsed = parseCalibration({ device: { gemmGflops: 1, copyGBps: 2 }, samples: [{ kind: 'copy', bytes: 100, measuredMs: 1 }] });
+    const parsed = parseCalibration({
+      device: { gemmGflops: 1, copyGBps: 2 },
+      samples: [{ kind: 'copy', bytes: 100, measuredMs: 1 }],
+    });
     expect(parsed.samples[0]).toMatchObject({ kind: 'copy', bytes: 100 });
     expect(() => parseCalibration({ device: { gemmGflops: 1 }, samples: [] })).toThrow(/device.copyGBps/);
-    expect(() => parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'gemm', m: 1, n: 1, measuredMs: 1 }] })).toThrow(/samples\[0\]\.k/);
-    expect(() => parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'fft', measuredMs: 1 }] })).toThrow(/samples\[0\]\.kind/);
+    expect(() =>
+      parseCalibration({
+        device: { gemmGflops: 1, copyGBps: 1 },
+        samples: [{ kind: 'gemm', m: 1, n: 1, measuredMs: 1 }],
+      }),
+    ).toThrow(/samples\[0\]\.k/);
+    expect(() =>
+      parseCalibration({ device: { gemmGflops: 1, copyGBps: 1 }, samples: [{ kind: 'fft', measuredMs: 1 }] }),
+    ).toThrow(/samples\[0\]\.kind/);
   });
 });

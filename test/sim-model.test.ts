@@ -34,22 +34,35 @@ describe('programs', () => {
   it('DWDP pulls exactly the placement’s remote experts of every MoE layer, two layers ahead', () => {
     const N = [2, 3, 4, 8][rng.int(4)];
     const placement = makePlacement(256, N);
-    const steps: RankStep[][] = Array.from({ length: N }, () => [{ lengths: [1 + rng.int(9000)] }, { lengths: [1 + rng.int(9000)] }]);
+    const steps: RankStep[][] = Array.from({ length: N }, () => [
+      { lengths: [1 + rng.int(9000)] },
+      { lengths: [1 + rng.int(9000)] },
+    ]);
     const progs = dwdpPrograms(cost, [...Array(N).keys()], steps, { placement, contentionFix: true });
     const moe = r1.layers.moeLayerIndices;
     progs.forEach((ops, r) => {
       const pulls = ops.filter((o) => o.kind === 'pull');
       const bytes = pulls.reduce((a, o) => a + (o.kind === 'pull' ? o.bytes : 0), 0);
       expect(bytes, tag(`rank ${r}`)).toBe(2 * moe.length * (N - 1) * placement.pull * cost.expertBytes);
-      expect(new Set(pulls.map((o) => (o.kind === 'pull' ? o.from : -1)))).toEqual(new Set([...Array(N).keys()].filter((p) => p !== r)));
+      expect(new Set(pulls.map((o) => (o.kind === 'pull' ? o.from : -1)))).toEqual(
+        new Set([...Array(N).keys()].filter((p) => p !== r)),
+      );
       // Ping-pong: MoE layer k's pulls come after MoE layer k−2's grouped GEMM (k ≥ 2), and
       // the first two layers' pulls come before any compute of the step.
       for (let s = 0; s < 2; s++) {
-        const start = s === 0 ? 0 : ops.findIndex((o, i) => i > 0 && o.kind === 'compute' && o.label === 'end of step') + 1;
-        const gemms = ops.map((o, i) => (o.kind === 'compute' && o.category === 'gemm' && i >= start ? i : -1)).filter((i) => i >= 0).slice(0, moe.length);
+        const start =
+          s === 0 ? 0 : ops.findIndex((o, i) => i > 0 && o.kind === 'compute' && o.label === 'end of step') + 1;
+        const gemms = ops
+          .map((o, i) => (o.kind === 'compute' && o.category === 'gemm' && i >= start ? i : -1))
+          .filter((i) => i >= 0)
+          .slice(0, moe.length);
         moe.forEach((l, k) => {
           const first = ops.findIndex((o, i) => i >= start && o.kind === 'pull' && o.layer === l);
-          if (k < 2) expect(ops.slice(start, first).some((o) => o.kind === 'compute' && o.durationMs > 0), `layer ${l}`).toBe(false);
+          if (k < 2)
+            expect(
+              ops.slice(start, first).some((o) => o.kind === 'compute' && o.durationMs > 0),
+              `layer ${l}`,
+            ).toBe(false);
           else expect(first, `layer ${l}`).toBeGreaterThan(gemms[k - 2]);
           const wait = ops.findIndex((o, i) => i >= start && o.kind === 'waitPull' && o.layer === l);
           expect(wait).toBeLessThan(gemms[k]);
@@ -80,7 +93,10 @@ describe('programs', () => {
 
 describe('step rows', () => {
   it('break down into exactly t_DEP and t_DWDP, and compute never exceeds the step', () => {
-    for (const over of [{ isl: 1024 + rng.int(4096), cv: 0.3, steps: 3 }, { isl: 16384, batch: 2, steps: 2, contentionFix: false }]) {
+    for (const over of [
+      { isl: 1024 + rng.int(4096), cv: 0.3, steps: 3 },
+      { isl: 16384, batch: 2, steps: 2, contentionFix: false },
+    ]) {
       const { row } = runStepRow(params(over));
       expect(sum(row.breakdown.dep) / row.tDep, tag('dep')).toBeCloseTo(1, 9);
       expect(sum(row.breakdown.dwdp) / row.tDwdp, tag('dwdp')).toBeCloseTo(1, 9);
@@ -134,7 +150,13 @@ describe('serving', () => {
   it('serves every request once, after it arrives, and counts tokens per GPU-second', () => {
     const rate = 50 + rng.int(200);
     // The stream the serving level draws (same seed): every input token is counted exactly once.
-    const reqs = generateRequests({ count: base.requests, isl: base.isl, osl: base.osl, arrivalRatePerS: rate, seed: base.seed });
+    const reqs = generateRequests({
+      count: base.requests,
+      isl: base.isl,
+      osl: base.osl,
+      arrivalRatePerS: rate,
+      seed: base.seed,
+    });
     const inputTokens = reqs.reduce((a, q) => a + q.inputLen, 0);
     const longest = Math.max(...reqs.map((q) => q.inputLen));
     for (const strategy of ['dep', 'dwdp'] as const) {
@@ -145,7 +167,10 @@ describe('serving', () => {
       // A batch exceeds maxTokensPerBatch only when one request alone does.
       expect(r.meanBatchTokens, tag(strategy)).toBeLessThanOrEqual(Math.max(8192, longest));
       const gpuMs = r.schedule.ranks.reduce((a, m) => a + m.endMs, 0);
-      expect(r.tpsPerGpu * gpuMs / 1000).toBeCloseTo(r.meanBatchTokens * (r.rankSteps > 0 ? 40 / r.meanBatchRequests : 0), 3);
+      expect((r.tpsPerGpu * gpuMs) / 1000).toBeCloseTo(
+        r.meanBatchTokens * (r.rankSteps > 0 ? 40 / r.meanBatchRequests : 0),
+        3,
+      );
       expect((r.tpsPerGpu * gpuMs) / 1000 / inputTokens, tag(strategy)).toBeCloseTo(1, 9);
       // The per-step breakdown adds up to the per-step time, as in the step rows.
       expect(sum(r.breakdownPerStep) / r.stepMs, tag(strategy)).toBeCloseTo(1, 9);
@@ -177,41 +202,95 @@ describe('scenarios', () => {
     ]);
     expect(() => parseScenario({ base: { isll: 1 } })).toThrow(/scenario\.base\.isll: unknown parameter/);
     expect(() => parseScenario({ base: { batch: 1.5 } })).toThrow(/scenario\.base\.batch: expected a positive integer/);
-    expect(() => parseScenario({ sweep: { param: 'contentionFix', values: ['yes'] } })).toThrow(/sweep\.values\[0\]\.contentionFix/);
+    expect(() => parseScenario({ sweep: { param: 'contentionFix', values: ['yes'] } })).toThrow(
+      /sweep\.values\[0\]\.contentionFix/,
+    );
     expect(() => parseScenario({ profile: 'tpu' })).toThrow(/unknown hardware profile 'tpu'/);
     expect(() => parseScenario({ rows: [], sweep: { param: 'isl', values: [1] } })).toThrow(/either "sweep" or "rows"/);
     expect(() => parseScenario({ base: { efficiency: { gemm: 0.5, magic: 1 } } })).toThrow(/efficiency\.magic/);
   });
 
   it('finds the crossover by linear interpolation', () => {
-    expect(findCrossover([1, 2, 4], [0.5, 0.9, 1.3], 'isl')).toEqual({ param: 'isl', between: [2, 4], estimate: 2.5, dwdpAhead: 'above' });
-    expect(findCrossover([0, 10], [1.2, 0.8], 'linkGBps')).toEqual({ param: 'linkGBps', between: [0, 10], estimate: 5, dwdpAhead: 'below' });
+    expect(findCrossover([1, 2, 4], [0.5, 0.9, 1.3], 'isl')).toEqual({
+      param: 'isl',
+      between: [2, 4],
+      estimate: 2.5,
+      dwdpAhead: 'above',
+    });
+    expect(findCrossover([0, 10], [1.2, 0.8], 'linkGBps')).toEqual({
+      param: 'linkGBps',
+      between: [0, 10],
+      estimate: 5,
+      dwdpAhead: 'below',
+    });
     expect(findCrossover([1, 2], [1.1, 1.2], 'x')).toBeNull();
     // A ratio of exactly 1 at a sweep point is the crossover itself.
-    expect(findCrossover([1, 2, 3], [0.5, 1, 1.5], 'x')).toEqual({ param: 'x', between: [1, 2], estimate: 2, dwdpAhead: 'above' });
-    expect(findCrossover([1, 2], [1, 0.8], 'x')).toEqual({ param: 'x', between: [1, 2], estimate: 1, dwdpAhead: 'below' });
+    expect(findCrossover([1, 2, 3], [0.5, 1, 1.5], 'x')).toEqual({
+      param: 'x',
+      between: [1, 2],
+      estimate: 2,
+      dwdpAhead: 'above',
+    });
+    expect(findCrossover([1, 2], [1, 0.8], 'x')).toEqual({
+      param: 'x',
+      between: [1, 2],
+      estimate: 1,
+      dwdpAhead: 'below',
+    });
   });
 
   it('CLI --json prints the issue’s row shape, modeled: true, times in ms', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sim-'));
     const file = join(dir, 'tiny.json');
-    writeFileSync(file, JSON.stringify({ name: 'tiny', base: { steps: 1, groupSize: 2 }, sweep: { param: 'isl', values: [1024, 32768] } }));
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file, '--json'], { encoding: 'utf8' });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'tiny',
+        base: { steps: 1, groupSize: 2 },
+        sweep: { param: 'isl', values: [1024, 32768] },
+      }),
+    );
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file, '--json'], {
+      encoding: 'utf8',
+    });
     const j = JSON.parse(out);
     expect(j.scenario).toBe('tiny');
     expect(j.modeled).toBe(true);
     expect(j.rows.length).toBe(2);
     for (const r of j.rows) {
-      for (const k of ['isl', 'batch', 'groupSize', 'tCompute', 'tPrefetch', 'computeOverPrefetch', 'tDep', 'tDwdp', 'depOverDwdp']) expect(typeof r[k], k).toBe('number');
+      for (const k of [
+        'isl',
+        'batch',
+        'groupSize',
+        'tCompute',
+        'tPrefetch',
+        'computeOverPrefetch',
+        'tDep',
+        'tDwdp',
+        'depOverDwdp',
+      ])
+        expect(typeof r[k], k).toBe('number');
       for (const s of ['dep', 'dwdp']) {
-        expect(Object.keys(r.breakdown[s]).sort()).toEqual(['attention', 'communication', 'denseGemm', 'groupedGemm', 'other', 'p2pCopy', 'synchronization']);
+        expect(Object.keys(r.breakdown[s]).sort()).toEqual([
+          'attention',
+          'communication',
+          'denseGemm',
+          'groupedGemm',
+          'other',
+          'p2pCopy',
+          'synchronization',
+        ]);
       }
       expect(r.depOverDwdp).toBeCloseTo(r.tDep / r.tDwdp, 9);
       expect(r.groupSize).toBe(2);
     }
-    const text = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file], { encoding: 'utf8' });
+    const text = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file], {
+      encoding: 'utf8',
+    });
     expect(text).toMatch(/^MODELED, not measured — profile: GB200 NVL72/);
     // The crossover is a plain number of tokens (this sweep has one), not exponent notation.
-    expect(text).toMatch(/\ncrossover: DWDP overtakes DEP (above|below) isl ≈ \d+ \(between 1024 and 32768, linear interpolation\)/);
+    expect(text).toMatch(
+      /\ncrossover: DWDP overtakes DEP (above|below) isl ≈ \d+ \(between 1024 and 32768, linear interpolation\)/,
+    );
   });
 });

@@ -11,12 +11,20 @@ const seed = testSeed();
 const rng = new Rng(seed);
 const tag = (s: string) => `${s} (seed ${seed})`;
 const MiB = 1 << 20;
-const compute = (label: string, durationMs: number, layer?: number): Op => ({ kind: 'compute', label, category: 'gemm', durationMs, layer });
+const compute = (label: string, durationMs: number, layer?: number): Op => ({
+  kind: 'compute',
+  label,
+  category: 'gemm',
+  durationMs,
+  layer,
+});
 
 function expectAccountingAddsUp(s: ReturnType<typeof simulate>): void {
   for (const m of s.ranks) {
     const sum = m.computeMs + m.waitMs + m.syncMs + m.commMs + m.idleMs;
-    expect(Math.abs(sum - s.makespanMs), tag(`rank ${m.rank} accounting`)).toBeLessThanOrEqual(1e-9 * Math.max(1, s.makespanMs));
+    expect(Math.abs(sum - s.makespanMs), tag(`rank ${m.rank} accounting`)).toBeLessThanOrEqual(
+      1e-9 * Math.max(1, s.makespanMs),
+    );
   }
 }
 
@@ -24,7 +32,8 @@ function expectAccountingAddsUp(s: ReturnType<typeof simulate>): void {
 function dwdpLike(rank: number, N: number, layers: number, durations: number[], bytes: number): Op[] {
   const ops: Op[] = [];
   const peers = [...Array(N).keys()].filter((p) => p !== rank);
-  const pullLayer = (l: number) => peers.forEach((p) => ops.push({ kind: 'pull', id: `L${l}p${p}`, from: p, bytes, layer: l }));
+  const pullLayer = (l: number) =>
+    peers.forEach((p) => ops.push({ kind: 'pull', id: `L${l}p${p}`, from: p, bytes, layer: l }));
   pullLayer(0);
   for (let l = 0; l < layers; l++) {
     if (l + 1 < layers) pullLayer(l + 1);
@@ -38,7 +47,10 @@ describe('scheduler', () => {
   it('runs one rank’s compute back to back', () => {
     const d = Array.from({ length: 20 }, () => rng.uniform(0, 3));
     const s = simulate([d.map((x, i) => compute(`op${i}`, x))], linkSpec({ egressGBps: 100 }));
-    expect(s.makespanMs).toBeCloseTo(d.reduce((a, b) => a + b, 0), 9);
+    expect(s.makespanMs).toBeCloseTo(
+      d.reduce((a, b) => a + b, 0),
+      9,
+    );
     const iv = s.intervals.filter((i) => i.lane === 'compute');
     for (let k = 1; k < iv.length; k++) expect(iv[k].startMs).toBeCloseTo(iv[k - 1].endMs, 12);
     expect(s.ranks[0].computeMs).toBeCloseTo(s.makespanMs, 9);
@@ -48,7 +60,9 @@ describe('scheduler', () => {
     const N = 2 + rng.int(7);
     const L = 5 + rng.int(10);
     const d = Array.from({ length: N }, () => Array.from({ length: L }, () => rng.uniform(0.1, 2)));
-    const programs: Program[] = d.map((row) => row.flatMap((x, l): Op[] => [compute(`attn ${l}`, x, l), { kind: 'barrier', id: `moe${l}`, layer: l }]));
+    const programs: Program[] = d.map((row) =>
+      row.flatMap((x, l): Op[] => [compute(`attn ${l}`, x, l), { kind: 'barrier', id: `moe${l}`, layer: l }]),
+    );
     const s = simulate(programs, linkSpec({ egressGBps: 100 }));
     // Float64 reference: release(l) = max over ranks of (release(l−1) + d[r][l]).
     let release = 0;
@@ -65,7 +79,9 @@ describe('scheduler', () => {
     });
     // Every rank starts layer l+1 exactly when barrier l released.
     for (let l = 0; l + 1 < L; l++) {
-      const starts = s.intervals.filter((i) => i.lane === 'compute' && i.category === 'gemm' && i.layer === l + 1).map((i) => i.startMs);
+      const starts = s.intervals
+        .filter((i) => i.lane === 'compute' && i.category === 'gemm' && i.layer === l + 1)
+        .map((i) => i.startMs);
       for (const t of starts) expect(t).toBeCloseTo(s.barrierRelease.get(`moe${l}`)!, 9);
     }
     expectAccountingAddsUp(s);
@@ -80,7 +96,15 @@ describe('scheduler', () => {
     const slow = rng.int(N);
     const run = (slowFactor: number) =>
       simulate(
-        Array.from({ length: N }, (_, r) => dwdpLike(r, N, L, base.map((x) => (r === slow ? x * slowFactor : x)), bytes)),
+        Array.from({ length: N }, (_, r) =>
+          dwdpLike(
+            r,
+            N,
+            L,
+            base.map((x) => (r === slow ? x * slowFactor : x)),
+            bytes,
+          ),
+        ),
         link,
       );
     const a = run(1);
@@ -93,9 +117,13 @@ describe('scheduler', () => {
     // The same programs with a barrier per layer: everyone ends with the slow rank.
     const withBarrier = (slowFactor: number) =>
       Array.from({ length: N }, (_, r) =>
-        dwdpLike(r, N, L, base.map((x) => (r === slow ? x * slowFactor : x)), bytes).flatMap((op): Op[] =>
-          op.kind === 'compute' ? [op, { kind: 'barrier', id: `b${op.layer}` }] : [op],
-        ),
+        dwdpLike(
+          r,
+          N,
+          L,
+          base.map((x) => (r === slow ? x * slowFactor : x)),
+          bytes,
+        ).flatMap((op): Op[] => (op.kind === 'compute' ? [op, { kind: 'barrier', id: `b${op.layer}` }] : [op])),
       );
     const c = simulate(withBarrier(3), link);
     for (let r = 0; r < N; r++) expect(c.ranks[r].endMs).toBeCloseTo(c.makespanMs, 9);
@@ -120,7 +148,12 @@ describe('scheduler', () => {
       const ref = simulateSliced(ts, spec);
       // Each rank: wait for the submit time, pull; at the end wait for all of its pulls.
       const programs: Op[][] = Array.from({ length: N }, () => []);
-      ts.forEach((t, i) => programs[t.dst].push({ kind: 'notBefore', atMs: t.submitMs }, { kind: 'pull', id: `t${i}`, from: t.src, bytes: t.bytes }));
+      ts.forEach((t, i) =>
+        programs[t.dst].push(
+          { kind: 'notBefore', atMs: t.submitMs },
+          { kind: 'pull', id: `t${i}`, from: t.src, bytes: t.bytes },
+        ),
+      );
       programs.forEach((ops, r) => {
         const ids = ops.flatMap((o) => (o.kind === 'pull' ? [o.id] : []));
         if (ids.length) ops.push({ kind: 'waitPull', ids });
@@ -154,9 +187,11 @@ describe('scheduler', () => {
       for (let r = 0; r < N; r++) {
         const copies = s.intervals.filter((i) => i.rank === r && i.lane === 'copy');
         expect(copies.length).toBeGreaterThan(0);
-        for (let k = 1; k < copies.length; k++) expect(copies[k].startMs, tag(`fix ${fix} rank ${r}`)).toBeGreaterThanOrEqual(copies[k - 1].endMs - 1e-12);
+        for (let k = 1; k < copies.length; k++)
+          expect(copies[k].startMs, tag(`fix ${fix} rank ${r}`)).toBeGreaterThanOrEqual(copies[k - 1].endMs - 1e-12);
         const compute = s.intervals.filter((i) => i.rank === r && i.lane === 'compute');
-        for (let k = 1; k < compute.length; k++) expect(compute[k].startMs).toBeGreaterThanOrEqual(compute[k - 1].endMs - 1e-12);
+        for (let k = 1; k < compute.length; k++)
+          expect(compute[k].startMs).toBeGreaterThanOrEqual(compute[k - 1].endMs - 1e-12);
       }
       // Every byte pulled appears on the sources' engines.
       const moved = s.intervals.filter((i) => i.lane === 'copy').reduce((a, i) => a + i.bytes!, 0);
@@ -172,7 +207,10 @@ describe('scheduler', () => {
     const lat = rng.uniform(0, 10);
     const tPull = bytes / (gbps * 1e6);
     const c = rng.uniform(0.1, 0.9) * tPull;
-    const programs: Program[] = [[{ kind: 'pull', id: 'a', from: 1, bytes }, compute('c', c), { kind: 'waitPull', ids: ['a'] }], [compute('idle', 0)]];
+    const programs: Program[] = [
+      [{ kind: 'pull', id: 'a', from: 1, bytes }, compute('c', c), { kind: 'waitPull', ids: ['a'] }],
+      [compute('idle', 0)],
+    ];
     const s = simulate(programs, linkSpec({ egressGBps: gbps, latencyUs: lat }));
     const m = s.ranks[0];
     expect(m.endMs).toBeCloseTo(tPull + lat / 1000, 9);
@@ -204,7 +242,9 @@ describe('scheduler', () => {
       const peers = g.filter((p) => p !== r);
       const ops: Op[] = [];
       for (let l = 0; l < 5; l++) {
-        peers.forEach((p) => ops.push({ kind: 'pull', id: `${l}-${p}`, from: p, bytes: Math.round(rng.uniform(1, 40) * MiB) }));
+        peers.forEach((p) =>
+          ops.push({ kind: 'pull', id: `${l}-${p}`, from: p, bytes: Math.round(rng.uniform(1, 40) * MiB) }),
+        );
         ops.push(compute(`c${l}`, rng.uniform(0.01, 0.1), l), { kind: 'waitPull', ids: peers.map((p) => `${l}-${p}`) });
       }
       return ops;
@@ -224,24 +264,74 @@ describe('scheduler', () => {
     expect(() =>
       simulate(
         [
-          [{ kind: 'waitRecv', ids: ['b'] }, { kind: 'send', id: 'a', to: 1, bytes: 10 }],
-          [{ kind: 'waitRecv', ids: ['a'] }, { kind: 'send', id: 'b', to: 0, bytes: 10 }],
+          [
+            { kind: 'waitRecv', ids: ['b'] },
+            { kind: 'send', id: 'a', to: 1, bytes: 10 },
+          ],
+          [
+            { kind: 'waitRecv', ids: ['a'] },
+            { kind: 'send', id: 'b', to: 0, bytes: 10 },
+          ],
         ],
         link,
       ),
     ).toThrow(/deadlock.*rank 0 blocked in waitRecv \[b\].*rank 1 blocked in waitRecv \[a\]/);
-    expect(() => simulate([[{ kind: 'barrier', id: 'x' }, { kind: 'barrier', id: 'y' }], [{ kind: 'barrier', id: 'y' }, { kind: 'barrier', id: 'x' }]], link)).toThrow(/deadlock/);
+    expect(() =>
+      simulate(
+        [
+          [
+            { kind: 'barrier', id: 'x' },
+            { kind: 'barrier', id: 'y' },
+          ],
+          [
+            { kind: 'barrier', id: 'y' },
+            { kind: 'barrier', id: 'x' },
+          ],
+        ],
+        link,
+      ),
+    ).toThrow(/deadlock/);
     expect(() => simulate([[{ kind: 'waitPull', ids: ['nope'] }]], link)).toThrow(/waits for pull 'nope'/);
     expect(() => simulate([[{ kind: 'pull', id: 'p', from: 3, bytes: 1 }]], link)).toThrow(/names rank 3/);
-    expect(() => simulate([[{ kind: 'waitRecv', ids: ['s'] }], [{ kind: 'send', id: 's', to: 0, bytes: 1 }], [{ kind: 'waitRecv', ids: ['s'] }]], link)).toThrow(/goes to rank 0/);
+    expect(() =>
+      simulate(
+        [
+          [{ kind: 'waitRecv', ids: ['s'] }],
+          [{ kind: 'send', id: 's', to: 0, bytes: 1 }],
+          [{ kind: 'waitRecv', ids: ['s'] }],
+        ],
+        link,
+      ),
+    ).toThrow(/goes to rank 0/);
     expect(() => simulate([[compute('bad', -1)]], link)).toThrow(/duration -1/);
     // Pulls and sends are checked alike: peer, id (per program for pulls, global for sends), size.
-    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: 1 }, { kind: 'pull', id: 'p', from: 1, bytes: 1 }], []], link)).toThrow(/rank 0 op 1 \(pull\): pull id 'p' used twice/);
-    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: 1 }], [{ kind: 'pull', id: 'p', from: 0, bytes: 1 }]], link)).not.toThrow();
-    expect(() => simulate([[{ kind: 'send', id: 's', to: 1, bytes: 1 }], [{ kind: 'send', id: 's', to: 0, bytes: 1 }]], link)).toThrow(/rank 1 op 0 \(send\): send id 's' used twice/);
-    expect(() => simulate([[{ kind: 'send', id: 's', to: 0, bytes: 1 }]], link)).toThrow(/send 's' names the rank itself/);
-    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: -1 }], []], link)).toThrow(/pull 'p' has -1 bytes/);
-    expect(() => simulate([[{ kind: 'send', id: 's', to: 1, bytes: NaN }], []], link)).toThrow(/send 's' has NaN bytes/);
+    expect(() =>
+      simulate(
+        [
+          [
+            { kind: 'pull', id: 'p', from: 1, bytes: 1 },
+            { kind: 'pull', id: 'p', from: 1, bytes: 1 },
+          ],
+          [],
+        ],
+        link,
+      ),
+    ).toThrow(/rank 0 op 1 \(pull\): pull id 'p' used twice/);
+    expect(() =>
+      simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: 1 }], [{ kind: 'pull', id: 'p', from: 0, bytes: 1 }]], link),
+    ).not.toThrow();
+    expect(() =>
+      simulate([[{ kind: 'send', id: 's', to: 1, bytes: 1 }], [{ kind: 'send', id: 's', to: 0, bytes: 1 }]], link),
+    ).toThrow(/rank 1 op 0 \(send\): send id 's' used twice/);
+    expect(() => simulate([[{ kind: 'send', id: 's', to: 0, bytes: 1 }]], link)).toThrow(
+      /send 's' names the rank itself/,
+    );
+    expect(() => simulate([[{ kind: 'pull', id: 'p', from: 1, bytes: -1 }], []], link)).toThrow(
+      /pull 'p' has -1 bytes/,
+    );
+    expect(() => simulate([[{ kind: 'send', id: 's', to: 1, bytes: NaN }], []], link)).toThrow(
+      /send 's' has NaN bytes/,
+    );
   });
 
   it('idles until a request arrives', () => {

@@ -35,7 +35,13 @@ function options(o: Overrides): GroupRunOptions {
 async function expectSameAsOneDevice(r: GroupRun, o: GroupRunOptions): Promise<void> {
   const out = r.outputs!;
   const tokens = out.x.length / cfg.hidden;
-  const ref = await runLayerStack(await testGpu(), cfg, { format: o.format, seed: o.seed, layers: o.layers }, out.x, tokens);
+  const ref = await runLayerStack(
+    await testGpu(),
+    cfg,
+    { format: o.format, seed: o.seed, layers: o.layers },
+    out.x,
+    tokens,
+  );
   expect(relativeError(out.out, ref.out)).toBeLessThan(1e-5);
   expect(Array.from(out.topkIdx)).toEqual(Array.from(ref.topkIdx));
 }
@@ -45,9 +51,21 @@ describe(`group strategies vs the single-device layer stack (seed ${SEED})`, () 
     ['dp, partitions', { strategy: 'dp' }],
     ['dep, partitions, uneven lengths', { strategy: 'dep', lengthCv: 0.5, requestsPerRank: 2 }],
     ['dwdp prefetch, split weights, partitions', { strategy: 'dwdp' }],
-    ['dwdp on demand, merged weights, partitions', { strategy: 'dwdp', dwdp: { prefetch: false, splitWeights: false } }],
+    [
+      'dwdp on demand, merged weights, partitions',
+      { strategy: 'dwdp', dwdp: { prefetch: false, splitWeights: false } },
+    ],
     ['dep, devices', { strategy: 'dep', rankMode: 'devices', ranks: 2 }],
-    ['dwdp prefetch, devices, wall clock', { strategy: 'dwdp', rankMode: 'devices', ranks: 2, clock: 'wall', link: { ...DEFAULT_GROUP_OPTIONS.link, gbps: 1 } }],
+    [
+      'dwdp prefetch, devices, wall clock',
+      {
+        strategy: 'dwdp',
+        rankMode: 'devices',
+        ranks: 2,
+        clock: 'wall',
+        link: { ...DEFAULT_GROUP_OPTIONS.link, gbps: 1 },
+      },
+    ],
     ['dp, devices, skewed routing', { strategy: 'dp', rankMode: 'devices', ranks: 2, routingSkew: 1.2, layers: 1 }],
   ];
   for (const [name, o] of cases) {
@@ -90,12 +108,15 @@ describe(`bytes pulled match the placement (seed ${SEED})`, () => {
 describe(`synchronization (seed ${SEED})`, () => {
   // Uneven ranks: one request each with lengths drawn at CV 1.2, so ranks carry different
   // token counts and attention work; the slowest one is whoever drew the longest request.
-  const uneven = (strategy: 'dep' | 'dwdp') => options({ strategy, ranks: 3, layers: 3, tokensPerRank: 10, lengthCv: 1.2, attention: { heads: 8, headDim: 32 } });
+  const uneven = (strategy: 'dep' | 'dwdp') =>
+    options({ strategy, ranks: 3, layers: 3, tokensPerRank: 10, lengthCv: 1.2, attention: { heads: 8, headDim: 32 } });
 
   it('DEP: each layer barrier releases every waiting rank at the same time, when the last one arrives', async () => {
     const r = await runGroup(uneven('dep'));
     for (let l = 0; l < 3; l++) {
-      const waits = r.intervals.filter((i) => i.category === 'sync' && i.layer === l && i.label === `barrier L${l}/dispatch`);
+      const waits = r.intervals.filter(
+        (i) => i.category === 'sync' && i.layer === l && i.label === `barrier L${l}/dispatch`,
+      );
       // At most N−1 ranks wait; the last to arrive does not; with uneven ranks somebody does.
       expect(waits.length).toBeLessThan(3);
       expect(waits.length).toBeGreaterThan(0);

@@ -16,7 +16,8 @@ function schedule() {
     const ops: Op[] = [];
     for (let l = 0; l < 4; l++) {
       const peers = [...Array(N).keys()].filter((p) => p !== r);
-      for (const p of peers) ops.push({ kind: 'pull', id: `${l}:${p}`, from: p, bytes: 1 + rng.int(8 << 20), layer: l });
+      for (const p of peers)
+        ops.push({ kind: 'pull', id: `${l}:${p}`, from: p, bytes: 1 + rng.int(8 << 20), layer: l });
       ops.push({ kind: 'compute', label: 'gemm', category: 'gemm', durationMs: rng.uniform(0.001, 0.02), layer: l });
       ops.push({ kind: 'waitPull', ids: peers.map((p) => `${l}:${p}`), layer: l });
       ops.push({ kind: 'barrier', id: `b${l}` });
@@ -34,8 +35,12 @@ describe('toChromeTrace', () => {
     const meta = t.traceEvents.filter((e) => e.ph === 'M');
     for (const r of ranks) {
       expect(meta.find((e) => e.pid === r && e.name === 'process_name')?.args).toEqual({ name: `rank ${r}` });
-      expect(meta.find((e) => e.pid === r && e.tid === COMPUTE_TID && e.name === 'thread_name')?.args).toEqual({ name: 'compute' });
-      expect(meta.find((e) => e.pid === r && e.tid === COPY_TID && e.name === 'thread_name')?.args).toEqual({ name: 'copy engine' });
+      expect(meta.find((e) => e.pid === r && e.tid === COMPUTE_TID && e.name === 'thread_name')?.args).toEqual({
+        name: 'compute',
+      });
+      expect(meta.find((e) => e.pid === r && e.tid === COPY_TID && e.name === 'thread_name')?.args).toEqual({
+        name: 'copy engine',
+      });
     }
     const x = t.traceEvents.filter((e) => e.ph === 'X');
     expect(x.length).toBe(s.intervals.length);
@@ -52,7 +57,8 @@ describe('toChromeTrace', () => {
     for (const r of ranks) {
       for (const tid of [COMPUTE_TID, COPY_TID]) {
         const ev = x.filter((e) => e.pid === r && e.tid === tid).sort((a, b) => a.ts! - b.ts!);
-        for (let k = 1; k < ev.length; k++) expect(ev[k].ts!).toBeGreaterThanOrEqual(ev[k - 1].ts! + ev[k - 1].dur! - 1e-6);
+        for (let k = 1; k < ev.length; k++)
+          expect(ev[k].ts!).toBeGreaterThanOrEqual(ev[k - 1].ts! + ev[k - 1].dur! - 1e-6);
       }
     }
     expect(t.otherData).toMatchObject({ title: 'test', modeled: true, profile: 'gb200-nvl72' });
@@ -62,9 +68,13 @@ describe('toChromeTrace', () => {
   });
 
   it('says modeled: false unless told otherwise, and uses given rank names', () => {
-    const t = toChromeTrace([{ rank: 3, lane: 'compute', label: 'x', category: 'other', startMs: 1, endMs: 2 }], { rankName: (r) => `GPU ${r}` });
+    const t = toChromeTrace([{ rank: 3, lane: 'compute', label: 'x', category: 'other', startMs: 1, endMs: 2 }], {
+      rankName: (r) => `GPU ${r}`,
+    });
     expect(t.otherData.modeled).toBe(false);
     expect(t.traceEvents.find((e) => e.name === 'process_name')?.args).toEqual({ name: 'GPU 3' });
-    expect(t.traceEvents.filter((e) => e.ph === 'X')).toEqual([{ name: 'x', cat: 'other', ph: 'X', pid: 3, tid: 0, ts: 1000, dur: 1000, args: {} }]);
+    expect(t.traceEvents.filter((e) => e.ph === 'X')).toEqual([
+      { name: 'x', cat: 'other', ph: 'X', pid: 3, tid: 0, ts: 1000, dur: 1000, args: {} },
+    ]);
   });
 });

@@ -24,7 +24,16 @@ describe('config panel validation', () => {
     const c = p.config!;
     expect(c.strategies).toEqual(['dp', 'dep', 'dwdp']);
     const o = runOptions(c, 'dwdp');
-    expect(o).toMatchObject({ strategy: 'dwdp', model: 'tiny-mixtral', ranks: 4, layers: 4, tokensPerRank: 1024, requestsPerRank: 4, lengthCv: 0.2, clock: 'virtual' });
+    expect(o).toMatchObject({
+      strategy: 'dwdp',
+      model: 'tiny-mixtral',
+      ranks: 4,
+      layers: 4,
+      tokensPerRank: 1024,
+      requestsPerRank: 4,
+      lengthCv: 0.2,
+      clock: 'virtual',
+    });
     // The link follows the GB200 profile unless it is custom.
     expect(o.link.gbps).toBe(PROFILES['gb200-nvl72'].linkGBpsPerDirection);
     expect(o.timeDilation).toEqual({ profile: 'gb200-nvl72' });
@@ -65,8 +74,12 @@ describe('config panel validation', () => {
 
   it('checks custom link numbers only when the link is custom', () => {
     expect(errorsOf({ gbps: '0' })).toEqual({});
-    expect(errorsOf({ linkProfile: 'custom', gbps: '0' }).gbps).toBe("Link bandwidth must be a positive number of GB/s (got '0')");
-    expect(errorsOf({ linkProfile: 'custom', latency: '-3' }).latency).toBe("Link latency must be between 0 and 1000000 µs (got '-3')");
+    expect(errorsOf({ linkProfile: 'custom', gbps: '0' }).gbps).toBe(
+      "Link bandwidth must be a positive number of GB/s (got '0')",
+    );
+    expect(errorsOf({ linkProfile: 'custom', latency: '-3' }).latency).toBe(
+      "Link latency must be between 0 and 1000000 µs (got '-3')",
+    );
     const gbps = rng.uniform(1, 2000);
     const c = parseForm(form({ linkProfile: 'custom', gbps: String(gbps), latency: '7.5' })).config!;
     expect(c.run.link.gbps, withSeed('custom bandwidth')).toBe(gbps);
@@ -76,7 +89,9 @@ describe('config panel validation', () => {
   it('rejects more requests than tokens on the requests field', () => {
     const t = 1 + rng.int(100);
     const errors = errorsOf({ tokens: String(t), requests: String(t + 1 + rng.int(10)) });
-    expect(errors.requests, withSeed('requests > tokens')).toMatch(new RegExp(`^Requests per rank \\(\\d+\\) cannot exceed tokens per rank \\(${t}\\)$`));
+    expect(errors.requests, withSeed('requests > tokens')).toMatch(
+      new RegExp(`^Requests per rank \\(\\d+\\) cannot exceed tokens per rank \\(${t}\\)$`),
+    );
   });
 
   it('rejects a DWDP placement with a valid nearby choice in the message', () => {
@@ -113,7 +128,9 @@ describe('config panel validation', () => {
     expect(errorsOf({ ranks: '1' }).ranks).toBe('DWDP needs at least 2 ranks (with 1 rank it is DP)');
     expect(errorsOf({ ranks: '1', strategies: 'dp' })).toEqual({});
     // tiny-mixtral has 8 experts: DEP cannot spread them over 9 ranks.
-    expect(errorsOf({ model: 'tiny-mixtral', ranks: '9', strategies: 'dep' }).ranks).toBe('DEP gives every rank at least one expert: at most 8 ranks for 8 experts');
+    expect(errorsOf({ model: 'tiny-mixtral', ranks: '9', strategies: 'dep' }).ranks).toBe(
+      'DEP gives every rank at least one expert: at most 8 ranks for 8 experts',
+    );
   });
 
   it('parses a pasted config.json and says what is wrong with a bad one', () => {
@@ -134,22 +151,32 @@ describe('config panel validation', () => {
   });
 
   it('needs a hardware profile for the modeled source', () => {
-    expect(errorsOf({ source: 'modeled', dilation: 'off' }).dilation).toBe('the modeled source needs a hardware profile: choose one');
+    expect(errorsOf({ source: 'modeled', dilation: 'off' }).dilation).toBe(
+      'the modeled source needs a hardware profile: choose one',
+    );
     expect(errorsOf({ source: 'modeled' })).toEqual({});
   });
 
   it('validates sweeps value by value', () => {
     expect(errorsOf({ sweep: 'bogus' }).sweep).toMatch(/^Sweep must be none or one of /);
-    expect(errorsOf({ sweep: 'cv', sweepValues: '0.2' }).sweepValues).toBe('give at least two comma-separated values of Input-length CV');
+    expect(errorsOf({ sweep: 'cv', sweepValues: '0.2' }).sweepValues).toBe(
+      'give at least two comma-separated values of Input-length CV',
+    );
     expect(errorsOf({ sweep: 'cv', sweepValues: '0, 0.2, 0.2' }).sweepValues).toBe('sweep values repeat');
-    expect(errorsOf({ sweep: 'cv', sweepValues: '0, 3' }).sweepValues).toBe("value '3': Input-length CV must be between 0 and 2 (got '3')");
+    expect(errorsOf({ sweep: 'cv', sweepValues: '0, 3' }).sweepValues).toBe(
+      "value '3': Input-length CV must be between 0 and 2 (got '3')",
+    );
     // A value that breaks another field's rule is caught too (1 rank with DWDP).
-    expect(errorsOf({ sweep: 'ranks', sweepValues: '1,2,4' }).sweepValues).toBe("value '1': DWDP needs at least 2 ranks (with 1 rank it is DP)");
+    expect(errorsOf({ sweep: 'ranks', sweepValues: '1,2,4' }).sweepValues).toBe(
+      "value '1': DWDP needs at least 2 ranks (with 1 rank it is DP)",
+    );
     const c = parseForm(form({ sweep: 'gbps', sweepValues: ' 100, 400 ,1600' })).config!;
     expect(c.sweep).toEqual({ field: 'gbps', values: ['100', '400', '1600'] });
     // Sweeping the bandwidth makes each point's link custom, at that bandwidth.
     for (const v of c.sweep!.values) {
-      const point = parseForm(sweepPointForm(form({ sweep: 'gbps', sweepValues: '100,400,1600' }), c.sweep!, v)).config!;
+      const point = parseForm(
+        sweepPointForm(form({ sweep: 'gbps', sweepValues: '100,400,1600' }), c.sweep!, v),
+      ).config!;
       expect(point.run.link.gbps).toBe(Number(v));
       expect(point.sweep).toBeNull();
     }
@@ -227,7 +254,12 @@ describe('URL codec', () => {
 
   it('parses the same config before and after the trip', () => {
     for (let trial = 0; trial < 10; trial++) {
-      const f = form({ tokens: String(1 + rng.int(1000)), cv: String(rng.int(200) / 100), seed: String(rng.int(1e6)), strategies: ['dep,dwdp', 'dp,dwdp', 'dp,dep,dwdp'][rng.int(3)] });
+      const f = form({
+        tokens: String(1 + rng.int(1000)),
+        cv: String(rng.int(200) / 100),
+        seed: String(rng.int(1e6)),
+        strategies: ['dep,dwdp', 'dp,dwdp', 'dp,dep,dwdp'][rng.int(3)],
+      });
       const a = parseForm(f);
       const b = parseForm(queryToForm(formToQuery(f)));
       expect(b, withSeed(`trial ${trial}`)).toEqual(a);

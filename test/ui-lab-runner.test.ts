@@ -16,9 +16,22 @@ const rng = new Rng(seed);
 const because = (what: string) => `${what} (seed ${seed})`;
 
 // Awkward sizes: nothing a multiple of a tile.
-const shape = { ...DEFAULT_SHAPE, tokens: 13 + rng.int(8), hidden: 36 + 4 * rng.int(3), expertHidden: 20 + 4 * rng.int(3), experts: 5, topK: 2 };
+const shape = {
+  ...DEFAULT_SHAPE,
+  tokens: 13 + rng.int(8),
+  hidden: 36 + 4 * rng.int(3),
+  expertHidden: 20 + 4 * rng.int(3),
+  experts: 5,
+  topK: 2,
+};
 const session = new LabSession(testGpu);
-const request = (edits: Record<string, string> = {}): LabRunRequest => ({ kernel: 'expert-gemm', shape, seed, runs: 1, edits });
+const request = (edits: Record<string, string> = {}): LabRunRequest => ({
+  kernel: 'expert-gemm',
+  shape,
+  seed,
+  runs: 1,
+  edits,
+});
 
 /** Every store to the output multiplied by 2 (the grouped GEMM's variants all write `output_rows[…] = value;`). */
 const scaleOutput = (code: string) => code.replace(/(output_rows\[[^\]]*\]\s*=\s*)([^;]+);/g, '$1($2) * 2.0;');
@@ -33,7 +46,10 @@ describe('shader lab engine', () => {
     expect(r.original.result.ceilingGflops).toBeGreaterThan(0);
     expect(r.edited).toBeNull();
     // Both grouped-GEMM passes, and nothing of the ceiling measurement.
-    expect(r.pipelines.map((p) => p.key.split(' ').slice(0, 2).join(' '))).toEqual(['expert_gemm gate_up', 'expert_gemm down']);
+    expect(r.pipelines.map((p) => p.key.split(' ').slice(0, 2).join(' '))).toEqual([
+      'expert_gemm gate_up',
+      'expert_gemm down',
+    ]);
     for (const p of r.pipelines) {
       expect(p.code).toBe(builtProgram(p.key)!.code);
       expect(p.origins[0].first).toBe(1);
@@ -45,7 +61,9 @@ describe('shader lab engine', () => {
     const first = await session.run(request());
     expect(first.original.ok).toBe(true);
     const down = first.pipelines.find((p) => p.key.startsWith('expert_gemm down'))!;
-    const r = await session.run(request({ [down.key]: scaleOutput(down.code), 'expert_gemm some-other-shape': '// not used' }));
+    const r = await session.run(
+      request({ [down.key]: scaleOutput(down.code), 'expert_gemm some-other-shape': '// not used' }),
+    );
     expect(r.editedKeys).toEqual([down.key]);
     expect(r.ignoredEdits).toEqual(['expert_gemm some-other-shape']);
     expect(r.original.ok && r.original.result.checkOk, because('original')).toBe(true);
@@ -70,7 +88,9 @@ describe('shader lab engine', () => {
     const lines = p.code.split('\n');
     // Before a random top-level declaration: an unresolved name on a line of its own.
     // (Not between an attribute line such as `@compute @workgroup_size(16)` and its function.)
-    const tops = lines.flatMap((l, i) => (/^(fn |struct |@compute|const |@group)/.test(l) && !lines[i - 1]?.startsWith('@') ? [i] : []));
+    const tops = lines.flatMap((l, i) =>
+      /^(fn |struct |@compute|const |@group)/.test(l) && !lines[i - 1]?.startsWith('@') ? [i] : [],
+    );
     const at = tops[rng.int(tops.length)];
     lines.splice(at, 0, 'const lab_broken: u32 = no_such_value_here;');
     const r = await session.run(request({ [p.key]: lines.join('\n') }));
@@ -88,7 +108,10 @@ describe('shader lab engine', () => {
     const first = await session.run(request());
     const gateUp = first.pipelines[0];
     // Drop the output binding: the kernel's bind group names a binding the pipeline lacks.
-    const edited = gateUp.code.replace(/@group\(0\) @binding\(5\) var<storage, read_write> output_rows: array<f32>;/, 'var<private> output_rows: array<f32, 4096>;');
+    const edited = gateUp.code.replace(
+      /@group\(0\) @binding\(5\) var<storage, read_write> output_rows: array<f32>;/,
+      'var<private> output_rows: array<f32, 4096>;',
+    );
     expect(edited).not.toBe(gateUp.code);
     const r = await session.run(request({ [gateUp.key]: edited }));
     expect(r.original.ok).toBe(true);
@@ -105,7 +128,12 @@ describe('shader lab engine', () => {
     expect(r.failure).toBeNull();
     expect(r.pipelines.length).toBe(1);
     expect(r.pipelines[0].key).toMatch(/^router/);
-    const bad = await session.programs({ kernel: 'attention', shape: { ...shape, headDim: 16 }, variant: 'bk:100000', seed });
+    const bad = await session.programs({
+      kernel: 'attention',
+      shape: { ...shape, headDim: 16 },
+      variant: 'bk:100000',
+      seed,
+    });
     expect(bad.pipelines).toEqual([]);
     expect(bad.failure?.kind).toBe('error');
     expect(bad.failure?.message).toMatch(/workgroup memory/);

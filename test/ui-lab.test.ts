@@ -3,7 +3,19 @@
 // checked and shown; compile diagnostics land on the right editor line and word; program
 // origins cover every line.
 import { describe, expect, it } from 'vitest';
-import { LAB_FIELDS, LAB_FIELD, defaultLabForm, labCommand, labFieldsFor, labFormToQuery, parseLabForm, queryToLabForm, viewOf, type LabFieldKey, type LabForm } from '../src/ui/lab-state.ts';
+import {
+  LAB_FIELDS,
+  LAB_FIELD,
+  defaultLabForm,
+  labCommand,
+  labFieldsFor,
+  labFormToQuery,
+  parseLabForm,
+  queryToLabForm,
+  viewOf,
+  type LabFieldKey,
+  type LabForm,
+} from '../src/ui/lab-state.ts';
 import { diagnosticsByKey, editedKeyOf, programOrigins, toEditorDiagnostics } from '../src/ui/lab-diagnostics.ts';
 import { failureText, labRows, labSpeedup } from '../src/ui/lab-summary.ts';
 import type { LabRunReport } from '../src/ui/lab-runner.ts';
@@ -22,7 +34,11 @@ describe('lab view state', () => {
   it('defaults to issue 5’s expert-gemm shape, five runs and a fresh seed', () => {
     const p = parseLabForm(defaultLabForm());
     expect(p.errors).toEqual({});
-    expect(p.spec).toEqual({ kernel: 'expert-gemm', shape: { ...DEFAULT_SHAPE, lengths: [...DEFAULT_SHAPE.lengths] }, runs: 5 });
+    expect(p.spec).toEqual({
+      kernel: 'expert-gemm',
+      shape: { ...DEFAULT_SHAPE, lengths: [...DEFAULT_SHAPE.lengths] },
+      runs: 5,
+    });
     expect(labFormToQuery(defaultLabForm())).toBe('view=lab&kernel=expert-gemm');
   });
 
@@ -35,7 +51,20 @@ describe('lab view state', () => {
       for (const f of keys) expect(['kernel', 'variant', 'runs', 'seed', ...uses], `${k} shows ${f}`).toContain(f);
       expect(keys.includes('variant')).toBe(LAB_REGISTRY[k].sweepCandidates !== undefined);
     }
-    expect(labFieldsFor('expert-gemm').map((f) => f.key)).toEqual(['kernel', 'tokens', 'hidden', 'expertHidden', 'experts', 'topK', 'skew', 'format', 'stage', 'variant', 'runs', 'seed']);
+    expect(labFieldsFor('expert-gemm').map((f) => f.key)).toEqual([
+      'kernel',
+      'tokens',
+      'hidden',
+      'expertHidden',
+      'experts',
+      'topK',
+      'skew',
+      'format',
+      'stage',
+      'variant',
+      'runs',
+      'seed',
+    ]);
   });
 
   // [kernel, field, bad raw value, the message shown beside it]
@@ -49,7 +78,12 @@ describe('lab view state', () => {
     ['expert-gemm', 'format', 'bf16', "Weight format must be one of f32, int8, fp8, nvfp4 (got 'bf16')"],
     ['expert-gemm', 'stage', 'up', "GEMM passes must be one of gate-up, down, both (got 'up')"],
     ['expert-gemm', 'variant', 'sx4:6x4:2x2', 'bad GEMM variant sx4:6x4:2x2: sx4 rows must be a multiple of 4'],
-    ['expert-gemm', 'variant', 'fast', "bad GEMM variant 'fast' (expected 'naive' or kind:rows×cols:groupRows×groupCols[:loop] with kind tile, sx4 or sw4, e.g. 'sx4:8x4:2x2')"],
+    [
+      'expert-gemm',
+      'variant',
+      'fast',
+      "bad GEMM variant 'fast' (expected 'naive' or kind:rows×cols:groupRows×groupCols[:loop] with kind tile, sx4 or sw4, e.g. 'sx4:8x4:2x2')",
+    ],
     ['expert-gemm', 'runs', '0', "Timed runs must be an integer from 1 to 100 (got '0')"],
     ['expert-gemm', 'seed', '-3', "Seed must be an integer from 0 to 2147483647 (got '-3')"],
     ['router', 'variant', 'tb:32', 'tokens per workgroup 32 is above 16'],
@@ -112,7 +146,8 @@ describe('lab view state', () => {
     for (let i = 0; i < 60; i++) {
       const kernel = LAB_KERNELS[rng.int(LAB_KERNELS.length)];
       const f = form({ kernel });
-      for (const def of labFieldsFor(kernel)) if (def.key !== 'kernel' && rng.int(2)) f[def.key] = junk[rng.int(junk.length)];
+      for (const def of labFieldsFor(kernel))
+        if (def.key !== 'kernel' && rng.int(2)) f[def.key] = junk[rng.int(junk.length)];
       const q = labFormToQuery(f);
       expect(viewOf(q)).toBe('lab');
       const back = queryToLabForm(q);
@@ -128,7 +163,9 @@ describe('lab view state', () => {
 
   it('says the same run as a terminal command', () => {
     const p = parseLabForm(form({ tokens: '64', format: 'nvfp4', variant: 'naive' }));
-    expect(labCommand(p.spec!, 42)).toBe('npm run lab -- expert-gemm --tokens 64 --weights nvfp4 --variant naive --seed 42');
+    expect(labCommand(p.spec!, 42)).toBe(
+      'npm run lab -- expert-gemm --tokens 64 --weights nvfp4 --variant naive --seed 42',
+    );
   });
 
   it('warns (without blocking) when a run is seconds of work on an emulated adapter', () => {
@@ -205,15 +242,55 @@ describe('compile diagnostics in the editor', () => {
 
 describe('lab results as text', () => {
   const result = (over: Partial<LabResult>): LabResult => ({
-    kernel: 'copy', shape: {}, variant: '-', variantSource: 'fixed', seed: 7, relErr: 0, tolerance: 0, checkOk: true, check: 'all values exact',
-    medianMs: 2, minMs: 1.5, runs: 3, timing: 'timestamp-query', bound: 'memory', flops: 0, bytes: 8e6, gflops: null, gbps: 4, ceilingGflops: null, ceilingGbps: 8,
-    fractionOfCeiling: 0.5, adapter: 'test adapter', measured: 'here', ...over,
+    kernel: 'copy',
+    shape: {},
+    variant: '-',
+    variantSource: 'fixed',
+    seed: 7,
+    relErr: 0,
+    tolerance: 0,
+    checkOk: true,
+    check: 'all values exact',
+    medianMs: 2,
+    minMs: 1.5,
+    runs: 3,
+    timing: 'timestamp-query',
+    bound: 'memory',
+    flops: 0,
+    bytes: 8e6,
+    gflops: null,
+    gbps: 4,
+    ceilingGflops: null,
+    ceilingGbps: 8,
+    fractionOfCeiling: 0.5,
+    adapter: 'test adapter',
+    measured: 'here',
+    ...over,
   });
-  const report = (edited: LabRunReport['edited']): LabRunReport => ({ kernel: 'copy', seed: 7, adapter: 'test adapter', pipelines: [], original: { ok: true, result: result({}) }, edited, editedKeys: edited ? ['copy_words'] : [], ignoredEdits: [] });
+  const report = (edited: LabRunReport['edited']): LabRunReport => ({
+    kernel: 'copy',
+    seed: 7,
+    adapter: 'test adapter',
+    pipelines: [],
+    original: { ok: true, result: result({}) },
+    edited,
+    editedKeys: edited ? ['copy_words'] : [],
+    ignoredEdits: [],
+  });
 
   it('labels units by the kernel’s bound and shows both sides', () => {
     const median = 0.5 + rng.uniform(0, 4);
-    const r = report({ ok: true, result: result({ checkOk: false, check: 'first difference at 3', relErr: 0.25, medianMs: median, gbps: 8e6 / median / 1e6, fractionOfCeiling: 8e6 / median / 1e6 / 8 }) });
+    const r = report({
+      ok: true,
+      result: result({
+        checkOk: false,
+        check: 'first difference at 3',
+        relErr: 0.25,
+        medianMs: median,
+        gbps: 8e6 / median / 1e6,
+        fractionOfCeiling: 8e6 / median / 1e6 / 8,
+      }),
+    });
     const rows = Object.fromEntries(labRows(r).map((x) => [x.id, x]));
     expect(rows.check.original).toBe('pass: all values exact');
     expect(rows.check.edited).toBe('FAIL: first difference at 3');
@@ -225,13 +302,24 @@ describe('lab results as text', () => {
   });
 
   it('says a failure in words and has no speed-up without two results', () => {
-    const compile = { ok: false as const, failure: { kind: 'compile' as const, message: 'x', diagnostics: [{ file: '<edited: k>', line: 12, column: 5, message: "unresolved value 'q'" }] } };
+    const compile = {
+      ok: false as const,
+      failure: {
+        kind: 'compile' as const,
+        message: 'x',
+        diagnostics: [{ file: '<edited: k>', line: 12, column: 5, message: "unresolved value 'q'" }],
+      },
+    };
     const r = report(compile);
     expect(labRows(r)[0].edited).toBe("WGSL compile error: line 12:5: unresolved value 'q'");
     expect(labRows(r).find((x) => x.id === 'rate')!.edited).toBe('—');
     expect(labSpeedup(r)).toBeNull();
     expect(labRows(report(null))[0].edited).toBe('no edits');
-    expect(failureText({ kind: 'device-lost', message: 'GPU device lost (unknown)', diagnostics: [] })).toMatch(/lost: .*The next run opens a new device/);
-    expect(failureText({ kind: 'validation', message: 'edited: binding 5 missing', diagnostics: [] })).toBe('WebGPU validation error: edited: binding 5 missing');
+    expect(failureText({ kind: 'device-lost', message: 'GPU device lost (unknown)', diagnostics: [] })).toMatch(
+      /lost: .*The next run opens a new device/,
+    );
+    expect(failureText({ kind: 'validation', message: 'edited: binding 5 missing', diagnostics: [] })).toBe(
+      'WebGPU validation error: edited: binding 5 missing',
+    );
   });
 });

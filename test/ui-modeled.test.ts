@@ -56,7 +56,10 @@ describe('modeled source', () => {
         expect(r.adapter).toBe(`none (modeled ${c.profile})`);
         expect(r.ranks.length).toBe(N);
         // The same requests on every rank for every strategy (one seed, one step).
-        expect(r.ranks.map((k) => k.requestLengths), what).toEqual(runs[0].ranks.map((k) => k.requestLengths));
+        expect(
+          r.ranks.map((k) => k.requestLengths),
+          what,
+        ).toEqual(runs[0].ranks.map((k) => k.requestLengths));
         for (const k of r.ranks) expect(k.tokens).toBe(k.requestLengths.reduce((a, b) => a + b, 0));
         // The headline rate is the run's own tokens over its own makespan.
         const tokens = r.ranks.reduce((a, k) => a + k.tokens, 0);
@@ -65,18 +68,23 @@ describe('modeled source', () => {
         expect(r.replicaWeightBytes).toBe(E * bytes * moe);
         // The shared expert's GEMMs (and dense layers' MLPs) are the legend's 'dense' class.
         const dense = classTotals(timelineRows(r)).dense;
-        if (c.model.sharedHidden > 0 || c.model.layers.dense > 0) expect(dense, `${r.strategy}: ${what}`).toBeGreaterThan(0);
+        if (c.model.sharedHidden > 0 || c.model.layers.dense > 0)
+          expect(dense, `${r.strategy}: ${what}`).toBeGreaterThan(0);
         else expect(dense).toBe(0);
       }
       const [dp, dep, dwdp] = runs;
       // DP: a full replica, nothing pulled.
-      for (const k of dp.ranks) expect([k.residentWeightBytes, k.prefetchBufferBytes, k.bytesPulled]).toEqual([E * bytes * moe, 0, 0]);
+      for (const k of dp.ranks)
+        expect([k.residentWeightBytes, k.prefetchBufferBytes, k.bytesPulled]).toEqual([E * bytes * moe, 0, 0]);
       // DEP: E/N experts per rank, rows sent rather than weights pulled.
       for (const k of dep.ranks) {
         expect(k.residentWeightBytes, what).toBeCloseTo((E / N) * bytes * moe, 0);
         expect([k.prefetchBufferBytes, k.bytesPulled]).toEqual([0, 0]);
       }
-      expect(dep.ranks.some((k) => k.bytesSent > 0), what).toBe(true);
+      expect(
+        dep.ranks.some((k) => k.bytesSent > 0),
+        what,
+      ).toBe(true);
       // DWDP: L experts resident, ping-pong slots for (N−1)·P, all (N−1)·P remote experts pulled every MoE layer.
       const { local: L, pull: P } = dwdp.placement!;
       expect(L + (N - 1) * P).toBe(E);

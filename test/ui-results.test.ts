@@ -2,11 +2,26 @@
 // progress, cancel), the crossover finder, timeline rows (idle made explicit) against a
 // brute-force grid, topology flows and view transforms, the summary rows and the CSV export.
 import { describe, expect, it } from 'vitest';
-import { comparisonRatios, crossovers, runComparison, type Comparison, type StrategyRunner } from '../src/ui/compare.ts';
+import {
+  comparisonRatios,
+  crossovers,
+  runComparison,
+  type Comparison,
+  type StrategyRunner,
+} from '../src/ui/compare.ts';
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
 import { SPAN_CLASSES, classTotals, classify, spanAt, timelineRows } from '../src/ui/timeline.ts';
 import { categoryOf } from '../src/strategies/runtime.ts';
-import { flowTotals, flowsAt, peakRate, project, ringLayout, unproject, viewMatrix, zoomAbout } from '../src/ui/topology.ts';
+import {
+  flowTotals,
+  flowsAt,
+  peakRate,
+  project,
+  ringLayout,
+  unproject,
+  viewMatrix,
+  zoomAbout,
+} from '../src/ui/topology.ts';
 import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
@@ -33,14 +48,31 @@ function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.
     let t = r.int(3);
     for (let i = 0, n = 1 + r.int(12); i < n; i++) {
       const d = 1 + r.int(5);
-      intervals.push({ rank: k, lane: 'compute', label: `op ${i}`, category: cats[r.int(cats.length)], layer: r.int(4), startMs: t, endMs: t + d });
+      intervals.push({
+        rank: k,
+        lane: 'compute',
+        label: `op ${i}`,
+        category: cats[r.int(cats.length)],
+        layer: r.int(4),
+        startMs: t,
+        endMs: t + d,
+      });
       t += d + (r.next() < 0.4 ? r.int(4) : 0);
     }
     makespan = Math.max(makespan, t);
     for (let i = 0, n = r.int(4); i < n && ranks > 1; i++) {
       const s = r.int(20);
       const peer = (k + 1 + r.int(ranks - 1)) % ranks;
-      intervals.push({ rank: k, lane: 'copy', label: `pull → r${peer}`, category: r.next() < 0.8 ? 'pull' : 'send', startMs: s, endMs: s + 1 + r.int(6), peer, bytes: 1 + r.int(1 << 20) });
+      intervals.push({
+        rank: k,
+        lane: 'copy',
+        label: `pull → r${peer}`,
+        category: r.next() < 0.8 ? 'pull' : 'send',
+        startMs: s,
+        endMs: s + 1 + r.int(6),
+        peer,
+        bytes: 1 + r.int(1 << 20),
+      });
     }
   }
   makespan = Math.max(makespan, ...intervals.map((iv) => iv.endMs)) + r.int(3);
@@ -79,7 +111,8 @@ function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.
 }
 
 /** A runner whose TPS is a known function of what it was asked to run. */
-const tpsOf = (c: PageConfig, s: StrategyName) => (s === 'dwdp' ? 100 : s === 'dep' ? 80 : 120) * (1 + c.run.lengthCv) + c.run.ranks;
+const tpsOf = (c: PageConfig, s: StrategyName) =>
+  (s === 'dwdp' ? 100 : s === 'dep' ? 80 : 120) * (1 + c.run.lengthCv) + c.run.ranks;
 
 describe('comparisons', () => {
   it('runs every point and strategy in order and computes the ratios from the runs', async () => {
@@ -96,13 +129,17 @@ describe('comparisons', () => {
     const form: FormState = { ...defaultForm(), sweep: 'cv', sweepValues: cvs.join(',') };
     const fractions: number[] = [];
     const c = await runComparison(form, runner, { provenance: 'test', onProgress: (p) => fractions.push(p.fraction) });
-    expect(calls, withSeed('run order')).toEqual(cvs.flatMap((cv) => ['dp', 'dep', 'dwdp'].map((s) => `${s}@${Number(cv)}`)));
+    expect(calls, withSeed('run order')).toEqual(
+      cvs.flatMap((cv) => ['dp', 'dep', 'dwdp'].map((s) => `${s}@${Number(cv)}`)),
+    );
     expect(c.points.map((p) => p.value)).toEqual(cvs);
     // runGroup's extra fields do not travel with the comparison.
     expect(Object.keys(c.points[0].results[0])).not.toContain('outputs');
     expect(Object.keys(c.points[0].results[0])).not.toContain('config');
     for (const [i, cv] of cvs.entries()) {
-      const want = tpsOf({ run: { lengthCv: Number(cv), ranks: 4 } } as PageConfig, 'dwdp') / tpsOf({ run: { lengthCv: Number(cv), ranks: 4 } } as PageConfig, 'dep');
+      const want =
+        tpsOf({ run: { lengthCv: Number(cv), ranks: 4 } } as PageConfig, 'dwdp') /
+        tpsOf({ run: { lengthCv: Number(cv), ranks: 4 } } as PageConfig, 'dep');
       const r = c.ratios.find((x) => x.name === `dwdp/dep TPS/GPU @ cv=${cv}`);
       expect(r?.value, withSeed(`ratio at cv=${cv}`)).toBeCloseTo(want, 12);
       expect(c.points[i].results[2].tpsPerGpu / c.points[i].results[1].tpsPerGpu).toBeCloseTo(want, 12);
@@ -137,12 +174,19 @@ describe('comparisons', () => {
     const runner: StrategyRunner = async () => {
       throw new Error('must not run');
     };
-    await expect(runComparison({ ...defaultForm(), tokens: 'x' }, runner, { provenance: 't' })).rejects.toThrow("Tokens per rank: Tokens per rank must be a number (got 'x')");
+    await expect(runComparison({ ...defaultForm(), tokens: 'x' }, runner, { provenance: 't' })).rejects.toThrow(
+      "Tokens per rank: Tokens per rank must be a number (got 'x')",
+    );
   });
 
   it('gives an ablation its point-over-first ratios', async () => {
-    const runner: StrategyRunner = async (c, s) => fakeResult(s, c.run.ranks, rng, (c.run.link.contentionFix ? 100 : 80) + (s === 'dwdp' ? 1 : 0));
-    const c = await runComparison({ ...defaultForm(), strategies: 'dep,dwdp', sweep: 'fix', sweepValues: 'on,off' }, runner, { provenance: 'test' });
+    const runner: StrategyRunner = async (c, s) =>
+      fakeResult(s, c.run.ranks, rng, (c.run.link.contentionFix ? 100 : 80) + (s === 'dwdp' ? 1 : 0));
+    const c = await runComparison(
+      { ...defaultForm(), strategies: 'dep,dwdp', sweep: 'fix', sweepValues: 'on,off' },
+      runner,
+      { provenance: 'test' },
+    );
     const names = c.ratios.map((r) => r.name);
     expect(names).toContain('dwdp TPS/GPU fix=off ÷ fix=on');
     expect(c.ratios.find((r) => r.name === 'dwdp TPS/GPU fix=off ÷ fix=on')!.value).toBeCloseTo(81 / 101, 12);
@@ -161,7 +205,13 @@ describe('comparisons', () => {
       const deviceGflops = td.deviceGflops ?? 0.1 * (1 + rng.next());
       if (td.deviceGflops === undefined) rates.push(deviceGflops);
       const factor = deviceGflops / profileGflops;
-      const dilation = { profile: td.profile, factor, deviceGflops, profileGflops, measuredInRun: td.deviceGflops === undefined };
+      const dilation = {
+        profile: td.profile,
+        factor,
+        deviceGflops,
+        profileGflops,
+        measuredInRun: td.deviceGflops === undefined,
+      };
       return { ...r, link: { ...r.link, gbps: c.run.link.gbps * factor, dilation } };
     };
     const form = { ...defaultForm(), sweep: 'cv', sweepValues: '0,0.3' };
@@ -169,7 +219,8 @@ describe('comparisons', () => {
     expect(rates.length, 'one measurement per point').toBe(2);
     expect(seen.map((x) => x.given)).toEqual([undefined, rates[0], rates[0], undefined, rates[1], rates[1]]);
     for (const [i, p] of c.points.entries()) {
-      for (const g of p.results.map((r) => r.link.gbps)) expect(g, withSeed(`point ${i}`)).toBeCloseTo((900 * rates[i]) / profileGflops, 20);
+      for (const g of p.results.map((r) => r.link.gbps))
+        expect(g, withSeed(`point ${i}`)).toBeCloseTo((900 * rates[i]) / profileGflops, 20);
       expect(p.results.map((r) => r.link.dilation?.measuredInRun)).toEqual([true, false, false]);
     }
   });
@@ -216,36 +267,61 @@ describe('timeline rows', () => {
       for (const row of rows.filter((x) => x.lane === 'compute')) {
         // Contiguous, non-overlapping, from 0 to the makespan.
         expect(row.spans[0].startMs).toBe(0);
-        for (let i = 1; i < row.spans.length; i++) expect(row.spans[i].startMs, withSeed(`${row.name} span ${i}`)).toBe(row.spans[i - 1].endMs);
+        for (let i = 1; i < row.spans.length; i++)
+          expect(row.spans[i].startMs, withSeed(`${row.name} span ${i}`)).toBe(row.spans[i - 1].endMs);
         expect(row.spans[row.spans.length - 1].endMs).toBe(r.makespanMs);
         // Brute force on the integer-ms grid: a cell is idle when no compute interval covers it.
         const covered = new Array<boolean>(r.makespanMs).fill(false);
-        for (const iv of r.intervals) if (iv.rank === row.rank && iv.lane === 'compute') for (let t = iv.startMs; t < iv.endMs; t++) covered[t] = true;
+        for (const iv of r.intervals)
+          if (iv.rank === row.rank && iv.lane === 'compute')
+            for (let t = iv.startMs; t < iv.endMs; t++) covered[t] = true;
         const idle = row.spans.filter((s) => s.cls === 'idle').reduce((a, s) => a + s.endMs - s.startMs, 0);
         expect(idle, withSeed(row.name)).toBe(covered.filter((c) => !c).length);
-        for (let t = 0; t < r.makespanMs; t++) expect(spanAt(row, t + 0.5)?.cls === 'idle', withSeed(`${row.name} t=${t}`)).toBe(!covered[t]);
+        for (let t = 0; t < r.makespanMs; t++)
+          expect(spanAt(row, t + 0.5)?.cls === 'idle', withSeed(`${row.name} t=${t}`)).toBe(!covered[t]);
       }
       // Unknown compute categories show as 'other'; blocked time keeps its kind.
       const totals = classTotals(rows);
-      const sum = (cat: string) => r.intervals.filter((iv) => iv.lane === 'compute' && iv.category === cat).reduce((a, iv) => a + iv.endMs - iv.startMs, 0);
+      const sum = (cat: string) =>
+        r.intervals
+          .filter((iv) => iv.lane === 'compute' && iv.category === cat)
+          .reduce((a, iv) => a + iv.endMs - iv.startMs, 0);
       expect(totals.wait).toBe(sum('wait'));
       expect(totals.sync).toBe(sum('sync'));
       expect(totals.other).toBe(sum('mystery'));
       // Every compute kind keeps its own class (the shared expert's GEMMs arrive as 'dense').
-      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'comm'] as const) expect(totals[cls], withSeed(cls)).toBe(sum(cls));
+      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'comm'] as const)
+        expect(totals[cls], withSeed(cls)).toBe(sum(cls));
       const copy = r.intervals.filter((iv) => iv.lane === 'copy');
       expect(totals.pull + totals.send).toBe(copy.reduce((a, iv) => a + iv.endMs - iv.startMs, 0));
     }
   });
 });
 
-describe('timeline classes of the layer\'s timed passes', () => {
-  it('shows the shared expert\'s GEMMs as the legend\'s shared expert, the routed ones as the grouped GEMM', () => {
+describe("timeline classes of the layer's timed passes", () => {
+  it("shows the shared expert's GEMMs as the legend's shared expert, the routed ones as the grouped GEMM", () => {
     // Pass labels as the layer times them (the shared expert's under the 'shared ' scope), in a step of any category.
-    const want: Record<string, string> = { 'shared gate_up': 'dense', 'shared down': 'dense', gate_up: 'gemm', down: 'gemm', router: 'router', permute: 'router', combine: 'combine', attention: 'attention' };
+    const want: Record<string, string> = {
+      'shared gate_up': 'dense',
+      'shared down': 'dense',
+      gate_up: 'gemm',
+      down: 'gemm',
+      router: 'router',
+      permute: 'router',
+      combine: 'combine',
+      attention: 'attention',
+    };
     for (const step of ['gemm', 'dense', 'experts']) {
       for (const [pass, cls] of Object.entries(want)) {
-        const iv = { rank: 0, lane: 'compute' as const, label: `${pass} L0`, category: categoryOf(pass, step), layer: 0, startMs: 0, endMs: 1 };
+        const iv = {
+          rank: 0,
+          lane: 'compute' as const,
+          label: `${pass} L0`,
+          category: categoryOf(pass, step),
+          layer: 0,
+          startMs: 0,
+          endMs: 1,
+        };
         expect(classify(iv), `${pass} in a '${step}' step`).toBe(cls);
       }
     }
@@ -274,7 +350,8 @@ describe('topology', () => {
     const rates = r.intervals.filter((iv) => iv.lane === 'copy').map((iv) => iv.bytes! / (iv.endMs - iv.startMs));
     if (rates.length) expect(peakRate(r), withSeed('peak rate')).toBeCloseTo(Math.max(...rates), 9);
     else expect(peakRate(r)).toBeLessThan(1e-9);
-    for (let t = 0; t < r.makespanMs; t += 0.5) for (const f of flowsAt(r, t)) expect(f.bytesPerMs).toBeLessThanOrEqual(peakRate(r));
+    for (let t = 0; t < r.makespanMs; t += 0.5)
+      for (const f of flowsAt(r, t)) expect(f.bytesPerMs).toBeLessThanOrEqual(peakRate(r));
   });
 
   it('places ranks on the unit ring and maps views both ways', () => {
@@ -327,7 +404,12 @@ describe('summary and exports', () => {
       strategies,
       sweep: { field: 'cv', label: 'input-length CV', log: false, values: ['0', '0.4'] },
       points,
-      ratios: comparisonRatios(strategies, points, { field: 'cv', label: 'input-length CV', log: false, values: ['0', '0.4'] }),
+      ratios: comparisonRatios(strategies, points, {
+        field: 'cv',
+        label: 'input-length CV',
+        log: false,
+        values: ['0', '0.4'],
+      }),
       startedAt: new Date().toISOString(),
       elapsedMs: 1234,
     };
@@ -380,7 +462,12 @@ describe('summary and exports', () => {
   });
 
   it('links summary.md to the page with the same form, at the defaults too', () => {
-    const changed: FormState = { ...defaultForm(), tokens: String(1 + rng.int(4096)), sweep: 'cv', sweepValues: '0,0.4' };
+    const changed: FormState = {
+      ...defaultForm(),
+      tokens: String(1 + rng.int(4096)),
+      sweep: 'cv',
+      sweepValues: '0,0.4',
+    };
     for (const form of [defaultForm(), changed]) {
       const c = { ...comparison(), form, query: formToQuery(form) };
       const line = summaryMarkdown(c)
@@ -398,7 +485,13 @@ describe('summary and exports', () => {
   it('says where the numbers come from: the runs, and per point the dilation (rate measured, profile modeled)', () => {
     const c = comparison();
     c.points.forEach((p, i) => {
-      const d = { profile: 'gb200-nvl72', factor: 1e-5 * (i + 1), deviceGflops: 0.5 + i, profileGflops: 5e6, measuredInRun: true };
+      const d = {
+        profile: 'gb200-nvl72',
+        factor: 1e-5 * (i + 1),
+        deviceGflops: 0.5 + i,
+        profileGflops: 5e6,
+        measuredInRun: true,
+      };
       for (const r of p.results) r.link = { ...r.link, dilation: d };
     });
     const lines = sourceLines(c);
@@ -406,7 +499,9 @@ describe('summary and exports', () => {
     expect(lines.length).toBe(1 + c.points.length);
     c.points.forEach((p, i) => {
       const factor = (1e-5 * (i + 1)).toExponential(3);
-      expect(lines[1 + i]).toBe(`Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, measured in the dp run and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)`);
+      expect(lines[1 + i]).toBe(
+        `Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, measured in the dp run and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)`,
+      );
     });
     const md = summaryMarkdown(c);
     for (const l of lines) expect(md).toContain(`- ${l}`);
@@ -416,9 +511,24 @@ describe('summary and exports', () => {
 describe('trace export', () => {
   it('puts every run of a comparison in one trace, each interval once, runs apart', () => {
     const strategies: StrategyName[] = ['dep', 'dwdp'];
-    const points = ['on', 'off'].map((value) => ({ value, results: strategies.map((s) => fakeResult(s, 2 + rng.int(4))) }));
+    const points = ['on', 'off'].map((value) => ({
+      value,
+      results: strategies.map((s) => fakeResult(s, 2 + rng.int(4))),
+    }));
     const sweep = { field: 'fix' as const, label: 'contention fix', log: false, values: ['on', 'off'] };
-    const c: Comparison = { source: 'measured', provenance: 'p', form: defaultForm(), query: 'q', modelName: 'm', strategies, sweep, points, ratios: [], startedAt: 'now', elapsedMs: 0 };
+    const c: Comparison = {
+      source: 'measured',
+      provenance: 'p',
+      form: defaultForm(),
+      query: 'q',
+      modelName: 'm',
+      strategies,
+      sweep,
+      points,
+      ratios: [],
+      startedAt: 'now',
+      elapsedMs: 0,
+    };
     const t = comparisonTrace(c);
     const runs = points.flatMap((p) => p.results.map((r) => ({ p, r })));
     runs.forEach(({ p, r }, i) => {
@@ -426,8 +536,12 @@ describe('trace export', () => {
       expect(xs.length, withSeed(`run ${i}`)).toBe(r.intervals.length);
       // Same multiset of (rank, start, duration) as the run's intervals.
       const key = (rank: number, ts: number, dur: number) => `${rank}:${ts.toFixed(6)}:${dur.toFixed(6)}`;
-      expect(xs.map((e) => key(e.pid - i * PIDS_PER_RUN, e.ts!, e.dur!)).sort()).toEqual(r.intervals.map((iv) => key(iv.rank, iv.startMs * 1000, (iv.endMs - iv.startMs) * 1000)).sort());
-      const names = t.traceEvents.filter((e) => e.name === 'process_name' && Math.floor(e.pid / PIDS_PER_RUN) === i).map((e) => e.args!.name);
+      expect(xs.map((e) => key(e.pid - i * PIDS_PER_RUN, e.ts!, e.dur!)).sort()).toEqual(
+        r.intervals.map((iv) => key(iv.rank, iv.startMs * 1000, (iv.endMs - iv.startMs) * 1000)).sort(),
+      );
+      const names = t.traceEvents
+        .filter((e) => e.name === 'process_name' && Math.floor(e.pid / PIDS_PER_RUN) === i)
+        .map((e) => e.args!.name);
       expect(names).toEqual(r.ranks.map((k) => `${r.strategy.toUpperCase()} @ fix=${p.value} · rank ${k.rank}`));
     });
     expect(t.otherData.modeled).toBe(false);

@@ -18,7 +18,8 @@ describe('bench scenarios', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
   it('ship the ones the issue names', () => {
-    for (const name of ['default', 'imbalance', 'link-bandwidth', 'split-weights', 'contention', 'rank-modes']) expect(files).toContain(`${name}.json`);
+    for (const name of ['default', 'imbalance', 'link-bandwidth', 'split-weights', 'contention', 'rank-modes'])
+      expect(files).toContain(`${name}.json`);
   });
 
   for (const f of files) {
@@ -35,10 +36,15 @@ describe('bench scenarios', () => {
     const baseline = JSON.parse(readFileSync(new URL('../bench/baseline.json', import.meta.url), 'utf8')) as Baseline;
     for (const [name, entry] of Object.entries(baseline.scenarios)) {
       expect(files, `baseline scenario '${name}' has a scenario file`).toContain(`${name}.json`);
-      const c = parseScenario(validateScenario(JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')), name)).config!;
+      const c = parseScenario(
+        validateScenario(JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')), name),
+      ).config!;
       // Ratio names depend only on the strategies and the sweep, not on the numbers.
       const run = { tpsPerGpu: 1, tpsPerUser: 1 } as GroupRunResult;
-      const points = (c.sweep ? c.sweep.values : [null]).map((value) => ({ value, results: c.strategies.map(() => run) }));
+      const points = (c.sweep ? c.sweep.values : [null]).map((value) => ({
+        value,
+        results: c.strategies.map(() => run),
+      }));
       const axis = c.sweep ? { field: c.sweep.field, label: c.sweep.field, log: false, values: c.sweep.values } : null;
       const names = comparisonRatios(c.strategies, points, axis).map((r) => r.name);
       expect(Object.keys(entry.ratios).sort(), name).toEqual(names.sort());
@@ -46,12 +52,22 @@ describe('bench scenarios', () => {
   });
 
   it('refuses malformed scenario files, naming the problem', () => {
-    expect(() => validateScenario([], 'x.json')).toThrow('x.json: a scenario is a JSON object with name, description and fields');
-    expect(() => validateScenario({ name: 'a', description: '', fields: { tokenz: 3 } }, 'x.json')).toThrow("x.json: unknown field 'tokenz'");
-    expect(() => validateScenario({ name: 'a', description: '', fields: { tokens: [3] } }, 'x.json')).toThrow("x.json: field 'tokens' must be a string, number or boolean");
-    expect(() => validateScenario({ name: 'a', description: '', fields: {}, sweep: 1 }, 'x.json')).toThrow("x.json: unknown key 'sweep'");
+    expect(() => validateScenario([], 'x.json')).toThrow(
+      'x.json: a scenario is a JSON object with name, description and fields',
+    );
+    expect(() => validateScenario({ name: 'a', description: '', fields: { tokenz: 3 } }, 'x.json')).toThrow(
+      "x.json: unknown field 'tokenz'",
+    );
+    expect(() => validateScenario({ name: 'a', description: '', fields: { tokens: [3] } }, 'x.json')).toThrow(
+      "x.json: field 'tokens' must be a string, number or boolean",
+    );
+    expect(() => validateScenario({ name: 'a', description: '', fields: {}, sweep: 1 }, 'x.json')).toThrow(
+      "x.json: unknown key 'sweep'",
+    );
     // Parsing reports a bad value with the panel's message.
-    expect(parseScenario({ name: 'a', description: '', fields: { tokens: 0 } }).errors.tokens).toBe("Tokens per rank must be an integer from 1 to 1048576 (got '0')");
+    expect(parseScenario({ name: 'a', description: '', fields: { tokens: 0 } }).errors.tokens).toBe(
+      "Tokens per rank must be an integer from 1 to 1048576 (got '0')",
+    );
   });
 });
 
@@ -89,14 +105,36 @@ describe('baseline check', () => {
 
   it('uses a scenario-wide tolerance when given, and says when a scenario has no baseline', () => {
     const b: Baseline = { defaultTolerance: 0.5, scenarios: { m: { tolerance: 0.001, ratios: { x: { value: 1 } } } } };
-    expect(checkRatios('m', [{ name: 'x', value: 1.01, numerator: 1, denominator: 1 }], b).rows[0]).toMatchObject({ status: 'moved', tolerance: 0.001 });
-    expect(() => checkRatios('other', [], b)).toThrow("bench/baseline.json has no ratios for scenario 'other' (it has: m); record them with --update-baseline");
+    expect(checkRatios('m', [{ name: 'x', value: 1.01, numerator: 1, denominator: 1 }], b).rows[0]).toMatchObject({
+      status: 'moved',
+      tolerance: 0.001,
+    });
+    expect(() => checkRatios('other', [], b)).toThrow(
+      "bench/baseline.json has no ratios for scenario 'other' (it has: m); record them with --update-baseline",
+    );
   });
 
   it('updates one scenario, keeping stated tolerances', () => {
-    const b: Baseline = { defaultTolerance: 0.2, scenarios: { a: { tolerance: 0.01, ratios: { x: { value: 1, tolerance: 0.05 }, gone: { value: 2 } } }, b: { ratios: { y: { value: 3 } } } } };
-    const next = updatedBaseline(b, 'a', [{ name: 'x', value: 1.23456789, numerator: 1, denominator: 1 }, { name: 'z', value: 0.5, numerator: 1, denominator: 1 }], { date: 'today' });
-    expect(next.scenarios.a).toEqual({ tolerance: 0.01, ratios: { x: { value: 1.23457, tolerance: 0.05 }, z: { value: 0.5 } } });
+    const b: Baseline = {
+      defaultTolerance: 0.2,
+      scenarios: {
+        a: { tolerance: 0.01, ratios: { x: { value: 1, tolerance: 0.05 }, gone: { value: 2 } } },
+        b: { ratios: { y: { value: 3 } } },
+      },
+    };
+    const next = updatedBaseline(
+      b,
+      'a',
+      [
+        { name: 'x', value: 1.23456789, numerator: 1, denominator: 1 },
+        { name: 'z', value: 0.5, numerator: 1, denominator: 1 },
+      ],
+      { date: 'today' },
+    );
+    expect(next.scenarios.a).toEqual({
+      tolerance: 0.01,
+      ratios: { x: { value: 1.23457, tolerance: 0.05 }, z: { value: 0.5 } },
+    });
     expect(next.scenarios.b).toEqual(b.scenarios.b);
     expect(next.recorded).toEqual({ a: { date: 'today' } });
   });

@@ -33,7 +33,9 @@ describe('wall-clock link', () => {
     const link = new WallLink(linkSpec({ egressGBps: gbps, latencyUs: 0, contentionFix: false }));
     const t0 = performance.now();
     const ends: number[] = [];
-    await Promise.all([1, 2, 3].map((dst) => link.transfer('pull', 0, dst, 20_000).then(() => ends.push(performance.now() - t0))));
+    await Promise.all(
+      [1, 2, 3].map((dst) => link.transfer('pull', 0, dst, 20_000).then(() => ends.push(performance.now() - t0))),
+    );
     ends.sort((a, b) => a - b);
     // One copy engine: completions at ≈ 20, 40, 60 ms, not all at 20 ms.
     expect(ends[0]).toBeGreaterThan(15);
@@ -45,7 +47,9 @@ describe('wall-clock link', () => {
   it('with the fix on, the source engine is shared: all three land together at the end', async () => {
     const link = new WallLink(linkSpec({ egressGBps: 0.001, latencyUs: 0, contentionFix: true }));
     const t0 = performance.now();
-    const ends = await Promise.all([1, 2, 3].map((dst) => link.transfer('pull', 0, dst, 20_000).then(() => performance.now() - t0)));
+    const ends = await Promise.all(
+      [1, 2, 3].map((dst) => link.transfer('pull', 0, dst, 20_000).then(() => performance.now() - t0)),
+    );
     for (const e of ends) {
       expect(e).toBeGreaterThan(55);
       expect(e).toBeLessThan(120);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createBufferWith } from '../src/gpu/index.ts';
-import { decodeE2M1, decodeE4M3, decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
+import {
+  decodeE2M1,
+  decodeE4M3,
+  decodeExpert,
+  expertLayout,
+  packExpert,
+  type WeightFormat,
+} from '../src/model/formats.ts';
 import { unpackExpertGpu } from '../src/kernels/weight-decode.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -27,10 +34,12 @@ describe('GPU weight decoders', () => {
     const l = expertLayout('fp8', 64, 4, { block: [4, 64] });
     const w = new Uint32Array(l.words);
     for (let c = 0; c < 256; c++) {
-      const r = c >> 6, col = c & 63;
+      const r = c >> 6,
+        col = c & 63;
       w[l.gate.codes + r * l.gate.rowWords + (col >> 2)] |= c << (8 * (col & 3));
     }
-    for (const m of [l.gate, l.up, l.down]) for (let s = 0; s < Math.ceil(m.rows / 4) * m.blocksPerRow; s++) w[m.scales + s] = bitsOf(1);
+    for (const m of [l.gate, l.up, l.down])
+      for (let s = 0; s < Math.ceil(m.rows / 4) * m.blocksPerRow; s++) w[m.scales + s] = bitsOf(1);
     const got = await unpackExpertGpu(gpu, l, { buffer: createBufferWith(gpu, w, 'codes') });
     const want = Float32Array.from({ length: 256 }, (_, c) => decodeE4M3(c));
     expectSameF32(got.gate, want, 'e4m3');
@@ -48,7 +57,9 @@ describe('GPU weight decoders', () => {
     }
     w[l.gate.tensorScale] = bitsOf(1);
     const got = await unpackExpertGpu(gpu, l, { buffer: createBufferWith(gpu, w, 'codes') });
-    const want = Float32Array.from({ length: 128 * 16 }, (_, i) => Math.fround(decodeE2M1(i & 15) * decodeE4M3(i >> 4)));
+    const want = Float32Array.from({ length: 128 * 16 }, (_, i) =>
+      Math.fround(decodeE2M1(i & 15) * decodeE4M3(i >> 4)),
+    );
     expectSameF32(got.gate, want, 'e2m1 × e4m3');
     expectSameF32(got.gate, decodeExpert(l, w, 0).gate, 'CPU decodeExpert');
   });
@@ -60,7 +71,11 @@ describe('GPU weight decoders', () => {
     for (let c = 0; c < 256; c++) w[l.gate.codes + (c >> 6) * l.gate.rowWords + ((c & 63) >> 2)] |= c << (8 * (c & 3));
     for (let r = 0; r < 4; r++) w[l.gate.scales + r] = bitsOf(1);
     const got = await unpackExpertGpu(gpu, l, { buffer: createBufferWith(gpu, w, 'codes') });
-    expectSameF32(got.gate, Float32Array.from({ length: 256 }, (_, c) => (c << 24) >> 24), 'int8');
+    expectSameF32(
+      got.gate,
+      Float32Array.from({ length: 256 }, (_, c) => (c << 24) >> 24),
+      'int8',
+    );
   });
 
   const cases: [WeightFormat, number, number, [number, number]?][] = [

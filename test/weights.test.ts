@@ -39,7 +39,13 @@ function rowRms(a: Float32Array, rows: number, cols: number): number[] {
 }
 
 /** Float64 reference of one SwiGLU expert on x [T,H] → [T,H]. */
-function expertForward(cfg: MoeConfig, w: { gate: Float32Array; up: Float32Array; down: Float32Array }, F: number, x: Float32Array, T: number): Float64Array {
+function expertForward(
+  cfg: MoeConfig,
+  w: { gate: Float32Array; up: Float32Array; down: Float32Array },
+  F: number,
+  x: Float32Array,
+  T: number,
+): Float64Array {
   const H = cfg.hidden;
   const y = new Float64Array(T * H);
   const h = new Float64Array(F);
@@ -105,7 +111,10 @@ describe('reproducibility', () => {
     for (const pick of [order[0], order[order.length - 1], order[7]]) {
       const alone = expertMaster(cfg, SEED, 3, pick);
       const earlier = inOrder[order.indexOf(pick)];
-      expect(same(alone.gate, earlier.gate) && same(alone.up, earlier.up) && same(alone.down, earlier.down), `expert ${pick}`).toBe(true);
+      expect(
+        same(alone.gate, earlier.gate) && same(alone.up, earlier.up) && same(alone.down, earlier.down),
+        `expert ${pick}`,
+      ).toBe(true);
     }
   });
 
@@ -140,7 +149,11 @@ describe('shapes and presence follow the config', () => {
       const s = sharedMaster(cfg, SEED, 0);
       if (cfg.sharedHidden === 0) expect(s, name).toBeUndefined();
       else {
-        expect([s!.gate.length, s!.up.length, s!.down.length]).toEqual([cfg.sharedHidden * H, cfg.sharedHidden * H, H * cfg.sharedHidden]);
+        expect([s!.gate.length, s!.up.length, s!.down.length]).toEqual([
+          cfg.sharedHidden * H,
+          cfg.sharedHidden * H,
+          H * cfg.sharedHidden,
+        ]);
         expect(s!.expertGate?.length).toBe(cfg.sharedExpertGate ? H : undefined);
       }
       expect(tokenInputs(cfg, SEED, 3).length).toBe(3 * H);
@@ -177,7 +190,8 @@ describe('statistics in the documented range (fresh seed each run)', () => {
     const cfg = loadPreset('small-deepseek');
     const { hidden: H, expertHidden: F } = cfg;
     const experts = [0, 1, 2, 3].map((i) => expertMaster(cfg, SEED, 0, (SEED + 7 * i) % cfg.experts));
-    const concat = (pick: (w: (typeof experts)[0]) => Float32Array) => Float32Array.from(experts.flatMap((w) => Array.from(pick(w))));
+    const concat = (pick: (w: (typeof experts)[0]) => Float32Array) =>
+      Float32Array.from(experts.flatMap((w) => Array.from(pick(w))));
     for (const [what, all, fanIn, rows] of [
       ['gate', concat((w) => w.gate), H, F],
       ['up', concat((w) => w.up), H, F],
@@ -226,7 +240,9 @@ describe('statistics in the documented range (fresh seed each run)', () => {
       expect(std / meanLoad, `${name} load CV`).toBeGreaterThan(0.05);
       expect(std / meanLoad, `${name} load CV`).toBeLessThan(0.8);
       expect(Math.max(...counts) / meanLoad, name).toBeLessThan(6);
-      expect(counts.filter((c) => c === 0).length, `${name} experts without tokens`).toBeLessThanOrEqual(Math.floor(0.02 * E));
+      expect(counts.filter((c) => c === 0).length, `${name} experts without tokens`).toBeLessThanOrEqual(
+        Math.floor(0.02 * E),
+      );
     }
   });
 

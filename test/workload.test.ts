@@ -53,8 +53,12 @@ describe(`workload ${at}`, () => {
   });
 
   it('rejects bad specs naming the value', () => {
-    expect(() => makeWorkload({ ranks: 2, tokensPerRank: 4, requestsPerRank: 5, lengthCv: 0, seed })).toThrow(/requests per rank \(5\)/);
-    expect(() => makeWorkload({ ranks: 2, tokensPerRank: 4, requestsPerRank: 1, lengthCv: -1, seed })).toThrow(/length CV/);
+    expect(() => makeWorkload({ ranks: 2, tokensPerRank: 4, requestsPerRank: 5, lengthCv: 0, seed })).toThrow(
+      /requests per rank \(5\)/,
+    );
+    expect(() => makeWorkload({ ranks: 2, tokensPerRank: 4, requestsPerRank: 1, lengthCv: -1, seed })).toThrow(
+      /length CV/,
+    );
   });
 });
 

@@ -36,7 +36,9 @@ export function parseArgs(argv: string[], spec: Spec, opts: { positional?: boole
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
     const o = spec[name];
     if (!o) {
-      const known = Object.keys(spec).map((k) => `--${k}`).join(' ');
+      const known = Object.keys(spec)
+        .map((k) => `--${k}`)
+        .join(' ');
       throw new UsageError(`unknown option --${name}; known options: ${known}`);
     }
     if (o.kind === 'flag') {
@@ -45,7 +47,8 @@ export function parseArgs(argv: string[], spec: Spec, opts: { positional?: boole
       continue;
     }
     let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value (${o.placeholder ?? o.help})`);
+    if (value === undefined || (eq < 0 && value.startsWith('--')))
+      throw new UsageError(`--${name} needs a value (${o.placeholder ?? o.help})`);
     if (o.choices && !o.choices.includes(value)) {
       throw new UsageError(`--${name} must be one of ${o.choices.join(', ')} (got '${value}')`);
     }
@@ -94,8 +97,10 @@ export class Args {
     const v = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got '${raw}')`);
     if (range.int && !Number.isInteger(v)) throw new UsageError(`--${name} must be an integer (got '${raw}')`);
-    if (range.min !== undefined && v < range.min) throw new UsageError(`--${name} must be at least ${range.min} (got ${raw})`);
-    if (range.max !== undefined && v > range.max) throw new UsageError(`--${name} must be at most ${range.max} (got ${raw})`);
+    if (range.min !== undefined && v < range.min)
+      throw new UsageError(`--${name} must be at least ${range.min} (got ${raw})`);
+    if (range.max !== undefined && v > range.max)
+      throw new UsageError(`--${name} must be at most ${range.max} (got ${raw})`);
     return v;
   }
 

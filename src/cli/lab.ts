@@ -31,10 +31,26 @@ const SPEC: Spec = {
   lengths: { kind: 'string', help: `attention request lengths (default ${d.lengths.join(',')})`, placeholder: 'a,b,…' },
   weights: { kind: 'string', help: `expert weight format (default ${d.format})`, choices: WEIGHT_FORMATS },
   stage: { kind: 'string', help: 'expert-gemm passes: gate-up, down or both (default both)', choices: GEMM_STAGES },
-  shared: { kind: 'string', help: `combine: shared expert none, plain or gated (default ${d.shared})`, choices: ['none', 'plain', 'gated'] },
-  scoring: { kind: 'string', help: 'router: softmax (Mixtral/Qwen) or sigmoid (DeepSeek groups + bias)', choices: ['softmax', 'sigmoid'] },
-  mib: { kind: 'string', help: 'copy size in MiB (default 16 on a CPU-emulated adapter, 256 on a GPU)', placeholder: 'MiB' },
-  variant: { kind: 'string', help: "configuration: expert-gemm 'sx4:8x4:2x2' | 'tile:4x4:8x8' | 'naive' …, router 'tb:N', attention 'bk:N'", placeholder: 'name' },
+  shared: {
+    kind: 'string',
+    help: `combine: shared expert none, plain or gated (default ${d.shared})`,
+    choices: ['none', 'plain', 'gated'],
+  },
+  scoring: {
+    kind: 'string',
+    help: 'router: softmax (Mixtral/Qwen) or sigmoid (DeepSeek groups + bias)',
+    choices: ['softmax', 'sigmoid'],
+  },
+  mib: {
+    kind: 'string',
+    help: 'copy size in MiB (default 16 on a CPU-emulated adapter, 256 on a GPU)',
+    placeholder: 'MiB',
+  },
+  variant: {
+    kind: 'string',
+    help: "configuration: expert-gemm 'sx4:8x4:2x2' | 'tile:4x4:8x8' | 'naive' …, router 'tb:N', attention 'bk:N'",
+    placeholder: 'name',
+  },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 5; sweep 3)', placeholder: 'n' },
   warmup: { kind: 'string', help: 'untimed runs first (default 1)', placeholder: 'n' },
   seed: { kind: 'string', help: 'seed of the random problem (default: from the clock, printed)', placeholder: 'S' },
@@ -58,7 +74,11 @@ function int(args: Args, name: string, fallback: number, min = 1): number {
 function shapeFrom(args: Args): LabShape {
   const lengths = args.optStr('lengths');
   const parsedLengths = lengths === undefined ? d.lengths : lengths.split(',').map((x) => Number(x.trim()));
-  if (parsedLengths.length === 0 || parsedLengths.some((x) => !Number.isInteger(x) || x < 0) || parsedLengths.every((x) => x === 0)) {
+  if (
+    parsedLengths.length === 0 ||
+    parsedLengths.some((x) => !Number.isInteger(x) || x < 0) ||
+    parsedLengths.every((x) => x === 0)
+  ) {
     throw new UsageError(`--lengths must be a comma list of non-negative integers, not all zero (got '${lengths}')`);
   }
   const mib = args.optNum('mib', { min: 1 / 1024 });
@@ -89,7 +109,8 @@ async function calibrate(args: Args, seed: number, json: boolean): Promise<void>
   const c = await measureCalibration(gpu, {
     seed,
     runs: args.optNum('runs', { min: 1, int: true }),
-    onItem: (item, r) => say(`  ${item.name}: ${r.medianMs.toPrecision(4)} ms median, rel. err ${r.relErr.toExponential(1)}`),
+    onItem: (item, r) =>
+      say(`  ${item.name}: ${r.medianMs.toPrecision(4)} ms median, rel. err ${r.relErr.toExponential(1)}`),
   });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(c, null, 2) + '\n');
@@ -108,7 +129,9 @@ async function main(): Promise<void> {
   const parsed = parseArgs(process.argv.slice(2), SPEC, { positional: true });
   const args = new Args(parsed);
   if (args.flag('help') || parsed.positional.length === 0) {
-    process.stdout.write(usage('npm run lab -- <kernel> [options] [--json]   |   npm run lab -- calibrate [--out FILE]', HELP_HEAD, SPEC));
+    process.stdout.write(
+      usage('npm run lab -- <kernel> [options] [--json]   |   npm run lab -- calibrate [--out FILE]', HELP_HEAD, SPEC),
+    );
     if (!args.flag('help')) throw new UsageError('name a kernel');
     return;
   }
@@ -117,11 +140,13 @@ async function main(): Promise<void> {
   const json = args.flag('json');
   const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, int: true });
   if (name === 'calibrate') return calibrate(args, seed, json);
-  if (!(LAB_KERNELS as readonly string[]).includes(name)) throw new UsageError(`unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)`);
+  if (!(LAB_KERNELS as readonly string[]).includes(name))
+    throw new UsageError(`unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)`);
   const kernel = labKernel(name);
   const shape = shapeFrom(args);
   const warmup = args.num('warmup', 1, { min: 0, int: true });
-  if (args.flag('sweep') && !kernel.sweepCandidates) throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
+  if (args.flag('sweep') && !kernel.sweepCandidates)
+    throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
   const gpu = await getGpu({ label: `lab ${name}` });
 
   if (args.flag('sweep')) {
@@ -143,7 +168,12 @@ async function main(): Promise<void> {
   }
 
   say(`${name} (seed ${seed}) on ${gpu.info.description}: preparing, checking, timing …`);
-  const r = await runLab(gpu, kernel, shape, { variant: args.optStr('variant'), seed, runs: args.num('runs', 5, { min: 1, int: true }), warmup });
+  const r = await runLab(gpu, kernel, shape, {
+    variant: args.optStr('variant'),
+    seed,
+    runs: args.num('runs', 5, { min: 1, int: true }),
+    warmup,
+  });
   if (json) process.stdout.write(JSON.stringify(r) + '\n');
   else console.log(formatResult(r));
   if (!r.checkOk) throw new Error(`${name}: wrong result — ${r.check} (seed ${seed})`);

@@ -18,15 +18,35 @@ import { Args, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 
 export const MOE_SPEC: Spec = {
-  model: { kind: 'string', help: 'preset name or path to a Hugging Face config.json (default tiny-deepseek)', placeholder: 'config.json|preset' },
-  set: { kind: 'list', help: 'override a config.json key, e.g. --set hidden_size=96 (repeatable)', placeholder: 'key=value' },
+  model: {
+    kind: 'string',
+    help: 'preset name or path to a Hugging Face config.json (default tiny-deepseek)',
+    placeholder: 'config.json|preset',
+  },
+  set: {
+    kind: 'list',
+    help: 'override a config.json key, e.g. --set hidden_size=96 (repeatable)',
+    placeholder: 'key=value',
+  },
   tokens: { kind: 'string', help: 'tokens; per rank in a group run (default 64)', placeholder: 'T' },
   seed: { kind: 'string', help: 'seed for weights and inputs (default 1)', placeholder: 'S' },
   weights: { kind: 'string', help: 'expert weight format (default nvfp4)', choices: WEIGHT_FORMATS },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 3)', placeholder: 'n' },
-  variant: { kind: 'string', help: "grouped-GEMM tile variant (default: best for the adapter; 'naive' for the baseline)", placeholder: 'name' },
-  check: { kind: 'string', help: 'compare with the float64 reference: auto (small layers), on, off', choices: ['auto', 'on', 'off'] },
-  dump: { kind: 'string', help: 'write the tensors as .npy files into DIR (a group run adds metrics.json and trace.json)', placeholder: 'DIR' },
+  variant: {
+    kind: 'string',
+    help: "grouped-GEMM tile variant (default: best for the adapter; 'naive' for the baseline)",
+    placeholder: 'name',
+  },
+  check: {
+    kind: 'string',
+    help: 'compare with the float64 reference: auto (small layers), on, off',
+    choices: ['auto', 'on', 'off'],
+  },
+  dump: {
+    kind: 'string',
+    help: 'write the tensors as .npy files into DIR (a group run adds metrics.json and trace.json)',
+    placeholder: 'DIR',
+  },
   ...GROUP_SPEC,
   help: { kind: 'flag', help: 'show this help' },
 };
@@ -58,22 +78,39 @@ async function main(): Promise<void> {
   const l = r.host.layout;
   const source = r.timeSource === 'timestamp-query' ? 'GPU timestamps' : 'host time (no timestamp-query)';
   console.log(`MoE layer: ${configSummary(cfg)}`);
-  console.log(`weights:   ${format}, ${formatBytes(l.bytes)} per expert (${l.bytesPerParam.toFixed(4)} B/param), ${formatBytes(l.bytes * cfg.experts)} routed per layer`);
+  console.log(
+    `weights:   ${format}, ${formatBytes(l.bytes)} per expert (${l.bytesPerParam.toFixed(4)} B/param), ${formatBytes(l.bytes * cfg.experts)} routed per layer`,
+  );
   console.log(`tokens:    ${tokens}, seed ${seed}`);
   console.log(`measured here on ${adapterLabel(gpu.info)} — ${source}, median of ${runs} runs after a warm-up\n`);
-  const flopsOf: Record<string, number> = { router: r.flops.router, gate_up: (r.flops.routed * 2) / 3, down: r.flops.routed / 3 };
-  if (r.flops.shared) Object.assign(flopsOf, { 'shared gate_up': (r.flops.shared * 2) / 3, 'shared down': r.flops.shared / 3 });
-  const rows = [...r.stageMs].map(([stage, ms]) => [stage, formatMs(ms), flopsOf[stage] ? (flopsOf[stage] / ms / 1e6).toFixed(3) : '']);
+  const flopsOf: Record<string, number> = {
+    router: r.flops.router,
+    gate_up: (r.flops.routed * 2) / 3,
+    down: r.flops.routed / 3,
+  };
+  if (r.flops.shared)
+    Object.assign(flopsOf, { 'shared gate_up': (r.flops.shared * 2) / 3, 'shared down': r.flops.shared / 3 });
+  const rows = [...r.stageMs].map(([stage, ms]) => [
+    stage,
+    formatMs(ms),
+    flopsOf[stage] ? (flopsOf[stage] / ms / 1e6).toFixed(3) : '',
+  ]);
   rows.push(['total', formatMs(r.totalMs), (r.flops.total / r.totalMs / 1e6).toFixed(3)]);
-  console.log(formatTable(['stage', 'time (measured)', 'GFLOP/s (measured)'], rows, { rightAlign: [false, true, true] }));
+  console.log(
+    formatTable(['stage', 'time (measured)', 'GFLOP/s (measured)'], rows, { rightAlign: [false, true, true] }),
+  );
 
   const check = args.str('check', 'auto');
   if (check === 'on' || (check === 'auto' && r.flops.total / 2 <= AUTO_CHECK_FLOPS)) {
     const decoded = decodeHostLayerWeights(r.host);
     const differing = checkRouting(cfg, tokens, r.x, decoded, r.topkIdx);
     const ref = moeLayerReference(cfg, tokens, r.x, decoded, differing.length ? r.topkIdx : undefined);
-    const ties = differing.length ? `; ${differing.length} near-tie token(s) routed differently, checked with the device's choice` : '';
-    console.log(`\ncheck: relative error vs float64 reference ${relativeError(r.out, ref.out).toExponential(2)}${ties}`);
+    const ties = differing.length
+      ? `; ${differing.length} near-tie token(s) routed differently, checked with the device's choice`
+      : '';
+    console.log(
+      `\ncheck: relative error vs float64 reference ${relativeError(r.out, ref.out).toExponential(2)}${ties}`,
+    );
   } else if (check === 'auto') {
     console.log('\ncheck: skipped (layer too large for the float64 reference; --check on forces it)');
   }

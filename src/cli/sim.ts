@@ -13,20 +13,39 @@ import { SCENARIOS, parseScenario, runScenario, scenarioRows, type ScenarioSpec 
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
 
 const SPEC: Spec = {
-  scenario: { kind: 'string', help: `built-in name (${Object.keys(SCENARIOS).join(', ')}) or a scenario JSON file`, placeholder: 'name|file.json' },
+  scenario: {
+    kind: 'string',
+    help: `built-in name (${Object.keys(SCENARIOS).join(', ')}) or a scenario JSON file`,
+    placeholder: 'name|file.json',
+  },
   json: { kind: 'flag', help: 'print the rows as JSON (times in ms) instead of tables' },
-  profile: { kind: 'string', help: `hardware profile instead of the scenario's (${Object.keys(PROFILES).join(', ')}, this-device)`, placeholder: 'id' },
+  profile: {
+    kind: 'string',
+    help: `hardware profile instead of the scenario's (${Object.keys(PROFILES).join(', ')}, this-device)`,
+    placeholder: 'id',
+  },
   'this-device-gflops': { kind: 'string', help: 'measured GEMM GFLOP/s for --profile this-device', placeholder: 'X' },
   'this-device-copy-gbps': { kind: 'string', help: 'measured copy GB/s for --profile this-device', placeholder: 'Y' },
-  trace: { kind: 'string', help: "write Chrome traces of the first row's DEP and DWDP steps (FILE-dep.json, FILE-dwdp.json)", placeholder: 'FILE' },
-  calibrate: { kind: 'string', help: 'print the fit of predicted vs measured op times from a calibration JSON file', placeholder: 'FILE' },
+  trace: {
+    kind: 'string',
+    help: "write Chrome traces of the first row's DEP and DWDP steps (FILE-dep.json, FILE-dwdp.json)",
+    placeholder: 'FILE',
+  },
+  calibrate: {
+    kind: 'string',
+    help: 'print the fit of predicted vs measured op times from a calibration JSON file',
+    placeholder: 'FILE',
+  },
   list: { kind: 'flag', help: 'list the built-in scenarios' },
   help: { kind: 'flag', help: 'show this help' },
 };
 
 function loadScenario(arg: string): ScenarioSpec {
   if (Object.hasOwn(SCENARIOS, arg)) return SCENARIOS[arg];
-  if (!arg.endsWith('.json')) throw new UsageError(`--scenario '${arg}' is neither a built-in scenario (${Object.keys(SCENARIOS).join(', ')}) nor a .json file`);
+  if (!arg.endsWith('.json'))
+    throw new UsageError(
+      `--scenario '${arg}' is neither a built-in scenario (${Object.keys(SCENARIOS).join(', ')}) nor a .json file`,
+    );
   let text: string;
   try {
     text = readFileSync(arg, 'utf8');
@@ -55,12 +74,21 @@ function profileFrom(args: Args): HardwareProfile | undefined {
 function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, file: string): string[] {
   const p = scenarioRows(spec)[0];
   const prof = profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
-  const run = runStepRow({ ...p, profile: prof, model: deepseekR1(), steps: Math.min(p.steps, 2) }, { intervals: true });
+  const run = runStepRow(
+    { ...p, profile: prof, model: deepseekR1(), steps: Math.min(p.steps, 2) },
+    { intervals: true },
+  );
   const base = file.replace(/\.json$/, '');
   const written: string[] = [];
   for (const s of ['dep', 'dwdp'] as const) {
     const path = `${base}-${s}.json`;
-    const trace = toChromeTrace(run[s].intervals, { title: `${spec.name} ${s.toUpperCase()} (first row)`, modeled: true, profile: prof.id, scenario: spec.name, params: { ...p } });
+    const trace = toChromeTrace(run[s].intervals, {
+      title: `${spec.name} ${s.toUpperCase()} (first row)`,
+      modeled: true,
+      profile: prof.id,
+      scenario: spec.name,
+      params: { ...p },
+    });
     writeFileSync(path, JSON.stringify(trace));
     written.push(path);
   }
@@ -70,11 +98,18 @@ function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, f
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), SPEC));
   if (args.flag('help')) {
-    process.stdout.write(usage('npm run sim -- --scenario <name|file.json> [options]', 'Rack-scale model of DWDP vs DEP (DeepSeek-R1 prefill) in virtual time. Everything printed is MODELED.', SPEC));
+    process.stdout.write(
+      usage(
+        'npm run sim -- --scenario <name|file.json> [options]',
+        'Rack-scale model of DWDP vs DEP (DeepSeek-R1 prefill) in virtual time. Everything printed is MODELED.',
+        SPEC,
+      ),
+    );
     return;
   }
   if (args.flag('list')) {
-    for (const s of Object.values(SCENARIOS)) console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
+    for (const s of Object.values(SCENARIOS))
+      console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
     return;
   }
   const calib = args.optStr('calibrate');
@@ -84,9 +119,21 @@ async function main(): Promise<void> {
     if (args.flag('json')) {
       const measured = `measured: ${calib}${device.adapter ? `, on ${device.adapter}` : ''}`;
       const predicted = `modeled: roofline, efficiency 1, on ${fit.profile.name}`;
-      console.log(JSON.stringify({ predictedMs: predicted, measuredMs: measured, profile: fit.profile.id, scale: fit.scale, spread: fit.spread, rows: fit.rows }, null, 2));
-    }
-    else console.log(formatCalibration(fit));
+      console.log(
+        JSON.stringify(
+          {
+            predictedMs: predicted,
+            measuredMs: measured,
+            profile: fit.profile.id,
+            scale: fit.scale,
+            spread: fit.spread,
+            rows: fit.rows,
+          },
+          null,
+          2,
+        ),
+      );
+    } else console.log(formatCalibration(fit));
     return;
   }
   const spec = loadScenario(args.str('scenario'));
@@ -103,7 +150,9 @@ async function main(): Promise<void> {
     console.log(formatScenario(res));
   }
   const trace = args.optStr('trace');
-  if (trace !== undefined) for (const f of writeTraces(spec, profile, trace)) process.stderr.write(`wrote ${f} (modeled timeline; open in ui.perfetto.dev)\n`);
+  if (trace !== undefined)
+    for (const f of writeTraces(spec, profile, trace))
+      process.stderr.write(`wrote ${f} (modeled timeline; open in ui.perfetto.dev)\n`);
 }
 
 void runCli(main);

@@ -70,14 +70,17 @@ export function linkSpec(s: Partial<LinkSpec> & Pick<LinkSpec, 'egressGBps'>): L
 function validateLinkSpec(spec: LinkSpec): void {
   const bw = (name: string, v: number | readonly number[]) => {
     for (const x of typeof v === 'number' ? [v] : v) {
-      if (!(x > 0) || !Number.isFinite(x)) throw new Error(`link model: ${name} must be a positive finite GB/s, got ${x}`);
+      if (!(x > 0) || !Number.isFinite(x))
+        throw new Error(`link model: ${name} must be a positive finite GB/s, got ${x}`);
     }
   };
   bw('egressGBps', spec.egressGBps);
   bw('ingressGBps', spec.ingressGBps);
   if (!(spec.latencyUs >= 0)) throw new Error(`link model: latencyUs must be ≥ 0, got ${spec.latencyUs}`);
-  if (!(spec.sliceBytes >= 1) || !Number.isInteger(spec.sliceBytes)) throw new Error(`link model: sliceBytes must be a positive integer, got ${spec.sliceBytes}`);
-  if (!(spec.copyEngines >= 1) || !Number.isInteger(spec.copyEngines)) throw new Error(`link model: copyEngines must be a positive integer, got ${spec.copyEngines}`);
+  if (!(spec.sliceBytes >= 1) || !Number.isInteger(spec.sliceBytes))
+    throw new Error(`link model: sliceBytes must be a positive integer, got ${spec.sliceBytes}`);
+  if (!(spec.copyEngines >= 1) || !Number.isInteger(spec.copyEngines))
+    throw new Error(`link model: copyEngines must be a positive integer, got ${spec.copyEngines}`);
 }
 
 const perRank = (v: number | readonly number[], rank: number, what: string): number => {
@@ -90,7 +93,8 @@ const perRank = (v: number | readonly number[], rank: number, what: string): num
 /** Egress of `rank` in bytes per millisecond. */
 const egressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.egressGBps, rank, 'egressGBps') * 1e6;
 /** Ingress of `rank` in bytes per millisecond. */
-const ingressBytesPerMs = (spec: LinkSpec, rank: number): number => perRank(spec.ingressGBps, rank, 'ingressGBps') * 1e6;
+const ingressBytesPerMs = (spec: LinkSpec, rank: number): number =>
+  perRank(spec.ingressGBps, rank, 'ingressGBps') * 1e6;
 
 // ---------------------------------------------------------------------------------------
 // Slicing and issue order (what a destination submits, in which order). The programs
@@ -143,7 +147,11 @@ export interface IssuedSlice {
  * Fix on: one queue per peer (requests in the given order), peers in `pullIssueOrder`,
  * and one slice from each peer in turn until all are drained.
  */
-export function issueSlices(rank: number, requests: readonly PullRequest[], spec: Pick<LinkSpec, 'sliceBytes' | 'contentionFix'>): IssuedSlice[] {
+export function issueSlices(
+  rank: number,
+  requests: readonly PullRequest[],
+  spec: Pick<LinkSpec, 'sliceBytes' | 'contentionFix'>,
+): IssuedSlice[] {
   const perPeer = new Map<number, IssuedSlice[]>();
   for (const r of requests) {
     let q = perPeer.get(r.from);
@@ -159,7 +167,7 @@ export function issueSlices(rank: number, requests: readonly PullRequest[], spec
   if (!spec.contentionFix) return order.flatMap((p) => perPeer.get(p)!);
   const out: IssuedSlice[] = [];
   const heads = order.map(() => 0);
-  for (let left = true; left; ) {
+  for (let left = true; left;) {
     left = false;
     order.forEach((p, k) => {
       const q = perPeer.get(p)!;
@@ -181,7 +189,10 @@ export function sliceDurationMs(
   spec: LinkSpec,
   s: { from: number; to: number; bytes: number; sourceShare?: number; destShare?: number; withLatency?: boolean },
 ): number {
-  const rate = Math.min(egressBytesPerMs(spec, s.from) / (s.sourceShare ?? 1), ingressBytesPerMs(spec, s.to) / (s.destShare ?? 1));
+  const rate = Math.min(
+    egressBytesPerMs(spec, s.from) / (s.sourceShare ?? 1),
+    ingressBytesPerMs(spec, s.to) / (s.destShare ?? 1),
+  );
   return s.bytes / rate + (s.withLatency ? spec.latencyUs / 1000 : 0);
 }
 
@@ -210,7 +221,8 @@ export function maxMinRates(
   const keys: number[] = [];
   const cap: number[] = [];
   const cnt: number[] = [];
-  if (scratch.out.length < n) scratch = { out: new Int32Array(2 * n), inn: new Int32Array(2 * n), fixed: new Uint8Array(2 * n) };
+  if (scratch.out.length < n)
+    scratch = { out: new Int32Array(2 * n), inn: new Int32Array(2 * n), fixed: new Uint8Array(2 * n) };
   const { out, inn, fixed } = scratch;
   let matching = true;
   for (let i = 0; i < n; i++) {
@@ -239,7 +251,7 @@ export function maxMinRates(
     return rate;
   }
   fixed.fill(0, 0, n);
-  for (let left = n; left > 0; ) {
+  for (let left = n; left > 0;) {
     let best = -1;
     let share = Infinity;
     for (let k = 0; k < keys.length; k++) {
@@ -356,11 +368,24 @@ export class LinkFluid {
 
   /** Submit a transfer now. `key` is the caller's handle, returned on completion. */
   submit(key: number, kind: TransferKind, src: number, dst: number, bytes: number): void {
-    if (!(bytes >= 0) || !Number.isFinite(bytes)) throw new Error(`link model: transfer ${key} has invalid size ${bytes}`);
+    if (!(bytes >= 0) || !Number.isFinite(bytes))
+      throw new Error(`link model: transfer ${key} has invalid size ${bytes}`);
     if (src === dst) throw new Error(`link model: transfer ${key} from rank ${src} to itself`);
     this.egress(src);
     this.ingress(dst);
-    const f: Flow = { key, kind, src, dst, bytes, remaining: bytes, seq: this.seq++, readyMs: Infinity, rate: 0, deliveredMs: Infinity, served: false };
+    const f: Flow = {
+      key,
+      kind,
+      src,
+      dst,
+      bytes,
+      remaining: bytes,
+      seq: this.seq++,
+      readyMs: Infinity,
+      rate: 0,
+      deliveredMs: Infinity,
+      served: false,
+    };
     if (kind === 'pull' && !this.spec.contentionFix) {
       const q = this.streams.get(dst);
       if (q) q.push(f);
@@ -501,14 +526,17 @@ export class LinkFluid {
   /** Deliveries and landings at the current time. */
   private settle(done: number[]): void {
     this.nextValid = false;
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       this.allocate();
       // Only a served transfer can finish (a zero-byte one queued behind others waits its
       // turn). One whose completion defines this event is done; so is a rounding crumb.
       let w = 0;
       for (const f of this.ready) {
-        if (f.served && (f.remaining <= BYTE_EPS || (f.rate > 0 && f.remaining / f.rate <= 1e-12 * Math.max(1, this.now)))) {
+        if (
+          f.served &&
+          (f.remaining <= BYTE_EPS || (f.rate > 0 && f.remaining / f.rate <= 1e-12 * Math.max(1, this.now)))
+        ) {
           f.remaining = 0;
           f.deliveredMs = this.now;
           this.landing.push(f);
@@ -597,7 +625,11 @@ export function simulateSliced(transfers: readonly Transfer[], spec: LinkSpec): 
   const readyAt = transfers.map((t, i) => (fix || streamPrev(transfers, i) < 0 ? t.submitMs : Infinity));
   const ranks = Math.max(0, ...transfers.flatMap((t) => [t.src, t.dst])) + 1;
   const lastDst = Array.from({ length: ranks }, (_, s) => s);
-  interface Moving { i: number; remaining: number; rate: number }
+  interface Moving {
+    i: number;
+    remaining: number;
+    rate: number;
+  }
   const engines: Moving[][] = Array.from({ length: ranks }, () => []);
   const portBusy = new Uint8Array(ranks);
   const landing: { i: number; at: number }[] = [];
@@ -618,7 +650,9 @@ export function simulateSliced(transfers: readonly Transfer[], spec: LinkSpec): 
     for (let i = 0; i < n; i++) {
       if (!waiting(i) || slices[i].length > 0) continue;
       let head = true;
-      for (let j = 0; j < i && head; j++) if (transfers[j].src === transfers[i].src && transfers[j].dst === transfers[i].dst && !finished[j]) head = false;
+      for (let j = 0; j < i && head; j++)
+        if (transfers[j].src === transfers[i].src && transfers[j].dst === transfers[i].dst && !finished[j])
+          head = false;
       if (head) land(i);
     }
     for (;;) {
@@ -638,7 +672,8 @@ export function simulateSliced(transfers: readonly Transfer[], spec: LinkSpec): 
       if (offers.size === 0) return;
       for (const [src, d] of offers) {
         let pick = -1;
-        for (let i = 0; i < n && pick < 0; i++) if (transfers[i].src === src && transfers[i].dst === d && waiting(i)) pick = i;
+        for (let i = 0; i < n && pick < 0; i++)
+          if (transfers[i].src === src && transfers[i].dst === d && waiting(i)) pick = i;
         portBusy[d] = 1;
         lastDst[src] = d;
         lastSrc[d] = src;
@@ -679,7 +714,8 @@ export function simulateSliced(transfers: readonly Transfer[], spec: LinkSpec): 
     let tNext = Infinity;
     for (const m of moving) tNext = Math.min(tNext, now + m.remaining / m.rate);
     for (const l of landing) tNext = Math.min(tNext, l.at);
-    for (let i = 0; i < n; i++) if (!finished[i] && readyAt[i] > now && readyAt[i] < Infinity) tNext = Math.min(tNext, readyAt[i]);
+    for (let i = 0; i < n; i++)
+      if (!finished[i] && readyAt[i] > now && readyAt[i] < Infinity) tNext = Math.min(tNext, readyAt[i]);
     if (tNext === Infinity) break;
     for (const m of moving) m.remaining -= m.rate * (tNext - now);
     now = tNext;
@@ -699,7 +735,7 @@ export function simulateSliced(transfers: readonly Transfer[], spec: LinkSpec): 
         return false;
       });
     }
-    for (let k = 0; k < landing.length; ) {
+    for (let k = 0; k < landing.length;) {
       const l = landing[k];
       if (l.at > now) {
         k++;

@@ -55,7 +55,8 @@ export function releaseRanks(ranks: Rank[]): void {
 
 function checkSegments(segments: CopySegment[]): void {
   for (const s of segments) {
-    if (s.bytes % 4 || s.src.offset % 4 || s.dst.offset % 4) throw new Error('transport: copies must be 4-byte aligned');
+    if (s.bytes % 4 || s.src.offset % 4 || s.dst.offset % 4)
+      throw new Error('transport: copies must be 4-byte aligned');
     if (s.src.offset + s.bytes > s.src.buffer.size || s.dst.offset + s.bytes > s.dst.buffer.size) {
       throw new Error(`transport: a ${s.bytes}-byte copy overruns its buffer`);
     }
@@ -92,7 +93,11 @@ export class DeviceTransport implements Transport {
     const src = this.ranks[segments[0].src.rank].gpu;
     const dst = this.ranks[segments[0].dst.rank].gpu;
     const total = segments.reduce((a, s) => a + s.bytes, 0);
-    const staging = src.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'pull staging' });
+    const staging = src.device.createBuffer({
+      size: Math.max(4, total),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      label: 'pull staging',
+    });
     try {
       const enc = src.device.createCommandEncoder({ label: 'pull out' });
       let at = 0;

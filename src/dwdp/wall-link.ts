@@ -62,9 +62,12 @@ export class WallLink {
     this.timer = undefined;
     const next = this.engine.nextEventMs();
     if (!Number.isFinite(next)) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.advance();
-    }, Math.max(0, next - this.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.advance();
+      },
+      Math.max(0, next - this.now()),
+    );
   }
 }

@@ -37,10 +37,16 @@ export function uploadShard(gpu: Gpu, layers: HostLayerWeights[], shard: Shard, 
   const layerStride = alignBinding(shard.count * layout.bytes);
   const data = new Uint32Array((layerStride / 4) * layers.length);
   layers.forEach((h, l) => {
-    if (h.experts[0] !== 0 || h.experts.length < shard.first + shard.count) throw new Error('uploadShard: host weights must hold every expert in order');
+    if (h.experts[0] !== 0 || h.experts.length < shard.first + shard.count)
+      throw new Error('uploadShard: host weights must hold every expert in order');
     data.set(h.blocks.subarray(shard.first * words, (shard.first + shard.count) * words), (l * layerStride) / 4);
   });
-  return { shard, buffer: createBufferWith(gpu, data, label), layerStride, bytes: shard.count * layout.bytes * layers.length };
+  return {
+    shard,
+    buffer: createBufferWith(gpu, data, label),
+    layerStride,
+    bytes: shard.count * layout.bytes * layers.length,
+  };
 }
 
 /** The binding of layer l's section of a resident shard. */
@@ -65,7 +71,13 @@ export interface PrefetchSlots {
   payloadBytes: number;
 }
 
-export function createPrefetchSlots(gpu: Gpu, layout: ExpertLayout, remote: PeerPull[], depth: number, rank: number): PrefetchSlots {
+export function createPrefetchSlots(
+  gpu: Gpu,
+  layout: ExpertLayout,
+  remote: PeerPull[],
+  depth: number,
+  rank: number,
+): PrefetchSlots {
   let at = 0;
   const regions = remote.map((p) => {
     const r: SlotRegion = { ...p, offset: at, bytes: p.experts.length * layout.bytes };
@@ -73,7 +85,9 @@ export function createPrefetchSlots(gpu: Gpu, layout: ExpertLayout, remote: Peer
     return r;
   });
   const slotBytes = Math.max(BINDING_ALIGN, at);
-  const buffers = Array.from({ length: depth }, (_, s) => createBuffer(gpu, slotBytes, `rank ${rank} prefetch slot ${s}`));
+  const buffers = Array.from({ length: depth }, (_, s) =>
+    createBuffer(gpu, slotBytes, `rank ${rank} prefetch slot ${s}`),
+  );
   return { buffers, regions, slotBytes, payloadBytes: regions.reduce((a, r) => a + r.bytes, 0) };
 }
 
@@ -97,7 +111,9 @@ export function splitSources(
   }
   slots.regions.forEach((r, k) => {
     r.experts.forEach((e, j) => {
-      entries[e] = perPeer ? { source: 1 + k, atWord: j * layout.words } : { source: 1, atWord: r.offset / 4 + j * layout.words };
+      entries[e] = perPeer
+        ? { source: 1 + k, atWord: j * layout.words }
+        : { source: 1, atWord: r.offset / 4 + j * layout.words };
     });
   });
   return {

@@ -19,7 +19,8 @@ export function createBufferWith(
   label: string,
   usage = STORAGE,
 ): GPUBuffer {
-  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const bytes =
+    data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const buf = gpu.device.createBuffer({ size: bindingSize(bytes.byteLength), usage, label, mappedAtCreation: true });
   new Uint8Array(buf.getMappedRange()).set(bytes);
   buf.unmap();
@@ -34,7 +35,10 @@ export function createUniform(gpu: Gpu, data: ArrayBuffer, label: string): GPUBu
 /** Copies `bytes` from `src` (at `offset`) back to the host. */
 export async function readBuffer(gpu: Gpu, src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
   const size = Math.ceil(bytes / 4) * 4;
-  const staging = gpu.device.createBuffer({ size: Math.max(4, size), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = gpu.device.createBuffer({
+    size: Math.max(4, size),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = gpu.device.createCommandEncoder();
   if (size > 0) enc.copyBufferToBuffer(src, offset, staging, 0, size);
   gpu.device.queue.submit([enc.finish()]);

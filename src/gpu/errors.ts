@@ -35,8 +35,7 @@ export class ShaderCompileError extends GpuError {
   override name = 'ShaderCompileError';
   constructor(readonly diagnostics: ShaderDiagnostic[]) {
     super(
-      'WGSL compile error:\n' +
-        diagnostics.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'),
+      'WGSL compile error:\n' + diagnostics.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'),
     );
   }
 }

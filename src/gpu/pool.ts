@@ -27,7 +27,9 @@ export async function borrowGpu(opts: GpuOptions = {}): Promise<Gpu> {
     if (g.lostInfo) return false;
     try {
       const required = resolveLimits(g.device.limits, opts.needs ?? []);
-      return Object.entries(required).every(([k, v]) => (g.device.limits[k as keyof GPUSupportedLimits] as number) >= v);
+      return Object.entries(required).every(
+        ([k, v]) => (g.device.limits[k as keyof GPUSupportedLimits] as number) >= v,
+      );
     } catch {
       return false;
     }

@@ -1,14 +1,23 @@
 // WGSL sources: loaded from shaders/*.wgsl (bundled by Vite in the browser and tests,
 // read from disk under plain Node), composed from parts with a line map, and compiled
 // with diagnostics that point back at the original file and line.
-import { GpuError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError, type ShaderDiagnostic } from './errors.ts';
+import {
+  GpuError,
+  GpuOutOfMemoryError,
+  GpuValidationError,
+  ShaderCompileError,
+  type ShaderDiagnostic,
+} from './errors.ts';
 import type { Gpu } from './device.ts';
 
 let bundled: Record<string, string> | undefined;
 try {
   // Vite replaces this call at build time; under plain Node (tsx) import.meta.glob is
   // undefined, the call throws, and loadWgsl reads the file from disk instead.
-  const found = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+  const found = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<
+    string,
+    string
+  >;
   bundled = Object.fromEntries(Object.entries(found).map(([k, v]) => [k.slice(k.lastIndexOf('/') + 1), v]));
 } catch {
   bundled = undefined;
@@ -152,7 +161,11 @@ export function cachedPipeline(
       const module = await compileWgsl(gpu, program, cacheKey);
       try {
         return await gpu.guard(
-          gpu.device.createComputePipelineAsync({ label: cacheKey, layout: 'auto', compute: { module, entryPoint, constants } }),
+          gpu.device.createComputePipelineAsync({
+            label: cacheKey,
+            layout: 'auto',
+            compute: { module, entryPoint, constants },
+          }),
         );
       } catch (e) {
         throw new GpuValidationError(`pipeline ${cacheKey}: ${(e as Error).message}`);

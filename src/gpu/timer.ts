@@ -30,7 +30,8 @@ export class GpuTimer {
   /** timestampWrites for a pass named `label`; undefined in host mode (pass untimed). */
   writes(label: string): GPUComputePassTimestampWrites | undefined {
     if (!this.querySet) return undefined;
-    if (this.labels.length >= this.capacity) throw new Error(`GpuTimer: more than ${this.capacity} timed passes before read()`);
+    if (this.labels.length >= this.capacity)
+      throw new Error(`GpuTimer: more than ${this.capacity} timed passes before read()`);
     const i = this.labels.push(this.prefix + label) - 1;
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
   }

@@ -72,7 +72,8 @@ export class AttentionKernel {
    * tiles compile faster on SwiftShader (see TILE_BYTES) and run with more barriers.
    */
   static async create(gpu: Gpu, p: AttentionParams, opts: { blockK?: number } = {}): Promise<AttentionKernel> {
-    if (!Number.isInteger(p.heads) || p.heads < 1) throw new Error(`attention: heads must be a positive integer (got ${p.heads})`);
+    if (!Number.isInteger(p.heads) || p.heads < 1)
+      throw new Error(`attention: heads must be a positive integer (got ${p.heads})`);
     if (p.heads > gpu.device.limits.maxComputeWorkgroupsPerDimension) {
       throw new Error(`attention: heads = ${p.heads} exceeds maxComputeWorkgroupsPerDimension`);
     }
@@ -80,7 +81,11 @@ export class AttentionKernel {
       throw new Error(`attention: headDim must be an integer in [1, ${MAX_HEAD_DIM}] (got ${p.headDim})`);
     }
     const blockK = opts.blockK ?? defaultBlockK(p.headDim);
-    if (!Number.isInteger(blockK) || blockK < 1 || 8 * blockK * p.headDim > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    if (
+      !Number.isInteger(blockK) ||
+      blockK < 1 ||
+      8 * blockK * p.headDim > gpu.device.limits.maxComputeWorkgroupStorageSize
+    ) {
       throw new Error(`attention: blockK = ${blockK} does not fit workgroup memory with headDim = ${p.headDim}`);
     }
     const prelude = {
@@ -101,11 +106,19 @@ export class AttentionKernel {
     if (!Number.isInteger(S) || S < 0) throw new Error(`attention: tokens must be a non-negative integer (got ${S})`);
     if (!Number.isInteger(R) || R < 1) throw new Error(`attention: requests must be a positive integer (got ${R})`);
     const tiles = Math.ceil(S / BLOCK_Q);
-    if (tiles > this.gpu.device.limits.maxComputeWorkgroupsPerDimension) throw new Error(`attention: ${S} tokens exceed ${BLOCK_Q}·maxComputeWorkgroupsPerDimension`);
-    for (const [buf, what] of [[b.q, 'q'], [b.k, 'k'], [b.v, 'v'], [b.out, 'out']] as const) {
-      if (buf.size < S * d * 4) throw new Error(`attention: ${what} buffer holds ${buf.size} bytes, needs ${S * d * 4}`);
+    if (tiles > this.gpu.device.limits.maxComputeWorkgroupsPerDimension)
+      throw new Error(`attention: ${S} tokens exceed ${BLOCK_Q}·maxComputeWorkgroupsPerDimension`);
+    for (const [buf, what] of [
+      [b.q, 'q'],
+      [b.k, 'k'],
+      [b.v, 'v'],
+      [b.out, 'out'],
+    ] as const) {
+      if (buf.size < S * d * 4)
+        throw new Error(`attention: ${what} buffer holds ${buf.size} bytes, needs ${S * d * 4}`);
     }
-    if (b.seqOffsets.size < (R + 1) * 4) throw new Error(`attention: seqOffsets buffer holds ${b.seqOffsets.size} bytes, needs ${(R + 1) * 4}`);
+    if (b.seqOffsets.size < (R + 1) * 4)
+      throw new Error(`attention: seqOffsets buffer holds ${b.seqOffsets.size} bytes, needs ${(R + 1) * 4}`);
     const bind = this.gpu.device.createBindGroup({
       label: 'attention',
       layout: this.pipeline.getBindGroupLayout(0),

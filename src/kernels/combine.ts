@@ -53,14 +53,20 @@ export class CombineKernel {
   }
 
   static async create(gpu: Gpu, p: CombineParams): Promise<CombineKernel> {
-    if (!Number.isInteger(p.hidden) || p.hidden < 1) throw new Error(`combine: hidden must be a positive integer (got ${p.hidden})`);
-    if (!Number.isInteger(p.topK) || p.topK < 1) throw new Error(`combine: topK must be a positive integer (got ${p.topK})`);
+    if (!Number.isInteger(p.hidden) || p.hidden < 1)
+      throw new Error(`combine: hidden must be a positive integer (got ${p.hidden})`);
+    if (!Number.isInteger(p.topK) || p.topK < 1)
+      throw new Error(`combine: topK must be a positive integer (got ${p.topK})`);
     if (p.topK > 1024) throw new Error(`combine: topK = ${p.topK} is above the supported maximum 1024`);
-    if (!['none', 'plain', 'gated'].includes(p.shared)) throw new Error(`combine: shared must be 'none', 'plain' or 'gated' (got '${String(p.shared)}')`);
+    if (!['none', 'plain', 'gated'].includes(p.shared))
+      throw new Error(`combine: shared must be 'none', 'plain' or 'gated' (got '${String(p.shared)}')`);
     const vw = p.hidden % 4 === 0 ? 4 : 1;
     const constants = { HV: p.hidden / vw, TOP_K: p.topK, SHARED: ['none', 'plain', 'gated'].indexOf(p.shared) };
     const key = `combine:v${vw}:${Object.values(constants).join(',')}`;
-    const pipeline = await cachedPipeline(gpu, key, async () => ({ program: await wgslProgram(vectorPrelude(vw), 'combine.wgsl'), constants }));
+    const pipeline = await cachedPipeline(gpu, key, async () => ({
+      program: await wgslProgram(vectorPrelude(vw), 'combine.wgsl'),
+      constants,
+    }));
     return new CombineKernel(gpu, p, pipeline);
   }
 
@@ -124,8 +130,10 @@ export interface CombineInputs {
 
 export function combineReference(p: CombineParams, tokens: number, inp: CombineInputs): Float64Array {
   const { hidden: H, topK: K, shared } = p;
-  if (shared !== 'none' && !inp.shared) throw new Error(`combineReference: shared = '${shared}' needs the shared output`);
-  if (shared === 'gated' && (!inp.x || !inp.sharedGateW)) throw new Error("combineReference: shared = 'gated' needs x and sharedGateW");
+  if (shared !== 'none' && !inp.shared)
+    throw new Error(`combineReference: shared = '${shared}' needs the shared output`);
+  if (shared === 'gated' && (!inp.x || !inp.sharedGateW))
+    throw new Error("combineReference: shared = 'gated' needs x and sharedGateW");
   const out = new Float64Array(tokens * H);
   for (let t = 0; t < tokens; t++) {
     let g = 1;

@@ -23,7 +23,9 @@ export class CopyKernel {
   }
 
   static async create(gpu: Gpu): Promise<CopyKernel> {
-    const pipeline = await cachedPipeline(gpu, 'copy_words', async () => ({ program: await wgslProgram('copy_words.wgsl') }));
+    const pipeline = await cachedPipeline(gpu, 'copy_words', async () => ({
+      program: await wgslProgram('copy_words.wgsl'),
+    }));
     return new CopyKernel(gpu, pipeline);
   }
 
@@ -32,8 +34,10 @@ export class CopyKernel {
     const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
     pass.setPipeline(this.pipeline);
     for (const c of copies) {
-      for (const v of [c.srcOffset, c.dstOffset, c.bytes]) if (v % 16) throw new Error(`copy: offsets and sizes must be multiples of 16 bytes (got ${v})`);
-      if (c.srcOffset + c.bytes > c.src.size || c.dstOffset + c.bytes > c.dst.size) throw new Error(`copy: ${c.bytes} bytes overrun a buffer`);
+      for (const v of [c.srcOffset, c.dstOffset, c.bytes])
+        if (v % 16) throw new Error(`copy: offsets and sizes must be multiples of 16 bytes (got ${v})`);
+      if (c.srcOffset + c.bytes > c.src.size || c.dstOffset + c.bytes > c.dst.size)
+        throw new Error(`copy: ${c.bytes} bytes overrun a buffer`);
       if (c.bytes === 0) continue;
       const count = c.bytes / 16;
       pass.setBindGroup(

@@ -49,9 +49,17 @@ export interface CodegenProblem {
 export function tileShape(v: TileVariant): { tileRows: number; tileCols: number; threads: number } {
   switch (v.kind) {
     case 'sx4':
-      return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * 4 * v.cols, threads: 4 * v.groupRows * v.groupCols };
+      return {
+        tileRows: v.groupRows * v.rows,
+        tileCols: v.groupCols * 4 * v.cols,
+        threads: 4 * v.groupRows * v.groupCols,
+      };
     case 'sw4':
-      return { tileRows: v.groupRows * 4 * v.rows, tileCols: v.groupCols * v.cols, threads: 4 * v.groupRows * v.groupCols };
+      return {
+        tileRows: v.groupRows * 4 * v.rows,
+        tileCols: v.groupCols * v.cols,
+        threads: 4 * v.groupRows * v.groupCols,
+      };
     case 'tile':
       return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * v.cols, threads: v.groupRows * v.groupCols };
   }
@@ -62,7 +70,9 @@ export function usesSubgroups(v: GemmVariant): boolean {
 }
 
 export function variantName(v: GemmVariant): string {
-  return v.kind === 'naive' ? 'naive' : `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}`;
+  return v.kind === 'naive'
+    ? 'naive'
+    : `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}`;
 }
 
 /** 'naive', or '<tile|sx4|sw4>:<rows>x<cols>:<groupRows>x<groupCols>[:loop]' (e.g. 'sx4:8x4:2x2'). */
@@ -70,9 +80,18 @@ export function parseVariant(s: string): GemmVariant {
   if (s === 'naive') return { kind: 'naive' };
   const m = /^(tile|sx4|sw4):(\d+)x(\d+):(\d+)x(\d+)(:loop)?$/.exec(s.trim());
   if (!m) {
-    throw new Error(`bad GEMM variant '${s}' (expected 'naive' or kind:rows×cols:groupRows×groupCols[:loop] with kind tile, sx4 or sw4, e.g. 'sx4:8x4:2x2')`);
+    throw new Error(
+      `bad GEMM variant '${s}' (expected 'naive' or kind:rows×cols:groupRows×groupCols[:loop] with kind tile, sx4 or sw4, e.g. 'sx4:8x4:2x2')`,
+    );
   }
-  return checkVariant({ kind: m[1] as TileVariant['kind'], rows: +m[2], cols: +m[3], groupRows: +m[4], groupCols: +m[5], ...(m[6] ? { loopWords: true } : {}) });
+  return checkVariant({
+    kind: m[1] as TileVariant['kind'],
+    rows: +m[2],
+    cols: +m[3],
+    groupRows: +m[4],
+    groupCols: +m[5],
+    ...(m[6] ? { loopWords: true } : {}),
+  });
 }
 
 export function checkVariant(v: GemmVariant): GemmVariant {
@@ -80,8 +99,10 @@ export function checkVariant(v: GemmVariant): GemmVariant {
   if (!['tile', 'sx4', 'sw4'].includes(v.kind)) throw new Error(`bad GEMM variant kind '${(v as TileVariant).kind}'`);
   const ok = [v.rows, v.cols, v.groupRows, v.groupCols].every((n) => Number.isInteger(n) && n >= 1 && n <= 64);
   if (!ok) throw new Error(`bad GEMM variant ${JSON.stringify(v)}: sizes must be integers in 1..64`);
-  if (v.kind === 'sx4' && v.rows % 4 !== 0) throw new Error(`bad GEMM variant ${variantName(v)}: sx4 rows must be a multiple of 4`);
-  if (tileShape(v).threads > 256) throw new Error(`bad GEMM variant ${variantName(v)}: more than 256 invocations per workgroup`);
+  if (v.kind === 'sx4' && v.rows % 4 !== 0)
+    throw new Error(`bad GEMM variant ${variantName(v)}: sx4 rows must be a multiple of 4`);
+  if (tileShape(v).threads > 256)
+    throw new Error(`bad GEMM variant ${variantName(v)}: more than 256 invocations per workgroup`);
   return v;
 }
 
@@ -137,7 +158,9 @@ function stepValues(c: Ctx): number {
 /** Section offset of matrix `mat` (a WGSL u32 expression) among the projection's matrices. */
 function sectionOf(c: Ctx, pick: (m: MatrixLayout) => number, mat: number | string): string {
   if (typeof mat === 'number') return u(pick(c.mats[mat]));
-  return c.mats.length === 1 ? u(pick(c.mats[0])) : `select(${u(pick(c.mats[0]))}, ${u(pick(c.mats[1]))}, ${mat} == 1u)`;
+  return c.mats.length === 1
+    ? u(pick(c.mats[0]))
+    : `select(${u(pick(c.mats[0]))}, ${u(pick(c.mats[1]))}, ${mat} == 1u)`;
 }
 
 function ctxFor(p: CodegenProblem, v: TileVariant, proj: Projection): Ctx {
@@ -208,7 +231,14 @@ function outputsPerRow(c: Ctx): number {
  * nvfp4). `valid` < step values marks the masked tail: inputs past the reduction end read
  * as 0 (padding codes are 0 as well).
  */
-function emitStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: string, t: number) => string, valid?: number): void {
+function emitStep(
+  c: Ctx,
+  L: Lines,
+  src: string,
+  k: string,
+  scale: (id: string, t: number) => string,
+  valid?: number,
+): void {
   if (c.loopWords && c.wide && valid === undefined) return emitLoopedStep(c, L, src, k, scale);
   const { v } = c;
   const sv = stepValues(c);
@@ -224,7 +254,9 @@ function emitStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: string, 
       } else {
         // Scalar inputs (reduction length not a multiple of 4): components past the end are 0.
         const base = `xr${q} + ${u(sv)} * ${k} + ${u(4 * t)}`;
-        const comps = [0, 1, 2, 3].map((j) => (valid === undefined || 4 * t + j < valid ? `input_rows[${base} + ${u(j)}]` : '0.0'));
+        const comps = [0, 1, 2, 3].map((j) =>
+          valid === undefined || 4 * t + j < valid ? `input_rows[${base} + ${u(j)}]` : '0.0',
+        );
         L.add(`let x${q}_${t} = vec4f(${comps.join(', ')});`);
       }
     }
@@ -268,7 +300,8 @@ function emitLoopedStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: st
   L.open('for (var h = 0u; h < 4u; h++) {');
   const loaders = v.kind === 'sx4' ? v.rows / 4 : v.rows;
   for (let q = 0; q < loaders; q++) {
-    for (let t = 0; t < perWord; t++) L.add(`let x${q}_${t} = input_rows[xr${q} + ${u(quads)} * ${k} + ${u(perWord)} * h${t ? ` + ${u(t)}` : ''}];`);
+    for (let t = 0; t < perWord; t++)
+      L.add(`let x${q}_${t} = input_rows[xr${q} + ${u(quads)} * ${k} + ${u(perWord)} * h${t ? ` + ${u(t)}` : ''}];`);
   }
   for (const s of c.streams) {
     switch (c.format) {
@@ -280,7 +313,11 @@ function emitLoopedStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: st
         break;
       case 'nvfp4':
         // words 0, 1 hold group 2k, words 2, 3 group 2k+1
-        L.add(`let e_${s.id} = dec_e2m1x8(W_${s.id}[h], select(${scale(s.id, 0)}, ${scale(s.id, 4)}, h >= 2u));`, `let w_${s.id}_0 = e_${s.id}.lo;`, `let w_${s.id}_1 = e_${s.id}.hi;`);
+        L.add(
+          `let e_${s.id} = dec_e2m1x8(W_${s.id}[h], select(${scale(s.id, 0)}, ${scale(s.id, 4)}, h >= 2u));`,
+          `let w_${s.id}_0 = e_${s.id}.lo;`,
+          `let w_${s.id}_1 = e_${s.id}.hi;`,
+        );
         break;
       default:
         throw new Error(`looped steps are for compressed formats, not ${c.format}`);
@@ -296,7 +333,8 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
   const outs = outputsPerRow(c);
   // The weights each output uses: sw4 broadcasts pair p from lane p % 4's slot p / 4.
   const weightOf = (o: number) => (v.kind === 'sw4' ? `wp${o}_${t}` : `w_${c.streams[o].id}_${t}`);
-  if (v.kind === 'sw4') for (let o = 0; o < outs; o++) L.add(`let wp${o}_${t} = subgroupBroadcast(w_s${o >> 2}_${t}, ${u(o & 3)});`);
+  if (v.kind === 'sw4')
+    for (let o = 0; o < outs; o++) L.add(`let wp${o}_${t} = subgroupBroadcast(w_s${o >> 2}_${t}, ${u(o & 3)});`);
   // Rows in groups of 4: a group wholly past the expert's last row is skipped (a branch
   // uniform in the subgroup for sx4/sw4), so a partial tile costs its rows, not the tile's.
   const rowsPerGroup = v.kind === 'sw4' ? 1 : 4; // sw4 own row i is subgroup rows 4i..4i+3
@@ -338,11 +376,17 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       const ml = c.mats[0];
       const stepsPerBlock = ml.blockCols / sv;
       const blocks = ml.blocksPerRow;
-      L.add(...each((s) => `let sb_${s.id} = block + ${s.scales} + (${s.col} / ${u(ml.blockRows)}) * ${u(ml.blocksPerRow)};`));
+      L.add(
+        ...each(
+          (s) => `let sb_${s.id} = block + ${s.scales} + (${s.col} / ${u(ml.blockRows)}) * ${u(ml.blocksPerRow)};`,
+        ),
+      );
       L.open(`for (var kb = 0u; kb < ${u(blocks)}; kb++) {`);
       L.add(...each((s) => `let s_${s.id} = bitcast<f32>(${scaleWord}(sb_${s.id} + kb));`));
       const scale = (id: string) => `s_${id}`;
-      L.open(`for (var k = kb * ${u(stepsPerBlock)}; k < min(kb * ${u(stepsPerBlock)} + ${u(stepsPerBlock)}, ${u(fullSteps)}); k++) {`);
+      L.open(
+        `for (var k = kb * ${u(stepsPerBlock)}; k < min(kb * ${u(stepsPerBlock)} + ${u(stepsPerBlock)}, ${u(fullSteps)}); k++) {`,
+      );
       emitStep(c, L, src, 'k', scale);
       L.close();
       if (tail) {
@@ -364,12 +408,22 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
           // Groups 2k and 2k+1 are bytes 2(k%2), 2(k%2)+1 of scale word k/2: decode its four
           // e4m3 scales at once and keep the pair this step needs.
           L.add(...each((s) => `let gs_${s.id} = dec_e4m3x4(${scaleWord}(sr_${s.id} + ${k} / 2u)) * ts_${s.id};`));
-          const pair = (id: string) => (/^\d+u$/.test(k) ? (parseInt(k) % 2 ? `gs_${id}.zw` : `gs_${id}.xy`) : `select(gs_${id}.xy, gs_${id}.zw, (${k} & 1u) == 1u)`);
+          const pair = (id: string) =>
+            /^\d+u$/.test(k)
+              ? parseInt(k) % 2
+                ? `gs_${id}.zw`
+                : `gs_${id}.xy`
+              : `select(gs_${id}.xy, gs_${id}.zw, (${k} & 1u) == 1u)`;
           L.add(...each((s) => `let s_${s.id} = ${pair(s.id)};`));
           emitStep(c, L, src, k, (id, t) => `s_${id}.${t >> 2 ? 'y' : 'x'}`, valid);
         } else {
           // Group k/2: byte (k/2)%4 of scale word k/8.
-          L.add(...each((s) => `let s_${s.id} = nvfp4_group_scale((${scaleWord}(sr_${s.id} + ${k} / 8u) >> (8u * ((${k} / 2u) % 4u))) & 0xffu, ts_${s.id});`));
+          L.add(
+            ...each(
+              (s) =>
+                `let s_${s.id} = nvfp4_group_scale((${scaleWord}(sr_${s.id} + ${k} / 8u) >> (8u * ((${k} / 2u) % 4u))) & 0xffu, ts_${s.id});`,
+            ),
+          );
           emitStep(c, L, src, k, (id) => `s_${id}`, valid);
         }
         L.close();
@@ -394,7 +448,8 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
   L.add('let live_rows = row_end - row0;');
   // The rows this invocation loads (clamped into the tile: rows past its end are computed, never stored).
   const inputStride = c.vecInput ? c.kd / 4 : c.kd;
-  const loadRow = (q: number) => (v.kind === 'sx4' ? `row0 + ${u(4 * q)} + lane` : v.kind === 'sw4' ? `row0 + ${u(4 * q)} + lane` : `row0 + ${u(q)}`);
+  const loadRow = (q: number) =>
+    v.kind === 'sx4' ? `row0 + ${u(4 * q)} + lane` : v.kind === 'sw4' ? `row0 + ${u(4 * q)} + lane` : `row0 + ${u(q)}`;
   const ownRow = (i: number) => (v.kind === 'sw4' ? `row0 + ${u(4 * i)} + lane` : `row0 + ${u(i)}`);
   const loaders = v.kind === 'sx4' ? v.rows / 4 : v.rows;
   for (let q = 0; q < loaders; q++) {
@@ -402,7 +457,12 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
     L.add(`let xr${q} = ${c.proj === 'gate_up' ? `token_of(${row})` : row} * ${u(inputStride)};`);
   }
   // Output columns (clamped for loads; stores check the real column).
-  const colOf = (j: number) => (v.kind === 'sx4' ? `col_first + ${u(4 * j)}` : v.kind === 'tile' ? `col_first + ${u(v.groupCols * j)}` : `col_first + ${u(j)}`);
+  const colOf = (j: number) =>
+    v.kind === 'sx4'
+      ? `col_first + ${u(4 * j)}`
+      : v.kind === 'tile'
+        ? `col_first + ${u(v.groupCols * j)}`
+        : `col_first + ${u(j)}`;
   if (v.kind === 'sw4') {
     c.streams.forEach((_, slot) => {
       L.add(`let pair_s${slot} = min(${u(4 * slot)} + lane, ${u(outs - 1)});`);
@@ -413,7 +473,8 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
     for (let j = 0; j < v.cols; j++) L.add(`let col${j} = min(${colOf(j)}, ${u(c.n - 1)});`);
   }
   const perIndex = c.format === 'f32' || c.wide ? 4 : 1; // words per element of the weight binding
-  for (const st of c.streams) L.add(`let wb_${st.id} = (block + ${st.codes} + ${st.col} * ${u(c.mats[0].rowWords)}) / ${u(perIndex)};`);
+  for (const st of c.streams)
+    L.add(`let wb_${st.id} = (block + ${st.codes} + ${st.col} * ${u(c.mats[0].rowWords)}) / ${u(perIndex)};`);
   for (let i = 0; i < v.rows; i++) for (let o = 0; o < outs; o++) L.add(`var ${acc(i, o)} = 0.0;`);
   emitKLoop(c, L, src, scaleWord);
 
@@ -432,7 +493,8 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
   for (let i = 0; i < v.rows; i++) {
     L.open(`if (${ownRow(i)} < row_end) {`);
     for (let j = 0; j < v.cols; j++) {
-      const value = c.proj === 'gate_up' ? `silu(${scaled(i, outOf(0, j))}) * (${scaled(i, outOf(1, j))})` : scaled(i, outOf(0, j));
+      const value =
+        c.proj === 'gate_up' ? `silu(${scaled(i, outOf(0, j))}) * (${scaled(i, outOf(1, j))})` : scaled(i, outOf(0, j));
       L.open(`if (${colOf(j)} < ${u(c.n)}) {`);
       L.add(`output_rows[(${ownRow(i)}) * ${u(c.n)} + ${colOf(j)}] = ${value};`);
       L.close();
@@ -466,7 +528,9 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
     `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
   );
   for (let s = 0; s < p.sources; s++) {
-    L.add(`@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32'}>;`);
+    L.add(
+      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32'}>;`,
+    );
   }
   // Scale words of each source (int8/fp8/nvfp4), read outside the innermost loop.
   if (c.format !== 'f32') {
@@ -488,7 +552,9 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
     const rowsPerSub = v.kind === 'sx4' ? v.rows : 4 * v.rows;
     const colsPerSub = v.kind === 'sx4' ? 4 * v.cols : v.cols;
     L.add('let sub = lid / 4u;', `let row0 = tile.begin + (sub / ${u(v.groupCols)}) * ${u(rowsPerSub)};`);
-    L.add(`let col_first = wid.x * ${u(tileCols)} + (sub % ${u(v.groupCols)}) * ${u(colsPerSub)}${v.kind === 'sx4' ? ' + lane' : ''};`);
+    L.add(
+      `let col_first = wid.x * ${u(tileCols)} + (sub % ${u(v.groupCols)}) * ${u(colsPerSub)}${v.kind === 'sx4' ? ' + lane' : ''};`,
+    );
   } else {
     L.add(`let row0 = tile.begin + (lid / ${u(v.groupCols)}) * ${u(v.rows)};`);
     L.add(`let col_first = wid.x * ${u(tileCols)} + lid % ${u(v.groupCols)};`, 'let lane = 0u;');
@@ -498,7 +564,8 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.close();
   L.add('let entry = expert_table[tile.expert];');
   L.open('switch entry.x {');
-  for (let s = 0; s < p.sources; s++) L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, row0, tile.end, col_first, lane); }`);
+  for (let s = 0; s < p.sources; s++)
+    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, row0, tile.end, col_first, lane); }`);
   L.add('default: {}');
   L.close();
   L.close();

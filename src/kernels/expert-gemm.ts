@@ -3,7 +3,15 @@
 // dispatch each, with compressed weights read in place from a list of buffers (DWDP's
 // split-weight grouped GEMM: resident shard + peers' prefetch buffers, no merge copy).
 // The float64 reference the tests and the lab check against is at the bottom.
-import { LimitExceededError, cachedPipeline, createBuffer, createBufferWith, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import {
+  LimitExceededError,
+  cachedPipeline,
+  createBuffer,
+  createBufferWith,
+  wgslProgram,
+  type Gpu,
+  type GpuTimer,
+} from '../gpu/index.ts';
 import { expertLayout, type ExpertLayout, type WeightFormat } from '../model/formats.ts';
 import {
   BINDING,
@@ -110,7 +118,8 @@ export type VariantSource = 'given' | 'tuned' | 'default';
 export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string | undefined {
   try {
     const v = typeof variant === 'string' ? parseVariant(variant) : checkVariant(variant);
-    if (usesSubgroups(v) && !hasSubgroupsOf4(gpu)) return `${variantName(v)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
+    if (usesSubgroups(v) && !hasSubgroupsOf4(gpu))
+      return `${variantName(v)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
     return undefined;
   } catch (e) {
     return (e as Error).message;
@@ -123,7 +132,11 @@ async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant:
   if (v === undefined || v === 'auto') {
     const cache = await defaultTuningCache();
     const base = gemmClassBase(p.format, p.hidden, p.expertHidden);
-    const tuned = await cache?.lookup(adapterKey(gpu.info), { kernel: 'expert-gemm', base, rows: p.rowsPerExpert }, (name) => variantProblem(gpu, name));
+    const tuned = await cache?.lookup(
+      adapterKey(gpu.info),
+      { kernel: 'expert-gemm', base, rows: p.rowsPerExpert },
+      (name) => variantProblem(gpu, name),
+    );
     if (tuned) return { variant: parseVariant(tuned.variant), source: 'tuned' };
     return { variant: defaultVariant(gpu, p.format), source: 'default' };
   }
@@ -159,7 +172,8 @@ export class GroupedExpertGemm {
 
   static async create(gpu: Gpu, p: ExpertGemmParams): Promise<GroupedExpertGemm> {
     for (const k of ['hidden', 'expertHidden', 'experts', 'sources'] as const) {
-      if (!Number.isInteger(p[k]) || p[k] < 1) throw new Error(`GroupedExpertGemm: ${k} must be a positive integer, got ${p[k]}`);
+      if (!Number.isInteger(p[k]) || p[k] < 1)
+        throw new Error(`GroupedExpertGemm: ${k} must be a positive integer, got ${p[k]}`);
     }
     const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
     if (OTHER_STORAGE_BINDINGS + p.sources > limit) {
@@ -177,12 +191,26 @@ export class GroupedExpertGemm {
       `expert_gemm ${proj} ${variantName(variant)} ${p.format} H${p.hidden} F${p.expertHidden} E${p.experts} S${p.sources} B${layout.block.join('x')}`;
     const weights = [...Array(p.sources).keys()].map((s) => BINDING.firstWeight + s);
     const uses = (proj: Projection) =>
-      new Set([BINDING.params, BINDING.input, BINDING.offsets, BINDING.table, BINDING.output, ...weights, ...(proj === 'gate_up' ? [BINDING.perm] : [])]);
+      new Set([
+        BINDING.params,
+        BINDING.input,
+        BINDING.offsets,
+        BINDING.table,
+        BINDING.output,
+        ...weights,
+        ...(proj === 'gate_up' ? [BINDING.perm] : []),
+      ]);
     const build = async (proj: Projection): Promise<Pass> => {
       const pipeline = await cachedPipeline(gpu, keyOf(proj), async () =>
         variant.kind === 'naive'
           ? { program: await naiveProgram(problem, proj), entryPoint: proj }
-          : { program: await wgslProgram(tiledProgramPart(problem, variant, proj), 'weight_decode.wgsl', 'expert_gemm.wgsl') },
+          : {
+              program: await wgslProgram(
+                tiledProgramPart(problem, variant, proj),
+                'weight_decode.wgsl',
+                'expert_gemm.wgsl',
+              ),
+            },
       );
       return { pipeline, uses: uses(proj) };
     };
@@ -192,12 +220,38 @@ export class GroupedExpertGemm {
 
   /** gate/up with SwiGLU: h = silu(Wg·x) ⊙ (Wu·x) for every sorted row, one dispatch. */
   encodeGateUp(enc: GPUCommandEncoder, b: GateUpBindings, timer?: GpuTimer): void {
-    this.encode(enc, 'gate_up', this.gateUp, b.x, b.h, b.perm, b.offsets, b.topK, b.tokens, b.weights, b.expertTable, timer);
+    this.encode(
+      enc,
+      'gate_up',
+      this.gateUp,
+      b.x,
+      b.h,
+      b.perm,
+      b.offsets,
+      b.topK,
+      b.tokens,
+      b.weights,
+      b.expertTable,
+      timer,
+    );
   }
 
   /** down: y = Wd·h for every sorted row, one dispatch. */
   encodeDown(enc: GPUCommandEncoder, b: DownBindings, timer?: GpuTimer): void {
-    this.encode(enc, 'down', this.down, b.h, b.y, undefined, b.offsets, b.topK, b.tokens, b.weights, b.expertTable, timer);
+    this.encode(
+      enc,
+      'down',
+      this.down,
+      b.h,
+      b.y,
+      undefined,
+      b.offsets,
+      b.topK,
+      b.tokens,
+      b.weights,
+      b.expertTable,
+      timer,
+    );
   }
 
   /** FLOPs of gate+up+down for `rows` = T·K sorted rows: 2·rows·3·H·F. */
@@ -220,7 +274,9 @@ export class GroupedExpertGemm {
     timer: GpuTimer | undefined,
   ): void {
     if (weights.length !== this.params.sources) {
-      throw new Error(`GroupedExpertGemm.${proj}: ${weights.length} weight bindings given, created for ${this.params.sources}`);
+      throw new Error(
+        `GroupedExpertGemm.${proj}: ${weights.length} weight bindings given, created for ${this.params.sources}`,
+      );
     }
     if (!Number.isInteger(tokens) || tokens < 0 || !Number.isInteger(topK) || topK < 1) {
       throw new Error(`GroupedExpertGemm.${proj}: bad tokens ${tokens} / topK ${topK}`);
@@ -238,7 +294,9 @@ export class GroupedExpertGemm {
     const bindGroup = this.gpu.device.createBindGroup({
       label: `expert gemm ${proj}`,
       layout: pass.pipeline.getBindGroupLayout(0),
-      entries: [...resources].filter(([binding]) => pass.uses.has(binding)).map(([binding, resource]) => ({ binding, resource })),
+      entries: [...resources]
+        .filter(([binding]) => pass.uses.has(binding))
+        .map(([binding, resource]) => ({ binding, resource })),
     });
     const cp = enc.beginComputePass({ label: `expert gemm ${proj}`, timestampWrites: timer?.writes(proj) });
     cp.setPipeline(pass.pipeline);
@@ -251,7 +309,11 @@ export class GroupedExpertGemm {
   /** Workgroups for `rows` sorted rows: an upper bound, no knowledge of the routing needed. */
   grid(proj: Projection, rows: number): [number, number, number] {
     const outputs = proj === 'gate_up' ? this.params.expertHidden : this.params.hidden;
-    if (this.variant.kind === 'naive') return [...workgroupGrid(Math.ceil((rows * outputs) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension), 1];
+    if (this.variant.kind === 'naive')
+      return [
+        ...workgroupGrid(Math.ceil((rows * outputs) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension),
+        1,
+      ];
     const { tileRows, tileCols } = tileShape(this.variant);
     const slots = Math.floor(rows / tileRows) + this.params.experts;
     const y = Math.min(slots, 65535);
@@ -273,7 +335,9 @@ export function createExpertTable(gpu: Gpu, entries: { source: number; atWord: n
   entries.forEach(({ source, atWord }, e) => {
     if (!Number.isInteger(source) || source < 0) throw new Error(`expert table: expert ${e} has bad source ${source}`);
     if (!Number.isInteger(atWord) || atWord < 0 || atWord % 4 !== 0) {
-      throw new Error(`expert table: expert ${e} block at word ${atWord} — must be a non-negative multiple of 4 (16-byte aligned)`);
+      throw new Error(
+        `expert table: expert ${e} block at word ${atWord} — must be a non-negative multiple of 4 (16-byte aligned)`,
+      );
     }
     data[2 * e] = source;
     data[2 * e + 1] = atWord;

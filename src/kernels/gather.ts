@@ -45,7 +45,8 @@ export class GatherKernel {
 
   encode(enc: GPUCommandEncoder, b: GatherBuffers, timer?: GpuTimer): void {
     const H = this.params.columns;
-    if (!Number.isInteger(b.rows) || b.rows < 0) throw new Error(`gather: rows must be a non-negative integer (got ${b.rows})`);
+    if (!Number.isInteger(b.rows) || b.rows < 0)
+      throw new Error(`gather: rows must be a non-negative integer (got ${b.rows})`);
     if (b.out.size < b.rows * H * 4) throw new Error(`gather: out holds ${b.out.size} bytes, needs ${b.rows * H * 4}`);
     if (b.idx.size < b.rows * 4) throw new Error(`gather: idx holds ${b.idx.size} bytes, needs ${b.rows * 4}`);
     const label = b.label ?? 'gather';

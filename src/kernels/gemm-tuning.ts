@@ -15,7 +15,8 @@ export interface GemmShape {
   topK: number;
 }
 
-export const shapeLabel = (s: GemmShape): string => `T=${s.tokens} H=${s.hidden} F=${s.expertHidden} E=${s.experts} K=${s.topK}`;
+export const shapeLabel = (s: GemmShape): string =>
+  `T=${s.tokens} H=${s.hidden} F=${s.expertHidden} E=${s.experts} K=${s.topK}`;
 
 /** FLOPs of gate + up + down: 2·T·K·3·H·F. */
 export const gemmFlops = (s: GemmShape): number => 2 * s.tokens * s.topK * 3 * s.hidden * s.expertHidden;
@@ -24,7 +25,11 @@ export const gemmFlops = (s: GemmShape): number => 2 * s.tokens * s.topK * 3 * s
  * Top-k routing with distinct experts per token. skew = 0 is uniform; larger values draw
  * experts from a Zipf-like popularity (p_e ∝ 1/(e+1)^skew) like a trained router's imbalance.
  */
-export function randomRouting(rng: Rng, s: GemmShape, skew = 0): { choice: Uint32Array; perm: Uint32Array; offsets: Uint32Array; counts: Uint32Array } {
+export function randomRouting(
+  rng: Rng,
+  s: GemmShape,
+  skew = 0,
+): { choice: Uint32Array; perm: Uint32Array; offsets: Uint32Array; counts: Uint32Array } {
   const { tokens: T, topK: K, experts: E } = s;
   if (K > E) throw new Error(`routing: topK ${K} > experts ${E}`);
   const weight = Array.from({ length: E }, (_, e) => 1 / (e + 1) ** skew);
@@ -59,13 +64,26 @@ export interface GemmProblem {
   perm: Uint32Array;
   offsets: Uint32Array;
   decoded: DecodedExpert[];
-  buffers: { x: GPUBuffer; perm: GPUBuffer; offsets: GPUBuffer; h: GPUBuffer; y: GPUBuffer; table: GPUBuffer; weights: GPUBufferBinding[] };
+  buffers: {
+    x: GPUBuffer;
+    perm: GPUBuffer;
+    offsets: GPUBuffer;
+    h: GPUBuffer;
+    y: GPUBuffer;
+    table: GPUBuffer;
+    weights: GPUBufferBinding[];
+  };
   /** Compressed bytes per expert. */
   bytesPerExpert: number;
   destroy(): void;
 }
 
-export function buildGemmProblem(gpu: Gpu, shape: GemmShape, format: WeightFormat, opts: { seed?: number; skew?: number; sources?: number } = {}): GemmProblem {
+export function buildGemmProblem(
+  gpu: Gpu,
+  shape: GemmShape,
+  format: WeightFormat,
+  opts: { seed?: number; skew?: number; sources?: number } = {},
+): GemmProblem {
   const rng = new Rng(opts.seed ?? 1);
   const { hidden: H, expertHidden: F, experts: E, tokens: T, topK: K } = shape;
   const S = opts.sources ?? 1;
@@ -78,7 +96,14 @@ export function buildGemmProblem(gpu: Gpu, shape: GemmShape, format: WeightForma
   for (let e = 0; e < E; e++) {
     const s = e % S;
     const atWord = Math.floor(e / S) * layout.words;
-    packExpert(layout, wrng.normals(F * H, 1 / Math.sqrt(H)), wrng.normals(F * H, 1 / Math.sqrt(H)), wrng.normals(H * F, 1 / Math.sqrt(F)), words[s], atWord);
+    packExpert(
+      layout,
+      wrng.normals(F * H, 1 / Math.sqrt(H)),
+      wrng.normals(F * H, 1 / Math.sqrt(H)),
+      wrng.normals(H * F, 1 / Math.sqrt(F)),
+      words[s],
+      atWord,
+    );
     decoded.push(decodeExpert(layout, words[s], atWord));
     entries.push({ source: s, atWord });
   }
@@ -104,7 +129,8 @@ export function buildGemmProblem(gpu: Gpu, shape: GemmShape, format: WeightForma
     buffers,
     bytesPerExpert: layout.bytes,
     destroy() {
-      for (const b of [buffers.x, buffers.perm, buffers.offsets, buffers.h, buffers.y, buffers.table, ...weightBuffers]) b.destroy();
+      for (const b of [buffers.x, buffers.perm, buffers.offsets, buffers.h, buffers.y, buffers.table, ...weightBuffers])
+        b.destroy();
     },
   };
 }
@@ -112,7 +138,13 @@ export function buildGemmProblem(gpu: Gpu, shape: GemmShape, format: WeightForma
 /** Records gate_up then down for the whole problem. */
 export function encodeProblem(gemm: GroupedExpertGemm, p: GemmProblem, enc: GPUCommandEncoder, timer?: GpuTimer): void {
   const b = p.buffers;
-  const common = { topK: p.shape.topK, tokens: p.shape.tokens, weights: b.weights, expertTable: b.table, offsets: b.offsets };
+  const common = {
+    topK: p.shape.topK,
+    tokens: p.shape.tokens,
+    weights: b.weights,
+    expertTable: b.table,
+    offsets: b.offsets,
+  };
   gemm.encodeGateUp(enc, { ...common, x: b.x, perm: b.perm, h: b.h }, timer);
   gemm.encodeDown(enc, { ...common, h: b.h, y: b.y }, timer);
 }
@@ -128,7 +160,13 @@ export interface Timing {
 }
 
 /** Times `runs` submissions of gate_up + down after `warmup` untimed ones. */
-export async function timeGemm(gpu: Gpu, gemm: GroupedExpertGemm, p: GemmProblem, runs = 5, warmup = 1): Promise<Timing> {
+export async function timeGemm(
+  gpu: Gpu,
+  gemm: GroupedExpertGemm,
+  p: GemmProblem,
+  runs = 5,
+  warmup = 1,
+): Promise<Timing> {
   const timer = new GpuTimer(gpu);
   const totals: number[] = [];
   const gateUp: number[] = [];
@@ -185,4 +223,10 @@ export const SUBGROUP_SWEEP_CANDIDATES: readonly string[] = [
 ];
 
 /** Portable candidates (no subgroups). */
-export const TILE_SWEEP_CANDIDATES: readonly string[] = ['tile:4x4:8x8', 'tile:4x4:16x4', 'tile:8x4:8x8', 'tile:4x8:8x4', 'tile:2x4:16x8'];
+export const TILE_SWEEP_CANDIDATES: readonly string[] = [
+  'tile:4x4:8x8',
+  'tile:4x4:16x4',
+  'tile:8x4:8x8',
+  'tile:4x8:8x4',
+  'tile:2x4:16x8',
+];

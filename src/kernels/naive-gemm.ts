@@ -27,22 +27,35 @@ function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
     `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
   ];
   for (let s = 0; s < p.sources; s++) {
-    lines.push(`@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${quads ? 'vec4u' : 'u32'}>;`);
+    lines.push(
+      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${quads ? 'vec4u' : 'u32'}>;`,
+    );
   }
   // Word i and the 4 words from 4i of a weight source (the source switch is per load: naive).
   lines.push('fn weight_word(src: u32, i: u32) -> u32 {', '  switch src {');
-  for (let s = 0; s < p.sources; s++) lines.push(`    case ${u(s)}: { return weights${s}[${quads ? 'i / 4u][i % 4u' : 'i'}]; }`);
+  for (let s = 0; s < p.sources; s++)
+    lines.push(`    case ${u(s)}: { return weights${s}[${quads ? 'i / 4u][i % 4u' : 'i'}]; }`);
   lines.push('    default: { return 0u; }', '  }', '}');
   lines.push('fn weight_quad(src: u32, i: u32) -> vec4u {', '  switch src {');
   for (let s = 0; s < p.sources; s++) {
-    lines.push(`    case ${u(s)}: { return ${quads ? `weights${s}[i]` : `vec4u(weights${s}[4u * i], weights${s}[4u * i + 1u], weights${s}[4u * i + 2u], weights${s}[4u * i + 3u])`}; }`);
+    lines.push(
+      `    case ${u(s)}: { return ${quads ? `weights${s}[i]` : `vec4u(weights${s}[4u * i], weights${s}[4u * i + 1u], weights${s}[4u * i + 2u], weights${s}[4u * i + 3u])`}; }`,
+    );
   }
   lines.push('    default: { return vec4u(0u); }', '  }', '}');
   // Inputs base + k .. base + k + 3 of a row of length len (zero past its end).
   lines.push('fn inputs4(base: u32, k: u32, len: u32) -> vec4f {');
   if (vecInput) lines.push('  return input_rows[(base + k) / 4u];');
   else {
-    lines.push('  var v = vec4f(0.0);', '  for (var j = 0u; j < 4u; j++) {', '    if (k + j < len) {', '      v[j] = input_rows[base + k + j];', '    }', '  }', '  return v;');
+    lines.push(
+      '  var v = vec4f(0.0);',
+      '  for (var j = 0u; j < 4u; j++) {',
+      '    if (k + j < len) {',
+      '      v[j] = input_rows[base + k + j];',
+      '    }',
+      '  }',
+      '  return v;',
+    );
   }
   lines.push('}');
   return { file: `<generated naive_gemm ${proj} prelude>`, code: lines.join('\n') };

@@ -37,12 +37,16 @@ export class PermuteKernel {
   }
 
   static async create(gpu: Gpu, p: PermuteParams): Promise<PermuteKernel> {
-    if (!Number.isInteger(p.experts) || p.experts < 1) throw new Error(`permute: experts must be a positive integer (got ${p.experts})`);
-    if (!Number.isInteger(p.topK) || p.topK < 1) throw new Error(`permute: topK must be a positive integer (got ${p.topK})`);
+    if (!Number.isInteger(p.experts) || p.experts < 1)
+      throw new Error(`permute: experts must be a positive integer (got ${p.experts})`);
+    if (!Number.isInteger(p.topK) || p.topK < 1)
+      throw new Error(`permute: topK must be a positive integer (got ${p.topK})`);
     const wgBytes = 4 * (p.experts + 2 * CHUNK);
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     if (wgBytes > limit) {
-      throw new Error(`permute: experts = ${p.experts} needs ${wgBytes} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`);
+      throw new Error(
+        `permute: experts = ${p.experts} needs ${wgBytes} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
+      );
     }
     const stage = (entryPoint: Stage) =>
       cachedPipeline(gpu, `permute.${entryPoint}:${p.experts}`, async () => ({
@@ -57,7 +61,11 @@ export class PermuteKernel {
   private scratchFor(bytes: number): GPUBuffer {
     const last = this.scratch[this.scratch.length - 1];
     if (last && last.size >= bytes) return last;
-    const buf = this.gpu.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE, label: 'permute chunk bases' });
+    const buf = this.gpu.device.createBuffer({
+      size: Math.max(16, bytes),
+      usage: GPUBufferUsage.STORAGE,
+      label: 'permute chunk bases',
+    });
     this.scratch.push(buf);
     return buf;
   }

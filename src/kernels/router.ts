@@ -84,7 +84,10 @@ export class RouterKernel {
           ? 'alias XV = vec4<f32>;\nfn dotv(a: XV, b: XV) -> f32 { return dot(a, b); }\n'
           : 'alias XV = f32;\nfn dotv(a: XV, b: XV) -> f32 { return a * b; }\n'),
     };
-    const pipeline = await cachedPipeline(gpu, key, async () => ({ program: await wgslProgram(prelude, 'router.wgsl'), constants }));
+    const pipeline = await cachedPipeline(gpu, key, async () => ({
+      program: await wgslProgram(prelude, 'router.wgsl'),
+      constants,
+    }));
     return new RouterKernel(gpu, p, pipeline, tb);
   }
 
@@ -117,7 +120,12 @@ export class RouterKernel {
     if (T > 0) {
       pass.setPipeline(this.pipeline);
       pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(...workgroupGrid(Math.ceil(T / this.tokensPerWorkgroup), this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
+      pass.dispatchWorkgroups(
+        ...workgroupGrid(
+          Math.ceil(T / this.tokensPerWorkgroup),
+          this.gpu.device.limits.maxComputeWorkgroupsPerDimension,
+        ),
+      );
     }
     pass.end();
   }
@@ -125,7 +133,11 @@ export class RouterKernel {
   private logitsFor(bytes: number): GPUBuffer {
     const last = this.scratch[this.scratch.length - 1];
     if (last && last.size >= bytes) return last;
-    const buf = this.gpu.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.STORAGE, label: 'router logits' });
+    const buf = this.gpu.device.createBuffer({
+      size: Math.max(16, bytes),
+      usage: GPUBufferUsage.STORAGE,
+      label: 'router logits',
+    });
     this.scratch.push(buf);
     return buf;
   }

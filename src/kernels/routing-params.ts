@@ -39,7 +39,8 @@ export function validateRouterParams(p: RouterParams): void {
     throw new Error(`router: scoring must be 'softmax' or 'sigmoid' (got '${String(p.scoring)}')`);
   }
   if (p.topK > MAX_TOP_K) throw new Error(`router: topK = ${p.topK} is above the supported maximum ${MAX_TOP_K}`);
-  if (p.experts % p.nGroup !== 0) throw new Error(`router: nGroup = ${p.nGroup} does not divide experts = ${p.experts}`);
+  if (p.experts % p.nGroup !== 0)
+    throw new Error(`router: nGroup = ${p.nGroup} does not divide experts = ${p.experts}`);
   if (p.topkGroup > p.nGroup) throw new Error(`router: topkGroup = ${p.topkGroup} is larger than nGroup = ${p.nGroup}`);
   const perGroup = p.experts / p.nGroup;
   if (p.topK > p.topkGroup * perGroup) {
@@ -48,7 +49,9 @@ export function validateRouterParams(p: RouterParams): void {
     );
   }
   if (p.hasBias && p.nGroup > 1 && perGroup < 2) {
-    throw new Error(`router: nGroup = ${p.nGroup} leaves one expert per group, but the biased group score sums the top 2`);
+    throw new Error(
+      `router: nGroup = ${p.nGroup} leaves one expert per group, but the biased group score sums the top 2`,
+    );
   }
   if (!Number.isFinite(p.routedScalingFactor)) {
     throw new Error(`router: routedScalingFactor must be finite (got ${p.routedScalingFactor})`);
@@ -63,7 +66,8 @@ export function validateRouterParams(p: RouterParams): void {
 export function workgroupGrid(count: number, maxPerDim = 65535): [number, number] {
   if (count <= maxPerDim) return [count, 1];
   const y = Math.ceil(count / maxPerDim);
-  if (y > maxPerDim) throw new Error(`dispatch of ${count} workgroups exceeds ${maxPerDim}² (maxComputeWorkgroupsPerDimension)`);
+  if (y > maxPerDim)
+    throw new Error(`dispatch of ${count} workgroups exceeds ${maxPerDim}² (maxComputeWorkgroupsPerDimension)`);
   return [Math.ceil(count / y), y];
 }
 

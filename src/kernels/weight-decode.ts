@@ -1,7 +1,17 @@
 // Unpacks compressed expert blocks to f32 on the GPU, with the decoders the grouped
 // expert GEMM uses (shaders/weight_decode.wgsl): the tests' proof that GPU and CPU
 // (src/model/formats.ts decodeExpert) agree code for code.
-import { cachedPipeline, createBuffer, createUniform, packUniform, readF32, wgslProgram, withErrorScopes, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import {
+  cachedPipeline,
+  createBuffer,
+  createUniform,
+  packUniform,
+  readF32,
+  wgslProgram,
+  withErrorScopes,
+  type Gpu,
+  type GpuTimer,
+} from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
 import { FORMAT_ID } from './expert-gemm-codegen.ts';
 import { workgroupGrid } from './routing-params.ts';
@@ -39,7 +49,9 @@ export class UnpackKernel {
     const pipeline = await cachedPipeline(gpu, 'expert_gemm_unpack', async () => ({
       program: await wgslProgram('weight_decode.wgsl', 'expert_gemm_unpack.wgsl'),
     }));
-    const uniforms = Object.fromEntries(MATRICES.map((n) => [n, createUniform(gpu, matrixUniform(l.format, l[n]), `unpack ${n}`)])) as Record<MatrixName, GPUBuffer>;
+    const uniforms = Object.fromEntries(
+      MATRICES.map((n) => [n, createUniform(gpu, matrixUniform(l.format, l[n]), `unpack ${n}`)]),
+    ) as Record<MatrixName, GPUBuffer>;
     return new UnpackKernel(gpu, l, pipeline, uniforms);
   }
 
@@ -60,7 +72,9 @@ export class UnpackKernel {
     const pass = enc.beginComputePass({ label: `unpack ${which}`, timestampWrites: timer?.writes('decode') });
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(...workgroupGrid(Math.ceil((m.rows * m.rowWords) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
+    pass.dispatchWorkgroups(
+      ...workgroupGrid(Math.ceil((m.rows * m.rowWords) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension),
+    );
     pass.end();
   }
 
@@ -70,7 +84,11 @@ export class UnpackKernel {
 }
 
 /** Unpacks gate, up and down of the expert block at `block` and reads them back. */
-export async function unpackExpertGpu(gpu: Gpu, l: ExpertLayout, block: GPUBufferBinding): Promise<Record<MatrixName, Float32Array>> {
+export async function unpackExpertGpu(
+  gpu: Gpu,
+  l: ExpertLayout,
+  block: GPUBufferBinding,
+): Promise<Record<MatrixName, Float32Array>> {
   return withErrorScopes(gpu, 'unpack expert', async () => {
     const kernel = await UnpackKernel.create(gpu, l);
     const outs = MATRICES.map((n) => createBuffer(gpu, l[n].rows * l[n].cols * 4, `unpacked ${n}`));

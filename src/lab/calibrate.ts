@@ -24,43 +24,93 @@ export interface CalibrationItem {
   reference?: 'gemm' | 'copy';
 }
 
-const gemmSample = (name: string) => (r: LabResult, s: LabShape): CalibrationSample => ({
-  name: `${name} (${r.variant})`,
-  kind: 'expert-gemm',
-  tokens: s.tokens,
-  hidden: s.hidden,
-  expertHidden: s.expertHidden,
-  experts: s.experts,
-  topk: s.topK,
-  format: s.format,
-  measuredMs: r.medianMs,
-});
+const gemmSample =
+  (name: string) =>
+  (r: LabResult, s: LabShape): CalibrationSample => ({
+    name: `${name} (${r.variant})`,
+    kind: 'expert-gemm',
+    tokens: s.tokens,
+    hidden: s.hidden,
+    expertHidden: s.expertHidden,
+    experts: s.experts,
+    topk: s.topK,
+    format: s.format,
+    measuredMs: r.medianMs,
+  });
 
 export const CALIBRATION_PLAN: readonly CalibrationItem[] = [
-  { name: 'grouped GEMM f32 T128 H256 F128 E16 K4', kernel: 'expert-gemm', shape: { tokens: 128, hidden: 256, expertHidden: 128, experts: 16, topK: 4 }, sample: gemmSample('grouped GEMM f32 T128') },
-  { name: 'grouped GEMM f32 T256 H512 F256 E32 K4', kernel: 'expert-gemm', shape: {}, sample: gemmSample('grouped GEMM f32 T256'), reference: 'gemm' },
-  { name: 'grouped GEMM nvfp4 T256 H512 F256 E32 K4', kernel: 'expert-gemm', shape: { format: 'nvfp4' }, sample: gemmSample('grouped GEMM nvfp4 T256') },
+  {
+    name: 'grouped GEMM f32 T128 H256 F128 E16 K4',
+    kernel: 'expert-gemm',
+    shape: { tokens: 128, hidden: 256, expertHidden: 128, experts: 16, topK: 4 },
+    sample: gemmSample('grouped GEMM f32 T128'),
+  },
+  {
+    name: 'grouped GEMM f32 T256 H512 F256 E32 K4',
+    kernel: 'expert-gemm',
+    shape: {},
+    sample: gemmSample('grouped GEMM f32 T256'),
+    reference: 'gemm',
+  },
+  {
+    name: 'grouped GEMM nvfp4 T256 H512 F256 E32 K4',
+    kernel: 'expert-gemm',
+    shape: { format: 'nvfp4' },
+    sample: gemmSample('grouped GEMM nvfp4 T256'),
+  },
   {
     name: 'dense GEMM 256×512×256 (down pass, one expert)',
     kernel: 'expert-gemm',
     shape: { stage: 'down', experts: 1, topK: 1, skew: 0 },
-    sample: (r, s) => ({ name: `dense GEMM ${s.tokens}×${s.hidden}×${s.expertHidden} (${r.variant})`, kind: 'gemm', m: s.tokens, n: s.hidden, k: s.expertHidden, measuredMs: r.medianMs }),
+    sample: (r, s) => ({
+      name: `dense GEMM ${s.tokens}×${s.hidden}×${s.expertHidden} (${r.variant})`,
+      kind: 'gemm',
+      m: s.tokens,
+      n: s.hidden,
+      k: s.expertHidden,
+      measuredMs: r.medianMs,
+    }),
   },
   {
     name: 'router T256 H512 E32 K4',
     kernel: 'router',
     shape: {},
     // The rack model prices the router as its logits GEMM (cost-model.ts routerWork).
-    sample: (r, s) => ({ name: `router as GEMM ${s.tokens}×${s.experts}×${s.hidden} (${r.variant})`, kind: 'gemm', m: s.tokens, n: s.experts, k: s.hidden, measuredMs: r.medianMs }),
+    sample: (r, s) => ({
+      name: `router as GEMM ${s.tokens}×${s.experts}×${s.hidden} (${r.variant})`,
+      kind: 'gemm',
+      m: s.tokens,
+      n: s.experts,
+      k: s.hidden,
+      measuredMs: r.medianMs,
+    }),
   },
-  { name: 'copy 4 MiB', kernel: 'copy', shape: { mib: 4 }, sample: (r) => ({ name: 'copy 4 MiB', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }) },
+  {
+    name: 'copy 4 MiB',
+    kernel: 'copy',
+    shape: { mib: 4 },
+    sample: (r) => ({ name: 'copy 4 MiB', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }),
+  },
   // The default size (16 MiB on a CPU-emulated adapter, 256 MiB on a GPU: past its caches) gives the copy rate.
-  { name: 'copy, default size', kernel: 'copy', shape: {}, sample: (r) => ({ name: `copy ${r.shape.mib} MiB`, kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }), reference: 'copy' },
+  {
+    name: 'copy, default size',
+    kernel: 'copy',
+    shape: {},
+    sample: (r) => ({ name: `copy ${r.shape.mib} MiB`, kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }),
+    reference: 'copy',
+  },
   {
     name: 'attention core 4×64, lengths 256/128/64',
     kernel: 'attention',
     shape: {},
-    sample: (r, s) => ({ name: `attention ${s.heads}×${s.headDim} [${s.lengths.join(',')}]`, kind: 'attention', heads: s.heads, headDim: s.headDim, lengths: [...s.lengths], measuredMs: r.medianMs }),
+    sample: (r, s) => ({
+      name: `attention ${s.heads}×${s.headDim} [${s.lengths.join(',')}]`,
+      kind: 'attention',
+      heads: s.heads,
+      headDim: s.headDim,
+      lengths: [...s.lengths],
+      measuredMs: r.medianMs,
+    }),
   },
 ];
 
@@ -71,7 +121,14 @@ export interface CalibrationOutput {
   device: { gemmGflops: number; copyGBps: number; adapter: string };
   samples: CalibrationSample[];
   /** Measured, but the rack model has no sample kind for them (yet). */
-  notModeled: { name: string; kernel: string; shape: LabResult['shape']; flops: number; gflops: number | null; measuredMs: number }[];
+  notModeled: {
+    name: string;
+    kernel: string;
+    shape: LabResult['shape'];
+    flops: number;
+    gflops: number | null;
+    measuredMs: number;
+  }[];
   ceilings: { fmaGflops: number; copyGBps: number };
   /** Every run behind the samples, as `npm run lab -- --json` prints it. */
   runs: LabResult[];
@@ -93,13 +150,28 @@ export async function measureCalibration(gpu: Gpu, opts: CalibrateOptions): Prom
   let copyGBps: number | undefined;
   for (const item of plan) {
     const shape: LabShape = { ...DEFAULT_SHAPE, ...item.shape };
-    const r = await runLab(gpu, LAB_REGISTRY[item.kernel], shape, { seed: opts.seed, runs: opts.runs ?? 3, ceiling: false });
-    if (!r.checkOk) throw new Error(`calibration: ${item.name} computed a wrong result (${r.check}); not writing timings of a broken kernel`);
+    const r = await runLab(gpu, LAB_REGISTRY[item.kernel], shape, {
+      seed: opts.seed,
+      runs: opts.runs ?? 3,
+      ceiling: false,
+    });
+    if (!r.checkOk)
+      throw new Error(
+        `calibration: ${item.name} computed a wrong result (${r.check}); not writing timings of a broken kernel`,
+      );
     runs.push(r);
     opts.onItem?.(item, r);
     const sample = item.sample(r, shape);
     if (sample) samples.push(sample);
-    else notModeled.push({ name: item.name, kernel: item.kernel, shape: r.shape, flops: r.flops, gflops: r.gflops, measuredMs: r.medianMs });
+    else
+      notModeled.push({
+        name: item.name,
+        kernel: item.kernel,
+        shape: r.shape,
+        flops: r.flops,
+        gflops: r.gflops,
+        measuredMs: r.medianMs,
+      });
     if (item.reference === 'gemm') gemmGflops = r.gflops ?? undefined;
     if (item.reference === 'copy') copyGBps = r.gbps ?? undefined;
   }

@@ -19,11 +19,18 @@ const entry = (gpu: Gpu): Ceilings => {
   return c;
 };
 
-async function measure(gpu: Gpu, kernel: LabKernel<never>, runs: number): Promise<{ flops: number; bytes: number; ms: number }> {
+async function measure(
+  gpu: Gpu,
+  kernel: LabKernel<never>,
+  runs: number,
+): Promise<{ flops: number; bytes: number; ms: number }> {
   const p = await kernel.prepare(gpu, { ...DEFAULT_SHAPE }, { seed: 1 });
   try {
     const check = await checkProblem(gpu, p);
-    if (!check.ok) throw new Error(`the ${kernel.name} ceiling kernel computed a wrong result (${check.detail}); its rate would mean nothing`);
+    if (!check.ok)
+      throw new Error(
+        `the ${kernel.name} ceiling kernel computed a wrong result (${check.detail}); its rate would mean nothing`,
+      );
     const t = await timeProblem(gpu, p, runs);
     return { flops: p.flops, bytes: p.bytes, ms: t.medianMs };
   } finally {

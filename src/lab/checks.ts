@@ -6,7 +6,12 @@ import type { CheckResult } from './types.ts';
 const fmt = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
 /** relErr ≤ tolerance (NaN or Inf anywhere in `got` fails: relativeError gives Infinity). */
-export function checkClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tolerance: number): CheckResult {
+export function checkClose(
+  what: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tolerance: number,
+): CheckResult {
   const relErr = relativeError(got, want);
   const ok = relErr <= tolerance;
   let detail = `${what}: relative error ${fmt(relErr)} (tolerance ${fmt(tolerance)})`;
@@ -40,7 +45,10 @@ export function checkExact(what: string, got: ArrayLike<number>, want: ArrayLike
   const relErr = ok ? 0 : relativeError(got, want) || Infinity;
   const detail = ok
     ? `${what}: all ${n} values exact`
-    : `${what}: ${mismatches} of ${want.length} values differ` + (first >= 0 ? `; first at [${first}]: got ${got[first]}, expected ${want[first]}` : `; ${got.length} values, expected ${want.length}`);
+    : `${what}: ${mismatches} of ${want.length} values differ` +
+      (first >= 0
+        ? `; first at [${first}]: got ${got[first]}, expected ${want[first]}`
+        : `; ${got.length} values, expected ${want.length}`);
   return { ok, relErr, tolerance: 0, detail };
 }
 
@@ -54,7 +62,9 @@ export function checkBits(what: string, got: Float32Array, want: Float32Array): 
 
 /** All must pass; relErr is the worst, details joined. */
 export function allOf(...results: CheckResult[]): CheckResult {
-  const worst = results.reduce((a, b) => (b.relErr / Math.max(b.tolerance, 1e-30) > a.relErr / Math.max(a.tolerance, 1e-30) ? b : a));
+  const worst = results.reduce((a, b) =>
+    b.relErr / Math.max(b.tolerance, 1e-30) > a.relErr / Math.max(a.tolerance, 1e-30) ? b : a,
+  );
   return {
     ok: results.every((r) => r.ok),
     relErr: worst.relErr,

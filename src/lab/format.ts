@@ -4,7 +4,8 @@ import type { CalibrationOutput } from './calibrate.ts';
 import type { LabResult } from './run.ts';
 import type { SweepReport } from './sweep.ts';
 
-const sig = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '-' : Number(x.toPrecision(digits)).toString());
+const sig = (x: number | null | undefined, digits = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '-' : Number(x.toPrecision(digits)).toString();
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const exp = (x: number): string => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 
@@ -15,11 +16,14 @@ export function shapeText(shape: LabResult['shape']): string {
 }
 
 export function formatResult(r: LabResult): string {
-  const timing = r.timing === 'timestamp-query' ? 'GPU timestamp queries' : 'host time per submission (no timestamp-query)';
+  const timing =
+    r.timing === 'timestamp-query' ? 'GPU timestamp queries' : 'host time per submission (no timestamp-query)';
   const rate =
     r.bound === 'compute'
-      ? `${sig(r.gflops)} GFLOP/s = ${pct(r.fractionOfCeiling)} of the FMA ceiling ${sig(r.ceilingGflops)} GFLOP/s` + (r.gbps !== null ? ` (${sig(r.gbps)} GB/s of minimum traffic)` : '')
-      : `${sig(r.gbps)} GB/s = ${pct(r.fractionOfCeiling)} of the copy ceiling ${sig(r.ceilingGbps)} GB/s` + (r.gflops !== null ? ` (${sig(r.gflops)} GFLOP/s)` : '');
+      ? `${sig(r.gflops)} GFLOP/s = ${pct(r.fractionOfCeiling)} of the FMA ceiling ${sig(r.ceilingGflops)} GFLOP/s` +
+        (r.gbps !== null ? ` (${sig(r.gbps)} GB/s of minimum traffic)` : '')
+      : `${sig(r.gbps)} GB/s = ${pct(r.fractionOfCeiling)} of the copy ceiling ${sig(r.ceilingGbps)} GB/s` +
+        (r.gflops !== null ? ` (${sig(r.gflops)} GFLOP/s)` : '');
   return [
     `${r.kernel}: ${shapeText(r.shape)}`,
     `  seed ${r.seed} (rerun with --seed ${r.seed}); variant ${r.variant} (${r.variantSource})`,
@@ -52,17 +56,28 @@ export function formatSweep(s: SweepReport): string {
     out.push(`best: ${s.best.variant} (${sig(s.best.medianMs, 4)} ms median)`);
     if (s.shapeClass) {
       const cls = `${s.shapeClass.kernel} ${s.shapeClass.base} R${s.shapeClass.rows}`;
-      out.push(s.recordedIn ? `recorded for shape class '${cls}' in ${s.recordedIn}` : `not recorded (shape class '${cls}')`);
+      out.push(
+        s.recordedIn ? `recorded for shape class '${cls}' in ${s.recordedIn}` : `not recorded (shape class '${cls}')`,
+      );
     }
   }
   return out.join('\n');
 }
 
 export function formatCalibrationRun(c: CalibrationOutput): string {
-  const rows = c.runs.map((r): Cell[] => [r.kernel, shapeText(r.shape), r.variant, sig(r.medianMs, 4), r.bound === 'compute' ? `${sig(r.gflops)} GFLOP/s` : `${sig(r.gbps)} GB/s`, exp(r.relErr)]);
+  const rows = c.runs.map((r): Cell[] => [
+    r.kernel,
+    shapeText(r.shape),
+    r.variant,
+    sig(r.medianMs, 4),
+    r.bound === 'compute' ? `${sig(r.gflops)} GFLOP/s` : `${sig(r.gbps)} GB/s`,
+    exp(r.relErr),
+  ]);
   return [
     `calibration samples — measured here on ${c.adapter}`,
-    formatTable(['kernel', 'shape', 'variant', 'median ms', 'rate', 'rel. err'], rows, { rightAlign: [false, false, false, true, true, true] }),
+    formatTable(['kernel', 'shape', 'variant', 'median ms', 'rate', 'rel. err'], rows, {
+      rightAlign: [false, false, false, true, true, true],
+    }),
     `device rates: GEMM ${sig(c.device.gemmGflops)} GFLOP/s (f32 grouped GEMM, issue 5 shape), copy ${sig(c.device.copyGBps)} GB/s (default-size copy, bytes read + written)`,
     `ceilings: FMA loop ${sig(c.ceilings.fmaGflops)} GFLOP/s, copy ${sig(c.ceilings.copyGBps)} GB/s`,
   ].join('\n');

@@ -51,7 +51,13 @@ async function warmUp(gpu: Gpu, p: LabProblem, runs: number, warmupMs: number): 
   return done;
 }
 
-export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup = 1, warmupMs = gpu.info.software ? 0 : 500): Promise<Timing> {
+export async function timeProblem(
+  gpu: Gpu,
+  p: LabProblem,
+  runs: number,
+  warmup = 1,
+  warmupMs = gpu.info.software ? 0 : 500,
+): Promise<Timing> {
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`runs must be a positive integer (got ${runs})`);
   const warmed = await warmUp(gpu, p, warmup, warmupMs);
   const timer = new GpuTimer(gpu, Math.max(1, p.passes));
@@ -73,7 +79,14 @@ export async function timeProblem(gpu: Gpu, p: LabProblem, runs: number, warmup 
   } finally {
     timer.destroy();
   }
-  return { medianMs: median(samples), minMs: Math.min(...samples), samplesMs: samples, runs, warmup: warmed, source: timer.source };
+  return {
+    medianMs: median(samples),
+    minMs: Math.min(...samples),
+    samplesMs: samples,
+    runs,
+    warmup: warmed,
+    source: timer.source,
+  };
 }
 
 /** Fills buffers with 0xFFFFFFFF (f32 NaN, i32 -1, u32 max) so a result a kernel failed to write cannot pass. */

@@ -21,6 +21,7 @@ export const LAB_REGISTRY: Readonly<Record<LabKernelName, LabKernel<never>>> = {
 } as Record<LabKernelName, LabKernel<never>>;
 
 export function labKernel(name: string): LabKernel<never> {
-  if (!(LAB_KERNELS as readonly string[]).includes(name)) throw new Error(`unknown lab kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')})`);
+  if (!(LAB_KERNELS as readonly string[]).includes(name))
+    throw new Error(`unknown lab kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')})`);
   return LAB_REGISTRY[name as LabKernelName];
 }

@@ -48,7 +48,11 @@ export interface LabResult {
 }
 
 /** Check, time and compare an already prepared problem. */
-export async function measureProblem(gpu: Gpu, p: LabProblem, opts: Omit<LabRunOptions, 'variant'>): Promise<LabResult> {
+export async function measureProblem(
+  gpu: Gpu,
+  p: LabProblem,
+  opts: Omit<LabRunOptions, 'variant'>,
+): Promise<LabResult> {
   const check = await checkProblem(gpu, p);
   const t = await timeProblem(gpu, p, opts.runs ?? 5, opts.warmup ?? 1);
   const gflops = p.flops > 0 ? p.flops / t.medianMs / 1e6 : null;
@@ -62,7 +66,14 @@ export async function measureProblem(gpu: Gpu, p: LabProblem, opts: Omit<LabRunO
     if (p.bound === 'compute') ceilingGflops = await fmaCeilingGflops(gpu);
     else ceilingGbps = await copyCeilingGBps(gpu);
   }
-  const fractionOfCeiling = p.bound === 'compute' ? (gflops && ceilingGflops ? gflops / ceilingGflops : null) : gbps && ceilingGbps ? gbps / ceilingGbps : null;
+  const fractionOfCeiling =
+    p.bound === 'compute'
+      ? gflops && ceilingGflops
+        ? gflops / ceilingGflops
+        : null
+      : gbps && ceilingGbps
+        ? gbps / ceilingGbps
+        : null;
   return {
     kernel: p.kernel,
     shape: p.shape,
@@ -91,7 +102,12 @@ export async function measureProblem(gpu: Gpu, p: LabProblem, opts: Omit<LabRunO
   };
 }
 
-export async function runLab(gpu: Gpu, kernel: LabKernel<never>, shape: LabShape, opts: LabRunOptions): Promise<LabResult> {
+export async function runLab(
+  gpu: Gpu,
+  kernel: LabKernel<never>,
+  shape: LabShape,
+  opts: LabRunOptions,
+): Promise<LabResult> {
   const p = await kernel.prepare(gpu, shape, { variant: opts.variant, seed: opts.seed });
   try {
     return await measureProblem(gpu, p, opts);

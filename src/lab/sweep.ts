@@ -42,9 +42,23 @@ export interface SweepOptions {
   onRow?: (row: SweepRow) => void;
 }
 
-const failed = (variant: string, error: string, relErr = NaN): SweepRow => ({ variant, ok: false, relErr, medianMs: NaN, minMs: NaN, gflops: null, gbps: null, error });
+const failed = (variant: string, error: string, relErr = NaN): SweepRow => ({
+  variant,
+  ok: false,
+  relErr,
+  medianMs: NaN,
+  minMs: NaN,
+  gflops: null,
+  gbps: null,
+  error,
+});
 
-export async function sweepLab(gpu: Gpu, kernel: LabKernel<never>, shape: LabShape, opts: SweepOptions): Promise<SweepReport> {
+export async function sweepLab(
+  gpu: Gpu,
+  kernel: LabKernel<never>,
+  shape: LabShape,
+  opts: SweepOptions,
+): Promise<SweepReport> {
   const candidates = opts.candidates ?? kernel.sweepCandidates?.(gpu, shape) ?? [];
   if (candidates.length === 0) throw new Error(`${kernel.name} has no configurations to sweep`);
   const rows: SweepRow[] = [];
@@ -84,7 +98,13 @@ export async function sweepLab(gpu: Gpu, kernel: LabKernel<never>, shape: LabSha
       });
     }
     const best = rows.filter((r) => r.ok).sort((a, b) => a.medianMs - b.medianMs)[0];
-    const report: SweepReport = { kernel: kernel.name, shape: problem?.shape ?? {}, adapter: adapterLabel(gpu.info), rows, best };
+    const report: SweepReport = {
+      kernel: kernel.name,
+      shape: problem?.shape ?? {},
+      adapter: adapterLabel(gpu.info),
+      rows,
+      best,
+    };
     if (best && kernel.shapeClass) {
       report.shapeClass = kernel.shapeClass(shape);
       if (opts.cache) {

@@ -4,7 +4,12 @@ import { adapterKey } from '../tuning/tuning-cache.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import type { LabKernel, LabShape } from './types.ts';
 
-export async function tunedVariant(gpu: Gpu, kernel: Pick<LabKernel, 'shapeClass'>, shape: LabShape, validate: (v: string) => string | undefined): Promise<string | undefined> {
+export async function tunedVariant(
+  gpu: Gpu,
+  kernel: Pick<LabKernel, 'shapeClass'>,
+  shape: LabShape,
+  validate: (v: string) => string | undefined,
+): Promise<string | undefined> {
   if (!kernel.shapeClass) return undefined;
   const cache = await defaultTuningCache();
   return (await cache?.lookup(adapterKey(gpu.info), kernel.shapeClass(shape), validate))?.variant;

@@ -6,7 +6,16 @@ import type { SharedMode } from '../kernels/combine.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import type { ShapeClass } from '../tuning/tuning-cache.ts';
 
-export const LAB_KERNELS = ['router', 'permute', 'expert-gemm', 'combine', 'attention', 'decode', 'peak', 'copy'] as const;
+export const LAB_KERNELS = [
+  'router',
+  'permute',
+  'expert-gemm',
+  'combine',
+  'attention',
+  'decode',
+  'peak',
+  'copy',
+] as const;
 export type LabKernelName = (typeof LAB_KERNELS)[number];
 
 /** Which grouped-GEMM passes the expert-gemm kernel runs. */

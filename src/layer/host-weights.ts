@@ -2,7 +2,14 @@
 // weights from the seed, quantized expert by expert into contiguous blocks — the exact
 // bytes that sit in GPU memory and that a DWDP pull moves.
 import { ConfigError, type MoeConfig } from '../model/config.ts';
-import { NVFP4_GROUP, decodeExpert, expertLayout, packExpert, type ExpertLayout, type WeightFormat } from '../model/formats.ts';
+import {
+  NVFP4_GROUP,
+  decodeExpert,
+  expertLayout,
+  packExpert,
+  type ExpertLayout,
+  type WeightFormat,
+} from '../model/formats.ts';
 import { expertMaster, routerWeights, sharedMaster } from '../model/weights.ts';
 
 export interface HostLayerWeights {
@@ -22,21 +29,33 @@ export interface HostLayerWeights {
 export function layerLayout(cfg: MoeConfig, format: WeightFormat, expertHidden = cfg.expertHidden): ExpertLayout {
   if (format === 'nvfp4') {
     // One e4m3 scale per 16 values along every reduction: name the config key that breaks it.
-    const sharedKey = cfg.family === 'qwen2_moe' ? 'shared_expert_intermediate_size' : 'n_shared_experts × moe_intermediate_size';
+    const sharedKey =
+      cfg.family === 'qwen2_moe' ? 'shared_expert_intermediate_size' : 'n_shared_experts × moe_intermediate_size';
     const expertKey = cfg.family === 'mixtral' ? 'intermediate_size' : 'moe_intermediate_size';
     const dims: [string, number][] = [
       ['hidden_size', cfg.hidden],
       [expertHidden === cfg.expertHidden ? expertKey : sharedKey, expertHidden],
     ];
     for (const [key, v] of dims) {
-      if (v % NVFP4_GROUP !== 0) throw new ConfigError(key, `${v} is not a multiple of ${NVFP4_GROUP}, which nvfp4 weights need (one e4m3 scale per ${NVFP4_GROUP} values); use another --weights format or change the size`, cfg.name);
+      if (v % NVFP4_GROUP !== 0)
+        throw new ConfigError(
+          key,
+          `${v} is not a multiple of ${NVFP4_GROUP}, which nvfp4 weights need (one e4m3 scale per ${NVFP4_GROUP} values); use another --weights format or change the size`,
+          cfg.name,
+        );
     }
   }
   return expertLayout(format, cfg.hidden, expertHidden, { block: cfg.nativeWeightBlock });
 }
 
 /** Packs the blocks of `experts` (default: all) of layer `layer`. */
-export function packExperts(cfg: MoeConfig, format: WeightFormat, seed: number, layer: number, experts: number[]): Uint32Array {
+export function packExperts(
+  cfg: MoeConfig,
+  format: WeightFormat,
+  seed: number,
+  layer: number,
+  experts: number[],
+): Uint32Array {
   const layout = layerLayout(cfg, format);
   const blocks = new Uint32Array(experts.length * layout.words);
   experts.forEach((e, i) => {

@@ -75,9 +75,21 @@ export class MoeLayer {
     const [router, permute, gemm, sharedGemm, combine] = await Promise.all([
       RouterKernel.create(gpu, routerParams(cfg)),
       PermuteKernel.create(gpu, { experts: cfg.experts, topK: cfg.topK }),
-      GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.expertHidden, experts: cfg.experts, sources: opts.sources ?? 1, rowsPerExpert }),
+      GroupedExpertGemm.create(gpu, {
+        ...gemmParams,
+        expertHidden: cfg.expertHidden,
+        experts: cfg.experts,
+        sources: opts.sources ?? 1,
+        rowsPerExpert,
+      }),
       cfg.sharedHidden > 0
-        ? GroupedExpertGemm.create(gpu, { ...gemmParams, expertHidden: cfg.sharedHidden, experts: 1, sources: 1, rowsPerExpert: opts.expectedTokens })
+        ? GroupedExpertGemm.create(gpu, {
+            ...gemmParams,
+            expertHidden: cfg.sharedHidden,
+            experts: 1,
+            sources: 1,
+            rowsPerExpert: opts.expectedTokens,
+          })
         : Promise.resolve(undefined),
       CombineKernel.create(gpu, { hidden: cfg.hidden, topK: cfg.topK, shared: sharedMode(cfg) }),
     ]);
@@ -107,56 +119,126 @@ export class MoeLayer {
    * The routing half: router and permute. Split out because DWDP without prefetch reads
    * the routing back here to pull only the routed remote experts.
    */
-  encodeRouting(enc: GPUCommandEncoder, x: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+  encodeRouting(
+    enc: GPUCommandEncoder,
+    x: GPUBuffer,
+    tokens: number,
+    w: DeviceLayerWeights,
+    s: LayerScratch,
+    timer?: GpuTimer,
+  ): void {
     this.checkTokens(tokens, s);
-    this.router.encode(enc, { x, weight: w.router, bias: w.bias, topkIdx: s.topkIdx, topkWeight: s.topkWeight, tokens }, timer);
-    this.permute.encode(enc, { topkIdx: s.topkIdx, counts: s.counts, offsets: s.offsets, perm: s.perm, inv: s.inv, tokens }, timer);
+    this.router.encode(
+      enc,
+      { x, weight: w.router, bias: w.bias, topkIdx: s.topkIdx, topkWeight: s.topkWeight, tokens },
+      timer,
+    );
+    this.permute.encode(
+      enc,
+      { topkIdx: s.topkIdx, counts: s.counts, offsets: s.offsets, perm: s.perm, inv: s.inv, tokens },
+      timer,
+    );
   }
 
   /** Routed experts: grouped gate/up (SwiGLU) and down over the sorted rows, into scratch y. */
-  encodeRouted(enc: GPUCommandEncoder, x: GPUBuffer, tokens: number, experts: ExpertSources, s: LayerScratch, timer?: GpuTimer): void {
+  encodeRouted(
+    enc: GPUCommandEncoder,
+    x: GPUBuffer,
+    tokens: number,
+    experts: ExpertSources,
+    s: LayerScratch,
+    timer?: GpuTimer,
+  ): void {
     this.checkTokens(tokens, s);
     const K = this.cfg.topK;
     const { weights, expertTable } = experts;
-    this.gemm.encodeGateUp(enc, { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights, expertTable, h: s.h }, timer);
+    this.gemm.encodeGateUp(
+      enc,
+      { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights, expertTable, h: s.h },
+      timer,
+    );
     this.gemm.encodeDown(enc, { h: s.h, offsets: s.offsets, topK: K, tokens, weights, expertTable, y: s.y }, timer);
   }
 
   /** The shared expert (if the model has one) over all tokens, into scratch sharedOut; labels 'shared …'. */
-  encodeShared(enc: GPUCommandEncoder, x: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+  encodeShared(
+    enc: GPUCommandEncoder,
+    x: GPUBuffer,
+    tokens: number,
+    w: DeviceLayerWeights,
+    s: LayerScratch,
+    timer?: GpuTimer,
+  ): void {
     const gemm = this.sharedGemm;
     const sh = w.shared;
     if (!gemm || !sh) return;
     this.checkTokens(tokens, s);
     const encode = () => {
-      gemm.encodeGateUp(enc, { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! }, timer);
-      gemm.encodeDown(enc, { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! }, timer);
+      gemm.encodeGateUp(
+        enc,
+        { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! },
+        timer,
+      );
+      gemm.encodeDown(
+        enc,
+        { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! },
+        timer,
+      );
     };
     if (timer) timer.scope('shared ', encode);
     else encode();
   }
 
   /** out = Σ_k w·y (from scratch, sorted order) + gated shared output. */
-  encodeCombine(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+  encodeCombine(
+    enc: GPUCommandEncoder,
+    x: GPUBuffer,
+    out: GPUBuffer,
+    tokens: number,
+    w: DeviceLayerWeights,
+    s: LayerScratch,
+    timer?: GpuTimer,
+  ): void {
     this.checkTokens(tokens, s);
-    this.combine.encode(enc, { y: s.y, inv: s.inv, topkWeight: s.topkWeight, out, shared: s.sharedOut, x, sharedGateW: w.sharedGate, tokens }, timer);
+    this.combine.encode(
+      enc,
+      { y: s.y, inv: s.inv, topkWeight: s.topkWeight, out, shared: s.sharedOut, x, sharedGateW: w.sharedGate, tokens },
+      timer,
+    );
   }
 
   /** The expert half: routed experts, shared expert, combine into `out` [T,H]. */
-  encodeExperts(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+  encodeExperts(
+    enc: GPUCommandEncoder,
+    x: GPUBuffer,
+    out: GPUBuffer,
+    tokens: number,
+    w: DeviceLayerWeights,
+    s: LayerScratch,
+    timer?: GpuTimer,
+  ): void {
     this.encodeRouted(enc, x, tokens, w.experts, s, timer);
     this.encodeShared(enc, x, tokens, w, s, timer);
     this.encodeCombine(enc, x, out, tokens, w, s, timer);
   }
 
   /** The whole layer: out = MoE(x) for `tokens` rows. */
-  encode(enc: GPUCommandEncoder, x: GPUBuffer, out: GPUBuffer, tokens: number, w: DeviceLayerWeights, s: LayerScratch, timer?: GpuTimer): void {
+  encode(
+    enc: GPUCommandEncoder,
+    x: GPUBuffer,
+    out: GPUBuffer,
+    tokens: number,
+    w: DeviceLayerWeights,
+    s: LayerScratch,
+    timer?: GpuTimer,
+  ): void {
     this.encodeRouting(enc, x, tokens, w, s, timer);
     this.encodeExperts(enc, x, out, tokens, w, s, timer);
   }
 
   private checkTokens(tokens: number, s: LayerScratch): void {
-    if (!Number.isInteger(tokens) || tokens < 1) throw new Error(`MoE layer: tokens must be a positive integer (got ${tokens})`);
+    if (!Number.isInteger(tokens) || tokens < 1)
+      throw new Error(`MoE layer: tokens must be a positive integer (got ${tokens})`);
     if (tokens > s.maxTokens) throw new Error(`MoE layer: ${tokens} tokens exceed the scratch buffers' ${s.maxTokens}`);
   }
 }
@@ -182,7 +264,10 @@ export function uploadLayerWeights(gpu: Gpu, host: HostLayerWeights): DeviceLaye
   const table = Array.from({ length: host.router.length / host.layout.hidden }, () => ({ source: 0, atWord: 0 }));
   host.experts.forEach((e, i) => (table[e] = { source: 0, atWord: i * words }));
   const blocks = createBufferWith(gpu, host.blocks, `layer ${host.layer} experts`);
-  return { ...uploadCommonWeights(gpu, host), experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) } };
+  return {
+    ...uploadCommonWeights(gpu, host),
+    experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) },
+  };
 }
 
 /**
@@ -195,9 +280,18 @@ export function layerLimitNeeds(cfg: MoeConfig, format: WeightFormat, maxTokens:
   const rows = maxTokens * cfg.topK;
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const needs: [number, string][] = [
-    [expertBytes, `one layer's routed experts (n_routed_experts=${cfg.experts} × ${mib(layout.bytes)} in ${format}, ${mib(expertBytes)})`],
-    [4 * rows * cfg.hidden, `the expert outputs for ${maxTokens} tokens × top-k ${cfg.topK} (hidden_size=${cfg.hidden})`],
-    [4 * rows * cfg.expertHidden, `the expert activations for ${maxTokens} tokens × top-k ${cfg.topK} (moe_intermediate_size=${cfg.expertHidden})`],
+    [
+      expertBytes,
+      `one layer's routed experts (n_routed_experts=${cfg.experts} × ${mib(layout.bytes)} in ${format}, ${mib(expertBytes)})`,
+    ],
+    [
+      4 * rows * cfg.hidden,
+      `the expert outputs for ${maxTokens} tokens × top-k ${cfg.topK} (hidden_size=${cfg.hidden})`,
+    ],
+    [
+      4 * rows * cfg.expertHidden,
+      `the expert activations for ${maxTokens} tokens × top-k ${cfg.topK} (moe_intermediate_size=${cfg.expertHidden})`,
+    ],
   ];
   return needs.flatMap(([value, why]) => [
     { limit: 'maxStorageBufferBindingSize' as const, value, why },

@@ -16,7 +16,17 @@ export interface LayerReference {
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
 /** y += scale · down(silu(gate·x) ⊙ up·x) for one token row. */
-function mlpInto(y: Float64Array, x: Float32Array, xAt: number, gate: Float32Array, up: Float32Array, down: Float32Array, H: number, F: number, scale: number): void {
+function mlpInto(
+  y: Float64Array,
+  x: Float32Array,
+  xAt: number,
+  gate: Float32Array,
+  up: Float32Array,
+  down: Float32Array,
+  H: number,
+  F: number,
+  scale: number,
+): void {
   const a = new Float64Array(F);
   for (let f = 0; f < F; f++) {
     let g = 0;
@@ -39,7 +49,13 @@ function mlpInto(y: Float64Array, x: Float32Array, xAt: number, gate: Float32Arr
  * expert choice (weights are still computed here in float64 for the given experts): tests
  * pass the GPU's choice where float32 legitimately broke a near-tie the other way.
  */
-export function moeLayerReference(cfg: MoeConfig, tokens: number, x: Float32Array, w: DecodedLayerWeights, routing?: Int32Array): LayerReference {
+export function moeLayerReference(
+  cfg: MoeConfig,
+  tokens: number,
+  x: Float32Array,
+  w: DecodedLayerWeights,
+  routing?: Int32Array,
+): LayerReference {
   const p = routerParams(cfg);
   const { hidden: H, expertHidden: F, topK: K } = cfg;
   const ref = routerReference(p, tokens, x, w.router, w.bias);
@@ -87,7 +103,14 @@ function weightsFor(cfg: MoeConfig, probs: Float64Array, idx: Int32Array, tokens
  * where float32 rounding may legitimately decide the other way). Returns the tokens that
  * differed; throws, naming the token, when a difference is not explained by a near-tie.
  */
-export function checkRouting(cfg: MoeConfig, tokens: number, x: Float32Array, w: DecodedLayerWeights, got: Int32Array, tieTol = 1e-5): number[] {
+export function checkRouting(
+  cfg: MoeConfig,
+  tokens: number,
+  x: Float32Array,
+  w: DecodedLayerWeights,
+  got: Int32Array,
+  tieTol = 1e-5,
+): number[] {
   const p = routerParams(cfg);
   const ref = routerReference(p, tokens, x, w.router, w.bias);
   const K = cfg.topK;
@@ -100,7 +123,9 @@ export function checkRouting(cfg: MoeConfig, tokens: number, x: Float32Array, w:
     if (!(margin < tieTol)) {
       const g = Array.from(got.subarray(t * K, (t + 1) * K)).join(',');
       const r = Array.from(ref.idx.subarray(t * K, (t + 1) * K)).join(',');
-      throw new Error(`token ${t}: device chose experts [${g}], reference [${r}] with a clear margin ${margin.toExponential(2)}`);
+      throw new Error(
+        `token ${t}: device chose experts [${g}], reference [${r}] with a clear margin ${margin.toExponential(2)}`,
+      );
     }
     differing.push(t);
   }

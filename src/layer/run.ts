@@ -89,7 +89,18 @@ export async function runLayer(gpu: Gpu, cfg: MoeConfig, o: LayerRunOptions): Pr
   ]);
   timer.destroy();
   const stageMs = new Map([...perStage].map(([k, v]) => [k, median(v)]));
-  return { cfg, host, x, out, topkIdx, topkWeight, stageMs, totalMs: median(totals), timeSource: timer.source, flops: layerFlops(cfg, tokens) };
+  return {
+    cfg,
+    host,
+    x,
+    out,
+    topkIdx,
+    topkWeight,
+    stageMs,
+    totalMs: median(totals),
+    timeSource: timer.source,
+    flops: layerFlops(cfg, tokens),
+  };
 }
 
 /**
@@ -106,7 +117,10 @@ export async function runLayerStack(
 ): Promise<{ out: Float32Array; topkIdx: Int32Array; topkWeight: Float32Array }> {
   const layer = await MoeLayer.create(gpu, cfg, { format: o.format, variant: o.variant, expectedTokens: tokens });
   const scratch = layer.createScratch(tokens);
-  const bufs = [createBufferWith(gpu, x, 'stack x0'), createBufferWith(gpu, new Float32Array(tokens * cfg.hidden), 'stack x1')];
+  const bufs = [
+    createBufferWith(gpu, x, 'stack x0'),
+    createBufferWith(gpu, new Float32Array(tokens * cfg.hidden), 'stack x1'),
+  ];
   for (let l = 0; l < o.layers; l++) {
     const w = uploadLayerWeights(gpu, buildHostLayerWeights(cfg, o.format, o.seed, l));
     const enc = gpu.device.createCommandEncoder();

@@ -90,7 +90,8 @@ function coerceOverride(key: string, value: unknown, current: unknown): unknown 
   if (text === 'null') return null;
   if (typeof current === 'number') {
     const n = text === '' ? NaN : Number(text);
-    if (!Number.isFinite(n)) throw new ConfigError(key, `--set ${key}=${value}: expected a number (the config has ${current})`);
+    if (!Number.isFinite(n))
+      throw new ConfigError(key, `--set ${key}=${value}: expected a number (the config has ${current})`);
     return n;
   }
   if (typeof current === 'boolean') {
@@ -118,7 +119,8 @@ function applyOverrides(raw: Record<string, unknown>, overrides: ConfigOverrides
     for (const part of path.slice(0, -1)) {
       const next = obj[part];
       if (next === undefined || next === null) obj[part] = {};
-      else if (typeof next !== 'object' || Array.isArray(next)) throw new ConfigError(key, `cannot set inside '${part}', which is not an object`);
+      else if (typeof next !== 'object' || Array.isArray(next))
+        throw new ConfigError(key, `cannot set inside '${part}', which is not an object`);
       obj = obj[part] as Record<string, unknown>;
     }
     const last = path[path.length - 1];
@@ -257,7 +259,8 @@ function readDeepseek(r: KeyReader): Interpreted {
   const scoring = readScoring(r, 'sigmoid');
 
   // n_shared_experts null means none (the DeepSeek modeling code tests `is not None`).
-  const nShared = r.raw.n_shared_experts === null ? (r.used.add('n_shared_experts'), 0) : r.int('n_shared_experts', { min: 0 });
+  const nShared =
+    r.raw.n_shared_experts === null ? (r.used.add('n_shared_experts'), 0) : r.int('n_shared_experts', { min: 0 });
 
   const total = r.int('num_hidden_layers');
   const firstDense = r.int('first_k_dense_replace', { min: 0 });
@@ -265,7 +268,10 @@ function readDeepseek(r: KeyReader): Interpreted {
   if (firstDense > total) r.fail('first_k_dense_replace', `${firstDense} exceeds num_hidden_layers=${total}`);
   const moeLayerIndices = range(total).filter((i) => i >= firstDense && i % freq === 0);
   if (moeLayerIndices.length === 0) {
-    r.fail('first_k_dense_replace', `no MoE layer left (first_k_dense_replace=${firstDense}, moe_layer_freq=${freq}, num_hidden_layers=${total})`);
+    r.fail(
+      'first_k_dense_replace',
+      `no MoE layer left (first_k_dense_replace=${firstDense}, moe_layer_freq=${freq}, num_hidden_layers=${total})`,
+    );
   }
 
   const heads = r.int('num_attention_heads');
@@ -329,10 +335,15 @@ function readQwen(r: KeyReader, fam: 'qwen2_moe' | 'qwen3_moe'): Interpreted {
   const total = r.int('num_hidden_layers');
   const step = r.int('decoder_sparse_step', { fallback: 1 });
   const mlpOnly = r.intList('mlp_only_layers', []);
-  for (const i of mlpOnly) if (i < 0 || i >= total) r.fail('mlp_only_layers', `layer ${i} is outside 0..${total - 1} (num_hidden_layers=${total})`);
+  for (const i of mlpOnly)
+    if (i < 0 || i >= total)
+      r.fail('mlp_only_layers', `layer ${i} is outside 0..${total - 1} (num_hidden_layers=${total})`);
   const moeLayerIndices = range(total).filter((i) => !mlpOnly.includes(i) && (i + 1) % step === 0);
   if (moeLayerIndices.length === 0) {
-    r.fail(mlpOnly.length > 0 ? 'mlp_only_layers' : 'decoder_sparse_step', `no MoE layer left (decoder_sparse_step=${step}, mlp_only_layers=${JSON.stringify(mlpOnly)}, num_hidden_layers=${total})`);
+    r.fail(
+      mlpOnly.length > 0 ? 'mlp_only_layers' : 'decoder_sparse_step',
+      `no MoE layer left (decoder_sparse_step=${step}, mlp_only_layers=${JSON.stringify(mlpOnly)}, num_hidden_layers=${total})`,
+    );
   }
   // Qwen2-MoE always builds the gated shared expert; a size of 0 is taken to mean "none".
   const sharedHidden = fam === 'qwen2_moe' ? r.int('shared_expert_intermediate_size', { min: 0 }) : 0;
@@ -360,7 +371,8 @@ function readQwen(r: KeyReader, fam: 'qwen2_moe' | 'qwen3_moe'): Interpreted {
 
 function readScoring(r: KeyReader, fallback: 'softmax' | 'sigmoid'): 'softmax' | 'sigmoid' {
   const s = r.str('scoring_func', fallback);
-  if (s !== 'softmax' && s !== 'sigmoid') r.fail('scoring_func', `unknown scoring_func '${s}'; supported: sigmoid, softmax`);
+  if (s !== 'softmax' && s !== 'sigmoid')
+    r.fail('scoring_func', `unknown scoring_func '${s}'; supported: sigmoid, softmax`);
   return s;
 }
 
@@ -381,7 +393,8 @@ function readHeadDim(r: KeyReader, hidden: number, heads: number): number {
 function readWeightBlock(r: KeyReader): [number, number] | undefined {
   const q = r.get('quantization_config');
   if (q === undefined) return undefined;
-  if (typeof q !== 'object' || Array.isArray(q)) r.fail('quantization_config', `expected an object, got ${JSON.stringify(q)}`);
+  if (typeof q !== 'object' || Array.isArray(q))
+    r.fail('quantization_config', `expected an object, got ${JSON.stringify(q)}`);
   const b = (q as Record<string, unknown>).weight_block_size;
   if (b === undefined || b === null) return undefined;
   if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && Number.isInteger(x) && x > 0)) {
@@ -402,7 +415,12 @@ function checkArchitectures(r: KeyReader, fam: MoeFamily): void {
 
 /** Routing shape checks shared by all families, with the key that carries each limit. */
 function checkRouting(r: KeyReader, c: Interpreted): void {
-  const eKey = { deepseek_v3: 'n_routed_experts', mixtral: 'num_local_experts', qwen2_moe: 'num_experts', qwen3_moe: 'num_experts' }[r.raw.model_type as MoeFamily];
+  const eKey = {
+    deepseek_v3: 'n_routed_experts',
+    mixtral: 'num_local_experts',
+    qwen2_moe: 'num_experts',
+    qwen3_moe: 'num_experts',
+  }[r.raw.model_type as MoeFamily];
   if (c.experts > KERNEL_LIMITS.maxExperts) {
     r.fail(eKey, `${c.experts} experts exceed the router kernel's limit of ${KERNEL_LIMITS.maxExperts}`);
   }
@@ -410,7 +428,8 @@ function checkRouting(r: KeyReader, c: Interpreted): void {
     r.fail('num_experts_per_tok', `top-k ${c.topK} exceeds the router kernel's limit of ${KERNEL_LIMITS.maxTopK}`);
   }
   if (c.nGroup > 1 || c.topkGroup > 1) {
-    if (c.experts % c.nGroup !== 0) r.fail('n_group', `${c.nGroup} does not divide the expert count ${eKey}=${c.experts}`);
+    if (c.experts % c.nGroup !== 0)
+      r.fail('n_group', `${c.nGroup} does not divide the expert count ${eKey}=${c.experts}`);
     if (c.topkGroup > c.nGroup) r.fail('topk_group', `${c.topkGroup} exceeds n_group=${c.nGroup}`);
     // noaux_tc scores a group by the sum of its two best biased scores.
     if (c.correctionBias && c.nGroup > 1 && c.experts / c.nGroup < 2) {
@@ -419,13 +438,21 @@ function checkRouting(r: KeyReader, c: Interpreted): void {
   }
   const allowed = c.topkGroup * (c.experts / c.nGroup);
   if (c.topK > allowed) {
-    const where = c.nGroup > 1 ? `the ${allowed} experts in the topk_group=${c.topkGroup} kept groups of ${c.experts / c.nGroup}` : `${eKey}=${c.experts}`;
+    const where =
+      c.nGroup > 1
+        ? `the ${allowed} experts in the topk_group=${c.topkGroup} kept groups of ${c.experts / c.nGroup}`
+        : `${eKey}=${c.experts}`;
     r.fail('num_experts_per_tok', `top-k ${c.topK} exceeds ${where}`);
   }
 }
 
 /** An override of a key the config lacks and this family never reads is most likely a typo. */
-function checkUnknownOverrides(r: KeyReader, original: Record<string, unknown>, overrides: ConfigOverrides, fam: MoeFamily): void {
+function checkUnknownOverrides(
+  r: KeyReader,
+  original: Record<string, unknown>,
+  overrides: ConfigOverrides,
+  fam: MoeFamily,
+): void {
   for (const key of Object.keys(overrides)) {
     const top = key in original || !key.includes('.') ? key : key.split('.')[0];
     if (!(top in original) && !r.used.has(top)) {

@@ -89,7 +89,13 @@ export function valuesPerWord(format: WeightFormat): number {
   return format === 'f32' ? 1 : format === 'nvfp4' ? 8 : 4;
 }
 
-function matrixLayout(format: WeightFormat, rows: number, cols: number, at: number, block: readonly [number, number]): MatrixLayout {
+function matrixLayout(
+  format: WeightFormat,
+  rows: number,
+  cols: number,
+  at: number,
+  block: readonly [number, number],
+): MatrixLayout {
   const vpw = valuesPerWord(format);
   // Rows padded to 16 bytes: 4 words whatever the format.
   const rowWords = align4(Math.ceil(cols / vpw));
@@ -108,17 +114,36 @@ function matrixLayout(format: WeightFormat, rows: number, cols: number, at: numb
     scaleWords = rows * scaleRowWords + 1;
   }
   const words = align4(rows * rowWords + scaleWords);
-  return { rows, cols, codes, rowWords, scales, scaleRowWords, blockRows: bR, blockCols: bC, blocksPerRow, tensorScale, words };
+  return {
+    rows,
+    cols,
+    codes,
+    rowWords,
+    scales,
+    scaleRowWords,
+    blockRows: bR,
+    blockCols: bC,
+    blocksPerRow,
+    tensorScale,
+    words,
+  };
 }
 
-export function expertLayout(format: WeightFormat, hidden: number, expertHidden: number, opts: LayoutOptions = {}): ExpertLayout {
+export function expertLayout(
+  format: WeightFormat,
+  hidden: number,
+  expertHidden: number,
+  opts: LayoutOptions = {},
+): ExpertLayout {
   for (const [name, v] of [
     ['hidden', hidden],
     ['expertHidden', expertHidden],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`expertLayout: ${name} must be a positive integer, got ${v}`);
     if (format === 'nvfp4' && v % NVFP4_GROUP !== 0) {
-      throw new Error(`expertLayout: nvfp4 needs ${name} to be a multiple of ${NVFP4_GROUP} (one e4m3 scale per ${NVFP4_GROUP} values), got ${v}`);
+      throw new Error(
+        `expertLayout: nvfp4 needs ${name} to be a multiple of ${NVFP4_GROUP} (one e4m3 scale per ${NVFP4_GROUP} values), got ${v}`,
+      );
     }
   }
   const block = opts.block ?? DEFAULT_FP8_BLOCK;
@@ -232,18 +257,27 @@ function setByte(out: Uint32Array, word: number, byte: number, v: number): void 
   out[word] = (out[word] & ~(0xff << (8 * byte))) | ((v & 0xff) << (8 * byte));
 }
 
-function packMatrix(format: WeightFormat, ml: MatrixLayout, m: Float32Array, out: Uint32Array, base: number, what: string): void {
+function packMatrix(
+  format: WeightFormat,
+  ml: MatrixLayout,
+  m: Float32Array,
+  out: Uint32Array,
+  base: number,
+  what: string,
+): void {
   const { rows, cols, rowWords } = ml;
   if (m.length !== rows * cols) throw new Error(`packExpert: ${what} has ${m.length} values, expected ${rows}×${cols}`);
   for (let i = 0; i < m.length; i++) {
-    if (!Number.isFinite(m[i])) throw new RangeError(`packExpert: ${what}[${Math.floor(i / cols)}, ${i % cols}] is ${m[i]}`);
+    if (!Number.isFinite(m[i]))
+      throw new RangeError(`packExpert: ${what}[${Math.floor(i / cols)}, ${i % cols}] is ${m[i]}`);
   }
   out.fill(0, base + ml.codes, base + ml.codes + ml.words);
   const codes = base + ml.codes;
   const scales = base + ml.scales;
   switch (format) {
     case 'f32':
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[codes + r * rowWords + c] = toBits(m[r * cols + c]);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < cols; c++) out[codes + r * rowWords + c] = toBits(m[r * cols + c]);
       return;
     case 'int8':
       for (let r = 0; r < rows; r++) {
@@ -259,8 +293,10 @@ function packMatrix(format: WeightFormat, ml: MatrixLayout, m: Float32Array, out
       const { blockRows: bR, blockCols: bC, blocksPerRow } = ml;
       for (let br = 0; br * bR < rows; br++) {
         for (let bc = 0; bc < blocksPerRow; bc++) {
-          const r0 = br * bR, r1 = Math.min(rows, r0 + bR);
-          const c0 = bc * bC, c1 = Math.min(cols, c0 + bC);
+          const r0 = br * bR,
+            r1 = Math.min(rows, r0 + bR);
+          const c0 = bc * bC,
+            c1 = Math.min(cols, c0 + bC);
           const s = f32(maxAbs(m, r0, r1, c0, c1, cols) / 448);
           out[scales + br * blocksPerRow + bc] = toBits(s);
           for (let r = r0; r < r1; r++) {
@@ -313,7 +349,9 @@ function decodeMatrix(format: WeightFormat, ml: MatrixLayout, words: Uint32Array
           v = f32(((byteAt(codes + r * rowWords + (c >> 2), c & 3) << 24) >> 24) * fromBits(words[scales + r]));
           break;
         case 'fp8': {
-          const s = fromBits(words[scales + Math.floor(r / ml.blockRows) * ml.blocksPerRow + Math.floor(c / ml.blockCols)]);
+          const s = fromBits(
+            words[scales + Math.floor(r / ml.blockRows) * ml.blocksPerRow + Math.floor(c / ml.blockCols)],
+          );
           v = f32(decodeE4M3(byteAt(codes + r * rowWords + (c >> 2), c & 3)) * s);
           break;
         }
@@ -339,7 +377,14 @@ function checkRoom(l: ExpertLayout, out: Uint32Array, atWord: number, what: stri
 }
 
 /** Quantizes gate [F,H], up [F,H], down [H,F] into out[atWord .. atWord + l.words). */
-export function packExpert(l: ExpertLayout, gate: Float32Array, up: Float32Array, down: Float32Array, out: Uint32Array, atWord: number): void {
+export function packExpert(
+  l: ExpertLayout,
+  gate: Float32Array,
+  up: Float32Array,
+  down: Float32Array,
+  out: Uint32Array,
+  atWord: number,
+): void {
   checkRoom(l, out, atWord, 'packExpert');
   packMatrix(l.format, l.gate, gate, out, atWord, 'gate');
   packMatrix(l.format, l.up, up, out, atWord, 'up');
@@ -347,7 +392,11 @@ export function packExpert(l: ExpertLayout, gate: Float32Array, up: Float32Array
 }
 
 /** Exactly the f32 values the kernels multiply with (NaN codes decode to NaN). */
-export function decodeExpert(l: ExpertLayout, words: Uint32Array, atWord: number): { gate: Float32Array; up: Float32Array; down: Float32Array } {
+export function decodeExpert(
+  l: ExpertLayout,
+  words: Uint32Array,
+  atWord: number,
+): { gate: Float32Array; up: Float32Array; down: Float32Array } {
   checkRoom(l, words, atWord, 'decodeExpert');
   return {
     gate: decodeMatrix(l.format, l.gate, words, atWord),

@@ -69,7 +69,8 @@ const TINY_DEEPSEEK: ConfigOverrides = {
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   'deepseek-r1': {
-    description: 'DeepSeek-R1 (same architecture as V3): H=7168 F=2048 E=256 K=8, 8 groups/4 kept, sigmoid + noaux_tc bias, ×2.5, 1 shared expert, 58 MoE of 61 layers',
+    description:
+      'DeepSeek-R1 (same architecture as V3): H=7168 F=2048 E=256 K=8, 8 groups/4 kept, sigmoid + noaux_tc bias, ×2.5, 1 shared expert, 58 MoE of 61 layers',
     source: 'deepseek_v3.json',
     scale: 'published',
     overrides: {},
@@ -99,7 +100,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     overrides: {},
   },
   'tiny-deepseek': {
-    description: 'R1 routing at small size: H=224 F=64 E=64 (8 groups, 4 kept) K=8, sigmoid + bias, ×2.5, shared Fs=64; 3 MoE of 4 layers',
+    description:
+      'R1 routing at small size: H=224 F=64 E=64 (8 groups, 4 kept) K=8, sigmoid + bias, ×2.5, shared Fs=64; 3 MoE of 4 layers',
     source: 'deepseek_v3.json',
     scale: 'scaled',
     overrides: TINY_DEEPSEEK,
@@ -118,7 +120,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     },
   },
   'tiny-qwen2': {
-    description: 'Qwen1.5-MoE routing at small size: H=128 F=96 E=60 K=4, gated shared Fs=384, not renormalized; 4 MoE layers',
+    description:
+      'Qwen1.5-MoE routing at small size: H=128 F=96 E=60 K=4, gated shared Fs=384, not renormalized; 4 MoE layers',
     source: 'qwen2_moe.json',
     scale: 'scaled',
     overrides: {
@@ -148,7 +151,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     },
   },
   'small-deepseek': {
-    description: 'Benchmark size with R1 routing: H=512 F=256 E=32 (4 groups, 2 kept) K=4, sigmoid + bias, ×2.5, shared Fs=256; 3 MoE of 4 layers',
+    description:
+      'Benchmark size with R1 routing: H=512 F=256 E=32 (4 groups, 2 kept) K=4, sigmoid + bias, ×2.5, shared Fs=256; 3 MoE of 4 layers',
     source: 'deepseek_v3.json',
     scale: 'scaled',
     overrides: {
@@ -187,7 +191,10 @@ export async function resolveModel(arg: string, overrides: ConfigOverrides = {})
   if (Object.hasOwn(PRESETS, arg)) return loadPreset(arg, overrides);
   const looksLikePath = arg.endsWith('.json') || arg.includes('/') || arg.includes('\\');
   if (!looksLikePath) {
-    throw new ConfigError('model', `'${arg}' is neither a preset nor a path to a config.json; presets: ${Object.keys(PRESETS).join(', ')}`);
+    throw new ConfigError(
+      'model',
+      `'${arg}' is neither a preset nor a path to a config.json; presets: ${Object.keys(PRESETS).join(', ')}`,
+    );
   }
   const text = await readTextFile(arg);
   let json: unknown;
@@ -209,7 +216,8 @@ function nameFromPath(path: string): string {
 
 async function readTextFile(path: string): Promise<string> {
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-  if (!isNode) throw new ConfigError('model', `cannot read ${path} in the browser: pass the parsed config.json to parseMoeConfig`);
+  if (!isNode)
+    throw new ConfigError('model', `cannot read ${path} in the browser: pass the parsed config.json to parseMoeConfig`);
   // A computed specifier keeps bundlers from pulling node:fs into the browser build.
   const fsModule = 'node:fs/promises';
   const fs = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');

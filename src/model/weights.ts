@@ -65,7 +65,13 @@ export function routerWeights(cfg: MoeConfig, seed: number, layer: number): Rout
   checkIndex('layer', layer);
   const root = rootRng(seed);
   const H = cfg.hidden;
-  const weight = gaussianMatrix(root.fork(`layer${layer}/router`), cfg.experts, H, WEIGHT_SCALES.routerLogitStd / Math.sqrt(H), WEIGHT_SCALES.routerRowSpread);
+  const weight = gaussianMatrix(
+    root.fork(`layer${layer}/router`),
+    cfg.experts,
+    H,
+    WEIGHT_SCALES.routerLogitStd / Math.sqrt(H),
+    WEIGHT_SCALES.routerRowSpread,
+  );
   // Popularity: the inputs' outlier channels are a near-constant direction, so the router's
   // weights on them act as a per-expert logit offset. Set them so the offset is
   // N(0, routerPopularityStd²) whatever H is (else it would shrink as 1/√H).

@@ -59,7 +59,18 @@ export function rankTable(r: GroupRunResult): string {
     formatBytes(k.prefetchBufferBytes),
   ]);
   return formatTable(
-    ['rank', 'tokens', 'compute ms', 'pull ms', 'pull wait ms', 'sync ms', 'idle ms', 'pulled', 'resident', 'prefetch buf'],
+    [
+      'rank',
+      'tokens',
+      'compute ms',
+      'pull ms',
+      'pull wait ms',
+      'sync ms',
+      'idle ms',
+      'pulled',
+      'resident',
+      'prefetch buf',
+    ],
     rows,
     { rightAlign: [true, true, true, true, true, true, true, true, true, true] },
   );
@@ -67,7 +78,15 @@ export function rankTable(r: GroupRunResult): string {
 
 /** Compute times are measured on `adapter`; transfer times follow `link` (the model under the virtual clock, paced copies under the wall clock). */
 export function groupTrace(r: GroupRunResult, title: string): ChromeTrace {
-  return toChromeTrace(r.intervals, { title, modeled: false, strategy: r.strategy, clock: r.clock, timeSource: r.timeSource, adapter: r.adapter, link: r.link });
+  return toChromeTrace(r.intervals, {
+    title,
+    modeled: false,
+    strategy: r.strategy,
+    clock: r.clock,
+    timeSource: r.timeSource,
+    adapter: r.adapter,
+    link: r.link,
+  });
 }
 
 /**

@@ -40,7 +40,11 @@ export async function writeLayerDump(dir: string, d: LayerDumpData): Promise<str
     ['w_down', stack(w.down, E, H * F, 'down'), [E, H, F]],
   );
   if (w.shared) {
-    files.push(['shared_gate', w.shared.gate, [Fs, H]], ['shared_up', w.shared.up, [Fs, H]], ['shared_down', w.shared.down, [H, Fs]]);
+    files.push(
+      ['shared_gate', w.shared.gate, [Fs, H]],
+      ['shared_up', w.shared.up, [Fs, H]],
+      ['shared_down', w.shared.down, [H, Fs]],
+    );
     if (w.shared.expertGate) files.push(['shared_expert_gate', w.shared.expertGate, [H]]);
   }
   files.push(['topk_idx', d.topkIdx, [T, K]], ['topk_weight', d.topkWeight, [T, K]], ['out', d.out, [T, H]]);

@@ -41,10 +41,12 @@ function dtypeOf(array: NpyArray): NpyDtype {
 /** The .npy bytes of `array` with `shape` (C order; [] is a 0-d array of one element). */
 export function encodeNpy(array: NpyArray, shape: readonly number[]): Uint8Array {
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`npy: bad dimension ${d} in shape [${shape.join(', ')}]`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new RangeError(`npy: bad dimension ${d} in shape [${shape.join(', ')}]`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== array.length) throw new RangeError(`npy: shape [${shape.join(', ')}] holds ${count} elements, the array has ${array.length}`);
+  if (count !== array.length)
+    throw new RangeError(`npy: shape [${shape.join(', ')}] holds ${count} elements, the array has ${array.length}`);
   const descr = dtypeOf(array);
 
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
@@ -103,7 +105,8 @@ export function decodeNpy(bytes: Uint8Array): Npy {
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`npy: cannot parse header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw new Error(`npy: cannot parse header ${JSON.stringify(header.trim())}`);
   if (fortran === 'True') throw new Error('npy: fortran_order arrays are not supported (save a C-contiguous array)');
   const dtype = (descr === '<u1' ? '|u1' : descr) as NpyDtype;
   const info = DTYPES[dtype];
@@ -121,7 +124,10 @@ export function decodeNpy(bytes: Uint8Array): Npy {
   const count = shape.reduce((a, b) => a * b, 1);
   const start = prefix + hlen;
   const nbytes = count * info.bytes;
-  if (start + nbytes > bytes.length) throw new Error(`npy: data truncated: shape (${shape.join(', ')}) needs ${nbytes} bytes, file has ${bytes.length - start}`);
+  if (start + nbytes > bytes.length)
+    throw new Error(
+      `npy: data truncated: shape (${shape.join(', ')}) needs ${nbytes} bytes, file has ${bytes.length - start}`,
+    );
   const copy = bytes.slice(start, start + nbytes);
   if (!littleEndianHost()) swapInPlace(copy, info.bytes);
   return { dtype, shape, data: info.make(copy.buffer, count) };

@@ -28,7 +28,11 @@ function cells(headers: string[], rows: Cell[][], o: TableOptions): { text: stri
 export function formatTable(headers: string[], rows: Cell[][], o: TableOptions = {}): string {
   const { text, right } = cells(headers, rows, o);
   const widths = headers.map((h, j) => Math.max(h.length, ...text.map((r) => (r[j] ?? '').length)));
-  const line = (r: string[]) => r.map((c, j) => (right[j] ? c.padStart(widths[j]) : c.padEnd(widths[j]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, j) => (right[j] ? c.padStart(widths[j]) : c.padEnd(widths[j])))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
 }
 

@@ -17,11 +17,28 @@
 import type { MoeConfig } from '../model/config.ts';
 import { expertLayout, parseWeightFormat, type WeightFormat } from '../model/formats.ts';
 import { attentionFlops } from '../kernels/attention.ts';
-import { copyWork, expectedExpertsTouched, expertGemmWork, rooflineMs, thisDeviceEfficiency, type OpWork } from './cost-model.ts';
+import {
+  copyWork,
+  expectedExpertsTouched,
+  expertGemmWork,
+  rooflineMs,
+  thisDeviceEfficiency,
+  type OpWork,
+} from './cost-model.ts';
 import { thisDeviceProfile, type HardwareProfile, type MeasuredDevice } from './profiles.ts';
 
 export type CalibrationSample =
-  | { name: string; kind: 'expert-gemm'; tokens: number; hidden: number; expertHidden: number; experts: number; topk: number; format: WeightFormat; measuredMs: number }
+  | {
+      name: string;
+      kind: 'expert-gemm';
+      tokens: number;
+      hidden: number;
+      expertHidden: number;
+      experts: number;
+      topk: number;
+      format: WeightFormat;
+      measuredMs: number;
+    }
   | { name: string; kind: 'gemm'; m: number; n: number; k: number; measuredMs: number }
   | { name: string; kind: 'copy'; bytes: number; measuredMs: number }
   /** Causal attention core over requests of `lengths` with heads × headDim (the emulation's stand-in). */
@@ -54,17 +71,36 @@ export function sampleWork(s: CalibrationSample): OpWork {
       const bytes = expertLayout(s.format, s.hidden, s.expertHidden).bytes;
       const shape = { hidden: s.hidden, expertHidden: s.expertHidden } as MoeConfig;
       // f32 activations on the emulated device
-      return expertGemmWork(shape, s.tokens * s.topk, expectedExpertsTouched(s.experts, s.topk, s.tokens), bytes, 'fp32', 4);
+      return expertGemmWork(
+        shape,
+        s.tokens * s.topk,
+        expectedExpertsTouched(s.experts, s.topk, s.tokens),
+        bytes,
+        'fp32',
+        4,
+      );
     }
     case 'gemm':
-      return { flops: 2 * s.m * s.n * s.k, bytes: 4 * (s.m * s.k + s.k * s.n + s.m * s.n), precision: 'fp32', kind: 'gemm', kernels: 1 };
+      return {
+        flops: 2 * s.m * s.n * s.k,
+        bytes: 4 * (s.m * s.k + s.k * s.n + s.m * s.n),
+        precision: 'fp32',
+        kind: 'gemm',
+        kernels: 1,
+      };
     case 'copy':
       return copyWork(s.bytes);
     case 'attention': {
       // QKᵀ and PV over the causal triangle; q, k, v read and o written once, in f32.
       const d = s.heads * s.headDim;
       const tokens = s.lengths.reduce((a, b) => a + b, 0);
-      return { flops: attentionFlops(s.lengths, d), bytes: 4 * 4 * tokens * d, precision: 'fp32', kind: 'attention', kernels: 1 };
+      return {
+        flops: attentionFlops(s.lengths, d),
+        bytes: 4 * 4 * tokens * d,
+        precision: 'fp32',
+        kind: 'attention',
+        kernels: 1,
+      };
     }
   }
 }
@@ -79,7 +115,13 @@ export function calibrate(samples: readonly CalibrationSample[], device: Measure
     const predictedMs = rooflineMs(w, profile, eff);
     const tC = w.flops / (profile.peakTflops.fp32! * 1e9);
     const tM = w.bytes / (profile.hbmGBps * 1e6);
-    return { name: s.name, predictedMs, measuredMs: s.measuredMs, ratio: s.measuredMs / predictedMs, bound: tC >= tM ? 'compute' : 'memory' };
+    return {
+      name: s.name,
+      predictedMs,
+      measuredMs: s.measuredMs,
+      ratio: s.measuredMs / predictedMs,
+      bound: tC >= tM ? 'compute' : 'memory',
+    };
   });
   const logs = rows.map((r) => Math.log(r.ratio));
   const scale = Math.exp(logs.reduce((a, b) => a + b, 0) / logs.length);
@@ -90,10 +132,12 @@ export function calibrate(samples: readonly CalibrationSample[], device: Measure
 /** Samples and device from the JSON format above; errors name the field. */
 export function parseCalibration(json: unknown): { device: MeasuredDevice; samples: CalibrationSample[] } {
   const j = json as { device?: Record<string, unknown>; samples?: unknown[] };
-  if (!j || typeof j !== 'object' || !j.device || !Array.isArray(j.samples)) throw new Error('calibration file: expected {"device": {...}, "samples": [...]}');
+  if (!j || typeof j !== 'object' || !j.device || !Array.isArray(j.samples))
+    throw new Error('calibration file: expected {"device": {...}, "samples": [...]}');
   const num = (o: Record<string, unknown>, k: string, where: string): number => {
     const v = o[k];
-    if (typeof v !== 'number' || !(v > 0)) throw new Error(`calibration file: ${where}.${k} must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v > 0))
+      throw new Error(`calibration file: ${where}.${k} must be a positive number, got ${JSON.stringify(v)}`);
     return v;
   };
   const device: MeasuredDevice = {
@@ -128,10 +172,19 @@ export function parseCalibration(json: unknown): { device: MeasuredDevice; sampl
         if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((l) => Number.isInteger(l) && l > 0)) {
           throw new Error(`calibration file: ${where}.lengths must be a non-empty list of positive integers`);
         }
-        return { name, kind: 'attention', heads: num(o, 'heads', where), headDim: num(o, 'headDim', where), lengths: lengths as number[], measuredMs };
+        return {
+          name,
+          kind: 'attention',
+          heads: num(o, 'heads', where),
+          headDim: num(o, 'headDim', where),
+          lengths: lengths as number[],
+          measuredMs,
+        };
       }
       default:
-        throw new Error(`calibration file: ${where}.kind must be expert-gemm, gemm, copy or attention, got ${JSON.stringify(o.kind)}`);
+        throw new Error(
+          `calibration file: ${where}.kind must be expert-gemm, gemm, copy or attention, got ${JSON.stringify(o.kind)}`,
+        );
     }
   });
   return { device, samples };

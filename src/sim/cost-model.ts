@@ -165,7 +165,11 @@ export function attentionProjectionShape(m: MoeConfig): { params: number; ioWidt
       [kr, a.heads * (nope + v)], // kv_b_proj
       [a.heads * v, H], // o_proj
     ];
-    return { params: mats.reduce((s, [i, o]) => s + i * o, 0), ioWidth: mats.reduce((s, [i, o]) => s + i + o, 0), kernels: mats.length };
+    return {
+      params: mats.reduce((s, [i, o]) => s + i * o, 0),
+      ioWidth: mats.reduce((s, [i, o]) => s + i + o, 0),
+      kernels: mats.length,
+    };
   }
   const d = a.headDim;
   const mats: [number, number][] = [
@@ -174,11 +178,19 @@ export function attentionProjectionShape(m: MoeConfig): { params: number; ioWidt
     [H, a.kvHeads * d],
     [a.heads * d, H],
   ];
-  return { params: mats.reduce((s, [i, o]) => s + i * o, 0), ioWidth: mats.reduce((s, [i, o]) => s + i + o, 0), kernels: mats.length };
+  return {
+    params: mats.reduce((s, [i, o]) => s + i * o, 0),
+    ioWidth: mats.reduce((s, [i, o]) => s + i + o, 0),
+    kernels: mats.length,
+  };
 }
 
 /** MLA/MHA attention of one layer for requests of these lengths (prefill, causal, no prefix cache). */
-export function attentionWork(m: MoeConfig, lengths: readonly number[], p: ModelPrecision = DEFAULT_PRECISION): AttentionWork {
+export function attentionWork(
+  m: MoeConfig,
+  lengths: readonly number[],
+  p: ModelPrecision = DEFAULT_PRECISION,
+): AttentionWork {
   const T = lengths.reduce((s, x) => s + x, 0);
   const proj = attentionProjectionShape(m);
   const qk = m.attention.headDim;
@@ -232,7 +244,14 @@ export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_
  * The grouped routed-expert GEMM: `slots` (token, expert) pairs over `touched` distinct experts
  * whose weights are read once each, `expertBytes` per expert in the weight format.
  */
-export function expertGemmWork(m: MoeConfig, slots: number, touched: number, expertBytes: number, precision: Precision, activationBytes = 2): OpWork {
+export function expertGemmWork(
+  m: MoeConfig,
+  slots: number,
+  touched: number,
+  expertBytes: number,
+  precision: Precision,
+  activationBytes = 2,
+): OpWork {
   const H = m.hidden;
   const F = m.expertHidden;
   return {
@@ -247,12 +266,24 @@ export function expertGemmWork(m: MoeConfig, slots: number, touched: number, exp
 
 /** Weighted sum of K expert outputs (+ shared) per token. */
 export function combineWork(m: MoeConfig, T: number, activationBytes = 2): OpWork {
-  return { flops: 2 * T * (m.topK + 1) * m.hidden, bytes: T * (m.topK + 2) * m.hidden * activationBytes, precision: 'bf16', kind: 'memory', kernels: 1 };
+  return {
+    flops: 2 * T * (m.topK + 1) * m.hidden,
+    bytes: T * (m.topK + 2) * m.hidden * activationBytes,
+    precision: 'bf16',
+    kind: 'memory',
+    kernels: 1,
+  };
 }
 
 /** RMSNorms, RoPE and residual adds of one layer: ~8 passes over the hidden state. */
 export function layerMiscWork(m: MoeConfig, T: number, activationBytes = 2): OpWork {
-  return { flops: 10 * T * m.hidden, bytes: 8 * T * m.hidden * activationBytes, precision: 'bf16', kind: 'memory', kernels: 3 };
+  return {
+    flops: 10 * T * m.hidden,
+    bytes: 8 * T * m.hidden * activationBytes,
+    precision: 'bf16',
+    kind: 'memory',
+    kernels: 3,
+  };
 }
 
 /** Embedding lookup for all tokens, final norm and LM head for the last token of each request. */
@@ -307,7 +338,8 @@ export class CostModel {
     this.expertPrecision = expertMathPrecision(this.format, o.profile);
     this.linkGBps = o.linkGBps ?? o.profile.linkGBpsPerDirection;
     for (const [k, v] of Object.entries(this.efficiency)) {
-      if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`cost model: efficiency.${k} must be a finite number ≥ 0, got ${v}`);
+      if (!(v >= 0) || !Number.isFinite(v))
+        throw new Error(`cost model: efficiency.${k} must be a finite number ≥ 0, got ${v}`);
     }
   }
 
@@ -322,11 +354,31 @@ export class CostModel {
   }
 
   denseMlpMs(T: number): number {
-    return T > 0 ? this.ms(mlpWork(this.model.hidden, this.model.denseIntermediate, T, this.precision.denseMlp, this.precision.activationBytes)) : 0;
+    return T > 0
+      ? this.ms(
+          mlpWork(
+            this.model.hidden,
+            this.model.denseIntermediate,
+            T,
+            this.precision.denseMlp,
+            this.precision.activationBytes,
+          ),
+        )
+      : 0;
   }
 
   sharedExpertMs(T: number): number {
-    return T > 0 && this.model.sharedHidden > 0 ? this.ms(mlpWork(this.model.hidden, this.model.sharedHidden, T, this.precision.denseMlp, this.precision.activationBytes)) : 0;
+    return T > 0 && this.model.sharedHidden > 0
+      ? this.ms(
+          mlpWork(
+            this.model.hidden,
+            this.model.sharedHidden,
+            T,
+            this.precision.denseMlp,
+            this.precision.activationBytes,
+          ),
+        )
+      : 0;
   }
 
   routerMs(T: number): number {
@@ -335,7 +387,18 @@ export class CostModel {
 
   /** Grouped expert GEMM over `slots` token-expert pairs touching `touched` experts. */
   expertGemmMs(slots: number, touched: number): number {
-    return slots > 0 ? this.ms(expertGemmWork(this.model, slots, touched, this.expertBytes, this.expertPrecision, this.precision.activationBytes)) : 0;
+    return slots > 0
+      ? this.ms(
+          expertGemmWork(
+            this.model,
+            slots,
+            touched,
+            this.expertBytes,
+            this.expertPrecision,
+            this.precision.activationBytes,
+          ),
+        )
+      : 0;
   }
 
   combineMs(T: number): number {

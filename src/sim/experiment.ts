@@ -106,10 +106,14 @@ export function deepseekR1(): MoeConfig {
 }
 
 /** Per-rank batches: `steps` steps of `batch` requests each, lengths drawn from (isl, cv). */
-export function stepBatches(p: Pick<StepParams, 'isl' | 'cv' | 'batch' | 'groupSize' | 'steps' | 'seed'>): RankStep[][] {
+export function stepBatches(
+  p: Pick<StepParams, 'isl' | 'cv' | 'batch' | 'groupSize' | 'steps' | 'seed'>,
+): RankStep[][] {
   const rng = new Rng(p.seed).fork('step-lengths');
   return Array.from({ length: p.groupSize }, () =>
-    Array.from({ length: p.steps }, () => ({ lengths: Array.from({ length: p.batch }, () => sampleLength(rng, { mean: p.isl, cv: p.cv })) })),
+    Array.from({ length: p.steps }, () => ({
+      lengths: Array.from({ length: p.batch }, () => sampleLength(rng, { mean: p.isl, cv: p.cv })),
+    })),
   );
 }
 
@@ -154,15 +158,28 @@ export interface StepRun {
 
 /** Run one row: DEP and DWDP over the same batches. */
 export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): StepRun {
-  const cost = new CostModel({ model: p.model, profile: p.profile, format: p.format, efficiency: p.efficiency, linkGBps: p.linkGBps });
+  const cost = new CostModel({
+    model: p.model,
+    profile: p.profile,
+    format: p.format,
+    efficiency: p.efficiency,
+    linkGBps: p.linkGBps,
+  });
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
   const batches = stepBatches(p);
-  const dwdpOpts = { placement, contentionFix: p.contentionFix, splitWeights: p.splitWeights, prefetchDepth: p.prefetchDepth };
+  const dwdpOpts = {
+    placement,
+    contentionFix: p.contentionFix,
+    splitWeights: p.splitWeights,
+    prefetchDepth: p.prefetchDepth,
+  };
   const intervals = opts.intervals ?? false;
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), { intervals });
   const dep = simulate(depPrograms(cost, group, batches), cost.link(p.contentionFix), { intervals });
-  const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), { intervals: false });
+  const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), {
+    intervals: false,
+  });
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const S = p.steps;

@@ -6,7 +6,8 @@ import type { CalibrationFit } from './calibration.ts';
 import type { ScenarioResult, ScenarioRow } from './scenarios.ts';
 
 // Below 0.01 ms (a kernel timed on a real GPU) two significant digits, not "0.00".
-const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(2) : x.toPrecision(2));
+const ms = (x: number): string =>
+  x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(2) : x.toPrecision(2);
 const ratio = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '∞');
 
 const BREAKDOWN: [keyof Breakdown, string][] = [
@@ -32,10 +33,29 @@ export function formatScenario(res: ScenarioResult): string {
   out.push(`MODELED, not measured — profile: ${where}`);
   out.push(`scenario ${res.scenario}${res.description ? `: ${res.description}` : ''}`);
   const serving = res.mode === 'serving';
-  out.push(serving ? 'times per forward step of one rank (mean over non-empty steps), ms' : 'times per forward step of one rank (mean over ranks and steps), ms');
+  out.push(
+    serving
+      ? 'times per forward step of one rank (mean over non-empty steps), ms'
+      : 'times per forward step of one rank (mean over ranks and steps), ms',
+  );
   out.push('');
   const extra = res.varying.filter((k) => !['isl', 'batch', 'groupSize'].includes(k));
-  const head = ['isl', 'batch', 'N', ...extra, 't_compute', 't_prefetch', 'c/p', 't_DEP', 't_DWDP', 'DEP/DWDP', 'hidden', 'TPS/GPU DEP', 'TPS/GPU DWDP', 'fits HBM'];
+  const head = [
+    'isl',
+    'batch',
+    'N',
+    ...extra,
+    't_compute',
+    't_prefetch',
+    'c/p',
+    't_DEP',
+    't_DWDP',
+    'DEP/DWDP',
+    'hidden',
+    'TPS/GPU DEP',
+    'TPS/GPU DWDP',
+    'fits HBM',
+  ];
   const rows = res.rows.map((r): Cell[] => [
     r.isl,
     serving ? r.batch.toFixed(2) : r.batch,
@@ -53,39 +73,87 @@ export function formatScenario(res: ScenarioResult): string {
     `${r.fits.dep ? 'yes' : 'NO'}/${r.fits.dwdp ? 'yes' : 'NO'} (${r.memoryGB.dep.toFixed(0)}/${r.memoryGB.dwdp.toFixed(0)} GB)`,
   ]);
   out.push(formatTable(head, rows, { rightAlign: head.map((h) => h !== 'fits HBM') }));
-  out.push('c/p = t_compute / t_prefetch; DEP/DWDP > 1: DWDP is faster; hidden = share of pull time under compute; fits HBM = DEP/DWDP weights + KV');
+  out.push(
+    'c/p = t_compute / t_prefetch; DEP/DWDP > 1: DWDP is faster; hidden = share of pull time under compute; fits HBM = DEP/DWDP weights + KV',
+  );
   out.push('');
   out.push('where a step goes, ms (adds up to t_DEP and t_DWDP):');
   const bHead = ['isl', ...extra, 'strategy', ...BREAKDOWN.map(([, h]) => h)];
   const bRows: Cell[][] = [];
   for (const r of res.rows) {
     for (const s of ['dep', 'dwdp'] as const) {
-      bRows.push([r.isl, ...extra.map((k) => variedCell(r, k)), s.toUpperCase(), ...BREAKDOWN.map(([k]) => ms(r.breakdown[s][k]))]);
+      bRows.push([
+        r.isl,
+        ...extra.map((k) => variedCell(r, k)),
+        s.toUpperCase(),
+        ...BREAKDOWN.map(([k]) => ms(r.breakdown[s][k])),
+      ]);
     }
   }
   out.push(formatTable(bHead, bRows, { rightAlign: bHead.map((h) => h !== 'strategy') }));
   if (serving) {
     out.push('');
     out.push('serving (context phase), modeled:');
-    const sHead = ['isl', ...extra, 'strategy', 'TPS/GPU', 'TTFT mean', 'TTFT p50', 'TTFT p90', 'req/step', 'tokens/step', 'makespan'];
+    const sHead = [
+      'isl',
+      ...extra,
+      'strategy',
+      'TPS/GPU',
+      'TTFT mean',
+      'TTFT p50',
+      'TTFT p90',
+      'req/step',
+      'tokens/step',
+      'makespan',
+    ];
     const sRows: Cell[][] = [];
     for (const r of res.rows) {
       if (!r.serving) continue;
       for (const s of ['dep', 'dwdp'] as const) {
         const v = r.serving[s];
-        sRows.push([r.isl, ...extra.map((k) => variedCell(r, k)), s.toUpperCase(), Math.round(v.tpsPerGpu), ms(v.ttftMs.mean), ms(v.ttftMs.p50), ms(v.ttftMs.p90), v.meanBatchRequests.toFixed(2), Math.round(v.meanBatchTokens), ms(v.makespanMs)]);
+        sRows.push([
+          r.isl,
+          ...extra.map((k) => variedCell(r, k)),
+          s.toUpperCase(),
+          Math.round(v.tpsPerGpu),
+          ms(v.ttftMs.mean),
+          ms(v.ttftMs.p50),
+          ms(v.ttftMs.p90),
+          v.meanBatchRequests.toFixed(2),
+          Math.round(v.meanBatchTokens),
+          ms(v.makespanMs),
+        ]);
       }
-      sRows.push([r.isl, ...extra.map((k) => variedCell(r, k)), 'DWDP/DEP', ratio(r.serving.dwdp.tpsPerGpu / r.serving.dep.tpsPerGpu), '', '', '', '', '', '']);
+      sRows.push([
+        r.isl,
+        ...extra.map((k) => variedCell(r, k)),
+        'DWDP/DEP',
+        ratio(r.serving.dwdp.tpsPerGpu / r.serving.dep.tpsPerGpu),
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
     }
     out.push(formatTable(sHead, sRows, { rightAlign: sHead.map((h) => h !== 'strategy') }));
   }
   out.push('');
   if (res.crossover) {
     const c = res.crossover;
-    out.push(`crossover: DWDP overtakes DEP ${c.dwdpAhead} ${c.param} ≈ ${Number(c.estimate.toPrecision(3))} (between ${c.between[0]} and ${c.between[1]}, linear interpolation)`);
+    out.push(
+      `crossover: DWDP overtakes DEP ${c.dwdpAhead} ${c.param} ≈ ${Number(c.estimate.toPrecision(3))} (between ${c.between[0]} and ${c.between[1]}, linear interpolation)`,
+    );
   } else if (res.varies) {
-    const r = res.rows.map((x) => (serving && x.serving ? x.serving.dwdp.tpsPerGpu / x.serving.dep.tpsPerGpu : x.depOverDwdp));
-    const lead = r.every((x) => x > 1) ? 'DWDP ahead on every row' : r.every((x) => x < 1) ? 'DEP ahead on every row' : 'no single crossover';
+    const r = res.rows.map((x) =>
+      serving && x.serving ? x.serving.dwdp.tpsPerGpu / x.serving.dep.tpsPerGpu : x.depOverDwdp,
+    );
+    const lead = r.every((x) => x > 1)
+      ? 'DWDP ahead on every row'
+      : r.every((x) => x < 1)
+        ? 'DEP ahead on every row'
+        : 'no single crossover';
     out.push(`crossover: none in this ${res.varies} range (${lead})`);
   }
   return out.join('\n');
@@ -96,7 +164,9 @@ export function formatCalibration(fit: CalibrationFit): string {
   return [
     `calibration — predicted ms: MODELED (roofline, efficiency 1) on ${fit.profile.name}`,
     `              measured ms: MEASURED, the file's timings${fit.device.adapter ? ` on ${fit.device.adapter}` : ''}`,
-    formatTable(['op', 'bound', 'predicted ms (modeled)', 'measured ms', 'measured/predicted'], rows, { rightAlign: [false, false, true, true, true] }),
+    formatTable(['op', 'bound', 'predicted ms (modeled)', 'measured ms', 'measured/predicted'], rows, {
+      rightAlign: [false, false, true, true, true],
+    }),
     `fit: measured ≈ ${fit.scale.toFixed(3)} × predicted (geometric mean); spread of the ratios ${fit.spread.toFixed(2)}× (1 = one scale explains every op)`,
   ].join('\n');
 }

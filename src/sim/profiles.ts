@@ -64,7 +64,11 @@ export const GB200_NVL72: HardwareProfile = {
   copyEngines: MODELED_COPY_ENGINES,
   linkLatencyUs: NVLINK_LATENCY_US,
   measured: false,
-  sources: ['https://www.nvidia.com/en-us/data-center/gb200-nvl72/', 'https://glennklockwood.com/garden/processors/B200', 'https://www.nvidia.com/en-us/data-center/nvlink/'],
+  sources: [
+    'https://www.nvidia.com/en-us/data-center/gb200-nvl72/',
+    'https://glennklockwood.com/garden/processors/B200',
+    'https://www.nvidia.com/en-us/data-center/nvlink/',
+  ],
 };
 
 export const H200_HGX: HardwareProfile = {
@@ -142,7 +146,8 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
     ['gemmGflops', m.gemmGflops],
     ['copyGBps', m.copyGBps],
   ] as const) {
-    if (!(v > 0) || !Number.isFinite(v)) throw new Error(`this-device profile: ${k} must be a positive number, got ${v}`);
+    if (!(v > 0) || !Number.isFinite(v))
+      throw new Error(`this-device profile: ${k} must be a positive number, got ${v}`);
   }
   const tf = m.gemmGflops / 1000;
   // Three significant digits without exponent notation (0.939, 1.65, 50000).
@@ -164,6 +169,9 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
 
 export function getProfile(id: string): HardwareProfile {
   const p = PROFILES[id];
-  if (!p) throw new Error(`unknown hardware profile '${id}' (profiles: ${Object.keys(PROFILES).join(', ')}, or this-device with measured numbers)`);
+  if (!p)
+    throw new Error(
+      `unknown hardware profile '${id}' (profiles: ${Object.keys(PROFILES).join(', ')}, or this-device with measured numbers)`,
+    );
   return p;
 }

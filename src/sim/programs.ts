@@ -85,13 +85,21 @@ function stepTail(ops: Op[], c: StepCosts, step: RankStep): void {
 }
 
 /** DWDP programs for one group: `steps[i]` are the forward steps of rank `group[i]`. */
-export function dwdpPrograms(cost: CostModel, group: readonly number[], steps: readonly (readonly RankStep[])[], o: DwdpOptions): Op[][] {
+export function dwdpPrograms(
+  cost: CostModel,
+  group: readonly number[],
+  steps: readonly (readonly RankStep[])[],
+  o: DwdpOptions,
+): Op[][] {
   const m = cost.model;
   const N = group.length;
-  if (o.placement.groupSize !== N) throw new Error(`dwdp programs: placement is for ${o.placement.groupSize} ranks, group has ${N}`);
-  if (o.placement.experts !== m.experts) throw new Error(`dwdp programs: placement has E=${o.placement.experts}, model has ${m.experts}`);
+  if (o.placement.groupSize !== N)
+    throw new Error(`dwdp programs: placement is for ${o.placement.groupSize} ranks, group has ${N}`);
+  if (o.placement.experts !== m.experts)
+    throw new Error(`dwdp programs: placement has E=${o.placement.experts}, model has ${m.experts}`);
   const depth = o.prefetchDepth ?? 2;
-  if (!(Number.isInteger(depth) && depth >= 1)) throw new Error(`dwdp programs: prefetch depth must be a positive integer, got ${depth}`);
+  if (!(Number.isInteger(depth) && depth >= 1))
+    throw new Error(`dwdp programs: prefetch depth must be a positive integer, got ${depth}`);
   const split = o.splitWeights ?? true;
   const moe = m.layers.moeLayerIndices;
   const isMoe = new Set(moe);
@@ -156,11 +164,17 @@ export const MAX_RANKS = 1024;
  * DEP programs for one group; every rank must have the same number of steps (empty batches
  * allowed). Build all groups of one simulation with the same `ids`.
  */
-export function depPrograms(cost: CostModel, group: readonly number[], steps: readonly (readonly RankStep[])[], ids = new IdSpace()): Op[][] {
+export function depPrograms(
+  cost: CostModel,
+  group: readonly number[],
+  steps: readonly (readonly RankStep[])[],
+  ids = new IdSpace(),
+): Op[][] {
   const m = cost.model;
   const N = group.length;
   const nSteps = steps[0]?.length ?? 0;
-  if (steps.some((st) => st.length !== nSteps)) throw new Error('dep programs: every rank of a DEP group runs the same number of steps');
+  if (steps.some((st) => st.length !== nSteps))
+    throw new Error('dep programs: every rank of a DEP group runs the same number of steps');
   const moe = new Set(m.layers.moeLayerIndices);
   const reach = N > 1 ? tokenReachesRankProbability(m.experts, m.topK, N) : 0;
   const p = cost.precision;
@@ -202,11 +216,25 @@ export function depPrograms(cost: CostModel, group: readonly number[], steps: re
           }
           ops.push({ kind: 'barrier', id: base, layer: l });
           compute(ops, 'dispatch', 'comm', collective, l);
-          for (let x = 0; x < peers.length; x++) ops.push({ kind: 'send', id: d0 + i * N + local[x], to: peers[x], bytes: c.T * reach * m.hidden * p.dispatchBytes, layer: l });
+          for (let x = 0; x < peers.length; x++)
+            ops.push({
+              kind: 'send',
+              id: d0 + i * N + local[x],
+              to: peers[x],
+              bytes: c.T * reach * m.hidden * p.dispatchBytes,
+              layer: l,
+            });
           ops.push({ kind: 'waitRecv', ids: inbound, layer: l });
           compute(ops, 'grouped GEMM', 'gemm', gemm, l);
           compute(ops, 'combine-send', 'comm', collective, l);
-          for (let x = 0; x < peers.length; x++) ops.push({ kind: 'send', id: c0 + i * N + local[x], to: peers[x], bytes: peerT[x] * reach * m.hidden * p.combineBytes, layer: l });
+          for (let x = 0; x < peers.length; x++)
+            ops.push({
+              kind: 'send',
+              id: c0 + i * N + local[x],
+              to: peers[x],
+              bytes: peerT[x] * reach * m.hidden * p.combineBytes,
+              layer: l,
+            });
           ops.push({ kind: 'waitRecv', ids: outbound, layer: l });
         } else {
           compute(ops, 'grouped GEMM', 'gemm', gemm, l);

@@ -98,7 +98,8 @@ export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
   },
   'r1-imbalance': {
     name: 'r1-imbalance',
-    description: 'ISL 8K, batch 1, N=4: per-rank input lengths vary with CV 0–40% (DEP waits for the slowest rank every MoE layer)',
+    description:
+      'ISL 8K, batch 1, N=4: per-rank input lengths vary with CV 0–40% (DEP waits for the slowest rank every MoE layer)',
     base: { groupSize: 4, batch: 1, isl: 8192, steps: 16 },
     sweep: sweep('cv', [0, 0.1, 0.2, 0.3, 0.4]),
   },
@@ -147,7 +148,8 @@ export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
   'r1-nvl72-serving': {
     name: 'r1-nvl72-serving',
     mode: 'serving',
-    description: 'Full rack: 72 GPUs in groups of 4, 1000 requests (ISL 8K, CV 20%, OSL 1K), up to 16K tokens per batch, backlog',
+    description:
+      'Full rack: 72 GPUs in groups of 4, 1000 requests (ISL 8K, CV 20%, OSL 1K), up to 16K tokens per batch, backlog',
     base: { groupSize: 4, ranks: 72, requests: 1000, isl: 8192, cv: 0.2, maxTokensPerBatch: 16384 },
   },
   'r1-serving-isl': {
@@ -178,17 +180,27 @@ const NUMERIC: readonly SweepParam[] = [
   'arrivalRatePerS',
 ];
 const BOOLEAN: readonly SweepParam[] = ['contentionFix', 'splitWeights'];
-const EFFICIENCY_KEYS: readonly (keyof Efficiency)[] = ['gemm', 'groupedGemm', 'attention', 'memory', 'link', 'launchUs', 'collectiveUs'];
+const EFFICIENCY_KEYS: readonly (keyof Efficiency)[] = [
+  'gemm',
+  'groupedGemm',
+  'attention',
+  'memory',
+  'link',
+  'launchUs',
+  'collectiveUs',
+];
 
 /** Check and normalize a parameter object; errors name the key. */
 export function parseParams(x: unknown, where: string): Partial<ScenarioParams> {
   if (x === undefined) return {};
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error(`${where}: expected an object of parameters`);
+  if (typeof x !== 'object' || x === null || Array.isArray(x))
+    throw new Error(`${where}: expected an object of parameters`);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(x)) {
     const key = k as SweepParam | 'efficiency';
     if ((NUMERIC as string[]).includes(key)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${where}.${k}: expected a number ≥ 0, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        throw new Error(`${where}.${k}: expected a number ≥ 0, got ${JSON.stringify(v)}`);
       out[k] = v;
     } else if ((BOOLEAN as string[]).includes(key)) {
       if (typeof v !== 'boolean') throw new Error(`${where}.${k}: expected true or false, got ${JSON.stringify(v)}`);
@@ -199,29 +211,45 @@ export function parseParams(x: unknown, where: string): Partial<ScenarioParams> 
       if (typeof v !== 'object' || v === null) throw new Error(`${where}.efficiency: expected an object`);
       const e: Record<string, number> = {};
       for (const [ek, ev] of Object.entries(v)) {
-        if (!(EFFICIENCY_KEYS as string[]).includes(ek)) throw new Error(`${where}.efficiency.${ek}: unknown (known: ${EFFICIENCY_KEYS.join(', ')})`);
+        if (!(EFFICIENCY_KEYS as string[]).includes(ek))
+          throw new Error(`${where}.efficiency.${ek}: unknown (known: ${EFFICIENCY_KEYS.join(', ')})`);
         if (typeof ev !== 'number' || !(ev >= 0)) throw new Error(`${where}.efficiency.${ek}: expected a number ≥ 0`);
         e[ek] = ev;
       }
       out[k] = e;
     } else {
-      throw new Error(`${where}.${k}: unknown parameter (known: ${[...NUMERIC, ...BOOLEAN, 'format', 'efficiency'].join(', ')})`);
+      throw new Error(
+        `${where}.${k}: unknown parameter (known: ${[...NUMERIC, ...BOOLEAN, 'format', 'efficiency'].join(', ')})`,
+      );
     }
   }
-  for (const k of ['isl', 'batch', 'groupSize', 'steps', 'ranks', 'requests', 'maxTokensPerBatch', 'prefetchDepth'] as const) {
-    if (k in out && !((out[k] as number) >= 1 && Number.isInteger(out[k]))) throw new Error(`${where}.${k}: expected a positive integer, got ${out[k]}`);
+  for (const k of [
+    'isl',
+    'batch',
+    'groupSize',
+    'steps',
+    'ranks',
+    'requests',
+    'maxTokensPerBatch',
+    'prefetchDepth',
+  ] as const) {
+    if (k in out && !((out[k] as number) >= 1 && Number.isInteger(out[k])))
+      throw new Error(`${where}.${k}: expected a positive integer, got ${out[k]}`);
   }
   return out as Partial<ScenarioParams>;
 }
 
 /** A scenario from parsed JSON (a file's content); errors name the key at fault. */
 export function parseScenario(json: unknown, fallbackName = 'scenario'): ScenarioSpec {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('scenario: expected a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error('scenario: expected a JSON object');
   const j = json as Record<string, unknown>;
   const known = ['name', 'description', 'mode', 'profile', 'base', 'sweep', 'rows'];
-  for (const k of Object.keys(j)) if (!known.includes(k)) throw new Error(`scenario.${k}: unknown key (known: ${known.join(', ')})`);
+  for (const k of Object.keys(j))
+    if (!known.includes(k)) throw new Error(`scenario.${k}: unknown key (known: ${known.join(', ')})`);
   const name = j.name === undefined ? fallbackName : String(j.name);
-  if (j.mode !== undefined && j.mode !== 'step' && j.mode !== 'serving') throw new Error(`scenario.mode: expected "step" or "serving", got ${JSON.stringify(j.mode)}`);
+  if (j.mode !== undefined && j.mode !== 'step' && j.mode !== 'serving')
+    throw new Error(`scenario.mode: expected "step" or "serving", got ${JSON.stringify(j.mode)}`);
   if (j.profile !== undefined) getProfile(String(j.profile));
   const spec: ScenarioSpec = {
     name,
@@ -230,10 +258,17 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
     profile: j.profile === undefined ? undefined : String(j.profile),
     base: parseParams(j.base, 'scenario.base'),
   };
-  if (j.sweep !== undefined && j.rows !== undefined) throw new Error('scenario: give either "sweep" or "rows", not both');
+  if (j.sweep !== undefined && j.rows !== undefined)
+    throw new Error('scenario: give either "sweep" or "rows", not both');
   if (j.sweep !== undefined) {
     const s = j.sweep as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || typeof s.param !== 'string' || !Array.isArray(s.values) || s.values.length === 0) {
+    if (
+      typeof s !== 'object' ||
+      s === null ||
+      typeof s.param !== 'string' ||
+      !Array.isArray(s.values) ||
+      s.values.length === 0
+    ) {
       throw new Error('scenario.sweep: expected {"param": name, "values": [at least one value]}');
     }
     // Each value must be a valid value of that parameter.
@@ -241,7 +276,8 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
     spec.sweep = { param: s.param as SweepParam, values: s.values as (number | boolean | string)[] };
   }
   if (j.rows !== undefined) {
-    if (!Array.isArray(j.rows) || j.rows.length === 0) throw new Error('scenario.rows: expected a non-empty array of parameter objects');
+    if (!Array.isArray(j.rows) || j.rows.length === 0)
+      throw new Error('scenario.rows: expected a non-empty array of parameter objects');
     spec.rows = j.rows.map((r, i) => parseParams(r, `scenario.rows[${i}]`));
   }
   return spec;
@@ -276,7 +312,14 @@ export function findCrossover(xs: readonly number[], ratios: readonly number[], 
 }
 
 function servingSide(r: ServingResult): ServingSide {
-  return { tpsPerGpu: r.tpsPerGpu, ttftMs: r.ttftMs, makespanMs: r.makespanMs, meanBatchRequests: r.meanBatchRequests, meanBatchTokens: r.meanBatchTokens, hiddenPullFraction: r.hiddenPullFraction };
+  return {
+    tpsPerGpu: r.tpsPerGpu,
+    ttftMs: r.ttftMs,
+    makespanMs: r.makespanMs,
+    meanBatchRequests: r.meanBatchRequests,
+    meanBatchTokens: r.meanBatchTokens,
+    hiddenPullFraction: r.hiddenPullFraction,
+  };
 }
 
 export interface RunScenarioOptions {

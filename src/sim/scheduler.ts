@@ -167,7 +167,19 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
 }
 
 function emptyMetrics(rank: number): RankMetrics {
-  return { rank, computeMs: 0, computeByCategory: {}, pullMs: 0, waitMs: 0, syncMs: 0, commMs: 0, idleMs: 0, endMs: 0, bytesPulled: 0, bytesSent: 0 };
+  return {
+    rank,
+    computeMs: 0,
+    computeByCategory: {},
+    pullMs: 0,
+    waitMs: 0,
+    syncMs: 0,
+    commMs: 0,
+    idleMs: 0,
+    endMs: 0,
+    bytesPulled: 0,
+    bytesSent: 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -190,7 +202,9 @@ class IdIndex {
   private readonly dense: number[] = [];
   private readonly map = new Map<OpId, number>();
   get(id: OpId): number | undefined {
-    return typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id) ? this.dense[id] : this.map.get(id);
+    return typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id)
+      ? this.dense[id]
+      : this.map.get(id);
   }
   has(id: OpId): boolean {
     return this.get(id) !== undefined;
@@ -216,9 +230,17 @@ function validate(programs: readonly Program[]): ProgramMeta {
     throw new Error(`scheduler: rank ${r} op ${i} (${op.kind}): ${what}`);
   };
   /** A pull or send: its peer in range and not itself, its id new in `index`, its size ≥ 0. Returns its index in `list`. */
-  const transfer = <T extends PullOp | SendOp>(r: number, i: number, op: T, peer: number, index: Pick<IdIndex, 'has' | 'set'>, list: { op: T; rank: number }[]): number => {
+  const transfer = <T extends PullOp | SendOp>(
+    r: number,
+    i: number,
+    op: T,
+    peer: number,
+    index: Pick<IdIndex, 'has' | 'set'>,
+    list: { op: T; rank: number }[],
+  ): number => {
     const what = `${op.kind} '${op.id}'`;
-    if (!Number.isInteger(peer) || peer < 0 || peer >= R) fail(r, i, op, `${what} names rank ${peer}, outside [0, ${R})`);
+    if (!Number.isInteger(peer) || peer < 0 || peer >= R)
+      fail(r, i, op, `${what} names rank ${peer}, outside [0, ${R})`);
     if (peer === r) fail(r, i, op, `${what} names the rank itself`);
     if (index.has(op.id)) fail(r, i, op, `${op.kind} id '${op.id}' used twice`);
     if (!(op.bytes >= 0)) fail(r, i, op, `${what} has ${op.bytes} bytes`);
@@ -236,7 +258,8 @@ function validate(programs: readonly Program[]): ProgramMeta {
       const op = ops[i];
       switch (op.kind) {
         case 'compute':
-          if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs)) fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
+          if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs))
+            fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
           break;
         case 'pull':
           ref[i] = transfer(r, i, op, op.from, pullIndex, pulls);
@@ -286,7 +309,8 @@ function validate(programs: readonly Program[]): ProgramMeta {
         const id = op.ids[k];
         const x = sendIndex.get(id);
         if (x === undefined) throw new Error(`scheduler: rank ${r} waits for send '${id}', which no rank sends`);
-        if (sends[x].op.to !== r) throw new Error(`scheduler: rank ${r} waits for send '${id}', which goes to rank ${sends[x].op.to}`);
+        if (sends[x].op.to !== r)
+          throw new Error(`scheduler: rank ${r} waits for send '${id}', which goes to rank ${sends[x].op.to}`);
         ids[k] = x;
       }
       refs[r][i] = ids;
@@ -396,7 +420,7 @@ class GroupRun {
 
   /** Run every rank as far as it can go at the current time. */
   private progress(): void {
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const r of this.group) while (this.step(r)) changed = true;
     }
@@ -423,7 +447,15 @@ class GroupRun {
           if (c.durationMs > 0) {
             m.computeMs += c.durationMs;
             m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + c.durationMs;
-            this.intervals?.push({ rank: r, lane: 'compute', label: c.label, category: c.category, layer: c.layer, startMs: t, endMs: t + c.durationMs });
+            this.intervals?.push({
+              rank: r,
+              lane: 'compute',
+              label: c.label,
+              category: c.category,
+              layer: c.layer,
+              startMs: t,
+              endMs: t + c.durationMs,
+            });
             t += c.durationMs;
           }
           if (c.mark !== undefined) this.marks.set(c.mark, t);
@@ -526,7 +558,16 @@ class GroupRun {
 
   /** A blocked stretch of the stream, drawn on the compute lane. */
   private span(r: number, b: Blocked, category: string, label: string, from: number, to: number): void {
-    if (this.intervals && to > from) this.intervals.push({ rank: r, lane: 'compute', label, category, layer: 'layer' in b ? b.layer : undefined, startMs: from, endMs: to });
+    if (this.intervals && to > from)
+      this.intervals.push({
+        rank: r,
+        lane: 'compute',
+        label,
+        category,
+        layer: 'layer' in b ? b.layer : undefined,
+        startMs: from,
+        endMs: to,
+      });
   }
 
   private landed(key: number): void {
@@ -544,7 +585,17 @@ class GroupRun {
     const isPull = p.key < this.pullCount;
     const op = isPull ? this.meta.pulls[p.key].op : this.meta.sends[p.key - this.pullCount].op;
     const label = op.label ?? (isPull ? `pull ← r${(op as PullOp).from}` : `send → r${(op as SendOp).to}`);
-    const iv: Interval = { rank: p.src, lane: 'copy', label, category: op.kind, layer: op.layer, startMs: p.startMs, endMs: p.endMs, peer: p.dst, bytes: p.bytes };
+    const iv: Interval = {
+      rank: p.src,
+      lane: 'copy',
+      label,
+      category: op.kind,
+      layer: op.layer,
+      startMs: p.startMs,
+      endMs: p.endMs,
+      peer: p.dst,
+      bytes: p.bytes,
+    };
     this.intervals!.push(iv);
     this.lastPiece.set(p.key, iv);
   }
@@ -558,7 +609,13 @@ class GroupRun {
         if (!b) return `rank ${r} at op ${s.pc}`;
         const op = this.programs[r][s.pc];
         const what =
-          op.kind === 'barrier' ? `barrier '${op.id}'` : op.kind === 'notBefore' ? `notBefore ${op.atMs}` : op.kind === 'waitPull' || op.kind === 'waitRecv' ? `${op.kind} [${op.ids.join(', ')}]` : op.kind;
+          op.kind === 'barrier'
+            ? `barrier '${op.id}'`
+            : op.kind === 'notBefore'
+              ? `notBefore ${op.atMs}`
+              : op.kind === 'waitPull' || op.kind === 'waitRecv'
+                ? `${op.kind} [${op.ids.join(', ')}]`
+                : op.kind;
         return `rank ${r} blocked in ${what}`;
       })
       .filter(Boolean)

@@ -81,7 +81,12 @@ function takeBatch(queue: Request[], head: { i: number }, at: number, maxTokens:
   return out;
 }
 
-function stepComputeEstimate(cost: CostModel, lengths: readonly number[], strategy: 'dep' | 'dwdp', groupSize: number): number {
+function stepComputeEstimate(
+  cost: CostModel,
+  lengths: readonly number[],
+  strategy: 'dep' | 'dwdp',
+  groupSize: number,
+): number {
   const m = cost.model;
   const T = lengths.reduce((a, b) => a + b, 0);
   if (T === 0) return 0;
@@ -93,21 +98,37 @@ function stepComputeEstimate(cost: CostModel, lengths: readonly number[], strate
     (strategy === 'dwdp'
       ? cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T))
       : cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T * groupSize, m.experts / groupSize)));
-  return m.layers.total * perLayer + m.layers.dense * cost.denseMlpMs(T) + m.layers.moe * moe + cost.lmHeadMs(T, lengths.length);
+  return (
+    m.layers.total * perLayer +
+    m.layers.dense * cost.denseMlpMs(T) +
+    m.layers.moe * moe +
+    cost.lmHeadMs(T, lengths.length)
+  );
 }
 
-function plan(p: ServingParams, cost: CostModel, placement: Placement, strategy: 'dep' | 'dwdp', requests: Request[]): Plan {
+function plan(
+  p: ServingParams,
+  cost: CostModel,
+  placement: Placement,
+  strategy: 'dep' | 'dwdp',
+  requests: Request[],
+): Plan {
   const G = p.groupSize;
   const groups = Math.floor(p.ranks / G);
   const steps: RankStep[][] = Array.from({ length: groups * G }, () => []);
   const members = new Map<string, Request[]>();
   const head = { i: 0 };
   // Pull time per step with the link to itself (a lower bound under contention).
-  const pullPerStep = (p.model.layers.moe * placement.pullBytesPerLayer(cost.expertBytes)) / (cost.link(true).egressGBps as number) / 1e6;
+  const pullPerStep =
+    (p.model.layers.moe * placement.pullBytesPerLayer(cost.expertBytes)) / (cost.link(true).egressGBps as number) / 1e6;
   const record = (r: number, batch: Request[]) => {
     const mark = `r${r}s${steps[r].length}`;
     const notBefore = batch.length > 0 ? Math.max(...batch.map((q) => q.arrivalMs)) : undefined;
-    steps[r].push({ lengths: batch.map((q) => q.inputLen), mark, ...(notBefore !== undefined && notBefore > 0 ? { notBeforeMs: notBefore } : {}) });
+    steps[r].push({
+      lengths: batch.map((q) => q.inputLen),
+      mark,
+      ...(notBefore !== undefined && notBefore > 0 ? { notBeforeMs: notBefore } : {}),
+    });
     members.set(mark, batch);
   };
   if (strategy === 'dwdp') {
@@ -118,7 +139,12 @@ function plan(p: ServingParams, cost: CostModel, placement: Placement, strategy:
       const start = Math.max(free[r], requests[head.i].arrivalMs);
       const batch = takeBatch(requests, head, start, p.maxTokensPerBatch);
       record(r, batch);
-      const compute = stepComputeEstimate(cost, batch.map((q) => q.inputLen), 'dwdp', G);
+      const compute = stepComputeEstimate(
+        cost,
+        batch.map((q) => q.inputLen),
+        'dwdp',
+        G,
+      );
       free[r] = start + Math.max(compute, pullPerStep);
     }
   } else {
@@ -131,7 +157,15 @@ function plan(p: ServingParams, cost: CostModel, placement: Placement, strategy:
       for (let i = 0; i < G; i++) {
         const batch = takeBatch(requests, head, start, p.maxTokensPerBatch);
         record(g * G + i, batch);
-        est = Math.max(est, stepComputeEstimate(cost, batch.map((q) => q.inputLen), 'dep', G));
+        est = Math.max(
+          est,
+          stepComputeEstimate(
+            cost,
+            batch.map((q) => q.inputLen),
+            'dep',
+            G,
+          ),
+        );
       }
       free[g] = start + est;
     }
@@ -140,11 +174,29 @@ function plan(p: ServingParams, cost: CostModel, placement: Placement, strategy:
 }
 
 /** Serve the request stream with one strategy. */
-export function runServing(p: ServingParams, strategy: 'dep' | 'dwdp', opts: { intervals?: boolean } = {}): ServingResult {
-  if (!(p.ranks >= p.groupSize && p.groupSize >= 1)) throw new Error(`serving: ${p.ranks} ranks cannot hold a group of ${p.groupSize}`);
-  if (!(p.maxTokensPerBatch >= 1)) throw new Error(`serving: maxTokensPerBatch must be ≥ 1, got ${p.maxTokensPerBatch}`);
-  const cost = new CostModel({ model: p.model, profile: p.profile, format: p.format, efficiency: p.efficiency, linkGBps: p.linkGBps });
-  const requests = generateRequests({ count: p.requests, isl: p.isl, osl: p.osl, arrivalRatePerS: p.arrivalRatePerS, seed: p.seed });
+export function runServing(
+  p: ServingParams,
+  strategy: 'dep' | 'dwdp',
+  opts: { intervals?: boolean } = {},
+): ServingResult {
+  if (!(p.ranks >= p.groupSize && p.groupSize >= 1))
+    throw new Error(`serving: ${p.ranks} ranks cannot hold a group of ${p.groupSize}`);
+  if (!(p.maxTokensPerBatch >= 1))
+    throw new Error(`serving: maxTokensPerBatch must be ≥ 1, got ${p.maxTokensPerBatch}`);
+  const cost = new CostModel({
+    model: p.model,
+    profile: p.profile,
+    format: p.format,
+    efficiency: p.efficiency,
+    linkGBps: p.linkGBps,
+  });
+  const requests = generateRequests({
+    count: p.requests,
+    isl: p.isl,
+    osl: p.osl,
+    arrivalRatePerS: p.arrivalRatePerS,
+    seed: p.seed,
+  });
   const G = p.groupSize;
   const placement = makePlacement(p.model.experts, G, p.local, p.pull);
   const { steps, members } = plan(p, cost, placement, strategy, requests);
@@ -156,7 +208,12 @@ export function runServing(p: ServingParams, strategy: 'dep' | 'dwdp', opts: { i
     const mine = group.map((r) => steps[r]);
     const progs =
       strategy === 'dwdp'
-        ? dwdpPrograms(cost, group, mine, { placement, contentionFix: p.contentionFix, splitWeights: p.splitWeights, prefetchDepth: p.prefetchDepth })
+        ? dwdpPrograms(cost, group, mine, {
+            placement,
+            contentionFix: p.contentionFix,
+            splitWeights: p.splitWeights,
+            prefetchDepth: p.prefetchDepth,
+          })
         : depPrograms(cost, group, mine, ids);
     programs.push(...progs);
   }
@@ -179,13 +236,10 @@ export function runServing(p: ServingParams, strategy: 'dep' | 'dwdp', opts: { i
   ttft.sort((a, b) => a - b);
   const pct = (x: number) => ttft[Math.min(ttft.length - 1, Math.floor(x * ttft.length))];
   const gpuMs = schedule.ranks.reduce((a, m) => a + m.endMs, 0);
-  const b = schedule.ranks.map(breakdownOf).reduce(
-    (acc, x) => {
-      for (const k of Object.keys(acc) as (keyof Breakdown)[]) acc[k] += x[k] / busySteps;
-      return acc;
-    },
-    zeroBreakdown(),
-  );
+  const b = schedule.ranks.map(breakdownOf).reduce((acc, x) => {
+    for (const k of Object.keys(acc) as (keyof Breakdown)[]) acc[k] += x[k] / busySteps;
+    return acc;
+  }, zeroBreakdown());
   const busyMs = schedule.ranks.reduce((a, m) => a + m.computeMs + m.waitMs + m.syncMs + m.commMs, 0);
   return {
     strategy,

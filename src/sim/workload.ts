@@ -18,7 +18,8 @@ export interface LengthDist {
 
 /** One length, rounded to an integer in [min, max]. */
 export function sampleLength(rng: Rng, d: LengthDist): number {
-  if (!(d.mean >= 1) || !(d.cv >= 0)) throw new Error(`workload: length mean must be ≥ 1 and CV ≥ 0, got mean ${d.mean}, CV ${d.cv}`);
+  if (!(d.mean >= 1) || !(d.cv >= 0))
+    throw new Error(`workload: length mean must be ≥ 1 and CV ≥ 0, got mean ${d.mean}, CV ${d.cv}`);
   let x = d.mean;
   if (d.cv > 0) {
     const s2 = Math.log(1 + d.cv * d.cv);

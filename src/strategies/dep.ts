@@ -78,7 +78,10 @@ export async function setupDep(g: GroupEnv, env: RankEnv, shards: Shard[]): Prom
     env,
     shard,
     resident,
-    table: createExpertTable(gpu, Array.from({ length: Math.max(1, shard.count) }, (_, i) => ({ source: 0, atWord: i * layout.words }))),
+    table: createExpertTable(
+      gpu,
+      Array.from({ length: Math.max(1, shard.count) }, (_, i) => ({ source: 0, atWord: i * layout.words })),
+    ),
     gemm,
     pack,
     unpack,
@@ -109,7 +112,12 @@ function receiveLayout(board: Uint32Array[], sh: Shard): { base: number[]; total
  * The owner's GEMM order: rows grouped by local expert (sources in rank order within an
  * expert), as indices into the receive buffer, with per-local-expert offsets.
  */
-function gemmOrder(board: Uint32Array[], sh: Shard, base: number[], total: number): { perm: Uint32Array; offsets: Uint32Array } {
+function gemmOrder(
+  board: Uint32Array[],
+  sh: Shard,
+  base: number[],
+  total: number,
+): { perm: Uint32Array; offsets: Uint32Array } {
   const perm = new Uint32Array(Math.max(1, total));
   const offsets = new Uint32Array(Math.max(1, sh.count) + 1);
   let i = 0;
@@ -124,7 +132,14 @@ function gemmOrder(board: Uint32Array[], sh: Shard, base: number[], total: numbe
   return { perm, offsets };
 }
 
-export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers: DepRank[], shards: Shard[], board: OffsetBoard): Promise<void> {
+export async function runDepRank(
+  rt: RankRuntime,
+  g: GroupEnv,
+  d: DepRank,
+  peers: DepRank[],
+  shards: Shard[],
+  board: OffsetBoard,
+): Promise<void> {
   const { env } = d;
   const { cfg } = g;
   const r = env.id;
@@ -139,7 +154,9 @@ export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers
     const w = { ...env.common[l], experts: { weights: [], expertTable: d.table } };
     await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
     await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
-    const mine = await rt.host(`read counts L${l}`, 'router', l, () => readU32(gpu, env.scratch.offsets, cfg.experts + 1));
+    const mine = await rt.host(`read counts L${l}`, 'router', l, () =>
+      readU32(gpu, env.scratch.offsets, cfg.experts + 1),
+    );
     if (!board.has(l)) board.set(l, new Array<Uint32Array>(N));
     board.get(l)![r] = mine;
     await rt.compute(`pack L${l}`, 'dispatch', l, (enc, t) =>
@@ -175,7 +192,11 @@ export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers
     if (total > 0) {
       await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
         const weights = [shardBinding(d.resident, l)];
-        d.gemm.encodeGateUp(enc, { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h }, t);
+        d.gemm.encodeGateUp(
+          enc,
+          { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h },
+          t,
+        );
         d.gemm.encodeDown(enc, { h: d.h, offsets, topK: 1, tokens: total, weights, expertTable: d.table, y: d.y }, t);
         d.unpack.encode(enc, { idx: back, src: d.y, out: d.back, rows: total, label: 'unpack' }, t);
       });
@@ -196,7 +217,9 @@ export async function runDepRank(rt: RankRuntime, g: GroupEnv, d: DepRank, peers
     for (let s = 0; s < N; s++) if (s !== r) combineIds.push(`L${l}/combine/${s}->${r}`);
     await rt.compute(`shared L${l}`, 'dense', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));
     await rt.waitRecv(combineIds, l);
-    await rt.compute(`combine L${l}`, 'combine', l, (enc, t) => env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t));
+    await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
+      env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
+    );
     perm.destroy();
     offsets.destroy();
     back.destroy();

@@ -25,7 +25,8 @@ export interface Dilation {
 
 /** The dilation for a device rate measured earlier. */
 export function dilationFor(profile: string, format: GroupRunOptions['format'], deviceGflops: number): Dilation {
-  if (!(deviceGflops > 0) || !Number.isFinite(deviceGflops)) throw new Error(`time dilation: device GEMM rate must be a positive GFLOP/s (got ${deviceGflops})`);
+  if (!(deviceGflops > 0) || !Number.isFinite(deviceGflops))
+    throw new Error(`time dilation: device GEMM rate must be a positive GFLOP/s (got ${deviceGflops})`);
   const profileGflops = profileGemmGflops(profile, format);
   return { profile, factor: deviceGflops / profileGflops, deviceGflops, profileGflops, measuredInRun: false };
 }
@@ -39,7 +40,13 @@ export function profileGemmGflops(profileId: string, format: GroupRunOptions['fo
 }
 
 /** Measures the grouped GEMM on `gpu` with one layer of the run's shape (one warm-up + one timed run), on `host` weights when given. */
-export async function measureDilation(gpu: Gpu, cfg: MoeConfig, o: GroupRunOptions, tokens: number, host?: HostLayerWeights): Promise<Dilation> {
+export async function measureDilation(
+  gpu: Gpu,
+  cfg: MoeConfig,
+  o: GroupRunOptions,
+  tokens: number,
+  host?: HostLayerWeights,
+): Promise<Dilation> {
   const profile = o.timeDilation!.profile;
   const r = await runLayer(gpu, cfg, { format: o.format, tokens, seed: o.seed, runs: 1, variant: o.variant, host });
   // Without timestamp-query the stages are not separated: the whole layer's host time stands in.

@@ -15,7 +15,10 @@ export function setupDp(g: GroupEnv, env: RankEnv): DpRank {
   const E = g.cfg.experts;
   const replica = uploadShard(env.gpu, g.hosts, { first: 0, count: E }, `rank ${env.id} replica`);
   env.residentBytes = replica.bytes;
-  const table = createExpertTable(env.gpu, Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * g.layout.words })));
+  const table = createExpertTable(
+    env.gpu,
+    Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * g.layout.words })),
+  );
   return { env, replica, table };
 }
 
@@ -27,6 +30,8 @@ export async function runDpRank(rt: RankRuntime, g: GroupEnv, d: DpRank): Promis
     const w = { ...env.common[l], experts: { weights: [shardBinding(d.replica, l)], expertTable: d.table } };
     await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
     await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
-    await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => env.layer.encodeExperts(enc, x, out, T, w, env.scratch, t));
+    await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) =>
+      env.layer.encodeExperts(enc, x, out, T, w, env.scratch, t),
+    );
   }
 }

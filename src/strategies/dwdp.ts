@@ -39,9 +39,20 @@ export interface DwdpRank {
 export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSources: number): DwdpRank {
   const { layout } = g;
   const o = g.opts.dwdp;
-  const resident = uploadShard(env.gpu, g.hosts, { first: placement.rangeStart(env.id), count: placement.local }, `rank ${env.id} resident experts`);
+  const resident = uploadShard(
+    env.gpu,
+    g.hosts,
+    { first: placement.rangeStart(env.id), count: placement.local },
+    `rank ${env.id} resident experts`,
+  );
   // Without prefetch one slot receives the routed experts of the current layer.
-  const slots = createPrefetchSlots(env.gpu, layout, placement.remote(env.id), o.prefetch ? o.prefetchDepth : 1, env.id);
+  const slots = createPrefetchSlots(
+    env.gpu,
+    layout,
+    placement.remote(env.id),
+    o.prefetch ? o.prefetchDepth : 1,
+    env.id,
+  );
   env.residentBytes = resident.bytes;
   env.prefetchBytes = slots.buffers.length * slots.payloadBytes;
   const d: DwdpRank = { env, resident, slots };
@@ -50,7 +61,10 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSo
     const E = g.cfg.experts;
     d.merged = {
       buffer: createBuffer(env.gpu, E * layout.bytes, `rank ${env.id} merged experts`),
-      table: createExpertTable(env.gpu, Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * layout.words }))),
+      table: createExpertTable(
+        env.gpu,
+        Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * layout.words })),
+      ),
     };
     env.prefetchBytes += E * layout.bytes;
   }
@@ -65,13 +79,21 @@ export function dwdpSourceCount(splitWeights: boolean, peers: number, maxSources
 const pullId = (l: number, rank: number, from: number) => `L${l}:${from}->${rank}`;
 
 /** Segments that copy `experts` (a subset of a peer's region) of layer l from the peer's shard into `slot`. */
-function pullSegments(g: GroupEnv, d: DwdpRank, peers: DwdpRank[], l: number, slot: number, from: number, experts: number[]): CopySegment[] {
+function pullSegments(
+  g: GroupEnv,
+  d: DwdpRank,
+  peers: DwdpRank[],
+  l: number,
+  slot: number,
+  from: number,
+  experts: number[],
+): CopySegment[] {
   const region = d.slots.regions.find((r) => r.from === from)!;
   const src = peers[from].resident;
   const b = g.layout.bytes;
   // Contiguous runs of experts become one segment each.
   const segs: CopySegment[] = [];
-  for (let i = 0; i < experts.length; ) {
+  for (let i = 0; i < experts.length;) {
     let j = i + 1;
     while (j < experts.length && experts[j] === experts[j - 1] + 1) j++;
     const e = experts[i];
@@ -92,7 +114,13 @@ function mergeCopies(g: GroupEnv, d: DwdpRank, l: number, slot: number): WordCop
   const r = d.resident;
   return [
     { src: r.buffer, srcOffset: l * r.layerStride, dst: m, dstOffset: r.shard.first * b, bytes: r.shard.count * b },
-    ...d.slots.regions.map((reg) => ({ src: d.slots.buffers[slot], srcOffset: reg.offset, dst: m, dstOffset: reg.experts[0] * b, bytes: reg.bytes })),
+    ...d.slots.regions.map((reg) => ({
+      src: d.slots.buffers[slot],
+      srcOffset: reg.offset,
+      dst: m,
+      dstOffset: reg.experts[0] * b,
+      bytes: reg.bytes,
+    })),
   ];
 }
 
@@ -104,7 +132,8 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
   const K = g.cfg.topK;
 
   const issueLayer = (l: number) => {
-    for (const reg of d.slots.regions) rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, l % depth, reg.from, reg.experts), l);
+    for (const reg of d.slots.regions)
+      rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, l % depth, reg.from, reg.experts), l);
   };
   if (prefetch) for (let l = 0; l < Math.min(depth, g.layers); l++) issueLayer(l);
 
@@ -117,7 +146,11 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
     const w = { ...env.common[l], experts };
 
     await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
-    if (prefetch) await rt.waitPull(d.slots.regions.map((reg) => pullId(l, r, reg.from)), l);
+    if (prefetch)
+      await rt.waitPull(
+        d.slots.regions.map((reg) => pullId(l, r, reg.from)),
+        l,
+      );
     await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
     if (!prefetch) {
       // The routing decides which remote experts to fetch: read it back, pull, wait.
@@ -133,8 +166,13 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
       }
       if (ids.length) await rt.waitPull(ids, l);
     }
-    if (d.merged) await rt.compute(`merge L${l}`, 'merge', l, (enc, t) => env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t));
-    await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => env.layer.encodeExperts(enc, x, out, T, w, env.scratch, t));
+    if (d.merged)
+      await rt.compute(`merge L${l}`, 'merge', l, (enc, t) =>
+        env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t),
+      );
+    await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) =>
+      env.layer.encodeExperts(enc, x, out, T, w, env.scratch, t),
+    );
     if (prefetch && l + depth < g.layers) issueLayer(l + depth);
   }
 }

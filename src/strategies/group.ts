@@ -50,7 +50,12 @@ export interface GroupEnv {
 }
 
 /** Input of the stacked group: the seed's tokens, pushed toward hot experts when skewed. */
-export function groupInput(cfg: MoeConfig, opts: GroupRunOptions, work: RankWork[], router0: Float32Array): Float32Array {
+export function groupInput(
+  cfg: MoeConfig,
+  opts: GroupRunOptions,
+  work: RankWork[],
+  router0: Float32Array,
+): Float32Array {
   const total = totalTokens(work);
   const x = tokenInputs(cfg, opts.seed, total);
   if (opts.routingSkew > 0) applyRoutingSkew(cfg, x, total, router0, opts.routingSkew, opts.seed);
@@ -66,7 +71,16 @@ export function buildGroupEnv(cfg: MoeConfig, opts: GroupRunOptions): GroupEnv {
     seed: opts.seed,
   });
   const hosts = Array.from({ length: opts.layers }, (_, l) => buildHostLayerWeights(cfg, opts.format, opts.seed, l));
-  return { cfg, opts, format: opts.format, layout: hosts[0].layout, layers: opts.layers, work, hosts, x: groupInput(cfg, opts, work, hosts[0].router) };
+  return {
+    cfg,
+    opts,
+    format: opts.format,
+    layout: hosts[0].layout,
+    layers: opts.layers,
+    work,
+    hosts,
+    x: groupInput(cfg, opts, work, hosts[0].router),
+  };
 }
 
 /** Kernels, scratch, inputs and common weights of one rank; `sources` sizes its grouped GEMM. */
@@ -95,7 +109,13 @@ export async function buildRankEnv(g: GroupEnv, rank: Rank, sources: number): Pr
     x: [createBufferWith(gpu, mine, `rank ${rank.id} x0`), createBuffer(gpu, T * H * 4, `rank ${rank.id} x1`)],
     common: g.hosts.map((h) => uploadCommonWeights(gpu, h)),
     attention,
-    attn: { q: qkv(), k: qkv(), v: qkv(), out: createBuffer(gpu, T * d * 4, `rank ${rank.id} attention out`), seqOffsets: createBufferWith(gpu, packOffsets(work.lengths), 'seq offsets') },
+    attn: {
+      q: qkv(),
+      k: qkv(),
+      v: qkv(),
+      out: createBuffer(gpu, T * d * 4, `rank ${rank.id} attention out`),
+      seqOffsets: createBufferWith(gpu, packOffsets(work.lengths), 'seq offsets'),
+    },
     copy,
     residentBytes: 0,
     prefetchBytes: 0,
@@ -103,7 +123,9 @@ export async function buildRankEnv(g: GroupEnv, rank: Rank, sources: number): Pr
 }
 
 /** The attention stand-in of layer l: real causal attention over the rank's own requests. */
-export function encodeAttention(env: RankEnv): (enc: GPUCommandEncoder, timer: import('../gpu/index.ts').GpuTimer | undefined) => void {
+export function encodeAttention(
+  env: RankEnv,
+): (enc: GPUCommandEncoder, timer: import('../gpu/index.ts').GpuTimer | undefined) => void {
   return (enc, timer) =>
     env.attention.encode(enc, { ...env.attn, tokens: env.work.tokens, requests: env.work.lengths.length }, timer);
 }

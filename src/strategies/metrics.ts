@@ -6,7 +6,10 @@ import type { RankReport } from './types.ts';
  * requests of its input length over the time its rank finished the step (prefill speed
  * as a user sees it: tokens in until the first token can come out).
  */
-export function groupRates(ranks: readonly RankReport[], makespanMs: number): { tpsPerGpu: number; tpsPerUser: number } {
+export function groupRates(
+  ranks: readonly RankReport[],
+  makespanMs: number,
+): { tpsPerGpu: number; tpsPerUser: number } {
   const tokens = ranks.reduce((a, r) => a + r.tokens, 0);
   const perRequest = ranks.flatMap((r) => r.requestLengths.map((len) => len / (r.endMs / 1000)));
   return {

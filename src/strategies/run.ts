@@ -63,7 +63,8 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
   checkGroupOptions(cfg, opts);
   const progress = (p: RunProgress) => hooks.onProgress?.(p);
   const N = opts.ranks;
-  const placement: Placement | undefined = opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
+  const placement: Placement | undefined =
+    opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
 
   progress({ phase: 'setup', message: `generating ${opts.layers} layer(s) of ${cfg.name} weights (${opts.format})` });
   const g = buildGroupEnv(cfg, opts);
@@ -78,13 +79,26 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
 
     const td = opts.timeDilation;
-    const dilation = !td ? undefined : td.deviceGflops ? dilationFor(td.profile, opts.format, td.deviceGflops) : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
+    const dilation = !td
+      ? undefined
+      : td.deviceGflops
+        ? dilationFor(td.profile, opts.format, td.deviceGflops)
+        : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
     const gbps = opts.link.gbps * (dilation?.factor ?? 1);
-    const spec = linkSpec({ egressGBps: gbps, latencyUs: opts.link.latencyUs, contentionFix: opts.link.contentionFix, copyEngines: 1 });
-    const runtime = opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
+    const spec = linkSpec({
+      egressGBps: gbps,
+      latencyUs: opts.link.latencyUs,
+      contentionFix: opts.link.contentionFix,
+      copyEngines: 1,
+    });
+    const runtime =
+      opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
     const rt = (r: number): RankRuntime => watch(runtime.forRank(r), hooks, opts.layers);
 
-    progress({ phase: 'run', message: `running ${opts.strategy} on ${N} rank(s), ${opts.layers} layer(s), ${opts.clock} clock` });
+    progress({
+      phase: 'run',
+      message: `running ${opts.strategy} on ${N} rank(s), ${opts.layers} layer(s), ${opts.clock} clock`,
+    });
     if (opts.strategy === 'dp') {
       const dp = envs.map((e) => setupDp(g, e));
       await Promise.all(dp.map((d, r) => runDpRank(rt(r), g, d)));
@@ -98,15 +112,29 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       await Promise.all(dep.map((d, r) => runDepRank(rt(r), g, d, dep, shards, board)));
     }
 
-    progress({ phase: 'schedule', message: opts.clock === 'virtual' ? 'scheduling the measured steps in virtual time' : 'collecting the timeline' });
+    progress({
+      phase: 'schedule',
+      message: opts.clock === 'virtual' ? 'scheduling the measured steps in virtual time' : 'collecting the timeline',
+    });
     const tl = runtime.timeline();
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
     const reports: RankReport[] = tl.ranks.map((m) => {
       const env = envs[m.rank];
-      return { ...m, tokens: env.work.tokens, requestLengths: env.work.lengths, residentWeightBytes: env.residentBytes, prefetchBufferBytes: env.prefetchBytes };
+      return {
+        ...m,
+        tokens: env.work.tokens,
+        requestLengths: env.work.lengths,
+        residentWeightBytes: env.residentBytes,
+        prefetchBufferBytes: env.prefetchBytes,
+      };
     });
     const gpu = ranks[0].gpu;
-    const timed = opts.clock === 'virtual' ? (gpu.timestamps ? 'GPU timestamps of every step, scheduled in virtual time' : 'host time of every step (no timestamp-query), scheduled in virtual time') : 'host wall clock, ranks running concurrently';
+    const timed =
+      opts.clock === 'virtual'
+        ? gpu.timestamps
+          ? 'GPU timestamps of every step, scheduled in virtual time'
+          : 'host time of every step (no timestamp-query), scheduled in virtual time'
+        : 'host wall clock, ranks running concurrently';
     progress({ phase: 'done', message: 'done' });
     return {
       config: cfg,
@@ -139,7 +167,13 @@ function watch(rt: RankRuntime, hooks: RunHooks, layers: number): RankRuntime {
     ...rt,
     compute(label, category, layer, encode) {
       check();
-      if (category === 'attention') hooks.onProgress?.({ phase: 'run', rank: rt.rank.id, layer, message: `rank ${rt.rank.id}: layer ${layer + 1}/${layers}` });
+      if (category === 'attention')
+        hooks.onProgress?.({
+          phase: 'run',
+          rank: rt.rank.id,
+          layer,
+          message: `rank ${rt.rank.id}: layer ${layer + 1}/${layers}`,
+        });
       return rt.compute(label, category, layer, encode);
     },
   };

@@ -164,27 +164,43 @@ export class WallRuntime extends BaseRuntime {
       me.intervals.push({ rank: r, lane: 'compute', label, category, layer, startMs: start, endMs: me.link.now() });
       return out;
     };
-    const transfer = (kind: 'pull' | 'send', id: string, src: number, dst: number, segments: CopySegment[], wireBytes?: number) => {
+    const transfer = (
+      kind: 'pull' | 'send',
+      id: string,
+      src: number,
+      dst: number,
+      segments: CopySegment[],
+      wireBytes?: number,
+    ) => {
       const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
       // Lands when both the bytes have really moved and the link model lets them arrive.
-      const landed = Promise.all([me.startCopy(id, segments), me.link.transfer(kind, src, dst, bytes)]).then(() => undefined);
+      const landed = Promise.all([me.startCopy(id, segments), me.link.transfer(kind, src, dst, bytes)]).then(
+        () => undefined,
+      );
       landed.catch(() => undefined); // a failed copy surfaces where its rank waits for it
       me.arrivals.set(id, landed);
       return bytes;
     };
     return {
       rank,
-      compute: (label, category, layer, encode) => span(label, category, layer, () => submitAndWait(rank.gpu, encode, undefined)).then(() => undefined),
+      compute: (label, category, layer, encode) =>
+        span(label, category, layer, () => submitAndWait(rank.gpu, encode, undefined)).then(() => undefined),
       host: (label, category, layer, fn) => span(label, category, layer, fn),
       pull(id, from, segments) {
         me.bytesPulled[r] += transfer('pull', id, from, r, segments);
       },
-      waitPull: (ids, layer) => span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => me.arrivals.get(id)!))).then(() => undefined),
+      waitPull: (ids, layer) =>
+        span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => me.arrivals.get(id)!))).then(
+          () => undefined,
+        ),
       send(id, to, segments, _layer, wireBytes) {
         me.bytesSent[r] += transfer('send', id, r, to, segments, wireBytes);
         me.mailbox.follow(id, me.arrivals.get(id)!);
       },
-      waitRecv: (ids, layer) => span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => me.mailbox.wait(id)))).then(() => undefined),
+      waitRecv: (ids, layer) =>
+        span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => me.mailbox.wait(id)))).then(
+          () => undefined,
+        ),
       barrier: (id, layer) => span(`barrier ${id}`, 'sync', layer, () => me.barriers.arrive(id)),
     };
   }
@@ -202,7 +218,9 @@ export class WallRuntime extends BaseRuntime {
       peer: p.dst,
       bytes: p.bytes,
     }));
-    const intervals = [...this.intervals, ...copyLane].sort((a, b) => a.rank - b.rank || (a.lane === b.lane ? 0 : a.lane === 'compute' ? -1 : 1) || a.startMs - b.startMs);
+    const intervals = [...this.intervals, ...copyLane].sort(
+      (a, b) => a.rank - b.rank || (a.lane === b.lane ? 0 : a.lane === 'compute' ? -1 : 1) || a.startMs - b.startMs,
+    );
     const ranks: RankMetrics[] = [];
     for (let r = 0; r < n; r++) {
       const own = this.intervals.filter((i) => i.rank === r);
@@ -266,7 +284,14 @@ export class VirtualRuntime extends BaseRuntime {
           const passes = await submitAndWait(rank.gpu, encode, timer);
           // Without timestamp-query the step's host time stands in for its GPU time.
           if (!timer) passes.set(label, performance.now() - t0);
-          for (const [pass, ms] of passes) prog.push({ kind: 'compute', label: `${pass} L${layer}`, category: categoryOf(pass, category), durationMs: ms, layer });
+          for (const [pass, ms] of passes)
+            prog.push({
+              kind: 'compute',
+              label: `${pass} L${layer}`,
+              category: categoryOf(pass, category),
+              durationMs: ms,
+              layer,
+            });
         });
       },
       // Host-side bookkeeping is not GPU time; it takes no virtual time.
@@ -283,7 +308,10 @@ export class VirtualRuntime extends BaseRuntime {
       },
       send(id, to, segments, layer, wireBytes) {
         const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
-        me.mailbox.follow(id, me.gpuLock.run(() => me.startCopy(id, segments)));
+        me.mailbox.follow(
+          id,
+          me.gpuLock.run(() => me.startCopy(id, segments)),
+        );
         prog.push({ kind: 'send', id, to, bytes, layer, label: `send L${layer} → rank ${to}` });
       },
       async waitRecv(ids, layer) {
@@ -309,7 +337,12 @@ export class VirtualRuntime extends BaseRuntime {
 
   timeline(): RunTimeline {
     const s = this.schedule();
-    return { ranks: s.ranks, intervals: s.intervals, makespanMs: s.makespanMs, hiddenPullFraction: s.hiddenPullFraction };
+    return {
+      ranks: s.ranks,
+      intervals: s.intervals,
+      makespanMs: s.makespanMs,
+      hiddenPullFraction: s.hiddenPullFraction,
+    };
   }
 }
 

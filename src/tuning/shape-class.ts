@@ -12,12 +12,27 @@ export function gemmClassBase(format: WeightFormat, hidden: number, expertHidden
   return `${format} H${pow2Bucket(hidden)} F${pow2Bucket(expertHidden)}`;
 }
 
-export function gemmShapeClass(s: { format: WeightFormat; hidden: number; expertHidden: number; tokens: number; topK: number; experts: number }): ShapeClass {
-  return { kernel: 'expert-gemm', base: gemmClassBase(s.format, s.hidden, s.expertHidden), rows: pow2Bucket((s.tokens * s.topK) / s.experts) };
+export function gemmShapeClass(s: {
+  format: WeightFormat;
+  hidden: number;
+  expertHidden: number;
+  tokens: number;
+  topK: number;
+  experts: number;
+}): ShapeClass {
+  return {
+    kernel: 'expert-gemm',
+    base: gemmClassBase(s.format, s.hidden, s.expertHidden),
+    rows: pow2Bucket((s.tokens * s.topK) / s.experts),
+  };
 }
 
 export function routerShapeClass(s: { hidden: number; experts: number; topK: number; tokens: number }): ShapeClass {
-  return { kernel: 'router', base: `H${pow2Bucket(s.hidden)} E${pow2Bucket(s.experts)} K${s.topK}`, rows: pow2Bucket(s.tokens) };
+  return {
+    kernel: 'router',
+    base: `H${pow2Bucket(s.hidden)} E${pow2Bucket(s.experts)} K${s.topK}`,
+    rows: pow2Bucket(s.tokens),
+  };
 }
 
 export function attentionShapeClass(s: { heads: number; headDim: number; lengths: readonly number[] }): ShapeClass {

@@ -128,7 +128,10 @@ export class TuningCache {
       }
       if (!isObj(json) || json.schema !== TUNING_SCHEMA || !isObj(json.adapters)) {
         const schema = isObj(json) ? JSON.stringify(json.schema) : 'none';
-        this.warn('schema', `has schema ${schema}, this code reads schema ${TUNING_SCHEMA}; ignored (a sweep will replace it)`);
+        this.warn(
+          'schema',
+          `has schema ${schema}, this code reads schema ${TUNING_SCHEMA}; ignored (a sweep will replace it)`,
+        );
         return empty;
       }
       return { schema: TUNING_SCHEMA, adapters: json.adapters as Record<string, AdapterSection> };
@@ -142,11 +145,18 @@ export class TuningCache {
     const section = doc.adapters[adapter];
     if (section === undefined) {
       const others = Object.keys(doc.adapters).length;
-      if (others > 0) this.warn(`others ${adapter}`, `has entries for ${others} other adapter(s) only, none for '${adapter}'; using default variants`);
+      if (others > 0)
+        this.warn(
+          `others ${adapter}`,
+          `has entries for ${others} other adapter(s) only, none for '${adapter}'; using default variants`,
+        );
       return [];
     }
     if (!isObj(section) || section.adapter !== adapter || !isObj(section.entries)) {
-      this.warn(`section ${adapter}`, `the section filed under '${adapter}' was written for '${isObj(section) ? String(section.adapter) : '?'}'; ignored`);
+      this.warn(
+        `section ${adapter}`,
+        `the section filed under '${adapter}' was written for '${isObj(section) ? String(section.adapter) : '?'}'; ignored`,
+      );
       return [];
     }
     const out: TunedEntry[] = [];
@@ -164,14 +174,22 @@ export class TuningCache {
    * `validate` returns an error message for a variant the kernel cannot use here; such
    * entries are warned about and skipped.
    */
-  async lookup(adapter: string, c: Omit<ShapeClass, 'rows'> & { rows?: number }, validate: (variant: string) => string | undefined): Promise<TunedEntry | undefined> {
+  async lookup(
+    adapter: string,
+    c: Omit<ShapeClass, 'rows'> & { rows?: number },
+    validate: (variant: string) => string | undefined,
+  ): Promise<TunedEntry | undefined> {
     const candidates = (await this.entries(adapter)).filter((e) => e.kernel === c.kernel && e.base === c.base);
-    const distance = (e: TunedEntry) => (c.rows === undefined ? -Math.log2(e.rows) : Math.abs(Math.log2(e.rows) - Math.log2(c.rows)));
+    const distance = (e: TunedEntry) =>
+      c.rows === undefined ? -Math.log2(e.rows) : Math.abs(Math.log2(e.rows) - Math.log2(c.rows));
     candidates.sort((a, b) => distance(a) - distance(b) || b.rows - a.rows);
     for (const e of candidates) {
       const problem = validate(e.variant);
       if (problem === undefined) return e;
-      this.warn(`variant ${adapter} ${entryKey(e)}`, `entry '${entryKey(e)}' names variant '${e.variant}' (${problem}); ignored`);
+      this.warn(
+        `variant ${adapter} ${entryKey(e)}`,
+        `entry '${entryKey(e)}' names variant '${e.variant}' (${problem}); ignored`,
+      );
     }
     return undefined;
   }

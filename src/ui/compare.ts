@@ -99,7 +99,12 @@ export async function runComparison(
 ): Promise<Comparison> {
   const started = Date.now();
   const parsed = parseForm(form);
-  if (!parsed.config) throw new Error(Object.entries(parsed.errors).map(([k, v]) => `${FIELD[k as FieldKey].label}: ${v}`).join('; '));
+  if (!parsed.config)
+    throw new Error(
+      Object.entries(parsed.errors)
+        .map(([k, v]) => `${FIELD[k as FieldKey].label}: ${v}`)
+        .join('; '),
+    );
   const base = parsed.config;
   const sweep = base.sweep;
   const values: (string | null)[] = sweep ? sweep.values : [null];
@@ -130,7 +135,13 @@ export async function runComparison(
     points.push({ value: values[i], results });
   }
   const axis: SweepAxis | null = sweep
-    ? { field: sweep.field, label: SWEEPABLE[sweep.field]!.label, unit: SWEEPABLE[sweep.field]!.unit, log: SWEEPABLE[sweep.field]!.log ?? false, values: sweep.values }
+    ? {
+        field: sweep.field,
+        label: SWEEPABLE[sweep.field]!.label,
+        unit: SWEEPABLE[sweep.field]!.unit,
+        log: SWEEPABLE[sweep.field]!.log ?? false,
+        values: sweep.values,
+      }
     : null;
   return {
     source: base.source,
@@ -178,10 +189,15 @@ const PAIRS: readonly [StrategyName, StrategyName][] = [
 ];
 
 /** Every ratio of a comparison, by stable name. */
-export function comparisonRatios(strategies: readonly StrategyName[], points: readonly ComparisonPoint[], sweep: SweepAxis | null): Ratio[] {
+export function comparisonRatios(
+  strategies: readonly StrategyName[],
+  points: readonly ComparisonPoint[],
+  sweep: SweepAxis | null,
+): Ratio[] {
   const out: Ratio[] = [];
   const at = (p: ComparisonPoint) => (sweep && p.value !== null ? ` @ ${sweep.field}=${p.value}` : '');
-  const ratio = (name: string, numerator: number, denominator: number) => out.push({ name, value: numerator / denominator, numerator, denominator });
+  const ratio = (name: string, numerator: number, denominator: number) =>
+    out.push({ name, value: numerator / denominator, numerator, denominator });
   for (const p of points) {
     const by = (s: StrategyName) => p.results[strategies.indexOf(s)];
     for (const [a, b] of PAIRS) {
@@ -195,7 +211,13 @@ export function comparisonRatios(strategies: readonly StrategyName[], points: re
   if (sweep && points.length > 1 && !numeric) {
     const first = points[0];
     for (const p of points.slice(1)) {
-      strategies.forEach((s, j) => ratio(`${s} TPS/GPU ${sweep.field}=${p.value} ÷ ${sweep.field}=${first.value}`, p.results[j].tpsPerGpu, first.results[j].tpsPerGpu));
+      strategies.forEach((s, j) =>
+        ratio(
+          `${s} TPS/GPU ${sweep.field}=${p.value} ÷ ${sweep.field}=${first.value}`,
+          p.results[j].tpsPerGpu,
+          first.results[j].tpsPerGpu,
+        ),
+      );
     }
   }
   return out;

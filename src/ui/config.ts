@@ -58,7 +58,8 @@ const { num, int, range, choice } = fieldParsers<FieldKey>((f) => FIELD[f].label
 
 function positive(f: FieldKey, raw: string, unit: string): number {
   const v = num(f, raw);
-  if (!(v > 0) || !Number.isFinite(v)) throw new FieldProblem(`${FIELD[f].label} must be a positive number of ${unit} (got ${got(raw)})`);
+  if (!(v > 0) || !Number.isFinite(v))
+    throw new FieldProblem(`${FIELD[f].label} must be a positive number of ${unit} (got ${got(raw)})`);
   return v;
 }
 
@@ -76,7 +77,9 @@ function strategies(raw: string): StrategyName[] {
     .map((s) => s.trim())
     .filter(Boolean);
   if (list.length === 0) throw new FieldProblem('choose at least one strategy');
-  for (const s of list) if (!STRATEGIES.includes(s as StrategyName)) throw new FieldProblem(`unknown strategy '${s}' (strategies: ${STRATEGIES.join(', ')})`);
+  for (const s of list)
+    if (!STRATEGIES.includes(s as StrategyName))
+      throw new FieldProblem(`unknown strategy '${s}' (strategies: ${STRATEGIES.join(', ')})`);
   // Always in the canonical order, so tables and URLs do not depend on click order.
   return STRATEGIES.filter((s) => list.includes(s));
 }
@@ -93,11 +96,13 @@ export function formModel(form: Pick<FormState, 'model' | 'hf'>): { name: string
     } catch (e) {
       throw new FieldProblem(`not valid JSON: ${(e as Error).message}`);
     }
-    const declared = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)._name_or_path : undefined;
+    const declared =
+      typeof json === 'object' && json !== null ? (json as Record<string, unknown>)._name_or_path : undefined;
     const label = typeof declared === 'string' && declared ? declared.split('/').pop()! : 'custom';
     return { name: label, config: parseMoeConfig(json, { name: label }) };
   }
-  if (!Object.hasOwn(PRESETS, name)) throw new FieldProblem(`unknown model '${name}' (presets: ${Object.keys(PRESETS).join(', ')}, or custom)`);
+  if (!Object.hasOwn(PRESETS, name))
+    throw new FieldProblem(`unknown model '${name}' (presets: ${Object.keys(PRESETS).join(', ')}, or custom)`);
   return { name, config: loadPreset(name) };
 }
 
@@ -149,11 +154,15 @@ export function parseForm(form: FormState): ParsedForm {
   const prefetch = field('prefetch', () => toggle('prefetch', form.prefetch));
   const depth = field('depth', () => int('depth', form.depth, 1, 8));
   const split = field('split', () => toggle('split', form.split));
-  const linkProfile = field('linkProfile', () => choice('linkProfile', form.linkProfile, [...Object.keys(PROFILES), 'custom']));
+  const linkProfile = field('linkProfile', () =>
+    choice('linkProfile', form.linkProfile, [...Object.keys(PROFILES), 'custom']),
+  );
   const custom = linkProfile === 'custom';
   const linkFrom = linkProfile && !custom ? getProfile(linkProfile) : undefined;
   const gbps = custom ? field('gbps', () => positive('gbps', form.gbps, 'GB/s')) : linkFrom?.linkGBpsPerDirection;
-  const latency = custom ? field('latency', () => range('latency', form.latency, 0, 1e6, ' µs')) : linkFrom?.linkLatencyUs;
+  const latency = custom
+    ? field('latency', () => range('latency', form.latency, 0, 1e6, ' µs'))
+    : linkFrom?.linkLatencyUs;
   const fix = field('fix', () => toggle('fix', form.fix));
   const clock = field('clock', () => choice('clock', form.clock, ['virtual', 'wall'] as const));
   const dilation = field('dilation', () => choice('dilation', form.dilation, ['off', ...Object.keys(PROFILES)]));
@@ -167,7 +176,8 @@ export function parseForm(form: FormState): ParsedForm {
   const E = model?.config.experts;
   if (strats && ranks !== undefined && E !== undefined) {
     if (strats.includes('dwdp') && ranks < 2) errors.ranks ??= 'DWDP needs at least 2 ranks (with 1 rank it is DP)';
-    if (strats.includes('dep') && ranks > E) errors.ranks ??= `DEP gives every rank at least one expert: at most ${E} ranks for ${E} experts`;
+    if (strats.includes('dep') && ranks > E)
+      errors.ranks ??= `DEP gives every rank at least one expert: at most ${E} ranks for ${E} experts`;
     if (strats.includes('dwdp') && ranks >= 2 && !errors.local && !errors.pull) {
       try {
         makePlacement(E, ranks, local, pull);
@@ -178,9 +188,12 @@ export function parseForm(form: FormState): ParsedForm {
       }
     }
   }
-  if (source === 'modeled' && dilation === 'off') errors.dilation ??= 'the modeled source needs a hardware profile: choose one';
+  if (source === 'modeled' && dilation === 'off')
+    errors.dilation ??= 'the modeled source needs a hardware profile: choose one';
   if (source === 'measured' && model && PRESETS[model.name]?.scale === 'published') {
-    warnings.push(`${model.name} is the full published size: on a CPU-emulated GPU one layer takes minutes. The scaled presets keep its routing at a size that runs here.`);
+    warnings.push(
+      `${model.name} is the full published size: on a CPU-emulated GPU one layer takes minutes. The scaled presets keep its routing at a size that runs here.`,
+    );
   }
 
   const sweepField = field('sweep', () => sweepKey(form.sweep));
@@ -206,7 +219,13 @@ export function parseForm(form: FormState): ParsedForm {
       requestsPerRank: requests!,
       lengthCv: cv!,
       routingSkew: skew!,
-      dwdp: { ...(local !== undefined ? { local } : {}), ...(pull !== undefined ? { pull } : {}), prefetch: prefetch!, prefetchDepth: depth!, splitWeights: split! },
+      dwdp: {
+        ...(local !== undefined ? { local } : {}),
+        ...(pull !== undefined ? { pull } : {}),
+        prefetch: prefetch!,
+        prefetchDepth: depth!,
+        splitWeights: split!,
+      },
       link: { gbps: gbps!, latencyUs: latency!, contentionFix: fix! },
       clock: clock!,
       ...(dilation !== 'off' ? { timeDilation: { profile: dilation! } } : {}),
@@ -231,7 +250,10 @@ export function parseForm(form: FormState): ParsedForm {
 function sweepKey(raw: string): FieldKey | null {
   const f = raw.trim();
   if (f === 'none') return null;
-  if (!Object.hasOwn(SWEEPABLE, f)) throw new FieldProblem(`${FIELD.sweep.label} must be none or one of ${Object.keys(SWEEPABLE).join(', ')} (got ${got(raw)})`);
+  if (!Object.hasOwn(SWEEPABLE, f))
+    throw new FieldProblem(
+      `${FIELD.sweep.label} must be none or one of ${Object.keys(SWEEPABLE).join(', ')} (got ${got(raw)})`,
+    );
   return f as FieldKey;
 }
 

@@ -23,17 +23,20 @@ export function fieldParsers<K extends string>(labelOf: (key: K) => string) {
     num,
     int(key: K, raw: string, min: number, max: number): number {
       const v = num(key, raw);
-      if (!Number.isInteger(v) || v < min || v > max) throw new FieldProblem(`${labelOf(key)} must be an integer from ${min} to ${max} (got ${got(raw)})`);
+      if (!Number.isInteger(v) || v < min || v > max)
+        throw new FieldProblem(`${labelOf(key)} must be an integer from ${min} to ${max} (got ${got(raw)})`);
       return v;
     },
     range(key: K, raw: string, min: number, max: number, unit = ''): number {
       const v = num(key, raw);
-      if (v < min || v > max) throw new FieldProblem(`${labelOf(key)} must be between ${min} and ${max}${unit} (got ${got(raw)})`);
+      if (v < min || v > max)
+        throw new FieldProblem(`${labelOf(key)} must be between ${min} and ${max}${unit} (got ${got(raw)})`);
       return v;
     },
     choice<T extends string>(key: K, raw: string, allowed: readonly T[]): T {
       const t = raw.trim() as T;
-      if (!allowed.includes(t)) throw new FieldProblem(`${labelOf(key)} must be one of ${allowed.join(', ')} (got ${got(raw)})`);
+      if (!allowed.includes(t))
+        throw new FieldProblem(`${labelOf(key)} must be one of ${allowed.join(', ')} (got ${got(raw)})`);
       return t;
     },
   };

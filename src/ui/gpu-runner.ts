@@ -8,7 +8,14 @@
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import type { RunGroupFn, RunHooks, StrategyRunner } from './compare.ts';
 import type { PageConfig } from './config.ts';
-import type { LabHooks, LabProblemSpec, LabProgramsReport, LabProgress, LabRunReport, LabRunRequest } from './lab-runner.ts';
+import type {
+  LabHooks,
+  LabProblemSpec,
+  LabProgramsReport,
+  LabProgress,
+  LabRunReport,
+  LabRunRequest,
+} from './lab-runner.ts';
 
 export type WorkerIn =
   | { type: 'run'; id: number; options: GroupRunOptions }
@@ -63,7 +70,13 @@ export class GpuWorker {
 
   /** Whether WebGPU works in the worker (where the runs happen), and on which adapter. */
   probe(): Promise<Probe> {
-    if (typeof navigator === 'undefined' || !(navigator as Navigator).gpu) return Promise.resolve({ type: 'probe', id: 0, ok: false, reason: 'this browser has no WebGPU (navigator.gpu is missing)' });
+    if (typeof navigator === 'undefined' || !(navigator as Navigator).gpu)
+      return Promise.resolve({
+        type: 'probe',
+        id: 0,
+        ok: false,
+        reason: 'this browser has no WebGPU (navigator.gpu is missing)',
+      });
     const id = this.nextId++;
     return new Promise<Probe>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -71,7 +84,8 @@ export class GpuWorker {
     });
   }
 
-  readonly runGroup: RunGroupFn = (options: GroupRunOptions, hooks: RunHooks = {}) => this.request({ type: 'run', id: this.nextId++, options }, hooks);
+  readonly runGroup: RunGroupFn = (options: GroupRunOptions, hooks: RunHooks = {}) =>
+    this.request({ type: 'run', id: this.nextId++, options }, hooks);
 
   /** The modeled source: one strategy of a parsed config through the rack model. */
   readonly model: StrategyRunner = (config, strategy, hooks) => {
@@ -81,20 +95,34 @@ export class GpuWorker {
 
   /** The shader lab: the pipelines a kernel runs at a shape (their exact WGSL), unedited. */
   labPrograms(spec: LabProblemSpec, hooks: LabHooks = {}): Promise<LabProgramsReport> {
-    return this.request<LabProgramsReport>({ type: 'lab-programs', id: this.nextId++, spec }, { signal: hooks.signal, onLabProgress: hooks.onProgress });
+    return this.request<LabProgramsReport>(
+      { type: 'lab-programs', id: this.nextId++, spec },
+      { signal: hooks.signal, onLabProgress: hooks.onProgress },
+    );
   }
 
   /** The shader lab: unedited and edited kernels side by side (lab-runner.ts). */
   labRun(request: LabRunRequest, hooks: LabHooks = {}): Promise<LabRunReport> {
-    return this.request<LabRunReport>({ type: 'lab-run', id: this.nextId++, request }, { signal: hooks.signal, onLabProgress: hooks.onProgress });
+    return this.request<LabRunReport>(
+      { type: 'lab-run', id: this.nextId++, request },
+      { signal: hooks.signal, onLabProgress: hooks.onProgress },
+    );
   }
 
-  private request<T = GroupRunResult>(msg: Extract<WorkerIn, { type: 'run' | 'model' | 'lab-programs' | 'lab-run' }>, hooks: RunHooks & { onLabProgress?: (p: LabProgress) => void }): Promise<T> {
+  private request<T = GroupRunResult>(
+    msg: Extract<WorkerIn, { type: 'run' | 'model' | 'lab-programs' | 'lab-run' }>,
+    hooks: RunHooks & { onLabProgress?: (p: LabProgress) => void },
+  ): Promise<T> {
     const id = msg.id;
     const signal = hooks.signal;
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: hooks.onProgress, onLabProgress: hooks.onLabProgress });
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onProgress: hooks.onProgress,
+        onLabProgress: hooks.onLabProgress,
+      });
       const onAbort = () => {
         this.worker?.postMessage({ type: 'cancel', id } satisfies WorkerIn);
         setTimeout(() => {

@@ -44,7 +44,10 @@ export function diagnosticsByKey(diags: readonly ShaderDiagnostic[]): Map<string
  * character when it points at punctuation; empty at the end of a line). A line outside the
  * text clamps to the first or last line and is marked approximate.
  */
-export function toEditorDiagnostics(code: string, diags: readonly Pick<ShaderDiagnostic, 'line' | 'column' | 'message'>[]): EditorDiagnostic[] {
+export function toEditorDiagnostics(
+  code: string,
+  diags: readonly Pick<ShaderDiagnostic, 'line' | 'column' | 'message'>[],
+): EditorDiagnostic[] {
   const starts = [0];
   for (let i = 0; i < code.length; i++) if (code[i] === '\n') starts.push(i + 1);
   // A trailing newline ends the last line; it does not start one.

@@ -40,7 +40,8 @@ export interface LabPipeline {
   origins: ProgramOrigin[];
 }
 
-export type LabFailureKind = 'compile' | 'validation' | 'out-of-memory' | 'device-lost' | 'limit' | 'cancelled' | 'error';
+export type LabFailureKind =
+  'compile' | 'validation' | 'out-of-memory' | 'device-lost' | 'limit' | 'cancelled' | 'error';
 
 export interface LabFailure {
   kind: LabFailureKind;
@@ -136,10 +137,22 @@ export class LabSession {
       try {
         const { problem, keys } = await withErrorScopes(gpu, `${spec.kernel} (unedited)`, () => this.load(gpu, spec));
         problem.destroy();
-        return { kernel: spec.kernel, adapter: adapterLabel(gpu.info), pipelines: pipelinesOf(keys), variant: problem.variant, failure: null };
+        return {
+          kernel: spec.kernel,
+          adapter: adapterLabel(gpu.info),
+          pipelines: pipelinesOf(keys),
+          variant: problem.variant,
+          failure: null,
+        };
       } catch (e) {
         this.forgetLostDevice(gpu);
-        return { kernel: spec.kernel, adapter: adapterLabel(gpu.info), pipelines: [], variant: null, failure: labFailure(e) };
+        return {
+          kernel: spec.kernel,
+          adapter: adapterLabel(gpu.info),
+          pipelines: [],
+          variant: null,
+          failure: labFailure(e),
+        };
       }
     });
   }
@@ -150,7 +163,16 @@ export class LabSession {
       const gpu = await this.device();
       const say = hooks.onProgress ?? (() => {});
       this.clearOverrides();
-      const report: LabRunReport = { kernel: req.kernel, seed: req.seed, adapter: adapterLabel(gpu.info), pipelines: [], original: { ok: false, failure: labFailure(new Error('not run')) }, edited: null, editedKeys: [], ignoredEdits: [] };
+      const report: LabRunReport = {
+        kernel: req.kernel,
+        seed: req.seed,
+        adapter: adapterLabel(gpu.info),
+        pipelines: [],
+        original: { ok: false, failure: labFailure(new Error('not run')) },
+        edited: null,
+        editedKeys: [],
+        ignoredEdits: [],
+      };
       const ctx = { gpu, runs: req.runs, seed: req.seed, signal: hooks.signal };
 
       say({ phase: 'original', message: `${req.kernel}: unedited — building, checking, timing ${req.runs} run(s)` });
@@ -164,7 +186,10 @@ export class LabSession {
       report.ignoredEdits = Object.keys(req.edits).filter((k) => !keys.includes(k));
       if (report.editedKeys.length === 0) return report;
 
-      say({ phase: 'edited', message: `${req.kernel}: edited (${report.editedKeys.length} pipeline(s)) — compiling, checking, timing` });
+      say({
+        phase: 'edited',
+        message: `${req.kernel}: edited (${report.editedKeys.length} pipeline(s)) — compiling, checking, timing`,
+      });
       for (const k of report.editedKeys) {
         setPipelineOverride(k, req.edits[k]);
         this.overridden.add(k);
@@ -202,7 +227,12 @@ export class LabSession {
         onKeys(keys);
         try {
           ctx.signal?.throwIfAborted();
-          return await measureProblem(gpu, problem, { seed: ctx.seed, runs: ctx.runs, warmup: 1, ceiling: original === undefined });
+          return await measureProblem(gpu, problem, {
+            seed: ctx.seed,
+            runs: ctx.runs,
+            warmup: 1,
+            ceiling: original === undefined,
+          });
         } finally {
           problem.destroy();
         }
@@ -220,7 +250,9 @@ export class LabSession {
     let problem: LabProblem | undefined;
     try {
       problem = await labKernel(spec.kernel).prepare(gpu, spec.shape, { seed: spec.seed, variant: spec.variant });
-      await problem.encode(gpu.device.createCommandEncoder({ label: `lab ${spec.kernel} (pipelines only, not submitted)` }));
+      await problem.encode(
+        gpu.device.createCommandEncoder({ label: `lab ${spec.kernel} (pipelines only, not submitted)` }),
+      );
       return { problem, keys: watch.stop() };
     } catch (e) {
       watch.stop();
@@ -272,6 +304,13 @@ function againstCeilingOf(r: LabResult, original: LabResult, gpu: Gpu): LabResul
   if (original.ceilingGbps !== null) noteCeiling(gpu, 'gbps', original.ceilingGbps);
   const ceilingGflops = original.ceilingGflops;
   const ceilingGbps = original.ceilingGbps;
-  const fractionOfCeiling = r.bound === 'compute' ? (r.gflops && ceilingGflops ? r.gflops / ceilingGflops : null) : r.gbps && ceilingGbps ? r.gbps / ceilingGbps : null;
+  const fractionOfCeiling =
+    r.bound === 'compute'
+      ? r.gflops && ceilingGflops
+        ? r.gflops / ceilingGflops
+        : null
+      : r.gbps && ceilingGbps
+        ? r.gbps / ceilingGbps
+        : null;
   return { ...r, ceilingGflops, ceilingGbps, fractionOfCeiling };
 }

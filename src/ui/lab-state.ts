@@ -36,27 +36,155 @@ export interface LabFieldDef {
 const d = DEFAULT_SHAPE;
 
 export const LAB_FIELDS: readonly LabFieldDef[] = [
-  { key: 'kernel', param: 'kernel', label: 'Kernel', input: 'select', options: LAB_KERNELS, default: 'expert-gemm', help: 'The lab kernel to run (npm run lab -- <kernel>).' },
-  { key: 'tokens', param: 'tokens', label: 'Tokens T', input: 'text', default: String(d.tokens), help: 'Tokens of the batch.' },
-  { key: 'hidden', param: 'hidden', label: 'Hidden size H', input: 'text', default: String(d.hidden), help: 'Model hidden size.' },
-  { key: 'expertHidden', param: 'expert-hidden', label: 'Expert hidden F', input: 'text', default: String(d.expertHidden), help: 'Expert intermediate size (moe_intermediate_size).' },
-  { key: 'experts', param: 'experts', label: 'Experts E', input: 'text', default: String(d.experts), help: 'Routed experts.' },
+  {
+    key: 'kernel',
+    param: 'kernel',
+    label: 'Kernel',
+    input: 'select',
+    options: LAB_KERNELS,
+    default: 'expert-gemm',
+    help: 'The lab kernel to run (npm run lab -- <kernel>).',
+  },
+  {
+    key: 'tokens',
+    param: 'tokens',
+    label: 'Tokens T',
+    input: 'text',
+    default: String(d.tokens),
+    help: 'Tokens of the batch.',
+  },
+  {
+    key: 'hidden',
+    param: 'hidden',
+    label: 'Hidden size H',
+    input: 'text',
+    default: String(d.hidden),
+    help: 'Model hidden size.',
+  },
+  {
+    key: 'expertHidden',
+    param: 'expert-hidden',
+    label: 'Expert hidden F',
+    input: 'text',
+    default: String(d.expertHidden),
+    help: 'Expert intermediate size (moe_intermediate_size).',
+  },
+  {
+    key: 'experts',
+    param: 'experts',
+    label: 'Experts E',
+    input: 'text',
+    default: String(d.experts),
+    help: 'Routed experts.',
+  },
   { key: 'topK', param: 'topk', label: 'Top-k K', input: 'text', default: String(d.topK), help: 'Experts per token.' },
-  { key: 'skew', param: 'skew', label: 'Routing skew', input: 'text', default: String(d.skew), help: '0 = uniform top-k; larger = Zipf-like hot experts.' },
-  { key: 'heads', param: 'heads', label: 'Attention heads', input: 'text', default: String(d.heads), help: 'Heads of the attention stand-in.' },
-  { key: 'headDim', param: 'head-dim', label: 'Head size', input: 'text', default: String(d.headDim), help: `Values per head (at most ${MAX_HEAD_DIM}).` },
-  { key: 'lengths', param: 'lengths', label: 'Request lengths', unit: 'tokens', input: 'text', default: d.lengths.join(','), help: 'Comma list: requests packed back to back (causal attention within each).' },
-  { key: 'format', param: 'weights', label: 'Weight format', input: 'select', options: WEIGHT_FORMATS, default: d.format, help: 'Expert weight format the GEMM decodes in place.' },
-  { key: 'stage', param: 'stage', label: 'GEMM passes', input: 'select', options: GEMM_STAGES, default: d.stage, help: 'gate-up (SwiGLU fused), down, or both.' },
-  { key: 'shared', param: 'shared', label: 'Shared expert', input: 'select', options: ['none', 'plain', 'gated'], default: d.shared, help: 'Combine: add a shared expert’s output (gated: with its sigmoid gate).' },
-  { key: 'scoring', param: 'scoring', label: 'Router scoring', input: 'select', options: ['softmax', 'sigmoid'], default: d.scoring, help: 'softmax (Mixtral/Qwen) or sigmoid (DeepSeek groups, bias, ×2.5).' },
-  { key: 'mib', param: 'mib', label: 'Copy size', unit: 'MiB', input: 'text', default: '', help: 'Blank: 16 MiB on a CPU-emulated adapter, 256 on a GPU.' },
-  { key: 'variant', param: 'variant', label: 'Variant', input: 'text', default: '', help: "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'tile:4x4:8x8', 'naive'…; router 'tb:N'; attention 'bk:N'." },
-  { key: 'runs', param: 'runs', label: 'Timed runs', input: 'text', default: '5', help: 'Timed runs per side after one warm-up; min and median are shown.' },
-  { key: 'seed', param: 'seed', label: 'Seed', input: 'text', default: '', help: 'Seed of the random inputs (both sides share it). Blank: a new one each run, shown with the results.' },
+  {
+    key: 'skew',
+    param: 'skew',
+    label: 'Routing skew',
+    input: 'text',
+    default: String(d.skew),
+    help: '0 = uniform top-k; larger = Zipf-like hot experts.',
+  },
+  {
+    key: 'heads',
+    param: 'heads',
+    label: 'Attention heads',
+    input: 'text',
+    default: String(d.heads),
+    help: 'Heads of the attention stand-in.',
+  },
+  {
+    key: 'headDim',
+    param: 'head-dim',
+    label: 'Head size',
+    input: 'text',
+    default: String(d.headDim),
+    help: `Values per head (at most ${MAX_HEAD_DIM}).`,
+  },
+  {
+    key: 'lengths',
+    param: 'lengths',
+    label: 'Request lengths',
+    unit: 'tokens',
+    input: 'text',
+    default: d.lengths.join(','),
+    help: 'Comma list: requests packed back to back (causal attention within each).',
+  },
+  {
+    key: 'format',
+    param: 'weights',
+    label: 'Weight format',
+    input: 'select',
+    options: WEIGHT_FORMATS,
+    default: d.format,
+    help: 'Expert weight format the GEMM decodes in place.',
+  },
+  {
+    key: 'stage',
+    param: 'stage',
+    label: 'GEMM passes',
+    input: 'select',
+    options: GEMM_STAGES,
+    default: d.stage,
+    help: 'gate-up (SwiGLU fused), down, or both.',
+  },
+  {
+    key: 'shared',
+    param: 'shared',
+    label: 'Shared expert',
+    input: 'select',
+    options: ['none', 'plain', 'gated'],
+    default: d.shared,
+    help: 'Combine: add a shared expert’s output (gated: with its sigmoid gate).',
+  },
+  {
+    key: 'scoring',
+    param: 'scoring',
+    label: 'Router scoring',
+    input: 'select',
+    options: ['softmax', 'sigmoid'],
+    default: d.scoring,
+    help: 'softmax (Mixtral/Qwen) or sigmoid (DeepSeek groups, bias, ×2.5).',
+  },
+  {
+    key: 'mib',
+    param: 'mib',
+    label: 'Copy size',
+    unit: 'MiB',
+    input: 'text',
+    default: '',
+    help: 'Blank: 16 MiB on a CPU-emulated adapter, 256 on a GPU.',
+  },
+  {
+    key: 'variant',
+    param: 'variant',
+    label: 'Variant',
+    input: 'text',
+    default: '',
+    help: "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'tile:4x4:8x8', 'naive'…; router 'tb:N'; attention 'bk:N'.",
+  },
+  {
+    key: 'runs',
+    param: 'runs',
+    label: 'Timed runs',
+    input: 'text',
+    default: '5',
+    help: 'Timed runs per side after one warm-up; min and median are shown.',
+  },
+  {
+    key: 'seed',
+    param: 'seed',
+    label: 'Seed',
+    input: 'text',
+    default: '',
+    help: 'Seed of the random inputs (both sides share it). Blank: a new one each run, shown with the results.',
+  },
 ];
 
-export const LAB_FIELD: Readonly<Record<LabFieldKey, LabFieldDef>> = Object.fromEntries(LAB_FIELDS.map((f) => [f.key, f])) as Record<LabFieldKey, LabFieldDef>;
+export const LAB_FIELD: Readonly<Record<LabFieldKey, LabFieldDef>> = Object.fromEntries(
+  LAB_FIELDS.map((f) => [f.key, f]),
+) as Record<LabFieldKey, LabFieldDef>;
 
 export function defaultLabForm(): LabForm {
   return Object.fromEntries(LAB_FIELDS.map((f) => [f.key, f.default])) as LabForm;
@@ -71,7 +199,14 @@ const hasVariants = (k: LabKernelName) => LAB_REGISTRY[k].sweepCandidates !== un
 export function labFieldsFor(kernel: string): LabFieldDef[] {
   if (!isKernel(kernel)) return [LAB_FIELD.kernel];
   const uses = new Set<string>(LAB_REGISTRY[kernel].uses);
-  return LAB_FIELDS.filter((f) => f.key === 'kernel' || uses.has(f.key) || f.key === 'runs' || f.key === 'seed' || (f.key === 'variant' && hasVariants(kernel)));
+  return LAB_FIELDS.filter(
+    (f) =>
+      f.key === 'kernel' ||
+      uses.has(f.key) ||
+      f.key === 'runs' ||
+      f.key === 'seed' ||
+      (f.key === 'variant' && hasVariants(kernel)),
+  );
 }
 
 /** What the lab worker runs. `seed` is undefined when the user left it blank (a new one per run). */
@@ -98,13 +233,27 @@ export interface ParsedLabForm {
 const { int, range, choice } = fieldParsers<LabFieldKey>((key) => LAB_FIELD[key].label);
 
 /** Upper bounds: generous for a hardware GPU, and they keep a typo from allocating gigabytes. */
-export const LAB_LIMITS = { tokens: 65536, hidden: 16384, expertHidden: 16384, experts: 1024, heads: 256, requests: 64, length: 16384, mib: 1024, runs: 100 } as const;
+export const LAB_LIMITS = {
+  tokens: 65536,
+  hidden: 16384,
+  expertHidden: 16384,
+  experts: 1024,
+  heads: 256,
+  requests: 64,
+  length: 16384,
+  mib: 1024,
+  runs: 100,
+} as const;
 
 function lengths(raw: string): number[] {
   const parts = raw.split(',').map((s) => s.trim());
   const bad = parts.find((p) => !/^\d+$/.test(p) || Number(p) > LAB_LIMITS.length);
-  if (parts.length === 0 || bad !== undefined) throw new FieldProblem(`Request lengths must be a comma list of integers from 0 to ${LAB_LIMITS.length} (got ${got(raw)})`);
-  if (parts.length > LAB_LIMITS.requests) throw new FieldProblem(`Request lengths: at most ${LAB_LIMITS.requests} requests (got ${parts.length})`);
+  if (parts.length === 0 || bad !== undefined)
+    throw new FieldProblem(
+      `Request lengths must be a comma list of integers from 0 to ${LAB_LIMITS.length} (got ${got(raw)})`,
+    );
+  if (parts.length > LAB_LIMITS.requests)
+    throw new FieldProblem(`Request lengths: at most ${LAB_LIMITS.requests} requests (got ${parts.length})`);
   const list = parts.map(Number);
   if (list.every((x) => x === 0)) throw new FieldProblem('Request lengths must not all be zero');
   return list;
@@ -177,17 +326,26 @@ export function parseLabForm(form: LabForm): ParsedLabForm {
     errors.topK = `Top-k K must be at most the number of experts (E = ${shape.experts}, got ${shape.topK})`;
   }
   const work = labWork(kernel, shape);
-  if (work.flops > 2e9) warnings.push(`${(work.flops / 1e9).toFixed(1)} GFLOP per run: on a CPU-emulated adapter (a few GFLOP/s at best) each run takes seconds.`);
+  if (work.flops > 2e9)
+    warnings.push(
+      `${(work.flops / 1e9).toFixed(1)} GFLOP per run: on a CPU-emulated adapter (a few GFLOP/s at best) each run takes seconds.`,
+    );
   if (Object.keys(errors).length) return { spec: null, errors, warnings };
-  return { spec: { kernel, shape, ...(v !== undefined ? { variant: v } : {}), runs, ...(seed !== undefined ? { seed } : {}) }, errors, warnings };
+  return {
+    spec: { kernel, shape, ...(v !== undefined ? { variant: v } : {}), runs, ...(seed !== undefined ? { seed } : {}) },
+    errors,
+    warnings,
+  };
 }
 
 /** FLOPs of one run as the lab counts them (0 for memory-bound kernels): for the size warning. */
 export function labWork(kernel: LabKernelName, s: LabShape): { flops: number } {
   const gemm = 2 * s.tokens * s.topK * s.hidden * s.expertHidden;
-  if (kernel === 'expert-gemm') return { flops: s.stage === 'both' ? 3 * gemm : s.stage === 'gate-up' ? 2 * gemm : gemm };
+  if (kernel === 'expert-gemm')
+    return { flops: s.stage === 'both' ? 3 * gemm : s.stage === 'gate-up' ? 2 * gemm : gemm };
   if (kernel === 'router') return { flops: 2 * s.tokens * s.experts * s.hidden };
-  if (kernel === 'attention') return { flops: s.lengths.reduce((a, n) => a + 2 * n * (n + 1) * s.heads * s.headDim, 0) };
+  if (kernel === 'attention')
+    return { flops: s.lengths.reduce((a, n) => a + 2 * n * (n + 1) * s.heads * s.headDim, 0) };
   return { flops: 0 };
 }
 
@@ -221,7 +379,9 @@ export function queryToLabForm(query: string): LabForm {
 
 /** Which view a URL opens: the lab with `view=lab`, else the benchmark. */
 export function viewOf(query: string): 'bench' | 'lab' {
-  return new URLSearchParams(query.startsWith('?') ? query.slice(1) : query).get(LAB_VIEW_PARAM) === 'lab' ? 'lab' : 'bench';
+  return new URLSearchParams(query.startsWith('?') ? query.slice(1) : query).get(LAB_VIEW_PARAM) === 'lab'
+    ? 'lab'
+    : 'bench';
 }
 
 /** The same run from a terminal: `npm run lab -- <kernel> --tokens … --seed S`. */

@@ -31,30 +31,57 @@ export function failureText(f: LabFailure): string {
     const first = f.diagnostics[0];
     return `${FAILURE_TITLE.compile}${n > 1 ? `s (${n})` : ''}${first ? `: line ${first.line}:${first.column}: ${first.message}` : `: ${f.message}`}`;
   }
-  if (f.kind === 'device-lost') return `${FAILURE_TITLE['device-lost']}: ${f.message}. The next run opens a new device.`;
+  if (f.kind === 'device-lost')
+    return `${FAILURE_TITLE['device-lost']}: ${f.message}. The next run opens a new device.`;
   if (f.kind === 'cancelled') return 'cancelled';
   return `${FAILURE_TITLE[f.kind]}: ${f.message}`;
 }
 
 const sci = (v: number) => (v === 0 ? '0' : Number.isFinite(v) ? v.toExponential(2) : String(v));
 const ms = (v: number) => `${v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3)} ms`;
-const rate = (v: number | null, unit: string) => (v === null ? '—' : `${v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3)} ${unit}`);
+const rate = (v: number | null, unit: string) =>
+  v === null ? '—' : `${v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3)} ${unit}`;
 
 /** The rows of one run: check, error, times, rate, ceiling, fraction, configuration. */
 export function labRows(report: LabRunReport): LabRow[] {
   const sides = [report.original, report.edited] as const;
-  const bound = report.original.ok ? report.original.result.bound : report.edited?.ok ? report.edited.result.bound : 'compute';
+  const bound = report.original.ok
+    ? report.original.result.bound
+    : report.edited?.ok
+      ? report.edited.result.bound
+      : 'compute';
   const unit = bound === 'compute' ? 'GFLOP/s' : 'GB/s';
-  const cell = (s: LabSide | null, f: (r: LabResult) => string): string => (s === null ? '—' : s.ok ? f(s.result) : '—');
-  const row = (id: string, label: string, f: (r: LabResult) => string): LabRow => ({ id, label, original: cell(sides[0], f), edited: cell(sides[1], f) });
+  const cell = (s: LabSide | null, f: (r: LabResult) => string): string =>
+    s === null ? '—' : s.ok ? f(s.result) : '—';
+  const row = (id: string, label: string, f: (r: LabResult) => string): LabRow => ({
+    id,
+    label,
+    original: cell(sides[0], f),
+    edited: cell(sides[1], f),
+  });
   return [
-    { id: 'check', label: 'check vs float64 reference', original: checkText(sides[0]), edited: sides[1] === null ? 'no edits' : checkText(sides[1]) },
+    {
+      id: 'check',
+      label: 'check vs float64 reference',
+      original: checkText(sides[0]),
+      edited: sides[1] === null ? 'no edits' : checkText(sides[1]),
+    },
     row('rel-err', 'relative error (Frobenius)', (r) => `${sci(r.relErr)} (tolerance ${sci(r.tolerance)})`),
     row('min-ms', 'min time per run', (r) => ms(r.minMs)),
-    row('median-ms', `median time per run`, (r) => `${ms(r.medianMs)} (${r.runs} run${r.runs === 1 ? '' : 's'}, ${r.timing})`),
-    row('rate', bound === 'compute' ? 'compute rate' : 'memory rate', (r) => rate(bound === 'compute' ? r.gflops : r.gbps, unit)),
-    row('ceiling', bound === 'compute' ? 'ceiling: FMA loop' : 'ceiling: copy bandwidth', (r) => rate(bound === 'compute' ? r.ceilingGflops : r.ceilingGbps, unit)),
-    row('fraction', 'fraction of the ceiling', (r) => (r.fractionOfCeiling === null ? '—' : `${(100 * r.fractionOfCeiling).toFixed(1)} %`)),
+    row(
+      'median-ms',
+      `median time per run`,
+      (r) => `${ms(r.medianMs)} (${r.runs} run${r.runs === 1 ? '' : 's'}, ${r.timing})`,
+    ),
+    row('rate', bound === 'compute' ? 'compute rate' : 'memory rate', (r) =>
+      rate(bound === 'compute' ? r.gflops : r.gbps, unit),
+    ),
+    row('ceiling', bound === 'compute' ? 'ceiling: FMA loop' : 'ceiling: copy bandwidth', (r) =>
+      rate(bound === 'compute' ? r.ceilingGflops : r.ceilingGbps, unit),
+    ),
+    row('fraction', 'fraction of the ceiling', (r) =>
+      r.fractionOfCeiling === null ? '—' : `${(100 * r.fractionOfCeiling).toFixed(1)} %`,
+    ),
     row('variant', 'configuration', (r) => `${r.variant} (${r.variantSource})`),
   ];
 }

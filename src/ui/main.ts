@@ -73,12 +73,19 @@ let views: { gantt?: GanttCharts; topology?: TopologyView; memory?: uPlot; sweep
 const setQuery = (q: string) => history.replaceState(null, '', pageUrl(location.pathname, q));
 
 // A lab link's parameters (seed, skew, heads…) are not the benchmark's: it opens on defaults.
-const panel = buildPanel($('panel'), view === 'bench' ? queryToForm(location.search) : defaultForm(), (form, parsed) => {
-  const ok = parsed.config !== null;
-  ($('run') as HTMLButtonElement).disabled = !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
-  $('run-hint').textContent = parsed.config ? runHint(parsed.config) : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
-  if (ok && view === 'bench') setQuery(formToQuery(form));
-});
+const panel = buildPanel(
+  $('panel'),
+  view === 'bench' ? queryToForm(location.search) : defaultForm(),
+  (form, parsed) => {
+    const ok = parsed.config !== null;
+    ($('run') as HTMLButtonElement).disabled =
+      !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
+    $('run-hint').textContent = parsed.config
+      ? runHint(parsed.config)
+      : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
+    if (ok && view === 'bench') setQuery(formToQuery(form));
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // Views: the benchmark and the shader lab
@@ -98,7 +105,8 @@ async function showView(next: 'bench' | 'lab'): Promise<void> {
   view = next;
   $('bench-view').hidden = next !== 'bench';
   $('lab-view').hidden = next !== 'lab';
-  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]')) t.setAttribute('aria-selected', t.dataset.view === next ? 'true' : 'false');
+  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]'))
+    t.setAttribute('aria-selected', t.dataset.view === next ? 'true' : 'false');
   if (next === 'bench') setQuery(formToQuery(panel.form));
   else setQuery(labFormToQuery((await openLab()).form));
 }
@@ -113,7 +121,8 @@ for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]'
 function runHint(c: PageConfig): string {
   const points = c.sweep ? c.sweep.values.length : 1;
   const runs = points * c.strategies.length;
-  if (c.source === 'modeled') return `${runs} modeled run(s) of ${c.modelName} on ${c.profile}: ${modeledCaveats(c).join('; ')}.`;
+  if (c.source === 'modeled')
+    return `${runs} modeled run(s) of ${c.modelName} on ${c.profile}: ${modeledCaveats(c).join('; ')}.`;
   return `${runs} run(s) of ${c.modelName} on ${c.run.ranks} emulated rank(s), ${c.run.layers} layer(s), ${c.run.tokensPerRank} tokens/rank.`;
 }
 
@@ -130,13 +139,20 @@ const ready = (async () => {
   if (gpu.ok) {
     badge.textContent = `WebGPU: ${gpu.adapter}${gpu.timestamps ? ', timestamp-query' : ', host timing'}`;
     badge.className = 'adapter ok';
-    if (gpu.software) badge.title = 'A CPU implementation of WebGPU: absolute times are emulation speeds; ratios and modeled views are what to read.';
+    if (gpu.software)
+      badge.title =
+        'A CPU implementation of WebGPU: absolute times are emulation speeds; ratios and modeled views are what to read.';
   } else {
     badge.textContent = 'WebGPU unavailable';
     badge.className = 'adapter missing';
     const banner = $('gpu-banner');
     banner.hidden = false;
-    banner.append(h('b', {}, 'No WebGPU here: '), `${gpu.reason}. ${WEBGPU_HOWTO} `, h('b', {}, 'The modeled views (hardware profiles, no GPU) still work: '), 'choose “modeled” under Numbers from.');
+    banner.append(
+      h('b', {}, 'No WebGPU here: '),
+      `${gpu.reason}. ${WEBGPU_HOWTO} `,
+      h('b', {}, 'The modeled views (hardware profiles, no GPU) still work: '),
+      'choose “modeled” under Numbers from.',
+    );
     // A link that did not ask for measured numbers explicitly gets the modeled ones.
     if (!new URLSearchParams(location.search).has('src')) panel.set({ ...panel.form, source: 'modeled' });
     else panel.set(panel.form);
@@ -150,15 +166,24 @@ async function run(form: FormState): Promise<Comparison> {
   if (running) throw new Error('a run is already in progress');
   await ready;
   const parsed = parseForm(form);
-  if (!parsed.config) throw new Error(`the configuration has errors: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  if (!parsed.config)
+    throw new Error(
+      `the configuration has errors: ${Object.entries(parsed.errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`,
+    );
   const measured = parsed.config.source === 'measured';
-  if (measured && (!gpu || !gpu.ok)) throw new Error(`WebGPU is unavailable (${gpu?.reason ?? 'not probed'}). ${WEBGPU_HOWTO}`);
+  if (measured && (!gpu || !gpu.ok))
+    throw new Error(`WebGPU is unavailable (${gpu?.reason ?? 'not probed'}). ${WEBGPU_HOWTO}`);
   running = new AbortController();
   const started = performance.now();
   setRunning(true);
   const bar = $<HTMLProgressElement>('progress');
   const msg = $('progress-msg');
-  const tick = setInterval(() => ($('elapsed').textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`), 500);
+  const tick = setInterval(
+    () => ($('elapsed').textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`),
+    500,
+  );
   try {
     const c = await runComparison(form, measured ? measuredRunner(worker.runGroup) : worker.model, {
       signal: running.signal,
@@ -194,7 +219,8 @@ function setRunning(on: boolean): void {
   }
   panel.setBusy(on);
   ($('cancel') as HTMLButtonElement).disabled = !on;
-  for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button')) b.disabled = on || comparison === null;
+  for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button'))
+    b.disabled = on || comparison === null;
 }
 
 $('run').addEventListener('click', () => {
@@ -216,7 +242,11 @@ function render(c: Comparison): void {
   const pick = $('point');
   clear(pick);
   if (c.sweep) {
-    const sel = h('select', { 'aria-label': 'sweep point' }, ...c.points.map((p, i) => h('option', { value: i }, `${c.sweep!.label} = ${p.value}`)));
+    const sel = h(
+      'select',
+      { 'aria-label': 'sweep point' },
+      ...c.points.map((p, i) => h('option', { value: i }, `${c.sweep!.label} = ${p.value}`)),
+    );
     sel.addEventListener('change', () => showPoint(c, Number(sel.value)));
     pick.append(h('label', {}, 'Showing the point ', sel));
   }
@@ -249,7 +279,11 @@ const exportAs = (what: 'json' | 'csv' | 'trace' | 'png') => async () => {
   if (what === 'json') download(`${base}.json`, comparisonJson(c));
   if (what === 'csv') download(`${base}.csv`, comparisonCsv(c), 'text/csv');
   if (what === 'trace') download(`${base}.trace.json`, JSON.stringify(comparisonTrace(c)));
-  if (what === 'png') download(`${base}.png`, await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(c.points[0].results[0]), pngParts()));
+  if (what === 'png')
+    download(
+      `${base}.png`,
+      await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(c.points[0].results[0]), pngParts()),
+    );
 };
 
 function pngParts(): PngPart[] {
@@ -282,14 +316,24 @@ $('share').addEventListener('click', async () => {
 window.dwdp = {
   ready,
   get webgpu() {
-    return gpu ? (gpu.ok ? { available: true, adapter: gpu.adapter } : { available: false, reason: gpu.reason }) : { available: false, reason: 'not probed yet' };
+    return gpu
+      ? gpu.ok
+        ? { available: true, adapter: gpu.adapter }
+        : { available: false, reason: gpu.reason }
+      : { available: false, reason: 'not probed yet' };
   },
   async runScenario(s) {
     await ready;
-    for (const k of Object.keys(s.fields)) if (!isFieldKey(k)) throw new Error(`scenario ${s.name ?? ''}: unknown field '${k}'`);
+    for (const k of Object.keys(s.fields))
+      if (!isFieldKey(k)) throw new Error(`scenario ${s.name ?? ''}: unknown field '${k}'`);
     const form = scenarioForm(s);
     const parsed = panel.set(form);
-    if (!parsed.config) throw new Error(`scenario ${s.name ?? ''}: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    if (!parsed.config)
+      throw new Error(
+        `scenario ${s.name ?? ''}: ${Object.entries(parsed.errors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`,
+      );
     return run(form);
   },
   last: () => comparison,

@@ -18,7 +18,9 @@ import type { PageConfig } from './config.ts';
 
 /** What the modeled source ignores or simplifies in this config, in words. */
 export function modeledCaveats(c: PageConfig): string[] {
-  const out = [`modeled over ${c.model.name}'s full depth (${c.model.layers.total} layers, ${c.model.layers.moe} MoE), not the Layers field`];
+  const out = [
+    `modeled over ${c.model.name}'s full depth (${c.model.layers.total} layers, ${c.model.layers.moe} MoE), not the Layers field`,
+  ];
   if (!c.run.dwdp.prefetch) out.push('the model always prefetches (prefetch off is emulation-only)');
   if (c.run.routingSkew > 0) out.push('the model routes uniformly (routing skew is emulation-only)');
   return out;
@@ -99,7 +101,11 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     replicaWeightBytes: E * bytes * moeLayers,
     bytesPerExpert: bytes,
     placement: placement && { local: placement.local, pull: placement.pull },
-    link: { gbps: run.cost.linkGBps * run.cost.efficiency.link, latencyUs: profile.linkLatencyUs, contentionFix: p.contentionFix },
+    link: {
+      gbps: run.cost.linkGBps * run.cost.efficiency.link,
+      latencyUs: profile.linkLatencyUs,
+      contentionFix: p.contentionFix,
+    },
     timeSource: `modeled: roofline cost model on ${profile.name}, scheduled in virtual time (src/sim)`,
     adapter: `none (modeled ${profile.id})`,
   };

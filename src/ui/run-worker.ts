@@ -10,7 +10,10 @@ import { modeledRun } from './modeled.ts';
 import type { WorkerIn, WorkerOut } from './gpu-runner.ts';
 import type { LabProgress } from './lab-runner.ts';
 
-const scope = self as unknown as { postMessage(m: WorkerOut): void; onmessage: ((e: MessageEvent<WorkerIn>) => void) | null };
+const scope = self as unknown as {
+  postMessage(m: WorkerOut): void;
+  onmessage: ((e: MessageEvent<WorkerIn>) => void) | null;
+};
 const running = new Map<number, AbortController>();
 let lab: LabSession | undefined;
 
@@ -48,7 +51,10 @@ function postError(id: number, err: unknown): void {
 async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-run' }>): Promise<void> {
   const ctl = new AbortController();
   running.set(msg.id, ctl);
-  const hooks = { signal: ctl.signal, onProgress: (progress: LabProgress) => scope.postMessage({ type: 'lab-progress', id: msg.id, progress }) };
+  const hooks = {
+    signal: ctl.signal,
+    onProgress: (progress: LabProgress) => scope.postMessage({ type: 'lab-progress', id: msg.id, progress }),
+  };
   try {
     lab ??= new LabSession();
     const result = msg.type === 'lab-run' ? await lab.run(msg.request, hooks) : await lab.programs(msg.spec, hooks);
@@ -63,7 +69,14 @@ async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-r
 async function probe(id: number): Promise<void> {
   try {
     const gpu = await getGpu({ label: 'probe' });
-    scope.postMessage({ type: 'probe', id, ok: true, adapter: adapterLabel(gpu.info), software: gpu.info.software, timestamps: gpu.timestamps });
+    scope.postMessage({
+      type: 'probe',
+      id,
+      ok: true,
+      adapter: adapterLabel(gpu.info),
+      software: gpu.info.software,
+      timestamps: gpu.timestamps,
+    });
     gpu.destroy();
   } catch (err) {
     scope.postMessage({ type: 'probe', id, ok: false, reason: (err as Error).message });
@@ -74,7 +87,10 @@ async function run(id: number, options: Extract<WorkerIn, { type: 'run' }>['opti
   const ctl = new AbortController();
   running.set(id, ctl);
   try {
-    const r = await runGroup(options, { signal: ctl.signal, onProgress: (progress) => scope.postMessage({ type: 'progress', id, progress }) });
+    const r = await runGroup(options, {
+      signal: ctl.signal,
+      onProgress: (progress) => scope.postMessage({ type: 'progress', id, progress }),
+    });
     // The parsed config and outputs stay here: the page needs the timeline and the numbers.
     const { outputs: _o, config: _c, ...result } = r;
     scope.postMessage({ type: 'result', id, result });

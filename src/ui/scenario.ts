@@ -24,11 +24,13 @@ export function validateScenario(json: unknown, file: string): Scenario {
   const bad = (m: string): never => {
     throw new Error(`${file}: ${m}`);
   };
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) bad('a scenario is a JSON object with name, description and fields');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    bad('a scenario is a JSON object with name, description and fields');
   const o = json as Record<string, unknown>;
   if (typeof o.name !== 'string' || !o.name) bad('"name" must be a non-empty string');
   if (typeof o.description !== 'string') bad('"description" must be a string');
-  if (typeof o.fields !== 'object' || o.fields === null || Array.isArray(o.fields)) bad('"fields" must be an object of page fields');
+  if (typeof o.fields !== 'object' || o.fields === null || Array.isArray(o.fields))
+    bad('"fields" must be an object of page fields');
   for (const [k, v] of Object.entries(o.fields as object)) {
     if (!isFieldKey(k)) bad(`unknown field '${k}'`);
     if (!['string', 'number', 'boolean'].includes(typeof v)) bad(`field '${k}' must be a string, number or boolean`);
@@ -41,7 +43,8 @@ export function validateScenario(json: unknown, file: string): Scenario {
 /** The page form of a scenario: defaults, then its fields (booleans as on/off). */
 export function scenarioForm(s: Pick<Scenario, 'fields'>): FormState {
   const form = defaultForm();
-  for (const [k, v] of Object.entries(s.fields)) if (isFieldKey(k)) form[k] = typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
+  for (const [k, v] of Object.entries(s.fields))
+    if (isFieldKey(k)) form[k] = typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
   return form;
 }
 
@@ -84,24 +87,51 @@ export interface CheckResult {
 /** Compare a run's ratios with the scenario's baseline. Throws when the baseline has no entry for it. */
 export function checkRatios(scenario: string, ratios: readonly Ratio[], baseline: Baseline): CheckResult {
   const entry = baseline.scenarios[scenario];
-  if (!entry) throw new Error(`bench/baseline.json has no ratios for scenario '${scenario}' (it has: ${Object.keys(baseline.scenarios).join(', ') || 'none'}); record them with --update-baseline`);
+  if (!entry)
+    throw new Error(
+      `bench/baseline.json has no ratios for scenario '${scenario}' (it has: ${Object.keys(baseline.scenarios).join(', ') || 'none'}); record them with --update-baseline`,
+    );
   const got = new Map(ratios.map((r) => [r.name, r.value]));
   const rows: CheckRow[] = Object.entries(entry.ratios).map(([ratio, b]) => {
     const tolerance = b.tolerance ?? entry.tolerance ?? baseline.defaultTolerance;
     const v = got.get(ratio);
-    if (v === undefined || !Number.isFinite(v)) return { ratio, baseline: b.value, got: v ?? null, tolerance, change: null, status: 'missing' };
+    if (v === undefined || !Number.isFinite(v))
+      return { ratio, baseline: b.value, got: v ?? null, tolerance, change: null, status: 'missing' };
     const change = v / b.value - 1;
-    return { ratio, baseline: b.value, got: v, tolerance, change, status: Math.abs(change) <= tolerance ? 'ok' : 'moved' };
+    return {
+      ratio,
+      baseline: b.value,
+      got: v,
+      tolerance,
+      change,
+      status: Math.abs(change) <= tolerance ? 'ok' : 'moved',
+    };
   });
   const unchecked = ratios.map((r) => r.name).filter((n) => !(n in entry.ratios));
   return { rows, unchecked, ok: rows.every((r) => r.status === 'ok') };
 }
 
 /** The baseline with this scenario's ratios replaced by the run's (tolerances kept where set). */
-export function updatedBaseline(baseline: Baseline, scenario: string, ratios: readonly Ratio[], recorded: Record<string, unknown>): Baseline {
+export function updatedBaseline(
+  baseline: Baseline,
+  scenario: string,
+  ratios: readonly Ratio[],
+  recorded: Record<string, unknown>,
+): Baseline {
   const prev = baseline.scenarios[scenario];
   const old = prev?.ratios ?? {};
   const next: Record<string, BaselineEntry> = {};
-  for (const r of ratios) next[r.name] = { value: Number(r.value.toPrecision(6)), ...(old[r.name]?.tolerance !== undefined ? { tolerance: old[r.name].tolerance } : {}) };
-  return { ...baseline, recorded: { ...(baseline.recorded ?? {}), [scenario]: recorded }, scenarios: { ...baseline.scenarios, [scenario]: { ...(prev?.tolerance !== undefined ? { tolerance: prev.tolerance } : {}), ratios: next } } };
+  for (const r of ratios)
+    next[r.name] = {
+      value: Number(r.value.toPrecision(6)),
+      ...(old[r.name]?.tolerance !== undefined ? { tolerance: old[r.name].tolerance } : {}),
+    };
+  return {
+    ...baseline,
+    recorded: { ...(baseline.recorded ?? {}), [scenario]: recorded },
+    scenarios: {
+      ...baseline.scenarios,
+      [scenario]: { ...(prev?.tolerance !== undefined ? { tolerance: prev.tolerance } : {}), ratios: next },
+    },
+  };
 }

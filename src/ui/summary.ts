@@ -132,7 +132,9 @@ export function sourceLines(c: Comparison): string[] {
       const d = p.results[0]?.link.dilation;
       if (!d) return [];
       const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
-      return [`Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`];
+      return [
+        `Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
+      ];
     }),
   ];
 }

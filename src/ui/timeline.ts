@@ -14,7 +14,20 @@
 import type { Interval } from '../sim/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
 
-export type SpanClass = 'attention' | 'router' | 'gemm' | 'dense' | 'combine' | 'merge' | 'other' | 'wait' | 'sync' | 'comm' | 'idle' | 'pull' | 'send';
+export type SpanClass =
+  | 'attention'
+  | 'router'
+  | 'gemm'
+  | 'dense'
+  | 'combine'
+  | 'merge'
+  | 'other'
+  | 'wait'
+  | 'sync'
+  | 'comm'
+  | 'idle'
+  | 'pull'
+  | 'send';
 
 export const SPAN_CLASSES: readonly { cls: SpanClass; label: string; color: string }[] = [
   { cls: 'attention', label: 'attention', color: '#4e79a7' },
@@ -32,7 +45,9 @@ export const SPAN_CLASSES: readonly { cls: SpanClass; label: string; color: stri
   { cls: 'send', label: 'copy engine: all-to-all send', color: '#c2458c' },
 ];
 
-export const CLASS_COLOR: Readonly<Record<SpanClass, string>> = Object.fromEntries(SPAN_CLASSES.map((c) => [c.cls, c.color])) as Record<SpanClass, string>;
+export const CLASS_COLOR: Readonly<Record<SpanClass, string>> = Object.fromEntries(
+  SPAN_CLASSES.map((c) => [c.cls, c.color]),
+) as Record<SpanClass, string>;
 
 const COMPUTE_CLASSES = new Set<string>(['attention', 'router', 'gemm', 'dense', 'combine', 'merge']);
 

@@ -41,7 +41,14 @@ export function flowsAt(r: Pick<GroupRunResult, 'intervals'>, t: number): Flow[]
   const out: Flow[] = [];
   for (const iv of r.intervals) {
     if (iv.lane !== 'copy' || iv.peer === undefined || !(t >= iv.startMs && t < iv.endMs)) continue;
-    out.push({ from: iv.rank, to: iv.peer, kind: iv.category === 'send' ? 'send' : 'pull', bytes: iv.bytes ?? 0, bytesPerMs: rateOf(iv), label: iv.label });
+    out.push({
+      from: iv.rank,
+      to: iv.peer,
+      kind: iv.category === 'send' ? 'send' : 'pull',
+      bytes: iv.bytes ?? 0,
+      bytesPerMs: rateOf(iv),
+      label: iv.label,
+    });
   }
   return out;
 }
@@ -57,7 +64,8 @@ export function peakRate(r: Pick<GroupRunResult, 'intervals'>): number {
 export function flowTotals(r: Pick<GroupRunResult, 'intervals' | 'ranks'>): number[][] {
   const n = r.ranks.length;
   const totals = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (const iv of r.intervals) if (iv.lane === 'copy' && iv.peer !== undefined) totals[iv.rank][iv.peer] += iv.bytes ?? 0;
+  for (const iv of r.intervals)
+    if (iv.lane === 'copy' && iv.peer !== undefined) totals[iv.rank][iv.peer] += iv.bytes ?? 0;
   return totals;
 }
 
@@ -92,7 +100,14 @@ export function unproject(m: mat3, px: number, py: number): [number, number] {
 }
 
 /** Zoom about a canvas point (CSS px) so that the ring point under it stays put. */
-export function zoomAbout(v: ViewState, factor: number, cssX: number, cssY: number, cssWidth: number, cssHeight: number): ViewState {
+export function zoomAbout(
+  v: ViewState,
+  factor: number,
+  cssX: number,
+  cssY: number,
+  cssWidth: number,
+  cssHeight: number,
+): ViewState {
   const zoom = Math.min(8, Math.max(0.25, v.zoom * factor));
   const f = zoom / v.zoom;
   const cx = cssWidth / 2;

@@ -30,8 +30,16 @@ export function popularityOrder(experts: number, seed: number): number[] {
 }
 
 /** Pushes every token of x [tokens, H] toward a Zipf-drawn hot expert (in place). */
-export function applyRoutingSkew(cfg: MoeConfig, x: Float32Array, tokens: number, router: Float32Array, exponent: number, seed: number): void {
-  if (!(exponent >= 0) || !Number.isFinite(exponent)) throw new Error(`routing skew must be a Zipf exponent ≥ 0 (got ${exponent})`);
+export function applyRoutingSkew(
+  cfg: MoeConfig,
+  x: Float32Array,
+  tokens: number,
+  router: Float32Array,
+  exponent: number,
+  seed: number,
+): void {
+  if (!(exponent >= 0) || !Number.isFinite(exponent))
+    throw new Error(`routing skew must be a Zipf exponent ≥ 0 (got ${exponent})`);
   const { hidden: H, experts: E } = cfg;
   const rng = new Rng(seed).fork('workload/skew');
   const order = popularityOrder(E, seed);

@@ -1,7 +1,13 @@
 // Lab: the causal attention stand-in (src/kernels/attention.ts) over requests packed back to
 // back. Variant 'bk:N' = N keys per K/V workgroup tile.
 import { createBuffer, createBufferWith, readF32, type Gpu } from '../../gpu/index.ts';
-import { AttentionKernel, attentionFlops, attentionReference, defaultBlockK, packOffsets } from '../../kernels/attention.ts';
+import {
+  AttentionKernel,
+  attentionFlops,
+  attentionReference,
+  defaultBlockK,
+  packOffsets,
+} from '../../kernels/attention.ts';
 import { Rng } from '../../util/random.ts';
 import { checkClose } from '../checks.ts';
 import { attentionShapeClass } from '../../tuning/shape-class.ts';
@@ -16,7 +22,10 @@ export const attentionLab: LabKernel<Float32Array> = {
   bound: 'compute',
   uses: ['heads', 'headDim', 'lengths'],
   shapeClass: (s) => attentionShapeClass(s),
-  sweepCandidates: (gpu, s) => [4, 8, 16, 32].filter((bk) => 8 * bk * s.headDim <= gpu.device.limits.maxComputeWorkgroupStorageSize).map((bk) => `bk:${bk}`),
+  sweepCandidates: (gpu, s) =>
+    [4, 8, 16, 32]
+      .filter((bk) => 8 * bk * s.headDim <= gpu.device.limits.maxComputeWorkgroupStorageSize)
+      .map((bk) => `bk:${bk}`),
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<Float32Array>> {
     const params = { heads: s.heads, headDim: s.headDim };
     const d = s.heads * s.headDim;
@@ -28,12 +37,15 @@ export const attentionLab: LabKernel<Float32Array> = {
     const validate = (variant: string): string | undefined => {
       const n = parseNumbered('bk', variant);
       if (typeof n === 'string') return n;
-      return 8 * n * s.headDim <= gpu.device.limits.maxComputeWorkgroupStorageSize ? undefined : `blockK ${n} does not fit workgroup memory with headDim ${s.headDim}`;
+      return 8 * n * s.headDim <= gpu.device.limits.maxComputeWorkgroupStorageSize
+        ? undefined
+        : `blockK ${n} does not fit workgroup memory with headDim ${s.headDim}`;
     };
     const given = opts.variant;
     if (given !== undefined && validate(given)) throw new Error(`attention variant: ${validate(given)}`);
     const tuned = given === undefined ? await tunedVariant(gpu, attentionLab, s, validate) : undefined;
-    const blockKOf = (variant: string | undefined) => (variant ? (parseNumbered('bk', variant) as number) : defaultBlockK(s.headDim));
+    const blockKOf = (variant: string | undefined) =>
+      variant ? (parseNumbered('bk', variant) as number) : defaultBlockK(s.headDim);
     let blockK = blockKOf(given ?? tuned);
     let kernel = await AttentionKernel.create(gpu, params, { blockK });
     const bufs = {

@@ -19,7 +19,11 @@ export const combineLab: LabKernel<Float32Array> = {
     if (opts.variant !== undefined) throw new Error('combine has no variants');
     const { tokens: T, hidden: H, topK: K, experts: E, shared } = s;
     const rng = new Rng(opts.seed);
-    const routing = randomRouting(rng.fork('routing'), { tokens: T, topK: K, experts: E, hidden: H, expertHidden: 1 }, s.skew);
+    const routing = randomRouting(
+      rng.fork('routing'),
+      { tokens: T, topK: K, experts: E, hidden: H, expertHidden: 1 },
+      s.skew,
+    );
     const { inv } = permuteReference({ experts: E, topK: K }, T, new Int32Array(routing.choice));
     const wr = rng.fork('weights');
     const inp: CombineInputs = {
@@ -27,7 +31,9 @@ export const combineLab: LabKernel<Float32Array> = {
       inv,
       topkWeight: Float32Array.from({ length: T * K }, () => wr.next()),
       ...(shared !== 'none' ? { shared: rng.fork('shared').normals(T * H, 1) } : {}),
-      ...(shared === 'gated' ? { x: rng.fork('x').normals(T * H, 1), sharedGateW: rng.fork('gate').normals(H, 1 / Math.sqrt(H)) } : {}),
+      ...(shared === 'gated'
+        ? { x: rng.fork('x').normals(T * H, 1), sharedGateW: rng.fork('gate').normals(H, 1 / Math.sqrt(H)) }
+        : {}),
     };
     const params = { hidden: H, topK: K, shared };
     const want = combineReference(params, T, inp);

@@ -12,7 +12,8 @@ const MATRICES: MatrixName[] = ['gate', 'up', 'down'];
 
 export const decodeLab: LabKernel<Float32Array> = {
   name: 'decode',
-  summary: 'quantized-weight decode: E packed experts (int8, fp8, nvfp4, f32) unpacked to f32, bit-exact vs the CPU decoder',
+  summary:
+    'quantized-weight decode: E packed experts (int8, fp8, nvfp4, f32) unpacked to f32, bit-exact vs the CPU decoder',
   bound: 'memory',
   uses: ['hidden', 'expertHidden', 'experts', 'format'],
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<Float32Array>> {
@@ -26,14 +27,27 @@ export const decodeLab: LabKernel<Float32Array> = {
     const rng = new Rng(opts.seed).fork('weights');
     const want = new Float32Array(E * 3 * H * F);
     for (let e = 0; e < E; e++) {
-      packExpert(layout, rng.normals(F * H, 1 / Math.sqrt(H)), rng.normals(F * H, 1 / Math.sqrt(H)), rng.normals(H * F, 1 / Math.sqrt(F)), words, e * strideWords);
+      packExpert(
+        layout,
+        rng.normals(F * H, 1 / Math.sqrt(H)),
+        rng.normals(F * H, 1 / Math.sqrt(H)),
+        rng.normals(H * F, 1 / Math.sqrt(F)),
+        words,
+        e * strideWords,
+      );
       const d = decodeExpert(layout, words, e * strideWords);
       MATRICES.forEach((m, i) => want.set(d[m], (3 * e + i) * H * F));
     }
     const kernel = await UnpackKernel.create(gpu, layout);
     const packed = createBufferWith(gpu, words, 'lab decode packed');
-    const outs = [...Array(3 * E)].map((_, i) => createBuffer(gpu, 4 * H * F, `lab decode ${MATRICES[i % 3]} ${Math.floor(i / 3)}`));
-    const blocks = [...Array(E)].map((_, e): GPUBufferBinding => ({ buffer: packed, offset: e * strideWords * 4, size: layout.bytes }));
+    const outs = [...Array(3 * E)].map((_, i) =>
+      createBuffer(gpu, 4 * H * F, `lab decode ${MATRICES[i % 3]} ${Math.floor(i / 3)}`),
+    );
+    const blocks = [...Array(E)].map((_, e): GPUBufferBinding => ({
+      buffer: packed,
+      offset: e * strideWords * 4,
+      size: layout.bytes,
+    }));
     return {
       kernel: 'decode',
       shape: { hidden: H, expertHidden: F, experts: E, format },

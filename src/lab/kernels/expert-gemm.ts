@@ -3,8 +3,21 @@
 // Variants are the GEMM's ('sx4:8x4:2x2', 'tile:4x4:8x8', 'naive', …); without one the GEMM
 // takes the tuning cache's winner for the shape class, else its per-format default.
 import { readF32, type Gpu } from '../../gpu/index.ts';
-import { DEFAULT_SUBGROUP_VARIANTS, DEFAULT_TILE_VARIANT, GroupedExpertGemm, expertGemmReference, hasSubgroupsOf4, variantName } from '../../kernels/expert-gemm.ts';
-import { SUBGROUP_SWEEP_CANDIDATES, TILE_SWEEP_CANDIDATES, buildGemmProblem, type GemmProblem, type GemmShape } from '../../kernels/gemm-tuning.ts';
+import {
+  DEFAULT_SUBGROUP_VARIANTS,
+  DEFAULT_TILE_VARIANT,
+  GroupedExpertGemm,
+  expertGemmReference,
+  hasSubgroupsOf4,
+  variantName,
+} from '../../kernels/expert-gemm.ts';
+import {
+  SUBGROUP_SWEEP_CANDIDATES,
+  TILE_SWEEP_CANDIDATES,
+  buildGemmProblem,
+  type GemmProblem,
+  type GemmShape,
+} from '../../kernels/gemm-tuning.ts';
 import { Rng } from '../../util/random.ts';
 import { checkClose } from '../checks.ts';
 import { gemmShapeClass } from '../../tuning/shape-class.ts';
@@ -30,7 +43,12 @@ export function gemmStageFlops(s: GemmShape, stage: GemmStage): number {
 }
 
 /** Reference for `rows` of the sorted output (stage 'down' reads the given h). */
-export function gemmReferenceRows(p: GemmProblem, stage: GemmStage, rows: number[], h?: Float32Array): GemmReferenceRows {
+export function gemmReferenceRows(
+  p: GemmProblem,
+  stage: GemmStage,
+  rows: number[],
+  h?: Float32Array,
+): GemmReferenceRows {
   const { topK: K, hidden: H, expertHidden: F } = p.shape;
   const width = stage === 'gate-up' ? F : H;
   const want = new Float64Array(rows.length * width);
@@ -51,11 +69,17 @@ export function gemmReferenceRows(p: GemmProblem, stage: GemmStage, rows: number
 /** Compares the checked rows of a full output ([T·K, width], sorted order). */
 export function checkGemm(ref: GemmReferenceRows, out: Float32Array, totalRows: number): CheckResult {
   if (out.length !== totalRows * ref.width) {
-    return { ok: false, relErr: Infinity, tolerance: GEMM_TOLERANCE, detail: `output holds ${out.length} values, expected ${totalRows * ref.width}` };
+    return {
+      ok: false,
+      relErr: Infinity,
+      tolerance: GEMM_TOLERANCE,
+      detail: `output holds ${out.length} values, expected ${totalRows * ref.width}`,
+    };
   }
   const got = new Float32Array(ref.rows.length * ref.width);
   ref.rows.forEach((row, j) => got.set(out.subarray(row * ref.width, (row + 1) * ref.width), j * ref.width));
-  const what = ref.rows.length === totalRows ? `all ${totalRows} rows` : `${ref.rows.length} of ${totalRows} rows (sampled)`;
+  const what =
+    ref.rows.length === totalRows ? `all ${totalRows} rows` : `${ref.rows.length} of ${totalRows} rows (sampled)`;
   return checkClose(what, got, ref.want, GEMM_TOLERANCE);
 }
 
@@ -75,13 +99,21 @@ export const expertGemmLab: LabKernel<Float32Array> = {
   shapeClass: (s) => gemmShapeClass(s),
   sweepCandidates(gpu: Gpu, s: LabShape): string[] {
     const subgroups = hasSubgroupsOf4(gpu);
-    const list = subgroups ? [DEFAULT_SUBGROUP_VARIANTS[s.format], ...SUBGROUP_SWEEP_CANDIDATES] : [DEFAULT_TILE_VARIANT, ...TILE_SWEEP_CANDIDATES];
+    const list = subgroups
+      ? [DEFAULT_SUBGROUP_VARIANTS[s.format], ...SUBGROUP_SWEEP_CANDIDATES]
+      : [DEFAULT_TILE_VARIANT, ...TILE_SWEEP_CANDIDATES];
     // ':loop' changes nothing for f32 (no code words to walk).
     const named = list.map((v) => (s.format === 'f32' ? v.replace(/:loop$/, '') : v));
     return [...new Set(named)];
   },
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<Float32Array>> {
-    const shape: GemmShape = { tokens: s.tokens, hidden: s.hidden, expertHidden: s.expertHidden, experts: s.experts, topK: s.topK };
+    const shape: GemmShape = {
+      tokens: s.tokens,
+      hidden: s.hidden,
+      expertHidden: s.expertHidden,
+      experts: s.experts,
+      topK: s.topK,
+    };
     const { tokens: T, topK: K, hidden: H, expertHidden: F, experts: E } = shape;
     const rows = T * K;
     const stage = s.stage;
@@ -92,9 +124,22 @@ export const expertGemmLab: LabKernel<Float32Array> = {
       h = rng.fork('h').normals(rows * F, 1);
       gpu.device.queue.writeBuffer(p.buffers.h, 0, h);
     }
-    const ref = gemmReferenceRows(p, stage, rowsToCheck(rng.fork('check'), rows, stage === 'gate-up' ? 2 * H * F : stage === 'down' ? H * F : 3 * H * F), h);
+    const ref = gemmReferenceRows(
+      p,
+      stage,
+      rowsToCheck(rng.fork('check'), rows, stage === 'gate-up' ? 2 * H * F : stage === 'down' ? H * F : 3 * H * F),
+      h,
+    );
     const make = (variant: string | undefined) =>
-      GroupedExpertGemm.create(gpu, { hidden: H, expertHidden: F, experts: E, format: s.format, sources: 1, variant, rowsPerExpert: rows / E });
+      GroupedExpertGemm.create(gpu, {
+        hidden: H,
+        expertHidden: F,
+        experts: E,
+        format: s.format,
+        sources: 1,
+        variant,
+        rowsPerExpert: rows / E,
+      });
     let gemm: GroupedExpertGemm;
     try {
       gemm = await make(opts.variant);
@@ -105,7 +150,13 @@ export const expertGemmLab: LabKernel<Float32Array> = {
     const touched = [...Array(E).keys()].filter((e) => p.offsets[e + 1] > p.offsets[e]).length;
     const weightShare = stage === 'gate-up' ? 2 / 3 : stage === 'down' ? 1 / 3 : 1;
     const activations = 4 * rows * (stage === 'gate-up' ? H + F : stage === 'down' ? F + H : 2 * H + 2 * F);
-    const common = () => ({ topK: K, tokens: T, weights: p.buffers.weights, expertTable: p.buffers.table, offsets: p.buffers.offsets });
+    const common = () => ({
+      topK: K,
+      tokens: T,
+      weights: p.buffers.weights,
+      expertTable: p.buffers.table,
+      offsets: p.buffers.offsets,
+    });
     const problem: LabProblem<Float32Array> = {
       kernel: 'expert-gemm',
       shape: { tokens: T, hidden: H, expertHidden: F, experts: E, topK: K, skew: s.skew, format: s.format, stage },
@@ -117,7 +168,8 @@ export const expertGemmLab: LabKernel<Float32Array> = {
       passes: stage === 'both' ? 2 : 1,
       outputs: stage === 'gate-up' ? [p.buffers.h] : stage === 'down' ? [p.buffers.y] : [p.buffers.h, p.buffers.y],
       encode(enc, timer) {
-        if (stage !== 'down') gemm.encodeGateUp(enc, { ...common(), x: p.buffers.x, perm: p.buffers.perm, h: p.buffers.h }, timer);
+        if (stage !== 'down')
+          gemm.encodeGateUp(enc, { ...common(), x: p.buffers.x, perm: p.buffers.perm, h: p.buffers.h }, timer);
         if (stage !== 'gate-up') gemm.encodeDown(enc, { ...common(), h: p.buffers.h, y: p.buffers.y }, timer);
       },
       read: () => (stage === 'gate-up' ? readF32(gpu, p.buffers.h, rows * F) : readF32(gpu, p.buffers.y, rows * H)),

@@ -62,7 +62,10 @@ export const peakLab: LabKernel<Float32Array> = {
       constants: { ITERATIONS },
     }));
     const sink = createBuffer(gpu, invocations * 4, 'lab peak sink');
-    const bind = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: sink } }] });
+    const bind = gpu.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: sink } }],
+    });
     const want = peakReference(invocations, ITERATIONS);
     return {
       kernel: 'peak',

@@ -26,7 +26,11 @@ export const permuteLab: LabKernel<PermuteOut> = {
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<PermuteOut>> {
     if (opts.variant !== undefined) throw new Error('permute has no variants');
     const { tokens: T, experts: E, topK: K } = s;
-    const routing = randomRouting(new Rng(opts.seed).fork('routing'), { tokens: T, topK: K, experts: E, hidden: 1, expertHidden: 1 }, s.skew);
+    const routing = randomRouting(
+      new Rng(opts.seed).fork('routing'),
+      { tokens: T, topK: K, experts: E, hidden: 1, expertHidden: 1 },
+      s.skew,
+    );
     const topkIdx = new Int32Array(routing.choice);
     const ref = permuteReference({ experts: E, topK: K }, T, topkIdx);
     const kernel = await PermuteKernel.create(gpu, { experts: E, topK: K });

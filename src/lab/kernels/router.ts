@@ -16,7 +16,17 @@ export interface RouterOut {
 /** Softmax: Mixtral/Qwen style. Sigmoid: DeepSeek-V3 style (bias, groups of 8 when E allows, ×2.5). */
 export function labRouterParams(s: LabShape): RouterParams {
   if (s.scoring === 'softmax') {
-    return { hidden: s.hidden, experts: s.experts, topK: s.topK, scoring: 'softmax', nGroup: 1, topkGroup: 1, hasBias: false, normTopkProb: true, routedScalingFactor: 1 };
+    return {
+      hidden: s.hidden,
+      experts: s.experts,
+      topK: s.topK,
+      scoring: 'softmax',
+      nGroup: 1,
+      topkGroup: 1,
+      hasBias: false,
+      normTopkProb: true,
+      routedScalingFactor: 1,
+    };
   }
   const grouped = s.experts % 8 === 0 && s.experts >= 16 && s.topK <= (4 * s.experts) / 8;
   return {
@@ -37,7 +47,12 @@ export function labRouterParams(s: LabShape): RouterParams {
  * (reference margin ≥ 1e-5 of its score scale); weights on those tokens to 1e-5; at least
  * half the tokens must be clear (random inputs leave nearly all of them clear).
  */
-export function checkRouter(p: RouterParams, tokens: number, ref: ReturnType<typeof routerReference>, out: RouterOut): CheckResult {
+export function checkRouter(
+  p: RouterParams,
+  tokens: number,
+  ref: ReturnType<typeof routerReference>,
+  out: RouterOut,
+): CheckResult {
   const K = p.topK;
   const gotIdx: number[] = [];
   const wantIdx: number[] = [];
@@ -96,11 +111,20 @@ export const routerLab: LabKernel<RouterOut> = {
     const given = opts.variant;
     if (given !== undefined && problemOf(given)) throw new Error(`router variant: ${problemOf(given)}`);
     const tuned = given === undefined ? await tunedVariant(gpu, routerLab, s, problemOf) : undefined;
-    const make = (v: string | undefined) => RouterKernel.create(gpu, p, v ? { tokensPerWorkgroup: parseNumbered('tb', v) as number } : {});
+    const make = (v: string | undefined) =>
+      RouterKernel.create(gpu, p, v ? { tokensPerWorkgroup: parseNumbered('tb', v) as number } : {});
     let kernel = await make(given ?? tuned);
     const problem: LabProblem<RouterOut> = {
       kernel: 'router',
-      shape: { tokens: T, hidden: p.hidden, experts: p.experts, topK: p.topK, scoring: p.scoring, nGroup: p.nGroup, topkGroup: p.topkGroup },
+      shape: {
+        tokens: T,
+        hidden: p.hidden,
+        experts: p.experts,
+        topK: p.topK,
+        scoring: p.scoring,
+        nGroup: p.nGroup,
+        topkGroup: p.topkGroup,
+      },
       variant: `tb:${kernel.tokensPerWorkgroup}`,
       variantSource: given ? 'given' : tuned ? 'tuned' : 'default',
       bound: 'compute',
@@ -112,7 +136,10 @@ export const routerLab: LabKernel<RouterOut> = {
         kernel.encode(enc, { ...bufs, tokens: T }, timer);
       },
       async read() {
-        return { idx: await readI32(gpu, bufs.topkIdx, T * p.topK), weight: await readF32(gpu, bufs.topkWeight, T * p.topK) };
+        return {
+          idx: await readI32(gpu, bufs.topkIdx, T * p.topK),
+          weight: await readF32(gpu, bufs.topkWeight, T * p.topK),
+        };
       },
       check: (out) => checkRouter(p, T, ref, out),
       async setVariant(v) {

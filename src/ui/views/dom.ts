@@ -4,7 +4,11 @@ type Attrs = Record<string, string | number | boolean | undefined | null>;
 type Child = Node | string | null | undefined | false;
 
 /** h('div', {class: 'x'}, child, …): attributes set as attributes, `on*` functions as listeners. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs & Record<`on${string}`, unknown> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs & Record<`on${string}`, unknown> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
@@ -34,7 +38,10 @@ export function fmt(v: number, digits = 1): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
   if (a !== 0 && a < 0.1) return v.toPrecision(3);
-  return v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: a >= 100 ? 0 : Math.min(digits, 1) });
+  return v.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: a >= 100 ? 0 : Math.min(digits, 1),
+  });
 }
 
 /** Bytes in binary units: the reports' own formatter. */

@@ -16,7 +16,11 @@ export interface GanttCharts {
 }
 
 /** Charts for every run of one comparison point, into `root`. `onHover` gets the time under the cursor. */
-export function ganttCharts(root: HTMLElement, results: readonly GroupRunResult[], onHover?: (t: number | null, r: GroupRunResult) => void): GanttCharts {
+export function ganttCharts(
+  root: HTMLElement,
+  results: readonly GroupRunResult[],
+  onHover?: (t: number | null, r: GroupRunResult) => void,
+): GanttCharts {
   clear(root);
   const xMax = Math.max(...results.map((r) => r.makespanMs));
   const plots: { title: string; plot: uPlot }[] = [];
@@ -28,13 +32,28 @@ export function ganttCharts(root: HTMLElement, results: readonly GroupRunResult[
     const rows = allRows[i];
     const title = `${r.strategy.toUpperCase()}: per-rank timeline, makespan ${fmtMs(r.makespanMs)}`;
     const box = h('div', { class: 'chart gantt' });
-    root.append(h('div', { class: 'chart-head' }, h('h3', {}, title), h('span', { class: `badge ${sourceBadge(r) === 'modeled' ? 'modeled' : 'measured'}` }, sourceBadge(r))), box);
-    const plot = new uPlot(options(r, rows, box.clientWidth || root.clientWidth || 800, onHover, (min, max) => {
-      if (syncing) return;
-      syncing = true;
-      for (const p of plots) if (p.plot !== plot) p.plot.setScale('x', { min, max });
-      syncing = false;
-    }), [[0, xMax], [null, null]], box);
+    root.append(
+      h(
+        'div',
+        { class: 'chart-head' },
+        h('h3', {}, title),
+        h('span', { class: `badge ${sourceBadge(r) === 'modeled' ? 'modeled' : 'measured'}` }, sourceBadge(r)),
+      ),
+      box,
+    );
+    const plot = new uPlot(
+      options(r, rows, box.clientWidth || root.clientWidth || 800, onHover, (min, max) => {
+        if (syncing) return;
+        syncing = true;
+        for (const p of plots) if (p.plot !== plot) p.plot.setScale('x', { min, max });
+        syncing = false;
+      }),
+      [
+        [0, xMax],
+        [null, null],
+      ],
+      box,
+    );
     plot.over.append(h('div', { class: 'tooltip', hidden: true }));
     plots.push({ title, plot });
   });
@@ -55,7 +74,11 @@ export function ganttCharts(root: HTMLElement, results: readonly GroupRunResult[
 function legend(rows: TimelineRow[]): HTMLElement {
   const totals = classTotals(rows);
   const items = SPAN_CLASSES.filter((c) => totals[c.cls] > 0 || c.cls === 'idle');
-  return h('div', { class: 'legend' }, ...items.map((c) => h('span', { class: 'legend-item' }, h('i', { style: `background:${c.color}` }), c.label)));
+  return h(
+    'div',
+    { class: 'legend' },
+    ...items.map((c) => h('span', { class: 'legend-item' }, h('i', { style: `background:${c.color}` }), c.label)),
+  );
 }
 
 function options(
@@ -75,7 +98,12 @@ function options(
     legend: { show: false },
     scales: { x: { time: false }, y: { range: [-0.5, n - 0.5] } },
     axes: [
-      { label: `time (${badge}${badge === 'modeled' ? '' : `, ${r.clock} clock`})`, labelSize: 18, size: 36, values: (u, splits) => splits.map((v) => fmtTick(v, u.scales.x.max! - u.scales.x.min!)) },
+      {
+        label: `time (${badge}${badge === 'modeled' ? '' : `, ${r.clock} clock`})`,
+        labelSize: 18,
+        size: 36,
+        values: (u, splits) => splits.map((v) => fmtTick(v, u.scales.x.max! - u.scales.x.min!)),
+      },
       {
         size: 104,
         gap: 4,
@@ -118,7 +146,11 @@ function options(
             h('br'),
             `${SPAN_CLASSES.find((c) => c.cls === s.cls)!.label}, ${fmtMs(s.endMs - s.startMs)} (${fmtMs(s.startMs)} → ${fmtMs(s.endMs)})`,
           );
-          if (s.bytes !== undefined) tip.append(h('br'), `${fmtBytes(s.bytes)} to r${s.peer} at ${((s.bytes / (s.endMs - s.startMs)) * 1e-6).toPrecision(3)} GB/s`);
+          if (s.bytes !== undefined)
+            tip.append(
+              h('br'),
+              `${fmtBytes(s.bytes)} to r${s.peer} at ${((s.bytes / (s.endMs - s.startMs)) * 1e-6).toPrecision(3)} GB/s`,
+            );
           const w = u.over.clientWidth;
           tip.style.left = `${Math.min(left + 12, w - 260)}px`;
           tip.style.top = `${top + 12}px`;

@@ -15,7 +15,17 @@ import type { LabKernelName } from '../../lab/types.ts';
 import { WEBGPU_HOWTO, type GpuWorker, type Probe } from '../gpu-runner.ts';
 import { diagnosticsByKey, toEditorDiagnostics, type EditorDiagnostic } from '../lab-diagnostics.ts';
 import type { LabPipeline, LabRunReport } from '../lab-runner.ts';
-import { LAB_FIELDS, labCommand, labFieldsFor, parseLabForm, type LabFieldDef, type LabFieldKey, type LabForm, type LabRequestSpec, type ParsedLabForm } from '../lab-state.ts';
+import {
+  LAB_FIELDS,
+  labCommand,
+  labFieldsFor,
+  parseLabForm,
+  type LabFieldDef,
+  type LabFieldKey,
+  type LabForm,
+  type LabRequestSpec,
+  type ParsedLabForm,
+} from '../lab-state.ts';
 import { failureText, labRows, labSpeedup } from '../lab-summary.ts';
 import { clear, h } from './dom.ts';
 import { createWgslEditor, type WgslEditor } from './wgsl-editor.ts';
@@ -43,7 +53,12 @@ export interface LabView {
 
 const EDITS_KEY = 'webgpu-dwdp/lab-edits';
 
-export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabForm, onValid: (form: LabForm) => void): LabView {
+export function buildLabView(
+  root: HTMLElement,
+  worker: GpuWorker,
+  initial: LabForm,
+  onValid: (form: LabForm) => void,
+): LabView {
   let form: LabForm = { ...initial };
   let parsed: ParsedLabForm = parseLabForm(form);
   let probe: Probe | null = null;
@@ -70,8 +85,22 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
   const cancelBtn = h('button', { type: 'button', id: 'lab-cancel', disabled: true }, 'Cancel');
   const status = h('span', { id: 'lab-status', role: 'status' }, 'ready');
   const elapsed = h('span', { id: 'lab-elapsed' });
-  const resetOne = h('button', { type: 'button', id: 'lab-reset', class: 'small', disabled: true, title: 'Put back the original WGSL of this pipeline (undoable)' }, 'reset to original');
-  const resetAll = h('button', { type: 'button', id: 'lab-reset-all', class: 'small', disabled: true }, 'reset all pipelines');
+  const resetOne = h(
+    'button',
+    {
+      type: 'button',
+      id: 'lab-reset',
+      class: 'small',
+      disabled: true,
+      title: 'Put back the original WGSL of this pipeline (undoable)',
+    },
+    'reset to original',
+  );
+  const resetAll = h(
+    'button',
+    { type: 'button', id: 'lab-reset-all', class: 'small', disabled: true },
+    'reset all pipelines',
+  );
   const hint = h('p', { class: 'hint', id: 'lab-hint' });
   const unavailable = h('div', { class: 'banner', id: 'lab-no-webgpu', role: 'alert', hidden: true });
   const tabs = h('div', { class: 'lab-tabs', role: 'tablist', id: 'lab-tabs', 'aria-label': 'pipelines' });
@@ -79,14 +108,26 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
   const editorBox = h('div', { class: 'lab-editor', id: 'lab-editor' });
   const loadNote = h('div', { class: 'lab-load-note', id: 'lab-load-note', role: 'status' });
   const errorList = h('ul', { class: 'lab-errors', id: 'lab-errors', 'aria-label': 'compile errors' });
-  const results = h('section', { class: 'section lab-results', id: 'lab-results', hidden: true, 'aria-label': 'lab results' });
+  const results = h('section', {
+    class: 'section lab-results',
+    id: 'lab-results',
+    hidden: true,
+    'aria-label': 'lab results',
+  });
 
   root.append(
     panel,
     h(
       'div',
       { class: 'lab-main' },
-      h('div', { class: 'runbar' }, runBtn, cancelBtn, h('div', { class: 'progress-wrap' }, h('div', { class: 'progress-line' }, status, elapsed)), h('div', { class: 'exports' }, resetOne, resetAll)),
+      h(
+        'div',
+        { class: 'runbar' },
+        runBtn,
+        cancelBtn,
+        h('div', { class: 'progress-wrap' }, h('div', { class: 'progress-line' }, status, elapsed)),
+        h('div', { class: 'exports' }, resetOne, resetAll),
+      ),
       hint,
       unavailable,
       h('section', { class: 'section lab-source' }, tabs, origins, loadNote, editorBox, errorList),
@@ -127,7 +168,9 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
       c.input.setAttribute('aria-invalid', msg ? 'true' : 'false');
     }
     const k = LAB_REGISTRY[form.kernel.trim() as LabKernelName];
-    summary.textContent = k ? `${k.summary} · ${k.bound === 'compute' ? 'compute-bound: GFLOP/s against the FMA ceiling' : 'memory-bound: GB/s against the copy ceiling'}` : '';
+    summary.textContent = k
+      ? `${k.summary} · ${k.bound === 'compute' ? 'compute-bound: GFLOP/s against the FMA ceiling' : 'memory-bound: GB/s against the copy ceiling'}`
+      : '';
     clear(warnings);
     for (const w of parsed.warnings) warnings.append(h('p', { class: 'warning' }, w));
     if (parsed.spec) {
@@ -181,7 +224,12 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
       return;
     }
     try {
-      const r = await worker.labPrograms({ kernel: spec.kernel, shape: spec.shape, variant: spec.variant, seed: spec.seed ?? 1 });
+      const r = await worker.labPrograms({
+        kernel: spec.kernel,
+        shape: spec.shape,
+        variant: spec.variant,
+        seed: spec.seed ?? 1,
+      });
       if (token !== loadToken) return;
       if (r.failure) {
         setPipelines([]);
@@ -236,7 +284,14 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
       const nErr = errors.get(p.key)?.length ?? 0;
       const tab = h(
         'button',
-        { type: 'button', role: 'tab', class: `lab-tab${p.key === current ? ' active' : ''}${edited ? ' edited' : ''}${nErr ? ' has-errors' : ''}`, 'aria-selected': p.key === current ? 'true' : 'false', 'data-key': p.key, title: p.key },
+        {
+          type: 'button',
+          role: 'tab',
+          class: `lab-tab${p.key === current ? ' active' : ''}${edited ? ' edited' : ''}${nErr ? ' has-errors' : ''}`,
+          'aria-selected': p.key === current ? 'true' : 'false',
+          'data-key': p.key,
+          title: p.key,
+        },
         h('code', {}, p.key),
         edited ? h('span', { class: 'tag' }, 'edited') : null,
         nErr ? h('span', { class: 'tag bad' }, `${nErr} error${nErr > 1 ? 's' : ''}`) : null,
@@ -253,7 +308,10 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     if (!p) return;
     origins.append(
       'The original program’s lines ',
-      ...p.origins.flatMap((o, i) => [i ? ' · ' : '', h('span', { class: 'origin' }, `${o.first}–${o.last} `, h('code', {}, o.file))]),
+      ...p.origins.flatMap((o, i) => [
+        i ? ' · ' : '',
+        h('span', { class: 'origin' }, `${o.first}–${o.last} `, h('code', {}, o.file)),
+      ]),
       ': the exact program this pipeline was built from. Run compiles your text in its place (same entry point, bindings and constants).',
     );
   }
@@ -262,8 +320,15 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     clear(errorList);
     if (current === null) return;
     for (const d of errors.get(current) ?? []) {
-      const li = h('li', { class: 'lab-error', 'data-line': d.line }, h('button', { type: 'button', class: 'small' }, `line ${d.line}:${d.column}`), ` ${d.message}${d.approximate ? ' (position approximate)' : ''}`);
-      li.querySelector('button')!.addEventListener('click', () => editor.reveal(Math.min(d.from, editor.state.doc.length)));
+      const li = h(
+        'li',
+        { class: 'lab-error', 'data-line': d.line },
+        h('button', { type: 'button', class: 'small' }, `line ${d.line}:${d.column}`),
+        ` ${d.message}${d.approximate ? ' (position approximate)' : ''}`,
+      );
+      li.querySelector('button')!.addEventListener('click', () =>
+        editor.reveal(Math.min(d.from, editor.state.doc.length)),
+      );
       errorList.append(li);
     }
   }
@@ -277,7 +342,18 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
       const state = key === current ? editor.state : states.get(key);
       if (!state) continue;
       const len = state.doc.length;
-      const next = state.update(setDiagnostics(state, list.map((d) => ({ from: Math.min(d.from, len), to: Math.min(d.to, len), severity: 'error' as const, source: 'WGSL compiler', message: d.message })))).state;
+      const next = state.update(
+        setDiagnostics(
+          state,
+          list.map((d) => ({
+            from: Math.min(d.from, len),
+            to: Math.min(d.to, len),
+            severity: 'error' as const,
+            source: 'WGSL compiler',
+            message: d.message,
+          })),
+        ),
+      ).state;
       states.set(key, next);
       if (key === current) editor.show(next);
     }
@@ -319,34 +395,49 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
 
   async function run(): Promise<LabRunReport> {
     if (running) throw new Error('a lab run is already in progress');
-    if (!probe?.ok) throw new Error(`WebGPU is unavailable${probe && !probe.ok ? ` (${probe.reason})` : ''}. ${WEBGPU_HOWTO}`);
+    if (!probe?.ok)
+      throw new Error(`WebGPU is unavailable${probe && !probe.ok ? ` (${probe.reason})` : ''}. ${WEBGPU_HOWTO}`);
     await loading;
     const spec = parsed.spec;
-    if (!spec) throw new Error(`the lab form has errors: ${Object.entries(parsed.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    if (!spec)
+      throw new Error(
+        `the lab form has errors: ${Object.entries(parsed.errors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`,
+      );
     if (current !== null) states.set(current, editor.state);
     const edits: Record<string, string> = {};
     for (const p of pipelines) if (isEdited(p.key)) edits[p.key] = states.get(p.key)!.doc.toString();
     const seed = spec.seed ?? Math.floor(Math.random() * 2 ** 31);
     running = new AbortController();
     const started = performance.now();
-    const tick = setInterval(() => (elapsed.textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`), 500);
+    const tick = setInterval(
+      () => (elapsed.textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`),
+      500,
+    );
     status.classList.remove('error');
     status.textContent = `running (seed ${seed})…`;
     root.classList.add('running');
     updateButtons();
     try {
-      const r = await worker.labRun({ kernel: spec.kernel, shape: spec.shape, variant: spec.variant, seed, runs: spec.runs, edits }, { signal: running.signal, onProgress: (p) => (status.textContent = p.message) });
+      const r = await worker.labRun(
+        { kernel: spec.kernel, shape: spec.shape, variant: spec.variant, seed, runs: spec.runs, edits },
+        { signal: running.signal, onProgress: (p) => (status.textContent = p.message) },
+      );
       // A run that finished before the worker saw the cancel is still cancelled.
       running.signal.throwIfAborted();
       report = r;
       if (r.pipelines.length) setPipelines(r.pipelines);
-      const compile = r.edited && !r.edited.ok && r.edited.failure.kind === 'compile' ? r.edited.failure.diagnostics : [];
+      const compile =
+        r.edited && !r.edited.ok && r.edited.failure.kind === 'compile' ? r.edited.failure.diagnostics : [];
       const byKey = new Map<string, EditorDiagnostic[]>();
       for (const [key, list] of diagnosticsByKey(compile)) byKey.set(key, toEditorDiagnostics(edits[key] ?? '', list));
       showCompileErrors(byKey);
       renderResults(r, spec);
       const failed = !r.original.ok || (r.edited !== null && !r.edited.ok);
-      status.textContent = failed ? 'done, with a failure (see below)' : `done in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      status.textContent = failed
+        ? 'done, with a failure (see below)'
+        : `done in ${((performance.now() - started) / 1000).toFixed(1)} s`;
       status.classList.toggle('error', failed);
       return r;
     } catch (e) {
@@ -374,7 +465,8 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
     results.hidden = false;
     const speed = labSpeedup(r);
     const rows = labRows(r);
-    const sideClass = (s: LabRunReport['original'] | null) => (s === null ? '' : !s.ok ? 'fail' : s.result.checkOk ? 'pass' : 'fail');
+    const sideClass = (s: LabRunReport['original'] | null) =>
+      s === null ? '' : !s.ok ? 'fail' : s.result.checkOk ? 'pass' : 'fail';
     results.append(
       h(
         'div',
@@ -383,15 +475,43 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
         ` on ${r.adapter} · ${kernel}, seed ${r.seed}, both sides on the same inputs · `,
         h('code', {}, labCommand(spec, r.seed)),
       ),
-      speed !== null ? h('p', { class: 'lab-speed', 'data-metric': 'speedup' }, `Edited kernel: ${speed.toFixed(3)}× the unedited one’s speed (median times, measured here, one after the other; on a loaded CPU-emulated adapter rerun before trusting a few percent).`) : '',
-      r.ignoredEdits.length ? h('p', { class: 'note' }, `Edits of ${r.ignoredEdits.length} pipeline(s) of another shape or variant were not used: ${r.ignoredEdits.join(', ')}.`) : '',
+      speed !== null
+        ? h(
+            'p',
+            { class: 'lab-speed', 'data-metric': 'speedup' },
+            `Edited kernel: ${speed.toFixed(3)}× the unedited one’s speed (median times, measured here, one after the other; on a loaded CPU-emulated adapter rerun before trusting a few percent).`,
+          )
+        : '',
+      r.ignoredEdits.length
+        ? h(
+            'p',
+            { class: 'note' },
+            `Edits of ${r.ignoredEdits.length} pipeline(s) of another shape or variant were not used: ${r.ignoredEdits.join(', ')}.`,
+          )
+        : '',
       h(
         'div',
         { class: 'table-wrap' },
         h(
           'table',
           { class: 'summary-table lab-table' },
-          h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', { class: sideClass(r.original), 'data-side': 'original' }, 'unedited'), h('th', { class: sideClass(r.edited), 'data-side': 'edited' }, r.edited ? `edited (${r.editedKeys.length} pipeline${r.editedKeys.length > 1 ? 's' : ''})` : 'edited (no edits)'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, ''),
+              h('th', { class: sideClass(r.original), 'data-side': 'original' }, 'unedited'),
+              h(
+                'th',
+                { class: sideClass(r.edited), 'data-side': 'edited' },
+                r.edited
+                  ? `edited (${r.editedKeys.length} pipeline${r.editedKeys.length > 1 ? 's' : ''})`
+                  : 'edited (no edits)',
+              ),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -400,14 +520,26 @@ export function buildLabView(root: HTMLElement, worker: GpuWorker, initial: LabF
                 'tr',
                 { 'data-row': row.id },
                 h('td', {}, row.label),
-                h('td', { class: `num ${row.id === 'check' ? sideClass(r.original) : ''}`, 'data-side': 'original' }, row.original),
-                h('td', { class: `num ${row.id === 'check' ? sideClass(r.edited) : ''}`, 'data-side': 'edited' }, row.edited),
+                h(
+                  'td',
+                  { class: `num ${row.id === 'check' ? sideClass(r.original) : ''}`, 'data-side': 'original' },
+                  row.original,
+                ),
+                h(
+                  'td',
+                  { class: `num ${row.id === 'check' ? sideClass(r.edited) : ''}`, 'data-side': 'edited' },
+                  row.edited,
+                ),
               ),
             ),
           ),
         ),
       ),
-      h('p', { class: 'note' }, 'Times are the kernel’s compute passes from GPU timestamp queries (host time where the adapter has none), after one warm-up run; the ceiling is this adapter’s, measured here with the lab’s peak (FMA loop) or copy kernel.'),
+      h(
+        'p',
+        { class: 'note' },
+        'Times are the kernel’s compute passes from GPU timestamp queries (host time where the adapter has none), after one warm-up run; the ceiling is this adapter’s, measured here with the lab’s peak (FMA loop) or copy kernel.',
+      ),
     );
   }
 
@@ -452,17 +584,36 @@ function control(f: LabFieldDef, onInput: () => void) {
   const help = h('div', { class: 'help' }, f.help);
   let input: HTMLInputElement | HTMLSelectElement;
   if (f.input === 'select') {
-    input = h('select', { id, name: f.key, 'aria-describedby': `${id}-msg` }, ...f.options!.map((o) => h('option', { value: o }, o)));
+    input = h(
+      'select',
+      { id, name: f.key, 'aria-describedby': `${id}-msg` },
+      ...f.options!.map((o) => h('option', { value: o }, o)),
+    );
     input.addEventListener('change', onInput);
   } else {
-    input = h('input', { id, name: f.key, type: 'text', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': `${id}-msg`, placeholder: f.key === 'seed' ? 'new each run' : f.key === 'variant' ? 'tuned or default' : f.key === 'mib' ? 'auto' : '' });
+    input = h('input', {
+      id,
+      name: f.key,
+      type: 'text',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      'aria-describedby': `${id}-msg`,
+      placeholder:
+        f.key === 'seed' ? 'new each run' : f.key === 'variant' ? 'tuned or default' : f.key === 'mib' ? 'auto' : '',
+    });
     input.addEventListener('input', onInput);
   }
-  const label = h('label', { for: id, class: 'label' }, f.label, f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null);
+  const label = h(
+    'label',
+    { for: id, class: 'label' },
+    f.label,
+    f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null,
+  );
   const row = h('div', { class: `field field-lab-${f.key} input-${f.input}` }, label, input, message, help);
   const write = (v: string) => {
     // A value from a URL that is not an option still shows (and fails validation visibly).
-    if (input instanceof HTMLSelectElement && ![...input.options].some((o) => o.value === v)) input.append(h('option', { value: v }, `${v} (unknown)`));
+    if (input instanceof HTMLSelectElement && ![...input.options].some((o) => o.value === v))
+      input.append(h('option', { value: v }, `${v} (unknown)`));
     input.value = v;
   };
   return { row, input, message, write };

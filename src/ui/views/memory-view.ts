@@ -12,7 +12,11 @@ const GIB = 1024 * MIB;
 export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[]): uPlot {
   clear(root);
   // One bar per (strategy, rank), with an empty slot between strategies; GiB once anything reaches one.
-  const biggest = Math.max(...results.map((r) => Math.max(r.replicaWeightBytes, ...r.ranks.map((k) => k.residentWeightBytes + k.prefetchBufferBytes))));
+  const biggest = Math.max(
+    ...results.map((r) =>
+      Math.max(r.replicaWeightBytes, ...r.ranks.map((k) => k.residentWeightBytes + k.prefetchBufferBytes)),
+    ),
+  );
   const [scale, unit] = biggest >= GIB ? [GIB, 'GiB'] : [MIB, 'MiB'];
   const groups: { strategy: string; from: number; to: number }[] = [];
   const labels: string[] = [];
@@ -40,7 +44,12 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
   const what = badge === 'modeled' ? 'modeled' : 'allocated here';
   const box = h('div', { class: 'chart memory' });
   root.append(
-    h('div', { class: 'chart-head' }, h('h3', {}, 'Routed-expert weight memory per rank'), h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}` }, what)),
+    h(
+      'div',
+      { class: 'chart-head' },
+      h('h3', {}, 'Routed-expert weight memory per rank'),
+      h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}` }, what),
+    ),
     box,
   );
   const bars = uPlot.paths.bars!({ size: [0.7, 48], gap: 2 });
@@ -50,14 +59,40 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
       height: 260,
       scales: { x: { time: false, range: [-0.6, xs.length - 0.4] }, y: { range: (_u, _min, max) => [0, max * 1.15] } },
       axes: [
-        { values: (_u, splits) => splits.map((v) => labels[v] ?? ''), splits: () => xs.filter((i) => labels[i] !== ''), size: 30, grid: { show: false } },
+        {
+          values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
+          splits: () => xs.filter((i) => labels[i] !== ''),
+          size: 30,
+          grid: { show: false },
+        },
         { label: `${unit} per rank (${what})`, labelSize: 18, size: 64 },
       ],
       series: [
         { label: 'slot' },
-        { label: 'prefetch buffers (stacked)', fill: '#f28e2b', stroke: '#f28e2b', paths: bars, points: { show: false }, value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`) },
-        { label: 'resident experts', fill: '#4e79a7', stroke: '#4e79a7', paths: bars, points: { show: false }, value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`) },
-        { label: 'full replica', stroke: '#555', dash: [6, 4], width: 1.5, points: { show: false }, value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`) },
+        {
+          label: 'prefetch buffers (stacked)',
+          fill: '#f28e2b',
+          stroke: '#f28e2b',
+          paths: bars,
+          points: { show: false },
+          value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+        },
+        {
+          label: 'resident experts',
+          fill: '#4e79a7',
+          stroke: '#4e79a7',
+          paths: bars,
+          points: { show: false },
+          value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+        },
+        {
+          label: 'full replica',
+          stroke: '#555',
+          dash: [6, 4],
+          width: 1.5,
+          points: { show: false },
+          value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+        },
       ],
       legend: { live: false },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
@@ -70,7 +105,12 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
             ctx.fillStyle = '#1d2330';
             ctx.font = `600 ${12 * devicePixelRatio}px system-ui, sans-serif`;
             ctx.textAlign = 'center';
-            for (const g of groups) ctx.fillText(g.strategy, (u.valToPos(g.from, 'x', true) + u.valToPos(g.to, 'x', true)) / 2, u.bbox.top + 14 * devicePixelRatio);
+            for (const g of groups)
+              ctx.fillText(
+                g.strategy,
+                (u.valToPos(g.from, 'x', true) + u.valToPos(g.to, 'x', true)) / 2,
+                u.bbox.top + 14 * devicePixelRatio,
+              );
             ctx.restore();
           },
         ],

@@ -32,9 +32,16 @@ export interface Panel {
   setBusy(busy: boolean): void;
 }
 
-export function buildPanel(root: HTMLElement, initial: FormState, onChange: (form: FormState, parsed: ParsedForm) => void): Panel {
+export function buildPanel(
+  root: HTMLElement,
+  initial: FormState,
+  onChange: (form: FormState, parsed: ParsedForm) => void,
+): Panel {
   let form: FormState = { ...initial };
-  const controls = new Map<FieldKey, { row: HTMLElement; input: HTMLElement; message: HTMLElement; read(): string; write(v: string): void }>();
+  const controls = new Map<
+    FieldKey,
+    { row: HTMLElement; input: HTMLElement; message: HTMLElement; read(): string; write(v: string): void }
+  >();
 
   clear(root);
   for (const g of GROUPS) {
@@ -101,7 +108,8 @@ export function buildPanel(root: HTMLElement, initial: FormState, onChange: (for
     set: refreshAll,
     setBusy(busy) {
       root.classList.toggle('busy', busy);
-      for (const c of controls.values()) for (const el of c.row.querySelectorAll('input, select, textarea')) (el as HTMLInputElement).disabled = busy;
+      for (const c of controls.values())
+        for (const el of c.row.querySelectorAll('input, select, textarea')) (el as HTMLInputElement).disabled = busy;
       if (!busy) refresh(); // re-applies the profile's lock on the link numbers
     },
   };
@@ -124,13 +132,18 @@ function control(f: FieldDef, onInput: () => void) {
 
   switch (f.input) {
     case 'select': {
-      const sel = h('select', { id, name: f.key, 'aria-describedby': `${id}-msg` }, ...f.options!.map((o) => h('option', { value: o.value }, o.label)));
+      const sel = h(
+        'select',
+        { id, name: f.key, 'aria-describedby': `${id}-msg` },
+        ...f.options!.map((o) => h('option', { value: o.value }, o.label)),
+      );
       sel.addEventListener('change', onInput);
       input = sel;
       read = () => sel.value;
       write = (v) => {
         // A value from a URL that is not an option still shows (and fails validation visibly).
-        if (![...sel.options].some((o) => o.value === v)) sel.append(h('option', { value: v, 'data-foreign': '1' }, `${v} (unknown)`));
+        if (![...sel.options].some((o) => o.value === v))
+          sel.append(h('option', { value: v, 'data-foreign': '1' }, `${v} (unknown)`));
         sel.value = v;
       };
       break;
@@ -166,7 +179,14 @@ function control(f: FieldDef, onInput: () => void) {
       break;
     }
     case 'textarea': {
-      const ta = h('textarea', { id, name: f.key, rows: 6, spellcheck: 'false', placeholder: '{ "model_type": "deepseek_v3", … }', 'aria-describedby': `${id}-msg` });
+      const ta = h('textarea', {
+        id,
+        name: f.key,
+        rows: 6,
+        spellcheck: 'false',
+        placeholder: '{ "model_type": "deepseek_v3", … }',
+        'aria-describedby': `${id}-msg`,
+      });
       ta.addEventListener('input', onInput);
       const file = h('input', { type: 'file', accept: '.json,application/json', 'aria-label': 'upload config.json' });
       file.addEventListener('change', async () => {
@@ -183,7 +203,16 @@ function control(f: FieldDef, onInput: () => void) {
       break;
     }
     default: {
-      const box = h('input', { id, name: f.key, type: 'text', inputmode: f.input === 'number' ? 'decimal' : 'text', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': `${id}-msg`, placeholder: f.key === 'local' || f.key === 'pull' ? 'auto' : f.key === 'sweepValues' ? 'e.g. 0, 0.2, 0.4' : '' });
+      const box = h('input', {
+        id,
+        name: f.key,
+        type: 'text',
+        inputmode: f.input === 'number' ? 'decimal' : 'text',
+        autocomplete: 'off',
+        spellcheck: 'false',
+        'aria-describedby': `${id}-msg`,
+        placeholder: f.key === 'local' || f.key === 'pull' ? 'auto' : f.key === 'sweepValues' ? 'e.g. 0, 0.2, 0.4' : '',
+      });
       box.addEventListener('input', onInput);
       input = box;
       read = () => box.value;
@@ -193,7 +222,12 @@ function control(f: FieldDef, onInput: () => void) {
     }
   }
 
-  const label = h('label', { for: id, class: 'label' }, f.label, f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null);
+  const label = h(
+    'label',
+    { for: id, class: 'label' },
+    f.label,
+    f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null,
+  );
   const row = h('div', { class: `field field-${f.key} input-${f.input}` }, label, input, message, help);
   return { row, input, message, read, write };
 }

@@ -34,5 +34,7 @@ export async function chartsPng(heading: string, subtitle: string, parts: readon
     ctx.drawImage(p.canvas, pad, y);
     y += p.canvas.height + pad;
   }
-  return new Promise((resolve, reject) => out.toBlob((b) => (b ? resolve(b) : reject(new Error('canvas.toBlob gave nothing'))), 'image/png'));
+  return new Promise((resolve, reject) =>
+    out.toBlob((b) => (b ? resolve(b) : reject(new Error('canvas.toBlob gave nothing'))), 'image/png'),
+  );
 }

@@ -40,8 +40,22 @@ function card(r: SummaryRow, badge: string): HTMLElement {
     'div',
     { class: `card card-${r.strategy}`, 'data-strategy': r.strategy },
     h('div', { class: 'card-title' }, NAMES[r.strategy] ?? r.strategy),
-    h('div', { class: 'metric' }, h('span', { class: 'value', 'data-metric': 'tps-gpu' }, fmt(r.tpsPerGpu, 1)), h('span', { class: 'unit' }, ' tokens/s per GPU'), ' ', ratioChip(r.tpsPerGpuVsDep)),
-    h('div', { class: 'metric small' }, h('span', { class: 'value', 'data-metric': 'tps-user' }, fmt(r.tpsPerUser, 1)), h('span', { class: 'unit' }, ' tokens/s per user'), ' ', ratioChip(r.tpsPerUserVsDep)),
+    h(
+      'div',
+      { class: 'metric' },
+      h('span', { class: 'value', 'data-metric': 'tps-gpu' }, fmt(r.tpsPerGpu, 1)),
+      h('span', { class: 'unit' }, ' tokens/s per GPU'),
+      ' ',
+      ratioChip(r.tpsPerGpuVsDep),
+    ),
+    h(
+      'div',
+      { class: 'metric small' },
+      h('span', { class: 'value', 'data-metric': 'tps-user' }, fmt(r.tpsPerUser, 1)),
+      h('span', { class: 'unit' }, ' tokens/s per user'),
+      ' ',
+      ratioChip(r.tpsPerUserVsDep),
+    ),
     h(
       'div',
       { class: 'card-foot' },
@@ -53,7 +67,22 @@ function card(r: SummaryRow, badge: string): HTMLElement {
 }
 
 function table(rows: SummaryRow[]): HTMLElement {
-  const head = ['strategy', 'TPS/GPU (tok/s)', 'vs DEP', 'TPS/user (tok/s)', 'vs DEP', 'makespan', 'compute / rank', 'pull wait / rank', 'barrier wait / rank', 'idle / rank', 'hidden pull', 'pulled / rank', 'weights / rank', 'of replica'];
+  const head = [
+    'strategy',
+    'TPS/GPU (tok/s)',
+    'vs DEP',
+    'TPS/user (tok/s)',
+    'vs DEP',
+    'makespan',
+    'compute / rank',
+    'pull wait / rank',
+    'barrier wait / rank',
+    'idle / rank',
+    'hidden pull',
+    'pulled / rank',
+    'weights / rank',
+    'of replica',
+  ];
   const r3 = (v: number | null) => (v === null ? '—' : `${v.toFixed(3)}×`);
   return h(
     'table',
@@ -76,7 +105,11 @@ function table(rows: SummaryRow[]): HTMLElement {
           h('td', { class: 'num' }, fmtMs(r.waitMs)),
           h('td', { class: 'num' }, fmtMs(r.syncMs)),
           h('td', { class: 'num' }, fmtMs(r.idleMs)),
-          h('td', { class: 'num' }, r.hiddenPullFraction === null ? '—' : `${(100 * r.hiddenPullFraction).toFixed(1)}%`),
+          h(
+            'td',
+            { class: 'num' },
+            r.hiddenPullFraction === null ? '—' : `${(100 * r.hiddenPullFraction).toFixed(1)}%`,
+          ),
           h('td', { class: 'num' }, fmtBytes(r.bytesPulledPerRank)),
           h('td', { class: 'num' }, fmtBytes(r.weightBytesPerRank)),
           h('td', { class: 'num' }, `${(100 * r.weightVsReplica).toFixed(1)}%`),

@@ -28,7 +28,12 @@ export function sweepChart(root: HTMLElement, c: Comparison): uPlot | null {
     ? `DWDP/DEP TPS/GPU crosses 1 at ${c.sweep.label} ≈ ${cross.map(fmtX).join(', ')}${unit}`
     : `no crossover in this range (DWDP ${gpu.every((g) => g > 1) ? 'ahead' : gpu.every((g) => g < 1) ? 'behind' : 'level'} throughout)`;
   root.append(
-    h('div', { class: 'chart-head' }, h('h3', {}, `DWDP ÷ DEP along ${c.sweep.label}`), h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}` }, badge)),
+    h(
+      'div',
+      { class: 'chart-head' },
+      h('h3', {}, `DWDP ÷ DEP along ${c.sweep.label}`),
+      h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}` }, badge),
+    ),
     h('p', { class: 'crossover' }, crossText),
     box,
   );
@@ -39,15 +44,41 @@ export function sweepChart(root: HTMLElement, c: Comparison): uPlot | null {
     {
       width: box.clientWidth || root.clientWidth || 800,
       height: 280,
-      scales: { x: { time: false, distr: log ? 3 : 1, ...(numeric ? {} : { range: [-0.3, xs.length - 0.7] as uPlot.Range.MinMax }) }, y: { range: [lo - pad, hi + pad] } },
+      scales: {
+        x: {
+          time: false,
+          distr: log ? 3 : 1,
+          ...(numeric ? {} : { range: [-0.3, xs.length - 0.7] as uPlot.Range.MinMax }),
+        },
+        y: { range: [lo - pad, hi + pad] },
+      },
       axes: [
-        { label: `${c.sweep.label}${unit}`, labelSize: 18, ...(numeric ? {} : { splits: () => xs, values: (_u: uPlot, s: number[]) => s.map((v) => c.points[v]?.value ?? '') }) },
+        {
+          label: `${c.sweep.label}${unit}`,
+          labelSize: 18,
+          ...(numeric
+            ? {}
+            : { splits: () => xs, values: (_u: uPlot, s: number[]) => s.map((v) => c.points[v]?.value ?? '') }),
+        },
         { label: `ratio (${badge})`, labelSize: 18, size: 56, values: (_u, s) => s.map((v) => `${v.toFixed(2)}×`) },
       ],
       series: [
         { label: c.sweep.label },
-        { label: 'DWDP/DEP TPS/GPU', stroke: '#59a14f', width: 2.5, points: { show: true, size: 7 }, value: (_u, v) => (v == null ? '—' : `${v.toFixed(3)}×`) },
-        { label: 'DWDP/DEP TPS/user', stroke: '#4e79a7', width: 1.5, dash: [5, 3], points: { show: true, size: 5 }, value: (_u, v) => (v == null ? '—' : `${v.toFixed(3)}×`) },
+        {
+          label: 'DWDP/DEP TPS/GPU',
+          stroke: '#59a14f',
+          width: 2.5,
+          points: { show: true, size: 7 },
+          value: (_u, v) => (v == null ? '—' : `${v.toFixed(3)}×`),
+        },
+        {
+          label: 'DWDP/DEP TPS/user',
+          stroke: '#4e79a7',
+          width: 1.5,
+          dash: [5, 3],
+          points: { show: true, size: 5 },
+          value: (_u, v) => (v == null ? '—' : `${v.toFixed(3)}×`),
+        },
         { label: 'break-even', stroke: '#999', width: 1, dash: [2, 3], points: { show: false } },
       ],
       legend: { live: false },

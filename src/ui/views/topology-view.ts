@@ -6,7 +6,16 @@
 // transform is a gl-matrix mat3 (src/ui/topology.ts).
 import type { GroupRunResult } from '../../strategies/types.ts';
 import { CLASS_COLOR, spanAt, timelineRows, type TimelineRow } from '../timeline.ts';
-import { flowTotals, flowsAt, peakRate, project, ringLayout, viewMatrix, zoomAbout, type ViewState } from '../topology.ts';
+import {
+  flowTotals,
+  flowsAt,
+  peakRate,
+  project,
+  ringLayout,
+  viewMatrix,
+  zoomAbout,
+  type ViewState,
+} from '../topology.ts';
 import { sourceBadge } from '../summary.ts';
 import { clear, fmtMs, h } from './dom.ts';
 
@@ -33,7 +42,11 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
   let last = performance.now();
   let raf = 0;
 
-  const select = h('select', { 'aria-label': 'strategy' }, ...results.map((r) => h('option', { value: r.strategy, selected: r === current }, r.strategy.toUpperCase())));
+  const select = h(
+    'select',
+    { 'aria-label': 'strategy' },
+    ...results.map((r) => h('option', { value: r.strategy, selected: r === current }, r.strategy.toUpperCase())),
+  );
   const play = h('button', { type: 'button', class: 'small' }, 'pause');
   const slider = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'time' });
   const clock = h('span', { class: 'clock' });
@@ -43,7 +56,11 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     h('div', { class: 'chart-head' }, h('h3', {}, 'Topology: pulls in flight'), badge),
     h('div', { class: 'topology-controls' }, select, play, slider, clock),
     canvas,
-    h('p', { class: 'note' }, 'Arrows: transfers in flight, from the copy engine serving them to the receiving rank (width ∝ rate). Chords: total bytes per pair. Rank fill: what its compute stream is doing. Drag to pan, wheel to zoom, double-click to reset.'),
+    h(
+      'p',
+      { class: 'note' },
+      'Arrows: transfers in flight, from the copy engine serving them to the receiving rank (width ∝ rate). Chords: total bytes per pair. Rank fill: what its compute stream is doing. Drag to pan, wheel to zoom, double-click to reset.',
+    ),
   );
 
   const pick = () => {
@@ -83,7 +100,14 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     (e) => {
       e.preventDefault();
       const rect = canvas.getBoundingClientRect();
-      view = zoomAbout(view, Math.exp(-e.deltaY * 0.0015), e.clientX - rect.left, e.clientY - rect.top, rect.width, rect.height);
+      view = zoomAbout(
+        view,
+        Math.exp(-e.deltaY * 0.0015),
+        e.clientX - rect.left,
+        e.clientY - rect.top,
+        rect.width,
+        rect.height,
+      );
     },
     { passive: false },
   );
@@ -114,7 +138,15 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
   };
 }
 
-function draw(canvas: HTMLCanvasElement, r: GroupRunResult, rows: TimelineRow[], totals: number[][], maxRate: number, view: ViewState, t: number): void {
+function draw(
+  canvas: HTMLCanvasElement,
+  r: GroupRunResult,
+  rows: TimelineRow[],
+  totals: number[][],
+  maxRate: number,
+  view: ViewState,
+  t: number,
+): void {
   const dpr = devicePixelRatio || 1;
   const cssW = canvas.clientWidth || 600;
   const cssH = canvas.clientHeight || 420;
