@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
-import { GB200_NVL72 } from '../src/sim/profiles.ts';
+import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { SCENARIOS, scenarioRows } from '../src/sim/scenarios.ts';
 import { runServing, type ServingParams } from '../src/sim/serving.ts';
 

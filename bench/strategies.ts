@@ -8,7 +8,7 @@ import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
 import { drainGpuPool } from '../src/gpu/pool.ts';
 import { tokensPerExpertNote } from '../src/report/group-report.ts';
 import { formatTable } from '../src/report/table.ts';
-import { simulate } from '../src/sim/scheduler.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { runGroup, type GroupRun } from '../src/strategies/run.ts';
 import type { GroupRunOptions, StrategyName } from '../src/strategies/types.ts';

@@ -2,7 +2,7 @@
 // (instead of hanging), in both clocks; barriers release only when every rank arrived.
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/index.ts';
-import { linkSpec } from '../src/dwdp/link-model.ts';
+import { linkSpec } from '../src/timeline/link.ts';
 import type { CopySegment, Rank, Transport } from '../src/dwdp/transport.ts';
 import { VirtualRuntime, WallRuntime, categoryOf } from '../src/strategies/runtime.ts';
 

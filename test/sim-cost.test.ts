@@ -3,21 +3,21 @@
 import { describe, expect, it } from 'vitest';
 import { expertLayout } from '../src/model/formats.ts';
 import { loadPreset } from '../src/model/presets.ts';
-import { calibrate, parseCalibration, sampleWork, type CalibrationSample } from '../src/sim/calibration.ts';
+import { calibrate, parseCalibration, sampleWork } from '../src/sim/calibration.ts';
+import type { CalibrationSample } from '../src/hardware/calibration-sample.ts';
 import {
   CostModel,
-  DEFAULT_EFFICIENCY,
   attentionProjectionShape,
   attentionWork,
   expectedExpertsTouched,
   expertGemmWork,
-  expertMathPrecision,
   rooflineMs,
-  thisDeviceEfficiency,
   tokenReachesRankProbability,
 } from '../src/sim/cost-model.ts';
+import { DEFAULT_EFFICIENCY, thisDeviceEfficiency } from '../src/hardware/efficiency.ts';
+import { expertMathPrecision } from '../src/hardware/precision.ts';
 import { formatCalibration } from '../src/sim/format.ts';
-import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/sim/profiles.ts';
+import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

@@ -2,8 +2,10 @@
 // copy-engine exclusivity, transfer timing against the link model's slice-level reference,
 // time accounting, determinism and deadlock reports.
 import { describe, expect, it } from 'vitest';
-import { linkSpec, simulateSliced, type Transfer } from '../src/dwdp/link-model.ts';
-import { simulate, type Op, type Program } from '../src/sim/scheduler.ts';
+import { linkSpec, type Transfer } from '../src/timeline/link.ts';
+import { simulateSliced } from '../src/timeline/link-reference.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import type { Op, Program } from '../src/timeline/ops.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

@@ -1,9 +1,10 @@
 // Chrome trace export: one process per rank, a compute and a copy-engine thread, complete
 // events in microseconds that match the scheduler's intervals.
 import { describe, expect, it } from 'vitest';
-import { linkSpec } from '../src/dwdp/link-model.ts';
+import { linkSpec } from '../src/timeline/link.ts';
 import { COMPUTE_TID, COPY_TID, toChromeTrace } from '../src/report/trace.ts';
-import { simulate, type Op } from '../src/sim/scheduler.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import type { Op } from '../src/timeline/ops.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

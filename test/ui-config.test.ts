@@ -6,7 +6,7 @@ import { FIELDS, FIELD_KEYS, defaultForm, type FieldKey, type FormState } from '
 import { parseForm, runOptions, sweepPointForm } from '../src/ui/config.ts';
 import { formToQuery, queryToForm, fromBase64Url, toBase64Url } from '../src/ui/url.ts';
 import { publishedConfig, loadPreset } from '../src/model/presets.ts';
-import { PROFILES } from '../src/sim/profiles.ts';
+import { PROFILES } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

@@ -9,7 +9,7 @@ import { defaultForm, type FormState } from '../src/ui/fields.ts';
 import { modeledRun } from '../src/ui/modeled.ts';
 import { sourceBadge, summaryRow } from '../src/ui/summary.ts';
 import { classTotals, timelineRows } from '../src/ui/timeline.ts';
-import { getProfile } from '../src/sim/profiles.ts';
+import { getProfile } from '../src/hardware/profiles.ts';
 import { STRATEGIES } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';

@@ -26,7 +26,7 @@ import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from 
 import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
 import { PIDS_PER_RUN, comparisonTrace } from '../src/ui/trace-export.ts';
-import type { Interval } from '../src/sim/scheduler.ts';
+import type { Interval } from '../src/timeline/scheduler.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { PageConfig } from '../src/ui/config.ts';
 import { Rng } from '../src/util/random.ts';

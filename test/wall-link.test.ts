@@ -2,7 +2,7 @@
 // pulls from one source serialize on its copy engine.
 import { describe, expect, it } from 'vitest';
 import { createBuffer } from '../src/gpu/index.ts';
-import { linkSpec } from '../src/dwdp/link-model.ts';
+import { linkSpec } from '../src/timeline/link.ts';
 import { PartitionTransport } from '../src/dwdp/transport.ts';
 import { WallLink } from '../src/dwdp/wall-link.ts';
 import { testGpu } from './gpu-fixture.ts';

@@ -11,10 +11,11 @@ import { metricsJson, rankTable, groupTrace, tokensPerExpertNote } from '../repo
 import { writeLayerDump } from '../report/layer-dump.ts';
 import { writeNpy } from '../report/npy-node.ts';
 import { formatBytes } from '../report/units.ts';
-import { PROFILES } from '../sim/profiles.ts';
+import { PROFILES } from '../hardware/profiles.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../strategies/options.ts';
 import { runGroup } from '../strategies/run.ts';
-import { CLOCKS, RANK_MODES, STRATEGIES, type GroupRunOptions } from '../strategies/types.ts';
+import { RANK_MODES } from '../dwdp/transport.ts';
+import { CLOCKS, STRATEGIES, type GroupRunOptions } from '../strategies/types.ts';
 import { relativeError } from '../util/numeric.ts';
 import { UsageError, type Args, type Spec } from './args.ts';
 

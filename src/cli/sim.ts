@@ -8,7 +8,7 @@ import { toChromeTrace } from '../report/trace.ts';
 import { calibrate, parseCalibration } from '../sim/calibration.ts';
 import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
-import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../sim/profiles.ts';
+import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { SCENARIOS, parseScenario, runScenario, scenarioRows, type ScenarioSpec } from '../sim/scenarios.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
 

@@ -4,7 +4,10 @@
 // when a copy may complete. The strategies see only this interface.
 import type { Gpu, GpuOptions } from '../gpu/index.ts';
 import { borrowGpu, returnGpu } from '../gpu/pool.ts';
-import type { RankMode } from '../strategies/types.ts';
+
+/** N separate GPUDevices, or N partitions of one device's buffers. */
+export type RankMode = 'devices' | 'partitions';
+export const RANK_MODES: readonly RankMode[] = ['devices', 'partitions'];
 
 export interface Rank {
   id: number;

@@ -1,9 +1,9 @@
 // The link model run against the real clock: the wall-clock transport submits every
 // transfer here and completes it no earlier than the model says it lands, so achieved
 // bandwidth, copy-engine contention and the contention fix are what the link model
-// prescribes. The same fluid engine (link-model.ts) drives the virtual-time scheduler, so
+// prescribes. The same fluid engine (src/timeline/link.ts) drives the virtual-time scheduler, so
 // both clocks share one definition of the NVLink stand-in.
-import { LinkFluid, type EnginePiece, type LinkSpec, type TransferKind } from './link-model.ts';
+import { LinkFluid, type EnginePiece, type LinkSpec, type TransferKind } from '../timeline/link.ts';
 
 interface Pending {
   resolve: () => void;

@@ -8,7 +8,7 @@
 // two samples therefore fit by construction, and the others test the model. The sizes suit the
 // CPU-emulated adapter; on a hardware GPU they are launch-bound (tenths of a millisecond).
 import { adapterLabel, type Gpu } from '../gpu/index.ts';
-import type { CalibrationSample } from '../sim/calibration.ts';
+import type { CalibrationSample } from '../hardware/calibration-sample.ts';
 import { copyCeilingGBps, fmaCeilingGflops } from './ceilings.ts';
 import { LAB_REGISTRY } from './registry.ts';
 import { runLab, type LabResult } from './run.ts';

@@ -1,4 +1,4 @@
-// Chrome trace-event export of scheduler timelines (src/sim/scheduler.ts), for Perfetto
+// Chrome trace-event export of scheduler timelines (src/timeline/scheduler.ts), for Perfetto
 // (ui.perfetto.dev) and chrome://tracing.
 //
 // Layout: one process per rank ("rank 3"), two threads in it: "compute" (the rank's stream:
@@ -8,7 +8,7 @@
 // from metadata events ('M'). Format: "Trace Event Format", Google, docs.google.com/document/
 // d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU.
 
-import type { Interval } from '../sim/scheduler.ts';
+import type { Interval } from '../timeline/scheduler.ts';
 
 export interface TraceMeta {
   /** Shown in the trace's metadata (otherData). */

@@ -15,34 +15,12 @@
 // log space); the spread (max ratio ÷ min ratio) says how well one scale explains all ops.
 
 import type { MoeConfig } from '../model/config.ts';
-import { expertLayout, parseWeightFormat, type WeightFormat } from '../model/formats.ts';
+import { expertLayout, parseWeightFormat } from '../model/formats.ts';
 import { attentionFlops } from '../kernels/attention.ts';
-import {
-  copyWork,
-  expectedExpertsTouched,
-  expertGemmWork,
-  rooflineMs,
-  thisDeviceEfficiency,
-  type OpWork,
-} from './cost-model.ts';
-import { thisDeviceProfile, type HardwareProfile, type MeasuredDevice } from './profiles.ts';
-
-export type CalibrationSample =
-  | {
-      name: string;
-      kind: 'expert-gemm';
-      tokens: number;
-      hidden: number;
-      expertHidden: number;
-      experts: number;
-      topk: number;
-      format: WeightFormat;
-      measuredMs: number;
-    }
-  | { name: string; kind: 'gemm'; m: number; n: number; k: number; measuredMs: number }
-  | { name: string; kind: 'copy'; bytes: number; measuredMs: number }
-  /** Causal attention core over requests of `lengths` with heads × headDim (the emulation's stand-in). */
-  | { name: string; kind: 'attention'; heads: number; headDim: number; lengths: number[]; measuredMs: number };
+import { copyWork, expectedExpertsTouched, expertGemmWork, rooflineMs, type OpWork } from './cost-model.ts';
+import { thisDeviceEfficiency } from '../hardware/efficiency.ts';
+import type { CalibrationSample } from '../hardware/calibration-sample.ts';
+import { thisDeviceProfile, type HardwareProfile, type MeasuredDevice } from '../hardware/profiles.ts';
 
 export interface CalibrationRow {
   name: string;

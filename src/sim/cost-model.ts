@@ -4,8 +4,9 @@
 // and how many kernels it launches — and timed as
 //     t = max(FLOPs ÷ (peak[precision] × efficiency[kind]), bytes ÷ (HBM × efficiency.memory))
 //         + kernels × efficiency.launchUs
-// Efficiency factors are named parameters (DEFAULT_EFFICIENCY, documented below) so anyone can
-// vary them; nothing else is tuned.
+// Efficiency factors are named parameters (DEFAULT_EFFICIENCY, documented in
+// src/hardware/efficiency.ts) so anyone can vary them; nothing else is tuned. Precisions
+// (which math runs in which format, what the wire carries) are in src/hardware/precision.ts.
 //
 // Shapes come from the model config (src/model/config.ts: DeepSeek-V3/R1's MLA attention,
 // dense layers, shared and routed experts, vocabulary), bytes per routed expert from the weight
@@ -13,89 +14,10 @@
 
 import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import type { MoeConfig } from '../model/config.ts';
-import { linkSpec, type LinkSpec } from '../dwdp/link-model.ts';
-import type { HardwareProfile, Precision } from './profiles.ts';
-
-/** Fractions of peak that real kernels reach, and fixed per-kernel costs. */
-export interface Efficiency {
-  /** Dense GEMMs (attention projections, dense MLP, shared expert, router, LM head). */
-  gemm: number;
-  /** The grouped routed-expert GEMM (many GEMMs of uneven sizes, weights decoded on load). */
-  groupedGemm: number;
-  /** The causal attention core (FlashAttention-style fused kernel). */
-  attention: number;
-  /** HBM bandwidth actually reached by streaming kernels. */
-  memory: number;
-  /** GPU-to-GPU bandwidth actually reached by peer copies and all-to-all traffic. */
-  link: number;
-  /** Launch and tail cost per kernel, µs. */
-  launchUs: number;
-  /** Fixed cost of one all-to-all phase (dispatch or combine): kernel launch and handshake, µs. */
-  collectiveUs: number;
-}
-
-/**
- * Defaults, and why (assumptions, not fits):
- * - gemm 0.7: large FP8/FP4 GEMMs in cuBLAS/CUTLASS typically reach 60–80% of dense peak.
- * - groupedGemm 0.6: a grouped GEMM over 256 experts of a few hundred rows each loses some
- *   of that to tile quantization and scale handling.
- * - attention 0.5: FlashAttention-3 reaches ~75% of BF16 peak forward on H100 (Shah et al.,
- *   2024) at long non-causal sequences; causal masking and MLA's 192/128 head dims cost more.
- * - memory 0.8: streaming kernels typically reach 80–90% of HBM peak.
- * - link 0.8: device-to-device NVLink copies typically reach 80–90% of the per-direction peak
- *   (NVIDIA nvbandwidth).
- * - launchUs 4: a few µs per kernel (launch, ramp-up, tail) even inside CUDA graphs.
- * - collectiveUs 15: an all-to-all phase costs tens of µs beyond its bytes at small sizes.
- */
-export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
-  gemm: 0.7,
-  groupedGemm: 0.6,
-  attention: 0.5,
-  memory: 0.8,
-  link: 0.8,
-  launchUs: 4,
-  collectiveUs: 15,
-};
-
-/** For a measured profile ('this-device'): its rates are already achieved rates. */
-export function thisDeviceEfficiency(): Efficiency {
-  return { gemm: 1, groupedGemm: 1, attention: 1, memory: 1, link: 1, launchUs: 0, collectiveUs: 0 };
-}
-
-/** Precisions of the parts of the model other than the routed experts. */
-export interface ModelPrecision {
-  /** Attention projection weights and math (DeepSeek's native checkpoint is FP8, 128×128 blocks). */
-  attentionProjections: Precision;
-  /** The attention core (QKᵀ, softmax, PV). */
-  attentionCore: Precision;
-  /** Dense-layer MLPs and the shared expert. */
-  denseMlp: Precision;
-  /** Router logits. */
-  router: Precision;
-  /** LM head (only the last token of each request in prefill). */
-  lmHead: Precision;
-  /** Bytes per activation value in HBM (bf16). */
-  activationBytes: number;
-  /** Bytes per value sent by DEP's dispatch (DeepSeek-V3 dispatches in FP8) and combine (BF16). */
-  dispatchBytes: number;
-  combineBytes: number;
-}
-
-/** Assumptions: FP8 everywhere DeepSeek's own checkpoint uses FP8, BF16 for attention math and
- *  the LM head, FP8 dispatch / BF16 combine as in the DeepSeek-V3 technical report (§3.3). */
-export const DEFAULT_PRECISION: Readonly<ModelPrecision> = {
-  attentionProjections: 'fp8',
-  attentionCore: 'bf16',
-  denseMlp: 'fp8',
-  router: 'bf16',
-  lmHead: 'bf16',
-  activationBytes: 2,
-  dispatchBytes: 1,
-  combineBytes: 2,
-};
-
-/** Bytes per weight parameter stored in a precision (fp4 = NVFP4 with its e4m3 scale per 16). */
-export const WEIGHT_BYTES: Readonly<Record<Precision, number>> = { fp4: 0.5625, fp8: 1, bf16: 2, fp32: 4 };
+import { linkSpec, type LinkSpec } from '../timeline/link.ts';
+import type { HardwareProfile, Precision } from '../hardware/profiles.ts';
+import { DEFAULT_EFFICIENCY, thisDeviceEfficiency, type Efficiency } from '../hardware/efficiency.ts';
+import { DEFAULT_PRECISION, WEIGHT_BYTES, expertMathPrecision, type ModelPrecision } from '../hardware/precision.ts';
 
 export type EfficiencyKind = 'gemm' | 'groupedGemm' | 'attention' | 'memory';
 
@@ -106,13 +28,6 @@ export interface OpWork {
   precision: Precision;
   kind: EfficiencyKind;
   kernels: number;
-}
-
-/** The precision the routed experts' math runs in: FP4 where the GPU has it, else FP8 after expansion. */
-export function expertMathPrecision(format: WeightFormat, profile: HardwareProfile): Precision {
-  if (format === 'nvfp4') return profile.peakTflops.fp4 !== null ? 'fp4' : 'fp8';
-  if (format === 'f32') return 'fp32';
-  return 'fp8'; // int8 and fp8 run at the same tensor-core rate on these GPUs
 }
 
 /** Roofline time of `w` in ms. */

@@ -17,10 +17,11 @@ import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { loadPreset } from '../model/presets.ts';
 import { Rng } from '../util/random.ts';
-import { CostModel, type Efficiency } from './cost-model.ts';
-import type { HardwareProfile } from './profiles.ts';
+import { CostModel } from './cost-model.ts';
+import type { Efficiency } from '../hardware/efficiency.ts';
+import type { HardwareProfile } from '../hardware/profiles.ts';
 import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
-import { simulate, type RankMetrics, type Schedule } from './scheduler.ts';
+import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import { sampleLength } from './workload.ts';
 
 /** The DWDP and link knobs every modeled experiment takes (steps, scenarios, serving). */

@@ -1,4 +1,4 @@
-// Per-rank programs (src/sim/scheduler.ts) for prefill forward steps of an MoE transformer
+// Per-rank programs (src/timeline/scheduler.ts) for prefill forward steps of an MoE transformer
 // under the two strategies compared, with op durations from the cost model.
 //
 // Layer l of a step, on a rank with batch lengths S (T = ΣS tokens):
@@ -17,10 +17,10 @@
 //
 // Ranks are global indices; a group is a list of them. Routing is uniform (no hot experts).
 
-import { pullIssueOrder } from '../dwdp/link-model.ts';
+import { pullIssueOrder } from '../timeline/link.ts';
 import type { Placement } from '../dwdp/placement.ts';
 import { expectedExpertsTouched, tokenReachesRankProbability, type CostModel } from './cost-model.ts';
-import type { Op } from './scheduler.ts';
+import type { Op } from '../timeline/ops.ts';
 
 /** One forward step of one rank. */
 export interface RankStep {

@@ -11,9 +11,9 @@
 
 import type { MoeConfig } from '../model/config.ts';
 import { parseWeightFormat, type WeightFormat } from '../model/formats.ts';
-import type { Efficiency } from './cost-model.ts';
+import type { Efficiency } from '../hardware/efficiency.ts';
 import { DEFAULT_STEP_PARAMS, deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
-import { getProfile, type HardwareProfile } from './profiles.ts';
+import { getProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { runServing, type ServingResult } from './serving.ts';
 
 export interface ScenarioParams extends DwdpKnobs {

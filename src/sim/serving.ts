@@ -22,9 +22,10 @@ import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { CostModel, expectedExpertsTouched } from './cost-model.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown, type DwdpKnobs } from './experiment.ts';
-import type { HardwareProfile } from './profiles.ts';
+import type { HardwareProfile } from '../hardware/profiles.ts';
 import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
-import { simulate, type Op, type Schedule } from './scheduler.ts';
+import { simulate, type Schedule } from '../timeline/scheduler.ts';
+import type { Op } from '../timeline/ops.ts';
 import { generateRequests, type LengthDist, type Request } from './workload.ts';
 
 export interface ServingParams extends DwdpKnobs {

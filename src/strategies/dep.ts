@@ -19,7 +19,7 @@ import { GatherKernel } from '../kernels/gather.ts';
 import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
 import type { CopySegment } from '../dwdp/transport.ts';
 import { shardBinding, uploadShard, type ResidentShard, type Shard } from '../dwdp/weight-store.ts';
-import { DEFAULT_PRECISION } from '../sim/cost-model.ts';
+import { DEFAULT_PRECISION } from '../hardware/precision.ts';
 import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
 

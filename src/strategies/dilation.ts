@@ -7,8 +7,9 @@ import type { Gpu } from '../gpu/index.ts';
 import type { HostLayerWeights } from '../layer/host-weights.ts';
 import { runLayer } from '../layer/run.ts';
 import type { MoeConfig } from '../model/config.ts';
-import { DEFAULT_EFFICIENCY, expertMathPrecision } from '../sim/cost-model.ts';
-import { getProfile } from '../sim/profiles.ts';
+import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
+import { expertMathPrecision } from '../hardware/precision.ts';
+import { getProfile } from '../hardware/profiles.ts';
 import type { GroupRunOptions } from './types.ts';
 
 export interface Dilation {

@@ -1,8 +1,9 @@
 // Defaults and validation of a group run's options: one clear message per bad value,
 // naming the option as the CLI spells it.
-import { getProfile } from '../sim/profiles.ts';
+import { getProfile } from '../hardware/profiles.ts';
 import type { MoeConfig } from '../model/config.ts';
-import { CLOCKS, RANK_MODES, STRATEGIES, type GroupRunOptions } from './types.ts';
+import { RANK_MODES } from '../dwdp/transport.ts';
+import { CLOCKS, STRATEGIES, type GroupRunOptions } from './types.ts';
 
 export const DEFAULT_GROUP_OPTIONS: Omit<GroupRunOptions, 'model'> = {
   format: 'nvfp4',

@@ -9,10 +9,11 @@
 //                  with the measured durations, and the event scheduler computes every
 //                  rank's timeline in virtual time over the same link model.
 import { GpuTimer, type Gpu } from '../gpu/index.ts';
-import type { LinkSpec } from '../dwdp/link-model.ts';
+import type { LinkSpec } from '../timeline/link.ts';
 import type { CopySegment, Rank, Transport } from '../dwdp/transport.ts';
 import { WallLink } from '../dwdp/wall-link.ts';
-import { simulate, type Interval, type Op, type RankMetrics, type Schedule } from '../sim/scheduler.ts';
+import { simulate, type Interval, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
+import type { Op } from '../timeline/ops.ts';
 
 /** Encodes one step's GPU work; pass labels recorded on `timer` name its parts. */
 export type Encode = (enc: GPUCommandEncoder, timer: GpuTimer | undefined) => void;

@@ -1,13 +1,10 @@
 // What a group run takes and what it gives back: the contract between the strategies and
 // their shells (CLI, benchmark page, benches). Plain data; no GPU types.
-import type { Interval, RankMetrics } from '../sim/scheduler.ts';
+import type { RankMode } from '../dwdp/transport.ts';
+import type { Interval, RankMetrics } from '../timeline/scheduler.ts';
 
 export type StrategyName = 'dp' | 'dep' | 'dwdp';
 export const STRATEGIES: readonly StrategyName[] = ['dp', 'dep', 'dwdp'];
-
-/** N separate GPUDevices, or N partitions of one device's buffers. */
-export type RankMode = 'devices' | 'partitions';
-export const RANK_MODES: readonly RankMode[] = ['devices', 'partitions'];
 
 /**
  * wall: ranks really run concurrently and copies are really paced by the link model;
@@ -47,7 +44,7 @@ export interface LinkOptions {
  * compute-to-transfer ratios match the modeled hardware. Off when undefined.
  */
 export interface TimeDilation {
-  /** Hardware profile id (src/sim/profiles.ts), e.g. 'gb200-nvl72'. */
+  /** Hardware profile id (src/hardware/profiles.ts), e.g. 'gb200-nvl72'. */
   profile: string;
   /**
    * This device's grouped-GEMM rate, GFLOP/s, if already measured (say by the first run of a

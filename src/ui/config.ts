@@ -7,7 +7,7 @@ import { parseMoeConfig, type MoeConfig } from '../model/config.ts';
 import { PRESETS, loadPreset } from '../model/presets.ts';
 import { WEIGHT_FORMATS, type WeightFormat } from '../model/formats.ts';
 import { makePlacement } from '../dwdp/placement.ts';
-import { PROFILES, getProfile } from '../sim/profiles.ts';
+import { PROFILES, getProfile } from '../hardware/profiles.ts';
 import { checkGroupOptions } from '../strategies/options.ts';
 import { STRATEGIES, type GroupRunOptions, type StrategyName } from '../strategies/types.ts';
 import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';

@@ -7,7 +7,7 @@
 // Pure module (Node and browser).
 import { PRESETS } from '../model/presets.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
-import { PROFILES } from '../sim/profiles.ts';
+import { PROFILES } from '../hardware/profiles.ts';
 
 export type FieldKey =
   | 'source'

@@ -10,8 +10,8 @@
 // is uniform (no skew), and DP is DWDP's program with a full replica (P = 0, no pulls).
 import { makePlacement } from '../dwdp/placement.ts';
 import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
-import { getProfile } from '../sim/profiles.ts';
-import type { Schedule } from '../sim/scheduler.ts';
+import { getProfile } from '../hardware/profiles.ts';
+import type { Schedule } from '../timeline/scheduler.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
 import { groupRates } from '../strategies/metrics.ts';
 import type { PageConfig } from './config.ts';

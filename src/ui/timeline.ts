@@ -11,7 +11,7 @@
 //   pull, send     the copy engine of this rank moving bytes to a peer
 //
 // Pure module (Node and browser).
-import type { Interval } from '../sim/scheduler.ts';
+import type { Interval } from '../timeline/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
 
 export type SpanClass =

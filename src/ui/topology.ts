@@ -4,7 +4,7 @@
 //
 // Pure module (Node and browser).
 import { mat3, vec2 } from 'gl-matrix';
-import type { Interval } from '../sim/scheduler.ts';
+import type { Interval } from '../timeline/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
 
 export interface RankNode {

@@ -4,7 +4,7 @@
 // the current choice (custom link numbers under a profile, DWDP options without DWDP,
 // emulation-only fields for the modeled source) are dimmed, not hidden, so nothing moves.
 import { PRESETS } from '../../model/presets.ts';
-import { getProfile } from '../../sim/profiles.ts';
+import { getProfile } from '../../hardware/profiles.ts';
 import { parseForm } from '../config.ts';
 import { FIELDS, type FieldDef, type FieldGroup, type FieldKey, type FormState } from '../fields.ts';
 import type { ParsedForm } from '../config.ts';

@@ -3,17 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   LinkFluid,
-  issueSlices,
   linkSpec,
   maxMinRates,
   pullIssueOrder,
   simulateFluid,
-  simulateSliced,
-  sliceDurationMs,
-  sliceSizes,
   type EnginePiece,
   type Transfer,
-} from '../src/dwdp/link-model.ts';
+} from '../src/timeline/link.ts';
+import { issueSlices, simulateSliced, sliceDurationMs, sliceSizes } from '../src/timeline/link-reference.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

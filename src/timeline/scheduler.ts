@@ -1,8 +1,8 @@
 // A deterministic discrete-event scheduler in virtual time over per-rank programs.
 //
-// Each rank runs one program: a list of plain-data ops executed in order on the rank's
+// Each rank runs one program (ops.ts): a list of plain-data ops executed in order on the rank's
 // compute stream. Transfers (DWDP pulls, DEP sends) are asynchronous: issuing one does not
-// block the stream; the link model (src/dwdp/link-model.ts, fluid engine) decides when it
+// block the stream; the link model (link.ts, fluid engine) decides when it
 // completes, sharing each source's copy engine and each rank's ingress among the transfers in
 // flight. Waits block the stream until their transfers have landed; barriers block until
 // every rank that has the barrier in its program has reached it.
@@ -23,68 +23,8 @@
 // bytes INTO this rank (several peers at once count once), so 1 − waitMs/pullMs is the
 // fraction of the pull time hidden under other work.
 
-import { LinkFluid, type EnginePiece, type LinkSpec } from '../dwdp/link-model.ts';
-
-/**
- * Ids of pulls (unique within a rank's program), sends and barriers (unique across all
- * programs). Strings read well in traces; small integers are cheaper when programs are huge.
- */
-export type OpId = string | number;
-
-export type OpCategory = 'attention' | 'router' | 'gemm' | 'dense' | 'combine' | 'merge' | 'other' | (string & {});
-
-export interface ComputeOp {
-  kind: 'compute';
-  label: string;
-  category: OpCategory;
-  durationMs: number;
-  layer?: number;
-  /** When set, the op's end time is reported in Schedule.marks under this key. */
-  mark?: string;
-}
-/** Asynchronous one-sided pull of `bytes` from rank `from` into this rank; `id` unique within the program. */
-export interface PullOp {
-  kind: 'pull';
-  id: OpId;
-  from: number;
-  bytes: number;
-  layer?: number;
-  label?: string;
-}
-export interface WaitPullOp {
-  kind: 'waitPull';
-  ids: readonly OpId[];
-  layer?: number;
-}
-/** Asynchronous send of `bytes` to rank `to`; `id` unique across all programs. */
-export interface SendOp {
-  kind: 'send';
-  id: OpId;
-  to: number;
-  bytes: number;
-  layer?: number;
-  label?: string;
-}
-/** Blocks until the sends with these ids (all addressed to this rank) have landed. */
-export interface WaitRecvOp {
-  kind: 'waitRecv';
-  ids: readonly OpId[];
-  layer?: number;
-}
-/** Every rank whose program holds this id must arrive before any of them goes on. */
-export interface BarrierOp {
-  kind: 'barrier';
-  id: OpId;
-  layer?: number;
-}
-/** The stream does nothing before `atMs` (a request that has not arrived yet). */
-export interface NotBeforeOp {
-  kind: 'notBefore';
-  atMs: number;
-}
-
-export type Op = ComputeOp | PullOp | WaitPullOp | SendOp | WaitRecvOp | BarrierOp | NotBeforeOp;
-export type Program = readonly Op[];
+import { LinkFluid, type EnginePiece, type LinkSpec } from './link.ts';
+import type { Op, OpId, Program, PullOp, SendOp } from './ops.ts';
 
 export interface Interval {
   rank: number;
