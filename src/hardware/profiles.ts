@@ -118,8 +118,72 @@ export const H100_HGX: HardwareProfile = {
   sources: ['https://www.nvidia.com/en-us/data-center/h100/'],
 };
 
+// Blackwell in an 8-GPU HGX board at 1,000 W: the B200 silicon of GB200 at a lower power limit,
+// so its dense peaks are 10 % below GB200's. Sources and derivations: docs/hardware-sources.md
+// ([B1]–[B5]; NVIDIA's own HGX page was not reachable, the figures agree across MLPerf system
+// descriptions and secondary copies of NVIDIA's tables).
+export const B200_HGX: HardwareProfile = {
+  id: 'b200-hgx',
+  name: 'B200 SXM, HGX 8-GPU',
+  // 8 GPUs per node, all-to-all through NVSwitch 5 (MLPerf Inference v6.0, Nebius nebius_b200_n1.json).
+  gpusPerDomain: 8,
+  peakTflops: {
+    // HGX variant of B200 (1,000 W), dense: FP4 9,000, FP8 4,500, BF16 2,250, TF32 1,100 TFLOP/s
+    // (glennklockwood.com B200 table; HGX B200 72 PF FP8 / 36 PF BF16 with sparsity ÷ 8 GPUs ÷ 2).
+    fp4: 9_000,
+    fp8: 4_500,
+    bf16: 2_250,
+    fp32: 1_100, // TF32
+  },
+  // 180 GB usable HBM3e (MLPerf "B200-SXM-180GB"; 192 GB nameplate) at 8 TB/s.
+  hbmGBps: 8_000,
+  hbmCapacityGB: 180,
+  // 18 × NVLink 5, 14.4 TB/s per 8-GPU node → 1.8 TB/s per GPU bidirectional = 900 GB/s each way.
+  linkGBpsPerDirection: 900,
+  copyEngines: MODELED_COPY_ENGINES,
+  linkLatencyUs: NVLINK_LATENCY_US,
+  measured: false,
+  sources: [
+    'https://raw.githubusercontent.com/mlcommons/inference_results_v6.0/main/closed/Nebius/systems/nebius_b200_n1.json',
+    'https://glennklockwood.com/garden/processors/B200',
+    'https://docs.vultr.com/inference-cookbook/cuda/getting-started/hardware-overview',
+  ],
+};
+
+// Blackwell Ultra (B300) in a GB300 NVL72 rack: 1.5× GB200's dense FP4, the same FP8/BF16 peaks.
+// Rack totals ÷ 72 GPUs; sources and derivations: docs/hardware-sources.md ([G1]–[G5]).
+export const GB300_NVL72: HardwareProfile = {
+  id: 'gb300-nvl72',
+  name: 'GB300 NVL72 (per B300 GPU)',
+  // 72 Blackwell Ultra GPUs, non-blocking NVLink P2P through 9 NVSwitch trays (NVIDIA Enterprise
+  // Reference Architecture, NVL72 AI factory, "System Hardware & Components").
+  gpusPerDomain: 72,
+  peakTflops: {
+    // Rack, dense: FP4 1,080 PF ("1.1 exaFLOPS"), FP8 360 PF, BF16 180 PF → ÷ 72: 15,000 / 5,000 / 2,500.
+    fp4: 15_000,
+    fp8: 5_000,
+    bf16: 2_500,
+    fp32: 1_250, // TF32
+  },
+  // Rack 20 TB HBM3e at 576 TB/s → ≈ 278 GB usable, 8 TB/s per GPU (288 GB nameplate).
+  hbmGBps: 8_000,
+  hbmCapacityGB: 278,
+  // 130 TB/s per rack → 1.8 TB/s per GPU bidirectional = 900 GB/s each way.
+  linkGBpsPerDirection: 900,
+  copyEngines: MODELED_COPY_ENGINES,
+  linkLatencyUs: NVLINK_LATENCY_US,
+  measured: false,
+  sources: [
+    'https://docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory/latest/components.html',
+    'https://glennklockwood.com/garden/processors/B300',
+    'https://verda.com/blog/gb300-nvl72-architecture',
+  ],
+};
+
 export const PROFILES: Readonly<Record<string, HardwareProfile>> = {
   [GB200_NVL72.id]: GB200_NVL72,
+  [GB300_NVL72.id]: GB300_NVL72,
+  [B200_HGX.id]: B200_HGX,
   [H200_HGX.id]: H200_HGX,
   [H100_HGX.id]: H100_HGX,
 };

@@ -4,7 +4,7 @@
 //
 // A scenario file (JSON):
 //   { "name": "my-sweep", "description": "…", "mode": "step" | "serving",
-//     "profile": "gb200-nvl72" | "h200-hgx" | "h100-hgx",
+//     "profile": "gb200-nvl72" | "gb300-nvl72" | "b200-hgx" | "h200-hgx" | "h100-hgx",
 //     "base":  { "isl": 8192, "groupSize": 4, … },                 // ScenarioParams, optional
 //     "sweep": { "param": "isl", "values": [1024, 8192] }           // one row per value, or
 //     "rows":  [ { "contentionFix": false }, { "contentionFix": true } ] }   // explicit rows
