@@ -599,10 +599,15 @@ export function ruleErrors(experts: number, o: GroupRunOptions): OptionError[] {
       if (!(e instanceof PlacementError)) throw e;
       const at: GroupOptionKey = local === undefined && pull !== undefined ? 'dwdpPull' : 'dwdpLocal';
       out.push(
-        new OptionError(at, at === 'dwdpPull' ? pull : local, d`makes no DWDP placement: ${e.problem}`, [
-          { option: 'dwdpLocal', value: e.near.local },
-          { option: 'dwdpPull', value: e.near.pull },
-        ]),
+        new OptionError(
+          at,
+          at === 'dwdpPull' ? pull : local,
+          d`makes no DWDP placement for E=${experts}, N=${o.ranks}: ${e.problem}`,
+          [
+            { option: 'dwdpLocal', value: e.near.local },
+            { option: 'dwdpPull', value: e.near.pull },
+          ],
+        ),
       );
     }
   }
