@@ -45,6 +45,7 @@ export const ref = (option: string): DetailPart => ({ option });
 /** What a value looks like in a message. */
 export function shownValue(v: unknown, quote: boolean): string {
   if (v === undefined) return 'nothing';
+  if (typeof v === 'boolean') return v ? 'on' : 'off';
   if (typeof v === 'string') {
     const t = v.trim();
     if (t === '') return 'nothing';
