@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Placement,
+  PlacementError,
   defaultPlacement,
   makePlacement,
   validPlacements,
@@ -93,9 +94,7 @@ describe('placement', () => {
               valid++;
             } else if (rng.next() < 0.01) {
               // A sample of the (many) invalid ones; the next test checks the suggestions.
-              expect(() => validatePlacement(spec), `E=${E} N=${N} L=${L} P=${P}`).toThrow(
-                /try --dwdp-local \d+ --dwdp-pull \d+/,
-              );
+              expect(() => validatePlacement(spec), `E=${E} N=${N} L=${L} P=${P}`).toThrow(/try L=\d+, P=\d+/);
               rejected++;
             }
           }
@@ -123,20 +122,20 @@ describe('placement', () => {
       const L = rng.int(E + 3) - 1;
       const P = rng.int(E + 3) - 1;
       if (bruteValid(E, N, L, P)) continue;
-      let msg = '';
+      let err: unknown;
       try {
         validatePlacement({ experts: E, groupSize: N, local: L, pull: P });
       } catch (e) {
-        msg = (e as Error).message;
+        err = e;
       }
-      const m = /--dwdp-local (\d+) --dwdp-pull (\d+)/.exec(msg);
-      expect(m, withSeed(`E=${E} N=${N} L=${L} P=${P}: ${msg}`)).not.toBeNull();
-      expect(bruteValid(E, N, Number(m![1]), Number(m![2])), withSeed(msg)).toBe(true);
+      expect(err, withSeed(`E=${E} N=${N} L=${L} P=${P}`)).toBeInstanceOf(PlacementError);
+      const near = (err as PlacementError).near;
+      expect([near.experts, near.groupSize], withSeed(`E=${E} N=${N}`)).toEqual([E, N]);
+      expect(bruteValid(E, N, near.local, near.pull), withSeed((err as Error).message)).toBe(true);
+      expect((err as Error).message).toContain(`try L=${near.local}, P=${near.pull}`);
     }
-    expect(() => makePlacement(256, 3, 86, 86)).toThrow('E=256, N=3: try --dwdp-local 86 --dwdp-pull 85');
-    expect(() => makePlacement(256, 4, 101)).toThrow(
-      /P=51\.6+\d* must be a non-negative integer.*try --dwdp-local 100 --dwdp-pull 52/,
-    );
+    expect(() => makePlacement(256, 3, 86, 86)).toThrow('E=256, N=3: try L=86, P=85');
+    expect(() => makePlacement(256, 4, 101)).toThrow(/P=51\.6+\d* must be a non-negative integer.*try L=100, P=52/);
   });
 
   it('default is the minimal-memory valid choice', () => {

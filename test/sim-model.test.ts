@@ -200,8 +200,12 @@ describe('scenarios', () => {
       [2048, 0],
       [2048, 0.2],
     ]);
-    expect(() => parseScenario({ base: { isll: 1 } })).toThrow(/scenario\.base\.isll: unknown parameter/);
-    expect(() => parseScenario({ base: { batch: 1.5 } })).toThrow(/scenario\.base\.batch: expected a positive integer/);
+    expect(() => parseScenario({ base: { isll: 1 } })).toThrow(
+      /scenario\.base\.isll is not a parameter \(known: format, isl, /,
+    );
+    expect(() => parseScenario({ base: { batch: 1.5 } })).toThrow(
+      'scenario.base.batch 1.5: must be an integer from 1 to 1024',
+    );
     expect(() => parseScenario({ sweep: { param: 'contentionFix', values: ['yes'] } })).toThrow(
       /sweep\.values\[0\]\.contentionFix/,
     );

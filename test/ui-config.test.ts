@@ -2,9 +2,19 @@
 // the right field with the right message; random valid forms parse into exactly the numbers
 // they hold; every form (valid or not, any text) survives a URL round trip.
 import { describe, expect, it } from 'vitest';
-import { FIELDS, FIELD_KEYS, defaultForm, type FieldKey, type FormState } from '../src/ui/fields.ts';
+import {
+  FIELD,
+  FIELDS,
+  FIELD_KEYS,
+  SWEEPABLE,
+  defaultForm,
+  withSweepField,
+  type FieldKey,
+  type FormState,
+} from '../src/ui/fields.ts';
+import { GROUP_OPTION } from '../src/options/group.ts';
 import { parseForm, runOptions, sweepPointForm } from '../src/ui/config.ts';
-import { formToQuery, queryToForm, fromBase64Url, toBase64Url } from '../src/ui/url.ts';
+import { formToQuery, queryToForm, readQuery, fromBase64Url, toBase64Url } from '../src/ui/url.ts';
 import { publishedConfig, loadPreset } from '../src/model/presets.ts';
 import { PROFILES } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
@@ -78,7 +88,7 @@ describe('config panel validation', () => {
       "Link bandwidth must be a positive number of GB/s (got '0')",
     );
     expect(errorsOf({ linkProfile: 'custom', latency: '-3' }).latency).toBe(
-      "Link latency must be between 0 and 1000000 µs (got '-3')",
+      "Link latency must be between 0 and 1000000 µs (got '-3'); try Link latency = 0",
     );
     const gbps = rng.uniform(1, 2000);
     const c = parseForm(form({ linkProfile: 'custom', gbps: String(gbps), latency: '7.5' })).config!;
@@ -90,7 +100,9 @@ describe('config panel validation', () => {
     const t = 1 + rng.int(100);
     const errors = errorsOf({ tokens: String(t), requests: String(t + 1 + rng.int(10)) });
     expect(errors.requests, withSeed('requests > tokens')).toMatch(
-      new RegExp(`^Requests per rank \\(\\d+\\) cannot exceed tokens per rank \\(${t}\\)$`),
+      new RegExp(
+        `^Requests per rank cannot exceed Tokens per rank \\(${t}\\): every request has at least one token \\(got \\d+\\); try Requests per rank = ${t}$`,
+      ),
     );
   });
 
@@ -106,8 +118,10 @@ describe('config panel validation', () => {
         expect(errors.local, withSeed(`E=${E} N=${N} L=${L} P=${P} is valid`)).toBeUndefined();
         continue;
       }
-      expect(errors.local, withSeed(`E=${E} N=${N} L=${L} P=${P}`)).toMatch(/invalid DWDP placement/);
-      const m = /try L=(\d+), P=(\d+)/.exec(errors.local!);
+      expect(errors.local, withSeed(`E=${E} N=${N} L=${L} P=${P}`)).toMatch(
+        new RegExp(`^L \\(experts held\\) makes no DWDP placement for E=${E}, N=${N}: .* \\(got ${L}\\)`),
+      );
+      const m = /; try L \(experts held\) = (\d+), P \(pulled per peer\) = (\d+)$/.exec(errors.local!);
       expect(m, withSeed(errors.local!)).not.toBeNull();
       const [l, p] = [Number(m![1]), Number(m![2])];
       expect(l + (N - 1) * p, withSeed(`suggested L=${l} P=${p}`)).toBe(E);
@@ -119,17 +133,19 @@ describe('config panel validation', () => {
     const E = loadPreset('tiny-deepseek').experts; // 64
     // N=3: L = 64 − 2·P; P = 40 gives L = −16.
     const errors = errorsOf({ model: 'tiny-deepseek', ranks: '3', pull: '40' });
-    expect(errors.pull).toMatch(/invalid DWDP placement E=64, N=3/);
+    expect(errors.pull).toMatch(/^P \(pulled per peer\) makes no DWDP placement for E=64, N=3: .*\(got 40\); try /);
     expect(errors.local).toBeUndefined();
     expect(E).toBe(64);
   });
 
   it('rejects strategy-specific group sizes', () => {
-    expect(errorsOf({ ranks: '1' }).ranks).toBe('DWDP needs at least 2 ranks (with 1 rank it is DP)');
+    expect(errorsOf({ ranks: '1' }).ranks).toBe(
+      'Ranks N is too few for DWDP, which needs at least 2 ranks (with 1 rank it is dp) (got 1); try Ranks N = 2',
+    );
     expect(errorsOf({ ranks: '1', strategies: 'dp' })).toEqual({});
     // tiny-mixtral has 8 experts: DEP cannot spread them over 9 ranks.
     expect(errorsOf({ model: 'tiny-mixtral', ranks: '9', strategies: 'dep' }).ranks).toBe(
-      'DEP gives every rank at least one expert: at most 8 ranks for 8 experts',
+      'Ranks N is too many for DEP, which gives every rank at least one expert: at most 8 ranks for 8 experts (got 9); try Ranks N = 8',
     );
   });
 
@@ -164,11 +180,11 @@ describe('config panel validation', () => {
     );
     expect(errorsOf({ sweep: 'cv', sweepValues: '0, 0.2, 0.2' }).sweepValues).toBe('sweep values repeat');
     expect(errorsOf({ sweep: 'cv', sweepValues: '0, 3' }).sweepValues).toBe(
-      "value '3': Input-length CV must be between 0 and 2 (got '3')",
+      "value '3': Input-length CV must be between 0 and 2 (got '3'); try Input-length CV = 2",
     );
     // A value that breaks another field's rule is caught too (1 rank with DWDP).
     expect(errorsOf({ sweep: 'ranks', sweepValues: '1,2,4' }).sweepValues).toBe(
-      "value '1': DWDP needs at least 2 ranks (with 1 rank it is DP)",
+      "value '1': Ranks N is too few for DWDP, which needs at least 2 ranks (with 1 rank it is dp) (got 1); try Ranks N = 2",
     );
     const c = parseForm(form({ sweep: 'gbps', sweepValues: ' 100, 400 ,1600' })).config!;
     expect(c.sweep).toEqual({ field: 'gbps', values: ['100', '400', '1600'] });
@@ -180,6 +196,56 @@ describe('config panel validation', () => {
       expect(point.run.link.gbps).toBe(Number(v));
       expect(point.sweep).toBeNull();
     }
+  });
+
+  it('refuses a field set away from its default that the run would not read, naming why', () => {
+    // DWDP-only options without DWDP.
+    expect(errorsOf({ strategies: 'dp,dep', local: '4' })).toEqual({
+      local: 'L (experts held) is read only by dwdp, and the strategies are dp, dep: remove it or choose dwdp (got 4)',
+    });
+    expect(Object.keys(errorsOf({ strategies: 'dep', split: 'off' }))).toEqual(['split']);
+    expect(Object.keys(errorsOf({ strategies: 'dep', fix: 'off' }))).toEqual(['fix']);
+    // The prefetch depth without prefetch.
+    expect(errorsOf({ prefetch: 'off', depth: '3' }).depth).toBe(
+      'Prefetch slots is read only with Prefetch on: remove it or set Prefetch on (got 3)',
+    );
+    expect(errorsOf({ prefetch: 'off' })).toEqual({});
+    // A custom link with only DP (which never communicates).
+    expect(Object.keys(errorsOf({ strategies: 'dp', linkProfile: 'custom', gbps: '100' }))).toEqual(['gbps']);
+    // Emulation-only fields with the modeled source.
+    for (const key of ['layers', 'heads', 'headDim', 'clock', 'rankMode', 'skew'] as const) {
+      const o = GROUP_OPTION[FIELD[key].option!];
+      const other = o.kind === 'choice' ? o.choices!.find((c) => c !== FIELD[key].default)! : String((o.min ?? 0) + 1);
+      const errors = errorsOf({ source: 'modeled', [key]: other });
+      expect(Object.keys(errors), key).toEqual([key]);
+      expect(errors[key]).toContain('is read only by the measured source');
+      expect(errorsOf({ source: 'measured', [key]: other }), key).toEqual({});
+    }
+    // At their defaults they are fine whatever the strategies and source.
+    expect(errorsOf({ strategies: 'dep', source: 'modeled' })).toEqual({});
+  });
+
+  it('reports a bad field once, not again on the sweep values', () => {
+    const errors = errorsOf({ tokens: 'abc', sweep: 'cv', sweepValues: '0,0.2' });
+    expect(Object.keys(errors)).toEqual(['tokens']);
+    // A sweep value that breaks a rule of its own is still reported on the values.
+    expect(Object.keys(errorsOf({ requests: '300', tokens: '512', sweep: 'tokens', sweepValues: '512,256' }))).toEqual([
+      'sweepValues',
+    ]);
+  });
+
+  it('starts a newly swept field from its own example values', () => {
+    const f = form({ sweep: 'cv', sweepValues: '0,0.2,0.4' });
+    for (const key of Object.keys(SWEEPABLE) as FieldKey[]) {
+      const next = withSweepField(f, key);
+      expect(next.sweep).toBe(key);
+      if (key === 'cv') expect(next.sweepValues).toBe('0,0.2,0.4');
+      else expect(next.sweepValues).toBe(SWEEPABLE[key]!.example);
+      // Every example is valid with the default form (DWDP, DEP and DP, measured).
+      const strategies = key === 'fix' || key === 'split' || key === 'prefetch' ? 'dwdp' : 'dp,dep,dwdp';
+      expect(parseForm({ ...next, strategies }).errors, key).toEqual({});
+    }
+    expect(withSweepField(f, 'none').sweepValues).toBe('');
   });
 
   it('parses random valid forms into exactly their numbers', () => {
@@ -240,6 +306,14 @@ describe('URL codec', () => {
     expect(defaultForm().tokens).not.toBe('128');
     expect(q).toBe('t=128&cv=0.4');
     expect(queryToForm('?t=128&cv=0.4&run=1&unknown=x')).toEqual(form({ tokens: '128', cv: '0.4' }));
+    // What a link sets nothing with is listed, and run=1 is read.
+    expect(readQuery('?t=128&cv=0.4&run=1&unknown=x&t=5&%zz&run2')).toEqual({
+      form: form({ tokens: '128', cv: '0.4' }),
+      ignored: ['unknown=x', 't=5', '%zz', 'run2'],
+      run: true,
+    });
+    expect(readQuery('?run=yes')).toEqual({ form: defaultForm(), ignored: ['run=yes'], run: false });
+    expect(readQuery(formToQuery(form({ tokens: '64', local: '3' }))).ignored).toEqual([]);
     // Parameters are unique.
     expect(new Set(FIELDS.map((f) => f.param)).size).toBe(FIELDS.length);
   });

@@ -66,7 +66,7 @@ describe('bench scenarios', () => {
     );
     // Parsing reports a bad value with the panel's message.
     expect(parseScenario({ name: 'a', description: '', fields: { tokens: 0 } }).errors.tokens).toBe(
-      "Tokens per rank must be an integer from 1 to 1048576 (got '0')",
+      "Tokens per rank must be an integer from 1 to 1048576 (got '0'); try Tokens per rank = 1",
     );
   });
 });

@@ -1,5 +1,9 @@
 // A small, strict command-line parser: every option is declared, unknown ones are
-// errors that list the known ones, and values are checked where they are read.
+// errors that list the known ones, and values are checked where they are read. Run options
+// come from the option tables (src/options): their flags, help and checks derive from there,
+// and their errors (OptionError, data) are worded here with flag names.
+import { formatOptionError, OptionError } from '../options/error.ts';
+import { GROUP_OPTION, isGroupOptionKey, optionHelp, type GroupOptionDecl } from '../options/group.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -127,16 +131,43 @@ export function parseSetPairs(pairs: string[]): Record<string, string> {
   return out;
 }
 
+/** Run options a single-layer run reads too (its own flags, declared with the group's). */
+export const SHARED_WITH_LAYER_RUN = new Set(['seed', 'format', 'tokens']);
+
+/** A declared option as a CLI flag: its help line carries the range and the default. */
+export function flagSpec(o: GroupOptionDecl): OptionSpec {
+  const values = o.kind === 'onoff' ? 'on|off' : o.kind === 'choice' ? o.choices!.join('|') : o.unit ? o.unit : 'n';
+  return { kind: 'string', help: optionHelp(o), placeholder: values };
+}
+
+/** Flag names of the options of other tables (the rack model's), registered by their CLIs. */
+const extraFlags = new Map<string, string>();
+export function registerFlags(flags: Record<string, string>): void {
+  for (const [k, v] of Object.entries(flags)) extraFlags.set(k, v);
+}
+
+/** An option's CLI name, for messages. */
+export function flagOf(option: string): string {
+  if (isGroupOptionKey(option)) return `--${GROUP_OPTION[option].flag}`;
+  return extraFlags.get(option) ?? option;
+}
+
+/** An option error in CLI words: "--dwdp-local 5: … ; try --dwdp-local 4 --dwdp-pull 4". */
+export function cliMessage(e: OptionError): string {
+  return formatOptionError(e, flagOf, 'cli');
+}
+
 export function usage(command: string, summary: string, spec: Spec): string {
   const rows = Object.entries(spec).map(([name, o]) => {
     const arg = o.kind === 'flag' ? '' : ` <${o.placeholder ?? (o.choices ? o.choices.join('|') : 'value')}>`;
-    return `  --${name}${arg}`.padEnd(40) + o.help;
+    const head = `  --${name}${arg}`;
+    return (head.length < 40 ? head.padEnd(40) : `${head}  `) + o.help;
   });
   return `usage: ${command}\n${summary}\n\noptions:\n${rows.join('\n')}\n`;
 }
 
 /**
- * Runs a CLI main: usage errors print the message and exit 2, other errors print
+ * Runs a CLI main: usage and option errors print the message and exit 2, other errors print
  * `error: message` and exit 1. Exits explicitly because Dawn keeps Node alive.
  */
 export async function runCli(main: () => Promise<void>): Promise<never> {
@@ -145,8 +176,9 @@ export async function runCli(main: () => Promise<void>): Promise<never> {
     process.exit(0);
   } catch (e) {
     const err = e as Error;
-    if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n(run with --help for usage)\n`);
+    if (err instanceof UsageError || err instanceof OptionError) {
+      const msg = err instanceof OptionError ? cliMessage(err) : err.message;
+      process.stderr.write(`error: ${msg}\n(run with --help for usage)\n`);
       process.exit(2);
     }
     process.stderr.write(`error: ${err.message}\n`);

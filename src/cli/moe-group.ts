@@ -6,139 +6,64 @@ import { getGpu } from '../gpu/index.ts';
 import { buildHostLayerWeights, decodeHostLayerWeights } from '../layer/host-weights.ts';
 import { runLayerStack, layerFlops } from '../layer/run.ts';
 import type { MoeConfig } from '../model/config.ts';
-import { parseWeightFormat } from '../model/formats.ts';
 import { metricsJson, rankTable, groupTrace, tokensPerExpertNote } from '../report/group-report.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
 import { writeNpy } from '../report/npy-node.ts';
 import { formatBytes } from '../report/units.ts';
-import { PROFILES } from '../hardware/profiles.ts';
-import { DEFAULT_GROUP_OPTIONS } from '../strategies/options.ts';
+import {
+  GROUP_OPTIONS,
+  checkGroupOptions,
+  groupDefaults,
+  groupRunOptions,
+  unusedOptionErrors,
+  type GroupRunOptions,
+  type GroupValues,
+  type StrategyName,
+} from '../options/group.ts';
+import { parseText } from '../options/schema.ts';
 import { runGroup } from '../strategies/run.ts';
-import { RANK_MODES } from '../dwdp/transport.ts';
-import { CLOCKS, STRATEGIES, type GroupRunOptions } from '../strategies/types.ts';
 import { relativeError } from '../util/numeric.ts';
-import { UsageError, type Args, type Spec } from './args.ts';
+import { SHARED_WITH_LAYER_RUN, UsageError, flagSpec, type Args, type Spec } from './args.ts';
 
-const D = DEFAULT_GROUP_OPTIONS;
-const onOff = ['on', 'off'] as const;
-
+/** The group options as CLI flags: derived from the option table (flag, help, range, default). */
 export const GROUP_SPEC: Spec = {
-  ranks: { kind: 'string', help: `group size N (default ${D.ranks})`, placeholder: 'N' },
-  strategy: { kind: 'string', help: `dp, dep or dwdp (default ${D.strategy})`, choices: STRATEGIES },
-  'rank-mode': {
-    kind: 'string',
-    help: `ranks as separate devices or partitions of one device (default ${D.rankMode})`,
-    choices: RANK_MODES,
-  },
-  layers: { kind: 'string', help: `MoE layers, each with its own weights (default ${D.layers})`, placeholder: 'n' },
-  'dwdp-local': { kind: 'string', help: 'DWDP: experts held per rank, L (default: minimal memory)', placeholder: 'L' },
-  'dwdp-pull': { kind: 'string', help: 'DWDP: experts pulled from each peer, P (E = L + (N−1)·P)', placeholder: 'P' },
-  prefetch: {
-    kind: 'string',
-    help: 'DWDP: prefetch all remote experts into ping-pong slots (on) or pull routed ones after routing (off)',
-    choices: onOff,
-  },
-  'prefetch-depth': {
-    kind: 'string',
-    help: `DWDP: prefetch slots (default ${D.dwdp.prefetchDepth})`,
-    placeholder: 'n',
-  },
-  'split-weights': {
-    kind: 'string',
-    help: 'DWDP: grouped GEMM reads resident + peer buffers in place (on) or merges first (off)',
-    choices: onOff,
-  },
-  'contention-fix': {
-    kind: 'string',
-    help: 'slice pulls (2 MiB) and interleave them round-robin across peers',
-    choices: onOff,
-  },
-  'link-gbps': {
-    kind: 'string',
-    help: `per-rank link bandwidth each way, GB/s, before time dilation (default ${D.link.gbps})`,
-    placeholder: 'X',
-  },
-  'link-latency-us': { kind: 'string', help: `link latency, µs (default ${D.link.latencyUs})`, placeholder: 'Y' },
-  clock: {
-    kind: 'string',
-    help: `wall (real concurrency, paced copies) or virtual (measured steps, scheduled) (default ${D.clock})`,
-    choices: CLOCKS,
-  },
-  'time-dilation': {
-    kind: 'string',
-    help: `scale the link by this device's GEMM rate ÷ a profile's (${Object.keys(PROFILES).join(', ')}), or off (default ${D.timeDilation?.profile})`,
-    placeholder: 'profile|off',
-  },
-  'length-cv': {
-    kind: 'string',
-    help: `coefficient of variation of request input lengths (default ${D.lengthCv})`,
-    placeholder: 'c',
-  },
-  requests: {
-    kind: 'string',
-    help: `requests per rank; their lengths sum to the rank's tokens (default ${D.requestsPerRank})`,
-    placeholder: 'n',
-  },
-  'routing-skew': { kind: 'string', help: 'Zipf exponent of hot experts (default 0)', placeholder: 's' },
-  'attention-heads': {
-    kind: 'string',
-    help: `attention stand-in heads (default ${D.attention.heads})`,
-    placeholder: 'n',
-  },
-  'attention-head-dim': {
-    kind: 'string',
-    help: `attention stand-in head size (default ${D.attention.headDim})`,
-    placeholder: 'd',
-  },
+  ...Object.fromEntries(
+    GROUP_OPTIONS.filter((o) => !SHARED_WITH_LAYER_RUN.has(o.key)).map((o) => [o.flag, flagSpec(o)]),
+  ),
   trace: { kind: 'string', help: 'write the Chrome trace (Perfetto) to FILE', placeholder: 'FILE' },
   json: { kind: 'flag', help: 'print metrics.json instead of the tables (group runs)' },
 };
 
-const GROUP_ONLY = Object.keys(GROUP_SPEC).filter((k) => k !== 'json' && k !== 'trace');
+const GROUP_ONLY = Object.keys(GROUP_SPEC);
 
 export function isGroupRun(args: Args): boolean {
-  return GROUP_ONLY.some((k) => args.has(k)) || args.has('json') || args.has('trace');
+  return GROUP_ONLY.some((k) => args.has(k));
 }
 
+/** Flags only a single-layer run reads. */
+const LAYER_ONLY = ['runs'];
+
+/**
+ * A group run's options from the flags: each flag parsed by its declaration, then every
+ * explicitly given option checked to be read by the run, then the rules between options.
+ * Every problem is an OptionError naming the flag (worded by runCli).
+ */
 export function groupOptions(args: Args, cfg: MoeConfig): GroupRunOptions {
-  const int = { min: 1, int: true };
-  const dil = args.str('time-dilation', D.timeDilation?.profile ?? 'off');
-  if (dil !== 'off' && !PROFILES[dil])
-    throw new UsageError(
-      `--time-dilation must be off or a profile: ${Object.keys(PROFILES).join(', ')} (got '${dil}')`,
-    );
-  return {
-    model: cfg,
-    format: parseWeightFormat(args.str('weights', D.format)),
-    seed: args.num('seed', D.seed, { min: 0, int: true }),
-    strategy: args.str('strategy', D.strategy) as GroupRunOptions['strategy'],
-    ranks: args.num('ranks', D.ranks, { ...int, max: 64 }),
-    rankMode: args.str('rank-mode', D.rankMode) as GroupRunOptions['rankMode'],
-    layers: args.num('layers', D.layers, { ...int, max: 256 }),
-    tokensPerRank: args.num('tokens', D.tokensPerRank, int),
-    requestsPerRank: args.num('requests', D.requestsPerRank, int),
-    lengthCv: args.num('length-cv', D.lengthCv, { min: 0, max: 2 }),
-    routingSkew: args.num('routing-skew', D.routingSkew, { min: 0, max: 4 }),
-    dwdp: {
-      local: args.optNum('dwdp-local', { min: 1, int: true }),
-      pull: args.optNum('dwdp-pull', { min: 0, int: true }),
-      prefetch: args.onOff('prefetch', D.dwdp.prefetch),
-      prefetchDepth: args.num('prefetch-depth', D.dwdp.prefetchDepth, { ...int, max: 8 }),
-      splitWeights: args.onOff('split-weights', D.dwdp.splitWeights),
-    },
-    link: {
-      gbps: args.num('link-gbps', D.link.gbps, { min: 1e-9 }),
-      latencyUs: args.num('link-latency-us', D.link.latencyUs, { min: 0 }),
-      contentionFix: args.onOff('contention-fix', D.link.contentionFix),
-    },
-    clock: args.str('clock', D.clock) as GroupRunOptions['clock'],
-    timeDilation: dil === 'off' ? undefined : { profile: dil },
-    attention: {
-      heads: args.num('attention-heads', D.attention.heads, int),
-      headDim: args.num('attention-head-dim', D.attention.headDim, int),
-    },
-    variant: args.optStr('variant'),
-  };
+  for (const f of LAYER_ONLY)
+    if (args.has(f)) throw new UsageError(`--${f} is read only by single-layer runs, not by a group run: remove it`);
+  const given: GroupValues = {};
+  for (const o of GROUP_OPTIONS) {
+    const raw = args.optStr(o.flag);
+    if (raw !== undefined) given[o.key] = parseText(o, raw);
+  }
+  const values = { ...groupDefaults(), ...given };
+  const unused = unusedOptionErrors(given, { strategies: [values.strategy as StrategyName] });
+  if (unused.length > 0) throw unused[0];
+  const o = groupRunOptions(cfg, given);
+  const variant = args.optStr('variant');
+  if (variant !== undefined) o.variant = variant;
+  checkGroupOptions(cfg, o);
+  return o;
 }
 
 /** Above this many reference multiply-adds the automatic single-device check is skipped. */

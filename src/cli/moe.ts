@@ -9,12 +9,14 @@ import { layerLimitNeeds } from '../layer/moe-layer.ts';
 import { checkRouting, moeLayerReference } from '../layer/reference.ts';
 import { runLayer } from '../layer/run.ts';
 import { configSummary, resolveModel } from '../model/index.ts';
-import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
+import type { WeightFormat } from '../model/formats.ts';
+import { GROUP_OPTION } from '../options/group.ts';
+import { parseText, type OptionValue } from '../options/schema.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
 import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
 import { relativeError } from '../util/numeric.ts';
-import { Args, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
+import { Args, flagSpec, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 
 export const MOE_SPEC: Spec = {
@@ -28,9 +30,10 @@ export const MOE_SPEC: Spec = {
     help: 'override a config.json key, e.g. --set hidden_size=96 (repeatable)',
     placeholder: 'key=value',
   },
-  tokens: { kind: 'string', help: 'tokens; per rank in a group run (default 64)', placeholder: 'T' },
-  seed: { kind: 'string', help: 'seed for weights and inputs (default 1)', placeholder: 'S' },
-  weights: { kind: 'string', help: 'expert weight format (default nvfp4)', choices: WEIGHT_FORMATS },
+  // Declared with the group options (src/options/group.ts): the same limits in both runs.
+  tokens: flagSpec(GROUP_OPTION.tokens),
+  seed: flagSpec(GROUP_OPTION.seed),
+  weights: flagSpec(GROUP_OPTION.format),
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 3)', placeholder: 'n' },
   variant: {
     kind: 'string',
@@ -68,10 +71,15 @@ async function main(): Promise<void> {
   }
   const cfg = await resolveModel(args.str('model', 'tiny-deepseek'), parseSetPairs(args.list('set')));
   if (isGroupRun(args)) return runGroupCli(args, cfg);
-  const tokens = args.num('tokens', 64, { min: 1, int: true });
-  const seed = args.num('seed', 1, { min: 0, int: true });
+  const opt = <T extends OptionValue>(key: 'tokens' | 'seed' | 'format'): T => {
+    const o = GROUP_OPTION[key];
+    const raw = args.optStr(o.flag);
+    return (raw === undefined ? o.default : parseText(o, raw)) as T;
+  };
+  const tokens = opt<number>('tokens');
+  const seed = opt<number>('seed');
+  const format = opt<WeightFormat>('format');
   const runs = args.num('runs', 3, { min: 1, max: 1000, int: true });
-  const format = parseWeightFormat(args.str('weights', 'nvfp4'));
   const gpu = await getGpu({ needs: layerLimitNeeds(cfg, format, tokens), label: 'moe' });
 
   const r = await runLayer(gpu, cfg, { format, tokens, seed, runs, variant: args.optStr('variant') });

@@ -9,7 +9,15 @@ import { calibrate, parseCalibration } from '../sim/calibration.ts';
 import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
 import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../hardware/profiles.ts';
-import { SCENARIOS, parseScenario, runScenario, scenarioRows, type ScenarioSpec } from '../sim/scenarios.ts';
+import { OptionError, formatOptionError } from '../options/error.ts';
+import {
+  SCENARIOS,
+  checkScenario,
+  parseScenario,
+  runScenario,
+  scenarioRows,
+  type ScenarioSpec,
+} from '../sim/scenarios.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
 
 const SPEC: Spec = {
@@ -40,6 +48,12 @@ const SPEC: Spec = {
   help: { kind: 'flag', help: 'show this help' },
 };
 
+/** A scenario error in the CLI's words, naming where the scenario came from. */
+function scenarioProblem(where: string, e: unknown): never {
+  if (e instanceof OptionError) throw new UsageError(`${where}: ${formatOptionError(e, (k) => k, 'cli')}`);
+  throw new UsageError(`${where}: ${(e as Error).message}`);
+}
+
 function loadScenario(arg: string): ScenarioSpec {
   if (Object.hasOwn(SCENARIOS, arg)) return SCENARIOS[arg];
   if (!arg.endsWith('.json'))
@@ -54,11 +68,48 @@ function loadScenario(arg: string): ScenarioSpec {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new UsageError(`${arg} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseScenario(json, arg.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
+  try {
+    return parseScenario(json, arg.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
+  } catch (e) {
+    return scenarioProblem(arg, e);
+  }
+}
+
+/** Flags that only some invocations read: given elsewhere, they are refused rather than ignored. */
+function refuseUnread(args: Args): void {
+  const given = (names: string[]) => names.filter((n) => args.has(n)).map((n) => `--${n}`);
+  if (args.flag('list')) {
+    const extra = given([
+      'scenario',
+      'profile',
+      'this-device-gflops',
+      'this-device-copy-gbps',
+      'trace',
+      'calibrate',
+      'json',
+    ]);
+    if (extra.length > 0) throw new UsageError(`--list reads no other option: remove ${extra.join(' ')}`);
+  }
+  if (args.has('calibrate')) {
+    const extra = given(['scenario', 'profile', 'this-device-gflops', 'this-device-copy-gbps', 'trace']);
+    if (extra.length > 0)
+      throw new UsageError(
+        `--calibrate reads only its file (and --json): remove ${extra.join(' ')}, or run the scenario separately`,
+      );
+  }
+  if (args.optStr('profile') !== 'this-device') {
+    const extra = given(['this-device-gflops', 'this-device-copy-gbps']);
+    if (extra.length > 0)
+      throw new UsageError(
+        `${extra.join(' and ')} ${extra.length > 1 ? 'are' : 'is'} read only with --profile this-device` +
+          (args.has('profile') ? ` (the profile is ${args.optStr('profile')})` : '') +
+          ': add --profile this-device or remove them',
+      );
+  }
 }
 
 function profileFrom(args: Args): HardwareProfile | undefined {
@@ -107,6 +158,7 @@ async function main(): Promise<void> {
     );
     return;
   }
+  refuseUnread(args);
   if (args.flag('list')) {
     for (const s of Object.values(SCENARIOS))
       console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
@@ -114,7 +166,19 @@ async function main(): Promise<void> {
   }
   const calib = args.optStr('calibrate');
   if (calib !== undefined) {
-    const { device, samples } = parseCalibration(JSON.parse(readFileSync(calib, 'utf8')));
+    let text: string;
+    try {
+      text = readFileSync(calib, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--calibrate ${calib}: cannot read it: ${(e as Error).message}`);
+    }
+    let parsed: ReturnType<typeof parseCalibration>;
+    try {
+      parsed = parseCalibration(JSON.parse(text.replace(/^\uFEFF/, '')));
+    } catch (e) {
+      throw new UsageError(`--calibrate ${calib}: ${(e as Error).message}`);
+    }
+    const { device, samples } = parsed;
     const fit = calibrate(samples, device);
     if (args.flag('json')) {
       const measured = `measured: ${calib}${device.adapter ? `, on ${device.adapter}` : ''}`;
@@ -136,8 +200,15 @@ async function main(): Promise<void> {
     } else console.log(formatCalibration(fit));
     return;
   }
-  const spec = loadScenario(args.str('scenario'));
+  const name = args.str('scenario');
+  const spec = loadScenario(name);
   const profile = profileFrom(args);
+  // Every row checked (values, rules between keys, the work it asks for) before any runs.
+  try {
+    checkScenario(spec, deepseekR1().experts);
+  } catch (e) {
+    scenarioProblem(Object.hasOwn(SCENARIOS, name) ? `built-in scenario ${name}` : name, e);
+  }
   const json = args.flag('json');
   const res = runScenario(spec, {
     profile,

@@ -212,11 +212,22 @@ export function validatePlacement(spec: PlacementSpec): void {
     else if (N > 1 && L < P) problems.push(`L=${L} < P=${P} (a rank must hold at least what it serves each peer)`);
     if (L + (N - 1) * P !== E) problems.push(`L + (N−1)·P = ${L} + ${N - 1}·${P} = ${L + (N - 1) * P} ≠ E=${E}`);
   }
-  if (problems.length > 0) {
-    const near = nearestValid(E, N, P);
-    throw new Error(
-      `invalid DWDP placement E=${E}, N=${N}, L=${L}, P=${P}: ${problems.join('; ')}. ` +
-        `E=${E}, N=${N}: try --dwdp-local ${near.local} --dwdp-pull ${near.pull}`,
+  if (problems.length > 0) throw new PlacementError(spec, problems.join('; '), nearestValid(E, N, P));
+}
+
+/** An invalid placement, as data: what is wrong and the valid (L, P) nearest to it. Shells word the suggestion. */
+export class PlacementError extends Error {
+  override name = 'PlacementError';
+  constructor(
+    readonly spec: PlacementSpec,
+    /** What is wrong, e.g. "L=3 < P=4 (a rank must hold at least what it serves each peer)". */
+    readonly problem: string,
+    /** The valid placement for (E, N) whose P is closest to the one asked for. */
+    readonly near: PlacementSpec,
+  ) {
+    const { experts: E, groupSize: N, local: L, pull: P } = spec;
+    super(
+      `invalid DWDP placement E=${E}, N=${N}, L=${L}, P=${P}: ${problem}. E=${E}, N=${N}: try L=${near.local}, P=${near.pull}`,
     );
   }
 }

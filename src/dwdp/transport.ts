@@ -7,7 +7,7 @@ import { borrowGpu, returnGpu } from '../gpu/pool.ts';
 
 /** N separate GPUDevices, or N partitions of one device's buffers. */
 export type RankMode = 'devices' | 'partitions';
-export const RANK_MODES: readonly RankMode[] = ['devices', 'partitions'];
+export const RANK_MODES: readonly RankMode[] = ['partitions', 'devices'];
 
 export interface Rank {
   id: number;

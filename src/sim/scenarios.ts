@@ -4,15 +4,22 @@
 //
 // A scenario file (JSON):
 //   { "name": "my-sweep", "description": "…", "mode": "step" | "serving",
-//     "profile": "gb200-nvl72" | "gb300-nvl72" | "b200-hgx" | "h200-hgx" | "h100-hgx",
+//     "profile": "gb200-nvl72" | "h200-hgx" | "h100-hgx",
 //     "base":  { "isl": 8192, "groupSize": 4, … },                 // ScenarioParams, optional
 //     "sweep": { "param": "isl", "values": [1024, 8192] }           // one row per value, or
 //     "rows":  [ { "contentionFix": false }, { "contentionFix": true } ] }   // explicit rows
 
 import type { MoeConfig } from '../model/config.ts';
-import { parseWeightFormat, type WeightFormat } from '../model/formats.ts';
-import type { Efficiency } from '../hardware/efficiency.ts';
-import { DEFAULT_STEP_PARAMS, deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
+import type { WeightFormat } from '../model/formats.ts';
+import { OptionError, d } from '../options/error.ts';
+import {
+  TOP_KEYS,
+  checkScenarioValue,
+  parseScenarioParams,
+  scenarioParamDefaults,
+  scenarioRowErrors,
+} from '../options/scenario.ts';
+import { deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
 import { getProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { runServing, type ServingResult } from './serving.ts';
 
@@ -31,14 +38,8 @@ export interface ScenarioParams extends DwdpKnobs {
   arrivalRatePerS?: number;
 }
 
-export const DEFAULT_SCENARIO_PARAMS: ScenarioParams = {
-  ...DEFAULT_STEP_PARAMS,
-  ranks: 72,
-  requests: 1000,
-  osl: 1024,
-  oslCv: 0,
-  maxTokensPerBatch: 16384,
-};
+/** Every parameter's default, from its declaration (src/options/scenario.ts). */
+export const DEFAULT_SCENARIO_PARAMS: ScenarioParams = scenarioParamDefaults() as unknown as ScenarioParams;
 
 export type SweepParam = Exclude<keyof ScenarioParams, 'efficiency'>;
 
@@ -161,82 +162,9 @@ export const SCENARIOS: Readonly<Record<string, ScenarioSpec>> = {
   },
 };
 
-const NUMERIC: readonly SweepParam[] = [
-  'isl',
-  'cv',
-  'batch',
-  'groupSize',
-  'steps',
-  'seed',
-  'prefetchDepth',
-  'linkGBps',
-  'local',
-  'pull',
-  'ranks',
-  'requests',
-  'osl',
-  'oslCv',
-  'maxTokensPerBatch',
-  'arrivalRatePerS',
-];
-const BOOLEAN: readonly SweepParam[] = ['contentionFix', 'splitWeights'];
-const EFFICIENCY_KEYS: readonly (keyof Efficiency)[] = [
-  'gemm',
-  'groupedGemm',
-  'attention',
-  'memory',
-  'link',
-  'launchUs',
-  'collectiveUs',
-];
-
-/** Check and normalize a parameter object; errors name the key. */
+/** Check and normalize a parameter object; errors (OptionError) name the key's path. */
 export function parseParams(x: unknown, where: string): Partial<ScenarioParams> {
-  if (x === undefined) return {};
-  if (typeof x !== 'object' || x === null || Array.isArray(x))
-    throw new Error(`${where}: expected an object of parameters`);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(x)) {
-    const key = k as SweepParam | 'efficiency';
-    if ((NUMERIC as string[]).includes(key)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-        throw new Error(`${where}.${k}: expected a number ≥ 0, got ${JSON.stringify(v)}`);
-      out[k] = v;
-    } else if ((BOOLEAN as string[]).includes(key)) {
-      if (typeof v !== 'boolean') throw new Error(`${where}.${k}: expected true or false, got ${JSON.stringify(v)}`);
-      out[k] = v;
-    } else if (key === 'format') {
-      out[k] = parseWeightFormat(String(v));
-    } else if (key === 'efficiency') {
-      if (typeof v !== 'object' || v === null) throw new Error(`${where}.efficiency: expected an object`);
-      const e: Record<string, number> = {};
-      for (const [ek, ev] of Object.entries(v)) {
-        if (!(EFFICIENCY_KEYS as string[]).includes(ek))
-          throw new Error(`${where}.efficiency.${ek}: unknown (known: ${EFFICIENCY_KEYS.join(', ')})`);
-        if (typeof ev !== 'number' || !(ev >= 0)) throw new Error(`${where}.efficiency.${ek}: expected a number ≥ 0`);
-        e[ek] = ev;
-      }
-      out[k] = e;
-    } else {
-      throw new Error(
-        `${where}.${k}: unknown parameter (known: ${[...NUMERIC, ...BOOLEAN, 'format', 'efficiency'].join(', ')})`,
-      );
-    }
-  }
-  for (const k of [
-    'isl',
-    'batch',
-    'groupSize',
-    'steps',
-    'ranks',
-    'requests',
-    'maxTokensPerBatch',
-    'prefetchDepth',
-  ] as const) {
-    if (k in out && !((out[k] as number) >= 1 && Number.isInteger(out[k])))
-      throw new Error(`${where}.${k}: expected a positive integer, got ${out[k]}`);
-  }
-  return out as Partial<ScenarioParams>;
+  return parseScenarioParams(x, where) as Partial<ScenarioParams>;
 }
 
 /** A scenario from parsed JSON (a file's content); errors name the key at fault. */
@@ -272,6 +200,12 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
       throw new Error('scenario.sweep: expected {"param": name, "values": [at least one value]}');
     }
     // Each value must be a valid value of that parameter.
+    if (!TOP_KEYS.includes(s.param) || s.param === 'efficiency')
+      throw new OptionError(
+        'scenario.sweep.param',
+        s.param,
+        d`is not a parameter a sweep can vary (known: ${TOP_KEYS.filter((k) => k !== 'efficiency').join(', ')})`,
+      );
     s.values.forEach((v, i) => parseParams({ [s.param as string]: v }, `scenario.sweep.values[${i}]`));
     spec.sweep = { param: s.param as SweepParam, values: s.values as (number | boolean | string)[] };
   }
@@ -281,6 +215,38 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
     spec.rows = j.rows.map((r, i) => parseParams(r, `scenario.rows[${i}]`));
   }
   return spec;
+}
+
+/**
+ * Checks a whole scenario before any work: every value against its declaration (built-in
+ * scenarios included), then each full row against the rules between keys and the work limit
+ * (src/options/scenario.ts). Throws the first problem as an OptionError naming the key's path.
+ */
+export function checkScenario(spec: ScenarioSpec, experts: number): void {
+  const mode = spec.mode ?? 'step';
+  const typed = (obj: object | undefined, where: string) => {
+    for (const [k, v] of Object.entries(obj ?? {})) {
+      if (k === 'efficiency')
+        for (const [ek, ev] of Object.entries(v as object))
+          checkScenarioValue(`${where}.efficiency.${ek}`, `efficiency.${ek}`, ev);
+      else checkScenarioValue(`${where}.${k}`, k, v);
+    }
+  };
+  typed(spec.base, 'scenario.base');
+  spec.rows?.forEach((r, i) => typed(r, `scenario.rows[${i}]`));
+  spec.sweep?.values.forEach((v, i) => typed({ [spec.sweep!.param]: v }, `scenario.sweep.values[${i}]`));
+  const params = scenarioRows(spec);
+  const baseKeys = Object.keys(spec.base ?? {});
+  params.forEach((p, i) => {
+    const [where, own] = spec.sweep
+      ? [`scenario.sweep.values[${i}]`, [spec.sweep.param]]
+      : spec.rows
+        ? [`scenario.rows[${i}]`, Object.keys(spec.rows[i])]
+        : ['scenario.base', []];
+    const given = new Set<string>([...baseKeys, ...own]);
+    const errors = scenarioRowErrors(mode, p as unknown as Record<string, unknown>, given, where, experts);
+    if (errors.length > 0) throw errors[0];
+  });
 }
 
 /** The parameters of every row of a scenario. */
@@ -334,6 +300,7 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
   const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
   const model = o.model ?? deepseekR1();
   const mode = spec.mode ?? 'step';
+  checkScenario(spec, model.experts);
   const params = scenarioRows(spec);
   const rows: ScenarioRow[] = params.map((p, i) => {
     const step = runStepRow({ ...p, profile, model, steps: mode === 'serving' ? 1 : p.steps }).row;

@@ -1,19 +1,31 @@
 // From the panel's raw text to run options: every field parsed and validated with a message
-// the panel shows beside it, then the cross-field checks (requests ≤ tokens, DWDP placement,
-// DEP group size), then the library's own option check as a last word.
+// the panel shows beside it, then options set that the run would not read, then the rules
+// between options (requests ≤ tokens, DWDP placement, DEP group size), then the library's own
+// option check as a last word. Option fields, their ranges and the rules are declared once
+// in src/options/group.ts, which the CLI and the library use too.
 //
 // Pure module (Node and browser): tested in Node, used by the page and the bench driver.
 import { parseMoeConfig, type MoeConfig } from '../model/config.ts';
 import { PRESETS, loadPreset } from '../model/presets.ts';
-import { WEIGHT_FORMATS, type WeightFormat } from '../model/formats.ts';
-import { makePlacement } from '../dwdp/placement.ts';
 import { PROFILES, getProfile } from '../hardware/profiles.ts';
-import { checkGroupOptions } from '../strategies/options.ts';
-import { STRATEGIES, type GroupRunOptions, type StrategyName } from '../strategies/types.ts';
-import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
+import { OptionError, formatOptionError } from '../options/error.ts';
+import {
+  GROUP_OPTION,
+  STRATEGIES,
+  groupOptionErrors,
+  groupRunOptions,
+  ruleErrors,
+  unusedOptionErrors,
+  type GroupRunOptions,
+  type GroupValues,
+  type Source,
+  type StrategyName,
+} from '../options/group.ts';
+import { parseText } from '../options/schema.ts';
+import { FIELD, FIELDS, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
 import { FieldProblem, fieldParsers, got } from './field-parse.ts';
 
-export type Source = 'measured' | 'modeled';
+export type { Source } from '../options/group.ts';
 
 export interface SweepSpec {
   field: FieldKey;
@@ -51,25 +63,28 @@ export function runOptions(c: PageConfig, strategy: StrategyName): GroupRunOptio
 }
 
 // ---------------------------------------------------------------------------------------
-// Field parsers: each returns a value or throws FieldProblem with the panel's message
-// (field-parse.ts, shared with the lab's panel).
+// Field parsers. Run-option fields parse with their declaration (src/options); its errors
+// (OptionError, data) are worded here with field labels. Page-only fields throw FieldProblem
+// with the panel's message (field-parse.ts, shared with the lab's panel).
 
-const { num, int, range, choice } = fieldParsers<FieldKey>((f) => FIELD[f].label);
+const { choice } = fieldParsers<FieldKey>((f) => FIELD[f].label);
 
-function positive(f: FieldKey, raw: string, unit: string): number {
-  const v = num(f, raw);
-  if (!(v > 0) || !Number.isFinite(v))
-    throw new FieldProblem(`${FIELD[f].label} must be a positive number of ${unit} (got ${got(raw)})`);
-  return v;
+/** The field that shows an option's errors. */
+const FIELD_OF: Readonly<Record<string, FieldKey>> = {
+  ...Object.fromEntries(FIELDS.filter((f) => f.option).map((f) => [f.option!, f.key])),
+  strategy: 'strategies',
+};
+
+/** An option's name on the page: its field's label. */
+const labelOf = (option: string): string => (FIELD_OF[option] ? FIELD[FIELD_OF[option]].label : option);
+
+/** An option error in the panel's words: "Ranks N must be an integer from 1 to 64 (got '65'); try Ranks N = 64". */
+export function pageMessage(e: OptionError): string {
+  return formatOptionError(e, labelOf, 'page');
 }
 
-function toggle(f: FieldKey, raw: string): boolean {
-  return choice(f, raw, ['on', 'off'] as const) === 'on';
-}
-
-function optionalInt(f: FieldKey, raw: string, max: number): number | undefined {
-  return raw.trim() === '' ? undefined : int(f, raw, 0, max);
-}
+/** The field an option error belongs on. */
+export const fieldOfOption = (option: string): FieldKey => FIELD_OF[option] ?? 'strategies';
 
 function strategies(raw: string): StrategyName[] {
   const list = raw
@@ -106,24 +121,6 @@ export function formModel(form: Pick<FormState, 'model' | 'hf'>): { name: string
   return { name, config: loadPreset(name) };
 }
 
-/** Which field the library's option messages ('--tokens: …') are about. */
-const OPTION_FIELD: Record<string, FieldKey> = {
-  strategy: 'strategies',
-  'rank-mode': 'rankMode',
-  clock: 'clock',
-  ranks: 'ranks',
-  layers: 'layers',
-  tokens: 'tokens',
-  requests: 'requests',
-  'length-cv': 'cv',
-  'routing-skew': 'skew',
-  'link-gbps': 'gbps',
-  'link-latency-us': 'latency',
-  'prefetch-depth': 'depth',
-  'attention-heads': 'heads',
-  'attention-head-dim': 'headDim',
-};
-
 /** Parse and validate the whole form. */
 export function parseForm(form: FormState): ParsedForm {
   const errors: FieldErrors = {};
@@ -139,55 +136,50 @@ export function parseForm(form: FormState): ParsedForm {
 
   const source = field('source', () => choice('source', form.source, ['measured', 'modeled'] as const));
   const model = field(form.model.trim() === 'custom' ? 'hf' : 'model', () => formModel(form));
-  const format = field('format', () => choice('format', form.format, WEIGHT_FORMATS as readonly WeightFormat[]));
-  const seed = field('seed', () => int('seed', form.seed, 0, 2 ** 32 - 1));
   const strats = field('strategies', () => strategies(form.strategies));
-  const ranks = field('ranks', () => int('ranks', form.ranks, 1, 64));
-  const rankMode = field('rankMode', () => choice('rankMode', form.rankMode, ['partitions', 'devices'] as const));
-  const layers = field('layers', () => int('layers', form.layers, 1, 256));
-  const tokens = field('tokens', () => int('tokens', form.tokens, 1, 1 << 20));
-  const requests = field('requests', () => int('requests', form.requests, 1, 1 << 20));
-  const cv = field('cv', () => range('cv', form.cv, 0, 2));
-  const skew = field('skew', () => range('skew', form.skew, 0, 4));
-  const local = field('local', () => optionalInt('local', form.local, 1 << 16));
-  const pull = field('pull', () => optionalInt('pull', form.pull, 1 << 16));
-  const prefetch = field('prefetch', () => toggle('prefetch', form.prefetch));
-  const depth = field('depth', () => int('depth', form.depth, 1, 8));
-  const split = field('split', () => toggle('split', form.split));
   const linkProfile = field('linkProfile', () =>
     choice('linkProfile', form.linkProfile, [...Object.keys(PROFILES), 'custom']),
   );
   const custom = linkProfile === 'custom';
   const linkFrom = linkProfile && !custom ? getProfile(linkProfile) : undefined;
-  const gbps = custom ? field('gbps', () => positive('gbps', form.gbps, 'GB/s')) : linkFrom?.linkGBpsPerDirection;
-  const latency = custom
-    ? field('latency', () => range('latency', form.latency, 0, 1e6, ' µs'))
-    : linkFrom?.linkLatencyUs;
-  const fix = field('fix', () => toggle('fix', form.fix));
-  const clock = field('clock', () => choice('clock', form.clock, ['virtual', 'wall'] as const));
-  const dilation = field('dilation', () => choice('dilation', form.dilation, ['off', ...Object.keys(PROFILES)]));
-  const heads = field('heads', () => int('heads', form.heads, 1, 64));
-  const headDim = field('headDim', () => int('headDim', form.headDim, 1, 256));
 
-  // Cross-field checks, each reported on the field the user is most likely to change.
-  if (tokens !== undefined && requests !== undefined && requests > tokens) {
-    errors.requests ??= `${FIELD.requests.label} (${requests}) cannot exceed tokens per rank (${tokens})`;
-  }
-  const E = model?.config.experts;
-  if (strats && ranks !== undefined && E !== undefined) {
-    if (strats.includes('dwdp') && ranks < 2) errors.ranks ??= 'DWDP needs at least 2 ranks (with 1 rank it is DP)';
-    if (strats.includes('dep') && ranks > E)
-      errors.ranks ??= `DEP gives every rank at least one expert: at most ${E} ranks for ${E} experts`;
-    if (strats.includes('dwdp') && ranks >= 2 && !errors.local && !errors.pull) {
-      try {
-        makePlacement(E, ranks, local, pull);
-      } catch (e) {
-        // The placement's message names a valid nearby choice in CLI words; say it in the panel's.
-        const at: FieldKey = local === undefined && pull !== undefined ? 'pull' : 'local';
-        errors[at] ??= (e as Error).message.replace(/try --dwdp-local (\d+) --dwdp-pull (\d+)/, 'try L=$1, P=$2');
-      }
+  // Every run-option field, parsed by its declaration. The link's numbers come from the
+  // profile unless the link is custom; `given` holds the options set away from the page's
+  // defaults (those must be read by the run).
+  const values: GroupValues = {};
+  const given: GroupValues = {};
+  for (const f of FIELDS) {
+    if (!f.option) continue;
+    const decl = GROUP_OPTION[f.option];
+    if ((f.key === 'gbps' || f.key === 'latency') && !custom) {
+      if (linkFrom) values[f.option] = f.key === 'gbps' ? linkFrom.linkGBpsPerDirection : linkFrom.linkLatencyUs;
+      continue;
+    }
+    const raw = form[f.key];
+    if (decl.default === undefined && raw.trim() === '') continue; // automatic (L, P)
+    try {
+      values[f.option] = parseText(decl, raw);
+      if (raw.trim() !== f.default) given[f.option] = values[f.option];
+    } catch (e) {
+      if (!(e instanceof OptionError)) throw e;
+      errors[f.key] ??= pageMessage(e);
     }
   }
+
+  // Options the run would not read, then the rules between options, per strategy.
+  if (strats && source) {
+    for (const e of unusedOptionErrors(given, { strategies: strats, source }))
+      errors[fieldOfOption(e.option)] ??= pageMessage(e);
+  }
+  const E = model?.config.experts;
+  if (strats && E !== undefined && Object.keys(errors).length === 0) {
+    for (const s of strats)
+      for (const e of ruleErrors(E, groupRunOptions('', { ...values, strategy: s }))) {
+        const at = fieldOfOption(e.option);
+        errors[at] ??= pageMessage(e);
+      }
+  }
+  const dilation = values.timeDilation as string | undefined;
   if (source === 'modeled' && dilation === 'off')
     errors.dilation ??= 'the modeled source needs a hardware profile: choose one';
   if (source === 'measured' && model && PRESETS[model.name]?.scale === 'published') {
@@ -197,10 +189,21 @@ export function parseForm(form: FormState): ParsedForm {
   }
 
   const sweepField = field('sweep', () => sweepKey(form.sweep));
-  const sweepValues = sweepField ? field('sweepValues', () => sweepValuesOf(form, sweepField)) : undefined;
+  // Each sweep value is checked against the rest of the form; a problem the form has anyway is
+  // reported once, on its own field, not again on the sweep values.
+  const baseErrors = { ...errors };
+  const sweepValues = sweepField ? field('sweepValues', () => sweepValuesOf(form, sweepField, baseErrors)) : undefined;
   const sweep = sweepField && sweepValues ? { field: sweepField, values: sweepValues } : null;
   if (Object.keys(errors).length > 0) return { config: null, errors, warnings };
 
+  const {
+    model: _unused,
+    strategy: _s,
+    ...run
+  } = groupRunOptions(
+    Object.hasOwn(PRESETS, model!.name) && form.model.trim() !== 'custom' ? model!.name : model!.config,
+    values,
+  );
   const config: PageConfig = {
     source: source!,
     modelName: model!.name,
@@ -208,41 +211,12 @@ export function parseForm(form: FormState): ParsedForm {
     strategies: strats!,
     profile: dilation === 'off' ? null : dilation!,
     sweep,
-    run: {
-      model: Object.hasOwn(PRESETS, model!.name) && form.model.trim() !== 'custom' ? model!.name : model!.config,
-      format: format!,
-      seed: seed!,
-      ranks: ranks!,
-      rankMode: rankMode!,
-      layers: layers!,
-      tokensPerRank: tokens!,
-      requestsPerRank: requests!,
-      lengthCv: cv!,
-      routingSkew: skew!,
-      dwdp: {
-        ...(local !== undefined ? { local } : {}),
-        ...(pull !== undefined ? { pull } : {}),
-        prefetch: prefetch!,
-        prefetchDepth: depth!,
-        splitWeights: split!,
-      },
-      link: { gbps: gbps!, latencyUs: latency!, contentionFix: fix! },
-      clock: clock!,
-      ...(dilation !== 'off' ? { timeDilation: { profile: dilation! } } : {}),
-      attention: { heads: heads!, headDim: headDim! },
-    },
+    run: { model: _unused, ...run },
   };
   // The library's own check, per strategy: anything it rejects the panel rejects too.
-  for (const s of config.strategies) {
-    try {
-      checkGroupOptions(config.model, runOptions(config, s));
-    } catch (e) {
-      const msg = (e as Error).message;
-      const m = /^--([\w-]+): (.*)$/s.exec(msg);
-      const at = (m && OPTION_FIELD[m[1]]) || 'strategies';
-      errors[at] ??= m ? `${FIELD[at].label} ${m[2]}` : msg;
-    }
-  }
+  for (const s of config.strategies)
+    for (const e of groupOptionErrors(config.model, runOptions(config, s)))
+      errors[fieldOfOption(e.option)] ??= pageMessage(e);
   if (Object.keys(errors).length > 0) return { config: null, errors, warnings };
   return { config, errors, warnings };
 }
@@ -258,7 +232,7 @@ function sweepKey(raw: string): FieldKey | null {
 }
 
 /** The swept values, each checked by parsing the form with it. */
-function sweepValuesOf(form: FormState, key: FieldKey): string[] {
+function sweepValuesOf(form: FormState, key: FieldKey, formErrors: FieldErrors): string[] {
   const values = form.sweepValues
     .split(',')
     .map((v) => v.trim())
@@ -267,7 +241,8 @@ function sweepValuesOf(form: FormState, key: FieldKey): string[] {
   if (new Set(values).size !== values.length) throw new FieldProblem('sweep values repeat');
   for (const v of values) {
     const point = parseForm(sweepPointForm(form, { field: key, values }, v));
-    const bad = point.errors[key] ?? Object.values(point.errors)[0];
+    const own = Object.entries(point.errors).filter(([k]) => k === key || !Object.hasOwn(formErrors, k));
+    const bad = point.errors[key] ?? own[0]?.[1];
     if (bad) throw new FieldProblem(`value '${v}': ${bad}`);
   }
   return values;

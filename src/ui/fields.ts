@@ -1,13 +1,18 @@
 // The configuration panel's fields: one table that the form, the URL codec, the validator
-// and the bench scenarios all read. The defaults are the default bench scenario
+// and the bench scenarios all read. Fields that are run options (ranks, tokens, the DWDP and
+// link options…) derive from the option table (src/options/group.ts): label, unit, help,
+// kind, choices and range are declared there once; this file adds the page-only fields
+// (source, model, strategies, link profile, sweep) and the panel's order. The defaults are the default bench scenario
 // (bench/scenarios/default.json): tiny-mixtral at 1024 tokens per rank has DeepSeek-R1's
 // tokens per expert at ISL 8K (1024·K/E = 256), so its compute-to-pull ratio is R1's. A form's state is the raw text of every field (what
 // the user typed, what the URL carries); src/ui/config.ts turns it into run options.
 //
 // Pure module (Node and browser).
 import { PRESETS } from '../model/presets.ts';
-import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { PROFILES } from '../hardware/profiles.ts';
+import { GROUP_OPTION, type FieldGroup, type GroupOptionDecl, type GroupOptionKey } from '../options/group.ts';
+
+export type { FieldGroup } from '../options/group.ts';
 
 export type FieldKey =
   | 'source'
@@ -42,8 +47,6 @@ export type FieldKey =
 /** Raw text of every field. */
 export type FormState = Record<FieldKey, string>;
 
-export type FieldGroup = 'run' | 'model' | 'workload' | 'group' | 'dwdp' | 'link' | 'time' | 'sweep';
-
 export interface FieldDef {
   key: FieldKey;
   /** Query-string parameter (short, stable: shared links depend on it). */
@@ -56,26 +59,58 @@ export interface FieldDef {
   options?: readonly { value: string; label: string }[];
   default: string;
   help: string;
+  /** The run option this field sets (src/options/group.ts); absent for page-only fields. */
+  option?: GroupOptionKey;
 }
 
-const opt = (values: readonly string[]) => values.map((v) => ({ value: v, label: v }));
+/** A run option as a page field: everything but the panel's order comes from its declaration. */
+function optionField(o: GroupOptionDecl): FieldDef {
+  const f = o.field!;
+  const input = o.kind === 'onoff' ? 'toggle' : o.kind === 'choice' ? 'select' : 'number';
+  const dflt =
+    typeof o.default === 'boolean' ? (o.default ? 'on' : 'off') : o.default === undefined ? '' : String(o.default);
+  return {
+    key: f.key as FieldKey,
+    param: f.param,
+    label: o.label,
+    ...(o.unit ? { unit: o.unit } : {}),
+    group: f.group,
+    input,
+    ...(o.kind === 'choice' ? { options: o.choices!.map((c) => ({ value: c, label: f.choiceLabels?.[c] ?? c })) } : {}),
+    default: f.default ?? dflt,
+    help: o.help,
+    option: o.key,
+  };
+}
 
 /** Hardware profiles a link (or a time dilation, or the modeled source) can follow. */
 export const PROFILE_OPTIONS = Object.values(PROFILES).map((p) => ({ value: p.id, label: p.name }));
 
-/** Fields a sweep can vary, with the axis label they get. */
-export const SWEEPABLE: Readonly<Partial<Record<FieldKey, { label: string; unit?: string; log?: boolean }>>> = {
-  tokens: { label: 'input length', unit: 'tokens per rank', log: true },
-  cv: { label: 'input-length CV' },
-  gbps: { label: 'link bandwidth', unit: 'GB/s', log: true },
-  skew: { label: 'routing skew (Zipf exponent)' },
-  ranks: { label: 'group size N', unit: 'ranks' },
-  fix: { label: 'contention fix' },
-  split: { label: 'split weights' },
-  prefetch: { label: 'prefetch' },
-  rankMode: { label: 'rank mode' },
-  format: { label: 'weight format' },
+/** Fields a sweep can vary, with the axis label they get and the values a new sweep starts from. */
+export const SWEEPABLE: Readonly<
+  Partial<Record<FieldKey, { label: string; unit?: string; log?: boolean; example: string }>>
+> = {
+  tokens: { label: 'input length', unit: 'tokens per rank', log: true, example: '256,1024,4096' },
+  cv: { label: 'input-length CV', example: '0,0.2,0.4' },
+  gbps: { label: 'link bandwidth', unit: 'GB/s', log: true, example: '150,900,5400' },
+  skew: { label: 'routing skew (Zipf exponent)', example: '0,1,2' },
+  ranks: { label: 'group size N', unit: 'ranks', example: '2,4,8' },
+  fix: { label: 'contention fix', example: 'on,off' },
+  split: { label: 'split weights', example: 'on,off' },
+  prefetch: { label: 'prefetch', example: 'on,off' },
+  rankMode: { label: 'rank mode', example: 'partitions,devices' },
+  format: { label: 'weight format', example: 'nvfp4,fp8' },
 };
+
+/**
+ * The form after the swept field changes: the old values belonged to the old field, so the
+ * new one starts from its example values (none: no values). The panel says it replaced them.
+ */
+export function withSweepField(form: FormState, sweep: string): FormState {
+  if (sweep === form.sweep) return form;
+  const example = Object.hasOwn(SWEEPABLE, sweep) ? SWEEPABLE[sweep as FieldKey]!.example : '';
+  return { ...form, sweep, sweepValues: example };
+}
 
 export const FIELDS: readonly FieldDef[] = [
   {
@@ -113,25 +148,8 @@ export const FIELDS: readonly FieldDef[] = [
     default: '',
     help: 'A Hugging Face config.json (DeepSeek-V3/R1, Mixtral, Qwen2-MoE, Qwen3-MoE), pasted or uploaded.',
   },
-  {
-    key: 'format',
-    param: 'fmt',
-    label: 'Expert weight format',
-    group: 'model',
-    input: 'select',
-    options: opt(WEIGHT_FORMATS),
-    default: 'nvfp4',
-    help: 'Bytes per expert weight: what every pull moves.',
-  },
-  {
-    key: 'seed',
-    param: 'seed',
-    label: 'Seed',
-    group: 'model',
-    input: 'number',
-    default: '1',
-    help: 'Weights, tokens and request lengths all derive from it.',
-  },
+  optionField(GROUP_OPTION.format),
+  optionField(GROUP_OPTION.seed),
   {
     key: 'strategies',
     param: 's',
@@ -146,119 +164,18 @@ export const FIELDS: readonly FieldDef[] = [
     default: 'dp,dep,dwdp',
     help: 'Each runs the same tokens; ratios are against DEP.',
   },
-  {
-    key: 'ranks',
-    param: 'n',
-    label: 'Ranks N',
-    group: 'group',
-    input: 'number',
-    default: '4',
-    help: 'GPUs in the group.',
-  },
-  {
-    key: 'rankMode',
-    param: 'rm',
-    label: 'Rank mode',
-    group: 'group',
-    input: 'select',
-    options: [
-      { value: 'partitions', label: 'partitions of one device' },
-      { value: 'devices', label: 'separate GPUDevices' },
-    ],
-    default: 'partitions',
-    help: 'How the emulation stands in for N GPUs.',
-  },
-  {
-    key: 'layers',
-    param: 'layers',
-    label: 'Layers',
-    group: 'model',
-    input: 'number',
-    default: '4',
-    help: 'MoE layers run per forward step (emulation; the modeled source runs the model’s full depth).',
-  },
-  {
-    key: 'tokens',
-    param: 't',
-    label: 'Tokens per rank',
-    unit: 'tokens',
-    group: 'workload',
-    input: 'number',
-    default: '1024',
-    help: 'Mean prefill tokens each rank processes.',
-  },
-  {
-    key: 'requests',
-    param: 'req',
-    label: 'Requests per rank',
-    group: 'workload',
-    input: 'number',
-    default: '4',
-    help: 'Their lengths sum to the rank’s tokens.',
-  },
-  {
-    key: 'cv',
-    param: 'cv',
-    label: 'Input-length CV',
-    group: 'workload',
-    input: 'number',
-    default: '0.2',
-    help: 'Coefficient of variation of request lengths (0 = all equal): the imbalance DEP’s barrier pays for.',
-  },
-  {
-    key: 'skew',
-    param: 'skew',
-    label: 'Routing skew',
-    group: 'workload',
-    input: 'number',
-    default: '0',
-    help: 'Zipf exponent of hot experts (0: the router’s own preferences).',
-  },
-  {
-    key: 'local',
-    param: 'L',
-    label: 'L (experts held)',
-    group: 'dwdp',
-    input: 'number',
-    default: '',
-    help: 'Experts each rank holds; blank = minimal-memory placement.',
-  },
-  {
-    key: 'pull',
-    param: 'P',
-    label: 'P (pulled per peer)',
-    group: 'dwdp',
-    input: 'number',
-    default: '',
-    help: 'Experts pulled from each peer; E = L + (N−1)·P.',
-  },
-  {
-    key: 'prefetch',
-    param: 'pf',
-    label: 'Prefetch',
-    group: 'dwdp',
-    input: 'toggle',
-    default: 'on',
-    help: 'On: pull all remote experts into ping-pong slots ahead of time. Off: pull the routed ones after routing.',
-  },
-  {
-    key: 'depth',
-    param: 'pd',
-    label: 'Prefetch slots',
-    group: 'dwdp',
-    input: 'number',
-    default: '2',
-    help: '2 = ping-pong, as in the paper.',
-  },
-  {
-    key: 'split',
-    param: 'split',
-    label: 'Split weights',
-    group: 'dwdp',
-    input: 'toggle',
-    default: 'on',
-    help: 'On: the grouped GEMM reads each source in place. Off: merge into one buffer first (timed).',
-  },
+  optionField(GROUP_OPTION.ranks),
+  optionField(GROUP_OPTION.rankMode),
+  optionField(GROUP_OPTION.layers),
+  optionField(GROUP_OPTION.tokens),
+  optionField(GROUP_OPTION.requests),
+  optionField(GROUP_OPTION.lengthCv),
+  optionField(GROUP_OPTION.routingSkew),
+  optionField(GROUP_OPTION.dwdpLocal),
+  optionField(GROUP_OPTION.dwdpPull),
+  optionField(GROUP_OPTION.prefetch),
+  optionField(GROUP_OPTION.prefetchDepth),
+  optionField(GROUP_OPTION.splitWeights),
   {
     key: 'linkProfile',
     param: 'lp',
@@ -272,76 +189,13 @@ export const FIELDS: readonly FieldDef[] = [
     default: 'gb200-nvl72',
     help: 'A hardware profile’s GPU-to-GPU link, or your own numbers.',
   },
-  {
-    key: 'gbps',
-    param: 'gbps',
-    label: 'Link bandwidth',
-    unit: 'GB/s',
-    group: 'link',
-    input: 'number',
-    default: '900',
-    help: 'Per rank, each direction (before time dilation).',
-  },
-  {
-    key: 'latency',
-    param: 'lat',
-    label: 'Link latency',
-    unit: 'µs',
-    group: 'link',
-    input: 'number',
-    default: '2',
-    help: 'Per transfer.',
-  },
-  {
-    key: 'fix',
-    param: 'fix',
-    label: 'Contention fix',
-    group: 'link',
-    input: 'toggle',
-    default: 'on',
-    help: 'Interleave slices round-robin across peers so no source’s copy engine is hit by everyone at once.',
-  },
-  {
-    key: 'clock',
-    param: 'clock',
-    label: 'Clock',
-    group: 'time',
-    input: 'select',
-    options: [
-      { value: 'virtual', label: 'virtual (timestamps → event scheduler)' },
-      { value: 'wall', label: 'wall (ranks really concurrent)' },
-    ],
-    default: 'virtual',
-    help: 'How time is read from the emulation.',
-  },
-  {
-    key: 'dilation',
-    param: 'dil',
-    label: 'Hardware profile',
-    group: 'time',
-    input: 'select',
-    options: [{ value: 'off', label: 'off' }, ...PROFILE_OPTIONS],
-    default: 'gb200-nvl72',
-    help: 'Scale the link by (this device’s GEMM rate ÷ the profile’s) so compute-to-pull ratios match that hardware. Also the profile of the modeled source.',
-  },
-  {
-    key: 'heads',
-    param: 'heads',
-    label: 'Attention heads',
-    group: 'time',
-    input: 'number',
-    default: '4',
-    help: 'Attention stand-in shape.',
-  },
-  {
-    key: 'headDim',
-    param: 'hd',
-    label: 'Head dim',
-    group: 'time',
-    input: 'number',
-    default: '32',
-    help: 'Attention stand-in shape.',
-  },
+  optionField(GROUP_OPTION.linkGbps),
+  optionField(GROUP_OPTION.linkLatencyUs),
+  optionField(GROUP_OPTION.contentionFix),
+  optionField(GROUP_OPTION.clock),
+  optionField(GROUP_OPTION.timeDilation),
+  optionField(GROUP_OPTION.attentionHeads),
+  optionField(GROUP_OPTION.attentionHeadDim),
   {
     key: 'sweep',
     param: 'sw',

@@ -21,7 +21,7 @@ import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
 import { provenance } from './summary.ts';
-import { formToQuery, pageUrl, queryToForm } from './url.ts';
+import { formToQuery, pageUrl, readQuery } from './url.ts';
 import { buildPanel } from './views/panel.ts';
 import { clear, download, h } from './views/dom.ts';
 import { summaryView } from './views/summary-view.ts';
@@ -72,20 +72,31 @@ let views: { gantt?: GanttCharts; topology?: TopologyView; memory?: uPlot; sweep
 
 const setQuery = (q: string) => history.replaceState(null, '', pageUrl(location.pathname, q));
 
+// The page's own link, read once before the panel rewrites the URL (it follows every valid
+// edit): `run=1` starts a run when the page is ready; parameters that set nothing are listed
+// above the panel instead of being dropped silently.
+const openedParams = new URLSearchParams(location.search);
+const opened = view === 'bench' ? readQuery(location.search) : null;
+if (opened && opened.ignored.length > 0) {
+  $('panel').before(
+    h(
+      'p',
+      { class: 'note url-ignored', role: 'status' },
+      `Ignored in the link: ${opened.ignored.join(', ')} (not a field of this page, or repeated).`,
+    ),
+  );
+}
+
 // A lab link's parameters (seed, skew, heads…) are not the benchmark's: it opens on defaults.
-const panel = buildPanel(
-  $('panel'),
-  view === 'bench' ? queryToForm(location.search) : defaultForm(),
-  (form, parsed) => {
-    const ok = parsed.config !== null;
-    ($('run') as HTMLButtonElement).disabled =
-      !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
-    $('run-hint').textContent = parsed.config
-      ? runHint(parsed.config)
-      : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
-    if (ok && view === 'bench') setQuery(formToQuery(form));
-  },
-);
+const panel = buildPanel($('panel'), opened ? opened.form : defaultForm(), (form, parsed) => {
+  const ok = parsed.config !== null;
+  ($('run') as HTMLButtonElement).disabled =
+    !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
+  $('run-hint').textContent = parsed.config
+    ? runHint(parsed.config)
+    : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
+  if (ok && view === 'bench') setQuery(formToQuery(form));
+});
 
 // ---------------------------------------------------------------------------------------
 // Views: the benchmark and the shader lab
@@ -154,7 +165,7 @@ const ready = (async () => {
       'choose “modeled” under Numbers from.',
     );
     // A link that did not ask for measured numbers explicitly gets the modeled ones.
-    if (!new URLSearchParams(location.search).has('src')) panel.set({ ...panel.form, source: 'modeled' });
+    if (!openedParams.has('src')) panel.set({ ...panel.form, source: 'modeled' });
     else panel.set(panel.form);
   }
 })();
@@ -346,5 +357,5 @@ window.dwdp = {
 
 if (view === 'lab') void showView('lab');
 void ready.then(() => {
-  if (view === 'bench' && new URLSearchParams(location.search).get('run') === '1') $('run').click();
+  if (view === 'bench' && opened?.run) run(panel.form).catch((e) => console.warn('run=1 ended:', (e as Error).message));
 });

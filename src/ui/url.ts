@@ -19,7 +19,32 @@ export function pageUrl(base: string, query: string): string {
   return query ? `${base}?${query}` : base;
 }
 
-/** Defaults for every field the query does not name; unknown parameters are ignored. */
+/** Parameters the page reads besides the fields: `run=1` starts a run on load, `view` picks the view. */
+export const PAGE_PARAMS: readonly string[] = ['run', 'view'];
+
+export interface QueryForm {
+  form: FormState;
+  /** Parameters that set nothing, as `key=value` (unknown keys, repeats of a field, a `run` other than 1), in order. */
+  ignored: string[];
+  /** `run=1`: start a run once the page is ready. */
+  run: boolean;
+}
+
+/** The form a query describes, and what in it was ignored (the page says so rather than dropping it silently). */
+export function readQuery(query: string): QueryForm {
+  const q = new URLSearchParams(query.startsWith('?') ? query.slice(1) : query);
+  const known = new Set([...FIELDS.map((f) => f.param), ...PAGE_PARAMS]);
+  const seen = new Set<string>();
+  const ignored: string[] = [];
+  for (const [k, v] of q) {
+    const shown = v === '' ? k : `${k}=${v}`;
+    if (!known.has(k) || seen.has(k) || (k === 'run' && v !== '1')) ignored.push(shown);
+    seen.add(k);
+  }
+  return { form: queryToForm(query), ignored, run: q.get('run') === '1' };
+}
+
+/** Defaults for every field the query does not name; unknown parameters are ignored (readQuery lists them). */
 export function queryToForm(query: string): FormState {
   const q = new URLSearchParams(query.startsWith('?') ? query.slice(1) : query);
   const form = defaultForm();

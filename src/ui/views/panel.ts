@@ -2,11 +2,21 @@
 // unit, a help line and a message slot. Every keystroke re-parses the whole form
 // (src/ui/config.ts) and shows each field's message in place; fields that do not apply to
 // the current choice (custom link numbers under a profile, DWDP options without DWDP,
-// emulation-only fields for the modeled source) are dimmed, not hidden, so nothing moves.
+// emulation-only fields for the modeled source; from the option table) are dimmed, not
+// hidden, so nothing moves; set away from their defaults they are refused with a message.
 import { PRESETS } from '../../model/presets.ts';
 import { getProfile } from '../../hardware/profiles.ts';
 import { parseForm } from '../config.ts';
-import { FIELDS, type FieldDef, type FieldGroup, type FieldKey, type FormState } from '../fields.ts';
+import { GROUP_OPTION, type GroupOptionKey, type Source } from '../../options/group.ts';
+import {
+  FIELD,
+  FIELDS,
+  withSweepField,
+  type FieldDef,
+  type FieldGroup,
+  type FieldKey,
+  type FormState,
+} from '../fields.ts';
 import type { ParsedForm } from '../config.ts';
 import { clear, h } from './dom.ts';
 
@@ -21,9 +31,8 @@ const GROUPS: readonly { group: FieldGroup; title: string }[] = [
   { group: 'sweep', title: 'Sweep' },
 ];
 
-/** Fields only the emulation reads. */
-const MEASURED_ONLY = new Set<FieldKey>(['rankMode', 'layers', 'clock', 'heads', 'headDim', 'skew']);
-const DWDP_ONLY = new Set<FieldKey>(['local', 'pull', 'prefetch', 'depth', 'split']);
+/** Which strategies and sources read each field: from the option table (src/options/group.ts). */
+const decl = (key: FieldKey) => (FIELD[key].option ? GROUP_OPTION[FIELD[key].option!] : undefined);
 
 export interface Panel {
   readonly form: FormState;
@@ -57,7 +66,12 @@ export function buildPanel(
   root.append(warnings);
 
   function changed(key: FieldKey): void {
-    form = { ...form, [key]: controls.get(key)!.read() };
+    const value = controls.get(key)!.read();
+    if (key === 'sweep') {
+      // The old values belonged to the old field: start the new one from its example values.
+      form = withSweepField(form, value);
+      controls.get('sweepValues')!.write(form.sweepValues);
+    } else form = { ...form, [key]: value };
     refresh();
   }
 
@@ -116,11 +130,24 @@ export function buildPanel(
 }
 
 function applies(key: FieldKey, form: FormState): boolean {
-  if (form.source === 'modeled' && MEASURED_ONLY.has(key)) return false;
-  if (DWDP_ONLY.has(key) && !form.strategies.split(',').includes('dwdp')) return false;
-  if (form.source === 'modeled' && key === 'prefetch') return false;
+  const o = decl(key);
+  if (!o) return true;
+  if (o.sources && !o.sources.includes(form.source as Source)) return false;
+  const chosen = form.strategies.split(',').map((s) => s.trim());
+  if (o.usedBy && !o.usedBy.some((s) => chosen.includes(s))) return false;
+  if (
+    o.needs &&
+    form[FIELD_OF_OPTION[o.needs.option]] !==
+      (o.needs.value === true ? 'on' : o.needs.value === false ? 'off' : String(o.needs.value))
+  )
+    return false;
   return true;
 }
+
+const FIELD_OF_OPTION = Object.fromEntries(FIELDS.filter((f) => f.option).map((f) => [f.option!, f.key])) as Record<
+  GroupOptionKey,
+  FieldKey
+>;
 
 function control(f: FieldDef, onInput: () => void) {
   const id = `f-${f.key}`;

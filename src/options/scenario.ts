@@ -1,0 +1,415 @@
+// The rack model's scenario parameters, declared once: every key a scenario file's "base",
+// "rows" and "sweep" may set, with its kind, range, default, unit, help and the modes that
+// read it, and the rules between keys (a serving rack is whole groups; a DWDP placement is
+// valid; the work a row asks for is estimated and refused before it starts). src/sim/scenarios.ts
+// parses files and checks built-in scenarios with it; errors are OptionError data whose option
+// is the key's path in the file ("base.groupSize", "rows[2].efficiency.gemm").
+//
+// Pure module (Node and browser).
+import { PlacementError, makePlacement } from '../dwdp/placement.ts';
+import { WEIGHT_FORMATS } from '../model/formats.ts';
+import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
+import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
+import { OptionError, d, ref } from './error.ts';
+import { checkValue, parseJson, type OptionDecl, type OptionValue } from './schema.ts';
+
+export type ScenarioMode = 'step' | 'serving';
+
+export interface ScenarioParamDecl extends OptionDecl {
+  /** Modes that read it (absent: both). */
+  modes?: readonly ScenarioMode[];
+}
+
+const STEP: readonly ScenarioMode[] = ['step'];
+const SERVING: readonly ScenarioMode[] = ['serving'];
+
+/** Fractions of peak: above 0 (0 would make every op take forever) and at most 1. */
+const fraction = (key: keyof typeof DEFAULT_EFFICIENCY, help: string): ScenarioParamDecl => ({
+  key: `efficiency.${key}`,
+  kind: 'number',
+  min: 0,
+  minExclusive: true,
+  max: 1,
+  default: DEFAULT_EFFICIENCY[key],
+  label: `efficiency.${key}`,
+  help,
+});
+
+/** Every scenario parameter. Step and efficiency defaults are the model's own (src/sim/experiment.ts, src/sim/cost-model.ts). */
+export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
+  {
+    key: 'format',
+    kind: 'choice',
+    choices: WEIGHT_FORMATS,
+    default: S.format,
+    label: 'format',
+    help: 'routed-expert weight format',
+  },
+  {
+    key: 'isl',
+    kind: 'int',
+    min: 1,
+    max: 1 << 20,
+    default: S.isl,
+    unit: 'tokens',
+    label: 'isl',
+    help: 'mean input length',
+  },
+  {
+    key: 'cv',
+    kind: 'number',
+    min: 0,
+    max: 2,
+    default: S.cv,
+    label: 'cv',
+    help: 'coefficient of variation of input lengths',
+  },
+  {
+    key: 'batch',
+    kind: 'int',
+    min: 1,
+    max: 1024,
+    default: S.batch,
+    modes: STEP,
+    label: 'batch',
+    help: 'requests per rank per step',
+  },
+  {
+    key: 'groupSize',
+    kind: 'int',
+    min: 1,
+    max: 256,
+    default: S.groupSize,
+    label: 'groupSize',
+    help: 'ranks per DWDP/DEP group',
+  },
+  {
+    key: 'steps',
+    kind: 'int',
+    min: 1,
+    max: 1024,
+    default: S.steps,
+    modes: STEP,
+    label: 'steps',
+    help: 'forward steps per row',
+  },
+  {
+    key: 'seed',
+    kind: 'int',
+    min: 0,
+    max: 2 ** 32 - 1,
+    default: S.seed,
+    label: 'seed',
+    help: 'seed of lengths and arrivals',
+  },
+  {
+    key: 'contentionFix',
+    kind: 'onoff',
+    default: S.contentionFix,
+    label: 'contentionFix',
+    help: 'slice pulls round-robin across peers',
+  },
+  {
+    key: 'splitWeights',
+    kind: 'onoff',
+    default: S.splitWeights,
+    label: 'splitWeights',
+    help: 'grouped GEMM reads each source in place',
+  },
+  {
+    key: 'prefetchDepth',
+    kind: 'int',
+    min: 1,
+    max: 8,
+    default: S.prefetchDepth,
+    label: 'prefetchDepth',
+    help: 'prefetch slots',
+  },
+  {
+    key: 'linkGBps',
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1e6,
+    unit: 'GB/s',
+    label: 'linkGBps',
+    help: "link bandwidth per direction (default: the profile's)",
+  },
+  {
+    key: 'local',
+    kind: 'int',
+    min: 1,
+    max: 1 << 16,
+    label: 'local',
+    help: 'DWDP L, experts held (default: minimal memory)',
+  },
+  { key: 'pull', kind: 'int', min: 0, max: 1 << 16, label: 'pull', help: 'DWDP P, experts pulled per peer' },
+  {
+    key: 'ranks',
+    kind: 'int',
+    min: 1,
+    max: 4096,
+    default: 72,
+    modes: SERVING,
+    label: 'ranks',
+    help: 'ranks in the rack',
+  },
+  {
+    key: 'requests',
+    kind: 'int',
+    min: 1,
+    max: 1e6,
+    default: 1000,
+    modes: SERVING,
+    label: 'requests',
+    help: 'requests served',
+  },
+  {
+    key: 'osl',
+    kind: 'int',
+    min: 1,
+    max: 1 << 20,
+    default: 1024,
+    modes: SERVING,
+    label: 'osl',
+    help: 'mean output length',
+  },
+  {
+    key: 'oslCv',
+    kind: 'number',
+    min: 0,
+    max: 2,
+    default: 0,
+    modes: SERVING,
+    label: 'oslCv',
+    help: 'CV of output lengths',
+  },
+  {
+    key: 'maxTokensPerBatch',
+    kind: 'int',
+    min: 1,
+    max: 1 << 22,
+    default: 16384,
+    modes: SERVING,
+    label: 'maxTokensPerBatch',
+    help: 'tokens per batch at most',
+  },
+  {
+    key: 'arrivalRatePerS',
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1e9,
+    modes: SERVING,
+    label: 'arrivalRatePerS',
+    help: 'Poisson arrivals per second (default: a backlog at t = 0)',
+  },
+  fraction('gemm', 'dense GEMM fraction of peak'),
+  fraction('groupedGemm', 'grouped GEMM fraction of peak'),
+  fraction('attention', 'attention fraction of peak'),
+  fraction('memory', 'HBM fraction of peak'),
+  fraction('link', 'link fraction of peak'),
+  {
+    key: 'efficiency.launchUs',
+    kind: 'number',
+    min: 0,
+    max: 1e6,
+    default: DEFAULT_EFFICIENCY.launchUs,
+    unit: 'µs',
+    label: 'efficiency.launchUs',
+    help: 'per kernel',
+  },
+  {
+    key: 'efficiency.collectiveUs',
+    kind: 'number',
+    min: 0,
+    max: 1e6,
+    default: DEFAULT_EFFICIENCY.collectiveUs,
+    unit: 'µs',
+    label: 'efficiency.collectiveUs',
+    help: 'per all-to-all phase',
+  },
+];
+
+export const SCENARIO_PARAM: Readonly<Record<string, ScenarioParamDecl>> = Object.fromEntries(
+  SCENARIO_PARAMS.map((p) => [p.key, p]),
+);
+
+/** Keys a sweep or a row may set at the top level (efficiency is an object of its own keys). */
+export const TOP_KEYS: readonly string[] = [
+  ...SCENARIO_PARAMS.filter((p) => !p.key.startsWith('efficiency.')).map((p) => p.key),
+  'efficiency',
+];
+const EFFICIENCY_KEYS = SCENARIO_PARAMS.filter((p) => p.key.startsWith('efficiency.')).map((p) => p.key.slice(11));
+
+/** An error about the parameter at `path` (e.g. "rows[1].isl"). */
+const at = (path: string, e: OptionError) =>
+  new OptionError(
+    path,
+    e.value,
+    e.detail,
+    e.suggestion.map((s) => ({ ...s, option: path })),
+  );
+
+/** Checks a JSON object of parameters (a file's "base" or one of its "rows"); errors name the key's path. */
+export function parseScenarioParams(x: unknown, where: string): Record<string, OptionValue | Record<string, number>> {
+  if (x === undefined) return {};
+  if (typeof x !== 'object' || x === null || Array.isArray(x))
+    throw new OptionError(where, JSON.stringify(x), d`must be an object of parameters (${TOP_KEYS.join(', ')})`);
+  const out: Record<string, OptionValue | Record<string, number>> = {};
+  for (const [k, v] of Object.entries(x)) {
+    const path = `${where}.${k}`;
+    if (k === 'efficiency') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        throw new OptionError(path, JSON.stringify(v), d`must be an object of ${EFFICIENCY_KEYS.join(', ')}`);
+      const e: Record<string, number> = {};
+      for (const [ek, ev] of Object.entries(v)) {
+        const decl = SCENARIO_PARAM[`efficiency.${ek}`];
+        if (!decl)
+          throw new OptionError(
+            `${path}.${ek}`,
+            undefined,
+            d`is not a parameter (known: ${EFFICIENCY_KEYS.join(', ')})`,
+          );
+        e[ek] = checkedJson(decl, ev, `${path}.${ek}`) as number;
+      }
+      out[k] = e;
+      continue;
+    }
+    const decl = SCENARIO_PARAM[k];
+    if (!decl) throw new OptionError(path, undefined, d`is not a parameter (known: ${TOP_KEYS.join(', ')})`);
+    out[k] = checkedJson(decl, v, path);
+  }
+  return out;
+}
+
+function checkedJson(decl: ScenarioParamDecl, v: unknown, path: string): OptionValue {
+  try {
+    return parseJson(decl, v);
+  } catch (e) {
+    throw e instanceof OptionError ? at(path, e) : e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules of a whole row, and the work it asks for
+
+/**
+ * Work limit per row, in rank-steps (one rank's forward step through every layer, scheduled
+ * for DEP and for DWDP). A step row costs 2·groupSize·steps of them; a serving row about
+ * 2·groupSize·batches + ranks, batches = ⌈requests ÷ max(1, ⌊maxTokensPerBatch ÷ isl⌋)⌉.
+ * Measured here (2 shared CPU cores, DeepSeek-R1 on GB200): 256 step-mode rank-steps took
+ * about 1 s and 60 MB of heap, 1 608 serving rank-steps about 0.9 s; the limits keep a row
+ * to roughly 15–20 s and about 1 GB.
+ */
+export const MAX_RANK_STEPS: Readonly<Record<ScenarioMode, number>> = { step: 4096, serving: 32768 };
+
+/** The rank-steps a row asks for (see MAX_RANK_STEPS). */
+export function rowRankSteps(mode: ScenarioMode, p: Record<string, unknown>): number {
+  const G = p.groupSize as number;
+  if (mode === 'step') return 2 * G * (p.steps as number);
+  const perBatch = Math.max(1, Math.floor((p.maxTokensPerBatch as number) / (p.isl as number)));
+  return 2 * G * Math.ceil((p.requests as number) / perBatch) + (p.ranks as number);
+}
+
+/**
+ * Problems of one full row (defaults merged): keys the mode does not read that the scenario
+ * set (`given`), a serving rack that is not whole groups, a DWDP placement that does not
+ * exist, DEP groups larger than the experts, and work beyond MAX_RANK_STEPS.
+ * `where` names the row ("rows[2]", "sweep.values[1]"); `experts` is the model's E.
+ */
+export function scenarioRowErrors(
+  mode: ScenarioMode,
+  row: Record<string, unknown>,
+  given: ReadonlySet<string>,
+  where: string,
+  experts: number,
+): OptionError[] {
+  const out: OptionError[] = [];
+  const key = (k: string) => `${where}.${k}`;
+  for (const k of given) {
+    const decl = SCENARIO_PARAM[k];
+    if (decl?.modes && !decl.modes.includes(mode))
+      out.push(
+        new OptionError(
+          key(k),
+          row[k],
+          d`is read only by ${decl.modes.join(', ')} scenarios, and this one is ${mode}: remove it`,
+        ),
+      );
+  }
+  const G = row.groupSize as number;
+  if (mode === 'serving') {
+    const R = row.ranks as number;
+    if (R < G || R % G !== 0) {
+      const whole = Math.max(G, Math.round(R / G) * G);
+      out.push(
+        new OptionError(key('ranks'), R, d`is not a whole number of groups of ${ref(key('groupSize'))} ${G}`, [
+          { option: key('ranks'), value: whole },
+        ]),
+      );
+    }
+  }
+  if (G > experts)
+    out.push(
+      new OptionError(
+        key('groupSize'),
+        G,
+        d`is more ranks than the model's ${experts} experts (DEP gives every rank at least one)`,
+        [{ option: key('groupSize'), value: experts }],
+      ),
+    );
+  else if (G >= 2 && (row.local !== undefined || row.pull !== undefined)) {
+    try {
+      makePlacement(experts, G, row.local as number | undefined, row.pull as number | undefined);
+    } catch (e) {
+      if (!(e instanceof PlacementError)) throw e;
+      const which = row.local === undefined ? 'pull' : 'local';
+      out.push(
+        new OptionError(key(which), row[which], d`makes no DWDP placement for E=${experts}, N=${G}: ${e.problem}`, [
+          { option: key('local'), value: e.near.local },
+          { option: key('pull'), value: e.near.pull },
+        ]),
+      );
+    }
+  }
+  const work = rowRankSteps(mode, row);
+  if (work > MAX_RANK_STEPS[mode]) {
+    const perBatch = Math.max(1, Math.floor((row.maxTokensPerBatch as number) / (row.isl as number)));
+    const what =
+      mode === 'step'
+        ? `2 strategies × groupSize ${G} × steps ${row.steps as number}`
+        : `2 strategies × groupSize ${G} × ${Math.ceil((row.requests as number) / perBatch)} batches ` +
+          `(requests ${row.requests as number}, ${perBatch} per batch) + ranks ${row.ranks as number}`;
+    const culprit = mode === 'step' ? (G > (row.steps as number) ? 'groupSize' : 'steps') : 'requests';
+    out.push(
+      new OptionError(
+        key(culprit),
+        row[culprit],
+        d`asks for ${what} = ${work} rank-steps of work, over the limit of ${MAX_RANK_STEPS[mode]} for a ${mode} row: make the row smaller`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** The default of every declared parameter that has one. */
+export function scenarioParamDefaults(): Record<string, OptionValue> {
+  return Object.fromEntries(
+    SCENARIO_PARAMS.filter((p) => p.default !== undefined && !p.key.startsWith('efficiency.')).map((p) => [
+      p.key,
+      p.default!,
+    ]),
+  );
+}
+
+/** Checks typed values (a built-in scenario's) against their declarations. */
+export function checkScenarioValue(path: string, key: string, v: unknown): void {
+  const decl = SCENARIO_PARAM[key];
+  if (!decl) throw new OptionError(path, undefined, d`is not a parameter (known: ${TOP_KEYS.join(', ')})`);
+  try {
+    checkValue(decl, v);
+  } catch (e) {
+    throw e instanceof OptionError ? at(path, e) : e;
+  }
+}

@@ -1,0 +1,87 @@
+// The moe and sim CLIs refuse bad and unread options with exit 2 and one message naming the
+// flag (or the scenario file and key), before any GPU or model work.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function cli(script: string, args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// [arguments, the message's first line]
+const MOE: [string[], string][] = [
+  [['--strategy', 'dep', '--dwdp-local', '4'], '--dwdp-local 4: is read only by dwdp, and the strategy is dep'],
+  [['--strategy', 'dp', '--contention-fix', 'off'], '--contention-fix off: is read only by dwdp'],
+  [['--strategy', 'dp', '--link-gbps', '10'], '--link-gbps 10: is read only by dep, dwdp, and the strategy is dp'],
+  [['--prefetch', 'off', '--prefetch-depth', '3'], '--prefetch-depth 3: is read only with --prefetch on'],
+  [['--seed', '1e20'], '--seed 1e20: must be an integer from 0 to 4294967295'],
+  [['--ranks', '2.5'], '--ranks 2.5: must be an integer from 1 to 64'],
+  [['--ranks', '4', '--tokens', '8', '--requests', '9'], '--requests 9: cannot exceed --tokens (8)'],
+  [['--ranks', '4', '--runs', '3'], '--runs is read only by single-layer runs'],
+  [['--model', 'tiny-mixtral', '--dwdp-local', '4'], '--dwdp-local 4: makes no DWDP placement for E=8, N=4'],
+  [['--link-gbps', '0'], '--link-gbps 0: must be a positive number of GB/s'],
+  [['--tokens', 'abc'], '--tokens abc: must be a number'],
+];
+
+describe('npm run moe refuses bad options by flag', () => {
+  for (const [args, message] of MOE) {
+    it(args.join(' '), () => {
+      const r = cli('src/cli/moe.ts', args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(`error: ${message}`);
+      expect(r.stdout).toBe('');
+    });
+  }
+  it('derives --help from the option table', () => {
+    const r = cli('src/cli/moe.ts', ['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /--dwdp-local <n>\s+Experts each rank holds .*\(dwdp only; an integer from 1 to 65536, default: automatic\)/,
+    );
+    expect(r.stdout).toMatch(/--seed <n>\s+.*an integer from 0 to 4294967295, default 1/);
+  });
+});
+
+describe('npm run sim refuses bad options and scenario files by name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+  const file = (name: string, json: unknown) => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(json));
+    return p;
+  };
+  const cases: [string[], string][] = [
+    [
+      ['--scenario', 'r1-isl-sweep', '--this-device-gflops', '5'],
+      '--this-device-gflops is read only with --profile this-device',
+    ],
+    [['--list', '--json'], '--list reads no other option: remove --json'],
+    [['--calibrate', 'x.json', '--scenario', 'r1-isl-sweep'], '--calibrate reads only its file'],
+    [
+      ['--scenario', file('gemm0.json', { base: { efficiency: { gemm: 0 } } })],
+      'gemm0.json: scenario.base.efficiency.gemm 0: must be a number above 0 and at most 1',
+    ],
+    [['--scenario', file('link0.json', { rows: [{ linkGBps: 0 }] })], 'link0.json: scenario.rows[0].linkGBps 0:'],
+    [
+      ['--scenario', file('rack.json', { mode: 'serving', base: { ranks: 70, groupSize: 4 } })],
+      'rack.json: scenario.base.ranks 70: is not a whole number of groups of scenario.base.groupSize 4; try scenario.base.ranks 72',
+    ],
+    [
+      ['--scenario', file('huge.json', { base: { groupSize: 64, steps: 100 } })],
+      'huge.json: scenario.base.steps 100: asks for',
+    ],
+    [
+      ['--scenario', file('unknown.json', { base: { isll: 1 } })],
+      'unknown.json: scenario.base.isll is not a parameter',
+    ],
+  ];
+  for (const [args, message] of cases) {
+    it(args.map((a) => a.replace(dir, '…')).join(' '), () => {
+      const r = cli('src/cli/sim.ts', args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(message);
+    });
+  }
+});
