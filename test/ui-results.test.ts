@@ -26,6 +26,7 @@ import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from 
 import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
 import { PIDS_PER_RUN, comparisonTrace } from '../src/ui/trace-export.ts';
+import { CATEGORIES, SPAN_CATEGORIES, type SpanCategory } from '../src/timeline/categories.ts';
 import type { Interval } from '../src/timeline/scheduler.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { PageConfig } from '../src/ui/config.ts';
@@ -42,7 +43,11 @@ const withSeed = (msg: string) => `${msg} (seed ${seed})`;
  */
 function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.next() * 1000): GroupRunResult {
   const intervals: Interval[] = [];
-  const cats = ['attention', 'router', 'gemm', 'dense', 'combine', 'wait', 'sync', 'comm', 'merge', 'mystery'];
+  // Every compute and stream category of the table, and one outside it (a results file of an older build).
+  const cats = [
+    ...SPAN_CATEGORIES.filter((c) => ['compute', 'stream'].includes(CATEGORIES[c].lane)),
+    'mystery',
+  ] as SpanCategory[];
   let makespan = 0;
   for (let k = 0; k < ranks; k++) {
     let t = r.int(3);
@@ -288,9 +293,9 @@ describe('timeline rows', () => {
           .reduce((a, iv) => a + iv.endMs - iv.startMs, 0);
       expect(totals.wait).toBe(sum('wait'));
       expect(totals.sync).toBe(sum('sync'));
-      expect(totals.other).toBe(sum('mystery'));
+      expect(totals.other).toBe(sum('mystery') + sum('other'));
       // Every compute kind keeps its own class (the shared expert's GEMMs arrive as 'dense').
-      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'comm'] as const)
+      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'collective', 'comm'] as const)
         expect(totals[cls], withSeed(cls)).toBe(sum(cls));
       const copy = r.intervals.filter((iv) => iv.lane === 'copy');
       expect(totals.pull + totals.send).toBe(copy.reduce((a, iv) => a + iv.endMs - iv.startMs, 0));
@@ -311,7 +316,7 @@ describe("timeline classes of the layer's timed passes", () => {
       combine: 'combine',
       attention: 'attention',
     };
-    for (const step of ['gemm', 'dense', 'experts']) {
+    for (const step of ['gemm', 'dense', 'other'] as const) {
       for (const [pass, cls] of Object.entries(want)) {
         const iv = {
           rank: 0,
