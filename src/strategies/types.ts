@@ -2,6 +2,7 @@
 // their shells (CLI, benchmark page, benches). Plain data; no GPU types.
 import type { RankMode } from '../dwdp/transport.ts';
 import type { Interval, RankMetrics } from '../timeline/scheduler.ts';
+import type { Provenance } from '../timeline/provenance.ts';
 
 export type StrategyName = 'dp' | 'dep' | 'dwdp';
 export const STRATEGIES: readonly StrategyName[] = ['dp', 'dep', 'dwdp'];
@@ -110,7 +111,9 @@ export interface GroupRunResult {
     /** measuredInRun: the GEMM rate was measured at the start of this run (else it was given). */
     dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number; measuredInRun: boolean };
   };
-  /** Where the times come from, in words, e.g. "measured here: GPU timestamps on SwiftShader…, scheduled in virtual time". */
+  /** Where the times come from, as data (badges and provenance lines are derived from it). */
+  provenance: Provenance;
+  /** The same in words, for printing: timeSourceText(provenance), adapterText(provenance). */
   timeSource: string;
   adapter: string;
 }
