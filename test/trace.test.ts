@@ -5,6 +5,7 @@ import { linkSpec } from '../src/timeline/link.ts';
 import { COMPUTE_TID, COPY_TID, toChromeTrace } from '../src/report/trace.ts';
 import { simulate } from '../src/timeline/scheduler.ts';
 import type { Op } from '../src/timeline/ops.ts';
+import { CATEGORIES } from '../src/timeline/categories.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -52,6 +53,7 @@ describe('toChromeTrace', () => {
       expect(e.ts).toBeCloseTo(iv.startMs * 1000, 9);
       expect(e.dur).toBeCloseTo((iv.endMs - iv.startMs) * 1000, 9);
       expect(e.cat).toBe(iv.category);
+      expect(e.args?.kind).toBe(CATEGORIES[iv.category].label);
       if (iv.lane === 'copy') expect(e.args).toMatchObject({ peer: iv.peer, bytes: Math.round(iv.bytes!) });
     });
     // Events on one thread never overlap (Perfetto draws them as one track).
@@ -75,7 +77,7 @@ describe('toChromeTrace', () => {
     expect(t.otherData.modeled).toBe(false);
     expect(t.traceEvents.find((e) => e.name === 'process_name')?.args).toEqual({ name: 'GPU 3' });
     expect(t.traceEvents.filter((e) => e.ph === 'X')).toEqual([
-      { name: 'x', cat: 'other', ph: 'X', pid: 3, tid: 0, ts: 1000, dur: 1000, args: {} },
+      { name: 'x', cat: 'other', ph: 'X', pid: 3, tid: 0, ts: 1000, dur: 1000, args: { kind: 'other compute' } },
     ]);
   });
 });

@@ -52,6 +52,11 @@ describe('modeled source', () => {
       const bytes = runs[0].bytesPerExpert;
       for (const r of runs) {
         expect(sourceBadge(r)).toBe('modeled');
+        expect(r.provenance, what).toMatchObject({
+          kind: 'modeled',
+          profile: c.profile,
+          profileName: getProfile(c.profile!).name,
+        });
         expect(r.timeSource, what).toContain(getProfile(c.profile!).name);
         expect(r.adapter).toBe(`none (modeled ${c.profile})`);
         expect(r.ranks.length).toBe(N);

@@ -22,10 +22,19 @@ import {
   viewMatrix,
   zoomAbout,
 } from '../src/ui/topology.ts';
-import { DEV_PAGE, sourceLines, summaryRow, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
+import {
+  DEV_PAGE,
+  provenance,
+  sourceBadge,
+  sourceLines,
+  summaryRow,
+  summaryMarkdown,
+  summaryText,
+} from '../src/ui/summary.ts';
 import { formToQuery, pageUrl, queryToForm } from '../src/ui/url.ts';
 import { CSV_COLUMNS, comparisonCsv, comparisonJson } from '../src/ui/export.ts';
 import { PIDS_PER_RUN, comparisonTrace } from '../src/ui/trace-export.ts';
+import { CATEGORIES, SPAN_CATEGORIES, type SpanCategory } from '../src/timeline/categories.ts';
 import type { Interval } from '../src/timeline/scheduler.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { PageConfig } from '../src/ui/config.ts';
@@ -36,13 +45,19 @@ const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 
+const FAKE_SOURCE = 'measured here (GPU timestamps of every step, scheduled in virtual time), on test adapter';
+
 /**
  * A random run on an integer-ms grid: each rank's compute lane is a sequence of spans with
  * random gaps, its copy lane random transfers to random peers.
  */
 function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.next() * 1000): GroupRunResult {
   const intervals: Interval[] = [];
-  const cats = ['attention', 'router', 'gemm', 'dense', 'combine', 'wait', 'sync', 'comm', 'merge', 'mystery'];
+  // Every compute and stream category of the table, and one outside it (a results file of an older build).
+  const cats = [
+    ...SPAN_CATEGORIES.filter((c) => ['compute', 'stream'].includes(CATEGORIES[c].lane)),
+    'mystery',
+  ] as SpanCategory[];
   let makespan = 0;
   for (let k = 0; k < ranks; k++) {
     let t = r.int(3);
@@ -105,7 +120,8 @@ function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.
     replicaWeightBytes: 1 << 20,
     bytesPerExpert: 64,
     link: { gbps: 900, latencyUs: 2, contentionFix: true },
-    timeSource: 'measured here (fake)',
+    provenance: { kind: 'measured', adapter: 'test adapter', timer: 'timestamp-query', clock: 'virtual' },
+    timeSource: 'words only: nothing reads this',
     adapter: 'test adapter',
   };
 }
@@ -288,9 +304,9 @@ describe('timeline rows', () => {
           .reduce((a, iv) => a + iv.endMs - iv.startMs, 0);
       expect(totals.wait).toBe(sum('wait'));
       expect(totals.sync).toBe(sum('sync'));
-      expect(totals.other).toBe(sum('mystery'));
+      expect(totals.other).toBe(sum('mystery') + sum('other'));
       // Every compute kind keeps its own class (the shared expert's GEMMs arrive as 'dense').
-      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'comm'] as const)
+      for (const cls of ['attention', 'router', 'gemm', 'dense', 'combine', 'merge', 'collective', 'comm'] as const)
         expect(totals[cls], withSeed(cls)).toBe(sum(cls));
       const copy = r.intervals.filter((iv) => iv.lane === 'copy');
       expect(totals.pull + totals.send).toBe(copy.reduce((a, iv) => a + iv.endMs - iv.startMs, 0));
@@ -311,7 +327,7 @@ describe("timeline classes of the layer's timed passes", () => {
       combine: 'combine',
       attention: 'attention',
     };
-    for (const step of ['gemm', 'dense', 'experts']) {
+    for (const step of ['gemm', 'dense', 'other'] as const) {
       for (const [pass, cls] of Object.entries(want)) {
         const iv = {
           rank: 0,
@@ -390,6 +406,21 @@ describe('topology', () => {
   });
 });
 
+describe('provenance', () => {
+  it('badges and provenance lines come from the data, not from the words', () => {
+    const r = fakeResult('dwdp', 2);
+    // Words that would mislead a prefix test: the data says measured.
+    r.timeSource = 'modeled, said nobody';
+    expect(sourceBadge(r)).toBe('measured here');
+    r.provenance = { kind: 'modeled', profile: 'h200-hgx', profileName: 'H200 HGX', calibration: 'defaults' };
+    r.timeSource = 'measured here, said nobody';
+    expect(sourceBadge(r)).toBe('modeled');
+    expect(provenance(r)).toBe('modeled: roofline cost model on H200 HGX (defaults), scheduled in virtual time');
+    r.provenance = { kind: 'measured', adapter: 'A', timer: 'host', clock: 'wall' };
+    expect(sourceBadge(r)).toBe('measured here');
+  });
+});
+
 describe('summary and exports', () => {
   const comparison = (): Comparison => {
     const strategies: StrategyName[] = ['dp', 'dep', 'dwdp'];
@@ -444,7 +475,7 @@ describe('summary and exports', () => {
       expect(Number(row[col('rank')])).toBe(k.rank);
       expect(Number(row[col('compute_ms')])).toBe(k.computeMs);
       expect(Number(row[col('tps_per_gpu')])).toBe(r.tpsPerGpu);
-      expect(row[col('source')]).toBe('measured here (fake), on test adapter');
+      expect(row[col('source')]).toBe(FAKE_SOURCE);
     });
   });
 
@@ -457,7 +488,7 @@ describe('summary and exports', () => {
     expect(text).toContain('TPS/GPU (tok/s, measured here)');
     expect(text.split('\n').length).toBe(2 + 6);
     const md = summaryMarkdown(c);
-    expect(md).toContain('measured here (fake), on test adapter');
+    expect(md).toContain(FAKE_SOURCE);
     for (const r of c.ratios) expect(md).toContain(r.name);
   });
 
@@ -495,7 +526,7 @@ describe('summary and exports', () => {
       for (const r of p.results) r.link = { ...r.link, dilation: d };
     });
     const lines = sourceLines(c);
-    expect(lines[0]).toBe('Numbers: measured here (fake), on test adapter');
+    expect(lines[0]).toBe(`Numbers: ${FAKE_SOURCE}`);
     expect(lines.length).toBe(1 + c.points.length);
     c.points.forEach((p, i) => {
       const factor = (1e-5 * (i + 1)).toExponential(3);

@@ -38,6 +38,7 @@ export function metricsJson(r: GroupRunResult): Record<string, unknown> {
     bytesPerExpert: r.bytesPerExpert,
     replicaWeightBytes: r.replicaWeightBytes,
     link: r.link,
+    provenance: r.provenance,
     timeSource: r.timeSource,
     adapter: r.adapter,
   };
@@ -76,11 +77,15 @@ export function rankTable(r: GroupRunResult): string {
   );
 }
 
-/** Compute times are measured on `adapter`; transfer times follow `link` (the model under the virtual clock, paced copies under the wall clock). */
+/**
+ * Compute times come from `provenance` (measured on an adapter, or modeled); transfer times
+ * follow `link` (the model under the virtual clock, paced copies under the wall clock).
+ */
 export function groupTrace(r: GroupRunResult, title: string): ChromeTrace {
   return toChromeTrace(r.intervals, {
     title,
-    modeled: false,
+    modeled: r.provenance.kind === 'modeled',
+    provenance: r.provenance,
     strategy: r.strategy,
     clock: r.clock,
     timeSource: r.timeSource,

@@ -4,11 +4,13 @@
 // Layout: one process per rank ("rank 3"), two threads in it: "compute" (the rank's stream:
 // kernels, and the stretches it spent blocked on pulls, peers or barriers) and "copy engine"
 // (transfers this rank's engine served, pulls for peers and sends). Every interval becomes a
-// complete event ('X') with its time in microseconds, as the format requires; names come
-// from metadata events ('M'). Format: "Trace Event Format", Google, docs.google.com/document/
+// complete event ('X') with its time in microseconds, as the format requires; its `cat` is the
+// span category and `args.kind` the legend's words for it (src/timeline/categories.ts, the
+// table the page's legend reads too); names come from metadata events ('M'). Format: "Trace Event Format", Google, docs.google.com/document/
 // d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU.
 
 import type { Interval } from '../timeline/scheduler.ts';
+import { CATEGORIES, isSpanCategory } from '../timeline/categories.ts';
 
 export interface TraceMeta {
   /** Shown in the trace's metadata (otherData). */
@@ -61,6 +63,7 @@ export function toChromeTrace(intervals: readonly Interval[], meta: TraceMeta = 
     if (iv.layer !== undefined) args.layer = iv.layer;
     if (iv.peer !== undefined) args.peer = iv.peer;
     if (iv.bytes !== undefined) args.bytes = Math.round(iv.bytes);
+    if (isSpanCategory(iv.category)) args.kind = CATEGORIES[iv.category].label;
     events.push({
       name: iv.layer !== undefined ? `${iv.label} L${iv.layer}` : iv.label,
       cat: iv.category,

@@ -22,6 +22,7 @@ import type { Efficiency } from '../hardware/efficiency.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
 import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
 import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
+import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import { sampleLength } from './workload.ts';
 
 /** The DWDP and link knobs every modeled experiment takes (steps, scenarios, serving). */
@@ -49,16 +50,6 @@ export interface StepParams extends DwdpKnobs {
   /** Requests per rank per step. */
   batch: number;
   steps: number;
-}
-
-export interface Breakdown {
-  attention: number;
-  groupedGemm: number;
-  denseGemm: number;
-  other: number;
-  communication: number;
-  synchronization: number;
-  p2pCopy: number;
 }
 
 export interface StepRow {
@@ -116,27 +107,6 @@ export function stepBatches(
       lengths: Array.from({ length: p.batch }, () => sampleLength(rng, { mean: p.isl, cv: p.cv })),
     })),
   );
-}
-
-export function zeroBreakdown(): Breakdown {
-  return { attention: 0, groupedGemm: 0, denseGemm: 0, other: 0, communication: 0, synchronization: 0, p2pCopy: 0 };
-}
-
-/** A rank's time by breakdown category (ms, total over the run). */
-export function breakdownOf(m: RankMetrics): Breakdown {
-  const c = m.computeByCategory;
-  const known = new Set(['attention', 'gemm', 'dense', 'comm']);
-  let other = 0;
-  for (const [k, v] of Object.entries(c)) if (!known.has(k)) other += v;
-  return {
-    attention: c.attention ?? 0,
-    groupedGemm: c.gemm ?? 0,
-    denseGemm: c.dense ?? 0,
-    other,
-    communication: (c.comm ?? 0) + m.commMs,
-    synchronization: m.syncMs,
-    p2pCopy: m.waitMs,
-  };
 }
 
 /** Mean over ranks of each category divided by `per` (steps). */

@@ -1,7 +1,7 @@
 // Terminal report of a scenario result. Every table says it is modeled and on which profile.
 
 import { formatTable, type Cell } from '../report/table.ts';
-import type { Breakdown } from './experiment.ts';
+import { BREAKDOWN_COLUMNS } from '../timeline/categories.ts';
 import type { CalibrationFit } from './calibration.ts';
 import type { ScenarioResult, ScenarioRow } from './scenarios.ts';
 
@@ -9,16 +9,6 @@ import type { ScenarioResult, ScenarioRow } from './scenarios.ts';
 const ms = (x: number): string =>
   x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.01 || x === 0 ? x.toFixed(2) : x.toPrecision(2);
 const ratio = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '∞');
-
-const BREAKDOWN: [keyof Breakdown, string][] = [
-  ['attention', 'attention'],
-  ['groupedGemm', 'grouped GEMM'],
-  ['denseGemm', 'dense GEMM'],
-  ['other', 'other'],
-  ['communication', 'comm'],
-  ['synchronization', 'sync'],
-  ['p2pCopy', 'P2P copy'],
-];
 
 function variedCell(r: ScenarioRow, key: string): Cell {
   const v = (r as unknown as Record<string, unknown>)[key];
@@ -78,7 +68,7 @@ export function formatScenario(res: ScenarioResult): string {
   );
   out.push('');
   out.push('where a step goes, ms (adds up to t_DEP and t_DWDP):');
-  const bHead = ['isl', ...extra, 'strategy', ...BREAKDOWN.map(([, h]) => h)];
+  const bHead = ['isl', ...extra, 'strategy', ...BREAKDOWN_COLUMNS.map((c) => c.label)];
   const bRows: Cell[][] = [];
   for (const r of res.rows) {
     for (const s of ['dep', 'dwdp'] as const) {
@@ -86,7 +76,7 @@ export function formatScenario(res: ScenarioResult): string {
         r.isl,
         ...extra.map((k) => variedCell(r, k)),
         s.toUpperCase(),
-        ...BREAKDOWN.map(([k]) => ms(r.breakdown[s][k])),
+        ...BREAKDOWN_COLUMNS.map((c) => ms(r.breakdown[s][c.key])),
       ]);
     }
   }

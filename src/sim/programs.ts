@@ -21,6 +21,7 @@ import { pullIssueOrder } from '../timeline/link.ts';
 import type { Placement } from '../dwdp/placement.ts';
 import { expectedExpertsTouched, tokenReachesRankProbability, type CostModel } from './cost-model.ts';
 import type { Op } from '../timeline/ops.ts';
+import type { ComputeCategory } from '../timeline/categories.ts';
 
 /** One forward step of one rank. */
 export interface RankStep {
@@ -67,7 +68,7 @@ function stepCosts(cost: CostModel, lengths: readonly number[]): StepCosts {
   };
 }
 
-const compute = (ops: Op[], label: string, category: string, durationMs: number, layer?: number) => {
+const compute = (ops: Op[], label: string, category: ComputeCategory, durationMs: number, layer?: number) => {
   if (durationMs > 0) ops.push({ kind: 'compute', label, category, durationMs, layer });
 };
 
@@ -215,7 +216,7 @@ export function depPrograms(
             outbound.push(c0 + j * N + i);
           }
           ops.push({ kind: 'barrier', id: base, layer: l });
-          compute(ops, 'dispatch', 'comm', collective, l);
+          compute(ops, 'dispatch', 'collective', collective, l);
           for (let x = 0; x < peers.length; x++)
             ops.push({
               kind: 'send',
@@ -226,7 +227,7 @@ export function depPrograms(
             });
           ops.push({ kind: 'waitRecv', ids: inbound, layer: l });
           compute(ops, 'grouped GEMM', 'gemm', gemm, l);
-          compute(ops, 'combine-send', 'comm', collective, l);
+          compute(ops, 'combine-send', 'collective', collective, l);
           for (let x = 0; x < peers.length; x++)
             ops.push({
               kind: 'send',

@@ -159,7 +159,7 @@ export async function runDepRank(
     );
     if (!board.has(l)) board.set(l, new Array<Uint32Array>(N));
     board.get(l)![r] = mine;
-    await rt.compute(`pack L${l}`, 'dispatch', l, (enc, t) =>
+    await rt.compute(`pack L${l}`, 'collective', l, (enc, t) =>
       d.pack.encode(enc, { idx: env.scratch.perm, src: x, out: d.send, rows: T * K, label: 'pack' }, t),
     );
 
@@ -175,7 +175,7 @@ export async function runDepRank(
         dst: { rank: dst, buffer: peers[dst].recv, offset: layouts[dst].base[r] * rowBytes },
         bytes: (hi - lo) * rowBytes,
       };
-      if (dst === r) await rt.compute(`dispatch local L${l}`, 'dispatch', l, (enc) => localCopy(enc, seg));
+      if (dst === r) await rt.compute(`dispatch local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
       else rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes);
     }
     for (let s = 0; s < N; s++) if (s !== r) dispatchIds.push(`L${l}/dispatch/${s}->${r}`);
@@ -211,7 +211,7 @@ export async function runDepRank(
         dst: { rank: s, buffer: peers[s].env.scratch.y, offset: lo * rowBytes },
         bytes: (hi - lo) * rowBytes,
       };
-      if (s === r) await rt.compute(`combine local L${l}`, 'dispatch', l, (enc) => localCopy(enc, seg));
+      if (s === r) await rt.compute(`combine local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
       else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes);
     }
     for (let s = 0; s < N; s++) if (s !== r) combineIds.push(`L${l}/combine/${s}->${r}`);

@@ -9,6 +9,7 @@ import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
 import { linkSpec, type LinkSpec } from '../timeline/link.ts';
 import type { Op } from '../timeline/ops.ts';
+import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
 import { totalTokens } from '../workload/workload.ts';
@@ -129,12 +130,12 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       };
     });
     const gpu = ranks[0].gpu;
-    const timed =
-      opts.clock === 'virtual'
-        ? gpu.timestamps
-          ? 'GPU timestamps of every step, scheduled in virtual time'
-          : 'host time of every step (no timestamp-query), scheduled in virtual time'
-        : 'host wall clock, ranks running concurrently';
+    const provenance: Provenance = {
+      kind: 'measured',
+      adapter: adapterLabel(gpu.info),
+      timer: opts.clock === 'virtual' && gpu.timestamps ? 'timestamp-query' : 'host',
+      clock: opts.clock,
+    };
     progress({ phase: 'done', message: 'done' });
     return {
       config: cfg,
@@ -150,8 +151,9 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       bytesPerExpert: g.layout.bytes,
       placement: placement && { local: placement.local, pull: placement.pull },
       link: { gbps, latencyUs: opts.link.latencyUs, contentionFix: opts.link.contentionFix, dilation },
-      timeSource: `measured here (${timed})`,
-      adapter: adapterLabel(gpu.info),
+      provenance,
+      timeSource: timeSourceText(provenance),
+      adapter: adapterText(provenance),
       outputs,
       recorded: runtime instanceof VirtualRuntime ? { programs: runtime.recorded, link: spec } : undefined,
     };

@@ -14,6 +14,7 @@ import type { CopySegment, Rank, Transport } from '../dwdp/transport.ts';
 import { WallLink } from '../dwdp/wall-link.ts';
 import { simulate, type Interval, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
+import { CATEGORIES, type ComputeCategory, type SpanCategory } from '../timeline/categories.ts';
 
 /** Encodes one step's GPU work; pass labels recorded on `timer` name its parts. */
 export type Encode = (enc: GPUCommandEncoder, timer: GpuTimer | undefined) => void;
@@ -22,9 +23,9 @@ export type Encode = (enc: GPUCommandEncoder, timer: GpuTimer | undefined) => vo
 export interface RankRuntime {
   readonly rank: Rank;
   /** Runs GPU work as one step of `category` (split per timed pass in the virtual clock). */
-  compute(label: string, category: string, layer: number, encode: Encode): Promise<void>;
+  compute(label: string, category: ComputeCategory, layer: number, encode: Encode): Promise<void>;
   /** Host work on the rank's behalf (e.g. reading routing back): compute time on the wall clock, none in virtual time. */
-  host<T>(label: string, category: string, layer: number, fn: () => Promise<T>): Promise<T>;
+  host<T>(label: string, category: ComputeCategory, layer: number, fn: () => Promise<T>): Promise<T>;
   /** Issues an asynchronous one-sided pull of `segments` (from one peer) into this rank. */
   pull(id: string, from: number, segments: CopySegment[], layer: number): void;
   waitPull(ids: string[], layer: number): Promise<void>;
@@ -46,7 +47,7 @@ export interface RunTimeline {
 }
 
 /** What the timed-pass labels of the kernels mean in the breakdown. */
-export function categoryOf(passLabel: string, fallback: string): string {
+export function categoryOf(passLabel: string, fallback: ComputeCategory): ComputeCategory {
   if (passLabel === 'router' || passLabel === 'permute') return 'router';
   // The shared expert is a dense MLP over every token (the layer labels its passes 'shared …').
   if (passLabel.startsWith('shared ')) return 'dense';
@@ -159,7 +160,7 @@ export class WallRuntime extends BaseRuntime {
   forRank(r: number): RankRuntime {
     const rank = this.ranks[r];
     const me = this;
-    const span = async <T>(label: string, category: string, layer: number, fn: () => Promise<T>): Promise<T> => {
+    const span = async <T>(label: string, category: SpanCategory, layer: number, fn: () => Promise<T>): Promise<T> => {
       const start = me.link.now();
       const out = await fn();
       me.intervals.push({ rank: r, lane: 'compute', label, category, layer, startMs: start, endMs: me.link.now() });
@@ -226,14 +227,15 @@ export class WallRuntime extends BaseRuntime {
     for (let r = 0; r < n; r++) {
       const own = this.intervals.filter((i) => i.rank === r);
       const sum = (pred: (i: Interval) => boolean) => own.filter(pred).reduce((a, i) => a + (i.endMs - i.startMs), 0);
-      const computeByCategory: Record<string, number> = {};
+      const computeByCategory: Partial<Record<ComputeCategory, number>> = {};
       for (const i of own) {
-        if (['wait', 'comm', 'sync'].includes(i.category)) continue;
-        computeByCategory[i.category] = (computeByCategory[i.category] ?? 0) + (i.endMs - i.startMs);
+        if (CATEGORIES[i.category].lane !== 'compute') continue;
+        const c = i.category as ComputeCategory;
+        computeByCategory[c] = (computeByCategory[c] ?? 0) + (i.endMs - i.startMs);
       }
       ranks.push({
         rank: r,
-        computeMs: Object.values(computeByCategory).reduce((a, b) => a + b, 0),
+        computeMs: Object.values(computeByCategory).reduce((a, b) => a + (b ?? 0), 0),
         computeByCategory,
         pullMs: this.link.pullBusyMs(r),
         waitMs: sum((i) => i.category === 'wait'),

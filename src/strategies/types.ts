@@ -1,6 +1,7 @@
 // What a group run takes and what it gives back: the contract between the strategies and
 // their shells (CLI, benchmark page, benches). Plain data; no GPU types.
 import type { Interval, RankMetrics } from '../timeline/scheduler.ts';
+import type { Provenance } from '../timeline/provenance.ts';
 
 // The options themselves are declared with their limits in src/options/group.ts.
 export { CLOCKS, RANK_MODES, STRATEGIES } from '../options/group.ts';
@@ -46,7 +47,9 @@ export interface GroupRunResult {
     /** measuredInRun: the GEMM rate was measured at the start of this run (else it was given). */
     dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number; measuredInRun: boolean };
   };
-  /** Where the times come from, in words, e.g. "measured here: GPU timestamps on SwiftShader…, scheduled in virtual time". */
+  /** Where the times come from, as data (badges and provenance lines are derived from it). */
+  provenance: Provenance;
+  /** The same in words, for printing: timeSourceText(provenance), adapterText(provenance). */
   timeSource: string;
   adapter: string;
 }

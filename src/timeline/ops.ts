@@ -3,18 +3,18 @@
 // timestamps measured here). The scheduler (scheduler.ts) runs them; nothing here knows about
 // hardware, kernels or strategies.
 
+import type { ComputeCategory } from './categories.ts';
+
 /**
  * Ids of pulls (unique within a rank's program), sends and barriers (unique across all
  * programs). Strings read well in traces; small integers are cheaper when programs are huge.
  */
 export type OpId = string | number;
 
-export type OpCategory = 'attention' | 'router' | 'gemm' | 'dense' | 'combine' | 'merge' | 'other' | (string & {});
-
 export interface ComputeOp {
   kind: 'compute';
   label: string;
-  category: OpCategory;
+  category: ComputeCategory;
   durationMs: number;
   layer?: number;
   /** When set, the op's end time is reported in Schedule.marks under this key. */

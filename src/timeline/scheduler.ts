@@ -25,13 +25,14 @@
 
 import { LinkFluid, type EnginePiece, type LinkSpec } from './link.ts';
 import type { Op, OpId, Program, PullOp, SendOp } from './ops.ts';
+import type { ComputeCategory, SpanCategory, StreamCategory } from './categories.ts';
 
 export interface Interval {
   rank: number;
   lane: 'compute' | 'copy';
   label: string;
-  /** Compute ops: their category. Stream blocked: 'wait' | 'sync' | 'comm'. Copy lane: 'pull' | 'send'. */
-  category: string;
+  /** Compute ops: their category. Stream blocked: 'wait' | 'sync' | 'comm'. Copy lane: 'pull' | 'send' (categories.ts). */
+  category: SpanCategory;
   layer?: number;
   startMs: number;
   endMs: number;
@@ -43,7 +44,7 @@ export interface Interval {
 export interface RankMetrics {
   rank: number;
   computeMs: number;
-  computeByCategory: Record<string, number>;
+  computeByCategory: Partial<Record<ComputeCategory, number>>;
   pullMs: number;
   waitMs: number;
   syncMs: number;
@@ -497,7 +498,7 @@ class GroupRun {
   }
 
   /** A blocked stretch of the stream, drawn on the compute lane. */
-  private span(r: number, b: Blocked, category: string, label: string, from: number, to: number): void {
+  private span(r: number, b: Blocked, category: StreamCategory, label: string, from: number, to: number): void {
     if (this.intervals && to > from)
       this.intervals.push({
         rank: r,

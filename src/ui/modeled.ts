@@ -12,6 +12,7 @@ import { makePlacement } from '../dwdp/placement.ts';
 import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { Schedule } from '../timeline/scheduler.ts';
+import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
 import { groupRates } from '../strategies/metrics.ts';
 import type { PageConfig } from './config.ts';
@@ -89,6 +90,14 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     };
   });
   const profile = p.profile;
+  const provenance: Provenance = {
+    kind: 'modeled',
+    profile: profile.id,
+    profileName: profile.name,
+    calibration: profile.measured
+      ? 'rates measured on this device'
+      : 'published peaks × the efficiency defaults of src/hardware/efficiency.ts, not fitted',
+  };
   return {
     strategy,
     clock: 'virtual',
@@ -106,7 +115,8 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
       latencyUs: profile.linkLatencyUs,
       contentionFix: p.contentionFix,
     },
-    timeSource: `modeled: roofline cost model on ${profile.name}, scheduled in virtual time (src/sim)`,
-    adapter: `none (modeled ${profile.id})`,
+    provenance,
+    timeSource: timeSourceText(provenance),
+    adapter: adapterText(provenance),
   };
 }

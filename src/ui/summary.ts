@@ -6,6 +6,7 @@
 import { formatTable, markdownTable, type Cell } from '../report/table.ts';
 import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
 import type { Comparison, ComparisonPoint } from './compare.ts';
+import { describeProvenance, provenanceBadge } from '../timeline/provenance.ts';
 import { pageUrl } from './url.ts';
 
 export interface SummaryRow {
@@ -59,14 +60,14 @@ export function summaryRows(c: Pick<Comparison, 'strategies'>, point: Comparison
   return point.results.map((r) => summaryRow(r, dep));
 }
 
-/** 'measured here on <adapter> (<how>)' or 'modeled: <how>' — from the runs themselves. */
-export function provenance(r: Pick<GroupRunResult, 'timeSource' | 'adapter'>): string {
-  return r.timeSource.startsWith('modeled') ? r.timeSource : `${r.timeSource}, on ${r.adapter}`;
+/** 'measured here (<how>), on <adapter>' or 'modeled: <how>' — from the runs' provenance. */
+export function provenance(r: Pick<GroupRunResult, 'provenance'>): string {
+  return describeProvenance(r.provenance);
 }
 
 /** Short badge: 'measured here' | 'modeled'. */
-export function sourceBadge(r: Pick<GroupRunResult, 'timeSource'>): 'measured here' | 'modeled' {
-  return r.timeSource.startsWith('modeled') ? 'modeled' : 'measured here';
+export function sourceBadge(r: Pick<GroupRunResult, 'provenance'>): 'measured here' | 'modeled' {
+  return provenanceBadge(r.provenance);
 }
 
 const MIB = 1024 * 1024;

@@ -1,60 +1,31 @@
 // Per-rank timeline data for the Gantt view: two rows per rank — its compute stream and its
 // copy engine — with every span classified, and the stream's gaps made explicit as idle.
 //
-// Classes (what the legend shows):
-//   compute kinds  attention, router, gemm (grouped expert GEMM), dense (shared expert, dense
-//                  MLP), combine, merge (split-weights off: copy into one buffer), other
-//   wait           stream blocked on a DWDP pull (exposed pull time)
-//   sync           blocked at a barrier / waiting for a late peer (DEP)
-//   comm           DEP's all-to-all transfer itself
-//   idle           nothing to do (finished before the slowest rank, or waiting to start)
-//   pull, send     the copy engine of this rank moving bytes to a peer
+// Classes (what the legend shows) are the timeline's span categories, in the order, with the
+// labels and colours, of their one table (src/timeline/categories.ts): the compute kinds, the
+// stream's blocked time (wait, sync, comm), idle, and the copy engine's pulls and sends.
 //
 // Pure module (Node and browser).
 import type { Interval } from '../timeline/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
+import { CATEGORIES, SPAN_CATEGORIES, isSpanCategory, type SpanCategory } from '../timeline/categories.ts';
 
-export type SpanClass =
-  | 'attention'
-  | 'router'
-  | 'gemm'
-  | 'dense'
-  | 'combine'
-  | 'merge'
-  | 'other'
-  | 'wait'
-  | 'sync'
-  | 'comm'
-  | 'idle'
-  | 'pull'
-  | 'send';
+export type SpanClass = SpanCategory;
 
-export const SPAN_CLASSES: readonly { cls: SpanClass; label: string; color: string }[] = [
-  { cls: 'attention', label: 'attention', color: '#4e79a7' },
-  { cls: 'router', label: 'router', color: '#8cb6e0' },
-  { cls: 'gemm', label: 'grouped expert GEMM', color: '#59a14f' },
-  { cls: 'dense', label: 'shared expert / dense MLP', color: '#9bd18f' },
-  { cls: 'combine', label: 'combine', color: '#b6992d' },
-  { cls: 'merge', label: 'merge weights (split off)', color: '#f1a340' },
-  { cls: 'other', label: 'other compute', color: '#a0a0a0' },
-  { cls: 'wait', label: 'waiting for a pull', color: '#e15759' },
-  { cls: 'sync', label: 'waiting at a barrier / for a peer', color: '#9d6fb8' },
-  { cls: 'comm', label: 'all-to-all transfer', color: '#d37295' },
-  { cls: 'idle', label: 'idle', color: '#ececec' },
-  { cls: 'pull', label: 'copy engine: serving a pull', color: '#f28e2b' },
-  { cls: 'send', label: 'copy engine: all-to-all send', color: '#c2458c' },
-];
+export const SPAN_CLASSES: readonly { cls: SpanClass; label: string; color: string }[] = SPAN_CATEGORIES.map((cls) => ({
+  cls,
+  label: CATEGORIES[cls].label,
+  color: CATEGORIES[cls].color,
+}));
 
 export const CLASS_COLOR: Readonly<Record<SpanClass, string>> = Object.fromEntries(
   SPAN_CLASSES.map((c) => [c.cls, c.color]),
 ) as Record<SpanClass, string>;
 
-const COMPUTE_CLASSES = new Set<string>(['attention', 'router', 'gemm', 'dense', 'combine', 'merge']);
-
+/** An interval's class: its category, by lane; a category outside the table (a results file of an older build) shows as other. */
 export function classify(iv: Interval): SpanClass {
   if (iv.lane === 'copy') return iv.category === 'send' ? 'send' : 'pull';
-  if (iv.category === 'wait' || iv.category === 'sync' || iv.category === 'comm') return iv.category;
-  return COMPUTE_CLASSES.has(iv.category) ? (iv.category as SpanClass) : 'other';
+  return isSpanCategory(iv.category) && CATEGORIES[iv.category].lane !== 'copy' ? iv.category : 'other';
 }
 
 export interface Span {
