@@ -1,9 +1,8 @@
 // Router kernel vs its float64 reference on fresh random inputs (seed printed on failure).
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../src/gpu/index.ts';
-import { RouterKernel, routerReference, routingMargin, type RouterParams } from '../src/kernels/router.ts';
+import { RouterKernel, routerReference, type RouterParams, type RouterReference } from '../src/kernels/router.ts';
 import { Rng } from '../src/util/random.ts';
-import { relativeError } from '../src/util/numeric.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
 
@@ -52,6 +51,108 @@ function randomInputs(p: RouterParams, T: number, r: Rng): Inputs {
   };
 }
 
+const U = 2 ** -24; // f32 unit roundoff
+
+/**
+ * Bounds on the f32 kernel's error in token t's probabilities and selection scores, from the
+ * inputs. A logit x·w over H products errs by at most γ(H+1)·Σ|x_h·w_h| in any summation
+ * order; a sigmoid passes on σ'(l) = p(1 − p) times that, a softmax at most p_e·(δ_e + max δ)
+ * (its own logit and the normalizer), to first order. exp is accurate to 3 + 2|x| ulps in
+ * WGSL; the divisions, the normalizer's sum over E and the bias add cost an ulp each.
+ */
+function scoreErrors(p: RouterParams, inp: Inputs, ref: RouterReference, t: number) {
+  const { hidden: H, experts: E } = p;
+  const gammaH = ((H + 1) * U) / (1 - (H + 1) * U);
+  const logitErr = new Float64Array(E);
+  let maxLogit = 0;
+  for (let e = 0; e < E; e++) {
+    let abs = 0;
+    let dot = 0;
+    for (let h = 0; h < H; h++) {
+      const v = inp.x[t * H + h] * inp.w[e * H + h];
+      abs += Math.abs(v);
+      dot += v;
+    }
+    logitErr[e] = gammaH * abs;
+    maxLogit = Math.max(maxLogit, Math.abs(dot));
+  }
+  const maxErr = Math.max(...logitErr);
+  const ulps = 8 + 2 * maxLogit + (p.scoring === 'softmax' ? E : 0);
+  const prob = new Float64Array(E);
+  const sel = new Float64Array(E);
+  for (let e = 0; e < E; e++) {
+    const pe = ref.probs[t * E + e];
+    prob[e] = (p.scoring === 'sigmoid' ? pe * (1 - pe) * logitErr[e] : pe * (logitErr[e] + maxErr)) + ulps * U * pe;
+    sel[e] = prob[e] + U * Math.abs(ref.scores[t * E + e]);
+  }
+  return { prob, sel };
+}
+
+/**
+ * Whether token t's routing is decided by more than the kernel's rounding can move: every
+ * adjacent pair among the kept groups and the first dropped one, and among the K chosen
+ * experts and the best one left out, differs by more than the two error bounds together.
+ * Exactly equal scores (duplicate router rows) are true ties that the kernel computes
+ * identically and breaks by index like the reference, so they need no gap.
+ */
+function clearOfRounding(p: RouterParams, inp: Inputs, ref: RouterReference, t: number): boolean {
+  const { experts: E, topK: K, nGroup: G, topkGroup } = p;
+  const per = E / G;
+  const err = scoreErrors(p, inp, ref, t).sel;
+  const s = ref.scores.subarray(t * E, (t + 1) * E);
+  const apart = (a: number, ea: number, b: number, eb: number) => a === b || Math.abs(a - b) > ea + eb;
+  let candidates = Array.from({ length: E }, (_, e) => e);
+  if (G > 1) {
+    // A group's score (its best, or best two with a bias) moves by at most its members' worst error (twice).
+    const gs = ref.groupScores.subarray(t * G, (t + 1) * G);
+    const gErr = Array.from({ length: G }, (_, g) => {
+      const worst = Math.max(...err.subarray(g * per, (g + 1) * per));
+      return p.hasBias ? 2 * worst + U * Math.abs(gs[g]) : worst;
+    });
+    const order = Array.from({ length: G }, (_, g) => g).sort((a, b) => gs[b] - gs[a] || a - b);
+    for (let k = 0; k < Math.min(topkGroup, G - 1); k++) {
+      if (!apart(gs[order[k]], gErr[order[k]], gs[order[k + 1]], gErr[order[k + 1]])) return false;
+    }
+    const kept = new Set(order.slice(0, topkGroup));
+    candidates = candidates.filter((e) => kept.has(Math.floor(e / per)));
+  }
+  const order = candidates.sort((a, b) => s[b] - s[a] || a - b);
+  for (let k = 0; k < Math.min(K, order.length - 1); k++) {
+    if (!apart(s[order[k]], err[order[k]], s[order[k + 1]], err[order[k + 1]])) return false;
+  }
+  return true;
+}
+
+/**
+ * Redraws (with `draw`) the activations of every token whose routing is not clear of f32
+ * rounding, or that `accept` refuses, until it is, so the kernel can be held to the reference on every token.
+ * Near-ties are a few percent of random tokens; exact ties have their own test.
+ */
+function clearInputs(
+  p: RouterParams,
+  T: number,
+  inp: Inputs,
+  r: Rng,
+  { accept = (_ref: RouterReference): boolean => true, draw = (): Float32Array => r.normals(p.hidden) } = {},
+): Inputs {
+  const H = p.hidden;
+  for (let t = 0; t < T; t++) {
+    for (let tries = 0; ; tries++) {
+      const one = { ...inp, x: inp.x.subarray(t * H, (t + 1) * H) };
+      const ref = routerReference(p, 1, one.x, inp.w, inp.bias);
+      if (clearOfRounding(p, one, ref, 0) && accept(ref)) break;
+      if (tries === 1000) throw new Error(`test inputs: no clear routing for token ${t} in 1000 draws (seed ${seed})`);
+      inp.x.set(draw(), t * H);
+    }
+  }
+  return inp;
+}
+
+/** Random inputs whose every token's routing is clear of f32 rounding. */
+function clearRandomInputs(p: RouterParams, T: number, r: Rng): Inputs {
+  return clearInputs(p, T, randomInputs(p, T, r), r);
+}
+
 async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs) {
   const kernel = await RouterKernel.create(gpu, p);
   const idxBuf = createBuffer(gpu, T * p.topK * 4, 'idx');
@@ -70,43 +171,69 @@ async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs) {
 }
 
 /**
- * Exact index equality on every token whose reference margin is clear of f32 rounding,
- * weights to 1e-5 on those tokens; returns the reference for further checks.
+ * Bounds on the error of token t's K weights, from the probability bounds of scoreErrors:
+ * the scale, and with norm_topk_prob the quotient by the chosen probabilities' sum (first
+ * order), plus an ulp per operation.
  */
-async function checkAgainstReference(name: string, p: RouterParams, T: number, inp: Inputs, minCompared = 0.8) {
+function weightErrors(p: RouterParams, inp: Inputs, ref: RouterReference, t: number): number[] {
+  const { experts: E, topK: K, routedScalingFactor: S } = p;
+  const errP = scoreErrors(p, inp, ref, t).prob;
+  const chosen = Array.from(ref.idx.subarray(t * K, (t + 1) * K));
+  const w = (k: number) => Math.abs(ref.weight[t * K + k]);
+  if (!p.normTopkProb) return chosen.map((e, k) => S * errP[e] + 2 * U * w(k));
+  const prob = chosen.map((e) => ref.probs[t * E + e]);
+  const den = prob.reduce((a, b) => a + b, 0);
+  const denErr = chosen.reduce((a, e) => a + errP[e], 0);
+  return chosen.map((e, k) => S * (errP[e] / den + (prob[k] * denErr) / den ** 2) + (K + 3) * U * w(k));
+}
+
+/**
+ * Every token's experts exactly equal to the reference's (the inputs are clear of rounding:
+ * see clearInputs) and every weight within its error bound; returns the reference.
+ */
+async function checkAgainstReference(name: string, p: RouterParams, T: number, inp: Inputs) {
   const gpu = await testGpu();
   const got = await runRouter(gpu, p, T, inp);
   const ref = routerReference(p, T, inp.x, inp.w, inp.bias);
+  checkTokens(name, p, T, inp, ref, got.idx, got.weight);
+  return { got, ref };
+}
+
+function checkTokens(
+  name: string,
+  p: RouterParams,
+  T: number,
+  inp: Inputs,
+  ref: RouterReference,
+  idx: Int32Array,
+  weight: Float32Array,
+): void {
   const K = p.topK;
-  const gotW: number[] = [];
-  const refW: number[] = [];
-  let compared = 0;
   for (let t = 0; t < T; t++) {
-    const s = ref.scores.subarray(t * p.experts, (t + 1) * p.experts);
-    const scale = Math.max(...Array.from(s, Math.abs), 1e-30);
-    if (routingMargin(p, ref, t) < 1e-5 * scale) continue;
-    compared++;
-    expect(Array.from(got.idx.subarray(t * K, (t + 1) * K)), why(`${name}: token ${t} experts`)).toEqual(
+    expect(clearOfRounding(p, inp, ref, t), why(`${name}: token ${t} is clear of rounding (test inputs)`)).toBe(true);
+    expect(Array.from(idx.subarray(t * K, (t + 1) * K)), why(`${name}: token ${t} experts`)).toEqual(
       Array.from(ref.idx.subarray(t * K, (t + 1) * K)),
     );
-    gotW.push(...got.weight.subarray(t * K, (t + 1) * K));
-    refW.push(...ref.weight.subarray(t * K, (t + 1) * K));
+    const bound = weightErrors(p, inp, ref, t);
+    for (let k = 0; k < K; k++) {
+      const err = Math.abs(weight[t * K + k] - ref.weight[t * K + k]);
+      expect(err, why(`${name}: token ${t} weight ${k} (reference ${ref.weight[t * K + k]})`)).toBeLessThanOrEqual(
+        bound[k],
+      );
+    }
   }
-  expect(compared, why(`${name}: tokens with a clear margin`)).toBeGreaterThanOrEqual(Math.ceil(minCompared * T));
-  expect(relativeError(gotW, refW), why(`${name}: weights`)).toBeLessThan(1e-5);
-  return { got, ref };
 }
 
 describe('router kernel', () => {
   it('DeepSeek-V3 grouped noaux_tc (E=64, n_group=8, topk_group=4, K=8, bias, norm, ×2.5)', async () => {
     const p = deepseek();
-    await checkAgainstReference('deepseek', p, 37, randomInputs(p, 37, rng.fork('ds')));
+    await checkAgainstReference('deepseek', p, 37, clearRandomInputs(p, 37, rng.fork('ds')));
   });
 
   it('grouped without bias uses the group max (sigmoid and softmax), E=60 in 6 groups', async () => {
     for (const scoring of ['sigmoid', 'softmax'] as const) {
       const p = deepseek({ experts: 60, nGroup: 6, topkGroup: 3, topK: 5, hasBias: false, scoring, hidden: 45 });
-      await checkAgainstReference(`group max ${scoring}`, p, 29, randomInputs(p, 29, rng.fork(`gm-${scoring}`)));
+      await checkAgainstReference(`group max ${scoring}`, p, 29, clearRandomInputs(p, 29, rng.fork(`gm-${scoring}`)));
     }
   });
 
@@ -119,55 +246,62 @@ describe('router kernel', () => {
       experts: 37,
       topK: 3,
     });
-    await checkAgainstReference('sigmoid scale', p, 23, randomInputs(p, 23, rng.fork('sig')));
+    await checkAgainstReference('sigmoid scale', p, 23, clearRandomInputs(p, 23, rng.fork('sig')));
   });
 
   it('softmax without norm_topk_prob (Qwen2-MoE style), T=1', async () => {
     const p = softmax();
-    await checkAgainstReference('qwen2 T=1', p, 1, randomInputs(p, 1, rng.fork('q2')), 1);
+    await checkAgainstReference('qwen2 T=1', p, 1, clearRandomInputs(p, 1, rng.fork('q2')));
   });
 
   it('softmax with norm_topk_prob (Mixtral style, E=8, K=2), T=53', async () => {
     const p = softmax({ experts: 8, topK: 2, normTopkProb: true, hidden: 40 });
-    await checkAgainstReference('mixtral', p, 53, randomInputs(p, 53, rng.fork('mx')));
+    await checkAgainstReference('mixtral', p, 53, clearRandomInputs(p, 53, rng.fork('mx')));
   });
 
   it('E=512 with K=16 and K=1 on E=37', async () => {
     const big = softmax({ experts: 512, topK: 16, normTopkProb: true, hidden: 64 });
-    await checkAgainstReference('E512 K16', big, 11, randomInputs(big, 11, rng.fork('512')));
+    await checkAgainstReference('E512 K16', big, 11, clearRandomInputs(big, 11, rng.fork('512')));
     const big2 = deepseek({ experts: 512, topK: 16, nGroup: 8, topkGroup: 4, hidden: 64 });
-    await checkAgainstReference('E512 K16 grouped', big2, 7, randomInputs(big2, 7, rng.fork('512g')));
+    await checkAgainstReference('E512 K16 grouped', big2, 7, clearRandomInputs(big2, 7, rng.fork('512g')));
     const one = softmax({ experts: 37, topK: 1, normTopkProb: true });
-    const { got } = await checkAgainstReference('K=1', one, 19, randomInputs(one, 19, rng.fork('k1')));
+    const { got } = await checkAgainstReference('K=1', one, 19, clearRandomInputs(one, 19, rng.fork('k1')));
     // a single normalized weight is exactly 1
     got.weight.forEach((w) => expect(w, why('K=1 weight')).toBeCloseTo(1, 6));
   });
 
   it('a huge bias sends every token to one expert (selection only: its weight stays unbiased)', async () => {
     const p = deepseek();
-    const inp = randomInputs(p, 31, rng.fork('hot'));
-    const hot = rng.int(p.experts);
+    const r = rng.fork('hot');
+    const inp = randomInputs(p, 31, r);
+    const hot = r.int(p.experts);
     inp.bias![hot] = 100;
+    clearInputs(p, 31, inp, r);
     const { got, ref } = await checkAgainstReference('hot bias', p, 31, inp);
     for (let t = 0; t < 31; t++) {
       expect(got.idx[t * p.topK], why(`hot expert first for token ${t}`)).toBe(hot);
       // normalized unbiased sigmoid weights: the hot expert's weight is an ordinary share, not ~1
       expect(got.weight[t * p.topK], why('hot weight unbiased')).toBeLessThan(2.5 * 0.5);
-      expect(Math.abs(got.weight[t * p.topK] - ref.weight[t * p.topK])).toBeLessThan(1e-5);
+      expect(ref.weight[t * p.topK], why('reference hot weight')).toBeLessThan(2.5 * 0.5);
     }
   });
 
   it('exact ties (duplicate router rows) go to the lower expert index', async () => {
     const p = softmax({ experts: 37, topK: 4, normTopkProb: true, hidden: 33 });
     const T = 17;
-    const inp = randomInputs(p, T, rng.fork('ties'));
-    // A shared feature makes rows 2, 5, 11 and 30 (identical) the top four for every token.
-    for (let t = 0; t < T; t++) inp.x[t * p.hidden] = 6;
+    const r = rng.fork('ties');
+    const inp = randomInputs(p, T, r);
+    // A shared feature makes rows 2, 5, 11 and 30 (identical) the top four for every token:
+    // a token where some other row comes near them is redrawn (with the feature set).
+    const feature = (v: Float32Array) => ((v[0] = 6), v);
+    for (let t = 0; t < T; t++) feature(inp.x.subarray(t * p.hidden));
     const dup = [30, 2, 11, 5];
     const row = inp.w.slice(dup[0] * p.hidden, (dup[0] + 1) * p.hidden);
     row[0] = 2;
     for (const e of dup) inp.w.set(row, e * p.hidden);
-    const { got } = await checkAgainstReference('ties', p, T, inp, 1);
+    const topFour = (ref: RouterReference) => [...ref.idx].sort((a, b) => a - b).join() === '2,5,11,30';
+    clearInputs(p, T, inp, r, { accept: topFour, draw: () => feature(r.normals(p.hidden)) });
+    const { got } = await checkAgainstReference('ties', p, T, inp);
     for (let t = 0; t < T; t++) {
       expect(Array.from(got.idx.subarray(t * 4, t * 4 + 4)), why('tie order')).toEqual([2, 5, 11, 30]);
       got.weight.subarray(t * 4, t * 4 + 4).forEach((w) => expect(w).toBeCloseTo(0.25, 6));
@@ -179,48 +313,34 @@ describe('router kernel', () => {
     const p = deepseek({ experts: 48, nGroup: 4, topkGroup: 2, topK: 6 });
     const kernel = await RouterKernel.create(gpu, p);
     const sizes = [5, 1, 22];
-    const runs = sizes.map((T, i) => {
-      const inp = randomInputs(p, T, rng.fork(`multi${i}`));
-      return {
-        T,
-        inp,
-        idx: createBuffer(gpu, T * p.topK * 4, 'idx'),
-        w: createBuffer(gpu, T * p.topK * 4, 'w'),
-      };
-    });
-    const W = runs[0].inp.w; // one router, three batches
-    const bias = runs[0].inp.bias!;
+    const r = rng.fork('multi');
+    const { w: W, bias } = randomInputs(p, 0, r); // one router, three batches
+    const runs = sizes.map((T) => ({
+      T,
+      inp: clearInputs(p, T, { x: r.normals(T * p.hidden), w: W, bias }, r),
+      idx: createBuffer(gpu, T * p.topK * 4, 'idx'),
+      w: createBuffer(gpu, T * p.topK * 4, 'w'),
+    }));
     const enc = gpu.device.createCommandEncoder();
     const wBuf = createBufferWith(gpu, W, 'W');
-    const bBuf = createBufferWith(gpu, bias, 'bias');
-    for (const r of runs) {
+    const bBuf = createBufferWith(gpu, bias!, 'bias');
+    for (const run of runs) {
       kernel.encode(enc, {
-        x: createBufferWith(gpu, r.inp.x, 'x'),
+        x: createBufferWith(gpu, run.inp.x, 'x'),
         weight: wBuf,
         bias: bBuf,
-        topkIdx: r.idx,
-        topkWeight: r.w,
-        tokens: r.T,
+        topkIdx: run.idx,
+        topkWeight: run.w,
+        tokens: run.T,
       });
     }
     gpu.device.queue.submit([enc.finish()]);
-    let compared = 0;
-    for (const r of runs) {
-      const ref = routerReference(p, r.T, r.inp.x, W, bias);
-      const idx = await readI32(gpu, r.idx, r.T * p.topK);
-      const wt = await readF32(gpu, r.w, r.T * p.topK);
-      for (let t = 0; t < r.T; t++) {
-        if (routingMargin(p, ref, t) < 1e-5) continue;
-        compared++;
-        expect(Array.from(idx.subarray(t * 6, t * 6 + 6)), why(`multi T=${r.T}`)).toEqual(
-          Array.from(ref.idx.subarray(t * 6, t * 6 + 6)),
-        );
-        expect(relativeError(wt.subarray(t * 6, t * 6 + 6), ref.weight.subarray(t * 6, t * 6 + 6))).toBeLessThan(1e-5);
-      }
+    for (const run of runs) {
+      const ref = routerReference(p, run.T, run.inp.x, W, bias);
+      const idx = await readI32(gpu, run.idx, run.T * p.topK);
+      const wt = await readF32(gpu, run.w, run.T * p.topK);
+      checkTokens(`multi T=${run.T}`, p, run.T, run.inp, ref, idx, wt);
     }
-    // Skipped near-ties are rare: the comparison must have covered most tokens.
-    const total = sizes.reduce((a, b) => a + b, 0);
-    expect(compared, why('multi: tokens with a clear margin')).toBeGreaterThanOrEqual(Math.ceil(0.8 * total));
   });
 
   it('1, 4 or 8 tokens per workgroup give bit-identical results (T=13, not a multiple)', async () => {

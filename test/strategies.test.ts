@@ -9,11 +9,17 @@ import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { runGroup, type GroupRun } from '../src/strategies/run.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
 import { relativeError } from '../src/util/numeric.ts';
+import { makeWorkload } from '../src/workload/workload.ts';
+import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
 
 const SEED = testSeed();
 const cfg = loadPreset('tiny-deepseek');
+// Bit-for-bit agreement with the single-device stack needs the same GEMM variant at every
+// token count; a tuning cache left by a lab sweep may pick another per rows class, whose
+// different rounding can flip a near-tie in a later layer's routing. Tests run untuned.
+setDefaultTuningCache(undefined);
 
 type Overrides = Partial<Omit<GroupRunOptions, 'dwdp'>> & { dwdp?: Partial<GroupRunOptions['dwdp']> };
 
@@ -108,8 +114,13 @@ describe(`bytes pulled match the placement (seed ${SEED})`, () => {
 describe(`synchronization (seed ${SEED})`, () => {
   // Uneven ranks: one request each with lengths drawn at CV 1.2, so ranks carry different
   // token counts and attention work; the slowest one is whoever drew the longest request.
+  // About one seed in 80 draws the same length for all three: the workload seed is then the
+  // next one that does not (weights and inputs follow it; still fresh every run).
+  const spec = { ranks: 3, tokensPerRank: 10, requestsPerRank: 1, lengthCv: 1.2 };
+  let seed = SEED;
+  while (new Set(makeWorkload({ ...spec, seed }).map((r) => r.tokens)).size === 1) seed = (seed + 1) >>> 0;
   const uneven = (strategy: 'dep' | 'dwdp') =>
-    options({ strategy, ranks: 3, layers: 3, tokensPerRank: 10, lengthCv: 1.2, attention: { heads: 8, headDim: 32 } });
+    options({ strategy, ...spec, seed, layers: 3, attention: { heads: 8, headDim: 32 } });
 
   it('DEP: each layer barrier releases every waiting rank at the same time, when the last one arrives', async () => {
     const r = await runGroup(uneven('dep'));

@@ -26,29 +26,41 @@ describe(`workload ${at}`, () => {
     expect(totalTokens(w)).toBe(3 * tokensPerRank);
   });
 
+  // The statistical checks below allow six standard errors of their estimate, computed from
+  // the sample size and the gamma distribution's moments: a false alarm is a 1e-9 event.
+  const Z = 6;
+
   it('CV c: lengths have the requested mean and coefficient of variation, and the seed fixes them', () => {
     const cv = 0.2 + new Rng(seed).next() * 0.4;
-    const spec = { ranks: 400, tokensPerRank: 4000, requestsPerRank: 4, lengthCv: cv, seed };
+    const spec = { ranks: 5000, tokensPerRank: 4000, requestsPerRank: 4, lengthCv: cv, seed };
     const lengths = makeWorkload(spec).flatMap((r) => r.lengths);
-    const mean = lengths.reduce((a, b) => a + b, 0) / lengths.length;
-    const sd = Math.sqrt(lengths.reduce((a, b) => a + (b - mean) ** 2, 0) / (lengths.length - 1));
-    expect(mean / 1000, at).toBeCloseTo(1, 1);
-    expect(sd / mean / cv, at).toBeGreaterThan(0.9);
-    expect(sd / mean / cv, at).toBeLessThan(1.1);
+    const n = lengths.length;
+    const mean = lengths.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(lengths.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    // Lengths ~ 1000·Gamma(k)/k with k = 1/cv²: the mean's relative standard error is cv/√n;
+    // the sample SD's is √((κ − 1)/4n) with kurtosis κ = 3 + 6cv², and dividing by the mean adds
+    // the mean's. (Rounding to whole tokens adds a variance of 1/12: negligible.)
+    const meanTol = (Z * cv) / Math.sqrt(n);
+    const cvTol = Z * (Math.sqrt((2 + 6 * cv * cv) / (4 * n)) + cv / Math.sqrt(n));
+    expect(Math.abs(mean / 1000 - 1), `mean ${mean} ${at}`).toBeLessThan(meanTol);
+    expect(Math.abs(sd / mean / cv - 1), `CV ${sd / mean} for ${cv} ${at}`).toBeLessThan(cvTol);
     expect(makeWorkload(spec)).toEqual(makeWorkload(spec));
     expect(makeWorkload({ ...spec, seed: seed + 1 })).not.toEqual(makeWorkload(spec));
   });
 
   it('the gamma sampler has mean k and variance k (shape below and above 1)', () => {
+    const n = 200_000;
     for (const k of [0.3, 4]) {
       const rng = new Rng(seed).fork(`gamma${k}`);
-      const xs = Array.from({ length: 20000 }, () => gamma(rng, k));
-      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-      const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length;
-      expect(m / k, at).toBeGreaterThan(0.95);
-      expect(m / k, at).toBeLessThan(1.05);
-      expect(v / k, at).toBeGreaterThan(0.85);
-      expect(v / k, at).toBeLessThan(1.15);
+      const xs = Array.from({ length: n }, () => gamma(rng, k));
+      const m = xs.reduce((a, b) => a + b, 0) / n;
+      const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / n;
+      // Standard errors: √(k/n) for the mean; √((μ₄ − k²)/n) for the variance, with the
+      // gamma's fourth central moment μ₄ = 3k² + 6k.
+      expect(Math.abs(m / k - 1), `mean ${m} for shape ${k} ${at}`).toBeLessThan((Z * Math.sqrt(k / n)) / k);
+      expect(Math.abs(v / k - 1), `variance ${v} for shape ${k} ${at}`).toBeLessThan(
+        (Z * Math.sqrt((2 * k * k + 6 * k) / n)) / k,
+      );
     }
   });
 
