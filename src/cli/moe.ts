@@ -3,9 +3,9 @@
 //   one MoE layer on one device: shapes, bytes per expert and time measured here;
 // npm run moe -- … --ranks N --strategy dp|dep|dwdp [group options]
 //   a DWDP group (or its DP / DEP baselines) on emulated ranks (moe-group.ts).
-import { adapterLabel, getGpu } from '../gpu/index.ts';
+import { adapterLabel, checkHostSizes, deviceNeeds, getGpu } from '../gpu/index.ts';
 import { decodeHostLayerWeights } from '../layer/host-weights.ts';
-import { layerLimitNeeds } from '../layer/moe-layer.ts';
+import { layerSizes } from '../layer/sizes.ts';
 import { checkRouting, moeLayerReference } from '../layer/reference.ts';
 import { runLayer } from '../layer/run.ts';
 import { configSummary, resolveModel } from '../model/index.ts';
@@ -72,7 +72,10 @@ async function main(): Promise<void> {
   const seed = args.num('seed', 1, { min: 0, int: true });
   const runs = args.num('runs', 3, { min: 1, max: 1000, int: true });
   const format = parseWeightFormat(args.str('weights', 'nvfp4'));
-  const gpu = await getGpu({ needs: layerLimitNeeds(cfg, format, tokens), label: 'moe' });
+  // Every buffer sized and checked (host memory, then the device's limits) before any weight exists.
+  const sizes = layerSizes(cfg, format, tokens, { tokensText: `--tokens ${tokens}` });
+  checkHostSizes(sizes);
+  const gpu = await getGpu({ needs: deviceNeeds(sizes), label: 'moe' });
 
   const r = await runLayer(gpu, cfg, { format, tokens, seed, runs, variant: args.optStr('variant') });
   const l = r.host.layout;
