@@ -16,6 +16,7 @@ import { DEFAULT_GROUP_OPTIONS } from '../strategies/options.ts';
 import { runGroup } from '../strategies/run.ts';
 import { CLOCKS, RANK_MODES, STRATEGIES, type GroupRunOptions } from '../strategies/types.ts';
 import { relativeError } from '../util/numeric.ts';
+import { writeFileAtomic } from '../util/output-path.ts';
 import { UsageError, type Args, type Spec } from './args.ts';
 
 const D = DEFAULT_GROUP_OPTIONS;
@@ -195,7 +196,7 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
   }
 
   const tracePath = args.optStr('trace');
-  if (tracePath) await writeFile(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
+  if (tracePath) await writeFileAtomic(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
   if (dump) {
     // The dumped layer is the last one: x is its input, so out = MoE(x) with the dumped weights.
     const host = buildHostLayerWeights(cfg, o.format, o.seed, o.layers - 1);

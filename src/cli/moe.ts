@@ -13,6 +13,7 @@ import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
 import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
+import { checkOutputDir, checkOutputFile } from '../util/output-path.ts';
 import { relativeError } from '../util/numeric.ts';
 import { Args, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
@@ -66,6 +67,11 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // Output paths before any work: a path that cannot be written must not cost a run.
+  const dump = args.optStr('dump');
+  if (dump !== undefined) checkOutputDir('--dump', dump);
+  const trace = args.optStr('trace');
+  if (trace !== undefined) checkOutputFile('--trace', trace);
   const cfg = await resolveModel(args.str('model', 'tiny-deepseek'), parseSetPairs(args.list('set')));
   if (isGroupRun(args)) return runGroupCli(args, cfg);
   const tokens = args.num('tokens', 64, { min: 1, int: true });
@@ -118,7 +124,6 @@ async function main(): Promise<void> {
     console.log('\ncheck: skipped (layer too large for the float64 reference; --check on forces it)');
   }
 
-  const dump = args.optStr('dump');
   if (dump) {
     const files = await writeLayerDump(dump, {
       cfg,

@@ -85,7 +85,8 @@ export function checkHostSizes(items: readonly SizeItem[], memory = hostMemoryBy
         elements,
         HOST_ARRAY_MAX_ELEMENTS,
         'elements',
-        `needs one host array of ${elements.toExponential(3)} elements (${sizeText(it.bytes)}), but JavaScript typed arrays hold at most 2^32 = ${HOST_ARRAY_MAX_ELEMENTS} elements`,
+        `needs one host array of ${elements.toExponential(3)} elements (${sizeText(it.bytes)}), ` +
+          `but JavaScript typed arrays hold at most 2^32 = ${HOST_ARRAY_MAX_ELEMENTS} elements`,
       );
     total += it.bytes * (it.count ?? 1);
   }
@@ -120,6 +121,8 @@ export function checkCount(why: string, value: number, limit: number, unit: stri
       value,
       limit,
       unit,
-      `${Number.isFinite(value) && value >= 1e6 ? value.toExponential(3) : value} ${unit} is over the limit of ${limit.toExponential(1)}${hint ? ` (${hint})` : ''}`,
+      `${countText(value)} ${unit} is over the limit of ${countText(limit)}${hint ? ` (${hint})` : ''}`,
     );
 }
+
+const countText = (v: number): string => (Number.isFinite(v) && Math.abs(v) >= 1e6 ? v.toExponential(3) : String(v));
