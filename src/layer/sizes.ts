@@ -40,7 +40,9 @@ export function layerSizes(
       where: 'device',
     },
     {
-      why: `the routed experts on the host (${L} layer(s) × ${k.experts}=${E} × ${sizeText(expertBytes)} in ${format})`,
+      why:
+        `the routed experts on the host (${L} layer(s) × ${k.experts}=${E} × ${sizeText(expertBytes)} per expert in ${format}; ` +
+        `${k.hidden}=${H}, ${k.expertHidden}=${F})`,
       bytes: E * expertBytes,
       where: 'host',
       count: L,
