@@ -5,14 +5,15 @@
 // adapter's ceiling; --sweep tries its configurations and records the fastest in the tuning
 // cache; calibrate writes the rack model's calibration file. With --json, stdout holds ONE
 // JSON object and nothing else (progress goes to stderr).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { getGpu } from '../gpu/index.ts';
+import { checkCount, getGpu } from '../gpu/index.ts';
 import { measureCalibration, thisDeviceSimArgs } from '../lab/calibrate.ts';
 import { formatCalibrationRun, formatResult, formatSweep } from '../lab/format.ts';
 import { labKernel } from '../lab/registry.ts';
 import { runLab } from '../lab/run.ts';
 import { sweepLab } from '../lab/sweep.ts';
+import { MAX_RUNS, checkLabSizes } from '../lab/sizes.ts';
+import { checkTuningPath } from '../tuning/tuning-store-node.ts';
+import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabShape } from '../lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
@@ -104,16 +105,19 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function calibrate(args: Args, seed: number, json: boolean): Promise<void> {
   const out = args.str('out', 'results/lab-calibration.json');
+  // Before the measurements: a path that cannot be written must not cost them.
+  checkOutputFile('--out', out);
+  const runs = args.optNum('runs', { min: 1, int: true });
+  if (runs !== undefined) checkCount('--runs', runs, MAX_RUNS, 'timed runs');
   const gpu = await getGpu({ label: 'lab calibrate' });
   say(`calibrate: measuring on ${gpu.info.description} (seed ${seed}) …`);
   const c = await measureCalibration(gpu, {
     seed,
-    runs: args.optNum('runs', { min: 1, int: true }),
+    runs,
     onItem: (item, r) =>
       say(`  ${item.name}: ${r.medianMs.toPrecision(4)} ms median, rel. err ${r.relErr.toExponential(1)}`),
   });
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(c, null, 2) + '\n');
+  await writeFileAtomic(out, JSON.stringify(c, null, 2) + '\n');
   if (json) {
     process.stdout.write(JSON.stringify({ ...c, file: out, simArgs: thisDeviceSimArgs(c.device) }) + '\n');
     say(`wrote ${out}`);
@@ -145,17 +149,22 @@ async function main(): Promise<void> {
   const kernel = labKernel(name);
   const shape = shapeFrom(args);
   const warmup = args.num('warmup', 1, { min: 0, int: true });
-  if (args.flag('sweep') && !kernel.sweepCandidates)
+  const sweep = args.flag('sweep');
+  const runs = args.num('runs', sweep ? 3 : 5, { min: 1, int: true });
+  if (sweep && !kernel.sweepCandidates)
     throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
+  // Everything that can be refused without the device is refused before it: sizes, counts, the cache path.
+  checkLabSizes(undefined, kernel.name, shape, { runs, warmup });
+  if (sweep && !args.flag('no-record')) checkTuningPath();
   const gpu = await getGpu({ label: `lab ${name}` });
 
-  if (args.flag('sweep')) {
+  if (sweep) {
     const list = args.optStr('candidates');
     const cache = args.flag('no-record') ? undefined : await defaultTuningCache();
     say(`sweep ${name} (seed ${seed}) on ${gpu.info.description} …`);
     const report = await sweepLab(gpu, kernel, shape, {
       seed,
-      runs: args.num('runs', 3, { min: 1, int: true }),
+      runs,
       warmup,
       candidates: list?.split(',').map((s) => s.trim()),
       cache,
@@ -171,7 +180,7 @@ async function main(): Promise<void> {
   const r = await runLab(gpu, kernel, shape, {
     variant: args.optStr('variant'),
     seed,
-    runs: args.num('runs', 5, { min: 1, int: true }),
+    runs,
     warmup,
   });
   if (json) process.stdout.write(JSON.stringify(r) + '\n');

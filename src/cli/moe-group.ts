@@ -23,6 +23,7 @@ import {
 import { parseText } from '../options/schema.ts';
 import { runGroup } from '../strategies/run.ts';
 import { relativeError } from '../util/numeric.ts';
+import { writeFileAtomic } from '../util/output-path.ts';
 import { SHARED_WITH_LAYER_RUN, UsageError, flagSpec, type Args, type Spec } from './args.ts';
 
 /** The group options as CLI flags: derived from the option table (flag, help, range, default). */
@@ -121,7 +122,7 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
   }
 
   const tracePath = args.optStr('trace');
-  if (tracePath) await writeFile(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
+  if (tracePath) await writeFileAtomic(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
   if (dump) {
     // The dumped layer is the last one: x is its input, so out = MoE(x) with the dumped weights.
     const host = buildHostLayerWeights(cfg, o.format, o.seed, o.layers - 1);

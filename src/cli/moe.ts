@@ -3,9 +3,9 @@
 //   one MoE layer on one device: shapes, bytes per expert and time measured here;
 // npm run moe -- … --ranks N --strategy dp|dep|dwdp [group options]
 //   a DWDP group (or its DP / DEP baselines) on emulated ranks (moe-group.ts).
-import { adapterLabel, getGpu } from '../gpu/index.ts';
+import { adapterLabel, checkHostSizes, deviceNeeds, getGpu } from '../gpu/index.ts';
 import { decodeHostLayerWeights } from '../layer/host-weights.ts';
-import { layerLimitNeeds } from '../layer/moe-layer.ts';
+import { layerSizes } from '../layer/sizes.ts';
 import { checkRouting, moeLayerReference } from '../layer/reference.ts';
 import { runLayer } from '../layer/run.ts';
 import { configSummary, resolveModel } from '../model/index.ts';
@@ -15,6 +15,7 @@ import { parseText, type OptionValue } from '../options/schema.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
 import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
+import { checkOutputDir, checkOutputFile } from '../util/output-path.ts';
 import { relativeError } from '../util/numeric.ts';
 import { Args, flagSpec, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
@@ -69,6 +70,11 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // Output paths before any work: a path that cannot be written must not cost a run.
+  const dump = args.optStr('dump');
+  if (dump !== undefined) checkOutputDir('--dump', dump);
+  const trace = args.optStr('trace');
+  if (trace !== undefined) checkOutputFile('--trace', trace);
   const cfg = await resolveModel(args.str('model', 'tiny-deepseek'), parseSetPairs(args.list('set')));
   if (isGroupRun(args)) return runGroupCli(args, cfg);
   const opt = <T extends OptionValue>(key: 'tokens' | 'seed' | 'format'): T => {
@@ -80,7 +86,10 @@ async function main(): Promise<void> {
   const seed = opt<number>('seed');
   const format = opt<WeightFormat>('format');
   const runs = args.num('runs', 3, { min: 1, max: 1000, int: true });
-  const gpu = await getGpu({ needs: layerLimitNeeds(cfg, format, tokens), label: 'moe' });
+  // Every buffer sized and checked (host memory, then the device's limits) before any weight exists.
+  const sizes = layerSizes(cfg, format, tokens, { tokensText: `--tokens ${tokens}` });
+  checkHostSizes(sizes);
+  const gpu = await getGpu({ needs: deviceNeeds(sizes), label: 'moe' });
 
   const r = await runLayer(gpu, cfg, { format, tokens, seed, runs, variant: args.optStr('variant') });
   const l = r.host.layout;
@@ -123,7 +132,6 @@ async function main(): Promise<void> {
     console.log('\ncheck: skipped (layer too large for the float64 reference; --check on forces it)');
   }
 
-  const dump = args.optStr('dump');
   if (dump) {
     const files = await writeLayerDump(dump, {
       cfg,

@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './shaders.ts';
 export * from './timer.ts';
 export * from './buffers.ts';
+export * from './budget.ts';

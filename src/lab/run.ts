@@ -5,6 +5,7 @@ import { adapterLabel, type Gpu, type TimeSource } from '../gpu/index.ts';
 import { copyCeilingGBps, fmaCeilingGflops, noteCeiling } from './ceilings.ts';
 import { defaultCopyMiB } from './kernels/copy.ts';
 import { checkProblem, timeProblem } from './measure.ts';
+import { checkLabSizes } from './sizes.ts';
 import type { Bound, LabKernel, LabKernelName, LabProblem, LabShape } from './types.ts';
 
 export interface LabRunOptions {
@@ -108,6 +109,7 @@ export async function runLab(
   shape: LabShape,
   opts: LabRunOptions,
 ): Promise<LabResult> {
+  checkLabSizes(gpu, kernel.name, shape, { runs: opts.runs, warmup: opts.warmup });
   const p = await kernel.prepare(gpu, shape, { variant: opts.variant, seed: opts.seed });
   try {
     return await measureProblem(gpu, p, opts);

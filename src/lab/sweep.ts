@@ -3,6 +3,7 @@
 // is recorded in the tuning cache for this adapter and shape class.
 import { adapterLabel, type Gpu } from '../gpu/index.ts';
 import { checkProblem, timeProblem } from './measure.ts';
+import { checkLabSizes } from './sizes.ts';
 import { adapterKey, type ShapeClass, type TuningCache } from '../tuning/tuning-cache.ts';
 import type { LabKernel, LabProblem, LabShape } from './types.ts';
 
@@ -61,6 +62,7 @@ export async function sweepLab(
 ): Promise<SweepReport> {
   const candidates = opts.candidates ?? kernel.sweepCandidates?.(gpu, shape) ?? [];
   if (candidates.length === 0) throw new Error(`${kernel.name} has no configurations to sweep`);
+  checkLabSizes(gpu, kernel.name, shape, { runs: opts.runs, warmup: opts.warmup });
   const rows: SweepRow[] = [];
   const push = (r: SweepRow) => {
     rows.push(r);

@@ -5,7 +5,7 @@
 // Weights come in as *sources*: a list of buffers holding expert blocks plus a table saying
 // where each expert's block lives. A full replica is one source; a DWDP rank passes its
 // resident shard and its prefetch buffers and the GEMM reads them in place.
-import { createBuffer, createBufferWith, type Gpu, type GpuTimer, type LimitNeed } from '../gpu/index.ts';
+import { createBuffer, createBufferWith, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { CombineKernel } from '../kernels/combine.ts';
 import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
 import { PermuteKernel } from '../kernels/permute.ts';
@@ -13,7 +13,6 @@ import { RouterKernel } from '../kernels/router.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import type { HostLayerWeights } from './host-weights.ts';
-import { layerLayout } from './host-weights.ts';
 import { routerParams, sharedMode } from './params.ts';
 
 /** Where the layer's expert blocks are on the device. */
@@ -268,33 +267,4 @@ export function uploadLayerWeights(gpu: Gpu, host: HostLayerWeights): DeviceLaye
     ...uploadCommonWeights(gpu, host),
     experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) },
   };
-}
-
-/**
- * Device limits a layer needs for `maxTokens` tokens, each with the config keys that drive
- * it, so getGpu can raise them or say exactly which one the config exceeds.
- */
-export function layerLimitNeeds(cfg: MoeConfig, format: WeightFormat, maxTokens: number): LimitNeed[] {
-  const layout = layerLayout(cfg, format);
-  const expertBytes = cfg.experts * layout.bytes;
-  const rows = maxTokens * cfg.topK;
-  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  const needs: [number, string][] = [
-    [
-      expertBytes,
-      `one layer's routed experts (n_routed_experts=${cfg.experts} × ${mib(layout.bytes)} in ${format}, ${mib(expertBytes)})`,
-    ],
-    [
-      4 * rows * cfg.hidden,
-      `the expert outputs for ${maxTokens} tokens × top-k ${cfg.topK} (hidden_size=${cfg.hidden})`,
-    ],
-    [
-      4 * rows * cfg.expertHidden,
-      `the expert activations for ${maxTokens} tokens × top-k ${cfg.topK} (moe_intermediate_size=${cfg.expertHidden})`,
-    ],
-  ];
-  return needs.flatMap(([value, why]) => [
-    { limit: 'maxStorageBufferBindingSize' as const, value, why },
-    { limit: 'maxBufferSize' as const, value, why },
-  ]);
 }

@@ -413,14 +413,32 @@ function checkArchitectures(r: KeyReader, fam: MoeFamily): void {
   }
 }
 
+/** The config.json key behind each size of a family's MoE layer (for messages that name the culprit). */
+export function sizeKeys(family: MoeFamily): {
+  hidden: string;
+  expertHidden: string;
+  experts: string;
+  topK: string;
+  sharedHidden: string;
+} {
+  return {
+    hidden: 'hidden_size',
+    expertHidden: family === 'mixtral' ? 'intermediate_size' : 'moe_intermediate_size',
+    experts: {
+      deepseek_v3: 'n_routed_experts',
+      mixtral: 'num_local_experts',
+      qwen2_moe: 'num_experts',
+      qwen3_moe: 'num_experts',
+    }[family],
+    topK: 'num_experts_per_tok',
+    sharedHidden:
+      family === 'qwen2_moe' ? 'shared_expert_intermediate_size' : 'n_shared_experts × moe_intermediate_size',
+  };
+}
+
 /** Routing shape checks shared by all families, with the key that carries each limit. */
 function checkRouting(r: KeyReader, c: Interpreted): void {
-  const eKey = {
-    deepseek_v3: 'n_routed_experts',
-    mixtral: 'num_local_experts',
-    qwen2_moe: 'num_experts',
-    qwen3_moe: 'num_experts',
-  }[r.raw.model_type as MoeFamily];
+  const eKey = sizeKeys(r.raw.model_type as MoeFamily).experts;
   if (c.experts > KERNEL_LIMITS.maxExperts) {
     r.fail(eKey, `${c.experts} experts exceed the router kernel's limit of ${KERNEL_LIMITS.maxExperts}`);
   }

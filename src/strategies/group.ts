@@ -62,14 +62,18 @@ export function groupInput(
   return x;
 }
 
-export function buildGroupEnv(cfg: MoeConfig, opts: GroupRunOptions): GroupEnv {
-  const work = makeWorkload({
+/** Each rank's requests, from the seed (cheap: sizes the run before any weight exists). */
+export function groupWorkload(opts: GroupRunOptions): RankWork[] {
+  return makeWorkload({
     ranks: opts.ranks,
     tokensPerRank: opts.tokensPerRank,
     requestsPerRank: opts.requestsPerRank,
     lengthCv: opts.lengthCv,
     seed: opts.seed,
   });
+}
+
+export function buildGroupEnv(cfg: MoeConfig, opts: GroupRunOptions, work = groupWorkload(opts)): GroupEnv {
   const hosts = Array.from({ length: opts.layers }, (_, l) => buildHostLayerWeights(cfg, opts.format, opts.seed, l));
   return {
     cfg,

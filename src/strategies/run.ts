@@ -2,9 +2,9 @@
 // ranks. Real kernels run on every rank and real bytes move between ranks; the clock
 // decides how time is read (see runtime.ts). The CLI, the benchmark page and the benches
 // are thin shells over this function.
-import { adapterLabel, readF32, readI32 } from '../gpu/index.ts';
+import { adapterLabel, checkHostSizes, deviceNeeds, readF32, readI32 } from '../gpu/index.ts';
 import { maxWeightSources } from '../kernels/expert-gemm.ts';
-import { layerLimitNeeds } from '../layer/moe-layer.ts';
+import { layerSizes } from '../layer/sizes.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
 import { linkSpec, type LinkSpec } from '../timeline/link.ts';
@@ -18,7 +18,7 @@ import { dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
-import { buildGroupEnv, buildRankEnv, type RankEnv } from './group.ts';
+import { buildGroupEnv, buildRankEnv, groupWorkload, type RankEnv } from './group.ts';
 import { checkGroupOptions } from './options.ts';
 import { VirtualRuntime, WallRuntime, type RankRuntime } from './runtime.ts';
 import type { GroupRunOptions, GroupRunResult, RankReport, RunProgress } from './types.ts';
@@ -67,11 +67,19 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
   const placement: Placement | undefined =
     opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
 
-  progress({ phase: 'setup', message: `generating ${opts.layers} layer(s) of ${cfg.name} weights (${opts.format})` });
-  const g = buildGroupEnv(cfg, opts);
-  const maxTokens = Math.max(...g.work.map((w) => w.tokens));
-  const ranks = await createRanks(N, opts.rankMode, { needs: layerLimitNeeds(cfg, opts.format, totalTokens(g.work)) });
+  // Sizes first: every buffer is estimated and checked against host memory and the device's
+  // limits before a single weight is generated (a too-large model is refused in seconds).
+  const work = groupWorkload(opts);
+  const sizes = layerSizes(cfg, opts.format, totalTokens(work), {
+    layers: opts.layers,
+    tokensText: `${totalTokens(work)} tokens (${N} ranks × tokens per rank ${opts.tokensPerRank})`,
+  });
+  checkHostSizes(sizes);
+  const ranks = await createRanks(N, opts.rankMode, { needs: deviceNeeds(sizes) });
   try {
+    progress({ phase: 'setup', message: `generating ${opts.layers} layer(s) of ${cfg.name} weights (${opts.format})` });
+    const g = buildGroupEnv(cfg, opts, work);
+    const maxTokens = Math.max(...g.work.map((w) => w.tokens));
     const transport = createTransport(ranks, opts.rankMode);
     const maxSources = maxWeightSources(ranks[0].gpu);
     const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1, maxSources) : 1;

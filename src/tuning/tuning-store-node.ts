@@ -3,9 +3,10 @@
 // moves it, DWDP_TUNING_CACHE=off disables it. Loaded by tuning-store.ts through a computed
 // import so browser bundles never see node:fs.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import type { TuningStore } from './tuning-cache.ts';
 
 /** The nearest folder holding a package.json, from this module's folder up (else the working directory). */
@@ -25,6 +26,11 @@ export function defaultTuningPath(): string | undefined {
   return env ? resolve(env) : join(projectRoot(), '.cache', 'webgpu-dwdp', 'tuning.json');
 }
 
+/** Where the tuning cache will be written, checked before a sweep spends its measurements on it. */
+export function checkTuningPath(path = defaultTuningPath()): void {
+  if (path !== undefined) checkOutputFile(`the tuning cache (DWDP_TUNING_CACHE)`, path);
+}
+
 /** A store in one JSON file; writes go to a temporary file first, then replace it. */
 export function fileStore(path: string): TuningStore {
   return {
@@ -33,15 +39,16 @@ export function fileStore(path: string): TuningStore {
       try {
         return await readFile(path, 'utf8');
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return undefined;
+        throw new Error(`tuning cache ${path} (DWDP_TUNING_CACHE): cannot read it (${code ?? (e as Error).message})`, {
+          cause: e,
+        });
       }
     },
     async write(text: string) {
-      await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.tmp`;
-      await writeFile(tmp, text);
-      await rename(tmp, path);
+      // Whole or nothing: a temporary file beside it, renamed into place, removed on failure.
+      await writeFileAtomic(path, text);
     },
   };
 }

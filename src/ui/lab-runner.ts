@@ -29,6 +29,7 @@ import {
 } from '../gpu/index.ts';
 import { noteCeiling } from '../lab/ceilings.ts';
 import { labKernel } from '../lab/registry.ts';
+import { checkLabSizes } from '../lab/sizes.ts';
 import { measureProblem, type LabResult } from '../lab/run.ts';
 import type { LabKernelName, LabProblem, LabShape } from '../lab/types.ts';
 import { programOrigins, type ProgramOrigin } from './lab-diagnostics.ts';
@@ -249,6 +250,7 @@ export class LabSession {
     const watch = watchPipelineKeys();
     let problem: LabProblem | undefined;
     try {
+      checkLabSizes(gpu, spec.kernel, spec.shape);
       problem = await labKernel(spec.kernel).prepare(gpu, spec.shape, { seed: spec.seed, variant: spec.variant });
       await problem.encode(
         gpu.device.createCommandEncoder({ label: `lab ${spec.kernel} (pipelines only, not submitted)` }),
