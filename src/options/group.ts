@@ -2,7 +2,7 @@
 // parameter, label, kind, range or choices, default, unit, help, and which strategies and
 // sources read it. The CLI parser and --help (src/cli/moe-group.ts), the page's fields and
 // validate-as-you-type (src/ui/fields.ts, src/ui/config.ts) and the library's check
-// (checkGroupOptions, called by runGroup) all derive from GROUP_OPTIONS and GROUP_RULES.
+// (checkGroupOptions, called by runGroup) all derive from GROUP_OPTIONS and the rule functions below (unusedOptionErrors, ruleErrors).
 //
 // Rules between options (declared once, used by every surface):
 //   requests ≤ tokens                      (every request has at least one token)
