@@ -42,11 +42,6 @@ export function rangeText(o: OptionDecl): string {
   return `between ${o.min} and ${o.max}${unit}`;
 }
 
-function rangeDetail(o: OptionDecl) {
-  const text = rangeText(o);
-  return text.startsWith('between') ? d`must be ${text}` : d`must be ${text}`;
-}
-
 /** Checks a typed value against its declaration; throws OptionError. */
 export function checkValue(o: OptionDecl, v: unknown, raw: unknown = v): OptionValue {
   switch (o.kind) {
@@ -58,7 +53,12 @@ export function checkValue(o: OptionDecl, v: unknown, raw: unknown = v): OptionV
       const high = o.max !== undefined && v > o.max;
       if (intBad || low || high) {
         const near = high ? o.max! : low && !o.minExclusive ? o.min! : undefined;
-        throw new OptionError(o.key, raw, rangeDetail(o), near === undefined ? [] : [{ option: o.key, value: near }]);
+        throw new OptionError(
+          o.key,
+          raw,
+          d`must be ${rangeText(o)}`,
+          near === undefined ? [] : [{ option: o.key, value: near }],
+        );
       }
       return v;
     }
