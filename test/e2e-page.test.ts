@@ -62,7 +62,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     const local = (await page.$('#f-local'))!;
     await local.type('7');
     expect(await page.$eval('#f-local-msg', (e) => e.textContent)).toMatch(
-      /invalid DWDP placement .* try L=\d+, P=\d+/,
+      /^L \(experts held\) makes no DWDP placement for E=8, N=4: .*; try L \(experts held\) = \d+, P \(pulled per peer\) = \d+$/,
     );
     await local.click({ clickCount: 3 });
     await page.keyboard.press('Backspace');
