@@ -8,6 +8,7 @@ import {
   FIELD_KEYS,
   SWEEPABLE,
   defaultForm,
+  withLinkProfile,
   withSweepField,
   type FieldKey,
   type FormState,
@@ -83,7 +84,15 @@ describe('config panel validation', () => {
   }
 
   it('checks custom link numbers only when the link is custom', () => {
-    expect(errorsOf({ gbps: '0' })).toEqual({});
+    // Under a profile's link a custom number is not read: refused on the link, not checked.
+    expect(errorsOf({ gbps: '0' })).toEqual({
+      linkProfile:
+        'Link bandwidth 0 is read only with the custom link (this one follows the gb200-nvl72 profile): choose custom, or reset link bandwidth to 900',
+    });
+    // Choosing a profile's link resets the custom numbers, so nothing is refused.
+    const custom = form({ linkProfile: 'custom', gbps: '123', latency: '7' });
+    expect(parseForm(withLinkProfile(custom, 'h100-hgx')).errors).toEqual({});
+    expect(withLinkProfile(custom, 'custom')).toEqual(custom);
     expect(errorsOf({ linkProfile: 'custom', gbps: '0' }).gbps).toBe(
       "Link bandwidth must be a positive number of GB/s (got '0')",
     );

@@ -153,6 +153,11 @@ export function parseForm(form: FormState): ParsedForm {
     const decl = GROUP_OPTION[f.option];
     if ((f.key === 'gbps' || f.key === 'latency') && !custom) {
       if (linkFrom) values[f.option] = f.key === 'gbps' ? linkFrom.linkGBpsPerDirection : linkFrom.linkLatencyUs;
+      // A number the run would not read (the profile's link wins): refused, on the link's field.
+      if (linkFrom && form[f.key].trim() !== f.default)
+        errors.linkProfile ??=
+          `${f.label} ${form[f.key].trim()} is read only with the custom link (this one follows the ${linkFrom.id} profile): ` +
+          `choose custom, or reset ${f.label.toLowerCase()} to ${f.default}`;
       continue;
     }
     const raw = form[f.key];

@@ -103,6 +103,15 @@ export const SWEEPABLE: Readonly<
 };
 
 /**
+ * The form after the link changes: a profile's link brings its own numbers, so the custom ones
+ * go back to their defaults (they would be refused as unread otherwise).
+ */
+export function withLinkProfile(form: FormState, linkProfile: string): FormState {
+  if (linkProfile === 'custom') return { ...form, linkProfile };
+  return { ...form, linkProfile, gbps: FIELD.gbps.default, latency: FIELD.latency.default };
+}
+
+/**
  * The form after the swept field changes: the old values belonged to the old field, so the
  * new one starts from its example values (none: no values). The panel says it replaced them.
  */

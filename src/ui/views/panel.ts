@@ -11,6 +11,7 @@ import { GROUP_OPTION, type GroupOptionKey, type Source } from '../../options/gr
 import {
   FIELD,
   FIELDS,
+  withLinkProfile,
   withSweepField,
   type FieldDef,
   type FieldGroup,
@@ -71,7 +72,8 @@ export function buildPanel(
       // The old values belonged to the old field: start the new one from its example values.
       form = withSweepField(form, value);
       controls.get('sweepValues')!.write(form.sweepValues);
-    } else form = { ...form, [key]: value };
+    } else if (key === 'linkProfile') form = withLinkProfile(form, value);
+    else form = { ...form, [key]: value };
     refresh();
   }
 
