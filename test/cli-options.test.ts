@@ -58,6 +58,7 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
       '--this-device-gflops is read only with --profile this-device',
     ],
     [['--list', '--json'], '--list reads no other option: remove --json'],
+    [['--scenario', 'r1-isl-sweep', '--profile', 'tpu'], "--profile tpu: unknown hardware profile 'tpu'"],
     [['--calibrate', 'x.json', '--scenario', 'r1-isl-sweep'], '--calibrate reads only its file'],
     [
       ['--scenario', file('gemm0.json', { base: { efficiency: { gemm: 0 } } })],

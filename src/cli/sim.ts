@@ -115,7 +115,13 @@ function refuseUnread(args: Args): void {
 function profileFrom(args: Args): HardwareProfile | undefined {
   const id = args.optStr('profile');
   if (id === undefined) return undefined;
-  if (id !== 'this-device') return getProfile(id);
+  if (id !== 'this-device') {
+    try {
+      return getProfile(id);
+    } catch (e) {
+      throw new UsageError(`--profile ${id}: ${(e as Error).message}`);
+    }
+  }
   return thisDeviceProfile({
     gemmGflops: args.num('this-device-gflops', undefined, { min: 1e-9 }),
     copyGBps: args.num('this-device-copy-gbps', undefined, { min: 1e-9 }),
