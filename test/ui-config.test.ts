@@ -9,6 +9,7 @@ import {
   SWEEPABLE,
   defaultForm,
   withLinkProfile,
+  withModel,
   withSweepField,
   type FieldKey,
   type FormState,
@@ -173,6 +174,16 @@ describe('config panel validation', () => {
     expect(errorsOf({ model: 'custom', hf: '{"hidden_size": 12,' }).hf).toMatch(/^not valid JSON: /);
     delete json.num_local_experts;
     expect(errorsOf({ model: 'custom', hf: JSON.stringify(json) }).hf).toMatch(/config key 'num_local_experts'/);
+  });
+
+  it('refuses a pasted config.json with a preset model, which would ignore it', () => {
+    expect(errorsOf({ hf: '{"hidden_size": 64}' })).toEqual({
+      model: 'a config.json is given but the model is tiny-mixtral: choose custom to use it, or remove it',
+    });
+    // Choosing a preset drops the pasted config; choosing custom keeps it.
+    const custom = form({ model: 'custom', hf: '{"hidden_size": 64}' });
+    expect(withModel(custom, 'tiny-deepseek')).toEqual(form({ model: 'tiny-deepseek' }));
+    expect(withModel(custom, 'custom')).toEqual(custom);
   });
 
   it('needs a hardware profile for the modeled source', () => {

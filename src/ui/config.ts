@@ -136,6 +136,9 @@ export function parseForm(form: FormState): ParsedForm {
 
   const source = field('source', () => choice('source', form.source, ['measured', 'modeled'] as const));
   const model = field(form.model.trim() === 'custom' ? 'hf' : 'model', () => formModel(form));
+  // A pasted config.json is read only by the custom model: with a preset it would be ignored.
+  if (form.model.trim() !== 'custom' && form.hf.trim() !== '')
+    errors.model ??= `a config.json is given but the model is ${form.model.trim()}: choose custom to use it, or remove it`;
   const strats = field('strategies', () => strategies(form.strategies));
   const linkProfile = field('linkProfile', () =>
     choice('linkProfile', form.linkProfile, [...Object.keys(PROFILES), 'custom']),

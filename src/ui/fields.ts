@@ -102,6 +102,11 @@ export const SWEEPABLE: Readonly<
   format: { label: 'weight format', example: 'nvfp4,fp8' },
 };
 
+/** The form after the model changes: a preset does not read a pasted config.json, so it goes. */
+export function withModel(form: FormState, model: string): FormState {
+  return model === 'custom' ? { ...form, model } : { ...form, model, hf: '' };
+}
+
 /**
  * The form after the link changes: a profile's link brings its own numbers, so the custom ones
  * go back to their defaults (they would be refused as unread otherwise).

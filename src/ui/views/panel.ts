@@ -12,6 +12,7 @@ import {
   FIELD,
   FIELDS,
   withLinkProfile,
+  withModel,
   withSweepField,
   type FieldDef,
   type FieldGroup,
@@ -73,7 +74,10 @@ export function buildPanel(
       form = withSweepField(form, value);
       controls.get('sweepValues')!.write(form.sweepValues);
     } else if (key === 'linkProfile') form = withLinkProfile(form, value);
-    else form = { ...form, [key]: value };
+    else if (key === 'model') {
+      form = withModel(form, value);
+      controls.get('hf')!.write(form.hf);
+    } else form = { ...form, [key]: value };
     refresh();
   }
 
