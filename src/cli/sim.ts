@@ -18,7 +18,9 @@ import {
   scenarioRows,
   type ScenarioSpec,
 } from '../sim/scenarios.ts';
+import { E2E_SCENARIOS } from '../sim/e2e/scenario.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
+import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 
 const SPEC: Spec = {
   scenario: {
@@ -43,6 +45,11 @@ const SPEC: Spec = {
     kind: 'string',
     help: 'print the fit of predicted vs measured op times from a calibration JSON file',
     placeholder: 'FILE',
+  },
+  'export-trtllm': {
+    kind: 'string',
+    help: 'e2e scenarios: write TensorRT-LLM configs of the chosen deployments (and a README) to DIR',
+    placeholder: 'DIR',
   },
   list: { kind: 'flag', help: 'list the built-in scenarios' },
   help: { kind: 'flag', help: 'show this help' },
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
   }
   refuseUnread(args);
   if (args.flag('list')) {
-    for (const s of Object.values(SCENARIOS))
+    for (const s of [...Object.values(SCENARIOS), ...Object.values(E2E_SCENARIOS)])
       console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
     return;
   }
@@ -201,6 +208,10 @@ async function main(): Promise<void> {
     return;
   }
   const name = args.str('scenario');
+  const e2e = loadE2eScenario(name);
+  const exportDir = args.optStr('export-trtllm');
+  if (e2e) return runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
+  if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
   const profile = profileFrom(args);
   // Every row checked (values, rules between keys, the work it asks for) before any runs.

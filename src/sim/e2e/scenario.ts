@@ -1,0 +1,520 @@
+// End-to-end scenarios: a disaggregated deployment (context pool + generation pool) searched
+// over its configurations, each strategy's Pareto frontier of output TPS/GPU against TPS/user,
+// and the best configuration per TPS/user band. Everything here is modeled.
+//
+// Flow: scenario → context curves (the context-phase rack model, src/sim/e2e/context.ts) and
+// decode-step tables (src/sim/e2e/generation.ts) → for every deployment (context servers or
+// groups × generation EP, batch, MTP, EPLB) the closed-loop operating point
+// (src/sim/e2e/rate-match.ts) → frontier and bands (src/sim/e2e/pareto.ts) → result (JSON,
+// text, validation rows, TensorRT-LLM export).
+//
+// A scenario file (JSON), "mode": "e2e":
+//   { "name": "my-e2e", "mode": "e2e", "profile": "gb200-nvl72", "model": "deepseek-r1",
+//     "e2e": { "isl": 8192, "osl": 1024, "inputRatio": 0.8, "bands": [[20, 30], [40, 50]],
+//              "genEp": [8, 16], "genBatch": [32, 64, 128], "mtp": [1, 3], … } }
+// Every key of "e2e" is optional (E2eParams below); a bad value stops with a message naming it.
+
+import type { MoeConfig } from '../../model/config.ts';
+import { parseWeightFormat, type WeightFormat } from '../../model/formats.ts';
+import { loadPreset } from '../../model/presets.ts';
+import { CostModel, DEFAULT_EFFICIENCY, type Efficiency } from '../cost-model.ts';
+import { deepseekR1 } from '../experiment.ts';
+import { getProfile, type HardwareProfile } from '../profiles.ts';
+import { contextCurves, contextStepMs, type ContextCurve, type Strategy } from './context.ts';
+import {
+  DEFAULT_GENERATION_PARAMS,
+  acceptedTokens,
+  decodeStep,
+  generationMemoryBytes,
+  type GenerationConfig,
+  type GenerationParams,
+} from './generation.ts';
+import { kvTransfer, type KvTransfer } from './kv-transfer.ts';
+import { bestInBand, paretoFrontier } from './pareto.ts';
+import { operatingPoint, type OperatingPoint } from './rate-match.ts';
+
+export interface E2eParams {
+  isl: number;
+  osl: number;
+  /** Lengths uniform in [inputRatio·ISL, ISL] (the benchmarks' convention). */
+  inputRatio: number;
+  format: WeightFormat;
+  /** GPUs per context DEP server and per DWDP group. */
+  groupSize: number;
+  /** Context server limits per GPU: requests and tokens per step. */
+  ctxMaxBatch: number;
+  ctxMaxTokens: number;
+  /** DWDP's copy-engine contention fix (`contention_opt`); the published runs had it off. */
+  contentionFix: boolean;
+  /** DWDP L and P; default the minimal-memory choice (L = P = 64 for E = 256, N = 4). */
+  local?: number;
+  pull?: number;
+  /** Generation server choices searched. */
+  genEp: number[];
+  genBatch: number[];
+  mtp: number[];
+  eplb: boolean[];
+  /** Closed-loop concurrency as a multiple of the generation server's batch × GPUs (the reproduction: 1). */
+  concurrencyFactor: number;
+  /** GPUs the deployment may use (context + generation); default the profile's NVLink domain. */
+  maxGpus?: number;
+  bands: [number, number][];
+  generation: Partial<GenerationParams>;
+  efficiency?: Partial<Efficiency>;
+  /** Context-phase steps per batch size, and the seed of their request lengths. */
+  steps: number;
+  seed: number;
+}
+
+/** The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices. */
+export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
+  isl: 8192,
+  osl: 1024,
+  inputRatio: 0.8,
+  format: 'nvfp4',
+  groupSize: 4,
+  ctxMaxBatch: 4,
+  ctxMaxTokens: 33000,
+  contentionFix: false,
+  genEp: [4, 8, 16, 32],
+  genBatch: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  mtp: [0, 1, 2, 3],
+  eplb: [false, true],
+  concurrencyFactor: 1,
+  bands: [
+    [20, 30],
+    [40, 50],
+    [60, 70],
+    [80, 90],
+    [170, 180],
+  ],
+  generation: {},
+  steps: 4,
+  seed: 1,
+};
+
+export interface E2eSpec {
+  name: string;
+  description?: string;
+  mode: 'e2e';
+  profile?: string;
+  /** A model preset (src/model/presets.ts); default deepseek-r1. */
+  model?: string;
+  e2e: Partial<E2eParams>;
+}
+
+export const E2E_SCENARIOS: Readonly<Record<string, E2eSpec>> = {
+  'r1-e2e-pareto': {
+    name: 'r1-e2e-pareto',
+    mode: 'e2e',
+    description:
+      'DeepSeek-R1 NVFP4 on GB200 NVL72, disaggregated: DEP4 servers or DWDP4 groups for context, wide-EP generation; ' +
+      'ISL 8K, OSL 1K, input ratio 0.8; output TPS/GPU vs TPS/user per band',
+    profile: 'gb200-nvl72',
+    model: 'deepseek-r1',
+    e2e: {},
+  },
+};
+
+export interface DeploymentConfig {
+  strategy: Strategy;
+  /** DEP servers or DWDP groups, of groupSize GPUs each. */
+  ctxUnits: number;
+  groupSize: number;
+  gen: GenerationConfig;
+  concurrency: number;
+}
+
+export interface E2ePoint {
+  strategy: Strategy;
+  tpsPerUser: number;
+  tpsPerGpu: number;
+  ctxGpus: number;
+  genGpus: number;
+  ttftMedianMs: number;
+  requestsPerS: number;
+  ctxBatch: number;
+  genBatch: number;
+  ctxQueue: number;
+  bottleneck: OperatingPoint['bottleneck'];
+  config: DeploymentConfig;
+}
+
+export interface E2eBand {
+  tpsPerUser: [number, number];
+  dep: E2ePoint | null;
+  dwdp: E2ePoint | null;
+  speedupTpsPerGpu: number | null;
+}
+
+export interface ValidationRow {
+  quantity: string;
+  setting: string;
+  published: number;
+  source: string;
+  modeled: number | null;
+  /** modeled ÷ published − 1; null when the model has no point there. */
+  error: number | null;
+  kind: 'validation';
+}
+
+export interface E2eResult {
+  scenario: string;
+  modeled: true;
+  mode: 'e2e';
+  description: string;
+  profile: { id: string; name: string; measured: boolean };
+  model: string;
+  provenance: string;
+  params: E2eParams;
+  generation: GenerationParams;
+  context: Record<Strategy, ContextCurve>;
+  kvTransfer: KvTransfer;
+  pointsSearched: number;
+  bands: E2eBand[];
+  frontier: Record<Strategy, E2ePoint[]>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+
+const INT_LISTS = ['genEp', 'genBatch', 'mtp'] as const;
+const POS_INTS = [
+  'isl',
+  'osl',
+  'groupSize',
+  'ctxMaxBatch',
+  'ctxMaxTokens',
+  'maxGpus',
+  'steps',
+  'local',
+  'pull',
+] as const;
+const GEN_KEYS = Object.keys(DEFAULT_GENERATION_PARAMS) as (keyof GenerationParams)[];
+const EFF_KEYS = Object.keys(DEFAULT_EFFICIENCY) as (keyof Efficiency)[];
+const E2E_KEYS = [...Object.keys(DEFAULT_E2E_PARAMS), 'local', 'pull', 'maxGpus', 'efficiency'];
+
+function fail(key: string, detail: string): never {
+  throw new Error(`scenario.e2e.${key}: ${detail}`);
+}
+
+function numberMap<K extends string>(v: unknown, key: string, known: readonly K[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(key, 'expected an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!(known as readonly string[]).includes(k)) fail(`${key}.${k}`, `unknown (known: ${known.join(', ')})`);
+    if (k === 'attentionPrecision') {
+      if (!['fp4', 'fp8', 'bf16', 'fp32'].includes(String(x))) fail(`${key}.${k}`, 'expected fp4, fp8, bf16 or fp32');
+      out[k] = x;
+      continue;
+    }
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+      fail(`${key}.${k}`, `expected a number ≥ 0, got ${JSON.stringify(x)}`);
+    out[k] = x;
+  }
+  return out;
+}
+
+/** Check an "e2e" parameter object; errors name the key. */
+export function parseE2eParams(x: unknown): Partial<E2eParams> {
+  if (x === undefined) return {};
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('scenario.e2e: expected an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x)) {
+    if (!E2E_KEYS.includes(k)) fail(k, `unknown parameter (known: ${E2E_KEYS.join(', ')})`);
+    if ((POS_INTS as readonly string[]).includes(k)) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+        fail(k, `expected a positive integer, got ${JSON.stringify(v)}`);
+    } else if ((INT_LISTS as readonly string[]).includes(k)) {
+      const min = k === 'mtp' ? 0 : 1;
+      if (!Array.isArray(v) || v.length === 0 || !v.every((e) => Number.isInteger(e) && e >= min))
+        fail(k, `expected a non-empty list of integers ≥ ${min}, got ${JSON.stringify(v)}`);
+    } else if (k === 'eplb') {
+      if (!Array.isArray(v) || v.length === 0 || !v.every((e) => typeof e === 'boolean'))
+        fail(k, `expected a non-empty list of true/false, got ${JSON.stringify(v)}`);
+    } else if (k === 'contentionFix') {
+      if (typeof v !== 'boolean') fail(k, `expected true or false, got ${JSON.stringify(v)}`);
+    } else if (k === 'inputRatio') {
+      if (typeof v !== 'number' || !(v > 0 && v <= 1)) fail(k, `expected a number in (0, 1], got ${JSON.stringify(v)}`);
+    } else if (k === 'concurrencyFactor') {
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+        fail(k, `expected a number > 0, got ${JSON.stringify(v)}`);
+    } else if (k === 'seed') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        fail(k, `expected an integer ≥ 0, got ${JSON.stringify(v)}`);
+    } else if (k === 'format') {
+      out[k] = parseWeightFormat(String(v));
+      continue;
+    } else if (k === 'bands') {
+      if (
+        !Array.isArray(v) ||
+        v.length === 0 ||
+        !v.every(
+          (b) => Array.isArray(b) && b.length === 2 && b.every((e) => typeof e === 'number' && e >= 0) && b[0] < b[1],
+        )
+      )
+        fail(k, `expected a non-empty list of [lo, hi] with 0 ≤ lo < hi, got ${JSON.stringify(v)}`);
+    } else if (k === 'generation') {
+      out[k] = numberMap(v, k, GEN_KEYS);
+      const a = (out[k] as Partial<GenerationParams>).mtpAcceptance;
+      if (a !== undefined && !(a <= 1)) fail('generation.mtpAcceptance', `expected a probability in [0, 1], got ${a}`);
+      continue;
+    } else if (k === 'efficiency') {
+      out[k] = numberMap(v, k, EFF_KEYS);
+      continue;
+    }
+    out[k] = v;
+  }
+  return out as Partial<E2eParams>;
+}
+
+/** An end-to-end scenario from parsed JSON; errors name the key at fault. */
+export function parseE2eScenario(json: unknown, fallbackName = 'scenario'): E2eSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error('scenario: expected a JSON object');
+  const j = json as Record<string, unknown>;
+  const known = ['name', 'description', 'mode', 'profile', 'model', 'e2e'];
+  for (const k of Object.keys(j))
+    if (!known.includes(k))
+      throw new Error(`scenario.${k}: unknown key for an e2e scenario (known: ${known.join(', ')})`);
+  if (j.mode !== 'e2e') throw new Error(`scenario.mode: expected "e2e", got ${JSON.stringify(j.mode)}`);
+  if (j.profile !== undefined) getProfile(String(j.profile));
+  if (j.model !== undefined) {
+    try {
+      loadPreset(String(j.model));
+    } catch (e) {
+      throw new Error(`scenario.model: ${(e as Error).message}`);
+    }
+  }
+  return {
+    name: j.name === undefined ? fallbackName : String(j.name),
+    description: j.description === undefined ? undefined : String(j.description),
+    mode: 'e2e',
+    profile: j.profile === undefined ? undefined : String(j.profile),
+    model: j.model === undefined ? undefined : String(j.model),
+    e2e: parseE2eParams(j.e2e),
+  };
+}
+
+/** True when parsed JSON declares an end-to-end scenario. */
+export function isE2eJson(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && (json as Record<string, unknown>).mode === 'e2e';
+}
+
+// ---------------------------------------------------------------------------------------
+// Running
+
+export interface RunE2eOptions {
+  profile?: HardwareProfile;
+  model?: MoeConfig;
+}
+
+/** Piecewise-linear decode step time over integer batches 1 … n (a one-request step below 1). */
+function stepTable(f: (b: number) => number, n: number): (b: number) => number {
+  const t = Array.from({ length: n }, (_, i) => f(i + 1));
+  return (b: number) => {
+    if (b <= 1) return t[0];
+    if (b >= n) return t[n - 1];
+    const i = Math.floor(b);
+    return t[i - 1] + (t[i] - t[i - 1]) * (b - i);
+  };
+}
+
+export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
+  const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
+  const model =
+    o.model ?? (spec.model === undefined || spec.model === 'deepseek-r1' ? deepseekR1() : loadPreset(spec.model));
+  const p: E2eParams = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
+  const g: GenerationParams = { ...DEFAULT_GENERATION_PARAMS, ...p.generation };
+  const maxGpus = p.maxGpus ?? profile.gpusPerDomain;
+  if (p.groupSize < 2) fail('groupSize', `DWDP needs at least 2 GPUs per group, got ${p.groupSize}`);
+  if (p.groupSize > maxGpus) fail('groupSize', `${p.groupSize} GPUs exceed the ${maxGpus} the deployment may use`);
+  if (p.osl < 2) fail('osl', `the generation pool needs OSL ≥ 2, got ${p.osl}`);
+  for (const ep of p.genEp)
+    if (ep > maxGpus - p.groupSize)
+      fail('genEp', `${ep} generation GPUs leave no room for one context unit of ${p.groupSize} in ${maxGpus} GPUs`);
+  const cost = new CostModel({ model, profile, format: p.format, efficiency: p.efficiency });
+  const context = contextCurves({
+    profile,
+    model,
+    format: p.format,
+    isl: p.isl,
+    inputRatio: p.inputRatio,
+    groupSize: p.groupSize,
+    maxBatch: p.ctxMaxBatch,
+    maxTokens: p.ctxMaxTokens,
+    contentionFix: p.contentionFix,
+    local: p.local,
+    pull: p.pull,
+    steps: p.steps,
+    seed: p.seed,
+    efficiency: p.efficiency,
+  });
+  const meanIsl = context.dep.meanIsl;
+  const kv = kvTransfer(cost, model, meanIsl, g.kvBytes);
+  const meanContext = meanIsl + p.osl / 2; // mean KV length over a request's decode
+  const maxContext = p.isl + p.osl;
+  const hbm = profile.hbmCapacityGB * 1e9;
+  const maxBatch = Math.max(...p.genBatch);
+
+  // Decode tables per (EP, MTP, EPLB), over the largest batch searched.
+  const tables = new Map<string, (b: number) => number>();
+  const table = (gen: GenerationConfig) => {
+    const key = `${gen.ep}/${gen.mtp}/${gen.eplb}`;
+    let t = tables.get(key);
+    if (!t) {
+      t = stepTable((b) => decodeStep(cost, { ...gen, batch: maxBatch }, b, meanContext, g).stepMs, maxBatch);
+      tables.set(key, t);
+    }
+    return t;
+  };
+
+  const points: Record<Strategy, E2ePoint[]> = { dep: [], dwdp: [] };
+  let searched = 0;
+  for (const strategy of ['dep', 'dwdp'] as const) {
+    const curve = context[strategy];
+    if (!curve.fits) continue;
+    const ctxStepMs = (b: number) => contextStepMs(curve, b);
+    for (const ep of p.genEp)
+      for (const batch of p.genBatch)
+        for (const mtp of p.mtp)
+          for (const eplb of p.eplb) {
+            const gen: GenerationConfig = { ep, batch, mtp, eplb };
+            if (generationMemoryBytes(cost, gen, maxContext, g).total > hbm) continue;
+            const genStepMs = table(gen);
+            const tokensPerStep = acceptedTokens(mtp, g.mtpAcceptance);
+            const concurrency = Math.max(1, Math.round(p.concurrencyFactor * batch * ep));
+            for (let units = 1; units * p.groupSize + ep <= maxGpus; units++) {
+              const ctxGpus = units * p.groupSize;
+              searched++;
+              const op = operatingPoint({
+                concurrency,
+                ctxGpus,
+                ctxStepMs,
+                ctxBMax: curve.bMax,
+                genGpus: ep,
+                genBatch: batch,
+                genStepMs,
+                tokensPerStep,
+                osl: p.osl,
+                kvTransferMs: kv.ms,
+              });
+              points[strategy].push({
+                strategy,
+                tpsPerUser: op.tpsPerUser,
+                tpsPerGpu: op.tpsPerGpu,
+                ctxGpus,
+                genGpus: ep,
+                ttftMedianMs: op.ttftMs,
+                requestsPerS: op.requestsPerS,
+                ctxBatch: op.ctxBatch,
+                genBatch: op.genBatch,
+                ctxQueue: op.ctxQueue,
+                bottleneck: op.bottleneck,
+                config: { strategy, ctxUnits: units, groupSize: p.groupSize, gen, concurrency },
+              });
+            }
+          }
+  }
+  const bands: E2eBand[] = p.bands.map((band) => {
+    const dep = bestInBand(points.dep, band);
+    const dwdp = bestInBand(points.dwdp, band);
+    return {
+      tpsPerUser: [band[0], band[1]],
+      dep,
+      dwdp,
+      speedupTpsPerGpu: dep && dwdp ? dwdp.tpsPerGpu / dep.tpsPerGpu : null,
+    };
+  });
+  return {
+    scenario: spec.name,
+    modeled: true,
+    mode: 'e2e',
+    description: spec.description ?? '',
+    profile: { id: profile.id, name: profile.name, measured: profile.measured },
+    model: model.name,
+    provenance:
+      `modeled on ${profile.id} (${profile.name}): context steps from the context-phase rack model ` +
+      `(roofline + event scheduler, its efficiencies as defaulted there), decode steps from the same roofline with ` +
+      `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ${g.noEplbSkew}); ` +
+      `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
+    params: { ...p, maxGpus },
+    generation: g,
+    context,
+    kvTransfer: kv,
+    pointsSearched: searched,
+    bands,
+    frontier: { dep: paretoFrontier(points.dep), dwdp: paretoFrontier(points.dwdp) },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation against the published end-to-end results (never fitted)
+
+const BLOG = 'TensorRT-LLM tech blog 19 (DWDP), Evaluation › End-to-End';
+/** BLOG Table 4 / Table 5 (docs/validation-sources.md §1): TPS/GPU speedup and median TTFT DEP → DWDP. */
+export const PUBLISHED_E2E: readonly { band: [number, number]; speedup: number; ttftDep: number; ttftDwdp: number }[] =
+  [
+    { band: [20, 30], speedup: 1.1, ttftDep: 2538, ttftDwdp: 8314 },
+    { band: [40, 50], speedup: 1.08, ttftDep: 1919, ttftDwdp: 7012 },
+    { band: [60, 70], speedup: 1.1, ttftDep: 965, ttftDwdp: 1640 },
+    { band: [80, 90], speedup: 1.06, ttftDep: 1669, ttftDwdp: 2280 },
+    { band: [170, 180], speedup: 0.97, ttftDep: 494, ttftDwdp: 660 },
+  ];
+/** The headline: +8.8 % output TPS/GPU at comparable TPS/user, 20–100 (BLOG intro; paper abstract). */
+export const PUBLISHED_HEADLINE = 1.088;
+
+/** One row per published end-to-end number the result can be compared with (quantity, setting, published, modeled, error). */
+export function e2eValidation(res: E2eResult): ValidationRow[] {
+  const rows: ValidationRow[] = [];
+  const setting = (b: [number, number]) =>
+    `${res.model}, ${res.profile.id}, ISL ${res.params.isl}, OSL ${res.params.osl}, ratio ${res.params.inputRatio}, TPS/user ${b[0]}–${b[1]}`;
+  const row = (
+    quantity: string,
+    s: string,
+    published: number,
+    source: string,
+    modeled: number | null,
+  ): ValidationRow => ({
+    quantity,
+    setting: s,
+    published,
+    source,
+    modeled,
+    error: modeled === null ? null : modeled / published - 1,
+    kind: 'validation',
+  });
+  const inBands: number[] = [];
+  for (const pub of PUBLISHED_E2E) {
+    const b = res.bands.find((x) => x.tpsPerUser[0] === pub.band[0] && x.tpsPerUser[1] === pub.band[1]);
+    if (!b) continue;
+    const note = pub.band[0] === 60 ? ' (Table 5: 1.12)' : '';
+    rows.push(
+      row(
+        'TPS/GPU speedup DWDP/DEP (model: best vs best)',
+        setting(pub.band),
+        pub.speedup,
+        `${BLOG}, Table 4${note}`,
+        b.speedupTpsPerGpu,
+      ),
+    );
+    rows.push(
+      row('median TTFT DEP, ms', setting(pub.band), pub.ttftDep, `${BLOG}, Table 5`, b.dep?.ttftMedianMs ?? null),
+    );
+    rows.push(
+      row('median TTFT DWDP, ms', setting(pub.band), pub.ttftDwdp, `${BLOG}, Table 5`, b.dwdp?.ttftMedianMs ?? null),
+    );
+    if (pub.band[1] <= 100 && b.speedupTpsPerGpu !== null) inBands.push(b.speedupTpsPerGpu);
+  }
+  if (inBands.length > 0)
+    rows.push(
+      row(
+        'output TPS/GPU gain, mean over the bands within 20–100',
+        `${res.model}, ${res.profile.id}, ISL ${res.params.isl}, OSL ${res.params.osl}`,
+        PUBLISHED_HEADLINE,
+        'TensorRT-LLM tech blog 19, introduction; arXiv:2604.01621 abstract (+8.8 %)',
+        inBands.reduce((a, x) => a + x, 0) / inBands.length,
+      ),
+    );
+  return rows;
+}
