@@ -222,9 +222,11 @@ function readme(res: E2eResult, model: MoeConfig, chosen: { dir: string; pt: E2e
   const p = res.params;
   const rows = chosen.map(({ dir, pt, instances }) => {
     const g = pt.config.gen;
+    const tp = pt.config.strategy === 'dwdp' ? 1 : pt.config.groupSize;
     return (
-      `| \`${dir}\` | ${pt.tpsPerUser.toFixed(1)} | ${pt.tpsPerGpu.toFixed(0)} | ${instances} × TP${pt.config.strategy === 'dwdp' ? 1 : pt.config.groupSize} ` +
-      `(${pt.ctxGpus} GPUs) | EP${g.ep}, batch ${g.batch}, MTP ${g.mtp}, EPLB ${g.eplb ? 'on' : 'off'} | ${pt.config.concurrency} | ${pt.ttftMedianMs.toFixed(0)} |`
+      `| \`${dir}\` | ${pt.tpsPerUser.toFixed(1)} | ${pt.tpsPerGpu.toFixed(0)} | ${instances} × TP${tp} ` +
+      `(${pt.ctxGpus} GPUs) | EP${g.ep}, batch ${g.batch}, MTP ${g.mtp}, EPLB ${g.eplb ? 'on' : 'off'} ` +
+      `| ${pt.config.concurrency} | ${pt.ttftMedianMs.toFixed(0)} |`
     );
   });
   return `# TensorRT-LLM configurations for scenario ${res.scenario}

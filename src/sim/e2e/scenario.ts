@@ -283,7 +283,7 @@ export function parseE2eScenario(json: unknown, fallbackName = 'scenario'): E2eS
     try {
       loadPreset(String(j.model));
     } catch (e) {
-      throw new Error(`scenario.model: ${(e as Error).message}`);
+      throw new Error(`scenario.model: ${(e as Error).message}`, { cause: e });
     }
   }
   return {
