@@ -61,13 +61,17 @@ export function checkExportDir(dir: string): void {
   }
 }
 
-export function runE2eCli(spec: E2eSpec, o: { json: boolean; profile?: HardwareProfile; exportDir?: string }): void {
+export function runE2eCli(
+  spec: E2eSpec,
+  o: { json: boolean; profile?: HardwareProfile; exportDir?: string; print?: (text: string) => void },
+): void {
+  const print = o.print ?? ((text: string) => console.log(text));
   if (o.exportDir !== undefined) checkExportDir(o.exportDir);
   const model = spec.model === undefined || spec.model === 'deepseek-r1' ? deepseekR1() : loadPreset(spec.model);
   const res = runE2e(spec, { profile: o.profile, model });
   const validation = e2eValidation(res);
-  if (o.json) console.log(JSON.stringify({ ...res, validation }, (_, v) => (v === Infinity ? null : v), 2));
-  else console.log(formatE2e(res, validation));
+  if (o.json) print(JSON.stringify({ ...res, validation }, (_, v) => (v === Infinity ? null : v), 2));
+  else print(formatE2e(res, validation));
   if (o.exportDir !== undefined) {
     const files = buildTrtllmExport(res, model); // validates every DWDP config before anything is written
     for (const f of files) {

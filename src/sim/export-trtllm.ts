@@ -172,7 +172,7 @@ function deploymentFiles(res: E2eResult, model: MoeConfig, pt: E2ePoint, o: Expo
     ...speculative(g.mtp),
   };
   const launch = {
-    model: o.modelPath ?? '<path of the DeepSeek-R1-0528-NVFP4-v2 checkpoint>',
+    model: o.modelPath ?? `<path of the ${res.model} checkpoint (NVFP4)>`,
     hostname: 'localhost',
     port: 8000,
     backend: 'pytorch',
