@@ -272,6 +272,17 @@ describe('e2e scenarios', () => {
       expect(r.kind).toBe('validation');
       if (r.modeled !== null) expect(r.error).toBeCloseTo(r.modeled / r.published - 1, 12);
     }
+    // Only at the published setting: another profile, ISL or group size gets no validation rows.
+    expect(e2eValidation({ ...res, profile: { ...res.profile, id: 'h200-hgx' } })).toEqual([]);
+    expect(e2eValidation({ ...res, params: { ...res.params, isl: 4096 } })).toEqual([]);
+    expect(e2eValidation({ ...res, params: { ...res.params, contentionFix: true } })).toEqual([]);
+    // The reproduction matrix's 19 end-to-end deployments, each modeled at its own configuration.
+    expect(res.reproduction.length).toBe(19);
+    for (const r of res.reproduction) {
+      expect(r.modeled, r.experiment).not.toBeNull();
+      expect(r.modeled!.ctxGpus).toBe(r.ctxGpus);
+      expect(r.modeled!.config.gen).toEqual({ ep: r.genEp, batch: r.batch, mtp: r.mtp, eplb: r.eplb });
+    }
     expect(res.bands.map((b) => b.tpsPerUser)).toEqual([
       [20, 30],
       [40, 50],

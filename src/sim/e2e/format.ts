@@ -94,6 +94,57 @@ export function formatE2e(res: E2eResult, validation: readonly ValidationRow[]):
         `TPS/GPU ${f0(fr[fr.length - 1].tpsPerGpu)}–${f0(fr[0].tpsPerGpu)}`,
     );
   }
+  if (res.reproduction.length > 0) {
+    out.push('');
+    out.push(
+      "TensorRT-LLM's reproduction deployments (examples/dwdp/dwdp_reproduce.yaml), modeled; the band is the experiment's name, not a measurement:",
+    );
+    const rh = [
+      'experiment',
+      'named band',
+      'ctx+gen GPUs',
+      'gen',
+      'TPS/user',
+      'in band',
+      'TPS/GPU',
+      'TTFT ms',
+      'gen occupancy',
+      'bound by',
+    ];
+    const rr = res.reproduction.map((r): Cell[] => {
+      const m = r.modeled;
+      const gen = `EP${r.genEp} b${r.batch} MTP${r.mtp}${r.eplb ? ' EPLB' : ''}`;
+      if (!m)
+        return [
+          r.experiment,
+          `${r.band[0]}–${r.band[1]}`,
+          `${r.ctxGpus}+${r.genEp}`,
+          gen,
+          '–',
+          '–',
+          '–',
+          '–',
+          '–',
+          'does not fit',
+        ];
+      const inBand = m.tpsPerUser >= r.band[0] && m.tpsPerUser <= r.band[1];
+      return [
+        r.experiment,
+        `${r.band[0]}–${r.band[1]}`,
+        `${r.ctxGpus}+${r.genEp}`,
+        gen,
+        f1(m.tpsPerUser),
+        inBand ? 'yes' : 'NO',
+        f0(m.tpsPerGpu),
+        f0(m.ttftMedianMs),
+        f1(m.genBatch),
+        m.bottleneck,
+      ];
+    });
+    out.push(
+      formatTable(rh, rr, { rightAlign: rh.map((h) => !['experiment', 'gen', 'in band', 'bound by'].includes(h)) }),
+    );
+  }
   if (validation.length > 0) {
     out.push('');
     out.push('against the published end-to-end results (validation only: nothing was fitted to them):');

@@ -173,6 +173,8 @@ export interface E2eResult {
   pointsSearched: number;
   bands: E2eBand[];
   frontier: Record<Strategy, E2ePoint[]>;
+  /** The reproduction matrix's deployments, modeled (at the published setting only; else empty). */
+  reproduction: (ReproRow & { modeled: E2ePoint | null })[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -320,7 +322,19 @@ function stepTable(f: (b: number) => number, n: number): (b: number) => number {
   };
 }
 
-export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
+/** Everything a deployment's evaluation needs, computed once per scenario. */
+export interface E2eEvaluator {
+  profile: HardwareProfile;
+  model: MoeConfig;
+  params: E2eParams & { maxGpus: number };
+  generation: GenerationParams;
+  context: Record<Strategy, ContextCurve>;
+  kvTransfer: KvTransfer;
+  /** The operating point of one deployment; null when its generation GPUs or its context GPUs do not fit HBM. */
+  evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null;
+}
+
+export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator {
   const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
   const model =
     o.model ?? (spec.model === undefined || spec.model === 'deepseek-r1' ? deepseekR1() : loadPreset(spec.model));
@@ -357,65 +371,69 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
   const hbm = profile.hbmCapacityGB * 1e9;
   const maxBatch = Math.max(...p.genBatch);
 
-  // Decode tables per (EP, MTP, EPLB), over the largest batch searched.
-  const tables = new Map<string, (b: number) => number>();
+  // Decode tables per (EP, MTP, EPLB), over the largest batch asked for so far.
+  const tables = new Map<string, { n: number; f: (b: number) => number }>();
   const table = (gen: GenerationConfig) => {
     const key = `${gen.ep}/${gen.mtp}/${gen.eplb}`;
     let t = tables.get(key);
-    if (!t) {
-      t = stepTable((b) => decodeStep(cost, { ...gen, batch: maxBatch }, b, meanContext, g).stepMs, maxBatch);
+    if (!t || t.n < gen.batch) {
+      const n = Math.max(maxBatch, gen.batch);
+      t = { n, f: stepTable((b) => decodeStep(cost, { ...gen, batch: n }, b, meanContext, g).stepMs, n) };
       tables.set(key, t);
     }
-    return t;
+    return t.f;
   };
+  const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null => {
+    const curve = context[strategy];
+    if (!curve.fits || generationMemoryBytes(cost, gen, maxContext, g).total > hbm) return null;
+    const ctxGpus = ctxUnits * p.groupSize;
+    const concurrency = Math.max(1, Math.round(p.concurrencyFactor * gen.batch * gen.ep));
+    const op = operatingPoint({
+      concurrency,
+      ctxGpus,
+      ctxStepMs: (b: number) => contextStepMs(curve, b),
+      ctxBMax: curve.bMax,
+      genGpus: gen.ep,
+      genBatch: gen.batch,
+      genStepMs: table(gen),
+      tokensPerStep: acceptedTokens(gen.mtp, g.mtpAcceptance),
+      osl: p.osl,
+      kvTransferMs: kv.ms,
+    });
+    return {
+      strategy,
+      tpsPerUser: op.tpsPerUser,
+      tpsPerGpu: op.tpsPerGpu,
+      ctxGpus,
+      genGpus: gen.ep,
+      ttftMedianMs: op.ttftMs,
+      requestsPerS: op.requestsPerS,
+      ctxBatch: op.ctxBatch,
+      genBatch: op.genBatch,
+      ctxQueue: op.ctxQueue,
+      bottleneck: op.bottleneck,
+      config: { strategy, ctxUnits, groupSize: p.groupSize, gen, concurrency },
+    };
+  };
+  return { profile, model, params: { ...p, maxGpus }, generation: g, context, kvTransfer: kv, evaluate };
+}
 
+export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
+  const ev = e2eEvaluator(spec, o);
+  const p = ev.params;
   const points: Record<Strategy, E2ePoint[]> = { dep: [], dwdp: [] };
   let searched = 0;
-  for (const strategy of ['dep', 'dwdp'] as const) {
-    const curve = context[strategy];
-    if (!curve.fits) continue;
-    const ctxStepMs = (b: number) => contextStepMs(curve, b);
+  for (const strategy of ['dep', 'dwdp'] as const)
     for (const ep of p.genEp)
       for (const batch of p.genBatch)
         for (const mtp of p.mtp)
-          for (const eplb of p.eplb) {
-            const gen: GenerationConfig = { ep, batch, mtp, eplb };
-            if (generationMemoryBytes(cost, gen, maxContext, g).total > hbm) continue;
-            const genStepMs = table(gen);
-            const tokensPerStep = acceptedTokens(mtp, g.mtpAcceptance);
-            const concurrency = Math.max(1, Math.round(p.concurrencyFactor * batch * ep));
-            for (let units = 1; units * p.groupSize + ep <= maxGpus; units++) {
-              const ctxGpus = units * p.groupSize;
+          for (const eplb of p.eplb)
+            for (let units = 1; units * p.groupSize + ep <= p.maxGpus; units++) {
               searched++;
-              const op = operatingPoint({
-                concurrency,
-                ctxGpus,
-                ctxStepMs,
-                ctxBMax: curve.bMax,
-                genGpus: ep,
-                genBatch: batch,
-                genStepMs,
-                tokensPerStep,
-                osl: p.osl,
-                kvTransferMs: kv.ms,
-              });
-              points[strategy].push({
-                strategy,
-                tpsPerUser: op.tpsPerUser,
-                tpsPerGpu: op.tpsPerGpu,
-                ctxGpus,
-                genGpus: ep,
-                ttftMedianMs: op.ttftMs,
-                requestsPerS: op.requestsPerS,
-                ctxBatch: op.ctxBatch,
-                genBatch: op.genBatch,
-                ctxQueue: op.ctxQueue,
-                bottleneck: op.bottleneck,
-                config: { strategy, ctxUnits: units, groupSize: p.groupSize, gen, concurrency },
-              });
+              const pt = ev.evaluate(strategy, units, { ep, batch, mtp, eplb });
+              if (pt === null) break; // does not fit: no other context size changes that
+              points[strategy].push(pt);
             }
-          }
-  }
   const bands: E2eBand[] = p.bands.map((band) => {
     const dep = bestInBand(points.dep, band);
     const dwdp = bestInBand(points.dwdp, band);
@@ -426,27 +444,111 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
       speedupTpsPerGpu: dep && dwdp ? dwdp.tpsPerGpu / dep.tpsPerGpu : null,
     };
   });
-  return {
+  const g = ev.generation;
+  const res: E2eResult = {
     scenario: spec.name,
     modeled: true,
     mode: 'e2e',
     description: spec.description ?? '',
-    profile: { id: profile.id, name: profile.name, measured: profile.measured },
-    model: model.name,
+    profile: { id: ev.profile.id, name: ev.profile.name, measured: ev.profile.measured },
+    model: ev.model.name,
     provenance:
-      `modeled on ${profile.id} (${profile.name}): context steps from the context-phase rack model ` +
+      `modeled on ${ev.profile.id} (${ev.profile.name}): context steps from the context-phase rack model ` +
       `(roofline + event scheduler, its efficiencies as defaulted there), decode steps from the same roofline with ` +
       `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ${g.noEplbSkew}); ` +
       `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
-    params: { ...p, maxGpus },
+    params: p,
     generation: g,
-    context,
-    kvTransfer: kv,
+    context: ev.context,
+    kvTransfer: ev.kvTransfer,
     pointsSearched: searched,
     bands,
     frontier: { dep: paretoFrontier(points.dep), dwdp: paretoFrontier(points.dwdp) },
+    reproduction: [],
   };
+  if (isPublishedSetting(res))
+    res.reproduction = REPRO_MATRIX.map((r) => ({
+      ...r,
+      modeled: ev.evaluate(r.strategy, r.ctxGpus / p.groupSize, {
+        ep: r.genEp,
+        batch: r.batch,
+        mtp: r.mtp,
+        eplb: r.eplb,
+      }),
+    }));
+  return res;
 }
+
+/** True when a result is at the setting of the published end-to-end results (the only setting they validate). */
+export function isPublishedSetting(res: Pick<E2eResult, 'model' | 'profile' | 'params'>): boolean {
+  const p = res.params;
+  return (
+    res.model === 'deepseek-r1' &&
+    res.profile.id === 'gb200-nvl72' &&
+    p.isl === 8192 &&
+    p.osl === 1024 &&
+    p.inputRatio === 0.8 &&
+    p.groupSize === 4 &&
+    p.format === 'nvfp4' &&
+    !p.contentionFix
+  );
+}
+
+/** One deployment of TensorRT-LLM's public reproduction matrix (docs/validation-sources.md §1, REPRO). */
+export interface ReproRow {
+  experiment: string;
+  /** The TPS/user band the experiment is named for (the authors' target, not a measurement). */
+  band: [number, number];
+  strategy: Strategy;
+  ctxGpus: number;
+  genEp: number;
+  batch: number;
+  mtp: number;
+  eplb: boolean;
+}
+
+const repro = (
+  experiment: string,
+  band: [number, number],
+  strategy: Strategy,
+  ctxGpus: number,
+  genEp: number,
+  batch: number,
+  mtp: number,
+  eplb: boolean,
+): ReproRow => ({
+  experiment,
+  band,
+  strategy,
+  ctxGpus,
+  genEp,
+  batch,
+  mtp,
+  eplb,
+});
+
+/** examples/dwdp/dwdp_reproduce.yaml at commit 6ed140e9 (the 19 end-to-end rows). */
+export const REPRO_MATRIX: readonly ReproRow[] = [
+  repro('e2e_20_40_dep', [20, 40], 'dep', 20, 8, 256, 1, true),
+  repro('e2e_20_40_dep_minus_1', [20, 40], 'dep', 16, 8, 256, 1, true),
+  repro('e2e_20_40_dwdp', [20, 40], 'dwdp', 20, 8, 256, 1, true),
+  repro('e2e_20_40_dwdp_minus_1', [20, 40], 'dwdp', 16, 8, 256, 1, true),
+  repro('e2e_40_60_dep', [40, 60], 'dep', 16, 8, 128, 1, false),
+  repro('e2e_40_60_dep_minus_1', [40, 60], 'dep', 12, 8, 128, 1, false),
+  repro('e2e_40_60_dwdp', [40, 60], 'dwdp', 16, 8, 128, 1, false),
+  repro('e2e_40_60_dwdp_minus_1', [40, 60], 'dwdp', 12, 8, 128, 1, false),
+  repro('e2e_60_80_dep', [60, 80], 'dep', 28, 16, 64, 1, true),
+  repro('e2e_60_80_dep_minus_1', [60, 80], 'dep', 24, 16, 64, 1, true),
+  repro('e2e_60_80_dwdp', [60, 80], 'dwdp', 28, 16, 64, 1, true),
+  repro('e2e_60_80_dwdp_minus_1', [60, 80], 'dwdp', 24, 16, 64, 1, true),
+  repro('e2e_60_80_dwdp_minus_2', [60, 80], 'dwdp', 20, 16, 64, 1, true),
+  repro('e2e_80_100_dep', [80, 100], 'dep', 16, 16, 32, 3, true),
+  repro('e2e_80_100_dwdp', [80, 100], 'dwdp', 16, 16, 32, 3, true),
+  repro('e2e_80_100_dwdp_minus_1', [80, 100], 'dwdp', 12, 16, 32, 3, true),
+  repro('e2e_160_180_dep', [160, 180], 'dep', 8, 32, 2, 3, false),
+  repro('e2e_160_180_dwdp', [160, 180], 'dwdp', 8, 32, 2, 3, false),
+  repro('e2e_160_180_dwdp_minus_1', [160, 180], 'dwdp', 4, 32, 2, 3, false),
+];
 
 // ---------------------------------------------------------------------------------------
 // Validation against the published end-to-end results (never fitted)
@@ -484,6 +586,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     error: modeled === null ? null : modeled / published - 1,
     kind: 'validation',
   });
+  if (!isPublishedSetting(res)) return rows;
   const inBands: number[] = [];
   for (const pub of PUBLISHED_E2E) {
     const b = res.bands.find((x) => x.tpsPerUser[0] === pub.band[0] && x.tpsPerUser[1] === pub.band[1]);
