@@ -18,7 +18,7 @@ import { bestInBand, paretoFrontier, type ParetoPoint } from '../src/sim/e2e/par
 import { ctxThroughput, genThroughput, operatingPoint, type LoopInput } from '../src/sim/e2e/rate-match.ts';
 import { E2E_SCENARIOS, e2eValidation, parseE2eScenario, runE2e } from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
-import { GB200_NVL72 } from '../src/sim/profiles.ts';
+import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

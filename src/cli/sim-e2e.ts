@@ -24,7 +24,7 @@ import {
   type E2eSpec,
 } from '../sim/e2e/scenario.ts';
 import { buildTrtllmExport } from '../sim/export-trtllm.ts';
-import type { HardwareProfile } from '../sim/profiles.ts';
+import type { HardwareProfile } from '../hardware/profiles.ts';
 import { UsageError } from './args.ts';
 
 /** The e2e scenario `arg` names (built-in name or a .json file with "mode": "e2e"), or null when it is another kind. */

@@ -15,9 +15,9 @@
 
 import type { MoeConfig } from '../../model/config.ts';
 import type { WeightFormat } from '../../model/formats.ts';
-import type { Efficiency } from '../cost-model.ts';
+import type { Efficiency } from '../../hardware/efficiency.ts';
 import { runStepRow } from '../experiment.ts';
-import type { HardwareProfile } from '../profiles.ts';
+import type { HardwareProfile } from '../../hardware/profiles.ts';
 
 export type Strategy = 'dep' | 'dwdp';
 

@@ -42,7 +42,7 @@ import {
   tokenReachesRankProbability,
   type OpWork,
 } from '../cost-model.ts';
-import type { Precision } from '../profiles.ts';
+import type { Precision } from '../../hardware/profiles.ts';
 
 /** Named, defaulted parameters of the decode step. */
 export interface GenerationParams {

@@ -17,9 +17,10 @@
 import type { MoeConfig } from '../../model/config.ts';
 import { parseWeightFormat, type WeightFormat } from '../../model/formats.ts';
 import { loadPreset } from '../../model/presets.ts';
-import { CostModel, DEFAULT_EFFICIENCY, type Efficiency } from '../cost-model.ts';
+import { DEFAULT_EFFICIENCY, type Efficiency } from '../../hardware/efficiency.ts';
+import { CostModel } from '../cost-model.ts';
 import { deepseekR1 } from '../experiment.ts';
-import { getProfile, type HardwareProfile } from '../profiles.ts';
+import { getProfile, type HardwareProfile } from '../../hardware/profiles.ts';
 import { contextCurves, contextStepMs, type ContextCurve, type Strategy } from './context.ts';
 import {
   DEFAULT_GENERATION_PARAMS,
