@@ -228,21 +228,13 @@ export function renderE2eView(root: HTMLElement, res: E2eResult): void {
         const w = (n: number) => `${(100 * n) / maxGpus}%`;
         return h(
           'div',
-          { class: 'e2e-split-row', title: describePoint(p) },
+          { class: 'e2e-split-row', title: describePoint(p), style: 'display:flex;align-items:center;margin:2px 0' },
+          h('span', { style: 'flex:0 0 9em' }, `${b.tpsPerUser[0]}–${b.tpsPerUser[1]} ${st.toUpperCase()}`),
           h(
             'span',
-            { style: 'display:inline-block;width:9em' },
-            `${b.tpsPerUser[0]}–${b.tpsPerUser[1]} ${st.toUpperCase()}`,
-          ),
-          h(
-            'span',
-            { style: `display:inline-block;width:${w(p.ctxGpus)};background:${COLORS[st]};opacity:.55` },
-            `ctx ${p.ctxGpus}`,
-          ),
-          h(
-            'span',
-            { style: `display:inline-block;width:${w(p.genGpus)};background:${COLORS[st]}` },
-            `gen ${p.genGpus}`,
+            { style: 'flex:1 1 auto;display:flex' },
+            h('span', { style: `width:${w(p.ctxGpus)};background:${COLORS[st]};opacity:.55` }, `ctx ${p.ctxGpus}`),
+            h('span', { style: `width:${w(p.genGpus)};background:${COLORS[st]};color:#fff` }, `gen ${p.genGpus}`),
           ),
         );
       }),
