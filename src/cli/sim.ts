@@ -210,6 +210,8 @@ async function main(): Promise<void> {
   const name = args.str('scenario');
   const e2e = loadE2eScenario(name);
   const exportDir = args.optStr('export-trtllm');
+  if (e2e && args.optStr('trace') !== undefined)
+    throw new UsageError('--trace applies to step and serving scenarios, not e2e');
   if (e2e) return runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
   if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
