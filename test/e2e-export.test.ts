@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkExportDir, runE2eCli } from '../src/cli/sim-e2e.ts';
 import { parseE2eScenario, runE2e, type E2ePoint } from '../src/sim/e2e/scenario.ts';
@@ -106,7 +106,7 @@ describe('DwdpConfig rules', () => {
 
 describe('written files', () => {
   const dir = join(tmp, 'out');
-  runE2eCli(spec, { json: true, exportDir: dir, print: () => {} });
+  beforeAll(() => runE2eCli(spec, { json: true, exportDir: dir, print: () => {} }));
 
   const chosen: [string, E2ePoint][] = [];
   for (const b of res.bands)
@@ -157,9 +157,9 @@ describe('written files', () => {
     expect(() => checkExportDir(dir)).toThrow(/--export-trtllm .*not empty/);
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'x');
-    expect(() => checkExportDir(file)).toThrow(/--export-trtllm .*not a directory/);
-    expect(() => checkExportDir(join(file, 'sub'))).toThrow(/--export-trtllm .*not a directory/);
-    expect(() => checkExportDir(join(tmp, 'new', 'deeper'))).not.toThrow();
+    expect(() => checkExportDir(file)).toThrow(/--export-trtllm .*is a file, not a folder/);
+    expect(() => checkExportDir(join(file, 'sub'))).toThrow(/--export-trtllm .*is a file, not a folder/);
+    expect(checkExportDir(join(tmp, 'new', 'deeper'))).toBe(join(tmp, 'new', 'deeper'));
     expect(readdirSync(tmp).sort()).toEqual(['a-file', 'out']);
   });
 });

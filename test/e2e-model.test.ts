@@ -218,8 +218,22 @@ describe('e2e scenarios', () => {
       [{ mode: 'e2e', model: 'no-such-model' }, /scenario\.model/],
       [{ mode: 'e2e', rows: [] }, /scenario\.rows/],
       [{ mode: 'step' }, /scenario\.mode/],
+      [{ mode: 'e2e', e2e: { genBatch: [5000] } }, /scenario\.e2e\.genBatch: expected 1 to 64 integers in \[1, 4096\]/],
+      [{ mode: 'e2e', e2e: { maxGpus: 5000 } }, /scenario\.e2e\.maxGpus: expected an integer in \[1, 1024\]/],
+      [{ mode: 'e2e', e2e: { mtp: [9] } }, /scenario\.e2e\.mtp/],
     ];
     for (const [json, re] of bad) expect(() => parseE2eScenario(json), JSON.stringify(json)).toThrow(re);
+    // A search too large is refused before any work, with its size.
+    const huge = parseE2eScenario({
+      mode: 'e2e',
+      e2e: {
+        maxGpus: 1024,
+        genEp: [4, 8, 16, 32],
+        genBatch: Array.from({ length: 64 }, (_, i) => i + 1),
+        mtp: [0, 1, 2, 3],
+      },
+    });
+    expect(() => runE2e(huge)).toThrow(/scenario\.e2e\.genBatch: the search would evaluate up to 1048576 deployments/);
   });
 
   it('reports bands and frontiers consistent with its own points on a small search', () => {

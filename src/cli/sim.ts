@@ -98,11 +98,19 @@ function refuseUnread(args: Args): void {
       'trace',
       'calibrate',
       'json',
+      'export-trtllm',
     ]);
     if (extra.length > 0) throw new UsageError(`--list reads no other option: remove ${extra.join(' ')}`);
   }
   if (args.has('calibrate')) {
-    const extra = given(['scenario', 'profile', 'this-device-gflops', 'this-device-copy-gbps', 'trace']);
+    const extra = given([
+      'scenario',
+      'profile',
+      'this-device-gflops',
+      'this-device-copy-gbps',
+      'trace',
+      'export-trtllm',
+    ]);
     if (extra.length > 0)
       throw new UsageError(
         `--calibrate reads only its file (and --json): remove ${extra.join(' ')}, or run the scenario separately`,
@@ -212,7 +220,7 @@ async function main(): Promise<void> {
   const exportDir = args.optStr('export-trtllm');
   if (e2e && args.optStr('trace') !== undefined)
     throw new UsageError('--trace applies to step and serving scenarios, not e2e');
-  if (e2e) return runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
+  if (e2e) return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
   if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
   const profile = profileFrom(args);

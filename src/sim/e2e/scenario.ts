@@ -193,6 +193,29 @@ const POS_INTS = [
   'local',
   'pull',
 ] as const;
+/**
+ * Limits that keep a scenario's work bounded (each checked before any work, naming the key):
+ * the decode tables hold one step per batch size, the context curves one rack-model run per
+ * batch size, and the search one operating point per deployment.
+ */
+export const E2E_LIMITS = {
+  isl: 1 << 20,
+  osl: 1 << 20,
+  groupSize: 72,
+  ctxMaxBatch: 64,
+  ctxMaxTokens: 1 << 22,
+  maxGpus: 1024,
+  steps: 64,
+  local: 4096,
+  pull: 4096,
+  genEp: 1024,
+  genBatch: 4096,
+  mtp: 8,
+  listLength: 64,
+  bands: 64,
+  deployments: 500_000,
+} as const;
+
 const GEN_KEYS = Object.keys(DEFAULT_GENERATION_PARAMS) as (keyof GenerationParams)[];
 const EFF_KEYS = Object.keys(DEFAULT_EFFICIENCY) as (keyof Efficiency)[];
 const E2E_KEYS = [...Object.keys(DEFAULT_E2E_PARAMS), 'local', 'pull', 'maxGpus', 'efficiency'];
@@ -226,12 +249,19 @@ export function parseE2eParams(x: unknown): Partial<E2eParams> {
   for (const [k, v] of Object.entries(x)) {
     if (!E2E_KEYS.includes(k)) fail(k, `unknown parameter (known: ${E2E_KEYS.join(', ')})`);
     if ((POS_INTS as readonly string[]).includes(k)) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
-        fail(k, `expected a positive integer, got ${JSON.stringify(v)}`);
+      const max = E2E_LIMITS[k as (typeof POS_INTS)[number]];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+        fail(k, `expected an integer in [1, ${max}], got ${JSON.stringify(v)}`);
     } else if ((INT_LISTS as readonly string[]).includes(k)) {
       const min = k === 'mtp' ? 0 : 1;
-      if (!Array.isArray(v) || v.length === 0 || !v.every((e) => Number.isInteger(e) && e >= min))
-        fail(k, `expected a non-empty list of integers ≥ ${min}, got ${JSON.stringify(v)}`);
+      const max = E2E_LIMITS[k as (typeof INT_LISTS)[number]];
+      if (
+        !Array.isArray(v) ||
+        v.length === 0 ||
+        v.length > E2E_LIMITS.listLength ||
+        !v.every((e) => Number.isInteger(e) && e >= min && e <= max)
+      )
+        fail(k, `expected 1 to ${E2E_LIMITS.listLength} integers in [${min}, ${max}], got ${JSON.stringify(v)}`);
     } else if (k === 'eplb') {
       if (!Array.isArray(v) || v.length === 0 || !v.every((e) => typeof e === 'boolean'))
         fail(k, `expected a non-empty list of true/false, got ${JSON.stringify(v)}`);
@@ -252,6 +282,7 @@ export function parseE2eParams(x: unknown): Partial<E2eParams> {
       if (
         !Array.isArray(v) ||
         v.length === 0 ||
+        v.length > E2E_LIMITS.bands ||
         !v.every(
           (b) => Array.isArray(b) && b.length === 2 && b.every((e) => typeof e === 'number' && e >= 0) && b[0] < b[1],
         )
@@ -420,6 +451,16 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
 }
 
 export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
+  const p0 = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
+  const gpus = p0.maxGpus ?? (o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72')).gpusPerDomain;
+  const deployments =
+    2 * p0.genEp.length * p0.genBatch.length * p0.mtp.length * p0.eplb.length * Math.floor(gpus / p0.groupSize);
+  if (deployments > E2E_LIMITS.deployments)
+    fail(
+      'genBatch',
+      `the search would evaluate up to ${deployments} deployments (2 strategies × genEp × genBatch × mtp × eplb × ` +
+        `context units), more than ${E2E_LIMITS.deployments}; shorten a list or lower maxGpus`,
+    );
   const ev = e2eEvaluator(spec, o);
   const p = ev.params;
   const points: Record<Strategy, E2ePoint[]> = { dep: [], dwdp: [] };
