@@ -18,7 +18,9 @@ import {
   scenarioRows,
   type ScenarioSpec,
 } from '../sim/scenarios.ts';
+import { E2E_SCENARIOS } from '../sim/e2e/scenario.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
+import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 
 const SPEC: Spec = {
   scenario: {
@@ -43,6 +45,11 @@ const SPEC: Spec = {
     kind: 'string',
     help: 'print the fit of predicted vs measured op times from a calibration JSON file',
     placeholder: 'FILE',
+  },
+  'export-trtllm': {
+    kind: 'string',
+    help: 'e2e scenarios: write TensorRT-LLM configs of the chosen deployments (and a README) to DIR',
+    placeholder: 'DIR',
   },
   list: { kind: 'flag', help: 'list the built-in scenarios' },
   help: { kind: 'flag', help: 'show this help' },
@@ -91,11 +98,19 @@ function refuseUnread(args: Args): void {
       'trace',
       'calibrate',
       'json',
+      'export-trtllm',
     ]);
     if (extra.length > 0) throw new UsageError(`--list reads no other option: remove ${extra.join(' ')}`);
   }
   if (args.has('calibrate')) {
-    const extra = given(['scenario', 'profile', 'this-device-gflops', 'this-device-copy-gbps', 'trace']);
+    const extra = given([
+      'scenario',
+      'profile',
+      'this-device-gflops',
+      'this-device-copy-gbps',
+      'trace',
+      'export-trtllm',
+    ]);
     if (extra.length > 0)
       throw new UsageError(
         `--calibrate reads only its file (and --json): remove ${extra.join(' ')}, or run the scenario separately`,
@@ -166,7 +181,7 @@ async function main(): Promise<void> {
   }
   refuseUnread(args);
   if (args.flag('list')) {
-    for (const s of Object.values(SCENARIOS))
+    for (const s of [...Object.values(SCENARIOS), ...Object.values(E2E_SCENARIOS)])
       console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
     return;
   }
@@ -207,6 +222,12 @@ async function main(): Promise<void> {
     return;
   }
   const name = args.str('scenario');
+  const e2e = loadE2eScenario(name);
+  const exportDir = args.optStr('export-trtllm');
+  if (e2e && args.optStr('trace') !== undefined)
+    throw new UsageError('--trace applies to step and serving scenarios, not e2e');
+  if (e2e) return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
+  if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
   const profile = profileFrom(args);
   // Every row checked (values, rules between keys, the work it asks for) before any runs.

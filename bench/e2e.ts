@@ -1,0 +1,96 @@
+// npm run bench:e2e — how long the end-to-end model takes for scenario r1-e2e-pareto in Node on
+// this machine: the context curves (the context-phase rack model, one step row per batch size),
+// the whole search (curves + decode tables + every deployment's operating point), and the CLI
+// as a user runs it (a fresh Node process, TypeScript loading included).
+// Run times are MEASURED here; the band results next to them are MODELED (GB200 NVL72) and only
+// show that the run did the work. Target: the scenario within 10 s in Node.
+// Writes results/e2e-bench.json.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { formatTable } from '../src/report/table.ts';
+import { E2E_SCENARIOS, e2eEvaluator, runE2e, type E2eResult } from '../src/sim/e2e/scenario.ts';
+
+const REPEATS = 3;
+const spec = E2E_SCENARIOS['r1-e2e-pareto'];
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function time<T>(f: () => T): { cpu: number[]; wall: number[]; last: T } {
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  let last: T | undefined;
+  for (let i = 0; i < REPEATS; i++) {
+    const c0 = cpuMs();
+    const w0 = performance.now();
+    last = f();
+    wall.push(performance.now() - w0);
+    cpu.push(cpuMs() - c0);
+  }
+  return { cpu, wall, last: last as T };
+}
+
+runE2e(spec); // warm-up (JIT)
+const curves = time(() => e2eEvaluator(spec));
+const search = time(() => runE2e(spec));
+const res: E2eResult = search.last;
+const cli = time(() => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', spec.name, '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new Error(`sim CLI failed: ${r.stderr}`);
+  return r.stdout.length;
+});
+
+const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+console.log(`bench:e2e — scenario ${spec.name}: ${res.pointsSearched} deployments searched, 2 strategies`);
+console.log(`run time MEASURED here (${host}; ${REPEATS} runs each); band results MODELED on ${res.profile.name}\n`);
+const min = (xs: number[]) => Math.min(...xs);
+const row = (what: string, t: { cpu: number[]; wall: number[] }, cpuKnown = true) => [
+  what,
+  cpuKnown ? min(t.cpu).toFixed(0) : '(child process)',
+  median(t.wall).toFixed(0),
+];
+console.log(
+  formatTable(
+    ['part', 'CPU ms min (measured)', 'wall ms median (measured)'],
+    [
+      row('context curves (rack model, DEP + DWDP, batch 1–4)', curves),
+      row('whole scenario in process (curves + search)', search),
+      row('npm run sim -- --scenario r1-e2e-pareto --json (fresh Node)', cli, false),
+    ],
+  ),
+);
+const cliWall = median(cli.wall);
+console.log(
+  `\ntarget: the scenario within 10 000 ms in Node — CLI wall ${cliWall.toFixed(0)} ms → ${cliWall <= 10_000 ? 'met' : 'NOT met'}`,
+);
+console.log(
+  'modeled DWDP/DEP TPS/GPU per band: ' +
+    res.bands.map((b) => `${b.tpsPerUser[0]}–${b.tpsPerUser[1]}: ${b.speedupTpsPerGpu?.toFixed(3) ?? '–'}`).join(', '),
+);
+
+mkdirSync('results', { recursive: true });
+writeFileSync(
+  'results/e2e-bench.json',
+  JSON.stringify(
+    {
+      bench: 'e2e',
+      scenario: spec.name,
+      measured: { what: 'model run time', host, repeats: REPEATS },
+      modeled: { profile: res.profile.id },
+      deploymentsSearched: res.pointsSearched,
+      contextCurves: { cpuMs: curves.cpu, wallMs: curves.wall },
+      scenarioInProcess: { cpuMs: search.cpu, wallMs: search.wall },
+      cli: { wallMs: cli.wall },
+      speedupsModeled: res.bands.map((b) => ({ band: b.tpsPerUser, speedupTpsPerGpu: b.speedupTpsPerGpu })),
+    },
+    null,
+    2,
+  ),
+);
+console.log('wrote results/e2e-bench.json');

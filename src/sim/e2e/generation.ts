@@ -1,0 +1,225 @@
+// The generation (decode) pool of a disaggregated deployment: one decode step of one GPU.
+//
+// A generation server of G GPUs runs attention data-parallel and the routed experts
+// expert-parallel over all G (wide EP; TensorRT-LLM's `enable_attention_dp` with
+// `moe_expert_parallel_size = G`). Each GPU carries b requests. With MTP (multi-token
+// prediction, m draft layers) a step verifies 1 + m tokens per request in the main model and
+// then drafts m tokens with the MTP module, run m times on one token per request. Per step of
+// one GPU, with T = b·(1 + m) main-model tokens, S = the requests' mean context length:
+//
+//   attention   projections as in prefill on T tokens (weights read once, FP8);
+//               core (MLA absorbed): per query token and head 2·S·(2·kvLora + rope) FLOPs,
+//               per request and layer S·(kvLora + rope) KV-cache bytes (FP8) read once —
+//               GQA: 4·S·headDim FLOPs per query token and head, S·2·kvHeads·headDim bytes
+//   MoE layer   router, shared expert, dispatch (FP8) and combine (BF16) all-to-all to the
+//               peers holding the token's experts, the grouped GEMM over the GPU's E/G experts
+//               (weights of every touched expert read once: at small batch this is the cost),
+//               the local combine; the slowest GPU sets the step (all-to-all synchronizes):
+//               its expert load is `imbalance` × the mean
+//   dense       dense-layer MLPs, norms, LM head over T tokens with the vocabulary split G ways
+//   MTP         m × (one decoder layer with its MoE on b tokens + the 2H→H projection + LM head)
+//
+// Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`).
+// Accepted tokens per step and request with per-draft acceptance α: 1 + α + … + α^m;
+// TPS/user = accepted tokens ÷ step time (decode tokens per second of one request).
+//
+// Imbalance: with EPLB the experts are placed so that each GPU's expected load is the mean and
+// only the sampling noise of routing remains: the expected maximum over G ranks of a count
+// with mean μ = T·K slots is ≈ μ + √μ·√(2 ln G) (a Poisson count's standard deviation, the
+// Gaussian tail of the maximum of G). Without EPLB, routing skew multiplies that by
+// `noEplbSkew`.
+
+import type { MoeConfig } from '../../model/config.ts';
+import {
+  CostModel,
+  attentionWork,
+  combineWork,
+  expectedExpertsTouched,
+  expertGemmWork,
+  layerMiscWork,
+  mlpWork,
+  routerWork,
+  tokenReachesRankProbability,
+  type OpWork,
+} from '../cost-model.ts';
+import type { Precision } from '../../hardware/profiles.ts';
+
+/** Named, defaulted parameters of the decode step. */
+export interface GenerationParams {
+  /**
+   * Probability that a draft token is accepted given the previous one was (geometric over the
+   * m drafts). Default 0.85: DeepSeek-V3 technical report (arXiv:2412.19437, §5.4.3), "the
+   * acceptance rate of the second token prediction ranges between 85% and 90%" — the lower
+   * end; applying it to later drafts of a reused MTP module is an assumption.
+   */
+  mtpAcceptance: number;
+  /** Bytes per KV-cache value (FP8, `kv_cache_config.dtype: fp8` in the reproduction config). */
+  kvBytes: number;
+  /** Math precision of the decode attention core (FP8 KV read by FP8 generation kernels on Blackwell). */
+  attentionPrecision: Precision;
+  /**
+   * Max/mean expert load across EP ranks from routing skew when EPLB is off. Default 1.25: an
+   * assumption — no published per-rank max/mean for DeepSeek-R1 decode was found; DeepSeek's
+   * EPLB README and the V3 report only say loads vary. Sweep it (`efficiency`-style override).
+   */
+  noEplbSkew: number;
+  /** Fixed host-side cost per decode iteration (scheduler, sampling, MTP bookkeeping), µs. 0 by
+   *  default: CUDA graphs (the reproduction enables them) hide it; only kernels' launchUs count. */
+  stepOverheadUs: number;
+}
+
+export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
+  mtpAcceptance: 0.85,
+  kvBytes: 1,
+  attentionPrecision: 'fp8',
+  noEplbSkew: 1.25,
+  stepOverheadUs: 0,
+};
+
+/** One generation server: G GPUs, max requests per GPU, MTP draft layers, EPLB. */
+export interface GenerationConfig {
+  /** GPUs of the server = expert-parallel size (attention data-parallel). */
+  ep: number;
+  /** Max requests per GPU (`max_batch_size` with attention DP). */
+  batch: number;
+  /** MTP draft layers (`num_nextn_predict_layers`); 0 = no speculative decoding. */
+  mtp: number;
+  eplb: boolean;
+}
+
+export interface DecodeStep {
+  /** Step time of the slowest GPU, ms. */
+  stepMs: number;
+  /** Where it goes, ms (adds up to stepMs). */
+  breakdown: { attention: number; moe: number; communication: number; dense: number; mtp: number; overhead: number };
+  /** Accepted (emitted) tokens per request and step. */
+  tokensPerStep: number;
+  /** Decode tokens per second of one request. */
+  tpsPerUser: number;
+}
+
+/** Expected accepted tokens per step with m drafts at per-draft acceptance α: Σ_{i=0..m} αⁱ. */
+export function acceptedTokens(mtp: number, alpha: number): number {
+  let s = 0;
+  for (let i = 0; i <= mtp; i++) s += Math.pow(alpha, i);
+  return s;
+}
+
+/** Expected maximum over `ranks` of a per-rank count with mean `mean` (Poisson noise, Gaussian tail), ÷ mean. */
+export function samplingImbalance(mean: number, ranks: number): number {
+  if (ranks <= 1 || mean <= 0) return 1;
+  return 1 + Math.sqrt((2 * Math.log(ranks)) / mean);
+}
+
+/** KV-cache bytes of one token across all layers (MLA latent + RoPE key, or GQA K and V). */
+export function kvBytesPerToken(m: MoeConfig, kvBytes: number): number {
+  const a = m.attention;
+  const perLayer = a.mla ? a.mla.kvLoraRank + a.mla.qkRopeHeadDim : 2 * a.kvHeads * a.headDim;
+  return perLayer * kvBytes * m.layers.total;
+}
+
+/** The decode attention core of one layer: T query tokens over b requests of mean context S. */
+export function decodeAttentionCore(m: MoeConfig, T: number, b: number, S: number, g: GenerationParams): OpWork {
+  const a = m.attention;
+  const perTokenHead = a.mla ? 2 * S * (2 * a.mla.kvLoraRank + a.mla.qkRopeHeadDim) : 4 * S * a.headDim;
+  const kvPerLayer = kvBytesPerToken(m, g.kvBytes) / m.layers.total;
+  return {
+    flops: T * a.heads * perTokenHead,
+    bytes: b * S * kvPerLayer + T * a.heads * (a.mla ? a.mla.kvLoraRank : a.headDim) * 2 * 2,
+    precision: g.attentionPrecision,
+    kind: 'attention',
+    kernels: b > 0 ? 2 : 0,
+  };
+}
+
+/**
+ * One decode step of one GPU of a generation server with `b` requests (fractional b is the
+ * mean occupancy; the roofline is continuous in it) of mean context length `S`.
+ */
+export function decodeStep(
+  cost: CostModel,
+  cfg: GenerationConfig,
+  b: number,
+  S: number,
+  g: GenerationParams = DEFAULT_GENERATION_PARAMS,
+): DecodeStep {
+  const m = cost.model;
+  const p = cost.precision;
+  const G = cfg.ep;
+  const tokensPerStep = acceptedTokens(cfg.mtp, g.mtpAcceptance);
+  if (!(b > 0)) {
+    const z = { attention: 0, moe: 0, communication: 0, dense: 0, mtp: 0, overhead: 0 };
+    return { stepMs: 0, breakdown: z, tokensPerStep, tpsPerUser: 0 };
+  }
+  const act = p.activationBytes;
+  // Attention of one layer on T tokens of b requests.
+  const attention = (T: number) => {
+    const w = attentionWork(m, [T], p); // projections only depend on T
+    return cost.ms(w.projections) + cost.ms(decodeAttentionCore(m, T, b, S, g));
+  };
+  // One MoE layer on T tokens per GPU: its compute part and its all-to-all part.
+  const moeLayer = (T: number) => {
+    const mean = T * m.topK; // slots per GPU on average
+    const skew = cfg.eplb ? 1 : g.noEplbSkew;
+    const imb = G > 1 ? skew * samplingImbalance(mean, G) : 1;
+    const touched = expectedExpertsTouched(m.experts, m.topK, T * G * imb, m.experts / G);
+    const gemm = cost.ms(expertGemmWork(m, mean * imb, touched, cost.expertBytes, cost.expertPrecision, act));
+    const compute =
+      cost.ms(routerWork(m, T, p)) +
+      (m.sharedHidden > 0 ? cost.ms(mlpWork(m.hidden, m.sharedHidden, T, p.denseMlp, act)) : 0) +
+      gemm +
+      cost.ms(combineWork(m, T, act));
+    let comm = 0;
+    if (G > 1) {
+      // Tokens leaving the GPU: each reaches a given peer with probability p; the busiest rank receives imb × that.
+      const reach = tokenReachesRankProbability(m.experts, m.topK, G);
+      const sent = T * (G - 1) * reach * m.hidden * imb;
+      const gbps = cost.linkGBps * cost.efficiency.link * 1e6; // bytes per ms
+      comm = (sent * (p.dispatchBytes + p.combineBytes)) / gbps + (2 * cost.efficiency.collectiveUs) / 1000;
+    }
+    return { compute, comm };
+  };
+  const T = b * (1 + cfg.mtp);
+  const misc = cost.ms(layerMiscWork(m, T, act));
+  const moe = moeLayer(T);
+  const lmHead = (tokens: number) =>
+    cost.ms({
+      flops: (2 * tokens * m.hidden * m.vocabSize) / G,
+      bytes: (m.hidden * m.vocabSize * 2) / G + tokens * (m.hidden * act + (m.vocabSize / G) * 4),
+      precision: p.lmHead,
+      kind: 'gemm',
+      kernels: 2,
+    });
+  const attn = m.layers.total * attention(T);
+  const moeCompute = m.layers.moe * moe.compute;
+  const communication = m.layers.moe * moe.comm;
+  const dense = m.layers.total * misc + m.layers.dense * cost.denseMlpMs(T) + lmHead(T);
+  // MTP module: eh_proj (2H → H), one decoder layer (MoE), LM head, on b tokens, m times.
+  let mtp = 0;
+  if (cfg.mtp > 0) {
+    const d = moeLayer(b);
+    const proj = cost.ms(mlpWork(2 * m.hidden, m.hidden / 3, b, p.denseMlp, act)); // 2H·H params as one GEMM
+    mtp = cfg.mtp * (attention(b) + d.compute + d.comm + cost.ms(layerMiscWork(m, b, act)) + proj + lmHead(b));
+  }
+  const overhead = g.stepOverheadUs / 1000;
+  const stepMs = attn + moeCompute + communication + dense + mtp + overhead;
+  return {
+    stepMs,
+    breakdown: { attention: attn, moe: moeCompute, communication, dense, mtp, overhead },
+    tokensPerStep,
+    tpsPerUser: (tokensPerStep / stepMs) * 1000,
+  };
+}
+
+/** Bytes one generation GPU holds: its E/G experts of every MoE layer, everything else, and the KV cache of b requests. */
+export function generationMemoryBytes(
+  cost: CostModel,
+  cfg: GenerationConfig,
+  maxContext: number,
+  g = DEFAULT_GENERATION_PARAMS,
+) {
+  const m = cost.model;
+  const experts = Math.ceil(m.experts / cfg.ep) * cost.expertBytes * m.layers.moe;
+  const kv = cfg.batch * maxContext * kvBytesPerToken(m, g.kvBytes);
+  return { weights: experts + cost.denseWeightBytes(), kv, total: experts + cost.denseWeightBytes() + kv };
+}

@@ -1,0 +1,665 @@
+// End-to-end scenarios: a disaggregated deployment (context pool + generation pool) searched
+// over its configurations, each strategy's Pareto frontier of output TPS/GPU against TPS/user,
+// and the best configuration per TPS/user band. Everything here is modeled.
+//
+// Flow: scenario → context curves (the context-phase rack model, src/sim/e2e/context.ts) and
+// decode-step tables (src/sim/e2e/generation.ts) → for every deployment (context servers or
+// groups × generation EP, batch, MTP, EPLB) the closed-loop operating point
+// (src/sim/e2e/rate-match.ts) → frontier and bands (src/sim/e2e/pareto.ts) → result (JSON,
+// text, validation rows, TensorRT-LLM export).
+//
+// A scenario file (JSON), "mode": "e2e":
+//   { "name": "my-e2e", "mode": "e2e", "profile": "gb200-nvl72", "model": "deepseek-r1",
+//     "e2e": { "isl": 8192, "osl": 1024, "inputRatio": 0.8, "bands": [[20, 30], [40, 50]],
+//              "genEp": [8, 16], "genBatch": [32, 64, 128], "mtp": [1, 3], … } }
+// Every key of "e2e" is optional (E2eParams below); a bad value stops with a message naming it.
+
+import type { MoeConfig } from '../../model/config.ts';
+import { parseWeightFormat, type WeightFormat } from '../../model/formats.ts';
+import { loadPreset } from '../../model/presets.ts';
+import { DEFAULT_EFFICIENCY, type Efficiency } from '../../hardware/efficiency.ts';
+import { CostModel } from '../cost-model.ts';
+import { deepseekR1 } from '../experiment.ts';
+import { getProfile, type HardwareProfile } from '../../hardware/profiles.ts';
+import { contextCurves, contextStepMs, type ContextCurve, type Strategy } from './context.ts';
+import {
+  DEFAULT_GENERATION_PARAMS,
+  acceptedTokens,
+  decodeStep,
+  generationMemoryBytes,
+  type GenerationConfig,
+  type GenerationParams,
+} from './generation.ts';
+import { kvTransfer, type KvTransfer } from './kv-transfer.ts';
+import { bestInBand, paretoFrontier } from './pareto.ts';
+import { operatingPoint, type OperatingPoint } from './rate-match.ts';
+
+export interface E2eParams {
+  isl: number;
+  osl: number;
+  /** Lengths uniform in [inputRatio·ISL, ISL] (the benchmarks' convention). */
+  inputRatio: number;
+  format: WeightFormat;
+  /** GPUs per context DEP server and per DWDP group. */
+  groupSize: number;
+  /** Context server limits per GPU: requests and tokens per step. */
+  ctxMaxBatch: number;
+  ctxMaxTokens: number;
+  /** DWDP's copy-engine contention fix (`contention_opt`); the published runs had it off. */
+  contentionFix: boolean;
+  /** DWDP L and P; default the minimal-memory choice (L = P = 64 for E = 256, N = 4). */
+  local?: number;
+  pull?: number;
+  /** Generation server choices searched. */
+  genEp: number[];
+  genBatch: number[];
+  mtp: number[];
+  eplb: boolean[];
+  /** Closed-loop concurrency as a multiple of the generation server's batch × GPUs (the reproduction: 1). */
+  concurrencyFactor: number;
+  /** GPUs the deployment may use (context + generation); default the profile's NVLink domain. */
+  maxGpus?: number;
+  bands: [number, number][];
+  generation: Partial<GenerationParams>;
+  efficiency?: Partial<Efficiency>;
+  /** Context-phase steps per batch size, and the seed of their request lengths. */
+  steps: number;
+  seed: number;
+}
+
+/** The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices. */
+export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
+  isl: 8192,
+  osl: 1024,
+  inputRatio: 0.8,
+  format: 'nvfp4',
+  groupSize: 4,
+  ctxMaxBatch: 4,
+  ctxMaxTokens: 33000,
+  contentionFix: false,
+  genEp: [4, 8, 16, 32],
+  genBatch: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  mtp: [0, 1, 2, 3],
+  eplb: [false, true],
+  concurrencyFactor: 1,
+  bands: [
+    [20, 30],
+    [40, 50],
+    [60, 70],
+    [80, 90],
+    [170, 180],
+  ],
+  generation: {},
+  steps: 4,
+  seed: 1,
+};
+
+export interface E2eSpec {
+  name: string;
+  description?: string;
+  mode: 'e2e';
+  profile?: string;
+  /** A model preset (src/model/presets.ts); default deepseek-r1. */
+  model?: string;
+  e2e: Partial<E2eParams>;
+}
+
+export const E2E_SCENARIOS: Readonly<Record<string, E2eSpec>> = {
+  'r1-e2e-pareto': {
+    name: 'r1-e2e-pareto',
+    mode: 'e2e',
+    description:
+      'DeepSeek-R1 NVFP4 on GB200 NVL72, disaggregated: DEP4 servers or DWDP4 groups for context, wide-EP generation; ' +
+      'ISL 8K, OSL 1K, input ratio 0.8; output TPS/GPU vs TPS/user per band',
+    profile: 'gb200-nvl72',
+    model: 'deepseek-r1',
+    e2e: {},
+  },
+};
+
+export interface DeploymentConfig {
+  strategy: Strategy;
+  /** DEP servers or DWDP groups, of groupSize GPUs each. */
+  ctxUnits: number;
+  groupSize: number;
+  gen: GenerationConfig;
+  concurrency: number;
+}
+
+export interface E2ePoint {
+  strategy: Strategy;
+  tpsPerUser: number;
+  tpsPerGpu: number;
+  ctxGpus: number;
+  genGpus: number;
+  ttftMedianMs: number;
+  requestsPerS: number;
+  ctxBatch: number;
+  genBatch: number;
+  ctxQueue: number;
+  bottleneck: OperatingPoint['bottleneck'];
+  config: DeploymentConfig;
+}
+
+export interface E2eBand {
+  tpsPerUser: [number, number];
+  dep: E2ePoint | null;
+  dwdp: E2ePoint | null;
+  speedupTpsPerGpu: number | null;
+}
+
+export interface ValidationRow {
+  quantity: string;
+  setting: string;
+  published: number;
+  source: string;
+  modeled: number | null;
+  /** modeled ÷ published − 1; null when the model has no point there. */
+  error: number | null;
+  kind: 'validation';
+}
+
+export interface E2eResult {
+  scenario: string;
+  modeled: true;
+  mode: 'e2e';
+  description: string;
+  profile: { id: string; name: string; measured: boolean };
+  model: string;
+  provenance: string;
+  params: E2eParams;
+  generation: GenerationParams;
+  context: Record<Strategy, ContextCurve>;
+  kvTransfer: KvTransfer;
+  pointsSearched: number;
+  bands: E2eBand[];
+  frontier: Record<Strategy, E2ePoint[]>;
+  /** The reproduction matrix's deployments, modeled (at the published setting only; else empty). */
+  reproduction: (ReproRow & { modeled: E2ePoint | null })[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+
+const INT_LISTS = ['genEp', 'genBatch', 'mtp'] as const;
+const POS_INTS = [
+  'isl',
+  'osl',
+  'groupSize',
+  'ctxMaxBatch',
+  'ctxMaxTokens',
+  'maxGpus',
+  'steps',
+  'local',
+  'pull',
+] as const;
+/**
+ * Limits that keep a scenario's work bounded (each checked before any work, naming the key):
+ * the decode tables hold one step per batch size, the context curves one rack-model run per
+ * batch size, and the search one operating point per deployment.
+ */
+export const E2E_LIMITS = {
+  isl: 1 << 20,
+  osl: 1 << 20,
+  groupSize: 72,
+  ctxMaxBatch: 64,
+  ctxMaxTokens: 1 << 22,
+  maxGpus: 1024,
+  steps: 64,
+  local: 4096,
+  pull: 4096,
+  genEp: 1024,
+  genBatch: 4096,
+  mtp: 8,
+  listLength: 64,
+  bands: 64,
+  deployments: 500_000,
+} as const;
+
+const GEN_KEYS = Object.keys(DEFAULT_GENERATION_PARAMS) as (keyof GenerationParams)[];
+const EFF_KEYS = Object.keys(DEFAULT_EFFICIENCY) as (keyof Efficiency)[];
+const E2E_KEYS = [...Object.keys(DEFAULT_E2E_PARAMS), 'local', 'pull', 'maxGpus', 'efficiency'];
+
+function fail(key: string, detail: string): never {
+  throw new Error(`scenario.e2e.${key}: ${detail}`);
+}
+
+function numberMap<K extends string>(v: unknown, key: string, known: readonly K[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(key, 'expected an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!(known as readonly string[]).includes(k)) fail(`${key}.${k}`, `unknown (known: ${known.join(', ')})`);
+    if (k === 'attentionPrecision') {
+      if (!['fp4', 'fp8', 'bf16', 'fp32'].includes(String(x))) fail(`${key}.${k}`, 'expected fp4, fp8, bf16 or fp32');
+      out[k] = x;
+      continue;
+    }
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+      fail(`${key}.${k}`, `expected a number ≥ 0, got ${JSON.stringify(x)}`);
+    out[k] = x;
+  }
+  return out;
+}
+
+/** Check an "e2e" parameter object; errors name the key. */
+export function parseE2eParams(x: unknown): Partial<E2eParams> {
+  if (x === undefined) return {};
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('scenario.e2e: expected an object');
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x)) {
+    if (!E2E_KEYS.includes(k)) fail(k, `unknown parameter (known: ${E2E_KEYS.join(', ')})`);
+    if ((POS_INTS as readonly string[]).includes(k)) {
+      const max = E2E_LIMITS[k as (typeof POS_INTS)[number]];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+        fail(k, `expected an integer in [1, ${max}], got ${JSON.stringify(v)}`);
+    } else if ((INT_LISTS as readonly string[]).includes(k)) {
+      const min = k === 'mtp' ? 0 : 1;
+      const max = E2E_LIMITS[k as (typeof INT_LISTS)[number]];
+      if (
+        !Array.isArray(v) ||
+        v.length === 0 ||
+        v.length > E2E_LIMITS.listLength ||
+        !v.every((e) => Number.isInteger(e) && e >= min && e <= max)
+      )
+        fail(k, `expected 1 to ${E2E_LIMITS.listLength} integers in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    } else if (k === 'eplb') {
+      if (!Array.isArray(v) || v.length === 0 || !v.every((e) => typeof e === 'boolean'))
+        fail(k, `expected a non-empty list of true/false, got ${JSON.stringify(v)}`);
+    } else if (k === 'contentionFix') {
+      if (typeof v !== 'boolean') fail(k, `expected true or false, got ${JSON.stringify(v)}`);
+    } else if (k === 'inputRatio') {
+      if (typeof v !== 'number' || !(v > 0 && v <= 1)) fail(k, `expected a number in (0, 1], got ${JSON.stringify(v)}`);
+    } else if (k === 'concurrencyFactor') {
+      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+        fail(k, `expected a number > 0, got ${JSON.stringify(v)}`);
+    } else if (k === 'seed') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        fail(k, `expected an integer ≥ 0, got ${JSON.stringify(v)}`);
+    } else if (k === 'format') {
+      out[k] = parseWeightFormat(String(v));
+      continue;
+    } else if (k === 'bands') {
+      if (
+        !Array.isArray(v) ||
+        v.length === 0 ||
+        v.length > E2E_LIMITS.bands ||
+        !v.every(
+          (b) => Array.isArray(b) && b.length === 2 && b.every((e) => typeof e === 'number' && e >= 0) && b[0] < b[1],
+        )
+      )
+        fail(k, `expected a non-empty list of [lo, hi] with 0 ≤ lo < hi, got ${JSON.stringify(v)}`);
+    } else if (k === 'generation') {
+      out[k] = numberMap(v, k, GEN_KEYS);
+      const a = (out[k] as Partial<GenerationParams>).mtpAcceptance;
+      if (a !== undefined && !(a <= 1)) fail('generation.mtpAcceptance', `expected a probability in [0, 1], got ${a}`);
+      continue;
+    } else if (k === 'efficiency') {
+      out[k] = numberMap(v, k, EFF_KEYS);
+      continue;
+    }
+    out[k] = v;
+  }
+  return out as Partial<E2eParams>;
+}
+
+/** An end-to-end scenario from parsed JSON; errors name the key at fault. */
+export function parseE2eScenario(json: unknown, fallbackName = 'scenario'): E2eSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error('scenario: expected a JSON object');
+  const j = json as Record<string, unknown>;
+  const known = ['name', 'description', 'mode', 'profile', 'model', 'e2e'];
+  for (const k of Object.keys(j))
+    if (!known.includes(k))
+      throw new Error(`scenario.${k}: unknown key for an e2e scenario (known: ${known.join(', ')})`);
+  if (j.mode !== 'e2e') throw new Error(`scenario.mode: expected "e2e", got ${JSON.stringify(j.mode)}`);
+  if (j.profile !== undefined) getProfile(String(j.profile));
+  if (j.model !== undefined) {
+    try {
+      loadPreset(String(j.model));
+    } catch (e) {
+      throw new Error(`scenario.model: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return {
+    name: j.name === undefined ? fallbackName : String(j.name),
+    description: j.description === undefined ? undefined : String(j.description),
+    mode: 'e2e',
+    profile: j.profile === undefined ? undefined : String(j.profile),
+    model: j.model === undefined ? undefined : String(j.model),
+    e2e: parseE2eParams(j.e2e),
+  };
+}
+
+/** True when parsed JSON declares an end-to-end scenario. */
+export function isE2eJson(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && (json as Record<string, unknown>).mode === 'e2e';
+}
+
+// ---------------------------------------------------------------------------------------
+// Running
+
+export interface RunE2eOptions {
+  profile?: HardwareProfile;
+  model?: MoeConfig;
+}
+
+/** Piecewise-linear decode step time over integer batches 1 … n (a one-request step below 1). */
+function stepTable(f: (b: number) => number, n: number): (b: number) => number {
+  const t = Array.from({ length: n }, (_, i) => f(i + 1));
+  return (b: number) => {
+    if (b <= 1) return t[0];
+    if (b >= n) return t[n - 1];
+    const i = Math.floor(b);
+    return t[i - 1] + (t[i] - t[i - 1]) * (b - i);
+  };
+}
+
+/** Everything a deployment's evaluation needs, computed once per scenario. */
+export interface E2eEvaluator {
+  profile: HardwareProfile;
+  model: MoeConfig;
+  params: E2eParams & { maxGpus: number };
+  generation: GenerationParams;
+  context: Record<Strategy, ContextCurve>;
+  kvTransfer: KvTransfer;
+  /** The operating point of one deployment; null when its generation GPUs or its context GPUs do not fit HBM. */
+  evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null;
+}
+
+export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator {
+  const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
+  const model =
+    o.model ?? (spec.model === undefined || spec.model === 'deepseek-r1' ? deepseekR1() : loadPreset(spec.model));
+  const p: E2eParams = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
+  const g: GenerationParams = { ...DEFAULT_GENERATION_PARAMS, ...p.generation };
+  const maxGpus = p.maxGpus ?? profile.gpusPerDomain;
+  if (p.groupSize < 2) fail('groupSize', `DWDP needs at least 2 GPUs per group, got ${p.groupSize}`);
+  if (p.groupSize > maxGpus) fail('groupSize', `${p.groupSize} GPUs exceed the ${maxGpus} the deployment may use`);
+  if (p.osl < 2) fail('osl', `the generation pool needs OSL ≥ 2, got ${p.osl}`);
+  for (const ep of p.genEp)
+    if (ep > maxGpus - p.groupSize)
+      fail('genEp', `${ep} generation GPUs leave no room for one context unit of ${p.groupSize} in ${maxGpus} GPUs`);
+  const cost = new CostModel({ model, profile, format: p.format, efficiency: p.efficiency });
+  const context = contextCurves({
+    profile,
+    model,
+    format: p.format,
+    isl: p.isl,
+    inputRatio: p.inputRatio,
+    groupSize: p.groupSize,
+    maxBatch: p.ctxMaxBatch,
+    maxTokens: p.ctxMaxTokens,
+    contentionFix: p.contentionFix,
+    local: p.local,
+    pull: p.pull,
+    steps: p.steps,
+    seed: p.seed,
+    efficiency: p.efficiency,
+  });
+  const meanIsl = context.dep.meanIsl;
+  const kv = kvTransfer(cost, model, meanIsl, g.kvBytes);
+  const meanContext = meanIsl + p.osl / 2; // mean KV length over a request's decode
+  const maxContext = p.isl + p.osl;
+  const hbm = profile.hbmCapacityGB * 1e9;
+  const maxBatch = Math.max(...p.genBatch);
+
+  // Decode tables per (EP, MTP, EPLB), over the largest batch asked for so far.
+  const tables = new Map<string, { n: number; f: (b: number) => number }>();
+  const table = (gen: GenerationConfig) => {
+    const key = `${gen.ep}/${gen.mtp}/${gen.eplb}`;
+    let t = tables.get(key);
+    if (!t || t.n < gen.batch) {
+      const n = Math.max(maxBatch, gen.batch);
+      t = { n, f: stepTable((b) => decodeStep(cost, { ...gen, batch: n }, b, meanContext, g).stepMs, n) };
+      tables.set(key, t);
+    }
+    return t.f;
+  };
+  const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null => {
+    const curve = context[strategy];
+    if (!curve.fits || generationMemoryBytes(cost, gen, maxContext, g).total > hbm) return null;
+    const ctxGpus = ctxUnits * p.groupSize;
+    const concurrency = Math.max(1, Math.round(p.concurrencyFactor * gen.batch * gen.ep));
+    const op = operatingPoint({
+      concurrency,
+      ctxGpus,
+      ctxStepMs: (b: number) => contextStepMs(curve, b),
+      ctxBMax: curve.bMax,
+      genGpus: gen.ep,
+      genBatch: gen.batch,
+      genStepMs: table(gen),
+      tokensPerStep: acceptedTokens(gen.mtp, g.mtpAcceptance),
+      osl: p.osl,
+      kvTransferMs: kv.ms,
+    });
+    return {
+      strategy,
+      tpsPerUser: op.tpsPerUser,
+      tpsPerGpu: op.tpsPerGpu,
+      ctxGpus,
+      genGpus: gen.ep,
+      ttftMedianMs: op.ttftMs,
+      requestsPerS: op.requestsPerS,
+      ctxBatch: op.ctxBatch,
+      genBatch: op.genBatch,
+      ctxQueue: op.ctxQueue,
+      bottleneck: op.bottleneck,
+      config: { strategy, ctxUnits, groupSize: p.groupSize, gen, concurrency },
+    };
+  };
+  return { profile, model, params: { ...p, maxGpus }, generation: g, context, kvTransfer: kv, evaluate };
+}
+
+export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
+  const p0 = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
+  const gpus = p0.maxGpus ?? (o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72')).gpusPerDomain;
+  const deployments =
+    2 * p0.genEp.length * p0.genBatch.length * p0.mtp.length * p0.eplb.length * Math.floor(gpus / p0.groupSize);
+  if (deployments > E2E_LIMITS.deployments)
+    fail(
+      'genBatch',
+      `the search would evaluate up to ${deployments} deployments (2 strategies × genEp × genBatch × mtp × eplb × ` +
+        `context units), more than ${E2E_LIMITS.deployments}; shorten a list or lower maxGpus`,
+    );
+  const ev = e2eEvaluator(spec, o);
+  const p = ev.params;
+  const points: Record<Strategy, E2ePoint[]> = { dep: [], dwdp: [] };
+  let searched = 0;
+  for (const strategy of ['dep', 'dwdp'] as const)
+    for (const ep of p.genEp)
+      for (const batch of p.genBatch)
+        for (const mtp of p.mtp)
+          for (const eplb of p.eplb)
+            for (let units = 1; units * p.groupSize + ep <= p.maxGpus; units++) {
+              searched++;
+              const pt = ev.evaluate(strategy, units, { ep, batch, mtp, eplb });
+              if (pt === null) break; // does not fit: no other context size changes that
+              points[strategy].push(pt);
+            }
+  const bands: E2eBand[] = p.bands.map((band) => {
+    const dep = bestInBand(points.dep, band);
+    const dwdp = bestInBand(points.dwdp, band);
+    return {
+      tpsPerUser: [band[0], band[1]],
+      dep,
+      dwdp,
+      speedupTpsPerGpu: dep && dwdp ? dwdp.tpsPerGpu / dep.tpsPerGpu : null,
+    };
+  });
+  const g = ev.generation;
+  const res: E2eResult = {
+    scenario: spec.name,
+    modeled: true,
+    mode: 'e2e',
+    description: spec.description ?? '',
+    profile: { id: ev.profile.id, name: ev.profile.name, measured: ev.profile.measured },
+    model: ev.model.name,
+    provenance:
+      `modeled on ${ev.profile.id} (${ev.profile.name}): context steps from the context-phase rack model ` +
+      `(roofline + event scheduler, its efficiencies as defaulted there), decode steps from the same roofline with ` +
+      `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ${g.noEplbSkew}); ` +
+      `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
+    params: p,
+    generation: g,
+    context: ev.context,
+    kvTransfer: ev.kvTransfer,
+    pointsSearched: searched,
+    bands,
+    frontier: { dep: paretoFrontier(points.dep), dwdp: paretoFrontier(points.dwdp) },
+    reproduction: [],
+  };
+  if (isPublishedSetting(res))
+    res.reproduction = REPRO_MATRIX.map((r) => ({
+      ...r,
+      modeled: ev.evaluate(r.strategy, r.ctxGpus / p.groupSize, {
+        ep: r.genEp,
+        batch: r.batch,
+        mtp: r.mtp,
+        eplb: r.eplb,
+      }),
+    }));
+  return res;
+}
+
+/** True when a result is at the setting of the published end-to-end results (the only setting they validate). */
+export function isPublishedSetting(res: Pick<E2eResult, 'model' | 'profile' | 'params'>): boolean {
+  const p = res.params;
+  return (
+    res.model === 'deepseek-r1' &&
+    res.profile.id === 'gb200-nvl72' &&
+    p.isl === 8192 &&
+    p.osl === 1024 &&
+    p.inputRatio === 0.8 &&
+    p.groupSize === 4 &&
+    p.format === 'nvfp4' &&
+    !p.contentionFix
+  );
+}
+
+/** One deployment of TensorRT-LLM's public reproduction matrix (docs/validation-sources.md §1, REPRO). */
+export interface ReproRow {
+  experiment: string;
+  /** The TPS/user band the experiment is named for (the authors' target, not a measurement). */
+  band: [number, number];
+  strategy: Strategy;
+  ctxGpus: number;
+  genEp: number;
+  batch: number;
+  mtp: number;
+  eplb: boolean;
+}
+
+const repro = (
+  experiment: string,
+  band: [number, number],
+  strategy: Strategy,
+  ctxGpus: number,
+  genEp: number,
+  batch: number,
+  mtp: number,
+  eplb: boolean,
+): ReproRow => ({
+  experiment,
+  band,
+  strategy,
+  ctxGpus,
+  genEp,
+  batch,
+  mtp,
+  eplb,
+});
+
+/** examples/dwdp/dwdp_reproduce.yaml at commit 6ed140e9 (the 19 end-to-end rows). */
+export const REPRO_MATRIX: readonly ReproRow[] = [
+  repro('e2e_20_40_dep', [20, 40], 'dep', 20, 8, 256, 1, true),
+  repro('e2e_20_40_dep_minus_1', [20, 40], 'dep', 16, 8, 256, 1, true),
+  repro('e2e_20_40_dwdp', [20, 40], 'dwdp', 20, 8, 256, 1, true),
+  repro('e2e_20_40_dwdp_minus_1', [20, 40], 'dwdp', 16, 8, 256, 1, true),
+  repro('e2e_40_60_dep', [40, 60], 'dep', 16, 8, 128, 1, false),
+  repro('e2e_40_60_dep_minus_1', [40, 60], 'dep', 12, 8, 128, 1, false),
+  repro('e2e_40_60_dwdp', [40, 60], 'dwdp', 16, 8, 128, 1, false),
+  repro('e2e_40_60_dwdp_minus_1', [40, 60], 'dwdp', 12, 8, 128, 1, false),
+  repro('e2e_60_80_dep', [60, 80], 'dep', 28, 16, 64, 1, true),
+  repro('e2e_60_80_dep_minus_1', [60, 80], 'dep', 24, 16, 64, 1, true),
+  repro('e2e_60_80_dwdp', [60, 80], 'dwdp', 28, 16, 64, 1, true),
+  repro('e2e_60_80_dwdp_minus_1', [60, 80], 'dwdp', 24, 16, 64, 1, true),
+  repro('e2e_60_80_dwdp_minus_2', [60, 80], 'dwdp', 20, 16, 64, 1, true),
+  repro('e2e_80_100_dep', [80, 100], 'dep', 16, 16, 32, 3, true),
+  repro('e2e_80_100_dwdp', [80, 100], 'dwdp', 16, 16, 32, 3, true),
+  repro('e2e_80_100_dwdp_minus_1', [80, 100], 'dwdp', 12, 16, 32, 3, true),
+  repro('e2e_160_180_dep', [160, 180], 'dep', 8, 32, 2, 3, false),
+  repro('e2e_160_180_dwdp', [160, 180], 'dwdp', 8, 32, 2, 3, false),
+  repro('e2e_160_180_dwdp_minus_1', [160, 180], 'dwdp', 4, 32, 2, 3, false),
+];
+
+// ---------------------------------------------------------------------------------------
+// Validation against the published end-to-end results (never fitted)
+
+const BLOG = 'TensorRT-LLM tech blog 19 (DWDP), Evaluation › End-to-End';
+/** BLOG Table 4 / Table 5 (docs/validation-sources.md §1): TPS/GPU speedup and median TTFT DEP → DWDP. */
+export const PUBLISHED_E2E: readonly { band: [number, number]; speedup: number; ttftDep: number; ttftDwdp: number }[] =
+  [
+    { band: [20, 30], speedup: 1.1, ttftDep: 2538, ttftDwdp: 8314 },
+    { band: [40, 50], speedup: 1.08, ttftDep: 1919, ttftDwdp: 7012 },
+    { band: [60, 70], speedup: 1.1, ttftDep: 965, ttftDwdp: 1640 },
+    { band: [80, 90], speedup: 1.06, ttftDep: 1669, ttftDwdp: 2280 },
+    { band: [170, 180], speedup: 0.97, ttftDep: 494, ttftDwdp: 660 },
+  ];
+/** The headline: +8.8 % output TPS/GPU at comparable TPS/user, 20–100 (BLOG intro; paper abstract). */
+export const PUBLISHED_HEADLINE = 1.088;
+
+/** One row per published end-to-end number the result can be compared with (quantity, setting, published, modeled, error). */
+export function e2eValidation(res: E2eResult): ValidationRow[] {
+  const rows: ValidationRow[] = [];
+  const setting = (b: [number, number]) =>
+    `${res.model}, ${res.profile.id}, ISL ${res.params.isl}, OSL ${res.params.osl}, ratio ${res.params.inputRatio}, TPS/user ${b[0]}–${b[1]}`;
+  const row = (
+    quantity: string,
+    s: string,
+    published: number,
+    source: string,
+    modeled: number | null,
+  ): ValidationRow => ({
+    quantity,
+    setting: s,
+    published,
+    source,
+    modeled,
+    error: modeled === null ? null : modeled / published - 1,
+    kind: 'validation',
+  });
+  if (!isPublishedSetting(res)) return rows;
+  const inBands: number[] = [];
+  for (const pub of PUBLISHED_E2E) {
+    const b = res.bands.find((x) => x.tpsPerUser[0] === pub.band[0] && x.tpsPerUser[1] === pub.band[1]);
+    if (!b) continue;
+    const note = pub.band[0] === 60 ? ' (Table 5: 1.12)' : '';
+    rows.push(
+      row(
+        'TPS/GPU speedup DWDP/DEP (model: best vs best)',
+        setting(pub.band),
+        pub.speedup,
+        `${BLOG}, Table 4${note}`,
+        b.speedupTpsPerGpu,
+      ),
+    );
+    rows.push(
+      row('median TTFT DEP, ms', setting(pub.band), pub.ttftDep, `${BLOG}, Table 5`, b.dep?.ttftMedianMs ?? null),
+    );
+    rows.push(
+      row('median TTFT DWDP, ms', setting(pub.band), pub.ttftDwdp, `${BLOG}, Table 5`, b.dwdp?.ttftMedianMs ?? null),
+    );
+    if (pub.band[1] <= 100 && b.speedupTpsPerGpu !== null) inBands.push(b.speedupTpsPerGpu);
+  }
+  if (inBands.length > 0)
+    rows.push(
+      row(
+        'output TPS/GPU gain, mean over the bands within 20–100',
+        `${res.model}, ${res.profile.id}, ISL ${res.params.isl}, OSL ${res.params.osl}`,
+        PUBLISHED_HEADLINE,
+        'TensorRT-LLM tech blog 19, introduction; arXiv:2604.01621 abstract (+8.8 %)',
+        inBands.reduce((a, x) => a + x, 0) / inBands.length,
+      ),
+    );
+  return rows;
+}

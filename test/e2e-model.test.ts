@@ -1,0 +1,308 @@
+// The end-to-end deployment model: the Pareto frontier and band choice against brute force on
+// random point sets, the closed-loop operating point's invariants on random stations, the
+// decode step's arithmetic against independent float64 formulas, the KV transfer, and the
+// scenario's parsing and result shape on a small search.
+import { describe, expect, it } from 'vitest';
+import { CostModel } from '../src/sim/cost-model.ts';
+import { contextStepMs, uniformLengths, type ContextCurve } from '../src/sim/e2e/context.ts';
+import {
+  DEFAULT_GENERATION_PARAMS,
+  acceptedTokens,
+  decodeAttentionCore,
+  decodeStep,
+  kvBytesPerToken,
+  samplingImbalance,
+} from '../src/sim/e2e/generation.ts';
+import { kvTransfer } from '../src/sim/e2e/kv-transfer.ts';
+import { bestInBand, paretoFrontier, type ParetoPoint } from '../src/sim/e2e/pareto.ts';
+import { ctxThroughput, genThroughput, operatingPoint, type LoopInput } from '../src/sim/e2e/rate-match.ts';
+import { E2E_SCENARIOS, e2eValidation, parseE2eScenario, runE2e } from '../src/sim/e2e/scenario.ts';
+import { deepseekR1 } from '../src/sim/experiment.ts';
+import { GB200_NVL72 } from '../src/hardware/profiles.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+const r1 = deepseekR1();
+const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+
+describe('Pareto frontier and bands', () => {
+  // Points on a coarse grid so that ties and duplicates occur often.
+  const randomPoints = (n: number): (ParetoPoint & { id: number })[] =>
+    Array.from({ length: n }, (_, id) => ({ id, tpsPerUser: rng.int(20) * 10, tpsPerGpu: rng.int(20) * 100 }));
+  const dominated = (p: ParetoPoint, q: ParetoPoint) =>
+    q.tpsPerUser >= p.tpsPerUser &&
+    q.tpsPerGpu >= p.tpsPerGpu &&
+    (q.tpsPerUser > p.tpsPerUser || q.tpsPerGpu > p.tpsPerGpu);
+
+  it('holds exactly the non-dominated points (one per distinct value pair), against an O(n²) reference', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const pts = randomPoints(1 + rng.int(60));
+      const fr = paretoFrontier(pts);
+      const ref = pts.filter((p) => !pts.some((q) => dominated(p, q)));
+      const key = (p: ParetoPoint) => `${p.tpsPerUser}/${p.tpsPerGpu}`;
+      expect(fr.map(key).sort(), tag('frontier values')).toEqual([...new Set(ref.map(key))].sort());
+      // Ascending TPS/user, strictly descending TPS/GPU along it.
+      for (let i = 1; i < fr.length; i++) {
+        expect(fr[i].tpsPerUser).toBeGreaterThan(fr[i - 1].tpsPerUser);
+        expect(fr[i].tpsPerGpu).toBeLessThan(fr[i - 1].tpsPerGpu);
+      }
+    }
+  });
+
+  it('picks the highest TPS/GPU among all points inside the band, or none', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const pts = randomPoints(rng.int(40));
+      const lo = rng.int(15) * 10;
+      const band: [number, number] = [lo, lo + 10 + rng.int(5) * 10];
+      const best = bestInBand(pts, band);
+      const inBand = pts.filter((p) => p.tpsPerUser >= band[0] && p.tpsPerUser <= band[1]);
+      if (inBand.length === 0) expect(best, tag('empty band')).toBeNull();
+      else expect(best!.tpsPerGpu, tag('band best')).toBe(Math.max(...inBand.map((p) => p.tpsPerGpu)));
+    }
+  });
+});
+
+describe('closed-loop rate matching', () => {
+  // Random stations: context step t0 + c·b (b ≤ bMax), decode step τ0 + d·b.
+  const randomLoop = (): LoopInput => {
+    const t0 = rng.uniform(100, 600);
+    const c = rng.uniform(50, 400);
+    const tau0 = rng.uniform(5, 20);
+    const d = rng.uniform(0.01, 0.3);
+    const genGpus = [4, 8, 16, 32][rng.int(4)];
+    const genBatch = 1 + rng.int(256);
+    return {
+      concurrency: genBatch * genGpus,
+      ctxGpus: 4 * (1 + rng.int(16)),
+      ctxStepMs: (b) => t0 + c * Math.max(1, b),
+      ctxBMax: 1 + rng.int(4),
+      genGpus,
+      genBatch,
+      genStepMs: (b) => tau0 + d * Math.max(1, b),
+      tokensPerStep: 1 + rng.next() * 2,
+      osl: 2 + rng.int(2000),
+      kvTransferMs: rng.uniform(0, 5),
+    };
+  };
+
+  it('finds the throughput at which both stations agree and the populations add up to the concurrency', () => {
+    for (let trial = 0; trial < 300; trial++) {
+      const x = randomLoop();
+      const op = operatingPoint(x);
+      const capCtx = ctxThroughput(x, x.ctxBMax);
+      const X = op.requestsPerS;
+      expect(X, tag('throughput > 0')).toBeGreaterThan(0);
+      expect(X, tag('within the context capacity')).toBeLessThanOrEqual(capCtx * (1 + 1e-9));
+      expect(op.genBatch, tag('generation batch within the limit')).toBeLessThanOrEqual(x.genBatch);
+      // The generation pool emits exactly X at its occupancy.
+      expect(genThroughput(x, op.genBatch) / X, tag('generation agrees')).toBeCloseTo(1, 6);
+      // Population: context (by Little's law from TTFT) + transfer + generation = C.
+      const nCtx = ((op.ttftMs - x.kvTransferMs) / 1000) * X;
+      const total = nCtx + (X * x.kvTransferMs) / 1000 + op.genBatch * x.genGpus;
+      expect(total / x.concurrency, tag('population')).toBeCloseTo(1, 5);
+      if (op.bottleneck === 'context') {
+        expect(X / capCtx, tag('saturated context')).toBeCloseTo(1, 9);
+        expect(op.ctxQueue, tag('queue')).toBeGreaterThanOrEqual(0);
+      } else {
+        // The context serves X with its batch below the limit, no queue.
+        expect(ctxThroughput(x, op.ctxBatch) / X, tag('context agrees')).toBeCloseTo(1, 6);
+        expect(op.ctxQueue).toBe(0);
+      }
+      // Output TPS/GPU over all GPUs and TPS/user from the step.
+      expect(op.tpsPerGpu).toBeCloseTo((X * x.osl) / (x.ctxGpus + x.genGpus), 6);
+      expect(op.tpsPerUser).toBeCloseTo((x.tokensPerStep * 1000) / x.genStepMs(op.genBatch), 9);
+    }
+  });
+
+  it('never loses throughput when context GPUs are added', () => {
+    for (let trial = 0; trial < 100; trial++) {
+      const x = randomLoop();
+      const a = operatingPoint(x).requestsPerS;
+      const b = operatingPoint({ ...x, ctxGpus: x.ctxGpus + 4 }).requestsPerS;
+      expect(b, tag('more context GPUs')).toBeGreaterThanOrEqual(a * (1 - 1e-9));
+    }
+  });
+});
+
+describe('decode step', () => {
+  it('accepts Σ αⁱ tokens per step and spreads the expected maximum of a Poisson count', () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const a = rng.next() * 0.99;
+      const m = rng.int(5);
+      expect(acceptedTokens(m, a), tag('geometric sum')).toBeCloseTo((1 - Math.pow(a, m + 1)) / (1 - a), 12);
+    }
+    expect(acceptedTokens(0, 0.85)).toBe(1);
+    expect(samplingImbalance(100, 1)).toBe(1);
+    expect(samplingImbalance(100, 16)).toBeCloseTo(1 + Math.sqrt((2 * Math.log(16)) / 100), 12);
+  });
+
+  it('reads the MLA latent + RoPE key of every cached token once per request and layer (FP8)', () => {
+    expect(kvBytesPerToken(r1, 1)).toBe((512 + 64) * 61);
+    for (let trial = 0; trial < 20; trial++) {
+      const b = 1 + rng.int(256);
+      const S = 1 + rng.int(20000);
+      const T = b * (1 + rng.int(4));
+      const w = decodeAttentionCore(r1, T, b, S, DEFAULT_GENERATION_PARAMS);
+      // KV read + the query/output latent rows (T·heads·kvLora, bf16, in and out)
+      expect(w.bytes, tag('KV bytes')).toBe(b * S * 576 + T * 128 * 512 * 4);
+      expect(w.flops, tag('absorbed MLA FLOPs')).toBe(T * 128 * 2 * S * (2 * 512 + 64));
+    }
+  });
+
+  it('adds up its breakdown, gets slower with batch and faster per user with MTP tokens', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const cfg = { ep: [4, 8, 16, 32][rng.int(4)], batch: 256, mtp: rng.int(4), eplb: rng.next() < 0.5 };
+      const b = 1 + rng.int(200);
+      const s = decodeStep(cost, cfg, b, 8000);
+      const sum = Object.values(s.breakdown).reduce((x, y) => x + y, 0);
+      expect(sum / s.stepMs, tag('breakdown')).toBeCloseTo(1, 12);
+      expect(s.tpsPerUser).toBeCloseTo((s.tokensPerStep / s.stepMs) * 1000, 9);
+      expect(decodeStep(cost, cfg, b + 8, 8000).stepMs, tag('monotone in batch')).toBeGreaterThan(s.stepMs);
+      if (!cfg.eplb)
+        expect(s.stepMs, tag('EPLB helps')).toBeGreaterThan(decodeStep(cost, { ...cfg, eplb: true }, b, 8000).stepMs);
+    }
+  });
+
+  it('is memory-bound on expert weights at batch 1: every touched expert is read once per MoE layer', () => {
+    const G = 32;
+    const s = decodeStep(cost, { ep: G, batch: 1, mtp: 0, eplb: true }, 1, 8000);
+    // 1 token per GPU, 32 GPUs → 32·8 picks over 8 local experts; touched ≥ 7 of 8.
+    const touched = 8 * (1 - Math.pow(1 - 8 / 256, 32 * (1 + Math.sqrt((2 * Math.log(G)) / 8))));
+    const weightMs = (58 * touched * cost.expertBytes) / (8000e6 * 0.8);
+    expect(s.breakdown.moe, 'grouped GEMM at least its weight reads').toBeGreaterThan(weightMs);
+  });
+});
+
+describe('KV transfer and context curves', () => {
+  it('moves ISL × 35,136 bytes over one NVLink direction at the link efficiency', () => {
+    const isl = 1 + rng.int(32768);
+    const kv = kvTransfer(cost, r1, isl, 1);
+    expect(kv.bytesPerRequest).toBe(isl * 35136);
+    expect(kv.ms, tag('transfer time')).toBeCloseTo((isl * 35136) / (900e9 * 0.8) / 1e-3 + 0.002, 9);
+  });
+
+  it('uses the uniform distribution’s mean and CV and interpolates step times between batch sizes', () => {
+    const u = uniformLengths(8192, 0.8);
+    expect(u.mean).toBe(7372.8);
+    expect(u.cv).toBeCloseTo((0.2 * 8192) / Math.sqrt(12) / 7372.8, 12);
+    const c: ContextCurve = {
+      strategy: 'dep',
+      groupSize: 4,
+      bMax: 3,
+      stepMs: [10, 30, 40],
+      meanIsl: 1,
+      dwdpLocal: 0,
+      dwdpPull: 0,
+      fits: true,
+    };
+    expect(contextStepMs(c, 0.3)).toBe(10);
+    expect(contextStepMs(c, 1.5)).toBe(20);
+    expect(contextStepMs(c, 2.25)).toBe(32.5);
+    expect(contextStepMs(c, 9)).toBe(40);
+  });
+});
+
+describe('e2e scenarios', () => {
+  it('refuses bad keys and values naming them', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ mode: 'e2e', e2e: { genEp: [0] } }, /scenario\.e2e\.genEp/],
+      [{ mode: 'e2e', e2e: { bands: [[30, 20]] } }, /scenario\.e2e\.bands/],
+      [{ mode: 'e2e', e2e: { inputRatio: 1.5 } }, /scenario\.e2e\.inputRatio/],
+      [{ mode: 'e2e', e2e: { generation: { mtpAcceptance: 2 } } }, /scenario\.e2e\.generation\.mtpAcceptance/],
+      [{ mode: 'e2e', e2e: { generation: { nope: 1 } } }, /scenario\.e2e\.generation\.nope/],
+      [{ mode: 'e2e', e2e: { isl: 8192.5 } }, /scenario\.e2e\.isl/],
+      [{ mode: 'e2e', e2e: { foo: 1 } }, /scenario\.e2e\.foo/],
+      [{ mode: 'e2e', model: 'no-such-model' }, /scenario\.model/],
+      [{ mode: 'e2e', rows: [] }, /scenario\.rows/],
+      [{ mode: 'step' }, /scenario\.mode/],
+      [{ mode: 'e2e', e2e: { genBatch: [5000] } }, /scenario\.e2e\.genBatch: expected 1 to 64 integers in \[1, 4096\]/],
+      [{ mode: 'e2e', e2e: { maxGpus: 5000 } }, /scenario\.e2e\.maxGpus: expected an integer in \[1, 1024\]/],
+      [{ mode: 'e2e', e2e: { mtp: [9] } }, /scenario\.e2e\.mtp/],
+    ];
+    for (const [json, re] of bad) expect(() => parseE2eScenario(json), JSON.stringify(json)).toThrow(re);
+    // A search too large is refused before any work, with its size.
+    const huge = parseE2eScenario({
+      mode: 'e2e',
+      e2e: {
+        maxGpus: 1024,
+        genEp: [4, 8, 16, 32],
+        genBatch: Array.from({ length: 64 }, (_, i) => i + 1),
+        mtp: [0, 1, 2, 3],
+      },
+    });
+    expect(() => runE2e(huge)).toThrow(/scenario\.e2e\.genBatch: the search would evaluate up to 1048576 deployments/);
+  });
+
+  it('reports bands and frontiers consistent with its own points on a small search', () => {
+    const spec = parseE2eScenario({
+      mode: 'e2e',
+      e2e: {
+        genEp: [8, 16],
+        genBatch: [16, 64, 256],
+        mtp: [1, 3],
+        eplb: [true],
+        bands: [
+          [20, 60],
+          [60, 200],
+        ],
+        steps: 2,
+      },
+    });
+    const res = runE2e(spec);
+    for (const s of ['dep', 'dwdp'] as const) {
+      const fr = res.frontier[s];
+      expect(fr.length).toBeGreaterThan(0);
+      for (const p of fr) {
+        expect(p.ctxGpus % 4).toBe(0);
+        expect(p.ctxGpus + p.genGpus).toBeLessThanOrEqual(72);
+        expect(p.ctxGpus / 4).toBe(p.config.ctxUnits);
+      }
+    }
+    for (const b of res.bands) {
+      for (const s of ['dep', 'dwdp'] as const) {
+        const p = b[s];
+        if (!p) continue;
+        expect(p.tpsPerUser).toBeGreaterThanOrEqual(b.tpsPerUser[0]);
+        expect(p.tpsPerUser).toBeLessThanOrEqual(b.tpsPerUser[1]);
+        // No frontier point inside the band beats the band's choice.
+        for (const q of res.frontier[s])
+          if (q.tpsPerUser >= b.tpsPerUser[0] && q.tpsPerUser <= b.tpsPerUser[1])
+            expect(q.tpsPerGpu).toBeLessThanOrEqual(p.tpsPerGpu);
+      }
+      if (b.dep && b.dwdp) expect(b.speedupTpsPerGpu).toBeCloseTo(b.dwdp.tpsPerGpu / b.dep.tpsPerGpu, 12);
+    }
+    // Validation rows only where the scenario has the published bands: none here.
+    expect(e2eValidation(res)).toEqual([]);
+  });
+
+  it('r1-e2e-pareto validates against every published band and never calls it calibration', () => {
+    const res = runE2e(E2E_SCENARIOS['r1-e2e-pareto']);
+    const rows = e2eValidation(res);
+    expect(rows.length).toBe(5 * 3 + 1);
+    for (const r of rows) {
+      expect(r.kind).toBe('validation');
+      if (r.modeled !== null) expect(r.error).toBeCloseTo(r.modeled / r.published - 1, 12);
+    }
+    // Only at the published setting: another profile, ISL or group size gets no validation rows.
+    expect(e2eValidation({ ...res, profile: { ...res.profile, id: 'h200-hgx' } })).toEqual([]);
+    expect(e2eValidation({ ...res, params: { ...res.params, isl: 4096 } })).toEqual([]);
+    expect(e2eValidation({ ...res, params: { ...res.params, contentionFix: true } })).toEqual([]);
+    // The reproduction matrix's 19 end-to-end deployments, each modeled at its own configuration.
+    expect(res.reproduction.length).toBe(19);
+    for (const r of res.reproduction) {
+      expect(r.modeled, r.experiment).not.toBeNull();
+      expect(r.modeled!.ctxGpus).toBe(r.ctxGpus);
+      expect(r.modeled!.config.gen).toEqual({ ep: r.genEp, batch: r.batch, mtp: r.mtp, eplb: r.eplb });
+    }
+    expect(res.bands.map((b) => b.tpsPerUser)).toEqual([
+      [20, 30],
+      [40, 50],
+      [60, 70],
+      [80, 90],
+      [170, 180],
+    ]);
+  });
+});
