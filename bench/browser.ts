@@ -87,9 +87,17 @@ export function chromiumFlags(gpu = hasGpuHardware()): string[] {
     : [...COMMON_FLAGS, '--use-webgpu-adapter=swiftshader'];
 }
 
-export async function launchBrowser(
-  opts: { headless?: boolean } = {},
-): Promise<{ browser: Browser; found: FoundBrowser; flags: string[] }> {
+export interface Launched {
+  browser: Browser;
+  found: FoundBrowser;
+  flags: string[];
+}
+
+/**
+ * Starts the browser. handleSignals: false leaves SIGINT/SIGTERM/SIGHUP to the caller, which
+ * must then close the browser on every way out (bench/run.ts does, with closeBrowser).
+ */
+export async function launchBrowser(opts: { headless?: boolean; handleSignals?: boolean } = {}): Promise<Launched> {
   process.env.PUPPETEER_SKIP_DOWNLOAD ??= '1';
   const found = await findBrowser();
   if (!found) throw new MissingPrerequisite(INSTALL_BROWSER);
@@ -101,13 +109,33 @@ export async function launchBrowser(
       headless: opts.headless ?? true,
       args: flags,
       protocolTimeout: 600_000,
+      handleSIGINT: opts.handleSignals ?? true,
+      handleSIGTERM: opts.handleSignals ?? true,
+      handleSIGHUP: opts.handleSignals ?? true,
     });
     return { browser, found, flags };
   } catch (e) {
     throw new MissingPrerequisite(
-      `could not start ${found.path} (${found.from}): ${(e as Error).message.split('\n')[0]}. Install Chromium (apt-get install -y chromium) or set CHROME_PATH.`,
+      `could not start ${found.path} (${found.from}): ${(e as Error).message.split('\n')[0]}. ` +
+        'Install Chromium (apt-get install -y chromium) or set CHROME_PATH.',
     );
   }
+}
+
+/** Closes the browser; one that does not answer within `ms` is killed, so no Chromium outlives us. */
+export async function closeBrowser(browser: Browser, ms = 5000): Promise<void> {
+  const proc = browser.process();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  const closed = await Promise.race([
+    browser.close().then(
+      () => 'closed' as const,
+      () => 'failed' as const,
+    ),
+    timeout,
+  ]);
+  clearTimeout(timer);
+  if (closed !== 'closed' && proc && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
 }
 
 export interface PageServer {
@@ -121,6 +149,10 @@ export interface PageServer {
  * the middle of a run.
  */
 export async function servePage(): Promise<PageServer> {
+  // Vite's dev server exits the process on SIGTERM and when stdin ends, before the caller can
+  // close the browser or say what was written: the caller owns those, so its listeners go.
+  const sigterm = new Set(process.listeners('SIGTERM'));
+  const stdinEnd = new Set(process.stdin.listeners('end'));
   const { createServer } = await import('vite');
   const server = await createServer({
     root: ROOT,
@@ -130,6 +162,8 @@ export async function servePage(): Promise<PageServer> {
     server: { port: 0, strictPort: false, host: '127.0.0.1', hmr: false, watch: null },
   });
   await server.listen();
+  for (const l of process.listeners('SIGTERM')) if (!sigterm.has(l)) process.off('SIGTERM', l);
+  for (const l of process.stdin.listeners('end')) if (!stdinEnd.has(l)) process.stdin.off('end', l as () => void);
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('vite did not report its port');
   return { url: `http://127.0.0.1:${address.port}/`, close: () => server.close() };

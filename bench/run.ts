@@ -10,9 +10,9 @@
 //
 // Exit codes: 0 done (and within the baseline), 1 a ratio moved or the run failed,
 // 2 bad usage or scenario, 3 the browser or WebGPU is missing (the message says what to install).
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Args, UsageError, parseArgs, usage, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
 import type { Comparison, ComparisonProgress } from '../src/ui/compare.ts';
@@ -21,13 +21,25 @@ import {
   checkRatios,
   parseScenario,
   updatedBaseline,
+  validateBaseline,
   validateScenario,
   type Baseline,
   type Scenario,
 } from '../src/ui/scenario.ts';
+import { parseJsonText } from '../src/util/json.ts';
+import { OutputPathError, checkOutputDir, checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { sourceLines, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { comparisonTrace } from '../src/ui/trace-export.ts';
-import { MissingPrerequisite, ROOT, launchBrowser, openPage, servePage } from './browser.ts';
+import {
+  MissingPrerequisite,
+  ROOT,
+  closeBrowser,
+  launchBrowser,
+  openPage,
+  servePage,
+  type Launched,
+  type PageServer,
+} from './browser.ts';
 
 const SCENARIOS = join(ROOT, 'bench', 'scenarios');
 const BASELINE = join(ROOT, 'bench', 'baseline.json');
@@ -66,14 +78,30 @@ async function loadScenario(arg: string): Promise<{ scenario: Scenario; file: st
     const names = (await readdir(SCENARIOS)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
     throw new Exit(2, `no scenario '${arg}' (${file}); scenarios: ${names.join(', ')}`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, 'utf8'));
+    // A UTF-8 byte-order mark is accepted, as other tools do.
+    return { scenario: validateScenario(parseJsonText(await readFile(file, 'utf8'), file), file), file };
   } catch (e) {
-    throw new Exit(2, `${file}: ${(e as Error).message}`);
+    throw new Exit(2, (e as Error).message);
+  }
+}
+
+/**
+ * The baseline file, read and checked only when --check or --update-baseline needs it, and
+ * before the run: a broken file is named at once, not after minutes of measuring.
+ */
+async function loadBaseline(file: string, forUpdate: boolean): Promise<Baseline> {
+  const name = `--baseline ${file}`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && forUpdate) return { defaultTolerance: 0.25, scenarios: {} };
+    throw new Exit(2, `${name}: cannot read it (${code ?? (e as Error).message})`);
   }
   try {
-    return { scenario: validateScenario(json, file), file };
+    return validateBaseline(parseJsonText(text, name), name);
   } catch (e) {
     throw new Exit(2, (e as Error).message);
   }
@@ -82,7 +110,7 @@ async function loadScenario(arg: string): Promise<{ scenario: Scenario; file: st
 async function listScenarios(): Promise<string> {
   const rows: string[][] = [];
   for (const f of (await readdir(SCENARIOS)).filter((x) => x.endsWith('.json')).sort()) {
-    const s = JSON.parse(await readFile(join(SCENARIOS, f), 'utf8')) as Scenario;
+    const s = parseJsonText(await readFile(join(SCENARIOS, f), 'utf8'), join(SCENARIOS, f)) as Scenario;
     rows.push([
       f.replace(/\.json$/, ''),
       s.description.length > 120 ? `${s.description.slice(0, 117)}…` : s.description,
@@ -96,6 +124,67 @@ function timestamp(): string {
     .toISOString()
     .replace(/\.\d+Z$/, '')
     .replace(/:/g, '-');
+}
+
+/**
+ * What the run holds open and half-written, so that every way out — done, failed, SIGINT,
+ * SIGTERM — closes the browser and the dev server and removes the staging folder.
+ */
+class Held {
+  server?: Promise<PageServer>;
+  browser?: Promise<Launched>;
+  staging?: string;
+  private closing?: Promise<void>;
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const b = await this.browser?.catch(() => undefined);
+      if (b) await closeBrowser(b.browser);
+      const srv = await this.server?.catch(() => undefined);
+      await srv?.close().catch(() => {});
+      if (this.staging) await rm(this.staging, { recursive: true, force: true });
+    })();
+    return this.closing;
+  }
+}
+
+/** Test hook: DWDP_BENCH_PAUSE=<phase> stops the run at that phase (and says so) until a signal arrives. */
+async function phase(name: 'server' | 'browser' | 'run' | 'write'): Promise<void> {
+  if (process.env.DWDP_BENCH_PAUSE !== name) return;
+  process.stdout.write(`paused at ${name}\n`);
+  await new Promise(() => setInterval(() => {}, 1 << 30));
+}
+
+const RESULT_FILES = ['results.json', 'summary.md', 'trace.json', 'page.png'];
+
+/**
+ * The --out folder: absent, empty, or an earlier results folder (only the files a run writes),
+ * which a complete new result replaces; any other folder is refused rather than overwritten.
+ */
+async function checkOut(out: string): Promise<'new' | 'replace'> {
+  checkOutputDir('--out', out);
+  if (!existsSync(out)) return 'new';
+  const other = (await readdir(out)).filter((f) => !RESULT_FILES.includes(f));
+  if (other.length)
+    throw new OutputPathError(
+      '--out',
+      out,
+      `holds files a bench run does not write (${other.slice(0, 3).join(', ')}${other.length > 3 ? ', …' : ''}); ` +
+        'name a new folder or an earlier results folder',
+    );
+  return (await readdir(out)).length ? 'replace' : 'new';
+}
+
+/** Moves a complete staging folder into place: the target holds the old results or the new, never a mix. */
+async function commitResults(staging: string, out: string): Promise<void> {
+  if (!existsSync(out)) {
+    await rename(staging, out);
+    return;
+  }
+  const old = `${staging}-old`;
+  await rename(out, old);
+  await rename(staging, out);
+  await rm(old, { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {
@@ -127,32 +216,61 @@ async function main(): Promise<void> {
   for (const w of parsed.warnings) process.stdout.write(`warning: ${w}\n`);
   const measured = parsed.config.source === 'measured';
 
+  // Every output and the baseline before the browser starts: nothing measured is lost to a bad path.
   const out = resolve(args.optStr('out') ?? join(ROOT, 'results', timestamp()));
+  const outState = await checkOut(out);
+  const check = args.flag('check');
+  const update = args.flag('update-baseline');
+  const baselineFile = resolve(args.optStr('baseline') ?? BASELINE);
+  const baseline = check || update ? await loadBaseline(baselineFile, update && !check) : undefined;
+  if (update) checkOutputFile('--baseline', baselineFile);
+  if (check && baseline && !baseline.scenarios[scenario.name])
+    throw new Exit(
+      2,
+      `--baseline ${baselineFile} has no ratios for scenario '${scenario.name}' ` +
+        `(it has: ${Object.keys(baseline.scenarios).join(', ') || 'none'}); record them with --update-baseline`,
+    );
+
+  const held = new Held();
+  let committed = false;
+  const outcome = () =>
+    committed
+      ? `${out} holds the complete results`
+      : outState === 'replace'
+        ? `nothing written; ${out} still holds its earlier results`
+        : `nothing written (${out} was not created)`;
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    process.stderr.write(`\nbench: ${sig}, closing the browser and the page server …\n`);
+    void held.close().finally(() => {
+      process.stderr.write(`bench: interrupted: ${outcome()}\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   process.stdout.write(`scenario ${scenario.name}: ${scenario.description}\n`);
   const t0 = Date.now();
-  const server = await servePage();
-  let launched: Awaited<ReturnType<typeof launchBrowser>>;
   try {
-    launched = await launchBrowser({ headless: !args.flag('headful') });
-  } catch (e) {
-    await server.close();
-    throw e;
-  }
-  const { browser, found, flags } = launched;
-  const stop = async () => {
-    await browser.close().catch(() => {});
-    await server.close().catch(() => {});
-  };
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
-  try {
+    held.server = servePage();
+    const server = await held.server;
+    await phase('server');
+    held.browser = launchBrowser({ headless: !args.flag('headful'), handleSignals: false });
+    const { browser, found, flags } = await held.browser;
     process.stdout.write(
-      `browser: ${found.path} (${found.from}), ${flags.includes('--use-webgpu-adapter=swiftshader') ? 'SwiftShader WebGPU (no GPU found)' : 'hardware WebGPU flags'}\n`,
+      `browser: ${found.path} (${found.from}), ` +
+        `${flags.includes('--use-webgpu-adapter=swiftshader') ? 'SwiftShader WebGPU (no GPU found)' : 'hardware WebGPU flags'}\n`,
     );
+    await phase('browser');
     const { page, log } = await openPage(browser, server.url);
     const webgpu = await page.evaluate(() => window.dwdp.webgpu);
     if (measured && !webgpu.available) {
       throw new MissingPrerequisite(
-        `WebGPU is unavailable in ${found.path}: ${webgpu.reason}. Install Debian's chromium (apt-get install -y chromium: its SwiftShader gives WebGPU without a GPU) ` +
+        `WebGPU is unavailable in ${found.path}: ${webgpu.reason}. ` +
+          "Install Debian's chromium (apt-get install -y chromium: its SwiftShader gives WebGPU without a GPU) " +
           'or set CHROME_PATH to a Chrome/Chromium with WebGPU; the modeled scenarios need no WebGPU.',
       );
     }
@@ -162,29 +280,40 @@ async function main(): Promise<void> {
 
     let lastLine = '';
     await page.exposeFunction('dwdpBenchProgress', (p: ComparisonProgress) => {
-      const line = `[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${(100 * p.fraction).toFixed(0).padStart(3)}%  run ${p.run}/${p.runs}${p.value !== null ? ` (${p.value})` : ''}  ${p.message}`;
+      const secs = ((Date.now() - t0) / 1000).toFixed(0).padStart(4);
+      const value = p.value !== null ? ` (${p.value})` : '';
+      const line = `[${secs} s] ${(100 * p.fraction).toFixed(0).padStart(3)}%  run ${p.run}/${p.runs}${value}  ${p.message}`;
       if (line.slice(9) !== lastLine) process.stdout.write(`${line}\n`);
       lastLine = line.slice(9);
     });
+    await phase('run');
     const comparison: Comparison = await page.evaluate((s) => window.dwdp.runScenario(s), {
       name: scenario.name,
       fields: scenario.fields,
     });
 
-    await mkdir(out, { recursive: true });
+    // Results go into a staging folder beside the target and move into place once complete.
+    const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+    held.staging = staging;
+    await mkdir(staging, { recursive: true });
     await new Promise((r) => setTimeout(r, 800)); // let the charts settle for the screenshot
-    await page.screenshot({ path: join(out, 'page.png') as `${string}.png`, fullPage: true });
+    await page.screenshot({ path: join(staging, 'page.png') as `${string}.png`, fullPage: true });
     const meta = {
       scenario,
       browser: { path: found.path, from: found.from, version: await browser.version(), flags },
       webgpu,
     };
-    await writeFile(join(out, 'results.json'), comparisonJson(comparison, { bench: meta }));
+    await writeFile(join(staging, 'results.json'), comparisonJson(comparison, { bench: meta }));
+    await phase('write');
     await writeFile(
-      join(out, 'summary.md'),
+      join(staging, 'summary.md'),
       `${summaryMarkdown(comparison, `Scenario ${scenario.name}`)}\n${scenario.description}\n`,
     );
-    await writeFile(join(out, 'trace.json'), JSON.stringify(comparisonTrace(comparison)));
+    await writeFile(join(staging, 'trace.json'), JSON.stringify(comparisonTrace(comparison)));
+    if (signalled) return; // the signal handler owns the exit and removes the staging folder
+    await commitResults(staging, out);
+    held.staging = undefined;
+    committed = true;
 
     process.stdout.write(`\n${sourceLines(comparison).join('\n')}\n${summaryText(comparison)}\n\n`);
     process.stdout.write(
@@ -194,27 +323,26 @@ async function main(): Promise<void> {
       )}\n\n`,
     );
     process.stdout.write(
-      `wrote ${out}/{results.json,summary.md,trace.json,page.png} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+      `wrote ${out}/{results.json,summary.md,trace.json,page.png}` +
+        `${outState === 'replace' ? ' (replacing the earlier results)' : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     if (log.errors.length)
       process.stdout.write(`page console errors:\n${log.errors.map((e) => `  ${e}`).join('\n')}\n`);
 
-    const baselineFile = resolve(args.optStr('baseline') ?? BASELINE);
-    const baseline = JSON.parse(await readFile(baselineFile, 'utf8')) as Baseline;
-    if (args.flag('update-baseline')) {
+    if (update && baseline) {
       const recorded = {
         source: measured ? `measured here on ${webgpu.adapter}` : `modeled on ${parsed.config.profile}`,
         browser: await browser.version(),
         date: new Date().toISOString().slice(0, 10),
       };
-      await writeFile(
+      await writeFileAtomic(
         baselineFile,
         `${JSON.stringify(updatedBaseline(baseline, scenario.name, comparison.ratios, recorded), null, 2)}\n`,
       );
       process.stdout.write(`updated ${baselineFile} for ${scenario.name}\n`);
     }
-    if (args.flag('check')) {
-      const res = checkRatios(scenario.name, comparison.ratios, baseline);
+    if (check && baseline) {
+      const res = checkRatios(scenario.name, comparison.ratios, baseline, baselineFile);
       const pct = (v: number | null) =>
         v === null ? '—' : `${v >= 0 ? '+' : ''}${(100 * v).toFixed(Math.abs(v) < 0.01 ? 3 : 1)}%`;
       const tol = (t: number) => `±${+(100 * t).toPrecision(2)}%`;
@@ -242,8 +370,11 @@ async function main(): Promise<void> {
       }
       process.stdout.write('check passed\n');
     }
+  } catch (e) {
+    if (!committed && !signalled) process.stderr.write(`bench: ${outcome()}\n`);
+    throw e;
   } finally {
-    await stop();
+    if (!signalled) await held.close();
   }
 }
 
@@ -251,7 +382,14 @@ main()
   .then(() => process.exit(0))
   .catch((e: unknown) => {
     const err = e as Error;
-    const code = e instanceof Exit ? e.code : e instanceof MissingPrerequisite ? 3 : e instanceof UsageError ? 2 : 1;
+    const code =
+      e instanceof Exit
+        ? e.code
+        : e instanceof MissingPrerequisite
+          ? 3
+          : e instanceof UsageError || e instanceof OutputPathError
+            ? 2
+            : 1;
     process.stderr.write(`bench: ${err.message}\n`);
     if (process.env.DWDP_DEBUG && !(e instanceof Exit)) process.stderr.write(`${err.stack}\n`);
     process.exit(code);

@@ -5,7 +5,8 @@
 // comes from the file (GPU timings the lab took); nothing here touches a GPU.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { toChromeTrace } from '../report/trace.ts';
-import { calibrate, parseCalibration } from '../sim/calibration.ts';
+import { calibrate, parseCalibrationText } from '../sim/calibration.ts';
+import { parseJsonText } from '../util/json.ts';
 import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
 import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../hardware/profiles.ts';
@@ -75,9 +76,9 @@ function loadScenario(arg: string): ScenarioSpec {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+    json = parseJsonText(text, `--scenario ${arg}`); // a UTF-8 byte-order mark is accepted
   } catch (e) {
-    throw new UsageError(`${arg} is not valid JSON: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
   try {
     return parseScenario(json, arg.replace(/^.*[\\/]/, '').replace(/\.json$/, ''));
@@ -191,15 +192,11 @@ async function main(): Promise<void> {
     try {
       text = readFileSync(calib, 'utf8');
     } catch (e) {
-      throw new UsageError(`--calibrate ${calib}: cannot read it: ${(e as Error).message}`);
+      throw new UsageError(
+        `--calibrate ${calib}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
-    let parsed: ReturnType<typeof parseCalibration>;
-    try {
-      parsed = parseCalibration(JSON.parse(text.replace(/^\uFEFF/, '')));
-    } catch (e) {
-      throw new UsageError(`--calibrate ${calib}: ${(e as Error).message}`);
-    }
-    const { device, samples } = parsed;
+    const { device, samples } = parseCalibrationText(text, `--calibrate ${calib}`);
     const fit = calibrate(samples, device);
     if (args.flag('json')) {
       const measured = `measured: ${calib}${device.adapter ? `, on ${device.adapter}` : ''}`;

@@ -90,6 +90,8 @@ function coerceOverride(key: string, value: unknown, current: unknown): unknown 
   if (text === 'null') return null;
   if (typeof current === 'number') {
     const n = text === '' ? NaN : Number(text);
+    if (n === Infinity || n === -Infinity)
+      throw new ConfigError(key, `--set ${key}=${value}: the number is out of range (the config has ${current})`);
     if (!Number.isFinite(n))
       throw new ConfigError(key, `--set ${key}=${value}: expected a number (the config has ${current})`);
     return n;
@@ -129,6 +131,21 @@ function applyOverrides(raw: Record<string, unknown>, overrides: ConfigOverrides
   return out;
 }
 
+/**
+ * A config value for a message. JSON.stringify writes Infinity and NaN as null, which would
+ * hide the culprit: a literal such as 1e999 parses to Infinity, so say the number is out of range.
+ */
+function shown(v: unknown): string {
+  let outOfRange = false;
+  const json: string | undefined = JSON.stringify(v, (_key, x: unknown) => {
+    if (typeof x !== 'number' || Number.isFinite(x)) return x;
+    outOfRange ||= !Number.isNaN(x);
+    return `\u0000${x}\u0000`;
+  });
+  const text = (json ?? String(v)).replace(/"\\u0000(.*?)\\u0000"/g, '$1');
+  return outOfRange ? `${text} (a number out of range: beyond ±1.8e308 it reads as Infinity)` : text;
+}
+
 /** Typed reads of HF keys that record which keys were read and name the key in every error. */
 class KeyReader {
   readonly used = new Set<string>();
@@ -163,7 +180,7 @@ class KeyReader {
       if (opts.fallback !== undefined) return opts.fallback;
       this.missing(key);
     }
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${shown(v)}`);
     if (v < min) this.fail(key, min === 1 ? `must be positive, got ${v}` : `must be at least ${min}, got ${v}`);
     return v;
   }
@@ -174,7 +191,7 @@ class KeyReader {
       if (opts.fallback !== undefined) return opts.fallback;
       this.missing(key);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `expected a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `expected a number, got ${shown(v)}`);
     if (v <= 0) this.fail(key, `must be positive, got ${v}`);
     return v;
   }
@@ -185,7 +202,7 @@ class KeyReader {
       if (fallback !== undefined) return fallback;
       this.missing(key);
     }
-    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${shown(v)}`);
     return v;
   }
 
@@ -195,7 +212,7 @@ class KeyReader {
       if (fallback !== undefined) return fallback;
       this.missing(key);
     }
-    if (typeof v !== 'string') this.fail(key, `expected a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') this.fail(key, `expected a string, got ${shown(v)}`);
     return v;
   }
 
@@ -203,7 +220,7 @@ class KeyReader {
     const v = this.get(key);
     if (v === undefined) return fallback;
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) {
-      this.fail(key, `expected a list of integers, got ${JSON.stringify(v)}`);
+      this.fail(key, `expected a list of integers, got ${shown(v)}`);
     }
     return v as number[];
   }
@@ -393,12 +410,11 @@ function readHeadDim(r: KeyReader, hidden: number, heads: number): number {
 function readWeightBlock(r: KeyReader): [number, number] | undefined {
   const q = r.get('quantization_config');
   if (q === undefined) return undefined;
-  if (typeof q !== 'object' || Array.isArray(q))
-    r.fail('quantization_config', `expected an object, got ${JSON.stringify(q)}`);
+  if (typeof q !== 'object' || Array.isArray(q)) r.fail('quantization_config', `expected an object, got ${shown(q)}`);
   const b = (q as Record<string, unknown>).weight_block_size;
   if (b === undefined || b === null) return undefined;
   if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && Number.isInteger(x) && x > 0)) {
-    r.fail('quantization_config.weight_block_size', `expected two positive integers, got ${JSON.stringify(b)}`);
+    r.fail('quantization_config.weight_block_size', `expected two positive integers, got ${shown(b)}`);
   }
   return [b[0] as number, b[1] as number];
 }
@@ -406,7 +422,7 @@ function readWeightBlock(r: KeyReader): [number, number] | undefined {
 function checkArchitectures(r: KeyReader, fam: MoeFamily): void {
   const arch = r.get('architectures');
   if (arch === undefined) return;
-  if (!Array.isArray(arch)) r.fail('architectures', `expected a list, got ${JSON.stringify(arch)}`);
+  if (!Array.isArray(arch)) r.fail('architectures', `expected a list, got ${shown(arch)}`);
   for (const a of arch) {
     const f = ARCHITECTURES[a as string];
     if (f && f !== fam) r.fail('architectures', `'${a}' is a ${f} model, but model_type is '${fam}'`);

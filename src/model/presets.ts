@@ -22,6 +22,7 @@ import deepseekV3 from './hf/deepseek_v3.json';
 import mixtral from './hf/mixtral.json';
 import qwen2Moe from './hf/qwen2_moe.json';
 import qwen3Moe from './hf/qwen3_moe.json';
+import { parseJsonText } from '../util/json.ts';
 import { ConfigError, parseMoeConfig, type ConfigOverrides, type MoeConfig } from './config.ts';
 
 export type HfSource = 'deepseek_v3.json' | 'mixtral.json' | 'qwen2_moe.json' | 'qwen3_moe.json';
@@ -199,9 +200,9 @@ export async function resolveModel(arg: string, overrides: ConfigOverrides = {})
   const text = await readTextFile(arg);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text, arg); // a UTF-8 byte-order mark is accepted, as other tools do
   } catch (e) {
-    throw new ConfigError('model', `${arg} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError('model', (e as Error).message);
   }
   return parseMoeConfig(json, { name: nameFromPath(arg), overrides });
 }

@@ -15,8 +15,9 @@
 // log space); the spread (max ratio ÷ min ratio) says how well one scale explains all ops.
 
 import type { MoeConfig } from '../model/config.ts';
-import { expertLayout, parseWeightFormat } from '../model/formats.ts';
+import { expertLayout, parseWeightFormat, type WeightFormat } from '../model/formats.ts';
 import { attentionFlops } from '../kernels/attention.ts';
+import { parseJsonText } from '../util/json.ts';
 import { copyWork, expectedExpertsTouched, expertGemmWork, rooflineMs, type OpWork } from './cost-model.ts';
 import { thisDeviceEfficiency } from '../hardware/efficiency.ts';
 import type { CalibrationSample } from '../hardware/calibration-sample.ts';
@@ -108,14 +109,28 @@ export function calibrate(samples: readonly CalibrationSample[], device: Measure
 }
 
 /** Samples and device from the JSON format above; errors name the field. */
-export function parseCalibration(json: unknown): { device: MeasuredDevice; samples: CalibrationSample[] } {
+/**
+ * A calibration file's text (a UTF-8 byte-order mark is accepted): `file` names it in every
+ * error, e.g. "--calibrate results/lab-calibration.json".
+ */
+export function parseCalibrationText(
+  text: string,
+  file: string,
+): { device: MeasuredDevice; samples: CalibrationSample[] } {
+  return parseCalibration(parseJsonText(text, file), file);
+}
+
+export function parseCalibration(
+  json: unknown,
+  file = 'calibration file',
+): { device: MeasuredDevice; samples: CalibrationSample[] } {
   const j = json as { device?: Record<string, unknown>; samples?: unknown[] };
-  if (!j || typeof j !== 'object' || !j.device || !Array.isArray(j.samples))
-    throw new Error('calibration file: expected {"device": {...}, "samples": [...]}');
+  if (!j || typeof j !== 'object' || !j.device || typeof j.device !== 'object' || !Array.isArray(j.samples))
+    throw new Error(`${file}: expected {"device": {...}, "samples": [...]}`);
   const num = (o: Record<string, unknown>, k: string, where: string): number => {
     const v = o[k];
     if (typeof v !== 'number' || !(v > 0))
-      throw new Error(`calibration file: ${where}.${k} must be a positive number, got ${JSON.stringify(v)}`);
+      throw new Error(`${file}: ${where}.${k} must be a positive number, got ${JSON.stringify(v)}`);
     return v;
   };
   const device: MeasuredDevice = {
@@ -124,8 +139,9 @@ export function parseCalibration(json: unknown): { device: MeasuredDevice; sampl
     ...(j.device.adapter ? { adapter: String(j.device.adapter) } : {}),
   };
   const samples = j.samples.map((x, i): CalibrationSample => {
-    const o = x as Record<string, unknown>;
     const where = `samples[${i}]`;
+    if (!x || typeof x !== 'object' || Array.isArray(x)) throw new Error(`${file}: ${where} must be an object`);
+    const o = x as Record<string, unknown>;
     const name = String(o.name ?? `${o.kind} ${i}`);
     const measuredMs = num(o, 'measuredMs', where);
     switch (o.kind) {
@@ -138,7 +154,7 @@ export function parseCalibration(json: unknown): { device: MeasuredDevice; sampl
           expertHidden: num(o, 'expertHidden', where),
           experts: num(o, 'experts', where),
           topk: num(o, 'topk', where),
-          format: parseWeightFormat(String(o.format ?? 'f32')),
+          format: formatOf(o.format, `${file}: ${where}.format`),
           measuredMs,
         };
       case 'gemm':
@@ -148,7 +164,7 @@ export function parseCalibration(json: unknown): { device: MeasuredDevice; sampl
       case 'attention': {
         const lengths = o.lengths;
         if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((l) => Number.isInteger(l) && l > 0)) {
-          throw new Error(`calibration file: ${where}.lengths must be a non-empty list of positive integers`);
+          throw new Error(`${file}: ${where}.lengths must be a non-empty list of positive integers`);
         }
         return {
           name,
@@ -161,9 +177,17 @@ export function parseCalibration(json: unknown): { device: MeasuredDevice; sampl
       }
       default:
         throw new Error(
-          `calibration file: ${where}.kind must be expert-gemm, gemm, copy or attention, got ${JSON.stringify(o.kind)}`,
+          `${file}: ${where}.kind must be expert-gemm, gemm, copy or attention, got ${JSON.stringify(o.kind)}`,
         );
     }
   });
   return { device, samples };
+}
+
+function formatOf(v: unknown, where: string): WeightFormat {
+  try {
+    return parseWeightFormat(String(v ?? 'f32'));
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
+  }
 }

@@ -37,6 +37,14 @@ export function validateScenario(json: unknown, file: string): Scenario {
   }
   const known = new Set(['name', 'description', 'fields']);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(`unknown key '${k}' (keys: name, description, fields)`);
+  // The page reads 'hf' only for model 'custom': with a preset it would be silently ignored.
+  const fields = o.fields as Record<string, unknown>;
+  if (fields.hf !== undefined && fields.model !== 'custom')
+    bad(
+      `fields 'hf' and 'model' conflict: 'hf' (a config.json) is used only with "model": "custom", ` +
+        `but model is ${fields.model === undefined ? `the default preset '${defaultForm().model}'` : `'${String(fields.model)}'`}; ` +
+        `set "model": "custom" or remove 'hf'`,
+    );
   return o as unknown as Scenario;
 }
 
@@ -84,12 +92,54 @@ export interface CheckResult {
   ok: boolean;
 }
 
+/**
+ * Checks a parsed baseline file's shape; throws naming the file and the key at fault
+ * (file: how to name it, e.g. "--baseline bench/baseline.json").
+ */
+export function validateBaseline(json: unknown, file: string): Baseline {
+  const bad = (key: string, m: string): never => {
+    throw new Error(`${file}: ${key ? `'${key}' ` : ''}${m}`);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const tol = (v: unknown, key: string) => {
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v)))
+      bad(key, `must be a non-negative number (a relative tolerance), got ${JSON.stringify(v)}`);
+  };
+  if (!isObj(json)) bad('', 'a baseline is a JSON object with defaultTolerance and scenarios');
+  const o = json as Record<string, unknown>;
+  if (o.defaultTolerance === undefined) bad('defaultTolerance', 'is missing');
+  tol(o.defaultTolerance, 'defaultTolerance');
+  if (!isObj(o.scenarios)) bad('scenarios', 'must be an object of scenario name → { ratios }');
+  for (const [name, entry] of Object.entries(o.scenarios as object)) {
+    const at = `scenarios.${name}`;
+    if (!isObj(entry)) bad(at, 'must be an object with ratios');
+    const e = entry as Record<string, unknown>;
+    tol(e.tolerance, `${at}.tolerance`);
+    if (!isObj(e.ratios)) bad(`${at}.ratios`, 'must be an object of ratio name → { value, tolerance? }');
+    for (const [ratio, r] of Object.entries(e.ratios as object)) {
+      const rat = `${at}.ratios.${ratio}`;
+      if (!isObj(r)) bad(rat, 'must be an object { value, tolerance? }');
+      const v = (r as Record<string, unknown>).value;
+      if (!(typeof v === 'number' && Number.isFinite(v) && v !== 0))
+        bad(`${rat}.value`, `must be a non-zero number, got ${JSON.stringify(v)}`);
+      tol((r as Record<string, unknown>).tolerance, `${rat}.tolerance`);
+    }
+  }
+  if (o.recorded !== undefined && !isObj(o.recorded)) bad('recorded', 'must be an object');
+  return o as unknown as Baseline;
+}
+
 /** Compare a run's ratios with the scenario's baseline. Throws when the baseline has no entry for it. */
-export function checkRatios(scenario: string, ratios: readonly Ratio[], baseline: Baseline): CheckResult {
+export function checkRatios(
+  scenario: string,
+  ratios: readonly Ratio[],
+  baseline: Baseline,
+  file = 'bench/baseline.json',
+): CheckResult {
   const entry = baseline.scenarios[scenario];
   if (!entry)
     throw new Error(
-      `bench/baseline.json has no ratios for scenario '${scenario}' (it has: ${Object.keys(baseline.scenarios).join(', ') || 'none'}); record them with --update-baseline`,
+      `${file} has no ratios for scenario '${scenario}' (it has: ${Object.keys(baseline.scenarios).join(', ') || 'none'}); record them with --update-baseline`,
     );
   const got = new Map(ratios.map((r) => [r.name, r.value]));
   const rows: CheckRow[] = Object.entries(entry.ratios).map(([ratio, b]) => {
