@@ -1,0 +1,137 @@
+// Errors name their culprit: the key and why (an out-of-range number, not "null"), the file
+// and the flag; a UTF-8 byte-order mark is accepted where people's tools put one.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { loadPreset, parseMoeConfig, publishedConfig, resolveModel } from '../src/model/index.ts';
+import { parseCalibrationText } from '../src/sim/calibration.ts';
+import { checkRatios, validateBaseline, validateScenario } from '../src/ui/scenario.ts';
+import { parseJsonText } from '../src/util/json.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const dir = mkdtempSync(join(tmpdir(), 'dwdp-messages-'));
+const BOM = '\uFEFF';
+
+describe(`config messages (seed ${seed})`, () => {
+  it('a number literal past the double range names the key and says it is out of range', () => {
+    const rng = new Rng(seed);
+    const keys = ['hidden_size', 'moe_intermediate_size', 'n_routed_experts', 'num_experts_per_tok'];
+    const key = keys[rng.int(keys.length)];
+    const exponent = 309 + rng.int(600);
+    const json = JSON.stringify(publishedConfig('deepseek_v3.json')).replace(
+      new RegExp(`"${key}":\\s*\\d+`),
+      `"${key}": 1e${exponent}`,
+    );
+    expect(() => parseMoeConfig(JSON.parse(json))).toThrow(
+      new RegExp(`config key '${key}': expected an integer, got Infinity \\(a number out of range`),
+    );
+    expect(() => parseMoeConfig(JSON.parse(json))).not.toThrow(/got null/);
+    expect(() => loadPreset('tiny-deepseek', { [key]: `1e${exponent}` })).toThrow(
+      new RegExp(`--set ${key}=1e${exponent}: the number is out of range`),
+    );
+  });
+
+  it('a config.json that starts with a byte-order mark reads like one without', async () => {
+    const text = JSON.stringify(publishedConfig('mixtral.json'));
+    const plain = join(dir, 'plain.json');
+    const bom = join(dir, 'bom.json');
+    writeFileSync(plain, text);
+    writeFileSync(bom, BOM + text);
+    const a = await resolveModel(plain);
+    const b = await resolveModel(bom);
+    expect({ ...b, name: 'x', raw: null }).toEqual({ ...a, name: 'x', raw: null });
+    // A BOM anywhere else is still invalid JSON, and the file is named.
+    writeFileSync(bom, ` ${BOM}${text}`);
+    await expect(resolveModel(bom)).rejects.toThrow(new RegExp(`${bom.replace(/[.]/g, '\\.')}: not valid JSON`));
+    expect(parseJsonText(`${BOM}[1]`, 'x')).toEqual([1]);
+  });
+});
+
+describe('calibration, scenario and baseline files', () => {
+  it('calibration errors name the flag and the file; a BOM is accepted', () => {
+    const good = { device: { gemmGflops: 2, copyGBps: 3 }, samples: [{ kind: 'copy', bytes: 1024, measuredMs: 1 }] };
+    expect(parseCalibrationText(BOM + JSON.stringify(good), '--calibrate c.json').device.copyGBps).toBe(3);
+    expect(() => parseCalibrationText('{"device":', '--calibrate c.json')).toThrow(
+      /^--calibrate c\.json: not valid JSON/,
+    );
+    expect(() => parseCalibrationText(JSON.stringify({ ...good, samples: [null] }), '--calibrate c.json')).toThrow(
+      '--calibrate c.json: samples[0] must be an object',
+    );
+    const badFormat = {
+      ...good,
+      samples: [
+        {
+          kind: 'expert-gemm',
+          tokens: 1,
+          hidden: 1,
+          expertHidden: 1,
+          experts: 1,
+          topk: 1,
+          format: 'fp3',
+          measuredMs: 1,
+        },
+      ],
+    };
+    expect(() => parseCalibrationText(JSON.stringify(badFormat), '--calibrate c.json')).toThrow(
+      /^--calibrate c\.json: samples\[0\]\.format: /,
+    );
+  });
+
+  it('sim --calibrate on a missing or broken file names the flag and the file', () => {
+    const broken = join(dir, 'calib.json');
+    writeFileSync(broken, '{ "device": ');
+    for (const [file, want] of [
+      [broken, `--calibrate ${broken}: not valid JSON`],
+      [join(dir, 'none.json'), `--calibrate ${join(dir, 'none.json')}: cannot read it (ENOENT)`],
+    ]) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--calibrate', file], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(want);
+    }
+  });
+
+  it('a scenario with hf and a preset model is refused, naming the conflict', () => {
+    const s = (fields: Record<string, string>) => ({ name: 'n', description: '', fields });
+    expect(() => validateScenario(s({ model: 'tiny-mixtral', hf: '{}' }), 'f.json')).toThrow(
+      /f\.json: fields 'hf' and 'model' conflict: .*model is 'tiny-mixtral'; set "model": "custom" or remove 'hf'/,
+    );
+    expect(() => validateScenario(s({ hf: '{}' }), 'f.json')).toThrow(/the default preset/);
+    expect(() => validateScenario(s({ model: 'custom', hf: '{}' }), 'f.json')).not.toThrow();
+  });
+
+  it('baseline files of the wrong shape name the file and the key', () => {
+    const f = '--baseline b.json';
+    const ok = { defaultTolerance: 0.2, scenarios: { s: { ratios: { r: { value: 1.5 } } } } };
+    expect(validateBaseline(ok, f)).toBe(ok);
+    const cases: [unknown, RegExp][] = [
+      [[], /a baseline is a JSON object/],
+      [{ scenarios: {} }, /'defaultTolerance' is missing/],
+      [{ defaultTolerance: -1, scenarios: {} }, /'defaultTolerance' must be a non-negative number/],
+      [{ defaultTolerance: 0.1, scenarios: [] }, /'scenarios' must be an object/],
+      [{ defaultTolerance: 0.1, scenarios: { s: 3 } }, /'scenarios\.s' must be an object/],
+      [{ defaultTolerance: 0.1, scenarios: { s: {} } }, /'scenarios\.s\.ratios' must be an object/],
+      [
+        { defaultTolerance: 0.1, scenarios: { s: { ratios: { r: { value: 0 } } } } },
+        /'scenarios\.s\.ratios\.r\.value' must be a non-zero number/,
+      ],
+      [
+        { defaultTolerance: 0.1, scenarios: { s: { ratios: { r: { value: 1, tolerance: 'x' } } } } },
+        /'scenarios\.s\.ratios\.r\.tolerance'/,
+      ],
+    ];
+    for (const [json, want] of cases) {
+      expect(() => validateBaseline(json, f)).toThrow(want);
+      expect(() => validateBaseline(json, f)).toThrow(/^--baseline b\.json: /);
+    }
+    expect(() => checkRatios('other', [], validateBaseline(ok, f), 'b.json')).toThrow(
+      /^b\.json has no ratios for scenario 'other'/,
+    );
+  });
+});
