@@ -8,8 +8,9 @@
 // the table says on which adapter. FLOPs = 2·T·K·3·H·F. Writes results/bench-kernels.json.
 // --check compares the run's ratios with bench/kernels-baseline.json (kernels-check.ts) and
 // exits 1 naming what fell; --write-baseline replaces that file with this run's ratios.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
+import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
 import { GroupedExpertGemm, variantName } from '../src/kernels/expert-gemm.ts';
 import {
@@ -208,6 +209,7 @@ async function loadPeer(gpu: Gpu): Promise<Peer | string> {
 
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), spec));
+  checkOutputFile('--out', args.optStr('out') ?? 'results/bench-kernels.json'); // before the measurements
   if (args.flag('help')) {
     process.stdout.write(
       usage(
@@ -398,7 +400,6 @@ async function main(): Promise<void> {
       `ceiling = FMA loop measured just before and after each row (the better of the two), because other jobs' load drifts.\n`,
   );
   const out = args.optStr('out') ?? 'results/bench-kernels.json';
-  mkdirSync(out.includes('/') ? out.slice(0, out.lastIndexOf('/')) : '.', { recursive: true });
   const json = {
     bench: 'kernels',
     measured: 'here',
@@ -415,7 +416,7 @@ async function main(): Promise<void> {
     rows,
     seconds: (performance.now() - t0) / 1000,
   };
-  writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+  await writeFileAtomic(out, JSON.stringify(json, null, 2) + '\n');
   process.stdout.write(`wrote ${out} (${json.seconds.toFixed(0)} s)\n`);
   if (args.flag('write-baseline')) {
     writeFileSync(BASELINE, JSON.stringify(baselineFrom(rows, adapter), null, 2) + '\n');

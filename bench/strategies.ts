@@ -3,8 +3,8 @@
 // link-bandwidth sweep (the measured steps re-scheduled under each link) showing where
 // DWDP stops paying. Every time is measured here (GPU timestamps on this adapter) and
 // scheduled in virtual time; the link is time-dilated to the GB200 profile.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { drainGpuPool } from '../src/gpu/pool.ts';
 import { tokensPerExpertNote } from '../src/report/group-report.ts';
 import { formatTable } from '../src/report/table.ts';
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     return void process.stdout.write(
       usage('npm run bench:strategies -- [options]', 'DP vs DEP vs DWDP on emulated ranks (virtual clock).', SPEC),
     );
+  checkOutputFile('--out', args.str('out', 'results/bench-strategies.json')); // before the runs
   const base: GroupRunOptions = {
     ...DEFAULT_GROUP_OPTIONS,
     model: args.str('model', 'tiny-mixtral'),
@@ -116,8 +117,7 @@ async function main(): Promise<void> {
   );
 
   const out = args.str('out', 'results/bench-strategies.json');
-  await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });
-  await writeFile(
+  await writeFileAtomic(
     out,
     JSON.stringify(
       {

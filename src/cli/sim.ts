@@ -3,10 +3,12 @@
 // The rack-scale model: DWDP vs DEP for DeepSeek-R1 on a hardware profile, in virtual time.
 // Everything it prints is modeled (it says so), except --calibrate's measured column, which
 // comes from the file (GPU timings the lab took); nothing here touches a GPU.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { toChromeTrace } from '../report/trace.ts';
 import { calibrate, parseCalibrationText } from '../sim/calibration.ts';
 import { parseJsonText } from '../util/json.ts';
+import { checkOutputFile } from '../util/output-path.ts';
 import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
 import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../hardware/profiles.ts';
@@ -144,6 +146,9 @@ function profileFrom(args: Args): HardwareProfile | undefined {
   });
 }
 
+/** FILE.json → FILE-dep.json / FILE-dwdp.json. */
+const traceFile = (file: string, strategy: string): string => `${file.replace(/\.json$/, '')}-${strategy}.json`;
+
 function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, file: string): string[] {
   const p = scenarioRows(spec)[0];
   const prof = profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
@@ -151,10 +156,9 @@ function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, f
     { ...p, profile: prof, model: deepseekR1(), steps: Math.min(p.steps, 2) },
     { intervals: true },
   );
-  const base = file.replace(/\.json$/, '');
   const written: string[] = [];
   for (const s of ['dep', 'dwdp'] as const) {
-    const path = `${base}-${s}.json`;
+    const path = traceFile(file, s);
     const trace = toChromeTrace(run[s].intervals, {
       title: `${spec.name} ${s.toUpperCase()} (first row)`,
       modeled: true,
@@ -162,6 +166,7 @@ function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, f
       scenario: spec.name,
       params: { ...p },
     });
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, JSON.stringify(trace));
     written.push(path);
   }
@@ -226,6 +231,9 @@ async function main(): Promise<void> {
   if (e2e) return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
   if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
+  const trace = args.optStr('trace');
+  // Before the scenario runs: the two trace files must be writable.
+  if (trace !== undefined) for (const s of ['dep', 'dwdp']) checkOutputFile('--trace', traceFile(trace, s));
   const profile = profileFrom(args);
   // Every row checked (values, rules between keys, the work it asks for) before any runs.
   try {
@@ -244,7 +252,6 @@ async function main(): Promise<void> {
     process.stderr.write('\n');
     console.log(formatScenario(res));
   }
-  const trace = args.optStr('trace');
   if (trace !== undefined)
     for (const f of writeTraces(spec, profile, trace))
       process.stderr.write(`wrote ${f} (modeled timeline; open in ui.perfetto.dev)\n`);
