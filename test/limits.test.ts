@@ -101,6 +101,25 @@ describe(`layer sizes (seed ${seed})`, () => {
     await expect(run).rejects.toThrow(/hidden_size=1000000.*typed arrays hold at most/);
     expect(phases.filter((m) => m.startsWith('generating'))).toEqual([]);
   });
+
+  it('a group run whose attention stand-in is too large is refused naming the attention sizes', async () => {
+    const phases: string[] = [];
+    const run = runGroup(
+      {
+        ...DEFAULT_GROUP_OPTIONS,
+        model: 'tiny-mixtral',
+        ranks: 2,
+        layers: 1,
+        tokensPerRank: 2 ** 20,
+        attention: { heads: 64, headDim: 256 },
+      },
+      { onProgress: (p) => phases.push(p.message) },
+    );
+    await expect(run).rejects.toThrow(
+      /attention stand-in's q, k, v and out \(1048576 tokens .* heads 64 × head dim 256\)/,
+    );
+    expect(phases.filter((m) => m.startsWith('generating'))).toEqual([]);
+  });
 });
 
 describe(`lab sizes (seed ${seed})`, () => {

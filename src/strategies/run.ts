@@ -74,6 +74,15 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     layers: opts.layers,
     tokensText: `${totalTokens(work)} tokens (${N} ranks × tokens per rank ${opts.tokensPerRank})`,
   });
+  // The attention stand-in's q, k, v and out on each rank (the largest rank's tokens).
+  const rankTokens = Math.max(...work.map((w) => w.tokens));
+  const { heads, headDim } = opts.attention;
+  sizes.push({
+    why: `the attention stand-in's q, k, v and out (${rankTokens} tokens of one rank × attention heads ${heads} × head dim ${headDim})`,
+    bytes: 4 * rankTokens * heads * headDim,
+    where: 'both',
+    count: 4,
+  });
   checkHostSizes(sizes);
   const ranks = await createRanks(N, opts.rankMode, { needs: deviceNeeds(sizes) });
   try {
