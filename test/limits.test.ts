@@ -13,7 +13,7 @@ import {
   deviceNeeds,
   resolveLimits,
 } from '../src/gpu/index.ts';
-import { buildHostLayerWeights } from '../src/layer/host-weights.ts';
+import { buildHostLayerWeights, decodeHostLayerWeights } from '../src/layer/host-weights.ts';
 import { layerSizes } from '../src/layer/sizes.ts';
 import { MAX_REFERENCE_MACS, MAX_RUNS, checkLabSizes, labEstimate } from '../src/lab/sizes.ts';
 import { DEFAULT_SHAPE, LAB_KERNELS } from '../src/lab/types.ts';
@@ -53,6 +53,12 @@ describe(`layer sizes (seed ${seed})`, () => {
       expect(routed.bytes, `${format} H=${H} F=${F} E=${E}`).toBe(host.blocks.byteLength);
       const router = items.find((i) => i.why.startsWith('the router weights ('))!;
       expect(router.bytes).toBe(host.router.byteLength);
+      const decoded = decodeHostLayerWeights(host);
+      const perMatrix = layerSizes(cfg, format, 1, { decodedFor: '--dump' }).find((i) =>
+        i.why.startsWith('the decoded'),
+      )!;
+      expect(perMatrix.bytes).toBe(decoded.gate[0].byteLength);
+      expect(perMatrix.count).toBe(decoded.gate.length + decoded.up.length + decoded.down.length);
     }
   });
 
@@ -119,6 +125,30 @@ describe(`layer sizes (seed ${seed})`, () => {
       /attention stand-in's q, k, v and out \(1048576 tokens .* heads 64 × head dim 256\)/,
     );
     expect(phases.filter((m) => m.startsWith('generating'))).toEqual([]);
+  });
+});
+
+describe('moe CLI sizes', () => {
+  it('--check on with a reference past the bound is refused before the GPU, naming the flag and the keys', () => {
+    const r = cli('src/cli/moe.ts', [
+      '--model',
+      'deepseek-r1',
+      '--set',
+      'n_routed_experts=8',
+      '--set',
+      'n_group=1',
+      '--set',
+      'topk_group=1',
+      '--tokens',
+      '4096',
+      '--check',
+      'on',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /--check on: the float64 reference \(--tokens 4096 × top-k 8 × 3 × hidden_size=7168 × moe_intermediate_size=2048\)/,
+    );
+    expect(r.stdout).not.toMatch(/MoE layer/);
   });
 });
 

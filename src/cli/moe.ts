@@ -3,11 +3,12 @@
 //   one MoE layer on one device: shapes, bytes per expert and time measured here;
 // npm run moe -- … --ranks N --strategy dp|dep|dwdp [group options]
 //   a DWDP group (or its DP / DEP baselines) on emulated ranks (moe-group.ts).
-import { adapterLabel, checkHostSizes, deviceNeeds, getGpu } from '../gpu/index.ts';
+import { MAX_REFERENCE_MACS, adapterLabel, checkCount, checkHostSizes, deviceNeeds, getGpu } from '../gpu/index.ts';
 import { decodeHostLayerWeights } from '../layer/host-weights.ts';
 import { layerSizes } from '../layer/sizes.ts';
 import { checkRouting, moeLayerReference } from '../layer/reference.ts';
-import { runLayer } from '../layer/run.ts';
+import { layerFlops, runLayer } from '../layer/run.ts';
+import { sizeKeys } from '../model/config.ts';
 import { configSummary, resolveModel } from '../model/index.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { GROUP_OPTION } from '../options/group.ts';
@@ -87,8 +88,24 @@ async function main(): Promise<void> {
   const format = opt<WeightFormat>('format');
   const runs = args.num('runs', 3, { min: 1, max: 1000, int: true });
   // Every buffer sized and checked (host memory, then the device's limits) before any weight exists.
-  const sizes = layerSizes(cfg, format, tokens, { tokensText: `--tokens ${tokens}` });
+  const check = args.str('check', 'auto');
+  const decodedFor = [dump ? '--dump' : '', check === 'on' ? '--check on' : ''].filter(Boolean).join(' and ');
+  const sizes = layerSizes(cfg, format, tokens, {
+    tokensText: `--tokens ${tokens}`,
+    decodedFor: decodedFor || undefined,
+  });
   checkHostSizes(sizes);
+  if (check === 'on') {
+    const { hidden: H, expertHidden: F, topK: K } = cfg;
+    const keys = sizeKeys(cfg.family);
+    checkCount(
+      `--check on: the float64 reference (--tokens ${tokens} × top-k ${K} × 3 × ${keys.hidden}=${H} × ${keys.expertHidden}=${F})`,
+      layerFlops(cfg, tokens).total / 2,
+      MAX_REFERENCE_MACS,
+      'multiply-adds',
+      'about a minute of CPU time; use --check auto or off, or fewer --tokens',
+    );
+  }
   const gpu = await getGpu({ needs: deviceNeeds(sizes), label: 'moe' });
 
   const r = await runLayer(gpu, cfg, { format, tokens, seed, runs, variant: args.optStr('variant') });
@@ -117,7 +134,6 @@ async function main(): Promise<void> {
     formatTable(['stage', 'time (measured)', 'GFLOP/s (measured)'], rows, { rightAlign: [false, true, true] }),
   );
 
-  const check = args.str('check', 'auto');
   if (check === 'on' || (check === 'auto' && r.flops.total / 2 <= AUTO_CHECK_FLOPS)) {
     const decoded = decodeHostLayerWeights(r.host);
     const differing = checkRouting(cfg, tokens, r.x, decoded, r.topkIdx);

@@ -25,6 +25,9 @@ export interface SizeItem {
   count?: number;
 }
 
+/** Float64 references run on one CPU core at ~10⁸–10⁹ multiply-adds a second: 10¹⁰ is about a minute. */
+export const MAX_REFERENCE_MACS = 1e10;
+
 /** V8 (Node, Chrome) allocates typed arrays of at most 2³² elements. */
 export const HOST_ARRAY_MAX_ELEMENTS = 2 ** 32;
 

@@ -5,12 +5,19 @@
 // device's buffer limits, or the bounds below — naming the flag, the size and the limit.
 // The CLI, the sweep, the calibration and the page's lab all pass through runLab/sweepLab,
 // which call it first.
-import { checkCount, checkHostSizes, deviceNeeds, resolveLimits, type Gpu, type SizeItem } from '../gpu/index.ts';
+import {
+  MAX_REFERENCE_MACS,
+  checkCount,
+  checkHostSizes,
+  deviceNeeds,
+  resolveLimits,
+  type Gpu,
+  type SizeItem,
+} from '../gpu/index.ts';
 import { expertLayout } from '../model/formats.ts';
 import type { LabKernelName, LabShape } from './types.ts';
 
-/** The float64 references run on one CPU core at ~10⁸–10⁹ multiply-adds a second: 10¹⁰ is ~a minute. */
-export const MAX_REFERENCE_MACS = 1e10;
+export { MAX_REFERENCE_MACS };
 /** Timed runs (and warm-ups) of one measurement; more says nothing a median of 1000 does not. */
 export const MAX_RUNS = 1000;
 export const MAX_WARMUP = 100;

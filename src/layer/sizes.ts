@@ -17,6 +17,8 @@ export interface LayerSizeOptions {
   layers?: number;
   /** How the token count was given, for messages (default `${tokens} tokens`). */
   tokensText?: string;
+  /** The run decodes the weights to f32 on the host (a float64 check, a dump): and which flag asks for it. */
+  decodedFor?: string;
 }
 
 /** Every buffer of a layer run for `tokens` tokens, with the keys and flags that size it. */
@@ -74,6 +76,22 @@ export function layerSizes(
     { why: `the token rows for ${T} (${k.hidden}=${H})`, bytes: 4 * tokens * H, where: 'both' },
     { why: `the output rows for ${T} (${k.hidden}=${H})`, bytes: 4 * tokens * H, where: 'both' },
   ];
+  if (opts.decodedFor) {
+    const dims = `${k.experts}=${E} × ${k.hidden}=${H} × ${k.expertHidden}=${F}`;
+    items.push(
+      {
+        why: `the decoded f32 expert weights for ${opts.decodedFor} (gate, up, down of ${dims})`,
+        bytes: 4 * H * F,
+        where: 'host',
+        count: 3 * E,
+      },
+      {
+        why: `the stacked expert weights of ${opts.decodedFor} (one array per gate, up, down: ${dims})`,
+        bytes: 4 * E * H * F,
+        where: 'host',
+      },
+    );
+  }
   if (cfg.sharedHidden > 0) {
     const sharedBytes = layoutBytes(format, H, cfg.sharedHidden, cfg.nativeWeightBlock);
     items.push(
