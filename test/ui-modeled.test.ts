@@ -12,6 +12,7 @@ import { classTotals, timelineRows } from '../src/ui/timeline.ts';
 import { getProfile } from '../src/hardware/profiles.ts';
 import { STRATEGIES } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
+import { makeWorkload } from '../src/workload/workload.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -65,6 +66,11 @@ describe('modeled source', () => {
           r.ranks.map((k) => k.requestLengths),
           what,
         ).toEqual(runs[0].ranks.map((k) => k.requestLengths));
+        // ... and they are the requests the emulation serves for this page config (one generator).
+        expect(
+          r.ranks.map((k) => k.requestLengths),
+          what,
+        ).toEqual(makeWorkload({ ...c.run, ranks: N }).map((w) => w.lengths));
         for (const k of r.ranks) expect(k.tokens).toBe(k.requestLengths.reduce((a, b) => a + b, 0));
         // The headline rate is the run's own tokens over its own makespan.
         const tokens = r.ranks.reduce((a, k) => a + k.tokens, 0);

@@ -6,7 +6,9 @@ import { routerParams } from '../src/layer/params.ts';
 import { loadPreset, routerWeights, tokenInputs } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
 import { applyRoutingSkew, popularityOrder } from '../src/workload/skew.ts';
-import { gamma, makeWorkload, totalTokens } from '../src/workload/workload.ts';
+import { makeWorkload, totalTokens, workloadLengths } from '../src/workload/workload.ts';
+import { LENGTH_LAWS, drawBatches, gamma, meanLength } from '../src/workload/lengths.ts';
+import { stepBatches } from '../src/sim/experiment.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -100,5 +102,90 @@ describe(`routing skew ${at}`, () => {
     applyRoutingSkew(cfg, again, T, weight, 1.5, seed);
     expect(Array.from(again)).toEqual(Array.from(skewed));
     expect(() => applyRoutingSkew(cfg, again, T, weight, -1, seed)).toThrow(/Zipf exponent/);
+  });
+});
+
+describe(`one length generator for the emulation and the model ${at}`, () => {
+  const rng = new Rng(seed).fork('one-generator');
+
+  it('the same seed and law give the same requests on both sides, for every law', () => {
+    for (const law of LENGTH_LAWS) {
+      for (let trial = 0; trial < 4; trial++) {
+        const ranks = 1 + rng.int(6);
+        const requestsPerRank = 1 + rng.int(5);
+        const tokensPerRank = requestsPerRank * (1 + rng.int(3000));
+        const spec = {
+          ranks,
+          tokensPerRank,
+          requestsPerRank,
+          lengthCv: trial === 0 ? 0 : rng.next(),
+          lengthLaw: law,
+          islRatio: trial === 0 ? 1 : 0.05 + 0.9 * rng.next(),
+          seed: rng.int(1e9),
+        };
+        const emulated = makeWorkload(spec).map((w) => w.lengths);
+        const d = workloadLengths(spec);
+        const modeled = stepBatches({
+          isl: d.law === 'uniform-ratio' ? d.isl : tokensPerRank / requestsPerRank,
+          cv: spec.lengthCv,
+          lengthLaw: law,
+          islRatio: spec.islRatio,
+          batch: requestsPerRank,
+          groupSize: ranks,
+          steps: 1,
+          seed: spec.seed,
+        }).map((steps) => steps[0].lengths);
+        expect(modeled, `${law} ${JSON.stringify(spec)} ${at}`).toEqual(emulated);
+      }
+    }
+  });
+
+  it('a different law or seed gives different requests', () => {
+    const spec = { ranks: 4, tokensPerRank: 4096, requestsPerRank: 4, lengthCv: 0.5, islRatio: 0.5, seed };
+    const by = (o: Partial<Parameters<typeof makeWorkload>[0]>) =>
+      makeWorkload({ ...spec, ...o }).map((w) => w.lengths);
+    expect(by({ lengthLaw: 'gamma' })).not.toEqual(by({ lengthLaw: 'lognormal' }));
+    expect(by({ lengthLaw: 'gamma' })).not.toEqual(by({ lengthLaw: 'gamma', seed: seed + 1 }));
+  });
+
+  it("TRT-LLM's uniform ratio: whole lengths in [⌈r·isl⌉, isl], uniform", () => {
+    const isl = 50 + rng.int(2000);
+    const islRatio = 0.05 + 0.9 * rng.next();
+    const lo = Math.ceil(islRatio * isl);
+    const n = 20000;
+    const [[xs]] = drawBatches({
+      seed,
+      ranks: 1,
+      steps: 1,
+      batch: n,
+      lengths: { law: 'uniform-ratio', isl, islRatio },
+    });
+    for (const x of xs) {
+      expect(Number.isInteger(x)).toBe(true);
+      expect(x).toBeGreaterThanOrEqual(lo);
+      expect(x).toBeLessThanOrEqual(isl);
+    }
+    // The mean of n uniform integers on [lo, isl]: within 6 standard errors (a 1e-9 chance to fail).
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(((isl - lo + 1) ** 2 - 1) / 12);
+    expect(Math.abs(mean - (lo + isl) / 2), at).toBeLessThanOrEqual((6 * sd) / Math.sqrt(n));
+    expect(meanLength({ law: 'uniform-ratio', isl, islRatio })).toBeCloseTo((isl * (1 + islRatio)) / 2, 9);
+  });
+
+  it('a constant law splits a batch as evenly as whole tokens allow, and bad laws are named', () => {
+    const [[xs]] = drawBatches({
+      seed,
+      ranks: 1,
+      steps: 1,
+      batch: 3,
+      lengths: { law: 'lognormal', mean: 100.5, cv: 0 },
+    });
+    expect(xs).toEqual([101, 101, 100]);
+    expect(() =>
+      drawBatches({ seed, ranks: 1, steps: 1, batch: 3, lengths: { law: 'uniform-ratio', isl: 10, islRatio: 0 } }),
+    ).toThrow(/islRatio must be in \(0, 1\]/);
+    expect(() =>
+      drawBatches({ seed, ranks: 1, steps: 1, batch: 3, lengths: { law: 'poisson' as 'gamma', mean: 10, cv: 0 } }),
+    ).toThrow(/length law must be one of gamma, lognormal, uniform-ratio, got 'poisson'/);
   });
 });

@@ -8,6 +8,7 @@
 // Pure module (Node and browser).
 import { PlacementError, makePlacement } from '../dwdp/placement.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
+import { LENGTH_LAWS } from '../workload/lengths.ts';
 import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
 import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
 import { OptionError, d, ref } from './error.ts';
@@ -63,6 +64,24 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     default: S.cv,
     label: 'cv',
     help: 'coefficient of variation of input lengths',
+  },
+  {
+    key: 'lengthLaw',
+    kind: 'choice',
+    choices: LENGTH_LAWS,
+    default: 'lognormal',
+    label: 'lengthLaw',
+    help: "law of input lengths (src/workload/lengths.ts): lognormal, gamma (the emulation's), uniform-ratio (TensorRT-LLM)",
+  },
+  {
+    key: 'islRatio',
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: 1,
+    label: 'islRatio',
+    help: 'uniform-ratio: lengths uniform in [islRatio·isl, isl], isl the longest',
   },
   {
     key: 'batch',

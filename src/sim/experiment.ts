@@ -16,14 +16,13 @@ import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { loadPreset } from '../model/presets.ts';
-import { Rng } from '../util/random.ts';
 import { CostModel } from './cost-model.ts';
 import type { Efficiency } from '../hardware/efficiency.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
 import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
 import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
-import { sampleLength } from './workload.ts';
+import { drawBatches, type LengthDist, type LengthLaw } from '../workload/lengths.ts';
 
 /** The DWDP and link knobs every modeled experiment takes (steps, scenarios, serving). */
 export interface DwdpKnobs {
@@ -44,9 +43,15 @@ export interface StepParams extends DwdpKnobs {
   profile: HardwareProfile;
   model: MoeConfig;
   format: WeightFormat;
-  /** Mean input length and its CV across requests (and so across ranks). */
+  /**
+   * Input lengths (src/workload/lengths.ts): `lengthLaw` 'lognormal' (the default) or 'gamma'
+   * with mean `isl` and CV `cv` across requests (and so across ranks), or 'uniform-ratio'
+   * (TensorRT-LLM's convention: uniform in [islRatio·isl, isl], `isl` the longest; `cv` unused).
+   */
   isl: number;
   cv: number;
+  lengthLaw?: LengthLaw;
+  islRatio?: number;
   /** Requests per rank per step. */
   batch: number;
   steps: number;
@@ -97,16 +102,27 @@ export function deepseekR1(): MoeConfig {
   return r1;
 }
 
-/** Per-rank batches: `steps` steps of `batch` requests each, lengths drawn from (isl, cv). */
+/** The law of a step's request lengths. */
+export function stepLengths(p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'islRatio'>): LengthDist {
+  const law = p.lengthLaw ?? 'lognormal';
+  return law === 'uniform-ratio' ? { law, isl: p.isl, islRatio: p.islRatio ?? 1 } : { law, mean: p.isl, cv: p.cv };
+}
+
+/**
+ * Per-rank batches: `steps` steps of `batch` requests each, drawn by the generator the emulation
+ * uses (same seed and law, same requests: rank r's first step is the emulated rank r's batch).
+ */
 export function stepBatches(
-  p: Pick<StepParams, 'isl' | 'cv' | 'batch' | 'groupSize' | 'steps' | 'seed'>,
+  p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'islRatio' | 'batch' | 'groupSize' | 'steps' | 'seed'>,
 ): RankStep[][] {
-  const rng = new Rng(p.seed).fork('step-lengths');
-  return Array.from({ length: p.groupSize }, () =>
-    Array.from({ length: p.steps }, () => ({
-      lengths: Array.from({ length: p.batch }, () => sampleLength(rng, { mean: p.isl, cv: p.cv })),
-    })),
-  );
+  const lengths = drawBatches({
+    seed: p.seed,
+    ranks: p.groupSize,
+    steps: p.steps,
+    batch: p.batch,
+    lengths: stepLengths(p),
+  });
+  return lengths.map((rank) => rank.map((l) => ({ lengths: l })));
 }
 
 /** Mean over ranks of each category divided by `per` (steps). */

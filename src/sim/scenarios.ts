@@ -19,6 +19,7 @@ import {
   scenarioParamDefaults,
   scenarioRowErrors,
 } from '../options/scenario.ts';
+import type { LengthLaw } from '../workload/lengths.ts';
 import { deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
 import { getProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { runServing, type ServingResult } from './serving.ts';
@@ -27,6 +28,10 @@ export interface ScenarioParams extends DwdpKnobs {
   format: WeightFormat;
   isl: number;
   cv: number;
+  /** Law of the input lengths (src/workload/lengths.ts); default log-normal. */
+  lengthLaw?: LengthLaw;
+  /** 'uniform-ratio': lengths uniform in [islRatio·isl, isl] (TensorRT-LLM's convention). */
+  islRatio?: number;
   batch: number;
   steps: number;
   // serving mode
@@ -310,7 +315,10 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
         ...p,
         profile,
         model,
-        isl: { mean: p.isl, cv: p.cv },
+        isl:
+          p.lengthLaw === 'uniform-ratio'
+            ? { law: p.lengthLaw, isl: p.isl, islRatio: p.islRatio ?? 1 }
+            : { law: p.lengthLaw, mean: p.isl, cv: p.cv },
         osl: { mean: p.osl, cv: p.oslCv },
       };
       const dep = runServing(sp, 'dep');

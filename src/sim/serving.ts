@@ -27,7 +27,7 @@ import type { HardwareProfile } from '../hardware/profiles.ts';
 import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
 import { simulate, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
-import { generateRequests, type LengthDist, type Request } from './workload.ts';
+import { generateRequests, type Request, type StreamLengths } from './workload.ts';
 
 export interface ServingParams extends DwdpKnobs {
   profile: HardwareProfile;
@@ -36,8 +36,8 @@ export interface ServingParams extends DwdpKnobs {
   /** Ranks in the rack (e.g. 72), split into groups of groupSize. */
   ranks: number;
   requests: number;
-  isl: LengthDist;
-  osl: LengthDist;
+  isl: StreamLengths;
+  osl: StreamLengths;
   maxTokensPerBatch: number;
   /** Poisson arrivals (requests/s for the whole rack); absent: a backlog at t = 0. */
   arrivalRatePerS?: number;

@@ -15,6 +15,7 @@ import type { Schedule } from '../timeline/scheduler.ts';
 import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
 import { groupRates } from '../strategies/metrics.ts';
+import { DEFAULT_WORKLOAD_LAW } from '../workload/workload.ts';
 import type { PageConfig } from './config.ts';
 
 /** What the modeled source ignores or simplifies in this config, in words. */
@@ -40,6 +41,8 @@ export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
     format: c.run.format,
     isl: c.run.tokensPerRank / c.run.requestsPerRank,
     cv: c.run.lengthCv,
+    // The emulation's law, so both sources of the page serve the same requests for a seed.
+    lengthLaw: DEFAULT_WORKLOAD_LAW,
     batch: c.run.requestsPerRank,
     groupSize: N,
     steps: 1,

@@ -1,7 +1,8 @@
 // Requests per rank: each DWDP/DEP rank serves its own batch of prefill requests, whose
 // input lengths vary with a coefficient of variation (CV) — the imbalance DEP's per-layer
-// barrier pays for and DWDP does not. Everything is drawn from the seed.
-import { Rng } from '../util/random.ts';
+// barrier pays for and DWDP does not. Everything is drawn from the seed, by the generator the
+// rack model uses too (lengths.ts): the same seed and law give the model the same requests.
+import { drawBatches, type LengthDist, type LengthLaw } from './lengths.ts';
 
 export interface WorkloadSpec {
   ranks: number;
@@ -11,6 +12,13 @@ export interface WorkloadSpec {
   requestsPerRank: number;
   /** Coefficient of variation of request input lengths (0 = all equal). */
   lengthCv: number;
+  /**
+   * Law of the lengths (lengths.ts): 'gamma' (the default), 'lognormal', or 'uniform-ratio'
+   * (TensorRT-LLM's convention, uniform in [islRatio·isl, isl], isl chosen so that the mean is
+   * tokensPerRank / requestsPerRank; lengthCv is then implied and ignored).
+   */
+  lengthLaw?: LengthLaw;
+  islRatio?: number;
   seed: number;
 }
 
@@ -37,54 +45,40 @@ export function checkWorkloadSpec(s: WorkloadSpec): void {
   if (!(s.lengthCv >= 0 && s.lengthCv <= 2)) throw new Error(`length CV must be in [0, 2] (got ${s.lengthCv})`);
 }
 
+/** The emulation's length law when a spec names none. */
+export const DEFAULT_WORKLOAD_LAW: LengthLaw = 'gamma';
+
+/** The length law of a spec, with the mean tokensPerRank / requestsPerRank. */
+export function workloadLengths(spec: WorkloadSpec): LengthDist {
+  const mean = spec.tokensPerRank / spec.requestsPerRank;
+  const law = spec.lengthLaw ?? DEFAULT_WORKLOAD_LAW;
+  if (law !== 'uniform-ratio') return { law, mean, cv: spec.lengthCv };
+  const r = spec.islRatio ?? 1;
+  return { law, isl: Math.max(1, Math.round((2 * mean) / (1 + r))), islRatio: r };
+}
+
 /**
- * Gamma-distributed lengths with the requested mean and CV (shape 1/CV²), rounded to
- * whole tokens (at least 1). Gamma keeps lengths positive and right-skewed like real
- * prompt-length distributions; CV = 0 gives every request exactly the mean.
+ * Every rank's requests: lengths from the spec's law (default gamma: shape 1/CV², so CV 0 gives
+ * every request the mean, split so that each rank holds exactly its tokens), drawn rank by rank
+ * from the seed, as the rack model draws its batches (lengths.ts, drawBatches).
  */
 export function makeWorkload(spec: WorkloadSpec): RankWork[] {
   checkWorkloadSpec(spec);
-  const rng = new Rng(spec.seed).fork('workload/lengths');
-  const mean = spec.tokensPerRank / spec.requestsPerRank;
+  const batches = drawBatches({
+    seed: spec.seed,
+    ranks: spec.ranks,
+    steps: 1,
+    batch: spec.requestsPerRank,
+    lengths: workloadLengths(spec),
+  });
   const out: RankWork[] = [];
   let first = 0;
-  for (let r = 0; r < spec.ranks; r++) {
-    const lengths: number[] = [];
-    for (let q = 0; q < spec.requestsPerRank; q++) {
-      const len = spec.lengthCv === 0 ? mean : gamma(rng, 1 / spec.lengthCv ** 2) * mean * spec.lengthCv ** 2;
-      lengths.push(Math.max(1, Math.round(len)));
-    }
-    if (spec.lengthCv === 0) spreadRemainder(lengths, spec.tokensPerRank);
+  batches.forEach(([lengths], r) => {
     const tokens = lengths.reduce((a, b) => a + b, 0);
     out.push({ rank: r, lengths, tokens, firstToken: first });
     first += tokens;
-  }
+  });
   return out;
-}
-
-/** With CV 0 the lengths must sum exactly to the requested tokens (mean may be fractional). */
-function spreadRemainder(lengths: number[], total: number): void {
-  const base = Math.floor(total / lengths.length);
-  let extra = total - base * lengths.length;
-  for (let i = 0; i < lengths.length; i++) lengths[i] = base + (extra-- > 0 ? 1 : 0);
-}
-
-/** Marsaglia–Tsang gamma(shape, 1) sampler; shape < 1 via the boost Gamma(a+1)·U^(1/a). */
-export function gamma(rng: Rng, shape: number): number {
-  if (shape < 1) return gamma(rng, shape + 1) * Math.pow(1 - rng.next(), 1 / shape);
-  const d = shape - 1 / 3;
-  const c = 1 / Math.sqrt(9 * d);
-  for (;;) {
-    let x: number;
-    let v: number;
-    do {
-      x = rng.normal();
-      v = 1 + c * x;
-    } while (v <= 0);
-    v = v * v * v;
-    const u = 1 - rng.next();
-    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
-  }
 }
 
 /** Total tokens across ranks (rows of the stacked x). */

@@ -1,0 +1,125 @@
+// Request input lengths, drawn from a seed: the one generator behind the emulation's requests
+// per rank (workload.ts) and the rack model's batches and request streams (src/sim), so that
+// the same seed and law give the same requests on both sides.
+//
+// Laws:
+//   gamma          mean m, coefficient of variation c: Gamma(shape 1/c², scale m·c²). Positive
+//                  and right-skewed like real prompt lengths. The emulation's default.
+//   lognormal      mean m, CV c: exp(N(ln m − s²/2, s²)) with s² = ln(1 + c²). Also positive and
+//                  right-skewed, with a heavier tail. The rack model's scenarios' default.
+//   uniform-ratio  TensorRT-LLM's benchmark convention: lengths uniform over the integers
+//                  [⌈islRatio·isl⌉, isl], `isl` being the MAXIMUM (mean isl·(1 + islRatio)/2,
+//                  CV (1 − islRatio) / ((1 + islRatio)·√3)).
+// CV 0 (gamma, lognormal) or islRatio 1 gives every request the same length; a batch then
+// splits its tokens as evenly as whole tokens allow, so it holds exactly round(mean × batch).
+// Draws are rounded to whole tokens, at least 1.
+import { Rng } from '../util/random.ts';
+
+export type LengthLaw = 'gamma' | 'lognormal' | 'uniform-ratio';
+export const LENGTH_LAWS: readonly LengthLaw[] = ['gamma', 'lognormal', 'uniform-ratio'];
+
+export type LengthDist =
+  { law: 'gamma' | 'lognormal'; mean: number; cv: number } | { law: 'uniform-ratio'; isl: number; islRatio: number };
+
+/** The seed's stream for request lengths (the emulation and the model fork the same one). */
+export const LENGTH_STREAM = 'workload/lengths';
+
+export function checkLengthDist(d: LengthDist): void {
+  if (d.law === 'uniform-ratio') {
+    if (!(Number.isInteger(d.isl) && d.isl >= 1))
+      throw new Error(`workload: isl must be an integer ≥ 1 (the longest request), got ${d.isl}`);
+    if (!(d.islRatio > 0 && d.islRatio <= 1))
+      throw new Error(
+        `workload: islRatio must be in (0, 1] (lengths uniform in [islRatio·isl, isl]), got ${d.islRatio}`,
+      );
+    return;
+  }
+  if (d.law !== 'gamma' && d.law !== 'lognormal')
+    throw new Error(
+      `workload: length law must be one of ${LENGTH_LAWS.join(', ')}, got '${(d as { law: string }).law}'`,
+    );
+  if (!(d.mean >= 1) || !Number.isFinite(d.mean)) throw new Error(`workload: mean length must be ≥ 1, got ${d.mean}`);
+  if (!(d.cv >= 0 && d.cv <= 2)) throw new Error(`workload: length CV must be in [0, 2], got ${d.cv}`);
+}
+
+/** Mean length of the law (before rounding). */
+export function meanLength(d: LengthDist): number {
+  return d.law === 'uniform-ratio' ? (d.isl * (1 + d.islRatio)) / 2 : d.mean;
+}
+
+/** True when every draw is the same length. */
+export function isConstant(d: LengthDist): boolean {
+  return d.law === 'uniform-ratio' ? Math.ceil(d.islRatio * d.isl) >= d.isl : d.cv === 0;
+}
+
+/** One length, a whole number of tokens ≥ 1 (clamped to [min, max] when given). */
+export function sampleLength(rng: Rng, d: LengthDist, clamp: { min?: number; max?: number } = {}): number {
+  let x: number;
+  if (d.law === 'uniform-ratio') {
+    const lo = Math.max(1, Math.ceil(d.islRatio * d.isl));
+    x = lo + Math.floor(rng.next() * (d.isl - lo + 1));
+  } else if (d.cv === 0) x = d.mean;
+  else if (d.law === 'gamma') x = gamma(rng, 1 / d.cv ** 2) * d.mean * d.cv ** 2;
+  else {
+    const s2 = Math.log(1 + d.cv * d.cv);
+    x = Math.exp(Math.log(d.mean) - s2 / 2 + Math.sqrt(s2) * rng.normal());
+  }
+  return Math.min(clamp.max ?? Infinity, Math.max(clamp.min ?? 1, Math.round(x)));
+}
+
+/** `n` lengths; a constant law splits round(mean·n) tokens as evenly as whole tokens allow. */
+export function sampleBatch(rng: Rng, d: LengthDist, n: number): number[] {
+  if (isConstant(d)) {
+    const total = Math.max(n, Math.round(meanLength(d) * n));
+    const base = Math.floor(total / n);
+    let extra = total - base * n;
+    return Array.from({ length: n }, () => base + (extra-- > 0 ? 1 : 0));
+  }
+  return Array.from({ length: n }, () => sampleLength(rng, d));
+}
+
+export interface BatchesSpec {
+  seed: number;
+  ranks: number;
+  /** Forward steps per rank (the emulation runs one). */
+  steps: number;
+  /** Requests per step of a rank. */
+  batch: number;
+  lengths: LengthDist;
+}
+
+/**
+ * lengths[rank][step] = that step's request lengths, drawn rank by rank, step by step, from
+ * the seed's LENGTH_STREAM: what the emulation's ranks and the model's programs both serve.
+ */
+export function drawBatches(s: BatchesSpec): number[][][] {
+  checkLengthDist(s.lengths);
+  for (const [k, v] of [
+    ['ranks', s.ranks],
+    ['steps', s.steps],
+    ['batch', s.batch],
+  ] as const)
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`workload: ${k} must be an integer ≥ 1, got ${v}`);
+  const rng = new Rng(s.seed).fork(LENGTH_STREAM);
+  return Array.from({ length: s.ranks }, () =>
+    Array.from({ length: s.steps }, () => sampleBatch(rng, s.lengths, s.batch)),
+  );
+}
+
+/** Marsaglia–Tsang gamma(shape, 1) sampler; shape < 1 via the boost Gamma(a+1)·U^(1/a). */
+export function gamma(rng: Rng, shape: number): number {
+  if (shape < 1) return gamma(rng, shape + 1) * Math.pow(1 - rng.next(), 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = rng.normal();
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = 1 - rng.next();
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
