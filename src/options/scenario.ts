@@ -136,6 +136,13 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     help: 'grouped GEMM reads each source in place',
   },
   {
+    key: 'prefetch',
+    kind: 'onoff',
+    default: true,
+    label: 'prefetch',
+    help: 'DWDP prefetches every remote expert into the slots (on), or pulls the routed ones after routing (off)',
+  },
+  {
     key: 'prefetchDepth',
     kind: 'int',
     min: 1,

@@ -31,6 +31,8 @@ export interface DwdpKnobs {
   contentionFix: boolean;
   splitWeights: boolean;
   prefetchDepth: number;
+  /** DWDP prefetches every remote expert into the slots (default, the paper) or pulls the routed ones after routing. */
+  prefetch?: boolean;
   /** Link bandwidth per direction (GB/s, before efficiency); default: the profile's. */
   linkGBps?: number;
   /** DWDP L and P; default the minimal-memory choice. */
@@ -160,6 +162,7 @@ export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): S
     contentionFix: p.contentionFix,
     splitWeights: p.splitWeights,
     prefetchDepth: p.prefetchDepth,
+    prefetch: p.prefetch,
   };
   const intervals = opts.intervals ?? false;
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), { intervals });

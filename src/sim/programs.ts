@@ -1,19 +1,21 @@
 // Per-rank programs (src/timeline/scheduler.ts) for prefill forward steps of an MoE transformer
 // under the two strategies compared, with op durations from the cost model.
 //
-// Layer l of a step, on a rank with batch lengths S (T = ΣS tokens):
-//   attention(S) → norms/RoPE/residual → (dense layer) dense MLP
-//                                      → (MoE layer) router → shared expert → … routed experts … → combine
-// DEP (attention data-parallel + expert-parallel MoE): at every MoE layer the group meets at a
-//   barrier (the all-to-all is a collective), dispatches each token to the ranks owning its
-//   experts (FP8), runs the grouped GEMM on what it received (E/N experts), sends results back
-//   (BF16) and combines. The slowest rank sets every layer's end.
+// Layer l of a step, on a rank with batch lengths S (T = ΣS tokens): a dense layer is
+//   attention(S) → norms/RoPE/residual → dense MLP; an MoE layer follows its strategy's step
+//   plan (src/timeline/plan.ts, shared with the emulated ranks, which says why this order):
+// DEP (attention data-parallel + expert-parallel MoE): attention → router → dispatch (the
+//   group's barrier, the all-to-all's launch, FP8 rows to the ranks owning each token's
+//   experts) → wait → grouped GEMM on what it received (E/N experts) → return (BF16) → shared
+//   expert while the return is in flight → wait → combine. The slowest rank sets every
+//   layer's end.
 // DWDP: each rank runs its own MoE for its own tokens with all E experts: L resident, the
-//   (N−1)·P others pulled from peers into ping-pong prefetch slots. At the start of a step the
-//   first `prefetchDepth` MoE layers' pulls are issued; when MoE layer k has finished with its
-//   slot (after its grouped GEMM), the pull of MoE layer k + depth is issued into it. The GEMM
-//   of layer k waits for its pulls. No barrier anywhere. With splitWeights off, the pulled
-//   experts are first copied next to the resident ones (an HBM copy) before the GEMM.
+//   (N−1)·P others pulled from peers into ping-pong prefetch slots (PrefetchRing). At the start
+//   of a step the first `prefetchDepth` MoE layers' pulls are issued; attention → router →
+//   shared expert → wait for this layer's pull → (splitWeights off: copy the pulled experts next
+//   to the resident ones, an HBM copy) → grouped GEMM → issue the pull of MoE layer k + depth
+//   into the slot the GEMM released → combine. No barrier anywhere. Prefetch off: after the
+//   router, pull the routed remote experts (their expected number) and wait.
 //
 // Ranks are global indices; a group is a list of them. Routing is uniform (no hot experts).
 
@@ -22,6 +24,7 @@ import type { Placement } from '../dwdp/placement.ts';
 import { expectedExpertsTouched, tokenReachesRankProbability, type CostModel } from './cost-model.ts';
 import type { Op } from '../timeline/ops.ts';
 import type { ComputeCategory } from '../timeline/categories.ts';
+import { PrefetchRing, layerPlan } from '../timeline/plan.ts';
 
 /** One forward step of one rank. */
 export interface RankStep {
@@ -40,6 +43,8 @@ export interface DwdpOptions {
   splitWeights?: boolean;
   /** Prefetch slots (ping-pong = 2). */
   prefetchDepth?: number;
+  /** Prefetch every remote expert into the slots (default, the paper), or pull the routed ones after routing. */
+  prefetch?: boolean;
 }
 
 /** Durations of one step's ops on one rank (the same for every layer of a kind). */
@@ -107,6 +112,9 @@ export function dwdpPrograms(
   const perPeer = o.placement.pull * cost.expertBytes;
   const remoteBytes = (N - 1) * perPeer;
 
+  const prefetch = o.prefetch ?? true;
+  const plan = layerPlan('dwdp', { prefetch, splitWeights: split, pulls: perPeer > 0, exchange: false });
+
   return group.map((rank, i) => {
     const ops: Op[] = [];
     const peers = pullIssueOrder(rank, group, o.contentionFix);
@@ -117,29 +125,67 @@ export function dwdpPrograms(
       for (const p of peers) out.push(pullId(s, l, p));
       return out;
     };
-    const pull = (s: number, k: number) => {
-      if (k >= moe.length || perPeer === 0) return;
+    const pull = (s: number, k: number, bytes: number) => {
       const l = moe[k];
-      for (const p of peers) ops.push({ kind: 'pull', id: pullId(s, l, p), from: p, bytes: perPeer, layer: l });
+      for (const p of peers) ops.push({ kind: 'pull', id: pullId(s, l, p), from: p, bytes, layer: l });
     };
     steps[i].forEach((step, s) => {
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = stepCosts(cost, step.lengths);
       // Every rank computes the routed experts of its own T·K token slots over all E experts.
       const gemm = cost.expertGemmMs(c.T * m.topK, expectedExpertsTouched(m.experts, m.topK, c.T));
-      const merge = split ? 0 : cost.copyMs(remoteBytes);
-      for (let k = 0; k < depth; k++) pull(s, k);
+      // Without prefetch a peer sends only the routed ones among its P experts (expected count).
+      const routedPerPeer = expectedExpertsTouched(m.experts, m.topK, c.T, o.placement.pull) * cost.expertBytes;
+      const merge = split ? 0 : cost.copyMs(prefetch ? remoteBytes : (N - 1) * routedPerPeer);
+      const ring = prefetch ? new PrefetchRing(moe.length, depth) : null;
+      const issue = (k: number) => {
+        ring!.issue(k);
+        pull(s, k, perPeer);
+      };
+      if (ring && perPeer > 0) for (const k of ring.prologue()) issue(k);
       let k = 0;
       for (let l = 0; l < m.layers.total; l++) {
-        layerHead(ops, c, l, !isMoe.has(l));
-        if (!isMoe.has(l)) continue;
-        compute(ops, 'router', 'router', c.router, l);
-        compute(ops, 'shared expert', 'dense', c.shared, l);
-        if (perPeer > 0) ops.push({ kind: 'waitPull', ids: ids(s, l), layer: l });
-        compute(ops, 'merge weights', 'merge', merge, l);
-        compute(ops, 'grouped GEMM', 'gemm', gemm, l);
-        pull(s, k + depth); // MoE layer k is done with its slot
-        compute(ops, 'combine', 'combine', c.combine, l);
+        if (!isMoe.has(l)) {
+          layerHead(ops, c, l, true);
+          continue;
+        }
+        for (const st of plan) {
+          switch (st) {
+            case 'attention':
+              layerHead(ops, c, l, false);
+              break;
+            case 'router':
+              compute(ops, 'router', 'router', c.router, l);
+              break;
+            case 'sharedExpert':
+              compute(ops, 'shared expert', 'dense', c.shared, l);
+              break;
+            case 'pullRouted':
+              pull(s, k, routedPerPeer);
+              break;
+            case 'waitPull':
+              ops.push({ kind: 'waitPull', ids: ids(s, l), layer: l });
+              ring?.read(k); // read-after-write: the GEMM reads the slot only after its pull landed
+              break;
+            case 'merge':
+              compute(ops, 'merge weights', 'merge', merge, l);
+              break;
+            case 'groupedGemm':
+              compute(ops, 'grouped GEMM', 'gemm', gemm, l);
+              break;
+            case 'issuePull': {
+              // write-after-read: MoE layer k's GEMM is done with its slot; its next tenant is issued.
+              const next = ring!.release(k);
+              if (next !== null) issue(next);
+              break;
+            }
+            case 'combine':
+              compute(ops, 'combine', 'combine', c.combine, l);
+              break;
+            default:
+              throw new Error(`dwdp programs: step '${st}' is not a DWDP step`);
+          }
+        }
         k++;
       }
       stepTail(ops, c, step);
@@ -183,6 +229,7 @@ export function depPrograms(
   const blocks = Array.from({ length: nSteps }, () => m.layers.moeLayerIndices.map(() => ids.take(1 + 2 * N * N)));
   const collective = cost.efficiency.collectiveUs / 1000;
   const costs = steps.map((st) => st.map((step) => stepCosts(cost, step.lengths)));
+  const plan = layerPlan('dep', { prefetch: false, splitWeights: true, pulls: false, exchange: N > 1 });
 
   return group.map((rank, i) => {
     const ops: Op[] = [];
@@ -200,47 +247,64 @@ export function depPrograms(
       const peerT = local.map((j) => Ts[j]);
       let k = 0;
       for (let l = 0; l < m.layers.total; l++) {
-        layerHead(ops, c, l, !moe.has(l));
-        if (!moe.has(l)) continue;
-        compute(ops, 'router', 'router', c.router, l);
-        compute(ops, 'shared expert', 'dense', c.shared, l);
-        if (N > 1) {
-          // Ids: barrier = base, dispatch a → b = d0 + a·N + b, combine a → b = c0 + a·N + b.
-          const base = blocks[s][k];
-          const d0 = base + 1;
-          const c0 = base + 1 + N * N;
-          const inbound: number[] = [];
-          const outbound: number[] = [];
-          for (const j of local) {
-            inbound.push(d0 + j * N + i);
-            outbound.push(c0 + j * N + i);
-          }
-          ops.push({ kind: 'barrier', id: base, layer: l });
-          compute(ops, 'dispatch', 'collective', collective, l);
-          for (let x = 0; x < peers.length; x++)
-            ops.push({
-              kind: 'send',
-              id: d0 + i * N + local[x],
-              to: peers[x],
-              bytes: c.T * reach * m.hidden * p.dispatchBytes,
-              layer: l,
-            });
-          ops.push({ kind: 'waitRecv', ids: inbound, layer: l });
-          compute(ops, 'grouped GEMM', 'gemm', gemm, l);
-          compute(ops, 'combine-send', 'collective', collective, l);
-          for (let x = 0; x < peers.length; x++)
-            ops.push({
-              kind: 'send',
-              id: c0 + i * N + local[x],
-              to: peers[x],
-              bytes: peerT[x] * reach * m.hidden * p.combineBytes,
-              layer: l,
-            });
-          ops.push({ kind: 'waitRecv', ids: outbound, layer: l });
-        } else {
-          compute(ops, 'grouped GEMM', 'gemm', gemm, l);
+        if (!moe.has(l)) {
+          layerHead(ops, c, l, true);
+          continue;
         }
-        compute(ops, 'combine', 'combine', c.combine, l);
+        // Ids: barrier = base, dispatch a → b = d0 + a·N + b, combine a → b = c0 + a·N + b.
+        const base = blocks[s][k];
+        const d0 = base + 1;
+        const c0 = base + 1 + N * N;
+        for (const st of plan) {
+          switch (st) {
+            case 'attention':
+              layerHead(ops, c, l, false);
+              break;
+            case 'router':
+              compute(ops, 'router', 'router', c.router, l);
+              break;
+            case 'dispatch':
+              ops.push({ kind: 'barrier', id: base, layer: l });
+              compute(ops, 'dispatch', 'collective', collective, l);
+              for (let x = 0; x < peers.length; x++)
+                ops.push({
+                  kind: 'send',
+                  id: d0 + i * N + local[x],
+                  to: peers[x],
+                  bytes: c.T * reach * m.hidden * p.dispatchBytes,
+                  layer: l,
+                });
+              break;
+            case 'waitDispatch':
+              ops.push({ kind: 'waitRecv', ids: local.map((j) => d0 + j * N + i), layer: l });
+              break;
+            case 'groupedGemm':
+              compute(ops, 'grouped GEMM', 'gemm', gemm, l);
+              break;
+            case 'return':
+              compute(ops, 'combine-send', 'collective', collective, l);
+              for (let x = 0; x < peers.length; x++)
+                ops.push({
+                  kind: 'send',
+                  id: c0 + i * N + local[x],
+                  to: peers[x],
+                  bytes: peerT[x] * reach * m.hidden * p.combineBytes,
+                  layer: l,
+                });
+              break;
+            case 'sharedExpert':
+              compute(ops, 'shared expert', 'dense', c.shared, l);
+              break;
+            case 'waitReturn':
+              ops.push({ kind: 'waitRecv', ids: local.map((j) => c0 + j * N + i), layer: l });
+              break;
+            case 'combine':
+              compute(ops, 'combine', 'combine', c.combine, l);
+              break;
+            default:
+              throw new Error(`dep programs: step '${st}' is not a DEP step`);
+          }
+        }
         k++;
       }
       stepTail(ops, c, step);

@@ -215,6 +215,7 @@ export function runServing(
             contentionFix: p.contentionFix,
             splitWeights: p.splitWeights,
             prefetchDepth: p.prefetchDepth,
+            prefetch: p.prefetch,
           })
         : depPrograms(cost, group, mine, ids);
     programs.push(...progs);

@@ -2,7 +2,9 @@
 // of experts; each layer every rank routes its tokens, packs the rows in expert order and
 // sends each owner its rows (all-to-all dispatch), owners run the grouped GEMM on what they
 // received and send the outputs back (all-to-all combine), and every rank combines its own
-// tokens. The dispatch is a barrier: the fastest rank waits for the slowest every layer.
+// tokens. The dispatch is a barrier: the fastest rank waits for the slowest every layer. The
+// order of a layer's steps is the DEP step plan (src/timeline/plan.ts), shared with the rack
+// model; the shared expert runs while the combine's rows are on their way back.
 //
 // Row layout. A rank's expert-sorted rows (permute's order) are contiguous per owner,
 // because owners hold contiguous expert ranges. An owner's receive buffer holds one block
@@ -22,6 +24,7 @@ import { shardBinding, uploadShard, type ResidentShard, type Shard } from '../dw
 import { DEFAULT_PRECISION } from '../hardware/precision.ts';
 import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
+import { layerPlan } from '../timeline/plan.ts';
 
 /** Rank d owns experts [⌊d·E/N⌋, ⌊(d+1)·E/N⌋): balanced to within one expert when N ∤ E. */
 export function depShards(experts: number, ranks: number): Shard[] {
@@ -132,6 +135,7 @@ function gemmOrder(
   return { perm, offsets };
 }
 
+/** The rank loop: the DEP step plan (src/timeline/plan.ts) of every layer. */
 export async function runDepRank(
   rt: RankRuntime,
   g: GroupEnv,
@@ -148,81 +152,125 @@ export async function runDepRank(
   const K = cfg.topK;
   const rowBytes = cfg.hidden * 4;
   const gpu = env.gpu;
+  const plan = layerPlan('dep', { prefetch: false, splitWeights: true, pulls: false, exchange: true });
 
   for (let l = 0; l < g.layers; l++) {
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
     const w = { ...env.common[l], experts: { weights: [], expertTable: d.table } };
-    await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
-    await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
-    const mine = await rt.host(`read counts L${l}`, 'router', l, () =>
-      readU32(gpu, env.scratch.offsets, cfg.experts + 1),
-    );
-    if (!board.has(l)) board.set(l, new Array<Uint32Array>(N));
-    board.get(l)![r] = mine;
-    await rt.compute(`pack L${l}`, 'collective', l, (enc, t) =>
-      d.pack.encode(enc, { idx: env.scratch.perm, src: x, out: d.send, rows: T * K, label: 'pack' }, t),
-    );
-
-    // Dispatch: counts are exchanged at the barrier, then each owner gets its rows.
-    await rt.barrier(`L${l}/dispatch`, l);
-    const offs = board.get(l)!;
-    const layouts = shards.map((sh) => receiveLayout(offs, sh));
-    const dispatchIds: string[] = [];
-    for (let dst = 0; dst < N; dst++) {
-      const [lo, hi] = rowsFor(mine, shards[dst]);
-      const seg: CopySegment = {
-        src: { rank: r, buffer: d.send, offset: lo * rowBytes },
-        dst: { rank: dst, buffer: peers[dst].recv, offset: layouts[dst].base[r] * rowBytes },
-        bytes: (hi - lo) * rowBytes,
-      };
-      if (dst === r) await rt.compute(`dispatch local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
-      else rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes);
+    // What the steps of this layer hand each other.
+    let mine: Uint32Array | undefined;
+    let offs: Uint32Array[] = [];
+    let layouts: ReturnType<typeof receiveLayout>[] = [];
+    const temps: GPUBuffer[] = [];
+    for (const step of plan) {
+      switch (step) {
+        case 'attention':
+          await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
+          break;
+        case 'router': {
+          await rt.compute(`routing L${l}`, 'router', l, (enc, t) =>
+            env.layer.encodeRouting(enc, x, T, w, env.scratch, t),
+          );
+          const counts = await rt.host(`read counts L${l}`, 'router', l, () =>
+            readU32(gpu, env.scratch.offsets, cfg.experts + 1),
+          );
+          mine = counts;
+          if (!board.has(l)) board.set(l, new Array<Uint32Array>(N));
+          board.get(l)![r] = counts;
+          break;
+        }
+        case 'dispatch': {
+          // The group meets (counts are exchanged at the barrier), then each rank packs its rows
+          // in owner order and sends each owner its block; its own block stays on the device.
+          await rt.barrier(`L${l}/dispatch`, l);
+          offs = board.get(l)!;
+          layouts = shards.map((sh) => receiveLayout(offs, sh));
+          await rt.compute(`pack L${l}`, 'collective', l, (enc, t) =>
+            d.pack.encode(enc, { idx: env.scratch.perm, src: x, out: d.send, rows: T * K, label: 'pack' }, t),
+          );
+          for (let dst = 0; dst < N; dst++) {
+            const [lo, hi] = rowsFor(mine!, shards[dst]);
+            const seg: CopySegment = {
+              src: { rank: r, buffer: d.send, offset: lo * rowBytes },
+              dst: { rank: dst, buffer: peers[dst].recv, offset: layouts[dst].base[r] * rowBytes },
+              bytes: (hi - lo) * rowBytes,
+            };
+            if (dst === r) await rt.compute(`dispatch local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
+            else
+              rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes);
+          }
+          break;
+        }
+        case 'waitDispatch': {
+          const ids: string[] = [];
+          for (let s = 0; s < N; s++) if (s !== r) ids.push(`L${l}/dispatch/${s}->${r}`);
+          await rt.waitRecv(ids, l);
+          break;
+        }
+        case 'groupedGemm': {
+          // The owner's grouped GEMM over every source's rows for its experts.
+          const { base, total } = layouts[r];
+          const order = gemmOrder(offs, d.shard, base, total);
+          const perm = createBufferWith(gpu, order.perm, 'dep gemm order');
+          const offsets = createBufferWith(gpu, order.offsets, 'dep gemm offsets');
+          const inverse = new Uint32Array(Math.max(1, total));
+          for (let i = 0; i < total; i++) inverse[order.perm[i]] = i;
+          const back = createBufferWith(gpu, inverse, 'dep unpack order');
+          temps.push(perm, offsets, back);
+          if (total > 0) {
+            await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
+              const weights = [shardBinding(d.resident, l)];
+              d.gemm.encodeGateUp(
+                enc,
+                { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h },
+                t,
+              );
+              d.gemm.encodeDown(
+                enc,
+                { h: d.h, offsets, topK: 1, tokens: total, weights, expertTable: d.table, y: d.y },
+                t,
+              );
+              d.unpack.encode(enc, { idx: back, src: d.y, out: d.back, rows: total, label: 'unpack' }, t);
+            });
+          }
+          break;
+        }
+        case 'return': {
+          // Every source's block goes back into its own sorted y.
+          const { base } = layouts[r];
+          for (let s = 0; s < N; s++) {
+            const [lo, hi] = rowsFor(offs[s], d.shard);
+            const seg: CopySegment = {
+              src: { rank: r, buffer: d.back, offset: base[s] * rowBytes },
+              dst: { rank: s, buffer: peers[s].env.scratch.y, offset: lo * rowBytes },
+              bytes: (hi - lo) * rowBytes,
+            };
+            if (s === r) await rt.compute(`combine local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
+            else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes);
+          }
+          break;
+        }
+        case 'sharedExpert':
+          await rt.compute(`shared L${l}`, 'dense', l, (enc, t) =>
+            env.layer.encodeShared(enc, x, T, w, env.scratch, t),
+          );
+          break;
+        case 'waitReturn': {
+          const ids: string[] = [];
+          for (let s = 0; s < N; s++) if (s !== r) ids.push(`L${l}/combine/${s}->${r}`);
+          await rt.waitRecv(ids, l);
+          break;
+        }
+        case 'combine':
+          await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
+            env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
+          );
+          break;
+        default:
+          throw new Error(`dep rank loop: step '${step}' is not a DEP step`);
+      }
     }
-    for (let s = 0; s < N; s++) if (s !== r) dispatchIds.push(`L${l}/dispatch/${s}->${r}`);
-    await rt.waitRecv(dispatchIds, l);
-
-    // The owner's grouped GEMM over every source's rows for its experts.
-    const { base, total } = layouts[r];
-    const order = gemmOrder(offs, d.shard, base, total);
-    const perm = createBufferWith(gpu, order.perm, 'dep gemm order');
-    const offsets = createBufferWith(gpu, order.offsets, 'dep gemm offsets');
-    const inverse = new Uint32Array(Math.max(1, total));
-    for (let i = 0; i < total; i++) inverse[order.perm[i]] = i;
-    const back = createBufferWith(gpu, inverse, 'dep unpack order');
-    if (total > 0) {
-      await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
-        const weights = [shardBinding(d.resident, l)];
-        d.gemm.encodeGateUp(
-          enc,
-          { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h },
-          t,
-        );
-        d.gemm.encodeDown(enc, { h: d.h, offsets, topK: 1, tokens: total, weights, expertTable: d.table, y: d.y }, t);
-        d.unpack.encode(enc, { idx: back, src: d.y, out: d.back, rows: total, label: 'unpack' }, t);
-      });
-    }
-
-    // Combine: every source's block goes back into its own sorted y.
-    const combineIds: string[] = [];
-    for (let s = 0; s < N; s++) {
-      const [lo, hi] = rowsFor(offs[s], d.shard);
-      const seg: CopySegment = {
-        src: { rank: r, buffer: d.back, offset: base[s] * rowBytes },
-        dst: { rank: s, buffer: peers[s].env.scratch.y, offset: lo * rowBytes },
-        bytes: (hi - lo) * rowBytes,
-      };
-      if (s === r) await rt.compute(`combine local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
-      else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes);
-    }
-    for (let s = 0; s < N; s++) if (s !== r) combineIds.push(`L${l}/combine/${s}->${r}`);
-    await rt.compute(`shared L${l}`, 'dense', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));
-    await rt.waitRecv(combineIds, l);
-    await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
-      env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
-    );
-    perm.destroy();
-    offsets.destroy();
-    back.destroy();
+    for (const b of temps) b.destroy();
   }
 }
 

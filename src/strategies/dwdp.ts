@@ -2,10 +2,12 @@
 // waits for a peer. Only the expert weights are distributed: a rank holds L experts of
 // every layer and pulls the other (N−1)·P from its peers, one-sidedly.
 //
+// The order of a layer's steps is the DWDP step plan (src/timeline/plan.ts, which says why),
+// shared with the rack model; this file only says what each step does on an emulated rank.
 // --prefetch on (the paper): both ping-pong slots are filled at the start of the step;
-//   after MoE(l) is done with its slot, the pull of layer l + depth is issued into it, so
-//   the pull of l+1 hides behind MoE(l) and the attention of l+1. Routing is unknown when a
-//   pull is issued, so all (N−1)·P remote experts move.
+//   once the grouped GEMM of layer l has consumed its slot, the pull of layer l + depth is
+//   issued into it, so the pull of l+1 hides behind MoE(l) and the attention of l+1. Routing
+//   is unknown when a pull is issued, so all (N−1)·P remote experts move.
 // --prefetch off: after routing, read the choice back and pull only the distinct routed
 //   remote experts, then wait for them (nothing hides the pull).
 // --split-weights on: the grouped GEMM reads the resident shard and each peer's slot region
@@ -26,6 +28,7 @@ import {
 import { createBuffer } from '../gpu/index.ts';
 import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
+import { PrefetchRing, layerPlan } from '../timeline/plan.ts';
 
 export interface DwdpRank {
   env: RankEnv;
@@ -124,55 +127,90 @@ function mergeCopies(g: GroupEnv, d: DwdpRank, l: number, slot: number): WordCop
   ];
 }
 
+/**
+ * The rank loop: the DWDP step plan (src/timeline/plan.ts) of every layer, each step encoding
+ * its kernels or moving its bytes. The prefetch ring assigns slots and guards their hazards.
+ */
 export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, peers: DwdpRank[]): Promise<void> {
   const { env } = d;
   const r = env.id;
-  const { prefetch, prefetchDepth: depth } = g.opts.dwdp;
+  const { prefetch, prefetchDepth: depth, splitWeights } = g.opts.dwdp;
   const T = env.work.tokens;
   const K = g.cfg.topK;
+  const plan = layerPlan('dwdp', { prefetch, splitWeights, pulls: d.slots.regions.length > 0, exchange: false });
+  const ring = prefetch ? new PrefetchRing(g.layers, depth) : null;
+  const allIds = (l: number) => d.slots.regions.map((reg) => pullId(l, r, reg.from));
 
   const issueLayer = (l: number) => {
+    const slot = ring!.issue(l);
     for (const reg of d.slots.regions)
-      rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, l % depth, reg.from, reg.experts), l);
+      rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, slot, reg.from, reg.experts), l);
   };
-  if (prefetch) for (let l = 0; l < Math.min(depth, g.layers); l++) issueLayer(l);
+  if (ring) for (const l of ring.prologue()) issueLayer(l);
 
   for (let l = 0; l < g.layers; l++) {
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
-    const slot = prefetch ? l % depth : 0;
+    const slot = ring ? ring.slotOf(l) : 0;
     const experts = d.split
       ? { weights: d.split.sources(l, slot), expertTable: d.split.tableFor }
       : { weights: [{ buffer: d.merged!.buffer }], expertTable: d.merged!.table };
     const w = { ...env.common[l], experts };
-
-    await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
-    if (prefetch)
-      await rt.waitPull(
-        d.slots.regions.map((reg) => pullId(l, r, reg.from)),
-        l,
-      );
-    await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
-    if (!prefetch) {
-      // The routing decides which remote experts to fetch: read it back, pull, wait.
-      const idx = await rt.host(`read routing L${l}`, 'router', l, () => readI32(env.gpu, env.scratch.topkIdx, T * K));
-      const routed = new Set(idx);
-      const ids: string[] = [];
-      for (const reg of d.slots.regions) {
-        const want = reg.experts.filter((e) => routed.has(e));
-        if (want.length === 0) continue;
-        const id = pullId(l, r, reg.from);
-        rt.pull(id, reg.from, pullSegments(g, d, peers, l, 0, reg.from, want), l);
-        ids.push(id);
+    for (const step of plan) {
+      switch (step) {
+        case 'attention':
+          await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
+          break;
+        case 'router':
+          await rt.compute(`routing L${l}`, 'router', l, (enc, t) =>
+            env.layer.encodeRouting(enc, x, T, w, env.scratch, t),
+          );
+          break;
+        case 'sharedExpert':
+          await rt.compute(`shared L${l}`, 'dense', l, (enc, t) =>
+            env.layer.encodeShared(enc, x, T, w, env.scratch, t),
+          );
+          break;
+        case 'pullRouted': {
+          // The routing decides which remote experts to fetch: read it back and pull them (a
+          // peer none of whose experts is routed gets an empty, instantly landed pull).
+          const idx = await rt.host(`read routing L${l}`, 'router', l, () =>
+            readI32(env.gpu, env.scratch.topkIdx, T * K),
+          );
+          const routed = new Set(idx);
+          for (const reg of d.slots.regions) {
+            const want = reg.experts.filter((e) => routed.has(e));
+            rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, 0, reg.from, want), l);
+          }
+          break;
+        }
+        case 'waitPull':
+          await rt.waitPull(allIds(l), l);
+          ring?.read(l); // read-after-write: the GEMM below reads the slot only now
+          break;
+        case 'merge':
+          await rt.compute(`merge L${l}`, 'merge', l, (enc, t) =>
+            env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t),
+          );
+          break;
+        case 'groupedGemm':
+          await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) =>
+            env.layer.encodeRouted(enc, x, T, w.experts, env.scratch, t),
+          );
+          break;
+        case 'issuePull': {
+          // write-after-read: the GEMM has consumed the slot, so the next layer may overwrite it.
+          const next = ring!.release(l);
+          if (next !== null) issueLayer(next);
+          break;
+        }
+        case 'combine':
+          await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
+            env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
+          );
+          break;
+        default:
+          throw new Error(`dwdp rank loop: step '${step}' is not a DWDP step`);
       }
-      if (ids.length) await rt.waitPull(ids, l);
     }
-    if (d.merged)
-      await rt.compute(`merge L${l}`, 'merge', l, (enc, t) =>
-        env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t),
-      );
-    await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) =>
-      env.layer.encodeExperts(enc, x, out, T, w, env.scratch, t),
-    );
-    if (prefetch && l + depth < g.layers) issueLayer(l + depth);
   }
 }

@@ -6,8 +6,8 @@
 // exporter serves both; timeSource and adapter say plainly that it is modeled.
 //
 // Differences from the emulation, said in the page's warnings: the model runs the model's
-// full depth (not the `layers` field), DWDP always prefetches (the paper's scheme), routing
-// is uniform (no skew), and DP is DWDP's program with a full replica (P = 0, no pulls).
+// full depth (not the `layers` field), routing is uniform (no skew), and DP is DWDP's program
+// with a full replica (P = 0, no pulls). Both follow the same step plans (src/timeline/plan.ts).
 import { makePlacement } from '../dwdp/placement.ts';
 import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
 import { getProfile } from '../hardware/profiles.ts';
@@ -23,7 +23,6 @@ export function modeledCaveats(c: PageConfig): string[] {
   const out = [
     `modeled over ${c.model.name}'s full depth (${c.model.layers.total} layers, ${c.model.layers.moe} MoE), not the Layers field`,
   ];
-  if (!c.run.dwdp.prefetch) out.push('the model always prefetches (prefetch off is emulation-only)');
   if (c.run.routingSkew > 0) out.push('the model routes uniformly (routing skew is emulation-only)');
   return out;
 }
@@ -50,6 +49,7 @@ export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
     contentionFix: c.run.link.contentionFix,
     splitWeights: c.run.dwdp.splitWeights,
     prefetchDepth: c.run.dwdp.prefetchDepth,
+    prefetch: c.run.dwdp.prefetch,
     linkGBps: c.run.link.gbps,
     local: dp ? E : c.run.dwdp.local,
     pull: dp ? 0 : c.run.dwdp.pull,
