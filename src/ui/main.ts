@@ -206,9 +206,9 @@ async function run(form: FormState): Promise<Comparison> {
       },
     });
     comparison = c;
-    msg.textContent = `done in ${(c.elapsedMs / 1000).toFixed(1)} s`;
     bar.value = 1;
-    render(c);
+    await render(c);
+    msg.textContent = `done in ${(c.elapsedMs / 1000).toFixed(1)} s`;
     return c;
   } catch (e) {
     const cancelled = (e as Error)?.name === 'AbortError';
@@ -242,7 +242,12 @@ $('cancel').addEventListener('click', () => running?.abort(new DOMException('can
 // ---------------------------------------------------------------------------------------
 // Results
 
-function render(c: Comparison): void {
+// Rendering yields to the browser between views (a task each), so even a 64-rank run never
+// holds the main thread for long; a newer render (another point, another run) supersedes it.
+let renderToken = 0;
+const yieldTask = () => new Promise<void>((r) => setTimeout(r, 0));
+
+function render(c: Comparison): Promise<void> {
   views.gantt?.destroy();
   views.topology?.destroy();
   views.memory?.destroy();
@@ -258,26 +263,34 @@ function render(c: Comparison): void {
       { 'aria-label': 'sweep point' },
       ...c.points.map((p, i) => h('option', { value: i }, `${c.sweep!.label} = ${p.value}`)),
     );
-    sel.addEventListener('change', () => showPoint(c, Number(sel.value)));
+    sel.addEventListener('change', () => void showPoint(c, Number(sel.value)));
     pick.append(h('label', {}, 'Showing the point ', sel));
   }
   views.sweep = sweepChart($('sweep'), c);
   $('sweep-section').hidden = !c.sweep;
-  showPoint(c, 0);
   for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button')) b.disabled = false;
+  return showPoint(c, 0);
 }
 
-function showPoint(c: Comparison, i: number): void {
+async function showPoint(c: Comparison, i: number): Promise<void> {
+  const token = ++renderToken;
   views.gantt?.destroy();
   views.topology?.destroy();
   views.memory?.destroy();
+  views.gantt = views.topology = views.memory = undefined;
   const point = c.points[i];
   summaryView($('summary'), c, point);
-  views.topology = topologyView($('topology'), point.results);
+  await yieldTask();
+  if (token !== renderToken) return;
   views.gantt = ganttCharts($('gantt'), point.results, (t, r) => {
     if (r.strategy === 'dwdp' || point.results.length === 1) views.topology?.follow(t);
   });
+  await yieldTask();
+  if (token !== renderToken) return;
   views.memory = memoryChart($('memory'), point.results);
+  await yieldTask();
+  if (token !== renderToken) return;
+  views.topology = topologyView($('topology'), point.results);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { adapterLabel, getGpu } from '../gpu/index.ts';
 import { runGroup } from '../strategies/run.ts';
 import { LabSession } from './lab-runner.ts';
 import { modeledRun } from './modeled.ts';
+import { compactRun } from './compact.ts';
 import type { WorkerIn, WorkerOut } from './gpu-runner.ts';
 import type { LabProgress } from './lab-runner.ts';
 
@@ -29,7 +30,7 @@ scope.onmessage = (e) => {
   }
   if (msg.type === 'model') {
     try {
-      scope.postMessage({ type: 'result', id: msg.id, result: modeledRun(msg.config, msg.strategy) });
+      scope.postMessage({ type: 'result', id: msg.id, result: compactRun(modeledRun(msg.config, msg.strategy)) });
     } catch (err) {
       postError(msg.id, err);
     }
@@ -91,9 +92,9 @@ async function run(id: number, options: Extract<WorkerIn, { type: 'run' }>['opti
       signal: ctl.signal,
       onProgress: (progress) => scope.postMessage({ type: 'progress', id, progress }),
     });
-    // The parsed config and outputs stay here: the page needs the timeline and the numbers.
+    // The parsed config and outputs stay here: the page needs the timeline (compacted) and the numbers.
     const { outputs: _o, config: _c, ...result } = r;
-    scope.postMessage({ type: 'result', id, result });
+    scope.postMessage({ type: 'result', id, result: compactRun(result) });
   } catch (err) {
     postError(id, err);
   } finally {

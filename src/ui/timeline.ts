@@ -54,8 +54,14 @@ export interface TimelineRow {
 export function timelineRows(r: Pick<GroupRunResult, 'intervals' | 'makespanMs' | 'ranks'>): TimelineRow[] {
   const rows: TimelineRow[] = [];
   const eps = 1e-9 * Math.max(1, r.makespanMs);
+  const byRank = new Map<number, Interval[]>();
+  for (const iv of r.intervals) {
+    let list = byRank.get(iv.rank);
+    if (!list) byRank.set(iv.rank, (list = []));
+    list.push(iv);
+  }
   for (const rank of r.ranks.map((x) => x.rank).sort((a, b) => a - b)) {
-    const mine = r.intervals.filter((iv) => iv.rank === rank);
+    const mine = byRank.get(rank) ?? [];
     const span = (iv: Interval): Span => ({
       cls: classify(iv),
       startMs: iv.startMs,
@@ -107,4 +113,16 @@ export function spanAt(row: TimelineRow, t: number): Span | undefined {
   }
   // Copy rows can overlap (several transfers share an engine): fall back to a scan.
   return row.spans.find((s) => t >= s.startMs && t < s.endMs);
+}
+
+/** The union of a row's spans: when the copy engine was busy at all (aggregated Gantt rows). */
+export function busySpans(row: TimelineRow): { startMs: number; endMs: number }[] {
+  const spans = [...row.spans].sort((a, b) => a.startMs - b.startMs);
+  const out: { startMs: number; endMs: number }[] = [];
+  for (const s of spans) {
+    const last = out[out.length - 1];
+    if (last && s.startMs <= last.endMs) last.endMs = Math.max(last.endMs, s.endMs);
+    else out.push({ startMs: s.startMs, endMs: s.endMs });
+  }
+  return out;
 }

@@ -6,6 +6,7 @@
 import { mat3, vec2 } from 'gl-matrix';
 import type { Interval } from '../timeline/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
+import type { CompactTimeline } from './compact.ts';
 
 export interface RankNode {
   rank: number;
@@ -53,6 +54,35 @@ export function flowsAt(r: Pick<GroupRunResult, 'intervals'>, t: number): Flow[]
   return out;
 }
 
+/**
+ * flowsAt over a time index: the copy intervals bucketed into equal time bins, so a lookup
+ * scans one bin instead of the whole run (the live view asks once per frame). Same answer as
+ * flowsAt, in the run's interval order.
+ */
+export class FlowIndex {
+  private readonly bins: number[][];
+  private readonly copies: Interval[];
+  private readonly binMs: number;
+
+  constructor(r: Pick<GroupRunResult, 'intervals' | 'makespanMs'>, bins = 512) {
+    this.copies = r.intervals.filter((iv) => iv.lane === 'copy' && iv.peer !== undefined);
+    const end = Math.max(r.makespanMs, ...this.copies.map((iv) => iv.endMs), 1e-9);
+    this.binMs = end / bins;
+    this.bins = Array.from({ length: bins }, () => []);
+    this.copies.forEach((iv, i) => {
+      const a = Math.max(0, Math.min(bins - 1, Math.floor(iv.startMs / this.binMs)));
+      const b = Math.max(0, Math.min(bins - 1, Math.floor(iv.endMs / this.binMs)));
+      for (let k = a; k <= b; k++) this.bins[k].push(i);
+    });
+  }
+
+  at(t: number): Flow[] {
+    const k = Math.floor(t / this.binMs);
+    if (!(k >= 0 && k < this.bins.length)) return [];
+    return flowsAt({ intervals: this.bins[k].map((i) => this.copies[i]) }, t);
+  }
+}
+
 /** The fastest transfer of the run, bytes/ms (what the arrows' widths are scaled by). */
 export function peakRate(r: Pick<GroupRunResult, 'intervals'>): number {
   let peak = 1e-12;
@@ -61,7 +91,9 @@ export function peakRate(r: Pick<GroupRunResult, 'intervals'>): number {
 }
 
 /** Bytes moved from each rank to each other over the whole run: totals[from][to]. */
-export function flowTotals(r: Pick<GroupRunResult, 'intervals' | 'ranks'>): number[][] {
+export function flowTotals(r: Pick<GroupRunResult, 'intervals' | 'ranks'> & { compact?: CompactTimeline }): number[][] {
+  // A compacted run keeps the exact per-pair totals (its copy spans may have lost their peers).
+  if (r.compact) return r.compact.pairBytes.map((row) => [...row]);
   const n = r.ranks.length;
   const totals = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (const iv of r.intervals)

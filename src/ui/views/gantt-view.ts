@@ -1,14 +1,44 @@
 // Per-rank Gantt charts, one per strategy, on uPlot: uPlot owns the axes, scales, cursor and
 // drag-to-zoom (double-click resets); the spans are drawn in its draw hook with valToPos.
-// Two rows per rank (compute stream, copy engine); every strategy shares one time axis so
-// their makespans compare at a glance, and zooming one zooms all.
+// Two rows per rank (compute stream, copy engine); from 8 ranks up one row per rank, its copy
+// engine's busy time a thin strip along the row's foot (the copy spans are aggregated per rank
+// then: compact.ts). Every strategy shares one time axis so their makespans compare at a
+// glance, and zooming one zooms all.
 import uPlot from 'uplot';
 import type { GroupRunResult } from '../../strategies/types.ts';
-import { CLASS_COLOR, SPAN_CLASSES, classTotals, spanAt, timelineRows, type TimelineRow } from '../timeline.ts';
+import { AGGREGATE_FROM_RANKS } from '../compact.ts';
+import {
+  CLASS_COLOR,
+  SPAN_CLASSES,
+  busySpans,
+  classTotals,
+  spanAt,
+  timelineRows,
+  type TimelineRow,
+} from '../timeline.ts';
 import { sourceBadge } from '../summary.ts';
 import { clear, fmtBytes, fmtMs, h } from './dom.ts';
 
 const ROW_PX = 22;
+const AGGREGATED_ROW_PX = 13;
+
+/** A drawn row: a timeline row, and in aggregated charts its copy engine's busy time. */
+type GanttRow = TimelineRow & { busy?: { startMs: number; endMs: number }[]; copyCls?: 'pull' | 'send' };
+
+function ganttRows(r: GroupRunResult, rows: TimelineRow[]): GanttRow[] {
+  if (r.ranks.length < AGGREGATE_FROM_RANKS) return rows;
+  const out: GanttRow[] = [];
+  for (let i = 0; i < rows.length; i += 2) {
+    const copy = rows[i + 1];
+    out.push({
+      ...rows[i],
+      name: `r${rows[i].rank}`,
+      busy: busySpans(copy),
+      copyCls: copy.spans.some((s) => s.cls === 'send') ? 'send' : 'pull',
+    });
+  }
+  return out;
+}
 
 export interface GanttCharts {
   plots: { title: string; plot: uPlot }[];
@@ -26,8 +56,18 @@ export function ganttCharts(
   const plots: { title: string; plot: uPlot }[] = [];
   let syncing = false;
 
-  const allRows = results.map((r) => timelineRows(r));
-  root.append(legend(allRows.flat()));
+  const full = results.map((r) => timelineRows(r));
+  const allRows = results.map((r, i) => ganttRows(r, full[i]));
+  root.append(legend(full.flat()));
+  if (results[0] && results[0].ranks.length >= AGGREGATE_FROM_RANKS)
+    root.append(
+      h(
+        'p',
+        { class: 'note' },
+        `${results[0].ranks.length} ranks: one row per rank (its compute stream); the strip along each row's foot ` +
+          'is when its copy engine was moving bytes (serving pulls or all-to-all sends, aggregated per rank and layer).',
+      ),
+    );
   results.forEach((r, i) => {
     const rows = allRows[i];
     const title = `${r.strategy.toUpperCase()}: per-rank timeline, makespan ${fmtMs(r.makespanMs)}`;
@@ -83,7 +123,7 @@ function legend(rows: TimelineRow[]): HTMLElement {
 
 function options(
   r: GroupRunResult,
-  rows: TimelineRow[],
+  rows: GanttRow[],
   width: number,
   onHover: ((t: number | null, r: GroupRunResult) => void) | undefined,
   onZoom: (min: number, max: number) => void,
@@ -92,9 +132,10 @@ function options(
   // Row i (rank 0 compute at the top) sits at y = n − 1 − i.
   const yOf = (i: number) => n - 1 - i;
   const badge = sourceBadge(r);
+  const rowPx = rows.some((x) => x.busy) ? AGGREGATED_ROW_PX : ROW_PX;
   return {
     width,
-    height: n * ROW_PX + 56,
+    height: n * rowPx + 56,
     legend: { show: false },
     scales: { x: { time: false }, y: { range: [-0.5, n - 0.5] } },
     axes: [
@@ -105,7 +146,7 @@ function options(
         values: (u, splits) => splits.map((v) => fmtTick(v, u.scales.x.max! - u.scales.x.min!)),
       },
       {
-        size: 104,
+        size: rowPx === ROW_PX ? 104 : 44,
         gap: 4,
         splits: () => rows.map((_, i) => yOf(i)),
         values: (_u, splits) => splits.map((v) => rows[n - 1 - v]?.name ?? ''),
@@ -160,7 +201,7 @@ function options(
   };
 }
 
-function drawSpans(u: uPlot, rows: TimelineRow[], yOf: (i: number) => number): void {
+function drawSpans(u: uPlot, rows: GanttRow[], yOf: (i: number) => number): void {
   const ctx = u.ctx;
   const { left, top, width, height } = u.bbox;
   const rowPx = Math.abs(u.valToPos(0, 'y', true) - u.valToPos(1, 'y', true));
@@ -172,22 +213,36 @@ function drawSpans(u: uPlot, rows: TimelineRow[], yOf: (i: number) => number): v
   ctx.clip();
   rows.forEach((row, i) => {
     const yc = u.valToPos(yOf(i), 'y', true);
-    const hPx = rowPx * (row.lane === 'compute' ? 0.78 : 0.5);
+    const hPx = rowPx * (row.busy ? 0.62 : row.lane === 'compute' ? 0.78 : 0.5);
     // A faint band behind each compute row groups it with its copy engine.
-    if (row.lane === 'compute') {
+    if (row.lane === 'compute' && !row.busy) {
       ctx.fillStyle = i % 4 === 0 ? 'rgba(0,0,0,0.025)' : 'rgba(0,0,0,0)';
       ctx.fillRect(left, yc - rowPx / 2, width, rowPx * 2);
     }
+    // Spans narrower than a pixel that start inside the last pixel drawn are skipped.
+    let drawnTo = -Infinity;
     for (const s of row.spans) {
       if (s.endMs < xMin || s.startMs > xMax) continue;
       const x0 = u.valToPos(s.startMs, 'x', true);
       const x1 = u.valToPos(s.endMs, 'x', true);
+      if (x1 - x0 < 1 && x0 < drawnTo) continue;
       ctx.fillStyle = CLASS_COLOR[s.cls];
       // Copy engines can serve several pulls at once: translucent so overlaps read as darker.
       ctx.globalAlpha = row.lane === 'copy' ? 0.7 : 1;
       ctx.fillRect(x0, yc - hPx / 2, Math.max(1, x1 - x0), hPx);
+      drawnTo = x0 + Math.max(1, x1 - x0);
     }
     ctx.globalAlpha = 1;
+    if (row.busy) {
+      ctx.fillStyle = CLASS_COLOR[row.copyCls ?? 'pull'];
+      const strip = Math.max(2, rowPx * 0.18);
+      for (const b of row.busy) {
+        if (b.endMs < xMin || b.startMs > xMax) continue;
+        const x0 = u.valToPos(b.startMs, 'x', true);
+        const x1 = u.valToPos(b.endMs, 'x', true);
+        ctx.fillRect(x0, yc + hPx / 2, Math.max(1, x1 - x0), strip);
+      }
+    }
   });
   ctx.restore();
 }

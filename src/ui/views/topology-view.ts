@@ -1,14 +1,21 @@
 // The group's topology, live: ranks on a ring, each filled with what its compute stream is
 // doing at time t; the transfers in flight at t drawn as arrows from the copy engine that
 // serves them to the rank that receives them (width ∝ rate), over faint chords whose width
-// is the run's total bytes between the pair. t plays from 0 to the makespan in a loop, or
-// follows the cursor over the Gantt charts. Pan by dragging, zoom with the wheel: the view
-// transform is a gl-matrix mat3 (src/ui/topology.ts).
+// is the run's total bytes between the pair. For N ≥ 8 the run's copy spans are aggregated
+// per rank (compact.ts): a busy copy engine is drawn as a ring around its rank instead.
+// t follows the cursor over the Gantt charts, or plays from 0 to the makespan in a loop
+// when asked. Pan by dragging, zoom with the wheel: the view transform is a gl-matrix mat3
+// (src/ui/topology.ts).
+//
+// It draws only when something changed (t, the strategy, pan/zoom, the size) and only while
+// it is on screen and the tab is visible: an idle page costs no CPU, so it cannot steal time
+// from the emulated GPU of the next measured run.
 import type { GroupRunResult } from '../../strategies/types.ts';
+import { AGGREGATE_FROM_RANKS, type PageRun } from '../compact.ts';
 import { CLASS_COLOR, spanAt, timelineRows, type TimelineRow } from '../timeline.ts';
 import {
+  FlowIndex,
   flowTotals,
-  flowsAt,
   peakRate,
   project,
   ringLayout,
@@ -23,8 +30,10 @@ const LOOP_SECONDS = 8;
 
 export interface TopologyView {
   canvas: HTMLCanvasElement;
-  /** Show time t (ms) and stop playing; null resumes playback. */
+  /** Show time t (ms); null lets playback (if on) take over again. */
   follow(t: number | null): void;
+  /** Frames drawn so far (the e2e test checks an idle view draws none). */
+  frames(): number;
   destroy(): void;
 }
 
@@ -35,19 +44,22 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
   let rows: TimelineRow[] = [];
   let totals: number[][] = [];
   let maxRate = 0;
+  let flows: FlowIndex | null = null;
   let view: ViewState = { zoom: 1, panX: 0, panY: 0 };
   let t = 0;
-  let playing = true;
+  let playing = false;
   let followed: number | null = null;
-  let last = performance.now();
+  let last = 0;
   let raf = 0;
+  let drawn = 0;
+  let onScreen = false;
 
   const select = h(
     'select',
     { 'aria-label': 'strategy' },
     ...results.map((r) => h('option', { value: r.strategy, selected: r === current }, r.strategy.toUpperCase())),
   );
-  const play = h('button', { type: 'button', class: 'small' }, 'pause');
+  const play = h('button', { type: 'button', class: 'small' }, 'play');
   const slider = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'time' });
   const clock = h('span', { class: 'clock' });
   const canvas = h('canvas', { class: 'topology-canvas', width: 600, height: 420 });
@@ -59,30 +71,42 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     h(
       'p',
       { class: 'note' },
-      'Arrows: transfers in flight, from the copy engine serving them to the receiving rank (width ∝ rate). Chords: total bytes per pair. Rank fill: what its compute stream is doing. Drag to pan, wheel to zoom, double-click to reset.',
+      results[0].ranks.length >= AGGREGATE_FROM_RANKS
+        ? 'Ring around a rank: its copy engine is moving bytes (transfers aggregated per rank for ' +
+            `${AGGREGATE_FROM_RANKS} ranks or more). `
+        : 'Arrows: transfers in flight, from the copy engine serving them to the receiving rank (width ∝ rate). ',
+      'Chords: total bytes per pair. Rank fill: what its compute stream is doing. ' +
+        'Hover the DWDP timeline to move t, or play. Drag to pan, wheel to zoom, double-click to reset.',
     ),
   );
 
   const pick = () => {
     current = results.find((r) => r.strategy === select.value) ?? results[0];
     rows = timelineRows(current);
-    totals = flowTotals(current);
+    totals = flowTotals(current as PageRun);
     maxRate = peakRate(current);
+    flows = new FlowIndex(current);
     const b = sourceBadge(current);
     badge.textContent = b;
     badge.className = `badge ${b === 'modeled' ? 'modeled' : 'measured'}`;
+    // Open on the first transfer (t = 0 often has nothing in flight).
+    const firstCopy = rows.find((r) => r.lane === 'copy' && r.spans.length)?.spans[0];
+    if (!playing && followed === null && firstCopy) t = (firstCopy.startMs + firstCopy.endMs) / 2;
+    request();
   };
-  pick();
   select.addEventListener('change', pick);
   play.addEventListener('click', () => {
     playing = !playing;
     followed = null;
     play.textContent = playing ? 'pause' : 'play';
+    last = 0;
+    request();
   });
   slider.addEventListener('input', () => {
     playing = false;
     play.textContent = 'play';
     t = (Number(slider.value) / 1000) * current.makespanMs;
+    request();
   });
 
   // Pan and zoom.
@@ -92,7 +116,9 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     canvas.setPointerCapture(e.pointerId);
   });
   canvas.addEventListener('pointermove', (e) => {
-    if (drag) view = { ...view, panX: drag.panX + e.clientX - drag.x, panY: drag.panY + e.clientY - drag.y };
+    if (!drag) return;
+    view = { ...view, panX: drag.panX + e.clientX - drag.x, panY: drag.panY + e.clientY - drag.y };
+    request();
   });
   canvas.addEventListener('pointerup', () => (drag = null));
   canvas.addEventListener(
@@ -108,31 +134,62 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
         rect.width,
         rect.height,
       );
+      request();
     },
     { passive: false },
   );
-  canvas.addEventListener('dblclick', () => (view = { zoom: 1, panX: 0, panY: 0 }));
+  canvas.addEventListener('dblclick', () => {
+    view = { zoom: 1, panX: 0, panY: 0 };
+    request();
+  });
 
-  const frame = (now: number) => {
-    const dt = (now - last) / 1000;
-    last = now;
+  // One frame when something changed; a stream of frames only while playing and visible.
+  const visible = () => onScreen && !document.hidden;
+  function request(): void {
+    if (!raf && visible()) raf = requestAnimationFrame(frame);
+  }
+  function frame(now: number): void {
+    raf = 0;
     const span = current.makespanMs;
     if (followed !== null) t = followed;
-    else if (playing && span > 0) t = (t + (dt / LOOP_SECONDS) * span) % span;
+    else if (playing && span > 0) t = (t + ((last ? now - last : 0) / 1000 / LOOP_SECONDS) * span) % span;
+    last = playing ? now : 0;
     slider.value = String(span > 0 ? Math.round((t / span) * 1000) : 0);
     clock.textContent = `t = ${fmtMs(t)} of ${fmtMs(span)}`;
-    draw(canvas, current, rows, totals, maxRate, view, t);
-    raf = requestAnimationFrame(frame);
+    draw(canvas, current, rows, totals, maxRate, flows!, view, t);
+    drawn++;
+    if (playing && followed === null) request();
+  }
+  const io = new IntersectionObserver((entries) => {
+    onScreen = entries.some((e) => e.isIntersecting);
+    last = 0;
+    request();
+  });
+  io.observe(canvas);
+  const onVisibility = () => {
+    last = 0;
+    request();
   };
-  raf = requestAnimationFrame(frame);
+  document.addEventListener('visibilitychange', onVisibility);
+  const ro = new ResizeObserver(() => request());
+  ro.observe(canvas);
+  pick();
 
   return {
     canvas,
     follow(x) {
-      followed = x === null ? null : Math.max(0, Math.min(current.makespanMs, x));
+      const next = x === null ? null : Math.max(0, Math.min(current.makespanMs, x));
+      if (next === followed) return;
+      followed = next;
+      request();
     },
+    frames: () => drawn,
     destroy() {
       cancelAnimationFrame(raf);
+      raf = 0;
+      io.disconnect();
+      ro.disconnect();
+      document.removeEventListener('visibilitychange', onVisibility);
       clear(root);
     },
   };
@@ -144,6 +201,7 @@ function draw(
   rows: TimelineRow[],
   totals: number[][],
   maxRate: number,
+  flowIndex: FlowIndex,
   view: ViewState,
   t: number,
 ): void {
@@ -178,7 +236,7 @@ function draw(
   }
 
   // Transfers in flight: curved arrows (so a→b and b→a do not overlap).
-  const flows = flowsAt(r, t);
+  const flows = flowIndex.at(t);
   for (const f of flows) {
     const [x0, y0] = nodes[f.from].p;
     const [x1, y1] = nodes[f.to].p;
@@ -220,8 +278,18 @@ function draw(
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   for (const n of nodes) {
-    const row = rows.find((x) => x.rank === n.rank && x.lane === 'compute');
+    const row = rows[2 * n.rank]?.lane === 'compute' ? rows[2 * n.rank] : undefined;
     const s = row && spanAt(row, t);
+    // A busy copy engine (aggregated runs have no per-peer arrows): a ring in its kind's colour.
+    const copy = rows[2 * n.rank + 1];
+    const busy = copy && copy.lane === 'copy' ? spanAt(copy, t) : undefined;
+    if (busy) {
+      ctx.strokeStyle = CLASS_COLOR[busy.cls];
+      ctx.lineWidth = 4 * dpr;
+      ctx.beginPath();
+      ctx.arc(n.p[0], n.p[1], nodeR + 4 * dpr, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
     ctx.fillStyle = s ? CLASS_COLOR[s.cls] : '#f4f4f4';
     ctx.strokeStyle = '#333';
     ctx.lineWidth = 1.5 * dpr;
