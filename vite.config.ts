@@ -2,7 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // The benchmark page (index.html + src/ui) is the app; shaders are bundled as raw text.
+  // base './': every URL in the build is relative, so dist/ works from any static host under
+  // any sub-path; the run worker is an ES module worker loaded relative to the page's script.
+  base: './',
   build: { outDir: 'dist', target: 'es2022' },
+  worker: { format: 'es' },
   server: { port: 5173, strictPort: false },
   test: {
     include: ['test/**/*.test.ts'],

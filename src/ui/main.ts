@@ -49,6 +49,8 @@ export interface PageApi {
   /** Switches to the shader lab view (building it on first use) and returns its API. */
   openLab(): Promise<LabApi>;
   view(): 'bench' | 'lab';
+  /** Frames the topology view has drawn since it was built (0 without results). */
+  topologyFrames(): number;
 }
 
 declare global {
@@ -366,6 +368,7 @@ window.dwdp = {
     return (await openLab()).api;
   },
   view: () => view,
+  topologyFrames: () => views.topology?.frames() ?? 0,
 };
 
 if (view === 'lab') void showView('lab');
