@@ -3,7 +3,7 @@
 // byte — per rank and per pair — and the compute intervals as they were. Random slice sets,
 // seeded (the seed is printed on failure; TEST_SEED reruns it), against float64 sums.
 import { describe, expect, it } from 'vitest';
-import type { Interval } from '../src/sim/scheduler.ts';
+import type { Interval } from '../src/timeline/scheduler.ts';
 import type { GroupRunResult } from '../src/strategies/types.ts';
 import { AGGREGATE_FROM_RANKS, compactRun } from '../src/ui/compact.ts';
 import { flowTotals } from '../src/ui/topology.ts';
@@ -69,6 +69,7 @@ function fakeRun(n: number, layers: number, rand: () => number): GroupRunResult 
     replicaWeightBytes: 0,
     bytesPerExpert: 0,
     link: { gbps: 1, latencyUs: 0, contentionFix: true },
+    provenance: { kind: 'modeled', profile: 'test', profileName: 'test', calibration: 'test' },
     timeSource: 'test',
     adapter: 'test',
   };

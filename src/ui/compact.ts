@@ -21,8 +21,9 @@
 // the scheduler from the full timeline before this runs.
 //
 // Pure module (Node, browser, worker).
-import type { Interval } from '../sim/scheduler.ts';
+import type { Interval } from '../timeline/scheduler.ts';
 import type { GroupRunResult } from '../strategies/types.ts';
+import type { Capacity } from './modeled.ts';
 
 /** From this many ranks up, copy spans are aggregated per rank and layer (see the header). */
 export const AGGREGATE_FROM_RANKS = 8;
@@ -36,8 +37,8 @@ export interface CompactTimeline {
   pairBytes: number[][];
 }
 
-/** A run as the page holds it: the library's result, its timeline compacted. */
-export type PageRun = GroupRunResult & { compact?: CompactTimeline };
+/** A run as the page holds it: the library's result, its timeline compacted, and (modeled) its memory against HBM. */
+export type PageRun = GroupRunResult & { compact?: CompactTimeline; capacity?: Capacity };
 
 /** The result with its copy lane compacted (see the header); a no-op on an already compacted run. */
 export function compactRun<T extends GroupRunResult>(r: T): T & { compact: CompactTimeline } {

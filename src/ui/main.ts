@@ -21,6 +21,9 @@ import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
 import { provenance } from './summary.ts';
+import { configCaveats } from './caveats.ts';
+import { describeChanges, formChanges } from './stale.ts';
+import { GLOSSARY } from './glossary.ts';
 import { formToQuery, pageUrl, readQuery } from './url.ts';
 import { buildPanel } from './views/panel.ts';
 import { clear, download, h } from './views/dom.ts';
@@ -97,8 +100,39 @@ const panel = buildPanel($('panel'), opened ? opened.form : defaultForm(), (form
   $('run-hint').textContent = parsed.config
     ? runHint(parsed.config)
     : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
+  const caveats = $('config-caveats');
+  clear(caveats);
+  for (const cv of parsed.config ? configCaveats(parsed.config, form.linkProfile) : [])
+    caveats.append(h('p', { class: `caveat caveat-${cv.kind}`, 'data-caveat': cv.kind }, `Caveat: ${cv.text}.`));
+  markStale(form);
   if (ok && view === 'bench') setQuery(formToQuery(form));
 });
+
+/**
+ * Results that no longer match the form are marked stale, with what changed; the exports
+ * then say they hold the earlier configuration (results JSON: `changedSince`).
+ */
+function markStale(form: FormState): void {
+  const banner = $('stale');
+  const changes = comparison ? formChanges(comparison.form, form) : [];
+  const stale = changes.length > 0 && !running;
+  banner.hidden = !stale;
+  $('results-body').classList.toggle('stale', stale);
+  clear(banner);
+  if (!stale) return;
+  banner.append(
+    h('b', {}, 'Stale: '),
+    `these results ran with an earlier configuration. Changed since: ${describeChanges(changes)}. `,
+    'Run to update them; the exports hold the earlier run, and say so.',
+  );
+}
+
+// The glossary: every term the tooltips define, in one list.
+for (const t of Object.values(GLOSSARY))
+  $('glossary-list').append(
+    h('dt', {}, t.term),
+    h('dd', {}, t.meaning, 'formula' in t ? h('span', { class: 'formula' }, ` = ${t.formula}`) : ''),
+  );
 
 // ---------------------------------------------------------------------------------------
 // Views: the benchmark and the shader lab
@@ -210,6 +244,7 @@ async function run(form: FormState): Promise<Comparison> {
     comparison = c;
     bar.value = 1;
     await render(c);
+    markStale(panel.form);
     msg.textContent = `done in ${(c.elapsedMs / 1000).toFixed(1)} s`;
     return c;
   } catch (e) {
@@ -221,6 +256,7 @@ async function run(form: FormState): Promise<Comparison> {
     clearInterval(tick);
     running = null;
     setRunning(false);
+    markStale(panel.form);
   }
 }
 
@@ -281,7 +317,8 @@ async function showPoint(c: Comparison, i: number): Promise<void> {
   views.memory?.destroy();
   views.gantt = views.topology = views.memory = undefined;
   const point = c.points[i];
-  summaryView($('summary'), c, point);
+  const config = parseForm(c.form).config;
+  summaryView($('summary'), c, point, config ? configCaveats(config, c.form.linkProfile) : []);
   await yieldTask();
   if (token !== renderToken) return;
   views.gantt = ganttCharts($('gantt'), point.results, (t, r) => {
@@ -302,7 +339,9 @@ const exportAs = (what: 'json' | 'csv' | 'trace' | 'png') => async () => {
   const c = comparison;
   if (!c) return;
   const base = exportBaseName(c);
-  if (what === 'json') download(`${base}.json`, comparisonJson(c));
+  const changes = formChanges(c.form, panel.form);
+  const stale = changes.length ? { changedSince: changes } : {};
+  if (what === 'json') download(`${base}${changes.length ? '-earlier-config' : ''}.json`, comparisonJson(c, stale));
   if (what === 'csv') download(`${base}.csv`, comparisonCsv(c), 'text/csv');
   if (what === 'trace') download(`${base}.trace.json`, JSON.stringify(comparisonTrace(c)));
   if (what === 'png')

@@ -18,6 +18,20 @@ import { groupRates } from '../strategies/metrics.ts';
 import { DEFAULT_WORKLOAD_LAW } from '../workload/workload.ts';
 import type { PageConfig } from './config.ts';
 
+/**
+ * Memory of one GPU against its HBM, as the rack model computes it (src/sim/experiment.ts):
+ * routed experts as placed (with DWDP's prefetch buffers), everything else replicated, and
+ * the KV cache of the step's longest batch. DP is DWDP's program with every expert local.
+ */
+export interface Capacity {
+  neededBytes: number;
+  capacityBytes: number;
+  fits: boolean;
+  /** The profile's name. */
+  profile: string;
+  what: string;
+}
+
 /** What the modeled source ignores or simplifies in this config, in words. */
 export function modeledCaveats(c: PageConfig): string[] {
   const out = [
@@ -70,7 +84,7 @@ function stepRun(p: StepParams): ReturnType<typeof runStepRow> {
 }
 
 /** One strategy of the comparison, modeled. */
-export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResult {
+export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResult & { capacity: Capacity } {
   const p = stepParams(c, strategy);
   const run = stepRun(p);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
@@ -121,5 +135,12 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     provenance,
     timeSource: timeSourceText(provenance),
     adapter: adapterText(provenance),
+    capacity: {
+      neededBytes: (strategy === 'dep' ? run.row.memoryGB.dep : run.row.memoryGB.dwdp) * 1e9,
+      capacityBytes: profile.hbmCapacityGB * 1e9,
+      fits: strategy === 'dep' ? run.row.fits.dep : run.row.fits.dwdp,
+      profile: profile.name,
+      what: 'weights + KV cache',
+    },
   };
 }

@@ -14,12 +14,31 @@ import {
   classTotals,
   spanAt,
   timelineRows,
+  type SpanClass,
   type TimelineRow,
 } from '../timeline.ts';
 import { sourceBadge } from '../summary.ts';
 import { clear, fmtBytes, fmtMs, h } from './dom.ts';
 
 const ROW_PX = 22;
+
+/** What each legend entry means (its tooltip). */
+const LEGEND_MEANING: Record<SpanClass, string> = {
+  attention: 'the attention stand-in of each layer (compute stream)',
+  router: 'the router: scores and top-k expert choice per token',
+  gemm: 'the routed experts’ grouped GEMMs (gate/up and down)',
+  dense: 'the shared expert or a dense layer’s MLP',
+  combine: 'weighting and summing the experts’ outputs per token',
+  merge: 'split weights off: copying pulled experts into one buffer before the GEMM',
+  collective: 'DEP’s all-to-all kernels on the stream: packing rows, local rows, launch cost',
+  other: 'other compute (norms, permutes)',
+  wait: 'the stream stood still until a DWDP pull landed: exposed pull time',
+  sync: 'the stream stood still at a barrier or for a late peer (DEP’s all-to-all)',
+  comm: 'DEP’s all-to-all transfer on the stream',
+  idle: 'nothing to do: the rank finished before the slowest one (makespan − its end)',
+  pull: 'this rank’s copy engine moving expert weights to a peer that pulls them',
+  send: 'this rank’s copy engine sending tokens to a peer in DEP’s all-to-all',
+};
 const AGGREGATED_ROW_PX = 13;
 
 /** A drawn row: a timeline row, and in aggregated charts its copy engine's busy time. */
@@ -117,7 +136,14 @@ function legend(rows: TimelineRow[]): HTMLElement {
   return h(
     'div',
     { class: 'legend' },
-    ...items.map((c) => h('span', { class: 'legend-item' }, h('i', { style: `background:${c.color}` }), c.label)),
+    ...items.map((c) =>
+      h(
+        'span',
+        { class: 'legend-item', title: `${c.label}: ${LEGEND_MEANING[c.cls]}` },
+        h('i', { style: `background:${c.color}` }),
+        c.label,
+      ),
+    ),
   );
 }
 
@@ -187,11 +213,19 @@ function options(
             h('br'),
             `${SPAN_CLASSES.find((c) => c.cls === s.cls)!.label}, ${fmtMs(s.endMs - s.startMs)} (${fmtMs(s.startMs)} → ${fmtMs(s.endMs)})`,
           );
-          if (s.bytes !== undefined)
+          if (s.bytes !== undefined) {
+            // On a dilated link the span's own rate is the slowed one: read it back at the profile's speed.
+            const here = (s.bytes / (s.endMs - s.startMs)) * 1e-6;
+            const dil = r.link.dilation;
+            const to = s.peer !== undefined ? ` to r${s.peer}` : '';
             tip.append(
               h('br'),
-              `${fmtBytes(s.bytes)} to r${s.peer} at ${((s.bytes / (s.endMs - s.startMs)) * 1e-6).toPrecision(3)} GB/s`,
+              dil
+                ? `${fmtBytes(s.bytes)}${to} at ${(here / dil.factor).toPrecision(3)} GB/s as on ${dil.profile} ` +
+                    `(${here.toPrecision(3)} GB/s on this dilated link)`
+                : `${fmtBytes(s.bytes)}${to} at ${here.toPrecision(3)} GB/s (mean over the span)`,
             );
+          }
           const w = u.over.clientWidth;
           tip.style.left = `${Math.min(left + 12, w - 260)}px`;
           tip.style.top = `${top + 12}px`;

@@ -1,48 +1,80 @@
-// The headline numbers: one card per strategy (TPS/GPU and TPS/user with the ratio to DEP),
-// then the full table. Units in every header; the badge and the provenance line say whether
-// the numbers were measured here (on which adapter, which clock) or modeled (which profile).
+// The headline numbers: one card per strategy (TPS/GPU and TPS/user with the ratio to DEP,
+// and its caveats: does not fit, no FP4 math, a link from another machine), then the full
+// table. Units in every header, a definition (with its formula) on every header and card
+// line (glossary.ts); the badge and the provenance line say whether the numbers were
+// measured here (on which adapter, which clock) or modeled (which profile).
 import type { Comparison, ComparisonPoint } from '../compare.ts';
+import type { PageRun } from '../compact.ts';
+import { capacityCaveat, type Caveat } from '../caveats.ts';
+import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
 import { provenance, sourceBadge, summaryRows, type SummaryRow } from '../summary.ts';
 import { clear, fmt, fmtBytes, fmtMs, h } from './dom.ts';
 
 const NAMES: Record<string, string> = { dp: 'DP · full replica', dep: 'DEP · expert parallel', dwdp: 'DWDP' };
+const DESCRIBE: Record<string, string> = {
+  dp: 'DP: every rank holds every expert; no communication',
+  dep: 'DEP: experts sharded across ranks; tokens go to their experts in an all-to-all every MoE layer, so the slowest rank sets the pace',
+  dwdp: 'DWDP: each rank holds L experts and pulls the rest from its peers ahead of use on the copy engine; no barriers',
+};
 
-export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonPoint): void {
+/** `configCaveats` of the comparison's configuration (they apply to every card). */
+export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonPoint, caveats: Caveat[] = []): void {
   clear(root);
   const rows = summaryRows(c, point);
   const first = point.results[0];
   const badge = sourceBadge(first);
   const dil = first.link.dilation;
+  const where =
+    point.results.length > 1 ? ` in the ${first.strategy.toUpperCase()} run and applied to every strategy` : '';
   root.append(
     h(
       'div',
       { class: 'provenance' },
-      h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}` }, badge),
+      h('span', { class: `badge ${badge === 'modeled' ? 'modeled' : 'measured'}`, title: badgeTitle(badge) }, badge),
       ` ${provenance(first)}.`,
       dil
-        ? ` Link dilated ×${dil.factor.toExponential(2)} so compute:link matches ${dil.profile} (this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${point.results.length > 1 ? ` in the ${first.strategy.toUpperCase()} run and applied to every strategy` : ''}; profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).`
+        ? h(
+            'span',
+            { class: 'dilation', title: tooltip('dilation') },
+            ` Link slowed to ${dilationWords(dil.factor)} of its speed so compute : link matches ${dil.profile} ` +
+              `(this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}; ` +
+              `profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).`,
+          )
         : '',
       badge === 'measured here' ? ' Absolute rates are this emulated device’s; the ratios are the result.' : '',
     ),
-    h('div', { class: 'cards' }, ...rows.map((r) => card(r, badge))),
-    h('div', { class: 'table-wrap' }, table(rows)),
+    h('div', { class: 'cards' }, ...rows.map((r, i) => card(r, point.results[i] as PageRun, caveats))),
+    h('div', { class: 'table-wrap' }, table(rows, point.results as PageRun[])),
   );
+}
+
+function badgeTitle(badge: string): string {
+  return badge === 'modeled'
+    ? 'modeled: computed by the roofline cost model of a hardware profile and the event scheduler (src/sim); no GPU ran'
+    : 'measured here: real WGSL kernels timed on this browser’s WebGPU adapter';
 }
 
 function ratioChip(v: number | null): HTMLElement | string {
   if (v === null) return '';
   const cls = v > 1.005 ? 'up' : v < 0.995 ? 'down' : 'flat';
-  return h('span', { class: `ratio ${cls}` }, `${v.toFixed(3)}× DEP`);
+  return h('span', { class: `ratio ${cls}`, title: tooltip('vsDep') }, `${v.toFixed(3)}× DEP`);
 }
 
-function card(r: SummaryRow, badge: string): HTMLElement {
+function card(r: SummaryRow, run: PageRun, caveats: Caveat[]): HTMLElement {
+  const notes = [capacityCaveat(r.strategy, run.capacity), ...caveats].filter((x): x is Caveat => x !== null);
+  const noFit = notes.some((n) => n.kind === 'no-fit');
   return h(
     'div',
-    { class: `card card-${r.strategy}`, 'data-strategy': r.strategy },
-    h('div', { class: 'card-title' }, NAMES[r.strategy] ?? r.strategy),
+    { class: `card card-${r.strategy}${noFit ? ' no-fit' : ''}`, 'data-strategy': r.strategy },
     h(
       'div',
-      { class: 'metric' },
+      { class: 'card-title', title: DESCRIBE[r.strategy] ?? r.strategy },
+      NAMES[r.strategy] ?? r.strategy,
+      noFit ? h('span', { class: 'flag no-fit', 'data-caveat': 'no-fit' }, 'does not fit') : '',
+    ),
+    h(
+      'div',
+      { class: 'metric', title: tooltip('tpsGpu') },
       h('span', { class: 'value', 'data-metric': 'tps-gpu' }, fmt(r.tpsPerGpu, 1)),
       h('span', { class: 'unit' }, ' tokens/s per GPU'),
       ' ',
@@ -50,7 +82,7 @@ function card(r: SummaryRow, badge: string): HTMLElement {
     ),
     h(
       'div',
-      { class: 'metric small' },
+      { class: 'metric small', title: tooltip('tpsUser') },
       h('span', { class: 'value', 'data-metric': 'tps-user' }, fmt(r.tpsPerUser, 1)),
       h('span', { class: 'unit' }, ' tokens/s per user'),
       ' ',
@@ -59,42 +91,72 @@ function card(r: SummaryRow, badge: string): HTMLElement {
     h(
       'div',
       { class: 'card-foot' },
-      `makespan ${fmtMs(r.makespanMs)}`,
-      r.hiddenPullFraction !== null ? ` · ${(100 * r.hiddenPullFraction).toFixed(1)}% of pull time hidden` : '',
-      ` · ${badge}`,
+      h('span', { title: tooltip('makespan') }, `makespan ${fmtMs(r.makespanMs)}`),
+      r.hiddenPullFraction !== null
+        ? h(
+            'span',
+            { title: tooltip('hiddenPull') },
+            ` · ${(100 * r.hiddenPullFraction).toFixed(1)}% of pull time hidden`,
+          )
+        : '',
+      run.capacity
+        ? h(
+            'span',
+            { title: tooltip('hbm'), 'data-metric': 'hbm' },
+            ` · ${fmtBytes(run.capacity.neededBytes)} of ${fmtBytes(run.capacity.capacityBytes)} HBM per GPU`,
+          )
+        : '',
     ),
+    notes.length
+      ? h(
+          'ul',
+          { class: 'caveats' },
+          ...notes.map((n) => h('li', { class: `caveat caveat-${n.kind}`, 'data-caveat': n.kind }, n.text)),
+        )
+      : '',
   );
 }
 
-function table(rows: SummaryRow[]): HTMLElement {
-  const head = [
-    'strategy',
-    'TPS/GPU (tok/s)',
-    'vs DEP',
-    'TPS/user (tok/s)',
-    'vs DEP',
-    'makespan',
-    'compute / rank',
-    'pull wait / rank',
-    'barrier wait / rank',
-    'idle / rank',
-    'hidden pull',
-    'pulled / rank',
-    'weights / rank',
-    'of replica',
+const COLUMNS: readonly [string, TermKey | null][] = [
+  ['strategy', null],
+  ['TPS/GPU (tok/s)', 'tpsGpu'],
+  ['vs DEP', 'vsDep'],
+  ['TPS/user (tok/s)', 'tpsUser'],
+  ['vs DEP', 'vsDep'],
+  ['makespan', 'makespan'],
+  ['compute / rank', 'compute'],
+  ['pull wait / rank', 'pullWait'],
+  ['barrier wait / rank', 'barrierWait'],
+  ['idle / rank', 'idle'],
+  ['hidden pull', 'hiddenPull'],
+  ['pulled / rank', 'pulled'],
+  ['weights / rank', 'weights'],
+  ['of replica', 'ofReplica'],
+];
+
+function table(rows: SummaryRow[], runs: PageRun[]): HTMLElement {
+  const hbm = runs.some((r) => r.capacity);
+  const head: [string, TermKey | null][] = [
+    ...COLUMNS,
+    ...(hbm ? [['memory / GPU (HBM)', 'hbm'] as [string, TermKey]] : []),
   ];
   const r3 = (v: number | null) => (v === null ? '—' : `${v.toFixed(3)}×`);
   return h(
     'table',
     { class: 'summary-table' },
-    h('thead', {}, h('tr', {}, ...head.map((x) => h('th', {}, x)))),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...head.map(([x, k]) => h('th', { title: k ? tooltip(k) : undefined, scope: 'col' }, x))),
+    ),
     h(
       'tbody',
       {},
-      ...rows.map((r) =>
-        h(
+      ...rows.map((r, i) => {
+        const cap = runs[i].capacity;
+        return h(
           'tr',
-          {},
+          { class: cap && !cap.fits ? 'no-fit' : undefined },
           h('td', {}, r.strategy.toUpperCase()),
           h('td', { class: 'num' }, fmt(r.tpsPerGpu, 1)),
           h('td', { class: 'num' }, r3(r.tpsPerGpuVsDep)),
@@ -113,8 +175,17 @@ function table(rows: SummaryRow[]): HTMLElement {
           h('td', { class: 'num' }, fmtBytes(r.bytesPulledPerRank)),
           h('td', { class: 'num' }, fmtBytes(r.weightBytesPerRank)),
           h('td', { class: 'num' }, `${(100 * r.weightVsReplica).toFixed(1)}%`),
-        ),
-      ),
+          hbm
+            ? h(
+                'td',
+                { class: 'num', 'data-metric': 'hbm' },
+                cap
+                  ? `${fmtBytes(cap.neededBytes)} / ${fmtBytes(cap.capacityBytes)}${cap.fits ? '' : ' — does not fit'}`
+                  : '—',
+              )
+            : '',
+        );
+      }),
     ),
   );
 }

@@ -1,0 +1,108 @@
+// The page's vocabulary: every metric, column and legend term with its definition and, where
+// it is computed, its formula. The summary's headers, the cards, the legends and the glossary
+// section all read it, so a term means one thing everywhere it appears.
+//
+// Pure module (Node and browser).
+
+export interface Term {
+  term: string;
+  meaning: string;
+  /** How it is computed, in symbols defined in `meaning` or elsewhere in the glossary. */
+  formula?: string;
+}
+
+export const GLOSSARY = {
+  tpsGpu: {
+    term: 'TPS/GPU',
+    meaning: 'prefill throughput per GPU: tokens the whole group processed per second of its makespan, per rank',
+    formula: 'Σ tokens ÷ makespan ÷ N',
+  },
+  tpsUser: {
+    term: 'TPS/user',
+    meaning: 'what one request sees: the mean over requests of its tokens over the time its rank took to finish it',
+    formula: 'mean over requests (tokens ÷ its rank’s finish time)',
+  },
+  vsDep: {
+    term: 'vs DEP',
+    meaning: 'the same metric divided by DEP’s at the same point: above 1 the strategy is faster than DEP',
+    formula: 'metric ÷ metric of DEP',
+  },
+  makespan: {
+    term: 'makespan',
+    meaning: 'time from the step’s start until its slowest rank finishes; every rate is over this',
+    formula: 'max over ranks of its end time',
+  },
+  compute: { term: 'compute / rank', meaning: 'time a rank’s stream spent running kernels, mean over ranks' },
+  pullWait: {
+    term: 'pull wait / rank',
+    meaning: 'time a rank’s stream stood still waiting for a DWDP pull to land (exposed pull time), mean over ranks',
+  },
+  barrierWait: {
+    term: 'barrier wait / rank',
+    meaning: 'time a rank stood still at DEP’s all-to-all barrier waiting for a slower peer, mean over ranks',
+  },
+  idle: {
+    term: 'idle / rank',
+    meaning: 'time a rank had nothing to do: it finished before the slowest rank (mean over ranks)',
+    formula: 'makespan − rank’s end time (+ gaps)',
+  },
+  hiddenPull: {
+    term: 'hidden pull',
+    meaning: 'DWDP: the share of pull time that overlapped the rank’s own compute, so cost nothing',
+    formula: '1 − exposed pull wait ÷ total pull time',
+  },
+  pulled: {
+    term: 'pulled / rank',
+    meaning: 'bytes of remote expert weights each rank pulled over the step, mean over ranks',
+  },
+  weights: {
+    term: 'weights / rank',
+    meaning: 'routed-expert weight memory of the largest rank: resident experts plus DWDP’s prefetch buffers',
+  },
+  ofReplica: {
+    term: 'of replica',
+    meaning: 'weights / rank as a share of a full replica (every routed expert, as DP holds)',
+    formula: 'weights / rank ÷ (E × bytes per expert × MoE layers)',
+  },
+  hbm: {
+    term: 'memory / GPU',
+    meaning:
+      'modeled: weights (routed experts as placed, the rest replicated) plus the KV cache of the step, against the profile’s HBM',
+  },
+  dilation: {
+    term: 'time dilation',
+    meaning:
+      'measured runs with a hardware profile: the link is slowed by the ratio of this device’s GEMM rate to the ' +
+      'profile’s, so compute : link matches the profile; rates on a dilated link are then read back at the profile’s speed',
+    formula: 'link factor = device GFLOP/s ÷ profile GFLOP/s',
+  },
+  crossover: {
+    term: 'crossover',
+    meaning:
+      'where DWDP ÷ DEP TPS/GPU crosses 1 along a numeric sweep (interpolated between the two points that bracket it)',
+  },
+} as const satisfies Record<string, Term>;
+
+export type TermKey = keyof typeof GLOSSARY;
+
+/** The text of a tooltip: "TPS/GPU: … = Σ tokens ÷ makespan ÷ N". */
+export function tooltip(key: TermKey): string {
+  const t: Term = GLOSSARY[key];
+  return `${t.term}: ${t.meaning}${t.formula ? `. = ${t.formula}` : ''}`;
+}
+
+/** A dilation factor in words: "1/6.29 million (×1.59e-7)", "×2.5". */
+export function dilationWords(factor: number): string {
+  if (!(factor > 0) || !Number.isFinite(factor)) return `×${factor}`;
+  if (factor >= 1) return `×${factor.toPrecision(3)}`;
+  const inv = 1 / factor;
+  const scaled =
+    inv >= 1e9
+      ? `${(inv / 1e9).toPrecision(3)} billion`
+      : inv >= 1e6
+        ? `${(inv / 1e6).toPrecision(3)} million`
+        : inv >= 1e3
+          ? `${(inv / 1e3).toPrecision(3)} thousand`
+          : inv.toPrecision(3);
+  return `1/${scaled} (×${factor.toExponential(2)})`;
+}
