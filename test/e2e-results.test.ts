@@ -145,4 +145,97 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(log.errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('flags what cannot fit, warns on mixed machines, and marks results stale when the form changes', async () => {
+    const form = scenarioForm({
+      fields: {
+        source: 'modeled',
+        model: 'deepseek-r1',
+        strategies: 'dp,dep,dwdp',
+        ranks: 4,
+        tokens: 4096,
+        requests: 1,
+        dilation: 'gb200-nvl72',
+        linkProfile: 'gb200-nvl72',
+        seed,
+      },
+    });
+    const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
+    expect(await page.$$eval('#config-caveats .caveat', (e) => e.length), 'a consistent GB200 config').toBe(0);
+    const status = await runAndWait(page);
+    expect(status, status).toMatch(/^done in /);
+    const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
+    type Cap = { capacity?: { neededBytes: number; capacityBytes: number; fits: boolean } };
+    const caps = c.points[0].results.map((r) => (r as Cap).capacity!);
+    // DP holds all 256 experts of every MoE layer: far over a B200's 186 GB; DEP and DWDP fit.
+    expect(caps.map((x) => x.fits)).toEqual([false, true, true]);
+    expect(caps[0].neededBytes).toBeGreaterThan(caps[0].capacityBytes);
+    expect(caps[0].capacityBytes).toBe(186e9);
+    const flagged = await page.$$eval('.card', (cards) =>
+      cards.map((e) => [(e as HTMLElement).dataset.strategy, e.classList.contains('no-fit')]),
+    );
+    expect(flagged).toEqual([
+      ['dp', true],
+      ['dep', false],
+      ['dwdp', false],
+    ]);
+    expect(await page.$eval('.card-dp .caveat-no-fit', (e) => e.textContent)).toMatch(
+      /^DP does not fit: [\d.]+ GiB per GPU \(weights \+ KV cache\) against [\d.]+ GiB \(186 GB\) of HBM on GB200/,
+    );
+    expect(await page.$$eval('.summary-table td[data-metric="hbm"]', (t) => t.map((x) => x.textContent))).toEqual([
+      expect.stringMatching(/does not fit$/),
+      expect.not.stringMatching(/does not fit/),
+      expect.not.stringMatching(/does not fit/),
+    ]);
+    // Words: every header, card metric and legend entry carries its definition.
+    const untitled = await page.$$eval('.summary-table th, .card .metric, #gantt .legend-item', (els) =>
+      els.filter((e) => !(e.getAttribute('title') ?? '').includes(':')).map((e) => e.textContent),
+    );
+    expect(untitled).toEqual([]);
+    expect(await page.$eval('.summary-table th[title^="hidden pull"]', (e) => e.getAttribute('title'))).toMatch(
+      /= 1 − exposed pull wait ÷ total pull time/,
+    );
+    expect(await page.$$eval('#glossary-list dt', (d) => d.map((x) => x.textContent))).toEqual(
+      expect.arrayContaining(['TPS/user', 'hidden pull', 'makespan', 'idle / rank', 'of replica', 'time dilation']),
+    );
+
+    // An H100 profile under a GB200 link: both caveats before running, and the results go stale.
+    await page.select('#f-dilation', 'h100-hgx');
+    const caveats = await page.$$eval('#config-caveats .caveat', (e) =>
+      e.map((x) => [(x as HTMLElement).dataset.caveat, x.textContent]),
+    );
+    expect(caveats.map((x) => x[0])).toEqual(['link-mismatch', 'no-fp4']);
+    expect(caveats[0][1]).toMatch(/link is GB200 NVL72 .* but the hardware profile .* is H100 SXM/);
+    expect(caveats[1][1]).toMatch(/H100 SXM, HGX 8-GPU has no FP4 tensor cores/);
+    expect(await page.$eval('#stale', (e) => ((e as HTMLElement).hidden ? '' : e.textContent))).toMatch(
+      /^Stale: .*Changed since: Hardware profile gb200-nvl72 → h100-hgx\./,
+    );
+    expect(await page.$eval('#results-body', (e) => e.classList.contains('stale'))).toBe(true);
+    // The results JSON exported now says which configuration it holds.
+    await page.evaluate(() => {
+      const w = window as unknown as { __blobs: Blob[] };
+      w.__blobs = [];
+      const orig = URL.createObjectURL.bind(URL);
+      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
+    });
+    await page.click('#export-json');
+    const exported = JSON.parse(
+      await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text()),
+    ) as { form: Record<string, string>; changedSince?: { key: string; was: string; now: string }[] };
+    expect(exported.form.dilation).toBe('gb200-nvl72');
+    expect(exported.changedSince).toEqual([
+      { key: 'dilation', label: 'Hardware profile', was: 'gb200-nvl72', now: 'h100-hgx' },
+    ]);
+    // The matching link: the mismatch goes (the FP4 caveat stays); going back to what ran: not stale.
+    await page.select('#f-linkProfile', 'h100-hgx');
+    expect(
+      await page.$$eval('#config-caveats .caveat', (e) => e.map((x) => (x as HTMLElement).dataset.caveat)),
+    ).toEqual(['no-fp4']);
+    await page.select('#f-linkProfile', 'gb200-nvl72');
+    await page.select('#f-dilation', 'gb200-nvl72');
+    expect(await page.$eval('#stale', (e) => (e as HTMLElement).hidden)).toBe(true);
+    expect(await page.$eval('#results-body', (e) => e.classList.contains('stale'))).toBe(false);
+    expect(log.errors).toEqual([]);
+    await page.close();
+  }, 180_000);
 });

@@ -12,6 +12,12 @@ export interface Term {
 }
 
 export const GLOSSARY = {
+  strategy: {
+    term: 'strategy',
+    meaning:
+      'DP: every rank holds every expert; DEP: experts sharded, tokens exchanged in an all-to-all every MoE layer; ' +
+      'DWDP: each rank holds L experts and pulls the rest from its peers ahead of use, with no barriers',
+  },
   tpsGpu: {
     term: 'TPS/GPU',
     meaning: 'prefill throughput per GPU: tokens the whole group processed per second of its makespan, per rank',

@@ -118,7 +118,7 @@ function card(r: SummaryRow, run: PageRun, caveats: Caveat[]): HTMLElement {
 }
 
 const COLUMNS: readonly [string, TermKey | null][] = [
-  ['strategy', null],
+  ['strategy', 'strategy'],
   ['TPS/GPU (tok/s)', 'tpsGpu'],
   ['vs DEP', 'vsDep'],
   ['TPS/user (tok/s)', 'tpsUser'],
