@@ -12,6 +12,7 @@ import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
 import tiny from '../bench/scenarios/tiny.json';
 import { serveBuilt } from './e2e-serve.ts';
+import { sweepSummary } from '../src/ui/sweep-summary.ts';
 import { testSeed } from './seed.ts';
 
 const found = await findBrowser().catch(() => null);
@@ -238,4 +239,50 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(log.errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('a categorical sweep: bars, a per-point table with its breakdown, the verdict in words, hover values', async () => {
+    const form = scenarioForm({
+      fields: {
+        source: 'modeled',
+        model: 'tiny-deepseek',
+        strategies: 'dep,dwdp',
+        ranks: 4,
+        tokens: 1024,
+        requests: 2,
+        cv: 0.3,
+        sweep: 'fix',
+        sweepValues: 'off,on',
+        seed,
+      },
+    });
+    const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
+    const status = await runAndWait(page);
+    expect(status, status).toMatch(/^done in /);
+    const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
+    const s = sweepSummary(c)!;
+    expect(await page.$eval('#sweep .crossover', (e) => e.textContent)).toBe(`${s.verdict}.`);
+    expect(s.verdict).not.toMatch(/level throughout/);
+    const table = await page.$$eval('#sweep .sweep-table tbody tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    );
+    expect(table.map((r) => r[0])).toEqual(['off', 'on']);
+    expect(table.map((r) => r[1])).toEqual(s.rows.map((r) => `${r.gpuRatio.toFixed(3)}×`));
+    expect(await page.$eval('#sweep .chart', (e) => e.getAttribute('aria-label'))).toContain(s.verdict);
+    // Hover over the second category: the legend reads its values.
+    await page.$eval('#sweep', (e) => e.scrollIntoView());
+    const over = (await page.$('#sweep .u-over'))!;
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.75, box.y + box.height / 2);
+    const legend = await page.$$eval('#sweep .u-legend .u-value', (v) => v.map((x) => x.textContent));
+    expect(legend.slice(0, 3)).toEqual([
+      'on',
+      `${s.rows[1].gpuRatio.toFixed(3)}×`,
+      `${s.rows[1].userRatio.toFixed(3)}×`,
+    ]);
+    // A row picks the point the other views show.
+    await page.click('#sweep .sweep-table tbody tr[data-point="1"]');
+    await page.waitForFunction(() => (document.querySelector('#point select') as HTMLSelectElement).value === '1');
+    expect(log.errors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

@@ -295,16 +295,20 @@ function render(c: Comparison): Promise<void> {
   $('results-body').hidden = false;
   const pick = $('point');
   clear(pick);
+  let sel: HTMLSelectElement | null = null;
   if (c.sweep) {
-    const sel = h(
+    sel = h(
       'select',
       { 'aria-label': 'sweep point' },
       ...c.points.map((p, i) => h('option', { value: i }, `${c.sweep!.label} = ${p.value}`)),
     );
-    sel.addEventListener('change', () => void showPoint(c, Number(sel.value)));
+    sel.addEventListener('change', () => void showPoint(c, Number(sel!.value)));
     pick.append(h('label', {}, 'Showing the point ', sel));
   }
-  views.sweep = sweepChart($('sweep'), c);
+  views.sweep = sweepChart($('sweep'), c, (i) => {
+    if (sel) sel.value = String(i);
+    void showPoint(c, i);
+  });
   $('sweep-section').hidden = !c.sweep;
   for (const b of document.querySelectorAll<HTMLButtonElement>('.exports button')) b.disabled = false;
   return showPoint(c, 0);
