@@ -11,6 +11,7 @@ import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
 import tiny from '../bench/scenarios/tiny.json';
+import qwen from '../src/model/hf/qwen3_moe.json';
 import { serveBuilt } from './e2e-serve.ts';
 import { sweepSummary } from '../src/ui/sweep-summary.ts';
 import { testSeed } from './seed.ts';
@@ -236,6 +237,19 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     await page.select('#f-dilation', 'gb200-nvl72');
     expect(await page.$eval('#stale', (e) => (e as HTMLElement).hidden)).toBe(true);
     expect(await page.$eval('#results-body', (e) => e.classList.contains('stale'))).toBe(false);
+    // A pasted config.json is named by its model_type, with its parsed shape.
+    await page.select('#f-model', 'custom');
+    await page.$eval(
+      '#f-hf',
+      (e, text) => {
+        (e as HTMLTextAreaElement).value = text;
+        e.dispatchEvent(new Event('input', { bubbles: true }));
+      },
+      JSON.stringify({ ...qwen, num_experts: 64, num_hidden_layers: 6 }),
+    );
+    expect(await page.$eval('#run-hint', (e) => e.textContent)).toMatch(
+      /of a custom config \(qwen3_moe: H=2048 F=768 E=64 K=8, 6 MoE of 6 layers\)/,
+    );
     expect(log.errors).toEqual([]);
     await page.close();
   }, 180_000);

@@ -3,6 +3,7 @@
 // section all read it, so a term means one thing everywhere it appears.
 //
 // Pure module (Node and browser).
+import type { MoeConfig } from '../model/config.ts';
 
 export interface Term {
   term: string;
@@ -111,4 +112,11 @@ export function dilationWords(factor: number): string {
           ? `${(inv / 1e3).toPrecision(3)} thousand`
           : inv.toPrecision(3);
   return `1/${scaled} (×${factor.toExponential(2)})`;
+}
+
+/** A model's parsed shape in one line: "deepseek_v3: H=7168 F=2048 E=256 K=8, 58 MoE of 61 layers". */
+export function modelShape(m: MoeConfig): string {
+  const type = typeof m.raw.model_type === 'string' ? m.raw.model_type : m.family;
+  const shared = m.sharedHidden > 0 ? ` Fs=${m.sharedHidden}` : '';
+  return `${type}: H=${m.hidden} F=${m.expertHidden} E=${m.experts} K=${m.topK}${shared}, ${m.layers.moe} MoE of ${m.layers.total} layers`;
 }

@@ -23,7 +23,7 @@ import { comparisonTrace } from './trace-export.ts';
 import { provenance } from './summary.ts';
 import { configCaveats } from './caveats.ts';
 import { describeChanges, formChanges } from './stale.ts';
-import { GLOSSARY } from './glossary.ts';
+import { GLOSSARY, modelShape } from './glossary.ts';
 import { formToQuery, pageUrl, readQuery } from './url.ts';
 import { buildPanel } from './views/panel.ts';
 import { clear, download, h } from './views/dom.ts';
@@ -98,7 +98,7 @@ const panel = buildPanel($('panel'), opened ? opened.form : defaultForm(), (form
   ($('run') as HTMLButtonElement).disabled =
     !ok || running !== null || (form.source === 'measured' && gpu !== null && !gpu.ok);
   $('run-hint').textContent = parsed.config
-    ? runHint(parsed.config)
+    ? runHint(parsed.config, form)
     : `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
   const caveats = $('config-caveats');
   clear(caveats);
@@ -165,12 +165,14 @@ for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]'
   });
 }
 
-function runHint(c: PageConfig): string {
+function runHint(c: PageConfig, form: FormState): string {
   const points = c.sweep ? c.sweep.values.length : 1;
   const runs = points * c.strategies.length;
+  // A pasted config.json is named by its model_type, with the shape it parsed to.
+  const model = form.model === 'custom' ? `a custom config (${modelShape(c.model)})` : c.modelName;
   if (c.source === 'modeled')
-    return `${runs} modeled run(s) of ${c.modelName} on ${c.profile}: ${modeledCaveats(c).join('; ')}.`;
-  return `${runs} run(s) of ${c.modelName} on ${c.run.ranks} emulated rank(s), ${c.run.layers} layer(s), ${c.run.tokensPerRank} tokens/rank.`;
+    return `${runs} modeled run(s) of ${model} on ${c.profile}: ${modeledCaveats(c).join('; ')}.`;
+  return `${runs} run(s) of ${model} on ${c.run.ranks} emulated rank(s), ${c.run.layers} layer(s), ${c.run.tokensPerRank} tokens/rank.`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -360,6 +362,7 @@ function pngParts(): PngPart[] {
   if (views.sweep) parts.push({ title: 'DWDP ÷ DEP along the sweep', canvas: views.sweep.ctx.canvas });
   for (const p of views.gantt?.plots ?? []) parts.push({ title: p.title, canvas: p.plot.ctx.canvas });
   if (views.memory) parts.push({ title: 'Routed-expert weight memory per rank', canvas: views.memory.ctx.canvas });
+  views.topology?.flush();
   if (views.topology) parts.push({ title: 'Topology', canvas: views.topology.canvas });
   return parts;
 }

@@ -34,6 +34,8 @@ export interface TopologyView {
   follow(t: number | null): void;
   /** Frames drawn so far (the e2e test checks an idle view draws none). */
   frames(): number;
+  /** Draw now if anything changed since the last frame (before reading the canvas). */
+  flush(): void;
   destroy(): void;
 }
 
@@ -145,7 +147,9 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
 
   // One frame when something changed; a stream of frames only while playing and visible.
   const visible = () => onScreen && !document.hidden;
+  let dirty = true;
   function request(): void {
+    dirty = true;
     if (!raf && visible()) raf = requestAnimationFrame(frame);
   }
   function frame(now: number): void {
@@ -158,6 +162,7 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
     clock.textContent = `t = ${fmtMs(t)} of ${fmtMs(span)}`;
     draw(canvas, current, rows, totals, maxRate, flows!, view, t);
     drawn++;
+    dirty = false;
     if (playing && followed === null) request();
   }
   const io = new IntersectionObserver((entries) => {
@@ -184,6 +189,10 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
       request();
     },
     frames: () => drawn,
+    flush() {
+      // Exports read the canvas even when the view never came on screen.
+      if (dirty) frame(performance.now());
+    },
     destroy() {
       cancelAnimationFrame(raf);
       raf = 0;
