@@ -48,8 +48,13 @@ async function watchLongTasks(page: Page): Promise<void> {
 }
 const longTasks = (page: Page) => page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
 
-async function runAndWait(page: Page, timeout = 120_000): Promise<string> {
-  await page.click('#run');
+async function runAndWait(page: Page, timeout = 120_000, start: 'click' | 'keys' = 'click'): Promise<string> {
+  if (start === 'click') await page.click('#run');
+  else {
+    await page.keyboard.down('Control');
+    await page.keyboard.press('Enter');
+    await page.keyboard.up('Control');
+  }
   await page.waitForFunction(
     () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
     { timeout, polling: 250 },
@@ -75,7 +80,19 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     const form = scenarioForm({ fields: { ...tiny.fields, seed } });
     const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
     expect(await page.evaluate(() => window.dwdp.webgpu.available)).toBe(true);
-    const status = await runAndWait(page);
+    // Ctrl+Enter runs, Esc cancels; then Ctrl+Enter again runs to the end.
+    await page.keyboard.down('Control');
+    await page.keyboard.press('Enter');
+    await page.keyboard.up('Control');
+    await page.waitForFunction(() => !(document.querySelector('#cancel') as HTMLButtonElement).disabled, {
+      timeout: 30_000,
+    });
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.querySelector('#progress-msg')!.textContent === 'cancelled', {
+      timeout: 20_000,
+      polling: 100,
+    });
+    const status = await runAndWait(page, 120_000, 'keys');
     expect(status, status).toMatch(/^done in /);
     // Everything came from under the sub-path: nothing asked the host's root.
     expect(server.requests.filter((p) => !p.startsWith(SUB_PATH))).toEqual([]);

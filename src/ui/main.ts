@@ -278,6 +278,17 @@ $('run').addEventListener('click', () => {
   run(panel.form).catch((e) => console.warn('run ended:', (e as Error).message));
 });
 $('cancel').addEventListener('click', () => running?.abort(new DOMException('cancelled by the user', 'AbortError')));
+// Ctrl+Enter (⌘+Enter) runs, Esc cancels a run in flight — on the benchmark view only (the lab's editor keeps its keys).
+document.addEventListener('keydown', (e) => {
+  if (view !== 'bench') return;
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !($('run') as HTMLButtonElement).disabled) {
+    e.preventDefault();
+    $('run').click();
+  } else if (e.key === 'Escape' && running) {
+    e.preventDefault();
+    $('cancel').click();
+  }
+});
 
 // ---------------------------------------------------------------------------------------
 // Results
@@ -330,6 +341,7 @@ async function showPoint(c: Comparison, i: number): Promise<void> {
   views.gantt = ganttCharts($('gantt'), point.results, (t, r) => {
     if (r.strategy === 'dwdp' || point.results.length === 1) views.topology?.follow(t);
   });
+  await views.gantt.ready;
   await yieldTask();
   if (token !== renderToken) return;
   views.memory = memoryChart($('memory'), point.results);

@@ -61,6 +61,8 @@ function ganttRows(r: GroupRunResult, rows: TimelineRow[]): GanttRow[] {
 
 export interface GanttCharts {
   plots: { title: string; plot: uPlot }[];
+  /** Resolves when every chart is built (one per task). */
+  ready: Promise<void>;
   destroy(): void;
 }
 
@@ -87,10 +89,12 @@ export function ganttCharts(
           'is when its copy engine was moving bytes (serving pulls or all-to-all sends, aggregated per rank and layer).',
       ),
     );
-  results.forEach((r, i) => {
-    const rows = allRows[i];
+  // The heads and boxes now (the layout does not move); each chart in a task of its own, so a
+  // large group never holds the main thread for all of them at once.
+  const boxes = results.map((r) => {
     const title = `${r.strategy.toUpperCase()}: per-rank timeline, makespan ${fmtMs(r.makespanMs)}`;
-    const box = h('div', { class: 'chart gantt' });
+    const box = h('div', { class: 'chart gantt', role: 'img', 'aria-label': ganttAlt(r) });
+    box.style.minHeight = `${allRows[results.indexOf(r)].length * (r.ranks.length >= AGGREGATE_FROM_RANKS ? AGGREGATED_ROW_PX : ROW_PX) + 56}px`;
     root.append(
       h(
         'div',
@@ -100,8 +104,16 @@ export function ganttCharts(
       ),
       box,
     );
+    return { title, box };
+  });
+  let destroyed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const build = (i: number) => {
+    if (destroyed || i >= results.length) return;
+    const r = results[i];
+    const { title, box } = boxes[i];
     const plot = new uPlot(
-      options(r, rows, box.clientWidth || root.clientWidth || 800, onHover, (min, max) => {
+      options(r, allRows[i], box.clientWidth || root.clientWidth || 800, onHover, (min, max) => {
         if (syncing) return;
         syncing = true;
         for (const p of plots) if (p.plot !== plot) p.plot.setScale('x', { min, max });
@@ -114,20 +126,45 @@ export function ganttCharts(
       box,
     );
     plot.over.append(h('div', { class: 'tooltip', hidden: true }));
+    // A chart built after the others were zoomed joins their zoom.
+    const zoomed = plots[0]?.plot.scales.x;
+    if (zoomed && zoomed.min !== undefined && zoomed.max !== undefined)
+      plot.setScale('x', { min: zoomed.min, max: zoomed.max });
     plots.push({ title, plot });
-  });
+    if (i + 1 < results.length) timer = setTimeout(() => build(i + 1), 0);
+    else resolveReady();
+  };
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+  if (results.length) build(0);
+  else resolveReady();
   const ro = new ResizeObserver(() => {
     for (const p of plots) p.plot.setSize({ width: p.plot.root.parentElement!.clientWidth, height: p.plot.height });
   });
   ro.observe(root);
   return {
     plots,
+    ready,
     destroy() {
+      destroyed = true;
+      clearTimeout(timer);
+      resolveReady();
       ro.disconnect();
       for (const p of plots) p.plot.destroy();
       clear(root);
     },
   };
+}
+
+/** The chart's text alternative: what each rank's stream spent its time on. */
+function ganttAlt(r: GroupRunResult): string {
+  const mean = (f: (k: GroupRunResult['ranks'][number]) => number) =>
+    r.ranks.reduce((a, k) => a + f(k), 0) / Math.max(1, r.ranks.length);
+  return (
+    `Timeline of ${r.strategy.toUpperCase()} on ${r.ranks.length} ranks, makespan ${fmtMs(r.makespanMs)}: per rank on average ` +
+    `${fmtMs(mean((k) => k.computeMs))} compute, ${fmtMs(mean((k) => k.waitMs))} waiting for pulls, ` +
+    `${fmtMs(mean((k) => k.syncMs))} at barriers, ${fmtMs(mean((k) => k.idleMs))} idle.`
+  );
 }
 
 function legend(rows: TimelineRow[]): HTMLElement {
