@@ -4,8 +4,11 @@
 // stale; configurations that cannot fit are flagged. Modeled runs (no GPU needed) plus one
 // tiny measured run, which proves the built page loads its worker and shaders relatively.
 // Skips, saying why, only when no Chromium is installed.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, CDPSession, Page } from 'puppeteer';
+import type { Browser, CDPSession, ElementHandle, Page } from 'puppeteer';
 import { findBrowser, launchBrowser, openPage } from '../bench/browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
@@ -271,7 +274,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     await page.close();
   }, 180_000);
 
-  it('a categorical sweep: bars, a per-point table with its breakdown, the verdict in words, hover values', async () => {
+  it('a categorical sweep: bars, a per-point table with its breakdown, the verdict, hover values; its JSON loads back', async () => {
     const form = scenarioForm({
       fields: {
         source: 'modeled',
@@ -313,6 +316,43 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     // A row picks the point the other views show.
     await page.click('#sweep .sweep-table tbody tr[data-point="1"]');
     await page.waitForFunction(() => (document.querySelector('#point select') as HTMLSelectElement).value === '1');
+
+    // Its results JSON loads back into a fresh page: the same numbers and form, without a run.
+    await page.evaluate(() => {
+      const w = window as unknown as { __blobs: Blob[] };
+      w.__blobs = [];
+      const orig = URL.createObjectURL.bind(URL);
+      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
+    });
+    await page.click('#export-json');
+    const json = await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text());
+    const dir = await mkdtemp(join(tmpdir(), 'dwdp-load-'));
+    await writeFile(join(dir, 'results.json'), json);
+    await writeFile(join(dir, 'other.json'), JSON.stringify({ format: 'something else' }));
+    const fresh = await openPage(browser, server.url);
+    const upload = (await fresh.page.$('input#load-json')) as ElementHandle<HTMLInputElement>;
+    await upload.uploadFile(join(dir, 'other.json'));
+    await fresh.page.waitForFunction(() =>
+      /^could not load/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
+    );
+    expect(await fresh.page.$eval('#progress-msg', (e) => e.textContent)).toBe(
+      'could not load: other.json is not a webgpu-dwdp results JSON (its "format" is "something else")',
+    );
+    await upload.uploadFile(join(dir, 'results.json'));
+    await fresh.page.waitForFunction(() => /^loaded /.test(document.querySelector('#progress-msg')!.textContent ?? ''));
+    const loaded = (await fresh.page.evaluate(() => window.dwdp.last())) as Comparison;
+    expect(loaded.startedAt).toBe(c.startedAt);
+    expect(loaded.points.map((p) => p.results.map((r) => r.tpsPerGpu))).toEqual(
+      c.points.map((p) => p.results.map((r) => r.tpsPerGpu)),
+    );
+    expect(await fresh.page.$eval('#f-sweep', (e) => (e as HTMLSelectElement).value)).toBe('fix');
+    expect(await fresh.page.$eval('#stale', (e) => (e as HTMLElement).hidden)).toBe(true);
+    expect(
+      await fresh.page.$$eval('#sweep .sweep-table tbody tr td:nth-child(2)', (t) => t.map((x) => x.textContent)),
+    ).toEqual(table.map((r) => r[1]));
+    await rm(dir, { recursive: true, force: true });
+    expect(fresh.log.errors).toEqual([]);
+    await fresh.page.close();
     expect(log.errors).toEqual([]);
     await page.close();
   }, 120_000);

@@ -13,6 +13,40 @@ export function comparisonJson(c: Comparison, extra: Record<string, unknown> = {
   return JSON.stringify({ format: 'webgpu-dwdp comparison', version: EXPORT_VERSION, ...extra, ...c }, null, 2);
 }
 
+/**
+ * A results JSON read back (the page's export or `npm run bench`'s results.json): checked for
+ * its format, version and the parts the views read, with one message naming what is wrong.
+ */
+export function parseComparisonJson(text: string, name = 'the file'): Comparison {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${name} is not JSON (${(e as Error).message})`, { cause: e });
+  }
+  const d = data as Partial<Comparison> & { format?: unknown; version?: unknown };
+  if (!d || typeof d !== 'object' || d.format !== 'webgpu-dwdp comparison')
+    throw new Error(`${name} is not a webgpu-dwdp results JSON (its "format" is ${JSON.stringify(d?.format)})`);
+  if (d.version !== EXPORT_VERSION)
+    throw new Error(
+      `${name} has results format version ${String(d.version)}; this page reads version ${EXPORT_VERSION}`,
+    );
+  if (!d.form || typeof d.form !== 'object') throw new Error(`${name} has no "form" (the configuration it ran)`);
+  if (!Array.isArray(d.strategies) || d.strategies.length === 0) throw new Error(`${name} has no "strategies"`);
+  if (!Array.isArray(d.points) || d.points.length === 0) throw new Error(`${name} has no "points"`);
+  d.points.forEach((p, i) => {
+    if (!Array.isArray(p?.results) || p.results.length !== d.strategies!.length)
+      throw new Error(
+        `${name}: point ${i} has ${p?.results?.length ?? 'no'} results for ${d.strategies!.length} strategies`,
+      );
+    for (const r of p.results)
+      if (!Array.isArray(r?.ranks) || !Array.isArray(r?.intervals) || !(r.makespanMs >= 0))
+        throw new Error(`${name}: point ${i}, ${String(r?.strategy)}: a result without ranks, intervals or makespan`);
+  });
+  const { format: _f, version: _v, ...c } = d as Comparison & { format: unknown; version: unknown };
+  return c;
+}
+
 export const CSV_COLUMNS = [
   'sweep_field',
   'sweep_value',

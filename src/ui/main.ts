@@ -18,7 +18,7 @@ import { defaultForm, isFieldKey, type FormState } from './fields.ts';
 import { scenarioForm } from './scenario.ts';
 import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
 import { modeledCaveats } from './modeled.ts';
-import { comparisonCsv, comparisonJson, exportBaseName } from './export.ts';
+import { comparisonCsv, comparisonJson, exportBaseName, parseComparisonJson } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
 import { provenance } from './summary.ts';
 import { configCaveats } from './caveats.ts';
@@ -378,6 +378,27 @@ function pngParts(): PngPart[] {
   if (views.topology) parts.push({ title: 'Topology', canvas: views.topology.canvas });
   return parts;
 }
+
+// A results JSON read back: its configuration goes into the form, its numbers into the views.
+$<HTMLInputElement>('load-json').addEventListener('change', async (e) => {
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = '';
+  if (!file || running) return;
+  const msg = $('progress-msg');
+  try {
+    const c = parseComparisonJson(await file.text(), file.name);
+    comparison = c;
+    panel.set({ ...defaultForm(), ...c.form });
+    await render(c);
+    markStale(panel.form);
+    msg.classList.remove('error');
+    msg.textContent = `loaded ${file.name} (ran ${c.startedAt}, ${c.provenance})`;
+  } catch (err) {
+    msg.classList.add('error');
+    msg.textContent = `could not load: ${(err as Error).message}`;
+  }
+});
 
 $('export-json').addEventListener('click', exportAs('json'));
 $('export-csv').addEventListener('click', exportAs('csv'));
