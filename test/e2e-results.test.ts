@@ -15,6 +15,7 @@ import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
 import tiny from '../bench/scenarios/tiny.json';
 import qwen from '../src/model/hf/qwen3_moe.json';
+import r1 from '../bench/scenarios/r1-isl-modeled.json';
 import { serveBuilt } from './e2e-serve.ts';
 import { sweepSummary } from '../src/ui/sweep-summary.ts';
 import { testSeed } from './seed.ts';
@@ -356,4 +357,34 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(log.errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('the scenario library: a bench scenario sets the form, and the form saves as a scenario', async () => {
+    const { page, log } = await openPage(browser, server.url);
+    const names = await page.$$eval('#scenario option', (o) => o.map((x) => (x as HTMLOptionElement).value));
+    expect(names).toEqual(expect.arrayContaining(['default', 'tiny', 'imbalance', 'r1-isl-modeled']));
+    await page.select('#scenario', 'r1-isl-modeled');
+    expect(await page.$eval('#scenario-about', (e) => e.textContent)).toBe(r1.description);
+    const want = scenarioForm(r1);
+    for (const k of ['source', 'model', 'sweep', 'sweepValues', 'tokens'] as const)
+      expect(await page.$eval(`#f-${k}`, (e) => (e as HTMLInputElement).value), k).toBe(want[k]);
+    expect(await page.$eval('#run-hint', (e) => e.textContent)).toMatch(/^12 modeled run\(s\) of deepseek-r1/);
+    expect(new URL(page.url()).searchParams.get('src')).toBe('modeled');
+    await page.evaluate(() => {
+      const w = window as unknown as { __blobs: Blob[] };
+      w.__blobs = [];
+      const orig = URL.createObjectURL.bind(URL);
+      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
+    });
+    await page.click('#save-scenario');
+    const saved = JSON.parse(
+      await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text()),
+    ) as {
+      name: string;
+      fields: Record<string, string>;
+    };
+    expect(saved.name).toBe('r1-isl-modeled');
+    expect(scenarioForm(saved)).toEqual(want);
+    expect(log.errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

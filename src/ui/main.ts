@@ -15,7 +15,7 @@ import type uPlot from 'uplot';
 import { runComparison, measuredRunner, type Comparison, type ComparisonProgress } from './compare.ts';
 import { parseForm, type PageConfig } from './config.ts';
 import { defaultForm, isFieldKey, type FormState } from './fields.ts';
-import { scenarioForm } from './scenario.ts';
+import { formScenario, scenarioForm, validateScenario, type Scenario } from './scenario.ts';
 import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
 import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName, parseComparisonJson } from './export.ts';
@@ -125,6 +125,35 @@ function markStale(form: FormState): void {
     `these results ran with an earlier configuration. Changed since: ${describeChanges(changes)}. `,
     'Run to update them; the exports hold the earlier run, and say so.',
   );
+}
+
+// The scenario library: bench/scenarios/*.json, bundled; picking one sets the form (as
+// `npm run bench -- --scenario <name>` would), and the form saves as a scenario file.
+const SCENARIOS: Scenario[] = Object.entries(
+  import.meta.glob('../../bench/scenarios/*.json', { eager: true, import: 'default' }) as Record<string, unknown>,
+)
+  .map(([file, json]) => validateScenario(json, file.slice(file.lastIndexOf('/') + 1)))
+  .sort((a, b) => a.name.localeCompare(b.name));
+{
+  const pick = h(
+    'select',
+    { id: 'scenario', 'aria-label': 'scenario' },
+    h('option', { value: '' }, 'pick a scenario…'),
+    ...SCENARIOS.map((sc) => h('option', { value: sc.name, title: sc.description }, sc.name)),
+  );
+  const about = h('p', { class: 'help', id: 'scenario-about' });
+  pick.addEventListener('change', () => {
+    const sc = SCENARIOS.find((x) => x.name === pick.value);
+    about.textContent = sc ? sc.description : '';
+    if (sc && !running) panel.set(scenarioForm(sc));
+  });
+  const save = h('button', { type: 'button', id: 'save-scenario', class: 'small' }, 'save form as scenario');
+  save.addEventListener('click', () => {
+    const name = (pick.value || 'my-scenario').replace(/[^a-z0-9-]+/gi, '-');
+    const sc = formScenario(panel.form, name, `Saved from the page on ${new Date().toISOString().slice(0, 10)}.`);
+    download(`${name}.json`, JSON.stringify(sc, null, 2) + '\n');
+  });
+  $('scenarios').append(h('label', { class: 'label', for: 'scenario' }, 'Scenario'), pick, save, about);
 }
 
 // The glossary: every term the tooltips define, in one list.

@@ -185,3 +185,11 @@ export function updatedBaseline(
     },
   };
 }
+
+/** The form as a scenario file: only the fields that differ from their defaults. */
+export function formScenario(form: FormState, name: string, description: string): Scenario {
+  const defaults = defaultForm();
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) if (isFieldKey(k) && v !== defaults[k]) fields[k] = v;
+  return { name, description, fields };
+}
