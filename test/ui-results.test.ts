@@ -172,15 +172,20 @@ describe('comparisons', () => {
   it('stops at a cancel and does not start another run', async () => {
     const ctl = new AbortController();
     let started = 0;
+    let secondStarted!: () => void;
+    const second = new Promise<void>((r) => (secondStarted = r));
+    // The first run finishes at once; the second stays in flight until it is cancelled.
     const runner: StrategyRunner = (_c, s, hooks) => {
       started++;
+      if (started === 2) secondStarted();
       return new Promise((resolve, reject) => {
         hooks.signal?.addEventListener('abort', () => reject(hooks.signal!.reason));
-        setTimeout(() => resolve(fakeResult(s, 4)), 20);
+        if (started === 1) resolve(fakeResult(s, 4));
       });
     };
     const p = runComparison(defaultForm(), runner, { provenance: 'test', signal: ctl.signal });
-    await new Promise((r) => setTimeout(r, 30)); // the first run finished, the second is in flight
+    // The first run finished, the second is in flight (or the comparison ended early: a failure, not a hang).
+    await Promise.race([second, p.then(() => Promise.reject(new Error('the comparison ended before a second run')))]);
     ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
     await expect(p).rejects.toThrow('cancelled by the user');
     expect(started).toBe(2);
