@@ -71,7 +71,11 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
   }, 90_000);
 
   it('stays responsive while a run is in flight, and cancels it', async () => {
-    // The page from the previous test, at its defaults but for the tokens typed there.
+    // The page from the previous test, at its defaults but for the tokens: back to the default
+    // 1024 per rank, a run of many seconds here, so it is surely still in flight when cancelled.
+    const tokens = (await page.$('#f-tokens'))!;
+    await tokens.click({ clickCount: 3 });
+    await tokens.type('1024');
     await page.click('#run');
     await page.waitForFunction(() => /running|layer/.test(document.querySelector('#progress-msg')!.textContent ?? ''), {
       timeout: 60_000,
@@ -79,17 +83,18 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     });
     expect(await page.$eval('#cancel', (b) => (b as HTMLButtonElement).disabled)).toBe(false);
     expect(await page.$eval('#run', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
-    // The kernels run in a worker: the main thread answers promptly (an input event and a frame).
-    const t0 = Date.now();
-    const frameMs = await page.evaluate(
+    // The kernels run in a worker, so the main thread answers during the run: a round trip
+    // and a frame come back while the run is still in flight. (Were the run on the main
+    // thread, both would wait for it to end. How long they take depends on the machine's
+    // load, so that is not bounded here.)
+    expect(page.workers().length, 'a dedicated worker for the runs').toBeGreaterThan(0);
+    const inFlight = await page.evaluate(
       () =>
-        new Promise<number>((resolve) => {
-          const s = performance.now();
-          requestAnimationFrame(() => resolve(performance.now() - s));
-        }),
+        new Promise<boolean>((resolve) =>
+          requestAnimationFrame(() => resolve(!document.querySelector<HTMLButtonElement>('#cancel')!.disabled)),
+        ),
     );
-    expect(Date.now() - t0, 'round trip to the page during a run (ms)').toBeLessThan(2000);
-    expect(frameMs, 'time to the next frame during a run (ms)').toBeLessThan(1000);
+    expect(inFlight, 'a frame drawn while the run is still in flight').toBe(true);
     await page.click('#cancel');
     await page.waitForFunction(() => document.querySelector('#progress-msg')!.textContent === 'cancelled', {
       timeout: 20_000,

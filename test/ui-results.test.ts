@@ -172,15 +172,20 @@ describe('comparisons', () => {
   it('stops at a cancel and does not start another run', async () => {
     const ctl = new AbortController();
     let started = 0;
+    let secondStarted!: () => void;
+    const second = new Promise<void>((r) => (secondStarted = r));
+    // The first run finishes at once; the second stays in flight until it is cancelled.
     const runner: StrategyRunner = (_c, s, hooks) => {
       started++;
+      if (started === 2) secondStarted();
       return new Promise((resolve, reject) => {
         hooks.signal?.addEventListener('abort', () => reject(hooks.signal!.reason));
-        setTimeout(() => resolve(fakeResult(s, 4)), 20);
+        if (started === 1) resolve(fakeResult(s, 4));
       });
     };
     const p = runComparison(defaultForm(), runner, { provenance: 'test', signal: ctl.signal });
-    await new Promise((r) => setTimeout(r, 30)); // the first run finished, the second is in flight
+    // The first run finished, the second is in flight (or the comparison ended early: a failure, not a hang).
+    await Promise.race([second, p.then(() => Promise.reject(new Error('the comparison ended before a second run')))]);
     ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
     await expect(p).rejects.toThrow('cancelled by the user');
     expect(started).toBe(2);
@@ -235,8 +240,10 @@ describe('comparisons', () => {
     expect(rates.length, 'one measurement per point').toBe(2);
     expect(seen.map((x) => x.given)).toEqual([undefined, rates[0], rates[0], undefined, rates[1], rates[1]]);
     for (const [i, p] of c.points.entries()) {
+      // Bit for bit the runner's own arithmetic on the first run's rate (a tolerance of 5e-21 on
+      // a product of this size was one ulp, which a different order of operations can exceed).
       for (const g of p.results.map((r) => r.link.gbps))
-        expect(g, withSeed(`point ${i}`)).toBeCloseTo((900 * rates[i]) / profileGflops, 20);
+        expect(g, withSeed(`point ${i}`)).toBe(900 * (rates[i] / profileGflops));
       expect(p.results.map((r) => r.link.dilation?.measuredInRun)).toEqual([true, false, false]);
     }
   });

@@ -217,32 +217,39 @@ describe('statistics in the documented range (fresh seed each run)', () => {
       const { hidden: H, experts: E, topK: K } = cfg;
       const T = 1024;
       const x = tokenInputs(cfg, SEED, T);
-      const { weight } = routerWeights(cfg, SEED, SEED % 4);
-      const counts = new Array<number>(E).fill(0);
-      const logits = new Float64Array(E);
-      let sumSq = 0;
-      for (let t = 0; t < T; t++) {
-        for (let e = 0; e < E; e++) {
-          let acc = 0;
-          for (let h = 0; h < H; h++) acc += x[t * H + h] * weight[e * H + h];
-          logits[e] = acc;
-          sumSq += acc * acc;
+      // Four layers' routers: with E = 8 one router's load CV has a standard deviation of
+      // ≈0.075 over seeds (mean ≈0.26), too close to the lower bound; their mean has half that.
+      const layers = 4;
+      let cv = 0;
+      for (let layer = 0; layer < layers; layer++) {
+        const { weight } = routerWeights(cfg, SEED, layer);
+        const counts = new Array<number>(E).fill(0);
+        const logits = new Float64Array(E);
+        let sumSq = 0;
+        for (let t = 0; t < T; t++) {
+          for (let e = 0; e < E; e++) {
+            let acc = 0;
+            for (let h = 0; h < H; h++) acc += x[t * H + h] * weight[e * H + h];
+            logits[e] = acc;
+            sumSq += acc * acc;
+          }
+          // Selection only (softmax and sigmoid keep the logits' order); groups ignored.
+          const top = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, K);
+          for (const e of top) counts[e]++;
         }
-        // Selection only (softmax and sigmoid keep the logits' order); groups ignored.
-        const top = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, K);
-        for (const e of top) counts[e]++;
+        const logitStd = Math.sqrt(sumSq / (T * E));
+        expect(logitStd, `${name} layer ${layer}`).toBeGreaterThan(0.7);
+        expect(logitStd, `${name} layer ${layer}`).toBeLessThan(1.15);
+        const meanLoad = (T * K) / E;
+        cv += meanStd(counts).std / meanLoad / layers;
+        expect(Math.max(...counts) / meanLoad, `${name} layer ${layer}`).toBeLessThan(6);
+        expect(
+          counts.filter((c) => c === 0).length,
+          `${name} layer ${layer}: experts without tokens`,
+        ).toBeLessThanOrEqual(Math.floor(0.02 * E));
       }
-      const logitStd = Math.sqrt(sumSq / (T * E));
-      expect(logitStd, name).toBeGreaterThan(0.7);
-      expect(logitStd, name).toBeLessThan(1.15);
-      const meanLoad = (T * K) / E;
-      const { std } = meanStd(counts);
-      expect(std / meanLoad, `${name} load CV`).toBeGreaterThan(0.05);
-      expect(std / meanLoad, `${name} load CV`).toBeLessThan(0.8);
-      expect(Math.max(...counts) / meanLoad, name).toBeLessThan(6);
-      expect(counts.filter((c) => c === 0).length, `${name} experts without tokens`).toBeLessThanOrEqual(
-        Math.floor(0.02 * E),
-      );
+      expect(cv, `${name} load CV`).toBeGreaterThan(0.05);
+      expect(cv, `${name} load CV`).toBeLessThan(0.8);
     }
   });
 
@@ -264,8 +271,12 @@ describe('statistics in the documented range (fresh seed each run)', () => {
       return 1 / (1 + Math.exp(-acc));
     });
     const s = meanStd(gates);
-    expect(s.mean).toBeGreaterThan(0.2);
-    expect(s.mean).toBeLessThan(0.8);
+    // The mean gate follows the seed's offset m = Σ x̄_h·g_h over the outlier channels, which
+    // has a standard deviation of 0.44 (300 seeds: mean gates 0.50 ± 0.09, 0.25 to 0.78).
+    // 0.2 and 0.8 sat at |m| ≈ 1.6, 3.6 standard deviations (0.03% of seeds); 0.1 and 0.9
+    // sit at |m| ≈ 2.4, 5.4 of them.
+    expect(s.mean).toBeGreaterThan(0.1);
+    expect(s.mean).toBeLessThan(0.9);
     expect(s.std).toBeGreaterThan(0.08);
   });
 });

@@ -80,19 +80,28 @@ describe(`routing skew ${at}`, () => {
   it('a Zipf skew sends many more tokens to the hottest expert, keeps rows at RMS 1, and is reproducible', () => {
     const cfg = loadPreset('tiny-qwen3');
     const T = 512;
-    const { weight } = routerWeights(cfg, seed, 0);
     const hot = popularityOrder(cfg.experts, seed)[0];
-    // Share of tokens whose top-k includes the hottest expert.
-    const hotShare = (x: Float32Array) => {
-      const ref = routerReference(routerParams(cfg), T, x, weight);
-      return ref.idx.filter((e) => e === hot).length / T;
-    };
+    // Share of tokens whose top-k includes the hottest expert, before and after the skew,
+    // averaged over four routers (layers) so one router's row for the hot expert cannot decide it.
+    let gain = 0;
+    let skewed: Float32Array = new Float32Array(0);
+    let weight: Float32Array = new Float32Array(0);
     const plain = tokenInputs(cfg, seed, T);
-    const skewed = plain.slice();
-    applyRoutingSkew(cfg, skewed, T, weight, 1.5, seed);
-    // Zipf 1.5 over 128 experts pushes ~41% of tokens toward it by +2 logit std: expect ~+26%
-    // of tokens (min +20% over 59 seeds), against a binomial noise of ~2%.
-    expect(hotShare(skewed) - hotShare(plain), at).toBeGreaterThan(0.12);
+    for (let layer = 0; layer < 4; layer++) {
+      weight = routerWeights(cfg, seed, layer).weight;
+      const hotShare = (x: Float32Array) => {
+        const ref = routerReference(routerParams(cfg), T, x, weight);
+        return ref.idx.filter((e) => e === hot).length / T;
+      };
+      skewed = plain.slice();
+      applyRoutingSkew(cfg, skewed, T, weight, 1.5, seed);
+      gain += (hotShare(skewed) - hotShare(plain)) / 4;
+    }
+    // Zipf 1.5 over 128 experts pushes ~41% of tokens toward it by +2 logit std: the gain is
+    // +27% of tokens with a standard deviation of 2.0% over seeds (the lowest of 80 seeds:
+    // +22.5%), so +12% is over seven standard deviations below it. (One router alone: a
+    // standard deviation of 3.3%, and +16% in 300 seeds.)
+    expect(gain, at).toBeGreaterThan(0.12);
     for (let t = 0; t < T; t += 97) {
       let sq = 0;
       for (let h = 0; h < cfg.hidden; h++) sq += skewed[t * cfg.hidden + h] ** 2;
