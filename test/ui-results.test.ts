@@ -538,7 +538,8 @@ describe('summary and exports', () => {
     c.points.forEach((p, i) => {
       const factor = (1e-5 * (i + 1)).toExponential(3);
       expect(lines[1 + i]).toBe(
-        `Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, measured in the dp run and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)`,
+        `Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, ` +
+          'measured in the dp run and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)',
       );
     });
     const md = summaryMarkdown(c);

@@ -50,7 +50,7 @@ export function parseArgs(argv: string[], spec: Spec, opts: { positional?: boole
       out.flags.add(name);
       continue;
     }
-    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    const value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || (eq < 0 && value.startsWith('--')))
       throw new UsageError(`--${name} needs a value (${o.placeholder ?? o.help})`);
     if (o.choices && !o.choices.includes(value)) {

@@ -78,7 +78,8 @@ export function formatCalibrationRun(c: CalibrationOutput): string {
     formatTable(['kernel', 'shape', 'variant', 'median ms', 'rate', 'rel. err'], rows, {
       rightAlign: [false, false, false, true, true, true],
     }),
-    `device rates: GEMM ${sig(c.device.gemmGflops)} GFLOP/s (f32 grouped GEMM, issue 5 shape), copy ${sig(c.device.copyGBps)} GB/s (default-size copy, bytes read + written)`,
+    `device rates: GEMM ${sig(c.device.gemmGflops)} GFLOP/s (f32 grouped GEMM, the benchmark shape), ` +
+      `copy ${sig(c.device.copyGBps)} GB/s (default-size copy, bytes read + written)`,
     `ceilings: FMA loop ${sig(c.ceilings.fmaGflops)} GFLOP/s, copy ${sig(c.ceilings.copyGBps)} GB/s`,
   ].join('\n');
 }

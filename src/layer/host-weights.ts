@@ -40,7 +40,8 @@ export function layerLayout(cfg: MoeConfig, format: WeightFormat, expertHidden =
       if (v % NVFP4_GROUP !== 0)
         throw new ConfigError(
           key,
-          `${v} is not a multiple of ${NVFP4_GROUP}, which nvfp4 weights need (one e4m3 scale per ${NVFP4_GROUP} values); use another --weights format or change the size`,
+          `${v} is not a multiple of ${NVFP4_GROUP}, which nvfp4 weights need (one e4m3 scale per ${NVFP4_GROUP} values); ` +
+            'use another --weights format or change the size',
           cfg.name,
         );
     }

@@ -513,5 +513,6 @@ export function configSummary(c: MoeConfig): string {
     c.routedScalingFactor !== 1 ? `×${c.routedScalingFactor}` : '',
   ].filter(Boolean);
   const shared = c.sharedHidden > 0 ? ` Fs=${c.sharedHidden}${c.sharedExpertGate ? ' (gated)' : ''}` : '';
-  return `${c.name} [${c.family}] H=${c.hidden} F=${c.expertHidden} E=${c.experts} K=${c.topK}${shared} ${routing.join(' ')}; ${c.layers.moe}/${c.layers.total} MoE layers`;
+  const shape = `H=${c.hidden} F=${c.expertHidden} E=${c.experts} K=${c.topK}${shared}`;
+  return `${c.name} [${c.family}] ${shape} ${routing.join(' ')}; ${c.layers.moe}/${c.layers.total} MoE layers`;
 }

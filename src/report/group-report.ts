@@ -102,5 +102,9 @@ export function tokensPerExpertNote(cfg: MoeConfig, tokensPerRank: number): stri
   const perExpert = (tokensPerRank * cfg.topK) / cfg.experts;
   const r1 = loadPreset('deepseek-r1');
   const r1Tokens = (perExpert * r1.experts) / r1.topK;
-  return `${tokensPerRank} tokens × top-k ${cfg.topK} ÷ ${cfg.experts} experts = ${+perExpert.toFixed(1)} tokens per expert per layer, as DeepSeek-R1 with ${r1Tokens >= 1024 ? `${(r1Tokens / 1024).toFixed(1)}K` : Math.round(r1Tokens)} tokens per rank; DWDP's pull is fixed per layer, so fewer tokens per expert favour DEP`;
+  const r1Text = r1Tokens >= 1024 ? `${(r1Tokens / 1024).toFixed(1)}K` : `${Math.round(r1Tokens)}`;
+  return (
+    `${tokensPerRank} tokens × top-k ${cfg.topK} ÷ ${cfg.experts} experts = ${+perExpert.toFixed(1)} tokens per expert per layer, ` +
+    `as DeepSeek-R1 with ${r1Text} tokens per rank; DWDP's pull is fixed per layer, so fewer tokens per expert favour DEP`
+  );
 }

@@ -133,7 +133,8 @@ export function formatScenario(res: ScenarioResult): string {
   if (res.crossover) {
     const c = res.crossover;
     out.push(
-      `crossover: DWDP overtakes DEP ${c.dwdpAhead} ${c.param} ≈ ${Number(c.estimate.toPrecision(3))} (between ${c.between[0]} and ${c.between[1]}, linear interpolation)`,
+      `crossover: DWDP overtakes DEP ${c.dwdpAhead} ${c.param} ≈ ${Number(c.estimate.toPrecision(3))} ` +
+        `(between ${c.between[0]} and ${c.between[1]}, linear interpolation)`,
     );
   } else if (res.varies) {
     const r = res.rows.map((x) =>

@@ -138,7 +138,9 @@ export const FIELDS: readonly FieldDef[] = [
       { value: 'modeled', label: 'modeled (hardware profile, no GPU)' },
     ],
     default: 'measured',
-    help: 'Measured: real kernels on emulated ranks in this browser. Modeled: the rack-scale cost model (src/sim) on the hardware profile below, over the model’s full depth.',
+    help:
+      'Measured: real kernels on emulated ranks in this browser. ' +
+      'Modeled: the rack-scale cost model (src/sim) on the hardware profile below, over the model’s full depth.',
   },
   {
     key: 'model',

@@ -134,7 +134,8 @@ export function sourceLines(c: Comparison): string[] {
       if (!d) return [];
       const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
       return [
-        `Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
+        `Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, ` +
+          `measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
       ];
     }),
   ];
@@ -148,7 +149,8 @@ export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string
     '',
     `- Model: ${c.modelName}; strategies: ${c.strategies.join(', ')}${c.sweep ? `; sweep: ${c.sweep.label} = ${c.sweep.values.join(', ')}` : ''}`,
     ...sourceLines(c).map((l) => `- ${l}`),
-    `- Page: <${pageUrl(DEV_PAGE, c.query)}> under \`npx vite\` (fields the link does not name are at their defaults; add \`run=1\` to the query to run on load)`,
+    `- Page: <${pageUrl(DEV_PAGE, c.query)}> under \`npx vite\` ` +
+      '(fields the link does not name are at their defaults; add `run=1` to the query to run on load)',
     `- Started ${c.startedAt}, took ${(c.elapsedMs / 1000).toFixed(1)} s`,
     '',
     markdownTable(headers, rows, { rightAlign: right(headers) }),

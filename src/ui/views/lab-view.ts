@@ -176,7 +176,11 @@ export function buildLabView(
     if (parsed.spec) {
       onValid(form);
       const seed = parsed.spec.seed;
-      hint.textContent = `Same as: ${seed === undefined ? labCommand(parsed.spec, 0).replace(/ --seed 0$/, ' --seed <new each run>') : labCommand(parsed.spec, seed)}`;
+      const command =
+        seed === undefined
+          ? labCommand(parsed.spec, 0).replace(/ --seed 0$/, ' --seed <new each run>')
+          : labCommand(parsed.spec, seed);
+      hint.textContent = `Same as: ${command}`;
       scheduleLoad();
     } else {
       hint.textContent = `Fix ${Object.keys(parsed.errors).length} field(s) to run.`;
@@ -479,7 +483,8 @@ export function buildLabView(
         ? h(
             'p',
             { class: 'lab-speed', 'data-metric': 'speedup' },
-            `Edited kernel: ${speed.toFixed(3)}× the unedited one’s speed (median times, measured here, one after the other; on a loaded CPU-emulated adapter rerun before trusting a few percent).`,
+            `Edited kernel: ${speed.toFixed(3)}× the unedited one’s speed ` +
+              '(median times, measured here, one after the other; on a loaded CPU-emulated adapter rerun before trusting a few percent).',
           )
         : '',
       r.ignoredEdits.length
@@ -538,7 +543,8 @@ export function buildLabView(
       h(
         'p',
         { class: 'note' },
-        'Times are the kernel’s compute passes from GPU timestamp queries (host time where the adapter has none), after one warm-up run; the ceiling is this adapter’s, measured here with the lab’s peak (FMA loop) or copy kernel.',
+        'Times are the kernel’s compute passes from GPU timestamp queries (host time where the adapter has none), ' +
+          'after one warm-up run; the ceiling is this adapter’s, measured here with the lab’s peak (FMA loop) or copy kernel.',
       ),
     );
   }
