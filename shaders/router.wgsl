@@ -1,5 +1,9 @@
 // MoE router: logits = x·Wᵀ, scoring, (grouped) top-k, routing weights.
 //
+// With FUSED_LOGITS = false (router.ts when H % 4 == 0) the logits come from the grouped
+// expert GEMM's tiled kernel run as one dense GEMM in a pass before this one, and this
+// kernel is only steps 2–5 (the selection).
+//
 // One workgroup of WG = 128 threads per TB tokens (TB = 4 by default); nothing is tied to
 // the expert count E, which only sizes two workgroup arrays (prob, sel).
 //
@@ -57,6 +61,8 @@ override SIGMOID: bool = false;
 override HAS_BIAS: bool = false;
 override NORM_TOPK_PROB: bool = false;
 override ROUTED_SCALING: f32 = 1.0;
+// false: the logits [T, E] were written by a GEMM pass before this one (router.ts), step 1 is skipped.
+override FUSED_LOGITS: bool = true;
 
 const WG: u32 = 128u;
 const LANES: u32 = 8u;
@@ -105,7 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   // 1. Logits: ROWS experts at a time, LANES threads per dot product, TB tokens per W load.
   let lane = lid % LANES;
   let row = lid / LANES;
-  for (var base = 0u; base < EXPERTS; base += ROWS) {
+  for (var base = 0u; FUSED_LOGITS && base < EXPERTS; base += ROWS) {
     let e = base + row;
     var acc: array<f32, TB>;
     // Zeroed explicitly: Dawn does not re-zero a `var` declared in a loop body on each
