@@ -15,7 +15,14 @@ import { SizeUniforms, validateRouterParams, workgroupGrid, type RouterParams } 
 
 export type { RouterParams } from './routing-params.ts';
 
-const WG = 128; // must match router.wgsl
+/**
+ * Threads per workgroup: 128 when the kernel computes the logits itself (16 experts × 8
+ * lanes at a time); the selection alone needs one thread per expert at most, and its
+ * reductions and barriers cost per thread on a CPU adapter: the power of two ≥ E in 32..128.
+ */
+function workgroupSize(p: RouterParams, fused: boolean): number {
+  return fused ? 128 : Math.min(128, Math.max(32, 2 ** Math.ceil(Math.log2(p.experts))));
+}
 
 export interface RouterBuffers {
   x: GPUBuffer;
@@ -26,9 +33,9 @@ export interface RouterBuffers {
   tokens: number;
 }
 
-/** Bytes of workgroup memory router.wgsl declares for these parameters and TB tokens per workgroup. */
-function workgroupBytes(p: RouterParams, tb: number): number {
-  return 4 * (2 * p.experts + p.nGroup + p.topK + tb * WG);
+/** Bytes of workgroup memory router.wgsl declares for these parameters, TB tokens and WG threads per workgroup. */
+function workgroupBytes(p: RouterParams, tb: number, wg: number): number {
+  return 4 * (2 * p.experts + p.nGroup + p.topK + tb * wg + 1);
 }
 
 function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
@@ -73,14 +80,16 @@ export class RouterKernel {
     if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= 16)) {
       throw new Error(`router: tokensPerWorkgroup must be an integer in [1, 16] (got ${asked})`);
     }
-    const tb = (asked ? [asked] : [4, 2, 1]).find((n) => workgroupBytes(p, n) <= limit);
-    if (tb === undefined) {
-      throw new Error(
-        `router: experts = ${p.experts} needs ${workgroupBytes(p, 1)} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
-      );
-    }
     const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
     const twoPass = vw === 4 && !opts.fused;
+    const wg = workgroupSize(p, !twoPass);
+    const tb = (asked ? [asked] : [4, 2, 1]).find((n) => workgroupBytes(p, n, wg) <= limit);
+    if (tb === undefined) {
+      throw new Error(
+        `router: experts = ${p.experts} needs ${workgroupBytes(p, 1, wg)} bytes of workgroup memory, ` +
+          `this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
+      );
+    }
     const logits = twoPass
       ? await DenseGemm.create(gpu, {
           inner: p.hidden,
@@ -101,11 +110,11 @@ export class RouterKernel {
       ROUTED_SCALING: p.routedScalingFactor,
       FUSED_LOGITS: twoPass ? 0 : 1,
     };
-    const key = `router:tb${tb}:v${vw}:${Object.values(constants).join(',')}`;
+    const key = `router:tb${tb}:wg${wg}:v${vw}:${Object.values(constants).join(',')}`;
     const prelude = {
       file: '<router prelude>',
       code:
-        `const TB: u32 = ${tb}u; // tokens per workgroup\n` +
+        `const TB: u32 = ${tb}u; // tokens per workgroup\nconst WG: u32 = ${wg}u; // threads per workgroup\n` +
         (vw === 4
           ? 'alias XV = vec4<f32>;\nfn dotv(a: XV, b: XV) -> f32 { return dot(a, b); }\n'
           : 'alias XV = f32;\nfn dotv(a: XV, b: XV) -> f32 { return a * b; }\n'),
