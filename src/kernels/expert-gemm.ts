@@ -46,8 +46,8 @@ export function maxWeightSources(gpu: Gpu): number {
  */
 export const DEFAULT_SUBGROUP_VARIANTS: Record<WeightFormat, string> = {
   f32: 'sx4:8x4:2x2',
-  int8: 'sx4:8x4:2x2:loop',
-  fp8: 'sx4:8x4:2x2:loop',
+  int8: 'sx4:8x4:2x2',
+  fp8: 'sx4:8x4:2x2',
   nvfp4: 'sw4:4x8:2x2:loop',
 };
 /** Portable default for every other adapter. */
