@@ -24,8 +24,8 @@ mkdir -p results
 : > results/summary.txt
 runs=10
 bench=(--tokens 256 --hidden 512 --expert-hidden 256 --experts 32 --topk 4)
-# R1-like: thousands of tokens, R1's H and F (7168, 2048), fewer experts, top-8.
-r1=(--tokens 4096 --hidden 7168 --expert-hidden 2048 --experts 16 --topk 8)
+# R1-like: thousands of tokens, R1's H and F (7168, 2048), fewer experts (8: f32 weights 1.4 GB in one binding), top-8.
+r1=(--tokens 2048 --hidden 7168 --expert-hidden 2048 --experts 8 --topk 8)
 if [ "$smoke" = 1 ]; then
   runs=1
   bench=(--tokens 16 --hidden 64 --expert-hidden 32 --experts 4 --topk 2)
