@@ -26,10 +26,12 @@ runs=10
 bench=(--tokens 256 --hidden 512 --expert-hidden 256 --experts 32 --topk 4)
 # R1-like: thousands of tokens, R1's H and F (7168, 2048), fewer experts (8: f32 weights 1.4 GB in one binding), top-8.
 r1=(--tokens 2048 --hidden 7168 --expert-hidden 2048 --experts 8 --topk 8)
+r1router=(--tokens 4096 --hidden 7168 --experts 256 --topk 8 --scoring sigmoid)
 if [ "$smoke" = 1 ]; then
   runs=1
   bench=(--tokens 16 --hidden 64 --expert-hidden 32 --experts 4 --topk 2)
   r1=(--tokens 32 --hidden 128 --expert-hidden 64 --experts 4 --topk 2)
+  r1router=(--tokens 32 --hidden 128 --experts 16 --topk 4 --scoring sigmoid)
 fi
 failed=0
 lab() { # name, then lab arguments
@@ -53,6 +55,6 @@ for w in f32 int8 fp8 nvfp4; do
   lab "gemm-r1-$w-sweep" expert-gemm "${r1[@]}" --weights "$w" --sweep --runs 3
 done
 lab router router "${bench[@]}" --runs "$runs"
-lab router-r1 router --tokens 4096 --hidden 7168 --experts 256 --topk 8 --scoring sigmoid --runs "$runs"
+lab router-r1 router "${r1router[@]}" --runs "$runs"
 echo "done: $failed failed; results in $here/results (summary.txt)" | tee -a results/summary.txt
 exit $((failed > 0))
