@@ -12,8 +12,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
-import { GroupedExpertGemm, variantName } from '../src/kernels/expert-gemm.ts';
+import { GroupedExpertGemm, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
 import {
+  VARIANT_FAMILIES,
   buildGemmProblem,
   gemmFlops,
   readY,
@@ -22,7 +23,7 @@ import {
   type GemmProblem,
   type GemmShape,
 } from '../src/kernels/gemm-tuning.ts';
-import { checkGemm, gemmReferenceRows } from '../src/lab/kernels/expert-gemm.ts';
+import { GEMM_TOLERANCE, checkGemm, gemmReferenceRows } from '../src/lab/kernels/expert-gemm.ts';
 import { peakLab } from '../src/lab/kernels/peak.ts';
 import { timeProblem } from '../src/lab/measure.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
@@ -47,6 +48,11 @@ const spec: Spec = {
   },
   formats: { kind: 'string', help: `comma list of ${WEIGHT_FORMATS.join(', ')} (default: all)`, placeholder: 'list' },
   variant: { kind: 'string', help: 'tile variant for the grouped kernel (default: per format, see expert-gemm.ts)' },
+  variants: {
+    kind: 'string',
+    help: "'all' (default): also one variant of every tile kind per format, or skipped with the reason; 'default': only the checked row",
+    placeholder: 'all|default',
+  },
   runs: { kind: 'string', help: 'timed runs per kernel after one warm-up (default 3)', placeholder: 'n' },
   'naive-runs': {
     kind: 'string',
@@ -64,6 +70,8 @@ const spec: Spec = {
 
 interface Row {
   kernel: string;
+  /** 'default': the format's variant, whose ratios --check guards; 'kind': one variant of another tile kind. */
+  role?: 'default' | 'kind';
   shape: string;
   format: WeightFormat | 'f32 (peer)';
   variant: string;
@@ -80,13 +88,21 @@ interface Row {
   bytesPerExpert?: number;
 }
 
-/** Relative error of y on a sample of rows against the float64 reference (the full one costs seconds). */
-function sampledError(p: GemmProblem, y: Float32Array, rowsToCheck = 48): number {
+/**
+ * Relative error of y on a sample of rows against the float64 reference (the full one costs
+ * seconds); a variant beyond the GEMM tolerance stops the benchmark (a wrong kernel's speed means nothing).
+ */
+function sampledError(p: GemmProblem, y: Float32Array, variant: string, rowsToCheck = 48): number {
   const rows = p.shape.tokens * p.shape.topK;
   const pick = new Set<number>();
   for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++)
     pick.add(Math.floor((((i * 2654435761) % 4294967296) / 4294967296) * rows));
-  return checkGemm(gemmReferenceRows(p, 'both', [...pick]), y, rows).relErr;
+  const { relErr } = checkGemm(gemmReferenceRows(p, 'both', [...pick]), y, rows);
+  if (!(relErr <= GEMM_TOLERANCE))
+    throw new Error(
+      `${p.format} ${variant}: relative error ${relErr} against the float64 reference, tolerance ${GEMM_TOLERANCE}`,
+    );
+  return relErr;
 }
 
 /** The FMA ceiling in GFLOP/s: the lab's peak kernel (shaders/expert_gemm_peak.wgsl), median of `runs` after a warm-up. */
@@ -230,6 +246,9 @@ async function main(): Promise<void> {
   const peerRuns = args.num('peer-runs', 2, { min: 1, int: true });
   const skew = args.num('skew', 0.5, { min: 0 });
   const variant = args.optStr('variant');
+  const variantsArg = args.optStr('variants') ?? 'all';
+  if (variantsArg !== 'all' && variantsArg !== 'default')
+    throw new UsageError(`--variants: '${variantsArg}' is neither 'all' nor 'default'`);
 
   const gpu = await getGpu({ label: 'bench:kernels' });
   const adapter = adapterLabel(gpu.info);
@@ -246,6 +265,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const peerRows: Row[] = [];
+  const skipped: string[] = [];
   for (const shapeName of shapeNames) {
     const shape = SHAPES[shapeName];
     const label = shapeLabel(shape);
@@ -268,7 +288,7 @@ async function main(): Promise<void> {
       const t = await timeGemm(gpu, tiled, problem, runs);
       const rowCeiling = Math.max(before, await measureFmaPeak(gpu, 1));
       ceilings.push(rowCeiling);
-      const relErr = sampledError(problem, await readY(gpu, problem));
+      const relErr = sampledError(problem, await readY(gpu, problem), variantName(tiled.variant));
       const naive = await make('naive');
       const tn = await timeGemm(gpu, naive, problem, naiveRuns, 0); // seconds per run: no warm-up
       if (format === formats[0] && typeof peer !== 'string') {
@@ -296,6 +316,7 @@ async function main(): Promise<void> {
       const naiveGflops = flops / tn.medianMs / 1e6;
       rows.push({
         kernel: 'grouped expert GEMM',
+        role: 'default',
         shape: label,
         format,
         variant: variantName(tiled.variant),
@@ -313,6 +334,36 @@ async function main(): Promise<void> {
       process.stdout.write(
         `  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}\n`,
       );
+      // One variant of every other tile kind, or the reason this adapter cannot run it.
+      for (const fam of variantsArg === 'all' ? VARIANT_FAMILIES : []) {
+        if (fam.variant === variantName(tiled.variant)) continue;
+        const why = variantProblem(gpu, fam.variant);
+        if (why !== undefined) {
+          if (format === formats[0] && shapeName === shapeNames[0])
+            skipped.push(`${fam.variant} (${fam.what}): ${why}`);
+          continue;
+        }
+        const other = await make(fam.variant);
+        const b = await measureFmaPeak(gpu, 1);
+        const to = await timeGemm(gpu, other, problem, runs);
+        const c = Math.max(b, await measureFmaPeak(gpu, 1));
+        ceilings.push(c);
+        const g = flops / to.medianMs / 1e6;
+        rows.push({
+          kernel: `grouped expert GEMM, ${fam.what}`,
+          role: 'kind',
+          shape: label,
+          format,
+          variant: fam.variant,
+          medianMs: to.medianMs,
+          gflops: g,
+          ceilingGflops: c,
+          fractionOfCeiling: g / c,
+          relErr: sampledError(problem, await readY(gpu, problem), fam.variant),
+          bytesPerExpert: problem.bytesPerExpert,
+        });
+        other.destroy();
+      }
       tiled.destroy();
       naive.destroy();
       problem.destroy();
@@ -332,7 +383,7 @@ async function main(): Promise<void> {
       r.gflops.toFixed(3),
       r.ceilingGflops.toFixed(2),
       pct(r.fractionOfCeiling),
-      r.naiveGflops!.toFixed(3),
+      r.naiveGflops?.toFixed(3) ?? '-',
       ratio(r.vsNaive),
       ratio(r.vsPeerLoop),
       ratio(r.vsPeerDense),
@@ -394,6 +445,7 @@ async function main(): Promise<void> {
       ) +
       '\n',
   );
+  for (const sk of skipped) process.stdout.write(`skipped on this adapter: ${sk}\n`);
   process.stdout.write(
     `\nAll numbers measured here, in this run, on ${adapter} (${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
       `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ` +
@@ -414,15 +466,17 @@ async function main(): Promise<void> {
     ceilingMeasurements: ceilings,
     peer: typeof peer === 'string' ? { unavailable: peer } : { name: peer.name, rows: peerRows },
     rows,
+    skipped,
     seconds: (performance.now() - t0) / 1000,
   };
   await writeFileAtomic(out, JSON.stringify(json, null, 2) + '\n');
   process.stdout.write(`wrote ${out} (${json.seconds.toFixed(0)} s)\n`);
+  const checked = rows.filter((r) => r.role === 'default'); // --check guards each format's own variant
   if (args.flag('write-baseline')) {
-    writeFileSync(BASELINE, JSON.stringify(baselineFrom(rows, adapter), null, 2) + '\n');
+    writeFileSync(BASELINE, JSON.stringify(baselineFrom(checked, adapter), null, 2) + '\n');
     process.stdout.write(`wrote ${BASELINE}\n`);
   }
-  if (args.flag('check')) checkRun(rows, adapter);
+  if (args.flag('check')) checkRun(checked, adapter);
 }
 
 /** Prints the ratio check and throws (exit 1) naming every ratio that fell below its floor. */

@@ -1,6 +1,11 @@
 // MoE router: logits = x·Wᵀ, scoring, (grouped) top-k, routing weights.
 //
-// One workgroup of WG = 128 threads per TB tokens (TB = 4 by default); nothing is tied to
+// With FUSED_LOGITS = false (router.ts when H % 4 == 0) the logits come from the grouped
+// expert GEMM's tiled kernel run as one dense GEMM in a pass before this one, and this
+// kernel is only steps 2–5 (the selection).
+//
+// One workgroup of WG threads per TB tokens (TB = 4 by default; WG = 128 when this kernel
+// computes the logits, else the power of two ≥ E in 32..128); nothing else is tied to
 // the expert count E, which only sizes two workgroup arrays (prob, sel).
 //
 //   1. Logits for the TB tokens, into the global scratch logits [T, E]. The workgroup is
@@ -28,7 +33,7 @@
 //      Σ_k w_k (+1e-20 for sigmoid, as HF DeepSeek-V3 does); then × ROUTED_SCALING.
 //
 // A generated prelude defines TB (a private array is sized by it, so it must be a
-// constant) and the row element XV = vec4<f32> or f32 with dotv(a, b) its dot product;
+// constant), WG (the workgroup size) and the row element XV = vec4<f32> or f32 with dotv(a, b) its dot product;
 // HIDDEN_V = H / (4 or 1) is a row's length in XVs. The rest are override constants.
 //
 // Bindings: 0 sizes {tokens}; 1 x [T,H] f32; 2 W [E,H] f32; 3 bias [E] f32 (a dummy when
@@ -57,8 +62,9 @@ override SIGMOID: bool = false;
 override HAS_BIAS: bool = false;
 override NORM_TOPK_PROB: bool = false;
 override ROUTED_SCALING: f32 = 1.0;
+// false: the logits [T, E] were written by a GEMM pass before this one (router.ts), step 1 is skipped.
+override FUSED_LOGITS: bool = true;
 
-const WG: u32 = 128u;
 const LANES: u32 = 8u;
 const ROWS: u32 = WG / LANES;
 // Below every real selection score: marks the experts of dropped groups (and NaNs).
@@ -75,23 +81,35 @@ fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool {
   return v > bv || (v == bv && i < bi);
 }
 
-// Sum and max over all WG threads: partials in red_v, then every thread folds all WG of
-// them in the same order (same result everywhere, deterministic; two barriers instead of
-// a log2(WG)-step tree). Every thread must call them.
+// Sum and max over all WG threads: partials in red_v, thread 0 folds all WG of them in
+// lane order into red_out and every thread reads that (deterministic; WG loads rather than
+// WG² when every thread folds, which a CPU adapter pays in full). Every thread must call them.
+var<workgroup> red_out: f32;
+
 fn workgroup_sum(lid: u32, v: f32) -> f32 {
   red_v[lid] = v;
   workgroupBarrier();
-  var r = 0.0;
-  for (var j = 0u; j < WG; j++) { r += red_v[j]; }
-  workgroupBarrier(); // red_v is reused by the next reduction
+  if (lid == 0u) {
+    var r = 0.0;
+    for (var j = 0u; j < WG; j++) { r += red_v[j]; }
+    red_out = r;
+  }
+  workgroupBarrier();
+  let r = red_out;
+  workgroupBarrier(); // red_v and red_out are reused by the next reduction
   return r;
 }
 
 fn workgroup_max(lid: u32, v: f32) -> f32 {
   red_v[lid] = v;
   workgroupBarrier();
-  var r = NEG;
-  for (var j = 0u; j < WG; j++) { r = max(r, red_v[j]); }
+  if (lid == 0u) {
+    var r = NEG;
+    for (var j = 0u; j < WG; j++) { r = max(r, red_v[j]); }
+    red_out = r;
+  }
+  workgroupBarrier();
+  let r = red_out;
   workgroupBarrier();
   return r;
 }
@@ -105,7 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   // 1. Logits: ROWS experts at a time, LANES threads per dot product, TB tokens per W load.
   let lane = lid % LANES;
   let row = lid / LANES;
-  for (var base = 0u; base < EXPERTS; base += ROWS) {
+  for (var base = 0u; FUSED_LOGITS && base < EXPERTS; base += ROWS) {
     let e = base + row;
     var acc: array<f32, TB>;
     // Zeroed explicitly: Dawn does not re-zero a `var` declared in a loop body on each

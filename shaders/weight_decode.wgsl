@@ -6,8 +6,9 @@
 // codes per vec4: each code's exponent/mantissa bits are moved into an f32's exponent/
 // mantissa fields by a multiplication (a left shift that SIMD CPUs do natively: the CPU
 // Vulkan driver turns WGSL's vector shifts into per-lane scalar code) and the exponent is
-// rebiased by an addition. Codes too high in the word to move left go through an exact
-// i32 → f32 conversion instead. Subnormal codes get the exponent one higher and subtract
+// rebiased by an addition. Codes too high in the word to move left are moved right by a
+// constant shift of the scalar word (one SIMD shift; an exact i32 → f32 → integer round
+// trip did the same work slower). Subnormal codes get the exponent one higher and subtract
 // its implicit 1 (no f32 subnormals involved: CPU drivers flush those to zero).
 
 // A quiet NaN made at run time: a NaN constant expression is a WGSL compile error.
@@ -20,18 +21,13 @@ fn dec_i8x4(w: u32) -> vec4f {
   return vec4f(bitcast<vec4i>(vec4u(w) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u));
 }
 
-// A small integer held in the low bits of a float's bit pattern: bits(x + 2^23) = 0x4B000000 + x.
-fn small_uint(x: f32) -> u32 {
-  return bitcast<u32>(x + 8388608.0) - 0x4B000000u;
-}
-
 // Four E4M3FN codes (byte j = value j) as f32, for the GEMM: packExpert never writes the
 // NaN codes (S.1111.111), so they are not checked here (see dec_e4m3x4).
 fn dec_e4m3x4_finite(w: u32) -> vec4f {
   let wv = vec4u(w);
-  // Magnitude bits EEEEMMM of each byte to f32 bits 20..26; byte 3 via i32 → f32 → integer.
+  // Magnitude bits EEEEMMM of each byte to f32 bits 20..26; byte 3 by a right shift.
   var mb = (wv & vec4u(0x7fu, 0x7f00u, 0x7f0000u, 0u)) * vec4u(1048576u, 4096u, 16u, 0u);
-  mb.w = small_uint(f32(bitcast<i32>(w & 0x7f000000u)) * 0x1p-24f) * 1048576u;
+  mb.w = (w >> 4u) & 0x07f00000u;
   // E ≥ 1: exponent E + 120 gives 2^(E-7)·(1 + M/8). E = 0: exponent 121 gives 2^-6·(1 + M/8),
   // minus 2^-6 leaves M·2^-9.
   let normal = bitcast<vec4f>(mb + vec4u(0x3c000000u));
@@ -79,9 +75,9 @@ fn dec_e2m1x8(w: u32, scale: f32) -> E2m1x8 {
   let wv = vec4u(w);
   let lo = (wv & vec4u(0x7u, 0x70u, 0x700u, 0x7000u)) * vec4u(4194304u, 262144u, 16384u, 1024u);
   var hi = (wv & vec4u(0x70000u, 0x700000u, 0u, 0u)) * vec4u(64u, 4u, 0u, 0u);
-  // Nibbles 6 and 7 sit above bit 22: through i32 → f32 → integer.
-  hi.z = small_uint(f32(bitcast<i32>(w & 0x07000000u)) * 0x1p-24f) * 4194304u;
-  hi.w = small_uint(f32(bitcast<i32>(w & 0x70000000u)) * 0x1p-28f) * 4194304u;
+  // Nibbles 6 and 7 sit above bit 22: moved down by a right shift.
+  hi.z = (w >> 2u) & 0x01c00000u;
+  hi.w = (w >> 6u) & 0x01c00000u;
   let sign_lo = (wv & vec4u(0x8u, 0x80u, 0x800u, 0x8000u)) * vec4u(268435456u, 16777216u, 1048576u, 65536u);
   let sign_hi = (wv & vec4u(0x80000u, 0x800000u, 0x8000000u, 0x80000000u)) * vec4u(4096u, 256u, 16u, 1u);
   return E2m1x8(e2m1x4_from_bits(lo, sign_lo, scale), e2m1x4_from_bits(hi, sign_hi, scale));

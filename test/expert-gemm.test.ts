@@ -33,6 +33,19 @@ interface Case {
   block?: [number, number];
   /** Shared-expert mode: no perm, no offsets (experts must be 1). */
   identity?: boolean;
+  /** fp8: zero every scale block (r, c) with (r + c) % 3 == 0, so those blocks get scale 0 (the first one included). */
+  zeroBlocks?: boolean;
+}
+
+/** A random [rows, cols] matrix, with the blocks zeroBlocks names set to 0. */
+function matrix(rng: Rng, c: Case, rows: number, cols: number): Float32Array {
+  const m = rng.normals(rows * cols, 1 / Math.sqrt(cols));
+  if (c.zeroBlocks) {
+    const [br, bc] = c.block ?? [128, 128];
+    for (let r = 0; r < rows; r++)
+      for (let k = 0; k < cols; k++) if ((Math.floor(r / br) + Math.floor(k / bc)) % 3 === 0) m[r * cols + k] = 0;
+  }
+  return m;
 }
 
 /** Expert choices per token (distinct when possible), then a stable counting sort: perm and offsets. */
@@ -83,14 +96,7 @@ function buildProblem(gpu: Gpu, rng: Rng, c: Case): Problem {
     words.fill(0x7fc00000); // NaN everywhere a kernel has no business reading
     list.forEach((e, i) => {
       const atWord = i * (layout.words + gap) + gap;
-      packExpert(
-        layout,
-        rng.normals(F * H, 1 / Math.sqrt(H)),
-        rng.normals(F * H, 1 / Math.sqrt(H)),
-        rng.normals(H * F, 1 / Math.sqrt(F)),
-        words,
-        lead + atWord,
-      );
+      packExpert(layout, matrix(rng, c, F, H), matrix(rng, c, F, H), matrix(rng, c, H, F), words, lead + atWord);
       decoded[e] = decodeExpert(layout, words, lead + atWord);
       entries[e] = { source: s, atWord };
     });
@@ -206,6 +212,27 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       block: [8, 8],
       variant: 'tile:2x2:2x2',
     });
+  });
+
+  it('fp8 blocks with scale 0 (first, middle and last block columns) contribute 0, every tile kind', async () => {
+    const gpu = await testGpu();
+    const base = {
+      format: 'fp8',
+      tokens: 11,
+      topK: 2,
+      experts: 3,
+      hidden: 96,
+      expertHidden: 64,
+      zeroBlocks: true,
+    } as const;
+    for (const variant of [
+      'tile:2x2:2x4',
+      'tile:2x2:2x4:loop',
+      ...(hasSubgroupsOf4(gpu) ? ['sx4:4x2:1x2', 'sw4:2x4:1x2'] : []),
+    ]) {
+      await runCase({ ...base, block: [16, 32], variant }); // wide steps (16 values)
+      await runCase({ ...base, block: [8, 12], variant }); // one code word per step
+    }
   });
 
   it('T = 1, K = 1', async () => {

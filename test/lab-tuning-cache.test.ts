@@ -206,7 +206,7 @@ describe('tuning cache', () => {
       given.destroy();
       const forced = await GroupedExpertGemm.create(gpu, { ...params, variant: 'default' });
       expect([variantName(forced.variant), forced.variantSource]).toEqual([
-        variantName(defaultVariant(gpu, 'f32')),
+        variantName(defaultVariant(gpu, 'f32', params.rowsPerExpert)),
         'default',
       ]);
       forced.destroy();

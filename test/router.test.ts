@@ -153,8 +153,10 @@ function clearRandomInputs(p: RouterParams, T: number, r: Rng): Inputs {
   return clearInputs(p, T, randomInputs(p, T, r), r);
 }
 
-async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs) {
-  const kernel = await RouterKernel.create(gpu, p);
+async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs, opts: { fused?: boolean } = {}) {
+  const kernel = await RouterKernel.create(gpu, p, opts);
+  // H % 4 == 0 runs the logits GEMM pass, unless the one-pass form is asked for.
+  expect(kernel.passes, why('passes')).toBe(p.hidden % 4 === 0 && !opts.fused ? 2 : 1);
   const idxBuf = createBuffer(gpu, T * p.topK * 4, 'idx');
   const wBuf = createBuffer(gpu, T * p.topK * 4, 'w');
   const enc = gpu.device.createCommandEncoder();
@@ -191,9 +193,15 @@ function weightErrors(p: RouterParams, inp: Inputs, ref: RouterReference, t: num
  * Every token's experts exactly equal to the reference's (the inputs are clear of rounding:
  * see clearInputs) and every weight within its error bound; returns the reference.
  */
-async function checkAgainstReference(name: string, p: RouterParams, T: number, inp: Inputs) {
+async function checkAgainstReference(
+  name: string,
+  p: RouterParams,
+  T: number,
+  inp: Inputs,
+  opts: { fused?: boolean } = {},
+) {
   const gpu = await testGpu();
-  const got = await runRouter(gpu, p, T, inp);
+  const got = await runRouter(gpu, p, T, inp, opts);
   const ref = routerReference(p, T, inp.x, inp.w, inp.bias);
   checkTokens(name, p, T, inp, ref, got.idx, got.weight);
   return { got, ref };
@@ -228,6 +236,12 @@ describe('router kernel', () => {
   it('DeepSeek-V3 grouped noaux_tc (E=64, n_group=8, topk_group=4, K=8, bias, norm, ×2.5)', async () => {
     const p = deepseek();
     await checkAgainstReference('deepseek', p, 37, clearRandomInputs(p, 37, rng.fork('ds')));
+  });
+
+  it('logits by the GEMM pass and by the one-pass kernel both match the reference (H = 96, T = 45)', async () => {
+    const p = deepseek();
+    const inp = randomInputs(p, 45, rng.fork('two-pass'));
+    for (const fused of [false, true]) await checkAgainstReference(`fused ${fused}`, p, 45, inp, { fused });
   });
 
   it('grouped without bias uses the group max (sigmoid and softmax), E=60 in 6 groups', async () => {

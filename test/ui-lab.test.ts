@@ -77,7 +77,12 @@ describe('lab view state', () => {
     ['expert-gemm', 'skew', '-1', "Routing skew must be between 0 and 8 (got '-1')"],
     ['expert-gemm', 'format', 'bf16', "Weight format must be one of f32, int8, fp8, nvfp4 (got 'bf16')"],
     ['expert-gemm', 'stage', 'up', "GEMM passes must be one of gate-up, down, both (got 'up')"],
-    ['expert-gemm', 'variant', 'sx4:6x4:2x2', 'bad GEMM variant sx4:6x4:2x2: sx4 rows must be a multiple of 4'],
+    [
+      'expert-gemm',
+      'variant',
+      'sx4:6x4:2x2',
+      'bad GEMM variant sx4:6x4:2x2: sx4 rows must be a multiple of 4 (e.g. 8)',
+    ],
     [
       'expert-gemm',
       'variant',

@@ -10,32 +10,7 @@
 // stride and section offset is a constant here.
 import type { WgslPart } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
-
-/**
- * How the output is tiled; `rows × cols` is always the register tile of ONE invocation.
- * - 'sx4' (inputs shared in subgroups of 4): the 4 lanes of a subgroup work on the same
- *   `rows` rows and own `cols` columns each; each lane loads a quarter of the rows' inputs
- *   and subgroupBroadcast hands them to the others (a register shuffle, not a load).
- *   Cheapest per FMA when weights need no decoding (f32).
- * - 'sw4' (weights shared in subgroups of 4): the 4 lanes own `rows` rows each (4·rows per
- *   subgroup) and share `cols` columns; each lane loads and decodes a quarter of the
- *   weights and subgroupBroadcast hands the decoded values to the others, so every decoded
- *   weight serves 4·rows rows. Cheapest for compressed weights.
- * - 'tile': portable register tile, no subgroup operations.
- * sx4/sw4 need subgroups of exactly 4 lanes (SwiftShader). A workgroup is
- * groupRows × groupCols subgroups (sx4, sw4) or invocations (tile).
- */
-export interface TileVariant {
-  kind: 'tile' | 'sx4' | 'sw4';
-  rows: number;
-  cols: number;
-  groupRows: number;
-  groupCols: number;
-  /** Compressed formats: walk the 4 code words of a step in a run-time loop (4× less code, faster to compile). */
-  loopWords?: boolean;
-}
-
-export type GemmVariant = { kind: 'naive' } | TileVariant;
+import { tileShape, usesSubgroups, variantName, type TileVariant } from './gemm-variant.ts';
 
 export type Projection = 'gate_up' | 'down';
 
@@ -43,67 +18,6 @@ export interface CodegenProblem {
   layout: ExpertLayout;
   experts: number;
   sources: number;
-}
-
-/** Rows of one expert a workgroup covers (TILE_ROWS), its output columns and invocations. */
-export function tileShape(v: TileVariant): { tileRows: number; tileCols: number; threads: number } {
-  switch (v.kind) {
-    case 'sx4':
-      return {
-        tileRows: v.groupRows * v.rows,
-        tileCols: v.groupCols * 4 * v.cols,
-        threads: 4 * v.groupRows * v.groupCols,
-      };
-    case 'sw4':
-      return {
-        tileRows: v.groupRows * 4 * v.rows,
-        tileCols: v.groupCols * v.cols,
-        threads: 4 * v.groupRows * v.groupCols,
-      };
-    case 'tile':
-      return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * v.cols, threads: v.groupRows * v.groupCols };
-  }
-}
-
-export function usesSubgroups(v: GemmVariant): boolean {
-  return v.kind === 'sx4' || v.kind === 'sw4';
-}
-
-export function variantName(v: GemmVariant): string {
-  return v.kind === 'naive'
-    ? 'naive'
-    : `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}`;
-}
-
-/** 'naive', or '<tile|sx4|sw4>:<rows>x<cols>:<groupRows>x<groupCols>[:loop]' (e.g. 'sx4:8x4:2x2'). */
-export function parseVariant(s: string): GemmVariant {
-  if (s === 'naive') return { kind: 'naive' };
-  const m = /^(tile|sx4|sw4):(\d+)x(\d+):(\d+)x(\d+)(:loop)?$/.exec(s.trim());
-  if (!m) {
-    throw new Error(
-      `bad GEMM variant '${s}' (expected 'naive' or kind:rows×cols:groupRows×groupCols[:loop] with kind tile, sx4 or sw4, e.g. 'sx4:8x4:2x2')`,
-    );
-  }
-  return checkVariant({
-    kind: m[1] as TileVariant['kind'],
-    rows: +m[2],
-    cols: +m[3],
-    groupRows: +m[4],
-    groupCols: +m[5],
-    ...(m[6] ? { loopWords: true } : {}),
-  });
-}
-
-export function checkVariant(v: GemmVariant): GemmVariant {
-  if (v.kind === 'naive') return v;
-  if (!['tile', 'sx4', 'sw4'].includes(v.kind)) throw new Error(`bad GEMM variant kind '${(v as TileVariant).kind}'`);
-  const ok = [v.rows, v.cols, v.groupRows, v.groupCols].every((n) => Number.isInteger(n) && n >= 1 && n <= 64);
-  if (!ok) throw new Error(`bad GEMM variant ${JSON.stringify(v)}: sizes must be integers in 1..64`);
-  if (v.kind === 'sx4' && v.rows % 4 !== 0)
-    throw new Error(`bad GEMM variant ${variantName(v)}: sx4 rows must be a multiple of 4`);
-  if (tileShape(v).threads > 256)
-    throw new Error(`bad GEMM variant ${variantName(v)}: more than 256 invocations per workgroup`);
-  return v;
 }
 
 export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3 };
@@ -236,7 +150,7 @@ function emitStep(
   L: Lines,
   src: string,
   k: string,
-  scale: (id: string, t: number) => string,
+  scale: (id: string, t: number) => string | undefined,
   valid?: number,
 ): void {
   if (c.loopWords && c.wide && valid === undefined) return emitLoopedStep(c, L, src, k, scale);
@@ -261,7 +175,7 @@ function emitStep(
       }
     }
   }
-  for (const s of c.streams) L.add(`let W_${s.id} = ${src}[wb_${s.id} + ${k}];`);
+  for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, src, k)};`);
   const word = (id: string, h: number) => (c.wide ? `W_${id}[${h}]` : `W_${id}`);
   for (let t = 0; t < quads; t++) {
     if (!live(t)) continue;
@@ -276,7 +190,7 @@ function emitStep(
           L.add(`let ${w} = unpack4x8snorm(${word(s.id, t)});`);
           break;
         case 'fp8':
-          L.add(`let ${w} = dec_e4m3x4_finite(${word(s.id, t)}) * ${scale(s.id, t)};`);
+          L.add(`let ${w} = dec_e4m3x4_finite(${word(s.id, t)})${times(scale(s.id, t))};`);
           break;
         case 'nvfp4':
           if (t % 2 === 0) L.add(`let e_${s.id}_${t >> 1} = dec_e2m1x8(${word(s.id, t >> 1)}, ${scale(s.id, t)});`);
@@ -292,11 +206,17 @@ function emitStep(
  * A wide step of compressed weights with its 4 code words walked in a run-time loop: the
  * same loads and arithmetic as emitStep, a quarter of the code (faster to compile).
  */
-function emitLoopedStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: string, t: number) => string): void {
+function emitLoopedStep(
+  c: Ctx,
+  L: Lines,
+  src: string,
+  k: string,
+  scale: (id: string, t: number) => string | undefined,
+): void {
   const { v } = c;
   const perWord = c.format === 'nvfp4' ? 2 : 1; // x vec4s (quads) per code word
   const quads = stepValues(c) / 4;
-  for (const s of c.streams) L.add(`let W_${s.id} = ${src}[wb_${s.id} + ${k}];`);
+  for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, src, k)};`);
   L.open('for (var h = 0u; h < 4u; h++) {');
   const loaders = v.kind === 'sx4' ? v.rows / 4 : v.rows;
   for (let q = 0; q < loaders; q++) {
@@ -309,7 +229,7 @@ function emitLoopedStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: st
         L.add(`let w_${s.id}_0 = unpack4x8snorm(W_${s.id}[h]);`);
         break;
       case 'fp8':
-        L.add(`let w_${s.id}_0 = dec_e4m3x4_finite(W_${s.id}[h]) * ${scale(s.id, 0)};`);
+        L.add(`let w_${s.id}_0 = dec_e4m3x4_finite(W_${s.id}[h])${times(scale(s.id, 0))};`);
         break;
       case 'nvfp4':
         // words 0, 1 hold group 2k, words 2, 3 group 2k+1
@@ -325,6 +245,21 @@ function emitLoopedStep(c: Ctx, L: Lines, src: string, k: string, scale: (id: st
   }
   for (let t = 0; t < perWord; t++) emitFma(c, L, t);
   L.close();
+}
+
+/** ' * scale', or nothing when the scale is applied elsewhere. */
+const times = (scale: string | undefined) => (scale === undefined ? '' : ` * ${scale}`);
+
+/** One weight load of stream s at step k; fp8 zeroes the codes of a block whose scale is 0 (see emitKLoop). */
+function codeLoad(c: Ctx, s: Stream, src: string, k: string): string {
+  const load = `${src}[wb_${s.id} + ${k}]`;
+  if (c.format !== 'fp8') return load;
+  return `select(${load}, ${c.wide ? 'vec4u(0u)' : '0u'}, z_${s.id})`;
+}
+
+/** Stream variable `name` of the stream output o multiplies (sw4: broadcast from the lane that owns it). */
+function perOutput(c: Ctx, name: string, o: number): string {
+  return c.v.kind === 'sw4' ? `subgroupBroadcast(${name}_s${o >> 2}, ${u(o & 3)})` : `${name}_${c.streams[o].id}`;
 }
 
 /** Multiply-accumulate quad t (inputs x*_t, decoded weights w_*_t) into the register tile. */
@@ -360,7 +295,7 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
   switch (c.format) {
     case 'f32':
     case 'int8': {
-      const none = () => '';
+      const none = () => undefined;
       L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
       emitStep(c, L, src, 'k', none);
       L.close();
@@ -372,26 +307,40 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       return;
     }
     case 'fp8': {
-      // One f32 scale per (block row, block column): reload it at every block column.
+      // One f32 scale per (block row, block column), hoisted out of the steps: the
+      // accumulators hold sums in units of se (the scale of the last block with a non-zero
+      // scale) and are rescaled by se / s_new when a block starts (one multiply per
+      // accumulator per block instead of one per decoded weight); the epilogue multiplies
+      // by the final se. A block whose scale is 0 contributes 0: its codes are zeroed at
+      // load and se is kept. se starts at 0: the first block needs no rescale.
       const ml = c.mats[0];
       const stepsPerBlock = ml.blockCols / sv;
       const blocks = ml.blocksPerRow;
+      const outs = outputsPerRow(c);
       L.add(
         ...each(
           (s) => `let sb_${s.id} = block + ${s.scales} + (${s.col} / ${u(ml.blockRows)}) * ${u(ml.blocksPerRow)};`,
         ),
       );
+      L.add(...each((s) => `var se_${s.id} = 0.0;`));
       L.open(`for (var kb = 0u; kb < ${u(blocks)}; kb++) {`);
-      L.add(...each((s) => `let s_${s.id} = bitcast<f32>(${scaleWord}(sb_${s.id} + kb));`));
-      const scale = (id: string) => `s_${id}`;
+      L.add(...each((s) => `let sn_${s.id} = bitcast<f32>(${scaleWord}(sb_${s.id} + kb));`));
+      L.add(...each((s) => `let z_${s.id} = sn_${s.id} == 0.0;`));
+      L.add(...each((s) => `let r_${s.id} = select(se_${s.id} / sn_${s.id}, 1.0, z_${s.id} || se_${s.id} == 0.0);`));
+      L.add(...each((s) => `se_${s.id} = select(sn_${s.id}, se_${s.id}, z_${s.id});`));
+      for (let o = 0; o < outs; o++) {
+        L.add(`let ro${o} = ${perOutput(c, 'r', o)};`);
+        for (let i = 0; i < c.v.rows; i++) L.add(`${acc(i, o)} *= ro${o};`);
+      }
+      const none = () => undefined;
       L.open(
         `for (var k = kb * ${u(stepsPerBlock)}; k < min(kb * ${u(stepsPerBlock)} + ${u(stepsPerBlock)}, ${u(fullSteps)}); k++) {`,
       );
-      emitStep(c, L, src, 'k', scale);
+      emitStep(c, L, src, 'k', none);
       L.close();
       if (tail) {
         L.open(`if (kb == ${u(blocks - 1)}) {`);
-        emitStep(c, L, src, u(fullSteps), scale, tail);
+        emitStep(c, L, src, u(fullSteps), none, tail);
         L.close();
       }
       L.close();
@@ -481,7 +430,10 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
   // Epilogue. int8: each output's row scale (× 127, undoing unpack4x8snorm's 1/127).
   const matOf = (o: number) => (v.kind === 'sw4' ? o % mats : Math.floor(o / v.cols));
   const colIdx = (o: number) => (v.kind === 'sw4' ? Math.floor(o / mats) : o % v.cols);
-  const scaled = (i: number, o: number) => (c.format === 'int8' ? `${acc(i, o)} * rs${o}` : acc(i, o));
+  const scaled = (i: number, o: number) =>
+    c.format === 'int8' || c.format === 'fp8' ? `${acc(i, o)} * rs${o}` : acc(i, o);
+  // fp8: the accumulators are in units of each stream's last block scale.
+  if (c.format === 'fp8') for (let o = 0; o < outs; o++) L.add(`let rs${o} = ${perOutput(c, 'se', o)};`);
   if (c.format === 'int8') {
     for (let o = 0; o < outs; o++) {
       const col = `min(${colOf(colIdx(o))}, ${u(c.n - 1)})`;

@@ -13,24 +13,24 @@ import {
   type GpuTimer,
 } from '../gpu/index.ts';
 import { expertLayout, type ExpertLayout, type WeightFormat } from '../model/formats.ts';
+import { BINDING, tiledProgramPart, type Projection } from './expert-gemm-codegen.ts';
 import {
-  BINDING,
   checkVariant,
+  fitRowsPerExpert,
   parseVariant,
+  shaderKey,
   tileShape,
-  tiledProgramPart,
   usesSubgroups,
   variantName,
   type GemmVariant,
-  type Projection,
-} from './expert-gemm-codegen.ts';
+} from './gemm-variant.ts';
 import { naiveProgram } from './naive-gemm.ts';
 import { SizeUniforms, workgroupGrid } from './routing-params.ts';
 import { adapterKey } from '../tuning/tuning-cache.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { gemmClassBase } from '../tuning/shape-class.ts';
 
-export { parseVariant, variantName, type GemmVariant, type TileVariant } from './expert-gemm-codegen.ts';
+export { parseVariant, variantName, type GemmVariant, type TileVariant } from './gemm-variant.ts';
 
 /** Storage buffers a pass binds besides the weight sources: input, perm, offsets, expert table, output. */
 const OTHER_STORAGE_BINDINGS = 5;
@@ -46,8 +46,8 @@ export function maxWeightSources(gpu: Gpu): number {
  */
 export const DEFAULT_SUBGROUP_VARIANTS: Record<WeightFormat, string> = {
   f32: 'sx4:8x4:2x2',
-  int8: 'sx4:8x4:2x2:loop',
-  fp8: 'sx4:8x4:2x2:loop',
+  int8: 'sx4:8x4:2x2',
+  fp8: 'sx4:8x4:2x2',
   nvfp4: 'sw4:4x8:2x2:loop',
 };
 /** Portable default for every other adapter. */
@@ -66,7 +66,11 @@ export interface ExpertGemmParams {
    * (`npm run lab -- expert-gemm --sweep`), else defaultVariant. 'default': defaultVariant.
    */
   variant?: string | GemmVariant;
-  /** Expected T·K/E, to pick the tuning cache's entry (unknown: its largest rows bucket). */
+  /**
+   * Expected T·K/E: picks the tuning cache's entry (unknown: its largest rows bucket) and
+   * folds the default variant's row groups into column groups while its tile is taller
+   * than this (gemm-variant.ts fitRowsPerExpert). Given and tuned variants run as named.
+   */
   rowsPerExpert?: number;
   /** fp8 scale block [rows, cols]; default 128×128 (DeepSeek's weight_block_size). */
   block?: readonly [number, number];
@@ -107,8 +111,10 @@ export function hasSubgroupsOf4(gpu: Gpu): boolean {
   return gpu.subgroups && info.subgroupMinSize === 4 && info.subgroupMaxSize === 4;
 }
 
-export function defaultVariant(gpu: Gpu, format: WeightFormat): GemmVariant {
-  return parseVariant(hasSubgroupsOf4(gpu) ? DEFAULT_SUBGROUP_VARIANTS[format] : DEFAULT_TILE_VARIANT);
+/** The per-format default for this adapter, its tile rows fitted to rowsPerExpert when known. */
+export function defaultVariant(gpu: Gpu, format: WeightFormat, rowsPerExpert?: number): GemmVariant {
+  const v = parseVariant(hasSubgroupsOf4(gpu) ? DEFAULT_SUBGROUP_VARIANTS[format] : DEFAULT_TILE_VARIANT);
+  return fitRowsPerExpert(v, rowsPerExpert);
 }
 
 /** Why a GEMM runs the variant it runs. */
@@ -128,7 +134,7 @@ export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string 
 
 async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant: GemmVariant; source: VariantSource }> {
   const v = p.variant;
-  if (v === 'default') return { variant: defaultVariant(gpu, p.format), source: 'default' };
+  if (v === 'default') return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), source: 'default' };
   if (v === undefined || v === 'auto') {
     const cache = await defaultTuningCache();
     const base = gemmClassBase(p.format, p.hidden, p.expertHidden);
@@ -138,7 +144,7 @@ async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant:
       (name) => variantProblem(gpu, name),
     );
     if (tuned) return { variant: parseVariant(tuned.variant), source: 'tuned' };
-    return { variant: defaultVariant(gpu, p.format), source: 'default' };
+    return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), source: 'default' };
   }
   const problem = variantProblem(gpu, v);
   if (problem !== undefined) throw new Error(`GEMM variant: ${problem}`);
@@ -175,6 +181,8 @@ export class GroupedExpertGemm {
       if (!Number.isInteger(p[k]) || p[k] < 1)
         throw new Error(`GroupedExpertGemm: ${k} must be a positive integer, got ${p[k]}`);
     }
+    if (p.rowsPerExpert !== undefined && !(Number.isFinite(p.rowsPerExpert) && p.rowsPerExpert >= 0))
+      throw new Error(`GroupedExpertGemm: rowsPerExpert must be a finite number ≥ 0 (T·K/E), got ${p.rowsPerExpert}`);
     const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
     if (OTHER_STORAGE_BINDINGS + p.sources > limit) {
       throw new LimitExceededError(
@@ -187,8 +195,8 @@ export class GroupedExpertGemm {
     const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
     const { variant, source } = await resolveVariant(gpu, p);
     const problem = { layout, experts: p.experts, sources: p.sources };
-    const keyOf = (proj: Projection) =>
-      `expert_gemm ${proj} ${variantName(variant)} ${p.format} H${p.hidden} F${p.expertHidden} E${p.experts} S${p.sources} B${layout.block.join('x')}`;
+    const key = shaderKey(variant, { ...p, block: layout.block });
+    const keyOf = (proj: Projection) => `expert_gemm ${proj} ${key}`;
     const weights = [...Array(p.sources).keys()].map((s) => BINDING.firstWeight + s);
     const uses = (proj: Projection) =>
       new Set([

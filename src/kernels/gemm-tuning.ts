@@ -206,6 +206,17 @@ export function readY(gpu: Gpu, p: GemmProblem): Promise<Float32Array> {
 }
 
 /**
+ * One representative per tile kind, for the benchmark's every-variant table: each kind's
+ * measured best on the adapters it was built for (docs/expert-gemm.md). Where the adapter
+ * cannot run one (variantProblem), the benchmark prints it as skipped with the reason.
+ */
+export const VARIANT_FAMILIES: readonly { what: string; variant: string }[] = [
+  { what: 'portable register tile', variant: 'tile:4x4:8x8' },
+  { what: 'inputs shared in subgroups of 4', variant: 'sx4:8x4:2x2' },
+  { what: 'weights shared in subgroups of 4', variant: 'sw4:4x8:2x2' },
+];
+
+/**
  * Variants worth sweeping on adapters with subgroups of 4 (SwiftShader), around the measured
  * optimum (docs/expert-gemm.md); ':loop' applies to compressed formats only.
  */

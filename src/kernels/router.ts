@@ -2,12 +2,27 @@
 // topkWeight [T,K] f32, plus its float64 CPU reference. Slot order within a token is
 // descending selection score, exact ties broken by the lower expert index; the selection
 // score is prob + bias with a noaux_tc bias, else prob.
+//
+// Two passes when H % 4 == 0 (every real model): the logits [T, E] are a GEMM, run by the
+// grouped expert GEMM's tiled kernel as a dense GEMM (dense-gemm.ts, the adapter's f32
+// default variant), then router.wgsl does only the scoring and top-k selection. Otherwise
+// one pass whose first step computes the logits itself (TB tokens per load of W).
 import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { DenseGemm } from './dense-gemm.ts';
+import { defaultVariant } from './expert-gemm.ts';
+import type { TileVariant } from './gemm-variant.ts';
 import { SizeUniforms, validateRouterParams, workgroupGrid, type RouterParams } from './routing-params.ts';
 
 export type { RouterParams } from './routing-params.ts';
 
-const WG = 128; // must match router.wgsl
+/**
+ * Threads per workgroup: 128 when the kernel computes the logits itself (16 experts × 8
+ * lanes at a time); the selection alone needs one thread per expert at most, and its
+ * reductions and barriers cost per thread on a CPU adapter: the power of two ≥ E in 32..128.
+ */
+function workgroupSize(p: RouterParams, fused: boolean): number {
+  return fused ? 128 : Math.min(128, Math.max(32, 2 ** Math.ceil(Math.log2(p.experts))));
+}
 
 export interface RouterBuffers {
   x: GPUBuffer;
@@ -18,9 +33,9 @@ export interface RouterBuffers {
   tokens: number;
 }
 
-/** Bytes of workgroup memory router.wgsl declares for these parameters and TB tokens per workgroup. */
-function workgroupBytes(p: RouterParams, tb: number): number {
-  return 4 * (2 * p.experts + p.nGroup + p.topK + tb * WG);
+/** Bytes of workgroup memory router.wgsl declares for these parameters, TB tokens and WG threads per workgroup. */
+function workgroupBytes(p: RouterParams, tb: number, wg: number): number {
+  return 4 * (2 * p.experts + p.nGroup + p.topK + tb * wg + 1);
 }
 
 function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
@@ -40,6 +55,8 @@ export class RouterKernel {
     private readonly pipeline: GPUComputePipeline,
     /** Tokens per workgroup. */
     readonly tokensPerWorkgroup: number,
+    /** The logits GEMM (undefined: the selection kernel computes the logits itself). */
+    readonly logits: DenseGemm | undefined,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'router');
     // The shader always declares the bias binding; without a bias it reads nothing from this.
@@ -48,22 +65,39 @@ export class RouterKernel {
 
   /**
    * `tokensPerWorkgroup` (default: 4, or fewer when E needs the workgroup memory) sets how
-   * many tokens share each load of W.
+   * many tokens one selection workgroup routes (and, in the one-pass form, share each load
+   * of W). `fused: true` forces the one-pass form (the logits computed by the selection
+   * kernel); `logitsVariant` picks the logits GEMM's tile variant.
    */
-  static async create(gpu: Gpu, p: RouterParams, opts: { tokensPerWorkgroup?: number } = {}): Promise<RouterKernel> {
+  static async create(
+    gpu: Gpu,
+    p: RouterParams,
+    opts: { tokensPerWorkgroup?: number; fused?: boolean; logitsVariant?: TileVariant } = {},
+  ): Promise<RouterKernel> {
     validateRouterParams(p);
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const asked = opts.tokensPerWorkgroup;
     if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= 16)) {
       throw new Error(`router: tokensPerWorkgroup must be an integer in [1, 16] (got ${asked})`);
     }
-    const tb = (asked ? [asked] : [4, 2, 1]).find((n) => workgroupBytes(p, n) <= limit);
+    const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
+    const twoPass = vw === 4 && !opts.fused;
+    const wg = workgroupSize(p, !twoPass);
+    const tb = (asked ? [asked] : [4, 2, 1]).find((n) => workgroupBytes(p, n, wg) <= limit);
     if (tb === undefined) {
       throw new Error(
-        `router: experts = ${p.experts} needs ${workgroupBytes(p, 1)} bytes of workgroup memory, this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
+        `router: experts = ${p.experts} needs ${workgroupBytes(p, 1, wg)} bytes of workgroup memory, ` +
+          `this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
       );
     }
-    const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
+    const logits = twoPass
+      ? await DenseGemm.create(gpu, {
+          inner: p.hidden,
+          outputs: p.experts,
+          // The per-adapter defaults are tiled variants, never 'naive'.
+          variant: opts.logitsVariant ?? (defaultVariant(gpu, 'f32') as TileVariant),
+        })
+      : undefined;
     const constants = {
       HIDDEN_V: p.hidden / vw,
       EXPERTS: p.experts,
@@ -74,12 +108,13 @@ export class RouterKernel {
       HAS_BIAS: p.hasBias ? 1 : 0,
       NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
       ROUTED_SCALING: p.routedScalingFactor,
+      FUSED_LOGITS: twoPass ? 0 : 1,
     };
-    const key = `router:tb${tb}:v${vw}:${Object.values(constants).join(',')}`;
+    const key = `router:tb${tb}:wg${wg}:v${vw}:${Object.values(constants).join(',')}`;
     const prelude = {
       file: '<router prelude>',
       code:
-        `const TB: u32 = ${tb}u; // tokens per workgroup\n` +
+        `const TB: u32 = ${tb}u; // tokens per workgroup\nconst WG: u32 = ${wg}u; // threads per workgroup\n` +
         (vw === 4
           ? 'alias XV = vec4<f32>;\nfn dotv(a: XV, b: XV) -> f32 { return dot(a, b); }\n'
           : 'alias XV = f32;\nfn dotv(a: XV, b: XV) -> f32 { return a * b; }\n'),
@@ -88,7 +123,7 @@ export class RouterKernel {
       program: await wgslProgram(prelude, 'router.wgsl'),
       constants,
     }));
-    return new RouterKernel(gpu, p, pipeline, tb);
+    return new RouterKernel(gpu, p, pipeline, tb, logits);
   }
 
   /** Records one compute pass ('router') routing `tokens` rows of x. */
@@ -103,6 +138,10 @@ export class RouterKernel {
     needBytes(b.topkIdx, T * topK * 4, 'router topkIdx');
     needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
 
+    const logits = this.logitsFor(T * experts * 4);
+    // Both passes are timed as 'router' (the timer sums passes sharing a label).
+    if (this.logits && T > 0)
+      this.logits.encode(encoder, { x: b.x, weight: b.weight, y: logits, rows: T }, timer, 'router');
     const bind = this.gpu.device.createBindGroup({
       label: 'router',
       layout: this.pipeline.getBindGroupLayout(0),
@@ -113,7 +152,7 @@ export class RouterKernel {
         { binding: 3, resource: { buffer: hasBias ? b.bias! : this.noBias } },
         { binding: 4, resource: { buffer: b.topkIdx } },
         { binding: 5, resource: { buffer: b.topkWeight } },
-        { binding: 6, resource: { buffer: this.logitsFor(T * experts * 4) } },
+        { binding: 6, resource: { buffer: logits } },
       ],
     });
     const pass = encoder.beginComputePass({ label: 'router', timestampWrites: timer?.writes('router') });
@@ -142,7 +181,13 @@ export class RouterKernel {
     return buf;
   }
 
+  /** Compute passes one encode records (the timer's capacity): 2 with the logits GEMM, else 1. */
+  get passes(): number {
+    return this.logits ? 2 : 1;
+  }
+
   destroy(): void {
+    this.logits?.destroy();
     this.sizes.destroy();
     this.noBias.destroy();
     for (const b of this.scratch) b.destroy();

@@ -222,6 +222,29 @@ export function memoryStore(initial?: string): TuningStore & { text: string | un
   };
 }
 
+/**
+ * A store in memory that hands every write to `onWrite`: a worker's copy of the page's
+ * document (workers have no localStorage), whose sweeps travel back to the page that
+ * stores them (src/ui/gpu-runner.ts, run-worker.ts).
+ */
+export function relayStore(
+  initial: string | undefined,
+  onWrite: (text: string) => void,
+  where = '(relayed to the page)',
+): TuningStore {
+  let text = initial;
+  return {
+    where,
+    async read() {
+      return text;
+    },
+    async write(next: string) {
+      text = next;
+      onWrite(next);
+    },
+  };
+}
+
 /** A store in the browser's localStorage under `key`. */
 export function localStorageStore(storage: Storage, key = 'webgpu-dwdp/tuning'): TuningStore {
   return {

@@ -5,10 +5,19 @@
 // reach a benchmark run. A cancel that the worker does not honour within a few seconds
 // (a kernel in flight on a CPU-emulated GPU can take that long) terminates the worker; the
 // next run starts a fresh one.
+//
+// Tuning: workers have no localStorage, so the page's tuning document (a TuningStore given
+// to the constructor, localStorage on the page) travels with every request as text; the
+// worker consults its copy (the kernels' tuned variants) and, when a lab sweep records a
+// winner, posts the updated document back for the page to store: a sweep in the lab tab
+// reaches the benchmark runs that follow it.
+import type { TuningStore } from '../tuning/tuning-cache.ts';
+import type { SweepReport } from '../lab/sweep.ts';
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import type { RunGroupFn, RunHooks, StrategyRunner } from './compare.ts';
 import type { PageConfig } from './config.ts';
 import type {
+  LabFailure,
   LabHooks,
   LabProblemSpec,
   LabProgramsReport,
@@ -17,11 +26,17 @@ import type {
   LabRunRequest,
 } from './lab-runner.ts';
 
+/** A lab sweep's request and answer. */
+export type LabSweepRequest = LabProblemSpec & { runs: number; candidates?: string[] };
+export type LabSweepOutcome = { ok: true; report: SweepReport } | { ok: false; failure: LabFailure };
+
+/** `tuning`: the page's tuning document (undefined: none stored), the worker's copy for this request. */
 export type WorkerIn =
-  | { type: 'run'; id: number; options: GroupRunOptions }
+  | { type: 'run'; id: number; options: GroupRunOptions; tuning?: string }
   | { type: 'model'; id: number; config: PageConfig; strategy: StrategyName }
-  | { type: 'lab-programs'; id: number; spec: LabProblemSpec }
-  | { type: 'lab-run'; id: number; request: LabRunRequest }
+  | { type: 'lab-programs'; id: number; spec: LabProblemSpec; tuning?: string }
+  | { type: 'lab-run'; id: number; request: LabRunRequest; tuning?: string }
+  | { type: 'lab-sweep'; id: number; request: LabSweepRequest; tuning?: string }
   | { type: 'cancel'; id: number }
   | { type: 'probe'; id: number };
 
@@ -29,7 +44,9 @@ export type WorkerOut =
   | { type: 'progress'; id: number; progress: RunProgress }
   | { type: 'lab-progress'; id: number; progress: LabProgress }
   | { type: 'result'; id: number; result: GroupRunResult }
-  | { type: 'lab-result'; id: number; result: LabProgramsReport | LabRunReport }
+  | { type: 'lab-result'; id: number; result: LabProgramsReport | LabRunReport | LabSweepOutcome }
+  /** A sweep recorded a winner: the whole updated tuning document, for the page to store. */
+  | { type: 'tuning'; id: number; text: string }
   | { type: 'error'; id: number; error: { name: string; message: string } }
   | { type: 'probe'; id: number; ok: true; adapter: string; software: boolean; timestamps: boolean }
   | { type: 'probe'; id: number; ok: false; reason: string };
@@ -56,8 +73,14 @@ export class GpuWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  /** `name` labels the worker in the browser's task manager and devtools. */
-  constructor(private readonly name = 'dwdp-emulation') {}
+  /**
+   * `name` labels the worker in the browser's task manager and devtools; `tuning` is the
+   * page's tuning store (sent with each request, updated by the worker's sweeps).
+   */
+  constructor(
+    private readonly name = 'dwdp-emulation',
+    private readonly tuning?: TuningStore,
+  ) {}
 
   private get w(): Worker {
     if (!this.worker) {
@@ -101,6 +124,14 @@ export class GpuWorker {
     );
   }
 
+  /** The shader lab: a sweep of the kernel's configurations; the winner is stored in the page's tuning store. */
+  labSweep(request: LabSweepRequest, hooks: LabHooks = {}): Promise<LabSweepOutcome> {
+    return this.request<LabSweepOutcome>(
+      { type: 'lab-sweep', id: this.nextId++, request },
+      { signal: hooks.signal, onLabProgress: hooks.onProgress },
+    );
+  }
+
   /** The shader lab: unedited and edited kernels side by side (lab-runner.ts). */
   labRun(request: LabRunRequest, hooks: LabHooks = {}): Promise<LabRunReport> {
     return this.request<LabRunReport>(
@@ -110,7 +141,7 @@ export class GpuWorker {
   }
 
   private request<T = GroupRunResult>(
-    msg: Extract<WorkerIn, { type: 'run' | 'model' | 'lab-programs' | 'lab-run' }>,
+    msg: Extract<WorkerIn, { type: 'run' | 'model' | 'lab-programs' | 'lab-run' | 'lab-sweep' }>,
     hooks: RunHooks & { onLabProgress?: (p: LabProgress) => void },
   ): Promise<T> {
     const id = msg.id;
@@ -132,7 +163,12 @@ export class GpuWorker {
         }, CANCEL_GRACE_MS);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.w.postMessage(msg);
+      if (msg.type === 'model' || !this.tuning) return this.w.postMessage(msg);
+      // The page's tuning document goes with the request (an unreadable one: none).
+      this.tuning
+        .read()
+        .catch(() => undefined)
+        .then((tuning) => this.w.postMessage({ ...msg, tuning }));
     });
   }
 
@@ -147,6 +183,10 @@ export class GpuWorker {
     if (!p) return;
     if (m.type === 'progress') return p.onProgress?.(m.progress);
     if (m.type === 'lab-progress') return p.onLabProgress?.(m.progress);
+    if (m.type === 'tuning') {
+      void this.tuning?.write(m.text).catch((e: Error) => console.warn(`tuning store: ${e.message}`));
+      return;
+    }
     this.pending.delete(m.id);
     if (m.type === 'result' || m.type === 'lab-result') p.resolve(m.result);
     else if (m.type === 'probe') p.resolve(m);

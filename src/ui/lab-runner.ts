@@ -31,7 +31,9 @@ import { noteCeiling } from '../lab/ceilings.ts';
 import { labKernel } from '../lab/registry.ts';
 import { checkLabSizes } from '../lab/sizes.ts';
 import { measureProblem, type LabResult } from '../lab/run.ts';
-import type { LabKernelName, LabProblem, LabShape } from '../lab/types.ts';
+import type { LabKernel, LabKernelName, LabProblem, LabShape } from '../lab/types.ts';
+import { sweepLab, type SweepReport } from '../lab/sweep.ts';
+import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { programOrigins, type ProgramOrigin } from './lab-diagnostics.ts';
 
 /** The exact WGSL a pipeline was built from (generated parts included) and where its lines came from. */
@@ -73,6 +75,8 @@ export interface LabProgramsReport {
   /** Empty when loading failed. */
   pipelines: LabPipeline[];
   variant: string | null;
+  /** Why that variant: given, tuned (the tuning cache), default or fixed; null when loading failed. */
+  variantSource: LabProblem['variantSource'] | null;
   failure: LabFailure | null;
 }
 
@@ -143,6 +147,7 @@ export class LabSession {
           adapter: adapterLabel(gpu.info),
           pipelines: pipelinesOf(keys),
           variant: problem.variant,
+          variantSource: problem.variantSource,
           failure: null,
         };
       } catch (e) {
@@ -152,6 +157,7 @@ export class LabSession {
           adapter: adapterLabel(gpu.info),
           pipelines: [],
           variant: null,
+          variantSource: null,
           failure: labFailure(e),
         };
       }
@@ -203,6 +209,41 @@ export class LabSession {
         this.clearOverrides();
       }
       return report;
+    });
+  }
+
+  /**
+   * Every configuration the kernel offers at this shape (or `candidates`), each checked and
+   * timed on the same inputs; the fastest correct one is recorded in the process-wide
+   * tuning cache (in the page's worker: a copy of the page's, relayed back to be stored).
+   */
+  sweep(
+    spec: LabProblemSpec & { runs: number; candidates?: string[] },
+    hooks: LabHooks = {},
+  ): Promise<{ ok: true; report: SweepReport } | { ok: false; failure: LabFailure }> {
+    return this.serial(async () => {
+      const gpu = await this.device();
+      this.clearOverrides();
+      const kernel = labKernel(spec.kernel);
+      try {
+        const report = await sweepLab(gpu, kernel as LabKernel<never>, spec.shape, {
+          seed: spec.seed,
+          runs: spec.runs,
+          candidates: spec.candidates,
+          cache: await defaultTuningCache(),
+          onRow: (row) => {
+            hooks.signal?.throwIfAborted();
+            hooks.onProgress?.({
+              phase: 'original',
+              message: `${spec.kernel} sweep: ${row.variant} ${row.ok ? `${row.medianMs.toFixed(2)} ms` : 'failed'}`,
+            });
+          },
+        });
+        return { ok: true as const, report };
+      } catch (e) {
+        this.forgetLostDevice(gpu);
+        return { ok: false as const, failure: labFailure(e) };
+      }
     });
   }
 

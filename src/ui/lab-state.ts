@@ -8,7 +8,7 @@
 // command say the same thing.
 //
 // Pure module (Node and browser).
-import { parseVariant } from '../kernels/expert-gemm-codegen.ts';
+import { parseVariant } from '../kernels/gemm-variant.ts';
 import { MAX_HEAD_DIM } from '../kernels/attention.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { LAB_REGISTRY } from '../lab/registry.ts';

@@ -17,6 +17,7 @@ import { parseForm, type PageConfig } from './config.ts';
 import { defaultForm, isFieldKey, type FormState } from './fields.ts';
 import { formScenario, scenarioForm, validateScenario, type Scenario } from './scenario.ts';
 import { GpuWorker, WEBGPU_HOWTO, type Probe } from './gpu-runner.ts';
+import { localStorageStore } from '../tuning/tuning-cache.ts';
 import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName, parseComparisonJson } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
@@ -64,8 +65,10 @@ declare global {
   }
 }
 
-const worker = new GpuWorker();
-const labWorker = new GpuWorker('dwdp-lab');
+// One tuning store for both workers: a sweep in the lab tab is used by the benchmark runs after it.
+const tuningStore = typeof localStorage === 'undefined' ? undefined : localStorageStore(localStorage);
+const worker = new GpuWorker('dwdp-emulation', tuningStore);
+const labWorker = new GpuWorker('dwdp-lab', tuningStore);
 let view: 'bench' | 'lab' = viewOf(location.search);
 let lab: Promise<LabView> | null = null;
 /** The lab's form while its view is not built yet (from the URL when the page opened on it). */

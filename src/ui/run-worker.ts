@@ -10,6 +10,8 @@ import { modeledRun } from './modeled.ts';
 import { compactRun } from './compact.ts';
 import type { WorkerIn, WorkerOut } from './gpu-runner.ts';
 import type { LabProgress } from './lab-runner.ts';
+import { TuningCache, relayStore } from '../tuning/tuning-cache.ts';
+import { setDefaultTuningCache } from '../tuning/tuning-store.ts';
 
 const scope = self as unknown as {
   postMessage(m: WorkerOut): void;
@@ -18,8 +20,19 @@ const scope = self as unknown as {
 const running = new Map<number, AbortController>();
 let lab: LabSession | undefined;
 
+/**
+ * The page's tuning document for this request becomes the kernels' tuning cache here (a
+ * worker has no localStorage); what a sweep records is posted back for the page to store.
+ */
+function adoptTuning(id: number, text: string | undefined): void {
+  setDefaultTuningCache(
+    new TuningCache(relayStore(text, (next) => scope.postMessage({ type: 'tuning', id, text: next }))),
+  );
+}
+
 scope.onmessage = (e) => {
   const msg = e.data;
+  if ('tuning' in msg) adoptTuning(msg.id, msg.tuning);
   if (msg.type === 'cancel') {
     running.get(msg.id)?.abort(new DOMException('cancelled', 'AbortError'));
     return;
@@ -36,7 +49,7 @@ scope.onmessage = (e) => {
     }
     return;
   }
-  if (msg.type === 'lab-programs' || msg.type === 'lab-run') {
+  if (msg.type === 'lab-programs' || msg.type === 'lab-run' || msg.type === 'lab-sweep') {
     void labRequest(msg);
     return;
   }
@@ -49,7 +62,7 @@ function postError(id: number, err: unknown): void {
   scope.postMessage({ type: 'error', id, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
 }
 
-async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-run' }>): Promise<void> {
+async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-run' | 'lab-sweep' }>): Promise<void> {
   const ctl = new AbortController();
   running.set(msg.id, ctl);
   const hooks = {
@@ -58,7 +71,12 @@ async function labRequest(msg: Extract<WorkerIn, { type: 'lab-programs' | 'lab-r
   };
   try {
     lab ??= new LabSession();
-    const result = msg.type === 'lab-run' ? await lab.run(msg.request, hooks) : await lab.programs(msg.spec, hooks);
+    const result =
+      msg.type === 'lab-run'
+        ? await lab.run(msg.request, hooks)
+        : msg.type === 'lab-sweep'
+          ? await lab.sweep(msg.request, hooks)
+          : await lab.programs(msg.spec, hooks);
     scope.postMessage({ type: 'lab-result', id: msg.id, result });
   } catch (err) {
     postError(msg.id, err);

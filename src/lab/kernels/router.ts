@@ -130,7 +130,7 @@ export const routerLab: LabKernel<RouterOut> = {
       bound: 'compute',
       flops: 2 * T * p.experts * p.hidden,
       bytes: 4 * (T * p.hidden + p.experts * p.hidden + 2 * T * p.topK),
-      passes: 1,
+      passes: kernel.passes,
       outputs: [bufs.topkIdx, bufs.topkWeight],
       encode(enc, timer) {
         kernel.encode(enc, { ...bufs, tokens: T }, timer);

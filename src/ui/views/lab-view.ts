@@ -12,7 +12,7 @@ import type { EditorState } from '@codemirror/state';
 import { setDiagnostics } from '@codemirror/lint';
 import { LAB_REGISTRY } from '../../lab/registry.ts';
 import type { LabKernelName } from '../../lab/types.ts';
-import { WEBGPU_HOWTO, type GpuWorker, type Probe } from '../gpu-runner.ts';
+import { WEBGPU_HOWTO, type GpuWorker, type LabSweepOutcome, type Probe } from '../gpu-runner.ts';
 import { diagnosticsByKey, toEditorDiagnostics, type EditorDiagnostic } from '../lab-diagnostics.ts';
 import type { LabPipeline, LabRunReport } from '../lab-runner.ts';
 import {
@@ -42,6 +42,8 @@ export interface LabApi {
   setText(key: string, code: string): void;
   run(): Promise<LabRunReport>;
   last(): LabRunReport | null;
+  /** Sweep the kernel's configurations at this shape; the winner is stored for this GPU (later runs use it). */
+  sweep(): Promise<LabSweepOutcome>;
 }
 
 export interface LabView {
@@ -83,6 +85,17 @@ export function buildLabView(
   const warnings = h('div', { class: 'panel-warnings', role: 'status' });
   const runBtn = h('button', { type: 'button', class: 'primary', id: 'lab-run' }, 'Run');
   const cancelBtn = h('button', { type: 'button', id: 'lab-cancel', disabled: true }, 'Cancel');
+  const sweepBtn = h(
+    'button',
+    {
+      type: 'button',
+      id: 'lab-sweep',
+      title:
+        'Try every configuration of this kernel at this shape (unedited) and keep the fastest correct one for this GPU: ' +
+        'later benchmark runs and lab runs without a variant use it',
+    },
+    'Sweep',
+  );
   const status = h('span', { id: 'lab-status', role: 'status' }, 'ready');
   const elapsed = h('span', { id: 'lab-elapsed' });
   const resetOne = h(
@@ -124,6 +137,7 @@ export function buildLabView(
         'div',
         { class: 'runbar' },
         runBtn,
+        sweepBtn,
         cancelBtn,
         h('div', { class: 'progress-wrap' }, h('div', { class: 'progress-line' }, status, elapsed)),
         h('div', { class: 'exports' }, resetOne, resetAll),
@@ -191,6 +205,7 @@ export function buildLabView(
   function updateButtons(): void {
     const gpuOk = probe?.ok === true;
     runBtn.disabled = !parsed.spec || running !== null || !gpuOk || pipelines.length === 0;
+    sweepBtn.disabled = !parsed.spec || running !== null || !gpuOk;
     cancelBtn.disabled = running === null;
     const edited = current !== null && isEdited(current);
     resetOne.disabled = !edited;
@@ -461,6 +476,48 @@ export function buildLabView(
   runBtn.addEventListener('click', () => {
     run().catch((e) => console.warn('lab run ended:', (e as Error).message));
   });
+
+  async function sweep(): Promise<LabSweepOutcome> {
+    const spec = parsed.spec;
+    if (!spec) throw new Error('the lab form has errors');
+    const seed = spec.seed ?? Math.floor(Math.random() * 2 ** 31);
+    running = new AbortController();
+    status.classList.remove('error');
+    status.textContent = `sweeping ${spec.kernel} (seed ${seed})…`;
+    root.classList.add('running');
+    updateButtons();
+    try {
+      const r = await worker.labSweep(
+        { kernel: spec.kernel, shape: spec.shape, seed, runs: spec.runs },
+        { signal: running.signal, onProgress: (p) => (status.textContent = p.message) },
+      );
+      running.signal.throwIfAborted();
+      if (!r.ok) status.textContent = `sweep failed: ${r.failure.message}`;
+      else if (!r.report.best) status.textContent = 'sweep: no configuration passed its check (nothing stored)';
+      else {
+        const b = r.report.best;
+        const tried = r.report.rows.length;
+        status.textContent =
+          `sweep: ${b.variant} fastest of ${tried} (${b.medianMs.toFixed(2)} ms, measured here)` +
+          (r.report.recordedIn ? ', stored for this GPU: later runs use it' : ', not stored (no tuning store)');
+      }
+      status.classList.toggle('error', !r.ok || !r.report.best);
+      return r;
+    } catch (e) {
+      const cancelled = (e as Error)?.name === 'AbortError';
+      status.textContent = cancelled ? 'cancelled' : `sweep failed: ${(e as Error).message}`;
+      status.classList.toggle('error', !cancelled);
+      throw e;
+    } finally {
+      running = null;
+      root.classList.remove('running');
+      updateButtons();
+    }
+  }
+
+  sweepBtn.addEventListener('click', () => {
+    sweep().catch((e) => console.warn('lab sweep ended:', (e as Error).message));
+  });
   cancelBtn.addEventListener('click', () => running?.abort(new DOMException('cancelled by the user', 'AbortError')));
 
   function renderResults(r: LabRunReport, spec: LabRequestSpec): void {
@@ -580,6 +637,7 @@ export function buildLabView(
       },
       run,
       last: () => report,
+      sweep,
     },
   };
 }

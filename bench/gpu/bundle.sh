@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Packs what a GPU machine without Node, browser or registry needs to measure the kernels
+# (shared/DESIGN.md §3): Node's binary (xz), dawn.node with the webgpu package's loader, the
+# lab CLI bundled into one file, the Vulkan loader .debs when they can be downloaded here,
+# and run-on-gpu.sh. Output: dist/gpu-bundle.tar (must stay under 64 MiB).
+#   bash bench/gpu/bundle.sh [out-dir]     (default dist/gpu-bundle)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+out="${1:-$root/dist/gpu-bundle}"
+rm -rf "$out" && mkdir -p "$out/bundle/cli" "$out/node_modules/webgpu/dist/linux-x64" "$out/debs"
+cd "$root"
+npx esbuild src/cli/lab.ts --bundle --platform=node --format=esm --outfile="$out/bundle/cli/lab.mjs" \
+  --external:webgpu --log-level=warning
+# Outside Vite the lab reads shaders/*.wgsl from ../../shaders of its module: bundle/cli/ → shaders/.
+cp -r shaders "$out/shaders"
+cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$out/node_modules/webgpu/"
+cp node_modules/webgpu/dist/linux-x64/dawn.node "$out/node_modules/webgpu/dist/linux-x64/"
+xz -T0 -c "$(command -v node)" > "$out/node.xz"
+# The Vulkan loader, for machines without libvulkan.so.1 (skipped where apt cannot download).
+(cd "$out/debs" && apt-get download libvulkan1 >/dev/null 2>&1) || echo "note: no libvulkan1 .deb packed (apt-get download failed)"
+cp bench/gpu/run-on-gpu.sh "$out/"
+tar -C "$(dirname "$out")" -cf "$out.tar" "$(basename "$out")"
+size=$(stat -c %s "$out.tar")
+echo "wrote $out.tar ($((size / 1048576)) MiB)"
+if [ "$size" -gt $((64 * 1048576)) ]; then echo "error: over 64 MiB" >&2; exit 1; fi

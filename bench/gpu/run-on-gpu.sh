@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, inside the unpacked bundle (bundle.sh): every kernel measurement
+# the expert-GEMM docs leave outstanding, in one go, each checked against its float64
+# reference before it is timed. Writes results/<name>.json and results/summary.txt.
+#   tar xf gpu-bundle.tar && cd gpu-bundle && bash run-on-gpu.sh [--smoke]
+# --smoke: tiny shapes and one run each (checks the bundle itself, e.g. on SwiftShader).
+# VK_DRIVER_FILES: set it to the GPU's ICD JSON, else the usual NVIDIA locations are tried.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+[ -x ./node ] || { xz -dc node.xz > node && chmod +x node; }
+if ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1 && ls debs/*.deb >/dev/null 2>&1; then
+  mkdir -p vulkan && for d in debs/*.deb; do dpkg-deb -x "$d" vulkan; done
+  export LD_LIBRARY_PATH="$here/vulkan/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+fi
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
+  for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+    [ -f "$f" ] && export VK_DRIVER_FILES="$f" && break
+  done
+fi
+mkdir -p results
+: > results/summary.txt
+runs=10
+bench=(--tokens 256 --hidden 512 --expert-hidden 256 --experts 32 --topk 4)
+# R1-like: thousands of tokens, R1's H and F (7168, 2048), fewer experts (8: f32 weights 1.4 GB in one binding), top-8.
+r1=(--tokens 2048 --hidden 7168 --expert-hidden 2048 --experts 8 --topk 8)
+r1router=(--tokens 4096 --hidden 7168 --experts 256 --topk 8 --scoring sigmoid)
+if [ "$smoke" = 1 ]; then
+  runs=1
+  bench=(--tokens 16 --hidden 64 --expert-hidden 32 --experts 4 --topk 2)
+  r1=(--tokens 32 --hidden 128 --expert-hidden 64 --experts 4 --topk 2)
+  r1router=(--tokens 32 --hidden 128 --experts 16 --topk 4 --scoring sigmoid)
+fi
+failed=0
+lab() { # name, then lab arguments
+  local name="$1"; shift
+  echo "== $name: lab $*" | tee -a results/summary.txt
+  if ./node bundle/cli/lab.mjs "$@" --seed 1 --json > "results/$name.json" 2> "results/$name.log"; then
+    ./node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      const pick = (x) => ({ adapter: x.adapter, variant: x.variant ?? x.best?.variant, medianMs: x.medianMs ?? x.best?.medianMs,
+        gflops: x.gflops ?? x.best?.gflops, fractionOfCeiling: x.fractionOfCeiling, checkOk: x.checkOk });
+      console.log("   " + JSON.stringify(pick(r)));' "results/$name.json" >> results/summary.txt 2>/dev/null || true
+  else
+    failed=$((failed + 1)); echo "   FAILED (results/$name.log)" | tee -a results/summary.txt; tail -3 "results/$name.log"
+  fi
+}
+lab peak peak --runs "$runs"
+lab copy copy --runs "$runs"
+for w in f32 int8 fp8 nvfp4; do
+  lab "gemm-bench-$w" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs"
+  lab "gemm-bench-$w-sweep" expert-gemm "${bench[@]}" --weights "$w" --sweep --runs 3
+  lab "gemm-r1-$w" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs"
+  lab "gemm-r1-$w-sweep" expert-gemm "${r1[@]}" --weights "$w" --sweep --runs 3
+done
+lab router router "${bench[@]}" --runs "$runs"
+lab router-r1 router "${r1router[@]}" --runs "$runs"
+echo "done: $failed failed; results in $here/results (summary.txt)" | tee -a results/summary.txt
+exit $((failed > 0))

@@ -1,0 +1,110 @@
+// A dense f32 GEMM, y [T, N] = x [T, K] · W [N, K]ᵀ, run by the grouped expert GEMM's tiled
+// kernels (expert-gemm-codegen.ts) as their down projection over ONE expert that owns
+// every row: no perm, no offsets, an expert table of one entry (source 0, word 0) and a
+// layout whose down matrix starts at word 0 of W. The router's logits use it.
+//
+// W rows must be 16-byte multiples (K % 4 == 0): the tiled kernels read f32 weights as vec4f.
+// The float64 reference is expertGemmReference's 'down' stage on one expert.
+import { cachedPipeline, createBuffer, createBufferWith, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { expertLayout } from '../model/formats.ts';
+import { BINDING, tiledProgramPart } from './expert-gemm-codegen.ts';
+import { checkVariant, fitRowsPerExpert, shaderKey, tileShape, variantName, type TileVariant } from './gemm-variant.ts';
+import { SizeUniforms } from './routing-params.ts';
+
+export interface DenseGemmParams {
+  /** Reduction length K (a multiple of 4). */
+  inner: number;
+  /** Output columns N (rows of W). */
+  outputs: number;
+  /** The tiled variant to run (the grouped GEMM's f32 default for the adapter is a good start). */
+  variant: TileVariant;
+  /** Expected rows T per call, to fit the tile's rows (gemm-variant.ts fitRowsPerExpert). */
+  rows?: number;
+}
+
+export class DenseGemm {
+  private readonly params: SizeUniforms;
+  private readonly empty: GPUBuffer;
+  private readonly table: GPUBuffer;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly inner: number,
+    readonly outputs: number,
+    readonly variant: TileVariant,
+    private readonly pipeline: GPUComputePipeline,
+  ) {
+    this.params = new SizeUniforms(gpu.device, 'dense gemm params');
+    this.empty = createBuffer(gpu, 16, 'dense gemm: no offsets');
+    this.table = createBufferWith(gpu, new Uint32Array([0, 0]), 'dense gemm expert table');
+  }
+
+  static async create(gpu: Gpu, p: DenseGemmParams): Promise<DenseGemm> {
+    for (const k of ['inner', 'outputs'] as const) {
+      if (!Number.isInteger(p[k]) || p[k] < 1)
+        throw new Error(`DenseGemm: ${k} must be a positive integer, got ${p[k]}`);
+    }
+    if (p.inner % 4 !== 0)
+      throw new Error(`DenseGemm: inner = ${p.inner} must be a multiple of 4 (W rows are read as vec4f)`);
+    const checked = checkVariant(p.variant);
+    if (checked.kind === 'naive') throw new Error("DenseGemm: variant 'naive' has no dense form; give a tiled one");
+    const variant = fitRowsPerExpert(checked, p.rows);
+    // The f32 expert layout with hidden = N outputs and expertHidden = K; only its down matrix is read, from word 0.
+    const l = expertLayout('f32', p.outputs, p.inner);
+    const layout = { ...l, down: { ...l.down, codes: 0 } };
+    const key = `dense_gemm ${shaderKey(variant, { format: 'f32', hidden: p.outputs, expertHidden: p.inner, experts: 1, sources: 1, block: l.block })}`;
+    const pipeline = await cachedPipeline(gpu, key, async () => ({
+      program: await wgslProgram(
+        tiledProgramPart({ layout, experts: 1, sources: 1 }, variant, 'down'),
+        'weight_decode.wgsl',
+        'expert_gemm.wgsl',
+      ),
+    }));
+    return new DenseGemm(gpu, p.inner, p.outputs, variant, pipeline);
+  }
+
+  /** Records one compute pass (timed as `label`): y = x · Wᵀ for `rows` rows. */
+  encode(
+    enc: GPUCommandEncoder,
+    b: { x: GPUBuffer; weight: GPUBuffer; y: GPUBuffer; rows: number },
+    timer?: GpuTimer,
+    label = 'dense gemm',
+  ): void {
+    const { rows } = b;
+    if (!Number.isInteger(rows) || rows < 0)
+      throw new Error(`DenseGemm: rows must be a non-negative integer (got ${rows})`);
+    const entries = [
+      [BINDING.params, this.params.get(rows, 1, 0, 0)],
+      [BINDING.input, b.x],
+      [BINDING.offsets, this.empty],
+      [BINDING.table, this.table],
+      [BINDING.output, b.y],
+      [BINDING.firstWeight, b.weight],
+    ] as const;
+    const bind = this.gpu.device.createBindGroup({
+      label,
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
+    });
+    const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
+    if (rows > 0) {
+      const { tileRows, tileCols } = tileShape(this.variant);
+      const slots = Math.floor(rows / tileRows) + 1;
+      const y = Math.min(slots, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
+      pass.setPipeline(this.pipeline);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(Math.ceil(this.outputs / tileCols), y, Math.ceil(slots / y));
+    }
+    pass.end();
+  }
+
+  get name(): string {
+    return variantName(this.variant);
+  }
+
+  destroy(): void {
+    this.params.destroy();
+    this.empty.destroy();
+    this.table.destroy();
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkVariant,
+  fitRowsPerExpert,
+  parseVariant,
+  shaderKey,
+  tileShape,
+  variantName,
+  type TileVariant,
+} from '../src/kernels/gemm-variant.ts';
+
+const problem = { format: 'f32', hidden: 512, expertHidden: 256, experts: 32, sources: 1, block: [128, 128] } as const;
+
+describe('GEMM variant grammar', () => {
+  it('parses every kind and prints the same name back', () => {
+    for (const s of ['naive', 'tile:4x4:8x8', 'sx4:8x4:2x2', 'sx4:8x4:2x2:loop', 'sw4:4x8:2x2:loop', 'tile:3x2:4x5']) {
+      expect(variantName(parseVariant(s))).toBe(s);
+    }
+    expect(parseVariant(' sx4:8x4:2x2 ')).toEqual({ kind: 'sx4', rows: 8, cols: 4, groupRows: 2, groupCols: 2 });
+  });
+
+  it('refuses malformed names and out-of-range fields, naming the field and a valid choice', () => {
+    expect(() => parseVariant('sx4:8x4')).toThrow(/expected 'naive' or kind:rows×cols/);
+    expect(() => parseVariant('wmma:8x4:2x2')).toThrow(/kind tile, sx4 or sw4/);
+    expect(() => parseVariant('sx4:6x4:2x2')).toThrow(/multiple of 4 \(e\.g\. 8\)/);
+    expect(() => parseVariant('tile:65x1:1x1')).toThrow(/rows = 65 must be an integer in 1\.\.64/);
+    expect(() => parseVariant('tile:1x1:32x16')).toThrow(/512 invocations per workgroup, at most 256/);
+    expect(() => checkVariant({ kind: 'tile', rows: 1.5, cols: 1, groupRows: 1, groupCols: 1 })).toThrow(/rows = 1.5/);
+  });
+
+  it('tile shapes: rows of one expert, output columns and invocations per workgroup', () => {
+    expect(tileShape(parseVariant('sx4:8x4:2x2') as TileVariant)).toEqual({ tileRows: 16, tileCols: 32, threads: 16 });
+    expect(tileShape(parseVariant('sw4:4x8:2x2') as TileVariant)).toEqual({ tileRows: 32, tileCols: 16, threads: 16 });
+    expect(tileShape(parseVariant('tile:4x4:8x8') as TileVariant)).toEqual({ tileRows: 32, tileCols: 32, threads: 64 });
+  });
+});
+
+describe('tile rows follow rows per expert', () => {
+  const fit = (s: string, rows: number | undefined) => variantName(fitRowsPerExpert(parseVariant(s), rows));
+
+  it('folds row groups into column groups while half the tile still covers the rows', () => {
+    expect(fit('tile:4x4:8x8', 32)).toBe('tile:4x4:8x8'); // 32-row tile, 32 rows: kept
+    expect(fit('tile:4x4:8x8', 16)).toBe('tile:4x4:4x16');
+    expect(fit('tile:4x4:8x8', 5)).toBe('tile:4x4:2x32'); // 8 rows cover 5; 4 would not
+    expect(fit('tile:4x4:8x8', 1)).toBe('tile:4x4:1x64');
+    expect(fit('sx4:8x4:2x2', 8)).toBe('sx4:8x4:1x4');
+    expect(fit('sw4:4x8:2x2:loop', 3)).toBe('sw4:4x8:1x4:loop');
+  });
+
+  it('keeps invocations per workgroup and never leaves a tile shorter than the rows it must cover', () => {
+    for (const s of ['tile:4x4:8x8', 'sx4:8x4:2x2', 'sw4:4x8:2x2', 'tile:2x4:16x8']) {
+      const v = parseVariant(s) as TileVariant;
+      for (let rows = 1; rows <= 80; rows++) {
+        const f = fitRowsPerExpert(v, rows);
+        expect(tileShape(f).threads).toBe(tileShape(v).threads);
+        expect(tileShape(f).tileRows).toBeGreaterThanOrEqual(Math.min(rows, tileShape(v).tileRows));
+      }
+    }
+  });
+
+  it('leaves naive, odd row groups and unknown rows alone', () => {
+    expect(fit('naive', 1)).toBe('naive');
+    expect(fit('tile:4x4:3x8', 1)).toBe('tile:4x4:3x8');
+    expect(fit('tile:4x4:8x8', undefined)).toBe('tile:4x4:8x8');
+    expect(fit('tile:4x4:8x8', 0)).toBe('tile:4x4:8x8');
+  });
+});
+
+describe('shader key', () => {
+  const key = (s: string, over: Partial<typeof problem> | Record<string, unknown> = {}) =>
+    shaderKey(parseVariant(s), { ...problem, ...over } as typeof problem);
+
+  it('names what changes the generated code and nothing else', () => {
+    // f32 has no code-word loop, and only fp8 reads the scale block.
+    expect(key('sx4:8x4:2x2:loop')).toBe(key('sx4:8x4:2x2'));
+    expect(key('sx4:8x4:2x2', { block: [64, 64] })).toBe(key('sx4:8x4:2x2'));
+    expect(key('sx4:8x4:2x2:loop', { format: 'fp8' })).not.toBe(key('sx4:8x4:2x2', { format: 'fp8' }));
+    expect(key('sx4:8x4:2x2', { format: 'fp8', block: [64, 64] })).not.toBe(key('sx4:8x4:2x2', { format: 'fp8' }));
+    const base = key('sx4:8x4:2x2');
+    for (const other of [
+      key('sx4:8x4:1x4'),
+      key('sw4:8x4:2x2'),
+      key('sx4:4x8:2x2'),
+      key('sx4:8x4:2x2', { hidden: 256 }),
+      key('sx4:8x4:2x2', { expertHidden: 128 }),
+      key('sx4:8x4:2x2', { experts: 8 }),
+      key('sx4:8x4:2x2', { sources: 2 }),
+      key('sx4:8x4:2x2', { format: 'int8' }),
+    ])
+      expect(other).not.toBe(base);
+  });
+});
