@@ -334,8 +334,8 @@ export function table3Measurements(): Measurement[] {
 }
 
 const SGL_MISSING =
-  'gpt-oss-120b (GQA with sliding-window layers, attention sinks, MXFP4 experts), the B200 HGX profile and ' +
-  'DEP with allgather (SGLang’s baseline) are not in the model';
+  'gpt-oss-120b as the model needs it: the cost model has no sliding-window attention or attention sinks, there is no ' +
+  'MXFP4 expert format, and no DEP with allgather (SGLang’s baseline); the b200-hgx profile exists';
 
 /** The context-phase validation numbers of docs/validation-sources.md §2–3 (the end-to-end ones are in src/sim/e2e). */
 export const MEASUREMENTS: readonly Measurement[] = [
