@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   if (args.flag('help')) {
     process.stdout.write(
       usage(
-        'npm run sim -- --scenario <name|file.json> [options]',
+        'npm run sim -- --scenario <name|file.json> [options]  |  npm run sim -- --validate [--json]',
         'Rack-scale model of DWDP vs DEP (DeepSeek-R1 prefill) in virtual time. Everything printed is MODELED.',
         SPEC,
       ),

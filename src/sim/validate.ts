@@ -280,7 +280,6 @@ const TABLE3_DIFFERS = [
   'lengths log-normal with the ratio-0.8 uniform law’s mean and CV (no uniform-ratio law in the model yet)',
   'routing uniform (no routing skew)',
   'no interference of pulls with compute',
-  'DEP all-to-all not overlapped with compute',
 ];
 
 // ---------------------------------------------------------------------------------------
