@@ -130,7 +130,10 @@ describe('errors', () => {
     const model = deepseekR1();
     const serve = (params: object, s: 'dep' | 'dwdp') => {
       const p = { ...DEFAULT_SCENARIO_PARAMS, ...params };
-      return runServing({ ...p, profile, model, isl: { mean: p.isl, cv: p.cv }, osl: { mean: p.osl, cv: p.oslCv } }, s);
+      // Both settings use TensorRT-LLM's law: uniform in [islRatio·isl, isl].
+      expect(p.lengthLaw).toBe('uniform-ratio');
+      const isl = { law: 'uniform-ratio' as const, isl: p.isl, islRatio: p.islRatio! };
+      return runServing({ ...p, profile, model, isl, osl: { mean: p.osl, cv: p.oslCv } }, s);
     };
     // DEP4 iteration at the Table 3 setting.
     const dep = serve(RUNS.table3.params, 'dep').stepMs;

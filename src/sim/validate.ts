@@ -66,27 +66,29 @@ export interface ModelRun {
 
 /**
  * The published calibration setting: ISL 8192 with input ratio 0.8 (lengths uniform in
- * [6554, 8192], mean 7373, CV 6.4 %), at most 32768 tokens per batch (4 requests per rank),
- * contention optimisation off, split-weight kernels on. The model batches by tokens in serving
- * mode; its length law is log-normal, so the uniform law is matched by its mean and CV.
+ * [6554, 8192], TensorRT-LLM's convention), at most 32768 tokens per batch (so 4 requests per
+ * rank), contention optimisation off, split-weight kernels on. The model batches by tokens in
+ * serving mode.
  */
 const TABLE3_PARAMS: Partial<ScenarioParams> = {
   groupSize: 4,
   ranks: 4,
   requests: 64,
-  isl: 7373,
-  cv: 0.064,
+  isl: 8192,
+  lengthLaw: 'uniform-ratio',
+  islRatio: 0.8,
   maxTokensPerBatch: 32768,
   contentionFix: false,
   splitWeights: true,
 };
-/** The contention-fix setting: ISL 8192, ratio 0.5 (uniform in [4096, 8192]: mean 6144, CV 19.2 %), ≤ 16384 tokens. */
+/** The contention-fix setting: ISL 8192, ratio 0.5 (uniform in [4096, 8192]), ≤ 16384 tokens. */
 const CONTENTION_PARAMS: Partial<ScenarioParams> = {
   groupSize: 4,
   ranks: 4,
   requests: 64,
-  isl: 6144,
-  cv: 0.192,
+  isl: 8192,
+  lengthLaw: 'uniform-ratio',
+  islRatio: 0.5,
   maxTokensPerBatch: 16384,
   splitWeights: true,
 };
@@ -97,7 +99,7 @@ export const RUNS = {
     profile: 'gb200-nvl72',
     params: TABLE3_PARAMS,
     describe:
-      'serving, 1 group of 4, 64 requests backlog, ISL log-normal mean 7373 CV 6.4 %, ≤32768 tokens/batch, fix off',
+      'serving, 1 group of 4, 64 requests backlog, ISL uniform in [0.8·8192, 8192], ≤32768 tokens/batch, fix off',
   },
   table3SplitOff: {
     mode: 'serving',
@@ -109,7 +111,8 @@ export const RUNS = {
     mode: 'serving',
     profile: 'gb200-nvl72',
     params: { ...CONTENTION_PARAMS, contentionFix: false },
-    describe: 'serving, 1 group of 4, 64 requests, ISL log-normal mean 6144 CV 19.2 %, ≤16384 tokens/batch, fix off',
+    describe:
+      'serving, 1 group of 4, 64 requests backlog, ISL uniform in [0.5·8192, 8192], ≤16384 tokens/batch, fix off',
   },
   contentionOn: {
     mode: 'serving',
@@ -194,7 +197,12 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
       prefetchMs: run.row.tPrefetch,
     };
   }
-  const sp = { ...p, profile, model, isl: { mean: p.isl, cv: p.cv }, osl: { mean: p.osl, cv: p.oslCv } };
+  // The lengths as runScenario builds them (src/sim/scenarios.ts).
+  const isl =
+    p.lengthLaw === 'uniform-ratio'
+      ? { law: p.lengthLaw, isl: p.isl, islRatio: p.islRatio ?? 1 }
+      : { law: p.lengthLaw, mean: p.isl, cv: p.cv };
+  const sp = { ...p, profile, model, isl, osl: { mean: p.osl, cv: p.oslCv } };
   const side = (s: 'dep' | 'dwdp'): RunSide => {
     const res = runServing(sp, s);
     // Non-empty rank steps (the breakdown's denominator): busy stream time ÷ mean step time.
@@ -276,11 +284,7 @@ export const TABLE3: Readonly<Record<'dep' | 'dwdp', Partial<Record<PaperCategor
 
 const TABLE3_SETTING =
   'DeepSeek-R1 NVFP4, GB200 NVL72, context only, DEP4 vs DWDP4 (L=P=64), ISL 8192 ratio 0.8, ≤32768 tokens/batch, fix off, split-weight on';
-const TABLE3_DIFFERS = [
-  'lengths log-normal with the ratio-0.8 uniform law’s mean and CV (no uniform-ratio law in the model yet)',
-  'routing uniform (no routing skew)',
-  'no interference of pulls with compute',
-];
+const TABLE3_DIFFERS = ['routing uniform (no routing skew)', 'no interference of pulls with compute'];
 
 // ---------------------------------------------------------------------------------------
 // The other context-phase numbers (validation)
@@ -364,10 +368,7 @@ export const MEASUREMENTS: readonly Measurement[] = [
     setting: 'DWDP4, GB200, context only, ISL 8192 ratio 0.5, ≤16384 tokens/batch',
     model: {
       runs: ['contentionOff', 'contentionOn'],
-      differs: [
-        'lengths log-normal with the ratio-0.5 uniform law’s mean and CV',
-        'the fix modeled as fluid round-robin sharing',
-      ],
+      differs: ['the fix modeled as fluid round-robin sharing'],
       read: (o) => o.contentionOn!.dwdp.tpsPerGpu / o.contentionOff!.dwdp.tpsPerGpu,
     },
   },
