@@ -1,5 +1,6 @@
 // npm run sim -- --scenario <name|file.json> [--json] [--profile id] [--trace FILE]
 //                [--this-device-gflops X --this-device-copy-gbps Y] [--calibrate FILE] [--list]
+//        npm run sim -- --validate [--json]
 // The rack-scale model: DWDP vs DEP for DeepSeek-R1 on a hardware profile, in virtual time.
 // Everything it prints is modeled (it says so), except --calibrate's measured column, which
 // comes from the file (GPU timings the lab took); nothing here touches a GPU.
@@ -22,6 +23,7 @@ import {
   type ScenarioSpec,
 } from '../sim/scenarios.ts';
 import { E2E_SCENARIOS } from '../sim/e2e/scenario.ts';
+import { formatValidationReport, runValidation } from '../sim/validate.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
 import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 
@@ -53,6 +55,10 @@ const SPEC: Spec = {
     kind: 'string',
     help: 'e2e scenarios: write TensorRT-LLM configs of the chosen deployments (and a README) to DIR',
     placeholder: 'DIR',
+  },
+  validate: {
+    kind: 'flag',
+    help: 'the model against every published DWDP number (calibration and validation rows, with sources)',
   },
   list: { kind: 'flag', help: 'list the built-in scenarios' },
   help: { kind: 'flag', help: 'show this help' },
@@ -104,6 +110,22 @@ function refuseUnread(args: Args): void {
       'export-trtllm',
     ]);
     if (extra.length > 0) throw new UsageError(`--list reads no other option: remove ${extra.join(' ')}`);
+  }
+  if (args.flag('validate')) {
+    const extra = given([
+      'scenario',
+      'profile',
+      'this-device-gflops',
+      'this-device-copy-gbps',
+      'trace',
+      'calibrate',
+      'export-trtllm',
+      'list',
+    ]);
+    if (extra.length > 0)
+      throw new UsageError(
+        `--validate runs its own settings on gb200-nvl72 (and reads --json): remove ${extra.join(' ')}`,
+      );
   }
   if (args.has('calibrate')) {
     const extra = given([
@@ -178,7 +200,7 @@ async function main(): Promise<void> {
   if (args.flag('help')) {
     process.stdout.write(
       usage(
-        'npm run sim -- --scenario <name|file.json> [options]',
+        'npm run sim -- --scenario <name|file.json> [options]  |  npm run sim -- --validate [--json]',
         'Rack-scale model of DWDP vs DEP (DeepSeek-R1 prefill) in virtual time. Everything printed is MODELED.',
         SPEC,
       ),
@@ -189,6 +211,12 @@ async function main(): Promise<void> {
   if (args.flag('list')) {
     for (const s of [...Object.values(SCENARIOS), ...Object.values(E2E_SCENARIOS)])
       console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
+    return;
+  }
+  if (args.flag('validate')) {
+    const rep = runValidation();
+    if (args.flag('json')) console.log(JSON.stringify(rep, (_, v) => (v === Infinity ? null : v), 2));
+    else console.log(formatValidationReport(rep));
     return;
   }
   const calib = args.optStr('calibrate');

@@ -1,0 +1,685 @@
+// The rack model against every published DWDP number: one table of quantity, setting, published
+// value with its source, modeled value, error, and role. Everything modeled here is uncalibrated
+// unless a caller passes efficiencies (a fit reads the calibration rows through `runValidation`).
+//
+// Roles. **Calibration**: the DWDP paper's measured iteration breakdown (shared/paper-table3.md,
+// both columns, nothing else) — the only numbers a fit may be tuned to. **Validation**: every
+// other published number (docs/validation-sources.md) — reported, never fitted.
+//
+// Each published number is declared once, as data: `TABLE3` (the calibration set), `MEASUREMENTS`
+// (the other context-phase numbers), `PUBLISHED_E2E` / `PUBLISHED_HEADLINE` in src/sim/e2e (the
+// end-to-end ones, whose rows come from `e2eValidation`). A measurement names the model runs it
+// needs (`RUNS`: each a runnable scenario — mode, profile and scenario parameters, so the same
+// setting can be rerun with `npm run sim -- --scenario`), what of the published setting the model
+// cannot reproduce (`differs`), and how its modeled value is read from those runs. A measurement
+// the model cannot compute says which mechanism is missing (`notModeled`) and has no value.
+//
+//   error = (modeled − published) / published        (null when published is 0 or nothing is modeled)
+//
+// A published 0 (DWDP's communication and synchronization) has no relative error; its row is
+// judged by absolute size: within tolerance when |modeled| ≤ 1 % of the published iteration.
+//
+// Tolerances (the calibration target): every category within ±10 %, the iteration within ±5 %.
+// The bar the model holds itself to overall: Vidur's < 9 % (BAR below).
+
+import type { Efficiency } from '../hardware/efficiency.ts';
+import { formatTable } from '../report/table.ts';
+import { getProfile } from '../hardware/profiles.ts';
+import type { Breakdown, BreakdownKey } from '../timeline/categories.ts';
+import { E2E_SCENARIOS, e2eValidation, runE2e, type ValidationRow } from './e2e/scenario.ts';
+import { deepseekR1, runStepRow } from './experiment.ts';
+import { DEFAULT_SCENARIO_PARAMS, type ScenarioParams, type ScenarioSpec } from './scenarios.ts';
+import { runServing } from './serving.ts';
+
+export type Role = 'calibration' | 'validation';
+/** measured: on hardware by the authors; estimate: the authors' roofline; derived: arithmetic on published numbers. */
+export type Status = 'measured' | 'estimate' | 'derived';
+export type Unit = 'ms' | 'ratio' | 'fraction';
+
+/** Where published numbers come from (docs/validation-sources.md, "Sources in short"). */
+export const SOURCES = {
+  BLOG:
+    'TensorRT-LLM tech blog 19, "DWDP: Distributed Weight Data Parallelism for High-Performance LLM Inference on NVL72" ' +
+    '(NVIDIA/TensorRT-LLM docs/source/blogs/tech_blog/blog19_…md; carries the paper arXiv:2604.01621 Tables 1, 3, 4, 5)',
+  SGL: 'SGLang PR #29778 "[Feature] Add DWDP … for MoE prefill", section "Results (4x B200, gpt-oss-120b, prefill-only)"',
+  VIDUR: 'Agrawal et al., "Vidur", MLSys 2024, arXiv:2405.05465 (abstract: "less than 9 % error across the range")',
+  FRONTIER: 'Frontier (Feng et al., arXiv:2508.03148): sub-8 % / 2.6–6.4 % error — third-party summaries only',
+} as const;
+
+/** The error bar the model holds itself to (docs/validation-sources.md §5): Vidur's, the primary source. */
+export const BAR = { relativeError: 0.09, source: SOURCES.VIDUR, secondary: SOURCES.FRONTIER } as const;
+
+/** Calibration tolerances: each category, and the iteration. */
+export const TOLERANCE = { category: 0.1, iteration: 0.05, zeroShareOfIteration: 0.01 } as const;
+
+// ---------------------------------------------------------------------------------------
+// Model runs: runnable settings
+
+/** A model run: a scenario's mode, profile and parameters (what `--scenario` would run). */
+export interface ModelRun {
+  mode: 'step' | 'serving';
+  profile: string;
+  params: Partial<ScenarioParams>;
+  /** What this run stands for, in words. */
+  describe: string;
+}
+
+/**
+ * The published calibration setting: ISL 8192 with input ratio 0.8 (lengths uniform in
+ * [6554, 8192], TensorRT-LLM's convention), at most 32768 tokens per batch (so 4 requests per
+ * rank), contention optimisation off, split-weight kernels on. The model batches by tokens in
+ * serving mode.
+ */
+const TABLE3_PARAMS: Partial<ScenarioParams> = {
+  groupSize: 4,
+  ranks: 4,
+  requests: 64,
+  isl: 8192,
+  lengthLaw: 'uniform-ratio',
+  islRatio: 0.8,
+  maxTokensPerBatch: 32768,
+  contentionFix: false,
+  splitWeights: true,
+};
+/** The contention-fix setting: ISL 8192, ratio 0.5 (uniform in [4096, 8192]), ≤ 16384 tokens. */
+const CONTENTION_PARAMS: Partial<ScenarioParams> = {
+  groupSize: 4,
+  ranks: 4,
+  requests: 64,
+  isl: 8192,
+  lengthLaw: 'uniform-ratio',
+  islRatio: 0.5,
+  maxTokensPerBatch: 16384,
+  splitWeights: true,
+};
+
+export const RUNS = {
+  table3: {
+    mode: 'serving',
+    profile: 'gb200-nvl72',
+    params: TABLE3_PARAMS,
+    describe:
+      'serving, 1 group of 4, 64 requests backlog, ISL uniform in [0.8·8192, 8192], ≤32768 tokens/batch, fix off',
+  },
+  table3SplitOff: {
+    mode: 'serving',
+    profile: 'gb200-nvl72',
+    params: { ...TABLE3_PARAMS, splitWeights: false },
+    describe: 'as table3 with split-weight kernels off (merge before each grouped GEMM)',
+  },
+  contentionOff: {
+    mode: 'serving',
+    profile: 'gb200-nvl72',
+    params: { ...CONTENTION_PARAMS, contentionFix: false },
+    describe:
+      'serving, 1 group of 4, 64 requests backlog, ISL uniform in [0.5·8192, 8192], ≤16384 tokens/batch, fix off',
+  },
+  contentionOn: {
+    mode: 'serving',
+    profile: 'gb200-nvl72',
+    params: { ...CONTENTION_PARAMS, contentionFix: true },
+    describe: 'as contentionOff with the fix on',
+  },
+  syncCv20: {
+    mode: 'step',
+    profile: 'gb200-nvl72',
+    params: { groupSize: 4, batch: 1, isl: 8192, cv: 0.2, steps: 16 },
+    describe: 'step, group of 4, 1 request per rank (per-rank length CV = 20 %), ISL mean 8192, 16 steps',
+  },
+  roofline1k: rooflineRun(1024),
+  roofline8k: rooflineRun(8192),
+  roofline16k: rooflineRun(16384),
+  roofline32k: rooflineRun(32768),
+} as const satisfies Record<string, ModelRun>;
+
+function rooflineRun(isl: number): ModelRun {
+  return {
+    mode: 'step',
+    profile: 'gb200-nvl72',
+    params: { groupSize: 4, batch: 1, isl, cv: 0, steps: 2, contentionFix: true },
+    describe: `step, group of 4, batch 1, ISL ${isl}, CV 0 (balanced), fix on`,
+  };
+}
+
+export type RunId = keyof typeof RUNS;
+
+/** The scenario a run is (for `npm run sim -- --scenario file.json`). */
+export function runScenarioSpec(id: RunId): ScenarioSpec {
+  const r: ModelRun = RUNS[id];
+  return { name: `validate-${id}`, description: r.describe, mode: r.mode, profile: r.profile, base: { ...r.params } };
+}
+
+/** One strategy's side of a run, per forward step of one rank (ms). */
+export interface RunSide {
+  iterationMs: number;
+  breakdown: Breakdown;
+  /** Copy-engine busy time per step (pulls into the rank; DEP: 0). */
+  p2pBusyMs: number;
+  computeMs: number;
+  tpsPerGpu: number;
+}
+export interface RunOutput {
+  dep: RunSide;
+  dwdp: RunSide;
+  /** Step mode: the group's pulls of one step with nothing else running. */
+  prefetchMs: number;
+}
+
+/** Run one model run (uncalibrated unless `efficiency` is given: a fit's trial parameters). */
+export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput {
+  const r: ModelRun = RUNS[id];
+  const p: ScenarioParams = {
+    ...DEFAULT_SCENARIO_PARAMS,
+    ...r.params,
+    efficiency: { ...r.params.efficiency, ...efficiency },
+  };
+  const profile = getProfile(r.profile);
+  const model = deepseekR1();
+  if (r.mode === 'step') {
+    const run = runStepRow({ ...p, profile, model });
+    const S = p.steps;
+    const pull = run.dwdp.ranks.reduce((a, m) => a + m.pullMs, 0) / (run.dwdp.ranks.length * S);
+    return {
+      dep: {
+        iterationMs: run.row.tDep,
+        breakdown: run.row.breakdown.dep,
+        p2pBusyMs: 0,
+        computeMs: run.dep.ranks.reduce((a, m) => a + m.computeMs, 0) / (run.dep.ranks.length * S),
+        tpsPerGpu: run.row.tpsPerGpu.dep,
+      },
+      dwdp: {
+        iterationMs: run.row.tDwdp,
+        breakdown: run.row.breakdown.dwdp,
+        p2pBusyMs: pull,
+        computeMs: run.row.tCompute,
+        tpsPerGpu: run.row.tpsPerGpu.dwdp,
+      },
+      prefetchMs: run.row.tPrefetch,
+    };
+  }
+  // The lengths as runScenario builds them (src/sim/scenarios.ts).
+  const isl =
+    p.lengthLaw === 'uniform-ratio'
+      ? { law: p.lengthLaw, isl: p.isl, islRatio: p.islRatio ?? 1 }
+      : { law: p.lengthLaw, mean: p.isl, cv: p.cv };
+  const sp = { ...p, profile, model, isl, osl: { mean: p.osl, cv: p.oslCv } };
+  const side = (s: 'dep' | 'dwdp'): RunSide => {
+    const res = runServing(sp, s);
+    // Non-empty rank steps (the breakdown's denominator): busy stream time ÷ mean step time.
+    const busyMs = res.schedule.ranks.reduce((a, m) => a + m.computeMs + m.waitMs + m.syncMs + m.commMs, 0);
+    const steps = busyMs / res.stepMs;
+    return {
+      iterationMs: res.stepMs,
+      breakdown: res.breakdownPerStep,
+      p2pBusyMs: res.schedule.ranks.reduce((a, m) => a + m.pullMs, 0) / steps,
+      computeMs: res.computeMsPerStep,
+      tpsPerGpu: res.tpsPerGpu,
+    };
+  };
+  return { dep: side('dep'), dwdp: side('dwdp'), prefetchMs: NaN };
+}
+
+// ---------------------------------------------------------------------------------------
+// The calibration set: shared/paper-table3.md (BLOG Table 3), ms per iteration of one rank
+
+/** The paper's categories (the seven that add up to the iteration, the iteration, and P2P busy time). */
+export type PaperCategory =
+  | 'attention'
+  | 'groupedGemm'
+  | 'denseGemm'
+  | 'others'
+  | 'communication'
+  | 'synchronization'
+  | 'p2pExposed'
+  | 'iteration'
+  | 'p2pBusy';
+
+/** The model's breakdown column each summed category is compared with. */
+export const CATEGORY_TO_BREAKDOWN: Readonly<Record<Exclude<PaperCategory, 'iteration' | 'p2pBusy'>, BreakdownKey>> = {
+  attention: 'attention',
+  groupedGemm: 'groupedGemm',
+  denseGemm: 'denseGemm',
+  others: 'other',
+  communication: 'communication',
+  synchronization: 'synchronization',
+  p2pExposed: 'p2pCopy',
+};
+
+const CATEGORY_LABEL: Readonly<Record<PaperCategory, string>> = {
+  attention: 'attention kernels',
+  groupedGemm: 'grouped GEMM (routed experts)',
+  denseGemm: 'dense GEMM (projections, dense MLPs, shared expert)',
+  others: 'others (norms, quantize, permute, router, …)',
+  communication: 'communication (all-to-all)',
+  synchronization: 'synchronization (waiting for the slowest rank)',
+  p2pExposed: 'P2P exposed (stream waiting on pulls)',
+  iteration: 'iteration',
+  p2pBusy: 'P2P busy (copy-stream busy time, not in the sum)',
+};
+
+/** BLOG Table 3, both columns (ms per iteration, as shared/paper-table3.md reads the "us" header). */
+export const TABLE3: Readonly<Record<'dep' | 'dwdp', Partial<Record<PaperCategory, number>>>> = {
+  dep: {
+    attention: 269.67,
+    groupedGemm: 342.4,
+    denseGemm: 177.5,
+    others: 241.69,
+    communication: 126.74,
+    synchronization: 161.85,
+    iteration: 1319.85,
+  },
+  dwdp: {
+    attention: 320.56,
+    groupedGemm: 337.42,
+    denseGemm: 189.28,
+    others: 284.32,
+    communication: 0,
+    synchronization: 0,
+    // Not a row of the table: its categories add up to the iteration exactly, so the pulls were fully hidden.
+    p2pExposed: 0,
+    iteration: 1131.58,
+    p2pBusy: 429,
+  },
+};
+
+const TABLE3_SETTING =
+  'DeepSeek-R1 NVFP4, GB200 NVL72, context only, DEP4 vs DWDP4 (L=P=64), ISL 8192 ratio 0.8, ≤32768 tokens/batch, fix off, split-weight on';
+const TABLE3_DIFFERS = ['routing uniform (no routing skew)', 'no interference of pulls with compute'];
+
+// ---------------------------------------------------------------------------------------
+// The other context-phase numbers (validation)
+
+/** A published number and how the model computes it (or why it cannot). */
+export interface Measurement {
+  id: string;
+  quantity: string;
+  unit: Unit;
+  published: number;
+  status: Status;
+  role: Role;
+  /** Short source (a key of SOURCES and where in it). */
+  source: string;
+  /** The published setting. */
+  setting: string;
+  model:
+    | { runs: readonly RunId[]; differs: readonly string[]; read: (o: Partial<Record<RunId, RunOutput>>) => number }
+    | { notModeled: string };
+}
+
+/** Every calibration row, one per published cell of Table 3. */
+export function table3Measurements(): Measurement[] {
+  const out: Measurement[] = [];
+  for (const s of ['dep', 'dwdp'] as const) {
+    for (const [cat, value] of Object.entries(TABLE3[s]) as [PaperCategory, number][]) {
+      out.push({
+        id: `table3.${s}.${cat}`,
+        quantity: `${s === 'dep' ? 'DEP4' : 'DWDP4'} ${CATEGORY_LABEL[cat]}, ms/iteration`,
+        unit: 'ms',
+        published: value,
+        status: cat === 'p2pExposed' ? 'derived' : 'measured',
+        role: 'calibration',
+        source: 'BLOG Table 3',
+        setting: TABLE3_SETTING,
+        model: {
+          runs: ['table3'],
+          differs: TABLE3_DIFFERS,
+          read: (o) => {
+            const side = o.table3![s];
+            if (cat === 'iteration') return side.iterationMs;
+            if (cat === 'p2pBusy') return side.p2pBusyMs;
+            return side.breakdown[CATEGORY_TO_BREAKDOWN[cat]];
+          },
+        },
+      });
+    }
+  }
+  return out;
+}
+
+const SGL_MISSING =
+  'gpt-oss-120b as the model needs it: the cost model has no sliding-window attention or attention sinks, there is no ' +
+  'MXFP4 expert format, and no DEP with allgather (SGLang’s baseline); the b200-hgx profile exists';
+
+/** The context-phase validation numbers of docs/validation-sources.md §2–3 (the end-to-end ones are in src/sim/e2e). */
+export const MEASUREMENTS: readonly Measurement[] = [
+  {
+    id: 'dep-sync-cv20',
+    quantity: 'DEP synchronization share of the iteration',
+    unit: 'fraction',
+    published: 0.1,
+    status: 'measured',
+    role: 'validation',
+    source: 'BLOG Motivation (Figure 1, text)',
+    setting: 'DEP, GB200, ISL/OSL 8K/1, ratio 0.8, per-rank length CV 20 %',
+    model: {
+      runs: ['syncCv20'],
+      differs: ['batch per rank not published: one request per rank (per-rank CV exactly 20 %), log-normal lengths'],
+      read: (o) => o.syncCv20!.dep.breakdown.synchronization / o.syncCv20!.dep.iterationMs,
+    },
+  },
+  {
+    id: 'contention-fix',
+    quantity: 'DWDP TPS/GPU with the contention fix ÷ without',
+    unit: 'ratio',
+    published: 1.08,
+    status: 'measured',
+    role: 'validation',
+    source: 'BLOG Mitigating … Contention',
+    setting: 'DWDP4, GB200, context only, ISL 8192 ratio 0.5, ≤16384 tokens/batch',
+    model: {
+      runs: ['contentionOff', 'contentionOn'],
+      differs: ['the fix modeled as fluid round-robin sharing'],
+      read: (o) => o.contentionOn!.dwdp.tpsPerGpu / o.contentionOff!.dwdp.tpsPerGpu,
+    },
+  },
+  {
+    id: 'split-merge',
+    quantity: 'split-weight merge cost (DWDP iteration, merge on − off), ms/iteration',
+    unit: 'ms',
+    published: 34,
+    status: 'measured',
+    role: 'validation',
+    source: 'BLOG Split-Weight Merge ("34 us", ≈3 %: read as ms)',
+    setting: TABLE3_SETTING.replace('split-weight on', 'baseline (merge) vs split-weight'),
+    model: {
+      runs: ['table3', 'table3SplitOff'],
+      differs: [
+        ...TABLE3_DIFFERS,
+        'the model’s merge copies the pulled experts (192/layer); the baseline copied the local shard (64) into a full buffer',
+      ],
+      read: (o) => o.table3SplitOff!.dwdp.iterationMs - o.table3!.dwdp.iterationMs,
+    },
+  },
+  ...(
+    [
+      [1024, 'roofline1k', 0.19, 0.1],
+      [8192, 'roofline8k', 0.62, 0.73],
+      [16384, 'roofline16k', 1.52, 1.27],
+      [32768, 'roofline32k', 4.77, 1.17],
+    ] as const
+  ).flatMap(([isl, run, cp, speedup]): Measurement[] => [
+    {
+      id: `roofline.${isl}.compute-over-prefetch`,
+      quantity: 'T_compute / T_prefetch (DWDP4)',
+      unit: 'ratio',
+      published: cp,
+      status: 'estimate',
+      role: 'validation',
+      source: 'BLOG Table 1 (authors’ roofline)',
+      setting: `DeepSeek-R1, GB200, batch 1, ISL ${isl}, balanced`,
+      model: { runs: [run], differs: [], read: (o) => o[run]!.dwdp.computeMs / o[run]!.prefetchMs },
+    },
+    {
+      id: `roofline.${isl}.dep-over-dwdp`,
+      quantity: 'T_DEP / T_DWDP',
+      unit: 'ratio',
+      published: speedup,
+      status: 'estimate',
+      role: 'validation',
+      source: 'BLOG Table 1 (authors’ roofline)',
+      setting: `DeepSeek-R1, GB200, batch 1, ISL ${isl}, balanced`,
+      model: { runs: [run], differs: [], read: (o) => o[run]!.dep.iterationMs / o[run]!.dwdp.iterationMs },
+    },
+  ]),
+  ...(
+    [
+      [4096, 1.16],
+      [8192, 1.37],
+      [16384, 1.18],
+    ] as const
+  ).map(([isl, v]): Measurement => ({
+    id: `sglang.gpt-oss-120b.${isl}`,
+    quantity: 'DWDP4 / DEP4 prefill speedup (gpt-oss-120b)',
+    unit: 'ratio',
+    published: v,
+    status: 'measured',
+    role: 'validation',
+    source: 'SGL Results table',
+    setting: `SGLang, 4× B200 HGX, gpt-oss-120b, prefill, ≤16K tokens/batch, ISL ${isl}`,
+    model: { notModeled: SGL_MISSING },
+  })),
+];
+
+// ---------------------------------------------------------------------------------------
+// The table
+
+export interface ValidateRow {
+  id: string;
+  role: Role;
+  status: Status;
+  quantity: string;
+  unit: Unit;
+  /** The published setting, and what of it the model does not reproduce. */
+  setting: string;
+  differs: string[];
+  /** The model runs the modeled value comes from (empty for end-to-end and not-modeled rows). */
+  runs: RunId[];
+  published: number;
+  source: string;
+  modeled: number | null;
+  /** (modeled − published) / published; null when published is 0 or nothing is modeled. */
+  error: number | null;
+  /** Calibration rows: within the calibration tolerance (null for validation rows). */
+  withinTolerance: boolean | null;
+  /** Why there is no modeled value (the missing mechanism). */
+  notModeled: string | null;
+}
+
+export interface ValidationReport {
+  modeled: true;
+  profile: string;
+  provenance: string;
+  bar: typeof BAR;
+  tolerance: typeof TOLERANCE;
+  runs: Partial<Record<RunId, ScenarioSpec>>;
+  rows: ValidateRow[];
+  summary: {
+    calibration: { within: number; of: number };
+    validation: { medianAbsError: number | null; compared: number; notModeled: number };
+  };
+}
+
+export function relativeError(modeled: number, published: number): number | null {
+  return published === 0 ? null : (modeled - published) / published;
+}
+
+/** Whether a calibration row is within its tolerance (iteration ±5 %, category ±10 %, a published 0 by absolute size). */
+export function withinTolerance(id: string, modeled: number, published: number, iterationMs: number): boolean {
+  if (published === 0) return Math.abs(modeled) <= TOLERANCE.zeroShareOfIteration * iterationMs;
+  const tol = id.endsWith('.iteration') ? TOLERANCE.iteration : TOLERANCE.category;
+  return Math.abs((modeled - published) / published) <= tol;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Every declared measurement, calibration first. */
+export function allMeasurements(): Measurement[] {
+  return [...table3Measurements(), ...MEASUREMENTS];
+}
+
+/** A row from a declaration and the model's outputs. */
+export function measurementRow(m: Measurement, outputs: Partial<Record<RunId, RunOutput>>): ValidateRow {
+  const base = {
+    id: m.id,
+    role: m.role,
+    status: m.status,
+    quantity: m.quantity,
+    unit: m.unit,
+    setting: m.setting,
+    published: m.published,
+    source: m.source,
+  };
+  if ('notModeled' in m.model)
+    return {
+      ...base,
+      differs: [],
+      runs: [],
+      modeled: null,
+      error: null,
+      withinTolerance: null,
+      notModeled: m.model.notModeled,
+    };
+  const modeled = m.model.read(outputs);
+  const side = m.id.startsWith('table3.dep') ? 'dep' : 'dwdp';
+  return {
+    ...base,
+    differs: [...m.model.differs],
+    runs: [...m.model.runs],
+    modeled,
+    error: relativeError(modeled, m.published),
+    withinTolerance:
+      m.role === 'calibration' ? withinTolerance(m.id, modeled, m.published, TABLE3[side].iteration!) : null,
+    notModeled: null,
+  };
+}
+
+function e2eRow(v: ValidationRow, i: number): ValidateRow {
+  return {
+    id: `e2e.${i}`,
+    role: 'validation',
+    status: 'measured',
+    quantity: v.quantity,
+    unit: v.quantity.includes('TTFT') ? 'ms' : 'ratio',
+    setting: v.setting,
+    differs: v.quantity.includes('TTFT')
+      ? [
+          'TTFT at the deployment the model chose (best TPS/GPU in the band, context pool possibly saturated), fluid queueing; ' +
+            'the published deployments are not stated',
+        ]
+      : [
+          'model: best DEP vs best DWDP deployment in the band (the published value averages several paired points)',
+          'decode step floor too low at small batch (docs/e2e.md)',
+        ],
+    runs: [],
+    published: v.published,
+    source: v.source,
+    modeled: v.modeled,
+    error: v.error,
+    withinTolerance: null,
+    notModeled: null,
+  };
+}
+
+export interface ValidationOptions {
+  /** Which rows (default both roles). A fit asks for calibration only. */
+  roles?: readonly Role[];
+  /** Trial efficiencies (a fit's parameters); default the sourced, unfitted ones. */
+  efficiency?: Partial<Efficiency>;
+}
+
+/** Run every model run the chosen rows need, and build the table. */
+export function runValidation(o: ValidationOptions = {}): ValidationReport {
+  const roles = o.roles ?? ['calibration', 'validation'];
+  const chosen = allMeasurements().filter((m) => roles.includes(m.role));
+  const needed = new Set<RunId>();
+  for (const m of chosen) if ('runs' in m.model) for (const r of m.model.runs) needed.add(r);
+  const outputs: Partial<Record<RunId, RunOutput>> = {};
+  const runs: Partial<Record<RunId, ScenarioSpec>> = {};
+  for (const id of needed) {
+    outputs[id] = runModel(id, o.efficiency);
+    runs[id] = runScenarioSpec(id);
+  }
+  const rows = chosen.map((m) => measurementRow(m, outputs));
+  if (roles.includes('validation')) {
+    const spec = E2E_SCENARIOS['r1-e2e-pareto'];
+    const e2e = runE2e(o.efficiency ? { ...spec, e2e: { ...spec.e2e, efficiency: o.efficiency } } : spec);
+    rows.push(...e2eValidation(e2e).map(e2eRow));
+  }
+  const cal = rows.filter((r) => r.role === 'calibration');
+  const val = rows.filter((r) => r.role === 'validation');
+  const errs = val.filter((r) => r.error !== null).map((r) => Math.abs(r.error!));
+  return {
+    modeled: true,
+    profile: 'gb200-nvl72',
+    provenance: o.efficiency
+      ? `modeled on gb200-nvl72 with trial efficiencies ${JSON.stringify(o.efficiency)}`
+      : 'modeled on gb200-nvl72, uncalibrated (DEFAULT_EFFICIENCY: sourced, nothing fitted)',
+    bar: BAR,
+    tolerance: TOLERANCE,
+    runs,
+    rows,
+    summary: {
+      calibration: { within: cal.filter((r) => r.withinTolerance).length, of: cal.length },
+      validation: {
+        medianAbsError: median(errs),
+        compared: errs.length,
+        notModeled: val.filter((r) => r.notModeled !== null).length,
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Text
+
+function fmtValue(x: number, unit: Unit): string {
+  if (unit === 'fraction') return `${(x * 100).toFixed(1)} %`;
+  if (unit === 'ratio') return x.toFixed(3);
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+const fmtError = (e: number | null): string => (e === null ? '–' : `${e >= 0 ? '+' : ''}${(e * 100).toFixed(1)} %`);
+
+/** Long source names shortened to the keys the legend expands. */
+function shortSource(s: string): string {
+  return s.replace('TensorRT-LLM tech blog 19 (DWDP), ', 'BLOG ').replace('TensorRT-LLM tech blog 19, ', 'BLOG ');
+}
+
+/** The report as text: the bar, the table, the settings it refers to, the summary. */
+export function formatValidationReport(rep: ValidationReport): string {
+  const out: string[] = [];
+  out.push(`MODELED, not measured — ${rep.provenance}`);
+  out.push(
+    `bar the model holds itself to: < ${(rep.bar.relativeError * 100).toFixed(0)} % error (${rep.bar.source}); ` +
+      `secondary: ${rep.bar.secondary}`,
+  );
+  out.push(
+    `calibration target: each category within ±${rep.tolerance.category * 100} %, the iteration within ±${rep.tolerance.iteration * 100} %, ` +
+      `a published 0 within ${rep.tolerance.zeroShareOfIteration * 100} % of the iteration`,
+  );
+  out.push('error = (modeled − published) / published');
+  out.push('');
+  // One letter per distinct setting (the published one and the model's departures from it).
+  const keys = new Map<string, { letter: string; row: ValidateRow }>();
+  const letter = (r: ValidateRow): string => {
+    const k = `${r.setting}\u0000${r.runs.join(',')}\u0000${r.differs.join('\u0000')}\u0000${r.notModeled ?? ''}`;
+    if (!keys.has(k)) keys.set(k, { letter: String.fromCharCode(97 + keys.size), row: r });
+    return keys.get(k)!.letter;
+  };
+  const head = ['role', 'quantity', 'setting', 'published', 'source', 'modeled', 'error', 'in tol.'];
+  const rows = rep.rows.map((r) => [
+    r.role,
+    r.quantity,
+    `${letter(r)}${r.differs.length > 0 ? ' (model differs)' : r.notModeled ? ' (not modeled)' : ''}`,
+    `${fmtValue(r.published, r.unit)}${r.status === 'measured' ? '' : ` (${r.status})`}`,
+    shortSource(r.source),
+    r.modeled === null ? 'not modeled' : fmtValue(r.modeled, r.unit),
+    fmtError(r.error),
+    r.withinTolerance === null ? '' : r.withinTolerance ? 'yes' : 'NO',
+  ]);
+  out.push(formatTable(head, rows, { rightAlign: head.map((h) => ['published', 'modeled', 'error'].includes(h)) }));
+  out.push('');
+  out.push('settings (published; the model’s run; where the model differs or what it lacks):');
+  for (const { letter: l, row: r } of keys.values()) {
+    out.push(`  ${l}: ${r.setting}`);
+    for (const id of r.runs) out.push(`     model run ${id}: ${RUNS[id].describe}`);
+    for (const d of r.differs) out.push(`     differs: ${d}`);
+    if (r.notModeled) out.push(`     not modeled: ${r.notModeled}`);
+  }
+  out.push('');
+  out.push(`sources: BLOG = ${SOURCES.BLOG}; SGL = ${SOURCES.SGL}`);
+  const s = rep.summary;
+  const med = s.validation.medianAbsError;
+  out.push('');
+  out.push(
+    `summary: calibration rows within tolerance: ${s.calibration.within} of ${s.calibration.of}; ` +
+      `validation rows: median |error| ${med === null ? '–' : `${(med * 100).toFixed(1)} %`} over ${s.validation.compared} compared ` +
+      `(${s.validation.notModeled} not modeled)`,
+  );
+  return out.join('\n');
+}

@@ -1,0 +1,214 @@
+// `sim --validate`: every published number declared once appears once with its source; roles
+// (Table 3 = calibration, everything else = validation); errors against an independent float64
+// computation (declared-row arithmetic on random inputs, and two rows rerun through the serving
+// model directly); the JSON shape.
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getProfile } from '../src/hardware/profiles.ts';
+import { PUBLISHED_E2E, PUBLISHED_HEADLINE } from '../src/sim/e2e/scenario.ts';
+import { deepseekR1 } from '../src/sim/experiment.ts';
+import { DEFAULT_SCENARIO_PARAMS } from '../src/sim/scenarios.ts';
+import { runServing } from '../src/sim/serving.ts';
+import {
+  MEASUREMENTS,
+  RUNS,
+  TABLE3,
+  TOLERANCE,
+  allMeasurements,
+  formatValidationReport,
+  measurementRow,
+  runValidation,
+  table3Measurements,
+  withinTolerance,
+  type RunOutput,
+  type ValidationReport,
+} from '../src/sim/validate.ts';
+import { zeroBreakdown } from '../src/timeline/categories.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+
+let rep: ValidationReport;
+beforeAll(() => {
+  rep = runValidation();
+}, 120_000);
+
+describe('declarations → rows', () => {
+  it('every declared measurement appears exactly once, with its published value and source', () => {
+    const decl = allMeasurements();
+    expect(new Set(decl.map((m) => m.id)).size).toBe(decl.length);
+    for (const m of decl) {
+      const rows = rep.rows.filter((r) => r.id === m.id);
+      expect(rows, m.id).toHaveLength(1);
+      expect(rows[0].published).toBe(m.published);
+      expect(rows[0].source).toBe(m.source);
+      expect(rows[0].source.length).toBeGreaterThan(0);
+    }
+    // The end-to-end rows: three per published band (speedup, TTFT DEP, TTFT DWDP) and the headline.
+    const e2e = rep.rows.filter((r) => r.id.startsWith('e2e.'));
+    expect(e2e).toHaveLength(PUBLISHED_E2E.length * 3 + 1);
+    for (const p of PUBLISHED_E2E)
+      for (const v of [p.speedup, p.ttftDep, p.ttftDwdp]) expect(e2e.some((r) => r.published === v)).toBe(true);
+    expect(e2e.filter((r) => r.published === PUBLISHED_HEADLINE)).toHaveLength(1);
+    expect(rep.rows).toHaveLength(decl.length + e2e.length);
+  });
+
+  it('Table 3 gives one calibration row per published cell; every other row is validation', () => {
+    const cells = Object.values(TABLE3).reduce((a, c) => a + Object.keys(c).length, 0);
+    expect(table3Measurements()).toHaveLength(cells);
+    for (const r of rep.rows) expect(r.role, r.id).toBe(r.id.startsWith('table3.') ? 'calibration' : 'validation');
+    expect(MEASUREMENTS.every((m) => m.role === 'validation')).toBe(true);
+    expect(rep.summary.calibration.of).toBe(cells);
+  });
+
+  it('a row the model cannot compute names the missing mechanism and has no value', () => {
+    const missing = rep.rows.filter((r) => r.notModeled !== null);
+    expect(missing.length).toBeGreaterThanOrEqual(3); // SGLang's gpt-oss-120b rows
+    for (const r of missing) {
+      expect(r.modeled).toBeNull();
+      expect(r.error).toBeNull();
+      expect(r.notModeled!.length).toBeGreaterThan(20);
+    }
+    expect(rep.summary.validation.notModeled).toBe(missing.length);
+  });
+
+  it('every modeled row has a runnable setting (its runs are declared scenarios)', () => {
+    for (const r of rep.rows.filter((x) => x.runs.length > 0))
+      for (const id of r.runs) {
+        expect(RUNS[id]).toBeDefined();
+        expect(rep.runs[id]?.base).toEqual(RUNS[id].params);
+      }
+  });
+});
+
+describe('errors', () => {
+  it('(modeled − published) / published, and the tolerance rule, on random model outputs', () => {
+    const side = () => ({
+      iterationMs: 1 + rng.next() * 2000,
+      breakdown: Object.fromEntries(Object.keys(zeroBreakdown()).map((k) => [k, rng.next() * 500])) as ReturnType<
+        typeof zeroBreakdown
+      >,
+      p2pBusyMs: rng.next() * 600,
+      computeMs: rng.next() * 1000,
+      tpsPerGpu: 1 + rng.next() * 1e4,
+    });
+    for (let t = 0; t < 20; t++) {
+      const out: RunOutput = { dep: side(), dwdp: side(), prefetchMs: 1 + rng.next() * 400 };
+      for (const m of table3Measurements()) {
+        const r = measurementRow(m, { table3: out });
+        const [, s, cat] = m.id.split('.') as [string, 'dep' | 'dwdp', string];
+        const o = out[s];
+        const key = cat === 'others' ? 'other' : cat === 'p2pExposed' ? 'p2pCopy' : cat;
+        const want =
+          cat === 'iteration' ? o.iterationMs : cat === 'p2pBusy' ? o.p2pBusyMs : o.breakdown[key as 'attention'];
+        expect(r.modeled, tag(m.id)).toBe(want);
+        if (m.published === 0) {
+          expect(r.error).toBeNull();
+          expect(r.withinTolerance).toBe(want <= 0.01 * TABLE3[s].iteration!);
+        } else {
+          const e = (want - m.published) / m.published;
+          expect(r.error!, tag(m.id)).toBeCloseTo(e, 12);
+          expect(r.withinTolerance).toBe(Math.abs(e) <= (cat === 'iteration' ? 0.05 : 0.1));
+        }
+      }
+    }
+  });
+
+  it('the tolerance bounds hold at their edges', () => {
+    const p = 100 + rng.next() * 1000;
+    expect(withinTolerance('table3.dep.iteration', p * (1 + TOLERANCE.iteration * 0.999), p, p)).toBe(true);
+    expect(withinTolerance('table3.dep.iteration', p * (1 + TOLERANCE.iteration * 1.001), p, p)).toBe(false);
+    expect(withinTolerance('table3.dep.attention', p * (1 - TOLERANCE.category * 0.999), p, p)).toBe(true);
+    expect(withinTolerance('table3.dep.attention', p * (1 - TOLERANCE.category * 1.001), p, p)).toBe(false);
+  });
+
+  it('two rows recomputed independently through the serving model', () => {
+    const profile = getProfile('gb200-nvl72');
+    const model = deepseekR1();
+    const serve = (params: object, s: 'dep' | 'dwdp') => {
+      const p = { ...DEFAULT_SCENARIO_PARAMS, ...params };
+      // Both settings use TensorRT-LLM's law: uniform in [islRatio·isl, isl].
+      expect(p.lengthLaw).toBe('uniform-ratio');
+      const isl = { law: 'uniform-ratio' as const, isl: p.isl, islRatio: p.islRatio! };
+      return runServing({ ...p, profile, model, isl, osl: { mean: p.osl, cv: p.oslCv } }, s);
+    };
+    // DEP4 iteration at the Table 3 setting.
+    const dep = serve(RUNS.table3.params, 'dep').stepMs;
+    const pub = 1319.85;
+    const row = rep.rows.find((r) => r.id === 'table3.dep.iteration')!;
+    expect(row.modeled).toBeCloseTo(dep, 9);
+    expect(row.error!).toBeCloseTo((dep - pub) / pub, 12);
+    // The contention fix: DWDP TPS/GPU on ÷ off against +8 %.
+    const on = serve(RUNS.contentionOn.params, 'dwdp').tpsPerGpu;
+    const off = serve(RUNS.contentionOff.params, 'dwdp').tpsPerGpu;
+    const fix = rep.rows.find((r) => r.id === 'contention-fix')!;
+    expect(fix.modeled).toBeCloseTo(on / off, 12);
+    expect(fix.error!).toBeCloseTo((on / off - 1.08) / 1.08, 12);
+  });
+
+  it('the summary counts what the rows say', () => {
+    const cal = rep.rows.filter((r) => r.role === 'calibration');
+    expect(rep.summary.calibration.within).toBe(cal.filter((r) => r.withinTolerance).length);
+    const errs = rep.rows
+      .filter((r) => r.role === 'validation' && r.error !== null)
+      .map((r) => Math.abs(r.error!))
+      .sort((a, b) => a - b);
+    const n = errs.length;
+    expect(rep.summary.validation.compared).toBe(n);
+    expect(rep.summary.validation.medianAbsError).toBeCloseTo(
+      n % 2 ? errs[(n - 1) / 2] : (errs[n / 2 - 1] + errs[n / 2]) / 2,
+      12,
+    );
+  });
+});
+
+describe('output', () => {
+  it('the JSON shape is stable', () => {
+    const j = JSON.parse(JSON.stringify(rep)) as Record<string, unknown>;
+    expect(Object.keys(j).sort()).toEqual(
+      ['bar', 'modeled', 'profile', 'provenance', 'rows', 'runs', 'summary', 'tolerance'].sort(),
+    );
+    expect(j.modeled).toBe(true);
+    for (const r of j.rows as Record<string, unknown>[])
+      expect(Object.keys(r).sort()).toEqual(
+        [
+          'differs',
+          'error',
+          'id',
+          'modeled',
+          'notModeled',
+          'published',
+          'quantity',
+          'role',
+          'runs',
+          'setting',
+          'source',
+          'status',
+          'unit',
+          'withinTolerance',
+        ].sort(),
+      );
+    expect(Object.keys(j.summary as object).sort()).toEqual(['calibration', 'validation']);
+  });
+
+  it('the text names the bar, every row, and the summary', () => {
+    const text = formatValidationReport(rep);
+    expect(text).toContain('MODELED');
+    expect(text).toContain('Vidur');
+    expect(text).toContain(`within tolerance: ${rep.summary.calibration.within} of ${rep.summary.calibration.of}`);
+    for (const r of rep.rows) expect(text).toContain(r.quantity);
+  });
+
+  it('the CLI refuses options --validate does not read', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--validate', '--scenario', 'x'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.split('\n')[0]).toContain('--validate');
+    expect(r.stderr.split('\n')[0]).toContain('--scenario');
+  });
+});
