@@ -77,6 +77,12 @@ export interface TimeDilation {
    * comparison, so every strategy sees the same link); measured at the start of the run when absent.
    */
   deviceGflops?: number;
+  /**
+   * The model the run stands for as a scale model (src/similarity/scale-model.ts): link,
+   * activations, per-category compute and layers scaled to its ratios on `profile`. Default
+   * 'deepseek-r1'; null: dilate the link only (device GEMM rate ÷ the profile's).
+   */
+  target?: string | null;
 }
 
 export interface GroupRunOptions {
@@ -103,6 +109,8 @@ export interface GroupRunOptions {
   attention: { heads: number; headDim: number };
   /** Grouped-GEMM tile variant; default best known for the adapter. */
   variant?: string;
+  /** Virtual clock: submissions per step, each pass keeping its minimum (src/strategies/runtime.ts StepTiming). Default 1. */
+  timingRepeats?: number;
 }
 
 export type GroupOptionKey =
@@ -629,6 +637,8 @@ export function groupOptionErrors(cfg: MoeConfig, o: GroupRunOptions): OptionErr
   }
   if (o.timeDilation && o.timeDilation.deviceGflops !== undefined && !(o.timeDilation.deviceGflops > 0))
     out.push(new OptionError('timeDilation', o.timeDilation.deviceGflops, d`needs a positive measured GEMM rate`));
+  if (o.timingRepeats !== undefined && !(Number.isInteger(o.timingRepeats) && o.timingRepeats >= 1 && o.timingRepeats <= 16))
+    out.push(new OptionError('timeDilation', o.timingRepeats, d`timing repeats must be an integer from 1 to 16`));
   if (out.length > 0) return out;
   return ruleErrors(cfg.experts, o);
 }

@@ -18,10 +18,27 @@ import { dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
-import { buildGroupEnv, buildRankEnv, groupWorkload, type RankEnv } from './group.ts';
+import { buildGroupEnv, buildRankEnv, groupWorkload, workFromLengths, type RankEnv } from './group.ts';
 import { checkGroupOptions } from './options.ts';
 import { VirtualRuntime, WallRuntime, type RankRuntime } from './runtime.ts';
-import type { GroupRunOptions, GroupRunResult, RankReport, RunProgress } from './types.ts';
+import type {
+  GroupRunOptions,
+  GroupRunResult,
+  RankReport,
+  RunProgress,
+  ScaleFactor,
+  SimilarityReport,
+} from './types.ts';
+import {
+  DEFAULT_TARGET_MODEL,
+  ScaleModel,
+  addDenseLayers,
+  dilate,
+  extendLayers,
+  targetWorkload,
+  type DilatedCategory,
+  type EmulatedShape,
+} from '../similarity/scale-model.ts';
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -67,9 +84,30 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
   const placement: Placement | undefined =
     opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
 
+  const td = opts.timeDilation;
+  const targetModel = td && td.target !== null ? (td.target ?? DEFAULT_TARGET_MODEL) : undefined;
+  const shape = (): EmulatedShape => ({
+    cfg,
+    format: opts.format,
+    ranks: N,
+    layers: opts.layers,
+    tokensPerRank: opts.tokensPerRank,
+    requestsPerRank: opts.requestsPerRank,
+    lengthCv: opts.lengthCv,
+    seed: opts.seed,
+    prefetch: opts.dwdp.prefetch,
+    prefetchDepth: opts.dwdp.prefetchDepth,
+    splitWeights: opts.dwdp.splitWeights,
+    contentionFix: opts.link.contentionFix,
+    local: opts.strategy === 'dwdp' ? opts.dwdp.local : undefined,
+    pull: opts.strategy === 'dwdp' ? opts.dwdp.pull : undefined,
+  });
+  // A scale model draws the requests in target tokens (its factors need the device rate, below).
+  const scaledWork = targetModel ? targetWorkload(loadPreset(targetModel), shape()) : undefined;
+
   // Sizes first: every buffer is estimated and checked against host memory and the device's
   // limits before a single weight is generated (a too-large model is refused in seconds).
-  const work = groupWorkload(opts);
+  const work = scaledWork ? workFromLengths(scaledWork.emulatedLengths) : groupWorkload(opts);
   const sizes = layerSizes(cfg, opts.format, totalTokens(work), {
     layers: opts.layers,
     tokensText: `${totalTokens(work)} tokens (${N} ranks × tokens per rank ${opts.tokensPerRank})`,
@@ -96,21 +134,28 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const envs: RankEnv[] = [];
     for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
 
-    const td = opts.timeDilation;
     const dilation = !td
       ? undefined
       : td.deviceGflops
         ? dilationFor(td.profile, opts.format, td.deviceGflops)
         : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
-    const gbps = opts.link.gbps * (dilation?.factor ?? 1);
+    const scale =
+      targetModel && dilation
+        ? ScaleModel.create({ model: targetModel, profile: dilation.profile }, shape(), dilation.deviceGflops)
+        : undefined;
+    if (scale) g.activationScale = scale.activations.value;
+    const gbps = opts.link.gbps * (scale ? scale.link.value : (dilation?.factor ?? 1));
+    const latencyUs = opts.link.latencyUs * (scale ? scale.timeScale : 1);
     const spec = linkSpec({
       egressGBps: gbps,
-      latencyUs: opts.link.latencyUs,
+      latencyUs,
       contentionFix: opts.link.contentionFix,
       copyEngines: 1,
     });
     const runtime =
-      opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
+      opts.clock === 'wall'
+        ? new WallRuntime(ranks, transport, spec)
+        : new VirtualRuntime(ranks, transport, spec, { repeats: opts.timingRepeats ?? 1 });
     const rt = (r: number): RankRuntime => watch(runtime.forRank(r), hooks, opts.layers);
 
     progress({
@@ -134,7 +179,23 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       phase: 'schedule',
       message: opts.clock === 'virtual' ? 'scheduling the measured steps in virtual time' : 'collecting the timeline',
     });
-    const tl = runtime.timeline();
+    // Virtual clock under a scale model: measured durations dilated per category, layers
+    // scheduled as the target's; the programs scheduled are the ones returned as recorded.
+    let programs: readonly (readonly Op[])[] | undefined;
+    let categories: Map<string, ScaleFactor> | undefined;
+    if (scale && runtime instanceof VirtualRuntime) {
+      categories = scale.categoryFactors(opts.strategy, runtime.recorded);
+      const f = categories;
+      const dense = scale.target.cfg.layers.dense;
+      programs = runtime.recorded.map((p, r) =>
+        addDenseLayers(
+          extendLayers(dilate(p, f), scale.layers.measured, scale.layers.scheduledAs),
+          scale.denseMs(r),
+          dense,
+        ),
+      );
+    }
+    const tl = runtime instanceof VirtualRuntime ? runtime.timeline(programs) : runtime.timeline();
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
     const reports: RankReport[] = tl.ranks.map((m) => {
       const env = envs[m.rank];
@@ -167,16 +228,45 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       replicaWeightBytes: cfg.experts * g.layout.bytes * opts.layers,
       bytesPerExpert: g.layout.bytes,
       placement: placement && { local: placement.local, pull: placement.pull },
-      link: { gbps, latencyUs: opts.link.latencyUs, contentionFix: opts.link.contentionFix, dilation },
+      link: { gbps, latencyUs, contentionFix: opts.link.contentionFix, dilation },
+      similarity: scale && similarityReport(scale, categories, opts.clock),
       provenance,
       timeSource: timeSourceText(provenance),
       adapter: adapterText(provenance),
       outputs,
-      recorded: runtime instanceof VirtualRuntime ? { programs: runtime.recorded, link: spec } : undefined,
+      recorded: runtime instanceof VirtualRuntime ? { programs: programs ?? runtime.recorded, link: spec } : undefined,
     };
   } finally {
     releaseRanks(ranks);
   }
+}
+
+/** The scale model as plain data for the result. */
+function similarityReport(
+  scale: ScaleModel,
+  categories: Map<string, ScaleFactor> | undefined,
+  clock: GroupRunOptions['clock'],
+): SimilarityReport {
+  const layers =
+    clock === 'wall'
+      ? {
+          measured: scale.layers.measured,
+          scheduledAs: scale.layers.measured,
+          why: 'wall clock: the layers ran as they are (rescheduling needs the virtual clock)',
+        }
+      : scale.layers;
+  return {
+    target: { model: scale.target.model, profile: scale.target.profile },
+    workload: scale.workload,
+    tokenScale: scale.tokenScale,
+    timeScale: scale.timeScale,
+    link: scale.link,
+    activations: scale.activations,
+    categories: Object.fromEntries(categories ?? []),
+    layers,
+    lines: scale.describe(categories as Map<DilatedCategory, ScaleFactor> | undefined),
+    params: scale.scenarioParams(),
+  };
 }
 
 /** Cancellation and progress around a rank's runtime. */

@@ -1,0 +1,429 @@
+// The emulation as a scale model of a target deployment (model, hardware profile, workload).
+//
+// A wind-tunnel model is trustworthy when it keeps the dimensionless numbers that decide the
+// flow. What decides DWDP against DEP are five ratios; a scaled-down emulated run keeps each at
+// its target's value as follows. Notation, per rank and MoE layer: T tokens, K top-k, E experts,
+// H hidden, F expert hidden, N ranks, P experts pulled from each peer, b bytes per weight.
+// Subscript t is the target (modeled on its hardware profile), e the emulation (measured here).
+//
+//   time scale       σ = g_e / g_t: the emulated grouped GEMM's time (its FLOPs at this device's
+//                    measured GEMM rate) over the target's (the cost model's, at the target's T).
+//                    Target time × σ is emulated time.
+//   tokens           T_t = T_e · (K_e/E_e) / (K_t/E_t): the same tokens per expert (DESIGN §2);
+//                    request lengths are drawn in target tokens (the rack model's generator, same
+//                    seed) and divided by s = T_t/T_e, so per-rank imbalance is the target's.
+//   link (×)         compute : weight pull. p = B/bw with B = (N−1)·P·bytes per expert pulled per
+//                    layer; keeping p_e/g_e = p_t/g_t gives bw_e = bw_t·η_link·(B_e/B_t)/σ (η_link:
+//                    the link efficiency the model applies). With equal tokens per expert and b this
+//                    is the older dilation (device GEMM rate ÷ profile GEMM rate), times η_link.
+//                    Latency: λ_e = σ·λ_t.
+//   activations (×)  compute : all-to-all. DEP moves A = (N−1)·T·reach·H values per layer and
+//                    direction (reach = 1 − C(E−E/N, K)/C(E, K)). On the link above, keeping
+//                    c_e/g_e = c_t/g_t gives α = (A_t/A_e)·(B_e/B_t): the emulation charges its
+//                    activation bytes (at the target's FP8 dispatch / BF16 combine) times α.
+//   attention (×)    attention : MoE. The attention stand-in (heads × head dim, no projections)
+//                    is not R1's MLA at the target's lengths; its measured time is DILATED (not
+//                    resized, which would make runs slow): β = σ·Σ_r att_t(S_r) / Σ_r att_e,r over
+//                    the run's ranks and layers, where att_t is the model's attention + norms +
+//                    shared expert of rank r at its target lengths (the work that precedes the
+//                    pull wait in both schedules). Per-rank and per-layer variation stays measured.
+//                    Router and combine get the same treatment (SwiftShader's router runs ~11×
+//                    slower than its roofline; docs/rack-model.md), DEP's pack/local copies the
+//                    model's fixed all-to-all cost, the split-off merge the model's HBM copy.
+//   grouped GEMM (×) compute : compute across strategies. At the target's token counts its grouped
+//                    GEMM is bound by reading expert weights from HBM, and a DP/DWDP rank reads
+//                    all E experts where a DEP rank reads E/N (docs/rack-model.md: 1.37 against
+//                    0.96 ms at 8K); the CPU-emulated adapter, whose "HBM" is host RAM, has no
+//                    such ratio. So the GEMM is dilated like attention: σ × the model's GEMM of
+//                    the strategy ÷ the run's measured GEMM (σ itself stays the common unit).
+//   dense layers     The target's dense layers (R1: 3 of 61) and its embedding + LM head have no
+//                    counterpart here; they are added as modeled compute (σ × the cost model's time
+//                    at the rank's target lengths) before the first MoE layer and at the end of the
+//                    step, where the model has them: the first prefetches hide behind them.
+//   layers           pipeline start-up. The prefetch exposes the first `depth` layers' pulls at
+//                    step start; with 4 layers that is half of them, with R1's 58 MoE layers 2/58.
+//                    The measured layers are SCHEDULED as the target's MoE layer count: layer
+//                    bodies (attention to attention) repeat, relabeled, the ones that issue a
+//                    prefetch for the middle layers and the last `depth` for the end, so the
+//                    prefetch pipeline starts and drains once, as in the target.
+//
+// Every factor is a plain number with its reason (`why`), printed with the run; the durations
+// it scales stay measured here, the factors are modeled (cost model on the profile).
+
+import { CostModel, expectedExpertsTouched, tokenReachesRankProbability } from '../sim/cost-model.ts';
+import { makePlacement } from '../dwdp/placement.ts';
+import { expertLayout, type WeightFormat } from '../model/formats.ts';
+import type { MoeConfig } from '../model/config.ts';
+import { loadPreset } from '../model/presets.ts';
+import { getProfile } from '../hardware/profiles.ts';
+import { stepBatches } from '../sim/experiment.ts';
+import type { Op } from '../timeline/ops.ts';
+
+/** The model a time-dilated run stands for unless told otherwise: the rack model's. */
+export const DEFAULT_TARGET_MODEL = 'deepseek-r1';
+
+/** What an emulated run stands for. */
+export interface TargetSpec {
+  /** Model preset of the target (the rack model's: deepseek-r1). */
+  model: string;
+  /** Hardware profile id (e.g. gb200-nvl72). */
+  profile: string;
+}
+
+/** The emulated run's shape (what the scale model needs of GroupRunOptions). */
+export interface EmulatedShape {
+  cfg: MoeConfig;
+  format: WeightFormat;
+  ranks: number;
+  layers: number;
+  tokensPerRank: number;
+  requestsPerRank: number;
+  lengthCv: number;
+  seed: number;
+  prefetch: boolean;
+  prefetchDepth: number;
+  splitWeights: boolean;
+  contentionFix: boolean;
+  /** DWDP L/P of the emulation (default: minimal memory). */
+  local?: number;
+  pull?: number;
+}
+
+/** The target workload in target tokens. */
+export interface TargetWorkload {
+  /** Mean input length and CV of a request, requests per rank (the rack model's isl, cv, batch). */
+  isl: number;
+  cv: number;
+  batch: number;
+  groupSize: number;
+  seed: number;
+  /** Per rank, its requests' lengths in target tokens (the rack model's draw for one step). */
+  lengths: number[][];
+}
+
+/** The rack-model scenario parameters a scaled run stands for (a subset of src/sim/scenarios.ts ScenarioParams). */
+export interface CounterpartParams {
+  isl: number;
+  cv: number;
+  batch: number;
+  groupSize: number;
+  steps: number;
+  seed: number;
+  format: WeightFormat;
+  contentionFix: boolean;
+  splitWeights: boolean;
+  prefetchDepth: number;
+}
+
+export interface Factor {
+  value: number;
+  why: string;
+}
+
+/** Categories whose measured time is dilated to the target's share. */
+export const DILATED_CATEGORIES = ['attention', 'router', 'gemm', 'combine', 'dispatch', 'merge'] as const;
+export type DilatedCategory = (typeof DILATED_CATEGORIES)[number];
+
+export class ScaleModel {
+  private constructor(
+    readonly target: TargetSpec & { cfg: MoeConfig },
+    readonly emulated: EmulatedShape,
+    readonly workload: TargetWorkload,
+    /** Target tokens per emulated token. */
+    readonly tokenScale: number,
+    /** σ: emulated ms per target ms. */
+    readonly timeScale: number,
+    readonly link: Factor,
+    readonly latency: Factor,
+    readonly activations: Factor,
+    readonly layers: { measured: number; scheduledAs: number; why: string },
+    private readonly cost: CostModel,
+  ) {}
+
+  /**
+   * The scale model of `e` against `target`, with this device's grouped-GEMM rate (GFLOP/s,
+   * measured here). Throws naming the culprit when the target cannot be represented.
+   */
+  static create(target: TargetSpec, e: EmulatedShape, deviceGflops: number): ScaleModel {
+    if (!(deviceGflops > 0) || !Number.isFinite(deviceGflops))
+      throw new Error(`scale model: the device GEMM rate must be a positive GFLOP/s (got ${deviceGflops})`);
+    const cfg = loadPreset(target.model);
+    const profile = getProfile(target.profile);
+    const cost = new CostModel({ model: cfg, profile, format: e.format });
+    const ce = e.cfg;
+    const N = e.ranks;
+    if (N > cfg.experts) throw new Error(`scale model: ${N} ranks exceed the target's ${cfg.experts} experts`);
+
+    const { tokens: Tt, tokenScale: s, workload } = targetWorkload(cfg, e);
+
+    // σ from one DWDP/DP rank's grouped GEMM at the mean tokens.
+    const ge = (2 * e.tokensPerRank * ce.topK * 3 * ce.hidden * ce.expertHidden) / (deviceGflops * 1e6);
+    const gt = cost.expertGemmMs(Tt * cfg.topK, cfg.experts * (1 - Math.pow(1 - cfg.topK / cfg.experts, Tt)));
+    const sigma = ge / gt;
+
+    // Link: weight bytes pulled per layer and rank.
+    const pe = makePlacement(ce.experts, N, e.local, e.pull);
+    const pt = makePlacement(cfg.experts, N);
+    const Be = (N - 1) * pe.pull * expertLayout(e.format, ce.hidden, ce.expertHidden).bytes;
+    const Bt = (N - 1) * pt.pull * cost.expertBytes;
+    const eta = cost.efficiency.link;
+    const link = (eta * (Be / Bt)) / sigma;
+
+    // Activations: values DEP moves per layer and direction.
+    const reach = (m: MoeConfig) => (N > 1 ? tokenReachesRankProbability(m.experts, m.topK, N) : 0);
+    const Ae = (N - 1) * e.tokensPerRank * reach(ce) * ce.hidden;
+    const At = (N - 1) * Tt * reach(cfg) * cfg.hidden;
+    const alpha = Ae > 0 ? (At / Ae) * (Be / Bt) : 1;
+
+    const f = (x: number) => x.toPrecision(3);
+    const extendable = !(e.prefetch && e.layers <= e.prefetchDepth);
+    return new ScaleModel(
+      { ...target, cfg },
+      e,
+      workload,
+      s,
+      sigma,
+      {
+        value: link,
+        why:
+          `compute : pull of ${cfg.name} on ${profile.id}: η_link ${eta} × bytes pulled ${f(Be)} ÷ ${f(Bt)} ÷ σ ${f(sigma)} ` +
+          `(σ = grouped GEMM measured here ${f(ge)} ms ÷ modeled ${f(gt)} ms at ${Math.round(Tt)} target tokens)`,
+      },
+      { value: sigma, why: 'link latency in target time × σ' },
+      {
+        value: alpha,
+        why:
+          `compute : all-to-all: activation values ${f(At)} ÷ ${f(Ae)} × weight bytes ${f(Be)} ÷ ${f(Bt)} ` +
+          `(F ${cfg.expertHidden} vs ${ce.expertHidden}, K ${cfg.topK} vs ${ce.topK})`,
+      },
+      {
+        measured: e.layers,
+        scheduledAs: extendable ? Math.max(e.layers, cfg.layers.moe) : e.layers,
+        why: !extendable
+          ? `not extended: with ${e.layers} layers no layer re-issues a prefetch (needs more than ${e.prefetchDepth})`
+          : cfg.layers.moe > e.layers
+            ? `pipeline start-up: the ${e.layers} measured layers scheduled as ${cfg.name}'s ${cfg.layers.moe} MoE layers ` +
+              `(prefetch fills ${e.prefetchDepth} slots once per step)`
+            : 'the measured layers already cover the target',
+      },
+      cost,
+    );
+  }
+
+  /** Target per-rank, per-layer time (modeled, ms) of a dilated category for a strategy. */
+  targetMs(category: DilatedCategory, strategy: 'dp' | 'dep' | 'dwdp', rank: number): number {
+    const c = this.cost;
+    const S = this.workload.lengths[rank];
+    const T = S.reduce((a, b) => a + b, 0);
+    switch (category) {
+      case 'attention':
+        return c.attentionMs(S) + c.layerMiscMs(T) + c.sharedExpertMs(T);
+      case 'router':
+        return c.routerMs(T);
+      case 'gemm': {
+        const m = this.target.cfg;
+        if (strategy !== 'dep') return c.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
+        // Every DEP rank computes its E/N experts for the whole group's tokens (uniform routing).
+        const N = this.workload.groupSize;
+        const all = this.workload.lengths.flat().reduce((a, b) => a + b, 0);
+        return c.expertGemmMs((all * m.topK) / N, expectedExpertsTouched(m.experts, m.topK, all, m.experts / N));
+      }
+      case 'combine':
+        return c.combineMs(T);
+      case 'dispatch':
+        return strategy === 'dep' ? (2 * c.efficiency.collectiveUs) / 1000 : 0;
+      case 'merge': {
+        const pt = makePlacement(this.target.cfg.experts, this.emulated.ranks);
+        return c.copyMs((this.emulated.ranks - 1) * pt.pull * c.expertBytes);
+      }
+    }
+  }
+
+  /** Modeled compute (emulated ms: σ × target) of rank r's dense layers before the MoE layers, and of its step tail. */
+  denseMs(rank: number): { head: number; tail: number } {
+    const c = this.cost;
+    const S = this.workload.lengths[rank];
+    const T = S.reduce((a, b) => a + b, 0);
+    const dense = this.target.cfg.layers.dense;
+    const perDense = c.attentionMs(S) + c.layerMiscMs(T) + c.denseMlpMs(T);
+    return { head: this.timeScale * dense * perDense, tail: this.timeScale * c.lmHeadMs(T, S.length) };
+  }
+
+  /**
+   * Dilation of each category for one run: σ × the target's total ÷ the measured total over
+   * the run's recorded programs (before the layer extension). Categories absent from the run
+   * get no factor.
+   */
+  categoryFactors(strategy: 'dp' | 'dep' | 'dwdp', programs: readonly (readonly Op[])[]): Map<DilatedCategory, Factor> {
+    const out = new Map<DilatedCategory, Factor>();
+    for (const cat of DILATED_CATEGORIES) {
+      let measured = 0;
+      for (const p of programs)
+        for (const op of p) if (op.kind === 'compute' && op.category === cat) measured += op.durationMs;
+      if (!(measured > 0)) continue;
+      let target = 0;
+      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r) * this.emulated.layers));
+      const value = (this.timeScale * target) / measured;
+      out.set(cat, {
+        value,
+        why: `${cat} : MoE of the target: σ × modeled ${target.toPrecision(3)} ms ÷ measured ${measured.toPrecision(3)} ms`,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The rack-model parameters of the target (a scenario's `base`: npm run sim accepts them): one
+   * step of the same requests (same seed, so the model draws the same lengths), group, format
+   * and DWDP options.
+   */
+  scenarioParams(): CounterpartParams {
+    const e = this.emulated;
+    const w = this.workload;
+    return {
+      isl: w.isl,
+      cv: w.cv,
+      batch: w.batch,
+      groupSize: w.groupSize,
+      steps: 1,
+      seed: w.seed,
+      format: e.format,
+      contentionFix: e.contentionFix,
+      splitWeights: e.splitWeights,
+      prefetchDepth: e.prefetchDepth,
+    };
+  }
+
+  /** One line per factor, for the run's printout. */
+  describe(categories?: Map<DilatedCategory, Factor>): string[] {
+    const f = (x: number) => (x >= 0.01 && x < 1000 ? x.toFixed(3) : x.toExponential(2));
+    const lines = [
+      `stands for ${this.target.cfg.name} on ${this.target.profile} (modeled), ISL ${this.workload.isl} × ${this.workload.batch} requests per rank, ` +
+        `CV ${this.workload.cv}, N ${this.workload.groupSize}: 1 token here = ${this.tokenScale.toFixed(2)} target tokens, ` +
+        `σ ${f(this.timeScale)} ms here per target ms`,
+      `dense layers: ${this.target.cfg.layers.dense} of the target's and its embed + LM head added as modeled compute (σ × cost model)`,
+      `link ×${f(this.link.value)}: ${this.link.why}`,
+      `activations ×${f(this.activations.value)}: ${this.activations.why}`,
+    ];
+    for (const [cat, v] of categories ?? []) lines.push(`${cat} ×${f(v.value)}: ${v.why}`);
+    lines.push(`layers ${this.layers.measured} → ${this.layers.scheduledAs}: ${this.layers.why}`);
+    return lines;
+  }
+}
+
+/**
+ * The target workload of an emulated shape: T_t = T_e·(K_e/E_e)/(K_t/E_t) tokens per rank in the
+ * same number of requests (ISL = T_t / requests), lengths drawn by the rack model's generator
+ * (log-normal, same seed, one step), and those lengths divided by s = T_t/T_e for the emulation.
+ */
+export function targetWorkload(
+  cfg: MoeConfig,
+  e: Pick<EmulatedShape, 'cfg' | 'ranks' | 'tokensPerRank' | 'requestsPerRank' | 'lengthCv' | 'seed'>,
+): { tokens: number; tokenScale: number; workload: TargetWorkload; emulatedLengths: number[][] } {
+  const Tt = (e.tokensPerRank * (e.cfg.topK / e.cfg.experts)) / (cfg.topK / cfg.experts);
+  const tokenScale = Tt / e.tokensPerRank;
+  const isl = Math.max(1, Math.round(Tt / e.requestsPerRank));
+  const lengths = stepBatches({
+    isl,
+    cv: e.lengthCv,
+    batch: e.requestsPerRank,
+    groupSize: e.ranks,
+    steps: 1,
+    seed: e.seed,
+  }).map((steps) => [...steps[0].lengths]);
+  return {
+    tokens: Tt,
+    tokenScale,
+    workload: { isl, cv: e.lengthCv, batch: e.requestsPerRank, groupSize: e.ranks, seed: e.seed, lengths },
+    emulatedLengths: lengths.map((ls) => ls.map((x) => Math.max(1, Math.round(x / tokenScale)))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Scheduling the measured layers as the target's layer count
+
+const LAYER_TAG = /\bL(\d+)\b/g;
+const relabel = (s: string, delta: number) => s.replace(LAYER_TAG, (_, n: string) => `L${Number(n) + delta}`);
+
+function shift(op: Op, delta: number): Op {
+  if (delta === 0) return op;
+  const layer = 'layer' in op && op.layer !== undefined ? op.layer + delta : undefined;
+  const id = (x: string | number) => (typeof x === 'string' ? relabel(x, delta) : x);
+  switch (op.kind) {
+    case 'compute':
+      return { ...op, label: relabel(op.label, delta), layer };
+    case 'pull':
+      return { ...op, id: id(op.id), label: op.label && relabel(op.label, delta), layer };
+    case 'send':
+      return { ...op, id: id(op.id), label: op.label && relabel(op.label, delta), layer };
+    case 'waitPull':
+    case 'waitRecv':
+      return { ...op, ids: op.ids.map(id), layer };
+    case 'barrier':
+      return { ...op, id: id(op.id), layer };
+    case 'notBefore':
+      return op;
+  }
+}
+
+/**
+ * A rank's recorded program of `measured` layers scheduled as `target` layers. A layer's body
+ * runs from its attention to the next layer's attention. Bodies that issue pulls (a prefetch
+ * for a later layer) repeat, relabeled, for every middle layer; the trailing bodies that issue
+ * none end the step. Ids and labels carry the layer as `L<n>`, which is shifted. Programs
+ * whose layers cannot be told apart come back unchanged.
+ */
+export function extendLayers(program: readonly Op[], measured: number, target: number): Op[] {
+  if (target <= measured) return [...program];
+  // A prefetch that no layer body re-issues (layers ≤ depth) cannot be extended.
+  const waits = program.some((op) => op.kind === 'waitPull');
+  const starts: number[] = [];
+  program.forEach((op, i) => {
+    if (op.kind === 'compute' && op.category === 'attention') starts.push(i);
+  });
+  if (starts.length !== measured) return [...program];
+  const prologue = program.slice(0, starts[0]);
+  const bodies = starts.map((s, l) => program.slice(s, l + 1 < measured ? starts[l + 1] : program.length));
+  const issues = bodies.map((b) => b.some((op) => op.kind === 'pull'));
+  if (waits && !issues.some(Boolean) && prologue.some((op) => op.kind === 'pull')) return [...program];
+  let tail = 0;
+  while (tail < measured && !issues[measured - 1 - tail] && issues.some(Boolean)) tail++;
+  const head = measured - tail;
+  const out: Op[] = [...prologue];
+  for (let j = 0; j < target - tail; j++) {
+    const src = j % head;
+    for (const op of bodies[src]) out.push(shift(op, j - src));
+  }
+  for (let i = 0; i < tail; i++) {
+    const src = head + i;
+    for (const op of bodies[src]) out.push(shift(op, target - tail + i - src));
+  }
+  return out;
+}
+
+/**
+ * The target's dense layers before the first MoE layer (after the step's first pulls are issued)
+ * and its embedding + LM head at the end, as modeled compute ops of the given durations.
+ */
+export function addDenseLayers(program: readonly Op[], ms: { head: number; tail: number }, layers: number): Op[] {
+  const first = program.findIndex((op) => op.kind === 'compute');
+  const at = first < 0 ? program.length : first;
+  const head: Op[] =
+    ms.head > 0
+      ? [{ kind: 'compute', label: `${layers} dense layers (modeled)`, category: 'dense', durationMs: ms.head }]
+      : [];
+  const tail: Op[] =
+    ms.tail > 0
+      ? [{ kind: 'compute', label: 'embed + LM head (modeled)', category: 'other', durationMs: ms.tail }]
+      : [];
+  return [...program.slice(0, at), ...head, ...program.slice(at), ...tail];
+}
+
+/** Multiplies the duration of every compute op of a dilated category by its factor. */
+export function dilate(program: readonly Op[], factors: ReadonlyMap<string, Factor>): Op[] {
+  return program.map((op) => {
+    if (op.kind !== 'compute') return op;
+    const f = factors.get(op.category);
+    return f ? { ...op, durationMs: op.durationMs * f.value } : op;
+  });
+}
