@@ -96,6 +96,10 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
       : `link: ${r.link.gbps} GB/s (no time dilation)`;
     say(`${linkLine}, latency ${o.link.latencyUs} µs, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
     say(tokensPerExpertNote(cfg, o.tokensPerRank));
+    if (r.similarity)
+      say(
+        `scale model (factors modeled, the durations they scale measured here):\n  ${r.similarity.lines.join('\n  ')}`,
+      );
     say(`time: ${r.timeSource} on ${r.adapter}\n`);
     say(rankTable(r));
     const mem = r.ranks[0].residentWeightBytes + r.ranks[0].prefetchBufferBytes;
