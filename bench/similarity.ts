@@ -13,7 +13,8 @@ import { drainGpuPool } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
 import { modeledRates } from '../src/similarity/counterpart.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
-import { runGroup, type GroupRun } from '../src/strategies/run.ts';
+import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
+import { withScaleTarget } from '../src/similarity/target.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
 
 const SPEC: Spec = {
@@ -112,11 +113,8 @@ async function agreement(workloads: Workload[], repeats: number) {
     const runs: Record<string, GroupRun> = {};
     for (const strategy of ['dp', 'dep', 'dwdp'] as const) {
       process.stderr.write(`  ${w.tokens} tokens/rank × ${w.requests}, CV ${w.cv}: ${strategy}\n`);
-      runs[strategy] = await runGroup({
-        ...base,
-        strategy,
-        timeDilation: { profile: 'gb200-nvl72', deviceGflops },
-      });
+      const o: GroupRunOptions = { ...base, strategy, timeDilation: { profile: 'gb200-nvl72', deviceGflops } };
+      runs[strategy] = await runGroup(withScaleTarget(o, resolveConfig(o.model)));
       deviceGflops ??= runs[strategy].link.dilation!.deviceGflops;
     }
     const sim = runs.dwdp.similarity!;

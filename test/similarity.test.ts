@@ -10,18 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { expertLayout } from '../src/model/formats.ts';
 import { loadPreset } from '../src/model/presets.ts';
 import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts';
-import { getProfile } from '../src/sim/profiles.ts';
+import { getProfile } from '../src/hardware/profiles.ts';
 import { parseScenario, runScenario } from '../src/sim/scenarios.ts';
-import { simulate, type Op } from '../src/sim/scheduler.ts';
-import { linkSpec } from '../src/dwdp/link-model.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import type { Op } from '../src/timeline/ops.ts';
+import { linkSpec } from '../src/timeline/link.ts';
 import { counterpartScenario, modeledRates } from '../src/similarity/counterpart.ts';
-import {
-  ScaleModel,
-  addDenseLayers,
-  extendLayers,
-  targetWorkload,
-  type EmulatedShape,
-} from '../src/similarity/scale-model.ts';
+import { ScaleModel, addDenseLayers, extendLayers } from '../src/similarity/scale-model.ts';
+import { scaleTarget, targetWorkload, type EmulatedShape } from '../src/similarity/target.ts';
 import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
@@ -53,7 +49,7 @@ describe('scale model factors', () => {
   it('keep compute : pull and compute : all-to-all at the target’s values', () => {
     const e = shape();
     const gflops = 0.05 + rng.next() * 5;
-    const s = ScaleModel.create({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e, gflops);
+    const s = ScaleModel.create(scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e), gflops);
     const r1 = loadPreset('deepseek-r1');
     const cost = new CostModel({ model: r1, profile: getProfile('gb200-nvl72') });
     const N = e.ranks;
@@ -181,7 +177,7 @@ describe('layers scheduled as the target’s count', () => {
 
 describe('counterpart', () => {
   const e = shape({ tokensPerRank: 256, requestsPerRank: 2, lengthCv: 0.2 });
-  const sm = ScaleModel.create({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e, 0.5);
+  const sm = ScaleModel.create(scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e), 0.5);
   const strategies: StrategyName[] = ['dp', 'dep', 'dwdp'];
   const fake = (tps: number, similar: boolean): GroupRunResult =>
     ({
@@ -191,7 +187,7 @@ describe('counterpart', () => {
         ? {
             target: sm.target && { model: 'deepseek-r1', profile: 'gb200-nvl72' },
             workload: sm.workload,
-            params: sm.scenarioParams(),
+            params: sm.target.params,
           }
         : undefined,
     }) as unknown as GroupRunResult;
@@ -203,7 +199,7 @@ describe('counterpart', () => {
     const c = counterpartOf(strategies, points, null)!;
     expect(c.ratios.map((r) => r.name)).toEqual(comparisonRatios(strategies, points, null).map((r) => r.name));
     for (const r of c.ratios) expect(Object.keys(r).sort()).toEqual(['name', 'value']);
-    const m = modeledRates(sm.scenarioParams(), 'gb200-nvl72');
+    const m = modeledRates(sm.target.params, 'gb200-nvl72');
     expect(c.ratios.find((r) => r.name === 'dwdp/dep TPS/GPU')!.value).toBeCloseTo(
       m.dwdp.tpsPerGpu / m.dep.tpsPerGpu,
       12,
@@ -215,7 +211,7 @@ describe('counterpart', () => {
   });
 
   it('is a scenario the rack model accepts: parsed, run, and through npm run sim', () => {
-    const scenario = counterpartScenario([sm.scenarioParams()], { model: 'deepseek-r1', profile: 'gb200-nvl72' });
+    const scenario = counterpartScenario([sm.target.params], { model: 'deepseek-r1', profile: 'gb200-nvl72' });
     const spec = parseScenario(JSON.parse(JSON.stringify(scenario)));
     const res = runScenario(spec);
     expect(res.rows).toHaveLength(1);

@@ -49,14 +49,13 @@
 //
 // Every factor is a plain number with its reason (`why`), printed with the run; the durations
 // it scales stay measured here, the factors are modeled (cost model on the profile).
+//
+// Two halves: src/similarity/target.ts computes the target's side with the rack model's cost
+// model (a ScaleTarget: plain data, built by the shells — CLI, page, benches); this module does
+// the measured side and the scheduling, and stands only on the timeline's ops, so the
+// emulation's rank loops use it without reaching the rack model.
 
-import { CostModel, expectedExpertsTouched, tokenReachesRankProbability } from '../sim/cost-model.ts';
-import { makePlacement } from '../dwdp/placement.ts';
-import { expertLayout, type WeightFormat } from '../model/formats.ts';
-import type { MoeConfig } from '../model/config.ts';
-import { loadPreset } from '../model/presets.ts';
-import { getProfile } from '../hardware/profiles.ts';
-import { stepBatches } from '../sim/experiment.ts';
+import type { WeightFormat } from '../model/formats.ts';
 import type { Op } from '../timeline/ops.ts';
 
 /** The model a time-dilated run stands for unless told otherwise: the rack model's. */
@@ -68,25 +67,6 @@ export interface TargetSpec {
   model: string;
   /** Hardware profile id (e.g. gb200-nvl72). */
   profile: string;
-}
-
-/** The emulated run's shape (what the scale model needs of GroupRunOptions). */
-export interface EmulatedShape {
-  cfg: MoeConfig;
-  format: WeightFormat;
-  ranks: number;
-  layers: number;
-  tokensPerRank: number;
-  requestsPerRank: number;
-  lengthCv: number;
-  seed: number;
-  prefetch: boolean;
-  prefetchDepth: number;
-  splitWeights: boolean;
-  contentionFix: boolean;
-  /** DWDP L/P of the emulation (default: minimal memory). */
-  local?: number;
-  pull?: number;
 }
 
 /** The target workload in target tokens. */
@@ -115,138 +95,132 @@ export interface CounterpartParams {
   prefetchDepth: number;
 }
 
+/** Categories whose measured time is dilated to the target's share. */
+export const DILATED_CATEGORIES = ['attention', 'router', 'gemm', 'combine', 'collective', 'merge'] as const;
+export type DilatedCategory = (typeof DILATED_CATEGORIES)[number];
+export type ScaledStrategy = 'dp' | 'dep' | 'dwdp';
+
+/**
+ * The target's side of a scale model, modeled on its profile (src/similarity/target.ts builds
+ * it): plain data, so it travels in a run's options (and to a worker).
+ */
+export interface ScaleTarget {
+  spec: TargetSpec;
+  /** The target model's name, and its MoE and dense layer counts. */
+  modelName: string;
+  moeLayers: number;
+  denseLayers: number;
+  workload: TargetWorkload;
+  /** Target tokens per emulated token (T_t/T_e), and the emulated request lengths (target ÷ that, ≥ 1). */
+  tokenScale: number;
+  emulatedLengths: number[][];
+  /** The emulation's grouped-GEMM FLOPs of a rank at its mean tokens, and the target's GEMM time there (ms, modeled). */
+  emulatedGemmFlops: number;
+  targetGemmMs: number;
+  targetTokens: number;
+  /** Weight bytes pulled per layer and rank: B_e, B_t; the model's link efficiency η_link. */
+  pulledBytes: { emulated: number; target: number };
+  linkEfficiency: number;
+  /** Activation values DEP moves per layer, rank and direction: A_e, A_t. */
+  activationValues: { emulated: number; target: number };
+  /** Per rank (target lengths), per MoE layer, modeled ms of every dilated category; gemm per strategy. */
+  perLayerMs: {
+    attention: number[];
+    router: number[];
+    combine: number[];
+    gemm: Record<ScaledStrategy, number[]>;
+    /** DEP's fixed cost of two all-to-all phases. */
+    collective: number;
+    /** The split-off merge of one layer's pulled experts. */
+    merge: number;
+  };
+  /** Per rank, modeled ms of the dense layers before the MoE layers and of the step's tail (embed + LM head). */
+  denseHeadMs: number[];
+  tailMs: number[];
+  /** Measured layers, and how many they are scheduled as. */
+  layers: { measured: number; scheduledAs: number; why: string };
+  /** What differs in shape, for the reasons printed. */
+  shapes: { emulated: { F: number; K: number }; target: { F: number; K: number } };
+  /** The rack-model parameters of the target (a scenario's base for npm run sim). */
+  params: CounterpartParams;
+}
+
 export interface Factor {
   value: number;
   why: string;
 }
 
-/** Categories whose measured time is dilated to the target's share. */
-export const DILATED_CATEGORIES = ['attention', 'router', 'gemm', 'combine', 'dispatch', 'merge'] as const;
-export type DilatedCategory = (typeof DILATED_CATEGORIES)[number];
-
 export class ScaleModel {
   private constructor(
-    readonly target: TargetSpec & { cfg: MoeConfig },
-    readonly emulated: EmulatedShape,
-    readonly workload: TargetWorkload,
-    /** Target tokens per emulated token. */
-    readonly tokenScale: number,
+    readonly target: ScaleTarget,
     /** σ: emulated ms per target ms. */
     readonly timeScale: number,
     readonly link: Factor,
-    readonly latency: Factor,
     readonly activations: Factor,
-    readonly layers: { measured: number; scheduledAs: number; why: string },
-    private readonly cost: CostModel,
   ) {}
 
+  get tokenScale(): number {
+    return this.target.tokenScale;
+  }
+
+  get workload(): TargetWorkload {
+    return this.target.workload;
+  }
+
+  get layers(): ScaleTarget['layers'] {
+    return this.target.layers;
+  }
+
   /**
-   * The scale model of `e` against `target`, with this device's grouped-GEMM rate (GFLOP/s,
-   * measured here). Throws naming the culprit when the target cannot be represented.
+   * The factors of `t` on a device whose grouped GEMM runs at `deviceGflops` (measured here):
+   * σ = (emulated GEMM FLOPs ÷ rate) ÷ the target's GEMM time; link = η_link·(B_e/B_t)/σ;
+   * activations = (A_t/A_e)·(B_e/B_t).
    */
-  static create(target: TargetSpec, e: EmulatedShape, deviceGflops: number): ScaleModel {
+  static create(t: ScaleTarget, deviceGflops: number): ScaleModel {
     if (!(deviceGflops > 0) || !Number.isFinite(deviceGflops))
       throw new Error(`scale model: the device GEMM rate must be a positive GFLOP/s (got ${deviceGflops})`);
-    const cfg = loadPreset(target.model);
-    const profile = getProfile(target.profile);
-    const cost = new CostModel({ model: cfg, profile, format: e.format });
-    const ce = e.cfg;
-    const N = e.ranks;
-    if (N > cfg.experts) throw new Error(`scale model: ${N} ranks exceed the target's ${cfg.experts} experts`);
-
-    const { tokens: Tt, tokenScale: s, workload } = targetWorkload(cfg, e);
-
-    // σ from one DWDP/DP rank's grouped GEMM at the mean tokens.
-    const ge = (2 * e.tokensPerRank * ce.topK * 3 * ce.hidden * ce.expertHidden) / (deviceGflops * 1e6);
-    const gt = cost.expertGemmMs(Tt * cfg.topK, cfg.experts * (1 - Math.pow(1 - cfg.topK / cfg.experts, Tt)));
-    const sigma = ge / gt;
-
-    // Link: weight bytes pulled per layer and rank.
-    const pe = makePlacement(ce.experts, N, e.local, e.pull);
-    const pt = makePlacement(cfg.experts, N);
-    const Be = (N - 1) * pe.pull * expertLayout(e.format, ce.hidden, ce.expertHidden).bytes;
-    const Bt = (N - 1) * pt.pull * cost.expertBytes;
-    const eta = cost.efficiency.link;
-    const link = (eta * (Be / Bt)) / sigma;
-
-    // Activations: values DEP moves per layer and direction.
-    const reach = (m: MoeConfig) => (N > 1 ? tokenReachesRankProbability(m.experts, m.topK, N) : 0);
-    const Ae = (N - 1) * e.tokensPerRank * reach(ce) * ce.hidden;
-    const At = (N - 1) * Tt * reach(cfg) * cfg.hidden;
-    const alpha = Ae > 0 ? (At / Ae) * (Be / Bt) : 1;
-
+    const ge = t.emulatedGemmFlops / (deviceGflops * 1e6);
+    const sigma = ge / t.targetGemmMs;
+    const { emulated: Be, target: Bt } = t.pulledBytes;
+    const { emulated: Ae, target: At } = t.activationValues;
+    const eta = t.linkEfficiency;
     const f = (x: number) => x.toPrecision(3);
-    const extendable = !(e.prefetch && e.layers <= e.prefetchDepth);
     return new ScaleModel(
-      { ...target, cfg },
-      e,
-      workload,
-      s,
+      t,
       sigma,
       {
-        value: link,
+        value: (eta * (Be / Bt)) / sigma,
         why:
-          `compute : pull of ${cfg.name} on ${profile.id}: η_link ${eta} × bytes pulled ${f(Be)} ÷ ${f(Bt)} ÷ σ ${f(sigma)} ` +
-          `(σ = grouped GEMM measured here ${f(ge)} ms ÷ modeled ${f(gt)} ms at ${Math.round(Tt)} target tokens)`,
+          `compute : pull of ${t.modelName} on ${t.spec.profile}: η_link ${eta} × bytes pulled ${f(Be)} ÷ ${f(Bt)} ÷ σ ${f(sigma)} ` +
+          `(σ = grouped GEMM measured here ${f(ge)} ms ÷ modeled ${f(t.targetGemmMs)} ms at ${Math.round(t.targetTokens)} target tokens)`,
       },
-      { value: sigma, why: 'link latency in target time × σ' },
       {
-        value: alpha,
+        value: Ae > 0 ? (At / Ae) * (Be / Bt) : 1,
         why:
           `compute : all-to-all: activation values ${f(At)} ÷ ${f(Ae)} × weight bytes ${f(Be)} ÷ ${f(Bt)} ` +
-          `(F ${cfg.expertHidden} vs ${ce.expertHidden}, K ${cfg.topK} vs ${ce.topK})`,
+          `(F ${t.shapes.target.F} vs ${t.shapes.emulated.F}, K ${t.shapes.target.K} vs ${t.shapes.emulated.K})`,
       },
-      {
-        measured: e.layers,
-        scheduledAs: extendable ? Math.max(e.layers, cfg.layers.moe) : e.layers,
-        why: !extendable
-          ? `not extended: with ${e.layers} layers no layer re-issues a prefetch (needs more than ${e.prefetchDepth})`
-          : cfg.layers.moe > e.layers
-            ? `pipeline start-up: the ${e.layers} measured layers scheduled as ${cfg.name}'s ${cfg.layers.moe} MoE layers ` +
-              `(prefetch fills ${e.prefetchDepth} slots once per step)`
-            : 'the measured layers already cover the target',
-      },
-      cost,
     );
   }
 
   /** Target per-rank, per-layer time (modeled, ms) of a dilated category for a strategy. */
-  targetMs(category: DilatedCategory, strategy: 'dp' | 'dep' | 'dwdp', rank: number): number {
-    const c = this.cost;
-    const S = this.workload.lengths[rank];
-    const T = S.reduce((a, b) => a + b, 0);
+  targetMs(category: DilatedCategory, strategy: ScaledStrategy, rank: number): number {
+    const m = this.target.perLayerMs;
     switch (category) {
-      case 'attention':
-        return c.attentionMs(S) + c.layerMiscMs(T) + c.sharedExpertMs(T);
-      case 'router':
-        return c.routerMs(T);
-      case 'gemm': {
-        const m = this.target.cfg;
-        if (strategy !== 'dep') return c.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
-        // Every DEP rank computes its E/N experts for the whole group's tokens (uniform routing).
-        const N = this.workload.groupSize;
-        const all = this.workload.lengths.flat().reduce((a, b) => a + b, 0);
-        return c.expertGemmMs((all * m.topK) / N, expectedExpertsTouched(m.experts, m.topK, all, m.experts / N));
-      }
-      case 'combine':
-        return c.combineMs(T);
-      case 'dispatch':
-        return strategy === 'dep' ? (2 * c.efficiency.collectiveUs) / 1000 : 0;
-      case 'merge': {
-        const pt = makePlacement(this.target.cfg.experts, this.emulated.ranks);
-        return c.copyMs((this.emulated.ranks - 1) * pt.pull * c.expertBytes);
-      }
+      case 'gemm':
+        return m.gemm[strategy][rank];
+      case 'collective':
+        return strategy === 'dep' ? m.collective : 0;
+      case 'merge':
+        return m.merge;
+      default:
+        return m[category][rank];
     }
   }
 
   /** Modeled compute (emulated ms: σ × target) of rank r's dense layers before the MoE layers, and of its step tail. */
   denseMs(rank: number): { head: number; tail: number } {
-    const c = this.cost;
-    const S = this.workload.lengths[rank];
-    const T = S.reduce((a, b) => a + b, 0);
-    const dense = this.target.cfg.layers.dense;
-    const perDense = c.attentionMs(S) + c.layerMiscMs(T) + c.denseMlpMs(T);
-    return { head: this.timeScale * dense * perDense, tail: this.timeScale * c.lmHeadMs(T, S.length) };
+    return { head: this.timeScale * this.target.denseHeadMs[rank], tail: this.timeScale * this.target.tailMs[rank] };
   }
 
   /**
@@ -254,7 +228,7 @@ export class ScaleModel {
    * the run's recorded programs (before the layer extension). Categories absent from the run
    * get no factor.
    */
-  categoryFactors(strategy: 'dp' | 'dep' | 'dwdp', programs: readonly (readonly Op[])[]): Map<DilatedCategory, Factor> {
+  categoryFactors(strategy: ScaledStrategy, programs: readonly (readonly Op[])[]): Map<DilatedCategory, Factor> {
     const out = new Map<DilatedCategory, Factor>();
     for (const cat of DILATED_CATEGORIES) {
       let measured = 0;
@@ -262,7 +236,7 @@ export class ScaleModel {
         for (const op of p) if (op.kind === 'compute' && op.category === cat) measured += op.durationMs;
       if (!(measured > 0)) continue;
       let target = 0;
-      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r) * this.emulated.layers));
+      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r) * this.target.layers.measured));
       const value = (this.timeScale * target) / measured;
       out.set(cat, {
         value,
@@ -272,71 +246,26 @@ export class ScaleModel {
     return out;
   }
 
-  /**
-   * The rack-model parameters of the target (a scenario's `base`: npm run sim accepts them): one
-   * step of the same requests (same seed, so the model draws the same lengths), group, format
-   * and DWDP options.
-   */
-  scenarioParams(): CounterpartParams {
-    const e = this.emulated;
-    const w = this.workload;
-    return {
-      isl: w.isl,
-      cv: w.cv,
-      batch: w.batch,
-      groupSize: w.groupSize,
-      steps: 1,
-      seed: w.seed,
-      format: e.format,
-      contentionFix: e.contentionFix,
-      splitWeights: e.splitWeights,
-      prefetchDepth: e.prefetchDepth,
-    };
-  }
-
   /** One line per factor, for the run's printout. */
   describe(categories?: Map<DilatedCategory, Factor>): string[] {
     const f = (x: number) => (x >= 0.01 && x < 1000 ? x.toFixed(3) : x.toExponential(2));
+    const t = this.target;
+    const w = t.workload;
     const lines = [
-      `stands for ${this.target.cfg.name} on ${this.target.profile} (modeled), ISL ${this.workload.isl} × ${this.workload.batch} requests per rank, ` +
-        `CV ${this.workload.cv}, N ${this.workload.groupSize}: 1 token here = ${this.tokenScale.toFixed(2)} target tokens, ` +
+      `stands for ${t.modelName} on ${t.spec.profile} (modeled), ISL ${w.isl} × ${w.batch} requests per rank, ` +
+        `CV ${w.cv}, N ${w.groupSize}: 1 token here = ${t.tokenScale.toFixed(2)} target tokens, ` +
         `σ ${f(this.timeScale)} ms here per target ms`,
-      `dense layers: ${this.target.cfg.layers.dense} of the target's and its embed + LM head added as modeled compute (σ × cost model)`,
       `link ×${f(this.link.value)}: ${this.link.why}`,
       `activations ×${f(this.activations.value)}: ${this.activations.why}`,
     ];
     for (const [cat, v] of categories ?? []) lines.push(`${cat} ×${f(v.value)}: ${v.why}`);
-    lines.push(`layers ${this.layers.measured} → ${this.layers.scheduledAs}: ${this.layers.why}`);
+    lines.push(`layers ${t.layers.measured} → ${t.layers.scheduledAs}: ${t.layers.why}`);
+    if (t.denseLayers > 0)
+      lines.push(
+        `dense layers: the target's ${t.denseLayers} and its embed + LM head added as modeled compute (σ × cost model)`,
+      );
     return lines;
   }
-}
-
-/**
- * The target workload of an emulated shape: T_t = T_e·(K_e/E_e)/(K_t/E_t) tokens per rank in the
- * same number of requests (ISL = T_t / requests), lengths drawn by the rack model's generator
- * (log-normal, same seed, one step), and those lengths divided by s = T_t/T_e for the emulation.
- */
-export function targetWorkload(
-  cfg: MoeConfig,
-  e: Pick<EmulatedShape, 'cfg' | 'ranks' | 'tokensPerRank' | 'requestsPerRank' | 'lengthCv' | 'seed'>,
-): { tokens: number; tokenScale: number; workload: TargetWorkload; emulatedLengths: number[][] } {
-  const Tt = (e.tokensPerRank * (e.cfg.topK / e.cfg.experts)) / (cfg.topK / cfg.experts);
-  const tokenScale = Tt / e.tokensPerRank;
-  const isl = Math.max(1, Math.round(Tt / e.requestsPerRank));
-  const lengths = stepBatches({
-    isl,
-    cv: e.lengthCv,
-    batch: e.requestsPerRank,
-    groupSize: e.ranks,
-    steps: 1,
-    seed: e.seed,
-  }).map((steps) => [...steps[0].lengths]);
-  return {
-    tokens: Tt,
-    tokenScale,
-    workload: { isl, cv: e.lengthCv, batch: e.requestsPerRank, groupSize: e.ranks, seed: e.seed, lengths },
-    emulatedLengths: lengths.map((ls) => ls.map((x) => Math.max(1, Math.round(x / tokenScale)))),
-  };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -29,16 +29,7 @@ import type {
   ScaleFactor,
   SimilarityReport,
 } from './types.ts';
-import {
-  DEFAULT_TARGET_MODEL,
-  ScaleModel,
-  addDenseLayers,
-  dilate,
-  extendLayers,
-  targetWorkload,
-  type DilatedCategory,
-  type EmulatedShape,
-} from '../similarity/scale-model.ts';
+import { ScaleModel, addDenseLayers, dilate, extendLayers, type DilatedCategory } from '../similarity/scale-model.ts';
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -84,30 +75,17 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
   const placement: Placement | undefined =
     opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
 
+  // A scale target (built by the shell: src/similarity/target.ts) sets the requests, in target tokens scaled down.
   const td = opts.timeDilation;
-  const targetModel = td && td.target !== null ? (td.target ?? DEFAULT_TARGET_MODEL) : undefined;
-  const shape = (): EmulatedShape => ({
-    cfg,
-    format: opts.format,
-    ranks: N,
-    layers: opts.layers,
-    tokensPerRank: opts.tokensPerRank,
-    requestsPerRank: opts.requestsPerRank,
-    lengthCv: opts.lengthCv,
-    seed: opts.seed,
-    prefetch: opts.dwdp.prefetch,
-    prefetchDepth: opts.dwdp.prefetchDepth,
-    splitWeights: opts.dwdp.splitWeights,
-    contentionFix: opts.link.contentionFix,
-    local: opts.strategy === 'dwdp' ? opts.dwdp.local : undefined,
-    pull: opts.strategy === 'dwdp' ? opts.dwdp.pull : undefined,
-  });
-  // A scale model draws the requests in target tokens (its factors need the device rate, below).
-  const scaledWork = targetModel ? targetWorkload(loadPreset(targetModel), shape()) : undefined;
+  const target = td && typeof td.target === 'object' && td.target !== null ? td.target : undefined;
+  if (target && (target.emulatedLengths.length !== N || target.layers.measured !== opts.layers))
+    throw new Error(
+      `timeDilation.target: built for ${target.emulatedLengths.length} ranks × ${target.layers.measured} layers, the run has ${N} × ${opts.layers}`,
+    );
 
   // Sizes first: every buffer is estimated and checked against host memory and the device's
   // limits before a single weight is generated (a too-large model is refused in seconds).
-  const work = scaledWork ? workFromLengths(scaledWork.emulatedLengths) : groupWorkload(opts);
+  const work = target ? workFromLengths(target.emulatedLengths) : groupWorkload(opts);
   const sizes = layerSizes(cfg, opts.format, totalTokens(work), {
     layers: opts.layers,
     tokensText: `${totalTokens(work)} tokens (${N} ranks × tokens per rank ${opts.tokensPerRank})`,
@@ -139,10 +117,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       : td.deviceGflops
         ? dilationFor(td.profile, opts.format, td.deviceGflops)
         : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
-    const scale =
-      targetModel && dilation
-        ? ScaleModel.create({ model: targetModel, profile: dilation.profile }, shape(), dilation.deviceGflops)
-        : undefined;
+    const scale = target && dilation ? ScaleModel.create(target, dilation.deviceGflops) : undefined;
     if (scale) g.activationScale = scale.activations.value;
     const gbps = opts.link.gbps * (scale ? scale.link.value : (dilation?.factor ?? 1));
     const latencyUs = opts.link.latencyUs * (scale ? scale.timeScale : 1);
@@ -186,7 +161,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     if (scale && runtime instanceof VirtualRuntime) {
       categories = scale.categoryFactors(opts.strategy, runtime.recorded);
       const f = categories;
-      const dense = scale.target.cfg.layers.dense;
+      const dense = scale.target.denseLayers;
       programs = runtime.recorded.map((p, r) =>
         addDenseLayers(
           extendLayers(dilate(p, f), scale.layers.measured, scale.layers.scheduledAs),
@@ -256,7 +231,7 @@ function similarityReport(
         }
       : scale.layers;
   return {
-    target: { model: scale.target.model, profile: scale.target.profile },
+    target: { model: scale.target.spec.model, profile: scale.target.spec.profile },
     workload: scale.workload,
     tokenScale: scale.tokenScale,
     timeScale: scale.timeScale,
@@ -265,7 +240,7 @@ function similarityReport(
     categories: Object.fromEntries(categories ?? []),
     layers,
     lines: scale.describe(categories as Map<DilatedCategory, ScaleFactor> | undefined),
-    params: scale.scenarioParams(),
+    params: scale.target.params,
   };
 }
 

@@ -4,6 +4,8 @@
 //
 // The runner is injected: the page passes runGroup in a worker, the tests a fake, the modeled
 // source the rack model. Pure module (Node and browser).
+import { withScaleTarget } from '../similarity/target.ts';
+import { resolveConfig } from '../strategies/run.ts';
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import { parseForm, runOptions, sweepPointForm, type PageConfig, type Source } from './config.ts';
 import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
@@ -22,7 +24,11 @@ export type RunGroupFn = (options: GroupRunOptions, hooks: RunHooks) => Promise<
 export type StrategyRunner = (config: PageConfig, strategy: StrategyName, hooks: RunHooks) => Promise<GroupRunResult>;
 
 export function measuredRunner(runGroup: RunGroupFn): StrategyRunner {
-  return (c, s, hooks) => runGroup(runOptions(c, s), hooks);
+  // A time-dilated run stands for its target as a scale model (src/similarity).
+  return (c, s, hooks) => {
+    const o = runOptions(c, s);
+    return runGroup(withScaleTarget(o, resolveConfig(o.model)), hooks);
+  };
 }
 
 export interface ComparisonPoint {
