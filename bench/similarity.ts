@@ -20,7 +20,8 @@ import type { GroupRunOptions } from '../src/strategies/types.ts';
 const SPEC: Spec = {
   part: { kind: 'string', help: 'invariant, agreement or both (default both)', placeholder: 'which' },
   rounds: { kind: 'string', help: 'invariant: interleaved rounds (default 2)', placeholder: 'n' },
-  repeats: { kind: 'string', help: 'submissions per timed step, minimum kept (default 3)', placeholder: 'n' },
+  repeats: { kind: 'string', help: 'invariant: submissions per timed step, minimum kept (default 3)', placeholder: 'n' },
+  'agreement-repeats': { kind: 'string', help: 'agreement: submissions per timed step (default 1)', placeholder: 'n' },
   workloads: {
     kind: 'string',
     help: 'agreement: tokens/rank:requests:cv list (default 256:1:0.2,1024:1:0,1024:1:0.2,2048:1:0.2 — ISL 2K, 8K, 8K, 16K)',
@@ -194,7 +195,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
   if (part !== 'agreement') result.invariant = await invariant(rounds, repeats);
-  if (part !== 'invariant') result.agreement = await agreement(workloads, repeats);
+  if (part !== 'invariant')
+    result.agreement = await agreement(workloads, args.num('agreement-repeats', 1, { min: 1, int: true }));
   const out = args.str('out', 'results/bench-similarity.json');
   await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });
   result.seconds = (performance.now() - t0) / 1000;
