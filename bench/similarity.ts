@@ -20,7 +20,11 @@ import type { GroupRunOptions } from '../src/strategies/types.ts';
 const SPEC: Spec = {
   part: { kind: 'string', help: 'invariant, agreement or both (default both)', placeholder: 'which' },
   rounds: { kind: 'string', help: 'invariant: interleaved rounds (default 2)', placeholder: 'n' },
-  repeats: { kind: 'string', help: 'invariant: submissions per timed step, minimum kept (default 3)', placeholder: 'n' },
+  repeats: {
+    kind: 'string',
+    help: 'invariant: submissions per timed step, minimum kept (default 3)',
+    placeholder: 'n',
+  },
   'agreement-repeats': { kind: 'string', help: 'agreement: submissions per timed step (default 1)', placeholder: 'n' },
   workloads: {
     kind: 'string',
