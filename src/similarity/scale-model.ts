@@ -24,9 +24,10 @@
 //   attention (×)    attention : MoE. The attention stand-in (heads × head dim, no projections)
 //                    is not R1's MLA at the target's lengths; its measured time is DILATED (not
 //                    resized, which would make runs slow): β = σ·Σ_r att_t(S_r) / Σ_r att_e,r over
-//                    the run's ranks and layers, where att_t is the model's attention + norms +
-//                    shared expert of rank r at its target lengths (the work that precedes the
-//                    pull wait in both schedules). Per-rank and per-layer variation stays measured.
+//                    the run's ranks and layers, where att_t is the model's attention + norms of
+//                    rank r at its target lengths, + its shared expert when the emulated model has
+//                    none (the work that precedes the pull wait in both schedules; a shared expert
+//                    measured here is dilated on its own, as 'dense'). Per-rank and per-layer variation stays measured.
 //                    Router and combine get the same treatment (SwiftShader's router runs ~11×
 //                    slower than its roofline; docs/rack-model.md), DEP's pack/local copies the
 //                    model's fixed all-to-all cost, the split-off merge the model's HBM copy.
@@ -96,7 +97,7 @@ export interface CounterpartParams {
 }
 
 /** Categories whose measured time is dilated to the target's share. */
-export const DILATED_CATEGORIES = ['attention', 'router', 'gemm', 'combine', 'collective', 'merge'] as const;
+export const DILATED_CATEGORIES = ['attention', 'router', 'dense', 'gemm', 'combine', 'collective', 'merge'] as const;
 export type DilatedCategory = (typeof DILATED_CATEGORIES)[number];
 export type ScaledStrategy = 'dp' | 'dep' | 'dwdp';
 
@@ -126,6 +127,8 @@ export interface ScaleTarget {
   /** Per rank (target lengths), per MoE layer, modeled ms of every dilated category; gemm per strategy. */
   perLayerMs: {
     attention: number[];
+    /** The shared expert (category 'dense' when the emulated model has one, else counted with attention). */
+    shared: number[];
     router: number[];
     combine: number[];
     gemm: Record<ScaledStrategy, number[]>;
@@ -204,9 +207,13 @@ export class ScaleModel {
   }
 
   /** Target per-rank, per-layer time (modeled, ms) of a dilated category for a strategy. */
-  targetMs(category: DilatedCategory, strategy: ScaledStrategy, rank: number): number {
+  targetMs(category: DilatedCategory, strategy: ScaledStrategy, rank: number, sharedApart = false): number {
     const m = this.target.perLayerMs;
     switch (category) {
+      case 'attention':
+        return m.attention[rank] + (sharedApart ? 0 : m.shared[rank]);
+      case 'dense':
+        return m.shared[rank];
       case 'gemm':
         return m.gemm[strategy][rank];
       case 'collective':
@@ -230,13 +237,21 @@ export class ScaleModel {
    */
   categoryFactors(strategy: ScaledStrategy, programs: readonly (readonly Op[])[]): Map<DilatedCategory, Factor> {
     const out = new Map<DilatedCategory, Factor>();
-    for (const cat of DILATED_CATEGORIES) {
-      let measured = 0;
+    const measuredMs = (cat: string) => {
+      let ms = 0;
       for (const p of programs)
-        for (const op of p) if (op.kind === 'compute' && op.category === cat) measured += op.durationMs;
+        for (const op of p) if (op.kind === 'compute' && op.category === cat) ms += op.durationMs;
+      return ms;
+    };
+    // The target's shared expert: its own category when the emulated model has one, else part of attention.
+    const sharedApart = measuredMs('dense') > 0;
+    for (const cat of DILATED_CATEGORIES) {
+      const measured = measuredMs(cat);
       if (!(measured > 0)) continue;
       let target = 0;
-      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r) * this.target.layers.measured));
+      programs.forEach(
+        (_, r) => (target += this.targetMs(cat, strategy, r, sharedApart) * this.target.layers.measured),
+      );
       const value = (this.timeScale * target) / measured;
       out.set(cat, {
         value,

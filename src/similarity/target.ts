@@ -7,8 +7,8 @@
 //               same number of requests (ISL = T_t / requests); the lengths are drawn by the rack
 //               model's generator (log-normal, same seed, one step) and divided by s = T_t/T_e.
 //   per layer   the cost model's ms of each dilated category at each rank's target lengths:
-//               attention = attention + norms + shared expert (what precedes the pull wait in both
-//               schedules), router, combine, the grouped GEMM of a DP/DWDP rank (T_r·K slots over
+//               attention = attention + norms (+ the shared expert when the emulated model has
+//               none: it precedes the pull wait in both schedules), shared expert, router, combine, the grouped GEMM of a DP/DWDP rank (T_r·K slots over
 //               all E experts) and of a DEP rank (ΣT·K/N over E/N), DEP's two fixed all-to-all
 //               costs, the split-off merge (an HBM copy of the pulled experts).
 import { makePlacement } from '../dwdp/placement.ts';
@@ -104,9 +104,8 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
       target: (N - 1) * Tt * reach(cfg) * cfg.hidden,
     },
     perLayerMs: {
-      attention: workload.lengths.map(
-        (S) => cost.attentionMs(S) + cost.layerMiscMs(tokensOf(S)) + cost.sharedExpertMs(tokensOf(S)),
-      ),
+      attention: workload.lengths.map((S) => cost.attentionMs(S) + cost.layerMiscMs(tokensOf(S))),
+      shared: workload.lengths.map((S) => cost.sharedExpertMs(tokensOf(S))),
       router: workload.lengths.map((S) => cost.routerMs(tokensOf(S))),
       combine: workload.lengths.map((S) => cost.combineMs(tokensOf(S))),
       gemm: {
