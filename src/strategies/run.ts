@@ -20,7 +20,7 @@ import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
 import { buildGroupEnv, buildRankEnv, groupWorkload, workFromLengths, type RankEnv } from './group.ts';
 import { checkGroupOptions } from './options.ts';
-import { VirtualRuntime, WallRuntime, type RankRuntime } from './runtime.ts';
+import { VirtualRuntime, WallRuntime, exclusiveGpuWork, type RankRuntime } from './runtime.ts';
 import type {
   GroupRunOptions,
   GroupRunResult,
@@ -110,13 +110,16 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1, maxSources) : 1;
     progress({ phase: 'setup', message: `building ${N} rank(s) (${opts.rankMode})` });
     const envs: RankEnv[] = [];
-    for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
+    // Pipelines are built under the GPU lock: no compile runs inside another run's timed step.
+    await exclusiveGpuWork(async () => {
+      for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
+    });
 
     const dilation = !td
       ? undefined
       : td.deviceGflops
         ? dilationFor(td.profile, opts.format, td.deviceGflops)
-        : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
+        : await exclusiveGpuWork(() => measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]));
     const scale = target && dilation ? ScaleModel.create(target, dilation.deviceGflops) : undefined;
     if (scale) g.activationScale = scale.activations.value;
     const gbps = opts.link.gbps * (scale ? scale.link.value : (dilation?.factor ?? 1));
@@ -145,7 +148,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       await Promise.all(dw.map((d, r) => runDwdpRank(rt(r), g, d, dw)));
     } else {
       const shards = depShards(cfg.experts, N);
-      const dep = await Promise.all(envs.map((e) => setupDep(g, e, shards)));
+      const dep = await exclusiveGpuWork(() => Promise.all(envs.map((e) => setupDep(g, e, shards))));
       const board: OffsetBoard = new Map();
       await Promise.all(dep.map((d, r) => runDepRank(rt(r), g, d, dep, shards, board)));
     }

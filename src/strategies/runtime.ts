@@ -112,6 +112,19 @@ class Mutex {
   }
 }
 
+/**
+ * One lock for the GPU work of every virtual-clock run in this process: runs started side by
+ * side (a benchmark comparing strategies) interleave step by step instead of running at once,
+ * so each step's timestamps are its own and a load that drifts over minutes weighs on them
+ * alike. Pipeline builds take it too (runGroup's setup), so no compile overlaps a timed step.
+ */
+const GPU_WORK = new Mutex();
+
+/** Runs fn with the process's GPU work lock held. */
+export function exclusiveGpuWork<T>(fn: () => Promise<T>): Promise<T> {
+  return GPU_WORK.run(fn);
+}
+
 async function submitAndWait(gpu: Gpu, encode: Encode, timer: GpuTimer | undefined): Promise<Map<string, number>> {
   const enc = gpu.device.createCommandEncoder();
   encode(enc, timer);
@@ -275,7 +288,7 @@ export interface StepTiming {
 
 export class VirtualRuntime extends BaseRuntime {
   private readonly programs: Op[][];
-  private readonly gpuLock = new Mutex();
+  private readonly gpuLock = GPU_WORK;
   private readonly timers = new Map<Gpu, GpuTimer>();
   /** Every timed submission and every copy, in host time: copies never overlap a timed step. */
   readonly hostSpans: HostSpan[] = [];
