@@ -42,7 +42,6 @@ export interface SimilarityReport {
   params: import('../similarity/scale-model.ts').CounterpartParams;
 }
 
-
 /** A rank's time accounting (from the scheduler or the wall clock) plus what it ran and held. */
 export interface RankReport extends RankMetrics {
   tokens: number;
