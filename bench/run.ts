@@ -322,6 +322,25 @@ async function main(): Promise<void> {
         comparison.ratios.map((r) => [r.name, r.value.toFixed(4)]),
       )}\n\n`,
     );
+    const scaled = comparison.points[0]?.results.find((r) => r.similarity)?.similarity;
+    if (scaled && comparison.counterpart) {
+      const modeled = new Map(comparison.counterpart.ratios.map((r) => [r.name, r.value]));
+      process.stdout.write(
+        `scale model (factors modeled, the durations they scale measured here):\n  ${scaled.lines.join('\n  ')}\n\n` +
+          `counterpart (modeled on ${comparison.counterpart.scenario.profile}; npm run sim -- --scenario <results.json's counterpart.scenario>):\n` +
+          `${formatTable(
+            ['ratio', 'measured here', 'modeled', 'difference'],
+            comparison.ratios
+              .filter((r) => modeled.has(r.name))
+              .map((r) => [
+                r.name,
+                r.value.toFixed(4),
+                modeled.get(r.name)!.toFixed(4),
+                `${((r.value / modeled.get(r.name)! - 1) * 100).toFixed(1)}%`,
+              ]),
+          )}\n\n`,
+      );
+    }
     process.stdout.write(
       `wrote ${out}/{results.json,summary.md,trace.json,page.png}` +
         `${outState === 'replace' ? ' (replacing the earlier results)' : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,

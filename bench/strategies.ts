@@ -10,7 +10,8 @@ import { tokensPerExpertNote } from '../src/report/group-report.ts';
 import { formatTable } from '../src/report/table.ts';
 import { simulate } from '../src/timeline/scheduler.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
-import { runGroup, type GroupRun } from '../src/strategies/run.ts';
+import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
+import { withScaleTarget } from '../src/similarity/target.ts';
 import type { GroupRunOptions, StrategyName } from '../src/strategies/types.ts';
 
 const SPEC: Spec = {
@@ -53,9 +54,10 @@ async function main(): Promise<void> {
     for (const strategy of STRATS) {
       process.stderr.write(`  ${strategy} at CV ${cv * 100}% …\n`);
       const o: GroupRunOptions = { ...base, strategy, lengthCv: cv };
-      const r = await runGroup(
-        dilation ? { ...o, timeDilation: { profile: dilation.profile, deviceGflops: dilation.deviceGflops } } : o,
-      );
+      const given = dilation
+        ? { ...o, timeDilation: { profile: dilation.profile, deviceGflops: dilation.deviceGflops } }
+        : o;
+      const r = await runGroup(withScaleTarget(given, resolveConfig(given.model)));
       dilation ??= r.link.dilation;
       runs.set(`${strategy}@${cv}`, r);
     }

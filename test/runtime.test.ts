@@ -46,6 +46,68 @@ describe('runtimes', () => {
     });
   }
 
+  it('virtual: no copy is in flight inside a timed step, and each step is submitted `repeats` times and recorded once', async () => {
+    // A fake GPU whose submissions finish a few ms later (no timestamp-query: host time is the
+    // step's time) and a transport whose copies take a few ms; both log their host windows.
+    const later = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    const gpuWindows: [number, number][] = [];
+    const copyWindows: [number, number][] = [];
+    const fakeGpu = {
+      timestamps: false,
+      guard: <T>(p: Promise<T>) => p,
+      device: {
+        createCommandEncoder: () => ({ finish: () => ({}) }),
+        queue: {
+          submit: () => undefined,
+          onSubmittedWorkDone: async () => {
+            const t0 = performance.now();
+            await later(3);
+            gpuWindows.push([t0, performance.now()]);
+          },
+        },
+      },
+    } as unknown as Gpu;
+    const gpuRanks: Rank[] = [0, 1, 2].map((id) => ({ id, gpu: fakeGpu }));
+    const slowCopy: Transport = {
+      mode: 'partitions',
+      copy: async () => {
+        const t0 = performance.now();
+        await later(4);
+        copyWindows.push([t0, performance.now()]);
+      },
+    };
+    const repeats = 3;
+    const rt = new VirtualRuntime(gpuRanks, slowCopy, spec, { repeats });
+    let encodes = 0;
+    const encode = () => void encodes++;
+    await Promise.all([
+      (async () => {
+        for (let l = 0; l < 3; l++) await rt.forRank(0).compute(`attention L${l}`, 'attention', l, encode);
+      })(),
+      (async () => {
+        for (let l = 0; l < 3; l++) {
+          rt.forRank(1).pull(`p${l}`, 2, seg(64), l);
+          rt.forRank(1).send(`s${l}`, 0, seg(64), l);
+          await rt.forRank(1).compute(`attention L${l}`, 'attention', l, encode);
+          await rt.forRank(1).waitPull([`p${l}`], l);
+        }
+        await rt.forRank(0).waitRecv(['s0', 's1', 's2'], 2);
+      })(),
+    ]);
+    expect(encodes).toBe(2 * 3 * repeats);
+    expect(gpuWindows).toHaveLength(2 * 3 * repeats);
+    expect(copyWindows).toHaveLength(6);
+    for (const [c0, c1] of copyWindows) for (const [g0, g1] of gpuWindows) expect(c1 <= g0 || c0 >= g1).toBe(true);
+    // The runtime's own log says the same, and holds one span per step (not per submission).
+    const steps = rt.hostSpans.filter((x) => x.kind === 'compute');
+    expect(steps).toHaveLength(6);
+    for (const c of rt.hostSpans.filter((x) => x.kind === 'copy'))
+      for (const x of steps) expect(c.endMs <= x.startMs || c.startMs >= x.endMs).toBe(true);
+    // One recorded compute op per step, not per submission.
+    expect(rt.recorded[0].filter((op) => op.kind === 'compute')).toHaveLength(3);
+    expect(() => new VirtualRuntime(gpuRanks, slowCopy, spec, { repeats: 0 })).toThrow('repeats');
+  });
+
   it('files the kernels’ timed passes under the breakdown’s categories', () => {
     expect(categoryOf('router', 'other')).toBe('router');
     expect(categoryOf('permute', 'other')).toBe('router');

@@ -1,5 +1,6 @@
 // The group half of `npm run moe`: --ranks N --strategy dp|dep|dwdp and the DWDP, link,
 // clock and workload options (exact interface; other tools rely on it).
+import { withScaleTarget } from '../similarity/target.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getGpu } from '../gpu/index.ts';
@@ -71,7 +72,8 @@ export function groupOptions(args: Args, cfg: MoeConfig): GroupRunOptions {
 const AUTO_CHECK_FLOPS = 2e9;
 
 export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
-  const o = groupOptions(args, cfg);
+  // A time-dilated run stands for its target as a scale model (src/similarity).
+  const o = withScaleTarget(groupOptions(args, cfg), cfg);
   const json = args.flag('json');
   const dump = args.optStr('dump');
   const say = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
@@ -96,6 +98,10 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
       : `link: ${r.link.gbps} GB/s (no time dilation)`;
     say(`${linkLine}, latency ${o.link.latencyUs} µs, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
     say(tokensPerExpertNote(cfg, o.tokensPerRank));
+    if (r.similarity)
+      say(
+        `scale model (factors modeled, the durations they scale measured here):\n  ${r.similarity.lines.join('\n  ')}`,
+      );
     say(`time: ${r.timeSource} on ${r.adapter}\n`);
     say(rankTable(r));
     const mem = r.ranks[0].residentWeightBytes + r.ranks[0].prefetchBufferBytes;

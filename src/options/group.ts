@@ -14,6 +14,7 @@
 //   page emulation-only options need the measured source.
 //
 // Pure module (Node and browser). Below the strategies and the page: imports neither.
+import type { ScaleTarget } from '../similarity/scale-model.ts';
 import { PlacementError, makePlacement } from '../dwdp/placement.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { WEIGHT_FORMATS, type WeightFormat } from '../model/formats.ts';
@@ -77,6 +78,14 @@ export interface TimeDilation {
    * comparison, so every strategy sees the same link); measured at the start of the run when absent.
    */
   deviceGflops?: number;
+  /**
+   * What the run stands for as a scale model (src/similarity): link, activations, per-category
+   * compute and layers scaled to the target's ratios on `profile`. A ScaleTarget (the modeled
+   * side, built by withScaleTarget in src/similarity/target.ts) applies it; a preset name or
+   * undefined asks the shells to build one (default 'deepseek-r1'); null, or a run that reaches
+   * runGroup without a ScaleTarget, dilates the link only (device GEMM rate ÷ the profile's).
+   */
+  target?: string | null | ScaleTarget;
 }
 
 export interface GroupRunOptions {
@@ -103,6 +112,8 @@ export interface GroupRunOptions {
   attention: { heads: number; headDim: number };
   /** Grouped-GEMM tile variant; default best known for the adapter. */
   variant?: string;
+  /** Virtual clock: submissions per step, each pass keeping its minimum (src/strategies/runtime.ts StepTiming). Default 1. */
+  timingRepeats?: number;
 }
 
 export type GroupOptionKey =
@@ -629,6 +640,11 @@ export function groupOptionErrors(cfg: MoeConfig, o: GroupRunOptions): OptionErr
   }
   if (o.timeDilation && o.timeDilation.deviceGflops !== undefined && !(o.timeDilation.deviceGflops > 0))
     out.push(new OptionError('timeDilation', o.timeDilation.deviceGflops, d`needs a positive measured GEMM rate`));
+  if (
+    o.timingRepeats !== undefined &&
+    !(Number.isInteger(o.timingRepeats) && o.timingRepeats >= 1 && o.timingRepeats <= 16)
+  )
+    out.push(new OptionError('timeDilation', o.timingRepeats, d`timing repeats must be an integer from 1 to 16`));
   if (out.length > 0) return out;
   return ruleErrors(cfg.experts, o);
 }

@@ -37,7 +37,8 @@ export interface RankStep {
 }
 
 export interface DwdpOptions {
-  placement: Placement;
+  /** Who holds what (only the group size, E and P are read; P = 0 is DP: nothing to pull). */
+  placement: Pick<Placement, 'groupSize' | 'experts' | 'pull'>;
   contentionFix: boolean;
   /** Grouped GEMM reads the resident shard and each peer's buffer in place (default true). */
   splitWeights?: boolean;
@@ -192,6 +193,12 @@ export function dwdpPrograms(
     });
     return ops;
   });
+}
+
+/** DP: every rank holds all E experts; DWDP's layer with nothing to pull, wait for or merge. */
+export function dpPrograms(cost: CostModel, group: readonly number[], steps: readonly (readonly RankStep[])[]): Op[][] {
+  const placement = { groupSize: group.length, experts: cost.model.experts, pull: 0 };
+  return dwdpPrograms(cost, group, steps, { placement, contentionFix: false, splitWeights: true });
 }
 
 /** Hands out blocks of integer ids for sends and barriers, unique across every group built with it. */

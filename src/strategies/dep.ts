@@ -15,7 +15,8 @@
 //
 // Wire precision. Rows move as f32 so the outputs stay exact, but the link charges them at
 // DeepSeek-V3's precision (FP8 dispatch, BF16 combine: DEFAULT_PRECISION of the rack model),
-// as a real DEP deployment sends them.
+// as a real DEP deployment sends them; a scale model multiplies them by its activations factor
+// (src/similarity/scale-model.ts) so the all-to-all keeps the target's share of a layer.
 import { createBuffer, createBufferWith, readU32 } from '../gpu/index.ts';
 import { GatherKernel } from '../kernels/gather.ts';
 import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
@@ -197,7 +198,13 @@ export async function runDepRank(
             };
             if (dst === r) await rt.compute(`dispatch local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
             else
-              rt.send(`L${l}/dispatch/${r}->${dst}`, dst, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes);
+              rt.send(
+                `L${l}/dispatch/${r}->${dst}`,
+                dst,
+                [seg],
+                l,
+                (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes * g.activationScale,
+              );
           }
           break;
         }
@@ -246,7 +253,14 @@ export async function runDepRank(
               bytes: (hi - lo) * rowBytes,
             };
             if (s === r) await rt.compute(`combine local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
-            else rt.send(`L${l}/combine/${r}->${s}`, s, [seg], l, (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes);
+            else
+              rt.send(
+                `L${l}/combine/${r}->${s}`,
+                s,
+                [seg],
+                l,
+                (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes * g.activationScale,
+              );
           }
           break;
         }

@@ -1,6 +1,8 @@
 // DP: every rank holds a full replica of every layer's experts and runs its own tokens
-// with no communication at all — the memory worst case. The order of a layer's steps is the
-// DP step plan (src/timeline/plan.ts).
+// with no communication at all — the memory worst case. Not a speed upper bound: each rank's
+// grouped GEMM reads every expert's weights (DEP's reads E/N), which at small batches, where
+// the GEMM is bound by weight reads, costs more than DEP's all-to-all saves.
+// The order of a layer's steps is the DP step plan (src/timeline/plan.ts).
 import { createExpertTable } from '../kernels/expert-gemm.ts';
 import { shardBinding, uploadShard, type ResidentShard } from '../dwdp/weight-store.ts';
 import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';

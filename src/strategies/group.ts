@@ -47,6 +47,8 @@ export interface GroupEnv {
   hosts: HostLayerWeights[];
   /** The group's stacked layer-0 input [Σ tokens, H] (rank r's rows start at work[r].firstToken). */
   x: Float32Array;
+  /** DEP's activation bytes on the link are charged × this (the scale model's activations factor; 1 unscaled). */
+  activationScale: number;
 }
 
 /** Input of the stacked group: the seed's tokens, pushed toward hot experts when skewed. */
@@ -60,6 +62,19 @@ export function groupInput(
   const x = tokenInputs(cfg, opts.seed, total);
   if (opts.routingSkew > 0) applyRoutingSkew(cfg, x, total, router0, opts.routingSkew, opts.seed);
   return x;
+}
+
+/** Per rank, its requests at the given lengths, stacked in rank order. */
+export function workFromLengths(lengths: readonly (readonly number[])[]): RankWork[] {
+  let first = 0;
+  return lengths.map((ls, rank) => {
+    if (ls.length === 0 || ls.some((x) => !(Number.isInteger(x) && x >= 1)))
+      throw new Error(`rank ${rank}: request lengths must be positive integers (got ${ls.join(', ')})`);
+    const tokens = ls.reduce((a, b) => a + b, 0);
+    const w = { rank, lengths: [...ls], tokens, firstToken: first };
+    first += tokens;
+    return w;
+  });
 }
 
 /** Each rank's requests, from the seed (cheap: sizes the run before any weight exists). */
@@ -84,6 +99,7 @@ export function buildGroupEnv(cfg: MoeConfig, opts: GroupRunOptions, work = grou
     work,
     hosts,
     x: groupInput(cfg, opts, work, hosts[0].router),
+    activationScale: 1,
   };
 }
 

@@ -18,10 +18,18 @@ import { dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
-import { buildGroupEnv, buildRankEnv, groupWorkload, type RankEnv } from './group.ts';
+import { buildGroupEnv, buildRankEnv, groupWorkload, workFromLengths, type RankEnv } from './group.ts';
 import { checkGroupOptions } from './options.ts';
-import { VirtualRuntime, WallRuntime, type RankRuntime } from './runtime.ts';
-import type { GroupRunOptions, GroupRunResult, RankReport, RunProgress } from './types.ts';
+import { VirtualRuntime, WallRuntime, exclusiveGpuWork, type RankRuntime } from './runtime.ts';
+import type {
+  GroupRunOptions,
+  GroupRunResult,
+  RankReport,
+  RunProgress,
+  ScaleFactor,
+  SimilarityReport,
+} from './types.ts';
+import { ScaleModel, addDenseLayers, dilate, extendLayers, type DilatedCategory } from '../similarity/scale-model.ts';
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -67,9 +75,17 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
   const placement: Placement | undefined =
     opts.strategy === 'dwdp' ? makePlacement(cfg.experts, N, opts.dwdp.local, opts.dwdp.pull) : undefined;
 
+  // A scale target (built by the shell: src/similarity/target.ts) sets the requests, in target tokens scaled down.
+  const td = opts.timeDilation;
+  const target = td && typeof td.target === 'object' && td.target !== null ? td.target : undefined;
+  if (target && (target.emulatedLengths.length !== N || target.layers.measured !== opts.layers))
+    throw new Error(
+      `timeDilation.target: built for ${target.emulatedLengths.length} ranks × ${target.layers.measured} layers, the run has ${N} × ${opts.layers}`,
+    );
+
   // Sizes first: every buffer is estimated and checked against host memory and the device's
   // limits before a single weight is generated (a too-large model is refused in seconds).
-  const work = groupWorkload(opts);
+  const work = target ? workFromLengths(target.emulatedLengths) : groupWorkload(opts);
   const sizes = layerSizes(cfg, opts.format, totalTokens(work), {
     layers: opts.layers,
     tokensText: `${totalTokens(work)} tokens (${N} ranks × tokens per rank ${opts.tokensPerRank})`,
@@ -94,23 +110,30 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1, maxSources) : 1;
     progress({ phase: 'setup', message: `building ${N} rank(s) (${opts.rankMode})` });
     const envs: RankEnv[] = [];
-    for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
+    // Pipelines are built under the GPU lock: no compile runs inside another run's timed step.
+    await exclusiveGpuWork(async () => {
+      for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
+    });
 
-    const td = opts.timeDilation;
     const dilation = !td
       ? undefined
       : td.deviceGflops
         ? dilationFor(td.profile, opts.format, td.deviceGflops)
-        : await measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]);
-    const gbps = opts.link.gbps * (dilation?.factor ?? 1);
+        : await exclusiveGpuWork(() => measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]));
+    const scale = target && dilation ? ScaleModel.create(target, dilation.deviceGflops) : undefined;
+    if (scale) g.activationScale = scale.activations.value;
+    const gbps = opts.link.gbps * (scale ? scale.link.value : (dilation?.factor ?? 1));
+    const latencyUs = opts.link.latencyUs * (scale ? scale.timeScale : 1);
     const spec = linkSpec({
       egressGBps: gbps,
-      latencyUs: opts.link.latencyUs,
+      latencyUs,
       contentionFix: opts.link.contentionFix,
       copyEngines: 1,
     });
     const runtime =
-      opts.clock === 'wall' ? new WallRuntime(ranks, transport, spec) : new VirtualRuntime(ranks, transport, spec);
+      opts.clock === 'wall'
+        ? new WallRuntime(ranks, transport, spec)
+        : new VirtualRuntime(ranks, transport, spec, { repeats: opts.timingRepeats ?? 1 });
     const rt = (r: number): RankRuntime => watch(runtime.forRank(r), hooks, opts.layers);
 
     progress({
@@ -125,7 +148,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       await Promise.all(dw.map((d, r) => runDwdpRank(rt(r), g, d, dw)));
     } else {
       const shards = depShards(cfg.experts, N);
-      const dep = await Promise.all(envs.map((e) => setupDep(g, e, shards)));
+      const dep = await exclusiveGpuWork(() => Promise.all(envs.map((e) => setupDep(g, e, shards))));
       const board: OffsetBoard = new Map();
       await Promise.all(dep.map((d, r) => runDepRank(rt(r), g, d, dep, shards, board)));
     }
@@ -134,7 +157,23 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       phase: 'schedule',
       message: opts.clock === 'virtual' ? 'scheduling the measured steps in virtual time' : 'collecting the timeline',
     });
-    const tl = runtime.timeline();
+    // Virtual clock under a scale model: measured durations dilated per category, layers
+    // scheduled as the target's; the programs scheduled are the ones returned as recorded.
+    let programs: readonly (readonly Op[])[] | undefined;
+    let categories: Map<string, ScaleFactor> | undefined;
+    if (scale && runtime instanceof VirtualRuntime) {
+      categories = scale.categoryFactors(opts.strategy, runtime.recorded);
+      const f = categories;
+      const dense = scale.target.denseLayers;
+      programs = runtime.recorded.map((p, r) =>
+        addDenseLayers(
+          extendLayers(dilate(p, f), scale.layers.measured, scale.layers.scheduledAs),
+          scale.denseMs(r),
+          dense,
+        ),
+      );
+    }
+    const tl = runtime instanceof VirtualRuntime ? runtime.timeline(programs) : runtime.timeline();
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
     const reports: RankReport[] = tl.ranks.map((m) => {
       const env = envs[m.rank];
@@ -167,16 +206,45 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       replicaWeightBytes: cfg.experts * g.layout.bytes * opts.layers,
       bytesPerExpert: g.layout.bytes,
       placement: placement && { local: placement.local, pull: placement.pull },
-      link: { gbps, latencyUs: opts.link.latencyUs, contentionFix: opts.link.contentionFix, dilation },
+      link: { gbps, latencyUs, contentionFix: opts.link.contentionFix, dilation },
+      similarity: scale && similarityReport(scale, categories, opts.clock),
       provenance,
       timeSource: timeSourceText(provenance),
       adapter: adapterText(provenance),
       outputs,
-      recorded: runtime instanceof VirtualRuntime ? { programs: runtime.recorded, link: spec } : undefined,
+      recorded: runtime instanceof VirtualRuntime ? { programs: programs ?? runtime.recorded, link: spec } : undefined,
     };
   } finally {
     releaseRanks(ranks);
   }
+}
+
+/** The scale model as plain data for the result. */
+function similarityReport(
+  scale: ScaleModel,
+  categories: Map<string, ScaleFactor> | undefined,
+  clock: GroupRunOptions['clock'],
+): SimilarityReport {
+  const layers =
+    clock === 'wall'
+      ? {
+          measured: scale.layers.measured,
+          scheduledAs: scale.layers.measured,
+          why: 'wall clock: the layers ran as they are (rescheduling needs the virtual clock)',
+        }
+      : scale.layers;
+  return {
+    target: { model: scale.target.spec.model, profile: scale.target.spec.profile },
+    workload: scale.workload,
+    tokenScale: scale.tokenScale,
+    timeScale: scale.timeScale,
+    link: scale.link,
+    activations: scale.activations,
+    categories: Object.fromEntries(categories ?? []),
+    layers,
+    lines: scale.describe(categories as Map<DilatedCategory, ScaleFactor> | undefined),
+    params: scale.target.params,
+  };
 }
 
 /** Cancellation and progress around a rank's runtime. */

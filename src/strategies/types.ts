@@ -16,6 +16,32 @@ export type {
 } from '../options/group.ts';
 import type { ClockMode, RankMode, StrategyName } from '../options/group.ts';
 
+/** A scale-model factor: a plain number and the reason for it. */
+export interface ScaleFactor {
+  value: number;
+  why: string;
+}
+
+/** What a scaled run stands for and how it was scaled (every factor modeled; the durations it scales measured here). */
+export interface SimilarityReport {
+  target: { model: string; profile: string };
+  /** The target workload in target tokens (the rack model's isl, cv, batch, group size, seed and its per-rank draw). */
+  workload: { isl: number; cv: number; batch: number; groupSize: number; seed: number; lengths: number[][] };
+  /** Target tokens per emulated token. */
+  tokenScale: number;
+  /** σ: emulated ms per target ms (grouped GEMM measured here ÷ modeled). */
+  timeScale: number;
+  link: ScaleFactor;
+  activations: ScaleFactor;
+  /** Dilation of measured compute per category (attention, router, combine, …). */
+  categories: Record<string, ScaleFactor>;
+  layers: { measured: number; scheduledAs: number; why: string };
+  /** The factors in words, one per line ("link ×…: why"). */
+  lines: string[];
+  /** The rack-model parameters of the target (a scenario's base for npm run sim). */
+  params: import('../similarity/scale-model.ts').CounterpartParams;
+}
+
 /** A rank's time accounting (from the scheduler or the wall clock) plus what it ran and held. */
 export interface RankReport extends RankMetrics {
   tokens: number;
@@ -47,6 +73,8 @@ export interface GroupRunResult {
     /** measuredInRun: the GEMM rate was measured at the start of this run (else it was given). */
     dilation?: { profile: string; factor: number; deviceGflops: number; profileGflops: number; measuredInRun: boolean };
   };
+  /** The scale model the run followed (time dilation with a target), else undefined. */
+  similarity?: SimilarityReport;
   /** Where the times come from, as data (badges and provenance lines are derived from it). */
   provenance: Provenance;
   /** The same in words, for printing: timeSourceText(provenance), adapterText(provenance). */

@@ -4,10 +4,13 @@
 //
 // The runner is injected: the page passes runGroup in a worker, the tests a fake, the modeled
 // source the rack model. Pure module (Node and browser).
+import { withScaleTarget } from '../similarity/target.ts';
+import { resolveConfig } from '../strategies/run.ts';
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import { parseForm, runOptions, sweepPointForm, type PageConfig, type Source } from './config.ts';
 import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
 import { formToQuery } from './url.ts';
+import { counterpartScenario, modeledRates, type CounterpartScenario } from '../similarity/counterpart.ts';
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -21,7 +24,11 @@ export type RunGroupFn = (options: GroupRunOptions, hooks: RunHooks) => Promise<
 export type StrategyRunner = (config: PageConfig, strategy: StrategyName, hooks: RunHooks) => Promise<GroupRunResult>;
 
 export function measuredRunner(runGroup: RunGroupFn): StrategyRunner {
-  return (c, s, hooks) => runGroup(runOptions(c, s), hooks);
+  // A time-dilated run stands for its target as a scale model (src/similarity).
+  return (c, s, hooks) => {
+    const o = runOptions(c, s);
+    return runGroup(withScaleTarget(o, resolveConfig(o.model)), hooks);
+  };
 }
 
 export interface ComparisonPoint {
@@ -59,8 +66,21 @@ export interface Comparison {
   sweep: SweepAxis | null;
   points: ComparisonPoint[];
   ratios: Ratio[];
+  /**
+   * The scaled runs' target as a rack-model scenario and the model's ratios under the same names
+   * as `ratios` (modeled); absent when the runs were not scaled (no time dilation, or modeled).
+   */
+  counterpart?: Counterpart;
   startedAt: string;
   elapsedMs: number;
+}
+
+/** The modeled counterpart of a comparison (results.json's "counterpart"; its format is relied on). */
+export interface Counterpart {
+  /** A scenario `npm run sim -- --scenario FILE` accepts. */
+  scenario: CounterpartScenario;
+  /** The rack model's values of the comparison's ratios, same names. */
+  ratios: { name: string; value: number }[];
 }
 
 export interface ComparisonProgress {
@@ -153,12 +173,42 @@ export async function runComparison(
     sweep: axis,
     points,
     ratios: comparisonRatios(base.strategies, points, axis),
+    ...optional('counterpart', counterpartOf(base.strategies, points, axis)),
     startedAt: new Date(started).toISOString(),
     elapsedMs: Date.now() - started,
   };
 }
 
 type Dilation = NonNullable<GroupRunResult['link']['dilation']>;
+
+const optional = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+
+/**
+ * The counterpart of a comparison whose every point ran scaled (each point's target from its
+ * first scaled run): one scenario (rows when the points differ), and the modeled ratios under
+ * the names comparisonRatios gives the measured ones.
+ */
+export function counterpartOf(
+  strategies: readonly StrategyName[],
+  points: readonly ComparisonPoint[],
+  sweep: SweepAxis | null,
+): Counterpart | undefined {
+  const sims = points.map((p) => p.results.find((r) => r.similarity)?.similarity);
+  if (sims.length === 0 || sims.some((s) => !s)) return undefined;
+  const scaled = sims as NonNullable<(typeof sims)[number]>[];
+  const scenario = counterpartScenario(
+    scaled.map((s) => s.params),
+    scaled[0].target,
+  );
+  const modeled = points.map((p, i) => {
+    const m = modeledRates(scaled[i].params, scaled[i].target.profile);
+    return { value: p.value, results: strategies.map((s) => m[s]) };
+  });
+  return {
+    scenario,
+    ratios: comparisonRatios(strategies, modeled, sweep).map((r) => ({ name: r.name, value: r.value })),
+  };
+}
 
 /**
  * Every strategy of a point must see the same link. Time dilation scales it by a GEMM rate,
@@ -177,9 +227,10 @@ function stripForTransfer(r: GroupRunResult): GroupRunResult {
   return rest;
 }
 
+type Rates = Pick<GroupRunResult, 'tpsPerGpu' | 'tpsPerUser'>;
 const METRICS = [
-  ['TPS/GPU', (r: GroupRunResult) => r.tpsPerGpu],
-  ['TPS/user', (r: GroupRunResult) => r.tpsPerUser],
+  ['TPS/GPU', (r: Rates) => r.tpsPerGpu],
+  ['TPS/user', (r: Rates) => r.tpsPerUser],
 ] as const;
 
 /** Strategy pairs worth a ratio, numerator first. */
@@ -191,11 +242,11 @@ const PAIRS: readonly [StrategyName, StrategyName][] = [
 /** Every ratio of a comparison, by stable name. */
 export function comparisonRatios(
   strategies: readonly StrategyName[],
-  points: readonly ComparisonPoint[],
+  points: readonly { value: string | null; results: readonly Pick<GroupRunResult, 'tpsPerGpu' | 'tpsPerUser'>[] }[],
   sweep: SweepAxis | null,
 ): Ratio[] {
   const out: Ratio[] = [];
-  const at = (p: ComparisonPoint) => (sweep && p.value !== null ? ` @ ${sweep.field}=${p.value}` : '');
+  const at = (p: { value: string | null }) => (sweep && p.value !== null ? ` @ ${sweep.field}=${p.value}` : '');
   const ratio = (name: string, numerator: number, denominator: number) =>
     out.push({ name, value: numerator / denominator, numerator, denominator });
   for (const p of points) {

@@ -3,8 +3,9 @@
 // message aborts the run in flight), the rack model for the modeled source (no GPU
 // needed), and the shader lab (lab-runner.ts: its pipeline overrides must be set in the
 // realm where the pipelines compile — this one). Messages: see gpu-runner.ts.
+import { withScaleTarget } from '../similarity/target.ts';
 import { adapterLabel, getGpu } from '../gpu/index.ts';
-import { runGroup } from '../strategies/run.ts';
+import { resolveConfig, runGroup } from '../strategies/run.ts';
 import { LabSession } from './lab-runner.ts';
 import { modeledRun } from './modeled.ts';
 import { compactRun } from './compact.ts';
@@ -106,7 +107,8 @@ async function run(id: number, options: Extract<WorkerIn, { type: 'run' }>['opti
   const ctl = new AbortController();
   running.set(id, ctl);
   try {
-    const r = await runGroup(options, {
+    // A time-dilated run stands for its target as a scale model (src/similarity).
+    const r = await runGroup(withScaleTarget(options, resolveConfig(options.model)), {
       signal: ctl.signal,
       onProgress: (progress) => scope.postMessage({ type: 'progress', id, progress }),
     });

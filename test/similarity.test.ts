@@ -1,0 +1,230 @@
+// The scale model (src/similarity): its factors keep the target's dimensionless ratios, the
+// measured layers reschedule as the target's layer count without breaking the prefetch or the
+// all-to-all, and the counterpart scenario is one the rack model accepts, with the comparison's
+// ratio names. No GPU: the factors are pure, the runs are fabricated from them.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { expertLayout } from '../src/model/formats.ts';
+import { loadPreset } from '../src/model/presets.ts';
+import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts';
+import { getProfile } from '../src/hardware/profiles.ts';
+import { parseScenario, runScenario } from '../src/sim/scenarios.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import type { Op } from '../src/timeline/ops.ts';
+import { linkSpec } from '../src/timeline/link.ts';
+import { counterpartScenario, modeledRates } from '../src/similarity/counterpart.ts';
+import { ScaleModel, addDenseLayers, extendLayers } from '../src/similarity/scale-model.ts';
+import { scaleTarget, targetWorkload, type EmulatedShape } from '../src/similarity/target.ts';
+import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
+import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
+const rng = new Rng(seed);
+
+function shape(over: Partial<EmulatedShape> = {}): EmulatedShape {
+  return {
+    cfg: loadPreset('tiny-mixtral'),
+    format: 'nvfp4',
+    ranks: 4,
+    layers: 4,
+    tokensPerRank: 64 * (1 + rng.int(16)),
+    requestsPerRank: 1 + rng.int(4),
+    lengthCv: [0, 0.2, 0.4][rng.int(3)],
+    seed: rng.int(1000),
+    prefetch: true,
+    prefetchDepth: 2,
+    splitWeights: true,
+    contentionFix: true,
+    ...over,
+  };
+}
+
+describe('scale model factors', () => {
+  it('keep compute : pull and compute : all-to-all at the target’s values', () => {
+    const e = shape();
+    const gflops = 0.05 + rng.next() * 5;
+    const s = ScaleModel.create(scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e), gflops);
+    const r1 = loadPreset('deepseek-r1');
+    const cost = new CostModel({ model: r1, profile: getProfile('gb200-nvl72') });
+    const N = e.ranks;
+    // Independent float64 sums: same tokens per expert, bytes pulled = (N−1)·(E/N) experts.
+    const Tt = (e.tokensPerRank * e.cfg.topK * r1.experts) / (e.cfg.experts * r1.topK);
+    const Be = (N - 1) * (e.cfg.experts / N) * expertLayout('nvfp4', e.cfg.hidden, e.cfg.expertHidden).bytes;
+    const Bt = (N - 1) * (r1.experts / N) * cost.expertBytes;
+    const ge = (2 * e.tokensPerRank * e.cfg.topK * 3 * e.cfg.hidden * e.cfg.expertHidden) / (gflops * 1e6);
+    const gt = ge / s.timeScale;
+    const bwT = cost.linkGBps * cost.efficiency.link; // GB/s achieved on the target
+    const bwE = cost.linkGBps * s.link.value; // the emulation's link: --link-gbps (the profile's) × link factor
+    expect((Be / bwE / ge) * (gt / (Bt / bwT)), `pull ÷ GEMM ${at}`).toBeCloseTo(1, 9);
+    const reach = (E: number, K: number) => tokenReachesRankProbability(E, K, N);
+    const Ae = (N - 1) * e.tokensPerRank * reach(e.cfg.experts, e.cfg.topK) * e.cfg.hidden;
+    const At = (N - 1) * Tt * reach(r1.experts, r1.topK) * r1.hidden;
+    const ce = (s.activations.value * Ae) / bwE;
+    expect((ce / ge) * (gt / (At / bwT)), `all-to-all ÷ GEMM ${at}`).toBeCloseTo(1, 9);
+    expect(s.tokenScale, at).toBeCloseTo(Tt / e.tokensPerRank, 12);
+    expect(s.layers.scheduledAs).toBe(r1.layers.moe);
+    for (const line of ['link ×', 'activations ×', 'layers 4 → 58'])
+      expect(
+        s.describe().some((l) => l.startsWith(line)),
+        line,
+      ).toBe(true);
+  });
+
+  it('draws the target’s requests with the rack model’s generator and scales them down', () => {
+    const e = shape({ lengthCv: 0.3 });
+    const r1 = loadPreset('deepseek-r1');
+    const t = targetWorkload(r1, e);
+    expect(t.workload.lengths).toHaveLength(e.ranks);
+    expect(t.workload.batch).toBe(e.requestsPerRank);
+    t.emulatedLengths.forEach((ls, r) =>
+      ls.forEach((x, i) => {
+        expect(Number.isInteger(x) && x >= 1, at).toBe(true);
+        expect(Math.abs(x - t.workload.lengths[r][i] / t.tokenScale), at).toBeLessThanOrEqual(0.5 + 1e-9);
+      }),
+    );
+  });
+});
+
+/** A DWDP rank's recorded program: the emulation's order (src/strategies/dwdp.ts). */
+function dwdpProgram(rank: number, ranks: number, layers: number, depth: number, ms: () => number): Op[] {
+  const peers = Array.from({ length: ranks }, (_, p) => p).filter((p) => p !== rank);
+  const ops: Op[] = [];
+  const issue = (l: number) => {
+    for (const p of peers)
+      ops.push({ kind: 'pull', id: `L${l}:${p}->${rank}`, from: p, bytes: 1e5, layer: l, label: `pull L${l}` });
+  };
+  for (let l = 0; l < Math.min(depth, layers); l++) issue(l);
+  for (let l = 0; l < layers; l++) {
+    ops.push({ kind: 'compute', label: `attention L${l}`, category: 'attention', durationMs: ms(), layer: l });
+    ops.push({ kind: 'waitPull', ids: peers.map((p) => `L${l}:${p}->${rank}`), layer: l });
+    ops.push({ kind: 'compute', label: `router L${l}`, category: 'router', durationMs: ms(), layer: l });
+    ops.push({ kind: 'compute', label: `gate_up L${l}`, category: 'gemm', durationMs: ms(), layer: l });
+    if (l + depth < layers) issue(l + depth);
+    ops.push({ kind: 'compute', label: `combine L${l}`, category: 'combine', durationMs: ms(), layer: l });
+  }
+  return ops;
+}
+
+/** A DEP rank's recorded program: barrier, dispatch sends, wait, GEMM, combine sends, wait. */
+function depProgram(rank: number, ranks: number, layers: number, ms: () => number): Op[] {
+  const ops: Op[] = [];
+  const peers = Array.from({ length: ranks }, (_, p) => p).filter((p) => p !== rank);
+  for (let l = 0; l < layers; l++) {
+    ops.push({ kind: 'compute', label: `attention L${l}`, category: 'attention', durationMs: ms(), layer: l });
+    ops.push({ kind: 'barrier', id: `L${l}/dispatch`, layer: l });
+    for (const p of peers) ops.push({ kind: 'send', id: `L${l}/dispatch/${rank}->${p}`, to: p, bytes: 1e4, layer: l });
+    ops.push({ kind: 'waitRecv', ids: peers.map((p) => `L${l}/dispatch/${p}->${rank}`), layer: l });
+    ops.push({ kind: 'compute', label: `experts L${l}`, category: 'gemm', durationMs: ms(), layer: l });
+    for (const p of peers) ops.push({ kind: 'send', id: `L${l}/combine/${rank}->${p}`, to: p, bytes: 1e4, layer: l });
+    ops.push({ kind: 'waitRecv', ids: peers.map((p) => `L${l}/combine/${p}->${rank}`), layer: l });
+  }
+  return ops;
+}
+
+describe('layers scheduled as the target’s count', () => {
+  const link = linkSpec({ egressGBps: 1, latencyUs: 1 });
+  const ms = () => 0.1 + rng.next();
+
+  it('DWDP: every layer’s pull issued once, before its wait, prefetch re-issued by the repeated bodies', () => {
+    const measured = 4 + rng.int(3);
+    const target = measured + 1 + rng.int(60);
+    const progs = [0, 1, 2].map((r) => extendLayers(dwdpProgram(r, 3, measured, 2, ms), measured, target));
+    progs.forEach((p, r) => {
+      const attn = p.filter((op) => op.kind === 'compute' && op.category === 'attention');
+      expect(
+        attn.map((op) => (op.kind === 'compute' ? op.layer : -1)),
+        at,
+      ).toEqual(Array.from({ length: target }, (_, l) => l));
+      for (let l = 0; l < target; l++) {
+        const issued = p.findIndex((op) => op.kind === 'pull' && op.layer === l);
+        const waited = p.findIndex((op) => op.kind === 'waitPull' && op.layer === l);
+        expect(
+          p.filter((op) => op.kind === 'pull' && op.layer === l),
+          `rank ${r} L${l} ${at}`,
+        ).toHaveLength(2);
+        expect(issued, `rank ${r} L${l} ${at}`).toBeLessThan(waited);
+        // The pull of l ≥ 2 is issued inside layer l − 2's body (after its GEMM), as measured.
+        if (l >= 2) expect(p[issued - 1], at).toMatchObject({ kind: 'compute', layer: l - 2, category: 'gemm' });
+      }
+    });
+    const s = simulate(progs, link);
+    expect(s.ranks.every((m) => m.endMs > 0)).toBe(true);
+  });
+
+  it('DEP: barriers and all-to-all ids stay matched across ranks, so the extended step schedules', () => {
+    const measured = 3 + rng.int(3);
+    const target = measured + 1 + rng.int(60);
+    const progs = [0, 1, 2, 3].map((r) => extendLayers(depProgram(r, 4, measured, ms), measured, target));
+    const s = simulate(progs, link);
+    expect(s.ranks).toHaveLength(4);
+    expect(progs[0].filter((op) => op.kind === 'barrier')).toHaveLength(target);
+    const dense = addDenseLayers(progs[0], { head: 5, tail: 1 }, 3);
+    expect(dense[0]).toMatchObject({ kind: 'compute', category: 'dense', durationMs: 5 });
+    expect(dense.at(-1)).toMatchObject({ kind: 'compute', category: 'other', durationMs: 1 });
+  });
+
+  it('leaves a prefetch that no body re-issues (layers ≤ depth) as measured', () => {
+    const p = dwdpProgram(0, 2, 2, 2, ms);
+    expect(extendLayers(p, 2, 58)).toEqual(p);
+  });
+});
+
+describe('counterpart', () => {
+  const e = shape({ tokensPerRank: 256, requestsPerRank: 2, lengthCv: 0.2 });
+  const sm = ScaleModel.create(scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e), 0.5);
+  const strategies: StrategyName[] = ['dp', 'dep', 'dwdp'];
+  const fake = (tps: number, similar: boolean): GroupRunResult =>
+    ({
+      tpsPerGpu: tps,
+      tpsPerUser: tps / 2,
+      similarity: similar
+        ? {
+            target: sm.target && { model: 'deepseek-r1', profile: 'gb200-nvl72' },
+            workload: sm.workload,
+            params: sm.target.params,
+          }
+        : undefined,
+    }) as unknown as GroupRunResult;
+  const points: ComparisonPoint[] = [
+    { value: null, results: strategies.map((_, i) => fake(1 + i + rng.next(), true)) },
+  ];
+
+  it('carries the measured ratios’ names with the model’s values, and only name and value', () => {
+    const c = counterpartOf(strategies, points, null)!;
+    expect(c.ratios.map((r) => r.name)).toEqual(comparisonRatios(strategies, points, null).map((r) => r.name));
+    for (const r of c.ratios) expect(Object.keys(r).sort()).toEqual(['name', 'value']);
+    const m = modeledRates(sm.target.params, 'gb200-nvl72');
+    expect(c.ratios.find((r) => r.name === 'dwdp/dep TPS/GPU')!.value).toBeCloseTo(
+      m.dwdp.tpsPerGpu / m.dep.tpsPerGpu,
+      12,
+    );
+    // Unscaled runs have no counterpart.
+    expect(
+      counterpartOf(strategies, [{ value: null, results: strategies.map(() => fake(1, false)) }], null),
+    ).toBeUndefined();
+  });
+
+  it('is a scenario the rack model accepts: parsed, run, and through npm run sim', () => {
+    const scenario = counterpartScenario([sm.target.params], { model: 'deepseek-r1', profile: 'gb200-nvl72' });
+    const spec = parseScenario(JSON.parse(JSON.stringify(scenario)));
+    const res = runScenario(spec);
+    expect(res.rows).toHaveLength(1);
+    expect(res.rows[0].isl).toBe(sm.workload.isl);
+    const dir = mkdtempSync(join(tmpdir(), 'counterpart-'));
+    const file = join(dir, 'counterpart.json');
+    writeFileSync(file, JSON.stringify(scenario));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', file, '--json'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.modeled).toBe(true);
+    expect(out.rows[0].tDwdp).toBeCloseTo(res.rows[0].tDwdp, 9);
+  });
+});
