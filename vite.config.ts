@@ -11,6 +11,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // Hermetic: kernels in tests never read a developer's tuning cache (.cache/webgpu-dwdp), which
+    // could pick another GEMM variant than the test expects; cache tests set their own paths.
+    env: { DWDP_TUNING_CACHE: 'off' },
     // Each test file opens its own Dawn device on the CPU Vulkan driver; two files at a time
     // keeps a 2-core machine busy without thrashing SwiftShader's own thread pool.
     pool: 'forks',

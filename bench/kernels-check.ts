@@ -1,6 +1,6 @@
 // bench:kernels --check: the run's RATIOS against bench/kernels-baseline.json (never absolute
 // times: this machine's load moves those 2×). A ratio fails when it falls below
-// baseline × floor; issue 5's peer targets must hold too. Rises are reported, not failed.
+// baseline × floor; the peer targets must hold too. Rises are reported, not failed.
 
 export interface RatioRow {
   shape: string;
@@ -34,7 +34,7 @@ export const FLOORS: Record<RatioName, number> = {
   fractionOfCeiling: 1 / 2,
 };
 
-/** Issue 5's targets for the grouped GEMM against the peer (absolute ratios). */
+/** The targets for the grouped GEMM against the peer (absolute ratios). */
 export const TARGETS: Partial<Record<RatioName, number>> = { vsPeerLoop: 2, vsPeerDense: 1.5 };
 
 /** Above baseline × this, a ratio is reported as improved (rebaseline with --write-baseline). */
@@ -80,7 +80,7 @@ export function checkAgainstBaseline(rows: RatioRow[], baseline: KernelsBaseline
         verdict = 'FAIL';
         const why =
           TARGETS[name] !== undefined && floor === TARGETS[name]
-            ? `issue 5 target ${fmt(floor, name)}`
+            ? `peer target ${fmt(floor, name)}`
             : `${fmt(FLOORS[name], 'fractionOfCeiling')} of the baseline`;
         out.failures.push(
           `${where} fell to ${fmt(v, name)} (baseline ${fmt(b, name)}; floor ${fmt(floor, name)} = ${why})`,
@@ -99,7 +99,9 @@ export function baselineFrom(rows: RatioRow[], adapter: string): KernelsBaseline
   return {
     adapter,
     date: new Date().toISOString(),
-    note: 'bench:kernels ratios (grouped GEMM vs naive, vs tfjs peer, fraction of the FMA ceiling), measured here; npm run bench:kernels -- --check compares against them',
+    note:
+      'bench:kernels ratios (grouped GEMM vs naive, vs tfjs peer, fraction of the FMA ceiling), measured here; ' +
+      'npm run bench:kernels -- --check compares against them',
     rows: rows.map(({ shape, format, variant, vsNaive, vsPeerLoop, vsPeerDense, fractionOfCeiling }) => ({
       shape,
       format,

@@ -34,7 +34,7 @@ import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseli
 
 const BASELINE = 'bench/kernels-baseline.json';
 
-/** Issue 5's shape first; then one with more rows per expert (DeepSeek-like 8-of-64 routing). */
+/** The benchmark shape first; then one with more rows per expert (DeepSeek-like 8-of-64 routing). */
 const SHAPES: Record<string, GemmShape> = {
   issue5: { tokens: 256, hidden: 512, expertHidden: 256, experts: 32, topK: 4 },
   deep: { tokens: 512, hidden: 256, expertHidden: 128, experts: 64, topK: 8 },
@@ -447,7 +447,8 @@ async function main(): Promise<void> {
   );
   for (const sk of skipped) process.stdout.write(`skipped on this adapter: ${sk}\n`);
   process.stdout.write(
-    `\nAll numbers measured here, in this run, on ${adapter} (${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
+    `\nAll numbers measured here, in this run, on ${adapter} ` +
+      `(${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
       `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ` +
       `ceiling = FMA loop measured just before and after each row (the better of the two), because other jobs' load drifts.\n`,
   );
@@ -491,7 +492,7 @@ function checkRun(rows: Row[], adapter: string): void {
     .map(([k, t]) => `${k} ≥ ${t}×`)
     .join(', ');
   process.stdout.write(
-    `\ncheck against ${BASELINE} (${baseline.date}, ${baseline.adapter}); ratios only; floors: ${floors}; issue 5 targets: ${targets}\n`,
+    `\ncheck against ${BASELINE} (${baseline.date}, ${baseline.adapter}); ratios only; floors: ${floors}; peer targets: ${targets}\n`,
   );
   if (c.rows.length) {
     process.stdout.write(

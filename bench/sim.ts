@@ -2,7 +2,7 @@
 // (72 ranks, 61 layers, 1000 requests) for DEP and for DWDP, in Node on this machine.
 // The run times are MEASURED here (CPU time of this process and wall time); the TPS/GPU and
 // TTFT next to them are MODELED (GB200 NVL72 profile) and only show that the run did the work.
-// Target (issue 6): under 2 s on one core for the scenario.
+// Target: under 2 s on one core for the scenario.
 // Writes results/sim-bench.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';

@@ -77,13 +77,15 @@ async function main(): Promise<void> {
   });
   const cfg = first.config;
   console.log(
-    `\nbench:strategies — ${cfg.name}, ${base.ranks} ranks, ${base.layers} layers, ${base.tokensPerRank} tokens/rank mean in ${base.requestsPerRank} requests, ${base.format}`,
+    `\nbench:strategies — ${cfg.name}, ${base.ranks} ranks, ${base.layers} layers, ` +
+      `${base.tokensPerRank} tokens/rank mean in ${base.requestsPerRank} requests, ${base.format}`,
   );
   console.log(tokensPerExpertNote(cfg, base.tokensPerRank));
   console.log(`times measured here: ${first.timeSource}, ${first.adapter}`);
   if (dilation)
     console.log(
-      `link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} (GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`,
+      `link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} ` +
+        `(GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`,
     );
   console.log(
     formatTable(

@@ -1,4 +1,4 @@
-// bench:kernels --check: ratios against the baseline with the stated floors and issue 5's
+// bench:kernels --check: ratios against the baseline with the stated floors and the
 // peer targets; failures name the shape, format and ratio that fell.
 import { describe, expect, it } from 'vitest';
 import { FLOORS, baselineFrom, checkAgainstBaseline, type RatioRow } from '../bench/kernels-check.ts';
@@ -43,12 +43,12 @@ describe('bench:kernels --check', () => {
     expect(c.failures[0]).toMatch(/fp8 fractionOfCeiling fell to/);
   });
 
-  it("holds issue 5's peer targets even when the baseline allows less", () => {
+  it('holds the peer targets even when the baseline allows less', () => {
     const r = rows().map((x) => ({ ...x, vsPeerDense: 2 }));
     const now = r.map((x) => ({ ...x, vsPeerDense: 1.4 })); // above 2 / 3, below the 1.5 target
     const c = checkAgainstBaseline(now, baselineFrom(r, ADAPTER), ADAPTER);
     expect(c.failures).toHaveLength(4);
-    expect(c.failures.every((f) => /vsPeerDense .*issue 5 target/.test(f))).toBe(true);
+    expect(c.failures.every((f) => /vsPeerDense .*peer target/.test(f))).toBe(true);
   });
 
   it('refuses a baseline from another adapter; notes rises, missing rows and variant changes', () => {

@@ -31,7 +31,7 @@ const withSeed = (msg: string) => `${msg} (seed ${seed})`;
 const form = (over: Partial<LabForm> = {}): LabForm => ({ ...defaultLabForm(), ...over });
 
 describe('lab view state', () => {
-  it('defaults to issue 5’s expert-gemm shape, five runs and a fresh seed', () => {
+  it('defaults to the benchmark expert-gemm shape, five runs and a fresh seed', () => {
     const p = parseLabForm(defaultLabForm());
     expect(p.errors).toEqual({});
     expect(p.spec).toEqual({

@@ -90,11 +90,14 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
   else {
     const pl = r.placement ? ` (L=${r.placement.local}, P=${r.placement.pull})` : '';
     say(
-      `\n${o.strategy}${pl} on ${o.ranks} rank(s) [${o.rankMode}], ${o.layers} layer(s) of ${cfg.name}, ${o.format} (${formatBytes(r.bytesPerExpert)} per expert), ${o.tokensPerRank} tokens/rank mean, length CV ${o.lengthCv}`,
+      `\n${o.strategy}${pl} on ${o.ranks} rank(s) [${o.rankMode}], ${o.layers} layer(s) of ${cfg.name}, ` +
+        `${o.format} (${formatBytes(r.bytesPerExpert)} per expert), ${o.tokensPerRank} tokens/rank mean, length CV ${o.lengthCv}`,
     );
     const d = r.link.dilation;
     const linkLine = d
-      ? `link: ${o.link.gbps} GB/s × time dilation ${d.factor.toExponential(2)} (GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) = ${(r.link.gbps * 1e6).toFixed(1)} KB/s`
+      ? `link: ${o.link.gbps} GB/s × time dilation ${d.factor.toExponential(2)} ` +
+        `(GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) ` +
+        `= ${(r.link.gbps * 1e6).toFixed(1)} KB/s`
       : `link: ${r.link.gbps} GB/s (no time dilation)`;
     say(`${linkLine}, latency ${o.link.latencyUs} µs, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
     say(tokensPerExpertNote(cfg, o.tokensPerRank));
@@ -106,10 +109,12 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
     say(rankTable(r));
     const mem = r.ranks[0].residentWeightBytes + r.ranks[0].prefetchBufferBytes;
     say(
-      `\nmakespan ${r.makespanMs.toFixed(1)} ms   TPS/GPU ${r.tpsPerGpu.toFixed(1)}   TPS/user ${r.tpsPerUser.toFixed(1)}   hidden pull ${(100 * r.hiddenPullFraction).toFixed(0)}%   (measured here)`,
+      `\nmakespan ${r.makespanMs.toFixed(1)} ms   TPS/GPU ${r.tpsPerGpu.toFixed(1)}   TPS/user ${r.tpsPerUser.toFixed(1)}   ` +
+        `hidden pull ${(100 * r.hiddenPullFraction).toFixed(0)}%   (measured here)`,
     );
     say(
-      `routed-expert memory per rank ${formatBytes(mem)} vs full replica ${formatBytes(r.replicaWeightBytes)} (${((100 * mem) / r.replicaWeightBytes).toFixed(0)}%)`,
+      `routed-expert memory per rank ${formatBytes(mem)} vs full replica ${formatBytes(r.replicaWeightBytes)} ` +
+        `(${((100 * mem) / r.replicaWeightBytes).toFixed(0)}%)`,
     );
   }
 

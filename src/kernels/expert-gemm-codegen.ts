@@ -465,7 +465,9 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   if (sg) L.add('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
   const how = {
     sx4: `each subgroup of 4 lanes shares ${v.rows} rows (lane l loads rows 4q+l, subgroupBroadcast shares them) and each lane owns ${v.cols} columns`,
-    sw4: `each lane owns ${v.rows} rows (subgroup rows 4i+lane) and the subgroup shares ${v.cols} columns: each lane loads and decodes a quarter of the weights and subgroupBroadcast shares them`,
+    sw4:
+      `each lane owns ${v.rows} rows (subgroup rows 4i+lane) and the subgroup shares ${v.cols} columns: ` +
+      'each lane loads and decodes a quarter of the weights and subgroupBroadcast shares them',
     tile: `each invocation loads its own ${v.rows} rows and owns ${v.cols} columns`,
   }[v.kind];
   L.add(
@@ -496,7 +498,8 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.add('');
   L.add(`@compute @workgroup_size(${threads})`);
   L.open(
-    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32${sg ? ', @builtin(subgroup_invocation_id) lane: u32' : ''}) {`,
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, ' +
+      `@builtin(local_invocation_index) lid: u32${sg ? ', @builtin(subgroup_invocation_id) lane: u32' : ''}) {`,
   );
   L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
   if (sg) {

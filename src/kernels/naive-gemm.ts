@@ -6,6 +6,9 @@ import type { MatrixLayout } from '../model/formats.ts';
 import { BINDING, FORMAT_ID, u, type CodegenProblem, type Projection } from './expert-gemm-codegen.ts';
 
 /** Constants, bindings and accessors for the naive kernel of one projection. */
+/** Four consecutive u32 words of a word-addressed weight buffer as one vec4u (WGSL). */
+const quadOf = (b: string) => `vec4u(${b}[4u * i], ${b}[4u * i + 1u], ${b}[4u * i + 2u], ${b}[4u * i + 3u])`;
+
 function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
   const l = p.layout;
   const reduction = proj === 'gate_up' ? l.hidden : l.expertHidden;
@@ -38,9 +41,7 @@ function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
   lines.push('    default: { return 0u; }', '  }', '}');
   lines.push('fn weight_quad(src: u32, i: u32) -> vec4u {', '  switch src {');
   for (let s = 0; s < p.sources; s++) {
-    lines.push(
-      `    case ${u(s)}: { return ${quads ? `weights${s}[i]` : `vec4u(weights${s}[4u * i], weights${s}[4u * i + 1u], weights${s}[4u * i + 2u], weights${s}[4u * i + 3u])`}; }`,
-    );
+    lines.push(`    case ${u(s)}: { return ${quads ? `weights${s}[i]` : quadOf(`weights${s}`)}; }`);
   }
   lines.push('    default: { return vec4u(0u); }', '  }', '}');
   // Inputs base + k .. base + k + 3 of a row of length len (zero past its end).

@@ -1,10 +1,10 @@
-// Calibration data for the rack model (issue 6): small problems of the ops the model can
+// Calibration data for the rack model: small problems of the ops the model can
 // predict, measured here with the lab (checked against the reference, GPU timestamps), written
 // in the JSON `npm run sim -- --calibrate FILE` reads (src/sim/calibration.ts):
 //   { "device": { "gemmGflops", "copyGBps", "adapter" }, "samples": [ … ] }
 // plus, ignored by the sim, what the model has no sample kind for yet ("notModeled": the
 // attention core) and the ceilings. The device rates are this run's own measurements: GEMM
-// GFLOP/s of the f32 grouped GEMM at issue 5's shape, copy GB/s of the default-size copy; those
+// GFLOP/s of the f32 grouped GEMM at the benchmark shape, copy GB/s of the default-size copy; those
 // two samples therefore fit by construction, and the others test the model. The sizes suit the
 // CPU-emulated adapter; on a hardware GPU they are launch-bound (tenths of a millisecond).
 import { adapterLabel, type Gpu } from '../gpu/index.ts';

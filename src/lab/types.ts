@@ -46,7 +46,7 @@ export interface LabShape {
   mib?: number;
 }
 
-/** Issue 5's MoE shape (the command other tools use) and modest attention/copy sizes. */
+/** The benchmark MoE shape (the command other tools use) and modest attention/copy sizes. */
 export const DEFAULT_SHAPE: Readonly<LabShape> = {
   tokens: 256,
   hidden: 512,

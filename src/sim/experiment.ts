@@ -70,7 +70,7 @@ export interface StepRow {
   tDwdp: number;
   depOverDwdp: number;
   breakdown: { dep: Breakdown; dwdp: Breakdown };
-  // Beyond the fields issue 6 names: what the row varied, and what else is worth seeing.
+  // Beyond the fields the step row's JSON contract names: what the row varied, and what else is worth seeing.
   cv: number;
   format: WeightFormat;
   contentionFix: boolean;

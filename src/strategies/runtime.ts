@@ -172,11 +172,10 @@ export class WallRuntime extends BaseRuntime {
 
   forRank(r: number): RankRuntime {
     const rank = this.ranks[r];
-    const me = this;
     const span = async <T>(label: string, category: SpanCategory, layer: number, fn: () => Promise<T>): Promise<T> => {
-      const start = me.link.now();
+      const start = this.link.now();
       const out = await fn();
-      me.intervals.push({ rank: r, lane: 'compute', label, category, layer, startMs: start, endMs: me.link.now() });
+      this.intervals.push({ rank: r, lane: 'compute', label, category, layer, startMs: start, endMs: this.link.now() });
       return out;
     };
     const transfer = (
@@ -189,11 +188,11 @@ export class WallRuntime extends BaseRuntime {
     ) => {
       const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
       // Lands when both the bytes have really moved and the link model lets them arrive.
-      const landed = Promise.all([me.startCopy(id, segments), me.link.transfer(kind, src, dst, bytes)]).then(
+      const landed = Promise.all([this.startCopy(id, segments), this.link.transfer(kind, src, dst, bytes)]).then(
         () => undefined,
       );
       landed.catch(() => undefined); // a failed copy surfaces where its rank waits for it
-      me.arrivals.set(id, landed);
+      this.arrivals.set(id, landed);
       return bytes;
     };
     return {
@@ -201,22 +200,22 @@ export class WallRuntime extends BaseRuntime {
       compute: (label, category, layer, encode) =>
         span(label, category, layer, () => submitAndWait(rank.gpu, encode, undefined)).then(() => undefined),
       host: (label, category, layer, fn) => span(label, category, layer, fn),
-      pull(id, from, segments) {
-        me.bytesPulled[r] += transfer('pull', id, from, r, segments);
+      pull: (id, from, segments) => {
+        this.bytesPulled[r] += transfer('pull', id, from, r, segments);
       },
       waitPull: (ids, layer) =>
-        span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => me.arrivals.get(id)!))).then(
+        span(`wait pull L${layer}`, 'wait', layer, () => Promise.all(ids.map((id) => this.arrivals.get(id)!))).then(
           () => undefined,
         ),
-      send(id, to, segments, _layer, wireBytes) {
-        me.bytesSent[r] += transfer('send', id, r, to, segments, wireBytes);
-        me.mailbox.follow(id, me.arrivals.get(id)!);
+      send: (id, to, segments, _layer, wireBytes) => {
+        this.bytesSent[r] += transfer('send', id, r, to, segments, wireBytes);
+        this.mailbox.follow(id, this.arrivals.get(id)!);
       },
       waitRecv: (ids, layer) =>
-        span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => me.mailbox.wait(id)))).then(
+        span(`wait recv L${layer}`, 'comm', layer, () => Promise.all(ids.map((id) => this.mailbox.wait(id)))).then(
           () => undefined,
         ),
-      barrier: (id, layer) => span(`barrier ${id}`, 'sync', layer, () => me.barriers.arrive(id)),
+      barrier: (id, layer) => span(`barrier ${id}`, 'sync', layer, () => this.barriers.arrive(id)),
     };
   }
 
@@ -327,14 +326,13 @@ export class VirtualRuntime extends BaseRuntime {
   forRank(r: number): RankRuntime {
     const rank = this.ranks[r];
     const prog = this.programs[r];
-    const me = this;
     return {
       rank,
-      async compute(label, category, layer, encode) {
-        await me.locked('compute', label, async () => {
-          const timer = me.timerFor(rank.gpu);
+      compute: async (label, category, layer, encode) => {
+        await this.locked('compute', label, async () => {
+          const timer = this.timerFor(rank.gpu);
           const passes = new Map<string, number>();
-          for (let i = 0; i < me.timing.repeats; i++) {
+          for (let i = 0; i < this.timing.repeats; i++) {
             const t0 = performance.now();
             const got = await submitAndWait(rank.gpu, encode, timer);
             // Without timestamp-query the step's host time stands in for its GPU time.
@@ -353,30 +351,30 @@ export class VirtualRuntime extends BaseRuntime {
       },
       // Host-side bookkeeping is not GPU time; it takes no virtual time.
       host: (_label, _category, _layer, fn) => fn(),
-      pull(id, from, segments, layer) {
+      pull: (id, from, segments, layer) => {
         const bytes = segments.reduce((a, s) => a + s.bytes, 0);
         // A failed copy surfaces in waitPull, which awaits the same promise.
-        me.locked('copy', id, () => me.startCopy(id, segments)).catch(() => undefined);
+        this.locked('copy', id, () => this.startCopy(id, segments)).catch(() => undefined);
         prog.push({ kind: 'pull', id, from, bytes, layer, label: `pull L${layer} ← rank ${from}` });
       },
-      async waitPull(ids, layer) {
-        await me.locked('copy', `wait ${ids.join(',')}`, () => Promise.all(ids.map((id) => me.copies.get(id)!)));
+      waitPull: async (ids, layer) => {
+        await this.locked('copy', `wait ${ids.join(',')}`, () => Promise.all(ids.map((id) => this.copies.get(id)!)));
         prog.push({ kind: 'waitPull', ids, layer });
       },
-      send(id, to, segments, layer, wireBytes) {
+      send: (id, to, segments, layer, wireBytes) => {
         const bytes = wireBytes ?? segments.reduce((a, s) => a + s.bytes, 0);
-        me.mailbox.follow(
+        this.mailbox.follow(
           id,
-          me.locked('copy', id, () => me.startCopy(id, segments)),
+          this.locked('copy', id, () => this.startCopy(id, segments)),
         );
         prog.push({ kind: 'send', id, to, bytes, layer, label: `send L${layer} → rank ${to}` });
       },
-      async waitRecv(ids, layer) {
-        await Promise.all(ids.map((id) => me.mailbox.wait(id)));
+      waitRecv: async (ids, layer) => {
+        await Promise.all(ids.map((id) => this.mailbox.wait(id)));
         prog.push({ kind: 'waitRecv', ids, layer });
       },
-      async barrier(id, layer) {
-        await me.barriers.arrive(id);
+      barrier: async (id, layer) => {
+        await this.barriers.arrive(id);
         prog.push({ kind: 'barrier', id, layer });
       },
     };
