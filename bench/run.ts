@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, UsageError, parseArgs, usage, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
-import type { Comparison, ComparisonProgress } from '../src/ui/compare.ts';
+import { counterpartRows, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
 import {
   checkRatios,
@@ -324,20 +324,17 @@ async function main(): Promise<void> {
     );
     const scaled = comparison.points[0]?.results.find((r) => r.similarity)?.similarity;
     if (scaled && comparison.counterpart) {
-      const modeled = new Map(comparison.counterpart.ratios.map((r) => [r.name, r.value]));
       process.stdout.write(
         `scale model (factors modeled, the durations they scale measured here):\n  ${scaled.lines.join('\n  ')}\n\n` +
           `counterpart (modeled on ${comparison.counterpart.scenario.profile}; npm run sim -- --scenario <results.json's counterpart.scenario>):\n` +
           `${formatTable(
             ['ratio', 'measured here', 'modeled', 'difference'],
-            comparison.ratios
-              .filter((r) => modeled.has(r.name))
-              .map((r) => [
-                r.name,
-                r.value.toFixed(4),
-                modeled.get(r.name)!.toFixed(4),
-                `${((r.value / modeled.get(r.name)! - 1) * 100).toFixed(1)}%`,
-              ]),
+            counterpartRows(comparison).map((r) => [
+              r.name,
+              r.measured.toFixed(4),
+              r.modeled.toFixed(4),
+              `${(r.difference * 100).toFixed(1)}%`,
+            ]),
           )}\n\n`,
       );
     }

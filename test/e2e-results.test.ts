@@ -109,6 +109,14 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
       expect.stringMatching(/^measured here/),
       expect.stringMatching(/^measured here/),
     ]);
+    // Time-dilated, so a scale model: its modeled counterpart stands beside the measured ratios.
+    expect(c.counterpart, 'a time-dilated run carries its modeled counterpart').toBeDefined();
+    const modeledNames = new Set(c.counterpart!.ratios.map((r) => r.name));
+    const shown = await page.$$eval('.counterpart-table tbody tr', (rows) =>
+      rows.map((r) => r.getAttribute('data-ratio')),
+    );
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown).toEqual(c.ratios.filter((r) => modeledNames.has(r.name)).map((r) => r.name));
 
     const cdp = await page.createCDPSession();
     await cdp.send('Performance.enable');

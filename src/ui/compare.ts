@@ -210,6 +210,27 @@ export function counterpartOf(
   };
 }
 
+/** One ratio measured here beside the counterpart's modeled value of the same name. */
+export interface CounterpartRow {
+  name: string;
+  measured: number;
+  modeled: number;
+  /** measured / modeled − 1. */
+  difference: number;
+}
+
+/** The comparison's ratios that its counterpart models, measured beside modeled (none when unscaled). */
+export function counterpartRows(c: Pick<Comparison, 'ratios' | 'counterpart'>): CounterpartRow[] {
+  if (!c.counterpart) return [];
+  const modeled = new Map(c.counterpart.ratios.map((r) => [r.name, r.value]));
+  return c.ratios
+    .filter((r) => modeled.has(r.name))
+    .map((r) => {
+      const m = modeled.get(r.name)!;
+      return { name: r.name, measured: r.value, modeled: m, difference: r.value / m - 1 };
+    });
+}
+
 /**
  * Every strategy of a point must see the same link. Time dilation scales it by a GEMM rate,
  * which on a loaded CPU-emulated adapter varies several-fold from run to run; so the first run

@@ -34,6 +34,13 @@ export const GLOSSARY = {
     meaning: 'the same metric divided by DEP’s at the same point: above 1 the strategy is faster than DEP',
     formula: 'metric ÷ metric of DEP',
   },
+  counterpart: {
+    term: 'modeled counterpart',
+    meaning:
+      'the target a scaled emulated run stands for (a model on a hardware profile, its requests in target tokens), ' +
+      'run through the rack model; its ratios under the same names as the measured ones, and how far the measured ones differ',
+    formula: 'difference = measured ratio ÷ modeled ratio − 1',
+  },
   makespan: {
     term: 'makespan',
     meaning: 'time from the step’s start until its slowest rank finishes; every rate is over this',

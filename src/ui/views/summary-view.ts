@@ -3,7 +3,7 @@
 // table. Units in every header, a definition (with its formula) on every header and card
 // line (glossary.ts); the badge and the provenance line say whether the numbers were
 // measured here (on which adapter, which clock) or modeled (which profile).
-import type { Comparison, ComparisonPoint } from '../compare.ts';
+import { counterpartRows, type Comparison, type ComparisonPoint } from '../compare.ts';
 import type { PageRun } from '../compact.ts';
 import { capacityCaveat, type Caveat } from '../caveats.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
@@ -45,6 +45,43 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
     ),
     h('div', { class: 'cards' }, ...rows.map((r, i) => card(r, point.results[i] as PageRun, caveats))),
     h('div', { class: 'table-wrap' }, table(rows, point.results as PageRun[])),
+    counterpartBlock(c),
+  );
+}
+
+/** A scaled run's ratios beside its modeled counterpart's (the same names), and the difference. */
+function counterpartBlock(c: Comparison): HTMLElement | string {
+  const rows = counterpartRows(c);
+  if (rows.length === 0 || !c.counterpart) return '';
+  const head = (text: string) => h('th', { title: tooltip('counterpart') }, text);
+  return h(
+    'div',
+    { class: 'counterpart', 'data-view': 'counterpart' },
+    h(
+      'p',
+      { class: 'note', title: tooltip('counterpart') },
+      `Modeled counterpart: ${c.counterpart.scenario.description} ` +
+        `(rack model on ${c.counterpart.scenario.profile}; its scenario is in the exported JSON as counterpart.scenario).`,
+    ),
+    h(
+      'table',
+      { class: 'counterpart-table' },
+      h('thead', {}, h('tr', {}, head('ratio'), head('measured here'), head('modeled'), head('difference'))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((r) =>
+          h(
+            'tr',
+            { 'data-ratio': r.name },
+            h('td', {}, r.name),
+            h('td', {}, r.measured.toFixed(3)),
+            h('td', {}, r.modeled.toFixed(3)),
+            h('td', {}, `${r.difference >= 0 ? '+' : ''}${(100 * r.difference).toFixed(1)}%`),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
