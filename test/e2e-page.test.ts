@@ -6,40 +6,29 @@
 // pipelines' WGSL, puts a compile error typed into the editor at its line, runs an edit that
 // scales the output (the edited kernel fails its check while the original passes), resets to
 // the original; without WebGPU it says so. Skips, saying why, only when no Chromium is installed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'puppeteer';
-import { findBrowser, launchBrowser, openPage, servePage, type ConsoleLog, type PageServer } from '../bench/browser.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer';
+import { openPage, servePage, type ConsoleLog } from '../bench/browser.ts';
+import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
 import tiny from '../bench/scenarios/tiny.json';
 import { testSeed } from './seed.ts';
 
-const found = await findBrowser().catch(() => null);
-if (!found)
-  console.warn('e2e-page: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
+const found = await findBrowserOrSkip('e2e-page');
 
 // A fresh seed per run, so the tiny run is not always the same numbers.
 const seed = testSeed();
 
 describe.skipIf(!found)('benchmark page in headless Chromium', () => {
-  let server: PageServer;
-  let browser: Browser;
   let page: Page;
   let log: ConsoleLog;
 
-  beforeAll(async () => {
-    server = await servePage();
-    browser = (await launchBrowser()).browser;
-  }, 90_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ctx = useServedBrowser(servePage);
 
   it('loads, validates fields as you type and keeps the URL in step', async () => {
-    ({ page, log } = await openPage(browser, server.url));
+    ({ page, log } = await openPage(ctx.browser, ctx.server.url));
     const webgpu = await page.evaluate(() => window.dwdp.webgpu);
     expect(webgpu.available, `WebGPU in ${found!.path}: ${webgpu.reason ?? ''}`).toBe(true);
     expect(await page.$eval('#adapter', (e) => e.textContent)).toMatch(/^WebGPU: /);
@@ -106,7 +95,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
   }, 90_000);
 
   it('without WebGPU says how to get it and still runs the modeled views', async () => {
-    const p = await browser.newPage();
+    const p = await ctx.browser.newPage();
     const errors: string[] = [];
     p.on('pageerror', (e) => errors.push((e as Error).message));
     // A browser without WebGPU: no navigator.gpu on the page.
@@ -118,7 +107,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     });
     const query = formToQuery(form);
     expect(query, 'the link does not ask for measured numbers explicitly').not.toMatch(/(^|&)src=/);
-    await p.goto(`${server.url}?${query}`, { waitUntil: 'load' });
+    await p.goto(`${ctx.server.url}?${query}`, { waitUntil: 'load' });
     await p.waitForFunction(() => typeof window.dwdp === 'object');
     await p.evaluate(() => window.dwdp.ready);
     expect(await p.evaluate(() => window.dwdp.webgpu.available)).toBe(false);
@@ -157,7 +146,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
 
   it('runs a tiny comparison from the Run button and shows its numbers and timeline', async () => {
     const form = scenarioForm({ fields: { ...tiny.fields, seed } });
-    ({ page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`));
+    ({ page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`));
     // The panel shows the shared link's values.
     expect(await page.$eval('#f-ranks', (e) => (e as HTMLInputElement).value)).toBe('2');
     await page.click('#run');
@@ -231,7 +220,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
       runs: '1',
       seed: String(seed),
     });
-    ({ page, log } = await openPage(browser, `${server.url}?${query}`));
+    ({ page, log } = await openPage(ctx.browser, `${ctx.server.url}?${query}`));
     expect(await page.evaluate(() => window.dwdp.view())).toBe('lab');
     expect(await page.$eval('#lab-tokens', (e) => (e as HTMLInputElement).value)).toBe(String(shape.tokens));
     // Validated as you type; the URL keeps the last valid state.

@@ -7,9 +7,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, CDPSession, ElementHandle, Page } from 'puppeteer';
-import { findBrowser, launchBrowser, openPage } from '../bench/browser.ts';
+import { describe, expect, it } from 'vitest';
+import type { CDPSession, ElementHandle, Page } from 'puppeteer';
+import { openPage } from '../bench/browser.ts';
+import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -20,9 +21,7 @@ import { serveBuilt } from './e2e-serve.ts';
 import { sweepSummary } from '../src/ui/sweep-summary.ts';
 import { testSeed } from './seed.ts';
 
-const found = await findBrowser().catch(() => null);
-if (!found)
-  console.warn('e2e-results: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
+const found = await findBrowserOrSkip('e2e-results');
 
 const seed = testSeed();
 const SUB_PATH = '/some/sub/path/';
@@ -67,22 +66,11 @@ async function runAndWait(page: Page, timeout = 120_000, start: 'click' | 'keys'
 }
 
 describe.skipIf(!found)('results views in the static build (headless Chromium)', () => {
-  let server: Awaited<ReturnType<typeof serveBuilt>>;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveBuilt(SUB_PATH);
-    browser = (await launchBrowser()).browser;
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ctx = useServedBrowser(() => serveBuilt(SUB_PATH), 120_000);
 
   it('a tiny measured run from the built page; the idle page then costs under 5% of a core', async () => {
     const form = scenarioForm({ fields: { ...tiny.fields, seed } });
-    const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     expect(await page.evaluate(() => window.dwdp.webgpu.available)).toBe(true);
     // Ctrl+Enter runs, Esc cancels; then Ctrl+Enter again runs to the end.
     await page.keyboard.down('Control');
@@ -99,9 +87,9 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     const status = await runAndWait(page, 120_000, 'keys');
     expect(status, status).toMatch(/^done in /);
     // Everything came from under the sub-path: nothing asked the host's root.
-    expect(server.requests.filter((p) => !p.startsWith(SUB_PATH))).toEqual([]);
+    expect(ctx.server.requests.filter((p) => !p.startsWith(SUB_PATH))).toEqual([]);
     expect(
-      server.requests.some((p) => /run-worker.*\.js$/.test(p)),
+      ctx.server.requests.some((p) => /run-worker.*\.js$/.test(p)),
       'the worker loaded',
     ).toBe(true);
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
@@ -155,7 +143,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
         seed,
       },
     });
-    const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     await watchLongTasks(page);
     const status = await runAndWait(page);
     expect(status, status).toMatch(/^done in /);
@@ -197,7 +185,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
         seed,
       },
     });
-    const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     expect(await page.$$eval('#config-caveats .caveat', (e) => e.length), 'a consistent GB200 config').toBe(0);
     const status = await runAndWait(page);
     expect(status, status).toMatch(/^done in /);
@@ -304,7 +292,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
         seed,
       },
     });
-    const { page, log } = await openPage(browser, `${server.url}?${formToQuery(form)}`);
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     const status = await runAndWait(page);
     expect(status, status).toMatch(/^done in /);
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
@@ -344,7 +332,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     const dir = await mkdtemp(join(tmpdir(), 'dwdp-load-'));
     await writeFile(join(dir, 'results.json'), json);
     await writeFile(join(dir, 'other.json'), JSON.stringify({ format: 'something else' }));
-    const fresh = await openPage(browser, server.url);
+    const fresh = await openPage(ctx.browser, ctx.server.url);
     const upload = (await fresh.page.$('input#load-json')) as ElementHandle<HTMLInputElement>;
     await upload.uploadFile(join(dir, 'other.json'));
     await fresh.page.waitForFunction(() =>
@@ -373,7 +361,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
   }, 120_000);
 
   it('the scenario library: a bench scenario sets the form, and the form saves as a scenario', async () => {
-    const { page, log } = await openPage(browser, server.url);
+    const { page, log } = await openPage(ctx.browser, ctx.server.url);
     const names = await page.$$eval('#scenario option', (o) => o.map((x) => (x as HTMLOptionElement).value));
     expect(names).toEqual(expect.arrayContaining(['default', 'tiny', 'imbalance', 'r1-isl-modeled']));
     await page.select('#scenario', 'r1-isl-modeled');

@@ -1,32 +1,19 @@
 // The page's link and validation in headless Chromium: `?run=1` starts a run on load (the
 // panel rewrites the URL, so it must be read first), query keys that set nothing are listed,
 // one bad field counts once, and switching the swept field replaces the old values.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'puppeteer';
-import { findBrowser, launchBrowser, openPage, servePage, type PageServer } from '../bench/browser.ts';
+import { describe, expect, it } from 'vitest';
+import { openPage, servePage } from '../bench/browser.ts';
+import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
 
-const found = await findBrowser().catch(() => null);
-if (!found)
-  console.warn('e2e-url: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)');
+const found = await findBrowserOrSkip('e2e-url');
 
 describe.skipIf(!found)('page link and validation in headless Chromium', () => {
-  let server: PageServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await servePage();
-    browser = (await launchBrowser()).browser;
-  }, 90_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ctx = useServedBrowser(servePage);
 
   it('?run=1 starts a run on load and the ignored keys are listed', async () => {
     // A small modeled run (no GPU work), with two keys that set nothing.
     const q = 'src=modeled&model=tiny-mixtral&t=256&s=dep,dwdp&run=1&bogus=7&t=9';
-    const { page, log } = await openPage(browser, `${server.url}?${q}`);
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${q}`);
     await page.waitForFunction(() => window.dwdp.last() !== null, { timeout: 120_000 });
     const c = await page.evaluate(() => window.dwdp.last()!.points[0].results.map((r) => r.strategy));
     expect(c).toEqual(['dep', 'dwdp']);
@@ -40,7 +27,7 @@ describe.skipIf(!found)('page link and validation in headless Chromium', () => {
   }, 180_000);
 
   it('counts one bad field once and replaces sweep values when the swept field changes', async () => {
-    const { page } = await openPage(browser, `${server.url}?src=modeled&sw=cv&swv=0,0.2`);
+    const { page } = await openPage(ctx.browser, `${ctx.server.url}?src=modeled&sw=cv&swv=0,0.2`);
     expect(await page.$('.url-ignored')).toBeNull();
     const tokens = (await page.$('#f-tokens'))!;
     await tokens.click({ clickCount: 3 });

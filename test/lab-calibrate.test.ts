@@ -1,50 +1,40 @@
 // The lab's calibration output is what `npm run sim -- --calibrate FILE` reads: the sim's
 // parser accepts it and fits it; the device rates are the reference items' measured rates.
 import { describe, expect, it } from 'vitest';
-import { measureCalibration, thisDeviceSimArgs, type CalibrationItem } from '../src/lab/calibrate.ts';
+import {
+  copySample,
+  gemmSample,
+  measureCalibration,
+  routerSample,
+  thisDeviceSimArgs,
+  type CalibrationItem,
+} from '../src/lab/calibrate.ts';
 import { calibrate, parseCalibration } from '../src/sim/calibration.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
 
-/** The real plan's kinds at toy sizes. */
+/** The real plan's kinds, with its own sample builders, at toy sizes. */
 const TINY: CalibrationItem[] = [
   {
     name: 'grouped GEMM',
     kernel: 'expert-gemm',
     shape: { tokens: 10, hidden: 24, expertHidden: 16, experts: 3, topK: 2 },
-    sample: (r, s) => ({
-      name: 'gemm',
-      kind: 'expert-gemm',
-      tokens: s.tokens,
-      hidden: s.hidden,
-      expertHidden: s.expertHidden,
-      experts: s.experts,
-      topk: s.topK,
-      format: s.format,
-      measuredMs: r.medianMs,
-    }),
+    sample: gemmSample('grouped GEMM'),
     reference: 'gemm',
   },
   {
     name: 'router',
     kernel: 'router',
     shape: { tokens: 9, hidden: 24, experts: 6, topK: 2 },
-    sample: (r, s) => ({
-      name: 'router',
-      kind: 'gemm',
-      m: s.tokens,
-      n: s.experts,
-      k: s.hidden,
-      measuredMs: r.medianMs,
-    }),
+    sample: routerSample,
   },
   {
     name: 'copy',
     kernel: 'copy',
     shape: { mib: 1 / 8 },
-    sample: (r) => ({ name: 'copy', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }),
+    sample: copySample,
     reference: 'copy',
   },
   { name: 'attention', kernel: 'attention', shape: { heads: 2, headDim: 8, lengths: [5, 9] }, sample: () => undefined },

@@ -95,47 +95,32 @@ function loadScenario(arg: string): ScenarioSpec {
   }
 }
 
+/** What only a scenario run reads: --list, --validate and --calibrate refuse them. */
+const SCENARIO_RUN_FLAGS = [
+  'scenario',
+  'profile',
+  'this-device-gflops',
+  'this-device-copy-gbps',
+  'trace',
+  'export-trtllm',
+];
+
 /** Flags that only some invocations read: given elsewhere, they are refused rather than ignored. */
 function refuseUnread(args: Args): void {
   const given = (names: string[]) => names.filter((n) => args.has(n)).map((n) => `--${n}`);
   if (args.flag('list')) {
-    const extra = given([
-      'scenario',
-      'profile',
-      'this-device-gflops',
-      'this-device-copy-gbps',
-      'trace',
-      'calibrate',
-      'json',
-      'export-trtllm',
-    ]);
+    const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'json']);
     if (extra.length > 0) throw new UsageError(`--list reads no other option: remove ${extra.join(' ')}`);
   }
   if (args.flag('validate')) {
-    const extra = given([
-      'scenario',
-      'profile',
-      'this-device-gflops',
-      'this-device-copy-gbps',
-      'trace',
-      'calibrate',
-      'export-trtllm',
-      'list',
-    ]);
+    const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'list']);
     if (extra.length > 0)
       throw new UsageError(
         `--validate runs its own settings on gb200-nvl72 (and reads --json): remove ${extra.join(' ')}`,
       );
   }
   if (args.has('calibrate')) {
-    const extra = given([
-      'scenario',
-      'profile',
-      'this-device-gflops',
-      'this-device-copy-gbps',
-      'trace',
-      'export-trtllm',
-    ]);
+    const extra = given(SCENARIO_RUN_FLAGS);
     if (extra.length > 0)
       throw new UsageError(
         `--calibrate reads only its file (and --json): remove ${extra.join(' ')}, or run the scenario separately`,

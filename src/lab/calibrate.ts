@@ -24,7 +24,8 @@ export interface CalibrationItem {
   reference?: 'gemm' | 'copy';
 }
 
-const gemmSample =
+/** A grouped-GEMM measurement as the sim's expert-gemm sample, named `name (variant)`. */
+export const gemmSample =
   (name: string) =>
   (r: LabResult, s: LabShape): CalibrationSample => ({
     name: `${name} (${r.variant})`,
@@ -37,6 +38,24 @@ const gemmSample =
     format: s.format,
     measuredMs: r.medianMs,
   });
+
+/** The router as the rack model prices it: its logits GEMM (cost-model.ts routerWork). */
+export const routerSample = (r: LabResult, s: LabShape): CalibrationSample => ({
+  name: `router as GEMM ${s.tokens}×${s.experts}×${s.hidden} (${r.variant})`,
+  kind: 'gemm',
+  m: s.tokens,
+  n: s.experts,
+  k: s.hidden,
+  measuredMs: r.medianMs,
+});
+
+/** A copy measurement: the bytes moved one way (a copy reads and writes each byte). */
+export const copySample = (r: LabResult): CalibrationSample => ({
+  name: `copy ${r.shape.mib} MiB`,
+  kind: 'copy',
+  bytes: r.bytes / 2,
+  measuredMs: r.medianMs,
+});
 
 export const CALIBRATION_PLAN: readonly CalibrationItem[] = [
   {
@@ -75,28 +94,20 @@ export const CALIBRATION_PLAN: readonly CalibrationItem[] = [
     name: 'router T256 H512 E32 K4',
     kernel: 'router',
     shape: {},
-    // The rack model prices the router as its logits GEMM (cost-model.ts routerWork).
-    sample: (r, s) => ({
-      name: `router as GEMM ${s.tokens}×${s.experts}×${s.hidden} (${r.variant})`,
-      kind: 'gemm',
-      m: s.tokens,
-      n: s.experts,
-      k: s.hidden,
-      measuredMs: r.medianMs,
-    }),
+    sample: routerSample,
   },
   {
     name: 'copy 4 MiB',
     kernel: 'copy',
     shape: { mib: 4 },
-    sample: (r) => ({ name: 'copy 4 MiB', kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }),
+    sample: copySample,
   },
   // The default size (16 MiB on a CPU-emulated adapter, 256 MiB on a GPU: past its caches) gives the copy rate.
   {
     name: 'copy, default size',
     kernel: 'copy',
     shape: {},
-    sample: (r) => ({ name: `copy ${r.shape.mib} MiB`, kind: 'copy', bytes: r.bytes / 2, measuredMs: r.medianMs }),
+    sample: copySample,
     reference: 'copy',
   },
   {

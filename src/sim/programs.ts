@@ -24,7 +24,7 @@ import type { Placement } from '../dwdp/placement.ts';
 import { expectedExpertsTouched, tokenReachesRankProbability, type CostModel } from './cost-model.ts';
 import type { Op } from '../timeline/ops.ts';
 import type { ComputeCategory } from '../timeline/categories.ts';
-import { PrefetchRing, layerPlan } from '../timeline/plan.ts';
+import { PrefetchRing, layerPlan, type PlanStep } from '../timeline/plan.ts';
 
 /** One forward step of one rank. */
 export interface RankStep {
@@ -83,6 +83,33 @@ function layerHead(ops: Op[], c: StepCosts, l: number, dense: boolean): void {
   compute(ops, 'attention', 'attention', c.attention, l);
   compute(ops, 'norms', 'other', c.misc, l);
   if (dense) compute(ops, 'dense MLP', 'dense', c.dense, l);
+}
+
+/**
+ * The steps every strategy models alike on its own rank: attention and norms, routing, the
+ * shared expert, the grouped GEMM (`gemmMs`, which each strategy sizes itself) and the combine
+ * of layer l. Returns false for any other step, which the caller models itself.
+ */
+function localStep(ops: Op[], c: StepCosts, st: PlanStep, l: number, gemmMs: number): boolean {
+  switch (st) {
+    case 'attention':
+      layerHead(ops, c, l, false);
+      return true;
+    case 'router':
+      compute(ops, 'router', 'router', c.router, l);
+      return true;
+    case 'sharedExpert':
+      compute(ops, 'shared expert', 'dense', c.shared, l);
+      return true;
+    case 'groupedGemm':
+      compute(ops, 'grouped GEMM', 'gemm', gemmMs, l);
+      return true;
+    case 'combine':
+      compute(ops, 'combine', 'combine', c.combine, l);
+      return true;
+    default:
+      return false;
+  }
 }
 
 function stepTail(ops: Op[], c: StepCosts, step: RankStep): void {
@@ -152,15 +179,6 @@ export function dwdpPrograms(
         }
         for (const st of plan) {
           switch (st) {
-            case 'attention':
-              layerHead(ops, c, l, false);
-              break;
-            case 'router':
-              compute(ops, 'router', 'router', c.router, l);
-              break;
-            case 'sharedExpert':
-              compute(ops, 'shared expert', 'dense', c.shared, l);
-              break;
             case 'pullRouted':
               pull(s, k, routedPerPeer);
               break;
@@ -171,20 +189,14 @@ export function dwdpPrograms(
             case 'merge':
               compute(ops, 'merge weights', 'merge', merge, l);
               break;
-            case 'groupedGemm':
-              compute(ops, 'grouped GEMM', 'gemm', gemm, l);
-              break;
             case 'issuePull': {
               // write-after-read: MoE layer k's GEMM is done with its slot; its next tenant is issued.
               const next = ring!.release(k);
               if (next !== null) issue(next);
               break;
             }
-            case 'combine':
-              compute(ops, 'combine', 'combine', c.combine, l);
-              break;
             default:
-              throw new Error(`dwdp programs: step '${st}' is not a DWDP step`);
+              if (!localStep(ops, c, st, l, gemm)) throw new Error(`dwdp programs: step '${st}' is not a DWDP step`);
           }
         }
         k++;
@@ -264,12 +276,6 @@ export function depPrograms(
         const c0 = base + 1 + N * N;
         for (const st of plan) {
           switch (st) {
-            case 'attention':
-              layerHead(ops, c, l, false);
-              break;
-            case 'router':
-              compute(ops, 'router', 'router', c.router, l);
-              break;
             case 'dispatch':
               ops.push({ kind: 'barrier', id: base, layer: l });
               compute(ops, 'dispatch', 'collective', collective, l);
@@ -285,9 +291,6 @@ export function depPrograms(
             case 'waitDispatch':
               ops.push({ kind: 'waitRecv', ids: local.map((j) => d0 + j * N + i), layer: l });
               break;
-            case 'groupedGemm':
-              compute(ops, 'grouped GEMM', 'gemm', gemm, l);
-              break;
             case 'return':
               compute(ops, 'combine-send', 'collective', collective, l);
               for (let x = 0; x < peers.length; x++)
@@ -299,17 +302,11 @@ export function depPrograms(
                   layer: l,
                 });
               break;
-            case 'sharedExpert':
-              compute(ops, 'shared expert', 'dense', c.shared, l);
-              break;
             case 'waitReturn':
               ops.push({ kind: 'waitRecv', ids: local.map((j) => c0 + j * N + i), layer: l });
               break;
-            case 'combine':
-              compute(ops, 'combine', 'combine', c.combine, l);
-              break;
             default:
-              throw new Error(`dep programs: step '${st}' is not a DEP step`);
+              if (!localStep(ops, c, st, l, gemm)) throw new Error(`dep programs: step '${st}' is not a DEP step`);
           }
         }
         k++;

@@ -23,7 +23,7 @@ import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts'
 import type { CopySegment } from '../dwdp/transport.ts';
 import { shardBinding, uploadShard, type ResidentShard, type Shard } from '../dwdp/weight-store.ts';
 import { DEFAULT_PRECISION } from '../hardware/precision.ts';
-import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
+import { runLocalStep, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
 import { layerPlan } from '../timeline/plan.ts';
 
@@ -165,13 +165,8 @@ export async function runDepRank(
     const temps: GPUBuffer[] = [];
     for (const step of plan) {
       switch (step) {
-        case 'attention':
-          await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
-          break;
         case 'router': {
-          await rt.compute(`routing L${l}`, 'router', l, (enc, t) =>
-            env.layer.encodeRouting(enc, x, T, w, env.scratch, t),
-          );
+          await runLocalStep(rt, env, step, l, x, out, w);
           const counts = await rt.host(`read counts L${l}`, 'router', l, () =>
             readU32(gpu, env.scratch.offsets, cfg.experts + 1),
           );
@@ -264,24 +259,15 @@ export async function runDepRank(
           }
           break;
         }
-        case 'sharedExpert':
-          await rt.compute(`shared L${l}`, 'dense', l, (enc, t) =>
-            env.layer.encodeShared(enc, x, T, w, env.scratch, t),
-          );
-          break;
         case 'waitReturn': {
           const ids: string[] = [];
           for (let s = 0; s < N; s++) if (s !== r) ids.push(`L${l}/combine/${s}->${r}`);
           await rt.waitRecv(ids, l);
           break;
         }
-        case 'combine':
-          await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
-            env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
-          );
-          break;
         default:
-          throw new Error(`dep rank loop: step '${step}' is not a DEP step`);
+          if (!(await runLocalStep(rt, env, step, l, x, out, w)))
+            throw new Error(`dep rank loop: step '${step}' is not a DEP step`);
       }
     }
     for (const b of temps) b.destroy();

@@ -26,7 +26,7 @@ import {
   type ResidentShard,
 } from '../dwdp/weight-store.ts';
 import { createBuffer } from '../gpu/index.ts';
-import { encodeAttention, type GroupEnv, type RankEnv } from './group.ts';
+import { runLocalStep, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
 import { PrefetchRing, layerPlan } from '../timeline/plan.ts';
 
@@ -157,19 +157,6 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
     const w = { ...env.common[l], experts };
     for (const step of plan) {
       switch (step) {
-        case 'attention':
-          await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
-          break;
-        case 'router':
-          await rt.compute(`routing L${l}`, 'router', l, (enc, t) =>
-            env.layer.encodeRouting(enc, x, T, w, env.scratch, t),
-          );
-          break;
-        case 'sharedExpert':
-          await rt.compute(`shared L${l}`, 'dense', l, (enc, t) =>
-            env.layer.encodeShared(enc, x, T, w, env.scratch, t),
-          );
-          break;
         case 'pullRouted': {
           // The routing decides which remote experts to fetch: read it back and pull them (a
           // peer none of whose experts is routed gets an empty, instantly landed pull).
@@ -192,24 +179,15 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
             env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t),
           );
           break;
-        case 'groupedGemm':
-          await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) =>
-            env.layer.encodeRouted(enc, x, T, w.experts, env.scratch, t),
-          );
-          break;
         case 'issuePull': {
           // write-after-read: the GEMM has consumed the slot, so the next layer may overwrite it.
           const next = ring!.release(l);
           if (next !== null) issueLayer(next);
           break;
         }
-        case 'combine':
-          await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
-            env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
-          );
-          break;
         default:
-          throw new Error(`dwdp rank loop: step '${step}' is not a DWDP step`);
+          if (!(await runLocalStep(rt, env, step, l, x, out, w)))
+            throw new Error(`dwdp rank loop: step '${step}' is not a DWDP step`);
       }
     }
   }

@@ -13,6 +13,8 @@ import { tokenInputs } from '../model/weights.ts';
 import { Rng } from '../util/random.ts';
 import { applyRoutingSkew } from '../workload/skew.ts';
 import { makeWorkload, totalTokens, type RankWork } from '../workload/workload.ts';
+import type { PlanStep } from '../timeline/plan.ts';
+import type { RankRuntime } from './runtime.ts';
 import type { GroupRunOptions } from './types.ts';
 
 /** What one rank holds (kernels and buffers on its own device or partition). */
@@ -148,4 +150,45 @@ export function encodeAttention(
 ): (enc: GPUCommandEncoder, timer: import('../gpu/index.ts').GpuTimer | undefined) => void {
   return (enc, timer) =>
     env.attention.encode(enc, { ...env.attn, tokens: env.work.tokens, requests: env.work.lengths.length }, timer);
+}
+
+/**
+ * The steps every strategy runs the same way, on its own rank's data: attention, routing, the
+ * shared expert, the grouped GEMM over `w.experts` and the combine of layer l, from x into out.
+ * Returns false for any other step (a strategy's own: pulls, merges, dispatch, return), which
+ * the caller runs itself; a strategy that runs one of these differently handles it first.
+ */
+export async function runLocalStep(
+  rt: RankRuntime,
+  env: RankEnv,
+  step: PlanStep,
+  l: number,
+  x: GPUBuffer,
+  out: GPUBuffer,
+  w: DeviceLayerWeights,
+): Promise<boolean> {
+  const T = env.work.tokens;
+  switch (step) {
+    case 'attention':
+      await rt.compute(`attention L${l}`, 'attention', l, encodeAttention(env));
+      return true;
+    case 'router':
+      await rt.compute(`routing L${l}`, 'router', l, (enc, t) => env.layer.encodeRouting(enc, x, T, w, env.scratch, t));
+      return true;
+    case 'sharedExpert':
+      await rt.compute(`shared L${l}`, 'dense', l, (enc, t) => env.layer.encodeShared(enc, x, T, w, env.scratch, t));
+      return true;
+    case 'groupedGemm':
+      await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) =>
+        env.layer.encodeRouted(enc, x, T, w.experts, env.scratch, t),
+      );
+      return true;
+    case 'combine':
+      await rt.compute(`combine L${l}`, 'combine', l, (enc, t) =>
+        env.layer.encodeCombine(enc, x, out, T, w, env.scratch, t),
+      );
+      return true;
+    default:
+      return false;
+  }
 }

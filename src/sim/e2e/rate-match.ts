@@ -60,6 +60,17 @@ export interface OperatingPoint {
 
 const ITER = 100;
 
+/** Where an increasing f crosses `target` in [0, hi]: the bracket [lo, hi] left after ITER halvings. */
+function bisect(f: (b: number) => number, target: number, hi: number): [number, number] {
+  let lo = 0;
+  for (let i = 0; i < ITER; i++) {
+    const mid = (lo + hi) / 2;
+    if (f(mid) < target) lo = mid;
+    else hi = mid;
+  }
+  return [lo, hi];
+}
+
 /** Requests/s the generation pool emits with b requests per GPU. */
 export function genThroughput(x: LoopInput, b: number): number {
   if (!(b > 0)) return 0;
@@ -75,13 +86,7 @@ export function ctxThroughput(x: LoopInput, b: number): number {
 /** Requests at the context pool when it serves X requests/s below its capacity. */
 function ctxPopulation(x: LoopInput, X: number): { n: number; b: number } {
   // b_c with X_ctx(b_c) = X, by bisection (X_ctx increases with b_c).
-  let lo = 0;
-  let hi = x.ctxBMax;
-  for (let i = 0; i < ITER; i++) {
-    const mid = (lo + hi) / 2;
-    if (ctxThroughput(x, mid) < X) lo = mid;
-    else hi = mid;
-  }
+  const [lo, hi] = bisect((b) => ctxThroughput(x, b), X, x.ctxBMax);
   const b = (lo + hi) / 2;
   const t = x.ctxStepMs(b);
   return { n: (X * (t + (Math.min(1, b) * t) / 2)) / 1000, b };
@@ -121,14 +126,7 @@ export function operatingPoint(x: LoopInput): OperatingPoint {
   // Generation occupancy at which the context saturates (X_gen(bg) = capCtx), if below the max batch.
   let bgSat = x.genBatch;
   if (genThroughput(x, x.genBatch) >= capCtx) {
-    let lo = 0;
-    let hi = x.genBatch;
-    for (let i = 0; i < ITER; i++) {
-      const mid = (lo + hi) / 2;
-      if (genThroughput(x, mid) < capCtx) lo = mid;
-      else hi = mid;
-    }
-    bgSat = lo;
+    bgSat = bisect((b) => genThroughput(x, b), capCtx, x.genBatch)[0];
     // Context-bound: the context runs full batches and the rest of the population queues before it.
     const X = capCtx;
     const tFull = x.ctxStepMs(x.ctxBMax);
@@ -143,14 +141,7 @@ export function operatingPoint(x: LoopInput): OperatingPoint {
     const c = ctxPopulation(x, X);
     return result(bgSat, X, c.n, c.b, 0, 'generation');
   }
-  let lo = 0;
-  let hi = bgSat;
-  for (let i = 0; i < ITER; i++) {
-    const mid = (lo + hi) / 2;
-    if (population(mid) < C) lo = mid;
-    else hi = mid;
-  }
-  const bg = lo;
+  const bg = bisect(population, C, bgSat)[0];
   const X = genThroughput(x, bg);
   const c = ctxPopulation(x, X);
   return result(bg, X, c.n, c.b, 0, 'generation');

@@ -1,0 +1,36 @@
+// The end-to-end tests' shared setup: find Chromium (a file with none skips, saying why), and
+// inside a describe block serve the page and launch one browser before its tests, closing both
+// after them.
+import { afterAll, beforeAll } from 'vitest';
+import type { Browser } from 'puppeteer';
+import { findBrowser, launchBrowser, type FoundBrowser, type PageServer } from '../bench/browser.ts';
+
+/** The browser to run in, or null after a warning that the file `name` is skipped and how to install one. */
+export async function findBrowserOrSkip(name: string): Promise<FoundBrowser | null> {
+  const found = await findBrowser().catch(() => null);
+  if (!found)
+    console.warn(`${name}: skipped: no Chromium/Chrome found (apt-get install -y chromium, or set CHROME_PATH)`);
+  return found;
+}
+
+export interface ServedBrowser<S extends PageServer> {
+  server: S;
+  browser: Browser;
+}
+
+/**
+ * Registers the hooks: `serve()` and one browser before all the block's tests (within
+ * `setupMs`); the returned fields are set from then on.
+ */
+export function useServedBrowser<S extends PageServer>(serve: () => Promise<S>, setupMs = 90_000): ServedBrowser<S> {
+  const ctx = {} as ServedBrowser<S>;
+  beforeAll(async () => {
+    ctx.server = await serve();
+    ctx.browser = (await launchBrowser()).browser;
+  }, setupMs);
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.close();
+  });
+  return ctx;
+}
