@@ -3,13 +3,13 @@
 // (whole groups in a serving rack, a valid placement, keys the mode does not read) and the
 // work limit, all before any row runs.
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '../src/options/error.ts';
 import { MAX_RANK_STEPS, SCENARIO_PARAMS, rowRankSteps } from '../src/options/scenario.ts';
 import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
 import { DEFAULT_STEP_PARAMS } from '../src/sim/experiment.ts';
 import { DEFAULT_SCENARIO_PARAMS, SCENARIOS, checkScenario, parseScenario, runScenario } from '../src/sim/scenarios.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
+import { errorOf } from './option-error.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
@@ -19,16 +19,6 @@ const R1_EXPERTS = 256;
 /** The parameter object that sets `key` (efficiency keys nest). */
 const setting = (key: string, v: unknown) =>
   key.startsWith('efficiency.') ? { efficiency: { [key.slice(11)]: v } } : { [key]: v };
-
-function errorOf(f: () => unknown): OptionError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OptionError);
-    return e as OptionError;
-  }
-  throw new Error('expected an OptionError');
-}
 
 describe('scenario parameters', () => {
   it('take their defaults from the model, once', () => {

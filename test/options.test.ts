@@ -26,20 +26,11 @@ import { pageMessage } from '../src/ui/config.ts';
 import { FIELD, FIELDS, defaultForm } from '../src/ui/fields.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
+import { errorOf } from './option-error.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
 const withSeed = (m: string) => `${m} (seed ${seed})`;
-
-function errorOf(f: () => unknown): OptionError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OptionError);
-    return e as OptionError;
-  }
-  throw new Error('expected an OptionError');
-}
 
 const cfg = loadPreset('tiny-deepseek'); // E = 64
 const opts = (over: Partial<GroupRunOptions> = {}): GroupRunOptions => ({
