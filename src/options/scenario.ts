@@ -11,6 +11,9 @@ import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { LENGTH_LAWS } from '../workload/lengths.ts';
 import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
 import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
+import { DEP_DISPATCHES } from '../sim/cost-model.ts';
+import { SPLIT_MERGES } from '../sim/programs.ts';
+import { DEFAULT_SERVING_MAX_TOKENS } from '../sim/serving.ts';
 import { OptionError, d, ref } from './error.ts';
 import { checkValue, parseJson, type OptionDecl, type OptionValue } from './schema.ts';
 
@@ -215,10 +218,44 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     kind: 'int',
     min: 1,
     max: 1 << 22,
-    default: 16384,
-    modes: SERVING,
+    unit: 'tokens',
     label: 'maxTokensPerBatch',
-    help: 'tokens per batch at most',
+    help:
+      `tokens per batch at most, batches filled from the request queue (default: ${DEFAULT_SERVING_MAX_TOKENS} in serving; ` +
+      'in step mode giving it replaces batch)',
+  },
+  {
+    key: 'maxBatchRequests',
+    kind: 'int',
+    min: 1,
+    max: 1 << 20,
+    label: 'maxBatchRequests',
+    help: 'requests per batch at most, batches filled from the request queue (default: no cap; in step mode giving it replaces batch)',
+  },
+  {
+    key: 'routingSkew',
+    kind: 'number',
+    min: 0,
+    max: 4,
+    default: 0,
+    label: 'routingSkew',
+    help: "Zipf exponent of hot experts, the emulation's generator (0: uniform routing; no EPLB)",
+  },
+  {
+    key: 'depDispatch',
+    kind: 'choice',
+    choices: DEP_DISPATCHES,
+    default: 'all-to-all',
+    label: 'depDispatch',
+    help: "DEP's exchange: all-to-all (TensorRT-LLM) or allgather + reduce-scatter (SGLang's DP-attention EP)",
+  },
+  {
+    key: 'splitMerge',
+    kind: 'choice',
+    choices: SPLIT_MERGES,
+    default: 'local',
+    label: 'splitMerge',
+    help: "splitWeights off: the merge copies the local shard into a full-size buffer (local, TensorRT-LLM's baseline) or the pulled experts",
   },
   {
     key: 'arrivalRatePerS',
@@ -323,18 +360,25 @@ function checkedJson(decl: ScenarioParamDecl, v: unknown, path: string): OptionV
 /**
  * Work limit per row, in rank-steps (one rank's forward step through every layer, scheduled
  * for DEP and for DWDP). A step row costs 2·groupSize·steps of them; a serving row about
- * 2·groupSize·batches + ranks, batches = ⌈requests ÷ max(1, ⌊maxTokensPerBatch ÷ isl⌋)⌉.
+ * 2·groupSize·batches + ranks, batches = ⌈requests ÷ min(maxBatchRequests, max(1, ⌊maxTokensPerBatch ÷ isl⌋))⌉.
  * Measured here (2 shared CPU cores, DeepSeek-R1 on GB200): 256 step-mode rank-steps took
  * about 1 s and 60 MB of heap, 1 608 serving rank-steps about 0.9 s; the limits keep a row
  * to roughly 15–20 s and about 1 GB.
  */
 export const MAX_RANK_STEPS: Readonly<Record<ScenarioMode, number>> = { step: 4096, serving: 32768 };
 
+/** Requests a serving batch holds at about the mean length (see MAX_RANK_STEPS). */
+function requestsPerBatch(p: Record<string, unknown>): number {
+  const tokens = (p.maxTokensPerBatch as number | undefined) ?? DEFAULT_SERVING_MAX_TOKENS;
+  const cap = (p.maxBatchRequests as number | undefined) ?? Infinity;
+  return Math.min(cap, Math.max(1, Math.floor(tokens / (p.isl as number))));
+}
+
 /** The rank-steps a row asks for (see MAX_RANK_STEPS). */
 export function rowRankSteps(mode: ScenarioMode, p: Record<string, unknown>): number {
   const G = p.groupSize as number;
   if (mode === 'step') return 2 * G * (p.steps as number);
-  const perBatch = Math.max(1, Math.floor((p.maxTokensPerBatch as number) / (p.isl as number)));
+  const perBatch = requestsPerBatch(p);
   return 2 * G * Math.ceil((p.requests as number) / perBatch) + (p.ranks as number);
 }
 
@@ -364,6 +408,15 @@ export function scenarioRowErrors(
         ),
       );
   }
+  const caps = ['maxTokensPerBatch', 'maxBatchRequests'].filter((k) => given.has(k));
+  if (mode === 'step' && given.has('batch') && caps.length > 0)
+    out.push(
+      new OptionError(
+        key('batch'),
+        row.batch,
+        d`fixes the requests per rank-step, and ${ref(key(caps[0]))} fills batches from the request queue instead: give one or the other`,
+      ),
+    );
   const G = row.groupSize as number;
   if (mode === 'serving') {
     const R = row.ranks as number;
@@ -401,7 +454,7 @@ export function scenarioRowErrors(
   }
   const work = rowRankSteps(mode, row);
   if (work > MAX_RANK_STEPS[mode]) {
-    const perBatch = Math.max(1, Math.floor((row.maxTokensPerBatch as number) / (row.isl as number)));
+    const perBatch = requestsPerBatch(row);
     const what =
       mode === 'step'
         ? `2 strategies × groupSize ${G} × steps ${row.steps as number}`

@@ -179,6 +179,57 @@ export function expertGemmWork(
   };
 }
 
+/**
+ * The grouped GEMM tiled per expert: `slots[e]` (token, expert) pairs of expert e, each expert's
+ * rows run in whole tiles of `tileM` (FLOPs on the padded slots Σ⌈slots_e/tileM⌉·tileM,
+ * activation bytes on the real ones), `touched` distinct experts' weights read once each.
+ */
+export function tiledExpertGemmWork(
+  m: MoeConfig,
+  slots: ArrayLike<number>,
+  touched: number,
+  expertBytes: number,
+  precision: Precision,
+  tileM: number,
+  activationBytes = 2,
+): OpWork {
+  let real = 0;
+  let padded = 0;
+  for (let e = 0; e < slots.length; e++) {
+    if (!(slots[e] > 0)) continue;
+    real += slots[e];
+    padded += Math.ceil(slots[e] / tileM - 1e-9) * tileM;
+  }
+  const w = expertGemmWork(m, real, touched, expertBytes, precision, activationBytes);
+  return { ...w, flops: 2 * padded * 3 * m.hidden * m.expertHidden };
+}
+
+/** How a DEP group exchanges activations around its grouped GEMM (src/sim/programs.ts). */
+export type DepDispatch = 'all-to-all' | 'allgather';
+export const DEP_DISPATCHES: readonly DepDispatch[] = ['all-to-all', 'allgather'];
+
+/**
+ * Bytes rank a sends rank b in one phase of DEP's exchange, H = hidden size:
+ *   all-to-all (TensorRT-LLM)  dispatch: rows = a's tokens with an expert on b, × H × dispatchBytes (FP8);
+ *                              return: rows = b's tokens with an expert on a, × H × combineBytes (BF16).
+ *   allgather (SGLang's DP-attention EP baseline)  dispatch: every token of a to every peer,
+ *                              T_a × H × activationBytes (BF16 hidden states, allgather);
+ *                              return: reduce-scatter of the partial outputs, b's T_b rows × H × combineBytes.
+ * `rows` is the all-to-all's row count for the pair, `T` the sending (dispatch) or receiving
+ * (return) rank's tokens.
+ */
+export function depPhaseBytes(
+  dispatch: DepDispatch,
+  phase: 'dispatch' | 'return',
+  rows: number,
+  T: number,
+  hidden: number,
+  p: ModelPrecision,
+): number {
+  if (dispatch === 'allgather') return T * hidden * (phase === 'dispatch' ? p.activationBytes : p.combineBytes);
+  return rows * hidden * (phase === 'dispatch' ? p.dispatchBytes : p.combineBytes);
+}
+
 /** Weighted sum of K expert outputs (+ shared) per token. */
 export function combineWork(m: MoeConfig, T: number, activationBytes = 2): OpWork {
   return {
@@ -310,6 +361,25 @@ export class CostModel {
             touched,
             this.expertBytes,
             this.expertPrecision,
+            this.precision.activationBytes,
+          ),
+        )
+      : 0;
+  }
+
+  /** Grouped expert GEMM tiled per expert (tiledExpertGemmWork): `slots[e]` pairs of expert e. */
+  expertGemmTiledMs(slots: ArrayLike<number>, touched: number, tileM: number): number {
+    let any = false;
+    for (let e = 0; e < slots.length && !any; e++) any = slots[e] > 0;
+    return any
+      ? this.ms(
+          tiledExpertGemmWork(
+            this.model,
+            slots,
+            touched,
+            this.expertBytes,
+            this.expertPrecision,
+            tileM,
             this.precision.activationBytes,
           ),
         )

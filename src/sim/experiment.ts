@@ -22,7 +22,11 @@ import type { HardwareProfile } from '../hardware/profiles.ts';
 import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
 import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
-import { drawBatches, type LengthDist, type LengthLaw } from '../workload/lengths.ts';
+import { drawBatches, fillBatches, type LengthDist, type LengthLaw } from '../workload/lengths.ts';
+import { HotExperts } from '../workload/skew.ts';
+import type { DepDispatch } from './cost-model.ts';
+import type { SplitMerge } from './programs.ts';
+import { isSkewed } from './routing.ts';
 
 /** The DWDP and link knobs every modeled experiment takes (steps, scenarios, serving). */
 export interface DwdpKnobs {
@@ -39,6 +43,12 @@ export interface DwdpKnobs {
   local?: number;
   pull?: number;
   efficiency?: Partial<Efficiency>;
+  /** Split weights off: what the merge copies (default 'local', TensorRT-LLM's baseline). */
+  splitMerge?: SplitMerge;
+  /** DEP's exchange: 'all-to-all' (TensorRT-LLM, the default) or 'allgather' (SGLang's DP-attention EP). */
+  depDispatch?: DepDispatch;
+  /** Zipf exponent of hot experts (src/sim/routing.ts); 0 or absent: uniform routing. */
+  routingSkew?: number;
 }
 
 export interface StepParams extends DwdpKnobs {
@@ -54,9 +64,15 @@ export interface StepParams extends DwdpKnobs {
   cv: number;
   lengthLaw?: LengthLaw;
   islRatio?: number;
-  /** Requests per rank per step. */
+  /** Requests per rank per step (when neither cap below is given). */
   batch: number;
   steps: number;
+  /**
+   * Batches filled from one request queue up to these caps (src/workload/lengths.ts, fillBatches)
+   * instead of `batch` requests each: ranks then carry different request counts and tokens.
+   */
+  maxTokensPerBatch?: number;
+  maxBatchRequests?: number;
 }
 
 export interface StepRow {
@@ -112,19 +128,31 @@ export function stepLengths(p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'is
 
 /**
  * Per-rank batches: `steps` steps of `batch` requests each, drawn by the generator the emulation
- * uses (same seed and law, same requests: rank r's first step is the emulated rank r's batch).
+ * uses (same seed and law, same requests: rank r's first step is the emulated rank r's batch);
+ * or, when `maxTokensPerBatch` or `maxBatchRequests` is given, filled from one request queue up
+ * to both caps (fillBatches). With routing skew, each step carries its hot-expert counts: the
+ * seed's hot-expert draws (the emulation's, src/workload/skew.ts), step by step and rank by rank
+ * over the tokens in order, so step 0 sees the emulated group's stacked tokens.
  */
 export function stepBatches(
-  p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'islRatio' | 'batch' | 'groupSize' | 'steps' | 'seed'>,
+  p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'islRatio' | 'batch' | 'groupSize' | 'steps' | 'seed'> &
+    Partial<Pick<StepParams, 'maxTokensPerBatch' | 'maxBatchRequests' | 'routingSkew'>> & {
+      experts?: number;
+    },
 ): RankStep[][] {
-  const lengths = drawBatches({
-    seed: p.seed,
-    ranks: p.groupSize,
-    steps: p.steps,
-    batch: p.batch,
-    lengths: stepLengths(p),
-  });
-  return lengths.map((rank) => rank.map((l) => ({ lengths: l })));
+  const queued = p.maxTokensPerBatch !== undefined || p.maxBatchRequests !== undefined;
+  const spec = { seed: p.seed, ranks: p.groupSize, steps: p.steps, lengths: stepLengths(p) };
+  const lengths = queued
+    ? fillBatches({ ...spec, maxTokens: p.maxTokensPerBatch, maxRequests: p.maxBatchRequests })
+    : drawBatches({ ...spec, batch: p.batch });
+  const steps: RankStep[][] = lengths.map((rank) => rank.map((l) => ({ lengths: l })));
+  if (isSkewed(p.routingSkew)) {
+    if (p.experts === undefined) throw new Error('step batches: routing skew needs the model’s expert count');
+    const hot = new HotExperts(p.experts, p.routingSkew!, p.seed);
+    for (let s = 0; s < p.steps; s++)
+      for (const rank of steps) rank[s].hot = hot.counts(rank[s].lengths.reduce((a, b) => a + b, 0));
+  }
+  return steps;
 }
 
 /** Mean over ranks of each category divided by `per` (steps). */
@@ -156,17 +184,22 @@ export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): S
   });
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
-  const batches = stepBatches(p);
+  const batches = stepBatches({ ...p, experts: p.model.experts });
   const dwdpOpts = {
     placement,
     contentionFix: p.contentionFix,
     splitWeights: p.splitWeights,
     prefetchDepth: p.prefetchDepth,
     prefetch: p.prefetch,
+    splitMerge: p.splitMerge,
   };
   const intervals = opts.intervals ?? false;
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), { intervals });
-  const dep = simulate(depPrograms(cost, group, batches), cost.link(p.contentionFix), { intervals });
+  const dep = simulate(
+    depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),
+    cost.link(p.contentionFix),
+    { intervals },
+  );
   const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), {
     intervals: false,
   });
@@ -190,7 +223,8 @@ export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): S
 
   const row: StepRow = {
     isl: p.isl,
-    batch: p.batch,
+    // Queue-filled batches: the mean requests per rank-step.
+    batch: batches.flat().reduce((a, st) => a + st.lengths.length, 0) / (p.groupSize * S),
     groupSize: p.groupSize,
     tCompute,
     tPrefetch,

@@ -12,16 +12,28 @@
 // DWDP: each rank runs its own MoE for its own tokens with all E experts: L resident, the
 //   (N−1)·P others pulled from peers into ping-pong prefetch slots (PrefetchRing). At the start
 //   of a step the first `prefetchDepth` MoE layers' pulls are issued; attention → router →
-//   shared expert → wait for this layer's pull → (splitWeights off: copy the pulled experts next
-//   to the resident ones, an HBM copy) → grouped GEMM → issue the pull of MoE layer k + depth
+//   shared expert → wait for this layer's pull → (splitWeights off: the merge, an HBM copy of
+//   the local shard into a full-size buffer or of the pulled experts, `splitMerge`) → grouped GEMM → issue the pull of MoE layer k + depth
 //   into the slot the GEMM released → combine. No barrier anywhere. Prefetch off: after the
 //   router, pull the routed remote experts (their expected number) and wait.
 //
-// Ranks are global indices; a group is a list of them. Routing is uniform (no hot experts).
+// DEP's exchange is an all-to-all (TensorRT-LLM) or an allgather + reduce-scatter (SGLang's
+// DP-attention EP baseline): `depDispatch`, bytes from cost-model.ts (depPhaseBytes).
+//
+// Ranks are global indices; a group is a list of them. Routing is uniform unless a step carries
+// hot-expert counts (`hot`: skewed routing, src/sim/routing.ts), which load DEP's owners
+// unevenly and tile every grouped GEMM per expert.
 
 import { pullIssueOrder } from '../timeline/link.ts';
 import type { Placement } from '../dwdp/placement.ts';
-import { expectedExpertsTouched, tokenReachesRankProbability, type CostModel } from './cost-model.ts';
+import {
+  depPhaseBytes,
+  expectedExpertsTouched,
+  tokenReachesRankProbability,
+  type CostModel,
+  type DepDispatch,
+} from './cost-model.ts';
+import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots, expertsTouched } from './routing.ts';
 import type { Op } from '../timeline/ops.ts';
 import type { ComputeCategory } from '../timeline/categories.ts';
 import { PrefetchRing, layerPlan, type PlanStep } from '../timeline/plan.ts';
@@ -34,6 +46,32 @@ export interface RankStep {
   notBeforeMs?: number;
   /** Key under which the scheduler reports the step's end (Schedule.marks). */
   mark?: string;
+  /**
+   * Skewed routing: hot[e] = tokens of this batch whose hot expert is e (src/sim/routing.ts).
+   * Absent: uniform routing. A DEP group's steps carry it on every rank or on none.
+   */
+  hot?: Float64Array;
+}
+
+/** Which experts the merge copies when split weights are off (DWDP). */
+export type SplitMerge = 'pulled' | 'local';
+export const SPLIT_MERGES: readonly SplitMerge[] = ['pulled', 'local'];
+
+/**
+ * Bytes one merge copies: 'local' — the rank's L resident experts into their places in a
+ * full-size [E, …] buffer the pulls land in (TensorRT-LLM's pre-split-weight baseline, see
+ * docs/trtllm-dwdp-reference.md §5); 'pulled' — the pulled experts next to the resident ones.
+ */
+export function mergeBytes(how: SplitMerge, localExperts: number, pulledBytes: number, expertBytes: number): number {
+  return how === 'local' ? localExperts * expertBytes : pulledBytes;
+}
+
+/** DWDP's grouped GEMM over a rank's own T·K slots (all E experts), uniform or skewed. */
+function dwdpGemmMs(cost: CostModel, T: number, hot: Float64Array | undefined): number {
+  const m = cost.model;
+  if (!hot) return cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
+  const all = Array.from({ length: m.experts }, (_, e) => e);
+  return cost.expertGemmTiledMs(expertSlots(m, hot, T), expertsTouched(m, hot, T, all), GROUPED_GEMM_TILE_M);
 }
 
 export interface DwdpOptions {
@@ -46,6 +84,13 @@ export interface DwdpOptions {
   prefetchDepth?: number;
   /** Prefetch every remote expert into the slots (default, the paper), or pull the routed ones after routing. */
   prefetch?: boolean;
+  /** Split weights off: what the merge copies (default 'local', TensorRT-LLM's baseline). */
+  splitMerge?: SplitMerge;
+}
+
+export interface DepOptions {
+  /** How the group exchanges activations (default 'all-to-all'). */
+  dispatch?: DepDispatch;
 }
 
 /** Durations of one step's ops on one rank (the same for every layer of a kind). */
@@ -139,6 +184,7 @@ export function dwdpPrograms(
   const isMoe = new Set(moe);
   const perPeer = o.placement.pull * cost.expertBytes;
   const remoteBytes = (N - 1) * perPeer;
+  const localExperts = m.experts - (N - 1) * o.placement.pull;
 
   const prefetch = o.prefetch ?? true;
   const plan = layerPlan('dwdp', { prefetch, splitWeights: split, pulls: perPeer > 0, exchange: false });
@@ -161,10 +207,13 @@ export function dwdpPrograms(
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = stepCosts(cost, step.lengths);
       // Every rank computes the routed experts of its own T·K token slots over all E experts.
-      const gemm = cost.expertGemmMs(c.T * m.topK, expectedExpertsTouched(m.experts, m.topK, c.T));
+      const gemm = dwdpGemmMs(cost, c.T, step.hot);
       // Without prefetch a peer sends only the routed ones among its P experts (expected count).
       const routedPerPeer = expectedExpertsTouched(m.experts, m.topK, c.T, o.placement.pull) * cost.expertBytes;
-      const merge = split ? 0 : cost.copyMs(prefetch ? remoteBytes : (N - 1) * routedPerPeer);
+      const pulled = prefetch ? remoteBytes : (N - 1) * routedPerPeer;
+      const merge = split
+        ? 0
+        : cost.copyMs(mergeBytes(o.splitMerge ?? 'local', localExperts, pulled, cost.expertBytes));
       const ring = prefetch ? new PrefetchRing(moe.length, depth) : null;
       const issue = (k: number) => {
         ring!.issue(k);
@@ -235,6 +284,7 @@ export function depPrograms(
   group: readonly number[],
   steps: readonly (readonly RankStep[])[],
   ids = new IdSpace(),
+  o: DepOptions = {},
 ): Op[][] {
   const m = cost.model;
   const N = group.length;
@@ -249,6 +299,28 @@ export function depPrograms(
   const collective = cost.efficiency.collectiveUs / 1000;
   const costs = steps.map((st) => st.map((step) => stepCosts(cost, step.lengths)));
   const plan = layerPlan('dep', { prefetch: false, splitWeights: true, pulls: false, exchange: N > 1 });
+  const dispatch = o.dispatch ?? 'all-to-all';
+  // Per step: each rank's grouped GEMM and the rows each pair exchanges (rows[a][b]: a → b).
+  const loads = Array.from({ length: nSteps }, (_, s) => {
+    const Ts = costs.map((cs) => cs[s].T);
+    const hot = steps.map((st) => st[s].hot);
+    if (hot.every((h) => h !== undefined)) {
+      const load = depSkewLoad(m, hot as Float64Array[], Ts);
+      return {
+        gemm: load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M)),
+        rows: load.rows,
+      };
+    }
+    if (hot.some((h) => h !== undefined))
+      throw new Error(`dep programs: step ${s} carries hot-expert counts on some ranks only`);
+    // Uniform routing: tokens routed to each rank's E/N experts from every rank.
+    const totalT = Ts.reduce((a, b) => a + b, 0);
+    const g = cost.expertGemmMs(
+      (totalT * m.topK) / N,
+      expectedExpertsTouched(m.experts, m.topK, totalT, m.experts / N),
+    );
+    return { gemm: Ts.map(() => g), rows: Ts.map((T) => Ts.map(() => T * reach)) };
+  });
 
   return group.map((rank, i) => {
     const ops: Op[] = [];
@@ -259,11 +331,8 @@ export function depPrograms(
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = costs[i][s];
       const Ts = costs.map((cs) => cs[s].T);
-      const totalT = Ts.reduce((a, b) => a + b, 0);
-      // Tokens routed to this rank's E/N experts from every rank (uniform routing).
-      const slots = (totalT * m.topK) / N;
-      const gemm = cost.expertGemmMs(slots, expectedExpertsTouched(m.experts, m.topK, totalT, m.experts / N));
-      const peerT = local.map((j) => Ts[j]);
+      const { gemm: gemms, rows } = loads[s];
+      const gemm = gemms[i];
       let k = 0;
       for (let l = 0; l < m.layers.total; l++) {
         if (!moe.has(l)) {
@@ -284,7 +353,7 @@ export function depPrograms(
                   kind: 'send',
                   id: d0 + i * N + local[x],
                   to: peers[x],
-                  bytes: c.T * reach * m.hidden * p.dispatchBytes,
+                  bytes: depPhaseBytes(dispatch, 'dispatch', rows[i][local[x]], c.T, m.hidden, p),
                   layer: l,
                 });
               break;
@@ -298,7 +367,7 @@ export function depPrograms(
                   kind: 'send',
                   id: c0 + i * N + local[x],
                   to: peers[x],
-                  bytes: peerT[x] * reach * m.hidden * p.combineBytes,
+                  bytes: depPhaseBytes(dispatch, 'return', rows[local[x]][i], Ts[local[x]], m.hidden, p),
                   layer: l,
                 });
               break;

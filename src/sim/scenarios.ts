@@ -5,7 +5,7 @@
 // A scenario file (JSON):
 //   { "name": "my-sweep", "description": "…", "mode": "step" | "serving",
 //     "profile": "gb200-nvl72" | "h200-hgx" | "h100-hgx",
-//     "base":  { "isl": 8192, "groupSize": 4, … },                 // ScenarioParams, optional
+//     "base":  { "isl": 8192, "groupSize": 4, … },                 // ScenarioParams, optional (src/options/scenario.ts)
 //     "sweep": { "param": "isl", "values": [1024, 8192] }           // one row per value, or
 //     "rows":  [ { "contentionFix": false }, { "contentionFix": true } ] }   // explicit rows
 
@@ -39,7 +39,9 @@ export interface ScenarioParams extends DwdpKnobs {
   requests: number;
   osl: number;
   oslCv: number;
-  maxTokensPerBatch: number;
+  /** Tokens / requests per batch at most (serving; in step mode, given instead of `batch`). */
+  maxTokensPerBatch?: number;
+  maxBatchRequests?: number;
   arrivalRatePerS?: number;
 }
 

@@ -1,8 +1,11 @@
 // Serving level: a stream of prefill requests on a rack of ranks, under DEP or DWDP.
 //
 // Requests (src/sim/workload.ts) are taken in arrival order and batched up to
-// `maxTokensPerBatch` input tokens per rank and step (a request longer than that gets a batch
-// of its own; chunked prefill is not modeled). Who takes the next batch is decided ahead of
+// `maxTokensPerBatch` input tokens and `maxBatchRequests` requests per rank and step (a request
+// longer than the token cap gets a batch of its own; chunked prefill is not modeled). With
+// routing skew, each request's tokens draw their hot experts from a stream of their own (the
+// seed's hot-expert stream forked by request id: the same request, the same draws, whichever
+// rank and strategy serve it), and a step carries the sum over its requests (src/sim/routing.ts). Who takes the next batch is decided ahead of
 // the simulation by list scheduling on the cost model's estimate of each step (compute, plus
 // for DWDP the part of the prefetch that compute cannot hide): DWDP ranks take batches one by
 // one, whichever rank is free first; a DEP group takes one batch per rank at a time, since its
@@ -28,6 +31,12 @@ import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts
 import { simulate, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
 import { generateRequests, type Request, type StreamLengths } from './workload.ts';
+import { HotExperts, SKEW_STREAM } from '../workload/skew.ts';
+import { Rng } from '../util/random.ts';
+import { isSkewed } from './routing.ts';
+
+/** Tokens per batch at most when a serving run names no cap. */
+export const DEFAULT_SERVING_MAX_TOKENS = 16384;
 
 export interface ServingParams extends DwdpKnobs {
   profile: HardwareProfile;
@@ -38,7 +47,10 @@ export interface ServingParams extends DwdpKnobs {
   requests: number;
   isl: StreamLengths;
   osl: StreamLengths;
-  maxTokensPerBatch: number;
+  /** Tokens per batch at most (default DEFAULT_SERVING_MAX_TOKENS). */
+  maxTokensPerBatch?: number;
+  /** Requests per batch at most (default: no cap). */
+  maxBatchRequests?: number;
   /** Poisson arrivals (requests/s for the whole rack); absent: a backlog at t = 0. */
   arrivalRatePerS?: number;
 }
@@ -69,10 +81,16 @@ interface Plan {
 }
 
 /** Take the next batch from the queue (requests arrived by `at`), at least one request if any has arrived. */
-function takeBatch(queue: Request[], head: { i: number }, at: number, maxTokens: number): Request[] {
+function takeBatch(
+  queue: Request[],
+  head: { i: number },
+  at: number,
+  maxTokens: number,
+  maxRequests: number,
+): Request[] {
   const out: Request[] = [];
   let tokens = 0;
-  while (head.i < queue.length) {
+  while (head.i < queue.length && out.length < maxRequests) {
     const q = queue[head.i];
     if (q.arrivalMs > at) break;
     if (out.length > 0 && tokens + q.inputLen > maxTokens) break;
@@ -120,15 +138,35 @@ function plan(
   const steps: RankStep[][] = Array.from({ length: groups * G }, () => []);
   const members = new Map<string, Request[]>();
   const head = { i: 0 };
+  const maxTokens = p.maxTokensPerBatch ?? DEFAULT_SERVING_MAX_TOKENS;
+  const maxRequests = p.maxBatchRequests ?? Infinity;
+  // Skewed routing: each request's hot-expert counts, from its own stream.
+  const skew = isSkewed(p.routingSkew);
+  const hotOf = (q: Request): Float64Array =>
+    new HotExperts(
+      p.model.experts,
+      p.routingSkew!,
+      p.seed,
+      new Rng(p.seed).fork(SKEW_STREAM).fork(`request ${q.id}`),
+    ).counts(q.inputLen);
   // Pull time per step with the link to itself (a lower bound under contention).
   const pullPerStep =
     (p.model.layers.moe * placement.pullBytesPerLayer(cost.expertBytes)) / (cost.link(true).egressGBps as number) / 1e6;
   const record = (r: number, batch: Request[]) => {
     const mark = `r${r}s${steps[r].length}`;
     const notBefore = batch.length > 0 ? Math.max(...batch.map((q) => q.arrivalMs)) : undefined;
+    let hot: Float64Array | undefined;
+    if (skew) {
+      hot = new Float64Array(p.model.experts);
+      for (const q of batch) {
+        const h = hotOf(q);
+        for (let e = 0; e < h.length; e++) hot[e] += h[e];
+      }
+    }
     steps[r].push({
       lengths: batch.map((q) => q.inputLen),
       mark,
+      ...(hot ? { hot } : {}),
       ...(notBefore !== undefined && notBefore > 0 ? { notBeforeMs: notBefore } : {}),
     });
     members.set(mark, batch);
@@ -139,7 +177,7 @@ function plan(
       let r = 0;
       for (let k = 1; k < free.length; k++) if (free[k] < free[r]) r = k;
       const start = Math.max(free[r], requests[head.i].arrivalMs);
-      const batch = takeBatch(requests, head, start, p.maxTokensPerBatch);
+      const batch = takeBatch(requests, head, start, maxTokens, maxRequests);
       record(r, batch);
       const compute = stepComputeEstimate(
         cost,
@@ -157,7 +195,7 @@ function plan(
       const start = Math.max(free[g], requests[head.i].arrivalMs);
       let est = 0;
       for (let i = 0; i < G; i++) {
-        const batch = takeBatch(requests, head, start, p.maxTokensPerBatch);
+        const batch = takeBatch(requests, head, start, maxTokens, maxRequests);
         record(g * G + i, batch);
         est = Math.max(
           est,
@@ -183,8 +221,10 @@ export function runServing(
 ): ServingResult {
   if (!(p.ranks >= p.groupSize && p.groupSize >= 1))
     throw new Error(`serving: ${p.ranks} ranks cannot hold a group of ${p.groupSize}`);
-  if (!(p.maxTokensPerBatch >= 1))
+  if (p.maxTokensPerBatch !== undefined && !(p.maxTokensPerBatch >= 1))
     throw new Error(`serving: maxTokensPerBatch must be ≥ 1, got ${p.maxTokensPerBatch}`);
+  if (p.maxBatchRequests !== undefined && !(Number.isInteger(p.maxBatchRequests) && p.maxBatchRequests >= 1))
+    throw new Error(`serving: maxBatchRequests must be an integer ≥ 1, got ${p.maxBatchRequests}`);
   const cost = new CostModel({
     model: p.model,
     profile: p.profile,
@@ -216,8 +256,9 @@ export function runServing(
             splitWeights: p.splitWeights,
             prefetchDepth: p.prefetchDepth,
             prefetch: p.prefetch,
+            splitMerge: p.splitMerge,
           })
-        : depPrograms(cost, group, mine, ids);
+        : depPrograms(cost, group, mine, ids, { dispatch: p.depDispatch });
     programs.push(...progs);
   }
   const schedule = simulate(programs, cost.link(p.contentionFix), { intervals: opts.intervals ?? false });

@@ -106,6 +106,64 @@ export function drawBatches(s: BatchesSpec): number[][][] {
   );
 }
 
+export interface QueueBatchesSpec {
+  seed: number;
+  ranks: number;
+  steps: number;
+  lengths: LengthDist;
+  /** Tokens per batch at most (a request longer than that gets a batch of its own). */
+  maxTokens?: number;
+  /** Requests per batch at most. */
+  maxRequests?: number;
+}
+
+/**
+ * Batches as servers fill them: one queue of requests, drawn one by one from the seed's
+ * LENGTH_STREAM (the same draws, in the same order, as the emulation's requests for a law whose
+ * lengths vary), and step by step, rank by rank, each batch takes the queue's head while the next
+ * request fits both caps — at least one request, so ranks carry different request counts and
+ * tokens. lengths[rank][step] as drawBatches returns them.
+ */
+export function fillBatches(s: QueueBatchesSpec): number[][][] {
+  checkLengthDist(s.lengths);
+  for (const [k, v] of [
+    ['ranks', s.ranks],
+    ['steps', s.steps],
+  ] as const)
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`workload: ${k} must be an integer ≥ 1, got ${v}`);
+  const maxTokens = s.maxTokens ?? Infinity;
+  const maxRequests = s.maxRequests ?? Infinity;
+  if (!(maxTokens >= 1)) throw new Error(`workload: maxTokensPerBatch must be ≥ 1, got ${s.maxTokens}`);
+  if (!(maxRequests >= 1)) throw new Error(`workload: maxBatchRequests must be ≥ 1, got ${s.maxRequests}`);
+  if (maxTokens === Infinity && maxRequests === Infinity)
+    throw new Error('workload: a queue-filled batch needs maxTokensPerBatch or maxBatchRequests');
+  const rng = new Rng(s.seed).fork(LENGTH_STREAM);
+  let head: number | null = null;
+  const take = () => {
+    const x = head ?? sampleLength(rng, s.lengths);
+    head = null;
+    return x;
+  };
+  const out: number[][][] = Array.from({ length: s.ranks }, () => []);
+  for (let step = 0; step < s.steps; step++) {
+    for (let r = 0; r < s.ranks; r++) {
+      const batch = [take()];
+      let tokens = batch[0];
+      while (batch.length < maxRequests) {
+        const x = take();
+        if (tokens + x > maxTokens) {
+          head = x;
+          break;
+        }
+        batch.push(x);
+        tokens += x;
+      }
+      out[r].push(batch);
+    }
+  }
+  return out;
+}
+
 /** Marsaglia–Tsang gamma(shape, 1) sampler; shape < 1 via the boost Gamma(a+1)·U^(1/a). */
 export function gamma(rng: Rng, shape: number): number {
   if (shape < 1) return gamma(rng, shape + 1) * Math.pow(1 - rng.next(), 1 / shape);

@@ -3,6 +3,10 @@
 // seeded popularity order (p ∝ 1/rank^s), by adding that expert's router direction to the
 // token, then restoring the row's RMS. Selection then follows the skew while the layer
 // stays an ordinary MoE on ordinary inputs — every strategy sees the same tokens.
+//
+// The draws are one generator (HotExperts), shared with the rack model: the emulation pushes
+// token t toward the t-th draw of the seed's stream; the model (src/sim/routing.ts) counts the
+// same draws per expert. Same seed, same order of tokens, same hot experts on both sides.
 import type { MoeConfig } from '../model/config.ts';
 import { Rng } from '../util/random.ts';
 
@@ -29,6 +33,58 @@ export function popularityOrder(experts: number, seed: number): number[] {
   return order;
 }
 
+/** The seed's stream of hot-expert draws (the emulation's and the model's). */
+export const SKEW_STREAM = 'workload/skew';
+
+/**
+ * Hot experts drawn token by token: draw t is expert order[k] with k ~ Zipf(exponent) over
+ * 1..E (p ∝ 1/k^s), `order` the seed's popularity order. Successive calls continue the stream,
+ * so drawing a group's tokens rank by rank gives what one call over the stacked tokens gives.
+ */
+export class HotExperts {
+  readonly order: number[];
+  private readonly cdf: Float64Array;
+  private readonly rng: Rng;
+
+  /** `stream`: the draws' source (default the seed's SKEW_STREAM, what the emulation uses). */
+  constructor(
+    readonly experts: number,
+    readonly exponent: number,
+    readonly seed: number,
+    stream?: Rng,
+  ) {
+    if (!(exponent >= 0) || !Number.isFinite(exponent))
+      throw new Error(`routing skew must be a Zipf exponent ≥ 0 (got ${exponent})`);
+    if (!(Number.isInteger(experts) && experts >= 1))
+      throw new Error(`routing skew: experts must be an integer ≥ 1 (got ${experts})`);
+    this.rng = stream ?? new Rng(seed).fork(SKEW_STREAM);
+    this.order = popularityOrder(experts, seed);
+    this.cdf = zipf(experts, exponent);
+    for (let i = 1; i < experts; i++) this.cdf[i] += this.cdf[i - 1];
+  }
+
+  /** The next draw: an expert index. */
+  next(): number {
+    const E = this.experts;
+    const u = this.rng.next() * this.cdf[E - 1];
+    // The first k with cdf[k] ≥ u (at most E − 1), by bisection.
+    let lo = 0;
+    let hi = E - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.order[lo];
+  }
+
+  /** The next `tokens` draws counted per expert: out[e] = tokens whose hot expert is e. */
+  counts(tokens: number, out = new Float64Array(this.experts)): Float64Array {
+    for (let t = 0; t < tokens; t++) out[this.next()]++;
+    return out;
+  }
+}
+
 /** Pushes every token of x [tokens, H] toward a Zipf-drawn hot expert (in place). */
 export function applyRoutingSkew(
   cfg: MoeConfig,
@@ -38,18 +94,10 @@ export function applyRoutingSkew(
   exponent: number,
   seed: number,
 ): void {
-  if (!(exponent >= 0) || !Number.isFinite(exponent))
-    throw new Error(`routing skew must be a Zipf exponent ≥ 0 (got ${exponent})`);
   const { hidden: H, experts: E } = cfg;
-  const rng = new Rng(seed).fork('workload/skew');
-  const order = popularityOrder(E, seed);
-  const cdf = zipf(E, exponent);
-  for (let i = 1; i < E; i++) cdf[i] += cdf[i - 1];
+  const hot = new HotExperts(E, exponent, seed);
   for (let t = 0; t < tokens; t++) {
-    const u = rng.next() * cdf[E - 1];
-    let k = 0;
-    while (k < E - 1 && cdf[k] < u) k++;
-    const e = order[k];
+    const e = hot.next();
     let norm = 0;
     for (let h = 0; h < H; h++) norm += router[e * H + h] ** 2;
     const a = SKEW_BOOST / Math.max(norm, 1e-30);

@@ -1,0 +1,133 @@
+// Routing in the rack model: which experts a rank's tokens go to, and what that costs the grouped
+// GEMM and DEP's exchange. Two laws:
+//
+//   uniform (routingSkew 0, the default)  every token picks K distinct experts uniformly; the
+//       programs use expectations (cost-model.ts: expectedExpertsTouched,
+//       tokenReachesRankProbability) and one grouped GEMM over all slots, no tile padding.
+//   skewed (routingSkew s > 0: hot experts, no EPLB)  token t has a hot expert h_t, the t-th
+//       draw of the generator the emulation uses (src/workload/skew.ts, HotExperts: Zipf(s)
+//       over the seed's popularity order), and K − 1 other experts uniform among the other
+//       E − 1 (the emulation pushes the token's router logits toward h_t; its other K − 1 come
+//       from the router). With h_e = tokens of a batch of T whose hot expert is e and
+//       q = (K − 1)/(E − 1), per expert, in expectation:
+//           slots  c_e = h_e + (T − h_e)·q                       (Σ_e c_e = T·K)
+//           touched  u_e = 1 if h_e > 0, else 1 − (1 − q)^T
+//       The same hot experts serve every MoE layer of the step (the emulation skews the
+//       layer-0 input); experts stay on their DEP owner (no expert-parallel load balancer).
+//
+// Skewed routing is where per-expert counts are known, so there the grouped GEMM is tiled per
+// expert: each expert's slots run in tiles of GROUPED_GEMM_TILE_M rows, the last one padded,
+//     padded slots = Σ_e ⌈c_e / M⌉·M        (FLOPs on padded slots, activation bytes on real ones)
+// DEP: rank j owns experts {e : ⌊e·N/E⌋ = j} (E/N each when N divides E). Rank j's GEMM runs the
+// slots of its experts from every rank: c^j_e = Σ_i c^i_e, touched from the group's Σ h and ΣT.
+// Rows rank i sends rank j (dispatch; the return carries as many back): a token whose hot expert
+// j owns always goes; another goes when one of its K − 1 others is among j's n_j experts:
+//     rows_ij = H_ij + (T_i − H_ij)·ρ_j,   ρ_j = 1 − C(E − 1 − n_j, K − 1) / C(E − 1, K − 1)
+// with H_ij = Σ_{e owned by j} h^i_e. Uneven owners make the others wait at the next barrier.
+
+import type { MoeConfig } from '../model/config.ts';
+
+/**
+ * Rows per tile of the routed-expert grouped GEMM: 128, the smallest M of the MMA tiles
+ * TensorRT-LLM's Blackwell NVFP4 CuTeDSL GEMMs choose from (`mma_tiler_mn` candidates
+ * (128 | 256, N) in tensorrt_llm/_torch/custom_ops/cute_dsl_custom_ops.py). That each expert's
+ * rows fill whole tiles (its last tile padded) is the model's assumption. Used where per-expert
+ * counts are known (skewed routing).
+ */
+export const GROUPED_GEMM_TILE_M = 128;
+
+/** The routing law of a run: uniform (s = 0) or skewed hot experts (s > 0). */
+export const isSkewed = (routingSkew: number | undefined): boolean => (routingSkew ?? 0) > 0;
+
+/** q = (K − 1)/(E − 1): probability that a given non-hot expert is among a token's other K − 1. */
+function otherPick(m: Pick<MoeConfig, 'experts' | 'topK'>): number {
+  return m.experts > 1 ? (m.topK - 1) / (m.experts - 1) : 0;
+}
+
+/** Expected slots per expert c_e = h_e + (T − h_e)·q of T tokens with hot counts `hot`. */
+export function expertSlots(m: Pick<MoeConfig, 'experts' | 'topK'>, hot: ArrayLike<number>, T: number): Float64Array {
+  const q = otherPick(m);
+  const out = new Float64Array(m.experts);
+  for (let e = 0; e < m.experts; e++) out[e] = hot[e] + (T - hot[e]) * q;
+  return out;
+}
+
+/** Expected distinct experts touched among `experts` (indices) by T tokens with hot counts `hot`. */
+export function expertsTouched(
+  m: Pick<MoeConfig, 'experts' | 'topK'>,
+  hot: ArrayLike<number>,
+  T: number,
+  experts: Iterable<number>,
+): number {
+  if (T <= 0) return 0;
+  const cold = 1 - Math.pow(1 - otherPick(m), T);
+  let u = 0;
+  for (const e of experts) u += hot[e] > 0 ? 1 : cold;
+  return u;
+}
+
+/** Slots after padding each expert's slots to whole tiles of `tileM` rows. */
+export function paddedSlots(slots: ArrayLike<number>, tileM = GROUPED_GEMM_TILE_M): number {
+  let p = 0;
+  for (let e = 0; e < slots.length; e++) if (slots[e] > 0) p += Math.ceil(slots[e] / tileM - 1e-9) * tileM;
+  return p;
+}
+
+/** DEP owner of expert e in a group of N: ⌊e·N/E⌋. */
+export const depOwner = (e: number, experts: number, N: number): number => Math.floor((e * N) / experts);
+
+/** The experts DEP rank j owns in a group of N. */
+export function ownedExperts(j: number, experts: number, N: number): number[] {
+  const out: number[] = [];
+  for (let e = 0; e < experts; e++) if (depOwner(e, experts, N) === j) out.push(e);
+  return out;
+}
+
+/** ρ_j = 1 − C(E − 1 − n, K − 1)/C(E − 1, K − 1): a token's K − 1 others reach an owner of n experts (none hot). */
+export function othersReachProbability(experts: number, topK: number, n: number): number {
+  let none = 1;
+  for (let i = 0; i < topK - 1; i++) none *= (experts - 1 - n - i) / (experts - 1 - i);
+  return 1 - Math.max(0, none);
+}
+
+/** What one DEP step of a group moves and computes under skewed routing. */
+export interface DepSkewLoad {
+  /** rows[i][j]: rows rank i sends rank j (expected; rows[i][i] is the local part). */
+  rows: number[][];
+  /** slots[j][e]: slots of expert e (owned by j) that rank j's GEMM runs; 0 for experts j does not own. */
+  slots: Float64Array[];
+  /** Expected experts rank j's GEMM touches. */
+  touched: number[];
+}
+
+/** DEP's per-owner load from each rank's hot counts `hot[i]` and tokens `T[i]` (local indices). */
+export function depSkewLoad(
+  m: Pick<MoeConfig, 'experts' | 'topK'>,
+  hot: readonly ArrayLike<number>[],
+  T: readonly number[],
+): DepSkewLoad {
+  const N = T.length;
+  const E = m.experts;
+  const owned = Array.from({ length: N }, (_, j) => ownedExperts(j, E, N));
+  const rho = owned.map((o) => othersReachProbability(E, m.topK, o.length));
+  const rows = hot.map((h, i) =>
+    owned.map((o, j) => {
+      let H = 0;
+      for (const e of o) H += h[e];
+      return H + (T[i] - H) * rho[j];
+    }),
+  );
+  const totalHot = new Float64Array(E);
+  let totalT = 0;
+  const slots = owned.map(() => new Float64Array(E));
+  hot.forEach((h, i) => {
+    const c = expertSlots(m, h, T[i]);
+    for (let e = 0; e < E; e++) {
+      slots[depOwner(e, E, N)][e] += c[e];
+      totalHot[e] += h[e];
+    }
+    totalT += T[i];
+  });
+  const touched = owned.map((o) => expertsTouched(m, totalHot, totalT, o));
+  return { rows, slots, touched };
+}
