@@ -6,7 +6,8 @@
 // exporter serves both; timeSource and adapter say plainly that it is modeled.
 //
 // Differences from the emulation, said in the page's warnings: the model runs the model's
-// full depth (not the `layers` field), routing is uniform (no skew), and DP is DWDP's program
+// full depth (not the `layers` field), a skewed token's hot expert is counted as one of its K
+// (the emulation only pushes its router logits toward it), and DP is DWDP's program
 // with a full replica (P = 0, no pulls). Both follow the same step plans (src/timeline/plan.ts).
 import { makePlacement } from '../dwdp/placement.ts';
 import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
@@ -37,7 +38,11 @@ export function modeledCaveats(c: PageConfig): string[] {
   const out = [
     `modeled over ${c.model.name}'s full depth (${c.model.layers.total} layers, ${c.model.layers.moe} MoE), not the Layers field`,
   ];
-  if (c.run.routingSkew > 0) out.push('the model routes uniformly (routing skew is emulation-only)');
+  if (c.run.routingSkew > 0)
+    out.push(
+      "the model counts each token's hot expert (the emulation's draw) as one of its K and its others as uniform; " +
+        'the emulation only pushes the router toward it',
+    );
   return out;
 }
 
@@ -67,6 +72,7 @@ export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
     linkGBps: c.run.link.gbps,
     local: dp ? E : c.run.dwdp.local,
     pull: dp ? 0 : c.run.dwdp.pull,
+    routingSkew: c.run.routingSkew,
   };
 }
 
@@ -88,7 +94,7 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
   const p = stepParams(c, strategy);
   const run = stepRun(p);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
-  const batches = stepBatches(p);
+  const batches = stepBatches({ ...p, experts: p.model.experts });
   const N = p.groupSize;
   const E = c.model.experts;
   const moeLayers = c.model.layers.moe;
