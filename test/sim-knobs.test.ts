@@ -11,7 +11,8 @@ import { CostModel } from '../src/sim/cost-model.ts';
 import { DEFAULT_STEP_PARAMS, runStepRow, stepBatches } from '../src/sim/experiment.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
 import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots } from '../src/sim/routing.ts';
-import { runServing, type ServingParams } from '../src/sim/serving.ts';
+import { DEFAULT_SERVING_MAX_TOKENS, runServing, type ServingParams } from '../src/sim/serving.ts';
+import { rowRankSteps } from '../src/options/scenario.ts';
 import { parseScenario, checkScenario } from '../src/sim/scenarios.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import type { Op } from '../src/timeline/ops.ts';
@@ -204,6 +205,24 @@ describe(`routing skew: one generator for the emulation and the model ${at}`, ()
     expect(ref).toEqual(pushed);
   });
 
+  it('the draws at R1’s 256 experts are the linear search of the Zipf CDF, draw for draw (float64 reference)', () => {
+    for (const s of [0, 0.3 + 2 * rng.next(), 4]) {
+      const sd = rng.int(1e9);
+      const hot = new HotExperts(256, s, sd);
+      const r = new Rng(sd).fork(SKEW_STREAM);
+      const order = popularityOrder(256, sd);
+      const cdf: number[] = [];
+      for (let k = 0, acc = 0; k < 256; k++) cdf.push((acc += 1 / (k + 1) ** s));
+      for (let t = 0; t < 20000; t++) {
+        const u = r.next() * cdf[255];
+        let k = 0;
+        while (k < 255 && cdf[k] < u) k++;
+        const got = hot.next();
+        if (got !== order[k]) expect(got, `draw ${t}, exponent ${s} ${at}`).toBe(order[k]);
+      }
+    }
+  });
+
   it('step batches carry the counts of the same draws, step by step and rank by rank', () => {
     const p = {
       ...DEFAULT_STEP_PARAMS,
@@ -393,6 +412,20 @@ describe('scenario keys', () => {
       ['maxTokensPerBatch', [8192, 32768]],
     ] as const)
       expect(() => checkScenario(parseScenario({ sweep: { param, values } }), 256)).not.toThrow();
+  });
+
+  it('size a serving row’s work by both caps', () => {
+    const G = 1 + rng.int(8);
+    const requests = 1 + rng.int(5000);
+    const row = { groupSize: G, ranks: 8 * G, requests, isl: 1000, maxTokensPerBatch: 1000 * (1 + rng.int(20)) };
+    const perBatch = row.maxTokensPerBatch / 1000;
+    expect(rowRankSteps('serving', row)).toBe(2 * G * Math.ceil(requests / perBatch) + 8 * G);
+    expect(rowRankSteps('serving', { ...row, maxBatchRequests: 1 })).toBe(2 * G * requests + 8 * G);
+    // No token cap given: the serving default.
+    const { maxTokensPerBatch: _, ...uncapped } = row;
+    expect(rowRankSteps('serving', uncapped)).toBe(
+      2 * G * Math.ceil(requests / Math.floor(DEFAULT_SERVING_MAX_TOKENS / 1000)) + 8 * G,
+    );
   });
 
   it('refuse bad values with one message naming the key', () => {

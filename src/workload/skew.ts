@@ -44,6 +44,8 @@ export const SKEW_STREAM = 'workload/skew';
 export class HotExperts {
   readonly order: number[];
   private readonly cdf: Float64Array;
+  /** guide[b] = the first k with cdf[k] ≥ b·total/E: where the search for a u in bucket b starts. */
+  private readonly guide: Int32Array;
   private readonly rng: Rng;
 
   /** `stream`: the draws' source (default the seed's SKEW_STREAM, what the emulation uses). */
@@ -61,21 +63,25 @@ export class HotExperts {
     this.order = popularityOrder(experts, seed);
     this.cdf = zipf(experts, exponent);
     for (let i = 1; i < experts; i++) this.cdf[i] += this.cdf[i - 1];
+    this.guide = new Int32Array(experts);
+    const total = this.cdf[experts - 1];
+    for (let b = 0, k = 0; b < experts; b++) {
+      // A hair below the bucket's edge, so float rounding of u = r·total never starts past the answer.
+      while (k < experts - 1 && this.cdf[k] < ((b * total) / experts) * (1 - 1e-12)) k++;
+      this.guide[b] = k;
+    }
   }
 
   /** The next draw: an expert index. */
   next(): number {
     const E = this.experts;
-    const u = this.rng.next() * this.cdf[E - 1];
-    // The first k with cdf[k] ≥ u (at most E − 1), by bisection.
-    let lo = 0;
-    let hi = E - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.order[lo];
+    const r = this.rng.next();
+    const u = r * this.cdf[E - 1];
+    // The first k with cdf[k] ≥ u (at most E − 1): from the guide of u's bucket (every k before
+    // it has cdf[k] < b·total/E ≤ u, up to rounding), then forward — O(1) steps on average.
+    let k = this.guide[Math.min(E - 1, Math.floor(r * E))];
+    while (k < E - 1 && this.cdf[k] < u) k++;
+    return this.order[k];
   }
 
   /** The next `tokens` draws counted per expert: out[e] = tokens whose hot expert is e. */
