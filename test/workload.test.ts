@@ -149,6 +149,46 @@ describe(`one length generator for the emulation and the model ${at}`, () => {
     }
   });
 
+  it('with server-style caps both sides fill the same batches from the same queue, for every law', () => {
+    for (const law of LENGTH_LAWS) {
+      for (let trial = 0; trial < 3; trial++) {
+        const requestsPerRank = 1 + rng.int(5);
+        const mean = 1 + rng.int(3000);
+        const spec = {
+          ranks: 1 + rng.int(6),
+          tokensPerRank: requestsPerRank * mean,
+          requestsPerRank,
+          lengthCv: rng.next(),
+          lengthLaw: law,
+          islRatio: 0.05 + 0.9 * rng.next(),
+          maxTokensPerBatch: trial === 2 ? undefined : Math.round(mean * (0.5 + 4 * rng.next())),
+          maxBatchRequests: trial === 1 ? undefined : 1 + rng.int(6),
+          seed: rng.int(1e9),
+        };
+        const emulated = makeWorkload(spec).map((w) => w.lengths);
+        const d = workloadLengths(spec);
+        const modeled = stepBatches({
+          isl: d.law === 'uniform-ratio' ? d.isl : mean,
+          cv: spec.lengthCv,
+          lengthLaw: law,
+          islRatio: spec.islRatio,
+          batch: requestsPerRank,
+          groupSize: spec.ranks,
+          steps: 1,
+          seed: spec.seed,
+          maxTokensPerBatch: spec.maxTokensPerBatch,
+          maxBatchRequests: spec.maxBatchRequests,
+        }).map((steps) => steps[0].lengths);
+        expect(modeled, `${law} ${JSON.stringify(spec)} ${at}`).toEqual(emulated);
+        for (const b of emulated) {
+          if (spec.maxBatchRequests !== undefined) expect(b.length).toBeLessThanOrEqual(spec.maxBatchRequests);
+          if (spec.maxTokensPerBatch !== undefined && b.length > 1)
+            expect(b.reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(spec.maxTokensPerBatch);
+        }
+      }
+    }
+  });
+
   it('a different law or seed gives different requests', () => {
     const spec = { ranks: 4, tokensPerRank: 4096, requestsPerRank: 4, lengthCv: 0.5, islRatio: 0.5, seed };
     const by = (o: Partial<Parameters<typeof makeWorkload>[0]>) =>

@@ -2,7 +2,7 @@
 // input lengths vary with a coefficient of variation (CV) — the imbalance DEP's per-layer
 // barrier pays for and DWDP does not. Everything is drawn from the seed, by the generator the
 // rack model uses too (lengths.ts): the same seed and law give the model the same requests.
-import { drawBatches, type LengthDist, type LengthLaw } from './lengths.ts';
+import { drawBatches, fillBatches, type LengthDist, type LengthLaw } from './lengths.ts';
 
 export interface WorkloadSpec {
   ranks: number;
@@ -19,6 +19,13 @@ export interface WorkloadSpec {
    */
   lengthLaw?: LengthLaw;
   islRatio?: number;
+  /**
+   * Batches as servers fill them (lengths.ts, fillBatches — what the rack model's step rows call
+   * with the same caps): each rank takes requests from one queue while the next fits both caps,
+   * instead of exactly requestsPerRank; lengths keep the law's mean tokensPerRank / requestsPerRank.
+   */
+  maxTokensPerBatch?: number;
+  maxBatchRequests?: number;
   seed: number;
 }
 
@@ -64,13 +71,11 @@ export function workloadLengths(spec: WorkloadSpec): LengthDist {
  */
 export function makeWorkload(spec: WorkloadSpec): RankWork[] {
   checkWorkloadSpec(spec);
-  const batches = drawBatches({
-    seed: spec.seed,
-    ranks: spec.ranks,
-    steps: 1,
-    batch: spec.requestsPerRank,
-    lengths: workloadLengths(spec),
-  });
+  const common = { seed: spec.seed, ranks: spec.ranks, steps: 1, lengths: workloadLengths(spec) };
+  const batches =
+    spec.maxTokensPerBatch !== undefined || spec.maxBatchRequests !== undefined
+      ? fillBatches({ ...common, maxTokens: spec.maxTokensPerBatch, maxRequests: spec.maxBatchRequests })
+      : drawBatches({ ...common, batch: spec.requestsPerRank });
   const out: RankWork[] = [];
   let first = 0;
   batches.forEach(([lengths], r) => {
