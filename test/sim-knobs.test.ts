@@ -13,7 +13,7 @@ import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts
 import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots } from '../src/sim/routing.ts';
 import { DEFAULT_SERVING_MAX_TOKENS, runServing, type ServingParams } from '../src/sim/serving.ts';
 import { rowRankSteps } from '../src/options/scenario.ts';
-import { parseScenario, checkScenario } from '../src/sim/scenarios.ts';
+import { parseScenario, checkScenario, runScenario } from '../src/sim/scenarios.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import type { Op } from '../src/timeline/ops.ts';
 import { fillBatches, type LengthDist } from '../src/workload/lengths.ts';
@@ -412,6 +412,22 @@ describe('scenario keys', () => {
       ['maxTokensPerBatch', [8192, 32768]],
     ] as const)
       expect(() => checkScenario(parseScenario({ sweep: { param, values } }), 256)).not.toThrow();
+  });
+
+  it('rows report the knobs they vary', () => {
+    const r = runScenario({
+      name: 'knobs',
+      base: { groupSize: 2, steps: 1, isl: 1024, splitWeights: false },
+      rows: [
+        { depDispatch: 'allgather', splitMerge: 'pulled' },
+        { depDispatch: 'all-to-all', splitMerge: 'local' },
+      ],
+    });
+    const rows = r.rows as unknown as Record<string, unknown>[];
+    expect(rows.map((x) => [x.depDispatch, x.splitMerge])).toEqual([
+      ['allgather', 'pulled'],
+      ['all-to-all', 'local'],
+    ]);
   });
 
   it('size a serving row’s work by both caps', () => {

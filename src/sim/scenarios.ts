@@ -309,6 +309,7 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
   const mode = spec.mode ?? 'step';
   checkScenario(spec, model.experts);
   const params = scenarioRows(spec);
+  const varying = variedParams(params);
   const rows: ScenarioRow[] = params.map((p, i) => {
     const step = runStepRow({ ...p, profile, model, steps: mode === 'serving' ? 1 : p.steps }).row;
     let row: ScenarioRow = step;
@@ -340,10 +341,11 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
         serving: { dep: servingSide(dep), dwdp: servingSide(dwdp) },
       };
     }
+    // Every varied parameter the row's own fields do not report (splitMerge, depDispatch, …), so tables and JSON show it.
+    for (const k of varying) if (!(k in row)) (row as unknown as Record<string, unknown>)[k] = p[k];
     o.onRow?.(row, i);
     return row;
   });
-  const varying = variedParams(params);
   const varies = varying.length === 1 ? varying[0] : null;
   let crossover: Crossover | null = null;
   if (varies && params.every((p) => typeof p[varies] === 'number')) {
