@@ -12,7 +12,7 @@ import { DEFAULT_STEP_PARAMS, runStepRow, stepBatches } from '../src/sim/experim
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
 import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots } from '../src/sim/routing.ts';
 import { DEFAULT_SERVING_MAX_TOKENS, runServing, type ServingParams } from '../src/sim/serving.ts';
-import { rowRankSteps } from '../src/options/scenario.ts';
+import { MAX_STEP_REQUESTS, rowRankSteps, stepRowRequests } from '../src/options/scenario.ts';
 import { parseScenario, checkScenario, runScenario } from '../src/sim/scenarios.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import type { Op } from '../src/timeline/ops.ts';
@@ -461,6 +461,25 @@ describe('scenario keys', () => {
       expect(e.option).toBe(option);
       expect(e.message).toMatch(detail);
     }
+    // A queue-filled step row that would draw more requests than the limit: named by its cap.
+    const big = errorOf(() =>
+      checkScenario(parseScenario({ base: { isl: 1, groupSize: 64, steps: 64, maxTokensPerBatch: 1 << 10 } }), 256),
+    );
+    expect(big.option).toBe('scenario.base.maxTokensPerBatch');
+    expect(big.message).toMatch(new RegExp(`${64 * 64 * 1024}.*${MAX_STEP_REQUESTS}`));
+    expect(stepRowRequests({ isl: 1000, groupSize: 4, steps: 2, maxTokensPerBatch: 3500, maxBatchRequests: 2 })).toBe(
+      16,
+    );
+    expect(
+      stepRowRequests({
+        isl: 1000,
+        lengthLaw: 'uniform-ratio',
+        islRatio: 0.5,
+        groupSize: 4,
+        steps: 2,
+        maxTokensPerBatch: 3500,
+      }),
+    ).toBe(4 * 2 * 4);
     // A step row that fixes `batch` and gives a cap: one message, naming batch and the cap.
     const e = errorOf(() => checkScenario(parseScenario({ base: { batch: 2, maxBatchRequests: 3 } }), 256));
     expect(e.option).toBe('scenario.base.batch');

@@ -367,6 +367,23 @@ function checkedJson(decl: ScenarioParamDecl, v: unknown, path: string): OptionV
  */
 export const MAX_RANK_STEPS: Readonly<Record<ScenarioMode, number>> = { step: 4096, serving: 32768 };
 
+/**
+ * Requests a step row may draw when its batches are filled from the queue (groupSize × steps ×
+ * requests per batch at the mean length): about 0.1 s of draws here, and what a fixed `batch`
+ * at its limits asks for.
+ */
+export const MAX_STEP_REQUESTS = 1 << 21;
+
+/** Requests a queue-filled step row draws, at about the mean length (see MAX_STEP_REQUESTS). */
+export function stepRowRequests(p: Record<string, unknown>): number {
+  const isl = p.isl as number;
+  const mean = p.lengthLaw === 'uniform-ratio' ? (isl * (1 + ((p.islRatio as number | undefined) ?? 1))) / 2 : isl;
+  const tokens = p.maxTokensPerBatch as number | undefined;
+  const cap = (p.maxBatchRequests as number | undefined) ?? Infinity;
+  const perBatch = Math.min(cap, tokens === undefined ? Infinity : Math.max(1, Math.floor(tokens / mean)));
+  return (p.groupSize as number) * (p.steps as number) * perBatch;
+}
+
 /** Requests a serving batch holds at about the mean length (see MAX_RANK_STEPS). */
 function requestsPerBatch(p: Record<string, unknown>): number {
   const tokens = (p.maxTokensPerBatch as number | undefined) ?? DEFAULT_SERVING_MAX_TOKENS;
@@ -451,6 +468,18 @@ export function scenarioRowErrors(
         ]),
       );
     }
+  }
+  if (mode === 'step' && caps.length > 0 && stepRowRequests(row) > MAX_STEP_REQUESTS) {
+    const culprit = given.has('maxTokensPerBatch') ? 'maxTokensPerBatch' : 'maxBatchRequests';
+    const n = stepRowRequests(row);
+    const per = Math.round(n / ((row.groupSize as number) * (row.steps as number)));
+    out.push(
+      new OptionError(
+        key(culprit),
+        row[culprit],
+        d`fills batches of about ${per} requests, ${n} over groupSize × steps, over the limit of ${MAX_STEP_REQUESTS} for a step row: make the batches smaller`,
+      ),
+    );
   }
   const work = rowRankSteps(mode, row);
   if (work > MAX_RANK_STEPS[mode]) {
