@@ -92,11 +92,12 @@ const MUTATIONS: Record<LabKernelName, Mutation[]> = {
     ['swapped words', (out: Uint32Array) => swapRows(out, 1)],
     ['never written', (out: Uint32Array) => Object.assign(out.slice(), { [out.length - 1]: 0xffffffff })],
   ],
-  // Mutations touch every token: the check skips the rare token within f32 rounding of a tie.
+  // The lab draws every token clear of f32 rounding and bounds each weight's error (≈1e-5 relative
+  // at this shape, from the inputs), so a 1e-3 relative change is far outside it.
   router: [
     [
       'weights perturbed',
-      (o: RouterOut) => ({ idx: o.idx, weight: o.weight.map((w, i) => (i % ROUTER_K === 0 ? w * (1 + 1e-4) : w)) }),
+      (o: RouterOut) => ({ idx: o.idx, weight: o.weight.map((w, i) => (i % ROUTER_K === 0 ? w * (1 + 1e-3) : w)) }),
     ],
     ['swapped token rows', (o: RouterOut) => ({ idx: swapRows(o.idx, ROUTER_K), weight: o.weight })],
     ['slots swapped within tokens', (o: RouterOut) => ({ idx: o.idx.map((_, i) => o.idx[i ^ 1]), weight: o.weight })],

@@ -2,6 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../src/gpu/index.ts';
 import { RouterKernel, routerReference, type RouterParams, type RouterReference } from '../src/kernels/router.ts';
+import {
+  clearOfRounding,
+  clearRouterInputs,
+  routerWeightBounds,
+  type RouterInputs,
+} from '../src/kernels/router-bounds.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
@@ -36,11 +42,7 @@ const softmax = (o: Partial<RouterParams> = {}): RouterParams => ({
   ...o,
 });
 
-interface Inputs {
-  x: Float32Array;
-  w: Float32Array;
-  bias?: Float32Array;
-}
+type Inputs = RouterInputs;
 
 function randomInputs(p: RouterParams, T: number, r: Rng): Inputs {
   return {
@@ -51,82 +53,10 @@ function randomInputs(p: RouterParams, T: number, r: Rng): Inputs {
   };
 }
 
-const U = 2 ** -24; // f32 unit roundoff
-
-/**
- * Bounds on the f32 kernel's error in token t's probabilities and selection scores, from the
- * inputs. A logit x·w over H products errs by at most γ(H+1)·Σ|x_h·w_h| in any summation
- * order; a sigmoid passes on σ'(l) = p(1 − p) times that, a softmax at most p_e·(δ_e + max δ)
- * (its own logit and the normalizer), to first order. exp is accurate to 3 + 2|x| ulps in
- * WGSL; the divisions, the normalizer's sum over E and the bias add cost an ulp each.
- */
-function scoreErrors(p: RouterParams, inp: Inputs, ref: RouterReference, t: number) {
-  const { hidden: H, experts: E } = p;
-  const gammaH = ((H + 1) * U) / (1 - (H + 1) * U);
-  const logitErr = new Float64Array(E);
-  let maxLogit = 0;
-  for (let e = 0; e < E; e++) {
-    let abs = 0;
-    let dot = 0;
-    for (let h = 0; h < H; h++) {
-      const v = inp.x[t * H + h] * inp.w[e * H + h];
-      abs += Math.abs(v);
-      dot += v;
-    }
-    logitErr[e] = gammaH * abs;
-    maxLogit = Math.max(maxLogit, Math.abs(dot));
-  }
-  const maxErr = Math.max(...logitErr);
-  const ulps = 8 + 2 * maxLogit + (p.scoring === 'softmax' ? E : 0);
-  const prob = new Float64Array(E);
-  const sel = new Float64Array(E);
-  for (let e = 0; e < E; e++) {
-    const pe = ref.probs[t * E + e];
-    prob[e] = (p.scoring === 'sigmoid' ? pe * (1 - pe) * logitErr[e] : pe * (logitErr[e] + maxErr)) + ulps * U * pe;
-    sel[e] = prob[e] + U * Math.abs(ref.scores[t * E + e]);
-  }
-  return { prob, sel };
-}
-
-/**
- * Whether token t's routing is decided by more than the kernel's rounding can move: every
- * adjacent pair among the kept groups and the first dropped one, and among the K chosen
- * experts and the best one left out, differs by more than the two error bounds together.
- * Exactly equal scores (duplicate router rows) are true ties that the kernel computes
- * identically and breaks by index like the reference, so they need no gap.
- */
-function clearOfRounding(p: RouterParams, inp: Inputs, ref: RouterReference, t: number): boolean {
-  const { experts: E, topK: K, nGroup: G, topkGroup } = p;
-  const per = E / G;
-  const err = scoreErrors(p, inp, ref, t).sel;
-  const s = ref.scores.subarray(t * E, (t + 1) * E);
-  const apart = (a: number, ea: number, b: number, eb: number) => a === b || Math.abs(a - b) > ea + eb;
-  let candidates = Array.from({ length: E }, (_, e) => e);
-  if (G > 1) {
-    // A group's score (its best, or best two with a bias) moves by at most its members' worst error (twice).
-    const gs = ref.groupScores.subarray(t * G, (t + 1) * G);
-    const gErr = Array.from({ length: G }, (_, g) => {
-      const worst = Math.max(...err.subarray(g * per, (g + 1) * per));
-      return p.hasBias ? 2 * worst + U * Math.abs(gs[g]) : worst;
-    });
-    const order = Array.from({ length: G }, (_, g) => g).sort((a, b) => gs[b] - gs[a] || a - b);
-    for (let k = 0; k < Math.min(topkGroup, G - 1); k++) {
-      if (!apart(gs[order[k]], gErr[order[k]], gs[order[k + 1]], gErr[order[k + 1]])) return false;
-    }
-    const kept = new Set(order.slice(0, topkGroup));
-    candidates = candidates.filter((e) => kept.has(Math.floor(e / per)));
-  }
-  const order = candidates.sort((a, b) => s[b] - s[a] || a - b);
-  for (let k = 0; k < Math.min(K, order.length - 1); k++) {
-    if (!apart(s[order[k]], err[order[k]], s[order[k + 1]], err[order[k + 1]])) return false;
-  }
-  return true;
-}
-
 /**
  * Redraws (with `draw`) the activations of every token whose routing is not clear of f32
- * rounding, or that `accept` refuses, until it is, so the kernel can be held to the reference on every token.
- * Near-ties are a few percent of random tokens; exact ties have their own test.
+ * rounding (router-bounds.ts), or that `accept` refuses, so the kernel can be held to the
+ * reference on every token. Exact ties have their own test.
  */
 function clearInputs(
   p: RouterParams,
@@ -135,17 +65,11 @@ function clearInputs(
   r: Rng,
   { accept = (_ref: RouterReference): boolean => true, draw = (): Float32Array => r.normals(p.hidden) } = {},
 ): Inputs {
-  const H = p.hidden;
-  for (let t = 0; t < T; t++) {
-    for (let tries = 0; ; tries++) {
-      const one = { ...inp, x: inp.x.subarray(t * H, (t + 1) * H) };
-      const ref = routerReference(p, 1, one.x, inp.w, inp.bias);
-      if (clearOfRounding(p, one, ref, 0) && accept(ref)) break;
-      if (tries === 1000) throw new Error(`test inputs: no clear routing for token ${t} in 1000 draws (seed ${seed})`);
-      inp.x.set(draw(), t * H);
-    }
+  try {
+    return clearRouterInputs(p, T, inp, draw, { accept });
+  } catch (e) {
+    throw new Error(`test inputs: ${(e as Error).message} (seed ${seed})`, { cause: e });
   }
-  return inp;
 }
 
 /** Random inputs whose every token's routing is clear of f32 rounding. */
@@ -170,23 +94,6 @@ async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs, opts
   });
   gpu.device.queue.submit([enc.finish()]);
   return { idx: await readI32(gpu, idxBuf, T * p.topK), weight: await readF32(gpu, wBuf, T * p.topK) };
-}
-
-/**
- * Bounds on the error of token t's K weights, from the probability bounds of scoreErrors:
- * the scale, and with norm_topk_prob the quotient by the chosen probabilities' sum (first
- * order), plus an ulp per operation.
- */
-function weightErrors(p: RouterParams, inp: Inputs, ref: RouterReference, t: number): number[] {
-  const { experts: E, topK: K, routedScalingFactor: S } = p;
-  const errP = scoreErrors(p, inp, ref, t).prob;
-  const chosen = Array.from(ref.idx.subarray(t * K, (t + 1) * K));
-  const w = (k: number) => Math.abs(ref.weight[t * K + k]);
-  if (!p.normTopkProb) return chosen.map((e, k) => S * errP[e] + 2 * U * w(k));
-  const prob = chosen.map((e) => ref.probs[t * E + e]);
-  const den = prob.reduce((a, b) => a + b, 0);
-  const denErr = chosen.reduce((a, e) => a + errP[e], 0);
-  return chosen.map((e, k) => S * (errP[e] / den + (prob[k] * denErr) / den ** 2) + (K + 3) * U * w(k));
 }
 
 /**
@@ -222,7 +129,7 @@ function checkTokens(
     expect(Array.from(idx.subarray(t * K, (t + 1) * K)), why(`${name}: token ${t} experts`)).toEqual(
       Array.from(ref.idx.subarray(t * K, (t + 1) * K)),
     );
-    const bound = weightErrors(p, inp, ref, t);
+    const bound = routerWeightBounds(p, inp, ref, t);
     for (let k = 0; k < K; k++) {
       const err = Math.abs(weight[t * K + k] - ref.weight[t * K + k]);
       expect(err, why(`${name}: token ${t} weight ${k} (reference ${ref.weight[t * K + k]})`)).toBeLessThanOrEqual(
