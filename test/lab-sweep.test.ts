@@ -107,17 +107,18 @@ describe('lab sweep', () => {
     expect(report.recordedIn).toBeUndefined();
   });
 
-  it('router: tokens-per-workgroup candidates, out-of-range ones rejected', async () => {
+  it('router: logits-form and tokens-per-workgroup candidates, out-of-range ones rejected', async () => {
     const gpu = await testGpu();
     const report = await sweepLab(gpu, routerLab as LabKernel<never>, SHAPE, {
       seed,
       runs: 1,
       warmup: 0,
-      candidates: ['tb:1', 'tb:3', 'tb:17', 'tb:x'],
+      candidates: ['tb:1', 'tb:3', 'fused:tb:2', 'tb:17', 'tb:x'],
     });
     expect(report.rows.map((r) => [r.variant, r.ok])).toEqual([
       ['tb:1', true],
       ['tb:3', true],
+      ['fused:tb:2', true],
       ['tb:17', false],
       ['tb:x', false],
     ]);

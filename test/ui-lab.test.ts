@@ -92,7 +92,7 @@ describe('lab view state', () => {
     ['expert-gemm', 'runs', '0', "Timed runs must be an integer from 1 to 100 (got '0')"],
     ['expert-gemm', 'seed', '-3', "Seed must be an integer from 0 to 2147483647 (got '-3')"],
     ['router', 'variant', 'tb:32', 'tokens per workgroup 32 is above 16'],
-    ['router', 'variant', 'bk:4', "expected 'tb:N' with N a positive integer, got 'bk:4'"],
+    ['router', 'variant', 'bk:4', "expected 'tb:N' or 'fused:tb:N' with N a positive integer, got 'bk:4'"],
     ['router', 'scoring', 'relu', "Router scoring must be one of softmax, sigmoid (got 'relu')"],
     ['attention', 'headDim', '512', "Head size must be an integer from 1 to 256 (got '512')"],
     ['attention', 'lengths', '4,,2', "Request lengths must be a comma list of integers from 0 to 16384 (got '4,,2')"],

@@ -11,7 +11,13 @@ import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/ind
 import { DenseGemm } from './dense-gemm.ts';
 import { defaultVariant } from './expert-gemm.ts';
 import type { TileVariant } from './gemm-variant.ts';
-import { SizeUniforms, validateRouterParams, workgroupGrid, type RouterParams } from './routing-params.ts';
+import {
+  MAX_TOKENS_PER_WORKGROUP,
+  SizeUniforms,
+  validateRouterParams,
+  workgroupGrid,
+  type RouterParams,
+} from './routing-params.ts';
 
 export type { RouterParams } from './routing-params.ts';
 
@@ -77,8 +83,10 @@ export class RouterKernel {
     validateRouterParams(p);
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const asked = opts.tokensPerWorkgroup;
-    if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= 16)) {
-      throw new Error(`router: tokensPerWorkgroup must be an integer in [1, 16] (got ${asked})`);
+    if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_TOKENS_PER_WORKGROUP)) {
+      throw new Error(
+        `router: tokensPerWorkgroup must be an integer in [1, ${MAX_TOKENS_PER_WORKGROUP}] (got ${asked})`,
+      );
     }
     const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
     const twoPass = vw === 4 && !opts.fused;

@@ -114,3 +114,26 @@ export class SizeUniforms {
     this.cache.clear();
   }
 }
+
+/**
+ * A router configuration: how the logits are computed (fused: by the selection kernel itself,
+ * else by the dense GEMM pass) and tokens per selection workgroup. Written 'tb:N' or
+ * 'fused:tb:N' (the lab's and the tuning cache's variant names).
+ */
+export interface RouterVariant {
+  fused: boolean;
+  tokensPerWorkgroup: number;
+}
+
+export const MAX_TOKENS_PER_WORKGROUP = 16;
+
+export const routerVariantName = (v: RouterVariant): string => `${v.fused ? 'fused:' : ''}tb:${v.tokensPerWorkgroup}`;
+
+/** 'tb:N' or 'fused:tb:N' with N in 1..MAX_TOKENS_PER_WORKGROUP, else an error message naming the valid forms. */
+export function parseRouterVariant(v: string): RouterVariant | string {
+  const m = /^(fused:)?tb:(\d+)$/.exec(v.trim());
+  if (!m || !(+m[2] >= 1)) return `expected 'tb:N' or 'fused:tb:N' with N a positive integer, got '${v}'`;
+  const n = +m[2];
+  if (n > MAX_TOKENS_PER_WORKGROUP) return `tokens per workgroup ${n} is above ${MAX_TOKENS_PER_WORKGROUP}`;
+  return { fused: !!m[1], tokensPerWorkgroup: n };
+}

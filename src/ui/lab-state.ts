@@ -9,6 +9,7 @@
 //
 // Pure module (Node and browser).
 import { parseVariant } from '../kernels/gemm-variant.ts';
+import { parseRouterVariant } from '../kernels/routing-params.ts';
 import { MAX_HEAD_DIM } from '../kernels/attention.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { LAB_REGISTRY } from '../lab/registry.ts';
@@ -162,7 +163,7 @@ export const LAB_FIELDS: readonly LabFieldDef[] = [
     label: 'Variant',
     input: 'text',
     default: '',
-    help: "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'tile:4x4:8x8', 'naive'…; router 'tb:N'; attention 'bk:N'.",
+    help: "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'tile:4x4:8x8', 'naive'…; router 'tb:N' | 'fused:tb:N'; attention 'bk:N'.",
   },
   {
     key: 'runs',
@@ -272,10 +273,13 @@ function variant(kernel: LabKernelName, raw: string): string | undefined {
     }
     return v;
   }
-  const prefix = kernel === 'router' ? 'tb' : 'bk';
-  const n = parseNumbered(prefix, v);
+  if (kernel === 'router') {
+    const r = parseRouterVariant(v);
+    if (typeof r === 'string') throw new FieldProblem(r);
+    return v;
+  }
+  const n = parseNumbered('bk', v);
   if (typeof n === 'string') throw new FieldProblem(n);
-  if (kernel === 'router' && n > 16) throw new FieldProblem(`tokens per workgroup ${n} is above 16`);
   return v;
 }
 

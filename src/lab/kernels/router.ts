@@ -1,13 +1,20 @@
-// Lab: the MoE router (src/kernels/router.ts). Variant 'tb:N' = N tokens per workgroup
-// share each load of the router weights.
+// Lab: the MoE router (src/kernels/router.ts). Variant 'tb:N': the logits by the dense GEMM
+// pass, then N tokens per selection workgroup; 'fused:tb:N': one pass whose workgroups
+// compute the logits themselves, N tokens sharing each load of the router weights (the form
+// the kernel keeps for H not a multiple of 4, and the one the GEMM pass replaced).
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../../gpu/index.ts';
 import { RouterKernel, routerReference, type RouterParams } from '../../kernels/router.ts';
+import {
+  parseRouterVariant,
+  routerVariantName as variantName,
+  type RouterVariant,
+} from '../../kernels/routing-params.ts';
 import { clearRouterInputs, routerWeightBounds, type RouterInputs } from '../../kernels/router-bounds.ts';
 import { Rng } from '../../util/random.ts';
 import { allOf, checkExact } from '../checks.ts';
 import { relativeError } from '../../util/numeric.ts';
 import { routerShapeClass } from '../../tuning/shape-class.ts';
-import { parseNumbered, tunedVariant } from '../tuned.ts';
+import { tunedVariant } from '../tuned.ts';
 import type { CheckResult, LabKernel, LabProblem, LabShape } from '../types.ts';
 
 export interface RouterOut {
@@ -88,9 +95,8 @@ export function checkRouter(
 }
 
 const validate = (v: string): string | undefined => {
-  const n = parseNumbered('tb', v);
-  if (typeof n === 'string') return n;
-  return n <= 16 ? undefined : `tokens per workgroup ${n} is above 16`;
+  const r = parseRouterVariant(v);
+  return typeof r === 'string' ? r : undefined;
 };
 
 export const routerLab: LabKernel<RouterOut> = {
@@ -99,7 +105,7 @@ export const routerLab: LabKernel<RouterOut> = {
   bound: 'compute',
   uses: ['tokens', 'hidden', 'experts', 'topK', 'scoring'],
   shapeClass: (s) => routerShapeClass(s),
-  sweepCandidates: () => ['tb:1', 'tb:2', 'tb:4', 'tb:8'],
+  sweepCandidates: () => ['tb:1', 'tb:2', 'tb:4', 'tb:8', 'fused:tb:4'],
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<RouterOut>> {
     const p = labRouterParams(s);
     const T = s.tokens;
@@ -125,7 +131,8 @@ export const routerLab: LabKernel<RouterOut> = {
     if (given !== undefined && problemOf(given)) throw new Error(`router variant: ${problemOf(given)}`);
     const tuned = given === undefined ? await tunedVariant(gpu, routerLab, s, problemOf) : undefined;
     const make = (v: string | undefined) =>
-      RouterKernel.create(gpu, p, v ? { tokensPerWorkgroup: parseNumbered('tb', v) as number } : {});
+      RouterKernel.create(gpu, p, v ? (parseRouterVariant(v) as RouterVariant) : {});
+    const nameOf = (k: RouterKernel) => variantName({ fused: !k.logits, tokensPerWorkgroup: k.tokensPerWorkgroup });
     let kernel = await make(given ?? tuned);
     const problem: LabProblem<RouterOut> = {
       kernel: 'router',
@@ -138,7 +145,7 @@ export const routerLab: LabKernel<RouterOut> = {
         nGroup: p.nGroup,
         topkGroup: p.topkGroup,
       },
-      variant: `tb:${kernel.tokensPerWorkgroup}`,
+      variant: nameOf(kernel),
       variantSource: given ? 'given' : tuned ? 'tuned' : 'default',
       bound: 'compute',
       flops: 2 * T * p.experts * p.hidden,
@@ -161,7 +168,7 @@ export const routerLab: LabKernel<RouterOut> = {
         const next = await make(v);
         kernel.destroy();
         kernel = next;
-        problem.variant = `tb:${kernel.tokensPerWorkgroup}`;
+        problem.variant = nameOf(kernel);
         problem.variantSource = 'given';
       },
       destroy() {
