@@ -14,6 +14,7 @@ import {
   entryKey,
   memoryStore,
   pow2Bucket,
+  variantOriginText,
   type TunedEntry,
 } from '../src/tuning/tuning-cache.ts';
 import { defaultTuningPath, fileStore, projectRoot } from '../src/tuning/tuning-store-node.ts';
@@ -102,6 +103,44 @@ describe('tuning cache', () => {
       await new TuningCache(store, { warn: (m) => warnings.push(m) }).lookup(A, cls(32), anyVariant),
     ).toMatchObject({ variant: 'tile:4x4:8x8' });
     expect(warnings).toHaveLength(1);
+  });
+
+  it('reads a document with a byte-order mark; a bad one is named with the JSON error', async () => {
+    const text = doc({
+      [A]: { adapter: A, label: 'Adapter A', entries: { [entryKey(entry(8, 'v8'))]: entry(8, 'v8') } },
+    });
+    const bom = withWarnings('\ufeff' + text);
+    expect(await bom.cache.lookup(A, cls(8), anyVariant)).toMatchObject({ variant: 'v8', adapterLabel: 'Adapter A' });
+    expect(bom.warnings).toEqual([]);
+    const path = join(dir, 'bad', 'tuning.json');
+    await fileStore(path).write('\ufeff' + text.slice(0, -1) + ',}');
+    const warnings: string[] = [];
+    const bad = new TuningCache(fileStore(path), { warn: (m) => warnings.push(m) });
+    expect(await bad.lookup(A, cls(8), anyVariant)).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    // The store's name once, the parser's reason, what happens next.
+    expect(warnings[0]).toMatch(/\); ignored \(a sweep will replace it\)$/);
+    expect(warnings[0].startsWith(`tuning cache ${path}: not valid JSON (`), warnings[0]).toBe(true);
+    expect(warnings[0].split(path)).toHaveLength(2);
+  });
+
+  it("a lookup names the adapter and date of the sweep behind it; the origin reads 'tuned here on … at …'", async () => {
+    const { cache } = withWarnings();
+    await cache.record(A, 'Adapter A (label)', { ...entry(8, 'v8'), measuredAt: '2026-03-04T05:06:07.000Z' });
+    const m = await cache.lookup(A, cls(8), anyVariant);
+    expect(m).toMatchObject({
+      variant: 'v8',
+      adapterLabel: 'Adapter A (label)',
+      measuredAt: '2026-03-04T05:06:07.000Z',
+    });
+    const origin = { source: 'tuned' as const, adapter: m!.adapterLabel, measuredAt: m!.measuredAt, store: 'x' };
+    expect(variantOriginText(origin)).toBe('tuned here on Adapter A (label) at 2026-03-04 05:06 UTC');
+    expect(variantOriginText({ source: 'default' })).toBe('default for this adapter');
+    // A section without a label is named by its key.
+    const unlabeled = withWarnings(
+      doc({ [B]: { adapter: B, entries: { [entryKey(entry(8, 'v8'))]: entry(8, 'v8') } } }),
+    );
+    expect((await unlabeled.cache.lookup(B, cls(8), anyVariant))?.adapterLabel).toBe(B);
   });
 
   it('ignores a stale schema, a non-object document and a missing file', async () => {
@@ -194,12 +233,18 @@ describe('tuning cache', () => {
       medianMs: 1,
       shape: 'test',
       tried: 2,
-      measuredAt: '',
+      measuredAt: '2026-02-03T04:05:06.000Z',
     });
     setDefaultTuningCache(cache);
     try {
       const tuned = await GroupedExpertGemm.create(gpu, params);
       expect([variantName(tuned.variant), tuned.variantSource]).toEqual(['tile:2x2:2x2', 'tuned']);
+      expect(tuned.origin).toEqual({
+        source: 'tuned',
+        adapter: 'here',
+        measuredAt: '2026-02-03T04:05:06.000Z',
+        store: cache.store.where,
+      });
       tuned.destroy();
       const given = await GroupedExpertGemm.create(gpu, { ...params, variant: 'naive' });
       expect([variantName(given.variant), given.variantSource]).toEqual(['naive', 'given']);

@@ -4,10 +4,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
-import { TuningCache, memoryStore, relayStore } from '../src/tuning/tuning-cache.ts';
+import { TuningCache, adapterKey, memoryStore, relayStore } from '../src/tuning/tuning-cache.ts';
+import { adapterLabel } from '../src/gpu/index.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { GpuWorker, type WorkerIn, type WorkerOut } from '../src/ui/gpu-runner.ts';
 import { LabSession } from '../src/ui/lab-runner.ts';
+import { gemmVariantText } from '../src/ui/summary.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
@@ -52,6 +54,13 @@ describe('tuning relayed between the page and its workers', () => {
       rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
     });
     expect(gemm.variantSource).toBe('tuned');
+    // Named by the sweep that chose it: this adapter, when.
+    const recorded = JSON.parse(posted[0]).adapters[adapterKey(gpu.info)].entries;
+    expect(gemm.origin).toMatchObject({
+      source: 'tuned',
+      adapter: adapterLabel(gpu.info),
+      measuredAt: (Object.values(recorded)[0] as { measuredAt: string }).measuredAt,
+    });
     gemm.destroy();
 
     // Without the page's document the same request runs the default.
@@ -97,5 +106,33 @@ describe('tuning relayed between the page and its workers', () => {
     } finally {
       g.Worker = saved;
     }
+  });
+});
+
+describe('the page says which grouped GEMM variant a run used and where it came from', () => {
+  const tuned = {
+    source: 'tuned' as const,
+    adapter: 'Some GPU',
+    measuredAt: '2026-05-06T07:08:09.000Z',
+    store: "the page's tuning store (localStorage)",
+  };
+  it('once when every strategy ran the same, per strategy (and rank) where they differ, nothing for modeled runs', () => {
+    const dep = { strategy: 'dep' as const, gemmVariants: [{ variant: 'tile:2x2:2x2', origin: tuned, ranks: [0, 1] }] };
+    const dwdp = { ...dep, strategy: 'dwdp' as const };
+    expect(gemmVariantText([dep, dwdp])).toBe(
+      'Grouped GEMM variant tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC)',
+    );
+    const mixed = {
+      strategy: 'dwdp' as const,
+      gemmVariants: [
+        { variant: 'tile:2x2:2x2', origin: tuned, ranks: [0] },
+        { variant: 'sx4:8x4:2x2', origin: { source: 'default' as const }, ranks: [1] },
+      ],
+    };
+    expect(gemmVariantText([dep, mixed])).toBe(
+      'Grouped GEMM variant: DEP tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC); ' +
+        'DWDP tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC; rank 0), sx4:8x4:2x2 (default for this adapter; rank 1)',
+    );
+    expect(gemmVariantText([{ strategy: 'dep', gemmVariants: undefined }])).toBeUndefined();
   });
 });

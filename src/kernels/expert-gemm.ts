@@ -26,7 +26,7 @@ import {
 } from './gemm-variant.ts';
 import { naiveProgram } from './naive-gemm.ts';
 import { SizeUniforms, workgroupGrid } from './routing-params.ts';
-import { adapterKey } from '../tuning/tuning-cache.ts';
+import { adapterKey, tunedOrigin, type VariantOrigin } from '../tuning/tuning-cache.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { gemmClassBase } from '../tuning/shape-class.ts';
 
@@ -132,9 +132,10 @@ export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string 
   }
 }
 
-async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant: GemmVariant; source: VariantSource }> {
+async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant: GemmVariant; origin: VariantOrigin }> {
   const v = p.variant;
-  if (v === 'default') return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), source: 'default' };
+  if (v === 'default')
+    return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), origin: { source: 'default' } };
   if (v === undefined || v === 'auto') {
     const cache = await defaultTuningCache();
     const base = gemmClassBase(p.format, p.hidden, p.expertHidden);
@@ -143,12 +144,12 @@ async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant:
       { kernel: 'expert-gemm', base, rows: p.rowsPerExpert },
       (name) => variantProblem(gpu, name),
     );
-    if (tuned) return { variant: parseVariant(tuned.variant), source: 'tuned' };
-    return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), source: 'default' };
+    if (tuned) return { variant: parseVariant(tuned.variant), origin: tunedOrigin(tuned, cache!) };
+    return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), origin: { source: 'default' } };
   }
   const problem = variantProblem(gpu, v);
   if (problem !== undefined) throw new Error(`GEMM variant: ${problem}`);
-  return { variant: typeof v === 'string' ? parseVariant(v) : checkVariant(v), source: 'given' };
+  return { variant: typeof v === 'string' ? parseVariant(v) : checkVariant(v), origin: { source: 'given' } };
 }
 
 interface Pass {
@@ -167,13 +168,18 @@ export class GroupedExpertGemm {
     readonly params: Readonly<ExpertGemmParams>,
     readonly layout: ExpertLayout,
     readonly variant: GemmVariant,
-    /** 'given' (params.variant), 'tuned' (the tuning cache) or 'default' (defaultVariant). */
-    readonly variantSource: VariantSource,
+    /** Given (params.variant), tuned (the tuning cache: by which sweep) or the default (defaultVariant). */
+    readonly origin: VariantOrigin,
     private readonly gateUp: Pass,
     private readonly down: Pass,
   ) {
     this.empty = createBuffer(gpu, 16, 'expert gemm: no perm/offsets');
     this.callParams = new SizeUniforms(gpu.device, 'expert gemm params');
+  }
+
+  /** 'given', 'tuned' or 'default' (origin.source). */
+  get variantSource(): VariantSource {
+    return this.origin.source;
   }
 
   static async create(gpu: Gpu, p: ExpertGemmParams): Promise<GroupedExpertGemm> {
@@ -193,7 +199,7 @@ export class GroupedExpertGemm {
       );
     }
     const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
-    const { variant, source } = await resolveVariant(gpu, p);
+    const { variant, origin } = await resolveVariant(gpu, p);
     const problem = { layout, experts: p.experts, sources: p.sources };
     const key = shaderKey(variant, { ...p, block: layout.block });
     const keyOf = (proj: Projection) => `expert_gemm ${proj} ${key}`;
@@ -223,7 +229,7 @@ export class GroupedExpertGemm {
       return { pipeline, uses: uses(proj) };
     };
     const [gateUp, down] = await Promise.all([build('gate_up'), build('down')]);
-    return new GroupedExpertGemm(gpu, { ...p }, layout, variant, source, gateUp, down);
+    return new GroupedExpertGemm(gpu, { ...p }, layout, variant, origin, gateUp, down);
   }
 
   /** gate/up with SwiGLU: h = silu(Wg·x) ⊙ (Wu·x) for every sorted row, one dispatch. */

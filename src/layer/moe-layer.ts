@@ -8,12 +8,14 @@
 import { createBuffer, createBufferWith, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { CombineKernel } from '../kernels/combine.ts';
 import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
+import { variantName } from '../kernels/gemm-variant.ts';
 import { PermuteKernel } from '../kernels/permute.ts';
 import { RouterKernel } from '../kernels/router.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import type { HostLayerWeights } from './host-weights.ts';
 import { routerParams, sharedMode } from './params.ts';
+import type { VariantChoice } from '../tuning/tuning-cache.ts';
 
 /** Where the layer's expert blocks are on the device. */
 export interface ExpertSources {
@@ -67,6 +69,11 @@ export class MoeLayer {
     private readonly sharedGemm: GroupedExpertGemm | undefined,
     private readonly combine: CombineKernel,
   ) {}
+
+  /** The routed experts' grouped GEMM configuration and where it came from (given, tuned or default). */
+  get gemmChoice(): VariantChoice {
+    return { variant: variantName(this.gemm.variant), origin: this.gemm.origin };
+  }
 
   static async create(gpu: Gpu, cfg: MoeConfig, opts: MoeLayerOptions): Promise<MoeLayer> {
     const gemmParams = { hidden: cfg.hidden, format: opts.format, variant: opts.variant, block: cfg.nativeWeightBlock };

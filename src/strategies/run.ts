@@ -211,12 +211,25 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       provenance,
       timeSource: timeSourceText(provenance),
       adapter: adapterText(provenance),
+      gemmVariants: gemmVariants(envs),
       outputs,
       recorded: runtime instanceof VirtualRuntime ? { programs: programs ?? runtime.recorded, link: spec } : undefined,
     };
   } finally {
     releaseRanks(ranks);
   }
+}
+
+/** The ranks' grouped GEMM choices, one entry per distinct variant and origin. */
+function gemmVariants(envs: readonly RankEnv[]): NonNullable<GroupRunResult['gemmVariants']> {
+  const out: NonNullable<GroupRunResult['gemmVariants']> = [];
+  for (const env of envs) {
+    const c = env.layer.gemmChoice;
+    const same = out.find((o) => o.variant === c.variant && JSON.stringify(o.origin) === JSON.stringify(c.origin));
+    if (same) same.ranks.push(env.id);
+    else out.push({ ...c, ranks: [env.id] });
+  }
+  return out;
 }
 
 /** The scale model as plain data for the result. */

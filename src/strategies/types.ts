@@ -2,6 +2,7 @@
 // their shells (CLI, benchmark page, benches). Plain data; no GPU types.
 import type { Interval, RankMetrics } from '../timeline/scheduler.ts';
 import type { Provenance } from '../timeline/provenance.ts';
+import type { VariantChoice } from '../tuning/tuning-cache.ts';
 
 // The options themselves are declared with their limits in src/options/group.ts.
 export { CLOCKS, RANK_MODES, STRATEGIES } from '../options/group.ts';
@@ -80,6 +81,8 @@ export interface GroupRunResult {
   /** The same in words, for printing: timeSourceText(provenance), adapterText(provenance). */
   timeSource: string;
   adapter: string;
+  /** Measured runs: the routed experts' grouped GEMM configuration, one entry per distinct choice with the ranks that ran it. */
+  gemmVariants?: (VariantChoice & { ranks: number[] })[];
 }
 
 /** Progress callbacks from a run (for the page and the CLI). */

@@ -14,6 +14,7 @@
 // This module is a leaf (no kernel imports): kernels pass in how to validate a variant.
 
 import type { AdapterDescription } from '../gpu/index.ts';
+import { parseJsonText } from '../util/json.ts';
 
 export const TUNING_SCHEMA = 1;
 
@@ -44,6 +45,44 @@ export interface TunedEntry extends ShapeClass {
   /** How many configurations were tried (and passed the correctness check). */
   tried: number;
   measuredAt: string;
+}
+
+/** A lookup's answer: the entry and the adapter label its section was recorded with. */
+export interface TunedMatch extends TunedEntry {
+  /** The adapter as the sweep's report named it (adapterLabel), else its key. */
+  adapterLabel: string;
+}
+
+/**
+ * Where a kernel's configuration came from, as reports show it: given by the caller, the
+ * kernel's default for the adapter, or a sweep's winner from the tuning cache (on which
+ * adapter, when, and which store held it).
+ */
+export type VariantOrigin =
+  { source: 'given' } | { source: 'default' } | { source: 'tuned'; adapter: string; measuredAt: string; store: string };
+
+/** A kernel's configuration by name, and where it came from. */
+export interface VariantChoice {
+  variant: string;
+  origin: VariantOrigin;
+}
+
+/** The origin of a tuned configuration found by `cache`. */
+export const tunedOrigin = (m: TunedMatch, cache: TuningCache): VariantOrigin => ({
+  source: 'tuned',
+  adapter: m.adapterLabel,
+  measuredAt: m.measuredAt,
+  store: cache.store.where,
+});
+
+/** 'tuned here on <adapter> at <date, UTC>', 'default for this adapter' or 'given'. */
+export function variantOriginText(o: VariantOrigin): string {
+  if (o.source === 'given') return 'given';
+  if (o.source === 'default') return 'default for this adapter';
+  const at = Number.isNaN(Date.parse(o.measuredAt))
+    ? o.measuredAt
+    : new Date(o.measuredAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  return `tuned here on ${o.adapter} at ${at}`;
 }
 
 interface AdapterSection {
@@ -121,9 +160,13 @@ export class TuningCache {
       if (text === undefined) return empty;
       let json: unknown;
       try {
-        json = JSON.parse(text);
-      } catch {
-        this.warn('json', 'is not valid JSON; ignored (a sweep will replace it)');
+        // A byte-order mark (some editors write one) is accepted; the error names the store.
+        json = parseJsonText(text, this.store.where);
+      } catch (e) {
+        this.warn(
+          'json',
+          `${(e as Error).message.replace(`${this.store.where}: `, '')}; ignored (a sweep will replace it)`,
+        );
         return empty;
       }
       if (!isObj(json) || json.schema !== TUNING_SCHEMA || !isObj(json.adapters)) {
@@ -178,14 +221,16 @@ export class TuningCache {
     adapter: string,
     c: Omit<ShapeClass, 'rows'> & { rows?: number },
     validate: (variant: string) => string | undefined,
-  ): Promise<TunedEntry | undefined> {
+  ): Promise<TunedMatch | undefined> {
     const candidates = (await this.entries(adapter)).filter((e) => e.kernel === c.kernel && e.base === c.base);
+    const label = (await this.load()).adapters[adapter]?.label;
+    const adapterLabel = typeof label === 'string' && label !== '' ? label : adapter;
     const distance = (e: TunedEntry) =>
       c.rows === undefined ? -Math.log2(e.rows) : Math.abs(Math.log2(e.rows) - Math.log2(c.rows));
     candidates.sort((a, b) => distance(a) - distance(b) || b.rows - a.rows);
     for (const e of candidates) {
       const problem = validate(e.variant);
-      if (problem === undefined) return e;
+      if (problem === undefined) return { ...e, adapterLabel };
       this.warn(
         `variant ${adapter} ${entryKey(e)}`,
         `entry '${entryKey(e)}' names variant '${e.variant}' (${problem}); ignored`,

@@ -27,7 +27,13 @@ let lab: LabSession | undefined;
  */
 function adoptTuning(id: number, text: string | undefined): void {
   setDefaultTuningCache(
-    new TuningCache(relayStore(text, (next) => scope.postMessage({ type: 'tuning', id, text: next }))),
+    new TuningCache(
+      relayStore(
+        text,
+        (next) => scope.postMessage({ type: 'tuning', id, text: next }),
+        "the page's tuning store (localStorage)",
+      ),
+    ),
   );
 }
 

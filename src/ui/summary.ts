@@ -8,6 +8,7 @@ import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
 import type { Comparison, ComparisonPoint } from './compare.ts';
 import { describeProvenance, provenanceBadge } from '../timeline/provenance.ts';
 import { pageUrl } from './url.ts';
+import { variantOriginText } from '../tuning/tuning-cache.ts';
 
 export interface SummaryRow {
   strategy: StrategyName;
@@ -63,6 +64,31 @@ export function summaryRows(c: Pick<Comparison, 'strategies'>, point: Comparison
 /** 'measured here (<how>), on <adapter>' or 'modeled: <how>' — from the runs' provenance. */
 export function provenance(r: Pick<GroupRunResult, 'provenance'>): string {
   return describeProvenance(r.provenance);
+}
+
+/**
+ * Which grouped GEMM configuration the measured runs used and where it came from, e.g.
+ * 'Grouped GEMM variant sx4:8x4:2x2 (tuned here on <adapter> at <date> UTC)'; per strategy
+ * (and rank) where they differ; undefined for modeled runs.
+ */
+export function gemmVariantText(
+  results: readonly Pick<GroupRunResult, 'strategy' | 'gemmVariants'>[],
+): string | undefined {
+  const per = results
+    .filter((r) => r.gemmVariants?.length)
+    .map((r) => {
+      const several = r.gemmVariants!.length > 1;
+      const parts = r.gemmVariants!.map(
+        (c) =>
+          `${c.variant} (${variantOriginText(c.origin)}${several ? `; rank${c.ranks.length > 1 ? 's' : ''} ${c.ranks.join(', ')}` : ''})`,
+      );
+      return { strategy: r.strategy, text: parts.join(', ') };
+    });
+  if (per.length === 0) return undefined;
+  const same = per.every((p) => p.text === per[0].text);
+  return same
+    ? `Grouped GEMM variant ${per[0].text}`
+    : `Grouped GEMM variant: ${per.map((p) => `${p.strategy.toUpperCase()} ${p.text}`).join('; ')}`;
 }
 
 /** Short badge: 'measured here' | 'modeled'. */
@@ -129,6 +155,7 @@ export function sourceLines(c: Comparison): string[] {
   const first = c.points[0]?.results[0];
   return [
     `Numbers: ${first ? provenance(first) : c.provenance}`,
+    ...(c.points[0] ? [gemmVariantText(c.points[0].results)].filter((t): t is string => !!t) : []),
     ...c.points.flatMap((p) => {
       const d = p.results[0]?.link.dilation;
       if (!d) return [];

@@ -7,7 +7,7 @@ import { counterpartRows, type Comparison, type ComparisonPoint } from '../compa
 import type { PageRun } from '../compact.ts';
 import { capacityCaveat, type Caveat } from '../caveats.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
-import { provenance, sourceBadge, summaryRows, type SummaryRow } from '../summary.ts';
+import { gemmVariantText, provenance, sourceBadge, summaryRows, type SummaryRow } from '../summary.ts';
 import { clear, fmt, fmtBytes, fmtMs, h } from './dom.ts';
 
 const NAMES: Record<string, string> = { dp: 'DP · full replica', dep: 'DEP · expert parallel', dwdp: 'DWDP' };
@@ -42,11 +42,27 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
           )
         : '',
       badge === 'measured here' ? ' Absolute rates are this emulated device’s; the ratios are the result.' : '',
+      gemmLine(point),
     ),
     h('div', { class: 'cards' }, ...rows.map((r, i) => card(r, point.results[i] as PageRun, caveats))),
     h('div', { class: 'table-wrap' }, table(rows, point.results as PageRun[])),
     counterpartBlock(c),
   );
+}
+
+/** The grouped GEMM configuration the measured runs used, and whether a sweep on this GPU chose it. */
+function gemmLine(point: ComparisonPoint): HTMLElement | string {
+  const text = gemmVariantText(point.results);
+  return text
+    ? h(
+        'span',
+        {
+          class: 'gemm-variant',
+          title: 'Tuned: the winner of a sweep from the shader lab on this GPU. Default: none stored yet.',
+        },
+        ` ${text}.`,
+      )
+    : '';
 }
 
 /** A scaled run's ratios beside its modeled counterpart's (the same names), and the difference. */
