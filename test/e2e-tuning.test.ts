@@ -1,5 +1,5 @@
 // End to end in headless Chromium: tuning that reaches the page. A tiny measured run first uses
-// the adapter's default grouped GEMM variant and says so; a sweep from the shader lab tab on
+// the adapter's default router and grouped GEMM variants and says so; a sweep from the shader lab tab on
 // the run's GEMM shape class (its weight format, tiny-qwen3's H and F) is stored in the page's localStorage
 // under this adapter; the same run afterwards uses the sweep's winner and says it was tuned
 // here, on which adapter, when. Skips, saying why, only when no Chromium is installed.
@@ -28,7 +28,7 @@ async function tinyRun(page: Page): Promise<{ c: Comparison; line: string }> {
   const status = await page.$eval('#progress-msg', (e) => e.textContent);
   expect(status, status ?? '').toMatch(/^done in /);
   const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
-  return { c, line: await page.$eval('.provenance .gemm-variant', (e) => e.textContent!.trim()) };
+  return { c, line: await page.$eval('.provenance .kernel-variants', (e) => e.textContent!.trim()) };
 }
 
 describe.skipIf(!found)('tuning from the lab tab reaches later benchmark runs (headless Chromium)', () => {
@@ -44,10 +44,16 @@ describe.skipIf(!found)('tuning from the lab tab reaches later benchmark runs (h
     // 1. Nothing stored: the default, said so.
     const before = await tinyRun(page);
     for (const r of before.c.points[0].results) {
-      expect(r.gemmVariants?.length, `${r.strategy} reports its GEMM variant`).toBeGreaterThan(0);
-      for (const g of r.gemmVariants!) expect(g.origin.source).toBe('default');
+      expect(r.kernelVariants?.map((k) => k.kernel).sort(), `${r.strategy} reports its kernels' variants`).toEqual([
+        'grouped GEMM',
+        'router',
+      ]);
+      for (const k of r.kernelVariants!) expect(k.origin.source).toBe('default');
     }
-    expect(before.line).toMatch(/^Grouped GEMM variant \S+ \(default for this adapter\)\.$/);
+    expect(before.line).toMatch(
+      /^Kernel variants: router \S+ \(default for this adapter\), grouped GEMM \S+ \(default for this adapter\)\.$/,
+    );
+    const router = before.c.points[0].results[0].kernelVariants!.find((k) => k.kernel === 'router')!.variant;
 
     // 2. A sweep from the lab tab on the run's GEMM class (its weight format, H and F of tiny-qwen3).
     const format = await page.$eval('#f-format', (e) => (e as HTMLSelectElement).value);
@@ -95,7 +101,7 @@ describe.skipIf(!found)('tuning from the lab tab reaches later benchmark runs (h
     ({ page, log } = await openPage(ctx.browser, runUrl, log));
     const after = await tinyRun(page);
     for (const r of after.c.points[0].results) {
-      for (const g of r.gemmVariants!) {
+      for (const g of r.kernelVariants!.filter((k) => k.kernel === 'grouped GEMM')) {
         expect(g.variant).toBe(best);
         expect(g.origin).toMatchObject({
           source: 'tuned',
@@ -105,7 +111,10 @@ describe.skipIf(!found)('tuning from the lab tab reaches later benchmark runs (h
       }
     }
     const at = new Date(entries[0].measuredAt).toISOString().slice(0, 16).replace('T', ' ');
-    expect(after.line).toBe(`Grouped GEMM variant ${best} (tuned here on ${sections[0].label} at ${at} UTC).`);
+    expect(after.line).toBe(
+      `Kernel variants: router ${router} (default for this adapter), ` +
+        `grouped GEMM ${best} (tuned here on ${sections[0].label} at ${at} UTC).`,
+    );
     expect(log.errors).toEqual([]);
     await page.close();
   }, 480_000);

@@ -9,7 +9,9 @@ import { adapterLabel } from '../src/gpu/index.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { GpuWorker, type WorkerIn, type WorkerOut } from '../src/ui/gpu-runner.ts';
 import { LabSession } from '../src/ui/lab-runner.ts';
-import { gemmVariantText } from '../src/ui/summary.ts';
+import { RouterKernel } from '../src/kernels/router.ts';
+import { labRouterParams } from '../src/lab/kernels/router.ts';
+import { kernelVariantText } from '../src/ui/summary.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
@@ -69,6 +71,35 @@ describe('tuning relayed between the page and its workers', () => {
     expect(fresh.variantSource).toBe('default');
   });
 
+  it("a router sweep's winner is what the MoE layer's router (tuned: true) runs, named as tuned", async () => {
+    const posted: string[] = [];
+    setDefaultTuningCache(new TuningCache(relayStore(undefined, (t) => posted.push(t))));
+    // Neither is the default (tb:4 with the logits GEMM pass).
+    const routerCandidates = ['tb:2', 'fused:tb:1'];
+    const rshape = { ...shape, hidden: 32, experts: 16, topK: 4, scoring: 'sigmoid' as const };
+    const sweep = await new LabSession(testGpu).sweep({
+      kernel: 'router',
+      shape: rshape,
+      seed,
+      runs: 1,
+      candidates: routerCandidates,
+    });
+    if (!sweep.ok) throw new Error(because(`sweep failed: ${sweep.failure.message}`));
+    const best = sweep.report.best!.variant;
+    expect(routerCandidates).toContain(best);
+    setDefaultTuningCache(new TuningCache(relayStore(posted[posted.length - 1], () => {})));
+    const gpu = await testGpu();
+    const p = labRouterParams(rshape);
+    const tuned = await RouterKernel.create(gpu, p, { tuned: true, expectedTokens: rshape.tokens });
+    expect([tuned.variantName, tuned.origin.source], because('tuned router')).toEqual([best, 'tuned']);
+    expect(tuned.origin).toMatchObject({ adapter: adapterLabel(gpu.info) });
+    tuned.destroy();
+    // Without tuned: the built-in default, whatever the cache holds.
+    const plain = await RouterKernel.create(gpu, p);
+    expect([plain.variantName, plain.origin.source]).toEqual(['tb:4', 'given']);
+    plain.destroy();
+  });
+
   it("GpuWorker sends the page's document with each request and stores what a sweep posts back", async () => {
     const sent: WorkerIn[] = [];
     const made: { onmessage: ((e: { data: WorkerOut }) => void) | null }[] = [];
@@ -109,30 +140,35 @@ describe('tuning relayed between the page and its workers', () => {
   });
 });
 
-describe('the page says which grouped GEMM variant a run used and where it came from', () => {
+describe('the page says which kernel variants a run used and where they came from', () => {
   const tuned = {
     source: 'tuned' as const,
     adapter: 'Some GPU',
     measuredAt: '2026-05-06T07:08:09.000Z',
     store: "the page's tuning store (localStorage)",
   };
+  const router = { kernel: 'router', variant: 'tb:4', origin: { source: 'default' as const }, ranks: [0, 1] };
   it('once when every strategy ran the same, per strategy (and rank) where they differ, nothing for modeled runs', () => {
-    const dep = { strategy: 'dep' as const, gemmVariants: [{ variant: 'tile:2x2:2x2', origin: tuned, ranks: [0, 1] }] };
+    const gemm = { kernel: 'grouped GEMM', variant: 'tile:2x2:2x2', origin: tuned, ranks: [0, 1] };
+    const dep = { strategy: 'dep' as const, kernelVariants: [router, gemm] };
     const dwdp = { ...dep, strategy: 'dwdp' as const };
-    expect(gemmVariantText([dep, dwdp])).toBe(
-      'Grouped GEMM variant tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC)',
+    expect(kernelVariantText([dep, dwdp])).toBe(
+      'Kernel variants: router tb:4 (default for this adapter), ' +
+        'grouped GEMM tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC)',
     );
     const mixed = {
       strategy: 'dwdp' as const,
-      gemmVariants: [
-        { variant: 'tile:2x2:2x2', origin: tuned, ranks: [0] },
-        { variant: 'sx4:8x4:2x2', origin: { source: 'default' as const }, ranks: [1] },
+      kernelVariants: [
+        router,
+        { ...gemm, ranks: [0] },
+        { kernel: 'grouped GEMM', variant: 'sx4:8x4:2x2', origin: { source: 'default' as const }, ranks: [1] },
       ],
     };
-    expect(gemmVariantText([dep, mixed])).toBe(
-      'Grouped GEMM variant: DEP tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC); ' +
-        'DWDP tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC; rank 0), sx4:8x4:2x2 (default for this adapter; rank 1)',
+    expect(kernelVariantText([dep, mixed])).toBe(
+      'Kernel variants: DEP router tb:4 (default for this adapter), grouped GEMM tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC); ' +
+        'DWDP router tb:4 (default for this adapter), grouped GEMM tile:2x2:2x2 (tuned here on Some GPU at 2026-05-06 07:08 UTC; rank 0), ' +
+        'grouped GEMM sx4:8x4:2x2 (default for this adapter; rank 1)',
     );
-    expect(gemmVariantText([{ strategy: 'dep', gemmVariants: undefined }])).toBeUndefined();
+    expect(kernelVariantText([{ strategy: 'dep', kernelVariants: undefined }])).toBeUndefined();
   });
 });

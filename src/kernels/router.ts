@@ -11,9 +11,14 @@ import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/ind
 import { DenseGemm } from './dense-gemm.ts';
 import { defaultVariant } from './expert-gemm.ts';
 import type { TileVariant } from './gemm-variant.ts';
+import { adapterKey, tunedOrigin, type VariantOrigin } from '../tuning/tuning-cache.ts';
+import { defaultTuningCache } from '../tuning/tuning-store.ts';
+import { routerShapeClass } from '../tuning/shape-class.ts';
 import {
   MAX_TOKENS_PER_WORKGROUP,
   SizeUniforms,
+  parseRouterVariant,
+  routerVariantName,
   validateRouterParams,
   workgroupGrid,
   type RouterParams,
@@ -63,6 +68,8 @@ export class RouterKernel {
     readonly tokensPerWorkgroup: number,
     /** The logits GEMM (undefined: the selection kernel computes the logits itself). */
     readonly logits: DenseGemm | undefined,
+    /** Where the configuration came from: given (or built in), tuned (the tuning cache) or the default. */
+    readonly origin: VariantOrigin,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'router');
     // The shader always declares the bias binding; without a bias it reads nothing from this.
@@ -73,14 +80,39 @@ export class RouterKernel {
    * `tokensPerWorkgroup` (default: 4, or fewer when E needs the workgroup memory) sets how
    * many tokens one selection workgroup routes (and, in the one-pass form, share each load
    * of W). `fused: true` forces the one-pass form (the logits computed by the selection
-   * kernel); `logitsVariant` picks the logits GEMM's tile variant.
+   * kernel); `logitsVariant` picks the logits GEMM's tile variant. `tuned: true` (the MoE
+   * layer) takes the tuning cache's winner for this adapter and shape class (`expectedTokens`
+   * picks the size bucket) where neither of the first two is given.
    */
   static async create(
     gpu: Gpu,
     p: RouterParams,
-    opts: { tokensPerWorkgroup?: number; fused?: boolean; logitsVariant?: TileVariant } = {},
+    opts: {
+      tokensPerWorkgroup?: number;
+      fused?: boolean;
+      logitsVariant?: TileVariant;
+      tuned?: boolean;
+      expectedTokens?: number;
+    } = {},
   ): Promise<RouterKernel> {
     validateRouterParams(p);
+    let origin: VariantOrigin = { source: opts.tuned ? 'default' : 'given' };
+    if (opts.tuned && opts.tokensPerWorkgroup === undefined && opts.fused === undefined) {
+      const cache = await defaultTuningCache();
+      const c = routerShapeClass({ ...p, tokens: opts.expectedTokens ?? 1 });
+      const hit = await cache?.lookup(
+        adapterKey(gpu.info),
+        { ...c, rows: opts.expectedTokens ? c.rows : undefined },
+        (v) => {
+          const r = parseRouterVariant(v);
+          return typeof r === 'string' ? r : undefined;
+        },
+      );
+      if (hit) {
+        opts = { ...opts, ...(parseRouterVariant(hit.variant) as object) };
+        origin = tunedOrigin(hit, cache!);
+      }
+    }
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const asked = opts.tokensPerWorkgroup;
     if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_TOKENS_PER_WORKGROUP)) {
@@ -131,7 +163,7 @@ export class RouterKernel {
       program: await wgslProgram(prelude, 'router.wgsl'),
       constants,
     }));
-    return new RouterKernel(gpu, p, pipeline, tb, logits);
+    return new RouterKernel(gpu, p, pipeline, tb, logits, origin);
   }
 
   /** Records one compute pass ('router') routing `tokens` rows of x. */
@@ -187,6 +219,11 @@ export class RouterKernel {
     });
     this.scratch.push(buf);
     return buf;
+  }
+
+  /** The configuration as the lab and the tuning cache name it: 'tb:N' or 'fused:tb:N'. */
+  get variantName(): string {
+    return routerVariantName({ fused: !this.logits, tokensPerWorkgroup: this.tokensPerWorkgroup });
   }
 
   /** Compute passes one encode records (the timer's capacity): 2 with the logits GEMM, else 1. */

@@ -15,7 +15,7 @@ import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import type { HostLayerWeights } from './host-weights.ts';
 import { routerParams, sharedMode } from './params.ts';
-import type { VariantChoice } from '../tuning/tuning-cache.ts';
+import type { KernelChoice } from '../tuning/tuning-cache.ts';
 
 /** Where the layer's expert blocks are on the device. */
 export interface ExpertSources {
@@ -70,16 +70,20 @@ export class MoeLayer {
     private readonly combine: CombineKernel,
   ) {}
 
-  /** The routed experts' grouped GEMM configuration and where it came from (given, tuned or default). */
-  get gemmChoice(): VariantChoice {
-    return { variant: variantName(this.gemm.variant), origin: this.gemm.origin };
+  /** The router's and the routed experts' grouped GEMM configurations and where they came from (given, tuned or default). */
+  get kernelChoices(): KernelChoice[] {
+    return [
+      { kernel: 'router', variant: this.router.variantName, origin: this.router.origin },
+      { kernel: 'grouped GEMM', variant: variantName(this.gemm.variant), origin: this.gemm.origin },
+    ];
   }
 
   static async create(gpu: Gpu, cfg: MoeConfig, opts: MoeLayerOptions): Promise<MoeLayer> {
     const gemmParams = { hidden: cfg.hidden, format: opts.format, variant: opts.variant, block: cfg.nativeWeightBlock };
     const rowsPerExpert = opts.expectedTokens ? (opts.expectedTokens * cfg.topK) / cfg.experts : undefined;
     const [router, permute, gemm, sharedGemm, combine] = await Promise.all([
-      RouterKernel.create(gpu, routerParams(cfg)),
+      // The tuning cache's router configuration for this adapter, else the default.
+      RouterKernel.create(gpu, routerParams(cfg), { tuned: true, expectedTokens: opts.expectedTokens }),
       PermuteKernel.create(gpu, { experts: cfg.experts, topK: cfg.topK }),
       GroupedExpertGemm.create(gpu, {
         ...gemmParams,

@@ -211,7 +211,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       provenance,
       timeSource: timeSourceText(provenance),
       adapter: adapterText(provenance),
-      gemmVariants: gemmVariants(envs),
+      kernelVariants: kernelVariants(envs),
       outputs,
       recorded: runtime instanceof VirtualRuntime ? { programs: programs ?? runtime.recorded, link: spec } : undefined,
     };
@@ -220,14 +220,16 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
   }
 }
 
-/** The ranks' grouped GEMM choices, one entry per distinct variant and origin. */
-function gemmVariants(envs: readonly RankEnv[]): NonNullable<GroupRunResult['gemmVariants']> {
-  const out: NonNullable<GroupRunResult['gemmVariants']> = [];
+/** The ranks' kernel configurations, one entry per kernel, variant and origin. */
+function kernelVariants(envs: readonly RankEnv[]): NonNullable<GroupRunResult['kernelVariants']> {
+  const out: NonNullable<GroupRunResult['kernelVariants']> = [];
   for (const env of envs) {
-    const c = env.layer.gemmChoice;
-    const same = out.find((o) => o.variant === c.variant && JSON.stringify(o.origin) === JSON.stringify(c.origin));
-    if (same) same.ranks.push(env.id);
-    else out.push({ ...c, ranks: [env.id] });
+    for (const c of env.layer.kernelChoices) {
+      const key = JSON.stringify([c.kernel, c.variant, c.origin]);
+      const same = out.find((o) => JSON.stringify([o.kernel, o.variant, o.origin]) === key);
+      if (same) same.ranks.push(env.id);
+      else out.push({ ...c, ranks: [env.id] });
+    }
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // their shells (CLI, benchmark page, benches). Plain data; no GPU types.
 import type { Interval, RankMetrics } from '../timeline/scheduler.ts';
 import type { Provenance } from '../timeline/provenance.ts';
-import type { VariantChoice } from '../tuning/tuning-cache.ts';
+import type { KernelChoice } from '../tuning/tuning-cache.ts';
 
 // The options themselves are declared with their limits in src/options/group.ts.
 export { CLOCKS, RANK_MODES, STRATEGIES } from '../options/group.ts';
@@ -81,8 +81,8 @@ export interface GroupRunResult {
   /** The same in words, for printing: timeSourceText(provenance), adapterText(provenance). */
   timeSource: string;
   adapter: string;
-  /** Measured runs: the routed experts' grouped GEMM configuration, one entry per distinct choice with the ranks that ran it. */
-  gemmVariants?: (VariantChoice & { ranks: number[] })[];
+  /** Measured runs: the router's and grouped GEMM's configurations, one entry per kernel and distinct choice with the ranks that ran it. */
+  kernelVariants?: (KernelChoice & { ranks: number[] })[];
 }
 
 /** Progress callbacks from a run (for the page and the CLI). */

@@ -62,7 +62,9 @@ export type VariantOrigin =
   { source: 'given' } | { source: 'default' } | { source: 'tuned'; adapter: string; measuredAt: string; store: string };
 
 /** A kernel's configuration by name, and where it came from. */
-export interface VariantChoice {
+export interface KernelChoice {
+  /** The kernel as reports name it ('router', 'grouped GEMM'). */
+  kernel: string;
   variant: string;
   origin: VariantOrigin;
 }

@@ -67,28 +67,29 @@ export function provenance(r: Pick<GroupRunResult, 'provenance'>): string {
 }
 
 /**
- * Which grouped GEMM configuration the measured runs used and where it came from, e.g.
- * 'Grouped GEMM variant sx4:8x4:2x2 (tuned here on <adapter> at <date> UTC)'; per strategy
- * (and rank) where they differ; undefined for modeled runs.
+ * Which kernel configurations the measured runs used and where they came from, e.g.
+ * 'Kernel variants: router tb:4 (default for this adapter), grouped GEMM sx4:8x4:2x2 (tuned
+ * here on <adapter> at <date> UTC)'; per strategy (and rank) where they differ; undefined
+ * for modeled runs.
  */
-export function gemmVariantText(
-  results: readonly Pick<GroupRunResult, 'strategy' | 'gemmVariants'>[],
+export function kernelVariantText(
+  results: readonly Pick<GroupRunResult, 'strategy' | 'kernelVariants'>[],
 ): string | undefined {
   const per = results
-    .filter((r) => r.gemmVariants?.length)
+    .filter((r) => r.kernelVariants?.length)
     .map((r) => {
-      const several = r.gemmVariants!.length > 1;
-      const parts = r.gemmVariants!.map(
-        (c) =>
-          `${c.variant} (${variantOriginText(c.origin)}${several ? `; rank${c.ranks.length > 1 ? 's' : ''} ${c.ranks.join(', ')}` : ''})`,
-      );
+      const kv = r.kernelVariants!;
+      const parts = kv.map((c) => {
+        const several = kv.filter((o) => o.kernel === c.kernel).length > 1;
+        const ranks = several ? `; rank${c.ranks.length > 1 ? 's' : ''} ${c.ranks.join(', ')}` : '';
+        return `${c.kernel} ${c.variant} (${variantOriginText(c.origin)}${ranks})`;
+      });
       return { strategy: r.strategy, text: parts.join(', ') };
     });
   if (per.length === 0) return undefined;
-  const same = per.every((p) => p.text === per[0].text);
-  return same
-    ? `Grouped GEMM variant ${per[0].text}`
-    : `Grouped GEMM variant: ${per.map((p) => `${p.strategy.toUpperCase()} ${p.text}`).join('; ')}`;
+  return per.every((p) => p.text === per[0].text)
+    ? `Kernel variants: ${per[0].text}`
+    : `Kernel variants: ${per.map((p) => `${p.strategy.toUpperCase()} ${p.text}`).join('; ')}`;
 }
 
 /** Short badge: 'measured here' | 'modeled'. */
@@ -155,7 +156,7 @@ export function sourceLines(c: Comparison): string[] {
   const first = c.points[0]?.results[0];
   return [
     `Numbers: ${first ? provenance(first) : c.provenance}`,
-    ...(c.points[0] ? [gemmVariantText(c.points[0].results)].filter((t): t is string => !!t) : []),
+    ...(c.points[0] ? [kernelVariantText(c.points[0].results)].filter((t): t is string => !!t) : []),
     ...c.points.flatMap((p) => {
       const d = p.results[0]?.link.dilation;
       if (!d) return [];

@@ -4,11 +4,7 @@
 // the kernel keeps for H not a multiple of 4, and the one the GEMM pass replaced).
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../../gpu/index.ts';
 import { RouterKernel, routerReference, type RouterParams } from '../../kernels/router.ts';
-import {
-  parseRouterVariant,
-  routerVariantName as variantName,
-  type RouterVariant,
-} from '../../kernels/routing-params.ts';
+import { parseRouterVariant, type RouterVariant } from '../../kernels/routing-params.ts';
 import { clearRouterInputs, routerWeightBounds, type RouterInputs } from '../../kernels/router-bounds.ts';
 import { Rng } from '../../util/random.ts';
 import { allOf, checkExact } from '../checks.ts';
@@ -132,7 +128,6 @@ export const routerLab: LabKernel<RouterOut> = {
     const tuned = given === undefined ? await tunedVariant(gpu, routerLab, s, problemOf) : undefined;
     const make = (v: string | undefined) =>
       RouterKernel.create(gpu, p, v ? (parseRouterVariant(v) as RouterVariant) : {});
-    const nameOf = (k: RouterKernel) => variantName({ fused: !k.logits, tokensPerWorkgroup: k.tokensPerWorkgroup });
     let kernel = await make(given ?? tuned);
     const problem: LabProblem<RouterOut> = {
       kernel: 'router',
@@ -145,7 +140,7 @@ export const routerLab: LabKernel<RouterOut> = {
         nGroup: p.nGroup,
         topkGroup: p.topkGroup,
       },
-      variant: nameOf(kernel),
+      variant: kernel.variantName,
       variantSource: given ? 'given' : tuned ? 'tuned' : 'default',
       bound: 'compute',
       flops: 2 * T * p.experts * p.hidden,
@@ -168,7 +163,7 @@ export const routerLab: LabKernel<RouterOut> = {
         const next = await make(v);
         kernel.destroy();
         kernel = next;
-        problem.variant = nameOf(kernel);
+        problem.variant = kernel.variantName;
         problem.variantSource = 'given';
       },
       destroy() {

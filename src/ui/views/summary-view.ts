@@ -7,7 +7,7 @@ import { counterpartRows, type Comparison, type ComparisonPoint } from '../compa
 import type { PageRun } from '../compact.ts';
 import { capacityCaveat, type Caveat } from '../caveats.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
-import { gemmVariantText, provenance, sourceBadge, summaryRows, type SummaryRow } from '../summary.ts';
+import { kernelVariantText, provenance, sourceBadge, summaryRows, type SummaryRow } from '../summary.ts';
 import { clear, fmt, fmtBytes, fmtMs, h } from './dom.ts';
 
 const NAMES: Record<string, string> = { dp: 'DP · full replica', dep: 'DEP · expert parallel', dwdp: 'DWDP' };
@@ -42,7 +42,7 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
           )
         : '',
       badge === 'measured here' ? ' Absolute rates are this emulated device’s; the ratios are the result.' : '',
-      gemmLine(point),
+      variantLine(point),
     ),
     h('div', { class: 'cards' }, ...rows.map((r, i) => card(r, point.results[i] as PageRun, caveats))),
     h('div', { class: 'table-wrap' }, table(rows, point.results as PageRun[])),
@@ -50,14 +50,14 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
   );
 }
 
-/** The grouped GEMM configuration the measured runs used, and whether a sweep on this GPU chose it. */
-function gemmLine(point: ComparisonPoint): HTMLElement | string {
-  const text = gemmVariantText(point.results);
+/** The kernel configurations the measured runs used, and whether a sweep on this GPU chose them. */
+function variantLine(point: ComparisonPoint): HTMLElement | string {
+  const text = kernelVariantText(point.results);
   return text
     ? h(
         'span',
         {
-          class: 'gemm-variant',
+          class: 'kernel-variants',
           title: 'Tuned: the winner of a sweep from the shader lab on this GPU. Default: none stored yet.',
         },
         ` ${text}.`,
