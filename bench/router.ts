@@ -10,7 +10,7 @@
 // order (load drifts: the machine is shared); its time is the mean of its two medians. Every
 // run is checked against the float64 reference first. Writes results/bench-router.json.
 import { loadavg } from 'node:os';
-import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { adapterLabel, getGpu } from '../src/gpu/index.ts';
 import { CALIBRATION_PLAN, routerSample } from '../src/lab/calibrate.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const names = rawShapes === 'all' ? Object.keys(SHAPES) : rawShapes.split(',').map((s) => s.trim());
   for (const n of names)
     if (!(n in SHAPES))
-      throw new Error(`--shapes: unknown shape '${n}' (choose from ${Object.keys(SHAPES).join(', ')}, all)`);
+      throw new UsageError(`--shapes: unknown shape '${n}' (choose from ${Object.keys(SHAPES).join(', ')}, all)`);
 
   const gpu = await getGpu({ label: 'bench router' });
   const adapter = adapterLabel(gpu.info);
