@@ -164,6 +164,8 @@ describe('lab view state', () => {
     expect(q).toBe('view=lab&kernel=attention&head-dim=32&lengths=7%2C3');
     expect(viewOf('?t=48&seed=3')).toBe('bench');
     expect(viewOf('')).toBe('bench');
+    expect(viewOf('?view=e2e')).toBe('e2e');
+    expect(viewOf('?view=other')).toBe('bench');
   });
 
   it('says the same run as a terminal command', () => {

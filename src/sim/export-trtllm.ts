@@ -277,3 +277,37 @@ visibility); DWDP groups are consecutive context ranks; bind memory with \`numac
 GB200 trays.
 `;
 }
+
+/** The `format` of a one-file bundle of the hand-off (the page's download). */
+export const TRTLLM_BUNDLE_FORMAT = 'webgpu-dwdp/trtllm-export-bundle/1';
+
+/**
+ * The hand-off as one JSON document (what the page downloads): the same files
+ * `--export-trtllm DIR` writes, each as its path under DIR and its text.
+ */
+export interface TrtllmBundle {
+  format: typeof TRTLLM_BUNDLE_FORMAT;
+  scenario: string;
+  modeled: true;
+  provenance: string;
+  /** How to turn the bundle into the folder `--export-trtllm DIR` writes. */
+  unpack: string;
+  files: ExportFile[];
+}
+
+/** A shell command (Node only) that writes a bundle's files into DIR: the folder `--export-trtllm DIR` writes. */
+export const TRTLLM_UNPACK =
+  `node -e "const fs=require('fs'),p=require('path'),[f,d]=process.argv.slice(1);` +
+  `for(const x of JSON.parse(fs.readFileSync(f,'utf8')).files){const o=p.join(d,x.path);` +
+  `fs.mkdirSync(p.dirname(o),{recursive:true});fs.writeFileSync(o,x.text,{flag:'wx'})}" BUNDLE.json DIR`;
+
+export function trtllmBundle(res: Pick<E2eResult, 'scenario' | 'provenance'>, files: ExportFile[]): TrtllmBundle {
+  return {
+    format: TRTLLM_BUNDLE_FORMAT,
+    scenario: res.scenario,
+    modeled: true,
+    provenance: res.provenance,
+    unpack: TRTLLM_UNPACK,
+    files,
+  };
+}

@@ -382,10 +382,9 @@ export function queryToLabForm(query: string): LabForm {
 }
 
 /** Which view a URL opens: the lab with `view=lab`, else the benchmark. */
-export function viewOf(query: string): 'bench' | 'lab' {
-  return new URLSearchParams(query.startsWith('?') ? query.slice(1) : query).get(LAB_VIEW_PARAM) === 'lab'
-    ? 'lab'
-    : 'bench';
+export function viewOf(query: string): 'bench' | 'lab' | 'e2e' {
+  const v = new URLSearchParams(query.startsWith('?') ? query.slice(1) : query).get(LAB_VIEW_PARAM);
+  return v === 'lab' || v === 'e2e' ? v : 'bench';
 }
 
 /** The same run from a terminal: `npm run lab -- <kernel> --tokens … --seed S`. */

@@ -36,6 +36,7 @@ import { topologyView, type TopologyView } from './views/topology-view.ts';
 import { chartsPng, type PngPart } from './views/png.ts';
 import { labFormToQuery, queryToLabForm, viewOf, type LabForm } from './lab-state.ts';
 import type { LabApi, LabView } from './views/lab-view.ts';
+import type { E2eApi, E2ePageView } from './views/e2e-page.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -52,7 +53,9 @@ export interface PageApi {
   last(): Comparison | null;
   /** Switches to the shader lab view (building it on first use) and returns its API. */
   openLab(): Promise<LabApi>;
-  view(): 'bench' | 'lab';
+  /** Switches to the end-to-end view (building it on first use) and returns its API. */
+  openE2e(): Promise<E2eApi>;
+  view(): 'bench' | 'lab' | 'e2e';
   /** Frames the topology view has drawn since it was built (0 without results). */
   topologyFrames(): number;
 }
@@ -69,8 +72,9 @@ declare global {
 const tuningStore = typeof localStorage === 'undefined' ? undefined : localStorageStore(localStorage);
 const worker = new GpuWorker('dwdp-emulation', tuningStore);
 const labWorker = new GpuWorker('dwdp-lab', tuningStore);
-let view: 'bench' | 'lab' = viewOf(location.search);
+let view: 'bench' | 'lab' | 'e2e' = viewOf(location.search);
 let lab: Promise<LabView> | null = null;
+let e2e: Promise<E2ePageView> | null = null;
 /** The lab's form while its view is not built yet (from the URL when the page opened on it). */
 const initialLab: LabForm = queryToLabForm(view === 'lab' ? location.search : '');
 let gpu: Probe | null = null;
@@ -180,20 +184,28 @@ function openLab(): Promise<LabView> {
   return lab;
 }
 
-async function showView(next: 'bench' | 'lab'): Promise<void> {
+// The end-to-end view (views/e2e-page.ts): modeled only, its own worker; the URL holds `view=e2e`.
+function openE2e(): Promise<E2ePageView> {
+  e2e ??= import('./views/e2e-page.ts').then(({ buildE2ePage }) => buildE2ePage($('e2e-view')));
+  return e2e;
+}
+
+async function showView(next: 'bench' | 'lab' | 'e2e'): Promise<void> {
   view = next;
   $('bench-view').hidden = next !== 'bench';
   $('lab-view').hidden = next !== 'lab';
+  $('e2e-view').hidden = next !== 'e2e';
   for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]'))
     t.setAttribute('aria-selected', t.dataset.view === next ? 'true' : 'false');
   if (next === 'bench') setQuery(formToQuery(panel.form));
+  else if (next === 'e2e') await openE2e().then(() => setQuery('view=e2e'));
   else setQuery(labFormToQuery((await openLab()).form));
 }
 
 for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]')) {
   t.addEventListener('click', (e) => {
     e.preventDefault();
-    void showView(t.dataset.view === 'lab' ? 'lab' : 'bench');
+    void showView(t.dataset.view === 'lab' || t.dataset.view === 'e2e' ? t.dataset.view : 'bench');
   });
 }
 
@@ -478,11 +490,15 @@ window.dwdp = {
     await showView('lab');
     return (await openLab()).api;
   },
+  async openE2e() {
+    await showView('e2e');
+    return (await openE2e()).api;
+  },
   view: () => view,
   topologyFrames: () => views.topology?.frames() ?? 0,
 };
 
-if (view === 'lab') void showView('lab');
+if (view !== 'bench') void showView(view);
 void ready.then(() => {
   if (view === 'bench' && opened?.run) run(panel.form).catch((e) => console.warn('run=1 ended:', (e as Error).message));
 });

@@ -117,6 +117,40 @@ export function e2eBandRows(res: Pick<E2eResult, 'bands'>): string[][] {
   });
 }
 
+/** The chart in one sentence (its text alternative): both frontiers' extent and the bands' speedups. */
+export function e2eChartSummary(res: Pick<E2eResult, 'bands' | 'frontier'>): string {
+  const extent = (st: Strategy) => {
+    const f = res.frontier[st];
+    if (f.length === 0) return `${st.toUpperCase()}: no point`;
+    const x = f.map((p) => p.tpsPerUser);
+    const y = f.map((p) => p.tpsPerGpu);
+    return (
+      `${st.toUpperCase()} frontier: ${f.length} points, ${fmt(Math.min(...x))} to ${fmt(Math.max(...x))} TPS/user, ` +
+      `${fmt(Math.min(...y), 0)} to ${fmt(Math.max(...y), 0)} TPS/GPU`
+    );
+  };
+  const bands = res.bands
+    .map(
+      (b) =>
+        `${b.tpsPerUser[0]}–${b.tpsPerUser[1]}: ` +
+        (b.speedupTpsPerGpu === null ? 'no pair' : `DWDP/DEP ${b.speedupTpsPerGpu.toFixed(3)}`),
+    )
+    .join('; ');
+  return `Modeled output TPS/GPU against TPS/user. ${extent('dep')}. ${extent('dwdp')}. Bands: ${bands}.`;
+}
+
+/** Every frontier point as a row (strategy, TPS/user, TPS/GPU, deployment), by strategy then TPS/user. */
+export function e2eFrontierRows(res: Pick<E2eResult, 'frontier'>): string[][] {
+  return STRATEGIES.flatMap((st) =>
+    [...res.frontier[st]]
+      .sort((a, b) => a.tpsPerUser - b.tpsPerUser)
+      .map((p) => [st, fmt(p.tpsPerUser), fmt(p.tpsPerGpu, 0), describePoint(p)]),
+  );
+}
+
+/** The chart's height and margins; its width is the view's. */
+export const E2E_CHART_BOX: Omit<ChartBox, 'width'> = { height: 380, margin: [64, 16, 16, 44] };
+
 const SVG = 'http://www.w3.org/2000/svg';
 function s<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -132,9 +166,13 @@ function s<K extends keyof SVGElementTagNameMap>(
 export function renderE2eView(root: HTMLElement, res: E2eResult): void {
   clear(root);
   const width = root.clientWidth || 900;
-  const chart = e2eChart(res, { width, height: 380, margin: [64, 16, 16, 44] });
+  const chart = e2eChart(res, { width, ...E2E_CHART_BOX });
   const { box } = chart;
-  const svg = s('svg', { width: box.width, height: box.height, class: 'e2e-pareto', role: 'img' });
+  const svg = s(
+    'svg',
+    { width: box.width, height: box.height, class: 'e2e-pareto', role: 'img', 'aria-label': e2eChartSummary(res) },
+    s('desc', {}, 'Each frontier point as text: the table under "The chart as a table" below the chart.'),
+  );
   const bottom = box.height - box.margin[3];
   for (const b of chart.bands) {
     svg.append(
@@ -185,13 +223,36 @@ export function renderE2eView(root: HTMLElement, res: E2eResult): void {
       }),
     );
     for (const p of f.points)
-      svg.append(s('circle', { cx: p.px, cy: p.py, r: 3, fill: COLORS[f.strategy] }, s('title', {}, p.title)));
+      svg.append(
+        s(
+          'circle',
+          {
+            cx: p.px,
+            cy: p.py,
+            r: 3,
+            fill: COLORS[f.strategy],
+            class: 'e2e-frontier-point',
+            'data-strategy': f.strategy,
+          },
+          s('title', {}, p.title),
+        ),
+      );
   }
   for (const c of chart.chosen)
     svg.append(
       s(
         'circle',
-        { cx: c.px, cy: c.py, r: 7, fill: 'none', stroke: COLORS[c.strategy], 'stroke-width': 2.5 },
+        {
+          cx: c.px,
+          cy: c.py,
+          r: 7,
+          fill: 'none',
+          stroke: COLORS[c.strategy],
+          'stroke-width': 2.5,
+          class: 'e2e-chosen',
+          'data-strategy': c.strategy,
+          'data-band': c.band,
+        },
         s('title', {}, `band ${c.band}, chosen — ${c.title}`),
       ),
     );
@@ -210,6 +271,7 @@ export function renderE2eView(root: HTMLElement, res: E2eResult): void {
   const table = h(
     'table',
     { class: 'e2e-bands' },
+    h('caption', {}, 'Best modeled output TPS/GPU per TPS/user band, each strategy, and DWDP ÷ DEP'),
     h('thead', {}, h('tr', {}, ...head.map((x) => h('th', {}, x)))),
     h('tbody', {}, ...e2eBandRows(res).map((r) => h('tr', {}, ...r.map((x) => h('td', {}, x))))),
   );
@@ -253,6 +315,21 @@ export function renderE2eView(root: HTMLElement, res: E2eResult): void {
       'DEP (red) and DWDP (blue) frontiers; bands shaded; circled: the chosen deployment per band (hover for it).',
     ),
     svg,
+    h(
+      'details',
+      { class: 'e2e-chart-table' },
+      h('summary', {}, 'The chart as a table (every frontier point)'),
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ...['strategy', 'TPS/user', 'TPS/GPU', 'deployment'].map((x) => h('th', {}, x)))),
+        h(
+          'tbody',
+          {},
+          ...e2eFrontierRows(res).map((r) => h('tr', { 'data-strategy': r[0] }, ...r.map((x) => h('td', {}, x)))),
+        ),
+      ),
+    ),
     table,
     h('h4', {}, 'Context / generation GPUs of the chosen deployments'),
     split,
