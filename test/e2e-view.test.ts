@@ -23,6 +23,7 @@ function point(strategy: 'dep' | 'dwdp'): E2ePoint {
     ctxGpus: 4 * units,
     genGpus: ep,
     ttftMedianMs: rng.uniform(100, 20000),
+    ttftFluidMs: rng.uniform(100, 20000),
     requestsPerS: 1,
     ctxBatch: 1,
     genBatch: 1,

@@ -20,6 +20,18 @@
 //   MTP         m × (one decoder layer with its MoE on b tokens + the 2H→H projection + LM head)
 //
 // Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`).
+//
+// The per-step floor: a decode step at small batch is not its rooflines. Each decoder layer is
+// a chain of a dozen or more kernels and a collective that cannot finish faster than
+// `minLayerUs` whatever the batch (launch gaps under CUDA graphs, ramp-up and tail of tiny
+// grids, the collective's handshake), and each MTP draft pass adds the work of a small forward
+// of its own (embedding, the 2H→H projection, LM head, sampling and the acceptance
+// bookkeeping) that costs at least `mtpPassUs` beyond its decoder layer. So
+//   layer time      = max(roofline of the layer, minLayerUs)           (every layer, MTP's too)
+//   MTP pass extra  = max(roofline of projection + LM head, mtpPassUs)
+// Both are read off a published min-latency measurement (GenerationParams below), not fitted
+// to any end-to-end result.
+//
 // Accepted tokens per step and request with per-draft acceptance α: 1 + α + … + α^m;
 // TPS/user = accepted tokens ÷ step time (decode tokens per second of one request).
 //
@@ -66,6 +78,25 @@ export interface GenerationParams {
   /** Fixed host-side cost per decode iteration (scheduler, sampling, MTP bookkeeping), µs. 0 by
    *  default: CUDA graphs (the reproduction enables them) hide it; only kernels' launchUs count. */
   stepOverheadUs: number;
+  /**
+   * The shortest a decoder layer's forward takes in a decode step, µs, whatever the batch (its
+   * kernel chain and collective under CUDA graphs). Default 148: TensorRT-LLM tech blog 1
+   * ("Pushing Latency Boundaries: Optimizing DeepSeek-R1 Performance on NVIDIA B200 GPUs",
+   * MTP table) measures DeepSeek-R1 at batch 1 on 8×B200 without MTP at 111 TPS/user: a step
+   * of 1/111 s = 9.01 ms over 61 layers = 148 µs per layer, at a batch where the layers' bytes
+   * and FLOPs take a few µs — so nearly all of it is the floor (it holds the step's LM head
+   * and sampling too: an upper bound). That run is attention TP8, MoE TP4×EP2 with all-reduces;
+   * that the floor carries over to attention DP with an all-to-all on GB200 is an assumption.
+   */
+  minLayerUs: number;
+  /**
+   * What one MTP draft pass costs beyond its decoder layer, at least, µs: embedding, the 2H→H
+   * projection, LM head, sampling and the acceptance bookkeeping. Default 565: the same blog's
+   * MTP table, MTP 3 at 253 TPS/user with 2.82 accepted tokens per step = 11.15 ms per step
+   * against 9.01 ms without MTP: (11.15 − 9.01) / 3 = 712 µs per pass, less one layer's 148 µs
+   * (the main model's 4 tokens instead of 1 at batch 1 are in it: an upper bound).
+   */
+  mtpPassUs: number;
 }
 
 export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
@@ -74,6 +105,8 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   attentionPrecision: 'fp8',
   noEplbSkew: 1.25,
   stepOverheadUs: 0,
+  minLayerUs: 148,
+  mtpPassUs: 565,
 };
 
 /** One generation server: G GPUs, max requests per GPU, MTP draft layers, EPLB. */
@@ -91,7 +124,16 @@ export interface DecodeStep {
   /** Step time of the slowest GPU, ms. */
   stepMs: number;
   /** Where it goes, ms (adds up to stepMs). */
-  breakdown: { attention: number; moe: number; communication: number; dense: number; mtp: number; overhead: number };
+  breakdown: {
+    attention: number;
+    moe: number;
+    communication: number;
+    dense: number;
+    mtp: number;
+    overhead: number;
+    /** Time the per-layer floor (minLayerUs) adds to the main model's layers above their rooflines. */
+    floor: number;
+  };
   /** Accepted (emitted) tokens per request and step. */
   tokensPerStep: number;
   /** Decode tokens per second of one request. */
@@ -148,7 +190,7 @@ export function decodeStep(
   const G = cfg.ep;
   const tokensPerStep = acceptedTokens(cfg.mtp, g.mtpAcceptance);
   if (!(b > 0)) {
-    const z = { attention: 0, moe: 0, communication: 0, dense: 0, mtp: 0, overhead: 0 };
+    const z = { attention: 0, moe: 0, communication: 0, dense: 0, mtp: 0, overhead: 0, floor: 0 };
     return { stepMs: 0, breakdown: z, tokensPerStep, tpsPerUser: 0 };
   }
   const act = p.activationBytes;
@@ -190,22 +232,31 @@ export function decodeStep(
       kind: 'gemm',
       kernels: 2,
     });
-  const attn = m.layers.total * attention(T);
+  const attnLayer = attention(T);
+  const denseMlp = cost.denseMlpMs(T);
+  const attn = m.layers.total * attnLayer;
   const moeCompute = m.layers.moe * moe.compute;
   const communication = m.layers.moe * moe.comm;
-  const dense = m.layers.total * misc + m.layers.dense * cost.denseMlpMs(T) + lmHead(T);
-  // MTP module: eh_proj (2H → H), one decoder layer (MoE), LM head, on b tokens, m times.
+  const dense = m.layers.total * misc + m.layers.dense * denseMlp + lmHead(T);
+  // The per-layer floor: what a layer's roofline falls short of minLayerUs (dense and MoE layers).
+  const minLayer = g.minLayerUs / 1000;
+  const floor =
+    m.layers.dense * Math.max(0, minLayer - (attnLayer + misc + denseMlp)) +
+    m.layers.moe * Math.max(0, minLayer - (attnLayer + misc + moe.compute + moe.comm));
+  // MTP module: eh_proj (2H → H), one decoder layer (MoE), LM head, on b tokens, m times; each
+  // pass at least one layer's floor plus mtpPassUs for its projection, LM head and sampling.
   let mtp = 0;
   if (cfg.mtp > 0) {
     const d = moeLayer(b);
     const proj = cost.ms(mlpWork(2 * m.hidden, m.hidden / 3, b, p.denseMlp, act)); // 2H·H params as one GEMM
-    mtp = cfg.mtp * (attention(b) + d.compute + d.comm + cost.ms(layerMiscWork(m, b, act)) + proj + lmHead(b));
+    const layer = attention(b) + d.compute + d.comm + cost.ms(layerMiscWork(m, b, act));
+    mtp = cfg.mtp * (Math.max(layer, minLayer) + Math.max(proj + lmHead(b), g.mtpPassUs / 1000));
   }
   const overhead = g.stepOverheadUs / 1000;
-  const stepMs = attn + moeCompute + communication + dense + mtp + overhead;
+  const stepMs = attn + moeCompute + communication + dense + floor + mtp + overhead;
   return {
     stepMs,
-    breakdown: { attention: attn, moe: moeCompute, communication, dense, mtp, overhead },
+    breakdown: { attention: attn, moe: moeCompute, communication, dense, mtp, overhead, floor },
     tokensPerStep,
     tpsPerUser: (tokensPerStep / stepMs) * 1000,
   };

@@ -33,6 +33,7 @@ import {
 import { kvTransfer, type KvTransfer } from './kv-transfer.ts';
 import { bestInBand, paretoFrontier } from './pareto.ts';
 import { operatingPoint, type OperatingPoint } from './rate-match.ts';
+import { simulateTtft, type TtftStats } from './ttft-queue.ts';
 
 export interface E2eParams {
   isl: number;
@@ -62,9 +63,14 @@ export interface E2eParams {
   bands: [number, number][];
   generation: Partial<GenerationParams>;
   efficiency?: Partial<Efficiency>;
-  /** Context-phase steps per batch size, and the seed of their request lengths. */
+  /** Context-phase steps per batch size, and the seed of their request lengths (and of the TTFT simulation's). */
   steps: number;
   seed: number;
+  /**
+   * Requests of the simulated benchmark run whose median TTFT is reported (ttft-queue.ts).
+   * Default 20000: the reproduction's `num_prompts`.
+   */
+  ttftRequests: number;
 }
 
 /** The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices. */
@@ -92,6 +98,7 @@ export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
   generation: {},
   steps: 4,
   seed: 1,
+  ttftRequests: 20000,
 };
 
 export interface E2eSpec {
@@ -132,7 +139,16 @@ export interface E2ePoint {
   tpsPerGpu: number;
   ctxGpus: number;
   genGpus: number;
+  /**
+   * Median TTFT, ms: of the simulated benchmark run (ttft-queue.ts) for every point a result
+   * reports (band bests, frontiers, reproduction rows); the fluid model's TTFT (ttftFluidMs)
+   * for a point straight from E2eEvaluator.evaluate.
+   */
   ttftMedianMs: number;
+  /** TTFT of the fluid operating point (every request waits the mean), ms. */
+  ttftFluidMs: number;
+  /** 90th percentile of the simulated run's TTFT, ms (absent before the simulation). */
+  ttftP90Ms?: number;
   requestsPerS: number;
   ctxBatch: number;
   genBatch: number;
@@ -192,6 +208,7 @@ const POS_INTS = [
   'steps',
   'local',
   'pull',
+  'ttftRequests',
 ] as const;
 /**
  * Limits that keep a scenario's work bounded (each checked before any work, naming the key):
@@ -206,6 +223,7 @@ export const E2E_LIMITS = {
   ctxMaxTokens: 1 << 22,
   maxGpus: 1024,
   steps: 64,
+  ttftRequests: 200_000,
   local: 4096,
   pull: 4096,
   genEp: 1024,
@@ -364,6 +382,8 @@ export interface E2eEvaluator {
   kvTransfer: KvTransfer;
   /** The operating point of one deployment; null when its generation GPUs or its context GPUs do not fit HBM. */
   evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null;
+  /** The simulated benchmark run's TTFT of a deployment evaluate returned. */
+  queuedTtft(pt: E2ePoint): TtftStats;
 }
 
 export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator {
@@ -439,6 +459,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
       ctxGpus,
       genGpus: gen.ep,
       ttftMedianMs: op.ttftMs,
+      ttftFluidMs: op.ttftMs,
       requestsPerS: op.requestsPerS,
       ctxBatch: op.ctxBatch,
       genBatch: op.genBatch,
@@ -447,7 +468,30 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
       config: { strategy, ctxUnits, groupSize: p.groupSize, gen, concurrency },
     };
   };
-  return { profile, model, params: { ...p, maxGpus }, generation: g, context, kvTransfer: kv, evaluate };
+  const queuedTtft = (pt: E2ePoint): TtftStats => {
+    const c = pt.config;
+    const curve = context[c.strategy];
+    const dep = c.strategy === 'dep';
+    return simulateTtft({
+      concurrency: c.concurrency,
+      requests: p.ttftRequests,
+      seed: p.seed,
+      workers: dep ? c.ctxUnits : c.ctxUnits * c.groupSize,
+      gpusPerWorker: dep ? c.groupSize : 1,
+      capPerGpu: curve.bMax,
+      ctxStepMs: (b) => contextStepMs(curve, b),
+      lengthLo: p.inputRatio * p.isl,
+      lengthHi: p.isl,
+      kvTransferMs: kv.ms,
+      genGpus: c.gen.ep,
+      genSlots: c.gen.batch * c.gen.ep,
+      genStepMs: table(c.gen),
+      mtp: c.gen.mtp,
+      mtpAcceptance: g.mtpAcceptance,
+      osl: p.osl,
+    });
+  };
+  return { profile, model, params: { ...p, maxGpus }, generation: g, context, kvTransfer: kv, evaluate, queuedTtft };
 }
 
 export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
@@ -476,9 +520,21 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
               if (pt === null) break; // does not fit: no other context size changes that
               points[strategy].push(pt);
             }
+  // Every point the result reports gets the simulated run's TTFT (one simulation per deployment).
+  const simulated = new Map<E2ePoint, E2ePoint>();
+  const queued = <P extends E2ePoint | null>(pt: P): P => {
+    if (pt === null) return pt;
+    let out = simulated.get(pt);
+    if (!out) {
+      const t = ev.queuedTtft(pt);
+      out = { ...pt, ttftMedianMs: t.medianMs, ttftP90Ms: t.p90Ms };
+      simulated.set(pt, out);
+    }
+    return out as P;
+  };
   const bands: E2eBand[] = p.bands.map((band) => {
-    const dep = bestInBand(points.dep, band);
-    const dwdp = bestInBand(points.dwdp, band);
+    const dep = queued(bestInBand(points.dep, band));
+    const dwdp = queued(bestInBand(points.dwdp, band));
     return {
       tpsPerUser: [band[0], band[1]],
       dep,
@@ -497,7 +553,9 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
     provenance:
       `modeled on ${ev.profile.id} (${ev.profile.name}): context steps from the context-phase rack model ` +
       `(roofline + event scheduler, its efficiencies as defaulted there), decode steps from the same roofline with ` +
-      `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ${g.noEplbSkew}); ` +
+      `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ${g.noEplbSkew}, per-layer floor ` +
+      `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs); median TTFT of a simulated benchmark run of each reported ` +
+      `deployment (${p.ttftRequests} requests, closed loop, round-robin context routing, seed ${p.seed}); ` +
       `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
     params: p,
     generation: g,
@@ -505,18 +563,20 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
     kvTransfer: ev.kvTransfer,
     pointsSearched: searched,
     bands,
-    frontier: { dep: paretoFrontier(points.dep), dwdp: paretoFrontier(points.dwdp) },
+    frontier: { dep: paretoFrontier(points.dep).map(queued), dwdp: paretoFrontier(points.dwdp).map(queued) },
     reproduction: [],
   };
   if (isPublishedSetting(res))
     res.reproduction = REPRO_MATRIX.map((r) => ({
       ...r,
-      modeled: ev.evaluate(r.strategy, r.ctxGpus / p.groupSize, {
-        ep: r.genEp,
-        batch: r.batch,
-        mtp: r.mtp,
-        eplb: r.eplb,
-      }),
+      modeled: queued(
+        ev.evaluate(r.strategy, r.ctxGpus / p.groupSize, {
+          ep: r.genEp,
+          batch: r.batch,
+          mtp: r.mtp,
+          eplb: r.eplb,
+        }),
+      ),
     }));
   return res;
 }

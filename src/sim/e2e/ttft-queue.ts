@@ -1,0 +1,331 @@
+// TTFT of a disaggregated deployment by discrete-event simulation of the benchmark itself: a
+// closed loop of `concurrency` clients sending `requests` requests in all (the reproduction's
+// benchmark: concurrency = generation batch × GPUs, 20,000 prompts), each request
+//
+//   arrives → the router assigns it round-robin to a context worker (a DEP server of
+//   `gpusPerWorker` GPUs, or one DWDP GPU) → waits in that worker's queue → joins the worker's
+//   next step, which takes what is queued up to the caps (`capPerGpu` requests per GPU) →
+//   the step ends (its first token) → KV transfer (`kvTransferMs`) → the generation pool
+//   admits it at its next step boundary (in-flight batching; `genSlots` requests at most) →
+//   it decodes until it has OSL − 1 more tokens → its client sends the next request at once.
+//
+// TTFT = end of its context step − arrival + KV transfer. The median is over every request of
+// the run, the first burst (all clients sending at t = 0) included, as the benchmark reports it.
+//
+// Step times come from the models the fluid operating point uses (rate-match.ts): a context
+// step with b requests on its busiest GPU (b = ⌈n / gpusPerWorker⌉: attention DP places the n
+// requests of a DEP server's step evenly, and DEP steps together) takes ctxStepMs(b) × the
+// batch's mean length ÷ the mean length (prefill time taken as linear in tokens); a decode step
+// with n requests in the pool takes genStepMs(n / genGpus).
+//
+// Randomness (seeded): input lengths uniform in [lo, hi], and each request's decode steps. With
+// m drafts at per-draft acceptance α a step accepts 1 + K tokens, K the run of accepted drafts
+// (P(K ≥ i) = αⁱ, i ≤ m); the steps to reach OSL − 1 tokens are drawn from the normal law
+// renewal theory gives for their count (mean (OSL − 1)/μ, variance (OSL − 1)·σ²/μ³, μ and σ² the
+// per-step token mean and variance), rounded, at least 1.
+//
+// Pure: the same input and seed give the same result.
+
+import { Rng } from '../../util/random.ts';
+
+export interface TtftSimInput {
+  /** Clients of the closed loop (requests in the system). */
+  concurrency: number;
+  /** Requests sent in all (the horizon). */
+  requests: number;
+  seed: number;
+  /** Context workers the router cycles through, GPUs per worker and requests per GPU and step. */
+  workers: number;
+  gpusPerWorker: number;
+  capPerGpu: number;
+  /** Context step time (ms) with b requests on the busiest GPU, at the mean input length. */
+  ctxStepMs: (b: number) => number;
+  /** Input lengths uniform in [lengthLo, lengthHi]; their mean scales ctxStepMs. */
+  lengthLo: number;
+  lengthHi: number;
+  kvTransferMs: number;
+  genGpus: number;
+  /** Requests the generation pool holds at most (batch × GPUs). */
+  genSlots: number;
+  /** Decode step time (ms) with b requests per generation GPU. */
+  genStepMs: (b: number) => number;
+  mtp: number;
+  mtpAcceptance: number;
+  osl: number;
+}
+
+export interface TtftStats {
+  medianMs: number;
+  meanMs: number;
+  p90Ms: number;
+  requests: number;
+  /** Requests per second over the run (first arrival to last completion of a context step). */
+  ctxRequestsPerS: number;
+}
+
+/** Mean and variance of the tokens one request accepts per decode step (1 + the run of accepted drafts). */
+export function acceptedTokenMoments(mtp: number, alpha: number): { mean: number; variance: number } {
+  // P(K = k) = α^k (1 − α) for k < m, P(K = m) = α^m.
+  let mean = 0;
+  let second = 0;
+  for (let k = 0; k <= mtp; k++) {
+    const p = k < mtp ? Math.pow(alpha, k) * (1 - alpha) : Math.pow(alpha, mtp);
+    mean += p * (1 + k);
+    second += p * (1 + k) * (1 + k);
+  }
+  return { mean, variance: Math.max(0, second - mean * mean) };
+}
+
+/** A binary min-heap of events by (time, order of insertion). */
+class EventHeap {
+  private t: number[] = [];
+  private seq: number[] = [];
+  private kind: number[] = [];
+  private arg: number[] = [];
+  private n = 0;
+  private next = 0;
+
+  get size(): number {
+    return this.n;
+  }
+
+  private less(i: number, j: number): boolean {
+    return this.t[i] < this.t[j] || (this.t[i] === this.t[j] && this.seq[i] < this.seq[j]);
+  }
+
+  private swap(i: number, j: number): void {
+    const { t, seq, kind, arg } = this;
+    const t0 = t[i];
+    t[i] = t[j];
+    t[j] = t0;
+    const s0 = seq[i];
+    seq[i] = seq[j];
+    seq[j] = s0;
+    const k0 = kind[i];
+    kind[i] = kind[j];
+    kind[j] = k0;
+    const a0 = arg[i];
+    arg[i] = arg[j];
+    arg[j] = a0;
+  }
+
+  push(t: number, kind: number, arg: number): void {
+    let i = this.n++;
+    this.t[i] = t;
+    this.seq[i] = this.next++;
+    this.kind[i] = kind;
+    this.arg[i] = arg;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  /** Removes the earliest event and returns [time, kind, arg]. */
+  pop(): [number, number, number] {
+    const top: [number, number, number] = [this.t[0], this.kind[0], this.arg[0]];
+    this.n--;
+    if (this.n > 0) {
+      this.swap(0, this.n);
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.n && this.less(l, m)) m = l;
+        if (r < this.n && this.less(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** A min-heap of numbers (decode-step counts at which active requests finish). */
+class NumberHeap {
+  private a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): number {
+    return this.a[0];
+  }
+  push(x: number): void {
+    const a = this.a;
+    let i = a.push(x) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= x) break;
+      a[i] = a[p];
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= a.length) break;
+        const c = l + 1 < a.length && a[l + 1] < a[l] ? l + 1 : l;
+        if (a[c] >= last) break;
+        a[i] = a[c];
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+const KICK = 0; // a context worker looks at its queue (after every arrival at the same instant)
+const CTX_DONE = 1;
+const KV_DONE = 2;
+const GEN_STEP = 3;
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`ttft queue: ${what}`);
+}
+
+export function simulateTtft(x: TtftSimInput): TtftStats {
+  check(Number.isInteger(x.requests) && x.requests >= 1, `requests must be a positive integer, got ${x.requests}`);
+  check(x.concurrency >= 1, `concurrency must be ≥ 1, got ${x.concurrency}`);
+  check(Number.isInteger(x.workers) && x.workers >= 1, `workers must be a positive integer, got ${x.workers}`);
+  check(x.gpusPerWorker >= 1 && x.capPerGpu >= 1, 'every context worker takes at least one request per step');
+  check(x.genSlots >= 1 && x.genGpus >= 1, 'the generation pool holds at least one request');
+  check(x.osl >= 2, `OSL must be ≥ 2, got ${x.osl}`);
+  check(
+    x.lengthLo > 0 && x.lengthHi >= x.lengthLo,
+    `lengths must satisfy 0 < lo ≤ hi, got [${x.lengthLo}, ${x.lengthHi}]`,
+  );
+  const rng = new Rng(x.seed);
+  const lengthRng = rng.fork('lengths');
+  const decodeRng = rng.fork('decode');
+  const N = x.requests;
+  const C = Math.min(Math.round(x.concurrency), N);
+  const W = x.workers;
+  const cap = x.capPerGpu * x.gpusPerWorker;
+  const meanLength = (x.lengthLo + x.lengthHi) / 2;
+  const tok = acceptedTokenMoments(x.mtp, x.mtpAcceptance);
+  const need = x.osl - 1;
+  const stepsMean = need / tok.mean;
+  const stepsSd = Math.sqrt((need * tok.variance) / Math.pow(tok.mean, 3));
+
+  const arrival = new Float64Array(N);
+  const length = new Float64Array(N);
+  const ttft = new Float64Array(N);
+  const queues: number[][] = Array.from({ length: W }, () => []);
+  const heads = new Int32Array(W);
+  const busy = new Uint8Array(W);
+  const batches: number[][] = Array.from({ length: W }, () => []);
+  // Batches in KV transfer, by slot (a batch's requests reach the generation pool together).
+  const inTransfer: (number[] | null)[] = [];
+  const freeSlots: number[] = [];
+  const ev = new EventHeap();
+  let issued = 0;
+  let rr = 0;
+  let done = 0;
+  let lastCtxDone = 0;
+
+  const issue = (t: number) => {
+    const id = issued++;
+    arrival[id] = t;
+    length[id] = x.lengthLo + (x.lengthHi - x.lengthLo) * lengthRng.next();
+    const w = rr++ % W;
+    queues[w].push(id);
+    if (!busy[w]) ev.push(t, KICK, w);
+  };
+
+  const startCtx = (w: number, t: number) => {
+    const q = queues[w];
+    const n = Math.min(q.length - heads[w], cap);
+    if (busy[w] || n <= 0) return;
+    const batch = q.slice(heads[w], heads[w] + n);
+    heads[w] += n;
+    if (heads[w] > 4096) {
+      q.splice(0, heads[w]);
+      heads[w] = 0;
+    }
+    let tokens = 0;
+    for (const id of batch) tokens += length[id];
+    const dur = x.ctxStepMs(Math.ceil(n / x.gpusPerWorker)) * (tokens / n / meanLength);
+    busy[w] = 1;
+    batches[w] = batch;
+    ev.push(t + dur, CTX_DONE, w);
+  };
+
+  // Generation: every active request advances one step per decode step; a request admitted
+  // before step s + 1 finishes when the step count reaches s + its steps.
+  const finish = new NumberHeap();
+  const pending: number[] = [];
+  let pendingHead = 0;
+  let steps = 0;
+  let genRunning = false;
+  const drawSteps = () => {
+    const u1 = 1 - decodeRng.next();
+    const u2 = decodeRng.next();
+    const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    return Math.max(1, Math.round(stepsMean + stepsSd * z));
+  };
+  const startGenStep = (t: number) => {
+    while (pendingHead < pending.length && finish.size < x.genSlots) {
+      pendingHead++;
+      finish.push(steps + drawSteps());
+    }
+    if (pendingHead > 4096) {
+      pending.splice(0, pendingHead);
+      pendingHead = 0;
+    }
+    genRunning = finish.size > 0;
+    if (genRunning) ev.push(t + x.genStepMs(finish.size / x.genGpus), GEN_STEP, 0);
+  };
+
+  for (let i = 0; i < C; i++) issue(0);
+  while (ev.size > 0) {
+    const [t, kind, arg] = ev.pop();
+    if (kind === KICK) startCtx(arg, t);
+    else if (kind === CTX_DONE) {
+      const batch = batches[arg];
+      for (const id of batch) ttft[id] = t - arrival[id] + x.kvTransferMs;
+      const slot = freeSlots.length > 0 ? freeSlots.pop()! : inTransfer.length;
+      inTransfer[slot] = batch;
+      ev.push(t + x.kvTransferMs, KV_DONE, slot);
+      done += batch.length;
+      lastCtxDone = t;
+      busy[arg] = 0;
+      startCtx(arg, t);
+    } else if (kind === KV_DONE) {
+      pending.push(...inTransfer[arg]!);
+      inTransfer[arg] = null;
+      freeSlots.push(arg);
+      if (!genRunning) startGenStep(t);
+    } else {
+      steps++;
+      while (finish.size > 0 && finish.peek() <= steps) {
+        finish.pop();
+        if (issued < N) issue(t);
+      }
+      startGenStep(t);
+    }
+  }
+  check(done === N, `simulated ${done} of ${N} requests`);
+  const sorted = Float64Array.from(ttft).sort();
+  const q = (p: number) => sorted[Math.min(N - 1, Math.floor(p * N))];
+  const median = N % 2 ? sorted[(N - 1) / 2] : (sorted[N / 2 - 1] + sorted[N / 2]) / 2;
+  let sum = 0;
+  for (const v of ttft) sum += v;
+  return {
+    medianMs: median,
+    meanMs: sum / N,
+    p90Ms: q(0.9),
+    requests: N,
+    ctxRequestsPerS: lastCtxDone > 0 ? (N / lastCtxDone) * 1000 : Infinity,
+  };
+}

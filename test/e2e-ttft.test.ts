@@ -1,0 +1,126 @@
+// The simulated benchmark run behind the reported median TTFT (src/sim/e2e/ttft-queue.ts),
+// on random stations against closed forms: one client waits only its own step; a first burst
+// on round-robin workers queues in whole steps, batch after batch; the per-step token law of
+// MTP against its enumeration; and the run is a pure function of its input and seed.
+import { describe, expect, it } from 'vitest';
+import { acceptedTokens } from '../src/sim/e2e/generation.ts';
+import { acceptedTokenMoments, simulateTtft, type TtftSimInput } from '../src/sim/e2e/ttft-queue.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+
+/** Random stations: a context curve increasing in b, a decode step increasing in b. */
+function stations(): Omit<TtftSimInput, 'concurrency' | 'requests' | 'seed'> {
+  const t1 = rng.uniform(50, 500);
+  const slope = rng.uniform(0.3, 1);
+  const g1 = rng.uniform(5, 50);
+  const len = rng.uniform(1000, 16000);
+  return {
+    workers: 1 + rng.int(8),
+    gpusPerWorker: 1 + rng.int(4),
+    capPerGpu: 1 + rng.int(4),
+    ctxStepMs: (b) => t1 * (1 + slope * (b - 1)),
+    lengthLo: len,
+    lengthHi: len,
+    kvTransferMs: rng.uniform(0, 2),
+    genGpus: 1 + rng.int(16),
+    genSlots: 1 << 20,
+    genStepMs: (b) => g1 * (1 + 0.01 * b),
+    mtp: rng.int(4),
+    mtpAcceptance: rng.uniform(0.5, 0.95),
+    osl: 2 + rng.int(2000),
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+
+describe('simulated TTFT', () => {
+  it('one client: every request finds the context idle and waits exactly its own one-request step', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const st = stations();
+      const requests = 1 + rng.int(50);
+      const r = simulateTtft({ ...st, concurrency: 1, requests, seed: rng.int(1e9) });
+      const want = st.ctxStepMs(1) + st.kvTransferMs;
+      expect(r.requests).toBe(requests);
+      expect(r.medianMs, tag('median')).toBeCloseTo(want, 9);
+      expect(r.meanMs, tag('mean')).toBeCloseTo(want, 9);
+      expect(r.p90Ms, tag('p90')).toBeCloseTo(want, 9);
+    }
+  });
+
+  it('the first burst queues in whole steps per round-robin worker, batch after batch', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const st = stations();
+      const cap = st.capPerGpu * st.gpusPerWorker;
+      const steps = 1 + rng.int(6);
+      // Every client sends at t = 0 and no one sends again (the run is exactly the burst): each
+      // worker gets `steps` full batches, whose requests wait for all batches before theirs.
+      const requests = st.workers * cap * steps;
+      const r = simulateTtft({ ...st, concurrency: requests, requests, seed: rng.int(1e9) });
+      const tFull = st.ctxStepMs(st.capPerGpu); // ⌈cap / gpusPerWorker⌉ = capPerGpu requests on the busiest GPU
+      const ttfts = Array.from({ length: steps }, (_, j) => (j + 1) * tFull + st.kvTransferMs).flatMap((t) =>
+        Array<number>(st.workers * cap).fill(t),
+      );
+      expect(r.medianMs, tag('median')).toBeCloseTo(median(ttfts), 6);
+      expect(r.meanMs, tag('mean')).toBeCloseTo(ttfts.reduce((a, b) => a + b, 0) / ttfts.length, 6);
+      expect(r.ctxRequestsPerS, tag('throughput of the burst')).toBeCloseTo((requests / (steps * tFull)) * 1000, 6);
+    }
+  });
+
+  it('scales a step by its batch’s mean length and holds the context waits below one step per queued batch', () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const st = { ...stations(), lengthLo: rng.uniform(1000, 4000) };
+      st.lengthHi = st.lengthLo * rng.uniform(1, 2);
+      const mean = (st.lengthLo + st.lengthHi) / 2;
+      const C = 1 + rng.int(200);
+      const r = simulateTtft({ ...st, concurrency: C, requests: C + rng.int(500), seed: rng.int(1e9) });
+      // Shortest possible TTFT: a one-request step of the shortest length. Longest: the step in
+      // flight when it arrives, then every other request in the system (at most C − 1, all at
+      // its worker) ahead of it in full steps of the longest length, its own step among them.
+      const shortest = st.ctxStepMs(1) * (st.lengthLo / mean) + st.kvTransferMs;
+      const batchesAhead = Math.ceil(C / (st.capPerGpu * st.gpusPerWorker));
+      const longest = (batchesAhead + 1) * st.ctxStepMs(st.capPerGpu) * (st.lengthHi / mean) + st.kvTransferMs;
+      expect(r.medianMs, tag('median ≥ the shortest step')).toBeGreaterThanOrEqual(shortest - 1e-9);
+      expect(r.p90Ms, tag('p90 ≥ median')).toBeGreaterThanOrEqual(r.medianMs);
+      expect(r.p90Ms, tag('no wait beyond the burst’s queue')).toBeLessThanOrEqual(longest + 1e-9);
+    }
+  });
+
+  it('is a pure function of its input and seed', () => {
+    const st = stations();
+    const x = { ...st, lengthHi: st.lengthLo * 1.5, concurrency: 64, requests: 1000, seed: rng.int(1e9) };
+    expect(simulateTtft(x)).toEqual(simulateTtft(x));
+  });
+
+  it('accepts 1 + K tokens a step, P(K ≥ i) = αⁱ up to m drafts: mean and variance by enumeration', () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const m = rng.int(9);
+      const a = rng.next();
+      // E[K] = Σ_{i=1..m} αⁱ and E[K²] = Σ_{i=1..m} (2i − 1)·αⁱ, from P(K ≥ i) = αⁱ.
+      let ek = 0;
+      let ek2 = 0;
+      for (let i = 1; i <= m; i++) {
+        ek += Math.pow(a, i);
+        ek2 += (2 * i - 1) * Math.pow(a, i);
+      }
+      const got = acceptedTokenMoments(m, a);
+      expect(got.mean, tag('mean')).toBeCloseTo(1 + ek, 12);
+      expect(got.mean, tag('the decode model’s tokens per step')).toBeCloseTo(acceptedTokens(m, a), 12);
+      expect(got.variance, tag('variance')).toBeCloseTo(ek2 - ek * ek, 12);
+    }
+  });
+
+  it('refuses a run it cannot simulate, naming the culprit', () => {
+    const st = stations();
+    expect(() => simulateTtft({ ...st, concurrency: 1, requests: 0, seed: 1 })).toThrow(/requests must be a positive/);
+    expect(() => simulateTtft({ ...st, concurrency: 1, requests: 1, seed: 1, osl: 1 })).toThrow(/OSL must be ≥ 2/);
+    expect(() => simulateTtft({ ...st, concurrency: 1, requests: 1, seed: 1, workers: 0 })).toThrow(/workers/);
+  });
+});
