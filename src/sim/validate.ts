@@ -548,12 +548,12 @@ function e2eRow(v: ValidationRow, i: number): ValidateRow {
     setting: v.setting,
     differs: v.quantity.includes('TTFT')
       ? [
-          'TTFT at the deployment the model chose (best TPS/GPU in the band, context pool possibly saturated), fluid queueing; ' +
-            'the published deployments are not stated',
+          'TTFT at the deployment the model chose (best TPS/GPU in the band, context pool possibly saturated), median of a ' +
+            'simulated benchmark run (src/sim/e2e/ttft-queue.ts); the published deployments are not stated',
         ]
       : [
           'model: best DEP vs best DWDP deployment in the band (the published value averages several paired points)',
-          'decode step floor too low at small batch (docs/e2e.md)',
+          'assumed: no-EPLB routing skew 1.25, geometric MTP acceptance α = 0.85; decode floor from a B200 TP8 measurement (docs/e2e.md)',
         ],
     runs: [],
     published: v.published,

@@ -80,7 +80,8 @@ export function formatE2e(res: E2eResult, validation: readonly ValidationRow[]):
   ]);
   out.push(formatTable(head, rows, { rightAlign: head.map((h) => !h.includes('deployment')) }));
   out.push(
-    'TTFT: median in the closed-loop fluid model (every request waits the same: median = mean), context wait + prefill + KV transfer',
+    `TTFT: median of a simulated benchmark run of the deployment (${res.params.ttftRequests} requests, closed loop, ` +
+      'round-robin context workers, first burst included): context wait + prefill + KV transfer',
   );
   out.push('');
   for (const s of ['dep', 'dwdp'] as const) {

@@ -19,8 +19,10 @@
 // If the context pool cannot reach the X the generation pool would draw (X_ctx(bMax) below it),
 // the context saturates at X_ctx(bMax) and the rest of the population queues before it: that
 // queue is what makes TTFT grow when fewer context GPUs feed the same generation pool. In a
-// fluid model every request sees the same wait, so the median TTFT is the mean:
+// fluid model every request sees the same wait, so its TTFT is the mean:
 //   TTFT = (requests at the context) / X + t_kv.
+// The TTFT a result reports is not this one: it is the median of a discrete simulation of the
+// benchmark run at the deployment (ttft-queue.ts); this one stays as E2ePoint.ttftFluidMs.
 // What it leaves out: the spread of waits (a discrete queue's median is below its mean when
 // the distribution is skewed), per-server imbalance of the router's request assignment, and
 // the ramp of a finite benchmark run.
