@@ -26,6 +26,8 @@ import {
 } from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
+import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
+import { E2E_PARAM, E2E_PARAMS } from '../src/options/e2e.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -255,11 +257,49 @@ describe('e2e scenarios', () => {
       [{ mode: 'e2e', model: 'no-such-model' }, /scenario\.model/],
       [{ mode: 'e2e', rows: [] }, /scenario\.rows/],
       [{ mode: 'step' }, /scenario\.mode/],
-      [{ mode: 'e2e', e2e: { genBatch: [5000] } }, /scenario\.e2e\.genBatch: expected 1 to 64 integers in \[1, 4096\]/],
-      [{ mode: 'e2e', e2e: { maxGpus: 5000 } }, /scenario\.e2e\.maxGpus: expected an integer in \[1, 1024\]/],
+      [
+        { mode: 'e2e', e2e: { genBatch: [5000] } },
+        /^scenario\.e2e\.genBatch \[5000\]: must be a list of 1 to 64 values, each an integer from 1 to 4096; 5000 is not$/,
+      ],
+      [
+        { mode: 'e2e', e2e: { maxGpus: 5000 } },
+        /^scenario\.e2e\.maxGpus 5000: must be an integer from 1 to 1024; try scenario\.e2e\.maxGpus 1024$/,
+      ],
+      [{ mode: 'e2e', e2e: { generation: { minLayerUs: -1 } } }, /^scenario\.e2e\.generation\.minLayerUs -1: /],
+      [{ mode: 'e2e', e2e: { efficiency: { gemm: 2 } } }, /^scenario\.e2e\.efficiency\.gemm 2: /],
+      [
+        { mode: 'e2e', e2e: { eplb: [1] } },
+        /^scenario\.e2e\.eplb \[1\]: must be a list of 1 to 2 values, each true or false/,
+      ],
       [{ mode: 'e2e', e2e: { mtp: [9] } }, /scenario\.e2e\.mtp/],
     ];
     for (const [json, re] of bad) expect(() => parseE2eScenario(json), JSON.stringify(json)).toThrow(re);
+  });
+
+  it('declares every e2e key once, with the model’s own defaults, and names the key of any bad value', () => {
+    const keys = new Set(E2E_PARAMS.map((p) => p.key));
+    expect(keys.size, 'one declaration per key').toBe(E2E_PARAMS.length);
+    for (const k of Object.keys(DEFAULT_E2E_PARAMS).filter((k) => !['generation', 'efficiency'].includes(k)))
+      expect(keys.has(k), k).toBe(true);
+    for (const k of ['local', 'pull', 'maxGpus']) expect(keys.has(k), k).toBe(true);
+    for (const [k, v] of Object.entries(DEFAULT_GENERATION_PARAMS))
+      expect(E2E_PARAM[`generation.${k}`]?.default, k).toBe(v);
+    for (const [k, v] of Object.entries(DEFAULT_EFFICIENCY)) expect(E2E_PARAM[`efficiency.${k}`]?.default, k).toBe(v);
+    for (const p of E2E_PARAMS)
+      if (!p.list && !p.key.includes('.') && p.default !== undefined)
+        expect(p.default, p.key).toBe(DEFAULT_E2E_PARAMS[p.key as keyof typeof DEFAULT_E2E_PARAMS]);
+    // Random out-of-range values of random numeric keys: one message, naming that key's path.
+    const numeric = E2E_PARAMS.filter((p) => (p.kind === 'int' || p.kind === 'number') && p.max !== undefined);
+    for (let trial = 0; trial < 40; trial++) {
+      const p = numeric[rng.int(numeric.length)];
+      const v = p.max! * (1 + rng.next()) + 1;
+      const el = p.list?.pairs ? [[0, v]] : p.list ? [v] : v;
+      const [obj, key] = p.key.includes('.') ? p.key.split('.') : [null, p.key];
+      const e2e = obj ? { [obj]: { [key]: el } } : { [key]: el };
+      expect(() => parseE2eScenario({ mode: 'e2e', e2e }), tag(p.key)).toThrow(
+        new RegExp(`^scenario\\.e2e\\.${p.key.replace('.', '\\.')} \\S+: must be `),
+      );
+    }
     // A search too large is refused before any work, with its size.
     const huge = parseE2eScenario({
       mode: 'e2e',

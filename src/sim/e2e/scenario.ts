@@ -12,12 +12,11 @@
 //   { "name": "my-e2e", "mode": "e2e", "profile": "gb200-nvl72", "model": "deepseek-r1",
 //     "e2e": { "isl": 8192, "osl": 1024, "inputRatio": 0.8, "bands": [[20, 30], [40, 50]],
 //              "genEp": [8, 16], "genBatch": [32, 64, 128], "mtp": [1, 3], … } }
-// Every key of "e2e" is optional (E2eParams below); a bad value stops with a message naming it.
+// Every key of "e2e" is optional (E2eParams, src/sim/e2e/params.ts) and declared once with its
+// range in the option table (src/options/e2e.ts); a bad value stops with one message naming it.
 
 import type { MoeConfig } from '../../model/config.ts';
-import { parseWeightFormat, type WeightFormat } from '../../model/formats.ts';
 import { loadPreset } from '../../model/presets.ts';
-import { DEFAULT_EFFICIENCY, type Efficiency } from '../../hardware/efficiency.ts';
 import { CostModel } from '../cost-model.ts';
 import { deepseekR1 } from '../experiment.ts';
 import { getProfile, type HardwareProfile } from '../../hardware/profiles.ts';
@@ -34,72 +33,10 @@ import { kvTransfer, type KvTransfer } from './kv-transfer.ts';
 import { bestInBand, paretoFrontier } from './pareto.ts';
 import { operatingPoint, type OperatingPoint } from './rate-match.ts';
 import { simulateTtft, type TtftStats } from './ttft-queue.ts';
+import { DEFAULT_E2E_PARAMS, type E2eParams } from './params.ts';
+import { parseE2eParams } from '../../options/e2e.ts';
 
-export interface E2eParams {
-  isl: number;
-  osl: number;
-  /** Lengths uniform in [inputRatio·ISL, ISL] (the benchmarks' convention). */
-  inputRatio: number;
-  format: WeightFormat;
-  /** GPUs per context DEP server and per DWDP group. */
-  groupSize: number;
-  /** Context server limits per GPU: requests and tokens per step. */
-  ctxMaxBatch: number;
-  ctxMaxTokens: number;
-  /** DWDP's copy-engine contention fix (`contention_opt`); the published runs had it off. */
-  contentionFix: boolean;
-  /** DWDP L and P; default the minimal-memory choice (L = P = 64 for E = 256, N = 4). */
-  local?: number;
-  pull?: number;
-  /** Generation server choices searched. */
-  genEp: number[];
-  genBatch: number[];
-  mtp: number[];
-  eplb: boolean[];
-  /** Closed-loop concurrency as a multiple of the generation server's batch × GPUs (the reproduction: 1). */
-  concurrencyFactor: number;
-  /** GPUs the deployment may use (context + generation); default the profile's NVLink domain. */
-  maxGpus?: number;
-  bands: [number, number][];
-  generation: Partial<GenerationParams>;
-  efficiency?: Partial<Efficiency>;
-  /** Context-phase steps per batch size, and the seed of their request lengths (and of the TTFT simulation's). */
-  steps: number;
-  seed: number;
-  /**
-   * Requests of the simulated benchmark run whose median TTFT is reported (ttft-queue.ts).
-   * Default 20000: the reproduction's `num_prompts`.
-   */
-  ttftRequests: number;
-}
-
-/** The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices. */
-export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
-  isl: 8192,
-  osl: 1024,
-  inputRatio: 0.8,
-  format: 'nvfp4',
-  groupSize: 4,
-  ctxMaxBatch: 4,
-  ctxMaxTokens: 33000,
-  contentionFix: false,
-  genEp: [4, 8, 16, 32],
-  genBatch: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-  mtp: [0, 1, 2, 3],
-  eplb: [false, true],
-  concurrencyFactor: 1,
-  bands: [
-    [20, 30],
-    [40, 50],
-    [60, 70],
-    [80, 90],
-    [170, 180],
-  ],
-  generation: {},
-  steps: 4,
-  seed: 1,
-  ttftRequests: 20000,
-};
+export { DEFAULT_E2E_PARAMS, type E2eParams, parseE2eParams };
 
 export interface E2eSpec {
   name: string;
@@ -195,129 +132,13 @@ export interface E2eResult {
 }
 
 // ---------------------------------------------------------------------------------------
-// Parsing
+// Parsing (every key of "e2e" is declared once, in src/options/e2e.ts)
 
-const INT_LISTS = ['genEp', 'genBatch', 'mtp'] as const;
-const POS_INTS = [
-  'isl',
-  'osl',
-  'groupSize',
-  'ctxMaxBatch',
-  'ctxMaxTokens',
-  'maxGpus',
-  'steps',
-  'local',
-  'pull',
-  'ttftRequests',
-] as const;
-/**
- * Limits that keep a scenario's work bounded (each checked before any work, naming the key):
- * the decode tables hold one step per batch size, the context curves one rack-model run per
- * batch size, and the search one operating point per deployment.
- */
-export const E2E_LIMITS = {
-  isl: 1 << 20,
-  osl: 1 << 20,
-  groupSize: 72,
-  ctxMaxBatch: 64,
-  ctxMaxTokens: 1 << 22,
-  maxGpus: 1024,
-  steps: 64,
-  ttftRequests: 200_000,
-  local: 4096,
-  pull: 4096,
-  genEp: 1024,
-  genBatch: 4096,
-  mtp: 8,
-  listLength: 64,
-  bands: 64,
-  deployments: 500_000,
-} as const;
-
-const GEN_KEYS = Object.keys(DEFAULT_GENERATION_PARAMS) as (keyof GenerationParams)[];
-const EFF_KEYS = Object.keys(DEFAULT_EFFICIENCY) as (keyof Efficiency)[];
-const E2E_KEYS = [...Object.keys(DEFAULT_E2E_PARAMS), 'local', 'pull', 'maxGpus', 'efficiency'];
+/** Work limits a scenario is checked against before any work (the keys' own ranges are the option table's). */
+export const E2E_LIMITS = { deployments: 500_000 } as const;
 
 function fail(key: string, detail: string): never {
   throw new Error(`scenario.e2e.${key}: ${detail}`);
-}
-
-function numberMap<K extends string>(v: unknown, key: string, known: readonly K[]): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(key, 'expected an object');
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (!(known as readonly string[]).includes(k)) fail(`${key}.${k}`, `unknown (known: ${known.join(', ')})`);
-    if (k === 'attentionPrecision') {
-      if (!['fp4', 'fp8', 'bf16', 'fp32'].includes(String(x))) fail(`${key}.${k}`, 'expected fp4, fp8, bf16 or fp32');
-      out[k] = x;
-      continue;
-    }
-    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
-      fail(`${key}.${k}`, `expected a number ≥ 0, got ${JSON.stringify(x)}`);
-    out[k] = x;
-  }
-  return out;
-}
-
-/** Check an "e2e" parameter object; errors name the key. */
-export function parseE2eParams(x: unknown): Partial<E2eParams> {
-  if (x === undefined) return {};
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('scenario.e2e: expected an object');
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(x)) {
-    if (!E2E_KEYS.includes(k)) fail(k, `unknown parameter (known: ${E2E_KEYS.join(', ')})`);
-    if ((POS_INTS as readonly string[]).includes(k)) {
-      const max = E2E_LIMITS[k as (typeof POS_INTS)[number]];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
-        fail(k, `expected an integer in [1, ${max}], got ${JSON.stringify(v)}`);
-    } else if ((INT_LISTS as readonly string[]).includes(k)) {
-      const min = k === 'mtp' ? 0 : 1;
-      const max = E2E_LIMITS[k as (typeof INT_LISTS)[number]];
-      if (
-        !Array.isArray(v) ||
-        v.length === 0 ||
-        v.length > E2E_LIMITS.listLength ||
-        !v.every((e) => Number.isInteger(e) && e >= min && e <= max)
-      )
-        fail(k, `expected 1 to ${E2E_LIMITS.listLength} integers in [${min}, ${max}], got ${JSON.stringify(v)}`);
-    } else if (k === 'eplb') {
-      if (!Array.isArray(v) || v.length === 0 || !v.every((e) => typeof e === 'boolean'))
-        fail(k, `expected a non-empty list of true/false, got ${JSON.stringify(v)}`);
-    } else if (k === 'contentionFix') {
-      if (typeof v !== 'boolean') fail(k, `expected true or false, got ${JSON.stringify(v)}`);
-    } else if (k === 'inputRatio') {
-      if (typeof v !== 'number' || !(v > 0 && v <= 1)) fail(k, `expected a number in (0, 1], got ${JSON.stringify(v)}`);
-    } else if (k === 'concurrencyFactor') {
-      if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
-        fail(k, `expected a number > 0, got ${JSON.stringify(v)}`);
-    } else if (k === 'seed') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-        fail(k, `expected an integer ≥ 0, got ${JSON.stringify(v)}`);
-    } else if (k === 'format') {
-      out[k] = parseWeightFormat(String(v));
-      continue;
-    } else if (k === 'bands') {
-      if (
-        !Array.isArray(v) ||
-        v.length === 0 ||
-        v.length > E2E_LIMITS.bands ||
-        !v.every(
-          (b) => Array.isArray(b) && b.length === 2 && b.every((e) => typeof e === 'number' && e >= 0) && b[0] < b[1],
-        )
-      )
-        fail(k, `expected a non-empty list of [lo, hi] with 0 ≤ lo < hi, got ${JSON.stringify(v)}`);
-    } else if (k === 'generation') {
-      out[k] = numberMap(v, k, GEN_KEYS);
-      const a = (out[k] as Partial<GenerationParams>).mtpAcceptance;
-      if (a !== undefined && !(a <= 1)) fail('generation.mtpAcceptance', `expected a probability in [0, 1], got ${a}`);
-      continue;
-    } else if (k === 'efficiency') {
-      out[k] = numberMap(v, k, EFF_KEYS);
-      continue;
-    }
-    out[k] = v;
-  }
-  return out as Partial<E2eParams>;
 }
 
 /** An end-to-end scenario from parsed JSON; errors name the key at fault. */

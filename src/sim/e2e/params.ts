@@ -1,0 +1,72 @@
+// The end-to-end scenario's parameters and their defaults (the published setting and the
+// reproduction matrix's search space). Their declarations — kind, range, help — are the
+// option table's (src/options/e2e.ts), which checks a scenario file's "e2e" object.
+import type { Efficiency } from '../../hardware/efficiency.ts';
+import type { WeightFormat } from '../../model/formats.ts';
+import type { GenerationParams } from './generation.ts';
+
+export interface E2eParams {
+  isl: number;
+  osl: number;
+  /** Lengths uniform in [inputRatio·ISL, ISL] (the benchmarks' convention). */
+  inputRatio: number;
+  format: WeightFormat;
+  /** GPUs per context DEP server and per DWDP group. */
+  groupSize: number;
+  /** Context server limits per GPU: requests and tokens per step. */
+  ctxMaxBatch: number;
+  ctxMaxTokens: number;
+  /** DWDP's copy-engine contention fix (`contention_opt`); the published runs had it off. */
+  contentionFix: boolean;
+  /** DWDP L and P; default the minimal-memory choice (L = P = 64 for E = 256, N = 4). */
+  local?: number;
+  pull?: number;
+  /** Generation server choices searched. */
+  genEp: number[];
+  genBatch: number[];
+  mtp: number[];
+  eplb: boolean[];
+  /** Closed-loop concurrency as a multiple of the generation server's batch × GPUs (the reproduction: 1). */
+  concurrencyFactor: number;
+  /** GPUs the deployment may use (context + generation); default the profile's NVLink domain. */
+  maxGpus?: number;
+  bands: [number, number][];
+  generation: Partial<GenerationParams>;
+  efficiency?: Partial<Efficiency>;
+  /** Context-phase steps per batch size, and the seed of their request lengths (and of the TTFT simulation's). */
+  steps: number;
+  seed: number;
+  /**
+   * Requests of the simulated benchmark run whose median TTFT is reported (ttft-queue.ts).
+   * Default 20000: the reproduction's `num_prompts`.
+   */
+  ttftRequests: number;
+}
+
+/** The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices. */
+export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
+  isl: 8192,
+  osl: 1024,
+  inputRatio: 0.8,
+  format: 'nvfp4',
+  groupSize: 4,
+  ctxMaxBatch: 4,
+  ctxMaxTokens: 33000,
+  contentionFix: false,
+  genEp: [4, 8, 16, 32],
+  genBatch: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  mtp: [0, 1, 2, 3],
+  eplb: [false, true],
+  concurrencyFactor: 1,
+  bands: [
+    [20, 30],
+    [40, 50],
+    [60, 70],
+    [80, 90],
+    [170, 180],
+  ],
+  generation: {},
+  steps: 4,
+  seed: 1,
+  ttftRequests: 20000,
+};
