@@ -262,19 +262,26 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   };
 
   // Generation: every active request advances one step per decode step; a request admitted
-  // before step s + 1 finishes when the step count reaches s + its steps.
+  // before step s + 1 finishes when the step count reaches s + its steps. Between admissions
+  // and completions the pool's steps are all alike, so they run as one event: a run of
+  // `runSteps` steps of `runTau` ms from `runStart`, cut short at the first step boundary after
+  // a KV transfer ends (the new requests join there).
   const finish = new NumberHeap();
   const pending: number[] = [];
   let pendingHead = 0;
   let steps = 0;
   let genRunning = false;
+  let runStart = 0;
+  let runTau = 0;
+  let runSteps = 0;
+  let runId = 0;
   const drawSteps = () => {
     const u1 = 1 - decodeRng.next();
     const u2 = decodeRng.next();
     const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     return Math.max(1, Math.round(stepsMean + stepsSd * z));
   };
-  const startGenStep = (t: number) => {
+  const startGenRun = (t: number) => {
     while (pendingHead < pending.length && finish.size < x.genSlots) {
       pendingHead++;
       finish.push(steps + drawSteps());
@@ -284,7 +291,19 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
       pendingHead = 0;
     }
     genRunning = finish.size > 0;
-    if (genRunning) ev.push(t + x.genStepMs(finish.size / x.genGpus), GEN_STEP, 0);
+    if (!genRunning) return;
+    runStart = t;
+    runTau = x.genStepMs(finish.size / x.genGpus);
+    runSteps = Math.max(1, finish.peek() - steps);
+    ev.push(t + runSteps * runTau, GEN_STEP, ++runId);
+  };
+  const joinAtNextBoundary = (t: number) => {
+    if (!genRunning) return startGenRun(t);
+    const j = Math.floor((t - runStart) / runTau) + 1; // the step in flight ends at runStart + j·τ
+    if (j < runSteps) {
+      runSteps = j;
+      ev.push(runStart + j * runTau, GEN_STEP, ++runId);
+    }
   };
 
   for (let i = 0; i < C; i++) issue(0);
@@ -305,14 +324,14 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
       pending.push(...inTransfer[arg]!);
       inTransfer[arg] = null;
       freeSlots.push(arg);
-      if (!genRunning) startGenStep(t);
-    } else {
-      steps++;
+      joinAtNextBoundary(t);
+    } else if (arg === runId) {
+      steps += runSteps;
       while (finish.size > 0 && finish.peek() <= steps) {
         finish.pop();
         if (issued < N) issue(t);
       }
-      startGenStep(t);
+      startGenRun(t);
     }
   }
   check(done === N, `simulated ${done} of ${N} requests`);
