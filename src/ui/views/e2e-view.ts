@@ -213,6 +213,15 @@ export function renderE2eView(root: HTMLElement, res: E2eResult): void {
       'output TPS/GPU (all GPUs)',
     ),
   );
+  // Legend, top right: one line sample per strategy.
+  STRATEGIES.forEach((st, i) => {
+    const x = box.width - box.margin[1] - 110;
+    const y = box.margin[2] + 12 + 16 * i;
+    svg.append(
+      s('line', { x1: x, x2: x + 22, y1: y - 4, y2: y - 4, stroke: COLORS[st], 'stroke-width': 2 }),
+      s('text', { x: x + 28, y, 'font-size': 11 }, `${st.toUpperCase()} frontier`),
+    );
+  });
   for (const f of chart.frontiers) {
     svg.append(
       s('polyline', {
@@ -295,7 +304,7 @@ export function renderE2eView(root: HTMLElement, res: E2eResult): void {
           h(
             'span',
             { style: 'flex:1 1 auto;display:flex' },
-            h('span', { style: `width:${w(p.ctxGpus)};background:${COLORS[st]};opacity:.55` }, `ctx ${p.ctxGpus}`),
+            h('span', { style: `width:${w(p.ctxGpus)};background:${COLORS[st]}8c;color:#111` }, `ctx ${p.ctxGpus}`),
             h('span', { style: `width:${w(p.genGpus)};background:${COLORS[st]};color:#fff` }, `gen ${p.genGpus}`),
           ),
         );
