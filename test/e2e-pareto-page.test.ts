@@ -252,7 +252,9 @@ describe.skipIf(!found)('end-to-end view in headless Chromium, without WebGPU', 
       await page.waitForFunction(() =>
         /^could not load/.test(document.querySelector('#e2e-status')!.textContent ?? ''),
       );
-      expect(await page.$eval('#e2e-status', (e) => e.textContent)).toMatch(/scenario\.e2e\.genEp: /);
+      expect(await page.$eval('#e2e-status', (e) => e.textContent)).toMatch(
+        /could not load bad\.json: scenario\.e2e\.genEp \[0\]: must be a list of 1 to 64 values/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
