@@ -1,7 +1,7 @@
 // The TensorRT-LLM hand-off: the DwdpConfig rules refuse what the reference implementation
 // refuses (naming the field), what is written parses as YAML and matches the scenario's
-// choice, the output directory is checked before any work, and the CLI's JSON has the shape
-// other tools rely on.
+// choice, the page's one-file bundle unpacks to the same files, the output directory is
+// checked before any work, and the CLI's JSON has the shape other tools rely on.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,14 @@ import { parse } from 'yaml';
 import { checkExportDir, runE2eCli } from '../src/cli/sim-e2e.ts';
 import { parseE2eScenario, runE2e, type E2ePoint } from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
-import { ExportError, buildTrtllmExport, cudaGraphBatchSizes, validateDwdpConfig } from '../src/sim/export-trtllm.ts';
+import {
+  ExportError,
+  TRTLLM_BUNDLE_FORMAT,
+  buildTrtllmExport,
+  cudaGraphBatchSizes,
+  trtllmBundle,
+  validateDwdpConfig,
+} from '../src/sim/export-trtllm.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -151,6 +158,22 @@ describe('written files', () => {
       }
       expect(launch.context_servers.urls.length).toBe(launch.context_servers.num_instances);
     }
+  });
+
+  it('bundles the same files in one JSON (the page’s download), which its own command unpacks and never overwrites', () => {
+    const files = buildTrtllmExport(res, r1);
+    const bundle = trtllmBundle(res, files);
+    expect([bundle.format, bundle.scenario, bundle.modeled]).toEqual([TRTLLM_BUNDLE_FORMAT, 'small-e2e', true]);
+    const dir = mkdtempSync(join(tmp, 'bundle-'));
+    const path = join(dir, 'bundle.json');
+    writeFileSync(path, JSON.stringify(bundle));
+    const [, script] = bundle.unpack.match(/^node -e "(.*)" BUNDLE\.json DIR$/)!;
+    const unpack = () => spawnSync(process.execPath, ['-e', script, path, join(dir, 'out')], { encoding: 'utf8' });
+    expect(unpack().status).toBe(0);
+    for (const f of files) expect(readFileSync(join(dir, 'out', f.path), 'utf8'), f.path).toBe(f.text);
+    const again = unpack();
+    expect(again.status, 'a second unpack into the same folder').not.toBe(0);
+    expect(again.stderr).toMatch(/EEXIST/);
   });
 
   it('refuses a non-empty directory or a file before any work', () => {

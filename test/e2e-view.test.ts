@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { paretoFrontier } from '../src/sim/e2e/pareto.ts';
 import type { E2eBand, E2ePoint } from '../src/sim/e2e/scenario.ts';
-import { describePoint, e2eBandRows, e2eChart } from '../src/ui/views/e2e-view.ts';
+import { fmt } from '../src/ui/views/dom.ts';
+import { describePoint, e2eBandRows, e2eChart, e2eChartSummary, e2eFrontierRows } from '../src/ui/views/e2e-view.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -93,6 +94,37 @@ describe('e2e view geometry', () => {
       expect(rows.map((r) => r[0])).toEqual(bands.map((b) => `${b.tpsPerUser[0]}–${b.tpsPerUser[1]}`));
       for (const [i, b] of bands.entries())
         expect(rows[i][9]).toBe(b.speedupTpsPerGpu === null ? '–' : b.speedupTpsPerGpu.toFixed(3));
+    }
+  });
+
+  it('gives the chart a text alternative: every frontier point as a row, and a summary of extents and speedups', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const pts = {
+        dep: Array.from({ length: rng.int(30) }, () => point('dep')),
+        dwdp: Array.from({ length: 1 + rng.int(30) }, () => point('dwdp')),
+      };
+      const frontier = { dep: paretoFrontier(pts.dep), dwdp: paretoFrontier(pts.dwdp) };
+      const bands: E2eBand[] = [
+        { tpsPerUser: [10, 20], dep: null, dwdp: null, speedupTpsPerGpu: null },
+        { tpsPerUser: [30, 40], dep: null, dwdp: null, speedupTpsPerGpu: rng.uniform(0.5, 1.5) },
+      ];
+      const rows = e2eFrontierRows({ frontier });
+      expect(rows.length).toBe(frontier.dep.length + frontier.dwdp.length);
+      for (const st of ['dep', 'dwdp'] as const) {
+        const mine = rows.filter((r) => r[0] === st);
+        const sorted = [...frontier[st]].sort((a, b) => a.tpsPerUser - b.tpsPerUser);
+        expect(
+          mine.map((r) => r[3]),
+          tag('by TPS/user, each with its deployment'),
+        ).toEqual(sorted.map(describePoint));
+      }
+      const text = e2eChartSummary({ bands, frontier });
+      expect(text).toMatch(/^Modeled output TPS\/GPU against TPS\/user\./);
+      expect(text).toContain(frontier.dep.length ? `DEP frontier: ${frontier.dep.length} points` : 'DEP: no point');
+      expect(text).toContain(`DWDP frontier: ${frontier.dwdp.length} points`);
+      const xs = frontier.dwdp.map((p) => p.tpsPerUser);
+      expect(text).toContain(`${fmt(Math.min(...xs))} to ${fmt(Math.max(...xs))} TPS/user`);
+      expect(text).toContain(`10–20: no pair; 30–40: DWDP/DEP ${bands[1].speedupTpsPerGpu!.toFixed(3)}.`);
     }
   });
 
