@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { checkExportDir, runE2eCli } from '../src/cli/sim-e2e.ts';
 import { parseE2eScenario, runE2e, type E2ePoint } from '../src/sim/e2e/scenario.ts';
@@ -164,7 +164,8 @@ describe('written files', () => {
     const files = buildTrtllmExport(res, r1);
     const bundle = trtllmBundle(res, files);
     expect([bundle.format, bundle.scenario, bundle.modeled]).toEqual([TRTLLM_BUNDLE_FORMAT, 'small-e2e', true]);
-    const dir = mkdtempSync(join(tmp, 'bundle-'));
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-bundle-')); // not under tmp: a test below lists tmp
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'bundle.json');
     writeFileSync(path, JSON.stringify(bundle));
     const [, script] = bundle.unpack.match(/^node -e "(.*)" BUNDLE\.json DIR$/)!;
