@@ -11,8 +11,10 @@ import {
   decodeAttentionCore,
   decodeStep,
   kvBytesPerToken,
+  routingSkewImbalance,
   samplingImbalance,
 } from '../src/sim/e2e/generation.ts';
+import { popularityOrder } from '../src/workload/skew.ts';
 import { kvTransfer } from '../src/sim/e2e/kv-transfer.ts';
 import { bestInBand, paretoFrontier, type ParetoPoint } from '../src/sim/e2e/pareto.ts';
 import { ctxThroughput, genThroughput, operatingPoint, type LoopInput } from '../src/sim/e2e/rate-match.ts';
@@ -179,6 +181,46 @@ describe('decode step', () => {
         if (s.breakdown.floor === 0) expect(s.stepMs, tag('EPLB helps')).toBeGreaterThan(balanced.stepMs);
       }
     }
+  });
+
+  it('derives the no-EPLB imbalance from the rack model’s routing skew (Zipf hot experts, DEP owners)', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const G = [2, 4, 8, 16, 32, 64][rng.int(6)];
+      const s = rng.uniform(0, 2);
+      const sd = rng.int(1e6);
+      // Reference: p_k ∝ 1/k^s over the seed's popularity order; expert e gets p_e + (1 − p_e)·(K − 1)/(E − 1)
+      // slots per token; rank j owns ⌊e·G/E⌋ = j; imbalance = max over ranks ÷ (K/G).
+      const E = r1.experts;
+      const K = r1.topK;
+      const w = Array.from({ length: E }, (_, k) => 1 / Math.pow(k + 1, s));
+      const sum = w.reduce((a, b) => a + b, 0);
+      const order = popularityOrder(E, sd);
+      const load = new Array<number>(G).fill(0);
+      order.forEach((e, k) => {
+        const pe = w[k] / sum;
+        load[Math.floor((e * G) / E)] += pe + ((1 - pe) * (K - 1)) / (E - 1);
+      });
+      const want = Math.max(...load) / (K / G);
+      const got = routingSkewImbalance(r1, G, s, sd);
+      expect(got, tag(`G ${G} s ${s}`)).toBeCloseTo(want, 10);
+      expect(got).toBeGreaterThanOrEqual(1 - 1e-12);
+      expect(routingSkewImbalance(r1, G, 0, sd), tag('uniform routing')).toBeCloseTo(1, 12);
+    }
+    // In a scenario, routingSkew replaces noEplbSkew for the deployments without EPLB only.
+    const base = {
+      mode: 'e2e',
+      e2e: { genEp: [16], genBatch: [64], mtp: [1], eplb: [false, true], bands: [[1, 1000]] },
+    };
+    const point = (e2e: object, eplb: boolean) =>
+      e2eEvaluator(parseE2eScenario({ ...base, e2e: { ...base.e2e, ...e2e } })).evaluate('dep', 4, {
+        ep: 16,
+        batch: 64,
+        mtp: 1,
+        eplb,
+      })!.tpsPerUser;
+    const skew = routingSkewImbalance(r1, 16, 1.2, 1);
+    expect(point({ routingSkew: 1.2 }, false)).toBeCloseTo(point({ generation: { noEplbSkew: skew } }, false), 9);
+    expect(point({ routingSkew: 1.2 }, true)).toBe(point({}, true));
   });
 
   it('never runs a layer below minLayerUs nor an MTP pass below one layer + mtpPassUs', () => {

@@ -14,7 +14,7 @@ import { DEFAULT_GENERATION_PARAMS as G, type GenerationParams } from '../sim/e2
 import { DEFAULT_E2E_PARAMS as E, type E2eParams } from '../sim/e2e/params.ts';
 import { OptionError, d } from './error.ts';
 import { parseJson, rangeText, type OptionDecl } from './schema.ts';
-import { SCENARIO_PARAMS } from './scenario.ts';
+import { SCENARIO_PARAM, SCENARIO_PARAMS } from './scenario.ts';
 
 export interface E2eParamDecl extends OptionDecl {
   /** The value is a list of 1 … maxItems elements of this kind; `pairs`: of [lo, hi] with lo < hi. */
@@ -256,6 +256,12 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     unit: 'µs',
     label: 'generation.mtpPassUs',
     help: 'least an MTP draft pass costs beyond its decoder layer',
+  },
+  // The rack model's routing skew, declared there; absent here means `generation.noEplbSkew`.
+  {
+    ...SCENARIO_PARAM.routingSkew,
+    default: undefined,
+    help: `${SCENARIO_PARAM.routingSkew.help}; sets the generation pool's no-EPLB imbalance (default: generation.noEplbSkew)`,
   },
   // The rack model's efficiencies, declared there (src/options/scenario.ts).
   ...SCENARIO_PARAMS.filter((p) => p.key.startsWith('efficiency.')),

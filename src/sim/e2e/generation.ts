@@ -55,6 +55,8 @@ import {
   type OpWork,
 } from '../cost-model.ts';
 import type { Precision } from '../../hardware/profiles.ts';
+import { popularityOrder, zipf } from '../../workload/skew.ts';
+import { depOwner, expertSlots } from '../routing.ts';
 
 /** Named, defaulted parameters of the decode step. */
 export interface GenerationParams {
@@ -151,6 +153,32 @@ export function acceptedTokens(mtp: number, alpha: number): number {
 export function samplingImbalance(mean: number, ranks: number): number {
   if (ranks <= 1 || mean <= 0) return 1;
   return 1 + Math.sqrt((2 * Math.log(ranks)) / mean);
+}
+
+/**
+ * Max/mean expected expert load over G expert-parallel ranks under the rack model's routing
+ * skew (src/sim/routing.ts): each token's hot expert drawn from Zipf(s) over the seed's
+ * popularity order (src/workload/skew.ts), its K − 1 others uniform; rank j owns the experts
+ * {e : ⌊e·G/E⌋ = j} (no EPLB). Per token, expert e gets c_e = p_e + (1 − p_e)·q slots,
+ * q = (K − 1)/(E − 1); rank j's load is Σ over its experts. 1 at s = 0 (uniform routing).
+ */
+export function routingSkewImbalance(
+  m: Pick<MoeConfig, 'experts' | 'topK'>,
+  G: number,
+  s: number,
+  seed: number,
+): number {
+  if (G <= 1) return 1;
+  const p = zipf(m.experts, s);
+  const order = popularityOrder(m.experts, seed);
+  const hot = new Float64Array(m.experts);
+  order.forEach((e, k) => (hot[e] = p[k]));
+  const c = expertSlots(m, hot, 1);
+  const load = new Float64Array(G);
+  for (let e = 0; e < m.experts; e++) load[depOwner(e, m.experts, G)] += c[e];
+  let max = 0;
+  for (const x of load) max = Math.max(max, x);
+  return (max * G) / m.topK;
 }
 
 /** KV-cache bytes of one token across all layers (MLA latent + RoPE key, or GQA K and V). */

@@ -31,6 +31,12 @@ export interface E2eParams {
   /** GPUs the deployment may use (context + generation); default the profile's NVLink domain. */
   maxGpus?: number;
   bands: [number, number][];
+  /**
+   * The rack model's routing skew (a Zipf exponent of hot experts, its `routingSkew` key): when
+   * set, the no-EPLB load imbalance of the generation pool is derived from it
+   * (routingSkewImbalance) instead of `generation.noEplbSkew`.
+   */
+  routingSkew?: number;
   generation: Partial<GenerationParams>;
   efficiency?: Partial<Efficiency>;
   /** Context-phase steps per batch size, and the seed of their request lengths (and of the TTFT simulation's). */

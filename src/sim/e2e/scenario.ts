@@ -26,6 +26,7 @@ import {
   acceptedTokens,
   decodeStep,
   generationMemoryBytes,
+  routingSkewImbalance,
   type GenerationConfig,
   type GenerationParams,
 } from './generation.ts';
@@ -244,6 +245,13 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
   const hbm = profile.hbmCapacityGB * 1e9;
   const maxBatch = Math.max(...p.genBatch);
 
+  // No-EPLB imbalance per EP size from the rack model's routing skew, when the scenario sets it.
+  const skews = new Map<number, number>();
+  const skewAt = (G: number) => {
+    let x = skews.get(G);
+    if (x === undefined) skews.set(G, (x = routingSkewImbalance(model, G, p.routingSkew!, p.seed)));
+    return x;
+  };
   // Decode tables per (EP, MTP, EPLB), over the largest batch asked for so far.
   const tables = new Map<string, { n: number; f: (b: number) => number }>();
   const table = (gen: GenerationConfig) => {
@@ -251,7 +259,8 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     let t = tables.get(key);
     if (!t || t.n < gen.batch) {
       const n = Math.max(maxBatch, gen.batch);
-      t = { n, f: stepTable((b) => decodeStep(cost, { ...gen, batch: n }, b, meanContext, g).stepMs, n) };
+      const gp = p.routingSkew === undefined ? g : { ...g, noEplbSkew: skewAt(gen.ep) };
+      t = { n, f: stepTable((b) => decodeStep(cost, { ...gen, batch: n }, b, meanContext, gp).stepMs, n) };
       tables.set(key, t);
     }
     return t.f;
@@ -374,7 +383,8 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
     provenance:
       `modeled on ${ev.profile.id} (${ev.profile.name}): context steps from the context-phase rack model ` +
       `(roofline + event scheduler, its efficiencies as defaulted there), decode steps from the same roofline with ` +
-      `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ${g.noEplbSkew}, per-layer floor ` +
+      `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ` +
+      `${p.routingSkew === undefined ? g.noEplbSkew : `from the rack model's routingSkew ${p.routingSkew}`}, per-layer floor ` +
       `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs); median TTFT of a simulated benchmark run of each reported ` +
       `deployment (${p.ttftRequests} requests, closed loop, round-robin context routing, seed ${p.seed}); ` +
       `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
