@@ -32,17 +32,26 @@ describe('span categories', () => {
     for (let trial = 0; trial < 50; trial++) {
       const byCat: Partial<Record<ComputeCategory, number>> = {};
       for (const c of COMPUTE_CATEGORIES) if (rng.next() < 0.7) byCat[c] = rng.next() * 100;
-      const m = { computeByCategory: byCat, waitMs: rng.next() * 10, syncMs: rng.next() * 10, commMs: rng.next() * 10 };
+      const m = {
+        computeByCategory: byCat,
+        waitMs: rng.next() * 10,
+        syncMs: rng.next() * 10,
+        commMs: rng.next() * 10,
+        pullMs: rng.next() * 10,
+      };
       const b = breakdownOf(m);
       const total = Object.values(byCat).reduce((a, x) => a + x, 0) + m.waitMs + m.syncMs + m.commMs;
-      const filed = BREAKDOWN_COLUMNS.reduce((a, c) => a + b[c.key], 0);
+      // The seven summed columns hold the stream time; p2pBusy (copy stream) is outside the sum.
+      const filed = BREAKDOWN_COLUMNS.filter((c) => c.inSum).reduce((a, c) => a + b[c.key], 0);
+      expect(b.p2pBusy).toBe(m.pullMs);
       expect(Math.abs(filed - total), tag('conservation')).toBeLessThanOrEqual(1e-9 * total);
       // Column by column, against the table read independently.
       for (const col of BREAKDOWN_COLUMNS) {
         let want = 0;
         for (const [c, v] of Object.entries(byCat))
           if (CATEGORIES[c as ComputeCategory].breakdown === col.key) want += v;
-        if (col.key === 'p2pCopy') want += m.waitMs;
+        if (col.key === 'p2pExposed') want += m.waitMs;
+        if (col.key === 'p2pBusy') want += m.pullMs;
         if (col.key === 'synchronization') want += m.syncMs;
         if (col.key === 'communication') want += m.commMs;
         expect(b[col.key], tag(col.key)).toBeCloseTo(want, 9);

@@ -99,18 +99,30 @@ describe('DeepSeek-R1 work', () => {
     expect(new CostModel({ model: r1, profile: GB200_NVL72, format: 'fp8' }).expertBytes).toBe(
       expertLayout('fp8', 7168, 2048).bytes,
     );
-    // The link the scheduler sees: 900 GB/s · link efficiency, per direction.
+    // The link the scheduler sees: 900 GB/s · link efficiency (the profile's calibrated one), per direction.
     const link = c.link(true);
-    expect(link.egressGBps).toBeCloseTo(900 * DEFAULT_EFFICIENCY.link, 12);
+    expect(c.efficiency.link).toBe(GB200_NVL72.calibration!.efficiency.link);
+    expect(link.egressGBps).toBeCloseTo(900 * c.efficiency.link, 12);
     expect(link.copyEngines).toBe(1);
     expect(new CostModel({ model: r1, profile: GB200_NVL72, linkGBps: 450 }).link(false).ingressGBps).toBeCloseTo(
-      450 * DEFAULT_EFFICIENCY.link,
+      450 * c.efficiency.link,
       12,
     );
   });
 
+  it('a profile runs its calibrated efficiencies by default, the sourced defaults without a calibration, and a scenario’s on top', () => {
+    const gb = new CostModel({ model: r1, profile: GB200_NVL72 });
+    expect(gb.efficiency).toEqual({ ...DEFAULT_EFFICIENCY, ...GB200_NVL72.calibration!.efficiency });
+    expect(gb.interference).toBe(gb.efficiency.interference);
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, interference: false }).interference).toBe(0);
+    const h200 = H200_HGX;
+    expect(h200.calibration).toBeUndefined();
+    expect(new CostModel({ model: r1, profile: h200 }).efficiency).toEqual(DEFAULT_EFFICIENCY);
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { gemm: 0.5 } }).efficiency.gemm).toBe(0.5);
+  });
+
   it('an 8K-token MoE layer on GB200: hand-computed grouped GEMM time', () => {
-    const c = new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { launchUs: 0 } });
+    const c = new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { ...DEFAULT_EFFICIENCY, launchUs: 0 } });
     const T = 8192;
     const slots = T * 8;
     // All 256 experts touched. FLOPs 2·65536·3·7168·2048 = 5.772e12 at 10 PF·0.6 → 0.962 ms;

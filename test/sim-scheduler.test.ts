@@ -6,6 +6,7 @@ import { linkSpec, type Transfer } from '../src/timeline/link.ts';
 import { simulateSliced } from '../src/timeline/link-reference.ts';
 import { simulate } from '../src/timeline/scheduler.ts';
 import type { Op, Program } from '../src/timeline/ops.ts';
+import type { ComputeCategory } from '../src/timeline/categories.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -13,10 +14,10 @@ const seed = testSeed();
 const rng = new Rng(seed);
 const tag = (s: string) => `${s} (seed ${seed})`;
 const MiB = 1 << 20;
-const compute = (label: string, durationMs: number, layer?: number): Op => ({
+const compute = (label: string, durationMs: number, layer?: number, category: ComputeCategory = 'gemm'): Op => ({
   kind: 'compute',
   label,
-  category: 'gemm',
+  category,
   durationMs,
   layer,
 });
@@ -342,5 +343,96 @@ describe('scheduler', () => {
     const s = simulate([[{ kind: 'notBefore', atMs: at }, compute('c', d)]], linkSpec({ egressGBps: 1 }));
     expect(s.makespanMs).toBeCloseTo(at + d, 12);
     expect(s.ranks[0].idleMs).toBeCloseTo(at, 12);
+  });
+});
+
+describe('copy interference', () => {
+  /** Wall end of `work` nominal ms started at t0 when compute runs 1/(1+s) as fast during [0, P) (float64, by hand). */
+  const wallEnd = (t0: number, work: number, P: number, s: number): number => {
+    if (t0 >= P) return t0 + work;
+    const slowWork = (P - t0) / (1 + s); // nominal work done by the time the copy stops
+    return work <= slowWork ? t0 + work * (1 + s) : P + (work - slowWork);
+  };
+
+  it('slows the compute of both ends while a pull moves bytes, op by op', () => {
+    for (let t = 0; t < 40; t++) {
+      const gbps = rng.uniform(10, 1000);
+      const P = rng.uniform(0.1, 5); // the pull moves bytes during [0, P) (latency 0)
+      const bytes = P * gbps * 1e6;
+      const s = rng.uniform(0, 1);
+      const [d1, d2, e1] = [rng.uniform(0.1, 3), rng.uniform(0.1, 3), rng.uniform(0.1, 6)];
+      const programs: Program[] = [
+        [{ kind: 'pull', id: 'p', from: 1, bytes }, compute('c1', d1), compute('c2', d2, undefined, 'attention')],
+        [compute('e1', e1)],
+      ];
+      const r = simulate(programs, linkSpec({ egressGBps: gbps, latencyUs: 0 }), { copyInterference: s });
+      const end1 = wallEnd(0, d1, P, s);
+      const end2 = wallEnd(end1, d2, P, s);
+      const endPeer = wallEnd(0, e1, P, s);
+      const eps = 1e-9 * Math.max(1, end2, endPeer);
+      expect(Math.abs(r.ranks[0].endMs - end2), tag('destination')).toBeLessThanOrEqual(eps);
+      expect(Math.abs(r.ranks[1].endMs - endPeer), tag('source')).toBeLessThanOrEqual(eps);
+      expect(Math.abs(r.ranks[0].computeByCategory.gemm! - end1), tag('op 1')).toBeLessThanOrEqual(eps);
+      expect(Math.abs(r.ranks[0].computeByCategory.attention! - (end2 - end1)), tag('op 2')).toBeLessThanOrEqual(eps);
+      expect(Math.abs(r.ranks[0].interferenceMs! - (end2 - d1 - d2)), tag('added')).toBeLessThanOrEqual(eps);
+      const iv = r.intervals.filter((i) => i.rank === 0 && i.lane === 'compute');
+      expect(iv.map((i) => i.label)).toEqual(['c1', 'c2']);
+      expect(Math.abs(iv[0].endMs - end1)).toBeLessThanOrEqual(eps);
+      expect(iv[1].startMs).toBe(iv[0].endMs);
+      expectAccountingAddsUp(r);
+    }
+  });
+
+  it('changes nothing where no pull runs (DEP-like sends and barriers), and keeps the accounting exact where pulls do', () => {
+    const link = linkSpec({ egressGBps: rng.uniform(50, 500), latencyUs: 2 });
+    const N = 3;
+    const depLike: Program[] = [...Array(N).keys()].map((r) => {
+      const ops: Op[] = [];
+      for (let l = 0; l < 4; l++) {
+        ops.push(compute(`a${l}`, rng.uniform(0.1, 2), l), { kind: 'barrier', id: `b${l}` });
+        for (let q = 0; q < N; q++)
+          if (q !== r) ops.push({ kind: 'send', id: `s${l}.${r}.${q}`, to: q, bytes: rng.uniform(1, 50) * MiB });
+        ops.push({ kind: 'waitRecv', ids: [...Array(N).keys()].filter((q) => q !== r).map((q) => `s${l}.${q}.${r}`) });
+        ops.push({
+          kind: 'compute',
+          label: `g${l}`,
+          category: 'dense',
+          durationMs: rng.uniform(0.1, 2),
+          layer: l,
+          mark: `m${r}.${l}`,
+        });
+      }
+      return ops;
+    });
+    const plain = simulate(depLike, link);
+    const slowed = simulate(depLike, link, { copyInterference: rng.uniform(0.1, 1) });
+    expect(slowed.makespanMs).toBeCloseTo(plain.makespanMs, 9);
+    for (const [i, m] of slowed.ranks.entries()) {
+      expect(m.endMs).toBeCloseTo(plain.ranks[i].endMs, 9);
+      expect(m.computeByCategory.dense!).toBeCloseTo(plain.ranks[i].computeByCategory.dense!, 9);
+      expect(m.syncMs).toBeCloseTo(plain.ranks[i].syncMs, 9);
+      expect(Math.abs(m.interferenceMs ?? 0)).toBeLessThan(1e-9);
+    }
+    for (const [k, v] of plain.marks) expect(slowed.marks.get(k)!, tag(k)).toBeCloseTo(v, 9);
+    expect(slowed.intervals.length).toBe(plain.intervals.length);
+
+    const layers = 6;
+    const durations = [...Array(N)].map(() => Array.from({ length: layers }, () => rng.uniform(0.5, 3)));
+    const dwdp = [...Array(N).keys()].map((r) => dwdpLike(r, N, layers, durations[r], rng.uniform(10, 200) * MiB));
+    const s = rng.uniform(0.05, 0.5);
+    const a = simulate(dwdp, link);
+    const b = simulate(dwdp, link, { copyInterference: s });
+    expectAccountingAddsUp(b);
+    for (const [i, m] of b.ranks.entries()) {
+      const nominal = durations[i].reduce((x, y) => x + y, 0);
+      expect(m.computeMs - m.interferenceMs!, tag(`rank ${i} nominal`)).toBeCloseTo(nominal, 9);
+      expect(m.interferenceMs!).toBeGreaterThanOrEqual(0);
+      // At most every nominal ms stretched by 1 + s; never slower than that.
+      expect(m.computeMs).toBeLessThanOrEqual(nominal * (1 + s) + 1e-9);
+      expect(m.computeMs).toBeGreaterThanOrEqual(a.ranks[i].computeMs - 1e-9);
+    }
+    expect(() => simulate(dwdp, link, { copyInterference: -0.1 })).toThrow(
+      /copyInterference must be a finite number ≥ 0, got -0.1/,
+    );
   });
 });

@@ -93,6 +93,7 @@ describe('errors', () => {
       >,
       p2pBusyMs: rng.next() * 600,
       computeMs: rng.next() * 1000,
+      interferenceMs: rng.next() * 100,
       tpsPerGpu: 1 + rng.next() * 1e4,
     });
     for (let t = 0; t < 20; t++) {
@@ -101,9 +102,8 @@ describe('errors', () => {
         const r = measurementRow(m, { table3: out });
         const [, s, cat] = m.id.split('.') as [string, 'dep' | 'dwdp', string];
         const o = out[s];
-        const key = cat === 'others' ? 'other' : cat === 'p2pExposed' ? 'p2pCopy' : cat;
         const want =
-          cat === 'iteration' ? o.iterationMs : cat === 'p2pBusy' ? o.p2pBusyMs : o.breakdown[key as 'attention'];
+          cat === 'iteration' ? o.iterationMs : cat === 'p2pBusy' ? o.p2pBusyMs : o.breakdown[cat as 'attention'];
         expect(r.modeled, tag(m.id)).toBe(want);
         if (m.published === 0) {
           expect(r.error).toBeNull();

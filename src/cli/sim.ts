@@ -1,11 +1,14 @@
 // npm run sim -- --scenario <name|file.json> [--json] [--profile id] [--trace FILE]
 //                [--this-device-gflops X --this-device-copy-gbps Y] [--calibrate FILE] [--list]
 //        npm run sim -- --validate [--json]
+//        npm run sim -- --fit-calibration [--json]   (writes src/hardware/gb200-nvl72-fit.json)
 // The rack-scale model: DWDP vs DEP for DeepSeek-R1 on a hardware profile, in virtual time.
 // Everything it prints is modeled (it says so), except --calibrate's measured column, which
 // comes from the file (GPU timings the lab took); nothing here touches a GPU.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FIT_FILE_URL, fitCalibration, fitFile, formatFit } from '../sim/fit.ts';
 import { toChromeTrace } from '../report/trace.ts';
 import { calibrate, parseCalibrationText } from '../sim/calibration.ts';
 import { parseJsonText } from '../util/json.ts';
@@ -60,6 +63,10 @@ const SPEC: Spec = {
     kind: 'flag',
     help: 'the model against every published DWDP number (calibration and validation rows, with sources)',
   },
+  'fit-calibration': {
+    kind: 'flag',
+    help: "fit the gb200-nvl72 efficiencies to the paper's Table 3, print parameters and residuals, write src/hardware/gb200-nvl72-fit.json",
+  },
   list: { kind: 'flag', help: 'list the built-in scenarios' },
   help: { kind: 'flag', help: 'show this help' },
 };
@@ -111,6 +118,13 @@ function refuseUnread(args: Args): void {
   if (args.flag('list')) {
     const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'json']);
     if (extra.length > 0) throw new UsageError(`--list reads no other option: remove ${extra.join(' ')}`);
+  }
+  if (args.flag('fit-calibration')) {
+    const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'list', 'validate']);
+    if (extra.length > 0)
+      throw new UsageError(
+        `--fit-calibration runs its own setting on gb200-nvl72 (and reads --json): remove ${extra.join(' ')}`,
+      );
   }
   if (args.flag('validate')) {
     const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'list']);
@@ -196,6 +210,16 @@ async function main(): Promise<void> {
   if (args.flag('list')) {
     for (const s of [...Object.values(SCENARIOS), ...Object.values(E2E_SCENARIOS)])
       console.log(`${s.name.padEnd(18)} ${s.mode ?? 'step'}  ${s.description ?? ''}`);
+    return;
+  }
+  if (args.flag('fit-calibration')) {
+    const fit = fitCalibration();
+    const file = fitFile(fit);
+    const path = fileURLToPath(FIT_FILE_URL);
+    writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
+    if (args.flag('json')) console.log(JSON.stringify(file, null, 2));
+    else console.log(formatFit(fit));
+    console.log(`wrote ${relative(process.cwd(), path)} (the gb200-nvl72 profile's calibrated efficiencies)`);
     return;
   }
   if (args.flag('validate')) {

@@ -1,6 +1,8 @@
 // How close real kernels get to a GPU's peak: the efficiency factors of the roofline cost model
 // (src/sim/cost-model.ts) and of the emulation's time dilation, one declaration for both.
 
+import type { HardwareProfile } from './profiles.ts';
+
 /** Fractions of peak that real kernels reach, and fixed per-kernel costs. */
 export interface Efficiency {
   /** Dense GEMMs (attention projections, dense MLP, shared expert, router, LM head). */
@@ -17,6 +19,18 @@ export interface Efficiency {
   launchUs: number;
   /** Fixed cost of one all-to-all phase (dispatch or combine): kernel launch and handshake, µs. */
   collectiveUs: number;
+  /**
+   * The small memory-bound kernels of one layer ("others": norms, RoPE, residual adds, quantize
+   * before each GEMM, permute and finalize around the grouped GEMM), as passes over the layer's
+   * hidden state: each pass reads and writes T·H activations once at `memory` × HBM.
+   */
+  othersPasses: number;
+  /**
+   * Copy interference: compute on a rank runs 1 / (1 + interference) as fast while a pull into
+   * or out of it moves bytes (power-induced clock throttling while the copy engines and NVLink are
+   * busy; HBM bandwidth taken by the pull's reads and writes). 0: none.
+   */
+  interference: number;
 }
 
 /**
@@ -31,6 +45,9 @@ export interface Efficiency {
  *   (NVIDIA nvbandwidth).
  * - launchUs 4: a few µs per kernel (launch, ramp-up, tail) even inside CUDA graphs.
  * - collectiveUs 15: an all-to-all phase costs tens of µs beyond its bytes at small sizes.
+ * - othersPasses 4: a norm, RoPE and two residual adds, each a read and a write of T·H.
+ * - interference 0: no evidence without a measurement (the calibrated profiles set it: the DWDP
+ *   paper measures DWDP's compute ≈ 10 % slower than DEP's while pulls run, its Table 3).
  */
 export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
   gemm: 0.7,
@@ -40,9 +57,40 @@ export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
   link: 0.8,
   launchUs: 4,
   collectiveUs: 15,
+  othersPasses: 4,
+  interference: 0,
 };
 
 /** For a measured profile ('this-device'): its rates are already achieved rates. */
 export function thisDeviceEfficiency(): Efficiency {
-  return { gemm: 1, groupedGemm: 1, attention: 1, memory: 1, link: 1, launchUs: 0, collectiveUs: 0 };
+  return {
+    gemm: 1,
+    groupedGemm: 1,
+    attention: 1,
+    memory: 1,
+    link: 1,
+    launchUs: 0,
+    collectiveUs: 0,
+    othersPasses: DEFAULT_EFFICIENCY.othersPasses,
+    interference: 0,
+  };
+}
+
+/**
+ * The efficiencies a profile runs with unless a scenario overrides them: a measured profile's
+ * (its rates are achieved rates), else the defaults above with the profile's calibration (a fit,
+ * see src/sim/fit.ts) on top.
+ */
+export function profileEfficiency(profile: HardwareProfile): Efficiency {
+  if (profile.measured) return thisDeviceEfficiency();
+  return { ...DEFAULT_EFFICIENCY, ...profile.calibration?.efficiency };
+}
+
+/** How a profile's efficiencies were set, in words (printed with every modeled number). */
+export function calibrationText(profile: Pick<HardwareProfile, 'measured' | 'calibration'>): string {
+  if (profile.measured) return 'rates measured on this device';
+  return (
+    profile.calibration?.describe ??
+    'uncalibrated: the sourced efficiency defaults of src/hardware/efficiency.ts, nothing fitted'
+  );
 }

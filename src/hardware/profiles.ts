@@ -6,6 +6,9 @@
 // Nothing here measures anything: 'this-device' is built from numbers measured elsewhere
 // (the lab CLI's GEMM and copy benchmarks) and passed in.
 
+import type { Efficiency } from './efficiency.ts';
+import GB200_FIT from './gb200-nvl72-fit.json';
+
 export type Precision = 'fp4' | 'fp8' | 'bf16' | 'fp32';
 
 export interface HardwareProfile {
@@ -29,6 +32,8 @@ export interface HardwareProfile {
   measured: boolean;
   /** Where the numbers come from. */
   sources: string[];
+  /** Efficiencies fitted to published measurements on this hardware (src/sim/fit.ts), and how, in words. */
+  calibration?: { efficiency: Partial<Efficiency>; describe: string };
 }
 
 // Copy engines: physical NVIDIA GPUs have several (cudaDeviceProp::asyncEngineCount), but the
@@ -69,6 +74,9 @@ export const GB200_NVL72: HardwareProfile = {
     'https://glennklockwood.com/garden/processors/B200',
     'https://www.nvidia.com/en-us/data-center/nvlink/',
   ],
+  // The efficiencies fitted to the DWDP paper's measured iteration breakdown (its Table 3) by
+  // `npm run sim -- --fit-calibration` (src/sim/fit.ts), which writes gb200-nvl72-fit.json.
+  calibration: { efficiency: GB200_FIT.parameters, describe: GB200_FIT.describe },
 };
 
 export const H200_HGX: HardwareProfile = {

@@ -132,6 +132,13 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     help: 'slice pulls round-robin across peers',
   },
   {
+    key: 'interference',
+    kind: 'onoff',
+    default: true,
+    label: 'interference',
+    help: 'compute slows by efficiency.interference while a pull into or out of its rank moves bytes (off: never)',
+  },
+  {
     key: 'splitWeights',
     kind: 'onoff',
     default: S.splitWeights,
@@ -291,6 +298,25 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     unit: 'µs',
     label: 'efficiency.collectiveUs',
     help: 'per all-to-all phase',
+  },
+  {
+    key: 'efficiency.othersPasses',
+    kind: 'number',
+    min: 0,
+    max: 1e4,
+    default: DEFAULT_EFFICIENCY.othersPasses,
+    unit: 'passes',
+    label: 'efficiency.othersPasses',
+    help: 'small kernels per layer (norms, RoPE, quantize, permute) as read+write passes over the hidden state',
+  },
+  {
+    key: 'efficiency.interference',
+    kind: 'number',
+    min: 0,
+    max: 10,
+    default: DEFAULT_EFFICIENCY.interference,
+    label: 'efficiency.interference',
+    help: 'compute runs 1/(1 + this) as fast while its rank’s pulls move bytes',
   },
 ];
 

@@ -16,7 +16,7 @@ import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { linkSpec, type LinkSpec } from '../timeline/link.ts';
 import type { HardwareProfile, Precision } from '../hardware/profiles.ts';
-import { DEFAULT_EFFICIENCY, thisDeviceEfficiency, type Efficiency } from '../hardware/efficiency.ts';
+import { profileEfficiency, type Efficiency } from '../hardware/efficiency.ts';
 import { DEFAULT_PRECISION, WEIGHT_BYTES, expertMathPrecision, type ModelPrecision } from '../hardware/precision.ts';
 
 export type EfficiencyKind = 'gemm' | 'groupedGemm' | 'attention' | 'memory';
@@ -145,13 +145,25 @@ export function mlpWork(H: number, F: number, T: number, precision: Precision, a
   };
 }
 
+/** Router logits: a [T, H] × [H, E] GEMM writing FP32 logits (a dense GEMM). */
 export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
   return {
     flops: 2 * T * m.hidden * m.experts,
     bytes: m.hidden * m.experts * WEIGHT_BYTES[p.router] + T * (m.hidden * p.activationBytes + m.experts * 4),
     precision: p.router,
     kind: 'gemm',
-    kernels: 2, // logits, top-k
+    kernels: 1,
+  };
+}
+
+/** Routing: read the T·E logits, write K expert ids and weights per token (a small memory-bound kernel). */
+export function routingWork(m: MoeConfig, T: number): OpWork {
+  return {
+    flops: 4 * T * m.experts,
+    bytes: T * (m.experts * 4 + m.topK * 8),
+    precision: 'fp32',
+    kind: 'memory',
+    kernels: 1,
   };
 }
 
@@ -241,11 +253,14 @@ export function combineWork(m: MoeConfig, T: number, activationBytes = 2): OpWor
   };
 }
 
-/** RMSNorms, RoPE and residual adds of one layer: ~8 passes over the hidden state. */
-export function layerMiscWork(m: MoeConfig, T: number, activationBytes = 2): OpWork {
+/**
+ * The small kernels of one layer ("others": RMSNorms, RoPE, residual adds, quantize before each
+ * GEMM, permute/finalize): `passes` reads and writes of the hidden state (efficiency.othersPasses).
+ */
+export function layerMiscWork(m: MoeConfig, T: number, passes: number, activationBytes = 2): OpWork {
   return {
-    flops: 10 * T * m.hidden,
-    bytes: 8 * T * m.hidden * activationBytes,
+    flops: 2.5 * passes * T * m.hidden,
+    bytes: 2 * passes * T * m.hidden * activationBytes,
     precision: 'bf16',
     kind: 'memory',
     kernels: 3,
@@ -281,6 +296,8 @@ export interface CostModelOptions {
   precision?: Partial<ModelPrecision>;
   /** Override the link bandwidth per direction (GB/s, before efficiency) — for sweeps. */
   linkGBps?: number;
+  /** Copy interference on (default: efficiency.interference applies) or off (compute never slows). */
+  interference?: boolean;
 }
 
 export class CostModel {
@@ -293,12 +310,14 @@ export class CostModel {
   readonly expertBytes: number;
   readonly expertPrecision: Precision;
   readonly linkGBps: number;
+  /** Compute runs 1 / (1 + this) as fast while a pull into or out of its rank moves bytes (0 when switched off). */
+  readonly interference: number;
 
   constructor(o: CostModelOptions) {
     this.model = o.model;
     this.profile = o.profile;
     this.format = o.format ?? 'nvfp4';
-    this.efficiency = { ...(o.profile.measured ? thisDeviceEfficiency() : DEFAULT_EFFICIENCY), ...o.efficiency };
+    this.efficiency = { ...profileEfficiency(o.profile), ...o.efficiency };
     this.precision = { ...DEFAULT_PRECISION, ...o.precision };
     this.expertBytes = expertLayout(this.format, o.model.hidden, o.model.expertHidden).bytes;
     this.expertPrecision = expertMathPrecision(this.format, o.profile);
@@ -307,16 +326,31 @@ export class CostModel {
       if (!(v >= 0) || !Number.isFinite(v))
         throw new Error(`cost model: efficiency.${k} must be a finite number ≥ 0, got ${v}`);
     }
+    this.interference = (o.interference ?? true) ? this.efficiency.interference : 0;
+  }
+
+  /** What the scheduler needs of the hardware beyond op durations and the link. */
+  schedulerOptions(): { copyInterference: number } {
+    return { copyInterference: this.interference };
   }
 
   ms(w: OpWork): number {
     return rooflineMs(w, this.profile, this.efficiency);
   }
 
+  /** Attention projections and core together (estimates; the programs time them apart). */
   attentionMs(lengths: readonly number[]): number {
-    if (lengths.length === 0) return 0;
-    const a = attentionWork(this.model, lengths, this.precision);
-    return this.ms(a.projections) + this.ms(a.core);
+    return this.attentionCoreMs(lengths) + this.attentionProjectionsMs(lengths);
+  }
+
+  /** The attention kernel (QKᵀ, softmax, PV): the paper's "attention" category. */
+  attentionCoreMs(lengths: readonly number[]): number {
+    return lengths.length === 0 ? 0 : this.ms(attentionWork(this.model, lengths, this.precision).core);
+  }
+
+  /** The attention projections (MLA's LoRA, up- and output projections; GQA's QKV and O): dense GEMMs. */
+  attentionProjectionsMs(lengths: readonly number[]): number {
+    return lengths.length === 0 ? 0 : this.ms(attentionWork(this.model, lengths, this.precision).projections);
   }
 
   denseMlpMs(T: number): number {
@@ -347,8 +381,17 @@ export class CostModel {
       : 0;
   }
 
+  /** Router logits and routing together (estimates; the programs time them apart). */
   routerMs(T: number): number {
+    return this.routerLogitsMs(T) + this.routingMs(T);
+  }
+
+  routerLogitsMs(T: number): number {
     return T > 0 ? this.ms(routerWork(this.model, T, this.precision)) : 0;
+  }
+
+  routingMs(T: number): number {
+    return T > 0 ? this.ms(routingWork(this.model, T)) : 0;
   }
 
   /** Grouped expert GEMM over `slots` token-expert pairs touching `touched` experts. */
@@ -391,7 +434,9 @@ export class CostModel {
   }
 
   layerMiscMs(T: number): number {
-    return T > 0 ? this.ms(layerMiscWork(this.model, T, this.precision.activationBytes)) : 0;
+    return T > 0
+      ? this.ms(layerMiscWork(this.model, T, this.efficiency.othersPasses, this.precision.activationBytes))
+      : 0;
   }
 
   lmHeadMs(T: number, requests: number): number {

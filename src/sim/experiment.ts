@@ -7,10 +7,12 @@
 //               running (the same group, contention setting and link model)
 //   tDep/tDwdp  wall time per step; depOverDwdp > 1 means DWDP is faster
 //   breakdown   where a step's time goes, adding up to tDep / tDwdp:
-//               attention, groupedGemm, denseGemm (dense MLPs + shared expert), other (router,
-//               norms, combine, weight merge, embed/LM head), communication (DEP all-to-all
-//               transfer + its fixed cost), synchronization (waiting for slower peers),
-//               p2pCopy (DWDP stream blocked on pulls: the exposed part of the prefetch)
+//               attention (the attention kernel), groupedGemm, denseGemm (attention projections,
+//               dense MLPs, shared expert, router logits), others (norms, RoPE, quantize,
+//               permute, routing, combine, weight merge, embed/LM head), communication (DEP
+//               all-to-all transfer + its fixed cost), synchronization (waiting for slower
+//               peers), p2pExposed (DWDP stream blocked on pulls: the exposed part of the
+//               prefetch); plus p2pBusy (the copy stream's busy time, outside the sum)
 
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import type { MoeConfig } from '../model/config.ts';
@@ -49,6 +51,8 @@ export interface DwdpKnobs {
   depDispatch?: DepDispatch;
   /** Zipf exponent of hot experts (src/sim/routing.ts); 0 or absent: uniform routing. */
   routingSkew?: number;
+  /** Copy interference (efficiency.interference) on (default) or off. */
+  interference?: boolean;
 }
 
 export interface StepParams extends DwdpKnobs {
@@ -181,6 +185,7 @@ export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): S
     format: p.format,
     efficiency: p.efficiency,
     linkGBps: p.linkGBps,
+    interference: p.interference,
   });
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
@@ -193,12 +198,12 @@ export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): S
     prefetch: p.prefetch,
     splitMerge: p.splitMerge,
   };
-  const intervals = opts.intervals ?? false;
-  const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), { intervals });
+  const sim = { intervals: opts.intervals ?? false, ...cost.schedulerOptions() };
+  const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), sim);
   const dep = simulate(
     depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),
     cost.link(p.contentionFix),
-    { intervals },
+    sim,
   );
   const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), {
     intervals: false,

@@ -2,6 +2,8 @@
 
 import { formatTable, type Cell } from '../report/table.ts';
 import { BREAKDOWN_COLUMNS } from '../timeline/categories.ts';
+import { calibrationText } from '../hardware/efficiency.ts';
+import { PROFILES } from '../hardware/profiles.ts';
 import type { CalibrationFit } from './calibration.ts';
 import type { ScenarioResult, ScenarioRow } from './scenarios.ts';
 
@@ -20,7 +22,7 @@ function variedCell(r: ScenarioRow, key: string): Cell {
 export function formatScenario(res: ScenarioResult): string {
   const out: string[] = [];
   const where = `${res.profile.name}${res.profile.measured ? ' — rates MEASURED here, times modeled from them' : ''}`;
-  out.push(`MODELED, not measured — profile: ${where}`);
+  out.push(`MODELED, not measured — profile: ${where}; ${calibrationText(PROFILES[res.profile.id] ?? res.profile)}`);
   out.push(`scenario ${res.scenario}${res.description ? `: ${res.description}` : ''}`);
   const serving = res.mode === 'serving';
   out.push(
@@ -67,7 +69,9 @@ export function formatScenario(res: ScenarioResult): string {
     'c/p = t_compute / t_prefetch; DEP/DWDP > 1: DWDP is faster; hidden = share of pull time under compute; fits HBM = DEP/DWDP weights + KV',
   );
   out.push('');
-  out.push('where a step goes, ms (adds up to t_DEP and t_DWDP):');
+  out.push(
+    'where a step goes, ms (all but P2P busy add up to t_DEP and t_DWDP; P2P busy: the copy stream pulling into the rank):',
+  );
   const bHead = ['isl', ...extra, 'strategy', ...BREAKDOWN_COLUMNS.map((c) => c.label)];
   const bRows: Cell[][] = [];
   for (const r of res.rows) {

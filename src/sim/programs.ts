@@ -2,8 +2,9 @@
 // under the two strategies compared, with op durations from the cost model.
 //
 // Layer l of a step, on a rank with batch lengths S (T = ΣS tokens): a dense layer is
-//   attention(S) → norms/RoPE/residual → dense MLP; an MoE layer follows its strategy's step
-//   plan (src/timeline/plan.ts, shared with the emulated ranks, which says why this order):
+//   attention projections → attention(S) → small kernels (norms, RoPE, quantize, permute) →
+//   dense MLP; an MoE layer follows its strategy's step plan (src/timeline/plan.ts, shared with
+//   the emulated ranks, which says why this order; its router step is the logits GEMM, then routing):
 // DEP (attention data-parallel + expert-parallel MoE): attention → router → dispatch (the
 //   group's barrier, the all-to-all's launch, FP8 rows to the ranks owning each token's
 //   experts) → wait → grouped GEMM on what it received (E/N experts) → return (BF16) → shared
@@ -97,8 +98,10 @@ export interface DepOptions {
 interface StepCosts {
   T: number;
   attention: number;
+  projections: number;
   misc: number;
   dense: number;
+  routerLogits: number;
   router: number;
   shared: number;
   combine: number;
@@ -109,10 +112,12 @@ function stepCosts(cost: CostModel, lengths: readonly number[]): StepCosts {
   const T = lengths.reduce((s, x) => s + x, 0);
   return {
     T,
-    attention: cost.attentionMs(lengths),
+    attention: cost.attentionCoreMs(lengths),
+    projections: cost.attentionProjectionsMs(lengths),
     misc: cost.layerMiscMs(T),
     dense: cost.denseMlpMs(T),
-    router: cost.routerMs(T),
+    routerLogits: cost.routerLogitsMs(T),
+    router: cost.routingMs(T),
     shared: cost.sharedExpertMs(T),
     combine: cost.combineMs(T),
     lmHead: cost.lmHeadMs(T, lengths.length),
@@ -123,10 +128,11 @@ const compute = (ops: Op[], label: string, category: ComputeCategory, durationMs
   if (durationMs > 0) ops.push({ kind: 'compute', label, category, durationMs, layer });
 };
 
-/** Attention and the per-layer elementwise work, plus the dense MLP on dense layers. */
+/** Attention (projections, then the attention kernel) and the per-layer small kernels, plus the dense MLP on dense layers. */
 function layerHead(ops: Op[], c: StepCosts, l: number, dense: boolean): void {
+  compute(ops, 'attention projections', 'projection', c.projections, l);
   compute(ops, 'attention', 'attention', c.attention, l);
-  compute(ops, 'norms', 'other', c.misc, l);
+  compute(ops, 'norms, RoPE, quantize, permute', 'other', c.misc, l);
   if (dense) compute(ops, 'dense MLP', 'dense', c.dense, l);
 }
 
@@ -141,7 +147,8 @@ function localStep(ops: Op[], c: StepCosts, st: PlanStep, l: number, gemmMs: num
       layerHead(ops, c, l, false);
       return true;
     case 'router':
-      compute(ops, 'router', 'router', c.router, l);
+      compute(ops, 'router logits', 'projection', c.routerLogits, l);
+      compute(ops, 'routing', 'router', c.router, l);
       return true;
     case 'sharedExpert':
       compute(ops, 'shared expert', 'dense', c.shared, l);

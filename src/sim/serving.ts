@@ -231,6 +231,7 @@ export function runServing(
     format: p.format,
     efficiency: p.efficiency,
     linkGBps: p.linkGBps,
+    interference: p.interference,
   });
   const requests = generateRequests({
     count: p.requests,
@@ -261,7 +262,10 @@ export function runServing(
         : depPrograms(cost, group, mine, ids, { dispatch: p.depDispatch });
     programs.push(...progs);
   }
-  const schedule = simulate(programs, cost.link(p.contentionFix), { intervals: opts.intervals ?? false });
+  const schedule = simulate(programs, cost.link(p.contentionFix), {
+    intervals: opts.intervals ?? false,
+    ...cost.schedulerOptions(),
+  });
 
   const ttft: number[] = [];
   let tokens = 0;

@@ -1,6 +1,7 @@
 // The rack model against every published DWDP number: one table of quantity, setting, published
-// value with its source, modeled value, error, and role. Everything modeled here is uncalibrated
-// unless a caller passes efficiencies (a fit reads the calibration rows through `runValidation`).
+// value with its source, modeled value, error, and role. Everything modeled here runs the
+// gb200-nvl72 profile's calibrated efficiencies (src/sim/fit.ts, fitted to the calibration rows
+// only) unless a caller passes efficiencies (the fit reads the calibration rows through `runValidation`).
 //
 // Roles. **Calibration**: the DWDP paper's measured iteration breakdown (shared/paper-table3.md,
 // both columns, nothing else) — the only numbers a fit may be tuned to. **Validation**: every
@@ -22,7 +23,7 @@
 // Tolerances (the calibration target): every category within ±10 %, the iteration within ±5 %.
 // The bar the model holds itself to overall: Vidur's < 9 % (BAR below).
 
-import type { Efficiency } from '../hardware/efficiency.ts';
+import { calibrationText, type Efficiency } from '../hardware/efficiency.ts';
 import { formatTable } from '../report/table.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { Breakdown, BreakdownKey } from '../timeline/categories.ts';
@@ -157,6 +158,8 @@ export interface RunSide {
   /** Copy-engine busy time per step (pulls into the rank; DEP: 0). */
   p2pBusyMs: number;
   computeMs: number;
+  /** Compute time per step added by copy interference (included in computeMs and the breakdown). */
+  interferenceMs: number;
   tpsPerGpu: number;
 }
 export interface RunOutput {
@@ -166,7 +169,7 @@ export interface RunOutput {
   prefetchMs: number;
 }
 
-/** Run one model run (uncalibrated unless `efficiency` is given: a fit's trial parameters). */
+/** Run one model run (the profile's calibrated efficiencies, or `efficiency`: a fit's trial parameters, on top). */
 export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput {
   const r: ModelRun = RUNS[id];
   const p: ScenarioParams = {
@@ -186,6 +189,7 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
         breakdown: run.row.breakdown.dep,
         p2pBusyMs: 0,
         computeMs: run.dep.ranks.reduce((a, m) => a + m.computeMs, 0) / (run.dep.ranks.length * S),
+        interferenceMs: run.dep.ranks.reduce((a, m) => a + (m.interferenceMs ?? 0), 0) / (run.dep.ranks.length * S),
         tpsPerGpu: run.row.tpsPerGpu.dep,
       },
       dwdp: {
@@ -193,6 +197,7 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
         breakdown: run.row.breakdown.dwdp,
         p2pBusyMs: pull,
         computeMs: run.row.tCompute,
+        interferenceMs: run.dwdp.ranks.reduce((a, m) => a + (m.interferenceMs ?? 0), 0) / (run.dwdp.ranks.length * S),
         tpsPerGpu: run.row.tpsPerGpu.dwdp,
       },
       prefetchMs: run.row.tPrefetch,
@@ -214,6 +219,7 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
       breakdown: res.breakdownPerStep,
       p2pBusyMs: res.schedule.ranks.reduce((a, m) => a + m.pullMs, 0) / steps,
       computeMs: res.computeMsPerStep,
+      interferenceMs: res.schedule.ranks.reduce((a, m) => a + (m.interferenceMs ?? 0), 0) / steps,
       tpsPerGpu: res.tpsPerGpu,
     };
   };
@@ -240,10 +246,10 @@ export const CATEGORY_TO_BREAKDOWN: Readonly<Record<Exclude<PaperCategory, 'iter
   attention: 'attention',
   groupedGemm: 'groupedGemm',
   denseGemm: 'denseGemm',
-  others: 'other',
+  others: 'others',
   communication: 'communication',
   synchronization: 'synchronization',
-  p2pExposed: 'p2pCopy',
+  p2pExposed: 'p2pExposed',
 };
 
 const CATEGORY_LABEL: Readonly<Record<PaperCategory, string>> = {
@@ -598,7 +604,7 @@ export function runValidation(o: ValidationOptions = {}): ValidationReport {
     profile: 'gb200-nvl72',
     provenance: o.efficiency
       ? `modeled on gb200-nvl72 with trial efficiencies ${JSON.stringify(o.efficiency)}`
-      : 'modeled on gb200-nvl72, uncalibrated (DEFAULT_EFFICIENCY: sourced, nothing fitted)',
+      : `modeled on gb200-nvl72, ${calibrationText(getProfile('gb200-nvl72'))}`,
     bar: BAR,
     tolerance: TOLERANCE,
     runs,

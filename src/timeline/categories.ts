@@ -11,11 +11,18 @@
 //   copy     the rank's copy engine moves bytes: serving a peer's pull, or an all-to-all send
 // plus idle (nothing to do), which only the page's timeline draws.
 //
-// Breakdown columns are the paper's per-iteration breakdown (its Table 3): attention, grouped
-// GEMM, dense GEMM, other, communication, synchronization, P2P copy.
+// Breakdown columns are the paper's per-iteration breakdown (its Table 3, exact JSON keys):
+// attention (attention kernels only), groupedGemm (routed experts), denseGemm (attention
+// projections, dense MLPs, shared expert, router logits), others (norms, RoPE, quantize,
+// permute, combine, router top-k, weight merge, embed/LM head), communication (DEP's
+// all-to-all), synchronization (waiting for a slower peer), p2pExposed (the stream blocked on
+// a DWDP pull) — these seven add up to the step's time — and p2pBusy (copy-stream busy time:
+// wall time during which a pull into the rank moved bytes), outside the sum, as the paper
+// reports it.
 
 /** What the stream computes. */
-export type ComputeCategory = 'attention' | 'router' | 'gemm' | 'dense' | 'merge' | 'combine' | 'collective' | 'other';
+export type ComputeCategory =
+  'attention' | 'projection' | 'router' | 'gemm' | 'dense' | 'merge' | 'combine' | 'collective' | 'other';
 /** Why the stream is blocked. */
 export type StreamCategory = 'wait' | 'sync' | 'comm';
 /** What the copy engine moves. */
@@ -23,8 +30,11 @@ export type CopyCategory = 'pull' | 'send';
 /** Every span of a timeline. */
 export type SpanCategory = ComputeCategory | StreamCategory | CopyCategory | 'idle';
 
-export type BreakdownKey =
-  'attention' | 'groupedGemm' | 'denseGemm' | 'other' | 'communication' | 'synchronization' | 'p2pCopy';
+/** The seven columns that add up to a step's time. */
+export type SummedBreakdownKey =
+  'attention' | 'groupedGemm' | 'denseGemm' | 'others' | 'communication' | 'synchronization' | 'p2pExposed';
+/** Every column: the seven summed ones and the copy stream's busy time (not in the sum). */
+export type BreakdownKey = SummedBreakdownKey | 'p2pBusy';
 export type Breakdown = Record<BreakdownKey, number>;
 
 export interface CategoryInfo {
@@ -33,25 +43,31 @@ export interface CategoryInfo {
   label: string;
   color: string;
   /** The breakdown column its time adds to; null: not stream time (copy engine, idle). */
-  breakdown: BreakdownKey | null;
+  breakdown: SummedBreakdownKey | null;
 }
 
 /** The table, in legend order. */
 export const CATEGORIES: Readonly<Record<SpanCategory, CategoryInfo>> = {
   attention: { lane: 'compute', label: 'attention', color: '#4e79a7', breakdown: 'attention' },
-  router: { lane: 'compute', label: 'router', color: '#8cb6e0', breakdown: 'other' },
+  projection: {
+    lane: 'compute',
+    label: 'attention projections / router logits',
+    color: '#76b7b2',
+    breakdown: 'denseGemm',
+  },
+  router: { lane: 'compute', label: 'router', color: '#8cb6e0', breakdown: 'others' },
   gemm: { lane: 'compute', label: 'grouped expert GEMM', color: '#59a14f', breakdown: 'groupedGemm' },
   dense: { lane: 'compute', label: 'shared expert / dense MLP', color: '#9bd18f', breakdown: 'denseGemm' },
-  combine: { lane: 'compute', label: 'combine', color: '#b6992d', breakdown: 'other' },
-  merge: { lane: 'compute', label: 'merge weights (split off)', color: '#f1a340', breakdown: 'other' },
+  combine: { lane: 'compute', label: 'combine', color: '#b6992d', breakdown: 'others' },
+  merge: { lane: 'compute', label: 'merge weights (split off)', color: '#f1a340', breakdown: 'others' },
   collective: {
     lane: 'compute',
     label: 'all-to-all kernels (pack, local rows, launch)',
     color: '#e7a3c4',
     breakdown: 'communication',
   },
-  other: { lane: 'compute', label: 'other compute', color: '#a0a0a0', breakdown: 'other' },
-  wait: { lane: 'stream', label: 'waiting for a pull', color: '#e15759', breakdown: 'p2pCopy' },
+  other: { lane: 'compute', label: 'other compute', color: '#a0a0a0', breakdown: 'others' },
+  wait: { lane: 'stream', label: 'waiting for a pull', color: '#e15759', breakdown: 'p2pExposed' },
   sync: { lane: 'stream', label: 'waiting at a barrier / for a peer', color: '#9d6fb8', breakdown: 'synchronization' },
   comm: { lane: 'stream', label: 'all-to-all transfer', color: '#d37295', breakdown: 'communication' },
   idle: { lane: 'none', label: 'idle', color: '#ececec', breakdown: null },
@@ -64,16 +80,22 @@ export const COMPUTE_CATEGORIES = SPAN_CATEGORIES.filter(
   (c) => CATEGORIES[c].lane === 'compute',
 ) as readonly ComputeCategory[];
 
-/** The breakdown's columns, in the order tables print them, with their headers. */
-export const BREAKDOWN_COLUMNS: readonly { key: BreakdownKey; label: string }[] = [
-  { key: 'attention', label: 'attention' },
-  { key: 'groupedGemm', label: 'grouped GEMM' },
-  { key: 'denseGemm', label: 'dense GEMM' },
-  { key: 'other', label: 'other' },
-  { key: 'communication', label: 'comm' },
-  { key: 'synchronization', label: 'sync' },
-  { key: 'p2pCopy', label: 'P2P copy' },
+/** The breakdown's columns, in the order tables print them, with their headers; `inSum`: adds up to the step. */
+export const BREAKDOWN_COLUMNS: readonly { key: BreakdownKey; label: string; inSum: boolean }[] = [
+  { key: 'attention', label: 'attention', inSum: true },
+  { key: 'groupedGemm', label: 'grouped GEMM', inSum: true },
+  { key: 'denseGemm', label: 'dense GEMM', inSum: true },
+  { key: 'others', label: 'others', inSum: true },
+  { key: 'communication', label: 'comm', inSum: true },
+  { key: 'synchronization', label: 'sync', inSum: true },
+  { key: 'p2pExposed', label: 'P2P exposed', inSum: true },
+  { key: 'p2pBusy', label: 'P2P busy', inSum: false },
 ];
+
+/** The seven columns that add up to the step, in table order. */
+export const SUMMED_BREAKDOWN_KEYS = BREAKDOWN_COLUMNS.filter((c) => c.inSum).map(
+  (c) => c.key,
+) as readonly SummedBreakdownKey[];
 
 export function isSpanCategory(s: string): s is SpanCategory {
   return Object.prototype.hasOwnProperty.call(CATEGORIES, s);
@@ -84,22 +106,33 @@ export function isComputeCategory(s: string): s is ComputeCategory {
 }
 
 export function zeroBreakdown(): Breakdown {
-  return { attention: 0, groupedGemm: 0, denseGemm: 0, other: 0, communication: 0, synchronization: 0, p2pCopy: 0 };
+  return {
+    attention: 0,
+    groupedGemm: 0,
+    denseGemm: 0,
+    others: 0,
+    communication: 0,
+    synchronization: 0,
+    p2pExposed: 0,
+    p2pBusy: 0,
+  };
 }
 
 /**
- * A rank's time by breakdown column (ms): its compute per category filed by the table, and its
- * blocked stream time (wait, sync, comm).
+ * A rank's time by breakdown column (ms): its compute per category filed by the table, its
+ * blocked stream time (wait, sync, comm), and its copy stream's busy time (`pullMs`, not in the sum).
  */
 export function breakdownOf(m: {
   computeByCategory: Partial<Record<ComputeCategory, number>>;
   waitMs: number;
   syncMs: number;
   commMs: number;
+  pullMs?: number;
 }): Breakdown {
   const b = zeroBreakdown();
   for (const c of COMPUTE_CATEGORIES) b[CATEGORIES[c].breakdown!] += m.computeByCategory[c] ?? 0;
-  b.p2pCopy += m.waitMs;
+  b.p2pExposed += m.waitMs;
+  b.p2pBusy += m.pullMs ?? 0;
   b.synchronization += m.syncMs;
   b.communication += m.commMs;
   return b;

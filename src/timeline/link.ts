@@ -279,6 +279,13 @@ export class LinkFluid {
     return this.pullBusy[rank] ?? 0;
   }
 
+  /** True while a pull into or out of `rank` moves bytes (its copy engine or its ingress is busy with one). */
+  pullActive(rank: number): boolean {
+    this.allocate();
+    for (const f of this.active) if (f.kind === 'pull' && f.rate > 0 && (f.src === rank || f.dst === rank)) return true;
+    return false;
+  }
+
   /** True while some transfer is queued, moving or landing. */
   get busy(): boolean {
     return this.ready.length > 0 || this.landing.length > 0 || this.streams.size > 0;
@@ -372,6 +379,7 @@ export class LinkFluid {
   private allocate(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    this.nextValid = false; // new rates: the cached next event is stale
     const act = this.active;
     act.length = 0;
     const fix = this.spec.contentionFix;

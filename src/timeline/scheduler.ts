@@ -22,6 +22,13 @@
 // pullMs is not stream time: it is the wall time during which some copy engine was moving
 // bytes INTO this rank (several peers at once count once), so 1 − waitMs/pullMs is the
 // fraction of the pull time hidden under other work.
+//
+// Copy interference (`copyInterference` = s, a hardware parameter the caller passes, 0 by
+// default): while a pull into or out of a rank moves bytes, that rank's compute runs at
+// 1/(1 + s) of its speed. A compute op's duration is then its nominal work stretched over the
+// stretches of copy activity it overlaps; the rate changes only at link events, so each compute
+// block keeps its breakpoints and its ops are timed from them when it ends. `interferenceMs`
+// is the wall time this added (computeMs includes it).
 
 import { LinkFluid, type EnginePiece, type LinkSpec } from './link.ts';
 import type { Op, OpId, Program, PullOp, SendOp } from './ops.ts';
@@ -45,6 +52,8 @@ export interface RankMetrics {
   rank: number;
   computeMs: number;
   computeByCategory: Partial<Record<ComputeCategory, number>>;
+  /** Compute time added by copy interference (included in computeMs); absent where none is modeled (measured timelines). */
+  interferenceMs?: number;
   pullMs: number;
   waitMs: number;
   syncMs: number;
@@ -72,12 +81,17 @@ export interface Schedule {
 export interface SimulateOptions {
   /** Record intervals for traces (default true). Metrics are computed either way. */
   intervals?: boolean;
+  /** Compute runs 1/(1 + this) as fast while a pull into or out of its rank moves bytes (default 0: never slower). */
+  copyInterference?: number;
 }
 
 /** Run every rank's program to the end in virtual time. */
 export function simulate(programs: readonly Program[], link: LinkSpec, opts: SimulateOptions = {}): Schedule {
   const meta = validate(programs);
   const record = opts.intervals ?? true;
+  const slow = opts.copyInterference ?? 0;
+  if (!(slow >= 0) || !Number.isFinite(slow))
+    throw new Error(`scheduler: copyInterference must be a finite number ≥ 0, got ${slow}`);
   const ranks = programs.map((_, r) => emptyMetrics(r));
   const intervals: Interval[] = [];
   const barrierRelease = new Map<OpId, number>();
@@ -89,7 +103,18 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
     arrived: meta.barriers.map(() => []),
   };
   for (const group of components(programs, meta)) {
-    new GroupRun(programs, group, link, meta, state, ranks, record ? intervals : null, barrierRelease, marks).run();
+    new GroupRun(
+      programs,
+      group,
+      link,
+      meta,
+      state,
+      ranks,
+      record ? intervals : null,
+      barrierRelease,
+      marks,
+      slow,
+    ).run();
   }
   const makespanMs = Math.max(0, ...ranks.map((m) => m.endMs));
   for (const m of ranks) m.idleMs = Math.max(0, makespanMs - m.computeMs - m.waitMs - m.syncMs - m.commMs);
@@ -112,6 +137,7 @@ function emptyMetrics(rank: number): RankMetrics {
     rank,
     computeMs: 0,
     computeByCategory: {},
+    interferenceMs: 0,
     pullMs: 0,
     waitMs: 0,
     syncMs: 0,
@@ -304,6 +330,19 @@ interface RankState {
   computeEnd: number;
   afterCompute: number;
   blocked: Blocked | null;
+  /** With copy interference: the block's nominal work, its current rate, and where the rate changed. */
+  block: SlowBlock | null;
+}
+
+/** A compute block under copy interference: ops [first, afterCompute) of nominal work `work` ms. */
+interface SlowBlock {
+  first: number;
+  work: number;
+  rate: number;
+  /** Breakpoints: from wall time t[k] on, with w[k] nominal ms done, the block ran at rate[k]. */
+  t: number[];
+  w: number[];
+  rates: number[];
 }
 
 class GroupRun {
@@ -323,16 +362,18 @@ class GroupRun {
     private readonly intervals: Interval[] | null,
     private readonly barrierRelease: Map<OpId, number>,
     private readonly marks: Map<string, number>,
+    private readonly slow: number,
   ) {
     this.pullCount = meta.pulls.length;
     this.engine = new LinkFluid(link, intervals ? (p) => this.piece(p) : undefined);
-    for (const r of group) this.state[r] = { pc: 0, computeEnd: Infinity, afterCompute: 0, blocked: null };
+    for (const r of group) this.state[r] = { pc: 0, computeEnd: Infinity, afterCompute: 0, blocked: null, block: null };
   }
 
   run(): void {
     for (;;) {
       this.progress();
       let tNext = this.engine.nextEventMs();
+      if (this.slow > 0) this.retime();
       let running = false;
       for (const r of this.group) {
         const s = this.state[r];
@@ -350,6 +391,7 @@ class GroupRun {
       for (const r of this.group) {
         const s = this.state[r];
         if (s.computeEnd <= this.now) {
+          if (s.block) this.endSlowBlock(r, s);
           s.computeEnd = Infinity;
           s.pc = s.afterCompute;
           this.metrics[r].endMs = this.now;
@@ -378,6 +420,7 @@ class GroupRun {
     const m = this.metrics[r];
     switch (op.kind) {
       case 'compute': {
+        if (this.slow > 0) return this.startSlowBlock(r, s);
         // Consecutive compute ops are one busy block: nothing can happen on this stream in
         // between, so they are timed together (one event instead of one per op).
         let t = this.now;
@@ -442,6 +485,95 @@ class GroupRun {
         this.tryUnblock(r, s);
         return true;
     }
+  }
+
+  /** Compute speed of rank r now: slowed while a pull into or out of it moves bytes. */
+  private rateOf(r: number): number {
+    return this.engine.pullActive(r) ? 1 / (1 + this.slow) : 1;
+  }
+
+  /** Start a compute block under copy interference; its ops are timed when it ends. */
+  private startSlowBlock(r: number, s: RankState): boolean {
+    const ops = this.programs[r];
+    let work = 0;
+    let j = s.pc;
+    for (; j < ops.length; j++) {
+      const c = ops[j];
+      if (c.kind !== 'compute') break;
+      work += c.durationMs;
+    }
+    if (work > 0) {
+      const rate = this.rateOf(r);
+      s.block = { first: s.pc, work, rate, t: [this.now], w: [0], rates: [rate] };
+      s.computeEnd = this.now + work / rate;
+      s.afterCompute = j;
+      return false;
+    }
+    for (let i = s.pc; i < j; i++) {
+      const c = ops[i];
+      if (c.kind === 'compute' && c.mark !== undefined) this.marks.set(c.mark, this.now);
+    }
+    s.pc = j;
+    this.metrics[r].endMs = this.now;
+    return true;
+  }
+
+  /** Copy activity changed (or not) at this time: every running block continues at its rank's new rate. */
+  private retime(): void {
+    for (const r of this.group) {
+      const s = this.state[r];
+      const b = s.block;
+      if (b === null || s.computeEnd === Infinity) continue;
+      const rate = this.rateOf(r);
+      if (rate === b.rate) continue;
+      const k = b.t.length - 1;
+      const done = Math.min(b.work, b.w[k] + (this.now - b.t[k]) * b.rate);
+      b.t.push(this.now);
+      b.w.push(done);
+      b.rates.push(rate);
+      b.rate = rate;
+      s.computeEnd = this.now + (b.work - done) / rate;
+    }
+  }
+
+  /** Wall time at which block b had done `work` nominal ms. */
+  private static wallAt(b: SlowBlock, work: number): number {
+    let k = b.w.length - 1;
+    while (k > 0 && b.w[k] > work) k--;
+    return b.t[k] + (work - b.w[k]) / b.rates[k];
+  }
+
+  /** A block under interference ended now: time its ops from the breakpoints and record them. */
+  private endSlowBlock(r: number, s: RankState): void {
+    const b = s.block!;
+    const ops = this.programs[r];
+    const m = this.metrics[r];
+    let w = 0;
+    let t = b.t[0];
+    for (let i = b.first; i < s.afterCompute; i++) {
+      const c = ops[i];
+      if (c.kind !== 'compute') break;
+      if (c.durationMs > 0) {
+        w += c.durationMs;
+        const end = i === s.afterCompute - 1 ? this.now : Math.min(this.now, GroupRun.wallAt(b, w));
+        const d = end - t;
+        m.computeMs += d;
+        m.interferenceMs = (m.interferenceMs ?? 0) + d - c.durationMs;
+        m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + d;
+        this.intervals?.push({
+          rank: r,
+          lane: 'compute',
+          label: c.label,
+          category: c.category,
+          layer: c.layer,
+          startMs: t,
+          endMs: end,
+        });
+        t = end;
+      }
+      if (c.mark !== undefined) this.marks.set(c.mark, t);
+    }
+    s.block = null;
   }
 
   private tryUnblock(r: number, s: RankState): boolean {

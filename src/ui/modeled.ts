@@ -12,6 +12,7 @@
 import { makePlacement } from '../dwdp/placement.ts';
 import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
 import { getProfile } from '../hardware/profiles.ts';
+import { calibrationText } from '../hardware/efficiency.ts';
 import type { Schedule } from '../timeline/scheduler.ts';
 import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
@@ -117,9 +118,7 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     kind: 'modeled',
     profile: profile.id,
     profileName: profile.name,
-    calibration: profile.measured
-      ? 'rates measured on this device'
-      : 'published peaks × the efficiency defaults of src/hardware/efficiency.ts, not fitted',
+    calibration: calibrationText(profile),
   };
   return {
     strategy,

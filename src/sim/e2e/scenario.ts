@@ -17,6 +17,7 @@
 
 import type { MoeConfig } from '../../model/config.ts';
 import { loadPreset } from '../../model/presets.ts';
+import { calibrationText } from '../../hardware/efficiency.ts';
 import { CostModel } from '../cost-model.ts';
 import { deepseekR1 } from '../experiment.ts';
 import { getProfile, type HardwareProfile } from '../../hardware/profiles.ts';
@@ -382,7 +383,7 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
     model: ev.model.name,
     provenance:
       `modeled on ${ev.profile.id} (${ev.profile.name}): context steps from the context-phase rack model ` +
-      `(roofline + event scheduler, its efficiencies as defaulted there), decode steps from the same roofline with ` +
+      `(roofline + event scheduler; ${calibrationText(ev.profile)}), decode steps from the same roofline with ` +
       `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ` +
       `${p.routingSkew === undefined ? g.noEplbSkew : `from the rack model's routingSkew ${p.routingSkew}`}, per-layer floor ` +
       `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs); median TTFT of a simulated benchmark run of each reported ` +

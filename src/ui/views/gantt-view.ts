@@ -25,13 +25,14 @@ const ROW_PX = 22;
 /** What each legend entry means (its tooltip). */
 const LEGEND_MEANING: Record<SpanClass, string> = {
   attention: 'the attention stand-in of each layer (compute stream)',
+  projection: 'the rack model’s attention projections and router logits (dense GEMMs; the emulation has no stand-in)',
   router: 'the router: scores and top-k expert choice per token',
   gemm: 'the routed experts’ grouped GEMMs (gate/up and down)',
   dense: 'the shared expert or a dense layer’s MLP',
   combine: 'weighting and summing the experts’ outputs per token',
   merge: 'split weights off: copying pulled experts into one buffer before the GEMM',
   collective: 'DEP’s all-to-all kernels on the stream: packing rows, local rows, launch cost',
-  other: 'other compute (norms, permutes)',
+  other: 'other compute (norms, RoPE, quantize, permutes, LM head)',
   wait: 'the stream stood still until a DWDP pull landed: exposed pull time',
   sync: 'the stream stood still at a barrier or for a late peer (DEP’s all-to-all)',
   comm: 'DEP’s all-to-all transfer on the stream',
