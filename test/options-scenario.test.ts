@@ -54,6 +54,12 @@ describe('scenario parameters', () => {
     expect(errorOf(() => parseScenario({ rows: [{}, { efficiency: { magic: 1 } }] })).option).toBe(
       'scenario.rows[1].efficiency.magic',
     );
+    expect(errorOf(() => parseScenario({ rows: [{ interference: 1 }] })).message).toBe(
+      'scenario.rows[0].interference 1: must be true or false',
+    );
+    expect(() =>
+      parseScenario({ rows: [{ interference: false }, { efficiency: { interference: 0.3 } }] }),
+    ).not.toThrow();
     expect(errorOf(() => parseScenario({ base: { contentionFix: 'on' } })).message).toBe(
       'scenario.base.contentionFix "on": must be true or false',
     );

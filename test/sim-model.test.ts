@@ -110,6 +110,36 @@ describe('step rows', () => {
     }
   });
 
+  it('on random scenarios, the seven summed columns are t_DEP / t_DWDP, p2pBusy the copy stream, interference DWDP-only', () => {
+    for (let t = 0; t < 3; t++) {
+      const over = {
+        isl: 512 + rng.int(16384),
+        cv: rng.uniform(0, 0.4),
+        batch: 1 + rng.int(3),
+        groupSize: [2, 4][rng.int(2)],
+        steps: 2,
+        contentionFix: rng.next() < 0.5,
+        splitWeights: rng.next() < 0.5,
+      };
+      const p = params(over);
+      const on = runStepRow({ ...p, interference: true });
+      const off = runStepRow({ ...p, interference: false });
+      const what = tag(JSON.stringify(over));
+      for (const { row, dwdp } of [on, off]) {
+        expect(sum(row.breakdown.dep) / row.tDep, what).toBeCloseTo(1, 9);
+        expect(sum(row.breakdown.dwdp) / row.tDwdp, what).toBeCloseTo(1, 9);
+        const pulled = dwdp.ranks.reduce((a, m) => a + m.pullMs, 0) / (dwdp.ranks.length * p.steps);
+        expect(row.breakdown.dwdp.p2pBusy, what).toBeCloseTo(pulled, 9);
+        expect(row.breakdown.dep.p2pBusy).toBe(0);
+      }
+      // DEP pulls nothing: interference leaves it alone. DWDP computes longer by what the scheduler says it added.
+      expect(on.row.tDep).toBeCloseTo(off.row.tDep, 9);
+      const added = on.dwdp.ranks.reduce((a, m) => a + (m.interferenceMs ?? 0), 0) / (on.dwdp.ranks.length * p.steps);
+      expect(added, what).toBeGreaterThan(0);
+      expect(on.row.tCompute - added, what).toBeCloseTo(off.row.tCompute, 6);
+    }
+  });
+
   it('with balanced ranks DEP never waits for a peer; with a link fast enough DWDP never waits for a pull', () => {
     const { row } = runStepRow(params({ isl: 4096, cv: 0, steps: 1, linkGBps: 1e6 }));
     expect(row.breakdown.dep.synchronization).toBeLessThan(1e-9);
