@@ -291,7 +291,10 @@ export const TABLE3: Readonly<Record<'dep' | 'dwdp', Partial<Record<PaperCategor
 
 const TABLE3_SETTING =
   'DeepSeek-R1 NVFP4, GB200 NVL72, context only, DEP4 vs DWDP4 (L=P=64), ISL 8192 ratio 0.8, ≤32768 tokens/batch, fix off, split-weight on';
-const TABLE3_DIFFERS = ['routing uniform (no routing skew)', 'no interference of pulls with compute'];
+const TABLE3_DIFFERS = [
+  'routing uniform (no routing skew)',
+  'every rank carries 4 requests (the token cap allows no other count): no per-rank request-count imbalance',
+];
 
 // ---------------------------------------------------------------------------------------
 // The other context-phase numbers (validation)
