@@ -262,7 +262,9 @@ describe('KV transfer and context curves', () => {
     const isl = 1 + rng.int(32768);
     const kv = kvTransfer(cost, r1, isl, 1);
     expect(kv.bytesPerRequest).toBe(isl * 35136);
-    expect(kv.ms, tag('transfer time')).toBeCloseTo((isl * 35136) / (900e9 * 0.8) / 1e-3 + 0.002, 9);
+    // At the profile's link efficiency (gb200-nvl72: its Table 3 calibration).
+    const link = GB200_NVL72.calibration!.efficiency.link!;
+    expect(kv.ms, tag('transfer time')).toBeCloseTo((isl * 35136) / (900e9 * link) / 1e-3 + 0.002, 9);
   });
 
   it('uses the uniform distribution’s mean and CV and interpolates step times between batch sizes', () => {

@@ -39,7 +39,11 @@ const fraction = (key: keyof typeof DEFAULT_EFFICIENCY, help: string): ScenarioP
   help,
 });
 
-/** Every scenario parameter. Step and efficiency defaults are the model's own (src/sim/experiment.ts, src/sim/cost-model.ts). */
+/**
+ * Every scenario parameter. Step and efficiency defaults are the model's own (src/sim/experiment.ts,
+ * src/hardware/efficiency.ts); an efficiency key's declared default is the sourced one, which a
+ * profile's calibration replaces (gb200-nvl72: the Table 3 fit, src/hardware/gb200-nvl72-fit.json).
+ */
 export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
   {
     key: 'format',
