@@ -10,7 +10,11 @@ import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { FITTED_KEYS, fitCalibration, fitDescription, fitFile } from '../src/sim/fit.ts';
 import { TABLE3, TOLERANCE, runValidation } from '../src/sim/validate.ts';
 
-/** Rows the fit cannot reach because a mechanism is missing (named in docs/rack-model.md and the file). */
+/**
+ * Rows the fit may miss because a mechanism is missing (named in docs/rack-model.md and the file):
+ * DEP waits for peers only as much as balanced batches and uniform routing make it. Where one of
+ * them misses, the model waits less than measured.
+ */
 const MISSING_MECHANISM = ['table3.dep.synchronization', 'table3.dep.iteration'];
 
 describe('calibration on the paper’s Table 3', () => {
@@ -41,24 +45,21 @@ describe('calibration on the paper’s Table 3', () => {
           : Math.abs(r.modeled! / r.published - 1) <= (cat === 'iteration' ? 0.05 : 0.1);
       expect(r.withinTolerance, r.id).toBe(within);
       if (MISSING_MECHANISM.includes(r.id)) {
-        expect(within, `${r.id} is a known miss`).toBe(false);
-        expect(r.modeled!, `${r.id}: the model waits less than measured`).toBeLessThan(r.published);
+        if (!within) expect(r.modeled!, `${r.id}: the model waits less than measured`).toBeLessThan(r.published);
       } else expect(within, `${r.id}: ${r.modeled} vs ${r.published}`).toBe(true);
     }
-    expect(rep.summary.calibration).toEqual({
-      within: rep.rows.length - MISSING_MECHANISM.length,
-      of: rep.rows.length,
-    });
+    expect(rep.summary.calibration.of).toBe(rep.rows.length);
+    expect(rep.summary.calibration.within).toBeGreaterThanOrEqual(rep.rows.length - MISSING_MECHANISM.length);
     expect(TOLERANCE).toEqual({ category: 0.1, iteration: 0.05, zeroShareOfIteration: 0.01 });
   });
 
   it('rerunning the fit procedure gives the stored parameters and file', { timeout: 300_000 }, () => {
     const fit = fitCalibration();
     expect(fit.converged).toBe(true);
-    expect(fit.parameters).toEqual(FIT.parameters);
+    expect(fit.parameters, 'the stored fit is stale: rerun npm run sim -- --fit-calibration').toEqual(FIT.parameters);
     // Only the fitted keys move; the fixed ones stay at their sourced defaults.
     for (const k of Object.keys(DEFAULT_EFFICIENCY) as (keyof typeof DEFAULT_EFFICIENCY)[])
       if (!(FITTED_KEYS as readonly string[]).includes(k)) expect(fit.parameters[k]).toBe(DEFAULT_EFFICIENCY[k]);
-    expect(JSON.parse(JSON.stringify(fitFile(fit)))).toEqual(FIT);
+    expect(JSON.parse(JSON.stringify(fitFile(fit))), 'rerun npm run sim -- --fit-calibration').toEqual(FIT);
   });
 });
