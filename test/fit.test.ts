@@ -3,6 +3,7 @@
 // columns — within the tolerances, except the rows whose mechanism the model lacks (DEP
 // synchronization, and so DEP's iteration), and rerunning the fit procedure gives the stored
 // parameters. The model is deterministic: these are exact checks, no seed involved.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import FIT from '../src/hardware/gb200-nvl72-fit.json';
 import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
@@ -61,5 +62,19 @@ describe('calibration on the paper’s Table 3', () => {
     for (const k of Object.keys(DEFAULT_EFFICIENCY) as (keyof typeof DEFAULT_EFFICIENCY)[])
       if (!(FITTED_KEYS as readonly string[]).includes(k)) expect(fit.parameters[k]).toBe(DEFAULT_EFFICIENCY[k]);
     expect(JSON.parse(JSON.stringify(fitFile(fit))), 'rerun npm run sim -- --fit-calibration').toEqual(FIT);
+  });
+});
+
+describe('the --fit-calibration command', () => {
+  it('refuses the options it does not read, naming them, before fitting or writing anything', () => {
+    for (const extra of [['--scenario', 'r1-isl-sweep'], ['--validate'], ['--profile', 'h200-hgx']]) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--fit-calibration', ...extra], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain('--fit-calibration');
+      expect(r.stderr.split('\n')[0]).toContain(extra[0]);
+    }
   });
 });
