@@ -79,7 +79,13 @@ describe('DeepSeek-R1 work', () => {
     const w = attentionWork(r1, lens);
     expect(w.core.flops).toBe(lens.reduce((a, S) => a + 128 * (192 + 128) * S * (S + 1), 0));
     const T = lens.reduce((a, b) => a + b, 0);
-    expect(w.projections.flops).toBe(2 * T * 187_105_280);
+    // 187.1 M projection parameters, of which o_proj (128 heads × 128 → 7168) is timed apart in its own precision.
+    expect(w.projections.flops + w.output.flops).toBe(2 * T * 187_105_280);
+    expect(w.output.flops).toBe(2 * T * 128 * 128 * 7168);
+    expect(w.output.precision).toBe('fp8');
+    // NVIDIA's NVFP4 v2 checkpoint quantizes wo: an nvfp4 cost model runs o_proj in FP4, an fp8 one in FP8.
+    expect(new CostModel({ model: r1, profile: GB200_NVL72 }).precision.attentionOutput).toBe('fp4');
+    expect(new CostModel({ model: r1, profile: GB200_NVL72, format: 'fp8' }).precision.attentionOutput).toBe('fp8');
     // 8K tokens: 2.75 TFLOP in the core
     expect(attentionWork(r1, [8192]).core.flops / 1e12).toBeCloseTo(2.7488, 3);
   });

@@ -9,6 +9,8 @@ import type { HardwareProfile, Precision } from './profiles.ts';
 export interface ModelPrecision {
   /** Attention projection weights and math (DeepSeek's native checkpoint is FP8, 128×128 blocks). */
   attentionProjections: Precision;
+  /** The attention output projection (o_proj, "wo"): its own entry because NVIDIA's NVFP4 v2 checkpoints quantize it. */
+  attentionOutput: Precision;
   /** The attention core (QKᵀ, softmax, PV). */
   attentionCore: Precision;
   /** Dense-layer MLPs and the shared expert. */
@@ -28,6 +30,7 @@ export interface ModelPrecision {
  *  the LM head, FP8 dispatch / BF16 combine as in the DeepSeek-V3 technical report (§3.3). */
 export const DEFAULT_PRECISION: Readonly<ModelPrecision> = {
   attentionProjections: 'fp8',
+  attentionOutput: 'fp8',
   attentionCore: 'bf16',
   denseMlp: 'fp8',
   router: 'bf16',
@@ -36,6 +39,20 @@ export const DEFAULT_PRECISION: Readonly<ModelPrecision> = {
   dispatchBytes: 1,
   combineBytes: 2,
 };
+
+/**
+ * What an NVFP4 checkpoint changes besides the routed experts: NVIDIA's DeepSeek-R1-0528-FP4 v2
+ * (the DWDP paper's DeepSeek-R1-0528-NVFP4-v2) "additionally quantizes the wo module in attention
+ * layers" compared to v1 (model card, https://huggingface.co/nvidia/DeepSeek-R1-0528-FP4-v2);
+ * everything else outside the experts stays as DeepSeek shipped it. On a GPU without FP4 the
+ * cost model runs FP4 math at the FP8 rate.
+ */
+export const NVFP4_CHECKPOINT_PRECISION: Readonly<Partial<ModelPrecision>> = { attentionOutput: 'fp4' };
+
+/** The precisions of a checkpoint whose routed experts are in `format`. */
+export function checkpointPrecision(format: WeightFormat): ModelPrecision {
+  return { ...DEFAULT_PRECISION, ...(format === 'nvfp4' ? NVFP4_CHECKPOINT_PRECISION : {}) };
+}
 
 /** Bytes per weight parameter stored in a precision (fp4 = NVFP4 with its e4m3 scale per 16). */
 export const WEIGHT_BYTES: Readonly<Record<Precision, number>> = { fp4: 0.5625, fp8: 1, bf16: 2, fp32: 4 };

@@ -17,7 +17,13 @@ import type { MoeConfig } from '../model/config.ts';
 import { linkSpec, type LinkSpec } from '../timeline/link.ts';
 import type { HardwareProfile, Precision } from '../hardware/profiles.ts';
 import { profileEfficiency, type Efficiency } from '../hardware/efficiency.ts';
-import { DEFAULT_PRECISION, WEIGHT_BYTES, expertMathPrecision, type ModelPrecision } from '../hardware/precision.ts';
+import {
+  DEFAULT_PRECISION,
+  WEIGHT_BYTES,
+  checkpointPrecision,
+  expertMathPrecision,
+  type ModelPrecision,
+} from '../hardware/precision.ts';
 
 export type EfficiencyKind = 'gemm' | 'groupedGemm' | 'attention' | 'memory';
 
@@ -58,8 +64,18 @@ export function tokenReachesRankProbability(experts: number, topK: number, ranks
 // Work of the model's ops for a batch on one rank
 
 export interface AttentionWork {
+  /** Every projection but the output one (MLA: q LoRA + up, kv LoRA + up; GQA: Q, K, V). */
   projections: OpWork;
+  /** The output projection (o_proj), in its own precision. */
+  output: OpWork;
   core: OpWork;
+}
+
+/** The output projection's shape: heads × value width → hidden. */
+function outputProjection(m: MoeConfig): { params: number; ioWidth: number } {
+  const a = m.attention;
+  const inWidth = a.heads * (a.mla ? a.mla.vHeadDim : a.headDim);
+  return { params: inWidth * m.hidden, ioWidth: inWidth + m.hidden };
 }
 
 /** Attention projection parameters of one layer, and the sum of their input+output widths. */
@@ -114,13 +130,22 @@ export function attentionWork(
   // Causal: query i attends to i+1 keys, Σ = S(S+1)/2 pairs; 2 FLOPs per MAC over qk (QKᵀ) and v (PV).
   let coreFlops = 0;
   for (const S of lengths) coreFlops += heads * (qk + v) * S * (S + 1);
+  const out = outputProjection(m);
+  const inner = proj.params - out.params;
   return {
     projections: {
-      flops: 2 * T * proj.params,
-      bytes: proj.params * WEIGHT_BYTES[p.attentionProjections] + T * proj.ioWidth * p.activationBytes,
+      flops: 2 * T * inner,
+      bytes: inner * WEIGHT_BYTES[p.attentionProjections] + T * (proj.ioWidth - out.ioWidth) * p.activationBytes,
       precision: p.attentionProjections,
       kind: 'gemm',
-      kernels: proj.kernels,
+      kernels: proj.kernels - 1,
+    },
+    output: {
+      flops: 2 * T * out.params,
+      bytes: out.params * WEIGHT_BYTES[p.attentionOutput] + T * out.ioWidth * p.activationBytes,
+      precision: p.attentionOutput,
+      kind: 'gemm',
+      kernels: 1,
     },
     core: {
       flops: coreFlops,
@@ -318,7 +343,7 @@ export class CostModel {
     this.profile = o.profile;
     this.format = o.format ?? 'nvfp4';
     this.efficiency = { ...profileEfficiency(o.profile), ...o.efficiency };
-    this.precision = { ...DEFAULT_PRECISION, ...o.precision };
+    this.precision = { ...checkpointPrecision(this.format), ...o.precision };
     this.expertBytes = expertLayout(this.format, o.model.hidden, o.model.expertHidden).bytes;
     this.expertPrecision = expertMathPrecision(this.format, o.profile);
     this.linkGBps = o.linkGBps ?? o.profile.linkGBpsPerDirection;
@@ -350,7 +375,9 @@ export class CostModel {
 
   /** The attention projections (MLA's LoRA, up- and output projections; GQA's QKV and O): dense GEMMs. */
   attentionProjectionsMs(lengths: readonly number[]): number {
-    return lengths.length === 0 ? 0 : this.ms(attentionWork(this.model, lengths, this.precision).projections);
+    if (lengths.length === 0) return 0;
+    const a = attentionWork(this.model, lengths, this.precision);
+    return this.ms(a.projections) + this.ms(a.output);
   }
 
   denseMlpMs(T: number): number {
@@ -463,7 +490,11 @@ export class CostModel {
   denseWeightBytes(): number {
     const m = this.model;
     const p = this.precision;
-    const attn = attentionProjectionShape(m).params * WEIGHT_BYTES[p.attentionProjections] * m.layers.total;
+    const out = outputProjection(m).params;
+    const attn =
+      ((attentionProjectionShape(m).params - out) * WEIGHT_BYTES[p.attentionProjections] +
+        out * WEIGHT_BYTES[p.attentionOutput]) *
+      m.layers.total;
     const dense = 3 * m.hidden * m.denseIntermediate * WEIGHT_BYTES[p.denseMlp] * m.layers.dense;
     const shared = 3 * m.hidden * m.sharedHidden * WEIGHT_BYTES[p.denseMlp] * m.layers.moe;
     const router = m.hidden * m.experts * WEIGHT_BYTES[p.router] * m.layers.moe;

@@ -225,7 +225,7 @@ export function decodeStep(
   // Attention of one layer on T tokens of b requests.
   const attention = (T: number) => {
     const w = attentionWork(m, [T], p); // projections only depend on T
-    return cost.ms(w.projections) + cost.ms(decodeAttentionCore(m, T, b, S, g));
+    return cost.ms(w.projections) + cost.ms(w.output) + cost.ms(decodeAttentionCore(m, T, b, S, g));
   };
   // One MoE layer on T tokens per GPU: its compute part and its all-to-all part.
   const moeLayer = (T: number) => {
