@@ -13,7 +13,7 @@ import { TABLE3, TOLERANCE, runValidation } from '../src/sim/validate.ts';
 
 /**
  * Rows the fit may miss because a mechanism is missing (named in docs/rack-model.md and the file):
- * DEP waits for peers only as much as balanced batches and uniform routing make it. Where one of
+ * DEP waits for peers only as much as its batches and routing make it. Where one of
  * them misses, the model waits less than measured.
  */
 const MISSING_MECHANISM = ['table3.dep.synchronization', 'table3.dep.iteration'];

@@ -20,10 +20,11 @@
 // (full steps first, then geometrically damped ones: see DAMPING)
 //
 // Fixed (sourced, not fitted): memory 0.8 (HBM), launchUs 4. Not fitted to anything:
-// synchronization — the model's DEP waits only for what its balanced batches and uniform
-// routing produce; the published 162 ms come from mechanisms the model lacks (request counts
-// that differ per rank under the token cap, routing skew). Fitting any constant to it would
-// hide that, so the DEP iteration misses by what synchronization misses.
+// synchronization — the model's DEP waits only for what its batches and routing produce; at this
+// setting the token cap always gives every rank 4 requests and the published setting states no
+// routing skew, so the published 162 ms come from something the model lacks (what else
+// desynchronizes the ranks: per-step host overheads, the real batches). Fitting any constant
+// to it would hide that, so the DEP iteration misses by what synchronization misses.
 //
 // `npm run sim -- --fit-calibration` runs the procedure, prints parameters and residuals, and
 // writes src/hardware/gb200-nvl72-fit.json, which the gb200-nvl72 profile reads as its default
@@ -67,6 +68,11 @@ const MAX_ITERATIONS = 60;
  */
 const FULL_STEPS = 6;
 const DAMPING = 0.6;
+/** What the fit leaves alone, and why. */
+const NOT_FITTED =
+  'DEP synchronization: at this setting every rank carries 4 requests (the token cap allows no other count) and routing ' +
+  'is uniform; what else desynchronizes the real ranks (host overheads per step, the real batches) is not modeled';
+
 /** Stored parameters keep this many significant digits. */
 const DIGITS = 6;
 
@@ -187,8 +193,7 @@ export function fitFile(r: FitResult): FitFile {
       error: x.error === null ? null : round(x.error),
       withinTolerance: x.withinTolerance,
     })),
-    notFitted:
-      'DEP synchronization (no parameter: the missing mechanisms are per-rank request counts under the token cap and routing skew)',
+    notFitted: NOT_FITTED,
   };
 }
 
@@ -226,8 +231,6 @@ export function formatFit(r: FitResult): string {
   out.push(
     `within tolerance: ${r.within} of ${r.of} (each category ±10 %, the iteration ±5 %, a published 0 within 1 % of the iteration)`,
   );
-  out.push(
-    'not fitted: DEP synchronization (missing mechanisms: request counts per rank under the token cap, routing skew)',
-  );
+  out.push(`not fitted: ${NOT_FITTED}`);
   return out.join('\n');
 }
