@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPreset } from '../src/model/presets.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
-import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
+import { profileEfficiency } from '../src/hardware/efficiency.ts';
 import { DEFAULT_PRECISION } from '../src/hardware/precision.ts';
 import { CostModel } from '../src/sim/cost-model.ts';
 import { DEFAULT_STEP_PARAMS, runStepRow, stepBatches } from '../src/sim/experiment.ts';
@@ -313,7 +313,7 @@ describe(`routing skew: one generator for the emulation and the model ${at}`, ()
       const F = r1.expertHidden;
       const flops = 2 * padded * 3 * H * F;
       const bytes = load.touched[j] * cost.expertBytes + real * (2 * H + 2 * F) * DEFAULT_PRECISION.activationBytes;
-      const eff = DEFAULT_EFFICIENCY;
+      const eff = profileEfficiency(GB200_NVL72); // the profile's (calibrated) efficiencies, as the cost model runs them
       const ms =
         Math.max(
           flops / (GB200_NVL72.peakTflops.fp4! * 1e9 * eff.groupedGemm),
@@ -378,7 +378,7 @@ describe(`split-weight merge variants ${at}`, () => {
     const placement = makePlacement(256, N);
     const steps: RankStep[][] = Array.from({ length: N }, () => [{ lengths: [1 + rng.int(9000)] }]);
     const group = Array.from({ length: N }, (_, i) => i);
-    const eff = DEFAULT_EFFICIENCY;
+    const eff = profileEfficiency(GB200_NVL72);
     for (const splitMerge of ['local', 'pulled'] as const) {
       const progs = dwdpPrograms(cost, group, steps, {
         placement,
