@@ -187,6 +187,9 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     });
     const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     expect(await page.$$eval('#config-caveats .caveat', (e) => e.length), 'a consistent GB200 config').toBe(0);
+    // Both sources read the hardware profile: it sits beside "Numbers from", and says what it means for this source.
+    expect(await page.$eval('#f-dilation', (e) => e.closest('fieldset')!.className)).toMatch(/\bgroup-run\b/);
+    expect(await page.$eval('.field-dilation .help', (e) => e.textContent)).toMatch(/^The hardware the rack model runs on/);
     const status = await runAndWait(page);
     expect(status, status).toMatch(/^done in /);
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;

@@ -142,6 +142,8 @@ export const FIELDS: readonly FieldDef[] = [
       'Measured: real kernels on emulated ranks in this browser. ' +
       'Modeled: the rack-scale cost model (src/sim) on the hardware profile below, over the model’s full depth.',
   },
+  // Both sources read the hardware profile (the modeled hardware, the measured run's dilation target): it sits beside the source.
+  optionField(GROUP_OPTION.timeDilation),
   {
     key: 'model',
     param: 'model',
@@ -209,7 +211,6 @@ export const FIELDS: readonly FieldDef[] = [
   optionField(GROUP_OPTION.linkLatencyUs),
   optionField(GROUP_OPTION.contentionFix),
   optionField(GROUP_OPTION.clock),
-  optionField(GROUP_OPTION.timeDilation),
   optionField(GROUP_OPTION.attentionHeads),
   optionField(GROUP_OPTION.attentionHeadDim),
   {
