@@ -3,8 +3,11 @@
 // brute-force grid, topology flows and view transforms, the summary rows and the CSV export.
 import { describe, expect, it } from 'vitest';
 import {
+  ComparisonCancelled,
   comparisonRatios,
   crossovers,
+  etaText,
+  ratioText,
   runComparison,
   type Comparison,
   type StrategyRunner,
@@ -189,6 +192,90 @@ describe('comparisons', () => {
     ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
     await expect(p).rejects.toThrow('cancelled by the user');
     expect(started).toBe(2);
+  });
+
+  it('repeats interleaved: every ratio is the median of its repetitions with their range; the views show the median run', async () => {
+    const R = 2 + rng.int(4);
+    const calls: string[] = [];
+    // Each run's TPS is drawn afresh: the repetitions disagree, as measured runs do.
+    const tps: Record<string, number[]> = { dp: [], dep: [], dwdp: [] };
+    const runner: StrategyRunner = async (c, s) => {
+      calls.push(s);
+      const t = rng.uniform(50, 150);
+      tps[s].push(t);
+      return fakeResult(s, c.run.ranks, rng, t);
+    };
+    const c = await runComparison({ ...defaultForm(), repeat: String(R) }, runner, { provenance: 'test' });
+    expect(calls, withSeed('interleaved order')).toEqual(Array.from({ length: R }, () => ['dp', 'dep', 'dwdp']).flat());
+    const p = c.points[0];
+    expect(p.repeats!.map((rs) => rs.map((r) => r.tpsPerGpu))).toEqual(
+      Array.from({ length: R }, (_, i) => [tps.dp[i], tps.dep[i], tps.dwdp[i]]),
+    );
+    // fakeResult's TPS/GPU is the drawn t; the ratios per repetition, computed here independently.
+    for (const [a, metric] of [
+      ['dwdp', 'TPS/GPU'],
+      ['dp', 'TPS/GPU'],
+    ] as const) {
+      const per = tps[a].map((t, i) => t / tps.dep[i]);
+      const sorted = [...per].sort((x, y) => x - y);
+      const r = c.ratios.find((x) => x.name === `${a}/dep ${metric}`)!;
+      expect(r.value, withSeed(`${a} median`)).toBe(sorted[Math.floor((R - 1) / 2)]);
+      expect(r.numerator / r.denominator).toBeCloseTo(r.value, 12);
+      expect(r.spread).toEqual({
+        n: R,
+        min: sorted[0],
+        max: sorted[R - 1],
+        values: per,
+        withinNoise: sorted[0] <= 1 && 1 <= sorted[R - 1],
+      });
+      expect(ratioText(r)).toMatch(new RegExp(`^${r.value.toFixed(4)} \\(${sorted[0].toFixed(4)}–.*, ${R} runs`));
+    }
+    // The views' run is the repetition whose DWDP/DEP TPS/GPU is that median.
+    const shown = p.shownRepetition!;
+    expect(p.results[2].tpsPerGpu / p.results[1].tpsPerGpu).toBe(
+      c.ratios.find((x) => x.name === 'dwdp/dep TPS/GPU')!.value,
+    );
+    expect(p.results[2].tpsPerGpu).toBe(tps.dwdp[shown]);
+  });
+
+  it('a sweep cancelled part-way keeps its finished points', async () => {
+    const ctl = new AbortController();
+    const cvs = ['0', '0.2', '0.4'];
+    const form: FormState = { ...defaultForm(), sweep: 'cv', sweepValues: cvs.join(',') };
+    const stopAt = 3 + rng.int(3); // in the second point (3 strategies per point)
+    let n = 0;
+    const runner: StrategyRunner = async (c, s) => {
+      if (++n === stopAt) ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
+      return fakeResult(s, c.run.ranks, rng, tpsOf(c, s));
+    };
+    const err = await runComparison(form, runner, { provenance: 'test', signal: ctl.signal }).catch((e) => e);
+    expect(err, withSeed('a cancel after a finished point')).toBeInstanceOf(ComparisonCancelled);
+    expect((err as Error).name).toBe('AbortError');
+    expect((err as Error).message).toBe('cancelled by the user');
+    const partial = (err as ComparisonCancelled).partial;
+    // The run that saw the cancel finished the second point only when it was its last strategy.
+    const done = stopAt === 6 ? 2 : 1;
+    expect(partial.points.map((p) => p.value)).toEqual(cvs.slice(0, done));
+    expect(partial.sweep!.values).toEqual(cvs.slice(0, done));
+    expect(partial.partial).toEqual({ done, of: 3 });
+    expect(partial.ratios.map((r) => r.name)).toEqual(
+      cvs
+        .slice(0, done)
+        .flatMap((cv) =>
+          ['dwdp', 'dp'].flatMap((a) => [`${a}/dep TPS/GPU @ cv=${cv}`, `${a}/dep TPS/user @ cv=${cv}`]),
+        ),
+    );
+  });
+
+  it('the ETA: elapsed only until a run finished, then elapsed × (1 − f) ÷ f', () => {
+    const ms = rng.uniform(1000, 50_000);
+    const f = rng.uniform(0.5, 0.95); // so the time left stays under 90 s, printed in seconds
+    expect(etaText(ms, f, 0)).toBe(`${Math.round(ms / 1000)} s`);
+    expect(etaText(ms, f, 1)).toBe(
+      `${Math.round(ms / 1000)} s · about ${Math.round((ms * (1 - f)) / f / 1000)} s left`,
+    );
+    expect(etaText(ms, 1, 3)).toBe(`${Math.round(ms / 1000)} s`);
+    expect(etaText(600_000, 0.5, 2)).toBe('10 min · about 10 min left');
   });
 
   it('refuses a form with errors, naming the field', async () => {

@@ -42,7 +42,8 @@ export type FieldKey =
   | 'heads'
   | 'headDim'
   | 'sweep'
-  | 'sweepValues';
+  | 'sweepValues'
+  | 'repeat';
 
 /** Raw text of every field. */
 export type FormState = Record<FieldKey, string>;
@@ -181,6 +182,17 @@ export const FIELDS: readonly FieldDef[] = [
     ],
     default: 'dp,dep,dwdp',
     help: 'Each runs the same tokens; ratios are against DEP.',
+  },
+  {
+    key: 'repeat',
+    param: 'rep',
+    label: 'Repeat measured runs',
+    group: 'run',
+    input: 'number',
+    default: '1',
+    help:
+      'Run every strategy this many times, interleaved (DP, DEP, DWDP, DP, DEP, DWDP, …), so a drift of this ' +
+      'device reaches all alike; every ratio then shows its median with min–max, and says when they overlap 1.',
   },
   optionField(GROUP_OPTION.ranks),
   optionField(GROUP_OPTION.rankMode),

@@ -12,7 +12,14 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type uPlot from 'uplot';
-import { runComparison, measuredRunner, type Comparison, type ComparisonProgress } from './compare.ts';
+import {
+  ComparisonCancelled,
+  etaText,
+  runComparison,
+  measuredRunner,
+  type Comparison,
+  type ComparisonProgress,
+} from './compare.ts';
 import { parseForm, type PageConfig } from './config.ts';
 import { defaultForm, isFieldKey, type FormState } from './fields.ts';
 import { formScenario, scenarioForm, validateScenario, type Scenario } from './scenario.ts';
@@ -261,8 +268,11 @@ async function run(form: FormState): Promise<Comparison> {
   setRunning(true);
   const bar = $<HTMLProgressElement>('progress');
   const msg = $('progress-msg');
+  // Elapsed time, and once a run has finished an estimate of what is left (etaText).
+  let fraction = 0;
+  let runsDone = 0;
   const tick = setInterval(
-    () => ($('elapsed').textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`),
+    () => ($('elapsed').textContent = etaText(performance.now() - started, fraction, runsDone)),
     500,
   );
   try {
@@ -270,6 +280,8 @@ async function run(form: FormState): Promise<Comparison> {
       signal: running.signal,
       provenance: measured ? `measured here on ${gpu!.ok ? gpu!.adapter : '?'}` : `modeled on ${parsed.config.profile}`,
       onProgress: (p) => {
+        fraction = p.fraction;
+        runsDone = p.run - 1;
         bar.value = p.fraction;
         msg.textContent = `run ${p.run}/${p.runs} · ${p.message}`;
         window.dwdpBenchProgress?.(p);
@@ -285,6 +297,12 @@ async function run(form: FormState): Promise<Comparison> {
     const cancelled = (e as Error)?.name === 'AbortError';
     msg.textContent = cancelled ? 'cancelled' : `failed: ${(e as Error).message}`;
     msg.classList.toggle('error', !cancelled);
+    // A sweep cancelled part-way keeps the points that finished.
+    if (e instanceof ComparisonCancelled) {
+      comparison = e.partial;
+      await render(e.partial);
+      msg.textContent = `cancelled: kept the ${e.partial.partial!.done} of ${e.partial.partial!.of} sweep points that finished`;
+    }
     throw e;
   } finally {
     clearInterval(tick);

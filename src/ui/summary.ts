@@ -5,7 +5,7 @@
 // Pure module (Node and browser).
 import { formatTable, markdownTable, type Cell } from '../report/table.ts';
 import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
-import type { Comparison, ComparisonPoint } from './compare.ts';
+import { ratioText, type Comparison, type ComparisonPoint } from './compare.ts';
 import { describeProvenance, provenanceBadge } from '../timeline/provenance.ts';
 import { pageUrl } from './url.ts';
 import { variantOriginText } from '../tuning/tuning-cache.ts';
@@ -187,7 +187,7 @@ export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string
     '',
     markdownTable(
       ['ratio', 'value'],
-      c.ratios.map((r) => [r.name, r.value.toFixed(4)]),
+      c.ratios.map((r) => [r.name, ratioText(r)]),
       { rightAlign: [false, true] },
     ),
     '',
