@@ -28,7 +28,10 @@ import { localStorageStore } from '../tuning/tuning-cache.ts';
 import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName, parseComparisonJson } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
-import { provenance } from './summary.ts';
+import { openInPerfetto } from './perfetto.ts';
+import pageDoc from '../../docs/page.md?raw';
+import { figureLines, provenance } from './summary.ts';
+import { SPAN_CLASSES, classify } from './timeline.ts';
 import { configCaveats } from './caveats.ts';
 import { describeChanges, formChanges } from './stale.ts';
 import { GLOSSARY, modelShape } from './glossary.ts';
@@ -191,18 +194,42 @@ async function showView(next: 'bench' | 'lab'): Promise<void> {
   view = next;
   $('bench-view').hidden = next !== 'bench';
   $('lab-view').hidden = next !== 'lab';
-  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]'))
+  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]')) {
     t.setAttribute('aria-selected', t.dataset.view === next ? 'true' : 'false');
+    t.tabIndex = t.dataset.view === next ? 0 : -1; // one tab stop: the arrow keys move between tabs
+  }
   if (next === 'bench') setQuery(formToQuery(panel.form));
   else setQuery(labFormToQuery((await openLab()).form));
 }
 
-for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]')) {
+const tabs = [...document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]')];
+for (const t of tabs) {
   t.addEventListener('click', (e) => {
     e.preventDefault();
     void showView(t.dataset.view === 'lab' ? 'lab' : 'bench');
   });
+  // The ARIA tabs pattern: ←/→ (wrapping), Home and End move to a tab and open it.
+  t.addEventListener('keydown', (e) => {
+    const i = tabs.indexOf(t);
+    const to =
+      e.key === 'ArrowRight'
+        ? (i + 1) % tabs.length
+        : e.key === 'ArrowLeft'
+          ? (i - 1 + tabs.length) % tabs.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? tabs.length - 1
+              : -1;
+    if (to < 0) return;
+    e.preventDefault();
+    tabs[to].focus();
+    void showView(tabs[to].dataset.view === 'lab' ? 'lab' : 'bench');
+  });
 }
+
+// The page's guide, bundled: a link that works from any host (the docs are not copied into the build).
+$<HTMLAnchorElement>('docs-link').href = URL.createObjectURL(new Blob([pageDoc], { type: 'text/plain;charset=utf-8' }));
 
 function runHint(c: PageConfig, form: FormState): string {
   const points = c.sweep ? c.sweep.values.length : 1;
@@ -377,8 +404,12 @@ function render(c: Comparison): Promise<void> {
   return showPoint(c, 0);
 }
 
+/** The sweep point the views show (the PNG's numbers are that point's). */
+let shownPoint = 0;
+
 async function showPoint(c: Comparison, i: number): Promise<void> {
   const token = ++renderToken;
+  shownPoint = i;
   views.gantt?.destroy();
   views.topology?.destroy();
   views.memory?.destroy();
@@ -412,11 +443,19 @@ const exportAs = (what: 'json' | 'csv' | 'trace' | 'png') => async () => {
   if (what === 'json') download(`${base}${changes.length ? '-earlier-config' : ''}.json`, comparisonJson(c, stale));
   if (what === 'csv') download(`${base}.csv`, comparisonCsv(c), 'text/csv');
   if (what === 'trace') download(`${base}.trace.json`, JSON.stringify(comparisonTrace(c)));
-  if (what === 'png')
+  if (what === 'png') {
+    const point = c.points[shownPoint] ?? c.points[0];
+    const legend = SPAN_CLASSES.filter(
+      (k) => k.cls === 'idle' || point.results.some((r) => r.intervals.some((iv) => classify(iv) === k.cls)),
+    );
     download(
       `${base}.png`,
-      await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(c.points[0].results[0]), pngParts()),
+      await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(point.results[0]), pngParts(), {
+        ...figureLines(c, point),
+        legend,
+      }),
     );
+  }
 };
 
 function pngParts(): PngPart[] {
@@ -454,6 +493,24 @@ $('export-json').addEventListener('click', exportAs('json'));
 $('export-csv').addEventListener('click', exportAs('csv'));
 $('export-trace').addEventListener('click', exportAs('trace'));
 $('export-png').addEventListener('click', exportAs('png'));
+$('open-perfetto').addEventListener('click', async () => {
+  const c = comparison;
+  if (!c) return;
+  const msg = $('progress-msg');
+  const buffer = new TextEncoder().encode(JSON.stringify(comparisonTrace(c))).buffer as ArrayBuffer;
+  try {
+    await openInPerfetto(window, {
+      buffer,
+      title: `DWDP vs DEP — ${c.modelName}`,
+      fileName: `${exportBaseName(c)}.trace.json`,
+    });
+    msg.classList.remove('error');
+    msg.textContent = 'trace handed to ui.perfetto.dev';
+  } catch (e) {
+    msg.classList.add('error');
+    msg.textContent = `open in Perfetto: ${(e as Error).message}`;
+  }
+});
 $('share').addEventListener('click', async () => {
   const url = pageUrl(`${location.origin}${location.pathname}`, formToQuery(panel.form));
   try {

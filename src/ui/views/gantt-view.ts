@@ -167,7 +167,8 @@ function ganttAlt(r: GroupRunResult): string {
   );
 }
 
-function legend(rows: TimelineRow[]): HTMLElement {
+/** The span legend (label, colour and meaning per category): one vocabulary for the Gantt and the topology. */
+export function legend(rows: TimelineRow[]): HTMLElement {
   const totals = classTotals(rows);
   const items = SPAN_CLASSES.filter((c) => totals[c.cls] > 0 || c.cls === 'idle');
   return h(

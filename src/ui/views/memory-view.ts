@@ -42,7 +42,18 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
   const xs = labels.map((_, i) => i);
   const badge = sourceBadge(results[0]);
   const what = badge === 'modeled' ? 'modeled' : 'allocated here';
-  const box = h('div', { class: 'chart memory' });
+  // The text alternative: each strategy's largest rank against the full replica.
+  const alt = results
+    .map((r) => {
+      const most = Math.max(...r.ranks.map((k) => k.residentWeightBytes + k.prefetchBufferBytes));
+      return `${r.strategy.toUpperCase()} ${(most / scale).toFixed(2)} ${unit} on its largest rank`;
+    })
+    .join(', ');
+  const box = h('div', {
+    class: 'chart memory',
+    role: 'img',
+    'aria-label': `Routed-expert weight memory per rank (${what}): ${alt}; a full replica is ${(results[0].replicaWeightBytes / scale).toFixed(2)} ${unit}.`,
+  });
   root.append(
     h(
       'div',
