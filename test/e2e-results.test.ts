@@ -303,14 +303,28 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
         seed,
       },
     });
-    const { page, log } = await openPage(ctx.browser, 'about:blank');
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     await page.setViewport({ width: 1024, height: 800, deviceScaleFactor: 1 });
-    await page.goto(`${ctx.server.url}?${formToQuery(form)}`, { waitUntil: 'load' });
-    await page.waitForFunction(() => typeof window.dwdp === 'object');
-    await page.evaluate(() => window.dwdp.ready);
+    // Horizontal overflow (px), and the widest elements past the right edge (to say which).
     const overflow = () =>
-      page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect(await overflow(), 'horizontal overflow at 1024 px, before a run (px)').toBeLessThanOrEqual(0);
+      page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        const past = [...document.querySelectorAll('body *')]
+          .filter((e) => {
+            if (e.getBoundingClientRect().right <= w + 0.5 || e.closest('[hidden]')) return false;
+            // Inside a scroll container it scrolls there, not the page.
+            for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+              if (getComputedStyle(a).overflowX !== 'visible') return false;
+            return true;
+          })
+          .map(
+            (e) =>
+              `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} → ${Math.round(e.getBoundingClientRect().right)}`,
+          );
+        return { px: document.documentElement.scrollWidth - w, past: past.slice(0, 8) };
+      });
+    const before = await overflow();
+    expect(before.px, `overflow at 1024 px before a run: ${before.past.join('; ')}`).toBeLessThanOrEqual(0);
     // The docs (bundled, so they open from any host) and the paper.
     expect(await page.$eval('#docs-link', (a) => (a as HTMLAnchorElement).href)).toMatch(/^blob:/);
     expect(await page.$$eval('.refs a', (as) => as.map((a) => (a as HTMLAnchorElement).href))).toEqual(
@@ -357,7 +371,8 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(await page.$eval('#summary .partial', (e) => e.textContent)).toMatch(
       new RegExp(`^Cancelled: these are the ${kept} of 3`),
     );
-    expect(await overflow(), 'horizontal overflow at 1024 px, with results (px)').toBeLessThanOrEqual(0);
+    const after = await overflow();
+    expect(after.px, `overflow at 1024 px with results: ${after.past.join('; ')}`).toBeLessThanOrEqual(0);
     // Text alternatives on the charts.
     const unlabelled = await page.$$eval('.chart, .topology-canvas', (els) =>
       els
