@@ -13,7 +13,10 @@ import {
   type StrategyRunner,
 } from '../src/ui/compare.ts';
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
-import { SPAN_CLASSES, classTotals, classify, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { SPAN_CLASSES, classTotals, classify, pullWaitLinks, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import { linkSpec } from '../src/timeline/link.ts';
+import type { Op } from '../src/timeline/ops.ts';
 import { categoryOf } from '../src/strategies/runtime.ts';
 import {
   flowTotals,
@@ -132,6 +135,53 @@ function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.
 /** A runner whose TPS is a known function of what it was asked to run. */
 const tpsOf = (c: PageConfig, s: StrategyName) =>
   (s === 'dwdp' ? 100 : s === 'dep' ? 80 : 120) * (1 + c.run.lengthCv) + c.run.ranks;
+
+describe('pull ↔ wait links', () => {
+  it('link every pull to its destination’s wait at its layer, and every wait to the pulls into it at its layer', () => {
+    const N = 3 + rng.int(4);
+    const L = 3 + rng.int(4);
+    // Per layer: pull this layer's experts from every peer, wait for them, compute (a DWDP rank without prefetch).
+    const programs = Array.from({ length: N }, (_, r) => {
+      const ops: Op[] = [];
+      const peers = [...Array(N).keys()].filter((p) => p !== r);
+      for (let l = 0; l < L; l++) {
+        for (const p of peers)
+          ops.push({ kind: 'pull', id: `r${r}L${l}p${p}`, from: p, bytes: rng.uniform(1, 8) * 2 ** 20, layer: l });
+        ops.push({ kind: 'waitPull', ids: peers.map((p) => `r${r}L${l}p${p}`), layer: l });
+        ops.push({ kind: 'compute', label: 'gemm', category: 'gemm', durationMs: rng.uniform(0.01, 0.1), layer: l });
+      }
+      return ops;
+    });
+    const s = simulate(programs, linkSpec({ egressGBps: 300, latencyUs: 1 }), { copySpans: 'transfers' });
+    const rows = timelineRows({
+      intervals: s.intervals,
+      makespanMs: s.makespanMs,
+      ranks: s.ranks.map((m) => ({ rank: m.rank })),
+    } as never);
+    let pulls = 0;
+    rows.forEach((row, i) =>
+      row.spans.forEach((span) => {
+        const got = pullWaitLinks(rows, { row: i, span }).map(
+          (x) => `${rows[x.row].rank}:${x.span.cls}:${x.span.layer}:${x.span.startMs}`,
+        );
+        // Independently, from the scheduler's intervals.
+        const want =
+          span.cls === 'pull'
+            ? s.intervals.filter((iv) => iv.category === 'wait' && iv.rank === span.peer && iv.layer === span.layer)
+            : span.cls === 'wait'
+              ? s.intervals.filter((iv) => iv.category === 'pull' && iv.peer === row.rank && iv.layer === span.layer)
+              : [];
+        expect(got.sort(), withSeed(`${row.name} ${span.cls} layer ${span.layer}`)).toEqual(
+          want.map((iv) => `${iv.rank}:${iv.category}:${iv.layer}:${iv.startMs}`).sort(),
+        );
+        if (span.cls === 'pull') pulls++;
+        // A wait is fed by one pull from each peer.
+        if (span.cls === 'wait') expect(got.length).toBe(N - 1);
+      }),
+    );
+    expect(pulls).toBe(N * (N - 1) * L);
+  });
+});
 
 describe('comparisons', () => {
   it('runs every point and strategy in order and computes the ratios from the runs', async () => {
