@@ -193,6 +193,20 @@ describe('config panel validation', () => {
     expect(errorsOf({ source: 'modeled' })).toEqual({});
   });
 
+  it('repeats measured runs 1 to 20 times, and refuses a repeat the modeled source would not read', () => {
+    const n = 1 + rng.int(20);
+    expect(errorsOf({ repeat: String(n) })).toEqual({});
+    expect(parseForm(form({ repeat: ` ${n} ` })).config!.repeat).toBe(n);
+    for (const bad of ['0', '21', '2.5', 'x', ''])
+      expect(errorsOf({ repeat: bad }).repeat, bad).toMatch(
+        /^Repeat measured runs must be an integer from 1 to 20 \(got /,
+      );
+    expect(errorsOf({ source: 'modeled', repeat: '3' })).toEqual({
+      repeat: 'Repeat measured runs 3 is read only by measured runs (the modeled source is deterministic): set it to 1',
+    });
+    expect(parseForm(form({ source: 'modeled' })).config!.repeat).toBe(1);
+  });
+
   it('validates sweeps value by value', () => {
     expect(errorsOf({ sweep: 'bogus' }).sweep).toMatch(/^Sweep must be none or one of /);
     expect(errorsOf({ sweep: 'cv', sweepValues: '0.2' }).sweepValues).toBe(

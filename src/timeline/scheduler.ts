@@ -72,6 +72,14 @@ export interface Schedule {
 export interface SimulateOptions {
   /** Record intervals for traces (default true). Metrics are computed either way. */
   intervals?: boolean;
+  /**
+   * Copy-lane intervals: 'pieces' (default) files each stretch of a transfer's share of its
+   * source's copy engine (the time-multiplexed picture round-robin slicing draws: a transfer
+   * sharing its source with k others becomes many pieces); 'transfers' files one interval per
+   * transfer, from its first byte to its last, carrying all its bytes — O(transfers) memory
+   * instead of O(transfers × rate changes), what a 64-rank all-to-all needs to fit at all.
+   */
+  copySpans?: 'pieces' | 'transfers';
 }
 
 /** Run every rank's program to the end in virtual time. */
@@ -89,7 +97,9 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
     arrived: meta.barriers.map(() => []),
   };
   for (const group of components(programs, meta)) {
-    new GroupRun(programs, group, link, meta, state, ranks, record ? intervals : null, barrierRelease, marks).run();
+    new GroupRun(programs, group, link, meta, state, ranks, record ? intervals : null, barrierRelease, marks, {
+      wholeTransfers: opts.copySpans === 'transfers',
+    }).run();
   }
   const makespanMs = Math.max(0, ...ranks.map((m) => m.endMs));
   for (const m of ranks) m.idleMs = Math.max(0, makespanMs - m.computeMs - m.waitMs - m.syncMs - m.commMs);
@@ -323,6 +333,7 @@ class GroupRun {
     private readonly intervals: Interval[] | null,
     private readonly barrierRelease: Map<OpId, number>,
     private readonly marks: Map<string, number>,
+    private readonly spans: { wholeTransfers: boolean } = { wholeTransfers: false },
   ) {
     this.pullCount = meta.pulls.length;
     this.engine = new LinkFluid(link, intervals ? (p) => this.piece(p) : undefined);
@@ -518,7 +529,7 @@ class GroupRun {
 
   private piece(p: EnginePiece): void {
     const last = this.lastPiece.get(p.key);
-    if (last && Math.abs(last.endMs - p.startMs) <= 1e-12 * Math.max(1, p.startMs)) {
+    if (last && (this.spans.wholeTransfers || Math.abs(last.endMs - p.startMs) <= 1e-12 * Math.max(1, p.startMs))) {
       last.endMs = p.endMs;
       last.bytes! += p.bytes;
       return;
