@@ -19,20 +19,39 @@
 // ping-pong prefetch runs here.
 
 import deepseekV3 from './hf/deepseek_v3.json';
+import gptOss120b from './hf/gpt_oss_120b.json';
+import gptOss20b from './hf/gpt_oss_20b.json';
+import kimiK2 from './hf/kimi_k2.json';
 import mixtral from './hf/mixtral.json';
 import qwen2Moe from './hf/qwen2_moe.json';
 import qwen3Moe from './hf/qwen3_moe.json';
+import qwen3_235b from './hf/qwen3_235b_a22b.json';
 import { parseJsonText } from '../util/json.ts';
 import { ConfigError, parseMoeConfig, type ConfigOverrides, type MoeConfig } from './config.ts';
 
-export type HfSource = 'deepseek_v3.json' | 'mixtral.json' | 'qwen2_moe.json' | 'qwen3_moe.json';
+export type HfSource =
+  | 'deepseek_v3.json'
+  | 'kimi_k2.json'
+  | 'mixtral.json'
+  | 'qwen2_moe.json'
+  | 'qwen3_moe.json'
+  | 'qwen3_235b_a22b.json'
+  | 'gpt_oss_20b.json'
+  | 'gpt_oss_120b.json';
 
+/** The published config.json files in src/model/hf (their sources: src/model/hf/SOURCES.md). */
 const PUBLISHED: Record<HfSource, Readonly<Record<string, unknown>>> = {
   'deepseek_v3.json': deepseekV3,
+  'kimi_k2.json': kimiK2,
   'mixtral.json': mixtral,
   'qwen2_moe.json': qwen2Moe,
   'qwen3_moe.json': qwen3Moe,
+  'qwen3_235b_a22b.json': qwen3_235b,
+  'gpt_oss_20b.json': gptOss20b,
+  'gpt_oss_120b.json': gptOss120b,
 };
+
+export const HF_SOURCES = Object.keys(PUBLISHED) as readonly HfSource[];
 
 /** A copy of a published config.json (src/model/hf), as its authors ship it. */
 export function publishedConfig(source: HfSource): Record<string, unknown> {
@@ -97,6 +116,33 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   'qwen3-30b-a3b': {
     description: 'Qwen3-30B-A3B: H=2048 F=768 E=128 K=8, renormalized, no shared expert, 48 MoE layers',
     source: 'qwen3_moe.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'kimi-k2': {
+    description:
+      'Kimi-K2-Instruct (DeepSeek-V3 architecture): H=7168 F=2048 E=384 K=8, sigmoid + bias, ×2.827, 1 shared expert, MLA with 64 heads, 60 MoE of 61 layers',
+    source: 'kimi_k2.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'qwen3-235b-a22b': {
+    description: 'Qwen3-235B-A22B: H=4096 F=1536 E=128 K=8, renormalized, GQA 64/4 heads, 94 MoE layers',
+    source: 'qwen3_235b_a22b.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'gpt-oss-20b': {
+    description:
+      'gpt-oss-20b: H=2880 F=2880 E=32 K=4, top-k then softmax, GQA 64/8 heads, sliding window 128 on every other layer, MXFP4 experts; 24 MoE layers',
+    source: 'gpt_oss_20b.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'gpt-oss-120b': {
+    description:
+      'gpt-oss-120b: H=2880 F=2880 E=128 K=4, top-k then softmax, GQA 64/8 heads, sliding window 128 on every other layer, MXFP4 experts; 36 MoE layers',
+    source: 'gpt_oss_120b.json',
     scale: 'published',
     overrides: {},
   },

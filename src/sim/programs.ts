@@ -20,6 +20,9 @@
 // DEP's exchange is an all-to-all (TensorRT-LLM) or an allgather + reduce-scatter (SGLang's
 // DP-attention EP baseline): `depDispatch`, bytes from cost-model.ts (depPhaseBytes).
 //
+// Every layer's attention is its projections (dense GEMMs) then its kernel, whose work follows
+// that layer's window (the model's config.json: gpt-oss alternates sliding and full layers).
+//
 // Ranks are global indices; a group is a list of them. Routing is uniform unless a step carries
 // hot-expert counts (`hot`: skewed routing, src/sim/routing.ts), which load DEP's owners
 // unevenly and tile every grouped GEMM per expert.
@@ -96,7 +99,10 @@ export interface DepOptions {
 /** Durations of one step's ops on one rank (the same for every layer of a kind). */
 interface StepCosts {
   T: number;
-  attention: number;
+  /** Attention projections (dense GEMMs), the same on every layer. */
+  attentionProjections: number;
+  /** The attention kernel of each layer (its sliding window). */
+  attentionCore: number[];
   misc: number;
   dense: number;
   router: number;
@@ -107,9 +113,16 @@ interface StepCosts {
 
 function stepCosts(cost: CostModel, lengths: readonly number[]): StepCosts {
   const T = lengths.reduce((s, x) => s + x, 0);
+  // One kernel time per distinct window (gpt-oss: sliding 128 and full).
+  const byWindow = new Map<number | null, number>();
+  const attentionCore = cost.model.attention.windows.map((w) => {
+    if (!byWindow.has(w)) byWindow.set(w, cost.attentionCoreMs(lengths, w));
+    return byWindow.get(w)!;
+  });
   return {
     T,
-    attention: cost.attentionMs(lengths),
+    attentionProjections: cost.attentionProjectionsMs(T),
+    attentionCore,
     misc: cost.layerMiscMs(T),
     dense: cost.denseMlpMs(T),
     router: cost.routerMs(T),
@@ -123,9 +136,10 @@ const compute = (ops: Op[], label: string, category: ComputeCategory, durationMs
   if (durationMs > 0) ops.push({ kind: 'compute', label, category, durationMs, layer });
 };
 
-/** Attention and the per-layer elementwise work, plus the dense MLP on dense layers. */
+/** Attention (projections are dense GEMMs, the kernel is attention) and the per-layer elementwise work, plus the dense MLP on dense layers. */
 function layerHead(ops: Op[], c: StepCosts, l: number, dense: boolean): void {
-  compute(ops, 'attention', 'attention', c.attention, l);
+  compute(ops, 'attention projections', 'dense', c.attentionProjections, l);
+  compute(ops, 'attention', 'attention', c.attentionCore[l], l);
   compute(ops, 'norms', 'other', c.misc, l);
   if (dense) compute(ops, 'dense MLP', 'dense', c.dense, l);
 }
