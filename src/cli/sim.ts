@@ -119,7 +119,7 @@ function refuseUnread(args: Args): void {
     const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'list']);
     if (extra.length > 0)
       throw new UsageError(
-        `--validate runs its own settings on gb200-nvl72 (and reads --json): remove ${extra.join(' ')}`,
+        `--validate runs its own settings and profiles (and reads --json): remove ${extra.join(' ')}`,
       );
   }
   if (args.has('calibrate')) {
