@@ -65,7 +65,7 @@ describe('config panel validation', () => {
     ['seed', '0x10', "Seed must be a number (got '0x10')"],
     ['depth', '0', "Prefetch slots must be an integer from 1 to 8 (got '0')"],
     ['heads', '100', "Attention heads must be an integer from 1 to 64 (got '100')"],
-    ['format', 'bf16', "Expert weight format must be one of f32, int8, fp8, nvfp4 (got 'bf16')"],
+    ['format', 'bf16', "Expert weight format must be one of f32, int8, fp8, nvfp4, mxfp4 (got 'bf16')"],
     ['rankMode', 'threads', "Rank mode must be one of partitions, devices (got 'threads')"],
     ['clock', 'cpu', "Clock must be one of virtual, wall (got 'cpu')"],
     ['prefetch', 'yes', "Prefetch must be one of on, off (got 'yes')"],

@@ -75,7 +75,7 @@ describe('lab view state', () => {
     ['expert-gemm', 'expertHidden', '2.5', "Expert hidden F must be an integer from 1 to 16384 (got '2.5')"],
     ['expert-gemm', 'topK', '40', 'Top-k K must be at most the number of experts (E = 32, got 40)'],
     ['expert-gemm', 'skew', '-1', "Routing skew must be between 0 and 8 (got '-1')"],
-    ['expert-gemm', 'format', 'bf16', "Weight format must be one of f32, int8, fp8, nvfp4 (got 'bf16')"],
+    ['expert-gemm', 'format', 'bf16', "Weight format must be one of f32, int8, fp8, nvfp4, mxfp4 (got 'bf16')"],
     ['expert-gemm', 'stage', 'up', "GEMM passes must be one of gate-up, down, both (got 'up')"],
     [
       'expert-gemm',
