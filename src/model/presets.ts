@@ -10,10 +10,13 @@
 //   tiny-qwen2      H=128, F=96, Fs=384 (Fs = 4F as published), E=60 (not a power of two), K=4,
 //                   gated shared expert, no renormalization. T=128: ≈0.08 GFLOP with the shared.
 //   tiny-qwen3      Qwen3-30B-A3B ÷16 in H and F (128, 48), E=128, K=8, renormalized. ≈0.04 GFLOP.
+//   tiny-gpt-oss    gpt-oss routing (top-k then softmax) at small size: H=128, F=96 (multiples of
+//                   32 for its MXFP4 experts), E=32, K=4, GQA 4/1 heads, 4 layers alternating a
+//                   16-token sliding window and full attention. T=128: ≈0.04 GFLOP.
 //   small-deepseek  benchmark size: H=512, F=256, Fs=256, E=32 in 4 groups, 2 kept, K=4;
 //                   T=256: ≈0.8 GFLOP routed (≈0.5 s per layer at the ≈1.75 GFLOP/s SwiftShader
 //                   reached in docs/lab.md), 1.5 MiB per f32 expert.
-// H, F and Fs of every scaled preset are multiples of 16 (NVFP4 blocks); DeepSeek's fp8
+// H, F and Fs of every scaled preset are multiples of 16 (NVFP4 blocks; tiny-gpt-oss of 32, MXFP4); DeepSeek's fp8
 // weight_block_size [128,128] is kept, so tiny-deepseek's H=224 has a partial block.
 // Layer counts are small (4: all MoE, or 1 dense + 3 MoE for DeepSeek) so a multi-layer
 // ping-pong prefetch runs here.
@@ -194,6 +197,24 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       num_attention_heads: 8,
       num_key_value_heads: 1,
       head_dim: 16,
+      vocab_size: 1024,
+    },
+  },
+  'tiny-gpt-oss': {
+    description:
+      'gpt-oss routing at small size: H=128 F=96 E=32 K=4, top-k then softmax, sliding window 16 on every other layer; 4 MoE layers',
+    source: 'gpt_oss_20b.json',
+    scale: 'scaled',
+    overrides: {
+      hidden_size: 128,
+      intermediate_size: 96,
+      num_local_experts: 32,
+      num_hidden_layers: 4,
+      layer_types: ['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention'],
+      sliding_window: 16,
+      num_attention_heads: 4,
+      num_key_value_heads: 1,
+      head_dim: 32,
       vocab_size: 1024,
     },
   },
