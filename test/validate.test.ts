@@ -74,7 +74,7 @@ describe('declarations → rows', () => {
     expect(rep.summary.validation.notModeled).toBe(rep.rows.filter((x) => x.notModeled !== null).length);
   });
 
-  it("SGLang's gpt-oss-120b rows are modeled from its config on b200-hgx, DWDP ÷ DEP TPS/GPU, departures named", () => {
+  it("SGLang's gpt-oss-120b rows are modeled from its config on b200-hgx, DEP by allgather, DWDP ÷ DEP TPS/GPU", () => {
     const profile = getProfile('b200-hgx');
     const model = loadPreset('gpt-oss-120b');
     for (const [isl, run] of [
@@ -87,7 +87,9 @@ describe('declarations → rows', () => {
       expect(RUNS[run]).toMatchObject({ profile: 'b200-hgx', model: 'gpt-oss-120b' });
       expect(RUNS[run].params).toMatchObject({ isl, format: 'mxfp4', maxTokensPerBatch: 16384, groupSize: 4 });
       expect(rep.runs[run]?.model).toBe('gpt-oss-120b');
-      expect(row.differs.join(' ')).toMatch(/allgather/);
+      // SGLang's DEP baseline: EP with allgather (DP attention).
+      expect(RUNS[run].params).toMatchObject({ depDispatch: 'allgather' });
+      expect(row.differs.join(' ')).toMatch(/request lengths not published/);
       const p = { ...DEFAULT_SCENARIO_PARAMS, ...RUNS[run].params };
       const sp = {
         ...p,
