@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, UsageError, parseArgs, usage, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
-import { counterpartRows, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
+import { counterpartRows, ratioText, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
 import {
   checkRatios,
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${formatTable(
         ['ratio', 'value'],
-        comparison.ratios.map((r) => [r.name, r.value.toFixed(4)]),
+        comparison.ratios.map((r) => [r.name, ratioText(r)]),
       )}\n\n`,
     );
     const scaled = comparison.points[0]?.results.find((r) => r.similarity)?.similarity;

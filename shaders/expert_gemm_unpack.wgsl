@@ -4,16 +4,16 @@
 //
 // Bindings: 0 the expert block (u32 words, binding starts at the block), 1 the f32 output
 // [rows, cols] row-major, 2 the matrix layout (uniform). One invocation per code word;
-// a word holds 1 (f32), 4 (int8, fp8) or 8 (nvfp4) consecutive values of one row.
+// a word holds 1 (f32), 4 (int8, fp8) or 8 (nvfp4, mxfp4) consecutive values of one row.
 
 struct Matrix {
-  format: u32,          // 0 f32, 1 int8, 2 fp8, 3 nvfp4
+  format: u32,          // 0 f32, 1 int8, 2 fp8, 3 nvfp4, 4 mxfp4
   rows: u32,
   cols: u32,
   codes: u32,           // word offset of the codes
   row_words: u32,       // code words per (padded) row
   scales: u32,          // word offset of the scales
-  scale_row_words: u32, // nvfp4: scale words per row
+  scale_row_words: u32, // nvfp4, mxfp4: scale words per row
   block_rows: u32,      // fp8 block shape and blocks per block-row
   block_cols: u32,
   blocks_per_row: u32,
@@ -57,6 +57,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       let c = 4u * cw;
       let s = bitcast<f32>(block[m.scales + (r / m.block_rows) * m.blocks_per_row + c / m.block_cols]);
       put4(r, c, dec_e4m3x4(w) * s);
+    }
+    case 4u: {
+      let c = 8u * cw;
+      let group = c / 32u;
+      let code = (block[m.scales + r * m.scale_row_words + group / 4u] >> (8u * (group % 4u))) & 0xffu;
+      let v = dec_e2m1x8(w, mxfp4_scale(code));
+      put4(r, c, v.lo);
+      put4(r, c + 4u, v.hi);
     }
     default: {
       let c = 8u * cw;

@@ -3,7 +3,7 @@
 // kernel's speed is measured against (and a second, simple implementation to test it by).
 //
 // Included after expert_gemm.wgsl and weight_decode.wgsl; the generated prefix defines
-// H, F, EXPERTS, TILE_ROWS, FORMAT (0 f32, 1 int8, 2 fp8, 3 nvfp4), the matrices GATE,
+// H, F, EXPERTS, TILE_ROWS, FORMAT (0 f32, 1 int8, 2 fp8, 3 nvfp4, 4 mxfp4), the matrices GATE,
 // UP, DOWN (word layout inside an expert block), the bindings input_rows (1), output_rows
 // (5), weights0.. (6..) and the accessors weight_word(source, word), weight_quad(source,
 // word / 4) and inputs4(row base, k, row length) (vec4 loads where rows are aligned).
@@ -15,7 +15,7 @@ struct Matrix {
   codes: u32,           // word offset of the codes in the block
   row_words: u32,       // code words per (padded) row
   scales: u32,          // word offset of the scales
-  scale_row_words: u32, // nvfp4: scale words per row
+  scale_row_words: u32, // nvfp4, mxfp4: scale words per row
   block_rows: u32,      // fp8 scale block and blocks per block-row
   block_cols: u32,
   blocks_per_row: u32,
@@ -36,6 +36,12 @@ fn weights4(src: u32, block: u32, m: Matrix, n: u32, q: u32) -> vec4f {
       let s = (n / m.block_rows) * m.blocks_per_row + (4u * q) / m.block_cols;
       let scale = bitcast<f32>(weight_word(src, block + m.scales + s));
       return dec_e4m3x4(weight_word(src, block + m.codes + n * m.row_words + q)) * scale;
+    }
+    case 4u: {
+      let group = q / 8u; // 32 values = 8 quads per e8m0 scale
+      let code = (weight_word(src, block + m.scales + n * m.scale_row_words + group / 4u) >> (8u * (group % 4u))) & 0xffu;
+      let v = dec_e2m1x8(weight_word(src, block + m.codes + n * m.row_words + q / 2u), mxfp4_scale(code));
+      return select(v.lo, v.hi, q % 2u == 1u);
     }
     default: {
       let group = q / 4u; // 16 values = 4 quads per e4m3 scale

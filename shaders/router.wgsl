@@ -31,6 +31,9 @@
 //      expert index (that comparison is `better`).
 //   5. Weights: w_k = prob[chosen[k]] (the unbiased score); with NORM_TOPK_PROB divided by
 //      Σ_k w_k (+1e-20 for sigmoid, as HF DeepSeek-V3 does); then × ROUTED_SCALING.
+//   TOPK_SOFTMAX (gpt-oss): step 2 keeps the raw logits (no scoring over all E), step 4 picks
+//   the K largest logits, and step 5's weights are the softmax over those K:
+//   w_k = exp(l_k − l_0) / Σ_j exp(l_j − l_0), l_0 the largest (router.ts validates the rest).
 //
 // A generated prelude defines TB (a private array is sized by it, so it must be a
 // constant), WG (the workgroup size) and the row element XV = vec4<f32> or f32 with dotv(a, b) its dot product;
@@ -64,6 +67,8 @@ override NORM_TOPK_PROB: bool = false;
 override ROUTED_SCALING: f32 = 1.0;
 // false: the logits [T, E] were written by a GEMM pass before this one (router.ts), step 1 is skipped.
 override FUSED_LOGITS: bool = true;
+// gpt-oss routing: top-k over the logits, then softmax over the K selected.
+override TOPK_SOFTMAX: bool = false;
 
 const LANES: u32 = 8u;
 const ROWS: u32 = WG / LANES;
@@ -163,7 +168,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
 fn route_token(lid: u32, tok: u32) {
   let row0 = tok * EXPERTS;
   // 2. Scores (prob, in place) and selection scores (sel).
-  if (SIGMOID) {
+  if (TOPK_SOFTMAX) {
+    for (var e = lid; e < EXPERTS; e += WG) { prob[e] = logits[row0 + e]; }
+  } else if (SIGMOID) {
     for (var e = lid; e < EXPERTS; e += WG) {
       prob[e] = 1.0 / (1.0 + exp(-logits[row0 + e]));
     }
@@ -227,7 +234,14 @@ fn route_token(lid: u32, tok: u32) {
   workgroupBarrier();
 
   // 5. Weights from the unbiased scores; every slot sums the chosen in the same order.
-  if (lid < TOP_K) {
+  if (lid < TOP_K && TOPK_SOFTMAX) {
+    let top = prob[chosen[0]];
+    var den = 0.0;
+    for (var j = 0u; j < TOP_K; j++) { den += exp(prob[chosen[j]] - top); }
+    let o = tok * TOP_K + lid;
+    topk_idx[o] = i32(chosen[lid]);
+    topk_weight[o] = exp(prob[chosen[lid]] - top) / den * ROUTED_SCALING;
+  } else if (lid < TOP_K) {
     var wk = prob[chosen[lid]];
     if (NORM_TOPK_PROB) {
       var den = 0.0;

@@ -53,6 +53,13 @@ fn nvfp4_group_scale(code: u32, tensor_scale: f32) -> f32 {
   return dec_e4m3(code) * tensor_scale;
 }
 
+// MXFP4 group scale: an e8m0 code is 2^(code − 127), formed once per 32 values; 255 is NaN.
+// Code 0 reads as 0 here (2^-127 is an f32 subnormal, which CPU drivers flush): packExpert
+// never writes a code below 2, so every e2m1 × scale product is a normal f32.
+fn mxfp4_scale(code: u32) -> f32 {
+  return select(bitcast<f32>(code << 23u), qnan(code), code == 255u);
+}
+
 // Four e2m1 magnitudes already at f32 bits 22..24 (E at 23..24, M at 22) and their sign
 // bits at 31: the values, times `scale`.
 fn e2m1x4_from_bits(mb: vec4u, sign: vec4u, scale: f32) -> vec4f {
@@ -64,7 +71,7 @@ fn e2m1x4_from_bits(mb: vec4u, sign: vec4u, scale: f32) -> vec4f {
   return bitcast<vec4f>(bitcast<vec4u>(v) | sign) * scale;
 }
 
-// Eight e2m1 codes (nibble j = value j) times a group scale from nvfp4_group_scale:
+// Eight e2m1 codes (nibble j = value j) times a group scale (nvfp4_group_scale, mxfp4_scale):
 // values 0..3 in lo, 4..7 in hi (each product rounded once, like the CPU decoder).
 struct E2m1x8 {
   lo: vec4f,

@@ -66,3 +66,68 @@ describe('span categories', () => {
     );
   });
 });
+
+// Colour-vision deficiency: Machado, Oliveira & Fernandes (2009), full severity, applied in
+// linear sRGB; distances are CIE76 ΔE in CIELAB (D65). Written here from the published
+// matrices, independently of the palette's choice.
+const CVD: Record<string, number[][]> = {
+  normal: [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ],
+  protanopia: [
+    [0.152286, 1.052583, -0.204868],
+    [0.114503, 0.786281, 0.099216],
+    [-0.003882, -0.048116, 1.051998],
+  ],
+  deuteranopia: [
+    [0.367322, 0.860646, -0.227968],
+    [0.280085, 0.672501, 0.047413],
+    [-0.01182, 0.04294, 0.968881],
+  ],
+  tritanopia: [
+    [1.255528, -0.076749, -0.178779],
+    [-0.078411, 0.930809, 0.147602],
+    [0.004733, 0.691367, 0.3039],
+  ],
+};
+
+function labOf(hex: string, cvd: number[][]): number[] {
+  const lin = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const [r, g, b] = cvd.map((row) => Math.min(1, Math.max(0, row[0] * lin[0] + row[1] * lin[1] + row[2] * lin[2])));
+  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116);
+  const fx = f((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047);
+  const fy = f(0.2126 * r + 0.7152 * g + 0.0722 * b);
+  const fz = f((0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883);
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+describe('the palette', () => {
+  it('keeps what a reader must tell apart apart under protanopia, deuteranopia and tritanopia', () => {
+    expect(
+      SPAN_CATEGORIES.every((c) => /^#[0-9a-f]{6}$/.test(CATEGORIES[c].color)),
+      'colours are #rrggbb',
+    ).toBe(true);
+    const blocked = new Set(['wait', 'sync', 'comm', 'idle']);
+    const onComputeRow = (c: string) => CATEGORIES[c as keyof typeof CATEGORIES].lane !== 'copy';
+    const close: string[] = [];
+    for (const [vision, m] of Object.entries(CVD))
+      for (let i = 0; i < SPAN_CATEGORIES.length; i++)
+        for (let j = i + 1; j < SPAN_CATEGORIES.length; j++) {
+          const a = SPAN_CATEGORIES[i];
+          const b = SPAN_CATEGORIES[j];
+          const la = labOf(CATEGORIES[a].color, m);
+          const lb = labOf(CATEGORIES[b].color, m);
+          const dE = Math.hypot(la[0] - lb[0], la[1] - lb[1], la[2] - lb[2]);
+          const key =
+            (onComputeRow(a) && onComputeRow(b) && (blocked.has(a) || blocked.has(b))) ||
+            (a === 'pull' && b === 'send');
+          if (dE < (key ? 15 : 10)) close.push(`${a}/${b} ΔE ${dE.toFixed(1)} (${vision})`);
+        }
+    expect(close).toEqual([]);
+  });
+});

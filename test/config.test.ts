@@ -44,6 +44,119 @@ const qwen2 = () => publishedConfig('qwen2_moe.json');
 const qwen3 = () => publishedConfig('qwen3_moe.json');
 
 describe('published configs (values from the published config.json files)', () => {
+  it('Kimi-K2-Instruct: DeepSeek-V3 architecture, 384 experts, one dense layer, ungrouped routing', () => {
+    const c = parseMoeConfig(publishedConfig('kimi_k2.json'));
+    expect(c).toMatchObject({
+      family: 'kimi_k2',
+      hidden: 7168,
+      expertHidden: 2048,
+      experts: 384,
+      topK: 8,
+      scoring: 'sigmoid',
+      nGroup: 1,
+      topkGroup: 1,
+      correctionBias: true,
+      routedScalingFactor: 2.827,
+      sharedHidden: 2048,
+      nativeExpertFormat: 'fp8',
+    });
+    expect(c.layers).toMatchObject({ total: 61, moe: 60, dense: 1 });
+    expect(c.attention).toMatchObject({ heads: 64, kvHeads: 64, headDim: 192, sinks: false });
+    expect(c.attention.mla).toEqual({
+      qLoraRank: 1536,
+      kvLoraRank: 512,
+      qkNopeHeadDim: 128,
+      qkRopeHeadDim: 64,
+      vHeadDim: 128,
+    });
+  });
+
+  it('Qwen3-235B-A22B: GQA 64/4 heads of 128, 128 experts, 94 MoE layers', () => {
+    const c = parseMoeConfig(publishedConfig('qwen3_235b_a22b.json'));
+    expect(c).toMatchObject({ family: 'qwen3_moe', hidden: 4096, expertHidden: 1536, experts: 128, topK: 8 });
+    expect(c.layers).toMatchObject({ total: 94, moe: 94, dense: 0 });
+    expect(c.attention).toEqual({ heads: 64, kvHeads: 4, headDim: 128, windows: Array(94).fill(null), sinks: false });
+  });
+
+  for (const [file, layers, experts] of [
+    ['gpt_oss_20b.json', 24, 32],
+    ['gpt_oss_120b.json', 36, 128],
+  ] as const) {
+    it(`gpt-oss (${file}): alternating sliding-window (128) and full layers, sinks, MXFP4, top-k then softmax`, () => {
+      const c = parseMoeConfig(publishedConfig(file));
+      expect(c).toMatchObject({
+        family: 'gpt_oss',
+        hidden: 2880,
+        expertHidden: 2880,
+        experts,
+        topK: 4,
+        scoring: 'softmax',
+        routing: 'topk-softmax',
+        normTopkProb: true,
+        sharedHidden: 0,
+        denseIntermediate: 0,
+        nativeExpertFormat: 'mxfp4',
+      });
+      expect(c.layers).toMatchObject({ total: layers, moe: layers, dense: 0 });
+      expect(c.attention).toMatchObject({ heads: 64, kvHeads: 8, headDim: 64, sinks: true });
+      expect(c.attention.windows).toEqual(Array.from({ length: layers }, (_, l) => (l % 2 === 0 ? 128 : null)));
+    });
+  }
+
+  it('gpt-oss: a layer_types entry that is not a known attention kind, or the wrong count, names layer_types', () => {
+    const g = publishedConfig('gpt_oss_20b.json');
+    const types = [...(g.layer_types as string[])];
+    types[3] = 'linear_attention';
+    expectKeyError(() => parseMoeConfig({ ...g, layer_types: types }), 'layer_types', /layer 3 is "linear_attention"/);
+    expectKeyError(() => parseMoeConfig({ ...g, num_hidden_layers: 23 }), 'layer_types', /list of 23/);
+    expectKeyError(() => parseMoeConfig({ ...g, sliding_window: 0 }), 'sliding_window', /positive/);
+  });
+
+  it('sliding windows from the families without layer_types: Mixtral on every layer, Qwen from max_window_layers', () => {
+    expect(parseMoeConfig({ ...mixtral(), sliding_window: 4096 }).attention.windows).toEqual(Array(32).fill(4096));
+    const q = parseMoeConfig({ ...qwen2(), use_sliding_window: true, max_window_layers: 21 });
+    expect(q.attention.windows).toEqual(Array.from({ length: 24 }, (_, l) => (l >= 21 ? 32768 : null)));
+  });
+
+  it('GLM-4.5 (glm4_moe): DeepSeek routing with GQA; read from a config with its published key names', () => {
+    // No published GLM-4.5 config.json is stored here (src/model/hf/SOURCES.md): this object
+    // uses Glm4MoeConfig's key names with small made-up sizes, to test the reader only.
+    const glm = {
+      architectures: ['Glm4MoeForCausalLM'],
+      model_type: 'glm4_moe',
+      hidden_size: 256,
+      intermediate_size: 512,
+      moe_intermediate_size: 64,
+      n_routed_experts: 16,
+      n_shared_experts: 1,
+      num_experts_per_tok: 4,
+      first_k_dense_replace: 2,
+      num_hidden_layers: 6,
+      num_attention_heads: 8,
+      num_key_value_heads: 2,
+      head_dim: 32,
+      partial_rotary_factor: 0.5,
+      use_qk_norm: true,
+      routed_scaling_factor: 2.5,
+      norm_topk_prob: true,
+      vocab_size: 1000,
+    };
+    const c = parseMoeConfig(glm);
+    expect(c).toMatchObject({
+      family: 'glm4_moe',
+      scoring: 'sigmoid',
+      correctionBias: true,
+      nGroup: 1,
+      topkGroup: 1,
+      routedScalingFactor: 2.5,
+      sharedHidden: 64,
+      denseIntermediate: 512,
+    });
+    expect(c.layers).toMatchObject({ total: 6, moe: 4, dense: 2, moeLayerIndices: [2, 3, 4, 5] });
+    expect(c.attention).toEqual({ heads: 8, kvHeads: 2, headDim: 32, windows: Array(6).fill(null), sinks: false });
+    expectKeyError(() => parseMoeConfig({ ...glm, architectures: ['GptOssForCausalLM'] }), 'architectures', /gpt_oss/);
+  });
+
   it('DeepSeek-R1 / V3', () => {
     for (const name of ['deepseek-r1', 'deepseek-v3']) {
       const c = loadPreset(name);
@@ -76,7 +189,11 @@ describe('published configs (values from the published config.json files)', () =
         kvHeads: 128,
         headDim: 192,
         mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+        windows: Array(61).fill(null),
+        sinks: false,
       });
+      expect(c.routing).toBe('score-topk');
+      expect(c.nativeExpertFormat).toBe('fp8');
       expect(c.raw.rope_theta).toBe(10000); // unknown keys are kept in raw, not interpreted
     }
   });
@@ -101,7 +218,8 @@ describe('published configs (values from the published config.json files)', () =
     });
     expect(c.nativeWeightBlock).toBeUndefined();
     expect(c.layers).toMatchObject({ total: 32, moe: 32, dense: 0 });
-    expect(c.attention).toEqual({ heads: 32, kvHeads: 8, headDim: 128 });
+    // sliding_window null: full causal attention on every layer.
+    expect(c.attention).toEqual({ heads: 32, kvHeads: 8, headDim: 128, windows: Array(32).fill(null), sinks: false });
   });
 
   it('Qwen1.5-MoE-A2.7B (qwen2_moe)', () => {
@@ -123,7 +241,8 @@ describe('published configs (values from the published config.json files)', () =
       vocabSize: 151936,
     });
     expect(c.layers).toMatchObject({ total: 24, moe: 24, dense: 0 });
-    expect(c.attention).toEqual({ heads: 16, kvHeads: 16, headDim: 128 });
+    // sliding_window 32768 is set, but use_sliding_window is false.
+    expect(c.attention).toEqual({ heads: 16, kvHeads: 16, headDim: 128, windows: Array(24).fill(null), sinks: false });
   });
 
   it('Qwen3-30B-A3B (qwen3_moe)', () => {
@@ -141,7 +260,7 @@ describe('published configs (values from the published config.json files)', () =
       denseIntermediate: 6144,
     });
     expect(c.layers).toMatchObject({ total: 48, moe: 48, dense: 0 });
-    expect(c.attention).toEqual({ heads: 32, kvHeads: 4, headDim: 128 });
+    expect(c.attention).toEqual({ heads: 32, kvHeads: 4, headDim: 128, windows: Array(48).fill(null), sinks: false });
   });
 
   it('parseMoeConfig on the raw published JSON gives the same as the preset', () => {
@@ -453,7 +572,7 @@ describe('bad configs stop with one error naming the key', () => {
     expectKeyError(
       () => parseMoeConfig({ ...mixtral(), model_type: 'llama' }),
       'model_type',
-      /unknown model_type "llama".*deepseek_v3, mixtral, qwen2_moe, qwen3_moe/,
+      /unknown model_type "llama".*deepseek_v3, kimi_k2, mixtral, qwen2_moe, qwen3_moe, gpt_oss, glm4_moe/,
     );
     expectKeyError(
       () => parseMoeConfig({ ...deepseek(), scoring_func: 'relu' }),

@@ -69,7 +69,8 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
   const ctx = useServedBrowser(() => serveBuilt(SUB_PATH), 120_000);
 
   it('a tiny measured run from the built page; the idle page then costs under 5% of a core', async () => {
-    const form = scenarioForm({ fields: { ...tiny.fields, seed } });
+    // Each strategy twice, interleaved: every ratio then carries its spread.
+    const form = scenarioForm({ fields: { ...tiny.fields, repeat: 2, seed } });
     const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     expect(await page.evaluate(() => window.dwdp.webgpu.available)).toBe(true);
     // Ctrl+Enter runs, Esc cancels; then Ctrl+Enter again runs to the end.
@@ -93,6 +94,12 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
       'the worker loaded',
     ).toBe(true);
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
+    expect(c.points[0].repeats?.length).toBe(2);
+    const dwdpGpu = c.ratios.find((r) => r.name === 'dwdp/dep TPS/GPU')!;
+    expect(dwdpGpu.spread?.n).toBe(2);
+    expect(await page.$eval('.card-dwdp .ratio .spread', (e) => e.textContent)).toBe(
+      ` (${dwdpGpu.spread!.min.toFixed(3)}–${dwdpGpu.spread!.max.toFixed(3)}, 2 runs${dwdpGpu.spread!.withinNoise ? ': within noise' : ''})`,
+    );
     expect(c.points[0].results.map((r) => r.timeSource)).toEqual([
       expect.stringMatching(/^measured here/),
       expect.stringMatching(/^measured here/),
@@ -131,21 +138,22 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     await page.close();
   }, 180_000);
 
-  it('a 64-rank modeled run never holds the main thread for long, and then idles', async () => {
+  it('a 64-rank modeled DeepSeek-R1 run finishes, never holds the main thread for long, and then idles', async () => {
+    // The full model at ISL 8K: DEP's all-to-all moves 64·63 transfers per phase, 58 MoE layers.
     const form = scenarioForm({
       fields: {
         source: 'modeled',
-        model: 'tiny-deepseek',
-        strategies: 'dp,dep,dwdp',
+        model: 'deepseek-r1',
+        strategies: 'dep,dwdp',
         ranks: 64,
-        tokens: 2048,
-        requests: 2,
+        tokens: 8192,
+        requests: 1,
         seed,
       },
     });
     const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     await watchLongTasks(page);
-    const status = await runAndWait(page);
+    const status = await runAndWait(page, 280_000);
     expect(status, status).toMatch(/^done in /);
     await page.$eval('#topology', (e) => e.scrollIntoView());
     await new Promise((r) => setTimeout(r, 500));
@@ -169,7 +177,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(await busyFraction(cdp, 3000), 'main-thread busy fraction, idle after 64 ranks').toBeLessThan(0.05);
     expect(log.errors).toEqual([]);
     await page.close();
-  }, 180_000);
+  }, 330_000);
 
   it('flags what cannot fit, warns on mixed machines, and marks results stale when the form changes', async () => {
     const form = scenarioForm({
@@ -187,6 +195,11 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     });
     const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     expect(await page.$$eval('#config-caveats .caveat', (e) => e.length), 'a consistent GB200 config').toBe(0);
+    // Both sources read the hardware profile: it sits beside "Numbers from", and says what it means for this source.
+    expect(await page.$eval('#f-dilation', (e) => e.closest('fieldset')!.className)).toMatch(/\bgroup-run\b/);
+    expect(await page.$eval('.field-dilation .help', (e) => e.textContent)).toMatch(
+      /^The hardware the rack model runs on/,
+    );
     const status = await runAndWait(page);
     expect(status, status).toMatch(/^done in /);
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
@@ -276,6 +289,139 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(log.errors).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it('at 1024 px: no horizontal overflow, tabs by arrow keys, the docs and the paper, an ETA, a cancelled sweep keeps its points, figures', async () => {
+    const form = scenarioForm({
+      fields: {
+        source: 'modeled',
+        model: 'deepseek-r1',
+        strategies: 'dp,dep,dwdp',
+        ranks: 8,
+        tokens: 8192,
+        requests: 1,
+        sweep: 'cv',
+        sweepValues: '0,0.2,0.4',
+        seed,
+      },
+    });
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
+    await page.setViewport({ width: 1024, height: 800, deviceScaleFactor: 1 });
+    // Horizontal overflow (px), and the widest elements past the right edge (to say which).
+    const overflow = () =>
+      page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        const past = [...document.querySelectorAll('body *')]
+          .filter((e) => {
+            if (e.getBoundingClientRect().right <= w + 0.5 || e.closest('[hidden]')) return false;
+            // Inside a scroll container it scrolls there, not the page.
+            for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+              if (getComputedStyle(a).overflowX !== 'visible') return false;
+            return true;
+          })
+          .map(
+            (e) =>
+              `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} → ${Math.round(e.getBoundingClientRect().right)}`,
+          );
+        return { px: document.documentElement.scrollWidth - w, past: past.slice(0, 8) };
+      });
+    const before = await overflow();
+    expect(before.px, `overflow at 1024 px before a run: ${before.past.join('; ')}`).toBeLessThanOrEqual(0);
+    // The docs (bundled, so they open from any host) and the paper.
+    expect(await page.$eval('#docs-link', (a) => (a as HTMLAnchorElement).href)).toMatch(/^blob:/);
+    expect(await page.$$eval('.refs a', (as) => as.map((a) => (a as HTMLAnchorElement).href))).toEqual(
+      expect.arrayContaining([
+        'https://arxiv.org/abs/2604.01621',
+        expect.stringMatching(/TensorRT-LLM\/.*blog19_DWDP/),
+      ]),
+    );
+    // The ARIA tabs pattern: one tab stop, arrows move and open.
+    await page.focus('#tab-bench');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => !(document.querySelector('#lab-view') as HTMLElement).hidden);
+    expect(await page.evaluate(() => [document.activeElement?.id, window.dwdp.view()])).toEqual(['tab-lab', 'lab']);
+    expect(
+      await page.$$eval('[role=tab]', (t) =>
+        t.map((x) => [x.getAttribute('aria-selected'), (x as HTMLElement).tabIndex]),
+      ),
+    ).toEqual([
+      ['false', -1],
+      ['true', 0],
+    ]);
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => !(document.querySelector('#bench-view') as HTMLElement).hidden);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-bench');
+
+    // A sweep of three points, cancelled in its second or third once the ETA shows: the finished points stay.
+    await page.click('#run');
+    await page.waitForFunction(
+      () =>
+        /^run [4-9]\//.test(document.querySelector('#progress-msg')!.textContent ?? '') &&
+        /· about \d+ (s|min) left$/.test(document.querySelector('#elapsed')!.textContent ?? ''),
+      { timeout: 120_000, polling: 50 },
+    );
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => /^cancelled/.test(document.querySelector('#progress-msg')!.textContent ?? ''), {
+      timeout: 60_000,
+    });
+    const status = await page.$eval('#progress-msg', (e) => e.textContent!);
+    expect(status).toMatch(/^cancelled: kept the [12] of 3 sweep points that finished$/);
+    const kept = Number(/kept the (\d)/.exec(status)![1]);
+    const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
+    expect(c.partial).toEqual({ done: kept, of: 3 });
+    expect(c.points.map((p) => p.value)).toEqual(['0', '0.2', '0.4'].slice(0, kept));
+    expect(await page.$eval('#summary .partial', (e) => e.textContent)).toMatch(
+      new RegExp(`^Cancelled: these are the ${kept} of 3`),
+    );
+    const after = await overflow();
+    expect(after.px, `overflow at 1024 px with results: ${after.past.join('; ')}`).toBeLessThanOrEqual(0);
+    // Text alternatives on the charts.
+    const unlabelled = await page.$$eval('.chart, .topology-canvas', (els) =>
+      els
+        .filter((e) => e.getAttribute('role') !== 'img' || !(e.getAttribute('aria-label') ?? '').length)
+        .map((e) => e.className),
+    );
+    expect(unlabelled).toEqual([]);
+    // One legend vocabulary: the topology's legend is the Gantt's for the same strategy.
+    const legendOf = (sel: string) => page.$$eval(`${sel} .legend-item`, (l) => l.map((x) => x.getAttribute('title')));
+    await page.select('#topology select', 'dep');
+    const depGantt = await legendOf('#gantt');
+    expect((await legendOf('#topology')).every((t) => depGantt.includes(t))).toBe(true);
+
+    // The PNG carries the numbers, the configuration and the legend above the charts: taller than the charts alone.
+    await page.evaluate(() => {
+      const w = window as unknown as { __blobs: Blob[] };
+      w.__blobs = [];
+      const orig = URL.createObjectURL.bind(URL);
+      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
+    });
+    await page.click('#export-png');
+    await page.waitForFunction(() => (window as unknown as { __blobs: Blob[] }).__blobs.length > 0);
+    const png = await page.evaluate(async () => {
+      const b = (window as unknown as { __blobs: Blob[] }).__blobs[0];
+      const head = new DataView(await b.slice(0, 24).arrayBuffer());
+      const charts = [...document.querySelectorAll('#results-body canvas')]
+        .filter((x) => !x.closest('[hidden]') && (x as HTMLCanvasElement).height > 0)
+        .map((x) => (x as HTMLCanvasElement).height);
+      return { type: b.type, height: head.getUint32(20), charts };
+    });
+    expect(png.type).toBe('image/png');
+    // Without the text: 64 px of heading, each chart under a 26 px title with 16 px below, 16 px at the foot.
+    const chartsOnly = 64 + png.charts.reduce((a, h) => a + 26 + h + 16, 0) + 16;
+    expect(png.height, 'PNG height against the charts alone').toBeGreaterThanOrEqual(
+      chartsOnly + 16 * (c.strategies.length + 2),
+    );
+    // Open in Perfetto: wired to the deep-link handshake; a blocked pop-up is said in words.
+    await page.evaluate(() => (window.open = () => null));
+    await page.click('#open-perfetto');
+    await page.waitForFunction(() =>
+      /^open in Perfetto: /.test(document.querySelector('#progress-msg')!.textContent ?? ''),
+    );
+    expect(await page.$eval('#progress-msg', (e) => e.textContent)).toMatch(
+      /blocked the new tab for https:\/\/ui\.perfetto\.dev/,
+    );
+    expect(log.errors).toEqual([]);
+    await page.close();
+  }, 240_000);
 
   it('a categorical sweep: bars, a per-point table with its breakdown, the verdict, hover values; its JSON loads back', async () => {
     const form = scenarioForm({

@@ -156,7 +156,7 @@ async function runCase(c: Case) {
   return { errH, errY };
 }
 
-const formats: WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4'];
+const formats: WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4', 'mxfp4'];
 
 describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
   it('checks itself: a wrong weight or a NaN fails the comparison', () => {
@@ -172,6 +172,7 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     int8: { hidden: 72, expertHidden: 100 },
     fp8: { hidden: 100, expertHidden: 72, block: [16, 24] },
     nvfp4: { hidden: 48, expertHidden: 80 },
+    mxfp4: { hidden: 96, expertHidden: 160 }, // 3 and 5 scales per row: a partly filled scale word
   };
   for (const format of formats) {
     const { hidden: H, expertHidden: F } = awkward[format];
@@ -190,6 +191,10 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       });
     }
   }
+
+  it('mxfp4 with unrolled (not looped) steps: the portable tile variant', async () => {
+    await runCase({ format: 'mxfp4', tokens: 23, topK: 3, experts: 7, ...awkward.mxfp4, variant: 'tile:4x4:8x8' });
+  });
 
   it('reduction lengths that are not multiples of 4 (scalar input path), f32, int8, fp8', async () => {
     await runCase({ format: 'f32', tokens: 9, topK: 2, experts: 3, hidden: 50, expertHidden: 30 });

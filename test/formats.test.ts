@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+  E8M0_MIN_PACKED,
   WEIGHT_FORMATS,
   decodeE2M1,
   decodeE4M3,
+  decodeE8M0,
   decodeExpert,
   encodeE2M1,
   encodeE4M3,
   expertLayout,
+  mxfp4ScaleCode,
   packExpert,
   parseWeightFormat,
   type WeightFormat,
@@ -101,6 +104,9 @@ describe('expert layout', () => {
       F = 2048,
       params = 3 * H * F;
     const nv = expertLayout('nvfp4', H, F);
+    // mxfp4: 4.25 bits per value (e2m1 + one byte per 32); gpt-oss-120b's expert (H = F = 2880) ≈ 13.2 MB.
+    expect(expertLayout('mxfp4', H, F).bytesPerParam).toBeCloseTo(0.53125, 5);
+    expect(expertLayout('mxfp4', 2880, 2880).bytes).toBe(3 * (2880 * 1440 + 2880 * 92));
     expect(nv.bytesPerParam).toBeCloseTo(0.5625, 5);
     expect(nv.bytes / 1e6).toBeCloseTo(24.77, 1);
     expect(expertLayout('f32', H, F).bytes).toBe(4 * params);
@@ -124,6 +130,7 @@ describe('pack / decode', () => {
     ['fp8', 100, 72, [16, 24]],
     ['fp8', 40, 24],
     ['nvfp4', 48, 80],
+    ['mxfp4', 64, 96],
   ];
   for (const [format, H, F, block] of shapes) {
     it(`${format} H=${H} F=${F}: decoded values are within the format's rounding of the originals`, () => {
@@ -207,6 +214,49 @@ describe('pack / decode', () => {
         }
       }
     }
+  });
+
+  it('mxfp4: each 32-value group is e2m1 × its e8m0 scale, the smallest power of two that holds the group', () => {
+    const rng = new Rng(seed).fork('mxfp4');
+    const H = 64,
+      F = 96;
+    const l = expertLayout('mxfp4', H, F);
+    // Groups of very different magnitudes (2^-20 .. 2^20), some all zero.
+    const gen = (n: number) => {
+      const m = rng.normals(n, 1);
+      for (let g = 0; g < n / 32; g++) {
+        const mag = rng.next() < 0.1 ? 0 : 2 ** (40 * rng.next() - 20);
+        for (let j = 0; j < 32; j++) m[g * 32 + j] *= mag;
+      }
+      return m;
+    };
+    const gate = gen(F * H);
+    const w = new Uint32Array(l.words);
+    packExpert(l, gate, gen(F * H), gen(H * F), w, 0);
+    const d = decodeExpert(l, w, 0).gate;
+    const e2m1 = [...Array(16).keys()].map(decodeE2M1);
+    for (let r = 0; r < F; r++) {
+      for (let g = 0; g < H / 32; g++) {
+        const code = (w[l.gate.scales + r * l.gate.scaleRowWords + (g >> 2)] >>> (8 * (g & 3))) & 0xff;
+        let amax = 0;
+        for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(gate[r * H + g * 32 + j]));
+        // Float64 brute force over every code packExpert may write.
+        let want = 127;
+        if (amax > 0) {
+          want = 254;
+          for (let c = 254; c >= E8M0_MIN_PACKED; c--) if (6 * 2 ** (c - 127) >= amax) want = c;
+        }
+        expect(code, `row ${r} group ${g}: amax ${amax} ${at}`).toBe(want);
+        expect(mxfp4ScaleCode(amax)).toBe(want);
+        for (let j = 0; j < 32; j++) {
+          const q = d[r * H + g * 32 + j] / decodeE8M0(code);
+          expect(e2m1.includes(q), `row ${r} value ${g * 32 + j}: ${q} is not an e2m1 value ${at}`).toBe(true);
+        }
+      }
+    }
+    expect(decodeE8M0(255)).toBeNaN();
+    expect(decodeE8M0(127)).toBe(1);
+    expect(() => expertLayout('mxfp4', 48, 64)).toThrow(/hidden.*multiple of 32.*e8m0/);
   });
 
   it('refuses NaN and blocks that do not fit', () => {

@@ -41,6 +41,7 @@ describe(`MoE layer vs float64 reference (seed ${SEED})`, () => {
     ['tiny-mixtral', 'int8', 53],
     ['tiny-qwen2', 'fp8', 29],
     ['tiny-qwen3', 'f32', 64],
+    ['tiny-gpt-oss', 'mxfp4', 41], // top-k then softmax routing, MXFP4 experts
   ];
   for (const [preset, format, tokens] of cases) {
     it(`${preset} ${format} T=${tokens}`, async () => {

@@ -42,9 +42,9 @@ describe(`layer sizes (seed ${seed})`, () => {
   it('the estimate of the routed experts and the router equals what the host weights allocate', () => {
     const rng = new Rng(seed);
     for (const format of WEIGHT_FORMATS) {
-      // A random small DeepSeek-shaped layer (multiples of 16 so every format fits).
-      const H = 16 * (1 + rng.int(8));
-      const F = 16 * (1 + rng.int(8));
+      // A random small DeepSeek-shaped layer (multiples of 32 so every format fits: mxfp4's scale blocks).
+      const H = 32 * (1 + rng.int(4));
+      const F = 32 * (1 + rng.int(4));
       const E = 16 * (1 + rng.int(4));
       const cfg = loadPreset('tiny-deepseek', { hidden_size: H, moe_intermediate_size: F, n_routed_experts: E });
       const host = buildHostLayerWeights(cfg, format, seed, 0);

@@ -64,7 +64,7 @@ describe('scenario parameters', () => {
       'scenario.base.contentionFix "on": must be true or false',
     );
     expect(errorOf(() => parseScenario({ base: { format: 'bf16' } })).message).toBe(
-      'scenario.base.format bf16: must be one of f32, int8, fp8, nvfp4',
+      'scenario.base.format bf16: must be one of f32, int8, fp8, nvfp4, mxfp4',
     );
   });
 

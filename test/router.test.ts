@@ -170,6 +170,44 @@ describe('router kernel', () => {
     await checkAgainstReference('sigmoid scale', p, 23, clearRandomInputs(p, 23, rng.fork('sig')));
   });
 
+  it('gpt-oss routing: top-k over the logits, then softmax over the K selected (GEMM pass and one pass)', async () => {
+    const gptOss = softmax({ experts: 128, topK: 4, hidden: 96, normTopkProb: true, routing: 'topk-softmax' });
+    const inp = clearRandomInputs(gptOss, 41, rng.fork('oss'));
+    for (const fused of [false, true]) {
+      const { got } = await checkAgainstReference(`gpt-oss fused ${fused}`, gptOss, 41, inp, { fused });
+      for (let t = 0; t < 41; t++) {
+        const sum = Array.from(got.weight.subarray(t * 4, t * 4 + 4)).reduce((a, b) => a + b, 0);
+        expect(sum, why(`gpt-oss token ${t}: the K weights are a softmax`)).toBeCloseTo(1, 5);
+      }
+    }
+    // H not a multiple of 4 (one-pass kernel only), E not a power of two.
+    const odd = softmax({ experts: 37, topK: 3, hidden: 45, normTopkProb: true, routing: 'topk-softmax' });
+    await checkAgainstReference('gpt-oss odd', odd, 17, clearRandomInputs(odd, 17, rng.fork('oss-odd')));
+  });
+
+  it("gpt-oss's top-k-then-softmax equals softmax, top-k, renormalize (float64 references)", () => {
+    const a = softmax({ experts: 64, topK: 4, hidden: 32, normTopkProb: true, routing: 'topk-softmax' });
+    const b = { ...a, routing: 'score-topk' as const };
+    const inp = randomInputs(a, 50, rng.fork('oss-eq'));
+    const ra = routerReference(a, 50, inp.x, inp.w);
+    const rb = routerReference(b, 50, inp.x, inp.w);
+    expect(Array.from(ra.idx)).toEqual(Array.from(rb.idx));
+    ra.weight.forEach((w, i) => expect(Math.abs(w - rb.weight[i]), why(`weight ${i}`)).toBeLessThan(1e-12));
+  });
+
+  it("routing 'topk-softmax' refuses what it does not take", () => {
+    const base = softmax({ normTopkProb: true, routing: 'topk-softmax' });
+    expect(() => routerReference({ ...base, scoring: 'sigmoid' }, 0, new Float32Array(), new Float32Array())).toThrow(
+      /topk-softmax.*scoring 'sigmoid'/,
+    );
+    expect(() => routerReference({ ...base, normTopkProb: false }, 0, new Float32Array(), new Float32Array())).toThrow(
+      /normTopkProb false/,
+    );
+    expect(() =>
+      routerReference({ ...base, nGroup: 4, topkGroup: 2 }, 0, new Float32Array(), new Float32Array()),
+    ).toThrow(/nGroup = 4/);
+  });
+
   it('softmax without norm_topk_prob (Qwen2-MoE style), T=1', async () => {
     const p = softmax();
     await checkAgainstReference('qwen2 T=1', p, 1, clearRandomInputs(p, 1, rng.fork('q2')));

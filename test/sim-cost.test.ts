@@ -7,6 +7,7 @@ import { calibrate, parseCalibration, sampleWork } from '../src/sim/calibration.
 import type { CalibrationSample } from '../src/hardware/calibration-sample.ts';
 import {
   CostModel,
+  attentionPairs,
   attentionProjectionShape,
   attentionWork,
   expectedExpertsTouched,
@@ -17,6 +18,8 @@ import {
 import { DEFAULT_EFFICIENCY, thisDeviceEfficiency } from '../src/hardware/efficiency.ts';
 import { expertMathPrecision } from '../src/hardware/precision.ts';
 import { formatCalibration } from '../src/sim/format.ts';
+import { dwdpPrograms } from '../src/sim/programs.ts';
+import { makePlacement } from '../src/dwdp/placement.ts';
 import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
@@ -63,6 +66,73 @@ describe('roofline', () => {
     expect(expertMathPrecision('nvfp4', H200_HGX)).toBe('fp8');
     expect(expertMathPrecision('fp8', H100_HGX)).toBe('fp8');
     expect(expertMathPrecision('f32', GB200_NVL72)).toBe('fp32');
+  });
+});
+
+/** Float64 brute force: every (query, key) pair a causal mask with window W (null: none) lets through. */
+function bruteForcePairs(S: number, W: number | null): number {
+  let n = 0;
+  for (let q = 0; q < S; q++) for (let k = 0; k <= q; k++) if (W === null || q - k < W) n++;
+  return n;
+}
+
+describe('attention per layer from the config.json (GQA, sliding windows)', () => {
+  it('attentionPairs equals a brute-force count over token pairs, with and without a window', () => {
+    const cases: [number, number | null][] = [
+      [1, null],
+      [1, 1],
+      [5, 5],
+      [6, 5],
+      [128, 128],
+      [129, 128],
+    ];
+    for (let i = 0; i < 30; i++) cases.push([1 + rng.int(700), rng.next() < 0.2 ? null : 1 + rng.int(300)]);
+    for (const [S, W] of cases) expect(attentionPairs(S, W), tag(`S=${S} W=${W}`)).toBe(bruteForcePairs(S, W));
+  });
+
+  const oss = loadPreset('gpt-oss-120b');
+  it('gpt-oss-120b: a sliding layer costs its window, a full layer the causal square; projections are GQA', () => {
+    const lens = Array.from({ length: 1 + rng.int(4) }, () => 1 + rng.int(3000));
+    const T = lens.reduce((a, b) => a + b, 0);
+    const qkv = 64 * 64 + 2 * 8 * 64; // q 64 heads, k and v 8 heads, of 64
+    expect(attentionProjectionShape(oss).params).toBe(2880 * qkv + 64 * 64 * 2880);
+    for (const W of [128, null]) {
+      const w = attentionWork(oss, lens, undefined, W);
+      const pairs = lens.reduce((a, S) => a + bruteForcePairs(S, W), 0);
+      expect(w.core.flops, tag(`W=${W}`)).toBe(2 * 64 * (64 + 64) * pairs);
+      // GQA: Q and O of 64 heads, K and V of 8, each of 64 values per token.
+      expect(w.core.bytes).toBe(T * (64 * 128 + 8 * 128) * 2);
+    }
+    const c = new CostModel({ model: oss, profile: GB200_NVL72, format: 'mxfp4' });
+    const perLayer = oss.attention.windows.map((_, l) => c.attentionMs(lens, l));
+    expect(perLayer[0]).toBeLessThanOrEqual(perLayer[1]);
+    const mean = perLayer.reduce((a, b) => a + b, 0) / perLayer.length;
+    expect(c.attentionMs(lens)).toBeCloseTo(mean, 12);
+    expect(c.expertBytes).toBe(expertLayout('mxfp4', 2880, 2880).bytes);
+  });
+
+  it('the layer program gives each layer its own window: sliding and full layers alternate in gpt-oss', () => {
+    const c = new CostModel({ model: oss, profile: GB200_NVL72, format: 'mxfp4' });
+    const S = 16384; // far above the window: the two kinds of layer differ
+    const [ops] = dwdpPrograms(
+      c,
+      [0, 1, 2, 3],
+      [[{ lengths: [S] }], [{ lengths: [S] }], [{ lengths: [S] }], [{ lengths: [S] }]],
+      {
+        placement: makePlacement(128, 4),
+        contentionFix: true,
+      },
+    );
+    const kernel = ops.filter((o) => o.kind === 'compute' && o.label === 'attention');
+    const proj = ops.filter((o) => o.kind === 'compute' && o.label === 'attention projections');
+    expect(kernel).toHaveLength(36);
+    expect(proj).toHaveLength(36);
+    const ms = (o: (typeof ops)[number]) => (o.kind === 'compute' ? o.durationMs : NaN);
+    kernel.forEach((o, l) => expect(ms(o)).toBeCloseTo(c.attentionCoreMs([S], l % 2 === 0 ? 128 : null), 12));
+    expect(ms(kernel[1]) / ms(kernel[0])).toBeGreaterThan(10);
+    // Projections are dense GEMMs (the breakdown's denseGemm), the kernel is attention.
+    for (const o of proj) expect(o.kind === 'compute' && o.category).toBe('dense');
+    for (const o of kernel) expect(o.kind === 'compute' && o.category).toBe('attention');
   });
 });
 

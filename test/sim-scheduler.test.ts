@@ -204,6 +204,51 @@ describe('scheduler', () => {
     }
   });
 
+  it('files one copy span per transfer on request: the pieces merged, every byte and every metric unchanged', () => {
+    for (const fix of [false, true]) {
+      const N = 3 + rng.int(4);
+      const L = 5;
+      const programs = Array.from({ length: N }, (_, r) =>
+        dwdpLike(
+          r,
+          N,
+          L,
+          Array.from({ length: L }, () => rng.uniform(0.01, 0.2)),
+          Math.round(rng.uniform(1, 20) * MiB),
+        ),
+      );
+      const link = linkSpec({ egressGBps: 400, ingressGBps: 300, latencyUs: 1, contentionFix: fix });
+      const pieces = simulate(programs, link);
+      const whole = simulate(programs, link, { copySpans: 'transfers' });
+      expect(whole.ranks, tag('metrics')).toEqual(pieces.ranks);
+      expect(whole.makespanMs).toBe(pieces.makespanMs);
+      const computeOf = (s: typeof pieces) => s.intervals.filter((i) => i.lane === 'compute');
+      expect(computeOf(whole)).toEqual(computeOf(pieces));
+      // Each pull is one transfer (its id is unique per destination, layer and source): its
+      // pieces, merged here independently, are the one span filed for it.
+      const merged = new Map<string, { startMs: number; endMs: number; bytes: number }>();
+      for (const i of pieces.intervals.filter((x) => x.lane === 'copy')) {
+        const k = `${i.rank}|${i.peer}|${i.layer}`;
+        const m = merged.get(k);
+        if (!m) merged.set(k, { startMs: i.startMs, endMs: i.endMs, bytes: i.bytes! });
+        else {
+          m.startMs = Math.min(m.startMs, i.startMs);
+          m.endMs = Math.max(m.endMs, i.endMs);
+          m.bytes += i.bytes!;
+        }
+      }
+      const copies = whole.intervals.filter((i) => i.lane === 'copy');
+      expect(copies.length, tag('one span per pull')).toBe(N * (N - 1) * L);
+      expect(merged.size).toBe(copies.length);
+      for (const c of copies) {
+        const m = merged.get(`${c.rank}|${c.peer}|${c.layer}`)!;
+        expect(c.startMs, tag(`fix ${fix} start`)).toBe(m.startMs);
+        expect(c.endMs, tag(`fix ${fix} end`)).toBe(m.endMs);
+        expect(Math.abs(c.bytes! - m.bytes), tag(`fix ${fix} bytes`)).toBeLessThanOrEqual(1e-9 * m.bytes);
+      }
+    }
+  });
+
   it('accounts pull wait, pull time and the hidden fraction', () => {
     const bytes = Math.round(rng.uniform(10, 100) * MiB);
     const gbps = rng.uniform(50, 500);

@@ -24,10 +24,8 @@ const LAYERS = 3;
 /**
  * The order an op list follows, as tokens: `<what> L<layer>`, consecutive repeats collapsed
  * (a step's several timed passes, or its pulls from several peers, are one token). Left out:
- * zero-length compute, the model's 'other' ops (norms, LM head: the emulation has no
- * stand-in for them), its 'projection' ops (attention projections, which the emulation's
- * attention stand-in does not run, and router logits, which its router kernel fuses with the
- * top-k it files as 'router') and 'collective' compute (the model's all-to-all launch cost, the
+ * zero-length compute, the model's 'other' ops (norms, LM head) and attention projections
+ * (dense GEMMs: the emulation's attention stand-in starts from q, k, v) and 'collective' compute (the model's all-to-all launch cost, the
  * emulation's pack and local-row copy: different parts of the same dispatch and return steps,
  * whose sends and receives are compared).
  */
@@ -36,7 +34,8 @@ function signature(ops: readonly Op[]): string[] {
   for (const op of ops) {
     let t: string | null = null;
     if (op.kind === 'compute') {
-      if (op.durationMs > 0 && op.category !== 'other' && op.category !== 'projection' && op.category !== 'collective')
+      const projections = op.label === 'attention projections';
+      if (op.durationMs > 0 && op.category !== 'other' && op.category !== 'collective' && !projections)
         t = `${op.category} L${op.layer}`;
     } else if (op.kind !== 'notBefore') t = `${op.kind} L${op.layer}`;
     if (t !== null && out[out.length - 1] !== t) out.push(t);

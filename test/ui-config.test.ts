@@ -65,7 +65,7 @@ describe('config panel validation', () => {
     ['seed', '0x10', "Seed must be a number (got '0x10')"],
     ['depth', '0', "Prefetch slots must be an integer from 1 to 8 (got '0')"],
     ['heads', '100', "Attention heads must be an integer from 1 to 64 (got '100')"],
-    ['format', 'bf16', "Expert weight format must be one of f32, int8, fp8, nvfp4 (got 'bf16')"],
+    ['format', 'bf16', "Expert weight format must be one of f32, int8, fp8, nvfp4, mxfp4 (got 'bf16')"],
     ['rankMode', 'threads', "Rank mode must be one of partitions, devices (got 'threads')"],
     ['clock', 'cpu', "Clock must be one of virtual, wall (got 'cpu')"],
     ['prefetch', 'yes', "Prefetch must be one of on, off (got 'yes')"],
@@ -191,6 +191,20 @@ describe('config panel validation', () => {
       'the modeled source needs a hardware profile: choose one',
     );
     expect(errorsOf({ source: 'modeled' })).toEqual({});
+  });
+
+  it('repeats measured runs 1 to 20 times, and refuses a repeat the modeled source would not read', () => {
+    const n = 1 + rng.int(20);
+    expect(errorsOf({ repeat: String(n) })).toEqual({});
+    expect(parseForm(form({ repeat: ` ${n} ` })).config!.repeat).toBe(n);
+    for (const bad of ['0', '21', '2.5', 'x', ''])
+      expect(errorsOf({ repeat: bad }).repeat, bad).toMatch(
+        /^Repeat measured runs must be an integer from 1 to 20 \(got /,
+      );
+    expect(errorsOf({ source: 'modeled', repeat: '3' })).toEqual({
+      repeat: 'Repeat measured runs 3 is read only by measured runs (the modeled source is deterministic): set it to 1',
+    });
+    expect(parseForm(form({ source: 'modeled' })).config!.repeat).toBe(1);
   });
 
   it('validates sweeps value by value', () => {

@@ -5,7 +5,7 @@
 // and say so; overrides never outlive a request. Tiny shapes, fresh seeds.
 import { describe, expect, it } from 'vitest';
 import { builtProgram } from '../src/gpu/index.ts';
-import { LabSession, type LabRunRequest } from '../src/ui/lab-runner.ts';
+import { LabSession, MIN_AB_ROUNDS, type LabRunRequest } from '../src/ui/lab-runner.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -45,6 +45,7 @@ describe('shader lab engine', () => {
     expect(r.original.result.measured).toBe('here');
     expect(r.original.result.ceilingGflops).toBeGreaterThan(0);
     expect(r.edited).toBeNull();
+    expect(r.ab, 'no edit, no A/B rounds').toBeNull();
     // Both grouped-GEMM passes, and nothing of the ceiling measurement.
     expect(r.pipelines.map((p) => p.key.split(' ').slice(0, 2).join(' '))).toEqual([
       'expert_gemm gate_up',
@@ -77,6 +78,10 @@ describe('shader lab engine', () => {
     expect(e.seed).toBe(o.seed);
     expect(e.ceilingGflops).toBe(o.ceilingGflops);
     expect(e.fractionOfCeiling).toBeCloseTo(e.gflops! / o.ceilingGflops!, 9);
+    // Then the interleaved A/B rounds: one time per side per round, at least MIN_AB_ROUNDS of them.
+    expect(r.ab?.originalMs.length).toBe(Math.max(MIN_AB_ROUNDS, request().runs));
+    expect(r.ab?.editedMs.length).toBe(r.ab?.originalMs.length);
+    for (const t of [...r.ab!.originalMs, ...r.ab!.editedMs]) expect(t).toBeGreaterThan(0);
     // The override was cleared: the next unedited run is right again.
     const again = await session.run(request());
     expect(again.original.ok && again.original.result.checkOk).toBe(true);

@@ -17,7 +17,7 @@ import {
   type LabForm,
 } from '../src/ui/lab-state.ts';
 import { diagnosticsByKey, editedKeyOf, programOrigins, toEditorDiagnostics } from '../src/ui/lab-diagnostics.ts';
-import { failureText, labRows, labSpeedup } from '../src/ui/lab-summary.ts';
+import { failureText, labAb, labAbText, labRows, labSpeedup } from '../src/ui/lab-summary.ts';
 import type { LabRunReport } from '../src/ui/lab-runner.ts';
 import type { LabResult } from '../src/lab/run.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
@@ -75,7 +75,7 @@ describe('lab view state', () => {
     ['expert-gemm', 'expertHidden', '2.5', "Expert hidden F must be an integer from 1 to 16384 (got '2.5')"],
     ['expert-gemm', 'topK', '40', 'Top-k K must be at most the number of experts (E = 32, got 40)'],
     ['expert-gemm', 'skew', '-1', "Routing skew must be between 0 and 8 (got '-1')"],
-    ['expert-gemm', 'format', 'bf16', "Weight format must be one of f32, int8, fp8, nvfp4 (got 'bf16')"],
+    ['expert-gemm', 'format', 'bf16', "Weight format must be one of f32, int8, fp8, nvfp4, mxfp4 (got 'bf16')"],
     ['expert-gemm', 'stage', 'up', "GEMM passes must be one of gate-up, down, both (got 'up')"],
     [
       'expert-gemm',
@@ -283,6 +283,7 @@ describe('lab results as text', () => {
     edited,
     editedKeys: edited ? ['copy_words'] : [],
     ignoredEdits: [],
+    ab: null,
   });
 
   it('labels units by the kernel’s bound and shows both sides', () => {
@@ -306,6 +307,36 @@ describe('lab results as text', () => {
     expect(rows.fraction.original).toBe('50.0 %');
     expect(rows['median-ms'].original).toBe('2.00 ms (3 runs, timestamp-query)');
     expect(labSpeedup(r)).toBeCloseTo(2 / median, 12);
+  });
+
+  it('A/B rounds: the median paired ratio with its range, and within noise only when the rounds do not separate', () => {
+    const n = 3 + rng.int(6);
+    const drift = Array.from({ length: n }, () => rng.uniform(0.5, 3)); // the adapter's speed, round by round
+    const lowerMedian = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    // A real 2× speed-up: every round's edited time is 0.45–0.55 of its unedited one, and with
+    // a drift of at most ±10 % the two sides' ranges cannot meet.
+    const base = rng.uniform(1, 10);
+    const aReal = drift.map(() => base * rng.uniform(0.9, 1.1));
+    const bReal = aReal.map((a) => a * rng.uniform(0.45, 0.55));
+    const real = labAb({ ab: { originalMs: aReal, editedMs: bReal } })!;
+    const ratios = aReal.map((a, i) => a / bReal[i]);
+    expect(real.rounds).toBe(n);
+    expect(real.speedup).toBe(lowerMedian(ratios));
+    expect(real.speedupMin).toBe(Math.min(...ratios));
+    expect(real.speedupMax).toBe(Math.max(...ratios));
+    expect(real.original.medianMs).toBe(lowerMedian(aReal));
+    expect(real.edited.spread).toBeCloseTo((Math.max(...bReal) - Math.min(...bReal)) / lowerMedian(bReal), 12);
+    expect(real.withinNoise, `rounds ${JSON.stringify(ratios)}`).toBe(false);
+    expect(labAbText(real)).toMatch(/faster in every round, beyond both sides’ spread\.$/);
+    // A comment-only edit: the same kernel under the drift, one round each way by construction.
+    const aSame = drift.map((d) => d * rng.uniform(0.95, 1.05));
+    const bSame = aSame.map((a) => a * rng.uniform(0.97, 1.03));
+    bSame[0] = aSame[0] * 1.02;
+    bSame[1] = aSame[1] * 0.98;
+    const same = labAb({ ab: { originalMs: aSame, editedMs: bSame } })!;
+    expect(same.withinNoise).toBe(true);
+    expect(labAbText(same)).toMatch(/within noise/);
+    expect(labAb({ ab: null })).toBeNull();
   });
 
   it('says a failure in words and has no speed-up without two results', () => {

@@ -3,14 +3,20 @@
 // brute-force grid, topology flows and view transforms, the summary rows and the CSV export.
 import { describe, expect, it } from 'vitest';
 import {
+  ComparisonCancelled,
   comparisonRatios,
   crossovers,
+  etaText,
+  ratioText,
   runComparison,
   type Comparison,
   type StrategyRunner,
 } from '../src/ui/compare.ts';
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
-import { SPAN_CLASSES, classTotals, classify, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { SPAN_CLASSES, classTotals, classify, pullWaitLinks, spanAt, timelineRows } from '../src/ui/timeline.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import { linkSpec } from '../src/timeline/link.ts';
+import type { Op } from '../src/timeline/ops.ts';
 import { categoryOf } from '../src/strategies/runtime.ts';
 import {
   flowTotals,
@@ -130,6 +136,53 @@ function fakeResult(strategy: StrategyName, ranks: number, r = rng, tps = 1 + r.
 const tpsOf = (c: PageConfig, s: StrategyName) =>
   (s === 'dwdp' ? 100 : s === 'dep' ? 80 : 120) * (1 + c.run.lengthCv) + c.run.ranks;
 
+describe('pull ↔ wait links', () => {
+  it('link every pull to its destination’s wait at its layer, and every wait to the pulls into it at its layer', () => {
+    const N = 3 + rng.int(4);
+    const L = 3 + rng.int(4);
+    // Per layer: pull this layer's experts from every peer, wait for them, compute (a DWDP rank without prefetch).
+    const programs = Array.from({ length: N }, (_, r) => {
+      const ops: Op[] = [];
+      const peers = [...Array(N).keys()].filter((p) => p !== r);
+      for (let l = 0; l < L; l++) {
+        for (const p of peers)
+          ops.push({ kind: 'pull', id: `r${r}L${l}p${p}`, from: p, bytes: rng.uniform(1, 8) * 2 ** 20, layer: l });
+        ops.push({ kind: 'waitPull', ids: peers.map((p) => `r${r}L${l}p${p}`), layer: l });
+        ops.push({ kind: 'compute', label: 'gemm', category: 'gemm', durationMs: rng.uniform(0.01, 0.1), layer: l });
+      }
+      return ops;
+    });
+    const s = simulate(programs, linkSpec({ egressGBps: 300, latencyUs: 1 }), { copySpans: 'transfers' });
+    const rows = timelineRows({
+      intervals: s.intervals,
+      makespanMs: s.makespanMs,
+      ranks: s.ranks.map((m) => ({ rank: m.rank })),
+    } as never);
+    let pulls = 0;
+    rows.forEach((row, i) =>
+      row.spans.forEach((span) => {
+        const got = pullWaitLinks(rows, { row: i, span }).map(
+          (x) => `${rows[x.row].rank}:${x.span.cls}:${x.span.layer}:${x.span.startMs}`,
+        );
+        // Independently, from the scheduler's intervals.
+        const want =
+          span.cls === 'pull'
+            ? s.intervals.filter((iv) => iv.category === 'wait' && iv.rank === span.peer && iv.layer === span.layer)
+            : span.cls === 'wait'
+              ? s.intervals.filter((iv) => iv.category === 'pull' && iv.peer === row.rank && iv.layer === span.layer)
+              : [];
+        expect(got.sort(), withSeed(`${row.name} ${span.cls} layer ${span.layer}`)).toEqual(
+          want.map((iv) => `${iv.rank}:${iv.category}:${iv.layer}:${iv.startMs}`).sort(),
+        );
+        if (span.cls === 'pull') pulls++;
+        // A wait is fed by one pull from each peer.
+        if (span.cls === 'wait') expect(got.length).toBe(N - 1);
+      }),
+    );
+    expect(pulls).toBe(N * (N - 1) * L);
+  });
+});
+
 describe('comparisons', () => {
   it('runs every point and strategy in order and computes the ratios from the runs', async () => {
     const calls: string[] = [];
@@ -189,6 +242,90 @@ describe('comparisons', () => {
     ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
     await expect(p).rejects.toThrow('cancelled by the user');
     expect(started).toBe(2);
+  });
+
+  it('repeats interleaved: every ratio is the median of its repetitions with their range; the views show the median run', async () => {
+    const R = 2 + rng.int(4);
+    const calls: string[] = [];
+    // Each run's TPS is drawn afresh: the repetitions disagree, as measured runs do.
+    const tps: Record<string, number[]> = { dp: [], dep: [], dwdp: [] };
+    const runner: StrategyRunner = async (c, s) => {
+      calls.push(s);
+      const t = rng.uniform(50, 150);
+      tps[s].push(t);
+      return fakeResult(s, c.run.ranks, rng, t);
+    };
+    const c = await runComparison({ ...defaultForm(), repeat: String(R) }, runner, { provenance: 'test' });
+    expect(calls, withSeed('interleaved order')).toEqual(Array.from({ length: R }, () => ['dp', 'dep', 'dwdp']).flat());
+    const p = c.points[0];
+    expect(p.repeats!.map((rs) => rs.map((r) => r.tpsPerGpu))).toEqual(
+      Array.from({ length: R }, (_, i) => [tps.dp[i], tps.dep[i], tps.dwdp[i]]),
+    );
+    // fakeResult's TPS/GPU is the drawn t; the ratios per repetition, computed here independently.
+    for (const [a, metric] of [
+      ['dwdp', 'TPS/GPU'],
+      ['dp', 'TPS/GPU'],
+    ] as const) {
+      const per = tps[a].map((t, i) => t / tps.dep[i]);
+      const sorted = [...per].sort((x, y) => x - y);
+      const r = c.ratios.find((x) => x.name === `${a}/dep ${metric}`)!;
+      expect(r.value, withSeed(`${a} median`)).toBe(sorted[Math.floor((R - 1) / 2)]);
+      expect(r.numerator / r.denominator).toBeCloseTo(r.value, 12);
+      expect(r.spread).toEqual({
+        n: R,
+        min: sorted[0],
+        max: sorted[R - 1],
+        values: per,
+        withinNoise: sorted[0] <= 1 && 1 <= sorted[R - 1],
+      });
+      expect(ratioText(r)).toMatch(new RegExp(`^${r.value.toFixed(4)} \\(${sorted[0].toFixed(4)}–.*, ${R} runs`));
+    }
+    // The views' run is the repetition whose DWDP/DEP TPS/GPU is that median.
+    const shown = p.shownRepetition!;
+    expect(p.results[2].tpsPerGpu / p.results[1].tpsPerGpu).toBe(
+      c.ratios.find((x) => x.name === 'dwdp/dep TPS/GPU')!.value,
+    );
+    expect(p.results[2].tpsPerGpu).toBe(tps.dwdp[shown]);
+  });
+
+  it('a sweep cancelled part-way keeps its finished points', async () => {
+    const ctl = new AbortController();
+    const cvs = ['0', '0.2', '0.4'];
+    const form: FormState = { ...defaultForm(), sweep: 'cv', sweepValues: cvs.join(',') };
+    const stopAt = 3 + rng.int(3); // in the second point (3 strategies per point)
+    let n = 0;
+    const runner: StrategyRunner = async (c, s) => {
+      if (++n === stopAt) ctl.abort(new DOMException('cancelled by the user', 'AbortError'));
+      return fakeResult(s, c.run.ranks, rng, tpsOf(c, s));
+    };
+    const err = await runComparison(form, runner, { provenance: 'test', signal: ctl.signal }).catch((e) => e);
+    expect(err, withSeed('a cancel after a finished point')).toBeInstanceOf(ComparisonCancelled);
+    expect((err as Error).name).toBe('AbortError');
+    expect((err as Error).message).toBe('cancelled by the user');
+    const partial = (err as ComparisonCancelled).partial;
+    // The run that saw the cancel finished the second point only when it was its last strategy.
+    const done = stopAt === 6 ? 2 : 1;
+    expect(partial.points.map((p) => p.value)).toEqual(cvs.slice(0, done));
+    expect(partial.sweep!.values).toEqual(cvs.slice(0, done));
+    expect(partial.partial).toEqual({ done, of: 3 });
+    expect(partial.ratios.map((r) => r.name)).toEqual(
+      cvs
+        .slice(0, done)
+        .flatMap((cv) =>
+          ['dwdp', 'dp'].flatMap((a) => [`${a}/dep TPS/GPU @ cv=${cv}`, `${a}/dep TPS/user @ cv=${cv}`]),
+        ),
+    );
+  });
+
+  it('the ETA: elapsed only until a run finished, then elapsed × (1 − f) ÷ f', () => {
+    const ms = rng.uniform(1000, 50_000);
+    const f = rng.uniform(0.5, 0.95); // so the time left stays under 90 s, printed in seconds
+    expect(etaText(ms, f, 0)).toBe(`${Math.round(ms / 1000)} s`);
+    expect(etaText(ms, f, 1)).toBe(
+      `${Math.round(ms / 1000)} s · about ${Math.round((ms * (1 - f)) / f / 1000)} s left`,
+    );
+    expect(etaText(ms, 1, 3)).toBe(`${Math.round(ms / 1000)} s`);
+    expect(etaText(600_000, 0.5, 2)).toBe('10 min · about 10 min left');
   });
 
   it('refuses a form with errors, naming the field', async () => {

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getProfile } from '../src/hardware/profiles.ts';
+import { loadPreset } from '../src/model/presets.ts';
 import { PUBLISHED_E2E, PUBLISHED_HEADLINE } from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { DEFAULT_SCENARIO_PARAMS } from '../src/sim/scenarios.ts';
@@ -65,14 +66,41 @@ describe('declarations → rows', () => {
   });
 
   it('a row the model cannot compute names the missing mechanism and has no value', () => {
-    const missing = rep.rows.filter((r) => r.notModeled !== null);
-    expect(missing.length).toBeGreaterThanOrEqual(3); // SGLang's gpt-oss-120b rows
-    for (const r of missing) {
-      expect(r.modeled).toBeNull();
-      expect(r.error).toBeNull();
-      expect(r.notModeled!.length).toBeGreaterThan(20);
+    const m = { ...MEASUREMENTS[0], model: { notModeled: 'the mechanism this row would need, in words' } };
+    const r = measurementRow(m, {});
+    expect(r.modeled).toBeNull();
+    expect(r.error).toBeNull();
+    expect(r.notModeled).toBe(m.model.notModeled);
+    expect(rep.summary.validation.notModeled).toBe(rep.rows.filter((x) => x.notModeled !== null).length);
+  });
+
+  it("SGLang's gpt-oss-120b rows are modeled from its config on b200-hgx, DEP by allgather, DWDP ÷ DEP TPS/GPU", () => {
+    const profile = getProfile('b200-hgx');
+    const model = loadPreset('gpt-oss-120b');
+    for (const [isl, run] of [
+      [4096, 'sglang4k'],
+      [8192, 'sglang8k'],
+      [16384, 'sglang16k'],
+    ] as const) {
+      const row = rep.rows.find((r) => r.id === `sglang.gpt-oss-120b.${isl}`)!;
+      expect(row.runs).toEqual([run]);
+      expect(RUNS[run]).toMatchObject({ profile: 'b200-hgx', model: 'gpt-oss-120b' });
+      expect(RUNS[run].params).toMatchObject({ isl, format: 'mxfp4', maxTokensPerBatch: 16384, groupSize: 4 });
+      expect(rep.runs[run]?.model).toBe('gpt-oss-120b');
+      // SGLang's DEP baseline: EP with allgather (DP attention).
+      expect(RUNS[run].params).toMatchObject({ depDispatch: 'allgather' });
+      expect(row.differs.join(' ')).toMatch(/request lengths not published/);
+      const p = { ...DEFAULT_SCENARIO_PARAMS, ...RUNS[run].params };
+      const sp = {
+        ...p,
+        profile,
+        model,
+        isl: { law: 'lognormal' as const, mean: isl, cv: 0 },
+        osl: { mean: p.osl, cv: 0 },
+      };
+      const want = runServing(sp, 'dwdp').tpsPerGpu / runServing(sp, 'dep').tpsPerGpu;
+      expect(row.modeled).toBeCloseTo(want, 12);
     }
-    expect(rep.summary.validation.notModeled).toBe(missing.length);
   });
 
   it('every modeled row has a runnable setting (its runs are declared scenarios)', () => {

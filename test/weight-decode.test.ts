@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createBufferWith } from '../src/gpu/index.ts';
 import {
+  E8M0_MIN_PACKED,
   decodeE2M1,
   decodeE4M3,
+  decodeE8M0,
   decodeExpert,
   expertLayout,
   packExpert,
@@ -64,6 +66,24 @@ describe('GPU weight decoders', () => {
     expectSameF32(got.gate, decodeExpert(l, w, 0).gate, 'CPU decodeExpert');
   });
 
+  it('decode all 16 e2m1 codes at every e8m0 scale packExpert writes, and the NaN scale (mxfp4)', async () => {
+    const gpu = await testGpu();
+    const l = expertLayout('mxfp4', 32, 256); // gate [256,32]: one group per row
+    const w = new Uint32Array(l.words);
+    for (let r = 0; r < 256; r++) {
+      // row r: codes 0..15 twice; scale code r (255 = NaN; 0 and 1 are never packed: see decodeE8M0)
+      for (let q = 0; q < 4; q++) w[l.gate.codes + r * l.gate.rowWords + q] = q % 2 ? 0xfedcba98 : 0x76543210;
+      w[l.gate.scales + r * l.gate.scaleRowWords] = r;
+    }
+    const got = await unpackExpertGpu(gpu, l, { buffer: createBufferWith(gpu, w, 'codes') });
+    const from = E8M0_MIN_PACKED * 32;
+    const want = Float32Array.from({ length: 256 * 32 }, (_, i) =>
+      Math.fround(decodeE2M1(i & 15) * decodeE8M0(i >> 5)),
+    );
+    expectSameF32(got.gate.subarray(from), want.subarray(from), 'e2m1 × e8m0');
+    expectSameF32(got.gate.subarray(from), decodeExpert(l, w, 0).gate.subarray(from), 'CPU decodeExpert');
+  });
+
   it('decode int8 codes −128..127 exactly', async () => {
     const gpu = await testGpu();
     const l = expertLayout('int8', 64, 4);
@@ -83,6 +103,7 @@ describe('GPU weight decoders', () => {
     ['int8', 100, 27],
     ['fp8', 72, 40, [16, 24]],
     ['nvfp4', 64, 48],
+    ['mxfp4', 64, 96],
   ];
   for (const [format, H, F, block] of cases) {
     it(`${format} H=${H} F=${F}: GPU unpack equals CPU decodeExpert bit for bit, at a binding offset`, async () => {

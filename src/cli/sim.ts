@@ -2,7 +2,8 @@
 //                [--this-device-gflops X --this-device-copy-gbps Y] [--calibrate FILE] [--list]
 //        npm run sim -- --validate [--json]
 //        npm run sim -- --fit-calibration [--json]   (writes src/hardware/gb200-nvl72-fit.json)
-// The rack-scale model: DWDP vs DEP for DeepSeek-R1 on a hardware profile, in virtual time.
+// The rack-scale model: DWDP vs DEP for the scenario's model (default DeepSeek-R1; "model" names a
+// preset or an HF config.json beside the scenario file) on a hardware profile, in virtual time.
 // Everything it prints is modeled (it says so), except --calibrate's measured column, which
 // comes from the file (GPU timings the lab took); nothing here touches a GPU.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
 import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { OptionError, formatOptionError } from '../options/error.ts';
+import { resolveScenarioModel } from '../options/scenario.ts';
+import type { MoeConfig } from '../model/config.ts';
 import {
   SCENARIOS,
   checkScenario,
@@ -130,7 +133,7 @@ function refuseUnread(args: Args): void {
     const extra = given([...SCENARIO_RUN_FLAGS, 'calibrate', 'list']);
     if (extra.length > 0)
       throw new UsageError(
-        `--validate runs its own settings on gb200-nvl72 (and reads --json): remove ${extra.join(' ')}`,
+        `--validate runs its own settings and profiles (and reads --json): remove ${extra.join(' ')}`,
       );
   }
   if (args.has('calibrate')) {
@@ -170,13 +173,15 @@ function profileFrom(args: Args): HardwareProfile | undefined {
 /** FILE.json → FILE-dep.json / FILE-dwdp.json. */
 const traceFile = (file: string, strategy: string): string => `${file.replace(/\.json$/, '')}-${strategy}.json`;
 
-function writeTraces(spec: ScenarioSpec, profile: HardwareProfile | undefined, file: string): string[] {
+function writeTraces(
+  spec: ScenarioSpec,
+  model: MoeConfig,
+  profile: HardwareProfile | undefined,
+  file: string,
+): string[] {
   const p = scenarioRows(spec)[0];
   const prof = profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
-  const run = runStepRow(
-    { ...p, profile: prof, model: deepseekR1(), steps: Math.min(p.steps, 2) },
-    { intervals: true },
-  );
+  const run = runStepRow({ ...p, profile: prof, model, steps: Math.min(p.steps, 2) }, { intervals: true });
   const written: string[] = [];
   for (const s of ['dep', 'dwdp'] as const) {
     const path = traceFile(file, s);
@@ -200,7 +205,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       usage(
         'npm run sim -- --scenario <name|file.json> [options]  |  npm run sim -- --validate [--json]',
-        'Rack-scale model of DWDP vs DEP (DeepSeek-R1 prefill) in virtual time. Everything printed is MODELED.',
+        'Rack-scale model of DWDP vs DEP (prefill; the scenario\'s "model", default DeepSeek-R1) in virtual time. Everything printed is MODELED.',
         SPEC,
       ),
     );
@@ -268,19 +273,31 @@ async function main(): Promise<void> {
   if (e2e) return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
   if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
+  const builtIn = Object.hasOwn(SCENARIOS, name);
+  // The scenario's model: a preset, or a config.json read relative to the scenario file.
+  let model: MoeConfig;
+  try {
+    model =
+      spec.model === undefined
+        ? deepseekR1()
+        : resolveScenarioModel(spec.model, builtIn ? undefined : name, (p) => readFileSync(p, 'utf8'));
+  } catch (e) {
+    return scenarioProblem(builtIn ? `built-in scenario ${name}` : name, e);
+  }
   const trace = args.optStr('trace');
   // Before the scenario runs: the two trace files must be writable.
   if (trace !== undefined) for (const s of ['dep', 'dwdp']) checkOutputFile('--trace', traceFile(trace, s));
   const profile = profileFrom(args);
   // Every row checked (values, rules between keys, the work it asks for) before any runs.
   try {
-    checkScenario(spec, deepseekR1().experts);
+    checkScenario(spec, model.experts);
   } catch (e) {
-    scenarioProblem(Object.hasOwn(SCENARIOS, name) ? `built-in scenario ${name}` : name, e);
+    scenarioProblem(builtIn ? `built-in scenario ${name}` : name, e);
   }
   const json = args.flag('json');
   const res = runScenario(spec, {
     profile,
+    model,
     onRow: json ? undefined : (_, i) => process.stderr.write(`  row ${i + 1} done\r`),
   });
   if (json) {
@@ -290,7 +307,7 @@ async function main(): Promise<void> {
     console.log(formatScenario(res));
   }
   if (trace !== undefined)
-    for (const f of writeTraces(spec, profile, trace))
+    for (const f of writeTraces(spec, model, profile, trace))
       process.stderr.write(`wrote ${f} (modeled timeline; open in ui.perfetto.dev)\n`);
 }
 

@@ -59,7 +59,7 @@ export const WEIGHT_BYTES: Readonly<Record<Precision, number>> = { fp4: 0.5625, 
 
 /** The precision the routed experts' math runs in: FP4 where the GPU has it, else FP8 after expansion. */
 export function expertMathPrecision(format: WeightFormat, profile: HardwareProfile): Precision {
-  if (format === 'nvfp4') return profile.peakTflops.fp4 !== null ? 'fp4' : 'fp8';
+  if (format === 'nvfp4' || format === 'mxfp4') return profile.peakTflops.fp4 !== null ? 'fp4' : 'fp8';
   if (format === 'f32') return 'fp32';
   return 'fp8'; // int8 and fp8 run at the same tensor-core rate on these GPUs
 }

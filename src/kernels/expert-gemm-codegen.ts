@@ -20,7 +20,7 @@ export interface CodegenProblem {
   sources: number;
 }
 
-export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3 };
+export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3, mxfp4: 4 };
 
 /** Binding numbers shared by every variant (see shaders/expert_gemm.wgsl). */
 export const BINDING = { params: 0, input: 1, perm: 2, offsets: 3, table: 4, output: 5, firstWeight: 6 } as const;
@@ -66,8 +66,11 @@ interface Ctx {
 /** Values per k step: one weight load per stream per step. */
 function stepValues(c: Ctx): number {
   if (c.format === 'f32') return 4;
-  return (c.format === 'nvfp4' ? 8 : 4) * (c.wide ? 4 : 1);
+  return (isFp4(c.format) ? 8 : 4) * (c.wide ? 4 : 1);
 }
+
+/** The e2m1 formats: 8 codes per word, decoded by dec_e2m1x8 with a per-group scale. */
+const isFp4 = (f: WeightFormat): boolean => f === 'nvfp4' || f === 'mxfp4';
 
 /** Section offset of matrix `mat` (a WGSL u32 expression) among the projection's matrices. */
 function sectionOf(c: Ctx, pick: (m: MatrixLayout) => number, mat: number | string): string {
@@ -193,6 +196,7 @@ function emitStep(
           L.add(`let ${w} = dec_e4m3x4_finite(${word(s.id, t)})${times(scale(s.id, t))};`);
           break;
         case 'nvfp4':
+        case 'mxfp4':
           if (t % 2 === 0) L.add(`let e_${s.id}_${t >> 1} = dec_e2m1x8(${word(s.id, t >> 1)}, ${scale(s.id, t)});`);
           L.add(`let ${w} = e_${s.id}_${t >> 1}.${t % 2 ? 'hi' : 'lo'};`);
           break;
@@ -214,7 +218,7 @@ function emitLoopedStep(
   scale: (id: string, t: number) => string | undefined,
 ): void {
   const { v } = c;
-  const perWord = c.format === 'nvfp4' ? 2 : 1; // x vec4s (quads) per code word
+  const perWord = isFp4(c.format) ? 2 : 1; // x vec4s (quads) per code word
   const quads = stepValues(c) / 4;
   for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, src, k)};`);
   L.open('for (var h = 0u; h < 4u; h++) {');
@@ -235,6 +239,13 @@ function emitLoopedStep(
         // words 0, 1 hold group 2k, words 2, 3 group 2k+1
         L.add(
           `let e_${s.id} = dec_e2m1x8(W_${s.id}[h], select(${scale(s.id, 0)}, ${scale(s.id, 4)}, h >= 2u));`,
+          `let w_${s.id}_0 = e_${s.id}.lo;`,
+          `let w_${s.id}_1 = e_${s.id}.hi;`,
+        );
+        break;
+      case 'mxfp4': // the 4 words are one 32-value group: one scale
+        L.add(
+          `let e_${s.id} = dec_e2m1x8(W_${s.id}[h], ${scale(s.id, 0)});`,
           `let w_${s.id}_0 = e_${s.id}.lo;`,
           `let w_${s.id}_1 = e_${s.id}.hi;`,
         );
@@ -381,6 +392,21 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       emitNvStep('k');
       L.close();
       if (tail) emitNvStep(u(fullSteps), tail);
+      return;
+    }
+    case 'mxfp4': {
+      // One e8m0 scale per 32 values (mxfp4_scale, weight_decode.wgsl), 4 per scale word. Steps
+      // are always wide here (32 values, 4 code words: exactly group k, byte k%4 of word k/4)
+      // and the reduction length is a multiple of 32, so there is no tail step.
+      if (!c.wide || tail) throw new Error(`mxfp4 steps must be whole 32-value groups (reduction ${c.kd})`);
+      const ml = c.mats[0];
+      L.add(...each((s) => `let sr_${s.id} = block + ${s.scales} + ${s.col} * ${u(ml.scaleRowWords)};`));
+      L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
+      L.add(
+        ...each((s) => `let s_${s.id} = mxfp4_scale((${scaleWord}(sr_${s.id} + k / 4u) >> (8u * (k % 4u))) & 0xffu);`),
+      );
+      emitStep(c, L, src, 'k', (id) => `s_${id}`);
+      L.close();
       return;
     }
   }

@@ -49,6 +49,7 @@ export const DEFAULT_SUBGROUP_VARIANTS: Record<WeightFormat, string> = {
   int8: 'sx4:8x4:2x2',
   fp8: 'sx4:8x4:2x2',
   nvfp4: 'sw4:4x8:2x2:loop',
+  mxfp4: 'sw4:4x8:2x2:loop', // nvfp4's codes and loop; not separately measured
 };
 /** Portable default for every other adapter. */
 export const DEFAULT_TILE_VARIANT = 'tile:4x4:8x8';

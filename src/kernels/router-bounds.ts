@@ -12,6 +12,13 @@
 // differs by more than the two error bounds together; exactly equal scores are true ties
 // (duplicate router rows) that the kernel computes identically and breaks by index like the
 // reference, so they need no gap.
+//
+// Routing 'topk-softmax' (gpt-oss) selects on the logits themselves (the reference's scores):
+// their bound is the logit bound plus an ulp. Its weights are the softmax over the K chosen:
+// ln w_k = l_k − ln Σ_j exp(l_j), which a logit error δ moves by δ_k − Σ_j w_j δ_j, at most
+// |δ_k| + max_j |δ_j|; the f32 difference l_j − l_0 rounds by |l_j − l_0| ulps, its exp errs by
+// 3 + 2|l_j − l_0| ulps (numerator and normalizer: twice), the sum over K, the division and
+// the scale by an ulp each.
 import { routerReference, type RouterReference } from './router.ts';
 import type { RouterParams } from './routing-params.ts';
 
@@ -49,6 +56,10 @@ export function routerScoreBounds(
     maxLogit = Math.max(maxLogit, Math.abs(dot));
   }
   const maxErr = Math.max(...logitErr);
+  if (p.routing === 'topk-softmax') {
+    const sel = Float64Array.from(logitErr, (err, e) => err + U * Math.abs(ref.scores[t * E + e]));
+    return { prob: logitErr, sel }; // prob: the logits' bounds, which routerWeightBounds reads
+  }
   const ulps = 8 + 2 * maxLogit + (p.scoring === 'softmax' ? E : 0);
   const prob = new Float64Array(E);
   const sel = new Float64Array(E);
@@ -99,6 +110,11 @@ export function routerWeightBounds(p: RouterParams, inp: RouterInputs, ref: Rout
   const errP = routerScoreBounds(p, inp, ref, t).prob;
   const chosen = Array.from(ref.idx.subarray(t * K, (t + 1) * K));
   const w = (k: number) => Math.abs(ref.weight[t * K + k]);
+  if (p.routing === 'topk-softmax') {
+    const maxErr = Math.max(...chosen.map((e) => errP[e]));
+    const spread = ref.scores[t * E + chosen[0]] - ref.scores[t * E + chosen[K - 1]];
+    return chosen.map((e, k) => Math.abs(S) * w(k) * (errP[e] + maxErr + (8 + 6 * spread + K) * U));
+  }
   if (!p.normTopkProb) return chosen.map((e, k) => Math.abs(S) * errP[e] + 2 * U * w(k));
   const prob = chosen.map((e) => ref.probs[t * E + e]);
   const den = prob.reduce((a, b) => a + b, 0);

@@ -1,7 +1,8 @@
 // The MoE router (shaders/router.wgsl): x [T,H] · W [E,H]ᵀ → topkIdx [T,K] i32 and
 // topkWeight [T,K] f32, plus its float64 CPU reference. Slot order within a token is
 // descending selection score, exact ties broken by the lower expert index; the selection
-// score is prob + bias with a noaux_tc bias, else prob.
+// score is prob + bias with a noaux_tc bias, else prob; with routing 'topk-softmax' (gpt-oss)
+// it is the raw logit, and the weights are the softmax over the K selected logits.
 //
 // Two passes when H % 4 == 0 (every real model): the logits [T, E] are a GEMM, run by the
 // grouped expert GEMM's tiled kernel as a dense GEMM (dense-gemm.ts, the adapter's f32
@@ -149,6 +150,7 @@ export class RouterKernel {
       NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
       ROUTED_SCALING: p.routedScalingFactor,
       FUSED_LOGITS: twoPass ? 0 : 1,
+      TOPK_SOFTMAX: p.routing === 'topk-softmax' ? 1 : 0,
     };
     const key = `router:tb${tb}:wg${wg}:v${vw}:${Object.values(constants).join(',')}`;
     const prelude = {
@@ -284,6 +286,22 @@ export function routerReference(
       let acc = 0;
       for (let h = 0; h < H; h++) acc += x[t * H + h] * w[e * H + h];
       prob[e] = acc;
+    }
+    if (p.routing === 'topk-softmax') {
+      // gpt-oss: select on the logits (probs and scores hold them), weights = softmax over the K selected.
+      probs.set(prob, t * E);
+      scores.set(prob, t * E);
+      const chosen = Array.from({ length: E }, (_, e) => e)
+        .sort(byScore(prob))
+        .slice(0, K);
+      const top = prob[chosen[0]];
+      let den = 0;
+      for (const e of chosen) den += Math.exp(prob[e] - top);
+      chosen.forEach((e, k) => {
+        idx[t * K + k] = e;
+        weight[t * K + k] = (Math.exp(prob[e] - top) / den) * p.routedScalingFactor;
+      });
+      continue;
     }
     if (p.scoring === 'sigmoid') {
       for (let e = 0; e < E; e++) prob[e] = 1 / (1 + Math.exp(-prob[e]));

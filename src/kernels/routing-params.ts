@@ -20,6 +20,12 @@ export interface RouterParams {
   normTopkProb: boolean;
   /** routed_scaling_factor (1 when the family has none); applied whether or not normTopkProb. */
   routedScalingFactor: number;
+  /**
+   * 'score-topk' (default): score every expert, then top-k. 'topk-softmax' (gpt-oss): top-k
+   * over the raw logits, then the softmax over the k selected only (scoring 'softmax',
+   * normTopkProb true, ungrouped, no bias: the same weights as softmax + top-k + renormalize).
+   */
+  routing?: 'score-topk' | 'topk-softmax';
 }
 
 export const MAX_TOP_K = 64;
@@ -52,6 +58,18 @@ export function validateRouterParams(p: RouterParams): void {
     throw new Error(
       `router: nGroup = ${p.nGroup} leaves one expert per group, but the biased group score sums the top 2`,
     );
+  }
+  if (p.routing !== undefined && p.routing !== 'score-topk' && p.routing !== 'topk-softmax') {
+    throw new Error(`router: routing must be 'score-topk' or 'topk-softmax' (got '${String(p.routing)}')`);
+  }
+  if (p.routing === 'topk-softmax') {
+    const bad = [
+      p.scoring !== 'softmax' && `scoring '${p.scoring}' (needs 'softmax')`,
+      !p.normTopkProb && 'normTopkProb false (the k weights are a softmax: they sum to 1)',
+      p.hasBias && 'a selection bias',
+      p.nGroup > 1 && `nGroup = ${p.nGroup} (ungrouped only)`,
+    ].filter(Boolean);
+    if (bad.length > 0) throw new Error(`router: routing 'topk-softmax' does not take ${bad.join(', ')}`);
   }
   if (!Number.isFinite(p.routedScalingFactor)) {
     throw new Error(`router: routedScalingFactor must be finite (got ${p.routedScalingFactor})`);

@@ -1,9 +1,9 @@
 // One MoE layer's weights on the host, in the chosen weight format: the f32 master
 // weights from the seed, quantized expert by expert into contiguous blocks — the exact
 // bytes that sit in GPU memory and that a DWDP pull moves.
-import { ConfigError, type MoeConfig } from '../model/config.ts';
+import { ConfigError, sizeKeys, type MoeConfig } from '../model/config.ts';
 import {
-  NVFP4_GROUP,
+  fp4Group,
   decodeExpert,
   expertLayout,
   packExpert,
@@ -27,20 +27,22 @@ export interface HostLayerWeights {
 
 /** The expert block layout for a config and format (fp8 takes the model's native block when it has one). */
 export function layerLayout(cfg: MoeConfig, format: WeightFormat, expertHidden = cfg.expertHidden): ExpertLayout {
-  if (format === 'nvfp4') {
-    // One e4m3 scale per 16 values along every reduction: name the config key that breaks it.
+  const group = fp4Group(format);
+  if (group !== undefined) {
+    // One scale per `group` values along every reduction: name the config key that breaks it.
     const sharedKey =
       cfg.family === 'qwen2_moe' ? 'shared_expert_intermediate_size' : 'n_shared_experts × moe_intermediate_size';
-    const expertKey = cfg.family === 'mixtral' ? 'intermediate_size' : 'moe_intermediate_size';
+    const expertKey = sizeKeys(cfg.family).expertHidden;
     const dims: [string, number][] = [
       ['hidden_size', cfg.hidden],
       [expertHidden === cfg.expertHidden ? expertKey : sharedKey, expertHidden],
     ];
+    const scale = format === 'nvfp4' ? 'e4m3' : 'e8m0';
     for (const [key, v] of dims) {
-      if (v % NVFP4_GROUP !== 0)
+      if (v % group !== 0)
         throw new ConfigError(
           key,
-          `${v} is not a multiple of ${NVFP4_GROUP}, which nvfp4 weights need (one e4m3 scale per ${NVFP4_GROUP} values); ` +
+          `${v} is not a multiple of ${group}, which ${format} weights need (one ${scale} scale per ${group} values); ` +
             'use another --weights format or change the size',
           cfg.name,
         );

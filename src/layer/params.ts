@@ -14,6 +14,7 @@ export function routerParams(cfg: MoeConfig): RouterParams {
     hasBias: cfg.correctionBias,
     normTopkProb: cfg.normTopkProb,
     routedScalingFactor: cfg.routedScalingFactor,
+    routing: cfg.routing,
   };
 }
 

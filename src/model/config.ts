@@ -1,6 +1,6 @@
 // The MoE layer's configuration, read from a Hugging Face config.json as its authors publish
-// it (DeepSeek-V3/R1, Mixtral, Qwen2-MoE/Qwen1.5-MoE, Qwen3-MoE), with `--set key=value`
-// overrides applied to the HF keys before they are interpreted.
+// it (DeepSeek-V3/R1, Kimi-K2, Mixtral, Qwen2-MoE/Qwen1.5-MoE, Qwen3-MoE, gpt-oss, GLM-4.5),
+// with `--set key=value` overrides applied to the HF keys before they are interpreted.
 //
 // Semantics follow the HF modeling code of each family:
 // - deepseek_v3: s = sigmoid(logits) (softmax also accepted), noaux_tc grouped top-k with
@@ -14,6 +14,23 @@
 //   MLP of shared_expert_intermediate_size scaled by sigmoid(x·shared_expert_gate);
 //   layer i is MoE when i ∉ mlp_only_layers and (i+1) % decoder_sparse_step == 0.
 // - qwen3_moe: as qwen2_moe without the shared expert.
+// - kimi_k2: DeepSeek-V3's architecture (architectures DeepseekV3ForCausalLM), read as deepseek_v3.
+// - glm4_moe (GLM-4.5): DeepSeek-V3's routing (sigmoid, e_score_correction_bias for selection,
+//   n_group/topk_group, norm_topk_prob, routed_scaling_factor; no scoring_func/topk_method keys),
+//   dense-first layers (first_k_dense_replace) and n_shared_experts, with GQA attention
+//   (num_key_value_heads, head_dim; partial_rotary_factor and use_qk_norm change no GEMM shape).
+// - gpt_oss: every layer MoE with num_local_experts experts of intermediate_size; router =
+//   top-k over the logits, then softmax over the k selected (equal to softmax, top-k,
+//   renormalize: `routing` 'topk-softmax'); GQA attention whose layers alternate between a
+//   sliding window and full causal attention (`layer_types`, `sliding_window`), each head with a
+//   learned attention sink (one extra logit in the softmax: no GEMM work); experts in MXFP4
+//   (quantization_config.quant_method mxfp4). swiglu_limit (a clamp) changes no FLOP count.
+//
+// Attention windows, per layer (null: full causal). `layer_types` decides where present
+// ('sliding_attention' takes `sliding_window`); else Mixtral's `sliding_window` covers every
+// layer, and Qwen's applies to layers ≥ max_window_layers when use_sliding_window is true
+// (the HF modeling code of each). A window W lets a query attend to itself and the W − 1 keys
+// before it (HF's mask: kv_idx > q_idx − W).
 //
 // Keys that change the numbers and have no safe default (sizes, expert counts, top-k, the
 // DeepSeek routing keys) are required: a missing one is a ConfigError naming it. Peripheral
@@ -21,8 +38,16 @@
 // hidden // heads, decoder_sparse_step 1, Qwen norm_topk_prob false, …).
 // This module is pure: no node: imports (it runs in the browser too).
 
-export type MoeFamily = 'deepseek_v3' | 'mixtral' | 'qwen2_moe' | 'qwen3_moe';
-const MOE_FAMILIES: readonly MoeFamily[] = ['deepseek_v3', 'mixtral', 'qwen2_moe', 'qwen3_moe'];
+export type MoeFamily = 'deepseek_v3' | 'kimi_k2' | 'mixtral' | 'qwen2_moe' | 'qwen3_moe' | 'gpt_oss' | 'glm4_moe';
+const MOE_FAMILIES: readonly MoeFamily[] = [
+  'deepseek_v3',
+  'kimi_k2',
+  'mixtral',
+  'qwen2_moe',
+  'qwen3_moe',
+  'gpt_oss',
+  'glm4_moe',
+];
 
 /** Limits of this project's router kernel (experts per token and experts per layer). */
 export const KERNEL_LIMITS = { maxExperts: 512, maxTopK: 16 } as const;
@@ -55,6 +80,12 @@ export interface MoeConfig {
   experts: number; // E  n_routed_experts | num_local_experts | num_experts
   topK: number; // K  num_experts_per_tok
   scoring: 'softmax' | 'sigmoid';
+  /**
+   * How the K weights are formed: 'score-topk' scores every expert, keeps the top K (then
+   * normTopkProb, routedScalingFactor); 'topk-softmax' (gpt-oss) keeps the K largest logits
+   * and takes the softmax over those K only (scoring 'softmax', normTopkProb true: the same weights).
+   */
+  routing: 'score-topk' | 'topk-softmax';
   nGroup: number; // 1 when the family has no group routing
   topkGroup: number;
   correctionBias: boolean; // noaux_tc: e_score_correction_bias [E] added for selection only
@@ -64,10 +95,22 @@ export interface MoeConfig {
   sharedExpertGate: boolean; // Qwen2-MoE: shared output × sigmoid(x·g), g [H]
   layers: { total: number; moe: number; dense: number; moeLayerIndices: number[] };
   denseIntermediate: number; // intermediate_size of the dense-MLP layers; 0 when the family has none (Mixtral)
-  /** headDim is the query/key head size (MLA: qk_nope_head_dim + qk_rope_head_dim). */
-  attention: { heads: number; kvHeads: number; headDim: number; mla?: MlaDims };
+  /**
+   * headDim is the query/key head size (MLA: qk_nope_head_dim + qk_rope_head_dim). `windows[l]`
+   * is layer l's sliding window in keys (null: full causal); `sinks`: one learned logit per head.
+   */
+  attention: {
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    mla?: MlaDims;
+    windows: readonly (number | null)[];
+    sinks: boolean;
+  };
   vocabSize: number;
   nativeWeightBlock?: [number, number]; // quantization_config.weight_block_size
+  /** The routed experts' published weight format when the config names one (gpt-oss: mxfp4). */
+  nativeExpertFormat?: 'mxfp4' | 'fp8';
   raw: Record<string, unknown>; // effective HF keys after overrides
 }
 
@@ -227,11 +270,13 @@ class KeyReader {
 }
 
 /** The HF architecture class each family publishes, to catch a model_type/architectures mix-up. */
-const ARCHITECTURES: Record<string, MoeFamily> = {
-  DeepseekV3ForCausalLM: 'deepseek_v3',
-  MixtralForCausalLM: 'mixtral',
-  Qwen2MoeForCausalLM: 'qwen2_moe',
-  Qwen3MoeForCausalLM: 'qwen3_moe',
+const ARCHITECTURES: Record<string, readonly MoeFamily[]> = {
+  DeepseekV3ForCausalLM: ['deepseek_v3', 'kimi_k2'],
+  MixtralForCausalLM: ['mixtral'],
+  Qwen2MoeForCausalLM: ['qwen2_moe'],
+  Qwen3MoeForCausalLM: ['qwen3_moe'],
+  GptOssForCausalLM: ['gpt_oss'],
+  Glm4MoeForCausalLM: ['glm4_moe'],
 };
 
 /** Interpret a Hugging Face config.json (plus overrides) as a MoeConfig, or throw a ConfigError. */
@@ -254,13 +299,23 @@ export function parseMoeConfig(json: unknown, opts: ParseOptions = {}): MoeConfi
   const act = r.str('hidden_act', 'silu');
   if (act !== 'silu') r.fail('hidden_act', `'${act}' is not supported: the expert kernels implement SwiGLU (silu)`);
 
-  const cfg = fam === 'deepseek_v3' ? readDeepseek(r) : fam === 'mixtral' ? readMixtral(r) : readQwen(r, fam);
+  const cfg = READERS[fam](r);
   checkRouting(r, cfg);
   checkUnknownOverrides(r, json as Record<string, unknown>, opts.overrides ?? {}, fam);
   return { ...cfg, name, family: fam, raw };
 }
 
 type Interpreted = Omit<MoeConfig, 'name' | 'family' | 'raw'>;
+
+const READERS: Record<MoeFamily, (r: KeyReader) => Interpreted> = {
+  deepseek_v3: (r) => readDeepseek(r),
+  kimi_k2: (r) => readDeepseek(r),
+  mixtral: (r) => readMixtral(r),
+  qwen2_moe: (r) => readQwen(r, 'qwen2_moe'),
+  qwen3_moe: (r) => readQwen(r, 'qwen3_moe'),
+  gpt_oss: (r) => readGptOss(r),
+  glm4_moe: (r) => readGlm(r),
+};
 
 function readDeepseek(r: KeyReader): Interpreted {
   const hidden = r.int('hidden_size');
@@ -275,21 +330,8 @@ function readDeepseek(r: KeyReader): Interpreted {
   if (method !== 'noaux_tc') r.fail('topk_method', `unknown topk_method '${method}'; supported: noaux_tc`);
   const scoring = readScoring(r, 'sigmoid');
 
-  // n_shared_experts null means none (the DeepSeek modeling code tests `is not None`).
-  const nShared =
-    r.raw.n_shared_experts === null ? (r.used.add('n_shared_experts'), 0) : r.int('n_shared_experts', { min: 0 });
-
-  const total = r.int('num_hidden_layers');
-  const firstDense = r.int('first_k_dense_replace', { min: 0 });
-  const freq = r.int('moe_layer_freq', { fallback: 1 });
-  if (firstDense > total) r.fail('first_k_dense_replace', `${firstDense} exceeds num_hidden_layers=${total}`);
-  const moeLayerIndices = range(total).filter((i) => i >= firstDense && i % freq === 0);
-  if (moeLayerIndices.length === 0) {
-    r.fail(
-      'first_k_dense_replace',
-      `no MoE layer left (first_k_dense_replace=${firstDense}, moe_layer_freq=${freq}, num_hidden_layers=${total})`,
-    );
-  }
+  const nShared = readSharedCount(r);
+  const { total, moeLayerIndices } = readDenseFirst(r);
 
   const heads = r.int('num_attention_heads');
   const kvHeads = readKvHeads(r, heads);
@@ -307,6 +349,7 @@ function readDeepseek(r: KeyReader): Interpreted {
     experts,
     topK,
     scoring,
+    routing: 'score-topk',
     nGroup: r.int('n_group'),
     topkGroup: r.int('topk_group'),
     correctionBias: true,
@@ -316,10 +359,152 @@ function readDeepseek(r: KeyReader): Interpreted {
     sharedExpertGate: false,
     layers: layerSplit(total, moeLayerIndices),
     denseIntermediate: r.int('intermediate_size'),
-    attention: { heads, kvHeads, headDim: mla.qkNopeHeadDim + mla.qkRopeHeadDim, mla },
+    attention: {
+      heads,
+      kvHeads,
+      headDim: mla.qkNopeHeadDim + mla.qkRopeHeadDim,
+      mla,
+      windows: readWindows(r, total, 'none'),
+      sinks: false,
+    },
     vocabSize: r.int('vocab_size'),
     nativeWeightBlock: readWeightBlock(r),
+    nativeExpertFormat: readQuantMethod(r),
   };
+}
+
+/** n_shared_experts; null means none (the DeepSeek and GLM modeling code test `is not None`). */
+function readSharedCount(r: KeyReader): number {
+  return r.raw.n_shared_experts === null
+    ? (r.used.add('n_shared_experts'), 0)
+    : r.int('n_shared_experts', { min: 0, fallback: r.raw.model_type === 'glm4_moe' ? 1 : undefined });
+}
+
+/** DeepSeek/GLM layer split: layer i is MoE when i ≥ first_k_dense_replace and i % moe_layer_freq == 0. */
+function readDenseFirst(r: KeyReader): { total: number; moeLayerIndices: number[] } {
+  const total = r.int('num_hidden_layers');
+  const firstDense = r.int('first_k_dense_replace', { min: 0 });
+  const freq = r.int('moe_layer_freq', { fallback: 1 });
+  if (firstDense > total) r.fail('first_k_dense_replace', `${firstDense} exceeds num_hidden_layers=${total}`);
+  const moeLayerIndices = range(total).filter((i) => i >= firstDense && i % freq === 0);
+  if (moeLayerIndices.length === 0) {
+    r.fail(
+      'first_k_dense_replace',
+      `no MoE layer left (first_k_dense_replace=${firstDense}, moe_layer_freq=${freq}, num_hidden_layers=${total})`,
+    );
+  }
+  return { total, moeLayerIndices };
+}
+
+/**
+ * GLM-4.5 (Glm4MoeConfig): DeepSeek-V3 routing without its scoring_func/topk_method keys (always
+ * sigmoid + correction bias), GQA attention. Defaults as Glm4MoeConfig's where the key is optional.
+ */
+function readGlm(r: KeyReader): Interpreted {
+  const hidden = r.int('hidden_size');
+  const expertHidden = r.int('moe_intermediate_size');
+  const nShared = readSharedCount(r);
+  const { total, moeLayerIndices } = readDenseFirst(r);
+  const heads = r.int('num_attention_heads');
+  return {
+    hidden,
+    expertHidden,
+    experts: r.int('n_routed_experts'),
+    topK: r.int('num_experts_per_tok'),
+    scoring: 'sigmoid',
+    routing: 'score-topk',
+    nGroup: r.int('n_group', { fallback: 1 }),
+    topkGroup: r.int('topk_group', { fallback: 1 }),
+    correctionBias: true,
+    normTopkProb: r.bool('norm_topk_prob', true),
+    routedScalingFactor: r.num('routed_scaling_factor', { fallback: 1 }),
+    sharedHidden: nShared * expertHidden,
+    sharedExpertGate: false,
+    layers: layerSplit(total, moeLayerIndices),
+    denseIntermediate: r.int('intermediate_size'),
+    attention: {
+      heads,
+      kvHeads: readKvHeads(r, heads),
+      headDim: readHeadDim(r, hidden, heads),
+      windows: readWindows(r, total, 'none'),
+      sinks: false,
+    },
+    vocabSize: r.int('vocab_size'),
+    nativeWeightBlock: readWeightBlock(r),
+    nativeExpertFormat: readQuantMethod(r),
+  };
+}
+
+/** gpt-oss (GptOssConfig): every layer MoE, top-k-then-softmax routing, alternating windows, sinks, MXFP4 experts. */
+function readGptOss(r: KeyReader): Interpreted {
+  const hidden = r.int('hidden_size');
+  const total = r.int('num_hidden_layers');
+  const heads = r.int('num_attention_heads');
+  return {
+    hidden,
+    expertHidden: r.int('intermediate_size'),
+    experts: r.int('num_local_experts'),
+    topK: r.int('num_experts_per_tok'),
+    scoring: 'softmax',
+    routing: 'topk-softmax',
+    nGroup: 1,
+    topkGroup: 1,
+    correctionBias: false,
+    normTopkProb: true, // softmax over the K kept logits: the weights sum to 1
+    routedScalingFactor: 1,
+    sharedHidden: 0,
+    sharedExpertGate: false,
+    layers: layerSplit(total, range(total)),
+    denseIntermediate: 0,
+    attention: {
+      heads,
+      kvHeads: readKvHeads(r, heads),
+      headDim: readHeadDim(r, hidden, heads),
+      windows: readWindows(r, total, 'none'),
+      sinks: true, // GptOssAttention always has them
+    },
+    vocabSize: r.int('vocab_size'),
+    nativeExpertFormat: readQuantMethod(r),
+  };
+}
+
+/**
+ * Per-layer attention windows. `layer_types` decides where present; else `fallback`: 'none'
+ * (full causal everywhere), 'all' (sliding_window, when set, on every layer: Mistral/Mixtral),
+ * 'qwen' (sliding_window on layers ≥ max_window_layers when use_sliding_window).
+ */
+function readWindows(r: KeyReader, total: number, fallback: 'none' | 'all' | 'qwen'): (number | null)[] {
+  const types = r.get('layer_types');
+  if (types !== undefined) {
+    if (!Array.isArray(types) || types.length !== total)
+      r.fail(
+        'layer_types',
+        `expected a list of ${total} layer types (num_hidden_layers=${total}), got ${shown(types)}`,
+      );
+    return types.map((t, i) => {
+      if (t === 'full_attention') return null;
+      if (t === 'sliding_attention') return r.int('sliding_window');
+      return r.fail('layer_types', `layer ${i} is ${shown(t)}; supported: "full_attention", "sliding_attention"`);
+    });
+  }
+  if (fallback === 'all') {
+    const w = r.has('sliding_window') ? r.int('sliding_window') : null;
+    return range(total).map(() => w);
+  }
+  if (fallback === 'qwen' && r.bool('use_sliding_window', false)) {
+    const w = r.int('sliding_window');
+    const from = r.int('max_window_layers', { min: 0 });
+    return range(total).map((i) => (i >= from ? w : null));
+  }
+  return range(total).map(() => null);
+}
+
+/** quantization_config.quant_method, where it names an expert format this project has. */
+function readQuantMethod(r: KeyReader): 'mxfp4' | 'fp8' | undefined {
+  const q = r.get('quantization_config');
+  if (q === undefined || typeof q !== 'object' || Array.isArray(q)) return undefined;
+  const m = (q as Record<string, unknown>).quant_method;
+  return m === 'mxfp4' || m === 'fp8' ? m : undefined;
 }
 
 function readMixtral(r: KeyReader): Interpreted {
@@ -332,6 +517,7 @@ function readMixtral(r: KeyReader): Interpreted {
     experts: r.int('num_local_experts'),
     topK: r.int('num_experts_per_tok'),
     scoring: 'softmax',
+    routing: 'score-topk',
     nGroup: 1,
     topkGroup: 1,
     correctionBias: false,
@@ -341,7 +527,13 @@ function readMixtral(r: KeyReader): Interpreted {
     sharedExpertGate: false,
     layers: layerSplit(total, range(total)),
     denseIntermediate: 0,
-    attention: { heads, kvHeads: readKvHeads(r, heads), headDim: readHeadDim(r, hidden, heads) },
+    attention: {
+      heads,
+      kvHeads: readKvHeads(r, heads),
+      headDim: readHeadDim(r, hidden, heads),
+      windows: readWindows(r, total, 'all'),
+      sinks: false,
+    },
     vocabSize: r.int('vocab_size'),
     nativeWeightBlock: readWeightBlock(r),
   };
@@ -371,6 +563,7 @@ function readQwen(r: KeyReader, fam: 'qwen2_moe' | 'qwen3_moe'): Interpreted {
     experts: r.int('num_experts'),
     topK: r.int('num_experts_per_tok'),
     scoring: 'softmax',
+    routing: 'score-topk',
     nGroup: 1,
     topkGroup: 1,
     correctionBias: false,
@@ -380,7 +573,13 @@ function readQwen(r: KeyReader, fam: 'qwen2_moe' | 'qwen3_moe'): Interpreted {
     sharedExpertGate: sharedHidden > 0,
     layers: layerSplit(total, moeLayerIndices),
     denseIntermediate: r.int('intermediate_size'),
-    attention: { heads, kvHeads: readKvHeads(r, heads), headDim: readHeadDim(r, hidden, heads) },
+    attention: {
+      heads,
+      kvHeads: readKvHeads(r, heads),
+      headDim: readHeadDim(r, hidden, heads),
+      windows: readWindows(r, total, 'qwen'),
+      sinks: false,
+    },
     vocabSize: r.int('vocab_size'),
     nativeWeightBlock: readWeightBlock(r),
   };
@@ -424,8 +623,8 @@ function checkArchitectures(r: KeyReader, fam: MoeFamily): void {
   if (arch === undefined) return;
   if (!Array.isArray(arch)) r.fail('architectures', `expected a list, got ${shown(arch)}`);
   for (const a of arch) {
-    const f = ARCHITECTURES[a as string];
-    if (f && f !== fam) r.fail('architectures', `'${a}' is a ${f} model, but model_type is '${fam}'`);
+    const f = Object.hasOwn(ARCHITECTURES, a as string) ? ARCHITECTURES[a as string] : undefined;
+    if (f && !f.includes(fam)) r.fail('architectures', `'${a}' is a ${f.join('/')} model, but model_type is '${fam}'`);
   }
 }
 
@@ -439,10 +638,13 @@ export function sizeKeys(family: MoeFamily): {
 } {
   return {
     hidden: 'hidden_size',
-    expertHidden: family === 'mixtral' ? 'intermediate_size' : 'moe_intermediate_size',
+    expertHidden: family === 'mixtral' || family === 'gpt_oss' ? 'intermediate_size' : 'moe_intermediate_size',
     experts: {
       deepseek_v3: 'n_routed_experts',
+      kimi_k2: 'n_routed_experts',
+      glm4_moe: 'n_routed_experts',
       mixtral: 'num_local_experts',
+      gpt_oss: 'num_local_experts',
       qwen2_moe: 'num_experts',
       qwen3_moe: 'num_experts',
     }[family],
@@ -506,7 +708,7 @@ function range(n: number): number[] {
 /** One line for tables and logs: family, shapes and routing. */
 export function configSummary(c: MoeConfig): string {
   const routing = [
-    c.scoring,
+    c.routing === 'topk-softmax' ? 'top-k then softmax' : c.scoring,
     c.nGroup > 1 ? `groups ${c.topkGroup}/${c.nGroup}` : '',
     c.correctionBias ? 'bias' : '',
     c.normTopkProb ? 'renorm' : '',
@@ -514,5 +716,8 @@ export function configSummary(c: MoeConfig): string {
   ].filter(Boolean);
   const shared = c.sharedHidden > 0 ? ` Fs=${c.sharedHidden}${c.sharedExpertGate ? ' (gated)' : ''}` : '';
   const shape = `H=${c.hidden} F=${c.expertHidden} E=${c.experts} K=${c.topK}${shared}`;
-  return `${c.name} [${c.family}] ${shape} ${routing.join(' ')}; ${c.layers.moe}/${c.layers.total} MoE layers`;
+  const windowed = c.attention.windows.filter((w) => w !== null).length;
+  const attn =
+    windowed > 0 ? `; ${windowed} sliding-window layers (${c.attention.windows.find((w) => w !== null)})` : '';
+  return `${c.name} [${c.family}] ${shape} ${routing.join(' ')}; ${c.layers.moe}/${c.layers.total} MoE layers${attn}`;
 }

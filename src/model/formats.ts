@@ -13,19 +13,22 @@
 //          `quantization_config.weight_block_size`, [rows, cols]).   ≈1 B/param
 //   nvfp4  e2m1 codes, one e4m3 scale per 16 values along a row, one f32 scale per
 //          tensor (NVIDIA's two-level NVFP4).                        ≈0.5625 B/param
+//   mxfp4  e2m1 codes, one e8m0 scale (a power of two) per 32 values along a row
+//          (OCP Microscaling MXFP4; gpt-oss ships its experts so).  ≈0.53125 B/param
 //
 // Word layout of a matrix section (all offsets in u32 words from the expert block start,
 // every section start a multiple of 4 words so kernels may use vec4 loads):
 //   codes   row-major, each row padded to a multiple of 16 bytes with zero codes
 //           (f32: 1 value/word; int8, fp8: 4 per word, byte j = column 4w+j;
-//           nvfp4: 8 per word, nibble j = column 8w+j)
+//           nvfp4, mxfp4: 8 per word, nibble j = column 8w+j)
 //   scales  int8: f32 per row; fp8: f32 per block, row-major over the block grid;
 //           nvfp4: e4m3 bytes per (row, 16 columns), each row's bytes padded to whole
-//           words (byte j of word w of row r = group 4w+j), then one f32 tensor scale.
+//           words (byte j of word w of row r = group 4w+j), then one f32 tensor scale;
+//           mxfp4: e8m0 bytes per (row, 32 columns), laid out as nvfp4's, no tensor scale.
 
-export type WeightFormat = 'f32' | 'int8' | 'fp8' | 'nvfp4';
+export type WeightFormat = 'f32' | 'int8' | 'fp8' | 'nvfp4' | 'mxfp4';
 
-export const WEIGHT_FORMATS: readonly WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4'];
+export const WEIGHT_FORMATS: readonly WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4', 'mxfp4'];
 
 export function parseWeightFormat(s: string): WeightFormat {
   const f = s.trim().toLowerCase();
@@ -38,6 +41,13 @@ export const DEFAULT_FP8_BLOCK: readonly [number, number] = [128, 128];
 
 /** Values per nvfp4 scale (along the reduction dimension). */
 export const NVFP4_GROUP = 16;
+/** Values per mxfp4 scale (along the reduction dimension; OCP MX block size). */
+export const MXFP4_GROUP = 32;
+
+/** Values per scale along a row for the e2m1 formats (nvfp4 16, mxfp4 32); undefined for the others. */
+export function fp4Group(format: WeightFormat): number | undefined {
+  return format === 'nvfp4' ? NVFP4_GROUP : format === 'mxfp4' ? MXFP4_GROUP : undefined;
+}
 
 /** Where one matrix of an expert lives inside the expert block. */
 export interface MatrixLayout {
@@ -86,7 +96,7 @@ const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 /** Values stored per code word. */
 export function valuesPerWord(format: WeightFormat): number {
-  return format === 'f32' ? 1 : format === 'nvfp4' ? 8 : 4;
+  return format === 'f32' ? 1 : fp4Group(format) !== undefined ? 8 : 4;
 }
 
 function matrixLayout(
@@ -112,6 +122,9 @@ function matrixLayout(
     scaleRowWords = Math.ceil(cols / NVFP4_GROUP / 4);
     tensorScale = scales + rows * scaleRowWords;
     scaleWords = rows * scaleRowWords + 1;
+  } else if (format === 'mxfp4') {
+    scaleRowWords = Math.ceil(cols / MXFP4_GROUP / 4);
+    scaleWords = rows * scaleRowWords;
   }
   const words = align4(rows * rowWords + scaleWords);
   return {
@@ -140,9 +153,11 @@ export function expertLayout(
     ['expertHidden', expertHidden],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`expertLayout: ${name} must be a positive integer, got ${v}`);
-    if (format === 'nvfp4' && v % NVFP4_GROUP !== 0) {
+    const group = fp4Group(format);
+    if (group !== undefined && v % group !== 0) {
+      const scale = format === 'nvfp4' ? 'e4m3' : 'e8m0';
       throw new Error(
-        `expertLayout: nvfp4 needs ${name} to be a multiple of ${NVFP4_GROUP} (one e4m3 scale per ${NVFP4_GROUP} values), got ${v}`,
+        `expertLayout: ${format} needs ${name} to be a multiple of ${group} (one ${scale} scale per ${group} values), got ${v}`,
       );
     }
   }
@@ -189,6 +204,18 @@ export function decodeE2M1(code: number): number {
   const m = code & 1;
   return sign * (e === 0 ? m * 0.5 : (1 + m / 2) * 2 ** (e - 1));
 }
+
+/**
+ * E8M0 (OCP MX scale): 2^(code − 127), code 255 = NaN. Codes 0 and 1 are 2^-127 and 2^-126;
+ * packExpert never writes a scale below 2^-125, so every e2m1 × scale product is a normal f32
+ * (GPUs may flush subnormals to zero) and the kernels' products equal decodeExpert's exactly.
+ */
+export function decodeE8M0(code: number): number {
+  return code === 255 ? NaN : 2 ** (code - 127);
+}
+
+/** The lowest e8m0 scale code packExpert writes (2^-125: see decodeE8M0). */
+export const E8M0_MIN_PACKED = 2;
 
 /** Non-negative finite magnitudes in code order (code = index), for nearest-even search. */
 const E4M3_MAGNITUDES = Array.from({ length: 0x7f }, (_, c) => decodeE4M3(c)); // 0x7f is NaN
@@ -329,7 +356,35 @@ function packMatrix(
       }
       return;
     }
+    case 'mxfp4': {
+      // Per 32 values: the smallest power of two 2^e with 6·2^e ≥ the block's largest magnitude
+      // (no clipping at e2m1's top), then each value rounded to e2m1 (ties to even) at that scale.
+      for (let r = 0; r < rows; r++) {
+        for (let grp = 0; grp < cols / MXFP4_GROUP; grp++) {
+          const c0 = grp * MXFP4_GROUP;
+          const code = mxfp4ScaleCode(maxAbs(m, r, r + 1, c0, c0 + MXFP4_GROUP, cols));
+          setByte(out, scales + r * ml.scaleRowWords + (grp >> 2), grp & 3, code);
+          const s = decodeE8M0(code);
+          for (let c = c0; c < c0 + MXFP4_GROUP; c++) {
+            const q = encodeE2M1(m[r * cols + c] / s);
+            const w = codes + r * rowWords + (c >> 3);
+            const sh = 4 * (c & 7);
+            out[w] = (out[w] & ~(0xf << sh)) | (q << sh);
+          }
+        }
+      }
+      return;
+    }
   }
+}
+
+/** The e8m0 code of a block whose largest magnitude is `amax`: 6·2^(code−127) ≥ amax, as small as allowed. */
+export function mxfp4ScaleCode(amax: number): number {
+  if (!(amax > 0)) return 127; // an all-zero block: scale 1, codes 0
+  let e = Math.ceil(Math.log2(amax / 6));
+  while (6 * 2 ** e < amax) e++; // log2 may round either way
+  while (6 * 2 ** (e - 1) >= amax) e--;
+  return Math.min(254, Math.max(E8M0_MIN_PACKED, e + 127));
 }
 
 function decodeMatrix(format: WeightFormat, ml: MatrixLayout, words: Uint32Array, base: number): Float32Array {
@@ -361,6 +416,13 @@ function decodeMatrix(format: WeightFormat, ml: MatrixLayout, words: Uint32Array
           const sCode = byteAt(scales + r * ml.scaleRowWords + (grp >> 2), grp & 3);
           const gs = f32(decodeE4M3(sCode) * fromBits(words[base + ml.tensorScale]));
           v = f32(decodeE2M1((words[codes + r * rowWords + (c >> 3)] >>> (4 * (c & 7))) & 0xf) * gs);
+          break;
+        }
+        case 'mxfp4': {
+          // value = e2m1 × 2^(e8m0 − 127): exact in f32 for every scale packExpert writes.
+          const grp = c >> 5;
+          const s = decodeE8M0(byteAt(scales + r * ml.scaleRowWords + (grp >> 2), grp & 3));
+          v = f32(decodeE2M1((words[codes + r * rowWords + (c >> 3)] >>> (4 * (c & 7))) & 0xf) * s);
           break;
         }
       }

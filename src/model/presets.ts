@@ -10,29 +10,51 @@
 //   tiny-qwen2      H=128, F=96, Fs=384 (Fs = 4F as published), E=60 (not a power of two), K=4,
 //                   gated shared expert, no renormalization. T=128: ≈0.08 GFLOP with the shared.
 //   tiny-qwen3      Qwen3-30B-A3B ÷16 in H and F (128, 48), E=128, K=8, renormalized. ≈0.04 GFLOP.
+//   tiny-gpt-oss    gpt-oss routing (top-k then softmax) at small size: H=128, F=96 (multiples of
+//                   32 for its MXFP4 experts), E=32, K=4, GQA 4/1 heads, 4 layers alternating a
+//                   16-token sliding window and full attention. T=128: ≈0.04 GFLOP.
 //   small-deepseek  benchmark size: H=512, F=256, Fs=256, E=32 in 4 groups, 2 kept, K=4;
 //                   T=256: ≈0.8 GFLOP routed (≈0.5 s per layer at the ≈1.75 GFLOP/s SwiftShader
 //                   reached in docs/lab.md), 1.5 MiB per f32 expert.
-// H, F and Fs of every scaled preset are multiples of 16 (NVFP4 blocks); DeepSeek's fp8
+// H, F and Fs of every scaled preset are multiples of 16 (NVFP4 blocks; tiny-gpt-oss of 32, MXFP4); DeepSeek's fp8
 // weight_block_size [128,128] is kept, so tiny-deepseek's H=224 has a partial block.
 // Layer counts are small (4: all MoE, or 1 dense + 3 MoE for DeepSeek) so a multi-layer
 // ping-pong prefetch runs here.
 
 import deepseekV3 from './hf/deepseek_v3.json';
+import gptOss120b from './hf/gpt_oss_120b.json';
+import gptOss20b from './hf/gpt_oss_20b.json';
+import kimiK2 from './hf/kimi_k2.json';
 import mixtral from './hf/mixtral.json';
 import qwen2Moe from './hf/qwen2_moe.json';
 import qwen3Moe from './hf/qwen3_moe.json';
+import qwen3_235b from './hf/qwen3_235b_a22b.json';
 import { parseJsonText } from '../util/json.ts';
 import { ConfigError, parseMoeConfig, type ConfigOverrides, type MoeConfig } from './config.ts';
 
-export type HfSource = 'deepseek_v3.json' | 'mixtral.json' | 'qwen2_moe.json' | 'qwen3_moe.json';
+export type HfSource =
+  | 'deepseek_v3.json'
+  | 'kimi_k2.json'
+  | 'mixtral.json'
+  | 'qwen2_moe.json'
+  | 'qwen3_moe.json'
+  | 'qwen3_235b_a22b.json'
+  | 'gpt_oss_20b.json'
+  | 'gpt_oss_120b.json';
 
+/** The published config.json files in src/model/hf (their sources: src/model/hf/SOURCES.md). */
 const PUBLISHED: Record<HfSource, Readonly<Record<string, unknown>>> = {
   'deepseek_v3.json': deepseekV3,
+  'kimi_k2.json': kimiK2,
   'mixtral.json': mixtral,
   'qwen2_moe.json': qwen2Moe,
   'qwen3_moe.json': qwen3Moe,
+  'qwen3_235b_a22b.json': qwen3_235b,
+  'gpt_oss_20b.json': gptOss20b,
+  'gpt_oss_120b.json': gptOss120b,
 };
+
+export const HF_SOURCES = Object.keys(PUBLISHED) as readonly HfSource[];
 
 /** A copy of a published config.json (src/model/hf), as its authors ship it. */
 export function publishedConfig(source: HfSource): Record<string, unknown> {
@@ -100,6 +122,33 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     scale: 'published',
     overrides: {},
   },
+  'kimi-k2': {
+    description:
+      'Kimi-K2-Instruct (DeepSeek-V3 architecture): H=7168 F=2048 E=384 K=8, sigmoid + bias, ×2.827, 1 shared expert, MLA with 64 heads, 60 MoE of 61 layers',
+    source: 'kimi_k2.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'qwen3-235b-a22b': {
+    description: 'Qwen3-235B-A22B: H=4096 F=1536 E=128 K=8, renormalized, GQA 64/4 heads, 94 MoE layers',
+    source: 'qwen3_235b_a22b.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'gpt-oss-20b': {
+    description:
+      'gpt-oss-20b: H=2880 F=2880 E=32 K=4, top-k then softmax, GQA 64/8 heads, sliding window 128 on every other layer, MXFP4 experts; 24 MoE layers',
+    source: 'gpt_oss_20b.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'gpt-oss-120b': {
+    description:
+      'gpt-oss-120b: H=2880 F=2880 E=128 K=4, top-k then softmax, GQA 64/8 heads, sliding window 128 on every other layer, MXFP4 experts; 36 MoE layers',
+    source: 'gpt_oss_120b.json',
+    scale: 'published',
+    overrides: {},
+  },
   'tiny-deepseek': {
     description:
       'R1 routing at small size: H=224 F=64 E=64 (8 groups, 4 kept) K=8, sigmoid + bias, ×2.5, shared Fs=64; 3 MoE of 4 layers',
@@ -148,6 +197,24 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       num_attention_heads: 8,
       num_key_value_heads: 1,
       head_dim: 16,
+      vocab_size: 1024,
+    },
+  },
+  'tiny-gpt-oss': {
+    description:
+      'gpt-oss routing at small size: H=128 F=96 E=32 K=4, top-k then softmax, sliding window 16 on every other layer; 4 MoE layers',
+    source: 'gpt_oss_20b.json',
+    scale: 'scaled',
+    overrides: {
+      hidden_size: 128,
+      intermediate_size: 96,
+      num_local_experts: 32,
+      num_hidden_layers: 4,
+      layer_types: ['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention'],
+      sliding_window: 16,
+      num_attention_heads: 4,
+      num_key_value_heads: 1,
+      head_dim: 32,
       vocab_size: 1024,
     },
   },

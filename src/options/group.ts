@@ -419,7 +419,7 @@ export const GROUP_OPTIONS: readonly GroupOptionDecl[] = [
     field: {
       key: 'dilation',
       param: 'dil',
-      group: 'time',
+      group: 'run',
       choiceLabels: { off: 'off', ...Object.fromEntries(Object.values(PROFILES).map((p) => [p.id, p.name])) },
     },
     label: 'Hardware profile',
@@ -427,8 +427,8 @@ export const GROUP_OPTIONS: readonly GroupOptionDecl[] = [
     choices: ['off', ...PROFILE_IDS],
     default: 'gb200-nvl72',
     help:
-      'Scale the link by (this device’s GEMM rate ÷ the profile’s) so compute-to-pull ratios match that hardware, ' +
-      'or off. Also the profile of the modeled source.',
+      'The machine the numbers stand for. Modeled: the hardware the rack model runs on. Measured: the time dilation target — ' +
+      'the link is scaled by (this device’s GEMM rate ÷ the profile’s) so compute-to-pull ratios match that hardware; off: no scaling.',
     get: (o) => o.timeDilation?.profile ?? 'off',
   },
   {

@@ -8,6 +8,9 @@
 // Pure module (Node and browser).
 import { PlacementError, makePlacement } from '../dwdp/placement.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
+import { ConfigError, parseMoeConfig, type MoeConfig } from '../model/config.ts';
+import { PRESETS, loadPreset } from '../model/presets.ts';
+import { parseJsonText } from '../util/json.ts';
 import { LENGTH_LAWS } from '../workload/lengths.ts';
 import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
 import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
@@ -549,5 +552,77 @@ export function checkScenarioValue(path: string, key: string, v: unknown): void 
     checkValue(decl, v);
   } catch (e) {
     throw e instanceof OptionError ? at(path, e) : e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The model a scenario runs: its top-level "model" key
+
+/**
+ * A scenario file's top-level `"model"`: a preset id (src/model/presets.ts) or the path of a
+ * Hugging Face config.json, relative to the scenario file's folder (absolute paths as given).
+ * The rack model builds its layer program from that config (src/model/config.ts).
+ */
+export const SCENARIO_MODEL = {
+  key: 'model',
+  default: 'deepseek-r1',
+  help: 'a preset id, or the path of an HF config.json relative to the scenario file',
+} as const;
+
+/** Whether a `model` value is a config.json path (else it must be a preset id). */
+export function isModelPath(v: string): boolean {
+  return v.endsWith('.json') || v.includes('/') || v.includes('\\');
+}
+
+/** `value` resolved against the folder of `scenarioFile` (plain string work: this module runs in the browser too). */
+export function modelPathFrom(value: string, scenarioFile: string | undefined): string {
+  if (/^([a-zA-Z]:)?[\\/]/.test(value) || scenarioFile === undefined) return value;
+  const cut = Math.max(scenarioFile.lastIndexOf('/'), scenarioFile.lastIndexOf('\\'));
+  return cut < 0 ? value : `${scenarioFile.slice(0, cut + 1)}${value}`;
+}
+
+/**
+ * The model a scenario's `model` names (`value` undefined: the default preset). A path is read
+ * with `readText` (the CLI passes a file reader; without one a path is refused). Every problem —
+ * not a string, an unknown preset, an unreadable file, a config this project cannot read — is
+ * one OptionError on `option` (default "scenario.model") whose detail names the file.
+ */
+export function resolveScenarioModel(
+  value: unknown,
+  scenarioFile: string | undefined,
+  readText?: (path: string) => string,
+  option = `scenario.${SCENARIO_MODEL.key}`,
+): MoeConfig {
+  const v = value ?? SCENARIO_MODEL.default;
+  const where = scenarioFile === undefined ? '' : ` (in ${scenarioFile})`;
+  const fail = (detail: string): never => {
+    throw new OptionError(option, typeof v === 'string' ? v : JSON.stringify(v), d`${detail}${where}`);
+  };
+  if (typeof v !== 'string' || v.trim() === '')
+    return fail(`must be ${SCENARIO_MODEL.help} (presets: ${Object.keys(PRESETS).join(', ')})`);
+  if (!isModelPath(v)) {
+    if (Object.hasOwn(PRESETS, v)) return loadPreset(v);
+    return fail(`is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a path to a config.json`);
+  }
+  const path = modelPathFrom(v, scenarioFile);
+  if (!readText) return fail('is a config.json path, which only the command line reads: name a preset here');
+  let text: string;
+  try {
+    text = readText(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(`cannot read ${path}: ${code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = parseJsonText(text, path);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  try {
+    return parseMoeConfig(json, { name: v.replace(/^.*[\\/]/, '').replace(/\.json$/, '') });
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(`${path} is not a config this project reads: ${e.message}`);
+    throw e;
   }
 }

@@ -8,9 +8,16 @@
 // src/hardware/efficiency.ts) so anyone can vary them; nothing else is tuned. Precisions
 // (which math runs in which format, what the wire carries) are in src/hardware/precision.ts.
 //
-// Shapes come from the model config (src/model/config.ts: DeepSeek-V3/R1's MLA attention,
-// dense layers, shared and routed experts, vocabulary), bytes per routed expert from the weight
-// format (src/model/formats.ts: what a DWDP pull really moves).
+// Shapes come from the model's config.json (src/model/config.ts): MLA attention (DeepSeek-V3/R1,
+// Kimi-K2) or GQA (Qwen-MoE, Mixtral, gpt-oss, GLM-4.5) with per-layer sliding windows, dense
+// layers, shared and routed experts, vocabulary; bytes per routed expert from the weight format
+// (src/model/formats.ts: what a DWDP pull really moves).
+//
+// Attention is two ops: the projections (dense GEMMs, `attentionProjectionShape`) and the core
+// (QKᵀ, softmax, PV: the attention kernel). The core's work counts (query, key) pairs: causal
+// prefill of S tokens has S(S+1)/2; a sliding window W caps each query at W keys (itself and the
+// W − 1 before it), Σᵢ min(i+1, W) = `attentionPairs`. Attention sinks (gpt-oss: one learned logit
+// per head in the softmax) add no GEMM work and are not counted.
 
 import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import type { MoeConfig } from '../model/config.ts';
@@ -116,26 +123,43 @@ export function attentionProjectionShape(m: MoeConfig): { params: number; ioWidt
   };
 }
 
-/** MLA/MHA attention of one layer for requests of these lengths (prefill, causal, no prefix cache). */
+/**
+ * (query, key) pairs of causal attention over S tokens: query i (0-based) sees keys 0..i, or,
+ * with a sliding window W (null: none), the last min(i + 1, W) of them.
+ * Σᵢ min(i+1, W) = S(S+1)/2 when S ≤ W, else W(W+1)/2 + (S − W)·W.
+ */
+export function attentionPairs(S: number, window: number | null = null): number {
+  if (window === null || S <= window) return (S * (S + 1)) / 2;
+  return (window * (window + 1)) / 2 + (S - window) * window;
+}
+
+/**
+ * MLA/MHA/GQA attention of one layer for requests of these lengths (prefill, causal, no prefix
+ * cache), with that layer's sliding window (null: full causal).
+ */
 export function attentionWork(
   m: MoeConfig,
   lengths: readonly number[],
   p: ModelPrecision = DEFAULT_PRECISION,
+  window: number | null = null,
 ): AttentionWork {
   const T = lengths.reduce((s, x) => s + x, 0);
   const proj = attentionProjectionShape(m);
+  const out = outputProjection(m);
   const qk = m.attention.headDim;
   const v = m.attention.mla ? m.attention.mla.vHeadDim : m.attention.headDim;
   const heads = m.attention.heads;
-  // Causal: query i attends to i+1 keys, Σ = S(S+1)/2 pairs; 2 FLOPs per MAC over qk (QKᵀ) and v (PV).
+  // MLA prefill expands K and V per head; GQA reads kvHeads of each.
+  const kvHeads = m.attention.mla ? heads : m.attention.kvHeads;
+  // 2 FLOPs per MAC over qk (QKᵀ) and v (PV), per (query, key) pair and head.
   let coreFlops = 0;
-  for (const S of lengths) coreFlops += heads * (qk + v) * S * (S + 1);
-  const out = outputProjection(m);
-  const inner = proj.params - out.params;
+  for (const S of lengths) coreFlops += 2 * heads * (qk + v) * attentionPairs(S, window);
   return {
     projections: {
-      flops: 2 * T * inner,
-      bytes: inner * WEIGHT_BYTES[p.attentionProjections] + T * (proj.ioWidth - out.ioWidth) * p.activationBytes,
+      flops: 2 * T * (proj.params - out.params),
+      bytes:
+        (proj.params - out.params) * WEIGHT_BYTES[p.attentionProjections] +
+        T * (proj.ioWidth - out.ioWidth) * p.activationBytes,
       precision: p.attentionProjections,
       kind: 'gemm',
       kernels: proj.kernels - 1,
@@ -150,7 +174,7 @@ export function attentionWork(
     core: {
       flops: coreFlops,
       // Q, K, V read and O written once (fused kernel; K/V are re-read from cache, not HBM).
-      bytes: T * heads * (2 * qk + 2 * v) * p.activationBytes,
+      bytes: T * (heads * (qk + v) + kvHeads * (qk + v)) * p.activationBytes,
       precision: p.attentionCore,
       kind: 'attention',
       kernels: lengths.length > 0 ? 1 : 0,
@@ -170,25 +194,13 @@ export function mlpWork(H: number, F: number, T: number, precision: Precision, a
   };
 }
 
-/** Router logits: a [T, H] × [H, E] GEMM writing FP32 logits (a dense GEMM). */
 export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
   return {
     flops: 2 * T * m.hidden * m.experts,
     bytes: m.hidden * m.experts * WEIGHT_BYTES[p.router] + T * (m.hidden * p.activationBytes + m.experts * 4),
     precision: p.router,
     kind: 'gemm',
-    kernels: 1,
-  };
-}
-
-/** Routing: read the T·E logits, write K expert ids and weights per token (a small memory-bound kernel). */
-export function routingWork(m: MoeConfig, T: number): OpWork {
-  return {
-    flops: 4 * T * m.experts,
-    bytes: T * (m.experts * 4 + m.topK * 8),
-    precision: 'fp32',
-    kind: 'memory',
-    kernels: 1,
+    kernels: 2, // logits, top-k
   };
 }
 
@@ -278,10 +290,7 @@ export function combineWork(m: MoeConfig, T: number, activationBytes = 2): OpWor
   };
 }
 
-/**
- * The small kernels of one layer ("others": RMSNorms, RoPE, residual adds, quantize before each
- * GEMM, permute/finalize): `passes` reads and writes of the hidden state (efficiency.othersPasses).
- */
+/** RMSNorms, RoPE and residual adds of one layer: ~8 passes over the hidden state. */
 export function layerMiscWork(m: MoeConfig, T: number, passes: number, activationBytes = 2): OpWork {
   return {
     flops: 2.5 * passes * T * m.hidden,
@@ -363,21 +372,39 @@ export class CostModel {
     return rooflineMs(w, this.profile, this.efficiency);
   }
 
-  /** Attention projections and core together (estimates; the programs time them apart). */
-  attentionMs(lengths: readonly number[]): number {
-    return this.attentionCoreMs(lengths) + this.attentionProjectionsMs(lengths);
-  }
-
-  /** The attention kernel (QKᵀ, softmax, PV): the paper's "attention" category. */
-  attentionCoreMs(lengths: readonly number[]): number {
-    return lengths.length === 0 ? 0 : this.ms(attentionWork(this.model, lengths, this.precision).core);
-  }
-
-  /** The attention projections (MLA's LoRA, up- and output projections; GQA's QKV and O): dense GEMMs. */
-  attentionProjectionsMs(lengths: readonly number[]): number {
-    if (lengths.length === 0) return 0;
-    const a = attentionWork(this.model, lengths, this.precision);
+  /** The attention projections of one layer (dense GEMMs) on T tokens. */
+  attentionProjectionsMs(T: number): number {
+    if (!(T > 0)) return 0;
+    const a = attentionWork(this.model, [T], this.precision);
     return this.ms(a.projections) + this.ms(a.output);
+  }
+
+  /** The attention kernel of one layer with sliding window `window` (null: full causal). */
+  attentionCoreMs(lengths: readonly number[], window: number | null): number {
+    if (lengths.length === 0) return 0;
+    return this.ms(attentionWork(this.model, lengths, this.precision, window).core);
+  }
+
+  /**
+   * Projections + kernel of layer `layer` (its window), or, without a layer, the mean over the
+   * model's layers (so layers.total × attentionMs is the model's whole attention).
+   */
+  attentionMs(lengths: readonly number[], layer?: number): number {
+    if (lengths.length === 0) return 0;
+    const T = lengths.reduce((s, x) => s + x, 0);
+    const windows = this.model.attention.windows;
+    if (layer !== undefined)
+      return this.attentionProjectionsMs(T) + this.attentionCoreMs(lengths, windows[layer] ?? null);
+    const byWindow = new Map<number | null, number>();
+    let core = 0;
+    for (const w of windows) {
+      if (!byWindow.has(w)) byWindow.set(w, this.attentionCoreMs(lengths, w));
+      core += byWindow.get(w)!;
+    }
+    return (
+      this.attentionProjectionsMs(T) +
+      (windows.length > 0 ? core / windows.length : this.attentionCoreMs(lengths, null))
+    );
   }
 
   denseMlpMs(T: number): number {
@@ -408,17 +435,8 @@ export class CostModel {
       : 0;
   }
 
-  /** Router logits and routing together (estimates; the programs time them apart). */
   routerMs(T: number): number {
-    return this.routerLogitsMs(T) + this.routingMs(T);
-  }
-
-  routerLogitsMs(T: number): number {
     return T > 0 ? this.ms(routerWork(this.model, T, this.precision)) : 0;
-  }
-
-  routingMs(T: number): number {
-    return T > 0 ? this.ms(routingWork(this.model, T)) : 0;
   }
 
   /** Grouped expert GEMM over `slots` token-expert pairs touching `touched` experts. */

@@ -22,7 +22,7 @@ import { CostModel } from './cost-model.ts';
 import type { Efficiency } from '../hardware/efficiency.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
 import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
-import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
+import { simulate, type RankMetrics, type Schedule, type SimulateOptions } from '../timeline/scheduler.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import { drawBatches, fillBatches, type LengthDist, type LengthLaw } from '../workload/lengths.ts';
 import { HotExperts } from '../workload/skew.ts';
@@ -178,7 +178,7 @@ export interface StepRun {
 }
 
 /** Run one row: DEP and DWDP over the same batches. */
-export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): StepRun {
+export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals' | 'copySpans'> = {}): StepRun {
   const cost = new CostModel({
     model: p.model,
     profile: p.profile,
@@ -198,7 +198,7 @@ export function runStepRow(p: StepParams, opts: { intervals?: boolean } = {}): S
     prefetch: p.prefetch,
     splitMerge: p.splitMerge,
   };
-  const sim = { intervals: opts.intervals ?? false, ...cost.schedulerOptions() };
+  const sim = { intervals: opts.intervals ?? false, copySpans: opts.copySpans, ...cost.schedulerOptions() };
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), sim);
   const dep = simulate(
     depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),

@@ -24,6 +24,7 @@ export function formatScenario(res: ScenarioResult): string {
   const where = `${res.profile.name}${res.profile.measured ? ' — rates MEASURED here, times modeled from them' : ''}`;
   out.push(`MODELED, not measured — profile: ${where}; ${calibrationText(PROFILES[res.profile.id] ?? res.profile)}`);
   out.push(`scenario ${res.scenario}${res.description ? `: ${res.description}` : ''}`);
+  if (res.model) out.push(`model: ${res.model}`);
   const serving = res.mode === 'serving';
   out.push(
     serving

@@ -2,9 +2,8 @@
 // under the two strategies compared, with op durations from the cost model.
 //
 // Layer l of a step, on a rank with batch lengths S (T = ΣS tokens): a dense layer is
-//   attention projections → attention(S) → small kernels (norms, RoPE, quantize, permute) →
-//   dense MLP; an MoE layer follows its strategy's step plan (src/timeline/plan.ts, shared with
-//   the emulated ranks, which says why this order; its router step is the logits GEMM, then routing):
+//   attention(S) → norms/RoPE/residual → dense MLP; an MoE layer follows its strategy's step
+//   plan (src/timeline/plan.ts, shared with the emulated ranks, which says why this order):
 // DEP (attention data-parallel + expert-parallel MoE): attention → router → dispatch (the
 //   group's barrier, the all-to-all's launch, FP8 rows to the ranks owning each token's
 //   experts) → wait → grouped GEMM on what it received (E/N experts) → return (BF16) → shared
@@ -20,6 +19,9 @@
 //
 // DEP's exchange is an all-to-all (TensorRT-LLM) or an allgather + reduce-scatter (SGLang's
 // DP-attention EP baseline): `depDispatch`, bytes from cost-model.ts (depPhaseBytes).
+//
+// Every layer's attention is its projections (dense GEMMs) then its kernel, whose work follows
+// that layer's window (the model's config.json: gpt-oss alternates sliding and full layers).
 //
 // Ranks are global indices; a group is a list of them. Routing is uniform unless a step carries
 // hot-expert counts (`hot`: skewed routing, src/sim/routing.ts), which load DEP's owners
@@ -97,11 +99,12 @@ export interface DepOptions {
 /** Durations of one step's ops on one rank (the same for every layer of a kind). */
 interface StepCosts {
   T: number;
-  attention: number;
-  projections: number;
+  /** Attention projections (dense GEMMs), the same on every layer. */
+  attentionProjections: number;
+  /** The attention kernel of each layer (its sliding window). */
+  attentionCore: number[];
   misc: number;
   dense: number;
-  routerLogits: number;
   router: number;
   shared: number;
   combine: number;
@@ -110,14 +113,19 @@ interface StepCosts {
 
 function stepCosts(cost: CostModel, lengths: readonly number[]): StepCosts {
   const T = lengths.reduce((s, x) => s + x, 0);
+  // One kernel time per distinct window (gpt-oss: sliding 128 and full).
+  const byWindow = new Map<number | null, number>();
+  const attentionCore = cost.model.attention.windows.map((w) => {
+    if (!byWindow.has(w)) byWindow.set(w, cost.attentionCoreMs(lengths, w));
+    return byWindow.get(w)!;
+  });
   return {
     T,
-    attention: cost.attentionCoreMs(lengths),
-    projections: cost.attentionProjectionsMs(lengths),
+    attentionProjections: cost.attentionProjectionsMs(T),
+    attentionCore,
     misc: cost.layerMiscMs(T),
     dense: cost.denseMlpMs(T),
-    routerLogits: cost.routerLogitsMs(T),
-    router: cost.routingMs(T),
+    router: cost.routerMs(T),
     shared: cost.sharedExpertMs(T),
     combine: cost.combineMs(T),
     lmHead: cost.lmHeadMs(T, lengths.length),
@@ -128,11 +136,11 @@ const compute = (ops: Op[], label: string, category: ComputeCategory, durationMs
   if (durationMs > 0) ops.push({ kind: 'compute', label, category, durationMs, layer });
 };
 
-/** Attention (projections, then the attention kernel) and the per-layer small kernels, plus the dense MLP on dense layers. */
+/** Attention (projections are dense GEMMs, the kernel is attention) and the per-layer elementwise work, plus the dense MLP on dense layers. */
 function layerHead(ops: Op[], c: StepCosts, l: number, dense: boolean): void {
-  compute(ops, 'attention projections', 'projection', c.projections, l);
-  compute(ops, 'attention', 'attention', c.attention, l);
-  compute(ops, 'norms, RoPE, quantize, permute', 'other', c.misc, l);
+  compute(ops, 'attention projections', 'dense', c.attentionProjections, l);
+  compute(ops, 'attention', 'attention', c.attentionCore[l], l);
+  compute(ops, 'norms', 'other', c.misc, l);
   if (dense) compute(ops, 'dense MLP', 'dense', c.dense, l);
 }
 
@@ -147,8 +155,7 @@ function localStep(ops: Op[], c: StepCosts, st: PlanStep, l: number, gemmMs: num
       layerHead(ops, c, l, false);
       return true;
     case 'router':
-      compute(ops, 'router logits', 'projection', c.routerLogits, l);
-      compute(ops, 'routing', 'router', c.router, l);
+      compute(ops, 'router', 'router', c.router, l);
       return true;
     case 'sharedExpert':
       compute(ops, 'shared expert', 'dense', c.shared, l);

@@ -4,18 +4,23 @@
 //
 // A scenario file (JSON):
 //   { "name": "my-sweep", "description": "…", "mode": "step" | "serving",
-//     "profile": "gb200-nvl72" | "h200-hgx" | "h100-hgx",
+//     "profile": "gb200-nvl72" | "h200-hgx" | "h100-hgx" | "b200-hgx" | "gb300-nvl72",
+//     "model": "deepseek-r1" | "models/config.json",    // a preset, or an HF config.json (path
+//                                                        // relative to the scenario file)
 //     "base":  { "isl": 8192, "groupSize": 4, … },                 // ScenarioParams, optional (src/options/scenario.ts)
 //     "sweep": { "param": "isl", "values": [1024, 8192] }           // one row per value, or
 //     "rows":  [ { "contentionFix": false }, { "contentionFix": true } ] }   // explicit rows
 
-import type { MoeConfig } from '../model/config.ts';
+import { configSummary, type MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { OptionError, d } from '../options/error.ts';
 import {
+  SCENARIO_MODEL,
   TOP_KEYS,
   checkScenarioValue,
+  isModelPath,
   parseScenarioParams,
+  resolveScenarioModel,
   scenarioParamDefaults,
   scenarioRowErrors,
 } from '../options/scenario.ts';
@@ -55,6 +60,8 @@ export interface ScenarioSpec {
   description?: string;
   mode?: 'step' | 'serving';
   profile?: string;
+  /** A preset id or a config.json path relative to the scenario file (src/options/scenario.ts SCENARIO_MODEL). */
+  model?: string;
   base?: Partial<ScenarioParams>;
   sweep?: { param: SweepParam; values: (number | boolean | string)[] };
   rows?: Partial<ScenarioParams>[];
@@ -87,6 +94,8 @@ export interface ScenarioResult {
   description: string;
   mode: 'step' | 'serving';
   profile: { id: string; name: string; measured: boolean };
+  /** The model the rows ran (configSummary: name, family, shapes, routing, layers). */
+  model: string;
   /** The parameter the rows vary, when exactly one does (a sweep). */
   varies: string | null;
   /** Every parameter that differs between rows. */
@@ -179,18 +188,22 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new Error('scenario: expected a JSON object');
   const j = json as Record<string, unknown>;
-  const known = ['name', 'description', 'mode', 'profile', 'base', 'sweep', 'rows'];
+  const known = ['name', 'description', 'mode', 'profile', SCENARIO_MODEL.key, 'base', 'sweep', 'rows'];
   for (const k of Object.keys(j))
     if (!known.includes(k)) throw new Error(`scenario.${k}: unknown key (known: ${known.join(', ')})`);
   const name = j.name === undefined ? fallbackName : String(j.name);
   if (j.mode !== undefined && j.mode !== 'step' && j.mode !== 'serving')
     throw new Error(`scenario.mode: expected "step" or "serving", got ${JSON.stringify(j.mode)}`);
   if (j.profile !== undefined) getProfile(String(j.profile));
+  // A preset is checked here; a config.json path is read where the file is known (resolveScenarioModel).
+  if (j.model !== undefined && (typeof j.model !== 'string' || !isModelPath(j.model)))
+    resolveScenarioModel(j.model, undefined);
   const spec: ScenarioSpec = {
     name,
     description: j.description === undefined ? undefined : String(j.description),
     mode: j.mode as ScenarioSpec['mode'],
     profile: j.profile === undefined ? undefined : String(j.profile),
+    model: j.model as string | undefined,
     base: parseParams(j.base, 'scenario.base'),
   };
   if (j.sweep !== undefined && j.rows !== undefined)
@@ -298,6 +311,7 @@ function servingSide(r: ServingResult): ServingSide {
 export interface RunScenarioOptions {
   /** Replaces the scenario's profile (e.g. this-device). */
   profile?: HardwareProfile;
+  /** The model, already resolved (a scenario naming a config.json path needs it: the CLI reads the file). */
   model?: MoeConfig;
   /** Called after each row (progress). */
   onRow?: (row: ScenarioRow, index: number) => void;
@@ -305,7 +319,7 @@ export interface RunScenarioOptions {
 
 export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): ScenarioResult {
   const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
-  const model = o.model ?? deepseekR1();
+  const model = o.model ?? (spec.model === undefined ? deepseekR1() : resolveScenarioModel(spec.model, undefined));
   const mode = spec.mode ?? 'step';
   checkScenario(spec, model.experts);
   const params = scenarioRows(spec);
@@ -361,6 +375,7 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
     description: spec.description ?? '',
     mode,
     profile: { id: profile.id, name: profile.name, measured: profile.measured },
+    model: configSummary(model),
     varies,
     varying,
     rows,

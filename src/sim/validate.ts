@@ -29,6 +29,7 @@ import { getProfile } from '../hardware/profiles.ts';
 import type { Breakdown, BreakdownKey } from '../timeline/categories.ts';
 import { E2E_SCENARIOS, e2eValidation, runE2e, type ValidationRow } from './e2e/scenario.ts';
 import { deepseekR1, runStepRow } from './experiment.ts';
+import { loadPreset } from '../model/presets.ts';
 import { DEFAULT_SCENARIO_PARAMS, type ScenarioParams, type ScenarioSpec } from './scenarios.ts';
 import { runServing } from './serving.ts';
 
@@ -60,6 +61,8 @@ export const TOLERANCE = { category: 0.1, iteration: 0.05, zeroShareOfIteration:
 export interface ModelRun {
   mode: 'step' | 'serving';
   profile: string;
+  /** The scenario's model (a preset id; default deepseek-r1). */
+  model?: string;
   params: Partial<ScenarioParams>;
   /** What this run stands for, in words. */
   describe: string;
@@ -128,11 +131,39 @@ export const RUNS = {
     params: { groupSize: 4, batch: 1, isl: 8192, cv: 0.2, steps: 16 },
     describe: 'step, group of 4, 1 request per rank (per-rank length CV = 20 %), ISL mean 8192, 16 steps',
   },
+  sglang4k: sglangRun(4096),
+  sglang8k: sglangRun(8192),
+  sglang16k: sglangRun(16384),
   roofline1k: rooflineRun(1024),
   roofline8k: rooflineRun(8192),
   roofline16k: rooflineRun(16384),
   roofline32k: rooflineRun(32768),
 } as const satisfies Record<string, ModelRun>;
+
+/**
+ * SGLang's gpt-oss-120b setting: one group of 4 B200 (HGX), prefill only, at most 16384 tokens
+ * per batch, MXFP4 experts; L = P = E/N = 32 (SGLang's even split is the minimal-memory
+ * placement), DEP exchanging by allgather + reduce-scatter as SGLang's DP-attention EP baseline does.
+ * Request lengths are not published: every request is exactly `isl` tokens.
+ */
+function sglangRun(isl: number): ModelRun {
+  return {
+    mode: 'serving',
+    profile: 'b200-hgx',
+    model: 'gpt-oss-120b',
+    params: {
+      groupSize: 4,
+      ranks: 4,
+      requests: 64,
+      isl,
+      cv: 0,
+      maxTokensPerBatch: 16384,
+      format: 'mxfp4',
+      depDispatch: 'allgather',
+    },
+    describe: `serving, gpt-oss-120b MXFP4 on b200-hgx, 1 group of 4, 64 requests of exactly ${isl} tokens, ≤16384 tokens/batch, DEP by allgather`,
+  };
+}
 
 function rooflineRun(isl: number): ModelRun {
   return {
@@ -148,7 +179,14 @@ export type RunId = keyof typeof RUNS;
 /** The scenario a run is (for `npm run sim -- --scenario file.json`). */
 export function runScenarioSpec(id: RunId): ScenarioSpec {
   const r: ModelRun = RUNS[id];
-  return { name: `validate-${id}`, description: r.describe, mode: r.mode, profile: r.profile, base: { ...r.params } };
+  return {
+    name: `validate-${id}`,
+    description: r.describe,
+    mode: r.mode,
+    profile: r.profile,
+    ...(r.model ? { model: r.model } : {}),
+    base: { ...r.params },
+  };
 }
 
 /** One strategy's side of a run, per forward step of one rank (ms). */
@@ -178,7 +216,7 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
     efficiency: { ...r.params.efficiency, ...efficiency },
   };
   const profile = getProfile(r.profile);
-  const model = deepseekR1();
+  const model = r.model ? loadPreset(r.model) : deepseekR1();
   if (r.mode === 'step') {
     const run = runStepRow({ ...p, profile, model });
     const S = p.steps;
@@ -346,9 +384,11 @@ export function table3Measurements(): Measurement[] {
   return out;
 }
 
-const SGL_MISSING =
-  'gpt-oss-120b as the model needs it: the cost model has no sliding-window attention or attention sinks and there is no ' +
-  'MXFP4 expert format (SGLang’s DEP with allgather is modeled: depDispatch "allgather"); the b200-hgx profile exists';
+/** Where the model's run of SGLang's setting departs from it (its DEP baseline, allgather + reduce-scatter, is modeled). */
+const SGL_DIFFERS = [
+  'request lengths not published: every request exactly ISL tokens, 64 requests backlog, same on both sides',
+  'attention sinks and gpt-oss’s clamped SwiGLU and projection biases add no modeled work',
+];
 
 /** The context-phase validation numbers of docs/validation-sources.md §2–3 (the end-to-end ones are in src/sim/e2e). */
 export const MEASUREMENTS: readonly Measurement[] = [
@@ -432,11 +472,11 @@ export const MEASUREMENTS: readonly Measurement[] = [
   ]),
   ...(
     [
-      [4096, 1.16],
-      [8192, 1.37],
-      [16384, 1.18],
+      [4096, 'sglang4k', 1.16],
+      [8192, 'sglang8k', 1.37],
+      [16384, 'sglang16k', 1.18],
     ] as const
-  ).map(([isl, v]): Measurement => ({
+  ).map(([isl, run, v]): Measurement => ({
     id: `sglang.gpt-oss-120b.${isl}`,
     quantity: 'DWDP4 / DEP4 prefill speedup (gpt-oss-120b)',
     unit: 'ratio',
@@ -445,7 +485,11 @@ export const MEASUREMENTS: readonly Measurement[] = [
     role: 'validation',
     source: 'SGL Results table',
     setting: `SGLang, 4× B200 HGX, gpt-oss-120b, prefill, ≤16K tokens/batch, ISL ${isl}`,
-    model: { notModeled: SGL_MISSING },
+    model: {
+      runs: [run],
+      differs: SGL_DIFFERS,
+      read: (o) => o[run]!.dwdp.tpsPerGpu / o[run]!.dep.tpsPerGpu,
+    },
   })),
 ];
 
@@ -606,8 +650,9 @@ export function runValidation(o: ValidationOptions = {}): ValidationReport {
     modeled: true,
     profile: 'gb200-nvl72',
     provenance: o.efficiency
-      ? `modeled on gb200-nvl72 with trial efficiencies ${JSON.stringify(o.efficiency)}`
-      : `modeled on gb200-nvl72, ${calibrationText(getProfile('gb200-nvl72'))}`,
+      ? `modeled on gb200-nvl72 (SGLang's gpt-oss rows on b200-hgx) with trial efficiencies ${JSON.stringify(o.efficiency)}`
+      : `modeled on gb200-nvl72, ${calibrationText(getProfile('gb200-nvl72'))} (SGLang's gpt-oss rows on b200-hgx, ` +
+        `${calibrationText(getProfile('b200-hgx'))})`,
     bar: BAR,
     tolerance: TOLERANCE,
     runs,

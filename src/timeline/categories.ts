@@ -11,18 +11,24 @@
 //   copy     the rank's copy engine moves bytes: serving a peer's pull, or an all-to-all send
 // plus idle (nothing to do), which only the page's timeline draws.
 //
+// Colours: drawn from Okabe & Ito's palette and Paul Tol's muted and bright schemes, chosen so
+// that what a reader must tell apart stays apart for colour-blind readers: every blocked or idle
+// category against everything else on a compute row, and the copy engine's pull against its send,
+// differ by at least 15 CIELAB ΔE under simulated protanopia, deuteranopia and tritanopia
+// (Machado et al. 2009, full severity); any two categories by at least 10 (test/categories.test.ts).
+// Compute is blue / green / sand, waiting is vermillion (a pull), indigo (a barrier) or wine (the
+// all-to-all), the copy engine orange (pull) and purple (send).
+//
 // Breakdown columns are the paper's per-iteration breakdown (its Table 3, exact JSON keys):
 // attention (attention kernels only), groupedGemm (routed experts), denseGemm (attention
-// projections, dense MLPs, shared expert, router logits), others (norms, RoPE, quantize,
-// permute, combine, router top-k, weight merge, embed/LM head), communication (DEP's
-// all-to-all), synchronization (waiting for a slower peer), p2pExposed (the stream blocked on
-// a DWDP pull) — these seven add up to the step's time — and p2pBusy (copy-stream busy time:
-// wall time during which a pull into the rank moved bytes), outside the sum, as the paper
-// reports it.
+// projections, dense MLPs, shared expert), others (norms, RoPE, quantize, permute, combine,
+// router, weight merge, embed/LM head), communication (DEP's all-to-all), synchronization
+// (waiting for a slower peer), p2pExposed (the stream blocked on a DWDP pull) — these seven add
+// up to the step's time — and p2pBusy (copy-stream busy time: wall time during which a pull
+// into the rank moved bytes), outside the sum, as the paper reports it.
 
 /** What the stream computes. */
-export type ComputeCategory =
-  'attention' | 'projection' | 'router' | 'gemm' | 'dense' | 'merge' | 'combine' | 'collective' | 'other';
+export type ComputeCategory = 'attention' | 'router' | 'gemm' | 'dense' | 'merge' | 'combine' | 'collective' | 'other';
 /** Why the stream is blocked. */
 export type StreamCategory = 'wait' | 'sync' | 'comm';
 /** What the copy engine moves. */
@@ -48,31 +54,25 @@ export interface CategoryInfo {
 
 /** The table, in legend order. */
 export const CATEGORIES: Readonly<Record<SpanCategory, CategoryInfo>> = {
-  attention: { lane: 'compute', label: 'attention', color: '#4e79a7', breakdown: 'attention' },
-  projection: {
-    lane: 'compute',
-    label: 'attention projections / router logits',
-    color: '#76b7b2',
-    breakdown: 'denseGemm',
-  },
-  router: { lane: 'compute', label: 'router', color: '#8cb6e0', breakdown: 'others' },
-  gemm: { lane: 'compute', label: 'grouped expert GEMM', color: '#59a14f', breakdown: 'groupedGemm' },
-  dense: { lane: 'compute', label: 'shared expert / dense MLP', color: '#9bd18f', breakdown: 'denseGemm' },
-  combine: { lane: 'compute', label: 'combine', color: '#b6992d', breakdown: 'others' },
-  merge: { lane: 'compute', label: 'merge weights (split off)', color: '#f1a340', breakdown: 'others' },
+  attention: { lane: 'compute', label: 'attention', color: '#0072b2', breakdown: 'attention' },
+  router: { lane: 'compute', label: 'router', color: '#88ccee', breakdown: 'others' },
+  gemm: { lane: 'compute', label: 'grouped expert GEMM', color: '#009e73', breakdown: 'groupedGemm' },
+  dense: { lane: 'compute', label: 'shared expert / dense MLP', color: '#ddcc77', breakdown: 'denseGemm' },
+  combine: { lane: 'compute', label: 'combine', color: '#117733', breakdown: 'others' },
+  merge: { lane: 'compute', label: 'merge weights (split off)', color: '#000000', breakdown: 'others' },
   collective: {
     lane: 'compute',
     label: 'all-to-all kernels (pack, local rows, launch)',
-    color: '#e7a3c4',
+    color: '#cc79a7',
     breakdown: 'communication',
   },
-  other: { lane: 'compute', label: 'other compute', color: '#a0a0a0', breakdown: 'others' },
-  wait: { lane: 'stream', label: 'waiting for a pull', color: '#e15759', breakdown: 'p2pExposed' },
-  sync: { lane: 'stream', label: 'waiting at a barrier / for a peer', color: '#9d6fb8', breakdown: 'synchronization' },
-  comm: { lane: 'stream', label: 'all-to-all transfer', color: '#d37295', breakdown: 'communication' },
-  idle: { lane: 'none', label: 'idle', color: '#ececec', breakdown: null },
-  pull: { lane: 'copy', label: 'copy engine: serving a pull', color: '#f28e2b', breakdown: null },
-  send: { lane: 'copy', label: 'copy engine: all-to-all send', color: '#c2458c', breakdown: null },
+  other: { lane: 'compute', label: 'other compute', color: '#bbbbbb', breakdown: 'others' },
+  wait: { lane: 'stream', label: 'waiting for a pull', color: '#d55e00', breakdown: 'p2pExposed' },
+  sync: { lane: 'stream', label: 'waiting at a barrier / for a peer', color: '#332288', breakdown: 'synchronization' },
+  comm: { lane: 'stream', label: 'all-to-all transfer', color: '#882255', breakdown: 'communication' },
+  idle: { lane: 'none', label: 'idle', color: '#eeeeee', breakdown: null },
+  pull: { lane: 'copy', label: 'copy engine: serving a pull', color: '#e69f00', breakdown: null },
+  send: { lane: 'copy', label: 'copy engine: all-to-all send', color: '#aa3377', breakdown: null },
 };
 
 export const SPAN_CATEGORIES = Object.keys(CATEGORIES) as readonly SpanCategory[];

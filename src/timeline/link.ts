@@ -122,8 +122,18 @@ export function pullIssueOrder(rank: number, peers: readonly number[], contentio
  * per-destination ingress capacities, by progressive filling: repeatedly find the most
  * constrained capacity (smallest remaining share per unfixed flow), fix its flows at that share.
  */
-// Reused index buffers of maxMinRates (it runs at every change of the moving set).
-let scratch = { out: new Int32Array(64), inn: new Int32Array(64), fixed: new Uint8Array(64) };
+// Reused buffers of maxMinRates (it runs at every change of the moving set).
+let scratch = {
+  out: new Int32Array(64),
+  inn: new Int32Array(64),
+  fixed: new Uint8Array(64),
+  /** Flows by capacity (CSR): the flows of capacity k are byKey[at[k] … at[k + 1]), ascending. */
+  byKey: new Int32Array(128),
+};
+/** Capacity key → its index in this call's list, valid where keyCall[key] is this call's number. */
+let keySlot = new Int32Array(256);
+let keyCall = new Int32Array(256);
+let call = 0;
 
 export function maxMinRates(
   flows: readonly { src: number; dst: number }[],
@@ -134,26 +144,45 @@ export function maxMinRates(
   const n = flows.length;
   const rate = out_ ?? new Float64Array(n);
   if (n === 0) return rate;
-  // Capacities as a small list (a group has few ranks): key 2·rank egress, 2·rank+1 ingress.
+  // Capacities as a list in first-use order: key 2·rank egress, 2·rank+1 ingress.
   // (Plain loops, no closures: this runs at every change of the set of moving transfers.)
   const keys: number[] = [];
   const cap: number[] = [];
   const cnt: number[] = [];
   if (scratch.out.length < n)
-    scratch = { out: new Int32Array(2 * n), inn: new Int32Array(2 * n), fixed: new Uint8Array(2 * n) };
-  const { out, inn, fixed } = scratch;
+    scratch = {
+      out: new Int32Array(2 * n),
+      inn: new Int32Array(2 * n),
+      fixed: new Uint8Array(2 * n),
+      byKey: new Int32Array(4 * n),
+    };
+  const { out, inn, fixed, byKey } = scratch;
   let matching = true;
+  call = (call + 1) | 0 || 1;
   for (let i = 0; i < n; i++) {
     const f = flows[i];
-    let ko = keys.indexOf(2 * f.src);
+    const eo = 2 * f.src;
+    const ei = 2 * f.dst + 1;
+    if (Math.max(eo, ei) >= keySlot.length) {
+      const size = 2 * Math.max(eo, ei) + 2;
+      const slots = new Int32Array(size);
+      const calls = new Int32Array(size);
+      slots.set(keySlot);
+      calls.set(keyCall);
+      keySlot = slots;
+      keyCall = calls;
+    }
+    let ko = keyCall[eo] === call ? keySlot[eo] : -1;
     if (ko < 0) {
-      ko = keys.push(2 * f.src) - 1;
+      ko = keySlot[eo] = keys.push(eo) - 1;
+      keyCall[eo] = call;
       cap.push(egress(f.src));
       cnt.push(0);
     }
-    let ki = keys.indexOf(2 * f.dst + 1);
+    let ki = keyCall[ei] === call ? keySlot[ei] : -1;
     if (ki < 0) {
-      ki = keys.push(2 * f.dst + 1) - 1;
+      ki = keySlot[ei] = keys.push(ei) - 1;
+      keyCall[ei] = call;
       cap.push(ingress(f.dst));
       cnt.push(0);
     }
@@ -168,11 +197,20 @@ export function maxMinRates(
     for (let i = 0; i < n; i++) rate[i] = Math.min(cap[out[i]], cap[inn[i]]);
     return rate;
   }
+  // Each capacity's flows, in ascending flow order, so a step visits only the bottleneck's flows.
+  const K = keys.length;
+  const at = new Int32Array(K + 1);
+  for (let k = 0; k < K; k++) at[k + 1] = at[k] + cnt[k];
+  const fill = at.slice(0, K);
+  for (let i = 0; i < n; i++) {
+    byKey[fill[out[i]]++] = i;
+    byKey[fill[inn[i]]++] = i;
+  }
   fixed.fill(0, 0, n);
   for (let left = n; left > 0;) {
     let best = -1;
     let share = Infinity;
-    for (let k = 0; k < keys.length; k++) {
+    for (let k = 0; k < K; k++) {
       if (cnt[k] === 0) continue;
       const s = cap[k] / cnt[k];
       if (s < share) {
@@ -180,8 +218,9 @@ export function maxMinRates(
         best = k;
       }
     }
-    for (let i = 0; i < n; i++) {
-      if (fixed[i] || (out[i] !== best && inn[i] !== best)) continue;
+    for (let j = at[best]; j < at[best + 1]; j++) {
+      const i = byKey[j];
+      if (fixed[i]) continue;
       fixed[i] = 1;
       left--;
       rate[i] = share;
@@ -250,7 +289,8 @@ export class LinkFluid {
   /** All bytes moved; lands at deliveredMs + latency. */
   private landing: Flow[] = [];
   private readonly active: Flow[] = [];
-  private readonly taken: number[] = [];
+  /** allocate()'s scratch: fix on, (src, dst) pairs already served; fix off, engines in use per source. */
+  private readonly taken = new Map<number, number>();
   private rates = new Float64Array(64);
   private readonly seen: number[] = [];
   private readonly done: number[] = [];
@@ -386,22 +426,21 @@ export class LinkFluid {
     const engines = this.spec.copyEngines;
     // fix off: engines taken at each source; fix on: (src, dst) pairs whose head is chosen.
     const taken = this.taken;
-    taken.length = 0;
+    taken.clear();
     for (const f of this.ready) {
       f.rate = 0;
       f.served = false;
       if (f.kind === 'send') act.push(f);
       else if (fix) {
         const k = f.src * 65536 + f.dst;
-        if (!taken.includes(k)) {
-          taken.push(k);
+        if (!taken.has(k)) {
+          taken.set(k, 1);
           act.push(f);
         }
       } else {
-        let used = 0;
-        for (const x of taken) if (x === f.src) used++;
+        const used = taken.get(f.src) ?? 0;
         if (used < engines) {
-          taken.push(f.src);
+          taken.set(f.src, used + 1);
           act.push(f);
         }
       }

@@ -83,6 +83,14 @@ export interface SimulateOptions {
   intervals?: boolean;
   /** Compute runs 1/(1 + this) as fast while a pull into or out of its rank moves bytes (default 0: never slower). */
   copyInterference?: number;
+  /**
+   * Copy-lane intervals: 'pieces' (default) files each stretch of a transfer's share of its
+   * source's copy engine (the time-multiplexed picture round-robin slicing draws: a transfer
+   * sharing its source with k others becomes many pieces); 'transfers' files one interval per
+   * transfer, from its first byte to its last, carrying all its bytes — O(transfers) memory
+   * instead of O(transfers × rate changes), what a 64-rank all-to-all needs to fit at all.
+   */
+  copySpans?: 'pieces' | 'transfers';
 }
 
 /** Run every rank's program to the end in virtual time. */
@@ -113,6 +121,9 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
       record ? intervals : null,
       barrierRelease,
       marks,
+      {
+        wholeTransfers: opts.copySpans === 'transfers',
+      },
       slow,
     ).run();
   }
@@ -362,7 +373,8 @@ class GroupRun {
     private readonly intervals: Interval[] | null,
     private readonly barrierRelease: Map<OpId, number>,
     private readonly marks: Map<string, number>,
-    private readonly slow: number,
+    private readonly spans: { wholeTransfers: boolean } = { wholeTransfers: false },
+    private readonly slow = 0,
   ) {
     this.pullCount = meta.pulls.length;
     this.engine = new LinkFluid(link, intervals ? (p) => this.piece(p) : undefined);
@@ -650,7 +662,7 @@ class GroupRun {
 
   private piece(p: EnginePiece): void {
     const last = this.lastPiece.get(p.key);
-    if (last && Math.abs(last.endMs - p.startMs) <= 1e-12 * Math.max(1, p.startMs)) {
+    if (last && (this.spans.wholeTransfers || Math.abs(last.endMs - p.startMs) <= 1e-12 * Math.max(1, p.startMs))) {
       last.endMs = p.endMs;
       last.bytes! += p.bytes;
       return;

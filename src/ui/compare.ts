@@ -34,16 +34,41 @@ export function measuredRunner(runGroup: RunGroupFn): StrategyRunner {
 export interface ComparisonPoint {
   /** The swept field's value at this point (null without a sweep). */
   value: string | null;
-  /** One per strategy, in the comparison's strategy order. */
+  /**
+   * One per strategy, in the comparison's strategy order. With repeated runs: the repetition
+   * whose first ratio (DWDP/DEP TPS/GPU where both ran) is the median one (`shownRepetition`).
+   */
   results: GroupRunResult[];
+  /** Repeated measured runs: every repetition's rates, per strategy (absent when each ran once). */
+  repeats?: RepeatedRates[][];
+  /** Which repetition `results` holds (0-based; absent when each ran once). */
+  shownRepetition?: number;
 }
+
+/** What a repetition keeps of a run: the rates the ratios read. */
+export type RepeatedRates = Pick<GroupRunResult, 'strategy' | 'tpsPerGpu' | 'tpsPerUser' | 'makespanMs'>;
 
 export interface Ratio {
   /** Stable name, e.g. 'dwdp/dep TPS/GPU' or 'dwdp/dep TPS/GPU @ cv=0.4' or 'dwdp TPS/GPU fix=off ÷ fix=on'. */
   name: string;
+  /** With repeated runs: the median over repetitions (the lower middle one for an even count, so one repetition's ratio). */
   value: number;
   numerator: number;
   denominator: number;
+  /** Repeated runs: the ratio of every repetition, with their range. */
+  spread?: RatioSpread;
+}
+
+/**
+ * A ratio over repeated runs. `withinNoise`: the repetitions' range holds 1 — some repetition
+ * has the numerator ahead and another behind (or level), so the runs do not tell them apart.
+ */
+export interface RatioSpread {
+  n: number;
+  min: number;
+  max: number;
+  values: number[];
+  withinNoise: boolean;
 }
 
 export interface SweepAxis {
@@ -73,6 +98,22 @@ export interface Comparison {
   counterpart?: Counterpart;
   startedAt: string;
   elapsedMs: number;
+  /** A sweep cancelled part-way: the points that finished, of how many asked (absent when complete). */
+  partial?: { done: number; of: number };
+}
+
+/**
+ * A comparison cancelled after at least one sweep point finished: its message is the cancel's,
+ * its name 'AbortError', and `partial` holds the finished points as a comparison of its own.
+ */
+export class ComparisonCancelled extends Error {
+  override name = 'AbortError';
+  constructor(
+    message: string,
+    readonly partial: Comparison,
+  ) {
+    super(message);
+  }
 }
 
 /** The modeled counterpart of a comparison (results.json's "counterpart"; its format is relied on). */
@@ -93,6 +134,17 @@ export interface ComparisonProgress {
   message: string;
 }
 
+/**
+ * The run bar's clock: elapsed seconds, and once a run has finished (so the rate means
+ * something) the time left at the pace so far, elapsed × (1 − f) ÷ f. "12 s", "12 s · about 30 s left".
+ */
+export function etaText(elapsedMs: number, fraction: number, runsDone: number): string {
+  const s = (ms: number) => (ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+  const elapsed = s(elapsedMs);
+  if (runsDone < 1 || !(fraction > 0) || fraction >= 1) return elapsed;
+  return `${elapsed} · about ${s((elapsedMs * (1 - fraction)) / fraction)} left`;
+}
+
 /** How far a run is, from its progress events: setup 0–10%, layers 10–90%, scheduling 95%. */
 export function runFraction(p: RunProgress, ranks: number, layers: number): number {
   switch (p.phase) {
@@ -110,7 +162,8 @@ export function runFraction(p: RunProgress, ranks: number, layers: number): numb
 
 /**
  * Run every point and strategy of `form` in order. Throws the form's first error when it does
- * not parse; an abort rejects with the signal's reason after the run in flight stops.
+ * not parse; an abort rejects with the signal's reason after the run in flight stops — or, when
+ * some sweep points had finished, with a ComparisonCancelled holding them.
  */
 export async function runComparison(
   form: FormState,
@@ -129,54 +182,76 @@ export async function runComparison(
   const sweep = base.sweep;
   const values: (string | null)[] = sweep ? sweep.values : [null];
   const configs = values.map((v) => (v === null ? base : parseForm(sweepPointForm(form, sweep!, v)).config!));
-  const runs = configs.length * base.strategies.length;
+  const R = base.repeat;
+  const runs = configs.length * base.strategies.length * R;
   const points: ComparisonPoint[] = [];
   let done = 0;
-  for (const [i, config] of configs.entries()) {
-    const results: GroupRunResult[] = [];
-    let dilation: Dilation | undefined;
-    for (const strategy of base.strategies) {
-      opts.signal?.throwIfAborted();
-      const value = values[i];
-      const report = (fraction: number, message: string) =>
-        opts.onProgress?.({ fraction: (done + fraction) / runs, run: done + 1, runs, strategy, value, message });
-      report(0, `${strategy}${value !== null ? ` at ${FIELD[sweep!.field].label} = ${value}` : ''}: starting`);
-      const result = await runner(dilation ? withDilation(config, dilation) : config, strategy, {
-        signal: opts.signal,
-        onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
-      });
-      const kept = stripForTransfer(result);
-      // The first run of a point measures the dilation; the others are given its GEMM rate.
-      dilation ??= kept.link.dilation;
-      results.push(kept);
-      report(1, `${strategy}: finished`);
-      done++;
-    }
-    points.push({ value: values[i], results });
-  }
-  const axis: SweepAxis | null = sweep
-    ? {
-        field: sweep.field,
-        label: SWEEPABLE[sweep.field]!.label,
-        unit: SWEEPABLE[sweep.field]!.unit,
-        log: SWEEPABLE[sweep.field]!.log ?? false,
-        values: sweep.values,
-      }
-    : null;
-  return {
-    source: base.source,
-    provenance: opts.provenance,
-    form,
-    query: formToQuery(form),
-    modelName: base.modelName,
-    strategies: base.strategies,
-    sweep: axis,
-    points,
-    ratios: comparisonRatios(base.strategies, points, axis),
-    ...optional('counterpart', counterpartOf(base.strategies, points, axis)),
-    startedAt: new Date(started).toISOString(),
-    elapsedMs: Date.now() - started,
+  const cancelled = (e: unknown) => {
+    if (!opts.signal?.aborted || points.length === 0) return e;
+    return new ComparisonCancelled((e as Error)?.message ?? String(e), build(points));
   };
+  for (const [i, config] of configs.entries()) {
+    // Repetitions interleave the strategies (DP, DEP, DWDP, DP, DEP, DWDP, …): a drift of the
+    // device's speed then reaches every strategy alike instead of one block of runs.
+    const reps: GroupRunResult[][] = [];
+    let dilation: Dilation | undefined;
+    for (let rep = 0; rep < R; rep++) {
+      const results: GroupRunResult[] = [];
+      for (const strategy of base.strategies) {
+        const value = values[i];
+        const report = (fraction: number, message: string) =>
+          opts.onProgress?.({ fraction: (done + fraction) / runs, run: done + 1, runs, strategy, value, message });
+        const at = `${value !== null ? ` at ${FIELD[sweep!.field].label} = ${value}` : ''}${R > 1 ? ` (repetition ${rep + 1}/${R})` : ''}`;
+        report(0, `${strategy}${at}: starting`);
+        let result: GroupRunResult;
+        try {
+          opts.signal?.throwIfAborted();
+          result = await runner(dilation ? withDilation(config, dilation) : config, strategy, {
+            signal: opts.signal,
+            onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
+          });
+        } catch (e) {
+          throw cancelled(e);
+        }
+        const kept = stripForTransfer(result);
+        // The first run of a point measures the dilation; the others are given its GEMM rate.
+        dilation ??= kept.link.dilation;
+        results.push(kept);
+        report(1, `${strategy}: finished`);
+        done++;
+      }
+      reps.push(results);
+    }
+    points.push(R === 1 ? { value: values[i], results: reps[0] } : repeatedPoint(values[i], base.strategies, reps));
+  }
+  return build(points);
+
+  function build(done: ComparisonPoint[]): Comparison {
+    const axis: SweepAxis | null = sweep
+      ? {
+          field: sweep.field,
+          label: SWEEPABLE[sweep.field]!.label,
+          unit: SWEEPABLE[sweep.field]!.unit,
+          log: SWEEPABLE[sweep.field]!.log ?? false,
+          values: done.map((p) => p.value!),
+        }
+      : null;
+    return {
+      source: base.source,
+      provenance: opts.provenance,
+      form,
+      query: formToQuery(form),
+      modelName: base.modelName,
+      strategies: base.strategies,
+      sweep: axis,
+      points: [...done],
+      ratios: repeatedRatios(base.strategies, done, axis),
+      ...optional('counterpart', counterpartOf(base.strategies, done, axis)),
+      startedAt: new Date(started).toISOString(),
+      elapsedMs: Date.now() - started,
+      ...(done.length < values.length ? { partial: { done: done.length, of: values.length } } : {}),
+    };
+  }
 }
 
 type Dilation = NonNullable<GroupRunResult['link']['dilation']>;
@@ -259,6 +334,68 @@ const PAIRS: readonly [StrategyName, StrategyName][] = [
   ['dwdp', 'dep'],
   ['dp', 'dep'],
 ];
+
+const lowerMedianIndex = (xs: readonly number[]) => {
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b] || a - b);
+  return order[(xs.length - 1) >> 1];
+};
+
+/**
+ * A point of repeated runs: every repetition's rates, and the full results of the repetition
+ * whose first ratio is the median one, for the views (their timelines are one run's).
+ */
+export function repeatedPoint(
+  value: string | null,
+  strategies: readonly StrategyName[],
+  reps: readonly GroupRunResult[][],
+): ComparisonPoint {
+  const repeats = reps.map((rs) =>
+    rs.map((r) => ({
+      strategy: r.strategy,
+      tpsPerGpu: r.tpsPerGpu,
+      tpsPerUser: r.tpsPerUser,
+      makespanMs: r.makespanMs,
+    })),
+  );
+  const first = reps.map((rs) => comparisonRatios(strategies, [{ value, results: rs }], null)[0]?.value ?? 0);
+  const shown = lowerMedianIndex(first);
+  return { value, results: reps[shown], repeats, shownRepetition: shown };
+}
+
+/**
+ * The ratios of a comparison whose points may hold repeated runs: each ratio per repetition,
+ * then its median (the lower middle one, so numerator ÷ denominator is one repetition's) with
+ * every repetition's value and their range. Without repeats, comparisonRatios as is.
+ */
+export function repeatedRatios(
+  strategies: readonly StrategyName[],
+  points: readonly Pick<ComparisonPoint, 'value' | 'results' | 'repeats'>[],
+  sweep: SweepAxis | null,
+): Ratio[] {
+  const n = points[0]?.repeats?.length ?? 0;
+  if (n === 0 || points.some((p) => p.repeats?.length !== n)) return comparisonRatios(strategies, points, sweep);
+  const per = Array.from({ length: n }, (_, r) =>
+    comparisonRatios(
+      strategies,
+      points.map((p) => ({ value: p.value, results: p.repeats![r] })),
+      sweep,
+    ),
+  );
+  return per[0].map((r0, k) => {
+    const values = per.map((rs) => rs[k].value);
+    const m = per[lowerMedianIndex(values)][k];
+    const min = Math.min(...values);
+    const max = Math.max(...values);
+    return { ...m, name: r0.name, spread: { n, min, max, values, withinNoise: min <= 1 && 1 <= max } };
+  });
+}
+
+/** A ratio as the tables print it: "0.7800", or over repeated runs "0.7800 (0.7400–0.8100, 5 runs, within noise)". */
+export function ratioText(r: Ratio): string {
+  const s = r.spread;
+  if (!s) return r.value.toFixed(4);
+  return `${r.value.toFixed(4)} (${s.min.toFixed(4)}–${s.max.toFixed(4)}, ${s.n} runs${s.withinNoise ? ', within noise' : ''})`;
+}
 
 /** Every ratio of a comparison, by stable name. */
 export function comparisonRatios(

@@ -45,7 +45,12 @@ export interface PageConfig {
   /** Hardware profile: time dilation of the measured source, the modeled source's hardware. Null when off. */
   profile: string | null;
   sweep: SweepSpec | null;
+  /** Measured runs per strategy and point, interleaved (1 for the modeled source, which is deterministic). */
+  repeat: number;
 }
+
+/** The most repetitions a measured comparison runs. */
+export const MAX_REPEAT = 20;
 
 export type FieldErrors = Partial<Record<FieldKey, string>>;
 
@@ -140,6 +145,7 @@ export function parseForm(form: FormState): ParsedForm {
   if (form.model.trim() !== 'custom' && form.hf.trim() !== '')
     errors.model ??= `a config.json is given but the model is ${form.model.trim()}: choose custom to use it, or remove it`;
   const strats = field('strategies', () => strategies(form.strategies));
+  const repeat = field('repeat', () => repeatOf(form.repeat, source));
   const linkProfile = field('linkProfile', () =>
     choice('linkProfile', form.linkProfile, [...Object.keys(PROFILES), 'custom']),
   );
@@ -219,6 +225,7 @@ export function parseForm(form: FormState): ParsedForm {
     strategies: strats!,
     profile: dilation === 'off' ? null : dilation!,
     sweep,
+    repeat: repeat!,
     run: { model: _unused, ...run },
   };
   // The library's own check, per strategy: anything it rejects the panel rejects too.
@@ -227,6 +234,18 @@ export function parseForm(form: FormState): ParsedForm {
       errors[fieldOfOption(e.option)] ??= pageMessage(e);
   if (Object.keys(errors).length > 0) return { config: null, errors, warnings };
   return { config, errors, warnings };
+}
+
+function repeatOf(raw: string, source: Source | undefined): number {
+  const t = raw.trim();
+  const n = Number(t);
+  if (t === '' || !Number.isInteger(n) || n < 1 || n > MAX_REPEAT)
+    throw new FieldProblem(`${FIELD.repeat.label} must be an integer from 1 to ${MAX_REPEAT} (got ${got(raw)})`);
+  if (source === 'modeled' && n !== 1)
+    throw new FieldProblem(
+      `${FIELD.repeat.label} ${n} is read only by measured runs (the modeled source is deterministic): set it to 1`,
+    );
+  return n;
 }
 
 function sweepKey(raw: string): FieldKey | null {

@@ -42,7 +42,8 @@ export type FieldKey =
   | 'heads'
   | 'headDim'
   | 'sweep'
-  | 'sweepValues';
+  | 'sweepValues'
+  | 'repeat';
 
 /** Raw text of every field. */
 export type FormState = Record<FieldKey, string>;
@@ -142,6 +143,8 @@ export const FIELDS: readonly FieldDef[] = [
       'Measured: real kernels on emulated ranks in this browser. ' +
       'Modeled: the rack-scale cost model (src/sim) on the hardware profile below, over the model’s full depth.',
   },
+  // Both sources read the hardware profile (the modeled hardware, the measured run's dilation target): it sits beside the source.
+  optionField(GROUP_OPTION.timeDilation),
   {
     key: 'model',
     param: 'model',
@@ -180,6 +183,17 @@ export const FIELDS: readonly FieldDef[] = [
     default: 'dp,dep,dwdp',
     help: 'Each runs the same tokens; ratios are against DEP.',
   },
+  {
+    key: 'repeat',
+    param: 'rep',
+    label: 'Repeat measured runs',
+    group: 'run',
+    input: 'number',
+    default: '1',
+    help:
+      'Run every strategy this many times, interleaved (DP, DEP, DWDP, DP, DEP, DWDP, …), so a drift of this ' +
+      'device reaches all alike; every ratio then shows its median with min–max, and says when they overlap 1.',
+  },
   optionField(GROUP_OPTION.ranks),
   optionField(GROUP_OPTION.rankMode),
   optionField(GROUP_OPTION.layers),
@@ -209,7 +223,6 @@ export const FIELDS: readonly FieldDef[] = [
   optionField(GROUP_OPTION.linkLatencyUs),
   optionField(GROUP_OPTION.contentionFix),
   optionField(GROUP_OPTION.clock),
-  optionField(GROUP_OPTION.timeDilation),
   optionField(GROUP_OPTION.attentionHeads),
   optionField(GROUP_OPTION.attentionHeadDim),
   {

@@ -7,7 +7,11 @@
 //   2. edited (when an edit names one of those keys): the edits set as pipeline overrides
 //      (src/gpu/shaders.ts), the same kernel, seed and variant prepared again, checked and
 //      timed; the rate is set against the ceiling measured in step 1 (an edited peak or copy
-//      kernel must not become its own ceiling); the overrides are cleared again.
+//      kernel must not become its own ceiling); the overrides are cleared again;
+//   3. A/B (when both sides ran): the two prepared kernels timed in interleaved rounds —
+//      unedited, edited, unedited, edited… (`runs` rounds, at least 5) — so a drift of the
+//      adapter's speed (a loaded CPU, a clock change) reaches both sides alike; the speed and
+//      its spread come from these paired rounds (lab-summary.ts `labAb`).
 //
 // Failures come back as data, in words: a WGSL compile error with its diagnostics (line and
 // column in the edited text), a validation error, out of memory, a lost device (the next
@@ -31,6 +35,7 @@ import { noteCeiling } from '../lab/ceilings.ts';
 import { labKernel } from '../lab/registry.ts';
 import { checkLabSizes } from '../lab/sizes.ts';
 import { measureProblem, type LabResult } from '../lab/run.ts';
+import { timeProblem } from '../lab/measure.ts';
 import type { LabKernel, LabKernelName, LabProblem, LabShape } from '../lab/types.ts';
 import { sweepLab, type SweepReport } from '../lab/sweep.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
@@ -93,10 +98,15 @@ export interface LabRunReport {
   editedKeys: string[];
   /** Edits of pipeline keys this run did not use (another shape or variant makes other keys). */
   ignoredEdits: string[];
+  /** Interleaved rounds (unedited, edited, …): one time per side per round, ms. Null unless both sides ran. */
+  ab: { originalMs: number[]; editedMs: number[] } | null;
 }
 
+/** Interleaved A/B rounds of a lab run: at least this many, else the request's `runs`. */
+export const MIN_AB_ROUNDS = 5;
+
 export interface LabProgress {
-  phase: 'load' | 'original' | 'edited';
+  phase: 'load' | 'original' | 'edited' | 'ab';
   message: string;
 }
 
@@ -179,36 +189,69 @@ export class LabSession {
         edited: null,
         editedKeys: [],
         ignoredEdits: [],
+        ab: null,
       };
       const ctx = { gpu, runs: req.runs, seed: req.seed, signal: hooks.signal };
 
       say({ phase: 'original', message: `${req.kernel}: unedited — building, checking, timing ${req.runs} run(s)` });
       let keys: string[] = [];
-      report.original = await this.side(ctx, `${req.kernel} (unedited)`, req, (k) => (keys = k));
-      report.pipelines = pipelinesOf(keys);
-      if (!report.original.ok) return report;
-      const original = report.original.result;
-
-      report.editedKeys = Object.keys(req.edits).filter((k) => keys.includes(k));
-      report.ignoredEdits = Object.keys(req.edits).filter((k) => !keys.includes(k));
-      if (report.editedKeys.length === 0) return report;
-
-      say({
-        phase: 'edited',
-        message: `${req.kernel}: edited (${report.editedKeys.length} pipeline(s)) — compiling, checking, timing`,
-      });
-      for (const k of report.editedKeys) {
-        setPipelineOverride(k, req.edits[k]);
-        this.overridden.add(k);
-      }
+      // Both prepared kernels stay alive until the A/B rounds are timed.
+      const kept: LabProblem[] = [];
       try {
-        // The same configuration as the unedited run, so both build the same pipeline keys.
-        const variant = original.variantSource === 'fixed' ? undefined : original.variant;
-        report.edited = await this.side(ctx, `${req.kernel} (edited)`, { ...req, variant }, () => {}, original);
+        report.original = await this.side(ctx, `${req.kernel} (unedited)`, req, (k) => (keys = k), undefined, kept);
+        report.pipelines = pipelinesOf(keys);
+        if (!report.original.ok) return report;
+        const original = report.original.result;
+
+        report.editedKeys = Object.keys(req.edits).filter((k) => keys.includes(k));
+        report.ignoredEdits = Object.keys(req.edits).filter((k) => !keys.includes(k));
+        if (report.editedKeys.length === 0) return report;
+
+        say({
+          phase: 'edited',
+          message: `${req.kernel}: edited (${report.editedKeys.length} pipeline(s)) — compiling, checking, timing`,
+        });
+        const edits = () => {
+          for (const k of report.editedKeys) {
+            setPipelineOverride(k, req.edits[k]);
+            this.overridden.add(k);
+          }
+        };
+        edits();
+        try {
+          // The same configuration as the unedited run, so both build the same pipeline keys.
+          const variant = original.variantSource === 'fixed' ? undefined : original.variant;
+          report.edited = await this.side(ctx, `${req.kernel} (edited)`, { ...req, variant }, () => {}, original, kept);
+        } finally {
+          this.clearOverrides();
+        }
+        if (!report.edited.ok || kept.length !== 2) return report;
+        // Interleaved rounds; pipelines are cached per edited text, so switching the overrides
+        // between the sides compiles nothing (a pipeline made lazily at encode time follows them).
+        const rounds = Math.max(MIN_AB_ROUNDS, req.runs);
+        const ab = { originalMs: [] as number[], editedMs: [] as number[] };
+        try {
+          for (let i = 0; i < rounds; i++) {
+            hooks.signal?.throwIfAborted();
+            say({ phase: 'ab', message: `${req.kernel}: interleaved timing, round ${i + 1}/${rounds}` });
+            ab.originalMs.push((await timeProblem(gpu, kept[0], 1, 0)).medianMs);
+            edits();
+            try {
+              ab.editedMs.push((await timeProblem(gpu, kept[1], 1, 0)).medianMs);
+            } finally {
+              this.clearOverrides();
+            }
+          }
+          report.ab = ab;
+        } catch (e) {
+          // The sides' own results stand; the rounds are only missing (a cancel, a lost device).
+          this.forgetLostDevice(gpu);
+          if ((e as Error)?.name !== 'AbortError') throw e;
+        }
+        return report;
       } finally {
-        this.clearOverrides();
+        for (const p of kept) p.destroy();
       }
-      return report;
     });
   }
 
@@ -260,6 +303,8 @@ export class LabSession {
     spec: LabProblemSpec,
     onKeys: (keys: string[]) => void,
     original?: LabResult,
+    /** Receives the prepared problem (and must destroy it) instead of its being destroyed here. */
+    keep?: LabProblem[],
   ): Promise<LabSide> {
     const { gpu } = ctx;
     try {
@@ -267,16 +312,22 @@ export class LabSession {
       const result = await withErrorScopes(gpu, what, async () => {
         const { problem, keys } = await this.load(gpu, spec);
         onKeys(keys);
+        let kept = false;
         try {
           ctx.signal?.throwIfAborted();
-          return await measureProblem(gpu, problem, {
+          const r = await measureProblem(gpu, problem, {
             seed: ctx.seed,
             runs: ctx.runs,
             warmup: 1,
             ceiling: original === undefined,
           });
+          if (keep) {
+            keep.push(problem);
+            kept = true;
+          }
+          return r;
         } finally {
-          problem.destroy();
+          if (!kept) problem.destroy();
         }
       });
       return { ok: true, result: original ? againstCeilingOf(result, original, gpu) : result };

@@ -91,6 +91,78 @@ function checkText(s: LabSide): string {
   return `${s.result.checkOk ? 'pass' : 'FAIL'}: ${s.result.check}`;
 }
 
+/** One side's times over the A/B rounds, ms. */
+export interface LabAbSide {
+  minMs: number;
+  medianMs: number;
+  maxMs: number;
+  /** (max − min) ÷ median. */
+  spread: number;
+}
+
+/**
+ * The interleaved A/B rounds of a lab run (lab-runner.ts), summarized. Round i pairs the
+ * unedited time a_i with the edited time b_i taken just after it, so a drift of the adapter's
+ * speed reaches both; the speed is the median of the paired ratios a_i ÷ b_i (edited ÷ unedited
+ * speed; the lower of the two middle ones for an even count, so it is one round's ratio), with
+ * their min and max.
+ *
+ *   within noise  some round has the edit faster and another has it slower (the ratios' range
+ *                 holds 1), or the two sides' time ranges overlap: the rounds do not tell them apart.
+ */
+export interface LabAb {
+  rounds: number;
+  original: LabAbSide;
+  edited: LabAbSide;
+  speedup: number;
+  speedupMin: number;
+  speedupMax: number;
+  withinNoise: boolean;
+}
+
+const lowerMedian = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+
+function abSide(ms: readonly number[]): LabAbSide {
+  const minMs = Math.min(...ms);
+  const maxMs = Math.max(...ms);
+  const medianMs = lowerMedian(ms);
+  return { minMs, medianMs, maxMs, spread: (maxMs - minMs) / medianMs };
+}
+
+/** The A/B summary, or null when the run has no rounds (no edit, a side failed, or a round was cancelled). */
+export function labAb(report: Pick<LabRunReport, 'ab'>): LabAb | null {
+  const ab = report.ab;
+  if (!ab || ab.originalMs.length === 0 || ab.originalMs.length !== ab.editedMs.length) return null;
+  const ratios = ab.originalMs.map((a, i) => a / ab.editedMs[i]);
+  const original = abSide(ab.originalMs);
+  const edited = abSide(ab.editedMs);
+  const speedupMin = Math.min(...ratios);
+  const speedupMax = Math.max(...ratios);
+  const overlap = original.minMs <= edited.maxMs && edited.minMs <= original.maxMs;
+  return {
+    rounds: ratios.length,
+    original,
+    edited,
+    speedup: lowerMedian(ratios),
+    speedupMin,
+    speedupMax,
+    withinNoise: (speedupMin <= 1 && 1 <= speedupMax) || overlap,
+  };
+}
+
+/** The A/B result in words, as the lab shows it. */
+export function labAbText(a: LabAb): string {
+  const side = (s: LabAbSide) =>
+    `min ${s.minMs.toPrecision(3)} / median ${s.medianMs.toPrecision(3)} ms, spread ${(100 * s.spread).toFixed(0)} %`;
+  return (
+    `Edited kernel: ${a.speedup.toFixed(3)}× the unedited one’s speed (median of ${a.rounds} interleaved rounds, ` +
+    `per round ${a.speedupMin.toFixed(3)}–${a.speedupMax.toFixed(3)}×; unedited ${side(a.original)}; edited ${side(a.edited)}) — ` +
+    (a.withinNoise
+      ? 'within noise: the rounds do not tell the two apart.'
+      : `${a.speedup > 1 ? 'faster' : 'slower'} in every round, beyond both sides’ spread.`)
+  );
+}
+
 /** Edited ÷ unedited speed (median times), when both ran. */
 export function labSpeedup(report: LabRunReport): number | null {
   const [o, e] = [report.original, report.edited];

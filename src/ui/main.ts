@@ -12,7 +12,14 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import type uPlot from 'uplot';
-import { runComparison, measuredRunner, type Comparison, type ComparisonProgress } from './compare.ts';
+import {
+  ComparisonCancelled,
+  etaText,
+  runComparison,
+  measuredRunner,
+  type Comparison,
+  type ComparisonProgress,
+} from './compare.ts';
 import { parseForm, type PageConfig } from './config.ts';
 import { defaultForm, isFieldKey, type FormState } from './fields.ts';
 import { formScenario, scenarioForm, validateScenario, type Scenario } from './scenario.ts';
@@ -21,7 +28,10 @@ import { localStorageStore } from '../tuning/tuning-cache.ts';
 import { modeledCaveats } from './modeled.ts';
 import { comparisonCsv, comparisonJson, exportBaseName, parseComparisonJson } from './export.ts';
 import { comparisonTrace } from './trace-export.ts';
-import { provenance } from './summary.ts';
+import { openInPerfetto } from './perfetto.ts';
+import pageDoc from '../../docs/page.md?raw';
+import { figureLines, provenance } from './summary.ts';
+import { SPAN_CLASSES, classify } from './timeline.ts';
 import { configCaveats } from './caveats.ts';
 import { describeChanges, formChanges } from './stale.ts';
 import { GLOSSARY, modelShape } from './glossary.ts';
@@ -195,19 +205,44 @@ async function showView(next: 'bench' | 'lab' | 'e2e'): Promise<void> {
   $('bench-view').hidden = next !== 'bench';
   $('lab-view').hidden = next !== 'lab';
   $('e2e-view').hidden = next !== 'e2e';
-  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]'))
+  for (const t of document.querySelectorAll<HTMLElement>('.views [role=tab]')) {
     t.setAttribute('aria-selected', t.dataset.view === next ? 'true' : 'false');
+    t.tabIndex = t.dataset.view === next ? 0 : -1; // one tab stop: the arrow keys move between tabs
+  }
   if (next === 'bench') setQuery(formToQuery(panel.form));
   else if (next === 'e2e') await openE2e().then(() => setQuery('view=e2e'));
   else setQuery(labFormToQuery((await openLab()).form));
 }
 
-for (const t of document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]')) {
+const tabs = [...document.querySelectorAll<HTMLAnchorElement>('.views [role=tab]')];
+for (const t of tabs) {
   t.addEventListener('click', (e) => {
     e.preventDefault();
     void showView(t.dataset.view === 'lab' || t.dataset.view === 'e2e' ? t.dataset.view : 'bench');
   });
+  // The ARIA tabs pattern: ←/→ (wrapping), Home and End move to a tab and open it.
+  t.addEventListener('keydown', (e) => {
+    const i = tabs.indexOf(t);
+    const to =
+      e.key === 'ArrowRight'
+        ? (i + 1) % tabs.length
+        : e.key === 'ArrowLeft'
+          ? (i - 1 + tabs.length) % tabs.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? tabs.length - 1
+              : -1;
+    if (to < 0) return;
+    e.preventDefault();
+    tabs[to].focus();
+    const v = tabs[to].dataset.view;
+    void showView(v === 'lab' || v === 'e2e' ? v : 'bench');
+  });
 }
+
+// The page's guide, bundled: a link that works from any host (the docs are not copied into the build).
+$<HTMLAnchorElement>('docs-link').href = URL.createObjectURL(new Blob([pageDoc], { type: 'text/plain;charset=utf-8' }));
 
 function runHint(c: PageConfig, form: FormState): string {
   const points = c.sweep ? c.sweep.values.length : 1;
@@ -273,8 +308,11 @@ async function run(form: FormState): Promise<Comparison> {
   setRunning(true);
   const bar = $<HTMLProgressElement>('progress');
   const msg = $('progress-msg');
+  // Elapsed time, and once a run has finished an estimate of what is left (etaText).
+  let fraction = 0;
+  let runsDone = 0;
   const tick = setInterval(
-    () => ($('elapsed').textContent = `${((performance.now() - started) / 1000).toFixed(0)} s`),
+    () => ($('elapsed').textContent = etaText(performance.now() - started, fraction, runsDone)),
     500,
   );
   try {
@@ -282,6 +320,8 @@ async function run(form: FormState): Promise<Comparison> {
       signal: running.signal,
       provenance: measured ? `measured here on ${gpu!.ok ? gpu!.adapter : '?'}` : `modeled on ${parsed.config.profile}`,
       onProgress: (p) => {
+        fraction = p.fraction;
+        runsDone = p.run - 1;
         bar.value = p.fraction;
         msg.textContent = `run ${p.run}/${p.runs} · ${p.message}`;
         window.dwdpBenchProgress?.(p);
@@ -297,6 +337,12 @@ async function run(form: FormState): Promise<Comparison> {
     const cancelled = (e as Error)?.name === 'AbortError';
     msg.textContent = cancelled ? 'cancelled' : `failed: ${(e as Error).message}`;
     msg.classList.toggle('error', !cancelled);
+    // A sweep cancelled part-way keeps the points that finished.
+    if (e instanceof ComparisonCancelled) {
+      comparison = e.partial;
+      await render(e.partial);
+      msg.textContent = `cancelled: kept the ${e.partial.partial!.done} of ${e.partial.partial!.of} sweep points that finished`;
+    }
     throw e;
   } finally {
     clearInterval(tick);
@@ -371,8 +417,12 @@ function render(c: Comparison): Promise<void> {
   return showPoint(c, 0);
 }
 
+/** The sweep point the views show (the PNG's numbers are that point's). */
+let shownPoint = 0;
+
 async function showPoint(c: Comparison, i: number): Promise<void> {
   const token = ++renderToken;
+  shownPoint = i;
   views.gantt?.destroy();
   views.topology?.destroy();
   views.memory?.destroy();
@@ -406,11 +456,19 @@ const exportAs = (what: 'json' | 'csv' | 'trace' | 'png') => async () => {
   if (what === 'json') download(`${base}${changes.length ? '-earlier-config' : ''}.json`, comparisonJson(c, stale));
   if (what === 'csv') download(`${base}.csv`, comparisonCsv(c), 'text/csv');
   if (what === 'trace') download(`${base}.trace.json`, JSON.stringify(comparisonTrace(c)));
-  if (what === 'png')
+  if (what === 'png') {
+    const point = c.points[shownPoint] ?? c.points[0];
+    const legend = SPAN_CLASSES.filter(
+      (k) => k.cls === 'idle' || point.results.some((r) => r.intervals.some((iv) => classify(iv) === k.cls)),
+    );
     download(
       `${base}.png`,
-      await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(c.points[0].results[0]), pngParts()),
+      await chartsPng('DWDP vs DEP — webgpu-dwdp', provenance(point.results[0]), pngParts(), {
+        ...figureLines(c, point),
+        legend,
+      }),
     );
+  }
 };
 
 function pngParts(): PngPart[] {
@@ -448,6 +506,24 @@ $('export-json').addEventListener('click', exportAs('json'));
 $('export-csv').addEventListener('click', exportAs('csv'));
 $('export-trace').addEventListener('click', exportAs('trace'));
 $('export-png').addEventListener('click', exportAs('png'));
+$('open-perfetto').addEventListener('click', async () => {
+  const c = comparison;
+  if (!c) return;
+  const msg = $('progress-msg');
+  const buffer = new TextEncoder().encode(JSON.stringify(comparisonTrace(c))).buffer as ArrayBuffer;
+  try {
+    await openInPerfetto(window, {
+      buffer,
+      title: `DWDP vs DEP — ${c.modelName}`,
+      fileName: `${exportBaseName(c)}.trace.json`,
+    });
+    msg.classList.remove('error');
+    msg.textContent = 'trace handed to ui.perfetto.dev';
+  } catch (e) {
+    msg.classList.add('error');
+    msg.textContent = `open in Perfetto: ${(e as Error).message}`;
+  }
+});
 $('share').addEventListener('click', async () => {
   const url = pageUrl(`${location.origin}${location.pathname}`, formToQuery(panel.form));
   try {

@@ -83,7 +83,9 @@ function stepRun(p: StepParams): ReturnType<typeof runStepRow> {
   const key = JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw });
   let run = recent.get(key);
   if (!run) {
-    run = runStepRow(p, { intervals: true });
+    // One copy span per transfer: the page draws no finer (compact.ts), and a 64-rank step's
+    // pieces would not fit in memory.
+    run = runStepRow(p, { intervals: true, copySpans: 'transfers' });
     recent.set(key, run);
     if (recent.size > 4) recent.delete(recent.keys().next().value!);
   }

@@ -5,10 +5,11 @@
 // Pure module (Node and browser).
 import { formatTable, markdownTable, type Cell } from '../report/table.ts';
 import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
-import type { Comparison, ComparisonPoint } from './compare.ts';
+import { ratioText, type Comparison, type ComparisonPoint } from './compare.ts';
 import { describeProvenance, provenanceBadge } from '../timeline/provenance.ts';
 import { pageUrl } from './url.ts';
 import { variantOriginText } from '../tuning/tuning-cache.ts';
+import { FIELDS } from './fields.ts';
 
 export interface SummaryRow {
   strategy: StrategyName;
@@ -59,6 +60,38 @@ export function summaryRow(r: GroupRunResult, dep: GroupRunResult | undefined): 
 export function summaryRows(c: Pick<Comparison, 'strategies'>, point: ComparisonPoint): SummaryRow[] {
   const dep = c.strategies.includes('dep') ? point.results[c.strategies.indexOf('dep')] : undefined;
   return point.results.map((r) => summaryRow(r, dep));
+}
+
+/**
+ * What a figure exported from the page carries besides its charts, as lines of text: the
+ * numbers of the shown point (each strategy's rates and its ratio to DEP, with the spread over
+ * repeated runs) and the configuration (every field, by its label, and the share-link query).
+ */
+export function figureLines(c: Comparison, point: ComparisonPoint): { numbers: string[]; config: string[] } {
+  const at = c.sweep && point.value !== null ? ` @ ${c.sweep.field}=${point.value}` : '';
+  const ratio = (s: string, metric: string) => c.ratios.find((r) => r.name === `${s}/dep ${metric}${at}`);
+  const numbers = summaryRows(c, point).map((r) => {
+    const vs = (metric: string) => {
+      const x = ratio(r.strategy, metric);
+      return x ? ` (${ratioText(x)}× DEP)` : '';
+    };
+    return (
+      `${r.strategy.toUpperCase()}${at}: ${r.tpsPerGpu.toFixed(1)} tokens/s per GPU${vs('TPS/GPU')}, ` +
+      `${r.tpsPerUser.toFixed(1)} tokens/s per user${vs('TPS/user')}, makespan ${r.makespanMs.toPrecision(4)} ms` +
+      (r.hiddenPullFraction !== null ? `, ${(100 * r.hiddenPullFraction).toFixed(1)}% of pull time hidden` : '')
+    );
+  });
+  const fields = FIELDS.filter((f) => f.key !== 'hf' && (f.key !== 'sweepValues' || c.form.sweep !== 'none')).map(
+    (f) => `${f.label} ${f.key === 'model' && c.form.model === 'custom' ? `custom (${c.modelName})` : c.form[f.key]}`,
+  );
+  const config: string[] = [];
+  for (const item of fields) {
+    const last = config.length - 1;
+    if (last >= 0 && config[last].length + item.length < 150) config[last] += ` · ${item}`;
+    else config.push(item);
+  }
+  config.push(`share link query: ?${c.query}`);
+  return { numbers, config };
 }
 
 /** 'measured here (<how>), on <adapter>' or 'modeled: <how>' — from the runs' provenance. */
@@ -187,7 +220,7 @@ export function summaryMarkdown(c: Comparison, title = 'DWDP benchmark'): string
     '',
     markdownTable(
       ['ratio', 'value'],
-      c.ratios.map((r) => [r.name, r.value.toFixed(4)]),
+      c.ratios.map((r) => [r.name, ratioText(r)]),
       { rightAlign: [false, true] },
     ),
     '',

@@ -126,3 +126,38 @@ export function busySpans(row: TimelineRow): { startMs: number; endMs: number }[
   }
   return out;
 }
+
+/** A span with where it sits: its row's index in the row list. */
+export interface PlacedSpan {
+  row: number;
+  span: Span;
+}
+
+/**
+ * The pull ↔ wait links of a timeline. A DWDP rank waits at layer l for the pulls of layer l
+ * into it, one from each peer (the waitPull op's ids; src/sim/programs.ts, the runtimes): a
+ * pull (copy row of its source, `peer` = the rank that pulls, `layer`) feeds the wait spans of
+ * that rank's compute row at the same layer; a wait is fed by every pull into its rank at its
+ * layer. Exact by layer and rank, whatever the drawn times (the copy row shows the source's
+ * engine time-shared between its transfers, so a drawn end is not the landing time). Empty
+ * for spans without layer or peer (aggregated rows, other categories).
+ */
+export function pullWaitLinks(rows: readonly TimelineRow[], at: PlacedSpan): PlacedSpan[] {
+  const { span } = at;
+  if (span.layer === undefined) return [];
+  const out: PlacedSpan[] = [];
+  if (span.cls === 'pull' && span.peer !== undefined) {
+    rows.forEach((row, i) => {
+      if (row.lane !== 'compute' || row.rank !== span.peer) return;
+      for (const s of row.spans) if (s.cls === 'wait' && s.layer === span.layer) out.push({ row: i, span: s });
+    });
+  } else if (span.cls === 'wait') {
+    const rank = rows[at.row].rank;
+    rows.forEach((row, i) => {
+      if (row.lane !== 'copy') return;
+      for (const s of row.spans)
+        if (s.cls === 'pull' && s.peer === rank && s.layer === span.layer) out.push({ row: i, span: s });
+    });
+  }
+  return out;
+}

@@ -33,6 +33,26 @@ export function download(name: string, data: Blob | string, type = 'application/
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * Keeps a uPlot chart as wide as `box`: a chart built while hidden, or before the layout
+ * settled, would otherwise keep its first width and push the page sideways. The observer goes
+ * with the chart.
+ */
+export function fitWidth<
+  P extends { setSize(s: { width: number; height: number }): void; height: number; destroy(): void },
+>(plot: P, box: HTMLElement): P {
+  const ro = new ResizeObserver(() => {
+    if (box.clientWidth > 0) plot.setSize({ width: box.clientWidth, height: plot.height });
+  });
+  ro.observe(box);
+  const destroy = plot.destroy.bind(plot);
+  plot.destroy = () => {
+    ro.disconnect();
+    destroy();
+  };
+  return plot;
+}
+
 /** 1234.5 → '1,234.5'; small numbers keep 3 significant digits. */
 export function fmt(v: number, digits = 1): string {
   if (!Number.isFinite(v)) return String(v);

@@ -12,8 +12,10 @@ import {
   SPAN_CLASSES,
   busySpans,
   classTotals,
+  pullWaitLinks,
   spanAt,
   timelineRows,
+  type PlacedSpan,
   type SpanClass,
   type TimelineRow,
 } from '../timeline.ts';
@@ -25,7 +27,6 @@ const ROW_PX = 22;
 /** What each legend entry means (its tooltip). */
 const LEGEND_MEANING: Record<SpanClass, string> = {
   attention: 'the attention stand-in of each layer (compute stream)',
-  projection: 'the rack model’s attention projections and router logits (dense GEMMs; the emulation has no stand-in)',
   router: 'the router: scores and top-k expert choice per token',
   gemm: 'the routed experts’ grouped GEMMs (gate/up and down)',
   dense: 'the shared expert or a dense layer’s MLP',
@@ -168,7 +169,8 @@ function ganttAlt(r: GroupRunResult): string {
   );
 }
 
-function legend(rows: TimelineRow[]): HTMLElement {
+/** The span legend (label, colour and meaning per category): one vocabulary for the Gantt and the topology. */
+export function legend(rows: TimelineRow[]): HTMLElement {
   const totals = classTotals(rows);
   const items = SPAN_CLASSES.filter((c) => totals[c.cls] > 0 || c.cls === 'idle');
   return h(
@@ -197,6 +199,8 @@ function options(
   const yOf = (i: number) => n - 1 - i;
   const badge = sourceBadge(r);
   const rowPx = rows.some((x) => x.busy) ? AGGREGATED_ROW_PX : ROW_PX;
+  // The hovered pull or wait and the spans it links to (pullWaitLinks), drawn as arrows.
+  let hovered: { at: PlacedSpan; links: PlacedSpan[] } | null = null;
   return {
     width,
     height: n * rowPx + 56,
@@ -221,7 +225,12 @@ function options(
     series: [{}, { label: 'spans', paths: () => null, points: { show: false } }],
     cursor: { y: false, points: { show: false }, drag: { x: true, y: false, setScale: true } },
     hooks: {
-      draw: [(u) => drawSpans(u, rows, yOf)],
+      draw: [
+        (u) => {
+          drawSpans(u, rows, yOf);
+          if (hovered) drawLinks(u, hovered.at, hovered.links, yOf);
+        },
+      ],
       setScale: [
         (u, key) => {
           if (key === 'x') onZoom(u.scales.x.min!, u.scales.x.max!);
@@ -237,9 +246,20 @@ function options(
             return;
           }
           const t = u.posToVal(left, 'x');
-          const row = rows[n - 1 - Math.round(u.posToVal(top, 'y'))];
+          const rowIndex = n - 1 - Math.round(u.posToVal(top, 'y'));
+          const row = rows[rowIndex];
           const s = row && spanAt(row, t);
           onHover?.(t, r);
+          // A pull and the wait it feeds (or a wait and its pulls): redraw only when that changes.
+          const links = s ? pullWaitLinks(rows, { row: rowIndex, span: s }) : [];
+          const next =
+            s && (s.cls === 'pull' || s.cls === 'wait') && s.layer !== undefined
+              ? { at: { row: rowIndex, span: s }, links }
+              : null;
+          if (next?.at.span !== hovered?.at.span) {
+            hovered = next;
+            u.redraw(false);
+          }
           if (!s) {
             tip.hidden = true;
             return;
@@ -264,6 +284,7 @@ function options(
                 : `${fmtBytes(s.bytes)}${to} at ${here.toPrecision(3)} GB/s (mean over the span)`,
             );
           }
+          if (hovered) tip.append(h('br'), linkText(rows, hovered.at, hovered.links));
           const w = u.over.clientWidth;
           tip.style.left = `${Math.min(left + 12, w - 260)}px`;
           tip.style.top = `${top + 12}px`;
@@ -316,6 +337,55 @@ function drawSpans(u: uPlot, rows: GanttRow[], yOf: (i: number) => number): void
       }
     }
   });
+  ctx.restore();
+}
+
+/** What a hovered pull or wait links to, in words. */
+function linkText(rows: readonly GanttRow[], at: PlacedSpan, links: readonly PlacedSpan[]): string {
+  const s = at.span;
+  if (s.cls === 'pull') {
+    if (links.length === 0) return `feeds r${s.peer}'s layer ${s.layer}: it did not wait (landed in time)`;
+    const waited = links.reduce((a, l) => a + l.span.endMs - l.span.startMs, 0);
+    return `feeds r${s.peer}'s wait at layer ${s.layer} (${fmtMs(waited)} exposed): arrow`;
+  }
+  const from = links.map((l) => `r${rows[l.row].rank}`);
+  return links.length
+    ? `waits for the layer-${s.layer} pulls into r${rows[at.row].rank} from ${from.join(', ')}: arrows`
+    : `waits for layer ${s.layer}'s pulls`;
+}
+
+/** Arrows from each pull's drawn end to the end of the wait it feeds (the wait ends when the last lands). */
+function drawLinks(u: uPlot, at: PlacedSpan, links: readonly PlacedSpan[], yOf: (i: number) => number): void {
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  const pairs = at.span.cls === 'pull' ? links.map((l) => [at, l]) : links.map((l) => [l, at]);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  ctx.strokeStyle = '#000000';
+  ctx.fillStyle = '#000000';
+  ctx.lineWidth = 1.5 * (devicePixelRatio || 1);
+  for (const [pull, wait] of pairs) {
+    const x0 = u.valToPos(pull.span.endMs, 'x', true);
+    const y0 = u.valToPos(yOf(pull.row), 'y', true);
+    const x1 = u.valToPos(wait.span.endMs, 'x', true);
+    const y1 = u.valToPos(yOf(wait.row), 'y', true);
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y1);
+    ctx.stroke();
+    const a = Math.atan2(y1 - y0, x1 - x0);
+    const k = 7 * (devicePixelRatio || 1);
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - k * Math.cos(a - 0.4), y1 - k * Math.sin(a - 0.4));
+    ctx.lineTo(x1 - k * Math.cos(a + 0.4), y1 - k * Math.sin(a + 0.4));
+    ctx.fill();
+    // The wait itself, outlined.
+    const w0 = u.valToPos(wait.span.startMs, 'x', true);
+    ctx.strokeRect(w0, y1 - 6, Math.max(1, x1 - w0), 12);
+  }
   ctx.restore();
 }
 

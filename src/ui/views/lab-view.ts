@@ -26,7 +26,7 @@ import {
   type LabRequestSpec,
   type ParsedLabForm,
 } from '../lab-state.ts';
-import { failureText, labRows, labSpeedup } from '../lab-summary.ts';
+import { failureText, labAb, labAbText, labRows, labSpeedup } from '../lab-summary.ts';
 import { clear, h } from './dom.ts';
 import { createWgslEditor, type WgslEditor } from './wgsl-editor.ts';
 
@@ -525,6 +525,7 @@ export function buildLabView(
     clear(results);
     results.hidden = false;
     const speed = labSpeedup(r);
+    const ab = labAb(r);
     const rows = labRows(r);
     const sideClass = (s: LabRunReport['original'] | null) =>
       s === null ? '' : !s.ok ? 'fail' : s.result.checkOk ? 'pass' : 'fail';
@@ -536,14 +537,20 @@ export function buildLabView(
         ` on ${r.adapter} · ${kernel}, seed ${r.seed}, both sides on the same inputs · `,
         h('code', {}, labCommand(spec, r.seed)),
       ),
-      speed !== null
+      ab !== null
         ? h(
             'p',
-            { class: 'lab-speed', 'data-metric': 'speedup' },
-            `Edited kernel: ${speed.toFixed(3)}× the unedited one’s speed ` +
-              '(median times, measured here, one after the other; on a loaded CPU-emulated adapter rerun before trusting a few percent).',
+            { class: `lab-speed${ab.withinNoise ? ' within-noise' : ''}`, 'data-metric': 'speedup' },
+            labAbText(ab),
           )
-        : '',
+        : speed !== null
+          ? h(
+              'p',
+              { class: 'lab-speed', 'data-metric': 'speedup' },
+              `Edited kernel: ${speed.toFixed(3)}× the unedited one’s speed ` +
+                '(median times, one after the other; the interleaved rounds did not finish, so no spread).',
+            )
+          : '',
       r.ignoredEdits.length
         ? h(
             'p',

@@ -4,7 +4,7 @@
 import uPlot from 'uplot';
 import type { GroupRunResult } from '../../strategies/types.ts';
 import { sourceBadge } from '../summary.ts';
-import { clear, h } from './dom.ts';
+import { clear, fitWidth, h } from './dom.ts';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -42,7 +42,18 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
   const xs = labels.map((_, i) => i);
   const badge = sourceBadge(results[0]);
   const what = badge === 'modeled' ? 'modeled' : 'allocated here';
-  const box = h('div', { class: 'chart memory' });
+  // The text alternative: each strategy's largest rank against the full replica.
+  const alt = results
+    .map((r) => {
+      const most = Math.max(...r.ranks.map((k) => k.residentWeightBytes + k.prefetchBufferBytes));
+      return `${r.strategy.toUpperCase()} ${(most / scale).toFixed(2)} ${unit} on its largest rank`;
+    })
+    .join(', ');
+  const box = h('div', {
+    class: 'chart memory',
+    role: 'img',
+    'aria-label': `Routed-expert weight memory per rank (${what}): ${alt}; a full replica is ${(results[0].replicaWeightBytes / scale).toFixed(2)} ${unit}.`,
+  });
   root.append(
     h(
       'div',
@@ -53,70 +64,76 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
     box,
   );
   const bars = uPlot.paths.bars!({ size: [0.7, 48], gap: 2 });
-  return new uPlot(
-    {
-      width: box.clientWidth || root.clientWidth || 800,
-      height: 260,
-      scales: { x: { time: false, range: [-0.6, xs.length - 0.4] }, y: { range: (_u, _min, max) => [0, max * 1.15] } },
-      axes: [
-        {
-          values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
-          splits: () => xs.filter((i) => labels[i] !== ''),
-          size: 30,
-          grid: { show: false },
+  return fitWidth(
+    new uPlot(
+      {
+        width: box.clientWidth || root.clientWidth || 800,
+        height: 260,
+        scales: {
+          x: { time: false, range: [-0.6, xs.length - 0.4] },
+          y: { range: (_u, _min, max) => [0, max * 1.15] },
         },
-        { label: `${unit} per rank (${what})`, labelSize: 18, size: 64 },
-      ],
-      series: [
-        { label: 'slot' },
-        {
-          label: 'prefetch buffers (stacked)',
-          fill: '#f28e2b',
-          stroke: '#f28e2b',
-          paths: bars,
-          points: { show: false },
-          value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
-        },
-        {
-          label: 'resident experts',
-          fill: '#4e79a7',
-          stroke: '#4e79a7',
-          paths: bars,
-          points: { show: false },
-          value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
-        },
-        {
-          label: 'full replica',
-          stroke: '#555',
-          dash: [6, 4],
-          width: 1.5,
-          points: { show: false },
-          value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
-        },
-      ],
-      legend: { live: false },
-      cursor: { points: { show: false }, drag: { x: false, y: false } },
-      hooks: {
-        // Strategy names above their group of bars.
-        draw: [
-          (u) => {
-            const ctx = u.ctx;
-            ctx.save();
-            ctx.fillStyle = '#1d2330';
-            ctx.font = `600 ${12 * devicePixelRatio}px system-ui, sans-serif`;
-            ctx.textAlign = 'center';
-            for (const g of groups)
-              ctx.fillText(
-                g.strategy,
-                (u.valToPos(g.from, 'x', true) + u.valToPos(g.to, 'x', true)) / 2,
-                u.bbox.top + 14 * devicePixelRatio,
-              );
-            ctx.restore();
+        axes: [
+          {
+            values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
+            splits: () => xs.filter((i) => labels[i] !== ''),
+            size: 30,
+            grid: { show: false },
+          },
+          { label: `${unit} per rank (${what})`, labelSize: 18, size: 64 },
+        ],
+        series: [
+          { label: 'slot' },
+          {
+            label: 'prefetch buffers (stacked)',
+            fill: '#e69f00',
+            stroke: '#e69f00',
+            paths: bars,
+            points: { show: false },
+            value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+          },
+          {
+            label: 'resident experts',
+            fill: '#0072b2',
+            stroke: '#0072b2',
+            paths: bars,
+            points: { show: false },
+            value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+          },
+          {
+            label: 'full replica',
+            stroke: '#555',
+            dash: [6, 4],
+            width: 1.5,
+            points: { show: false },
+            value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
           },
         ],
+        legend: { live: false },
+        cursor: { points: { show: false }, drag: { x: false, y: false } },
+        hooks: {
+          // Strategy names above their group of bars.
+          draw: [
+            (u) => {
+              const ctx = u.ctx;
+              ctx.save();
+              ctx.fillStyle = '#1d2330';
+              ctx.font = `600 ${12 * devicePixelRatio}px system-ui, sans-serif`;
+              ctx.textAlign = 'center';
+              for (const g of groups)
+                ctx.fillText(
+                  g.strategy,
+                  (u.valToPos(g.from, 'x', true) + u.valToPos(g.to, 'x', true)) / 2,
+                  u.bbox.top + 14 * devicePixelRatio,
+                );
+              ctx.restore();
+            },
+          ],
+        },
       },
-    },
-    [xs, total, resident, replica],
+      [xs, total, resident, replica],
+      box,
+    ),
     box,
   );
 }

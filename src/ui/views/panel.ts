@@ -106,6 +106,12 @@ export function buildPanel(
     }
     controls.get('hf')!.row.hidden = form.model !== 'custom';
     controls.get('sweepValues')!.row.hidden = form.sweep === 'none';
+    // Both sources read the hardware profile, each its own way: say which one this form's does.
+    controls.get('dilation')!.row.querySelector('.help')!.textContent =
+      form.source === 'modeled'
+        ? 'The hardware the rack model runs on: its compute, memory and HBM (the link is the Link field’s).'
+        : 'The time dilation target: the link is scaled by (this device’s GEMM rate ÷ the profile’s) so ' +
+          'compute-to-pull ratios match that hardware; off: the link runs at its own numbers.';
     const preset = PRESETS[form.model];
     controls.get('model')!.input.title = preset ? preset.description : 'a Hugging Face config.json';
     clear(warnings);

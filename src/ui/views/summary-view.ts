@@ -3,7 +3,7 @@
 // table. Units in every header, a definition (with its formula) on every header and card
 // line (glossary.ts); the badge and the provenance line say whether the numbers were
 // measured here (on which adapter, which clock) or modeled (which profile).
-import { counterpartRows, type Comparison, type ComparisonPoint } from '../compare.ts';
+import { counterpartRows, type Comparison, type ComparisonPoint, type Ratio } from '../compare.ts';
 import type { PageRun } from '../compact.ts';
 import { capacityCaveat, type Caveat } from '../caveats.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
@@ -44,7 +44,27 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
       badge === 'measured here' ? ' Absolute rates are this emulated device’s; the ratios are the result.' : '',
       variantLine(point),
     ),
-    h('div', { class: 'cards' }, ...rows.map((r, i) => card(r, point.results[i] as PageRun, caveats))),
+    c.partial
+      ? h(
+          'p',
+          { class: 'note partial', role: 'status' },
+          `Cancelled: these are the ${c.partial.done} of ${c.partial.of} sweep points that finished.`,
+        )
+      : '',
+    point.repeats
+      ? h(
+          'p',
+          { class: 'note repeats' },
+          `Each strategy ran ${point.repeats.length} times, interleaved. Ratios: the median over the runs, with their ` +
+            `min–max (“within noise” where that range holds 1); the rates, timelines and table below are repetition ` +
+            `${point.shownRepetition! + 1}, the one whose DWDP ÷ DEP TPS/GPU is the median.`,
+        )
+      : '',
+    h(
+      'div',
+      { class: 'cards' },
+      ...rows.map((r, i) => card(r, point.results[i] as PageRun, caveats, ratiosOf(c, point, r.strategy))),
+    ),
     h('div', { class: 'table-wrap' }, table(rows, point.results as PageRun[])),
     counterpartBlock(c),
   );
@@ -107,13 +127,44 @@ function badgeTitle(badge: string): string {
     : 'measured here: real WGSL kernels timed on this browser’s WebGPU adapter';
 }
 
-function ratioChip(v: number | null): HTMLElement | string {
-  if (v === null) return '';
-  const cls = v > 1.005 ? 'up' : v < 0.995 ? 'down' : 'flat';
-  return h('span', { class: `ratio ${cls}`, title: tooltip('vsDep') }, `${v.toFixed(3)}× DEP`);
+/** The comparison's ratios of `strategy` against DEP at this point (with their spread over repeated runs). */
+function ratiosOf(c: Comparison, point: ComparisonPoint, strategy: string): { gpu?: Ratio; user?: Ratio } {
+  const at = c.sweep && point.value !== null ? ` @ ${c.sweep.field}=${point.value}` : '';
+  const find = (metric: string) => c.ratios.find((x) => x.name === `${strategy}/dep ${metric}${at}`);
+  return { gpu: find('TPS/GPU'), user: find('TPS/user') };
 }
 
-function card(r: SummaryRow, run: PageRun, caveats: Caveat[]): HTMLElement {
+function ratioChip(v: number | null, r?: Ratio): HTMLElement | string {
+  if (v === null) return '';
+  // Repeated runs: the median with the runs' range; level with DEP when that range holds 1.
+  const s = r?.spread;
+  const value = s ? r.value : v;
+  const cls = s
+    ? s.withinNoise
+      ? 'flat noise'
+      : value > 1
+        ? 'up'
+        : 'down'
+    : v > 1.005
+      ? 'up'
+      : v < 0.995
+        ? 'down'
+        : 'flat';
+  return h(
+    'span',
+    { class: `ratio ${cls}`, title: tooltip('vsDep'), ...(s ? { 'data-spread': `${s.min}-${s.max}` } : {}) },
+    `${value.toFixed(3)}× DEP`,
+    s
+      ? h(
+          'span',
+          { class: 'spread' },
+          ` (${s.min.toFixed(3)}–${s.max.toFixed(3)}, ${s.n} runs${s.withinNoise ? ': within noise' : ''})`,
+        )
+      : '',
+  );
+}
+
+function card(r: SummaryRow, run: PageRun, caveats: Caveat[], ratios: { gpu?: Ratio; user?: Ratio } = {}): HTMLElement {
   const notes = [capacityCaveat(r.strategy, run.capacity), ...caveats].filter((x): x is Caveat => x !== null);
   const noFit = notes.some((n) => n.kind === 'no-fit');
   return h(
@@ -131,7 +182,7 @@ function card(r: SummaryRow, run: PageRun, caveats: Caveat[]): HTMLElement {
       h('span', { class: 'value', 'data-metric': 'tps-gpu' }, fmt(r.tpsPerGpu, 1)),
       h('span', { class: 'unit' }, ' tokens/s per GPU'),
       ' ',
-      ratioChip(r.tpsPerGpuVsDep),
+      ratioChip(r.tpsPerGpuVsDep, ratios.gpu),
     ),
     h(
       'div',
@@ -139,7 +190,7 @@ function card(r: SummaryRow, run: PageRun, caveats: Caveat[]): HTMLElement {
       h('span', { class: 'value', 'data-metric': 'tps-user' }, fmt(r.tpsPerUser, 1)),
       h('span', { class: 'unit' }, ' tokens/s per user'),
       ' ',
-      ratioChip(r.tpsPerUserVsDep),
+      ratioChip(r.tpsPerUserVsDep, ratios.user),
     ),
     h(
       'div',

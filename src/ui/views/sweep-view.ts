@@ -8,7 +8,7 @@ import type { Comparison } from '../compare.ts';
 import { tooltip } from '../glossary.ts';
 import { sourceBadge } from '../summary.ts';
 import { sweepSummary } from '../sweep-summary.ts';
-import { clear, fmtMs, h } from './dom.ts';
+import { clear, fitWidth, fmtMs, h } from './dom.ts';
 
 const GPU_COLOR = '#009e73'; // Okabe–Ito bluish green
 const USER_COLOR = '#0072b2'; // Okabe–Ito blue
@@ -63,82 +63,85 @@ export function sweepChart(root: HTMLElement, c: Comparison, onPick?: (point: nu
       }
     : null;
   const fmtV = (_u: uPlot, v: number | null) => (v == null ? '—' : `${v.toFixed(3)}×`);
-  return new uPlot(
-    {
-      width: box.clientWidth || root.clientWidth || 800,
-      height: 280,
-      scales: {
-        x: { time: false, distr: log ? 3 : 1, range: () => xRange },
-        y: { range: [Math.min(lo - pad, bars ? 0 : lo - pad), hi + pad] },
-      },
-      axes: [
-        {
-          label: `${c.sweep.label}${unit}`,
-          labelSize: 18,
-          ...(numeric
-            ? { splits: () => xs }
-            : { splits: () => xs, values: (_u: uPlot, v: number[]) => v.map((k) => c.points[k]?.value ?? '') }),
+  return fitWidth(
+    new uPlot(
+      {
+        width: box.clientWidth || root.clientWidth || 800,
+        height: 280,
+        scales: {
+          x: { time: false, distr: log ? 3 : 1, range: () => xRange },
+          y: { range: [Math.min(lo - pad, bars ? 0 : lo - pad), hi + pad] },
         },
-        { label: `ratio (${badge})`, labelSize: 18, size: 56, values: (_u, v) => v.map((x) => `${x.toFixed(2)}×`) },
-      ],
-      series: [
-        {
-          label: c.sweep.label,
-          value: (_u, v) => (v == null ? '—' : numeric ? String(v) : (c.points[v]?.value ?? '')),
-        },
-        {
-          label: 'DWDP/DEP TPS/GPU',
-          stroke: GPU_COLOR,
-          fill: bars ? GPU_COLOR : undefined,
-          width: bars ? 1 : 2.5,
-          paths: bars?.gpu,
-          points: { show: !bars, size: 7 },
-          value: fmtV,
-        },
-        {
-          label: 'DWDP/DEP TPS/user',
-          stroke: USER_COLOR,
-          fill: bars ? USER_COLOR : undefined,
-          width: bars ? 1 : 1.5,
-          dash: bars ? undefined : [5, 3],
-          paths: bars?.user,
-          points: { show: !bars, size: 5 },
-          value: fmtV,
-        },
-        { label: 'break-even', stroke: '#666', width: 1, dash: [2, 3], points: { show: false }, value: () => '1×' },
-      ],
-      // Live legend: the values under the cursor.
-      legend: { live: true },
-      cursor: { drag: { x: false, y: false } },
-      hooks: {
-        draw: [
-          (u) => {
-            const ctx = u.ctx;
-            const dpr = devicePixelRatio;
-            ctx.save();
-            ctx.strokeStyle = CROSS_COLOR;
-            ctx.fillStyle = CROSS_COLOR;
-            ctx.lineWidth = 1.5 * dpr;
-            ctx.font = `${11 * dpr}px system-ui, sans-serif`;
-            cross.forEach((x, k) => {
-              const px = u.valToPos(x, 'x', true);
-              ctx.beginPath();
-              ctx.moveTo(px, u.bbox.top);
-              ctx.lineTo(px, u.bbox.top + u.bbox.height);
-              ctx.stroke();
-              // Labels stagger down so neighbours never overlap, and flip left near the right edge.
-              const text = `crossover ≈ ${fmtX(x)}`;
-              const w = ctx.measureText(text).width;
-              const right = px + 4 * dpr + w > u.bbox.left + u.bbox.width;
-              ctx.textAlign = right ? 'right' : 'left';
-              ctx.fillText(text, px + (right ? -4 : 4) * dpr, u.bbox.top + (12 + 14 * k) * dpr);
-            });
-            ctx.restore();
+        axes: [
+          {
+            label: `${c.sweep.label}${unit}`,
+            labelSize: 18,
+            ...(numeric
+              ? { splits: () => xs }
+              : { splits: () => xs, values: (_u: uPlot, v: number[]) => v.map((k) => c.points[k]?.value ?? '') }),
           },
+          { label: `ratio (${badge})`, labelSize: 18, size: 56, values: (_u, v) => v.map((x) => `${x.toFixed(2)}×`) },
         ],
+        series: [
+          {
+            label: c.sweep.label,
+            value: (_u, v) => (v == null ? '—' : numeric ? String(v) : (c.points[v]?.value ?? '')),
+          },
+          {
+            label: 'DWDP/DEP TPS/GPU',
+            stroke: GPU_COLOR,
+            fill: bars ? GPU_COLOR : undefined,
+            width: bars ? 1 : 2.5,
+            paths: bars?.gpu,
+            points: { show: !bars, size: 7 },
+            value: fmtV,
+          },
+          {
+            label: 'DWDP/DEP TPS/user',
+            stroke: USER_COLOR,
+            fill: bars ? USER_COLOR : undefined,
+            width: bars ? 1 : 1.5,
+            dash: bars ? undefined : [5, 3],
+            paths: bars?.user,
+            points: { show: !bars, size: 5 },
+            value: fmtV,
+          },
+          { label: 'break-even', stroke: '#666', width: 1, dash: [2, 3], points: { show: false }, value: () => '1×' },
+        ],
+        // Live legend: the values under the cursor.
+        legend: { live: true },
+        cursor: { drag: { x: false, y: false } },
+        hooks: {
+          draw: [
+            (u) => {
+              const ctx = u.ctx;
+              const dpr = devicePixelRatio;
+              ctx.save();
+              ctx.strokeStyle = CROSS_COLOR;
+              ctx.fillStyle = CROSS_COLOR;
+              ctx.lineWidth = 1.5 * dpr;
+              ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+              cross.forEach((x, k) => {
+                const px = u.valToPos(x, 'x', true);
+                ctx.beginPath();
+                ctx.moveTo(px, u.bbox.top);
+                ctx.lineTo(px, u.bbox.top + u.bbox.height);
+                ctx.stroke();
+                // Labels stagger down so neighbours never overlap, and flip left near the right edge.
+                const text = `crossover ≈ ${fmtX(x)}`;
+                const w = ctx.measureText(text).width;
+                const right = px + 4 * dpr + w > u.bbox.left + u.bbox.width;
+                ctx.textAlign = right ? 'right' : 'left';
+                ctx.fillText(text, px + (right ? -4 : 4) * dpr, u.bbox.top + (12 + 14 * k) * dpr);
+              });
+              ctx.restore();
+            },
+          ],
+        },
       },
-    },
-    [xs, gpu, user, xs.map(() => 1)],
+      [xs, gpu, user, xs.map(() => 1)],
+      box,
+    ),
     box,
   );
 }

@@ -25,6 +25,7 @@ import {
 } from '../topology.ts';
 import { sourceBadge } from '../summary.ts';
 import { clear, fmtMs, h } from './dom.ts';
+import { legend } from './gantt-view.ts';
 
 const LOOP_SECONDS = 8;
 
@@ -64,12 +65,20 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
   const play = h('button', { type: 'button', class: 'small' }, 'play');
   const slider = h('input', { type: 'range', min: 0, max: 1000, value: 0, 'aria-label': 'time' });
   const clock = h('span', { class: 'clock' });
-  const canvas = h('canvas', { class: 'topology-canvas', width: 600, height: 420 });
+  const canvas = h('canvas', {
+    class: 'topology-canvas',
+    width: 600,
+    height: 420,
+    role: 'img',
+    'aria-label': 'Topology: ranks on a ring, filled with what each rank’s compute stream is doing at the time shown',
+  });
+  const legendSlot = h('div', { class: 'topology-legend' });
   const badge = h('span', { class: 'badge' });
   root.append(
     h('div', { class: 'chart-head' }, h('h3', {}, 'Topology: pulls in flight'), badge),
     h('div', { class: 'topology-controls' }, select, play, slider, clock),
     canvas,
+    legendSlot,
     h(
       'p',
       { class: 'note' },
@@ -85,6 +94,8 @@ export function topologyView(root: HTMLElement, results: readonly GroupRunResult
   const pick = () => {
     current = results.find((r) => r.strategy === select.value) ?? results[0];
     rows = timelineRows(current);
+    // The Gantt's legend, for the strategy shown: the same words and colours.
+    legendSlot.replaceChildren(legend(rows));
     totals = flowTotals(current as PageRun);
     maxRate = peakRate(current);
     flows = new FlowIndex(current);
