@@ -597,7 +597,9 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
     L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(threads)}) {`);
     L.add(`let q = e / ${u(tileRows)};`, `let r = e % ${u(tileRows)};`, `let k4 = kc * ${u(kc4)} + q;`);
     if (vecInput) {
-      L.add(`xs[e] = ${stage(`select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`)};`);
+      L.add(
+        `xs[e] = ${stage(`select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`)};`,
+      );
     } else {
       const comp = (j: number) =>
         `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
@@ -615,12 +617,13 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
       `let live = kw * ${u(perWord)} < ${u(kd)};`,
     );
     const rowWords = mats[0].rowWords;
-    const codeWord = `${W}[min(block + ${sel((m) => m.codes)} + col * ${u(rowWords)} + kw, block + ${sel((m) => m.codes)} + col * ${u(rowWords)} + ${u(rowWords - 1)})]`;
+    L.add(`let row_at = block + ${sel((m) => m.codes)} + col * ${u(rowWords)}; // the weight row's first word`);
+    const codeWord = `${W}[row_at + min(kw, ${u(rowWords - 1)})]`;
     const q0 = `w * ${u(perWord / 4)}`;
     switch (format) {
       case 'f32':
         L.add(
-          `let wv = ${W}[(block + ${sel((m) => m.codes)} + col * ${u(rowWords)}) / 4u + min(kw, ${u(rowWords / 4 - 1)})];`,
+          `let wv = ${W}[row_at / 4u + min(kw, ${u(rowWords / 4 - 1)})];`,
           `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), wv, live)')};`,
         );
         break;
@@ -632,7 +635,8 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
         break;
       case 'fp8': // one f32 scale per block; a word never straddles two (block columns are multiples of 4)
         L.add(
-          `let sb = block + ${sel((m) => m.scales)} + (col / ${u(mats[0].blockRows)}) * ${u(mats[0].blocksPerRow)} + min(kw * 4u, ${u(kd - 1)}) / ${u(mats[0].blockCols)};`,
+          `let block_col = min(kw * 4u, ${u(kd - 1)}) / ${u(mats[0].blockCols)};`,
+          `let sb = block + ${sel((m) => m.scales)} + (col / ${u(mats[0].blockRows)}) * ${u(mats[0].blocksPerRow)} + block_col;`,
           `ws[${q0} * TILE_OUTS + o] = ${stage(`select(vec4f(0.0), dec_e4m3x4_finite(${codeWord}) * bitcast<f32>(${W}[sb]), live)`)};`,
         );
         break;

@@ -134,7 +134,10 @@ export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string 
     const bytes = workgroupBytes(v, 2);
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     if (bytes > limit)
-      return `${variantName(v)} stages ${bytes} bytes of workgroup memory, maxComputeWorkgroupStorageSize is ${limit} (use fewer rows or columns per workgroup)`;
+      return (
+        `${variantName(v)} stages ${bytes} bytes of workgroup memory, maxComputeWorkgroupStorageSize is ${limit} ` +
+        '(use fewer rows or columns per workgroup)'
+      );
     return undefined;
   } catch (e) {
     return (e as Error).message;
