@@ -289,6 +289,8 @@ async function main(): Promise<void> {
           format,
           sources: 1,
           variant: v,
+          // As the MoE layer does: a default variant's tile rows fitted to T·K/E.
+          rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
         });
       const tiled = await make(variant);
       // The host's load drifts (other jobs share the cores): measure the ceiling beside each row.
