@@ -593,24 +593,26 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
     for (let i = 0; i < v.rows; i++) for (let o = 0; o < v.cols * mats.length; o++) L.add(`var ${acc(i, o)} = 0.0;`);
     L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
     L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
-    // Stage inputs: unit u = (chunk position q, tile row r).
+    // Stage inputs: unit e = (tile row r, chunk position q), q fastest: neighbouring
+    // invocations load neighbouring vec4s of one row (coalesced on GPUs).
     L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(threads)}) {`);
-    L.add(`let q = e / ${u(tileRows)};`, `let r = e % ${u(tileRows)};`, `let k4 = kc * ${u(kc4)} + q;`);
+    L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
     if (vecInput) {
       L.add(
-        `xs[e] = ${stage(`select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`)};`,
+        `xs[q * TILE_ROWS + r] = ${stage(`select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`)};`,
       );
     } else {
       const comp = (j: number) =>
         `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
-      L.add(`xs[e] = ${stage(`vec4f(${[0, 1, 2, 3].map(comp).join(', ')})`)};`);
+      L.add(`xs[q * TILE_ROWS + r] = ${stage(`vec4f(${[0, 1, 2, 3].map(comp).join(', ')})`)};`);
     }
     L.close();
-    // Stage decoded weights: unit u = (word w of the chunk, output o = mat·TILE_COLS + c).
+    // Stage decoded weights: unit e = (output o = mat·TILE_COLS + c, word w of the chunk), w
+    // fastest: neighbouring invocations read neighbouring words of one weight row.
     L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(threads)}) {`);
     L.add(
-      `let w = e / ${u(outs)};`,
-      `let o = e % ${u(outs)};`,
+      `let o = e / ${u(wordsPerChunk)};`,
+      `let w = e % ${u(wordsPerChunk)};`,
       `let mat = o / ${u(tileCols)};`,
       `let col = min(col0 + o % ${u(tileCols)}, ${u(n - 1)});`,
       `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
