@@ -1,5 +1,6 @@
 // WGSL generation for the grouped expert GEMM: constants, bindings and the register-tiled
-// inner kernels, specialised per shape, weight format, tile variant and source count.
+// inner kernels (tile, sx4, sw4) or workgroup-memory tiles (wg, f32 or f16 operands),
+// specialised per shape, weight format, tile variant and source count.
 // The hand-written parts live in shaders/expert_gemm.wgsl (tile → expert mapping),
 // shaders/weight_decode.wgsl (decoders) and shaders/naive_gemm.wgsl.
 //
