@@ -10,6 +10,12 @@ import {
   workgroupBytes,
   type TileVariant,
 } from '../src/kernels/gemm-variant.ts';
+import {
+  F16_SWEEP_CANDIDATES,
+  SUBGROUP_SWEEP_CANDIDATES,
+  TILE_SWEEP_CANDIDATES,
+  VARIANT_FAMILIES,
+} from '../src/kernels/gemm-tuning.ts';
 
 const problem = { format: 'f32', hidden: 512, expertHidden: 256, experts: 32, sources: 1, block: [128, 128] } as const;
 
@@ -120,5 +126,23 @@ describe('shader key', () => {
       key('sx4:8x4:2x2', { format: 'int8' }),
     ])
       expect(other).not.toBe(base);
+  });
+});
+
+describe('the variants the sweeps and the benchmark try', () => {
+  it('all parse, and every workgroup-memory one fits the WebGPU default of 16 KiB of workgroup memory', () => {
+    const all = [
+      ...TILE_SWEEP_CANDIDATES,
+      ...SUBGROUP_SWEEP_CANDIDATES,
+      ...F16_SWEEP_CANDIDATES,
+      ...VARIANT_FAMILIES.map((f) => f.variant),
+    ];
+    for (const s of all) {
+      const v = parseVariant(s);
+      expect(variantName(v)).toBe(s);
+      expect(workgroupBytes(v, 2), s).toBeLessThanOrEqual(16384);
+    }
+    expect(F16_SWEEP_CANDIDATES.every((s) => variantNeeds(parseVariant(s)).shaderF16)).toBe(true);
+    expect(TILE_SWEEP_CANDIDATES.some((s) => s.startsWith('wg:'))).toBe(true);
   });
 });
