@@ -9,7 +9,12 @@ import {
   type DecodedExpert,
 } from '../src/kernels/expert-gemm.ts';
 import { permuteReference } from '../src/kernels/permute.ts';
-import { relativeError } from '../src/util/numeric.ts';
+import { compileWgsl, wgslProgram } from '../src/gpu/index.ts';
+import { tiledProgramPart } from '../src/kernels/expert-gemm-codegen.ts';
+import { parseVariant, type TileVariant } from '../src/kernels/gemm-variant.ts';
+import { variantProblem } from '../src/kernels/expert-gemm.ts';
+import { GEMM_F16_TOLERANCE } from '../src/lab/kernels/expert-gemm.ts';
+import { relativeError, roundToF16 } from '../src/util/numeric.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
@@ -35,6 +40,8 @@ interface Case {
   identity?: boolean;
   /** fp8: zero every scale block (r, c) with (r + c) % 3 == 0, so those blocks get scale 0 (the first one included). */
   zeroBlocks?: boolean;
+  /** ':f16' variants: the reference multiplies f16-rounded inputs and weights, within GEMM_F16_TOLERANCE. */
+  f16?: boolean;
 }
 
 /** A random [rows, cols] matrix, with the blocks zeroBlocks names set to 0. */
@@ -138,25 +145,38 @@ async function runCase(c: Case) {
   gpu.device.queue.submit([enc.finish()]);
   const gotH = await readF32(gpu, h, rows * c.expertHidden);
   const gotY = await readF32(gpu, y, rows * c.hidden);
+  // f16 operands: the reference multiplies the same operands rounded to f16.
+  const r16 = (a: Float32Array) => (c.f16 ? a.map(roundToF16) : a);
   const ref = {
     tokens: c.tokens,
     topK: c.topK,
     hidden: c.hidden,
     expertHidden: c.expertHidden,
-    experts: p.decoded,
+    experts: p.decoded.map((d) => ({ gate: r16(d.gate), up: r16(d.up), down: r16(d.down) })),
     perm: p.perm,
     offsets: p.offsets,
   };
-  const errH = relativeError(gotH, expertGemmReference({ ...ref, x: p.x }, 'gate_up'));
-  const errY = relativeError(gotY, expertGemmReference({ ...ref, h: gotH }, 'down'));
+  const errH = relativeError(gotH, expertGemmReference({ ...ref, x: r16(p.x) }, 'gate_up'));
+  const errY = relativeError(gotY, expertGemmReference({ ...ref, h: r16(gotH) }, 'down'));
   const what = `${JSON.stringify(c)} variant ${gemm.variant.kind} ${at}`;
-  expect(errH, `gate_up ${what}`).toBeLessThan(TOL);
-  expect(errY, `down ${what}`).toBeLessThan(TOL);
+  const tol = c.f16 ? GEMM_F16_TOLERANCE : TOL;
+  expect(errH, `gate_up ${what}`).toBeLessThan(tol);
+  expect(errY, `down ${what}`).toBeLessThan(tol);
   gemm.destroy();
   return { errH, errY };
 }
 
 const formats: WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4', 'mxfp4'];
+
+// Awkward shapes per format: H, F not multiples of any tile (nvfp4 needs multiples of 16,
+// fp8 gets partial 16×24 blocks), E = 7. Cases below reuse them, so pipelines are shared.
+const awkward: Record<WeightFormat, { hidden: number; expertHidden: number; block?: [number, number] }> = {
+  f32: { hidden: 72, expertHidden: 100 },
+  int8: { hidden: 72, expertHidden: 100 },
+  fp8: { hidden: 100, expertHidden: 72, block: [16, 24] },
+  nvfp4: { hidden: 48, expertHidden: 80 },
+  mxfp4: { hidden: 96, expertHidden: 160 }, // 3 and 5 scales per row: a partly filled scale word
+};
 
 describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
   it('checks itself: a wrong weight or a NaN fails the comparison', () => {
@@ -165,18 +185,9 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     expect(relativeError([1, 2, NaN, 4], want)).toBe(Infinity);
   });
 
-  // Awkward shapes per format: H, F not multiples of any tile (nvfp4 needs multiples of 16,
-  // fp8 gets partial 16×24 blocks), E = 7. Cases below reuse them, so pipelines are shared.
-  const awkward: Record<WeightFormat, { hidden: number; expertHidden: number; block?: [number, number] }> = {
-    f32: { hidden: 72, expertHidden: 100 },
-    int8: { hidden: 72, expertHidden: 100 },
-    fp8: { hidden: 100, expertHidden: 72, block: [16, 24] },
-    nvfp4: { hidden: 48, expertHidden: 80 },
-    mxfp4: { hidden: 96, expertHidden: 160 }, // 3 and 5 scales per row: a partly filled scale word
-  };
   for (const format of formats) {
     const { hidden: H, expertHidden: F } = awkward[format];
-    for (const variant of [undefined, 'tile:3x2:4x5:loop', 'naive']) {
+    for (const variant of [undefined, 'tile:3x2:4x5:loop', 'wg:3x2:2x5', 'naive']) {
       it(`${format} H=${H} F=${F} E=7 T=23 K=3, variant ${variant ?? 'default'}`, async () => {
         // Two sources for the small variants; one for the default (its code is per source and large).
         await runCase({
@@ -217,6 +228,26 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       block: [8, 8],
       variant: 'tile:2x2:2x2',
     });
+    // Workgroup-memory tiles: chunks of 16 values over reductions of 50, 30 and 18.
+    await runCase({
+      format: 'f32',
+      tokens: 9,
+      topK: 2,
+      experts: 3,
+      hidden: 50,
+      expertHidden: 30,
+      variant: 'wg:2x3:3x2',
+    });
+    await runCase({
+      format: 'fp8',
+      tokens: 5,
+      topK: 2,
+      experts: 3,
+      hidden: 30,
+      expertHidden: 18,
+      block: [8, 8],
+      variant: 'wg:2x2:2x2',
+    });
   });
 
   it('fp8 blocks with scale 0 (first, middle and last block columns) contribute 0, every tile kind', async () => {
@@ -233,6 +264,7 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     for (const variant of [
       'tile:2x2:2x4',
       'tile:2x2:2x4:loop',
+      'wg:2x2:2x4',
       ...(hasSubgroupsOf4(gpu) ? ['sx4:4x2:1x2', 'sw4:2x4:1x2'] : []),
     ]) {
       await runCase({ ...base, block: [16, 32], variant }); // wide steps (16 values)
@@ -256,6 +288,38 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       expertHidden: 32,
       routing: 'sparse',
       variant: 'tile:2x2:2x2',
+    });
+  });
+
+  it('workgroup-memory tiles (wg): sparse routing over many experts, tiles taller than the rows, 3 weight buffers', async () => {
+    await runCase({
+      format: 'nvfp4',
+      tokens: 13,
+      topK: 2,
+      experts: 33,
+      hidden: 64,
+      expertHidden: 48,
+      routing: 'sparse',
+      variant: 'wg:4x2:4x4',
+    });
+    await runCase({
+      format: 'int8',
+      tokens: 40,
+      topK: 1,
+      experts: 7,
+      ...awkward.int8,
+      routing: 'one-expert',
+      variant: 'wg:8x1:2x8',
+    });
+    await runCase({
+      format: 'fp8',
+      tokens: 21,
+      topK: 4,
+      experts: 9,
+      hidden: 96,
+      expertHidden: 40,
+      sources: 3,
+      variant: 'wg:1x4:8x2',
     });
   });
 
@@ -427,5 +491,89 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
         variant: 'tile:2x2:2x2:loop',
       });
     } else await expect(make()).rejects.toThrow(/subgroups/);
+  });
+});
+
+// f16 operands (':f16', wg tiles): need the adapter's shader-f16 feature.
+const gpuForSkips = await testGpu();
+const noF16 = gpuForSkips.f16 ? '' : ' — SKIPPED: this adapter lacks the shader-f16 feature';
+
+describe('f16 operands (wg:…:f16): f16 staged in workgroup memory, f32 products and sums', () => {
+  it('the reference rounding: every f16 value rounds to itself, midpoints to even, just above a midpoint up', () => {
+    const dec = (h: number) => {
+      const s = h >> 15 ? -1 : 1;
+      const e = (h >> 10) & 31;
+      const m = h & 1023;
+      return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+    };
+    const wrong: string[] = [];
+    for (let h = 0; h < 0x7bff; h++) {
+      const v = dec(h);
+      const next = dec(h + 1);
+      const mid = (v + next) / 2;
+      const cases: [number, number][] = [
+        [v, v],
+        [-v, -v],
+        [mid, h % 2 === 0 ? v : next],
+        [mid * (1 + 2 ** -40), next],
+      ];
+      for (const [x, want] of cases) if (roundToF16(x) !== want) wrong.push(`${x} → ${roundToF16(x)}, want ${want}`);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(roundToF16(65519)).toBe(65504);
+    expect(roundToF16(65520)).toBe(Infinity);
+  });
+
+  it.skipIf(!gpuForSkips.f16)(
+    `every format against the float64 reference on f16-rounded operands${noF16}`,
+    async () => {
+      for (const format of formats)
+        await runCase({
+          format,
+          tokens: 23,
+          topK: 3,
+          experts: 7,
+          ...awkward[format],
+          variant: 'wg:3x2:2x5:f16',
+          f16: true,
+          sources: 2,
+        });
+      await runCase({
+        format: 'f32',
+        tokens: 9,
+        topK: 2,
+        experts: 3,
+        hidden: 50,
+        expertHidden: 30,
+        variant: 'wg:2x3:3x2:f16',
+        f16: true,
+      });
+    },
+  );
+
+  it(`are refused exactly where the adapter lacks shader-f16, naming the feature`, () => {
+    const why = variantProblem(gpuForSkips, 'wg:4x4:8x8:f16');
+    if (gpuForSkips.f16) expect(why).toBeUndefined();
+    else expect(why).toMatch(/needs the shader-f16 feature, which this adapter lacks/);
+  });
+
+  it('generated WGSL enables f16, stages vec4<f16>, and with f16 mapped to f32 compiles on this adapter', async () => {
+    const gpu = gpuForSkips;
+    const v = parseVariant('wg:3x2:2x5:f16') as TileVariant;
+    for (const format of formats) {
+      const { hidden, expertHidden, block } = awkward[format];
+      const layout = expertLayout(format, hidden, expertHidden, block ? { block } : {});
+      for (const proj of ['gate_up', 'down'] as const) {
+        const part = tiledProgramPart({ layout, experts: 7, sources: 2 }, v, proj);
+        expect(part.code.split('\n')[0]).toBe('enable f16;');
+        expect(part.code).toMatch(/var<workgroup> ws: array<vec4<f16>, \d+>;/);
+        expect(part.code).toMatch(/var<workgroup> xs: array<vec4<f16>, \d+>;/);
+        // Products and sums in f32: every staged operand is widened before dot().
+        expect(part.code).not.toMatch(/dot\([^)]*vec4<f16>/);
+        const mapped = { ...part, code: part.code.replace('enable f16;', '').replaceAll('vec4<f16>', 'vec4f') };
+        const program = await wgslProgram(gpu.f16 ? part : mapped, 'weight_decode.wgsl', 'expert_gemm.wgsl');
+        await expect(compileWgsl(gpu, program, `${format} ${proj} f16`)).resolves.toBeDefined();
+      }
+    }
   });
 });

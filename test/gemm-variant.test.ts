@@ -6,14 +6,31 @@ import {
   shaderKey,
   tileShape,
   variantName,
+  variantNeeds,
+  workgroupBytes,
   type TileVariant,
 } from '../src/kernels/gemm-variant.ts';
+import {
+  F16_SWEEP_CANDIDATES,
+  SUBGROUP_SWEEP_CANDIDATES,
+  TILE_SWEEP_CANDIDATES,
+  VARIANT_FAMILIES,
+} from '../src/kernels/gemm-tuning.ts';
 
 const problem = { format: 'f32', hidden: 512, expertHidden: 256, experts: 32, sources: 1, block: [128, 128] } as const;
 
 describe('GEMM variant grammar', () => {
   it('parses every kind and prints the same name back', () => {
-    for (const s of ['naive', 'tile:4x4:8x8', 'sx4:8x4:2x2', 'sx4:8x4:2x2:loop', 'sw4:4x8:2x2:loop', 'tile:3x2:4x5']) {
+    for (const s of [
+      'naive',
+      'tile:4x4:8x8',
+      'sx4:8x4:2x2',
+      'sx4:8x4:2x2:loop',
+      'sw4:4x8:2x2:loop',
+      'tile:3x2:4x5',
+      'wg:4x4:8x8',
+      'wg:4x4:8x8:f16',
+    ]) {
       expect(variantName(parseVariant(s))).toBe(s);
     }
     expect(parseVariant(' sx4:8x4:2x2 ')).toEqual({ kind: 'sx4', rows: 8, cols: 4, groupRows: 2, groupCols: 2 });
@@ -21,7 +38,12 @@ describe('GEMM variant grammar', () => {
 
   it('refuses malformed names and out-of-range fields, naming the field and a valid choice', () => {
     expect(() => parseVariant('sx4:8x4')).toThrow(/expected 'naive' or kind:rows×cols/);
-    expect(() => parseVariant('wmma:8x4:2x2')).toThrow(/kind tile, sx4 or sw4/);
+    expect(() => parseVariant('wmma:8x4:2x2')).toThrow(/kind tile, sx4, sw4 or wg/);
+    expect(() => parseVariant('sx4:8x4:2x2:f16')).toThrow(/only the wg kind takes ':f16' \(e\.g\. wg:8x4:2x2:f16\)/);
+    expect(() => parseVariant('wg:4x4:8x8:f16:loop')).toThrow(/expected 'naive' or kind/);
+    expect(() =>
+      checkVariant({ kind: 'wg', rows: 1, cols: 1, groupRows: 1, groupCols: 1, operands: 'bf16' as 'f16' }),
+    ).toThrow(/operands must be 'f32' or 'f16'/);
     expect(() => parseVariant('sx4:6x4:2x2')).toThrow(/multiple of 4 \(e\.g\. 8\)/);
     expect(() => parseVariant('tile:65x1:1x1')).toThrow(/rows = 65 must be an integer in 1\.\.64/);
     expect(() => parseVariant('tile:1x1:32x16')).toThrow(/512 invocations per workgroup, at most 256/);
@@ -32,6 +54,18 @@ describe('GEMM variant grammar', () => {
     expect(tileShape(parseVariant('sx4:8x4:2x2') as TileVariant)).toEqual({ tileRows: 16, tileCols: 32, threads: 16 });
     expect(tileShape(parseVariant('sw4:4x8:2x2') as TileVariant)).toEqual({ tileRows: 32, tileCols: 16, threads: 16 });
     expect(tileShape(parseVariant('tile:4x4:8x8') as TileVariant)).toEqual({ tileRows: 32, tileCols: 32, threads: 64 });
+    expect(tileShape(parseVariant('wg:4x2:8x16') as TileVariant)).toEqual({ tileRows: 32, tileCols: 32, threads: 128 });
+  });
+
+  it('workgroup memory: wg stages 16 values of every tile row and weight row (f16 half the bytes), others none', () => {
+    // (32 rows + 32 columns × 2 matrices) × 4 vec4 × 16 B + 4 B per row.
+    expect(workgroupBytes(parseVariant('wg:4x4:8x8'), 2)).toBe((32 + 64) * 4 * 16 + 128);
+    expect(workgroupBytes(parseVariant('wg:4x4:8x8:f16'), 2)).toBe((32 + 64) * 4 * 8 + 128);
+    expect(workgroupBytes(parseVariant('wg:4x4:8x8'), 1)).toBe((32 + 32) * 4 * 16 + 128);
+    expect(workgroupBytes(parseVariant('tile:4x4:8x8'), 2)).toBe(0);
+    expect(variantNeeds(parseVariant('wg:4x4:8x8:f16'))).toEqual({ subgroupsOf4: false, shaderF16: true });
+    expect(variantNeeds(parseVariant('sw4:4x8:2x2'))).toEqual({ subgroupsOf4: true, shaderF16: false });
+    expect(variantNeeds(parseVariant('wg:4x4:8x8'))).toEqual({ subgroupsOf4: false, shaderF16: false });
   });
 });
 
@@ -76,6 +110,10 @@ describe('shader key', () => {
     expect(key('sx4:8x4:2x2', { block: [64, 64] })).toBe(key('sx4:8x4:2x2'));
     expect(key('sx4:8x4:2x2:loop', { format: 'fp8' })).not.toBe(key('sx4:8x4:2x2', { format: 'fp8' }));
     expect(key('sx4:8x4:2x2', { format: 'fp8', block: [64, 64] })).not.toBe(key('sx4:8x4:2x2', { format: 'fp8' }));
+    // wg decodes whole words into workgroup memory: no code-word loop; f16 operands change the code.
+    expect(key('wg:4x4:8x8:loop', { format: 'nvfp4' })).toBe(key('wg:4x4:8x8', { format: 'nvfp4' }));
+    expect(key('wg:4x4:8x8:f16')).not.toBe(key('wg:4x4:8x8'));
+    expect(key('wg:4x4:8x8')).not.toBe(key('tile:4x4:8x8'));
     const base = key('sx4:8x4:2x2');
     for (const other of [
       key('sx4:8x4:1x4'),
@@ -88,5 +126,23 @@ describe('shader key', () => {
       key('sx4:8x4:2x2', { format: 'int8' }),
     ])
       expect(other).not.toBe(base);
+  });
+});
+
+describe('the variants the sweeps and the benchmark try', () => {
+  it('all parse, and every workgroup-memory one fits the WebGPU default of 16 KiB of workgroup memory', () => {
+    const all = [
+      ...TILE_SWEEP_CANDIDATES,
+      ...SUBGROUP_SWEEP_CANDIDATES,
+      ...F16_SWEEP_CANDIDATES,
+      ...VARIANT_FAMILIES.map((f) => f.variant),
+    ];
+    for (const s of all) {
+      const v = parseVariant(s);
+      expect(variantName(v)).toBe(s);
+      expect(workgroupBytes(v, 2), s).toBeLessThanOrEqual(16384);
+    }
+    expect(F16_SWEEP_CANDIDATES.every((s) => variantNeeds(parseVariant(s)).shaderF16)).toBe(true);
+    expect(TILE_SWEEP_CANDIDATES.some((s) => s.startsWith('wg:'))).toBe(true);
   });
 });

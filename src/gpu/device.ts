@@ -34,6 +34,8 @@ export interface Gpu {
   /** timestamp-query available (else timers fall back to host time). */
   timestamps: boolean;
   subgroups: boolean;
+  /** shader-f16 available (WGSL `enable f16;`): f16 operands in kernels that offer them. */
+  f16: boolean;
   /** Resolves when the device is lost; never rejects. */
   lost: Promise<GPUDeviceLostInfo>;
   /** Set once the device is lost. */
@@ -157,7 +159,7 @@ export async function getGpu(options: GpuOptions = {}): Promise<Gpu> {
   const required = resolveLimits(adapter.limits, options.needs ?? []);
   // Ask for the adapter's maximum of the limits we routinely push; costs nothing, avoids surprises.
   for (const l of GENEROUS_LIMITS) required[l] = Math.max(required[l] ?? 0, adapter.limits[l]);
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits: required, label: options.label });
 
@@ -177,6 +179,7 @@ export async function getGpu(options: GpuOptions = {}): Promise<Gpu> {
     info: describe(adapter),
     timestamps: device.features.has('timestamp-query'),
     subgroups: device.features.has('subgroups'),
+    f16: device.features.has('shader-f16'),
     lost,
     get lostInfo() {
       return lostInfo;

@@ -1,5 +1,6 @@
 // WGSL generation for the grouped expert GEMM: constants, bindings and the register-tiled
-// inner kernels, specialised per shape, weight format, tile variant and source count.
+// inner kernels (tile, sx4, sw4) or workgroup-memory tiles (wg, f32 or f16 operands),
+// specialised per shape, weight format, tile variant and source count.
 // The hand-written parts live in shaders/expert_gemm.wgsl (tile → expert mapping),
 // shaders/weight_decode.wgsl (decoders) and shaders/naive_gemm.wgsl.
 //
@@ -10,7 +11,7 @@
 // stride and section offset is a constant here.
 import type { WgslPart } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
-import { tileShape, usesSubgroups, variantName, type TileVariant } from './gemm-variant.ts';
+import { WG_CHUNK, tileShape, usesSubgroups, variantName, type TileVariant } from './gemm-variant.ts';
 
 export type Projection = 'gate_up' | 'down';
 
@@ -484,18 +485,20 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
 
 /** The whole generated part of a tiled kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
 export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projection): WgslPart {
+  if (v.kind === 'wg') return workgroupProgramPart(p, v, proj);
   const c = ctxFor(p, v, proj);
   const { tileRows, tileCols, threads } = tileShape(v);
   const sg = usesSubgroups(v);
   const L = new Lines();
   if (sg) L.add('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
+  const kind: Exclude<TileVariant['kind'], 'wg'> = v.kind;
   const how = {
     sx4: `each subgroup of 4 lanes shares ${v.rows} rows (lane l loads rows 4q+l, subgroupBroadcast shares them) and each lane owns ${v.cols} columns`,
     sw4:
       `each lane owns ${v.rows} rows (subgroup rows 4i+lane) and the subgroup shares ${v.cols} columns: ` +
       'each lane loads and decodes a quarter of the weights and subgroupBroadcast shares them',
     tile: `each invocation loads its own ${v.rows} rows and owns ${v.cols} columns`,
-  }[v.kind];
+  }[kind];
   L.add(
     `// Generated: ${proj} of the grouped expert GEMM, ${c.format} weights, variant ${variantName(v)}.`,
     `// A workgroup of ${threads} invocations covers ${tileRows} rows of one expert × ${tileCols} output columns;`,
@@ -547,6 +550,197 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.open('switch entry.x {');
   for (let s = 0; s < p.sources; s++)
     L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, row0, tile.end, col_first, lane); }`);
+  L.add('default: {}');
+  L.close();
+  L.close();
+  return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
+}
+
+// ---------------------------------------------------------------------------------------
+// Workgroup-memory tiles ('wg'): per chunk of WG_CHUNK reduction values the workgroup
+// stages its tile's inputs and DECODED weights in workgroup memory (each code word decoded
+// once per workgroup, its scale applied there), then every invocation multiplies its
+// register tile from workgroup memory. Layout is chunk-position-major (xs[q·TILE_ROWS + r],
+// ws[q·TILE_OUTS + o]) so neighbouring invocations read neighbouring vec4s.
+
+/** The whole generated part of a 'wg' kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
+export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Projection): WgslPart {
+  if (v.kind !== 'wg') throw new Error(`workgroupProgramPart: variant ${variantName(v)} is not a wg variant`);
+  const l = p.layout;
+  const gateUp = proj === 'gate_up';
+  const kd = gateUp ? l.hidden : l.expertHidden;
+  const n = gateUp ? l.expertHidden : l.hidden;
+  const mats = gateUp ? [l.gate, l.up] : [l.down];
+  const { tileRows, tileCols, threads } = tileShape(v);
+  const outs = tileCols * mats.length;
+  const kc4 = WG_CHUNK / 4;
+  const chunks = Math.ceil(kd / WG_CHUNK);
+  const vecInput = kd % 4 === 0;
+  const f16 = v.operands === 'f16';
+  const ot = f16 ? 'vec4<f16>' : 'vec4f';
+  const stage = (e: string) => (f16 ? `vec4<f16>(${e})` : e);
+  const use = (e: string) => (f16 ? `vec4f(${e})` : e);
+  const format = l.format;
+  // Values per weight element of the binding, and elements per chunk per weight row.
+  const perWord = isFp4(format) ? 8 : 4;
+  const wordsPerChunk = WG_CHUNK / perWord;
+  const L = new Lines();
+  if (f16) L.add('enable f16;');
+  L.add(
+    `// Generated: ${proj} of the grouped expert GEMM, ${format} weights, variant ${variantName(v)}.`,
+    `// A workgroup of ${threads} invocations covers ${tileRows} rows of one expert × ${tileCols} output columns`,
+    `// (× ${mats.length} matrices); per chunk of ${WG_CHUNK} reduction values it stages the rows' inputs and the`,
+    `// decoded weights (${f16 ? 'f16' : 'f32'}) in workgroup memory, each code word decoded once; each invocation`,
+    `// then accumulates ${v.rows} rows × ${v.cols} columns × ${mats.length} matrices in f32 registers.`,
+    `const EXPERTS = ${u(p.experts)};`,
+    `const TILE_ROWS = ${u(tileRows)};`,
+    `const TILE_OUTS = ${u(outs)};`,
+    `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<${vecInput ? 'vec4f' : 'f32'}>;`,
+    `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
+    `var<workgroup> xs: array<${ot}, ${tileRows * kc4}>;`,
+    `var<workgroup> ws: array<${ot}, ${outs * kc4}>;`,
+    `var<workgroup> xrow: array<u32, ${tileRows}>;`,
+  );
+  for (let s = 0; s < p.sources; s++)
+    L.add(
+      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${format === 'f32' ? 'vec4f' : 'u32'}>;`,
+    );
+  const inputStride = vecInput ? kd / 4 : kd;
+  const sel = (m: (x: MatrixLayout) => number) =>
+    mats.length === 1 ? u(m(mats[0])) : `select(${u(m(mats[0]))}, ${u(m(mats[1]))}, mat == 1u)`;
+  for (let s = 0; s < p.sources; s++) {
+    const W = `weights${s}`;
+    L.open(`fn ${proj}_source${s}(block: u32, row0: u32, row_end: u32, col0: u32, lid: u32) {`);
+    L.add('let live_rows = row_end - row0;', `let ty = lid / ${u(v.groupCols)};`, `let tx = lid % ${u(v.groupCols)};`);
+    // Input offset of each tile row (rows past the tile's end read its last row: computed, never stored).
+    L.open(`for (var r = lid; r < ${u(tileRows)}; r += ${u(threads)}) {`);
+    L.add('let row = min(row0 + r, row_end - 1u);');
+    L.add(`xrow[r] = ${gateUp ? 'token_of(row)' : 'row'} * ${u(inputStride)};`);
+    L.close();
+    for (let i = 0; i < v.rows; i++) for (let o = 0; o < v.cols * mats.length; o++) L.add(`var ${acc(i, o)} = 0.0;`);
+    L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
+    L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
+    // Stage inputs: unit e = (tile row r, chunk position q), q fastest: neighbouring
+    // invocations load neighbouring vec4s of one row (coalesced on GPUs).
+    L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(threads)}) {`);
+    L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
+    if (vecInput) {
+      L.add(
+        `xs[q * TILE_ROWS + r] = ${stage(`select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`)};`,
+      );
+    } else {
+      const comp = (j: number) =>
+        `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
+      L.add(`xs[q * TILE_ROWS + r] = ${stage(`vec4f(${[0, 1, 2, 3].map(comp).join(', ')})`)};`);
+    }
+    L.close();
+    // Stage decoded weights: unit e = (output o = mat·TILE_COLS + c, word w of the chunk), w
+    // fastest: neighbouring invocations read neighbouring words of one weight row.
+    L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(threads)}) {`);
+    L.add(
+      `let o = e / ${u(wordsPerChunk)};`,
+      `let w = e % ${u(wordsPerChunk)};`,
+      `let mat = o / ${u(tileCols)};`,
+      `let col = min(col0 + o % ${u(tileCols)}, ${u(n - 1)});`,
+      `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
+      `let live = kw * ${u(perWord)} < ${u(kd)};`,
+    );
+    const rowWords = mats[0].rowWords;
+    L.add(`let row_at = block + ${sel((m) => m.codes)} + col * ${u(rowWords)}; // the weight row's first word`);
+    const codeWord = `${W}[row_at + min(kw, ${u(rowWords - 1)})]`;
+    const q0 = `w * ${u(perWord / 4)}`;
+    switch (format) {
+      case 'f32':
+        L.add(
+          `let wv = ${W}[row_at / 4u + min(kw, ${u(rowWords / 4 - 1)})];`,
+          `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), wv, live)')};`,
+        );
+        break;
+      case 'int8': // row scale × 127 undoes unpack4x8snorm's 1/127
+        L.add(
+          `let sc = bitcast<f32>(${W}[block + ${sel((m) => m.scales)} + col]) * 127.0;`,
+          `ws[${q0} * TILE_OUTS + o] = ${stage(`select(vec4f(0.0), unpack4x8snorm(${codeWord}) * sc, live)`)};`,
+        );
+        break;
+      case 'fp8': // one f32 scale per block; a word never straddles two (block columns are multiples of 4)
+        L.add(
+          `let block_col = min(kw * 4u, ${u(kd - 1)}) / ${u(mats[0].blockCols)};`,
+          `let sb = block + ${sel((m) => m.scales)} + (col / ${u(mats[0].blockRows)}) * ${u(mats[0].blocksPerRow)} + block_col;`,
+          `ws[${q0} * TILE_OUTS + o] = ${stage(`select(vec4f(0.0), dec_e4m3x4_finite(${codeWord}) * bitcast<f32>(${W}[sb]), live)`)};`,
+        );
+        break;
+      case 'nvfp4': {
+        // Group kw/2 (16 values = 2 words): byte (kw/2)%4 of scale word kw/8, times the tensor scale.
+        L.add(
+          `let g = min(kw, ${u(rowWords - 1)}) / 2u;`,
+          `let code = (${W}[block + ${sel((m) => m.scales)} + col * ${u(mats[0].scaleRowWords)} + g / 4u] >> (8u * (g % 4u))) & 0xffu;`,
+          `let d = dec_e2m1x8(${codeWord}, nvfp4_group_scale(code, bitcast<f32>(${W}[block + ${sel((m) => m.tensorScale)}])));`,
+          `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.lo, live)')};`,
+          `ws[(${q0} + 1u) * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.hi, live)')};`,
+        );
+        break;
+      }
+      case 'mxfp4': {
+        // Group kw/4 (32 values = 4 words): byte (kw/4)%4 of scale word kw/16, an e8m0 power of two.
+        L.add(
+          `let g = min(kw, ${u(rowWords - 1)}) / 4u;`,
+          `let code = (${W}[block + ${sel((m) => m.scales)} + col * ${u(mats[0].scaleRowWords)} + g / 4u] >> (8u * (g % 4u))) & 0xffu;`,
+          `let d = dec_e2m1x8(${codeWord}, mxfp4_scale(code));`,
+          `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.lo, live)')};`,
+          `ws[(${q0} + 1u) * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.hi, live)')};`,
+        );
+        break;
+      }
+    }
+    L.close();
+    L.add('workgroupBarrier();');
+    // Multiply: own rows ty·rows + i, own columns tx + groupCols·j of each matrix.
+    for (let q = 0; q < kc4; q++) {
+      L.open('{');
+      for (let m = 0; m < mats.length; m++)
+        for (let j = 0; j < v.cols; j++)
+          L.add(`let w${m * v.cols + j} = ${use(`ws[${u(q * outs + m * tileCols + v.groupCols * j)} + tx]`)};`);
+      for (let g = 0; g < v.rows; g += 4) {
+        const skip = v.rows > 4;
+        if (skip) L.open(`if (live_rows > ty * ${u(v.rows)} + ${u(g)}) {`);
+        for (let i = g; i < Math.min(g + 4, v.rows); i++) {
+          L.add(`let x${i} = ${use(`xs[${u(q * tileRows + i)} + ty * ${u(v.rows)}]`)};`);
+          for (let o = 0; o < v.cols * mats.length; o++) L.add(`${acc(i, o)} += dot(x${i}, w${o});`);
+        }
+        if (skip) L.close();
+      }
+      L.close();
+    }
+    L.close();
+    // Epilogue: stores only inside the tile and the matrix.
+    for (let i = 0; i < v.rows; i++) {
+      const row = `row0 + ty * ${u(v.rows)} + ${u(i)}`;
+      L.open(`if (${row} < row_end) {`);
+      for (let j = 0; j < v.cols; j++) {
+        const col = `col0 + tx + ${u(v.groupCols * j)}`;
+        const value = gateUp ? `silu(${acc(i, j)}) * ${acc(i, v.cols + j)}` : acc(i, j);
+        L.open(`if (${col} < ${u(n)}) {`);
+        L.add(`output_rows[(${row}) * ${u(n)} + ${col}] = ${value};`);
+        L.close();
+      }
+      L.close();
+    }
+    L.close();
+  }
+  // Entry point: the tile and its weight source are uniform across the workgroup (read-only
+  // storage at the workgroup's index), so the barriers inside stay in uniform control flow.
+  L.add('', `@compute @workgroup_size(${threads})`);
+  L.open(
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
+  );
+  L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
+  L.open('if (tile.begin >= tile.end) {');
+  L.add('return;');
+  L.close();
+  L.add('let entry = expert_table[tile.expert];');
+  L.open('switch entry.x {');
+  for (let s = 0; s < p.sources; s++)
+    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, tile.begin, tile.end, wid.x * ${u(tileCols)}, lid); }`);
   L.add('default: {}');
   L.close();
   L.close();

@@ -20,8 +20,9 @@ import {
   parseVariant,
   shaderKey,
   tileShape,
-  usesSubgroups,
   variantName,
+  variantNeeds,
+  workgroupBytes,
   type GemmVariant,
 } from './gemm-variant.ts';
 import { naiveProgram } from './naive-gemm.ts';
@@ -125,8 +126,19 @@ export type VariantSource = 'given' | 'tuned' | 'default';
 export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string | undefined {
   try {
     const v = typeof variant === 'string' ? parseVariant(variant) : checkVariant(variant);
-    if (usesSubgroups(v) && !hasSubgroupsOf4(gpu))
+    const needs = variantNeeds(v);
+    if (needs.subgroupsOf4 && !hasSubgroupsOf4(gpu))
       return `${variantName(v)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
+    if (needs.shaderF16 && !gpu.f16)
+      return `${variantName(v)} needs the shader-f16 feature, which this adapter lacks (drop ':f16' for f32 operands)`;
+    // The larger of gate_up's (2 matrices) and down's (1) staging.
+    const bytes = workgroupBytes(v, 2);
+    const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+    if (bytes > limit)
+      return (
+        `${variantName(v)} stages ${bytes} bytes of workgroup memory, maxComputeWorkgroupStorageSize is ${limit} ` +
+        '(use fewer rows or columns per workgroup)'
+      );
     return undefined;
   } catch (e) {
     return (e as Error).message;

@@ -214,6 +214,19 @@ export const VARIANT_FAMILIES: readonly { what: string; variant: string }[] = [
   { what: 'portable register tile', variant: 'tile:4x4:8x8' },
   { what: 'inputs shared in subgroups of 4', variant: 'sx4:8x4:2x2' },
   { what: 'weights shared in subgroups of 4', variant: 'sw4:4x8:2x2' },
+  { what: 'workgroup-memory tile, weights decoded once per workgroup', variant: 'wg:8x4:4x8' },
+  { what: 'workgroup-memory tile, f16 operands', variant: 'wg:8x4:4x8:f16' },
+];
+
+/**
+ * Paths this GEMM does not have yet, printed by the benchmark beside the adapter's support
+ * for them (so a reader sees what was not measured and why).
+ */
+export const MISSING_PATHS: readonly { what: string; feature: string }[] = [
+  {
+    what: 'subgroup-matrix tiles (f16 operands, hardware matrix multiply-accumulate)',
+    feature: 'chromium-experimental-subgroup-matrix',
+  },
 ];
 
 /**
@@ -233,11 +246,21 @@ export const SUBGROUP_SWEEP_CANDIDATES: readonly string[] = [
   'sw4:8x8:1x2:loop',
 ];
 
-/** Portable candidates (no subgroups). */
+/**
+ * Portable candidates (no subgroups): register tiles, and workgroup-memory tiles from the
+ * 32 × 32 one best on SwiftShader to the 64 × 64 ones GPUs with real workgroup memory favour.
+ */
 export const TILE_SWEEP_CANDIDATES: readonly string[] = [
   'tile:4x4:8x8',
   'tile:4x4:16x4',
   'tile:8x4:8x8',
   'tile:4x8:8x4',
   'tile:2x4:16x8',
+  'wg:8x4:4x8',
+  'wg:4x4:8x8',
+  'wg:8x4:8x16',
+  'wg:4x4:16x16',
 ];
+
+/** With shader-f16: the workgroup-memory candidates again with f16 operands. */
+export const F16_SWEEP_CANDIDATES: readonly string[] = ['wg:8x4:4x8:f16', 'wg:8x4:8x16:f16', 'wg:4x4:16x16:f16'];

@@ -10,8 +10,10 @@ import {
   expertGemmReference,
   hasSubgroupsOf4,
   variantName,
+  type GemmVariant,
 } from '../../kernels/expert-gemm.ts';
 import {
+  F16_SWEEP_CANDIDATES,
   SUBGROUP_SWEEP_CANDIDATES,
   TILE_SWEEP_CANDIDATES,
   buildGemmProblem,
@@ -28,6 +30,18 @@ const FULL_CHECK_MACS = 5e7;
 const SAMPLED_ROWS = 64;
 /** f32 accumulation over H or F products vs float64 (measured ~4e-7 at H=512). */
 export const GEMM_TOLERANCE = 1e-4;
+/**
+ * f16 operands (':f16'): every input and decoded weight is rounded to f16 (relative error
+ * ≤ 2^-11 each) before f32 products and sums, and gate/up's f16-rounded h feeds down; on
+ * random inputs those roundings leave ≈ 2^-11 of norm-wise error. 8 × 2^-11 ≈ 3.9e-3 keeps a
+ * margin and still fails any wrong row, weight or scale (errors of order 1).
+ */
+export const GEMM_F16_TOLERANCE = 8 * 2 ** -11;
+
+/** The tolerance of a variant's check: its operands' precision. */
+export function gemmTolerance(v: GemmVariant): number {
+  return v.kind === 'wg' && v.operands === 'f16' ? GEMM_F16_TOLERANCE : GEMM_TOLERANCE;
+}
 
 /** The checked rows of the GEMM's output and their float64 reference values. */
 export interface GemmReferenceRows {
@@ -67,12 +81,17 @@ export function gemmReferenceRows(
 }
 
 /** Compares the checked rows of a full output ([T·K, width], sorted order). */
-export function checkGemm(ref: GemmReferenceRows, out: Float32Array, totalRows: number): CheckResult {
+export function checkGemm(
+  ref: GemmReferenceRows,
+  out: Float32Array,
+  totalRows: number,
+  tolerance = GEMM_TOLERANCE,
+): CheckResult {
   if (out.length !== totalRows * ref.width) {
     return {
       ok: false,
       relErr: Infinity,
-      tolerance: GEMM_TOLERANCE,
+      tolerance,
       detail: `output holds ${out.length} values, expected ${totalRows * ref.width}`,
     };
   }
@@ -80,7 +99,7 @@ export function checkGemm(ref: GemmReferenceRows, out: Float32Array, totalRows: 
   ref.rows.forEach((row, j) => got.set(out.subarray(row * ref.width, (row + 1) * ref.width), j * ref.width));
   const what =
     ref.rows.length === totalRows ? `all ${totalRows} rows` : `${ref.rows.length} of ${totalRows} rows (sampled)`;
-  return checkClose(what, got, ref.want, GEMM_TOLERANCE);
+  return checkClose(what, got, ref.want, tolerance);
 }
 
 /** Rows to check: all when cheap, else a seeded sample that includes both ends. */
@@ -102,6 +121,7 @@ export const expertGemmLab: LabKernel<Float32Array> = {
     const list = subgroups
       ? [DEFAULT_SUBGROUP_VARIANTS[s.format], ...SUBGROUP_SWEEP_CANDIDATES]
       : [DEFAULT_TILE_VARIANT, ...TILE_SWEEP_CANDIDATES];
+    if (gpu.f16) list.push(...F16_SWEEP_CANDIDATES);
     // ':loop' changes nothing for f32 (no code words to walk).
     const named = list.map((v) => (s.format === 'f32' ? v.replace(/:loop$/, '') : v));
     return [...new Set(named)];
@@ -173,7 +193,7 @@ export const expertGemmLab: LabKernel<Float32Array> = {
         if (stage !== 'gate-up') gemm.encodeDown(enc, { ...common(), h: p.buffers.h, y: p.buffers.y }, timer);
       },
       read: () => (stage === 'gate-up' ? readF32(gpu, p.buffers.h, rows * F) : readF32(gpu, p.buffers.y, rows * H)),
-      check: (out) => checkGemm(ref, out, rows),
+      check: (out) => checkGemm(ref, out, rows, gemmTolerance(gemm.variant)),
       async setVariant(v) {
         const next = await make(v);
         gemm.destroy();
