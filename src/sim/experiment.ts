@@ -8,8 +8,8 @@
 //   tDep/tDwdp  wall time per step; depOverDwdp > 1 means DWDP is faster
 //   breakdown   where a step's time goes, adding up to tDep / tDwdp:
 //               attention (the attention kernel), groupedGemm, denseGemm (attention projections,
-//               dense MLPs, shared expert, router logits), others (norms, RoPE, quantize,
-//               permute, routing, combine, weight merge, embed/LM head), communication (DEP
+//               dense MLPs, shared expert), others (router, norms, RoPE, quantize,
+//               permute, combine, weight merge, embed/LM head), communication (DEP
 //               all-to-all transfer + its fixed cost), synchronization (waiting for slower
 //               peers), p2pExposed (DWDP stream blocked on pulls: the exposed part of the
 //               prefetch); plus p2pBusy (the copy stream's busy time, outside the sum)
