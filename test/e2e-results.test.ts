@@ -346,8 +346,16 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     ).toEqual([
       ['false', -1],
       ['true', 0],
+      ['false', -1],
     ]);
     await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => !(document.querySelector('#bench-view') as HTMLElement).hidden);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-bench');
+    // ← from the first tab wraps to the last (the end-to-end view), → wraps back.
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => !(document.querySelector('#e2e-view') as HTMLElement).hidden);
+    expect(await page.evaluate(() => [document.activeElement?.id, window.dwdp.view()])).toEqual(['tab-e2e', 'e2e']);
+    await page.keyboard.press('ArrowRight');
     await page.waitForFunction(() => !(document.querySelector('#bench-view') as HTMLElement).hidden);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-bench');
 
