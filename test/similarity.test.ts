@@ -21,6 +21,8 @@ import { scaleTarget, targetWorkload, type EmulatedShape } from '../src/similari
 import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
+import { stepBatches, stepLengths } from '../src/sim/experiment.ts';
+import { LENGTH_LAWS, meanLength } from '../src/workload/lengths.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -36,6 +38,7 @@ function shape(over: Partial<EmulatedShape> = {}): EmulatedShape {
     tokensPerRank: 64 * (1 + rng.int(16)),
     requestsPerRank: 1 + rng.int(4),
     lengthCv: [0, 0.2, 0.4][rng.int(3)],
+    lengthLaw: LENGTH_LAWS[rng.int(LENGTH_LAWS.length)],
     seed: rng.int(1000),
     prefetch: true,
     prefetchDepth: 2,
@@ -76,9 +79,24 @@ describe('scale model factors', () => {
       ).toBe(true);
   });
 
-  it('draws the target’s requests with the rack model’s generator and scales them down', () => {
-    const e = shape({ lengthCv: 0.3 });
+  it('draws the target’s requests with the run’s law by the one generator, as its counterpart scenario does, and scales them down', () => {
     const r1 = loadPreset('deepseek-r1');
+    for (const lengthLaw of LENGTH_LAWS) {
+      const e = shape({ lengthCv: 0.3, lengthLaw });
+      const t = targetWorkload(r1, e);
+      const params = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e).params;
+      expect(params.lengthLaw, at).toBe(lengthLaw);
+      // What `npm run sim -- --scenario` draws for the counterpart: the same requests.
+      expect(
+        stepBatches(params).map((steps) => steps[0].lengths),
+        `${lengthLaw} ${at}`,
+      ).toEqual(t.workload.lengths);
+      // The law's mean is the target's ISL (uniform-ratio: isl is its longest, islRatio set by the CV).
+      const d = stepLengths(params);
+      expect(meanLength(d) / t.workload.isl, `${lengthLaw} ${at}`).toBeCloseTo(1, 2);
+      if (lengthLaw === 'uniform-ratio') expect(params.islRatio! * params.isl).toBeLessThan(params.isl);
+    }
+    const e = shape({ lengthCv: 0.3 });
     const t = targetWorkload(r1, e);
     expect(t.workload.lengths).toHaveLength(e.ranks);
     expect(t.workload.batch).toBe(e.requestsPerRank);
@@ -215,7 +233,7 @@ describe('counterpart', () => {
     const spec = parseScenario(JSON.parse(JSON.stringify(scenario)));
     const res = runScenario(spec);
     expect(res.rows).toHaveLength(1);
-    expect(res.rows[0].isl).toBe(sm.workload.isl);
+    expect(res.rows[0].isl).toBe(sm.target.params.isl);
     const dir = mkdtempSync(join(tmpdir(), 'counterpart-'));
     const file = join(dir, 'counterpart.json');
     writeFileSync(file, JSON.stringify(scenario));

@@ -58,6 +58,7 @@
 
 import type { WeightFormat } from '../model/formats.ts';
 import type { Op } from '../timeline/ops.ts';
+import type { LengthLaw } from '../workload/lengths.ts';
 
 /** The model a time-dilated run stands for unless told otherwise: the rack model's. */
 export const DEFAULT_TARGET_MODEL = 'deepseek-r1';
@@ -75,6 +76,8 @@ export interface TargetWorkload {
   /** Mean input length and CV of a request, requests per rank (the rack model's isl, cv, batch). */
   isl: number;
   cv: number;
+  /** The law the lengths are drawn from, as the rack model's scenario keys (uniform-ratio: isl is its longest). */
+  law: { isl: number; cv: number; lengthLaw: LengthLaw; islRatio?: number };
   batch: number;
   groupSize: number;
   seed: number;
@@ -86,6 +89,8 @@ export interface TargetWorkload {
 export interface CounterpartParams {
   isl: number;
   cv: number;
+  lengthLaw: LengthLaw;
+  islRatio?: number;
   batch: number;
   groupSize: number;
   steps: number;
@@ -268,7 +273,7 @@ export class ScaleModel {
     const w = t.workload;
     const lines = [
       `stands for ${t.modelName} on ${t.spec.profile} (modeled), ISL ${w.isl} × ${w.batch} requests per rank, ` +
-        `CV ${w.cv}, N ${w.groupSize}: 1 token here = ${t.tokenScale.toFixed(2)} target tokens, ` +
+        `CV ${w.cv} (${w.law.lengthLaw}), N ${w.groupSize}: 1 token here = ${t.tokenScale.toFixed(2)} target tokens, ` +
         `σ ${f(this.timeScale)} ms here per target ms`,
       `link ×${f(this.link.value)}: ${this.link.why}`,
       `activations ×${f(this.activations.value)}: ${this.activations.why}`,
