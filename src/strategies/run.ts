@@ -3,7 +3,6 @@
 // decides how time is read (see runtime.ts). The CLI, the benchmark page and the benches
 // are thin shells over this function.
 import { adapterLabel, checkHostSizes, deviceNeeds, readF32, readI32 } from '../gpu/index.ts';
-import { maxWeightSources } from '../kernels/expert-gemm.ts';
 import { layerSizes } from '../layer/sizes.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
@@ -106,8 +105,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const g = buildGroupEnv(cfg, opts, work);
     const maxTokens = Math.max(...g.work.map((w) => w.tokens));
     const transport = createTransport(ranks, opts.rankMode);
-    const maxSources = maxWeightSources(ranks[0].gpu);
-    const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1, maxSources) : 1;
+    const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1) : 1;
     progress({ phase: 'setup', message: `building ${N} rank(s) (${opts.rankMode})` });
     const envs: RankEnv[] = [];
     // Pipelines are built under the GPU lock: no compile runs inside another run's timed step.
@@ -144,7 +142,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       const dp = envs.map((e) => setupDp(g, e));
       await Promise.all(dp.map((d, r) => runDpRank(rt(r), g, d)));
     } else if (opts.strategy === 'dwdp') {
-      const dw = envs.map((e) => setupDwdp(g, e, placement!, maxSources));
+      const dw = envs.map((e) => setupDwdp(g, e, placement!));
       await Promise.all(dw.map((d, r) => runDwdpRank(rt(r), g, d, dw)));
     } else {
       const shards = depShards(cfg.experts, N);
