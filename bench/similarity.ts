@@ -26,7 +26,7 @@ import { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
 import { buildGemmProblem, readY, timeGemm } from '../src/kernels/gemm-tuning.ts';
 import { adapterLabel } from '../src/gpu/index.ts';
 import { median } from '../src/util/stats.ts';
-import { COMPUTE_CATEGORIES } from '../src/timeline/categories.ts';
+import { COMPUTE_CATEGORIES, type ComputeCategory } from '../src/timeline/categories.ts';
 import type { RankMetrics } from '../src/timeline/scheduler.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
 
@@ -184,7 +184,13 @@ interface Workload {
 function timeParts(ranks: readonly RankMetrics[], per = 1): Record<string, number> {
   const mean = (f: (m: RankMetrics) => number) => ranks.reduce((a, m) => a + f(m), 0) / ranks.length / per;
   const out: Record<string, number> = {};
-  for (const c of COMPUTE_CATEGORIES) out[c] = mean((m) => m.computeByCategory[c] ?? 0);
+  // The scaled run files the target's norms and shared expert under attention and its dense layers
+  // and LM head under dense and other; the model files them apart: compared as one part.
+  const HEAD: readonly string[] = ['attention', 'dense', 'other'];
+  out['attention, norms, dense, head'] = mean((m) =>
+    HEAD.reduce((a, c) => a + (m.computeByCategory[c as ComputeCategory] ?? 0), 0),
+  );
+  for (const c of COMPUTE_CATEGORIES) if (!HEAD.includes(c)) out[c] = mean((m) => m.computeByCategory[c] ?? 0);
   out['pull wait'] = mean((m) => m.waitMs);
   out.barrier = mean((m) => m.syncMs);
   out['all-to-all'] = mean((m) => m.commMs);

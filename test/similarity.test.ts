@@ -16,7 +16,7 @@ import { simulate } from '../src/timeline/scheduler.ts';
 import type { Op } from '../src/timeline/ops.ts';
 import { linkSpec } from '../src/timeline/link.ts';
 import { counterpartScenario, modeledRates } from '../src/similarity/counterpart.ts';
-import { ScaleModel, addDenseLayers, extendLayers } from '../src/similarity/scale-model.ts';
+import { ScaleModel, addDenseLayers, dilate, extendLayers } from '../src/similarity/scale-model.ts';
 import { scaleTarget, targetWorkload, type EmulatedShape } from '../src/similarity/target.ts';
 import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
@@ -185,6 +185,33 @@ describe('layers scheduled as the target’s count', () => {
     const dense = addDenseLayers(progs[0], { head: 5, tail: 1 }, 3);
     expect(dense[0]).toMatchObject({ kind: 'compute', category: 'dense', durationMs: 5 });
     expect(dense.at(-1)).toMatchObject({ kind: 'compute', category: 'other', durationMs: 1 });
+  });
+
+  it('dilation over the scheduled layers: each category’s scheduled total is σ × the target’s, whichever body repeats', () => {
+    const e = shape({ ranks: 3, layers: 4 + rng.int(3) });
+    const sm = ScaleModel.create(scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e), 0.1 + rng.next());
+    const { measured, scheduledAs } = sm.layers;
+    // Measured durations that differ from layer to layer (one layer 10× the others at random).
+    const slow = rng.int(measured);
+    const progs = [0, 1, 2].map((r) =>
+      extendLayers(
+        dwdpProgram(r, 3, measured, 2, ms).map((op) =>
+          op.kind === 'compute' && op.layer === slow ? { ...op, durationMs: op.durationMs * 10 } : op,
+        ),
+        measured,
+        scheduledAs,
+      ),
+    );
+    const f = sm.categoryFactors('dwdp', progs, scheduledAs);
+    const dilated = progs.map((p) => dilate(p, f));
+    for (const cat of ['router', 'gemm', 'combine'] as const) {
+      let total = 0;
+      for (const p of dilated)
+        for (const op of p) if (op.kind === 'compute' && op.category === cat) total += op.durationMs;
+      let want = 0;
+      for (let r = 0; r < 3; r++) want += sm.timeScale * sm.targetMs(cat, 'dwdp', r, false) * scheduledAs;
+      expect(total / want, `${cat}: slow layer ${slow} of ${measured} → ${scheduledAs} ${at}`).toBeCloseTo(1, 9);
+    }
   });
 
   it('leaves a prefetch that no body re-issues (layers ≤ depth) as measured', () => {

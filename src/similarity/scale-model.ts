@@ -237,10 +237,15 @@ export class ScaleModel {
 
   /**
    * Dilation of each category for one run: σ × the target's total ÷ the measured total over
-   * the run's recorded programs (before the layer extension). Categories absent from the run
-   * get no factor.
+   * `programs` holding `layers` MoE layers each: the programs as scheduled (after extendLayers,
+   * so a repeated body weighs as often as it runs and each category's scheduled total is σ × the
+   * target's), or as recorded with the measured layer count. Categories absent get no factor.
    */
-  categoryFactors(strategy: ScaledStrategy, programs: readonly (readonly Op[])[]): Map<DilatedCategory, Factor> {
+  categoryFactors(
+    strategy: ScaledStrategy,
+    programs: readonly (readonly Op[])[],
+    layers = this.target.layers.measured,
+  ): Map<DilatedCategory, Factor> {
     const out = new Map<DilatedCategory, Factor>();
     const measuredMs = (cat: string) => {
       let ms = 0;
@@ -254,9 +259,7 @@ export class ScaleModel {
       const measured = measuredMs(cat);
       if (!(measured > 0)) continue;
       let target = 0;
-      programs.forEach(
-        (_, r) => (target += this.targetMs(cat, strategy, r, sharedApart) * this.target.layers.measured),
-      );
+      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r, sharedApart) * layers));
       const value = (this.timeScale * target) / measured;
       out.set(cat, {
         value,

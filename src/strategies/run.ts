@@ -159,17 +159,16 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     // scheduled as the target's; the programs scheduled are the ones returned as recorded.
     let programs: readonly (readonly Op[])[] | undefined;
     let categories: Map<string, ScaleFactor> | undefined;
+    // The factors are taken over the layers as scheduled (the repeated bodies counted as often as
+    // they run), so each category's scheduled total is σ × the target's, whichever measured layer
+    // the repetition happens to copy.
     if (scale && runtime instanceof VirtualRuntime) {
-      categories = scale.categoryFactors(opts.strategy, runtime.recorded);
+      const { measured, scheduledAs } = scale.layers;
+      const extended = runtime.recorded.map((p) => extendLayers(p, measured, scheduledAs));
+      categories = scale.categoryFactors(opts.strategy, extended, scheduledAs);
       const f = categories;
       const dense = scale.target.denseLayers;
-      programs = runtime.recorded.map((p, r) =>
-        addDenseLayers(
-          extendLayers(dilate(p, f), scale.layers.measured, scale.layers.scheduledAs),
-          scale.denseMs(r),
-          dense,
-        ),
-      );
+      programs = extended.map((p, r) => addDenseLayers(dilate(p, f), scale.denseMs(r), dense));
     }
     const tl = runtime instanceof VirtualRuntime ? runtime.timeline(programs) : runtime.timeline();
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
