@@ -213,7 +213,26 @@ interface AgreementRow {
   targetMsPerRank: Record<string, { measured: Record<string, number>; modeled: Record<string, number> }>;
 }
 
-async function agreement(workloads: Workload[], repeats: number) {
+const pct = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)}%`;
+const label = (o: AgreementRow) => `ISL ${o.target.isl} × ${o.target.batch}`;
+
+/** One workload's parts of a rank's time, measured beside modeled. */
+function printParts(o: AgreementRow): void {
+  console.log(
+    `\n${label(o)}, CV ${o.target.cv}: mean per rank, target ms — measured here (scaled run ÷ σ, load average ` +
+      `${loadavg()[0].toFixed(1)}) beside modeled (gb200-nvl72)\n`,
+  );
+  const rows: (string | number)[][] = [];
+  for (const [s, { measured, modeled }] of Object.entries(o.targetMsPerRank)) {
+    for (const k of Object.keys(measured)) {
+      if (!(measured[k] > 0 || modeled[k] > 0)) continue;
+      rows.push([s, k, measured[k], modeled[k], modeled[k] > 0 ? pct(measured[k], modeled[k]) : '—']);
+    }
+  }
+  console.log(formatTable(['strategy', 'part', 'measured ms', 'modeled ms', 'error'], rows));
+}
+
+async function agreement(workloads: Workload[], repeats: number, onRow?: (rows: AgreementRow[]) => Promise<void>) {
   const out: AgreementRow[] = [];
   const STRATEGIES = ['dp', 'dep', 'dwdp'] as const;
   const baseOf = (w: Workload): GroupRunOptions => ({
@@ -273,22 +292,8 @@ async function agreement(workloads: Workload[], repeats: number) {
       },
       targetMsPerRank: parts,
     });
-  }
-  const pct = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)}%`;
-  const label = (o: AgreementRow) => `ISL ${o.target.isl} × ${o.target.batch}`;
-  for (const o of out) {
-    console.log(
-      `\n${label(o)}, CV ${o.target.cv}: mean per rank, target ms — measured here (scaled run ÷ σ) beside modeled (gb200-nvl72)\n`,
-    );
-    const rows: (string | number)[][] = [];
-    for (const s of STRATEGIES) {
-      const { measured, modeled } = o.targetMsPerRank[s];
-      for (const k of Object.keys(measured)) {
-        if (!(measured[k] > 0 || modeled[k] > 0)) continue;
-        rows.push([s, k, measured[k], modeled[k], modeled[k] > 0 ? pct(measured[k], modeled[k]) : '—']);
-      }
-    }
-    console.log(formatTable(['strategy', 'part', 'measured ms', 'modeled ms', 'error'], rows));
+    printParts(out[out.length - 1]);
+    await onRow?.(out);
   }
   console.log(
     `\nagreement — tiny-mixtral on 4 emulated ranks, 4 measured layers, scaled to DeepSeek-R1 on gb200-nvl72 ` +
@@ -348,15 +353,19 @@ async function main(): Promise<void> {
       return { tokens, requests, cv };
     });
   const t0 = performance.now();
+  const out = args.str('out', 'results/bench-similarity.json');
+  await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });
+  const writeOut = (r: Record<string, unknown>) => writeFile(out, JSON.stringify(r, null, 2) + '\n');
   const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
   if (part !== 'agreement') result.gemmSources = await gemmSources(args.num('gemm-pairs', 15, { min: 1, int: true }));
   if (part === 'invariant' || part === 'both') result.invariant = await invariant(rounds, repeats);
   if (part === 'agreement' || part === 'both')
-    result.agreement = await agreement(workloads, args.num('agreement-repeats', 1, { min: 1, int: true }));
-  const out = args.str('out', 'results/bench-similarity.json');
-  await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });
+    result.agreement = await agreement(workloads, args.num('agreement-repeats', 1, { min: 1, int: true }), (rows) =>
+      // Each workload's rows are written as they come (a long run keeps what it measured).
+      writeOut({ ...result, agreement: { rows, partial: true } }),
+    );
   result.seconds = (performance.now() - t0) / 1000;
-  await writeFile(out, JSON.stringify(result, null, 2) + '\n');
+  await writeOut(result);
   console.log(`\nwrote ${out} (${(result.seconds as number).toFixed(0)} s)`);
   drainGpuPool();
 }
