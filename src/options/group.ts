@@ -51,7 +51,7 @@ export interface DwdpOptions {
   prefetch: boolean;
   /** Prefetch slots (2 = ping-pong, as in the paper). */
   prefetchDepth: number;
-  /** The grouped GEMM reads the resident shard and each peer's buffer in place (true) or a merged copy. */
+  /** The grouped GEMM reads the resident shard and the prefetch slot (the peers' regions) in place (true) or a merged copy. */
   splitWeights: boolean;
 }
 
