@@ -521,14 +521,17 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   // tile function per source behind a switch. SwiftShader runs every case of a switch with
   // its lanes masked off, and a loop's first iteration even when no lane enters it, so each
   // extra tile function cost every invocation its set-up, one masked pass of its k loop and
-  // its epilogue (4 sources: the grouped GEMM 1.36× one source's, on the tiny-mixtral
-  // shape); a masked-off load is a few lane tests.
+  // its epilogue (4 sources: the grouped GEMM 1.36–1.45× one source's on the tiny-mixtral
+  // shape). The pick is a select over every source's load, with no control flow: a switch per
+  // load ran as fast but made SwiftShader's compile of the unrolled fp8 variant take minutes
+  // (sx4:8x4:2x2, 2 sources: 5.8 s → 295 s); out-of-range indices into the other sources are
+  // clamped by WebGPU's robust buffer access. Measured (bench:similarity --part gemm): 2 sources
+  // 1.04×, 4 sources 1.27× one source's.
   if (p.sources > 1) {
     const pick = (ret: string, name: string, load: (s: number) => string) => {
-      L.open(`fn ${name}(source: u32, i: u32) -> ${ret} {`).open('switch source {');
-      for (let s = 1; s < p.sources; s++) L.add(`case ${u(s)}: { return ${load(s)}; }`);
-      L.add(`default: { return ${load(0)}; }`);
-      L.close().close();
+      let e = load(0);
+      for (let s = 1; s < p.sources; s++) e = `select(${e}, ${load(s)}, source == ${u(s)})`;
+      L.add(`fn ${name}(source: u32, i: u32) -> ${ret} {`, `  return ${e};`, '}');
     };
     pick(c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32', 'weight_at', (s) => `weights${s}[i]`);
     if (c.format !== 'f32') pick('u32', 'scale_word_at', (s) => `scale_word${s}(i)`);
