@@ -255,6 +255,21 @@ describe('counterpart', () => {
     ).toBeUndefined();
   });
 
+  it('carries the emulation’s routing skew into the scenario, where the rack model routes with it', () => {
+    const skew = 0.5 + rng.next();
+    const skewed = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, { ...e, routingSkew: skew }).params;
+    expect(skewed.routingSkew, at).toBe(skew);
+    expect(sm.target.params.routingSkew, at).toBeUndefined();
+    const spec = parseScenario(
+      JSON.parse(JSON.stringify(counterpartScenario([skewed], { model: 'r1', profile: 'gb200-nvl72' }))),
+    );
+    expect(spec.base?.routingSkew, at).toBe(skew);
+    // Hot experts load DEP's owners unevenly: its step takes longer than under uniform routing.
+    expect(modeledRates(skewed, 'gb200-nvl72').dep.makespanMs, at).toBeGreaterThan(
+      modeledRates(sm.target.params, 'gb200-nvl72').dep.makespanMs,
+    );
+  });
+
   it('is a scenario the rack model accepts: parsed, run, and through npm run sim', () => {
     const scenario = counterpartScenario([sm.target.params], { model: 'deepseek-r1', profile: 'gb200-nvl72' });
     const spec = parseScenario(JSON.parse(JSON.stringify(scenario)));

@@ -91,6 +91,8 @@ export interface CounterpartParams {
   cv: number;
   lengthLaw: LengthLaw;
   islRatio?: number;
+  /** The emulation's routing skew (Zipf exponent of hot experts), when it has one. */
+  routingSkew?: number;
   batch: number;
   groupSize: number;
   steps: number;

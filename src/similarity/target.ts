@@ -32,6 +32,8 @@ export interface EmulatedShape {
   requestsPerRank: number;
   lengthCv: number;
   lengthLaw: LengthLaw;
+  /** Zipf exponent of hot experts (0 or absent: the router's own preferences; the model routes uniformly). */
+  routingSkew?: number;
   seed: number;
   prefetch: boolean;
   prefetchDepth: number;
@@ -145,6 +147,8 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
       contentionFix: e.contentionFix,
       splitWeights: e.splitWeights,
       prefetchDepth: e.prefetchDepth,
+      // The emulation's hot-expert skew, which the rack model draws the same way (src/sim/routing.ts).
+      ...(e.routingSkew ? { routingSkew: e.routingSkew } : {}),
     },
   };
 }
@@ -167,6 +171,7 @@ export function withScaleTarget(o: GroupRunOptions, cfg: MoeConfig): GroupRunOpt
     requestsPerRank: o.requestsPerRank,
     lengthCv: o.lengthCv,
     lengthLaw: o.lengthLaw,
+    routingSkew: o.routingSkew,
     seed: o.seed,
     prefetch: o.dwdp.prefetch,
     prefetchDepth: o.dwdp.prefetchDepth,
