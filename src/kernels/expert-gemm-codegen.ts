@@ -404,9 +404,11 @@ function emitKLoop(c: Ctx, L: Lines): void {
       L.add(...each((s) => `let sr_${s.id} = block + ${s.scales} + ${s.col} * ${u(ml.scaleRowWords)};`));
       L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
       L.add(
-        ...each((s) => `let s_${s.id} = mxfp4_scale((${scaleWord}(sr_${s.id} + k / 4u) >> (8u * (k % 4u))) & 0xffu);`),
+        ...each(
+          (s) => `let s_${s.id} = mxfp4_scale((${c.scaleAt(`sr_${s.id} + k / 4u`)} >> (8u * (k % 4u))) & 0xffu);`,
+        ),
       );
-      emitStep(c, L, src, 'k', (id) => `s_${id}`);
+      emitStep(c, L, 'k', (id) => `s_${id}`);
       L.close();
       return;
     }
