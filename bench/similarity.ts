@@ -6,23 +6,45 @@
 //    timed as the minimum of --repeats submissions; a category's time is its minimum over rounds.
 // 2. agreement: scaled emulated runs (tiny-mixtral standing for DeepSeek-R1 on GB200 NVL72)
 //    beside their modeled counterparts: DWDP/DEP and DP/DEP TPS/GPU and the hidden-pull fraction,
-//    with the error. Measured here (GPU timestamps on this adapter, virtual clock) vs modeled.
+//    with the error, and per strategy each part of a rank's time (compute per category, exposed
+//    pull, barrier, all-to-all) measured beside modeled, in target ms: where the two differ.
+//    The three strategies of a workload run side by side (as the invariant's configurations do),
+//    sharing one measured GEMM rate. Measured here (GPU timestamps on this adapter, virtual
+//    clock) vs modeled.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
-import { drainGpuPool } from '../src/gpu/pool.ts';
+import { borrowGpu, drainGpuPool, returnGpu } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
 import { modeledRates } from '../src/similarity/counterpart.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
 import { withScaleTarget } from '../src/similarity/target.ts';
+import type { CounterpartParams } from '../src/similarity/scale-model.ts';
+import { measureDilation } from '../src/strategies/dilation.ts';
+import { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
+import { buildGemmProblem, readY, timeGemm } from '../src/kernels/gemm-tuning.ts';
+import { adapterLabel } from '../src/gpu/index.ts';
+import { median } from '../src/util/stats.ts';
+import { COMPUTE_CATEGORIES, type ComputeCategory } from '../src/timeline/categories.ts';
+import type { RankMetrics } from '../src/timeline/scheduler.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
 
 const SPEC: Spec = {
-  part: { kind: 'string', help: 'invariant, agreement or both (default both)', placeholder: 'which' },
+  part: {
+    kind: 'string',
+    help: 'invariant (with the grouped-GEMM row), gemm (that row alone), agreement or both (default both)',
+    placeholder: 'which',
+  },
   rounds: { kind: 'string', help: 'invariant: interleaved rounds (default 2)', placeholder: 'n' },
   repeats: {
     kind: 'string',
     help: 'invariant: submissions per timed step, minimum kept (default 3)',
+    placeholder: 'n',
+  },
+  'gemm-pairs': {
+    kind: 'string',
+    help: 'invariant: alternating submissions per source count in the grouped-GEMM row (default 15)',
     placeholder: 'n',
   },
   'agreement-repeats': { kind: 'string', help: 'agreement: submissions per timed step (default 1)', placeholder: 'n' },
@@ -42,6 +64,61 @@ function byCategory(r: GroupRun): Record<string, number> {
   for (const m of r.ranks)
     for (const [c, v] of Object.entries(m.computeByCategory)) out[c] = (out[c] ?? 0) + v / r.ranks.length;
   return out;
+}
+
+/**
+ * The split-weight grouped GEMM against DP's one-source GEMM, the same rows and weights (the
+ * invariant's shape: 256 tokens, tiny-mixtral, nvfp4): the sources alternate submission by
+ * submission and the ratio of each adjacent pair is kept, so a load that drifts weighs on both
+ * sides of a pair alike; reported as the median of the paired ratios. 2 sources is how a DWDP
+ * rank binds its weights (resident shard + prefetch slot); 4, one binding per peer.
+ */
+async function gemmSources(pairs: number) {
+  const cfg = resolveConfig('tiny-mixtral');
+  const shape = {
+    tokens: 256,
+    hidden: cfg.hidden,
+    expertHidden: cfg.expertHidden,
+    experts: cfg.experts,
+    topK: cfg.topK,
+  };
+  const SOURCES = [1, 2, 4];
+  const gpu = await borrowGpu();
+  const problems = SOURCES.map((sources) => buildGemmProblem(gpu, shape, 'nvfp4', { seed: 1, sources }));
+  const gemms = await Promise.all(
+    SOURCES.map((sources) =>
+      GroupedExpertGemm.create(gpu, {
+        hidden: shape.hidden,
+        expertHidden: shape.expertHidden,
+        experts: shape.experts,
+        format: 'nvfp4',
+        sources,
+        rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
+      }),
+    ),
+  );
+  const ms: number[][] = SOURCES.map(() => []);
+  for (let i = 0; i < SOURCES.length; i++) await timeGemm(gpu, gemms[i], problems[i], 1, 1);
+  for (let r = 0; r < pairs; r++)
+    for (let i = 0; i < SOURCES.length; i++) ms[i].push((await timeGemm(gpu, gemms[i], problems[i], 1, 0)).minMs);
+  const y = await Promise.all(problems.map((p) => readY(gpu, p)));
+  problems.forEach((p) => p.destroy());
+  returnGpu(gpu);
+  // The same math: every source count gives DP's outputs bit for bit.
+  const same = y.every((v) => v.every((x, j) => x === y[0][j]));
+  const rows = SOURCES.map((sources, i) => [
+    sources === 1 ? '1 (DP)' : sources === 2 ? '2 (DWDP: shard + slot)' : '4 (one per peer)',
+    median(ms[i]),
+    Math.min(...ms[i]),
+    median(ms[i].map((v, j) => v / ms[0][j])),
+  ]);
+  console.log(
+    `\ngrouped GEMM by weight sources — 256 tokens, tiny-mixtral, nvfp4, ${gemms[0].variant.kind} variant; measured here ` +
+      `(${adapterLabel(gpu.info)}, GPU timestamps; ${pairs} alternating submissions each, load average ${loadavg()[0].toFixed(1)}); ` +
+      `outputs identical to one source's: ${same ? 'yes' : 'NO'}\n`,
+  );
+  console.log(formatTable(['weight sources', 'median ms', 'min ms', 'paired ratio to 1 (median)'], rows));
+  return { pairs, same, ms: Object.fromEntries(SOURCES.map((s, i) => [s, ms[i]])), loadAverage: loadavg() };
 }
 
 async function invariant(rounds: number, repeats: number) {
@@ -103,30 +180,102 @@ interface Workload {
   cv: number;
 }
 
-async function agreement(workloads: Workload[], repeats: number) {
-  const out = [];
-  let deviceGflops: number | undefined;
-  for (const w of workloads) {
-    const base: GroupRunOptions = {
-      ...DEFAULT_GROUP_OPTIONS,
-      model: 'tiny-mixtral',
-      tokensPerRank: w.tokens,
-      requestsPerRank: w.requests,
-      lengthCv: w.cv,
-      layers: 4,
-      ranks: 4,
-      clock: 'virtual',
-      timingRepeats: repeats,
-    };
-    const runs: Record<string, GroupRun> = {};
-    for (const strategy of ['dp', 'dep', 'dwdp'] as const) {
-      process.stderr.write(`  ${w.tokens} tokens/rank × ${w.requests}, CV ${w.cv}: ${strategy}\n`);
-      const o: GroupRunOptions = { ...base, strategy, timeDilation: { profile: 'gb200-nvl72', deviceGflops } };
-      runs[strategy] = await runGroup(withScaleTarget(o, resolveConfig(o.model)));
-      deviceGflops ??= runs[strategy].link.dilation!.deviceGflops;
+/** Mean per rank of each part of a rank's time, ms: compute per category, exposed pull, barrier, all-to-all, end of step. */
+function timeParts(ranks: readonly RankMetrics[], per = 1): Record<string, number> {
+  const mean = (f: (m: RankMetrics) => number) => ranks.reduce((a, m) => a + f(m), 0) / ranks.length / per;
+  const out: Record<string, number> = {};
+  // The scaled run files the target's norms and shared expert under attention and its dense layers
+  // and LM head under dense and other; the model files them apart: compared as one part.
+  const HEAD: readonly string[] = ['attention', 'dense', 'other'];
+  out['attention, norms, dense, head'] = mean((m) =>
+    HEAD.reduce((a, c) => a + (m.computeByCategory[c as ComputeCategory] ?? 0), 0),
+  );
+  for (const c of COMPUTE_CATEGORIES) if (!HEAD.includes(c)) out[c] = mean((m) => m.computeByCategory[c] ?? 0);
+  out['pull wait'] = mean((m) => m.waitMs);
+  out.barrier = mean((m) => m.syncMs);
+  out['all-to-all'] = mean((m) => m.commMs);
+  out['end of step'] = mean((m) => m.endMs);
+  return out;
+}
+
+interface Ratios {
+  dwdpOverDep: number;
+  dpOverDep: number;
+  hiddenPull: number;
+}
+
+interface AgreementRow {
+  workload: Workload;
+  target: CounterpartParams;
+  lines: string[];
+  measured: Ratios;
+  modeled: Ratios;
+  targetMsPerRank: Record<string, { measured: Record<string, number>; modeled: Record<string, number> }>;
+}
+
+const pct = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)}%`;
+const label = (o: AgreementRow) => `ISL ${o.target.isl} × ${o.target.batch}`;
+
+/** One workload's parts of a rank's time, measured beside modeled. */
+function printParts(o: AgreementRow): void {
+  console.log(
+    `\n${label(o)}, CV ${o.target.cv}: mean per rank, target ms — measured here (scaled run ÷ σ, load average ` +
+      `${loadavg()[0].toFixed(1)}) beside modeled (gb200-nvl72)\n`,
+  );
+  const rows: (string | number)[][] = [];
+  for (const [s, { measured, modeled }] of Object.entries(o.targetMsPerRank)) {
+    for (const k of Object.keys(measured)) {
+      if (!(measured[k] > 0 || modeled[k] > 0)) continue;
+      rows.push([s, k, measured[k], modeled[k], modeled[k] > 0 ? pct(measured[k], modeled[k]) : '—']);
     }
+  }
+  console.log(formatTable(['strategy', 'part', 'measured ms', 'modeled ms', 'error'], rows));
+}
+
+async function agreement(workloads: Workload[], repeats: number, onRow?: (rows: AgreementRow[]) => Promise<void>) {
+  const out: AgreementRow[] = [];
+  const STRATEGIES = ['dp', 'dep', 'dwdp'] as const;
+  const baseOf = (w: Workload): GroupRunOptions => ({
+    ...DEFAULT_GROUP_OPTIONS,
+    model: 'tiny-mixtral',
+    tokensPerRank: w.tokens,
+    requestsPerRank: w.requests,
+    lengthCv: w.cv,
+    layers: 4,
+    ranks: 4,
+    clock: 'virtual',
+    timingRepeats: repeats,
+  });
+  // σ (emulated ms per target ms) from one GEMM measurement shared by every run: it scales
+  // every strategy's times alike, so the ratios do not depend on it (only on sharing it).
+  const cfg = resolveConfig('tiny-mixtral');
+  const first = { ...baseOf(workloads[0]), timeDilation: { profile: 'gb200-nvl72' } };
+  const gpu = await borrowGpu();
+  const deviceGflops = (await measureDilation(gpu, cfg, first, workloads[0].tokens)).deviceGflops;
+  returnGpu(gpu);
+  for (const w of workloads) {
+    process.stderr.write(`  ${w.tokens} tokens/rank × ${w.requests}, CV ${w.cv}: dp, dep, dwdp side by side\n`);
+    // Side by side: the virtual clock's process-wide GPU lock interleaves their timed steps, so
+    // the load of the moment weighs on the three alike.
+    const results = await Promise.all(
+      STRATEGIES.map((strategy) => {
+        const o: GroupRunOptions = { ...baseOf(w), strategy, timeDilation: { profile: 'gb200-nvl72', deviceGflops } };
+        return runGroup(withScaleTarget(o, cfg));
+      }),
+    );
+    const runs = Object.fromEntries(STRATEGIES.map((s, i) => [s, results[i]])) as Record<
+      (typeof STRATEGIES)[number],
+      GroupRun
+    >;
     const sim = runs.dwdp.similarity!;
     const m = modeledRates(sim.params, sim.target.profile);
+    // Measured times are in the scaled run's ms: ÷ σ gives target ms, the model's unit.
+    const parts = Object.fromEntries(
+      STRATEGIES.map((s) => [
+        s,
+        { measured: timeParts(runs[s].ranks, runs[s].similarity!.timeScale), modeled: timeParts(m[s].ranks) },
+      ]),
+    );
     out.push({
       workload: w,
       target: sim.params,
@@ -141,12 +290,16 @@ async function agreement(workloads: Workload[], repeats: number) {
         dpOverDep: m.dp.tpsPerGpu / m.dep.tpsPerGpu,
         hiddenPull: m.dwdp.hiddenPullFraction,
       },
+      targetMsPerRank: parts,
     });
+    printParts(out[out.length - 1]);
+    await onRow?.(out);
   }
-  const pct = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)}%`;
   console.log(
     `\nagreement — tiny-mixtral on 4 emulated ranks, 4 measured layers, scaled to DeepSeek-R1 on gb200-nvl72 ` +
-      `(measured here, GEMM ${deviceGflops?.toFixed(3)} GFLOP/s) beside the rack model (modeled on gb200-nvl72), TPS/GPU ratios:\n`,
+      `(measured here, GEMM ${deviceGflops.toFixed(3)} GFLOP/s, the three strategies side by side, ` +
+      `min of ${repeats} submission(s) per step; load average ${loadavg()[0].toFixed(1)}) beside the rack model ` +
+      `(modeled on gb200-nvl72), TPS/GPU ratios:\n`,
   );
   console.log(
     formatTable(
@@ -163,7 +316,7 @@ async function agreement(workloads: Workload[], repeats: number) {
         'model',
       ],
       out.map((o) => [
-        `ISL ${o.target.isl} × ${o.target.batch}`,
+        label(o),
         o.target.cv,
         o.measured.dwdpOverDep,
         o.modeled.dwdpOverDep,
@@ -176,7 +329,7 @@ async function agreement(workloads: Workload[], repeats: number) {
       ]),
     ),
   );
-  return { deviceGflops, rows: out };
+  return { deviceGflops, repeats, loadAverage: loadavg(), rows: out };
 }
 
 async function main(): Promise<void> {
@@ -186,8 +339,8 @@ async function main(): Promise<void> {
       usage('npm run bench:similarity -- [options]', 'The DP invariant and the model agreement.', SPEC),
     );
   const part = args.str('part', 'both');
-  if (!['invariant', 'agreement', 'both'].includes(part))
-    throw new Error(`--part: invariant, agreement or both (got '${part}')`);
+  if (!['invariant', 'gemm', 'agreement', 'both'].includes(part))
+    throw new Error(`--part: invariant, gemm, agreement or both (got '${part}')`);
   const repeats = args.num('repeats', 3, { min: 1, int: true });
   const rounds = args.num('rounds', 2, { min: 1, int: true });
   const workloads = args
@@ -200,14 +353,19 @@ async function main(): Promise<void> {
       return { tokens, requests, cv };
     });
   const t0 = performance.now();
-  const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
-  if (part !== 'agreement') result.invariant = await invariant(rounds, repeats);
-  if (part !== 'invariant')
-    result.agreement = await agreement(workloads, args.num('agreement-repeats', 1, { min: 1, int: true }));
   const out = args.str('out', 'results/bench-similarity.json');
   await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });
+  const writeOut = (r: Record<string, unknown>) => writeFile(out, JSON.stringify(r, null, 2) + '\n');
+  const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
+  if (part !== 'agreement') result.gemmSources = await gemmSources(args.num('gemm-pairs', 15, { min: 1, int: true }));
+  if (part === 'invariant' || part === 'both') result.invariant = await invariant(rounds, repeats);
+  if (part === 'agreement' || part === 'both')
+    result.agreement = await agreement(workloads, args.num('agreement-repeats', 1, { min: 1, int: true }), (rows) =>
+      // Each workload's rows are written as they come (a long run keeps what it measured).
+      writeOut({ ...result, agreement: { rows, partial: true } }),
+    );
   result.seconds = (performance.now() - t0) / 1000;
-  await writeFile(out, JSON.stringify(result, null, 2) + '\n');
+  await writeOut(result);
   console.log(`\nwrote ${out} (${(result.seconds as number).toFixed(0)} s)`);
   drainGpuPool();
 }

@@ -189,7 +189,7 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     const { hidden: H, expertHidden: F } = awkward[format];
     for (const variant of [undefined, 'tile:3x2:4x5:loop', 'wg:3x2:2x5', 'naive']) {
       it(`${format} H=${H} F=${F} E=7 T=23 K=3, variant ${variant ?? 'default'}`, async () => {
-        // Two sources for the small variants; one for the default (its code is per source and large).
+        // Two weight sources: DWDP's split-weight shape (resident shard + prefetch slot).
         await runCase({
           format,
           tokens: 23,
@@ -197,7 +197,7 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
           experts: 7,
           ...awkward[format],
           variant,
-          sources: variant ? 2 : 1,
+          sources: 2,
         });
       });
     }

@@ -142,6 +142,21 @@ describe('rules between options', () => {
     expect(ruleErrors(E, opts({ strategy: 'dep', ranks: E }))).toEqual([]);
   });
 
+  it('the uniform-ratio law refuses a CV it cannot reach, naming the CV and suggesting one it can', () => {
+    const max = 1 / Math.sqrt(3);
+    const over = max + rng.next() * (2 - max);
+    const errs = ruleErrors(64, opts({ lengthLaw: 'uniform-ratio', lengthCv: over }));
+    expect(
+      errs.map((e) => e.option),
+      withSeed(`CV ${over}`),
+    ).toEqual(['lengthCv']);
+    expect(errs[0].suggestion[0].value as number).toBeLessThan(max);
+    expect(
+      ruleErrors(64, opts({ lengthLaw: 'uniform-ratio', lengthCv: errs[0].suggestion[0].value as number })),
+    ).toEqual([]);
+    expect(ruleErrors(64, opts({ lengthLaw: 'gamma', lengthCv: over }))).toEqual([]);
+  });
+
   it('an invalid DWDP placement suggests a valid (L, P) for the same E and N', () => {
     for (let i = 0; i < 40; i++) {
       const N = 2 + rng.int(10);

@@ -16,11 +16,13 @@ import { simulate } from '../src/timeline/scheduler.ts';
 import type { Op } from '../src/timeline/ops.ts';
 import { linkSpec } from '../src/timeline/link.ts';
 import { counterpartScenario, modeledRates } from '../src/similarity/counterpart.ts';
-import { ScaleModel, addDenseLayers, extendLayers } from '../src/similarity/scale-model.ts';
+import { ScaleModel, addDenseLayers, dilate, extendLayers } from '../src/similarity/scale-model.ts';
 import { scaleTarget, targetWorkload, type EmulatedShape } from '../src/similarity/target.ts';
 import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
+import { stepBatches, stepLengths } from '../src/sim/experiment.ts';
+import { LENGTH_LAWS, meanLength } from '../src/workload/lengths.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -36,6 +38,7 @@ function shape(over: Partial<EmulatedShape> = {}): EmulatedShape {
     tokensPerRank: 64 * (1 + rng.int(16)),
     requestsPerRank: 1 + rng.int(4),
     lengthCv: [0, 0.2, 0.4][rng.int(3)],
+    lengthLaw: LENGTH_LAWS[rng.int(LENGTH_LAWS.length)],
     seed: rng.int(1000),
     prefetch: true,
     prefetchDepth: 2,
@@ -76,9 +79,24 @@ describe('scale model factors', () => {
       ).toBe(true);
   });
 
-  it('draws the target’s requests with the rack model’s generator and scales them down', () => {
-    const e = shape({ lengthCv: 0.3 });
+  it('draws the target’s requests with the run’s law by the one generator, as its counterpart scenario does, and scales them down', () => {
     const r1 = loadPreset('deepseek-r1');
+    for (const lengthLaw of LENGTH_LAWS) {
+      const e = shape({ lengthCv: 0.3, lengthLaw });
+      const t = targetWorkload(r1, e);
+      const params = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e).params;
+      expect(params.lengthLaw, at).toBe(lengthLaw);
+      // What `npm run sim -- --scenario` draws for the counterpart: the same requests.
+      expect(
+        stepBatches(params).map((steps) => steps[0].lengths),
+        `${lengthLaw} ${at}`,
+      ).toEqual(t.workload.lengths);
+      // The law's mean is the target's ISL (uniform-ratio: isl is its longest, islRatio set by the CV).
+      const d = stepLengths(params);
+      expect(meanLength(d) / t.workload.isl, `${lengthLaw} ${at}`).toBeCloseTo(1, 2);
+      if (lengthLaw === 'uniform-ratio') expect(params.islRatio! * params.isl).toBeLessThan(params.isl);
+    }
+    const e = shape({ lengthCv: 0.3 });
     const t = targetWorkload(r1, e);
     expect(t.workload.lengths).toHaveLength(e.ranks);
     expect(t.workload.batch).toBe(e.requestsPerRank);
@@ -169,6 +187,33 @@ describe('layers scheduled as the target’s count', () => {
     expect(dense.at(-1)).toMatchObject({ kind: 'compute', category: 'other', durationMs: 1 });
   });
 
+  it('dilation over the scheduled layers: each category’s scheduled total is σ × the target’s, whichever body repeats', () => {
+    const e = shape({ ranks: 3, layers: 4 + rng.int(3) });
+    const sm = ScaleModel.create(scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e), 0.1 + rng.next());
+    const { measured, scheduledAs } = sm.layers;
+    // Measured durations that differ from layer to layer (one layer 10× the others at random).
+    const slow = rng.int(measured);
+    const progs = [0, 1, 2].map((r) =>
+      extendLayers(
+        dwdpProgram(r, 3, measured, 2, ms).map((op) =>
+          op.kind === 'compute' && op.layer === slow ? { ...op, durationMs: op.durationMs * 10 } : op,
+        ),
+        measured,
+        scheduledAs,
+      ),
+    );
+    const f = sm.categoryFactors('dwdp', progs, scheduledAs);
+    const dilated = progs.map((p) => dilate(p, f));
+    for (const cat of ['router', 'gemm', 'combine'] as const) {
+      let total = 0;
+      for (const p of dilated)
+        for (const op of p) if (op.kind === 'compute' && op.category === cat) total += op.durationMs;
+      let want = 0;
+      for (let r = 0; r < 3; r++) want += sm.timeScale * sm.targetMs(cat, 'dwdp', r, false) * scheduledAs;
+      expect(total / want, `${cat}: slow layer ${slow} of ${measured} → ${scheduledAs} ${at}`).toBeCloseTo(1, 9);
+    }
+  });
+
   it('leaves a prefetch that no body re-issues (layers ≤ depth) as measured', () => {
     const p = dwdpProgram(0, 2, 2, 2, ms);
     expect(extendLayers(p, 2, 58)).toEqual(p);
@@ -210,12 +255,27 @@ describe('counterpart', () => {
     ).toBeUndefined();
   });
 
+  it('carries the emulation’s routing skew into the scenario, where the rack model routes with it', () => {
+    const skew = 0.5 + rng.next();
+    const skewed = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, { ...e, routingSkew: skew }).params;
+    expect(skewed.routingSkew, at).toBe(skew);
+    expect(sm.target.params.routingSkew, at).toBeUndefined();
+    const spec = parseScenario(
+      JSON.parse(JSON.stringify(counterpartScenario([skewed], { model: 'r1', profile: 'gb200-nvl72' }))),
+    );
+    expect(spec.base?.routingSkew, at).toBe(skew);
+    // Hot experts load DEP's owners unevenly: its step takes longer than under uniform routing.
+    expect(modeledRates(skewed, 'gb200-nvl72').dep.makespanMs, at).toBeGreaterThan(
+      modeledRates(sm.target.params, 'gb200-nvl72').dep.makespanMs,
+    );
+  });
+
   it('is a scenario the rack model accepts: parsed, run, and through npm run sim', () => {
     const scenario = counterpartScenario([sm.target.params], { model: 'deepseek-r1', profile: 'gb200-nvl72' });
     const spec = parseScenario(JSON.parse(JSON.stringify(scenario)));
     const res = runScenario(spec);
     expect(res.rows).toHaveLength(1);
-    expect(res.rows[0].isl).toBe(sm.workload.isl);
+    expect(res.rows[0].isl).toBe(sm.target.params.isl);
     const dir = mkdtempSync(join(tmpdir(), 'counterpart-'));
     const file = join(dir, 'counterpart.json');
     writeFileSync(file, JSON.stringify(scenario));

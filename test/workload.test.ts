@@ -7,7 +7,16 @@ import { loadPreset, routerWeights, tokenInputs } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
 import { applyRoutingSkew, popularityOrder } from '../src/workload/skew.ts';
 import { makeWorkload, totalTokens, workloadLengths } from '../src/workload/workload.ts';
-import { LENGTH_LAWS, drawBatches, gamma, meanLength } from '../src/workload/lengths.ts';
+import {
+  LENGTH_LAWS,
+  UNIFORM_RATIO_MAX_CV,
+  drawBatches,
+  gamma,
+  islRatioForCv,
+  lengthKeys,
+  lengthsWithMean,
+  meanLength,
+} from '../src/workload/lengths.ts';
 import { stepBatches } from '../src/sim/experiment.ts';
 import { testSeed } from './seed.ts';
 
@@ -187,6 +196,33 @@ describe(`one length generator for the emulation and the model ${at}`, () => {
         }
       }
     }
+  });
+
+  it('one CV sets every law: uniform-ratio takes the islRatio whose CV it is, at the same mean', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const cv = rng.next() * UNIFORM_RATIO_MAX_CV * 0.999;
+      const mean = 16 + rng.int(8000);
+      const r = islRatioForCv(cv);
+      expect(r > 0 && r <= 1, `cv ${cv} ${at}`).toBe(true);
+      expect((1 - r) / ((1 + r) * Math.sqrt(3)), `cv ${cv} ${at}`).toBeCloseTo(cv, 12);
+      const d = lengthsWithMean('uniform-ratio', mean, cv);
+      // isl (the longest) is rounded to whole tokens: the mean moves by at most (1 + r)/4.
+      expect(Math.abs(meanLength(d) - mean), `cv ${cv} mean ${mean} ${at}`).toBeLessThanOrEqual((1 + r) / 4 + 1e-9);
+      expect(lengthKeys(d).cv, at).toBeCloseTo(cv, 12);
+      for (const law of ['gamma', 'lognormal'] as const)
+        expect(lengthsWithMean(law, mean, cv)).toEqual({ law, mean, cv });
+    }
+    expect(() => islRatioForCv(UNIFORM_RATIO_MAX_CV)).toThrow(/below 0\.577/);
+    expect(() =>
+      makeWorkload({
+        ranks: 1,
+        tokensPerRank: 64,
+        requestsPerRank: 2,
+        lengthCv: 0.6,
+        lengthLaw: 'uniform-ratio',
+        seed,
+      }),
+    ).toThrow(/length CV 0\.6 is out of reach of the uniform-ratio law/);
   });
 
   it('a different law or seed gives different requests', () => {

@@ -92,9 +92,10 @@ export function createPrefetchSlots(
 }
 
 /**
- * Weight sources for the split-weight grouped GEMM: the resident shard's layer section
- * plus each peer's region of a slot, read in place. With more peers than the GEMM can bind
- * (maxStorageBuffersPerShaderStage), the slot is bound once and regions are offsets in it.
+ * Weight sources for the split-weight grouped GEMM, read in place: the resident shard's
+ * layer section and the slot (every peer's region, an offset in it). Two bindings, not one
+ * per peer: every binding the GEMM picks among costs each of its loads (on SwiftShader a
+ * masked-off load per other source), and one slot binding serves every peer alike.
  */
 export function splitSources(
   gpu: Gpu,
@@ -102,33 +103,23 @@ export function splitSources(
   layout: ExpertLayout,
   resident: ResidentShard,
   slots: PrefetchSlots,
-  maxSources: number,
 ): { tableFor: GPUBuffer; sources: (layer: number, slot: number) => GPUBufferBinding[] } {
-  const perPeer = splitSourceCount(slots.regions.length, maxSources) === 1 + slots.regions.length;
   const entries = Array.from({ length: experts }, () => ({ source: 0, atWord: 0 }));
   for (let e = resident.shard.first; e < resident.shard.first + resident.shard.count; e++) {
     entries[e] = { source: 0, atWord: (e - resident.shard.first) * layout.words };
   }
-  slots.regions.forEach((r, k) => {
-    r.experts.forEach((e, j) => {
-      entries[e] = perPeer
-        ? { source: 1 + k, atWord: j * layout.words }
-        : { source: 1, atWord: r.offset / 4 + j * layout.words };
-    });
-  });
+  for (const r of slots.regions)
+    r.experts.forEach((e, j) => (entries[e] = { source: 1, atWord: r.offset / 4 + j * layout.words }));
   return {
     tableFor: createExpertTable(gpu, entries),
-    sources: (layer, slot) => {
-      const buf = slots.buffers[slot];
-      const peers = perPeer
-        ? slots.regions.map((r) => ({ buffer: buf, offset: r.offset, size: alignBinding(Math.max(16, r.bytes)) }))
-        : [{ buffer: buf, offset: 0, size: slots.slotBytes }];
-      return [shardBinding(resident, layer), ...peers];
-    },
+    sources: (layer, slot) => [
+      shardBinding(resident, layer),
+      ...(slots.regions.length ? [{ buffer: slots.buffers[slot], offset: 0, size: slots.slotBytes }] : []),
+    ],
   };
 }
 
-/** Weight sources splitSources binds: the shard plus one per peer when they fit, else shard + slot. */
-export function splitSourceCount(peers: number, maxSources: number): number {
-  return 1 + peers <= maxSources ? 1 + peers : 2;
+/** Weight sources splitSources binds: the shard, and the slot when there are peers. */
+export function splitSourceCount(peers: number): number {
+  return peers > 0 ? 2 : 1;
 }

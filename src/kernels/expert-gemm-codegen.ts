@@ -62,6 +62,10 @@ interface Ctx {
   /** Wide steps walk their 4 words in a run-time loop (4× less code) instead of unrolled. */
   loopWords: boolean;
   streams: Stream[];
+  /** WGSL expression of the tile's weight source at element index i (a binding, or a pick among several). */
+  weightAt: (i: string) => string;
+  /** WGSL expression of u32 word i of the tile's weight source (scales). */
+  scaleAt: (i: string) => string;
 }
 
 /** Values per k step: one weight load per stream per step. */
@@ -97,6 +101,10 @@ function ctxFor(p: CodegenProblem, v: TileVariant, proj: Projection): Ctx {
     wide: l.format !== 'f32' && (l.format !== 'fp8' || l.block[1] % 16 === 0),
     loopWords: !!v.loopWords,
     streams: [],
+    // One source: its binding, indexed directly. Several: weight_at / scale_word_at pick the
+    // tile's source per load (see tiledProgramPart for why not one tile function per source).
+    weightAt: p.sources === 1 ? (i) => `weights0[${i}]` : (i) => `weight_at(source, ${i})`,
+    scaleAt: p.sources === 1 ? (i) => `scale_word0(${i})` : (i) => `scale_word_at(source, ${i})`,
   };
   const stream = (id: string, mat: number | string, col: string): Stream => ({
     id,
@@ -152,12 +160,11 @@ function outputsPerRow(c: Ctx): number {
 function emitStep(
   c: Ctx,
   L: Lines,
-  src: string,
   k: string,
   scale: (id: string, t: number) => string | undefined,
   valid?: number,
 ): void {
-  if (c.loopWords && c.wide && valid === undefined) return emitLoopedStep(c, L, src, k, scale);
+  if (c.loopWords && c.wide && valid === undefined) return emitLoopedStep(c, L, k, scale);
   const { v } = c;
   const sv = stepValues(c);
   const quads = sv / 4;
@@ -179,7 +186,7 @@ function emitStep(
       }
     }
   }
-  for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, src, k)};`);
+  for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, k)};`);
   const word = (id: string, h: number) => (c.wide ? `W_${id}[${h}]` : `W_${id}`);
   for (let t = 0; t < quads; t++) {
     if (!live(t)) continue;
@@ -211,17 +218,11 @@ function emitStep(
  * A wide step of compressed weights with its 4 code words walked in a run-time loop: the
  * same loads and arithmetic as emitStep, a quarter of the code (faster to compile).
  */
-function emitLoopedStep(
-  c: Ctx,
-  L: Lines,
-  src: string,
-  k: string,
-  scale: (id: string, t: number) => string | undefined,
-): void {
+function emitLoopedStep(c: Ctx, L: Lines, k: string, scale: (id: string, t: number) => string | undefined): void {
   const { v } = c;
   const perWord = isFp4(c.format) ? 2 : 1; // x vec4s (quads) per code word
   const quads = stepValues(c) / 4;
-  for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, src, k)};`);
+  for (const s of c.streams) L.add(`let W_${s.id} = ${codeLoad(c, s, k)};`);
   L.open('for (var h = 0u; h < 4u; h++) {');
   const loaders = v.kind === 'sx4' ? v.rows / 4 : v.rows;
   for (let q = 0; q < loaders; q++) {
@@ -263,8 +264,8 @@ function emitLoopedStep(
 const times = (scale: string | undefined) => (scale === undefined ? '' : ` * ${scale}`);
 
 /** One weight load of stream s at step k; fp8 zeroes the codes of a block whose scale is 0 (see emitKLoop). */
-function codeLoad(c: Ctx, s: Stream, src: string, k: string): string {
-  const load = `${src}[wb_${s.id} + ${k}]`;
+function codeLoad(c: Ctx, s: Stream, k: string): string {
+  const load = c.weightAt(`wb_${s.id} + ${k}`);
   if (c.format !== 'fp8') return load;
   return `select(${load}, ${c.wide ? 'vec4u(0u)' : '0u'}, z_${s.id})`;
 }
@@ -299,7 +300,7 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
 }
 
 /** The k loop for one weight source, by format (scales change per row, block or group). */
-function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
+function emitKLoop(c: Ctx, L: Lines): void {
   const sv = stepValues(c);
   const fullSteps = Math.floor(c.kd / sv);
   const tail = c.kd - fullSteps * sv;
@@ -309,11 +310,11 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
     case 'int8': {
       const none = () => undefined;
       L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
-      emitStep(c, L, src, 'k', none);
+      emitStep(c, L, 'k', none);
       L.close();
       if (tail) {
         L.open('{');
-        emitStep(c, L, src, u(fullSteps), none, tail);
+        emitStep(c, L, u(fullSteps), none, tail);
         L.close();
       }
       return;
@@ -336,7 +337,7 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       );
       L.add(...each((s) => `var se_${s.id} = 0.0;`));
       L.open(`for (var kb = 0u; kb < ${u(blocks)}; kb++) {`);
-      L.add(...each((s) => `let sn_${s.id} = bitcast<f32>(${scaleWord}(sb_${s.id} + kb));`));
+      L.add(...each((s) => `let sn_${s.id} = bitcast<f32>(${c.scaleAt(`sb_${s.id} + kb`)});`));
       L.add(...each((s) => `let z_${s.id} = sn_${s.id} == 0.0;`));
       L.add(...each((s) => `let r_${s.id} = select(se_${s.id} / sn_${s.id}, 1.0, z_${s.id} || se_${s.id} == 0.0);`));
       L.add(...each((s) => `se_${s.id} = select(sn_${s.id}, se_${s.id}, z_${s.id});`));
@@ -348,11 +349,11 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       L.open(
         `for (var k = kb * ${u(stepsPerBlock)}; k < min(kb * ${u(stepsPerBlock)} + ${u(stepsPerBlock)}, ${u(fullSteps)}); k++) {`,
       );
-      emitStep(c, L, src, 'k', none);
+      emitStep(c, L, 'k', none);
       L.close();
       if (tail) {
         L.open(`if (kb == ${u(blocks - 1)}) {`);
-        emitStep(c, L, src, u(fullSteps), none, tail);
+        emitStep(c, L, u(fullSteps), none, tail);
         L.close();
       }
       L.close();
@@ -362,13 +363,13 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       // One e4m3 scale per 16 values, 4 of them per scale word; a step holds 32 (wide) or 8.
       const ml = c.mats[0];
       L.add(...each((s) => `let sr_${s.id} = block + ${s.scales} + ${s.col} * ${u(ml.scaleRowWords)};`));
-      L.add(...each((s) => `let ts_${s.id} = bitcast<f32>(${scaleWord}(block + ${s.tensorScale}));`));
+      L.add(...each((s) => `let ts_${s.id} = bitcast<f32>(${c.scaleAt(`block + ${s.tensorScale}`)});`));
       const emitNvStep = (k: string, valid?: number) => {
         L.open('{');
         if (c.wide) {
           // Groups 2k and 2k+1 are bytes 2(k%2), 2(k%2)+1 of scale word k/2: decode its four
           // e4m3 scales at once and keep the pair this step needs.
-          L.add(...each((s) => `let gs_${s.id} = dec_e4m3x4(${scaleWord}(sr_${s.id} + ${k} / 2u)) * ts_${s.id};`));
+          L.add(...each((s) => `let gs_${s.id} = dec_e4m3x4(${c.scaleAt(`sr_${s.id} + ${k} / 2u`)}) * ts_${s.id};`));
           const pair = (id: string) =>
             /^\d+u$/.test(k)
               ? parseInt(k) % 2
@@ -376,16 +377,16 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
                 : `gs_${id}.xy`
               : `select(gs_${id}.xy, gs_${id}.zw, (${k} & 1u) == 1u)`;
           L.add(...each((s) => `let s_${s.id} = ${pair(s.id)};`));
-          emitStep(c, L, src, k, (id, t) => `s_${id}.${t >> 2 ? 'y' : 'x'}`, valid);
+          emitStep(c, L, k, (id, t) => `s_${id}.${t >> 2 ? 'y' : 'x'}`, valid);
         } else {
           // Group k/2: byte (k/2)%4 of scale word k/8.
           L.add(
             ...each(
               (s) =>
-                `let s_${s.id} = nvfp4_group_scale((${scaleWord}(sr_${s.id} + ${k} / 8u) >> (8u * ((${k} / 2u) % 4u))) & 0xffu, ts_${s.id});`,
+                `let s_${s.id} = nvfp4_group_scale((${c.scaleAt(`sr_${s.id} + ${k} / 8u`)} >> (8u * ((${k} / 2u) % 4u))) & 0xffu, ts_${s.id});`,
             ),
           );
-          emitStep(c, L, src, k, (id) => `s_${id}`, valid);
+          emitStep(c, L, k, (id) => `s_${id}`, valid);
         }
         L.close();
       };
@@ -404,23 +405,23 @@ function emitKLoop(c: Ctx, L: Lines, src: string, scaleWord: string): void {
       L.add(...each((s) => `let sr_${s.id} = block + ${s.scales} + ${s.col} * ${u(ml.scaleRowWords)};`));
       L.open(`for (var k = 0u; k < ${u(fullSteps)}; k++) {`);
       L.add(
-        ...each((s) => `let s_${s.id} = mxfp4_scale((${scaleWord}(sr_${s.id} + k / 4u) >> (8u * (k % 4u))) & 0xffu);`),
+        ...each(
+          (s) => `let s_${s.id} = mxfp4_scale((${c.scaleAt(`sr_${s.id} + k / 4u`)} >> (8u * (k % 4u))) & 0xffu);`,
+        ),
       );
-      emitStep(c, L, src, 'k', (id) => `s_${id}`);
+      emitStep(c, L, 'k', (id) => `s_${id}`);
       L.close();
       return;
     }
   }
 }
 
-/** The tile function for weight source `s`: set-up, k loop, epilogue. */
-function emitTileFn(c: Ctx, L: Lines, s: number): void {
+/** The tile function: set-up, k loop (weights read from `source`, see Ctx.weightAt), epilogue. */
+function emitTileFn(c: Ctx, L: Lines): void {
   const { v } = c;
-  const src = `weights${s}`;
-  const scaleWord = `scale_word${s}`;
   const mats = c.mats.length;
   const outs = outputsPerRow(c);
-  L.open(`fn ${c.proj}_source${s}(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32) {`);
+  L.open(`fn ${c.proj}_tile(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32, source: u32) {`);
   L.add('let live_rows = row_end - row0;');
   // The rows this invocation loads (clamped into the tile: rows past its end are computed, never stored).
   const inputStride = c.vecInput ? c.kd / 4 : c.kd;
@@ -452,7 +453,7 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
   for (const st of c.streams)
     L.add(`let wb_${st.id} = (block + ${st.codes} + ${st.col} * ${u(c.mats[0].rowWords)}) / ${u(perIndex)};`);
   for (let i = 0; i < v.rows; i++) for (let o = 0; o < outs; o++) L.add(`var ${acc(i, o)} = 0.0;`);
-  emitKLoop(c, L, src, scaleWord);
+  emitKLoop(c, L);
 
   // Epilogue. int8: each output's row scale (× 127, undoing unpack4x8snorm's 1/127).
   const matOf = (o: number) => (v.kind === 'sw4' ? o % mats : Math.floor(o / v.cols));
@@ -464,7 +465,7 @@ function emitTileFn(c: Ctx, L: Lines, s: number): void {
   if (c.format === 'int8') {
     for (let o = 0; o < outs; o++) {
       const col = `min(${colOf(colIdx(o))}, ${u(c.n - 1)})`;
-      L.add(`let rs${o} = bitcast<f32>(${scaleWord}(block + ${u(c.mats[matOf(o)].scales)} + ${col})) * 127.0;`);
+      L.add(`let rs${o} = bitcast<f32>(${c.scaleAt(`block + ${u(c.mats[matOf(o)].scales)} + ${col}`)}) * 127.0;`);
     }
   }
   // gate_up: SwiGLU of the gate and up outputs of each column; stores only inside tile and matrix.
@@ -521,9 +522,28 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
       L.add(`fn scale_word${s}(i: u32) -> u32 {`, `  return weights${s}[${c.wide ? 'i / 4u][i % 4u' : 'i'}];`, '}');
     }
   }
-  for (let s = 0; s < p.sources; s++) emitTileFn(c, L, s);
+  // Several sources: one tile function whose loads pick the tile's source, rather than one
+  // tile function per source behind a switch. SwiftShader runs every case of a switch with
+  // its lanes masked off, and a loop's first iteration even when no lane enters it, so each
+  // extra tile function cost every invocation its set-up, one masked pass of its k loop and
+  // its epilogue (4 sources: the grouped GEMM 1.36–1.45× one source's on the tiny-mixtral
+  // shape). The pick is a select over every source's load, with no control flow: a switch per
+  // load ran as fast but made SwiftShader's compile of the unrolled fp8 variant take minutes
+  // (sx4:8x4:2x2, 2 sources: 5.8 s → 295 s); out-of-range indices into the other sources are
+  // clamped by WebGPU's robust buffer access. Measured (bench:similarity --part gemm): 2 sources
+  // 1.04×, 4 sources 1.27× one source's.
+  if (p.sources > 1) {
+    const pick = (ret: string, name: string, load: (s: number) => string) => {
+      let e = load(0);
+      for (let s = 1; s < p.sources; s++) e = `select(${e}, ${load(s)}, source == ${u(s)})`;
+      L.add(`fn ${name}(source: u32, i: u32) -> ${ret} {`, `  return ${e};`, '}');
+    };
+    pick(c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32', 'weight_at', (s) => `weights${s}[i]`);
+    if (c.format !== 'f32') pick('u32', 'scale_word_at', (s) => `scale_word${s}(i)`);
+  }
+  emitTileFn(c, L);
 
-  // Entry point: find the tile, pick the weight source once, run its tile function.
+  // Entry point: find the tile, run the tile function on its expert's block.
   L.add('');
   L.add(`@compute @workgroup_size(${threads})`);
   L.open(
@@ -547,11 +567,7 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.add('return;');
   L.close();
   L.add('let entry = expert_table[tile.expert];');
-  L.open('switch entry.x {');
-  for (let s = 0; s < p.sources; s++)
-    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, row0, tile.end, col_first, lane); }`);
-  L.add('default: {}');
-  L.close();
+  L.add(`${proj}_tile(entry.y, row0, tile.end, col_first, lane, entry.x);`);
   L.close();
   return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
 }

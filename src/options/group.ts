@@ -20,6 +20,7 @@ import type { MoeConfig } from '../model/config.ts';
 import { WEIGHT_FORMATS, type WeightFormat } from '../model/formats.ts';
 import { RANK_MODES, type RankMode } from '../dwdp/transport.ts';
 import { PROFILES } from '../hardware/profiles.ts';
+import { LENGTH_LAWS, UNIFORM_RATIO_MAX_CV, type LengthLaw } from '../workload/lengths.ts';
 import { OptionError, d, ref } from './error.ts';
 import { checkValue, defaultText, parseText, rangeText, type OptionDecl, type OptionValue } from './schema.ts';
 
@@ -50,7 +51,7 @@ export interface DwdpOptions {
   prefetch: boolean;
   /** Prefetch slots (2 = ping-pong, as in the paper). */
   prefetchDepth: number;
-  /** The grouped GEMM reads the resident shard and each peer's buffer in place (true) or a merged copy. */
+  /** The grouped GEMM reads the resident shard and the prefetch slot (the peers' regions) in place (true) or a merged copy. */
   splitWeights: boolean;
 }
 
@@ -102,6 +103,8 @@ export interface GroupRunOptions {
   requestsPerRank: number;
   /** Coefficient of variation of request input lengths. */
   lengthCv: number;
+  /** Law of the request input lengths (src/workload/lengths.ts), the same for the emulation and the model. */
+  lengthLaw: LengthLaw;
   /** Zipf exponent of hot experts (0: the router's own preferences only). */
   routingSkew: number;
   dwdp: DwdpOptions;
@@ -126,6 +129,7 @@ export type GroupOptionKey =
   | 'tokens'
   | 'requests'
   | 'lengthCv'
+  | 'lengthLaw'
   | 'routingSkew'
   | 'dwdpLocal'
   | 'dwdpPull'
@@ -282,6 +286,25 @@ export const GROUP_OPTIONS: readonly GroupOptionDecl[] = [
     default: 0,
     help: 'Coefficient of variation of request lengths (0 = all equal): the imbalance DEP’s barrier pays for.',
     get: (o) => o.lengthCv,
+  },
+  {
+    key: 'lengthLaw',
+    flag: 'length-law',
+    field: {
+      key: 'lengthLaw',
+      param: 'law',
+      group: 'workload',
+      choiceLabels: { gamma: 'gamma', lognormal: 'log-normal', 'uniform-ratio': 'uniform ratio (TensorRT-LLM)' },
+    },
+    label: 'Input-length law',
+    kind: 'choice',
+    choices: LENGTH_LAWS,
+    default: 'gamma',
+    help:
+      'How request lengths are drawn at that mean and CV: gamma, log-normal (heavier tail), or TensorRT-LLM’s ' +
+      `uniform ratio (uniform in [r·max, max], r set by the CV, which must stay below ${UNIFORM_RATIO_MAX_CV.toFixed(3)}). ` +
+      'The emulation and the modeled counterpart draw the same requests.',
+    get: (o) => o.lengthLaw,
   },
   {
     key: 'routingSkew',
@@ -490,6 +513,7 @@ export function groupRunOptions(model: string | MoeConfig, values: GroupValues):
     tokensPerRank: v.tokens as number,
     requestsPerRank: v.requests as number,
     lengthCv: v.lengthCv as number,
+    lengthLaw: v.lengthLaw as LengthLaw,
     routingSkew: v.routingSkew as number,
     dwdp: {
       ...(v.dwdpLocal !== undefined ? { local: v.dwdpLocal as number } : {}),
@@ -586,6 +610,16 @@ export function ruleErrors(experts: number, o: GroupRunOptions): OptionError[] {
         o.requestsPerRank,
         d`cannot exceed ${ref('tokens')} (${o.tokensPerRank}): every request has at least one token`,
         [{ option: 'requests', value: o.tokensPerRank }],
+      ),
+    );
+  const MAX_CV = UNIFORM_RATIO_MAX_CV.toFixed(3);
+  if (o.lengthLaw === 'uniform-ratio' && !(o.lengthCv < UNIFORM_RATIO_MAX_CV))
+    out.push(
+      new OptionError(
+        'lengthCv',
+        o.lengthCv,
+        d`is out of reach of the uniform-ratio ${ref('lengthLaw')}: its CV stays below ${MAX_CV} (1/√3); or draw it from gamma or lognormal`,
+        [{ option: 'lengthCv', value: 0.5 }],
       ),
     );
   if (o.strategy === 'dwdp' && o.ranks < 2)

@@ -14,7 +14,7 @@ import { CostModel } from '../sim/cost-model.ts';
 import { stepBatches } from '../sim/experiment.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import { depPrograms, dpPrograms, dwdpPrograms } from '../sim/programs.ts';
-import { simulate, type Schedule } from '../timeline/scheduler.ts';
+import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import type { CounterpartParams } from './scale-model.ts';
 
 export type ModeledStrategy = 'dp' | 'dep' | 'dwdp';
@@ -34,6 +34,8 @@ export interface ModeledRates {
   tpsPerUser: number;
   hiddenPullFraction: number;
   makespanMs: number;
+  /** Each rank's time accounting (compute per category, exposed pull, barrier, all-to-all), ms of the target. */
+  ranks: RankMetrics[];
 }
 
 /**
@@ -70,7 +72,7 @@ export function modeledRates(
   const cfg = loadPreset(model);
   const cost = new CostModel({ model: cfg, profile: getProfile(profileId), format: p.format });
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
-  const batches = stepBatches(p);
+  const batches = stepBatches({ ...p, experts: cfg.experts });
   const placement = makePlacement(cfg.experts, p.groupSize);
   const link = cost.link(p.contentionFix);
   const opts = {
@@ -95,6 +97,7 @@ export function modeledRates(
       tpsPerUser: perRequest.reduce((a, b) => a + b, 0) / perRequest.length,
       hiddenPullFraction: s.hiddenPullFraction,
       makespanMs,
+      ranks: s.ranks,
     };
   };
   const sim = (programs: ReturnType<typeof dpPrograms>) => simulate(programs, link, { intervals: false });

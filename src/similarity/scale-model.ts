@@ -58,6 +58,7 @@
 
 import type { WeightFormat } from '../model/formats.ts';
 import type { Op } from '../timeline/ops.ts';
+import type { LengthLaw } from '../workload/lengths.ts';
 
 /** The model a time-dilated run stands for unless told otherwise: the rack model's. */
 export const DEFAULT_TARGET_MODEL = 'deepseek-r1';
@@ -75,6 +76,8 @@ export interface TargetWorkload {
   /** Mean input length and CV of a request, requests per rank (the rack model's isl, cv, batch). */
   isl: number;
   cv: number;
+  /** The law the lengths are drawn from, as the rack model's scenario keys (uniform-ratio: isl is its longest). */
+  law: { isl: number; cv: number; lengthLaw: LengthLaw; islRatio?: number };
   batch: number;
   groupSize: number;
   seed: number;
@@ -86,6 +89,10 @@ export interface TargetWorkload {
 export interface CounterpartParams {
   isl: number;
   cv: number;
+  lengthLaw: LengthLaw;
+  islRatio?: number;
+  /** The emulation's routing skew (Zipf exponent of hot experts), when it has one. */
+  routingSkew?: number;
   batch: number;
   groupSize: number;
   steps: number;
@@ -232,10 +239,15 @@ export class ScaleModel {
 
   /**
    * Dilation of each category for one run: σ × the target's total ÷ the measured total over
-   * the run's recorded programs (before the layer extension). Categories absent from the run
-   * get no factor.
+   * `programs` holding `layers` MoE layers each: the programs as scheduled (after extendLayers,
+   * so a repeated body weighs as often as it runs and each category's scheduled total is σ × the
+   * target's), or as recorded with the measured layer count. Categories absent get no factor.
    */
-  categoryFactors(strategy: ScaledStrategy, programs: readonly (readonly Op[])[]): Map<DilatedCategory, Factor> {
+  categoryFactors(
+    strategy: ScaledStrategy,
+    programs: readonly (readonly Op[])[],
+    layers = this.target.layers.measured,
+  ): Map<DilatedCategory, Factor> {
     const out = new Map<DilatedCategory, Factor>();
     const measuredMs = (cat: string) => {
       let ms = 0;
@@ -249,9 +261,7 @@ export class ScaleModel {
       const measured = measuredMs(cat);
       if (!(measured > 0)) continue;
       let target = 0;
-      programs.forEach(
-        (_, r) => (target += this.targetMs(cat, strategy, r, sharedApart) * this.target.layers.measured),
-      );
+      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r, sharedApart) * layers));
       const value = (this.timeScale * target) / measured;
       out.set(cat, {
         value,
@@ -268,7 +278,7 @@ export class ScaleModel {
     const w = t.workload;
     const lines = [
       `stands for ${t.modelName} on ${t.spec.profile} (modeled), ISL ${w.isl} × ${w.batch} requests per rank, ` +
-        `CV ${w.cv}, N ${w.groupSize}: 1 token here = ${t.tokenScale.toFixed(2)} target tokens, ` +
+        `CV ${w.cv} (${w.law.lengthLaw}), N ${w.groupSize}: 1 token here = ${t.tokenScale.toFixed(2)} target tokens, ` +
         `σ ${f(this.timeScale)} ms here per target ms`,
       `link ×${f(this.link.value)}: ${this.link.why}`,
       `activations ×${f(this.activations.value)}: ${this.activations.why}`,

@@ -4,8 +4,8 @@
 // reaches the rack model.
 //
 //   tokens      T_t = T_e · (K_e/E_e) / (K_t/E_t): the same tokens per expert (DESIGN §2), in the
-//               same number of requests (ISL = T_t / requests); the lengths are drawn by the rack
-//               model's generator (log-normal, same seed, one step) and divided by s = T_t/T_e.
+//               same number of requests (ISL = T_t / requests); the lengths are drawn by the one
+//               generator (the run's law, same seed, one step) and divided by s = T_t/T_e.
 //   per layer   the cost model's ms of each dilated category at each rank's target lengths:
 //               attention = attention + norms (+ the shared expert when the emulated model has
 //               none: it precedes the pull wait in both schedules), shared expert, router, combine, the grouped GEMM of a DP/DWDP rank (T_r·K slots over
@@ -18,6 +18,7 @@ import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import { loadPreset } from '../model/presets.ts';
 import { CostModel, expectedExpertsTouched, tokenReachesRankProbability } from '../sim/cost-model.ts';
 import { stepBatches } from '../sim/experiment.ts';
+import { lengthKeys, lengthsWithMean, type LengthLaw } from '../workload/lengths.ts';
 import type { GroupRunOptions } from '../options/group.ts';
 import { DEFAULT_TARGET_MODEL, type ScaleTarget, type TargetSpec, type TargetWorkload } from './scale-model.ts';
 
@@ -30,6 +31,9 @@ export interface EmulatedShape {
   tokensPerRank: number;
   requestsPerRank: number;
   lengthCv: number;
+  lengthLaw: LengthLaw;
+  /** Zipf exponent of hot experts (0 or absent: the router's own preferences; the model routes uniformly). */
+  routingSkew?: number;
   seed: number;
   prefetch: boolean;
   prefetchDepth: number;
@@ -43,14 +47,14 @@ export interface EmulatedShape {
 /** The target workload of an emulated shape, and the emulated lengths that stand for it. */
 export function targetWorkload(
   cfg: MoeConfig,
-  e: Pick<EmulatedShape, 'cfg' | 'ranks' | 'tokensPerRank' | 'requestsPerRank' | 'lengthCv' | 'seed'>,
+  e: Pick<EmulatedShape, 'cfg' | 'ranks' | 'tokensPerRank' | 'requestsPerRank' | 'lengthCv' | 'lengthLaw' | 'seed'>,
 ): { tokens: number; tokenScale: number; workload: TargetWorkload; emulatedLengths: number[][] } {
   const Tt = (e.tokensPerRank * (e.cfg.topK / e.cfg.experts)) / (cfg.topK / cfg.experts);
   const tokenScale = Tt / e.tokensPerRank;
   const isl = Math.max(1, Math.round(Tt / e.requestsPerRank));
+  const law = lengthKeys(lengthsWithMean(e.lengthLaw, isl, e.lengthCv));
   const lengths = stepBatches({
-    isl,
-    cv: e.lengthCv,
+    ...law,
     batch: e.requestsPerRank,
     groupSize: e.ranks,
     steps: 1,
@@ -59,7 +63,7 @@ export function targetWorkload(
   return {
     tokens: Tt,
     tokenScale,
-    workload: { isl, cv: e.lengthCv, batch: e.requestsPerRank, groupSize: e.ranks, seed: e.seed, lengths },
+    workload: { isl, cv: e.lengthCv, law, batch: e.requestsPerRank, groupSize: e.ranks, seed: e.seed, lengths },
     emulatedLengths: lengths.map((ls) => ls.map((x) => Math.max(1, Math.round(x / tokenScale)))),
   };
 }
@@ -134,8 +138,7 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
     },
     shapes: { emulated: { F: ce.expertHidden, K: ce.topK }, target: { F: cfg.expertHidden, K } },
     params: {
-      isl: workload.isl,
-      cv: workload.cv,
+      ...workload.law,
       batch: workload.batch,
       groupSize: N,
       steps: 1,
@@ -144,6 +147,8 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
       contentionFix: e.contentionFix,
       splitWeights: e.splitWeights,
       prefetchDepth: e.prefetchDepth,
+      // The emulation's hot-expert skew, which the rack model draws the same way (src/sim/routing.ts).
+      ...(e.routingSkew ? { routingSkew: e.routingSkew } : {}),
     },
   };
 }
@@ -165,6 +170,8 @@ export function withScaleTarget(o: GroupRunOptions, cfg: MoeConfig): GroupRunOpt
     tokensPerRank: o.tokensPerRank,
     requestsPerRank: o.requestsPerRank,
     lengthCv: o.lengthCv,
+    lengthLaw: o.lengthLaw,
+    routingSkew: o.routingSkew,
     seed: o.seed,
     prefetch: o.dwdp.prefetch,
     prefetchDepth: o.dwdp.prefetchDepth,

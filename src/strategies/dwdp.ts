@@ -10,8 +10,8 @@
 //   is unknown when a pull is issued, so all (N−1)·P remote experts move.
 // --prefetch off: after routing, read the choice back and pull only the distinct routed
 //   remote experts, then wait for them (nothing hides the pull).
-// --split-weights on: the grouped GEMM reads the resident shard and each peer's slot region
-//   in place; off: a timed merge copies them into one contiguous buffer first.
+// --split-weights on: the grouped GEMM reads the resident shard and the peers' slot regions
+//   in place (two bindings: the shard, the slot); off: a timed merge copies them into one contiguous buffer first.
 import { readI32 } from '../gpu/index.ts';
 import { createExpertTable } from '../kernels/expert-gemm.ts';
 import type { WordCopy } from '../kernels/copy.ts';
@@ -39,7 +39,7 @@ export interface DwdpRank {
   merged?: { buffer: GPUBuffer; table: GPUBuffer };
 }
 
-export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSources: number): DwdpRank {
+export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement): DwdpRank {
   const { layout } = g;
   const o = g.opts.dwdp;
   const resident = uploadShard(
@@ -59,7 +59,7 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSo
   env.residentBytes = resident.bytes;
   env.prefetchBytes = slots.buffers.length * slots.payloadBytes;
   const d: DwdpRank = { env, resident, slots };
-  if (o.splitWeights) d.split = splitSources(env.gpu, g.cfg.experts, layout, resident, slots, maxSources);
+  if (o.splitWeights) d.split = splitSources(env.gpu, g.cfg.experts, layout, resident, slots);
   else {
     const E = g.cfg.experts;
     d.merged = {
@@ -75,8 +75,8 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement, maxSo
 }
 
 /** How many weight sources this rank's grouped GEMM binds. */
-export function dwdpSourceCount(splitWeights: boolean, peers: number, maxSources: number): number {
-  return splitWeights ? splitSourceCount(peers, maxSources) : 1;
+export function dwdpSourceCount(splitWeights: boolean, peers: number): number {
+  return splitWeights ? splitSourceCount(peers) : 1;
 }
 
 const pullId = (l: number, rank: number, from: number) => `L${l}:${from}->${rank}`;

@@ -86,6 +86,7 @@ export function groupWorkload(opts: GroupRunOptions): RankWork[] {
     tokensPerRank: opts.tokensPerRank,
     requestsPerRank: opts.requestsPerRank,
     lengthCv: opts.lengthCv,
+    lengthLaw: opts.lengthLaw,
     seed: opts.seed,
   });
 }

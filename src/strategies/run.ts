@@ -3,7 +3,6 @@
 // decides how time is read (see runtime.ts). The CLI, the benchmark page and the benches
 // are thin shells over this function.
 import { adapterLabel, checkHostSizes, deviceNeeds, readF32, readI32 } from '../gpu/index.ts';
-import { maxWeightSources } from '../kernels/expert-gemm.ts';
 import { layerSizes } from '../layer/sizes.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
@@ -106,8 +105,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const g = buildGroupEnv(cfg, opts, work);
     const maxTokens = Math.max(...g.work.map((w) => w.tokens));
     const transport = createTransport(ranks, opts.rankMode);
-    const maxSources = maxWeightSources(ranks[0].gpu);
-    const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1, maxSources) : 1;
+    const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1) : 1;
     progress({ phase: 'setup', message: `building ${N} rank(s) (${opts.rankMode})` });
     const envs: RankEnv[] = [];
     // Pipelines are built under the GPU lock: no compile runs inside another run's timed step.
@@ -144,7 +142,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       const dp = envs.map((e) => setupDp(g, e));
       await Promise.all(dp.map((d, r) => runDpRank(rt(r), g, d)));
     } else if (opts.strategy === 'dwdp') {
-      const dw = envs.map((e) => setupDwdp(g, e, placement!, maxSources));
+      const dw = envs.map((e) => setupDwdp(g, e, placement!));
       await Promise.all(dw.map((d, r) => runDwdpRank(rt(r), g, d, dw)));
     } else {
       const shards = depShards(cfg.experts, N);
@@ -161,17 +159,16 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     // scheduled as the target's; the programs scheduled are the ones returned as recorded.
     let programs: readonly (readonly Op[])[] | undefined;
     let categories: Map<string, ScaleFactor> | undefined;
+    // The factors are taken over the layers as scheduled (the repeated bodies counted as often as
+    // they run), so each category's scheduled total is σ × the target's, whichever measured layer
+    // the repetition happens to copy.
     if (scale && runtime instanceof VirtualRuntime) {
-      categories = scale.categoryFactors(opts.strategy, runtime.recorded);
+      const { measured, scheduledAs } = scale.layers;
+      const extended = runtime.recorded.map((p) => extendLayers(p, measured, scheduledAs));
+      categories = scale.categoryFactors(opts.strategy, extended, scheduledAs);
       const f = categories;
       const dense = scale.target.denseLayers;
-      programs = runtime.recorded.map((p, r) =>
-        addDenseLayers(
-          extendLayers(dilate(p, f), scale.layers.measured, scale.layers.scheduledAs),
-          scale.denseMs(r),
-          dense,
-        ),
-      );
+      programs = extended.map((p, r) => addDenseLayers(dilate(p, f), scale.denseMs(r), dense));
     }
     const tl = runtime instanceof VirtualRuntime ? runtime.timeline(programs) : runtime.timeline();
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;

@@ -200,6 +200,7 @@ export const FIELDS: readonly FieldDef[] = [
   optionField(GROUP_OPTION.tokens),
   optionField(GROUP_OPTION.requests),
   optionField(GROUP_OPTION.lengthCv),
+  optionField(GROUP_OPTION.lengthLaw),
   optionField(GROUP_OPTION.routingSkew),
   optionField(GROUP_OPTION.dwdpLocal),
   optionField(GROUP_OPTION.dwdpPull),

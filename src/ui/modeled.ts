@@ -17,7 +17,7 @@ import type { Schedule } from '../timeline/scheduler.ts';
 import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
 import { groupRates } from '../strategies/metrics.ts';
-import { DEFAULT_WORKLOAD_LAW } from '../workload/workload.ts';
+import { lengthKeys, lengthsWithMean } from '../workload/lengths.ts';
 import type { PageConfig } from './config.ts';
 
 /**
@@ -58,10 +58,8 @@ export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
     profile: getProfile(c.profile),
     model: c.model,
     format: c.run.format,
-    isl: c.run.tokensPerRank / c.run.requestsPerRank,
-    cv: c.run.lengthCv,
-    // The emulation's law, so both sources of the page serve the same requests for a seed.
-    lengthLaw: DEFAULT_WORKLOAD_LAW,
+    // The run's law, as the emulation draws it, so both sources of the page serve the same requests for a seed.
+    ...lengthKeys(lengthsWithMean(c.run.lengthLaw, c.run.tokensPerRank / c.run.requestsPerRank, c.run.lengthCv)),
     batch: c.run.requestsPerRank,
     groupSize: N,
     steps: 1,

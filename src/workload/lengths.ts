@@ -42,6 +42,44 @@ export function checkLengthDist(d: LengthDist): void {
   if (!(d.cv >= 0 && d.cv <= 2)) throw new Error(`workload: length CV must be in [0, 2], got ${d.cv}`);
 }
 
+/** The largest CV the uniform-ratio law reaches (islRatio → 0): 1/√3. */
+export const UNIFORM_RATIO_MAX_CV = 1 / Math.sqrt(3);
+
+/**
+ * The islRatio r whose uniform-ratio law has coefficient of variation `cv`: CV = (1 − r)/((1 + r)·√3)
+ * solved for r, how one CV knob sets TensorRT-LLM's convention (before rounding to whole tokens).
+ */
+export function islRatioForCv(cv: number): number {
+  if (!(cv >= 0 && cv < UNIFORM_RATIO_MAX_CV))
+    throw new Error(
+      `workload: uniform-ratio lengths reach a CV below ${UNIFORM_RATIO_MAX_CV.toFixed(3)} (1/√3, islRatio → 0), got ${cv}`,
+    );
+  const a = cv * Math.sqrt(3);
+  return (1 - a) / (1 + a);
+}
+
+/**
+ * The law `law` with mean `mean` and coefficient of variation `cv`: gamma and lognormal as they
+ * are; uniform-ratio with islRatio = islRatioForCv(cv) (or `islRatio` when given) and its
+ * longest length isl = round(2·mean / (1 + islRatio)).
+ */
+export function lengthsWithMean(law: LengthLaw, mean: number, cv: number, islRatio?: number): LengthDist {
+  if (law !== 'uniform-ratio') return { law, mean, cv };
+  const r = islRatio ?? islRatioForCv(cv);
+  return { law, isl: Math.max(1, Math.round((2 * mean) / (1 + r))), islRatio: r };
+}
+
+/** The rack model's scenario keys of a law (src/sim/experiment.ts stepLengths reads them back). */
+export function lengthKeys(d: LengthDist): { isl: number; cv: number; lengthLaw: LengthLaw; islRatio?: number } {
+  if (d.law !== 'uniform-ratio') return { isl: d.mean, cv: d.cv, lengthLaw: d.law };
+  return {
+    isl: d.isl,
+    cv: (1 - d.islRatio) / ((1 + d.islRatio) * Math.sqrt(3)),
+    lengthLaw: d.law,
+    islRatio: d.islRatio,
+  };
+}
+
 /** Mean length of the law (before rounding). */
 export function meanLength(d: LengthDist): number {
   return d.law === 'uniform-ratio' ? (d.isl * (1 + d.islRatio)) / 2 : d.mean;

@@ -2,7 +2,14 @@
 // input lengths vary with a coefficient of variation (CV) — the imbalance DEP's per-layer
 // barrier pays for and DWDP does not. Everything is drawn from the seed, by the generator the
 // rack model uses too (lengths.ts): the same seed and law give the model the same requests.
-import { drawBatches, fillBatches, type LengthDist, type LengthLaw } from './lengths.ts';
+import {
+  drawBatches,
+  fillBatches,
+  lengthsWithMean,
+  UNIFORM_RATIO_MAX_CV,
+  type LengthDist,
+  type LengthLaw,
+} from './lengths.ts';
 
 export interface WorkloadSpec {
   ranks: number;
@@ -15,9 +22,10 @@ export interface WorkloadSpec {
   /**
    * Law of the lengths (lengths.ts): 'gamma' (the default), 'lognormal', or 'uniform-ratio'
    * (TensorRT-LLM's convention, uniform in [islRatio·isl, isl], isl chosen so that the mean is
-   * tokensPerRank / requestsPerRank; lengthCv is then implied and ignored).
+   * tokensPerRank / requestsPerRank).
    */
   lengthLaw?: LengthLaw;
+  /** uniform-ratio: its ratio; default the one whose CV is lengthCv (lengths.ts islRatioForCv). */
   islRatio?: number;
   /**
    * Batches as servers fill them (lengths.ts, fillBatches — what the rack model's step rows call
@@ -50,6 +58,11 @@ export function checkWorkloadSpec(s: WorkloadSpec): void {
     throw new Error(`requests per rank (${s.requestsPerRank}) cannot exceed tokens per rank (${s.tokensPerRank})`);
   }
   if (!(s.lengthCv >= 0 && s.lengthCv <= 2)) throw new Error(`length CV must be in [0, 2] (got ${s.lengthCv})`);
+  if (s.lengthLaw === 'uniform-ratio' && s.islRatio === undefined && !(s.lengthCv < UNIFORM_RATIO_MAX_CV))
+    throw new Error(
+      `length CV ${s.lengthCv} is out of reach of the uniform-ratio law (below ${UNIFORM_RATIO_MAX_CV.toFixed(3)}): ` +
+        'lower the CV or use gamma or lognormal',
+    );
 }
 
 /** The emulation's length law when a spec names none. */
@@ -58,10 +71,7 @@ export const DEFAULT_WORKLOAD_LAW: LengthLaw = 'gamma';
 /** The length law of a spec, with the mean tokensPerRank / requestsPerRank. */
 export function workloadLengths(spec: WorkloadSpec): LengthDist {
   const mean = spec.tokensPerRank / spec.requestsPerRank;
-  const law = spec.lengthLaw ?? DEFAULT_WORKLOAD_LAW;
-  if (law !== 'uniform-ratio') return { law, mean, cv: spec.lengthCv };
-  const r = spec.islRatio ?? 1;
-  return { law, isl: Math.max(1, Math.round((2 * mean) / (1 + r))), islRatio: r };
+  return lengthsWithMean(spec.lengthLaw ?? DEFAULT_WORKLOAD_LAW, mean, spec.lengthCv, spec.islRatio);
 }
 
 /**
