@@ -405,7 +405,6 @@ function readGlm(r: KeyReader): Interpreted {
   const expertHidden = r.int('moe_intermediate_size');
   const nShared = readSharedCount(r);
   const { total, moeLayerIndices } = readDenseFirst(r);
-  const heads = r.int('num_attention_heads');
   return {
     hidden,
     expertHidden,
@@ -422,13 +421,7 @@ function readGlm(r: KeyReader): Interpreted {
     sharedExpertGate: false,
     layers: layerSplit(total, moeLayerIndices),
     denseIntermediate: r.int('intermediate_size'),
-    attention: {
-      heads,
-      kvHeads: readKvHeads(r, heads),
-      headDim: readHeadDim(r, hidden, heads),
-      windows: readWindows(r, total, 'none'),
-      sinks: false,
-    },
+    attention: gqaAttention(r, hidden, total, 'none', { sinks: false }),
     vocabSize: r.int('vocab_size'),
     nativeWeightBlock: readWeightBlock(r),
     nativeExpertFormat: readQuantMethod(r),
@@ -439,7 +432,6 @@ function readGlm(r: KeyReader): Interpreted {
 function readGptOss(r: KeyReader): Interpreted {
   const hidden = r.int('hidden_size');
   const total = r.int('num_hidden_layers');
-  const heads = r.int('num_attention_heads');
   return {
     hidden,
     expertHidden: r.int('intermediate_size'),
@@ -447,22 +439,14 @@ function readGptOss(r: KeyReader): Interpreted {
     topK: r.int('num_experts_per_tok'),
     scoring: 'softmax',
     routing: 'topk-softmax',
-    nGroup: 1,
-    topkGroup: 1,
-    correctionBias: false,
+    ...UNGROUPED,
     normTopkProb: true, // softmax over the K kept logits: the weights sum to 1
     routedScalingFactor: 1,
     sharedHidden: 0,
     sharedExpertGate: false,
     layers: layerSplit(total, range(total)),
     denseIntermediate: 0,
-    attention: {
-      heads,
-      kvHeads: readKvHeads(r, heads),
-      headDim: readHeadDim(r, hidden, heads),
-      windows: readWindows(r, total, 'none'),
-      sinks: true, // GptOssAttention always has them
-    },
+    attention: gqaAttention(r, hidden, total, 'none', { sinks: true }), // GptOssAttention always has them
     vocabSize: r.int('vocab_size'),
     nativeExpertFormat: readQuantMethod(r),
   };
@@ -510,7 +494,6 @@ function readQuantMethod(r: KeyReader): 'mxfp4' | 'fp8' | undefined {
 function readMixtral(r: KeyReader): Interpreted {
   const hidden = r.int('hidden_size');
   const total = r.int('num_hidden_layers');
-  const heads = r.int('num_attention_heads');
   return {
     hidden,
     expertHidden: r.int('intermediate_size'),
@@ -518,22 +501,14 @@ function readMixtral(r: KeyReader): Interpreted {
     topK: r.int('num_experts_per_tok'),
     scoring: 'softmax',
     routing: 'score-topk',
-    nGroup: 1,
-    topkGroup: 1,
-    correctionBias: false,
+    ...UNGROUPED,
     normTopkProb: true, // MixtralSparseMoeBlock always divides the top-k weights by their sum
     routedScalingFactor: 1,
     sharedHidden: 0,
     sharedExpertGate: false,
     layers: layerSplit(total, range(total)),
     denseIntermediate: 0,
-    attention: {
-      heads,
-      kvHeads: readKvHeads(r, heads),
-      headDim: readHeadDim(r, hidden, heads),
-      windows: readWindows(r, total, 'all'),
-      sinks: false,
-    },
+    attention: gqaAttention(r, hidden, total, 'all', { sinks: false }),
     vocabSize: r.int('vocab_size'),
     nativeWeightBlock: readWeightBlock(r),
   };
@@ -556,7 +531,6 @@ function readQwen(r: KeyReader, fam: 'qwen2_moe' | 'qwen3_moe'): Interpreted {
   }
   // Qwen2-MoE always builds the gated shared expert; a size of 0 is taken to mean "none".
   const sharedHidden = fam === 'qwen2_moe' ? r.int('shared_expert_intermediate_size', { min: 0 }) : 0;
-  const heads = r.int('num_attention_heads');
   return {
     hidden,
     expertHidden: r.int('moe_intermediate_size'),
@@ -564,24 +538,37 @@ function readQwen(r: KeyReader, fam: 'qwen2_moe' | 'qwen3_moe'): Interpreted {
     topK: r.int('num_experts_per_tok'),
     scoring: 'softmax',
     routing: 'score-topk',
-    nGroup: 1,
-    topkGroup: 1,
-    correctionBias: false,
+    ...UNGROUPED,
     normTopkProb: r.bool('norm_topk_prob', false),
     routedScalingFactor: 1,
     sharedHidden,
     sharedExpertGate: sharedHidden > 0,
     layers: layerSplit(total, moeLayerIndices),
     denseIntermediate: r.int('intermediate_size'),
-    attention: {
-      heads,
-      kvHeads: readKvHeads(r, heads),
-      headDim: readHeadDim(r, hidden, heads),
-      windows: readWindows(r, total, 'qwen'),
-      sinks: false,
-    },
+    attention: gqaAttention(r, hidden, total, 'qwen', { sinks: false }),
     vocabSize: r.int('vocab_size'),
     nativeWeightBlock: readWeightBlock(r),
+  };
+}
+
+/** Routing over all experts at once: one group, no correction bias (Mixtral, Qwen-MoE, gpt-oss). */
+const UNGROUPED = { nGroup: 1, topkGroup: 1, correctionBias: false } as const;
+
+/** Grouped-query attention as the config states it: heads, KV heads, head size, per-layer windows. */
+function gqaAttention(
+  r: KeyReader,
+  hidden: number,
+  total: number,
+  windows: 'none' | 'all' | 'qwen',
+  { sinks }: { sinks: boolean },
+): Interpreted['attention'] {
+  const heads = r.int('num_attention_heads');
+  return {
+    heads,
+    kvHeads: readKvHeads(r, heads),
+    headDim: readHeadDim(r, hidden, heads),
+    windows: readWindows(r, total, windows),
+    sinks,
   };
 }
 
