@@ -31,7 +31,7 @@
 // is the wall time this added (computeMs includes it).
 
 import { LinkFluid, type EnginePiece, type LinkSpec } from './link.ts';
-import type { Op, OpId, Program, PullOp, SendOp } from './ops.ts';
+import type { ComputeOp, Op, OpId, Program, PullOp, SendOp } from './ops.ts';
 import type { ComputeCategory, SpanCategory, StreamCategory } from './categories.ts';
 
 export interface Interval {
@@ -441,17 +441,7 @@ class GroupRun {
           const c = ops[j];
           if (c.kind !== 'compute') break;
           if (c.durationMs > 0) {
-            m.computeMs += c.durationMs;
-            m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + c.durationMs;
-            this.intervals?.push({
-              rank: r,
-              lane: 'compute',
-              label: c.label,
-              category: c.category,
-              layer: c.layer,
-              startMs: t,
-              endMs: t + c.durationMs,
-            });
+            this.recordCompute(r, c, t, t + c.durationMs, c.durationMs);
             t += c.durationMs;
           }
           if (c.mark !== undefined) this.marks.set(c.mark, t);
@@ -555,6 +545,22 @@ class GroupRun {
     return b.t[k] + (work - b.w[k]) / b.rates[k];
   }
 
+  /** Files compute op `c` of rank `r`, run from `start` to `end` (`d` ms): its metrics and its interval. */
+  private recordCompute(r: number, c: ComputeOp, start: number, end: number, d: number): void {
+    const m = this.metrics[r];
+    m.computeMs += d;
+    m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + d;
+    this.intervals?.push({
+      rank: r,
+      lane: 'compute',
+      label: c.label,
+      category: c.category,
+      layer: c.layer,
+      startMs: start,
+      endMs: end,
+    });
+  }
+
   /** A block under interference ended now: time its ops from the breakpoints and record them. */
   private endSlowBlock(r: number, s: RankState): void {
     const b = s.block!;
@@ -569,18 +575,8 @@ class GroupRun {
         w += c.durationMs;
         const end = i === s.afterCompute - 1 ? this.now : Math.min(this.now, GroupRun.wallAt(b, w));
         const d = end - t;
-        m.computeMs += d;
         m.interferenceMs = (m.interferenceMs ?? 0) + d - c.durationMs;
-        m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + d;
-        this.intervals?.push({
-          rank: r,
-          lane: 'compute',
-          label: c.label,
-          category: c.category,
-          layer: c.layer,
-          startMs: t,
-          endMs: end,
-        });
+        this.recordCompute(r, c, t, end, d);
         t = end;
       }
       if (c.mark !== undefined) this.marks.set(c.mark, t);
