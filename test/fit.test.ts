@@ -61,6 +61,10 @@ describe('calibration on the paper’s Table 3', () => {
     // Only the fitted keys move; the fixed ones stay at their sourced defaults.
     for (const k of Object.keys(DEFAULT_EFFICIENCY) as (keyof typeof DEFAULT_EFFICIENCY)[])
       if (!(FITTED_KEYS as readonly string[]).includes(k)) expect(fit.parameters[k]).toBe(DEFAULT_EFFICIENCY[k]);
+    // DEP's communication is fitted through the all-to-all's bandwidth; its fixed cost per phase stays sourced.
+    expect(FITTED_KEYS).toContain('allToAll');
+    expect(FITTED_KEYS).not.toContain('collectiveUs');
+    expect(FIT.fixed.collectiveUs).toBe(DEFAULT_EFFICIENCY.collectiveUs);
     expect(JSON.parse(JSON.stringify(fitFile(fit))), 'rerun npm run sim -- --fit-calibration').toEqual(FIT);
   });
 });

@@ -180,6 +180,11 @@ describe('DeepSeek-R1 work', () => {
     expect(c.efficiency.link).toBe(GB200_NVL72.calibration!.efficiency.link);
     expect(link.egressGBps).toBeCloseTo(900 * c.efficiency.link, 12);
     expect(link.copyEngines).toBe(1);
+    // DEP's dispatch/combine: the same link at the all-to-all's achieved fraction (calibrated: below one-sided pulls).
+    expect(c.efficiency.allToAll).toBe(GB200_NVL72.calibration!.efficiency.allToAll);
+    expect(c.efficiency.allToAll).toBeLessThan(c.efficiency.link);
+    expect(c.link(true, 'all-to-all').egressGBps).toBeCloseTo(900 * c.efficiency.allToAll, 12);
+    expect(c.link(false, 'all-to-all').ingressGBps).toBeCloseTo(900 * c.efficiency.allToAll, 12);
     expect(new CostModel({ model: r1, profile: GB200_NVL72, linkGBps: 450 }).link(false).ingressGBps).toBeCloseTo(
       450 * c.efficiency.link,
       12,

@@ -9,6 +9,7 @@ import { defaultForm, type FormState } from '../src/ui/fields.ts';
 import { modeledRun } from '../src/ui/modeled.ts';
 import { sourceBadge, summaryRow } from '../src/ui/summary.ts';
 import { classTotals, timelineRows } from '../src/ui/timeline.ts';
+import { profileEfficiency } from '../src/hardware/efficiency.ts';
 import { getProfile } from '../src/hardware/profiles.ts';
 import { STRATEGIES } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
@@ -96,6 +97,11 @@ describe('modeled source', () => {
         dep.ranks.some((k) => k.bytesSent > 0),
         what,
       ).toBe(true);
+      // The link each run reports is what its transfers reach: DEP's all-to-all, DP's and DWDP's one-sided pulls.
+      const profile = getProfile(c.profile!);
+      const eff = profileEfficiency(profile);
+      expect(dep.link.gbps).toBeCloseTo(profile.linkGBpsPerDirection * eff.allToAll, 9);
+      for (const r of [dp, dwdp]) expect(r.link.gbps).toBeCloseTo(profile.linkGBpsPerDirection * eff.link, 9);
       // DWDP: L experts resident, ping-pong slots for (N−1)·P, all (N−1)·P remote experts pulled every MoE layer.
       const { local: L, pull: P } = dwdp.placement!;
       expect(L + (N - 1) * P).toBe(E);

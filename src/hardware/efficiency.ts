@@ -13,8 +13,14 @@ export interface Efficiency {
   attention: number;
   /** HBM bandwidth actually reached by streaming kernels. */
   memory: number;
-  /** GPU-to-GPU bandwidth actually reached by peer copies and all-to-all traffic. */
+  /** GPU-to-GPU bandwidth actually reached by one-sided peer copies (DWDP's pulls, KV transfers). */
   link: number;
+  /**
+   * GPU-to-GPU bandwidth actually reached by the all-to-all of expert parallelism (DEP's dispatch
+   * and combine): every rank sends to and receives from every peer at once, in token-sized chunks
+   * packed by SM kernels, so it reaches less of the link than a bulk one-sided copy.
+   */
+  allToAll: number;
   /** Launch and tail cost per kernel, µs. */
   launchUs: number;
   /** Fixed cost of one all-to-all phase (dispatch or combine): kernel launch and handshake, µs. */
@@ -43,8 +49,14 @@ export interface Efficiency {
  * - memory 0.8: streaming kernels typically reach 80–90% of HBM peak.
  * - link 0.8: device-to-device NVLink copies typically reach 80–90% of the per-direction peak
  *   (NVIDIA nvbandwidth).
+ * - allToAll 0.75: DeepEP's tuned intranode kernels (deepseek-ai/DeepEP README, H800, EP 8,
+ *   4096-token batches, FP8 dispatch / BF16 combine) reach 153 GB/s dispatching and 158 GB/s
+ *   combining of the H800's 200 GB/s NVLink per direction (400 GB/s bidirectional): 0.77–0.79,
+ *   below bulk copies; general-purpose all-to-all (NCCL) reaches less.
  * - launchUs 4: a few µs per kernel (launch, ramp-up, tail) even inside CUDA graphs.
- * - collectiveUs 15: an all-to-all phase costs tens of µs beyond its bytes at small sizes.
+ * - collectiveUs 15: an all-to-all phase costs tens of µs beyond its bytes at small sizes; a fixed
+ *   cost per phase (its bytes go at allToAll), never fitted: it would charge decode steps for
+ *   what large prefill batches move.
  * - othersPasses 4: a norm, RoPE and two residual adds, each a read and a write of T·H.
  * - interference 0: no evidence without a measurement (the calibrated profiles set it: the DWDP
  *   paper measures DWDP's compute ≈ 10 % slower than DEP's while pulls run, its Table 3).
@@ -55,6 +67,7 @@ export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
   attention: 0.5,
   memory: 0.8,
   link: 0.8,
+  allToAll: 0.75,
   launchUs: 4,
   collectiveUs: 15,
   othersPasses: 4,
@@ -69,6 +82,7 @@ export function thisDeviceEfficiency(): Efficiency {
     attention: 1,
     memory: 1,
     link: 1,
+    allToAll: 1,
     launchUs: 0,
     collectiveUs: 0,
     othersPasses: DEFAULT_EFFICIENCY.othersPasses,

@@ -285,7 +285,8 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
   fraction('groupedGemm', 'grouped GEMM fraction of peak'),
   fraction('attention', 'attention fraction of peak'),
   fraction('memory', 'HBM fraction of peak'),
-  fraction('link', 'link fraction of peak'),
+  fraction('link', 'link fraction of peak (one-sided pulls)'),
+  fraction('allToAll', 'link fraction of peak reached by DEP all-to-all (dispatch, combine)'),
   {
     key: 'efficiency.launchUs',
     kind: 'number',

@@ -256,6 +256,8 @@ export function tiledExpertGemmWork(
 /** How a DEP group exchanges activations around its grouped GEMM (src/sim/programs.ts). */
 export type DepDispatch = 'all-to-all' | 'allgather';
 export const DEP_DISPATCHES: readonly DepDispatch[] = ['all-to-all', 'allgather'];
+/** What a simulation's link carries: one-sided pulls (DWDP, DP) or DEP's all-to-all sends. */
+export type LinkTraffic = 'pulls' | 'all-to-all';
 
 /**
  * Bytes rank a sends rank b in one phase of DEP's exchange, H = hidden size:
@@ -492,9 +494,12 @@ export class CostModel {
     return bytes > 0 ? this.ms(copyWork(bytes)) : 0;
   }
 
-  /** The rank-to-rank link as the scheduler sees it: achieved bandwidth = peak × efficiency.link. */
-  link(contentionFix: boolean): LinkSpec {
-    const gbps = this.linkGBps * this.efficiency.link;
+  /**
+   * The rank-to-rank link as the scheduler sees it: achieved bandwidth = peak × efficiency.link for
+   * one-sided pulls, peak × efficiency.allToAll for DEP's dispatch/combine (a DEP run moves nothing else).
+   */
+  link(contentionFix: boolean, traffic: LinkTraffic = 'pulls'): LinkSpec {
+    const gbps = this.linkGBps * (traffic === 'all-to-all' ? this.efficiency.allToAll : this.efficiency.link);
     return linkSpec({
       egressGBps: gbps,
       ingressGBps: gbps,

@@ -202,7 +202,7 @@ export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), sim);
   const dep = simulate(
     depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),
-    cost.link(p.contentionFix),
+    cost.link(p.contentionFix, 'all-to-all'),
     sim,
   );
   const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), {

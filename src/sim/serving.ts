@@ -262,7 +262,7 @@ export function runServing(
         : depPrograms(cost, group, mine, ids, { dispatch: p.depDispatch });
     programs.push(...progs);
   }
-  const schedule = simulate(programs, cost.link(p.contentionFix), {
+  const schedule = simulate(programs, cost.link(p.contentionFix, strategy === 'dep' ? 'all-to-all' : 'pulls'), {
     intervals: opts.intervals ?? false,
     ...cost.schedulerOptions(),
   });

@@ -103,7 +103,9 @@ export function modeledRates(
   const sim = (programs: ReturnType<typeof dpPrograms>) => simulate(programs, link, { intervals: false });
   return {
     dp: run(sim(dpPrograms(cost, group, batches))),
-    dep: run(sim(depPrograms(cost, group, batches))),
+    dep: run(
+      simulate(depPrograms(cost, group, batches), cost.link(p.contentionFix, 'all-to-all'), { intervals: false }),
+    ),
     dwdp: run(sim(dwdpPrograms(cost, group, batches, opts))),
   };
 }

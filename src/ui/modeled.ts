@@ -133,7 +133,8 @@ export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResul
     bytesPerExpert: bytes,
     placement: placement && { local: placement.local, pull: placement.pull },
     link: {
-      gbps: run.cost.linkGBps * run.cost.efficiency.link,
+      // What the run's transfers reach: DEP's all-to-all, the others' one-sided pulls.
+      gbps: run.cost.linkGBps * run.cost.efficiency[strategy === 'dep' ? 'allToAll' : 'link'],
       latencyUs: profile.linkLatencyUs,
       contentionFix: p.contentionFix,
     },

@@ -12,7 +12,8 @@
 //               per request and layer S·(kvLora + rope) KV-cache bytes (FP8) read once —
 //               GQA: 4·S·headDim FLOPs per query token and head, S·2·kvHeads·headDim bytes
 //   MoE layer   router, shared expert, dispatch (FP8) and combine (BF16) all-to-all to the
-//               peers holding the token's experts, the grouped GEMM over the GPU's E/G experts
+//               peers holding the token's experts (bytes at linkGBps × efficiency.allToAll, plus
+//               efficiency.collectiveUs per phase), the grouped GEMM over the GPU's E/G experts
 //               (weights of every touched expert read once: at small batch this is the cost),
 //               the local combine; the slowest GPU sets the step (all-to-all synchronizes):
 //               its expert load is `imbalance` × the mean
@@ -244,7 +245,7 @@ export function decodeStep(
       // Tokens leaving the GPU: each reaches a given peer with probability p; the busiest rank receives imb × that.
       const reach = tokenReachesRankProbability(m.experts, m.topK, G);
       const sent = T * (G - 1) * reach * m.hidden * imb;
-      const gbps = cost.linkGBps * cost.efficiency.link * 1e6; // bytes per ms
+      const gbps = cost.linkGBps * cost.efficiency.allToAll * 1e6; // bytes per ms, at the all-to-all's achieved fraction
       comm = (sent * (p.dispatchBytes + p.combineBytes)) / gbps + (2 * cost.efficiency.collectiveUs) / 1000;
     }
     return { compute, comm };
