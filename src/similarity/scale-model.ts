@@ -126,9 +126,11 @@ export interface ScaleTarget {
   emulatedGemmFlops: number;
   targetGemmMs: number;
   targetTokens: number;
-  /** Weight bytes pulled per layer and rank: B_e, B_t; the model's link efficiency η_link. */
+  /** Weight bytes pulled per layer and rank: B_e, B_t; the model's link efficiency η_link (one-sided pulls). */
   pulledBytes: { emulated: number; target: number };
   linkEfficiency: number;
+  /** The model's all-to-all efficiency η_a2a: the target's activation exchange runs at η_a2a, its pulls at η_link. */
+  allToAllEfficiency: number;
   /** Activation values DEP moves per layer, rank and direction: A_e, A_t. */
   activationValues: { emulated: number; target: number };
   /** Per rank (target lengths), per MoE layer, modeled ms of every dilated category; gemm per strategy. */
@@ -184,7 +186,8 @@ export class ScaleModel {
   /**
    * The factors of `t` on a device whose grouped GEMM runs at `deviceGflops` (measured here):
    * σ = (emulated GEMM FLOPs ÷ rate) ÷ the target's GEMM time; link = η_link·(B_e/B_t)/σ;
-   * activations = (A_t/A_e)·(B_e/B_t).
+   * activations = (A_t/A_e)·(B_e/B_t)·(η_link/η_a2a) — the emulation's one link carries both, so
+   * the activation bytes are scaled by how much slower the target's all-to-all runs than its pulls.
    */
   static create(t: ScaleTarget, deviceGflops: number): ScaleModel {
     if (!(deviceGflops > 0) || !Number.isFinite(deviceGflops))
@@ -194,6 +197,7 @@ export class ScaleModel {
     const { emulated: Be, target: Bt } = t.pulledBytes;
     const { emulated: Ae, target: At } = t.activationValues;
     const eta = t.linkEfficiency;
+    const etaA = t.allToAllEfficiency;
     const f = (x: number) => x.toPrecision(3);
     return new ScaleModel(
       t,
@@ -205,9 +209,10 @@ export class ScaleModel {
           `(σ = grouped GEMM measured here ${f(ge)} ms ÷ modeled ${f(t.targetGemmMs)} ms at ${Math.round(t.targetTokens)} target tokens)`,
       },
       {
-        value: Ae > 0 ? (At / Ae) * (Be / Bt) : 1,
+        value: Ae > 0 ? (At / Ae) * (Be / Bt) * (eta / etaA) : 1,
         why:
           `compute : all-to-all: activation values ${f(At)} ÷ ${f(Ae)} × weight bytes ${f(Be)} ÷ ${f(Bt)} ` +
+          `× η_link ${eta} ÷ η_all-to-all ${etaA} ` +
           `(F ${t.shapes.target.F} vs ${t.shapes.emulated.F}, K ${t.shapes.target.K} vs ${t.shapes.emulated.K})`,
       },
     );

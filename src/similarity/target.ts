@@ -103,6 +103,7 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
       target: (N - 1) * pt.pull * cost.expertBytes,
     },
     linkEfficiency: cost.efficiency.link,
+    allToAllEfficiency: cost.efficiency.allToAll,
     activationValues: {
       emulated: (N - 1) * e.tokensPerRank * reach(ce) * ce.hidden,
       target: (N - 1) * Tt * reach(cfg) * cfg.hidden,
