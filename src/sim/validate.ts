@@ -614,7 +614,8 @@ function e2eRow(v: ValidationRow, i: number): ValidateRow {
     modeled: v.modeled,
     error: v.error,
     withinTolerance: null,
-    notModeled: null,
+    notModeled:
+      v.modeled === null ? 'no deployment the model searched lands in this TPS/user band (docs/e2e.md says why)' : null,
   };
 }
 
