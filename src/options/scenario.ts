@@ -16,6 +16,7 @@ import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
 import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
 import { DEP_DISPATCHES } from '../sim/cost-model.ts';
 import { SPLIT_MERGES } from '../sim/programs.ts';
+import { expertLoadsProblem } from '../sim/routing.ts';
 import { DEFAULT_SERVING_MAX_TOKENS } from '../sim/serving.ts';
 import { OptionError, d, ref } from './error.ts';
 import { checkValue, parseJson, type OptionDecl, type OptionValue } from './schema.ts';
@@ -328,6 +329,19 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
   },
 ];
 
+/**
+ * The one scenario key whose value is not a scalar: the routing a run had, as data
+ * (src/sim/routing.ts). Checked here (shape, signs, sums; the expert count per row), not by the
+ * scalar schema.
+ */
+export const EXPERT_LOADS = {
+  key: 'expertLoads',
+  modes: STEP,
+  help:
+    'given routing: per MoE layer, per expert, fractions of the layer’s routed slots (each layer sums to 1; ' +
+    'cycled over the model’s MoE layers); replaces uniform and routingSkew routing (default: none)',
+} as const;
+
 export const SCENARIO_PARAM: Readonly<Record<string, ScenarioParamDecl>> = Object.fromEntries(
   SCENARIO_PARAMS.map((p) => [p.key, p]),
 );
@@ -336,6 +350,7 @@ export const SCENARIO_PARAM: Readonly<Record<string, ScenarioParamDecl>> = Objec
 export const TOP_KEYS: readonly string[] = [
   ...SCENARIO_PARAMS.filter((p) => !p.key.startsWith('efficiency.')).map((p) => p.key),
   'efficiency',
+  EXPERT_LOADS.key,
 ];
 const EFFICIENCY_KEYS = SCENARIO_PARAMS.filter((p) => p.key.startsWith('efficiency.')).map((p) => p.key.slice(11));
 
@@ -371,6 +386,14 @@ export function parseScenarioParams(x: unknown, where: string): Record<string, O
         e[ek] = checkedJson(decl, ev, `${path}.${ek}`) as number;
       }
       out[k] = e;
+      continue;
+    }
+    if (k === EXPERT_LOADS.key) {
+      // Shape and sums here; the expert count is the model's, checked per row (scenarioRowErrors).
+      const width = Array.isArray(v) && Array.isArray(v[0]) ? (v[0] as unknown[]).length : 0;
+      const problem = expertLoadsProblem(v, width, Infinity);
+      if (problem) throw new OptionError(path, JSON.stringify(v)?.slice(0, 80), d`${problem}`);
+      out[k] = v as OptionValue;
       continue;
     }
     const decl = SCENARIO_PARAM[k];
@@ -468,6 +491,29 @@ export function scenarioRowErrors(
         d`fixes the requests per rank-step, and ${ref(key(caps[0]))} fills batches from the request queue instead: give one or the other`,
       ),
     );
+  if (given.has(EXPERT_LOADS.key)) {
+    const loads = row[EXPERT_LOADS.key];
+    const problem = expertLoadsProblem(loads, experts, Infinity);
+    if (mode !== 'step')
+      out.push(
+        new OptionError(
+          key(EXPERT_LOADS.key),
+          '[…]',
+          d`is read only by step scenarios, and this one is ${mode}: remove it`,
+        ),
+      );
+    else if (problem)
+      out.push(new OptionError(key(EXPERT_LOADS.key), '[…]', d`${problem} (the model has ${experts} experts)`));
+    if (((row.routingSkew as number | undefined) ?? 0) > 0)
+      out.push(
+        new OptionError(
+          key('routingSkew'),
+          row.routingSkew,
+          d`and ${ref(key(EXPERT_LOADS.key))} both set the routing: give one`,
+          [{ option: key('routingSkew'), value: 0 }],
+        ),
+      );
+  }
   const G = row.groupSize as number;
   if (mode === 'serving') {
     const R = row.ranks as number;

@@ -28,7 +28,7 @@ import { drawBatches, fillBatches, type LengthDist, type LengthLaw } from '../wo
 import { HotExperts } from '../workload/skew.ts';
 import type { DepDispatch } from './cost-model.ts';
 import type { SplitMerge } from './programs.ts';
-import { isSkewed } from './routing.ts';
+import { expertLoadsProblem, isSkewed, type ExpertLoads } from './routing.ts';
 
 /** The DWDP and link knobs every modeled experiment takes (steps, scenarios, serving). */
 export interface DwdpKnobs {
@@ -51,6 +51,11 @@ export interface DwdpKnobs {
   depDispatch?: DepDispatch;
   /** Zipf exponent of hot experts (src/sim/routing.ts); 0 or absent: uniform routing. */
   routingSkew?: number;
+  /**
+   * Given routing (src/sim/routing.ts): per MoE layer, per expert, fractions of the layer's slots,
+   * cycled over the model's MoE layers; replaces uniform and skewed routing (not with routingSkew).
+   */
+  expertLoads?: ExpertLoads;
   /** Copy interference (efficiency.interference) on (default) or off. */
   interference?: boolean;
 }
@@ -140,8 +145,9 @@ export function stepLengths(p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'is
  */
 export function stepBatches(
   p: Pick<StepParams, 'isl' | 'cv' | 'lengthLaw' | 'islRatio' | 'batch' | 'groupSize' | 'steps' | 'seed'> &
-    Partial<Pick<StepParams, 'maxTokensPerBatch' | 'maxBatchRequests' | 'routingSkew'>> & {
+    Partial<Pick<StepParams, 'maxTokensPerBatch' | 'maxBatchRequests' | 'routingSkew' | 'expertLoads'>> & {
       experts?: number;
+      moeLayers?: number;
     },
 ): RankStep[][] {
   const queued = p.maxTokensPerBatch !== undefined || p.maxBatchRequests !== undefined;
@@ -150,7 +156,14 @@ export function stepBatches(
     ? fillBatches({ ...spec, maxTokens: p.maxTokensPerBatch, maxRequests: p.maxBatchRequests })
     : drawBatches({ ...spec, batch: p.batch });
   const steps: RankStep[][] = lengths.map((rank) => rank.map((l) => ({ lengths: l })));
-  if (isSkewed(p.routingSkew)) {
+  if (p.expertLoads !== undefined) {
+    if (isSkewed(p.routingSkew))
+      throw new Error('step batches: expertLoads and routingSkew both set the routing: give one');
+    if (p.experts === undefined) throw new Error('step batches: expert loads need the model’s expert count');
+    const problem = expertLoadsProblem(p.expertLoads, p.experts, p.moeLayers ?? Infinity);
+    if (problem) throw new Error(`expertLoads ${problem}`);
+    for (const rank of steps) for (const st of rank) st.loads = p.expertLoads;
+  } else if (isSkewed(p.routingSkew)) {
     if (p.experts === undefined) throw new Error('step batches: routing skew needs the model’s expert count');
     const hot = new HotExperts(p.experts, p.routingSkew!, p.seed);
     for (let s = 0; s < p.steps; s++)
@@ -189,7 +202,7 @@ export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals
   });
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
-  const batches = stepBatches({ ...p, experts: p.model.experts });
+  const batches = stepBatches({ ...p, experts: p.model.experts, moeLayers: p.model.layers.moe });
   const dwdpOpts = {
     placement,
     contentionFix: p.contentionFix,

@@ -24,8 +24,9 @@
 // that layer's window (the model's config.json: gpt-oss alternates sliding and full layers).
 //
 // Ranks are global indices; a group is a list of them. Routing is uniform unless a step carries
-// hot-expert counts (`hot`: skewed routing, src/sim/routing.ts), which load DEP's owners
-// unevenly and tile every grouped GEMM per expert.
+// hot-expert counts (`hot`: skewed routing, src/sim/routing.ts) or given per-layer expert loads
+// (`loads`: the routing a run had, as data), which load DEP's owners unevenly and tile every
+// grouped GEMM per expert; given loads differ per MoE layer.
 
 import { pullIssueOrder } from '../timeline/link.ts';
 import type { Placement } from '../dwdp/placement.ts';
@@ -36,7 +37,17 @@ import {
   type CostModel,
   type DepDispatch,
 } from './cost-model.ts';
-import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots, expertsTouched } from './routing.ts';
+import {
+  GROUPED_GEMM_TILE_M,
+  depLoadsLayer,
+  depSkewLoad,
+  expertSlots,
+  expertsTouched,
+  layerLoads,
+  loadSlots,
+  loadTouched,
+  type ExpertLoads,
+} from './routing.ts';
 import type { Op } from '../timeline/ops.ts';
 import type { ComputeCategory } from '../timeline/categories.ts';
 import { PrefetchRing, layerPlan, type PlanStep } from '../timeline/plan.ts';
@@ -54,6 +65,12 @@ export interface RankStep {
    * Absent: uniform routing. A DEP group's steps carry it on every rank or on none.
    */
   hot?: Float64Array;
+  /**
+   * Given routing: per MoE layer, per expert, fractions of the layer's slots (src/sim/routing.ts,
+   * the `expertLoads` scenario key). Absent: `hot` or uniform. Not together with `hot`; a DEP
+   * group's steps carry the same loads on every rank or none.
+   */
+  loads?: ExpertLoads;
 }
 
 /** Which experts the merge copies when split weights are off (DWDP). */
@@ -69,9 +86,16 @@ export function mergeBytes(how: SplitMerge, localExperts: number, pulledBytes: n
   return how === 'local' ? localExperts * expertBytes : pulledBytes;
 }
 
-/** DWDP's grouped GEMM over a rank's own T·K slots (all E experts), uniform or skewed. */
-function dwdpGemmMs(cost: CostModel, T: number, hot: Float64Array | undefined): number {
+/** DWDP's grouped GEMM of MoE layer k over a rank's own T·K slots (all E experts): uniform, skewed or given loads. */
+function dwdpGemmMs(cost: CostModel, T: number, step: RankStep, k: number): number {
   const m = cost.model;
+  const hot = step.hot;
+  if (step.loads) {
+    if (hot) throw new Error('programs: a step carries both hot-expert counts and given expert loads');
+    const f = layerLoads(step.loads, k);
+    const all = Array.from({ length: m.experts }, (_, e) => e);
+    return cost.expertGemmTiledMs(loadSlots(f, T, m.topK), loadTouched(f, T, m.topK, all), GROUPED_GEMM_TILE_M);
+  }
   if (!hot) return cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
   const all = Array.from({ length: m.experts }, (_, e) => e);
   return cost.expertGemmTiledMs(expertSlots(m, hot, T), expertsTouched(m, hot, T, all), GROUPED_GEMM_TILE_M);
@@ -221,7 +245,7 @@ export function dwdpPrograms(
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = stepCosts(cost, step.lengths);
       // Every rank computes the routed experts of its own T·K token slots over all E experts.
-      const gemm = dwdpGemmMs(cost, c.T, step.hot);
+      const gemms = moe.map((_, k) => dwdpGemmMs(cost, c.T, step, k));
       // Without prefetch a peer sends only the routed ones among its P experts (expected count).
       const routedPerPeer = expectedExpertsTouched(m.experts, m.topK, c.T, o.placement.pull) * cost.expertBytes;
       const pulled = prefetch ? remoteBytes : (N - 1) * routedPerPeer;
@@ -259,7 +283,8 @@ export function dwdpPrograms(
               break;
             }
             default:
-              if (!localStep(ops, c, st, l, gemm)) throw new Error(`dwdp programs: step '${st}' is not a DWDP step`);
+              if (!localStep(ops, c, st, l, gemms[k]))
+                throw new Error(`dwdp programs: step '${st}' is not a DWDP step`);
           }
         }
         k++;
@@ -314,8 +339,30 @@ export function depPrograms(
   const costs = steps.map((st) => st.map((step) => stepCosts(cost, step.lengths)));
   const plan = layerPlan('dep', { prefetch: false, splitWeights: true, pulls: false, exchange: N > 1 });
   const dispatch = o.dispatch ?? 'all-to-all';
-  // Per step: each rank's grouped GEMM and the rows each pair exchanges (rows[a][b]: a → b).
-  const loads = Array.from({ length: nSteps }, (_, s) => {
+  // Per step and MoE layer: each rank's grouped GEMM and the rows each pair exchanges (rows[a][b]: a → b).
+  const layerLoad = (s: number): ((k: number) => { gemm: number[]; rows: number[][] }) => {
+    const given = steps.map((st) => st[s].loads);
+    if (given[0] !== undefined) {
+      if (given.some((g) => g !== given[0]) || steps.some((st) => st[s].hot))
+        throw new Error(
+          `dep programs: step ${s} must carry the same expert loads on every rank, and no hot-expert counts`,
+        );
+      const Ts = costs.map((cs) => cs[s].T);
+      const perLayer = m.layers.moeLayerIndices.map((_, k) => {
+        const load = depLoadsLayer(m, layerLoads(given[0]!, k), Ts);
+        return {
+          gemm: load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M)),
+          rows: load.rows,
+        };
+      });
+      return (k) => perLayer[k];
+    }
+    if (given.some((g) => g !== undefined))
+      throw new Error(`dep programs: step ${s} carries expert loads on some ranks only`);
+    const one = stepLoad(s);
+    return () => one;
+  };
+  const stepLoad = (s: number) => {
     const Ts = costs.map((cs) => cs[s].T);
     const hot = steps.map((st) => st[s].hot);
     if (hot.every((h) => h !== undefined)) {
@@ -334,7 +381,8 @@ export function depPrograms(
       expectedExpertsTouched(m.experts, m.topK, totalT, m.experts / N),
     );
     return { gemm: Ts.map(() => g), rows: Ts.map((T) => Ts.map(() => T * reach)) };
-  });
+  };
+  const loads = Array.from({ length: nSteps }, (_, s) => layerLoad(s));
 
   return group.map((rank, i) => {
     const ops: Op[] = [];
@@ -345,8 +393,6 @@ export function depPrograms(
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = costs[i][s];
       const Ts = costs.map((cs) => cs[s].T);
-      const { gemm: gemms, rows } = loads[s];
-      const gemm = gemms[i];
       let k = 0;
       for (let l = 0; l < m.layers.total; l++) {
         if (!moe.has(l)) {
@@ -357,6 +403,8 @@ export function depPrograms(
         const base = blocks[s][k];
         const d0 = base + 1;
         const c0 = base + 1 + N * N;
+        const { gemm: gemms, rows } = loads[s](k);
+        const gemm = gemms[i];
         for (const st of plan) {
           switch (st) {
             case 'dispatch':

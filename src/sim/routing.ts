@@ -131,3 +131,122 @@ export function depSkewLoad(
   const touched = owned.map((o) => expertsTouched(m, totalHot, totalT, o));
   return { rows, slots, touched };
 }
+
+// ---------------------------------------------------------------------------------------
+// Given loads (the `expertLoads` scenario key): the routing a run actually had, as data.
+//
+// loads[k][e] = f^k_e, the fraction of MoE layer k's routed slots that expert e receives
+// (Σ_e f^k_e = 1; the group's T·K slots, every rank routing by the same fractions). A model
+// with more MoE layers than the loads give cycles them (layer k uses loads[k mod L]), as the
+// scale model repeats its measured layers. Per layer, for a rank of T tokens:
+//     slots  c_e = f_e·T·K        touched  u_e = 1 − (1 − f_e)^{T·K}     (tiled per expert)
+// DEP owner j of experts O_j, share F_j = Σ_{e∈O_j} f_e: its GEMM runs c^j_e = f_e·ΣT·K; rank i
+// sends it the tokens with at least one of their K distinct experts in O_j,
+//     rows_ij = T_i·ρ_j,   ρ_j = 1 − Π_{k<K} max(0, 1 − F_j·E/(E − k))
+// (the uniform law's hypergeometric with n_j = F_j·E: uniform loads give exactly
+// tokenReachesRankProbability). The busiest owner sets every layer's barrier.
+
+/** Per MoE layer, per expert: fractions of the layer's routed slots (each layer sums to 1). */
+export type ExpertLoads = readonly (readonly number[])[];
+
+/** How far a layer's fractions may sum from 1 (rounding of counts written as JSON). */
+export const EXPERT_LOADS_SUM_TOLERANCE = 1e-6;
+
+/**
+ * Problems with `loads` for a model of `experts` experts and `moeLayers` MoE layers: the first
+ * one as a sentence naming the layer and expert, or undefined when valid.
+ */
+export function expertLoadsProblem(loads: unknown, experts: number, moeLayers: number): string | undefined {
+  if (!Array.isArray(loads) || loads.length === 0)
+    return 'must be a non-empty array of MoE layers, each an array of per-expert fractions';
+  if (loads.length > moeLayers) return `gives ${loads.length} layers, and the model has ${moeLayers} MoE layers`;
+  for (let k = 0; k < loads.length; k++) {
+    const f: unknown = loads[k];
+    if (!Array.isArray(f) || f.length !== experts)
+      return `layer ${k} must give one fraction per expert (${experts}), it gives ${Array.isArray(f) ? f.length : typeof f}`;
+    let sum = 0;
+    for (let e = 0; e < experts; e++) {
+      const x: unknown = f[e];
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+        return `layer ${k}, expert ${e}: ${JSON.stringify(x)} is not a non-negative number`;
+      sum += x;
+    }
+    if (Math.abs(sum - 1) > EXPERT_LOADS_SUM_TOLERANCE)
+      return `layer ${k} sums to ${sum}, must sum to 1 (fractions of its slots)`;
+  }
+  return undefined;
+}
+
+/** The loads of MoE layer k (cycled). */
+export const layerLoads = (loads: ExpertLoads, k: number): readonly number[] => loads[k % loads.length];
+
+/** Slots c_e = f_e·T·K of a rank of T tokens. */
+export function loadSlots(f: readonly number[], T: number, topK: number): Float64Array {
+  return Float64Array.from(f, (x) => x * T * topK);
+}
+
+/** Expected experts touched among `experts` by T·K slots drawn by fractions f: Σ 1 − (1 − f_e)^{T·K}. */
+export function loadTouched(f: readonly number[], T: number, topK: number, experts: Iterable<number>): number {
+  let u = 0;
+  for (const e of experts) u += f[e] > 0 ? 1 - Math.pow(1 - f[e], T * topK) : 0;
+  return u;
+}
+
+/** ρ = 1 − Π_{k<K} max(0, 1 − F·E/(E − k)): a token's K distinct experts reach an owner of slot share F. */
+export function shareReachProbability(experts: number, topK: number, share: number): number {
+  let none = 1;
+  for (let k = 0; k < topK; k++) none *= Math.max(0, 1 - (share * experts) / (experts - k));
+  return 1 - none;
+}
+
+/** DEP's per-owner load of one MoE layer under fractions f, ranks of T[i] tokens (local indices). */
+export function depLoadsLayer(
+  m: Pick<MoeConfig, 'experts' | 'topK'>,
+  f: readonly number[],
+  T: readonly number[],
+): DepSkewLoad {
+  const N = T.length;
+  const E = m.experts;
+  const owned = Array.from({ length: N }, (_, j) => ownedExperts(j, E, N));
+  const rho = owned.map((o) =>
+    shareReachProbability(
+      E,
+      m.topK,
+      o.reduce((s, e) => s + f[e], 0),
+    ),
+  );
+  const totalT = T.reduce((a, b) => a + b, 0);
+  const all = loadSlots(f, totalT, m.topK);
+  const slots = owned.map((o) => {
+    const s = new Float64Array(E);
+    for (const e of o) s[e] = all[e];
+    return s;
+  });
+  return {
+    rows: T.map((Ti) => rho.map((r) => Ti * r)),
+    slots,
+    touched: owned.map((o) => loadTouched(f, totalT, m.topK, o)),
+  };
+}
+
+/**
+ * Loads of a model of `targetExperts` from per-layer per-expert routed counts of a model of
+ * counts[k].length experts: target expert e stands for source expert x = ⌊e·E_s/E_t⌋ and takes
+ * an equal part of x's fraction. When the group size divides both expert counts, every DEP owner
+ * keeps exactly its share (owner j's experts map onto owner j's).
+ */
+export function loadsFromCounts(counts: readonly (readonly number[])[], targetExperts: number): number[][] {
+  return counts.map((c, k) => {
+    const Es = c.length;
+    if (targetExperts < Es) throw new Error(`expert loads: ${Es} experts cannot stand for ${targetExperts}`);
+    const total = c.reduce((a, b) => a + b, 0);
+    if (Es === 0 || total <= 0) throw new Error(`expert loads: layer ${k} routed no slots`);
+    const src = (e: number) => Math.floor((e * Es) / targetExperts);
+    const parts = new Array<number>(Es).fill(0);
+    for (let e = 0; e < targetExperts; e++) parts[src(e)]++;
+    return Array.from({ length: targetExperts }, (_, e) => {
+      const x = src(e);
+      return c[x] / total / parts[x];
+    });
+  });
+}

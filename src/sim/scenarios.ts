@@ -16,6 +16,7 @@ import type { WeightFormat } from '../model/formats.ts';
 import { OptionError, d } from '../options/error.ts';
 import {
   SCENARIO_MODEL,
+  EXPERT_LOADS,
   TOP_KEYS,
   checkScenarioValue,
   isModelPath,
@@ -249,6 +250,7 @@ export function checkScenario(spec: ScenarioSpec, experts: number): void {
       if (k === 'efficiency')
         for (const [ek, ev] of Object.entries(v as object))
           checkScenarioValue(`${where}.efficiency.${ek}`, `efficiency.${ek}`, ev);
+      else if (k === EXPERT_LOADS.key) parseScenarioParams({ [k]: v }, where);
       else checkScenarioValue(`${where}.${k}`, k, v);
     }
   };

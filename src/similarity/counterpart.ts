@@ -72,7 +72,7 @@ export function modeledRates(
   const cfg = loadPreset(model);
   const cost = new CostModel({ model: cfg, profile: getProfile(profileId), format: p.format });
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
-  const batches = stepBatches({ ...p, experts: cfg.experts });
+  const batches = stepBatches({ ...p, experts: cfg.experts, moeLayers: cfg.layers.moe });
   const placement = makePlacement(cfg.experts, p.groupSize);
   const link = cost.link(p.contentionFix);
   const opts = {
