@@ -11,7 +11,7 @@ import { expertLayout } from '../src/model/formats.ts';
 import { loadPreset } from '../src/model/presets.ts';
 import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts';
 import { getProfile } from '../src/hardware/profiles.ts';
-import { parseScenario, runScenario } from '../src/sim/scenarios.ts';
+import { checkScenario, parseScenario, runScenario } from '../src/sim/scenarios.ts';
 import { simulate } from '../src/timeline/scheduler.ts';
 import type { Op } from '../src/timeline/ops.ts';
 import { linkSpec } from '../src/timeline/link.ts';
@@ -269,6 +269,43 @@ describe('counterpart', () => {
     // Hot experts load DEP's owners unevenly: its step takes longer than under uniform routing.
     expect(modeledRates(skewed, 'gb200-nvl72').dep.makespanMs, at).toBeGreaterThan(
       modeledRates(sm.target.params, 'gb200-nvl72').dep.makespanMs,
+    );
+  });
+
+  it('carries the DEP run’s routed counts as the scenario’s expertLoads, every owner’s share kept, in place of routingSkew', () => {
+    const E = e.cfg.experts;
+    const counts = Array.from({ length: e.layers }, () => Array.from({ length: E }, () => 1 + rng.int(200)));
+    const skewed = { ...sm.target.params, routingSkew: 1 };
+    const withCounts = (r: GroupRunResult, i: number): GroupRunResult =>
+      ({
+        ...r,
+        similarity: { ...r.similarity!, params: skewed },
+        ...(strategies[i] === 'dep' ? { routedSlots: counts } : {}),
+      }) as GroupRunResult;
+    const c = counterpartOf(strategies, [{ value: null, results: points[0].results.map(withCounts) }], null)!;
+    const base = c.scenario.base;
+    expect(base.routingSkew, at).toBeUndefined();
+    const r1 = loadPreset('deepseek-r1');
+    const loads = base.expertLoads!;
+    expect(loads).toHaveLength(e.layers);
+    loads.forEach((f, k) => {
+      expect(f).toHaveLength(r1.experts);
+      const total = counts[k].reduce((a, b) => a + b, 0);
+      for (let j = 0; j < e.ranks; j++) {
+        let target = 0;
+        for (let x = 0; x < r1.experts; x++) if (Math.floor((x * e.ranks) / r1.experts) === j) target += f[x];
+        let source = 0;
+        for (let x = 0; x < E; x++) if (Math.floor((x * e.ranks) / E) === j) source += counts[k][x];
+        expect(Math.abs(target - source / total), `layer ${k} owner ${j} ${at}`).toBeLessThan(1e-12);
+      }
+    });
+    // The scenario file is one the rack model accepts for its model, and the ratios were modeled with these loads.
+    const spec = parseScenario(JSON.parse(JSON.stringify(c.scenario)));
+    checkScenario(spec, r1.experts);
+    const m = modeledRates({ ...sm.target.params, expertLoads: loads }, 'gb200-nvl72');
+    expect(c.ratios.find((r) => r.name === 'dwdp/dep TPS/GPU')!.value, at).toBeCloseTo(
+      m.dwdp.tpsPerGpu / m.dep.tpsPerGpu,
+      12,
     );
   });
 

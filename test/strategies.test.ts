@@ -1,6 +1,7 @@
 // The strategies on emulated ranks: every strategy, rank mode and DWDP option reproduces
 // the single-device layer stack; pulled bytes match the placement; DEP's barrier makes the
-// slowest rank set every layer's end while DWDP ranks go at their own pace.
+// slowest rank set every layer's end while DWDP ranks go at their own pace; DEP records the
+// router's per-layer expert counts it exchanged.
 import { describe, expect, it } from 'vitest';
 import { runLayerStack } from '../src/layer/run.ts';
 import { loadPreset } from '../src/model/index.ts';
@@ -50,6 +51,15 @@ async function expectSameAsOneDevice(r: GroupRun, o: GroupRunOptions): Promise<v
   );
   expect(relativeError(out.out, ref.out)).toBeLessThan(1e-5);
   expect(Array.from(out.topkIdx)).toEqual(Array.from(ref.topkIdx));
+  if (o.strategy !== 'dep') return void expect(r.routedSlots).toBeUndefined();
+  // DEP records its router's per-layer per-expert slots (the counts it exchanges): every layer
+  // routes T·K slots, and the last one's are the single-device stack's top-k, counted here.
+  const routed = r.routedSlots!;
+  expect(routed).toHaveLength(o.layers);
+  for (const c of routed) expect(c.reduce((a, b) => a + b, 0)).toBe(tokens * cfg.topK);
+  const hist = new Array<number>(cfg.experts).fill(0);
+  for (const e of ref.topkIdx) hist[e]++;
+  expect(routed[o.layers - 1]).toEqual(hist);
 }
 
 describe(`group strategies vs the single-device layer stack (seed ${SEED})`, () => {

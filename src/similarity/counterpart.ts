@@ -14,6 +14,7 @@ import { CostModel } from '../sim/cost-model.ts';
 import { stepBatches } from '../sim/experiment.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import { depPrograms, dpPrograms, dwdpPrograms } from '../sim/programs.ts';
+import { loadsFromCounts } from '../sim/routing.ts';
 import { simulate, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import type { CounterpartParams } from './scale-model.ts';
 
@@ -63,11 +64,29 @@ export function counterpartScenario(
   };
 }
 
+/** The rack model's model: counterparts always run DeepSeek-R1 (see counterpartScenario). */
+export const COUNTERPART_MODEL = 'deepseek-r1';
+
+/**
+ * `p` routed as the emulated run was: its router's per-layer per-expert slot counts carried to the
+ * counterpart model's experts as fractions (loadsFromCounts: every DEP owner keeps its share when
+ * the group size divides both expert counts), replacing routingSkew, whose draws they contain.
+ * Fractions need no token scaling: the target's tokens are spread as the emulated ones were.
+ */
+export function withRoutedLoads(
+  p: CounterpartParams,
+  routedSlots: readonly (readonly number[])[],
+  model = COUNTERPART_MODEL,
+): CounterpartParams {
+  const { routingSkew: _, ...rest } = p;
+  return { ...rest, expertLoads: loadsFromCounts(routedSlots, loadPreset(model).experts) };
+}
+
 /** Rates of each strategy for one point, modeled on the profile (DeepSeek-R1, the rack model's model). */
 export function modeledRates(
   p: CounterpartParams,
   profileId: string,
-  model = 'deepseek-r1',
+  model = COUNTERPART_MODEL,
 ): Record<ModeledStrategy, ModeledRates> {
   const cfg = loadPreset(model);
   const cost = new CostModel({ model: cfg, profile: getProfile(profileId), format: p.format });

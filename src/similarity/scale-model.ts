@@ -91,8 +91,10 @@ export interface CounterpartParams {
   cv: number;
   lengthLaw: LengthLaw;
   islRatio?: number;
-  /** The emulation's routing skew (Zipf exponent of hot experts), when it has one. */
+  /** The emulation's routing skew (Zipf exponent of hot experts), when it has one and no routed counts were recorded. */
   routingSkew?: number;
+  /** The emulation's router's own loads, carried to the target's experts (src/sim/routing.ts, loadsFromCounts). */
+  expertLoads?: number[][];
   batch: number;
   groupSize: number;
   steps: number;

@@ -55,6 +55,18 @@ export interface DepRank {
 /** Per layer, every rank's expert offsets (the counts exchanged before the dispatch). */
 export type OffsetBoard = Map<number, Uint32Array[]>;
 
+/**
+ * Per layer, per expert: the group's routed slots, summed from the offsets every rank read back
+ * and exchanged before its dispatch (no readback of its own).
+ */
+export function routedSlots(board: OffsetBoard, layers: number, experts: number): number[][] {
+  return Array.from({ length: layers }, (_, l) => {
+    const c = new Array<number>(experts).fill(0);
+    for (const os of board.get(l) ?? []) for (let e = 0; e < experts; e++) c[e] += os[e + 1] - os[e];
+    return c;
+  });
+}
+
 export async function setupDep(g: GroupEnv, env: RankEnv, shards: Shard[]): Promise<DepRank> {
   const { cfg, layout } = g;
   const shard = shards[env.id];

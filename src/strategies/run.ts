@@ -14,7 +14,7 @@ import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts
 import { totalTokens } from '../workload/workload.ts';
 import { groupRates } from './metrics.ts';
 import { dilationFor, measureDilation } from './dilation.ts';
-import { setupDep, depShards, runDepRank, type OffsetBoard } from './dep.ts';
+import { setupDep, depShards, routedSlots, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
 import { buildGroupEnv, buildRankEnv, groupWorkload, workFromLengths, type RankEnv } from './group.ts';
@@ -138,6 +138,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       phase: 'run',
       message: `running ${opts.strategy} on ${N} rank(s), ${opts.layers} layer(s), ${opts.clock} clock`,
     });
+    let routed: number[][] | undefined;
     if (opts.strategy === 'dp') {
       const dp = envs.map((e) => setupDp(g, e));
       await Promise.all(dp.map((d, r) => runDpRank(rt(r), g, d)));
@@ -149,6 +150,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       const dep = await exclusiveGpuWork(() => Promise.all(envs.map((e) => setupDep(g, e, shards))));
       const board: OffsetBoard = new Map();
       await Promise.all(dep.map((d, r) => runDepRank(rt(r), g, d, dep, shards, board)));
+      routed = routedSlots(board, opts.layers, cfg.experts);
     }
 
     progress({
@@ -205,6 +207,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
       placement: placement && { local: placement.local, pull: placement.pull },
       link: { gbps, latencyUs, contentionFix: opts.link.contentionFix, dilation },
       similarity: scale && similarityReport(scale, categories, opts.clock),
+      ...(routed ? { routedSlots: routed } : {}),
       provenance,
       timeSource: timeSourceText(provenance),
       adapter: adapterText(provenance),

@@ -76,6 +76,11 @@ export interface GroupRunResult {
   };
   /** The scale model the run followed (time dilation with a target), else undefined. */
   similarity?: SimilarityReport;
+  /**
+   * DEP runs: per layer, per expert, the group's routed slots (the router's counts the ranks read
+   * back and exchange before the dispatch). The counterpart's expertLoads come from them.
+   */
+  routedSlots?: number[][];
   /** Where the times come from, as data (badges and provenance lines are derived from it). */
   provenance: Provenance;
   /** The same in words, for printing: timeSourceText(provenance), adapterText(provenance). */

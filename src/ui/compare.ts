@@ -10,7 +10,12 @@ import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from 
 import { parseForm, runOptions, sweepPointForm, type PageConfig, type Source } from './config.ts';
 import { FIELD, SWEEPABLE, type FieldKey, type FormState } from './fields.ts';
 import { formToQuery } from './url.ts';
-import { counterpartScenario, modeledRates, type CounterpartScenario } from '../similarity/counterpart.ts';
+import {
+  counterpartScenario,
+  modeledRates,
+  withRoutedLoads,
+  type CounterpartScenario,
+} from '../similarity/counterpart.ts';
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -270,13 +275,14 @@ export function counterpartOf(
 ): Counterpart | undefined {
   const sims = points.map((p) => p.results.find((r) => r.similarity)?.similarity);
   if (sims.length === 0 || sims.some((s) => !s)) return undefined;
-  const scaled = sims as NonNullable<(typeof sims)[number]>[];
-  const scenario = counterpartScenario(
-    scaled.map((s) => s.params),
-    scaled[0].target,
-  );
+  // Routed as the emulation was where a DEP run recorded its router's counts (same seed, same routing for every strategy).
+  const params = points.map((p, i) => {
+    const routed = p.results.find((r) => r.routedSlots)?.routedSlots;
+    return routed ? withRoutedLoads(sims[i]!.params, routed) : sims[i]!.params;
+  });
+  const scenario = counterpartScenario(params, sims[0]!.target);
   const modeled = points.map((p, i) => {
-    const m = modeledRates(scaled[i].params, scaled[i].target.profile);
+    const m = modeledRates(params[i], sims[i]!.target.profile);
     return { value: p.value, results: strategies.map((s) => m[s]) };
   });
   return {
