@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
 import { borrowGpu, drainGpuPool, returnGpu } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
-import { modeledRates } from '../src/similarity/counterpart.ts';
+import { modeledRates, withRoutedLoads } from '../src/similarity/counterpart.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
 import { withScaleTarget } from '../src/similarity/target.ts';
@@ -268,7 +268,9 @@ async function agreement(workloads: Workload[], repeats: number, onRow?: (rows: 
       GroupRun
     >;
     const sim = runs.dwdp.similarity!;
-    const m = modeledRates(sim.params, sim.target.profile);
+    // Routed as the emulation was: DEP's recorded router counts, the same routing every strategy ran.
+    const params = runs.dep.routedSlots ? withRoutedLoads(sim.params, runs.dep.routedSlots) : sim.params;
+    const m = modeledRates(params, sim.target.profile);
     // Measured times are in the scaled run's ms: ÷ σ gives target ms, the model's unit.
     const parts = Object.fromEntries(
       STRATEGIES.map((s) => [
@@ -278,7 +280,7 @@ async function agreement(workloads: Workload[], repeats: number, onRow?: (rows: 
     );
     out.push({
       workload: w,
-      target: sim.params,
+      target: params,
       lines: sim.lines,
       measured: {
         dwdpOverDep: runs.dwdp.tpsPerGpu / runs.dep.tpsPerGpu,
