@@ -11,7 +11,7 @@ import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts
 import { DEFAULT_STEP_PARAMS, runStepRow } from '../src/sim/experiment.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
 import { GROUPED_GEMM_TILE_M, depLoadsLayer, loadsFromCounts, shareReachProbability } from '../src/sim/routing.ts';
-import { checkScenario, parseScenario } from '../src/sim/scenarios.ts';
+import { checkScenario, parseScenario, runScenario } from '../src/sim/scenarios.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import type { Op } from '../src/timeline/ops.ts';
 import { Rng } from '../src/util/random.ts';
@@ -244,7 +244,19 @@ describe(`given expert loads ${at}`, () => {
     const serving = errorOf(() => checkScenario(parseScenario({ mode: 'serving', base: { expertLoads: [ok] } }), E));
     expect(serving.option).toBe('scenario.base.expertLoads');
     expect(serving.message).toMatch(/only by step scenarios/);
-    // A valid row passes.
+    // Not a sweep's parameter (rows give loads one by one).
+    const sweep = errorOf(() => parseScenario({ sweep: { param: 'expertLoads', values: [[ok]] } }));
+    expect(sweep.option).toBe('scenario.sweep.param');
+    expect(sweep.message).not.toMatch(/expertLoads,/);
+    // A valid row passes, and rows that vary them show a label, not the arrays.
     checkScenario(parseScenario({ base: { expertLoads: [ok, ok] } }), E);
+    const hot = ok.map((_, e) => (e < E / 2 ? 2 / E : 0));
+    const res = runScenario(
+      parseScenario({ base: { steps: 1, isl: 1024 }, rows: [{ expertLoads: [ok] }, { expertLoads: [ok, hot] }] }),
+    );
+    expect(res.rows.map((r) => (r as unknown as Record<string, unknown>).expertLoads)).toEqual([
+      '1 layer, hottest expert 1.00× mean',
+      '2 layers, hottest expert 2.00× mean',
+    ]);
   });
 });

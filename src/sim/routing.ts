@@ -250,3 +250,10 @@ export function loadsFromCounts(counts: readonly (readonly number[])[], targetEx
     });
   });
 }
+
+/** A short label of given loads for tables: layers, and the hottest expert's share over the mean (max_k,e f^k_e·E). */
+export function expertLoadsLabel(loads: ExpertLoads): string {
+  let hot = 0;
+  for (const f of loads) for (const x of f) hot = Math.max(hot, x * f.length);
+  return `${loads.length} layer${loads.length === 1 ? '' : 's'}, hottest expert ${hot.toFixed(2)}× mean`;
+}

@@ -29,6 +29,7 @@ import type { LengthLaw } from '../workload/lengths.ts';
 import { deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
 import { getProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { runServing, type ServingResult } from './serving.ts';
+import { expertLoadsLabel } from './routing.ts';
 
 export interface ScenarioParams extends DwdpKnobs {
   format: WeightFormat;
@@ -221,11 +222,12 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
       throw new Error('scenario.sweep: expected {"param": name, "values": [at least one value]}');
     }
     // Each value must be a valid value of that parameter.
-    if (!TOP_KEYS.includes(s.param) || s.param === 'efficiency')
+    const sweepable = TOP_KEYS.filter((k) => k !== 'efficiency' && k !== EXPERT_LOADS.key);
+    if (!sweepable.includes(s.param))
       throw new OptionError(
         'scenario.sweep.param',
         s.param,
-        d`is not a parameter a sweep can vary (known: ${TOP_KEYS.filter((k) => k !== 'efficiency').join(', ')})`,
+        d`is not a parameter a sweep can vary (known: ${sweepable.join(', ')})`,
       );
     s.values.forEach((v, i) => parseParams({ [s.param as string]: v }, `scenario.sweep.values[${i}]`));
     spec.sweep = { param: s.param as SweepParam, values: s.values as (number | boolean | string)[] };
@@ -358,7 +360,11 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
       };
     }
     // Every varied parameter the row's own fields do not report (splitMerge, depDispatch, …), so tables and JSON show it.
-    for (const k of varying) if (!(k in row)) (row as unknown as Record<string, unknown>)[k] = p[k];
+    // Given loads are shown by a label (the arrays are the scenario's, not the table's).
+    for (const k of varying)
+      if (!(k in row))
+        (row as unknown as Record<string, unknown>)[k] =
+          k === EXPERT_LOADS.key && p.expertLoads ? expertLoadsLabel(p.expertLoads) : p[k];
     o.onRow?.(row, i);
     return row;
   });
