@@ -66,7 +66,8 @@ describe('scale model factors', () => {
     const bwE = cost.linkGBps * s.link.value; // the emulation's link: --link-gbps (the profile's) × link factor
     expect((Be / bwE / ge) * (gt / (Bt / bwT)), `pull ÷ GEMM ${at}`).toBeCloseTo(1, 9);
     const reach = (E: number, K: number) => tokenReachesRankProbability(E, K, N);
-    const Ae = (N - 1) * e.tokensPerRank * reach(e.cfg.experts, e.cfg.topK) * e.cfg.hidden;
+    // The emulated DEP sends a row per routed slot, (N−1)/N of its T·K to other ranks; the target a row per token reached.
+    const Ae = ((N - 1) / N) * e.tokensPerRank * e.cfg.topK * e.cfg.hidden;
     const At = (N - 1) * Tt * reach(r1.experts, r1.topK) * r1.hidden;
     const ce = (s.activations.value * Ae) / bwE;
     const bwA = cost.linkGBps * cost.efficiency.allToAll; // the target's all-to-all runs slower than its pulls

@@ -105,7 +105,9 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
     linkEfficiency: cost.efficiency.link,
     allToAllEfficiency: cost.efficiency.allToAll,
     activationValues: {
-      emulated: (N - 1) * e.tokensPerRank * reach(ce) * ce.hidden,
+      // The emulated DEP sends one row per routed slot (src/strategies/dep.ts: its T·K expert-sorted
+      // rows, each owner its block), the target one per token and owner it reaches.
+      emulated: ((N - 1) / N) * e.tokensPerRank * ce.topK * ce.hidden,
       target: (N - 1) * Tt * reach(cfg) * cfg.hidden,
     },
     perLayerMs: {
