@@ -13,7 +13,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Args, UsageError, parseArgs, usage, type Spec } from '../src/cli/args.ts';
+import { Args, UsageError, exitFlushed, parseArgs, usage, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
 import { counterpartRows, ratioText, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
@@ -395,7 +395,7 @@ async function main(): Promise<void> {
 }
 
 main()
-  .then(() => process.exit(0))
+  .then(() => exitFlushed(0))
   .catch((e: unknown) => {
     const err = e as Error;
     const code =
@@ -408,5 +408,5 @@ main()
             : 1;
     process.stderr.write(`bench: ${err.message}\n`);
     if (process.env.DWDP_DEBUG && !(e instanceof Exit)) process.stderr.write(`${err.stack}\n`);
-    process.exit(code);
+    return exitFlushed(code);
   });

@@ -166,23 +166,41 @@ export function usage(command: string, summary: string, spec: Spec): string {
   return `usage: ${command}\n${summary}\n\noptions:\n${rows.join('\n')}\n`;
 }
 
+/** Waits until everything written to `stream` so far has reached the OS (a pipe is written asynchronously). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+/**
+ * Exits with `code` once stdout and stderr have been flushed. A bare process.exit() drops what
+ * a pipe has not taken yet: `npm run sim -- --json | tool` lost everything past 64 KiB.
+ */
+export async function exitFlushed(code: number): Promise<never> {
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
 /**
  * Runs a CLI main: usage and option errors print the message and exit 2, other errors print
- * `error: message` and exit 1. Exits explicitly because Dawn keeps Node alive.
+ * `error: message` and exit 1. Exits explicitly (after flushing stdout and stderr) because Dawn
+ * keeps Node alive.
  */
 export async function runCli(main: () => Promise<void>): Promise<never> {
   try {
     await main();
-    process.exit(0);
+    return await exitFlushed(0);
   } catch (e) {
     const err = e as Error;
     if (err instanceof UsageError || err instanceof OptionError) {
       const msg = err instanceof OptionError ? cliMessage(err) : err.message;
       process.stderr.write(`error: ${msg}\n(run with --help for usage)\n`);
-      process.exit(2);
+      return await exitFlushed(2);
     }
     process.stderr.write(`error: ${err.message}\n`);
     if (process.env.DWDP_DEBUG) process.stderr.write(`${err.stack}\n`);
-    process.exit(1);
+    return await exitFlushed(1);
   }
 }
