@@ -3,7 +3,9 @@
 // 1. invariant: with a free link and no time dilation DWDP does exactly DP's math, so its
 //    measured compute per category must be DP's (split weights on and off). Configurations run
 //    interleaved, after one untimed warm-up run each (pipelines built, caches warm), every step
-//    timed as the minimum of --repeats submissions; a category's time is its minimum over rounds.
+//    timed as the minimum of --repeats submissions; a category's time sums each step's minimum
+//    over the rounds. A control runs beside them: DP again, on its own device; its ratio to DP is
+//    the scatter of the measurement itself (what a DWDP ratio must be read against).
 // 2. agreement: scaled emulated runs (tiny-mixtral standing for DeepSeek-R1 on GB200 NVL72)
 //    beside their modeled counterparts: DWDP/DEP and DP/DEP TPS/GPU and the hidden-pull fraction,
 //    with the error, and per strategy each part of a rank's time (compute per category, exposed
