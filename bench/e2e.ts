@@ -7,7 +7,7 @@
 // show that the run did the work. Target: the scenario within 10 s in Node.
 // Writes results/e2e-bench.json.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../src/util/output-path.ts';
 import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.ts';
 import { E2E_SCENARIOS, e2eEvaluator, runE2e, type E2eResult } from '../src/sim/e2e/scenario.ts';
@@ -86,8 +86,7 @@ console.log(
     res.bands.map((b) => `${b.tpsPerUser[0]}–${b.tpsPerUser[1]}: ${b.speedupTpsPerGpu?.toFixed(3) ?? '–'}`).join(', '),
 );
 
-mkdirSync('results', { recursive: true });
-writeFileSync(
+await writeFileAtomic(
   'results/e2e-bench.json',
   JSON.stringify(
     {

@@ -13,9 +13,9 @@
 //    The three strategies of a workload run side by side (as the invariant's configurations do),
 //    sharing one measured GEMM rate. Measured here (GPU timestamps on this adapter, virtual
 //    clock) vs modeled.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { borrowGpu, drainGpuPool, returnGpu } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
 import { modeledRates, withRoutedLoads } from '../src/similarity/counterpart.ts';
@@ -36,8 +36,8 @@ import type { GroupRunOptions } from '../src/strategies/types.ts';
 const SPEC: Spec = {
   part: {
     kind: 'string',
+    choices: ['invariant', 'gemm', 'agreement', 'both'],
     help: 'invariant (with the grouped-GEMM row), gemm (that row alone), agreement or both (default both)',
-    placeholder: 'which',
   },
   rounds: { kind: 'string', help: 'invariant: interleaved rounds (default 2)', placeholder: 'n' },
   repeats: {
@@ -356,10 +356,10 @@ async function main(): Promise<void> {
       usage('npm run bench:similarity -- [options]', 'The DP invariant and the model agreement.', SPEC),
     );
   const part = args.str('part', 'both');
-  if (!['invariant', 'gemm', 'agreement', 'both'].includes(part))
-    throw new Error(`--part: invariant, gemm, agreement or both (got '${part}')`);
   const repeats = args.num('repeats', 3, { min: 1, int: true });
   const rounds = args.num('rounds', 2, { min: 1, int: true });
+  const gemmPairs = args.num('gemm-pairs', 15, { min: 1, int: true });
+  const agreementRepeats = args.num('agreement-repeats', 1, { min: 1, int: true });
   const workloads = args
     .str('workloads', '256:1:0.2,1024:1:0,1024:1:0.2,2048:1:0.2')
     .split(',')
@@ -369,15 +369,15 @@ async function main(): Promise<void> {
         throw new Error(`--workloads[${i}]: expected tokens:requests:cv, e.g. 1024:1:0.2 (got '${w}')`);
       return { tokens, requests, cv };
     });
-  const t0 = performance.now();
   const out = args.str('out', 'results/bench-similarity.json');
-  await mkdir(out.slice(0, out.lastIndexOf('/')) || '.', { recursive: true });
-  const writeOut = (r: Record<string, unknown>) => writeFile(out, JSON.stringify(r, null, 2) + '\n');
+  checkOutputFile('--out', out); // before the measurements
+  const t0 = performance.now();
+  const writeOut = (r: Record<string, unknown>) => writeFileAtomic(out, JSON.stringify(r, null, 2) + '\n');
   const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
-  if (part !== 'agreement') result.gemmSources = await gemmSources(args.num('gemm-pairs', 15, { min: 1, int: true }));
+  if (part !== 'agreement') result.gemmSources = await gemmSources(gemmPairs);
   if (part === 'invariant' || part === 'both') result.invariant = await invariant(rounds, repeats);
   if (part === 'agreement' || part === 'both')
-    result.agreement = await agreement(workloads, args.num('agreement-repeats', 1, { min: 1, int: true }), (rows) =>
+    result.agreement = await agreement(workloads, agreementRepeats, (rows) =>
       // Each workload's rows are written as they come (a long run keeps what it measured).
       writeOut({ ...result, agreement: { rows, partial: true } }),
     );
