@@ -93,6 +93,8 @@ class EventHeap {
     return this.t[i] < this.t[j] || (this.t[i] === this.t[j] && this.seq[i] < this.seq[j]);
   }
 
+  // Unrolled over the four parallel arrays: this runs on every push and pop, and a loop over
+  // [t, seq, kind, arg] would allocate per swap.
   private swap(i: number, j: number): void {
     const { t, seq, kind, arg } = this;
     const t0 = t[i];
