@@ -140,9 +140,17 @@ describe('step rows', () => {
     }
   });
 
-  it('with balanced ranks DEP never waits for a peer; with a link fast enough DWDP never waits for a pull', () => {
-    const { row } = runStepRow(params({ isl: 4096, cv: 0, steps: 1, linkGBps: 1e6 }));
+  it('with balanced ranks DEP waits for a peer only by stragglers; with a link fast enough DWDP never waits for a pull', () => {
+    const p = params({ isl: 4096, cv: 0, steps: 1, linkGBps: 1e6 });
+    const { row } = runStepRow({ ...p, straggle: false });
     expect(row.breakdown.dep.synchronization).toBeLessThan(1e-9);
+    // Stragglers on: a balanced group of 4 waits θ·(H_4 − 1) per dispatch, θ = straggle × a layer's compute.
+    const on = runStepRow(p);
+    const { straggle } = GB200_NVL72.calibration!.efficiency as { straggle: number };
+    const depCompute = on.dep.ranks[0].computeMs;
+    expect(on.row.breakdown.dep.synchronization).toBeGreaterThan(0);
+    expect(on.row.breakdown.dep.synchronization).toBeLessThanOrEqual(straggle * (25 / 12 - 1) * depCompute);
+    expect(on.row.tDwdp).toBe(row.tDwdp);
     expect(row.breakdown.dwdp.p2pExposed).toBeLessThan(1e-6);
     expect(row.tDwdp).toBeCloseTo(row.tCompute, 6);
     expect(row.hiddenPullFraction).toBe(1);

@@ -37,6 +37,15 @@ export interface Efficiency {
    * busy; HBM bandwidth taken by the pull's reads and writes). 0: none.
    */
   interference: number;
+  /**
+   * Stragglers at DEP's collectives: each rank's work of a MoE layer takes a random extra time,
+   * exponential with mean `straggle` × the layer's compute, independent per rank and layer
+   * (kernel durations that vary run to run: GPU clocks moving under power management on
+   * millisecond scales, host-side launch gaps). Its mean is in the fitted efficiencies, for every
+   * strategy; what the all-to-all adds is the wait for the slowest rank beyond that mean,
+   * θ·(H_N − 1) in a balanced group of N (src/timeline/straggle.ts). 0: none.
+   */
+  straggle: number;
 }
 
 /**
@@ -60,6 +69,8 @@ export interface Efficiency {
  * - othersPasses 4: a norm, RoPE and two residual adds, each a read and a write of T·H.
  * - interference 0: no evidence without a measurement (the calibrated profiles set it: the DWDP
  *   paper measures DWDP's compute ≈ 10 % slower than DEP's while pulls run, its Table 3).
+ * - straggle 0: no evidence without a measurement (the calibrated profiles set it from DEP's
+ *   measured synchronization, the DWDP paper's Table 3).
  */
 export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
   gemm: 0.7,
@@ -72,6 +83,7 @@ export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
   collectiveUs: 15,
   othersPasses: 4,
   interference: 0,
+  straggle: 0,
 };
 
 /** For a measured profile ('this-device'): its rates are already achieved rates. */
@@ -87,6 +99,7 @@ export function thisDeviceEfficiency(): Efficiency {
     collectiveUs: 0,
     othersPasses: DEFAULT_EFFICIENCY.othersPasses,
     interference: 0,
+    straggle: 0,
   };
 }
 

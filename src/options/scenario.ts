@@ -147,6 +147,13 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     help: 'compute slows by efficiency.interference while a pull into or out of its rank moves bytes (off: never)',
   },
   {
+    key: 'straggle',
+    kind: 'onoff',
+    default: true,
+    label: 'straggle',
+    help: 'each rank’s MoE layer takes a random extra time (mean efficiency.straggle × its compute); DEP’s all-to-all waits for the slowest (off: never)',
+  },
+  {
     key: 'splitWeights',
     kind: 'onoff',
     default: S.splitWeights,
@@ -326,6 +333,15 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     default: DEFAULT_EFFICIENCY.interference,
     label: 'efficiency.interference',
     help: 'compute runs 1/(1 + this) as fast while its rank’s pulls move bytes',
+  },
+  {
+    key: 'efficiency.straggle',
+    kind: 'number',
+    min: 0,
+    max: 10,
+    default: DEFAULT_EFFICIENCY.straggle,
+    label: 'efficiency.straggle',
+    help: 'mean random extra time of a rank’s MoE layer (exponential), as a fraction of the layer’s compute',
   },
 ];
 

@@ -334,6 +334,8 @@ export interface CostModelOptions {
   linkGBps?: number;
   /** Copy interference on (default: efficiency.interference applies) or off (compute never slows). */
   interference?: boolean;
+  /** Stragglers at DEP's dispatch on (default: efficiency.straggle applies) or off (ranks arrive when their work ends). */
+  straggle?: boolean;
 }
 
 export class CostModel {
@@ -348,6 +350,11 @@ export class CostModel {
   readonly linkGBps: number;
   /** Compute runs 1 / (1 + this) as fast while a pull into or out of its rank moves bytes (0 when switched off). */
   readonly interference: number;
+  /**
+   * Stragglers: a rank's MoE layer takes an extra Exponential time of mean this × the layer's
+   * compute, independent per rank and layer (0 when switched off). See `straggleMs`.
+   */
+  readonly straggle: number;
 
   constructor(o: CostModelOptions) {
     this.model = o.model;
@@ -363,6 +370,17 @@ export class CostModel {
         throw new Error(`cost model: efficiency.${k} must be a finite number ≥ 0, got ${v}`);
     }
     this.interference = (o.interference ?? true) ? this.efficiency.interference : 0;
+    this.straggle = (o.straggle ?? true) ? this.efficiency.straggle : 0;
+  }
+
+  /**
+   * The mean straggler delay θ (ms) at a DEP dispatch after layers whose compute on the group's
+   * ranks is `layerMs` (nominal ms per rank): `straggle` × their mean. The scheduler releases the
+   * dispatch at E[max_r (a_r + d_r)] − θ, d_r ~ Exp(θ) (src/timeline/straggle.ts).
+   */
+  straggleMs(layerMs: readonly number[]): number {
+    if (this.straggle === 0 || layerMs.length === 0) return 0;
+    return (this.straggle * layerMs.reduce((a, b) => a + b, 0)) / layerMs.length;
   }
 
   /** What the scheduler needs of the hardware beyond op durations and the link. */

@@ -58,6 +58,8 @@ export interface DwdpKnobs {
   expertLoads?: ExpertLoads;
   /** Copy interference (efficiency.interference) on (default) or off. */
   interference?: boolean;
+  /** Stragglers at DEP's dispatch (efficiency.straggle) on (default) or off. */
+  straggle?: boolean;
 }
 
 export interface StepParams extends DwdpKnobs {
@@ -199,6 +201,7 @@ export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals
     efficiency: p.efficiency,
     linkGBps: p.linkGBps,
     interference: p.interference,
+    straggle: p.straggle,
   });
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);

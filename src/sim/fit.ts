@@ -17,17 +17,21 @@
 //   link           ×= modeled / published   DWDP P2P busy time           (busy ∝ bytes / rate)
 //   interference   += (published − modeled) / (overlapped compute)      DWDP compute, all four
 //                                                                       compute categories
+//   straggle       += (published − modeled) / (DEP compute · (H_N − 1))  DEP synchronization (a balanced
+//                                                                       group of N waits θ·(H_N − 1) per
+//                                                                       dispatch, θ = straggle × a layer's
+//                                                                       compute; straggle.ts)
 // (full steps first, then geometrically damped ones: see DAMPING)
 //
 // Fixed (sourced, not fitted): memory 0.8 (HBM), launchUs 4, collectiveUs 15. DEP's communication
 // is fitted through the all-to-all's bandwidth, not its fixed cost per phase: at 32768-token
 // batches the bytes dominate, and a fixed cost fitted there would be charged to every phase of
-// every decode step (src/sim/e2e/generation.ts), whose messages are tiny. Not fitted to anything:
-// synchronization — the model's DEP waits only for what its batches and routing produce; at this
-// setting the token cap always gives every rank 4 requests and the published setting states no
-// routing skew, so the published 162 ms come from something the model lacks (what else
-// desynchronizes the ranks: per-step host overheads, the real batches). Fitting any constant
-// to it would hide that, so the DEP iteration misses by what synchronization misses.
+// every decode step (src/sim/e2e/generation.ts), whose messages are tiny. DEP's synchronization
+// has two parts: what its batches and routing make the ranks differ by (at this setting the token
+// cap gives every rank 4 requests of 6554–8192 tokens: ≈ 31 ms per iteration), and stragglers —
+// each rank's MoE layer taking a random extra time (its mean in the compute efficiencies), the
+// dispatch waiting for the slowest (src/timeline/straggle.ts). Only the delay's scale, straggle, is fitted, to the one
+// published synchronization number; the law (exponential, independent, E[max of N] = θ·H_N) is fixed.
 //
 // `npm run sim -- --fit-calibration` runs the procedure, prints parameters and residuals, and
 // writes src/hardware/gb200-nvl72-fit.json, which the gb200-nvl72 profile reads as its default
@@ -35,7 +39,8 @@
 
 import { DEFAULT_EFFICIENCY, type Efficiency } from '../hardware/efficiency.ts';
 import { formatTable } from '../report/table.ts';
-import { TABLE3, runModel, runValidation, type ValidateRow } from './validate.ts';
+import { harmonic } from '../timeline/straggle.ts';
+import { RUNS, TABLE3, runModel, runValidation, type ValidateRow } from './validate.ts';
 
 /** The parameters the fit sets, in the order it prints them. */
 export const FITTED_KEYS = [
@@ -46,6 +51,7 @@ export const FITTED_KEYS = [
   'allToAll',
   'link',
   'interference',
+  'straggle',
 ] as const satisfies readonly (keyof Efficiency)[];
 export type FittedKey = (typeof FITTED_KEYS)[number];
 
@@ -61,6 +67,7 @@ export const FIT_TARGETS: Readonly<Record<FittedKey, string>> = {
   allToAll: 'DEP communication',
   link: 'DWDP P2P busy time',
   interference: 'DWDP compute (attention + grouped GEMM + dense GEMM + others)',
+  straggle: 'DEP synchronization',
 };
 
 /** Stop when no parameter moves by more than this (relative), or after MAX_ITERATIONS. */
@@ -75,8 +82,8 @@ const FULL_STEPS = 6;
 const DAMPING = 0.6;
 /** What the fit leaves alone, and why. */
 const NOT_FITTED =
-  'DEP synchronization: at this setting every rank carries 4 requests (the token cap allows no other count) and routing ' +
-  'is uniform; what else desynchronizes the real ranks (host overheads per step, the real batches) is not modeled';
+  "the law of the stragglers (exponential delays, independent per rank and dispatch) and where they arise (at DEP's dispatch " +
+  'only): fixed, not fitted; memory, launchUs, collectiveUs: sourced';
 
 /** Stored parameters keep this many significant digits. */
 const DIGITS = 6;
@@ -118,6 +125,10 @@ function update(e: Efficiency, step: number): number {
   const modeled = computeKeys.reduce((a, k) => a + dwdp[k], 0);
   const overlapped = o.dwdp.p2pBusyMs / (1 + e.interference);
   e.interference = Math.max(0, e.interference + (published - modeled) / overlapped);
+  // Stragglers: a balanced group of N waits θ·(H_N − 1) per dispatch, θ = straggle × the layer's
+  // compute (less where the ranks are apart anyway).
+  const hN = harmonic(RUNS.table3.params.groupSize!);
+  e.straggle = Math.max(0, e.straggle + (pd.synchronization! - dep.synchronization) / (o.dep.computeMs * (hN - 1)));
   let moved = 0;
   for (const k of FITTED_KEYS) {
     e[k] = old[k] + step * (e[k] - old[k]);

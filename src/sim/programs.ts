@@ -383,6 +383,19 @@ export function depPrograms(
     return { gemm: Ts.map(() => g), rows: Ts.map((T) => Ts.map(() => T * reach)) };
   };
   const loads = Array.from({ length: nSteps }, (_, s) => layerLoad(s));
+  // Per (step, MoE layer): the mean straggler delay, from each rank's nominal compute of the layer
+  // (attention, norms, router, grouped GEMM, shared expert, combine: the work since the previous dispatch).
+  const straggle = costs[0].map((_, s) =>
+    m.layers.moeLayerIndices.map((l, k) => {
+      const gemms = loads[s](k).gemm;
+      return cost.straggleMs(
+        costs.map((cs, i) => {
+          const c = cs[s];
+          return c.attentionProjections + c.attentionCore[l] + c.misc + c.router + c.shared + c.combine + gemms[i];
+        }),
+      );
+    }),
+  );
 
   return group.map((rank, i) => {
     const ops: Op[] = [];
@@ -408,7 +421,12 @@ export function depPrograms(
         for (const st of plan) {
           switch (st) {
             case 'dispatch':
-              ops.push({ kind: 'barrier', id: base, layer: l });
+              // Stragglers: each rank's layer takes a random extra time; the dispatch waits for the slowest.
+              ops.push(
+                straggle[s][k] > 0
+                  ? { kind: 'barrier', id: base, layer: l, straggleMs: straggle[s][k] }
+                  : { kind: 'barrier', id: base, layer: l },
+              );
               compute(ops, 'dispatch', 'collective', collective, l);
               for (let x = 0; x < peers.length; x++)
                 ops.push({

@@ -232,6 +232,7 @@ export function runServing(
     efficiency: p.efficiency,
     linkGBps: p.linkGBps,
     interference: p.interference,
+    straggle: p.straggle,
   });
   const requests = generateRequests({
     count: p.requests,

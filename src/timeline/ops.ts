@@ -49,11 +49,18 @@ export interface WaitRecvOp {
   ids: readonly OpId[];
   layer?: number;
 }
-/** Every rank whose program holds this id must arrive before any of them goes on. */
+/**
+ * Every rank whose program holds this id must arrive before any of them goes on. With
+ * `straggleMs` θ > 0 each participant is ready an independent Exponential(mean θ) delay after
+ * its arrival, whose mean the op durations already include, and the barrier releases at the
+ * expected maximum of the ready times less θ (straggle.ts, stragglerRelease); every
+ * participant's program carries the same θ.
+ */
 export interface BarrierOp {
   kind: 'barrier';
   id: OpId;
   layer?: number;
+  straggleMs?: number;
 }
 /** The stream does nothing before `atMs` (a request that has not arrived yet). */
 export interface NotBeforeOp {

@@ -16,7 +16,9 @@
 //   computeMs  the stream runs compute ops
 //   waitMs     blocked in waitPull                      ("pull wait", exposed P2P copy)
 //   syncMs     blocked at a barrier, or in waitRecv before every awaited send was even issued
-//              (a peer was late: synchronization)
+//              (a peer was late: synchronization); at a barrier with stragglers (BarrierOp.straggleMs)
+//              this includes the expected wait for the slowest participant's delay beyond the mean
+//              delay (straggle.ts, stragglerRelease)
 //   commMs     blocked in waitRecv after all awaited sends were issued (the transfer itself)
 //   idleMs     everything else: waiting for a notBefore time, or finished before the makespan
 // pullMs is not stream time: it is the wall time during which some copy engine was moving
@@ -31,6 +33,7 @@
 // is the wall time this added (computeMs includes it).
 
 import { LinkFluid, type EnginePiece, type LinkSpec } from './link.ts';
+import { stragglerRelease } from './straggle.ts';
 import type { ComputeOp, Op, OpId, Program, PullOp, SendOp } from './ops.ts';
 import type { ComputeCategory, SpanCategory, StreamCategory } from './categories.ts';
 
@@ -172,7 +175,8 @@ interface ProgramMeta {
   refs: (number | Int32Array | null)[][];
   pulls: { op: PullOp; rank: number }[];
   sends: { op: SendOp; rank: number }[];
-  barriers: { id: OpId; ranks: number[] }[];
+  /** Per barrier: its participants and the mean straggler delay every one of them carries (ms, 0: none). */
+  barriers: { id: OpId; ranks: number[]; straggleMs: number }[];
 }
 
 /** Id → index; small non-negative integer ids go to an array (no hashing), others to a Map. */
@@ -258,12 +262,21 @@ function validate(programs: readonly Program[]): ProgramMeta {
         case 'barrier': {
           if (seenBarriers.has(op.id)) fail(r, i, op, `barrier '${op.id}' twice in one program`);
           seenBarriers.add(op.id);
+          const straggle = op.straggleMs ?? 0;
+          if (!(straggle >= 0) || !Number.isFinite(straggle))
+            fail(r, i, op, `barrier '${op.id}' has straggleMs ${straggle} (a finite number ≥ 0)`);
           let b = barrierIndex.get(op.id);
           if (b === undefined) {
             b = barriers.length;
             barrierIndex.set(op.id, b);
-            barriers.push({ id: op.id, ranks: [] });
-          }
+            barriers.push({ id: op.id, ranks: [], straggleMs: straggle });
+          } else if (barriers[b].straggleMs !== straggle)
+            fail(
+              r,
+              i,
+              op,
+              `barrier '${op.id}' has straggleMs ${straggle}, another participant ${barriers[b].straggleMs}`,
+            );
           barriers[b].ranks.push(r);
           ref[i] = b;
           break;
@@ -332,7 +345,8 @@ interface RunState {
 
 type Blocked =
   | { kind: 'waitPull' | 'waitRecv'; since: number; ids: Int32Array; layer?: number }
-  | { kind: 'barrier'; since: number; index: number; layer?: number }
+  /** `releaseAt`: set when the last participant arrived and stragglers put the release later. */
+  | { kind: 'barrier'; since: number; index: number; layer?: number; releaseAt?: number }
   | { kind: 'notBefore'; since: number; at: number };
 
 interface RankState {
@@ -391,7 +405,10 @@ class GroupRun {
         const s = this.state[r];
         if (s.pc < this.programs[r].length) running = true;
         if (s.computeEnd < tNext) tNext = s.computeEnd;
-        if (s.blocked !== null && s.blocked.kind === 'notBefore' && s.blocked.at < tNext) tNext = s.blocked.at;
+        const bl = s.blocked;
+        if (bl !== null && bl.kind === 'notBefore' && bl.at < tNext) tNext = bl.at;
+        if (bl !== null && bl.kind === 'barrier' && bl.releaseAt !== undefined && bl.releaseAt < tNext)
+          tNext = bl.releaseAt;
       }
       if (!running && !this.engine.busy) break;
       if (tNext === Infinity) {
@@ -477,8 +494,19 @@ class GroupRun {
         const a = this.run_.arrived[b];
         a.push(r);
         if (a.length === this.meta.barriers[b].ranks.length) {
-          this.barrierRelease.set(op.id, this.now);
-          for (const q of a) this.release(q, this.state[q]);
+          const straggle = this.meta.barriers[b].straggleMs;
+          const at =
+            straggle > 0
+              ? stragglerRelease(
+                  a.map((q) => this.state[q].blocked!.since),
+                  straggle,
+                )
+              : this.now;
+          this.barrierRelease.set(op.id, Math.max(this.now, at));
+          if (at > this.now) {
+            // Everyone stays blocked until the expected slowest participant is ready.
+            for (const q of a) (this.state[q].blocked as Extract<Blocked, { kind: 'barrier' }>).releaseAt = at;
+          } else for (const q of a) this.release(q, this.state[q]);
         }
         return true;
       }
@@ -597,7 +625,9 @@ class GroupRun {
         if (this.now < b.at) return false;
         break;
       case 'barrier':
-        return false; // released by the last arrival
+        // Released by the last arrival, or, with stragglers, at the release time it set.
+        if (b.releaseAt === undefined || this.now < b.releaseAt) return false;
+        break;
     }
     this.release(r, s);
     return true;
