@@ -132,7 +132,9 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
         r.intervals.some((iv) => iv.category === 'dense'),
         `${r.strategy} shared-expert spans`,
       ).toBe(true);
-    expect(await p.$eval('#gantt .legend', (e) => e.textContent)).toContain('shared expert / dense MLP');
+    expect(await p.$eval('#gantt .legend', (e) => e.textContent)).toContain(
+      'dense GEMM (shared expert, dense MLP, router logits)',
+    );
     // The shader lab needs WebGPU for everything it does, and says so.
     await p.click('#tab-lab');
     await p.waitForSelector('#lab-no-webgpu:not([hidden])', { timeout: 20_000 });

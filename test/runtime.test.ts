@@ -110,6 +110,8 @@ describe('runtimes', () => {
 
   it('files the kernels’ timed passes under the breakdown’s categories', () => {
     expect(categoryOf('router', 'other')).toBe('router');
+    // The router's logits are a GEMM: the paper's dense GEMM column.
+    expect(categoryOf('router logits', 'other')).toBe('dense');
     expect(categoryOf('permute', 'other')).toBe('router');
     expect(categoryOf('gate_up', 'other')).toBe('gemm');
     expect(categoryOf('down', 'other')).toBe('gemm');

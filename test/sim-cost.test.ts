@@ -22,6 +22,7 @@ import { dwdpPrograms } from '../src/sim/programs.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import { GB200_NVL72, H100_HGX, H200_HGX, PROFILES, thisDeviceProfile } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
+import { CATEGORIES } from '../src/timeline/categories.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -158,6 +159,35 @@ describe('DeepSeek-R1 work', () => {
     expect(new CostModel({ model: r1, profile: GB200_NVL72, format: 'fp8' }).precision.attentionOutput).toBe('fp8');
     // 8K tokens: 2.75 TFLOP in the core
     expect(attentionWork(r1, [8192]).core.flops / 1e12).toBeCloseTo(2.7488, 3);
+  });
+
+  it('router: its logits are a dense GEMM (denseGemm), its top-k selection a small kernel (others)', () => {
+    const T = 1 + rng.int(32768);
+    const c = new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { launchUs: 0 } });
+    // Logits: 2·T·H·E FLOPs at BF16 (2.5 PF dense) × gemm efficiency, vs reading the BF16 weights, x and writing FP32 logits.
+    const flopMs = ((2 * T * 7168 * 256) / (2500e12 * c.efficiency.gemm)) * 1e3;
+    const byteMs = ((7168 * 256 * 2 + T * (7168 * 2 + 256 * 4)) / (8000e9 * c.efficiency.memory)) * 1e3;
+    expect(c.routerLogitsMs(T), tag(`T ${T}`)).toBeCloseTo(Math.max(flopMs, byteMs), 9);
+    // Selection: read the logits, write K (index, weight) pairs: memory-bound.
+    expect(c.routerSelectMs(T), tag(`T ${T}`)).toBeCloseTo(
+      ((T * (256 * 4 + 8 * 8)) / (8000e9 * c.efficiency.memory)) * 1e3,
+      9,
+    );
+    expect(c.routerMs(T)).toBeCloseTo(c.routerLogitsMs(T) + c.routerSelectMs(T), 12);
+    // The layer program files them under their columns.
+    const placement = makePlacement(r1.experts, 4);
+    const [ops] = dwdpPrograms(
+      c,
+      [0, 1, 2, 3],
+      [0, 1, 2, 3].map(() => [{ lengths: [T] }]),
+      { placement, contentionFix: true },
+    );
+    const l = r1.layers.moeLayerIndices[0];
+    const at = (label: string) => ops.find((o) => o.kind === 'compute' && o.layer === l && o.label === label);
+    expect(at('router logits')).toMatchObject({ category: 'dense', durationMs: c.routerLogitsMs(T) });
+    expect(at('router top-k')).toMatchObject({ category: 'router', durationMs: c.routerSelectMs(T) });
+    expect(CATEGORIES.dense.breakdown).toBe('denseGemm');
+    expect(CATEGORIES.router.breakdown).toBe('others');
   });
 
   it('routed experts: 2·slots·3·H·F FLOPs and the weight bytes of the touched experts', () => {

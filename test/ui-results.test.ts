@@ -485,7 +485,9 @@ describe("timeline classes of the layer's timed passes", () => {
         expect(classify(iv), `${pass} in a '${step}' step`).toBe(cls);
       }
     }
-    expect(SPAN_CLASSES.find((c) => c.cls === 'dense')!.label).toBe('shared expert / dense MLP');
+    expect(SPAN_CLASSES.find((c) => c.cls === 'dense')!.label).toBe(
+      'dense GEMM (shared expert, dense MLP, router logits)',
+    );
   });
 });
 

@@ -181,9 +181,9 @@ export class RouterKernel {
     needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
 
     const logits = this.logitsFor(T * experts * 4);
-    // Both passes are timed as 'router' (the timer sums passes sharing a label).
+    // The logits GEMM is timed as 'router logits' (a dense GEMM in the breakdown), the selection as 'router'.
     if (this.logits && T > 0)
-      this.logits.encode(encoder, { x: b.x, weight: b.weight, y: logits, rows: T }, timer, 'router');
+      this.logits.encode(encoder, { x: b.x, weight: b.weight, y: logits, rows: T }, timer, 'router logits');
     const bind = this.gpu.device.createBindGroup({
       label: 'router',
       layout: this.pipeline.getBindGroupLayout(0),

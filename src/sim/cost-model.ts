@@ -194,6 +194,11 @@ export function mlpWork(H: number, F: number, T: number, precision: Precision, a
   };
 }
 
+/**
+ * The whole router as one roofline op (logits GEMM + the selection's launch), where a model prices
+ * it in one piece (the decode step, src/sim/e2e). The prefill layer programs run its two parts:
+ * routerLogitsWork (a dense GEMM) and routerSelectWork (top-k, a small memory-bound kernel).
+ */
 export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
   return {
     flops: 2 * T * m.hidden * m.experts,
@@ -201,6 +206,31 @@ export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_
     precision: p.router,
     kind: 'gemm',
     kernels: 2, // logits, top-k
+  };
+}
+
+/** The router's logits: [T, H] · [H, E] in the router's precision (BF16), FP32 logits written. A dense GEMM. */
+export function routerLogitsWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
+  return {
+    flops: 2 * T * m.hidden * m.experts,
+    bytes: m.hidden * m.experts * WEIGHT_BYTES[p.router] + T * (m.hidden * p.activationBytes + m.experts * 4),
+    precision: p.router,
+    kind: 'gemm',
+    kernels: 1,
+  };
+}
+
+/**
+ * The router's selection: read the FP32 logits, score (sigmoid/softmax, bias), pick the top K and
+ * normalize their weights, write K (index, weight) pairs per token: ~E comparisons per token.
+ */
+export function routerSelectWork(m: MoeConfig, T: number): OpWork {
+  return {
+    flops: 4 * T * m.experts,
+    bytes: T * (m.experts * 4 + m.topK * 8),
+    precision: 'bf16',
+    kind: 'memory',
+    kernels: 1,
   };
 }
 
@@ -455,8 +485,19 @@ export class CostModel {
       : 0;
   }
 
+  /** The whole router on T tokens: its logits GEMM and its selection. */
   routerMs(T: number): number {
-    return T > 0 ? this.ms(routerWork(this.model, T, this.precision)) : 0;
+    return this.routerLogitsMs(T) + this.routerSelectMs(T);
+  }
+
+  /** The router's logits GEMM (a dense GEMM: the paper's denseGemm column). */
+  routerLogitsMs(T: number): number {
+    return T > 0 ? this.ms(routerLogitsWork(this.model, T, this.precision)) : 0;
+  }
+
+  /** The router's top-k selection (a small kernel: the paper's others). */
+  routerSelectMs(T: number): number {
+    return T > 0 ? this.ms(routerSelectWork(this.model, T)) : 0;
   }
 
   /** Grouped expert GEMM over `slots` token-expert pairs touching `touched` experts. */

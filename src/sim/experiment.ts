@@ -8,7 +8,7 @@
 //   tDep/tDwdp  wall time per step; depOverDwdp > 1 means DWDP is faster
 //   breakdown   where a step's time goes, adding up to tDep / tDwdp:
 //               attention (the attention kernel), groupedGemm, denseGemm (attention projections,
-//               dense MLPs, shared expert), others (router, norms, RoPE, quantize,
+//               dense MLPs, shared expert, router logits), others (router top-k, norms, RoPE, quantize,
 //               permute, combine, weight merge, embed/LM head), communication (DEP
 //               all-to-all transfer + its fixed cost), synchronization (waiting for slower
 //               peers), p2pExposed (DWDP stream blocked on pulls: the exposed part of the

@@ -129,7 +129,9 @@ interface StepCosts {
   attentionCore: number[];
   misc: number;
   dense: number;
-  router: number;
+  /** The router's logits GEMM (dense) and its top-k selection (others). */
+  routerLogits: number;
+  routerSelect: number;
   shared: number;
   combine: number;
   lmHead: number;
@@ -149,7 +151,8 @@ function stepCosts(cost: CostModel, lengths: readonly number[]): StepCosts {
     attentionCore,
     misc: cost.layerMiscMs(T),
     dense: cost.denseMlpMs(T),
-    router: cost.routerMs(T),
+    routerLogits: cost.routerLogitsMs(T),
+    routerSelect: cost.routerSelectMs(T),
     shared: cost.sharedExpertMs(T),
     combine: cost.combineMs(T),
     lmHead: cost.lmHeadMs(T, lengths.length),
@@ -179,7 +182,8 @@ function localStep(ops: Op[], c: StepCosts, st: PlanStep, l: number, gemmMs: num
       layerHead(ops, c, l, false);
       return true;
     case 'router':
-      compute(ops, 'router', 'router', c.router, l);
+      compute(ops, 'router logits', 'dense', c.routerLogits, l);
+      compute(ops, 'router top-k', 'router', c.routerSelect, l);
       return true;
     case 'sharedExpert':
       compute(ops, 'shared expert', 'dense', c.shared, l);
@@ -391,7 +395,16 @@ export function depPrograms(
       return cost.straggleMs(
         costs.map((cs, i) => {
           const c = cs[s];
-          return c.attentionProjections + c.attentionCore[l] + c.misc + c.router + c.shared + c.combine + gemms[i];
+          return (
+            c.attentionProjections +
+            c.attentionCore[l] +
+            c.misc +
+            c.routerLogits +
+            c.routerSelect +
+            c.shared +
+            c.combine +
+            gemms[i]
+          );
         }),
       );
     }),

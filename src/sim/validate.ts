@@ -293,8 +293,8 @@ export const CATEGORY_TO_BREAKDOWN: Readonly<Record<Exclude<PaperCategory, 'iter
 const CATEGORY_LABEL: Readonly<Record<PaperCategory, string>> = {
   attention: 'attention kernels',
   groupedGemm: 'grouped GEMM (routed experts)',
-  denseGemm: 'dense GEMM (projections, dense MLPs, shared expert)',
-  others: 'others (norms, quantize, permute, router, …)',
+  denseGemm: 'dense GEMM (projections, dense MLPs, shared expert, router logits)',
+  others: 'others (norms, quantize, permute, router top-k, …)',
   communication: 'communication (all-to-all)',
   synchronization: 'synchronization (waiting for the slowest rank)',
   p2pExposed: 'P2P exposed (stream waiting on pulls)',

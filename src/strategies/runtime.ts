@@ -48,6 +48,8 @@ export interface RunTimeline {
 
 /** What the timed-pass labels of the kernels mean in the breakdown. */
 export function categoryOf(passLabel: string, fallback: ComputeCategory): ComputeCategory {
+  // The router's logits are a GEMM (dense, the paper's denseGemm); its selection and the permute are small kernels.
+  if (passLabel === 'router logits') return 'dense';
   if (passLabel === 'router' || passLabel === 'permute') return 'router';
   // The shared expert is a dense MLP over every token (the layer labels its passes 'shared …').
   if (passLabel.startsWith('shared ')) return 'dense';

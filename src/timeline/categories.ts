@@ -21,8 +21,8 @@
 //
 // Breakdown columns are the paper's per-iteration breakdown (its Table 3, exact JSON keys):
 // attention (attention kernels only), groupedGemm (routed experts), denseGemm (attention
-// projections, dense MLPs, shared expert), others (norms, RoPE, quantize, permute, combine,
-// router, weight merge, embed/LM head), communication (DEP's all-to-all), synchronization
+// projections, dense MLPs, shared expert, router logits: a GEMM), others (norms, RoPE, quantize,
+// permute, combine, the router's top-k selection, weight merge, embed/LM head), communication (DEP's all-to-all), synchronization
 // (waiting for a slower peer), p2pExposed (the stream blocked on a DWDP pull) — these seven add
 // up to the step's time — and p2pBusy (copy-stream busy time: wall time during which a pull
 // into the rank moved bytes), outside the sum, as the paper reports it.
@@ -55,9 +55,14 @@ export interface CategoryInfo {
 /** The table, in legend order. */
 export const CATEGORIES: Readonly<Record<SpanCategory, CategoryInfo>> = {
   attention: { lane: 'compute', label: 'attention', color: '#0072b2', breakdown: 'attention' },
-  router: { lane: 'compute', label: 'router', color: '#88ccee', breakdown: 'others' },
+  router: { lane: 'compute', label: 'router top-k', color: '#88ccee', breakdown: 'others' },
   gemm: { lane: 'compute', label: 'grouped expert GEMM', color: '#009e73', breakdown: 'groupedGemm' },
-  dense: { lane: 'compute', label: 'shared expert / dense MLP', color: '#ddcc77', breakdown: 'denseGemm' },
+  dense: {
+    lane: 'compute',
+    label: 'dense GEMM (shared expert, dense MLP, router logits)',
+    color: '#ddcc77',
+    breakdown: 'denseGemm',
+  },
   combine: { lane: 'compute', label: 'combine', color: '#117733', breakdown: 'others' },
   merge: { lane: 'compute', label: 'merge weights (split off)', color: '#000000', breakdown: 'others' },
   collective: {
