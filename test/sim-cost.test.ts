@@ -112,6 +112,20 @@ describe('attention per layer from the config.json (GQA, sliding windows)', () =
     expect(c.expertBytes).toBe(expertLayout('mxfp4', 2880, 2880).bytes);
   });
 
+  it('KV cache: a sliding layer keeps min(S, W) tokens of a request, a full layer all S (gpt-oss-120b, DeepSeek-R1)', () => {
+    const lens = Array.from({ length: 1 + rng.int(6) }, () => 1 + rng.int(rng.next() < 0.5 ? 200 : 20000));
+    const T = lens.reduce((a, b) => a + b, 0);
+    // gpt-oss-120b: 36 layers, 18 of them sliding at 128; K and V of 8 heads × 64, BF16: 2048 B per token and layer.
+    expect(oss.attention.windows.filter((w) => w === 128).length).toBe(18);
+    expect(oss.attention.windows.filter((w) => w === null).length).toBe(18);
+    const c = new CostModel({ model: oss, profile: GB200_NVL72, format: 'mxfp4' });
+    const windowed = lens.reduce((a, S) => a + Math.min(S, 128), 0);
+    expect(c.kvCacheBytes(lens), tag(`lengths ${lens}`)).toBe(2048 * (18 * T + 18 * windowed));
+    // DeepSeek-R1 (no windows): 61 layers × (kv LoRA 512 + RoPE 64) × 2 B per token.
+    expect(new CostModel({ model: r1, profile: GB200_NVL72 }).kvCacheBytes(lens)).toBe(61 * 576 * 2 * T);
+    expect(c.kvCacheBytes([])).toBe(0);
+  });
+
   it('the layer program gives each layer its own window: sliding and full layers alternate in gpt-oss', () => {
     const c = new CostModel({ model: oss, profile: GB200_NVL72, format: 'mxfp4' });
     const S = 16384; // far above the window: the two kinds of layer differ

@@ -584,10 +584,22 @@ export class CostModel {
     return attn + dense + shared + router + vocab;
   }
 
-  /** KV cache bytes for `tokens` tokens in the batch (MLA: compressed latent + RoPE key, bf16). */
-  kvCacheBytes(tokens: number): number {
+  /**
+   * KV cache bytes of a batch of requests of these lengths (MLA: compressed latent + RoPE key;
+   * GQA: K and V of the KV heads; in the activation format). A layer with a sliding window W keeps
+   * only each request's last min(S, W) tokens (gpt-oss: every other layer at W = 128), a full
+   * layer all S: Σ_layers Σ_requests min(S, W_l) · (bytes per token and layer).
+   */
+  kvCacheBytes(lengths: readonly number[]): number {
     const a = this.model.attention;
     const perLayer = a.mla ? a.mla.kvLoraRank + a.mla.qkRopeHeadDim : 2 * a.kvHeads * a.headDim;
-    return tokens * perLayer * this.precision.activationBytes * this.model.layers.total;
+    const total = lengths.reduce((s, x) => s + x, 0);
+    let tokens = 0;
+    for (let l = 0; l < this.model.layers.total; l++) {
+      const w = a.windows[l] ?? null;
+      if (w === null) tokens += total;
+      else for (const S of lengths) tokens += Math.min(S, w);
+    }
+    return tokens * perLayer * this.precision.activationBytes;
   }
 }

@@ -234,10 +234,10 @@ export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals
   const tokens = batches.flat().reduce((a, st) => a + st.lengths.reduce((x, y) => x + y, 0), 0);
   const gpuMs = (s: Schedule) => s.ranks.reduce((a, m) => a + m.endMs, 0);
 
-  // Memory of one rank: routed experts as placed, everything else replicated, KV cache of a step.
-  const maxTokens = Math.max(...batches.flat().map((st) => st.lengths.reduce((x, y) => x + y, 0)));
+  // Memory of one rank: routed experts as placed, everything else replicated, KV cache of the largest step.
+  const maxKv = Math.max(...batches.flat().map((st) => cost.kvCacheBytes(st.lengths)));
   const moeLayers = p.model.layers.moe;
-  const common = cost.denseWeightBytes() + cost.kvCacheBytes(maxTokens);
+  const common = cost.denseWeightBytes() + maxKv;
   const dwdpBytes = placement.memory(cost.expertBytes, moeLayers, p.prefetchDepth).totalBytes + common;
   const depBytes = (p.model.experts / p.groupSize) * cost.expertBytes * moeLayers + common;
   const cap = p.profile.hbmCapacityGB * 1e9;
