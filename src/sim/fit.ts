@@ -5,7 +5,7 @@
 //
 // Model: the calibration run (RUNS.table3: one group of 4, ISL uniform in [0.8·8192, 8192],
 // ≤ 32768 tokens per batch, contention fix off, split-weight on) through the cost model and the
-// scheduler, with copy interference on. Each fitted parameter is matched to the published
+// scheduler, with copy interference and stragglers on. Each fitted parameter is matched to the published
 // category it governs; the model is deterministic, so the procedure is a fixed-point iteration
 // from the sourced defaults (DEFAULT_EFFICIENCY) that converges to the same numbers every time:
 //
@@ -30,8 +30,9 @@
 // has two parts: what its batches and routing make the ranks differ by (at this setting the token
 // cap gives every rank 4 requests of 6554–8192 tokens: ≈ 31 ms per iteration), and stragglers —
 // each rank's MoE layer taking a random extra time (its mean in the compute efficiencies), the
-// dispatch waiting for the slowest (src/timeline/straggle.ts). Only the delay's scale, straggle, is fitted, to the one
-// published synchronization number; the law (exponential, independent, E[max of N] = θ·H_N) is fixed.
+// dispatch waiting for the slowest (src/timeline/straggle.ts). Only the delay's scale, straggle, is
+// fitted, to the one published synchronization number; the law (exponential, independent,
+// E[max of N] = θ·H_N, the wait beyond the mean θ·(H_N − 1)) is fixed.
 //
 // `npm run sim -- --fit-calibration` runs the procedure, prints parameters and residuals, and
 // writes src/hardware/gb200-nvl72-fit.json, which the gb200-nvl72 profile reads as its default
