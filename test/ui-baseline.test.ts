@@ -123,7 +123,7 @@ function column(r: GroupRunResult, key: string): number {
   return sum / r.ranks.length;
 }
 
-const measured = (adapter: string): Provenance => ({
+const measured = (adapter: string): Extract<Provenance, { kind: 'measured' }> => ({
   kind: 'measured',
   adapter,
   timer: 'timestamp-query',

@@ -95,6 +95,37 @@ export const GLOSSARY = {
     meaning:
       'where DWDP ÷ DEP TPS/GPU crosses 1 along a numeric sweep (interpolated between the two points that bracket it)',
   },
+  baseline: {
+    term: 'baseline',
+    meaning:
+      'a finished run pinned with “pin as baseline” (with its configuration and where its numbers came from); ' +
+      'it stays while the form changes and later runs are set beside it. Kept in this browser across reloads',
+  },
+  vsBaseline: {
+    term: '× baseline',
+    meaning: 'the current run’s value divided by the baseline’s: above 1 the current run is higher',
+    formula: 'current ÷ baseline',
+  },
+  breakdownDelta: {
+    term: 'breakdown Δ',
+    meaning:
+      'the change in a breakdown column (mean per rank: attention, grouped GEMM, dense GEMM, others, comm, sync, ' +
+      'P2P exposed add up to the step; P2P busy is the copy stream, outside the sum) from the baseline to the current run',
+    formula: 'Δ = current − baseline; Δ% = Δ ÷ baseline',
+  },
+  withinSpread: {
+    term: 'within the runs’ spread',
+    meaning:
+      'both runs repeated (Repeat > 1): the ranges min–max over each side’s repetitions overlap, so these runs do ' +
+      'not tell the two apart',
+    formula: 'baseline min ≤ current max and current min ≤ baseline max',
+  },
+  mixedProvenance: {
+    term: 'mixed provenance',
+    meaning:
+      'the baseline and the current run got their numbers from different places (measured here vs modeled, another ' +
+      'adapter, timer or clock, another hardware profile or calibration): a ratio across them mixes the two',
+  },
 } as const satisfies Record<string, Term>;
 
 export type TermKey = keyof typeof GLOSSARY;

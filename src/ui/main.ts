@@ -34,6 +34,16 @@ import { figureLines, provenance } from './summary.ts';
 import { SPAN_CLASSES, classify } from './timeline.ts';
 import { configCaveats } from './caveats.ts';
 import { describeChanges, formChanges } from './stale.ts';
+import {
+  baselineJson,
+  baselinePointFor,
+  diffRuns,
+  parseBaselineJson,
+  pinnable,
+  withoutTimelines,
+  type PinnedBaseline,
+} from './baseline.ts';
+import { baselineBar, comparePanel } from './views/baseline-view.ts';
 import { GLOSSARY, modelShape } from './glossary.ts';
 import { formToQuery, pageUrl, readQuery } from './url.ts';
 import { buildPanel } from './views/panel.ts';
@@ -68,6 +78,10 @@ export interface PageApi {
   view(): 'bench' | 'lab' | 'e2e';
   /** Frames the topology view has drawn since it was built (0 without results). */
   topologyFrames(): number;
+  /** The pinned baseline (null when none). */
+  baseline(): PinnedBaseline | null;
+  /** The shown Gantt charts: the current run's, or the pinned baseline's beside them (null when not drawn). */
+  gantt(which?: 'current' | 'baseline'): GanttCharts | null;
 }
 
 declare global {
@@ -90,7 +104,13 @@ const initialLab: LabForm = queryToLabForm(view === 'lab' ? location.search : ''
 let gpu: Probe | null = null;
 let comparison: Comparison | null = null;
 let running: AbortController | null = null;
-let views: { gantt?: GanttCharts; topology?: TopologyView; memory?: uPlot; sweep?: uPlot | null } = {};
+let views: {
+  gantt?: GanttCharts;
+  baselineGantt?: GanttCharts;
+  topology?: TopologyView;
+  memory?: uPlot;
+  sweep?: uPlot | null;
+} = {};
 
 const setQuery = (q: string) => history.replaceState(null, '', pageUrl(location.pathname, q));
 
@@ -390,6 +410,7 @@ const yieldTask = () => new Promise<void>((r) => setTimeout(r, 0));
 
 function render(c: Comparison): Promise<void> {
   views.gantt?.destroy();
+  views.baselineGantt?.destroy();
   views.topology?.destroy();
   views.memory?.destroy();
   views.sweep?.destroy();
@@ -424,18 +445,35 @@ async function showPoint(c: Comparison, i: number): Promise<void> {
   const token = ++renderToken;
   shownPoint = i;
   views.gantt?.destroy();
+  views.baselineGantt?.destroy();
   views.topology?.destroy();
   views.memory?.destroy();
-  views.gantt = views.topology = views.memory = undefined;
+  views.gantt = views.baselineGantt = views.topology = views.memory = undefined;
   const point = c.points[i];
   const config = parseForm(c.form).config;
   summaryView($('summary'), c, point, config ? configCaveats(config, c.form.linkProfile) : []);
+  const pinned = showCompare(c, i);
   await yieldTask();
   if (token !== renderToken) return;
-  views.gantt = ganttCharts($('gantt'), point.results, (t, r) => {
-    if (r.strategy === 'dwdp' || point.results.length === 1) views.topology?.follow(t);
-  });
+  const span = (rs: readonly { makespanMs: number }[]) => Math.max(...rs.map((r) => r.makespanMs));
+  views.gantt = ganttCharts(
+    $('gantt'),
+    point.results,
+    (t, r) => {
+      if (r.strategy === 'dwdp' || point.results.length === 1) views.topology?.follow(t);
+    },
+    pinned ? { titlePrefix: 'Current — ', xMaxMs: sameScale ? span(pinned.results) : undefined } : {},
+  );
   await views.gantt.ready;
+  if (pinned && token === renderToken) {
+    await yieldTask();
+    if (token !== renderToken) return;
+    views.baselineGantt = ganttCharts($('gantt-baseline'), pinned.results, undefined, {
+      titlePrefix: 'Baseline — ',
+      xMaxMs: sameScale ? span(point.results) : undefined,
+    });
+    await views.baselineGantt.ready;
+  }
   await yieldTask();
   if (token !== renderToken) return;
   views.memory = memoryChart($('memory'), point.results);
@@ -443,6 +481,77 @@ async function showPoint(c: Comparison, i: number): Promise<void> {
   if (token !== renderToken) return;
   views.topology = topologyView($('topology'), point.results);
 }
+
+// ---------------------------------------------------------------------------------------
+// A pinned baseline: kept (in this browser's storage, so it survives a reload) while the form
+// changes and runs come and go; every shown point is set beside it (views/baseline-view.ts).
+
+const BASELINE_KEY = 'webgpu-dwdp.baseline';
+let baseline: PinnedBaseline | null = null;
+/** Both Gantts on one time scale. */
+let sameScale = true;
+try {
+  const stored = typeof localStorage === 'undefined' ? null : localStorage.getItem(BASELINE_KEY);
+  if (stored) baseline = parseBaselineJson(stored);
+} catch (e) {
+  console.warn(`the stored baseline was not read (${(e as Error).message}); none pinned`);
+}
+
+/** Stores the baseline; one too large for the storage is kept without its timelines, and says so. */
+function storeBaseline(): void {
+  if (typeof localStorage === 'undefined') return;
+  if (!baseline) return localStorage.removeItem(BASELINE_KEY);
+  try {
+    localStorage.setItem(BASELINE_KEY, baselineJson(baseline));
+  } catch {
+    baseline = withoutTimelines(baseline);
+    try {
+      localStorage.setItem(BASELINE_KEY, baselineJson(baseline));
+    } catch (e) {
+      console.warn(`the baseline is pinned for this page only: ${(e as Error).message}`);
+    }
+  }
+}
+
+function setBaseline(b: PinnedBaseline | null): void {
+  baseline = b;
+  storeBaseline();
+  baselineBar($('baseline-bar'), baseline, () => setBaseline(null));
+  if (comparison) void showPoint(comparison, shownPoint);
+}
+
+/** The comparison panel for the shown point; the baseline's results to draw beside it (null: none pinned, or no timelines). */
+function showCompare(c: Comparison, i: number): { results: Comparison['points'][number]['results'] } | null {
+  const root = $('compare');
+  const pair = $('gantt-pair');
+  const b = baseline;
+  if (!b) {
+    root.hidden = true;
+    clear(root);
+    pair.classList.remove('paired');
+    $('gantt-baseline').hidden = true;
+    return null;
+  }
+  const bi = baselinePointFor(b, c, i);
+  comparePanel(root, b, c, diffRuns(b.comparison, bi, c, i), {
+    sameScale,
+    onSameScale: (on) => {
+      sameScale = on;
+      void showPoint(c, shownPoint);
+    },
+    onUnpin: () => setBaseline(null),
+  });
+  const draw = !b.timelinesDropped;
+  pair.classList.toggle('paired', draw);
+  $('gantt-baseline').hidden = !draw;
+  return draw ? { results: b.comparison.points[bi].results } : null;
+}
+
+$('pin').addEventListener('click', () => {
+  if (comparison && !running)
+    setBaseline({ comparison: pinnable(comparison), point: shownPoint, pinnedAt: new Date().toISOString() });
+});
+baselineBar($('baseline-bar'), baseline, () => setBaseline(null));
 
 // ---------------------------------------------------------------------------------------
 // Exports and sharing
@@ -453,7 +562,10 @@ const exportAs = (what: 'json' | 'csv' | 'trace' | 'png') => async () => {
   const base = exportBaseName(c);
   const changes = formChanges(c.form, panel.form);
   const stale = changes.length ? { changedSince: changes } : {};
-  if (what === 'json') download(`${base}${changes.length ? '-earlier-config' : ''}.json`, comparisonJson(c, stale));
+  // The pinned baseline travels with the results (a results JSON of its own under "baseline").
+  const pinned = baseline ? { baseline: JSON.parse(baselineJson(baseline)) as unknown } : {};
+  if (what === 'json')
+    download(`${base}${changes.length ? '-earlier-config' : ''}.json`, comparisonJson(c, { ...stale, ...pinned }));
   if (what === 'csv') download(`${base}.csv`, comparisonCsv(c), 'text/csv');
   if (what === 'trace') download(`${base}.trace.json`, JSON.stringify(comparisonTrace(c)));
   if (what === 'png') {
@@ -489,13 +601,21 @@ $<HTMLInputElement>('load-json').addEventListener('change', async (e) => {
   if (!file || running) return;
   const msg = $('progress-msg');
   try {
-    const c = parseComparisonJson(await file.text(), file.name);
+    const read = parseComparisonJson(await file.text(), file.name);
+    // An export made with a baseline pinned carries it: pinned again, as it was.
+    const carried = (read as { baseline?: unknown }).baseline;
+    if (carried !== undefined) {
+      baseline = parseBaselineJson(JSON.stringify(carried), `${file.name}'s baseline`);
+      storeBaseline();
+      baselineBar($('baseline-bar'), baseline, () => setBaseline(null));
+    }
+    const c = pinnable(read);
     comparison = c;
     panel.set({ ...defaultForm(), ...c.form });
     await render(c);
     markStale(panel.form);
     msg.classList.remove('error');
-    msg.textContent = `loaded ${file.name} (ran ${c.startedAt}, ${c.provenance})`;
+    msg.textContent = `loaded ${file.name} (ran ${c.startedAt}, ${c.provenance}${carried !== undefined ? ', with its baseline' : ''})`;
   } catch (err) {
     msg.classList.add('error');
     msg.textContent = `could not load: ${(err as Error).message}`;
@@ -572,6 +692,8 @@ window.dwdp = {
   },
   view: () => view,
   topologyFrames: () => views.topology?.frames() ?? 0,
+  baseline: () => baseline,
+  gantt: (which = 'current') => (which === 'baseline' ? views.baselineGantt : views.gantt) ?? null,
 };
 
 if (view !== 'bench') void showView(view);

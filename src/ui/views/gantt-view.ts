@@ -61,8 +61,34 @@ function ganttRows(r: GroupRunResult, rows: TimelineRow[]): GanttRow[] {
   return out;
 }
 
+/** An arrow drawn from a pull to the wait it feeds (canvas pixels, as drawn). */
+export interface DrawnArrow {
+  pull: PlacedSpan;
+  wait: PlacedSpan;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** What a chart's pull ↔ wait links show now: the hovered span and the arrows drawn for it. */
+export interface GanttLinks {
+  rows: readonly Pick<TimelineRow, 'rank' | 'lane' | 'name'>[];
+  hovered: PlacedSpan | null;
+  arrows: DrawnArrow[];
+  /** Where row `row` at time `t` (ms) is on screen (client coordinates): to point at a span. */
+  clientPoint(row: number, t: number): { x: number; y: number };
+}
+
+export interface GanttOptions {
+  /** The time axis' end (ms): another chart's makespan, to put two comparisons on one scale. */
+  xMaxMs?: number;
+  /** Before each chart's title, e.g. 'Baseline — '. */
+  titlePrefix?: string;
+}
+
 export interface GanttCharts {
-  plots: { title: string; plot: uPlot }[];
+  plots: { title: string; plot: uPlot; links: GanttLinks }[];
   /** Resolves when every chart is built (one per task). */
   ready: Promise<void>;
   destroy(): void;
@@ -73,10 +99,11 @@ export function ganttCharts(
   root: HTMLElement,
   results: readonly GroupRunResult[],
   onHover?: (t: number | null, r: GroupRunResult) => void,
+  opts: GanttOptions = {},
 ): GanttCharts {
   clear(root);
-  const xMax = Math.max(...results.map((r) => r.makespanMs));
-  const plots: { title: string; plot: uPlot }[] = [];
+  const xMax = Math.max(opts.xMaxMs ?? 0, ...results.map((r) => r.makespanMs));
+  const plots: GanttCharts['plots'] = [];
   let syncing = false;
 
   const full = results.map((r) => timelineRows(r));
@@ -94,7 +121,7 @@ export function ganttCharts(
   // The heads and boxes now (the layout does not move); each chart in a task of its own, so a
   // large group never holds the main thread for all of them at once.
   const boxes = results.map((r) => {
-    const title = `${r.strategy.toUpperCase()}: per-rank timeline, makespan ${fmtMs(r.makespanMs)}`;
+    const title = `${opts.titlePrefix ?? ''}${r.strategy.toUpperCase()}: per-rank timeline, makespan ${fmtMs(r.makespanMs)}`;
     const box = h('div', { class: 'chart gantt', role: 'img', 'aria-label': ganttAlt(r) });
     box.style.minHeight = `${allRows[results.indexOf(r)].length * (r.ranks.length >= AGGREGATE_FROM_RANKS ? AGGREGATED_ROW_PX : ROW_PX) + 56}px`;
     root.append(
@@ -114,8 +141,18 @@ export function ganttCharts(
     if (destroyed || i >= results.length) return;
     const r = results[i];
     const { title, box } = boxes[i];
-    const plot = new uPlot(
-      options(r, allRows[i], box.clientWidth || root.clientWidth || 800, onHover, (min, max) => {
+    const links: GanttLinks = {
+      rows: allRows[i].map(({ rank, lane, name }) => ({ rank, lane, name })),
+      hovered: null,
+      arrows: [],
+      clientPoint: (row, t) => {
+        const rect = plot.over.getBoundingClientRect();
+        const y = allRows[i].length - 1 - row;
+        return { x: rect.left + plot.valToPos(t, 'x'), y: rect.top + plot.valToPos(y, 'y') };
+      },
+    };
+    const plot: uPlot = new uPlot(
+      options(r, allRows[i], box.clientWidth || root.clientWidth || 800, links, onHover, (min, max) => {
         if (syncing) return;
         syncing = true;
         for (const p of plots) if (p.plot !== plot) p.plot.setScale('x', { min, max });
@@ -132,7 +169,7 @@ export function ganttCharts(
     const zoomed = plots[0]?.plot.scales.x;
     if (zoomed && zoomed.min !== undefined && zoomed.max !== undefined)
       plot.setScale('x', { min: zoomed.min, max: zoomed.max });
-    plots.push({ title, plot });
+    plots.push({ title, plot, links });
     if (i + 1 < results.length) timer = setTimeout(() => build(i + 1), 0);
     else resolveReady();
   };
@@ -191,6 +228,7 @@ function options(
   r: GroupRunResult,
   rows: GanttRow[],
   width: number,
+  model: GanttLinks,
   onHover: ((t: number | null, r: GroupRunResult) => void) | undefined,
   onZoom: (min: number, max: number) => void,
 ): uPlot.Options {
@@ -228,7 +266,8 @@ function options(
       draw: [
         (u) => {
           drawSpans(u, rows, yOf);
-          if (hovered) drawLinks(u, hovered.at, hovered.links, yOf);
+          model.hovered = hovered?.at ?? null;
+          model.arrows = hovered ? drawLinks(u, hovered.at, hovered.links, yOf) : [];
         },
       ],
       setScale: [
@@ -355,10 +394,11 @@ function linkText(rows: readonly GanttRow[], at: PlacedSpan, links: readonly Pla
 }
 
 /** Arrows from each pull's drawn end to the end of the wait it feeds (the wait ends when the last lands). */
-function drawLinks(u: uPlot, at: PlacedSpan, links: readonly PlacedSpan[], yOf: (i: number) => number): void {
+function drawLinks(u: uPlot, at: PlacedSpan, links: readonly PlacedSpan[], yOf: (i: number) => number): DrawnArrow[] {
   const ctx = u.ctx;
   const { left, top, width, height } = u.bbox;
   const pairs = at.span.cls === 'pull' ? links.map((l) => [at, l]) : links.map((l) => [l, at]);
+  const drawn: DrawnArrow[] = [];
   ctx.save();
   ctx.beginPath();
   ctx.rect(left, top, width, height);
@@ -371,6 +411,7 @@ function drawLinks(u: uPlot, at: PlacedSpan, links: readonly PlacedSpan[], yOf: 
     const y0 = u.valToPos(yOf(pull.row), 'y', true);
     const x1 = u.valToPos(wait.span.endMs, 'x', true);
     const y1 = u.valToPos(yOf(wait.row), 'y', true);
+    drawn.push({ pull, wait, x0, y0, x1, y1 });
     ctx.beginPath();
     ctx.moveTo(x0, y0);
     ctx.lineTo(x1, y1);
@@ -387,6 +428,7 @@ function drawLinks(u: uPlot, at: PlacedSpan, links: readonly PlacedSpan[], yOf: 
     ctx.strokeRect(w0, y1 - 6, Math.max(1, x1 - w0), 12);
   }
   ctx.restore();
+  return drawn;
 }
 
 /** Tick text with its unit, chosen by the visible span (ms in, s / ms / µs out). */
