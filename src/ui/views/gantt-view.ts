@@ -282,6 +282,11 @@ function options(
           if (!tip || left === undefined || top === undefined || left < 0) {
             if (tip) tip.hidden = true;
             onHover?.(null, r);
+            // The cursor left the chart: its arrows go with it.
+            if (hovered) {
+              hovered = null;
+              u.redraw(false);
+            }
             return;
           }
           const t = u.posToVal(left, 'x');
