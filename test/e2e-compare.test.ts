@@ -170,6 +170,10 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
       const own = (iv: Interval) => key(iv.rank, iv);
       const covered = new Set<string>();
       const rows = await rowsOf(page, j);
+      const msPerPx = await page.evaluate((i) => {
+        const u = window.dwdp.gantt()!.plots[i].plot;
+        return (u.scales.x.max! - u.scales.x.min!) / u.over.clientWidth;
+      }, j);
       for (const w of waits) {
         const row = rows.findIndex((r) => r.rank === w.rank && r.lane === 'compute');
         const seen = await hover(page, j, row, (w.startMs + w.endMs) / 2);
@@ -200,8 +204,10 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
         // The copy engine serves several pulls at once: the hovered one is one of those under the cursor.
         const h = seen.hovered!;
         expect(h.cls).toBe('pull');
+        // The cursor sits on a whole pixel: a pull within 2 px of t may be the one under it.
         const t = (p.startMs + p.endMs) / 2;
-        const under = pulls.filter((q) => q.rank === p.rank && q.startMs <= t + 1e-9 && t < q.endMs + 1e-9);
+        const tol = 2 * msPerPx;
+        const under = pulls.filter((q) => q.rank === p.rank && q.startMs <= t + tol && t < q.endMs + tol);
         expect(h.row).toBe(row);
         expect(under.map(own)).toContain(key(p.rank, h));
         const target = waits.filter((w) => w.rank === h.peer && w.layer === h.layer);

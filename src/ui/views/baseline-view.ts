@@ -37,6 +37,7 @@ export function baselineBar(root: HTMLElement, b: PinnedBaseline | null, onUnpin
   );
 }
 
+const when = (iso: string) => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
 const ratioCls = (x: number) => (x > 1.005 ? 'up' : x < 0.995 ? 'down' : 'flat');
 const times = (x: number) => `${x.toFixed(3)}×`;
 const pct = (x: number | null) => (x === null ? '—' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`);
@@ -105,7 +106,7 @@ function ratesTable(d: RunDiff): HTMLElement {
         {},
         head(''),
         head('baseline', 'baseline'),
-        head('current'),
+        head('current', 'vsBaseline'),
         head('current ÷ baseline', 'vsBaseline'),
         head('spread', 'withinSpread'),
       ),
@@ -167,8 +168,9 @@ export function comparePanel(
     h(
       'p',
       { class: 'note baseline-what' },
-      `Baseline${point(d.baselineValue)}: ${baselineLabel(b)}. ` +
-        `Current${point(d.currentValue)}: ${current.modelName}, ${provenance(current.points[0].results[0])}. `,
+      `Baseline${point(d.baselineValue)}: ${b.comparison.modelName}, ran ${when(b.comparison.startedAt)}, pinned ${when(b.pinnedAt)}. ` +
+        `Current${point(d.currentValue)}: ${current.modelName}, ran ${when(current.startedAt)}. ` +
+        (d.provenance.length ? '' : `Numbers of both: ${provenance(current.points[0].results[0])}. `),
       unpin,
     ),
     d.provenance.length
@@ -182,7 +184,8 @@ export function comparePanel(
           },
           h('b', {}, 'Mixed provenance: '),
           d.provenance.map((p) => `${p.field} ${p.baseline} → ${p.current}`).join('; '),
-          '. Ratios across the two runs mix numbers from different sources.',
+          '. Ratios across the two runs mix numbers from different sources ',
+          `(baseline: ${provenance(b.comparison.points[b.point].results[0])}; current: ${provenance(current.points[0].results[0])}).`,
         )
       : '',
     h(
