@@ -329,6 +329,28 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
         (['current', 'baseline'] as const).flatMap((w) => window.dwdp.gantt(w)!.plots.map((p) => p.plot.scales.x.max!)),
       );
       for (const x of scales) expect(x).toBeCloseTo(span, 9);
+      // Zooming one timeline zooms them all, the baseline's too.
+      const axes = () =>
+        page.evaluate(() =>
+          (['current', 'baseline'] as const).flatMap((w) =>
+            window.dwdp.gantt(w)!.plots.map((p) => [p.plot.scales.x.min!, p.plot.scales.x.max!]),
+          ),
+        );
+      const zoom = [span * (0.1 + (seed % 10) / 50), span * 0.7];
+      await page.evaluate((z) => window.dwdp.gantt()!.plots[1].plot.setScale('x', { min: z[0], max: z[1] }), zoom);
+      for (const [a, b] of await axes()) {
+        expect(a).toBeCloseTo(zoom[0], 9);
+        expect(b).toBeCloseTo(zoom[1], 9);
+      }
+      // Each on its own scale: each pair of timelines up to its own longest makespan.
+      await page.click('#same-scale');
+      await page.waitForFunction(() => window.dwdp.gantt('baseline')?.plots.length === 2, { timeout: 30_000 });
+      const own = (c: Comparison) => Math.max(...c.points[0].results.map((r) => r.makespanMs));
+      expect((await axes()).map((x) => x[1])).toEqual(
+        [own(cur), own(cur), own(base), own(base)].map((x) => expect.closeTo(x, 9)),
+      );
+      await page.click('#same-scale');
+      await page.waitForFunction(() => window.dwdp.gantt('baseline')?.plots.length === 2, { timeout: 30_000 });
       expect(await page.$$eval('#gantt-baseline h3', (hs) => hs.map((x) => x.textContent!.split(':')[0]))).toEqual([
         'Baseline — DEP',
         'Baseline — DWDP',

@@ -462,7 +462,15 @@ async function showPoint(c: Comparison, i: number): Promise<void> {
     (t, r) => {
       if (r.strategy === 'dwdp' || point.results.length === 1) views.topology?.follow(t);
     },
-    pinned ? { titlePrefix: 'Current — ', xMaxMs: sameScale ? span(pinned.results) : undefined } : {},
+    pinned
+      ? {
+          titlePrefix: 'Current — ',
+          // On one time axis, zooming either pair of timelines zooms the other.
+          ...(sameScale
+            ? { xMaxMs: span(pinned.results), onZoom: (a: number, b: number) => views.baselineGantt?.zoom(a, b) }
+            : {}),
+        }
+      : {},
   );
   await views.gantt.ready;
   if (pinned && token === renderToken) {
@@ -470,7 +478,7 @@ async function showPoint(c: Comparison, i: number): Promise<void> {
     if (token !== renderToken) return;
     views.baselineGantt = ganttCharts($('gantt-baseline'), pinned.results, undefined, {
       titlePrefix: 'Baseline — ',
-      xMaxMs: sameScale ? span(point.results) : undefined,
+      ...(sameScale ? { xMaxMs: span(point.results), onZoom: (a: number, b: number) => views.gantt?.zoom(a, b) } : {}),
     });
     await views.baselineGantt.ready;
   }

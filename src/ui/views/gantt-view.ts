@@ -85,12 +85,16 @@ export interface GanttOptions {
   xMaxMs?: number;
   /** Before each chart's title, e.g. 'Baseline — '. */
   titlePrefix?: string;
+  /** A zoom (or its reset) of these charts, for charts elsewhere on the same time axis to follow. */
+  onZoom?: (min: number, max: number) => void;
 }
 
 export interface GanttCharts {
   plots: { title: string; plot: uPlot; links: GanttLinks }[];
   /** Resolves when every chart is built (one per task). */
   ready: Promise<void>;
+  /** Sets every chart's time axis (without calling onZoom back). */
+  zoom(min: number, max: number): void;
   destroy(): void;
 }
 
@@ -157,6 +161,7 @@ export function ganttCharts(
         syncing = true;
         for (const p of plots) if (p.plot !== plot) p.plot.setScale('x', { min, max });
         syncing = false;
+        opts.onZoom?.(min, max);
       }),
       [
         [0, xMax],
@@ -184,6 +189,11 @@ export function ganttCharts(
   return {
     plots,
     ready,
+    zoom(min, max) {
+      syncing = true;
+      for (const p of plots) p.plot.setScale('x', { min, max });
+      syncing = false;
+    },
     destroy() {
       destroyed = true;
       clearTimeout(timer);
