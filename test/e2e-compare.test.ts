@@ -1,4 +1,4 @@
-// End to end in headless Chromium (modeled runs: no GPU needed), on the dev server:
+// End to end in headless Chromium, on the dev server (modeled runs, then two tiny measured ones):
 //  - the Gantt's pull → wait arrows: hovering each wait of a DWDP run draws an arrow from every
 //    pull into that rank at that layer, and hovering a pull one to the wait it feeds — the
 //    arrows the view drew (its exposed link model) against the run's own intervals, and the
@@ -7,7 +7,9 @@
 //    against the two results objects (rates, DWDP/DEP, breakdown deltas computed here from the
 //    ranks' raw numbers), the form diff, both Gantts on one time scale, the baseline in the
 //    results JSON, surviving a reload; a third run on another hardware profile is marked as
-//    mixing provenance; unpin.
+//    mixing provenance; unpin;
+//  - two measured runs repeated: each difference within the runs' spread or outside it, as the
+//    two results' repetitions say.
 // Random inputs, seeded (TEST_SEED reruns). Skips, saying why, only when no Chromium is installed.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer';
@@ -18,6 +20,7 @@ import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
 import type { GroupRunResult } from '../src/strategies/types.ts';
 import type { Interval } from '../src/timeline/scheduler.ts';
+import tiny from '../bench/scenarios/tiny.json';
 import { testSeed } from './seed.ts';
 
 const found = await findBrowserOrSkip('e2e-compare');
@@ -402,6 +405,61 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
       await page.reload({ waitUntil: 'load' });
       await page.waitForFunction(() => typeof window.dwdp === 'object');
       expect(await page.evaluate(() => window.dwdp.baseline())).toBeNull();
+      expect(log.errors).toEqual([]);
+      await page.close();
+    },
+    300_000,
+  );
+
+  it(
+    withSeed('measured runs repeated: says whether each difference is within the runs’ spread'),
+    async () => {
+      // The tiny measured scenario, each strategy twice (interleaved), then again with more tokens.
+      const measured = scenarioForm({ fields: { ...tiny.fields, repeat: 2, seed } });
+      const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(measured)}`);
+      expect(await page.evaluate(() => window.dwdp.webgpu.available)).toBe(true);
+      const base = await runAndWait(page);
+      await page.click('#pin');
+      const field = (await page.$('#f-tokens'))!;
+      await field.click({ clickCount: 3 });
+      await field.type(String(tiny.fields.tokens + 8));
+      const cur = await runAndWait(page);
+      expect(await page.$('#compare .mixed-provenance'), 'same adapter, timer and clock').toBeNull();
+      // Each side's range over its repetitions, and whether they overlap, computed here.
+      const range = (xs: number[]) => [Math.min(...xs), Math.max(...xs)];
+      const within = (a: number[], b: number[]) => a[0] <= b[1] && b[0] <= a[1];
+      for (const [j, s] of cur.strategies.entries()) {
+        const jb = base.strategies.indexOf(s);
+        for (const [metric, get] of [
+          ['tps-gpu', (r: { tpsPerGpu: number }) => r.tpsPerGpu],
+          ['tps-user', (r: { tpsPerUser: number }) => r.tpsPerUser],
+        ] as const) {
+          const b = range(base.points[0].repeats!.map((rep) => get(rep[jb])));
+          const c = range(cur.points[0].repeats!.map((rep) => get(rep[j])));
+          const verdict = await page.$eval(
+            `#compare .compare-rates tr[data-strategy="${s}"][data-metric="${metric}"] td.spread-verdict`,
+            (e) => [(e as HTMLElement).dataset.within, e.textContent],
+          );
+          expect(verdict[0], `${s} ${metric}`).toBe(String(within(b, c)));
+          expect(verdict[1]).toMatch(
+            new RegExp(
+              `^${within(b, c) ? 'within' : 'outside'} the runs’ spread \\(baseline .*, 2 runs; current .*, 2 runs\\)$`,
+            ),
+          );
+        }
+      }
+      // DWDP ÷ DEP per repetition on each side.
+      const ratios = (c: Comparison) =>
+        range(
+          c.points[0].repeats!.map(
+            (rep) => rep[c.strategies.indexOf('dwdp')].tpsPerGpu / rep[c.strategies.indexOf('dep')].tpsPerGpu,
+          ),
+        );
+      const shown = await page.$eval(
+        '#compare tr[data-ratio="dwdp/dep TPS/GPU"] td.spread-verdict',
+        (e) => (e as HTMLElement).dataset.within,
+      );
+      expect(shown).toBe(String(within(ratios(base), ratios(cur))));
       expect(log.errors).toEqual([]);
       await page.close();
     },
