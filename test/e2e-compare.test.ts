@@ -378,6 +378,25 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
       expect(exported.baseline.form.tokens).toBe(String(tokens));
       expect(exported.baseline.points[0].results[1].tpsPerGpu).toBe(base.points[0].results[1].tpsPerGpu);
 
+      // At 1024 px the panel and the paired timelines fit (no horizontal scrolling of the page).
+      await page.setViewport({ width: 1024, height: 800, deviceScaleFactor: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      const overflow = await page.evaluate(() => {
+        const w = document.documentElement.clientWidth;
+        const past = [...document.querySelectorAll('body *')].filter((e) => {
+          if (e.getBoundingClientRect().right <= w + 0.5 || e.closest('[hidden]')) return false;
+          for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+            if (getComputedStyle(a).overflowX !== 'visible') return false;
+          return true;
+        });
+        return {
+          px: document.documentElement.scrollWidth - w,
+          past: past.slice(0, 5).map((e) => `${e.tagName}#${e.id}.${e.className}`),
+        };
+      });
+      expect(overflow.px, `overflow at 1024 px: ${overflow.past.join('; ')}`).toBeLessThanOrEqual(0);
+      await page.setViewport({ width: 1440, height: 1000, deviceScaleFactor: 1 });
+
       // A reload keeps it.
       await page.reload({ waitUntil: 'load' });
       await page.waitForFunction(() => typeof window.dwdp === 'object');
