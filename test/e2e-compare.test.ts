@@ -430,6 +430,44 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
     300_000,
   );
 
+  it('a baseline too large for the browser’s storage is kept there without its timelines, and says so', async () => {
+    const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
+    const base = await runAndWait(page);
+    // The storage refuses the first write (as a full quota would): the baseline with its timelines.
+    await page.evaluate(() => {
+      const set = Storage.prototype.setItem;
+      let refused = false;
+      Storage.prototype.setItem = function (k: string, v: string) {
+        if (!refused && k.includes('baseline')) {
+          refused = true;
+          throw new DOMException('quota exceeded (test)', 'QuotaExceededError');
+        }
+        return set.call(this, k, v);
+      };
+    });
+    await page.click('#pin');
+    expect(await page.$eval('#baseline-bar', (e) => e.textContent)).toMatch(
+      /\(kept across reloads without its timelines \(too large for this browser’s storage\)\)/,
+    );
+    // This page still draws the baseline's timelines; after a reload they are gone, and the line says why.
+    await page.waitForFunction(() => window.dwdp.gantt('baseline')?.plots.length === 2, { timeout: 30_000 });
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => typeof window.dwdp === 'object');
+    const kept = await page.evaluate(() => window.dwdp.baseline());
+    expect(kept?.timelinesDropped).toBe(true);
+    expect(kept?.comparison.startedAt).toBe(base.startedAt);
+    expect(kept?.comparison.points[0].results.every((r) => r.intervals.length === 0)).toBe(true);
+    expect(await page.$eval('#baseline-bar', (e) => e.textContent)).toMatch(/read back without its timelines/);
+    const cur = await runAndWait(page);
+    expect(cur.startedAt).not.toBe(base.startedAt);
+    expect(await page.$eval('#compare', (e) => (e as HTMLElement).hidden)).toBe(false);
+    expect(await page.$eval('#gantt-baseline', (e) => (e as HTMLElement).hidden)).toBe(true);
+    await page.click('#unpin');
+    expect(await page.evaluate(() => window.dwdp.baseline())).toBeNull();
+    expect(log.errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it(
     withSeed('measured runs repeated: says whether each difference is within the runs’ spread'),
     async () => {

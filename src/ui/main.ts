@@ -505,26 +505,33 @@ try {
   console.warn(`the stored baseline was not read (${(e as Error).message}); none pinned`);
 }
 
-/** Stores the baseline; one too large for the storage is kept without its timelines, and says so. */
+/**
+ * Stores the baseline. One too large for the storage is stored without its timelines (this page
+ * keeps them until it is closed); the line above the results says so.
+ */
 function storeBaseline(): void {
-  if (typeof localStorage === 'undefined') return;
-  if (!baseline) return localStorage.removeItem(BASELINE_KEY);
-  try {
-    localStorage.setItem(BASELINE_KEY, baselineJson(baseline));
-  } catch {
-    baseline = withoutTimelines(baseline);
-    try {
-      localStorage.setItem(BASELINE_KEY, baselineJson(baseline));
-    } catch (e) {
-      console.warn(`the baseline is pinned for this page only: ${(e as Error).message}`);
-    }
+  let note = '';
+  if (typeof localStorage !== 'undefined') {
+    if (!baseline) localStorage.removeItem(BASELINE_KEY);
+    else
+      try {
+        localStorage.setItem(BASELINE_KEY, baselineJson(baseline));
+      } catch {
+        try {
+          localStorage.setItem(BASELINE_KEY, baselineJson(withoutTimelines(baseline)));
+          note = 'kept across reloads without its timelines (too large for this browser’s storage)';
+        } catch (e) {
+          localStorage.removeItem(BASELINE_KEY); // not an earlier baseline back after a reload
+          note = `kept for this page only (${(e as Error).message})`;
+        }
+      }
   }
+  baselineBar($('baseline-bar'), baseline, () => setBaseline(null), note);
 }
 
 function setBaseline(b: PinnedBaseline | null): void {
   baseline = b;
   storeBaseline();
-  baselineBar($('baseline-bar'), baseline, () => setBaseline(null));
   if (comparison) void showPoint(comparison, shownPoint);
 }
 
@@ -595,6 +602,7 @@ function pngParts(): PngPart[] {
   const parts: PngPart[] = [];
   if (views.sweep) parts.push({ title: 'DWDP ÷ DEP along the sweep', canvas: views.sweep.ctx.canvas });
   for (const p of views.gantt?.plots ?? []) parts.push({ title: p.title, canvas: p.plot.ctx.canvas });
+  for (const p of views.baselineGantt?.plots ?? []) parts.push({ title: p.title, canvas: p.plot.ctx.canvas });
   if (views.memory) parts.push({ title: 'Routed-expert weight memory per rank', canvas: views.memory.ctx.canvas });
   views.topology?.flush();
   if (views.topology) parts.push({ title: 'Topology', canvas: views.topology.canvas });
@@ -615,7 +623,6 @@ $<HTMLInputElement>('load-json').addEventListener('change', async (e) => {
     if (carried !== undefined) {
       baseline = parseBaselineJson(JSON.stringify(carried), `${file.name}'s baseline`);
       storeBaseline();
-      baselineBar($('baseline-bar'), baseline, () => setBaseline(null));
     }
     const c = pinnable(read);
     comparison = c;

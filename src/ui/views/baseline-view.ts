@@ -22,7 +22,7 @@ export function baselineLabel(b: PinnedBaseline): string {
 }
 
 /** The line above the results while a baseline is pinned (hidden otherwise). */
-export function baselineBar(root: HTMLElement, b: PinnedBaseline | null, onUnpin: () => void): void {
+export function baselineBar(root: HTMLElement, b: PinnedBaseline | null, onUnpin: () => void, note = ''): void {
   clear(root);
   root.hidden = b === null;
   if (!b) return;
@@ -31,7 +31,8 @@ export function baselineBar(root: HTMLElement, b: PinnedBaseline | null, onUnpin
   root.append(
     h('b', { title: tooltip('baseline') }, 'Baseline: '),
     baselineLabel(b),
-    b.timelinesDropped ? ' (stored without its timelines: too large for this browser’s storage)' : '',
+    b.timelinesDropped ? ' (read back without its timelines: they were too large for this browser’s storage)' : '',
+    note ? ` (${note})` : '',
     '. ',
     unpin,
   );
