@@ -38,6 +38,11 @@ export function baselineBar(root: HTMLElement, b: PinnedBaseline | null, onUnpin
   );
 }
 
+/** 'dwdp/dep TPS/GPU' → 'DWDP ÷ DEP TPS/GPU'. */
+const ratioLabel = (name: string) => {
+  const [pair, ...metric] = name.split(' ');
+  return [pair.toUpperCase().replace('/', ' ÷ '), ...metric].join(' ');
+};
 const when = (iso: string) => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
 const ratioCls = (x: number) => (x > 1.005 ? 'up' : x < 0.995 ? 'down' : 'flat');
 const times = (x: number) => `${x.toFixed(3)}×`;
@@ -92,7 +97,7 @@ function ratesTable(d: RunDiff): HTMLElement {
   }
   for (const r of d.ratios)
     rows.push(
-      pairedRow(r.name.replace('/', ' ÷ ').toUpperCase().replace(' TPS/USER', ' TPS/user'), r, (v) => v.toFixed(4), {
+      pairedRow(ratioLabel(r.name), r, (v) => v.toFixed(4), {
         'data-ratio': r.name,
       }),
     );
