@@ -8,8 +8,12 @@ import { contextStepMs, uniformLengths, type ContextCurve } from '../src/sim/e2e
 import {
   DEFAULT_GENERATION_PARAMS,
   acceptedTokens,
+  busiestContext,
   decodeAttentionCore,
+  decodeContextLengths,
   decodeStep,
+  expectedMaxNormal,
+  generationMemoryBytes,
   kvBytesPerToken,
   routingSkewImbalance,
   samplingImbalance,
@@ -29,6 +33,7 @@ import {
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
+import { layerMiscWork } from '../src/sim/cost-model.ts';
 import { E2E_PARAM, E2E_PARAMS } from '../src/options/e2e.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
@@ -221,6 +226,134 @@ describe('decode step', () => {
     const skew = routingSkewImbalance(r1, 16, 1.2, 1);
     expect(point({ routingSkew: 1.2 }, false)).toBeCloseTo(point({ generation: { noEplbSkew: skew } }, false), 9);
     expect(point({ routingSkew: 1.2 }, true)).toBe(point({}, true));
+  });
+
+  it('takes the expected maximum of G standard normals: closed forms at G ≤ 3, sampling beyond', () => {
+    expect(expectedMaxNormal(1)).toBe(0);
+    // E[max] of 2 and 3 standard normals: 1/√π and 3/(2√π) (order statistics of the normal).
+    expect(expectedMaxNormal(2)).toBeCloseTo(1 / Math.sqrt(Math.PI), 6);
+    expect(expectedMaxNormal(3)).toBeCloseTo(3 / (2 * Math.sqrt(Math.PI)), 6);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+    for (let trial = 0; trial < 3; trial++) {
+      const G = 4 + rng.int(69);
+      const N = 20000;
+      let sum = 0;
+      let sq = 0;
+      for (let i = 0; i < N; i++) {
+        let mx = -Infinity;
+        for (let j = 0; j < G; j++) mx = Math.max(mx, normal());
+        sum += mx;
+        sq += mx * mx;
+      }
+      const mean = sum / N;
+      const se = Math.sqrt((sq / N - mean * mean) / N);
+      // Six standard errors of the sample mean (and the quadrature's 1e-6).
+      expect(Math.abs(expectedMaxNormal(G) - mean), tag(`G ${G}`)).toBeLessThan(6 * se + 1e-6);
+      expect(expectedMaxNormal(G)).toBeGreaterThan(expectedMaxNormal(G - 1));
+    }
+  });
+
+  it('spreads a request’s cached context as its input length plus its place in the decode (sampled)', () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const hi = 1000 + rng.int(16000);
+      const lo = hi * rng.uniform(0.1, 1);
+      const osl = 2 + rng.int(4000);
+      const c = decodeContextLengths(lo, hi, osl);
+      const N = 40000;
+      let sum = 0;
+      let sq = 0;
+      for (let i = 0; i < N; i++) {
+        const x = lo + (hi - lo) * rng.next() + osl * rng.next();
+        sum += x;
+        sq += x * x;
+      }
+      const mean = sum / N;
+      const sd = Math.sqrt(sq / N - mean * mean);
+      // Mean within 6 standard errors; the standard deviation within 3 % (N = 40,000 draws of a bounded law).
+      expect(Math.abs(c.mean - mean), tag('mean')).toBeLessThan((6 * sd) / Math.sqrt(N));
+      expect(c.sd / sd, tag('sd')).toBeGreaterThan(0.97);
+      expect(c.sd / sd, tag('sd')).toBeLessThan(1.03);
+    }
+  });
+
+  it('times the attention core of the busiest attention-DP GPU: its cached tokens, the rest of the step unchanged', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const G = 2 + rng.int(2); // 2 or 3 GPUs: E[max] in closed form
+      const cfg = { ep: G, batch: 256, mtp: rng.int(4), eplb: rng.next() < 0.5 };
+      const b = rng.uniform(0.2, 200);
+      const ctx = { mean: rng.uniform(100, 16000), sd: rng.uniform(0, 3000) };
+      const eMax = G === 2 ? 1 / Math.sqrt(Math.PI) : 3 / (2 * Math.sqrt(Math.PI));
+      const busiest = ctx.mean + (ctx.sd * eMax) / Math.sqrt(Math.max(1, b));
+      // The quadrature's error on E[max] is below 1e-6.
+      expect(Math.abs(busiestContext(ctx, b, G) - busiest), tag('busiest context')).toBeLessThanOrEqual(ctx.sd * 1e-6);
+      const spread = decodeStep(cost, cfg, b, ctx);
+      const flat = decodeStep(cost, cfg, b, busiest);
+      expect(spread.stepMs / flat.stepMs, tag(`G ${G} b ${b}`)).toBeCloseTo(1, 6);
+      // Only the attention (main model and MTP layers) grows with the spread.
+      const none = decodeStep(cost, cfg, b, ctx.mean);
+      expect(spread.breakdown.moe).toBe(none.breakdown.moe);
+      expect(spread.breakdown.communication).toBe(none.breakdown.communication);
+      expect(spread.breakdown.attention, tag('attention')).toBeGreaterThanOrEqual(none.breakdown.attention);
+      // One GPU: nobody to wait for.
+      expect(decodeStep(cost, { ...cfg, ep: 1 }, b, ctx).stepMs).toBe(
+        decodeStep(cost, { ...cfg, ep: 1 }, b, ctx.mean).stepMs,
+      );
+    }
+  });
+
+  it('runs the others at the cost model’s calibrated passes and the attention core at decodeAttentionEfficiency', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const cfg = { ep: [4, 8, 16, 32][rng.int(4)], batch: 256, mtp: 0, eplb: true };
+      const b = 64 + rng.int(192);
+      const S = rng.uniform(4000, 16000);
+      const p1 = rng.uniform(1, 40);
+      const p2 = rng.uniform(1, 40);
+      const at = (othersPasses: number) =>
+        new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { othersPasses } });
+      const s1 = decodeStep(at(p1), cfg, b, S);
+      const s2 = decodeStep(at(p2), cfg, b, S);
+      expect(s1.breakdown.floor + s2.breakdown.floor, 'large batch: no floor').toBe(0);
+      // Reference: the others are memory-bound, 2·passes·T·H·2 bytes at HBM × efficiency.memory, in all 61 layers.
+      const bytes = (passes: number) => 2 * passes * b * r1.hidden * 2;
+      const want = (r1.layers.total * (bytes(p2) - bytes(p1))) / (8000e6 * DEFAULT_EFFICIENCY.memory);
+      expect((s2.breakdown.dense - s1.breakdown.dense) / want, tag(`passes ${p1} → ${p2}`)).toBeCloseTo(1, 9);
+      expect(layerMiscWork(r1, b, p1).kind).toBe('memory');
+      // The core: FLOPs ÷ (FP8 peak × efficiency) or its KV + latent bytes ÷ (HBM × memory), the larger,
+      // in all 61 layers (MTP 1–3: compute-bound at long contexts, so the efficiency shows).
+      const mtp = 1 + rng.int(3);
+      const T = b * (1 + mtp);
+      const e1 = rng.uniform(0.3, 1);
+      const e2 = rng.uniform(0.3, 1);
+      const atEff = (decodeAttentionEfficiency: number) =>
+        decodeStep(cost, { ...cfg, mtp }, b, S, { ...DEFAULT_GENERATION_PARAMS, decodeAttentionEfficiency }).breakdown
+          .attention;
+      const flops = T * 128 * 2 * S * (2 * 512 + 64);
+      const coreBytes = b * S * 576 + T * 128 * 512 * 4;
+      const core = (e: number) => Math.max(flops / (5000e9 * e), coreBytes / (8000e6 * DEFAULT_EFFICIENCY.memory));
+      const wantAttn = r1.layers.total * (core(e2) - core(e1));
+      expect(atEff(e2) - atEff(e1), tag(`efficiency ${e1} → ${e2}`)).toBeCloseTo(wantAttn, 9);
+    }
+  });
+
+  it('holds the KV cache of a full batch within kvMemoryFraction of the memory the weights leave', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const cfg = { ep: [4, 8, 16, 32][rng.int(4)], batch: 1 + rng.int(512), mtp: 1, eplb: true };
+      const maxContext = 1 + rng.int(20000);
+      const kvMemoryFraction = rng.uniform(0.05, 1);
+      const mem = generationMemoryBytes(cost, cfg, maxContext, { ...DEFAULT_GENERATION_PARAMS, kvMemoryFraction });
+      const experts = Math.ceil(256 / cfg.ep) * cost.expertBytes * 58;
+      expect(mem.weights).toBe(experts + cost.denseWeightBytes());
+      expect(mem.kv).toBe(cfg.batch * maxContext * 576 * 61);
+      expect(mem.fits, tag('fits')).toBe(mem.kv <= kvMemoryFraction * (186e9 - mem.weights));
+    }
+    // EP4 at batch 256 and ISL + OSL = 9216 does not fit whatever the fraction: its 64 experts × 58
+    // layers of NVFP4 weights plus the rest leave less than the 82.9 GB its KV cache needs.
+    const ep4 = generationMemoryBytes(cost, { ep: 4, batch: 256, mtp: 1, eplb: true }, 9216, {
+      ...DEFAULT_GENERATION_PARAMS,
+      kvMemoryFraction: 1,
+    });
+    expect(ep4.kv).toBeGreaterThan(186e9 - ep4.weights);
+    expect(ep4.fits).toBe(false);
   });
 
   it('never runs a layer below minLayerUs nor an MTP pass below one layer + mtpPassUs', () => {

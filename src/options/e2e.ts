@@ -257,6 +257,26 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     label: 'generation.mtpPassUs',
     help: 'least an MTP draft pass costs beyond its decoder layer',
   },
+  {
+    key: 'generation.decodeAttentionEfficiency',
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: G.decodeAttentionEfficiency,
+    label: 'generation.decodeAttentionEfficiency',
+    help: "fraction of peak the decode attention core reaches (FlashMLA's measured 660 of 990 TFLOPS)",
+  },
+  {
+    key: 'generation.kvMemoryFraction',
+    kind: 'number',
+    min: 0,
+    minExclusive: true,
+    max: 1,
+    default: G.kvMemoryFraction,
+    label: 'generation.kvMemoryFraction',
+    help: "fraction of the memory the weights leave that the KV cache may take (the reproduction's free_gpu_memory_fraction)",
+  },
   // The rack model's routing skew, declared there; absent here means `generation.noEplbSkew`.
   {
     ...SCENARIO_PARAM.routingSkew,

@@ -20,7 +20,20 @@
 //   dense       dense-layer MLPs, norms, LM head over T tokens with the vocabulary split G ways
 //   MTP         m × (one decoder layer with its MoE on b tokens + the 2H→H projection + LM head)
 //
-// Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`).
+// Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`). The
+// per-layer "others" (norms, RoPE, residual adds, quantize, permute, finalize) are the cost
+// model's own, `efficiency.othersPasses` passes over T·H (the Table 3 calibration's), as in
+// prefill. The attention core runs at `decodeAttentionEfficiency` of peak (a decode MLA kernel's
+// measured fraction), not the prefill kernel's `efficiency.attention`.
+//
+// Attention data parallelism: every GPU decodes its own requests, and the all-to-all makes the
+// step wait for the slowest. Request contexts differ (lengths uniform in [ratio·ISL, ISL], and
+// each request somewhere in its decode: + U[0, OSL]), so the b requests of a GPU hold
+// b·S ± sd·√b cached tokens and the busiest of G GPUs holds the expected maximum,
+//   b·S_busy = b·S + sd·√b·e(G),   e(G) = E[max of G standard normals]
+// (the sum of b lengths taken as normal, the G GPUs independent). The attention core — FLOPs
+// and KV bytes both linear in the cached tokens — is timed at S_busy, of the main model's layers
+// and of the MTP layers alike; everything else runs on equal token counts per GPU.
 //
 // The per-step floor: a decode step at small batch is not its rooflines. Each decoder layer is
 // a chain of a dozen or more kernels and a collective that cannot finish faster than
@@ -49,8 +62,8 @@ import {
   combineWork,
   expectedExpertsTouched,
   expertGemmWork,
-  layerMiscWork,
   mlpWork,
+  rooflineMs,
   routerWork,
   tokenReachesRankProbability,
   type OpWork,
@@ -100,6 +113,23 @@ export interface GenerationParams {
    * (the main model's 4 tokens instead of 1 at batch 1 are in it: an upper bound).
    */
   mtpPassUs: number;
+  /**
+   * Fraction of the attention math's peak the decode attention core reaches (MLA absorbed, 128
+   * query heads per KV head: compute-bound). Default 2/3: FlashMLA, DeepSeek's decode MLA kernel,
+   * reaches 660 TFLOPS on an H800 SXM5 of its 990 TFLOPS BF16 peak ("A Deep-Dive Into the New
+   * Flash MLA Kernel", deepseek-ai/FlashMLA docs/20250422-new-kernel-deep-dive.md: "up to 80%
+   * Tensor Core utilization (of the throttled theoretical peak)", ~865 TFLOPS when throttled).
+   * The prefill attention kernel's fraction (`efficiency.attention`, fitted on Table 3) is a
+   * different kernel; that a Blackwell FP8 decode kernel reaches the same fraction is an assumption.
+   */
+  decodeAttentionEfficiency: number;
+  /**
+   * Fraction of the memory left after the weights that the KV cache may take. Default 0.75: the
+   * reproduction's generation server (`kv_cache_config.free_gpu_memory_fraction: 0.75`,
+   * examples/dwdp/reproduce.py; docs/trtllm-dwdp-reference.md §6). A configuration whose `batch`
+   * requests at ISL + OSL do not fit is not searched.
+   */
+  kvMemoryFraction: number;
 }
 
 export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
@@ -110,7 +140,59 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   stepOverheadUs: 0,
   minLayerUs: 148,
   mtpPassUs: 565,
+  decodeAttentionEfficiency: 660 / 990,
+  kvMemoryFraction: 0.75,
 };
+
+/** The cached context lengths of a generation GPU's requests: mean, and standard deviation across requests. */
+export interface ContextLengths {
+  mean: number;
+  sd: number;
+}
+
+/**
+ * Per-request context spread over the decode: input lengths uniform in [lo, hi] plus the
+ * request's position in its decode, uniform in [0, osl] (every position is visited once):
+ * mean (lo + hi)/2 + osl/2, variance ((hi − lo)² + osl²)/12.
+ */
+export function decodeContextLengths(lo: number, hi: number, osl: number): ContextLengths {
+  return { mean: (lo + hi) / 2 + osl / 2, sd: Math.sqrt(((hi - lo) ** 2 + osl ** 2) / 12) };
+}
+
+const maxNormalCache = new Map<number, number>();
+
+/**
+ * E[max of n independent standard normals], by quadrature: E = ∫ x d(Φ(x)ⁿ) on [−10, 10] with
+ * step 1e-3, Φ by the trapezoid rule on φ (error ≪ 1e-6). 0 for n ≤ 1; 1/√π at n = 2.
+ */
+export function expectedMaxNormal(n: number): number {
+  if (!(n > 1)) return 0;
+  let e = maxNormalCache.get(n);
+  if (e !== undefined) return e;
+  const h = 1e-3;
+  const steps = 20000;
+  const phi = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  let cdf = 0;
+  let prevF = 0;
+  let prevPhi = phi(-10);
+  e = 0;
+  for (let i = 1; i <= steps; i++) {
+    const x = -10 + i * h;
+    const p = phi(x);
+    cdf += ((prevPhi + p) * h) / 2;
+    const F = Math.pow(Math.min(1, cdf), n);
+    e += (x - h / 2) * (F - prevF);
+    prevF = F;
+    prevPhi = p;
+  }
+  maxNormalCache.set(n, e);
+  return e;
+}
+
+/** Mean context of the busiest of G attention-DP GPUs holding b requests each (see the header). */
+export function busiestContext(ctx: ContextLengths, b: number, G: number): number {
+  return ctx.mean + (ctx.sd * expectedMaxNormal(G)) / Math.sqrt(Math.max(1, b));
+}
 
 /** One generation server: G GPUs, max requests per GPU, MTP draft layers, EPLB. */
 export interface GenerationConfig {
@@ -205,15 +287,19 @@ export function decodeAttentionCore(m: MoeConfig, T: number, b: number, S: numbe
 
 /**
  * One decode step of one GPU of a generation server with `b` requests (fractional b is the
- * mean occupancy; the roofline is continuous in it) of mean context length `S`.
+ * mean occupancy; the roofline is continuous in it) of context lengths `context` (a number: the
+ * mean, every request alike; else mean and spread, the busiest GPU's attention timed).
  */
 export function decodeStep(
   cost: CostModel,
   cfg: GenerationConfig,
   b: number,
-  S: number,
+  context: number | ContextLengths,
   g: GenerationParams = DEFAULT_GENERATION_PARAMS,
 ): DecodeStep {
+  const ctx = typeof context === 'number' ? { mean: context, sd: 0 } : context;
+  const S = busiestContext(ctx, b, cfg.ep);
+  const attentionEff = { ...cost.efficiency, attention: g.decodeAttentionEfficiency };
   const m = cost.model;
   const p = cost.precision;
   const G = cfg.ep;
@@ -226,7 +312,8 @@ export function decodeStep(
   // Attention of one layer on T tokens of b requests.
   const attention = (T: number) => {
     const w = attentionWork(m, [T], p); // projections only depend on T
-    return cost.ms(w.projections) + cost.ms(w.output) + cost.ms(decodeAttentionCore(m, T, b, S, g));
+    const core = rooflineMs(decodeAttentionCore(m, T, b, S, g), cost.profile, attentionEff);
+    return cost.ms(w.projections) + cost.ms(w.output) + core;
   };
   // One MoE layer on T tokens per GPU: its compute part and its all-to-all part.
   const moeLayer = (T: number) => {
@@ -251,7 +338,7 @@ export function decodeStep(
     return { compute, comm };
   };
   const T = b * (1 + cfg.mtp);
-  const misc = cost.ms(layerMiscWork(m, T, act));
+  const misc = cost.layerMiscMs(T);
   const moe = moeLayer(T);
   const lmHead = (tokens: number) =>
     cost.ms({
@@ -278,7 +365,7 @@ export function decodeStep(
   if (cfg.mtp > 0) {
     const d = moeLayer(b);
     const proj = cost.ms(mlpWork(2 * m.hidden, m.hidden / 3, b, p.denseMlp, act)); // 2H·H params as one GEMM
-    const layer = attention(b) + d.compute + d.comm + cost.ms(layerMiscWork(m, b, act));
+    const layer = attention(b) + d.compute + d.comm + cost.layerMiscMs(b);
     mtp = cfg.mtp * (Math.max(layer, minLayer) + Math.max(proj + lmHead(b), g.mtpPassUs / 1000));
   }
   const overhead = g.stepOverheadUs / 1000;
@@ -291,7 +378,11 @@ export function decodeStep(
   };
 }
 
-/** Bytes one generation GPU holds: its E/G experts of every MoE layer, everything else, and the KV cache of b requests. */
+/**
+ * Bytes one generation GPU holds: its E/G experts of every MoE layer, everything else, and the
+ * KV cache of `batch` requests at `maxContext`; it fits when that KV cache is within
+ * `kvMemoryFraction` of the HBM the weights leave (the KV cache manager's budget).
+ */
 export function generationMemoryBytes(
   cost: CostModel,
   cfg: GenerationConfig,
@@ -300,6 +391,8 @@ export function generationMemoryBytes(
 ) {
   const m = cost.model;
   const experts = Math.ceil(m.experts / cfg.ep) * cost.expertBytes * m.layers.moe;
+  const weights = experts + cost.denseWeightBytes();
   const kv = cfg.batch * maxContext * kvBytesPerToken(m, g.kvBytes);
-  return { weights: experts + cost.denseWeightBytes(), kv, total: experts + cost.denseWeightBytes() + kv };
+  const kvBudget = g.kvMemoryFraction * Math.max(0, cost.profile.hbmCapacityGB * 1e9 - weights);
+  return { weights, kv, total: weights + kv, kvBudget, fits: kv <= kvBudget };
 }

@@ -25,6 +25,7 @@ import { contextCurves, contextStepMs, type ContextCurve, type Strategy } from '
 import {
   DEFAULT_GENERATION_PARAMS,
   acceptedTokens,
+  decodeContextLengths,
   decodeStep,
   generationMemoryBytes,
   routingSkewImbalance,
@@ -241,9 +242,9 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
   });
   const meanIsl = context.dep.meanIsl;
   const kv = kvTransfer(cost, model, meanIsl, g.kvBytes);
-  const meanContext = meanIsl + p.osl / 2; // mean KV length over a request's decode
+  // Cached context of a request over its decode: input uniform in [ratio·ISL, ISL] + its position in [0, OSL].
+  const decodeContext = decodeContextLengths(p.inputRatio * p.isl, p.isl, p.osl);
   const maxContext = p.isl + p.osl;
-  const hbm = profile.hbmCapacityGB * 1e9;
   const maxBatch = Math.max(...p.genBatch);
 
   // No-EPLB imbalance per EP size from the rack model's routing skew, when the scenario sets it.
@@ -261,14 +262,14 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     if (!t || t.n < gen.batch) {
       const n = Math.max(maxBatch, gen.batch);
       const gp = p.routingSkew === undefined ? g : { ...g, noEplbSkew: skewAt(gen.ep) };
-      t = { n, f: stepTable((b) => decodeStep(cost, { ...gen, batch: n }, b, meanContext, gp).stepMs, n) };
+      t = { n, f: stepTable((b) => decodeStep(cost, { ...gen, batch: n }, b, decodeContext, gp).stepMs, n) };
       tables.set(key, t);
     }
     return t.f;
   };
   const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null => {
     const curve = context[strategy];
-    if (!curve.fits || generationMemoryBytes(cost, gen, maxContext, g).total > hbm) return null;
+    if (!curve.fits || !generationMemoryBytes(cost, gen, maxContext, g).fits) return null;
     const ctxGpus = ctxUnits * p.groupSize;
     const concurrency = Math.max(1, Math.round(p.concurrencyFactor * gen.batch * gen.ep));
     const op = operatingPoint({
@@ -324,6 +325,8 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
   };
   return { profile, model, params: { ...p, maxGpus }, generation: g, context, kvTransfer: kv, evaluate, queuedTtft };
 }
+
+const fmt3 = (x: number) => String(Math.round(x * 1000) / 1000);
 
 export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
   const p0 = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
@@ -386,7 +389,9 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
       `(roofline + event scheduler; ${calibrationText(ev.profile)}), decode steps from the same roofline with ` +
       `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ` +
       `${p.routingSkew === undefined ? g.noEplbSkew : `from the rack model's routingSkew ${p.routingSkew}`}, per-layer floor ` +
-      `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs); median TTFT of a simulated benchmark run of each reported ` +
+      `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs, decode attention at ${fmt3(g.decodeAttentionEfficiency)} of peak, ` +
+      `attention-DP step set by the busiest GPU's cached tokens, KV cache within ${g.kvMemoryFraction} of the memory ` +
+      `the weights leave); median TTFT of a simulated benchmark run of each reported ` +
       `deployment (${p.ttftRequests} requests, closed loop, round-robin context routing, seed ${p.seed}); ` +
       `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
     params: p,
