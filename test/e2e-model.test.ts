@@ -335,6 +335,31 @@ describe('decode step', () => {
     }
   });
 
+  it('runs the LM head split by vocabulary over the gathered tokens of all G GPUs (LM-head TP in attention DP)', () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const G = [1, 2, 4, 8, 16, 32][rng.int(6)];
+      const cfg = { ep: G, batch: 256, mtp: rng.int(4), eplb: true };
+      const b = 64 + rng.int(192);
+      const T = b * (1 + cfg.mtp);
+      const s = decodeStep(cost, cfg, b, 8000);
+      expect(s.breakdown.floor, 'large batch: no floor').toBe(0);
+      // Reference: dense = 61 layers' others + 3 dense MLPs + the LM head, whose G·T gathered tokens
+      // each take 2·H·V/G FLOPs on this GPU and read its H·V/G BF16 weights once.
+      const H = r1.hidden;
+      const V = r1.vocabSize;
+      const head = cost.ms({
+        flops: 2 * T * H * V,
+        bytes: (H * V * 2) / G + T * G * (H * 2 + (V / G) * 4),
+        precision: 'bf16',
+        kind: 'gemm',
+        kernels: 2,
+      });
+      const want = 61 * cost.layerMiscMs(T) + 3 * cost.denseMlpMs(T) + head;
+      expect(s.breakdown.dense / want, tag(`G ${G} b ${b}`)).toBeCloseTo(1, 12);
+      expect(head).toBeGreaterThanOrEqual((2 * T * H * V) / (2500e9 * cost.efficiency.gemm));
+    }
+  });
+
   it('holds the KV cache of a full batch within kvMemoryFraction of the memory the weights leave', () => {
     for (let trial = 0; trial < 20; trial++) {
       const cfg = { ep: [4, 8, 16, 32][rng.int(4)], batch: 1 + rng.int(512), mtp: 1, eplb: true };

@@ -17,7 +17,7 @@
 //               (weights of every touched expert read once: at small batch this is the cost),
 //               the local combine; the slowest GPU sets the step (all-to-all synchronizes):
 //               its expert load is `imbalance` × the mean
-//   dense       dense-layer MLPs, norms, LM head over T tokens with the vocabulary split G ways
+//   dense       dense-layer MLPs, norms, LM head over the G GPUs' T tokens each with the vocabulary split G ways
 //   MTP         m × (one decoder layer with its MoE on b tokens + the 2H→H projection + LM head)
 //
 // Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`). The
@@ -340,10 +340,13 @@ export function decodeStep(
   const T = b * (1 + cfg.mtp);
   const misc = cost.layerMiscMs(T);
   const moe = moeLayer(T);
+  // LM head, split G ways by vocabulary (`enable_lm_head_tp_in_adp`): the G GPUs' hidden states
+  // are gathered, and each GPU computes its V/G logits for all G·tokens of them — the FLOPs of the
+  // unsplit head, a G-th of its weights.
   const lmHead = (tokens: number) =>
     cost.ms({
-      flops: (2 * tokens * m.hidden * m.vocabSize) / G,
-      bytes: (m.hidden * m.vocabSize * 2) / G + tokens * (m.hidden * act + (m.vocabSize / G) * 4),
+      flops: 2 * tokens * G * m.hidden * (m.vocabSize / G),
+      bytes: (m.hidden * m.vocabSize * 2) / G + tokens * G * (m.hidden * act + (m.vocabSize / G) * 4),
       precision: p.lmHead,
       kind: 'gemm',
       kernels: 2,
