@@ -72,7 +72,7 @@ console.log(
     [
       row('context curves (rack model, DEP + DWDP, batch 1–4)', curves),
       row('whole scenario in process (curves + search + TTFT runs)', search),
-      row(`TTFT runs alone (${reported.length} deployments × ${res.params.ttftRequests} requests)`, ttft),
+      row(`TTFT runs alone (${reported.length} deployments × about ${res.params.ttftRequests} requests)`, ttft),
       row('npm run sim -- --scenario r1-e2e-pareto --json (fresh Node)', cli, false),
     ],
   ),

@@ -588,7 +588,10 @@ describe('e2e scenarios', () => {
       expect(p.ttftFluidMs).toBe(fresh.ttftMedianMs);
       const sim = ev.queuedTtft(fresh);
       expect([p.ttftMedianMs, p.ttftP90Ms]).toEqual([sim.medianMs, sim.p90Ms]);
-      expect(sim.requests).toBe(DEFAULT_E2E_PARAMS.ttftRequests);
+      // The benchmark's C × max(1, ⌊num_prompts / C⌋) requests: whole rounds of the C clients.
+      const C = fresh.config.concurrency;
+      expect(sim.requests).toBe(C * Math.max(1, Math.floor(DEFAULT_E2E_PARAMS.ttftRequests / C)));
+      expect(sim.requests).toBeLessThanOrEqual(Math.max(C, DEFAULT_E2E_PARAMS.ttftRequests));
     }
     // Validation rows only where the scenario has the published bands: none here.
     expect(e2eValidation(res)).toEqual([]);

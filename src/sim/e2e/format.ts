@@ -80,7 +80,8 @@ export function formatE2e(res: E2eResult, validation: readonly ValidationRow[]):
   ]);
   out.push(formatTable(head, rows, { rightAlign: head.map((h) => !h.includes('deployment')) }));
   out.push(
-    `TTFT: median of a simulated benchmark run of the deployment (${res.params.ttftRequests} requests, closed loop, ` +
+    `TTFT: median of a simulated benchmark run of the deployment (C clients, C = batch × GPUs, sending ` +
+      `C × max(1, ⌊${res.params.ttftRequests} / C⌋) requests, closed loop, all C at once, ` +
       'round-robin context workers, first burst included): context wait + prefill + KV transfer',
   );
   out.push('');

@@ -44,7 +44,8 @@ export interface E2eParams {
   seed: number;
   /**
    * Requests of the simulated benchmark run whose median TTFT is reported (ttft-queue.ts).
-   * Default 20000: the reproduction's `num_prompts`.
+   * Default 20000: the reproduction's `num_prompts`; a run at concurrency C sends
+   * C × max(1, ⌊num_prompts / C⌋) of them, as the reproduction's benchmark does.
    */
   ttftRequests: number;
 }

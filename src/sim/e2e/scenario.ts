@@ -210,6 +210,15 @@ export interface E2eEvaluator {
   queuedTtft(pt: E2ePoint): TtftStats;
 }
 
+/**
+ * Requests of the benchmark run at concurrency C: the reproduction sends C × multi_round prompts,
+ * multi_round = max(1, ⌊num_prompts / C⌋) (examples/dwdp/reproduce.py `build_full_config`;
+ * examples/disaggregated/slurm/benchmark/run_benchmark.sh: `--num-prompts concurrency × multi_round`).
+ */
+export function benchmarkRequests(concurrency: number, numPrompts: number): number {
+  return concurrency * Math.max(1, Math.floor(numPrompts / concurrency));
+}
+
 export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator {
   const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
   const model =
@@ -306,7 +315,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     const dep = c.strategy === 'dep';
     return simulateTtft({
       concurrency: c.concurrency,
-      requests: p.ttftRequests,
+      requests: benchmarkRequests(c.concurrency, p.ttftRequests),
       seed: p.seed,
       workers: dep ? c.ctxUnits : c.ctxUnits * c.groupSize,
       gpusPerWorker: dep ? c.groupSize : 1,
@@ -392,7 +401,8 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
       `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs, decode attention at ${fmt3(g.decodeAttentionEfficiency)} of peak, ` +
       `attention-DP step set by the busiest GPU's cached tokens, KV cache within ${g.kvMemoryFraction} of the memory ` +
       `the weights leave); median TTFT of a simulated benchmark run of each reported ` +
-      `deployment (${p.ttftRequests} requests, closed loop, round-robin context routing, seed ${p.seed}); ` +
+      `deployment (C = batch × GPUs clients, C × max(1, ⌊${p.ttftRequests} / C⌋) requests, closed loop, round-robin ` +
+      `context routing, seed ${p.seed}); ` +
       `uncalibrated end to end: no constant fitted to any published end-to-end number (those are validation only)`,
     params: p,
     generation: g,
