@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { acceptedTokens } from '../src/sim/e2e/generation.ts';
 import { acceptedTokenMoments, simulateTtft, type TtftSimInput } from '../src/sim/e2e/ttft-queue.ts';
+import { benchmarkRequests } from '../src/sim/e2e/scenario.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -42,6 +43,22 @@ const median = (xs: number[]) => {
 };
 
 describe('simulated TTFT', () => {
+  it('sends whole rounds of the C clients, as the benchmark’s multi_round = max(1, ⌊num_prompts / C⌋) does', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const C = 1 + rng.int(4096);
+      const prompts = 1 + rng.int(50000);
+      const n = benchmarkRequests(C, prompts);
+      // Reference: the largest multiple of C not above the prompts, and at least one round.
+      let rounds = 0;
+      while ((rounds + 1) * C <= prompts) rounds++;
+      expect(n, tag(`C ${C}, ${prompts} prompts`)).toBe(C * Math.max(1, rounds));
+      if (C <= prompts) expect(prompts - n, tag('under one round short')).toBeLessThan(C);
+    }
+    // The reproduction's: 2048 clients send 9 rounds (18,432), 64 clients 312 rounds (19,968).
+    expect(benchmarkRequests(2048, 20000)).toBe(18432);
+    expect(benchmarkRequests(64, 20000)).toBe(19968);
+  });
+
   it('one client: every request finds the context idle and waits exactly its own one-request step', () => {
     for (let trial = 0; trial < 20; trial++) {
       const st = stations();
