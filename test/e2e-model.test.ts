@@ -405,7 +405,7 @@ describe('decode step', () => {
     }
   });
 
-  it('moves its all-to-all bytes at the link × efficiency.allToAll, plus collectiveUs per phase, whatever efficiency.link is', () => {
+  it('moves its all-to-all bytes at the link × efficiency.allToAll, plus dispatchUs + combineUs, whatever efficiency.link and collectiveUs are', () => {
     for (let trial = 0; trial < 20; trial++) {
       const G = [2, 4, 8, 16, 32, 64][rng.int(6)];
       const cfg = { ep: G, batch: 256, mtp: rng.int(4), eplb: true };
@@ -413,21 +413,25 @@ describe('decode step', () => {
       const allToAll = rng.uniform(0.05, 1);
       const collectiveUs = rng.uniform(0, 100);
       const link = rng.uniform(0.05, 1);
+      const g = { ...DEFAULT_GENERATION_PARAMS, dispatchUs: rng.uniform(0, 100), combineUs: rng.uniform(0, 100) };
       const at = (e: object) =>
         new CostModel({ model: r1, profile: GB200_NVL72, efficiency: { allToAll, collectiveUs, ...e } });
-      const s = decodeStep(at({}), cfg, b, 8000);
+      const s = decodeStep(at({}), cfg, b, 8000, g);
       // Reference: T = b·(1 + m) tokens; each reaches a given peer's E/G experts with probability
       // 1 − Π (E − E/G − i)/(E − i) over its K picks; the busiest rank carries 1 + √(2 ln G / (T·K)) × the mean
-      // (EPLB); FP8 dispatch + BF16 combine = 3 bytes per value; 2 phases per MoE layer.
+      // (EPLB); FP8 dispatch + BF16 combine = 3 bytes per value; each MoE layer a dispatch and a combine.
       const T = b * (1 + cfg.mtp);
       let miss = 1;
       for (let i = 0; i < r1.topK; i++) miss *= (r1.experts - r1.experts / G - i) / (r1.experts - i);
       const imb = 1 + Math.sqrt((2 * Math.log(G)) / (T * r1.topK));
       const bytes = T * (G - 1) * (1 - miss) * r1.hidden * imb * 3;
-      const want = r1.layers.moe * (bytes / (900e9 * allToAll) / 1e-3 + (2 * collectiveUs) / 1000);
+      const want = r1.layers.moe * (bytes / (900e9 * allToAll) / 1e-3 + (g.dispatchUs + g.combineUs) / 1000);
       expect(s.breakdown.communication / want, tag(`G ${G} b ${b} allToAll ${allToAll}`)).toBeCloseTo(1, 9);
-      // The one-sided copies' efficiency is not the all-to-all's.
-      expect(decodeStep(at({ link }), cfg, b, 8000).breakdown.communication).toBe(s.breakdown.communication);
+      // The one-sided copies' efficiency is not the all-to-all's, and the prefill's fixed cost per phase is not the decode's.
+      expect(decodeStep(at({ link }), cfg, b, 8000, g).breakdown.communication).toBe(s.breakdown.communication);
+      expect(decodeStep(at({ collectiveUs: collectiveUs + 50 }), cfg, b, 8000, g).breakdown.communication).toBe(
+        s.breakdown.communication,
+      );
     }
   });
 

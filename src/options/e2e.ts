@@ -277,6 +277,26 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     label: 'generation.kvMemoryFraction',
     help: "fraction of the memory the weights leave that the KV cache may take (the reproduction's free_gpu_memory_fraction)",
   },
+  {
+    key: 'generation.dispatchUs',
+    kind: 'number',
+    min: 0,
+    max: 1e6,
+    default: G.dispatchUs,
+    unit: 'µs',
+    label: 'generation.dispatchUs',
+    help: "fixed latency of the decode all-to-all's dispatch (measured at batch 1 on GB200 NVL72)",
+  },
+  {
+    key: 'generation.combineUs',
+    kind: 'number',
+    min: 0,
+    max: 1e6,
+    default: G.combineUs,
+    unit: 'µs',
+    label: 'generation.combineUs',
+    help: "fixed latency of the decode all-to-all's combine (measured at batch 1 on GB200 NVL72)",
+  },
   // The rack model's routing skew, declared there; absent here means `generation.noEplbSkew`.
   {
     ...SCENARIO_PARAM.routingSkew,

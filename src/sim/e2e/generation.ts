@@ -13,7 +13,7 @@
 //               GQA: 4·S·headDim FLOPs per query token and head, S·2·kvHeads·headDim bytes
 //   MoE layer   router, shared expert, dispatch (FP8) and combine (BF16) all-to-all to the
 //               peers holding the token's experts (bytes at linkGBps × efficiency.allToAll, plus
-//               efficiency.collectiveUs per phase), the grouped GEMM over the GPU's E/G experts
+//               the measured fixed latency of each phase, dispatchUs and combineUs), the grouped GEMM over the GPU's E/G experts
 //               (weights of every touched expert read once: at small batch this is the cost),
 //               the local combine; the slowest GPU sets the step (all-to-all synchronizes):
 //               its expert load is `imbalance` × the mean
@@ -130,6 +130,19 @@ export interface GenerationParams {
    * requests at ISL + OSL do not fit is not searched.
    */
   kvMemoryFraction: number;
+  /**
+   * Fixed latency of the decode all-to-all's dispatch and of its combine, µs: what one phase
+   * takes at batch 1, where its bytes are nothing. Defaults 18.9 and 31.0: TensorRT-LLM's
+   * NVLinkOneSided all-to-all measured on GB200 NVL72 with DeepSeek-V3's shapes at EP 8, batch 1
+   * (tech blog 18, "Optimizing MoE Communication with One-Sided AlltoAll Over NVLink", Scaling
+   * With Batch Size and EP Size; EP 16 and 32 measure within 1 µs of these, EP 64 27.8 / 32.6).
+   * They replace the rack model's `efficiency.collectiveUs` (15 µs, a prefill-scale assumption)
+   * in the decode step; the bytes still move at linkGBps × efficiency.allToAll (fitted on
+   * Table 3: 0.684, against the same blog's 0.68–0.73 of 900 GB/s at 2048 tokens, local share
+   * taken out).
+   */
+  dispatchUs: number;
+  combineUs: number;
 }
 
 export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
@@ -142,6 +155,8 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   mtpPassUs: 565,
   decodeAttentionEfficiency: 660 / 990,
   kvMemoryFraction: 0.75,
+  dispatchUs: 18.9,
+  combineUs: 31.0,
 };
 
 /** The cached context lengths of a generation GPU's requests: mean, and standard deviation across requests. */
@@ -333,7 +348,7 @@ export function decodeStep(
       const reach = tokenReachesRankProbability(m.experts, m.topK, G);
       const sent = T * (G - 1) * reach * m.hidden * imb;
       const gbps = cost.linkGBps * cost.efficiency.allToAll * 1e6; // bytes per ms, at the all-to-all's achieved fraction
-      comm = (sent * (p.dispatchBytes + p.combineBytes)) / gbps + (2 * cost.efficiency.collectiveUs) / 1000;
+      comm = (sent * (p.dispatchBytes + p.combineBytes)) / gbps + (g.dispatchUs + g.combineUs) / 1000;
     }
     return { compute, comm };
   };
