@@ -176,13 +176,27 @@ export function decodeContextLengths(lo: number, hi: number, osl: number): Conte
 
 const maxNormalCache = new Map<number, number>();
 
+/** x to the non-negative integer power n by squaring: IEEE products only, the same bits in every engine. */
+function powInt(x: number, n: number): number {
+  let r = 1;
+  let b = x;
+  for (let k = n; k > 0; k >>= 1) {
+    if (k & 1) r *= b;
+    b *= b;
+  }
+  return r;
+}
+
 /**
- * E[max of n independent standard normals], by quadrature: E = ∫ x d(Φ(x)ⁿ) on [−10, 10] with
- * step 1e-3, Φ by the trapezoid rule on φ (error ≪ 1e-6). 0 for n ≤ 1; 1/√π at n = 2.
+ * E[max of n independent standard normals] (n rounded to an integer), by quadrature:
+ * E = ∫ x d(Φ(x)ⁿ) on [−10, 10] with step 1e-3, Φ by the trapezoid rule on φ (error ≪ 1e-6).
+ * 0 for n ≤ 1; 1/√π at n = 2. Rounded to 1e-9 so that the last-bit differences of Math.exp between JavaScript engines (Node against the
+ * page's browser) cannot reach the results.
  */
 export function expectedMaxNormal(n: number): number {
   if (!(n > 1)) return 0;
-  let e = maxNormalCache.get(n);
+  const k = Math.round(n);
+  let e = maxNormalCache.get(k);
   if (e !== undefined) return e;
   const h = 1e-3;
   const steps = 20000;
@@ -190,17 +204,18 @@ export function expectedMaxNormal(n: number): number {
   let cdf = 0;
   let prevF = 0;
   let prevPhi = phi(-10);
-  e = 0;
+  let sum = 0;
   for (let i = 1; i <= steps; i++) {
     const x = -10 + i * h;
     const p = phi(x);
     cdf += ((prevPhi + p) * h) / 2;
-    const F = Math.pow(Math.min(1, cdf), n);
-    e += (x - h / 2) * (F - prevF);
+    const F = powInt(Math.min(1, cdf), k);
+    sum += (x - h / 2) * (F - prevF);
     prevF = F;
     prevPhi = p;
   }
-  maxNormalCache.set(n, e);
+  e = Math.round(sum * 1e9) / 1e9;
+  maxNormalCache.set(k, e);
   return e;
 }
 
