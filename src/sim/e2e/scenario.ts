@@ -399,6 +399,7 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
       `DEFAULT_GENERATION_PARAMS (MTP acceptance ${g.mtpAcceptance}, no-EPLB skew ` +
       `${p.routingSkew === undefined ? g.noEplbSkew : `from the rack model's routingSkew ${p.routingSkew}`}, per-layer floor ` +
       `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs, decode attention at ${fmt3(g.decodeAttentionEfficiency)} of peak, ` +
+      `all-to-all ${g.dispatchUs} + ${g.combineUs} µs a MoE layer beyond its bytes, ` +
       `attention-DP step set by the busiest GPU's cached tokens, KV cache within ${g.kvMemoryFraction} of the memory ` +
       `the weights leave); median TTFT of a simulated benchmark run of each reported ` +
       `deployment (C = batch × GPUs clients, C × max(1, ⌊${p.ttftRequests} / C⌋) requests, closed loop, round-robin ` +
