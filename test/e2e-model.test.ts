@@ -379,6 +379,20 @@ describe('decode step', () => {
     });
     expect(ep4.kv).toBeGreaterThan(186e9 - ep4.weights);
     expect(ep4.fits).toBe(false);
+    // The search skips what does not fit: EP4 at batch 256 always, EP8 at batch 256 once the KV budget
+    // (fraction × the 124 GB its weights leave) falls below its 82.9 GB.
+    const gen = (ep: number) => ({ ep, batch: 256, mtp: 1, eplb: true });
+    const evaluator = (generation: object) =>
+      e2eEvaluator(
+        parseE2eScenario({
+          mode: 'e2e',
+          e2e: { genEp: [4, 8], genBatch: [256], mtp: [1], eplb: [true], bands: [[1, 1000]], generation },
+        }),
+      );
+    const ev = evaluator({});
+    expect(ev.evaluate('dep', 4, gen(4))).toBeNull();
+    expect(ev.evaluate('dep', 4, gen(8))).not.toBeNull();
+    expect(evaluator({ kvMemoryFraction: rng.uniform(0.05, 0.6) }).evaluate('dwdp', 4, gen(8))).toBeNull();
   });
 
   it('never runs a layer below minLayerUs nor an MTP pass below one layer + mtpPassUs', () => {
