@@ -1,11 +1,13 @@
 // npm run bench:similarity — the emulation held against two yardsticks, side by side in one run.
 //
 // 1. invariant: with a free link and no time dilation DWDP does exactly DP's math, so its
-//    measured compute per category must be DP's (split weights on and off). Configurations run
-//    interleaved, after one untimed warm-up run each (pipelines built, caches warm), every step
-//    timed as the minimum of --repeats submissions; a category's time sums each step's minimum
-//    over the rounds. A control runs beside them: DP again, on its own device; its ratio to DP is
-//    the scatter of the measurement itself (what a DWDP ratio must be read against).
+//    measured compute per category must be DP's (split weights on and off). After one warm-up
+//    run each (pipelines built, caches warm), the configurations run side by side with their
+//    steps paired (src/strategies/paired-steps.ts): each step of every configuration submitted
+//    back to back, --rounds rounds, the order rotated each round; per category the median and
+//    interquartile range of the paired ratios to DP's same step. A control runs beside them:
+//    DP again, on its own device; its ratios are the scatter of the measurement itself (what a
+//    DWDP ratio must be read against).
 // 2. agreement: scaled emulated runs (tiny-mixtral standing for DeepSeek-R1 on GB200 NVL72)
 //    beside their modeled counterparts: DWDP/DEP and DP/DEP TPS/GPU and the hidden-pull fraction,
 //    with the error, and per strategy each part of a rank's time (compute per category, exposed
@@ -21,7 +23,14 @@ import { formatTable } from '../src/report/table.ts';
 import { modeledRates, withRoutedLoads } from '../src/similarity/counterpart.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
-import { stepMinimaByCategory } from '../src/strategies/metrics.ts';
+import {
+  medianInterval,
+  pairedRatiosByCategory,
+  stepMinimaByCategory,
+  withinBound,
+  type PairedRatio,
+} from '../src/strategies/metrics.ts';
+import { PairedSteps } from '../src/strategies/paired-steps.ts';
 import { withScaleTarget } from '../src/similarity/target.ts';
 import type { CounterpartParams } from '../src/similarity/scale-model.ts';
 import { measureDilation } from '../src/strategies/dilation.ts';
@@ -39,10 +48,9 @@ const SPEC: Spec = {
     choices: ['invariant', 'gemm', 'agreement', 'both'],
     help: 'invariant (with the grouped-GEMM row), gemm (that row alone), agreement or both (default both)',
   },
-  rounds: { kind: 'string', help: 'invariant: interleaved rounds (default 2)', placeholder: 'n' },
-  repeats: {
+  rounds: {
     kind: 'string',
-    help: 'invariant: submissions per timed step, minimum kept (default 3)',
+    help: 'invariant: paired rounds, each step of the four runs submitted back to back once per round (default 9)',
     placeholder: 'n',
   },
   'gemm-pairs': {
@@ -59,8 +67,6 @@ const SPEC: Spec = {
   out: { kind: 'string', help: 'JSON output (default results/bench-similarity.json)', placeholder: 'FILE' },
   help: { kind: 'flag', help: 'show this help' },
 };
-
-const CATEGORIES = ['attention', 'router', 'gemm', 'combine', 'merge'];
 
 /**
  * The split-weight grouped GEMM against DP's one-source GEMM, the same rows and weights (the
@@ -117,7 +123,12 @@ async function gemmSources(pairs: number) {
   return { pairs, same, ms: Object.fromEntries(SOURCES.map((s, i) => [s, ms[i]])), loadAverage: loadavg() };
 }
 
-async function invariant(rounds: number, repeats: number) {
+/** The invariant's sides, in pairing order: DP is the reference, DP again the control. */
+const INVARIANT_SIDES = ['dp', 'dwdp split on', 'dwdp split off', 'dp again'] as const;
+/** The categories whose steps are paired (the merge is DWDP split off's alone). */
+const PAIRED: readonly ComputeCategory[] = ['attention', 'router', 'gemm', 'combine'];
+
+async function invariant(rounds: number) {
   const base: GroupRunOptions = {
     ...DEFAULT_GROUP_OPTIONS,
     model: 'tiny-mixtral',
@@ -128,65 +139,86 @@ async function invariant(rounds: number, repeats: number) {
     clock: 'virtual',
     timeDilation: undefined,
     link: { gbps: 100000, latencyUs: 2, contentionFix: true },
-    timingRepeats: repeats,
   };
-  const configs: Record<string, GroupRunOptions> = {
+  const configs: Record<(typeof INVARIANT_SIDES)[number], GroupRunOptions> = {
     dp: { ...base, strategy: 'dp' },
-    // The control: DP again, on its own device. Its ratio to DP is what the measurement can resolve.
-    'dp again': { ...base, strategy: 'dp' },
     'dwdp split on': { ...base, strategy: 'dwdp', dwdp: { ...base.dwdp, splitWeights: true } },
     'dwdp split off': { ...base, strategy: 'dwdp', dwdp: { ...base.dwdp, splitWeights: false } },
+    // The control: DP again, on its own device. Its ratio to DP is what the measurement can resolve.
+    'dp again': { ...base, strategy: 'dp' },
   };
-  const runs: Record<string, GroupRun[]> = {};
-  // The three run side by side: the virtual clock's process-wide GPU lock interleaves their steps,
-  // so the load of the moment weighs on DP's and DWDP's kernels alike.
-  const sideBySide = (over: Partial<GroupRunOptions>) =>
-    Promise.all(Object.values(configs).map((o) => runGroup({ ...o, ...over })));
   const load0 = loadavg()[0];
-  process.stderr.write('  warm-up round (pipelines built, caches warm)\n');
-  await sideBySide({ timingRepeats: 1 });
-  let adapter = '';
-  for (let i = 0; i < rounds; i++) {
-    process.stderr.write(`  round ${i + 1}/${rounds}: dp, dwdp split on, dwdp split off, dp again side by side\n`);
-    const results = await sideBySide({});
-    Object.keys(configs).forEach((name, j) => {
-      adapter = results[j].adapter;
-      (runs[name] ??= []).push(results[j]);
-    });
-  }
-  // Each step's minimum over the rounds, summed: the least-contended sample of every step.
-  const best = Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, stepMinimaByCategory(rs)]));
-  const rows = CATEGORIES.filter((c) => Object.values(best).some((b) => b[c] !== undefined)).map((c) => {
-    const dp = best.dp[c];
-    const on = best['dwdp split on'][c];
-    const off = best['dwdp split off'][c];
-    const ratio = (x: number | undefined) => (x !== undefined && dp ? x / dp : '—');
-    const again = best['dp again']?.[c];
-    return [c, dp ?? '—', on ?? '—', ratio(on), off ?? '—', ratio(off), again ?? '—', ratio(again)];
+  process.stderr.write('  warm-up (pipelines built, caches warm): the four side by side, unpaired\n');
+  await Promise.all(INVARIANT_SIDES.map((k) => runGroup(configs[k])));
+  process.stderr.write(`  paired: every step of the four back to back, ${rounds} rounds (order rotated each round)\n`);
+  const paired = new PairedSteps(INVARIANT_SIDES.length, rounds, new Set(PAIRED));
+  const loadMid = loadavg()[0];
+  const runs = await Promise.all(
+    INVARIANT_SIDES.map((k, side) => runGroup(configs[k], { paired: { steps: paired, side } })),
+  );
+  const adapter = runs[0].adapter;
+  const ratios = Object.fromEntries(
+    INVARIANT_SIDES.slice(1).map((k, j) => [k, pairedRatiosByCategory(paired.steps, j + 1, 0)]),
+  ) as Record<Exclude<(typeof INVARIANT_SIDES)[number], 'dp'>, Record<string, PairedRatio>>;
+  // Each run's steps keep their rounds' minimum: DP's per-rank total per category, for scale.
+  const dpMs = stepMinimaByCategory([runs[0]]);
+  const cell = (r: PairedRatio | undefined) => (r ? r.median : '—');
+  const iqr = (r: PairedRatio | undefined) => (r ? `${r.q1.toFixed(3)}–${r.q3.toFixed(3)}` : '—');
+  const rows = PAIRED.filter((c) => ratios['dwdp split on'][c] || ratios['dp again'][c]).map((c) => {
+    const on = ratios['dwdp split on'][c];
+    const off = ratios['dwdp split off'][c];
+    const ctl = ratios['dp again'][c];
+    return [c, dpMs[c] ?? '—', cell(on), iqr(on), cell(off), iqr(off), cell(ctl), iqr(ctl), on?.pairs ?? 0];
   });
+  const load1 = loadavg()[0];
   console.log(
-    `\ninvariant — free link (100000 GB/s), no dilation: tiny-mixtral, 4 ranks, 4 layers, 256 tokens/rank in 2 requests; ` +
-      `compute per rank (ms) measured here (${adapter}, GPU timestamps; DP, DWDP split on and off and DP again side by side, steps interleaved; ` +
-      `min of ${repeats} submissions per step, each step's min over ${rounds} rounds; ` +
-      `load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end):\n`,
+    `\ninvariant, paired — free link (100000 GB/s), no dilation: tiny-mixtral, 4 ranks, 4 layers, 256 tokens/rank in 2 requests; ` +
+      `measured here (${adapter}, GPU timestamps): every step of DP, DWDP split on, DWDP split off and DP again (the control, ` +
+      `its own device) submitted back to back, ${rounds} rounds, order rotated each round; per category the median and ` +
+      `interquartile range of the paired ratios (a step's ms ÷ DP's same step in the same round); ` +
+      `load average ${load0.toFixed(1)} at the start, ${loadMid.toFixed(1)} after the warm-up, ${load1.toFixed(1)} at the end:\n`,
   );
   console.log(
     formatTable(
       [
         'category',
-        'DP ms',
-        'DWDP split on ms',
-        'on ÷ DP',
-        'DWDP split off ms',
-        'off ÷ DP',
-        'DP again ms',
-        'again ÷ DP',
+        'DP ms per rank',
+        'split on ÷ DP (median)',
+        'IQR',
+        'split off ÷ DP (median)',
+        'IQR',
+        'DP again ÷ DP (control)',
+        'IQR',
+        'pairs',
       ],
       rows,
     ),
   );
-  console.log('(merge: the split-off copy into one buffer, DWDP only; DP again: the control, DP on its own device)');
-  return { adapter, rounds, repeats, loadAverage: [load0, loadavg()[0]], stepMinimaMsPerRank: best };
+  // The median's approximate 95% interval (McGill's notch) against the 5% bound, control first.
+  const verdicts = PAIRED.filter((c) => ratios['dp again'][c]).map((c) => {
+    const v = (k: keyof typeof ratios) => {
+      const r = ratios[k][c];
+      if (!r) return `${k} —`;
+      const [lo, hi] = medianInterval(r);
+      return `${k} ${withinBound(r, 0.05)} (${lo.toFixed(3)}–${hi.toFixed(3)})`;
+    };
+    return `${c}: ${v('dp again')}; ${v('dwdp split on')}; ${v('dwdp split off')}`;
+  });
+  console.log(
+    "\n(DP ms per rank: each step's minimum over the rounds, summed; the merge, DWDP split off's alone, is not paired)\n" +
+      'the 5% bound per category, from the median ± 1.58·IQR/√pairs (its approximate 95% interval): ' +
+      'within, outside or unresolved — the control must be within for a DWDP row to mean anything\n' +
+      verdicts.join('\n'),
+  );
+  return {
+    adapter,
+    rounds,
+    sides: INVARIANT_SIDES,
+    loadAverage: { start: load0, afterWarmUp: loadMid, end: load1 },
+    pairedRatios: ratios,
+    dpMsPerRank: dpMs,
+    steps: paired.steps,
+  };
 }
 
 interface Workload {
@@ -356,8 +388,7 @@ async function main(): Promise<void> {
       usage('npm run bench:similarity -- [options]', 'The DP invariant and the model agreement.', SPEC),
     );
   const part = args.str('part', 'both');
-  const repeats = args.num('repeats', 3, { min: 1, int: true });
-  const rounds = args.num('rounds', 2, { min: 1, int: true });
+  const rounds = args.num('rounds', 9, { min: 1, max: 64, int: true });
   const gemmPairs = args.num('gemm-pairs', 15, { min: 1, int: true });
   const agreementRepeats = args.num('agreement-repeats', 1, { min: 1, int: true });
   const workloads = args
@@ -375,7 +406,7 @@ async function main(): Promise<void> {
   const writeOut = (r: Record<string, unknown>) => writeFileAtomic(out, JSON.stringify(r, null, 2) + '\n');
   const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
   if (part !== 'agreement') result.gemmSources = await gemmSources(gemmPairs);
-  if (part === 'invariant' || part === 'both') result.invariant = await invariant(rounds, repeats);
+  if (part === 'invariant' || part === 'both') result.invariant = await invariant(rounds);
   if (part === 'agreement' || part === 'both')
     result.agreement = await agreement(workloads, agreementRepeats, (rows) =>
       // Each workload's rows are written as they come (a long run keeps what it measured).

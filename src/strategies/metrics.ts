@@ -2,6 +2,8 @@
 import type { RankReport } from './types.ts';
 import type { Interval } from '../timeline/scheduler.ts';
 import { CATEGORIES } from '../timeline/categories.ts';
+import { quantile } from '../util/stats.ts';
+import type { PairedStep } from './paired-steps.ts';
 
 /**
  * TPS/GPU: every rank's tokens over the step's makespan, per rank. TPS/user: the mean over
@@ -65,4 +67,69 @@ export function stepMinimaByCategory(runs: readonly { intervals: readonly Interv
         `stepMinimaByCategory: run ${j + 2} has ${other.size} steps, run 1 has ${first.size} (runs must share one configuration)`,
       );
   return out;
+}
+
+/** A category's paired ratios: their median, quartiles and count. */
+export interface PairedRatio {
+  median: number;
+  q1: number;
+  q3: number;
+  pairs: number;
+}
+
+/**
+ * Side `side` against side `reference` per category, from paired steps
+ * (src/strategies/paired-steps.ts): every step and round where both sides have time in the
+ * category gives one ratio, side's ms ÷ reference's ms of the same round (two submissions
+ * back to back); each category's ratios summarized by their median and quartiles (linear
+ * between order statistics). A step's passes of one category are summed within a submission.
+ */
+export function pairedRatiosByCategory(
+  steps: readonly PairedStep[],
+  side: number,
+  reference: number,
+): Record<string, PairedRatio> {
+  const ratios = new Map<string, number[]>();
+  for (const [j, st] of steps.entries()) {
+    const a = st.samples[side];
+    const b = st.samples[reference];
+    if (!a || !b)
+      throw new Error(`pairedRatiosByCategory: step ${j} ('${st.label}') has no side ${!a ? side : reference}`);
+    if (a.length !== b.length)
+      throw new Error(
+        `pairedRatiosByCategory: step ${j} ('${st.label}') has ${a.length} rounds on side ${side}, ${b.length} on side ${reference}`,
+      );
+    a.forEach((sa, round) => {
+      for (const [c, ms] of Object.entries(sa)) {
+        const ref = b[round][c];
+        if (ref > 0 && ms >= 0) (ratios.get(c) ?? ratios.set(c, []).get(c)!).push(ms / ref);
+      }
+    });
+  }
+  const out: Record<string, PairedRatio> = {};
+  for (const [c, r] of ratios)
+    out[c] = { median: quantile(r, 0.5), q1: quantile(r, 0.25), q3: quantile(r, 0.75), pairs: r.length };
+  return out;
+}
+
+/**
+ * The approximate 95% interval of a ratio's median from its quartiles (McGill, Tukey and
+ * Larsen's notch, 1978): median ± 1.58·(q3 − q1)/√pairs.
+ */
+export function medianInterval(r: PairedRatio): [number, number] {
+  if (!(r.pairs >= 1)) throw new Error(`medianInterval: needs at least one pair (got ${r.pairs})`);
+  const half = (1.58 * (r.q3 - r.q1)) / Math.sqrt(r.pairs);
+  return [r.median - half, r.median + half];
+}
+
+/**
+ * Whether a ratio's median is within `bound` of 1 (|ratio − 1| ≤ bound): 'within' when its whole
+ * interval (medianInterval) is, 'outside' when none of it is, else 'unresolved'.
+ */
+export function withinBound(r: PairedRatio, bound: number): 'within' | 'outside' | 'unresolved' {
+  if (!(bound > 0)) throw new Error(`withinBound: bound must be > 0 (got ${bound})`);
+  const [lo, hi] = medianInterval(r);
+  if (lo >= 1 - bound && hi <= 1 + bound) return 'within';
+  if (hi < 1 - bound || lo > 1 + bound) return 'outside';
+  return 'unresolved';
 }

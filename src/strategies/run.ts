@@ -19,6 +19,7 @@ import { setupDp, runDpRank } from './dp.ts';
 import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
 import { buildGroupEnv, buildRankEnv, groupWorkload, workFromLengths, type RankEnv } from './group.ts';
 import { checkGroupOptions } from './options.ts';
+import type { PairedSteps } from './paired-steps.ts';
 import { VirtualRuntime, WallRuntime, exclusiveGpuWork, type RankRuntime } from './runtime.ts';
 import type {
   GroupRunOptions,
@@ -35,6 +36,11 @@ export interface RunHooks {
   onProgress?: (p: RunProgress) => void;
   /** Read every rank's output back (for checks and dumps). */
   keepOutputs?: boolean;
+  /**
+   * Virtual clock: time this run's steps back to back with other runs' same steps, as side
+   * `side` of `steps` (src/strategies/paired-steps.ts); the side is closed when the run ends.
+   */
+  paired?: { steps: PairedSteps; side: number };
 }
 
 /** The group's tensors, all ranks stacked in rank order. */
@@ -67,6 +73,16 @@ export function resolveConfig(model: GroupRunOptions['model']): MoeConfig {
 }
 
 export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Promise<GroupRun> {
+  try {
+    return await runGroupOnce(opts, hooks);
+  } finally {
+    hooks.paired?.steps.close(hooks.paired.side);
+  }
+}
+
+async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<GroupRun> {
+  if (hooks.paired && opts.clock !== 'virtual')
+    throw new Error(`paired steps: need the virtual clock (clock '${opts.clock}' given): use clock 'virtual'`);
   const cfg = resolveConfig(opts.model);
   checkGroupOptions(cfg, opts);
   const progress = (p: RunProgress) => hooks.onProgress?.(p);
@@ -131,7 +147,7 @@ export async function runGroup(opts: GroupRunOptions, hooks: RunHooks = {}): Pro
     const runtime =
       opts.clock === 'wall'
         ? new WallRuntime(ranks, transport, spec)
-        : new VirtualRuntime(ranks, transport, spec, { repeats: opts.timingRepeats ?? 1 });
+        : new VirtualRuntime(ranks, transport, spec, { repeats: opts.timingRepeats ?? 1, paired: hooks.paired });
     const rt = (r: number): RankRuntime => watch(runtime.forRank(r), hooks, opts.layers);
 
     progress({

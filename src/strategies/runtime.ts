@@ -14,6 +14,7 @@ import type { CopySegment, Rank, Transport } from '../dwdp/transport.ts';
 import { WallLink } from '../dwdp/wall-link.ts';
 import { simulate, type Interval, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
+import type { PairedSteps } from './paired-steps.ts';
 import { CATEGORIES, type ComputeCategory, type SpanCategory } from '../timeline/categories.ts';
 
 /** Encodes one step's GPU work; pass labels recorded on `timer` name its parts. */
@@ -285,6 +286,12 @@ export interface HostSpan {
  */
 export interface StepTiming {
   repeats: number;
+  /**
+   * Steps of the paired categories timed back to back with other runs' same steps
+   * (src/strategies/paired-steps.ts): this run is side `side`; such a step keeps the minimum of
+   * its rounds' samples, and `repeats` does not apply to it.
+   */
+  paired?: { steps: PairedSteps; side: number };
 }
 
 export class VirtualRuntime extends BaseRuntime {
@@ -328,9 +335,46 @@ export class VirtualRuntime extends BaseRuntime {
   forRank(r: number): RankRuntime {
     const rank = this.ranks[r];
     const prog = this.programs[r];
+    const occurrences = new Map<string, number>();
+    const record = (category: ComputeCategory, layer: number, passes: Map<string, number>) => {
+      for (const [pass, ms] of passes)
+        prog.push({
+          kind: 'compute',
+          label: `${pass} L${layer}`,
+          category: categoryOf(pass, category),
+          durationMs: ms,
+          layer,
+        });
+    };
     return {
       rank,
       compute: async (label, category, layer, encode) => {
+        const paired = this.timing.paired;
+        if (paired?.steps.pairs(category)) {
+          const occurrence = occurrences.get(label) ?? 0;
+          occurrences.set(label, occurrence + 1);
+          const timer = this.timerFor(rank.gpu);
+          const passes = new Map<string, number>();
+          // One submission, its host span logged; run under the GPU lock the pairing holds.
+          const submit = async () => {
+            const t0 = performance.now();
+            try {
+              const got = await submitAndWait(rank.gpu, encode, timer);
+              if (!timer) got.set(label, performance.now() - t0);
+              const byCategory: Record<string, number> = {};
+              for (const [pass, ms] of got) {
+                passes.set(pass, Math.min(ms, passes.get(pass) ?? Infinity));
+                const c = categoryOf(pass, category);
+                byCategory[c] = (byCategory[c] ?? 0) + ms;
+              }
+              return byCategory;
+            } finally {
+              this.hostSpans.push({ kind: 'compute', label, startMs: t0, endMs: performance.now() });
+            }
+          };
+          await paired.steps.arrive(paired.side, { rank: r, label, occurrence }, submit);
+          return record(category, layer, passes);
+        }
         await this.locked('compute', label, async () => {
           const timer = this.timerFor(rank.gpu);
           const passes = new Map<string, number>();
@@ -341,14 +385,7 @@ export class VirtualRuntime extends BaseRuntime {
             if (!timer) got.set(label, performance.now() - t0);
             for (const [pass, ms] of got) passes.set(pass, Math.min(ms, passes.get(pass) ?? Infinity));
           }
-          for (const [pass, ms] of passes)
-            prog.push({
-              kind: 'compute',
-              label: `${pass} L${layer}`,
-              category: categoryOf(pass, category),
-              durationMs: ms,
-              layer,
-            });
+          record(category, layer, passes);
         });
       },
       // Host-side bookkeeping is not GPU time; it takes no virtual time.
