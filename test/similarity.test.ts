@@ -17,7 +17,7 @@ import type { Op } from '../src/timeline/ops.ts';
 import { linkSpec } from '../src/timeline/link.ts';
 import { counterpartScenario, modeledRates } from '../src/similarity/counterpart.ts';
 import { ScaleModel, addDenseLayers, dilate, extendLayers } from '../src/similarity/scale-model.ts';
-import { scaleTarget, targetWorkload, type EmulatedShape } from '../src/similarity/target.ts';
+import { scaleTarget, targetWorkload, withRoutedTarget, type EmulatedShape } from '../src/similarity/target.ts';
 import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
@@ -326,5 +326,112 @@ describe('counterpart', () => {
     const out = JSON.parse(r.stdout);
     expect(out.modeled).toBe(true);
     expect(out.rows[0].tDwdp).toBeCloseTo(res.rows[0].tDwdp, 9);
+  });
+});
+
+describe('padded tiles: the dilation target under the run’s routing', () => {
+  it('is each expert’s rows in whole 128-row tiles, per strategy, rank and layer (random loads, float64 roofline)', () => {
+    const e = shape({ tokensPerRank: 128 * (1 + rng.int(16)), requestsPerRank: 1 + rng.int(4) });
+    const t = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e);
+    const Ee = e.cfg.experts;
+    // Random routed counts, some experts idle in some layers (a DEP owner may get no rows at all).
+    const counts = Array.from({ length: e.layers }, () =>
+      Array.from({ length: Ee }, () => (rng.next() < 0.15 ? 0 : rng.int(400))),
+    );
+    counts.forEach((c) => (c[rng.int(Ee)] += 1));
+    const routed = withRoutedTarget(t, counts);
+    // Independent float64: target expert x stands for emulated ⌊x·E_e/E_t⌋ and takes an equal part of its fraction.
+    const r1 = loadPreset('deepseek-r1');
+    const cost = new CostModel({ model: r1, profile: getProfile('gb200-nvl72'), format: e.format });
+    const Et = r1.experts;
+    const K = r1.topK;
+    const H = r1.hidden;
+    const F = r1.expertHidden;
+    const peak = getProfile('gb200-nvl72').peakTflops[cost.expertPrecision]! * 1e9; // FLOP per ms
+    const hbm = getProfile('gb200-nvl72').hbmGBps * 1e6; // bytes per ms
+    const eff = cost.efficiency;
+    const gemm = (slots: number[], touched: number) => {
+      let real = 0;
+      let padded = 0;
+      for (const c of slots)
+        if (c > 0) {
+          real += c;
+          padded += 128 * Math.ceil(c / 128 - 1e-9);
+        }
+      if (real === 0) return 0; // no rows: no kernel runs
+      const flops = 2 * padded * 3 * H * F;
+      const bytes = touched * cost.expertBytes + real * (2 * H + 2 * F) * cost.precision.activationBytes;
+      return Math.max(flops / (peak * eff.groupedGemm), bytes / (hbm * eff.memory)) + (3 * eff.launchUs) / 1000;
+    };
+    const Ts = t.workload.lengths.map((S) => S.reduce((a, b) => a + b, 0));
+    const totalT = Ts.reduce((a, b) => a + b, 0);
+    counts.forEach((c, k) => {
+      const total = c.reduce((a, b) => a + b, 0);
+      const f = Array.from({ length: Et }, (_, x) => c[Math.floor((x * Ee) / Et)] / total / (Et / Ee));
+      const touched = (T: number, xs: number[]) =>
+        xs.reduce((u, x) => u + (f[x] > 0 ? 1 - (1 - f[x]) ** (T * K) : 0), 0);
+      const all = Array.from({ length: Et }, (_, x) => x);
+      Ts.forEach((T, r) => {
+        const want = gemm(
+          f.map((fx) => fx * T * K),
+          touched(T, all),
+        );
+        for (const s of ['dp', 'dwdp'] as const)
+          expect(Math.abs(routed.gemmByLayer![s][r][k] - want), `${s} rank ${r} layer ${k} ${at}`).toBeLessThanOrEqual(
+            1e-12 * want,
+          );
+        // DEP: owner r's experts, with the whole group's slots.
+        const owned = all.filter((x) => Math.floor((x * e.ranks) / Et) === r);
+        const wantDep = gemm(
+          owned.map((x) => f[x] * totalT * K),
+          touched(totalT, owned),
+        );
+        expect(
+          Math.abs(routed.gemmByLayer!.dep[r][k] - wantDep),
+          `dep owner ${r} layer ${k} ${at}`,
+        ).toBeLessThanOrEqual(1e-12 * wantDep);
+      });
+    });
+    expect(routed.params.expertLoads, at).toHaveLength(e.layers);
+    expect(() => withRoutedTarget(t, counts.slice(1))).toThrow(/routed slots give 3 layers, the run measured 4/);
+  });
+
+  it('counts the counterpart’s work: the scheduled GEMM total per rank is the rack model’s, layer k using loads k mod L', () => {
+    const e = shape({ tokensPerRank: 256 * (1 + rng.int(4)), requestsPerRank: 1 + rng.int(4) });
+    const t = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, e);
+    const counts = Array.from({ length: e.layers }, () =>
+      Array.from({ length: e.cfg.experts }, () => 1 + rng.int(300)),
+    );
+    const sm = ScaleModel.create(withRoutedTarget(t, counts), 0.1 + rng.next());
+    const m = modeledRates(sm.target.params, 'gb200-nvl72');
+    const moe = loadPreset('deepseek-r1').layers.moe;
+    // DP and DEP: the model's GEMM ops are never stretched by copy interference (DP pulls nothing;
+    // DEP's sends are not pulls), so its per-rank GEMM total is the cost model's sum.
+    for (const s of ['dp', 'dep'] as const)
+      m[s].ranks.forEach((rank, r) =>
+        expect(
+          Math.abs(sm.targetTotalMs('gemm', s, r, moe) / rank.computeByCategory.gemm! - 1),
+          `${s} rank ${r} ${at}`,
+        ).toBeLessThan(1e-9),
+      );
+    // The dilation takes that total: σ × Σ_r target ÷ the measured GEMM, over the layers as scheduled.
+    const programs: Op[][] = Array.from({ length: e.ranks }, () =>
+      Array.from({ length: moe }, (_, l) => ({
+        kind: 'compute' as const,
+        label: `gate_up L${l}`,
+        category: 'gemm' as const,
+        durationMs: rng.uniform(1, 9),
+        layer: l,
+      })),
+    );
+    const measured = programs.flat().reduce((a, op) => a + (op.kind === 'compute' ? op.durationMs : 0), 0);
+    for (const s of ['dp', 'dep', 'dwdp'] as const) {
+      let target = 0;
+      for (let r = 0; r < e.ranks; r++)
+        for (let l = 0; l < moe; l++) target += sm.target.gemmByLayer![s][r][l % e.layers];
+      const want = (sm.timeScale * target) / measured;
+      const got = sm.categoryFactors(s, programs, moe).get('gemm')!.value;
+      expect(Math.abs(got / want - 1), `${s} ${at}`).toBeLessThan(1e-12);
+    }
   });
 });

@@ -148,6 +148,13 @@ export interface ScaleTarget {
     /** The split-off merge of one layer's pulled experts. */
     merge: number;
   };
+  /**
+   * With the routing the run had (withRoutedTarget, src/similarity/target.ts): per strategy, rank
+   * and MoE layer of the loads, the target's grouped GEMM with every expert's rows in whole
+   * tiles, the last one padded (the counterpart's work). Layer k of the target uses entry
+   * k mod its length, as the counterpart cycles the loads; it replaces perLayerMs.gemm.
+   */
+  gemmByLayer?: Record<ScaledStrategy, number[][]>;
   /** Per rank, modeled ms of the dense layers before the MoE layers and of the step's tail (embed + LM head). */
   denseHeadMs: number[];
   tailMs: number[];
@@ -228,8 +235,11 @@ export class ScaleModel {
         return m.attention[rank] + (sharedApart ? 0 : m.shared[rank]);
       case 'dense':
         return m.shared[rank];
-      case 'gemm':
-        return m.gemm[strategy][rank];
+      case 'gemm': {
+        // With the run's routing: the mean over the loads' layers (targetTotalMs sums them as scheduled).
+        const byLayer = this.target.gemmByLayer?.[strategy][rank];
+        return byLayer ? byLayer.reduce((a, b) => a + b, 0) / byLayer.length : m.gemm[strategy][rank];
+      }
       case 'collective':
         return strategy === 'dep' ? m.collective : 0;
       case 'merge':
@@ -237,6 +247,25 @@ export class ScaleModel {
       default:
         return m[category][rank];
     }
+  }
+
+  /**
+   * Target time (modeled, ms) of a dilated category over `layers` MoE layers of rank r: the
+   * per-layer time × layers, or with per-layer GEMMs (gemmByLayer) their sum, layer k taking
+   * entry k mod their count.
+   */
+  targetTotalMs(
+    category: DilatedCategory,
+    strategy: ScaledStrategy,
+    rank: number,
+    layers: number,
+    sharedApart = false,
+  ): number {
+    const byLayer = this.target.gemmByLayer?.[strategy][rank];
+    if (category !== 'gemm' || !byLayer) return this.targetMs(category, strategy, rank, sharedApart) * layers;
+    let ms = 0;
+    for (let k = 0; k < layers; k++) ms += byLayer[k % byLayer.length];
+    return ms;
   }
 
   /** Modeled compute (emulated ms: σ × target) of rank r's dense layers before the MoE layers, and of its step tail. */
@@ -268,7 +297,7 @@ export class ScaleModel {
       const measured = measuredMs(cat);
       if (!(measured > 0)) continue;
       let target = 0;
-      programs.forEach((_, r) => (target += this.targetMs(cat, strategy, r, sharedApart) * layers));
+      programs.forEach((_, r) => (target += this.targetTotalMs(cat, strategy, r, layers, sharedApart)));
       const value = (this.timeScale * target) / measured;
       out.set(cat, {
         value,

@@ -17,6 +17,8 @@ import type { MoeConfig } from '../model/config.ts';
 import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import { loadPreset } from '../model/presets.ts';
 import { CostModel, expectedExpertsTouched, tokenReachesRankProbability } from '../sim/cost-model.ts';
+import { GROUPED_GEMM_TILE_M, depLoadsLayer, layerLoads, loadSlots, loadTouched } from '../sim/routing.ts';
+import { withRoutedLoads } from './counterpart.ts';
 import { stepBatches } from '../sim/experiment.ts';
 import { lengthKeys, lengthsWithMean, type LengthLaw } from '../workload/lengths.ts';
 import type { GroupRunOptions } from '../options/group.ts';
@@ -153,6 +155,48 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
       // The emulation's hot-expert skew, which the rack model draws the same way (src/sim/routing.ts).
       ...(e.routingSkew ? { routingSkew: e.routingSkew } : {}),
     },
+  };
+}
+
+/**
+ * `t` for the routing its run had: `routedSlots[l][e]`, the group's slots of emulated expert e in
+ * measured layer l (a DEP run's recorded counts; every strategy of one seed routes alike), carried
+ * to the target's experts as the counterpart carries them (withRoutedLoads: its `expertLoads`),
+ * and the target's grouped GEMM per strategy, rank and layer of those loads as the counterpart
+ * counts it (src/sim/programs.ts): each expert's slots c_e = f_e·T·K in whole tiles of
+ * GROUPED_GEMM_TILE_M rows, the last one padded (FLOPs on Σ⌈c_e/M⌉·M slots), the touched
+ * experts' weights read once —
+ *   DP, DWDP   rank r's own T_r·K slots over all E experts;
+ *   DEP        owner j's experts' slots from the whole group's ΣT (depLoadsLayer).
+ * Padded against padded: the emulated kernel runs its own rows in whole tiles too, so the
+ * dilation maps the emulation's padded GEMM onto the target's padded one.
+ */
+export function withRoutedTarget(t: ScaleTarget, routedSlots: readonly (readonly number[])[]): ScaleTarget {
+  if (routedSlots.length !== t.layers.measured)
+    throw new Error(
+      `scale model: routed slots give ${routedSlots.length} layers, the run measured ${t.layers.measured} (pass one row per measured layer)`,
+    );
+  const cfg = loadPreset(t.spec.model);
+  const cost = new CostModel({ model: cfg, profile: getProfile(t.spec.profile), format: t.params.format });
+  const params = withRoutedLoads(t.params, routedSlots, t.spec.model);
+  const loads = params.expertLoads!;
+  const K = cfg.topK;
+  const all = Array.from({ length: cfg.experts }, (_, e) => e);
+  const Ts = t.workload.lengths.map((S) => S.reduce((a, b) => a + b, 0));
+  const own = Ts.map((T) =>
+    loads.map((_, k) => {
+      const f = layerLoads(loads, k);
+      return cost.expertGemmTiledMs(loadSlots(f, T, K), loadTouched(f, T, K, all), GROUPED_GEMM_TILE_M);
+    }),
+  );
+  const dep = loads.map((_, k) => {
+    const load = depLoadsLayer(cfg, layerLoads(loads, k), Ts);
+    return load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M));
+  });
+  return {
+    ...t,
+    params,
+    gemmByLayer: { dp: own, dwdp: own.map((r) => [...r]), dep: Ts.map((_, j) => dep.map((layer) => layer[j])) },
   };
 }
 

@@ -29,7 +29,14 @@ import type {
   ScaleFactor,
   SimilarityReport,
 } from './types.ts';
-import { ScaleModel, addDenseLayers, dilate, extendLayers, type DilatedCategory } from '../similarity/scale-model.ts';
+import {
+  ScaleModel,
+  addDenseLayers,
+  dilate,
+  extendLayers,
+  type DilatedCategory,
+  type ScaleTarget,
+} from '../similarity/scale-model.ts';
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -41,6 +48,17 @@ export interface RunHooks {
    * `side` of `steps` (src/strategies/paired-steps.ts); the side is closed when the run ends.
    */
   paired?: { steps: PairedSteps; side: number };
+  /** A run that records its router's counts (DEP) hands them out as soon as its steps are done. */
+  onRouted?: (routedSlots: number[][]) => void;
+  /**
+   * Under a scale model, the target for the routing the run had, before its times are dilated
+   * (the shell builds it: src/similarity/target.ts withRoutedTarget): from the run's own routed
+   * counts, or else from `slots`, awaited (the same seed's counts from a DEP run beside it).
+   */
+  routing?: {
+    slots?: Promise<readonly (readonly number[])[]>;
+    retarget: (target: ScaleTarget, routedSlots: readonly (readonly number[])[]) => ScaleTarget;
+  };
 }
 
 /** The group's tensors, all ranks stacked in rank order. */
@@ -134,7 +152,7 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
       : td.deviceGflops
         ? dilationFor(td.profile, opts.format, td.deviceGflops)
         : await exclusiveGpuWork(() => measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]));
-    const scale = target && dilation ? ScaleModel.create(target, dilation.deviceGflops) : undefined;
+    let scale = target && dilation ? ScaleModel.create(target, dilation.deviceGflops) : undefined;
     if (scale) g.activationScale = scale.activations.value;
     const gbps = opts.link.gbps * (scale ? scale.link.value : (dilation?.factor ?? 1));
     const latencyUs = opts.link.latencyUs * (scale ? scale.timeScale : 1);
@@ -167,6 +185,13 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
       const board: OffsetBoard = new Map();
       await Promise.all(dep.map((d, r) => runDepRank(rt(r), g, d, dep, shards, board)));
       routed = routedSlots(board, opts.layers, cfg.experts);
+      hooks.onRouted?.(routed);
+    }
+    // The target for the routing this run had: only the grouped GEMM's target changes (σ, link
+    // and activations do not depend on the routing).
+    if (scale && dilation && hooks.routing) {
+      const slots = routed ?? (await hooks.routing.slots);
+      if (slots) scale = ScaleModel.create(hooks.routing.retarget(scale.target, slots), dilation.deviceGflops);
     }
 
     progress({
