@@ -37,6 +37,9 @@
 //                    0.96 ms at 8K); the CPU-emulated adapter, whose "HBM" is host RAM, has no
 //                    such ratio. So the GEMM is dilated like attention: σ × the model's GEMM of
 //                    the strategy ÷ the run's measured GEMM (σ itself stays the common unit).
+//                    Under the run's routing (target.ts withRoutedTarget) the model's GEMM is the
+//                    counterpart's: every expert's rows in whole tiles, the last padded, per layer
+//                    — padded target work for the emulated kernel's padded work.
 //   dense layers     The target's dense layers (R1: 3 of 61) and its embedding + LM head have no
 //                    counterpart here; they are added as modeled compute (σ × the cost model's time
 //                    at the rank's target lengths) before the first MoE layer and at the end of the

@@ -11,6 +11,8 @@
 //               none: it precedes the pull wait in both schedules), shared expert, router, combine, the grouped GEMM of a DP/DWDP rank (T_r·K slots over
 //               all E experts) and of a DEP rank (ΣT·K/N over E/N), DEP's two fixed all-to-all
 //               costs, the split-off merge (an HBM copy of the pulled experts).
+//   routed      with the routing a run had (withRoutedTarget): the grouped GEMM per strategy, rank
+//               and layer as the counterpart counts it, each expert's rows in padded tiles.
 import { makePlacement } from '../dwdp/placement.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { MoeConfig } from '../model/config.ts';
