@@ -5,6 +5,7 @@ import type { Gpu } from '../src/gpu/index.ts';
 import { linkSpec } from '../src/timeline/link.ts';
 import type { CopySegment, Rank, Transport } from '../src/dwdp/transport.ts';
 import { VirtualRuntime, WallRuntime, categoryOf } from '../src/strategies/runtime.ts';
+import { PairedSteps } from '../src/strategies/paired-steps.ts';
 
 const ranks: Rank[] = [0, 1].map((id) => ({ id, gpu: {} as Gpu }));
 const seg = (bytes: number): CopySegment[] => [
@@ -106,6 +107,94 @@ describe('runtimes', () => {
     // One recorded compute op per step, not per submission.
     expect(rt.recorded[0].filter((op) => op.kind === 'compute')).toHaveLength(3);
     expect(() => new VirtualRuntime(gpuRanks, slowCopy, spec, { repeats: 0 })).toThrow('repeats');
+  });
+
+  it('virtual, paired: the same step of two runs is submitted back to back per round, recorded once, copies outside', async () => {
+    const later = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    const log: string[] = [];
+    const gpuWindows: [number, number][] = [];
+    const copyWindows: [number, number][] = [];
+    const gpuOf = (run: string) =>
+      ({
+        timestamps: false,
+        guard: <T>(p: Promise<T>) => p,
+        device: {
+          createCommandEncoder: () => ({ finish: () => ({}) }),
+          queue: {
+            submit: () => undefined,
+            onSubmittedWorkDone: async () => {
+              const t0 = performance.now();
+              log.push(run);
+              await later(2);
+              gpuWindows.push([t0, performance.now()]);
+            },
+          },
+        },
+      }) as unknown as Gpu;
+    const slowCopy: Transport = {
+      mode: 'partitions',
+      copy: async () => {
+        const t0 = performance.now();
+        await later(3);
+        copyWindows.push([t0, performance.now()]);
+      },
+    };
+    const rounds = 3;
+    const steps = new PairedSteps(2, rounds, new Set(['attention']));
+    const runs = ['A', 'B'].map(
+      (run, side) =>
+        new VirtualRuntime(
+          [0, 1].map((id) => ({ id, gpu: gpuOf(run) })),
+          slowCopy,
+          spec,
+          { repeats: 5, paired: { steps, side } },
+        ),
+    );
+    const encoded: string[] = [];
+    const enc = (key: string) => () => void encoded.push(key);
+    await Promise.all(
+      runs.flatMap((rt, side) =>
+        [0, 1].map(async (r) => {
+          for (let l = 0; l < 2; l++) {
+            if (side === 1 && r === 0) rt.forRank(r).pull(`p${l}`, 1, seg(64), l);
+            await rt.forRank(r).compute(`attention L${l}`, 'attention', l, enc(`${side} ${r} ${l}`));
+            // B alone has a merge: not paired, submitted `repeats` times as usual.
+            if (side === 1) await rt.forRank(r).compute(`merge L${l}`, 'merge', l, enc(`merge:${r}:${l}`));
+            if (side === 1 && r === 0) await rt.forRank(r).waitPull([`p${l}`], l);
+          }
+        }),
+      ),
+    );
+    steps.close(0);
+    steps.close(1);
+    // 2 ranks × 2 layers paired steps, each A B, B A, A B …; B's 4 merges 5 submissions each.
+    expect(steps.steps).toHaveLength(4);
+    expect(log.filter((x) => x === 'A')).toHaveLength(4 * rounds);
+    expect(log.filter((x) => x === 'B')).toHaveLength(4 * rounds + 4 * 5);
+    for (const st of steps.steps) for (const side of st.samples) expect(side).toHaveLength(rounds);
+    // Each run records one op per step: the minimum of its rounds (host time without timestamps).
+    for (const [side, rt] of runs.entries())
+      for (const r of [0, 1]) {
+        const ops = rt.recorded[r].filter((op) => op.kind === 'compute');
+        expect(ops.map((op) => op.kind === 'compute' && op.category)).toEqual(
+          side === 0 ? ['attention', 'attention'] : ['attention', 'merge', 'attention', 'merge'],
+        );
+        for (const op of ops.filter((o) => o.kind === 'compute' && o.category === 'attention')) {
+          const st = steps.steps.find(
+            (x) => x.rank === r && `${x.label}` === op.label.replace(/^(\S+ L\d+).*$/, '$1'),
+          )!;
+          expect(op.kind === 'compute' && op.durationMs).toBe(Math.min(...st.samples[side].map((x) => x.attention)));
+        }
+      }
+    expect(copyWindows).toHaveLength(2);
+    for (const [c0, c1] of copyWindows) for (const [g0, g1] of gpuWindows) expect(c1 <= g0 || c0 >= g1).toBe(true);
+    // A paired step's submissions are one block (no merge of B's in between): round i runs the sides rotated by i.
+    for (const r of [0, 1])
+      for (const l of [0, 1]) {
+        const first = encoded.findIndex((x) => x.endsWith(` ${r} ${l}`));
+        const want = Array.from({ length: rounds }, (_, i) => [i % 2, (i + 1) % 2].map((s) => `${s} ${r} ${l}`)).flat();
+        expect(encoded.slice(first, first + 2 * rounds)).toEqual(want);
+      }
   });
 
   it('files the kernels’ timed passes under the breakdown’s categories', () => {
