@@ -13,7 +13,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Args, UsageError, exitFlushed, parseArgs, usage, type Spec } from '../src/cli/args.ts';
+import { Args, UsageError, dropOutputOnClosedPipe, exitFlushed, parseArgs, usage, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
 import { counterpartRows, ratioText, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
@@ -394,6 +394,7 @@ async function main(): Promise<void> {
   }
 }
 
+dropOutputOnClosedPipe();
 main()
   .then(() => exitFlushed(0))
   .catch((e: unknown) => {

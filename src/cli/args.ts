@@ -184,11 +184,31 @@ export async function exitFlushed(code: number): Promise<never> {
 }
 
 /**
+ * A reader that stops early (`npm run sim -- --json | head`) closes the pipe: the next write fails
+ * with EPIPE, which Node raises as an unhandled 'error' event (a stack trace, exit 1). The run's
+ * output to that stream is then unwanted, but not its other work: a benchmark still writes its
+ * results file and closes its browser. So the stream's writes are dropped from there on and the
+ * run finishes as it would have. Installed once by runCli (and by CLIs that call exitFlushed
+ * themselves).
+ */
+export function dropOutputOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    });
+  }
+}
+let pipeGuarded = false;
+
+/**
  * Runs a CLI main: usage and option errors print the message and exit 2, other errors print
  * `error: message` and exit 1. Exits explicitly (after flushing stdout and stderr) because Dawn
  * keeps Node alive.
  */
 export async function runCli(main: () => Promise<void>): Promise<never> {
+  dropOutputOnClosedPipe();
   try {
     await main();
     return await exitFlushed(0);
