@@ -12,6 +12,7 @@ import {
 } from '../src/timeline/link.ts';
 import { issueSlices, simulateSliced, sliceDurationMs, sliceSizes } from '../src/timeline/link-reference.ts';
 import { Rng } from '../src/util/random.ts';
+import { PreviousLinkFluid, previousMaxMinRates } from './link-previous.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -316,6 +317,102 @@ describe('fluid engine vs the slice-by-slice reference', () => {
         const moved = pieces.filter((p) => p.key === i).reduce((a, p) => a + p.bytes, 0);
         expect(Math.abs(moved - t.bytes), tag(`transfer ${i}`)).toBeLessThanOrEqual(1e-6 * Math.max(1, t.bytes) + 1e-2);
       });
+    }
+  });
+});
+
+describe('the engine against its previous version (max-min rates are a function of the moving set)', () => {
+  /** Random ranks, bandwidths (one for all or per rank), latency, discipline and engines. */
+  const randomSpec = (r: Rng, N: number) => {
+    const bw = () => (r.next() < 0.5 ? r.uniform(50, 900) : Array.from({ length: N }, () => r.uniform(50, 900)));
+    return linkSpec({
+      egressGBps: bw(),
+      ingressGBps: bw(),
+      latencyUs: r.next() < 0.3 ? 0 : r.uniform(0, 5),
+      contentionFix: r.next() < 0.6,
+      copyEngines: 1 + r.int(3),
+    });
+  };
+
+  it('gives the same max-min rates, bit for bit', () => {
+    for (let trial = 0; trial < 300; trial++) {
+      const N = trial % 10 === 9 ? 64 + rng.int(100) : 2 + rng.int(10);
+      const eg = Array.from({ length: N }, () => rng.uniform(1, 10));
+      const ig = Array.from({ length: N }, () => (rng.next() < 0.3 ? eg[0] : rng.uniform(1, 10)));
+      const flows = Array.from({ length: 1 + rng.int(N * 4) }, () => {
+        const dst = rng.int(N);
+        let src = rng.int(N - 1);
+        if (src >= dst) src++;
+        return { src, dst };
+      });
+      const now = maxMinRates(
+        flows,
+        (r) => eg[r],
+        (r) => ig[r],
+      );
+      const before = previousMaxMinRates(
+        flows,
+        (r) => eg[r],
+        (r) => ig[r],
+      );
+      expect([...now], tag(`trial ${trial}: ${N} ranks, ${flows.length} flows`)).toEqual([...before]);
+    }
+  });
+
+  it('completes, counts pull time, reports copy activity and draws pieces exactly as before, event by event', () => {
+    for (let trial = 0; trial < 60; trial++) {
+      const N = 2 + rng.int(trial % 6 === 5 ? 30 : 8);
+      const spec = randomSpec(rng, N);
+      const count = 1 + rng.int(trial % 6 === 5 ? 400 : 60);
+      // Pulls and sends, some submitted together (ties), sizes from zero to tens of MiB.
+      const ts = randomTransfers(rng, N, count, 40, rng.uniform(0.01, 0.5)).map((t) => ({
+        ...t,
+        kind: rng.next() < 0.3 ? ('send' as const) : ('pull' as const),
+      }));
+      const what = tag(`trial ${trial}: ${N} ranks, ${count} transfers, ${JSON.stringify(spec)}`);
+      const got: EnginePiece[] = [];
+      const want: EnginePiece[] = [];
+      const whole: EnginePiece[] = [];
+      const now = new LinkFluid(spec, (p) => got.push(p));
+      const before = new PreviousLinkFluid(spec, (p) => want.push(p));
+      const spans = new LinkFluid(spec, (p) => whole.push(p), 'transfers');
+      const landedAt = new Array<number>(count).fill(NaN);
+      const steps: number[] = [];
+      let k = 0;
+      while (k < ts.length || before.busy) {
+        const t = Math.min(k < ts.length ? ts[k].submitMs : Infinity, before.nextEventMs());
+        expect(now.nextEventMs(), what).toBe(before.nextEventMs());
+        steps.push(t);
+        const done = [...before.advanceTo(t)];
+        expect([...now.advanceTo(t)], what).toEqual(done);
+        expect([...spans.advanceTo(t)], what).toEqual(done);
+        for (const key of done) landedAt[key] = t;
+        while (k < ts.length && ts[k].submitMs <= t) {
+          for (const e of [now, before, spans]) e.submit(k, ts[k].kind, ts[k].src, ts[k].dst, ts[k].bytes);
+          k++;
+        }
+        for (let r = 0; r < N; r++) {
+          expect(now.pullActive(r), what).toBe(before.pullActive(r));
+          expect(now.pullBusyMs(r), what).toBe(before.pullBusyMs(r));
+        }
+      }
+      expect(now.busy).toBe(false);
+      expect(got, what).toEqual(want);
+      // One span per transfer that moved bytes: from the start of the step in which its first
+      // piece falls (every step boundary is a time the loop above advanced to) to its landing.
+      expect(whole.length, what).toBe(new Set(want.map((p) => p.key)).size);
+      const firstPiece = new Map<number, EnginePiece>();
+      for (const p of want) if (!firstPiece.has(p.key)) firstPiece.set(p.key, p);
+      for (const span of whole) {
+        const first = firstPiece.get(span.key)!;
+        let j = 0;
+        while (j + 1 < steps.length && steps[j + 1] <= first.startMs) j++;
+        const stepStart = steps[j];
+        expect(span.startMs, what).toBe(stepStart);
+        expect(span.endMs, what).toBe(landedAt[span.key]);
+        expect(span.bytes, what).toBe(ts[span.key].bytes);
+        expect([span.src, span.dst, span.kind], what).toEqual([ts[span.key].src, ts[span.key].dst, ts[span.key].kind]);
+      }
     }
   });
 });

@@ -204,7 +204,7 @@ describe('scheduler', () => {
     }
   });
 
-  it('files one copy span per transfer on request: the pieces merged, every byte and every metric unchanged', () => {
+  it('files one copy span per transfer on request, from its first byte to its landing: every byte and every metric unchanged', () => {
     for (const fix of [false, true]) {
       const N = 3 + rng.int(4);
       const L = 5;
@@ -240,11 +240,21 @@ describe('scheduler', () => {
       const copies = whole.intervals.filter((i) => i.lane === 'copy');
       expect(copies.length, tag('one span per pull')).toBe(N * (N - 1) * L);
       expect(merged.size).toBe(copies.length);
+      // A pull's span covers its pieces (it moves from its first step on, and lands a latency
+      // after its last byte) and carries its bytes exactly.
+      const latencyMs = link.latencyUs / 1000;
       for (const c of copies) {
         const m = merged.get(`${c.rank}|${c.peer}|${c.layer}`)!;
-        expect(c.startMs, tag(`fix ${fix} start`)).toBe(m.startMs);
-        expect(c.endMs, tag(`fix ${fix} end`)).toBe(m.endMs);
+        expect(c.startMs, tag(`fix ${fix} start`)).toBeLessThanOrEqual(m.startMs);
+        expect(c.endMs, tag(`fix ${fix} end`)).toBeGreaterThanOrEqual(m.endMs + latencyMs - 1e-12 * c.endMs);
+        expect(c.bytes, tag(`fix ${fix} bytes`)).toBe(programs[c.peer!].find((o) => o.kind === 'pull')!.bytes);
         expect(Math.abs(c.bytes! - m.bytes), tag(`fix ${fix} bytes`)).toBeLessThanOrEqual(1e-9 * m.bytes);
+      }
+      // The landings are what the waits see: a wait that blocked ends when its last pull lands.
+      for (const w of whole.intervals.filter((i) => i.category === 'wait')) {
+        const into = copies.filter((c) => c.peer === w.rank && c.layer === w.layer);
+        expect(into.length).toBe(N - 1);
+        expect(Math.max(...into.map((c) => c.endMs)), tag(`wait of rank ${w.rank} layer ${w.layer}`)).toBe(w.endMs);
       }
     }
   });

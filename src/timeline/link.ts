@@ -29,7 +29,10 @@
 //   replaced by sharing the source's bandwidth continuously among the destinations it
 //   serves; with the fix off it is exact (whole transfers, FIFO). Its cost is per
 //   transfer, not per slice: the NVL72 scenario moves ~10⁷ slices, which an exact slice
-//   simulation cannot do in the time budget.
+//   simulation cannot do in the time budget. Per event it costs one pass over the served
+//   transfers (max-min rates by progressive filling over the ≤ 2·ranks capacities, on reused
+//   typed arrays), and nothing when a transfer only lands (a landing changes no rate); a
+//   rank's copy activity is a counter, not a scan.
 // - `simulateSliced` (link-reference.ts, the test oracle; production never imports it): the
 //   slice-by-slice reference (pulls only) that tests compare the fluid engine against at
 //   small scale: one slice at a time per copy engine, round-robin pointer per source,
@@ -122,13 +125,20 @@ export function pullIssueOrder(rank: number, peers: readonly number[], contentio
  * per-destination ingress capacities, by progressive filling: repeatedly find the most
  * constrained capacity (smallest remaining share per unfixed flow), fix its flows at that share.
  */
-// Reused buffers of maxMinRates (it runs at every change of the moving set).
+// Reused buffers of maxMinRates (it runs at every change of the moving set): no allocation per call.
 let scratch = {
   out: new Int32Array(64),
   inn: new Int32Array(64),
   fixed: new Uint8Array(64),
   /** Flows by capacity (CSR): the flows of capacity k are byKey[at[k] … at[k + 1]), ascending. */
   byKey: new Int32Array(128),
+  /** Per capacity, in first-use order: its remaining bandwidth, its unfixed flows, its CSR start and fill pointer. */
+  cap: new Float64Array(128),
+  cnt: new Int32Array(128),
+  at: new Int32Array(129),
+  fill: new Int32Array(128),
+  /** Capacities with unfixed flows, ascending (so ties go to the first-used, as a full scan would). */
+  live: new Int32Array(128),
 };
 /** Capacity key → its index in this call's list, valid where keyCall[key] is this call's number. */
 let keySlot = new Int32Array(256);
@@ -144,19 +154,24 @@ export function maxMinRates(
   const n = flows.length;
   const rate = out_ ?? new Float64Array(n);
   if (n === 0) return rate;
-  // Capacities as a list in first-use order: key 2·rank egress, 2·rank+1 ingress.
-  // (Plain loops, no closures: this runs at every change of the set of moving transfers.)
-  const keys: number[] = [];
-  const cap: number[] = [];
-  const cnt: number[] = [];
-  if (scratch.out.length < n)
+  // Capacities as a list in first-use order: key 2·rank egress, 2·rank+1 ingress; at most 2n of them.
+  // (Plain loops over typed arrays, no closures: this runs at every change of the set of moving transfers.)
+  if (scratch.out.length < n) {
+    const m = 2 * n;
     scratch = {
-      out: new Int32Array(2 * n),
-      inn: new Int32Array(2 * n),
-      fixed: new Uint8Array(2 * n),
-      byKey: new Int32Array(4 * n),
+      out: new Int32Array(m),
+      inn: new Int32Array(m),
+      fixed: new Uint8Array(m),
+      byKey: new Int32Array(2 * m),
+      cap: new Float64Array(2 * m),
+      cnt: new Int32Array(2 * m),
+      at: new Int32Array(2 * m + 1),
+      fill: new Int32Array(2 * m),
+      live: new Int32Array(2 * m),
     };
-  const { out, inn, fixed, byKey } = scratch;
+  }
+  const { out, inn, fixed, byKey, cap, cnt, at, fill, live } = scratch;
+  let K = 0;
   let matching = true;
   call = (call + 1) | 0 || 1;
   for (let i = 0; i < n; i++) {
@@ -174,17 +189,17 @@ export function maxMinRates(
     }
     let ko = keyCall[eo] === call ? keySlot[eo] : -1;
     if (ko < 0) {
-      ko = keySlot[eo] = keys.push(eo) - 1;
+      ko = keySlot[eo] = K++;
       keyCall[eo] = call;
-      cap.push(egress(f.src));
-      cnt.push(0);
+      cap[ko] = egress(f.src);
+      cnt[ko] = 0;
     }
     let ki = keyCall[ei] === call ? keySlot[ei] : -1;
     if (ki < 0) {
-      ki = keySlot[ei] = keys.push(ei) - 1;
+      ki = keySlot[ei] = K++;
       keyCall[ei] = call;
-      cap.push(ingress(f.dst));
-      cnt.push(0);
+      cap[ki] = ingress(f.dst);
+      cnt[ki] = 0;
     }
     cnt[ko]++;
     cnt[ki]++;
@@ -198,10 +213,13 @@ export function maxMinRates(
     return rate;
   }
   // Each capacity's flows, in ascending flow order, so a step visits only the bottleneck's flows.
-  const K = keys.length;
-  const at = new Int32Array(K + 1);
-  for (let k = 0; k < K; k++) at[k + 1] = at[k] + cnt[k];
-  const fill = at.slice(0, K);
+  at[0] = 0;
+  for (let k = 0; k < K; k++) {
+    at[k + 1] = at[k] + cnt[k];
+    fill[k] = at[k];
+    live[k] = k;
+  }
+  let L = K;
   for (let i = 0; i < n; i++) {
     byKey[fill[out[i]]++] = i;
     byKey[fill[inn[i]]++] = i;
@@ -210,14 +228,19 @@ export function maxMinRates(
   for (let left = n; left > 0;) {
     let best = -1;
     let share = Infinity;
-    for (let k = 0; k < K; k++) {
+    // Drop the capacities left without unfixed flows (order kept) while looking for the bottleneck.
+    let w = 0;
+    for (let j = 0; j < L; j++) {
+      const k = live[j];
       if (cnt[k] === 0) continue;
+      live[w++] = k;
       const s = cap[k] / cnt[k];
       if (s < share) {
         share = s;
         best = k;
       }
     }
+    L = w;
     for (let j = at[best]; j < at[best + 1]; j++) {
       const i = byKey[j];
       if (fixed[i]) continue;
@@ -262,7 +285,16 @@ interface Flow {
   deliveredMs: number;
   /** Being served (chosen by the discipline), even if at rate 0 for a zero-byte transfer. */
   served: boolean;
+  /** When its first byte moved (Infinity until then): the start of its span when spans are whole transfers. */
+  firstMs: number;
 }
+
+/**
+ * What the engine reports to `onPiece`: 'pieces', each stretch of a transfer's share of its
+ * source's copy engine (the time-multiplexed picture round-robin slicing draws); 'transfers',
+ * one piece per transfer when it lands, from its first byte moving to its landing (all its bytes).
+ */
+export type PieceMode = 'pieces' | 'transfers';
 
 // Bytes below this are rounding noise (rates × times in doubles), not data.
 export const BYTE_EPS = 1e-3;
@@ -290,9 +322,25 @@ export class LinkFluid {
   private landing: Flow[] = [];
   private readonly active: Flow[] = [];
   /** allocate()'s scratch: fix on, (src, dst) pairs already served; fix off, engines in use per source. */
-  private readonly taken = new Map<number, number>();
   private rates = new Float64Array(64);
-  private readonly seen: number[] = [];
+  /** Per-rank scratch, indexed by rank (grown on submit): see ensureRank. */
+  private ranks = 0;
+  /** allocate(): fix off, copy engines taken at each source (valid where engineStamp is this pass). */
+  private engineUsed = new Int32Array(0);
+  private engineStamp = new Int32Array(0);
+  /** allocate(), fix on: the (src, dst) pairs whose head is already served (pairStamp[src·ranks + dst] is this pass). */
+  private pairStamp = new Int32Array(0);
+  private pass = 0;
+  /** Pulls into or out of each rank moving bytes at the current rates. */
+  private pullMoving = new Int32Array(0);
+  /** flow(): destinations whose pull time this step already counted; pieces(): each source's flows in order. */
+  private dstSeen = new Int32Array(0);
+  private srcStamp = new Int32Array(0);
+  private srcHead = new Int32Array(0);
+  private srcTail = new Int32Array(0);
+  private srcTotal = new Float64Array(0);
+  private srcOrder = new Int32Array(0);
+  private nextInSrc = new Int32Array(64);
   private readonly done: number[] = [];
   private readonly landed: Flow[] = [];
   private readonly pullBusy: number[] = [];
@@ -303,6 +351,7 @@ export class LinkFluid {
   constructor(
     readonly spec: LinkSpec,
     private readonly onPiece?: (p: EnginePiece) => void,
+    private readonly pieceMode: PieceMode = 'pieces',
   ) {
     validateLinkSpec(spec);
     this.latencyMs = spec.latencyUs / 1000;
@@ -322,8 +371,7 @@ export class LinkFluid {
   /** True while a pull into or out of `rank` moves bytes (its copy engine or its ingress is busy with one). */
   pullActive(rank: number): boolean {
     this.allocate();
-    for (const f of this.active) if (f.kind === 'pull' && f.rate > 0 && (f.src === rank || f.dst === rank)) return true;
-    return false;
+    return rank < this.ranks && this.pullMoving[rank] > 0;
   }
 
   /** True while some transfer is queued, moving or landing. */
@@ -338,6 +386,7 @@ export class LinkFluid {
     if (src === dst) throw new Error(`link model: transfer ${key} from rank ${src} to itself`);
     this.egress(src);
     this.ingress(dst);
+    this.ensureRank(Math.max(src, dst));
     const f: Flow = {
       key,
       kind,
@@ -350,6 +399,7 @@ export class LinkFluid {
       rate: 0,
       deliveredMs: Infinity,
       served: false,
+      firstMs: Infinity,
     };
     if (kind === 'pull' && !this.spec.contentionFix) {
       const q = this.streams.get(dst);
@@ -415,6 +465,43 @@ export class LinkFluid {
     this.makeReady(f);
   }
 
+  /** Per-rank scratch arrays large enough for rank `r` (the pair table is ranks²). */
+  private ensureRank(r: number): void {
+    if (r < this.ranks) return;
+    const n = Math.max(r + 1, 2 * this.ranks);
+    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    const i32 = (k: number) => new Int32Array(k);
+    this.engineUsed = grow(this.engineUsed, i32);
+    this.engineStamp = grow(this.engineStamp, i32);
+    this.pullMoving = grow(this.pullMoving, i32);
+    this.dstSeen = grow(this.dstSeen, i32);
+    this.srcStamp = grow(this.srcStamp, i32);
+    this.srcHead = grow(this.srcHead, i32);
+    this.srcTail = grow(this.srcTail, i32);
+    this.srcOrder = grow(this.srcOrder, i32);
+    this.srcTotal = grow(this.srcTotal, (k) => new Float64Array(k));
+    // The pair table is indexed by src·ranks + dst: rebuilt (stamps are per pass, nothing to keep).
+    this.pairStamp = new Int32Array(n * n);
+    this.ranks = n;
+  }
+
+  /** A fresh stamp for the per-pass scratch arrays (they hold the pass that last wrote them). */
+  private stamp(): number {
+    this.pass = (this.pass + 1) | 0;
+    if (this.pass === 0) {
+      this.engineStamp.fill(0);
+      this.pairStamp.fill(0);
+      this.dstSeen.fill(0);
+      this.srcStamp.fill(0);
+      this.pass = 1;
+    }
+    return this.pass;
+  }
+
   /** Which ready flows are being served, and at what rates. */
   private allocate(): void {
     if (!this.dirty) return;
@@ -424,32 +511,47 @@ export class LinkFluid {
     act.length = 0;
     const fix = this.spec.contentionFix;
     const engines = this.spec.copyEngines;
+    const R = this.ranks;
     // fix off: engines taken at each source; fix on: (src, dst) pairs whose head is chosen.
-    const taken = this.taken;
-    taken.clear();
-    for (const f of this.ready) {
+    const pass = this.stamp();
+    const pairStamp = this.pairStamp;
+    const engineStamp = this.engineStamp;
+    const engineUsed = this.engineUsed;
+    const ready = this.ready;
+    for (let i = 0; i < ready.length; i++) {
+      const f = ready[i];
       f.rate = 0;
       f.served = false;
       if (f.kind === 'send') act.push(f);
       else if (fix) {
-        const k = f.src * 65536 + f.dst;
-        if (!taken.has(k)) {
-          taken.set(k, 1);
+        const k = f.src * R + f.dst;
+        if (pairStamp[k] !== pass) {
+          pairStamp[k] = pass;
           act.push(f);
         }
       } else {
-        const used = taken.get(f.src) ?? 0;
-        if (used < engines) {
-          taken.set(f.src, used + 1);
+        if (engineStamp[f.src] !== pass) {
+          engineStamp[f.src] = pass;
+          engineUsed[f.src] = 0;
+        }
+        if (engineUsed[f.src] < engines) {
+          engineUsed[f.src]++;
           act.push(f);
         }
       }
     }
     if (this.rates.length < act.length) this.rates = new Float64Array(2 * act.length);
     const rates = maxMinRates(act, this.egress, this.ingress, this.rates);
+    const moving = this.pullMoving;
+    moving.fill(0);
     for (let i = 0; i < act.length; i++) {
-      act[i].rate = rates[i];
-      act[i].served = true;
+      const f = act[i];
+      f.rate = rates[i];
+      f.served = true;
+      if (f.kind === 'pull' && f.rate > 0) {
+        moving[f.src]++;
+        moving[f.dst]++;
+      }
     }
   }
 
@@ -457,34 +559,58 @@ export class LinkFluid {
   private flow(te: number): void {
     this.allocate();
     const dt = te - this.now;
-    // Pull time counts once per destination however many of its pulls move (the list is short).
-    const seen = this.seen;
-    seen.length = 0;
-    for (const f of this.active) {
+    // Pull time counts once per destination however many of its pulls move.
+    const pass = this.stamp();
+    const seen = this.dstSeen;
+    const act = this.active;
+    const whole = this.pieceMode === 'transfers';
+    for (let i = 0; i < act.length; i++) {
+      const f = act[i];
       if (f.rate <= 0) continue;
       f.remaining -= f.rate * dt;
-      if (f.kind !== 'pull' || seen.includes(f.dst)) continue;
-      seen.push(f.dst);
+      if (whole && f.firstMs === Infinity) f.firstMs = this.now;
+      if (f.kind !== 'pull' || seen[f.dst] === pass) continue;
+      seen[f.dst] = pass;
       this.pullBusy[f.dst] = (this.pullBusy[f.dst] ?? 0) + dt;
     }
-    if (this.onPiece) this.pieces(te, dt);
+    if (this.onPiece && !whole) this.pieces(te, dt);
   }
 
   /**
    * The source's engine time in [now, te) is split among its transfers in proportion to their
-   * rates: the time-multiplexed picture that round-robin slicing really draws.
+   * rates: the time-multiplexed picture that round-robin slicing really draws. Sources in the
+   * order their first moving transfer appears, each source's transfers in order.
    */
   private pieces(te: number, dt: number): void {
-    const bySrc = new Map<number, Flow[]>();
-    for (const f of this.active) if (f.rate > 0) (bySrc.get(f.src) ?? bySrc.set(f.src, []).get(f.src)!).push(f);
-    for (const [src, fs] of bySrc) {
-      const total = fs.reduce((s, f) => s + f.rate, 0);
+    const act = this.active;
+    if (this.nextInSrc.length < act.length) this.nextInSrc = new Int32Array(2 * act.length);
+    const next = this.nextInSrc;
+    const pass = this.stamp();
+    const { srcStamp, srcHead, srcTail, srcTotal, srcOrder } = this;
+    let sources = 0;
+    for (let i = 0; i < act.length; i++) {
+      const f = act[i];
+      if (f.rate <= 0) continue;
+      next[i] = -1;
+      if (srcStamp[f.src] !== pass) {
+        srcStamp[f.src] = pass;
+        srcHead[f.src] = i;
+        srcTotal[f.src] = 0;
+        srcOrder[sources++] = f.src;
+      } else next[srcTail[f.src]] = i;
+      srcTail[f.src] = i;
+      srcTotal[f.src] += f.rate;
+    }
+    for (let k = 0; k < sources; k++) {
+      const src = srcOrder[k];
+      const total = srcTotal[src];
       let t0 = this.now;
-      fs.forEach((f, i) => {
-        const t1 = i === fs.length - 1 ? te : t0 + (dt * f.rate) / total;
+      for (let i = srcHead[src]; i >= 0; i = next[i]) {
+        const f = act[i];
+        const t1 = next[i] < 0 ? te : t0 + (dt * f.rate) / total;
         this.onPiece!({ key: f.key, src, dst: f.dst, kind: f.kind, startMs: t0, endMs: t1, bytes: f.rate * dt });
         t0 = t1;
-      });
+      }
     }
   }
 
@@ -495,21 +621,30 @@ export class LinkFluid {
       changed = false;
       this.allocate();
       // Only a served transfer can finish (a zero-byte one queued behind others waits its
-      // turn). One whose completion defines this event is done; so is a rounding crumb.
-      let w = 0;
-      for (const f of this.ready) {
+      // turn). One whose completion defines this event is done; so is a rounding crumb. The
+      // served ones are `active`, in the order of `ready`.
+      let delivered = 0;
+      const act = this.active;
+      for (let i = 0; i < act.length; i++) {
+        const f = act[i];
         if (
           f.served &&
+          f.deliveredMs === Infinity &&
           (f.remaining <= BYTE_EPS || (f.rate > 0 && f.remaining / f.rate <= 1e-12 * Math.max(1, this.now)))
         ) {
           f.remaining = 0;
           f.deliveredMs = this.now;
           this.landing.push(f);
-          this.dirty = true;
-          changed = true;
-        } else this.ready[w++] = f;
+          delivered++;
+        }
       }
-      this.ready.length = w;
+      let w = 0;
+      if (delivered > 0) {
+        this.dirty = true;
+        changed = true;
+        for (const f of this.ready) if (f.deliveredMs === Infinity) this.ready[w++] = f;
+        this.ready.length = w;
+      }
       const landed = this.landed;
       landed.length = 0;
       w = 0;
@@ -519,10 +654,20 @@ export class LinkFluid {
       }
       this.landing.length = w;
       if (landed.length === 0) continue;
-      this.dirty = true;
+      // A landing changes no rate (its bytes had all moved): only a pull it lets into a queue does (makeReady).
       landed.sort((a, b) => a.seq - b.seq);
       for (const f of landed) {
         done.push(f.key);
+        if (this.onPiece && this.pieceMode === 'transfers' && f.firstMs !== Infinity)
+          this.onPiece({
+            key: f.key,
+            src: f.src,
+            dst: f.dst,
+            kind: f.kind,
+            startMs: f.firstMs,
+            endMs: this.now,
+            bytes: f.bytes,
+          });
         if (f.kind === 'pull' && !this.spec.contentionFix) {
           this.streamBusy.delete(f.dst);
           this.pumpStream(f.dst);

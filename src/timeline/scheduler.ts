@@ -90,8 +90,10 @@ export interface SimulateOptions {
    * Copy-lane intervals: 'pieces' (default) files each stretch of a transfer's share of its
    * source's copy engine (the time-multiplexed picture round-robin slicing draws: a transfer
    * sharing its source with k others becomes many pieces); 'transfers' files one interval per
-   * transfer, from its first byte to its last, carrying all its bytes — O(transfers) memory
-   * instead of O(transfers × rate changes), what a 64-rank all-to-all needs to fit at all.
+   * transfer, from the time its first byte moved to the time it landed (what a wait for it
+   * sees), carrying all its bytes — O(transfers) memory instead of O(transfers × rate
+   * changes), what a 64-rank all-to-all needs to fit at all. A piece's drawn end is not when
+   * its transfer's bytes landed (the source's time is split among its transfers), a span's is.
    */
   copySpans?: 'pieces' | 'transfers';
 }
@@ -391,7 +393,11 @@ class GroupRun {
     private readonly slow = 0,
   ) {
     this.pullCount = meta.pulls.length;
-    this.engine = new LinkFluid(link, intervals ? (p) => this.piece(p) : undefined);
+    this.engine = new LinkFluid(
+      link,
+      intervals ? (p) => this.piece(p) : undefined,
+      spans.wholeTransfers ? 'transfers' : 'pieces',
+    );
     for (const r of group) this.state[r] = { pc: 0, computeEnd: Infinity, afterCompute: 0, blocked: null, block: null };
   }
 
