@@ -12,7 +12,7 @@ import {
 } from '../src/timeline/link.ts';
 import { issueSlices, simulateSliced, sliceDurationMs, sliceSizes } from '../src/timeline/link-reference.ts';
 import { Rng } from '../src/util/random.ts';
-import { PreviousLinkFluid, previousMaxMinRates } from './link-previous.ts';
+import { PreviousLinkFluid, previousMaxMinRates } from '../src/timeline/link-previous.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();

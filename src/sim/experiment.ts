@@ -193,7 +193,10 @@ export interface StepRun {
 }
 
 /** Run one row: DEP and DWDP over the same batches. */
-export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals' | 'copySpans'> = {}): StepRun {
+export function runStepRow(
+  p: StepParams,
+  opts: Pick<SimulateOptions, 'intervals' | 'copySpans' | 'linkEngine'> = {},
+): StepRun {
   const cost = new CostModel({
     model: p.model,
     profile: p.profile,
@@ -214,7 +217,12 @@ export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals
     prefetch: p.prefetch,
     splitMerge: p.splitMerge,
   };
-  const sim = { intervals: opts.intervals ?? false, copySpans: opts.copySpans, ...cost.schedulerOptions() };
+  const sim = {
+    intervals: opts.intervals ?? false,
+    copySpans: opts.copySpans,
+    linkEngine: opts.linkEngine,
+    ...cost.schedulerOptions(),
+  };
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), sim);
   const dep = simulate(
     depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),
@@ -223,6 +231,7 @@ export function runStepRow(p: StepParams, opts: Pick<SimulateOptions, 'intervals
   );
   const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), {
     intervals: false,
+    linkEngine: opts.linkEngine,
   });
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

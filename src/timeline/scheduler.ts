@@ -32,7 +32,7 @@
 // block keeps its breakpoints and its ops are timed from them when it ends. `interferenceMs`
 // is the wall time this added (computeMs includes it).
 
-import { LinkFluid, type EnginePiece, type LinkSpec } from './link.ts';
+import { LinkFluid, type EnginePiece, type LinkSpec, type PieceMode } from './link.ts';
 import { stragglerRelease } from './straggle.ts';
 import type { ComputeOp, Op, OpId, Program, PullOp, SendOp } from './ops.ts';
 import type { ComputeCategory, SpanCategory, StreamCategory } from './categories.ts';
@@ -96,7 +96,21 @@ export interface SimulateOptions {
    * its transfer's bytes landed (the source's time is split among its transfers), a span's is.
    */
   copySpans?: 'pieces' | 'transfers';
+  /** The link engine (default LinkFluid); a benchmark passes the previous one to time both on one run. */
+  linkEngine?: LinkEngineClass;
 }
+
+/** What the scheduler asks of a link engine (LinkFluid's interface). */
+export interface LinkEngine {
+  readonly timeMs: number;
+  readonly busy: boolean;
+  submit(key: number, kind: 'pull' | 'send', src: number, dst: number, bytes: number): void;
+  nextEventMs(): number;
+  advanceTo(t: number): readonly number[];
+  pullActive(rank: number): boolean;
+  pullBusyMs(rank: number): number;
+}
+export type LinkEngineClass = new (spec: LinkSpec, onPiece?: (p: EnginePiece) => void, mode?: PieceMode) => LinkEngine;
 
 /** Run every rank's program to the end in virtual time. */
 export function simulate(programs: readonly Program[], link: LinkSpec, opts: SimulateOptions = {}): Schedule {
@@ -128,6 +142,7 @@ export function simulate(programs: readonly Program[], link: LinkSpec, opts: Sim
       marks,
       {
         wholeTransfers: opts.copySpans === 'transfers',
+        engine: opts.linkEngine ?? LinkFluid,
       },
       slow,
     ).run();
@@ -374,7 +389,7 @@ interface SlowBlock {
 
 class GroupRun {
   private now = 0;
-  private readonly engine: LinkFluid;
+  private readonly engine: LinkEngine;
   private readonly state: RankState[] = [];
   private readonly lastPiece = new Map<number, Interval>();
   private readonly pullCount: number;
@@ -389,11 +404,14 @@ class GroupRun {
     private readonly intervals: Interval[] | null,
     private readonly barrierRelease: Map<OpId, number>,
     private readonly marks: Map<string, number>,
-    private readonly spans: { wholeTransfers: boolean } = { wholeTransfers: false },
+    private readonly spans: { wholeTransfers: boolean; engine: LinkEngineClass } = {
+      wholeTransfers: false,
+      engine: LinkFluid,
+    },
     private readonly slow = 0,
   ) {
     this.pullCount = meta.pulls.length;
-    this.engine = new LinkFluid(
+    this.engine = new spans.engine(
       link,
       intervals ? (p) => this.piece(p) : undefined,
       spans.wholeTransfers ? 'transfers' : 'pieces',

@@ -13,7 +13,7 @@ import { makePlacement } from '../dwdp/placement.ts';
 import { runStepRow, stepBatches, type StepParams } from '../sim/experiment.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import { calibrationText } from '../hardware/efficiency.ts';
-import type { Schedule } from '../timeline/scheduler.ts';
+import type { LinkEngineClass, Schedule } from '../timeline/scheduler.ts';
 import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import type { GroupRunResult, RankReport, StrategyName } from '../strategies/types.ts';
 import { groupRates } from '../strategies/metrics.ts';
@@ -75,25 +75,39 @@ export function stepParams(c: PageConfig, strategy: StrategyName): StepParams {
   };
 }
 
+/** How the page's modeled runs are computed: the link engine (default the scheduler's; a benchmark times the previous one). */
+export interface ModeledRunOptions {
+  linkEngine?: LinkEngineClass;
+}
+
 // runStepRow models DEP and DWDP together: keep the last few so a comparison computes each once.
 const recent = new Map<string, ReturnType<typeof runStepRow>>();
-function stepRun(p: StepParams): ReturnType<typeof runStepRow> {
-  const key = JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw });
+function stepRun(p: StepParams, o: ModeledRunOptions): ReturnType<typeof runStepRow> {
+  const key = JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw, engine: o.linkEngine?.name });
   let run = recent.get(key);
   if (!run) {
     // One copy span per transfer: the page draws no finer (compact.ts), and a 64-rank step's
     // pieces would not fit in memory.
-    run = runStepRow(p, { intervals: true, copySpans: 'transfers' });
+    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine });
     recent.set(key, run);
     if (recent.size > 4) recent.delete(recent.keys().next().value!);
   }
   return run;
 }
 
+/** Forget the recent runs (a benchmark times each comparison from scratch, as a fresh page computes it). */
+export function forgetModeledRuns(): void {
+  recent.clear();
+}
+
 /** One strategy of the comparison, modeled. */
-export function modeledRun(c: PageConfig, strategy: StrategyName): GroupRunResult & { capacity: Capacity } {
+export function modeledRun(
+  c: PageConfig,
+  strategy: StrategyName,
+  o: ModeledRunOptions = {},
+): GroupRunResult & { capacity: Capacity } {
   const p = stepParams(c, strategy);
-  const run = stepRun(p);
+  const run = stepRun(p, o);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
   const batches = stepBatches({ ...p, experts: p.model.experts });
   const N = p.groupSize;

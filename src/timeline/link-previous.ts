@@ -1,10 +1,10 @@
-// The fluid link engine as it was before its speed-up (src/timeline/link.ts), frozen here as
-// the oracle of test/link.test.ts: the engine today must give the same completions, pull-busy
-// times, copy activity and copy-engine pieces on any transfer set, since max-min fair rates
-// are a function of the set of moving transfers however they are computed. Test-only: nothing
-// under src/ imports it. It recomputes max-min rates over every served transfer at every
-// event, splits every source's time into pieces at every step, and scans every transfer for
-// a rank's copy activity.
+// The fluid link engine as it was before its speed-up (src/timeline/link.ts), frozen: the
+// oracle of test/link.test.ts (the engine today gives the same completions, pull-busy times,
+// copy activity and copy-engine pieces on any transfer set, since max-min fair rates are a
+// function of the set of moving transfers however they are computed) and the "before" column
+// of `npm run bench:sim -- --page`. Production never imports it. It recomputes max-min rates
+// over every served transfer at every event (landings included), splits every source's time
+// into pieces at every step, and scans every transfer for a rank's copy activity.
 import {
   egressBytesPerMs,
   ingressBytesPerMs,
@@ -12,7 +12,7 @@ import {
   type EnginePiece,
   type LinkSpec,
   type TransferKind,
-} from '../src/timeline/link.ts';
+} from './link.ts';
 
 // Reused buffers of maxMinRates (it runs at every change of the moving set).
 let scratch = {
