@@ -617,15 +617,17 @@ export class LinkFluid {
   /** Deliveries and landings at the current time. */
   private settle(done: number[]): void {
     this.nextValid = false;
-    for (let changed = true; changed;) {
+    for (let changed = true, first = true; changed; first = false) {
       changed = false;
-      this.allocate();
       // Only a served transfer can finish (a zero-byte one queued behind others waits its
       // turn). One whose completion defines this event is done; so is a rounding crumb. The
-      // served ones are `active`, in the order of `ready`.
+      // served ones are `active`, in the order of `ready`. After the first pass, only new
+      // rates can make one done.
+      const fresh = this.dirty;
+      this.allocate();
       let delivered = 0;
       const act = this.active;
-      for (let i = 0; i < act.length; i++) {
+      for (let i = 0; i < (first || fresh ? act.length : 0); i++) {
         const f = act[i];
         if (
           f.served &&
