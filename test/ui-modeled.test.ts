@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseForm } from '../src/ui/config.ts';
 import { defaultForm, type FormState } from '../src/ui/fields.ts';
-import { modeledRun } from '../src/ui/modeled.ts';
+import { modeledRun, stepParams } from '../src/ui/modeled.ts';
+import { runStepRow } from '../src/sim/experiment.ts';
 import { sourceBadge, summaryRow } from '../src/ui/summary.ts';
 import { classTotals, timelineRows } from '../src/ui/timeline.ts';
 import { profileEfficiency } from '../src/hardware/efficiency.ts';
@@ -117,4 +118,17 @@ describe('modeled source', () => {
       expect(row.hiddenPullFraction!).toBeLessThanOrEqual(1);
     });
   }
+
+  it("DP's step row with DWDP's DEP run is the row DP models on its own (DEP never reads the placement)", () => {
+    for (const form of forms.slice(1)) {
+      const c = parseForm(form).config!;
+      const opts = { intervals: true, copySpans: 'transfers' as const };
+      const dwdp = runStepRow(stepParams(c, 'dwdp'), opts);
+      const alone = runStepRow(stepParams(c, 'dp'), opts);
+      const shared = runStepRow(stepParams(c, 'dp'), { ...opts, dep: dwdp.dep });
+      expect(shared.row, withSeed(JSON.stringify(form))).toEqual(alone.row);
+      expect(shared.dwdp).toEqual(alone.dwdp);
+      expect(dwdp.dep).toEqual(alone.dep);
+    }
+  });
 });

@@ -195,7 +195,14 @@ export interface StepRun {
 /** Run one row: DEP and DWDP over the same batches. */
 export function runStepRow(
   p: StepParams,
-  opts: Pick<SimulateOptions, 'intervals' | 'copySpans' | 'linkEngine'> = {},
+  opts: Pick<SimulateOptions, 'intervals' | 'copySpans' | 'linkEngine'> & {
+    /**
+     * DEP's schedule of this same step, where the caller has it: DEP's programs read the cost
+     * model, the group, the batches and the link, never DWDP's placement, so two rows that
+     * differ only in `local`/`pull` (the page's DWDP and DP) share one DEP run.
+     */
+    dep?: Schedule;
+  } = {},
 ): StepRun {
   const cost = new CostModel({
     model: p.model,
@@ -224,11 +231,13 @@ export function runStepRow(
     ...cost.schedulerOptions(),
   };
   const dwdp = simulate(dwdpPrograms(cost, group, batches, dwdpOpts), cost.link(p.contentionFix), sim);
-  const dep = simulate(
-    depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),
-    cost.link(p.contentionFix, 'all-to-all'),
-    sim,
-  );
+  const dep =
+    opts.dep ??
+    simulate(
+      depPrograms(cost, group, batches, undefined, { dispatch: p.depDispatch }),
+      cost.link(p.contentionFix, 'all-to-all'),
+      sim,
+    );
   const prefetch = simulate(prefetchOnlyPrograms(cost, group, dwdpOpts), cost.link(p.contentionFix), {
     intervals: false,
     linkEngine: opts.linkEngine,

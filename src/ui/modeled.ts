@@ -82,13 +82,16 @@ export interface ModeledRunOptions {
 
 // runStepRow models DEP and DWDP together: keep the last few so a comparison computes each once.
 const recent = new Map<string, ReturnType<typeof runStepRow>>();
-function stepRun(p: StepParams, o: ModeledRunOptions): ReturnType<typeof runStepRow> {
-  const key = JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw, engine: o.linkEngine?.name });
+const runKey = (p: StepParams, o: ModeledRunOptions) =>
+  JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw, engine: o.linkEngine?.name });
+function stepRun(p: StepParams, o: ModeledRunOptions, sameDep?: StepParams): ReturnType<typeof runStepRow> {
+  const key = runKey(p, o);
   let run = recent.get(key);
   if (!run) {
     // One copy span per transfer: the page draws no finer (compact.ts), and a 64-rank step's
-    // pieces would not fit in memory.
-    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine });
+    // pieces would not fit in memory. DP's row reuses DEP from DWDP's where that was modeled.
+    const dep = sameDep && recent.get(runKey(sameDep, o))?.dep;
+    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine, dep });
     recent.set(key, run);
     if (recent.size > 4) recent.delete(recent.keys().next().value!);
   }
@@ -107,7 +110,8 @@ export function modeledRun(
   o: ModeledRunOptions = {},
 ): GroupRunResult & { capacity: Capacity } {
   const p = stepParams(c, strategy);
-  const run = stepRun(p, o);
+  // DP is DWDP's program with a full replica: its DEP is the same as DWDP's row's.
+  const run = stepRun(p, o, strategy === 'dp' ? stepParams(c, 'dwdp') : undefined);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
   const batches = stepBatches({ ...p, experts: p.model.experts });
   const N = p.groupSize;
