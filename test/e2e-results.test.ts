@@ -51,6 +51,45 @@ async function watchLongTasks(page: Page): Promise<void> {
 }
 const longTasks = (page: Page) => page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
 
+/** A main-thread task of the page's renderer, from a trace: its wall time and the CPU time its thread spent in it (ms). */
+interface MainTask {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * Runs `f` while tracing the browser's top-level tasks; returns every task of the renderers'
+ * main threads (CrRendererMain) with its wall duration and its thread time (Chromium's `tdur`:
+ * CPU time of that thread alone, which other processes on the machine cannot stretch).
+ */
+async function mainThreadTasks(page: Page, f: () => Promise<void>): Promise<MainTask[]> {
+  await page.tracing.start({ categories: ['toplevel', '__metadata'] });
+  let buf: Uint8Array | undefined;
+  try {
+    await f();
+  } finally {
+    buf = await page.tracing.stop();
+  }
+  type Ev = {
+    name: string;
+    ph: string;
+    pid: number;
+    tid: number;
+    dur?: number;
+    tdur?: number;
+    args?: { name?: string };
+  };
+  const events = (JSON.parse(Buffer.from(buf!).toString()) as { traceEvents: Ev[] }).traceEvents;
+  const main = new Set(
+    events
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  return events
+    .filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && main.has(`${e.pid}:${e.tid}`))
+    .map((e) => ({ wallMs: (e.dur ?? NaN) / 1000, cpuMs: (e.tdur ?? NaN) / 1000 }));
+}
+
 async function runAndWait(page: Page, timeout = 120_000, start: 'click' | 'keys' = 'click'): Promise<string> {
   if (start === 'click') await page.click('#run');
   else {
@@ -153,15 +192,28 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     });
     const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     await watchLongTasks(page);
-    const status = await runAndWait(page, 280_000);
+    let status = '';
+    const main = await mainThreadTasks(page, async () => {
+      status = await runAndWait(page, 280_000);
+      await page.$eval('#topology', (e) => e.scrollIntoView());
+      await new Promise((r) => setTimeout(r, 500));
+    });
     expect(status, status).toMatch(/^done in /);
-    await page.$eval('#topology', (e) => e.scrollIntoView());
-    await new Promise((r) => setTimeout(r, 500));
     const tasks = await longTasks(page);
-    // The page's budget is 200 ms per main-thread task (≈ 60–120 ms measured here on a quiet
-    // machine). The suite runs two test files at once on two cores, which can stretch any task
-    // several-fold, so the test holds the bound that separates the fix (tens of ms per task)
-    // from the freeze it replaced (one 10–16 s task): a timing bound that load cannot cross.
+    // The page's budget: no main-thread task over 200 ms. It is held on the CPU time the
+    // renderer's main thread spent in each task (the page's own work: script, style, layout,
+    // paint, garbage collection; ≈ 90 ms at most here), which the other processes on this
+    // machine cannot stretch; their load stretches the same tasks' wall time several-fold
+    // (≈ 350 ms measured with the suite's neighbours running), so the wall-clock long tasks
+    // are held only to the bound that separates the page from the freeze it replaced (one
+    // 10–16 s task).
+    expect(main.length, "the trace holds the main thread's tasks").toBeGreaterThan(0);
+    expect(main.every((t) => Number.isFinite(t.cpuMs) && t.cpuMs <= t.wallMs + 1)).toBe(true);
+    const worst = [...main].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5);
+    expect(
+      worst[0].cpuMs,
+      `main-thread tasks, CPU ms (wall ms): ${worst.map((t) => `${t.cpuMs.toFixed(0)} (${t.wallMs.toFixed(0)})`).join(', ')}`,
+    ).toBeLessThan(200);
     expect(Math.max(0, ...tasks), `main-thread long tasks (ms): ${tasks.map(Math.round).join(', ')}`).toBeLessThan(
       1000,
     );
