@@ -139,6 +139,8 @@ let scratch = {
   fill: new Int32Array(128),
   /** Capacities with unfixed flows, ascending (so ties go to the first-used, as a full scan would). */
   live: new Int32Array(128),
+  /** cap[k] / cnt[k], kept up to date as flows are fixed (so a step compares, never divides). */
+  shr: new Float64Array(128),
 };
 /** Capacity key → its index in this call's list, valid where keyCall[key] is this call's number. */
 let keySlot = new Int32Array(256);
@@ -168,9 +170,10 @@ export function maxMinRates(
       at: new Int32Array(2 * m + 1),
       fill: new Int32Array(2 * m),
       live: new Int32Array(2 * m),
+      shr: new Float64Array(2 * m),
     };
   }
-  const { out, inn, fixed, byKey, cap, cnt, at, fill, live } = scratch;
+  const { out, inn, fixed, byKey, cap, cnt, at, fill, live, shr } = scratch;
   let K = 0;
   let matching = true;
   call = (call + 1) | 0 || 1;
@@ -218,6 +221,7 @@ export function maxMinRates(
     at[k + 1] = at[k] + cnt[k];
     fill[k] = at[k];
     live[k] = k;
+    shr[k] = cap[k] / cnt[k];
   }
   let L = K;
   for (let i = 0; i < n; i++) {
@@ -234,9 +238,8 @@ export function maxMinRates(
       const k = live[j];
       if (cnt[k] === 0) continue;
       live[w++] = k;
-      const s = cap[k] / cnt[k];
-      if (s < share) {
-        share = s;
+      if (shr[k] < share) {
+        share = shr[k];
         best = k;
       }
     }
@@ -247,10 +250,14 @@ export function maxMinRates(
       fixed[i] = 1;
       left--;
       rate[i] = share;
-      cap[out[i]] = Math.max(0, cap[out[i]] - share);
-      cnt[out[i]]--;
-      cap[inn[i]] = Math.max(0, cap[inn[i]] - share);
-      cnt[inn[i]]--;
+      const o = out[i];
+      const d = inn[i];
+      cap[o] = Math.max(0, cap[o] - share);
+      cnt[o]--;
+      shr[o] = cap[o] / cnt[o];
+      cap[d] = Math.max(0, cap[d] - share);
+      cnt[d]--;
+      shr[d] = cap[d] / cnt[d];
     }
   }
   return rate;
