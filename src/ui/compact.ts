@@ -6,7 +6,8 @@
 // interleaves slices round-robin across peers. A 16-rank modeled DeepSeek-R1 step held about
 // 750 000 such slices per strategy (≈120 MB as JSON), and a 64-rank one ran out of memory; the
 // modeled source now asks the scheduler for one span per transfer (`copySpans: 'transfers'`,
-// 38 000 intervals for DEP at 16 ranks), measured runs still come in slices. Even one span per
+// 38 000 intervals for DEP at 16 ranks, each from its first byte to its landing), measured
+// runs still come in slices. Even one span per
 // transfer is more than the page can copy, index or draw within a frame at 64 ranks. So:
 //
 //   N < AGGREGATE_FROM_RANKS   copy slices of one transfer — same rank, peer, layer, kind and

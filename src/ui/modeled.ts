@@ -84,14 +84,17 @@ export interface ModeledRunOptions {
 const recent = new Map<string, ReturnType<typeof runStepRow>>();
 const runKey = (p: StepParams, o: ModeledRunOptions) =>
   JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw, engine: o.linkEngine?.name });
-function stepRun(p: StepParams, o: ModeledRunOptions, sameDep?: StepParams): ReturnType<typeof runStepRow> {
+function stepRun(
+  p: StepParams,
+  o: ModeledRunOptions,
+  dep?: () => ReturnType<typeof runStepRow>['dep'],
+): ReturnType<typeof runStepRow> {
   const key = runKey(p, o);
   let run = recent.get(key);
   if (!run) {
     // One copy span per transfer: the page draws no finer (compact.ts), and a 64-rank step's
-    // pieces would not fit in memory. DP's row reuses DEP from DWDP's where that was modeled.
-    const dep = sameDep && recent.get(runKey(sameDep, o))?.dep;
-    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine, dep });
+    // pieces would not fit in memory.
+    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine, dep: dep?.() });
     recent.set(key, run);
     if (recent.size > 4) recent.delete(recent.keys().next().value!);
   }
@@ -110,8 +113,10 @@ export function modeledRun(
   o: ModeledRunOptions = {},
 ): GroupRunResult & { capacity: Capacity } {
   const p = stepParams(c, strategy);
-  // DP is DWDP's program with a full replica: its DEP is the same as DWDP's row's.
-  const run = stepRun(p, o, strategy === 'dp' ? stepParams(c, 'dwdp') : undefined);
+  // DP is DWDP's program with a full replica: its row's DEP is DWDP's row's, which the
+  // comparison models anyway when it runs DEP or DWDP too (computed first, then reused).
+  const shareDep = strategy === 'dp' && c.strategies.some((s) => s !== 'dp');
+  const run = stepRun(p, o, shareDep ? () => stepRun(stepParams(c, 'dwdp'), o).dep : undefined);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
   const batches = stepBatches({ ...p, experts: p.model.experts });
   const N = p.groupSize;

@@ -138,8 +138,9 @@ export interface PlacedSpan {
  * into it, one from each peer (the waitPull op's ids; src/sim/programs.ts, the runtimes): a
  * pull (copy row of its source, `peer` = the rank that pulls, `layer`) feeds the wait spans of
  * that rank's compute row at the same layer; a wait is fed by every pull into its rank at its
- * layer. Exact by layer and rank, whatever the drawn times (the copy row shows the source's
- * engine time-shared between its transfers, so a drawn end is not the landing time). Empty
+ * layer. Exact by layer and rank, whatever the drawn times (a modeled pull is drawn from its
+ * first byte to its landing; a measured one as its source's time-shared engine served it, so
+ * there the drawn end is not the landing time). Empty
  * for spans without layer or peer (aggregated rows, other categories).
  */
 export function pullWaitLinks(rows: readonly TimelineRow[], at: PlacedSpan): PlacedSpan[] {
