@@ -370,6 +370,11 @@ export class LinkFluid {
     return this.now;
   }
 
+  /** Reports each transfer once, whole, when it lands (the 'transfers' piece mode). */
+  get wholeTransfers(): boolean {
+    return this.pieceMode === 'transfers';
+  }
+
   /** Wall time during which at least one pull into `rank` was moving bytes. */
   pullBusyMs(rank: number): number {
     return this.pullBusy[rank] ?? 0;

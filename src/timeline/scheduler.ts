@@ -109,6 +109,8 @@ export interface LinkEngine {
   advanceTo(t: number): readonly number[];
   pullActive(rank: number): boolean;
   pullBusyMs(rank: number): number;
+  /** True when it reports each transfer once, whole, as it lands (LinkFluid in 'transfers' mode). */
+  readonly wholeTransfers?: boolean;
 }
 export type LinkEngineClass = new (spec: LinkSpec, onPiece?: (p: EnginePiece) => void, mode?: PieceMode) => LinkEngine;
 
@@ -711,7 +713,10 @@ class GroupRun {
   }
 
   private piece(p: EnginePiece): void {
-    const last = this.lastPiece.get(p.key);
+    // Whole transfers: the engine reports each once, when it lands (nothing to merge); an
+    // engine that reports pieces has them merged here.
+    const whole = this.engine.wholeTransfers === true;
+    const last = whole ? undefined : this.lastPiece.get(p.key);
     if (last && (this.spans.wholeTransfers || Math.abs(last.endMs - p.startMs) <= 1e-12 * Math.max(1, p.startMs))) {
       last.endMs = p.endMs;
       last.bytes! += p.bytes;
@@ -732,7 +737,7 @@ class GroupRun {
       bytes: p.bytes,
     };
     this.intervals!.push(iv);
-    this.lastPiece.set(p.key, iv);
+    if (!whole) this.lastPiece.set(p.key, iv);
   }
 
   private describeBlocked(): string {
