@@ -328,7 +328,7 @@ export class LinkFluid {
   /** All bytes moved; lands at deliveredMs + latency. */
   private landing: Flow[] = [];
   private readonly active: Flow[] = [];
-  /** allocate()'s scratch: fix on, (src, dst) pairs already served; fix off, engines in use per source. */
+  /** allocate(): the served transfers' max-min rates. */
   private rates = new Float64Array(64);
   /** Per-rank scratch, indexed by rank (grown on submit): see ensureRank. */
   private ranks = 0;
