@@ -60,7 +60,13 @@ describe(`wall-clock link ${at}`, () => {
     want[order[0]] = 3 * s1;
     want[order[1]] = 3 * s1 + 2 * (s2 - s1);
     want[order[2]] = 3 * s1 + 2 * (s2 - s1) + (s3 - s2);
-    expect(await landings(sizes, true), `sizes ${sizes} kB`).toEqual(want);
+    // A share of 1/3 or 1/2 of the engine is not exact in doubles, so the model's landing can be
+    // a hair past the whole millisecond, and the fake clock (whole milliseconds) lands it on the next.
+    const got = await landings(sizes, true);
+    got.forEach((t, i) => {
+      expect(t, `pull ${i}, sizes ${sizes} kB`).toBeGreaterThanOrEqual(want[i]);
+      expect(t, `pull ${i}, sizes ${sizes} kB`).toBeLessThanOrEqual(want[i] + 1);
+    });
     // The last one lands when all the bytes are through, as without the fix.
     expect(Math.max(...want)).toBe(s1 + s2 + s3);
   });
