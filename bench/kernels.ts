@@ -12,15 +12,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
+import { GroupedExpertGemm, variantName, variantProblem, type GemmVariant } from '../src/kernels/expert-gemm.ts';
 import {
-  GroupedExpertGemm,
-  parseVariant,
-  variantName,
-  variantProblem,
-  type GemmVariant,
-} from '../src/kernels/expert-gemm.ts';
-import {
-  MISSING_PATHS,
   VARIANT_FAMILIES,
   buildGemmProblem,
   gemmFlops,
@@ -364,12 +357,12 @@ async function main(): Promise<void> {
           role: 'kind',
           shape: label,
           format,
-          variant: fam.variant,
+          variant: variantName(other.variant), // an sgm family with the adapter's M×N×K filled in
           medianMs: to.medianMs,
           gflops: g,
           ceilingGflops: c,
           fractionOfCeiling: g / c,
-          relErr: sampledError(problem, await readY(gpu, problem), parseVariant(fam.variant)),
+          relErr: sampledError(problem, await readY(gpu, problem), other.variant),
           bytesPerExpert: problem.bytesPerExpert,
         });
         other.destroy();
@@ -455,12 +448,7 @@ async function main(): Promise<void> {
       ) +
       '\n',
   );
-  for (const sk of skipped) process.stdout.write(`skipped on this adapter: ${sk}\n`);
-  const missing = MISSING_PATHS.map(
-    (m) =>
-      `${m.what}: not implemented (${m.feature}: ${gpu.adapter.features.has(m.feature) ? 'this adapter exposes it' : 'this adapter lacks it'})`,
-  );
-  for (const m of missing) process.stdout.write(`not measured: ${m}\n`);
+  for (const sk of skipped) process.stdout.write(`not supported on this adapter: ${sk}\n`);
   process.stdout.write(
     `\nAll numbers measured here, in this run, on ${adapter} ` +
       `(${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
@@ -482,8 +470,7 @@ async function main(): Promise<void> {
     ceilingMeasurements: ceilings,
     peer: typeof peer === 'string' ? { unavailable: peer } : { name: peer.name, rows: peerRows },
     rows,
-    skipped,
-    missing,
+    notSupported: skipped,
     seconds: (performance.now() - t0) / 1000,
   };
   await writeFileAtomic(out, JSON.stringify(json, null, 2) + '\n');

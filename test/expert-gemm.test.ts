@@ -10,7 +10,7 @@ import {
 } from '../src/kernels/expert-gemm.ts';
 import { permuteReference } from '../src/kernels/permute.ts';
 import { compileWgsl, wgslProgram } from '../src/gpu/index.ts';
-import { tiledProgramPart } from '../src/kernels/expert-gemm-codegen.ts';
+import { subgroupMatrixProgramPart, tiledProgramPart } from '../src/kernels/expert-gemm-codegen.ts';
 import { parseVariant, type TileVariant } from '../src/kernels/gemm-variant.ts';
 import { variantProblem } from '../src/kernels/expert-gemm.ts';
 import { GEMM_F16_TOLERANCE } from '../src/lab/kernels/expert-gemm.ts';
@@ -42,6 +42,8 @@ interface Case {
   zeroBlocks?: boolean;
   /** ':f16' variants: the reference multiplies f16-rounded inputs and weights, within GEMM_F16_TOLERANCE. */
   f16?: boolean;
+  /** 'sgm' variants: subgroup matrices emulated in plain WGSL (exact f32: held to TOL). */
+  emulate?: boolean;
 }
 
 /** A random [rows, cols] matrix, with the blocks zeroBlocks names set to 0. */
@@ -130,6 +132,7 @@ async function runCase(c: Case) {
     sources: c.sources ?? 1,
     variant: c.variant,
     block: c.block,
+    emulateSubgroupMatrix: c.emulate,
   });
   const rows = c.tokens * c.topK;
   const x = createBufferWith(gpu, p.x, 'x');
@@ -159,7 +162,8 @@ async function runCase(c: Case) {
   const errH = relativeError(gotH, expertGemmReference({ ...ref, x: r16(p.x) }, 'gate_up'));
   const errY = relativeError(gotY, expertGemmReference({ ...ref, h: r16(gotH) }, 'down'));
   const what = `${JSON.stringify(c)} variant ${gemm.variant.kind} ${at}`;
-  const tol = c.f16 ? GEMM_F16_TOLERANCE : TOL;
+  // Hardware subgroup matrices: precision unspecified by the extension (gemmTolerance).
+  const tol = c.emulate ? TOL : c.f16 || gemm.variant.kind === 'sgm' ? GEMM_F16_TOLERANCE : TOL;
   expect(errH, `gate_up ${what}`).toBeLessThan(tol);
   expect(errY, `down ${what}`).toBeLessThan(tol);
   gemm.destroy();
@@ -575,5 +579,93 @@ describe('f16 operands (wg:…:f16): f16 staged in workgroup memory, f32 product
         await expect(compileWgsl(gpu, program, `${format} ${proj} f16`)).resolves.toBeDefined();
       }
     }
+  });
+});
+
+// Subgroup-matrix tiles ('sgm'): need chromium-experimental-subgroup-matrix (Dawn exposes it
+// with allow_unsafe_apis where the driver has cooperative matrices; SwiftShader has none).
+const sgmConfigs = gpuForSkips.subgroupMatrixConfigs.filter((c) => c.resultComponentType === 'f32');
+const noSgm = sgmConfigs.length
+  ? ''
+  : ' — SKIPPED: this adapter lacks chromium-experimental-subgroup-matrix (subgroupMatrixConfigs is empty)';
+
+describe('subgroup-matrix tiles (sgm): hardware matrix multiply-accumulate, f32 results', () => {
+  it.skipIf(!sgmConfigs.length)(`every format, on every f32-result config of this adapter${noSgm}`, async () => {
+    for (const cfg of sgmConfigs) {
+      const f16 = cfg.componentType === 'f16';
+      if (f16 && !gpuForSkips.f16) continue; // f16 operands need shader-f16 as well
+      if (cfg.componentType !== 'f32' && !f16) continue;
+      const variant = `sgm:2x1:${cfg.m}x${cfg.n}x${cfg.k}${f16 ? ':f16' : ''}`;
+      for (const format of formats)
+        await runCase({ format, tokens: 23, topK: 3, experts: 7, ...awkward[format], variant, f16, sources: 2 });
+    }
+  });
+
+  it('are refused exactly where the adapter lacks the feature, naming it', () => {
+    const why = variantProblem(gpuForSkips, 'sgm:2x2');
+    if (sgmConfigs.some((c) => c.componentType === 'f32')) expect(why).toBeUndefined();
+    else if (!sgmConfigs.length)
+      expect(why).toMatch(/needs the chromium-experimental-subgroup-matrix feature, which this adapter lacks/);
+    else expect(why).toMatch(/no f32→f32 subgroup-matrix config \(it has: /);
+  });
+
+  // The generator's staging, fragment offsets, layouts (left row-major, right column-major,
+  // results row-major) and epilogue, run on this adapter with the subgroup-matrix operations
+  // replaced by plain WGSL that holds whole matrices per invocation. Non-square M×N×K catches
+  // a swapped dimension or stride; awkward shapes, scalar inputs and 2 sources the edges.
+  it('emulated: every format and non-square M×N×K against the float64 reference', async () => {
+    for (const format of formats)
+      await runCase({
+        format,
+        tokens: 23,
+        topK: 3,
+        experts: 7,
+        ...awkward[format],
+        variant: 'sgm:2x1:8x4x16',
+        emulate: true,
+        sources: 2,
+      });
+    await runCase({
+      format: 'fp8',
+      tokens: 11,
+      topK: 2,
+      experts: 5,
+      ...awkward.fp8,
+      variant: 'sgm:1x2:4x8x8',
+      emulate: true,
+    });
+    // Scalar inputs (H, F not multiples of 4) and sparse routing over more experts than tiles.
+    await runCase({
+      format: 'f32',
+      tokens: 9,
+      topK: 2,
+      experts: 9,
+      hidden: 50,
+      expertHidden: 30,
+      routing: 'sparse',
+      variant: 'sgm:1x2:4x8x8',
+      emulate: true,
+    });
+  });
+
+  it('generated WGSL: the extension, the matrix types in (columns, rows) order, the layouts and strides', () => {
+    const layout = expertLayout('nvfp4', 64, 48);
+    const v = { ...(parseVariant('sgm:2x3:16x8x32:f16') as TileVariant), lanes: 32 };
+    const code = subgroupMatrixProgramPart({ layout, experts: 4, sources: 1 }, v, 'gate_up').code;
+    expect(code.split('\n').slice(0, 2)).toEqual(['enable f16;', 'enable chromium_experimental_subgroup_matrix;']);
+    expect(code).toContain('@compute @workgroup_size(32)');
+    // left M×K = subgroup_matrix_left<T, K, M>, right K×N = <T, N, K>, result M×N = <f32, N, M>.
+    expect(code).toContain('subgroupMatrixLoad<subgroup_matrix_left<f16, 32, 16>, row_major>(&xs, ');
+    expect(code).toContain('subgroupMatrixLoad<subgroup_matrix_right<f16, 8, 32>, col_major>(&ws, ');
+    expect(code).toContain('subgroup_matrix_result<f32, 8, 16>()');
+    // 2 rows × 3 columns × 2 matrices = 12 accumulators, stored to rs with stride 3·8·2 = 48.
+    expect(code.match(/subgroupMatrixMultiplyAccumulate\(/g)?.length).toBe(12);
+    expect(code.match(/subgroupMatrixStore<row_major>\(&rs, \d+u, acc\d_\d_\d, 48u\);/g)?.length).toBe(12);
+    // Chunk of 32 values (K): loads step K within it, stride 32; 2nd left matrix starts 16 rows down.
+    expect(code).toContain('(&xs, 512u, 32u)');
+    expect(code).toContain(`(&ws, ${(1 * 24 + 2 * 8) * 32}u, 32u)`); // up matrix, 3rd column block
+    expect(() => subgroupMatrixProgramPart({ layout, experts: 4, sources: 1 }, v, 'down', true)).toThrow(
+      /f32 operands only/,
+    );
   });
 });

@@ -3,6 +3,7 @@ import {
   checkVariant,
   fitRowsPerExpert,
   parseVariant,
+  pickMatrixConfig,
   shaderKey,
   tileShape,
   variantName,
@@ -12,6 +13,7 @@ import {
 } from '../src/kernels/gemm-variant.ts';
 import {
   F16_SWEEP_CANDIDATES,
+  SGM_SWEEP_CANDIDATES,
   SUBGROUP_SWEEP_CANDIDATES,
   TILE_SWEEP_CANDIDATES,
   VARIANT_FAMILIES,
@@ -30,6 +32,9 @@ describe('GEMM variant grammar', () => {
       'tile:3x2:4x5',
       'wg:4x4:8x8',
       'wg:4x4:8x8:f16',
+      'sgm:2x2',
+      'sgm:2x1:16x8x16:f16',
+      'sgm:4x4:8x8x8',
     ]) {
       expect(variantName(parseVariant(s))).toBe(s);
     }
@@ -37,10 +42,19 @@ describe('GEMM variant grammar', () => {
   });
 
   it('refuses malformed names and out-of-range fields, naming the field and a valid choice', () => {
-    expect(() => parseVariant('sx4:8x4')).toThrow(/expected 'naive' or kind:rows×cols/);
+    expect(() => parseVariant('sx4:8x4')).toThrow(/expected 'naive', kind:rows×cols/);
     expect(() => parseVariant('wmma:8x4:2x2')).toThrow(/kind tile, sx4, sw4 or wg/);
-    expect(() => parseVariant('sx4:8x4:2x2:f16')).toThrow(/only the wg kind takes ':f16' \(e\.g\. wg:8x4:2x2:f16\)/);
-    expect(() => parseVariant('wg:4x4:8x8:f16:loop')).toThrow(/expected 'naive' or kind/);
+    expect(() => parseVariant('sx4:8x4:2x2:f16')).toThrow(
+      /only the wg and sgm kinds take ':f16' \(e\.g\. wg:8x4:2x2:f16\)/,
+    );
+    expect(() => parseVariant('wg:4x4:8x8:f16:loop')).toThrow(/expected 'naive', kind/);
+    expect(() => parseVariant('sgm:2x2:8x8')).toThrow(/or sgm:rows×cols\[:M×N×K\]\[:f16\]/);
+    expect(() => parseVariant('sgm:5x1')).toThrow(/rows = 5 result matrices, at most 4 \(e\.g\. sgm:2x2\)/);
+    expect(() => parseVariant('sgm:2x2:8x6x8')).toThrow(/subgroup-matrix N = 6 must be a multiple of 4 in 4\.\.64/);
+    expect(() => checkVariant({ kind: 'sgm', rows: 1, cols: 1, groupRows: 2, groupCols: 1 })).toThrow(/one subgroup/);
+    expect(() =>
+      checkVariant({ kind: 'wg', rows: 1, cols: 1, groupRows: 1, groupCols: 1, matrix: { m: 8, n: 8, k: 8 } }),
+    ).toThrow(/only sgm variants have a subgroup-matrix shape/);
     expect(() =>
       checkVariant({ kind: 'wg', rows: 1, cols: 1, groupRows: 1, groupCols: 1, operands: 'bf16' as 'f16' }),
     ).toThrow(/operands must be 'f32' or 'f16'/);
@@ -55,6 +69,10 @@ describe('GEMM variant grammar', () => {
     expect(tileShape(parseVariant('sw4:4x8:2x2') as TileVariant)).toEqual({ tileRows: 32, tileCols: 16, threads: 16 });
     expect(tileShape(parseVariant('tile:4x4:8x8') as TileVariant)).toEqual({ tileRows: 32, tileCols: 32, threads: 64 });
     expect(tileShape(parseVariant('wg:4x2:8x16') as TileVariant)).toEqual({ tileRows: 32, tileCols: 32, threads: 128 });
+    // sgm: rows × cols result matrices of M×N, one subgroup of the adapter's lanes.
+    const sgm = { ...(parseVariant('sgm:2x3:16x8x16') as TileVariant), lanes: 32 };
+    expect(tileShape(sgm)).toEqual({ tileRows: 32, tileCols: 24, threads: 32 });
+    expect(() => tileShape(parseVariant('sgm:2x2') as TileVariant)).toThrow(/no subgroup-matrix shape yet/);
   });
 
   it('workgroup memory: wg stages 16 values of every tile row and weight row (f16 half the bytes), others none', () => {
@@ -63,9 +81,42 @@ describe('GEMM variant grammar', () => {
     expect(workgroupBytes(parseVariant('wg:4x4:8x8:f16'), 2)).toBe((32 + 64) * 4 * 8 + 128);
     expect(workgroupBytes(parseVariant('wg:4x4:8x8'), 1)).toBe((32 + 32) * 4 * 16 + 128);
     expect(workgroupBytes(parseVariant('tile:4x4:8x8'), 2)).toBe(0);
-    expect(variantNeeds(parseVariant('wg:4x4:8x8:f16'))).toEqual({ subgroupsOf4: false, shaderF16: true });
-    expect(variantNeeds(parseVariant('sw4:4x8:2x2'))).toEqual({ subgroupsOf4: true, shaderF16: false });
-    expect(variantNeeds(parseVariant('wg:4x4:8x8'))).toEqual({ subgroupsOf4: false, shaderF16: false });
+    const none = { subgroupsOf4: false, shaderF16: false, subgroupMatrix: false };
+    expect(variantNeeds(parseVariant('wg:4x4:8x8:f16'))).toEqual({ ...none, shaderF16: true });
+    expect(variantNeeds(parseVariant('sw4:4x8:2x2'))).toEqual({ ...none, subgroupsOf4: true });
+    expect(variantNeeds(parseVariant('wg:4x4:8x8'))).toEqual(none);
+    expect(variantNeeds(parseVariant('sgm:2x2:f16'))).toEqual({ ...none, shaderF16: true, subgroupMatrix: true });
+    // sgm: a chunk of max(16, K) values of inputs and weights, plus the f32 results.
+    const sgm = (s: string) => workgroupBytes(parseVariant(s), 2);
+    expect(sgm('sgm:2x2:16x16x16:f16')).toBe((32 + 64) * 16 * 2 + 128 + 32 * 64 * 4);
+    expect(sgm('sgm:2x2:8x8x32')).toBe((16 + 32) * 32 * 4 + 64 + 16 * 32 * 4);
+  });
+});
+
+describe('subgroup-matrix shapes from the adapter', () => {
+  const cfg = (m: number, n: number, k: number, t: string, r = 'f32') => ({
+    m,
+    n,
+    k,
+    componentType: t,
+    resultComponentType: r,
+  });
+  const configs = [cfg(8, 8, 8, 'f32'), cfg(16, 16, 16, 'f16'), cfg(16, 8, 16, 'f16'), cfg(16, 16, 16, 'f16', 'f16')];
+  const pick = (s: string, c = configs) => variantName(pickMatrixConfig(parseVariant(s) as TileVariant, c));
+
+  it('picks the largest config of the operand type with f32 results, or checks the one given', () => {
+    expect(pick('sgm:2x2:f16')).toBe('sgm:2x2:16x16x16:f16');
+    expect(pick('sgm:2x2')).toBe('sgm:2x2:8x8x8');
+    expect(pick('sgm:1x2:16x8x16:f16')).toBe('sgm:1x2:16x8x16:f16');
+    expect(pick('wg:4x4:8x8')).toBe('wg:4x4:8x8');
+  });
+
+  it('refuses a shape or operand type the adapter lacks, listing what it has', () => {
+    expect(() => pick('sgm:2x2:8x8x8:f16')).toThrow(
+      /no 8x8x8 f16→f32 subgroup-matrix config \(it has: 8x8x8 f32→f32, 16x16x16 f16→f32, 16x8x16 f16→f32, 16x16x16 f16→f16\)/,
+    );
+    expect(() => pick('sgm:2x2', [cfg(16, 16, 16, 'f16')])).toThrow(/no f32→f32 subgroup-matrix config/);
+    expect(() => pick('sgm:2x2', [])).toThrow(/\(it has: none\)/);
   });
 });
 
@@ -114,6 +165,11 @@ describe('shader key', () => {
     expect(key('wg:4x4:8x8:loop', { format: 'nvfp4' })).toBe(key('wg:4x4:8x8', { format: 'nvfp4' }));
     expect(key('wg:4x4:8x8:f16')).not.toBe(key('wg:4x4:8x8'));
     expect(key('wg:4x4:8x8')).not.toBe(key('tile:4x4:8x8'));
+    // sgm: the matrix shape, operands and lanes change the code.
+    const sgm = (s: string, lanes = 32) => shaderKey({ ...(parseVariant(s) as TileVariant), lanes }, problem);
+    expect(sgm('sgm:2x2:16x16x16:f16')).not.toBe(sgm('sgm:2x2:16x8x16:f16'));
+    expect(sgm('sgm:2x2:16x16x16:f16')).not.toBe(sgm('sgm:2x2:16x16x16:f16', 64));
+    expect(sgm('sgm:2x2:16x16x16:f16')).not.toBe(sgm('sgm:2x2:16x16x16'));
     const base = key('sx4:8x4:2x2');
     for (const other of [
       key('sx4:8x4:1x4'),
@@ -135,12 +191,18 @@ describe('the variants the sweeps and the benchmark try', () => {
       ...TILE_SWEEP_CANDIDATES,
       ...SUBGROUP_SWEEP_CANDIDATES,
       ...F16_SWEEP_CANDIDATES,
+      ...SGM_SWEEP_CANDIDATES,
       ...VARIANT_FAMILIES.map((f) => f.variant),
     ];
     for (const s of all) {
       const v = parseVariant(s);
       expect(variantName(v)).toBe(s);
-      expect(workgroupBytes(v, 2), s).toBeLessThanOrEqual(16384);
+      // An sgm variant without M×N×K takes its shape from the adapter: checked with the largest
+      // shape in use (16×16×16, f32 operands) in its place.
+      const sized = v.kind === 'sgm' && !v.matrix ? { ...v, matrix: { m: 16, n: 16, k: 16 } } : v;
+      // The larger sgm candidates need more than the default (the sweep drops them where the adapter's limit is lower).
+      if (!SGM_SWEEP_CANDIDATES.includes(s) || s === 'sgm:2x2' || s === 'sgm:2x2:f16')
+        expect(workgroupBytes(sized, 2), s).toBeLessThanOrEqual(16384);
     }
     expect(F16_SWEEP_CANDIDATES.every((s) => variantNeeds(parseVariant(s)).shaderF16)).toBe(true);
     expect(TILE_SWEEP_CANDIDATES.some((s) => s.startsWith('wg:'))).toBe(true);

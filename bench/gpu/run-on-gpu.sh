@@ -42,9 +42,10 @@ lab() { # name, then lab arguments
       const pick = (x) => ({ adapter: x.adapter, variant: x.variant ?? x.best?.variant, medianMs: x.medianMs ?? x.best?.medianMs,
         gflops: x.gflops ?? x.best?.gflops, fractionOfCeiling: x.fractionOfCeiling, checkOk: x.checkOk });
       console.log("   " + JSON.stringify(pick(r)));' "results/$name.json" >> results/summary.txt 2>/dev/null || true
-  elif grep -q "which this adapter lacks\|this adapter has none" "results/$name.log" 2>/dev/null; then
-    # A variant this adapter cannot run (e.g. ':f16' without shader-f16): the reason, not a failure.
-    echo "   SKIPPED: $(grep -o "needs [^(]*" "results/$name.log" | head -1)" | tee -a results/summary.txt
+  elif grep -q "which this adapter lacks\|this adapter has none\|has no .* subgroup-matrix config" "results/$name.log" 2>/dev/null; then
+    # A variant this adapter cannot run (':f16' without shader-f16, 'sgm' without subgroup
+    # matrices or without a config of its operand type): the reason, not a failure.
+    echo "   SKIPPED: $(grep -o "needs [^(]*\|has no [^(]*" "results/$name.log" | head -1)" | tee -a results/summary.txt
   else
     failed=$((failed + 1)); echo "   FAILED (results/$name.log)" | tee -a results/summary.txt; tail -3 "results/$name.log"
   fi
@@ -57,13 +58,18 @@ for w in f32 int8 fp8 nvfp4; do
   # without shader-f16 the f16 run is reported SKIPPED with the reason.
   lab "gemm-bench-$w-wg" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant wg:8x4:8x16
   lab "gemm-bench-$w-wg-f16" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant wg:8x4:8x16:f16
+  # Subgroup-matrix tiles (M×N×K picked from the adapter's subgroupMatrixConfigs), f32 and f16
+  # operands, f32 results; SKIPPED with the reason where the adapter lacks the feature or a config.
+  lab "gemm-bench-$w-sgm" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant sgm:2x2
+  lab "gemm-bench-$w-sgm-f16" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant sgm:2x2:f16
   lab "gemm-bench-$w-sweep" expert-gemm "${bench[@]}" --weights "$w" --sweep --runs 3
   lab "gemm-r1-$w" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs"
   lab "gemm-r1-$w-wg" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs" --variant wg:8x4:8x16
   lab "gemm-r1-$w-wg-f16" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs" --variant wg:8x4:8x16:f16
+  lab "gemm-r1-$w-sgm" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs" --variant sgm:2x2
+  lab "gemm-r1-$w-sgm-f16" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs" --variant sgm:2x2:f16
   lab "gemm-r1-$w-sweep" expert-gemm "${r1[@]}" --weights "$w" --sweep --runs 3
 done
-echo "== not measured: subgroup-matrix tiles (chromium-experimental-subgroup-matrix) are not implemented" | tee -a results/summary.txt
 lab router router "${bench[@]}" --runs "$runs"
 lab router-r1 router "${r1router[@]}" --runs "$runs"
 echo "done: $failed failed; results in $here/results (summary.txt)" | tee -a results/summary.txt

@@ -27,6 +27,18 @@ export interface AdapterDescription {
   software: boolean;
 }
 
+/** One GPUSubgroupMatrixConfig: left M×K, right K×N, result M×N, by component type. */
+export interface SubgroupMatrixConfig {
+  m: number;
+  n: number;
+  k: number;
+  componentType: string;
+  resultComponentType: string;
+}
+
+/** The WebGPU feature behind subgroup matrices (experimental in Dawn: exposed with allow_unsafe_apis). */
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
+
 export interface Gpu {
   device: GPUDevice;
   adapter: GPUAdapter;
@@ -36,6 +48,11 @@ export interface Gpu {
   subgroups: boolean;
   /** shader-f16 available (WGSL `enable f16;`): f16 operands in kernels that offer them. */
   f16: boolean;
+  /**
+   * The subgroup-matrix shapes the device offers (Dawn's chromium-experimental-subgroup-matrix,
+   * adapter.info.subgroupMatrixConfigs); empty where the feature is absent.
+   */
+  subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
   /** Resolves when the device is lost; never rejects. */
   lost: Promise<GPUDeviceLostInfo>;
   /** Set once the device is lost. */
@@ -95,7 +112,12 @@ async function getNodeGpu(): Promise<GPU> {
     // SwiftShader makes pipelines compile ~20× slower; no kernel here reads workgroup memory
     // before writing it (each is tested against its reference, so one that did would fail).
     // timestamp_quantization: Dawn rounds timestamps to ~65 µs by default; we want raw ones.
-    return mod.create(['disable-dawn-features=timestamp_quantization', 'enable-dawn-features=disable_workgroup_init']);
+    // allow_unsafe_apis: Dawn exposes experimental features (chromium-experimental-subgroup-matrix)
+    // only with it; nothing here is requested unless a kernel asks for it.
+    return mod.create([
+      'disable-dawn-features=timestamp_quantization',
+      'enable-dawn-features=disable_workgroup_init,allow_unsafe_apis',
+    ]);
   })();
   return nodeGpu;
 }
@@ -159,7 +181,7 @@ export async function getGpu(options: GpuOptions = {}): Promise<Gpu> {
   const required = resolveLimits(adapter.limits, options.needs ?? []);
   // Ask for the adapter's maximum of the limits we routinely push; costs nothing, avoids surprises.
   for (const l of GENEROUS_LIMITS) required[l] = Math.max(required[l] ?? 0, adapter.limits[l]);
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
+  const wanted = ['timestamp-query', 'subgroups', 'shader-f16', SUBGROUP_MATRIX_FEATURE] as GPUFeatureName[];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits: required, label: options.label });
 
@@ -180,6 +202,7 @@ export async function getGpu(options: GpuOptions = {}): Promise<Gpu> {
     timestamps: device.features.has('timestamp-query'),
     subgroups: device.features.has('subgroups'),
     f16: device.features.has('shader-f16'),
+    subgroupMatrixConfigs: device.features.has(SUBGROUP_MATRIX_FEATURE) ? matrixConfigs(adapter) : [],
     lost,
     get lostInfo() {
       return lostInfo;
@@ -196,6 +219,18 @@ export async function getGpu(options: GpuOptions = {}): Promise<Gpu> {
     },
   };
   return gpu;
+}
+
+function matrixConfigs(adapter: GPUAdapter): SubgroupMatrixConfig[] {
+  type Raw = { M: number; N: number; K: number; componentType: string; resultComponentType: string };
+  const raw = (adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: Iterable<Raw> }).subgroupMatrixConfigs;
+  return [...(raw ?? [])].map((c) => ({
+    m: c.M,
+    n: c.N,
+    k: c.K,
+    componentType: c.componentType,
+    resultComponentType: c.resultComponentType,
+  }));
 }
 
 /** Short one-line description of an adapter for tables and JSON ("measured on …"). */

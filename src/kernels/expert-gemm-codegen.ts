@@ -11,7 +11,7 @@
 // stride and section offset is a constant here.
 import type { WgslPart } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
-import { WG_CHUNK, tileShape, usesSubgroups, variantName, type TileVariant } from './gemm-variant.ts';
+import { WG_CHUNK, sgmChunk, tileShape, usesSubgroups, variantName, type TileVariant } from './gemm-variant.ts';
 
 export type Projection = 'gate_up' | 'down';
 
@@ -19,6 +19,8 @@ export interface CodegenProblem {
   layout: ExpertLayout;
   experts: number;
   sources: number;
+  /** 'sgm' only: emulate the subgroup matrices (a correctness check on adapters without them). */
+  emulateSubgroupMatrix?: boolean;
 }
 
 export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3, mxfp4: 4 };
@@ -487,12 +489,13 @@ function emitTileFn(c: Ctx, L: Lines): void {
 /** The whole generated part of a tiled kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
 export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projection): WgslPart {
   if (v.kind === 'wg') return workgroupProgramPart(p, v, proj);
+  if (v.kind === 'sgm') return subgroupMatrixProgramPart(p, v, proj, p.emulateSubgroupMatrix);
   const c = ctxFor(p, v, proj);
   const { tileRows, tileCols, threads } = tileShape(v);
   const sg = usesSubgroups(v);
   const L = new Lines();
   if (sg) L.add('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
-  const kind: Exclude<TileVariant['kind'], 'wg'> = v.kind;
+  const kind: Exclude<TileVariant['kind'], 'wg' | 'sgm'> = v.kind;
   const how = {
     sx4: `each subgroup of 4 lanes shares ${v.rows} rows (lane l loads rows 4q+l, subgroupBroadcast shares them) and each lane owns ${v.cols} columns`,
     sw4:
@@ -579,6 +582,55 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
 // register tile from workgroup memory. Layout is chunk-position-major (xs[q·TILE_ROWS + r],
 // ws[q·TILE_OUTS + o]) so neighbouring invocations read neighbouring vec4s.
 
+/**
+ * Staging of one code word (f32: one vec4) of a weight row, shared by the 'wg' and 'sgm'
+ * tiles: WGSL lines that decode word `kw` of output `col` of matrix `mat` (names the caller
+ * defines, with `block` and `live` = the word lies inside the reduction) and the expressions
+ * of its decoded vec4s (f32: 1, int8/fp8: 1, e2m1: 2), scales applied, 0 where not live.
+ */
+function decodedWordLines(
+  format: WeightFormat,
+  W: string,
+  sel: (m: (x: MatrixLayout) => number) => string,
+  mats: MatrixLayout[],
+  kd: number,
+): { lines: string[]; quads: string[] } {
+  const rowWords = mats[0].rowWords;
+  const lines = [`let row_at = block + ${sel((m) => m.codes)} + col * ${u(rowWords)}; // the weight row's first word`];
+  const codeWord = `${W}[row_at + min(kw, ${u(rowWords - 1)})]`;
+  const masked = (e: string) => `select(vec4f(0.0), ${e}, live)`;
+  switch (format) {
+    case 'f32':
+      lines.push(`let wv = ${W}[row_at / 4u + min(kw, ${u(rowWords / 4 - 1)})];`);
+      return { lines, quads: [masked('wv')] };
+    case 'int8': // row scale × 127 undoes unpack4x8snorm's 1/127
+      lines.push(`let sc = bitcast<f32>(${W}[block + ${sel((m) => m.scales)} + col]) * 127.0;`);
+      return { lines, quads: [masked(`unpack4x8snorm(${codeWord}) * sc`)] };
+    case 'fp8': // one f32 scale per block; a word never straddles two (block columns are multiples of 4)
+      lines.push(
+        `let block_col = min(kw * 4u, ${u(kd - 1)}) / ${u(mats[0].blockCols)};`,
+        `let sb = block + ${sel((m) => m.scales)} + (col / ${u(mats[0].blockRows)}) * ${u(mats[0].blocksPerRow)} + block_col;`,
+      );
+      return { lines, quads: [masked(`dec_e4m3x4_finite(${codeWord}) * bitcast<f32>(${W}[sb])`)] };
+    case 'nvfp4':
+      // Group kw/2 (16 values = 2 words): byte (kw/2)%4 of scale word kw/8, times the tensor scale.
+      lines.push(
+        `let g = min(kw, ${u(rowWords - 1)}) / 2u;`,
+        `let code = (${W}[block + ${sel((m) => m.scales)} + col * ${u(mats[0].scaleRowWords)} + g / 4u] >> (8u * (g % 4u))) & 0xffu;`,
+        `let d = dec_e2m1x8(${codeWord}, nvfp4_group_scale(code, bitcast<f32>(${W}[block + ${sel((m) => m.tensorScale)}])));`,
+      );
+      return { lines, quads: [masked('d.lo'), masked('d.hi')] };
+    case 'mxfp4':
+      // Group kw/4 (32 values = 4 words): byte (kw/4)%4 of scale word kw/16, an e8m0 power of two.
+      lines.push(
+        `let g = min(kw, ${u(rowWords - 1)}) / 4u;`,
+        `let code = (${W}[block + ${sel((m) => m.scales)} + col * ${u(mats[0].scaleRowWords)} + g / 4u] >> (8u * (g % 4u))) & 0xffu;`,
+        `let d = dec_e2m1x8(${codeWord}, mxfp4_scale(code));`,
+      );
+      return { lines, quads: [masked('d.lo'), masked('d.hi')] };
+  }
+}
+
 /** The whole generated part of a 'wg' kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
 export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Projection): WgslPart {
   if (v.kind !== 'wg') throw new Error(`workgroupProgramPart: variant ${variantName(v)} is not a wg variant`);
@@ -661,53 +713,11 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
       `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
       `let live = kw * ${u(perWord)} < ${u(kd)};`,
     );
-    const rowWords = mats[0].rowWords;
-    L.add(`let row_at = block + ${sel((m) => m.codes)} + col * ${u(rowWords)}; // the weight row's first word`);
-    const codeWord = `${W}[row_at + min(kw, ${u(rowWords - 1)})]`;
-    const q0 = `w * ${u(perWord / 4)}`;
-    switch (format) {
-      case 'f32':
-        L.add(
-          `let wv = ${W}[row_at / 4u + min(kw, ${u(rowWords / 4 - 1)})];`,
-          `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), wv, live)')};`,
-        );
-        break;
-      case 'int8': // row scale × 127 undoes unpack4x8snorm's 1/127
-        L.add(
-          `let sc = bitcast<f32>(${W}[block + ${sel((m) => m.scales)} + col]) * 127.0;`,
-          `ws[${q0} * TILE_OUTS + o] = ${stage(`select(vec4f(0.0), unpack4x8snorm(${codeWord}) * sc, live)`)};`,
-        );
-        break;
-      case 'fp8': // one f32 scale per block; a word never straddles two (block columns are multiples of 4)
-        L.add(
-          `let block_col = min(kw * 4u, ${u(kd - 1)}) / ${u(mats[0].blockCols)};`,
-          `let sb = block + ${sel((m) => m.scales)} + (col / ${u(mats[0].blockRows)}) * ${u(mats[0].blocksPerRow)} + block_col;`,
-          `ws[${q0} * TILE_OUTS + o] = ${stage(`select(vec4f(0.0), dec_e4m3x4_finite(${codeWord}) * bitcast<f32>(${W}[sb]), live)`)};`,
-        );
-        break;
-      case 'nvfp4': {
-        // Group kw/2 (16 values = 2 words): byte (kw/2)%4 of scale word kw/8, times the tensor scale.
-        L.add(
-          `let g = min(kw, ${u(rowWords - 1)}) / 2u;`,
-          `let code = (${W}[block + ${sel((m) => m.scales)} + col * ${u(mats[0].scaleRowWords)} + g / 4u] >> (8u * (g % 4u))) & 0xffu;`,
-          `let d = dec_e2m1x8(${codeWord}, nvfp4_group_scale(code, bitcast<f32>(${W}[block + ${sel((m) => m.tensorScale)}])));`,
-          `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.lo, live)')};`,
-          `ws[(${q0} + 1u) * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.hi, live)')};`,
-        );
-        break;
-      }
-      case 'mxfp4': {
-        // Group kw/4 (32 values = 4 words): byte (kw/4)%4 of scale word kw/16, an e8m0 power of two.
-        L.add(
-          `let g = min(kw, ${u(rowWords - 1)}) / 4u;`,
-          `let code = (${W}[block + ${sel((m) => m.scales)} + col * ${u(mats[0].scaleRowWords)} + g / 4u] >> (8u * (g % 4u))) & 0xffu;`,
-          `let d = dec_e2m1x8(${codeWord}, mxfp4_scale(code));`,
-          `ws[${q0} * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.lo, live)')};`,
-          `ws[(${q0} + 1u) * TILE_OUTS + o] = ${stage('select(vec4f(0.0), d.hi, live)')};`,
-        );
-        break;
-      }
-    }
+    const staged = decodedWordLines(format, W, sel, mats, kd);
+    L.add(...staged.lines);
+    staged.quads.forEach((d, j) =>
+      L.add(`ws[(w * ${u(perWord / 4)}${j ? ` + ${u(j)}` : ''}) * TILE_OUTS + o] = ${stage(d)};`),
+    );
     L.close();
     L.add('workgroupBarrier();');
     // Multiply: own rows ty·rows + i, own columns tx + groupCols·j of each matrix.
@@ -761,4 +771,216 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
   L.close();
   L.close();
   return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
+}
+
+// ---------------------------------------------------------------------------------------
+// Subgroup-matrix tiles ('sgm'): staged like 'wg' (per chunk of KC reduction values, the
+// tile's inputs and decoded weights in workgroup memory, as scalars of the operand type),
+// multiplied by subgroup matrices: for each K-slice of the chunk, `rows` left matrices
+// (M×K, row-major in xs, stride KC) times `cols` right matrices per weight matrix (K×N:
+// weight rows are the right matrix's columns, so column-major in ws, stride KC) accumulate
+// into rows·cols·matrices f32 result matrices (M×N). After the last chunk the results go to
+// workgroup memory (rs, row-major, stride tileCols·matrices) and the workgroup writes the
+// live rows and columns (gate_up applies SwiGLU there). The workgroup is `lanes` invocations,
+// the adapter's subgroupMaxSize, as the feature requires; where the adapter runs smaller
+// subgroups each computes the whole tile (same values, written twice).
+//
+// `emulated`: the subgroup-matrix types and builtins are replaced by WGSL functions in which
+// every invocation holds whole matrices (same layouts, same loads and stores), so the
+// generator's staging, offsets and epilogue can be checked against the float64 reference on
+// adapters without the feature (f32 operands only; no speed meaning).
+
+/** The whole generated part of an 'sgm' kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
+export function subgroupMatrixProgramPart(
+  p: CodegenProblem,
+  v: TileVariant,
+  proj: Projection,
+  emulated = false,
+): WgslPart {
+  if (v.kind !== 'sgm' || !v.matrix || v.lanes === undefined)
+    throw new Error(
+      `subgroupMatrixProgramPart: variant ${variantName(v)} is not an sgm variant with its matrix shape and lanes resolved`,
+    );
+  const f16 = v.operands === 'f16';
+  if (emulated && f16) throw new Error('subgroupMatrixProgramPart: the emulation covers f32 operands only');
+  const { m: M, n: N, k: K } = v.matrix;
+  const lanes = v.lanes;
+  const l = p.layout;
+  const gateUp = proj === 'gate_up';
+  const kd = gateUp ? l.hidden : l.expertHidden;
+  const n = gateUp ? l.expertHidden : l.hidden;
+  const mats = gateUp ? [l.gate, l.up] : [l.down];
+  const { tileRows, tileCols } = tileShape(v);
+  const outs = tileCols * mats.length;
+  const KC = sgmChunk(v.matrix);
+  const kc4 = KC / 4;
+  const chunks = Math.ceil(kd / KC);
+  const vecInput = kd % 4 === 0;
+  const format = l.format;
+  const perWord = isFp4(format) ? 8 : 4;
+  const wordsPerChunk = KC / perWord;
+  const T = f16 ? 'f16' : 'f32';
+  const stage = (e: string) => (f16 ? `f16(${e})` : e);
+  const comps = ['x', 'y', 'z', 'w'];
+  // The subgroup-matrix operations, or their emulation.
+  const left = `subgroup_matrix_left<${T}, ${K}, ${M}>`;
+  const right = `subgroup_matrix_right<${T}, ${N}, ${K}>`;
+  const result = `subgroup_matrix_result<f32, ${N}, ${M}>`;
+  const op = emulated
+    ? {
+        zero: 'SgmResult()',
+        left: (off: number) => `sgm_load_left(${u(off)})`,
+        right: (off: number) => `sgm_load_right(${u(off)})`,
+        mma: (a: string, b: string, c: string) => `sgm_mma(${a}, ${b}, ${c})`,
+        store: (off: number, c: string) => `sgm_store(${u(off)}, ${c});`,
+      }
+    : {
+        zero: `${result}()`,
+        left: (off: number) => `subgroupMatrixLoad<${left}, row_major>(&xs, ${u(off)}, ${u(KC)})`,
+        right: (off: number) => `subgroupMatrixLoad<${right}, col_major>(&ws, ${u(off)}, ${u(KC)})`,
+        mma: (a: string, b: string, c: string) => `subgroupMatrixMultiplyAccumulate(${a}, ${b}, ${c})`,
+        store: (off: number, c: string) => `subgroupMatrixStore<row_major>(&rs, ${u(off)}, ${c}, ${u(outs)});`,
+      };
+  const L = new Lines();
+  if (!emulated) L.add(f16 ? 'enable f16;' : '', 'enable chromium_experimental_subgroup_matrix;');
+  L.add(
+    `// Generated: ${proj} of the grouped expert GEMM, ${format} weights, variant ${variantName(v)}${emulated ? ' (subgroup matrices emulated)' : ''}.`,
+    `// A workgroup of ${lanes} invocations (one subgroup) covers ${tileRows} rows of one expert × ${tileCols} output columns`,
+    `// (× ${mats.length} matrices) as ${v.rows}×${v.cols * mats.length} result matrices of ${M}×${N}; per chunk of ${KC} reduction values`,
+    `// it stages the rows' inputs and the decoded weights (${T}) in workgroup memory, each code word decoded once,`,
+    `// then multiplies ${M}×${K} by ${K}×${N} subgroup matrices into f32 results.`,
+    `const EXPERTS = ${u(p.experts)};`,
+    `const TILE_ROWS = ${u(tileRows)};`,
+    `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<${vecInput ? 'vec4f' : 'f32'}>;`,
+    `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
+    `var<workgroup> xs: array<${T}, ${tileRows * KC}>; // [tile row][chunk position]`,
+    `var<workgroup> ws: array<${T}, ${outs * KC}>; // [matrix · tile column][chunk position]`,
+    `var<workgroup> rs: array<f32, ${tileRows * outs}>; // [tile row][matrix · tile column]`,
+    `var<workgroup> xrow: array<u32, ${tileRows}>;`,
+  );
+  if (emulated) {
+    L.add(
+      `struct SgmLeft { v: array<f32, ${M * K}> } // row-major M×K`,
+      `struct SgmRight { v: array<f32, ${K * N}> } // row-major K×N`,
+      `struct SgmResult { v: array<f32, ${M * N}> } // row-major M×N`,
+      `fn sgm_load_left(off: u32) -> SgmLeft {`,
+      `  var a: SgmLeft;`,
+      `  for (var r = 0u; r < ${u(M)}; r++) { for (var c = 0u; c < ${u(K)}; c++) { a.v[r * ${u(K)} + c] = xs[off + ${u(KC)} * r + c]; } }`,
+      `  return a;`,
+      `}`,
+      `fn sgm_load_right(off: u32) -> SgmRight { // column-major: [r][c] at off + stride·c + r`,
+      `  var a: SgmRight;`,
+      `  for (var r = 0u; r < ${u(K)}; r++) { for (var c = 0u; c < ${u(N)}; c++) { a.v[r * ${u(N)} + c] = ws[off + ${u(KC)} * c + r]; } }`,
+      `  return a;`,
+      `}`,
+      `fn sgm_mma(a: SgmLeft, b: SgmRight, acc: SgmResult) -> SgmResult {`,
+      `  var d = acc;`,
+      `  for (var r = 0u; r < ${u(M)}; r++) { for (var c = 0u; c < ${u(N)}; c++) {`,
+      `    var s = d.v[r * ${u(N)} + c];`,
+      `    for (var k = 0u; k < ${u(K)}; k++) { s += a.v[r * ${u(K)} + k] * b.v[k * ${u(N)} + c]; }`,
+      `    d.v[r * ${u(N)} + c] = s;`,
+      `  } }`,
+      `  return d;`,
+      `}`,
+      `fn sgm_store(off: u32, a: SgmResult) {`,
+      `  for (var r = 0u; r < ${u(M)}; r++) { for (var c = 0u; c < ${u(N)}; c++) { rs[off + ${u(outs)} * r + c] = a.v[r * ${u(N)} + c]; } }`,
+      `}`,
+    );
+  }
+  for (let s = 0; s < p.sources; s++)
+    L.add(
+      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${format === 'f32' ? 'vec4f' : 'u32'}>;`,
+    );
+  const inputStride = vecInput ? kd / 4 : kd;
+  const sel = (m: (x: MatrixLayout) => number) =>
+    mats.length === 1 ? u(m(mats[0])) : `select(${u(m(mats[0]))}, ${u(m(mats[1]))}, mat == 1u)`;
+  const accName = (i: number, mat: number, j: number) => `acc${i}_${mat}_${j}`;
+  for (let s = 0; s < p.sources; s++) {
+    const W = `weights${s}`;
+    L.open(`fn ${proj}_source${s}(block: u32, row0: u32, row_end: u32, col0: u32, lid: u32) {`);
+    L.open(`for (var r = lid; r < ${u(tileRows)}; r += ${u(lanes)}) {`);
+    L.add('let row = min(row0 + r, row_end - 1u); // rows past the tile read its last row, never stored');
+    L.add(`xrow[r] = ${gateUp ? 'token_of(row)' : 'row'} * ${u(inputStride)};`);
+    L.close();
+    for (let i = 0; i < v.rows; i++)
+      for (let mat = 0; mat < mats.length; mat++)
+        for (let j = 0; j < v.cols; j++) L.add(`var ${accName(i, mat, j)} = ${op.zero};`);
+    L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
+    L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
+    L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(lanes)}) {`);
+    L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
+    if (vecInput) {
+      L.add(`let xv = select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)});`);
+    } else {
+      const comp = (j: number) =>
+        `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
+      L.add(`let xv = vec4f(${[0, 1, 2, 3].map(comp).join(', ')});`);
+    }
+    comps.forEach((c, j) => L.add(`xs[r * ${u(KC)} + 4u * q + ${u(j)}] = ${stage(`xv.${c}`)};`));
+    L.close();
+    L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(lanes)}) {`);
+    L.add(
+      `let o = e / ${u(wordsPerChunk)};`,
+      `let w = e % ${u(wordsPerChunk)};`,
+      `let mat = o / ${u(tileCols)};`,
+      `let col = min(col0 + o % ${u(tileCols)}, ${u(n - 1)});`,
+      `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
+      `let live = kw * ${u(perWord)} < ${u(kd)};`,
+    );
+    const staged = decodedWordLines(format, W, sel, mats, kd);
+    L.add(...staged.lines);
+    staged.quads.forEach((d, j) => {
+      L.add(`let d${j} = ${d};`);
+      comps.forEach((c, t) =>
+        L.add(`ws[o * ${u(KC)} + w * ${u(perWord)} + ${u(4 * j + t)}] = ${stage(`d${j}.${c}`)};`),
+      );
+    });
+    L.close();
+    L.add('workgroupBarrier();');
+    for (let kk = 0; kk < KC / K; kk++) {
+      L.open('{');
+      for (let i = 0; i < v.rows; i++) L.add(`let a${i} = ${op.left(i * M * KC + kk * K)};`);
+      for (let mat = 0; mat < mats.length; mat++)
+        for (let j = 0; j < v.cols; j++) {
+          L.add(`let b${mat}_${j} = ${op.right((mat * tileCols + j * N) * KC + kk * K)};`);
+          for (let i = 0; i < v.rows; i++)
+            L.add(`${accName(i, mat, j)} = ${op.mma(`a${i}`, `b${mat}_${j}`, accName(i, mat, j))};`);
+        }
+      L.close();
+    }
+    L.close();
+    for (let i = 0; i < v.rows; i++)
+      for (let mat = 0; mat < mats.length; mat++)
+        for (let j = 0; j < v.cols; j++) L.add(op.store(i * M * outs + mat * tileCols + j * N, accName(i, mat, j)));
+    L.add('workgroupBarrier();');
+    L.open(`for (var e = lid; e < ${u(tileRows * tileCols)}; e += ${u(lanes)}) {`);
+    L.add(`let r = e / ${u(tileCols)};`, `let c = e % ${u(tileCols)};`);
+    L.open(`if (row0 + r < row_end && col0 + c < ${u(n)}) {`);
+    const value = gateUp
+      ? `silu(rs[r * ${u(outs)} + c]) * rs[r * ${u(outs)} + ${u(tileCols)} + c]`
+      : `rs[r * ${u(outs)} + c]`;
+    L.add(`output_rows[(row0 + r) * ${u(n)} + col0 + c] = ${value};`);
+    L.close();
+    L.close();
+    L.close();
+  }
+  L.add('', `@compute @workgroup_size(${lanes})`);
+  L.open(
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
+  );
+  L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
+  L.open('if (tile.begin >= tile.end) {');
+  L.add('return;');
+  L.close();
+  L.add('let entry = expert_table[tile.expert];');
+  L.open('switch entry.x {');
+  for (let s = 0; s < p.sources; s++)
+    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, tile.begin, tile.end, wid.x * ${u(tileCols)}, lid); }`);
+  L.add('default: {}');
+  L.close();
+  L.close();
+  return {
+    file: `<generated expert_gemm ${proj} ${variantName(v)}${emulated ? ' emulated' : ''}>`,
+    code: L.out.filter((x, i) => x !== '' || i > 0).join('\n'),
+  };
 }

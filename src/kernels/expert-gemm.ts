@@ -9,6 +9,7 @@ import {
   createBuffer,
   createBufferWith,
   wgslProgram,
+  SUBGROUP_MATRIX_FEATURE,
   type Gpu,
   type GpuTimer,
 } from '../gpu/index.ts';
@@ -18,6 +19,7 @@ import {
   checkVariant,
   fitRowsPerExpert,
   parseVariant,
+  pickMatrixConfig,
   shaderKey,
   tileShape,
   variantName,
@@ -76,6 +78,13 @@ export interface ExpertGemmParams {
   rowsPerExpert?: number;
   /** fp8 scale block [rows, cols]; default 128×128 (DeepSeek's weight_block_size). */
   block?: readonly [number, number];
+  /**
+   * 'sgm' variants only: run the subgroup matrices emulated in plain WGSL (every invocation
+   * holds whole matrices), which checks the generated staging, offsets and epilogue on
+   * adapters without chromium-experimental-subgroup-matrix; f32 operands, an explicit M×N×K,
+   * no speed meaning. Tests only.
+   */
+  emulateSubgroupMatrix?: boolean;
 }
 
 export interface GateUpBindings {
@@ -125,12 +134,18 @@ export type VariantSource = 'given' | 'tuned' | 'default';
 /** Error message when `variant` cannot run on this adapter, else undefined. */
 export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string | undefined {
   try {
-    const v = typeof variant === 'string' ? parseVariant(variant) : checkVariant(variant);
-    const needs = variantNeeds(v);
+    const given = typeof variant === 'string' ? parseVariant(variant) : checkVariant(variant);
+    const needs = variantNeeds(given);
     if (needs.subgroupsOf4 && !hasSubgroupsOf4(gpu))
-      return `${variantName(v)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
+      return `${variantName(given)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
+    if (needs.subgroupMatrix && !gpu.subgroupMatrixConfigs.length)
+      return (
+        `${variantName(given)} needs the ${SUBGROUP_MATRIX_FEATURE} feature, which this adapter lacks ` +
+        "(adapter.info.subgroupMatrixConfigs is empty; use a 'wg:…' variant)"
+      );
     if (needs.shaderF16 && !gpu.f16)
-      return `${variantName(v)} needs the shader-f16 feature, which this adapter lacks (drop ':f16' for f32 operands)`;
+      return `${variantName(given)} needs the shader-f16 feature, which this adapter lacks (drop ':f16' for f32 operands)`;
+    const v = resolveOnAdapter(gpu, given);
     // The larger of gate_up's (2 matrices) and down's (1) staging.
     const bytes = workgroupBytes(v, 2);
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
@@ -143,6 +158,24 @@ export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string 
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** The adapter's subgroupMaxSize (the lanes of an 'sgm' workgroup); 4 where unreported. */
+function subgroupMaxSize(gpu: Gpu): number {
+  return (gpu.adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 4;
+}
+
+/**
+ * An 'sgm' variant completed for this adapter: its M×N×K checked against (or picked from)
+ * the adapter's subgroupMatrixConfigs, its lanes the adapter's subgroupMaxSize. Other
+ * variants as they are. `emulated` skips the configs (the emulation takes any shape).
+ */
+function resolveOnAdapter(gpu: Gpu, v: GemmVariant, emulated = false): GemmVariant {
+  if (v.kind !== 'sgm') return v;
+  if (emulated && !v.matrix)
+    throw new Error(`${variantName(v)}: an emulated sgm variant needs its M×N×K (e.g. sgm:2x2:8x8x8)`);
+  const withShape = emulated ? v : pickMatrixConfig(v, gpu.subgroupMatrixConfigs);
+  return checkVariant({ ...withShape, lanes: subgroupMaxSize(gpu) });
 }
 
 async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant: GemmVariant; origin: VariantOrigin }> {
@@ -160,9 +193,17 @@ async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant:
     if (tuned) return { variant: parseVariant(tuned.variant), origin: tunedOrigin(tuned, cache!) };
     return { variant: defaultVariant(gpu, p.format, p.rowsPerExpert), origin: { source: 'default' } };
   }
-  const problem = variantProblem(gpu, v);
+  const given = typeof v === 'string' ? parseVariant(v) : checkVariant(v);
+  if (p.emulateSubgroupMatrix) {
+    if (given.kind !== 'sgm' || given.operands === 'f16')
+      throw new Error(
+        `GEMM variant: emulateSubgroupMatrix is for sgm variants with f32 operands, not ${variantName(given)}`,
+      );
+    return { variant: resolveOnAdapter(gpu, given, true), origin: { source: 'given' } };
+  }
+  const problem = variantProblem(gpu, given);
   if (problem !== undefined) throw new Error(`GEMM variant: ${problem}`);
-  return { variant: typeof v === 'string' ? parseVariant(v) : checkVariant(v), origin: { source: 'given' } };
+  return { variant: resolveOnAdapter(gpu, given), origin: { source: 'given' } };
 }
 
 interface Pass {
@@ -213,8 +254,9 @@ export class GroupedExpertGemm {
     }
     const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
     const { variant, origin } = await resolveVariant(gpu, p);
-    const problem = { layout, experts: p.experts, sources: p.sources };
-    const key = shaderKey(variant, { ...p, block: layout.block });
+    const emulated = !!p.emulateSubgroupMatrix;
+    const problem = { layout, experts: p.experts, sources: p.sources, emulateSubgroupMatrix: emulated };
+    const key = shaderKey(variant, { ...p, block: layout.block }) + (emulated ? ' emulated' : '');
     const keyOf = (proj: Projection) => `expert_gemm ${proj} ${key}`;
     const weights = [...Array(p.sources).keys()].map((s) => BINDING.firstWeight + s);
     const uses = (proj: Projection) =>

@@ -216,17 +216,8 @@ export const VARIANT_FAMILIES: readonly { what: string; variant: string }[] = [
   { what: 'weights shared in subgroups of 4', variant: 'sw4:4x8:2x2' },
   { what: 'workgroup-memory tile, weights decoded once per workgroup', variant: 'wg:8x4:4x8' },
   { what: 'workgroup-memory tile, f16 operands', variant: 'wg:8x4:4x8:f16' },
-];
-
-/**
- * Paths this GEMM does not have yet, printed by the benchmark beside the adapter's support
- * for them (so a reader sees what was not measured and why).
- */
-export const MISSING_PATHS: readonly { what: string; feature: string }[] = [
-  {
-    what: 'subgroup-matrix tiles (f16 operands, hardware matrix multiply-accumulate)',
-    feature: 'chromium-experimental-subgroup-matrix',
-  },
+  { what: 'subgroup-matrix tile, f32 operands (M×N×K from the adapter)', variant: 'sgm:2x2' },
+  { what: 'subgroup-matrix tile, f16 operands (M×N×K from the adapter)', variant: 'sgm:2x2:f16' },
 ];
 
 /**
@@ -260,6 +251,19 @@ export const TILE_SWEEP_CANDIDATES: readonly string[] = [
   'wg:4x4:8x8',
   'wg:8x4:8x16',
   'wg:4x4:16x16',
+];
+
+/**
+ * With chromium-experimental-subgroup-matrix: subgroup-matrix tiles of 2×2 to 4×2 result
+ * matrices (M×N×K from the adapter), f32 and f16 operands; the sweep keeps those the adapter
+ * can run (its configs, shader-f16, workgroup memory).
+ */
+export const SGM_SWEEP_CANDIDATES: readonly string[] = [
+  'sgm:2x2',
+  'sgm:2x2:f16',
+  'sgm:4x2:f16',
+  'sgm:2x4:f16',
+  'sgm:4x4:f16',
 ];
 
 /** With shader-f16: the workgroup-memory candidates again with f16 operands. */

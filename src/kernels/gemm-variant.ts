@@ -3,6 +3,7 @@
 // host consume; nothing below the edge handles variant strings.
 //
 //   variant  = 'naive' | kind ':' rows 'x' cols ':' groupRows 'x' groupCols [':loop'] [':f16']
+//            | 'sgm' ':' rows 'x' cols [':' M 'x' N 'x' K] [':f16']
 //   kind     = 'tile' | 'sx4' | 'sw4' | 'wg'
 //
 // `rows × cols` is ONE invocation's register tile (rows of one expert × output columns per
@@ -25,8 +26,17 @@
 // - ':loop' (compressed formats only): the 4 code words of a 16/32-value step are walked by a
 //   run-time loop instead of unrolled (a quarter of the code; the f32 kernel has no such step
 //   and ignores it, and so does 'wg', which decodes whole words into workgroup memory).
-// - ':f16' ('wg' only, adapters with shader-f16): the staged operands are f16 (half the
+// - ':f16' ('wg' and 'sgm', adapters with shader-f16): the staged operands are f16 (half the
 //   workgroup memory and its traffic), products and sums stay f32.
+// - 'sgm' (subgroup-matrix tile, Dawn's chromium-experimental-subgroup-matrix): staged like
+//   'wg' (decoded weights and inputs in workgroup memory, WG_CHUNK or K values per chunk),
+//   multiplied by the hardware's subgroup matrices: subgroup_matrix_left (M×K inputs),
+//   subgroup_matrix_right (K×N weights), subgroupMatrixMultiplyAccumulate into f32
+//   subgroup_matrix_result (M×N). `rows × cols` counts result matrices per matrix (gate, up,
+//   down), so tileRows = rows·M, tileCols = cols·N; M×N×K is one of the adapter's
+//   subgroupMatrixConfigs (f32 or f16 operands, f32 results), given or picked by
+//   pickMatrixConfig; the workgroup is one subgroup of the adapter's subgroupMaxSize lanes
+//   (`lanes`, filled in from the adapter), as the feature requires.
 //
 // The shader key (`shaderKey`) names exactly what changes the generated code: the variant's
 // fields that matter for the format, the weight format, H, F, E, the number of weight sources
@@ -39,10 +49,10 @@
 // Pure module (Node and browser): no GPU.
 import type { WeightFormat } from '../model/formats.ts';
 
-export type TileKind = 'tile' | 'sx4' | 'sw4' | 'wg';
-export const TILE_KINDS: readonly TileKind[] = ['tile', 'sx4', 'sw4', 'wg'];
+export type TileKind = 'tile' | 'sx4' | 'sw4' | 'wg' | 'sgm';
+export const TILE_KINDS: readonly TileKind[] = ['tile', 'sx4', 'sw4', 'wg', 'sgm'];
 
-/** Precision of the operands a 'wg' tile stages in workgroup memory; accumulation is always f32. */
+/** Precision of the operands a 'wg' or 'sgm' tile stages in workgroup memory; accumulation is always f32. */
 export type OperandType = 'f32' | 'f16';
 
 /** Reduction values a 'wg' tile stages per chunk (a multiple of 8: one nvfp4 code word holds 8). */
@@ -57,9 +67,30 @@ export interface TileVariant {
   groupCols: number;
   /** Compressed formats: walk the 4 code words of a step in a run-time loop. */
   loopWords?: boolean;
-  /** 'wg' only: operands staged as f16 (needs the shader-f16 feature). Omitted: f32. */
+  /** 'wg' and 'sgm': operands staged as f16 (needs the shader-f16 feature). Omitted: f32. */
   operands?: OperandType;
+  /** 'sgm' only: the subgroup-matrix shape (left M×K, right K×N, result M×N); omitted: picked from the adapter. */
+  matrix?: MatrixShape;
+  /** 'sgm' only: lanes per workgroup, the adapter's subgroupMaxSize (filled in by the host). */
+  lanes?: number;
 }
+
+/** One subgroup-matrix multiply: left M×K, right K×N, result M×N. */
+export interface MatrixShape {
+  m: number;
+  n: number;
+  k: number;
+}
+
+/** An adapter's subgroup-matrix configuration (GPUSubgroupMatrixConfig), as typed data. */
+export interface MatrixConfig extends MatrixShape {
+  componentType: string;
+  resultComponentType: string;
+}
+
+/** Largest subgroup-matrix side accepted, and result matrices per side of an 'sgm' tile. */
+export const MAX_MATRIX_SIDE = 64;
+export const MAX_SGM_FRAGMENTS = 4;
 
 export type GemmVariant = { kind: 'naive' } | TileVariant;
 
@@ -85,7 +116,18 @@ export function tileShape(v: TileVariant): { tileRows: number; tileCols: number;
     case 'tile':
     case 'wg':
       return { tileRows: v.groupRows * v.rows, tileCols: v.groupCols * v.cols, threads: v.groupRows * v.groupCols };
+    case 'sgm': {
+      if (!v.matrix)
+        throw new Error(`sgm variant ${variantName(v)} has no subgroup-matrix shape yet (pickMatrixConfig)`);
+      return { tileRows: v.rows * v.matrix.m, tileCols: v.cols * v.matrix.n, threads: v.lanes ?? 0 };
+    }
   }
+}
+
+/** Reduction values an 'sgm' tile stages per chunk: a multiple of WG_CHUNK and of K. */
+export function sgmChunk(m: MatrixShape): number {
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  return (WG_CHUNK * m.k) / gcd(WG_CHUNK, m.k);
 }
 
 export function usesSubgroups(v: GemmVariant): boolean {
@@ -98,10 +140,42 @@ export interface VariantNeeds {
   subgroupsOf4: boolean;
   /** ':f16': the shader-f16 feature. */
   shaderF16: boolean;
+  /** 'sgm': the chromium-experimental-subgroup-matrix feature, and a config of the variant's operand type. */
+  subgroupMatrix: boolean;
 }
 
 export function variantNeeds(v: GemmVariant): VariantNeeds {
-  return { subgroupsOf4: usesSubgroups(v), shaderF16: v.kind === 'wg' && v.operands === 'f16' };
+  return {
+    subgroupsOf4: usesSubgroups(v),
+    shaderF16: (v.kind === 'wg' || v.kind === 'sgm') && v.operands === 'f16',
+    subgroupMatrix: v.kind === 'sgm',
+  };
+}
+
+const showConfig = (c: MatrixConfig) => `${c.m}x${c.n}x${c.k} ${c.componentType}→${c.resultComponentType}`;
+
+/**
+ * The 'sgm' variant with its subgroup-matrix shape checked against (or, when omitted, picked
+ * from) the adapter's configs: operands of the variant's type (f32, or f16 with ':f16'),
+ * f32 results; among several, the largest M·N·K. Throws naming the configs there are.
+ */
+export function pickMatrixConfig(v: TileVariant, configs: readonly MatrixConfig[]): TileVariant {
+  if (v.kind !== 'sgm') return v;
+  const want = v.operands ?? 'f32';
+  const usable = configs.filter((c) => c.componentType === want && c.resultComponentType === 'f32');
+  const have = configs.length ? configs.map(showConfig).join(', ') : 'none';
+  if (v.matrix) {
+    const { m, n, k } = v.matrix;
+    if (!usable.some((c) => c.m === m && c.n === n && c.k === k))
+      throw new Error(
+        `${variantName(v)}: the adapter has no ${m}x${n}x${k} ${want}→f32 subgroup-matrix config (it has: ${have})`,
+      );
+    return v;
+  }
+  if (!usable.length)
+    throw new Error(`${variantName(v)}: the adapter has no ${want}→f32 subgroup-matrix config (it has: ${have})`);
+  const best = usable.reduce((a, c) => (c.m * c.n * c.k > a.m * a.n * a.k ? c : a));
+  return { ...v, matrix: { m: best.m, n: best.n, k: best.k } };
 }
 
 /**
@@ -109,24 +183,46 @@ export function variantNeeds(v: GemmVariant): VariantNeeds {
  * inputs and of tileCols × matrices weight rows, plus one input offset per tile row.
  */
 export function workgroupBytes(v: GemmVariant, matrices: number): number {
-  if (v.kind !== 'wg') return 0;
+  if (v.kind !== 'wg' && v.kind !== 'sgm') return 0;
   const { tileRows, tileCols } = tileShape(v);
-  const vec4 = v.operands === 'f16' ? 8 : 16;
-  return (tileRows + tileCols * matrices) * (WG_CHUNK / 4) * vec4 + 4 * tileRows;
+  const value = v.operands === 'f16' ? 2 : 4;
+  // 'sgm' also holds the f32 results (tileRows × tileCols × matrices) for the epilogue.
+  const chunk = v.kind === 'sgm' ? sgmChunk(v.matrix!) : WG_CHUNK;
+  const results = v.kind === 'sgm' ? 4 * tileRows * tileCols * matrices : 0;
+  return (tileRows + tileCols * matrices) * chunk * value + 4 * tileRows + results;
 }
 
 export function variantName(v: GemmVariant): string {
-  return v.kind === 'naive'
-    ? 'naive'
-    : `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}${v.operands === 'f16' ? ':f16' : ''}`;
+  if (v.kind === 'naive') return 'naive';
+  const f16 = v.operands === 'f16' ? ':f16' : '';
+  if (v.kind === 'sgm') {
+    const mm = v.matrix ? `:${v.matrix.m}x${v.matrix.n}x${v.matrix.k}` : '';
+    return `sgm:${v.rows}x${v.cols}${mm}${f16}`;
+  }
+  return `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}${f16}`;
 }
 
 const GRAMMAR =
-  "'naive' or kind:rows×cols:groupRows×groupCols[:loop][:f16] with kind tile, sx4, sw4 or wg, e.g. 'sx4:8x4:2x2' or 'wg:4x4:8x8:f16'";
+  "'naive', kind:rows×cols:groupRows×groupCols[:loop][:f16] with kind tile, sx4, sw4 or wg, " +
+  "or sgm:rows×cols[:M×N×K][:f16], e.g. 'sx4:8x4:2x2', 'wg:4x4:8x8:f16' or 'sgm:2x2:16x16x16:f16'";
 
-/** 'naive', or '<tile|sx4|sw4|wg>:<rows>x<cols>:<groupRows>x<groupCols>[:loop][:f16]' (e.g. 'sx4:8x4:2x2'). */
+/**
+ * 'naive', '<tile|sx4|sw4|wg>:<rows>x<cols>:<groupRows>x<groupCols>[:loop][:f16]' (e.g.
+ * 'sx4:8x4:2x2') or 'sgm:<rows>x<cols>[:<M>x<N>x<K>][:f16]' (e.g. 'sgm:2x2:f16').
+ */
 export function parseVariant(s: string): GemmVariant {
   if (s.trim() === 'naive') return { kind: 'naive' };
+  const g = /^sgm:(\d+)x(\d+)(?::(\d+)x(\d+)x(\d+))?(:f16)?$/.exec(s.trim());
+  if (g)
+    return checkVariant({
+      kind: 'sgm',
+      rows: +g[1],
+      cols: +g[2],
+      groupRows: 1,
+      groupCols: 1,
+      ...(g[3] ? { matrix: { m: +g[3], n: +g[4], k: +g[5] } } : {}),
+      ...(g[6] ? { operands: 'f16' as const } : {}),
+    });
   const m = /^(tile|sx4|sw4|wg):(\d+)x(\d+):(\d+)x(\d+)(:loop)?(:f16)?$/.exec(s.trim());
   if (!m) throw new Error(`bad GEMM variant '${s}' (expected ${GRAMMAR})`);
   return checkVariant({
@@ -156,16 +252,43 @@ export function checkVariant(v: GemmVariant): GemmVariant {
     );
   if (v.operands !== undefined && v.operands !== 'f32' && v.operands !== 'f16')
     throw new Error(`bad GEMM variant ${JSON.stringify(v)}: operands must be 'f32' or 'f16'`);
-  if (v.operands === 'f16' && v.kind !== 'wg')
+  if (v.operands === 'f16' && v.kind !== 'wg' && v.kind !== 'sgm')
     throw new Error(
-      `bad GEMM variant ${variantName(v)}: f16 operands are staged in workgroup memory, so only the wg kind takes ':f16' ` +
+      `bad GEMM variant ${variantName(v)}: f16 operands are staged in workgroup memory, so only the wg and sgm kinds take ':f16' ` +
         `(e.g. wg:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}:f16)`,
     );
+  if (v.kind === 'sgm') return checkSubgroupMatrixVariant(v);
+  if (v.matrix !== undefined || v.lanes !== undefined)
+    throw new Error(`bad GEMM variant ${variantName(v)}: only sgm variants have a subgroup-matrix shape or lanes`);
   const { threads } = tileShape(v);
   if (threads > MAX_INVOCATIONS)
     throw new Error(
       `bad GEMM variant ${variantName(v)}: ${threads} invocations per workgroup, at most ${MAX_INVOCATIONS}`,
     );
+  return v;
+}
+
+function checkSubgroupMatrixVariant(v: TileVariant): TileVariant {
+  const name = variantName(v);
+  for (const k of ['rows', 'cols'] as const)
+    if (v[k] > MAX_SGM_FRAGMENTS)
+      throw new Error(
+        `bad GEMM variant ${name}: ${k} = ${v[k]} result matrices, at most ${MAX_SGM_FRAGMENTS} (e.g. sgm:2x2)`,
+      );
+  if (v.groupRows !== 1 || v.groupCols !== 1 || v.loopWords)
+    throw new Error(
+      `bad GEMM variant ${name}: sgm tiles are one subgroup (groupRows = groupCols = 1) and take no ':loop'`,
+    );
+  if (v.matrix)
+    for (const k of ['m', 'n', 'k'] as const) {
+      const x = v.matrix[k];
+      if (!Number.isInteger(x) || x < 1 || x > MAX_MATRIX_SIDE || x % 4 !== 0)
+        throw new Error(
+          `bad GEMM variant ${name}: subgroup-matrix ${k.toUpperCase()} = ${x} must be a multiple of 4 in 4..${MAX_MATRIX_SIDE}`,
+        );
+    }
+  if (v.lanes !== undefined && !(Number.isInteger(v.lanes) && v.lanes >= 1 && v.lanes <= MAX_INVOCATIONS))
+    throw new Error(`bad GEMM variant ${name}: lanes = ${v.lanes} must be an integer in 1..${MAX_INVOCATIONS}`);
   return v;
 }
 
@@ -207,7 +330,9 @@ export function shaderKey(v: GemmVariant, p: ShaderKeyInput): string {
           `${v.rows}x${v.cols}`,
           `${v.groupRows}x${v.groupCols}`,
           v.loopWords && p.format !== 'f32' && v.kind !== 'wg' ? 'loop' : '',
-          v.kind === 'wg' && v.operands === 'f16' ? 'f16' : '',
+          (v.kind === 'wg' || v.kind === 'sgm') && v.operands === 'f16' ? 'f16' : '',
+          v.kind === 'sgm' && v.matrix ? `M${v.matrix.m}x${v.matrix.n}x${v.matrix.k}` : '',
+          v.kind === 'sgm' ? `L${v.lanes ?? 0}` : '',
         ];
   return [
     ...parts.filter(Boolean),

@@ -10,10 +10,12 @@ import {
   expertGemmReference,
   hasSubgroupsOf4,
   variantName,
+  variantProblem,
   type GemmVariant,
 } from '../../kernels/expert-gemm.ts';
 import {
   F16_SWEEP_CANDIDATES,
+  SGM_SWEEP_CANDIDATES,
   SUBGROUP_SWEEP_CANDIDATES,
   TILE_SWEEP_CANDIDATES,
   buildGemmProblem,
@@ -38,9 +40,13 @@ export const GEMM_TOLERANCE = 1e-4;
  */
 export const GEMM_F16_TOLERANCE = 8 * 2 ** -11;
 
-/** The tolerance of a variant's check: its operands' precision. */
+/**
+ * The tolerance of a variant's check: its operands' precision. Subgroup matrices ('sgm') get
+ * the f16 one whatever their operands: the extension leaves the precision of their multiply
+ * unspecified (f32 operands may run as TF32, which keeps f16's 10 mantissa bits).
+ */
 export function gemmTolerance(v: GemmVariant): number {
-  return v.kind === 'wg' && v.operands === 'f16' ? GEMM_F16_TOLERANCE : GEMM_TOLERANCE;
+  return v.kind === 'sgm' || (v.kind === 'wg' && v.operands === 'f16') ? GEMM_F16_TOLERANCE : GEMM_TOLERANCE;
 }
 
 /** The checked rows of the GEMM's output and their float64 reference values. */
@@ -122,6 +128,8 @@ export const expertGemmLab: LabKernel<Float32Array> = {
       ? [DEFAULT_SUBGROUP_VARIANTS[s.format], ...SUBGROUP_SWEEP_CANDIDATES]
       : [DEFAULT_TILE_VARIANT, ...TILE_SWEEP_CANDIDATES];
     if (gpu.f16) list.push(...F16_SWEEP_CANDIDATES);
+    if (gpu.subgroupMatrixConfigs.length)
+      list.push(...SGM_SWEEP_CANDIDATES.filter((v) => variantProblem(gpu, v) === undefined));
     // ':loop' changes nothing for f32 (no code words to walk).
     const named = list.map((v) => (s.format === 'f32' ? v.replace(/:loop$/, '') : v));
     return [...new Set(named)];
