@@ -15,7 +15,7 @@
 //    The three strategies of a workload run side by side (as the invariant's configurations do),
 //    sharing one measured GEMM rate; DEP's recorded router counts are handed to DP and DWDP before
 //    they dilate, so every strategy's grouped GEMM is dilated to the target's padded-tile GEMM
-//    under the same loads as the counterpart (src/similarity/target.ts withRoutedTarget). Measured here (GPU timestamps on this adapter, virtual
+//    under the same loads as the counterpart (src/similarity/routed-runs.ts, as the page does). Measured here (GPU timestamps on this adapter, virtual
 //    clock) vs modeled.
 import { loadavg } from 'node:os';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
@@ -24,7 +24,7 @@ import { borrowGpu, drainGpuPool, returnGpu } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
 import { modeledRates, withRoutedLoads } from '../src/similarity/counterpart.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
-import { resolveConfig, runGroup, type GroupRun, type RunHooks } from '../src/strategies/run.ts';
+import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
 import {
   medianInterval,
   pairedRatiosByCategory,
@@ -33,7 +33,8 @@ import {
   type PairedRatio,
 } from '../src/strategies/metrics.ts';
 import { PairedSteps } from '../src/strategies/paired-steps.ts';
-import { withRoutedTarget, withScaleTarget } from '../src/similarity/target.ts';
+import { withScaleTarget } from '../src/similarity/target.ts';
+import { routingHooks, runUnderOneRouting } from '../src/similarity/routed-runs.ts';
 import type { CounterpartParams } from '../src/similarity/scale-model.ts';
 import { measureDilation } from '../src/strategies/dilation.ts';
 import { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
@@ -308,19 +309,13 @@ async function agreement(workloads: Workload[], repeats: number, onRow?: (rows: 
     // the load of the moment weighs on the three alike.
     // DEP's recorded router counts, handed to DP and DWDP before they dilate: every strategy
     // dilates its grouped GEMM to the target's padded one under the same loads as the counterpart.
-    let routedBy!: { resolve: (s: number[][]) => void; reject: (e: unknown) => void };
-    const routed = new Promise<number[][]>((resolve, reject) => (routedBy = { resolve, reject }));
-    const results = await Promise.all(
-      STRATEGIES.map((strategy) => {
+    const results = await runUnderOneRouting(
+      STRATEGIES,
+      (strategy, _i, hand) => {
         const o: GroupRunOptions = { ...baseOf(w), strategy, timeDilation: { profile: 'gb200-nvl72', deviceGflops } };
-        const hooks: RunHooks =
-          strategy === 'dep'
-            ? { onRouted: routedBy.resolve, routing: { retarget: withRoutedTarget } }
-            : { routing: { slots: routed, retarget: withRoutedTarget } };
-        const run = runGroup(withScaleTarget(o, cfg), hooks);
-        if (strategy === 'dep') run.catch(routedBy.reject);
-        return run;
-      }),
+        return runGroup(withScaleTarget(o, cfg), routingHooks(hand));
+      },
+      'side-by-side',
     );
     const runs = Object.fromEntries(STRATEGIES.map((s, i) => [s, results[i]])) as Record<
       (typeof STRATEGIES)[number],

@@ -198,9 +198,11 @@ describe('comparisons', () => {
     const form: FormState = { ...defaultForm(), sweep: 'cv', sweepValues: cvs.join(',') };
     const fractions: number[] = [];
     const c = await runComparison(form, runner, { provenance: 'test', onProgress: (p) => fractions.push(p.fraction) });
+    // Measured: each point's DEP first (its router counts go to the others), then the rest in order.
     expect(calls, withSeed('run order')).toEqual(
-      cvs.flatMap((cv) => ['dp', 'dep', 'dwdp'].map((s) => `${s}@${Number(cv)}`)),
+      cvs.flatMap((cv) => ['dep', 'dp', 'dwdp'].map((s) => `${s}@${Number(cv)}`)),
     );
+    expect(c.points.every((p) => p.results.map((r) => r.strategy).join() === 'dp,dep,dwdp')).toBe(true);
     expect(c.points.map((p) => p.value)).toEqual(cvs);
     // runGroup's extra fields do not travel with the comparison.
     expect(Object.keys(c.points[0].results[0])).not.toContain('outputs');
@@ -256,7 +258,7 @@ describe('comparisons', () => {
       return fakeResult(s, c.run.ranks, rng, t);
     };
     const c = await runComparison({ ...defaultForm(), repeat: String(R) }, runner, { provenance: 'test' });
-    expect(calls, withSeed('interleaved order')).toEqual(Array.from({ length: R }, () => ['dp', 'dep', 'dwdp']).flat());
+    expect(calls, withSeed('interleaved order')).toEqual(Array.from({ length: R }, () => ['dep', 'dp', 'dwdp']).flat());
     const p = c.points[0];
     expect(p.repeats!.map((rs) => rs.map((r) => r.tpsPerGpu))).toEqual(
       Array.from({ length: R }, (_, i) => [tps.dp[i], tps.dep[i], tps.dwdp[i]]),
@@ -351,7 +353,7 @@ describe('comparisons', () => {
     expect(c.ratios.find((r) => r.name === 'dep TPS/GPU fix=off ÷ fix=on')!.value).toBeCloseTo(80 / 100, 12);
   });
 
-  it('gives every strategy of a point the GEMM rate the first run measured', async () => {
+  it('gives every strategy of a point the GEMM rate the first run (DEP) measured', async () => {
     const seen: { s: StrategyName; given: number | undefined }[] = [];
     const rates: number[] = [];
     const profileGflops = 6e6;
@@ -381,7 +383,12 @@ describe('comparisons', () => {
       // a product of this size was one ulp, which a different order of operations can exceed).
       for (const g of p.results.map((r) => r.link.gbps))
         expect(g, withSeed(`point ${i}`)).toBe(900 * (rates[i] / profileGflops));
-      expect(p.results.map((r) => r.link.dilation?.measuredInRun)).toEqual([true, false, false]);
+      // Shown in the form's order (DP, DEP, DWDP); DEP ran first and measured the rate.
+      expect(p.results.map((r) => [r.strategy, r.link.dilation?.measuredInRun])).toEqual([
+        ['dp', false],
+        ['dep', true],
+        ['dwdp', false],
+      ]);
     }
   });
 

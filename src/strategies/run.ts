@@ -53,10 +53,11 @@ export interface RunHooks {
   /**
    * Under a scale model, the target for the routing the run had, before its times are dilated
    * (the shell builds it: src/similarity/target.ts withRoutedTarget): from the run's own routed
-   * counts, or else from `slots`, awaited (the same seed's counts from a DEP run beside it).
+   * counts, or else from `slots`, awaited (the same seed's counts from a DEP run beside it or
+   * before it; undefined: none recorded, the target stays as given).
    */
   routing?: {
-    slots?: Promise<readonly (readonly number[])[]>;
+    slots?: Promise<readonly (readonly number[])[] | undefined>;
     retarget: (target: ScaleTarget, routedSlots: readonly (readonly number[])[]) => ScaleTarget;
   };
 }

@@ -5,6 +5,7 @@
 // The runner is injected: the page passes runGroup in a worker, the tests a fake, the modeled
 // source the rack model. Pure module (Node and browser).
 import { withScaleTarget } from '../similarity/target.ts';
+import { runUnderOneRouting, type RoutedSlots, type RoutingHand } from '../similarity/routed-runs.ts';
 import { resolveConfig } from '../strategies/run.ts';
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import { parseForm, runOptions, sweepPointForm, type PageConfig, type Source } from './config.ts';
@@ -20,6 +21,12 @@ import {
 export interface RunHooks {
   signal?: AbortSignal;
   onProgress?: (p: RunProgress) => void;
+  /**
+   * A scaled measured run that records no router counts (DP, DWDP): the counts its point's DEP
+   * run recorded, which it ran under too (same seed), for its target's padded GEMM
+   * (src/similarity/routed-runs.ts). Data, so it travels to the worker.
+   */
+  routedSlots?: RoutedSlots;
 }
 
 /** runGroup's shape (src/strategies/run.ts). */
@@ -30,6 +37,7 @@ export type StrategyRunner = (config: PageConfig, strategy: StrategyName, hooks:
 
 export function measuredRunner(runGroup: RunGroupFn): StrategyRunner {
   // A time-dilated run stands for its target as a scale model (src/similarity).
+  // The hooks carry the point's DEP counts (routedSlots) for a run that records none.
   return (c, s, hooks) => {
     const o = runOptions(c, s);
     return runGroup(withScaleTarget(o, resolveConfig(o.model)), hooks);
@@ -166,7 +174,9 @@ export function runFraction(p: RunProgress, ranks: number, layers: number): numb
 }
 
 /**
- * Run every point and strategy of `form` in order. Throws the form's first error when it does
+ * Run every point and strategy of `form`, point by point (measured: each point's DEP run first,
+ * its router counts handed to the others; the results always in the form's strategy order).
+ * Throws the form's first error when it does
  * not parse; an abort rejects with the signal's reason after the run in flight stops — or, when
  * some sweep points had finished, with a ComparisonCancelled holding them.
  */
@@ -196,13 +206,12 @@ export async function runComparison(
     return new ComparisonCancelled((e as Error)?.message ?? String(e), build(points));
   };
   for (const [i, config] of configs.entries()) {
-    // Repetitions interleave the strategies (DP, DEP, DWDP, DP, DEP, DWDP, …): a drift of the
-    // device's speed then reaches every strategy alike instead of one block of runs.
+    // Repetitions interleave the strategies (measured: DEP, DP, DWDP, DEP, DP, DWDP, …): a drift of
+    // the device's speed then reaches every strategy alike instead of one block of runs.
     const reps: GroupRunResult[][] = [];
     let dilation: Dilation | undefined;
     for (let rep = 0; rep < R; rep++) {
-      const results: GroupRunResult[] = [];
-      for (const strategy of base.strategies) {
+      const one = async (strategy: StrategyName, hand: RoutingHand = {}): Promise<GroupRunResult> => {
         const value = values[i];
         const report = (fraction: number, message: string) =>
           opts.onProgress?.({ fraction: (done + fraction) / runs, run: done + 1, runs, strategy, value, message });
@@ -211,9 +220,11 @@ export async function runComparison(
         let result: GroupRunResult;
         try {
           opts.signal?.throwIfAborted();
+          const routedSlots = await hand.slots;
           result = await runner(dilation ? withDilation(config, dilation) : config, strategy, {
             signal: opts.signal,
             onProgress: (p) => report(runFraction(p, config.run.ranks, config.run.layers), `${strategy}: ${p.message}`),
+            ...(routedSlots ? { routedSlots } : {}),
           });
         } catch (e) {
           throw cancelled(e);
@@ -221,10 +232,17 @@ export async function runComparison(
         const kept = stripForTransfer(result);
         // The first run of a point measures the dilation; the others are given its GEMM rate.
         dilation ??= kept.link.dilation;
-        results.push(kept);
         report(1, `${strategy}: finished`);
         done++;
-      }
+        return kept;
+      };
+      // Measured: DEP first, its router's counts handed to the others, so every strategy of the
+      // point is dilated under the routing the counterpart models; results in the strategies'
+      // order. The modeled source has no routing to hand on and runs in the given order.
+      let results: GroupRunResult[] = [];
+      if (base.source === 'measured')
+        results = await runUnderOneRouting(base.strategies, (s, _j, hand) => one(s, hand), 'in-turn');
+      else for (const s of base.strategies) results.push(await one(s));
       reps.push(results);
     }
     points.push(R === 1 ? { value: values[i], results: reps[0] } : repeatedPoint(values[i], base.strategies, reps));

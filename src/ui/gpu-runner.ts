@@ -12,6 +12,7 @@
 // winner, posts the updated document back for the page to store: a sweep in the lab tab
 // reaches the benchmark runs that follow it.
 import type { TuningStore } from '../tuning/tuning-cache.ts';
+import type { RoutedSlots } from '../similarity/routed-runs.ts';
 import type { SweepReport } from '../lab/sweep.ts';
 import type { GroupRunOptions, GroupRunResult, RunProgress, StrategyName } from '../strategies/types.ts';
 import type { RunGroupFn, RunHooks, StrategyRunner } from './compare.ts';
@@ -32,7 +33,8 @@ export type LabSweepOutcome = { ok: true; report: SweepReport } | { ok: false; f
 
 /** `tuning`: the page's tuning document (undefined: none stored), the worker's copy for this request. */
 export type WorkerIn =
-  | { type: 'run'; id: number; options: GroupRunOptions; tuning?: string }
+  /** `routedSlots`: the point's DEP run's router counts, for a run that records none (compare.ts RunHooks). */
+  | { type: 'run'; id: number; options: GroupRunOptions; routedSlots?: RoutedSlots; tuning?: string }
   | { type: 'model'; id: number; config: PageConfig; strategy: StrategyName }
   | { type: 'lab-programs'; id: number; spec: LabProblemSpec; tuning?: string }
   | { type: 'lab-run'; id: number; request: LabRunRequest; tuning?: string }
@@ -108,7 +110,10 @@ export class GpuWorker {
   }
 
   readonly runGroup: RunGroupFn = (options: GroupRunOptions, hooks: RunHooks = {}) =>
-    this.request({ type: 'run', id: this.nextId++, options }, hooks);
+    this.request(
+      { type: 'run', id: this.nextId++, options, ...(hooks.routedSlots ? { routedSlots: hooks.routedSlots } : {}) },
+      hooks,
+    );
 
   /** The modeled source: one strategy of a parsed config through the rack model. */
   readonly model: StrategyRunner = (config, strategy, hooks) => {

@@ -4,6 +4,7 @@
 // needed), and the shader lab (lab-runner.ts: its pipeline overrides must be set in the
 // realm where the pipelines compile — this one). Messages: see gpu-runner.ts.
 import { withScaleTarget } from '../similarity/target.ts';
+import { routingHooks, type RoutedSlots } from '../similarity/routed-runs.ts';
 import { adapterLabel, getGpu } from '../gpu/index.ts';
 import { resolveConfig, runGroup } from '../strategies/run.ts';
 import { LabSession } from './lab-runner.ts';
@@ -60,7 +61,7 @@ scope.onmessage = (e) => {
     void labRequest(msg);
     return;
   }
-  void run(msg.id, msg.options);
+  void run(msg.id, msg.options, msg.routedSlots);
 };
 
 /** A failed request's error, by name and message (an AbortError stays one on the page's side). */
@@ -109,14 +110,20 @@ async function probe(id: number): Promise<void> {
   }
 }
 
-async function run(id: number, options: Extract<WorkerIn, { type: 'run' }>['options']): Promise<void> {
+async function run(
+  id: number,
+  options: Extract<WorkerIn, { type: 'run' }>['options'],
+  routedSlots?: RoutedSlots,
+): Promise<void> {
   const ctl = new AbortController();
   running.set(id, ctl);
   try {
-    // A time-dilated run stands for its target as a scale model (src/similarity).
+    // A time-dilated run stands for its target as a scale model (src/similarity), its grouped GEMM
+    // under the routing it had: its own router counts (DEP) or those its point's DEP run recorded.
     const r = await runGroup(withScaleTarget(options, resolveConfig(options.model)), {
       signal: ctl.signal,
       onProgress: (progress) => scope.postMessage({ type: 'progress', id, progress }),
+      ...routingHooks(routedSlots ? { slots: Promise.resolve(routedSlots) } : {}),
     });
     // The parsed config and outputs stay here: the page needs the timeline (compacted) and the numbers.
     const { outputs: _o, config: _c, ...result } = r;
