@@ -668,6 +668,7 @@ describe('summary and exports', () => {
 
   it('says where the numbers come from: the runs, and per point the dilation (rate measured, profile modeled)', () => {
     const c = comparison();
+    const by: string[] = [];
     c.points.forEach((p, i) => {
       const d = {
         profile: 'gb200-nvl72',
@@ -676,7 +677,10 @@ describe('summary and exports', () => {
         profileGflops: 5e6,
         measuredInRun: true,
       };
-      for (const r of p.results) r.link = { ...r.link, dilation: d };
+      // The run that measured the rate: a random one of the point's, or (the last point) none, as when a later repetition is shown.
+      const k = i === c.points.length - 1 ? -1 : rng.int(p.results.length);
+      p.results.forEach((r, j) => (r.link = { ...r.link, dilation: { ...d, measuredInRun: j === k } }));
+      by.push(k < 0 ? "the point's first run" : `the ${p.results[k].strategy} run`);
     });
     const lines = sourceLines(c);
     expect(lines[0]).toBe(`Numbers: ${FAKE_SOURCE}`);
@@ -685,7 +689,7 @@ describe('summary and exports', () => {
       const factor = (1e-5 * (i + 1)).toExponential(3);
       expect(lines[1 + i]).toBe(
         `Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, ` +
-          'measured in the dp run and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)',
+          `measured in ${by[i]} and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)`,
       );
     });
     const md = summaryMarkdown(c);

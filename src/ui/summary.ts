@@ -182,6 +182,14 @@ export function summaryText(c: Comparison): string {
 export const DEV_PAGE = 'http://localhost:5173/';
 
 /**
+ * Which of a point's runs measured the GEMM rate the others were given: its first (measured: DEP,
+ * which runs first); undefined when none shown did (a later repetition is shown).
+ */
+export function rateMeasuredBy(results: readonly GroupRunResult[]): StrategyName | undefined {
+  return results.find((r) => r.link.dilation?.measuredInRun)?.strategy;
+}
+
+/**
  * Where a comparison's numbers come from, one sentence per line: the provenance of the runs
  * and, per point, the time dilation (this device's rate measured, the profile's modeled).
  */
@@ -194,9 +202,10 @@ export function sourceLines(c: Comparison): string[] {
       const d = p.results[0]?.link.dilation;
       if (!d) return [];
       const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
+      const by = rateMeasuredBy(p.results);
       return [
         `Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, ` +
-          `measured in the ${p.results[0].strategy} run and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
+          `measured in ${by ? `the ${by} run` : "the point's first run"} and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
       ];
     }),
   ];

@@ -7,7 +7,14 @@ import { counterpartRows, type Comparison, type ComparisonPoint, type Ratio } fr
 import type { PageRun } from '../compact.ts';
 import { capacityCaveat, type Caveat } from '../caveats.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
-import { kernelVariantText, provenance, sourceBadge, summaryRows, type SummaryRow } from '../summary.ts';
+import {
+  kernelVariantText,
+  provenance,
+  rateMeasuredBy,
+  sourceBadge,
+  summaryRows,
+  type SummaryRow,
+} from '../summary.ts';
 import { clear, fmt, fmtBytes, fmtMs, h } from './dom.ts';
 
 const NAMES: Record<string, string> = { dp: 'DP · full replica', dep: 'DEP · expert parallel', dwdp: 'DWDP' };
@@ -24,8 +31,11 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
   const first = point.results[0];
   const badge = sourceBadge(first);
   const dil = first.link.dilation;
+  const by = rateMeasuredBy(point.results);
   const where =
-    point.results.length > 1 ? ` in the ${first.strategy.toUpperCase()} run and applied to every strategy` : '';
+    point.results.length > 1
+      ? ` in ${by ? `the ${by.toUpperCase()} run` : 'the point’s first run'} and applied to every strategy`
+      : '';
   root.append(
     h(
       'div',
