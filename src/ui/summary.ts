@@ -203,9 +203,10 @@ export function sourceLines(c: Comparison): string[] {
       if (!d) return [];
       const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
       const by = rateMeasuredBy(p.results);
+      const where = by ? `the ${by} run` : "the point's first run";
       return [
         `Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, ` +
-          `measured in ${by ? `the ${by} run` : "the point's first run"} and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
+          `measured in ${where} and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
       ];
     }),
   ];
