@@ -331,10 +331,8 @@ async function run(form: FormState): Promise<Comparison> {
   // Elapsed time, and once a run has finished an estimate of what is left (etaText).
   let fraction = 0;
   let runsDone = 0;
-  const tick = setInterval(
-    () => ($('elapsed').textContent = etaText(performance.now() - started, fraction, runsDone)),
-    500,
-  );
+  const showClock = () => ($('elapsed').textContent = etaText(performance.now() - started, fraction, runsDone));
+  const tick = setInterval(showClock, 500);
   try {
     const c = await runComparison(form, measured ? measuredRunner(worker.runGroup) : worker.model, {
       signal: running.signal,
@@ -342,6 +340,7 @@ async function run(form: FormState): Promise<Comparison> {
       onProgress: (p) => {
         fraction = p.fraction;
         runsDone = p.run - 1;
+        showClock(); // at once, not at the next tick: a short run would never show its estimate
         bar.value = p.fraction;
         msg.textContent = `run ${p.run}/${p.runs} · ${p.message}`;
         window.dwdpBenchProgress?.(p);
@@ -366,6 +365,8 @@ async function run(form: FormState): Promise<Comparison> {
     throw e;
   } finally {
     clearInterval(tick);
+    // The run is over: the elapsed time stays, the estimate of what was left goes.
+    $('elapsed').textContent = etaText(performance.now() - started, 1, runsDone);
     running = null;
     setRunning(false);
     markStale(panel.form);
