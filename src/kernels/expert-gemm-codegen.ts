@@ -631,6 +631,29 @@ function decodedWordLines(
   }
 }
 
+/**
+ * The entry point of the workgroup-shared kernels (wg, sgm): one workgroup per (row tile, column
+ * tile); the tile and its weight source are uniform across the workgroup (read-only storage at
+ * the workgroup's index), so the barriers inside the source functions stay in uniform control flow.
+ */
+function emitSharedTileMain(L: Lines, proj: Projection, sources: number, tileCols: number, threads: number): void {
+  L.add('', `@compute @workgroup_size(${threads})`);
+  L.open(
+    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
+  );
+  L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
+  L.open('if (tile.begin >= tile.end) {');
+  L.add('return;');
+  L.close();
+  L.add('let entry = expert_table[tile.expert];');
+  L.open('switch entry.x {');
+  for (let s = 0; s < sources; s++)
+    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, tile.begin, tile.end, wid.x * ${u(tileCols)}, lid); }`);
+  L.add('default: {}');
+  L.close();
+  L.close();
+}
+
 /** The whole generated part of a 'wg' kernel (composed with expert_gemm.wgsl and weight_decode.wgsl). */
 export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Projection): WgslPart {
   if (v.kind !== 'wg') throw new Error(`workgroupProgramPart: variant ${variantName(v)} is not a wg variant`);
@@ -753,23 +776,7 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
     }
     L.close();
   }
-  // Entry point: the tile and its weight source are uniform across the workgroup (read-only
-  // storage at the workgroup's index), so the barriers inside stay in uniform control flow.
-  L.add('', `@compute @workgroup_size(${threads})`);
-  L.open(
-    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
-  );
-  L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
-  L.open('if (tile.begin >= tile.end) {');
-  L.add('return;');
-  L.close();
-  L.add('let entry = expert_table[tile.expert];');
-  L.open('switch entry.x {');
-  for (let s = 0; s < p.sources; s++)
-    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, tile.begin, tile.end, wid.x * ${u(tileCols)}, lid); }`);
-  L.add('default: {}');
-  L.close();
-  L.close();
+  emitSharedTileMain(L, proj, p.sources, tileCols, threads);
   return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
 }
 
@@ -964,21 +971,7 @@ export function subgroupMatrixProgramPart(
     L.close();
     L.close();
   }
-  L.add('', `@compute @workgroup_size(${lanes})`);
-  L.open(
-    'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
-  );
-  L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
-  L.open('if (tile.begin >= tile.end) {');
-  L.add('return;');
-  L.close();
-  L.add('let entry = expert_table[tile.expert];');
-  L.open('switch entry.x {');
-  for (let s = 0; s < p.sources; s++)
-    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, tile.begin, tile.end, wid.x * ${u(tileCols)}, lid); }`);
-  L.add('default: {}');
-  L.close();
-  L.close();
+  emitSharedTileMain(L, proj, p.sources, tileCols, lanes);
   return {
     file: `<generated expert_gemm ${proj} ${variantName(v)}${emulated ? ' emulated' : ''}>`,
     code: L.out.filter((x, i) => x !== '' || i > 0).join('\n'),

@@ -200,13 +200,7 @@ export function mlpWork(H: number, F: number, T: number, precision: Precision, a
  * routerLogitsWork (a dense GEMM) and routerSelectWork (top-k, a small memory-bound kernel).
  */
 export function routerWork(m: MoeConfig, T: number, p: ModelPrecision = DEFAULT_PRECISION): OpWork {
-  return {
-    flops: 2 * T * m.hidden * m.experts,
-    bytes: m.hidden * m.experts * WEIGHT_BYTES[p.router] + T * (m.hidden * p.activationBytes + m.experts * 4),
-    precision: p.router,
-    kind: 'gemm',
-    kernels: 2, // logits, top-k
-  };
+  return { ...routerLogitsWork(m, T, p), kernels: 2 }; // logits, top-k
 }
 
 /** The router's logits: [T, H] · [H, E] in the router's precision (BF16), FP32 logits written. A dense GEMM. */
