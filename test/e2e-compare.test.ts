@@ -22,6 +22,7 @@ import type { GroupRunResult } from '../src/strategies/types.ts';
 import type { Interval } from '../src/timeline/scheduler.ts';
 import tiny from '../bench/scenarios/tiny.json';
 import { testSeed } from './seed.ts';
+import { PAPER_COLUMN_OF } from './paper-columns.ts';
 
 const found = await findBrowserOrSkip('e2e-compare');
 const seed = testSeed();
@@ -118,16 +119,7 @@ const rowsOf = (page: Page, plot: number) =>
 
 /** Mean over ranks of each breakdown column, from the ranks' raw numbers (the paper's mapping, written out). */
 function breakdown(r: GroupRunResult): Record<string, number> {
-  const col: Record<string, string> = {
-    attention: 'attention',
-    gemm: 'groupedGemm',
-    dense: 'denseGemm',
-    router: 'others',
-    combine: 'others',
-    merge: 'others',
-    other: 'others',
-    collective: 'communication',
-  };
+  const col = PAPER_COLUMN_OF;
   const out: Record<string, number> = {};
   const add = (k: string, v: number) => (out[k] = (out[k] ?? 0) + v / r.ranks.length);
   for (const k of [

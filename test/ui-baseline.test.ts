@@ -22,22 +22,13 @@ import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { Provenance } from '../src/timeline/provenance.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
+import { PAPER_COLUMN_OF } from './paper-columns.ts';
 
 const seed = testSeed();
 const withSeed = (what: string) => `${what} (TEST_SEED=${seed})`;
 const rng = new Rng(seed);
 
-// The paper's columns, by compute category (the independent reference of categories.ts's table).
-const COLUMN_OF: Record<string, string> = {
-  attention: 'attention',
-  gemm: 'groupedGemm',
-  dense: 'denseGemm',
-  router: 'others',
-  combine: 'others',
-  merge: 'others',
-  other: 'others',
-  collective: 'communication',
-};
+const COLUMN_OF = PAPER_COLUMN_OF;
 
 function randomRun(strategy: StrategyName, provenance: Provenance, ranks: number): GroupRunResult {
   const rs = Array.from({ length: ranks }, (_, rank) => {
