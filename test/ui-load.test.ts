@@ -10,8 +10,24 @@ import { testSeed } from './seed.ts';
 const seed = testSeed();
 const tps = 1 + (seed % 1000) / 7;
 
+/** One rank's report with random times (the fields the page reads). */
+function rank(k: number) {
+  const t = (i: number) => ((seed * (k + 3) * (i + 7)) % 997) / 13;
+  return {
+    rank: k,
+    computeMs: t(0) + t(1),
+    computeByCategory: { attention: t(0), gemm: t(1) },
+    pullMs: t(2),
+    waitMs: t(3),
+    syncMs: 0,
+    commMs: t(4),
+    idleMs: t(5),
+    endMs: t(0) + t(1) + t(3) + t(5),
+  };
+}
+
 function comparison(): Comparison {
-  const result = { strategy: 'dwdp', tpsPerGpu: tps, makespanMs: 2 * tps, ranks: [{ rank: 0 }], intervals: [] };
+  const result = { strategy: 'dwdp', tpsPerGpu: tps, makespanMs: 2 * tps, ranks: [rank(0), rank(1)], intervals: [] };
   return {
     source: 'modeled',
     provenance: 'modeled: test',
@@ -45,5 +61,41 @@ describe('results JSON read back', () => {
     expect(() => parseComparisonJson(JSON.stringify({ ...c, strategies: ['dep', 'dwdp'] }), 'd.json')).toThrow(
       'd.json: point 0 has 1 results for 2 strategies',
     );
+  });
+
+  it('refuses a rank without the times the page reads, naming the point, strategy, rank and field', () => {
+    const withRank = (edit: (r: Record<string, unknown>) => void) => {
+      const c = JSON.parse(comparisonJson(comparison())) as {
+        points: { results: { ranks: Record<string, unknown>[] }[] }[];
+      };
+      edit(c.points[0].results[0].ranks[1]);
+      return JSON.stringify(c);
+    };
+    expect(() =>
+      parseComparisonJson(
+        withRank((r) => delete r.computeByCategory),
+        'e.json',
+      ),
+    ).toThrow(
+      'e.json: point 0, dwdp, rank 1: "computeByCategory" is undefined, not an object of compute times by category',
+    );
+    expect(() =>
+      parseComparisonJson(
+        withRank((r) => (r.waitMs = -1)),
+        'f.json',
+      ),
+    ).toThrow('f.json: point 0, dwdp, rank 1: "waitMs" is -1, not a time ≥ 0');
+    expect(() =>
+      parseComparisonJson(
+        withRank((r) => (r.computeByCategory = { gemm: 1, pull: 2 })),
+        'g.json',
+      ),
+    ).toThrow(/^g\.json: point 0, dwdp, rank 1: "computeByCategory" has "pull", not a compute category \(attention, /);
+    expect(() =>
+      parseComparisonJson(
+        withRank((r) => (r.computeByCategory = { gemm: 'x' })),
+        'h.json',
+      ),
+    ).toThrow('h.json: point 0, dwdp, rank 1: "computeByCategory.gemm" is "x", not a time ≥ 0');
   });
 });

@@ -3,6 +3,7 @@
 // names. The Chrome trace is src/ui/trace-export.ts; the PNG is the page's (views/png.ts).
 //
 // Pure module (Node and browser).
+import { COMPUTE_CATEGORIES } from '../timeline/categories.ts';
 import type { Comparison } from './compare.ts';
 import { provenance } from './summary.ts';
 
@@ -39,12 +40,41 @@ export function parseComparisonJson(text: string, name = 'the file'): Comparison
       throw new Error(
         `${name}: point ${i} has ${p?.results?.length ?? 'no'} results for ${d.strategies!.length} strategies`,
       );
-    for (const r of p.results)
+    for (const r of p.results) {
       if (!Array.isArray(r?.ranks) || !Array.isArray(r?.intervals) || !(r.makespanMs >= 0))
         throw new Error(`${name}: point ${i}, ${String(r?.strategy)}: a result without ranks, intervals or makespan`);
+      r.ranks.forEach((rank, k) => {
+        const problem = rankProblem(rank);
+        if (problem) throw new Error(`${name}: point ${i}, ${String(r.strategy)}, rank ${k}: ${problem}`);
+      });
+    }
   });
   const { format: _f, version: _v, ...c } = d as Comparison & { format: unknown; version: unknown };
   return c;
+}
+
+/** The rank times the summary, breakdown and comparison read (ms, each ≥ 0). */
+const RANK_TIMES = ['computeMs', 'pullMs', 'waitMs', 'syncMs', 'commMs', 'idleMs', 'endMs'] as const;
+
+/** What is wrong with one rank's report as read from a file, or undefined. */
+function rankProblem(rank: unknown): string | undefined {
+  if (!rank || typeof rank !== 'object') return 'not an object';
+  const r = rank as Record<string, unknown>;
+  for (const key of RANK_TIMES) {
+    const v = r[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      return `"${key}" is ${JSON.stringify(v)}, not a time ≥ 0`;
+  }
+  const by = r.computeByCategory;
+  if (!by || typeof by !== 'object' || Array.isArray(by))
+    return `"computeByCategory" is ${JSON.stringify(by)}, not an object of compute times by category`;
+  for (const [key, v] of Object.entries(by)) {
+    if (!(COMPUTE_CATEGORIES as readonly string[]).includes(key))
+      return `"computeByCategory" has "${key}", not a compute category (${COMPUTE_CATEGORIES.join(', ')})`;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      return `"computeByCategory.${key}" is ${JSON.stringify(v)}, not a time ≥ 0`;
+  }
+  return undefined;
 }
 
 export const CSV_COLUMNS = [
