@@ -6,7 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getProfile } from '../src/hardware/profiles.ts';
 import { loadPreset } from '../src/model/presets.ts';
-import { PUBLISHED_E2E, PUBLISHED_HEADLINE } from '../src/sim/e2e/scenario.ts';
+import {
+  E2E_SCENARIOS,
+  PUBLISHED_E2E,
+  PUBLISHED_HEADLINE,
+  REPRO_MATRIX,
+  e2eEvaluator,
+  e2eValidation,
+  reproductionFor,
+  runE2e,
+} from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { DEFAULT_SCENARIO_PARAMS } from '../src/sim/scenarios.ts';
 import { runServing } from '../src/sim/serving.ts';
@@ -19,6 +28,7 @@ import {
   formatValidationReport,
   measurementRow,
   runValidation,
+  settingLetter,
   table3Measurements,
   withinTolerance,
   type RunOutput,
@@ -193,6 +203,105 @@ describe('errors', () => {
   });
 });
 
+describe('end-to-end rows: like with like', () => {
+  const strategies = ['dep', 'dwdp'] as const;
+
+  it('each TTFT row is the simulated median TTFT of the reproduction deployment its band maps to, recomputed through the e2e model', () => {
+    const ev = e2eEvaluator(E2E_SCENARIOS['r1-e2e-pareto']);
+    // The reproduction's experiment ranges, read off the config's rows (not off the mapping under test).
+    const ranges = [...new Set(REPRO_MATRIX.map((r) => r.band.join('_')))].map((k) => k.split('_').map(Number));
+    const ttftRows = rep.rows.filter((r) => r.id.startsWith('e2e.') && r.quantity.includes('TTFT'));
+    expect(ttftRows).toHaveLength(PUBLISHED_E2E.length * 2);
+    for (const pub of PUBLISHED_E2E)
+      for (const s of strategies) {
+        const at = `${s} ${pub.band.join('–')}`;
+        const containing = ranges.filter(([lo, hi]) => lo <= pub.band[0] && pub.band[1] <= hi);
+        expect(containing, at).toHaveLength(1);
+        const name = `e2e_${containing[0][0]}_${containing[0][1]}_${s}`;
+        const repro = REPRO_MATRIX.find((r) => r.experiment === name)!;
+        expect(repro.strategy, at).toBe(s);
+        const rows = ttftRows.filter((r) => r.setting.endsWith(`model at ${name}`));
+        expect(rows, at).toHaveLength(1);
+        const row = rows[0];
+        const published = s === 'dep' ? pub.ttftDep : pub.ttftDwdp;
+        expect(row.published, at).toBe(published);
+        expect(row.comparison, at).toBe('reproduction-deployment');
+        // The deployment straight from the config's fields: context GPUs in units of the group, generation EP/batch/MTP/EPLB.
+        const pt = ev.evaluate(s, repro.ctxGpus / ev.params.groupSize, {
+          ep: repro.genEp,
+          batch: repro.batch,
+          mtp: repro.mtp,
+          eplb: repro.eplb,
+        })!;
+        expect(pt, at).not.toBeNull();
+        expect(pt.ctxGpus).toBe(repro.ctxGpus);
+        const ttft = ev.queuedTtft(pt).medianMs;
+        expect(row.modeled, at).toBe(ttft);
+        expect(row.error!, at).toBeCloseTo((ttft - published) / published, 12);
+        // The differs note states the mapping, its uncertainty and where the model's TPS/user lands.
+        const note = row.differs.join(' | ');
+        expect(note, at).toContain(`published band ${pub.band[0]}–${pub.band[1]} lies within the experiment range`);
+        expect(note, at).toContain('not stated');
+        const inside = pt.tpsPerUser >= pub.band[0] && pt.tpsPerUser <= pub.band[1];
+        expect(note, at).toContain(`${pt.tpsPerUser.toFixed(1)} (${inside ? 'inside' : 'outside'} the published band`);
+        for (const v of REPRO_MATRIX.filter((r) => r.strategy === s && r.band.join('_') === containing[0].join('_')))
+          if (v !== repro) expect(note, at).toContain(v.experiment);
+      }
+  }, 60_000);
+
+  it('every end-to-end row says which comparison it is; the speedups and the headline are best vs best in the band', () => {
+    const e2e = rep.rows.filter((r) => r.id.startsWith('e2e.'));
+    for (const r of e2e) {
+      const ttft = r.quantity.includes('TTFT');
+      expect(r.comparison, r.quantity).toBe(ttft ? 'reproduction-deployment' : 'best-in-band');
+      expect(r.quantity).toContain(ttft ? "at the reproduction's deployment" : 'best vs best');
+      expect(r.differs[0]).toMatch(/^comparison: /);
+    }
+    for (const r of rep.rows.filter((x) => !x.id.startsWith('e2e.')))
+      expect(r.comparison, r.id).toBe('published-setting');
+  });
+
+  it('the band → experiment mapping by containment; a band no experiment covers, or a deployment that does not fit, is not modeled', () => {
+    for (const s of strategies) {
+      expect(reproductionFor([100, 150], s)).toEqual({ base: null, variants: [] });
+      const { base, variants } = reproductionFor([20, 30], s);
+      expect(base!.experiment).toBe(`e2e_20_40_${s}`);
+      expect(variants.map((v) => v.experiment)).toEqual([`e2e_20_40_${s}_minus_1`]);
+      // A band straddling two ranges is covered by neither.
+      expect(reproductionFor([50, 70], s).base).toBeNull();
+    }
+    // A result whose reproduction deployments did not fit: the TTFT rows say which, and carry no value.
+    const res = runE2e(E2E_SCENARIOS['r1-e2e-pareto']);
+    const rows = e2eValidation({ ...res, reproduction: res.reproduction.map((r) => ({ ...r, modeled: null })) });
+    const ttft = rows.filter((r) => r.quantity.includes('TTFT'));
+    expect(ttft).toHaveLength(PUBLISHED_E2E.length * 2);
+    for (const r of ttft) {
+      expect(r.modeled).toBeNull();
+      expect(r.error).toBeNull();
+      expect(r.notModeled).toContain(r.experiment!);
+    }
+    // The speedup rows do not read the reproduction: unchanged.
+    const speedups = (xs: typeof rows) => xs.filter((r) => r.comparison === 'best-in-band').map((r) => r.modeled);
+    expect(speedups(rows)).toEqual(speedups(e2eValidation(res)));
+  }, 60_000);
+
+  it('setting keys run a … z, aa, ab, … without running out', () => {
+    expect([0, 1, 25, 26, 27, 51, 52, 701, 702].map(settingLetter)).toEqual([
+      'a',
+      'b',
+      'z',
+      'aa',
+      'ab',
+      'az',
+      'ba',
+      'zz',
+      'aaa',
+    ]);
+    const n = 26 * 27 + 5;
+    expect(new Set(Array.from({ length: n }, (_, i) => settingLetter(i))).size).toBe(n);
+  });
+});
+
 describe('output', () => {
   it('the JSON shape is stable', () => {
     const j = JSON.parse(JSON.stringify(rep)) as Record<string, unknown>;
@@ -203,6 +312,7 @@ describe('output', () => {
     for (const r of j.rows as Record<string, unknown>[])
       expect(Object.keys(r).sort()).toEqual(
         [
+          'comparison',
           'differs',
           'error',
           'id',

@@ -27,7 +27,7 @@ import { calibrationText, type Efficiency } from '../hardware/efficiency.ts';
 import { formatTable } from '../report/table.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { Breakdown, BreakdownKey } from '../timeline/categories.ts';
-import { E2E_SCENARIOS, e2eValidation, runE2e, type ValidationRow } from './e2e/scenario.ts';
+import { E2E_SCENARIOS, e2eValidation, runE2e, type E2eComparison, type ValidationRow } from './e2e/scenario.ts';
 import { deepseekR1, runStepRow } from './experiment.ts';
 import { loadPreset } from '../model/presets.ts';
 import { DEFAULT_SCENARIO_PARAMS, type ScenarioParams, type ScenarioSpec } from './scenarios.ts';
@@ -496,10 +496,18 @@ export const MEASUREMENTS: readonly Measurement[] = [
 // ---------------------------------------------------------------------------------------
 // The table
 
+/**
+ * What the modeled value is read at: the published setting (context-phase rows, with the
+ * departures each row lists), or for the end-to-end rows the model's best deployment in the band
+ * or the reproduction config's deployment the band maps to (`E2eComparison`).
+ */
+export type Comparison = 'published-setting' | E2eComparison;
+
 export interface ValidateRow {
   id: string;
   role: Role;
   status: Status;
+  comparison: Comparison;
   quantity: string;
   unit: Unit;
   /** The published setting, and what of it the model does not reproduce. */
@@ -561,6 +569,7 @@ export function measurementRow(m: Measurement, outputs: Partial<Record<RunId, Ru
     id: m.id,
     role: m.role,
     status: m.status,
+    comparison: 'published-setting' as const,
     quantity: m.quantity,
     unit: m.unit,
     setting: m.setting,
@@ -596,26 +605,18 @@ function e2eRow(v: ValidationRow, i: number): ValidateRow {
     id: `e2e.${i}`,
     role: 'validation',
     status: 'measured',
+    comparison: v.comparison,
     quantity: v.quantity,
     unit: v.quantity.includes('TTFT') ? 'ms' : 'ratio',
-    setting: v.setting,
-    differs: v.quantity.includes('TTFT')
-      ? [
-          'TTFT at the deployment the model chose (best TPS/GPU in the band, context pool possibly saturated), median of a ' +
-            'simulated benchmark run (src/sim/e2e/ttft-queue.ts); the published deployments are not stated',
-        ]
-      : [
-          'model: best DEP vs best DWDP deployment in the band (the published value averages several paired points)',
-          'assumed: no-EPLB routing skew 1.25, geometric MTP acceptance α = 0.85; decode floor from a B200 TP8 measurement (docs/e2e.md)',
-        ],
+    setting: v.experiment === null ? v.setting : `${v.setting}; model at ${v.experiment}`,
+    differs: [...v.differs],
     runs: [],
     published: v.published,
     source: v.source,
     modeled: v.modeled,
     error: v.error,
     withinTolerance: null,
-    notModeled:
-      v.modeled === null ? 'no deployment the model searched lands in this TPS/user band (docs/e2e.md says why)' : null,
+    notModeled: v.notModeled,
   };
 }
 
@@ -685,6 +686,12 @@ function shortSource(s: string): string {
   return s.replace('TensorRT-LLM tech blog 19 (DWDP), ', 'BLOG ').replace('TensorRT-LLM tech blog 19, ', 'BLOG ');
 }
 
+/** The n-th setting's key: a … z, then aa, ab, … (as spreadsheet columns). */
+export function settingLetter(n: number): string {
+  const head = Math.floor(n / 26);
+  return (head > 0 ? settingLetter(head - 1) : '') + String.fromCharCode(97 + (n % 26));
+}
+
 /** The report as text: the bar, the table, the settings it refers to, the summary. */
 export function formatValidationReport(rep: ValidationReport): string {
   const out: string[] = [];
@@ -703,7 +710,7 @@ export function formatValidationReport(rep: ValidationReport): string {
   const keys = new Map<string, { letter: string; row: ValidateRow }>();
   const letter = (r: ValidateRow): string => {
     const k = `${r.setting}\u0000${r.runs.join(',')}\u0000${r.differs.join('\u0000')}\u0000${r.notModeled ?? ''}`;
-    if (!keys.has(k)) keys.set(k, { letter: String.fromCharCode(97 + keys.size), row: r });
+    if (!keys.has(k)) keys.set(k, { letter: settingLetter(keys.size), row: r });
     return keys.get(k)!.letter;
   };
   const head = ['role', 'quantity', 'setting', 'published', 'source', 'modeled', 'error', 'in tol.'];

@@ -28,7 +28,7 @@ export function formatValidation(rows: readonly ValidationRow[]): string {
     ['quantity', 'setting (TPS/user)', 'published', 'modeled', 'error', 'kind', 'source'],
     rows.map((r) => [
       r.quantity,
-      r.setting.replace(/^.*TPS\/user /, '') || r.setting,
+      `${r.setting.replace(/^.*TPS\/user /, '') || r.setting}${r.experiment === null ? '' : ` (model at ${r.experiment})`}`,
       num(r.published),
       r.modeled === null ? '–' : num(r.modeled),
       r.error === null ? '–' : `${(r.error * 100).toFixed(0)}%`,

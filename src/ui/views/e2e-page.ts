@@ -115,7 +115,11 @@ export function buildE2ePage(root: HTMLElement): E2ePageView {
                 'tr',
                 {},
                 h('td', {}, v.quantity),
-                h('td', {}, v.setting.replace(/^.*TPS\/user /, '')),
+                h(
+                  'td',
+                  {},
+                  `${v.setting.replace(/^.*TPS\/user /, '')}${v.experiment === null ? '' : ` (model at ${v.experiment})`}`,
+                ),
                 h('td', {}, num(v.published)),
                 h('td', {}, v.modeled === null ? '–' : num(v.modeled)),
                 h('td', {}, v.error === null ? '–' : `${(v.error * 100).toFixed(0)}%`),
