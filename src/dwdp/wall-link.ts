@@ -56,7 +56,13 @@ export class WallLink {
     this.arm();
   }
 
-  /** One timer for the model's next event; it re-arms itself until nothing is in flight. */
+  /**
+   * One timer for the model's next event; it re-arms itself until nothing is in flight. Timers
+   * run in whole milliseconds, so the delay is rounded up: a landing a hair past a millisecond
+   * (a 1/3 share is not exact in doubles: 63.00000000000001) would otherwise fire the timer at
+   * 63, find nothing due and re-arm with a sub-millisecond delay, which runtimes round their own
+   * way (on the test's fake clock that landing came at 70 instead of 64).
+   */
   private arm(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -67,7 +73,7 @@ export class WallLink {
         this.timer = undefined;
         this.advance();
       },
-      Math.max(0, next - this.now()),
+      Math.max(0, Math.ceil(next - this.now())),
     );
   }
 }
