@@ -51,7 +51,7 @@ export const DEFAULT_SUBGROUP_VARIANTS: Record<WeightFormat, string> = {
   f32: 'sx4:8x4:2x2',
   int8: 'sx4:8x4:2x2',
   fp8: 'sx4:8x4:2x2',
-  // e2m1 codes unrolled: 8–16 % of f32's rate faster than ':loop' here, at about twice its compile time.
+  // e2m1 codes unrolled: 8–16 % faster than ':loop' here (docs/expert-gemm.md), at about twice its compile time.
   nvfp4: 'sw4:4x8:2x2',
   mxfp4: 'sw4:4x8:2x2',
 };
