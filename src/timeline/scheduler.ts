@@ -73,7 +73,7 @@ export interface Schedule {
   /** Sorted by rank, lane, start. Empty when intervals were not requested. */
   intervals: Interval[];
   makespanMs: number;
-  /** 1 − Σ waitMs / Σ pullMs over all ranks (1 when nothing was pulled). */
+  /** 1 − Σ waitMs / Σ pullMs over all ranks, clamped to [0, 1] (a wait can outlast the pull's busy time by its latency); 1 when nothing was pulled. */
   hiddenPullFraction: number;
   /** Barrier id → the time it released (every participant went on at that time). */
   barrierRelease: Map<OpId, number>;
