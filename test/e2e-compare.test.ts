@@ -22,7 +22,7 @@ import type { GroupRunResult } from '../src/strategies/types.ts';
 import type { Interval } from '../src/timeline/scheduler.ts';
 import tiny from '../bench/scenarios/tiny.json';
 import { testSeed } from './seed.ts';
-import { PAPER_COLUMN_OF } from './paper-columns.ts';
+import { PAPER_COLUMNS, PAPER_COLUMN_OF } from './paper-columns.ts';
 
 const found = await findBrowserOrSkip('e2e-compare');
 const seed = testSeed();
@@ -122,17 +122,7 @@ function breakdown(r: GroupRunResult): Record<string, number> {
   const col = PAPER_COLUMN_OF;
   const out: Record<string, number> = {};
   const add = (k: string, v: number) => (out[k] = (out[k] ?? 0) + v / r.ranks.length);
-  for (const k of [
-    'attention',
-    'groupedGemm',
-    'denseGemm',
-    'others',
-    'communication',
-    'synchronization',
-    'p2pExposed',
-    'p2pBusy',
-  ])
-    out[k] = 0;
+  for (const k of PAPER_COLUMNS) out[k] = 0;
   for (const k of r.ranks) {
     for (const [c, v] of Object.entries(k.computeByCategory)) add(col[c], v!);
     add('communication', k.commMs);

@@ -11,3 +11,15 @@ export const PAPER_COLUMN_OF: Readonly<Record<string, string>> = {
   other: 'others',
   collective: 'communication',
 };
+
+/** The breakdown's keys as the issue names them (exact): the seven that add up to the step, then p2pBusy. */
+export const PAPER_COLUMNS: readonly string[] = [
+  'attention',
+  'groupedGemm',
+  'denseGemm',
+  'others',
+  'communication',
+  'synchronization',
+  'p2pExposed',
+  'p2pBusy',
+];

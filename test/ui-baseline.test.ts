@@ -22,7 +22,7 @@ import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import type { Provenance } from '../src/timeline/provenance.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
-import { PAPER_COLUMN_OF } from './paper-columns.ts';
+import { PAPER_COLUMNS, PAPER_COLUMN_OF } from './paper-columns.ts';
 
 const seed = testSeed();
 const withSeed = (what: string) => `${what} (TEST_SEED=${seed})`;
@@ -141,16 +141,7 @@ describe('a pinned baseline against the current run', () => {
       expect(d.strategies.map((s) => s.strategy)).toEqual(cs.filter((s) => bs.includes(s)));
       expect(d.onlyBaseline).toEqual(bs.filter((s) => !cs.includes(s)));
       expect(d.onlyCurrent).toEqual(cs.filter((s) => !bs.includes(s)));
-      const keys = [
-        'attention',
-        'groupedGemm',
-        'denseGemm',
-        'others',
-        'communication',
-        'synchronization',
-        'p2pExposed',
-        'p2pBusy',
-      ];
+      const keys = PAPER_COLUMNS;
       for (const s of d.strategies) {
         const b = base.points[0].results[bs.indexOf(s.strategy)];
         const c = cur.points[0].results[cs.indexOf(s.strategy)];

@@ -632,6 +632,29 @@ function decodedWordLines(
 }
 
 /**
+ * The workgroup-shared kernels' (wg, sgm) four input values at vec4 index k4 of tile row r, zero
+ * past the row's end: one vec4 load when the row's length is a multiple of 4, else four scalars.
+ */
+function inputQuadAt(kd: number, vecInput: boolean): string {
+  if (vecInput) return `select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`;
+  const comp = (j: number) =>
+    `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
+  return `vec4f(${[0, 1, 2, 3].map(comp).join(', ')})`;
+}
+
+/** Unit e of a chunk's weight staging (wg, sgm): output o, word w of its row (w fastest), its matrix, column, k word, liveness. */
+function weightWordUnit(wordsPerChunk: number, tileCols: number, n: number, perWord: number, kd: number): string[] {
+  return [
+    `let o = e / ${u(wordsPerChunk)};`,
+    `let w = e % ${u(wordsPerChunk)};`,
+    `let mat = o / ${u(tileCols)};`,
+    `let col = min(col0 + o % ${u(tileCols)}, ${u(n - 1)});`,
+    `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
+    `let live = kw * ${u(perWord)} < ${u(kd)};`,
+  ];
+}
+
+/**
  * The entry point of the workgroup-shared kernels (wg, sgm): one workgroup per (row tile, column
  * tile); the tile and its weight source are uniform across the workgroup (read-only storage at
  * the workgroup's index), so the barriers inside the source functions stay in uniform control flow.
@@ -715,27 +738,12 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
     // invocations load neighbouring vec4s of one row (coalesced on GPUs).
     L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(threads)}) {`);
     L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
-    if (vecInput) {
-      L.add(
-        `xs[q * TILE_ROWS + r] = ${stage(`select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)})`)};`,
-      );
-    } else {
-      const comp = (j: number) =>
-        `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
-      L.add(`xs[q * TILE_ROWS + r] = ${stage(`vec4f(${[0, 1, 2, 3].map(comp).join(', ')})`)};`);
-    }
+    L.add(`xs[q * TILE_ROWS + r] = ${stage(inputQuadAt(kd, vecInput))};`);
     L.close();
     // Stage decoded weights: unit e = (output o = mat·TILE_COLS + c, word w of the chunk), w
     // fastest: neighbouring invocations read neighbouring words of one weight row.
     L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(threads)}) {`);
-    L.add(
-      `let o = e / ${u(wordsPerChunk)};`,
-      `let w = e % ${u(wordsPerChunk)};`,
-      `let mat = o / ${u(tileCols)};`,
-      `let col = min(col0 + o % ${u(tileCols)}, ${u(n - 1)});`,
-      `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
-      `let live = kw * ${u(perWord)} < ${u(kd)};`,
-    );
+    L.add(...weightWordUnit(wordsPerChunk, tileCols, n, perWord, kd));
     const staged = decodedWordLines(format, W, sel, mats, kd);
     L.add(...staged.lines);
     staged.quads.forEach((d, j) =>
@@ -916,24 +924,11 @@ export function subgroupMatrixProgramPart(
     L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
     L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(lanes)}) {`);
     L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
-    if (vecInput) {
-      L.add(`let xv = select(vec4f(0.0), input_rows[xrow[r] + min(k4, ${u(kd / 4 - 1)})], k4 < ${u(kd / 4)});`);
-    } else {
-      const comp = (j: number) =>
-        `select(0.0, input_rows[xrow[r] + min(4u * k4 + ${u(j)}, ${u(kd - 1)})], 4u * k4 + ${u(j)} < ${u(kd)})`;
-      L.add(`let xv = vec4f(${[0, 1, 2, 3].map(comp).join(', ')});`);
-    }
+    L.add(`let xv = ${inputQuadAt(kd, vecInput)};`);
     comps.forEach((c, j) => L.add(`xs[r * ${u(KC)} + 4u * q + ${u(j)}] = ${stage(`xv.${c}`)};`));
     L.close();
     L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(lanes)}) {`);
-    L.add(
-      `let o = e / ${u(wordsPerChunk)};`,
-      `let w = e % ${u(wordsPerChunk)};`,
-      `let mat = o / ${u(tileCols)};`,
-      `let col = min(col0 + o % ${u(tileCols)}, ${u(n - 1)});`,
-      `let kw = kc * ${u(wordsPerChunk)} + w; // word of the weight row`,
-      `let live = kw * ${u(perWord)} < ${u(kd)};`,
-    );
+    L.add(...weightWordUnit(wordsPerChunk, tileCols, n, perWord, kd));
     const staged = decodedWordLines(format, W, sel, mats, kd);
     L.add(...staged.lines);
     staged.quads.forEach((d, j) => {
