@@ -16,9 +16,13 @@
 // - qwen3_moe: as qwen2_moe without the shared expert.
 // - kimi_k2: DeepSeek-V3's architecture (architectures DeepseekV3ForCausalLM), read as deepseek_v3.
 // - glm4_moe (GLM-4.5): DeepSeek-V3's routing (sigmoid, e_score_correction_bias for selection,
-//   n_group/topk_group, norm_topk_prob, routed_scaling_factor; no scoring_func/topk_method keys),
-//   dense-first layers (first_k_dense_replace) and n_shared_experts, with GQA attention
-//   (num_key_value_heads, head_dim; partial_rotary_factor and use_qk_norm change no GEMM shape).
+//   n_group/topk_group, norm_topk_prob, routed_scaling_factor), dense-first layers (layer i is
+//   MoE when i ≥ first_k_dense_replace: Glm4MoeDecoderLayer reads no moe_layer_freq, so one ≠ 1
+//   is rejected) and n_shared_experts, with GQA attention (num_key_value_heads, head_dim;
+//   partial_rotary_factor, use_qk_norm and attention_bias's q/k/v biases change no GEMM shape).
+//   Its modeling code always scores with a sigmoid and noaux_tc: a scoring_func or topk_method
+//   key saying otherwise is rejected. The MTP layer (num_nextn_predict_layers) is a decode-time
+//   draft, not part of a prefill step: read by no one here (as for DeepSeek-V3).
 // - gpt_oss: every layer MoE with num_local_experts experts of intermediate_size; router =
 //   top-k over the logits, then softmax over the k selected (equal to softmax, top-k,
 //   renormalize: `routing` 'topk-softmax'); GQA attention whose layers alternate between a
@@ -404,6 +408,25 @@ function readGlm(r: KeyReader): Interpreted {
   const hidden = r.int('hidden_size');
   const expertHidden = r.int('moe_intermediate_size');
   const nShared = readSharedCount(r);
+  // Glm4MoeTopkRouter / Glm4MoeMoE: sigmoid scores, noaux_tc selection, whatever these keys say.
+  const scoring = r.str('scoring_func', 'sigmoid');
+  if (scoring !== 'sigmoid')
+    r.fail(
+      'scoring_func',
+      `'${scoring}' is not what glm4_moe runs: its router always scores with a sigmoid; use sigmoid`,
+    );
+  const method = r.str('topk_method', 'noaux_tc');
+  if (method !== 'noaux_tc')
+    r.fail(
+      'topk_method',
+      `'${method}' is not what glm4_moe runs: its router always selects with noaux_tc; use noaux_tc`,
+    );
+  const freq = r.int('moe_layer_freq', { fallback: 1 });
+  if (freq !== 1)
+    r.fail(
+      'moe_layer_freq',
+      `${freq}: glm4_moe reads no moe_layer_freq (every layer from first_k_dense_replace on is MoE); use 1 or leave it out`,
+    );
   const { total, moeLayerIndices } = readDenseFirst(r);
   return {
     hidden,

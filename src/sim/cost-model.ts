@@ -124,6 +124,47 @@ export function attentionProjectionShape(m: MoeConfig): { params: number; ioWidt
 }
 
 /**
+ * The model's weights as the layer program runs them, in parameters, by part: attention
+ * projections (`attentionProjectionShape`) on every layer, the dense MLP (gate, up, down: 3·H·Fd)
+ * on the dense layers, the shared expert (3·H·Fs), router (H·E) and E routed experts (3·H·F each)
+ * on the MoE layers, and the input embedding and LM head (2·V·H, untied). Norm weights, q/k/v
+ * biases and MTP draft layers are not in the program and not counted. `total` sums the parts;
+ * `active` is what one token's forward multiplies by: the same with K of the E routed experts.
+ */
+export interface ParameterCounts {
+  attention: number;
+  denseMlp: number;
+  sharedExperts: number;
+  router: number;
+  routedExperts: number;
+  embeddings: number;
+  total: number;
+  active: number;
+}
+
+export function parameterCounts(m: MoeConfig): ParameterCounts {
+  const H = m.hidden;
+  const attention = attentionProjectionShape(m).params * m.layers.total;
+  const denseMlp = 3 * H * m.denseIntermediate * m.layers.dense;
+  const sharedExperts = 3 * H * m.sharedHidden * m.layers.moe;
+  const router = H * m.experts * m.layers.moe;
+  const perExpert = 3 * H * m.expertHidden;
+  const routedExperts = m.experts * perExpert * m.layers.moe;
+  const embeddings = 2 * m.vocabSize * H;
+  const common = attention + denseMlp + sharedExperts + router + embeddings;
+  return {
+    attention,
+    denseMlp,
+    sharedExperts,
+    router,
+    routedExperts,
+    embeddings,
+    total: common + routedExperts,
+    active: common + m.topK * perExpert * m.layers.moe,
+  };
+}
+
+/**
  * (query, key) pairs of causal attention over S tokens: query i (0-based) sees keys 0..i, or,
  * with a sliding window W (null: none), the last min(i + 1, W) of them.
  * Σᵢ min(i+1, W) = S(S+1)/2 when S ≤ W, else W(W+1)/2 + (S − W)·W.
@@ -566,16 +607,11 @@ export class CostModel {
   denseWeightBytes(): number {
     const m = this.model;
     const p = this.precision;
-    const out = outputProjection(m).params;
-    const attn =
-      ((attentionProjectionShape(m).params - out) * WEIGHT_BYTES[p.attentionProjections] +
-        out * WEIGHT_BYTES[p.attentionOutput]) *
-      m.layers.total;
-    const dense = 3 * m.hidden * m.denseIntermediate * WEIGHT_BYTES[p.denseMlp] * m.layers.dense;
-    const shared = 3 * m.hidden * m.sharedHidden * WEIGHT_BYTES[p.denseMlp] * m.layers.moe;
-    const router = m.hidden * m.experts * WEIGHT_BYTES[p.router] * m.layers.moe;
-    const vocab = 2 * m.hidden * m.vocabSize * WEIGHT_BYTES[p.lmHead];
-    return attn + dense + shared + router + vocab;
+    const n = parameterCounts(m);
+    const out = outputProjection(m).params * m.layers.total;
+    const attn = (n.attention - out) * WEIGHT_BYTES[p.attentionProjections] + out * WEIGHT_BYTES[p.attentionOutput];
+    const dense = (n.denseMlp + n.sharedExperts) * WEIGHT_BYTES[p.denseMlp];
+    return attn + dense + n.router * WEIGHT_BYTES[p.router] + n.embeddings * WEIGHT_BYTES[p.lmHead];
   }
 
   /**
