@@ -119,8 +119,8 @@ describe('published configs (values from the published config.json files)', () =
   });
 
   it('GLM-4.5 (glm4_moe): DeepSeek routing with GQA; read from a config with its published key names', () => {
-    // No published GLM-4.5 config.json is stored here (src/model/hf/SOURCES.md): this object
-    // uses Glm4MoeConfig's key names with small made-up sizes, to test the reader only.
+    // Glm4MoeConfig's key names with small made-up sizes, to test the reader only (the GLM-4.5
+    // and GLM-4.5-Air configs in src/model/hf are tested in test/glm.test.ts).
     const glm = {
       architectures: ['Glm4MoeForCausalLM'],
       model_type: 'glm4_moe',

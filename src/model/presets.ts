@@ -1,7 +1,9 @@
 // Named models: the real published shapes, and scaled-down ones with the same routing
-// structure that run quickly on a CPU-emulated GPU. Every preset is a published HF
-// config.json plus overrides of its own keys, so it goes through exactly the same parsing
-// and validation as a user's file.
+// structure that run quickly on a CPU-emulated GPU. Every preset is an HF config.json plus
+// overrides of its own keys, so it goes through exactly the same parsing and validation as a
+// user's file. The config.json files are the published ones, except GLM-4.5's and GLM-4.5-Air's,
+// assembled key by key from their authors' training scripts (src/model/hf/SOURCES.md says which
+// source states each value): no stored copy of those Hub files exists.
 //
 // Scaled presets (T = tokens; FLOPs of the routed experts per layer = 2·T·K·3·H·F):
 //   tiny-deepseek   R1 with H and F ÷32 (224, 64), E=64 in 8 groups, 4 kept, K=8, one shared
@@ -24,6 +26,8 @@
 import deepseekV3 from './hf/deepseek_v3.json';
 import gptOss120b from './hf/gpt_oss_120b.json';
 import gptOss20b from './hf/gpt_oss_20b.json';
+import glm45 from './hf/glm4_5.json';
+import glm45Air from './hf/glm4_5_air.json';
 import kimiK2 from './hf/kimi_k2.json';
 import mixtral from './hf/mixtral.json';
 import qwen2Moe from './hf/qwen2_moe.json';
@@ -40,9 +44,11 @@ export type HfSource =
   | 'qwen3_moe.json'
   | 'qwen3_235b_a22b.json'
   | 'gpt_oss_20b.json'
-  | 'gpt_oss_120b.json';
+  | 'gpt_oss_120b.json'
+  | 'glm4_5.json'
+  | 'glm4_5_air.json';
 
-/** The published config.json files in src/model/hf (their sources: src/model/hf/SOURCES.md). */
+/** The config.json files in src/model/hf (their sources, and which two are assembled: src/model/hf/SOURCES.md). */
 const PUBLISHED: Record<HfSource, Readonly<Record<string, unknown>>> = {
   'deepseek_v3.json': deepseekV3,
   'kimi_k2.json': kimiK2,
@@ -52,6 +58,8 @@ const PUBLISHED: Record<HfSource, Readonly<Record<string, unknown>>> = {
   'qwen3_235b_a22b.json': qwen3_235b,
   'gpt_oss_20b.json': gptOss20b,
   'gpt_oss_120b.json': gptOss120b,
+  'glm4_5.json': glm45,
+  'glm4_5_air.json': glm45Air,
 };
 
 export const HF_SOURCES = Object.keys(PUBLISHED) as readonly HfSource[];
@@ -146,6 +154,20 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     description:
       'gpt-oss-120b: H=2880 F=2880 E=128 K=4, top-k then softmax, GQA 64/8 heads, sliding window 128 on every other layer, MXFP4 experts; 36 MoE layers',
     source: 'gpt_oss_120b.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'glm-4.5': {
+    description:
+      "GLM-4.5 (config assembled from its authors' scripts): H=5120 F=1536 E=160 K=8, sigmoid + bias, ×2.5, 1 shared expert, GQA 96/8, 89 MoE of 92 layers",
+    source: 'glm4_5.json',
+    scale: 'published',
+    overrides: {},
+  },
+  'glm-4.5-air': {
+    description:
+      "GLM-4.5-Air (config assembled from its authors' scripts): H=4096 F=1408 E=128 K=8, sigmoid + bias, 1 shared expert, GQA 96/8 heads, 45 MoE of 46 layers",
+    source: 'glm4_5_air.json',
     scale: 'published',
     overrides: {},
   },
