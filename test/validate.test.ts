@@ -36,6 +36,7 @@ import {
 } from '../src/sim/validate.ts';
 import { zeroBreakdown } from '../src/timeline/categories.ts';
 import { Rng } from '../src/util/random.ts';
+import { handLayer } from './roofline-hand.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -110,6 +111,40 @@ describe('declarations → rows', () => {
       };
       const want = runServing(sp, 'dwdp').tpsPerGpu / runServing(sp, 'dep').tpsPerGpu;
       expect(row.modeled).toBeCloseTo(want, 12);
+    }
+  });
+
+  it("the authors' roofline rows (Table 1) compare with the model in roofline mode, per MoE layer, and show the calibrated model in a note", () => {
+    for (const [isl, rl, cal] of [
+      [1024, 'table1Roofline1k', 'table1Calibrated1k'],
+      [8192, 'table1Roofline8k', 'table1Calibrated8k'],
+      [16384, 'table1Roofline16k', 'table1Calibrated16k'],
+      [32768, 'table1Roofline32k', 'table1Calibrated32k'],
+    ] as const) {
+      expect(RUNS[rl].params).toMatchObject({ roofline: true, groupSize: 4, batch: 1, isl, cv: 0 });
+      expect(RUNS[cal].params).toEqual({ ...RUNS[rl].params, roofline: undefined });
+      // The modeled values against the float64 hand computation of the same definition.
+      const want = handLayer(isl);
+      const rows = {
+        cp: rep.rows.find((r) => r.id === `roofline.${isl}.compute-over-prefetch`)!,
+        speedup: rep.rows.find((r) => r.id === `roofline.${isl}.dep-over-dwdp`)!,
+      };
+      const ratios = { cp: want.tCompute / want.tPrefetch, speedup: want.tDep / want.tDwdp };
+      for (const q of ['cp', 'speedup'] as const) {
+        const r = rows[q];
+        expect(r.status).toBe('estimate');
+        expect(r.quantity).toContain('roofline mode');
+        expect(r.runs).toEqual([rl, cal]);
+        expect(Math.abs(r.modeled! - ratios[q]) / ratios[q], `${r.id}: ${r.modeled} vs ${ratios[q]}`).toBeLessThan(
+          1e-9,
+        );
+        expect(r.error!).toBeCloseTo((r.modeled! - r.published) / r.published, 12);
+        // The calibrated model's value, with its error, stays visible.
+        expect(r.notes).toHaveLength(1);
+        const m = /^calibrated model .*: (\d+\.\d{3}), error ([+-]\d+\.\d) %$/.exec(r.notes[0]);
+        expect(m, r.notes[0]).not.toBeNull();
+        expect(Math.abs(Number(m![1]) - ratios[q])).toBeGreaterThan(0.005); // not the roofline value again
+      }
     }
   });
 
@@ -318,6 +353,7 @@ describe('output', () => {
           'id',
           'modeled',
           'notModeled',
+          'notes',
           'published',
           'quantity',
           'role',

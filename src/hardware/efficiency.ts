@@ -86,21 +86,31 @@ export const DEFAULT_EFFICIENCY: Readonly<Efficiency> = {
   straggle: 0,
 };
 
-/** For a measured profile ('this-device'): its rates are already achieved rates. */
+/**
+ * Roofline mode: every op at the profile's peaks (compute, HBM, link: efficiency 1), no fixed
+ * cost per kernel or per all-to-all phase, no copy interference, no stragglers. What is left is
+ * the model's workload accounting (FLOPs and bytes per op, bytes per transfer) over the peaks:
+ * the definition of a roofline estimate such as the DWDP paper's Table 1. `othersPasses` is
+ * accounting (how many passes the small kernels make), not an efficiency: the sourced count.
+ * The scenario option `roofline` (src/options/scenario.ts) runs a row with it.
+ */
+export const ROOFLINE_EFFICIENCY: Readonly<Efficiency> = {
+  gemm: 1,
+  groupedGemm: 1,
+  attention: 1,
+  memory: 1,
+  link: 1,
+  allToAll: 1,
+  launchUs: 0,
+  collectiveUs: 0,
+  othersPasses: DEFAULT_EFFICIENCY.othersPasses,
+  interference: 0,
+  straggle: 0,
+};
+
+/** For a measured profile ('this-device'): its rates are already achieved rates, so the roofline's. */
 export function thisDeviceEfficiency(): Efficiency {
-  return {
-    gemm: 1,
-    groupedGemm: 1,
-    attention: 1,
-    memory: 1,
-    link: 1,
-    allToAll: 1,
-    launchUs: 0,
-    collectiveUs: 0,
-    othersPasses: DEFAULT_EFFICIENCY.othersPasses,
-    interference: 0,
-    straggle: 0,
-  };
+  return { ...ROOFLINE_EFFICIENCY };
 }
 
 /**

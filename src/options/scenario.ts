@@ -154,6 +154,15 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     help: 'each rank’s MoE layer takes a random extra time (mean efficiency.straggle × its compute); DEP’s all-to-all waits for the slowest (off: never)',
   },
   {
+    key: 'roofline',
+    kind: 'onoff',
+    default: false,
+    label: 'roofline',
+    help:
+      'roofline mode: every op at the profile’s peaks (efficiency 1), no launch or collective costs, no interference, ' +
+      'no stragglers, no link latency — the model’s FLOPs and bytes alone, as a roofline estimate is defined (off: calibrated)',
+  },
+  {
     key: 'splitWeights',
     kind: 'onoff',
     default: S.splitWeights,
@@ -530,6 +539,16 @@ export function scenarioRowErrors(
         ),
       );
   }
+  const eff = Object.keys((row.efficiency as object | undefined) ?? {});
+  if (row.roofline === true && eff.length > 0)
+    out.push(
+      new OptionError(
+        key(`efficiency.${eff[0]}`),
+        (row.efficiency as Record<string, unknown>)[eff[0]],
+        d`sets an efficiency, and ${ref(key('roofline'))} runs every op at the profile’s peaks: give one or the other`,
+        [{ option: key('roofline'), value: false }],
+      ),
+    );
   const G = row.groupSize as number;
   if (mode === 'serving') {
     const R = row.ranks as number;

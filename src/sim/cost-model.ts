@@ -7,6 +7,8 @@
 // Efficiency factors are named parameters (DEFAULT_EFFICIENCY, documented in
 // src/hardware/efficiency.ts) so anyone can vary them; nothing else is tuned. Precisions
 // (which math runs in which format, what the wire carries) are in src/hardware/precision.ts.
+// Roofline mode (`roofline`) times the same work with ROOFLINE_EFFICIENCY: efficiency 1, no
+// launch or collective costs, no interference or stragglers, no link latency.
 //
 // Shapes come from the model's config.json (src/model/config.ts): MLA attention (DeepSeek-V3/R1,
 // Kimi-K2) or GQA (Qwen-MoE, Mixtral, gpt-oss, GLM-4.5) with per-layer sliding windows, dense
@@ -23,7 +25,7 @@ import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { linkSpec, type LinkSpec } from '../timeline/link.ts';
 import type { HardwareProfile, Precision } from '../hardware/profiles.ts';
-import { profileEfficiency, type Efficiency } from '../hardware/efficiency.ts';
+import { ROOFLINE_EFFICIENCY, profileEfficiency, type Efficiency } from '../hardware/efficiency.ts';
 import {
   DEFAULT_PRECISION,
   WEIGHT_BYTES,
@@ -401,6 +403,11 @@ export interface CostModelOptions {
   interference?: boolean;
   /** Stragglers at DEP's dispatch on (default: efficiency.straggle applies) or off (ranks arrive when their work ends). */
   straggle?: boolean;
+  /**
+   * Roofline mode: every efficiency is ROOFLINE_EFFICIENCY's (peaks, no fixed costs, no
+   * interference, no stragglers) and the link has no latency; `efficiency` overrides are refused.
+   */
+  roofline?: boolean;
 }
 
 export class CostModel {
@@ -420,12 +427,21 @@ export class CostModel {
    * compute, independent per rank and layer (0 when switched off). See `straggleMs`.
    */
   readonly straggle: number;
+  /** Roofline mode (CostModelOptions.roofline): op times are FLOPs and bytes over the profile's peaks. */
+  readonly roofline: boolean;
 
   constructor(o: CostModelOptions) {
     this.model = o.model;
     this.profile = o.profile;
     this.format = o.format ?? 'nvfp4';
-    this.efficiency = { ...profileEfficiency(o.profile), ...o.efficiency };
+    this.roofline = o.roofline ?? false;
+    const overrides = Object.keys(o.efficiency ?? {}).filter((k) => o.efficiency![k as keyof Efficiency] !== undefined);
+    if (this.roofline && overrides.length > 0)
+      throw new Error(
+        `cost model: roofline mode runs every op at the profile's peaks, and efficiency.${overrides[0]} = ` +
+          `${o.efficiency![overrides[0] as keyof Efficiency]} would change that: drop the efficiency or turn roofline off`,
+      );
+    this.efficiency = this.roofline ? { ...ROOFLINE_EFFICIENCY } : { ...profileEfficiency(o.profile), ...o.efficiency };
     this.precision = { ...checkpointPrecision(this.format), ...o.precision };
     this.expertBytes = expertLayout(this.format, o.model.hidden, o.model.expertHidden).bytes;
     this.expertPrecision = expertMathPrecision(this.format, o.profile);
@@ -597,7 +613,7 @@ export class CostModel {
     return linkSpec({
       egressGBps: gbps,
       ingressGBps: gbps,
-      latencyUs: this.profile.linkLatencyUs,
+      latencyUs: this.roofline ? 0 : this.profile.linkLatencyUs,
       contentionFix,
       copyEngines: this.profile.copyEngines,
     });

@@ -60,6 +60,8 @@ export interface DwdpKnobs {
   interference?: boolean;
   /** Stragglers at DEP's dispatch (efficiency.straggle) on (default) or off. */
   straggle?: boolean;
+  /** Roofline mode (src/hardware/efficiency.ts ROOFLINE_EFFICIENCY): the work over the profile's peaks, nothing calibrated. */
+  roofline?: boolean;
 }
 
 export interface StepParams extends DwdpKnobs {
@@ -100,6 +102,8 @@ export interface StepRow {
   // Beyond the fields the step row's JSON contract names: what the row varied, and what else is worth seeing.
   cv: number;
   format: WeightFormat;
+  /** Roofline mode: the row's times are its work over the profile's peaks, nothing calibrated. */
+  roofline: boolean;
   contentionFix: boolean;
   linkGBps: number;
   dwdpLocal: number;
@@ -212,6 +216,7 @@ export function runStepRow(
     linkGBps: p.linkGBps,
     interference: p.interference,
     straggle: p.straggle,
+    roofline: p.roofline,
   });
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
@@ -274,6 +279,7 @@ export function runStepRow(
     breakdown: { dep: meanBreakdown(dep.ranks, S), dwdp: meanBreakdown(dwdp.ranks, S) },
     cv: p.cv,
     format: p.format,
+    roofline: cost.roofline,
     contentionFix: p.contentionFix,
     linkGBps: cost.linkGBps,
     dwdpLocal: placement.local,
@@ -284,4 +290,52 @@ export function runStepRow(
     fits: { dep: depBytes <= cap, dwdp: dwdpBytes <= cap },
   };
   return { row, dep, dwdp, cost, placement };
+}
+
+/**
+ * One MoE layer of a step run, per rank, in steady state: the layer-wise quantities of a
+ * roofline analysis such as the DWDP paper's Table 1 (docs/validation-sources.md):
+ *   tCompute   DWDP's compute of the layer: its attention block and MoE block, the window that hides the pull
+ *   tPrefetch  the layer's pulls alone on the link: the prefetch-only run's time ÷ MoE layers
+ *   tDwdp      DWDP's wall time of the layer: its compute and its exposed wait for the pull
+ *   tDep       DEP's wall time of the layer: its compute, all-to-all and synchronization
+ * Each is the median over the step's MoE layers of the layer's time on a rank's compute stream
+ * (mean over steps), averaged over ranks. The median is the steady state: the first MoE layers'
+ * pulls also overlap the dense layers before them. The run must have recorded intervals.
+ */
+export interface MoeLayerTimes {
+  tCompute: number;
+  tPrefetch: number;
+  tDwdp: number;
+  tDep: number;
+}
+
+export function moeLayerTimes(run: StepRun, steps: number): MoeLayerTimes {
+  const moe = run.cost.model.layers.moeLayerIndices;
+  const per = (s: Schedule, computeOnly: boolean): number => {
+    if (s.intervals.length === 0)
+      throw new Error('moeLayerTimes: the run recorded no intervals (run it with intervals on)');
+    const byRank = new Map<number, Float64Array>();
+    const index = new Map(moe.map((l, k) => [l, k]));
+    for (const iv of s.intervals) {
+      if (iv.lane !== 'compute' || iv.layer === undefined || iv.category === 'idle') continue;
+      const k = index.get(iv.layer);
+      if (k === undefined) continue;
+      if (computeOnly && (iv.category === 'wait' || iv.category === 'sync' || iv.category === 'comm')) continue;
+      if (!byRank.has(iv.rank)) byRank.set(iv.rank, new Float64Array(moe.length));
+      byRank.get(iv.rank)![k] += (iv.endMs - iv.startMs) / steps;
+    }
+    const medians = [...byRank.values()].map((xs) => {
+      const v = [...xs].sort((a, b) => a - b);
+      const h = v.length >> 1;
+      return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+    });
+    return medians.reduce((a, b) => a + b, 0) / medians.length;
+  };
+  return {
+    tCompute: per(run.dwdp, true),
+    tPrefetch: run.row.tPrefetch / moe.length,
+    tDwdp: per(run.dwdp, false),
+    tDep: per(run.dep, false),
+  };
 }

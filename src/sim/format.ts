@@ -22,7 +22,15 @@ function variedCell(r: ScenarioRow, key: string): Cell {
 export function formatScenario(res: ScenarioResult): string {
   const out: string[] = [];
   const where = `${res.profile.name}${res.profile.measured ? ' — rates MEASURED here, times modeled from them' : ''}`;
-  out.push(`MODELED, not measured — profile: ${where}; ${calibrationText(PROFILES[res.profile.id] ?? res.profile)}`);
+  // Roofline-mode rows run nothing calibrated: say so for them.
+  const roofline = res.rows.filter((r) => r.roofline).length;
+  const rooflineText =
+    'ROOFLINE mode, nothing calibrated: every op at the profile’s peaks (efficiency 1), no launch or collective costs, no interference, no stragglers';
+  const how =
+    roofline === res.rows.length
+      ? rooflineText
+      : `${calibrationText(PROFILES[res.profile.id] ?? res.profile)}${roofline > 0 ? `; rows with roofline on: ${rooflineText}` : ''}`;
+  out.push(`MODELED, not measured — profile: ${where}; ${how}`);
   out.push(`scenario ${res.scenario}${res.description ? `: ${res.description}` : ''}`);
   if (res.model) out.push(`model: ${res.model}`);
   const serving = res.mode === 'serving';

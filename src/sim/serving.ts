@@ -233,6 +233,7 @@ export function runServing(
     linkGBps: p.linkGBps,
     interference: p.interference,
     straggle: p.straggle,
+    roofline: p.roofline,
   });
   const requests = generateRequests({
     count: p.requests,
