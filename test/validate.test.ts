@@ -115,6 +115,7 @@ describe('declarations → rows', () => {
   });
 
   it("the authors' roofline rows (Table 1) compare with the model in roofline mode, per MoE layer, and show the calibrated model in a note", () => {
+    expect(rep.provenance).toContain("the authors' roofline rows in ROOFLINE mode, nothing calibrated");
     for (const [isl, rl, cal] of [
       [1024, 'table1Roofline1k', 'table1Calibrated1k'],
       [8192, 'table1Roofline8k', 'table1Calibrated8k'],
