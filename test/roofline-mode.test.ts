@@ -136,4 +136,17 @@ describe('roofline mode is one declaration, and refuses efficiencies', () => {
     // The roofline row is the faster one: nothing below peak, no fixed costs.
     expect(mixed.rows[1].tDep).toBeLessThan(mixed.rows[0].tDep);
   });
+
+  it('efficiency keys a scenario sets itself are named beside the calibration, not passed off as fitted', () => {
+    const base = { groupSize: 4, batch: 1, cv: 0, isl: 1024, steps: 1 };
+    const gemm = Math.round((0.3 + 0.6 * rng.next()) * 1000) / 1000;
+    const res = runScenario({ name: 'eff', base, rows: [{}, { efficiency: { gemm, link: 0.5 } }] });
+    expect(res.efficiencyOverrides).toEqual(['gemm', 'link']);
+    expect(formatScenario(res).split('\n')[0]).toMatch(
+      /calibrated on .*; efficiency set by the scenario, not by that calibration: gemm, link$/,
+    );
+    const plain = runScenario({ name: 'plain', base });
+    expect(plain.efficiencyOverrides).toEqual([]);
+    expect(formatScenario(plain).split('\n')[0]).not.toMatch(/set by the scenario/);
+  });
 });

@@ -30,7 +30,10 @@ export function formatScenario(res: ScenarioResult): string {
     roofline === res.rows.length
       ? rooflineText
       : `${calibrationText(PROFILES[res.profile.id] ?? res.profile)}${roofline > 0 ? `; rows with roofline on: ${rooflineText}` : ''}`;
-  out.push(`MODELED, not measured — profile: ${where}; ${how}`);
+  const set = res.efficiencyOverrides;
+  const overrides =
+    set.length > 0 ? `; efficiency set by the scenario, not by that calibration: ${set.join(', ')}` : '';
+  out.push(`MODELED, not measured — profile: ${where}; ${how}${overrides}`);
   out.push(`scenario ${res.scenario}${res.description ? `: ${res.description}` : ''}`);
   if (res.model) out.push(`model: ${res.model}`);
   const serving = res.mode === 'serving';

@@ -104,6 +104,8 @@ export interface ScenarioResult {
   varying: string[];
   rows: ScenarioRow[];
   crossover: Crossover | null;
+  /** Efficiency keys some row sets itself (its `efficiency` object), which the profile's calibration then does not decide. */
+  efficiencyOverrides: string[];
 }
 
 const sweep = (param: SweepParam, values: (number | boolean | string)[]) => ({ param, values });
@@ -388,5 +390,6 @@ export function runScenario(spec: ScenarioSpec, o: RunScenarioOptions = {}): Sce
     varying,
     rows,
     crossover,
+    efficiencyOverrides: [...new Set(params.flatMap((p) => Object.keys(p.efficiency ?? {})))].sort(),
   };
 }
