@@ -127,9 +127,17 @@ describe('closed-loop rate matching', () => {
         expect(ctxThroughput(x, op.ctxBatch) / X, tag('context agrees')).toBeCloseTo(1, 6);
         expect(op.ctxQueue).toBe(0);
       }
-      // Output TPS/GPU over all GPUs and TPS/user from the step.
+      // Output TPS/GPU over all GPUs; the decode rate from the step.
       expect(op.tpsPerGpu).toBeCloseTo((X * x.osl) / (x.ctxGpus + x.genGpus), 6);
-      expect(op.tpsPerUser).toBeCloseTo((x.tokensPerStep * 1000) / x.genStepMs(op.genBatch), 9);
+      const decode = (x.tokensPerStep * 1000) / x.genStepMs(op.genBatch);
+      expect(op.decodeTpsPerUser).toBeCloseTo(decode, 9);
+      // The benchmark's TPS/user (the default metric): OSL ÷ (TTFT + the decode of OSL − 1 tokens),
+      // the end-to-end latency of a request at the operating point, summed station by station.
+      const e2elMs = op.ttftMs + ((x.osl - 1) / x.tokensPerStep) * x.genStepMs(op.genBatch);
+      expect(op.benchmarkTpsPerUser / ((x.osl * 1000) / e2elMs), tag('OSL ÷ end-to-end latency')).toBeCloseTo(1, 5);
+      expect(op.tpsPerUser).toBe(op.benchmarkTpsPerUser);
+      expect(op.benchmarkTpsPerUser, tag('TTFT only lowers it')).toBeLessThan(decode);
+      expect(operatingPoint({ ...x, tpsPerUserMetric: 'decode' }).tpsPerUser).toBe(op.decodeTpsPerUser);
     }
   });
 
@@ -144,13 +152,36 @@ describe('closed-loop rate matching', () => {
 });
 
 describe('decode step', () => {
-  it('accepts Σ αⁱ tokens per step and spreads the expected maximum of a Poisson count', () => {
+  it('accepts 1 + α₁ + α₁α₂ + … tokens per step and spreads the expected maximum of a Poisson count', () => {
     for (let trial = 0; trial < 50; trial++) {
       const a = rng.next() * 0.99;
       const m = rng.int(5);
-      expect(acceptedTokens(m, a), tag('geometric sum')).toBeCloseTo((1 - Math.pow(a, m + 1)) / (1 - a), 12);
+      expect(acceptedTokens(m, [a]), tag('one entry: geometric sum')).toBeCloseTo(
+        (1 - Math.pow(a, m + 1)) / (1 - a),
+        12,
+      );
     }
-    expect(acceptedTokens(0, 0.85)).toBe(1);
+    // Per draft position: the expected accepted tokens of a chain whose draft i survives with α_i
+    // (later drafts take the last entry), against an enumeration of every outcome of the chain.
+    for (let trial = 0; trial < 50; trial++) {
+      const alpha = Array.from({ length: 1 + rng.int(4) }, () => rng.next());
+      const m = rng.int(7);
+      let want = 0;
+      for (let k = 0; k <= m; k++) {
+        // P(exactly k drafts accepted): drafts 1…k survive, draft k + 1 (if any) does not.
+        let p = 1;
+        for (let i = 1; i <= k; i++) p *= alpha[Math.min(i, alpha.length) - 1];
+        if (k < m) p *= 1 - alpha[Math.min(k + 1, alpha.length) - 1];
+        want += p * (1 + k);
+      }
+      expect(acceptedTokens(m, alpha), tag(`alpha ${alpha.join(', ')}, m ${m}`)).toBeCloseTo(want, 12);
+    }
+    // The default reproduces the measured accepted tokens it is read from (TensorRT-LLM tech blog 1).
+    const measured = [1, 1.92, 2.58, 2.82];
+    for (let m = 0; m <= 3; m++)
+      expect(acceptedTokens(m, DEFAULT_GENERATION_PARAMS.mtpAcceptance), `MTP ${m}`).toBeCloseTo(measured[m], 12);
+    expect(acceptedTokens(0, [0.85])).toBe(1);
+    expect(() => acceptedTokens(2, [])).toThrow(/generation\.mtpAcceptance/);
     expect(samplingImbalance(100, 1)).toBe(1);
     expect(samplingImbalance(100, 16)).toBeCloseTo(1 + Math.sqrt((2 * Math.log(16)) / 100), 12);
   });
@@ -496,7 +527,12 @@ describe('e2e scenarios', () => {
       [{ mode: 'e2e', e2e: { genEp: [0] } }, /scenario\.e2e\.genEp/],
       [{ mode: 'e2e', e2e: { bands: [[30, 20]] } }, /scenario\.e2e\.bands/],
       [{ mode: 'e2e', e2e: { inputRatio: 1.5 } }, /scenario\.e2e\.inputRatio/],
-      [{ mode: 'e2e', e2e: { generation: { mtpAcceptance: 2 } } }, /scenario\.e2e\.generation\.mtpAcceptance/],
+      [{ mode: 'e2e', e2e: { generation: { mtpAcceptance: [2] } } }, /scenario\.e2e\.generation\.mtpAcceptance/],
+      [
+        { mode: 'e2e', e2e: { generation: { mtpAcceptance: 0.85 } } },
+        /scenario\.e2e\.generation\.mtpAcceptance .*must be a list/,
+      ],
+      [{ mode: 'e2e', e2e: { tpsPerUserMetric: 'tpot' } }, /scenario\.e2e\.tpsPerUserMetric/],
       [{ mode: 'e2e', e2e: { generation: { nope: 1 } } }, /scenario\.e2e\.generation\.nope/],
       [{ mode: 'e2e', e2e: { isl: 8192.5 } }, /scenario\.e2e\.isl/],
       [{ mode: 'e2e', e2e: { foo: 1 } }, /scenario\.e2e\.foo/],
@@ -528,8 +564,13 @@ describe('e2e scenarios', () => {
     for (const k of Object.keys(DEFAULT_E2E_PARAMS).filter((k) => !['generation', 'efficiency'].includes(k)))
       expect(keys.has(k), k).toBe(true);
     for (const k of ['local', 'pull', 'maxGpus']) expect(keys.has(k), k).toBe(true);
-    for (const [k, v] of Object.entries(DEFAULT_GENERATION_PARAMS))
-      expect(E2E_PARAM[`generation.${k}`]?.default, k).toBe(v);
+    for (const [k, v] of Object.entries(DEFAULT_GENERATION_PARAMS)) {
+      const decl = E2E_PARAM[`generation.${k}`];
+      // A list's default is the model's own, stated in its help (as the search space's are).
+      if (Array.isArray(v))
+        expect(decl?.list && decl.help.includes(v.map((a) => a.toFixed(3)).join(', ')), k).toBe(true);
+      else expect(decl?.default, k).toBe(v);
+    }
     for (const [k, v] of Object.entries(DEFAULT_EFFICIENCY)) expect(E2E_PARAM[`efficiency.${k}`]?.default, k).toBe(v);
     for (const p of E2E_PARAMS)
       if (!p.list && !p.key.includes('.') && p.default !== undefined)
@@ -605,7 +646,8 @@ describe('e2e scenarios', () => {
       const fresh = ev.evaluate(p.strategy, p.config.ctxUnits, p.config.gen)!;
       expect(p.ttftFluidMs).toBe(fresh.ttftMedianMs);
       const sim = ev.queuedTtft(fresh);
-      expect([p.ttftMedianMs, p.ttftP90Ms]).toEqual([sim.medianMs, sim.p90Ms]);
+      expect([p.ttftMedianMs, p.ttftP90Ms, p.tpsPerUserRun]).toEqual([sim.medianMs, sim.p90Ms, sim.userTps]);
+      expect(p.tpsPerUser, 'the bands hold points by the fluid TPS/user').toBe(fresh.tpsPerUser);
       // The benchmark's C × max(1, ⌊num_prompts / C⌋) requests: whole rounds of the C clients.
       const C = fresh.config.concurrency;
       expect(sim.requests).toBe(C * Math.max(1, Math.floor(DEFAULT_E2E_PARAMS.ttftRequests / C)));

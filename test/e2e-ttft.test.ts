@@ -31,7 +31,7 @@ function stations(): Omit<TtftSimInput, 'concurrency' | 'requests' | 'seed'> {
     genSlots: 1 << 20,
     genStepMs: (b) => g1 * (1 + 0.01 * b),
     mtp: rng.int(4),
-    mtpAcceptance: rng.uniform(0.5, 0.95),
+    mtpAcceptance: Array.from({ length: 1 + rng.int(3) }, () => rng.uniform(0.3, 0.95)),
     osl: 2 + rng.int(2000),
   };
 }
@@ -69,6 +69,28 @@ describe('simulated TTFT', () => {
       expect(r.medianMs, tag('median')).toBeCloseTo(want, 9);
       expect(r.meanMs, tag('mean')).toBeCloseTo(want, 9);
       expect(r.p90Ms, tag('p90')).toBeCloseTo(want, 9);
+    }
+  });
+
+  it("reports the benchmark's TPS/user: OSL ÷ (context step + KV transfer + decode) for one client", () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const st = stations();
+      const requests = 1 + rng.int(50);
+      // Without MTP every request decodes OSL − 1 steps alone in the pool: one end-to-end latency for all.
+      const r0 = simulateTtft({ ...st, mtp: 0, concurrency: 1, requests, seed: rng.int(1e9) });
+      const tau = st.genStepMs(1 / st.genGpus);
+      const e2el = st.ctxStepMs(1) + st.kvTransferMs + (st.osl - 1) * tau;
+      expect(r0.userTps / ((st.osl * 1000) / e2el), tag('OSL ÷ end-to-end latency')).toBeCloseTo(1, 9);
+      // With MTP a request takes at least one step and at most the normal law's mean + 6.7 sd
+      // (a Box–Muller draw from 32-bit uniforms never exceeds |z| = √(2·32·ln 2) = 6.66): its
+      // TPS/user lies between the two.
+      const r = simulateTtft({ ...st, concurrency: 1, requests, seed: rng.int(1e9) });
+      const at = (steps: number) => (st.osl * 1000) / (st.ctxStepMs(1) + st.kvTransferMs + steps * tau);
+      const tok = acceptedTokenMoments(st.mtp, st.mtpAcceptance);
+      const need = st.osl - 1;
+      const most = Math.round(need / tok.mean + 6.7 * Math.sqrt((need * tok.variance) / tok.mean ** 3));
+      expect(r.userTps, tag('at most one decode step')).toBeLessThanOrEqual(at(1) * (1 + 1e-12));
+      expect(r.userTps, tag('at least the most decode steps')).toBeGreaterThanOrEqual(at(most) * (1 - 1e-12));
     }
   });
 
@@ -119,13 +141,16 @@ describe('simulated TTFT', () => {
   it('accepts 1 + K tokens a step, P(K ≥ i) = αⁱ up to m drafts: mean and variance by enumeration', () => {
     for (let trial = 0; trial < 50; trial++) {
       const m = rng.int(9);
-      const a = rng.next();
-      // E[K] = Σ_{i=1..m} αⁱ and E[K²] = Σ_{i=1..m} (2i − 1)·αⁱ, from P(K ≥ i) = αⁱ.
+      const a = Array.from({ length: 1 + rng.int(4) }, () => rng.next());
+      // E[K] = Σ_{i=1..m} P(K ≥ i) and E[K²] = Σ_{i=1..m} (2i − 1)·P(K ≥ i), with
+      // P(K ≥ i) = α_1·…·α_i (drafts beyond the list take its last entry).
       let ek = 0;
       let ek2 = 0;
+      let atLeast = 1;
       for (let i = 1; i <= m; i++) {
-        ek += Math.pow(a, i);
-        ek2 += (2 * i - 1) * Math.pow(a, i);
+        atLeast *= a[Math.min(i, a.length) - 1];
+        ek += atLeast;
+        ek2 += (2 * i - 1) * atLeast;
       }
       const got = acceptedTokenMoments(m, a);
       expect(got.mean, tag('mean')).toBeCloseTo(1 + ek, 12);

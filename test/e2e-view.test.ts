@@ -20,6 +20,7 @@ function point(strategy: 'dep' | 'dwdp'): E2ePoint {
   return {
     strategy,
     tpsPerUser: rng.uniform(5, 300),
+    decodeTpsPerUser: rng.uniform(5, 300),
     tpsPerGpu: rng.uniform(50, 4000),
     ctxGpus: 4 * units,
     genGpus: ep,

@@ -4,6 +4,7 @@
 import type { Efficiency } from '../../hardware/efficiency.ts';
 import type { WeightFormat } from '../../model/formats.ts';
 import type { GenerationParams } from './generation.ts';
+import type { TpsPerUserMetric } from './rate-match.ts';
 
 export interface E2eParams {
   isl: number;
@@ -31,6 +32,15 @@ export interface E2eParams {
   /** GPUs the deployment may use (context + generation); default the profile's NVLink domain. */
   maxGpus?: number;
   bands: [number, number][];
+  /**
+   * What TPS/user means (the search's axis and the bands'): 'benchmark' (default) — output
+   * tokens ÷ a request's end-to-end latency, TTFT included, averaged over requests: the "User
+   * throughput" of TensorRT-LLM's benchmark_serving (tensorrt_llm/serve/scripts/benchmark_serving.py,
+   * `calculate_metrics`: `tput_user.append(output_len / latency)`), the tool the reproduction runs,
+   * and the number TensorRT-LLM's perf scripts file as "TPS/User"
+   * (tests/scripts/perf-sanity/parse_benchmark_results.py); 'decode' — the decode rate alone.
+   */
+  tpsPerUserMetric: TpsPerUserMetric;
   /**
    * The rack model's routing skew (a Zipf exponent of hot experts, its `routingSkew` key): when
    * set, the no-EPLB load imbalance of the generation pool is derived from it
@@ -65,6 +75,7 @@ export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
   mtp: [0, 1, 2, 3],
   eplb: [false, true],
   concurrencyFactor: 1,
+  tpsPerUserMetric: 'benchmark',
   bands: [
     [20, 30],
     [40, 50],

@@ -23,9 +23,20 @@
 //   TTFT = (requests at the context) / X + t_kv.
 // The TTFT a result reports is not this one: it is the median of a discrete simulation of the
 // benchmark run at the deployment (ttft-queue.ts); this one stays as E2ePoint.ttftFluidMs.
+// TPS/user, as the benchmark defines it (`tpsPerUserMetric` 'benchmark', the default): the
+// reproduction's load generator, TensorRT-LLM's benchmark_serving, reports "User throughput" =
+// the mean over requests of output tokens ÷ the request's end-to-end latency (send to last
+// token, TTFT included); TensorRT-LLM's perf scripts file that number as "TPS/User". In the closed
+// loop every request is in the system from its send to its last token, so by Little's law the
+// mean end-to-end latency is C / X, and in a fluid model (every request alike)
+//   TPS/user = OSL ÷ (C / X) = X·OSL / C        (output TPS per client).
+// 'decode' reads TPS/user as the decode rate alone, a·1000 / τ(b_g) (TTFT left out).
 // What it leaves out: the spread of waits (a discrete queue's median is below its mean when
 // the distribution is skewed), per-server imbalance of the router's request assignment, and
 // the ramp of a finite benchmark run.
+
+/** What TPS/user means: the benchmark's OSL ÷ end-to-end latency, or the decode rate alone. */
+export type TpsPerUserMetric = 'benchmark' | 'decode';
 
 export interface LoopInput {
   /** Requests in the system (closed loop). */
@@ -43,6 +54,8 @@ export interface LoopInput {
   tokensPerStep: number;
   osl: number;
   kvTransferMs: number;
+  /** Which TPS/user the point reports (default 'benchmark'). */
+  tpsPerUserMetric?: TpsPerUserMetric;
 }
 
 export interface OperatingPoint {
@@ -53,7 +66,12 @@ export interface OperatingPoint {
   /** Requests queued before the context pool beyond those a step can take (0 unless it saturates). */
   ctxQueue: number;
   ttftMs: number;
+  /** TPS/user by `tpsPerUserMetric`. */
   tpsPerUser: number;
+  /** The decode rate of one request, accepted tokens per second of decode (TTFT left out). */
+  decodeTpsPerUser: number;
+  /** The benchmark's TPS/user: OSL ÷ mean end-to-end latency (C / X), tokens/s. */
+  benchmarkTpsPerUser: number;
   /** Output tokens per second of the whole deployment, and per GPU of it (context + generation). */
   outputTps: number;
   tpsPerGpu: number;
@@ -107,13 +125,17 @@ export function operatingPoint(x: LoopInput): OperatingPoint {
     bottleneck: OperatingPoint['bottleneck'],
   ) => {
     const outputTps = X * x.osl;
+    const decodeTpsPerUser = (x.tokensPerStep * 1000) / x.genStepMs(bg);
+    const benchmarkTpsPerUser = outputTps / C;
     return {
       requestsPerS: X,
       ctxBatch: bc,
       genBatch: bg,
       ctxQueue: queue,
       ttftMs: (nCtx / X) * 1000 + x.kvTransferMs,
-      tpsPerUser: (x.tokensPerStep * 1000) / x.genStepMs(bg),
+      tpsPerUser: (x.tpsPerUserMetric ?? 'benchmark') === 'decode' ? decodeTpsPerUser : benchmarkTpsPerUser,
+      decodeTpsPerUser,
+      benchmarkTpsPerUser,
       outputTps,
       tpsPerGpu: outputTps / (x.ctxGpus + x.genGpus),
       bottleneck,

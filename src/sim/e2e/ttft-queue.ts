@@ -11,6 +11,8 @@
 //
 // TTFT = end of its context step − arrival + KV transfer. The median is over every request of
 // the run, the first burst (all clients sending at t = 0) included, as the benchmark reports it.
+// The run also reports the benchmark's TPS/user: the mean over requests of OSL ÷ (the end of the
+// decode step that gives the request its last token − its arrival).
 //
 // Step times come from the models the fluid operating point uses (rate-match.ts): a context
 // step with b requests on its busiest GPU (b = ⌈n / gpusPerWorker⌉: attention DP places the n
@@ -19,14 +21,15 @@
 // with n requests in the pool takes genStepMs(n / genGpus).
 //
 // Randomness (seeded): input lengths uniform in [lo, hi], and each request's decode steps. With
-// m drafts at per-draft acceptance α a step accepts 1 + K tokens, K the run of accepted drafts
-// (P(K ≥ i) = αⁱ, i ≤ m); the steps to reach OSL − 1 tokens are drawn from the normal law
+// m drafts, draft i accepted with probability α_i given the drafts before it, a step accepts
+// 1 + K tokens, K the run of accepted drafts (P(K ≥ i) = α_1·…·α_i, i ≤ m); the steps to reach OSL − 1 tokens are drawn from the normal law
 // renewal theory gives for their count (mean (OSL − 1)/μ, variance (OSL − 1)·σ²/μ³, μ and σ² the
 // per-step token mean and variance), rounded, at least 1.
 //
 // Pure: the same input and seed give the same result.
 
 import { Rng } from '../../util/random.ts';
+import { draftAcceptance } from './generation.ts';
 
 export interface TtftSimInput {
   /** Clients of the closed loop (requests in the system). */
@@ -50,7 +53,8 @@ export interface TtftSimInput {
   /** Decode step time (ms) with b requests per generation GPU. */
   genStepMs: (b: number) => number;
   mtp: number;
-  mtpAcceptance: number;
+  /** Per-draft conditional acceptance (GenerationParams.mtpAcceptance). */
+  mtpAcceptance: readonly number[];
   osl: number;
 }
 
@@ -61,17 +65,28 @@ export interface TtftStats {
   requests: number;
   /** Requests per second over the run (first arrival to last completion of a context step). */
   ctxRequestsPerS: number;
+  /**
+   * The benchmark's TPS/user ("User throughput" of TensorRT-LLM's benchmark_serving): the mean
+   * over every request of OSL ÷ its end-to-end latency (send to last token), tokens/s.
+   */
+  userTps: number;
 }
 
-/** Mean and variance of the tokens one request accepts per decode step (1 + the run of accepted drafts). */
-export function acceptedTokenMoments(mtp: number, alpha: number): { mean: number; variance: number } {
-  // P(K = k) = α^k (1 − α) for k < m, P(K = m) = α^m.
+/**
+ * Mean and variance of the tokens one request accepts per decode step (1 + K, K the run of
+ * accepted drafts): P(K ≥ k) = α_1·…·α_k (draftAcceptance), P(K = k) = P(K ≥ k) − P(K ≥ k + 1)
+ * for k < m, P(K = m) = P(K ≥ m).
+ */
+export function acceptedTokenMoments(mtp: number, alpha: readonly number[]): { mean: number; variance: number } {
   let mean = 0;
   let second = 0;
+  let atLeast = 1; // P(K ≥ k)
   for (let k = 0; k <= mtp; k++) {
-    const p = k < mtp ? Math.pow(alpha, k) * (1 - alpha) : Math.pow(alpha, mtp);
+    const next = k < mtp ? atLeast * draftAcceptance(alpha, k + 1) : 0;
+    const p = atLeast - next;
     mean += p * (1 + k);
     second += p * (1 + k) * (1 + k);
+    atLeast = next;
   }
   return { mean, variance: Math.max(0, second - mean * mean) };
 }
@@ -147,43 +162,52 @@ class EventHeap {
   }
 }
 
-/** A min-heap of numbers (decode-step counts at which active requests finish). */
-class NumberHeap {
-  private a: number[] = [];
+/** A min-heap of (decode-step count at which an active request finishes, its id), by count. */
+class FinishHeap {
+  private k: number[] = [];
+  private v: number[] = [];
   get size(): number {
-    return this.a.length;
+    return this.k.length;
   }
   peek(): number {
-    return this.a[0];
+    return this.k[0];
   }
-  push(x: number): void {
-    const a = this.a;
-    let i = a.push(x) - 1;
+  /** Id of the request peek() belongs to. */
+  peekId(): number {
+    return this.v[0];
+  }
+  push(key: number, id: number): void {
+    const { k, v } = this;
+    let i = k.push(key) - 1;
+    v.push(id);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p] <= x) break;
-      a[i] = a[p];
+      if (k[p] <= key) break;
+      k[i] = k[p];
+      v[i] = v[p];
       i = p;
     }
-    a[i] = x;
+    k[i] = key;
+    v[i] = id;
   }
-  pop(): number {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) {
+  pop(): void {
+    const { k, v } = this;
+    const lastK = k.pop()!;
+    const lastV = v.pop()!;
+    if (k.length > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= a.length) break;
-        const c = l + 1 < a.length && a[l + 1] < a[l] ? l + 1 : l;
-        if (a[c] >= last) break;
-        a[i] = a[c];
+        if (l >= k.length) break;
+        const c = l + 1 < k.length && k[l + 1] < k[l] ? l + 1 : l;
+        if (k[c] >= lastK) break;
+        k[i] = k[c];
+        v[i] = v[c];
         i = c;
       }
-      a[i] = last;
+      k[i] = lastK;
+      v[i] = lastV;
     }
-    return top;
   }
 }
 
@@ -235,6 +259,7 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   let rr = 0;
   let done = 0;
   let lastCtxDone = 0;
+  let userTpsSum = 0; // Σ over finished requests of OSL ÷ end-to-end latency, tokens/s
 
   const issue = (t: number) => {
     const id = issued++;
@@ -268,7 +293,7 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   // and completions the pool's steps are all alike, so they run as one event: a run of
   // `runSteps` steps of `runTau` ms from `runStart`, cut short at the first step boundary after
   // a KV transfer ends (the new requests join there).
-  const finish = new NumberHeap();
+  const finish = new FinishHeap();
   const pending: number[] = [];
   let pendingHead = 0;
   let steps = 0;
@@ -285,8 +310,7 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   };
   const startGenRun = (t: number) => {
     while (pendingHead < pending.length && finish.size < x.genSlots) {
-      pendingHead++;
-      finish.push(steps + drawSteps());
+      finish.push(steps + drawSteps(), pending[pendingHead++]);
     }
     if (pendingHead > 4096) {
       pending.splice(0, pendingHead);
@@ -330,6 +354,7 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     } else if (arg === runId) {
       steps += runSteps;
       while (finish.size > 0 && finish.peek() <= steps) {
+        userTpsSum += (x.osl * 1000) / (t - arrival[finish.peekId()]);
         finish.pop();
         if (issued < N) issue(t);
       }
@@ -348,5 +373,6 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     p90Ms: q(0.9),
     requests: N,
     ctxRequestsPerS: lastCtxDone > 0 ? (N / lastCtxDone) * 1000 : Infinity,
+    userTps: userTpsSum / N,
   };
 }
