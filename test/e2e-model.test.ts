@@ -33,7 +33,7 @@ import {
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
-import { layerMiscWork } from '../src/sim/cost-model.ts';
+import { layerMiscWork, mlpWork } from '../src/sim/cost-model.ts';
 import { E2E_PARAM, E2E_PARAMS } from '../src/options/e2e.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
@@ -424,6 +424,40 @@ describe('decode step', () => {
     expect(ev.evaluate('dep', 4, gen(4))).toBeNull();
     expect(ev.evaluate('dep', 4, gen(8))).not.toBeNull();
     expect(evaluator({ kvMemoryFraction: rng.uniform(0.05, 0.6) }).evaluate('dwdp', 4, gen(8))).toBeNull();
+  });
+
+  it('runs the first MTP draft pass on every token the step verified and the later passes on one per request', () => {
+    const free = { ...DEFAULT_GENERATION_PARAMS, minLayerUs: 0, mtpPassUs: 0 };
+    const H = r1.hidden;
+    const V = r1.vocabSize;
+    for (let trial = 0; trial < 20; trial++) {
+      const G = [4, 8, 16, 32][rng.int(4)];
+      const m = 1 + rng.int(3);
+      const cfg = { ep: G, batch: 256, mtp: m, eplb: rng.next() < 0.5 };
+      const b = 1 + rng.int(256);
+      const T = b * (1 + m);
+      const ctx = { mean: rng.uniform(1000, 16000), sd: rng.uniform(0, 2000) };
+      // One MoE decoder layer at t tokens, read off the main model's own accounting at that
+      // token count (its attention, MoE compute and all-to-all per layer, plus the others).
+      const layerAt = (mtp: number) => {
+        const bd = decodeStep(cost, { ...cfg, mtp }, b, ctx, free).breakdown;
+        const t = b * (1 + mtp);
+        return bd.attention / r1.layers.total + (bd.moe + bd.communication) / r1.layers.moe + cost.layerMiscMs(t);
+      };
+      const proj = (t: number) =>
+        cost.ms(mlpWork(2 * H, H / 3, t, cost.precision.denseMlp, cost.precision.activationBytes));
+      // The LM head gives one draft per request: b gathered tokens per GPU, the vocabulary split G ways.
+      const head = cost.ms({
+        flops: 2 * b * H * V,
+        bytes: (H * V * 2) / G + b * G * (H * 2 + (V / G) * 4),
+        precision: 'bf16',
+        kind: 'gemm',
+        kernels: 2,
+      });
+      const want = layerAt(m) + proj(T) + head + (m - 1) * (layerAt(0) + proj(b) + head);
+      const got = decodeStep(cost, cfg, b, ctx, free).breakdown.mtp;
+      expect(got / want, tag(`G ${G}, MTP ${m}, b ${b}`)).toBeCloseTo(1, 12);
+    }
   });
 
   it('never runs a layer below minLayerUs nor an MTP pass below one layer + mtpPassUs', () => {

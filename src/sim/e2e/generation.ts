@@ -18,7 +18,9 @@
 //               the local combine; the slowest GPU sets the step (all-to-all synchronizes):
 //               its expert load is `imbalance` × the mean
 //   dense       dense-layer MLPs, norms, LM head over the G GPUs' T tokens each with the vocabulary split G ways
-//   MTP         m × (one decoder layer with its MoE on b tokens + the 2H→H projection + LM head)
+//   MTP         m passes of (one decoder layer with its MoE + the 2H→H projection + LM head): the
+//               first on the step's T tokens (MTP Eagle drafts from every accepted token), the
+//               others on b
 //
 // Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`). The
 // per-layer "others" (norms, RoPE, residual adds, quantize, permute, finalize) are the cost
@@ -415,14 +417,21 @@ export function decodeStep(
   const floor =
     m.layers.dense * Math.max(0, minLayer - (attnLayer + misc + denseMlp)) +
     m.layers.moe * Math.max(0, minLayer - (attnLayer + misc + moe.compute + moe.comm));
-  // MTP module: eh_proj (2H → H), one decoder layer (MoE), LM head, on b tokens, m times; each
-  // pass at least one layer's floor plus mtpPassUs for its projection, LM head and sampling.
+  // MTP module: eh_proj (2H → H), one decoder layer (MoE), LM head, m times; each pass at least
+  // one layer's floor plus mtpPassUs for its projection, LM head and sampling. The first pass
+  // takes every token the step verified (T = b·(1 + m): MTP Eagle feeds it all the accepted
+  // tokens with their hidden states, TensorRT-LLM tech blog 2, "MTP Eagle"; at a fixed CUDA-graph
+  // shape, the step's T), the later ones one token per request; each pass's LM head gives one
+  // draft per request (b tokens).
   let mtp = 0;
   if (cfg.mtp > 0) {
-    const d = moeLayer(b);
-    const proj = cost.ms(mlpWork(2 * m.hidden, m.hidden / 3, b, p.denseMlp, act)); // 2H·H params as one GEMM
-    const layer = attention(b) + d.compute + d.comm + cost.layerMiscMs(b);
-    mtp = cfg.mtp * (Math.max(layer, minLayer) + Math.max(proj + lmHead(b), g.mtpPassUs / 1000));
+    const pass = (tokens: number) => {
+      const d = moeLayer(tokens);
+      const proj = cost.ms(mlpWork(2 * m.hidden, m.hidden / 3, tokens, p.denseMlp, act)); // 2H·H params as one GEMM
+      const layer = attention(tokens) + d.compute + d.comm + cost.layerMiscMs(tokens);
+      return Math.max(layer, minLayer) + Math.max(proj + lmHead(b), g.mtpPassUs / 1000);
+    };
+    mtp = pass(T) + (cfg.mtp - 1) * pass(b);
   }
   const overhead = g.stepOverheadUs / 1000;
   const stepMs = attn + moeCompute + communication + dense + floor + mtp + overhead;
