@@ -37,10 +37,13 @@ import { withScaleTarget } from '../src/similarity/target.ts';
 import { routingHooks, runUnderOneRouting } from '../src/similarity/routed-runs.ts';
 import type { CounterpartParams } from '../src/similarity/scale-model.ts';
 import { measureDilation } from '../src/strategies/dilation.ts';
+import { makePlacement } from '../src/dwdp/placement.ts';
+import { StoreLayout } from '../src/dwdp/store-layout.ts';
+import { expertLayout } from '../src/model/formats.ts';
 import { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
 import { buildGemmProblem, readY, timeGemm } from '../src/kernels/gemm-tuning.ts';
 import { adapterLabel } from '../src/gpu/index.ts';
-import { median } from '../src/util/stats.ts';
+import { median, quantile } from '../src/util/stats.ts';
 import { COMPUTE_CATEGORIES, type ComputeCategory } from '../src/timeline/categories.ts';
 import type { RankMetrics } from '../src/timeline/scheduler.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
@@ -49,7 +52,7 @@ const SPEC: Spec = {
   part: {
     kind: 'string',
     choices: ['invariant', 'gemm', 'agreement', 'both'],
-    help: 'invariant (with the grouped-GEMM row), gemm (that row alone), agreement or both (default both)',
+    help: 'invariant (with the grouped-GEMM rows), gemm (those rows alone), agreement or both (default both)',
   },
   rounds: {
     kind: 'string',
@@ -58,7 +61,7 @@ const SPEC: Spec = {
   },
   'gemm-pairs': {
     kind: 'string',
-    help: 'invariant: alternating submissions per source count in the grouped-GEMM row (default 15)',
+    help: 'invariant: alternating submissions per weight layout in the grouped-GEMM rows (default 15)',
     placeholder: 'n',
   },
   'agreement-repeats': { kind: 'string', help: 'agreement: submissions per timed step (default 1)', placeholder: 'n' },
@@ -72,13 +75,16 @@ const SPEC: Spec = {
 };
 
 /**
- * The split-weight grouped GEMM against DP's one-source GEMM, the same rows and weights (the
- * invariant's shape: 256 tokens, tiny-mixtral, nvfp4): the sources alternate submission by
- * submission and the ratio of each adjacent pair is kept, so a load that drifts weighs on both
- * sides of a pair alike; reported as the median of the paired ratios. 2 sources is how a DWDP
- * rank binds its weights (resident shard + prefetch slot); 4, one binding per peer.
+ * The split-weight grouped GEMM against DP's, the same rows and weights (the invariant's
+ * shape: 256 tokens, tiny-mixtral, nvfp4) and the same one-binding kernel: DP's experts in
+ * order, against a DWDP rank's store (src/dwdp/store-layout.ts: rank 1 of 4, layer 3 of 4 with
+ * 2 slots — its slot's pulled experts and its resident section in one buffer, each expert at
+ * its own offset). The layouts alternate submission by submission and the ratio of each
+ * adjacent pair is kept, so a load that drifts weighs on both sides of a pair alike; reported
+ * as the median of the paired ratios. The last row is the kernel a DWDP rank ran before, two
+ * bindings (shard, slot) with every weight load a select over both.
  */
-async function gemmSources(pairs: number) {
+async function gemmLayouts(pairs: number) {
   const cfg = resolveConfig('tiny-mixtral');
   const shape = {
     tokens: 256,
@@ -87,43 +93,77 @@ async function gemmSources(pairs: number) {
     experts: cfg.experts,
     topK: cfg.topK,
   };
-  const SOURCES = [1, 2, 4];
+  const bytes = expertLayout('nvfp4', shape.hidden, shape.expertHidden).bytes;
+  const store = new StoreLayout({
+    placement: makePlacement(cfg.experts, 4),
+    rank: 1,
+    expertBytes: bytes,
+    layers: 4,
+    depth: 2,
+  });
+  const SIDES = [
+    { name: 'DP: 1 binding, experts in order', sources: 1 },
+    {
+      name: 'DWDP: 1 binding, rank store (slot + section)',
+      sources: 1,
+      expertOffsets: Array.from({ length: cfg.experts }, (_, e) => store.expertOffset(3, e)),
+    },
+    { name: 'DWDP before: 2 bindings (shard, slot)', sources: 2 },
+  ];
   const gpu = await borrowGpu();
-  const problems = SOURCES.map((sources) => buildGemmProblem(gpu, shape, 'nvfp4', { seed: 1, sources }));
+  const problems = SIDES.map((side) => buildGemmProblem(gpu, shape, 'nvfp4', { seed: 1, ...side }));
   const gemms = await Promise.all(
-    SOURCES.map((sources) =>
+    SIDES.map((side) =>
       GroupedExpertGemm.create(gpu, {
         hidden: shape.hidden,
         expertHidden: shape.expertHidden,
         experts: shape.experts,
         format: 'nvfp4',
-        sources,
+        sources: side.sources,
         rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
       }),
     ),
   );
-  const ms: number[][] = SOURCES.map(() => []);
-  for (let i = 0; i < SOURCES.length; i++) await timeGemm(gpu, gemms[i], problems[i], 1, 1);
+  const ms: number[][] = SIDES.map(() => []);
+  for (let i = 0; i < SIDES.length; i++) await timeGemm(gpu, gemms[i], problems[i], 1, 1);
   for (let r = 0; r < pairs; r++)
-    for (let i = 0; i < SOURCES.length; i++) ms[i].push((await timeGemm(gpu, gemms[i], problems[i], 1, 0)).minMs);
+    for (let i = 0; i < SIDES.length; i++) ms[i].push((await timeGemm(gpu, gemms[i], problems[i], 1, 0)).minMs);
   const y = await Promise.all(problems.map((p) => readY(gpu, p)));
   problems.forEach((p) => p.destroy());
   returnGpu(gpu);
-  // The same math: every source count gives DP's outputs bit for bit.
+  // The same math: every layout gives DP's outputs bit for bit.
   const same = y.every((v) => v.every((x, j) => x === y[0][j]));
-  const rows = SOURCES.map((sources, i) => [
-    sources === 1 ? '1 (DP)' : sources === 2 ? '2 (DWDP: shard + slot)' : '4 (one per peer)',
-    median(ms[i]),
-    Math.min(...ms[i]),
-    median(ms[i].map((v, j) => v / ms[0][j])),
-  ]);
+  const ratios = SIDES.map((_, i) => ms[i].map((v, j) => v / ms[0][j]));
+  const paired = ratios.map((r) => ({
+    median: median(r),
+    q1: quantile(r, 0.25),
+    q3: quantile(r, 0.75),
+    pairs: r.length,
+  }));
+  const rows = SIDES.map((side, i) => {
+    const [lo, hi] = medianInterval(paired[i]);
+    const verdict = i === 0 ? '' : `${lo.toFixed(3)}–${hi.toFixed(3)} ${withinBound(paired[i], 0.05)}`;
+    return [side.name, median(ms[i]), Math.min(...ms[i]), paired[i].median, verdict];
+  });
   console.log(
-    `\ngrouped GEMM by weight sources — 256 tokens, tiny-mixtral, nvfp4, ${gemms[0].variant.kind} variant; measured here ` +
+    `\ngrouped GEMM by weight layout — 256 tokens, tiny-mixtral, nvfp4, ${gemms[0].variant.kind} variant; measured here ` +
       `(${adapterLabel(gpu.info)}, GPU timestamps; ${pairs} alternating submissions each, load average ${loadavg()[0].toFixed(1)}); ` +
-      `outputs identical to one source's: ${same ? 'yes' : 'NO'}\n`,
+      `outputs identical to DP's: ${same ? 'yes' : 'NO'}\n`,
   );
-  console.log(formatTable(['weight sources', 'median ms', 'min ms', 'paired ratio to 1 (median)'], rows));
-  return { pairs, same, ms: Object.fromEntries(SOURCES.map((s, i) => [s, ms[i]])), loadAverage: loadavg() };
+  console.log(
+    formatTable(['weights', 'median ms', 'min ms', 'paired ratio to DP (median)', '95% interval, 5% bound'], rows),
+  );
+  return {
+    pairs,
+    same,
+    sides: SIDES.map((side, i) => ({
+      name: side.name,
+      ms: ms[i],
+      ratio: paired[i],
+      interval: medianInterval(paired[i]),
+    })),
+    loadAverage: loadavg(),
+  };
 }
 
 /** The invariant's sides, in pairing order: DP is the reference, DP again the control. */
@@ -412,7 +452,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const writeOut = (r: Record<string, unknown>) => writeFileAtomic(out, JSON.stringify(r, null, 2) + '\n');
   const result: Record<string, unknown> = { bench: 'similarity', measured: 'here', modeled: 'gb200-nvl72' };
-  if (part !== 'agreement') result.gemmSources = await gemmSources(gemmPairs);
+  if (part !== 'agreement') result.gemmLayouts = await gemmLayouts(gemmPairs);
   if (part === 'invariant' || part === 'both') result.invariant = await invariant(rounds);
   if (part === 'agreement' || part === 'both')
     result.agreement = await agreement(workloads, agreementRepeats, (rows) =>

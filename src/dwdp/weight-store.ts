@@ -1,19 +1,15 @@
-// Expert weights on a rank: a resident shard (a contiguous expert range of every layer)
-// and, for DWDP, prefetch slots that receive the peers' experts of one layer each.
+// Expert weights on a rank: a resident shard (a contiguous expert range of every layer) for
+// DP and DEP, and DWDP's rank store: the resident shard and the prefetch slots as regions of
+// one buffer per slot (store-layout.ts), so its grouped GEMM binds one buffer, as DP's does.
 //
-// Resident buffer: layer l's blocks start at l·layerStride (256-byte aligned, so a
-// layer is a legal storage-binding offset). A slot holds one region per serving peer
+// Resident buffer (DP, DEP): layer l's blocks start at l·layerStride (256-byte aligned, so a
+// layer is a legal storage-binding offset). DWDP's slot holds one region per serving peer
 // (also 256-byte aligned), in the order of placement.remote(rank); a peer's P experts are
-// contiguous in its resident shard, so filling a region is ONE contiguous copy.
-import { createBuffer, createBufferWith, type Gpu } from '../gpu/index.ts';
+// contiguous in its resident section, so filling a region is ONE contiguous copy.
+import { LimitExceededError, createBufferWith, sizeText, type Gpu, type SizeItem } from '../gpu/index.ts';
 import { createExpertTable } from '../kernels/expert-gemm.ts';
 import type { HostLayerWeights } from '../layer/host-weights.ts';
-import type { ExpertLayout } from '../model/formats.ts';
-import type { PeerPull } from './placement.ts';
-
-/** Storage bindings must start at multiples of minStorageBufferOffsetAlignment (256 everywhere). */
-export const BINDING_ALIGN = 256;
-export const alignBinding = (bytes: number): number => Math.ceil(bytes / BINDING_ALIGN) * BINDING_ALIGN;
+import { alignBinding, type StoreLayout } from './store-layout.ts';
 
 /** A contiguous range of experts [first, first + count). */
 export interface Shard {
@@ -54,72 +50,83 @@ export function shardBinding(r: ResidentShard, layer: number): GPUBufferBinding 
   return { buffer: r.buffer, offset: layer * r.layerStride, size: r.layerStride };
 }
 
-/** One peer's region inside a prefetch slot. */
-export interface SlotRegion extends PeerPull {
-  /** Byte offset of the region in the slot (256-aligned). */
-  offset: number;
-  /** Bytes of the region's experts (without padding). */
-  bytes: number;
-}
-
-/** DWDP's prefetch buffers of one rank: `depth` slots with one region per serving peer. */
-export interface PrefetchSlots {
+/**
+ * A DWDP rank's routed experts laid out by StoreLayout (store-layout.ts: the maths and the
+ * hazards): `depth` buffers, each a prefetch slot followed by the resident sections of the
+ * layers that use that slot, and one expert table per layer giving every expert's base word
+ * in its layer's buffer. Layer l's grouped GEMM binds buffer l mod depth whole: one weight
+ * source, DP's kernel.
+ */
+export interface RankStore {
+  layout: StoreLayout;
   buffers: GPUBuffer[];
-  regions: SlotRegion[];
-  slotBytes: number;
-  /** Bytes of the experts a full slot holds (what a layer's pull moves). */
-  payloadBytes: number;
-}
-
-export function createPrefetchSlots(
-  gpu: Gpu,
-  layout: ExpertLayout,
-  remote: PeerPull[],
-  depth: number,
-  rank: number,
-): PrefetchSlots {
-  let at = 0;
-  const regions = remote.map((p) => {
-    const r: SlotRegion = { ...p, offset: at, bytes: p.experts.length * layout.bytes };
-    at = alignBinding(at + r.bytes);
-    return r;
-  });
-  const slotBytes = Math.max(BINDING_ALIGN, at);
-  const buffers = Array.from({ length: depth }, (_, s) =>
-    createBuffer(gpu, slotBytes, `rank ${rank} prefetch slot ${s}`),
-  );
-  return { buffers, regions, slotBytes, payloadBytes: regions.reduce((a, r) => a + r.bytes, 0) };
+  /** Per layer: every expert's base word in buffer layout.bufferOf(l). */
+  tables: GPUBuffer[];
 }
 
 /**
- * Weight sources for the split-weight grouped GEMM, read in place: the resident shard's
- * layer section and the slot (every peer's region, an offset in it). Two bindings, not one
- * per peer: every binding the GEMM picks among costs each of its loads (on SwiftShader a
- * masked-off load per other source), and one slot binding serves every peer alike.
+ * Uploads rank `layout.rank`'s resident experts of every layer into their sections and builds
+ * the tables. Refuses, naming the limit and a valid choice, a buffer past the device's
+ * maxStorageBufferBindingSize or maxBufferSize (the run sizes it first: storeSizeItem).
  */
-export function splitSources(
-  gpu: Gpu,
-  experts: number,
-  layout: ExpertLayout,
-  resident: ResidentShard,
-  slots: PrefetchSlots,
-): { tableFor: GPUBuffer; sources: (layer: number, slot: number) => GPUBufferBinding[] } {
-  const entries = Array.from({ length: experts }, () => ({ source: 0, atWord: 0 }));
-  for (let e = resident.shard.first; e < resident.shard.first + resident.shard.count; e++) {
-    entries[e] = { source: 0, atWord: (e - resident.shard.first) * layout.words };
+export function createRankStore(gpu: Gpu, hosts: HostLayerWeights[], layout: StoreLayout): RankStore {
+  const words = hosts[0].layout.words;
+  if (hosts[0].layout.bytes !== layout.expertBytes || hosts.length !== layout.layers)
+    throw new Error(
+      `createRankStore: the layout is for ${layout.layers} layers of ${layout.expertBytes}-byte experts, ` +
+        `the host weights are ${hosts.length} layers of ${hosts[0].layout.bytes}-byte experts`,
+    );
+  const limits = gpu.device.limits;
+  for (const limit of ['maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
+    const allowed = limits[limit];
+    if (layout.maxBufferBytes > allowed) throw storeLimitError(layout, limit, allowed);
   }
-  for (const r of slots.regions)
-    r.experts.forEach((e, j) => (entries[e] = { source: 1, atWord: r.offset / 4 + j * layout.words }));
-  return {
-    tableFor: createExpertTable(gpu, entries),
-    sources: (layer, slot) => [
-      shardBinding(resident, layer),
-      ...(slots.regions.length ? [{ buffer: slots.buffers[slot], offset: 0, size: slots.slotBytes }] : []),
-    ],
-  };
+  const buffers = Array.from({ length: layout.depth }, (_, k) => {
+    const data = new Uint32Array(layout.bufferBytes(k) / 4);
+    for (let l = k; l < layout.layers; l += layout.depth) {
+      const h = hosts[l];
+      if (h.experts[0] !== 0 || h.experts.length < layout.first + layout.local)
+        throw new Error('createRankStore: host weights must hold every expert in order');
+      data.set(
+        h.blocks.subarray(layout.first * words, (layout.first + layout.local) * words),
+        layout.sectionOffset(l) / 4,
+      );
+    }
+    return createBufferWith(gpu, data, `rank ${layout.rank} experts, slot ${k}`);
+  });
+  const E = layout.local + layout.regions.reduce((a, r) => a + r.experts.length, 0);
+  const tables = Array.from({ length: layout.layers }, (_, l) =>
+    createExpertTable(
+      gpu,
+      Array.from({ length: E }, (_, e) => ({ source: 0, atWord: layout.expertOffset(l, e) / 4 })),
+    ),
+  );
+  return { layout, buffers, tables };
 }
 
-/** Weight sources splitSources binds: the shard, and the slot when there are peers. */
-export function splitSourceCount(peers: number): number {
-  return peers > 0 ? 2 : 1;
+/** Where layer l's resident section lies (a pull's source, a merge's source). */
+export function sectionRef(store: RankStore, layer: number): { buffer: GPUBuffer; offset: number } {
+  return { buffer: store.buffers[store.layout.bufferOf(layer)], offset: store.layout.sectionOffset(layer) };
+}
+
+/** The run's size estimate of a rank's largest store buffer (checked against the device limits before any weight exists). */
+export function storeSizeItem(layout: StoreLayout): SizeItem {
+  return { why: storeWhy(layout), bytes: layout.maxBufferBytes, where: 'device' };
+}
+
+function storeWhy(l: StoreLayout): string {
+  return (
+    `DWDP rank ${l.rank}'s expert buffer for slot 0 (its prefetch slot, ${sizeText(l.slotBytes)}, and the resident ` +
+    `experts of ${Math.ceil(l.layers / l.depth)} of --layers ${l.layers} layers, ${sizeText(l.sectionStride)} each, ` +
+    `one buffer per --prefetch-depth slot: ${l.depth})`
+  );
+}
+
+function storeLimitError(l: StoreLayout, limit: string, allowed: number): LimitExceededError {
+  const fit = l.layersWithin(allowed);
+  const choice =
+    fit > 0
+      ? `; use --layers ${fit} or fewer, or a deeper --prefetch-depth (more, smaller buffers)`
+      : '; no layer count fits: use a larger --ranks (smaller shards) or a smaller --format';
+  return new LimitExceededError(limit, l.maxBufferBytes, allowed, storeWhy(l) + choice);
 }

@@ -82,20 +82,30 @@ export function buildGemmProblem(
   gpu: Gpu,
   shape: GemmShape,
   format: WeightFormat,
-  opts: { seed?: number; skew?: number; sources?: number } = {},
+  opts: {
+    seed?: number;
+    skew?: number;
+    sources?: number;
+    /** One source, expert e's block at byte expertOffsets[e] (multiples of 16; default e · bytes per expert). */
+    expertOffsets?: readonly number[];
+  } = {},
 ): GemmProblem {
   const rng = new Rng(opts.seed ?? 1);
   const { hidden: H, expertHidden: F, experts: E, tokens: T, topK: K } = shape;
   const S = opts.sources ?? 1;
   const layout = expertLayout(format, H, F);
+  const at = opts.expertOffsets;
+  if (at && (S !== 1 || at.length !== E || at.some((o) => !Number.isInteger(o) || o < 0 || o % 16 !== 0)))
+    throw new Error(`buildGemmProblem: expertOffsets needs one source and ${E} byte offsets, multiples of 16`);
   const wrng = rng.fork('weights');
   const perSource = Math.ceil(E / S);
-  const words = [...Array(S)].map(() => new Uint32Array(perSource * layout.words));
+  const sourceWords = at ? (Math.max(...at) + layout.bytes) / 4 : perSource * layout.words;
+  const words = [...Array(S)].map(() => new Uint32Array(sourceWords));
   const decoded: DecodedExpert[] = [];
   const entries: { source: number; atWord: number }[] = [];
   for (let e = 0; e < E; e++) {
     const s = e % S;
-    const atWord = Math.floor(e / S) * layout.words;
+    const atWord = at ? at[e] / 4 : Math.floor(e / S) * layout.words;
     packExpert(
       layout,
       wrng.normals(F * H, 1 / Math.sqrt(H)),

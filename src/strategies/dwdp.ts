@@ -10,21 +10,25 @@
 //   is unknown when a pull is issued, so all (N−1)·P remote experts move.
 // --prefetch off: after routing, read the choice back and pull only the distinct routed
 //   remote experts, then wait for them (nothing hides the pull).
-// --split-weights on: the grouped GEMM reads the resident shard and the peers' slot regions
-//   in place (two bindings: the shard, the slot); off: a timed merge copies them into one contiguous buffer first.
+// --split-weights on: the grouped GEMM reads the resident section and the peers' slot regions
+//   in place: they are regions of ONE buffer per slot (src/dwdp/store-layout.ts), and layer
+//   l's expert table gives every expert's base offset in it, so the GEMM is DP's one-binding
+//   kernel with other offsets. Off: a timed merge copies them into one contiguous buffer first.
+//
+// Hazards on the slot (the only region written after upload): read-after-write — the GEMM of
+// layer l reads its slot only after 'waitPull' (ring.read checks the pull was issued and is
+// awaited here); write-after-read — the pull of l + depth is issued into the slot only at
+// 'issuePull', after the GEMM of l has completed (rt.compute returns once its submission is
+// done, under either clock) and released the slot (ring.release). The resident sections in
+// the same buffer are written once, at upload, and are disjoint from the slot
+// (store-layout.ts), so a pull never touches what a GEMM or a peer's copy reads there.
 import { readI32 } from '../gpu/index.ts';
 import { createExpertTable } from '../kernels/expert-gemm.ts';
 import type { WordCopy } from '../kernels/copy.ts';
 import type { Placement } from '../dwdp/placement.ts';
+import { StoreLayout } from '../dwdp/store-layout.ts';
 import type { CopySegment } from '../dwdp/transport.ts';
-import {
-  createPrefetchSlots,
-  splitSourceCount,
-  splitSources,
-  uploadShard,
-  type PrefetchSlots,
-  type ResidentShard,
-} from '../dwdp/weight-store.ts';
+import { createRankStore, sectionRef, type RankStore } from '../dwdp/weight-store.ts';
 import { createBuffer } from '../gpu/index.ts';
 import { runLocalStep, type GroupEnv, type RankEnv } from './group.ts';
 import type { RankRuntime } from './runtime.ts';
@@ -32,35 +36,31 @@ import { PrefetchRing, layerPlan } from '../timeline/plan.ts';
 
 export interface DwdpRank {
   env: RankEnv;
-  resident: ResidentShard;
-  slots: PrefetchSlots;
-  split?: ReturnType<typeof splitSources>;
+  /** The resident sections and the prefetch slots, one buffer per slot (src/dwdp/store-layout.ts). */
+  store: RankStore;
   /** --split-weights off: one contiguous buffer of all E experts of the current layer. */
   merged?: { buffer: GPUBuffer; table: GPUBuffer };
+}
+
+/** Where rank `rank` keeps its experts: without prefetch one slot receives the routed experts of the current layer. */
+export function dwdpStoreLayout(
+  placement: Placement,
+  rank: number,
+  expertBytes: number,
+  layers: number,
+  o: { prefetch: boolean; prefetchDepth: number },
+): StoreLayout {
+  return new StoreLayout({ placement, rank, expertBytes, layers, depth: o.prefetch ? o.prefetchDepth : 1 });
 }
 
 export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement): DwdpRank {
   const { layout } = g;
   const o = g.opts.dwdp;
-  const resident = uploadShard(
-    env.gpu,
-    g.hosts,
-    { first: placement.rangeStart(env.id), count: placement.local },
-    `rank ${env.id} resident experts`,
-  );
-  // Without prefetch one slot receives the routed experts of the current layer.
-  const slots = createPrefetchSlots(
-    env.gpu,
-    layout,
-    placement.remote(env.id),
-    o.prefetch ? o.prefetchDepth : 1,
-    env.id,
-  );
-  env.residentBytes = resident.bytes;
-  env.prefetchBytes = slots.buffers.length * slots.payloadBytes;
-  const d: DwdpRank = { env, resident, slots };
-  if (o.splitWeights) d.split = splitSources(env.gpu, g.cfg.experts, layout, resident, slots);
-  else {
+  const store = createRankStore(env.gpu, g.hosts, dwdpStoreLayout(placement, env.id, layout.bytes, g.layers, o));
+  env.residentBytes = placement.local * layout.bytes * g.layers;
+  env.prefetchBytes = store.layout.depth * store.layout.payloadBytes;
+  const d: DwdpRank = { env, store };
+  if (!o.splitWeights) {
     const E = g.cfg.experts;
     d.merged = {
       buffer: createBuffer(env.gpu, E * layout.bytes, `rank ${env.id} merged experts`),
@@ -74,25 +74,22 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement): Dwdp
   return d;
 }
 
-/** How many weight sources this rank's grouped GEMM binds. */
-export function dwdpSourceCount(splitWeights: boolean, peers: number): number {
-  return splitWeights ? splitSourceCount(peers) : 1;
-}
-
 const pullId = (l: number, rank: number, from: number) => `L${l}:${from}->${rank}`;
 
-/** Segments that copy `experts` (a subset of a peer's region) of layer l from the peer's shard into `slot`. */
+/** Segments that copy `experts` (a subset of a peer's region) of layer l from the peer's resident section into l's slot. */
 function pullSegments(
   g: GroupEnv,
   d: DwdpRank,
   peers: DwdpRank[],
   l: number,
-  slot: number,
   from: number,
   experts: number[],
 ): CopySegment[] {
-  const region = d.slots.regions.find((r) => r.from === from)!;
-  const src = peers[from].resident;
+  const at = d.store.layout;
+  const region = at.regions.find((r) => r.from === from)!;
+  const peer = peers[from].store;
+  const src = sectionRef(peer, l);
+  const dst = d.store.buffers[at.bufferOf(l)];
   const b = g.layout.bytes;
   // Contiguous runs of experts become one segment each.
   const segs: CopySegment[] = [];
@@ -101,8 +98,8 @@ function pullSegments(
     while (j < experts.length && experts[j] === experts[j - 1] + 1) j++;
     const e = experts[i];
     segs.push({
-      src: { rank: from, buffer: src.buffer, offset: l * src.layerStride + (e - src.shard.first) * b },
-      dst: { rank: d.env.id, buffer: d.slots.buffers[slot], offset: region.offset + (e - region.experts[0]) * b },
+      src: { rank: from, buffer: src.buffer, offset: src.offset + (e - peer.layout.first) * b },
+      dst: { rank: d.env.id, buffer: dst, offset: region.offset + (e - region.experts[0]) * b },
       bytes: (j - i) * b,
     });
     i = j;
@@ -111,14 +108,16 @@ function pullSegments(
 }
 
 /** --split-weights off: resident section and every slot region into the merged buffer, expert order. */
-function mergeCopies(g: GroupEnv, d: DwdpRank, l: number, slot: number): WordCopy[] {
+function mergeCopies(g: GroupEnv, d: DwdpRank, l: number): WordCopy[] {
   const b = g.layout.bytes;
   const m = d.merged!.buffer;
-  const r = d.resident;
+  const at = d.store.layout;
+  const section = sectionRef(d.store, l);
+  const slot = d.store.buffers[at.bufferOf(l)];
   return [
-    { src: r.buffer, srcOffset: l * r.layerStride, dst: m, dstOffset: r.shard.first * b, bytes: r.shard.count * b },
-    ...d.slots.regions.map((reg) => ({
-      src: d.slots.buffers[slot],
+    { src: section.buffer, srcOffset: section.offset, dst: m, dstOffset: at.first * b, bytes: at.local * b },
+    ...at.regions.map((reg) => ({
+      src: slot,
       srcOffset: reg.offset,
       dst: m,
       dstOffset: reg.experts[0] * b,
@@ -137,23 +136,25 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
   const { prefetch, prefetchDepth: depth, splitWeights } = g.opts.dwdp;
   const T = env.work.tokens;
   const K = g.cfg.topK;
-  const plan = layerPlan('dwdp', { prefetch, splitWeights, pulls: d.slots.regions.length > 0, exchange: false });
+  const at = d.store.layout;
+  const plan = layerPlan('dwdp', { prefetch, splitWeights, pulls: at.regions.length > 0, exchange: false });
   const ring = prefetch ? new PrefetchRing(g.layers, depth) : null;
-  const allIds = (l: number) => d.slots.regions.map((reg) => pullId(l, r, reg.from));
+  const allIds = (l: number) => at.regions.map((reg) => pullId(l, r, reg.from));
 
   const issueLayer = (l: number) => {
     const slot = ring!.issue(l);
-    for (const reg of d.slots.regions)
-      rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, slot, reg.from, reg.experts), l);
+    if (slot !== at.bufferOf(l)) throw new Error(`dwdp: layer ${l}'s slot ${slot} is not its buffer ${at.bufferOf(l)}`);
+    for (const reg of at.regions)
+      rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, reg.from, reg.experts), l);
   };
   if (ring) for (const l of ring.prologue()) issueLayer(l);
 
   for (let l = 0; l < g.layers; l++) {
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
-    const slot = ring ? ring.slotOf(l) : 0;
-    const experts = d.split
-      ? { weights: d.split.sources(l, slot), expertTable: d.split.tableFor }
-      : { weights: [{ buffer: d.merged!.buffer }], expertTable: d.merged!.table };
+    // One binding either way: layer l's store buffer (its section and its slot) with l's table, or the merged copy.
+    const experts = d.merged
+      ? { weights: [{ buffer: d.merged.buffer }], expertTable: d.merged.table }
+      : { weights: [{ buffer: d.store.buffers[at.bufferOf(l)] }], expertTable: d.store.tables[l] };
     const w = { ...env.common[l], experts };
     for (const step of plan) {
       switch (step) {
@@ -164,9 +165,9 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
             readI32(env.gpu, env.scratch.topkIdx, T * K),
           );
           const routed = new Set(idx);
-          for (const reg of d.slots.regions) {
+          for (const reg of at.regions) {
             const want = reg.experts.filter((e) => routed.has(e));
-            rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, 0, reg.from, want), l);
+            rt.pull(pullId(l, r, reg.from), reg.from, pullSegments(g, d, peers, l, reg.from, want), l);
           }
           break;
         }
@@ -176,7 +177,7 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
           break;
         case 'merge':
           await rt.compute(`merge L${l}`, 'merge', l, (enc, t) =>
-            env.copy.encode(enc, mergeCopies(g, d, l, slot), 'merge', t),
+            env.copy.encode(enc, mergeCopies(g, d, l), 'merge', t),
           );
           break;
         case 'issuePull': {

@@ -106,15 +106,15 @@ export function buildGroupEnv(cfg: MoeConfig, opts: GroupRunOptions, work = grou
   };
 }
 
-/** Kernels, scratch, inputs and common weights of one rank; `sources` sizes its grouped GEMM. */
-export async function buildRankEnv(g: GroupEnv, rank: Rank, sources: number): Promise<RankEnv> {
+/** Kernels, scratch, inputs and common weights of one rank. */
+export async function buildRankEnv(g: GroupEnv, rank: Rank): Promise<RankEnv> {
   const { cfg, opts } = g;
   const gpu = rank.gpu;
   const work = g.work[rank.id];
   const H = cfg.hidden;
   const T = work.tokens;
   const [layer, attention, copy] = await Promise.all([
-    MoeLayer.create(gpu, cfg, { format: g.format, sources, variant: opts.variant, expectedTokens: T }),
+    MoeLayer.create(gpu, cfg, { format: g.format, variant: opts.variant, expectedTokens: T }),
     AttentionKernel.create(gpu, opts.attention),
     CopyKernel.create(gpu),
   ]);

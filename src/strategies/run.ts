@@ -4,6 +4,7 @@
 // are thin shells over this function.
 import { adapterLabel, checkHostSizes, deviceNeeds, readF32, readI32 } from '../gpu/index.ts';
 import { layerSizes } from '../layer/sizes.ts';
+import { layerLayout } from '../layer/host-weights.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { loadPreset } from '../model/presets.ts';
 import { linkSpec, type LinkSpec } from '../timeline/link.ts';
@@ -11,12 +12,13 @@ import type { Op } from '../timeline/ops.ts';
 import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
+import { storeSizeItem } from '../dwdp/weight-store.ts';
 import { totalTokens } from '../workload/workload.ts';
 import { groupRates } from './metrics.ts';
 import { dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, routedSlots, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
-import { dwdpSourceCount, runDwdpRank, setupDwdp } from './dwdp.ts';
+import { dwdpStoreLayout, runDwdpRank, setupDwdp } from './dwdp.ts';
 import { buildGroupEnv, buildRankEnv, groupWorkload, workFromLengths, type RankEnv } from './group.ts';
 import { checkGroupOptions } from './options.ts';
 import type { PairedSteps } from './paired-steps.ts';
@@ -133,6 +135,11 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
     where: 'both',
     count: 4,
   });
+  // DWDP: each rank's largest store buffer (its slot and its resident sections), one binding of the grouped GEMM.
+  if (placement) {
+    const bytes = layerLayout(cfg, opts.format).bytes;
+    for (let r = 0; r < N; r++) sizes.push(storeSizeItem(dwdpStoreLayout(placement, r, bytes, opts.layers, opts.dwdp)));
+  }
   checkHostSizes(sizes);
   const ranks = await createRanks(N, opts.rankMode, { needs: deviceNeeds(sizes) });
   try {
@@ -140,12 +147,11 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
     const g = buildGroupEnv(cfg, opts, work);
     const maxTokens = Math.max(...g.work.map((w) => w.tokens));
     const transport = createTransport(ranks, opts.rankMode);
-    const sources = opts.strategy === 'dwdp' ? dwdpSourceCount(opts.dwdp.splitWeights, N - 1) : 1;
     progress({ phase: 'setup', message: `building ${N} rank(s) (${opts.rankMode})` });
     const envs: RankEnv[] = [];
     // Pipelines are built under the GPU lock: no compile runs inside another run's timed step.
     await exclusiveGpuWork(async () => {
-      for (const rank of ranks) envs.push(await buildRankEnv(g, rank, sources));
+      for (const rank of ranks) envs.push(await buildRankEnv(g, rank));
     });
 
     const dilation = !td
