@@ -280,7 +280,6 @@ async function main(): Promise<void> {
           expertHidden: shape.expertHidden,
           experts: shape.experts,
           format,
-          sources: 1,
           variant: v,
           // As the MoE layer does: a default variant's tile rows fitted to T·K/E.
           rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,

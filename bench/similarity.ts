@@ -81,8 +81,7 @@ const SPEC: Spec = {
  * 2 slots — its slot's pulled experts and its resident section in one buffer, each expert at
  * its own offset). The layouts alternate submission by submission and the ratio of each
  * adjacent pair is kept, so a load that drifts weighs on both sides of a pair alike; reported
- * as the median of the paired ratios. The last row is the kernel a DWDP rank ran before, two
- * bindings (shard, slot) with every weight load a select over both.
+ * as the median of the paired ratios.
  */
 async function gemmLayouts(pairs: number) {
   const cfg = resolveConfig('tiny-mixtral');
@@ -102,34 +101,29 @@ async function gemmLayouts(pairs: number) {
     depth: 2,
   });
   const SIDES = [
-    { name: 'DP: 1 binding, experts in order', sources: 1 },
+    { name: 'DP: experts in order' },
     {
-      name: 'DWDP: 1 binding, rank store (slot + section)',
-      sources: 1,
+      name: 'DWDP: rank store (slot + section)',
       expertOffsets: Array.from({ length: cfg.experts }, (_, e) => store.expertOffset(3, e)),
     },
-    { name: 'DWDP before: 2 bindings (shard, slot)', sources: 2 },
   ];
   const gpu = await borrowGpu();
   const problems = SIDES.map((side) => buildGemmProblem(gpu, shape, 'nvfp4', { seed: 1, ...side }));
-  const gemms = await Promise.all(
-    SIDES.map((side) =>
-      GroupedExpertGemm.create(gpu, {
-        hidden: shape.hidden,
-        expertHidden: shape.expertHidden,
-        experts: shape.experts,
-        format: 'nvfp4',
-        sources: side.sources,
-        rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
-      }),
-    ),
-  );
+  // One kernel object for both: the layouts differ only in the expert table's offsets.
+  const gemm = await GroupedExpertGemm.create(gpu, {
+    hidden: shape.hidden,
+    expertHidden: shape.expertHidden,
+    experts: shape.experts,
+    format: 'nvfp4',
+    rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
+  });
   const ms: number[][] = SIDES.map(() => []);
-  for (let i = 0; i < SIDES.length; i++) await timeGemm(gpu, gemms[i], problems[i], 1, 1);
+  for (let i = 0; i < SIDES.length; i++) await timeGemm(gpu, gemm, problems[i], 1, 1);
   for (let r = 0; r < pairs; r++)
-    for (let i = 0; i < SIDES.length; i++) ms[i].push((await timeGemm(gpu, gemms[i], problems[i], 1, 0)).minMs);
+    for (let i = 0; i < SIDES.length; i++) ms[i].push((await timeGemm(gpu, gemm, problems[i], 1, 0)).minMs);
   const y = await Promise.all(problems.map((p) => readY(gpu, p)));
   problems.forEach((p) => p.destroy());
+  gemm.destroy();
   returnGpu(gpu);
   // The same math: every layout gives DP's outputs bit for bit.
   const same = y.every((v) => v.every((x, j) => x === y[0][j]));
@@ -146,7 +140,7 @@ async function gemmLayouts(pairs: number) {
     return [side.name, median(ms[i]), Math.min(...ms[i]), paired[i].median, verdict];
   });
   console.log(
-    `\ngrouped GEMM by weight layout — 256 tokens, tiny-mixtral, nvfp4, ${gemms[0].variant.kind} variant; measured here ` +
+    `\ngrouped GEMM by weight layout — 256 tokens, tiny-mixtral, nvfp4, ${gemm.variant.kind} variant; measured here ` +
       `(${adapterLabel(gpu.info)}, GPU timestamps; ${pairs} alternating submissions each, load average ${loadavg()[0].toFixed(1)}); ` +
       `outputs identical to DP's: ${same ? 'yes' : 'NO'}\n`,
   );

@@ -4,9 +4,9 @@
 // offsets[e+1] belong to expert e, and sorted row i reads token perm[i] / top_k.
 // gate_up:  h[i, :] = silu(Wg[e] · x[token(i)]) ⊙ (Wu[e] · x[token(i)])     h [T·K, F]
 // down:     y[i, :] = Wd[e] · h[i, :]                                       y [T·K, H]
-// Weights are the compressed expert blocks of src/model/formats.ts, read in place from
-// one of several buffers (the resident shard and each peer's prefetch buffer):
-// expert_table[e] = (source buffer, word offset of the block within it).
+// Weights are the compressed expert blocks of src/model/formats.ts, read in place from one
+// binding at per-expert offsets (a DWDP rank: its resident section and its prefetch slot,
+// regions of one buffer): expert_table[e] = word offset of expert e's block in the binding.
 //
 // Work split without a host readback: a workgroup owns one row tile (TILE_ROWS rows of
 // ONE expert) × one column tile. Expert e's tiles start at slot
@@ -17,7 +17,7 @@
 // experts cost one such workgroup per column tile).
 //
 // The including program defines EXPERTS and TILE_ROWS (generated constants) and the
-// input_rows / output_rows / weight bindings (1, 5, 6…), whose element types vary.
+// input_rows / output_rows / weights bindings (1, 5, 6), whose element types vary.
 
 struct Params {
   rows: u32,        // T·K sorted rows (this call)
@@ -29,7 +29,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(2) var<storage, read> perm: array<u32>;
 @group(0) @binding(3) var<storage, read> offsets: array<u32>;
-@group(0) @binding(4) var<storage, read> expert_table: array<vec2u>; // (source, word offset)
+@group(0) @binding(4) var<storage, read> expert_table: array<u32>; // word offset of each expert's block
 
 // First sorted row of expert e (e = EXPERTS gives the total row count).
 fn expert_begin(e: u32) -> u32 {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LimitExceededError, createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
+import { createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
 import {
   GroupedExpertGemm,
@@ -32,7 +32,6 @@ interface Case {
   experts: number;
   hidden: number;
   expertHidden: number;
-  sources?: number;
   routing?: Routing;
   variant?: string;
   block?: [number, number];
@@ -83,41 +82,41 @@ interface Problem {
   perm?: Uint32Array;
   offsets?: Uint32Array;
   decoded: DecodedExpert[];
-  weights: GPUBufferBinding[];
+  weights: GPUBufferBinding;
   table: GPUBuffer;
 }
 
-/** Random experts packed into `sources` buffers in shuffled order, each binding at an offset. */
+/**
+ * Random experts packed into one buffer in shuffled order with gaps between blocks, the
+ * binding at a non-zero offset: each expert found only through its table entry, as a DWDP
+ * rank's resident and pulled experts are (src/dwdp/store-layout.ts).
+ */
 function buildProblem(gpu: Gpu, rng: Rng, c: Case): Problem {
   const { hidden: H, expertHidden: F, experts: E } = c;
-  const S = c.sources ?? 1;
   const layout = expertLayout(c.format, H, F, c.block ? { block: c.block } : {});
   const order = [...Array(E).keys()].sort(() => rng.next() - 0.5);
-  const perSource: number[][] = [...Array(S)].map(() => []);
-  order.forEach((e, i) => perSource[(i + rng.int(S)) % S].push(e));
-  const entries: { source: number; atWord: number }[] = new Array(E);
+  const atWords: number[] = new Array(E);
   const decoded: DecodedExpert[] = new Array(E);
-  const weights: GPUBufferBinding[] = [];
-  perSource.forEach((list, s) => {
-    const lead = 64 * s; // binding offset in words: 256 B steps (minStorageBufferOffsetAlignment)
-    const gap = 4 * rng.int(3); // blocks need not be packed back to back
-    const words = new Uint32Array(lead + list.length * (layout.words + gap) + 4);
-    words.fill(0x7fc00000); // NaN everywhere a kernel has no business reading
-    list.forEach((e, i) => {
-      const atWord = i * (layout.words + gap) + gap;
-      packExpert(layout, matrix(rng, c, F, H), matrix(rng, c, F, H), matrix(rng, c, H, F), words, lead + atWord);
-      decoded[e] = decodeExpert(layout, words, lead + atWord);
-      entries[e] = { source: s, atWord };
-    });
-    weights.push({
-      buffer: createBufferWith(gpu, words, `weights ${s}`),
-      offset: lead * 4,
-      size: (words.length - lead) * 4,
-    });
+  const lead = 64 * (1 + rng.int(3)); // binding offset in words: 256 B steps (minStorageBufferOffsetAlignment)
+  const gaps = order.map(() => 4 * rng.int(3)); // blocks need not be packed back to back
+  const words = new Uint32Array(lead + E * layout.words + gaps.reduce((a, g) => a + g, 0) + 4);
+  words.fill(0x7fc00000); // NaN everywhere a kernel has no business reading
+  let atWord = 0;
+  order.forEach((e, i) => {
+    atWord += gaps[i];
+    packExpert(layout, matrix(rng, c, F, H), matrix(rng, c, F, H), matrix(rng, c, H, F), words, lead + atWord);
+    decoded[e] = decodeExpert(layout, words, lead + atWord);
+    atWords[e] = atWord;
+    atWord += layout.words;
   });
+  const weights = {
+    buffer: createBufferWith(gpu, words, 'weights'),
+    offset: lead * 4,
+    size: (words.length - lead) * 4,
+  };
   const x = rng.normals(c.tokens * H, 1);
   const routed = c.identity ? {} : route(rng, c);
-  return { x, ...routed, decoded, weights, table: createExpertTable(gpu, entries) };
+  return { x, ...routed, decoded, weights, table: createExpertTable(gpu, atWords) };
 }
 
 async function runCase(c: Case) {
@@ -129,7 +128,6 @@ async function runCase(c: Case) {
     expertHidden: c.expertHidden,
     experts: c.experts,
     format: c.format,
-    sources: c.sources ?? 1,
     variant: c.variant,
     block: c.block,
     emulateSubgroupMatrix: c.emulate,
@@ -193,7 +191,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     const { hidden: H, expertHidden: F } = awkward[format];
     for (const variant of [undefined, 'tile:3x2:4x5:loop', 'wg:3x2:2x5', 'naive']) {
       it(`${format} H=${H} F=${F} E=7 T=23 K=3, variant ${variant ?? 'default'}`, async () => {
-        // Two weight sources: DWDP's split-weight shape (resident shard + prefetch slot).
         await runCase({
           format,
           tokens: 23,
@@ -201,7 +198,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
           experts: 7,
           ...awkward[format],
           variant,
-          sources: 2,
         });
       });
     }
@@ -295,7 +291,7 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     });
   });
 
-  it('workgroup-memory tiles (wg): sparse routing over many experts, tiles taller than the rows, 3 weight buffers', async () => {
+  it('workgroup-memory tiles (wg): sparse routing over many experts, tiles taller than the rows, shuffled blocks', async () => {
     await runCase({
       format: 'nvfp4',
       tokens: 13,
@@ -322,12 +318,11 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       experts: 9,
       hidden: 96,
       expertHidden: 40,
-      sources: 3,
       variant: 'wg:1x4:8x2',
     });
   });
 
-  it('experts spread over 3 weight buffers in shuffled order, at binding offsets', async () => {
+  it('experts in shuffled order with gaps, at a binding offset: an sx4 and a tile variant', async () => {
     await runCase({
       format: 'nvfp4',
       tokens: 21,
@@ -335,7 +330,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       experts: 9,
       hidden: 64,
       expertHidden: 48,
-      sources: 3,
       variant: hasSubgroupsOf4(await testGpu()) ? 'sx4:4x2:1x2:loop' : undefined,
     });
     await runCase({
@@ -345,7 +339,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       experts: 9,
       hidden: 36,
       expertHidden: 20,
-      sources: 3,
       variant: 'tile:4x4:4x4',
     });
   });
@@ -367,7 +360,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
       expertHidden: F,
       experts: 1,
       format: 'int8',
-      sources: 1,
     });
     const counts = [5, 1, 13];
     const xs = counts.map((T) => rng.normals(T * H, 1));
@@ -393,20 +385,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
     }
   });
 
-  it('refuses more weight sources than the storage-buffer limit allows, naming the limit', async () => {
-    const gpu = await testGpu();
-    const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
-    const err = await GroupedExpertGemm.create(gpu, {
-      hidden: 16,
-      expertHidden: 16,
-      experts: 2,
-      format: 'f32',
-      sources: limit,
-    }).catch((e) => e);
-    expect(err).toBeInstanceOf(LimitExceededError);
-    expect((err as Error).message).toMatch(/maxStorageBuffersPerShaderStage/);
-  });
-
   it('subgroup variants (sx4, sw4) run exactly where subgroups have 4 lanes', async () => {
     const gpu = await testGpu();
     const make = () =>
@@ -415,7 +393,6 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
         expertHidden: 16,
         experts: 2,
         format: 'f32',
-        sources: 1,
         variant: 'sx4:4x1:1x1',
       });
     if (hasSubgroupsOf4(gpu)) {
@@ -540,7 +517,6 @@ describe('f16 operands (wg:…:f16): f16 staged in workgroup memory, f32 product
           ...awkward[format],
           variant: 'wg:3x2:2x5:f16',
           f16: true,
-          sources: 2,
         });
       await runCase({
         format: 'f32',
@@ -568,7 +544,7 @@ describe('f16 operands (wg:…:f16): f16 staged in workgroup memory, f32 product
       const { hidden, expertHidden, block } = awkward[format];
       const layout = expertLayout(format, hidden, expertHidden, block ? { block } : {});
       for (const proj of ['gate_up', 'down'] as const) {
-        const part = tiledProgramPart({ layout, experts: 7, sources: 2 }, v, proj);
+        const part = tiledProgramPart({ layout, experts: 7 }, v, proj);
         expect(part.code.split('\n')[0]).toBe('enable f16;');
         expect(part.code).toMatch(/var<workgroup> ws: array<vec4<f16>, \d+>;/);
         expect(part.code).toMatch(/var<workgroup> xs: array<vec4<f16>, \d+>;/);
@@ -597,7 +573,7 @@ describe('subgroup-matrix tiles (sgm): hardware matrix multiply-accumulate, f32 
       if (cfg.componentType !== 'f32' && !f16) continue;
       const variant = `sgm:2x1:${cfg.m}x${cfg.n}x${cfg.k}${f16 ? ':f16' : ''}`;
       for (const format of formats)
-        await runCase({ format, tokens: 23, topK: 3, experts: 7, ...awkward[format], variant, f16, sources: 2 });
+        await runCase({ format, tokens: 23, topK: 3, experts: 7, ...awkward[format], variant, f16 });
     }
   });
 
@@ -612,9 +588,9 @@ describe('subgroup-matrix tiles (sgm): hardware matrix multiply-accumulate, f32 
   // The generator's staging, fragment offsets, layouts (left row-major, right column-major,
   // results row-major) and epilogue, run on this adapter with the subgroup-matrix operations
   // replaced by plain WGSL that holds whole matrices per invocation. Non-square M×N×K catches
-  // a swapped dimension or stride; awkward shapes, scalar inputs and 2 sources the edges.
+  // a swapped dimension or stride; awkward shapes, scalar inputs and shuffled blocks the edges.
   for (const format of formats)
-    it(`emulated: ${format}, non-square 8×4×16 matrices, 2 weight buffers, against the float64 reference`, async () => {
+    it(`emulated: ${format}, non-square 8×4×16 matrices, shuffled blocks, against the float64 reference`, async () => {
       await runCase({
         format,
         tokens: 23,
@@ -623,7 +599,6 @@ describe('subgroup-matrix tiles (sgm): hardware matrix multiply-accumulate, f32 
         ...awkward[format],
         variant: 'sgm:2x1:8x4x16',
         emulate: true,
-        sources: 2,
       });
     });
 
@@ -653,7 +628,7 @@ describe('subgroup-matrix tiles (sgm): hardware matrix multiply-accumulate, f32 
   it('generated WGSL: the extension, the matrix types in (columns, rows) order, the layouts and strides', () => {
     const layout = expertLayout('nvfp4', 64, 48);
     const v = { ...(parseVariant('sgm:2x3:16x8x32:f16') as TileVariant), lanes: 32 };
-    const code = subgroupMatrixProgramPart({ layout, experts: 4, sources: 1 }, v, 'gate_up').code;
+    const code = subgroupMatrixProgramPart({ layout, experts: 4 }, v, 'gate_up').code;
     expect(code.split('\n').slice(0, 2)).toEqual(['enable f16;', 'enable chromium_experimental_subgroup_matrix;']);
     expect(code).toContain('@compute @workgroup_size(32)');
     // left M×K = subgroup_matrix_left<T, K, M>, right K×N = <T, N, K>, result M×N = <f32, N, M>.
@@ -666,8 +641,6 @@ describe('subgroup-matrix tiles (sgm): hardware matrix multiply-accumulate, f32 
     // Chunk of 32 values (K): loads step K within it, stride 32; 2nd left matrix starts 16 rows down.
     expect(code).toContain('(&xs, 512u, 32u)');
     expect(code).toContain(`(&ws, ${(1 * 24 + 2 * 8) * 32}u, 32u)`); // up matrix, 3rd column block
-    expect(() => subgroupMatrixProgramPart({ layout, experts: 4, sources: 1 }, v, 'down', true)).toThrow(
-      /f32 operands only/,
-    );
+    expect(() => subgroupMatrixProgramPart({ layout, experts: 4 }, v, 'down', true)).toThrow(/f32 operands only/);
   });
 });

@@ -19,7 +19,7 @@ import {
   VARIANT_FAMILIES,
 } from '../src/kernels/gemm-tuning.ts';
 
-const problem = { format: 'f32', hidden: 512, expertHidden: 256, experts: 32, sources: 1, block: [128, 128] } as const;
+const problem = { format: 'f32', hidden: 512, expertHidden: 256, experts: 32, block: [128, 128] } as const;
 
 describe('GEMM variant grammar', () => {
   it('parses every kind and prints the same name back', () => {
@@ -178,7 +178,6 @@ describe('shader key', () => {
       key('sx4:8x4:2x2', { hidden: 256 }),
       key('sx4:8x4:2x2', { expertHidden: 128 }),
       key('sx4:8x4:2x2', { experts: 8 }),
-      key('sx4:8x4:2x2', { sources: 2 }),
       key('sx4:8x4:2x2', { format: 'int8' }),
     ])
       expect(other).not.toBe(base);

@@ -57,7 +57,6 @@ describe('lab sweep', () => {
       expertHidden: shape.expertHidden,
       experts: shape.experts,
       format: 'int8',
-      sources: 1,
       variant: report.best!.variant,
     });
     gemm.destroy();

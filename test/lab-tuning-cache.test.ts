@@ -224,7 +224,6 @@ describe('tuning cache', () => {
       expertHidden: 20,
       experts: 5,
       format: 'f32' as const,
-      sources: 1,
       rowsPerExpert: (13 * 2) / 5,
     };
     await cache.record(adapterKey(gpu.info), 'here', {
@@ -278,7 +277,6 @@ describe('tuning cache', () => {
         expertHidden: 20,
         experts: 5,
         format: 'f32',
-        sources: 1,
         variant: undefined,
       });
       expect(gemm.variantSource).toBe('default');

@@ -71,9 +71,9 @@ describe(`group strategies vs the single-device layer stack (seed ${SEED})`, () 
       'dwdp on demand, merged weights, partitions',
       { strategy: 'dwdp', dwdp: { prefetch: false, splitWeights: false } },
     ],
-    // The rank store's layouts: several layers' sections behind each slot (5 layers, 2 slots; 4
+    // The rank store's layouts: several layers' sections behind each slot (4 layers, 2 slots; 4
     // layers, 3 slots, merged) and one buffer for every layer's section and the one slot (no prefetch).
-    ['dwdp prefetch, split weights, 5 layers', { strategy: 'dwdp', layers: 5 }],
+    ['dwdp prefetch, split weights, 4 layers', { strategy: 'dwdp', layers: 4 }],
     [
       'dwdp prefetch depth 3, merged weights, 4 layers',
       { strategy: 'dwdp', layers: 4, dwdp: { prefetchDepth: 3, splitWeights: false } },

@@ -52,7 +52,6 @@ describe('tuning relayed between the page and its workers', () => {
       expertHidden: shape.expertHidden,
       experts: shape.experts,
       format: shape.format,
-      sources: 1,
       rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
     });
     expect(gemm.variantSource).toBe('tuned');

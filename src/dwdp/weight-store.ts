@@ -98,7 +98,7 @@ export function createRankStore(gpu: Gpu, hosts: HostLayerWeights[], layout: Sto
   const tables = Array.from({ length: layout.layers }, (_, l) =>
     createExpertTable(
       gpu,
-      Array.from({ length: E }, (_, e) => ({ source: 0, atWord: layout.expertOffset(l, e) / 4 })),
+      Array.from({ length: E }, (_, e) => layout.expertOffset(l, e) / 4),
     ),
   );
   return { layout, buffers, tables };

@@ -1,6 +1,6 @@
 // A dense f32 GEMM, y [T, N] = x [T, K] · W [N, K]ᵀ, run by the grouped expert GEMM's tiled
 // kernels (expert-gemm-codegen.ts) as their down projection over ONE expert that owns
-// every row: no perm, no offsets, an expert table of one entry (source 0, word 0) and a
+// every row: no perm, no offsets, an expert table of one entry (word 0) and a
 // layout whose down matrix starts at word 0 of W. The router's logits use it.
 //
 // W rows must be 16-byte multiples (K % 4 == 0): the tiled kernels read f32 weights as vec4f.
@@ -36,7 +36,7 @@ export class DenseGemm {
   ) {
     this.params = new SizeUniforms(gpu.device, 'dense gemm params');
     this.empty = createBuffer(gpu, 16, 'dense gemm: no offsets');
-    this.table = createBufferWith(gpu, new Uint32Array([0, 0]), 'dense gemm expert table');
+    this.table = createBufferWith(gpu, new Uint32Array([0]), 'dense gemm expert table');
   }
 
   static async create(gpu: Gpu, p: DenseGemmParams): Promise<DenseGemm> {
@@ -52,10 +52,10 @@ export class DenseGemm {
     // The f32 expert layout with hidden = N outputs and expertHidden = K; only its down matrix is read, from word 0.
     const l = expertLayout('f32', p.outputs, p.inner);
     const layout = { ...l, down: { ...l.down, codes: 0 } };
-    const key = `dense_gemm ${shaderKey(variant, { format: 'f32', hidden: p.outputs, expertHidden: p.inner, experts: 1, sources: 1, block: l.block })}`;
+    const key = `dense_gemm ${shaderKey(variant, { format: 'f32', hidden: p.outputs, expertHidden: p.inner, experts: 1, block: l.block })}`;
     const pipeline = await cachedPipeline(gpu, key, async () => ({
       program: await wgslProgram(
-        tiledProgramPart({ layout, experts: 1, sources: 1 }, variant, 'down'),
+        tiledProgramPart({ layout, experts: 1 }, variant, 'down'),
         'weight_decode.wgsl',
         'expert_gemm.wgsl',
       ),
@@ -79,7 +79,7 @@ export class DenseGemm {
       [BINDING.offsets, this.empty],
       [BINDING.table, this.table],
       [BINDING.output, b.y],
-      [BINDING.firstWeight, b.weight],
+      [BINDING.weights, b.weight],
     ] as const;
     const bind = this.gpu.device.createBindGroup({
       label,

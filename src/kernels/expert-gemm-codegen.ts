@@ -1,6 +1,6 @@
 // WGSL generation for the grouped expert GEMM: constants, bindings and the register-tiled
 // inner kernels (tile, sx4, sw4) or workgroup-memory tiles (wg, f32 or f16 operands),
-// specialised per shape, weight format, tile variant and source count.
+// specialised per shape, weight format and tile variant.
 // The hand-written parts live in shaders/expert_gemm.wgsl (tile → expert mapping),
 // shaders/weight_decode.wgsl (decoders) and shaders/naive_gemm.wgsl.
 //
@@ -18,7 +18,6 @@ export type Projection = 'gate_up' | 'down';
 export interface CodegenProblem {
   layout: ExpertLayout;
   experts: number;
-  sources: number;
   /** 'sgm' only: emulate the subgroup matrices (a correctness check on adapters without them). */
   emulateSubgroupMatrix?: boolean;
 }
@@ -26,7 +25,7 @@ export interface CodegenProblem {
 export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2, nvfp4: 3, mxfp4: 4 };
 
 /** Binding numbers shared by every variant (see shaders/expert_gemm.wgsl). */
-export const BINDING = { params: 0, input: 1, perm: 2, offsets: 3, table: 4, output: 5, firstWeight: 6 } as const;
+export const BINDING = { params: 0, input: 1, perm: 2, offsets: 3, table: 4, output: 5, weights: 6 } as const;
 
 export function u(n: number): string {
   return `${n}u`;
@@ -64,9 +63,9 @@ interface Ctx {
   /** Wide steps walk their 4 words in a run-time loop (4× less code) instead of unrolled. */
   loopWords: boolean;
   streams: Stream[];
-  /** WGSL expression of the tile's weight source at element index i (a binding, or a pick among several). */
+  /** WGSL expression of the weights' element at index i. */
   weightAt: (i: string) => string;
-  /** WGSL expression of u32 word i of the tile's weight source (scales). */
+  /** WGSL expression of u32 word i of the weights (scales). */
   scaleAt: (i: string) => string;
 }
 
@@ -103,10 +102,9 @@ function ctxFor(p: CodegenProblem, v: TileVariant, proj: Projection): Ctx {
     wide: l.format !== 'f32' && (l.format !== 'fp8' || l.block[1] % 16 === 0),
     loopWords: !!v.loopWords,
     streams: [],
-    // One source: its binding, indexed directly. Several: weight_at / scale_word_at pick the
-    // tile's source per load (see tiledProgramPart for why not one tile function per source).
-    weightAt: p.sources === 1 ? (i) => `weights0[${i}]` : (i) => `weight_at(source, ${i})`,
-    scaleAt: p.sources === 1 ? (i) => `scale_word0(${i})` : (i) => `scale_word_at(source, ${i})`,
+    // One weight binding, indexed directly (see tiledProgramPart for why one).
+    weightAt: (i) => `weights[${i}]`,
+    scaleAt: (i) => `scale_word(${i})`,
   };
   const stream = (id: string, mat: number | string, col: string): Stream => ({
     id,
@@ -301,7 +299,7 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
   }
 }
 
-/** The k loop for one weight source, by format (scales change per row, block or group). */
+/** The k loop, by format (scales change per row, block or group). */
 function emitKLoop(c: Ctx, L: Lines): void {
   const sv = stepValues(c);
   const fullSteps = Math.floor(c.kd / sv);
@@ -418,12 +416,12 @@ function emitKLoop(c: Ctx, L: Lines): void {
   }
 }
 
-/** The tile function: set-up, k loop (weights read from `source`, see Ctx.weightAt), epilogue. */
+/** The tile function: set-up, k loop (weights read at the expert's `block`, see Ctx.weightAt), epilogue. */
 function emitTileFn(c: Ctx, L: Lines): void {
   const { v } = c;
   const mats = c.mats.length;
   const outs = outputsPerRow(c);
-  L.open(`fn ${c.proj}_tile(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32, source: u32) {`);
+  L.open(`fn ${c.proj}_tile(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32) {`);
   L.add('let live_rows = row_end - row0;');
   // The rows this invocation loads (clamped into the tile: rows past its end are computed, never stored).
   const inputStride = c.vecInput ? c.kd / 4 : c.kd;
@@ -514,36 +512,19 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
     `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<${c.vecInput ? 'vec4f' : 'f32'}>;`,
     `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
   );
-  for (let s = 0; s < p.sources; s++) {
-    L.add(
-      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32'}>;`,
-    );
-  }
-  // Scale words of each source (int8/fp8/nvfp4), read outside the innermost loop.
-  if (c.format !== 'f32') {
-    for (let s = 0; s < p.sources; s++) {
-      L.add(`fn scale_word${s}(i: u32) -> u32 {`, `  return weights${s}[${c.wide ? 'i / 4u][i % 4u' : 'i'}];`, '}');
-    }
-  }
-  // Several sources: one tile function whose loads pick the tile's source, rather than one
-  // tile function per source behind a switch. SwiftShader runs every case of a switch with
-  // its lanes masked off, and a loop's first iteration even when no lane enters it, so each
-  // extra tile function cost every invocation its set-up, one masked pass of its k loop and
-  // its epilogue (4 sources: the grouped GEMM 1.36–1.45× one source's on the tiny-mixtral
-  // shape). The pick is a select over every source's load, with no control flow: a switch per
-  // load ran as fast but made SwiftShader's compile of the unrolled fp8 variant take minutes
-  // (sx4:8x4:2x2, 2 sources: 5.8 s → 295 s); out-of-range indices into the other sources are
-  // clamped by WebGPU's robust buffer access. Measured (bench:similarity --part gemm): 2 sources
-  // 1.04×, 4 sources 1.27× one source's.
-  if (p.sources > 1) {
-    const pick = (ret: string, name: string, load: (s: number) => string) => {
-      let e = load(0);
-      for (let s = 1; s < p.sources; s++) e = `select(${e}, ${load(s)}, source == ${u(s)})`;
-      L.add(`fn ${name}(source: u32, i: u32) -> ${ret} {`, `  return ${e};`, '}');
-    };
-    pick(c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32', 'weight_at', (s) => `weights${s}[i]`);
-    if (c.format !== 'f32') pick('u32', 'scale_word_at', (s) => `scale_word${s}(i)`);
-  }
+  L.add(
+    `@group(0) @binding(${BINDING.weights}) var<storage, read> weights: array<${c.format === 'f32' ? 'vec4f' : c.wide ? 'vec4u' : 'u32'}>;`,
+  );
+  // Scale words (int8/fp8/nvfp4), read outside the innermost loop.
+  if (c.format !== 'f32')
+    L.add('fn scale_word(i: u32) -> u32 {', `  return weights[${c.wide ? 'i / 4u][i % 4u' : 'i'}];`, '}');
+  // One weight binding: every expert's block is at its own word offset (the expert table) in
+  // it, wherever it came from (a DWDP rank's resident section or its prefetch slot: one buffer,
+  // src/dwdp/store-layout.ts), so a DWDP rank runs DP's kernel. Several bindings cost every
+  // load on SwiftShader: one tile function per source behind a switch ran every case masked
+  // (4 sources: 1.36–1.45× one source's on the tiny-mixtral shape), and a select over every
+  // source's load read both buffers (2 sources, a DWDP rank's shard and slot: 1.04–1.11×, and
+  // 1.06× DP's grouped GEMM in the paired invariant, docs/similarity.md).
   emitTileFn(c, L);
 
   // Entry point: find the tile, run the tile function on its expert's block.
@@ -569,8 +550,7 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.open('if (row0 >= tile.end) {');
   L.add('return;');
   L.close();
-  L.add('let entry = expert_table[tile.expert];');
-  L.add(`${proj}_tile(entry.y, row0, tile.end, col_first, lane, entry.x);`);
+  L.add(`${proj}_tile(expert_table[tile.expert], row0, tile.end, col_first, lane);`);
   L.close();
   return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
 }
@@ -656,10 +636,10 @@ function weightWordUnit(wordsPerChunk: number, tileCols: number, n: number, perW
 
 /**
  * The entry point of the workgroup-shared kernels (wg, sgm): one workgroup per (row tile, column
- * tile); the tile and its weight source are uniform across the workgroup (read-only storage at
- * the workgroup's index), so the barriers inside the source functions stay in uniform control flow.
+ * tile); the tile and its expert's block are uniform across the workgroup (read-only storage at
+ * the workgroup's index), so the barriers inside the tile function stay in uniform control flow.
  */
-function emitSharedTileMain(L: Lines, proj: Projection, sources: number, tileCols: number, threads: number): void {
+function emitSharedTileMain(L: Lines, proj: Projection, tileCols: number, threads: number): void {
   L.add('', `@compute @workgroup_size(${threads})`);
   L.open(
     'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {',
@@ -668,12 +648,7 @@ function emitSharedTileMain(L: Lines, proj: Projection, sources: number, tileCol
   L.open('if (tile.begin >= tile.end) {');
   L.add('return;');
   L.close();
-  L.add('let entry = expert_table[tile.expert];');
-  L.open('switch entry.x {');
-  for (let s = 0; s < sources; s++)
-    L.add(`case ${u(s)}: { ${proj}_source${s}(entry.y, tile.begin, tile.end, wid.x * ${u(tileCols)}, lid); }`);
-  L.add('default: {}');
-  L.close();
+  L.add(`${proj}_tile(expert_table[tile.expert], tile.begin, tile.end, wid.x * ${u(tileCols)}, lid);`);
   L.close();
 }
 
@@ -715,76 +690,73 @@ export function workgroupProgramPart(p: CodegenProblem, v: TileVariant, proj: Pr
     `var<workgroup> ws: array<${ot}, ${outs * kc4}>;`,
     `var<workgroup> xrow: array<u32, ${tileRows}>;`,
   );
-  for (let s = 0; s < p.sources; s++)
-    L.add(
-      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${format === 'f32' ? 'vec4f' : 'u32'}>;`,
-    );
+  L.add(
+    `@group(0) @binding(${BINDING.weights}) var<storage, read> weights: array<${format === 'f32' ? 'vec4f' : 'u32'}>;`,
+  );
   const inputStride = vecInput ? kd / 4 : kd;
   const sel = (m: (x: MatrixLayout) => number) =>
     mats.length === 1 ? u(m(mats[0])) : `select(${u(m(mats[0]))}, ${u(m(mats[1]))}, mat == 1u)`;
-  for (let s = 0; s < p.sources; s++) {
-    const W = `weights${s}`;
-    L.open(`fn ${proj}_source${s}(block: u32, row0: u32, row_end: u32, col0: u32, lid: u32) {`);
-    L.add('let live_rows = row_end - row0;', `let ty = lid / ${u(v.groupCols)};`, `let tx = lid % ${u(v.groupCols)};`);
-    // Input offset of each tile row (rows past the tile's end read its last row: computed, never stored).
-    L.open(`for (var r = lid; r < ${u(tileRows)}; r += ${u(threads)}) {`);
-    L.add('let row = min(row0 + r, row_end - 1u);');
-    L.add(`xrow[r] = ${gateUp ? 'token_of(row)' : 'row'} * ${u(inputStride)};`);
-    L.close();
-    for (let i = 0; i < v.rows; i++) for (let o = 0; o < v.cols * mats.length; o++) L.add(`var ${acc(i, o)} = 0.0;`);
-    L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
-    L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
-    // Stage inputs: unit e = (tile row r, chunk position q), q fastest: neighbouring
-    // invocations load neighbouring vec4s of one row (coalesced on GPUs).
-    L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(threads)}) {`);
-    L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
-    L.add(`xs[q * TILE_ROWS + r] = ${stage(inputQuadAt(kd, vecInput))};`);
-    L.close();
-    // Stage decoded weights: unit e = (output o = mat·TILE_COLS + c, word w of the chunk), w
-    // fastest: neighbouring invocations read neighbouring words of one weight row.
-    L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(threads)}) {`);
-    L.add(...weightWordUnit(wordsPerChunk, tileCols, n, perWord, kd));
-    const staged = decodedWordLines(format, W, sel, mats, kd);
-    L.add(...staged.lines);
-    staged.quads.forEach((d, j) =>
-      L.add(`ws[(w * ${u(perWord / 4)}${j ? ` + ${u(j)}` : ''}) * TILE_OUTS + o] = ${stage(d)};`),
-    );
-    L.close();
-    L.add('workgroupBarrier();');
-    // Multiply: own rows ty·rows + i, own columns tx + groupCols·j of each matrix.
-    for (let q = 0; q < kc4; q++) {
-      L.open('{');
-      for (let m = 0; m < mats.length; m++)
-        for (let j = 0; j < v.cols; j++)
-          L.add(`let w${m * v.cols + j} = ${use(`ws[${u(q * outs + m * tileCols + v.groupCols * j)} + tx]`)};`);
-      for (let g = 0; g < v.rows; g += 4) {
-        const skip = v.rows > 4;
-        if (skip) L.open(`if (live_rows > ty * ${u(v.rows)} + ${u(g)}) {`);
-        for (let i = g; i < Math.min(g + 4, v.rows); i++) {
-          L.add(`let x${i} = ${use(`xs[${u(q * tileRows + i)} + ty * ${u(v.rows)}]`)};`);
-          for (let o = 0; o < v.cols * mats.length; o++) L.add(`${acc(i, o)} += dot(x${i}, w${o});`);
-        }
-        if (skip) L.close();
+  const W = 'weights';
+  L.open(`fn ${proj}_tile(block: u32, row0: u32, row_end: u32, col0: u32, lid: u32) {`);
+  L.add('let live_rows = row_end - row0;', `let ty = lid / ${u(v.groupCols)};`, `let tx = lid % ${u(v.groupCols)};`);
+  // Input offset of each tile row (rows past the tile's end read its last row: computed, never stored).
+  L.open(`for (var r = lid; r < ${u(tileRows)}; r += ${u(threads)}) {`);
+  L.add('let row = min(row0 + r, row_end - 1u);');
+  L.add(`xrow[r] = ${gateUp ? 'token_of(row)' : 'row'} * ${u(inputStride)};`);
+  L.close();
+  for (let i = 0; i < v.rows; i++) for (let o = 0; o < v.cols * mats.length; o++) L.add(`var ${acc(i, o)} = 0.0;`);
+  L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
+  L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
+  // Stage inputs: unit e = (tile row r, chunk position q), q fastest: neighbouring
+  // invocations load neighbouring vec4s of one row (coalesced on GPUs).
+  L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(threads)}) {`);
+  L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
+  L.add(`xs[q * TILE_ROWS + r] = ${stage(inputQuadAt(kd, vecInput))};`);
+  L.close();
+  // Stage decoded weights: unit e = (output o = mat·TILE_COLS + c, word w of the chunk), w
+  // fastest: neighbouring invocations read neighbouring words of one weight row.
+  L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(threads)}) {`);
+  L.add(...weightWordUnit(wordsPerChunk, tileCols, n, perWord, kd));
+  const staged = decodedWordLines(format, W, sel, mats, kd);
+  L.add(...staged.lines);
+  staged.quads.forEach((d, j) =>
+    L.add(`ws[(w * ${u(perWord / 4)}${j ? ` + ${u(j)}` : ''}) * TILE_OUTS + o] = ${stage(d)};`),
+  );
+  L.close();
+  L.add('workgroupBarrier();');
+  // Multiply: own rows ty·rows + i, own columns tx + groupCols·j of each matrix.
+  for (let q = 0; q < kc4; q++) {
+    L.open('{');
+    for (let m = 0; m < mats.length; m++)
+      for (let j = 0; j < v.cols; j++)
+        L.add(`let w${m * v.cols + j} = ${use(`ws[${u(q * outs + m * tileCols + v.groupCols * j)} + tx]`)};`);
+    for (let g = 0; g < v.rows; g += 4) {
+      const skip = v.rows > 4;
+      if (skip) L.open(`if (live_rows > ty * ${u(v.rows)} + ${u(g)}) {`);
+      for (let i = g; i < Math.min(g + 4, v.rows); i++) {
+        L.add(`let x${i} = ${use(`xs[${u(q * tileRows + i)} + ty * ${u(v.rows)}]`)};`);
+        for (let o = 0; o < v.cols * mats.length; o++) L.add(`${acc(i, o)} += dot(x${i}, w${o});`);
       }
-      L.close();
+      if (skip) L.close();
     }
     L.close();
-    // Epilogue: stores only inside the tile and the matrix.
-    for (let i = 0; i < v.rows; i++) {
-      const row = `row0 + ty * ${u(v.rows)} + ${u(i)}`;
-      L.open(`if (${row} < row_end) {`);
-      for (let j = 0; j < v.cols; j++) {
-        const col = `col0 + tx + ${u(v.groupCols * j)}`;
-        const value = gateUp ? `silu(${acc(i, j)}) * ${acc(i, v.cols + j)}` : acc(i, j);
-        L.open(`if (${col} < ${u(n)}) {`);
-        L.add(`output_rows[(${row}) * ${u(n)} + ${col}] = ${value};`);
-        L.close();
-      }
+  }
+  L.close();
+  // Epilogue: stores only inside the tile and the matrix.
+  for (let i = 0; i < v.rows; i++) {
+    const row = `row0 + ty * ${u(v.rows)} + ${u(i)}`;
+    L.open(`if (${row} < row_end) {`);
+    for (let j = 0; j < v.cols; j++) {
+      const col = `col0 + tx + ${u(v.groupCols * j)}`;
+      const value = gateUp ? `silu(${acc(i, j)}) * ${acc(i, v.cols + j)}` : acc(i, j);
+      L.open(`if (${col} < ${u(n)}) {`);
+      L.add(`output_rows[(${row}) * ${u(n)} + ${col}] = ${value};`);
       L.close();
     }
     L.close();
   }
-  emitSharedTileMain(L, proj, p.sources, tileCols, threads);
+  L.close();
+  emitSharedTileMain(L, proj, tileCols, threads);
   return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
 }
 
@@ -902,71 +874,66 @@ export function subgroupMatrixProgramPart(
       `}`,
     );
   }
-  for (let s = 0; s < p.sources; s++)
-    L.add(
-      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${format === 'f32' ? 'vec4f' : 'u32'}>;`,
-    );
+  L.add(
+    `@group(0) @binding(${BINDING.weights}) var<storage, read> weights: array<${format === 'f32' ? 'vec4f' : 'u32'}>;`,
+  );
   const inputStride = vecInput ? kd / 4 : kd;
   const sel = (m: (x: MatrixLayout) => number) =>
     mats.length === 1 ? u(m(mats[0])) : `select(${u(m(mats[0]))}, ${u(m(mats[1]))}, mat == 1u)`;
   const accName = (i: number, mat: number, j: number) => `acc${i}_${mat}_${j}`;
-  for (let s = 0; s < p.sources; s++) {
-    const W = `weights${s}`;
-    L.open(`fn ${proj}_source${s}(block: u32, row0: u32, row_end: u32, col0: u32, lid: u32) {`);
-    L.open(`for (var r = lid; r < ${u(tileRows)}; r += ${u(lanes)}) {`);
-    L.add('let row = min(row0 + r, row_end - 1u); // rows past the tile read its last row, never stored');
-    L.add(`xrow[r] = ${gateUp ? 'token_of(row)' : 'row'} * ${u(inputStride)};`);
-    L.close();
-    for (let i = 0; i < v.rows; i++)
-      for (let mat = 0; mat < mats.length; mat++)
-        for (let j = 0; j < v.cols; j++) L.add(`var ${accName(i, mat, j)} = ${op.zero};`);
-    L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
-    L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
-    L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(lanes)}) {`);
-    L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
-    L.add(`let xv = ${inputQuadAt(kd, vecInput)};`);
-    comps.forEach((c, j) => L.add(`xs[r * ${u(KC)} + 4u * q + ${u(j)}] = ${stage(`xv.${c}`)};`));
-    L.close();
-    L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(lanes)}) {`);
-    L.add(...weightWordUnit(wordsPerChunk, tileCols, n, perWord, kd));
-    const staged = decodedWordLines(format, W, sel, mats, kd);
-    L.add(...staged.lines);
-    staged.quads.forEach((d, j) => {
-      L.add(`let d${j} = ${d};`);
-      comps.forEach((c, t) =>
-        L.add(`ws[o * ${u(KC)} + w * ${u(perWord)} + ${u(4 * j + t)}] = ${stage(`d${j}.${c}`)};`),
-      );
-    });
-    L.close();
-    L.add('workgroupBarrier();');
-    for (let kk = 0; kk < KC / K; kk++) {
-      L.open('{');
-      for (let i = 0; i < v.rows; i++) L.add(`let a${i} = ${op.left(i * M * KC + kk * K)};`);
-      for (let mat = 0; mat < mats.length; mat++)
-        for (let j = 0; j < v.cols; j++) {
-          L.add(`let b${mat}_${j} = ${op.right((mat * tileCols + j * N) * KC + kk * K)};`);
-          for (let i = 0; i < v.rows; i++)
-            L.add(`${accName(i, mat, j)} = ${op.mma(`a${i}`, `b${mat}_${j}`, accName(i, mat, j))};`);
-        }
-      L.close();
-    }
-    L.close();
-    for (let i = 0; i < v.rows; i++)
-      for (let mat = 0; mat < mats.length; mat++)
-        for (let j = 0; j < v.cols; j++) L.add(op.store(i * M * outs + mat * tileCols + j * N, accName(i, mat, j)));
-    L.add('workgroupBarrier();');
-    L.open(`for (var e = lid; e < ${u(tileRows * tileCols)}; e += ${u(lanes)}) {`);
-    L.add(`let r = e / ${u(tileCols)};`, `let c = e % ${u(tileCols)};`);
-    L.open(`if (row0 + r < row_end && col0 + c < ${u(n)}) {`);
-    const value = gateUp
-      ? `silu(rs[r * ${u(outs)} + c]) * rs[r * ${u(outs)} + ${u(tileCols)} + c]`
-      : `rs[r * ${u(outs)} + c]`;
-    L.add(`output_rows[(row0 + r) * ${u(n)} + col0 + c] = ${value};`);
-    L.close();
-    L.close();
+  const W = 'weights';
+  L.open(`fn ${proj}_tile(block: u32, row0: u32, row_end: u32, col0: u32, lid: u32) {`);
+  L.open(`for (var r = lid; r < ${u(tileRows)}; r += ${u(lanes)}) {`);
+  L.add('let row = min(row0 + r, row_end - 1u); // rows past the tile read its last row, never stored');
+  L.add(`xrow[r] = ${gateUp ? 'token_of(row)' : 'row'} * ${u(inputStride)};`);
+  L.close();
+  for (let i = 0; i < v.rows; i++)
+    for (let mat = 0; mat < mats.length; mat++)
+      for (let j = 0; j < v.cols; j++) L.add(`var ${accName(i, mat, j)} = ${op.zero};`);
+  L.open(`for (var kc = 0u; kc < ${u(chunks)}; kc++) {`);
+  L.add('workgroupBarrier(); // xrow written / the previous chunk consumed');
+  L.open(`for (var e = lid; e < ${u(tileRows * kc4)}; e += ${u(lanes)}) {`);
+  L.add(`let r = e / ${u(kc4)};`, `let q = e % ${u(kc4)};`, `let k4 = kc * ${u(kc4)} + q;`);
+  L.add(`let xv = ${inputQuadAt(kd, vecInput)};`);
+  comps.forEach((c, j) => L.add(`xs[r * ${u(KC)} + 4u * q + ${u(j)}] = ${stage(`xv.${c}`)};`));
+  L.close();
+  L.open(`for (var e = lid; e < ${u(outs * wordsPerChunk)}; e += ${u(lanes)}) {`);
+  L.add(...weightWordUnit(wordsPerChunk, tileCols, n, perWord, kd));
+  const staged = decodedWordLines(format, W, sel, mats, kd);
+  L.add(...staged.lines);
+  staged.quads.forEach((d, j) => {
+    L.add(`let d${j} = ${d};`);
+    comps.forEach((c, t) => L.add(`ws[o * ${u(KC)} + w * ${u(perWord)} + ${u(4 * j + t)}] = ${stage(`d${j}.${c}`)};`));
+  });
+  L.close();
+  L.add('workgroupBarrier();');
+  for (let kk = 0; kk < KC / K; kk++) {
+    L.open('{');
+    for (let i = 0; i < v.rows; i++) L.add(`let a${i} = ${op.left(i * M * KC + kk * K)};`);
+    for (let mat = 0; mat < mats.length; mat++)
+      for (let j = 0; j < v.cols; j++) {
+        L.add(`let b${mat}_${j} = ${op.right((mat * tileCols + j * N) * KC + kk * K)};`);
+        for (let i = 0; i < v.rows; i++)
+          L.add(`${accName(i, mat, j)} = ${op.mma(`a${i}`, `b${mat}_${j}`, accName(i, mat, j))};`);
+      }
     L.close();
   }
-  emitSharedTileMain(L, proj, p.sources, tileCols, lanes);
+  L.close();
+  for (let i = 0; i < v.rows; i++)
+    for (let mat = 0; mat < mats.length; mat++)
+      for (let j = 0; j < v.cols; j++) L.add(op.store(i * M * outs + mat * tileCols + j * N, accName(i, mat, j)));
+  L.add('workgroupBarrier();');
+  L.open(`for (var e = lid; e < ${u(tileRows * tileCols)}; e += ${u(lanes)}) {`);
+  L.add(`let r = e / ${u(tileCols)};`, `let c = e % ${u(tileCols)};`);
+  L.open(`if (row0 + r < row_end && col0 + c < ${u(n)}) {`);
+  const value = gateUp
+    ? `silu(rs[r * ${u(outs)} + c]) * rs[r * ${u(outs)} + ${u(tileCols)} + c]`
+    : `rs[r * ${u(outs)} + c]`;
+  L.add(`output_rows[(row0 + r) * ${u(n)} + col0 + c] = ${value};`);
+  L.close();
+  L.close();
+  L.close();
+  emitSharedTileMain(L, proj, tileCols, lanes);
   return {
     file: `<generated expert_gemm ${proj} ${variantName(v)}${emulated ? ' emulated' : ''}>`,
     code: L.out.filter((x, i) => x !== '' || i > 0).join('\n'),

@@ -1,10 +1,10 @@
 // Grouped expert GEMM (host side): pipelines, bindings and dispatch sizing for the
 // gate/up projection with SwiGLU fused and the down projection, over all experts in one
-// dispatch each, with compressed weights read in place from a list of buffers (DWDP's
-// split-weight grouped GEMM: resident shard + peers' prefetch buffers, no merge copy).
+// dispatch each, with compressed weights read in place from one binding at per-expert
+// offsets (the expert table): a DP replica, or a DWDP rank's resident section and prefetch
+// slot as regions of one buffer (src/dwdp/store-layout.ts; DWDP's split-weight GEMM, no merge).
 // The float64 reference the tests and the lab check against is at the bottom.
 import {
-  LimitExceededError,
   cachedPipeline,
   createBuffer,
   createBufferWith,
@@ -35,14 +35,6 @@ import { gemmClassBase } from '../tuning/shape-class.ts';
 
 export { parseVariant, variantName, type GemmVariant, type TileVariant } from './gemm-variant.ts';
 
-/** Storage buffers a pass binds besides the weight sources: input, perm, offsets, expert table, output. */
-const OTHER_STORAGE_BINDINGS = 5;
-
-/** Weight sources one grouped GEMM can bind on this device (the rest of maxStorageBuffersPerShaderStage is taken). */
-export function maxWeightSources(gpu: Gpu): number {
-  return gpu.device.limits.maxStorageBuffersPerShaderStage - OTHER_STORAGE_BINDINGS;
-}
-
 /**
  * Defaults per weight format on adapters with subgroups of exactly 4 lanes (SwiftShader),
  * the fastest measured there (docs/expert-gemm.md); a tuning sweep may pick others.
@@ -63,8 +55,6 @@ export interface ExpertGemmParams {
   expertHidden: number;
   experts: number;
   format: WeightFormat;
-  /** Weight buffers bound at once (resident shard + peers' prefetch buffers). */
-  sources: number;
   /**
    * 'naive', a tile variant ('sx4:8x4:2x2', 'sw4:4x4:2x2', 'tile:4x4:8x8', …) or its object.
    * Omitted or 'auto': the tuning cache's winner for this adapter and shape class
@@ -97,9 +87,9 @@ export interface GateUpBindings {
   offsets?: GPUBuffer;
   topK: number;
   tokens: number;
-  /** One binding per weight source (`sources` of them); expert blocks live inside. */
-  weights: GPUBufferBinding[];
-  /** From createExpertTable: per expert (source index, word offset within that binding). */
+  /** The binding every expert block lives in. */
+  weights: GPUBufferBinding;
+  /** From createExpertTable: per expert, the word offset of its block within `weights`. */
   expertTable: GPUBuffer;
   /** h [T·K, F] f32, written. */
   h: GPUBuffer;
@@ -111,7 +101,7 @@ export interface DownBindings {
   offsets?: GPUBuffer;
   topK: number;
   tokens: number;
-  weights: GPUBufferBinding[];
+  weights: GPUBufferBinding;
   expertTable: GPUBuffer;
   /** y [T·K, H] f32, written (sorted order). */
   y: GPUBuffer;
@@ -238,28 +228,18 @@ export class GroupedExpertGemm {
   }
 
   static async create(gpu: Gpu, p: ExpertGemmParams): Promise<GroupedExpertGemm> {
-    for (const k of ['hidden', 'expertHidden', 'experts', 'sources'] as const) {
+    for (const k of ['hidden', 'expertHidden', 'experts'] as const) {
       if (!Number.isInteger(p[k]) || p[k] < 1)
         throw new Error(`GroupedExpertGemm: ${k} must be a positive integer, got ${p[k]}`);
     }
     if (p.rowsPerExpert !== undefined && !(Number.isFinite(p.rowsPerExpert) && p.rowsPerExpert >= 0))
       throw new Error(`GroupedExpertGemm: rowsPerExpert must be a finite number ≥ 0 (T·K/E), got ${p.rowsPerExpert}`);
-    const limit = gpu.device.limits.maxStorageBuffersPerShaderStage;
-    if (OTHER_STORAGE_BINDINGS + p.sources > limit) {
-      throw new LimitExceededError(
-        'maxStorageBuffersPerShaderStage',
-        OTHER_STORAGE_BINDINGS + p.sources,
-        limit,
-        `a grouped expert GEMM over ${p.sources} weight sources (+${OTHER_STORAGE_BINDINGS} other storage buffers)`,
-      );
-    }
     const layout = expertLayout(p.format, p.hidden, p.expertHidden, p.block ? { block: p.block } : {});
     const { variant, origin } = await resolveVariant(gpu, p);
     const emulated = !!p.emulateSubgroupMatrix;
-    const problem = { layout, experts: p.experts, sources: p.sources, emulateSubgroupMatrix: emulated };
+    const problem = { layout, experts: p.experts, emulateSubgroupMatrix: emulated };
     const key = shaderKey(variant, { ...p, block: layout.block }) + (emulated ? ' emulated' : '');
     const keyOf = (proj: Projection) => `expert_gemm ${proj} ${key}`;
-    const weights = [...Array(p.sources).keys()].map((s) => BINDING.firstWeight + s);
     const uses = (proj: Projection) =>
       new Set([
         BINDING.params,
@@ -267,7 +247,7 @@ export class GroupedExpertGemm {
         BINDING.offsets,
         BINDING.table,
         BINDING.output,
-        ...weights,
+        BINDING.weights,
         ...(proj === 'gate_up' ? [BINDING.perm] : []),
       ]);
     const build = async (proj: Projection): Promise<Pass> => {
@@ -339,15 +319,10 @@ export class GroupedExpertGemm {
     offsets: GPUBuffer | undefined,
     topK: number,
     tokens: number,
-    weights: GPUBufferBinding[],
+    weights: GPUBufferBinding,
     table: GPUBuffer,
     timer: GpuTimer | undefined,
   ): void {
-    if (weights.length !== this.params.sources) {
-      throw new Error(
-        `GroupedExpertGemm.${proj}: ${weights.length} weight bindings given, created for ${this.params.sources}`,
-      );
-    }
     if (!Number.isInteger(tokens) || tokens < 0 || !Number.isInteger(topK) || topK < 1) {
       throw new Error(`GroupedExpertGemm.${proj}: bad tokens ${tokens} / topK ${topK}`);
     }
@@ -359,8 +334,8 @@ export class GroupedExpertGemm {
       [BINDING.offsets, { buffer: offsets ?? this.empty }],
       [BINDING.table, { buffer: table }],
       [BINDING.output, { buffer: output }],
+      [BINDING.weights, weights],
     ]);
-    weights.forEach((w, s) => resources.set(BINDING.firstWeight + s, w));
     const bindGroup = this.gpu.device.createBindGroup({
       label: `expert gemm ${proj}`,
       layout: pass.pipeline.getBindGroupLayout(0),
@@ -397,22 +372,17 @@ export class GroupedExpertGemm {
 }
 
 /**
- * The expert table: per expert, which weight source holds its block and at which u32 word
- * of that source's binding. Word offsets must be multiples of 4 (16-byte aligned blocks).
+ * The expert table: per expert, the u32 word of the weight binding its block starts at.
+ * Word offsets must be multiples of 4 (16-byte aligned blocks).
  */
-export function createExpertTable(gpu: Gpu, entries: { source: number; atWord: number }[]): GPUBuffer {
-  const data = new Uint32Array(2 * entries.length);
-  entries.forEach(({ source, atWord }, e) => {
-    if (!Number.isInteger(source) || source < 0) throw new Error(`expert table: expert ${e} has bad source ${source}`);
-    if (!Number.isInteger(atWord) || atWord < 0 || atWord % 4 !== 0) {
+export function createExpertTable(gpu: Gpu, atWords: readonly number[]): GPUBuffer {
+  atWords.forEach((atWord, e) => {
+    if (!Number.isInteger(atWord) || atWord < 0 || atWord % 4 !== 0 || atWord >= 2 ** 32)
       throw new Error(
-        `expert table: expert ${e} block at word ${atWord} — must be a non-negative multiple of 4 (16-byte aligned)`,
+        `expert table: expert ${e} block at word ${atWord} — must be a non-negative multiple of 4 (16-byte aligned) below 2^32`,
       );
-    }
-    data[2 * e] = source;
-    data[2 * e + 1] = atWord;
   });
-  return createBufferWith(gpu, data, 'expert table');
+  return createBufferWith(gpu, Uint32Array.from(atWords), 'expert table');
 }
 
 // ---------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ export function randomRouting(
   return { choice, perm, offsets, counts };
 }
 
-/** A routed problem on the GPU: inputs, sorting, weights (in `sources` buffers) and outputs. */
+/** A routed problem on the GPU: inputs, sorting, weights (one buffer, per-expert offsets) and outputs. */
 export interface GemmProblem {
   shape: GemmShape;
   format: WeightFormat;
@@ -71,7 +71,7 @@ export interface GemmProblem {
     h: GPUBuffer;
     y: GPUBuffer;
     table: GPUBuffer;
-    weights: GPUBufferBinding[];
+    weights: GPUBufferBinding;
   };
   /** Compressed bytes per expert. */
   bytesPerExpert: number;
@@ -85,49 +85,44 @@ export function buildGemmProblem(
   opts: {
     seed?: number;
     skew?: number;
-    sources?: number;
-    /** One source, expert e's block at byte expertOffsets[e] (multiples of 16; default e · bytes per expert). */
+    /** Expert e's block at byte expertOffsets[e] of the weight buffer (multiples of 16; default e · bytes per expert). */
     expertOffsets?: readonly number[];
   } = {},
 ): GemmProblem {
   const rng = new Rng(opts.seed ?? 1);
   const { hidden: H, expertHidden: F, experts: E, tokens: T, topK: K } = shape;
-  const S = opts.sources ?? 1;
   const layout = expertLayout(format, H, F);
-  const at = opts.expertOffsets;
-  if (at && (S !== 1 || at.length !== E || at.some((o) => !Number.isInteger(o) || o < 0 || o % 16 !== 0)))
-    throw new Error(`buildGemmProblem: expertOffsets needs one source and ${E} byte offsets, multiples of 16`);
+  const at = opts.expertOffsets ?? Array.from({ length: E }, (_, e) => e * layout.bytes);
+  if (at.length !== E || at.some((o) => !Number.isInteger(o) || o < 0 || o % 16 !== 0))
+    throw new Error(`buildGemmProblem: expertOffsets needs ${E} byte offsets, multiples of 16`);
   const wrng = rng.fork('weights');
-  const perSource = Math.ceil(E / S);
-  const sourceWords = at ? (Math.max(...at) + layout.bytes) / 4 : perSource * layout.words;
-  const words = [...Array(S)].map(() => new Uint32Array(sourceWords));
+  const words = new Uint32Array((Math.max(...at) + layout.bytes) / 4);
   const decoded: DecodedExpert[] = [];
-  const entries: { source: number; atWord: number }[] = [];
   for (let e = 0; e < E; e++) {
-    const s = e % S;
-    const atWord = at ? at[e] / 4 : Math.floor(e / S) * layout.words;
     packExpert(
       layout,
       wrng.normals(F * H, 1 / Math.sqrt(H)),
       wrng.normals(F * H, 1 / Math.sqrt(H)),
       wrng.normals(H * F, 1 / Math.sqrt(F)),
-      words[s],
-      atWord,
+      words,
+      at[e] / 4,
     );
-    decoded.push(decodeExpert(layout, words[s], atWord));
-    entries.push({ source: s, atWord });
+    decoded.push(decodeExpert(layout, words, at[e] / 4));
   }
   const x = rng.fork('x').normals(T * H, 1);
   const { perm, offsets } = randomRouting(rng.fork('routing'), shape, opts.skew ?? 0);
-  const weightBuffers = words.map((w, s) => createBufferWith(gpu, w, `weights ${s}`));
+  const weightBuffer = createBufferWith(gpu, words, 'weights');
   const buffers = {
     x: createBufferWith(gpu, x, 'x'),
     perm: createBufferWith(gpu, perm, 'perm'),
     offsets: createBufferWith(gpu, offsets, 'offsets'),
     h: createBuffer(gpu, T * K * F * 4, 'h'),
     y: createBuffer(gpu, T * K * H * 4, 'y'),
-    table: createExpertTable(gpu, entries),
-    weights: weightBuffers.map((buffer) => ({ buffer })),
+    table: createExpertTable(
+      gpu,
+      at.map((o) => o / 4),
+    ),
+    weights: { buffer: weightBuffer },
   };
   return {
     shape,
@@ -139,7 +134,7 @@ export function buildGemmProblem(
     buffers,
     bytesPerExpert: layout.bytes,
     destroy() {
-      for (const b of [buffers.x, buffers.perm, buffers.offsets, buffers.h, buffers.y, buffers.table, ...weightBuffers])
+      for (const b of [buffers.x, buffers.perm, buffers.offsets, buffers.h, buffers.y, buffers.table, weightBuffer])
         b.destroy();
     },
   };

@@ -39,8 +39,8 @@
 //   (`lanes`, filled in from the adapter), as the feature requires.
 //
 // The shader key (`shaderKey`) names exactly what changes the generated code: the variant's
-// fields that matter for the format, the weight format, H, F, E, the number of weight sources
-// and, for fp8 only, the scale block. Two variants with one key compile to one pipeline.
+// fields that matter for the format, the weight format, H, F, E and, for fp8
+// only, the scale block. Two variants with one key compile to one pipeline.
 //
 // Tile rows follow rows per expert (`fitRowsPerExpert`): a tile of 16 rows on an expert with
 // 4 rows computes 12 rows of padding, so the default's row groups are folded into column
@@ -312,7 +312,6 @@ export interface ShaderKeyInput {
   hidden: number;
   expertHidden: number;
   experts: number;
-  sources: number;
   block: readonly [number, number];
 }
 
@@ -340,7 +339,6 @@ export function shaderKey(v: GemmVariant, p: ShaderKeyInput): string {
     `H${p.hidden}`,
     `F${p.expertHidden}`,
     `E${p.experts}`,
-    `S${p.sources}`,
     ...(p.format === 'fp8' ? [`B${p.block.join('x')}`] : []),
   ].join(' ');
 }

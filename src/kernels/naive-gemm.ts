@@ -17,7 +17,7 @@ function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
   const matrix = (m: MatrixLayout) =>
     `Matrix(${[m.codes, m.rowWords, m.scales, m.scaleRowWords, m.blockRows, m.blockCols, m.blocksPerRow, m.tensorScale].map(u).join(', ')})`;
   const lines = [
-    `// Generated: naive ${proj} for ${l.format}, H=${l.hidden}, F=${l.expertHidden}, ${p.experts} experts, ${p.sources} weight source(s).`,
+    `// Generated: naive ${proj} for ${l.format}, H=${l.hidden}, F=${l.expertHidden}, ${p.experts} experts.`,
     `const H = ${u(l.hidden)};`,
     `const F = ${u(l.expertHidden)};`,
     `const EXPERTS = ${u(p.experts)};`,
@@ -29,21 +29,10 @@ function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
     `@group(0) @binding(${BINDING.input}) var<storage, read> input_rows: array<${vecInput ? 'vec4f' : 'f32'}>;`,
     `@group(0) @binding(${BINDING.output}) var<storage, read_write> output_rows: array<f32>;`,
   ];
-  for (let s = 0; s < p.sources; s++) {
-    lines.push(
-      `@group(0) @binding(${BINDING.firstWeight + s}) var<storage, read> weights${s}: array<${quads ? 'vec4u' : 'u32'}>;`,
-    );
-  }
-  // Word i and the 4 words from 4i of a weight source (the source switch is per load: naive).
-  lines.push('fn weight_word(src: u32, i: u32) -> u32 {', '  switch src {');
-  for (let s = 0; s < p.sources; s++)
-    lines.push(`    case ${u(s)}: { return weights${s}[${quads ? 'i / 4u][i % 4u' : 'i'}]; }`);
-  lines.push('    default: { return 0u; }', '  }', '}');
-  lines.push('fn weight_quad(src: u32, i: u32) -> vec4u {', '  switch src {');
-  for (let s = 0; s < p.sources; s++) {
-    lines.push(`    case ${u(s)}: { return ${quads ? `weights${s}[i]` : quadOf(`weights${s}`)}; }`);
-  }
-  lines.push('    default: { return vec4u(0u); }', '  }', '}');
+  lines.push(`@group(0) @binding(${BINDING.weights}) var<storage, read> weights: array<${quads ? 'vec4u' : 'u32'}>;`);
+  // Word i and the 4 words from 4i of the weights.
+  lines.push('fn weight_word(i: u32) -> u32 {', `  return weights[${quads ? 'i / 4u][i % 4u' : 'i'}];`, '}');
+  lines.push('fn weight_quad(i: u32) -> vec4u {', `  return ${quads ? 'weights[i]' : quadOf('weights')};`, '}');
   // Inputs base + k .. base + k + 3 of a row of length len (zero past its end).
   lines.push('fn inputs4(base: u32, k: u32, len: u32) -> vec4f {');
   if (vecInput) lines.push('  return input_rows[(base + k) / 4u];');

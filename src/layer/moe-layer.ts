@@ -2,9 +2,10 @@
 // → combine (+ shared expert through the same GEMM code). Every stage stays on the GPU:
 // nothing is read back between routing and the expert GEMMs.
 //
-// Weights come in as *sources*: a list of buffers holding expert blocks plus a table saying
-// where each expert's block lives. A full replica is one source; a DWDP rank passes its
-// resident shard and its prefetch buffers and the GEMM reads them in place.
+// Weights come in as one binding holding expert blocks plus a table saying where each
+// expert's block lives in it. A full replica is its experts in order; a DWDP rank passes the
+// buffer holding its resident section and its prefetch slot (src/dwdp/store-layout.ts), and
+// the GEMM reads both in place.
 import { createBuffer, createBufferWith, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { CombineKernel } from '../kernels/combine.ts';
 import { GroupedExpertGemm, createExpertTable } from '../kernels/expert-gemm.ts';
@@ -18,19 +19,19 @@ import { routerParams, sharedMode } from './params.ts';
 import type { KernelChoice } from '../tuning/tuning-cache.ts';
 
 /** Where the layer's expert blocks are on the device. */
-export interface ExpertSources {
-  /** One binding per source; `expertTable` points into them. */
-  weights: GPUBufferBinding[];
-  /** Per expert (source index, word offset within that binding), from createExpertTable. */
+export interface ExpertBlocks {
+  /** The binding every block lives in; `expertTable` points into it. */
+  weights: GPUBufferBinding;
+  /** Per expert, the word offset of its block within `weights`, from createExpertTable. */
   expertTable: GPUBuffer;
 }
 
-/** A layer's weights on the device (routed experts may be spread over several sources). */
+/** A layer's weights on the device. */
 export interface DeviceLayerWeights {
   router: GPUBuffer;
   bias?: GPUBuffer;
-  experts: ExpertSources;
-  shared?: ExpertSources;
+  experts: ExpertBlocks;
+  shared?: ExpertBlocks;
   sharedGate?: GPUBuffer;
 }
 
@@ -51,8 +52,6 @@ export interface LayerScratch {
 
 export interface MoeLayerOptions {
   format: WeightFormat;
-  /** Weight sources the routed-expert GEMM binds at once (1 for a replica). */
-  sources?: number;
   /** GEMM tile variant (see expert-gemm.ts); default: the tuning cache's choice, else the format's default. */
   variant?: string;
   /** Tokens a call will usually carry: picks the tuned GEMM variant for that many rows per expert. */
@@ -89,7 +88,6 @@ export class MoeLayer {
         ...gemmParams,
         expertHidden: cfg.expertHidden,
         experts: cfg.experts,
-        sources: opts.sources ?? 1,
         rowsPerExpert,
       }),
       cfg.sharedHidden > 0
@@ -97,7 +95,6 @@ export class MoeLayer {
             ...gemmParams,
             expertHidden: cfg.sharedHidden,
             experts: 1,
-            sources: 1,
             rowsPerExpert: opts.expectedTokens,
           })
         : Promise.resolve(undefined),
@@ -155,7 +152,7 @@ export class MoeLayer {
     enc: GPUCommandEncoder,
     x: GPUBuffer,
     tokens: number,
-    experts: ExpertSources,
+    experts: ExpertBlocks,
     s: LayerScratch,
     timer?: GpuTimer,
   ): void {
@@ -262,20 +259,20 @@ export function uploadCommonWeights(gpu: Gpu, host: HostLayerWeights): Omit<Devi
   };
   if (host.shared) {
     const sb = createBufferWith(gpu, host.shared.block, `${label} shared expert`);
-    out.shared = { weights: [{ buffer: sb }], expertTable: createExpertTable(gpu, [{ source: 0, atWord: 0 }]) };
+    out.shared = { weights: { buffer: sb }, expertTable: createExpertTable(gpu, [0]) };
     if (host.shared.expertGate) out.sharedGate = createBufferWith(gpu, host.shared.expertGate, `${label} shared gate`);
   }
   return out;
 }
 
-/** Uploads a host layer as a full replica: one source holding every expert's block. */
+/** Uploads a host layer as a full replica: one buffer holding every expert's block. */
 export function uploadLayerWeights(gpu: Gpu, host: HostLayerWeights): DeviceLayerWeights {
   const words = host.layout.words;
-  const table = Array.from({ length: host.router.length / host.layout.hidden }, () => ({ source: 0, atWord: 0 }));
-  host.experts.forEach((e, i) => (table[e] = { source: 0, atWord: i * words }));
+  const table = Array.from({ length: host.router.length / host.layout.hidden }, () => 0);
+  host.experts.forEach((e, i) => (table[e] = i * words));
   const blocks = createBufferWith(gpu, host.blocks, `layer ${host.layer} experts`);
   return {
     ...uploadCommonWeights(gpu, host),
-    experts: { weights: [{ buffer: blocks }], expertTable: createExpertTable(gpu, table) },
+    experts: { weights: { buffer: blocks }, expertTable: createExpertTable(gpu, table) },
   };
 }

@@ -81,7 +81,6 @@ export async function setupDep(g: GroupEnv, env: RankEnv, shards: Shard[]): Prom
       expertHidden: cfg.expertHidden,
       experts: Math.max(1, shard.count),
       format: g.format,
-      sources: 1,
       variant: g.opts.variant,
       block: cfg.nativeWeightBlock,
       rowsPerExpert: maxRecv / cfg.experts,
@@ -96,7 +95,7 @@ export async function setupDep(g: GroupEnv, env: RankEnv, shards: Shard[]): Prom
     resident,
     table: createExpertTable(
       gpu,
-      Array.from({ length: Math.max(1, shard.count) }, (_, i) => ({ source: 0, atWord: i * layout.words })),
+      Array.from({ length: Math.max(1, shard.count) }, (_, i) => i * layout.words),
     ),
     gemm,
     pack,
@@ -169,7 +168,7 @@ export async function runDepRank(
 
   for (let l = 0; l < g.layers; l++) {
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
-    const w = { ...env.common[l], experts: { weights: [], expertTable: d.table } };
+    const w = { ...env.common[l], experts: { weights: shardBinding(d.resident, l), expertTable: d.table } };
     // What the steps of this layer hand each other.
     let mine: Uint32Array | undefined;
     let offs: Uint32Array[] = [];
@@ -233,7 +232,7 @@ export async function runDepRank(
           temps.push(perm, offsets, back);
           if (total > 0) {
             await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
-              const weights = [shardBinding(d.resident, l)];
+              const weights = shardBinding(d.resident, l);
               d.gemm.encodeGateUp(
                 enc,
                 { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h },

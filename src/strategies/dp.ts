@@ -21,7 +21,7 @@ export function setupDp(g: GroupEnv, env: RankEnv): DpRank {
   env.residentBytes = replica.bytes;
   const table = createExpertTable(
     env.gpu,
-    Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * g.layout.words })),
+    Array.from({ length: E }, (_, e) => e * g.layout.words),
   );
   return { env, replica, table };
 }
@@ -32,7 +32,7 @@ export async function runDpRank(rt: RankRuntime, g: GroupEnv, d: DpRank): Promis
   const plan = layerPlan('dp', { prefetch: false, splitWeights: true, pulls: false, exchange: false });
   for (let l = 0; l < g.layers; l++) {
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
-    const w = { ...env.common[l], experts: { weights: [shardBinding(d.replica, l)], expertTable: d.table } };
+    const w = { ...env.common[l], experts: { weights: shardBinding(d.replica, l), expertTable: d.table } };
     for (const step of plan) {
       if (!(await runLocalStep(rt, env, step, l, x, out, w)))
         throw new Error(`dp rank loop: step '${step}' is not a DP step`);

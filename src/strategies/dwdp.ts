@@ -66,7 +66,7 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement): Dwdp
       buffer: createBuffer(env.gpu, E * layout.bytes, `rank ${env.id} merged experts`),
       table: createExpertTable(
         env.gpu,
-        Array.from({ length: E }, (_, e) => ({ source: 0, atWord: e * layout.words })),
+        Array.from({ length: E }, (_, e) => e * layout.words),
       ),
     };
     env.prefetchBytes += E * layout.bytes;
@@ -153,8 +153,8 @@ export async function runDwdpRank(rt: RankRuntime, g: GroupEnv, d: DwdpRank, pee
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
     // One binding either way: layer l's store buffer (its section and its slot) with l's table, or the merged copy.
     const experts = d.merged
-      ? { weights: [{ buffer: d.merged.buffer }], expertTable: d.merged.table }
-      : { weights: [{ buffer: d.store.buffers[at.bufferOf(l)] }], expertTable: d.store.tables[l] };
+      ? { weights: { buffer: d.merged.buffer }, expertTable: d.merged.table }
+      : { weights: { buffer: d.store.buffers[at.bufferOf(l)] }, expertTable: d.store.tables[l] };
     const w = { ...env.common[l], experts };
     for (const step of plan) {
       switch (step) {

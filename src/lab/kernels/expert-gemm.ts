@@ -164,7 +164,6 @@ export const expertGemmLab: LabKernel<Float32Array> = {
         expertHidden: F,
         experts: E,
         format: s.format,
-        sources: 1,
         variant,
         rowsPerExpert: rows / E,
       });
