@@ -79,9 +79,9 @@ const SPEC: Spec = {
  * shape: 256 tokens, tiny-mixtral, nvfp4) and the same one-binding kernel: DP's experts in
  * order, against a DWDP rank's store (src/dwdp/store-layout.ts: rank 1 of 4, layer 3 of 4 with
  * 2 slots — its slot's pulled experts and its resident section in one buffer, each expert at
- * its own offset). The layouts alternate submission by submission and the ratio of each
- * adjacent pair is kept, so a load that drifts weighs on both sides of a pair alike; reported
- * as the median of the paired ratios.
+ * its own offset). The layouts alternate submission by submission (which goes first alternates
+ * too) and the ratio of each adjacent pair is kept, so a load that drifts weighs on both sides
+ * of a pair alike; reported as the median of the paired ratios.
  */
 async function gemmLayouts(pairs: number) {
   const cfg = resolveConfig('tiny-mixtral');
@@ -119,8 +119,12 @@ async function gemmLayouts(pairs: number) {
   });
   const ms: number[][] = SIDES.map(() => []);
   for (let i = 0; i < SIDES.length; i++) await timeGemm(gpu, gemm, problems[i], 1, 1);
+  // The order alternates pair by pair, so neither layout is always the one submitted first.
   for (let r = 0; r < pairs; r++)
-    for (let i = 0; i < SIDES.length; i++) ms[i].push((await timeGemm(gpu, gemm, problems[i], 1, 0)).minMs);
+    for (let j = 0; j < SIDES.length; j++) {
+      const i = r % 2 ? SIDES.length - 1 - j : j;
+      ms[i].push((await timeGemm(gpu, gemm, problems[i], 1, 0)).minMs);
+    }
   const y = await Promise.all(problems.map((p) => readY(gpu, p)));
   problems.forEach((p) => p.destroy());
   gemm.destroy();
