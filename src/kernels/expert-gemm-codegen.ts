@@ -524,7 +524,9 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   // load on SwiftShader: one tile function per source behind a switch ran every case masked
   // (4 sources: 1.36–1.45× one source's on the tiny-mixtral shape), and a select over every
   // source's load read both buffers (2 sources, a DWDP rank's shard and slot: 1.04–1.11×, and
-  // 1.06× DP's grouped GEMM in the paired invariant, docs/similarity.md).
+  // 1.06× DP's grouped GEMM in the paired invariant). One binding, the rank store's offsets:
+  // 1.01× DP's layout (95% interval 0.979–1.038, 200 pairs; bench:similarity --part gemm,
+  // docs/similarity.md).
   emitTileFn(c, L);
 
   // Entry point: find the tile, run the tile function on its expert's block.
