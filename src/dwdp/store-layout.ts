@@ -26,12 +26,13 @@
 //
 // Hazards. The slot region of buffer k is the only part written after upload (by the pulls of
 // the layers ≡ k); the sections are written once, at upload, and read by this rank's GEMMs and
-// by its peers' pulls (copy sources). Region and sections are disjoint byte ranges (checked
-// here), so a pull never writes what a GEMM of another layer or a peer's copy reads. Within
-// the slot, read-after-write (the GEMM of l reads it only after the pull of l landed) and
-// write-after-read (the pull of l + depth is issued only after the GEMM of l released it)
-// are guarded by the prefetch ring, where the DWDP rank loop (src/strategies/dwdp.ts) waits,
-// reads and releases.
+// by its peers' pulls (copy sources). Region and sections are disjoint byte ranges (by
+// construction: the slot is [0, S), the sections start at S; test/rank-store.test.ts
+// enumerates them), so a pull never writes what a GEMM of another layer or a peer's copy
+// reads. Within the slot, read-after-write (the GEMM of l reads it only after the pull of l
+// landed) and write-after-read (the pull of l + depth is issued only after the GEMM of l
+// released it) are guarded by the prefetch ring, where the DWDP rank loop
+// (src/strategies/dwdp.ts) waits, reads and releases.
 //
 // Pure module (runs in the browser): no I/O, no GPU.
 import type { Placement, PeerPull } from './placement.ts';

@@ -111,22 +111,28 @@ export function sectionRef(store: RankStore, layer: number): { buffer: GPUBuffer
 
 /** The run's size estimate of a rank's largest store buffer (checked against the device limits before any weight exists). */
 export function storeSizeItem(layout: StoreLayout): SizeItem {
-  return { why: storeWhy(layout), bytes: layout.maxBufferBytes, where: 'device' };
+  return {
+    why: `${storeWhy(layout)}; fewer --layers or, with --prefetch on, a deeper --prefetch-depth make it smaller`,
+    bytes: layout.maxBufferBytes,
+    where: 'device',
+  };
 }
 
 function storeWhy(l: StoreLayout): string {
+  const slots = l.depth === 1 ? 'one slot' : `--prefetch-depth ${l.depth} slots`;
   return (
     `DWDP rank ${l.rank}'s expert buffer for slot 0 (its prefetch slot, ${sizeText(l.slotBytes)}, and the resident ` +
-    `experts of ${Math.ceil(l.layers / l.depth)} of --layers ${l.layers} layers, ${sizeText(l.sectionStride)} each, ` +
-    `one buffer per --prefetch-depth slot: ${l.depth})`
+    `experts of ${Math.ceil(l.layers / l.depth)} of the --layers ${l.layers} layers, ${sizeText(l.sectionStride)} each; ` +
+    `one such buffer per slot, ${slots})`
   );
 }
 
 function storeLimitError(l: StoreLayout, limit: string, allowed: number): LimitExceededError {
   const fit = l.layersWithin(allowed);
-  const choice =
+  const err = new LimitExceededError(limit, l.maxBufferBytes, allowed, storeWhy(l));
+  err.message +=
     fit > 0
-      ? `; use --layers ${fit} or fewer, or a deeper --prefetch-depth (more, smaller buffers)`
-      : '; no layer count fits: use a larger --ranks (smaller shards) or a smaller --format';
-  return new LimitExceededError(limit, l.maxBufferBytes, allowed, storeWhy(l) + choice);
+      ? `: use --layers ${fit} or fewer, or, with --prefetch on, a deeper --prefetch-depth (more, smaller buffers)`
+      : ': no layer count fits: use more --ranks (smaller shards) or a smaller --weights format';
+  return err;
 }

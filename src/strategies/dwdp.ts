@@ -16,12 +16,13 @@
 //   kernel with other offsets. Off: a timed merge copies them into one contiguous buffer first.
 //
 // Hazards on the slot (the only region written after upload): read-after-write — the GEMM of
-// layer l reads its slot only after 'waitPull' (ring.read checks the pull was issued and is
-// awaited here); write-after-read — the pull of l + depth is issued into the slot only at
-// 'issuePull', after the GEMM of l has completed (rt.compute returns once its submission is
-// done, under either clock) and released the slot (ring.release). The resident sections in
-// the same buffer are written once, at upload, and are disjoint from the slot
-// (store-layout.ts), so a pull never touches what a GEMM or a peer's copy reads there.
+// layer l (and, split off, the merge) reads its slot only after 'waitPull' has awaited the
+// pull's landing (ring.read checks it was issued); write-after-read — the pull of l + depth
+// is issued into the slot only at 'issuePull', after the GEMM of l has completed (rt.compute
+// returns once its submission is done, under either clock) and released the slot
+// (ring.release). The resident sections in the same buffer are written once, at upload, and
+// are disjoint from the slot (store-layout.ts), so a pull never touches what a GEMM or a
+// peer's copy reads there.
 import { readI32 } from '../gpu/index.ts';
 import { createExpertTable } from '../kernels/expert-gemm.ts';
 import type { WordCopy } from '../kernels/copy.ts';
