@@ -5,14 +5,22 @@
 // pulled ones interleaved in expert order, at non-zero offsets — against the float64
 // reference, on fresh random weights, inputs and routing.
 import { describe, expect, it } from 'vitest';
-import { LimitExceededError, createBufferWith, readBuffer, readF32, type Gpu } from '../src/gpu/index.ts';
+import {
+  LimitExceededError,
+  createBufferWith,
+  deviceNeeds,
+  readBuffer,
+  readF32,
+  resolveLimits,
+  type Gpu,
+} from '../src/gpu/index.ts';
 import { GroupedExpertGemm, expertGemmReference, type DecodedExpert } from '../src/kernels/expert-gemm.ts';
 import { permuteReference } from '../src/kernels/permute.ts';
 import type { HostLayerWeights } from '../src/layer/host-weights.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import { StoreLayout, alignBinding } from '../src/dwdp/store-layout.ts';
-import { createRankStore, sectionRef, type RankStore } from '../src/dwdp/weight-store.ts';
+import { createRankStore, sectionRef, shardSizeItem, uploadShard, type RankStore } from '../src/dwdp/weight-store.ts';
 import { PrefetchRing } from '../src/timeline/plan.ts';
 import { relativeError } from '../src/util/numeric.ts';
 import { Rng } from '../src/util/random.ts';
@@ -114,6 +122,33 @@ describe(`rank store layout ${at}`, () => {
 });
 
 /** Random experts of `layers` layers, packed as a host replica, with their decoded weights. */
+describe(`DP and DEP resident buffers ${at}`, () => {
+  it('the size checked before the run is the buffer uploadShard allocates, limited by maxBufferSize only', async () => {
+    const rng = new Rng(seed).fork('shard');
+    const gpu = await testGpu();
+    const E = 4 + rng.int(5);
+    const layers = 1 + rng.int(4);
+    const first = rng.int(E - 1);
+    const shard = { first, count: 1 + rng.int(E - first) };
+    const hosts = hostLayers(rng, 'fp8', 128, 64, E, layers).map((h) => h.host);
+    const r = uploadShard(gpu, hosts, shard, 'test shard');
+    const item = shardSizeItem('the test rank', shard, hosts[0].layout.bytes, layers);
+    expect(r.buffer.size).toBe(item.bytes);
+    expect(r.layerStride * layers).toBe(item.bytes);
+    r.buffer.destroy();
+    // Bound a layer at a time: a binding limit below the whole buffer (but above one section) does not refuse it;
+    // a buffer limit below it does, naming --layers.
+    const needs = deviceNeeds([item]);
+    expect(needs.map((n) => n.limit)).toEqual(['maxBufferSize']);
+    const limits = (maxBufferSize: number) =>
+      ({ maxStorageBufferBindingSize: r.layerStride, maxBufferSize }) as unknown as GPUSupportedLimits;
+    expect(() => resolveLimits(limits(item.bytes), needs)).not.toThrow();
+    expect(() => resolveLimits(limits(item.bytes - 4), needs)).toThrow(
+      /the test rank's resident experts.*fewer --layers/,
+    );
+  });
+});
+
 function hostLayers(rng: Rng, format: WeightFormat, H: number, F: number, E: number, layers: number) {
   const layout = expertLayout(format, H, F);
   return Array.from({ length: layers }, (_, layer) => {

@@ -26,12 +26,32 @@ export interface ResidentShard {
   bytes: number;
 }
 
+/** Bytes of the resident buffer uploadShard makes: one 256-byte-aligned section per layer. */
+export function shardBufferBytes(count: number, expertBytes: number, layers: number): number {
+  return alignBinding(count * expertBytes) * layers;
+}
+
+/**
+ * A resident shard's buffer as a size item (the run checks it before generating weights): it is
+ * bound one layer's section at a time, so only maxBufferSize limits it.
+ */
+export function shardSizeItem(whose: string, shard: Shard, expertBytes: number, layers: number): SizeItem {
+  return {
+    why:
+      `${whose}'s resident experts (${shard.count} experts × ${sizeText(expertBytes)} in each of the --layers ${layers} layers, ` +
+      `one buffer); fewer --layers make it smaller`,
+    bytes: shardBufferBytes(shard.count, expertBytes, layers),
+    where: 'device',
+    bound: 'sections',
+  };
+}
+
 /** Uploads experts [first, first + count) of every layer into one resident buffer. */
 export function uploadShard(gpu: Gpu, layers: HostLayerWeights[], shard: Shard, label: string): ResidentShard {
   const layout = layers[0].layout;
   const words = layout.words;
   const layerStride = alignBinding(shard.count * layout.bytes);
-  const data = new Uint32Array((layerStride / 4) * layers.length);
+  const data = new Uint32Array(shardBufferBytes(shard.count, layout.bytes, layers.length) / 4);
   layers.forEach((h, l) => {
     if (h.experts[0] !== 0 || h.experts.length < shard.first + shard.count)
       throw new Error('uploadShard: host weights must hold every expert in order');

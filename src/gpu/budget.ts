@@ -23,6 +23,11 @@ export interface SizeItem {
   elementBytes?: number;
   /** How many such host arrays exist at once (default 1; e.g. one per layer). */
   count?: number;
+  /**
+   * How a device buffer is bound: whole (default; it must fit maxStorageBufferBindingSize too) or
+   * by sections (one layer at a time, as a resident shard is): then only maxBufferSize limits it.
+   */
+  bound?: 'whole' | 'sections';
 }
 
 /** Float64 references run on one CPU core at ~10⁸–10⁹ multiply-adds a second: 10¹⁰ is about a minute. */
@@ -111,7 +116,9 @@ export function deviceNeeds(items: readonly SizeItem[]): LimitNeed[] {
   return items
     .filter((i) => i.where !== 'host')
     .flatMap((i) => [
-      { limit: 'maxStorageBufferBindingSize' as const, value: i.bytes, why: i.why },
+      ...(i.bound === 'sections'
+        ? []
+        : [{ limit: 'maxStorageBufferBindingSize' as const, value: i.bytes, why: i.why }]),
       { limit: 'maxBufferSize' as const, value: i.bytes, why: i.why },
     ]);
 }

@@ -12,7 +12,7 @@ import type { Op } from '../timeline/ops.ts';
 import { adapterText, timeSourceText, type Provenance } from '../timeline/provenance.ts';
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts';
-import { storeSizeItem } from '../dwdp/weight-store.ts';
+import { shardSizeItem, storeSizeItem } from '../dwdp/weight-store.ts';
 import { totalTokens } from '../workload/workload.ts';
 import { groupRates } from './metrics.ts';
 import { dilationFor, measureDilation } from './dilation.ts';
@@ -136,9 +136,16 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
     count: 4,
   });
   // DWDP: each rank's largest store buffer (its slot and its resident sections), one binding of the grouped GEMM.
+  // DP and DEP: each rank's resident buffer (every layer's replica or shard), bound a layer at a time.
+  const expertBytes = layerLayout(cfg, opts.format).bytes;
   if (placement) {
-    const bytes = layerLayout(cfg, opts.format).bytes;
-    for (let r = 0; r < N; r++) sizes.push(storeSizeItem(dwdpStoreLayout(placement, r, bytes, opts.layers, opts.dwdp)));
+    for (let r = 0; r < N; r++)
+      sizes.push(storeSizeItem(dwdpStoreLayout(placement, r, expertBytes, opts.layers, opts.dwdp)));
+  } else if (opts.strategy === 'dp') {
+    sizes.push(shardSizeItem('each DP rank', { first: 0, count: cfg.experts }, expertBytes, opts.layers));
+  } else {
+    const largest = depShards(cfg.experts, N).reduce((a, s) => (s.count > a.count ? s : a));
+    sizes.push(shardSizeItem('the largest DEP rank', largest, expertBytes, opts.layers));
   }
   checkHostSizes(sizes);
   const ranks = await createRanks(N, opts.rankMode, { needs: deviceNeeds(sizes) });
