@@ -20,6 +20,7 @@ import {
 } from '../src/sim/e2e/generation.ts';
 import { popularityOrder } from '../src/workload/skew.ts';
 import { kvTransfer } from '../src/sim/e2e/kv-transfer.ts';
+import { acceptedTokenMoments } from '../src/sim/e2e/ttft-queue.ts';
 import { bestInBand, paretoFrontier, type ParetoPoint } from '../src/sim/e2e/pareto.ts';
 import { ctxThroughput, genThroughput, operatingPoint, type LoopInput } from '../src/sim/e2e/rate-match.ts';
 import {
@@ -561,11 +562,27 @@ describe('e2e scenarios', () => {
       [{ mode: 'e2e', e2e: { genEp: [0] } }, /scenario\.e2e\.genEp/],
       [{ mode: 'e2e', e2e: { bands: [[30, 20]] } }, /scenario\.e2e\.bands/],
       [{ mode: 'e2e', e2e: { inputRatio: 1.5 } }, /scenario\.e2e\.inputRatio/],
-      [{ mode: 'e2e', e2e: { generation: { mtpAcceptance: [2] } } }, /scenario\.e2e\.generation\.mtpAcceptance/],
       [
-        { mode: 'e2e', e2e: { generation: { mtpAcceptance: 0.85 } } },
-        /scenario\.e2e\.generation\.mtpAcceptance .*must be a list/,
+        { mode: 'e2e', e2e: { generation: { mtpAcceptance: [2] } } },
+        new RegExp(
+          '^scenario\\.e2e\\.generation\\.mtpAcceptance \\[2\\]: must be between 0 and 1 \\(one acceptance for every ' +
+            'draft position, the geometric law\\) or a list of 1 to 16 values, each between 0 and 1; 2 is not$',
+        ),
       ],
+      [
+        { mode: 'e2e', e2e: { generation: { mtpAcceptance: 1.5 } } },
+        /^scenario\.e2e\.generation\.mtpAcceptance 1\.5: must be between 0 and 1 \(.*\) or a list of 1 to 16 values, .*; 1\.5 is not$/,
+      ],
+      [{ mode: 'e2e', e2e: { generation: { mtpAcceptance: -0.1 } } }, /mtpAcceptance -0\.1: .*; -0\.1 is not$/],
+      [
+        { mode: 'e2e', e2e: { generation: { mtpAcceptance: '0.85' } } },
+        /mtpAcceptance "0\.85": must be between 0 and 1/,
+      ],
+      [
+        { mode: 'e2e', e2e: { generation: { mtpAcceptance: [] } } },
+        /mtpAcceptance \[\]: must be between 0 and 1 .* or a list/,
+      ],
+      [{ mode: 'e2e', e2e: { generation: { mtpAcceptance: null } } }, /mtpAcceptance null: must be between 0 and 1/],
       [{ mode: 'e2e', e2e: { tpsPerUserMetric: 'tpot' } }, /scenario\.e2e\.tpsPerUserMetric/],
       [{ mode: 'e2e', e2e: { generation: { nope: 1 } } }, /scenario\.e2e\.generation\.nope/],
       [{ mode: 'e2e', e2e: { isl: 8192.5 } }, /scenario\.e2e\.isl/],
@@ -590,6 +607,69 @@ describe('e2e scenarios', () => {
       [{ mode: 'e2e', e2e: { mtp: [9] } }, /scenario\.e2e\.mtp/],
     ];
     for (const [json, re] of bad) expect(() => parseE2eScenario(json), JSON.stringify(json)).toThrow(re);
+  });
+
+  it('reads generation.mtpAcceptance as one number (the earlier format: one α for every draft, the geometric law) or a list per draft position', () => {
+    // Independent float64 references: P(exactly k drafts accepted) enumerated over the chain's
+    // outcomes (draft i survives with α_i, drafts past the list with its last entry), and the
+    // earlier format's own formula, Σ_{i ≤ m} αⁱ accepted tokens and K's law P(K = k) = αᵏ(1 − α), k < m.
+    const chain = (m: number, alpha: number[]) => {
+      const at = (i: number) => alpha[Math.min(i, alpha.length) - 1];
+      let mean = 0;
+      for (let k = 0; k <= m; k++) {
+        let p = 1;
+        for (let i = 1; i <= k; i++) p *= at(i);
+        if (k < m) p *= 1 - at(k + 1);
+        mean += p * (1 + k);
+      }
+      return mean;
+    };
+    const geometric = (m: number, a: number) => {
+      let mean = 0;
+      let second = 0;
+      for (let k = 0; k <= m; k++) {
+        const p = k < m ? Math.pow(a, k) * (1 - a) : Math.pow(a, m);
+        mean += p * (1 + k);
+        second += p * (1 + k) * (1 + k);
+      }
+      let sum = 0;
+      for (let i = 0; i <= m; i++) sum += Math.pow(a, i);
+      return { sum, mean, variance: second - mean * mean };
+    };
+    const parsed = (v: unknown) =>
+      parseE2eScenario({ mode: 'e2e', e2e: { generation: { mtpAcceptance: v } } }).e2e.generation!.mtpAcceptance!;
+    for (let trial = 0; trial < 40; trial++) {
+      const a = rng.next();
+      const list = Array.from({ length: 1 + rng.int(6) }, () => rng.next());
+      const scalar = parsed(a);
+      expect(scalar, tag('a number is the one-entry list')).toEqual([a]);
+      expect(parsed(list), tag('a list is kept as it is')).toEqual(list);
+      const m = rng.int(9);
+      const cfg = { ep: 8 << rng.int(3), batch: 1 + rng.int(64), mtp: m, eplb: rng.next() < 0.5 };
+      const step = (alpha: readonly number[]) =>
+        decodeStep(cost, cfg, cfg.batch, 8000, { ...DEFAULT_GENERATION_PARAMS, mtpAcceptance: alpha });
+      const old = geometric(m, a);
+      const at = tag(`α ${a}, MTP ${m}`);
+      expect(step(scalar).tokensPerStep, at).toBeCloseTo(old.sum, 12);
+      expect(step(scalar).tokensPerStep, at).toBeCloseTo(old.mean, 12);
+      const tok = acceptedTokenMoments(m, scalar);
+      expect(tok.mean, at).toBeCloseTo(old.mean, 12);
+      expect(tok.variance, at).toBeCloseTo(old.variance, 12);
+      expect(step(parsed(list)).tokensPerStep, tag(`α ${list.join(', ')}, MTP ${m}`)).toBeCloseTo(chain(m, list), 12);
+    }
+    // The earlier format's numbers: α = 0.85 accepted 1.85, 2.5725 and 3.186625 tokens a step at MTP 1, 2, 3.
+    const old = parsed(0.85);
+    [1.85, 2.5725, 3.186625].forEach((want, i) =>
+      expect(acceptedTokens(i + 1, old), `MTP ${i + 1}`).toBeCloseTo(want, 12),
+    );
+    // And the whole model: a scenario with the number is the scenario with its one-entry list.
+    const ev = (v: unknown) =>
+      e2eEvaluator(parseE2eScenario({ mode: 'e2e', e2e: { generation: { mtpAcceptance: v } } }));
+    const [byNumber, byList] = [ev(0.85), ev([0.85])];
+    const gen = { ep: 16, batch: 32, mtp: 3, eplb: true };
+    const pt = byNumber.evaluate('dwdp', 4, gen)!;
+    expect(pt).toEqual(byList.evaluate('dwdp', 4, gen));
+    expect(byNumber.queuedTtft(pt)).toEqual(byList.queuedTtft(pt));
   });
 
   it('declares every e2e key once, with the model’s own defaults, and names the key of any bad value', () => {

@@ -17,8 +17,12 @@ import { parseJson, rangeText, type OptionDecl } from './schema.ts';
 import { SCENARIO_PARAM, SCENARIO_PARAMS } from './scenario.ts';
 
 export interface E2eParamDecl extends OptionDecl {
-  /** The value is a list of 1 … maxItems elements of this kind; `pairs`: of [lo, hi] with lo < hi. */
-  list?: { maxItems: number; pairs?: boolean };
+  /**
+   * The value is a list of 1 … maxItems elements of this kind; `pairs`: of [lo, hi] with lo < hi;
+   * `scalar`: a single element is accepted too and read as the one-element list [x] (the words say
+   * what that means, for the message).
+   */
+  list?: { maxItems: number; pairs?: boolean; scalar?: string };
 }
 
 const PREFIX = 'scenario.e2e';
@@ -205,11 +209,13 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     kind: 'number',
     min: 0,
     max: 1,
-    list: { maxItems: 16 },
+    // A number is the earlier format (one α for every draft: the geometric law); scenario files with it keep working.
+    list: { maxItems: 16, scalar: 'one acceptance for every draft position, the geometric law' },
     label: 'generation.mtpAcceptance',
     help:
       'per draft position, the probability a draft is accepted given the drafts before it were; later drafts take the ' +
-      `last entry (default ${G.mtpAcceptance.map((a) => a.toFixed(3)).join(', ')}: TensorRT-LLM tech blog 1's measured 1.92, 2.58, 2.82 ` +
+      'last entry, so one number (or a one-entry list) is the same α for every draft: the geometric law; ' +
+      `(default ${G.mtpAcceptance.map((a) => a.toFixed(3)).join(', ')}: TensorRT-LLM tech blog 1's measured 1.92, 2.58, 2.82 ` +
       'accepted tokens at MTP 1, 2, 3)',
   },
   {
@@ -348,9 +354,11 @@ function checked(decl: E2eParamDecl, v: unknown, path: string): unknown {
       );
     }
   }
-  const { maxItems, pairs } = decl.list;
+  const { maxItems, pairs, scalar } = decl.list;
   const what = pairs ? `[lo, hi] pairs with lo < hi, each ${checkRange(decl)}` : `values, each ${checkRange(decl)}`;
-  const bad = (why: string) => new OptionError(path, shown(v), d`must be a list of 1 to ${maxItems} ${what}${why}`);
+  const either = scalar ? `${checkRange(decl)} (${scalar}) or ` : '';
+  const bad = (why: string) =>
+    new OptionError(path, shown(v), d`must be ${either}a list of 1 to ${maxItems} ${what}${why}`);
   const one = (x: unknown) => {
     try {
       return parseJson(decl, x);
@@ -359,6 +367,7 @@ function checked(decl: E2eParamDecl, v: unknown, path: string): unknown {
       throw e;
     }
   };
+  if (scalar && !Array.isArray(v)) return [one(v)];
   if (!Array.isArray(v) || v.length === 0 || v.length > maxItems) throw bad('');
   if (!pairs) return v.map(one);
   return v.map((pair) => {
