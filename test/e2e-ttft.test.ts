@@ -4,7 +4,8 @@
 // MTP against its enumeration; and the run is a pure function of its input and seed.
 import { describe, expect, it } from 'vitest';
 import { acceptedTokens } from '../src/sim/e2e/generation.ts';
-import { acceptedTokenMoments, simulateTtft, type TtftSimInput } from '../src/sim/e2e/ttft-queue.ts';
+import { acceptedTokenMoments, nthSmallest, simulateTtft, type TtftSimInput } from '../src/sim/e2e/ttft-queue.ts';
+import { bisect } from '../src/sim/e2e/rate-match.ts';
 import { benchmarkRequests } from '../src/sim/e2e/scenario.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
@@ -164,5 +165,51 @@ describe('simulated TTFT', () => {
     expect(() => simulateTtft({ ...st, concurrency: 1, requests: 0, seed: 1 })).toThrow(/requests must be a positive/);
     expect(() => simulateTtft({ ...st, concurrency: 1, requests: 1, seed: 1, osl: 1 })).toThrow(/OSL must be ≥ 2/);
     expect(() => simulateTtft({ ...st, concurrency: 1, requests: 1, seed: 1, workers: 0 })).toThrow(/workers/);
+  });
+});
+
+describe('the run’s order statistics and the operating point’s bisection', () => {
+  it('selects the value a full sort puts at each rank, on random arrays full of ties', () => {
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + rng.int(300);
+      const levels = 1 + rng.int(n); // few levels: many equal values
+      const a = Float64Array.from(
+        { length: n },
+        () => rng.int(levels) * rng.uniform(0.5, 2) * (rng.next() < 0.1 ? 0 : 1),
+      );
+      const sorted = Float64Array.from(a).sort();
+      const k = rng.int(n);
+      const work = Float64Array.from(a);
+      expect(nthSmallest(work, k), tag(`n ${n}, rank ${k}`)).toBe(sorted[k]);
+      expect(Float64Array.from(work).sort(), tag('a permutation of the input')).toEqual(sorted);
+    }
+    expect(() => nthSmallest(new Float64Array(3), 3)).toThrow(/rank 3 outside 0 … 2/);
+  });
+
+  it('leaves the bracket a fixed 100 halvings leave, stopping once a halving changes nothing', () => {
+    const reference = (f: (b: number) => number, target: number, hi: number) => {
+      let lo = 0;
+      for (let i = 0; i < 100; i++) {
+        const mid = (lo + hi) / 2;
+        if (f(mid) < target) lo = mid;
+        else hi = mid;
+      }
+      return [lo, hi];
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      // Increasing functions with plateaus, kinks and a root anywhere in [0, hi] (or outside it).
+      const hi = rng.uniform(1e-3, 4096);
+      const a = rng.uniform(0.1, 10);
+      const step = rng.uniform(0.01, 1);
+      const forms = [
+        (b: number) => a * b,
+        (b: number) => a * b + Math.floor(b / step) * step,
+        (b: number) => Math.floor(b / step),
+        (b: number) => Math.sqrt(b) + a * b * b,
+      ];
+      const f = forms[rng.int(forms.length)];
+      const target = rng.uniform(-0.2, 1.2) * f(hi);
+      expect(bisect(f, target, hi), tag(`hi ${hi}, target ${target}`)).toEqual(reference(f, target, hi));
+    }
   });
 });

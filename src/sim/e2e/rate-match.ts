@@ -80,13 +80,23 @@ export interface OperatingPoint {
 
 const ITER = 100;
 
-/** Where an increasing f crosses `target` in [0, hi]: the bracket [lo, hi] left after ITER halvings. */
-function bisect(f: (b: number) => number, target: number, hi: number): [number, number] {
+/**
+ * Where an increasing f crosses `target` in [0, hi]: the bracket [lo, hi] left after ITER halvings.
+ * Once a halving leaves the bracket as it was (the midpoint is an end in floating point, and f
+ * sends it to the same side), every later one would too — the same midpoint, the same f — so the
+ * loop stops there: the bracket is bit for bit the one ITER halvings leave, in about 60 of them.
+ */
+export function bisect(f: (b: number) => number, target: number, hi: number): [number, number] {
   let lo = 0;
   for (let i = 0; i < ITER; i++) {
     const mid = (lo + hi) / 2;
-    if (f(mid) < target) lo = mid;
-    else hi = mid;
+    if (f(mid) < target) {
+      if (lo === mid) break;
+      lo = mid;
+    } else {
+      if (hi === mid) break;
+      hi = mid;
+    }
   }
   return [lo, hi];
 }

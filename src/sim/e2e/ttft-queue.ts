@@ -91,6 +91,38 @@ export function acceptedTokenMoments(mtp: number, alpha: readonly number[]): { m
   return { mean, variance: Math.max(0, second - mean * mean) };
 }
 
+/**
+ * The k-th smallest value of a (0-based; NaN-free), as a[k] after an ascending sort: Hoare's
+ * selection, partially reordering `a` in place; expected linear time.
+ */
+export function nthSmallest(a: Float64Array, k: number): number {
+  if (!(Number.isInteger(k) && k >= 0 && k < a.length))
+    throw new Error(`nthSmallest: rank ${k} outside 0 … ${a.length - 1}`);
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const x = a[i];
+        a[i] = a[j];
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    // Now a[lo … j] ≤ pivot ≤ a[i … hi], and every element between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
 /** A binary min-heap of events by (time, order of insertion). */
 class EventHeap {
   private t: number[] = [];
@@ -140,9 +172,15 @@ class EventHeap {
     }
   }
 
-  /** Removes the earliest event and returns [time, kind, arg]. */
-  pop(): [number, number, number] {
-    const top: [number, number, number] = [this.t[0], this.kind[0], this.arg[0]];
+  /** The kind and argument of the event pop() removed last. */
+  kindOut = 0;
+  argOut = 0;
+
+  /** Removes the earliest event and returns its time (its kind and argument: kindOut, argOut; no tuple per event). */
+  pop(): number {
+    const top = this.t[0];
+    this.kindOut = this.kind[0];
+    this.argOut = this.arg[0];
     this.n--;
     if (this.n > 0) {
       this.swap(0, this.n);
@@ -334,7 +372,9 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
 
   for (let i = 0; i < C; i++) issue(0);
   while (ev.size > 0) {
-    const [t, kind, arg] = ev.pop();
+    const t = ev.pop();
+    const kind = ev.kindOut;
+    const arg = ev.argOut;
     if (kind === KICK) startCtx(arg, t);
     else if (kind === CTX_DONE) {
       const batch = batches[arg];
@@ -362,9 +402,11 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     }
   }
   check(done === N, `simulated ${done} of ${N} requests`);
-  const sorted = Float64Array.from(ttft).sort();
-  const q = (p: number) => sorted[Math.min(N - 1, Math.floor(p * N))];
-  const median = N % 2 ? sorted[(N - 1) / 2] : (sorted[N / 2 - 1] + sorted[N / 2]) / 2;
+  // Order statistics by selection: the values a full sort would put at these ranks.
+  const sorted = Float64Array.from(ttft);
+  const q = (p: number) => nthSmallest(sorted, Math.min(N - 1, Math.floor(p * N)));
+  const median =
+    N % 2 ? nthSmallest(sorted, (N - 1) / 2) : (nthSmallest(sorted, N / 2 - 1) + nthSmallest(sorted, N / 2)) / 2;
   let sum = 0;
   for (const v of ttft) sum += v;
   return {
