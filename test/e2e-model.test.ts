@@ -29,6 +29,7 @@ import {
   e2eEvaluator,
   e2eValidation,
   parseE2eScenario,
+  REPRO_MATRIX,
   runE2e,
 } from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
@@ -607,6 +608,14 @@ describe('e2e scenarios', () => {
       [{ mode: 'e2e', e2e: { mtp: [9] } }, /scenario\.e2e\.mtp/],
     ];
     for (const [json, re] of bad) expect(() => parseE2eScenario(json), JSON.stringify(json)).toThrow(re);
+  });
+
+  it('searches the generation batches a deployment runs as modeled: the captured CUDA-graph sizes up to the reproduction’s largest', () => {
+    // reproduce.py's list for a max_num_tokens of 256, written out: 1, 2, 4, then every multiple of 8.
+    const captured = [1, 2, 4, ...Array.from({ length: 32 }, (_, i) => 8 * (i + 1))];
+    expect(DEFAULT_E2E_PARAMS.genBatch).toEqual(captured);
+    for (const r of REPRO_MATRIX) expect(captured, r.experiment).toContain(r.batch);
+    expect(Math.max(...REPRO_MATRIX.map((r) => r.batch))).toBe(captured[captured.length - 1]);
   });
 
   it('reads generation.mtpAcceptance as one number (the earlier format: one α for every draft, the geometric law) or a list per draft position', () => {

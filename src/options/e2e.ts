@@ -11,7 +11,7 @@
 // Pure module (Node and browser).
 import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { DEFAULT_GENERATION_PARAMS as G, type GenerationParams } from '../sim/e2e/generation.ts';
-import { DEFAULT_E2E_PARAMS as E, type E2eParams } from '../sim/e2e/params.ts';
+import { DEFAULT_E2E_PARAMS as E, GEN_BATCH_MAX, type E2eParams } from '../sim/e2e/params.ts';
 import { OptionError, d } from './error.ts';
 import { parseJson, rangeText, type OptionDecl } from './schema.ts';
 import { SCENARIO_PARAM, SCENARIO_PARAMS } from './scenario.ts';
@@ -127,7 +127,9 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     max: 4096,
     list: { maxItems: 64 },
     label: 'genBatch',
-    help: `generation batch per GPU searched (default ${E.genBatch.join(', ')})`,
+    help:
+      'generation batch per GPU searched (default: the CUDA-graph batch sizes the reproduction captures, up to ' +
+      `${GEN_BATCH_MAX}: ${E.genBatch.slice(0, 6).join(', ')}, …, ${E.genBatch[E.genBatch.length - 1]})`,
   },
   {
     key: 'mtp',

@@ -22,6 +22,7 @@ import { stringify } from 'yaml';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import type { E2ePoint, E2eResult } from './e2e/scenario.ts';
+import { cudaGraphBatchSizes } from './e2e/params.ts';
 
 export class ExportError extends Error {
   override name = 'ExportError';
@@ -89,14 +90,8 @@ export interface ExportFile {
   text: string;
 }
 
-/** CUDA graph batch sizes as the reproduction's generator lists them for a max_num_tokens. */
-export function cudaGraphBatchSizes(maxNumTokens: number): number[] {
-  const out = [1, 2, 4].filter((b) => b <= maxNumTokens);
-  for (let b = 8; b <= Math.min(maxNumTokens, 1024); b += 8) out.push(b);
-  for (let b = 1040; b <= Math.min(maxNumTokens, 2048); b += 16) out.push(b);
-  if (maxNumTokens > 2048) out.push(maxNumTokens);
-  return out;
-}
+/** CUDA graph batch sizes as the reproduction's generator lists them for a max_num_tokens (declared with the search's grid). */
+export { cudaGraphBatchSizes };
 
 export interface ExportOptions {
   /** Model checkpoint path or HF id written into the launch config. */

@@ -60,7 +60,35 @@ export interface E2eParams {
   ttftRequests: number;
 }
 
-/** The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices. */
+/**
+ * The CUDA-graph batch sizes TensorRT-LLM's DWDP reproduction captures on its generation servers
+ * for a `max_num_tokens` (examples/dwdp/reproduce.py `_cuda_graph_batch_sizes`, "following the
+ * internal benchmark defaults"): 1, 2, 4, then 8 … min(n, 1024) in steps of 8, then 1040 …
+ * min(n, 2048) in steps of 16, and n itself above 2048. With `enable_padding` (the reproduction's)
+ * a step of any other request count runs the next captured size's graph.
+ */
+export function cudaGraphBatchSizes(maxNumTokens: number): number[] {
+  const out = [1, 2, 4].filter((b) => b <= maxNumTokens);
+  for (let b = 8; b <= Math.min(maxNumTokens, 1024); b += 8) out.push(b);
+  for (let b = 1040; b <= Math.min(maxNumTokens, 2048); b += 16) out.push(b);
+  if (maxNumTokens > 2048) out.push(maxNumTokens);
+  return out;
+}
+
+/**
+ * The largest generation batch per GPU searched: the reproduction's largest `batch` (256, its
+ * 20–40 TPS/user rows; docs/validation-sources.md §1).
+ */
+export const GEN_BATCH_MAX = 256;
+
+/**
+ * The published setting (docs/validation-sources.md §1) and the reproduction matrix's choices.
+ * The generation batches searched are the sizes a deployment runs as modeled: the captured
+ * CUDA-graph sizes up to GEN_BATCH_MAX (1, 2, 4, 8, 16, 24, …, 256). The decode model times a
+ * step at its request count, without the padding to the next captured size, so a pool filled to
+ * a size that is not captured would be modeled faster than it runs; every captured size is one a
+ * pool can fill. (Before: powers of two only, 1 … 256, a grid with no source.)
+ */
 export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
   isl: 8192,
   osl: 1024,
@@ -71,7 +99,7 @@ export const DEFAULT_E2E_PARAMS: Readonly<E2eParams> = {
   ctxMaxTokens: 33000,
   contentionFix: false,
   genEp: [4, 8, 16, 32],
-  genBatch: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  genBatch: cudaGraphBatchSizes(GEN_BATCH_MAX),
   mtp: [0, 1, 2, 3],
   eplb: [false, true],
   concurrencyFactor: 1,
