@@ -37,6 +37,10 @@ function time<T>(f: () => T): { cpu: number[]; wall: number[]; last: T } {
 runE2e(spec); // warm-up (JIT)
 const curves = time(() => e2eEvaluator(spec));
 const search = time(() => runE2e(spec));
+// The same scenario on the search's earlier batch grid (powers of two), side by side in this process.
+const POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const pow2Spec = { ...spec, e2e: { ...spec.e2e, genBatch: POW2 } };
+const pow2 = time(() => runE2e(pow2Spec));
 const res: E2eResult = search.last;
 // The simulated benchmark runs behind the reported median TTFTs, alone: one per reported deployment.
 const ev = e2eEvaluator(spec);
@@ -71,7 +75,8 @@ console.log(
     ['part', 'CPU ms min (measured)', 'wall ms median (measured)'],
     [
       row('context curves (rack model, DEP + DWDP, batch 1–4)', curves),
-      row('whole scenario in process (curves + search + TTFT runs)', search),
+      row(`whole scenario in process (curves + search + TTFT runs; ${res.pointsSearched} deployments)`, search),
+      row(`the same, batches ${POW2.join(', ')} only (${pow2.last.pointsSearched} deployments)`, pow2),
       row(`TTFT runs alone (${reported.length} deployments × about ${res.params.ttftRequests} requests)`, ttft),
       row('npm run sim -- --scenario r1-e2e-pareto --json (fresh Node)', cli, false),
     ],
@@ -97,6 +102,12 @@ await writeFileAtomic(
       deploymentsSearched: res.pointsSearched,
       contextCurves: { cpuMs: curves.cpu, wallMs: curves.wall },
       scenarioInProcess: { cpuMs: search.cpu, wallMs: search.wall },
+      scenarioPowersOfTwo: {
+        genBatch: POW2,
+        deployments: pow2.last.pointsSearched,
+        cpuMs: pow2.cpu,
+        wallMs: pow2.wall,
+      },
       ttftRuns: { deployments: reported.length, requests: res.params.ttftRequests, cpuMs: ttft.cpu, wallMs: ttft.wall },
       cli: { wallMs: cli.wall },
       speedupsModeled: res.bands.map((b) => ({ band: b.tpsPerUser, speedupTpsPerGpu: b.speedupTpsPerGpu })),
