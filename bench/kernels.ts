@@ -8,11 +8,13 @@
 // the table says on which adapter. FLOPs = 2·T·K·3·H·F. Writes results/bench-kernels.json.
 // --check compares the run's ratios with bench/kernels-baseline.json (kernels-check.ts) and
 // exits 1 naming what fell; --write-baseline replaces that file with this run's ratios.
+// --cpu-seconds measures CPU seconds of this process instead (kernels-cpu.ts, cpu-rounds.ts):
+// the measurement that survives other jobs on a CPU-emulated adapter's shared cores.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
-import { GroupedExpertGemm, variantName, variantProblem, type GemmVariant } from '../src/kernels/expert-gemm.ts';
+import { GroupedExpertGemm, parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
 import {
   VARIANT_FAMILIES,
   buildGemmProblem,
@@ -23,13 +25,13 @@ import {
   type GemmProblem,
   type GemmShape,
 } from '../src/kernels/gemm-tuning.ts';
-import { checkGemm, gemmReferenceRows, gemmTolerance } from '../src/lab/kernels/expert-gemm.ts';
 import { peakLab } from '../src/lab/kernels/peak.ts';
 import { timeProblem } from '../src/lab/measure.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
 import { median } from '../src/util/stats.ts';
+import { parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
 import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
 
 const BASELINE = 'bench/kernels-baseline.json';
@@ -50,10 +52,23 @@ const spec: Spec = {
   variant: { kind: 'string', help: 'tile variant for the grouped kernel (default: per format, see expert-gemm.ts)' },
   variants: {
     kind: 'string',
-    help: "'all' (default): also one variant of every tile kind per format, or skipped with the reason; 'default': only the checked row",
-    placeholder: 'all|default',
+    help:
+      "'all' (default): also one variant of every tile kind per format, or skipped with the reason; 'default': only the checked row; " +
+      'or a comma list of variants measured beside each default (e.g. sx4:8x4:2x2,sx4:4x8:2x2)',
+    placeholder: 'all|default|list',
   },
-  runs: { kind: 'string', help: 'timed runs per kernel after one warm-up (default 3)', placeholder: 'n' },
+  runs: {
+    kind: 'string',
+    help: 'timed runs per kernel after one warm-up (default 3); with --cpu-seconds: runs per entry per round (default 1)',
+    placeholder: 'n',
+  },
+  'cpu-seconds': {
+    kind: 'flag',
+    help:
+      'measure CPU seconds of this process instead of GPU timestamps (CPU-emulated adapters on shared machines): the variants and the FMA loop ' +
+      "interleaved round by round, median and min over rounds, shares of the FMA loop and of f32's rate; no naive kernel, no peer, no --check",
+  },
+  rounds: { kind: 'string', help: 'with --cpu-seconds: interleaved rounds (default 5)', placeholder: 'n' },
   'naive-runs': {
     kind: 'string',
     help: 'timed runs of the (slow) naive kernel, no warm-up (default 1)',
@@ -70,7 +85,7 @@ const spec: Spec = {
 
 interface Row {
   kernel: string;
-  /** 'default': the format's variant, whose ratios --check guards; 'kind': one variant of another tile kind. */
+  /** 'default': the format's variant, whose ratios --check guards; 'kind': one variant of another tile kind, or one given in --variants. */
   role?: 'default' | 'kind';
   shape: string;
   format: WeightFormat | 'f32 (peer)';
@@ -86,24 +101,6 @@ interface Row {
   vsPeerDense?: number;
   relErr?: number;
   bytesPerExpert?: number;
-}
-
-/**
- * Relative error of y on a sample of rows against the float64 reference (the full one costs
- * seconds); a variant beyond the GEMM tolerance stops the benchmark (a wrong kernel's speed means nothing).
- */
-function sampledError(p: GemmProblem, y: Float32Array, variant: GemmVariant, rowsToCheck = 48): number {
-  const rows = p.shape.tokens * p.shape.topK;
-  const pick = new Set<number>();
-  for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++)
-    pick.add(Math.floor((((i * 2654435761) % 4294967296) / 4294967296) * rows));
-  const tolerance = gemmTolerance(variant);
-  const { relErr } = checkGemm(gemmReferenceRows(p, 'both', [...pick]), y, rows, tolerance);
-  if (!(relErr <= tolerance))
-    throw new Error(
-      `${p.format} ${variantName(variant)}: relative error ${relErr} against the float64 reference, tolerance ${tolerance}`,
-    );
-  return relErr;
 }
 
 /** The FMA ceiling in GFLOP/s: the lab's peak kernel (shaders/expert_gemm_peak.wgsl), median of `runs` after a warm-up. */
@@ -226,7 +223,9 @@ async function loadPeer(gpu: Gpu): Promise<Peer | string> {
 
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), spec));
-  checkOutputFile('--out', args.optStr('out') ?? 'results/bench-kernels.json'); // before the measurements
+  const cpuSeconds = args.flag('cpu-seconds');
+  const out = args.optStr('out') ?? (cpuSeconds ? 'results/bench-kernels-cpu.json' : 'results/bench-kernels.json');
+  checkOutputFile('--out', out); // before the measurements
   if (args.flag('help')) {
     process.stdout.write(
       usage(
@@ -242,14 +241,46 @@ async function main(): Promise<void> {
   for (const s of shapeNames)
     if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
   const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map(parseWeightFormat);
-  const runs = args.num('runs', 3, { min: 1, int: true });
+  const runs = args.num('runs', cpuSeconds ? 1 : 3, { min: 1, int: true });
   const naiveRuns = args.num('naive-runs', 1, { min: 1, int: true });
   const peerRuns = args.num('peer-runs', 2, { min: 1, int: true });
   const skew = args.num('skew', 0.5, { min: 0 });
   const variant = args.optStr('variant');
-  const variantsArg = args.optStr('variants') ?? 'all';
-  if (variantsArg !== 'all' && variantsArg !== 'default')
-    throw new UsageError(`--variants: '${variantsArg}' is neither 'all' nor 'default'`);
+  let variantsArg: ReturnType<typeof parseVariantsArg>;
+  try {
+    variantsArg = parseVariantsArg(args.optStr('variants'));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (variant !== undefined)
+    try {
+      parseVariant(variant);
+    } catch (e) {
+      throw new UsageError(`--variant: ${(e as Error).message}`);
+    }
+  const rounds = args.num('rounds', 5, { min: 1, int: true });
+  if (!cpuSeconds && args.has('rounds')) throw new UsageError('--rounds applies only with --cpu-seconds');
+  if (cpuSeconds)
+    for (const f of ['check', 'write-baseline', 'naive-runs', 'peer-runs', 'no-peer'])
+      if (args.has(f))
+        throw new UsageError(
+          `--${f} does not apply with --cpu-seconds (it times no naive kernel and no peer, and the baseline holds GPU-timestamp ratios)`,
+        );
+
+  if (cpuSeconds) {
+    const gpu = await getGpu({ label: 'bench:kernels --cpu-seconds' });
+    await runCpuSeconds(gpu, {
+      shapes: shapeNames.map((name) => ({ name, shape: SHAPES[name] })),
+      formats,
+      variant,
+      variants: variantsArg,
+      rounds,
+      runsPerRound: runs,
+      skew,
+      out,
+    });
+    return;
+  }
 
   const gpu = await getGpu({ label: 'bench:kernels' });
   const adapter = adapterLabel(gpu.info);
@@ -337,7 +368,13 @@ async function main(): Promise<void> {
         `  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}\n`,
       );
       // One variant of every other tile kind, or the reason this adapter cannot run it.
-      for (const fam of variantsArg === 'all' ? VARIANT_FAMILIES : []) {
+      const others =
+        variantsArg === 'all'
+          ? VARIANT_FAMILIES
+          : variantsArg === 'default'
+            ? []
+            : variantsArg.map((v) => ({ what: 'given', variant: v }));
+      for (const fam of others) {
         if (fam.variant === variantName(tiled.variant)) continue;
         const why = variantProblem(gpu, fam.variant);
         if (why !== undefined) {
@@ -454,7 +491,6 @@ async function main(): Promise<void> {
       `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ` +
       `ceiling = FMA loop measured just before and after each row (the better of the two), because other jobs' load drifts.\n`,
   );
-  const out = args.optStr('out') ?? 'results/bench-kernels.json';
   const json = {
     bench: 'kernels',
     measured: 'here',

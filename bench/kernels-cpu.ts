@@ -1,0 +1,284 @@
+// npm run bench:kernels -- --cpu-seconds: the grouped expert GEMM's variants and formats
+// measured in CPU seconds of this process (bench/cpu-rounds.ts says why and how), the way
+// the decode rounds in docs/expert-gemm.md were measured. Per shape: every variant is built,
+// run once and checked against the float64 reference (a wrong kernel's speed means nothing),
+// run once more untimed, then all of them and the FMA loop go through interleaved rounds.
+// Prints the table (rate, share of the FMA loop, share of f32's rate: median and min) and
+// writes JSON (default results/bench-kernels-cpu.json).
+import { loadavg } from 'node:os';
+import { adapterLabel, type Gpu } from '../src/gpu/index.ts';
+import {
+  GroupedExpertGemm,
+  parseVariant,
+  variantName,
+  variantProblem,
+  type GemmVariant,
+} from '../src/kernels/expert-gemm.ts';
+import {
+  VARIANT_FAMILIES,
+  buildGemmProblem,
+  encodeProblem,
+  gemmFlops,
+  readY,
+  shapeLabel,
+  type GemmProblem,
+  type GemmShape,
+} from '../src/kernels/gemm-tuning.ts';
+import { checkGemm, gemmReferenceRows, gemmTolerance } from '../src/lab/kernels/expert-gemm.ts';
+import { peakLab } from '../src/lab/kernels/peak.ts';
+import { DEFAULT_SHAPE } from '../src/lab/types.ts';
+import type { WeightFormat } from '../src/model/formats.ts';
+import { formatTable, type Cell } from '../src/report/table.ts';
+import { writeFileAtomic } from '../src/util/output-path.ts';
+import {
+  measureRounds,
+  ratioTable,
+  spread,
+  type CpuMeasured,
+  type CpuRatioRow,
+  type RoundEntry,
+} from './cpu-rounds.ts';
+
+/** `--variants`: 'all' (default + one per tile kind), 'default', or a comma list of variants run beside each default. */
+export type VariantsChoice = 'all' | 'default' | string[];
+
+/** Parses `--variants`, every listed variant checked against the grammar (the error names the flag). */
+export function parseVariantsArg(raw: string | undefined): VariantsChoice {
+  if (raw === undefined || raw === 'all') return 'all';
+  if (raw === 'default') return 'default';
+  const list = raw.split(',').map((s) => s.trim());
+  for (const s of list) {
+    if (s === '' || s === 'all' || s === 'default')
+      throw new Error(
+        `--variants: '${raw}' mixes a list with '${s || '(empty)'}' (give 'all', 'default', or variants like sx4:8x4:2x2,sw4:4x8:2x2)`,
+      );
+    try {
+      parseVariant(s);
+    } catch (e) {
+      throw new Error(`--variants: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return list;
+}
+
+/** The process's CPU seconds so far, every thread (the driver's worker threads included). */
+export const processCpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/**
+ * Relative error of y on a sample of rows against the float64 reference (the full one costs
+ * seconds); beyond the GEMM tolerance it throws (a wrong kernel's speed means nothing).
+ */
+export function sampledError(p: GemmProblem, y: Float32Array, variant: GemmVariant, rowsToCheck = 48): number {
+  const rows = p.shape.tokens * p.shape.topK;
+  const pick = new Set<number>();
+  for (let i = 0; pick.size < Math.min(rowsToCheck, rows); i++)
+    pick.add(Math.floor((((i * 2654435761) % 4294967296) / 4294967296) * rows));
+  const tolerance = gemmTolerance(variant);
+  const { relErr } = checkGemm(gemmReferenceRows(p, 'both', [...pick]), y, rows, tolerance);
+  if (!(relErr <= tolerance))
+    throw new Error(
+      `${p.format} ${variantName(variant)}: relative error ${relErr} against the float64 reference, tolerance ${tolerance}`,
+    );
+  return relErr;
+}
+
+export interface CpuSecondsOptions {
+  shapes: { name: string; shape: GemmShape }[];
+  formats: WeightFormat[];
+  /** `--variant`: replaces each format's default. */
+  variant?: string;
+  variants: VariantsChoice;
+  rounds: number;
+  runsPerRound: number;
+  skew: number;
+  out: string;
+}
+
+interface Built {
+  measured: CpuMeasured;
+  gemm: GroupedExpertGemm;
+  problem: GemmProblem;
+  relErr: number;
+}
+
+const submitAndWait = async (gpu: Gpu, encode: (enc: GPUCommandEncoder) => void | Promise<void>) => {
+  const enc = gpu.device.createCommandEncoder({ label: 'bench:kernels --cpu-seconds' });
+  await encode(enc);
+  gpu.device.queue.submit([enc.finish()]);
+  await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+};
+
+/** Runs the CPU-second rounds for every shape; prints the tables, writes the JSON. */
+export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<void> {
+  const adapter = adapterLabel(gpu.info);
+  const measuredHere = `measured here (${adapter}), CPU seconds`;
+  const t0 = performance.now();
+  const load = [loadavg()[0]];
+  process.stdout.write(
+    `${measuredHere} of this process (every thread, the driver's included) per run of gate_up + down; ` +
+      `${o.rounds} rounds, entries interleaved (forward, then backward), ${o.runsPerRound} run(s) per entry per round; ` +
+      `load average ${load[0].toFixed(1)} at the start.\n`,
+  );
+  const fmaProblem = await peakLab.prepare(gpu, { ...DEFAULT_SHAPE }, { seed: 1 });
+  const shapesOut: object[] = [];
+  const notSupported: string[] = [];
+  try {
+    for (const { name, shape } of o.shapes) {
+      const label = shapeLabel(shape);
+      const flops = gemmFlops(shape);
+      const built: Built[] = [];
+      const problems: GemmProblem[] = [];
+      try {
+        for (const format of o.formats) {
+          const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew: o.skew });
+          problems.push(problem);
+          const make = (v?: string) =>
+            GroupedExpertGemm.create(gpu, {
+              hidden: shape.hidden,
+              expertHidden: shape.expertHidden,
+              experts: shape.experts,
+              format,
+              variant: v,
+              rowsPerExpert: (shape.tokens * shape.topK) / shape.experts, // as the MoE layer does
+            });
+          const wanted: { variant?: string; role: CpuMeasured['role'] }[] = [{ variant: o.variant, role: 'default' }];
+          if (o.variants === 'all') for (const f of VARIANT_FAMILIES) wanted.push({ variant: f.variant, role: 'kind' });
+          else if (o.variants !== 'default') for (const v of o.variants) wanted.push({ variant: v, role: 'given' });
+          const names = new Set<string>();
+          for (const w of wanted) {
+            const why = w.variant === undefined ? undefined : variantProblem(gpu, w.variant);
+            if (why !== undefined) {
+              if (!notSupported.some((n) => n.startsWith(`${w.variant}:`))) notSupported.push(`${w.variant}: ${why}`);
+              continue;
+            }
+            const gemm = await make(w.variant);
+            const v = variantName(gemm.variant);
+            if (names.has(v)) {
+              gemm.destroy();
+              continue;
+            }
+            names.add(v);
+            // Check first, on a poisoned output (NaN everywhere), so a stale y cannot pass.
+            const rows = shape.tokens * shape.topK;
+            gpu.device.queue.writeBuffer(problem.buffers.y, 0, new Uint32Array(rows * shape.hidden).fill(0xffffffff));
+            await submitAndWait(gpu, (enc) => encodeProblem(gemm, problem, enc));
+            const relErr = sampledError(problem, await readY(gpu, problem), gemm.variant);
+            process.stdout.write(`  ${label} ${format} ${v}: checked, rel. error ${relErr.toExponential(1)}\n`);
+            built.push({
+              measured: { id: `${format} ${v}`, format, variant: v, role: w.role, flops, samplesS: [] },
+              gemm,
+              problem,
+              relErr,
+            });
+          }
+        }
+        const entries: RoundEntry[] = [
+          { id: 'FMA loop', run: () => submitAndWait(gpu, (enc) => fmaProblem.encode(enc)) },
+          ...built.map((b) => ({
+            id: b.measured.id,
+            run: () => submitAndWait(gpu, (enc) => encodeProblem(b.gemm, b.problem, enc)),
+          })),
+        ];
+        for (const e of entries) await e.run(); // one untimed run each after the check
+        const samples = await measureRounds(entries, o.rounds, o.runsPerRound, processCpuSeconds, (r) =>
+          process.stdout.write(`  round ${r + 1}/${o.rounds} done (load average ${loadavg()[0].toFixed(1)})\n`),
+        );
+        load.push(loadavg()[0]);
+        for (const b of built) b.measured.samplesS = samples.get(b.measured.id)!;
+        const fma = { flops: fmaProblem.flops, samplesS: samples.get('FMA loop')! };
+        const table = ratioTable(
+          built.map((b) => b.measured),
+          fma,
+        );
+        printTable(label, table, fma);
+        const f = spread(fma.samplesS);
+        shapesOut.push({
+          name,
+          shape,
+          label,
+          flops,
+          fma: { ...fma, medianS: f.median, minS: f.min, gflopsPerCpuS: fma.flops / f.median / 1e9 },
+          rows: table.map((r, i) => ({ ...r, samplesS: built[i].measured.samplesS, relErr: built[i].relErr })),
+        });
+      } finally {
+        for (const b of built) b.gemm.destroy();
+        for (const p of problems) p.destroy();
+      }
+    }
+  } finally {
+    fmaProblem.destroy();
+  }
+  for (const n of notSupported) process.stdout.write(`not supported on this adapter: ${n}\n`);
+  process.stdout.write(
+    `\nAll numbers ${measuredHere}: ratios between entries of the same rounds carry over; absolute CPU times depend on this machine. ` +
+      `Load average ${load.map((l) => l.toFixed(1)).join(' → ')}.\n`,
+  );
+  const json = {
+    bench: 'kernels --cpu-seconds',
+    measured: measuredHere,
+    adapter,
+    adapterInfo: gpu.info,
+    timing: "CPU seconds of this process (process.cpuUsage: user + system, every thread, the driver's included)",
+    date: new Date().toISOString(),
+    rounds: o.rounds,
+    runsPerRound: o.runsPerRound,
+    order: 'entries interleaved per round: forward on even rounds, backward on odd ones',
+    skew: o.skew,
+    flops: 'FLOPs = 2·T·K·3·H·F (gate, up, down); the FMA loop: its own FLOPs per run',
+    loadAverage: load,
+    shapes: shapesOut,
+    notSupported,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  await writeFileAtomic(o.out, JSON.stringify(json, null, 2) + '\n');
+  process.stdout.write(`wrote ${o.out} (${json.seconds.toFixed(0)} s)\n`);
+}
+
+/** The printed table: per row CPU ms, rate, share of the FMA loop and of f32's rate, each median (min). */
+export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number; samplesS: number[] }): string {
+  const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const f = spread(fma.samplesS);
+  const cells: Cell[][] = rows.map((r) => [
+    r.format,
+    r.variant,
+    r.role,
+    `${(1000 * r.medianS).toFixed(1)} (${(1000 * r.minS).toFixed(1)})`,
+    r.gflopsPerCpuS.toFixed(3),
+    `${pct(r.ofFma)} (${pct(r.ofFmaBest)})`,
+    r.ofF32 === undefined ? '-' : `${pct(r.ofF32)} (${pct(r.ofF32Best)})`,
+    pct(r.ofF32SameVariant),
+  ]);
+  cells.push([
+    'FMA loop',
+    '-',
+    '-',
+    `${(1000 * f.median).toFixed(1)} (${(1000 * f.min).toFixed(1)})`,
+    (fma.flops / f.median / 1e9).toFixed(3),
+    '100%',
+    '-',
+    '-',
+  ]);
+  return formatTable(
+    [
+      'format',
+      'variant',
+      'role',
+      'CPU ms/run median (min)',
+      'GFLOP/CPU-s',
+      'of FMA loop median (min)',
+      "of f32's rate median (min)",
+      'of f32, same variant',
+    ],
+    cells,
+    { rightAlign: [false, false, false, true, true, true, true, true] },
+  );
+}
+
+function printTable(label: string, rows: CpuRatioRow[], fma: { flops: number; samplesS: number[] }): void {
+  process.stdout.write(`\n${label}\n${cpuTableText(rows, fma)}\n`);
+  if (!rows.some((r) => r.format === 'f32' && r.role === 'default'))
+    process.stdout.write("(no f32 default in this run: add f32 to --formats for the share of f32's rate)\n");
+}
