@@ -12,6 +12,8 @@
 //   rate            = FLOPs / CPU seconds                      (GFLOP per CPU second)
 //   share of f32    = rate(row) / rate(f32 default row)        (median: from medians; min: from mins)
 //   share of FMA    = rate(row) / rate(FMA loop)               (same)
+//   paired share    = median over rounds r of rate_r(row) / rate_r(f32 default)
+//                     (each round's own ratio: a drift common to both entries cancels)
 //
 // Pure: the clock and the runs are given (bench/kernels-cpu.ts passes process.cpuUsage and
 // GPU submissions; tests pass fakes).
@@ -95,6 +97,8 @@ export interface CpuRatioRow {
   /** Share of the f32 default's rate in the same rounds (undefined when no f32 default ran). */
   ofF32?: number;
   ofF32Best?: number;
+  /** Median over rounds of the row's rate over the f32 default's rate in the same round. */
+  ofF32Paired?: number;
   /** Share of the rate of f32 with the same variant, where that ran and is not the f32 default (e.g. wg vs wg). */
   ofF32SameVariant?: number;
 }
@@ -129,6 +133,8 @@ export function ratioTable(rows: readonly CpuMeasured[], fma: { flops: number; s
     if (ref && refSpread) {
       out.ofF32 = g / rate(ref.flops, refSpread.median);
       out.ofF32Best = best / rate(ref.flops, refSpread.min);
+      if (ref.samplesS.length === r.samplesS.length)
+        out.ofF32Paired = median(r.samplesS.map((x, i) => rate(r.flops, x) / rate(ref.flops, ref.samplesS[i])));
     }
     const same = rows.find((o) => o.format === 'f32' && o.variant === r.variant && o !== ref && o !== r);
     if (same) out.ofF32SameVariant = g / rate(same.flops, spread(same.samplesS).median);

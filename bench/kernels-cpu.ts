@@ -237,7 +237,10 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
   process.stdout.write(`wrote ${o.out} (${json.seconds.toFixed(0)} s)\n`);
 }
 
-/** The printed table: per row CPU ms, rate, share of the FMA loop and of f32's rate, each median (min). */
+/**
+ * The printed table: per row CPU ms, rate, share of the FMA loop and of f32's rate, each
+ * median (min), and the paired share of f32's rate (median of the per-round ratios).
+ */
 export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number; samplesS: number[] }): string {
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const f = spread(fma.samplesS);
@@ -249,6 +252,7 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
     r.gflopsPerCpuS.toFixed(3),
     `${pct(r.ofFma)} (${pct(r.ofFmaBest)})`,
     r.ofF32 === undefined ? '-' : `${pct(r.ofF32)} (${pct(r.ofF32Best)})`,
+    pct(r.ofF32Paired),
     pct(r.ofF32SameVariant),
   ]);
   cells.push([
@@ -258,6 +262,7 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
     `${(1000 * f.median).toFixed(1)} (${(1000 * f.min).toFixed(1)})`,
     (fma.flops / f.median / 1e9).toFixed(3),
     '100%',
+    '-',
     '-',
     '-',
   ]);
@@ -270,10 +275,11 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
       'GFLOP/CPU-s',
       'of FMA loop median (min)',
       "of f32's rate median (min)",
+      'of f32 paired',
       'of f32, same variant',
     ],
     cells,
-    { rightAlign: [false, false, false, true, true, true, true, true] },
+    { rightAlign: [false, false, false, true, true, true, true, true, true] },
   );
 }
 

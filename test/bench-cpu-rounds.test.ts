@@ -121,12 +121,39 @@ describe('CPU-second ratio table', () => {
       // Same FLOPs: the share of f32's rate is f32's CPU time over the row's.
       close(t[i].ofF32, med(rows[0].samplesS) / med(r.samplesS));
       close(t[i].ofF32Best, min(rows[0].samplesS) / min(r.samplesS));
+      close(t[i].ofF32Paired, med(r.samplesS.map((x, k) => rows[0].samplesS[k] / x)));
     }
     expect(t[0].ofF32).toBe(1);
+    expect(t[0].ofF32Paired).toBe(1);
     expect(t[0].ofF32SameVariant).toBeUndefined(); // the reference itself
     expect(t[1].ofF32SameVariant).toBeUndefined(); // its f32 twin is the reference: the plain share says it
     expect(t[2].ofF32SameVariant).toBeUndefined(); // not against itself
     close(t[3].ofF32SameVariant, med(rows[2].samplesS) / med(rows[3].samplesS));
+  });
+
+  it(`paired share: a drift common to both entries cancels round by round ${at}`, () => {
+    // The row costs exactly 1.25 × f32 in every round; the rounds' load multiplies both.
+    const load = [...Array(5)].map(() => rng.uniform(1, 3));
+    const f32 = load.map((l) => 0.6 * l);
+    const rows: CpuMeasured[] = [
+      { id: 'f32', format: 'f32', variant: 'sx4:8x4:2x2', role: 'default', flops: 1e9, samplesS: f32 },
+      {
+        id: 'fp8',
+        format: 'fp8',
+        variant: 'sx4:8x4:2x2',
+        role: 'default',
+        flops: 1e9,
+        samplesS: f32.map((x) => 1.25 * x),
+      },
+    ];
+    // Shifted by one round, the unpaired median could say anything between 1/(1.25·3) and 3/1.25.
+    const t = ratioTable(rows, { flops: 1e9, samplesS: [0.3] });
+    expect(Math.abs(t[1].ofF32Paired! - 0.8)).toBeLessThan(1e-12);
+    const uneven = ratioTable([rows[0], { ...rows[1], samplesS: rows[1].samplesS.slice(1) }], {
+      flops: 1e9,
+      samplesS: [0.3],
+    });
+    expect(uneven[1].ofF32Paired).toBeUndefined(); // rounds that do not pair are not paired
   });
 
   it('without an f32 default row, no share of f32; printed as "-"', () => {
@@ -138,7 +165,7 @@ describe('CPU-second ratio table', () => {
     expect(t[0].ofFma).toBeCloseTo(0.5, 12); // 1e9 / 0.5 over 2e9 / 0.5
     expect(t[0].ofFmaBest).toBeCloseTo(0.625, 12); // 1e9 / 0.4 over 2e9 / 0.5
     const line = cpuTableText(t, { flops: 2e9, samplesS: [0.5, 0.5, 0.5] }).split('\n')[2];
-    expect(line).toMatch(/^fp8 +sx4:8x4:2x2 +default +500\.0 \(400\.0\) +2\.000 +50\.0% \(62\.5%\) +- +-$/);
+    expect(line).toMatch(/^fp8 +sx4:8x4:2x2 +default +500\.0 \(400\.0\) +2\.000 +50\.0% \(62\.5%\) +- +- +-$/);
   });
 
   it('prints each share as median (min), f32 at 100 % and the FMA loop last', () => {
@@ -151,9 +178,10 @@ describe('CPU-second ratio table', () => {
       samplesS: [0.35, 0.3],
     });
     const lines = text.split('\n');
-    expect(lines[2]).toMatch(/^f32 .* 700\.0 \(600\.0\) .* 100\.0% \(100\.0%\) +-$/);
-    // fp8: 0.7 / 0.875 = 80 %, 0.6 / 0.8 = 75 %; of the FMA loop 0.325 / 0.875, 0.3 / 0.8.
-    expect(lines[3]).toMatch(/^fp8 .* 875\.0 \(800\.0\) +1\.143 +37\.1% \(37\.5%\) +80\.0% \(75\.0%\) +-$/);
+    expect(lines[2]).toMatch(/^f32 .* 700\.0 \(600\.0\) .* 100\.0% \(100\.0%\) +100\.0% +-$/);
+    // fp8: 0.7 / 0.875 = 80 %, 0.6 / 0.8 = 75 %; of the FMA loop 0.325 / 0.875, 0.3 / 0.8;
+    // paired: median of 0.8 / 0.875, 0.6 / 0.8, 0.7 / 1 = 75 %.
+    expect(lines[3]).toMatch(/^fp8 .* 875\.0 \(800\.0\) +1\.143 +37\.1% \(37\.5%\) +80\.0% \(75\.0%\) +75\.0% +-$/);
     expect(lines[4]).toMatch(/^FMA loop +- +- +325\.0 \(300\.0\) +3\.077 +100%/);
   });
 });
