@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
-import { adapterLabel, getGpu, type Gpu } from '../src/gpu/index.ts';
+import { adapterLabel, checkHostSizes, deviceNeeds, getGpu, type Gpu, type SizeItem } from '../src/gpu/index.ts';
 import { GroupedExpertGemm, parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
 import {
   VARIANT_FAMILIES,
@@ -28,7 +28,7 @@ import {
 import { peakLab } from '../src/lab/kernels/peak.ts';
 import { timeProblem } from '../src/lab/measure.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
-import { WEIGHT_FORMATS, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
+import { WEIGHT_FORMATS, expertLayout, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
 import { median } from '../src/util/stats.ts';
 import { parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
@@ -36,16 +36,22 @@ import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseli
 
 const BASELINE = 'bench/kernels-baseline.json';
 
-/** The benchmark shape first; then one with more rows per expert (DeepSeek-like 8-of-64 routing). */
+/**
+ * The benchmark shape first; one with more rows per expert (DeepSeek-like 8-of-64 routing);
+ * an R1-like one for hardware GPUs (thousands of tokens, R1's H and F, fewer experts: f32
+ * weights 1.4 GB); and a tiny one that checks the command itself in seconds (the GPU bundle's --smoke).
+ */
 const SHAPES: Record<string, GemmShape> = {
   issue5: { tokens: 256, hidden: 512, expertHidden: 256, experts: 32, topK: 4 },
   deep: { tokens: 512, hidden: 256, expertHidden: 128, experts: 64, topK: 8 },
+  r1: { tokens: 2048, hidden: 7168, expertHidden: 2048, experts: 8, topK: 8 },
+  tiny: { tokens: 16, hidden: 64, expertHidden: 32, experts: 4, topK: 2 },
 };
 
 const spec: Spec = {
   shapes: {
     kind: 'string',
-    help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (default: issue5)`,
+    help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (issue5 and deep; default: issue5)`,
     placeholder: 'names',
   },
   formats: { kind: 'string', help: `comma list of ${WEIGHT_FORMATS.join(', ')} (default: all)`, placeholder: 'list' },
@@ -219,6 +225,28 @@ async function loadPeer(gpu: Gpu): Promise<Peer | string> {
   };
 }
 
+/**
+ * The largest buffers a run makes (weights of every expert in one binding, the outputs), so
+ * the device is asked for limits that hold them (the R1-like shape needs more than WebGPU's
+ * defaults) and a shape too big for this host or adapter is refused before anything runs.
+ */
+function runSizes(shapeNames: string[], formats: WeightFormat[]): SizeItem[] {
+  return shapeNames.flatMap((name) => {
+    const s = SHAPES[name];
+    const rows = s.tokens * s.topK;
+    const at = `--shapes ${name} (${shapeLabel(s)})`;
+    return [
+      ...formats.map((f): SizeItem => ({
+        why: `the ${f} weights of ${s.experts} experts at ${at}`,
+        bytes: s.experts * expertLayout(f, s.hidden, s.expertHidden).bytes,
+        where: 'both',
+      })),
+      { why: `the down projection's output [T·K, H] at ${at}`, bytes: rows * s.hidden * 4, where: 'device' },
+      { why: `the gate/up output [T·K, F] at ${at}`, bytes: rows * s.expertHidden * 4, where: 'device' },
+    ];
+  });
+}
+
 // --- main ---------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -237,7 +265,7 @@ async function main(): Promise<void> {
     return;
   }
   const shapeArg = args.optStr('shapes') ?? 'issue5';
-  const shapeNames = shapeArg === 'all' ? Object.keys(SHAPES) : shapeArg.split(',');
+  const shapeNames = shapeArg === 'all' ? ['issue5', 'deep'] : shapeArg.split(',');
   for (const s of shapeNames)
     if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
   const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map(parseWeightFormat);
@@ -267,8 +295,10 @@ async function main(): Promise<void> {
           `--${f} does not apply with --cpu-seconds (it times no naive kernel and no peer, and the baseline holds GPU-timestamp ratios)`,
         );
 
+  const sizes = runSizes(shapeNames, formats);
+  checkHostSizes(sizes);
   if (cpuSeconds) {
-    const gpu = await getGpu({ label: 'bench:kernels --cpu-seconds' });
+    const gpu = await getGpu({ label: 'bench:kernels --cpu-seconds', needs: deviceNeeds(sizes) });
     await runCpuSeconds(gpu, {
       shapes: shapeNames.map((name) => ({ name, shape: SHAPES[name] })),
       formats,
@@ -282,7 +312,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const gpu = await getGpu({ label: 'bench:kernels' });
+  const gpu = await getGpu({ label: 'bench:kernels', needs: deviceNeeds(sizes) });
   const adapter = adapterLabel(gpu.info);
   const t0 = performance.now();
   const timing = gpu.timestamps

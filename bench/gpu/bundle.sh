@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Packs what a GPU machine without Node, browser or registry needs to measure the kernels
 # (shared/DESIGN.md §3): Node's binary (xz), dawn.node with the webgpu package's loader, the
-# lab CLI bundled into one file, the Vulkan loader .debs when they can be downloaded here,
-# and run-on-gpu.sh. Output: dist/gpu-bundle.tar (must stay under 64 MiB).
+# lab CLI and bench:kernels (with the tfjs-backend-webgpu peer it compares against) bundled
+# into one file each, the Vulkan loader .debs when they can be downloaded here, and
+# run-on-gpu.sh. Output: dist/gpu-bundle.tar (must stay under 64 MiB).
 #   bash bench/gpu/bundle.sh [out-dir]     (default dist/gpu-bundle)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/dist/gpu-bundle}"
-rm -rf "$out" && mkdir -p "$out/bundle/cli" "$out/node_modules/webgpu/dist/linux-x64" "$out/debs"
+rm -rf "$out" && mkdir -p "$out/bundle/cli" "$out/bundle/bench" "$out/node_modules/webgpu/dist/linux-x64" "$out/debs"
 cd "$root"
 npx esbuild src/cli/lab.ts --bundle --platform=node --format=esm --outfile="$out/bundle/cli/lab.mjs" \
   --external:webgpu --log-level=warning
-# Outside Vite the lab reads shaders/*.wgsl from ../../shaders of its module: bundle/cli/ → shaders/.
+# tfjs-core's Node build calls require('util'): an ESM bundle has no require, so give it one.
+npx esbuild bench/kernels.ts --bundle --platform=node --format=esm --outfile="$out/bundle/bench/kernels.mjs" \
+  --external:webgpu --log-level=warning \
+  --banner:js="import { createRequire as bundleRequire } from 'node:module'; const require = bundleRequire(import.meta.url);"
+# Outside Vite the lab and the bench read shaders/*.wgsl from ../../shaders of their module:
+# bundle/cli/ and bundle/bench/ → shaders/.
 cp -r shaders "$out/shaders"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$out/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$out/node_modules/webgpu/dist/linux-x64/"

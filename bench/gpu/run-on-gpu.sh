@@ -72,5 +72,24 @@ for w in f32 int8 fp8 nvfp4; do
 done
 lab router router "${bench[@]}" --runs "$runs"
 lab router-r1 router "${r1router[@]}" --runs "$runs"
+# The grouped GEMM beside tfjs-backend-webgpu's matMul on the same GPU (per expert and one
+# dense matmul of equal FLOPs), the naive kernel and the FMA ceiling: bench:kernels, bundled.
+# Benchmark shape: every tile kind per format; R1-like: the defaults (its float64 checks cost seconds each).
+kbench() { # name, then bench:kernels arguments
+  local name="$1"; shift
+  echo "== $name: bench:kernels $*" | tee -a results/summary.txt
+  if ./node bundle/bench/kernels.mjs "$@" --runs "$runs" --out "results/$name.json" > "results/$name.log" 2>&1; then
+    { grep '^peer: ' "results/$name.log"; sed -n '/^kernel /,/^All numbers/p' "results/$name.log" | grep -v '^All numbers'; } |
+      sed 's/^/   /' >> results/summary.txt
+  else
+    failed=$((failed + 1)); echo "   FAILED (results/$name.log)" | tee -a results/summary.txt; tail -3 "results/$name.log"
+  fi
+}
+if [ "$smoke" = 1 ]; then
+  kbench bench-kernels-tiny --shapes tiny --formats f32,nvfp4
+else
+  kbench bench-kernels --shapes issue5
+  kbench bench-kernels-r1 --shapes r1 --variants default
+fi
 echo "done: $failed failed; results in $here/results (summary.txt)" | tee -a results/summary.txt
 exit $((failed > 0))
