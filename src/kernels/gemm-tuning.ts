@@ -234,6 +234,7 @@ export const SUBGROUP_SWEEP_CANDIDATES: readonly string[] = [
   'sx4:8x4:2x2:loop',
   'sx4:4x8:2x2',
   'sx4:8x4:1x4',
+  'sx4:8x4:1x2',
   'sx4:12x4:2x2:loop',
   'sx4:16x4:1x2:loop',
   'sw4:4x8:2x2',
