@@ -17,6 +17,7 @@ import {
 import {
   VARIANT_FAMILIES,
   buildGemmProblem,
+  createShapeGemm,
   encodeProblem,
   gemmFlops,
   readY,
@@ -135,15 +136,7 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
         for (const format of o.formats) {
           const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew: o.skew });
           problems.push(problem);
-          const make = (v?: string) =>
-            GroupedExpertGemm.create(gpu, {
-              hidden: shape.hidden,
-              expertHidden: shape.expertHidden,
-              experts: shape.experts,
-              format,
-              variant: v,
-              rowsPerExpert: (shape.tokens * shape.topK) / shape.experts, // as the MoE layer does
-            });
+          const make = (v?: string) => createShapeGemm(gpu, shape, format, v);
           const wanted: { variant?: string; role: CpuMeasured['role'] }[] = [{ variant: o.variant, role: 'default' }];
           if (o.variants === 'all') for (const f of VARIANT_FAMILIES) wanted.push({ variant: f.variant, role: 'kind' });
           else if (o.variants !== 'default') for (const v of o.variants) wanted.push({ variant: v, role: 'given' });

@@ -14,10 +14,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, checkHostSizes, deviceNeeds, getGpu, type Gpu, type SizeItem } from '../src/gpu/index.ts';
-import { GroupedExpertGemm, parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
+import { parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
 import {
   VARIANT_FAMILIES,
   buildGemmProblem,
+  createShapeGemm,
   gemmFlops,
   readY,
   shapeLabel,
@@ -335,16 +336,7 @@ async function main(): Promise<void> {
     let peerTimes: { loopMs: number; denseMs: number } | undefined;
     for (const format of formats) {
       const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew });
-      const make = (v?: string) =>
-        GroupedExpertGemm.create(gpu, {
-          hidden: shape.hidden,
-          expertHidden: shape.expertHidden,
-          experts: shape.experts,
-          format,
-          variant: v,
-          // As the MoE layer does: a default variant's tile rows fitted to T·K/E.
-          rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
-        });
+      const make = (v?: string) => createShapeGemm(gpu, shape, format, v);
       const tiled = await make(variant);
       // The host's load drifts (other jobs share the cores): measure the ceiling beside each row.
       const before = await measureFmaPeak(gpu, 1);

@@ -5,7 +5,7 @@ import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../mo
 import { Rng } from '../util/random.ts';
 import { median } from '../util/stats.ts';
 import { permuteReference } from './permute.ts';
-import { createExpertTable, type DecodedExpert, type GroupedExpertGemm } from './expert-gemm.ts';
+import { GroupedExpertGemm, createExpertTable, type DecodedExpert } from './expert-gemm.ts';
 
 export interface GemmShape {
   tokens: number;
@@ -20,6 +20,23 @@ export const shapeLabel = (s: GemmShape): string =>
 
 /** FLOPs of gate + up + down: 2·T·K·3·H·F. */
 export const gemmFlops = (s: GemmShape): number => 2 * s.tokens * s.topK * 3 * s.hidden * s.expertHidden;
+
+/** The grouped GEMM for a shape, its default variant's tile rows fitted to T·K/E as the MoE layer does. */
+export function createShapeGemm(
+  gpu: Gpu,
+  s: GemmShape,
+  format: WeightFormat,
+  variant?: string,
+): Promise<GroupedExpertGemm> {
+  return GroupedExpertGemm.create(gpu, {
+    hidden: s.hidden,
+    expertHidden: s.expertHidden,
+    experts: s.experts,
+    format,
+    variant,
+    rowsPerExpert: (s.tokens * s.topK) / s.experts,
+  });
+}
 
 /**
  * Top-k routing with distinct experts per token. skew = 0 is uniform; larger values draw
