@@ -46,6 +46,23 @@ const tag = (s: string) => `${s} (seed ${seed})`;
 const r1 = deepseekR1();
 const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
 
+/**
+ * Reference LM head on one GPU in attention DP with LM-head TP over G GPUs: the G·t gathered
+ * tokens each take 2·H·V/G FLOPs, its H·V/G BF16 weights are read once, each token's hidden row
+ * (BF16) is read and its V/G logits (f32) written.
+ */
+function lmHeadMs(t: number, G: number): number {
+  const H = r1.hidden;
+  const V = r1.vocabSize;
+  return cost.ms({
+    flops: 2 * t * H * V,
+    bytes: (H * V * 2) / G + t * G * (H * 2 + (V / G) * 4),
+    precision: 'bf16',
+    kind: 'gemm',
+    kernels: 2,
+  });
+}
+
 describe('Pareto frontier and bands', () => {
   // Points on a coarse grid so that ties and duplicates occur often.
   const randomPoints = (n: number): (ParetoPoint & { id: number })[] =>
@@ -380,13 +397,7 @@ describe('decode step', () => {
       // each take 2·H·V/G FLOPs on this GPU and read its H·V/G BF16 weights once.
       const H = r1.hidden;
       const V = r1.vocabSize;
-      const head = cost.ms({
-        flops: 2 * T * H * V,
-        bytes: (H * V * 2) / G + T * G * (H * 2 + (V / G) * 4),
-        precision: 'bf16',
-        kind: 'gemm',
-        kernels: 2,
-      });
+      const head = lmHeadMs(T, G);
       const want = 61 * cost.layerMiscMs(T) + 3 * cost.denseMlpMs(T) + head;
       expect(s.breakdown.dense / want, tag(`G ${G} b ${b}`)).toBeCloseTo(1, 12);
       expect(head).toBeGreaterThanOrEqual((2 * T * H * V) / (2500e9 * cost.efficiency.gemm));
@@ -431,7 +442,6 @@ describe('decode step', () => {
   it('runs the first MTP draft pass on every token the step verified and the later passes on one per request', () => {
     const free = { ...DEFAULT_GENERATION_PARAMS, minLayerUs: 0, mtpPassUs: 0 };
     const H = r1.hidden;
-    const V = r1.vocabSize;
     for (let trial = 0; trial < 20; trial++) {
       const G = [4, 8, 16, 32][rng.int(4)];
       const m = 1 + rng.int(3);
@@ -449,13 +459,7 @@ describe('decode step', () => {
       const proj = (t: number) =>
         cost.ms(mlpWork(2 * H, H / 3, t, cost.precision.denseMlp, cost.precision.activationBytes));
       // The LM head gives one draft per request: b gathered tokens per GPU, the vocabulary split G ways.
-      const head = cost.ms({
-        flops: 2 * b * H * V,
-        bytes: (H * V * 2) / G + b * G * (H * 2 + (V / G) * 4),
-        precision: 'bf16',
-        kind: 'gemm',
-        kernels: 2,
-      });
+      const head = lmHeadMs(b, G);
       const want = layerAt(m) + proj(T) + head + (m - 1) * (layerAt(0) + proj(b) + head);
       const got = decodeStep(cost, cfg, b, ctx, free).breakdown.mtp;
       expect(got / want, tag(`G ${G}, MTP ${m}, b ${b}`)).toBeCloseTo(1, 12);
