@@ -31,6 +31,10 @@ import { timeProblem } from '../src/lab/measure.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import { WEIGHT_FORMATS, expertLayout, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
+import { variantOriginText, type VariantOrigin } from '../src/tuning/tuning-cache.ts';
+// The Node file store of the tuning cache registers itself on import: with it in this entry's
+// graph, a bundle of this bench (bench/gpu/bundle.sh) uses the cache a bundled lab sweep wrote.
+import '../src/tuning/tuning-store-node.ts';
 import { median } from '../src/util/stats.ts';
 import { parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
 import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
@@ -97,6 +101,8 @@ interface Row {
   shape: string;
   format: WeightFormat | 'f32 (peer)';
   variant: string;
+  /** Where a default row's variant came from: the tuning cache (a sweep's winner) or the format's default. */
+  origin?: VariantOrigin;
   medianMs: number;
   gflops: number;
   fractionOfCeiling: number;
@@ -375,6 +381,7 @@ async function main(): Promise<void> {
         shape: label,
         format,
         variant: variantName(tiled.variant),
+        origin: tiled.origin,
         medianMs: t.medianMs,
         gflops,
         ceilingGflops: rowCeiling,
@@ -387,7 +394,8 @@ async function main(): Promise<void> {
         bytesPerExpert: problem.bytesPerExpert,
       });
       process.stdout.write(
-        `  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}\n`,
+        `  ${label} ${format}: ${t.medianMs.toFixed(0)} ms (naive ${tn.medianMs.toFixed(0)} ms), rel. error ${relErr.toExponential(1)}; ` +
+          `variant ${variantName(tiled.variant)} (${variantOriginText(tiled.origin)})\n`,
       );
       // One variant of every other tile kind, or the reason this adapter cannot run it.
       const others =

@@ -14,7 +14,7 @@ import { sweepLab } from '../lab/sweep.ts';
 import { MAX_RUNS, checkLabSizes } from '../lab/sizes.ts';
 import { checkTuningPath } from '../tuning/tuning-store-node.ts';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
-import { defaultTuningCache } from '../tuning/tuning-store.ts';
+import { recordingTuningCache } from '../tuning/tuning-store.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabShape } from '../lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
@@ -156,11 +156,12 @@ async function main(): Promise<void> {
   // Everything that can be refused without the device is refused before it: sizes, counts, the cache path.
   checkLabSizes(undefined, kernel.name, shape, { runs, warmup });
   if (sweep && !args.flag('no-record')) checkTuningPath();
+  // The cache the sweep records into, opened before the device: a sweep that could not record is refused here.
+  const cache = sweep && !args.flag('no-record') ? await recordingTuningCache() : undefined;
   const gpu = await getGpu({ label: `lab ${name}` });
 
   if (sweep) {
     const list = args.optStr('candidates');
-    const cache = args.flag('no-record') ? undefined : await defaultTuningCache();
     say(`sweep ${name} (seed ${seed}) on ${gpu.info.description} …`);
     const report = await sweepLab(gpu, kernel, shape, {
       seed,

@@ -1,13 +1,15 @@
 // Node-only: the tuning cache as a JSON file. Default location
 // <project root>/.cache/webgpu-dwdp/tuning.json (git-ignored); DWDP_TUNING_CACHE=<path>
-// moves it, DWDP_TUNING_CACHE=off disables it. Loaded by tuning-store.ts through a computed
-// import so browser bundles never see node:fs.
+// moves it, DWDP_TUNING_CACHE=off disables it. It registers itself with tuning-store.ts when
+// evaluated: Node entries import it (so their bundles contain it), browser builds never do
+// (tuning-store.ts reaches it only through a computed import, where nothing registered it).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import type { TuningStore } from './tuning-cache.ts';
+import { provideNodeTuningStore } from './tuning-store.ts';
 
 /** The nearest folder holding a package.json, from this module's folder up (else the working directory). */
 export function projectRoot(): string {
@@ -52,3 +54,5 @@ export function fileStore(path: string): TuningStore {
     },
   };
 }
+
+provideNodeTuningStore({ defaultTuningPath, fileStore });
