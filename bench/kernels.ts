@@ -280,16 +280,20 @@ async function main(): Promise<void> {
   const naiveRuns = args.num('naive-runs', 1, { min: 1, int: true });
   const peerRuns = args.num('peer-runs', 2, { min: 1, int: true });
   const skew = args.num('skew', 0.5, { min: 0 });
-  const variant = args.optStr('variant');
+  const given = args.optStr('variant');
+  // The baseline holds the formats' default variants: --check and --write-baseline time those,
+  // never a tuning-cache winner (a local sweep would otherwise be compared against defaults).
+  const guard = args.flag('check') || args.flag('write-baseline');
+  const variant = given ?? (guard ? 'default' : undefined);
   let variantsArg: ReturnType<typeof parseVariantsArg>;
   try {
     variantsArg = parseVariantsArg(args.optStr('variants'));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (variant !== undefined)
+  if (given !== undefined)
     try {
-      parseVariant(variant);
+      parseVariant(given);
     } catch (e) {
       throw new UsageError(`--variant: ${(e as Error).message}`);
     }
