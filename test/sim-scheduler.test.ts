@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkSpec, type Transfer } from '../src/timeline/link.ts';
 import { simulateSliced } from '../src/timeline/link-reference.ts';
-import { simulate } from '../src/timeline/scheduler.ts';
+import { simulate, simulateGroups, type Schedule } from '../src/timeline/scheduler.ts';
 import type { Op, Program } from '../src/timeline/ops.ts';
 import type { ComputeCategory } from '../src/timeline/categories.ts';
 import { Rng } from '../src/util/random.ts';
@@ -494,6 +494,84 @@ describe('copy interference', () => {
     }
     expect(() => simulate(dwdp, link, { copyInterference: -0.1 })).toThrow(
       /copyInterference must be a finite number ≥ 0, got -0.1/,
+    );
+  });
+});
+
+describe('simulateGroups (independent groups built one at a time)', () => {
+  /**
+   * Group g of `N` ranks (global lo … lo + N − 1): per layer a barrier (with stragglers on odd
+   * layers), sends to every peer and a wait for the peers' sends, pulls from every peer and a
+   * wait for them, compute with a mark. Ids carry the group's number, so they are unique across groups.
+   */
+  function groupPrograms(g: number, N: number, layers: number, ids = (x: string) => `g${g}${x}`): Op[][] {
+    const lo = g * N;
+    return Array.from({ length: N }, (_, i) => {
+      const r = lo + i;
+      const peers = Array.from({ length: N }, (_, j) => lo + j).filter((q) => q !== r);
+      const ops: Op[] = [];
+      for (let l = 0; l < layers; l++) {
+        ops.push(compute(`attention ${l}`, rng.uniform(0.1, 2), l));
+        ops.push({ kind: 'barrier', id: ids(`b${l}`), layer: l, ...(l % 2 ? { straggleMs: 0.05 } : {}) });
+        for (const q of peers)
+          ops.push({ kind: 'send', id: ids(`s${l}:${r}>${q}`), to: q, bytes: rng.uniform(1, 50) * MiB });
+        ops.push({ kind: 'waitRecv', ids: peers.map((q) => ids(`s${l}:${q}>${r}`)), layer: l });
+        for (const q of peers)
+          ops.push({ kind: 'pull', id: `p${l}:${q}`, from: q, bytes: rng.uniform(1, 50) * MiB, layer: l });
+        ops.push(compute(`router ${l}`, rng.uniform(0.1, 1), l, 'router'));
+        ops.push({ kind: 'waitPull', ids: peers.map((q) => `p${l}:${q}`), layer: l });
+        ops.push({ ...compute(`gemm ${l}`, rng.uniform(0.1, 2), l), mark: `r${r}l${l}` } as Op);
+      }
+      return ops;
+    });
+  }
+  /** Everything a Schedule holds, Map order included, as one string (JSON writes doubles exactly). */
+  const bits = (s: Schedule) => JSON.stringify({ ...s, barrierRelease: [...s.barrierRelease], marks: [...s.marks] });
+
+  it('gives simulate()’s Schedule bit for bit', () => {
+    const groups = 2 + rng.int(3);
+    const N = 2 + rng.int(3);
+    const layers = 2 + rng.int(4);
+    const programs = Array.from({ length: groups }, (_, g) => groupPrograms(g, N, layers));
+    const link = linkSpec({ egressGBps: rng.uniform(50, 900), latencyUs: rng.uniform(0, 5) });
+    for (const opts of [
+      {},
+      { copyInterference: rng.uniform(0.05, 0.5) },
+      { intervals: false },
+      { copySpans: 'transfers' as const },
+    ]) {
+      const built: number[] = [];
+      const one = simulateGroups(
+        groups,
+        N,
+        (g) => {
+          built.push(g);
+          return programs[g];
+        },
+        link,
+        opts,
+      );
+      expect(built, tag('each group built once, in order')).toEqual([...Array(groups).keys()]);
+      expect(bits(one), tag(`groups ${groups} × ${N}, ${JSON.stringify(opts)}`)).toBe(
+        bits(simulate(programs.flat(), link, opts)),
+      );
+    }
+  });
+
+  it('rejects a transfer across groups and an id reused by two groups', () => {
+    const link = linkSpec({ egressGBps: 100 });
+    const cross = groupPrograms(1, 2, 1);
+    cross[0].push({ kind: 'pull', id: 'x', from: 0, bytes: 1 });
+    expect(() => simulateGroups(2, 2, (g) => (g === 0 ? groupPrograms(0, 2, 1) : cross), link)).toThrow(
+      /rank 2's pull 'x' names rank 0, outside its group \[2, 4\)/,
+    );
+    // The same barrier and send ids in both groups: simulate() would join the groups at the barrier.
+    const same = (g: number) => groupPrograms(g, 2, 1, (x) => x);
+    expect(() => simulateGroups(2, 2, same, link)).toThrow(
+      /barrier id 'b0' used in two groups \(group 1 and an earlier one\)/,
+    );
+    expect(() => simulateGroups(2, 3, (g) => groupPrograms(g, 2, 1), link)).toThrow(
+      /group 0 has 2 programs, expected groupSize 3/,
     );
   });
 });

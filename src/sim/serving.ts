@@ -28,7 +28,7 @@ import type { DwdpKnobs } from './experiment.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
 import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
-import { simulate, type Schedule } from '../timeline/scheduler.ts';
+import { simulateGroups, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
 import { generateRequests, type Request, type StreamLengths } from './workload.ts';
 import { HotExperts, SKEW_STREAM } from '../workload/skew.ts';
@@ -246,28 +246,29 @@ export function runServing(
   const placement = makePlacement(p.model.experts, G, p.local, p.pull);
   const { steps, members } = plan(p, cost, placement, strategy, requests);
   const groups = steps.length / G;
-  const programs: Op[][] = [];
   const ids = new IdSpace();
-  for (let g = 0; g < groups; g++) {
+  // One group's programs at a time (groups are independent): never all ~10⁶ ops alive at once.
+  const build = (g: number): Op[][] => {
     const group = Array.from({ length: G }, (_, i) => g * G + i);
     const mine = group.map((r) => steps[r]);
-    const progs =
-      strategy === 'dwdp'
-        ? dwdpPrograms(cost, group, mine, {
-            placement,
-            contentionFix: p.contentionFix,
-            splitWeights: p.splitWeights,
-            prefetchDepth: p.prefetchDepth,
-            prefetch: p.prefetch,
-            splitMerge: p.splitMerge,
-          })
-        : depPrograms(cost, group, mine, ids, { dispatch: p.depDispatch });
-    programs.push(...progs);
-  }
-  const schedule = simulate(programs, cost.link(p.contentionFix, strategy === 'dep' ? 'all-to-all' : 'pulls'), {
-    intervals: opts.intervals ?? false,
-    ...cost.schedulerOptions(),
-  });
+    return strategy === 'dwdp'
+      ? dwdpPrograms(cost, group, mine, {
+          placement,
+          contentionFix: p.contentionFix,
+          splitWeights: p.splitWeights,
+          prefetchDepth: p.prefetchDepth,
+          prefetch: p.prefetch,
+          splitMerge: p.splitMerge,
+        })
+      : depPrograms(cost, group, mine, ids, { dispatch: p.depDispatch });
+  };
+  const schedule = simulateGroups(
+    groups,
+    G,
+    build,
+    cost.link(p.contentionFix, strategy === 'dep' ? 'all-to-all' : 'pulls'),
+    { intervals: opts.intervals ?? false, ...cost.schedulerOptions() },
+  );
 
   const ttft: number[] = [];
   let tokens = 0;

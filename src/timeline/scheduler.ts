@@ -117,52 +117,141 @@ export type LinkEngineClass = new (spec: LinkSpec, onPiece?: (p: EnginePiece) =>
 /** Run every rank's program to the end in virtual time. */
 export function simulate(programs: readonly Program[], link: LinkSpec, opts: SimulateOptions = {}): Schedule {
   const meta = validate(programs);
-  const record = opts.intervals ?? true;
-  const slow = opts.copyInterference ?? 0;
-  if (!(slow >= 0) || !Number.isFinite(slow))
-    throw new Error(`scheduler: copyInterference must be a finite number ≥ 0, got ${slow}`);
-  const ranks = programs.map((_, r) => emptyMetrics(r));
-  const intervals: Interval[] = [];
-  const barrierRelease = new Map<OpId, number>();
-  const marks = new Map<string, number>();
-  const state: RunState = {
-    pullDone: new Uint8Array(meta.pulls.length),
-    sendDone: new Uint8Array(meta.sends.length),
-    sendIssued: new Float64Array(meta.sends.length),
-    arrived: meta.barriers.map(() => []),
-  };
-  for (const group of components(programs, meta)) {
-    new GroupRun(
+  const run = new ScheduleRun(programs.length, link, opts);
+  run.add(programs, meta, components(programs, meta));
+  return run.finish();
+}
+
+/**
+ * simulate() for a rack whose ranks fall into `groups` independent groups of `groupSize`
+ * consecutive ranks (group g: ranks g·groupSize … (g+1)·groupSize − 1), no transfer or barrier
+ * from one group to another, with each group's programs built only when it is simulated:
+ * `build(g)` gives the programs of group g's ranks, in rank order (ops name global ranks).
+ * The Schedule is simulate()'s on all the programs at once, bit for bit: simulate() runs
+ * independent groups one at a time too, in this order. What it saves is memory: a rack's ~10⁶
+ * ops are never all alive at once, so the garbage collector does not trace and copy them at
+ * every collection (about a fifth of the full NVL72 scenario's run time went there).
+ * A transfer to a rank outside its group, or a send or barrier id used in two groups (which
+ * simulate() would reject or treat as one barrier joining the groups), throws.
+ */
+export function simulateGroups(
+  groups: number,
+  groupSize: number,
+  build: (g: number) => readonly Program[],
+  link: LinkSpec,
+  opts: SimulateOptions = {},
+): Schedule {
+  if (!(Number.isInteger(groups) && groups >= 0 && Number.isInteger(groupSize) && groupSize >= 1))
+    throw new Error(`scheduler: groups (${groups}) must be an integer ≥ 0 and groupSize (${groupSize}) one ≥ 1`);
+  const R = groups * groupSize;
+  const run = new ScheduleRun(R, link, opts);
+  const none: Program = [];
+  // Ids seen in earlier groups (send and barrier ids are unique across all programs).
+  const sendIds = new IdIndex();
+  const barrierIds = new IdIndex();
+  for (let g = 0; g < groups; g++) {
+    const lo = g * groupSize;
+    const hi = lo + groupSize;
+    const mine = build(g);
+    if (mine.length !== groupSize)
+      throw new Error(`scheduler: group ${g} has ${mine.length} programs, expected groupSize ${groupSize}`);
+    // Every other rank's program is empty here (it runs in its own group's turn).
+    const programs = new Array<Program>(R).fill(none);
+    for (let i = 0; i < groupSize; i++) programs[lo + i] = mine[i];
+    const meta = validate(programs);
+    const outside = (what: string, rank: number, peer: number, id: OpId) => {
+      if (peer < lo || peer >= hi)
+        throw new Error(
+          `scheduler: rank ${rank}'s ${what} '${id}' names rank ${peer}, outside its group [${lo}, ${hi})`,
+        );
+    };
+    for (const { op, rank } of meta.pulls) outside('pull', rank, op.from, op.id);
+    for (const { op, rank } of meta.sends) {
+      outside('send', rank, op.to, op.id);
+      if (sendIds.has(op.id))
+        throw new Error(`scheduler: send id '${op.id}' used in two groups (group ${g} and an earlier one)`);
+      sendIds.set(op.id, g);
+    }
+    for (const { id } of meta.barriers) {
+      if (barrierIds.has(id))
+        throw new Error(`scheduler: barrier id '${id}' used in two groups (group ${g} and an earlier one)`);
+      barrierIds.set(id, g);
+    }
+    run.add(
       programs,
-      group,
-      link,
       meta,
-      state,
-      ranks,
-      record ? intervals : null,
-      barrierRelease,
-      marks,
-      {
-        wholeTransfers: opts.copySpans === 'transfers',
-        engine: opts.linkEngine ?? LinkFluid,
-      },
-      slow,
-    ).run();
+      components(programs, meta).filter((c) => c[0] >= lo && c[0] < hi),
+    );
   }
-  const makespanMs = Math.max(0, ...ranks.map((m) => m.endMs));
-  for (const m of ranks) m.idleMs = Math.max(0, makespanMs - m.computeMs - m.waitMs - m.syncMs - m.commMs);
-  const pull = ranks.reduce((s, m) => s + m.pullMs, 0);
-  const wait = ranks.reduce((s, m) => s + m.waitMs, 0);
-  const laneOrder = (l: Interval['lane']) => (l === 'compute' ? 0 : 1);
-  intervals.sort((a, b) => a.rank - b.rank || laneOrder(a.lane) - laneOrder(b.lane) || a.startMs - b.startMs);
-  return {
-    ranks,
-    intervals,
-    makespanMs,
-    hiddenPullFraction: pull > 0 ? Math.min(1, Math.max(0, 1 - wait / pull)) : 1,
-    barrierRelease,
-    marks,
-  };
+  return run.finish();
+}
+
+/** One simulation's results, filled by independent groups of ranks in turn, then finished. */
+class ScheduleRun {
+  private readonly record: boolean;
+  private readonly slow: number;
+  private readonly ranks: RankMetrics[];
+  private readonly intervals: Interval[] = [];
+  private readonly barrierRelease = new Map<OpId, number>();
+  private readonly marks = new Map<string, number>();
+
+  constructor(
+    R: number,
+    private readonly link: LinkSpec,
+    private readonly opts: SimulateOptions,
+  ) {
+    this.record = opts.intervals ?? true;
+    this.slow = opts.copyInterference ?? 0;
+    if (!(this.slow >= 0) || !Number.isFinite(this.slow))
+      throw new Error(`scheduler: copyInterference must be a finite number ≥ 0, got ${this.slow}`);
+    this.ranks = Array.from({ length: R }, (_, r) => emptyMetrics(r));
+  }
+
+  /** Run these connected groups of `programs` (validated as `meta`), in order. */
+  add(programs: readonly Program[], meta: ProgramMeta, groups: number[][]): void {
+    const state: RunState = {
+      pullDone: new Uint8Array(meta.pulls.length),
+      sendDone: new Uint8Array(meta.sends.length),
+      sendIssued: new Float64Array(meta.sends.length),
+      arrived: meta.barriers.map(() => []),
+    };
+    for (const group of groups) {
+      new GroupRun(
+        programs,
+        group,
+        this.link,
+        meta,
+        state,
+        this.ranks,
+        this.record ? this.intervals : null,
+        this.barrierRelease,
+        this.marks,
+        {
+          wholeTransfers: this.opts.copySpans === 'transfers',
+          engine: this.opts.linkEngine ?? LinkFluid,
+        },
+        this.slow,
+      ).run();
+    }
+  }
+
+  finish(): Schedule {
+    const { ranks, intervals } = this;
+    const makespanMs = Math.max(0, ...ranks.map((m) => m.endMs));
+    for (const m of ranks) m.idleMs = Math.max(0, makespanMs - m.computeMs - m.waitMs - m.syncMs - m.commMs);
+    const pull = ranks.reduce((s, m) => s + m.pullMs, 0);
+    const wait = ranks.reduce((s, m) => s + m.waitMs, 0);
+    const laneOrder = (l: Interval['lane']) => (l === 'compute' ? 0 : 1);
+    intervals.sort((a, b) => a.rank - b.rank || laneOrder(a.lane) - laneOrder(b.lane) || a.startMs - b.startMs);
+    return {
+      ranks,
+      intervals,
+      makespanMs,
+      hiddenPullFraction: pull > 0 ? Math.min(1, Math.max(0, 1 - wait / pull)) : 1,
+      barrierRelease: this.barrierRelease,
+      marks: this.marks,
+    };
+  }
 }
 
 function emptyMetrics(rank: number): RankMetrics {
@@ -198,22 +287,35 @@ interface ProgramMeta {
   barriers: { id: OpId; ranks: number[]; straggleMs: number }[];
 }
 
-/** Id → index; small non-negative integer ids go to an array (no hashing), others to a Map. */
+/**
+ * Id → index. Integer ids in [base, base + DENSE_IDS), base being the first integer id set, go
+ * to an array (no hashing), others to a Map. The base matters when programs are validated one
+ * group at a time (simulateGroups): a later group's ids start high, and an array from 0 would
+ * be filled up to them again for every group.
+ */
 class IdIndex {
+  private base = -1;
   private readonly dense: number[] = [];
   private readonly map = new Map<OpId, number>();
+  /** The id's place in `dense`, or −1 when it goes to the Map. */
+  private slot(id: OpId): number {
+    if (typeof id !== 'number' || !Number.isInteger(id) || this.base < 0) return -1;
+    const k = id - this.base;
+    return k >= 0 && k < DENSE_IDS ? k : -1;
+  }
   get(id: OpId): number | undefined {
-    return typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id)
-      ? this.dense[id]
-      : this.map.get(id);
+    const k = this.slot(id);
+    return k >= 0 ? this.dense[k] : this.map.get(id);
   }
   has(id: OpId): boolean {
     return this.get(id) !== undefined;
   }
   set(id: OpId, index: number): void {
-    if (typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
-      while (this.dense.length < id) this.dense.push(undefined as unknown as number);
-      this.dense[id] = index;
+    if (this.base < 0 && typeof id === 'number' && Number.isInteger(id)) this.base = id;
+    const k = this.slot(id);
+    if (k >= 0) {
+      while (this.dense.length < k) this.dense.push(undefined as unknown as number);
+      this.dense[k] = index;
     } else this.map.set(id, index);
   }
 }
