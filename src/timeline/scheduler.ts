@@ -165,9 +165,9 @@ export function simulateGroups(
           `scheduler: rank ${rank}'s ${what} '${id}' names rank ${peer}, outside its group [${lo}, ${hi})`,
         );
     };
-    for (const { op, rank } of meta.pulls) outside('pull', rank, op.from, op.id);
-    for (const { op, rank } of meta.sends) {
-      outside('send', rank, op.to, op.id);
+    for (const [k, op] of meta.pulls.entries()) outside('pull', meta.pullRanks[k], op.from, op.id);
+    for (const [k, op] of meta.sends.entries()) {
+      outside('send', meta.sendRanks[k], op.to, op.id);
       if (sendIds.has(op.id))
         throw new Error(`scheduler: send id '${op.id}' used in two groups (group ${g} and an earlier one)`);
       sendIds.set(op.id, g);
@@ -276,13 +276,19 @@ function emptyMetrics(rank: number): RankMetrics {
 
 /**
  * Programs with every id resolved to a dense integer once, so the run itself never hashes
- * strings: refs[r][i] is, for op i of rank r, its pull/send/barrier index, or for a wait the
- * indices it waits for.
+ * strings: refs[r][i] is, for op i of rank r, its pull/send/barrier index, or for a wait where
+ * the indices it waits for start in waitIds (op.ids.length of them).
+ * Flat typed arrays and parallel lists rather than an object or array per op: these live as
+ * long as the run, and every object that does is copied by the garbage collector's scavenges.
  */
 interface ProgramMeta {
-  refs: (number | Int32Array | null)[][];
-  pulls: { op: PullOp; rank: number }[];
-  sends: { op: SendOp; rank: number }[];
+  refs: Int32Array[];
+  waitIds: number[];
+  pulls: PullOp[];
+  /** The rank whose program issues pulls[k]. */
+  pullRanks: number[];
+  sends: SendOp[];
+  sendRanks: number[];
   /** Per barrier: its participants and the mean straggler delay every one of them carries (ms, 0: none). */
   barriers: { id: OpId; ranks: number[]; straggleMs: number }[];
 }
@@ -295,7 +301,8 @@ interface ProgramMeta {
  */
 class IdIndex {
   private base = -1;
-  private readonly dense: number[] = [];
+  /** index + 1 per id from `base` on (0: not set); typed, so growing it needs no filling. */
+  private dense = new Int32Array(0);
   private readonly map = new Map<OpId, number>();
   /** The id's place in `dense`, or −1 when it goes to the Map. */
   private slot(id: OpId): number {
@@ -305,7 +312,8 @@ class IdIndex {
   }
   get(id: OpId): number | undefined {
     const k = this.slot(id);
-    return k >= 0 ? this.dense[k] : this.map.get(id);
+    if (k < 0) return this.map.get(id);
+    return k < this.dense.length && this.dense[k] > 0 ? this.dense[k] - 1 : undefined;
   }
   has(id: OpId): boolean {
     return this.get(id) !== undefined;
@@ -313,18 +321,27 @@ class IdIndex {
   set(id: OpId, index: number): void {
     if (this.base < 0 && typeof id === 'number' && Number.isInteger(id)) this.base = id;
     const k = this.slot(id);
-    if (k >= 0) {
-      while (this.dense.length < k) this.dense.push(undefined as unknown as number);
-      this.dense[k] = index;
-    } else this.map.set(id, index);
+    if (k < 0) {
+      this.map.set(id, index);
+      return;
+    }
+    if (k >= this.dense.length) {
+      const grown = new Int32Array(Math.min(DENSE_IDS, Math.max(k + 1, 2 * this.dense.length, 1024)));
+      grown.set(this.dense);
+      this.dense = grown;
+    }
+    this.dense[k] = index + 1;
   }
 }
 const DENSE_IDS = 1 << 24;
 
 function validate(programs: readonly Program[]): ProgramMeta {
   const R = programs.length;
-  const pulls: ProgramMeta['pulls'] = [];
-  const sends: ProgramMeta['sends'] = [];
+  const pulls: PullOp[] = [];
+  const pullRanks: number[] = [];
+  const sends: SendOp[] = [];
+  const sendRanks: number[] = [];
+  const waitIds: number[] = [];
   const barriers: ProgramMeta['barriers'] = [];
   const sendIndex = new IdIndex();
   const barrierIndex = new IdIndex();
@@ -339,22 +356,25 @@ function validate(programs: readonly Program[]): ProgramMeta {
     op: T,
     peer: number,
     index: Pick<IdIndex, 'has' | 'set'>,
-    list: { op: T; rank: number }[],
+    list: T[],
+    ranks: number[],
   ): number => {
-    const what = `${op.kind} '${op.id}'`;
+    // (The message is built only on failure: formatting it for each of ~10⁵ transfers showed in profiles.)
+    const what = () => `${op.kind} '${op.id}'`;
     if (!Number.isInteger(peer) || peer < 0 || peer >= R)
-      fail(r, i, op, `${what} names rank ${peer}, outside [0, ${R})`);
-    if (peer === r) fail(r, i, op, `${what} names the rank itself`);
+      fail(r, i, op, `${what()} names rank ${peer}, outside [0, ${R})`);
+    if (peer === r) fail(r, i, op, `${what()} names the rank itself`);
     if (index.has(op.id)) fail(r, i, op, `${op.kind} id '${op.id}' used twice`);
-    if (!(op.bytes >= 0)) fail(r, i, op, `${what} has ${op.bytes} bytes`);
+    if (!(op.bytes >= 0)) fail(r, i, op, `${what()} has ${op.bytes} bytes`);
     index.set(op.id, list.length);
-    list.push({ op, rank: r });
+    list.push(op);
+    ranks.push(r);
     return list.length - 1;
   };
   // Plain loops: the programs of a rack run hold ~10⁶ ops.
   for (let r = 0; r < R; r++) {
     const ops = programs[r];
-    const ref = new Array<number | Int32Array | null>(ops.length).fill(null);
+    const ref = new Int32Array(ops.length).fill(-1);
     const pullIndex = new Map<OpId, number>();
     const seenBarriers = new Set<OpId>();
     for (let i = 0; i < ops.length; i++) {
@@ -365,20 +385,19 @@ function validate(programs: readonly Program[]): ProgramMeta {
             fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
           break;
         case 'pull':
-          ref[i] = transfer(r, i, op, op.from, pullIndex, pulls);
+          ref[i] = transfer(r, i, op, op.from, pullIndex, pulls, pullRanks);
           break;
         case 'waitPull': {
-          const ids = new Int32Array(op.ids.length);
+          ref[i] = waitIds.length;
           for (let k = 0; k < op.ids.length; k++) {
             const x = pullIndex.get(op.ids[k]);
             if (x === undefined) fail(r, i, op, `waits for pull '${op.ids[k]}', which is not issued before it`);
-            ids[k] = x!;
+            waitIds.push(x!);
           }
-          ref[i] = ids;
           break;
         }
         case 'send':
-          ref[i] = transfer(r, i, op, op.to, sendIndex, sends);
+          ref[i] = transfer(r, i, op, op.to, sendIndex, sends, sendRanks);
           break;
         case 'barrier': {
           if (seenBarriers.has(op.id)) fail(r, i, op, `barrier '${op.id}' twice in one program`);
@@ -416,19 +435,18 @@ function validate(programs: readonly Program[]): ProgramMeta {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       if (op.kind !== 'waitRecv') continue;
-      const ids = new Int32Array(op.ids.length);
+      refs[r][i] = waitIds.length;
       for (let k = 0; k < op.ids.length; k++) {
         const id = op.ids[k];
         const x = sendIndex.get(id);
         if (x === undefined) throw new Error(`scheduler: rank ${r} waits for send '${id}', which no rank sends`);
-        if (sends[x].op.to !== r)
-          throw new Error(`scheduler: rank ${r} waits for send '${id}', which goes to rank ${sends[x].op.to}`);
-        ids[k] = x;
+        if (sends[x].to !== r)
+          throw new Error(`scheduler: rank ${r} waits for send '${id}', which goes to rank ${sends[x].to}`);
+        waitIds.push(x);
       }
-      refs[r][i] = ids;
     }
   }
-  return { refs, pulls, sends, barriers };
+  return { refs, waitIds, pulls, pullRanks, sends, sendRanks, barriers };
 }
 
 /** Ranks linked by transfers or barriers, as sorted groups. */
@@ -440,8 +458,8 @@ function components(programs: readonly Program[], meta: ProgramMeta): number[][]
     const rb = find(b);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
-  for (const { op, rank } of meta.pulls) join(rank, op.from);
-  for (const { op, rank } of meta.sends) join(rank, op.to);
+  for (let k = 0; k < meta.pulls.length; k++) join(meta.pullRanks[k], meta.pulls[k].from);
+  for (let k = 0; k < meta.sends.length; k++) join(meta.sendRanks[k], meta.sends[k].to);
   for (const { ranks } of meta.barriers) for (const r of ranks) join(ranks[0], r);
   const groups = new Map<number, number[]>();
   programs.forEach((_, r) => {
@@ -465,7 +483,11 @@ interface RunState {
 // One connected group of ranks
 
 type Blocked =
-  | { kind: 'waitPull' | 'waitRecv'; since: number; ids: Int32Array; layer?: number }
+  /**
+   * The awaited indices are meta.waitIds[from … end); those before `at` have landed already
+   * (landing is final, so a later check starts there instead of rescanning them).
+   */
+  | { kind: 'waitPull' | 'waitRecv'; since: number; from: number; at: number; end: number; layer?: number }
   /** `releaseAt`: set when the last participant arrived and stragglers put the release later. */
   | { kind: 'barrier'; since: number; index: number; layer?: number; releaseAt?: number }
   | { kind: 'notBefore'; since: number; at: number };
@@ -602,22 +624,22 @@ class GroupRun {
       }
       case 'pull':
         m.bytesPulled += op.bytes;
-        this.engine.submit(ref as number, 'pull', op.from, r, op.bytes);
+        this.engine.submit(ref, 'pull', op.from, r, op.bytes);
         s.pc++;
         return true;
       case 'send':
         m.bytesSent += op.bytes;
-        this.run_.sendIssued[ref as number] = this.now;
-        this.engine.submit(this.pullCount + (ref as number), 'send', r, op.to, op.bytes);
+        this.run_.sendIssued[ref] = this.now;
+        this.engine.submit(this.pullCount + ref, 'send', r, op.to, op.bytes);
         s.pc++;
         return true;
       case 'waitPull':
       case 'waitRecv':
-        s.blocked = { kind: op.kind, since: this.now, ids: ref as Int32Array, layer: op.layer };
+        s.blocked = { kind: op.kind, since: this.now, from: ref, at: ref, end: ref + op.ids.length, layer: op.layer };
         this.tryUnblock(r, s);
         return true;
       case 'barrier': {
-        const b = ref as number;
+        const b = ref;
         s.blocked = { kind: 'barrier', since: this.now, index: b, layer: op.layer };
         const a = this.run_.arrived[b];
         a.push(r);
@@ -744,10 +766,12 @@ class GroupRun {
     const b = s.blocked!;
     switch (b.kind) {
       case 'waitPull':
-        for (const x of b.ids) if (!this.run_.pullDone[x]) return false;
+        for (const ids = this.meta.waitIds, done = this.run_.pullDone; b.at < b.end; b.at++)
+          if (!done[ids[b.at]]) return false;
         break;
       case 'waitRecv':
-        for (const x of b.ids) if (!this.run_.sendDone[x]) return false;
+        for (const ids = this.meta.waitIds, done = this.run_.sendDone; b.at < b.end; b.at++)
+          if (!done[ids[b.at]]) return false;
         break;
       case 'notBefore':
         if (this.now < b.at) return false;
@@ -779,7 +803,7 @@ class GroupRun {
       case 'waitRecv': {
         // Until the last awaited send was issued a peer was late (sync); after that, transfer.
         let issued = -Infinity;
-        for (const x of b.ids) issued = Math.max(issued, this.run_.sendIssued[x]);
+        for (let k = b.from; k < b.end; k++) issued = Math.max(issued, this.run_.sendIssued[this.meta.waitIds[k]]);
         const split = Math.min(t1, Math.max(t0, issued));
         m.syncMs += split - t0;
         m.commMs += t1 - split;
@@ -825,7 +849,7 @@ class GroupRun {
       return;
     }
     const isPull = p.key < this.pullCount;
-    const op = isPull ? this.meta.pulls[p.key].op : this.meta.sends[p.key - this.pullCount].op;
+    const op = isPull ? this.meta.pulls[p.key] : this.meta.sends[p.key - this.pullCount];
     const label = op.label ?? (isPull ? `pull ← r${(op as PullOp).from}` : `send → r${(op as SendOp).to}`);
     const iv: Interval = {
       rank: p.src,
