@@ -303,6 +303,8 @@ interface Flow {
  */
 export type PieceMode = 'pieces' | 'transfers';
 
+const bySeq = (a: Flow, b: Flow): number => a.seq - b.seq;
+
 // Bytes below this are rounding noise (rates × times in doubles), not data.
 export const BYTE_EPS = 1e-3;
 
@@ -442,7 +444,8 @@ export class LinkFluid {
   advanceTo(t: number): readonly number[] {
     if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
     const done = this.done;
-    done.length = 0;
+    // (Guarded: setting an array's length is a runtime call even when it changes nothing, and this runs at every event.)
+    if (done.length !== 0) done.length = 0;
     for (;;) {
       const next = this.nextEventMs();
       if (t < next) {
@@ -520,7 +523,7 @@ export class LinkFluid {
     this.dirty = false;
     this.nextValid = false; // new rates: the cached next event is stale
     const act = this.active;
-    act.length = 0;
+    if (act.length !== 0) act.length = 0;
     const fix = this.spec.contentionFix;
     const engines = this.spec.copyEngines;
     const R = this.ranks;
@@ -660,16 +663,16 @@ export class LinkFluid {
         this.ready.length = w;
       }
       const landed = this.landed;
-      landed.length = 0;
+      if (landed.length !== 0) landed.length = 0;
       w = 0;
       for (const f of this.landing) {
         if (f.deliveredMs + this.latencyMs <= this.now) landed.push(f);
         else this.landing[w++] = f;
       }
-      this.landing.length = w;
+      if (this.landing.length !== w) this.landing.length = w;
       if (landed.length === 0) continue;
       // A landing changes no rate (its bytes had all moved): only a pull it lets into a queue does (makeReady).
-      landed.sort((a, b) => a.seq - b.seq);
+      if (landed.length > 1) landed.sort(bySeq);
       for (const f of landed) {
         done.push(f.key);
         if (this.onPiece && this.pieceMode === 'transfers' && f.firstMs !== Infinity)
