@@ -89,7 +89,8 @@ async function serving(outPath: string): Promise<void> {
       `${params.model.layers.total} layers, ${params.requests} requests`,
   );
   console.log(
-    `run time MEASURED here (${host}; ${REPEATS} runs each, one process, single-threaded JS); TPS/GPU and TTFT MODELED on ${GB200_NVL72.name}\n`,
+    `run time MEASURED here (${host}; load average ${loadavg()[0].toFixed(1)}; ${REPEATS} runs each, one process, single-threaded JS); ` +
+      `TPS/GPU and TTFT MODELED on ${GB200_NVL72.name}\n`,
   );
   const min = (xs: number[]) => Math.min(...xs);
   const rows = timings.map((t) => [
@@ -133,7 +134,7 @@ async function serving(outPath: string): Promise<void> {
   const out = {
     bench: 'sim',
     scenario: spec.name,
-    measured: { what: 'simulator run time', host, repeats: REPEATS },
+    measured: { what: 'simulator run time', host, repeats: REPEATS, loadAverage: loadavg() },
     modeled: { profile: GB200_NVL72.id },
     params: {
       ranks: params.ranks,
