@@ -519,6 +519,12 @@ class GroupRun {
   private readonly state: RankState[] = [];
   private readonly lastPiece = new Map<number, Interval>();
   private readonly pullCount: number;
+  /**
+   * Some rank of this group issues a pull, so copy interference can change a compute rate here.
+   * Without one (DEP: sends only) every rate stays 1, and the per-event rate checks are skipped
+   * (compute blocks are still timed the interference way, so the arithmetic is the same).
+   */
+  private readonly pullsHere: boolean;
 
   constructor(
     private readonly programs: readonly Program[],
@@ -543,13 +549,14 @@ class GroupRun {
       spans.wholeTransfers ? 'transfers' : 'pieces',
     );
     for (const r of group) this.state[r] = { pc: 0, computeEnd: Infinity, afterCompute: 0, blocked: null, block: null };
+    this.pullsHere = meta.pullRanks.some((r) => this.state[r] !== undefined);
   }
 
   run(): void {
     for (;;) {
       this.progress();
       let tNext = this.engine.nextEventMs();
-      if (this.slow > 0) this.retime();
+      if (this.slow > 0 && this.pullsHere) this.retime();
       let running = false;
       for (const r of this.group) {
         const s = this.state[r];
@@ -669,7 +676,7 @@ class GroupRun {
 
   /** Compute speed of rank r now: slowed while a pull into or out of it moves bytes. */
   private rateOf(r: number): number {
-    return this.engine.pullActive(r) ? 1 / (1 + this.slow) : 1;
+    return this.pullsHere && this.engine.pullActive(r) ? 1 / (1 + this.slow) : 1;
   }
 
   /** Start a compute block under copy interference; its ops are timed when it ends. */
