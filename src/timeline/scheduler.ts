@@ -10,7 +10,8 @@
 // The scheduler knows nothing about hardware: op durations come with the program (from a
 // cost model, or from kernel timestamps measured on the emulated GPU), bandwidths come with
 // the link spec. Ranks that never exchange data or share a barrier are independent and are
-// simulated one connected group at a time (same result, less work).
+// simulated one connected group at a time (same result, less work); simulateGroups takes such
+// groups' programs one group at a time from a builder, so a rack's ops need not all exist at once.
 //
 // Time accounting per rank (all in ms, they add up to the makespan):
 //   computeMs  the stream runs compute ops
