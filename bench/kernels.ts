@@ -47,7 +47,7 @@ const BASELINE = 'bench/kernels-baseline.json';
  * weights 1.4 GB); and a tiny one that checks the command itself in seconds (the GPU bundle's --smoke).
  */
 const SHAPES: Record<string, GemmShape> = {
-  issue5: { tokens: 256, hidden: 512, expertHidden: 256, experts: 32, topK: 4 },
+  bench: { tokens: 256, hidden: 512, expertHidden: 256, experts: 32, topK: 4 },
   deep: { tokens: 512, hidden: 256, expertHidden: 128, experts: 64, topK: 8 },
   r1: { tokens: 2048, hidden: 7168, expertHidden: 2048, experts: 8, topK: 8 },
   tiny: { tokens: 16, hidden: 64, expertHidden: 32, experts: 4, topK: 2 },
@@ -56,7 +56,7 @@ const SHAPES: Record<string, GemmShape> = {
 const spec: Spec = {
   shapes: {
     kind: 'string',
-    help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (issue5 and deep; default: issue5)`,
+    help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (bench and deep; default: bench)`,
     placeholder: 'names',
   },
   formats: { kind: 'string', help: `comma list of ${WEIGHT_FORMATS.join(', ')} (default: all)`, placeholder: 'list' },
@@ -271,8 +271,8 @@ async function main(): Promise<void> {
     );
     return;
   }
-  const shapeArg = args.optStr('shapes') ?? 'issue5';
-  const shapeNames = shapeArg === 'all' ? ['issue5', 'deep'] : shapeArg.split(',');
+  const shapeArg = args.optStr('shapes') ?? 'bench';
+  const shapeNames = shapeArg === 'all' ? ['bench', 'deep'] : shapeArg.split(',');
   for (const s of shapeNames)
     if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
   const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map(parseWeightFormat);

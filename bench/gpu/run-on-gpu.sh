@@ -130,7 +130,7 @@ kbench() { # name, then bench:kernels arguments
 if [ "$smoke" = 1 ]; then
   kbench bench-kernels-tiny --shapes tiny --formats f32,nvfp4
 else
-  kbench bench-kernels --shapes issue5
+  kbench bench-kernels --shapes bench
   kbench bench-kernels-r1 --shapes r1 --variants default
 fi
 echo "done: $failed failed; results in $here/results (summary.txt)" | tee -a results/summary.txt
