@@ -285,16 +285,22 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   const arrival = new Float64Array(N);
   const length = new Float64Array(N);
   const ttft = new Float64Array(N);
-  const queues: number[][] = Array.from({ length: W }, () => []);
-  const heads = new Int32Array(W);
+  // The router is round-robin and request ids are issued in order, so worker w's queue is the
+  // ids w, w + W, w + 2W, … in order: a queue is two counters (ids routed to w, ids started by
+  // w) and a batch is a run of it (its first index and its size), with no per-request array.
+  const routed = new Int32Array(W);
+  const started = new Int32Array(W);
   const busy = new Uint8Array(W);
-  const batches: number[][] = Array.from({ length: W }, () => []);
-  // Batches in KV transfer, by slot (a batch's requests reach the generation pool together).
-  const inTransfer: (number[] | null)[] = [];
+  const batchFirst = new Int32Array(W); // index in worker w's queue of its running batch's first id
+  const batchSize = new Int32Array(W);
+  // Batches in KV transfer, by slot (a batch's requests reach the generation pool together):
+  // the worker, first queue index and size of each.
+  const xferWorker: number[] = [];
+  const xferFirst: number[] = [];
+  const xferSize: number[] = [];
   const freeSlots: number[] = [];
   const ev = new EventHeap();
   let issued = 0;
-  let rr = 0;
   let done = 0;
   let lastCtxDone = 0;
   let userTpsSum = 0; // Σ over finished requests of OSL ÷ end-to-end latency, tokens/s
@@ -303,26 +309,22 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     const id = issued++;
     arrival[id] = t;
     length[id] = x.lengthLo + (x.lengthHi - x.lengthLo) * lengthRng.next();
-    const w = rr++ % W;
-    queues[w].push(id);
+    const w = id % W;
+    routed[w]++;
     if (!busy[w]) ev.push(t, KICK, w);
   };
 
   const startCtx = (w: number, t: number) => {
-    const q = queues[w];
-    const n = Math.min(q.length - heads[w], cap);
+    const n = Math.min(routed[w] - started[w], cap);
     if (busy[w] || n <= 0) return;
-    const batch = q.slice(heads[w], heads[w] + n);
-    heads[w] += n;
-    if (heads[w] > 4096) {
-      q.splice(0, heads[w]);
-      heads[w] = 0;
-    }
+    const first = started[w];
+    started[w] += n;
     let tokens = 0;
-    for (const id of batch) tokens += length[id];
+    for (let k = 0; k < n; k++) tokens += length[w + (first + k) * W];
     const dur = x.ctxStepMs(Math.ceil(n / x.gpusPerWorker)) * (tokens / n / meanLength);
     busy[w] = 1;
-    batches[w] = batch;
+    batchFirst[w] = first;
+    batchSize[w] = n;
     ev.push(t + dur, CTX_DONE, w);
   };
 
@@ -332,8 +334,11 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   // `runSteps` steps of `runTau` ms from `runStart`, cut short at the first step boundary after
   // a KV transfer ends (the new requests join there).
   const finish = new FinishHeap();
-  const pending: number[] = [];
+  // Requests out of KV transfer waiting for a generation slot, first in first out: every id
+  // enters once, so a plain array of N with two cursors holds them (no shifting, no growth).
+  const pending = new Int32Array(N);
   let pendingHead = 0;
+  let pendingTail = 0;
   let steps = 0;
   let genRunning = false;
   let runStart = 0;
@@ -347,12 +352,8 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     return Math.max(1, Math.round(stepsMean + stepsSd * z));
   };
   const startGenRun = (t: number) => {
-    while (pendingHead < pending.length && finish.size < x.genSlots) {
+    while (pendingHead < pendingTail && finish.size < x.genSlots) {
       finish.push(steps + drawSteps(), pending[pendingHead++]);
-    }
-    if (pendingHead > 4096) {
-      pending.splice(0, pendingHead);
-      pendingHead = 0;
     }
     genRunning = finish.size > 0;
     if (!genRunning) return;
@@ -377,18 +378,26 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     const arg = ev.argOut;
     if (kind === KICK) startCtx(arg, t);
     else if (kind === CTX_DONE) {
-      const batch = batches[arg];
-      for (const id of batch) ttft[id] = t - arrival[id] + x.kvTransferMs;
-      const slot = freeSlots.length > 0 ? freeSlots.pop()! : inTransfer.length;
-      inTransfer[slot] = batch;
+      const first = batchFirst[arg];
+      const n = batchSize[arg];
+      for (let k = 0; k < n; k++) {
+        const id = arg + (first + k) * W;
+        ttft[id] = t - arrival[id] + x.kvTransferMs;
+      }
+      const slot = freeSlots.length > 0 ? freeSlots.pop()! : xferWorker.length;
+      xferWorker[slot] = arg;
+      xferFirst[slot] = first;
+      xferSize[slot] = n;
       ev.push(t + x.kvTransferMs, KV_DONE, slot);
-      done += batch.length;
+      done += n;
       lastCtxDone = t;
       busy[arg] = 0;
       startCtx(arg, t);
     } else if (kind === KV_DONE) {
-      pending.push(...inTransfer[arg]!);
-      inTransfer[arg] = null;
+      const w = xferWorker[arg];
+      const first = xferFirst[arg];
+      const n = xferSize[arg];
+      for (let k = 0; k < n; k++) pending[pendingTail++] = w + (first + k) * W;
       freeSlots.push(arg);
       joinAtNextBoundary(t);
     } else if (arg === runId) {
