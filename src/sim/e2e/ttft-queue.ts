@@ -291,6 +291,12 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
   const routed = new Int32Array(W);
   const started = new Int32Array(W);
   const busy = new Uint8Array(W);
+  // A KICK for worker w is waiting in the event queue. Every KICK is handled at the instant it
+  // was sent, and the first one takes whatever is queued by then; the ones an idle worker would
+  // get from the other requests routed to it at that instant (the whole first burst, C of them)
+  // would find it busy and do nothing, so they are not sent (the events that remain keep their
+  // order: ties go by order of sending).
+  const kicked = new Uint8Array(W);
   const batchFirst = new Int32Array(W); // index in worker w's queue of its running batch's first id
   const batchSize = new Int32Array(W);
   // Batches in KV transfer, by slot (a batch's requests reach the generation pool together):
@@ -311,7 +317,10 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     length[id] = x.lengthLo + (x.lengthHi - x.lengthLo) * lengthRng.next();
     const w = id % W;
     routed[w]++;
-    if (!busy[w]) ev.push(t, KICK, w);
+    if (!busy[w] && !kicked[w]) {
+      kicked[w] = 1;
+      ev.push(t, KICK, w);
+    }
   };
 
   const startCtx = (w: number, t: number) => {
@@ -376,8 +385,10 @@ export function simulateTtft(x: TtftSimInput): TtftStats {
     const t = ev.pop();
     const kind = ev.kindOut;
     const arg = ev.argOut;
-    if (kind === KICK) startCtx(arg, t);
-    else if (kind === CTX_DONE) {
+    if (kind === KICK) {
+      kicked[arg] = 0;
+      startCtx(arg, t);
+    } else if (kind === CTX_DONE) {
       const first = batchFirst[arg];
       const n = batchSize[arg];
       for (let k = 0; k < n; k++) {
