@@ -123,12 +123,15 @@ export function nthSmallest(a: Float64Array, k: number): number {
   return a[k];
 }
 
-/** A binary min-heap of events by (time, order of insertion). */
+/**
+ * A binary min-heap of events by (time, order of insertion), in typed arrays that double when
+ * full (the heap is rebuilt for every simulated run; typed arrays keep its elements unboxed).
+ */
 class EventHeap {
-  private t: number[] = [];
-  private seq: number[] = [];
-  private kind: number[] = [];
-  private arg: number[] = [];
+  private t = new Float64Array(64);
+  private seq = new Float64Array(64);
+  private kind = new Int32Array(64);
+  private arg = new Int32Array(64);
   private n = 0;
   private next = 0;
 
@@ -136,40 +139,41 @@ class EventHeap {
     return this.n;
   }
 
-  private less(i: number, j: number): boolean {
-    return this.t[i] < this.t[j] || (this.t[i] === this.t[j] && this.seq[i] < this.seq[j]);
+  private grow(): void {
+    const m = this.t.length * 2;
+    const t = new Float64Array(m);
+    t.set(this.t);
+    this.t = t;
+    const seq = new Float64Array(m);
+    seq.set(this.seq);
+    this.seq = seq;
+    const kind = new Int32Array(m);
+    kind.set(this.kind);
+    this.kind = kind;
+    const arg = new Int32Array(m);
+    arg.set(this.arg);
+    this.arg = arg;
   }
 
-  // Unrolled over the four parallel arrays: this runs on every push and pop, and a loop over
-  // [t, seq, kind, arg] would allocate per swap.
-  private swap(i: number, j: number): void {
-    const { t, seq, kind, arg } = this;
-    const t0 = t[i];
-    t[i] = t[j];
-    t[j] = t0;
-    const s0 = seq[i];
-    seq[i] = seq[j];
-    seq[j] = s0;
-    const k0 = kind[i];
-    kind[i] = kind[j];
-    kind[j] = k0;
-    const a0 = arg[i];
-    arg[i] = arg[j];
-    arg[j] = a0;
-  }
-
-  push(t: number, kind: number, arg: number): void {
+  push(time: number, kind: number, arg: number): void {
+    if (this.n === this.t.length) this.grow();
+    const { t, seq } = this;
+    const s = this.next++;
+    // Sift up with a hole: parents move down until the new event's place is found.
     let i = this.n++;
-    this.t[i] = t;
-    this.seq[i] = this.next++;
-    this.kind[i] = kind;
-    this.arg[i] = arg;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
+      if (!(time < t[p] || (time === t[p] && s < seq[p]))) break;
+      t[i] = t[p];
+      seq[i] = seq[p];
+      this.kind[i] = this.kind[p];
+      this.arg[i] = this.arg[p];
       i = p;
     }
+    t[i] = time;
+    seq[i] = s;
+    this.kind[i] = kind;
+    this.arg[i] = arg;
   }
 
   /** The kind and argument of the event pop() removed last. */
@@ -178,23 +182,34 @@ class EventHeap {
 
   /** Removes the earliest event and returns its time (its kind and argument: kindOut, argOut; no tuple per event). */
   pop(): number {
-    const top = this.t[0];
-    this.kindOut = this.kind[0];
-    this.argOut = this.arg[0];
-    this.n--;
-    if (this.n > 0) {
-      this.swap(0, this.n);
+    const { t, seq, kind, arg } = this;
+    const top = t[0];
+    this.kindOut = kind[0];
+    this.argOut = arg[0];
+    const n = --this.n;
+    if (n > 0) {
+      // Sift the last event down from the root with a hole.
+      const lt = t[n];
+      const ls = seq[n];
+      const lk = kind[n];
+      const la = arg[n];
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < this.n && this.less(l, m)) m = l;
-        if (r < this.n && this.less(r, m)) m = r;
-        if (m === i) break;
-        this.swap(i, m);
-        i = m;
+        const c = r < n && (t[r] < t[l] || (t[r] === t[l] && seq[r] < seq[l])) ? r : l;
+        if (!(t[c] < lt || (t[c] === lt && seq[c] < ls))) break;
+        t[i] = t[c];
+        seq[i] = seq[c];
+        kind[i] = kind[c];
+        arg[i] = arg[c];
+        i = c;
       }
+      t[i] = lt;
+      seq[i] = ls;
+      kind[i] = lk;
+      arg[i] = la;
     }
     return top;
   }
