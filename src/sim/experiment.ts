@@ -21,7 +21,7 @@ import { loadPreset } from '../model/presets.ts';
 import { CostModel } from './cost-model.ts';
 import type { Efficiency } from '../hardware/efficiency.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
-import { depPrograms, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
+import { depPrograms, dwdpOptions, dwdpPrograms, prefetchOnlyPrograms, type RankStep } from './programs.ts';
 import { simulate, type RankMetrics, type Schedule, type SimulateOptions } from '../timeline/scheduler.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import { drawBatches, fillBatches, type LengthDist, type LengthLaw } from '../workload/lengths.ts';
@@ -221,14 +221,7 @@ export function runStepRow(
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
   const batches = stepBatches({ ...p, experts: p.model.experts, moeLayers: p.model.layers.moe });
-  const dwdpOpts = {
-    placement,
-    contentionFix: p.contentionFix,
-    splitWeights: p.splitWeights,
-    prefetchDepth: p.prefetchDepth,
-    prefetch: p.prefetch,
-    splitMerge: p.splitMerge,
-  };
+  const dwdpOpts = dwdpOptions(placement, p);
   const sim = {
     intervals: opts.intervals ?? false,
     copySpans: opts.copySpans,

@@ -115,6 +115,15 @@ export interface DwdpOptions {
   splitMerge?: SplitMerge;
 }
 
+/** DWDP's program options from a run's knobs (one mapping for the step experiment and the serving run). */
+export function dwdpOptions(
+  placement: DwdpOptions['placement'],
+  k: Pick<DwdpOptions, 'contentionFix' | 'splitWeights' | 'prefetchDepth' | 'prefetch' | 'splitMerge'>,
+): DwdpOptions {
+  const { contentionFix, splitWeights, prefetchDepth, prefetch, splitMerge } = k;
+  return { placement, contentionFix, splitWeights, prefetchDepth, prefetch, splitMerge };
+}
+
 export interface DepOptions {
   /** How the group exchanges activations (default 'all-to-all'). */
   dispatch?: DepDispatch;

@@ -27,7 +27,7 @@ import { CostModel, expectedExpertsTouched } from './cost-model.ts';
 import type { DwdpKnobs } from './experiment.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
-import { IdSpace, depPrograms, dwdpPrograms, type RankStep } from './programs.ts';
+import { IdSpace, depPrograms, dwdpOptions, dwdpPrograms, type RankStep } from './programs.ts';
 import { simulateGroups, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
 import { generateRequests, type Request, type StreamLengths } from './workload.ts';
@@ -252,14 +252,7 @@ export function runServing(
     const group = Array.from({ length: G }, (_, i) => g * G + i);
     const mine = group.map((r) => steps[r]);
     return strategy === 'dwdp'
-      ? dwdpPrograms(cost, group, mine, {
-          placement,
-          contentionFix: p.contentionFix,
-          splitWeights: p.splitWeights,
-          prefetchDepth: p.prefetchDepth,
-          prefetch: p.prefetch,
-          splitMerge: p.splitMerge,
-        })
+      ? dwdpPrograms(cost, group, mine, dwdpOptions(placement, p))
       : depPrograms(cost, group, mine, ids, { dispatch: p.depDispatch });
   };
   const schedule = simulateGroups(
