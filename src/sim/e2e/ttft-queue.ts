@@ -123,6 +123,12 @@ export function nthSmallest(a: Float64Array, k: number): number {
   return a[k];
 }
 
+/** `to` (a longer array of the same kind) with `from`'s values at its start. */
+function grown<A extends Float64Array | Int32Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
+
 /**
  * A binary min-heap of events by (time, order of insertion), in typed arrays that double when
  * full (the heap is rebuilt for every simulated run; typed arrays keep its elements unboxed).
@@ -141,18 +147,10 @@ class EventHeap {
 
   private grow(): void {
     const m = this.t.length * 2;
-    const t = new Float64Array(m);
-    t.set(this.t);
-    this.t = t;
-    const seq = new Float64Array(m);
-    seq.set(this.seq);
-    this.seq = seq;
-    const kind = new Int32Array(m);
-    kind.set(this.kind);
-    this.kind = kind;
-    const arg = new Int32Array(m);
-    arg.set(this.arg);
-    this.arg = arg;
+    this.t = grown(this.t, new Float64Array(m));
+    this.seq = grown(this.seq, new Float64Array(m));
+    this.kind = grown(this.kind, new Int32Array(m));
+    this.arg = grown(this.arg, new Int32Array(m));
   }
 
   push(time: number, kind: number, arg: number): void {
