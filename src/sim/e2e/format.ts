@@ -3,7 +3,14 @@
 // the published values. Every number is modeled and says so.
 
 import { formatTable, type Cell } from '../../report/table.ts';
-import { reportedTpsPerUser, type E2eBand, type E2ePoint, type E2eResult, type ValidationRow } from './scenario.ts';
+import {
+  clientsExpr,
+  reportedTpsPerUser,
+  type E2eBand,
+  type E2ePoint,
+  type E2eResult,
+  type ValidationRow,
+} from './scenario.ts';
 
 const f1 = (x: number) => x.toFixed(1);
 const f0 = (x: number) => x.toFixed(0);
@@ -80,7 +87,7 @@ export function formatE2e(res: E2eResult, validation: readonly ValidationRow[]):
   ]);
   out.push(formatTable(head, rows, { rightAlign: head.map((h) => !h.includes('deployment')) }));
   out.push(
-    `TTFT: median of a simulated benchmark run of the deployment (C clients, C = batch × GPUs, sending ` +
+    `TTFT: median of a simulated benchmark run of the deployment (C clients, C = ${clientsExpr(res.params)}, sending ` +
       `C × max(1, ⌊${res.params.ttftRequests} / C⌋) requests, closed loop, all C at once, ` +
       'round-robin context workers, first burst included): context wait + prefill + KV transfer',
   );

@@ -362,6 +362,11 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
 
 const fmt3 = (x: number) => String(Math.round(x * 1000) / 1000);
 
+/** The closed loop's client count C as printed: the generation pool's batch × GPUs, times concurrencyFactor where that is not 1. */
+export function clientsExpr(p: Pick<E2eParams, 'concurrencyFactor'>): string {
+  return p.concurrencyFactor === 1 ? 'batch × GPUs' : `round(${p.concurrencyFactor} × batch × GPUs)`;
+}
+
 export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
   const p0 = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
   const gpus = p0.maxGpus ?? (o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72')).gpusPerDomain;
@@ -433,7 +438,7 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
       `all-to-all ${g.dispatchUs} + ${g.combineUs} µs a MoE layer beyond its bytes, ` +
       `attention-DP step set by the busiest GPU's cached tokens, KV cache within ${g.kvMemoryFraction} of the memory ` +
       `the weights leave); median TTFT of a simulated benchmark run of each reported ` +
-      `deployment (C = batch × GPUs clients, C × max(1, ⌊${p.ttftRequests} / C⌋) requests, closed loop, round-robin ` +
+      `deployment (C = ${clientsExpr(p)} clients, C × max(1, ⌊${p.ttftRequests} / C⌋) requests, closed loop, round-robin ` +
       `context routing, seed ${p.seed}); TPS/user ${
         p.tpsPerUserMetric === 'benchmark'
           ? 'as the benchmark defines it (OSL ÷ end-to-end latency, TTFT included)'
@@ -611,6 +616,10 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     ...extra,
   });
   const noBest = 'no deployment the model searched lands in this TPS/user band (docs/e2e.md says why)';
+  const clientsAt =
+    res.params.concurrencyFactor === 1
+      ? "the reproduction's concurrency (batch × generation GPUs"
+      : `C = ${clientsExpr(res.params)} (not the reproduction's concurrency`;
   const userTps = (pt: E2ePoint) => reportedTpsPerUser(pt, res.params.tpsPerUserMetric);
   const modeledRepro = (experiment: string) =>
     res.reproduction.find((r) => r.experiment === experiment)?.modeled ?? null;
@@ -647,7 +656,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
           `(${inBand(userTps(pt), pub.band) ? 'inside' : 'outside'} the published band; ` +
           `${res.params.tpsPerUserMetric === 'benchmark' ? "the benchmark's OSL ÷ end-to-end latency in the simulated run; " : ''}` +
           `decode rate ${pt.decodeTpsPerUser.toFixed(1)}; bound by ${pt.bottleneck}); TTFT: median of a simulated benchmark ` +
-          `run at the reproduction's concurrency (batch × generation GPUs clients, src/sim/e2e/ttft-queue.ts)`,
+          `run at ${clientsAt} clients, src/sim/e2e/ttft-queue.ts)`,
       'the blog’s runs used TensorRT-LLM commit 3a89495, the reproduction config is read at 6ed140e: that it names the deployments ' +
         'the blog measured is an assumption (the blog does not list its deployments)',
     ];
