@@ -68,6 +68,8 @@ export interface ModelRun {
   params: Partial<ScenarioParams>;
   /** What this run stands for, in words. */
   describe: string;
+  /** Step mode: record intervals and read one MoE layer's steady-state times (RunOutput.layer); only the rows that read them. */
+  layerTimes?: boolean;
 }
 
 /**
@@ -186,6 +188,7 @@ function table1Run(isl: number, roofline: boolean): ModelRun {
       (roofline
         ? 'roofline mode (every op at the profile’s peaks, no launch or collective costs, no interference, no stragglers)'
         : 'calibrated (fitted efficiencies, interference and stragglers on)'),
+    layerTimes: true,
   };
 }
 
@@ -220,7 +223,7 @@ export interface RunOutput {
   dwdp: RunSide;
   /** Step mode: the group's pulls of one step with nothing else running. */
   prefetchMs: number;
-  /** Step mode: one MoE layer in steady state (src/sim/experiment.ts moeLayerTimes). */
+  /** Step mode, where the run asks for it (ModelRun.layerTimes): one MoE layer in steady state (src/sim/experiment.ts moeLayerTimes). */
   layer?: MoeLayerTimes;
 }
 
@@ -238,7 +241,7 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
   const profile = getProfile(r.profile);
   const model = r.model ? loadPreset(r.model) : deepseekR1();
   if (r.mode === 'step') {
-    const run = runStepRow({ ...p, profile, model }, { intervals: true });
+    const run = runStepRow({ ...p, profile, model }, { intervals: r.layerTimes === true });
     const S = p.steps;
     const pull = run.dwdp.ranks.reduce((a, m) => a + m.pullMs, 0) / (run.dwdp.ranks.length * S);
     return {
@@ -259,7 +262,7 @@ export function runModel(id: RunId, efficiency?: Partial<Efficiency>): RunOutput
         tpsPerGpu: run.row.tpsPerGpu.dwdp,
       },
       prefetchMs: run.row.tPrefetch,
-      layer: moeLayerTimes(run, S),
+      ...(r.layerTimes ? { layer: moeLayerTimes(run, S) } : {}),
     };
   }
   // The lengths as runScenario builds them (src/sim/scenarios.ts).
@@ -491,7 +494,8 @@ export const MEASUREMENTS: readonly Measurement[] = [
     // The published numbers are the authors' roofline (an estimate): compared with the model in
     // roofline mode, the same definition (docs/validation-sources.md, "The authors' roofline").
     const ratio = (o: Partial<Record<RunId, RunOutput>>, id: RunId, q: 'cp' | 'speedup') => {
-      const t = o[id]!.layer!;
+      const t = o[id]!.layer;
+      if (!t) throw new Error(`validate: model run ${id} has no MoE layer times (its ModelRun needs layerTimes: true)`);
       return q === 'cp' ? t.tCompute / t.tPrefetch : t.tDep / t.tDwdp;
     };
     const row = (q: 'cp' | 'speedup', published: number): Measurement => ({
