@@ -424,15 +424,23 @@ const SGL_DIFFERS = [
  * What the authors' roofline (BLOG Table 1) leaves unstated, which the model fills with its own
  * (docs/validation-sources.md, "The authors' roofline": each assumption with its quote).
  */
-const TABLE1_DIFFERS = [
-  'the authors’ precisions, peak rates and link bandwidth are not published: the model’s own — NVFP4 checkpoint ' +
-    '(routed experts and o_proj FP4, other projections and the shared expert FP8, attention core and router BF16), ' +
-    'gb200-nvl72 peaks (FP4 10, FP8 5, BF16 2.5 PFLOP/s dense; HBM 8 TB/s; NVLink 900 GB/s per direction)',
-  'read from the blog’s text, not stated as formulas: T_compute = one MoE layer’s attention and MoE blocks on a DWDP rank, ' +
-    'T_prefetch = that layer’s (N−1)·P = 192 pulled experts over the link, T_DWDP = max(T_compute, T_prefetch), ' +
-    'T_DEP = DEP’s compute of the layer with its all-to-all on the critical path (the model’s DEP runs the shared expert during the return)',
-  'per MoE layer in steady state (median over the step’s 58 MoE layers), one request per rank, contention fix on',
-];
+/** What the Table 1 rows assume where the blog is silent: the model's own inputs, read from the profile and the preset. */
+function table1Differs(): string[] {
+  const hw = getProfile('gb200-nvl72');
+  const m = deepseekR1();
+  const N = 4; // the rows' group (DWDP4 vs DEP4), P = E/N experts owned per rank
+  const pf = (tflops: number | null) => (tflops ?? NaN) / 1000;
+  return [
+    'the authors’ precisions, peak rates and link bandwidth are not published: the model’s own — NVFP4 checkpoint ' +
+      '(routed experts and o_proj FP4, other projections and the shared expert FP8, attention core and router BF16), ' +
+      `${hw.id} peaks (FP4 ${pf(hw.peakTflops.fp4)}, FP8 ${pf(hw.peakTflops.fp8)}, BF16 ${pf(hw.peakTflops.bf16)} PFLOP/s dense; ` +
+      `HBM ${hw.hbmGBps / 1000} TB/s; NVLink ${hw.linkGBpsPerDirection} GB/s per direction)`,
+    'read from the blog’s text, not stated as formulas: T_compute = one MoE layer’s attention and MoE blocks on a DWDP rank, ' +
+      `T_prefetch = that layer’s (N−1)·P = ${(N - 1) * (m.experts / N)} pulled experts over the link, T_DWDP = max(T_compute, T_prefetch), ` +
+      'T_DEP = DEP’s compute of the layer with its all-to-all on the critical path (the model’s DEP runs the shared expert during the return)',
+    `per MoE layer in steady state (median over the step’s ${m.layers.moe} MoE layers), one request per rank, contention fix on`,
+  ];
+}
 
 /** The context-phase validation numbers of docs/validation-sources.md §2–3 (the end-to-end ones are in src/sim/e2e). */
 export const MEASUREMENTS: readonly Measurement[] = [
@@ -509,7 +517,7 @@ export const MEASUREMENTS: readonly Measurement[] = [
       setting: `DeepSeek-R1, GB200, batch 1, ISL ${isl}, balanced`,
       model: {
         runs: [run, calibrated],
-        differs: TABLE1_DIFFERS,
+        differs: table1Differs(),
         read: (o) => ratio(o, run, q),
         notes: (o) => {
           const c = ratio(o, calibrated, q);
