@@ -346,6 +346,16 @@ export class VirtualRuntime extends BaseRuntime {
           layer,
         });
     };
+    // One timed submission of a step: its passes' ms, each pass's minimum so far kept in `passes`.
+    const submitTimed = async (label: string, encode: Encode, passes: Map<string, number>) => {
+      const timer = this.timerFor(rank.gpu);
+      const t0 = performance.now();
+      const got = await submitAndWait(rank.gpu, encode, timer);
+      // Without timestamp-query the step's host time stands in for its GPU time.
+      if (!timer) got.set(label, performance.now() - t0);
+      for (const [pass, ms] of got) passes.set(pass, Math.min(ms, passes.get(pass) ?? Infinity));
+      return got;
+    };
     return {
       rank,
       compute: async (label, category, layer, encode) => {
@@ -353,17 +363,13 @@ export class VirtualRuntime extends BaseRuntime {
         if (paired?.steps.pairs(category)) {
           const occurrence = occurrences.get(label) ?? 0;
           occurrences.set(label, occurrence + 1);
-          const timer = this.timerFor(rank.gpu);
           const passes = new Map<string, number>();
           // One submission, its host span logged; run under the GPU lock the pairing holds.
           const submit = async () => {
             const t0 = performance.now();
             try {
-              const got = await submitAndWait(rank.gpu, encode, timer);
-              if (!timer) got.set(label, performance.now() - t0);
               const byCategory: Record<string, number> = {};
-              for (const [pass, ms] of got) {
-                passes.set(pass, Math.min(ms, passes.get(pass) ?? Infinity));
+              for (const [pass, ms] of await submitTimed(label, encode, passes)) {
                 const c = categoryOf(pass, category);
                 byCategory[c] = (byCategory[c] ?? 0) + ms;
               }
@@ -376,15 +382,8 @@ export class VirtualRuntime extends BaseRuntime {
           return record(category, layer, passes);
         }
         await this.locked('compute', label, async () => {
-          const timer = this.timerFor(rank.gpu);
           const passes = new Map<string, number>();
-          for (let i = 0; i < this.timing.repeats; i++) {
-            const t0 = performance.now();
-            const got = await submitAndWait(rank.gpu, encode, timer);
-            // Without timestamp-query the step's host time stands in for its GPU time.
-            if (!timer) got.set(label, performance.now() - t0);
-            for (const [pass, ms] of got) passes.set(pass, Math.min(ms, passes.get(pass) ?? Infinity));
-          }
+          for (let i = 0; i < this.timing.repeats; i++) await submitTimed(label, encode, passes);
           record(category, layer, passes);
         });
       },
