@@ -520,13 +520,8 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
     L.add('fn scale_word(i: u32) -> u32 {', `  return weights[${c.wide ? 'i / 4u][i % 4u' : 'i'}];`, '}');
   // One weight binding: every expert's block is at its own word offset (the expert table) in
   // it, wherever it came from (a DWDP rank's resident section or its prefetch slot: one buffer,
-  // src/dwdp/store-layout.ts), so a DWDP rank runs DP's kernel. Several bindings cost every
-  // load on SwiftShader: one tile function per source behind a switch ran every case masked
-  // (4 sources: 1.36–1.45× one source's on the tiny-mixtral shape), and a select over every
-  // source's load read both buffers (2 sources, a DWDP rank's shard and slot: 1.04–1.11×, and
-  // 1.06× DP's grouped GEMM in the paired invariant). One binding, the rank store's offsets:
-  // 1.01× DP's layout (95% interval 0.979–1.038, 200 pairs; bench:similarity --part gemm,
-  // docs/similarity.md).
+  // src/dwdp/store-layout.ts), so a DWDP rank runs DP's kernel. Why one and not one binding per
+  // source, measured on SwiftShader: docs/expert-gemm.md and docs/similarity.md.
   emitTileFn(c, L);
 
   // Entry point: find the tile, run the tile function on its expert's block.
