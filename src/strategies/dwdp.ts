@@ -58,8 +58,10 @@ export function setupDwdp(g: GroupEnv, env: RankEnv, placement: Placement): Dwdp
   const { layout } = g;
   const o = g.opts.dwdp;
   const store = createRankStore(env.gpu, g.hosts, dwdpStoreLayout(placement, env.id, layout.bytes, g.layers, o));
-  env.residentBytes = placement.local * layout.bytes * g.layers;
-  env.prefetchBytes = store.layout.depth * store.layout.payloadBytes;
+  // The placement's memory (without the store's alignment padding): L·b per layer, depth slots of (N−1)·P·b.
+  const memory = placement.memory(layout.bytes, g.layers, store.layout.depth);
+  env.residentBytes = memory.residentBytes;
+  env.prefetchBytes = memory.prefetchBytes;
   const d: DwdpRank = { env, store };
   if (!o.splitWeights) {
     const E = g.cfg.experts;
