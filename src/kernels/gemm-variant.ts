@@ -47,6 +47,7 @@
 // groups (same invocations per workgroup) until the tile is no taller than needed.
 //
 // Pure module (Node and browser): no GPU.
+import type { SubgroupMatrixConfig } from '../gpu/device.ts';
 import type { WeightFormat } from '../model/formats.ts';
 
 export type TileKind = 'tile' | 'sx4' | 'sw4' | 'wg' | 'sgm';
@@ -80,12 +81,6 @@ export interface MatrixShape {
   m: number;
   n: number;
   k: number;
-}
-
-/** An adapter's subgroup-matrix configuration (GPUSubgroupMatrixConfig), as typed data. */
-export interface MatrixConfig extends MatrixShape {
-  componentType: string;
-  resultComponentType: string;
 }
 
 /** Largest subgroup-matrix side accepted, and result matrices per side of an 'sgm' tile. */
@@ -152,14 +147,14 @@ export function variantNeeds(v: GemmVariant): VariantNeeds {
   };
 }
 
-const showConfig = (c: MatrixConfig) => `${c.m}x${c.n}x${c.k} ${c.componentType}→${c.resultComponentType}`;
+const showConfig = (c: SubgroupMatrixConfig) => `${c.m}x${c.n}x${c.k} ${c.componentType}→${c.resultComponentType}`;
 
 /**
  * The 'sgm' variant with its subgroup-matrix shape checked against (or, when omitted, picked
  * from) the adapter's configs: operands of the variant's type (f32, or f16 with ':f16'),
  * f32 results; among several, the largest M·N·K. Throws naming the configs there are.
  */
-export function pickMatrixConfig(v: TileVariant, configs: readonly MatrixConfig[]): TileVariant {
+export function pickMatrixConfig(v: TileVariant, configs: readonly SubgroupMatrixConfig[]): TileVariant {
   if (v.kind !== 'sgm') return v;
   const want = v.operands ?? 'f32';
   const usable = configs.filter((c) => c.componentType === want && c.resultComponentType === 'f32');
