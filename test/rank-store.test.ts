@@ -121,7 +121,6 @@ describe(`rank store layout ${at}`, () => {
   });
 });
 
-/** Random experts of `layers` layers, packed as a host replica, with their decoded weights. */
 describe(`DP and DEP resident buffers ${at}`, () => {
   it('the size checked before the run is the buffer uploadShard allocates, limited by maxBufferSize only', async () => {
     const rng = new Rng(seed).fork('shard');
@@ -149,6 +148,7 @@ describe(`DP and DEP resident buffers ${at}`, () => {
   });
 });
 
+/** Random experts of `layers` layers, packed as a host replica, with their decoded weights. */
 function hostLayers(rng: Rng, format: WeightFormat, H: number, F: number, E: number, layers: number) {
   const layout = expertLayout(format, H, F);
   return Array.from({ length: layers }, (_, layer) => {
