@@ -46,6 +46,7 @@ import {
   layerLoads,
   loadSlots,
   loadTouched,
+  type DepSkewLoad,
   type ExpertLoads,
 } from './routing.ts';
 import type { Op } from '../timeline/ops.ts';
@@ -86,15 +87,25 @@ export function mergeBytes(how: SplitMerge, localExperts: number, pulledBytes: n
   return how === 'local' ? localExperts * expertBytes : pulledBytes;
 }
 
+/** A rank's grouped GEMM over its own T·K slots, all E experts, under one layer's given loads f (padded tiles). */
+export function loadedGemmMs(cost: CostModel, f: readonly number[], T: number): number {
+  const m = cost.model;
+  const all = Array.from({ length: m.experts }, (_, e) => e);
+  return cost.expertGemmTiledMs(loadSlots(f, T, m.topK), loadTouched(f, T, m.topK, all), GROUPED_GEMM_TILE_M);
+}
+
+/** Each DEP owner's grouped GEMM of one layer under given loads (depLoadsLayer), padded tiles. */
+export function depOwnerGemmMs(cost: CostModel, load: Pick<DepSkewLoad, 'slots' | 'touched'>): number[] {
+  return load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M));
+}
+
 /** DWDP's grouped GEMM of MoE layer k over a rank's own T·K slots (all E experts): uniform, skewed or given loads. */
 function dwdpGemmMs(cost: CostModel, T: number, step: RankStep, k: number): number {
   const m = cost.model;
   const hot = step.hot;
   if (step.loads) {
     if (hot) throw new Error('programs: a step carries both hot-expert counts and given expert loads');
-    const f = layerLoads(step.loads, k);
-    const all = Array.from({ length: m.experts }, (_, e) => e);
-    return cost.expertGemmTiledMs(loadSlots(f, T, m.topK), loadTouched(f, T, m.topK, all), GROUPED_GEMM_TILE_M);
+    return loadedGemmMs(cost, layerLoads(step.loads, k), T);
   }
   if (!hot) return cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
   const all = Array.from({ length: m.experts }, (_, e) => e);
@@ -364,7 +375,7 @@ export function depPrograms(
       const perLayer = m.layers.moeLayerIndices.map((_, k) => {
         const load = depLoadsLayer(m, layerLoads(given[0]!, k), Ts);
         return {
-          gemm: load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M)),
+          gemm: depOwnerGemmMs(cost, load),
           rows: load.rows,
         };
       });

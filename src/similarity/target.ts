@@ -19,7 +19,8 @@ import type { MoeConfig } from '../model/config.ts';
 import { expertLayout, type WeightFormat } from '../model/formats.ts';
 import { loadPreset } from '../model/presets.ts';
 import { CostModel, expectedExpertsTouched, tokenReachesRankProbability } from '../sim/cost-model.ts';
-import { GROUPED_GEMM_TILE_M, depLoadsLayer, layerLoads, loadSlots, loadTouched } from '../sim/routing.ts';
+import { depLoadsLayer, layerLoads } from '../sim/routing.ts';
+import { depOwnerGemmMs, loadedGemmMs } from '../sim/programs.ts';
 import { withRoutedLoads } from './counterpart.ts';
 import { stepBatches } from '../sim/experiment.ts';
 import { lengthKeys, lengthsWithMean, type LengthLaw } from '../workload/lengths.ts';
@@ -182,19 +183,10 @@ export function withRoutedTarget(t: ScaleTarget, routedSlots: readonly (readonly
   const cost = new CostModel({ model: cfg, profile: getProfile(t.spec.profile), format: t.params.format });
   const params = withRoutedLoads(t.params, routedSlots, t.spec.model);
   const loads = params.expertLoads!;
-  const K = cfg.topK;
-  const all = Array.from({ length: cfg.experts }, (_, e) => e);
   const Ts = t.workload.lengths.map((S) => S.reduce((a, b) => a + b, 0));
-  const own = Ts.map((T) =>
-    loads.map((_, k) => {
-      const f = layerLoads(loads, k);
-      return cost.expertGemmTiledMs(loadSlots(f, T, K), loadTouched(f, T, K, all), GROUPED_GEMM_TILE_M);
-    }),
-  );
-  const dep = loads.map((_, k) => {
-    const load = depLoadsLayer(cfg, layerLoads(loads, k), Ts);
-    return load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M));
-  });
+  // The rack model's own per-rank GEMM costs (src/sim/programs.ts), so both sides price a routing alike.
+  const own = Ts.map((T) => loads.map((_, k) => loadedGemmMs(cost, layerLoads(loads, k), T)));
+  const dep = loads.map((_, k) => depOwnerGemmMs(cost, depLoadsLayer(cfg, layerLoads(loads, k), Ts)));
   return {
     ...t,
     params,
