@@ -27,6 +27,7 @@ import {
 } from '../src/kernels/gemm-tuning.ts';
 import { checkGemm, gemmReferenceRows, gemmTolerance } from '../src/lab/kernels/expert-gemm.ts';
 import { peakLab } from '../src/lab/kernels/peak.ts';
+import { poison } from '../src/lab/measure.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import type { WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
@@ -155,8 +156,7 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
             }
             names.add(v);
             // Check first, on a poisoned output (NaN everywhere), so a stale y cannot pass.
-            const rows = shape.tokens * shape.topK;
-            gpu.device.queue.writeBuffer(problem.buffers.y, 0, new Uint32Array(rows * shape.hidden).fill(0xffffffff));
+            poison(gpu, [problem.buffers.y]);
             await submitAndWait(gpu, (enc) => encodeProblem(gemm, problem, enc));
             const relErr = sampledError(problem, await readY(gpu, problem), gemm.variant);
             process.stdout.write(`  ${label} ${format} ${v}: checked, rel. error ${relErr.toExponential(1)}\n`);
