@@ -31,6 +31,7 @@ import { poison } from '../src/lab/measure.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import type { WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
+import { variantOriginText } from '../src/tuning/tuning-cache.ts';
 import { writeFileAtomic } from '../src/util/output-path.ts';
 import {
   measureRounds,
@@ -159,7 +160,9 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
             poison(gpu, [problem.buffers.y]);
             await submitAndWait(gpu, (enc) => encodeProblem(gemm, problem, enc));
             const relErr = sampledError(problem, await readY(gpu, problem), gemm.variant);
-            process.stdout.write(`  ${label} ${format} ${v}: checked, rel. error ${relErr.toExponential(1)}\n`);
+            process.stdout.write(
+              `  ${label} ${format} ${v} (${variantOriginText(gemm.origin)}): checked, rel. error ${relErr.toExponential(1)}\n`,
+            );
             built.push({
               measured: { id: `${format} ${v}`, format, variant: v, role: w.role, flops, samplesS: [] },
               gemm,
@@ -194,7 +197,12 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
           label,
           flops,
           fma: { ...fma, medianS: f.median, minS: f.min, gflopsPerCpuS: fma.flops / f.median / 1e9 },
-          rows: table.map((r, i) => ({ ...r, samplesS: built[i].measured.samplesS, relErr: built[i].relErr })),
+          rows: table.map((r, i) => ({
+            ...r,
+            origin: built[i].gemm.origin,
+            samplesS: built[i].measured.samplesS,
+            relErr: built[i].relErr,
+          })),
         });
       } finally {
         for (const b of built) b.gemm.destroy();
