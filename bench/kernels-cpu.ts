@@ -64,6 +64,13 @@ export function parseVariantsArg(raw: string | undefined): VariantsChoice {
   return list;
 }
 
+/** The variants measured beside each format's default: one per tile kind ('all'), none ('default'), or the given list. */
+export function otherVariants(choice: VariantsChoice): { what: string; variant: string; role: 'kind' | 'given' }[] {
+  if (choice === 'all') return VARIANT_FAMILIES.map((f) => ({ ...f, role: 'kind' }));
+  if (choice === 'default') return [];
+  return choice.map((variant) => ({ what: 'given', variant, role: 'given' }));
+}
+
 /** The process's CPU seconds so far, every thread (the driver's worker threads included). */
 export const processCpuSeconds = (): number => {
   const u = process.cpuUsage();
@@ -139,9 +146,10 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
           const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew: o.skew });
           problems.push(problem);
           const make = (v?: string) => createShapeGemm(gpu, shape, format, v);
-          const wanted: { variant?: string; role: CpuMeasured['role'] }[] = [{ variant: o.variant, role: 'default' }];
-          if (o.variants === 'all') for (const f of VARIANT_FAMILIES) wanted.push({ variant: f.variant, role: 'kind' });
-          else if (o.variants !== 'default') for (const v of o.variants) wanted.push({ variant: v, role: 'given' });
+          const wanted: { variant?: string; role: CpuMeasured['role'] }[] = [
+            { variant: o.variant, role: 'default' },
+            ...otherVariants(o.variants),
+          ];
           const names = new Set<string>();
           for (const w of wanted) {
             const why = w.variant === undefined ? undefined : variantProblem(gpu, w.variant);

@@ -16,7 +16,6 @@ import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, checkHostSizes, deviceNeeds, getGpu, type Gpu, type SizeItem } from '../src/gpu/index.ts';
 import { parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
 import {
-  VARIANT_FAMILIES,
   buildGemmProblem,
   createShapeGemm,
   gemmFlops,
@@ -36,7 +35,7 @@ import { variantOriginText, type VariantOrigin } from '../src/tuning/tuning-cach
 // graph, a bundle of this bench (bench/gpu/bundle.sh) uses the cache a bundled lab sweep wrote.
 import '../src/tuning/tuning-store-node.ts';
 import { median } from '../src/util/stats.ts';
-import { parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
+import { otherVariants, parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
 import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
 
 const BASELINE = 'bench/kernels-baseline.json';
@@ -402,13 +401,7 @@ async function main(): Promise<void> {
           `variant ${variantName(tiled.variant)} (${variantOriginText(tiled.origin)})\n`,
       );
       // One variant of every other tile kind, or the reason this adapter cannot run it.
-      const others =
-        variantsArg === 'all'
-          ? VARIANT_FAMILIES
-          : variantsArg === 'default'
-            ? []
-            : variantsArg.map((v) => ({ what: 'given', variant: v }));
-      for (const fam of others) {
+      for (const fam of otherVariants(variantsArg)) {
         if (fam.variant === variantName(tiled.variant)) continue;
         const why = variantProblem(gpu, fam.variant);
         if (why !== undefined) {
