@@ -16,7 +16,8 @@ import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { SCENARIOS, scenarioRows } from '../src/sim/scenarios.ts';
 import { runServing, type ServingParams } from '../src/sim/serving.ts';
-import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { Args, UsageError, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { median } from '../src/util/stats.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { parseForm } from '../src/ui/config.ts';
 import { defaultForm } from '../src/ui/fields.ts';
@@ -62,8 +63,6 @@ async function serving(outPath: string): Promise<void> {
     rankSteps: number;
   }
 
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
   // One warm-up of each (JIT), then timed repeats.
   runServing({ ...params, requests: 100 }, 'dep');
   runServing({ ...params, requests: 100 }, 'dwdp');
@@ -83,7 +82,6 @@ async function serving(outPath: string): Promise<void> {
     timings.push(t);
   }
 
-  const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   console.log(
     `bench:sim — scenario ${spec.name}: ${params.ranks} ranks in groups of ${params.groupSize}, ` +
       `${params.model.layers.total} layers, ${params.requests} requests`,
@@ -92,7 +90,6 @@ async function serving(outPath: string): Promise<void> {
     `run time MEASURED here (${host}; load average ${loadavg()[0].toFixed(1)}; ${REPEATS} runs each, one process, single-threaded JS); ` +
       `TPS/GPU and TTFT MODELED on ${GB200_NVL72.name}\n`,
   );
-  const min = (xs: number[]) => Math.min(...xs);
   const rows = timings.map((t) => [
     t.strategy.toUpperCase(),
     min(t.cpuMs).toFixed(0),
@@ -204,7 +201,6 @@ async function page(ranksList: number[], repeats: number, outPath: string): Prom
     identical[ranks] = metrics[0] === metrics[1];
     timings.push(...runs);
   }
-  const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   console.log(
     `\nbench:sim --part page — the page's modeled DeepSeek-R1 comparison (DEP, DWDP, DP; one step, ` +
       `${configs[0].run.tokensPerRank} tokens × ${configs[0].run.requestsPerRank} requests per rank) on ${GB200_NVL72.name}`,
@@ -213,7 +209,6 @@ async function page(ranksList: number[], repeats: number, outPath: string): Prom
     `run time MEASURED here (${host}; load average ${loadavg()[0].toFixed(1)}; ${repeats} runs per engine, ` +
       'interleaved, minimum kept); link engine before its speed-up vs now\n',
   );
-  const min = (xs: number[]) => Math.min(...xs);
   const rows = ranksList.map((ranks) => {
     const [before, after] = engines.map(([engine]) => timings.find((t) => t.ranks === ranks && t.engine === engine)!);
     return [
@@ -244,6 +239,10 @@ async function page(ranksList: number[], repeats: number, outPath: string): Prom
   if (Object.values(identical).some((x) => !x)) throw new Error('the two link engines gave different metrics');
 }
 
+/** The host the run times were measured on (every printed and written run time names it). */
+const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+const min = (xs: readonly number[]) => Math.min(...xs);
+
 const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -259,7 +258,8 @@ async function main(): Promise<void> {
     .split(',')
     .map((x) => {
       const n = Number(x);
-      if (!Number.isInteger(n) || n < 2) throw new Error(`--page-ranks: '${x}' is not a group size ≥ 2 (e.g. 16,64)`);
+      if (!Number.isInteger(n) || n < 2)
+        throw new UsageError(`--page-ranks: '${x}' is not a group size ≥ 2 (e.g. 16,64)`);
       return n;
     });
   const repeats = args.num('page-repeats', 2, { min: 1, int: true });
