@@ -40,8 +40,7 @@ import { measureDilation } from '../src/strategies/dilation.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import { StoreLayout } from '../src/dwdp/store-layout.ts';
 import { expertLayout } from '../src/model/formats.ts';
-import { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
-import { buildGemmProblem, readY, timeGemm } from '../src/kernels/gemm-tuning.ts';
+import { buildGemmProblem, createShapeGemm, readY, timeGemm } from '../src/kernels/gemm-tuning.ts';
 import { adapterLabel } from '../src/gpu/index.ts';
 import { median, quantile } from '../src/util/stats.ts';
 import { COMPUTE_CATEGORIES, type ComputeCategory } from '../src/timeline/categories.ts';
@@ -110,13 +109,7 @@ async function gemmLayouts(pairs: number) {
   const gpu = await borrowGpu();
   const problems = SIDES.map((side) => buildGemmProblem(gpu, shape, 'nvfp4', { seed: 1, ...side }));
   // One kernel object for both: the layouts differ only in the expert table's offsets.
-  const gemm = await GroupedExpertGemm.create(gpu, {
-    hidden: shape.hidden,
-    expertHidden: shape.expertHidden,
-    experts: shape.experts,
-    format: 'nvfp4',
-    rowsPerExpert: (shape.tokens * shape.topK) / shape.experts,
-  });
+  const gemm = await createShapeGemm(gpu, shape, 'nvfp4');
   const ms: number[][] = SIDES.map(() => []);
   for (let i = 0; i < SIDES.length; i++) await timeGemm(gpu, gemm, problems[i], 1, 1);
   // The order alternates pair by pair, so neither layout is always the one submitted first.
