@@ -11,6 +11,7 @@
 // --cpu-seconds measures CPU seconds of this process instead (kernels-cpu.ts, cpu-rounds.ts):
 // the measurement that survives other jobs on a CPU-emulated adapter's shared cores.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, checkHostSizes, deviceNeeds, getGpu, type Gpu, type SizeItem } from '../src/gpu/index.ts';
@@ -328,7 +329,10 @@ async function main(): Promise<void> {
   const timing = gpu.timestamps
     ? 'GPU timestamp queries'
     : 'host time per submission (no timestamp-query on this adapter)';
-  process.stdout.write(`Measured here on ${adapter}; times: ${timing}, median of ${runs} after a warm-up.\n`);
+  const load = [loadavg()[0]];
+  process.stdout.write(
+    `Measured here on ${adapter}; times: ${timing}, median of ${runs} after a warm-up; load average ${load[0].toFixed(1)} at the start.\n`,
+  );
 
   const ceilings = [await measureFmaPeak(gpu)];
   process.stdout.write(`FMA ceiling (pure multiply-add loop): ${ceilings[0].toFixed(2)} GFLOP/s\n`);
@@ -512,11 +516,13 @@ async function main(): Promise<void> {
       '\n',
   );
   for (const sk of skipped) process.stdout.write(`not supported on this adapter: ${sk}\n`);
+  load.push(loadavg()[0]);
   process.stdout.write(
     `\nAll numbers measured here, in this run, on ${adapter} ` +
       `(${gpu.info.software ? 'a CPU-emulated GPU: ratios carry over, absolute speeds do not' : 'hardware GPU'}). ` +
       `FLOPs = 2·T·K·3·H·F; peer ratios compare against the peer's f32 matMul on the same problem; ` +
-      `ceiling = FMA loop measured just before and after each row (the better of the two), because other jobs' load drifts.\n`,
+      `ceiling = FMA loop measured just before and after each row (the better of the two), because other jobs' load drifts ` +
+      `(load average ${load.map((l) => l.toFixed(1)).join(' → ')}).\n`,
   );
   const json = {
     bench: 'kernels',
@@ -530,6 +536,7 @@ async function main(): Promise<void> {
     flops: 'FLOPs = 2·T·K·3·H·F (gate, up, down)',
     ceilingGflops: ceiling,
     ceilingMeasurements: ceilings,
+    loadAverage: { start: load[0], end: load[1] },
     peer: typeof peer === 'string' ? { unavailable: peer } : { name: peer.name, rows: peerRows },
     rows,
     notSupported: skipped,
