@@ -10,15 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { writeFileAtomic } from '../src/util/output-path.ts';
 import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.ts';
+import { processCpuMs as cpuMs } from '../src/util/cpu-time.ts';
+import { median } from '../src/util/stats.ts';
 import { E2E_SCENARIOS, e2eEvaluator, runE2e, type E2eResult } from '../src/sim/e2e/scenario.ts';
 
 const REPEATS = 3;
 const spec = E2E_SCENARIOS['r1-e2e-pareto'];
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function time<T>(f: () => T): { cpu: number[]; wall: number[]; last: T } {
   const cpu: number[] = [];

@@ -33,6 +33,7 @@ import type { WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
 import { variantOriginText } from '../src/tuning/tuning-cache.ts';
 import { writeFileAtomic } from '../src/util/output-path.ts';
+import { processCpuMs } from '../src/util/cpu-time.ts';
 import {
   measureRounds,
   ratioTable,
@@ -72,10 +73,7 @@ export function otherVariants(choice: VariantsChoice): { what: string; variant: 
 }
 
 /** The process's CPU seconds so far, every thread (the driver's worker threads included). */
-export const processCpuSeconds = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
+const processCpuSeconds = (): number => processCpuMs() / 1000;
 
 /**
  * Relative error of y on a sample of rows against the float64 reference (the full one costs

@@ -18,6 +18,7 @@ import { SCENARIOS, scenarioRows } from '../src/sim/scenarios.ts';
 import { runServing, type ServingParams } from '../src/sim/serving.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
 import { median } from '../src/util/stats.ts';
+import { processCpuMs as cpuMs } from '../src/util/cpu-time.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { parseForm } from '../src/ui/config.ts';
 import { defaultForm } from '../src/ui/fields.ts';
@@ -242,11 +243,6 @@ async function page(ranksList: number[], repeats: number, outPath: string): Prom
 /** The host the run times were measured on (every printed and written run time names it). */
 const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
 const min = (xs: readonly number[]) => Math.min(...xs);
-
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), SPEC));
