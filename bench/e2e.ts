@@ -8,7 +8,7 @@
 // Writes results/e2e-bench.json.
 import { spawnSync } from 'node:child_process';
 import { writeFileAtomic } from '../src/util/output-path.ts';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { formatTable } from '../src/report/table.ts';
 import { processCpuMs as cpuMs } from '../src/util/cpu-time.ts';
 import { median } from '../src/util/stats.ts';
@@ -60,7 +60,9 @@ const cli = time(() => {
 
 const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
 console.log(`bench:e2e — scenario ${spec.name}: ${res.pointsSearched} deployments searched, 2 strategies`);
-console.log(`run time MEASURED here (${host}; ${REPEATS} runs each); band results MODELED on ${res.profile.name}\n`);
+console.log(
+  `run time MEASURED here (${host}; load average ${loadavg()[0].toFixed(1)}; ${REPEATS} runs each); band results MODELED on ${res.profile.name}\n`,
+);
 const min = (xs: number[]) => Math.min(...xs);
 const row = (what: string, t: { cpu: number[]; wall: number[] }, cpuKnown = true) => [
   what,
@@ -94,7 +96,7 @@ await writeFileAtomic(
     {
       bench: 'e2e',
       scenario: spec.name,
-      measured: { what: 'model run time', host, repeats: REPEATS },
+      measured: { what: 'model run time', host, repeats: REPEATS, loadAverage: loadavg() },
       modeled: { profile: res.profile.id },
       deploymentsSearched: res.pointsSearched,
       contextCurves: { cpuMs: curves.cpu, wallMs: curves.wall },
