@@ -96,8 +96,8 @@ const spec: Spec = {
 
 interface Row {
   kernel: string;
-  /** 'default': the format's variant, whose ratios --check guards; 'kind': one variant of another tile kind, or one given in --variants. */
-  role?: 'default' | 'kind';
+  /** 'default': the format's variant, whose ratios --check guards; 'kind': one variant of another tile kind; 'given': one listed in --variants. */
+  role?: 'default' | 'kind' | 'given';
   shape: string;
   format: WeightFormat | 'f32 (peer)';
   variant: string;
@@ -421,7 +421,7 @@ async function main(): Promise<void> {
         const g = flops / to.medianMs / 1e6;
         rows.push({
           kernel: `grouped expert GEMM, ${fam.what}`,
-          role: 'kind',
+          role: fam.role,
           shape: label,
           format,
           variant: variantName(other.variant), // an sgm family with the adapter's M×N×K filled in
