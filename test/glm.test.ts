@@ -215,4 +215,19 @@ describe('a scenario names GLM-4.5 as its "model"', () => {
     expect(res.rows[0].tDep).toBeGreaterThan(0);
     expect(res.rows[0].breakdown.dwdp.groupedGemm).toBeGreaterThan(0);
   });
+
+  it("in roofline mode its pull is GLM-4.5's bytes over the link, written out by hand", () => {
+    // Every MoE layer pulls the (N − 1)/N of its E experts the rank does not hold, each three
+    // H×F NVFP4 matrices (4-bit codes, an e4m3 scale per 16 values, a 16-byte padded tensor
+    // scale), at the gb200-nvl72 link's 900 GB/s per direction with nothing below peak. The
+    // pull does not depend on the input length: a random one shows it.
+    const [H, F, E, moeLayers, N] = [5120, 1536, 160, 89, 4];
+    const expertBytes = 3 * ((H * F) / 2 + (H * F) / 16 + 16);
+    const want = ((moeLayers * ((N - 1) * E) * expertBytes) / N / 900e9) * 1e3; // ms per step
+    const isl = 256 + new Rng(SEED).fork('glm-isl').int(8192);
+    const base = { groupSize: N, batch: 1, isl, steps: 1, cv: 0, contentionFix: true, roofline: true };
+    const res = runScenario(parseScenario({ model: 'glm-4.5', profile: 'gb200-nvl72', base }));
+    const got = res.rows[0].tPrefetch;
+    expect(Math.abs(got - want) / want, `ISL ${isl}: model ${got} ms, hand ${want} ms`).toBeLessThan(1e-9);
+  });
 });
