@@ -309,6 +309,14 @@ describe('decode step', () => {
       const lo = hi * rng.uniform(0.1, 1);
       const osl = 2 + rng.int(4000);
       const c = decodeContextLengths(lo, hi, osl);
+      // Exactly, from the raw moments of a uniform law on [a, b]: E = (a + b)/2, E[X²] = (a² + ab + b²)/3;
+      // the two parts are independent, so their means and variances add. The cancellation in
+      // E[X²] − E² costs at most a few ulps of (hi + osl)².
+      const m1 = (a: number, b: number) => (a + b) / 2;
+      const m2 = (a: number, b: number) => (a * a + a * b + b * b) / 3;
+      const variance = m2(lo, hi) - m1(lo, hi) ** 2 + m2(0, osl) - m1(0, osl) ** 2;
+      expect(Math.abs(c.mean - (m1(lo, hi) + m1(0, osl))), tag('mean, exact')).toBeLessThan(1e-12 * (hi + osl));
+      expect(Math.abs(c.sd ** 2 - variance), tag('variance, exact')).toBeLessThan(1e-14 * (hi + osl) ** 2);
       const N = 40000;
       let sum = 0;
       let sq = 0;
