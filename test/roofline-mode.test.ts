@@ -91,6 +91,8 @@ describe('roofline mode against a float64 hand computation (DeepSeek-R1, DWDP4 v
 });
 
 describe('roofline mode is one declaration, and refuses efficiencies', () => {
+  const base = { groupSize: 4, batch: 1, cv: 0, isl: 1024, steps: 1 }; // the scenario tests' one row
+
   it('the efficiencies are the peaks, with nothing fixed, no interference and no stragglers', () => {
     expect(ROOFLINE_EFFICIENCY).toMatchObject({
       gemm: 1,
@@ -128,7 +130,6 @@ describe('roofline mode is one declaration, and refuses efficiencies', () => {
   });
 
   it('a scenario row in roofline mode says so where it prints, and is not called calibrated', () => {
-    const base = { groupSize: 4, batch: 1, cv: 0, isl: 1024, steps: 1 };
     const all = runScenario({ name: 'rl', base: { ...base, roofline: true } });
     expect(all.rows[0].roofline).toBe(true);
     const head = formatScenario(all).split('\n')[0];
@@ -142,7 +143,6 @@ describe('roofline mode is one declaration, and refuses efficiencies', () => {
   });
 
   it('efficiency keys a scenario sets itself are named beside the calibration, not passed off as fitted', () => {
-    const base = { groupSize: 4, batch: 1, cv: 0, isl: 1024, steps: 1 };
     const gemm = Math.round((0.3 + 0.6 * rng.next()) * 1000) / 1000;
     const res = runScenario({ name: 'eff', base, rows: [{}, { efficiency: { gemm, link: 0.5 } }] });
     expect(res.efficiencyOverrides).toEqual(['gemm', 'link']);
