@@ -27,6 +27,7 @@ import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
 import {
   medianInterval,
+  pairedRatio,
   pairedRatiosByCategory,
   stepMinimaByCategory,
   withinBound,
@@ -42,7 +43,7 @@ import { StoreLayout } from '../src/dwdp/store-layout.ts';
 import { expertLayout } from '../src/model/formats.ts';
 import { buildGemmProblem, createShapeGemm, readY, timeGemm } from '../src/kernels/gemm-tuning.ts';
 import { adapterLabel } from '../src/gpu/index.ts';
-import { median, quantile } from '../src/util/stats.ts';
+import { median } from '../src/util/stats.ts';
 import { COMPUTE_CATEGORIES, type ComputeCategory } from '../src/timeline/categories.ts';
 import type { RankMetrics } from '../src/timeline/scheduler.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
@@ -125,12 +126,7 @@ async function gemmLayouts(pairs: number) {
   // The same math: every layout gives DP's outputs bit for bit.
   const same = y.every((v) => v.every((x, j) => x === y[0][j]));
   const ratios = SIDES.map((_, i) => ms[i].map((v, j) => v / ms[0][j]));
-  const paired = ratios.map((r) => ({
-    median: median(r),
-    q1: quantile(r, 0.25),
-    q3: quantile(r, 0.75),
-    pairs: r.length,
-  }));
+  const paired = ratios.map(pairedRatio);
   const rows = SIDES.map((side, i) => {
     const [lo, hi] = medianInterval(paired[i]);
     const verdict = i === 0 ? '' : `${lo.toFixed(3)}–${hi.toFixed(3)} ${withinBound(paired[i], 0.05)}`;

@@ -107,9 +107,13 @@ export function pairedRatiosByCategory(
     });
   }
   const out: Record<string, PairedRatio> = {};
-  for (const [c, r] of ratios)
-    out[c] = { median: quantile(r, 0.5), q1: quantile(r, 0.25), q3: quantile(r, 0.75), pairs: r.length };
+  for (const [c, r] of ratios) out[c] = pairedRatio(r);
   return out;
+}
+
+/** One set of paired ratios summarized: median, quartiles and the number of pairs. */
+export function pairedRatio(r: readonly number[]): PairedRatio {
+  return { median: quantile(r, 0.5), q1: quantile(r, 0.25), q3: quantile(r, 0.75), pairs: r.length };
 }
 
 /**
