@@ -36,7 +36,7 @@ import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 const SPEC: Spec = {
   scenario: {
     kind: 'string',
-    help: `built-in name (${Object.keys(SCENARIOS).join(', ')}) or a scenario JSON file`,
+    help: `built-in name (${[...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)].join(', ')}) or a scenario JSON file`,
     placeholder: 'name|file.json',
   },
   json: { kind: 'flag', help: 'print the rows as JSON (times in ms) instead of tables' },
