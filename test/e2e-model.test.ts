@@ -12,6 +12,7 @@ import {
   decodeAttentionCore,
   decodeContextLengths,
   decodeStep,
+  draftHeadTp,
   expectedMaxNormal,
   generationMemoryBytes,
   kvBytesPerToken,
@@ -35,7 +36,7 @@ import {
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
-import { layerMiscWork, mlpWork } from '../src/sim/cost-model.ts';
+import { layerMiscWork } from '../src/sim/cost-model.ts';
 import { E2E_PARAM, E2E_PARAMS } from '../src/options/e2e.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
@@ -47,20 +48,23 @@ const r1 = deepseekR1();
 const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
 
 /**
- * Reference LM head on one GPU in attention DP with LM-head TP over G GPUs: the G·t gathered
- * tokens each take 2·H·V/G FLOPs, its H·V/G BF16 weights are read once, each token's hidden row
- * (BF16) is read and its V/G logits (f32) written.
+ * Reference LM head on one GPU in attention DP: the t positions of each of tp GPUs gathered, this
+ * GPU's V/tp logits computed for all tp·t of them (2·H·V/tp FLOPs each), its H·V/tp BF16 weights
+ * read once, each position's hidden row (BF16) read and its V/tp logits (f32) written; then the
+ * sampler reads those logits once. The main model's head runs at tp = 1, the draft head at
+ * TensorRT-LLM's split (draftHeadTp).
  */
-function lmHeadMs(t: number, G: number): number {
+function lmHeadMs(t: number, tp: number): number {
   const H = r1.hidden;
   const V = r1.vocabSize;
-  return cost.ms({
+  const head = cost.ms({
     flops: 2 * t * H * V,
-    bytes: (H * V * 2) / G + t * G * (H * 2 + (V / G) * 4),
+    bytes: (H * V * 2) / tp + t * tp * (H * 2 + (V / tp) * 4),
     precision: 'bf16',
     kind: 'gemm',
     kernels: 2,
   });
+  return head + cost.ms({ flops: 0, bytes: t * V * 4, precision: 'bf16', kind: 'memory', kernels: 1 });
 }
 
 describe('Pareto frontier and bands', () => {
@@ -393,7 +397,7 @@ describe('decode step', () => {
     }
   });
 
-  it('runs the LM head split by vocabulary over the gathered tokens of all G GPUs (LM-head TP in attention DP)', () => {
+  it('runs the main LM head whole on every GPU over its own T positions, and samples from its logits', () => {
     for (let trial = 0; trial < 20; trial++) {
       const G = [1, 2, 4, 8, 16, 32][rng.int(6)];
       const cfg = { ep: G, batch: 256, mtp: rng.int(4), eplb: true };
@@ -401,15 +405,28 @@ describe('decode step', () => {
       const T = b * (1 + cfg.mtp);
       const s = decodeStep(cost, cfg, b, 8000);
       expect(s.breakdown.floor, 'large batch: no floor').toBe(0);
-      // Reference: dense = 61 layers' others + 3 dense MLPs + the LM head, whose G·T gathered tokens
-      // each take 2·H·V/G FLOPs on this GPU and read its H·V/G BF16 weights once.
-      const H = r1.hidden;
-      const V = r1.vocabSize;
-      const head = lmHeadMs(T, G);
-      const want = 61 * cost.layerMiscMs(T) + 3 * cost.denseMlpMs(T) + head;
+      // Reference: dense = 61 layers' others + 3 dense MLPs + the LM head on this GPU's T
+      // positions with the whole vocabulary (TensorRT-LLM splits only the draft head).
+      const want = 61 * cost.layerMiscMs(T) + 3 * cost.denseMlpMs(T) + lmHeadMs(T, 1);
       expect(s.breakdown.dense / want, tag(`G ${G} b ${b}`)).toBeCloseTo(1, 12);
-      expect(head).toBeGreaterThanOrEqual((2 * T * H * V) / (2500e9 * cost.efficiency.gemm));
+      // Its whole BF16 weights are read whatever G is.
+      expect(lmHeadMs(T, 1)).toBeGreaterThanOrEqual((r1.hidden * r1.vocabSize * 2) / (8000e6 * cost.efficiency.memory));
     }
+  });
+
+  it("splits the draft head as TensorRT-LLM's create_lm_head_tp_mapping does: 256 / b rounded up to a power of 2, within [1, gpus_per_node]", () => {
+    // Exhaustive over b ≤ 512 and the EP sizes, against the rule written out with integer powers.
+    for (const G of [1, 2, 4, 8, 16, 32, 64])
+      for (const cap of [1, 2, 4, 8])
+        for (let b = 1; b <= 512; b++) {
+          const raw = Math.floor(256 / b);
+          let want = raw <= 1 ? 1 : 2 ** Math.ceil(Math.log2(raw));
+          want = Math.min(want, cap);
+          while (G % want !== 0) want /= 2;
+          expect(draftHeadTp(b, G, cap), `b ${b} G ${G} cap ${cap}`).toBe(want);
+        }
+    // The published deployments: b 256 → 1, 128 → 2, 64 → 4, 32 → 4 (8 capped at a GB200 tray's 4), 2 → 4.
+    expect([256, 128, 64, 32, 2].map((b) => draftHeadTp(b, 8, 4))).toEqual([1, 2, 4, 4, 4]);
   });
 
   it('holds the KV cache of a full batch within kvMemoryFraction of the memory the weights leave', () => {
@@ -464,10 +481,11 @@ describe('decode step', () => {
         const t = b * (1 + mtp);
         return bd.attention / r1.layers.total + (bd.moe + bd.communication) / r1.layers.moe + cost.layerMiscMs(t);
       };
+      // eh_proj: one [2H → H] FP8 GEMM, its weights read once, 2H in and H out per token (BF16).
       const proj = (t: number) =>
-        cost.ms(mlpWork(2 * H, H / 3, t, cost.precision.denseMlp, cost.precision.activationBytes));
-      // The LM head gives one draft per request: b gathered tokens per GPU, the vocabulary split G ways.
-      const head = lmHeadMs(b, G);
+        cost.ms({ flops: 4 * t * H * H, bytes: 2 * H * H + t * 3 * H * 2, precision: 'fp8', kind: 'gemm', kernels: 1 });
+      // The draft head gives one draft per request: b positions per GPU, split as TensorRT-LLM does.
+      const head = lmHeadMs(b, draftHeadTp(b, G, DEFAULT_GENERATION_PARAMS.lmHeadTpGpus));
       const want = layerAt(m) + proj(T) + head + (m - 1) * (layerAt(0) + proj(b) + head);
       const got = decodeStep(cost, cfg, b, ctx, free).breakdown.mtp;
       expect(got / want, tag(`G ${G}, MTP ${m}, b ${b}`)).toBeCloseTo(1, 12);

@@ -318,6 +318,15 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     label: 'generation.combineUs',
     help: "fixed latency of the decode all-to-all's combine (measured at batch 1 on GB200 NVL72)",
   },
+  {
+    key: 'generation.lmHeadTpGpus',
+    kind: 'int',
+    min: 1,
+    max: 1024,
+    default: G.lmHeadTpGpus,
+    label: 'generation.lmHeadTpGpus',
+    help: "most GPUs the MTP draft head's vocabulary is split over (TensorRT-LLM: gpus_per_node, 4 on GB200 NVL72)",
+  },
   // The rack model's routing skew, declared there; absent here means `generation.noEplbSkew`.
   {
     ...SCENARIO_PARAM.routingSkew,

@@ -17,10 +17,14 @@
 //               (weights of every touched expert read once: at small batch this is the cost),
 //               the local combine; the slowest GPU sets the step (all-to-all synchronizes):
 //               its expert load is `imbalance` × the mean
-//   dense       dense-layer MLPs, norms, LM head over the G GPUs' T tokens each with the vocabulary split G ways
-//   MTP         m passes of (one decoder layer with its MoE + the 2H→H projection + LM head): the
-//               first on the step's T tokens (MTP Eagle drafts from every accepted token), the
-//               others on b
+//   dense       dense-layer MLPs, norms, the LM head on the GPU's own T positions over the whole
+//               vocabulary (its BF16 weights read in full) and the sampler's read of those logits
+//   MTP         m passes of (one decoder layer with its MoE + the 2H→H projection + the draft head):
+//               the first on the step's T tokens (MTP Eagle drafts from every accepted token), the
+//               others on b; the draft head's b positions of tp GPUs are gathered and each GPU
+//               computes a 1/tp of the vocabulary, tp = 256/b rounded up to a power of 2 within
+//               [1, lmHeadTpGpus] (TensorRT-LLM's LM-head TP in attention DP, which splits only
+//               the draft head), and the draft's argmax reads those logits
 //
 // Every op is timed by the cost model's one roofline (src/sim/cost-model.ts `rooflineMs`). The
 // per-layer "others" (norms, RoPE, residual adds, quantize, permute, finalize) are the cost
@@ -72,6 +76,7 @@ import {
   type OpWork,
 } from '../cost-model.ts';
 import type { Precision } from '../../hardware/profiles.ts';
+import { WEIGHT_BYTES } from '../../hardware/precision.ts';
 import { popularityOrder, zipf } from '../../workload/skew.ts';
 import { depOwner, expertSlots } from '../routing.ts';
 
@@ -155,6 +160,36 @@ export interface GenerationParams {
    */
   dispatchUs: number;
   combineUs: number;
+  /**
+   * The most GPUs the MTP draft head's vocabulary is split over. Default 4: TensorRT-LLM's
+   * LM-head TP in attention DP (`enable_lm_head_tp_in_adp`, on in the reproduction's generation
+   * servers) splits the draft head only (`LMHead.forward`, `is_spec_decoding_head`;
+   * `DeepseekV3MTPHead`), over `create_lm_head_tp_mapping`'s tp = 256 ÷ tokens rounded up to a
+   * power of 2 and clamped to [1, gpus_per_node] (tensorrt_llm/_torch/utils.py
+   * `nearest_in_buckets`); the reproduction runs 4 GPUs per node (GB200 compute tray,
+   * `hardware.gpus_per_node: 4`). The main model's LM head stays whole on every GPU.
+   */
+  lmHeadTpGpus: number;
+}
+
+/**
+ * Draft positions per GPU at which TensorRT-LLM's draft head stops splitting its vocabulary
+ * ("token_count=256 will hit the boundary of math-bound problem", `create_lm_head_tp_mapping`).
+ */
+export const LM_HEAD_TP_TOKENS = 256;
+
+/**
+ * GPUs the draft head's vocabulary is split over with b draft positions per GPU on G GPUs:
+ * ⌊256 / b⌋ rounded up to a power of 2, clamped to [1, maxGpus], halved until it divides G
+ * (TensorRT-LLM asserts it divides the TP size).
+ */
+export function draftHeadTp(b: number, G: number, maxGpus: number): number {
+  const raw = Math.floor(LM_HEAD_TP_TOKENS / b);
+  let tp = 1;
+  while (tp < raw) tp *= 2;
+  tp = Math.max(1, Math.min(tp, Math.max(1, Math.floor(maxGpus))));
+  while (tp > 1 && G % tp !== 0) tp /= 2;
+  return tp;
 }
 
 export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
@@ -169,6 +204,7 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   kvMemoryFraction: 0.75,
   dispatchUs: 18.9,
   combineUs: 31.0,
+  lmHeadTpGpus: 4,
 };
 
 /** The cached context lengths of a generation GPU's requests: mean, and standard deviation across requests. */
@@ -395,23 +431,30 @@ export function decodeStep(
   const T = b * (1 + cfg.mtp);
   const misc = cost.layerMiscMs(T);
   const moe = moeLayer(T);
-  // LM head, split G ways by vocabulary (`enable_lm_head_tp_in_adp`): the G GPUs' hidden states
-  // are gathered, and each GPU computes its V/G logits for all G·tokens of them — the FLOPs of the
-  // unsplit head, a G-th of its weights.
-  const lmHead = (tokens: number) =>
+  // An LM head over `tokens` positions of each of `tp` GPUs, each computing a 1/tp of the
+  // vocabulary (its weights, read once) for all tp·tokens gathered positions: the FLOPs of the
+  // unsplit head on this GPU's tokens; then the sampler (main model: verification; draft: argmax)
+  // reads the logits it wrote once.
+  const lmHead = (tokens: number, tp: number) =>
     cost.ms({
-      flops: 2 * tokens * G * m.hidden * (m.vocabSize / G),
-      bytes: (m.hidden * m.vocabSize * 2) / G + tokens * G * (m.hidden * act + (m.vocabSize / G) * 4),
+      flops: 2 * tokens * tp * m.hidden * (m.vocabSize / tp),
+      bytes:
+        (m.hidden * m.vocabSize * WEIGHT_BYTES[p.lmHead]) / tp +
+        tokens * tp * (m.hidden * act + (m.vocabSize / tp) * 4),
       precision: p.lmHead,
       kind: 'gemm',
       kernels: 2,
-    });
+    }) +
+    cost.ms({ flops: 0, bytes: tokens * tp * (m.vocabSize / tp) * 4, precision: 'bf16', kind: 'memory', kernels: 1 });
+  // The main model's head stays whole on every GPU (TensorRT-LLM splits only the draft head).
+  const mainHead = lmHead(T, 1);
+  const draftHead = lmHead(b, draftHeadTp(b, G, g.lmHeadTpGpus));
   const attnLayer = attention(T);
   const denseMlp = cost.denseMlpMs(T);
   const attn = m.layers.total * attnLayer;
   const moeCompute = m.layers.moe * moe.compute;
   const communication = m.layers.moe * moe.comm;
-  const dense = m.layers.total * misc + m.layers.dense * denseMlp + lmHead(T);
+  const dense = m.layers.total * misc + m.layers.dense * denseMlp + mainHead;
   // The per-layer floor: what a layer's roofline falls short of minLayerUs (dense and MoE layers).
   const minLayer = g.minLayerUs / 1000;
   const floor =
@@ -427,9 +470,16 @@ export function decodeStep(
   if (cfg.mtp > 0) {
     const pass = (tokens: number) => {
       const d = moeLayer(tokens);
-      const proj = cost.ms(mlpWork(2 * m.hidden, m.hidden / 3, tokens, p.denseMlp, act)); // 2H·H params as one GEMM
+      // eh_proj: one [2H → H] GEMM in the dense layers' precision.
+      const proj = cost.ms({
+        flops: 2 * tokens * 2 * m.hidden * m.hidden,
+        bytes: 2 * m.hidden * m.hidden * WEIGHT_BYTES[p.denseMlp] + tokens * 3 * m.hidden * act,
+        precision: p.denseMlp,
+        kind: 'gemm',
+        kernels: 1,
+      });
       const layer = attention(tokens) + d.compute + d.comm + cost.layerMiscMs(tokens);
-      return Math.max(layer, minLayer) + Math.max(proj + lmHead(b), g.mtpPassUs / 1000);
+      return Math.max(layer, minLayer) + Math.max(proj + draftHead, g.mtpPassUs / 1000);
     };
     mtp = pass(T) + (cfg.mtp - 1) * pass(b);
   }

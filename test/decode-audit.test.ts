@@ -1,0 +1,111 @@
+// The decode step of the generation pool against a term-by-term float64 hand computation
+// (test/decode-hand.ts: DeepSeek-R1's config.json, the GB200 NVL72 peaks, every op's FLOPs and
+// bytes written out): at the reproduction's five generation deployments with the calibrated
+// efficiencies, and at fresh random deployments with random efficiencies and generation parameters.
+import { describe, expect, it } from 'vitest';
+import { CostModel } from '../src/sim/cost-model.ts';
+import {
+  DEFAULT_GENERATION_PARAMS,
+  busiestContext,
+  decodeContextLengths,
+  decodeStep,
+  type GenerationParams,
+} from '../src/sim/e2e/generation.ts';
+import { deepseekR1 } from '../src/sim/experiment.ts';
+import { GB200_NVL72 } from '../src/hardware/profiles.ts';
+import { Rng } from '../src/util/random.ts';
+import { handDecodeStep, type HandInputs } from './decode-hand.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const rng = new Rng(seed);
+const tag = (s: string) => `${s} (seed ${seed})`;
+const r1 = deepseekR1();
+
+const TERMS = ['attention', 'moe', 'communication', 'dense', 'floor', 'mtp'] as const;
+
+function handInputs(cost: CostModel, g: GenerationParams): HandInputs {
+  return { eff: cost.efficiency, ...g };
+}
+
+/** decodeStep's breakdown and step against the hand computation, each term to 1e-9 relative (absolute where 0). */
+function expectMatches(
+  cost: CostModel,
+  g: GenerationParams,
+  G: number,
+  b: number,
+  m: number,
+  eplb: boolean,
+  ctx: { mean: number; sd: number },
+  what: string,
+) {
+  const s = decodeStep(cost, { ep: G, batch: b, mtp: m, eplb }, b, ctx, g);
+  const h = handDecodeStep(G, b, m, eplb, busiestContext(ctx, b, G), handInputs(cost, g));
+  for (const k of TERMS) {
+    const want = h[k];
+    if (want === 0) expect(s.breakdown[k], tag(`${what}: ${k}`)).toBeLessThan(1e-12);
+    else expect(s.breakdown[k] / want, tag(`${what}: ${k} ${s.breakdown[k]} vs ${want}`)).toBeCloseTo(1, 9);
+  }
+  expect(s.breakdown.overhead).toBe(g.stepOverheadUs / 1000);
+  expect(s.stepMs / (h.stepMs + g.stepOverheadUs / 1000), tag(`${what}: step`)).toBeCloseTo(1, 9);
+}
+
+describe('decode step against the hand computation', () => {
+  it('matches term by term at the reproduction’s generation deployments (GB200 NVL72, Table 3 calibration)', () => {
+    const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+    // ISL 8192 at ratio 0.8, OSL 1024: inputs uniform in [6553.6, 8192] plus the place in the decode.
+    const ctx = decodeContextLengths(0.8 * 8192, 8192, 1024);
+    expect(ctx.mean).toBeCloseTo((0.8 * 8192 + 8192) / 2 + 512, 9);
+    const deployments: [number, number, number, boolean][] = [
+      [8, 256, 1, true],
+      [8, 128, 1, false],
+      [16, 64, 1, true],
+      [16, 32, 3, true],
+      [32, 2, 3, false],
+    ];
+    for (const [G, b, m, eplb] of deployments)
+      expectMatches(cost, DEFAULT_GENERATION_PARAMS, G, b, m, eplb, ctx, `EP${G} b${b} MTP${m}${eplb ? ' EPLB' : ''}`);
+  });
+
+  it('matches term by term at random deployments, efficiencies and generation parameters', () => {
+    for (let trial = 0; trial < 60; trial++) {
+      const efficiency = {
+        gemm: rng.uniform(0.2, 1),
+        groupedGemm: rng.uniform(0.1, 1),
+        memory: rng.uniform(0.3, 1),
+        allToAll: rng.uniform(0.3, 1),
+        launchUs: rng.uniform(0, 10),
+        othersPasses: rng.uniform(1, 40),
+      };
+      const cost = new CostModel({ model: r1, profile: GB200_NVL72, efficiency });
+      const g: GenerationParams = {
+        ...DEFAULT_GENERATION_PARAMS,
+        decodeAttentionEfficiency: rng.uniform(0.1, 1),
+        // Floors from none to binding at every batch here.
+        minLayerUs: rng.next() < 0.3 ? 0 : rng.uniform(0, 3000),
+        mtpPassUs: rng.next() < 0.3 ? 0 : rng.uniform(0, 3000),
+        dispatchUs: rng.uniform(0, 60),
+        combineUs: rng.uniform(0, 60),
+        noEplbSkew: rng.uniform(1, 2),
+        lmHeadTpGpus: [1, 2, 4, 8][rng.int(4)],
+        stepOverheadUs: rng.uniform(0, 500),
+      };
+      const G = [1, 2, 4, 8, 16, 32, 64][rng.int(7)];
+      const b = 1 + rng.int(512);
+      const m = rng.int(4);
+      const eplb = rng.next() < 0.5;
+      const ctx = { mean: rng.uniform(100, 32000), sd: rng.uniform(0, 3000) };
+      expectMatches(cost, g, G, b, m, eplb, ctx, `trial ${trial}: EP${G} b${b} MTP${m} eplb ${eplb}`);
+    }
+  });
+
+  it('reads the whole BF16 main LM head on every GPU: the step at batch 1 holds at least its 1.85 GB', () => {
+    // H·V·2 bytes = 7168 · 129280 · 2 = 1.853 GB at memory × 8 TB/s, whatever the EP size.
+    const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+    for (const G of [8, 16, 32, 64]) {
+      const s = decodeStep(cost, { ep: G, batch: 1, mtp: 0, eplb: true }, 1, 8000);
+      const floor = ((7168 * 129280 * 2) / (8000e9 * cost.efficiency.memory)) * 1e3;
+      expect(s.breakdown.dense, tag(`EP${G}`)).toBeGreaterThan(floor);
+    }
+  });
+});
