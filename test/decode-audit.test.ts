@@ -12,7 +12,7 @@ import {
   type GenerationParams,
 } from '../src/sim/e2e/generation.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
-import { GB200_NVL72 } from '../src/hardware/profiles.ts';
+import { GB200_NVL72, getProfile } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
 import { handDecodeStep, type HandInputs } from './decode-hand.ts';
 import { testSeed } from './seed.ts';
@@ -25,7 +25,8 @@ const r1 = deepseekR1();
 const TERMS = ['attention', 'moe', 'communication', 'dense', 'floor', 'mtp'] as const;
 
 function handInputs(cost: CostModel, g: GenerationParams): HandInputs {
-  return { eff: cost.efficiency, ...g };
+  // Absent, the draft head's split is bounded by the GPUs of a GB200 NVL72 compute tray: 4.
+  return { eff: cost.efficiency, ...g, lmHeadTpGpus: g.lmHeadTpGpus ?? 4 };
 }
 
 /** decodeStep's breakdown and step against the hand computation, each term to 1e-9 relative (absolute where 0). */
@@ -97,6 +98,21 @@ describe('decode step against the hand computation', () => {
       const ctx = { mean: rng.uniform(100, 32000), sd: rng.uniform(0, 3000) };
       expectMatches(cost, g, G, b, m, eplb, ctx, `trial ${trial}: EP${G} b${b} MTP${m} eplb ${eplb}`);
     }
+  });
+
+  it("bounds the draft head's split by the profile's GPUs per node unless lmHeadTpGpus is set", () => {
+    // At 32 draft positions TensorRT-LLM's rule asks for 8 GPUs: a GB200 tray allows 4, an HGX board 8.
+    const free = { ...DEFAULT_GENERATION_PARAMS, minLayerUs: 0, mtpPassUs: 0 };
+    const cfg = { ep: 16, batch: 32, mtp: 1, eplb: true };
+    for (const id of ['gb200-nvl72', 'b200-hgx'] as const) {
+      const profile = getProfile(id);
+      const cost = new CostModel({ model: r1, profile });
+      const mtp = (n?: number) => decodeStep(cost, cfg, 32, 8000, { ...free, lmHeadTpGpus: n }).breakdown.mtp;
+      expect(mtp(), id).toBe(mtp(profile.gpusPerNode));
+      expect(mtp(4), id).not.toBe(mtp(8));
+    }
+    expect(getProfile('gb200-nvl72').gpusPerNode).toBe(4);
+    expect(getProfile('b200-hgx').gpusPerNode).toBe(8);
   });
 
   it('reads the whole BF16 main LM head on every GPU: the step at batch 1 holds at least its 1.85 GB', () => {

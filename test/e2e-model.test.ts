@@ -484,8 +484,9 @@ describe('decode step', () => {
       // eh_proj: one [2H → H] FP8 GEMM, its weights read once, 2H in and H out per token (BF16).
       const proj = (t: number) =>
         cost.ms({ flops: 4 * t * H * H, bytes: 2 * H * H + t * 3 * H * 2, precision: 'fp8', kind: 'gemm', kernels: 1 });
-      // The draft head gives one draft per request: b positions per GPU, split as TensorRT-LLM does.
-      const head = lmHeadMs(b, draftHeadTp(b, G, DEFAULT_GENERATION_PARAMS.lmHeadTpGpus));
+      // The draft head gives one draft per request: b positions per GPU, split as TensorRT-LLM does
+      // within a GB200 compute tray's 4 GPUs.
+      const head = lmHeadMs(b, draftHeadTp(b, G, 4));
       const want = layerAt(m) + proj(T) + head + (m - 1) * (layerAt(0) + proj(b) + head);
       const got = decodeStep(cost, cfg, b, ctx, free).breakdown.mtp;
       expect(got / want, tag(`G ${G}, MTP ${m}, b ${b}`)).toBeCloseTo(1, 12);

@@ -16,6 +16,12 @@ export interface HardwareProfile {
   name: string;
   /** GPUs in one NVLink domain (the largest possible DWDP/DEP group). */
   gpusPerDomain: number;
+  /**
+   * GPUs in one node (one host: a compute tray of an NVL72 rack, an HGX board). TensorRT-LLM's
+   * `gpus_per_node`: it bounds, for one, how many GPUs the MTP draft head is split over under
+   * attention DP (src/sim/e2e/generation.ts).
+   */
+  gpusPerNode: number;
   /** Dense tensor-core peak per GPU in TFLOP/s; null when the GPU has no such tensor-core path. */
   peakTflops: Record<Precision, number | null>;
   /** HBM bandwidth per GPU, GB/s. */
@@ -50,6 +56,9 @@ export const GB200_NVL72: HardwareProfile = {
   name: 'GB200 NVL72 (per B200 GPU)',
   // 72 Blackwell GPUs in one NVLink Switch domain — https://www.nvidia.com/en-us/data-center/gb200-nvl72/
   gpusPerDomain: 72,
+  // A compute tray holds 2 GB200 superchips = 4 GPUs (docs/hardware-sources.md; the DWDP
+  // reproduction's `hardware.gpus_per_node: 4`).
+  gpusPerNode: 4,
   peakTflops: {
     // GB200 NVL72 spec table (rack, with sparsity): FP4 1,440 PF, FP8/FP6 720 PF, FP16/BF16 360 PF,
     // TF32 180 PF → per GPU ÷72, dense ÷2: FP4 10, FP8 5, BF16 2.5, TF32 1.25 PFLOP/s.
@@ -83,6 +92,7 @@ export const H200_HGX: HardwareProfile = {
   id: 'h200-hgx',
   name: 'H200 SXM, HGX 8-GPU',
   gpusPerDomain: 8,
+  gpusPerNode: 8, // one HGX board per host (MLPerf H200 system descriptions: 8 per node)
   peakTflops: {
     // H200 SXM datasheet (with sparsity): FP8 3,958 TF, BF16 1,979 TF, TF32 989 TF → dense ÷2.
     // Hopper has no FP4 tensor cores: NVFP4 weights are expanded and multiplied in FP8 (cost model).
@@ -107,6 +117,7 @@ export const H100_HGX: HardwareProfile = {
   id: 'h100-hgx',
   name: 'H100 SXM, HGX 8-GPU',
   gpusPerDomain: 8,
+  gpusPerNode: 8, // one HGX board per host
   peakTflops: {
     // H100 SXM datasheet (with sparsity): FP8 3,958 TF, BF16 1,979 TF, TF32 989 TF → dense ÷2.
     // https://www.nvidia.com/en-us/data-center/h100/
@@ -135,6 +146,7 @@ export const B200_HGX: HardwareProfile = {
   name: 'B200 SXM, HGX 8-GPU',
   // 8 GPUs per node, all-to-all through NVSwitch 5 (MLPerf Inference v6.0, Nebius nebius_b200_n1.json).
   gpusPerDomain: 8,
+  gpusPerNode: 8,
   peakTflops: {
     // HGX variant of B200 (1,000 W), dense: FP4 9,000, FP8 4,500, BF16 2,250, TF32 1,100 TFLOP/s
     // (glennklockwood.com B200 table; HGX B200 72 PF FP8 / 36 PF BF16 with sparsity ÷ 8 GPUs ÷ 2).
@@ -166,6 +178,8 @@ export const GB300_NVL72: HardwareProfile = {
   // 72 Blackwell Ultra GPUs, non-blocking NVLink P2P through 9 NVSwitch trays (NVIDIA Enterprise
   // Reference Architecture, NVL72 AI factory, "System Hardware & Components").
   gpusPerDomain: 72,
+  // A compute tray = 4 Blackwell Ultra GPUs + 2 Grace CPUs (the same reference architecture).
+  gpusPerNode: 4,
   peakTflops: {
     // Rack, dense: FP4 1,080 PF ("1.1 exaFLOPS"), FP8 360 PF, BF16 180 PF → ÷ 72: 15,000 / 5,000 / 2,500.
     fp4: 15_000,
@@ -228,6 +242,7 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
     id: 'this-device',
     name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${sig3(m.gemmGflops)} GFLOP/s GEMM, ${sig3(m.copyGBps)} GB/s copy, measured`,
     gpusPerDomain: m.ranks ?? 8,
+    gpusPerNode: m.ranks ?? 8, // the emulated ranks share this one host
     peakTflops: { fp4: tf, fp8: tf, bf16: tf, fp32: tf },
     hbmGBps: m.copyGBps,
     hbmCapacityGB: Infinity,

@@ -323,9 +323,9 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     kind: 'int',
     min: 1,
     max: 1024,
-    default: G.lmHeadTpGpus,
+    default: undefined,
     label: 'generation.lmHeadTpGpus',
-    help: "most GPUs the MTP draft head's vocabulary is split over (TensorRT-LLM: gpus_per_node, 4 on GB200 NVL72)",
+    help: "most GPUs the MTP draft head's vocabulary is split over (TensorRT-LLM: gpus_per_node; default: the profile's, 4 on GB200 NVL72)",
   },
   // The rack model's routing skew, declared there; absent here means `generation.noEplbSkew`.
   {

@@ -161,15 +161,16 @@ export interface GenerationParams {
   dispatchUs: number;
   combineUs: number;
   /**
-   * The most GPUs the MTP draft head's vocabulary is split over. Default 4: TensorRT-LLM's
-   * LM-head TP in attention DP (`enable_lm_head_tp_in_adp`, on in the reproduction's generation
-   * servers) splits the draft head only (`LMHead.forward`, `is_spec_decoding_head`;
-   * `DeepseekV3MTPHead`), over `create_lm_head_tp_mapping`'s tp = 256 ÷ tokens rounded up to a
-   * power of 2 and clamped to [1, gpus_per_node] (tensorrt_llm/_torch/utils.py
-   * `nearest_in_buckets`); the reproduction runs 4 GPUs per node (GB200 compute tray,
-   * `hardware.gpus_per_node: 4`). The main model's LM head stays whole on every GPU.
+   * The most GPUs the MTP draft head's vocabulary is split over; absent: the profile's
+   * `gpusPerNode` (4 on GB200 NVL72). TensorRT-LLM's LM-head TP in attention DP
+   * (`enable_lm_head_tp_in_adp`, on in the reproduction's generation servers) splits the draft
+   * head only (`LMHead.forward`, `is_spec_decoding_head`; `DeepseekV3MTPHead`), over
+   * `create_lm_head_tp_mapping`'s tp = 256 ÷ tokens rounded up to a power of 2 and clamped to
+   * [1, gpus_per_node] (tensorrt_llm/_torch/utils.py `nearest_in_buckets`); the reproduction runs
+   * 4 GPUs a node (a GB200 compute tray, `hardware.gpus_per_node: 4`). The main model's LM head
+   * stays whole on every GPU.
    */
-  lmHeadTpGpus: number;
+  lmHeadTpGpus?: number;
 }
 
 /**
@@ -204,7 +205,6 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   kvMemoryFraction: 0.75,
   dispatchUs: 18.9,
   combineUs: 31.0,
-  lmHeadTpGpus: 4,
 };
 
 /** The cached context lengths of a generation GPU's requests: mean, and standard deviation across requests. */
@@ -448,7 +448,7 @@ export function decodeStep(
     cost.ms({ flops: 0, bytes: tokens * tp * (m.vocabSize / tp) * 4, precision: 'bf16', kind: 'memory', kernels: 1 });
   // The main model's head stays whole on every GPU (TensorRT-LLM splits only the draft head).
   const mainHead = lmHead(T, 1);
-  const draftHead = lmHead(b, draftHeadTp(b, G, g.lmHeadTpGpus));
+  const draftHead = lmHead(b, draftHeadTp(b, G, g.lmHeadTpGpus ?? cost.profile.gpusPerNode));
   const attnLayer = attention(T);
   const denseMlp = cost.denseMlpMs(T);
   const attn = m.layers.total * attnLayer;
