@@ -425,6 +425,10 @@ describe('decode step', () => {
           while (G % want !== 0) want /= 2;
           expect(draftHeadTp(b, G, cap), `b ${b} G ${G} cap ${cap}`).toBe(want);
         }
+    for (const bad of [0, 2.5, NaN, -4])
+      expect(() => draftHeadTp(32, 8, bad), String(bad)).toThrow(
+        /^generation\.lmHeadTpGpus must be an integer ≥ 1 .*got /,
+      );
     // The published deployments: b 256 → 1, 128 → 2, 64 → 4, 32 → 4 (8 capped at a GB200 tray's 4), 2 → 4.
     expect([256, 128, 64, 32, 2].map((b) => draftHeadTp(b, 8, 4))).toEqual([1, 2, 4, 4, 4]);
   });

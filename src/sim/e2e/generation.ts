@@ -185,10 +185,14 @@ export const LM_HEAD_TP_TOKENS = 256;
  * (TensorRT-LLM asserts it divides the TP size).
  */
 export function draftHeadTp(b: number, G: number, maxGpus: number): number {
+  if (!(Number.isInteger(maxGpus) && maxGpus >= 1))
+    throw new Error(
+      `generation.lmHeadTpGpus must be an integer ≥ 1 (GPUs a node: 4 on GB200 NVL72, 8 on HGX), got ${maxGpus}`,
+    );
   const raw = Math.floor(LM_HEAD_TP_TOKENS / b);
   let tp = 1;
   while (tp < raw) tp *= 2;
-  tp = Math.max(1, Math.min(tp, Math.max(1, Math.floor(maxGpus))));
+  tp = Math.min(tp, maxGpus);
   while (tp > 1 && G % tp !== 0) tp /= 2;
   return tp;
 }
