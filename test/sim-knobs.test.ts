@@ -14,6 +14,7 @@ import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots } from '../src/sim/routin
 import { DEFAULT_SERVING_MAX_TOKENS, runServing, type ServingParams } from '../src/sim/serving.ts';
 import { MAX_STEP_REQUESTS, rowRankSteps, stepRowRequests } from '../src/options/scenario.ts';
 import { parseScenario, checkScenario, runScenario } from '../src/sim/scenarios.ts';
+import { formatScenario } from '../src/sim/format.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import type { Op } from '../src/timeline/ops.ts';
 import { fillBatches, type LengthDist } from '../src/workload/lengths.ts';
@@ -428,6 +429,11 @@ describe('scenario keys', () => {
       ['allgather', 'pulled'],
       ['all-to-all', 'local'],
     ]);
+    // The table shows each varied knob; a key without a default that the rows leave unset reads "—", never "undefined".
+    const table = formatScenario({ ...r, varying: [...r.varying, 'maxBatchRequests'] });
+    expect(table).toMatch(/depDispatch +splitMerge +maxBatchRequests/);
+    expect(table).toMatch(/allgather +pulled +— /);
+    expect(table).not.toMatch(/undefined/);
   });
 
   it('size a serving row’s work by both caps', () => {
@@ -484,5 +490,18 @@ describe('scenario keys', () => {
     const e = errorOf(() => checkScenario(parseScenario({ base: { batch: 2, maxBatchRequests: 3 } }), 256));
     expect(e.option).toBe('scenario.base.batch');
     expect(e.message).toMatch(/maxBatchRequests/);
+    // islRatio beside a law that does not read it: named, with the law that does.
+    for (const lengthLaw of [undefined, 'lognormal', 'gamma']) {
+      const base = { islRatio: 0.5, ...(lengthLaw ? { lengthLaw } : {}) };
+      const r = errorOf(() => checkScenario(parseScenario({ base }), 256));
+      expect(r.option, String(lengthLaw)).toBe('scenario.base.islRatio');
+      expect(r.suggestion).toEqual([{ option: 'scenario.base.lengthLaw', value: 'uniform-ratio' }]);
+    }
+    expect(() =>
+      checkScenario(
+        parseScenario({ base: { islRatio: 0.5, lengthLaw: 'uniform-ratio', maxTokensPerBatch: 32768 } }),
+        256,
+      ),
+    ).not.toThrow();
   });
 });

@@ -248,7 +248,10 @@ describe('scenarios', () => {
     expect(() => parseScenario({ sweep: { param: 'contentionFix', values: ['yes'] } })).toThrow(
       /sweep\.values\[0\]\.contentionFix/,
     );
-    expect(() => parseScenario({ profile: 'tpu' })).toThrow(/unknown hardware profile 'tpu'/);
+    expect(() => parseScenario({ profile: 'tpu' })).toThrow(
+      /^scenario\.profile tpu: is not a hardware profile \(profiles: .*b200-hgx/,
+    );
+    for (const profile of ['b200-hgx', 'gb300-nvl72']) expect(parseScenario({ profile }).profile).toBe(profile);
     expect(() => parseScenario({ rows: [], sweep: { param: 'isl', values: [1] } })).toThrow(/either "sweep" or "rows"/);
     expect(() => parseScenario({ base: { efficiency: { gemm: 0.5, magic: 1 } } })).toThrow(/efficiency\.magic/);
   });

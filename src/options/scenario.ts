@@ -516,6 +516,16 @@ export function scenarioRowErrors(
         d`fixes the requests per rank-step, and ${ref(key(caps[0]))} fills batches from the request queue instead: give one or the other`,
       ),
     );
+  // islRatio shapes only the uniform-ratio law; beside another law it would be ignored without a word.
+  if (given.has('islRatio') && row.lengthLaw !== 'uniform-ratio')
+    out.push(
+      new OptionError(
+        key('islRatio'),
+        row.islRatio,
+        d`is read only by ${ref(key('lengthLaw'))} uniform-ratio, and this row's is ${String(row.lengthLaw)}: set that law or remove islRatio`,
+        [{ option: key('lengthLaw'), value: 'uniform-ratio' }],
+      ),
+    );
   if (given.has(EXPERT_LOADS.key)) {
     const loads = row[EXPERT_LOADS.key];
     const problem = expertLoadsProblem(loads, experts, Infinity);

@@ -14,6 +14,8 @@ const ratio = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '∞')
 
 function variedCell(r: ScenarioRow, key: string): Cell {
   const v = (r as unknown as Record<string, unknown>)[key];
+  // A key without a default that this row leaves unset (maxBatchRequests: no cap; linkGBps: the profile's).
+  if (v === undefined) return '—';
   if (typeof v === 'boolean') return v ? 'on' : 'off';
   if (typeof v === 'number') return key === 'cv' ? `${(v * 100).toFixed(0)}%` : v;
   return String(v);
