@@ -119,97 +119,139 @@ const submitAndWait = async (gpu: Gpu, encode: (enc: GPUCommandEncoder) => void 
   await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
 };
 
+/** A load average reading and when it was taken ("start", "after shape bench"). */
+export interface LoadReading {
+  at: string;
+  /** The 1-minute load average (os.loadavg()[0]). */
+  load1m: number;
+}
+
+const loadReading = (at: string): LoadReading => ({ at, load1m: loadavg()[0] });
+
+/**
+ * Builds every wanted variant of every format at one shape, each checked against the float64
+ * reference on a poisoned output first. Variants this adapter cannot run go to `notSupported`
+ * (once each, with the reason); a variant that resolves to one already built is dropped.
+ * Pushes into `built` and `problems` as it goes, so the caller frees them even on failure.
+ */
+async function buildShapeVariants(
+  gpu: Gpu,
+  o: CpuSecondsOptions,
+  shape: GemmShape,
+  notSupported: string[],
+  built: Built[],
+  problems: GemmProblem[],
+): Promise<void> {
+  const label = shapeLabel(shape);
+  const flops = gemmFlops(shape);
+  const wanted: { variant?: string; role: CpuMeasured['role'] }[] = [
+    { variant: o.variant, role: 'default' },
+    ...otherVariants(o.variants),
+  ];
+  for (const format of o.formats) {
+    const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew: o.skew });
+    problems.push(problem);
+    const names = new Set<string>();
+    for (const w of wanted) {
+      const why = w.variant === undefined ? undefined : variantProblem(gpu, w.variant);
+      if (why !== undefined) {
+        if (!notSupported.some((n) => n.startsWith(`${w.variant}:`))) notSupported.push(`${w.variant}: ${why}`);
+        continue;
+      }
+      const gemm = await createShapeGemm(gpu, shape, format, w.variant);
+      const v = variantName(gemm.variant);
+      if (names.has(v)) {
+        gemm.destroy();
+        continue;
+      }
+      names.add(v);
+      const relErr = await checkedRun(gpu, gemm, problem);
+      process.stdout.write(
+        `  ${label} ${format} ${v} (${variantOriginText(gemm.origin)}): checked, rel. error ${relErr.toExponential(1)}\n`,
+      );
+      built.push({
+        measured: { id: `${format} ${v}`, format, variant: v, role: w.role, flops, samplesS: [] },
+        gemm,
+        problem,
+        relErr,
+      });
+    }
+  }
+}
+
+/** One run on a poisoned output (NaN everywhere, so a stale y cannot pass), checked against the float64 reference. */
+async function checkedRun(gpu: Gpu, gemm: GroupedExpertGemm, problem: GemmProblem): Promise<number> {
+  poison(gpu, [problem.buffers.y]);
+  await submitAndWait(gpu, (enc) => encodeProblem(gemm, problem, enc));
+  return sampledError(problem, await readY(gpu, problem), gemm.variant);
+}
+
+/** The interleaved rounds of the FMA loop and every built variant at one shape; prints its table, returns its JSON. */
+async function measureShape(
+  gpu: Gpu,
+  o: CpuSecondsOptions,
+  name: string,
+  shape: GemmShape,
+  fmaProblem: { flops: number; encode: (enc: GPUCommandEncoder) => void },
+  built: Built[],
+): Promise<object> {
+  const label = shapeLabel(shape);
+  const entries: RoundEntry[] = [
+    { id: 'FMA loop', run: () => submitAndWait(gpu, (enc) => fmaProblem.encode(enc)) },
+    ...built.map((b) => ({
+      id: b.measured.id,
+      run: () => submitAndWait(gpu, (enc) => encodeProblem(b.gemm, b.problem, enc)),
+    })),
+  ];
+  for (const e of entries) await e.run(); // one untimed run each after the check
+  const samples = await measureRounds(entries, o.rounds, o.runsPerRound, processCpuSeconds, (r) =>
+    process.stdout.write(`  round ${r + 1}/${o.rounds} done (load average ${loadavg()[0].toFixed(1)})\n`),
+  );
+  for (const b of built) b.measured.samplesS = samples.get(b.measured.id)!;
+  const fma = { flops: fmaProblem.flops, samplesS: samples.get('FMA loop')! };
+  const table = ratioTable(
+    built.map((b) => b.measured),
+    fma,
+  );
+  printTable(label, table, fma);
+  const f = spread(fma.samplesS);
+  return {
+    name,
+    shape,
+    label,
+    flops: gemmFlops(shape),
+    fma: { ...fma, medianS: f.median, minS: f.min, gflopsPerCpuS: fma.flops / f.median / 1e9 },
+    rows: table.map((r, i) => ({
+      ...r,
+      origin: built[i].gemm.origin,
+      samplesS: built[i].measured.samplesS,
+      relErr: built[i].relErr,
+    })),
+  };
+}
+
 /** Runs the CPU-second rounds for every shape; prints the tables, writes the JSON. */
 export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<void> {
   const adapter = adapterLabel(gpu.info);
   const measuredHere = `measured here (${adapter}), CPU seconds`;
   const t0 = performance.now();
-  const load = [loadavg()[0]];
+  const load: LoadReading[] = [loadReading('start')];
   process.stdout.write(
     `${measuredHere} of this process (every thread, the driver's included) per run of gate_up + down; ` +
       `${o.rounds} rounds, entries interleaved (forward, then backward), ${o.runsPerRound} run(s) per entry per round; ` +
-      `load average ${load[0].toFixed(1)} at the start.\n`,
+      `load average ${load[0].load1m.toFixed(1)} at the start.\n`,
   );
   const fmaProblem = await peakLab.prepare(gpu, { ...DEFAULT_SHAPE }, { seed: 1 });
   const shapesOut: object[] = [];
   const notSupported: string[] = [];
   try {
     for (const { name, shape } of o.shapes) {
-      const label = shapeLabel(shape);
-      const flops = gemmFlops(shape);
       const built: Built[] = [];
       const problems: GemmProblem[] = [];
       try {
-        for (const format of o.formats) {
-          const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew: o.skew });
-          problems.push(problem);
-          const make = (v?: string) => createShapeGemm(gpu, shape, format, v);
-          const wanted: { variant?: string; role: CpuMeasured['role'] }[] = [
-            { variant: o.variant, role: 'default' },
-            ...otherVariants(o.variants),
-          ];
-          const names = new Set<string>();
-          for (const w of wanted) {
-            const why = w.variant === undefined ? undefined : variantProblem(gpu, w.variant);
-            if (why !== undefined) {
-              if (!notSupported.some((n) => n.startsWith(`${w.variant}:`))) notSupported.push(`${w.variant}: ${why}`);
-              continue;
-            }
-            const gemm = await make(w.variant);
-            const v = variantName(gemm.variant);
-            if (names.has(v)) {
-              gemm.destroy();
-              continue;
-            }
-            names.add(v);
-            // Check first, on a poisoned output (NaN everywhere), so a stale y cannot pass.
-            poison(gpu, [problem.buffers.y]);
-            await submitAndWait(gpu, (enc) => encodeProblem(gemm, problem, enc));
-            const relErr = sampledError(problem, await readY(gpu, problem), gemm.variant);
-            process.stdout.write(
-              `  ${label} ${format} ${v} (${variantOriginText(gemm.origin)}): checked, rel. error ${relErr.toExponential(1)}\n`,
-            );
-            built.push({
-              measured: { id: `${format} ${v}`, format, variant: v, role: w.role, flops, samplesS: [] },
-              gemm,
-              problem,
-              relErr,
-            });
-          }
-        }
-        const entries: RoundEntry[] = [
-          { id: 'FMA loop', run: () => submitAndWait(gpu, (enc) => fmaProblem.encode(enc)) },
-          ...built.map((b) => ({
-            id: b.measured.id,
-            run: () => submitAndWait(gpu, (enc) => encodeProblem(b.gemm, b.problem, enc)),
-          })),
-        ];
-        for (const e of entries) await e.run(); // one untimed run each after the check
-        const samples = await measureRounds(entries, o.rounds, o.runsPerRound, processCpuSeconds, (r) =>
-          process.stdout.write(`  round ${r + 1}/${o.rounds} done (load average ${loadavg()[0].toFixed(1)})\n`),
-        );
-        load.push(loadavg()[0]);
-        for (const b of built) b.measured.samplesS = samples.get(b.measured.id)!;
-        const fma = { flops: fmaProblem.flops, samplesS: samples.get('FMA loop')! };
-        const table = ratioTable(
-          built.map((b) => b.measured),
-          fma,
-        );
-        printTable(label, table, fma);
-        const f = spread(fma.samplesS);
-        shapesOut.push({
-          name,
-          shape,
-          label,
-          flops,
-          fma: { ...fma, medianS: f.median, minS: f.min, gflopsPerCpuS: fma.flops / f.median / 1e9 },
-          rows: table.map((r, i) => ({
-            ...r,
-            origin: built[i].gemm.origin,
-            samplesS: built[i].measured.samplesS,
-            relErr: built[i].relErr,
-          })),
-        });
+        await buildShapeVariants(gpu, o, shape, notSupported, built, problems);
+        shapesOut.push(await measureShape(gpu, o, name, shape, fmaProblem, built));
+        load.push(loadReading(`after shape ${name}`));
       } finally {
         for (const b of built) b.gemm.destroy();
         for (const p of problems) p.destroy();
@@ -221,7 +263,7 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
   for (const n of notSupported) process.stdout.write(`not supported on this adapter: ${n}\n`);
   process.stdout.write(
     `\nAll numbers ${measuredHere}: ratios between entries of the same rounds carry over; absolute CPU times depend on this machine. ` +
-      `Load average ${load.map((l) => l.toFixed(1)).join(' → ')}.\n`,
+      `Load average ${load.map((l) => `${l.load1m.toFixed(1)} (${l.at})`).join(' → ')}.\n`,
   );
   const json = {
     bench: 'kernels --cpu-seconds',
