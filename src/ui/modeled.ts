@@ -84,17 +84,14 @@ export interface ModeledRunOptions {
 const recent = new Map<string, ReturnType<typeof runStepRow>>();
 const runKey = (p: StepParams, o: ModeledRunOptions) =>
   JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw, engine: o.linkEngine?.name });
-function stepRun(
-  p: StepParams,
-  o: ModeledRunOptions,
-  dep?: () => ReturnType<typeof runStepRow>['dep'],
-): ReturnType<typeof runStepRow> {
+/** The row of `p`, from the recent runs or modeled now; `dep`, where given, is its DEP schedule already modeled. */
+function stepRun(p: StepParams, o: ModeledRunOptions, dep?: Schedule): ReturnType<typeof runStepRow> {
   const key = runKey(p, o);
   let run = recent.get(key);
   if (!run) {
     // One copy span per transfer: the page draws no finer (compact.ts), and a 64-rank step's
     // pieces would not fit in memory.
-    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine, dep: dep?.() });
+    run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine, dep });
     recent.set(key, run);
     if (recent.size > 4) recent.delete(recent.keys().next().value!);
   }
@@ -113,10 +110,12 @@ export function modeledRun(
   o: ModeledRunOptions = {},
 ): GroupRunResult & { capacity: Capacity } {
   const p = stepParams(c, strategy);
-  // DP is DWDP's program with a full replica: its row's DEP is DWDP's row's, which the
-  // comparison models anyway when it runs DEP or DWDP too (computed first, then reused).
-  const shareDep = strategy === 'dp' && c.strategies.some((s) => s !== 'dp');
-  const run = stepRun(p, o, shareDep ? () => stepRun(stepParams(c, 'dwdp'), o).dep : undefined);
+  // DP is DWDP's program with a full replica: its row differs from DEP's and DWDP's (one row,
+  // the same parameters) only in L and P, which DEP does not read. When the comparison models
+  // DEP or DWDP too, that row is modeled (or recent) anyway: DP's row reuses its DEP schedule.
+  const comparedRow =
+    strategy === 'dp' && c.strategies.some((s) => s !== 'dp') ? stepRun(stepParams(c, 'dwdp'), o) : undefined;
+  const run = stepRun(p, o, comparedRow?.dep);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
   const batches = stepBatches({ ...p, experts: p.model.experts });
   const N = p.groupSize;
