@@ -29,6 +29,7 @@ import {
   E2E_SCENARIOS,
   e2eEvaluator,
   e2eValidation,
+  publishedSettingDifferences,
   parseE2eScenario,
   REPRO_MATRIX,
   runE2e,
@@ -38,6 +39,7 @@ import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { DEFAULT_EFFICIENCY } from '../src/hardware/efficiency.ts';
 import { layerMiscWork } from '../src/sim/cost-model.ts';
 import { E2E_PARAM, E2E_PARAMS } from '../src/options/e2e.ts';
+import { formatE2e } from '../src/sim/e2e/format.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -827,6 +829,20 @@ describe('e2e scenarios', () => {
     expect(e2eValidation({ ...res, profile: { ...res.profile, id: 'h200-hgx' } })).toEqual([]);
     expect(e2eValidation({ ...res, params: { ...res.params, isl: 4096 } })).toEqual([]);
     expect(e2eValidation({ ...res, params: { ...res.params, contentionFix: true } })).toEqual([]);
+    // Another closed-loop concurrency is another setting (every TPS/user, TPS/GPU and TTFT moves):
+    // no rows, no reproduction matrix, and the text says which setting differs.
+    expect(publishedSettingDifferences(res)).toEqual([]);
+    expect(formatE2e(res, rows)).not.toMatch(/not compared with the published/);
+    const other = { ...res, params: { ...res.params, concurrencyFactor: 2 } };
+    expect(e2eValidation(other)).toEqual([]);
+    expect(publishedSettingDifferences(other)).toEqual(['concurrencyFactor 2 (published: 1)']);
+    expect(formatE2e(other, [])).toMatch(
+      /not compared with the published end-to-end results: .*concurrencyFactor 2 \(published: 1\)/,
+    );
+    const spec = E2E_SCENARIOS['r1-e2e-pareto'];
+    const small = { ...spec.e2e, genEp: [16], genBatch: [64], mtp: [1], eplb: [false], ttftRequests: 200 };
+    expect(runE2e({ ...spec, e2e: { ...small, concurrencyFactor: 2 } }).reproduction).toEqual([]);
+    expect(runE2e({ ...spec, e2e: small }).reproduction.length).toBe(19);
     // The reproduction matrix's 19 end-to-end deployments, each modeled at its own configuration.
     expect(res.reproduction.length).toBe(19);
     for (const r of res.reproduction) {

@@ -5,6 +5,7 @@
 import { formatTable, type Cell } from '../../report/table.ts';
 import {
   clientsExpr,
+  publishedSettingDifferences,
   reportedTpsPerUser,
   type E2eBand,
   type E2ePoint,
@@ -173,6 +174,13 @@ export function formatE2e(res: E2eResult, validation: readonly ValidationRow[]):
     out.push('');
     out.push('against the published end-to-end results (validation only: nothing was fitted to them):');
     out.push(formatValidation(validation));
+  }
+  const differs = publishedSettingDifferences(res);
+  if (differs.length > 0) {
+    out.push('');
+    out.push(
+      `not compared with the published end-to-end results: this run is not at their setting (${differs.join(', ')})`,
+    );
   }
   return out.join('\n');
 }
