@@ -11,6 +11,8 @@ import { HF_SOURCES, publishedConfig } from '../src/model/presets.ts';
 import { parseMoeConfig } from '../src/model/config.ts';
 import { SCENARIO_MODEL, modelPathFrom, resolveScenarioModel } from '../src/options/scenario.ts';
 import { parseScenario, runScenario } from '../src/sim/scenarios.ts';
+import { e2eEvaluator, parseE2eScenario, runE2e } from '../src/sim/e2e/scenario.ts';
+import { runE2eCli } from '../src/cli/sim-e2e.ts';
 import { errorOf } from './option-error.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'scenario-model-'));
@@ -103,5 +105,45 @@ describe('scenario "model"', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/scenario\.model hf\/missing\.json: cannot read .*missing\.json: ENOENT/);
     expect(bad.stderr).toContain(file);
+  });
+
+  it('an end-to-end scenario file names its model the same way, read by the command line', async () => {
+    const file = join(dir, 'scenarios', 'e2e.json');
+    const small = { genEp: [16], genBatch: [32], mtp: [1], eplb: [false], ttftRequests: 100, bands: [[20, 200]] };
+    const spec = parseE2eScenario({ mode: 'e2e', model: 'hf/deepseek_v3.json', e2e: small });
+    let out = '';
+    await runE2eCli(spec, { json: true, file, print: (t) => (out += t) });
+    const got = JSON.parse(out) as { model: string };
+    // The file's config ran: the same result as that config passed in directly.
+    const model = parseMoeConfig(publishedConfig('deepseek_v3.json'), { name: 'deepseek_v3' });
+    const direct = runE2e(spec, { model });
+    expect(got.model).toBe('deepseek_v3');
+    expect(out).toBe(JSON.stringify({ ...direct, validation: [] }, (_, v) => (v === Infinity ? null : v), 2));
+    // A missing file names the key and the scenario file; without a reader (the page) a path is refused.
+    const missing = parseE2eScenario({ mode: 'e2e', model: 'hf/missing.json', e2e: small });
+    const e = await runE2eCli(missing, { json: true, file, print: () => {} }).then(
+      () => null,
+      (x: Error) => x,
+    );
+    expect(e?.message).toMatch(/^scenario\.model hf\/missing\.json: cannot read .*missing\.json: ENOENT/);
+    expect(e?.message).toContain(file);
+    expect(errorOf(() => e2eEvaluator(missing)).message).toMatch(/only the command line reads/);
+    expect(errorOf(() => parseE2eScenario({ mode: 'e2e', model: 'gpt-oss-9000' })).message).toMatch(
+      /^scenario\.model gpt-oss-9000: is neither a preset/,
+    );
+  });
+
+  it('a scenario file’s profile is a profile id, refused by name otherwise (both kinds of file)', () => {
+    for (const profile of ['b200-hgx', 'gb300-nvl72']) {
+      expect(parseScenario({ profile }).profile).toBe(profile);
+      expect(parseE2eScenario({ mode: 'e2e', profile }).profile).toBe(profile);
+    }
+    for (const profile of ['gb300', 'this-device', 3]) {
+      for (const parse of [() => parseScenario({ profile }), () => parseE2eScenario({ mode: 'e2e', profile })]) {
+        const e = errorOf(parse);
+        expect(e.option).toBe('scenario.profile');
+        expect(e.message).toMatch(/is not a hardware profile \(profiles: gb200-nvl72, gb300-nvl72, b200-hgx/);
+      }
+    }
   });
 });

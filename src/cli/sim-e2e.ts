@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HardwareProfile } from '../hardware/profiles.ts';
-import { loadPreset } from '../model/presets.ts';
+import { resolveScenarioModel } from '../options/scenario.ts';
 import { formatE2e } from '../sim/e2e/format.ts';
 import {
   E2E_SCENARIOS,
@@ -45,11 +45,21 @@ export function checkExportDir(dir: string): string {
 
 export async function runE2eCli(
   spec: E2eSpec,
-  o: { json: boolean; profile?: HardwareProfile; exportDir?: string; print?: (text: string) => void },
+  o: {
+    json: boolean;
+    profile?: HardwareProfile;
+    exportDir?: string;
+    print?: (text: string) => void;
+    /** The scenario's file (a config.json `model` is relative to it); undefined for a built-in scenario. */
+    file?: string;
+  },
 ): Promise<void> {
   const print = o.print ?? ((text: string) => console.log(text));
   if (o.exportDir !== undefined) checkExportDir(o.exportDir);
-  const model = spec.model === undefined || spec.model === 'deepseek-r1' ? deepseekR1() : loadPreset(spec.model);
+  const model =
+    spec.model === undefined || spec.model === 'deepseek-r1'
+      ? deepseekR1()
+      : resolveScenarioModel(spec.model, o.file, (p) => readFileSync(p, 'utf8'));
   const res = runE2e(spec, { profile: o.profile, model });
   const validation = e2eValidation(res);
   if (o.json) print(JSON.stringify({ ...res, validation }, (_, v) => (v === Infinity ? null : v), 2));

@@ -266,11 +266,19 @@ async function main(): Promise<void> {
     return;
   }
   const name = args.str('scenario');
-  const e2e = loadE2eScenario(name);
+  let e2e: ReturnType<typeof loadE2eScenario>;
+  try {
+    e2e = loadE2eScenario(name);
+  } catch (e) {
+    return scenarioProblem(name, e);
+  }
   const exportDir = args.optStr('export-trtllm');
   if (e2e && args.optStr('trace') !== undefined)
     throw new UsageError('--trace applies to step and serving scenarios, not e2e');
-  if (e2e) return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir });
+  if (e2e) {
+    const file = Object.hasOwn(E2E_SCENARIOS, name) ? undefined : name;
+    return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir, file });
+  }
   if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);
   const builtIn = Object.hasOwn(SCENARIOS, name);

@@ -13,6 +13,7 @@ import { PRESETS, loadPreset } from '../model/presets.ts';
 import { parseJsonText } from '../util/json.ts';
 import { LENGTH_LAWS } from '../workload/lengths.ts';
 import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
+import { PROFILES } from '../hardware/profiles.ts';
 import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
 import { DEP_DISPATCHES } from '../sim/cost-model.ts';
 import { SPLIT_MERGES } from '../sim/programs.ts';
@@ -660,6 +661,16 @@ export const SCENARIO_MODEL = {
   default: 'deepseek-r1',
   help: 'a preset id, or the path of an HF config.json relative to the scenario file',
 } as const;
+
+/** A scenario file's `profile` (undefined: the default), refused by name unless it is a profile id. */
+export function checkScenarioProfile(value: unknown): void {
+  if (value !== undefined && !(typeof value === 'string' && Object.hasOwn(PROFILES, value)))
+    throw new OptionError(
+      'scenario.profile',
+      typeof value === 'string' ? value : JSON.stringify(value),
+      d`is not a hardware profile (profiles: ${Object.keys(PROFILES).join(', ')}; this-device is the --profile flag's, with measured numbers)`,
+    );
+}
 
 /** Whether a `model` value is a config.json path (else it must be a preset id). */
 export function isModelPath(v: string): boolean {

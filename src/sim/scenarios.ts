@@ -18,6 +18,7 @@ import {
   SCENARIO_MODEL,
   EXPERT_LOADS,
   TOP_KEYS,
+  checkScenarioProfile,
   checkScenarioValue,
   isModelPath,
   parseScenarioParams,
@@ -27,7 +28,7 @@ import {
 } from '../options/scenario.ts';
 import type { LengthLaw } from '../workload/lengths.ts';
 import { deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
-import { PROFILES, getProfile, type HardwareProfile } from '../hardware/profiles.ts';
+import { getProfile, type HardwareProfile } from '../hardware/profiles.ts';
 import { runServing, type ServingResult } from './serving.ts';
 import { expertLoadsLabel } from './routing.ts';
 
@@ -198,12 +199,7 @@ export function parseScenario(json: unknown, fallbackName = 'scenario'): Scenari
   const name = j.name === undefined ? fallbackName : String(j.name);
   if (j.mode !== undefined && j.mode !== 'step' && j.mode !== 'serving')
     throw new Error(`scenario.mode: expected "step" or "serving", got ${JSON.stringify(j.mode)}`);
-  if (j.profile !== undefined && !(String(j.profile) in PROFILES))
-    throw new OptionError(
-      'scenario.profile',
-      j.profile,
-      d`is not a hardware profile (profiles: ${Object.keys(PROFILES).join(', ')}; this-device is the --profile flag's, with measured numbers)`,
-    );
+  checkScenarioProfile(j.profile);
   // A preset is checked here; a config.json path is read where the file is known (resolveScenarioModel).
   if (j.model !== undefined && (typeof j.model !== 'string' || !isModelPath(j.model)))
     resolveScenarioModel(j.model, undefined);

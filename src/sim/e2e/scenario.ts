@@ -16,7 +16,6 @@
 // range in the option table (src/options/e2e.ts); a bad value stops with one message naming it.
 
 import type { MoeConfig } from '../../model/config.ts';
-import { loadPreset } from '../../model/presets.ts';
 import { calibrationText } from '../../hardware/efficiency.ts';
 import { CostModel } from '../cost-model.ts';
 import { deepseekR1 } from '../experiment.ts';
@@ -38,6 +37,7 @@ import { operatingPoint, type OperatingPoint } from './rate-match.ts';
 import { simulateTtft, type TtftStats } from './ttft-queue.ts';
 import { DEFAULT_E2E_PARAMS, type E2eParams } from './params.ts';
 import { parseE2eParams } from '../../options/e2e.ts';
+import { checkScenarioProfile, isModelPath, resolveScenarioModel } from '../../options/scenario.ts';
 
 export { DEFAULT_E2E_PARAMS, type E2eParams, parseE2eParams };
 
@@ -177,14 +177,10 @@ export function parseE2eScenario(json: unknown, fallbackName = 'scenario'): E2eS
     if (!known.includes(k))
       throw new Error(`scenario.${k}: unknown key for an e2e scenario (known: ${known.join(', ')})`);
   if (j.mode !== 'e2e') throw new Error(`scenario.mode: expected "e2e", got ${JSON.stringify(j.mode)}`);
-  if (j.profile !== undefined) getProfile(String(j.profile));
-  if (j.model !== undefined) {
-    try {
-      loadPreset(String(j.model));
-    } catch (e) {
-      throw new Error(`scenario.model: ${(e as Error).message}`, { cause: e });
-    }
-  }
+  checkScenarioProfile(j.profile);
+  // A preset is checked here; a config.json path is read where the file is known (the CLI), as in step and serving files.
+  if (j.model !== undefined && (typeof j.model !== 'string' || !isModelPath(j.model)))
+    resolveScenarioModel(j.model, undefined);
   return {
     name: j.name === undefined ? fallbackName : String(j.name),
     description: j.description === undefined ? undefined : String(j.description),
@@ -245,7 +241,10 @@ export function benchmarkRequests(concurrency: number, numPrompts: number): numb
 export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator {
   const profile = o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
   const model =
-    o.model ?? (spec.model === undefined || spec.model === 'deepseek-r1' ? deepseekR1() : loadPreset(spec.model));
+    o.model ??
+    (spec.model === undefined || spec.model === 'deepseek-r1'
+      ? deepseekR1()
+      : resolveScenarioModel(spec.model, undefined));
   const p: E2eParams = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
   const g: GenerationParams = { ...DEFAULT_GENERATION_PARAMS, ...p.generation };
   const maxGpus = p.maxGpus ?? profile.gpusPerDomain;
