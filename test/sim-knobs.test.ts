@@ -490,6 +490,26 @@ describe('scenario keys', () => {
     const e = errorOf(() => checkScenario(parseScenario({ base: { batch: 2, maxBatchRequests: 3 } }), 256));
     expect(e.option).toBe('scenario.base.batch');
     expect(e.message).toMatch(/maxBatchRequests/);
+    // A token cap below the mean request (most requests would be batches of their own, over the cap):
+    // refused, proposing the mean; at the mean it runs. Random lengths and laws, both modes.
+    for (let trial = 0; trial < 20; trial++) {
+      const isl = 64 + rng.int(16384);
+      const law = rng.int(2) === 0 ? { lengthLaw: 'uniform-ratio', islRatio: 0.05 + 0.95 * rng.next() } : {};
+      const mean = Math.ceil(law.islRatio === undefined ? isl : (isl * (1 + law.islRatio)) / 2);
+      const mode = rng.int(2) === 0 ? 'step' : 'serving';
+      const base = { isl, ...law, ...(mode === 'serving' ? { requests: 8, ranks: 4 } : {}) };
+      const what = `isl ${isl} ${JSON.stringify(law)} ${mode} (seed ${seed})`;
+      const low = errorOf(() =>
+        checkScenario(parseScenario({ mode, base: { ...base, maxTokensPerBatch: mean - 1 } }), 256),
+      );
+      expect(low.option, what).toBe('scenario.base.maxTokensPerBatch');
+      expect(low.message, what).toMatch(new RegExp(`below the mean request of ${mean} tokens`));
+      expect(low.suggestion, what).toEqual([{ option: 'scenario.base.maxTokensPerBatch', value: mean }]);
+      expect(
+        () => checkScenario(parseScenario({ mode, base: { ...base, maxTokensPerBatch: mean } }), 256),
+        what,
+      ).not.toThrow();
+    }
     // islRatio beside a law that does not read it: named, with the law that does.
     for (const lengthLaw of [undefined, 'lognormal', 'gamma']) {
       const base = { islRatio: 0.5, ...(lengthLaw ? { lengthLaw } : {}) };

@@ -457,10 +457,15 @@ export const MAX_RANK_STEPS: Readonly<Record<ScenarioMode, number>> = { step: 40
  */
 export const MAX_STEP_REQUESTS = 1 << 21;
 
+/** The mean request length of a row's law: isl, or for uniform-ratio the middle of [islRatio·isl, isl]. */
+function meanRequestLength(p: Record<string, unknown>): number {
+  const isl = p.isl as number;
+  return p.lengthLaw === 'uniform-ratio' ? (isl * (1 + ((p.islRatio as number | undefined) ?? 1))) / 2 : isl;
+}
+
 /** Requests a queue-filled step row draws, at about the mean length (see MAX_STEP_REQUESTS). */
 export function stepRowRequests(p: Record<string, unknown>): number {
-  const isl = p.isl as number;
-  const mean = p.lengthLaw === 'uniform-ratio' ? (isl * (1 + ((p.islRatio as number | undefined) ?? 1))) / 2 : isl;
+  const mean = meanRequestLength(p);
   const tokens = p.maxTokensPerBatch as number | undefined;
   const cap = (p.maxBatchRequests as number | undefined) ?? Infinity;
   const perBatch = Math.min(cap, tokens === undefined ? Infinity : Math.max(1, Math.floor(tokens / mean)));
@@ -508,6 +513,18 @@ export function scenarioRowErrors(
         ),
       );
   }
+  // A token cap below the mean request: most requests would overflow it, each then a batch of its own.
+  const OVER_CAP = 'one over the cap is a batch of its own; chunked prefill is not modeled';
+  const mean = Math.ceil(meanRequestLength(row));
+  if (given.has('maxTokensPerBatch') && (row.maxTokensPerBatch as number) < mean)
+    out.push(
+      new OptionError(
+        key('maxTokensPerBatch'),
+        row.maxTokensPerBatch,
+        d`is below the mean request of ${mean} tokens (${ref(key('isl'))} ${row.isl as number}): most requests would not fit a batch (${OVER_CAP})`,
+        [{ option: key('maxTokensPerBatch'), value: mean }],
+      ),
+    );
   const caps = ['maxTokensPerBatch', 'maxBatchRequests'].filter((k) => given.has(k));
   if (mode === 'step' && given.has('batch') && caps.length > 0)
     out.push(
