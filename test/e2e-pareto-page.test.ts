@@ -16,7 +16,14 @@ import type { Page } from 'puppeteer';
 import { parse } from 'yaml';
 import { servePage } from '../bench/browser.ts';
 import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
-import { E2E_SCENARIOS, e2eValidation, parseE2eScenario, runE2e, type E2eResult } from '../src/sim/e2e/scenario.ts';
+import {
+  E2E_SCENARIOS,
+  e2eValidation,
+  parseE2eScenario,
+  publishedSettingDifferences,
+  runE2e,
+  type E2eResult,
+} from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { TRTLLM_BUNDLE_FORMAT, TRTLLM_UNPACK, buildTrtllmExport, type TrtllmBundle } from '../src/sim/export-trtllm.ts';
 import { E2E_CHART_BOX, e2eBandRows, e2eChart, e2eChartSummary } from '../src/ui/views/e2e-view.ts';
@@ -223,6 +230,7 @@ describe.skipIf(!found)('end-to-end view in headless Chromium, without WebGPU', 
     // The published setting: the validation rows are shown, one per row of e2eValidation.
     const vrows = await page.$$eval('table.e2e-validation tbody tr', (x) => x.length);
     expect(vrows).toBe(e2eValidation(expected).length);
+    expect(await page.$$('p.e2e-not-compared')).toHaveLength(0);
     await checkDownloads(page, expected);
     expect(errors).toEqual([]);
   }, 300_000);
@@ -242,6 +250,15 @@ describe.skipIf(!found)('end-to-end view in headless Chromium, without WebGPU', 
       await runFromButton(page);
       const expected = runE2e(parseE2eScenario(json));
       await checkView(page, expected);
+      // Off the published setting: no validation rows, and a line naming what differs.
+      const differs = publishedSettingDifferences(expected);
+      expect(await page.$$eval('p.e2e-not-compared', (x) => x.map((e) => e.textContent))).toEqual(
+        differs.length > 0
+          ? [
+              `Not compared with the published end-to-end results: this run is not at their setting (${differs.join(', ')}).`,
+            ]
+          : [],
+      );
       if (expected.bands.some((b) => b.dep || b.dwdp)) await checkDownloads(page, expected);
       else expect(await page.$eval('#e2e-export-trtllm', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
 
@@ -254,6 +271,17 @@ describe.skipIf(!found)('end-to-end view in headless Chromium, without WebGPU', 
       );
       expect(await page.$eval('#e2e-status', (e) => e.textContent)).toMatch(
         /could not load bad\.json: scenario\.e2e\.genEp \[0\]: must be a list of 1 to 64 values/,
+      );
+      // A config.json model is the command line's to read: refused at load, naming the key and the file.
+      const withPath = join(dir, 'with-path.json');
+      await writeFile(withPath, JSON.stringify({ mode: 'e2e', model: 'hf/config.json', e2e: {} }));
+      await page.$eval('#e2e-status', (e) => (e.textContent = ''));
+      await input.uploadFile(withPath);
+      await page.waitForFunction(() =>
+        /^could not load/.test(document.querySelector('#e2e-status')!.textContent ?? ''),
+      );
+      expect(await page.$eval('#e2e-status', (e) => e.textContent)).toMatch(
+        /could not load with-path\.json: scenario\.model hf\/config\.json: is a config\.json path, which only the command line reads.*\(in with-path\.json\)/,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

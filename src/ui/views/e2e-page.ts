@@ -6,7 +6,8 @@
 //   export for TensorRT-LLM   one JSON bundle (TrtllmBundle) holding every file `--export-trtllm DIR`
 //                             writes, each as its path and text, with the command that unpacks it
 // Nothing here needs WebGPU: everything the view shows is modeled, and says so.
-import { E2E_SCENARIOS, parseE2eScenario, type E2eSpec } from '../../sim/e2e/scenario.ts';
+import { resolveScenarioModel } from '../../options/scenario.ts';
+import { E2E_SCENARIOS, parseE2eScenario, publishedSettingDifferences, type E2eSpec } from '../../sim/e2e/scenario.ts';
 import { trtllmBundle, type TrtllmBundle } from '../../sim/export-trtllm.ts';
 import { E2eRunner, type E2eRun } from '../e2e-runner.ts';
 import { clear, download, fmt, h } from './dom.ts';
@@ -83,6 +84,8 @@ export function buildE2ePage(root: HTMLElement): E2ePageView {
     if (!f) return;
     try {
       const spec = parseE2eScenario(JSON.parse((await f.text()).replace(/^\uFEFF/, '')), f.name.replace(/\.json$/, ''));
+      // A config.json path is read by the command line only: refused here, naming the key and the file.
+      if (spec.model !== undefined) resolveScenarioModel(spec.model, f.name);
       specs.set(spec.name, spec);
       if (![...pick.options].some((o) => o.value === spec.name))
         pick.append(h('option', { value: spec.name }, spec.name));
@@ -98,6 +101,15 @@ export function buildE2ePage(root: HTMLElement): E2ePageView {
   const show = (r: E2eRun) => {
     renderE2eView(out, r.result);
     clear(validation);
+    const differs = publishedSettingDifferences(r.result);
+    if (differs.length > 0)
+      validation.append(
+        h(
+          'p',
+          { class: 'e2e-not-compared' },
+          `Not compared with the published end-to-end results: this run is not at their setting (${differs.join(', ')}).`,
+        ),
+      );
     if (r.validation.length > 0) {
       const head = ['quantity', 'TPS/user band', 'published', 'modeled', 'error', 'source'];
       const num = (x: number) => (Math.abs(x) >= 100 ? fmt(x, 0) : x.toFixed(3));
