@@ -108,7 +108,7 @@ export function genThroughput(x: LoopInput, b: number): number {
 }
 
 /** Requests/s the context pool serves with b requests per GPU and step. */
-export function ctxThroughput(x: LoopInput, b: number): number {
+export function ctxThroughput(x: Pick<LoopInput, 'ctxGpus' | 'ctxStepMs'>, b: number): number {
   if (!(b > 0)) return 0;
   return (x.ctxGpus * b * 1000) / x.ctxStepMs(b);
 }

@@ -33,7 +33,7 @@ import {
 } from './generation.ts';
 import { kvTransfer, type KvTransfer } from './kv-transfer.ts';
 import { bestInBand, paretoFrontier } from './pareto.ts';
-import { operatingPoint, type OperatingPoint } from './rate-match.ts';
+import { ctxThroughput, operatingPoint, type OperatingPoint } from './rate-match.ts';
 import { simulateTtft, type TtftStats } from './ttft-queue.ts';
 import { DEFAULT_E2E_PARAMS, type E2eParams } from './params.ts';
 import { parseE2eParams } from '../../options/e2e.ts';
@@ -120,8 +120,16 @@ export interface E2eBand {
  */
 export type E2eComparison = 'best-in-band' | 'reproduction-deployment';
 
+/**
+ * What an end-to-end row measures: a median TTFT (a waiting time: it holds the context queue, so
+ * it moves with the load) or a ratio of output TPS/GPU (throughputs: bounded by the stations'
+ * rates, it moves at most in proportion to them).
+ */
+export type E2eMeasure = 'median-ttft' | 'tps-per-gpu-ratio';
+
 export interface ValidationRow {
   quantity: string;
+  measure: E2eMeasure;
   setting: string;
   published: number;
   source: string;
@@ -223,10 +231,14 @@ export interface E2eEvaluator {
   generation: GenerationParams;
   context: Record<Strategy, ContextCurve>;
   kvTransfer: KvTransfer;
-  /** The operating point of one deployment; null when its generation GPUs or its context GPUs do not fit HBM. */
-  evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null;
-  /** The simulated benchmark run's TTFT of a deployment evaluate returned. */
-  queuedTtft(pt: E2ePoint): TtftStats;
+  /**
+   * The operating point of one deployment; null when its generation GPUs or its context GPUs do
+   * not fit HBM. `ctxScale` (default 1) multiplies every context step time: an analysis hook
+   * (the validation's rate-equivalent error), never a model parameter.
+   */
+  evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig, ctxScale?: number): E2ePoint | null;
+  /** The simulated benchmark run's TTFT of a deployment evaluate returned (its context step times × `ctxScale`, default 1). */
+  queuedTtft(pt: E2ePoint, ctxScale?: number): TtftStats;
 }
 
 /**
@@ -298,7 +310,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     }
     return t.f;
   };
-  const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null => {
+  const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig, ctxScale = 1): E2ePoint | null => {
     const curve = context[strategy];
     if (!curve.fits || !generationMemoryBytes(cost, gen, maxContext, g).fits) return null;
     const ctxGpus = ctxUnits * p.groupSize;
@@ -306,7 +318,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     const op = operatingPoint({
       concurrency,
       ctxGpus,
-      ctxStepMs: (b: number) => contextStepMs(curve, b),
+      ctxStepMs: (b: number) => contextStepMs(curve, b) * ctxScale,
       ctxBMax: curve.bMax,
       genGpus: gen.ep,
       genBatch: gen.batch,
@@ -333,7 +345,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
       config: { strategy, ctxUnits, groupSize: p.groupSize, gen, concurrency },
     };
   };
-  const queuedTtft = (pt: E2ePoint): TtftStats => {
+  const queuedTtft = (pt: E2ePoint, ctxScale = 1): TtftStats => {
     const c = pt.config;
     const curve = context[c.strategy];
     const dep = c.strategy === 'dep';
@@ -344,7 +356,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
       workers: dep ? c.ctxUnits : c.ctxUnits * c.groupSize,
       gpusPerWorker: dep ? c.groupSize : 1,
       capPerGpu: curve.bMax,
-      ctxStepMs: (b) => contextStepMs(curve, b),
+      ctxStepMs: (b) => contextStepMs(curve, b) * ctxScale,
       lengthLo: p.inputRatio * p.isl,
       lengthHi: p.isl,
       kvTransferMs: kv.ms,
@@ -367,6 +379,11 @@ export function clientsExpr(p: Pick<E2eParams, 'concurrencyFactor'>): string {
 }
 
 export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
+  return runE2eEvaluated(spec, o).result;
+}
+
+/** runE2e, with the evaluator its result came from (for analyses that rerun its deployments). */
+export function runE2eEvaluated(spec: E2eSpec, o: RunE2eOptions = {}): { result: E2eResult; evaluator: E2eEvaluator } {
   const p0 = { ...DEFAULT_E2E_PARAMS, ...spec.e2e };
   const gpus = p0.maxGpus ?? (o.profile ?? getProfile(spec.profile ?? 'gb200-nvl72')).gpusPerDomain;
   const deployments =
@@ -465,7 +482,7 @@ export function runE2e(spec: E2eSpec, o: RunE2eOptions = {}): E2eResult {
         }),
       ),
     }));
-  return res;
+  return { result: res, evaluator: ev };
 }
 
 /**
@@ -614,6 +631,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     `${res.model}, ${res.profile.id}, ISL ${res.params.isl}, OSL ${res.params.osl}, ratio ${res.params.inputRatio}, TPS/user ${b[0]}–${b[1]}`;
   const row = (
     quantity: string,
+    measure: E2eMeasure,
     s: string,
     published: number,
     source: string,
@@ -621,6 +639,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     extra: Pick<ValidationRow, 'comparison' | 'experiment' | 'differs' | 'notModeled'>,
   ): ValidationRow => ({
     quantity,
+    measure,
     setting: s,
     published,
     source,
@@ -645,7 +664,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     const published = strategy === 'dep' ? pub.ttftDep : pub.ttftDwdp;
     const source = `${BLOG}, Table 5`;
     if (base === null)
-      return row(quantity, setting(pub.band), published, source, null, {
+      return row(quantity, 'median-ttft', setting(pub.band), published, source, null, {
         comparison: 'reproduction-deployment',
         experiment: null,
         differs: [],
@@ -674,7 +693,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
       'the blog’s runs used TensorRT-LLM commit 3a89495, the reproduction config is read at 6ed140e: that it names the deployments ' +
         'the blog measured is an assumption (the blog does not list its deployments)',
     ];
-    return row(quantity, setting(pub.band), published, source, pt?.ttftMedianMs ?? null, {
+    return row(quantity, 'median-ttft', setting(pub.band), published, source, pt?.ttftMedianMs ?? null, {
       comparison: 'reproduction-deployment',
       experiment: base.experiment,
       differs,
@@ -690,6 +709,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     rows.push(
       row(
         'TPS/GPU speedup DWDP/DEP (model: best vs best in the band)',
+        'tps-per-gpu-ratio',
         setting(pub.band),
         pub.speedup,
         `${BLOG}, Table 4${note}`,
@@ -709,6 +729,7 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
     rows.push(
       row(
         'output TPS/GPU gain, mean over the bands within 20–100 (model: best vs best in each band)',
+        'tps-per-gpu-ratio',
         `${res.model}, ${res.profile.id}, ISL ${res.params.isl}, OSL ${res.params.osl}`,
         PUBLISHED_HEADLINE,
         'TensorRT-LLM tech blog 19, introduction; arXiv:2604.01621 abstract (+8.8 %)',
@@ -717,4 +738,165 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
       ),
     );
   return rows;
+}
+
+// ---------------------------------------------------------------------------------------
+// How ill-conditioned a TTFT row is (an analysis of the model at the row's deployment: nothing
+// in the model changes, and nothing found here is used as a parameter)
+//
+// Station load, from the fluid operating point's own quantities (rate-match.ts):
+//   context     ρ_ctx = X / X_ctx(bMax),  X_ctx(bMax) = ctxGpus · bMax · 1000 / t(bMax)
+//               (the context pool's capacity at its full batch; 1 exactly when it is the bound)
+//   generation  ρ_gen = requests in generation / (batch × GPUs) = b_g / batch
+//
+// Rate-equivalent error: the scale s on every context step time (in the fluid point and in the
+// simulated run alike) at which the simulated median TTFT equals the published one, by bisection
+// over [lo, hi] (RATE_EQUIVALENT). f(s) = median TTFT at scale s; f(1) is the row's modeled
+// value. The bracket starts at [lo, 1] when f(1) > target and [1, hi] when f(1) < target, needs
+// f(lo) < target (resp. f(hi) ≥ target) — else "not reachable within [lo, hi]" — and keeps
+// f(a) < target ≤ f(b) while halving until b − a ≤ tolerance: at most
+// ⌈log2(max(1 − lo, hi − 1) / tolerance)⌉ + 2 simulated runs. f is a median of a finite seeded
+// run, so it need not be monotone: every sample is kept and the result says whether they are
+// non-decreasing in s (a crossing found where they are not is one crossing, not the only one).
+
+/** The context step-time scales the rate-equivalent search spans, and the bracket width it stops at. */
+export const RATE_EQUIVALENT = { lo: 0.5, hi: 2, tolerance: 0.001 } as const;
+
+/** A deployment's station loads at its fluid operating point. */
+export interface StationLoad {
+  /** Throughput ÷ the context pool's capacity at its full batch. */
+  context: number;
+  /** Requests in generation ÷ (batch × generation GPUs). */
+  generation: number;
+  /** The station that bounds the fluid point. */
+  bottleneck: OperatingPoint['bottleneck'];
+}
+
+/** The station loads of a point `evaluate` returned (at context step scale `ctxScale`, default 1). */
+export function stationLoad(res: Pick<E2eResult, 'context'>, pt: E2ePoint, ctxScale = 1): StationLoad {
+  const curve = res.context[pt.strategy];
+  const capacity = ctxThroughput(
+    { ctxGpus: pt.ctxGpus, ctxStepMs: (b) => contextStepMs(curve, b) * ctxScale },
+    curve.bMax,
+  );
+  return {
+    context: pt.requestsPerS / capacity,
+    generation: pt.genBatch / pt.config.gen.batch,
+    bottleneck: pt.bottleneck,
+  };
+}
+
+/** One evaluation of the search: a context step-time scale and the simulated median TTFT there. */
+export interface ScaleSample {
+  scale: number;
+  ttftMs: number;
+}
+
+export interface RateEquivalent {
+  /** The published value searched for, ms. */
+  target: number;
+  range: [number, number];
+  /** The final bracket, f(a) < target ≤ f(b) (both ends equal when f(1) = target); null when not reachable in range. */
+  bracket: [ScaleSample, ScaleSample] | null;
+  /** The bracket's midpoint (context step time × scale); null when not reachable. */
+  scale: number | null;
+  /** scale − 1: the relative change of every context step time that gives the published TTFT; null when not reachable. */
+  change: number | null;
+  /** Every evaluation, s = 1 (the modeled value) included, by scale. */
+  samples: ScaleSample[];
+  /**
+   * How ill-conditioned the row is: ln(target / f(1)) ÷ ln(scale), the secant elasticity of the
+   * median TTFT to the context step time between the model's point and the crossing (1: TTFT in
+   * proportion to the step; 10: a 1 % slower context, 10 % longer TTFT); null when not reachable
+   * or the scale is 1.
+   */
+  elasticity: number | null;
+  /** Whether the samples' median TTFT is non-decreasing in the scale. */
+  monotone: boolean;
+  /** Simulated runs the search took (s = 1 is the row's own). */
+  runs: number;
+}
+
+/**
+ * The scale s at which f(s) crosses `target`, by bisection (see above). `atOne` is f(1), known
+ * already. Pure: f is called at most ⌈log2(max(1 − lo, hi − 1) / tolerance)⌉ + 2 times.
+ */
+export function scaleForTarget(
+  f: (scale: number) => number,
+  target: number,
+  atOne: number,
+  range: { lo: number; hi: number; tolerance: number } = RATE_EQUIVALENT,
+): RateEquivalent {
+  const { lo, hi, tolerance } = range;
+  if (!(lo > 0 && lo < 1 && hi > 1 && Number.isFinite(hi)))
+    throw new Error(`rate equivalent: the range must satisfy 0 < lo < 1 < hi, got [${lo}, ${hi}]; e.g. [0.5, 2]`);
+  if (!(tolerance > 0)) throw new Error(`rate equivalent: tolerance must be > 0, got ${tolerance}; e.g. 0.001`);
+  if (!(target > 0 && Number.isFinite(target)))
+    throw new Error(`rate equivalent: target must be a positive number, got ${target}`);
+  if (!Number.isFinite(atOne)) throw new Error(`rate equivalent: f(1) must be finite, got ${atOne}`);
+  const samples: ScaleSample[] = [{ scale: 1, ttftMs: atOne }];
+  const at = (scale: number): ScaleSample => {
+    const ttftMs = f(scale);
+    if (!Number.isFinite(ttftMs)) throw new Error(`rate equivalent: f(${scale}) is not finite (${ttftMs})`);
+    const x = { scale, ttftMs };
+    samples.push(x);
+    return x;
+  };
+  let bracket: [ScaleSample, ScaleSample] | null;
+  if (atOne === target) bracket = [samples[0], samples[0]];
+  else {
+    bracket = atOne > target ? [at(lo), samples[0]] : [samples[0], at(hi)];
+    if (!(bracket[0].ttftMs < target && target <= bracket[1].ttftMs)) bracket = null;
+    const cap = Math.ceil(Math.log2(Math.max(1 - lo, hi - 1) / tolerance)) + 1;
+    for (let i = 0; bracket !== null && bracket[1].scale - bracket[0].scale > tolerance && i < cap; i++) {
+      const mid = at((bracket[0].scale + bracket[1].scale) / 2);
+      bracket = mid.ttftMs < target ? [mid, bracket[1]] : [bracket[0], mid];
+    }
+  }
+  samples.sort((a, b) => a.scale - b.scale);
+  const scale = bracket === null ? null : (bracket[0].scale + bracket[1].scale) / 2;
+  return {
+    target,
+    range: [lo, hi],
+    bracket,
+    scale,
+    change: scale === null ? null : scale - 1,
+    elasticity: scale === null || scale === 1 ? null : Math.log(target / atOne) / Math.log(scale),
+    samples,
+    monotone: samples.every((x, i) => i === 0 || samples[i - 1].ttftMs <= x.ttftMs),
+    runs: samples.length - 1,
+  };
+}
+
+/** A TTFT row's conditioning at its deployment: the station loads and the rate-equivalent error. */
+export interface TtftConditioning {
+  load: StationLoad;
+  /** Null when not searched (`rateEquivalent: false`). */
+  rateEquivalent: RateEquivalent | null;
+}
+
+/**
+ * The conditioning of a median-TTFT row of `res` (its reproduction deployment rerun through the
+ * evaluator `res` came from, runE2eEvaluated); null for any other row or one without a modeled point.
+ * `rateEquivalent: false` skips the search (the loads alone cost no simulated run).
+ */
+export function ttftConditioning(
+  res: E2eResult,
+  ev: E2eEvaluator,
+  row: ValidationRow,
+  o: { rateEquivalent?: boolean } = {},
+): TtftConditioning | null {
+  if (row.measure !== 'median-ttft' || row.experiment === null || row.modeled === null) return null;
+  const pt = res.reproduction.find((r) => r.experiment === row.experiment)?.modeled ?? null;
+  if (pt === null) return null;
+  const c = pt.config;
+  const ttftAt = (s: number): number => {
+    const p = ev.evaluate(c.strategy, c.ctxUnits, c.gen, s);
+    if (p === null) throw new Error(`rate equivalent: ${row.experiment} no longer fits at context scale ${s}`);
+    return ev.queuedTtft(p, s).medianMs;
+  };
+  return {
+    load: stationLoad(res, pt),
+    rateEquivalent: (o.rateEquivalent ?? true) ? scaleForTarget(ttftAt, row.published, pt.ttftMedianMs) : null,
+  };
 }
