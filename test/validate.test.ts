@@ -15,6 +15,7 @@ import {
   e2eValidation,
   reproductionFor,
   runE2e,
+  stationLoad,
 } from '../src/sim/e2e/scenario.ts';
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { DEFAULT_SCENARIO_PARAMS } from '../src/sim/scenarios.ts';
@@ -24,7 +25,9 @@ import {
   RUNS,
   TABLE3,
   TOLERANCE,
+  BAR,
   allMeasurements,
+  barRegimeSummary,
   formatValidationReport,
   measurementRow,
   runValidation,
@@ -331,6 +334,66 @@ describe('end-to-end rows: like with like', () => {
     expect(speedups(rows)).toEqual(speedups(e2eValidation(res)));
   }, 60_000);
 
+  it('each TTFT row carries its station loads and rate-equivalent error, rerun here through the e2e model', () => {
+    const ev = e2eEvaluator(E2E_SCENARIOS['r1-e2e-pareto']);
+    const ttftRows = rep.rows.filter((r) => r.loadDependent);
+    expect(ttftRows).toHaveLength(PUBLISHED_E2E.length * 2);
+    for (const r of rep.rows)
+      if (!r.loadDependent) {
+        expect(r.regime, r.id).toBe('not-load-dependent');
+        expect(r.load, r.id).toBeNull();
+        expect(r.rateEquivalent, r.id).toBeNull();
+      }
+    for (const row of ttftRows) {
+      expect(row.quantity).toContain('TTFT');
+      const repro = REPRO_MATRIX.find((x) => row.setting.endsWith(`model at ${x.experiment}`))!;
+      const gen = { ep: repro.genEp, batch: repro.batch, mtp: repro.mtp, eplb: repro.eplb };
+      const units = repro.ctxGpus / ev.params.groupSize;
+      const at = repro.experiment;
+      // The loads: the fluid point's, at the deployment.
+      const pt = ev.evaluate(repro.strategy, units, gen)!;
+      expect(row.load, at).toEqual(stationLoad(ev, pt));
+      const L = BAR.load;
+      expect(row.regime, at).toBe(row.load!.context < L && row.load!.generation < L ? 'below-load' : 'at-capacity');
+      // The search: s = 1 is the row's modeled value; the bracket's ends are simulated runs at their
+      // scales, on either side of the published value.
+      const q = row.rateEquivalent!;
+      expect(q.target).toBe(row.published);
+      expect(q.samples.find((x) => x.scale === 1)!.ttftMs, at).toBe(row.modeled);
+      const ttftAt = (s: number) => ev.queuedTtft(ev.evaluate(repro.strategy, units, gen, s)!, s).medianMs;
+      if (q.bracket === null) {
+        const end = row.modeled! > row.published ? q.range[0] : q.range[1];
+        const f = ttftAt(end);
+        expect(row.modeled! > row.published ? f >= row.published : f < row.published, at).toBe(true);
+        continue;
+      }
+      const [a, b] = q.bracket;
+      expect(ttftAt(a.scale), at).toBe(a.ttftMs);
+      expect(ttftAt(b.scale), at).toBe(b.ttftMs);
+      expect(a.ttftMs, at).toBeLessThan(row.published);
+      expect(b.ttftMs, at).toBeGreaterThanOrEqual(row.published);
+      expect(b.scale - a.scale, at).toBeLessThanOrEqual(0.001);
+      expect(q.change, at).toBeCloseTo((a.scale + b.scale) / 2 - 1, 15);
+      // The search's side: a modeled TTFT above the published one asks for a faster context.
+      expect(Math.sign(q.change!), at).toBe(row.modeled! > row.published ? -1 : 1);
+      // Monotone means every sample, sorted by scale, is non-decreasing.
+      const sorted = [...q.samples].sort((x, y) => x.scale - y.scale);
+      expect(q.monotone, at).toBe(sorted.every((x, i) => i === 0 || sorted[i - 1].ttftMs <= x.ttftMs));
+    }
+    // The second summary is the regime's, over the validation rows; the headline stays over all of them.
+    const val = rep.rows.filter((r) => r.role === 'validation');
+    expect(rep.summary.barRegime).toEqual(barRegimeSummary(val));
+    const text = formatValidationReport(rep);
+    const b = rep.summary.barRegime;
+    expect(text).toContain(
+      `in the bar's regime (the model's every station below 85 % of capacity, the load Vidur's fidelity is measured at): ` +
+        `median |error| ${(b.medianAbsError! * 100).toFixed(1)} % over ${b.compared} rows; TTFT rows at capacity: ` +
+        `${b.atCapacity.rows}, their median rate-equivalent error ${(b.atCapacity.medianAbsRateEquivalent! * 100).toFixed(1)} %`,
+    );
+    for (const r of ttftRows)
+      if (r.rateEquivalent!.bracket !== null) expect(text).toContain('would give the published TTFT');
+  }, 60_000);
+
   it('setting keys run a … z, aa, ab, … without running out', () => {
     expect([0, 1, 25, 26, 27, 51, 52, 701, 702].map(settingLetter)).toEqual([
       'a',
@@ -374,9 +437,13 @@ describe('output', () => {
           'status',
           'unit',
           'withinTolerance',
+          'loadDependent',
+          'regime',
+          'load',
+          'rateEquivalent',
         ].sort(),
       );
-    expect(Object.keys(j.summary as object).sort()).toEqual(['calibration', 'validation']);
+    expect(Object.keys(j.summary as object).sort()).toEqual(['barRegime', 'calibration', 'validation']);
   });
 
   it('the text names the bar, every row, and the summary', () => {
