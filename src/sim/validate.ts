@@ -884,8 +884,8 @@ function fmtRateEquivalent(q: RateEquivalent, short = false): string {
   return `${short ? 'ctx' : 'context'} ${q.change >= 0 ? '+' : '−'}${Math.abs(q.change * 100).toFixed(1)} %${q.monotone ? '' : '*'}`;
 }
 
-/** One line per load-dependent row: its station loads, its regime, and its rate-equivalent error. */
-function formatConditioning(rep: ValidationReport): string[] {
+/** One line per load-dependent row (named by its setting's key): its station loads, its regime, and its rate-equivalent error. */
+function formatConditioning(rep: ValidationReport, letter: (r: ValidateRow) => string): string[] {
   const rows = rep.rows.filter((r) => r.loadDependent);
   if (rows.length === 0) return [];
   const out = [
@@ -894,7 +894,7 @@ function formatConditioning(rep: ValidationReport): string[] {
       'model, not a fit: nothing in the model changes):',
   ];
   for (const r of rows) {
-    const head = `  ${r.quantity.replace(/, ms.*$/, '')}, ${r.setting.replace(/^.*TPS\/user /, 'TPS/user ')}`;
+    const head = `  setting ${letter(r)}, ${r.quantity}`;
     if (r.load === null) {
       out.push(`${head}: no modeled point`);
       continue;
@@ -926,7 +926,8 @@ function formatConditioning(rep: ValidationReport): string[] {
       );
     out.push(`${head}: ${parts.join('; ')}`);
   }
-  out.push('  (* not monotone over its samples)');
+  if (rows.some((r) => r.rateEquivalent !== null && !r.rateEquivalent.monotone))
+    out.push('  (* in the table: not monotone over its samples)');
   return out;
 }
 
@@ -994,7 +995,7 @@ export function formatValidationReport(rep: ValidationReport): string {
     }),
   );
   out.push('');
-  out.push(...formatConditioning(rep));
+  out.push(...formatConditioning(rep, letter));
   out.push('');
   out.push('settings (published; the model’s run; where the model differs or what it lacks):');
   for (const { letter: l, row: r } of keys.values()) {
