@@ -951,6 +951,11 @@ export function formatValidationReport(rep: ValidationReport): string {
       `secondary: ${rep.bar.secondary}`,
   );
   out.push(
+    `the bar's regime: a load-dependent row (a median TTFT: it holds a queue wait) with every station of the model below ` +
+      `${(rep.bar.load * 100).toFixed(0)} % of its capacity, or any row whose quantity holds no queue wait ` +
+      `(iteration times and shares, throughput ratios: they move at most in proportion to a station's rate); ${rep.bar.loadSource}`,
+  );
+  out.push(
     `calibration target: each category within ±${rep.tolerance.category * 100} %, the iteration within ±${rep.tolerance.iteration * 100} %, ` +
       `a published 0 within ${rep.tolerance.zeroShareOfIteration * 100} % of the iteration`,
   );
