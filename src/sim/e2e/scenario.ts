@@ -759,7 +759,11 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
 // run, so it need not be monotone: every sample is kept and the result says whether they are
 // non-decreasing in s (a crossing found where they are not is one crossing, not the only one).
 
-/** The context step-time scales the rate-equivalent search spans, and the bracket width it stops at. */
+/**
+ * The context step-time scales the rate-equivalent search spans, and the bracket width it stops at:
+ * a factor of two either way (a miss that needs more is not one of conditioning, and is reported
+ * as not reachable), and 0.001 — the printed resolution, a tenth of a percent of step time.
+ */
 export const RATE_EQUIVALENT = { lo: 0.5, hi: 2, tolerance: 0.001 } as const;
 
 /** A deployment's station loads at its fluid operating point. */
