@@ -203,7 +203,8 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     // machine cannot stretch; their load stretches the same tasks' wall time several-fold
     // (≈ 350 ms measured with the suite's neighbours running), so the wall-clock long tasks
     // are held only to the bound that separates the page from the freeze it replaced (one
-    // 10–16 s task).
+    // 10–16 s task): 4 s, since a 1 s bound tripped at a load average of 13 with the page's own
+    // CPU time still under 200 ms.
     expect(main.length, "the trace holds the main thread's tasks").toBeGreaterThan(0);
     expect(main.every((t) => Number.isFinite(t.cpuMs) && t.cpuMs <= t.wallMs + 1)).toBe(true);
     const worst = [...main].sort((a, b) => b.cpuMs - a.cpuMs).slice(0, 5);
@@ -212,7 +213,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
       `main-thread tasks, CPU ms (wall ms): ${worst.map((t) => `${t.cpuMs.toFixed(0)} (${t.wallMs.toFixed(0)})`).join(', ')}`,
     ).toBeLessThan(200);
     expect(Math.max(0, ...tasks), `main-thread long tasks (ms): ${tasks.map(Math.round).join(', ')}`).toBeLessThan(
-      1000,
+      4000,
     );
     // One row per rank from 8 ranks, and the copy spans aggregated per rank and layer.
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
