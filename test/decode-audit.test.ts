@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CostModel } from '../src/sim/cost-model.ts';
 import {
   DEFAULT_GENERATION_PARAMS,
+  FLASHMLA_DECODE_EFFICIENCY,
   busiestContext,
   decodeContextLengths,
   decodeStep,
@@ -14,7 +15,7 @@ import {
 import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72, getProfile } from '../src/hardware/profiles.ts';
 import { Rng } from '../src/util/random.ts';
-import { handDecodeStep, type HandInputs } from './decode-hand.ts';
+import { HAND_DECODE_ATTENTION_EFFICIENCY, handDecodeStep, type HandInputs } from './decode-hand.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -25,8 +26,14 @@ const r1 = deepseekR1();
 const TERMS = ['attention', 'moe', 'communication', 'dense', 'floor', 'mtp'] as const;
 
 function handInputs(cost: CostModel, g: GenerationParams): HandInputs {
-  // Absent, the draft head's split is bounded by the GPUs of a GB200 NVL72 compute tray: 4.
-  return { eff: cost.efficiency, ...g, lmHeadTpGpus: g.lmHeadTpGpus ?? 4 };
+  // Absent, the draft head's split is bounded by the GPUs of a GB200 NVL72 compute tray: 4, and the
+  // attention core runs at the measured FP8 MLA decode kernel's fraction of GB200's FP8 peak.
+  return {
+    eff: cost.efficiency,
+    ...g,
+    lmHeadTpGpus: g.lmHeadTpGpus ?? 4,
+    decodeAttentionEfficiency: g.decodeAttentionEfficiency ?? HAND_DECODE_ATTENTION_EFFICIENCY,
+  };
 }
 
 /** decodeStep's breakdown and step against the hand computation, each term to 1e-9 relative (absolute where 0). */
@@ -113,6 +120,47 @@ describe('decode step against the hand computation', () => {
     }
     expect(getProfile('gb200-nvl72').gpusPerNode).toBe(4);
     expect(getProfile('b200-hgx').gpusPerNode).toBe(8);
+  });
+
+  it('runs the attention core at the measured Blackwell FP8 MLA kernel rate on Blackwell profiles, FlashMLA on Hopper', () => {
+    // The measured rate in FLOP/s (the hand derivation), carried over to every Blackwell profile as
+    // a fraction of its own FP8 peak; the Hopper profiles keep FlashMLA's 660 of 990.
+    const rate = HAND_DECODE_ATTENTION_EFFICIENCY * 5e15;
+    expect(rate / 1e12, 'the published runs: 2.068 and 2.354 PFLOP/s, mean 2.211').toBeCloseTo(2210.65, 1);
+    const want: Record<string, number> = {
+      'gb200-nvl72': rate / 5e15,
+      'gb300-nvl72': rate / 5e15,
+      'b200-hgx': rate / 4.5e15,
+      'h200-hgx': 660 / 990,
+      'h100-hgx': 660 / 990,
+    };
+    const cfg = { ep: 8, batch: 64, mtp: 1, eplb: true };
+    for (const [id, eff] of Object.entries(want)) {
+      const cost = new CostModel({ model: r1, profile: getProfile(id) });
+      const S = rng.uniform(2000, 16000);
+      const core = (g: GenerationParams) => decodeStep(cost, cfg, 64, S, g).breakdown.attention;
+      expect(
+        core(DEFAULT_GENERATION_PARAMS) / core({ ...DEFAULT_GENERATION_PARAMS, decodeAttentionEfficiency: eff }),
+        tag(`${id} S ${S}`),
+      ).toBeCloseTo(1, 12);
+      // A set value wins over the profile's.
+      const other = eff > 0.5 ? 0.3 : 0.7;
+      expect(core({ ...DEFAULT_GENERATION_PARAMS, decodeAttentionEfficiency: other }), id).not.toBeCloseTo(
+        core(DEFAULT_GENERATION_PARAMS),
+        6,
+      );
+    }
+    expect(FLASHMLA_DECODE_EFFICIENCY).toBe(660 / 990);
+  });
+
+  it('stops on a decodeAttentionEfficiency outside (0, 1] with one message naming the key and the default', () => {
+    const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+    const cfg = { ep: 8, batch: 64, mtp: 1, eplb: true };
+    for (const bad of [0, -0.2, 1.5, Number.NaN])
+      expect(
+        () => decodeStep(cost, cfg, 64, 8000, { ...DEFAULT_GENERATION_PARAMS, decodeAttentionEfficiency: bad }),
+        String(bad),
+      ).toThrow(/generation\.decodeAttentionEfficiency must be in \(0, 1\].*gb200-nvl72's default 0\.442/);
   });
 
   it('reads the whole BF16 main LM head on every GPU: the step at batch 1 holds at least its 1.85 GB', () => {

@@ -36,6 +36,19 @@ const ACT = 2; // BF16 activations
 
 type P = keyof typeof PEAK;
 
+/**
+ * The decode attention core's default fraction on gb200-nvl72, from the published measurement
+ * itself: TensorRT-LLM's FP8 MLA decode kernel (trtllm-gen) at 128 heads, 8192 cached tokens a
+ * request, batch 256 (flashinfer-ai/flashinfer commit 31b63bc3, "FP8 fixed-len" table): 0.2825 ms
+ * with one query token a request, 0.9927 ms with four. Each run's rate is its FLOPs (query tokens ×
+ * heads × keys × (2·576 for QKᵀ + 2·512 for PV)) over its time; the default is their mean ÷ the
+ * FP8 peak.
+ */
+export const HAND_DECODE_ATTENTION_EFFICIENCY = (() => {
+  const rate = (q: number, ms: number) => (256 * q * HEADS * 8192 * (2 * (KV_LORA + ROPE) + 2 * KV_LORA)) / (ms / 1e3);
+  return (rate(1, 0.2825) + rate(4, 0.9927)) / 2 / PEAK.fp8;
+})();
+
 /** What the reference needs besides the deployment: the calibrated efficiencies and the generation parameters. */
 export interface HandInputs {
   eff: Pick<Efficiency, 'gemm' | 'groupedGemm' | 'memory' | 'allToAll' | 'launchUs' | 'othersPasses'>;

@@ -38,6 +38,12 @@ export interface HardwareProfile {
   measured: boolean;
   /** Where the numbers come from. */
   sources: string[];
+  /**
+   * Fraction of the FP8 dense peak the decode attention core (MLA absorbed, DeepSeek's shape) reaches
+   * on this GPU: the generation model's `decodeAttentionEfficiency` when the scenario does not set
+   * it (src/sim/e2e/generation.ts); absent, that model's own default (FlashMLA's fraction on Hopper).
+   */
+  decodeAttentionEfficiency?: number;
   /** Efficiencies fitted to published measurements on this hardware (src/sim/fit.ts), and how, in words. */
   calibration?: { efficiency: Partial<Efficiency>; describe: string };
 }
@@ -50,6 +56,21 @@ const MODELED_COPY_ENGINES = 1;
 // Link latency: NVLink GPU-to-GPU latency is a few µs (CUDA sample p2pBandwidthLatencyTest,
 // NVIDIA nvbandwidth); every transfer in this model is MBs to GBs, so it hardly matters.
 const NVLINK_LATENCY_US = 2; // modeled, order of magnitude
+
+/**
+ * TensorRT-LLM's FP8 MLA decode kernel on Blackwell (SM100), TFLOP/s, at DeepSeek-V3/R1's shape: 128
+ * query heads over one 576-wide key latent (512 + 64 RoPE) and 512-wide values, FP8 query and KV
+ * cache, page size 32, every request 8192 cached tokens. flashinfer-ai/flashinfer PR #2743
+ * (commit 31b63bc3, "Add cute dsl mla decode op"), table "FP8 fixed-len": trtllm-gen
+ * (`trtllm_batch_decode_with_kv_cache_mla`), CUPTI, CUDA graph, cold L2, median of 30, at batch
+ * 256: 0.2825 ms with 1 query token a request, 0.9927 ms with 4. FLOPs = batch × q × 128 heads ×
+ * 8192 keys × 2·(576 + 512): 2.068 and 2.354 PFLOP/s; the rate taken is their mean, 2211 TFLOP/s
+ * (q = 1 and 4 bracket MTP1's 2; docs/hardware-sources.md, "Decode attention kernel"). The PR names
+ * the GPU only as "NVIDIA Blackwell (SM100a)": the rate is carried over as measured to every Blackwell
+ * profile (its fraction of each one's own FP8 peak), not scaled by their peaks.
+ */
+export const TRTLLM_GEN_MLA_DECODE_FP8_TFLOPS =
+  (256 * 128 * 8192 * 2 * (576 + 512) * (1 / 0.2825e-3 + 4 / 0.9927e-3)) / 2 / 1e12;
 
 export const GB200_NVL72: HardwareProfile = {
   id: 'gb200-nvl72',
@@ -78,6 +99,8 @@ export const GB200_NVL72: HardwareProfile = {
   copyEngines: MODELED_COPY_ENGINES,
   linkLatencyUs: NVLINK_LATENCY_US,
   measured: false,
+  // TensorRT-LLM's FP8 MLA decode kernel's measured rate ÷ this GPU's FP8 dense peak.
+  decodeAttentionEfficiency: TRTLLM_GEN_MLA_DECODE_FP8_TFLOPS / 5_000,
   sources: [
     'https://www.nvidia.com/en-us/data-center/gb200-nvl72/',
     'https://glennklockwood.com/garden/processors/B200',
@@ -163,6 +186,8 @@ export const B200_HGX: HardwareProfile = {
   copyEngines: MODELED_COPY_ENGINES,
   linkLatencyUs: NVLINK_LATENCY_US,
   measured: false,
+  // TensorRT-LLM's FP8 MLA decode kernel's measured rate ÷ this GPU's FP8 dense peak.
+  decodeAttentionEfficiency: TRTLLM_GEN_MLA_DECODE_FP8_TFLOPS / 4_500,
   sources: [
     'https://raw.githubusercontent.com/mlcommons/inference_results_v6.0/main/closed/Nebius/systems/nebius_b200_n1.json',
     'https://glennklockwood.com/garden/processors/B200',
@@ -195,6 +220,8 @@ export const GB300_NVL72: HardwareProfile = {
   copyEngines: MODELED_COPY_ENGINES,
   linkLatencyUs: NVLINK_LATENCY_US,
   measured: false,
+  // TensorRT-LLM's FP8 MLA decode kernel's measured rate ÷ this GPU's FP8 dense peak.
+  decodeAttentionEfficiency: TRTLLM_GEN_MLA_DECODE_FP8_TFLOPS / 5_000,
   sources: [
     'https://docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory/latest/components.html',
     'https://glennklockwood.com/garden/processors/B300',

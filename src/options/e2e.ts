@@ -284,9 +284,11 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     min: 0,
     minExclusive: true,
     max: 1,
-    default: G.decodeAttentionEfficiency,
+    default: undefined,
     label: 'generation.decodeAttentionEfficiency',
-    help: "fraction of peak the decode attention core reaches (FlashMLA's measured 660 of 990 TFLOPS)",
+    help:
+      "fraction of FP8 peak the decode attention core reaches (default: the profile's — TensorRT-LLM's FP8 MLA kernel " +
+      "measured on Blackwell, 0.442 on GB200 NVL72 — or FlashMLA's 660 of 990 TFLOPS on Hopper)",
   },
   {
     key: 'generation.kvMemoryFraction',

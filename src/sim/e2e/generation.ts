@@ -30,7 +30,8 @@
 // per-layer "others" (norms, RoPE, residual adds, quantize, permute, finalize) are the cost
 // model's own, `efficiency.othersPasses` passes over T·H (the Table 3 calibration's), as in
 // prefill. The attention core runs at `decodeAttentionEfficiency` of peak (a decode MLA kernel's
-// measured fraction), not the prefill kernel's `efficiency.attention`.
+// measured fraction: TensorRT-LLM's FP8 kernel on Blackwell, FlashMLA on Hopper), not the prefill
+// kernel's `efficiency.attention`.
 //
 // Attention data parallelism: every GPU decodes its own requests, and the all-to-all makes the
 // step wait for the slowest. Request contexts differ (lengths uniform in [ratio·ISL, ISL], and
@@ -75,7 +76,7 @@ import {
   tokenReachesRankProbability,
   type OpWork,
 } from '../cost-model.ts';
-import type { Precision } from '../../hardware/profiles.ts';
+import type { HardwareProfile, Precision } from '../../hardware/profiles.ts';
 import { WEIGHT_BYTES } from '../../hardware/precision.ts';
 import { popularityOrder, zipf } from '../../workload/skew.ts';
 import { depOwner, expertSlots } from '../routing.ts';
@@ -131,15 +132,14 @@ export interface GenerationParams {
    */
   mtpPassUs: number;
   /**
-   * Fraction of the attention math's peak the decode attention core reaches (MLA absorbed, 128
-   * query heads per KV head: compute-bound). Default 2/3: FlashMLA, DeepSeek's decode MLA kernel,
-   * reaches 660 TFLOPS on an H800 SXM5 of its 990 TFLOPS BF16 peak ("A Deep-Dive Into the New
-   * Flash MLA Kernel", deepseek-ai/FlashMLA docs/20250422-new-kernel-deep-dive.md: "up to 80%
-   * Tensor Core utilization (of the throttled theoretical peak)", ~865 TFLOPS when throttled).
-   * The prefill attention kernel's fraction (`efficiency.attention`, fitted on Table 3) is a
-   * different kernel; that a Blackwell FP8 decode kernel reaches the same fraction is an assumption.
+   * Fraction of the attention math's FP8 peak the decode attention core reaches (MLA absorbed, 128
+   * query heads per KV head). Absent: the profile's `decodeAttentionEfficiency` — on the Blackwell
+   * profiles TensorRT-LLM's FP8 MLA decode kernel measured at DeepSeek's shape (2211 TFLOP/s at
+   * batch 256, 8192 cached tokens: 0.442 of GB200's 5 PFLOP/s; src/hardware/profiles.ts
+   * `TRTLLM_GEN_MLA_DECODE_FP8_TFLOPS`) — else `FLASHMLA_DECODE_EFFICIENCY` (Hopper). The prefill
+   * attention kernel's fraction (`efficiency.attention`, fitted on Table 3) is a different kernel.
    */
-  decodeAttentionEfficiency: number;
+  decodeAttentionEfficiency?: number;
   /**
    * Fraction of the memory left after the weights that the KV cache may take. Default 0.75: the
    * reproduction's generation server (`kv_cache_config.free_gpu_memory_fraction: 0.75`,
@@ -197,6 +197,30 @@ export function draftHeadTp(b: number, G: number, maxGpus: number): number {
   return tp;
 }
 
+/**
+ * The decode attention core's fraction of peak on a profile that names none (the Hopper profiles):
+ * FlashMLA, DeepSeek's decode MLA kernel, reaches 660 TFLOPS on an H800 SXM5 of its 990 TFLOPS BF16
+ * peak ("A Deep-Dive Into the New Flash MLA Kernel", deepseek-ai/FlashMLA
+ * docs/20250422-new-kernel-deep-dive.md: "up to 80% Tensor Core utilization (of the throttled
+ * theoretical peak)", ~865 TFLOPS when throttled).
+ */
+export const FLASHMLA_DECODE_EFFICIENCY = 660 / 990;
+
+/**
+ * The decode attention core's fraction of peak: `generation.decodeAttentionEfficiency` if set, else
+ * the profile's, else FlashMLA's. A set value outside (0, 1] stops with the key.
+ */
+export function decodeAttentionEfficiencyOf(g: GenerationParams, profile: HardwareProfile): number {
+  const e = g.decodeAttentionEfficiency;
+  if (e === undefined) return profile.decodeAttentionEfficiency ?? FLASHMLA_DECODE_EFFICIENCY;
+  if (!(e > 0 && e <= 1))
+    throw new Error(
+      `generation.decodeAttentionEfficiency must be in (0, 1] (a fraction of peak; ${profile.id}'s default ` +
+        `${(profile.decodeAttentionEfficiency ?? FLASHMLA_DECODE_EFFICIENCY).toFixed(3)}), got ${e}`,
+    );
+  return e;
+}
+
 export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   mtpAcceptance: [0.92, 0.66 / 0.92, 0.24 / 0.66],
   kvBytes: 1,
@@ -205,7 +229,6 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = {
   stepOverheadUs: 0,
   minLayerUs: 148,
   mtpPassUs: 565,
-  decodeAttentionEfficiency: 660 / 990,
   kvMemoryFraction: 0.75,
   dispatchUs: 18.9,
   combineUs: 31.0,
@@ -394,7 +417,7 @@ export function decodeStep(
 ): DecodeStep {
   const ctx = typeof context === 'number' ? { mean: context, sd: 0 } : context;
   const S = busiestContext(ctx, b, cfg.ep);
-  const attentionEff = { ...cost.efficiency, attention: g.decodeAttentionEfficiency };
+  const attentionEff = { ...cost.efficiency, attention: decodeAttentionEfficiencyOf(g, cost.profile) };
   const m = cost.model;
   const p = cost.precision;
   const G = cfg.ep;

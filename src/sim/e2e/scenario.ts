@@ -23,6 +23,7 @@ import { getProfile, type HardwareProfile } from '../../hardware/profiles.ts';
 import { contextCurves, contextStepMs, type ContextCurve, type Strategy } from './context.ts';
 import {
   DEFAULT_GENERATION_PARAMS,
+  decodeAttentionEfficiencyOf,
   acceptedTokens,
   decodeContextLengths,
   decodeStep,
@@ -450,7 +451,7 @@ export function runE2eEvaluated(spec: E2eSpec, o: RunE2eOptions = {}): { result:
       `(roofline + event scheduler; ${calibrationText(ev.profile)}), decode steps from the same roofline with ` +
       `DEFAULT_GENERATION_PARAMS (MTP acceptance per draft ${g.mtpAcceptance.map(fmt3).join(', ')}, no-EPLB skew ` +
       `${p.routingSkew === undefined ? g.noEplbSkew : `from the rack model's routingSkew ${p.routingSkew}`}, per-layer floor ` +
-      `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs, decode attention at ${fmt3(g.decodeAttentionEfficiency)} of peak, ` +
+      `${g.minLayerUs} µs, MTP pass ≥ ${g.mtpPassUs} µs, decode attention at ${fmt3(decodeAttentionEfficiencyOf(g, ev.profile))} of peak, ` +
       `all-to-all ${g.dispatchUs} + ${g.combineUs} µs a MoE layer beyond its bytes, ` +
       `attention-DP step set by the busiest GPU's cached tokens, KV cache within ${g.kvMemoryFraction} of the memory ` +
       `the weights leave); median TTFT of a simulated benchmark run of each reported ` +
