@@ -152,8 +152,9 @@ export function maxMinRates(
   egress: (rank: number) => number,
   ingress: (rank: number) => number,
   out_?: Float64Array,
+  /** Only the first n flows (default all): a caller that reuses a longer array passes its count. */
+  n = flows.length,
 ): Float64Array {
-  const n = flows.length;
   const rate = out_ ?? new Float64Array(n);
   if (n === 0) return rate;
   // Capacities as a list in first-use order: key 2·rank egress, 2·rank+1 ingress; at most 2n of them.
@@ -303,8 +304,6 @@ interface Flow {
  */
 export type PieceMode = 'pieces' | 'transfers';
 
-const bySeq = (a: Flow, b: Flow): number => a.seq - b.seq;
-
 // Bytes below this are rounding noise (rates × times in doubles), not data.
 export const BYTE_EPS = 1e-3;
 
@@ -327,9 +326,16 @@ export class LinkFluid {
   private readonly streamBusy = new Set<number>();
   /** Entered a source queue (or in flight), bytes left to move. Sorted by (readyMs, seq). */
   private ready: Flow[] = [];
-  /** All bytes moved; lands at deliveredMs + latency. */
-  private landing: Flow[] = [];
+  /** All bytes moved; lands at deliveredMs + latency: landing[0 … nLanding) (grow-only, as `active`). */
+  private readonly landing: Flow[] = [];
+  private nLanding = 0;
+  /**
+   * The served transfers are active[0 … nActive), in the order of `ready`. The array only
+   * grows (entries past nActive are stale): shortening an array frees its backing store, and
+   * this one is rebuilt at every change of the served set.
+   */
   private readonly active: Flow[] = [];
+  private nActive = 0;
   /** allocate(): the served transfers' max-min rates. */
   private rates = new Float64Array(64);
   /** Per-rank scratch, indexed by rank (grown on submit): see ensureRank. */
@@ -351,6 +357,7 @@ export class LinkFluid {
   private srcOrder = new Int32Array(0);
   private nextInSrc = new Int32Array(64);
   private readonly done: number[] = [];
+  /** settle(): the transfers landing at this event (grow-only scratch). */
   private readonly landed: Flow[] = [];
   private readonly pullBusy: number[] = [];
   private readonly latencyMs: number;
@@ -390,7 +397,7 @@ export class LinkFluid {
 
   /** True while some transfer is queued, moving or landing. */
   get busy(): boolean {
-    return this.ready.length > 0 || this.landing.length > 0 || this.streams.size > 0;
+    return this.ready.length > 0 || this.nLanding > 0 || this.streams.size > 0;
   }
 
   /** Submit a transfer now. `key` is the caller's handle, returned on completion. */
@@ -430,8 +437,12 @@ export class LinkFluid {
     if (this.nextValid && !this.dirty) return this.next;
     this.allocate();
     let t = Infinity;
-    for (const f of this.active) if (f.rate > 0) t = Math.min(t, this.now + f.remaining / f.rate);
-    for (const f of this.landing) t = Math.min(t, f.deliveredMs + this.latencyMs);
+    const act = this.active;
+    for (let i = 0; i < this.nActive; i++) {
+      const f = act[i];
+      if (f.rate > 0) t = Math.min(t, this.now + f.remaining / f.rate);
+    }
+    for (let i = 0; i < this.nLanding; i++) t = Math.min(t, this.landing[i].deliveredMs + this.latencyMs);
     this.next = t;
     this.nextValid = true;
     return t;
@@ -482,7 +493,11 @@ export class LinkFluid {
 
   /** Per-rank scratch arrays large enough for rank `r` (the pair table is ranks²). */
   private ensureRank(r: number): void {
-    if (r < this.ranks) return;
+    if (r >= this.ranks) this.growRanks(r);
+  }
+
+  /** (Apart from ensureRank, which runs at every submit: its closures would make every call allocate.) */
+  private growRanks(r: number): void {
     const n = Math.max(r + 1, 2 * this.ranks);
     const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
@@ -523,7 +538,7 @@ export class LinkFluid {
     this.dirty = false;
     this.nextValid = false; // new rates: the cached next event is stale
     const act = this.active;
-    if (act.length !== 0) act.length = 0;
+    let n = 0;
     const fix = this.spec.contentionFix;
     const engines = this.spec.copyEngines;
     const R = this.ranks;
@@ -537,12 +552,12 @@ export class LinkFluid {
       const f = ready[i];
       f.rate = 0;
       f.served = false;
-      if (f.kind === 'send') act.push(f);
+      if (f.kind === 'send') act[n++] = f;
       else if (fix) {
         const k = f.src * R + f.dst;
         if (pairStamp[k] !== pass) {
           pairStamp[k] = pass;
-          act.push(f);
+          act[n++] = f;
         }
       } else {
         if (engineStamp[f.src] !== pass) {
@@ -551,15 +566,16 @@ export class LinkFluid {
         }
         if (engineUsed[f.src] < engines) {
           engineUsed[f.src]++;
-          act.push(f);
+          act[n++] = f;
         }
       }
     }
-    if (this.rates.length < act.length) this.rates = new Float64Array(2 * act.length);
-    const rates = maxMinRates(act, this.egress, this.ingress, this.rates);
+    this.nActive = n;
+    if (this.rates.length < n) this.rates = new Float64Array(2 * n);
+    const rates = maxMinRates(act, this.egress, this.ingress, this.rates, n);
     const moving = this.pullMoving;
     moving.fill(0);
-    for (let i = 0; i < act.length; i++) {
+    for (let i = 0; i < n; i++) {
       const f = act[i];
       f.rate = rates[i];
       f.served = true;
@@ -579,7 +595,7 @@ export class LinkFluid {
     const seen = this.dstSeen;
     const act = this.active;
     const whole = this.pieceMode === 'transfers';
-    for (let i = 0; i < act.length; i++) {
+    for (let i = 0; i < this.nActive; i++) {
       const f = act[i];
       if (f.rate <= 0) continue;
       f.remaining -= f.rate * dt;
@@ -598,12 +614,13 @@ export class LinkFluid {
    */
   private pieces(te: number, dt: number): void {
     const act = this.active;
-    if (this.nextInSrc.length < act.length) this.nextInSrc = new Int32Array(2 * act.length);
+    const n = this.nActive;
+    if (this.nextInSrc.length < n) this.nextInSrc = new Int32Array(2 * n);
     const next = this.nextInSrc;
     const pass = this.stamp();
     const { srcStamp, srcHead, srcTail, srcTotal, srcOrder } = this;
     let sources = 0;
-    for (let i = 0; i < act.length; i++) {
+    for (let i = 0; i < n; i++) {
       const f = act[i];
       if (f.rate <= 0) continue;
       next[i] = -1;
@@ -642,7 +659,7 @@ export class LinkFluid {
       this.allocate();
       let delivered = 0;
       const act = this.active;
-      for (let i = 0; i < (first || fresh ? act.length : 0); i++) {
+      for (let i = 0; i < (first || fresh ? this.nActive : 0); i++) {
         const f = act[i];
         if (
           f.served &&
@@ -651,7 +668,7 @@ export class LinkFluid {
         ) {
           f.remaining = 0;
           f.deliveredMs = this.now;
-          this.landing.push(f);
+          this.landing[this.nLanding++] = f;
           delivered++;
         }
       }
@@ -662,18 +679,25 @@ export class LinkFluid {
         for (const f of this.ready) if (f.deliveredMs === Infinity) this.ready[w++] = f;
         this.ready.length = w;
       }
+      // Landed now: landed[0 … nLanded), in submission order (an insertion sort: few at a time,
+      // and Array.prototype.sort allocates a work array at every call).
       const landed = this.landed;
-      if (landed.length !== 0) landed.length = 0;
+      const landing = this.landing;
+      let nLanded = 0;
       w = 0;
-      for (const f of this.landing) {
-        if (f.deliveredMs + this.latencyMs <= this.now) landed.push(f);
-        else this.landing[w++] = f;
+      for (let i = 0; i < this.nLanding; i++) {
+        const f = landing[i];
+        if (f.deliveredMs + this.latencyMs <= this.now) {
+          let j = nLanded++;
+          for (; j > 0 && landed[j - 1].seq > f.seq; j--) landed[j] = landed[j - 1];
+          landed[j] = f;
+        } else landing[w++] = f;
       }
-      if (this.landing.length !== w) this.landing.length = w;
-      if (landed.length === 0) continue;
+      this.nLanding = w;
+      if (nLanded === 0) continue;
       // A landing changes no rate (its bytes had all moved): only a pull it lets into a queue does (makeReady).
-      if (landed.length > 1) landed.sort(bySeq);
-      for (const f of landed) {
+      for (let i = 0; i < nLanded; i++) {
+        const f = landed[i];
         done.push(f.key);
         if (this.onPiece && this.pieceMode === 'transfers' && f.firstMs !== Infinity)
           this.onPiece({

@@ -483,15 +483,53 @@ interface RunState {
 // ---------------------------------------------------------------------------------------
 // One connected group of ranks
 
-type Blocked =
+/**
+ * What a rank's stream is blocked in, since when. One per rank, reused by each blocking op in
+ * turn (a rack run blocks ~10⁵ times); the fields a kind does not use keep stale values.
+ */
+class Blocked {
+  kind: 'waitPull' | 'waitRecv' | 'barrier' | 'notBefore' = 'notBefore';
+  since = 0;
+  layer: number | undefined = undefined;
   /**
-   * The awaited indices are meta.waitIds[from … end); those before `at` have landed already
-   * (landing is final, so a later check starts there instead of rescanning them).
+   * Waits: the awaited indices are meta.waitIds[from … end); those before `at` have landed
+   * already (landing is final, so a later check starts there instead of rescanning them).
    */
-  | { kind: 'waitPull' | 'waitRecv'; since: number; from: number; at: number; end: number; layer?: number }
-  /** `releaseAt`: set when the last participant arrived and stragglers put the release later. */
-  | { kind: 'barrier'; since: number; index: number; layer?: number; releaseAt?: number }
-  | { kind: 'notBefore'; since: number; at: number };
+  from = 0;
+  at = 0;
+  end = 0;
+  /** Barrier: its index, and its release time when the last participant arrived and stragglers put it later (else Infinity). */
+  index = 0;
+  releaseAt = Infinity;
+  /** notBefore: the time the stream may go on. */
+  untilMs = 0;
+
+  wait(kind: 'waitPull' | 'waitRecv', since: number, from: number, end: number, layer: number | undefined): this {
+    this.kind = kind;
+    this.since = since;
+    this.from = this.at = from;
+    this.end = end;
+    this.layer = layer;
+    return this;
+  }
+
+  barrier(since: number, index: number, layer: number | undefined): this {
+    this.kind = 'barrier';
+    this.since = since;
+    this.index = index;
+    this.releaseAt = Infinity;
+    this.layer = layer;
+    return this;
+  }
+
+  notBefore(since: number, untilMs: number): this {
+    this.kind = 'notBefore';
+    this.since = since;
+    this.untilMs = untilMs;
+    this.layer = undefined;
+    return this;
+  }
+}
 
 interface RankState {
   pc: number;
@@ -499,19 +537,50 @@ interface RankState {
   computeEnd: number;
   afterCompute: number;
   blocked: Blocked | null;
-  /** With copy interference: the block's nominal work, its current rate, and where the rate changed. */
+  /** The rank's one Blocked, which `blocked` points to while the stream is blocked. */
+  blockedState: Blocked;
+  /** With copy interference: the block in progress (`slowBlock` while one runs, else null). */
   block: SlowBlock | null;
+  /** The rank's one SlowBlock, reused by each of its blocks in turn (a rack run times ~10⁵ blocks). */
+  slowBlock: SlowBlock;
 }
 
 /** A compute block under copy interference: ops [first, afterCompute) of nominal work `work` ms. */
-interface SlowBlock {
-  first: number;
-  work: number;
-  rate: number;
-  /** Breakpoints: from wall time t[k] on, with w[k] nominal ms done, the block ran at rate[k]. */
-  t: number[];
-  w: number[];
-  rates: number[];
+class SlowBlock {
+  first = 0;
+  work = 0;
+  rate = 1;
+  /** Breakpoints k < n: from wall time t[k] on, with w[k] nominal ms done, the block ran at rates[k]. */
+  n = 0;
+  t = new Float64Array(4);
+  w = new Float64Array(4);
+  rates = new Float64Array(4);
+
+  /** Start over at wall time `t0` with `work` nominal ms to do at `rate`. */
+  start(first: number, work: number, rate: number, t0: number): void {
+    this.first = first;
+    this.work = work;
+    this.rate = rate;
+    this.n = 0;
+    this.breakpoint(t0, 0, rate);
+  }
+
+  breakpoint(t: number, w: number, rate: number): void {
+    if (this.n === this.t.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(2 * a.length);
+        b.set(a);
+        return b;
+      };
+      this.t = grow(this.t);
+      this.w = grow(this.w);
+      this.rates = grow(this.rates);
+    }
+    this.t[this.n] = t;
+    this.w[this.n] = w;
+    this.rates[this.n] = rate;
+    this.n++;
+  }
 }
 
 class GroupRun {
@@ -549,7 +618,16 @@ class GroupRun {
       intervals ? (p) => this.piece(p) : undefined,
       spans.wholeTransfers ? 'transfers' : 'pieces',
     );
-    for (const r of group) this.state[r] = { pc: 0, computeEnd: Infinity, afterCompute: 0, blocked: null, block: null };
+    for (const r of group)
+      this.state[r] = {
+        pc: 0,
+        computeEnd: Infinity,
+        afterCompute: 0,
+        blocked: null,
+        blockedState: new Blocked(),
+        block: null,
+        slowBlock: new SlowBlock(),
+      };
     this.pullsHere = meta.pullRanks.some((r) => this.state[r] !== undefined);
   }
 
@@ -564,9 +642,8 @@ class GroupRun {
         if (s.pc < this.programs[r].length) running = true;
         if (s.computeEnd < tNext) tNext = s.computeEnd;
         const bl = s.blocked;
-        if (bl !== null && bl.kind === 'notBefore' && bl.at < tNext) tNext = bl.at;
-        if (bl !== null && bl.kind === 'barrier' && bl.releaseAt !== undefined && bl.releaseAt < tNext)
-          tNext = bl.releaseAt;
+        if (bl !== null && bl.kind === 'notBefore' && bl.untilMs < tNext) tNext = bl.untilMs;
+        if (bl !== null && bl.kind === 'barrier' && bl.releaseAt < tNext) tNext = bl.releaseAt;
       }
       if (!running && !this.engine.busy) break;
       if (tNext === Infinity) {
@@ -643,36 +720,43 @@ class GroupRun {
         return true;
       case 'waitPull':
       case 'waitRecv':
-        s.blocked = { kind: op.kind, since: this.now, from: ref, at: ref, end: ref + op.ids.length, layer: op.layer };
+        s.blocked = s.blockedState.wait(op.kind, this.now, ref, ref + op.ids.length, op.layer);
         this.tryUnblock(r, s);
         return true;
       case 'barrier': {
         const b = ref;
-        s.blocked = { kind: 'barrier', since: this.now, index: b, layer: op.layer };
+        s.blocked = s.blockedState.barrier(this.now, b, op.layer);
         const a = this.run_.arrived[b];
         a.push(r);
-        if (a.length === this.meta.barriers[b].ranks.length) {
-          const straggle = this.meta.barriers[b].straggleMs;
-          const at =
-            straggle > 0
-              ? stragglerRelease(
-                  a.map((q) => this.state[q].blocked!.since),
-                  straggle,
-                )
-              : this.now;
-          this.barrierRelease.set(op.id, Math.max(this.now, at));
-          if (at > this.now) {
-            // Everyone stays blocked until the expected slowest participant is ready.
-            for (const q of a) (this.state[q].blocked as Extract<Blocked, { kind: 'barrier' }>).releaseAt = at;
-          } else for (const q of a) this.release(q, this.state[q]);
-        }
+        if (a.length === this.meta.barriers[b].ranks.length) this.lastArrival(op.id, b, a);
         return true;
       }
       case 'notBefore':
-        s.blocked = { kind: 'notBefore', since: this.now, at: op.atMs };
+        s.blocked = s.blockedState.notBefore(this.now, op.atMs);
         this.tryUnblock(r, s);
         return true;
     }
+  }
+
+  /**
+   * The last participant `arrived` at barrier b (id `id`): release them all now, or set their
+   * release time where stragglers put it later. (Apart from step(): a closure there would
+   * make every call of step allocate its context.)
+   */
+  private lastArrival(id: OpId, b: number, arrived: number[]): void {
+    const straggle = this.meta.barriers[b].straggleMs;
+    const at =
+      straggle > 0
+        ? stragglerRelease(
+            arrived.map((q) => this.state[q].blocked!.since),
+            straggle,
+          )
+        : this.now;
+    this.barrierRelease.set(id, Math.max(this.now, at));
+    if (at > this.now) {
+      // Everyone stays blocked until the expected slowest participant is ready.
+      for (const q of arrived) this.state[q].blocked!.releaseAt = at;
+    } else for (const q of arrived) this.release(q, this.state[q]);
   }
 
   /** Compute speed of rank r now: slowed while a pull into or out of it moves bytes. */
@@ -692,7 +776,8 @@ class GroupRun {
     }
     if (work > 0) {
       const rate = this.rateOf(r);
-      s.block = { first: s.pc, work, rate, t: [this.now], w: [0], rates: [rate] };
+      s.block = s.slowBlock;
+      s.block.start(s.pc, work, rate, this.now);
       s.computeEnd = this.now + work / rate;
       s.afterCompute = j;
       return false;
@@ -714,11 +799,9 @@ class GroupRun {
       if (b === null || s.computeEnd === Infinity) continue;
       const rate = this.rateOf(r);
       if (rate === b.rate) continue;
-      const k = b.t.length - 1;
+      const k = b.n - 1;
       const done = Math.min(b.work, b.w[k] + (this.now - b.t[k]) * b.rate);
-      b.t.push(this.now);
-      b.w.push(done);
-      b.rates.push(rate);
+      b.breakpoint(this.now, done, rate);
       b.rate = rate;
       s.computeEnd = this.now + (b.work - done) / rate;
     }
@@ -726,7 +809,7 @@ class GroupRun {
 
   /** Wall time at which block b had done `work` nominal ms. */
   private static wallAt(b: SlowBlock, work: number): number {
-    let k = b.w.length - 1;
+    let k = b.n - 1;
     while (k > 0 && b.w[k] > work) k--;
     return b.t[k] + (work - b.w[k]) / b.rates[k];
   }
@@ -782,11 +865,11 @@ class GroupRun {
           if (!done[ids[b.at]]) return false;
         break;
       case 'notBefore':
-        if (this.now < b.at) return false;
+        if (this.now < b.untilMs) return false;
         break;
       case 'barrier':
         // Released by the last arrival, or, with stragglers, at the release time it set.
-        if (b.releaseAt === undefined || this.now < b.releaseAt) return false;
+        if (this.now < b.releaseAt) return false;
         break;
     }
     this.release(r, s);
@@ -806,7 +889,7 @@ class GroupRun {
         break;
       case 'barrier':
         m.syncMs += t1 - t0;
-        this.span(r, b, 'sync', `barrier ${this.meta.barriers[b.index].id}`, t0, t1);
+        if (this.intervals) this.span(r, b, 'sync', `barrier ${this.meta.barriers[b.index].id}`, t0, t1);
         break;
       case 'waitRecv': {
         // Until the last awaited send was issued a peer was late (sync); after that, transfer.
@@ -835,7 +918,7 @@ class GroupRun {
         lane: 'compute',
         label,
         category,
-        layer: 'layer' in b ? b.layer : undefined,
+        layer: b.layer,
         startMs: from,
         endMs: to,
       });
