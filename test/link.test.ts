@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   LinkFluid,
+  MaxMinMemo,
   linkSpec,
   maxMinRates,
   pullIssueOrder,
@@ -151,6 +152,51 @@ describe('max-min fair rates', () => {
         );
         expect(viaSrc || viaDst, tag(`flow ${i} has no bottleneck`)).toBe(true);
       });
+    }
+  });
+});
+
+describe('max-min rates remembered by served set', () => {
+  it('returns, bit for bit, what maxMinRates computes afresh, call after call', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const r = rng.fork(`memo ${trial}`);
+      // Few ranks and short sets, so that sequences come back (hits) among new ones (misses);
+      // a small limit in some trials, so that the table is emptied along the way.
+      const N = 2 + r.int(5);
+      const eg = Array.from({ length: N }, () => r.uniform(1, 10));
+      const ig = Array.from({ length: N }, () => r.uniform(1, 10));
+      const egress = (k: number) => eg[k];
+      const ingress = (k: number) => ig[k];
+      const memo = new MaxMinMemo(egress, ingress, trial % 4 === 0 ? 8 : undefined);
+      // A pool of flow sets drawn once, asked again in random order, each sometimes as a prefix
+      // of a longer array (the engine passes a count with a grow-only array).
+      const pool = Array.from({ length: 30 }, () =>
+        Array.from({ length: 1 + r.int(8) }, () => {
+          const dst = r.int(N);
+          let src = r.int(N - 1);
+          if (src >= dst) src++;
+          return { src, dst };
+        }),
+      );
+      for (let q = 0; q < 300; q++) {
+        const flows = pool[r.int(pool.length)];
+        const padded = r.next() < 0.5 ? [...flows, ...pool[r.int(pool.length)]] : flows;
+        const got = memo.rates(padded, flows.length);
+        const fresh = maxMinRates(flows, egress, ingress);
+        expect(got.length, tag(`trial ${trial} query ${q}: length`)).toBe(fresh.length);
+        for (let i = 0; i < fresh.length; i++)
+          expect(
+            Object.is(got[i], fresh[i]),
+            tag(`trial ${trial} query ${q} flow ${i}: ${got[i]} vs ${fresh[i]}`),
+          ).toBe(true);
+      }
+      expect(memo.hits + memo.misses).toBe(300);
+      // The same set asked twice in a row: the second is a lookup, and the same rates.
+      const again = pool[r.int(pool.length)];
+      const first = Float64Array.from(memo.rates(again));
+      const hits = memo.hits;
+      expect(Array.from(memo.rates(again)), tag(`trial ${trial}: asked again`)).toEqual(Array.from(first));
+      expect(memo.hits, tag(`trial ${trial}: a repeat is a hit`)).toBe(hits + 1);
     }
   });
 });

@@ -30,9 +30,11 @@
 //   serves; with the fix off it is exact (whole transfers, FIFO). Its cost is per
 //   transfer, not per slice: the NVL72 scenario moves ~10⁷ slices, which an exact slice
 //   simulation cannot do in the time budget. Per event it costs one pass over the served
-//   transfers (max-min rates by progressive filling over the ≤ 2·ranks capacities, on reused
-//   typed arrays), and nothing when a transfer only lands (a landing changes no rate); a
-//   rank's copy activity is a counter, not a scan.
+//   transfers, and nothing when a transfer only lands (a landing changes no rate); a rank's
+//   copy activity is a counter, not a scan. A new served set's max-min rates (progressive
+//   filling over the ≤ 2·ranks capacities, on reused typed arrays) are remembered by its
+//   (src, dst) sequence (`MaxMinMemo`): a step's layers repeat the same exchanges, so almost
+//   every recomputation is a lookup that returns the very same doubles.
 // - `simulateSliced` (link-reference.ts, the test oracle; production never imports it): the
 //   slice-by-slice reference (pulls only) that tests compare the fluid engine against at
 //   small scale: one slice at a time per copy engine, round-robin pointer per source,
@@ -264,6 +266,71 @@ export function maxMinRates(
   return rate;
 }
 
+/** One remembered rate vector: the (src, dst) sequence it is for, and the next entry of its hash. */
+interface MemoEntry {
+  pairs: Int32Array;
+  rates: Float64Array;
+  next: MemoEntry | undefined;
+}
+
+/**
+ * maxMinRates remembered by the flows' (src, dst) sequence, for fixed capacities. The rates
+ * depend on nothing else (not on the bytes left), and an engine meets the same served sets
+ * again and again (each MoE layer of a step repeats its exchange, a group its steps), so
+ * most calls are a lookup. An entry holds maxMinRates's own result for its sequence, so a
+ * hit returns exactly, bit for bit, what computing it again would. The table is emptied
+ * when it holds `limit` entries (memory stays bounded on a run that never repeats).
+ */
+export class MaxMinMemo {
+  private readonly table = new Map<number, MemoEntry>();
+  private entries = 0;
+  /** This call's sequence: src, dst of flow i at 2i, 2i + 1. */
+  private key = new Int32Array(64);
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly egress: (rank: number) => number,
+    private readonly ingress: (rank: number) => number,
+    private readonly limit = 1 << 14,
+  ) {}
+
+  /** maxMinRates(flows[0 … n), egress, ingress). The array returned is the memo's: read it, never write it. */
+  rates(flows: readonly { src: number; dst: number }[], n = flows.length): Float64Array {
+    if (this.key.length < 2 * n) this.key = new Int32Array(4 * n);
+    const key = this.key;
+    // FNV-1a over the ranks (a hash only: entries compare the whole sequence).
+    let h = 0x811c9dc5 ^ n;
+    for (let i = 0; i < n; i++) {
+      const f = flows[i];
+      key[2 * i] = f.src;
+      key[2 * i + 1] = f.dst;
+      h = Math.imul(h ^ f.src, 0x01000193);
+      h = Math.imul(h ^ f.dst, 0x01000193);
+    }
+    const head = this.table.get(h);
+    for (let e = head; e !== undefined; e = e.next) {
+      const p = e.pairs;
+      if (p.length !== 2 * n) continue;
+      let same = true;
+      for (let j = 0; j < 2 * n && same; j++) same = p[j] === key[j];
+      if (same) {
+        this.hits++;
+        return e.rates;
+      }
+    }
+    this.misses++;
+    if (this.entries >= this.limit) {
+      this.table.clear();
+      this.entries = 0;
+    }
+    const rates = maxMinRates(flows, this.egress, this.ingress, new Float64Array(n), n);
+    this.table.set(h, { pairs: key.slice(0, 2 * n), rates, next: this.table.get(h) });
+    this.entries++;
+    return rates;
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // The fluid engine (used by the scheduler)
 
@@ -336,8 +403,8 @@ export class LinkFluid {
    */
   private readonly active: Flow[] = [];
   private nActive = 0;
-  /** allocate(): the served transfers' max-min rates. */
-  private rates = new Float64Array(64);
+  /** allocate(): the served transfers' max-min rates, remembered by served set. */
+  private readonly maxMin: MaxMinMemo;
   /** Per-rank scratch, indexed by rank (grown on submit): see ensureRank. */
   private ranks = 0;
   /** allocate(): fix off, copy engines taken at each source (valid where engineStamp is this pass). */
@@ -373,6 +440,7 @@ export class LinkFluid {
     this.latencyMs = spec.latencyUs / 1000;
     this.egress = (r) => egressBytesPerMs(spec, r);
     this.ingress = (r) => ingressBytesPerMs(spec, r);
+    this.maxMin = new MaxMinMemo(this.egress, this.ingress);
   }
 
   get timeMs(): number {
@@ -571,8 +639,7 @@ export class LinkFluid {
       }
     }
     this.nActive = n;
-    if (this.rates.length < n) this.rates = new Float64Array(2 * n);
-    const rates = maxMinRates(act, this.egress, this.ingress, this.rates, n);
+    const rates = this.maxMin.rates(act, n);
     const moving = this.pullMoving;
     moving.fill(0);
     for (let i = 0; i < n; i++) {
