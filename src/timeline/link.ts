@@ -364,6 +364,22 @@ interface Flow {
   firstMs: number;
 }
 
+/** A blank Flow (every field set, in one order, so all flows share one shape). */
+const newFlow = (): Flow => ({
+  key: 0,
+  kind: 'pull',
+  src: 0,
+  dst: 0,
+  bytes: 0,
+  remaining: 0,
+  seq: 0,
+  readyMs: Infinity,
+  rate: 0,
+  deliveredMs: Infinity,
+  served: false,
+  firstMs: Infinity,
+});
+
 /**
  * What the engine reports to `onPiece`: 'pieces', each stretch of a transfer's share of its
  * source's copy engine (the time-multiplexed picture round-robin slicing draws); 'transfers',
@@ -424,6 +440,8 @@ export class LinkFluid {
   private srcOrder = new Int32Array(0);
   private nextInSrc = new Int32Array(64);
   private readonly done: number[] = [];
+  /** Landed transfers, reused by later submits (a rack run submits ~10⁵). */
+  private readonly spare: Flow[] = [];
   /** settle(): the transfers landing at this event (grow-only scratch). */
   private readonly landed: Flow[] = [];
   private readonly pullBusy: number[] = [];
@@ -476,20 +494,19 @@ export class LinkFluid {
     this.egress(src);
     this.ingress(dst);
     this.ensureRank(Math.max(src, dst));
-    const f: Flow = {
-      key,
-      kind,
-      src,
-      dst,
-      bytes,
-      remaining: bytes,
-      seq: this.seq++,
-      readyMs: Infinity,
-      rate: 0,
-      deliveredMs: Infinity,
-      served: false,
-      firstMs: Infinity,
-    };
+    const f = this.spare.pop() ?? newFlow();
+    f.key = key;
+    f.kind = kind;
+    f.src = src;
+    f.dst = dst;
+    f.bytes = bytes;
+    f.remaining = bytes;
+    f.seq = this.seq++;
+    f.readyMs = Infinity;
+    f.rate = 0;
+    f.deliveredMs = Infinity;
+    f.served = false;
+    f.firstMs = Infinity;
     if (kind === 'pull' && !this.spec.contentionFix) {
       const q = this.streams.get(dst);
       if (q) q.push(f);
@@ -780,6 +797,9 @@ export class LinkFluid {
           this.streamBusy.delete(f.dst);
           this.pumpStream(f.dst);
         }
+        // Landed: nothing refers to it any more (it left `ready` when delivered, and `active`
+        // was rebuilt since): it serves a later submit.
+        this.spare.push(f);
       }
       changed = true;
     }
