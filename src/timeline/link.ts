@@ -540,8 +540,9 @@ export class LinkFluid {
   advanceTo(t: number): readonly number[] {
     if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
     const done = this.done;
-    // (Guarded: setting an array's length is a runtime call even when it changes nothing, and this runs at every event.)
-    if (done.length !== 0) done.length = 0;
+    // (Emptied by pops: setting an array's length is a runtime call that, to 0, frees its backing
+    // store, so the next push allocates again; this runs at every event.)
+    while (done.length !== 0) done.pop();
     for (;;) {
       const next = this.nextEventMs();
       if (t < next) {
@@ -761,7 +762,7 @@ export class LinkFluid {
         this.dirty = true;
         changed = true;
         for (const f of this.ready) if (f.deliveredMs === Infinity) this.ready[w++] = f;
-        this.ready.length = w;
+        while (this.ready.length > w) this.ready.pop(); // (pops: see advanceTo)
       }
       // Landed now: landed[0 … nLanded), in submission order (an insertion sort: few at a time,
       // and Array.prototype.sort allocates a work array at every call).

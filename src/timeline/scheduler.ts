@@ -282,8 +282,9 @@ function emptyMetrics(rank: number): RankMetrics {
 
 /**
  * Programs with every id resolved to a dense integer once, so the run itself never hashes
- * strings: refs[r][i] is, for op i of rank r, its pull/send/barrier index, or for a wait where
- * the indices it waits for start in waitIds (op.ids.length of them).
+ * strings: refs[r][i] is, for op i of rank r, its pull/send/barrier index, for a wait where
+ * the indices it waits for start in waitIds (op.ids.length of them), for a compute op its
+ * category's code (categoryCode).
  * Flat typed arrays and parallel lists rather than an object or array per op: these live as
  * long as the run, and every object that does is copied by the garbage collector's scavenges.
  */
@@ -341,6 +342,22 @@ class IdIndex {
 }
 const DENSE_IDS = 1 << 24;
 
+/**
+ * Compute categories by code, in the order first seen (codes index per-rank accumulators, so
+ * the run adds each op's time to a typed array instead of a property looked up by name).
+ */
+const categoryNames: ComputeCategory[] = [];
+const categoryCodes = new Map<ComputeCategory, number>();
+function categoryCode(c: ComputeCategory): number {
+  let k = categoryCodes.get(c);
+  if (k === undefined) {
+    k = categoryNames.length;
+    categoryNames.push(c);
+    categoryCodes.set(c, k);
+  }
+  return k;
+}
+
 function validate(programs: readonly Program[]): ProgramMeta {
   const R = programs.length;
   const pulls: PullOp[] = [];
@@ -389,6 +406,7 @@ function validate(programs: readonly Program[]): ProgramMeta {
         case 'compute':
           if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs))
             fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
+          ref[i] = categoryCode(op.category);
           break;
         case 'pull':
           ref[i] = transfer(r, i, op, op.from, pullIndex, pulls, pullRanks);
@@ -593,6 +611,11 @@ class GroupRun {
   private readonly engine: LinkEngine;
   private readonly state: RankState[] = [];
   private readonly lastPiece = new Map<number, Interval>();
+  /**
+   * Per rank: compute time by category code, and the codes in the order first met (the order
+   * computeByCategory gets its keys in when the group ends: a rank is simulated in one group).
+   */
+  private readonly byCategory: { ms: Float64Array; seen: Uint8Array; order: number[] }[] = [];
   private readonly pullCount: number;
   /**
    * Some rank of this group issues a pull, so copy interference can change a compute rate here.
@@ -634,15 +657,20 @@ class GroupRun {
         slowBlock: new SlowBlock(),
       };
     this.pullsHere = meta.pullRanks.some((r) => this.state[r] !== undefined);
+    const C = categoryNames.length;
+    for (const r of group) this.byCategory[r] = { ms: new Float64Array(C), seen: new Uint8Array(C), order: [] };
   }
 
   run(): void {
+    // (Indexed loops here and in progress and retime, which run at every event: an iterator
+    // that escape analysis does not remove is an allocation each time.)
     for (;;) {
       this.progress();
       let tNext = this.engine.nextEventMs();
       if (this.slow > 0 && this.pullsHere) this.retime();
       let running = false;
-      for (const r of this.group) {
+      for (let g = 0; g < this.group.length; g++) {
+        const r = this.group[g];
         const s = this.state[r];
         if (s.pc < this.programs[r].length) running = true;
         if (s.computeEnd < tNext) tNext = s.computeEnd;
@@ -655,9 +683,11 @@ class GroupRun {
         if (!running) break;
         throw new Error(`scheduler: deadlock at ${this.now.toFixed(6)} ms: ${this.describeBlocked()}`);
       }
-      for (const key of this.engine.advanceTo(tNext)) this.landed(key);
+      const landed = this.engine.advanceTo(tNext);
+      for (let k = 0; k < landed.length; k++) this.landed(landed[k]);
       this.now = tNext;
-      for (const r of this.group) {
+      for (let g = 0; g < this.group.length; g++) {
+        const r = this.group[g];
         const s = this.state[r];
         if (s.computeEnd <= this.now) {
           if (s.block) this.endSlowBlock(r, s);
@@ -667,14 +697,19 @@ class GroupRun {
         }
       }
     }
-    for (const r of this.group) this.metrics[r].pullMs = this.engine.pullBusyMs(r);
+    for (const r of this.group) {
+      const m = this.metrics[r];
+      m.pullMs = this.engine.pullBusyMs(r);
+      const acc = this.byCategory[r];
+      for (const k of acc.order) m.computeByCategory[categoryNames[k]] = acc.ms[k];
+    }
   }
 
   /** Run every rank as far as it can go at the current time. */
   private progress(): void {
     for (let changed = true; changed;) {
       changed = false;
-      for (const r of this.group) while (this.step(r)) changed = true;
+      for (let g = 0; g < this.group.length; g++) while (this.step(this.group[g])) changed = true;
     }
   }
 
@@ -698,7 +733,7 @@ class GroupRun {
           const c = ops[j];
           if (c.kind !== 'compute') break;
           if (c.durationMs > 0) {
-            this.recordCompute(r, c, t, t + c.durationMs, c.durationMs);
+            this.recordCompute(r, c, this.meta.refs[r][j], t, t + c.durationMs, c.durationMs);
             t += c.durationMs;
           }
           if (c.mark !== undefined) this.marks.set(c.mark, t);
@@ -798,7 +833,8 @@ class GroupRun {
 
   /** Copy activity changed (or not) at this time: every running block continues at its rank's new rate. */
   private retime(): void {
-    for (const r of this.group) {
+    for (let g = 0; g < this.group.length; g++) {
+      const r = this.group[g];
       const s = this.state[r];
       const b = s.block;
       if (b === null || s.computeEnd === Infinity) continue;
@@ -820,10 +856,15 @@ class GroupRun {
   }
 
   /** Files compute op `c` of rank `r`, run from `start` to `end` (`d` ms): its metrics and its interval. */
-  private recordCompute(r: number, c: ComputeOp, start: number, end: number, d: number): void {
+  private recordCompute(r: number, c: ComputeOp, code: number, start: number, end: number, d: number): void {
     const m = this.metrics[r];
     m.computeMs += d;
-    m.computeByCategory[c.category] = (m.computeByCategory[c.category] ?? 0) + d;
+    const acc = this.byCategory[r];
+    if (acc.seen[code] === 0) {
+      acc.seen[code] = 1;
+      acc.order.push(code);
+    }
+    acc.ms[code] += d;
     this.intervals?.push({
       rank: r,
       lane: 'compute',
@@ -850,7 +891,7 @@ class GroupRun {
         const end = i === s.afterCompute - 1 ? this.now : Math.min(this.now, GroupRun.wallAt(b, w));
         const d = end - t;
         m.interferenceMs = (m.interferenceMs ?? 0) + d - c.durationMs;
-        this.recordCompute(r, c, t, end, d);
+        this.recordCompute(r, c, this.meta.refs[r][i], t, end, d);
         t = end;
       }
       if (c.mark !== undefined) this.marks.set(c.mark, t);
