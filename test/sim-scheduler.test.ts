@@ -2,9 +2,16 @@
 // copy-engine exclusivity, transfer timing against the link model's slice-level reference,
 // time accounting, determinism and deadlock reports.
 import { describe, expect, it } from 'vitest';
-import { linkSpec, type Transfer } from '../src/timeline/link.ts';
+import {
+  LinkFluid,
+  linkSpec,
+  type EnginePiece,
+  type LinkSpec,
+  type PieceMode,
+  type Transfer,
+} from '../src/timeline/link.ts';
 import { simulateSliced } from '../src/timeline/link-reference.ts';
-import { simulate, simulateGroups, type Schedule } from '../src/timeline/scheduler.ts';
+import { simulate, simulateGroups, type LinkEngine, type Schedule } from '../src/timeline/scheduler.ts';
 import type { Op, Program } from '../src/timeline/ops.ts';
 import type { ComputeCategory } from '../src/timeline/categories.ts';
 import { Rng } from '../src/util/random.ts';
@@ -555,6 +562,82 @@ describe('simulateGroups (independent groups built one at a time)', () => {
       expect(bits(one), tag(`groups ${groups} × ${N}, ${JSON.stringify(opts)}`)).toBe(
         bits(simulate(programs.flat(), link, opts)),
       );
+    }
+  });
+
+  /** LinkFluid without advanceToLanding: the scheduler stops at every one of its events. */
+  class EveryEvent implements LinkEngine {
+    private readonly e: LinkFluid;
+    constructor(spec: LinkSpec, onPiece?: (p: EnginePiece) => void, mode?: PieceMode) {
+      this.e = new LinkFluid(spec, onPiece, mode);
+    }
+    get timeMs() {
+      return this.e.timeMs;
+    }
+    get busy() {
+      return this.e.busy;
+    }
+    get wholeTransfers() {
+      return this.e.wholeTransfers;
+    }
+    submit(key: number, kind: 'pull' | 'send', src: number, dst: number, bytes: number) {
+      this.e.submit(key, kind, src, dst, bytes);
+    }
+    nextEventMs() {
+      return this.e.nextEventMs();
+    }
+    advanceTo(t: number) {
+      return this.e.advanceTo(t);
+    }
+    pullActive(rank: number) {
+      return this.e.pullActive(rank);
+    }
+    pullBusyMs(rank: number) {
+      return this.e.pullBusyMs(rank);
+    }
+  }
+  /** LinkFluid counting the times the scheduler let it run on to its next landing. */
+  class Counted extends LinkFluid {
+    static calls = 0;
+    override advanceToLanding(t: number): readonly number[] {
+      Counted.calls++;
+      return super.advanceToLanding(t);
+    }
+  }
+
+  it('runs the link on to its next landing where only landings matter: the Schedule bit for bit as stopping at each link event', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const groups = 1 + rng.int(3);
+      const N = 2 + rng.int(3);
+      const layers = 1 + rng.int(4);
+      const withPulls = Array.from({ length: groups }, (_, g) => groupPrograms(g, N, layers));
+      // DEP-like: the same without pulls (so copy interference leaves the shortcut on).
+      const sendsOnly = withPulls.map((g) =>
+        g.map((ops) => ops.filter((o) => o.kind !== 'pull' && o.kind !== 'waitPull')),
+      );
+      // Latency 0 in some trials: a transfer then lands as its last byte moves.
+      const link = linkSpec({ egressGBps: rng.uniform(50, 900), latencyUs: trial % 3 === 0 ? 0 : rng.uniform(0, 5) });
+      for (const [name, programs] of [
+        ['with pulls', withPulls],
+        ['sends only', sendsOnly],
+      ] as const)
+        for (const opts of [
+          {},
+          { copyInterference: rng.uniform(0.05, 0.5) },
+          { intervals: false },
+          { copySpans: 'transfers' as const },
+        ]) {
+          const shortcut = name === 'sends only' || !('copyInterference' in opts);
+          const before = Counted.calls;
+          const fast = simulate(programs.flat(), link, { ...opts, linkEngine: Counted });
+          const slow = simulate(programs.flat(), link, { ...opts, linkEngine: EveryEvent });
+          const what = tag(
+            `trial ${trial}, ${name}, ${groups} × ${N} ranks, ${layers} layers, ${JSON.stringify(opts)}`,
+          );
+          expect(bits(fast), what).toBe(bits(slow));
+          // The shortcut was taken exactly where it applies (every program sends, so the link has landings).
+          expect(Counted.calls > before, what).toBe(shortcut);
+        }
     }
   });
 

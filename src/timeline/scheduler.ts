@@ -108,6 +108,8 @@ export interface LinkEngine {
   submit(key: number, kind: 'pull' | 'send', src: number, dst: number, bytes: number): void;
   nextEventMs(): number;
   advanceTo(t: number): readonly number[];
+  /** advanceTo(t), but returning at the first landing before t (timeMs: where it stopped), its other events processed on the way. */
+  advanceToLanding?(t: number): readonly number[];
   pullActive(rank: number): boolean;
   pullBusyMs(rank: number): number;
   /** True when it reports each transfer once, whole, as it lands (LinkFluid in 'transfers' mode). */
@@ -662,11 +664,17 @@ class GroupRun {
   }
 
   run(): void {
+    // Only landings (which end waits) matter to the ranks, and the link's other events
+    // (deliveries, rate changes) to a compute rate only through copy interference: without
+    // that here, and with an engine that can, the link runs on to its next landing inside
+    // one step of this loop instead of stopping the ranks at each of its events (where none
+    // of them could move). The link does the same arithmetic either way.
+    const skip = !(this.slow > 0 && this.pullsHere) && this.engine.advanceToLanding !== undefined;
     // (Indexed loops here and in progress and retime, which run at every event: an iterator
     // that escape analysis does not remove is an allocation each time.)
     for (;;) {
       this.progress();
-      let tNext = this.engine.nextEventMs();
+      let tNext = skip ? Infinity : this.engine.nextEventMs();
       if (this.slow > 0 && this.pullsHere) this.retime();
       let running = false;
       for (let g = 0; g < this.group.length; g++) {
@@ -679,13 +687,13 @@ class GroupRun {
         if (bl !== null && bl.kind === 'barrier' && bl.releaseAt < tNext) tNext = bl.releaseAt;
       }
       if (!running && !this.engine.busy) break;
-      if (tNext === Infinity) {
+      if (tNext === Infinity && (!skip || this.engine.nextEventMs() === Infinity)) {
         if (!running) break;
         throw new Error(`scheduler: deadlock at ${this.now.toFixed(6)} ms: ${this.describeBlocked()}`);
       }
-      const landed = this.engine.advanceTo(tNext);
+      const landed = skip ? this.engine.advanceToLanding!(tNext) : this.engine.advanceTo(tNext);
       for (let k = 0; k < landed.length; k++) this.landed(landed[k]);
-      this.now = tNext;
+      this.now = skip ? this.engine.timeMs : tNext;
       for (let g = 0; g < this.group.length; g++) {
         const r = this.group[g];
         const s = this.state[r];
