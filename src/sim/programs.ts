@@ -471,7 +471,7 @@ export function depPrograms(
                 });
               break;
             case 'waitDispatch':
-              ops.push({ kind: 'waitRecv', ids: local.map((j) => d0 + j * N + i), layer: l });
+              ops.push({ kind: 'waitRecv', ids: recvIds(d0, local, N, i), layer: l });
               break;
             case 'return':
               compute(ops, 'combine-send', 'collective', collective, l);
@@ -485,7 +485,7 @@ export function depPrograms(
                 });
               break;
             case 'waitReturn':
-              ops.push({ kind: 'waitRecv', ids: local.map((j) => c0 + j * N + i), layer: l });
+              ops.push({ kind: 'waitRecv', ids: recvIds(c0, local, N, i), layer: l });
               break;
             default:
               if (!localStep(ops, c, st, l, gemm)) throw new Error(`dep programs: step '${st}' is not a DEP step`);
@@ -497,6 +497,14 @@ export function depPrograms(
     }
     return ops;
   });
+}
+
+/** Ids of the sends rank i of a group of N receives from its peers (group indices `from`), a → b at base + a·N + b. */
+function recvIds(base: number, from: readonly number[], N: number, i: number): number[] {
+  // (A loop, not a map: this runs twice per rank and MoE layer, ~10⁵ times for a rack.)
+  const ids = new Array<number>(from.length);
+  for (let x = 0; x < from.length; x++) ids[x] = base + from[x] * N + i;
+  return ids;
 }
 
 /** One step's pulls alone (no compute): what the link needs to move a step's remote experts. */

@@ -601,7 +601,8 @@ export class LinkFluid {
 
   /** (Apart from ensureRank, which runs at every submit: its closures would make every call allocate.) */
   private growRanks(r: number): void {
-    const n = Math.max(r + 1, 2 * this.ranks);
+    // (Slack past r: a group's ranks are a few consecutive ones far from 0, and each growth rebuilds the ranks² pair table.)
+    const n = Math.max(r + 17, 2 * this.ranks);
     const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);

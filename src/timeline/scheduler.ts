@@ -185,11 +185,8 @@ export function simulateGroups(
         throw new Error(`scheduler: barrier id '${id}' used in two groups (group ${g} and an earlier one)`);
       barrierIds.set(id, g);
     }
-    run.add(
-      programs,
-      meta,
-      components(programs, meta).filter((c) => c[0] >= lo && c[0] < hi),
-    );
+    // (Every transfer and barrier of this group is among its ranks, checked above; the other ranks' programs are empty.)
+    run.add(programs, meta, components(programs, meta, lo, hi));
   }
   return run.finish();
 }
@@ -475,25 +472,28 @@ function validate(programs: readonly Program[]): ProgramMeta {
   return { refs, waitIds, pulls, pullRanks, sends, sendRanks, barriers };
 }
 
-/** Ranks linked by transfers or barriers, as sorted groups. */
-function components(programs: readonly Program[], meta: ProgramMeta): number[][] {
-  const parent = programs.map((_, r) => r);
+/**
+ * Ranks linked by transfers or barriers, as sorted groups: those of ranks lo … hi − 1 (default
+ * all), every transfer and barrier of `meta` being among them.
+ */
+function components(programs: readonly Program[], meta: ProgramMeta, lo = 0, hi = programs.length): number[][] {
+  const parent = Array.from({ length: hi - lo }, (_, k) => k);
   const find = (x: number): number => (parent[x] === x ? x : (parent[x] = find(parent[x])));
   const join = (a: number, b: number) => {
-    const ra = find(a);
-    const rb = find(b);
+    const ra = find(a - lo);
+    const rb = find(b - lo);
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
   for (let k = 0; k < meta.pulls.length; k++) join(meta.pullRanks[k], meta.pulls[k].from);
   for (let k = 0; k < meta.sends.length; k++) join(meta.sendRanks[k], meta.sends[k].to);
   for (const { ranks } of meta.barriers) for (const r of ranks) join(ranks[0], r);
   const groups = new Map<number, number[]>();
-  programs.forEach((_, r) => {
-    const root = find(r);
+  for (let r = lo; r < hi; r++) {
+    const root = find(r - lo);
     const g = groups.get(root);
     if (g) g.push(r);
     else groups.set(root, [r]);
-  });
+  }
   return [...groups.values()];
 }
 
@@ -717,7 +717,12 @@ class GroupRun {
   private progress(): void {
     for (let changed = true; changed;) {
       changed = false;
-      for (let g = 0; g < this.group.length; g++) while (this.step(this.group[g])) changed = true;
+      for (let g = 0; g < this.group.length; g++) {
+        const r = this.group[g];
+        // (A rank inside a compute block cannot move: skipped without a call.)
+        if (this.state[r].computeEnd !== Infinity) continue;
+        while (this.step(r)) changed = true;
+      }
     }
   }
 
