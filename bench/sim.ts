@@ -1,6 +1,7 @@
 // npm run bench:sim — how long the rack model takes, in Node on this machine.
 //   --part serving  the full NVL72 scenario (72 ranks, 61 layers, 1000 requests) for DEP and
-//                   for DWDP. Target: under 2 s on one core for the scenario.
+//                   for DWDP. Target: under 2 s on one core for the scenario; aim: 0.5 s (the
+//                   page recomputes it on every edit).
 //   --part page     what the page's worker computes for a modeled DeepSeek-R1 comparison
 //                   (DEP, DWDP and DP, one forward step, the page's default run otherwise) at
 //                   16 and 64 ranks, with the link engine as it is (src/timeline/link.ts) and
@@ -41,6 +42,10 @@ const SPEC: Spec = {
   'page-out': { kind: 'string', help: 'page JSON (default results/sim-page-bench.json)', placeholder: 'FILE' },
   help: { kind: 'flag', help: 'show this help' },
 };
+
+/** The full scenario, both strategies, CPU ms: the bound it must stay under, and where it aims. */
+const TARGET_MS = 2000;
+const AIM_MS = 500;
 
 async function serving(outPath: string): Promise<void> {
   // Other processes share this machine's cores: the minimum of several runs is the least disturbed.
@@ -126,7 +131,8 @@ async function serving(outPath: string): Promise<void> {
     ),
   );
   console.log(
-    `\ntarget: the scenario under 2000 ms on one core — both strategies together: ${totalCpu.toFixed(0)} ms CPU (min) → ${totalCpu < 2000 ? 'met' : 'NOT met'}`,
+    `\ntarget: the scenario under ${TARGET_MS} ms on one core, aiming for ${AIM_MS} ms — both strategies together: ` +
+      `${totalCpu.toFixed(0)} ms CPU (min) → target ${totalCpu < TARGET_MS ? 'met' : 'NOT met'}, aim ${totalCpu < AIM_MS ? 'met' : 'not met'}`,
   );
 
   const out = {
@@ -153,6 +159,8 @@ async function serving(outPath: string): Promise<void> {
     })),
     totalCpuMs: totalCpu,
     totalWallMs: totalWall,
+    targetCpuMs: TARGET_MS,
+    aimCpuMs: AIM_MS,
   };
   await writeFileAtomic(outPath, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${outPath}`);
