@@ -34,7 +34,9 @@
 //   copy activity is a counter, not a scan. A new served set's max-min rates (progressive
 //   filling over the ≤ 2·ranks capacities, on reused typed arrays) are remembered by its
 //   (src, dst) sequence (`MaxMinMemo`): a step's layers repeat the same exchanges, so almost
-//   every recomputation is a lookup that returns the very same doubles.
+//   every recomputation is a lookup that returns the very same doubles. A caller to whom
+//   only landings matter can let it run through its other events in one call
+//   (`advanceToLanding`: the same arithmetic as stopping at each).
 // - `simulateSliced` (link-reference.ts, the test oracle; production never imports it): the
 //   slice-by-slice reference (pulls only) that tests compare the fluid engine against at
 //   small scale: one slice at a time per copy engine, round-robin pointer per source,
