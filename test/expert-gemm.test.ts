@@ -5,7 +5,10 @@ import {
   GroupedExpertGemm,
   createExpertTable,
   expertGemmReference,
+  hasSubgroupQuads,
   hasSubgroupsOf4,
+  QUAD_REFUSAL,
+  subgroupQuadProblem,
   type DecodedExpert,
 } from '../src/kernels/expert-gemm.ts';
 import { permuteReference } from '../src/kernels/permute.ts';
@@ -472,6 +475,65 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
         variant: 'tile:2x2:2x2:loop',
       });
     } else await expect(make()).rejects.toThrow(/subgroups/);
+  });
+});
+
+// Quads (':quad'): sx4/sw4 tiles on groups of 4 lanes inside subgroups of any multiple of 4
+// lanes, values exchanged by subgroupShuffle. On a 4-lane adapter (SwiftShader) a quad is the
+// whole subgroup, so the shuffle code runs here on the same lanes as the broadcast code.
+const quadsHere = hasSubgroupQuads(await testGpu());
+describe("quads (sx4/sw4 ':quad'): subgroupShuffle within groups of 4 lanes of any multiple-of-4 subgroup", () => {
+  // Several quads per workgroup (the role counter), partial tiles, awkward H and F per format.
+  const quadVariants = ['sx4:4x2:2x2:quad', 'sw4:2x3:2x2:quad', 'sx4:8x1:1x2:loop:quad', 'sw4:2x3:1x2:loop:quad'];
+  for (const format of formats)
+    it(`${format}: ${quadVariants.join(', ')} vs the float64 reference${quadsHere ? '' : ' (refused here, naming the reason)'}`, async () => {
+      const gpu = await testGpu();
+      for (const variant of quadVariants) {
+        const c: Case = { format, tokens: 23, topK: 3, experts: 7, ...awkward[format], variant };
+        if (quadsHere) await runCase(c);
+        else await expect(runCase(c)).rejects.toThrow(QUAD_REFUSAL);
+      }
+      expect(variantProblem(gpu, 'sx4:4x2:2x2:quad') === undefined).toBe(quadsHere);
+    });
+
+  it('generated WGSL: shuffles within the quad (no broadcasts), roles from the workgroup counter; without :quad, broadcasts only', () => {
+    const problem = { layout: expertLayout('nvfp4', 48, 80), experts: 3 };
+    for (const [name, quad] of [
+      ['sw4:2x3:2x2:quad', true],
+      ['sx4:4x2:2x2:quad', true],
+      ['sw4:2x3:2x2', false],
+      ['sx4:4x2:2x2', false],
+    ] as const) {
+      const { code } = tiledProgramPart(problem, parseVariant(name) as TileVariant, 'gate_up');
+      expect(code.includes('subgroupBroadcast('), name).toBe(!quad);
+      expect(code.includes('subgroupShuffle('), name).toBe(quad);
+      expect(code.includes('atomicAdd(&quads_taken, 1u)'), name).toBe(quad);
+      if (quad) expect(code.match(/subgroupShuffle\([^;]*, quad0 \+ [0-3]u\)/g)?.length ?? 0, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('the support predicate on fake adapter limits: 4, 32 and 64 lanes, partial subgroups, sizes not a multiple of 4', () => {
+    const sizes = (minSize?: number, maxSize?: number, subgroups = true) => ({ subgroups, minSize, maxSize });
+    expect(subgroupQuadProblem(sizes(4, 4), 4)).toBeUndefined(); // SwiftShader: one quad per subgroup
+    expect(subgroupQuadProblem(sizes(4, 4), 16)).toBeUndefined();
+    expect(subgroupQuadProblem(sizes(32, 32), 32)).toBeUndefined(); // NVIDIA
+    expect(subgroupQuadProblem(sizes(32, 32), 64)).toBeUndefined();
+    expect(subgroupQuadProblem(sizes(32, 64), 64)).toBeUndefined(); // AMD (wave32 or wave64)
+    expect(subgroupQuadProblem(sizes(32, 64), 128)).toBeUndefined();
+    expect(subgroupQuadProblem(sizes(32, 32), 16, 'sx4:8x4:2x2:quad')).toMatch(
+      /^sx4:8x4:2x2:quad runs on quads of subgroup lanes: its 16 invocations .* subgroupMaxSize 32, .* multiple of 8, e\.g\. sx4:8x4:2x4:quad/,
+    );
+    expect(subgroupQuadProblem(sizes(32, 64), 32)).toMatch(
+      /not a multiple of the adapter's subgroupMaxSize 64, .* e\.g\. sx4:8x4:4x4:quad/,
+    );
+    expect(subgroupQuadProblem(sizes(2, 8), 64)).toMatch(
+      /subgroups are 2 to 8 lanes.*subgroupMinSize must be a multiple of 4/,
+    );
+    expect(subgroupQuadProblem(sizes(6, 6), 48)).toMatch(/subgroups are 6 to 6 lanes.*not a multiple of 4/);
+    expect(subgroupQuadProblem(sizes(undefined, undefined), 64)).toMatch(/reports no subgroupMinSize/);
+    expect(subgroupQuadProblem(sizes(32, 32, false), 64)).toMatch(
+      /needs the subgroups feature, which this adapter lacks/,
+    );
   });
 });
 

@@ -270,9 +270,19 @@ function codeLoad(c: Ctx, s: Stream, k: string): string {
   return `select(${load}, ${c.wide ? 'vec4u(0u)' : '0u'}, z_${s.id})`;
 }
 
-/** Stream variable `name` of the stream output o multiplies (sw4: broadcast from the lane that owns it). */
+/**
+ * `value` as lane j of this invocation's 4 lanes hold it: subgroupBroadcast from lane j where
+ * the subgroup is those 4 lanes (sx4, sw4), subgroupShuffle from lane (lane & ~3) | j of its
+ * quad where it is wider (':quad'; quad0 = lane & ~3, see tiledProgramPart). Both are called
+ * where all 4 lanes of the quad are active (every branch around them is uniform in the quad).
+ */
+function fromLane(c: Ctx, value: string, j: number): string {
+  return c.v.quad ? `subgroupShuffle(${value}, quad0 + ${u(j)})` : `subgroupBroadcast(${value}, ${u(j)})`;
+}
+
+/** Stream variable `name` of the stream output o multiplies (sw4: from the lane that owns it). */
 function perOutput(c: Ctx, name: string, o: number): string {
-  return c.v.kind === 'sw4' ? `subgroupBroadcast(${name}_s${o >> 2}, ${u(o & 3)})` : `${name}_${c.streams[o].id}`;
+  return c.v.kind === 'sw4' ? fromLane(c, `${name}_s${o >> 2}`, o & 3) : `${name}_${c.streams[o].id}`;
 }
 
 /** Multiply-accumulate quad t (inputs x*_t, decoded weights w_*_t) into the register tile. */
@@ -282,7 +292,7 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
   // The weights each output uses: sw4 broadcasts pair p from lane p % 4's slot p / 4.
   const weightOf = (o: number) => (v.kind === 'sw4' ? `wp${o}_${t}` : `w_${c.streams[o].id}_${t}`);
   if (v.kind === 'sw4')
-    for (let o = 0; o < outs; o++) L.add(`let wp${o}_${t} = subgroupBroadcast(w_s${o >> 2}_${t}, ${u(o & 3)});`);
+    for (let o = 0; o < outs; o++) L.add(`let wp${o}_${t} = ${fromLane(c, `w_s${o >> 2}_${t}`, o & 3)};`);
   // Rows in groups of 4: a group wholly past the expert's last row is skipped (a branch
   // uniform in the subgroup for sx4/sw4), so a partial tile costs its rows, not the tile's.
   const rowsPerGroup = v.kind === 'sw4' ? 1 : 4; // sw4 own row i is subgroup rows 4i..4i+3
@@ -291,7 +301,7 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
     const skip = v.kind === 'sw4' ? g > 0 : v.rows > 4;
     if (skip) L.open(`if (live_rows > ${u(firstRow)}) {`);
     for (let i = g; i < Math.min(g + rowsPerGroup, v.rows); i++) {
-      const x = v.kind === 'sx4' ? `subgroupBroadcast(x${i >> 2}_${t}, ${u(i & 3)})` : `x${i}_${t}`;
+      const x = v.kind === 'sx4' ? fromLane(c, `x${i >> 2}_${t}`, i & 3) : `x${i}_${t}`;
       L.add(`let r${i}_${t} = ${x};`);
       for (let o = 0; o < outs; o++) L.add(`${acc(i, o)} += dot(r${i}_${t}, ${weightOf(o)});`);
     }
@@ -421,7 +431,10 @@ function emitTileFn(c: Ctx, L: Lines): void {
   const { v } = c;
   const mats = c.mats.length;
   const outs = outputsPerRow(c);
-  L.open(`fn ${c.proj}_tile(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32) {`);
+  // lane: 0..3 within the subgroup (sx4, sw4) or the quad (':quad', whose first lane is quad0).
+  L.open(
+    `fn ${c.proj}_tile(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32${v.quad ? ', quad0: u32' : ''}) {`,
+  );
   L.add('let live_rows = row_end - row0;');
   // The rows this invocation loads (clamped into the tile: rows past its end are computed, never stored).
   const inputStride = c.vecInput ? c.kd / 4 : c.kd;
@@ -494,11 +507,13 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   const L = new Lines();
   if (sg) L.add('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
   const kind: Exclude<TileVariant['kind'], 'wg' | 'sgm'> = v.kind;
+  const group = v.quad ? 'quad (4 lanes of a subgroup)' : 'subgroup of 4 lanes';
+  const op = v.quad ? 'subgroupShuffle' : 'subgroupBroadcast';
   const how = {
-    sx4: `each subgroup of 4 lanes shares ${v.rows} rows (lane l loads rows 4q+l, subgroupBroadcast shares them) and each lane owns ${v.cols} columns`,
+    sx4: `each ${group} shares ${v.rows} rows (lane l loads rows 4q+l, ${op} shares them) and each lane owns ${v.cols} columns`,
     sw4:
-      `each lane owns ${v.rows} rows (subgroup rows 4i+lane) and the subgroup shares ${v.cols} columns: ` +
-      'each lane loads and decodes a quarter of the weights and subgroupBroadcast shares them',
+      `each lane owns ${v.rows} rows (rows 4i+lane of its ${group}) and the ${group} shares ${v.cols} columns: ` +
+      `each lane loads and decodes a quarter of the weights and ${op} shares them`,
     tile: `each invocation loads its own ${v.rows} rows and owns ${v.cols} columns`,
   }[kind];
   L.add(
@@ -523,6 +538,9 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   // src/dwdp/store-layout.ts), so a DWDP rank runs DP's kernel. Why one and not one binding per
   // source, measured on SwiftShader: docs/expert-gemm.md and docs/similarity.md.
   emitTileFn(c, L);
+  // ':quad': the counter that hands each quad its role (zeroed by the kernel: Dawn's workgroup
+  // zero-fill may be off, see src/gpu/device.ts).
+  if (v.quad) L.add('var<workgroup> quads_taken: atomic<u32>;');
 
   // Entry point: find the tile, run the tile function on its expert's block.
   L.add('');
@@ -533,12 +551,32 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   );
   L.add('let tile = row_tile(wid.y + wid.z * nwg.y);');
   if (sg) {
-    // Subgroup index from the local index: SwiftShader's subgroups are consecutive runs of 4.
+    if (v.quad) {
+      // Quads: lanes 4k..4k+3 of a subgroup (subgroup_invocation_id), whatever its size. Relied
+      // on, and checked by the host (subgroupQuadProblem): the subgroup size is a multiple of 4
+      // and every subgroup is full (the workgroup size a multiple of the largest subgroup size),
+      // so every lane's quad has 4 active lanes here. Nothing is assumed about which
+      // local_invocation_index lands on which lane: the quad's first lane takes the next role
+      // from a workgroup counter and shuffles it to the other three, so the 4 lanes share one
+      // role and the threads / 4 quads take roles 0 .. threads / 4 - 1 once each.
+      L.open('if (lid == 0u) {');
+      L.add('atomicStore(&quads_taken, 0u);');
+      L.close();
+      L.add('workgroupBarrier();', 'let quad0 = lane & ~3u;', 'var role = 0u;');
+      L.open('if (lane == quad0) {');
+      L.add('role = atomicAdd(&quads_taken, 1u);');
+      L.close();
+      L.add('let sub = subgroupShuffle(role, quad0);', 'let qlane = lane & 3u;');
+    } else {
+      // Subgroup index from the local index: SwiftShader's subgroups are consecutive runs of 4.
+      L.add('let sub = lid / 4u;');
+    }
     const rowsPerSub = v.kind === 'sx4' ? v.rows : 4 * v.rows;
     const colsPerSub = v.kind === 'sx4' ? 4 * v.cols : v.cols;
-    L.add('let sub = lid / 4u;', `let row0 = tile.begin + (sub / ${u(v.groupCols)}) * ${u(rowsPerSub)};`);
+    const own = v.quad ? 'qlane' : 'lane';
+    L.add(`let row0 = tile.begin + (sub / ${u(v.groupCols)}) * ${u(rowsPerSub)};`);
     L.add(
-      `let col_first = wid.x * ${u(tileCols)} + (sub % ${u(v.groupCols)}) * ${u(colsPerSub)}${v.kind === 'sx4' ? ' + lane' : ''};`,
+      `let col_first = wid.x * ${u(tileCols)} + (sub % ${u(v.groupCols)}) * ${u(colsPerSub)}${v.kind === 'sx4' ? ` + ${own}` : ''};`,
     );
   } else {
     L.add(`let row0 = tile.begin + (lid / ${u(v.groupCols)}) * ${u(v.rows)};`);
@@ -547,7 +585,7 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   L.open('if (row0 >= tile.end) {');
   L.add('return;');
   L.close();
-  L.add(`${proj}_tile(expert_table[tile.expert], row0, tile.end, col_first, lane);`);
+  L.add(`${proj}_tile(expert_table[tile.expert], row0, tile.end, col_first, ${v.quad ? 'qlane, quad0' : 'lane'});`);
   L.close();
   return { file: `<generated expert_gemm ${proj} ${variantName(v)}>`, code: L.out.join('\n') };
 }

@@ -108,10 +108,61 @@ export interface DownBindings {
   y: GPUBuffer;
 }
 
+/** What the subgroup variants read of an adapter: the subgroups feature and adapter.info's sizes. */
+export interface SubgroupSizes {
+  subgroups: boolean;
+  minSize?: number;
+  maxSize?: number;
+}
+
+export function subgroupSizes(gpu: Gpu): SubgroupSizes {
+  const info = gpu.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return { subgroups: gpu.subgroups, minSize: info.subgroupMinSize, maxSize: info.subgroupMaxSize };
+}
+
 /** The subgroup-of-4 variants need SwiftShader-like subgroups: exactly 4 lanes, always. */
 export function hasSubgroupsOf4(gpu: Gpu): boolean {
-  const info = gpu.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  return gpu.subgroups && info.subgroupMinSize === 4 && info.subgroupMaxSize === 4;
+  const s = subgroupSizes(gpu);
+  return s.subgroups && s.minSize === 4 && s.maxSize === 4;
+}
+
+/** The start of every quad refusal (the GPU bundle's run script reports those runs as skipped). */
+export const QUAD_REFUSAL = 'runs on quads of subgroup lanes';
+
+/**
+ * Why sx4/sw4 ':quad' variants of `threads` invocations per workgroup cannot run on an
+ * adapter with these subgroups, or undefined where they can. The generated code relies on
+ * every subgroup being whole quads, all active at the kernel's start: the subgroup size is a
+ * multiple of 4 (subgroupMinSize is; sizes are powers of two between subgroupMinSize and
+ * subgroupMaxSize on Vulkan, D3D12 and Metal, so every size the adapter runs is), and no
+ * subgroup is partial (the workgroup size is a multiple of subgroupMaxSize, hence of every
+ * smaller power of two). Nothing is assumed about how invocations map to lanes.
+ */
+export function subgroupQuadProblem(s: SubgroupSizes, threads: number, name = 'a :quad variant'): string | undefined {
+  const head = `${name} ${QUAD_REFUSAL}`;
+  if (!s.subgroups) return `${head}: it needs the subgroups feature, which this adapter lacks (use a 'tile:…' variant)`;
+  const { minSize: min, maxSize: max } = s;
+  if (min === undefined || max === undefined)
+    return `${head}: the adapter reports no subgroupMinSize/subgroupMaxSize, so whole quads cannot be checked (use a 'tile:…' variant)`;
+  if (!(Number.isInteger(min) && min >= 4 && min % 4 === 0 && Number.isInteger(max) && max >= min && max % 4 === 0))
+    return (
+      `${head}: the adapter's subgroups are ${min} to ${max} lanes, and a subgroup whose size is not a multiple of 4 ` +
+      "has a partial quad (subgroupMinSize must be a multiple of 4; use a 'tile:…' variant)"
+    );
+  if (threads % max !== 0) {
+    const groups = max >= 16 ? `${max / 16}x4` : `1x${max / 4}`; // max / 4 quads per workgroup
+    return (
+      `${head}: its ${threads} invocations per workgroup are not a multiple of the adapter's subgroupMaxSize ${max}, ` +
+      `so a subgroup could be partial (use groupRows × groupCols a multiple of ${max / 4}, e.g. sx4:8x4:${groups}:quad)`
+    );
+  }
+  return undefined;
+}
+
+/** Whether some ':quad' variant runs here: subgroups of a multiple of 4 lanes (4 on SwiftShader, 32 on NVIDIA, 32 or 64 on AMD). */
+export function hasSubgroupQuads(gpu: Gpu): boolean {
+  const s = subgroupSizes(gpu);
+  return subgroupQuadProblem(s, s.maxSize ?? 4) === undefined;
 }
 
 /** The per-format default for this adapter, its tile rows fitted to rowsPerExpert when known. */
@@ -129,7 +180,14 @@ export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string 
     const given = typeof variant === 'string' ? parseVariant(variant) : checkVariant(variant);
     const needs = variantNeeds(given);
     if (needs.subgroupsOf4 && !hasSubgroupsOf4(gpu))
-      return `${variantName(given)} needs subgroups of exactly 4 lanes; this adapter has none (use a 'tile:…' variant)`;
+      return (
+        `${variantName(given)} needs subgroups of exactly 4 lanes; this adapter has none ` +
+        `(${hasSubgroupQuads(gpu) ? `add ':quad' for quads inside its wider subgroups, or use` : 'use'} a 'tile:…' variant)`
+      );
+    if (needs.subgroupQuads) {
+      const problem = subgroupQuadProblem(subgroupSizes(gpu), needs.subgroupQuads, variantName(given));
+      if (problem !== undefined) return problem;
+    }
     if (needs.subgroupMatrix && !gpu.subgroupMatrixConfigs.length)
       return (
         `${variantName(given)} needs the ${SUBGROUP_MATRIX_FEATURE} feature, which this adapter lacks ` +

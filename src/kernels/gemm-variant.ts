@@ -2,7 +2,7 @@
 // lab field, tuning cache entry) into a typed GemmVariant that the code generator and the
 // host consume; nothing below the edge handles variant strings.
 //
-//   variant  = 'naive' | kind ':' rows 'x' cols ':' groupRows 'x' groupCols [':loop'] [':f16']
+//   variant  = 'naive' | kind ':' rows 'x' cols ':' groupRows 'x' groupCols [':loop'] [':quad'] [':f16']
 //            | 'sgm' ':' rows 'x' cols [':' M 'x' N 'x' K] [':f16']
 //   kind     = 'tile' | 'sx4' | 'sw4' | 'wg'
 //
@@ -26,6 +26,15 @@
 // - ':loop' (compressed formats only): the 4 code words of a 16/32-value step are walked by a
 //   run-time loop instead of unrolled (a quarter of the code; the f32 kernel has no such step
 //   and ignores it, and so does 'wg', which decodes whole words into workgroup memory).
+// - ':quad' (sx4 and sw4): the same tiles on quads, groups of 4 lanes inside a subgroup of
+//   any size that is a multiple of 4 (NVIDIA's 32, AMD's 32 or 64, SwiftShader's 4): lane l
+//   exchanges values with subgroupShuffle(x, (l & ~3) | j) instead of subgroupBroadcast(x, j),
+//   and each quad's role (its rows and columns) is taken from a workgroup counter by the
+//   quad's first lane and shuffled to the other three, so every role is taken by exactly one
+//   quad whatever the mapping of invocations to subgroup lanes (the host's conditions:
+//   subgroupQuadProblem in expert-gemm.ts). Without ':quad', sx4/sw4 need subgroups of
+//   exactly 4 lanes and keep subgroupBroadcast (the code measured on SwiftShader); on such an
+//   adapter a quad is the whole subgroup, so ':quad' runs the shuffle code on the same lanes.
 // - ':f16' ('wg' and 'sgm', adapters with shader-f16): the staged operands are f16 (half the
 //   workgroup memory and its traffic), products and sums stay f32.
 // - 'sgm' (subgroup-matrix tile, Dawn's chromium-experimental-subgroup-matrix): staged like
@@ -68,6 +77,8 @@ export interface TileVariant {
   groupCols: number;
   /** Compressed formats: walk the 4 code words of a step in a run-time loop. */
   loopWords?: boolean;
+  /** sx4/sw4: quads inside subgroups of any multiple of 4 lanes, values exchanged by subgroupShuffle. */
+  quad?: boolean;
   /** 'wg' and 'sgm': operands staged as f16 (needs the shader-f16 feature). Omitted: f32. */
   operands?: OperandType;
   /** 'sgm' only: the subgroup-matrix shape (left M×K, right K×N, result M×N); omitted: picked from the adapter. */
@@ -133,6 +144,8 @@ export function usesSubgroups(v: GemmVariant): boolean {
 export interface VariantNeeds {
   /** sx4/sw4: subgroups of exactly 4 lanes. */
   subgroupsOf4: boolean;
+  /** sx4/sw4 ':quad': subgroups of a multiple of 4 lanes, this many invocations per workgroup (0: none needed). */
+  subgroupQuads: number;
   /** ':f16': the shader-f16 feature. */
   shaderF16: boolean;
   /** 'sgm': the chromium-experimental-subgroup-matrix feature, and a config of the variant's operand type. */
@@ -141,7 +154,8 @@ export interface VariantNeeds {
 
 export function variantNeeds(v: GemmVariant): VariantNeeds {
   return {
-    subgroupsOf4: usesSubgroups(v),
+    subgroupsOf4: usesSubgroups(v) && !(v as TileVariant).quad,
+    subgroupQuads: usesSubgroups(v) && (v as TileVariant).quad ? tileShape(v as TileVariant).threads : 0,
     shaderF16: (v.kind === 'wg' || v.kind === 'sgm') && v.operands === 'f16',
     subgroupMatrix: v.kind === 'sgm',
   };
@@ -194,16 +208,16 @@ export function variantName(v: GemmVariant): string {
     const mm = v.matrix ? `:${v.matrix.m}x${v.matrix.n}x${v.matrix.k}` : '';
     return `sgm:${v.rows}x${v.cols}${mm}${f16}`;
   }
-  return `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}${f16}`;
+  return `${v.kind}:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}${v.loopWords ? ':loop' : ''}${v.quad ? ':quad' : ''}${f16}`;
 }
 
 const GRAMMAR =
-  "'naive', kind:rows×cols:groupRows×groupCols[:loop][:f16] with kind tile, sx4, sw4 or wg, " +
-  "or sgm:rows×cols[:M×N×K][:f16], e.g. 'sx4:8x4:2x2', 'wg:4x4:8x8:f16' or 'sgm:2x2:16x16x16:f16'";
+  "'naive', kind:rows×cols:groupRows×groupCols[:loop][:quad][:f16] with kind tile, sx4, sw4 or wg, " +
+  "or sgm:rows×cols[:M×N×K][:f16], e.g. 'sx4:8x4:2x2', 'sx4:8x4:4x4:quad', 'wg:4x4:8x8:f16' or 'sgm:2x2:16x16x16:f16'";
 
 /**
- * 'naive', '<tile|sx4|sw4|wg>:<rows>x<cols>:<groupRows>x<groupCols>[:loop][:f16]' (e.g.
- * 'sx4:8x4:2x2') or 'sgm:<rows>x<cols>[:<M>x<N>x<K>][:f16]' (e.g. 'sgm:2x2:f16').
+ * 'naive', '<tile|sx4|sw4|wg>:<rows>x<cols>:<groupRows>x<groupCols>[:loop][:quad][:f16]' (e.g.
+ * 'sx4:8x4:2x2', 'sw4:4x8:4x4:quad') or 'sgm:<rows>x<cols>[:<M>x<N>x<K>][:f16]' (e.g. 'sgm:2x2:f16').
  */
 export function parseVariant(s: string): GemmVariant {
   if (s.trim() === 'naive') return { kind: 'naive' };
@@ -218,7 +232,7 @@ export function parseVariant(s: string): GemmVariant {
       ...(g[3] ? { matrix: { m: +g[3], n: +g[4], k: +g[5] } } : {}),
       ...(g[6] ? { operands: 'f16' as const } : {}),
     });
-  const m = /^(tile|sx4|sw4|wg):(\d+)x(\d+):(\d+)x(\d+)(:loop)?(:f16)?$/.exec(s.trim());
+  const m = /^(tile|sx4|sw4|wg):(\d+)x(\d+):(\d+)x(\d+)(:loop)?(:quad)?(:f16)?$/.exec(s.trim());
   if (!m) throw new Error(`bad GEMM variant '${s}' (expected ${GRAMMAR})`);
   return checkVariant({
     kind: m[1] as TileKind,
@@ -227,7 +241,8 @@ export function parseVariant(s: string): GemmVariant {
     groupRows: +m[4],
     groupCols: +m[5],
     ...(m[6] ? { loopWords: true } : {}),
-    ...(m[7] ? { operands: 'f16' as const } : {}),
+    ...(m[7] ? { quad: true } : {}),
+    ...(m[8] ? { operands: 'f16' as const } : {}),
   });
 }
 
@@ -251,6 +266,13 @@ export function checkVariant(v: GemmVariant): GemmVariant {
     throw new Error(
       `bad GEMM variant ${variantName(v)}: f16 operands are staged in workgroup memory, so only the wg and sgm kinds take ':f16' ` +
         `(e.g. wg:${v.rows}x${v.cols}:${v.groupRows}x${v.groupCols}:f16)`,
+    );
+  if (v.quad !== undefined && v.quad !== true)
+    throw new Error(`bad GEMM variant ${JSON.stringify(v)}: quad must be true or omitted`);
+  if (v.quad && !usesSubgroups(v))
+    throw new Error(
+      `bad GEMM variant ${variantName(v)}: only the subgroup kinds sx4 and sw4 take ':quad' ` +
+        `(e.g. sx4:${4 * Math.ceil(v.rows / 4)}x${v.cols}:${v.groupRows}x${v.groupCols}:quad)`,
     );
   if (v.kind === 'sgm') return checkSubgroupMatrixVariant(v);
   if (v.matrix !== undefined || v.lanes !== undefined)
@@ -312,7 +334,7 @@ export interface ShaderKeyInput {
 
 /**
  * The pipeline cache key of a variant on a problem: exactly the fields that change the
- * generated code (':loop' only for compressed formats outside 'wg', ':f16' only on 'wg',
+ * generated code (':loop' only for compressed formats outside 'wg', ':quad', ':f16' only on 'wg' and 'sgm',
  * the scale block only for fp8).
  */
 export function shaderKey(v: GemmVariant, p: ShaderKeyInput): string {
@@ -324,6 +346,7 @@ export function shaderKey(v: GemmVariant, p: ShaderKeyInput): string {
           `${v.rows}x${v.cols}`,
           `${v.groupRows}x${v.groupCols}`,
           v.loopWords && p.format !== 'f32' && v.kind !== 'wg' ? 'loop' : '',
+          v.quad ? 'quad' : '',
           (v.kind === 'wg' || v.kind === 'sgm') && v.operands === 'f16' ? 'f16' : '',
           v.kind === 'sgm' && v.matrix ? `M${v.matrix.m}x${v.matrix.n}x${v.matrix.k}` : '',
           v.kind === 'sgm' ? `L${v.lanes ?? 0}` : '',
