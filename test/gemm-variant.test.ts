@@ -13,6 +13,7 @@ import {
 } from '../src/kernels/gemm-variant.ts';
 import {
   F16_SWEEP_CANDIDATES,
+  QUAD_SWEEP_CANDIDATES,
   SGM_SWEEP_CANDIDATES,
   SUBGROUP_SWEEP_CANDIDATES,
   TILE_SWEEP_CANDIDATES,
@@ -29,6 +30,8 @@ describe('GEMM variant grammar', () => {
       'sx4:8x4:2x2',
       'sx4:8x4:2x2:loop',
       'sw4:4x8:2x2:loop',
+      'sx4:8x4:4x4:quad',
+      'sw4:4x8:4x4:loop:quad',
       'tile:3x2:4x5',
       'wg:4x4:8x8',
       'wg:4x4:8x8:f16',
@@ -39,6 +42,19 @@ describe('GEMM variant grammar', () => {
       expect(variantName(parseVariant(s))).toBe(s);
     }
     expect(parseVariant(' sx4:8x4:2x2 ')).toEqual({ kind: 'sx4', rows: 8, cols: 4, groupRows: 2, groupCols: 2 });
+    expect(parseVariant('sw4:4x8:4x4:loop:quad')).toEqual({
+      kind: 'sw4',
+      rows: 4,
+      cols: 8,
+      groupRows: 4,
+      groupCols: 4,
+      loopWords: true,
+      quad: true,
+    });
+    // Quads need subgroups of a multiple of 4 lanes and whole subgroups per workgroup; without ':quad', exactly 4 lanes.
+    expect(variantNeeds(parseVariant('sx4:8x4:4x4:quad'))).toMatchObject({ subgroupsOf4: false, subgroupQuads: 64 });
+    expect(variantNeeds(parseVariant('sx4:8x4:4x4'))).toMatchObject({ subgroupsOf4: true, subgroupQuads: 0 });
+    expect(variantNeeds(parseVariant('tile:4x4:8x8'))).toMatchObject({ subgroupsOf4: false, subgroupQuads: 0 });
   });
 
   it('refuses malformed names and out-of-range fields, naming the field and a valid choice', () => {
@@ -59,6 +75,17 @@ describe('GEMM variant grammar', () => {
       checkVariant({ kind: 'wg', rows: 1, cols: 1, groupRows: 1, groupCols: 1, operands: 'bf16' as 'f16' }),
     ).toThrow(/operands must be 'f32' or 'f16'/);
     expect(() => parseVariant('sx4:6x4:2x2')).toThrow(/multiple of 4 \(e\.g\. 8\)/);
+    expect(() => parseVariant('sx4:8x4:2x2:quad:loop')).toThrow(
+      /expected 'naive', kind:rows×cols:groupRows×groupCols\[:loop\]\[:quad\]/,
+    );
+    expect(() => parseVariant('tile:3x4:2x2:quad')).toThrow(
+      /only the subgroup kinds sx4 and sw4 take ':quad' \(e\.g\. sx4:4x4:2x2:quad\)/,
+    );
+    expect(() => parseVariant('wg:4x4:8x8:quad:f16')).toThrow(/only the subgroup kinds sx4 and sw4 take ':quad'/);
+    expect(() => parseVariant('sgm:2x2:quad')).toThrow(/expected 'naive'/);
+    expect(() =>
+      checkVariant({ kind: 'sx4', rows: 4, cols: 1, groupRows: 1, groupCols: 1, quad: 1 as unknown as true }),
+    ).toThrow(/quad must be true or omitted/);
     expect(() => parseVariant('tile:65x1:1x1')).toThrow(/rows = 65 must be an integer in 1\.\.64/);
     expect(() => parseVariant('tile:1x1:32x16')).toThrow(/512 invocations per workgroup, at most 256/);
     expect(() => checkVariant({ kind: 'tile', rows: 1.5, cols: 1, groupRows: 1, groupCols: 1 })).toThrow(/rows = 1.5/);
@@ -81,7 +108,7 @@ describe('GEMM variant grammar', () => {
     expect(workgroupBytes(parseVariant('wg:4x4:8x8:f16'), 2)).toBe((32 + 64) * 4 * 8 + 128);
     expect(workgroupBytes(parseVariant('wg:4x4:8x8'), 1)).toBe((32 + 32) * 4 * 16 + 128);
     expect(workgroupBytes(parseVariant('tile:4x4:8x8'), 2)).toBe(0);
-    const none = { subgroupsOf4: false, shaderF16: false, subgroupMatrix: false };
+    const none = { subgroupsOf4: false, subgroupQuads: 0, shaderF16: false, subgroupMatrix: false };
     expect(variantNeeds(parseVariant('wg:4x4:8x8:f16'))).toEqual({ ...none, shaderF16: true });
     expect(variantNeeds(parseVariant('sw4:4x8:2x2'))).toEqual({ ...none, subgroupsOf4: true });
     expect(variantNeeds(parseVariant('wg:4x4:8x8'))).toEqual(none);
@@ -165,6 +192,9 @@ describe('shader key', () => {
     expect(key('wg:4x4:8x8:loop', { format: 'nvfp4' })).toBe(key('wg:4x4:8x8', { format: 'nvfp4' }));
     expect(key('wg:4x4:8x8:f16')).not.toBe(key('wg:4x4:8x8'));
     expect(key('wg:4x4:8x8')).not.toBe(key('tile:4x4:8x8'));
+    // ':quad' exchanges by subgroupShuffle and takes roles from a counter: other code, every format.
+    expect(key('sx4:8x4:2x2:quad')).not.toBe(key('sx4:8x4:2x2'));
+    expect(key('sw4:4x8:2x2:loop:quad', { format: 'nvfp4' })).not.toBe(key('sw4:4x8:2x2:loop', { format: 'nvfp4' }));
     // sgm: the matrix shape, operands and lanes change the code.
     const sgm = (s: string, lanes = 32) => shaderKey({ ...(parseVariant(s) as TileVariant), lanes }, problem);
     expect(sgm('sgm:2x2:16x16x16:f16')).not.toBe(sgm('sgm:2x2:16x8x16:f16'));
@@ -191,6 +221,7 @@ describe('the variants the sweeps and the benchmark try', () => {
       ...SUBGROUP_SWEEP_CANDIDATES,
       ...F16_SWEEP_CANDIDATES,
       ...SGM_SWEEP_CANDIDATES,
+      ...QUAD_SWEEP_CANDIDATES,
       ...VARIANT_FAMILIES.map((f) => f.variant),
     ];
     for (const s of all) {
@@ -205,5 +236,6 @@ describe('the variants the sweeps and the benchmark try', () => {
     }
     expect(F16_SWEEP_CANDIDATES.every((s) => variantNeeds(parseVariant(s)).shaderF16)).toBe(true);
     expect(TILE_SWEEP_CANDIDATES.some((s) => s.startsWith('wg:'))).toBe(true);
+    expect(QUAD_SWEEP_CANDIDATES.every((s) => variantNeeds(parseVariant(s)).subgroupQuads > 0)).toBe(true);
   });
 });

@@ -3,6 +3,9 @@
 // wrong results) are reported, never chosen; the winner is recorded per shape class.
 import { describe, expect, it } from 'vitest';
 import { GroupedExpertGemm, hasSubgroupsOf4, variantProblem } from '../src/kernels/expert-gemm.ts';
+import { QUAD_SWEEP_CANDIDATES } from '../src/kernels/gemm-tuning.ts';
+import { parseVariant, tileShape, type TileVariant } from '../src/kernels/gemm-variant.ts';
+import type { Gpu } from '../src/gpu/index.ts';
 import { copyLab } from '../src/lab/kernels/copy.ts';
 import { expertGemmLab } from '../src/lab/kernels/expert-gemm.ts';
 import { routerLab } from '../src/lab/kernels/router.ts';
@@ -64,6 +67,37 @@ describe('lab sweep', () => {
     expect(report.shapeClass).toEqual({ kernel: 'expert-gemm', base: 'int8 H32 F32', rows: 8 });
     const found = await cache.lookup(adapterKey(gpu.info), report.shapeClass!, (v) => variantProblem(gpu, v));
     expect(found).toMatchObject({ variant: report.best!.variant, tried: valid.length });
+  });
+
+  it("expert-gemm candidates follow the adapter's subgroups: sx4/sw4 at 4 lanes, whole-subgroup quads at 32 or 64", () => {
+    // Fake adapters: only what the candidate list reads (the subgroups feature and sizes, f16, configs, a limit).
+    const fake = (minSize?: number, maxSize?: number) =>
+      ({
+        subgroups: minSize !== undefined,
+        f16: false,
+        subgroupMatrixConfigs: [],
+        adapter: { info: { subgroupMinSize: minSize, subgroupMaxSize: maxSize } },
+        device: { limits: { maxComputeWorkgroupStorageSize: 16384 } },
+      }) as unknown as Gpu;
+    const list = (gpu: Gpu) => expertGemmLab.sweepCandidates!(gpu, { ...SHAPE, format: 'nvfp4' });
+    const quads = (l: string[]) => l.filter((v) => v.endsWith(':quad'));
+    const threads = (v: string) => tileShape(parseVariant(v) as TileVariant).threads;
+    const at4 = list(fake(4, 4));
+    expect(at4).toContain('sx4:8x4:2x2');
+    expect(quads(at4)).toEqual([]); // the broadcast code, measured there
+    for (const [min, max] of [
+      [32, 32],
+      [64, 64],
+      [32, 64],
+    ]) {
+      const l = list(fake(min, max));
+      expect(quads(l), `${min}–${max} lanes`).toEqual(QUAD_SWEEP_CANDIDATES.filter((v) => threads(v) % max === 0));
+      expect(quads(l).length).toBeGreaterThan(2);
+      expect(l.filter((v) => /^s[xw]4:/.test(v) && !v.endsWith(':quad'))).toEqual([]);
+    }
+    // Subgroups of 2 to 64 lanes (a size not a multiple of 4), or none: no quads.
+    expect(quads(list(fake(2, 64)))).toEqual([]);
+    expect(quads(list(fake()))).toEqual([]);
   });
 
   it('a candidate with a wrong result is rejected even when it is the fastest', async () => {

@@ -236,6 +236,9 @@ export const VARIANT_FAMILIES: readonly { what: string; variant: string }[] = [
   { what: 'portable register tile', variant: 'tile:4x4:8x8' },
   { what: 'inputs shared in subgroups of 4', variant: 'sx4:8x4:2x2' },
   { what: 'weights shared in subgroups of 4', variant: 'sw4:4x8:2x2' },
+  // 64 invocations: whole subgroups of 4, 32 or 64 lanes (subgroupQuadProblem).
+  { what: 'inputs shared in quads of any multiple-of-4 subgroup (subgroupShuffle)', variant: 'sx4:8x4:4x4:quad' },
+  { what: 'weights shared in quads of any multiple-of-4 subgroup (subgroupShuffle)', variant: 'sw4:4x8:4x4:quad' },
   { what: 'workgroup-memory tile, weights decoded once per workgroup', variant: 'wg:8x4:4x8' },
   { what: 'workgroup-memory tile, f16 operands', variant: 'wg:8x4:4x8:f16' },
   { what: 'subgroup-matrix tile, f32 operands (M×N×K from the adapter)', variant: 'sgm:2x2' },
@@ -258,6 +261,25 @@ export const SUBGROUP_SWEEP_CANDIDATES: readonly string[] = [
   'sw4:4x8:2x2:loop',
   'sw4:4x16:2x1:loop',
   'sw4:8x8:1x2:loop',
+];
+
+/**
+ * With subgroups wider than 4 whose sizes are multiples of 4 (NVIDIA 32, AMD 32/64): the
+ * sx4/sw4 shapes measured best on SwiftShader on quads (':quad'), with 32, 64 and 128
+ * invocations per workgroup; the sweep keeps those whose workgroup is whole subgroups
+ * (subgroupQuadProblem). Not measured on such a GPU yet (docs/expert-gemm.md).
+ */
+export const QUAD_SWEEP_CANDIDATES: readonly string[] = [
+  'sx4:8x4:2x4:quad',
+  'sx4:8x4:4x4:quad',
+  'sx4:8x4:2x8:loop:quad',
+  'sx4:4x8:4x4:quad',
+  'sx4:16x4:2x4:loop:quad',
+  'sw4:4x8:4x2:quad',
+  'sw4:4x8:4x4:quad',
+  'sw4:4x8:4x4:loop:quad',
+  'sw4:8x8:2x4:loop:quad',
+  'sw4:4x16:4x4:loop:quad',
 ];
 
 /**

@@ -8,6 +8,7 @@ import {
   DEFAULT_TILE_VARIANT,
   GroupedExpertGemm,
   expertGemmReference,
+  hasSubgroupQuads,
   hasSubgroupsOf4,
   variantName,
   variantProblem,
@@ -15,6 +16,7 @@ import {
 } from '../../kernels/expert-gemm.ts';
 import {
   F16_SWEEP_CANDIDATES,
+  QUAD_SWEEP_CANDIDATES,
   SGM_SWEEP_CANDIDATES,
   SUBGROUP_SWEEP_CANDIDATES,
   TILE_SWEEP_CANDIDATES,
@@ -127,11 +129,14 @@ export const expertGemmLab: LabKernel<Float32Array> = {
     const list = subgroups
       ? [DEFAULT_SUBGROUP_VARIANTS[s.format], ...SUBGROUP_SWEEP_CANDIDATES]
       : [DEFAULT_TILE_VARIANT, ...TILE_SWEEP_CANDIDATES];
+    // Wider subgroups of a multiple of 4 lanes: the quad variants whose workgroup is whole subgroups.
+    if (!subgroups && hasSubgroupQuads(gpu))
+      list.push(...QUAD_SWEEP_CANDIDATES.filter((v) => variantProblem(gpu, v) === undefined));
     if (gpu.f16) list.push(...F16_SWEEP_CANDIDATES);
     if (gpu.subgroupMatrixConfigs.length)
       list.push(...SGM_SWEEP_CANDIDATES.filter((v) => variantProblem(gpu, v) === undefined));
     // ':loop' changes nothing for f32 (no code words to walk).
-    const named = list.map((v) => (s.format === 'f32' ? v.replace(/:loop$/, '') : v));
+    const named = list.map((v) => (s.format === 'f32' ? v.replace(/:loop(?=:|$)/, '') : v));
     return [...new Set(named)];
   },
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<Float32Array>> {
