@@ -60,10 +60,13 @@ lab() { # name, then lab arguments
         recordedIn: x.recordedIn, medianMs: x.medianMs ?? x.best?.medianMs,
         gflops: x.gflops ?? x.best?.gflops, fractionOfCeiling: x.fractionOfCeiling, checkOk: x.checkOk });
       console.log("   " + JSON.stringify(pick(r)));' "results/$name.json" >> results/summary.txt 2>/dev/null || true
-  elif grep -q "which this adapter lacks\|this adapter has none\|has no .* subgroup-matrix config" "results/$name.log" 2>/dev/null; then
+  elif grep -q "which this adapter lacks\|this adapter has none\|has no .* subgroup-matrix config\|runs on quads of subgroup lanes" \
+    "results/$name.log" 2>/dev/null; then
     # A variant this adapter cannot run (':f16' without shader-f16, 'sgm' without subgroup
-    # matrices or without a config of its operand type): the reason, not a failure.
-    echo "   SKIPPED: $(grep -o "needs [^(]*\|has no [^(]*" "results/$name.log" | head -1)" | tee -a results/summary.txt
+    # matrices or without a config of its operand type, ':quad' where subgroups are not whole
+    # quads or not whole in its workgroup): the reason, not a failure.
+    echo "   SKIPPED: $(grep -o "needs [^(]*\|has no [^(]*\|runs on quads of subgroup lanes: [^(]*" "results/$name.log" | head -1)" |
+      tee -a results/summary.txt
   else
     failed=$((failed + 1)); echo "   FAILED (results/$name.log)" | tee -a results/summary.txt; tail -3 "results/$name.log"
   fi
@@ -90,7 +93,7 @@ lab peak peak --runs "$runs"
 lab copy copy --runs "$runs"
 for w in f32 int8 fp8 nvfp4; do
   # The sweep first (it includes the `wg`, with shader-f16 the `:f16`, with subgroup matrices the
-  # `sgm` candidates): its winner, recorded in the tuning cache, is what the plain run after it
+  # `sgm`, with subgroups of a multiple of 4 lanes the sx4/sw4 `:quad` candidates): its winner, recorded in the tuning cache, is what the plain run after it
   # and bench:kernels at the end use.
   sweep "gemm-bench-$w-sweep" expert-gemm "${bench[@]}" --weights "$w" --runs 3
   tuned "gemm-bench-$w" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs"
@@ -102,6 +105,10 @@ for w in f32 int8 fp8 nvfp4; do
   # operands, f32 results; SKIPPED with the reason where the adapter lacks the feature or a config.
   lab "gemm-bench-$w-sgm" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant sgm:2x2
   lab "gemm-bench-$w-sgm-f16" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant sgm:2x2:f16
+  # Quads (sx4/sw4 on groups of 4 lanes of the GPU's subgroups, subgroupShuffle), 64 invocations
+  # (whole subgroups of 32 or 64 lanes); SKIPPED with the reason where subgroups are not whole quads.
+  lab "gemm-bench-$w-sx4-quad" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant sx4:8x4:4x4:quad
+  lab "gemm-bench-$w-sw4-quad" expert-gemm "${bench[@]}" --weights "$w" --runs "$runs" --variant sw4:4x8:4x4:quad
   sweep "gemm-r1-$w-sweep" expert-gemm "${r1[@]}" --weights "$w" --runs 3
   tuned "gemm-r1-$w" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs"
   lab "gemm-r1-$w-wg" expert-gemm "${r1[@]}" --weights "$w" --runs "$runs" --variant wg:8x4:8x16
