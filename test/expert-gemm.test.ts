@@ -500,15 +500,28 @@ describe("quads (sx4/sw4 ':quad'): subgroupShuffle within groups of 4 lanes of a
     const problem = { layout: expertLayout('nvfp4', 48, 80), experts: 3 };
     for (const [name, quad] of [
       ['sw4:2x3:2x2:quad', true],
-      ['sx4:4x2:2x2:quad', true],
+      ['sx4:8x2:2x2:quad', true],
       ['sw4:2x3:2x2', false],
-      ['sx4:4x2:2x2', false],
+      ['sx4:8x2:2x2', false],
     ] as const) {
       const { code } = tiledProgramPart(problem, parseVariant(name) as TileVariant, 'gate_up');
       expect(code.includes('subgroupBroadcast('), name).toBe(!quad);
       expect(code.includes('subgroupShuffle('), name).toBe(quad);
       expect(code.includes('atomicAdd(&quads_taken, 1u)'), name).toBe(quad);
-      if (quad) expect(code.match(/subgroupShuffle\([^;]*, quad0 \+ [0-3]u\)/g)?.length ?? 0, name).toBeGreaterThan(0);
+      if (!quad) continue;
+      expect(code.match(/subgroupShuffle\([^;]*, quad0 \+ [0-3]u\)/g)?.length ?? 0, name).toBeGreaterThan(0);
+      // Subgroup-uniform control flow around the shuffles: the early return and the row-group skips are votes.
+      expect(code, name).toContain('if (subgroupAll(row0 >= tile.end)) {');
+      expect(code.match(/if \(live_rows/g), name).toBeNull();
+      expect(code.match(/if \(subgroupAny\(live_rows > \d+u\)\)/g)?.length ?? 0, name).toBeGreaterThan(0);
+      // The lane index reaches the tile only as its place in the quad (lane & 3) and the quad's first lane.
+      const main = code.slice(code.indexOf('fn main('));
+      const uses = main.match(/[^\n]*\blane\b[^\n]*/g) ?? [];
+      expect(uses.slice(1), name).toEqual([
+        '  let quad0 = lane & ~3u;',
+        '  if (lane == quad0) {',
+        '  let qlane = lane & 3u;',
+      ]);
     }
   });
 

@@ -299,7 +299,10 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
   for (let g = 0; g < v.rows; g += rowsPerGroup) {
     const firstRow = v.kind === 'sw4' ? 4 * g : g;
     const skip = v.kind === 'sw4' ? g > 0 : v.rows > 4;
-    if (skip) L.open(`if (live_rows > ${u(firstRow)}) {`);
+    // ':quad': skipped only where the whole subgroup can skip (subgroupAny), so every shuffle
+    // stays in subgroup-uniform control flow (see tiledProgramPart).
+    const live = `live_rows > ${u(firstRow)}`;
+    if (skip) L.open(`if (${v.quad ? `subgroupAny(${live})` : live}) {`);
     for (let i = g; i < Math.min(g + rowsPerGroup, v.rows); i++) {
       const x = v.kind === 'sx4' ? fromLane(c, `x${i >> 2}_${t}`, i & 3) : `x${i}_${t}`;
       L.add(`let r${i}_${t} = ${x};`);
@@ -435,7 +438,8 @@ function emitTileFn(c: Ctx, L: Lines): void {
   L.open(
     `fn ${c.proj}_tile(block: u32, row0: u32, row_end: u32, col_first: u32, lane: u32${v.quad ? ', quad0: u32' : ''}) {`,
   );
-  L.add('let live_rows = row_end - row0;');
+  // ':quad': a quad past the tile's end runs on beside its subgroup (no early return), with no live rows.
+  L.add(v.quad ? 'let live_rows = select(0u, row_end - row0, row_end > row0);' : 'let live_rows = row_end - row0;');
   // The rows this invocation loads (clamped into the tile: rows past its end are computed, never stored).
   const inputStride = c.vecInput ? c.kd / 4 : c.kd;
   const loadRow = (q: number) =>
@@ -507,12 +511,13 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
   const L = new Lines();
   if (sg) L.add('enable subgroups;', 'diagnostic(off, subgroup_uniformity);');
   const kind: Exclude<TileVariant['kind'], 'wg' | 'sgm'> = v.kind;
-  const group = v.quad ? 'quad (4 lanes of a subgroup)' : 'subgroup of 4 lanes';
+  const group = v.quad ? 'quad (lanes 4k..4k+3 of a subgroup of any multiple of 4 lanes)' : 'subgroup of 4 lanes';
+  const its = v.quad ? 'quad' : 'subgroup';
   const op = v.quad ? 'subgroupShuffle' : 'subgroupBroadcast';
   const how = {
     sx4: `each ${group} shares ${v.rows} rows (lane l loads rows 4q+l, ${op} shares them) and each lane owns ${v.cols} columns`,
     sw4:
-      `each lane owns ${v.rows} rows (rows 4i+lane of its ${group}) and the ${group} shares ${v.cols} columns: ` +
+      `each lane owns ${v.rows} rows (rows 4i+lane of its ${its}) and the ${group} shares ${v.cols} columns: ` +
       `each lane loads and decodes a quarter of the weights and ${op} shares them`,
     tile: `each invocation loads its own ${v.rows} rows and owns ${v.cols} columns`,
   }[kind];
@@ -558,7 +563,10 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
       // so every lane's quad has 4 active lanes here. Nothing is assumed about which
       // local_invocation_index lands on which lane: the quad's first lane takes the next role
       // from a workgroup counter and shuffles it to the other three, so the 4 lanes share one
-      // role and the threads / 4 quads take roles 0 .. threads / 4 - 1 once each.
+      // role and the threads / 4 quads take roles 0 .. threads / 4 - 1 once each. Every
+      // shuffle after this runs in subgroup-uniform control flow (the early return below and
+      // the row-group skips are subgroupAll / subgroupAny; loops have constant bounds), where
+      // WGSL defines them: no lane of a subgroup is inactive, whichever quads it holds.
       L.open('if (lid == 0u) {');
       L.add('atomicStore(&quads_taken, 0u);');
       L.close();
@@ -582,7 +590,7 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
     L.add(`let row0 = tile.begin + (lid / ${u(v.groupCols)}) * ${u(v.rows)};`);
     L.add(`let col_first = wid.x * ${u(tileCols)} + lid % ${u(v.groupCols)};`, 'let lane = 0u;');
   }
-  L.open('if (row0 >= tile.end) {');
+  L.open(v.quad ? 'if (subgroupAll(row0 >= tile.end)) {' : 'if (row0 >= tile.end) {');
   L.add('return;');
   L.close();
   L.add(`${proj}_tile(expert_table[tile.expert], row0, tile.end, col_first, ${v.quad ? 'qlane, quad0' : 'lane'});`);
