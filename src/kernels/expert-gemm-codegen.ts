@@ -559,8 +559,10 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
     if (v.quad) {
       // Quads: lanes 4k..4k+3 of a subgroup (subgroup_invocation_id), whatever its size. Relied
       // on, and checked by the host (subgroupQuadProblem): the subgroup size is a multiple of 4
-      // and every subgroup is full (the workgroup size a multiple of the largest subgroup size),
-      // so every lane's quad has 4 active lanes here. Nothing is assumed about which
+      // and every subgroup is full (the workgroup size a multiple of the largest subgroup size;
+      // that such a 1-D workgroup is packed into full subgroups is what Vulkan, D3D12 and
+      // Metal implementations do, not something WebGPU promises), so every lane's quad has 4
+      // active lanes here. Nothing is assumed about which
       // local_invocation_index lands on which lane: the quad's first lane takes the next role
       // from a workgroup counter and shuffles it to the other three, so the 4 lanes share one
       // role and the threads / 4 quads take roles 0 .. threads / 4 - 1 once each. Every
