@@ -274,7 +274,7 @@ function codeLoad(c: Ctx, s: Stream, k: string): string {
  * `value` as lane j of this invocation's 4 lanes hold it: subgroupBroadcast from lane j where
  * the subgroup is those 4 lanes (sx4, sw4), subgroupShuffle from lane (lane & ~3) | j of its
  * quad where it is wider (':quad'; quad0 = lane & ~3, see tiledProgramPart). Both are called
- * where all 4 lanes of the quad are active (every branch around them is uniform in the quad).
+ * in control flow uniform in the subgroup (for ':quad' by construction: see tiledProgramPart).
  */
 function fromLane(c: Ctx, value: string, j: number): string {
   return c.v.quad ? `subgroupShuffle(${value}, quad0 + ${u(j)})` : `subgroupBroadcast(${value}, ${u(j)})`;
@@ -562,10 +562,10 @@ export function tiledProgramPart(p: CodegenProblem, v: TileVariant, proj: Projec
       // and every subgroup is full (the workgroup size a multiple of the largest subgroup size;
       // that such a 1-D workgroup is packed into full subgroups is what Vulkan, D3D12 and
       // Metal implementations do, not something WebGPU promises), so every lane's quad has 4
-      // active lanes here. Nothing is assumed about which
-      // local_invocation_index lands on which lane: the quad's first lane takes the next role
-      // from a workgroup counter and shuffles it to the other three, so the 4 lanes share one
-      // role and the threads / 4 quads take roles 0 .. threads / 4 - 1 once each. Every
+      // active lanes here. Nothing is assumed about which local_invocation_index lands on which
+      // lane: the quad's first lane takes the next role from a workgroup counter and shuffles
+      // it to the other three, so the 4 lanes share one role and the threads / 4 quads take
+      // roles 0 .. threads / 4 - 1 once each. Every
       // shuffle after this runs in subgroup-uniform control flow (the early return below and
       // the row-group skips are subgroupAll / subgroupAny; loops have constant bounds), where
       // WGSL defines them: no lane of a subgroup is inactive, whichever quads it holds.
