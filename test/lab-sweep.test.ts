@@ -69,7 +69,7 @@ describe('lab sweep', () => {
     expect(found).toMatchObject({ variant: report.best!.variant, tried: valid.length });
   });
 
-  it("expert-gemm candidates follow the adapter's subgroups: sx4/sw4 at 4 lanes, whole-subgroup quads at 32 or 64", () => {
+  it("expert-gemm candidates follow the adapter's subgroups: sx4/sw4 at 4 lanes, whole-subgroup quads at 32 or 64; refusals name the reason", () => {
     // Fake adapters: only what the candidate list reads (the subgroups feature and sizes, f16, configs, a limit).
     const fake = (minSize?: number, maxSize?: number) =>
       ({
@@ -98,6 +98,15 @@ describe('lab sweep', () => {
     // Subgroups of 2 to 64 lanes (a size not a multiple of 4), or none: no quads.
     expect(quads(list(fake(2, 64)))).toEqual([]);
     expect(quads(list(fake()))).toEqual([]);
+    // The GEMM's refusals on the same fake adapters name what is missing and what would run.
+    expect(variantProblem(fake(32, 32), 'sx4:8x4:2x2')).toMatch(/exactly 4 lanes; this adapter has none \(add ':quad'/);
+    expect(variantProblem(fake(32, 32), 'sx4:8x4:2x2:quad')).toMatch(
+      /16 invocations .* subgroupMaxSize 32, .* sx4:8x4:2x4:quad/,
+    );
+    expect(variantProblem(fake(32, 32), 'sx4:8x4:2x4:quad')).toBeUndefined();
+    expect(variantProblem(fake(4, 4), 'sx4:8x4:2x2:quad')).toBeUndefined();
+    expect(variantProblem(fake(2, 64), 'sx4:8x4:4x4:quad')).toMatch(/subgroups are 2 to 64 lanes/);
+    expect(variantProblem(fake(), 'sw4:4x8:4x4:quad')).toMatch(/needs the subgroups feature/);
   });
 
   it('a candidate with a wrong result is rejected even when it is the fastest', async () => {
