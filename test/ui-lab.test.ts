@@ -87,8 +87,8 @@ describe('lab view state', () => {
       'expert-gemm',
       'variant',
       'fast',
-      "bad GEMM variant 'fast' (expected 'naive', kind:rows×cols:groupRows×groupCols[:loop][:f16] with kind tile, sx4, sw4 or wg, " +
-        "or sgm:rows×cols[:M×N×K][:f16], e.g. 'sx4:8x4:2x2', 'wg:4x4:8x8:f16' or 'sgm:2x2:16x16x16:f16')",
+      "bad GEMM variant 'fast' (expected 'naive', kind:rows×cols:groupRows×groupCols[:loop][:quad][:f16] with kind tile, sx4, sw4 " +
+        "or wg, or sgm:rows×cols[:M×N×K][:f16], e.g. 'sx4:8x4:2x2', 'sx4:8x4:4x4:quad', 'wg:4x4:8x8:f16' or 'sgm:2x2:16x16x16:f16')",
     ],
     ['expert-gemm', 'runs', '0', "Timed runs must be an integer from 1 to 100 (got '0')"],
     ['expert-gemm', 'seed', '-3', "Seed must be an integer from 0 to 2147483647 (got '-3')"],
