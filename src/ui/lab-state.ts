@@ -163,7 +163,9 @@ export const LAB_FIELDS: readonly LabFieldDef[] = [
     label: 'Variant',
     input: 'text',
     default: '',
-    help: "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'tile:4x4:8x8', 'naive'…; router 'tb:N' | 'fused:tb:N'; attention 'bk:N'.",
+    help:
+      "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'sx4:8x4:4x4:quad' (subgroups wider than 4), " +
+      "'tile:4x4:8x8', 'naive'…; router 'tb:N' | 'fused:tb:N'; attention 'bk:N'.",
   },
   {
     key: 'runs',
