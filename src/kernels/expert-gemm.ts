@@ -210,14 +210,9 @@ export function variantProblem(gpu: Gpu, variant: string | GemmVariant): string 
   }
 }
 
-/** The adapter's subgroupMaxSize (the lanes of an 'sgm' workgroup); 4 where unreported. */
-function subgroupMaxSize(gpu: Gpu): number {
-  return (gpu.adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 4;
-}
-
 /**
  * An 'sgm' variant completed for this adapter: its M×N×K checked against (or picked from)
- * the adapter's subgroupMatrixConfigs, its lanes the adapter's subgroupMaxSize. Other
+ * the adapter's subgroupMatrixConfigs, its lanes the adapter's subgroupMaxSize (4 where unreported). Other
  * variants as they are. `emulated` skips the configs (the emulation takes any shape).
  */
 function resolveOnAdapter(gpu: Gpu, v: GemmVariant, emulated = false): GemmVariant {
@@ -225,7 +220,7 @@ function resolveOnAdapter(gpu: Gpu, v: GemmVariant, emulated = false): GemmVaria
   if (emulated && !v.matrix)
     throw new Error(`${variantName(v)}: an emulated sgm variant needs its M×N×K (e.g. sgm:2x2:8x8x8)`);
   const withShape = emulated ? v : pickMatrixConfig(v, gpu.subgroupMatrixConfigs);
-  return checkVariant({ ...withShape, lanes: subgroupMaxSize(gpu) });
+  return checkVariant({ ...withShape, lanes: subgroupSizes(gpu).maxSize ?? 4 });
 }
 
 async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant: GemmVariant; origin: VariantOrigin }> {
