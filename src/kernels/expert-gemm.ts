@@ -253,6 +253,8 @@ async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant:
 
 interface Pass {
   pipeline: GPUComputePipeline;
+  /** pipeline.getBindGroupLayout(0), fetched once (a new wrapper object per call otherwise, per dispatch). */
+  layout: GPUBindGroupLayout;
   /** Bindings the entry point uses (layout 'auto' drops the others). */
   uses: Set<number>;
 }
@@ -316,7 +318,7 @@ export class GroupedExpertGemm {
               ),
             },
       );
-      return { pipeline, uses: uses(proj) };
+      return { pipeline, layout: pipeline.getBindGroupLayout(0), uses: uses(proj) };
     };
     const [gateUp, down] = await Promise.all([build('gate_up'), build('down')]);
     return new GroupedExpertGemm(gpu, { ...p }, layout, variant, origin, gateUp, down);
@@ -392,7 +394,7 @@ export class GroupedExpertGemm {
     ]);
     const bindGroup = this.gpu.device.createBindGroup({
       label: `expert gemm ${proj}`,
-      layout: pass.pipeline.getBindGroupLayout(0),
+      layout: pass.layout,
       entries: [...resources]
         .filter(([binding]) => pass.uses.has(binding))
         .map(([binding, resource]) => ({ binding, resource })),
