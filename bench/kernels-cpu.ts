@@ -155,7 +155,8 @@ async function buildShapeVariants(
     for (const w of wanted) {
       const why = w.variant === undefined ? undefined : variantProblem(gpu, w.variant);
       if (why !== undefined) {
-        if (!notSupported.some((n) => n.startsWith(`${w.variant}:`))) notSupported.push(`${w.variant}: ${why}`);
+        // Entries are 'variant: reason'; variant names hold colons but never ': ' (sx4:8x4:2x2 vs sx4:8x4:2x2:quad).
+        if (!notSupported.some((n) => n.startsWith(`${w.variant}: `))) notSupported.push(`${w.variant}: ${why}`);
         continue;
       }
       const gemm = await createShapeGemm(gpu, shape, format, w.variant);
