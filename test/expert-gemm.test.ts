@@ -513,7 +513,13 @@ describe("quads (sx4/sw4 ':quad'): subgroupShuffle within groups of 4 lanes of a
       // Subgroup-uniform control flow around the shuffles: the early return and the row-group skips are votes.
       expect(code, name).toContain('if (subgroupAll(row0 >= tile.end)) {');
       expect(code.match(/if \(live_rows/g), name).toBeNull();
-      expect(code.match(/if \(subgroupAny\(live_rows > \d+u\)\)/g)?.length ?? 0, name).toBeGreaterThan(0);
+      // Each row group's vote is taken once per tile, before its k loop (no vote runs in the loop), and skips it.
+      const votes = [...code.matchAll(/let (any_live_\d+) = subgroupAny\(live_rows > \d+u\);/g)];
+      expect(votes.length, name).toBeGreaterThan(0);
+      const tileFn = code.slice(code.indexOf('_tile('), code.indexOf('fn main('));
+      const firstLoop = tileFn.indexOf('for (');
+      expect(tileFn.lastIndexOf('subgroupAny('), name).toBeLessThan(firstLoop);
+      for (const [, vote] of votes) expect(tileFn.slice(firstLoop), name).toContain(`if (${vote}) {`);
       // The lane index reaches the tile only as its place in the quad (lane & 3) and the quad's first lane.
       const main = code.slice(code.indexOf('fn main('));
       const uses = main.match(/[^\n]*\blane\b[^\n]*/g) ?? [];

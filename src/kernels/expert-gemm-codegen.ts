@@ -285,6 +285,34 @@ function perOutput(c: Ctx, name: string, o: number): string {
   return c.v.kind === 'sw4' ? fromLane(c, `${name}_s${o >> 2}`, o & 3) : `${name}_${c.streams[o].id}`;
 }
 
+/**
+ * The register tile's row groups: own rows g .. g + rows - 1, the first of them `firstRow`
+ * rows into the tile. Rows go in groups of 4 (sw4: one own row, which is rows 4g..4g+3 of
+ * the subgroup or quad); a group wholly past the expert's last row is skipped (`skip`: every
+ * group but a tile's only one), so a partial tile costs its rows, not the tile's.
+ */
+function rowGroups(v: TileVariant): { g: number; rows: number; firstRow: number; skip: boolean }[] {
+  const perGroup = v.kind === 'sw4' ? 1 : 4;
+  const groups = [];
+  for (let g = 0; g < v.rows; g += perGroup)
+    groups.push({
+      g,
+      rows: Math.min(perGroup, v.rows - g),
+      firstRow: v.kind === 'sw4' ? 4 * g : g,
+      skip: v.kind === 'sw4' ? g > 0 : v.rows > 4,
+    });
+  return groups;
+}
+
+/**
+ * The condition that skips a row group: live_rows > firstRow, a branch uniform in the
+ * subgroup for sx4/sw4. ':quad': the subgroup's vote on it (subgroupAny), taken once per
+ * tile before the k loop (emitTileFn), so every shuffle stays in subgroup-uniform control
+ * flow (see tiledProgramPart) and the innermost loop runs no vote.
+ */
+const groupLive = (v: TileVariant, firstRow: number) =>
+  v.quad ? `any_live_${firstRow}` : `live_rows > ${u(firstRow)}`;
+
 /** Multiply-accumulate quad t (inputs x*_t, decoded weights w_*_t) into the register tile. */
 function emitFma(c: Ctx, L: Lines, t: number): void {
   const { v } = c;
@@ -293,17 +321,9 @@ function emitFma(c: Ctx, L: Lines, t: number): void {
   const weightOf = (o: number) => (v.kind === 'sw4' ? `wp${o}_${t}` : `w_${c.streams[o].id}_${t}`);
   if (v.kind === 'sw4')
     for (let o = 0; o < outs; o++) L.add(`let wp${o}_${t} = ${fromLane(c, `w_s${o >> 2}_${t}`, o & 3)};`);
-  // Rows in groups of 4: a group wholly past the expert's last row is skipped (a branch
-  // uniform in the subgroup for sx4/sw4), so a partial tile costs its rows, not the tile's.
-  const rowsPerGroup = v.kind === 'sw4' ? 1 : 4; // sw4 own row i is subgroup rows 4i..4i+3
-  for (let g = 0; g < v.rows; g += rowsPerGroup) {
-    const firstRow = v.kind === 'sw4' ? 4 * g : g;
-    const skip = v.kind === 'sw4' ? g > 0 : v.rows > 4;
-    // ':quad': skipped only where the whole subgroup can skip (subgroupAny), so every shuffle
-    // stays in subgroup-uniform control flow (see tiledProgramPart).
-    const live = `live_rows > ${u(firstRow)}`;
-    if (skip) L.open(`if (${v.quad ? `subgroupAny(${live})` : live}) {`);
-    for (let i = g; i < Math.min(g + rowsPerGroup, v.rows); i++) {
+  for (const { g, rows, firstRow, skip } of rowGroups(v)) {
+    if (skip) L.open(`if (${groupLive(v, firstRow)}) {`);
+    for (let i = g; i < g + rows; i++) {
       const x = v.kind === 'sx4' ? fromLane(c, `x${i >> 2}_${t}`, i & 3) : `x${i}_${t}`;
       L.add(`let r${i}_${t} = ${x};`);
       for (let o = 0; o < outs; o++) L.add(`${acc(i, o)} += dot(r${i}_${t}, ${weightOf(o)});`);
@@ -470,6 +490,10 @@ function emitTileFn(c: Ctx, L: Lines): void {
   for (const st of c.streams)
     L.add(`let wb_${st.id} = (block + ${st.codes} + ${st.col} * ${u(c.mats[0].rowWords)}) / ${u(perIndex)};`);
   for (let i = 0; i < v.rows; i++) for (let o = 0; o < outs; o++) L.add(`var ${acc(i, o)} = 0.0;`);
+  // ':quad': each skippable row group's vote, once per tile (here every lane of the subgroup is active).
+  if (v.quad)
+    for (const { firstRow, skip } of rowGroups(v))
+      if (skip) L.add(`let ${groupLive(v, firstRow)} = subgroupAny(live_rows > ${u(firstRow)});`);
   emitKLoop(c, L);
 
   // Epilogue. int8: each output's row scale (× 127, undoing unpack4x8snorm's 1/127).
