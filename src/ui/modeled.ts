@@ -84,11 +84,15 @@ export interface ModeledRunOptions {
 const recent = new Map<string, ReturnType<typeof runStepRow>>();
 const runKey = (p: StepParams, o: ModeledRunOptions) =>
   JSON.stringify({ ...p, profile: p.profile.id, model: p.model.raw, engine: o.linkEngine?.name });
-/** The row of `p`, from the recent runs or modeled now; `dep`, where given, is its DEP schedule already modeled. */
-function stepRun(p: StepParams, o: ModeledRunOptions, dep?: Schedule): ReturnType<typeof runStepRow> {
+/**
+ * The row of `p`, from the recent runs or modeled now; `depOf`, where given, supplies its DEP
+ * schedule already modeled, and is called only when the row is modeled now (a recent row needs none).
+ */
+function stepRun(p: StepParams, o: ModeledRunOptions, depOf?: () => Schedule): ReturnType<typeof runStepRow> {
   const key = runKey(p, o);
   let run = recent.get(key);
   if (!run) {
+    const dep = depOf?.();
     // One copy span per transfer: the page draws no finer (compact.ts), and a 64-rank step's
     // pieces would not fit in memory.
     run = runStepRow(p, { intervals: true, copySpans: 'transfers', linkEngine: o.linkEngine, dep });
@@ -113,9 +117,9 @@ export function modeledRun(
   // DP is DWDP's program with a full replica: its row differs from DEP's and DWDP's (one row,
   // the same parameters) only in L and P, which DEP does not read. When the comparison models
   // DEP or DWDP too, that row is modeled (or recent) anyway: DP's row reuses its DEP schedule.
-  const comparedRow =
-    strategy === 'dp' && c.strategies.some((s) => s !== 'dp') ? stepRun(stepParams(c, 'dwdp'), o) : undefined;
-  const run = stepRun(p, o, comparedRow?.dep);
+  const comparedDep =
+    strategy === 'dp' && c.strategies.some((s) => s !== 'dp') ? () => stepRun(stepParams(c, 'dwdp'), o).dep : undefined;
+  const run = stepRun(p, o, comparedDep);
   const s: Schedule = strategy === 'dep' ? run.dep : run.dwdp;
   const batches = stepBatches({ ...p, experts: p.model.experts });
   const N = p.groupSize;
