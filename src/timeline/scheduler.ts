@@ -574,7 +574,6 @@ interface RankState {
 class SlowBlock {
   first = 0;
   work = 0;
-  rate = 1;
   /** Breakpoints k < n: from wall time t[k] on, with w[k] nominal ms done, the block ran at rates[k]. */
   n = 0;
   t = new Float64Array(4);
@@ -585,9 +584,13 @@ class SlowBlock {
   start(first: number, work: number, rate: number, t0: number): void {
     this.first = first;
     this.work = work;
-    this.rate = rate;
     this.n = 0;
     this.breakpoint(t0, 0, rate);
+  }
+
+  /** The rate it runs at now: its last breakpoint's. */
+  get rate(): number {
+    return this.rates[this.n - 1];
   }
 
   breakpoint(t: number, w: number, rate: number): void {
@@ -856,7 +859,6 @@ class GroupRun {
       const k = b.n - 1;
       const done = Math.min(b.work, b.w[k] + (this.now - b.t[k]) * b.rate);
       b.breakpoint(this.now, done, rate);
-      b.rate = rate;
       s.computeEnd = this.now + (b.work - done) / rate;
     }
   }
