@@ -623,11 +623,12 @@ class GroupRun {
   private readonly byCategory: { ms: Float64Array; seen: Uint8Array; order: number[] }[] = [];
   private readonly pullCount: number;
   /**
-   * Some rank of this group issues a pull, so copy interference can change a compute rate here.
-   * Without one (DEP: sends only) every rate stays 1, and the per-event rate checks are skipped
-   * (compute blocks are still timed the interference way, so the arithmetic is the same).
+   * Copy interference can change a compute rate here: it is on and some rank of this group
+   * issues a pull. Otherwise (off, or DEP: sends only) every rate stays 1, and the per-event
+   * rate checks are skipped (with it on, compute blocks are still timed the interference way,
+   * so the arithmetic is the same).
    */
-  private readonly pullsHere: boolean;
+  private readonly interferes: boolean;
 
   constructor(
     private readonly programs: readonly Program[],
@@ -661,7 +662,7 @@ class GroupRun {
         block: null,
         slowBlock: new SlowBlock(),
       };
-    this.pullsHere = meta.pullRanks.some((r) => this.state[r] !== undefined);
+    this.interferes = slow > 0 && meta.pullRanks.some((r) => this.state[r] !== undefined);
     const C = categoryNames.length;
     for (const r of group) this.byCategory[r] = { ms: new Float64Array(C), seen: new Uint8Array(C), order: [] };
   }
@@ -672,13 +673,13 @@ class GroupRun {
     // that here, and with an engine that can, the link runs on to its next landing inside
     // one step of this loop instead of stopping the ranks at each of its events (where none
     // of them could move). The link does the same arithmetic either way.
-    const skip = !(this.slow > 0 && this.pullsHere) && this.engine.advanceToLanding !== undefined;
+    const skip = !this.interferes && this.engine.advanceToLanding !== undefined;
     // (Indexed loops here and in progress and retime, which run at every event: an iterator
     // that escape analysis does not remove is an allocation each time.)
     for (;;) {
       this.progress();
       let tNext = skip ? Infinity : this.engine.nextEventMs();
-      if (this.slow > 0 && this.pullsHere) this.retime();
+      if (this.interferes) this.retime();
       let running = false;
       for (let g = 0; g < this.group.length; g++) {
         const r = this.group[g];
@@ -817,7 +818,7 @@ class GroupRun {
 
   /** Compute speed of rank r now: slowed while a pull into or out of it moves bytes. */
   private rateOf(r: number): number {
-    return this.pullsHere && this.engine.pullActive(r) ? 1 / (1 + this.slow) : 1;
+    return this.interferes && this.engine.pullActive(r) ? 1 / (1 + this.slow) : 1;
   }
 
   /** Start a compute block under copy interference; its ops are timed when it ends. */
