@@ -375,6 +375,9 @@ describe('scheduler', () => {
       ),
     ).toThrow(/goes to rank 0/);
     expect(() => simulate([[compute('bad', -1)]], link)).toThrow(/duration -1/);
+    expect(() => simulate([[compute('odd', 1, 0, 'matmul' as ComputeCategory)]], link)).toThrow(
+      /rank 0 op 0 \(compute\): 'odd' has category 'matmul', not one of attention, .*gemm/,
+    );
     // Pulls and sends are checked alike: peer, id (per program for pulls, global for sends), size.
     expect(() =>
       simulate(

@@ -36,7 +36,7 @@
 import { LinkFluid, type EnginePiece, type LinkSpec, type PieceMode } from './link.ts';
 import { stragglerRelease } from './straggle.ts';
 import type { ComputeOp, Op, OpId, Program, PullOp, SendOp } from './ops.ts';
-import type { ComputeCategory, SpanCategory, StreamCategory } from './categories.ts';
+import { COMPUTE_CATEGORIES, type ComputeCategory, type SpanCategory, type StreamCategory } from './categories.ts';
 
 export interface Interval {
   rank: number;
@@ -283,7 +283,7 @@ function emptyMetrics(rank: number): RankMetrics {
  * Programs with every id resolved to a dense integer once, so the run itself never hashes
  * strings: refs[r][i] is, for op i of rank r, its pull/send/barrier index, for a wait where
  * the indices it waits for start in waitIds (op.ids.length of them), for a compute op its
- * category's code (categoryCode).
+ * category's code (CATEGORY_CODE).
  * Flat typed arrays and parallel lists rather than an object or array per op: these live as
  * long as the run, and every object that does is copied by the garbage collector's scavenges.
  */
@@ -342,20 +342,11 @@ class IdIndex {
 const DENSE_IDS = 1 << 24;
 
 /**
- * Compute categories by code, in the order first seen (codes index per-rank accumulators, so
- * the run adds each op's time to a typed array instead of a property looked up by name).
+ * Compute category → its code, its index in COMPUTE_CATEGORIES (the one list of them): codes
+ * index per-rank accumulators, so the run adds each op's time to a typed array instead of a
+ * property looked up by name.
  */
-const categoryNames: ComputeCategory[] = [];
-const categoryCodes = new Map<ComputeCategory, number>();
-function categoryCode(c: ComputeCategory): number {
-  let k = categoryCodes.get(c);
-  if (k === undefined) {
-    k = categoryNames.length;
-    categoryNames.push(c);
-    categoryCodes.set(c, k);
-  }
-  return k;
-}
+const CATEGORY_CODE = new Map<ComputeCategory, number>(COMPUTE_CATEGORIES.map((c, k) => [c, k]));
 
 function validate(programs: readonly Program[]): ProgramMeta {
   const R = programs.length;
@@ -405,7 +396,9 @@ function validate(programs: readonly Program[]): ProgramMeta {
         case 'compute':
           if (!(op.durationMs >= 0) || !Number.isFinite(op.durationMs))
             fail(r, i, op, `'${op.label}' has duration ${op.durationMs}`);
-          ref[i] = categoryCode(op.category);
+          ref[i] =
+            CATEGORY_CODE.get(op.category) ??
+            fail(r, i, op, `'${op.label}' has category '${op.category}', not one of ${COMPUTE_CATEGORIES.join(', ')}`);
           break;
         case 'pull':
           ref[i] = transfer(r, i, op, op.from, pullIndex, pulls, pullRanks);
@@ -663,7 +656,7 @@ class GroupRun {
         slowBlock: new SlowBlock(),
       };
     this.interferes = slow > 0 && meta.pullRanks.some((r) => this.state[r] !== undefined);
-    const C = categoryNames.length;
+    const C = COMPUTE_CATEGORIES.length;
     for (const r of group) this.byCategory[r] = { ms: new Float64Array(C), seen: new Uint8Array(C), order: [] };
   }
 
@@ -713,7 +706,7 @@ class GroupRun {
       const m = this.metrics[r];
       m.pullMs = this.engine.pullBusyMs(r);
       const acc = this.byCategory[r];
-      for (const k of acc.order) m.computeByCategory[categoryNames[k]] = acc.ms[k];
+      for (const k of acc.order) m.computeByCategory[COMPUTE_CATEGORIES[k]] = acc.ms[k];
     }
   }
 
