@@ -818,8 +818,9 @@ export class LinkFluid {
           this.streamBusy.delete(f.dst);
           this.pumpStream(f.dst);
         }
-        // Landed: nothing refers to it any more (it left `ready` when delivered, and `active`
-        // was rebuilt since): it serves a later submit.
+        // Landed: it left `ready` when delivered, and `active`, which may still hold it (with no
+        // latency a transfer lands at its delivery), is rebuilt before it is read again (the
+        // delivery made the rates dirty); only submit takes from `spare`: it serves a later one.
         this.spare.push(f);
       }
       changed = true;
