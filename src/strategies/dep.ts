@@ -232,7 +232,7 @@ export async function runDepRank(
           temps.push(perm, offsets, back);
           if (total > 0) {
             await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
-              const weights = shardBinding(d.resident, l);
+              const { weights } = w.experts;
               d.gemm.encodeGateUp(
                 enc,
                 { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h },
