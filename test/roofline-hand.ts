@@ -8,8 +8,8 @@
 
 // gb200-nvl72 per GPU (NVIDIA's GB200 NVL72 page: rack figures ÷ 72, dense = sparse ÷ 2).
 export const PEAK = { fp4: 10e15, fp8: 5e15, bf16: 2.5e15 }; // FLOP/s
-const HBM = 8e12; // B/s
-const LINK = 900e9; // B/s per direction
+export const HBM = 8e12; // B/s
+export const LINK = 900e9; // B/s per direction
 // DeepSeek-R1 config.json.
 const H = 7168;
 export const HEADS = 128;

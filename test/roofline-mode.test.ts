@@ -9,7 +9,7 @@ import { DEFAULT_STEP_PARAMS, deepseekR1, moeLayerTimes, runStepRow } from '../s
 import { formatScenario } from '../src/sim/format.ts';
 import { checkScenario, runScenario } from '../src/sim/scenarios.ts';
 import { Rng } from '../src/util/random.ts';
-import { EXPERT_BYTES, HEADS, N, NOPE, PEAK, ROPE, V, handLayer } from './roofline-hand.ts';
+import { EXPERT_BYTES, HBM, HEADS, LINK, N, NOPE, PEAK, ROPE, V, handLayer } from './roofline-hand.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -94,23 +94,51 @@ describe('roofline mode is one declaration, and refuses efficiencies', () => {
   const base = { groupSize: 4, batch: 1, cv: 0, isl: 1024, steps: 1 }; // the scenario tests' one row
 
   it('the efficiencies are the peaks, with nothing fixed, no interference and no stragglers', () => {
-    expect(ROOFLINE_EFFICIENCY).toMatchObject({
-      gemm: 1,
-      groupedGemm: 1,
-      attention: 1,
-      memory: 1,
-      link: 1,
-      allToAll: 1,
-      launchUs: 0,
-      collectiveUs: 0,
-      interference: 0,
-      straggle: 0,
-    });
-    expect(thisDeviceEfficiency()).toEqual(ROOFLINE_EFFICIENCY);
+    // Checked by what the cost model does, against the profile's published peaks (test/roofline-hand.ts),
+    // not against the declaration: every op kind at every precision, fresh FLOPs, bytes and kernel counts,
+    // takes max(FLOPs ÷ peak, bytes ÷ HBM) and nothing per kernel (gemm, groupedGemm, attention, memory: 1; launchUs: 0).
     const cost = new CostModel({ model: deepseekR1(), profile: getProfile('gb200-nvl72'), roofline: true });
-    expect(cost.efficiency).toEqual(ROOFLINE_EFFICIENCY);
+    for (const kind of ['gemm', 'groupedGemm', 'attention', 'memory'] as const)
+      for (const precision of ['fp4', 'fp8', 'bf16'] as const) {
+        // One op bound by its FLOPs (bytes at most half the time), one by its bytes: every efficiency shows on every seed.
+        const flops = 1e9 * (1 + rng.next() * 1e4);
+        const bytes = 1e6 * (1 + rng.next() * 1e4);
+        const ops =
+          kind === 'memory'
+            ? [{ flops: 0, bytes }]
+            : [
+                { flops, bytes: (rng.next() * 0.5 * flops * HBM) / PEAK[precision] },
+                { flops: (rng.next() * 0.5 * bytes * PEAK[precision]) / HBM, bytes },
+              ];
+        for (const w of ops) {
+          const kernels = 1 + rng.int(8);
+          const want = Math.max(w.flops / PEAK[precision], w.bytes / HBM) * 1e3;
+          close(
+            cost.ms({ ...w, precision, kind, kernels }),
+            want,
+            tag(`${kind} ${precision}, ${w.flops} FLOPs, ${w.bytes} B`),
+          );
+        }
+      }
+    // The link at its per-direction peak for pulls and for the all-to-all (link, allToAll: 1), no latency.
+    for (const traffic of ['pulls', 'all-to-all'] as const) {
+      const l = cost.link(true, traffic);
+      expect([l.egressGBps, l.ingressGBps, l.latencyUs], traffic).toEqual([LINK / 1e9, LINK / 1e9, 0]);
+    }
     expect(cost.interference).toBe(0);
     expect(cost.straggle).toBe(0);
+    // No fixed cost per all-to-all phase (collectiveUs: 0): DEP's run records no collective span,
+    // where the calibrated run records one per phase.
+    const dep = (roofline: boolean) =>
+      runStepRow(
+        { ...DEFAULT_STEP_PARAMS, ...base, profile: getProfile('gb200-nvl72'), model: deepseekR1(), roofline },
+        { intervals: true },
+      ).dep.intervals.filter((iv) => iv.category === 'collective').length;
+    expect(dep(true)).toBe(0);
+    expect(dep(false)).toBeGreaterThan(0);
+    // One declaration: the cost model's roofline efficiencies and a measured profile's are the same object's.
+    expect(thisDeviceEfficiency()).toEqual(ROOFLINE_EFFICIENCY);
+    expect(cost.efficiency).toEqual(ROOFLINE_EFFICIENCY);
     expect(cost.link(true).latencyUs).toBe(0);
   });
 
