@@ -305,11 +305,11 @@ export interface MoeLayerTimes {
 
 export function moeLayerTimes(run: StepRun, steps: number): MoeLayerTimes {
   const moe = run.cost.model.layers.moeLayerIndices;
+  const index = new Map(moe.map((l, k) => [l, k]));
   const per = (s: Schedule, computeOnly: boolean): number => {
     if (s.intervals.length === 0)
       throw new Error('moeLayerTimes: the run recorded no intervals (run it with intervals on)');
     const byRank = new Map<number, Float64Array>();
-    const index = new Map(moe.map((l, k) => [l, k]));
     for (const iv of s.intervals) {
       if (iv.lane !== 'compute' || iv.layer === undefined || iv.category === 'idle') continue;
       const k = index.get(iv.layer);
@@ -318,8 +318,8 @@ export function moeLayerTimes(run: StepRun, steps: number): MoeLayerTimes {
       if (!byRank.has(iv.rank)) byRank.set(iv.rank, new Float64Array(moe.length));
       byRank.get(iv.rank)![k] += (iv.endMs - iv.startMs) / steps;
     }
-    const medians = [...byRank.values()].map((xs) => {
-      const v = [...xs].sort((a, b) => a - b);
+    const medians = [...byRank.values()].map((v) => {
+      v.sort(); // a Float64Array sorts numerically
       const h = v.length >> 1;
       return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
     });
