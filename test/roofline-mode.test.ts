@@ -163,6 +163,8 @@ describe('roofline mode is one declaration, and refuses efficiencies', () => {
     const head = formatScenario(all).split('\n')[0];
     expect(head).toMatch(/^MODELED, not measured — .*ROOFLINE mode, nothing calibrated/);
     expect(head).not.toMatch(/calibrated on/);
+    // Everything roofline mode drops is named, the link's latency included.
+    expect(head).toMatch(/no launch or collective costs, no interference, no stragglers, no link latency$/);
     const mixed = runScenario({ name: 'mixed', base, rows: [{ roofline: false }, { roofline: true }] });
     expect(mixed.rows.map((r) => r.roofline)).toEqual([false, true]);
     expect(formatScenario(mixed).split('\n')[0]).toMatch(/calibrated on .*; rows with roofline on: ROOFLINE mode/);

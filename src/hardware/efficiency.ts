@@ -108,6 +108,10 @@ export const ROOFLINE_EFFICIENCY: Readonly<Efficiency> = {
   straggle: 0,
 };
 
+/** What roofline mode runs, in words, for every place that prints it (option help, report headers). */
+export const ROOFLINE_TEXT =
+  'every op at the profile’s peaks (efficiency 1), no launch or collective costs, no interference, no stragglers, no link latency';
+
 /** For a measured profile ('this-device'): its rates are already achieved rates, so the roofline's. */
 export function thisDeviceEfficiency(): Efficiency {
   return { ...ROOFLINE_EFFICIENCY };

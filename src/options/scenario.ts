@@ -12,7 +12,7 @@ import { ConfigError, parseMoeConfig, type MoeConfig } from '../model/config.ts'
 import { PRESETS, loadPreset } from '../model/presets.ts';
 import { parseJsonText } from '../util/json.ts';
 import { LENGTH_LAWS } from '../workload/lengths.ts';
-import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
+import { DEFAULT_EFFICIENCY, ROOFLINE_TEXT } from '../hardware/efficiency.ts';
 import { PROFILES } from '../hardware/profiles.ts';
 import { DEFAULT_STEP_PARAMS as S } from '../sim/experiment.ts';
 import { DEP_DISPATCHES } from '../sim/cost-model.ts';
@@ -159,9 +159,7 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     kind: 'onoff',
     default: false,
     label: 'roofline',
-    help:
-      'roofline mode: every op at the profile’s peaks (efficiency 1), no launch or collective costs, no interference, ' +
-      'no stragglers, no link latency — the model’s FLOPs and bytes alone, as a roofline estimate is defined (off: calibrated)',
+    help: `roofline mode: ${ROOFLINE_TEXT} — the model’s FLOPs and bytes alone, as a roofline estimate is defined (off: calibrated)`,
   },
   {
     key: 'splitWeights',

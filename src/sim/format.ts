@@ -2,7 +2,7 @@
 
 import { formatTable, type Cell } from '../report/table.ts';
 import { BREAKDOWN_COLUMNS } from '../timeline/categories.ts';
-import { calibrationText } from '../hardware/efficiency.ts';
+import { ROOFLINE_TEXT, calibrationText } from '../hardware/efficiency.ts';
 import { PROFILES } from '../hardware/profiles.ts';
 import type { CalibrationFit } from './calibration.ts';
 import type { ScenarioResult, ScenarioRow } from './scenarios.ts';
@@ -26,8 +26,7 @@ export function formatScenario(res: ScenarioResult): string {
   const where = `${res.profile.name}${res.profile.measured ? ' — rates MEASURED here, times modeled from them' : ''}`;
   // Roofline-mode rows run nothing calibrated: say so for them.
   const roofline = res.rows.filter((r) => r.roofline).length;
-  const rooflineText =
-    'ROOFLINE mode, nothing calibrated: every op at the profile’s peaks (efficiency 1), no launch or collective costs, no interference, no stragglers';
+  const rooflineText = `ROOFLINE mode, nothing calibrated: ${ROOFLINE_TEXT}`;
   const how =
     roofline === res.rows.length
       ? rooflineText
