@@ -157,9 +157,10 @@ async function main(): Promise<void> {
     throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
   // Everything that can be refused without the device is refused before it: sizes, counts, the cache path.
   checkLabSizes(undefined, kernel.name, shape, { runs, warmup });
-  if (sweep && !args.flag('no-record')) checkTuningPath();
+  const record = sweep && !args.flag('no-record');
+  if (record) checkTuningPath();
   // The cache the sweep records into, opened before the device: a sweep that could not record is refused here.
-  const cache = sweep && !args.flag('no-record') ? await recordingTuningCache() : undefined;
+  const cache = record ? await recordingTuningCache() : undefined;
   const gpu = await getGpu({ label: `lab ${name}` });
 
   if (sweep) {
