@@ -9,6 +9,7 @@
 // src/sim/e2e/generation.ts, src/hardware/efficiency.ts); a list's default is stated in its help.
 //
 // Pure module (Node and browser).
+import { GB200_NVL72 } from '../hardware/profiles.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { DEFAULT_GENERATION_PARAMS as G, type GenerationParams } from '../sim/e2e/generation.ts';
 import { DEFAULT_E2E_PARAMS as E, GEN_BATCH_MAX, type E2eParams } from '../sim/e2e/params.ts';
@@ -288,7 +289,7 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     label: 'generation.decodeAttentionEfficiency',
     help:
       "fraction of FP8 peak the decode attention core reaches (default: the profile's — TensorRT-LLM's FP8 MLA kernel " +
-      "measured on Blackwell, 0.442 on GB200 NVL72 — or FlashMLA's 660 of 990 TFLOPS on Hopper)",
+      `measured on Blackwell, ${GB200_NVL72.decodeAttentionEfficiency?.toFixed(3)} on GB200 NVL72 — or FlashMLA's 660 of 990 TFLOPS on Hopper)`,
   },
   {
     key: 'generation.kvMemoryFraction',
@@ -327,7 +328,9 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     max: 1024,
     default: undefined,
     label: 'generation.lmHeadTpGpus',
-    help: "most GPUs the MTP draft head's vocabulary is split over (TensorRT-LLM: gpus_per_node; default: the profile's, 4 on GB200 NVL72)",
+    help:
+      "most GPUs the MTP draft head's vocabulary is split over (TensorRT-LLM: gpus_per_node; default: the profile's, " +
+      `${GB200_NVL72.gpusPerNode} on GB200 NVL72)`,
   },
   // The rack model's routing skew, declared there; absent here means `generation.noEplbSkew`.
   {
