@@ -750,8 +750,8 @@ export function e2eValidation(res: E2eResult): ValidationRow[] {
 //               (the context pool's capacity at its full batch; 1 exactly when it is the bound)
 //   generation  ρ_gen = requests in generation / (batch × GPUs) = b_g / batch
 //
-// Rate-equivalent error: the scale s on every context step time (in the fluid point and in the
-// simulated run alike) at which the simulated median TTFT equals the published one, by bisection
+// Rate-equivalent error: the scale s on every context step time of the simulated run (which reads
+// the deployment, not its fluid point) at which its median TTFT equals the published one, by bisection
 // over [lo, hi] (RATE_EQUIVALENT). f(s) = median TTFT at scale s; f(1) is the row's modeled
 // value. The bracket starts at [lo, 1] when f(1) > target and [1, hi] when f(1) < target, needs
 // f(lo) < target (resp. f(hi) ≥ target) — else "not reachable within [lo, hi]" — and keeps
@@ -894,12 +894,9 @@ export function ttftConditioning(
   if (row.measure !== 'median-ttft' || row.experiment === null || row.modeled === null) return null;
   const pt = res.reproduction.find((r) => r.experiment === row.experiment)?.modeled ?? null;
   if (pt === null) return null;
-  const c = pt.config;
-  const ttftAt = (s: number): number => {
-    const p = ev.evaluate(c.strategy, c.ctxUnits, c.gen, s);
-    if (p === null) throw new Error(`rate equivalent: ${row.experiment} no longer fits at context scale ${s}`);
-    return ev.queuedTtft(p, s).medianMs;
-  };
+  // The simulated run reads the deployment (pt.config) alone, never the fluid point, and whether it
+  // fits does not depend on the scale: each sample is one simulated run, no fluid point re-solved.
+  const ttftAt = (s: number): number => ev.queuedTtft(pt, s).medianMs;
   return {
     load: stationLoad(res, pt),
     rateEquivalent: (o.rateEquivalent ?? true) ? scaleForTarget(ttftAt, row.published, pt.ttftMedianMs) : null,
