@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileAtomic } from '../src/util/output-path.ts';
 import { cpus, loadavg } from 'node:os';
 import { formatTable } from '../src/report/table.ts';
+import { calibrationText } from '../src/hardware/efficiency.ts';
 import { processCpuMs as cpuMs } from '../src/util/cpu-time.ts';
 import { median } from '../src/util/stats.ts';
 import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
@@ -83,7 +84,8 @@ async function main(): Promise<void> {
   const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   console.log(`bench:e2e — scenario ${spec.name}: ${res.pointsSearched} deployments searched, 2 strategies`);
   console.log(
-    `run time MEASURED here (${host}; load average ${loadavg()[0].toFixed(1)}; ${REPEATS} runs each); band results MODELED on ${res.profile.name}\n`,
+    `run time MEASURED here (${host}; load average ${loadavg()[0].toFixed(1)}; ${REPEATS} runs each); ` +
+      `band results MODELED on ${res.profile.name} (${calibrationText(ev.profile)}; uncalibrated end to end)\n`,
   );
   const min = (xs: number[]) => Math.min(...xs);
   const row = (what: string, t: { cpu: number[]; wall: number[] }, cpuKnown = true) => [
@@ -123,7 +125,7 @@ async function main(): Promise<void> {
         bench: 'e2e',
         scenario: spec.name,
         measured: { what: 'model run time', host, repeats: REPEATS, loadAverage: loadavg() },
-        modeled: { profile: res.profile.id },
+        modeled: { profile: res.profile.id, provenance: res.provenance },
         deploymentsSearched: res.pointsSearched,
         contextCurves: { cpuMs: curves.cpu, wallMs: curves.wall },
         scenarioInProcess: { cpuMs: search.cpu, wallMs: search.wall },
