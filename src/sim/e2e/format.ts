@@ -3,6 +3,7 @@
 // the published values. Every number is modeled and says so.
 
 import { formatTable, type Cell } from '../../report/table.ts';
+import { inBand } from './pareto.ts';
 import {
   clientsExpr,
   publishedSettingDifferences,
@@ -151,14 +152,13 @@ export function formatE2e(res: E2eResult, validation: readonly ValidationRow[]):
           'does not fit',
         ];
       const user = reportedTpsPerUser(m, res.params.tpsPerUserMetric);
-      const inBand = user >= r.band[0] && user <= r.band[1];
       return [
         r.experiment,
         `${r.band[0]}–${r.band[1]}`,
         `${r.ctxGpus}+${r.genEp}`,
         gen,
         f1(user),
-        inBand ? 'yes' : 'NO',
+        inBand(user, r.band) ? 'yes' : 'NO',
         f1(m.decodeTpsPerUser),
         f0(m.tpsPerGpu),
         f0(m.ttftMedianMs),

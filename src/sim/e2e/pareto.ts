@@ -26,10 +26,14 @@ export function paretoFrontier<P extends ParetoPoint>(points: readonly P[]): P[]
   return out.reverse();
 }
 
+/** Whether a TPS/user lies in the band [lo, hi] (both ends included). */
+export function inBand(tpsPerUser: number, band: readonly [number, number]): boolean {
+  return tpsPerUser >= band[0] && tpsPerUser <= band[1];
+}
+
 /** The point of highest TPS/GPU with TPS/user in [lo, hi]; null when none. */
 export function bestInBand<P extends ParetoPoint>(points: readonly P[], band: readonly [number, number]): P | null {
   let best: P | null = null;
-  for (const p of points)
-    if (p.tpsPerUser >= band[0] && p.tpsPerUser <= band[1] && (best === null || p.tpsPerGpu > best.tpsPerGpu)) best = p;
+  for (const p of points) if (inBand(p.tpsPerUser, band) && (best === null || p.tpsPerGpu > best.tpsPerGpu)) best = p;
   return best;
 }

@@ -33,7 +33,7 @@ import {
   type GenerationParams,
 } from './generation.ts';
 import { kvTransfer, type KvTransfer } from './kv-transfer.ts';
-import { bestInBand, paretoFrontier } from './pareto.ts';
+import { bestInBand, inBand, paretoFrontier } from './pareto.ts';
 import { ctxThroughput, operatingPoint, type OperatingPoint } from './rate-match.ts';
 import { simulateTtft, type TtftStats } from './ttft-queue.ts';
 import { DEFAULT_E2E_PARAMS, type E2eParams } from './params.ts';
@@ -613,8 +613,6 @@ const BEST_IN_BAND_DIFFERS = [
   'assumed: no-EPLB routing skew 1.25; MTP acceptance per draft position and decode floor from B200 batch-1 measurements ' +
     '(TensorRT-LLM tech blog 1; docs/e2e.md)',
 ];
-
-const inBand = (x: number, b: readonly [number, number]) => x >= b[0] && x <= b[1];
 
 /**
  * A reported point's TPS/user as the result defines it: the simulated run's (the benchmark's
