@@ -412,19 +412,17 @@ export function runE2eEvaluated(spec: E2eSpec, o: RunE2eOptions = {}): { result:
             }
   // Every point the result reports gets the simulated run's TTFT: one simulation per deployment
   // (a band's best is often a frontier point, and a reproduction row the same deployment as one:
-  // the run depends on the deployment alone, so it is looked up by it).
-  const simulated = new Map<E2ePoint, E2ePoint>();
-  const runs = new Map<string, TtftStats>();
+  // the run depends on the deployment alone, so it is looked up by it; so does the point, which
+  // evaluate computes from the deployment alone).
+  const simulated = new Map<string, E2ePoint>();
   const queued = <P extends E2ePoint | null>(pt: P): P => {
     if (pt === null) return pt;
-    let out = simulated.get(pt);
+    const c = pt.config;
+    const key = `${c.strategy}/${c.ctxUnits}/${c.gen.ep}/${c.gen.batch}/${c.gen.mtp}/${c.gen.eplb}/${c.concurrency}`;
+    let out = simulated.get(key);
     if (!out) {
-      const c = pt.config;
-      const key = `${c.strategy}/${c.ctxUnits}/${c.gen.ep}/${c.gen.batch}/${c.gen.mtp}/${c.gen.eplb}/${c.concurrency}`;
-      let t = runs.get(key);
-      if (!t) runs.set(key, (t = ev.queuedTtft(pt)));
-      out = { ...pt, ttftMedianMs: t.medianMs, ttftP90Ms: t.p90Ms, tpsPerUserRun: t.userTps };
-      simulated.set(pt, out);
+      const t = ev.queuedTtft(pt);
+      simulated.set(key, (out = { ...pt, ttftMedianMs: t.medianMs, ttftP90Ms: t.p90Ms, tpsPerUserRun: t.userTps }));
     }
     return out as P;
   };
