@@ -235,7 +235,8 @@ export interface E2eEvaluator {
   /**
    * The operating point of one deployment; null when its generation GPUs or its context GPUs do
    * not fit HBM. `ctxScale` (default 1) multiplies every context step time: an analysis hook
-   * (the validation's rate-equivalent error), never a model parameter.
+   * (the fluid point at a scaled context), never a model parameter; the validation's
+   * rate-equivalent error scales the simulated run instead (queuedTtft).
    */
   evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig, ctxScale?: number): E2ePoint | null;
   /** The simulated benchmark run's TTFT of a deployment evaluate returned (its context step times × `ctxScale`, default 1). */
