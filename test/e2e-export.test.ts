@@ -15,10 +15,10 @@ import {
   ExportError,
   TRTLLM_BUNDLE_FORMAT,
   buildTrtllmExport,
-  cudaGraphBatchSizes,
   trtllmBundle,
   validateDwdpConfig,
 } from '../src/sim/export-trtllm.ts';
+import { cudaGraphBatchSizes } from '../src/sim/e2e/params.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 

@@ -90,9 +90,6 @@ export interface ExportFile {
   text: string;
 }
 
-/** CUDA graph batch sizes as the reproduction's generator lists them for a max_num_tokens (declared with the search's grid). */
-export { cudaGraphBatchSizes };
-
 export interface ExportOptions {
   /** Model checkpoint path or HF id written into the launch config. */
   modelPath?: string;

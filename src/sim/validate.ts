@@ -25,7 +25,7 @@
 // Tolerances (the calibration target): every category within ±10 %, the iteration within ±5 %.
 // The bar the model holds itself to overall: Vidur's < 9 % (BAR below).
 
-import { calibrationText, type Efficiency } from '../hardware/efficiency.ts';
+import { ROOFLINE_TEXT, calibrationText, type Efficiency } from '../hardware/efficiency.ts';
 import { formatTable } from '../report/table.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { Breakdown, BreakdownKey } from '../timeline/categories.ts';
@@ -208,7 +208,7 @@ function table1Run(isl: number, roofline: boolean): ModelRun {
     describe:
       `step, group of 4, batch 1, ISL ${isl}, CV 0 (balanced), fix on, ` +
       (roofline
-        ? 'roofline mode (every op at the profile’s peaks, no launch or collective costs, no interference, no stragglers)'
+        ? `roofline mode (${ROOFLINE_TEXT})`
         : 'calibrated (fitted efficiencies, interference and stragglers on)'),
     layerTimes: true,
   };
