@@ -360,7 +360,7 @@ describe('end-to-end rows: like with like', () => {
       const q = row.rateEquivalent!;
       expect(q.target).toBe(row.published);
       expect(q.samples.find((x) => x.scale === 1)!.ttftMs, at).toBe(row.modeled);
-      const ttftAt = (s: number) => ev.queuedTtft(ev.evaluate(repro.strategy, units, gen, s)!, s).medianMs;
+      const ttftAt = (s: number) => ev.queuedTtft(pt, s).medianMs;
       if (q.bracket === null) {
         const end = row.modeled! > row.published ? q.range[0] : q.range[1];
         const f = ttftAt(end);

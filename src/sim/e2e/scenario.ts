@@ -234,12 +234,14 @@ export interface E2eEvaluator {
   kvTransfer: KvTransfer;
   /**
    * The operating point of one deployment; null when its generation GPUs or its context GPUs do
-   * not fit HBM. `ctxScale` (default 1) multiplies every context step time: an analysis hook
-   * (the fluid point at a scaled context), never a model parameter; the validation's
-   * rate-equivalent error scales the simulated run instead (queuedTtft).
+   * not fit HBM.
    */
-  evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig, ctxScale?: number): E2ePoint | null;
-  /** The simulated benchmark run's TTFT of a deployment evaluate returned (its context step times × `ctxScale`, default 1). */
+  evaluate(strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null;
+  /**
+   * The simulated benchmark run's TTFT of a deployment evaluate returned. `ctxScale` (default 1)
+   * multiplies every context step time of the run: the validation's rate-equivalent error
+   * (ttftConditioning) searches over it; an analysis hook, never a model parameter.
+   */
   queuedTtft(pt: E2ePoint, ctxScale?: number): TtftStats;
 }
 
@@ -312,7 +314,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     }
     return t.f;
   };
-  const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig, ctxScale = 1): E2ePoint | null => {
+  const evaluate = (strategy: Strategy, ctxUnits: number, gen: GenerationConfig): E2ePoint | null => {
     const curve = context[strategy];
     if (!curve.fits || !generationMemoryBytes(cost, gen, maxContext, g).fits) return null;
     const ctxGpus = ctxUnits * p.groupSize;
@@ -320,7 +322,7 @@ export function e2eEvaluator(spec: E2eSpec, o: RunE2eOptions = {}): E2eEvaluator
     const op = operatingPoint({
       concurrency,
       ctxGpus,
-      ctxStepMs: (b: number) => contextStepMs(curve, b) * ctxScale,
+      ctxStepMs: (b: number) => contextStepMs(curve, b),
       ctxBMax: curve.bMax,
       genGpus: gen.ep,
       genBatch: gen.batch,
@@ -774,13 +776,10 @@ export interface StationLoad {
   bottleneck: OperatingPoint['bottleneck'];
 }
 
-/** The station loads of a point `evaluate` returned (at context step scale `ctxScale`, default 1). */
-export function stationLoad(res: Pick<E2eResult, 'context'>, pt: E2ePoint, ctxScale = 1): StationLoad {
+/** The station loads of a point `evaluate` returned. */
+export function stationLoad(res: Pick<E2eResult, 'context'>, pt: E2ePoint): StationLoad {
   const curve = res.context[pt.strategy];
-  const capacity = ctxThroughput(
-    { ctxGpus: pt.ctxGpus, ctxStepMs: (b) => contextStepMs(curve, b) * ctxScale },
-    curve.bMax,
-  );
+  const capacity = ctxThroughput({ ctxGpus: pt.ctxGpus, ctxStepMs: (b) => contextStepMs(curve, b) }, curve.bMax);
   return {
     context: pt.requestsPerS / capacity,
     generation: pt.genBatch / pt.config.gen.batch,
