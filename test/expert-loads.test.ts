@@ -10,7 +10,13 @@ import { DEFAULT_PRECISION } from '../src/hardware/precision.ts';
 import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts';
 import { DEFAULT_STEP_PARAMS, runStepRow } from '../src/sim/experiment.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
-import { GROUPED_GEMM_TILE_M, depLoadsLayer, loadsFromCounts, shareReachProbability } from '../src/sim/routing.ts';
+import {
+  GROUPED_GEMM_TILE_M,
+  allExperts,
+  depLoadsLayer,
+  loadsFromCounts,
+  shareReachProbability,
+} from '../src/sim/routing.ts';
 import { checkScenario, parseScenario, runScenario } from '../src/sim/scenarios.ts';
 import { makePlacement } from '../src/dwdp/placement.ts';
 import type { Op } from '../src/timeline/ops.ts';
@@ -171,6 +177,13 @@ describe(`given expert loads ${at}`, () => {
         );
       });
     });
+  });
+
+  it('sum DWDP’s touched experts over one shared index list per E, not one built per call', () => {
+    const E = 1 + rng.int(300);
+    expect(allExperts(E), `E ${E} ${at}`).toEqual(Array.from({ length: E }, (_, e) => e));
+    expect(allExperts(E), `E ${E} ${at}`).toBe(allExperts(E));
+    expect(Object.isFrozen(allExperts(E))).toBe(true);
   });
 
   it('an owner holding every slot makes the other DEP ranks wait for it', () => {

@@ -39,6 +39,7 @@ import {
 } from './cost-model.ts';
 import {
   GROUPED_GEMM_TILE_M,
+  allExperts,
   depLoadsLayer,
   depSkewLoad,
   expertSlots,
@@ -90,8 +91,11 @@ export function mergeBytes(how: SplitMerge, localExperts: number, pulledBytes: n
 /** A rank's grouped GEMM over its own T·K slots, all E experts, under one layer's given loads f (padded tiles). */
 export function loadedGemmMs(cost: CostModel, f: readonly number[], T: number): number {
   const m = cost.model;
-  const all = Array.from({ length: m.experts }, (_, e) => e);
-  return cost.expertGemmTiledMs(loadSlots(f, T, m.topK), loadTouched(f, T, m.topK, all), GROUPED_GEMM_TILE_M);
+  return cost.expertGemmTiledMs(
+    loadSlots(f, T, m.topK),
+    loadTouched(f, T, m.topK, allExperts(m.experts)),
+    GROUPED_GEMM_TILE_M,
+  );
 }
 
 /** Each DEP owner's grouped GEMM of one layer under given loads (depLoadsLayer), padded tiles. */
@@ -108,8 +112,11 @@ function dwdpGemmMs(cost: CostModel, T: number, step: RankStep, k: number): numb
     return loadedGemmMs(cost, layerLoads(step.loads, k), T);
   }
   if (!hot) return cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
-  const all = Array.from({ length: m.experts }, (_, e) => e);
-  return cost.expertGemmTiledMs(expertSlots(m, hot, T), expertsTouched(m, hot, T, all), GROUPED_GEMM_TILE_M);
+  return cost.expertGemmTiledMs(
+    expertSlots(m, hot, T),
+    expertsTouched(m, hot, T, allExperts(m.experts)),
+    GROUPED_GEMM_TILE_M,
+  );
 }
 
 export interface DwdpOptions {

@@ -76,6 +76,15 @@ export function paddedSlots(slots: ArrayLike<number>, tileM = GROUPED_GEMM_TILE_
 /** DEP owner of expert e in a group of N: ⌊e·N/E⌋. */
 export const depOwner = (e: number, experts: number, N: number): number => Math.floor((e * N) / experts);
 
+const ALL_EXPERTS = new Map<number, readonly number[]>();
+
+/** The expert indices 0 … E − 1, built once per E (DWDP's grouped GEMM sums over them every layer of every step). */
+export function allExperts(experts: number): readonly number[] {
+  let all = ALL_EXPERTS.get(experts);
+  if (all === undefined) ALL_EXPERTS.set(experts, (all = Object.freeze(Array.from({ length: experts }, (_, e) => e))));
+  return all;
+}
+
 /** The experts DEP rank j owns in a group of N. */
 export function ownedExperts(j: number, experts: number, N: number): number[] {
   const out: number[] = [];
