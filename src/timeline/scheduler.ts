@@ -502,8 +502,9 @@ interface RunState {
 // One connected group of ranks
 
 /**
- * What a rank's stream is blocked in, since when. One per rank, reused by each blocking op in
- * turn (a rack run blocks ~10⁵ times); the fields a kind does not use keep stale values.
+ * What a rank's stream is blocked in, since when: read only while RankState.blocked. One per
+ * rank, reused by each blocking op in turn (a rack run blocks ~10⁵ times); the fields a kind
+ * does not use keep stale values.
  */
 class Blocked {
   kind: 'waitPull' | 'waitRecv' | 'barrier' | 'notBefore' = 'notBefore';
@@ -522,30 +523,27 @@ class Blocked {
   /** notBefore: the time the stream may go on. */
   untilMs = 0;
 
-  wait(kind: 'waitPull' | 'waitRecv', since: number, from: number, end: number, layer: number | undefined): this {
+  wait(kind: 'waitPull' | 'waitRecv', since: number, from: number, end: number, layer: number | undefined): void {
     this.kind = kind;
     this.since = since;
     this.from = this.at = from;
     this.end = end;
     this.layer = layer;
-    return this;
   }
 
-  barrier(since: number, index: number, layer: number | undefined): this {
+  barrier(since: number, index: number, layer: number | undefined): void {
     this.kind = 'barrier';
     this.since = since;
     this.index = index;
     this.releaseAt = Infinity;
     this.layer = layer;
-    return this;
   }
 
-  notBefore(since: number, untilMs: number): this {
+  notBefore(since: number, untilMs: number): void {
     this.kind = 'notBefore';
     this.since = since;
     this.untilMs = untilMs;
     this.layer = undefined;
-    return this;
   }
 }
 
@@ -554,13 +552,16 @@ interface RankState {
   /** End of the compute block in progress (Infinity when none), and the op after it. */
   computeEnd: number;
   afterCompute: number;
-  blocked: Blocked | null;
-  /** The rank's one Blocked, which `blocked` points to while the stream is blocked. */
-  blockedState: Blocked;
-  /** With copy interference: the block in progress (`slowBlock` while one runs, else null). */
-  block: SlowBlock | null;
-  /** The rank's one SlowBlock, reused by each of its blocks in turn (a rack run times ~10⁵ blocks). */
-  slowBlock: SlowBlock;
+  /** Whether the stream is blocked at op `pc` (in what: `blockedIn`). */
+  blocked: boolean;
+  /** The rank's one Blocked, reused by each blocking op in turn. */
+  readonly blockedIn: Blocked;
+  /**
+   * The rank's one SlowBlock, reused by each of its blocks in turn (a rack run times ~10⁵ blocks).
+   * With copy interference every compute block runs as one, so it is in progress exactly while
+   * `computeEnd` is finite; without, it is never used.
+   */
+  readonly slowBlock: SlowBlock;
 }
 
 /** A compute block under copy interference: ops [first, afterCompute) of nominal work `work` ms. */
@@ -650,9 +651,8 @@ class GroupRun {
         pc: 0,
         computeEnd: Infinity,
         afterCompute: 0,
-        blocked: null,
-        blockedState: new Blocked(),
-        block: null,
+        blocked: false,
+        blockedIn: new Blocked(),
         slowBlock: new SlowBlock(),
       };
     this.interferes = slow > 0 && meta.pullRanks.some((r) => this.state[r] !== undefined);
@@ -679,9 +679,11 @@ class GroupRun {
         const s = this.state[r];
         if (s.pc < this.programs[r].length) running = true;
         if (s.computeEnd < tNext) tNext = s.computeEnd;
-        const bl = s.blocked;
-        if (bl !== null && bl.kind === 'notBefore' && bl.untilMs < tNext) tNext = bl.untilMs;
-        if (bl !== null && bl.kind === 'barrier' && bl.releaseAt < tNext) tNext = bl.releaseAt;
+        if (s.blocked) {
+          const bl = s.blockedIn;
+          if (bl.kind === 'notBefore' && bl.untilMs < tNext) tNext = bl.untilMs;
+          if (bl.kind === 'barrier' && bl.releaseAt < tNext) tNext = bl.releaseAt;
+        }
       }
       if (!running && !this.engine.busy) break;
       if (tNext === Infinity && (!skip || this.engine.nextEventMs() === Infinity)) {
@@ -695,7 +697,7 @@ class GroupRun {
         const r = this.group[g];
         const s = this.state[r];
         if (s.computeEnd <= this.now) {
-          if (s.block) this.endSlowBlock(r, s);
+          if (this.slow > 0) this.endSlowBlock(r, s);
           s.computeEnd = Infinity;
           s.pc = s.afterCompute;
           this.metrics[r].endMs = this.now;
@@ -728,7 +730,7 @@ class GroupRun {
     const s = this.state[r];
     const ops = this.programs[r];
     if (s.computeEnd !== Infinity || s.pc >= ops.length) return false;
-    if (s.blocked !== null) return this.tryUnblock(r, s);
+    if (s.blocked) return this.tryUnblock(r, s);
     const op = ops[s.pc];
     const ref = this.meta.refs[r][s.pc];
     const m = this.metrics[r];
@@ -770,19 +772,22 @@ class GroupRun {
         return true;
       case 'waitPull':
       case 'waitRecv':
-        s.blocked = s.blockedState.wait(op.kind, this.now, ref, ref + op.ids.length, op.layer);
+        s.blockedIn.wait(op.kind, this.now, ref, ref + op.ids.length, op.layer);
+        s.blocked = true;
         this.tryUnblock(r, s);
         return true;
       case 'barrier': {
         const b = ref;
-        s.blocked = s.blockedState.barrier(this.now, b, op.layer);
+        s.blockedIn.barrier(this.now, b, op.layer);
+        s.blocked = true;
         const a = this.run_.arrived[b];
         a.push(r);
         if (a.length === this.meta.barriers[b].ranks.length) this.lastArrival(op.id, b, a);
         return true;
       }
       case 'notBefore':
-        s.blocked = s.blockedState.notBefore(this.now, op.atMs);
+        s.blockedIn.notBefore(this.now, op.atMs);
+        s.blocked = true;
         this.tryUnblock(r, s);
         return true;
     }
@@ -798,14 +803,14 @@ class GroupRun {
     const at =
       straggle > 0
         ? stragglerRelease(
-            arrived.map((q) => this.state[q].blocked!.since),
+            arrived.map((q) => this.state[q].blockedIn.since),
             straggle,
           )
         : this.now;
     this.barrierRelease.set(id, Math.max(this.now, at));
     if (at > this.now) {
       // Everyone stays blocked until the expected slowest participant is ready.
-      for (const q of arrived) this.state[q].blocked!.releaseAt = at;
+      for (const q of arrived) this.state[q].blockedIn.releaseAt = at;
     } else for (const q of arrived) this.release(q, this.state[q]);
   }
 
@@ -826,8 +831,7 @@ class GroupRun {
     }
     if (work > 0) {
       const rate = this.rateOf(r);
-      s.block = s.slowBlock;
-      s.block.start(s.pc, work, rate, this.now);
+      s.slowBlock.start(s.pc, work, rate, this.now);
       s.computeEnd = this.now + work / rate;
       s.afterCompute = j;
       return false;
@@ -846,8 +850,8 @@ class GroupRun {
     for (let g = 0; g < this.group.length; g++) {
       const r = this.group[g];
       const s = this.state[r];
-      const b = s.block;
-      if (b === null || s.computeEnd === Infinity) continue;
+      if (s.computeEnd === Infinity) continue;
+      const b = s.slowBlock;
       const rate = this.rateOf(r);
       if (rate === b.rate) continue;
       const k = b.n - 1;
@@ -887,7 +891,7 @@ class GroupRun {
 
   /** A block under interference ended now: time its ops from the breakpoints and record them. */
   private endSlowBlock(r: number, s: RankState): void {
-    const b = s.block!;
+    const b = s.slowBlock;
     const ops = this.programs[r];
     const m = this.metrics[r];
     let w = 0;
@@ -905,11 +909,10 @@ class GroupRun {
       }
       if (c.mark !== undefined) this.marks.set(c.mark, t);
     }
-    s.block = null;
   }
 
   private tryUnblock(r: number, s: RankState): boolean {
-    const b = s.blocked!;
+    const b = s.blockedIn;
     switch (b.kind) {
       case 'waitPull':
         for (const ids = this.meta.waitIds, done = this.run_.pullDone; b.at < b.end; b.at++)
@@ -933,7 +936,7 @@ class GroupRun {
 
   /** Account the blocked time and move past the blocking op. */
   private release(r: number, s: RankState): void {
-    const b = s.blocked!;
+    const b = s.blockedIn;
     const m = this.metrics[r];
     const t0 = b.since;
     const t1 = this.now;
@@ -960,7 +963,7 @@ class GroupRun {
       case 'notBefore':
         break;
     }
-    s.blocked = null;
+    s.blocked = false;
     s.pc++;
     m.endMs = this.now;
   }
@@ -1017,8 +1020,7 @@ class GroupRun {
       .map((r) => {
         const s = this.state[r];
         if (s.pc >= this.programs[r].length) return null;
-        const b = s.blocked;
-        if (!b) return `rank ${r} at op ${s.pc}`;
+        if (!s.blocked) return `rank ${r} at op ${s.pc}`;
         const op = this.programs[r][s.pc];
         const what =
           op.kind === 'barrier'
