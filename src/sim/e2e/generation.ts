@@ -475,7 +475,6 @@ export function decodeStep(
     cost.ms({ flops: 0, bytes: tokens * tp * (m.vocabSize / tp) * 4, precision: 'bf16', kind: 'memory', kernels: 1 });
   // The main model's head stays whole on every GPU (TensorRT-LLM splits only the draft head).
   const mainHead = lmHead(T, 1);
-  const draftHead = lmHead(b, draftHeadTp(b, G, g.lmHeadTpGpus ?? cost.profile.gpusPerNode));
   const attnLayer = attention(T);
   const denseMlp = cost.denseMlpMs(T);
   const attn = m.layers.total * attnLayer;
@@ -495,6 +494,7 @@ export function decodeStep(
   // draft per request (b tokens).
   let mtp = 0;
   if (cfg.mtp > 0) {
+    const draftHead = lmHead(b, draftHeadTp(b, G, g.lmHeadTpGpus ?? cost.profile.gpusPerNode));
     const pass = (tokens: number) => {
       const d = moeLayer(tokens);
       // eh_proj: one [2H → H] GEMM in the dense layers' precision.
