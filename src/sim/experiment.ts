@@ -64,6 +64,22 @@ export interface DwdpKnobs {
   roofline?: boolean;
 }
 
+/** The cost model a run's knobs ask for (one mapping for the step experiment and the serving run). */
+export function knobsCostModel(
+  p: DwdpKnobs & { profile: HardwareProfile; model: MoeConfig; format: WeightFormat },
+): CostModel {
+  return new CostModel({
+    model: p.model,
+    profile: p.profile,
+    format: p.format,
+    efficiency: p.efficiency,
+    linkGBps: p.linkGBps,
+    interference: p.interference,
+    straggle: p.straggle,
+    roofline: p.roofline,
+  });
+}
+
 export interface StepParams extends DwdpKnobs {
   profile: HardwareProfile;
   model: MoeConfig;
@@ -208,16 +224,7 @@ export function runStepRow(
     dep?: Schedule;
   } = {},
 ): StepRun {
-  const cost = new CostModel({
-    model: p.model,
-    profile: p.profile,
-    format: p.format,
-    efficiency: p.efficiency,
-    linkGBps: p.linkGBps,
-    interference: p.interference,
-    straggle: p.straggle,
-    roofline: p.roofline,
-  });
+  const cost = knobsCostModel(p);
   const placement = makePlacement(p.model.experts, p.groupSize, p.local, p.pull);
   const group = Array.from({ length: p.groupSize }, (_, r) => r);
   const batches = stepBatches({ ...p, experts: p.model.experts, moeLayers: p.model.layers.moe });

@@ -23,8 +23,8 @@
 import { makePlacement, type Placement } from '../dwdp/placement.ts';
 import type { MoeConfig } from '../model/config.ts';
 import type { WeightFormat } from '../model/formats.ts';
-import { CostModel, expectedExpertsTouched } from './cost-model.ts';
-import type { DwdpKnobs } from './experiment.ts';
+import { expectedExpertsTouched, type CostModel } from './cost-model.ts';
+import { knobsCostModel, type DwdpKnobs } from './experiment.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
 import { IdSpace, depPrograms, dwdpOptions, dwdpPrograms, type RankStep } from './programs.ts';
@@ -225,16 +225,7 @@ export function runServing(
     throw new Error(`serving: maxTokensPerBatch must be ≥ 1, got ${p.maxTokensPerBatch}`);
   if (p.maxBatchRequests !== undefined && !(Number.isInteger(p.maxBatchRequests) && p.maxBatchRequests >= 1))
     throw new Error(`serving: maxBatchRequests must be an integer ≥ 1, got ${p.maxBatchRequests}`);
-  const cost = new CostModel({
-    model: p.model,
-    profile: p.profile,
-    format: p.format,
-    efficiency: p.efficiency,
-    linkGBps: p.linkGBps,
-    interference: p.interference,
-    straggle: p.straggle,
-    roofline: p.roofline,
-  });
+  const cost = knobsCostModel(p);
   const requests = generateRequests({
     count: p.requests,
     isl: p.isl,
