@@ -12,7 +12,6 @@
 //     "rows":  [ { "contentionFix": false }, { "contentionFix": true } ] }   // explicit rows
 
 import { configSummary, type MoeConfig } from '../model/config.ts';
-import type { WeightFormat } from '../model/formats.ts';
 import { OptionError, d } from '../options/error.ts';
 import {
   SCENARIO_MODEL,
@@ -26,31 +25,26 @@ import {
   scenarioParamDefaults,
   scenarioRowErrors,
 } from '../options/scenario.ts';
-import type { LengthLaw } from '../workload/lengths.ts';
-import { deepseekR1, runStepRow, type DwdpKnobs, type StepRow } from './experiment.ts';
+import { deepseekR1, runStepRow, type DwdpKnobs, type StepParams, type StepRow } from './experiment.ts';
 import { getProfile, type HardwareProfile } from '../hardware/profiles.ts';
-import { runServing, type ServingResult } from './serving.ts';
+import { runServing, type ServingParams, type ServingResult } from './serving.ts';
 import { expertLoadsLabel } from './routing.ts';
 
-export interface ScenarioParams extends DwdpKnobs {
-  format: WeightFormat;
-  isl: number;
-  cv: number;
-  /** Law of the input lengths (src/workload/lengths.ts); default log-normal. */
-  lengthLaw?: LengthLaw;
-  /** 'uniform-ratio': lengths uniform in [islRatio·isl, isl] (TensorRT-LLM's convention). */
-  islRatio?: number;
-  batch: number;
-  steps: number;
-  // serving mode
-  ranks: number;
-  requests: number;
+/**
+ * A scenario row's parameters, declared where they are read: the step experiment's (StepParams; its
+ * batch caps are the serving run's too) and the serving run's (ServingParams).
+ */
+export interface ScenarioParams
+  extends
+    DwdpKnobs,
+    Pick<
+      StepParams,
+      'format' | 'isl' | 'cv' | 'lengthLaw' | 'islRatio' | 'batch' | 'steps' | 'maxTokensPerBatch' | 'maxBatchRequests'
+    >,
+    Pick<ServingParams, 'ranks' | 'requests' | 'arrivalRatePerS'> {
+  /** Serving: output lengths, mean and CV across requests. */
   osl: number;
   oslCv: number;
-  /** Tokens / requests per batch at most (serving; in step mode, given instead of `batch`). */
-  maxTokensPerBatch?: number;
-  maxBatchRequests?: number;
-  arrivalRatePerS?: number;
 }
 
 /** Every parameter's default, from its declaration (src/options/scenario.ts). */
