@@ -66,13 +66,6 @@ export function expertsTouched(
   return u;
 }
 
-/** Slots after padding each expert's slots to whole tiles of `tileM` rows. */
-export function paddedSlots(slots: ArrayLike<number>, tileM = GROUPED_GEMM_TILE_M): number {
-  let p = 0;
-  for (let e = 0; e < slots.length; e++) if (slots[e] > 0) p += Math.ceil(slots[e] / tileM - 1e-9) * tileM;
-  return p;
-}
-
 /** DEP owner of expert e in a group of N: ⌊e·N/E⌋. */
 export const depOwner = (e: number, experts: number, N: number): number => Math.floor((e * N) / experts);
 
