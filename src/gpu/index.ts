@@ -4,3 +4,4 @@ export * from './shaders.ts';
 export * from './timer.ts';
 export * from './buffers.ts';
 export * from './budget.ts';
+export * from './program.ts';

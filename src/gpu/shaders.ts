@@ -137,6 +137,13 @@ function hashText(s: string): string {
   return (h >>> 0).toString(16);
 }
 
+/** What a compute pipeline is built from: the program, its entry point (default 'main') and override constants. */
+export interface PipelineSource {
+  program: WgslProgram;
+  entryPoint?: string;
+  constants?: Record<string, number>;
+}
+
 /**
  * A compute pipeline, cached per device under `key` (which must capture everything
  * that changes the program or its constants).
@@ -144,7 +151,7 @@ function hashText(s: string): string {
 export function cachedPipeline(
   gpu: Gpu,
   key: string,
-  build: () => Promise<{ program: WgslProgram; entryPoint?: string; constants?: Record<string, number> }>,
+  build: () => Promise<PipelineSource>,
 ): Promise<GPUComputePipeline> {
   for (const w of keyWatchers) w.add(key);
   const edited = overrides.get(key);
