@@ -7,7 +7,7 @@
 // (D = heads·headDim), i.e. 2·Σ len_r·(len_r + 1)·D FLOPs: quadratic in each request's own
 // length — see attentionFlops. The DWDP strategies use it as the per-rank compute that
 // grows with that rank's sequence lengths.
-import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { ComputeProgram, gridDimension, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { SizeUniforms } from './routing-params.ts';
 
 const BLOCK_Q = 64; // must match attention.wgsl
@@ -62,7 +62,7 @@ export class AttentionKernel {
   private constructor(
     private readonly gpu: Gpu,
     readonly params: AttentionParams,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'attention');
   }
@@ -74,9 +74,7 @@ export class AttentionKernel {
   static async create(gpu: Gpu, p: AttentionParams, opts: { blockK?: number } = {}): Promise<AttentionKernel> {
     if (!Number.isInteger(p.heads) || p.heads < 1)
       throw new Error(`attention: heads must be a positive integer (got ${p.heads})`);
-    if (p.heads > gpu.device.limits.maxComputeWorkgroupsPerDimension) {
-      throw new Error(`attention: heads = ${p.heads} exceeds maxComputeWorkgroupsPerDimension`);
-    }
+    gridDimension(p.heads, gpu.device.limits, `attention with heads = ${p.heads} (one workgroup row per head)`);
     if (!Number.isInteger(p.headDim) || p.headDim < 1 || p.headDim > MAX_HEAD_DIM) {
       throw new Error(`attention: headDim must be an integer in [1, ${MAX_HEAD_DIM}] (got ${p.headDim})`);
     }
@@ -92,10 +90,13 @@ export class AttentionKernel {
       file: '<attention prelude>',
       code: `const HEADS: u32 = ${p.heads}u;\nconst HEAD_DIM: u32 = ${p.headDim}u;\nconst BLOCK_K: u32 = ${blockK}u;\n`,
     };
-    const pipeline = await cachedPipeline(gpu, `attention:${p.heads}x${p.headDim}:bk${blockK}`, async () => ({
-      program: await wgslProgram(prelude, 'attention.wgsl'),
-    }));
-    return new AttentionKernel(gpu, p, pipeline);
+    const program = await ComputeProgram.create(
+      gpu,
+      `attention:${p.heads}x${p.headDim}:bk${blockK}`,
+      async () => ({ program: await wgslProgram(prelude, 'attention.wgsl') }),
+      { label: 'attention' },
+    );
+    return new AttentionKernel(gpu, p, program);
   }
 
   /** Records one compute pass ('attention'). */
@@ -105,9 +106,11 @@ export class AttentionKernel {
     const d = this.params.heads * this.params.headDim;
     if (!Number.isInteger(S) || S < 0) throw new Error(`attention: tokens must be a non-negative integer (got ${S})`);
     if (!Number.isInteger(R) || R < 1) throw new Error(`attention: requests must be a positive integer (got ${R})`);
-    const tiles = Math.ceil(S / BLOCK_Q);
-    if (tiles > this.gpu.device.limits.maxComputeWorkgroupsPerDimension)
-      throw new Error(`attention: ${S} tokens exceed ${BLOCK_Q}·maxComputeWorkgroupsPerDimension`);
+    const tiles = gridDimension(
+      Math.ceil(S / BLOCK_Q),
+      this.gpu.device.limits,
+      `attention over ${S} tokens (one workgroup per ${BLOCK_Q} queries)`,
+    );
     for (const [buf, what] of [
       [b.q, 'q'],
       [b.k, 'k'],
@@ -119,24 +122,9 @@ export class AttentionKernel {
     }
     if (b.seqOffsets.size < (R + 1) * 4)
       throw new Error(`attention: seqOffsets buffer holds ${b.seqOffsets.size} bytes, needs ${(R + 1) * 4}`);
-    const bind = this.gpu.device.createBindGroup({
-      label: 'attention',
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: this.sizes.get(S, R) } },
-        { binding: 1, resource: { buffer: b.q } },
-        { binding: 2, resource: { buffer: b.k } },
-        { binding: 3, resource: { buffer: b.v } },
-        { binding: 4, resource: { buffer: b.seqOffsets } },
-        { binding: 5, resource: { buffer: b.out } },
-      ],
-    });
+    const bind = this.program.bindGroup([this.sizes.get(S, R), b.q, b.k, b.v, b.seqOffsets, b.out]);
     const pass = encoder.beginComputePass({ label: 'attention', timestampWrites: timer?.writes('attention') });
-    if (tiles > 0) {
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(tiles, this.params.heads);
-    }
+    if (tiles > 0) this.program.dispatch(pass, bind, [tiles, this.params.heads]);
     pass.end();
   }
 

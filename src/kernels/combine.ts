@@ -1,8 +1,8 @@
 // Combine (shaders/combine.wgsl): out[t,:] = Σ_k topkWeight[t,k]·y[inv[t·K+k],:] + g(t)·s[t,:]
 // with g = 1 ('plain' shared experts, DeepSeek) or sigmoid(x[t,:]·sharedGateW) ('gated',
 // Qwen2-MoE's shared_expert_gate); plus its float64 CPU reference.
-import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
-import { SizeUniforms, workgroupGrid } from './routing-params.ts';
+import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { SizeUniforms } from './routing-params.ts';
 
 export type SharedMode = 'none' | 'plain' | 'gated';
 
@@ -46,7 +46,7 @@ export class CombineKernel {
   private constructor(
     private readonly gpu: Gpu,
     readonly params: CombineParams,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'combine');
     this.dummy = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'combine unused input' });
@@ -63,11 +63,13 @@ export class CombineKernel {
     const vw = p.hidden % 4 === 0 ? 4 : 1;
     const constants = { HV: p.hidden / vw, TOP_K: p.topK, SHARED: ['none', 'plain', 'gated'].indexOf(p.shared) };
     const key = `combine:v${vw}:${Object.values(constants).join(',')}`;
-    const pipeline = await cachedPipeline(gpu, key, async () => ({
-      program: await wgslProgram(vectorPrelude(vw), 'combine.wgsl'),
-      constants,
-    }));
-    return new CombineKernel(gpu, p, pipeline);
+    const program = await ComputeProgram.create(
+      gpu,
+      key,
+      async () => ({ program: await wgslProgram(vectorPrelude(vw), 'combine.wgsl'), constants }),
+      { label: 'combine' },
+    );
+    return new CombineKernel(gpu, p, program);
   }
 
   /** Records one compute pass ('combine'). */
@@ -87,26 +89,10 @@ export class CombineKernel {
     const s = shared === 'none' ? this.dummy : need(b.shared, T * H * 4, 'shared');
     const x = shared === 'gated' ? need(b.x, T * H * 4, 'x') : this.dummy;
     const gw = shared === 'gated' ? need(b.sharedGateW, H * 4, 'sharedGateW') : this.dummy;
-    const bind = this.gpu.device.createBindGroup({
-      label: 'combine',
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: this.sizes.get(T) } },
-        { binding: 1, resource: { buffer: b.y } },
-        { binding: 2, resource: { buffer: b.inv } },
-        { binding: 3, resource: { buffer: b.topkWeight } },
-        { binding: 4, resource: { buffer: s } },
-        { binding: 5, resource: { buffer: x } },
-        { binding: 6, resource: { buffer: gw } },
-        { binding: 7, resource: { buffer: b.out } },
-      ],
-    });
+    const grid = workgroupGrid(T, this.gpu.device.limits, `combine of ${T} tokens`);
+    const bind = this.program.bindGroup([this.sizes.get(T), b.y, b.inv, b.topkWeight, s, x, gw, b.out]);
     const pass = encoder.beginComputePass({ label: 'combine', timestampWrites: timer?.writes('combine') });
-    if (T > 0) {
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(...workgroupGrid(T, this.gpu.device.limits.maxComputeWorkgroupsPerDimension));
-    }
+    if (T > 0) this.program.dispatch(pass, bind, grid);
     pass.end();
   }
 

@@ -1,7 +1,7 @@
 // Word copy as a compute pass (shaders/copy_words.wgsl), so a GPU timer can measure it:
 // DWDP's weight merge when the grouped GEMM cannot read split weights in place.
-import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
-import { SizeUniforms, workgroupGrid } from './routing-params.ts';
+import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { SizeUniforms } from './routing-params.ts';
 
 export interface WordCopy {
   src: GPUBuffer;
@@ -17,42 +17,35 @@ export class CopyKernel {
 
   private constructor(
     private readonly gpu: Gpu,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
   ) {
     this.params = new SizeUniforms(gpu.device, 'copy');
   }
 
   static async create(gpu: Gpu): Promise<CopyKernel> {
-    const pipeline = await cachedPipeline(gpu, 'copy_words', async () => ({
+    const program = await ComputeProgram.create(gpu, 'copy_words', async () => ({
       program: await wgslProgram('copy_words.wgsl'),
     }));
-    return new CopyKernel(gpu, pipeline);
+    return new CopyKernel(gpu, program);
   }
 
   /** One timed pass (`label`) holding every copy, one dispatch each. */
   encode(enc: GPUCommandEncoder, copies: WordCopy[], label: string, timer?: GpuTimer): void {
-    const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
-    pass.setPipeline(this.pipeline);
-    for (const c of copies) {
+    // Every copy is checked, its grid included, before the pass is begun.
+    const grids = copies.map((c) => {
       for (const v of [c.srcOffset, c.dstOffset, c.bytes])
         if (v % 16) throw new Error(`copy: offsets and sizes must be multiples of 16 bytes (got ${v})`);
       if (c.srcOffset + c.bytes > c.src.size || c.dstOffset + c.bytes > c.dst.size)
         throw new Error(`copy: ${c.bytes} bytes overrun a buffer`);
-      if (c.bytes === 0) continue;
+      return workgroupGrid(Math.ceil(c.bytes / 16 / 256), this.gpu.device.limits, `copy of ${c.bytes} bytes`);
+    });
+    const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
+    copies.forEach((c, i) => {
+      if (c.bytes === 0) return;
       const count = c.bytes / 16;
-      pass.setBindGroup(
-        0,
-        this.gpu.device.createBindGroup({
-          layout: this.pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: this.params.get(c.srcOffset / 16, c.dstOffset / 16, count) } },
-            { binding: 1, resource: { buffer: c.src } },
-            { binding: 2, resource: { buffer: c.dst } },
-          ],
-        }),
-      );
-      pass.dispatchWorkgroups(...workgroupGrid(Math.ceil(count / 256)));
-    }
+      const bind = this.program.bindGroup([this.params.get(c.srcOffset / 16, c.dstOffset / 16, count), c.src, c.dst]);
+      this.program.dispatch(pass, bind, grids[i]);
+    });
     pass.end();
   }
 

@@ -1,7 +1,7 @@
 // Row gather (shaders/gather_rows.wgsl): out[i,:] = src[idx[i] / div, :]; plus its reference.
 // Used by DEP to pack token rows for the all-to-all and to unpack expert outputs.
-import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
-import { SizeUniforms, workgroupGrid } from './routing-params.ts';
+import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { SizeUniforms } from './routing-params.ts';
 
 export interface GatherParams {
   /** Row length in f32 (H). */
@@ -25,7 +25,7 @@ export class GatherKernel {
   private constructor(
     private readonly gpu: Gpu,
     readonly params: GatherParams,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'gather');
   }
@@ -36,11 +36,11 @@ export class GatherKernel {
     }
     const vw = p.columns % 4 === 0 ? 4 : 1;
     const prelude = { file: '<gather prelude>', code: vw === 4 ? 'alias V = vec4<f32>;' : 'alias V = f32;' };
-    const pipeline = await cachedPipeline(gpu, `gather:${p.columns}:${p.divisor}`, async () => ({
+    const program = await ComputeProgram.create(gpu, `gather:${p.columns}:${p.divisor}`, async () => ({
       program: await wgslProgram(prelude, 'gather_rows.wgsl'),
       constants: { HV: p.columns / vw, DIV: p.divisor },
     }));
-    return new GatherKernel(gpu, p, pipeline);
+    return new GatherKernel(gpu, p, program);
   }
 
   encode(enc: GPUCommandEncoder, b: GatherBuffers, timer?: GpuTimer): void {
@@ -49,23 +49,11 @@ export class GatherKernel {
       throw new Error(`gather: rows must be a non-negative integer (got ${b.rows})`);
     if (b.out.size < b.rows * H * 4) throw new Error(`gather: out holds ${b.out.size} bytes, needs ${b.rows * H * 4}`);
     if (b.idx.size < b.rows * 4) throw new Error(`gather: idx holds ${b.idx.size} bytes, needs ${b.rows * 4}`);
+    const grid = workgroupGrid(b.rows, this.gpu.device.limits, `gather of ${b.rows} rows`);
     const label = b.label ?? 'gather';
     const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
     if (b.rows > 0) {
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(
-        0,
-        this.gpu.device.createBindGroup({
-          layout: this.pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: this.sizes.get(b.rows) } },
-            { binding: 1, resource: { buffer: b.idx } },
-            { binding: 2, resource: { buffer: b.src } },
-            { binding: 3, resource: { buffer: b.out } },
-          ],
-        }),
-      );
-      pass.dispatchWorkgroups(...workgroupGrid(b.rows));
+      this.program.dispatch(pass, this.program.bindGroup([this.sizes.get(b.rows), b.idx, b.src, b.out]), grid);
     }
     pass.end();
   }

@@ -1,8 +1,8 @@
 // Permute (shaders/permute.wgsl): topkIdx [T,K] → counts [E], offsets [E+1], perm [T·K],
 // inv [T·K], the expert-sorted order the grouped GEMMs read; plus its CPU reference.
 // Sorted row i holds pair p = t·K + k; experts ascending, within an expert p ascending.
-import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
-import { SizeUniforms, workgroupGrid } from './routing-params.ts';
+import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { SizeUniforms } from './routing-params.ts';
 
 const CHUNK = 256; // must match permute.wgsl
 
@@ -22,6 +22,14 @@ export interface PermuteBuffers {
 
 type Stage = 'count_chunks' | 'scan' | 'scatter';
 
+// Bindings: 0 sizes, 1 topkIdx, 2 chunk bases (scratch), 3 counts, 4 offsets, 5 perm, 6 inv.
+// Each entry point's 'auto' layout holds only the bindings it uses.
+const USES: Record<Stage, readonly number[]> = {
+  count_chunks: [0, 1, 2],
+  scan: [0, 2, 3, 4],
+  scatter: [0, 1, 2, 5, 6],
+};
+
 export class PermuteKernel {
   private readonly sizes: SizeUniforms;
   // Scratch [chunks, E] u32, grown on demand. Encodes recorded earlier may still use an
@@ -31,7 +39,7 @@ export class PermuteKernel {
   private constructor(
     private readonly gpu: Gpu,
     readonly params: PermuteParams,
-    private readonly pipelines: Record<Stage, GPUComputePipeline>,
+    private readonly stages: Record<Stage, ComputeProgram>,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'permute');
   }
@@ -49,11 +57,12 @@ export class PermuteKernel {
       );
     }
     const stage = (entryPoint: Stage) =>
-      cachedPipeline(gpu, `permute.${entryPoint}:${p.experts}`, async () => ({
-        program: await wgslProgram('permute.wgsl'),
-        entryPoint,
-        constants: { EXPERTS: p.experts },
-      }));
+      ComputeProgram.create(
+        gpu,
+        `permute.${entryPoint}:${p.experts}`,
+        async () => ({ program: await wgslProgram('permute.wgsl'), entryPoint, constants: { EXPERTS: p.experts } }),
+        { uses: USES[entryPoint], label: `permute.${entryPoint}` },
+      );
     const [count_chunks, scan, scatter] = await Promise.all([stage('count_chunks'), stage('scan'), stage('scatter')]);
     return new PermuteKernel(gpu, p, { count_chunks, scan, scatter });
   }
@@ -87,38 +96,21 @@ export class PermuteKernel {
     for (const [buf, bytes, what] of need) {
       if (buf.size < bytes) throw new Error(`permute: ${what} buffer holds ${buf.size} bytes, needs ${bytes}`);
     }
-    const all: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.sizes.get(pairs, chunks) } },
-      { binding: 1, resource: { buffer: b.topkIdx } },
-      { binding: 2, resource: { buffer: this.scratchFor(chunks * E * 4) } },
-      { binding: 3, resource: { buffer: b.counts } },
-      { binding: 4, resource: { buffer: b.offsets } },
-      { binding: 5, resource: { buffer: b.perm } },
-      { binding: 6, resource: { buffer: b.inv } },
+    const grid = workgroupGrid(chunks, this.gpu.device.limits, `permute of ${pairs} pairs (${CHUNK} per workgroup)`);
+    const all = [
+      this.sizes.get(pairs, chunks),
+      b.topkIdx,
+      this.scratchFor(chunks * E * 4),
+      b.counts,
+      b.offsets,
+      b.perm,
+      b.inv,
     ];
-    // Each entry point's 'auto' layout holds only the bindings it uses.
-    const used: Record<Stage, number[]> = { count_chunks: [0, 1, 2], scan: [0, 2, 3, 4], scatter: [0, 1, 2, 5, 6] };
-    const bind = (s: Stage) =>
-      this.gpu.device.createBindGroup({
-        label: `permute.${s}`,
-        layout: this.pipelines[s].getBindGroupLayout(0),
-        entries: all.filter((e) => used[s].includes(e.binding)),
-      });
-    const grid = workgroupGrid(chunks, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
+    const { count_chunks, scan, scatter } = this.stages;
     const pass = encoder.beginComputePass({ label: 'permute', timestampWrites: timer?.writes('permute') });
-    if (chunks > 0) {
-      pass.setPipeline(this.pipelines.count_chunks);
-      pass.setBindGroup(0, bind('count_chunks'));
-      pass.dispatchWorkgroups(...grid);
-    }
-    pass.setPipeline(this.pipelines.scan);
-    pass.setBindGroup(0, bind('scan'));
-    pass.dispatchWorkgroups(1);
-    if (chunks > 0) {
-      pass.setPipeline(this.pipelines.scatter);
-      pass.setBindGroup(0, bind('scatter'));
-      pass.dispatchWorkgroups(...grid);
-    }
+    if (chunks > 0) count_chunks.dispatch(pass, count_chunks.bindGroup(all), grid);
+    scan.dispatch(pass, scan.bindGroup(all), [1]);
+    if (chunks > 0) scatter.dispatch(pass, scatter.bindGroup(all), grid);
     pass.end();
   }
 

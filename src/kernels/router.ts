@@ -8,7 +8,7 @@
 // grouped expert GEMM's tiled kernel as a dense GEMM (dense-gemm.ts, the adapter's f32
 // default variant), then router.wgsl does only the scoring and top-k selection. Otherwise
 // one pass whose first step computes the logits itself (TB tokens per load of W).
-import { cachedPipeline, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { DenseGemm } from './dense-gemm.ts';
 import { defaultVariant } from './expert-gemm.ts';
 import type { TileVariant } from './gemm-variant.ts';
@@ -21,7 +21,6 @@ import {
   parseRouterVariant,
   routerVariantName,
   validateRouterParams,
-  workgroupGrid,
   type RouterParams,
 } from './routing-params.ts';
 
@@ -64,7 +63,7 @@ export class RouterKernel {
   private constructor(
     private readonly gpu: Gpu,
     readonly params: RouterParams,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
     /** Tokens per workgroup. */
     readonly tokensPerWorkgroup: number,
     /** The logits GEMM (undefined: the selection kernel computes the logits itself). */
@@ -161,11 +160,13 @@ export class RouterKernel {
           ? 'alias XV = vec4<f32>;\nfn dotv(a: XV, b: XV) -> f32 { return dot(a, b); }\n'
           : 'alias XV = f32;\nfn dotv(a: XV, b: XV) -> f32 { return a * b; }\n'),
     };
-    const pipeline = await cachedPipeline(gpu, key, async () => ({
-      program: await wgslProgram(prelude, 'router.wgsl'),
-      constants,
-    }));
-    return new RouterKernel(gpu, p, pipeline, tb, logits, origin);
+    const program = await ComputeProgram.create(
+      gpu,
+      key,
+      async () => ({ program: await wgslProgram(prelude, 'router.wgsl'), constants }),
+      { label: 'router' },
+    );
+    return new RouterKernel(gpu, p, program, tb, logits, origin);
   }
 
   /** Records one compute pass ('router') routing `tokens` rows of x. */
@@ -179,35 +180,16 @@ export class RouterKernel {
     if (hasBias) needBytes(b.bias!, experts * 4, 'router bias');
     needBytes(b.topkIdx, T * topK * 4, 'router topkIdx');
     needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
+    const grid = workgroupGrid(Math.ceil(T / this.tokensPerWorkgroup), this.gpu.device.limits, `router of ${T} tokens`);
 
     const logits = this.logitsFor(T * experts * 4);
     // The logits GEMM is timed as 'router logits' (a dense GEMM in the breakdown), the selection as 'router'.
     if (this.logits && T > 0)
       this.logits.encode(encoder, { x: b.x, weight: b.weight, y: logits, rows: T }, timer, 'router logits');
-    const bind = this.gpu.device.createBindGroup({
-      label: 'router',
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: this.sizes.get(T) } },
-        { binding: 1, resource: { buffer: b.x } },
-        { binding: 2, resource: { buffer: b.weight } },
-        { binding: 3, resource: { buffer: hasBias ? b.bias! : this.noBias } },
-        { binding: 4, resource: { buffer: b.topkIdx } },
-        { binding: 5, resource: { buffer: b.topkWeight } },
-        { binding: 6, resource: { buffer: logits } },
-      ],
-    });
+    const bias = hasBias ? b.bias! : this.noBias;
+    const bind = this.program.bindGroup([this.sizes.get(T), b.x, b.weight, bias, b.topkIdx, b.topkWeight, logits]);
     const pass = encoder.beginComputePass({ label: 'router', timestampWrites: timer?.writes('router') });
-    if (T > 0) {
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(
-        ...workgroupGrid(
-          Math.ceil(T / this.tokensPerWorkgroup),
-          this.gpu.device.limits.maxComputeWorkgroupsPerDimension,
-        ),
-      );
-    }
+    if (T > 0) this.program.dispatch(pass, bind, grid);
     pass.end();
   }
 

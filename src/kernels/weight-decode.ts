@@ -2,19 +2,19 @@
 // expert GEMM uses (shaders/weight_decode.wgsl): the tests' proof that GPU and CPU
 // (src/model/formats.ts decodeExpert) agree code for code.
 import {
-  cachedPipeline,
+  ComputeProgram,
   createBuffer,
   createUniform,
   packUniform,
   readF32,
   wgslProgram,
   withErrorScopes,
+  workgroupGrid,
   type Gpu,
   type GpuTimer,
 } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
 import { FORMAT_ID } from './expert-gemm-codegen.ts';
-import { workgroupGrid } from './routing-params.ts';
 
 export type MatrixName = 'gate' | 'up' | 'down';
 
@@ -41,18 +41,18 @@ export class UnpackKernel {
   private constructor(
     private readonly gpu: Gpu,
     readonly layout: ExpertLayout,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
     private readonly uniforms: Record<MatrixName, GPUBuffer>,
   ) {}
 
   static async create(gpu: Gpu, l: ExpertLayout): Promise<UnpackKernel> {
-    const pipeline = await cachedPipeline(gpu, 'expert_gemm_unpack', async () => ({
+    const program = await ComputeProgram.create(gpu, 'expert_gemm_unpack', async () => ({
       program: await wgslProgram('weight_decode.wgsl', 'expert_gemm_unpack.wgsl'),
     }));
     const uniforms = Object.fromEntries(
       MATRICES.map((n) => [n, createUniform(gpu, matrixUniform(l.format, l[n]), `unpack ${n}`)]),
     ) as Record<MatrixName, GPUBuffer>;
-    return new UnpackKernel(gpu, l, pipeline, uniforms);
+    return new UnpackKernel(gpu, l, program, uniforms);
   }
 
   /**
@@ -61,20 +61,10 @@ export class UnpackKernel {
    */
   encode(enc: GPUCommandEncoder, which: MatrixName, block: GPUBufferBinding, out: GPUBuffer, timer?: GpuTimer): void {
     const m = this.layout[which];
-    const bind = this.gpu.device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: block },
-        { binding: 1, resource: { buffer: out } },
-        { binding: 2, resource: { buffer: this.uniforms[which] } },
-      ],
-    });
+    const grid = workgroupGrid(Math.ceil((m.rows * m.rowWords) / 64), this.gpu.device.limits, `unpack of ${which}`);
+    const bind = this.program.bindGroup([block, out, this.uniforms[which]]);
     const pass = enc.beginComputePass({ label: `unpack ${which}`, timestampWrites: timer?.writes('decode') });
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(
-      ...workgroupGrid(Math.ceil((m.rows * m.rowWords) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension),
-    );
+    this.program.dispatch(pass, bind, grid);
     pass.end();
   }
 

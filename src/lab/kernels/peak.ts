@@ -3,7 +3,7 @@
 // in the loop). Its float64 reference is the chains' closed form:
 //   a_N = m^N·a_0 + s·(1 − m^N)/(1 − m)   (a ← a·m + s, N times),
 // which the f32 loop follows to ~1e-4 (the recurrence contracts, so rounding does not grow).
-import { cachedPipeline, createBuffer, readF32, wgslProgram, type Gpu } from '../../gpu/index.ts';
+import { ComputeProgram, createBuffer, readF32, wgslProgram, type Gpu } from '../../gpu/index.ts';
 import { checkClose } from '../checks.ts';
 import type { LabKernel, LabProblem } from '../types.ts';
 
@@ -57,15 +57,12 @@ export const peakLab: LabKernel<Float32Array> = {
     // Enough invocations to fill the device: SwiftShader's few threads, or a hardware GPU's SMs.
     const workgroups = gpu.info.software ? 128 : 8192;
     const invocations = workgroups * 64;
-    const pipeline = await cachedPipeline(gpu, `expert_gemm_peak ${ITERATIONS}`, async () => ({
+    const program = await ComputeProgram.create(gpu, `expert_gemm_peak ${ITERATIONS}`, async () => ({
       program: await wgslProgram('expert_gemm_peak.wgsl'),
       constants: { ITERATIONS },
     }));
     const sink = createBuffer(gpu, invocations * 4, 'lab peak sink');
-    const bind = gpu.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: sink } }],
-    });
+    const bind = program.bindGroup([sink]);
     const want = peakReference(invocations, ITERATIONS);
     return {
       kernel: 'peak',
@@ -79,9 +76,7 @@ export const peakLab: LabKernel<Float32Array> = {
       outputs: [sink],
       encode(enc, timer) {
         const pass = enc.beginComputePass({ label: 'lab peak', timestampWrites: timer?.writes('peak') });
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bind);
-        pass.dispatchWorkgroups(workgroups);
+        program.dispatch(pass, bind, [workgroups]);
         pass.end();
       },
       read: () => readF32(gpu, sink, invocations),
