@@ -5,10 +5,11 @@
 //
 // W rows must be 16-byte multiples (K % 4 == 0): the tiled kernels read f32 weights as vec4f.
 // The float64 reference is expertGemmReference's 'down' stage on one expert.
-import { cachedPipeline, createBuffer, createBufferWith, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { ComputeProgram, createBuffer, createBufferWith, wgslProgram, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { expertLayout } from '../model/formats.ts';
-import { BINDING, tiledProgramPart } from './expert-gemm-codegen.ts';
-import { checkVariant, fitRowsPerExpert, shaderKey, tileShape, variantName, type TileVariant } from './gemm-variant.ts';
+import { tiledGrid } from './expert-gemm.ts';
+import { PROJECTION_BINDINGS, byBinding, tiledProgramPart } from './expert-gemm-codegen.ts';
+import { checkVariant, fitRowsPerExpert, shaderKey, variantName, type TileVariant } from './gemm-variant.ts';
 import { SizeUniforms } from './routing-params.ts';
 
 export interface DenseGemmParams {
@@ -32,7 +33,7 @@ export class DenseGemm {
     readonly inner: number,
     readonly outputs: number,
     readonly variant: TileVariant,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly program: ComputeProgram,
   ) {
     this.params = new SizeUniforms(gpu.device, 'dense gemm params');
     this.empty = createBuffer(gpu, 16, 'dense gemm: no offsets');
@@ -53,14 +54,19 @@ export class DenseGemm {
     const l = expertLayout('f32', p.outputs, p.inner);
     const layout = { ...l, down: { ...l.down, codes: 0 } };
     const key = `dense_gemm ${shaderKey(variant, { format: 'f32', hidden: p.outputs, expertHidden: p.inner, experts: 1, block: l.block })}`;
-    const pipeline = await cachedPipeline(gpu, key, async () => ({
-      program: await wgslProgram(
-        tiledProgramPart({ layout, experts: 1 }, variant, 'down'),
-        'weight_decode.wgsl',
-        'expert_gemm.wgsl',
-      ),
-    }));
-    return new DenseGemm(gpu, p.inner, p.outputs, variant, pipeline);
+    const program = await ComputeProgram.create(
+      gpu,
+      key,
+      async () => ({
+        program: await wgslProgram(
+          tiledProgramPart({ layout, experts: 1 }, variant, 'down'),
+          'weight_decode.wgsl',
+          'expert_gemm.wgsl',
+        ),
+      }),
+      { uses: PROJECTION_BINDINGS.down },
+    );
+    return new DenseGemm(gpu, p.inner, p.outputs, variant, program);
   }
 
   /** Records one compute pass (timed as `label`): y = x · Wᵀ for `rows` rows. */
@@ -73,28 +79,21 @@ export class DenseGemm {
     const { rows } = b;
     if (!Number.isInteger(rows) || rows < 0)
       throw new Error(`DenseGemm: rows must be a non-negative integer (got ${rows})`);
-    const entries = [
-      [BINDING.params, this.params.get(rows, 1, 0, 0)],
-      [BINDING.input, b.x],
-      [BINDING.offsets, this.empty],
-      [BINDING.table, this.table],
-      [BINDING.output, b.y],
-      [BINDING.weights, b.weight],
-    ] as const;
-    const bind = this.gpu.device.createBindGroup({
+    const grid = tiledGrid(this.variant, this.outputs, rows, 1, this.gpu.device.limits);
+    const bind = this.program.bindGroup(
+      byBinding({
+        params: this.params.get(rows, 1, 0, 0),
+        input: b.x,
+        perm: this.empty, // not read by the down entry point (not in its layout)
+        offsets: this.empty,
+        table: this.table,
+        output: b.y,
+        weights: b.weight,
+      }),
       label,
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
-    });
+    );
     const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
-    if (rows > 0) {
-      const { tileRows, tileCols } = tileShape(this.variant);
-      const slots = Math.floor(rows / tileRows) + 1;
-      const y = Math.min(slots, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(0, bind);
-      pass.dispatchWorkgroups(Math.ceil(this.outputs / tileCols), y, Math.ceil(slots / y));
-    }
+    if (rows > 0) this.program.dispatch(pass, bind, grid);
     pass.end();
   }
 

@@ -9,7 +9,7 @@
 // values reused from registers, and only fully unrolled register tiles with constant
 // names stay in registers. Shapes are fixed per GroupedExpertGemm, so every loop bound,
 // stride and section offset is a constant here.
-import type { WgslPart } from '../gpu/index.ts';
+import type { BindingBuffer, WgslPart } from '../gpu/index.ts';
 import type { ExpertLayout, MatrixLayout, WeightFormat } from '../model/formats.ts';
 import { WG_CHUNK, sgmChunk, tileShape, usesSubgroups, variantName, type TileVariant } from './gemm-variant.ts';
 
@@ -26,6 +26,19 @@ export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2
 
 /** Binding numbers shared by every variant (see shaders/expert_gemm.wgsl). */
 export const BINDING = { params: 0, input: 1, perm: 2, offsets: 3, table: 4, output: 5, weights: 6 } as const;
+
+/** The bindings each projection's entry point uses: every one but perm for down (layout 'auto' drops it). */
+export const PROJECTION_BINDINGS: Record<Projection, readonly number[]> = {
+  gate_up: Object.values(BINDING),
+  down: Object.values(BINDING).filter((b) => b !== BINDING.perm),
+};
+
+/** Buffers named as in BINDING, listed by binding number (ComputeProgram.bindGroup's order). */
+export function byBinding(named: Record<keyof typeof BINDING, BindingBuffer>): BindingBuffer[] {
+  const list: BindingBuffer[] = [];
+  for (const [name, binding] of Object.entries(BINDING)) list[binding] = named[name as keyof typeof BINDING];
+  return list;
+}
 
 export function u(n: number): string {
   return `${n}u`;

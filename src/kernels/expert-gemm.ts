@@ -5,16 +5,19 @@
 // slot as regions of one buffer (src/dwdp/store-layout.ts; DWDP's split-weight GEMM, no merge).
 // The float64 reference the tests and the lab check against is at the bottom.
 import {
-  cachedPipeline,
+  ComputeProgram,
   createBuffer,
   createBufferWith,
+  gridDimension,
   wgslProgram,
+  workgroupGrid,
   SUBGROUP_MATRIX_FEATURE,
   type Gpu,
   type GpuTimer,
+  type GridLimits,
 } from '../gpu/index.ts';
 import { expertLayout, type ExpertLayout, type WeightFormat } from '../model/formats.ts';
-import { BINDING, tiledProgramPart, type Projection } from './expert-gemm-codegen.ts';
+import { PROJECTION_BINDINGS, byBinding, tiledProgramPart, type Projection } from './expert-gemm-codegen.ts';
 import {
   checkVariant,
   fitRowsPerExpert,
@@ -26,9 +29,10 @@ import {
   variantNeeds,
   workgroupBytes,
   type GemmVariant,
+  type TileVariant,
 } from './gemm-variant.ts';
 import { naiveProgram } from './naive-gemm.ts';
-import { SizeUniforms, workgroupGrid } from './routing-params.ts';
+import { SizeUniforms } from './routing-params.ts';
 import { adapterKey, tunedOrigin, type VariantOrigin } from '../tuning/tuning-cache.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { gemmClassBase } from '../tuning/shape-class.ts';
@@ -251,14 +255,6 @@ async function resolveVariant(gpu: Gpu, p: ExpertGemmParams): Promise<{ variant:
   return { variant: resolveOnAdapter(gpu, given), origin: { source: 'given' } };
 }
 
-interface Pass {
-  pipeline: GPUComputePipeline;
-  /** pipeline.getBindGroupLayout(0), fetched once (a new wrapper object per call otherwise, per dispatch). */
-  layout: GPUBindGroupLayout;
-  /** Bindings the entry point uses (layout 'auto' drops the others). */
-  uses: Set<number>;
-}
-
 export class GroupedExpertGemm {
   /** Per-call params (rows, top-k, has perm, has offsets), one uniform per distinct value. */
   private readonly callParams: SizeUniforms;
@@ -271,8 +267,8 @@ export class GroupedExpertGemm {
     readonly variant: GemmVariant,
     /** Given (params.variant), tuned (the tuning cache: by which sweep) or the default (defaultVariant). */
     readonly origin: VariantOrigin,
-    private readonly gateUp: Pass,
-    private readonly down: Pass,
+    private readonly gateUp: ComputeProgram,
+    private readonly down: ComputeProgram,
   ) {
     this.empty = createBuffer(gpu, 16, 'expert gemm: no perm/offsets');
     this.callParams = new SizeUniforms(gpu.device, 'expert gemm params');
@@ -295,69 +291,34 @@ export class GroupedExpertGemm {
     const emulated = !!p.emulateSubgroupMatrix;
     const problem = { layout, experts: p.experts, emulateSubgroupMatrix: emulated };
     const key = shaderKey(variant, { ...p, block: layout.block }) + (emulated ? ' emulated' : '');
-    const keyOf = (proj: Projection) => `expert_gemm ${proj} ${key}`;
-    const uses = (proj: Projection) =>
-      new Set([
-        BINDING.params,
-        BINDING.input,
-        BINDING.offsets,
-        BINDING.table,
-        BINDING.output,
-        BINDING.weights,
-        ...(proj === 'gate_up' ? [BINDING.perm] : []),
-      ]);
-    const build = async (proj: Projection): Promise<Pass> => {
-      const pipeline = await cachedPipeline(gpu, keyOf(proj), async () =>
-        variant.kind === 'naive'
-          ? { program: await naiveProgram(problem, proj), entryPoint: proj }
-          : {
-              program: await wgslProgram(
-                tiledProgramPart(problem, variant, proj),
-                'weight_decode.wgsl',
-                'expert_gemm.wgsl',
-              ),
-            },
+    const build = (proj: Projection) =>
+      ComputeProgram.create(
+        gpu,
+        `expert_gemm ${proj} ${key}`,
+        async () =>
+          variant.kind === 'naive'
+            ? { program: await naiveProgram(problem, proj), entryPoint: proj }
+            : {
+                program: await wgslProgram(
+                  tiledProgramPart(problem, variant, proj),
+                  'weight_decode.wgsl',
+                  'expert_gemm.wgsl',
+                ),
+              },
+        { uses: PROJECTION_BINDINGS[proj], label: `expert gemm ${proj}` },
       );
-      return { pipeline, layout: pipeline.getBindGroupLayout(0), uses: uses(proj) };
-    };
     const [gateUp, down] = await Promise.all([build('gate_up'), build('down')]);
     return new GroupedExpertGemm(gpu, { ...p }, layout, variant, origin, gateUp, down);
   }
 
   /** gate/up with SwiGLU: h = silu(Wg·x) ⊙ (Wu·x) for every sorted row, one dispatch. */
   encodeGateUp(enc: GPUCommandEncoder, b: GateUpBindings, timer?: GpuTimer): void {
-    this.encode(
-      enc,
-      'gate_up',
-      this.gateUp,
-      b.x,
-      b.h,
-      b.perm,
-      b.offsets,
-      b.topK,
-      b.tokens,
-      b.weights,
-      b.expertTable,
-      timer,
-    );
+    this.encode(enc, 'gate_up', b, b.x, b.h, b.perm, timer);
   }
 
   /** down: y = Wd·h for every sorted row, one dispatch. */
   encodeDown(enc: GPUCommandEncoder, b: DownBindings, timer?: GpuTimer): void {
-    this.encode(
-      enc,
-      'down',
-      this.down,
-      b.h,
-      b.y,
-      undefined,
-      b.offsets,
-      b.topK,
-      b.tokens,
-      b.weights,
-      b.expertTable,
-      timer,
-    );
+    this.encode(enc, 'down', b, b.h, b.y, undefined, timer);
   }
 
   /** FLOPs of gate+up+down for `rows` = T·K sorted rows: 2·rows·3·H·F. */
@@ -365,66 +326,71 @@ export class GroupedExpertGemm {
     return 2 * rows * 3 * this.params.hidden * this.params.expertHidden;
   }
 
+  /** One projection's pass; `b` holds what both projections take (sizes, offsets, weights, table). */
   private encode(
     enc: GPUCommandEncoder,
     proj: Projection,
-    pass: Pass,
+    b: DownBindings | GateUpBindings,
     input: GPUBuffer,
     output: GPUBuffer,
     perm: GPUBuffer | undefined,
-    offsets: GPUBuffer | undefined,
-    topK: number,
-    tokens: number,
-    weights: GPUBufferBinding,
-    table: GPUBuffer,
     timer: GpuTimer | undefined,
   ): void {
+    const { tokens, topK, offsets } = b;
     if (!Number.isInteger(tokens) || tokens < 0 || !Number.isInteger(topK) || topK < 1) {
       throw new Error(`GroupedExpertGemm.${proj}: bad tokens ${tokens} / topK ${topK}`);
     }
     const rows = tokens * topK;
-    const resources = new Map<number, GPUBindingResource>([
-      [BINDING.params, { buffer: this.callParams.get(rows, topK, +!!perm, +!!offsets) }],
-      [BINDING.input, { buffer: input }],
-      [BINDING.perm, { buffer: perm ?? this.empty }],
-      [BINDING.offsets, { buffer: offsets ?? this.empty }],
-      [BINDING.table, { buffer: table }],
-      [BINDING.output, { buffer: output }],
-      [BINDING.weights, weights],
-    ]);
-    const bindGroup = this.gpu.device.createBindGroup({
-      label: `expert gemm ${proj}`,
-      layout: pass.layout,
-      entries: [...resources]
-        .filter(([binding]) => pass.uses.has(binding))
-        .map(([binding, resource]) => ({ binding, resource })),
-    });
-    const cp = enc.beginComputePass({ label: `expert gemm ${proj}`, timestampWrites: timer?.writes(proj) });
-    cp.setPipeline(pass.pipeline);
-    cp.setBindGroup(0, bindGroup);
-    const [x, y, z] = this.grid(proj, rows);
-    if (rows > 0) cp.dispatchWorkgroups(x, y, z);
+    const grid = this.grid(proj, rows);
+    const program = proj === 'gate_up' ? this.gateUp : this.down;
+    const bindGroup = program.bindGroup(
+      byBinding({
+        params: this.callParams.get(rows, topK, +!!perm, +!!offsets),
+        input,
+        perm: perm ?? this.empty,
+        offsets: offsets ?? this.empty,
+        table: b.expertTable,
+        output,
+        weights: b.weights,
+      }),
+    );
+    const cp = enc.beginComputePass({ label: program.label, timestampWrites: timer?.writes(proj) });
+    if (rows > 0) program.dispatch(cp, bindGroup, grid);
     cp.end();
   }
 
   /** Workgroups for `rows` sorted rows: an upper bound, no knowledge of the routing needed. */
   grid(proj: Projection, rows: number): [number, number, number] {
     const outputs = proj === 'gate_up' ? this.params.expertHidden : this.params.hidden;
+    const limits = this.gpu.device.limits;
     if (this.variant.kind === 'naive')
-      return [
-        ...workgroupGrid(Math.ceil((rows * outputs) / 64), this.gpu.device.limits.maxComputeWorkgroupsPerDimension),
-        1,
-      ];
-    const { tileRows, tileCols } = tileShape(this.variant);
-    const slots = Math.floor(rows / tileRows) + this.params.experts;
-    const y = Math.min(slots, 65535);
-    return [Math.ceil(outputs / tileCols), y, Math.ceil(slots / y)];
+      return [...workgroupGrid(Math.ceil((rows * outputs) / 64), limits, `expert gemm ${proj} of ${rows} rows`), 1];
+    return tiledGrid(this.variant, outputs, rows, this.params.experts, limits);
   }
 
   destroy(): void {
     this.empty.destroy();
     this.callParams.destroy();
   }
+}
+
+/**
+ * The tiled kernels' grid for `rows` sorted rows over `experts` experts: x the tiles of
+ * `outputs` columns, (y, z) the row-tile slots (slot = wid.y + wid.z·nwg.y, folded by
+ * workgroupGrid). ⌊rows / tileRows⌋ + experts slots bound what any routing needs (each
+ * expert's last tile may be partial); the kernel skips the slots past the end.
+ */
+export function tiledGrid(
+  variant: TileVariant,
+  outputs: number,
+  rows: number,
+  experts: number,
+  limits: GridLimits,
+): [number, number, number] {
+  const { tileRows, tileCols } = tileShape(variant);
+  const x = gridDimension(Math.ceil(outputs / tileCols), limits, `${outputs} output columns in tiles of ${tileCols}`);
+  const slots = Math.floor(rows / tileRows) + experts;
+  return [x, ...workgroupGrid(slots, limits, `${rows} rows in tiles of ${tileRows} over ${experts} experts`)];
 }
 
 /**
