@@ -1,5 +1,5 @@
-// Parameters of the MoE router and their validation, plus the small dispatch helpers every
-// kernel module shares (workgroupGrid, SizeUniforms).
+// Parameters of the MoE router and their validation, plus the per-call size uniforms every
+// kernel module shares (SizeUniforms; grids and bind groups: src/gpu/program.ts).
 
 /** What the router computes; the HF config keys it comes from are in the comments. */
 export interface RouterParams {
@@ -74,19 +74,6 @@ export function validateRouterParams(p: RouterParams): void {
   if (!Number.isFinite(p.routedScalingFactor)) {
     throw new Error(`router: routedScalingFactor must be finite (got ${p.routedScalingFactor})`);
   }
-}
-
-/**
- * Workgroup grid for `count` independent workgroups: x up to the per-dimension limit,
- * the rest in y. Kernels rebuild the linear id as wid.x + wid.y * num_workgroups.x and
- * skip ids past the end.
- */
-export function workgroupGrid(count: number, maxPerDim = 65535): [number, number] {
-  if (count <= maxPerDim) return [count, 1];
-  const y = Math.ceil(count / maxPerDim);
-  if (y > maxPerDim)
-    throw new Error(`dispatch of ${count} workgroups exceeds ${maxPerDim}² (maxComputeWorkgroupsPerDimension)`);
-  return [Math.ceil(count / y), y];
 }
 
 /** Distinct value sets kept before the cache starts over (token counts are unbounded). */
