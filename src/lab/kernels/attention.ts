@@ -55,6 +55,7 @@ export const attentionLab: LabKernel<Float32Array> = {
       out: createBuffer(gpu, 4 * S * d, 'lab attention out'),
       seqOffsets: createBufferWith(gpu, offsets, 'lab attention offsets'),
     };
+    const args = { ...bufs, tokens: S, requests: s.lengths.length };
     const problem: LabProblem<Float32Array> = {
       kernel: 'attention',
       shape: { heads: s.heads, headDim: s.headDim, lengths: [...s.lengths] },
@@ -66,7 +67,7 @@ export const attentionLab: LabKernel<Float32Array> = {
       passes: 1,
       outputs: [bufs.out],
       encode(enc, timer) {
-        kernel.encode(enc, { ...bufs, tokens: S, requests: s.lengths.length }, timer);
+        kernel.encode(enc, args, timer);
       },
       read: () => readF32(gpu, bufs.out, S * d),
       check: (out) => checkClose(`out [${S}, ${d}]`, out, want, ATTENTION_TOLERANCE),

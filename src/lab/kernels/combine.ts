@@ -47,6 +47,7 @@ export const combineLab: LabKernel<Float32Array> = {
       x: inp.x ? createBufferWith(gpu, inp.x, 'lab combine x') : undefined,
       sharedGateW: inp.sharedGateW ? createBufferWith(gpu, inp.sharedGateW, 'lab combine gate') : undefined,
     };
+    const args = { ...bufs, tokens: T };
     const sharedRows = shared === 'none' ? 0 : shared === 'plain' ? 1 : 2;
     return {
       kernel: 'combine',
@@ -59,7 +60,7 @@ export const combineLab: LabKernel<Float32Array> = {
       passes: 1,
       outputs: [bufs.out],
       encode(enc, timer) {
-        kernel.encode(enc, { ...bufs, tokens: T }, timer);
+        kernel.encode(enc, args, timer);
       },
       read: () => readF32(gpu, bufs.out, T * H),
       check: (out) => checkClose(`out [${T}, ${H}]`, out, want, COMBINE_TOLERANCE),

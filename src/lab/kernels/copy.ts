@@ -26,6 +26,7 @@ export const copyLab: LabKernel<Uint32Array> = {
     const src = createBufferWith(gpu, words, 'lab copy src');
     const dst = createBuffer(gpu, bytes, 'lab copy dst');
     const kernel = await CopyKernel.create(gpu);
+    const copies = [{ src, srcOffset: 0, dst, dstOffset: 0, bytes }];
     return {
       kernel: 'copy',
       shape: { mib: bytes / (1024 * 1024), bytes },
@@ -37,7 +38,7 @@ export const copyLab: LabKernel<Uint32Array> = {
       passes: 1,
       outputs: [dst],
       encode(enc, timer) {
-        kernel.encode(enc, [{ src, srcOffset: 0, dst, dstOffset: 0, bytes }], 'copy', timer);
+        kernel.encode(enc, copies, 'copy', timer);
       },
       read: () => readU32(gpu, dst, bytes / 4),
       check: (out) => checkExact(`${bytes} bytes`, out, words),

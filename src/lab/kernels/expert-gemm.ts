@@ -182,13 +182,15 @@ export const expertGemmLab: LabKernel<Float32Array> = {
     const touched = [...Array(E).keys()].filter((e) => p.offsets[e + 1] > p.offsets[e]).length;
     const weightShare = stage === 'gate-up' ? 2 / 3 : stage === 'down' ? 1 / 3 : 1;
     const activations = 4 * rows * (stage === 'gate-up' ? H + F : stage === 'down' ? F + H : 2 * H + 2 * F);
-    const common = () => ({
+    const common = {
       topK: K,
       tokens: T,
       weights: p.buffers.weights,
       expertTable: p.buffers.table,
       offsets: p.buffers.offsets,
-    });
+    };
+    const gateUpArgs = { ...common, x: p.buffers.x, perm: p.buffers.perm, h: p.buffers.h };
+    const downArgs = { ...common, h: p.buffers.h, y: p.buffers.y };
     const problem: LabProblem<Float32Array> = {
       kernel: 'expert-gemm',
       shape: { tokens: T, hidden: H, expertHidden: F, experts: E, topK: K, skew: s.skew, format: s.format, stage },
@@ -200,9 +202,8 @@ export const expertGemmLab: LabKernel<Float32Array> = {
       passes: stage === 'both' ? 2 : 1,
       outputs: stage === 'gate-up' ? [p.buffers.h] : stage === 'down' ? [p.buffers.y] : [p.buffers.h, p.buffers.y],
       encode(enc, timer) {
-        if (stage !== 'down')
-          gemm.encodeGateUp(enc, { ...common(), x: p.buffers.x, perm: p.buffers.perm, h: p.buffers.h }, timer);
-        if (stage !== 'gate-up') gemm.encodeDown(enc, { ...common(), h: p.buffers.h, y: p.buffers.y }, timer);
+        if (stage !== 'down') gemm.encodeGateUp(enc, gateUpArgs, timer);
+        if (stage !== 'gate-up') gemm.encodeDown(enc, downArgs, timer);
       },
       read: () => (stage === 'gate-up' ? readF32(gpu, p.buffers.h, rows * F) : readF32(gpu, p.buffers.y, rows * H)),
       check: (out) => checkGemm(ref, out, rows, gemmTolerance(gemm.variant)),

@@ -41,6 +41,7 @@ export const permuteLab: LabKernel<PermuteOut> = {
       perm: createBuffer(gpu, 4 * T * K, 'lab permute perm'),
       inv: createBuffer(gpu, 4 * T * K, 'lab permute inv'),
     };
+    const args = { ...bufs, tokens: T };
     return {
       kernel: 'permute',
       shape: { tokens: T, experts: E, topK: K, skew: s.skew },
@@ -52,7 +53,7 @@ export const permuteLab: LabKernel<PermuteOut> = {
       passes: 1,
       outputs: [bufs.counts, bufs.offsets, bufs.perm, bufs.inv],
       encode(enc, timer) {
-        kernel.encode(enc, { ...bufs, tokens: T }, timer);
+        kernel.encode(enc, args, timer);
       },
       async read() {
         return {

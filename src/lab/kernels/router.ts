@@ -122,6 +122,7 @@ export const routerLab: LabKernel<RouterOut> = {
       topkIdx: createBuffer(gpu, 4 * T * p.topK, 'lab router idx'),
       topkWeight: createBuffer(gpu, 4 * T * p.topK, 'lab router weight'),
     };
+    const args = { ...bufs, tokens: T };
     const problemOf = validate;
     const given = opts.variant;
     if (given !== undefined && problemOf(given)) throw new Error(`router variant: ${problemOf(given)}`);
@@ -148,7 +149,7 @@ export const routerLab: LabKernel<RouterOut> = {
       passes: kernel.passes,
       outputs: [bufs.topkIdx, bufs.topkWeight],
       encode(enc, timer) {
-        kernel.encode(enc, { ...bufs, tokens: T }, timer);
+        kernel.encode(enc, args, timer);
       },
       async read() {
         return {
