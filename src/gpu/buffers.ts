@@ -77,3 +77,34 @@ export function packUniform(fields: [kind: 'u32' | 'i32' | 'f32', value: number]
   });
   return buf;
 }
+
+/**
+ * A storage scratch buffer grown on demand. Encodes recorded earlier may still use an
+ * outgrown one, so those are released only by destroy().
+ */
+export class ScratchBuffer {
+  private buffers: GPUBuffer[] = [];
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly label: string,
+  ) {}
+
+  /** The current buffer when it holds `bytes`, else a new one of max(16, bytes). */
+  get(bytes: number): GPUBuffer {
+    const last = this.buffers[this.buffers.length - 1];
+    if (last && last.size >= bytes) return last;
+    const buf = this.device.createBuffer({
+      size: Math.max(16, bytes),
+      usage: GPUBufferUsage.STORAGE,
+      label: this.label,
+    });
+    this.buffers.push(buf);
+    return buf;
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers = [];
+  }
+}

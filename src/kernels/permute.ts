@@ -1,7 +1,7 @@
 // Permute (shaders/permute.wgsl): topkIdx [T,K] → counts [E], offsets [E+1], perm [T·K],
 // inv [T·K], the expert-sorted order the grouped GEMMs read; plus its CPU reference.
 // Sorted row i holds pair p = t·K + k; experts ascending, within an expert p ascending.
-import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { ComputeProgram, ScratchBuffer, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { SizeUniforms } from './routing-params.ts';
 
 const CHUNK = 256; // must match permute.wgsl
@@ -32,9 +32,8 @@ const USES: Record<Stage, readonly number[]> = {
 
 export class PermuteKernel {
   private readonly sizes: SizeUniforms;
-  // Scratch [chunks, E] u32, grown on demand. Encodes recorded earlier may still use an
-  // older one, so outgrown buffers are only released by destroy().
-  private scratch: GPUBuffer[] = [];
+  /** Chunk bases [chunks, E] u32. */
+  private readonly chunkBases: ScratchBuffer;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -42,6 +41,7 @@ export class PermuteKernel {
     private readonly stages: Record<Stage, ComputeProgram>,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'permute');
+    this.chunkBases = new ScratchBuffer(gpu.device, 'permute chunk bases');
   }
 
   static async create(gpu: Gpu, p: PermuteParams): Promise<PermuteKernel> {
@@ -67,18 +67,6 @@ export class PermuteKernel {
     return new PermuteKernel(gpu, p, { count_chunks, scan, scatter });
   }
 
-  private scratchFor(bytes: number): GPUBuffer {
-    const last = this.scratch[this.scratch.length - 1];
-    if (last && last.size >= bytes) return last;
-    const buf = this.gpu.device.createBuffer({
-      size: Math.max(16, bytes),
-      usage: GPUBufferUsage.STORAGE,
-      label: 'permute chunk bases',
-    });
-    this.scratch.push(buf);
-    return buf;
-  }
-
   /** Records one compute pass ('permute') of three dispatches. */
   encode(encoder: GPUCommandEncoder, b: PermuteBuffers, timer?: GpuTimer): void {
     const { experts: E, topK: K } = this.params;
@@ -100,7 +88,7 @@ export class PermuteKernel {
     const all = [
       this.sizes.get(pairs, chunks),
       b.topkIdx,
-      this.scratchFor(chunks * E * 4),
+      this.chunkBases.get(chunks * E * 4),
       b.counts,
       b.offsets,
       b.perm,
@@ -116,8 +104,7 @@ export class PermuteKernel {
 
   destroy(): void {
     this.sizes.destroy();
-    for (const b of this.scratch) b.destroy();
-    this.scratch = [];
+    this.chunkBases.destroy();
   }
 }
 

@@ -8,7 +8,7 @@
 // grouped expert GEMM's tiled kernel as a dense GEMM (dense-gemm.ts, the adapter's f32
 // default variant), then router.wgsl does only the scoring and top-k selection. Otherwise
 // one pass whose first step computes the logits itself (TB tokens per load of W).
-import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import { ComputeProgram, ScratchBuffer, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
 import { DenseGemm } from './dense-gemm.ts';
 import { defaultVariant } from './expert-gemm.ts';
 import type { TileVariant } from './gemm-variant.ts';
@@ -56,9 +56,8 @@ function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
 export class RouterKernel {
   private readonly sizes: SizeUniforms;
   private readonly noBias: GPUBuffer;
-  // Logits scratch [T, E], grown on demand; encodes recorded earlier may still use an
-  // older one, so outgrown buffers are only released by destroy().
-  private scratch: GPUBuffer[] = [];
+  /** Logits [T, E] f32. */
+  private readonly logitsScratch: ScratchBuffer;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -72,6 +71,7 @@ export class RouterKernel {
     readonly origin: VariantOrigin,
   ) {
     this.sizes = new SizeUniforms(gpu.device, 'router');
+    this.logitsScratch = new ScratchBuffer(gpu.device, 'router logits');
     // The shader always declares the bias binding; without a bias it reads nothing from this.
     this.noBias = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'router no-bias' });
   }
@@ -182,7 +182,7 @@ export class RouterKernel {
     needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
     const grid = workgroupGrid(Math.ceil(T / this.tokensPerWorkgroup), this.gpu.device.limits, `router of ${T} tokens`);
 
-    const logits = this.logitsFor(T * experts * 4);
+    const logits = this.logitsScratch.get(T * experts * 4);
     // The logits GEMM is timed as 'router logits' (a dense GEMM in the breakdown), the selection as 'router'.
     if (this.logits && T > 0)
       this.logits.encode(encoder, { x: b.x, weight: b.weight, y: logits, rows: T }, timer, 'router logits');
@@ -191,18 +191,6 @@ export class RouterKernel {
     const pass = encoder.beginComputePass({ label: 'router', timestampWrites: timer?.writes('router') });
     if (T > 0) this.program.dispatch(pass, bind, grid);
     pass.end();
-  }
-
-  private logitsFor(bytes: number): GPUBuffer {
-    const last = this.scratch[this.scratch.length - 1];
-    if (last && last.size >= bytes) return last;
-    const buf = this.gpu.device.createBuffer({
-      size: Math.max(16, bytes),
-      usage: GPUBufferUsage.STORAGE,
-      label: 'router logits',
-    });
-    this.scratch.push(buf);
-    return buf;
   }
 
   /** The configuration as the lab and the tuning cache name it: 'tb:N' or 'fused:tb:N'. */
@@ -219,8 +207,7 @@ export class RouterKernel {
     this.logits?.destroy();
     this.sizes.destroy();
     this.noBias.destroy();
-    for (const b of this.scratch) b.destroy();
-    this.scratch = [];
+    this.logitsScratch.destroy();
   }
 }
 
