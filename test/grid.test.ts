@@ -53,8 +53,8 @@ function checkGrid(count: number, max: number): void {
   const wantX = count <= max ? count : ceilDiv(count, wantY);
   expect([x, y], what).toEqual([wantX, wantY]);
   expect(x <= max && y <= max, what).toBe(true);
-  // Every id is covered, and the last row is needed (fewer than x spare ids).
-  expect(x * y >= count && x * (y - 1) < Math.max(count, 1), what).toBe(true);
+  // Every id is covered, with fewer than y spare ids (so the last row is needed).
+  expect(x * y >= count && x * y - count < y, what).toBe(true);
 }
 
 describe('workgroupGrid', () => {
