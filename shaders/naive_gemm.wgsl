@@ -8,7 +8,7 @@
 // (5), weights (6) and the accessors weight_word(word), weight_quad(word / 4) and inputs4(row base, k, row length) (vec4 loads where rows are aligned).
 //
 // Dispatch: ceil(rows · outputs / 64) workgroups of 64 invocations, as a 2-D (x, y) grid
-// (workgroupGrid); output i = gid.x + gid.y · 64 · num_workgroups.x, ids past the end return.
+// (src/gpu/program.ts workgroupGrid); output i = gid.x + gid.y · 64 · num_workgroups.x, ids past the end return.
 
 struct Matrix {
   codes: u32,           // word offset of the codes in the block

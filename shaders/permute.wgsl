@@ -28,7 +28,8 @@
 //
 // Bindings: 0 sizes {pairs, chunks}; 1 topk_idx [T·K] i32; 2 base [chunks·E] u32 (scratch);
 // 3 counts [E]; 4 offsets [E+1]; 5 perm [T·K]; 6 inv [T·K] (all u32).
-// Chunk id = wid.x + wid.y·num_workgroups.x (2-D grid past 65535 chunks).
+// Chunk id = wid.x + wid.y·num_workgroups.x (a 2-D grid past the device's
+// maxComputeWorkgroupsPerDimension chunks: src/gpu/program.ts workgroupGrid).
 
 struct Sizes {
   pairs: u32,
