@@ -41,50 +41,27 @@
 //
 // Bindings: 0 sizes {tokens}; 1 x [T,H] f32; 2 W [E,H] f32; 3 bias [E] f32 (a dummy when
 // HAS_BIAS is false); 4 topk_idx [T,K] i32 (out); 5 topk_weight [T,K] f32 (out);
-// 6 logits [T,E] f32 (scratch).
+// 6 logits [T,E] f32 (scratch). router_per_token.wgsl is the same selection (steps 2–5) with
+// one invocation per token and no workgroup memory.
 // Token block b = wid.x + wid.y·num_workgroups.x holds tokens [b·TB, b·TB + TB).
 
-struct Sizes {
-  tokens: u32,
-}
-
-@group(0) @binding(0) var<uniform> sizes: Sizes;
+// router_common.wgsl (composed before this file) declares the bindings 0 and 3–6, the
+// scoring overrides, NEG and `better`; this kernel adds the activations and the router weights.
 @group(0) @binding(1) var<storage, read> x: array<XV>;
 @group(0) @binding(2) var<storage, read> w: array<XV>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> topk_idx: array<i32>;
-@group(0) @binding(5) var<storage, read_write> topk_weight: array<f32>;
-@group(0) @binding(6) var<storage, read_write> logits: array<f32>;
 
 override HIDDEN_V: u32;
-override EXPERTS: u32;
-override TOP_K: u32;
-override N_GROUP: u32 = 1u;
-override TOPK_GROUP: u32 = 1u;
-override SIGMOID: bool = false;
-override HAS_BIAS: bool = false;
-override NORM_TOPK_PROB: bool = false;
-override ROUTED_SCALING: f32 = 1.0;
 // false: the logits [T, E] were written by a GEMM pass before this one (router.ts), step 1 is skipped.
 override FUSED_LOGITS: bool = true;
-// gpt-oss routing: top-k over the logits, then softmax over the K selected.
-override TOPK_SOFTMAX: bool = false;
 
 const LANES: u32 = 8u;
 const ROWS: u32 = WG / LANES;
-// Below every real selection score: marks the experts of dropped groups (and NaNs).
-const NEG: f32 = -0x1.fffffep+127f; // -FLT_MAX
 
 var<workgroup> prob: array<f32, EXPERTS>;
 var<workgroup> sel: array<f32, EXPERTS>;
 var<workgroup> group_score: array<f32, N_GROUP>;
 var<workgroup> chosen: array<u32, TOP_K>;
 var<workgroup> red_v: array<f32, TB * WG>;
-
-// The selection order: higher score first, equal scores by lower index.
-fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool {
-  return v > bv || (v == bv && i < bi);
-}
 
 // Sum and max over all WG threads: partials in red_v, thread 0 folds all WG of them in
 // lane order into red_out and every thread reads that (deterministic; WG loads rather than

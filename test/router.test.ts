@@ -1,7 +1,16 @@
 // Router kernel vs its float64 reference on fresh random inputs (seed printed on failure).
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../src/gpu/index.ts';
-import { RouterKernel, routerReference, type RouterParams, type RouterReference } from '../src/kernels/router.ts';
+import {
+  RouterKernel,
+  defaultSelection,
+  routerReference,
+  type RouterParams,
+  type RouterReference,
+} from '../src/kernels/router.ts';
+import { parseRouterVariant } from '../src/kernels/routing-params.ts';
+import { routerLab } from '../src/lab/kernels/router.ts';
+import { LimitExceededError } from '../src/gpu/errors.ts';
 import {
   clearOfRounding,
   clearRouterInputs,
@@ -77,8 +86,14 @@ function clearRandomInputs(p: RouterParams, T: number, r: Rng): Inputs {
   return clearInputs(p, T, randomInputs(p, T, r), r);
 }
 
-async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs, opts: { fused?: boolean } = {}) {
+/** How a test asks for the kernel: RouterKernel.create's options. */
+type RunOpts = { fused?: boolean; selection?: 'tb' | 'pt'; tokensPerWorkgroup?: number };
+
+async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs, opts: RunOpts = {}) {
   const kernel = await RouterKernel.create(gpu, p, opts);
+  if (opts.selection) expect(kernel.selection, why('selection')).toBe(opts.selection);
+  if (opts.tokensPerWorkgroup)
+    expect(kernel.tokensPerWorkgroup, why('tokens per workgroup')).toBe(opts.tokensPerWorkgroup);
   // H % 4 == 0 runs the logits GEMM pass, unless the one-pass form is asked for.
   expect(kernel.passes, why('passes')).toBe(p.hidden % 4 === 0 && !opts.fused ? 2 : 1);
   const idxBuf = createBuffer(gpu, T * p.topK * 4, 'idx');
@@ -100,13 +115,7 @@ async function runRouter(gpu: Gpu, p: RouterParams, T: number, inp: Inputs, opts
  * Every token's experts exactly equal to the reference's (the inputs are clear of rounding:
  * see clearInputs) and every weight within its error bound; returns the reference.
  */
-async function checkAgainstReference(
-  name: string,
-  p: RouterParams,
-  T: number,
-  inp: Inputs,
-  opts: { fused?: boolean } = {},
-) {
+async function checkAgainstReference(name: string, p: RouterParams, T: number, inp: Inputs, opts: RunOpts = {}) {
   const gpu = await testGpu();
   const got = await runRouter(gpu, p, T, inp, opts);
   const ref = routerReference(p, T, inp.x, inp.w, inp.bias);
@@ -139,22 +148,56 @@ function checkTokens(
   }
 }
 
-describe('router kernel', () => {
+/**
+ * Rows 2, 5, 11 and 30 of the router weights identical and, through a shared feature, the top
+ * four of every token (a token where another row comes near them is redrawn): their scores
+ * tie exactly, so every token's slots must be [2, 5, 11, 30] with equal weights.
+ */
+async function duplicateRowTies(name: string, hidden: number, opts: RunOpts): Promise<void> {
+  const p = softmax({ experts: 37, topK: 4, normTopkProb: true, hidden });
+  const T = 17;
+  const r = rng.fork(`ties ${name}`);
+  const inp = randomInputs(p, T, r);
+  const feature = (v: Float32Array) => ((v[0] = 6), v);
+  for (let t = 0; t < T; t++) feature(inp.x.subarray(t * p.hidden));
+  const dup = [30, 2, 11, 5];
+  const row = inp.w.slice(dup[0] * p.hidden, (dup[0] + 1) * p.hidden);
+  row[0] = 2;
+  for (const e of dup) inp.w.set(row, e * p.hidden);
+  const topFour = (ref: RouterReference) => [...ref.idx].sort((a, b) => a - b).join() === '2,5,11,30';
+  clearInputs(p, T, inp, r, { accept: topFour, draw: () => feature(r.normals(p.hidden)) });
+  const { got } = await checkAgainstReference(name, p, T, inp, opts);
+  for (let t = 0; t < T; t++) {
+    expect(Array.from(got.idx.subarray(t * 4, t * 4 + 4)), why(`${name}: tie order`)).toEqual([2, 5, 11, 30]);
+    got.weight.subarray(t * 4, t * 4 + 4).forEach((w) => expect(w, why(`${name}: tied weights`)).toBeCloseTo(0.25, 6));
+  }
+}
+
+// The workgroup selection (router.wgsl) asked for by name: the default differs per adapter.
+const TB: RunOpts = { selection: 'tb' };
+
+describe("router kernel, workgroup selection ('tb:N', and 'fused:tb:N' in one pass)", () => {
   it('DeepSeek-V3 grouped noaux_tc (E=64, n_group=8, topk_group=4, K=8, bias, norm, ×2.5)', async () => {
     const p = deepseek();
-    await checkAgainstReference('deepseek', p, 37, clearRandomInputs(p, 37, rng.fork('ds')));
+    await checkAgainstReference('deepseek', p, 37, clearRandomInputs(p, 37, rng.fork('ds')), TB);
   });
 
   it('logits by the GEMM pass and by the one-pass kernel both match the reference (H = 96, T = 45)', async () => {
     const p = deepseek();
     const inp = clearRandomInputs(p, 45, rng.fork('two-pass'));
-    for (const fused of [false, true]) await checkAgainstReference(`fused ${fused}`, p, 45, inp, { fused });
+    for (const fused of [false, true]) await checkAgainstReference(`fused ${fused}`, p, 45, inp, { ...TB, fused });
   });
 
   it('grouped without bias uses the group max (sigmoid and softmax), E=60 in 6 groups', async () => {
     for (const scoring of ['sigmoid', 'softmax'] as const) {
       const p = deepseek({ experts: 60, nGroup: 6, topkGroup: 3, topK: 5, hasBias: false, scoring, hidden: 45 });
-      await checkAgainstReference(`group max ${scoring}`, p, 29, clearRandomInputs(p, 29, rng.fork(`gm-${scoring}`)));
+      await checkAgainstReference(
+        `group max ${scoring}`,
+        p,
+        29,
+        clearRandomInputs(p, 29, rng.fork(`gm-${scoring}`)),
+        TB,
+      );
     }
   });
 
@@ -167,14 +210,14 @@ describe('router kernel', () => {
       experts: 37,
       topK: 3,
     });
-    await checkAgainstReference('sigmoid scale', p, 23, clearRandomInputs(p, 23, rng.fork('sig')));
+    await checkAgainstReference('sigmoid scale', p, 23, clearRandomInputs(p, 23, rng.fork('sig')), TB);
   });
 
   it('gpt-oss routing: top-k over the logits, then softmax over the K selected (GEMM pass and one pass)', async () => {
     const gptOss = softmax({ experts: 128, topK: 4, hidden: 96, normTopkProb: true, routing: 'topk-softmax' });
     const inp = clearRandomInputs(gptOss, 41, rng.fork('oss'));
     for (const fused of [false, true]) {
-      const { got } = await checkAgainstReference(`gpt-oss fused ${fused}`, gptOss, 41, inp, { fused });
+      const { got } = await checkAgainstReference(`gpt-oss fused ${fused}`, gptOss, 41, inp, { ...TB, fused });
       for (let t = 0; t < 41; t++) {
         const sum = Array.from(got.weight.subarray(t * 4, t * 4 + 4)).reduce((a, b) => a + b, 0);
         expect(sum, why(`gpt-oss token ${t}: the K weights are a softmax`)).toBeCloseTo(1, 5);
@@ -182,7 +225,7 @@ describe('router kernel', () => {
     }
     // H not a multiple of 4 (one-pass kernel only), E not a power of two.
     const odd = softmax({ experts: 37, topK: 3, hidden: 45, normTopkProb: true, routing: 'topk-softmax' });
-    await checkAgainstReference('gpt-oss odd', odd, 17, clearRandomInputs(odd, 17, rng.fork('oss-odd')));
+    await checkAgainstReference('gpt-oss odd', odd, 17, clearRandomInputs(odd, 17, rng.fork('oss-odd')), TB);
   });
 
   it("gpt-oss's top-k-then-softmax equals softmax, top-k, renormalize (float64 references)", () => {
@@ -210,21 +253,21 @@ describe('router kernel', () => {
 
   it('softmax without norm_topk_prob (Qwen2-MoE style), T=1', async () => {
     const p = softmax();
-    await checkAgainstReference('qwen2 T=1', p, 1, clearRandomInputs(p, 1, rng.fork('q2')));
+    await checkAgainstReference('qwen2 T=1', p, 1, clearRandomInputs(p, 1, rng.fork('q2')), TB);
   });
 
   it('softmax with norm_topk_prob (Mixtral style, E=8, K=2), T=53', async () => {
     const p = softmax({ experts: 8, topK: 2, normTopkProb: true, hidden: 40 });
-    await checkAgainstReference('mixtral', p, 53, clearRandomInputs(p, 53, rng.fork('mx')));
+    await checkAgainstReference('mixtral', p, 53, clearRandomInputs(p, 53, rng.fork('mx')), TB);
   });
 
   it('E=512 with K=16 and K=1 on E=37', async () => {
     const big = softmax({ experts: 512, topK: 16, normTopkProb: true, hidden: 64 });
-    await checkAgainstReference('E512 K16', big, 11, clearRandomInputs(big, 11, rng.fork('512')));
+    await checkAgainstReference('E512 K16', big, 11, clearRandomInputs(big, 11, rng.fork('512')), TB);
     const big2 = deepseek({ experts: 512, topK: 16, nGroup: 8, topkGroup: 4, hidden: 64 });
-    await checkAgainstReference('E512 K16 grouped', big2, 7, clearRandomInputs(big2, 7, rng.fork('512g')));
+    await checkAgainstReference('E512 K16 grouped', big2, 7, clearRandomInputs(big2, 7, rng.fork('512g')), TB);
     const one = softmax({ experts: 37, topK: 1, normTopkProb: true });
-    const { got } = await checkAgainstReference('K=1', one, 19, clearRandomInputs(one, 19, rng.fork('k1')));
+    const { got } = await checkAgainstReference('K=1', one, 19, clearRandomInputs(one, 19, rng.fork('k1')), TB);
     // a single normalized weight is exactly 1
     got.weight.forEach((w) => expect(w, why('K=1 weight')).toBeCloseTo(1, 6));
   });
@@ -236,7 +279,7 @@ describe('router kernel', () => {
     const hot = r.int(p.experts);
     inp.bias![hot] = 100;
     clearInputs(p, 31, inp, r);
-    const { got, ref } = await checkAgainstReference('hot bias', p, 31, inp);
+    const { got, ref } = await checkAgainstReference('hot bias', p, 31, inp, TB);
     for (let t = 0; t < 31; t++) {
       expect(got.idx[t * p.topK], why(`hot expert first for token ${t}`)).toBe(hot);
       // normalized unbiased sigmoid weights: the hot expert's weight is an ordinary share, not ~1
@@ -245,26 +288,9 @@ describe('router kernel', () => {
     }
   });
 
-  it('exact ties (duplicate router rows) go to the lower expert index', async () => {
-    const p = softmax({ experts: 37, topK: 4, normTopkProb: true, hidden: 33 });
-    const T = 17;
-    const r = rng.fork('ties');
-    const inp = randomInputs(p, T, r);
-    // A shared feature makes rows 2, 5, 11 and 30 (identical) the top four for every token:
-    // a token where some other row comes near them is redrawn (with the feature set).
-    const feature = (v: Float32Array) => ((v[0] = 6), v);
-    for (let t = 0; t < T; t++) feature(inp.x.subarray(t * p.hidden));
-    const dup = [30, 2, 11, 5];
-    const row = inp.w.slice(dup[0] * p.hidden, (dup[0] + 1) * p.hidden);
-    row[0] = 2;
-    for (const e of dup) inp.w.set(row, e * p.hidden);
-    const topFour = (ref: RouterReference) => [...ref.idx].sort((a, b) => a - b).join() === '2,5,11,30';
-    clearInputs(p, T, inp, r, { accept: topFour, draw: () => feature(r.normals(p.hidden)) });
-    const { got } = await checkAgainstReference('ties', p, T, inp);
-    for (let t = 0; t < T; t++) {
-      expect(Array.from(got.idx.subarray(t * 4, t * 4 + 4)), why('tie order')).toEqual([2, 5, 11, 30]);
-      got.weight.subarray(t * 4, t * 4 + 4).forEach((w) => expect(w).toBeCloseTo(0.25, 6));
-    }
+  it('exact ties (duplicate router rows) go to the lower expert index (one pass, and GEMM pass + tb)', async () => {
+    await duplicateRowTies('ties one pass', 33, {});
+    await duplicateRowTies('ties tb', 36, { selection: 'tb' });
   });
 
   it('encodes several token counts into one command encoder', async () => {
@@ -309,7 +335,7 @@ describe('router kernel', () => {
     const inp = randomInputs(p, T, rng.fork('tb'));
     const results = [];
     for (const tb of [1, 4, 8]) {
-      const kernel = await RouterKernel.create(gpu, p, { tokensPerWorkgroup: tb });
+      const kernel = await RouterKernel.create(gpu, p, { selection: 'tb', tokensPerWorkgroup: tb });
       expect(kernel.tokensPerWorkgroup).toBe(tb);
       const idx = createBuffer(gpu, T * p.topK * 4, 'idx');
       const w = createBuffer(gpu, T * p.topK * 4, 'w');
@@ -329,7 +355,9 @@ describe('router kernel', () => {
       });
     }
     for (const r of results.slice(1)) expect(r, why('same bits for every TB')).toEqual(results[0]);
-    await expect(RouterKernel.create(gpu, p, { tokensPerWorkgroup: 0 })).rejects.toThrow(/tokensPerWorkgroup/);
+    await expect(RouterKernel.create(gpu, p, { selection: 'tb', tokensPerWorkgroup: 0 })).rejects.toThrow(
+      /tokensPerWorkgroup/,
+    );
   });
 
   it('rejects unsupported parameters at create, naming them', async () => {
@@ -341,5 +369,147 @@ describe('router kernel', () => {
     await expect(RouterKernel.create(gpu, softmax({ scoring: 'relu' as 'softmax' }))).rejects.toThrow(/scoring/);
     await expect(RouterKernel.create(gpu, softmax({ experts: 100_000 }))).rejects.toThrow(/experts/);
     await expect(RouterKernel.create(gpu, softmax({ hidden: 0 }))).rejects.toThrow(/hidden/);
+  });
+});
+
+// One invocation per token (router_per_token.wgsl after the logits GEMM pass): the same
+// contract, so the same references, bounds and ties; H % 4 == 0 throughout (the GEMM pass).
+describe("router kernel, per-token selection ('pt:N')", () => {
+  const pt = (n: number): RunOpts => ({ selection: 'pt', tokensPerWorkgroup: n });
+
+  it('every scoring mode matches the reference, T not a multiple of the workgroup', async () => {
+    const cases: [string, RouterParams, number, number][] = [
+      ['DeepSeek-V3: sigmoid, 8 groups, bias, norm, ×2.5', deepseek(), 37, 8],
+      [
+        'group max, sigmoid, E=60 in 6 groups',
+        deepseek({ experts: 60, nGroup: 6, topkGroup: 3, topK: 5, hasBias: false, hidden: 48 }),
+        29,
+        16,
+      ],
+      [
+        'group max, softmax',
+        deepseek({ experts: 60, nGroup: 6, topkGroup: 3, topK: 5, hasBias: false, scoring: 'softmax', hidden: 48 }),
+        29,
+        16,
+      ],
+      [
+        'sigmoid without norm ×1.7, E=37',
+        deepseek({ normTopkProb: false, routedScalingFactor: 1.7, nGroup: 1, topkGroup: 1, experts: 37, topK: 3 }),
+        23,
+        64,
+      ],
+      ['softmax without norm (Qwen2-MoE), E=60', softmax({ hidden: 64 }), 45, 4],
+      [
+        'softmax with norm (Mixtral), E=8, K=2',
+        softmax({ experts: 8, topK: 2, normTopkProb: true, hidden: 40 }),
+        53,
+        32,
+      ],
+      ['softmax, E=512, K=16', softmax({ experts: 512, topK: 16, normTopkProb: true, hidden: 64 }), 11, 64],
+      [
+        'sigmoid, E=512, K=16, 8 groups',
+        deepseek({ experts: 512, topK: 16, nGroup: 8, topkGroup: 4, hidden: 64 }),
+        7,
+        4,
+      ],
+    ];
+    for (const [name, p, T, n] of cases) {
+      await checkAgainstReference(`pt:${n} ${name}`, p, T, clearRandomInputs(p, T, rng.fork(`pt ${name}`)), pt(n));
+    }
+  });
+
+  it('gpt-oss routing (softmax over the K selected logits) and K=1 on E=37', async () => {
+    const gptOss = softmax({ experts: 128, topK: 4, hidden: 96, normTopkProb: true, routing: 'topk-softmax' });
+    const { got } = await checkAgainstReference(
+      'pt gpt-oss',
+      gptOss,
+      41,
+      clearRandomInputs(gptOss, 41, rng.fork('pt oss')),
+      pt(16),
+    );
+    for (let t = 0; t < 41; t++) {
+      const sum = Array.from(got.weight.subarray(t * 4, t * 4 + 4)).reduce((a, b) => a + b, 0);
+      expect(sum, why(`pt gpt-oss token ${t}: the K weights are a softmax`)).toBeCloseTo(1, 5);
+    }
+    const one = softmax({ experts: 37, topK: 1, normTopkProb: true, hidden: 64 });
+    const k1 = await checkAgainstReference('pt K=1', one, 19, clearRandomInputs(one, 19, rng.fork('pt k1')), pt(8));
+    k1.got.weight.forEach((w) => expect(w, why('pt K=1 weight')).toBeCloseTo(1, 6));
+  });
+
+  it('exact ties (duplicate router rows) go to the lower expert index', async () => {
+    await duplicateRowTies('pt ties', 36, pt(8));
+  });
+
+  it('exact ties between groups keep the lower group, and within a group the lower expert', async () => {
+    // E=64 in 8 groups, one kept, K=4. Group 5 (experts 40..47) is a copy of group 2 (16..23):
+    // same router rows, same biases, so the two group scores tie exactly. Rows 17 and 20 are
+    // identical too, with a bias of 1.5: their selection scores (> 1.5) beat every other
+    // expert's (< 1 + 0.5), so groups 2 and 5 (scores > 3) beat every other group (< 2 · 1.3).
+    // Group 2 must be kept, slots 0 and 1 must be 17 then 20, slots 2 and 3 from group 2.
+    const p = deepseek({ experts: 64, nGroup: 8, topkGroup: 1, topK: 4 });
+    const T = 27;
+    const r = rng.fork('pt group ties');
+    const inp = randomInputs(p, T, r);
+    const H = p.hidden;
+    const bias = inp.bias!;
+    for (let e = 16; e < 24; e++) bias[e] = r.uniform(0.2, 0.5);
+    inp.w.copyWithin(20 * H, 17 * H, 18 * H);
+    bias[17] = bias[20] = 1.5;
+    inp.w.copyWithin(40 * H, 16 * H, 24 * H);
+    bias.copyWithin(40, 16, 24);
+    clearInputs(p, T, inp, r);
+    const { got, ref } = await checkAgainstReference('pt group ties', p, T, inp, pt(16));
+    for (let t = 0; t < T; t++) {
+      expect(ref.groupScores[t * 8 + 2], why(`token ${t}: groups 2 and 5 tie exactly`)).toBe(
+        ref.groupScores[t * 8 + 5],
+      );
+      const slots = Array.from(got.idx.subarray(t * 4, t * 4 + 4));
+      expect(slots.slice(0, 2), why(`token ${t}: tied experts in index order`)).toEqual([17, 20]);
+      for (const e of slots)
+        expect(Math.floor(e / 8), why(`token ${t}: expert ${e} from the lower tied group`)).toBe(2);
+    }
+  });
+
+  it('1, 5 or 64 tokens per workgroup give bit-identical results (T=13)', async () => {
+    const gpu = await testGpu();
+    const p = deepseek({ experts: 40, nGroup: 4, topkGroup: 2, topK: 5, hidden: 72 });
+    const T = 13;
+    const inp = randomInputs(p, T, rng.fork('pt n'));
+    const results = [];
+    for (const n of [1, 5, 64]) results.push(await runRouter(gpu, p, T, inp, pt(n)));
+    for (const r of results.slice(1)) expect(r, why('same bits for every N')).toEqual(results[0]);
+  });
+
+  it("is a variant name the lab sweeps, and this adapter's default where the GEMM pass runs", async () => {
+    const gpu = await testGpu();
+    expect(parseRouterVariant('pt:64')).toEqual({ selection: 'pt', fused: false, tokensPerWorkgroup: 64 });
+    expect(parseRouterVariant('fused:pt:4')).toMatch(/takes its logits from the GEMM pass.*'pt:4'/);
+    expect(parseRouterVariant('pt:257')).toMatch(/above 256 \(use 'pt:256'\)/);
+    expect(parseRouterVariant('pt:0')).toMatch(/'pt:N'/);
+    expect(routerLab.sweepCandidates!(gpu, { tokens: 256, hidden: 512, experts: 32, topK: 4 } as never)).toEqual(
+      expect.arrayContaining(['tb:4', 'pt:64']),
+    );
+    const p = deepseek();
+    const k = await RouterKernel.create(gpu, p);
+    expect([k.selection, k.variantName.startsWith(defaultSelection(gpu))]).toEqual([defaultSelection(gpu), true]);
+    k.destroy();
+    const odd = await RouterKernel.create(gpu, deepseek({ hidden: 45 }));
+    expect(odd.variantName, why('H % 4 != 0: one pass, workgroup selection')).toBe('fused:tb:4');
+    odd.destroy();
+  });
+
+  it('refuses what it cannot run at create, naming the limit and a valid variant', async () => {
+    const gpu = await testGpu();
+    await expect(RouterKernel.create(gpu, deepseek({ hidden: 45 }), pt(8))).rejects.toThrow(
+      /hidden % 4 == 0 \(hidden = 45; use 'fused:tb:N'\)/,
+    );
+    await expect(RouterKernel.create(gpu, deepseek(), { ...pt(8), fused: true })).rejects.toThrow(/use 'fused:tb:N'/);
+    await expect(RouterKernel.create(gpu, deepseek(), pt(0))).rejects.toThrow(/'pt:N'.*\[1, 256\]/);
+    await expect(RouterKernel.create(gpu, deepseek(), pt(257))).rejects.toThrow(/'pt:N'.*\[1, 256\]/);
+    // 2048 groups: 16 KiB of per-invocation group scores and flags, past WGSL's 8192 bytes.
+    const many = softmax({ experts: 4096, nGroup: 2048, topkGroup: 2, topK: 4, hidden: 8 });
+    const err = await RouterKernel.create(gpu, many, pt(8)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect((err as Error).message).toMatch(/'pt:8'.*nGroup = 2048.*function-address-space bytes = 16416.*8192/);
   });
 });

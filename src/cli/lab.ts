@@ -51,7 +51,7 @@ const SPEC: Spec = {
     kind: 'string',
     help:
       "configuration: expert-gemm 'sx4:8x4:2x2' | 'sx4:8x4:4x4:quad' (subgroups wider than 4) | 'tile:4x4:8x8' | 'naive' …, " +
-      "router 'tb:N' | 'fused:tb:N', attention 'bk:N'",
+      "router 'tb:N' | 'fused:tb:N' | 'pt:N' (one invocation per token), attention 'bk:N'",
     placeholder: 'name',
   },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 5; sweep 3)', placeholder: 'n' },

@@ -6,9 +6,23 @@
 //
 // Two passes when H % 4 == 0 (every real model): the logits [T, E] are a GEMM, run by the
 // grouped expert GEMM's tiled kernel as a dense GEMM (dense-gemm.ts, the adapter's f32
-// default variant), then router.wgsl does only the scoring and top-k selection. Otherwise
-// one pass whose first step computes the logits itself (TB tokens per load of W).
-import { ComputeProgram, ScratchBuffer, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+// default variant), then a selection kernel does only the scoring and top-k: router.wgsl
+// (variant 'tb:N': a workgroup's threads cooperate on each of its N tokens in turn) or
+// router_per_token.wgsl ('pt:N': one invocation per token, N per workgroup, no workgroup
+// memory or barriers). Otherwise one pass, router.wgsl, whose first step computes the logits
+// itself (TB tokens per load of W; 'fused:tb:N').
+//
+// The default selection is 'tb' (a GPU, where one invocation per token leaves most lanes
+// idle at small T); a tuning sweep may pick 'pt'.
+import {
+  ComputeProgram,
+  LimitExceededError,
+  ScratchBuffer,
+  wgslProgram,
+  workgroupGrid,
+  type Gpu,
+  type GpuTimer,
+} from '../gpu/index.ts';
 import { DenseGemm } from './dense-gemm.ts';
 import { defaultVariant } from './expert-gemm.ts';
 import type { TileVariant } from './gemm-variant.ts';
@@ -16,6 +30,7 @@ import { adapterKey, tunedOrigin, type VariantOrigin } from '../tuning/tuning-ca
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
 import { routerShapeClass } from '../tuning/shape-class.ts';
 import {
+  MAX_PER_TOKEN_WORKGROUP,
   MAX_TOKENS_PER_WORKGROUP,
   SizeUniforms,
   parseRouterVariant,
@@ -49,6 +64,25 @@ function workgroupBytes(p: RouterParams, tb: number, wg: number): number {
   return 4 * (2 * p.experts + p.nGroup + p.topK + tb * wg + 1);
 }
 
+/** Tokens (invocations) per workgroup of the per-token selection when none is asked for. */
+export const DEFAULT_PER_TOKEN_WORKGROUP = 64;
+
+/**
+ * WGSL's limit on the bytes of function-address-space variables one shader uses (the spec's
+ * "Limits" section); the per-token selection's private arrays must fit it.
+ */
+export const WGSL_FUNCTION_STORAGE_BYTES = 8192;
+
+/** Bytes of private arrays router_per_token.wgsl declares: group scores and kept flags, the K best values and ids. */
+export function perTokenBytes(p: RouterParams): number {
+  return 4 * (2 * p.nGroup + 2 * p.topK);
+}
+
+/** The selection this adapter runs by default (see the header). */
+export function defaultSelection(_gpu: Gpu): 'tb' | 'pt' {
+  return 'tb';
+}
+
 function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
   if (buf.size < bytes) throw new Error(`${what} buffer holds ${buf.size} bytes, needs ${bytes}`);
 }
@@ -65,6 +99,8 @@ export class RouterKernel {
     private readonly program: ComputeProgram,
     /** Tokens per workgroup. */
     readonly tokensPerWorkgroup: number,
+    /** 'tb': router.wgsl, a workgroup's threads cooperate on each token; 'pt': router_per_token.wgsl, an invocation per token. */
+    readonly selection: 'tb' | 'pt',
     /** The logits GEMM (undefined: the selection kernel computes the logits itself). */
     readonly logits: DenseGemm | undefined,
     /** Where the configuration came from: given (or built in), tuned (the tuning cache) or the default. */
@@ -77,17 +113,20 @@ export class RouterKernel {
   }
 
   /**
-   * `tokensPerWorkgroup` (default: 4, or fewer when E needs the workgroup memory) sets how
-   * many tokens one selection workgroup routes (and, in the one-pass form, share each load
-   * of W). `fused: true` forces the one-pass form (the logits computed by the selection
-   * kernel); `logitsVariant` picks the logits GEMM's tile variant. `tuned: true` (the MoE
-   * layer) takes the tuning cache's winner for this adapter and shape class (`expectedTokens`
-   * picks the size bucket) where neither of the first two is given.
+   * `selection` picks the selection kernel ('tb' or 'pt', see the header; default per
+   * adapter, defaultSelection, and 'tb' for the one-pass form). `tokensPerWorkgroup` sets how
+   * many tokens one selection workgroup routes (default: 'tb' 4, or fewer when E needs the
+   * workgroup memory, and in the one-pass form they share each load of W; 'pt'
+   * DEFAULT_PER_TOKEN_WORKGROUP). `fused: true` forces the one-pass form (the logits computed
+   * by the selection kernel, 'tb' only); `logitsVariant` picks the logits GEMM's tile
+   * variant. `tuned: true` (the MoE layer) takes the tuning cache's winner for this adapter
+   * and shape class (`expectedTokens` picks the size bucket) where none of the first three is given.
    */
   static async create(
     gpu: Gpu,
     p: RouterParams,
     opts: {
+      selection?: 'tb' | 'pt';
       tokensPerWorkgroup?: number;
       fused?: boolean;
       logitsVariant?: TileVariant;
@@ -97,7 +136,12 @@ export class RouterKernel {
   ): Promise<RouterKernel> {
     validateRouterParams(p);
     let origin: VariantOrigin = { source: opts.tuned ? 'default' : 'given' };
-    if (opts.tuned && opts.tokensPerWorkgroup === undefined && opts.fused === undefined) {
+    if (
+      opts.tuned &&
+      opts.tokensPerWorkgroup === undefined &&
+      opts.fused === undefined &&
+      opts.selection === undefined
+    ) {
       const cache = await defaultTuningCache();
       const c = routerShapeClass({ ...p, tokens: opts.expectedTokens ?? 1 });
       const hit = await cache?.lookup(
@@ -115,13 +159,25 @@ export class RouterKernel {
     }
     const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const asked = opts.tokensPerWorkgroup;
+    const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
+    const twoPass = vw === 4 && !opts.fused;
+    const selection = opts.selection ?? (twoPass ? defaultSelection(gpu) : 'tb');
+    if (selection === 'pt') {
+      if (!twoPass) {
+        throw new Error(
+          opts.fused
+            ? "router: the per-token selection ('pt:N') takes its logits from the GEMM pass, not fused (use 'fused:tb:N')"
+            : `router: the per-token selection ('pt:N') takes its logits from the GEMM pass, which needs hidden % 4 == 0 ` +
+                `(hidden = ${p.hidden}; use 'fused:tb:N')`,
+        );
+      }
+      return RouterKernel.createPerToken(gpu, p, asked, opts.logitsVariant, origin);
+    }
     if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= MAX_TOKENS_PER_WORKGROUP)) {
       throw new Error(
         `router: tokensPerWorkgroup must be an integer in [1, ${MAX_TOKENS_PER_WORKGROUP}] (got ${asked})`,
       );
     }
-    const vw = p.hidden % 4 === 0 ? 4 : 1; // vec4 rows when H allows 16-byte loads
-    const twoPass = vw === 4 && !opts.fused;
     const wg = workgroupSize(p, !twoPass);
     const tb = (asked ? [asked] : [4, 2, 1]).find((n) => workgroupBytes(p, n, wg) <= limit);
     if (tb === undefined) {
@@ -130,27 +186,8 @@ export class RouterKernel {
           `this device allows ${limit} (maxComputeWorkgroupStorageSize)`,
       );
     }
-    const logits = twoPass
-      ? await DenseGemm.create(gpu, {
-          inner: p.hidden,
-          outputs: p.experts,
-          // The per-adapter defaults are tiled variants, never 'naive'.
-          variant: opts.logitsVariant ?? (defaultVariant(gpu, 'f32') as TileVariant),
-        })
-      : undefined;
-    const constants = {
-      HIDDEN_V: p.hidden / vw,
-      EXPERTS: p.experts,
-      TOP_K: p.topK,
-      N_GROUP: p.nGroup,
-      TOPK_GROUP: p.topkGroup,
-      SIGMOID: p.scoring === 'sigmoid' ? 1 : 0,
-      HAS_BIAS: p.hasBias ? 1 : 0,
-      NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
-      ROUTED_SCALING: p.routedScalingFactor,
-      FUSED_LOGITS: twoPass ? 0 : 1,
-      TOPK_SOFTMAX: p.routing === 'topk-softmax' ? 1 : 0,
-    };
+    const logits = twoPass ? await logitsGemm(gpu, p, opts.logitsVariant) : undefined;
+    const constants = { ...selectionConstants(p), HIDDEN_V: p.hidden / vw, FUSED_LOGITS: twoPass ? 0 : 1 };
     const key = `router:tb${tb}:wg${wg}:v${vw}:${Object.values(constants).join(',')}`;
     const prelude = {
       file: '<router prelude>',
@@ -163,10 +200,65 @@ export class RouterKernel {
     const program = await ComputeProgram.create(
       gpu,
       key,
-      async () => ({ program: await wgslProgram(prelude, 'router.wgsl'), constants }),
+      async () => ({ program: await wgslProgram(prelude, 'router_common.wgsl', 'router.wgsl'), constants }),
       { label: 'router' },
     );
-    return new RouterKernel(gpu, p, program, tb, logits, origin);
+    return new RouterKernel(gpu, p, program, tb, 'tb', logits, origin);
+  }
+
+  /** The logits GEMM pass, then router_per_token.wgsl with `asked` (default DEFAULT_PER_TOKEN_WORKGROUP) tokens per workgroup. */
+  private static async createPerToken(
+    gpu: Gpu,
+    p: RouterParams,
+    asked: number | undefined,
+    logitsVariant: TileVariant | undefined,
+    origin: VariantOrigin,
+  ): Promise<RouterKernel> {
+    const n = asked ?? DEFAULT_PER_TOKEN_WORKGROUP;
+    if (!(Number.isInteger(n) && n >= 1 && n <= MAX_PER_TOKEN_WORKGROUP)) {
+      throw new Error(
+        `router: tokensPerWorkgroup of the per-token selection ('pt:N') must be an integer in [1, ${MAX_PER_TOKEN_WORKGROUP}] (got ${n})`,
+      );
+    }
+    const { limits } = gpu.device;
+    const fits = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+    if (n > fits) {
+      const limit =
+        n > limits.maxComputeWorkgroupSizeX ? 'maxComputeWorkgroupSizeX' : 'maxComputeInvocationsPerWorkgroup';
+      throw new LimitExceededError(limit, n, fits, `router 'pt:${n}' (one invocation per token; use 'pt:${fits}')`);
+    }
+    const bytes = perTokenBytes(p);
+    if (bytes > WGSL_FUNCTION_STORAGE_BYTES) {
+      const wg = workgroupSize(p, false);
+      const tb = [4, 2, 1].find((t) => workgroupBytes(p, t, wg) <= limits.maxComputeWorkgroupStorageSize);
+      const instead = tb ? `use 'tb:${tb}'` : "'tb:N' does not fit this device's workgroup memory either";
+      throw new LimitExceededError(
+        'WGSL function-address-space bytes',
+        bytes,
+        WGSL_FUNCTION_STORAGE_BYTES,
+        `router 'pt:${n}' (its per-invocation arrays for nGroup = ${p.nGroup} and topK = ${p.topK}; ${instead})`,
+      );
+    }
+    const logits = await logitsGemm(gpu, p, logitsVariant);
+    const constants = selectionConstants(p);
+    const key = `router:pt${n}:${Object.values(constants).join(',')}`;
+    const prelude = {
+      file: '<router per-token prelude>',
+      code:
+        `const PT: u32 = ${n}u; // tokens (invocations) per workgroup\n` +
+        `const TOPK_CAP: u32 = ${p.topK}u; // K\nconst GROUP_CAP: u32 = ${p.nGroup}u; // nGroup\n`,
+    };
+    const program = await ComputeProgram.create(
+      gpu,
+      key,
+      async () => ({
+        program: await wgslProgram(prelude, 'router_common.wgsl', 'router_per_token.wgsl'),
+        constants,
+      }),
+      // Bindings 1 and 2 (x, W) are the logits GEMM's alone.
+      { label: 'router', uses: [0, 3, 4, 5, 6] },
+    );
+    return new RouterKernel(gpu, p, program, n, 'pt', logits, origin);
   }
 
   /** Records one compute pass ('router') routing `tokens` rows of x. */
@@ -193,9 +285,13 @@ export class RouterKernel {
     pass.end();
   }
 
-  /** The configuration as the lab and the tuning cache name it: 'tb:N' or 'fused:tb:N'. */
+  /** The configuration as the lab and the tuning cache name it: 'tb:N', 'fused:tb:N' or 'pt:N'. */
   get variantName(): string {
-    return routerVariantName({ fused: !this.logits, tokensPerWorkgroup: this.tokensPerWorkgroup });
+    return routerVariantName({
+      selection: this.selection,
+      fused: !this.logits,
+      tokensPerWorkgroup: this.tokensPerWorkgroup,
+    });
   }
 
   /** Compute passes one encode records (the timer's capacity): 2 with the logits GEMM, else 1. */
@@ -209,6 +305,31 @@ export class RouterKernel {
     this.noBias.destroy();
     this.logitsScratch.destroy();
   }
+}
+
+/** The logits GEMM pass: the dense GEMM of W [E, H] over the tokens. */
+function logitsGemm(gpu: Gpu, p: RouterParams, variant: TileVariant | undefined): Promise<DenseGemm> {
+  return DenseGemm.create(gpu, {
+    inner: p.hidden,
+    outputs: p.experts,
+    // The per-adapter defaults are tiled variants, never 'naive'.
+    variant: variant ?? (defaultVariant(gpu, 'f32') as TileVariant),
+  });
+}
+
+/** The override constants both selection kernels take (router_common.wgsl). */
+function selectionConstants(p: RouterParams): Record<string, number> {
+  return {
+    EXPERTS: p.experts,
+    TOP_K: p.topK,
+    N_GROUP: p.nGroup,
+    TOPK_GROUP: p.topkGroup,
+    SIGMOID: p.scoring === 'sigmoid' ? 1 : 0,
+    HAS_BIAS: p.hasBias ? 1 : 0,
+    NORM_TOPK_PROB: p.normTopkProb ? 1 : 0,
+    ROUTED_SCALING: p.routedScalingFactor,
+    TOPK_SOFTMAX: p.routing === 'topk-softmax' ? 1 : 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -122,23 +122,37 @@ export class SizeUniforms {
 
 /**
  * A router configuration: how the logits are computed (fused: by the selection kernel itself,
- * else by the dense GEMM pass) and tokens per selection workgroup. Written 'tb:N' or
- * 'fused:tb:N' (the lab's and the tuning cache's variant names).
+ * else by the dense GEMM pass), how the selection runs ('tb': the threads of a workgroup
+ * cooperate on each of its tokens in turn, router.wgsl; 'pt': one invocation per token,
+ * router_per_token.wgsl) and tokens per selection workgroup. Written 'tb:N', 'fused:tb:N' or
+ * 'pt:N' (the lab's and the tuning cache's variant names); 'pt' takes its logits from the
+ * GEMM pass only.
  */
 export interface RouterVariant {
+  selection: 'tb' | 'pt';
   fused: boolean;
   tokensPerWorkgroup: number;
 }
 
+/** Tokens per workgroup of 'tb:N' (each a private accumulator of the fused logits step). */
 export const MAX_TOKENS_PER_WORKGROUP = 16;
+/** Invocations (= tokens) per workgroup of 'pt:N': WebGPU's default maxComputeInvocationsPerWorkgroup. */
+export const MAX_PER_TOKEN_WORKGROUP = 256;
 
-export const routerVariantName = (v: RouterVariant): string => `${v.fused ? 'fused:' : ''}tb:${v.tokensPerWorkgroup}`;
+export const routerVariantName = (v: RouterVariant): string =>
+  `${v.fused ? 'fused:' : ''}${v.selection}:${v.tokensPerWorkgroup}`;
 
-/** 'tb:N' or 'fused:tb:N' with N in 1..MAX_TOKENS_PER_WORKGROUP, else an error message naming the valid forms. */
+const VARIANT_FORMS = "'tb:N', 'fused:tb:N' or 'pt:N'";
+
+/** 'tb:N', 'fused:tb:N' (N in 1..16) or 'pt:N' (N in 1..256), else an error message naming the valid forms. */
 export function parseRouterVariant(v: string): RouterVariant | string {
-  const m = /^(fused:)?tb:(\d+)$/.exec(v.trim());
-  if (!m || !(+m[2] >= 1)) return `expected 'tb:N' or 'fused:tb:N' with N a positive integer, got '${v}'`;
-  const n = +m[2];
-  if (n > MAX_TOKENS_PER_WORKGROUP) return `tokens per workgroup ${n} is above ${MAX_TOKENS_PER_WORKGROUP}`;
-  return { fused: !!m[1], tokensPerWorkgroup: n };
+  const m = /^(fused:)?(tb|pt):(\d+)$/.exec(v.trim());
+  if (!m || !(+m[3] >= 1)) return `expected ${VARIANT_FORMS} with N a positive integer, got '${v}'`;
+  const selection = m[2] as 'tb' | 'pt';
+  const n = +m[3];
+  if (selection === 'pt' && m[1])
+    return `'${v.trim()}': the per-token selection takes its logits from the GEMM pass (use 'pt:${n}', or 'fused:tb:N')`;
+  const max = selection === 'pt' ? MAX_PER_TOKEN_WORKGROUP : MAX_TOKENS_PER_WORKGROUP;
+  if (n > max) return `'${v.trim()}': tokens per workgroup ${n} is above ${max} (use '${selection}:${max}')`;
+  return { selection, fused: !!m[1], tokensPerWorkgroup: n };
 }

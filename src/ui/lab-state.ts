@@ -165,7 +165,7 @@ export const LAB_FIELDS: readonly LabFieldDef[] = [
     default: '',
     help:
       "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'sx4:8x4:4x4:quad' (subgroups wider than 4), " +
-      "'tile:4x4:8x8', 'naive'…; router 'tb:N' | 'fused:tb:N'; attention 'bk:N'.",
+      "'tile:4x4:8x8', 'naive'…; router 'tb:N' | 'fused:tb:N' | 'pt:N'; attention 'bk:N'.",
   },
   {
     key: 'runs',

@@ -1,7 +1,9 @@
 // Lab: the MoE router (src/kernels/router.ts). Variant 'tb:N': the logits by the dense GEMM
-// pass, then N tokens per selection workgroup; 'fused:tb:N': one pass whose workgroups
-// compute the logits themselves, N tokens sharing each load of the router weights (the form
-// the kernel keeps for H not a multiple of 4, and the one the GEMM pass replaced).
+// pass, then N tokens per selection workgroup, its threads cooperating on each; 'pt:N': the
+// logits by the GEMM pass, then one invocation per token, N per workgroup; 'fused:tb:N': one
+// pass whose workgroups compute the logits themselves, N tokens sharing each load of the
+// router weights (the form the kernel keeps for H not a multiple of 4, and the one the GEMM
+// pass replaced).
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../../gpu/index.ts';
 import { RouterKernel, routerReference, type RouterParams } from '../../kernels/router.ts';
 import { parseRouterVariant, type RouterVariant } from '../../kernels/routing-params.ts';
@@ -101,7 +103,7 @@ export const routerLab: LabKernel<RouterOut> = {
   bound: 'compute',
   uses: ['tokens', 'hidden', 'experts', 'topK', 'scoring'],
   shapeClass: (s) => routerShapeClass(s),
-  sweepCandidates: () => ['tb:1', 'tb:2', 'tb:4', 'tb:8', 'fused:tb:4'],
+  sweepCandidates: () => ['tb:1', 'tb:2', 'tb:4', 'tb:8', 'fused:tb:4', 'pt:16', 'pt:64', 'pt:256'],
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<RouterOut>> {
     const p = labRouterParams(s);
     const T = s.tokens;
