@@ -1,13 +1,16 @@
-// npm run bench:router — the MoE router's two logits forms side by side in ONE run on ONE
-// adapter, each against its roofline:
-//   - 'tb:4': the logits [T, E] by the dense GEMM pass (dense-gemm.ts), then the selection pass,
+// npm run bench:router — the MoE router's forms side by side in ONE run on ONE adapter, each
+// against its roofline:
+//   - 'tb:4': the logits [T, E] by the dense GEMM pass (dense-gemm.ts), then the selection pass
+//     whose workgroups' threads cooperate on each of 4 tokens (router.wgsl),
+//   - 'pt:64': the same GEMM pass, then a selection with one invocation per token, 64 per
+//     workgroup (router_per_token.wgsl: no workgroup memory, no barriers),
 //   - 'fused:tb:4': one pass whose workgroups compute the logits themselves (the form the GEMM
 //     pass replaced; still the kernel's form for H not a multiple of 4).
 // The roofline is the rack model's (cost-model.ts rooflineMs, as `npm run sim -- --calibrate`
 // prices the lab's router sample): the logits GEMM 2·T·E·H at this device's GEMM rate and copy
 // bandwidth, both MEASURED in this run the way `npm run lab -- calibrate` measures them (the f32
-// grouped GEMM at the benchmark shape, the default-size copy). Each path runs twice in A B B A
-// order (load drifts: the machine is shared); its time is the mean of its two medians. Every
+// grouped GEMM at the benchmark shape, the default-size copy). Each path runs twice in
+// A B C C B A order (load drifts: the machine is shared); its time is the mean of its two medians. Every
 // run is checked against the float64 reference first. Writes results/bench-router.json.
 import { loadavg } from 'node:os';
 import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
@@ -26,7 +29,8 @@ const SHAPES: Record<string, Partial<LabShape>> = {
   deepseek: { experts: 256, topK: 8, scoring: 'sigmoid' },
 };
 const PATHS = [
-  { path: 'GEMM pass + selection', variant: 'tb:4' },
+  { path: 'GEMM pass + workgroup selection', variant: 'tb:4' },
+  { path: 'GEMM pass + per-token selection', variant: 'pt:64' },
   { path: 'one pass (fused logits)', variant: 'fused:tb:4' },
 ];
 
@@ -46,7 +50,7 @@ interface Row {
   shape: string;
   path: string;
   variant: string;
-  /** Mean of the two medians (A B B A order). */
+  /** Mean of the two medians (A B C C B A order). */
   medianMs: number;
   medians: number[];
   /** Modeled: the cost model's roofline on this run's measured GEMM rate and copy bandwidth. */
@@ -61,7 +65,11 @@ async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), spec));
   if (args.flag('help')) {
     process.stdout.write(
-      usage('npm run bench:router -- [options]', 'The router: GEMM-pass and one-pass logits vs roofline.', spec),
+      usage(
+        'npm run bench:router -- [options]',
+        'The router: GEMM pass with either selection, and one-pass logits, vs roofline.',
+        spec,
+      ),
     );
     return;
   }
@@ -101,7 +109,7 @@ async function main(): Promise<void> {
   for (const name of names) {
     const shape: LabShape = { ...DEFAULT_SHAPE, ...SHAPES[name] };
     const results = new Map<string, LabResult[]>();
-    for (const i of [0, 1, 1, 0]) {
+    for (const i of [0, 1, 2, 2, 1, 0]) {
       const r = await lab('router', shape, PATHS[i].variant);
       if (r.variant !== PATHS[i].variant) throw new Error(`router ran ${r.variant}, asked for ${PATHS[i].variant}`);
       results.set(r.variant, [...(results.get(r.variant) ?? []), r]);
@@ -149,7 +157,7 @@ async function main(): Promise<void> {
   );
   const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   process.stdout.write(
-    `\nms: measured here on ${adapter}, GPU timestamps, mean of two medians of ${runs} runs (A B B A order).\n` +
+    `\nms: measured here on ${adapter}, GPU timestamps, mean of two medians of ${runs} runs (A B C C B A order).\n` +
       `roofline: modeled by the rack model's cost model (rooflineMs, efficiency 1) for the logits GEMM 2·T·E·H on this ` +
       `device's rates measured in this run: GEMM ${device.gemmGflops.toFixed(3)} GFLOP/s (f32 grouped GEMM, the ` +
       `benchmark shape), copy ${device.copyGBps.toFixed(3)} GB/s (default-size copy).\n` +
