@@ -9,7 +9,7 @@ import { adapterLabel } from '../src/gpu/index.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { GpuWorker, type WorkerIn, type WorkerOut } from '../src/ui/gpu-runner.ts';
 import { LabSession } from '../src/ui/lab-runner.ts';
-import { RouterKernel } from '../src/kernels/router.ts';
+import { DEFAULT_PER_TOKEN_WORKGROUP, RouterKernel, defaultSelection } from '../src/kernels/router.ts';
 import { labRouterParams } from '../src/lab/kernels/router.ts';
 import { kernelVariantText } from '../src/ui/summary.ts';
 import { Rng } from '../src/util/random.ts';
@@ -73,7 +73,7 @@ describe('tuning relayed between the page and its workers', () => {
   it("a router sweep's winner is what the MoE layer's router (tuned: true) runs, named as tuned", async () => {
     const posted: string[] = [];
     setDefaultTuningCache(new TuningCache(relayStore(undefined, (t) => posted.push(t))));
-    // Neither is the default (tb:4 with the logits GEMM pass).
+    // Neither is a default (tb:4 or pt:64 with the logits GEMM pass, per adapter).
     const routerCandidates = ['tb:2', 'fused:tb:1'];
     const rshape = { ...shape, hidden: 32, experts: 16, topK: 4, scoring: 'sigmoid' as const };
     const sweep = await new LabSession(testGpu).sweep({
@@ -95,7 +95,8 @@ describe('tuning relayed between the page and its workers', () => {
     tuned.destroy();
     // Without tuned: the built-in default, whatever the cache holds.
     const plain = await RouterKernel.create(gpu, p);
-    expect([plain.variantName, plain.origin.source]).toEqual(['tb:4', 'given']);
+    const builtIn = defaultSelection(gpu) === 'pt' ? `pt:${DEFAULT_PER_TOKEN_WORKGROUP}` : 'tb:4';
+    expect([plain.variantName, plain.origin.source]).toEqual([builtIn, 'given']);
     plain.destroy();
   });
 

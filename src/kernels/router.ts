@@ -12,8 +12,11 @@
 // memory or barriers). Otherwise one pass, router.wgsl, whose first step computes the logits
 // itself (TB tokens per load of W; 'fused:tb:N').
 //
-// The default selection is 'tb' (a GPU, where one invocation per token leaves most lanes
-// idle at small T); a tuning sweep may pick 'pt'.
+// The default selection is per adapter, like the expert GEMM's defaults: 'pt' on adapters
+// with subgroups of exactly 4 lanes (SwiftShader, a CPU, where barriers cost per thread;
+// measured faster there at both benchmark shapes, docs/expert-gemm.md), 'tb' elsewhere (a
+// GPU, where one invocation per token leaves most lanes idle at small T); a tuning sweep
+// may pick either.
 import {
   ComputeProgram,
   LimitExceededError,
@@ -24,7 +27,7 @@ import {
   type GpuTimer,
 } from '../gpu/index.ts';
 import { DenseGemm } from './dense-gemm.ts';
-import { defaultVariant } from './expert-gemm.ts';
+import { defaultVariant, hasSubgroupsOf4 } from './expert-gemm.ts';
 import type { TileVariant } from './gemm-variant.ts';
 import { adapterKey, tunedOrigin, type VariantOrigin } from '../tuning/tuning-cache.ts';
 import { defaultTuningCache } from '../tuning/tuning-store.ts';
@@ -78,9 +81,9 @@ export function perTokenBytes(p: RouterParams): number {
   return 4 * (2 * p.nGroup + 2 * p.topK);
 }
 
-/** The selection this adapter runs by default (see the header). */
-export function defaultSelection(_gpu: Gpu): 'tb' | 'pt' {
-  return 'tb';
+/** The selection this adapter runs by default (see the header): 'pt' where subgroups are exactly 4 lanes, else 'tb'. */
+export function defaultSelection(gpu: Gpu): 'tb' | 'pt' {
+  return hasSubgroupsOf4(gpu) ? 'pt' : 'tb';
 }
 
 function needBytes(buf: GPUBuffer, bytes: number, what: string): void {
