@@ -8,7 +8,10 @@ import {
   type RouterParams,
   type RouterReference,
 } from '../src/kernels/router.ts';
-import { parseRouterVariant } from '../src/kernels/routing-params.ts';
+import { parseRouterVariant, routerVariantProblem } from '../src/kernels/routing-params.ts';
+import { TuningCache, adapterKey, memoryStore } from '../src/tuning/tuning-cache.ts';
+import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
+import { routerShapeClass } from '../src/tuning/shape-class.ts';
 import { routerLab } from '../src/lab/kernels/router.ts';
 import { LimitExceededError } from '../src/gpu/errors.ts';
 import {
@@ -511,5 +514,42 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     const err = await RouterKernel.create(gpu, many, pt(8)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LimitExceededError);
     expect((err as Error).message).toMatch(/'pt:8'.*nGroup = 2048.*function-address-space bytes = 16416.*8192/);
+  });
+
+  it("a tuned 'pt:N' is not used where H % 4 != 0 (warned and ignored), and is used where it runs", async () => {
+    const gpu = await testGpu();
+    expect(routerVariantProblem('pt:64', { hidden: 45 })).toMatch(/hidden % 4 == 0 \(hidden = 45/);
+    expect(routerVariantProblem('pt:64', { hidden: 48 })).toBeUndefined();
+    const warnings: string[] = [];
+    const cache = new TuningCache(memoryStore(), { warn: (m) => warnings.push(m) });
+    // H = 50 and 48 share a shape class (H bucketed to a power of two): one entry serves both.
+    const odd = deepseek({ hidden: 50 });
+    const even = deepseek({ hidden: 48 });
+    const c = routerShapeClass({ ...odd, tokens: 32 });
+    expect(routerShapeClass({ ...even, tokens: 32 })).toEqual(c);
+    const entry = {
+      ...c,
+      variant: 'pt:16',
+      medianMs: 1,
+      shape: 'test',
+      tried: 1,
+      measuredAt: new Date(0).toISOString(),
+    };
+    await cache.record(adapterKey(gpu.info), 'test', entry);
+    setDefaultTuningCache(cache);
+    try {
+      const a = await RouterKernel.create(gpu, odd, { tuned: true, expectedTokens: 32 });
+      expect([a.variantName, a.origin.source], why('H = 50: the tuned pt:16 is ignored')).toEqual([
+        'fused:tb:4',
+        'default',
+      ]);
+      expect(warnings.join('\n')).toMatch(/'pt:16'.*hidden % 4 == 0/);
+      a.destroy();
+      const b = await RouterKernel.create(gpu, even, { tuned: true, expectedTokens: 32 });
+      expect([b.variantName, b.origin.source], why('H = 48: the tuned pt:16 runs')).toEqual(['pt:16', 'tuned']);
+      b.destroy();
+    } finally {
+      setDefaultTuningCache(null);
+    }
   });
 });

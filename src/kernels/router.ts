@@ -38,6 +38,7 @@ import {
   SizeUniforms,
   parseRouterVariant,
   routerVariantName,
+  routerVariantProblem,
   validateRouterParams,
   type RouterParams,
 } from './routing-params.ts';
@@ -150,10 +151,7 @@ export class RouterKernel {
       const hit = await cache?.lookup(
         adapterKey(gpu.info),
         { ...c, rows: opts.expectedTokens ? c.rows : undefined },
-        (v) => {
-          const r = parseRouterVariant(v);
-          return typeof r === 'string' ? r : undefined;
-        },
+        (v) => routerVariantProblem(v, p),
       );
       if (hit) {
         opts = { ...opts, ...(parseRouterVariant(hit.variant) as object) };

@@ -144,6 +144,19 @@ export const routerVariantName = (v: RouterVariant): string =>
 
 const VARIANT_FORMS = "'tb:N', 'fused:tb:N' or 'pt:N'";
 
+/**
+ * Why variant `v` cannot route these parameters (a parse error, or 'pt:N' where the GEMM pass
+ * cannot run: hidden not a multiple of 4), else undefined: what the tuning cache's and the
+ * lab's variants are checked against before a kernel is made.
+ */
+export function routerVariantProblem(v: string, p: Pick<RouterParams, 'hidden'>): string | undefined {
+  const r = parseRouterVariant(v);
+  if (typeof r === 'string') return r;
+  if (r.selection === 'pt' && p.hidden % 4 !== 0)
+    return `'${v.trim()}' takes its logits from the GEMM pass, which needs hidden % 4 == 0 (hidden = ${p.hidden}; use 'fused:tb:N')`;
+  return undefined;
+}
+
 /** 'tb:N', 'fused:tb:N' (N in 1..16) or 'pt:N' (N in 1..256), else an error message naming the valid forms. */
 export function parseRouterVariant(v: string): RouterVariant | string {
   const m = /^(fused:)?(tb|pt):(\d+)$/.exec(v.trim());

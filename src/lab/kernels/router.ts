@@ -6,7 +6,7 @@
 // pass replaced).
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../../gpu/index.ts';
 import { RouterKernel, routerReference, type RouterParams } from '../../kernels/router.ts';
-import { parseRouterVariant, type RouterVariant } from '../../kernels/routing-params.ts';
+import { parseRouterVariant, routerVariantProblem, type RouterVariant } from '../../kernels/routing-params.ts';
 import { clearRouterInputs, routerWeightBounds, type RouterInputs } from '../../kernels/router-bounds.ts';
 import { Rng } from '../../util/random.ts';
 import { allOf, checkExact } from '../checks.ts';
@@ -92,11 +92,6 @@ export function checkRouter(
   return allOf(checkExact('expert ids', out.idx, ref.idx), weights);
 }
 
-const validate = (v: string): string | undefined => {
-  const r = parseRouterVariant(v);
-  return typeof r === 'string' ? r : undefined;
-};
-
 export const routerLab: LabKernel<RouterOut> = {
   name: 'router',
   summary: 'MoE router: logits x·Wᵀ, softmax or sigmoid (DeepSeek groups and bias), top-k and weights',
@@ -125,7 +120,7 @@ export const routerLab: LabKernel<RouterOut> = {
       topkWeight: createBuffer(gpu, 4 * T * p.topK, 'lab router weight'),
     };
     const args = { ...bufs, tokens: T };
-    const problemOf = validate;
+    const problemOf = (v: string) => routerVariantProblem(v, p);
     const given = opts.variant;
     if (given !== undefined && problemOf(given)) throw new Error(`router variant: ${problemOf(given)}`);
     const tuned = given === undefined ? await tunedVariant(gpu, routerLab, s, problemOf) : undefined;
