@@ -513,7 +513,10 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     const many = softmax({ experts: 4096, nGroup: 2048, topkGroup: 2, topK: 4, hidden: 8 });
     const err = await RouterKernel.create(gpu, many, pt(8)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LimitExceededError);
-    expect((err as Error).message).toMatch(/'pt:8'.*nGroup = 2048.*function-address-space bytes = 16416.*8192/);
+    expect((err as Error).message).toMatch(
+      /'pt:8'.*nGroup = 2048.*function-address-space bytes = 16416, but WGSL allows at most 8192/,
+    );
+    expect((err as LimitExceededError).setBy).toBe('wgsl');
   });
 
   it("a tuned 'pt:N' is not used where H % 4 != 0 (warned and ignored), and is used where it runs", async () => {

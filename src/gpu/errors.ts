@@ -11,6 +11,9 @@ export class WebGpuUnavailableError extends GpuError {
 }
 
 /** A configuration needs more of some device limit than this adapter offers. */
+/** Who sets a limit: the adapter (a GPUSupportedLimits field) or the WGSL spec itself (§2.4 "Limits", the same on every adapter). */
+export type LimitSetter = 'adapter' | 'wgsl';
+
 export class LimitExceededError extends GpuError {
   override name = 'LimitExceededError';
   constructor(
@@ -18,8 +21,11 @@ export class LimitExceededError extends GpuError {
     readonly needed: number,
     readonly allowed: number,
     readonly why: string,
+    readonly setBy: LimitSetter = 'adapter',
   ) {
-    super(`${why} needs ${limit} = ${needed}, but this adapter allows at most ${allowed}`);
+    super(
+      `${why} needs ${limit} = ${needed}, but ${setBy === 'wgsl' ? 'WGSL allows' : 'this adapter allows'} at most ${allowed}`,
+    );
   }
 }
 

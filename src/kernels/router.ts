@@ -72,8 +72,11 @@ function workgroupBytes(p: RouterParams, tb: number, wg: number): number {
 export const DEFAULT_PER_TOKEN_WORKGROUP = 64;
 
 /**
- * WGSL's limit on the bytes of function-address-space variables one shader uses (the spec's
- * "Limits" section); the per-token selection's private arrays must fit it.
+ * WGSL's limit on the bytes of function-address-space variables declared in one function
+ * (W3C WGSL, §2.4 "Limits": "Maximum combined byte-size of all variables instantiated in the
+ * function address space that are declared in a single function", minimum supported value
+ * 8192; an implementation may accept more, none has to): the per-token selection's private
+ * arrays must fit it.
  */
 export const WGSL_FUNCTION_STORAGE_BYTES = 8192;
 
@@ -238,6 +241,7 @@ export class RouterKernel {
         bytes,
         WGSL_FUNCTION_STORAGE_BYTES,
         `router 'pt:${n}' (its per-invocation arrays for nGroup = ${p.nGroup} and topK = ${p.topK}; ${instead})`,
+        'wgsl',
       );
     }
     const logits = await logitsGemm(gpu, p, logitsVariant);
