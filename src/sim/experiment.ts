@@ -65,9 +65,7 @@ export interface DwdpKnobs {
 }
 
 /** The cost model a run's knobs ask for (one mapping for the step experiment and the serving run). */
-export function knobsCostModel(
-  p: DwdpKnobs & { profile: HardwareProfile; model: MoeConfig; format: WeightFormat },
-): CostModel {
+export function knobsCostModel(p: DwdpKnobs & Pick<StepParams, 'profile' | 'model' | 'format'>): CostModel {
   return new CostModel({
     model: p.model,
     profile: p.profile,
