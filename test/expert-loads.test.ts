@@ -12,8 +12,9 @@ import { DEFAULT_STEP_PARAMS, runStepRow } from '../src/sim/experiment.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
 import {
   GROUPED_GEMM_TILE_M,
-  allExperts,
   depLoadsLayer,
+  expertsTouched,
+  loadTouched,
   loadsFromCounts,
   shareReachProbability,
 } from '../src/sim/routing.ts';
@@ -179,11 +180,36 @@ describe(`given expert loads ${at}`, () => {
     });
   });
 
-  it('sum DWDP’s touched experts over one shared index list per E, not one built per call', () => {
+  it('touched experts over all E (no index list given) equal the float64 sum over 0 … E − 1', () => {
     const E = 1 + rng.int(300);
-    expect(allExperts(E), `E ${E} ${at}`).toEqual(Array.from({ length: E }, (_, e) => e));
-    expect(allExperts(E), `E ${E} ${at}`).toBe(allExperts(E));
-    expect(Object.isFrozen(allExperts(E))).toBe(true);
+    const T = 1 + rng.int(4096);
+    const topK = 1 + rng.int(Math.min(8, E));
+    const f = Array.from({ length: E }, () => (rng.next() < 0.3 ? 0 : rng.next() / E));
+    const hot = Array.from({ length: E }, () => (rng.next() < 0.5 ? 0 : 1 + rng.int(T)));
+    // Independent references: the closed forms summed in index order.
+    let loadRef = 0;
+    for (let e = 0; e < E; e++) loadRef += f[e] > 0 ? 1 - (1 - f[e]) ** (T * topK) : 0;
+    const cold = 1 - (1 - (topK - 1) / (E - 1 || 1)) ** T;
+    const m = { experts: E, topK };
+    expect(Math.abs(loadTouched(f, T, topK) - loadRef), `E ${E} T ${T} K ${topK} ${at}`).toBeLessThanOrEqual(1e-12 * E);
+    expect(loadTouched(f, T, topK)).toBe(
+      loadTouched(
+        f,
+        T,
+        topK,
+        Array.from({ length: E }, (_, e) => e),
+      ),
+    );
+    expect(expertsTouched(m, hot, T)).toBe(
+      expertsTouched(
+        m,
+        hot,
+        T,
+        Array.from({ length: E }, (_, e) => e),
+      ),
+    );
+    const hotCount = hot.filter((h) => h > 0).length;
+    expect(Math.abs(expertsTouched(m, hot, T) - (hotCount + (E - hotCount) * cold)), at).toBeLessThanOrEqual(1e-12 * E);
   });
 
   it('an owner holding every slot makes the other DEP ranks wait for it', () => {

@@ -39,7 +39,6 @@ import {
 } from './cost-model.ts';
 import {
   GROUPED_GEMM_TILE_M,
-  allExperts,
   depLoadsLayer,
   depSkewLoad,
   expertSlots,
@@ -91,11 +90,7 @@ export function mergeBytes(how: SplitMerge, localExperts: number, pulledBytes: n
 /** A rank's grouped GEMM over its own T·K slots, all E experts, under one layer's given loads f (padded tiles). */
 export function loadedGemmMs(cost: CostModel, f: readonly number[], T: number): number {
   const m = cost.model;
-  return cost.expertGemmTiledMs(
-    loadSlots(f, T, m.topK),
-    loadTouched(f, T, m.topK, allExperts(m.experts)),
-    GROUPED_GEMM_TILE_M,
-  );
+  return cost.expertGemmTiledMs(loadSlots(f, T, m.topK), loadTouched(f, T, m.topK), GROUPED_GEMM_TILE_M);
 }
 
 /** Each DEP owner's grouped GEMM of one layer under given loads (depLoadsLayer), padded tiles. */
@@ -112,11 +107,7 @@ function dwdpGemmMs(cost: CostModel, T: number, step: RankStep, k: number): numb
     return loadedGemmMs(cost, layerLoads(step.loads, k), T);
   }
   if (!hot) return cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
-  return cost.expertGemmTiledMs(
-    expertSlots(m, hot, T),
-    expertsTouched(m, hot, T, allExperts(m.experts)),
-    GROUPED_GEMM_TILE_M,
-  );
+  return cost.expertGemmTiledMs(expertSlots(m, hot, T), expertsTouched(m, hot, T), GROUPED_GEMM_TILE_M);
 }
 
 export interface DwdpOptions {

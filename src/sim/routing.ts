@@ -52,31 +52,24 @@ export function expertSlots(m: Pick<MoeConfig, 'experts' | 'topK'>, hot: ArrayLi
   return out;
 }
 
-/** Expected distinct experts touched among `experts` (indices) by T tokens with hot counts `hot`. */
+/** Expected distinct experts touched among `experts` (indices; all E when absent) by T tokens with hot counts `hot`. */
 export function expertsTouched(
   m: Pick<MoeConfig, 'experts' | 'topK'>,
   hot: ArrayLike<number>,
   T: number,
-  experts: Iterable<number>,
+  experts?: Iterable<number>,
 ): number {
   if (T <= 0) return 0;
   const cold = 1 - Math.pow(1 - otherPick(m), T);
+  const touched = (e: number): number => (hot[e] > 0 ? 1 : cold);
   let u = 0;
-  for (const e of experts) u += hot[e] > 0 ? 1 : cold;
+  if (experts === undefined) for (let e = 0; e < m.experts; e++) u += touched(e);
+  else for (const e of experts) u += touched(e);
   return u;
 }
 
 /** DEP owner of expert e in a group of N: ⌊e·N/E⌋. */
 export const depOwner = (e: number, experts: number, N: number): number => Math.floor((e * N) / experts);
-
-const ALL_EXPERTS = new Map<number, readonly number[]>();
-
-/** The expert indices 0 … E − 1, built once per E (DWDP's grouped GEMM sums over them every layer of every step). */
-export function allExperts(experts: number): readonly number[] {
-  let all = ALL_EXPERTS.get(experts);
-  if (all === undefined) ALL_EXPERTS.set(experts, (all = Object.freeze(Array.from({ length: experts }, (_, e) => e))));
-  return all;
-}
 
 /** The experts DEP rank j owns in a group of N. */
 export function ownedExperts(j: number, experts: number, N: number): number[] {
@@ -187,10 +180,12 @@ export function loadSlots(f: readonly number[], T: number, topK: number): Float6
   return Float64Array.from(f, (x) => x * T * topK);
 }
 
-/** Expected experts touched among `experts` by T·K slots drawn by fractions f: Σ 1 − (1 − f_e)^{T·K}. */
-export function loadTouched(f: readonly number[], T: number, topK: number, experts: Iterable<number>): number {
+/** Expected experts touched among `experts` (all of f's when absent) by T·K slots drawn by fractions f: Σ 1 − (1 − f_e)^{T·K}. */
+export function loadTouched(f: readonly number[], T: number, topK: number, experts?: Iterable<number>): number {
+  const touched = (e: number): number => (f[e] > 0 ? 1 - Math.pow(1 - f[e], T * topK) : 0);
   let u = 0;
-  for (const e of experts) u += f[e] > 0 ? 1 - Math.pow(1 - f[e], T * topK) : 0;
+  if (experts === undefined) for (let e = 0; e < f.length; e++) u += touched(e);
+  else for (const e of experts) u += touched(e);
   return u;
 }
 
