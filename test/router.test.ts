@@ -154,10 +154,12 @@ function checkTokens(
 /**
  * Rows 2, 5, 11 and 30 of the router weights identical and, through a shared feature, the top
  * four of every token (a token where another row comes near them is redrawn): their scores
- * tie exactly, so every token's slots must be [2, 5, 11, 30] with equal weights.
+ * tie exactly, so every token's slots must be the first `topK` of [2, 5, 11, 30] with equal
+ * weights. With topK < 4 the tie straddles the K-th slot: the higher tied indices must be
+ * left out (a kernel admitting an equal score into a full list would keep 30).
  */
-async function duplicateRowTies(name: string, hidden: number, opts: RunOpts): Promise<void> {
-  const p = softmax({ experts: 37, topK: 4, normTopkProb: true, hidden });
+async function duplicateRowTies(name: string, hidden: number, opts: RunOpts, topK = 4): Promise<void> {
+  const p = softmax({ experts: 37, topK, normTopkProb: true, hidden });
   const T = 17;
   const r = rng.fork(`ties ${name}`);
   const inp = randomInputs(p, T, r);
@@ -167,12 +169,23 @@ async function duplicateRowTies(name: string, hidden: number, opts: RunOpts): Pr
   const row = inp.w.slice(dup[0] * p.hidden, (dup[0] + 1) * p.hidden);
   row[0] = 2;
   for (const e of dup) inp.w.set(row, e * p.hidden);
-  const topFour = (ref: RouterReference) => [...ref.idx].sort((a, b) => a - b).join() === '2,5,11,30';
+  // The four rows score highest (from the reference's scores, so it also holds when topK < 4).
+  const topFour = (ref: RouterReference) =>
+    Array.from(ref.scores.subarray(0, p.experts))
+      .map((s, e) => [s, e])
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, 4)
+      .map(([, e]) => e)
+      .sort((a, b) => a - b)
+      .join() === '2,5,11,30';
   clearInputs(p, T, inp, r, { accept: topFour, draw: () => feature(r.normals(p.hidden)) });
   const { got } = await checkAgainstReference(name, p, T, inp, opts);
+  const want = [2, 5, 11, 30].slice(0, topK);
   for (let t = 0; t < T; t++) {
-    expect(Array.from(got.idx.subarray(t * 4, t * 4 + 4)), why(`${name}: tie order`)).toEqual([2, 5, 11, 30]);
-    got.weight.subarray(t * 4, t * 4 + 4).forEach((w) => expect(w, why(`${name}: tied weights`)).toBeCloseTo(0.25, 6));
+    expect(Array.from(got.idx.subarray(t * topK, (t + 1) * topK)), why(`${name}: tie order`)).toEqual(want);
+    got.weight
+      .subarray(t * topK, (t + 1) * topK)
+      .forEach((w) => expect(w, why(`${name}: tied weights`)).toBeCloseTo(1 / topK, 6));
   }
 }
 
@@ -294,6 +307,9 @@ describe("router kernel, workgroup selection ('tb:N', and 'fused:tb:N' in one pa
   it('exact ties (duplicate router rows) go to the lower expert index (one pass, and GEMM pass + tb)', async () => {
     await duplicateRowTies('ties one pass', 33, {});
     await duplicateRowTies('ties tb', 36, { selection: 'tb' });
+    // Four tied rows for three slots: the lowest three indices.
+    await duplicateRowTies('ties one pass K=3', 33, {}, 3);
+    await duplicateRowTies('ties tb K=3', 36, { selection: 'tb' }, 3);
   });
 
   it('encodes several token counts into one command encoder', async () => {
@@ -441,13 +457,19 @@ describe("router kernel, per-token selection ('pt:N')", () => {
 
   it('exact ties (duplicate router rows) go to the lower expert index', async () => {
     await duplicateRowTies('pt ties', 36, pt(8));
+    // Four tied rows for three slots: the lowest three indices.
+    await duplicateRowTies('pt ties K=3', 36, pt(8), 3);
   });
 
-  it('exact ties between groups keep the lower group, and within a group the lower expert', async () => {
+  it('exact ties between groups keep the lower group, and within a group the lower expert (pt and tb)', async () => {
     // E=64 in 8 groups, one kept, K=4. Group 5 (experts 40..47) is a copy of group 2 (16..23):
     // same router rows, same biases, so the two group scores tie exactly. Rows 17 and 20 are
     // identical too, with a bias of 1.5: their selection scores (> 1.5) beat every other
     // expert's (< 1 + 0.5), so groups 2 and 5 (scores > 3) beat every other group (< 2 · 1.3).
+    // Group 2's other experts have biases in [-1, -0.6) (scores < 0.4); group 5's copy of 23,
+    // expert 47, then gets a bias of 0.5 (score in (0.5, 1.5): still below 41 and 44, so the
+    // group scores still tie), which beats every other expert of group 2: a kernel keeping
+    // both tied groups (or every group) would put 47 in slot 2.
     // Group 2 must be kept, slots 0 and 1 must be 17 then 20, slots 2 and 3 from group 2.
     const p = deepseek({ experts: 64, nGroup: 8, topkGroup: 1, topK: 4 });
     const T = 27;
@@ -455,21 +477,31 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     const inp = randomInputs(p, T, r);
     const H = p.hidden;
     const bias = inp.bias!;
-    for (let e = 16; e < 24; e++) bias[e] = r.uniform(0.2, 0.5);
+    for (let e = 16; e < 24; e++) bias[e] = r.uniform(-1, -0.6);
     inp.w.copyWithin(20 * H, 17 * H, 18 * H);
     bias[17] = bias[20] = 1.5;
     inp.w.copyWithin(40 * H, 16 * H, 24 * H);
     bias.copyWithin(40, 16, 24);
+    bias[47] = 0.5;
     clearInputs(p, T, inp, r);
-    const { got, ref } = await checkAgainstReference('pt group ties', p, T, inp, pt(16));
-    for (let t = 0; t < T; t++) {
-      expect(ref.groupScores[t * 8 + 2], why(`token ${t}: groups 2 and 5 tie exactly`)).toBe(
-        ref.groupScores[t * 8 + 5],
-      );
-      const slots = Array.from(got.idx.subarray(t * 4, t * 4 + 4));
-      expect(slots.slice(0, 2), why(`token ${t}: tied experts in index order`)).toEqual([17, 20]);
-      for (const e of slots)
-        expect(Math.floor(e / 8), why(`token ${t}: expert ${e} from the lower tied group`)).toBe(2);
+    for (const [name, opts] of [
+      ['pt group ties', pt(16)],
+      ['tb group ties', TB],
+    ] as const) {
+      const { got, ref } = await checkAgainstReference(name, p, T, inp, opts);
+      for (let t = 0; t < T; t++) {
+        expect(ref.groupScores[t * 8 + 2], why(`${name}: token ${t}: groups 2 and 5 tie exactly`)).toBe(
+          ref.groupScores[t * 8 + 5],
+        );
+        expect(
+          ref.scores[t * 64 + 47],
+          why(`${name}: token ${t}: expert 47 of the dropped tied group would take slot 2`),
+        ).toBeGreaterThan(ref.scores[t * 64 + ref.idx[t * 4 + 2]]);
+        const slots = Array.from(got.idx.subarray(t * 4, t * 4 + 4));
+        expect(slots.slice(0, 2), why(`${name}: token ${t}: tied experts in index order`)).toEqual([17, 20]);
+        for (const e of slots)
+          expect(Math.floor(e / 8), why(`${name}: token ${t}: expert ${e} from the lower tied group`)).toBe(2);
+      }
     }
   });
 
