@@ -1,6 +1,6 @@
 // Permute kernel vs its CPU reference (exact equality) on fresh random routings.
 import { describe, expect, it } from 'vitest';
-import { createBuffer, createBufferWith, readU32, type Gpu } from '../src/gpu/index.ts';
+import { ScratchBuffer, createBuffer, createBufferWith, readU32, type Gpu } from '../src/gpu/index.ts';
 import { PermuteKernel, permuteReference, type PermuteParams } from '../src/kernels/permute.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -149,5 +149,41 @@ describe('permute kernel', () => {
         tokens: 100,
       }),
     ).toThrow(/topkIdx/);
+  });
+});
+
+describe('ScratchBuffer (the permute and router scratch)', () => {
+  it('holds every request, reuses a buffer that fits, and grows by doubling within the binding limit', async () => {
+    await testGpu(); // the WebGPU globals (GPUBufferUsage); the device itself is a fake below
+    const made: number[] = [];
+    const limit = 4096;
+    const device = {
+      limits: { maxStorageBufferBindingSize: limit },
+      createBuffer: ({ size }: GPUBufferDescriptor) => (made.push(size), { size, destroy() {} }),
+    } as unknown as GPUDevice;
+    const scratch = new ScratchBuffer(device, 'test scratch');
+    const r = rng.fork('scratch');
+    let bytes = 0;
+    for (let i = 0; i < 500; i++) {
+      // Requests rising a few bytes at a time, as a token count does step by step.
+      bytes += 4 * r.int(3);
+      const before = made.length;
+      const buf = scratch.get(bytes);
+      expect(buf.size, why(`request ${bytes}`)).toBeGreaterThanOrEqual(bytes);
+      if (made.length > before) {
+        expect(buf.size, why(`new buffer for ${bytes}`)).toBe(
+          Math.max(16, bytes, Math.min(2 * (made[before - 1] ?? 0), limit)),
+        );
+      } else {
+        expect(buf.size, why(`reused for ${bytes}`)).toBe(made[made.length - 1]);
+      }
+    }
+    // Doubling from 16: a logarithmic number of buffers, not one per growth.
+    expect(made.length, why(`buffers for requests up to ${bytes}`)).toBeLessThanOrEqual(
+      Math.ceil(Math.log2(Math.max(bytes, 16) / 16)) + 1,
+    );
+    // Past the binding limit a request gets exactly its size.
+    expect(scratch.get(3 * limit).size).toBe(3 * limit);
+    scratch.destroy();
   });
 });

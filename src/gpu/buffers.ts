@@ -80,7 +80,10 @@ export function packUniform(fields: [kind: 'u32' | 'i32' | 'f32', value: number]
 
 /**
  * A storage scratch buffer grown on demand. Encodes recorded earlier may still use an
- * outgrown one, so those are released only by destroy().
+ * outgrown one, so those are released only by destroy(). It grows to at least twice its last
+ * size (within the device's maxStorageBufferBindingSize), so requests growing a little at a
+ * time (a token count rising step by step) make a logarithmic number of buffers, together
+ * under twice the largest one's bytes, not one buffer per request.
  */
 export class ScratchBuffer {
   private buffers: GPUBuffer[] = [];
@@ -90,12 +93,13 @@ export class ScratchBuffer {
     private readonly label: string,
   ) {}
 
-  /** The current buffer when it holds `bytes`, else a new one of max(16, bytes). */
+  /** The current buffer when it holds `bytes`, else a new one of max(16, bytes, 2 × the current size within the binding limit). */
   get(bytes: number): GPUBuffer {
     const last = this.buffers[this.buffers.length - 1];
     if (last && last.size >= bytes) return last;
+    const doubled = Math.min(2 * (last?.size ?? 0), this.device.limits.maxStorageBufferBindingSize);
     const buf = this.device.createBuffer({
-      size: Math.max(16, bytes),
+      size: Math.max(16, bytes, doubled),
       usage: GPUBufferUsage.STORAGE,
       label: this.label,
     });
