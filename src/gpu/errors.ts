@@ -10,10 +10,10 @@ export class WebGpuUnavailableError extends GpuError {
   override name = 'WebGpuUnavailableError';
 }
 
-/** A configuration needs more of some device limit than this adapter offers. */
 /** Who sets a limit: the adapter (a GPUSupportedLimits field) or the WGSL spec itself (§2.4 "Limits", the same on every adapter). */
 export type LimitSetter = 'adapter' | 'wgsl';
 
+/** A configuration needs more of some limit than this adapter (or WGSL itself: `setBy`) allows. */
 export class LimitExceededError extends GpuError {
   override name = 'LimitExceededError';
   constructor(
