@@ -150,7 +150,16 @@ async function main(): Promise<void> {
   });
   process.stdout.write(
     formatTable(
-      ['shape', 'logits', 'variant', 'ms (measured)', 'roofline ms (modeled)', 'vs roofline', 'GFLOP/s', 'vs one pass'],
+      [
+        'shape',
+        'logits',
+        'variant',
+        'ms (measured)',
+        'roofline ms (modeled)',
+        'vs roofline',
+        'GFLOP/s (measured)',
+        'vs one pass',
+      ],
       table,
       { rightAlign: [false, false, false, true, true, true, true, true] },
     ) + '\n',
