@@ -1,6 +1,13 @@
 // Permute kernel vs its CPU reference (exact equality) on fresh random routings.
 import { describe, expect, it } from 'vitest';
-import { ScratchBuffer, createBuffer, createBufferWith, readU32, type Gpu } from '../src/gpu/index.ts';
+import {
+  LimitExceededError,
+  ScratchBuffer,
+  createBuffer,
+  createBufferWith,
+  readU32,
+  type Gpu,
+} from '../src/gpu/index.ts';
 import { PermuteKernel, permuteReference, type PermuteParams } from '../src/kernels/permute.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
@@ -182,8 +189,19 @@ describe('ScratchBuffer (the permute and router scratch)', () => {
     expect(made.length, why(`buffers for requests up to ${bytes}`)).toBeLessThanOrEqual(
       Math.ceil(Math.log2(Math.max(bytes, 16) / 16)) + 1,
     );
-    // Past the binding limit a request gets exactly its size.
-    expect(scratch.get(3 * limit).size).toBe(3 * limit);
+    // Up to the binding limit a request is held (the doubling clamped to it); past it, refused.
+    expect(scratch.get(limit).size, why('a request of the whole limit')).toBe(limit);
+    const err = (() => {
+      try {
+        scratch.get(limit + 4, 'the test request');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(LimitExceededError);
+    expect((err as Error).message).toBe(
+      `the test request needs maxStorageBufferBindingSize = ${limit + 4}, but this adapter allows at most ${limit}`,
+    );
     scratch.destroy();
   });
 });

@@ -1,5 +1,6 @@
 // Small buffer helpers: create from data, read back, and sizes that bindings accept.
 import type { Gpu } from './device.ts';
+import { LimitExceededError } from './errors.ts';
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (literal: usable before globals exist)
 
@@ -93,11 +94,18 @@ export class ScratchBuffer {
     private readonly label: string,
   ) {}
 
-  /** The current buffer when it holds `bytes`, else a new one of max(16, bytes, 2 × the current size within the binding limit). */
-  get(bytes: number): GPUBuffer {
+  /**
+   * The current buffer when it holds `bytes`, else a new one of max(16, bytes, 2 × the current
+   * size within the binding limit). Bound whole, so `bytes` past the device's
+   * maxStorageBufferBindingSize is refused here (LimitExceededError saying `why`), before the
+   * caller encodes anything, rather than as a validation error that would leave the output unwritten.
+   */
+  get(bytes: number, why = `the ${this.label} scratch`): GPUBuffer {
     const last = this.buffers[this.buffers.length - 1];
     if (last && last.size >= bytes) return last;
-    const doubled = Math.min(2 * (last?.size ?? 0), this.device.limits.maxStorageBufferBindingSize);
+    const allowed = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > allowed) throw new LimitExceededError('maxStorageBufferBindingSize', bytes, allowed, why);
+    const doubled = Math.min(2 * (last?.size ?? 0), allowed);
     const buf = this.device.createBuffer({
       size: Math.max(16, bytes, doubled),
       usage: GPUBufferUsage.STORAGE,

@@ -88,7 +88,10 @@ export class PermuteKernel {
     const all = [
       this.sizes.get(pairs, chunks),
       b.topkIdx,
-      this.chunkBases.get(chunks * E * 4),
+      this.chunkBases.get(
+        chunks * E * 4,
+        `permute of ${pairs} pairs (its chunk bases [${chunks} chunks, E = ${E}] u32)`,
+      ),
       b.counts,
       b.offsets,
       b.perm,

@@ -279,7 +279,10 @@ export class RouterKernel {
     needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
     const grid = workgroupGrid(Math.ceil(T / this.tokensPerWorkgroup), this.gpu.device.limits, `router of ${T} tokens`);
 
-    const logits = this.logitsScratch.get(T * experts * 4);
+    const logits = this.logitsScratch.get(
+      T * experts * 4,
+      `router of ${T} tokens (its logits [T, E = ${experts}] f32)`,
+    );
     // The logits GEMM is timed as 'router logits' (a dense GEMM in the breakdown), the selection as 'router'.
     if (this.logits && T > 0)
       this.logits.encode(encoder, { x: b.x, weight: b.weight, y: logits, rows: T }, timer, 'router logits');
