@@ -15,6 +15,17 @@
 //   paired share    = median over rounds r of rate_r(row) / rate_r(f32 default)
 //                     (each round's own ratio: a drift common to both entries cancels)
 //
+// The noise floor. The control is a second f32 default: the same WGSL compiled into its own
+// pipelines, with its own buffers, run in every round as one more entry. Its per-round ratios
+// c_r = rate_r(control) / rate_r(f32 default) would all be 1 on a quiet, deterministic
+// machine; their spread is what this run's rounds cannot resolve. Which of two identical
+// kernels is called the control is arbitrary, so c and 1/c are equally likely and the band is
+// mirrored around 1:
+//
+//   band            = [min(min_r c_r, 1 / max_r c_r), max(max_r c_r, 1 / min_r c_r)]
+//                     (in logs: |ln x| ≤ max_r |ln c_r|; every c_r lies inside)
+//   within noise    ⇔ the row's paired share of f32 lies in the band
+//
 // Pure: the clock and the runs are given (bench/kernels-cpu.ts passes process.cpuUsage and
 // GPU submissions; tests pass fakes).
 import { median } from '../src/util/stats.ts';
@@ -74,8 +85,11 @@ export interface CpuMeasured {
   id: string;
   format: string;
   variant: string;
-  /** 'default': the format's default variant (the f32 one is the reference); 'kind' / 'given': others. */
-  role: 'default' | 'kind' | 'given';
+  /**
+   * 'default': the format's default variant (the f32 one is the reference); 'kind' / 'given':
+   * others; 'control': the f32 default again, its own pipelines and buffers (the noise floor).
+   */
+  role: 'default' | 'kind' | 'given' | 'control';
   /** FLOPs of one run. */
   flops: number;
   samplesS: number[];
@@ -101,19 +115,87 @@ export interface CpuRatioRow {
   ofF32Paired?: number;
   /** Share of the rate of f32 with the same variant, where that ran and is not the f32 default (e.g. wg vs wg). */
   ofF32SameVariant?: number;
+  /**
+   * Whether ofF32Paired lies in the control's band (withinNoise): set on every row but the
+   * reference and the control, when a control ran and paired with the reference.
+   */
+  withinNoise?: boolean;
+}
+
+/** Per round r: rate_r(row) / rate_r(ref); undefined when the two do not have the same number of rounds. */
+export function pairedRatios(
+  row: { flops: number; samplesS: readonly number[] },
+  ref: { flops: number; samplesS: readonly number[] },
+): number[] | undefined {
+  if (row.samplesS.length !== ref.samplesS.length) return undefined;
+  return row.samplesS.map((x, i) => row.flops / x / (ref.flops / ref.samplesS[i]));
+}
+
+/** What two identical kernels measured in the same rounds differ by (the header's band). */
+export interface NoiseFloor {
+  /** The control's ratio to the reference, one per round. */
+  ratios: number[];
+  median: number;
+  min: number;
+  max: number;
+  /** The band mirrored around 1: a paired share in [low, high] is within noise. */
+  low: number;
+  high: number;
+}
+
+/** The noise floor of the control's per-round ratios (positive, finite, at least one). */
+export function noiseFloor(ratios: readonly number[]): NoiseFloor {
+  if (ratios.length === 0) throw new Error('noiseFloor: no per-round ratio (the control ran no round)');
+  const bad = ratios.findIndex((r) => !(Number.isFinite(r) && r > 0));
+  if (bad >= 0) throw new Error(`noiseFloor: round ${bad}'s ratio is ${ratios[bad]} (must be a finite number > 0)`);
+  const min = Math.min(...ratios);
+  const max = Math.max(...ratios);
+  return {
+    ratios: [...ratios],
+    median: median(ratios),
+    min,
+    max,
+    low: Math.min(min, 1 / max),
+    high: Math.max(max, 1 / min),
+  };
+}
+
+/** Whether a paired share (row over reference) lies in the control's band: identical kernels differ by as much. */
+export function withinNoise(paired: number, floor: NoiseFloor): boolean {
+  return paired >= floor.low && paired <= floor.high;
+}
+
+/** The f32 default (the reference of every share of f32) among measured rows. */
+const referenceRow = (rows: readonly CpuMeasured[]) => rows.find((r) => r.format === 'f32' && r.role === 'default');
+
+/**
+ * The noise floor of the control among `rows` against the f32 default; undefined when either
+ * did not run or their rounds do not pair. More than one control is refused.
+ */
+export function controlFloor(rows: readonly CpuMeasured[]): NoiseFloor | undefined {
+  const controls = rows.filter((r) => r.role === 'control');
+  if (controls.length > 1)
+    throw new Error(
+      `controlFloor: ${controls.length} control rows (${controls.map((c) => c.id).join(', ')}); one at most`,
+    );
+  const ref = referenceRow(rows);
+  const ratios = controls[0] && ref && pairedRatios(controls[0], ref);
+  return ratios && noiseFloor(ratios);
 }
 
 /**
  * Per row its rate and shares, against `fma` (the FMA loop's samples and FLOPs per run) and
- * the f32 default row. Rows keep their order.
+ * the f32 default row, and whether its paired share is within the control's noise (when a
+ * control row is among them). Rows keep their order.
  */
 export function ratioTable(rows: readonly CpuMeasured[], fma: { flops: number; samplesS: number[] }): CpuRatioRow[] {
   const rate = (flops: number, s: number) => flops / s / 1e9;
   const f = spread(fma.samplesS);
   const fmaRate = rate(fma.flops, f.median);
   const fmaBest = rate(fma.flops, f.min);
-  const ref = rows.find((r) => r.format === 'f32' && r.role === 'default');
+  const ref = referenceRow(rows);
   const refSpread = ref && spread(ref.samplesS);
+  const floor = controlFloor(rows);
   return rows.map((r) => {
     const s = spread(r.samplesS);
     const g = rate(r.flops, s.median);
@@ -133,10 +215,15 @@ export function ratioTable(rows: readonly CpuMeasured[], fma: { flops: number; s
     if (ref && refSpread) {
       out.ofF32 = g / rate(ref.flops, refSpread.median);
       out.ofF32Best = best / rate(ref.flops, refSpread.min);
-      if (ref.samplesS.length === r.samplesS.length)
-        out.ofF32Paired = median(r.samplesS.map((x, i) => rate(r.flops, x) / rate(ref.flops, ref.samplesS[i])));
+      const paired = pairedRatios(r, ref);
+      if (paired) out.ofF32Paired = median(paired);
     }
-    const same = rows.find((o) => o.format === 'f32' && o.variant === r.variant && o !== ref && o !== r);
+    if (floor && out.ofF32Paired !== undefined && r !== ref && r.role !== 'control')
+      out.withinNoise = withinNoise(out.ofF32Paired, floor);
+    // Not against the control: it is the reference again, which the plain share already says.
+    const same = rows.find(
+      (o) => o.format === 'f32' && o.variant === r.variant && o !== ref && o !== r && o.role !== 'control',
+    );
     if (same) out.ofF32SameVariant = g / rate(same.flops, spread(same.samplesS).median);
     return out;
   });

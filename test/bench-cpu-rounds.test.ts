@@ -1,9 +1,21 @@
 // bench:kernels --cpu-seconds, its pure parts: the rounds' interleaving order, the samples
 // each entry gets (fake clock and runs), median and min, and the ratio table (share of the
-// FMA loop and of f32's rate) against independent float64 arithmetic; the --variants parser.
+// FMA loop and of f32's rate) against independent float64 arithmetic; the identical-kernel
+// control's noise floor (per-round ratios, the band mirrored around 1, within noise or
+// beyond) against logs; the --variants parser.
 import { describe, expect, it } from 'vitest';
-import { measureRounds, ratioTable, roundOrder, spread, type CpuMeasured } from '../bench/cpu-rounds.ts';
-import { cpuTableText, parseVariantsArg } from '../bench/kernels-cpu.ts';
+import {
+  controlFloor,
+  measureRounds,
+  noiseFloor,
+  pairedRatios,
+  ratioTable,
+  roundOrder,
+  spread,
+  withinNoise,
+  type CpuMeasured,
+} from '../bench/cpu-rounds.ts';
+import { cpuTableText, noiseFloorText, parseVariantsArg } from '../bench/kernels-cpu.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -184,6 +196,112 @@ describe('CPU-second ratio table', () => {
     // paired: median of 0.8 / 0.875, 0.6 / 0.8, 0.7 / 1 = 75 %.
     expect(lines[3]).toMatch(/^fp8 .* 875\.0 \(800\.0\) +1\.143 +37\.1% \(37\.5%\) +80\.0% \(75\.0%\) +75\.0% +-$/);
     expect(lines[4]).toMatch(/^FMA loop +- +- +325\.0 \(300\.0\) +3\.077 +100%/);
+  });
+});
+
+describe('the identical-kernel control: the noise floor', () => {
+  const close = (a: number | undefined, b: number) => expect(Math.abs(a! - b), at).toBeLessThan(1e-12 * Math.abs(b));
+  /** Control ratios with ln c in [-0.1, 0.1], one of them at least 0.02 away from 0 (so the band has width). */
+  const drawRatios = (n: number) => {
+    const logs = [...Array(n)].map(() => rng.uniform(-0.1, 0.1));
+    logs[rng.int(n)] = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(0.02, 0.1);
+    return logs.map(Math.exp);
+  };
+
+  it(`per-round ratios: the row's rate over the reference's in the same round ${at}`, () => {
+    const n = 1 + rng.int(9);
+    const row = { flops: rng.uniform(1e8, 1e9), samplesS: [...Array(n)].map(() => rng.uniform(0.2, 2)) };
+    const ref = { flops: rng.uniform(1e8, 1e9), samplesS: [...Array(n)].map(() => rng.uniform(0.2, 2)) };
+    const r = pairedRatios(row, ref)!;
+    expect(r).toHaveLength(n);
+    for (let i = 0; i < n; i++) close(r[i], (row.flops * ref.samplesS[i]) / (ref.flops * row.samplesS[i]));
+    expect(pairedRatios(row, { ...ref, samplesS: ref.samplesS.slice(1) })).toBeUndefined();
+  });
+
+  it(`floor: median, min, max and the band mirrored around 1, every ratio and its inverse inside ${at}`, () => {
+    for (const n of [1, 2, 5, 9]) {
+      const c = drawRatios(n);
+      const f = noiseFloor(c);
+      expect(f.ratios).toEqual(c);
+      expect(f.median).toBe(med(c));
+      expect(f.min).toBe([...c].sort((a, b) => a - b)[0]);
+      expect(f.max).toBe([...c].sort((a, b) => b - a)[0]);
+      // Independent: in logs the band is |ln x| ≤ max |ln c|.
+      const s = Math.max(...c.map((x) => Math.abs(Math.log(x))));
+      close(f.low, Math.exp(-s));
+      close(f.high, Math.exp(s));
+      for (const x of c) {
+        expect(withinNoise(x, f), at).toBe(true);
+        expect(withinNoise(1 / x, f), at).toBe(true); // the other kernel called the control
+      }
+    }
+  });
+
+  it(`within noise ⇔ |ln paired| ≤ max |ln c|, decided with a margin by construction ${at}`, () => {
+    for (let trial = 0; trial < 50; trial++) {
+      const f = noiseFloor(drawRatios(1 + rng.int(9)));
+      const s = Math.max(...f.ratios.map((x) => Math.abs(Math.log(x))));
+      const sign = rng.next() < 0.5 ? -1 : 1;
+      expect(withinNoise(Math.exp(sign * rng.uniform(0, 0.99) * s), f), at).toBe(true);
+      expect(withinNoise(Math.exp(sign * rng.uniform(1.01, 3) * s), f), at).toBe(false);
+    }
+  });
+
+  it('refuses an empty control or a ratio that is not a finite number > 0, naming the round', () => {
+    expect(() => noiseFloor([])).toThrow(/no per-round ratio/);
+    expect(() => noiseFloor([1, 0])).toThrow(/round 1's ratio is 0 \(must be a finite number > 0\)/);
+    expect(() => noiseFloor([1.02, NaN])).toThrow(/round 1's ratio is NaN/);
+    expect(() => noiseFloor([-1])).toThrow(/round 0's ratio is -1/);
+  });
+
+  it(`in the ratio table: rows within the control's band or beyond it; reference and control unmarked ${at}`, () => {
+    const rounds = 3 + rng.int(7);
+    const flops = rng.uniform(1e8, 1e9);
+    const f32 = [...Array(rounds)].map(() => rng.uniform(0.3, 1.2));
+    const c = drawRatios(rounds);
+    const s = Math.max(...c.map((x) => Math.abs(Math.log(x))));
+    // Same FLOPs: a row costing f32 · k in every round has the paired share 1 / k.
+    const near = Math.exp((rng.next() < 0.5 ? -1 : 1) * rng.uniform(0, 0.9) * s);
+    const far = Math.exp((rng.next() < 0.5 ? -1 : 1) * rng.uniform(1.1, 3) * s);
+    const row = (id: string, format: string, role: CpuMeasured['role'], k: (i: number) => number): CpuMeasured => ({
+      id,
+      format,
+      variant: 'sx4:8x4:2x2',
+      role,
+      flops,
+      samplesS: f32.map((x, i) => x * k(i)),
+    });
+    const rows = [
+      row('f32', 'f32', 'default', () => 1),
+      row('fp8', 'fp8', 'default', () => near),
+      row('nvfp4', 'nvfp4', 'default', () => far),
+      row('f32 (control)', 'f32', 'control', (i) => 1 / c[i]),
+    ];
+    const floor = controlFloor(rows)!;
+    for (let i = 0; i < rounds; i++) close(floor.ratios[i], c[i]);
+    const t = ratioTable(rows, { flops, samplesS: f32 });
+    expect(t.map((r) => r.withinNoise)).toEqual([undefined, true, false, undefined]);
+    close(t[3].ofF32Paired, med(c));
+    // The control is not fp8's "f32 with the same variant": that is the reference, the plain share.
+    expect(t[1].ofF32SameVariant).toBeUndefined();
+    expect(controlFloor(rows.slice(0, 3))).toBeUndefined();
+    expect(controlFloor([rows[1], rows[3]])).toBeUndefined(); // no reference
+    expect(() => controlFloor([...rows, { ...rows[3], id: 'again' }])).toThrow(/2 control rows .*one at most/);
+    const lines = cpuTableText(t, { flops, samplesS: f32 }).split('\n');
+    expect(lines[0]).toMatch(/ +paired vs noise$/);
+    expect(lines[2]).toMatch(/^f32 .* reference$/);
+    expect(lines[3]).toMatch(/^fp8 .* within noise$/);
+    expect(lines[4]).toMatch(/^nvfp4 .* beyond noise$/);
+    expect(lines[5]).toMatch(/^f32 +sx4:8x4:2x2 +control .* control$/);
+    expect(lines[6]).toMatch(/^FMA loop .* -$/);
+  });
+
+  it('prints what identical kernels differed by and the band', () => {
+    const f = noiseFloor([0.96, 1.03, 1.01, 0.99, 1.0]);
+    expect(noiseFloorText(f)).toBe(
+      'noise floor measured in this run: identical kernels differ by +0.0 % (control over f32 default, median of 5 rounds; ' +
+        'per round −4.0 % … +3.0 %); a paired share of f32 in 96.0 % … 104.2 % (that spread, mirrored around 100 %) is "within noise"',
+    );
   });
 });
 
