@@ -3,10 +3,13 @@
 // the decode rounds in docs/expert-gemm.md were measured. Per shape: every variant is built,
 // run once and checked against the float64 reference (a wrong kernel's speed means nothing),
 // run once more untimed, then all of them and the FMA loop go through interleaved rounds.
-// Prints the table (rate, share of the FMA loop, share of f32's rate: median and min) and
-// writes JSON (default results/bench-kernels-cpu.json).
+// Unless --no-control, the f32 default is entered a second time (the control: same WGSL, its
+// own pipelines and buffers, the last entry of each round), and its per-round ratio to the
+// f32 default is this run's noise floor (cpu-rounds.ts). Prints the table (rate, share of the
+// FMA loop, share of f32's rate: median and min; paired share, within the control's noise or
+// beyond) and the noise floor, and writes JSON (default results/bench-kernels-cpu.json).
 import { loadavg } from 'node:os';
-import { adapterLabel, type Gpu } from '../src/gpu/index.ts';
+import { adapterLabel, builtProgram, setPipelineOverride, watchPipelineKeys, type Gpu } from '../src/gpu/index.ts';
 import {
   GroupedExpertGemm,
   parseVariant,
@@ -35,11 +38,13 @@ import { variantOriginText } from '../src/tuning/tuning-cache.ts';
 import { writeFileAtomic } from '../src/util/output-path.ts';
 import { processCpuMs } from '../src/util/cpu-time.ts';
 import {
+  controlFloor,
   measureRounds,
   ratioTable,
   spread,
   type CpuMeasured,
   type CpuRatioRow,
+  type NoiseFloor,
   type RoundEntry,
 } from './cpu-rounds.ts';
 
@@ -102,6 +107,8 @@ export interface CpuSecondsOptions {
   rounds: number;
   runsPerRound: number;
   skew: number;
+  /** The identical-kernel control (default on; `--no-control` turns it off). */
+  control: boolean;
   out: string;
 }
 
@@ -178,6 +185,53 @@ async function buildShapeVariants(
       });
     }
   }
+  const ref = built.find((b) => b.measured.format === 'f32' && b.measured.role === 'default');
+  if (!o.control || !ref) return;
+  // The control: its own problem (same seed and routing, its own buffers) and its own pipelines.
+  const problem = buildGemmProblem(gpu, shape, 'f32', { seed: 7, skew: o.skew });
+  problems.push(problem);
+  const gemm = await createControlGemm(gpu, shape, o.variant);
+  const v = variantName(gemm.variant);
+  if (v !== ref.measured.variant) {
+    gemm.destroy();
+    throw new Error(`control: resolved to ${v}, not the f32 default's ${ref.measured.variant}`);
+  }
+  const relErr = await checkedRun(gpu, gemm, problem);
+  process.stdout.write(
+    `  ${label} f32 ${v} (control: the f32 default again, its own pipelines and buffers): checked, rel. error ${relErr.toExponential(1)}\n`,
+  );
+  built.push({
+    measured: { id: `f32 ${v} (control)`, format: 'f32', variant: v, role: 'control', flops, samplesS: [] },
+    gemm,
+    problem,
+    relErr,
+  });
+}
+
+/**
+ * The f32 default built a second time from the same WGSL into pipelines of its own. The
+ * pipeline cache would hand back the very pipelines of the first (same key), so while the
+ * control is created, the program each of those keys was built from is set as that key's
+ * override (the shader lab's hook): the same text compiled under another cache key. The
+ * overrides are cleared after, failure included.
+ */
+export async function createControlGemm(gpu: Gpu, shape: GemmShape, variant: string | undefined): Promise<GroupedExpertGemm> {
+  const watch = watchPipelineKeys();
+  const probe = await createShapeGemm(gpu, shape, 'f32', variant); // cache hits: it only names the keys
+  const keys = watch.stop();
+  probe.destroy();
+  const programs = keys.map((key) => {
+    const program = builtProgram(key);
+    if (!program)
+      throw new Error(`control: no program built under pipeline key '${key}' (the f32 default is built first)`);
+    return { key, code: program.code };
+  });
+  for (const p of programs) setPipelineOverride(p.key, p.code);
+  try {
+    return await createShapeGemm(gpu, shape, 'f32', variant);
+  } finally {
+    for (const p of programs) setPipelineOverride(p.key, undefined);
+  }
 }
 
 /** One run on a poisoned output (NaN everywhere, so a stale y cannot pass), checked against the float64 reference. */
@@ -210,12 +264,12 @@ async function measureShape(
   );
   for (const b of built) b.measured.samplesS = samples.get(b.measured.id)!;
   const fma = { flops: fmaProblem.flops, samplesS: samples.get('FMA loop')! };
-  const table = ratioTable(
-    built.map((b) => b.measured),
-    fma,
-  );
-  printTable(label, table, fma);
+  const measured = built.map((b) => b.measured);
+  const table = ratioTable(measured, fma);
+  const floor = controlFloor(measured);
+  printTable(label, table, fma, floor, o.control);
   const f = spread(fma.samplesS);
+  const control = built.find((b) => b.measured.role === 'control');
   return {
     name,
     shape,
@@ -228,6 +282,7 @@ async function measureShape(
       samplesS: built[i].measured.samplesS,
       relErr: built[i].relErr,
     })),
+    control: floor && control ? { id: control.measured.id, variant: control.measured.variant, ...floor } : null,
   };
 }
 
@@ -279,6 +334,11 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
     skew: o.skew,
     flops: 'FLOPs = 2·T·K·3·H·F (gate, up, down); the FMA loop: its own FLOPs per run',
     loadAverage: load,
+    noise: o.control
+      ? 'control: the f32 default entered again (same WGSL, its own pipelines and buffers); per shape control.ratios holds its rate over ' +
+        "the f32 default's in each round; a row's withinNoise: its paired share of f32 lies in [control.low, control.high] " +
+        '(the ratios spread, mirrored around 1)'
+      : 'no control (--no-control)',
     shapes: shapesOut,
     notSupported,
     seconds: (performance.now() - t0) / 1000,
@@ -294,6 +354,13 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
 export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number; samplesS: number[] }): string {
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const f = spread(fma.samplesS);
+  // The noise column only when a control ran: its paired share, within the control's band or beyond.
+  const noise = rows.some((r) => r.role === 'control');
+  const noiseCell = (r: CpuRatioRow): Cell => {
+    if (r.role === 'control') return 'control';
+    if (r.format === 'f32' && r.role === 'default') return 'reference';
+    return r.withinNoise === undefined ? '-' : r.withinNoise ? 'within noise' : 'beyond noise';
+  };
   const cells: Cell[][] = rows.map((r) => [
     r.format,
     r.variant,
@@ -304,6 +371,7 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
     r.ofF32 === undefined ? '-' : `${pct(r.ofF32)} (${pct(r.ofF32Best)})`,
     pct(r.ofF32Paired),
     pct(r.ofF32SameVariant),
+    ...(noise ? [noiseCell(r)] : []),
   ]);
   cells.push([
     'FMA loop',
@@ -315,6 +383,7 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
     '-',
     '-',
     '-',
+    ...(noise ? ['-'] : []),
   ]);
   return formatTable(
     [
@@ -327,14 +396,39 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
       "of f32's rate median (min)",
       'of f32 paired',
       'of f32, same variant',
+      ...(noise ? ['paired vs noise'] : []),
     ],
     cells,
-    { rightAlign: [false, false, false, true, true, true, true, true, true] },
+    { rightAlign: [false, false, false, true, true, true, true, true, true, false] },
   );
 }
 
-function printTable(label: string, rows: CpuRatioRow[], fma: { flops: number; samplesS: number[] }): void {
+/** A ratio as a signed difference from 1 in percent ("+3.2 %", "−4.1 %"). */
+const signedPct = (x: number) => `${x >= 1 ? '+' : '−'}${Math.abs(100 * (x - 1)).toFixed(1)} %`;
+
+/** The line under the table: what identical kernels differed by in this run, and the band that marks rows. */
+export function noiseFloorText(floor: NoiseFloor): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  return (
+    `noise floor measured in this run: identical kernels differ by ${signedPct(floor.median)} ` +
+    `(control over f32 default, median of ${floor.ratios.length} rounds; per round ${signedPct(floor.min)} … ${signedPct(floor.max)}); ` +
+    `a paired share of f32 in ${pct(floor.low)} … ${pct(floor.high)} (that spread, mirrored around 100 %) is "within noise"`
+  );
+}
+
+function printTable(
+  label: string,
+  rows: CpuRatioRow[],
+  fma: { flops: number; samplesS: number[] },
+  floor: NoiseFloor | undefined,
+  control: boolean,
+): void {
   process.stdout.write(`\n${label}\n${cpuTableText(rows, fma)}\n`);
   if (!rows.some((r) => r.format === 'f32' && r.role === 'default'))
-    process.stdout.write("(no f32 default in this run: add f32 to --formats for the share of f32's rate)\n");
+    process.stdout.write(
+      `(no f32 default in this run: add f32 to --formats for the share of f32's rate${control ? ' and the control' : ''})\n`,
+    );
+  if (floor) process.stdout.write(`${noiseFloorText(floor)}\n`);
+  else if (!control)
+    process.stdout.write('(no control: --no-control; nothing in this run says how far identical kernels differ)\n');
 }

@@ -80,6 +80,10 @@ const spec: Spec = {
       "interleaved round by round, median and min over rounds, shares of the FMA loop and of f32's rate; no naive kernel, no peer, no --check",
   },
   rounds: { kind: 'string', help: 'with --cpu-seconds: interleaved rounds (default 5)', placeholder: 'n' },
+  'no-control': {
+    kind: 'flag',
+    help: "with --cpu-seconds: leave out the control (the f32 default entered twice, whose per-round ratio is the run's noise floor)",
+  },
   'naive-runs': {
     kind: 'string',
     help: 'timed runs of the (slow) naive kernel, no warm-up (default 1)',
@@ -298,7 +302,8 @@ async function main(): Promise<void> {
       throw new UsageError(`--variant: ${(e as Error).message}`);
     }
   const rounds = args.num('rounds', 5, { min: 1, int: true });
-  if (!cpuSeconds && args.has('rounds')) throw new UsageError('--rounds applies only with --cpu-seconds');
+  for (const f of ['rounds', 'no-control'])
+    if (!cpuSeconds && args.has(f)) throw new UsageError(`--${f} applies only with --cpu-seconds`);
   if (cpuSeconds)
     for (const f of ['check', 'write-baseline', 'naive-runs', 'peer-runs', 'no-peer'])
       if (args.has(f))
@@ -318,6 +323,7 @@ async function main(): Promise<void> {
       rounds,
       runsPerRound: runs,
       skew,
+      control: !args.flag('no-control'),
       out,
     });
     return;
