@@ -215,7 +215,11 @@ async function buildShapeVariants(
  * override (the shader lab's hook): the same text compiled under another cache key. The
  * overrides are cleared after, failure included.
  */
-export async function createControlGemm(gpu: Gpu, shape: GemmShape, variant: string | undefined): Promise<GroupedExpertGemm> {
+export async function createControlGemm(
+  gpu: Gpu,
+  shape: GemmShape,
+  variant: string | undefined,
+): Promise<GroupedExpertGemm> {
   const watch = watchPipelineKeys();
   const probe = await createShapeGemm(gpu, shape, 'f32', variant); // cache hits: it only names the keys
   const keys = watch.stop();

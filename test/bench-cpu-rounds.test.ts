@@ -2,7 +2,8 @@
 // each entry gets (fake clock and runs), median and min, and the ratio table (share of the
 // FMA loop and of f32's rate) against independent float64 arithmetic; the identical-kernel
 // control's noise floor (per-round ratios, the band mirrored around 1, within noise or
-// beyond) against logs; the --variants parser.
+// beyond) against logs; the control kernel itself on the test device (its own pipelines, the
+// same output bit for bit); the --variants parser.
 import { describe, expect, it } from 'vitest';
 import {
   controlFloor,
@@ -15,8 +16,17 @@ import {
   withinNoise,
   type CpuMeasured,
 } from '../bench/cpu-rounds.ts';
-import { cpuTableText, noiseFloorText, parseVariantsArg } from '../bench/kernels-cpu.ts';
+import {
+  cpuTableText,
+  createControlGemm,
+  noiseFloorText,
+  parseVariantsArg,
+  sampledError,
+} from '../bench/kernels-cpu.ts';
+import type { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
+import { buildGemmProblem, createShapeGemm, encodeProblem, readY, type GemmShape } from '../src/kernels/gemm-tuning.ts';
 import { Rng } from '../src/util/random.ts';
+import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -302,6 +312,48 @@ describe('the identical-kernel control: the noise floor', () => {
       'noise floor measured in this run: identical kernels differ by +0.0 % (control over f32 default, median of 5 rounds; ' +
         'per round −4.0 % … +3.0 %); a paired share of f32 in 96.0 % … 104.2 % (that spread, mirrored around 100 %) is "within noise"',
     );
+  });
+});
+
+describe('the control kernel (on the test device)', () => {
+  /** The compute pipelines a GroupedExpertGemm dispatches (private: read here to show they are not shared). */
+  const pipelines = (g: GroupedExpertGemm) => {
+    const p = g as unknown as { gateUp: { pipeline: GPUComputePipeline }; down: { pipeline: GPUComputePipeline } };
+    return [p.gateUp.pipeline, p.down.pipeline];
+  };
+
+  it(`is the f32 default in pipelines of its own, the same output bit for bit; the cache is left as it was ${at}`, async () => {
+    const gpu = await testGpu();
+    const shape: GemmShape = { tokens: 8 * (1 + rng.int(6)), hidden: 64, expertHidden: 32, experts: 4, topK: 2 };
+    const ref = await createShapeGemm(gpu, shape, 'f32');
+    const control = await createControlGemm(gpu, shape, undefined);
+    const again = await createShapeGemm(gpu, shape, 'f32');
+    try {
+      expect(control.variant).toEqual(ref.variant);
+      const [refGateUp, refDown] = pipelines(ref);
+      const [gateUp, down] = pipelines(control);
+      expect(gateUp).not.toBe(refGateUp);
+      expect(down).not.toBe(refDown);
+      expect(gateUp.label.startsWith(`${refGateUp.label} #edited `)).toBe(true); // the same key, compiled apart
+      expect(pipelines(again)).toEqual([refGateUp, refDown]); // overrides cleared: the cache hands back the reference's
+      const ys: Float32Array[] = [];
+      for (const g of [ref, control]) {
+        const p = buildGemmProblem(gpu, shape, 'f32', { seed: seed ^ 0x5eed, skew: 0.5 });
+        try {
+          const enc = gpu.device.createCommandEncoder();
+          encodeProblem(g, p, enc);
+          gpu.device.queue.submit([enc.finish()]);
+          const y = await readY(gpu, p);
+          sampledError(p, y, g.variant, shape.tokens * shape.topK); // every row against the float64 reference
+          ys.push(y);
+        } finally {
+          p.destroy();
+        }
+      }
+      expect(new Uint32Array(ys[1].buffer)).toEqual(new Uint32Array(ys[0].buffer));
+    } finally {
+      for (const g of [ref, control, again]) g.destroy();
+    }
   });
 });
 
