@@ -192,11 +192,15 @@ async function buildShapeVariants(
   problems.push(problem);
   const gemm = await createControlGemm(gpu, shape, o.variant);
   const v = variantName(gemm.variant);
-  if (v !== ref.measured.variant) {
-    gemm.destroy();
-    throw new Error(`control: resolved to ${v}, not the f32 default's ${ref.measured.variant}`);
+  let relErr: number;
+  try {
+    if (v !== ref.measured.variant)
+      throw new Error(`control: resolved to ${v}, not the f32 default's ${ref.measured.variant}`);
+    relErr = await checkedRun(gpu, gemm, problem);
+  } catch (e) {
+    gemm.destroy(); // not yet in `built`, which the caller frees
+    throw e;
   }
-  const relErr = await checkedRun(gpu, gemm, problem);
   process.stdout.write(
     `  ${label} f32 ${v} (control: the f32 default again, its own pipelines and buffers): checked, rel. error ${relErr.toExponential(1)}\n`,
   );
