@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
+import { LimitExceededError, createBuffer, createBufferWith, readF32, type Gpu } from '../src/gpu/index.ts';
 import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../src/model/formats.ts';
 import {
   GroupedExpertGemm,
@@ -14,7 +14,7 @@ import {
 import { permuteReference } from '../src/kernels/permute.ts';
 import { compileWgsl, wgslProgram } from '../src/gpu/index.ts';
 import { subgroupMatrixProgramPart, tiledProgramPart } from '../src/kernels/expert-gemm-codegen.ts';
-import { parseVariant, type TileVariant } from '../src/kernels/gemm-variant.ts';
+import { parseVariant, tileShape, type TileVariant } from '../src/kernels/gemm-variant.ts';
 import { variantProblem } from '../src/kernels/expert-gemm.ts';
 import { GEMM_F16_TOLERANCE } from '../src/lab/kernels/expert-gemm.ts';
 import { relativeError, roundToF16 } from '../src/util/numeric.ts';
@@ -144,8 +144,7 @@ async function runCase(c: Case) {
   const y = nan(rows * c.hidden);
   const enc = gpu.device.createCommandEncoder();
   const common = { topK: c.topK, tokens: c.tokens, weights: p.weights, expertTable: p.table, offsets };
-  gemm.encodeGateUp(enc, { ...common, x, perm, h });
-  gemm.encodeDown(enc, { ...common, h, y });
+  gemm.encodeMlp(enc, { ...common, x, perm, h, y });
   gpu.device.queue.submit([enc.finish()]);
   const gotH = await readF32(gpu, h, rows * c.expertHidden);
   const gotY = await readF32(gpu, y, rows * c.hidden);
@@ -482,6 +481,74 @@ describe('grouped expert GEMM vs float64 reference on decoded weights', () => {
 // lanes, values exchanged by subgroupShuffle. On a 4-lane adapter (SwiftShader) a quad is the
 // whole subgroup, so the shuffle code runs here on the same lanes as the broadcast code.
 const quadsHere = hasSubgroupQuads(await testGpu());
+/** `gpu` with its device's maxComputeWorkgroupsPerDimension read as `max` (everything else the real device). */
+function withGridLimit(gpu: Gpu, max: number): Gpu {
+  const limits = new Proxy(gpu.device.limits, {
+    get: (t, k) => (k === 'maxComputeWorkgroupsPerDimension' ? max : Reflect.get(t, k, t)),
+  });
+  const device = new Proxy(gpu.device, {
+    get: (t, k) => {
+      if (k === 'limits') return limits;
+      const v: unknown = Reflect.get(t, k, t);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+  return { ...gpu, device };
+}
+
+describe('gate_up then down (encodeMlp): both grids sized before either pass is encoded', () => {
+  it("down's grid past a small fake limit refuses the pair with nothing encoded (gate_up's would fit)", async () => {
+    const real = await testGpu();
+    const rng = new Rng(seed).fork('mlp refusal');
+    for (const variant of ['tile:4x4:8x8', 'naive']) {
+      const experts = 1 + rng.int(3);
+      const tokens = 1 + rng.int(4);
+      const topK = 1;
+      const rows = tokens * topK;
+      // Down's outputs H span more column tiles (or, naive, more workgroups) than gate_up's F:
+      // max is sized so that gate_up's grid fits and down's does not.
+      let max: number;
+      let hidden: number;
+      const expertHidden = 8 * (1 + rng.int(4));
+      if (variant === 'naive') {
+        const gateUp = Math.ceil((rows * expertHidden) / 64); // workgroups of 64 outputs, folded into max²
+        max = Math.ceil(Math.sqrt(gateUp)) + rng.int(2);
+        hidden = 8 * Math.ceil(((max * max + 1) * 64) / rows / 8); // rows·H/64 > max²
+      } else {
+        const { tileRows, tileCols } = tileShape(parseVariant(variant) as TileVariant);
+        max = Math.max(Math.ceil(expertHidden / tileCols), Math.ceil(Math.sqrt(Math.floor(rows / tileRows) + experts)));
+        hidden = tileCols * (max + 1 + rng.int(3)); // more column tiles than max
+      }
+      const what = `${variant}, H ${hidden}, F ${expertHidden}, E ${experts}, rows ${rows}, limit ${max} ${at}`;
+      const gpu = withGridLimit(real, max);
+      const gemm = await GroupedExpertGemm.create(gpu, { hidden, expertHidden, experts, format: 'f32', variant });
+      expect(() => gemm.grid('gate_up', rows), what).not.toThrow();
+      expect(() => gemm.grid('down', rows), what).toThrow(LimitExceededError);
+      let passes = 0;
+      const enc = {
+        beginComputePass: () => {
+          passes++;
+          throw new Error('a pass was begun');
+        },
+      } as unknown as GPUCommandEncoder;
+      const buffer = createBuffer(real, 16, 'unused');
+      const b = { x: buffer, h: buffer, y: buffer, topK, tokens, weights: { buffer }, expertTable: buffer };
+      const err = (() => {
+        try {
+          gemm.encodeMlp(enc, b);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, what).toBeInstanceOf(LimitExceededError);
+      expect((err as Error).message, what).toMatch(/down/);
+      expect(passes, what).toBe(0);
+      buffer.destroy();
+      gemm.destroy();
+    }
+  });
+});
+
 describe("quads (sx4/sw4 ':quad'): subgroupShuffle within groups of 4 lanes of any multiple-of-4 subgroup", () => {
   // Several quads per workgroup (the role counter), partial tiles, awkward H and F per format.
   const quadVariants = ['sx4:4x2:2x2:quad', 'sw4:2x3:2x2:quad', 'sx4:8x1:1x2:loop:quad', 'sw4:2x3:1x2:loop:quad'];

@@ -79,7 +79,7 @@ export class DenseGemm {
     const { rows } = b;
     if (!Number.isInteger(rows) || rows < 0)
       throw new Error(`DenseGemm: rows must be a non-negative integer (got ${rows})`);
-    const grid = tiledGrid(this.variant, this.outputs, rows, 1, this.gpu.device.limits);
+    const grid = tiledGrid(this.variant, this.outputs, rows, 1, this.gpu.device.limits, label);
     const bind = this.program.bindGroup(
       byBinding({
         params: this.params.get(rows, 1, 0, 0),

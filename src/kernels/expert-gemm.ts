@@ -112,6 +112,12 @@ export interface DownBindings {
   y: GPUBuffer;
 }
 
+/** gate/up then down over the same rows: gate/up's bindings and down's output. */
+export interface MlpBindings extends GateUpBindings {
+  /** y [T·K, H] f32, written (sorted order). */
+  y: GPUBuffer;
+}
+
 /** What the subgroup variants read of an adapter: the subgroups feature and adapter.info's sizes. */
 export interface SubgroupSizes {
   subgroups: boolean;
@@ -313,12 +319,26 @@ export class GroupedExpertGemm {
 
   /** gate/up with SwiGLU: h = silu(Wg·x) ⊙ (Wu·x) for every sorted row, one dispatch. */
   encodeGateUp(enc: GPUCommandEncoder, b: GateUpBindings, timer?: GpuTimer): void {
-    this.encode(enc, 'gate_up', b, b.x, b.h, b.perm, timer);
+    const rows = this.rows('gate_up', b);
+    this.encodePass(enc, 'gate_up', b, rows, this.grid('gate_up', rows), b.x, b.h, b.perm, timer);
   }
 
   /** down: y = Wd·h for every sorted row, one dispatch. */
   encodeDown(enc: GPUCommandEncoder, b: DownBindings, timer?: GpuTimer): void {
-    this.encode(enc, 'down', b, b.h, b.y, undefined, timer);
+    const rows = this.rows('down', b);
+    this.encodePass(enc, 'down', b, rows, this.grid('down', rows), b.h, b.y, undefined, timer);
+  }
+
+  /**
+   * gate/up then down over the same rows (h written, then read): both grids are sized before
+   * either pass is encoded, so a grid past the device's limit refuses the pair with nothing encoded.
+   */
+  encodeMlp(enc: GPUCommandEncoder, b: MlpBindings, timer?: GpuTimer): void {
+    const rows = this.rows('gate_up', b);
+    const gateUp = this.grid('gate_up', rows);
+    const down = this.grid('down', rows);
+    this.encodePass(enc, 'gate_up', b, rows, gateUp, b.x, b.h, b.perm, timer);
+    this.encodePass(enc, 'down', b, rows, down, b.h, b.y, undefined, timer);
   }
 
   /** FLOPs of gate+up+down for `rows` = T·K sorted rows: 2·rows·3·H·F. */
@@ -326,22 +346,28 @@ export class GroupedExpertGemm {
     return 2 * rows * 3 * this.params.hidden * this.params.expertHidden;
   }
 
-  /** One projection's pass; `b` holds what both projections take (sizes, offsets, weights, table). */
-  private encode(
+  /** T·K sorted rows, tokens and topK checked. */
+  private rows(proj: Projection, b: { tokens: number; topK: number }): number {
+    const { tokens, topK } = b;
+    if (!Number.isInteger(tokens) || tokens < 0 || !Number.isInteger(topK) || topK < 1) {
+      throw new Error(`GroupedExpertGemm.${proj}: bad tokens ${tokens} / topK ${topK}`);
+    }
+    return tokens * topK;
+  }
+
+  /** One projection's pass on its sized grid; `b` holds what both projections take (offsets, weights, table). */
+  private encodePass(
     enc: GPUCommandEncoder,
     proj: Projection,
     b: DownBindings | GateUpBindings,
+    rows: number,
+    grid: readonly number[],
     input: GPUBuffer,
     output: GPUBuffer,
     perm: GPUBuffer | undefined,
     timer: GpuTimer | undefined,
   ): void {
-    const { tokens, topK, offsets } = b;
-    if (!Number.isInteger(tokens) || tokens < 0 || !Number.isInteger(topK) || topK < 1) {
-      throw new Error(`GroupedExpertGemm.${proj}: bad tokens ${tokens} / topK ${topK}`);
-    }
-    const rows = tokens * topK;
-    const grid = this.grid(proj, rows);
+    const { topK, offsets } = b;
     const program = proj === 'gate_up' ? this.gateUp : this.down;
     const bindGroup = program.bindGroup(
       byBinding({
@@ -365,7 +391,7 @@ export class GroupedExpertGemm {
     const limits = this.gpu.device.limits;
     if (this.variant.kind === 'naive')
       return [...workgroupGrid(Math.ceil((rows * outputs) / 64), limits, `expert gemm ${proj} of ${rows} rows`), 1];
-    return tiledGrid(this.variant, outputs, rows, this.params.experts, limits);
+    return tiledGrid(this.variant, outputs, rows, this.params.experts, limits, `expert gemm ${proj}`);
   }
 
   destroy(): void {
@@ -378,7 +404,8 @@ export class GroupedExpertGemm {
  * The tiled kernels' grid for `rows` sorted rows over `experts` experts: x the tiles of
  * `outputs` columns, (y, z) the row-tile slots (slot = wid.y + wid.z·nwg.y, folded by
  * workgroupGrid). ⌊rows / tileRows⌋ + experts slots bound what any routing needs (each
- * expert's last tile may be partial); the kernel skips the slots past the end.
+ * expert's last tile may be partial); the kernel skips the slots past the end. A refusal
+ * names `what` (the kernel and pass).
  */
 export function tiledGrid(
   variant: TileVariant,
@@ -386,11 +413,16 @@ export function tiledGrid(
   rows: number,
   experts: number,
   limits: GridLimits,
+  what = 'the tiled GEMM',
 ): [number, number, number] {
   const { tileRows, tileCols } = tileShape(variant);
-  const x = gridDimension(Math.ceil(outputs / tileCols), limits, `${outputs} output columns in tiles of ${tileCols}`);
+  const x = gridDimension(
+    Math.ceil(outputs / tileCols),
+    limits,
+    `${what}: ${outputs} output columns in tiles of ${tileCols}`,
+  );
   const slots = Math.floor(rows / tileRows) + experts;
-  return [x, ...workgroupGrid(slots, limits, `${rows} rows in tiles of ${tileRows} over ${experts} experts`)];
+  return [x, ...workgroupGrid(slots, limits, `${what}: ${rows} rows in tiles of ${tileRows} over ${experts} experts`)];
 }
 
 /**

@@ -167,8 +167,7 @@ export function encodeProblem(gemm: GroupedExpertGemm, p: GemmProblem, enc: GPUC
     expertTable: b.table,
     offsets: b.offsets,
   };
-  gemm.encodeGateUp(enc, { ...common, x: b.x, perm: b.perm, h: b.h }, timer);
-  gemm.encodeDown(enc, { ...common, h: b.h, y: b.y }, timer);
+  gemm.encodeMlp(enc, { ...common, x: b.x, perm: b.perm, h: b.h, y: b.y }, timer);
 }
 
 export interface Timing {

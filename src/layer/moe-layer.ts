@@ -159,12 +159,11 @@ export class MoeLayer {
     this.checkTokens(tokens, s);
     const K = this.cfg.topK;
     const { weights, expertTable } = experts;
-    this.gemm.encodeGateUp(
+    this.gemm.encodeMlp(
       enc,
-      { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights, expertTable, h: s.h },
+      { x, perm: s.perm, offsets: s.offsets, topK: K, tokens, weights, expertTable, h: s.h, y: s.y },
       timer,
     );
-    this.gemm.encodeDown(enc, { h: s.h, offsets: s.offsets, topK: K, tokens, weights, expertTable, y: s.y }, timer);
   }
 
   /** The shared expert (if the model has one) over all tokens, into scratch sharedOut; labels 'shared …'. */
@@ -180,18 +179,12 @@ export class MoeLayer {
     const sh = w.shared;
     if (!gemm || !sh) return;
     this.checkTokens(tokens, s);
-    const encode = () => {
-      gemm.encodeGateUp(
+    const encode = () =>
+      gemm.encodeMlp(
         enc,
-        { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH! },
+        { x, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, h: s.sharedH!, y: s.sharedOut! },
         timer,
       );
-      gemm.encodeDown(
-        enc,
-        { h: s.sharedH!, topK: 1, tokens, weights: sh.weights, expertTable: sh.expertTable, y: s.sharedOut! },
-        timer,
-      );
-    };
     if (timer) timer.scope('shared ', encode);
     else encode();
   }

@@ -233,14 +233,9 @@ export async function runDepRank(
           if (total > 0) {
             await rt.compute(`experts L${l}`, 'gemm', l, (enc, t) => {
               const { weights } = w.experts;
-              d.gemm.encodeGateUp(
+              d.gemm.encodeMlp(
                 enc,
-                { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h },
-                t,
-              );
-              d.gemm.encodeDown(
-                enc,
-                { h: d.h, offsets, topK: 1, tokens: total, weights, expertTable: d.table, y: d.y },
+                { x: d.recv, perm, offsets, topK: 1, tokens: total, weights, expertTable: d.table, h: d.h, y: d.y },
                 t,
               );
               d.unpack.encode(enc, { idx: back, src: d.y, out: d.back, rows: total, label: 'unpack' }, t);
