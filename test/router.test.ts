@@ -1,13 +1,7 @@
 // Router kernel vs its float64 reference on fresh random inputs (seed printed on failure).
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../src/gpu/index.ts';
-import {
-  RouterKernel,
-  defaultSelection,
-  routerReference,
-  type RouterParams,
-  type RouterReference,
-} from '../src/kernels/router.ts';
+import { RouterKernel, routerReference, type RouterParams, type RouterReference } from '../src/kernels/router.ts';
 import { parseRouterVariant, routerVariantProblem } from '../src/kernels/routing-params.ts';
 import { TuningCache, adapterKey, memoryStore } from '../src/tuning/tuning-cache.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
@@ -21,7 +15,7 @@ import {
   type RouterInputs,
 } from '../src/kernels/router-bounds.ts';
 import { Rng } from '../src/util/random.ts';
-import { testGpu } from './gpu-fixture.ts';
+import { documentedRouterDefault, testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -526,7 +520,11 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     );
     const p = deepseek();
     const k = await RouterKernel.create(gpu, p);
-    expect([k.selection, k.variantName.startsWith(defaultSelection(gpu))]).toEqual([defaultSelection(gpu), true]);
+    // The rule, read off the adapter (not through defaultSelection): 'pt:64' on subgroups of 4 lanes, else 'tb:N'.
+    const want = documentedRouterDefault(gpu);
+    expect(k.selection, why(`adapter default ${want}`)).toBe(want.startsWith('pt') ? 'pt' : 'tb');
+    if (want === 'pt:64') expect(k.variantName).toBe('pt:64');
+    else expect(k.variantName).toMatch(/^tb:\d+$/);
     k.destroy();
     const odd = await RouterKernel.create(gpu, deepseek({ hidden: 45 }));
     expect(odd.variantName, why('H % 4 != 0: one pass, workgroup selection')).toBe('fused:tb:4');

@@ -9,11 +9,11 @@ import { adapterLabel } from '../src/gpu/index.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { GpuWorker, type WorkerIn, type WorkerOut } from '../src/ui/gpu-runner.ts';
 import { LabSession } from '../src/ui/lab-runner.ts';
-import { DEFAULT_PER_TOKEN_WORKGROUP, RouterKernel, defaultSelection } from '../src/kernels/router.ts';
+import { RouterKernel } from '../src/kernels/router.ts';
 import { labRouterParams } from '../src/lab/kernels/router.ts';
 import { kernelVariantText } from '../src/ui/summary.ts';
 import { Rng } from '../src/util/random.ts';
-import { testGpu } from './gpu-fixture.ts';
+import { documentedRouterDefault, testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
 
 const seed = testSeed();
@@ -95,8 +95,8 @@ describe('tuning relayed between the page and its workers', () => {
     tuned.destroy();
     // Without tuned: the built-in default, whatever the cache holds.
     const plain = await RouterKernel.create(gpu, p);
-    const builtIn = defaultSelection(gpu) === 'pt' ? `pt:${DEFAULT_PER_TOKEN_WORKGROUP}` : 'tb:4';
-    expect([plain.variantName, plain.origin.source]).toEqual([builtIn, 'given']);
+    // The documented rule, read off the adapter (not through the router's own defaultSelection).
+    expect([plain.variantName, plain.origin.source]).toEqual([documentedRouterDefault(gpu), 'given']);
     plain.destroy();
   });
 
