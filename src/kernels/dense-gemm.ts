@@ -81,10 +81,9 @@ export class DenseGemm {
       throw new Error(`DenseGemm: rows must be a non-negative integer (got ${rows})`);
     const grid = tiledGrid(this.variant, this.outputs, rows, 1, this.gpu.device.limits, label);
     const bind = this.program.bindGroup(
-      byBinding({
+      byBinding('down', {
         params: this.params.get(rows, 1, 0, 0),
         input: b.x,
-        perm: this.empty, // not read by the down entry point (not in its layout)
         offsets: this.empty,
         table: this.table,
         output: b.y,

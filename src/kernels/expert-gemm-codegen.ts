@@ -27,16 +27,32 @@ export const FORMAT_ID: Record<WeightFormat, number> = { f32: 0, int8: 1, fp8: 2
 /** Binding numbers shared by every variant (see shaders/expert_gemm.wgsl). */
 export const BINDING = { params: 0, input: 1, perm: 2, offsets: 3, table: 4, output: 5, weights: 6 } as const;
 
-/** The bindings each projection's entry point uses: every one but perm for down (layout 'auto' drops it). */
+export type BindingName = keyof typeof BINDING;
+
+/**
+ * The buffers each projection's entry point binds, by name: every one but perm for down
+ * (layout 'auto' drops it). The one declaration of what a pass binds: PROJECTION_BINDINGS,
+ * ProjectionBuffers and byBinding all derive from it.
+ */
+const PROJECTION_BUFFERS = {
+  gate_up: ['params', 'input', 'perm', 'offsets', 'table', 'output', 'weights'],
+  down: ['params', 'input', 'offsets', 'table', 'output', 'weights'],
+} as const satisfies Record<Projection, readonly BindingName[]>;
+
+/** The binding numbers each projection's entry point uses (ComputeProgram's `uses`). */
 export const PROJECTION_BINDINGS: Record<Projection, readonly number[]> = {
-  gate_up: Object.values(BINDING),
-  down: Object.values(BINDING).filter((b) => b !== BINDING.perm),
+  gate_up: PROJECTION_BUFFERS.gate_up.map((name) => BINDING[name]),
+  down: PROJECTION_BUFFERS.down.map((name) => BINDING[name]),
 };
 
-/** Buffers named as in BINDING, listed by binding number (ComputeProgram.bindGroup's order). */
-export function byBinding(named: Record<keyof typeof BINDING, BindingBuffer>): BindingBuffer[] {
+/** The buffers one projection's pass binds, named as in BINDING: exactly those, no others. */
+export type ProjectionBuffers<P extends Projection> = Record<(typeof PROJECTION_BUFFERS)[P][number], BindingBuffer>;
+
+/** A projection's buffers listed by binding number (ComputeProgram.bindGroup's order); unbound numbers are holes. */
+export function byBinding<P extends Projection>(proj: P, named: ProjectionBuffers<P>): BindingBuffer[] {
   const list: BindingBuffer[] = [];
-  for (const [name, binding] of Object.entries(BINDING)) list[binding] = named[name as keyof typeof BINDING];
+  const buffers: Partial<Record<BindingName, BindingBuffer>> = named;
+  for (const name of PROJECTION_BUFFERS[proj]) list[BINDING[name]] = buffers[name]!;
   return list;
 }
 

@@ -369,16 +369,16 @@ export class GroupedExpertGemm {
   ): void {
     const { topK, offsets } = b;
     const program = proj === 'gate_up' ? this.gateUp : this.down;
+    const shared = {
+      params: this.callParams.get(rows, topK, +!!perm, +!!offsets),
+      input,
+      offsets: offsets ?? this.empty,
+      table: b.expertTable,
+      output,
+      weights: b.weights,
+    };
     const bindGroup = program.bindGroup(
-      byBinding({
-        params: this.callParams.get(rows, topK, +!!perm, +!!offsets),
-        input,
-        perm: perm ?? this.empty,
-        offsets: offsets ?? this.empty,
-        table: b.expertTable,
-        output,
-        weights: b.weights,
-      }),
+      proj === 'gate_up' ? byBinding(proj, { ...shared, perm: perm ?? this.empty }) : byBinding(proj, shared),
     );
     const cp = enc.beginComputePass({ label: program.label, timestampWrites: timer?.writes(proj) });
     if (rows > 0) program.dispatch(cp, bindGroup, grid);
