@@ -19,8 +19,9 @@
 //      order of router.wgsl and of the float64 reference (router.ts).
 //   d. Weights as router.wgsl's step 5, from the unbiased scores of the K chosen.
 // A score is recomputed from its logit in every pass that needs it rather than kept in an
-// E-long array, so the private arrays are nGroup and K long only: PER_TOKEN_BYTES in router.ts
-// checks them against WGSL's limit on function-address-space storage.
+// E-long array, so the private arrays are nGroup and K long only: perTokenBytes in router.ts
+// checks them and main's scalar vars (PER_TOKEN_SCALAR_VARS) against WGSL's limit on
+// function-address-space storage.
 //
 // A generated prelude defines PT (the workgroup size), TOPK_CAP = K and GROUP_CAP = nGroup
 // (private arrays are sized by them, so they must be constants). The rest are the override

@@ -1,7 +1,15 @@
 // Router kernel vs its float64 reference on fresh random inputs (seed printed on failure).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBuffer, createBufferWith, readF32, readI32, type Gpu } from '../src/gpu/index.ts';
-import { RouterKernel, routerReference, type RouterParams, type RouterReference } from '../src/kernels/router.ts';
+import {
+  PER_TOKEN_SCALAR_VARS,
+  RouterKernel,
+  perTokenBytes,
+  routerReference,
+  type RouterParams,
+  type RouterReference,
+} from '../src/kernels/router.ts';
 import { parseRouterVariant, routerVariantProblem } from '../src/kernels/routing-params.ts';
 import { TuningCache, adapterKey, memoryStore } from '../src/tuning/tuning-cache.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
@@ -531,6 +539,36 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     odd.destroy();
   });
 
+  it("perTokenBytes counts every function-scope variable the shader's main declares (WGSL's limit counts them all)", () => {
+    // Read off the shader text: each `var` in main (comments stripped), an array of CAP
+    // elements or one scalar, every element 4 bytes (f32, u32, i32, bool; anything else fails).
+    const text = readFileSync(new URL('../shaders/router_per_token.wgsl', import.meta.url), 'utf8');
+    const main = text.slice(text.indexOf('fn main(')).replace(/\/\/.*$/gm, '');
+    const decls = [...main.matchAll(/\bvar\s+(\w+)\s*(?::\s*([^=;]+?))?\s*[=;]/g)];
+    const count = { nGroup: 0, topK: 0, scalars: 0 };
+    for (const [, name, type] of decls) {
+      const array = type?.match(/^array<(\w+),\s*(\w+)>$/);
+      if (array) {
+        expect(['f32', 'u32', 'i32', 'bool'], `${name}'s element`).toContain(array[1]);
+        expect(['GROUP_CAP', 'TOPK_CAP'], `${name}'s length`).toContain(array[2]);
+        count[array[2] === 'GROUP_CAP' ? 'nGroup' : 'topK']++;
+      } else {
+        if (type !== undefined) expect(['f32', 'u32', 'i32', 'bool'], `${name}'s type`).toContain(type.trim());
+        count.scalars++;
+      }
+    }
+    expect(count, 'arrays per nGroup and per topK, and scalars').toEqual({
+      nGroup: 2,
+      topK: 2,
+      scalars: PER_TOKEN_SCALAR_VARS,
+    });
+    for (let i = 0; i < 20; i++) {
+      const p = softmax({ nGroup: 1 + rng.int(64), topK: 1 + rng.int(16) });
+      const bytes = 4 * (count.nGroup * p.nGroup + count.topK * p.topK + count.scalars);
+      expect(perTokenBytes(p), why(`nGroup ${p.nGroup}, topK ${p.topK}`)).toBe(bytes);
+    }
+  });
+
   it('refuses what it cannot run at create, naming the limit and a valid variant', async () => {
     const gpu = await testGpu();
     await expect(RouterKernel.create(gpu, deepseek({ hidden: 45 }), pt(8))).rejects.toThrow(
@@ -539,12 +577,14 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     await expect(RouterKernel.create(gpu, deepseek(), { ...pt(8), fused: true })).rejects.toThrow(/use 'fused:tb:N'/);
     await expect(RouterKernel.create(gpu, deepseek(), pt(0))).rejects.toThrow(/'pt:N'.*\[1, 256\]/);
     await expect(RouterKernel.create(gpu, deepseek(), pt(257))).rejects.toThrow(/'pt:N'.*\[1, 256\]/);
-    // 2048 groups: 16 KiB of per-invocation group scores and flags, past WGSL's 8192 bytes.
+    // 2048 groups: 16 KiB of per-invocation group scores and flags, past WGSL's 8192 bytes. The
+    // count is every function-scope variable of main (WGSL's limit counts them all): 4 bytes ×
+    // (2 × 2048 group scores and flags + 2 × 4 top-k values and ids + 20 scalars) = 16496.
     const many = softmax({ experts: 4096, nGroup: 2048, topkGroup: 2, topK: 4, hidden: 8 });
     const err = await RouterKernel.create(gpu, many, pt(8)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LimitExceededError);
     expect((err as Error).message).toMatch(
-      /'pt:8'.*nGroup = 2048.*function-address-space bytes = 16416, but WGSL allows at most 8192/,
+      /'pt:8'.*nGroup = 2048.*20 scalars.*function-address-space bytes = 16496, but WGSL allows at most 8192/,
     );
     expect((err as LimitExceededError).setBy).toBe('wgsl');
   });

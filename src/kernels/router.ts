@@ -80,9 +80,21 @@ export const DEFAULT_PER_TOKEN_WORKGROUP = 64;
  */
 export const WGSL_FUNCTION_STORAGE_BYTES = 8192;
 
-/** Bytes of private arrays router_per_token.wgsl declares: group scores and kept flags, the K best values and ids. */
+/**
+ * The scalar function-scope `var`s router_per_token.wgsl's main declares, 4 bytes each: m,
+ * total, den (twice, one per branch) and every loop or scan counter (e ×4, g ×2, j ×3, k ×2,
+ * h, n, rank, top1, top2). test/router.test.ts counts them in the shader.
+ */
+export const PER_TOKEN_SCALAR_VARS = 20;
+
+/**
+ * Bytes of function-address-space variables router_per_token.wgsl's main declares, as WGSL's
+ * limit counts them (every variable of the function): the private arrays (group scores and
+ * kept flags, nGroup long; the K best values and ids) and the PER_TOKEN_SCALAR_VARS scalars,
+ * every element and scalar 4 bytes (f32, u32, bool).
+ */
 export function perTokenBytes(p: RouterParams): number {
-  return 4 * (2 * p.nGroup + 2 * p.topK);
+  return 4 * (2 * p.nGroup + 2 * p.topK + PER_TOKEN_SCALAR_VARS);
 }
 
 /** The selection this adapter runs by default (see the header): 'pt' where subgroups are exactly 4 lanes, else 'tb'. */
@@ -240,7 +252,8 @@ export class RouterKernel {
         'WGSL function-address-space bytes',
         bytes,
         WGSL_FUNCTION_STORAGE_BYTES,
-        `router 'pt:${n}' (its per-invocation arrays for nGroup = ${p.nGroup} and topK = ${p.topK}; ${instead})`,
+        `router 'pt:${n}' (its per-invocation variables: arrays for nGroup = ${p.nGroup} and topK = ${p.topK}, ` +
+          `and ${PER_TOKEN_SCALAR_VARS} scalars; ${instead})`,
         'wgsl',
       );
     }
