@@ -1,7 +1,13 @@
 // One compute program contract for every kernel module: a cached pipeline whose bind group
-// layout is derived from its WGSL (layout 'auto', never written by hand), that layout
-// fetched once, bind groups built from the buffers listed by binding number, and the
-// workgroup grid sized against the device's limit.
+// layout the device derives from its WGSL (layout 'auto': no layout descriptor is written by
+// hand), that layout fetched once, bind groups built from the buffers listed by binding
+// number, and the workgroup grid sized against the device's limit.
+//
+// What is written by hand is a kernel's `uses` list where its entry point binds fewer buffers
+// than the module declares (layout 'auto' holds only the statically used ones, which the host
+// cannot read back). create checks that list against the derived layout at once: a binding
+// listed but unused, or used but unlisted, is refused there, naming the kernel and the
+// binding, rather than surfacing later as a validation error at the first bind group.
 //
 // Grid: a kernel with `count` independent workgroups numbers them id = wid.x + wid.y·nwg.x
 // and skips ids past the end. With L = maxComputeWorkgroupsPerDimension the grid is
@@ -9,7 +15,7 @@
 // x·y ≥ count with fewer than y spare ids. It fits only while y ≤ L, i.e. count ≤ L²: past
 // that the dispatch is refused before anything is encoded, naming the limit, the smallest
 // L that would fit (⌈√count⌉) and the device's L.
-import { LimitExceededError } from './errors.ts';
+import { GpuError, LimitExceededError } from './errors.ts';
 import type { Gpu } from './device.ts';
 import { cachedPipeline, type PipelineSource } from './shaders.ts';
 
@@ -52,6 +58,73 @@ const entry = (binding: number, r: BindingBuffer): GPUBindGroupEntry => ({
   resource: 'buffer' in r ? r : { buffer: r },
 });
 
+/** Per device, one buffer that every buffer binding type takes (uniform and storage), for probing layouts. */
+const probeBuffers = new WeakMap<GPUDevice, GPUBuffer>();
+
+function probeBuffer(device: GPUDevice): GPUBuffer {
+  let b = probeBuffers.get(device);
+  if (!b) {
+    const { maxUniformBufferBindingSize: u, maxStorageBufferBindingSize: s } = device.limits;
+    const size = Math.min(65536, u, s);
+    b = device.createBuffer({ label: 'layout probe', size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.STORAGE });
+    probeBuffers.set(device, b);
+  }
+  return b;
+}
+
+/**
+ * Per candidate list of bindings, whether a bind group of exactly those (each the probe
+ * buffer) validates against `layout`: undefined where it does, else the device's message.
+ * All probes are recorded before any result is awaited.
+ */
+async function probeLayout(
+  device: GPUDevice,
+  layout: GPUBindGroupLayout,
+  candidates: readonly (readonly number[])[],
+): Promise<(string | undefined)[]> {
+  const buffer = probeBuffer(device);
+  const errors = candidates.map((bindings) => {
+    device.pushErrorScope('validation');
+    device.createBindGroup({ label: 'layout probe', layout, entries: bindings.map((b) => entry(b, buffer)) });
+    return device.popErrorScope();
+  });
+  return (await Promise.all(errors)).map((e) => e?.message);
+}
+
+/**
+ * Refuses a `uses` list that does not match the layout derived from the entry point, naming
+ * the kernel and the binding: one listed that the entry point does not use, or one it uses
+ * that is not listed (searched over every binding number the device allows).
+ */
+async function checkUses(device: GPUDevice, layout: GPUBindGroupLayout, uses: readonly number[], label: string) {
+  const [whole] = await probeLayout(device, layout, [uses]);
+  if (whole === undefined) return;
+  const head = `${label}: its 'uses' list [${uses.join(', ')}] does not match the bindings its entry point uses`;
+  const without = await probeLayout(
+    device,
+    layout,
+    uses.map((b) => uses.filter((u) => u !== b)),
+  );
+  const extra = uses.find((_, i) => without[i] === undefined);
+  if (extra !== undefined)
+    throw new GpuError(
+      `${head}: binding ${extra} is listed, but the entry point does not use it (drop it from 'uses')`,
+    );
+  const others = [...Array(device.limits.maxBindingsPerBindGroup).keys()].filter((b) => !uses.includes(b));
+  const withOne = await probeLayout(
+    device,
+    layout,
+    others.map((b) => [...uses, b]),
+  );
+  const missing = others.find((_, i) => withOne[i] === undefined);
+  if (missing !== undefined)
+    throw new GpuError(`${head}: the entry point uses binding ${missing}, which is not listed (add it to 'uses')`);
+  throw new GpuError(`${head}, or a binding's type or size does not take a buffer: ${whole.split('\n')[0]}`);
+}
+
+/** Per cached pipeline, the `uses` list checkUses last accepted (comma-joined): a cached pipeline is checked once. */
+const usesChecked = new WeakMap<GPUComputePipeline, string>();
+
 /** A compute pipeline with its bind group 0 layout, and the bind groups for it. */
 export class ComputeProgram {
   /** Bind group 0's layout, fetched once (getBindGroupLayout makes a new wrapper object per call). */
@@ -69,7 +142,8 @@ export class ComputeProgram {
   /**
    * The pipeline cached under `key` (cachedPipeline). `uses` lists the bindings its entry
    * point uses when that is not every buffer given to bindGroup (layout 'auto' holds only
-   * the used ones); `label` names its bind groups (default: the key).
+   * the used ones), checked here against the derived layout (see the header); `label` names
+   * the kernel in that check's refusal and its bind groups (default: the key).
    */
   static async create(
     gpu: Gpu,
@@ -77,12 +151,24 @@ export class ComputeProgram {
     build: () => Promise<PipelineSource>,
     opts: { uses?: readonly number[]; label?: string } = {},
   ): Promise<ComputeProgram> {
-    return new ComputeProgram(gpu.device, await cachedPipeline(gpu, key, build), opts.label ?? key, opts.uses);
+    const label = opts.label ?? key;
+    const pipeline = await cachedPipeline(gpu, key, build);
+    const program = new ComputeProgram(gpu.device, pipeline, label, opts.uses);
+    if (opts.uses && usesChecked.get(pipeline) !== opts.uses.join(',')) {
+      await checkUses(gpu.device, program.layout, opts.uses, label);
+      usesChecked.set(pipeline, opts.uses.join(','));
+    }
+    return program;
   }
 
   /** Bind group 0 holding buffers[b] at binding b, for the bindings the entry point uses. */
   bindGroup(buffers: readonly BindingBuffer[], label = this.label): GPUBindGroup {
-    const entries = this.uses ? this.uses.map((b) => entry(b, buffers[b])) : buffers.map((r, b) => entry(b, r));
+    const at = (b: number): BindingBuffer => {
+      const r = buffers[b];
+      if (!r) throw new GpuError(`${this.label}: no buffer given for binding ${b}, which its entry point uses`);
+      return r;
+    };
+    const entries = this.uses ? this.uses.map((b) => entry(b, at(b))) : buffers.map((r, b) => entry(b, r));
     return this.device.createBindGroup({ label, layout: this.layout, entries });
   }
 

@@ -1,0 +1,72 @@
+// ComputeProgram's check of a kernel's hand-written `uses` list against the layout the device
+// derives from its WGSL (layout 'auto'): a random module of n storage bindings, one of them
+// declared but unused by the entry point, and `uses` lists right, with one extra binding, with
+// one missing binding; plus bindGroup's refusal of a buffer not given.
+import { describe, expect, it } from 'vitest';
+import { ComputeProgram, GpuError, createBuffer, composeWgsl } from '../src/gpu/index.ts';
+import { Rng } from '../src/util/random.ts';
+import { testGpu } from './gpu-fixture.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const rng = new Rng(seed);
+const because = (what: string) => `${what} (seed ${seed})`;
+
+/** n storage bindings; `unused` declared but never read; `out` written with the sum of the others' first words. */
+function module(n: number, unused: number, out: number): string {
+  const lines: string[] = [];
+  const read: string[] = [];
+  for (let b = 0; b < n; b++) {
+    const access = b === out ? 'read_write' : 'read';
+    lines.push(`@group(0) @binding(${b}) var<storage, ${access}> b${b}: array<f32>;`);
+    if (b !== out && b !== unused) read.push(`b${b}[0]`);
+  }
+  lines.push(`@compute @workgroup_size(1) fn main() { b${out}[0] = ${read.join(' + ') || '0.0'}; }`);
+  return lines.join('\n');
+}
+
+describe("ComputeProgram.create checks a hand-written 'uses' list against the derived layout", () => {
+  it('accepts the right list; names the binding listed but unused, or used but unlisted', async () => {
+    const gpu = await testGpu();
+    for (let i = 0; i < 4; i++) {
+      const n = 3 + rng.int(6);
+      const unused = rng.int(n);
+      const out = (unused + 1 + rng.int(n - 1)) % n;
+      const code = module(n, unused, out);
+      const key = `program test ${n} ${unused} ${out}`;
+      const build = async () => ({ program: composeWgsl([{ file: '<program test>', code }]) });
+      const used = [...Array(n).keys()].filter((b) => b !== unused);
+      const what = because(`${n} bindings, ${unused} unused, ${out} written`);
+
+      const ok = await ComputeProgram.create(gpu, key, build, { uses: used, label: 'test kernel' });
+      expect(ok.label, what).toBe('test kernel');
+
+      const extra = [...used, unused].sort((a, b) => a - b);
+      await expect(ComputeProgram.create(gpu, key, build, { uses: extra, label: 'test kernel' }), what).rejects.toThrow(
+        new RegExp(`^test kernel: .*binding ${unused} is listed, but the entry point does not use it`),
+      );
+      const beyond = n + rng.int(8);
+      await expect(
+        ComputeProgram.create(gpu, key, build, { uses: [...used, beyond], label: 'test kernel' }),
+        what,
+      ).rejects.toThrow(new RegExp(`^test kernel: .*binding ${beyond} is listed, but the entry point does not use it`));
+      const dropped = used[rng.int(used.length)];
+      const err = await ComputeProgram.create(gpu, key, build, {
+        uses: used.filter((b) => b !== dropped),
+        label: 'test kernel',
+      }).catch((e: unknown) => e);
+      expect(err, what).toBeInstanceOf(GpuError);
+      expect((err as Error).message, what).toMatch(
+        new RegExp(`^test kernel: .*the entry point uses binding ${dropped}, which is not listed`),
+      );
+
+      // bindGroup: a used binding with no buffer is refused, naming it.
+      const buffer = createBuffer(gpu, 16, 'program test');
+      const buffers = [...Array(n).keys()].map(() => buffer);
+      expect(() => ok.bindGroup(buffers), what).not.toThrow();
+      delete buffers[dropped];
+      expect(() => ok.bindGroup(buffers), what).toThrow(`test kernel: no buffer given for binding ${dropped}`);
+      buffer.destroy();
+    }
+  });
+});
