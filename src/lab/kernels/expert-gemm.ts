@@ -202,8 +202,9 @@ export const expertGemmLab: LabKernel<Float32Array> = {
       passes: stage === 'both' ? 2 : 1,
       outputs: stage === 'gate-up' ? [p.buffers.h] : stage === 'down' ? [p.buffers.y] : [p.buffers.h, p.buffers.y],
       encode(enc, timer) {
-        if (stage !== 'down') gemm.encodeGateUp(enc, gateUpArgs, timer);
-        if (stage !== 'gate-up') gemm.encodeDown(enc, downArgs, timer);
+        if (stage === 'both') gemm.encodeMlp(enc, { ...gateUpArgs, y: p.buffers.y }, timer);
+        else if (stage === 'gate-up') gemm.encodeGateUp(enc, gateUpArgs, timer);
+        else gemm.encodeDown(enc, downArgs, timer);
       },
       read: () => (stage === 'gate-up' ? readF32(gpu, p.buffers.h, rows * F) : readF32(gpu, p.buffers.y, rows * H)),
       check: (out) => checkGemm(ref, out, rows, gemmTolerance(gemm.variant)),
