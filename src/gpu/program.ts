@@ -15,7 +15,7 @@
 // x·y ≥ count with fewer than y spare ids. It fits only while y ≤ L, i.e. count ≤ L²: past
 // that the dispatch is refused before anything is encoded, naming the limit, the smallest
 // L that would fit (⌈√count⌉) and the device's L.
-import { GpuError, LimitExceededError } from './errors.ts';
+import { GpuError, GpuValidationError, LimitExceededError } from './errors.ts';
 import type { Gpu } from './device.ts';
 import { cachedPipeline, type PipelineSource } from './shaders.ts';
 
@@ -94,7 +94,8 @@ async function probeLayout(
 /**
  * Refuses a `uses` list that does not match the layout derived from the entry point, naming
  * the kernel and the binding: one listed that the entry point does not use, or one it uses
- * that is not listed (searched over every binding number the device allows).
+ * that is not listed (searched over every binding number the device allows). A
+ * GpuValidationError: the bind group would fail the device's validation, found at create.
  */
 async function checkUses(device: GPUDevice, layout: GPUBindGroupLayout, uses: readonly number[], label: string) {
   const [whole] = await probeLayout(device, layout, [uses]);
@@ -107,7 +108,7 @@ async function checkUses(device: GPUDevice, layout: GPUBindGroupLayout, uses: re
   );
   const extra = uses.find((_, i) => without[i] === undefined);
   if (extra !== undefined)
-    throw new GpuError(
+    throw new GpuValidationError(
       `${head}: binding ${extra} is listed, but the entry point does not use it (drop it from 'uses')`,
     );
   const others = [...Array(device.limits.maxBindingsPerBindGroup).keys()].filter((b) => !uses.includes(b));
@@ -118,8 +119,10 @@ async function checkUses(device: GPUDevice, layout: GPUBindGroupLayout, uses: re
   );
   const missing = others.find((_, i) => withOne[i] === undefined);
   if (missing !== undefined)
-    throw new GpuError(`${head}: the entry point uses binding ${missing}, which is not listed (add it to 'uses')`);
-  throw new GpuError(`${head}, or a binding's type or size does not take a buffer: ${whole.split('\n')[0]}`);
+    throw new GpuValidationError(
+      `${head}: the entry point uses binding ${missing}, which is not listed (add it to 'uses')`,
+    );
+  throw new GpuValidationError(`${head}, or a binding's type or size does not take a buffer: ${whole.split('\n')[0]}`);
 }
 
 /** Per cached pipeline, the `uses` list checkUses last accepted (comma-joined): a cached pipeline is checked once. */
