@@ -23,12 +23,28 @@
 // mirrored around 1:
 //
 //   band            = [min(min_r c_r, 1 / max_r c_r), max(max_r c_r, 1 / min_r c_r)]
-//                     (in logs: |ln x| ≤ max_r |ln c_r|; every c_r lies inside)
-//   within noise    ⇔ the row's paired share of f32 lies in the band
+//                     (in logs: |ln x| ≤ max_r |ln c_r|; every c_r lies inside; printed, decides nothing)
+//
+// The decision. A row's per-round paired ratios x_r = rate_r(row) / rate_r(f32 default) and
+// the control's c_r are ratios to the same reference in the same rounds; if the row were the
+// f32 default again they would be two samples of one distribution. The Mann–Whitney U test
+// (src/util/rank-test.ts: two-sided, exact, ties by mid-ranks) gives p, and
+//
+//   beyond noise    ⇔ p < NOISE_ALPHA (0.05)
+//
+// so two identical kernels are called "beyond noise" in at most 5 % of runs (each row tested
+// alone: with k rows, up to k · 5 % of runs mark some row). When the smallest p the rounds can
+// reach (2 / C(2R, R) for R rounds: 0.1 at 3) is not below NOISE_ALPHA, the row is not marked.
+// The band it replaces held a median of rounds against the extremes of single rounds, which
+// let a row sitting above every control round (int8, +30 % in every process) pass as noise.
 //
 // Pure: the clock and the runs are given (bench/kernels-cpu.ts passes process.cpuUsage and
 // GPU submissions; tests pass fakes).
+import { mannWhitney } from '../src/util/rank-test.ts';
 import { median } from '../src/util/stats.ts';
+
+/** A row is "beyond noise" when the rank test's p is below this (the rate at which identical kernels would be). */
+export const NOISE_ALPHA = 0.05;
 
 /** One thing measured per round: a run is one submission and the wait for its completion. */
 export interface RoundEntry {
@@ -116,8 +132,16 @@ export interface CpuRatioRow {
   /** Share of the rate of f32 with the same variant, where that ran and is not the f32 default (e.g. wg vs wg). */
   ofF32SameVariant?: number;
   /**
-   * Whether ofF32Paired lies in the control's band (withinNoise): set on every row but the
-   * reference and the control, when a control ran and paired with the reference.
+   * The rank test of the row's per-round paired ratios against the control's (set on every
+   * row but the reference and the control, when a control ran and paired with the reference):
+   * its name, two-sided p, and the smallest p these rounds can reach.
+   */
+  test?: string;
+  p?: number;
+  minP?: number;
+  /**
+   * p ≥ NOISE_ALPHA (not shown to differ from the control); undefined where no test ran or
+   * where minP ≥ NOISE_ALPHA (too few rounds for the test to ever decide).
    */
   withinNoise?: boolean;
 }
@@ -138,7 +162,7 @@ export interface NoiseFloor {
   median: number;
   min: number;
   max: number;
-  /** The band mirrored around 1: a paired share in [low, high] is within noise. */
+  /** The band mirrored around 1 (what identical kernels' single rounds spanned; information, not the decision). */
   low: number;
   high: number;
 }
@@ -158,11 +182,6 @@ export function noiseFloor(ratios: readonly number[]): NoiseFloor {
     low: Math.min(min, 1 / max),
     high: Math.max(max, 1 / min),
   };
-}
-
-/** Whether a paired share (row over reference) lies in the control's band: identical kernels differ by as much. */
-export function withinNoise(paired: number, floor: NoiseFloor): boolean {
-  return paired >= floor.low && paired <= floor.high;
 }
 
 /** The f32 default (the reference of every share of f32) among measured rows. */
@@ -185,8 +204,8 @@ export function controlFloor(rows: readonly CpuMeasured[]): NoiseFloor | undefin
 
 /**
  * Per row its rate and shares, against `fma` (the FMA loop's samples and FLOPs per run) and
- * the f32 default row, and whether its paired share is within the control's noise (when a
- * control row is among them). Rows keep their order.
+ * the f32 default row, and (when a control row is among them) the rank test of its per-round
+ * paired ratios against the control's: p, and within noise or beyond. Rows keep their order.
  */
 export function ratioTable(rows: readonly CpuMeasured[], fma: { flops: number; samplesS: number[] }): CpuRatioRow[] {
   const rate = (flops: number, s: number) => flops / s / 1e9;
@@ -215,11 +234,16 @@ export function ratioTable(rows: readonly CpuMeasured[], fma: { flops: number; s
     if (ref && refSpread) {
       out.ofF32 = g / rate(ref.flops, refSpread.median);
       out.ofF32Best = best / rate(ref.flops, refSpread.min);
-      const paired = pairedRatios(r, ref);
-      if (paired) out.ofF32Paired = median(paired);
     }
-    if (floor && out.ofF32Paired !== undefined && r !== ref && r.role !== 'control')
-      out.withinNoise = withinNoise(out.ofF32Paired, floor);
+    const paired = ref && pairedRatios(r, ref);
+    if (paired) out.ofF32Paired = median(paired);
+    if (floor && paired && r !== ref && r.role !== 'control') {
+      const t = mannWhitney(paired, floor.ratios);
+      out.test = t.test;
+      out.p = t.p;
+      out.minP = t.minP;
+      if (t.minP < NOISE_ALPHA) out.withinNoise = t.p >= NOISE_ALPHA;
+    }
     // Not against the control: it is the reference again, which the plain share already says.
     const same = rows.find(
       (o) => o.format === 'f32' && o.variant === r.variant && o !== ref && o !== r && o.role !== 'control',

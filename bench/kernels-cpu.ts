@@ -6,8 +6,8 @@
 // Unless --no-control, the f32 default is entered a second time (the control: same WGSL, its
 // own pipelines and buffers, the last entry of each round), and its per-round ratio to the
 // f32 default is this run's noise floor (cpu-rounds.ts). Prints the table (rate, share of the
-// FMA loop, share of f32's rate: median and min; paired share, within the control's noise or
-// beyond) and the noise floor, and writes JSON (default results/bench-kernels-cpu.json).
+// FMA loop, share of f32's rate: median and min; paired share, and the rank test's p against
+// the control: within noise or beyond) and the noise floor, and writes JSON (default results/bench-kernels-cpu.json).
 import { loadavg } from 'node:os';
 import { adapterLabel, builtProgram, setPipelineOverride, watchPipelineKeys, type Gpu } from '../src/gpu/index.ts';
 import {
@@ -37,7 +37,9 @@ import { formatTable, type Cell } from '../src/report/table.ts';
 import { variantOriginText } from '../src/tuning/tuning-cache.ts';
 import { writeFileAtomic } from '../src/util/output-path.ts';
 import { processCpuMs } from '../src/util/cpu-time.ts';
+import { MANN_WHITNEY, smallestP } from '../src/util/rank-test.ts';
 import {
+  NOISE_ALPHA,
   controlFloor,
   measureRounds,
   ratioTable,
@@ -344,8 +346,9 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
     loadAverage: load,
     noise: o.control
       ? 'control: the f32 default entered again (same WGSL, its own pipelines and buffers); per shape control.ratios holds its rate over ' +
-        "the f32 default's in each round; a row's withinNoise: its paired share of f32 lies in [control.low, control.high] " +
-        '(the ratios spread, mirrored around 1)'
+        "the f32 default's in each round, control.low … control.high their spread mirrored around 1 (information); per row test, p, minP: " +
+        `${MANN_WHITNEY} test of the row's per-round paired shares of f32 against control.ratios, minP the smallest p those rounds can reach; ` +
+        `withinNoise: p ≥ ${NOISE_ALPHA} (absent when minP ≥ ${NOISE_ALPHA}: too few rounds)`
       : 'no control (--no-control)',
     shapes: shapesOut,
     notSupported,
@@ -367,7 +370,10 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
   const noiseCell = (r: CpuRatioRow): Cell => {
     if (r.role === 'control') return 'control';
     if (r.format === 'f32' && r.role === 'default') return 'reference';
-    return r.withinNoise === undefined ? '-' : r.withinNoise ? 'within noise' : 'beyond noise';
+    if (r.p === undefined) return '-';
+    const p = `p ${formatP(r.p)}`;
+    if (r.withinNoise === undefined) return `${p}, too few rounds (min p ${formatP(r.minP!)})`;
+    return `${p}, ${r.withinNoise ? 'within noise' : 'beyond noise'}`;
   };
   const cells: Cell[][] = rows.map((r) => [
     r.format,
@@ -411,6 +417,9 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
   );
 }
 
+/** A p-value, 3 significant digits (0.0412, 0.000617). */
+const formatP = (p: number) => (p >= 0.1 ? p.toFixed(2) : p.toPrecision(3));
+
 /** A ratio as a signed difference from 1 in percent ("+3.2 %", "−4.1 %"). */
 const signedPct = (x: number) => `${x >= 1 ? '+' : '−'}${Math.abs(100 * (x - 1)).toFixed(1)} %`;
 
@@ -420,7 +429,11 @@ export function noiseFloorText(floor: NoiseFloor): string {
   return (
     `noise floor measured in this run: identical kernels differ by ${signedPct(floor.median)} ` +
     `(control over f32 default, median of ${floor.ratios.length} rounds; per round ${signedPct(floor.min)} … ${signedPct(floor.max)}); ` +
-    `a paired share of f32 in ${pct(floor.low)} … ${pct(floor.high)} (that spread, mirrored around 100 %) is "within noise"`
+    `that spread mirrored around 100 %: ${pct(floor.low)} … ${pct(floor.high)}. ` +
+    `Each row: ${MANN_WHITNEY} test of its per-round paired shares against the control's, "beyond noise" at p < ${NOISE_ALPHA} ` +
+    `(identical kernels in at most ${100 * NOISE_ALPHA} % of runs, per row), "within noise" otherwise; ` +
+    `${floor.ratios.length} rounds reach p ≥ ${formatP(smallestP(floor.ratios.length, floor.ratios.length))}` +
+    (smallestP(floor.ratios.length, floor.ratios.length) >= NOISE_ALPHA ? ': too few to mark a row' : '')
   );
 }
 

@@ -35,6 +35,7 @@ import { variantOriginText, type VariantOrigin } from '../src/tuning/tuning-cach
 // The Node file store of the tuning cache registers itself on import: with it in this entry's
 // graph, a bundle of this bench (bench/gpu/bundle.sh) uses the cache a bundled lab sweep wrote.
 import '../src/tuning/tuning-store-node.ts';
+import { MAX_SAMPLE } from '../src/util/rank-test.ts';
 import { median } from '../src/util/stats.ts';
 import { otherVariants, parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
 import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
@@ -79,7 +80,11 @@ const spec: Spec = {
       'measure CPU seconds of this process instead of GPU timestamps (CPU-emulated adapters on shared machines): the variants and the FMA loop ' +
       "interleaved round by round, median and min over rounds, shares of the FMA loop and of f32's rate; no naive kernel, no peer, no --check",
   },
-  rounds: { kind: 'string', help: 'with --cpu-seconds: interleaved rounds (default 5)', placeholder: 'n' },
+  rounds: {
+    kind: 'string',
+    help: `with --cpu-seconds: interleaved rounds (default 5, at most ${MAX_SAMPLE})`,
+    placeholder: 'n',
+  },
   'no-control': {
     kind: 'flag',
     help: "with --cpu-seconds: leave out the control (the f32 default entered twice, whose per-round ratio is the run's noise floor)",
@@ -301,7 +306,7 @@ async function main(): Promise<void> {
     } catch (e) {
       throw new UsageError(`--variant: ${(e as Error).message}`);
     }
-  const rounds = args.num('rounds', 5, { min: 1, int: true });
+  const rounds = args.num('rounds', 5, { min: 1, max: MAX_SAMPLE, int: true }); // the rank test's largest sample
   for (const f of ['rounds', 'no-control'])
     if (!cpuSeconds && args.has(f)) throw new UsageError(`--${f} applies only with --cpu-seconds`);
   if (cpuSeconds)

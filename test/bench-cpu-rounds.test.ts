@@ -1,8 +1,9 @@
 // bench:kernels --cpu-seconds, its pure parts: the rounds' interleaving order, the samples
 // each entry gets (fake clock and runs), median and min, and the ratio table (share of the
 // FMA loop and of f32's rate) against independent float64 arithmetic; the identical-kernel
-// control's noise floor (per-round ratios, the band mirrored around 1, within noise or
-// beyond) against logs; the control kernel itself on the test device (its own pipelines, the
+// control's noise floor (per-round ratios, the band mirrored around 1) against logs, and each
+// row's rank test against the control (within noise or beyond, on constructed rounds whose
+// decision is known); the control kernel itself on the test device (its own pipelines, the
 // same output bit for bit); the --variants parser.
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,7 +14,7 @@ import {
   ratioTable,
   roundOrder,
   spread,
-  withinNoise,
+  NOISE_ALPHA,
   type CpuMeasured,
 } from '../bench/cpu-rounds.ts';
 import {
@@ -25,6 +26,7 @@ import {
 } from '../bench/kernels-cpu.ts';
 import type { GroupedExpertGemm } from '../src/kernels/expert-gemm.ts';
 import { buildGemmProblem, createShapeGemm, encodeProblem, readY, type GemmShape } from '../src/kernels/gemm-tuning.ts';
+import { mannWhitney, smallestP } from '../src/util/rank-test.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
@@ -240,20 +242,11 @@ describe('the identical-kernel control: the noise floor', () => {
       const s = Math.max(...c.map((x) => Math.abs(Math.log(x))));
       close(f.low, Math.exp(-s));
       close(f.high, Math.exp(s));
+      const inBand = (x: number) => x >= f.low && x <= f.high;
       for (const x of c) {
-        expect(withinNoise(x, f), at).toBe(true);
-        expect(withinNoise(1 / x, f), at).toBe(true); // the other kernel called the control
+        expect(inBand(x), at).toBe(true);
+        expect(inBand(1 / x), at).toBe(true); // the other kernel called the control
       }
-    }
-  });
-
-  it(`within noise ⇔ |ln paired| ≤ max |ln c|, decided with a margin by construction ${at}`, () => {
-    for (let trial = 0; trial < 50; trial++) {
-      const f = noiseFloor(drawRatios(1 + rng.int(9)));
-      const s = Math.max(...f.ratios.map((x) => Math.abs(Math.log(x))));
-      const sign = rng.next() < 0.5 ? -1 : 1;
-      expect(withinNoise(Math.exp(sign * rng.uniform(0, 0.99) * s), f), at).toBe(true);
-      expect(withinNoise(Math.exp(sign * rng.uniform(1.01, 3) * s), f), at).toBe(false);
     }
   });
 
@@ -264,15 +257,10 @@ describe('the identical-kernel control: the noise floor', () => {
     expect(() => noiseFloor([-1])).toThrow(/round 0's ratio is -1/);
   });
 
-  it(`in the ratio table: rows within the control's band or beyond it; reference and control unmarked ${at}`, () => {
-    const rounds = 3 + rng.int(7);
+  /** Rows of `rounds` rounds at the same FLOPs: a row costing f32 · k(i) in round i has the paired ratio 1 / k(i). */
+  const table = (rounds: number, c: number[], others: [string, (i: number) => number][]) => {
     const flops = rng.uniform(1e8, 1e9);
     const f32 = [...Array(rounds)].map(() => rng.uniform(0.3, 1.2));
-    const c = drawRatios(rounds);
-    const s = Math.max(...c.map((x) => Math.abs(Math.log(x))));
-    // Same FLOPs: a row costing f32 · k in every round has the paired share 1 / k.
-    const near = Math.exp((rng.next() < 0.5 ? -1 : 1) * rng.uniform(0, 0.9) * s);
-    const far = Math.exp((rng.next() < 0.5 ? -1 : 1) * rng.uniform(1.1, 3) * s);
     const row = (id: string, format: string, role: CpuMeasured['role'], k: (i: number) => number): CpuMeasured => ({
       id,
       format,
@@ -283,35 +271,88 @@ describe('the identical-kernel control: the noise floor', () => {
     });
     const rows = [
       row('f32', 'f32', 'default', () => 1),
-      row('fp8', 'fp8', 'default', () => near),
-      row('nvfp4', 'nvfp4', 'default', () => far),
+      ...others.map(([format, k]) => row(format, format, 'default', k)),
       row('f32 (control)', 'f32', 'control', (i) => 1 / c[i]),
     ];
+    return { rows, fma: { flops, samplesS: f32 }, t: ratioTable(rows, { flops, samplesS: f32 }) };
+  };
+
+  it(`in the ratio table: each row's rank test against the control; beyond noise at p < ${NOISE_ALPHA} ${at}`, () => {
+    const rounds = 4 + rng.int(6); // 4 … 9: the smallest attainable p, 2 / C(2R, R), is below 0.05
+    const c = drawRatios(rounds);
+    const perm = [...Array(rounds).keys()].sort(() => rng.next() - 0.5);
+    const above = [...Array(rounds)].map(() => Math.max(...c) * rng.uniform(1.01, 1.5));
+    const below = [...Array(rounds)].map(() => Math.min(...c) / rng.uniform(1.01, 1.5));
+    const { rows, fma, t } = table(rounds, c, [
+      ['fp8', (i) => 1 / c[perm[i]]], // the control's ratios in another order: the same sample
+      ['nvfp4', (i) => 1 / above[i]], // above every control round
+      ['int8', (i) => 1 / below[i]], // below every control round
+    ]);
     const floor = controlFloor(rows)!;
     for (let i = 0; i < rounds; i++) close(floor.ratios[i], c[i]);
-    const t = ratioTable(rows, { flops, samplesS: f32 });
-    expect(t.map((r) => r.withinNoise)).toEqual([undefined, true, false, undefined]);
-    close(t[3].ofF32Paired, med(c));
+    for (const i of [1, 2, 3]) {
+      const want = mannWhitney(pairedRatios(rows[i], rows[0])!, floor.ratios);
+      expect(t[i].test).toBe(want.test);
+      expect(t[i].p).toBe(want.p);
+      expect(t[i].minP).toBe(smallestP(rounds, rounds));
+    }
+    // fp8: the same values up to rounding, so U ≤ R(R+1)/2 (each value against its own twin
+    // either way): p ≥ 0.68 for R = 4 … 9. nvfp4 and int8: full separation, the smallest p.
+    expect(t[1].p!, at).toBeGreaterThan(0.6);
+    expect(Math.abs(t[2].p! - smallestP(rounds, rounds))).toBeLessThan(1e-15);
+    expect(Math.abs(t[3].p! - smallestP(rounds, rounds))).toBeLessThan(1e-15);
+    expect(t.map((r) => r.withinNoise)).toEqual([undefined, true, false, false, undefined]);
+    expect([t[0].p, t[4].p]).toEqual([undefined, undefined]); // neither the reference nor the control is tested
+    close(t[4].ofF32Paired, med(c));
     // The control is not fp8's "f32 with the same variant": that is the reference, the plain share.
     expect(t[1].ofF32SameVariant).toBeUndefined();
-    expect(controlFloor(rows.slice(0, 3))).toBeUndefined();
-    expect(controlFloor([rows[1], rows[3]])).toBeUndefined(); // no reference
-    expect(() => controlFloor([...rows, { ...rows[3], id: 'again' }])).toThrow(/2 control rows .*one at most/);
-    const lines = cpuTableText(t, { flops, samplesS: f32 }).split('\n');
+    expect(controlFloor(rows.slice(0, 4))).toBeUndefined();
+    expect(controlFloor([rows[1], rows[4]])).toBeUndefined(); // no reference
+    expect(() => controlFloor([...rows, { ...rows[4], id: 'again' }])).toThrow(/2 control rows .*one at most/);
+    const lines = cpuTableText(t, fma).split('\n');
     expect(lines[0]).toMatch(/ +paired vs noise$/);
     expect(lines[2]).toMatch(/^f32 .* reference$/);
-    expect(lines[3]).toMatch(/^fp8 .* within noise$/);
-    expect(lines[4]).toMatch(/^nvfp4 .* beyond noise$/);
-    expect(lines[5]).toMatch(/^f32 +sx4:8x4:2x2 +control .* control$/);
-    expect(lines[6]).toMatch(/^FMA loop .* -$/);
+    expect(lines[3]).toMatch(/^fp8 .* p [01]\.\d\d, within noise$/);
+    expect(lines[4]).toMatch(/^nvfp4 .* p 0\.0\d+, beyond noise$/);
+    expect(lines[5]).toMatch(/^int8 .* p 0\.0\d+, beyond noise$/);
+    expect(lines[6]).toMatch(/^f32 +sx4:8x4:2x2 +control .* control$/);
+    expect(lines[7]).toMatch(/^FMA loop .* -$/);
   });
 
-  it('prints what identical kernels differed by and the band', () => {
+  it(`a row above every control round is beyond noise though its median lies in the mirrored band ${at}`, () => {
+    // One control round far low mirrors the band up to e^0.35; the others stay within ±5 %.
+    // The row is 10 … 30 % above f32 in every round: inside the band, above every control round.
+    const rounds = 5 + rng.int(5);
+    const logs = [...Array(rounds)].map(() => rng.uniform(-0.05, 0.05));
+    logs[rng.int(rounds)] = -0.35;
+    const c = logs.map(Math.exp);
+    const x = [...Array(rounds)].map(() => Math.exp(rng.uniform(0.1, 0.3)));
+    const { rows, t } = table(rounds, c, [['int8', (i) => 1 / x[i]]]);
+    const floor = controlFloor(rows)!;
+    expect(t[1].ofF32Paired! < floor.high && t[1].ofF32Paired! > floor.low, at).toBe(true); // the old rule: within
+    expect(t[1].withinNoise, at).toBe(false);
+    expect(t[1].p!, at).toBeLessThan(NOISE_ALPHA);
+  });
+
+  it(`three rounds can never reach p < ${NOISE_ALPHA}: the row is not marked, the table says why ${at}`, () => {
+    const c = drawRatios(3);
+    const { t, fma } = table(3, c, [['fp8', () => 1 / (2 * Math.max(...c))]]);
+    expect(t[1].minP).toBeCloseTo(0.1, 15);
+    expect(t[1].p).toBeCloseTo(0.1, 15); // full separation, yet not below the threshold
+    expect(t[1].withinNoise).toBeUndefined();
+    expect(cpuTableText(t, fma).split('\n')[3]).toMatch(/^fp8 .* p 0\.10, too few rounds \(min p 0\.10\)$/);
+  });
+
+  it('prints what identical kernels differed by, the band, the test and its threshold', () => {
     const f = noiseFloor([0.96, 1.03, 1.01, 0.99, 1.0]);
     expect(noiseFloorText(f)).toBe(
       'noise floor measured in this run: identical kernels differ by +0.0 % (control over f32 default, median of 5 rounds; ' +
-        'per round −4.0 % … +3.0 %); a paired share of f32 in 96.0 % … 104.2 % (that spread, mirrored around 100 %) is "within noise"',
+        'per round −4.0 % … +3.0 %); that spread mirrored around 100 %: 96.0 % … 104.2 %. ' +
+        'Each row: Mann–Whitney U (Wilcoxon rank-sum), two-sided, exact test of its per-round paired shares against the ' +
+        'control\'s, "beyond noise" at p < 0.05 (identical kernels in at most 5 % of runs, per row), "within noise" otherwise; ' +
+        '5 rounds reach p ≥ 0.00794',
     );
+    expect(noiseFloorText(noiseFloor([0.9, 1.1, 1]))).toMatch(/3 rounds reach p ≥ 0\.10: too few to mark a row$/);
   });
 });
 
