@@ -33,10 +33,11 @@
 //   beyond noise    ⇔ p < NOISE_ALPHA (0.05)
 //
 // so two identical kernels are called "beyond noise" in at most 5 % of runs (each row tested
-// alone: with k rows, up to k · 5 % of runs mark some row). When the smallest p the rounds can
+// alone: with k rows, up to k · 5 % of runs mark some row; the test takes the 2R ratios as
+// exchangeable, docs/expert-gemm.md says what that leaves out). When the smallest p the rounds can
 // reach (2 / C(2R, R) for R rounds: 0.1 at 3) is not below NOISE_ALPHA, the row is not marked.
 // The band it replaces held a median of rounds against the extremes of single rounds, which
-// let a row sitting above every control round (int8, +30 % in every process) pass as noise.
+// let a row sitting above every control round (int8, 120–133 % of f32 in every process) pass as noise.
 //
 // Pure: the clock and the runs are given (bench/kernels-cpu.ts passes process.cpuUsage and
 // GPU submissions; tests pass fakes).
