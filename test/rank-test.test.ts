@@ -144,6 +144,10 @@ describe('Mann–Whitney U: p-values', () => {
       expect(Math.abs(t.p - bruteP(x, y)), `x ${x}, y ${y} ${at}`).toBeLessThan(1e-12);
     }
     expect(mannWhitney([1, 1, 1], [1, 1]).p).toBe(1); // all tied: nothing to tell apart
+    // Ties make the distribution lopsided: mid-ranks 1.5, 1.5, 3, x one value. x = 3 is 1.5 from
+    // E[W] = 2, only itself as far: p = 1/3 (twice its one tail would be 2/3); x = 1.5: p = 1.
+    expect(mannWhitney([2], [1, 1]).p).toBeCloseTo(1 / 3, 15);
+    expect(mannWhitney([1], [1, 2]).p).toBe(1);
   });
 
   it(`p is symmetric: the same for (y, x) and for the mirrored values (1/x, 1/y) ${at}`, () => {

@@ -18,8 +18,10 @@
 // counting assignments (Σ_u c(n, m, u) = C(N, n)). With ties it is the exact permutation
 // distribution of the mid-ranks: the sums of all n-element subsets of the N mid-ranks, by a
 // subset-sum DP over the doubled (integer) mid-ranks. Without ties that DP gives the same
-// distribution as the one over (n, m). Both distributions are symmetric around their mean
-// (the multiset of mid-ranks is symmetric around (N+1)/2), so p for (x, y) equals p for (y, x).
+// distribution as the one over (n, m), symmetric around its mean. With ties it need not be
+// (mid-ranks 1.5, 1.5, 3 and n = 1: W is 1.5 twice as often as 3, around E[W] = 2), which is
+// why p is defined by the distance from E[W] rather than as twice one tail. Either way p for
+// (x, y) equals p for (y, x): y's rank sum is N(N+1)/2 − W, as far from its mean as W is.
 //
 // Counts are float64: exact integers while C(N, n) ≤ 2^53 (N ≤ 56 with n = m); beyond, each
 // count carries a relative rounding of about 1e-16, far below any threshold read from p.
