@@ -365,7 +365,7 @@ export async function runCpuSeconds(gpu: Gpu, o: CpuSecondsOptions): Promise<voi
 export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number; samplesS: number[] }): string {
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
   const f = spread(fma.samplesS);
-  // The noise column only when a control ran: its paired share, within the control's band or beyond.
+  // The noise column only when a control ran: the rank test's p against the control, within noise or beyond.
   const noise = rows.some((r) => r.role === 'control');
   const noiseCell = (r: CpuRatioRow): Cell => {
     if (r.role === 'control') return 'control';
@@ -423,7 +423,7 @@ const formatP = (p: number) => (p >= 0.1 ? p.toFixed(2) : p.toPrecision(3));
 /** A ratio as a signed difference from 1 in percent ("+3.2 %", "−4.1 %"). */
 const signedPct = (x: number) => `${x >= 1 ? '+' : '−'}${Math.abs(100 * (x - 1)).toFixed(1)} %`;
 
-/** The line under the table: what identical kernels differed by in this run, and the band that marks rows. */
+/** The line under the table: what identical kernels differed by in this run (the band: information), and the test that marks rows. */
 export function noiseFloorText(floor: NoiseFloor): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   return (
