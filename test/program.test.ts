@@ -1,7 +1,8 @@
 // ComputeProgram's check of a kernel's hand-written `uses` list against the layout the device
 // derives from its WGSL (layout 'auto'): a random module of n storage bindings, one of them
 // declared but unused by the entry point, and `uses` lists right, with one extra binding, with
-// one missing binding; plus bindGroup's refusal of a buffer not given.
+// one missing binding; that a cached pipeline is probed once (later creates build no probe
+// bind group); plus bindGroup's refusal of a buffer not given.
 import { describe, expect, it } from 'vitest';
 import { ComputeProgram, GpuError, GpuValidationError, createBuffer, composeWgsl } from '../src/gpu/index.ts';
 import { Rng } from '../src/util/random.ts';
@@ -78,5 +79,32 @@ describe("ComputeProgram.create checks a hand-written 'uses' list against the de
       );
       buffer.destroy();
     }
+  });
+
+  it('probes a cached pipeline once: a second create with the same list builds no probe bind group', async () => {
+    const gpu = await testGpu();
+    const n = 3 + rng.int(6);
+    const unused = rng.int(n);
+    const out = (unused + 1 + rng.int(n - 1)) % n;
+    const code = module(n, unused, out);
+    const key = `program test once ${seed} ${n} ${unused} ${out}`;
+    const build = async () => ({ program: composeWgsl([{ file: '<program test>', code }]) });
+    const uses = [...Array(n).keys()].filter((b) => b !== unused);
+    const device = gpu.device;
+    const create = device.createBindGroup.bind(device);
+    let probes = 0;
+    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
+      if (d.label === 'layout probe') probes++;
+      return create(d);
+    };
+    try {
+      await ComputeProgram.create(gpu, key, build, { uses });
+      expect(probes, because('first create')).toBe(1); // the whole list, accepted at once
+      for (let i = 0; i < 3; i++) await ComputeProgram.create(gpu, key, build, { uses: [...uses] });
+      expect(probes, because('later creates of the cached pipeline')).toBe(1);
+    } finally {
+      delete (device as { createBindGroup?: unknown }).createBindGroup;
+    }
+    expect(device.createBindGroup, 'the device method restored').toBe(Object.getPrototypeOf(device).createBindGroup);
   });
 });
