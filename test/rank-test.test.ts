@@ -189,9 +189,9 @@ describe('Mann–Whitney U: p-values', () => {
   });
 
   it('refuses empty, oversized or non-finite samples, naming them', () => {
-    expect(() => mannWhitney([], [1])).toThrow(/mannWhitney: n must be an integer in \[1, 200\] \(got 0\)/);
+    expect(() => mannWhitney([], [1])).toThrow(/mannWhitney: n must be an integer in \[1, 100\] \(got 0\)/);
     expect(() => mannWhitney([1], [1, NaN])).toThrow(/mannWhitney: y\[1\] is NaN \(must be a finite number\)/);
-    expect(() => mannWhitneyCounts(2, MAX_SAMPLE + 1)).toThrow(/m must be an integer in \[1, 200\] \(got 201\)/);
+    expect(() => mannWhitneyCounts(2, MAX_SAMPLE + 1)).toThrow(/m must be an integer in \[1, 100\] \(got 101\)/);
     expect(() => subsetSumCounts([2, 4], 3)).toThrow(/n must be an integer in \[1, 2\]/);
   });
 });
