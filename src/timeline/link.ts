@@ -781,7 +781,8 @@ export class LinkFluid {
       if (delivered > 0) {
         this.dirty = true;
         changed = true;
-        for (const f of this.ready) if (f.deliveredMs === Infinity) this.ready[w++] = f;
+        const ready = this.ready;
+        for (let i = 0; i < ready.length; i++) if (ready[i].deliveredMs === Infinity) ready[w++] = ready[i];
         while (this.ready.length > w) this.ready.pop(); // (pops: see advanceTo)
       }
       // Landed now: landed[0 … nLanded), in submission order (an insertion sort: few at a time,
