@@ -431,8 +431,13 @@ export class LinkFluid {
   /** allocate(), fix on: the (src, dst) pairs whose head is already served (pairStamp[src·ranks + dst] is this pass). */
   private pairStamp = new Int32Array(0);
   private pass = 0;
-  /** Pulls into or out of each rank moving bytes at the current rates. */
+  /**
+   * Pulls into or out of each rank moving bytes at the current rates: counted by pullActive, the
+   * one reader, once per allocation (movingValid), not by allocate itself (a run with no copy
+   * interference never asks).
+   */
   private pullMoving = new Int32Array(0);
+  private movingValid = false;
   /** flow(): destinations whose pull time this step already counted; pieces(): each source's flows in order. */
   private dstSeen = new Int32Array(0);
   private srcStamp = new Int32Array(0);
@@ -480,7 +485,23 @@ export class LinkFluid {
   /** True while a pull into or out of `rank` moves bytes (its copy engine or its ingress is busy with one). */
   pullActive(rank: number): boolean {
     this.allocate();
+    if (!this.movingValid) this.countMoving();
     return rank < this.ranks && this.pullMoving[rank] > 0;
+  }
+
+  /** pullMoving from the served transfers' current rates. */
+  private countMoving(): void {
+    const moving = this.pullMoving;
+    moving.fill(0);
+    const act = this.active;
+    for (let i = 0; i < this.nActive; i++) {
+      const f = act[i];
+      if (f.kind === 'pull' && f.rate > 0) {
+        moving[f.src]++;
+        moving[f.dst]++;
+      }
+    }
+    this.movingValid = true;
   }
 
   /** True while some transfer is queued, moving or landing. */
@@ -678,17 +699,12 @@ export class LinkFluid {
     }
     this.nActive = n;
     const rates = this.maxMin.rates(act, n);
-    const moving = this.pullMoving;
-    moving.fill(0);
     for (let i = 0; i < n; i++) {
       const f = act[i];
       f.rate = rates[i];
       f.served = true;
-      if (f.kind === 'pull' && f.rate > 0) {
-        moving[f.src]++;
-        moving[f.dst]++;
-      }
     }
+    this.movingValid = false;
   }
 
   /** Bytes move from now to te at the current rates. */
