@@ -451,7 +451,8 @@ export class LinkFluid {
   private readonly spare: Flow[] = [];
   /** settle(): the transfers landing at this event (grow-only scratch). */
   private readonly landed: Flow[] = [];
-  private readonly pullBusy: number[] = [];
+  /** Pull time per destination rank, ms (per-rank scratch: grown with the others). */
+  private pullBusy = new Float64Array(0);
   private readonly latencyMs: number;
   private readonly egress: (r: number) => number;
   private readonly ingress: (r: number) => number;
@@ -479,7 +480,7 @@ export class LinkFluid {
 
   /** Wall time during which at least one pull into `rank` was moving bytes. */
   pullBusyMs(rank: number): number {
-    return this.pullBusy[rank] ?? 0;
+    return this.pullBusy[rank] ?? 0; // (a rank past the scratch arrays: none of its pulls ran)
   }
 
   /** True while a pull into or out of `rank` moves bytes (its copy engine or its ingress is busy with one). */
@@ -641,6 +642,7 @@ export class LinkFluid {
     this.srcTail = grow(this.srcTail, i32);
     this.srcOrder = grow(this.srcOrder, i32);
     this.srcTotal = grow(this.srcTotal, (k) => new Float64Array(k));
+    this.pullBusy = grow(this.pullBusy, (k) => new Float64Array(k));
     // The pair table is indexed by src·ranks + dst: rebuilt (stamps are per pass, nothing to keep).
     this.pairStamp = new Int32Array(n * n);
     this.ranks = n;
@@ -723,7 +725,7 @@ export class LinkFluid {
       if (whole && f.firstMs === Infinity) f.firstMs = this.now;
       if (f.kind !== 'pull' || seen[f.dst] === pass) continue;
       seen[f.dst] = pass;
-      this.pullBusy[f.dst] = (this.pullBusy[f.dst] ?? 0) + dt;
+      this.pullBusy[f.dst] += dt;
     }
     if (this.onPiece && !whole) this.pieces(te, dt);
   }
