@@ -841,12 +841,13 @@ export function runValidation(o: ValidationOptions = {}): ValidationReport {
 
 /** The validation rows against the bar's regime (rows without an error are left out, as in the headline). */
 export function barRegimeSummary(validation: readonly ValidateRow[], limit: number = BAR.load): BarRegimeSummary {
-  const compared = validation.filter((r) => r.error !== null);
-  const inRegime = compared.filter((r) => {
-    const g = loadRegime(r.loadDependent, r.load, limit);
-    return g === 'not-load-dependent' || g === 'below-load';
-  });
-  const atCap = compared.filter((r) => loadRegime(r.loadDependent, r.load, limit) === 'at-capacity');
+  const compared = validation
+    .filter((r) => r.error !== null)
+    .map((r) => ({ r, regime: loadRegime(r.loadDependent, r.load, limit) }));
+  const inRegime = compared
+    .filter((x) => x.regime === 'not-load-dependent' || x.regime === 'below-load')
+    .map((x) => x.r);
+  const atCap = compared.filter((x) => x.regime === 'at-capacity').map((x) => x.r);
   const changes = atCap.filter((r) => r.rateEquivalent?.change != null).map((r) => Math.abs(r.rateEquivalent!.change!));
   return {
     load: limit,
