@@ -144,27 +144,30 @@ export function handDecodeStep(G: number, b: number, m: number, eplb: boolean, s
   const misc = others(T);
   const denseParams = 3 * H * FD;
   const denseMlp = op(2 * T * denseParams, denseParams + T * (2 * H + 2 * FD) * ACT, 'fp8', x.eff.gemm, 2);
+  // An LM head on t positions of each of tp GPUs, gathered: this GPU computes a 1/tp of the
+  // vocabulary (its BF16 weights, read once) for all tp·t of them, then the sampler reads this
+  // GPU's FP32 logits (tp·t rows of VOCAB/tp) once.
+  const head = (t: number, tp: number) =>
+    op(
+      2 * tp * t * H * (VOCAB / tp),
+      (H * VOCAB * 2) / tp + tp * t * (H * ACT + (VOCAB / tp) * 4),
+      'bf16',
+      x.eff.gemm,
+      2,
+    ) + mem(t * VOCAB * 4, 1);
   // The main model's LM head under attention DP: every GPU its own T positions over the whole
-  // vocabulary, its whole BF16 head read (TensorRT-LLM splits only the draft head).
-  // The sampler (verification) then reads the FP32 logits once.
-  const lmHead =
-    op(2 * T * H * VOCAB, H * VOCAB * 2 + T * (H * ACT + VOCAB * 4), 'bf16', x.eff.gemm, 2) + mem(T * VOCAB * 4, 1);
+  // vocabulary, its whole head read (TensorRT-LLM splits only the draft head); the sampler
+  // (verification) reads the logits.
+  const lmHead = head(T, 1);
   // The draft head (MTP's shared head): the b draft positions of tp GPUs gathered, each GPU a 1/tp
-  // of the vocabulary;
+  // of the vocabulary, the draft's argmax reading the logits;
   // tp = 256 ÷ b tokens rounded up to a power of 2, within [1, lmHeadTpGpus] and dividing G.
   let tp = 1;
   const raw = Math.floor(256 / b);
   while (tp < raw) tp *= 2;
   tp = Math.max(1, Math.min(tp, x.lmHeadTpGpus));
   while (G % tp !== 0) tp /= 2;
-  const draftHead =
-    op(
-      2 * tp * b * H * (VOCAB / tp),
-      (H * VOCAB * 2) / tp + tp * b * (H * ACT + (VOCAB / tp) * 4),
-      'bf16',
-      x.eff.gemm,
-      2,
-    ) + mem(b * VOCAB * 4, 1); // the draft's argmax reads this GPU's logits: tp·b rows of VOCAB/tp
+  const draftHead = head(b, tp);
   const minLayer = x.minLayerUs / 1000;
   const attention = LAYERS * a.total;
   const moe = MOE_LAYERS * mo.compute;
