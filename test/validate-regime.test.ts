@@ -1,5 +1,5 @@
 // How ill-conditioned the TTFT rows are, and the bar's regime (src/sim/e2e/scenario.ts
-// `scaleForTarget`, `stationLoad`, `ttftConditioning`; src/sim/validate.ts `loadRegime`,
+// `scaleForTarget`, `stationLoad`, the evaluator's `queuedTtft` scale; src/sim/validate.ts `loadRegime`,
 // `barRegimeSummary`): the bisection against a closed loop whose median TTFT is known in closed
 // form, and against constructed functions (not reachable, not monotone); the station loads against
 // a hand computation from the fluid point's own quantities; the simulated run's context scale at 1

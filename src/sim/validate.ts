@@ -747,7 +747,7 @@ const CONTEXT_PHASE_LOAD = {
 } as const satisfies Pick<ValidateRow, 'loadDependent' | 'regime' | 'load' | 'rateEquivalent'>;
 
 /** An end-to-end row; `c` its conditioning (median-TTFT rows with a modeled point, when computed). */
-export function e2eRow(v: ValidationRow, i: number, c: TtftConditioning | null): ValidateRow {
+function e2eRow(v: ValidationRow, i: number, c: TtftConditioning | null): ValidateRow {
   const loadDependent = v.measure === 'median-ttft';
   const load = c?.load ?? null;
   return {
