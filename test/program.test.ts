@@ -4,7 +4,15 @@
 // one missing binding; that a cached pipeline is probed once (later creates build no probe
 // bind group); plus bindGroup's refusal of a buffer not given.
 import { describe, expect, it } from 'vitest';
-import { ComputeProgram, GpuError, GpuValidationError, createBuffer, composeWgsl } from '../src/gpu/index.ts';
+import {
+  BIND_GROUP_CACHE_SIZE,
+  ComputeProgram,
+  GpuError,
+  GpuValidationError,
+  createBuffer,
+  composeWgsl,
+  type BindingBuffer,
+} from '../src/gpu/index.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
@@ -106,5 +114,86 @@ describe("ComputeProgram.create checks a hand-written 'uses' list against the de
       delete (device as { createBindGroup?: unknown }).createBindGroup;
     }
     expect(device.createBindGroup, 'the device method restored').toBe(Object.getPrototypeOf(device).createBindGroup);
+  });
+});
+
+describe('ComputeProgram.bindGroup keeps the groups it built', () => {
+  it('returns the same group for the same buffers and ranges, and builds a new one when any of them differs', async () => {
+    const gpu = await testGpu();
+    const n = 3 + rng.int(6);
+    const unused = rng.int(n);
+    const out = (unused + 1 + rng.int(n - 1)) % n;
+    const code = module(n, unused, out);
+    const build = async () => ({ program: composeWgsl([{ file: '<program test>', code }]) });
+    const uses = [...Array(n).keys()].filter((b) => b !== unused);
+    const program = await ComputeProgram.create(gpu, `program test cache ${seed} ${n} ${unused} ${out}`, build, {
+      uses,
+    });
+    const device = gpu.device;
+    const create = device.createBindGroup.bind(device);
+    let built = 0;
+    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
+      built++;
+      return create(d);
+    };
+    const made: GPUBuffer[] = [];
+    const buffer = () => {
+      const b = createBuffer(gpu, 512, 'program test');
+      made.push(b);
+      return b;
+    };
+    try {
+      const buffers: BindingBuffer[] = [...Array(n).keys()].map(() => buffer());
+      const first = program.bindGroup(buffers);
+      expect(built).toBe(1);
+      // The unused binding's buffer is not part of the group: changing it reuses the group.
+      expect(program.bindGroup(buffers.map((b, i) => (i === unused ? buffer() : b)))).toBe(first);
+      expect(program.bindGroup([...buffers]), because('the same buffers again')).toBe(first);
+      expect(built, because('the same buffers again')).toBe(1);
+
+      const changed = uses[rng.int(uses.length)];
+      const other = program.bindGroup(buffers.map((b, i) => (i === changed ? buffer() : b)));
+      expect(other, because(`binding ${changed} given a new buffer`)).not.toBe(first);
+      expect(built).toBe(2);
+
+      // A range of a buffer: keyed by its offset and size too.
+      const whole = buffers[changed] as GPUBuffer;
+      const range = (offset: number, size: number) =>
+        buffers.map((b, i) => (i === changed ? { buffer: whole, offset, size } : b));
+      const a = program.bindGroup(range(256, 256));
+      expect(program.bindGroup(range(256, 256)), because('the same range again')).toBe(a);
+      expect(program.bindGroup(range(0, 256)), because('another offset')).not.toBe(a);
+      expect(program.bindGroup(range(256, 128)), because('another size')).not.toBe(a);
+      expect(program.bindGroup(buffers, 'another label'), because('another label')).not.toBe(first);
+      expect(built, because('one group per distinct binding set')).toBe(6);
+      expect(program.bindGroup(buffers), because('the first set again')).toBe(first);
+      expect(built).toBe(6);
+    } finally {
+      delete (device as { createBindGroup?: unknown }).createBindGroup;
+      for (const b of made) b.destroy();
+    }
+  });
+
+  it(`holds at most ${BIND_GROUP_CACHE_SIZE} groups, dropping the least recently used`, async () => {
+    const gpu = await testGpu();
+    const code = module(2, 2, 1); // binding 0 read, binding 1 written; no unused binding
+    const build = async () => ({ program: composeWgsl([{ file: '<program test>', code }]) });
+    const program = await ComputeProgram.create(gpu, 'program test lru', build);
+    const out = createBuffer(gpu, 16, 'program test out');
+    const inputs = [...Array(BIND_GROUP_CACHE_SIZE + 1).keys()].map(() => createBuffer(gpu, 16, 'program test in'));
+    try {
+      const groups = inputs.slice(0, BIND_GROUP_CACHE_SIZE).map((b) => program.bindGroup([b, out]));
+      const kept = rng.int(BIND_GROUP_CACHE_SIZE);
+      expect(program.bindGroup([inputs[kept], out]), because(`group ${kept} used again`)).toBe(groups[kept]);
+      program.bindGroup([inputs[BIND_GROUP_CACHE_SIZE], out]); // one past the bound: drops the least recently used
+      const dropped = kept === 0 ? 1 : 0;
+      expect(program.bindGroup([inputs[kept], out]), because(`group ${kept}, recently used`)).toBe(groups[kept]);
+      expect(program.bindGroup([inputs[dropped], out]), because(`group ${dropped}, least recently used`)).not.toBe(
+        groups[dropped],
+      );
+    } finally {
+      out.destroy();
+      for (const b of inputs) b.destroy();
+    }
   });
 });

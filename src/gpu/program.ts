@@ -1,7 +1,8 @@
 // One compute program contract for every kernel module: a cached pipeline whose bind group
 // layout the device derives from its WGSL (layout 'auto': no layout descriptor is written by
 // hand), that layout fetched once, bind groups built from the buffers listed by binding
-// number, and the workgroup grid sized against the device's limit.
+// number (and kept: the same buffers again reuse the group), and the workgroup grid sized
+// against the device's limit.
 //
 // What is written by hand is a kernel's `uses` list where its entry point binds fewer buffers
 // than the module declares (layout 'auto' holds only the statically used ones, which the host
@@ -125,6 +126,19 @@ async function checkUses(device: GPUDevice, layout: GPUBindGroupLayout, uses: re
   throw new GpuValidationError(`${head}, or a binding's type or size does not take a buffer: ${whole.split('\n')[0]}`);
 }
 
+/** A number per buffer object, for bind group cache keys (a new buffer is a new number, never a reused one). */
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 0;
+
+function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
+/** Bind groups a program keeps, most recently used last (enough for one per layer of a deep model and projection). */
+export const BIND_GROUP_CACHE_SIZE = 128;
+
 /** Per cached pipeline, the `uses` list checkUses last accepted (comma-joined): a cached pipeline is checked once. */
 const usesChecked = new WeakMap<GPUComputePipeline, string>();
 
@@ -164,15 +178,37 @@ export class ComputeProgram {
     return program;
   }
 
-  /** Bind group 0 holding buffers[b] at binding b, for the bindings the entry point uses. */
+  /** Bind groups built so far, keyed by label and the buffers (and ranges) bound; BIND_GROUP_CACHE_SIZE at most, least recently used dropped. */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+
+  /**
+   * Bind group 0 holding buffers[b] at binding b, for the bindings the entry point uses. A
+   * bind group depends only on the layout and the buffers, so one built for the same buffers
+   * (the same objects, offsets and sizes) is returned again: a kernel encoded each step with
+   * the same weights and scratch builds its bind group once, not once per dispatch.
+   */
   bindGroup(buffers: readonly BindingBuffer[], label = this.label): GPUBindGroup {
     const at = (b: number): BindingBuffer => {
       const r = buffers[b];
       if (!r) throw new GpuError(`${this.label}: no buffer given for binding ${b}, which its entry point uses`);
       return r;
     };
-    const entries = this.uses ? this.uses.map((b) => entry(b, at(b))) : buffers.map((r, b) => entry(b, r));
-    return this.device.createBindGroup({ label, layout: this.layout, entries });
+    const bindings = this.uses ?? [...buffers.keys()];
+    let key = label;
+    for (const b of bindings) {
+      const r = at(b);
+      key += 'buffer' in r ? `|${b}:${bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? ''}` : `|${b}:${bufferId(r)}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (group) {
+      this.bindGroups.delete(key); // re-inserted below: most recently used last
+    } else {
+      const entries = bindings.map((b) => entry(b, at(b)));
+      group = this.device.createBindGroup({ label, layout: this.layout, entries });
+      if (this.bindGroups.size >= BIND_GROUP_CACHE_SIZE) this.bindGroups.delete(this.bindGroups.keys().next().value!);
+    }
+    this.bindGroups.set(key, group);
+    return group;
   }
 
   /** Records one dispatch of `grid` workgroups with `bindGroup` as group 0. */
