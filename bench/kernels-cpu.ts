@@ -417,7 +417,7 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
   );
 }
 
-/** A p-value, 3 significant digits (0.0412, 0.000617). */
+/** A p-value: two decimals from 0.1 up (0.73), below it 3 significant digits (0.0412, 0.000617). */
 const formatP = (p: number) => (p >= 0.1 ? p.toFixed(2) : p.toPrecision(3));
 
 /** A ratio as a signed difference from 1 in percent ("+3.2 %", "−4.1 %"). */
@@ -425,15 +425,17 @@ const signedPct = (x: number) => `${x >= 1 ? '+' : '−'}${Math.abs(100 * (x - 1
 
 /** The line under the table: what identical kernels differed by in this run (the band: information), and the test that marks rows. */
 export function noiseFloorText(floor: NoiseFloor): string {
+  const rounds = floor.ratios.length;
+  const minP = smallestP(rounds, rounds); // the control and every row ran the same rounds
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   return (
     `noise floor measured in this run: identical kernels differ by ${signedPct(floor.median)} ` +
-    `(control over f32 default, median of ${floor.ratios.length} rounds; per round ${signedPct(floor.min)} … ${signedPct(floor.max)}); ` +
+    `(control over f32 default, median of ${rounds} rounds; per round ${signedPct(floor.min)} … ${signedPct(floor.max)}); ` +
     `that spread mirrored around 100 %: ${pct(floor.low)} … ${pct(floor.high)}. ` +
     `Each row: ${MANN_WHITNEY} test of its per-round paired shares against the control's, "beyond noise" at p < ${NOISE_ALPHA} ` +
     `(identical kernels in at most ${100 * NOISE_ALPHA} % of runs, per row), "within noise" otherwise; ` +
-    `${floor.ratios.length} rounds reach p ≥ ${formatP(smallestP(floor.ratios.length, floor.ratios.length))}` +
-    (smallestP(floor.ratios.length, floor.ratios.length) >= NOISE_ALPHA ? ': too few to mark a row' : '')
+    `${rounds} rounds reach p ≥ ${formatP(minP)}` +
+    (minP >= NOISE_ALPHA ? ': too few to mark a row' : '')
   );
 }
 
