@@ -185,8 +185,12 @@ export function noiseFloor(ratios: readonly number[]): NoiseFloor {
   };
 }
 
-/** The f32 default (the reference of every share of f32) among measured rows. */
-const referenceRow = (rows: readonly CpuMeasured[]) => rows.find((r) => r.format === 'f32' && r.role === 'default');
+/** Whether a row is the f32 default: the reference of every share of f32 (and of the control). */
+export const isReference = (r: { format: string; role: CpuMeasured['role'] }) =>
+  r.format === 'f32' && r.role === 'default';
+
+/** The f32 default among measured rows. */
+const referenceRow = (rows: readonly CpuMeasured[]) => rows.find(isReference);
 
 /**
  * The noise floor of the control among `rows` against the f32 default; undefined when either

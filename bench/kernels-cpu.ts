@@ -41,6 +41,7 @@ import { MANN_WHITNEY, smallestP } from '../src/util/rank-test.ts';
 import {
   NOISE_ALPHA,
   controlFloor,
+  isReference,
   measureRounds,
   ratioTable,
   spread,
@@ -187,7 +188,7 @@ async function buildShapeVariants(
       });
     }
   }
-  const ref = built.find((b) => b.measured.format === 'f32' && b.measured.role === 'default');
+  const ref = built.find((b) => isReference(b.measured));
   if (!o.control || !ref) return;
   // The control: its own problem (same seed and routing, its own buffers) and its own pipelines.
   const problem = buildGemmProblem(gpu, shape, 'f32', { seed: 7, skew: o.skew });
@@ -369,7 +370,7 @@ export function cpuTableText(rows: readonly CpuRatioRow[], fma: { flops: number;
   const noise = rows.some((r) => r.role === 'control');
   const noiseCell = (r: CpuRatioRow): Cell => {
     if (r.role === 'control') return 'control';
-    if (r.format === 'f32' && r.role === 'default') return 'reference';
+    if (isReference(r)) return 'reference';
     if (r.p === undefined) return '-';
     const p = `p ${formatP(r.p)}`;
     if (r.withinNoise === undefined) return `${p}, too few rounds (min p ${formatP(r.minP!)})`;
@@ -447,7 +448,7 @@ function printTable(
   control: boolean,
 ): void {
   process.stdout.write(`\n${label}\n${cpuTableText(rows, fma)}\n`);
-  if (!rows.some((r) => r.format === 'f32' && r.role === 'default'))
+  if (!rows.some(isReference))
     process.stdout.write(
       `(no f32 default in this run: add f32 to --formats for the share of f32's rate${control ? ' and the control' : ''})\n`,
     );
