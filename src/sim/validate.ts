@@ -27,6 +27,7 @@
 
 import { ROOFLINE_TEXT, calibrationText, type Efficiency } from '../hardware/efficiency.ts';
 import { formatTable } from '../report/table.ts';
+import { median } from '../util/stats.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { Breakdown, BreakdownKey } from '../timeline/categories.ts';
 import {
@@ -685,12 +686,8 @@ export function withinTolerance(id: string, modeled: number, published: number, 
   return Math.abs((modeled - published) / published) <= tol;
 }
 
-function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+/** The median of `xs` (util/stats), null where there is none. */
+const medianOrNull = (xs: readonly number[]): number | null => (xs.length === 0 ? null : median(xs));
 
 /** Every declared measurement, calibration first. */
 export function allMeasurements(): Measurement[] {
@@ -830,7 +827,7 @@ export function runValidation(o: ValidationOptions = {}): ValidationReport {
     summary: {
       calibration: { within: cal.filter((r) => r.withinTolerance).length, of: cal.length },
       validation: {
-        medianAbsError: median(errs),
+        medianAbsError: medianOrNull(errs),
         compared: errs.length,
         notModeled: val.filter((r) => r.notModeled !== null).length,
       },
@@ -851,11 +848,11 @@ export function barRegimeSummary(validation: readonly ValidateRow[], limit: numb
   const changes = atCap.filter((r) => r.rateEquivalent?.change != null).map((r) => Math.abs(r.rateEquivalent!.change!));
   return {
     load: limit,
-    medianAbsError: median(inRegime.map((r) => Math.abs(r.error!))),
+    medianAbsError: medianOrNull(inRegime.map((r) => Math.abs(r.error!))),
     compared: inRegime.length,
     atCapacity: {
       rows: atCap.length,
-      medianAbsRateEquivalent: median(changes),
+      medianAbsRateEquivalent: medianOrNull(changes),
       reachable: changes.length,
       notMonotone: atCap.filter((r) => r.rateEquivalent !== null && !r.rateEquivalent.monotone).length,
     },
