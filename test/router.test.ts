@@ -10,7 +10,15 @@ import {
   type RouterParams,
   type RouterReference,
 } from '../src/kernels/router.ts';
-import { parseRouterVariant, routerVariantProblem } from '../src/kernels/routing-params.ts';
+import {
+  MAX_PER_TOKEN_WORKGROUP,
+  MAX_TOKENS_PER_WORKGROUP,
+  ROUTER_VARIANT_FORMS,
+  parseRouterVariant,
+  routerVariantForms,
+  routerVariantName,
+  routerVariantProblem,
+} from '../src/kernels/routing-params.ts';
 import { TuningCache, adapterKey, memoryStore } from '../src/tuning/tuning-cache.ts';
 import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
 import { routerShapeClass } from '../src/tuning/shape-class.ts';
@@ -538,6 +546,23 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     const odd = await RouterKernel.create(gpu, deepseek({ hidden: 45 }));
     expect(odd.variantName, why('H % 4 != 0: one pass, workgroup selection')).toBe('fused:tb:4');
     odd.destroy();
+  });
+
+  it('every declared form parses at a random N to its row, is written back by name, and is named in the refusal', () => {
+    const refusal = parseRouterVariant('xx:4') as string;
+    for (const f of ROUTER_VARIANT_FORMS) {
+      const max = f.selection === 'pt' ? MAX_PER_TOKEN_WORKGROUP : MAX_TOKENS_PER_WORKGROUP;
+      const v = { selection: f.selection, fused: f.fused, tokensPerWorkgroup: 1 + rng.int(max) };
+      const name = routerVariantName(v);
+      expect(parseRouterVariant(name), why(name)).toEqual(v);
+      const form = `'${name.replace(/\d+$/, 'N')}'`;
+      expect(refusal, why(form)).toContain(form);
+      expect(routerVariantForms(' | ', true), why(form)).toContain(f.note ? `${form} (${f.note})` : form);
+      expect(parseRouterVariant(name.replace(/\d+$/, String(max + 1))), why(name)).toContain(
+        `(use '${name.replace(/\d+$/, String(max))}')`,
+      );
+    }
+    expect(refusal).toBe("expected 'tb:N', 'fused:tb:N' or 'pt:N' with N a positive integer, got 'xx:4'");
   });
 
   it("perTokenBytes counts every function-scope variable the shader's main declares (WGSL's limit counts them all)", () => {

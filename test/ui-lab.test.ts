@@ -22,6 +22,7 @@ import type { LabRunReport } from '../src/ui/lab-runner.ts';
 import type { LabResult } from '../src/lab/run.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
 import { DEFAULT_SHAPE, LAB_KERNELS } from '../src/lab/types.ts';
+import { routerVariantForms } from '../src/kernels/routing-params.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -181,6 +182,10 @@ describe('lab view state', () => {
     expect(p.spec).not.toBeNull();
     expect(p.warnings.join(' ')).toMatch(/GFLOP per run/);
     expect(parseLabForm(defaultLabForm()).warnings).toEqual([]);
+  });
+
+  it("the variant help lists the router's forms from their one declaration", () => {
+    expect(LAB_FIELD.variant.help).toContain(`router ${routerVariantForms(' | ')};`);
   });
 
   it('labels every field', () => {

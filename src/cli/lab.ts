@@ -15,6 +15,7 @@ import { MAX_RUNS, checkLabSizes } from '../lab/sizes.ts';
 import { checkTuningPath } from '../tuning/tuning-store-node.ts';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import { recordingTuningCache } from '../tuning/tuning-store.ts';
+import { routerVariantForms } from '../kernels/routing-params.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabShape } from '../lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
@@ -51,7 +52,7 @@ const SPEC: Spec = {
     kind: 'string',
     help:
       "configuration: expert-gemm 'sx4:8x4:2x2' | 'sx4:8x4:4x4:quad' (subgroups wider than 4) | 'tile:4x4:8x8' | 'naive' …, " +
-      "router 'tb:N' | 'fused:tb:N' | 'pt:N' (one invocation per token), attention 'bk:N'",
+      `router ${routerVariantForms(' | ', true)}, attention 'bk:N'`,
     placeholder: 'name',
   },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 5; sweep 3)', placeholder: 'n' },

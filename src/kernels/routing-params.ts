@@ -139,10 +139,32 @@ export const MAX_TOKENS_PER_WORKGROUP = 16;
 /** Invocations (= tokens) per workgroup of 'pt:N': WebGPU's default maxComputeInvocationsPerWorkgroup. */
 export const MAX_PER_TOKEN_WORKGROUP = 256;
 
-export const routerVariantName = (v: RouterVariant): string =>
-  `${v.fused ? 'fused:' : ''}${v.selection}:${v.tokensPerWorkgroup}`;
+type RouterForm = Pick<RouterVariant, 'selection' | 'fused'>;
 
-const VARIANT_FORMS = "'tb:N', 'fused:tb:N' or 'pt:N'";
+/**
+ * The variant forms, written 'tb:N', 'fused:tb:N', 'pt:N' (N tokens per workgroup): the one
+ * list the parser matches and names in its refusals, and the lab's and the page's variant help
+ * list (`note`: shown after the form in the lab's help). A new form is a new row here (and its
+ * kernel).
+ */
+export const ROUTER_VARIANT_FORMS: readonly (RouterForm & { note?: string })[] = [
+  { selection: 'tb', fused: false },
+  { selection: 'tb', fused: true },
+  { selection: 'pt', fused: false, note: 'one invocation per token' },
+];
+
+const written = (f: RouterForm, n: number | 'N'): string => `${f.fused ? 'fused:' : ''}${f.selection}:${n}`;
+
+export const routerVariantName = (v: RouterVariant): string => written(v, v.tokensPerWorkgroup);
+
+/**
+ * The forms quoted: "'tb:N', 'fused:tb:N' or 'pt:N'" (joined 'or') or "'tb:N' | 'fused:tb:N' | 'pt:N'"
+ * (joined ' | '); with `notes`, each note in parentheses after its form.
+ */
+export function routerVariantForms(joined: 'or' | ' | ', notes = false): string {
+  const quoted = ROUTER_VARIANT_FORMS.map((f) => `'${written(f, 'N')}'${notes && f.note ? ` (${f.note})` : ''}`);
+  return joined === ' | ' ? quoted.join(' | ') : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
+}
 
 /**
  * Why variant `v` cannot route these parameters (a parse error, or 'pt:N' where the GEMM pass
@@ -159,13 +181,14 @@ export function routerVariantProblem(v: string, p: Pick<RouterParams, 'hidden'>)
 
 /** 'tb:N', 'fused:tb:N' (N in 1..16) or 'pt:N' (N in 1..256), else an error message naming the valid forms. */
 export function parseRouterVariant(v: string): RouterVariant | string {
-  const m = /^(fused:)?(tb|pt):(\d+)$/.exec(v.trim());
-  if (!m || !(+m[3] >= 1)) return `expected ${VARIANT_FORMS} with N a positive integer, got '${v}'`;
-  const selection = m[2] as 'tb' | 'pt';
-  const n = +m[3];
-  if (selection === 'pt' && m[1])
+  const m = /^(.*:)(\d+)$/.exec(v.trim());
+  const n = m ? +m[2] : NaN;
+  if (m?.[1] === 'fused:pt:')
     return `'${v.trim()}': the per-token selection takes its logits from the GEMM pass (use 'pt:${n}', or 'fused:tb:N')`;
+  const form = m && ROUTER_VARIANT_FORMS.find((f) => written(f, 'N') === `${m[1]}N`);
+  if (!form || !(n >= 1)) return `expected ${routerVariantForms('or')} with N a positive integer, got '${v}'`;
+  const { selection, fused } = form;
   const max = selection === 'pt' ? MAX_PER_TOKEN_WORKGROUP : MAX_TOKENS_PER_WORKGROUP;
-  if (n > max) return `'${v.trim()}': tokens per workgroup ${n} is above ${max} (use '${selection}:${max}')`;
-  return { selection, fused: !!m[1], tokensPerWorkgroup: n };
+  if (n > max) return `'${v.trim()}': tokens per workgroup ${n} is above ${max} (use '${m[1]}${max}')`;
+  return { selection, fused, tokensPerWorkgroup: n };
 }

@@ -9,7 +9,7 @@
 //
 // Pure module (Node and browser).
 import { parseVariant } from '../kernels/gemm-variant.ts';
-import { parseRouterVariant } from '../kernels/routing-params.ts';
+import { parseRouterVariant, routerVariantForms } from '../kernels/routing-params.ts';
 import { MAX_HEAD_DIM } from '../kernels/attention.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { LAB_REGISTRY } from '../lab/registry.ts';
@@ -165,7 +165,7 @@ export const LAB_FIELDS: readonly LabFieldDef[] = [
     default: '',
     help:
       "Blank: the tuned or default configuration. expert-gemm 'sx4:8x4:2x2', 'sx4:8x4:4x4:quad' (subgroups wider than 4), " +
-      "'tile:4x4:8x8', 'naive'…; router 'tb:N' | 'fused:tb:N' | 'pt:N'; attention 'bk:N'.",
+      `'tile:4x4:8x8', 'naive'…; router ${routerVariantForms(' | ')}; attention 'bk:N'.`,
   },
   {
     key: 'runs',
