@@ -23,12 +23,30 @@ describe(`word copy kernel (seed ${SEED})`, () => {
     const dstBuf = createBufferWith(gpu, dst0, 'dst');
     const k = await CopyKernel.create(gpu);
     const enc = gpu.device.createCommandEncoder();
+    // Counts what the pass records: the pipeline set once for all its dispatches.
+    const calls = { setPipeline: 0, dispatchWorkgroups: 0 };
+    const begin = enc.beginComputePass.bind(enc);
+    enc.beginComputePass = (d?: GPUComputePassDescriptor) => {
+      const pass = begin(d);
+      for (const m of ['setPipeline', 'dispatchWorkgroups'] as const) {
+        const real = pass[m].bind(pass) as (...a: unknown[]) => void;
+        (pass as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+          calls[m]++;
+          real(...a);
+        };
+      }
+      return pass;
+    };
     k.encode(
       enc,
       copies.map((c) => ({ src: srcBuf, srcOffset: 4 * c.s, dst: dstBuf, dstOffset: 4 * c.d, bytes: 4 * c.n })),
       'merge',
     );
     gpu.device.queue.submit([enc.finish()]);
+    expect(calls, 'one dispatch per non-empty copy, one pipeline for the pass').toEqual({
+      setPipeline: 1,
+      dispatchWorkgroups: copies.filter((c) => c.n > 0).length,
+    });
     expect(copies[1].n / 4, 'the second copy spans more than one workgroup').toBeGreaterThan(256);
     const want = dst0.slice();
     for (const c of copies) want.set(src.subarray(c.s, c.s + c.n), c.d);

@@ -214,7 +214,28 @@ export class ComputeProgram {
   /** Records one dispatch of `grid` workgroups with `bindGroup` as group 0. */
   dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, grid: readonly number[]): void {
     pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(grid[0], grid[1] ?? 1, grid[2] ?? 1);
+    record(pass, bindGroup, grid);
   }
+
+  /**
+   * Records the dispatches in order within one pass, the pipeline set once (not once per
+   * dispatch as `dispatch` does): for a kernel that dispatches this program several times in
+   * a pass. Nothing is recorded for an empty list.
+   */
+  dispatchEach(pass: GPUComputePassEncoder, dispatches: readonly ProgramDispatch[]): void {
+    if (dispatches.length === 0) return;
+    pass.setPipeline(this.pipeline);
+    for (const d of dispatches) record(pass, d.bindGroup, d.grid);
+  }
+}
+
+/** One dispatch of a program: its group 0 and its grid of workgroups. */
+export interface ProgramDispatch {
+  bindGroup: GPUBindGroup;
+  grid: readonly number[];
+}
+
+function record(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, grid: readonly number[]): void {
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(grid[0], grid[1] ?? 1, grid[2] ?? 1);
 }

@@ -29,7 +29,7 @@ export class CopyKernel {
     return new CopyKernel(gpu, program);
   }
 
-  /** One timed pass (`label`) holding every copy, one dispatch each. */
+  /** One timed pass (`label`) holding every copy, one dispatch each (the pipeline set once). */
   encode(enc: GPUCommandEncoder, copies: WordCopy[], label: string, timer?: GpuTimer): void {
     // Every copy is checked, its grid included, before the pass is begun.
     const grids = copies.map((c) => {
@@ -39,13 +39,13 @@ export class CopyKernel {
         throw new Error(`copy: ${c.bytes} bytes overrun a buffer`);
       return workgroupGrid(Math.ceil(c.bytes / 16 / 256), this.gpu.device.limits, `copy of ${c.bytes} bytes`);
     });
-    const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
-    copies.forEach((c, i) => {
-      if (c.bytes === 0) return;
-      const count = c.bytes / 16;
-      const bind = this.program.bindGroup([this.params.get(c.srcOffset / 16, c.dstOffset / 16, count), c.src, c.dst]);
-      this.program.dispatch(pass, bind, grids[i]);
+    const dispatches = copies.flatMap((c, i) => {
+      if (c.bytes === 0) return [];
+      const sizes = this.params.get(c.srcOffset / 16, c.dstOffset / 16, c.bytes / 16);
+      return [{ bindGroup: this.program.bindGroup([sizes, c.src, c.dst]), grid: grids[i] }];
     });
+    const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
+    this.program.dispatchEach(pass, dispatches);
     pass.end();
   }
 
