@@ -100,6 +100,27 @@ describe('gridDimension', () => {
   });
 });
 
+describe('a grid refusal message built only when refusing', () => {
+  it('a function `why` is never called within the limit, and called once for the refusal it names', () => {
+    for (let i = 0; i < 1000; i++) {
+      const max = 1 + rng.int(40);
+      const square = rng.int(2) === 0; // workgroupGrid (limit²) or gridDimension (limit)
+      const count = rng.int(square ? 2 * max * max + 2 : 2 * max + 2);
+      const what = withSeed(`${square ? 'workgroupGrid' : 'gridDimension'} of ${count}, limit ${max}`);
+      let calls = 0;
+      const why = () => {
+        calls++;
+        return `the lazy dispatch ${i}`;
+      };
+      const err = thrown(() => (square ? workgroupGrid : gridDimension)(count, limitsOf(max), why));
+      const refused = count > (square ? max * max : max);
+      expect(err instanceof LimitExceededError, what).toBe(refused);
+      expect(calls, what).toBe(refused ? 1 : 0);
+      if (refused) expect((err as Error).message, what).toContain(`the lazy dispatch ${i}`);
+    }
+  });
+});
+
 describe('tiledGrid (the grouped and dense GEMM grids)', () => {
   const variants = ['tile:4x4:8x8', 'sx4:8x4:2x2', 'sw4:4x8:2x2', 'tile:2x4:4x4'].map(
     (v) => parseVariant(v) as TileVariant,

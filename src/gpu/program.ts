@@ -28,10 +28,19 @@ export type GridLimits = Pick<GPUSupportedLimits, 'maxComputeWorkgroupsPerDimens
 
 const GRID_LIMIT = 'maxComputeWorkgroupsPerDimension';
 
+/**
+ * What a grid refusal says the dispatch is for: a string, or a function building it, called
+ * only when refusing (an encode within the limit then builds no message).
+ */
+export type GridWhy = string | (() => string);
+
+/** The text of `why`. */
+export const gridWhyText = (why: GridWhy): string => (typeof why === 'string' ? why : why());
+
 /** `n` workgroups along one grid dimension; LimitExceededError (saying `why`) past the device's limit. */
-export function gridDimension(n: number, limits: GridLimits, why: string): number {
+export function gridDimension(n: number, limits: GridLimits, why: GridWhy): number {
   const allowed = limits.maxComputeWorkgroupsPerDimension;
-  if (n > allowed) throw new LimitExceededError(GRID_LIMIT, n, allowed, why);
+  if (n > allowed) throw new LimitExceededError(GRID_LIMIT, n, allowed, gridWhyText(why));
   return n;
 }
 
@@ -44,13 +53,14 @@ function ceilSqrt(n: number): number {
 }
 
 /** The 2-D grid [x, y] for `count` independent workgroups (see the header). */
-export function workgroupGrid(count: number, limits: GridLimits, why = 'this dispatch'): [number, number] {
+export function workgroupGrid(count: number, limits: GridLimits, why: GridWhy = 'this dispatch'): [number, number] {
   if (!Number.isInteger(count) || count < 0)
     throw new RangeError(`workgroupGrid: count must be a non-negative integer (got ${count})`);
   const max = limits.maxComputeWorkgroupsPerDimension;
   if (count <= max) return [count, 1];
   const y = Math.ceil(count / max);
-  if (y > max) throw new LimitExceededError(GRID_LIMIT, ceilSqrt(count), max, `${why} (${count} workgroups in x·y)`);
+  if (y > max)
+    throw new LimitExceededError(GRID_LIMIT, ceilSqrt(count), max, `${gridWhyText(why)} (${count} workgroups in x·y)`);
   return [Math.ceil(count / y), y];
 }
 

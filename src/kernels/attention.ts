@@ -109,7 +109,7 @@ export class AttentionKernel {
     const tiles = gridDimension(
       Math.ceil(S / BLOCK_Q),
       this.gpu.device.limits,
-      `attention over ${S} tokens (one workgroup per ${BLOCK_Q} queries)`,
+      () => `attention over ${S} tokens (one workgroup per ${BLOCK_Q} queries)`,
     );
     for (const [buf, what] of [
       [b.q, 'q'],

@@ -89,7 +89,7 @@ export class CombineKernel {
     const s = shared === 'none' ? this.dummy : need(b.shared, T * H * 4, 'shared');
     const x = shared === 'gated' ? need(b.x, T * H * 4, 'x') : this.dummy;
     const gw = shared === 'gated' ? need(b.sharedGateW, H * 4, 'sharedGateW') : this.dummy;
-    const grid = workgroupGrid(T, this.gpu.device.limits, `combine of ${T} tokens`);
+    const grid = workgroupGrid(T, this.gpu.device.limits, () => `combine of ${T} tokens`);
     const bind = this.program.bindGroup([this.sizes.get(T), b.y, b.inv, b.topkWeight, s, x, gw, b.out]);
     const pass = encoder.beginComputePass({ label: 'combine', timestampWrites: timer?.writes('combine') });
     if (T > 0) this.program.dispatch(pass, bind, grid);

@@ -37,7 +37,7 @@ export class CopyKernel {
         if (v % 16) throw new Error(`copy: offsets and sizes must be multiples of 16 bytes (got ${v})`);
       if (c.srcOffset + c.bytes > c.src.size || c.dstOffset + c.bytes > c.dst.size)
         throw new Error(`copy: ${c.bytes} bytes overrun a buffer`);
-      return workgroupGrid(Math.ceil(c.bytes / 16 / 256), this.gpu.device.limits, `copy of ${c.bytes} bytes`);
+      return workgroupGrid(Math.ceil(c.bytes / 16 / 256), this.gpu.device.limits, () => `copy of ${c.bytes} bytes`);
     });
     const dispatches = copies.flatMap((c, i) => {
       if (c.bytes === 0) return [];

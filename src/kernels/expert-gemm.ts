@@ -389,8 +389,10 @@ export class GroupedExpertGemm {
   grid(proj: Projection, rows: number): [number, number, number] {
     const outputs = proj === 'gate_up' ? this.params.expertHidden : this.params.hidden;
     const limits = this.gpu.device.limits;
-    if (this.variant.kind === 'naive')
-      return [...workgroupGrid(Math.ceil((rows * outputs) / 64), limits, `expert gemm ${proj} of ${rows} rows`), 1];
+    if (this.variant.kind === 'naive') {
+      const why = () => `expert gemm ${proj} of ${rows} rows`;
+      return [...workgroupGrid(Math.ceil((rows * outputs) / 64), limits, why), 1];
+    }
     return tiledGrid(this.variant, outputs, rows, this.params.experts, limits, `expert gemm ${proj}`);
   }
 
@@ -419,10 +421,11 @@ export function tiledGrid(
   const x = gridDimension(
     Math.ceil(outputs / tileCols),
     limits,
-    `${what}: ${outputs} output columns in tiles of ${tileCols}`,
+    () => `${what}: ${outputs} output columns in tiles of ${tileCols}`,
   );
   const slots = Math.floor(rows / tileRows) + experts;
-  return [x, ...workgroupGrid(slots, limits, `${what}: ${rows} rows in tiles of ${tileRows} over ${experts} experts`)];
+  const why = () => `${what}: ${rows} rows in tiles of ${tileRows} over ${experts} experts`;
+  return [x, ...workgroupGrid(slots, limits, why)];
 }
 
 /**

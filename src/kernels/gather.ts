@@ -49,7 +49,7 @@ export class GatherKernel {
       throw new Error(`gather: rows must be a non-negative integer (got ${b.rows})`);
     if (b.out.size < b.rows * H * 4) throw new Error(`gather: out holds ${b.out.size} bytes, needs ${b.rows * H * 4}`);
     if (b.idx.size < b.rows * 4) throw new Error(`gather: idx holds ${b.idx.size} bytes, needs ${b.rows * 4}`);
-    const grid = workgroupGrid(b.rows, this.gpu.device.limits, `gather of ${b.rows} rows`);
+    const grid = workgroupGrid(b.rows, this.gpu.device.limits, () => `gather of ${b.rows} rows`);
     const label = b.label ?? 'gather';
     const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
     if (b.rows > 0) {

@@ -84,7 +84,11 @@ export class PermuteKernel {
     for (const [buf, bytes, what] of need) {
       if (buf.size < bytes) throw new Error(`permute: ${what} buffer holds ${buf.size} bytes, needs ${bytes}`);
     }
-    const grid = workgroupGrid(chunks, this.gpu.device.limits, `permute of ${pairs} pairs (${CHUNK} per workgroup)`);
+    const grid = workgroupGrid(
+      chunks,
+      this.gpu.device.limits,
+      () => `permute of ${pairs} pairs (${CHUNK} per workgroup)`,
+    );
     const all = [
       this.sizes.get(pairs, chunks),
       b.topkIdx,

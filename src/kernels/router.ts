@@ -290,7 +290,11 @@ export class RouterKernel {
     if (hasBias) needBytes(b.bias!, experts * 4, 'router bias');
     needBytes(b.topkIdx, T * topK * 4, 'router topkIdx');
     needBytes(b.topkWeight, T * topK * 4, 'router topkWeight');
-    const grid = workgroupGrid(Math.ceil(T / this.tokensPerWorkgroup), this.gpu.device.limits, `router of ${T} tokens`);
+    const grid = workgroupGrid(
+      Math.ceil(T / this.tokensPerWorkgroup),
+      this.gpu.device.limits,
+      () => `router of ${T} tokens`,
+    );
 
     const logits = this.logitsScratch.get(
       T * experts * 4,

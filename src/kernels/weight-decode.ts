@@ -61,7 +61,11 @@ export class UnpackKernel {
    */
   encode(enc: GPUCommandEncoder, which: MatrixName, block: GPUBufferBinding, out: GPUBuffer, timer?: GpuTimer): void {
     const m = this.layout[which];
-    const grid = workgroupGrid(Math.ceil((m.rows * m.rowWords) / 64), this.gpu.device.limits, `unpack of ${which}`);
+    const grid = workgroupGrid(
+      Math.ceil((m.rows * m.rowWords) / 64),
+      this.gpu.device.limits,
+      () => `unpack of ${which}`,
+    );
     const bind = this.program.bindGroup([block, out, this.uniforms[which]]);
     const pass = enc.beginComputePass({ label: `unpack ${which}`, timestampWrites: timer?.writes('decode') });
     this.program.dispatch(pass, bind, grid);
