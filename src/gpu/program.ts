@@ -195,7 +195,10 @@ export class ComputeProgram {
    * Bind group 0 holding buffers[b] at binding b, for the bindings the entry point uses. A
    * bind group depends only on the layout and the buffers, so one built for the same buffers
    * (the same objects, offsets and sizes) is returned again: a kernel encoded each step with
-   * the same weights and scratch builds its bind group once, not once per dispatch.
+   * the same weights and scratch builds its bind group once, not once per dispatch. A
+   * cached group holds its buffers: a buffer destroyed while such a group is cached must
+   * never be given here again (the group returned would fail at submit); a new buffer is
+   * always a new key (SizeUniforms relies on this when it destroys what it evicts).
    */
   bindGroup(buffers: readonly BindingBuffer[], label = this.label): GPUBindGroup {
     const at = (b: number): BindingBuffer => {

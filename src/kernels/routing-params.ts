@@ -76,29 +76,52 @@ export function validateRouterParams(p: RouterParams): void {
   }
 }
 
-/** Distinct value sets kept before the cache starts over (token counts are unbounded). */
-const MAX_SIZE_UNIFORMS = 256;
+/** Distinct value sets a SizeUniforms keeps (token counts are unbounded): the least recently used past it is destroyed. */
+export const MAX_SIZE_UNIFORMS = 256;
 
 /**
  * Uniform buffers holding one u32 per distinct value, created once and reused. Kernels
  * take their per-call size (`tokens`) from here instead of rewriting one uniform with
  * queue.writeBuffer, so several encodes with different sizes can share an encoder.
- * Past MAX_SIZE_UNIFORMS distinct sets the cache starts over; the dropped buffers are left
- * to GC, never destroyed (an encoder not yet submitted may still reference them).
+ *
+ * At most `capacity` buffers are kept; a new set past it destroys the least recently used
+ * one. What that destroy may reach, and why it cannot:
+ * - A bind group holding it, cached by ComputeProgram.bindGroup: groups are keyed by the
+ *   buffer object, and an evicted buffer is never handed out again (its values asked for
+ *   again get a new buffer, so a new group), so no later bindGroup call returns a group
+ *   holding it; such groups only age out of that cache. This holds because a kernel binds
+ *   what get returns at once and never keeps it past the encode.
+ * - Work recorded but not yet submitted: submitting a destroyed buffer is a validation
+ *   error. A buffer is evicted only after `capacity` other sets were asked for since it was
+ *   last, so work that asks this cache for at most `capacity` distinct sets between submits
+ *   is safe (a kernel asks for one or two per encode; CopyKernel bounds its copies per pass).
+ * Work already submitted keeps its buffers alive until it completes (WebGPU defers the
+ * destroy).
  */
 export class SizeUniforms {
+  /** Least recently used first. */
   private readonly cache = new Map<string, GPUBuffer>();
 
   constructor(
     private readonly device: GPUDevice,
     private readonly label: string,
-  ) {}
+    private readonly capacity = MAX_SIZE_UNIFORMS,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`SizeUniforms '${label}': capacity must be a positive integer (got ${capacity})`);
+  }
 
   get(...values: number[]): GPUBuffer {
     const key = values.join(',');
     let buf = this.cache.get(key);
-    if (!buf) {
-      if (this.cache.size >= MAX_SIZE_UNIFORMS) this.cache.clear();
+    if (buf) {
+      this.cache.delete(key); // re-inserted below: most recently used last
+    } else {
+      if (this.cache.size >= this.capacity) {
+        const [oldest, evicted] = this.cache.entries().next().value!;
+        this.cache.delete(oldest);
+        evicted.destroy();
+      }
       const words = new Uint32Array(Math.max(4, Math.ceil(values.length / 4) * 4));
       words.set(values);
       buf = this.device.createBuffer({
@@ -109,8 +132,8 @@ export class SizeUniforms {
       });
       new Uint32Array(buf.getMappedRange()).set(words);
       buf.unmap();
-      this.cache.set(key, buf);
     }
+    this.cache.set(key, buf);
     return buf;
   }
 
