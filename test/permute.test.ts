@@ -190,10 +190,14 @@ describe('ScratchBuffer (the permute and router scratch)', () => {
       Math.ceil(Math.log2(Math.max(bytes, 16) / 16)) + 1,
     );
     // Up to the binding limit a request is held (the doubling clamped to it); past it, refused.
-    expect(scratch.get(limit).size, why('a request of the whole limit')).toBe(limit);
+    // The refusal's text, given as a function, is built only when refusing.
+    let built = 0;
+    const lazy = () => (built++, 'the test request');
+    expect(scratch.get(limit, lazy).size, why('a request of the whole limit')).toBe(limit);
+    expect(built, 'no text built for a request held').toBe(0);
     const err = (() => {
       try {
-        scratch.get(limit + 4, 'the test request');
+        scratch.get(limit + 4, lazy);
       } catch (e) {
         return e;
       }
@@ -202,6 +206,7 @@ describe('ScratchBuffer (the permute and router scratch)', () => {
     expect((err as Error).message).toBe(
       `the test request needs maxStorageBufferBindingSize = ${limit + 4}, but this adapter allows at most ${limit}`,
     );
+    expect(built, 'the text built once, for the refusal').toBe(1);
     scratch.destroy();
   });
 });

@@ -1,6 +1,6 @@
 // Small buffer helpers: create from data, read back, and sizes that bindings accept.
 import type { Gpu } from './device.ts';
-import { LimitExceededError } from './errors.ts';
+import { LimitExceededError, whyText, type Why } from './errors.ts';
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST (literal: usable before globals exist)
 
@@ -100,11 +100,11 @@ export class ScratchBuffer {
    * maxStorageBufferBindingSize is refused here (LimitExceededError saying `why`), before the
    * caller encodes anything, rather than as a validation error that would leave the output unwritten.
    */
-  get(bytes: number, why = `the ${this.label} scratch`): GPUBuffer {
+  get(bytes: number, why: Why = `the ${this.label} scratch`): GPUBuffer {
     const last = this.buffers[this.buffers.length - 1];
     if (last && last.size >= bytes) return last;
     const allowed = this.device.limits.maxStorageBufferBindingSize;
-    if (bytes > allowed) throw new LimitExceededError('maxStorageBufferBindingSize', bytes, allowed, why);
+    if (bytes > allowed) throw new LimitExceededError('maxStorageBufferBindingSize', bytes, allowed, whyText(why));
     const doubled = Math.min(2 * (last?.size ?? 0), allowed);
     const buf = this.device.createBuffer({
       size: Math.max(16, bytes, doubled),

@@ -13,6 +13,15 @@ export class WebGpuUnavailableError extends GpuError {
 /** Who sets a limit: the adapter (a GPUSupportedLimits field) or the WGSL spec itself (§2.4 "Limits", the same on every adapter). */
 export type LimitSetter = 'adapter' | 'wgsl';
 
+/**
+ * What a refusal says the work is for: a string, or a function building it, called only when
+ * refusing (a per-encode check within the limit then formats no message).
+ */
+export type Why = string | (() => string);
+
+/** The text of `why`. */
+export const whyText = (why: Why): string => (typeof why === 'string' ? why : why());
+
 /** A configuration needs more of some limit than this adapter (or WGSL itself: `setBy`) allows. */
 export class LimitExceededError extends GpuError {
   override name = 'LimitExceededError';

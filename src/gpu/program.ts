@@ -16,7 +16,7 @@
 // x·y ≥ count with fewer than y spare ids. It fits only while y ≤ L, i.e. count ≤ L²: past
 // that the dispatch is refused before anything is encoded, naming the limit, the smallest
 // L that would fit (⌈√count⌉) and the device's L.
-import { GpuError, GpuValidationError, LimitExceededError } from './errors.ts';
+import { GpuError, GpuValidationError, LimitExceededError, whyText, type Why } from './errors.ts';
 import type { Gpu } from './device.ts';
 import { cachedPipeline, type PipelineSource } from './shaders.ts';
 
@@ -28,19 +28,10 @@ export type GridLimits = Pick<GPUSupportedLimits, 'maxComputeWorkgroupsPerDimens
 
 const GRID_LIMIT = 'maxComputeWorkgroupsPerDimension';
 
-/**
- * What a grid refusal says the dispatch is for: a string, or a function building it, called
- * only when refusing (an encode within the limit then builds no message).
- */
-export type GridWhy = string | (() => string);
-
-/** The text of `why`. */
-export const gridWhyText = (why: GridWhy): string => (typeof why === 'string' ? why : why());
-
-/** `n` workgroups along one grid dimension; LimitExceededError (saying `why`) past the device's limit. */
-export function gridDimension(n: number, limits: GridLimits, why: GridWhy): number {
+/** `n` workgroups along one grid dimension; LimitExceededError (saying `why`, built only then) past the device's limit. */
+export function gridDimension(n: number, limits: GridLimits, why: Why): number {
   const allowed = limits.maxComputeWorkgroupsPerDimension;
-  if (n > allowed) throw new LimitExceededError(GRID_LIMIT, n, allowed, gridWhyText(why));
+  if (n > allowed) throw new LimitExceededError(GRID_LIMIT, n, allowed, whyText(why));
   return n;
 }
 
@@ -53,14 +44,14 @@ function ceilSqrt(n: number): number {
 }
 
 /** The 2-D grid [x, y] for `count` independent workgroups (see the header). */
-export function workgroupGrid(count: number, limits: GridLimits, why: GridWhy = 'this dispatch'): [number, number] {
+export function workgroupGrid(count: number, limits: GridLimits, why: Why = 'this dispatch'): [number, number] {
   if (!Number.isInteger(count) || count < 0)
     throw new RangeError(`workgroupGrid: count must be a non-negative integer (got ${count})`);
   const max = limits.maxComputeWorkgroupsPerDimension;
   if (count <= max) return [count, 1];
   const y = Math.ceil(count / max);
   if (y > max)
-    throw new LimitExceededError(GRID_LIMIT, ceilSqrt(count), max, `${gridWhyText(why)} (${count} workgroups in x·y)`);
+    throw new LimitExceededError(GRID_LIMIT, ceilSqrt(count), max, `${whyText(why)} (${count} workgroups in x·y)`);
   return [Math.ceil(count / y), y];
 }
 

@@ -298,7 +298,7 @@ export class RouterKernel {
 
     const logits = this.logitsScratch.get(
       T * experts * 4,
-      `router of ${T} tokens (its logits [T, E = ${experts}] f32)`,
+      () => `router of ${T} tokens (its logits [T, E = ${experts}] f32)`,
     );
     // The logits GEMM is timed as 'router logits' (a dense GEMM in the breakdown), the selection as 'router'.
     if (this.logits && T > 0)
