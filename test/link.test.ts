@@ -461,4 +461,49 @@ describe('the engine against its previous version (max-min rates are a function 
       }
     }
   });
+  it('runs on to the next landing or change of a watched rank’s copy activity where the previous engine, event by event, has one', () => {
+    for (let trial = 0; trial < 60; trial++) {
+      const N = 2 + rng.int(trial % 6 === 5 ? 30 : 8);
+      const spec = randomSpec(rng, N);
+      const count = 1 + rng.int(trial % 6 === 5 ? 400 : 60);
+      const ts = randomTransfers(rng, N, count, 40, rng.uniform(0.01, 0.5)).map((t) => ({
+        ...t,
+        kind: rng.next() < 0.3 ? ('send' as const) : ('pull' as const),
+      }));
+      const what = tag(`trial ${trial}: ${N} ranks, ${count} transfers, ${JSON.stringify(spec)}`);
+      const now = new LinkFluid(spec);
+      const before = new PreviousLinkFluid(spec);
+      // Each call watches a fresh random set of ranks (a rank may be watched twice, or none at all);
+      // it may end early at the next submit time or at a random time before it.
+      const watch = new Int32Array(N + 2);
+      let k = 0;
+      while (k < ts.length || before.busy) {
+        const n = rng.int(N + 3);
+        for (let i = 0; i < n; i++) watch[i] = rng.int(N);
+        const submitAt = k < ts.length ? ts[k].submitMs : Infinity;
+        const t =
+          rng.next() < 0.2 && submitAt > now.timeMs && submitAt < Infinity
+            ? rng.uniform(now.timeMs, submitAt)
+            : submitAt;
+        // The reference: the previous engine, one event at a time, until t or an event after which
+        // something landed or some watched rank's pullActive differs from what it was at the call.
+        const was = Array.from(watch.subarray(0, n), (r) => before.pullActive(r));
+        let want: number[] = [];
+        for (;;) {
+          const step = Math.min(t, before.nextEventMs());
+          if (step === Infinity) break;
+          want = [...before.advanceTo(step)];
+          if (step === t || want.length > 0 || was.some((on, i) => before.pullActive(watch[i]) !== on)) break;
+        }
+        expect([...now.advanceToActivity(t, watch, n)], what).toEqual(want);
+        expect(now.timeMs, what).toBe(before.timeMs);
+        while (k < ts.length && ts[k].submitMs <= now.timeMs) {
+          for (const e of [now, before]) e.submit(k, ts[k].kind, ts[k].src, ts[k].dst, ts[k].bytes);
+          k++;
+        }
+      }
+      expect(now.busy, what).toBe(false);
+      for (let r = 0; r < N; r++) expect(now.pullBusyMs(r), what).toBe(before.pullBusyMs(r));
+    }
+  });
 });

@@ -2,16 +2,10 @@
 // copy-engine exclusivity, transfer timing against the link model's slice-level reference,
 // time accounting, determinism and deadlock reports.
 import { describe, expect, it } from 'vitest';
-import {
-  LinkFluid,
-  linkSpec,
-  type EnginePiece,
-  type LinkSpec,
-  type PieceMode,
-  type Transfer,
-} from '../src/timeline/link.ts';
+import { LinkFluid, linkSpec, type Transfer } from '../src/timeline/link.ts';
 import { simulateSliced } from '../src/timeline/link-reference.ts';
-import { simulate, simulateGroups, type LinkEngine, type Schedule } from '../src/timeline/scheduler.ts';
+import { simulate, simulateGroups, type Schedule } from '../src/timeline/scheduler.ts';
+import { EveryEventLinkFluid } from '../src/timeline/link-every-event.ts';
 import type { Op, Program } from '../src/timeline/ops.ts';
 import type { ComputeCategory } from '../src/timeline/categories.ts';
 import { Rng } from '../src/util/random.ts';
@@ -568,79 +562,115 @@ describe('simulateGroups (independent groups built one at a time)', () => {
     }
   });
 
-  /** LinkFluid without advanceToLanding: the scheduler stops at every one of its events. */
-  class EveryEvent implements LinkEngine {
-    private readonly e: LinkFluid;
-    constructor(spec: LinkSpec, onPiece?: (p: EnginePiece) => void, mode?: PieceMode) {
-      this.e = new LinkFluid(spec, onPiece, mode);
+  /** LinkFluid counting the scheduler's steps: each call that let it run on to its next landing, or landing or change of copy activity. */
+  class Counted extends LinkFluid {
+    static landing = 0;
+    static activity = 0;
+    override advanceToLanding(t: number): readonly number[] {
+      Counted.landing++;
+      return super.advanceToLanding(t);
     }
-    get timeMs() {
-      return this.e.timeMs;
-    }
-    get busy() {
-      return this.e.busy;
-    }
-    get wholeTransfers() {
-      return this.e.wholeTransfers;
-    }
-    submit(key: number, kind: 'pull' | 'send', src: number, dst: number, bytes: number) {
-      this.e.submit(key, kind, src, dst, bytes);
-    }
-    nextEventMs() {
-      return this.e.nextEventMs();
-    }
-    advanceTo(t: number) {
-      return this.e.advanceTo(t);
-    }
-    pullActive(rank: number) {
-      return this.e.pullActive(rank);
-    }
-    pullBusyMs(rank: number) {
-      return this.e.pullBusyMs(rank);
+    override advanceToActivity(t: number, ranks: ArrayLike<number>, n: number): readonly number[] {
+      Counted.activity++;
+      return super.advanceToActivity(t, ranks, n);
     }
   }
-  /** LinkFluid counting the times the scheduler let it run on to its next landing. */
-  class Counted extends LinkFluid {
-    static calls = 0;
-    override advanceToLanding(t: number): readonly number[] {
-      Counted.calls++;
-      return super.advanceToLanding(t);
+  /** The link without shortcuts, counting the scheduler's steps (one per link event or other stop). */
+  class EveryEvent extends EveryEventLinkFluid {
+    static steps = 0;
+    override advanceTo(t: number): readonly number[] {
+      EveryEvent.steps++;
+      return super.advanceTo(t);
     }
   }
 
-  it('runs the link on to its next landing where only landings matter: the Schedule bit for bit as stopping at each link event', () => {
+  it('runs the link on to its next landing (interference: or change of copy activity), the Schedule bit for bit as stopping at each link event', () => {
     for (let trial = 0; trial < 6; trial++) {
       const groups = 1 + rng.int(3);
       const N = 2 + rng.int(3);
       const layers = 1 + rng.int(4);
       const withPulls = Array.from({ length: groups }, (_, g) => groupPrograms(g, N, layers));
-      // DEP-like: the same without pulls (so copy interference leaves the shortcut on).
+      // DEP-like: the same without pulls (so copy interference cannot change a rate: the landing shortcut).
       const sendsOnly = withPulls.map((g) =>
         g.map((ops) => ops.filter((o) => o.kind !== 'pull' && o.kind !== 'waitPull')),
       );
-      // Latency 0 in some trials: a transfer then lands as its last byte moves.
-      const link = linkSpec({ egressGBps: rng.uniform(50, 900), latencyUs: trial % 3 === 0 ? 0 : rng.uniform(0, 5) });
+      // DWDP-like: each layer's compute runs while the next layer's pulls move (and start and stop).
+      const durations = [...Array(N)].map(() => Array.from({ length: layers }, () => rng.uniform(0.1, 2)));
+      const prefetching = [
+        [...Array(N).keys()].map((r) => dwdpLike(r, N, layers, durations[r], rng.uniform(1, 60) * MiB)),
+      ];
+      // Latency 0 in some trials: a transfer then lands as its last byte moves. Both disciplines, several copy engines.
+      const link = linkSpec({
+        egressGBps: rng.uniform(50, 900),
+        latencyUs: trial % 3 === 0 ? 0 : rng.uniform(0, 5),
+        contentionFix: trial % 2 === 0,
+        copyEngines: 1 + rng.int(3),
+      });
+      const s = rng.uniform(0.05, 0.5);
       for (const [name, programs] of [
         ['with pulls', withPulls],
         ['sends only', sendsOnly],
+        ['prefetching', prefetching],
       ] as const)
         for (const opts of [
           {},
-          { copyInterference: rng.uniform(0.05, 0.5) },
+          { copyInterference: s },
+          { copyInterference: s, intervals: false },
+          { copyInterference: s, copySpans: 'transfers' as const },
           { intervals: false },
           { copySpans: 'transfers' as const },
         ]) {
-          const shortcut = name === 'sends only' || !('copyInterference' in opts);
-          const before = Counted.calls;
+          const slowed = name !== 'sends only' && 'copyInterference' in opts;
+          const [landing, activity, steps] = [Counted.landing, Counted.activity, EveryEvent.steps];
           const fast = simulate(programs.flat(), link, { ...opts, linkEngine: Counted });
           const slow = simulate(programs.flat(), link, { ...opts, linkEngine: EveryEvent });
           const what = tag(
-            `trial ${trial}, ${name}, ${groups} × ${N} ranks, ${layers} layers, ${JSON.stringify(opts)}`,
+            `trial ${trial}, ${name}, ${programs.length} × ${N} ranks, ${layers} layers, ${JSON.stringify(opts)}, ${JSON.stringify(link)}`,
           );
           expect(bits(fast), what).toBe(bits(slow));
-          // The shortcut was taken exactly where it applies (every program sends, so the link has landings).
-          expect(Counted.calls > before, what).toBe(shortcut);
+          // The shortcut that applies was taken, and only it (every program transfers, so the link has landings) …
+          expect([Counted.landing > landing, Counted.activity > activity], what).toEqual([!slowed, slowed]);
+          // … and it never made the ranks stop more often than the link's events do.
+          expect(Counted.landing - landing + Counted.activity - activity, what).toBeLessThanOrEqual(
+            EveryEvent.steps - steps,
+          );
         }
+    }
+  });
+
+  it('under copy interference, skips the link events that leave every running compute block’s rate as it was', () => {
+    // Rank 0 pulls A then B from rank 1 (one pair: served one after the other) while both ranks
+    // compute: A's last byte moving is an event (B starts moving; latency > 0, so nothing lands),
+    // but both ranks' copy activity stays on through it, so no rate changes there.
+    for (let trial = 0; trial < 20; trial++) {
+      const gbps = rng.uniform(10, 900);
+      const [a, b] = [rng.uniform(0.1, 2), rng.uniform(0.1, 2)]; // ms each pull moves bytes
+      const latencyUs = rng.uniform(1, 50); // < b: A lands before B's last byte moves
+      const s = rng.uniform(0.05, 1);
+      const long = (a + b + (2 * latencyUs) / 1000) * (1 + s) + rng.uniform(0.1, 1); // outlasts both pulls
+      const programs: Program[] = [
+        [
+          { kind: 'pull', id: 'A', from: 1, bytes: a * gbps * 1e6 },
+          { kind: 'pull', id: 'B', from: 1, bytes: b * gbps * 1e6 },
+          compute('c', long),
+          { kind: 'waitPull', ids: ['A', 'B'] },
+          compute('d', rng.uniform(0.1, 1)),
+        ],
+        [compute('e', long + 2)], // ends after d (d ≤ 1 ms): every block ends at its own time
+      ];
+      const link = linkSpec({ egressGBps: gbps, latencyUs });
+      const [activity, steps] = [Counted.activity, EveryEvent.steps];
+      const fast = simulate(programs, link, { copyInterference: s, linkEngine: Counted });
+      const slow = simulate(programs, link, { copyInterference: s, linkEngine: EveryEvent });
+      const what = tag(`trial ${trial}: pulls of ${a} and ${b} ms at ${gbps} GB/s, latency ${latencyUs} µs, s ${s}`);
+      expect(bits(fast), what).toBe(bits(slow));
+      // The link's events: A's last byte, A's landing, B's last byte, B's landing; the ranks
+      // also stop at each block's end (c, d, e). Only A's last byte is skipped.
+      expect(EveryEvent.steps - steps, what).toBe(7);
+      expect(Counted.activity - activity, what).toBe(6);
+      // Both ranks ran slowed exactly while bytes moved: a + b ms of wall time at 1/(1 + s).
+      const added = (a + b) * (1 - 1 / (1 + s));
+      expect(Math.abs(fast.ranks[1].interferenceMs! - added), what).toBeLessThanOrEqual(1e-9 * (long + 2));
     }
   });
 

@@ -28,7 +28,7 @@ import { knobsCostModel, type DwdpKnobs } from './experiment.ts';
 import { breakdownOf, zeroBreakdown, type Breakdown } from '../timeline/categories.ts';
 import type { HardwareProfile } from '../hardware/profiles.ts';
 import { IdSpace, depPrograms, dwdpOptions, dwdpPrograms, type RankStep } from './programs.ts';
-import { simulateGroups, type Schedule } from '../timeline/scheduler.ts';
+import { simulateGroups, type LinkEngineClass, type Schedule } from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
 import { generateRequests, type Request, type StreamLengths } from './workload.ts';
 import { HotExperts, SKEW_STREAM } from '../workload/skew.ts';
@@ -213,11 +213,11 @@ function plan(
   return { steps, members };
 }
 
-/** Serve the request stream with one strategy. */
+/** Serve the request stream with one strategy (opts.linkEngine: the scheduler's, default LinkFluid; bench:sim passes another to time both). */
 export function runServing(
   p: ServingParams,
   strategy: 'dep' | 'dwdp',
-  opts: { intervals?: boolean } = {},
+  opts: { intervals?: boolean; linkEngine?: LinkEngineClass } = {},
 ): ServingResult {
   if (!(p.ranks >= p.groupSize && p.groupSize >= 1))
     throw new Error(`serving: ${p.ranks} ranks cannot hold a group of ${p.groupSize}`);
@@ -251,7 +251,7 @@ export function runServing(
     G,
     build,
     cost.link(p.contentionFix, strategy === 'dep' ? 'all-to-all' : 'pulls'),
-    { intervals: opts.intervals ?? false, ...cost.schedulerOptions() },
+    { intervals: opts.intervals ?? false, linkEngine: opts.linkEngine, ...cost.schedulerOptions() },
   );
 
   const ttft: number[] = [];

@@ -36,7 +36,9 @@
 //   (src, dst) sequence (`MaxMinMemo`): a step's layers repeat the same exchanges, so almost
 //   every recomputation is a lookup that returns the very same doubles. A caller to whom
 //   only landings matter can let it run through its other events in one call
-//   (`advanceToLanding`: the same arithmetic as stopping at each).
+//   (`advanceToLanding`: the same arithmetic as stopping at each), and one to whom some
+//   ranks' copy activity matters too, on to the next landing or change of that activity
+//   (`advanceToActivity`).
 // - `simulateSliced` (link-reference.ts, the test oracle; production never imports it): the
 //   slice-by-slice reference (pulls only) that tests compare the fluid engine against at
 //   small scale: one slice at a time per copy engine, round-robin pointer per source,
@@ -392,6 +394,12 @@ export type PieceMode = 'pieces' | 'transfers';
 // Bytes below this are rounding noise (rates × times in doubles), not data.
 export const BYTE_EPS = 1e-3;
 
+/** Where advance() may return before t: never (advanceTo), at a landing, at a landing or a change of copy activity. */
+const RUN_TO_T = 0;
+const STOP_AT_LANDING = 1;
+const STOP_AT_ACTIVITY = 2;
+const NO_RANKS: readonly number[] = [];
+
 /**
  * Transfers in continuous time. The caller submits transfers at the engine's current time,
  * asks when the next completion is, and advances time; completions come back as the keys it
@@ -438,6 +446,8 @@ export class LinkFluid {
    */
   private pullMoving = new Int32Array(0);
   private movingValid = false;
+  /** advanceToActivity(): each watched rank's pullActive when it was called (1: on). */
+  private activityWas = new Uint8Array(0);
   /** flow(): destinations whose pull time this step already counted; pieces(): each source's flows in order. */
   private dstSeen = new Int32Array(0);
   private srcStamp = new Int32Array(0);
@@ -562,7 +572,7 @@ export class LinkFluid {
    * in order. The array is reused: read it before the next call.
    */
   advanceTo(t: number): readonly number[] {
-    return this.advance(t, false);
+    return this.advance(t, RUN_TO_T, NO_RANKS, 0);
   }
 
   /**
@@ -572,10 +582,30 @@ export class LinkFluid {
    * matter need not stop at each of them. With t = Infinity it runs to the next landing.
    */
   advanceToLanding(t: number): readonly number[] {
-    return this.advance(t, true);
+    return this.advance(t, STOP_AT_LANDING, NO_RANKS, 0);
   }
 
-  private advance(t: number, untilLanding: boolean): readonly number[] {
+  /**
+   * advanceToLanding(t), but also stopping at the first event after which a pull into or out of
+   * one of ranks[0 … n) has started or stopped moving bytes (pullActive(rank) differs from what it
+   * was when called). A caller to whom a rank's copy activity matters (copy interference slows
+   * its compute while it is on) need not stop at the events that leave it as it was: the engine
+   * processes them on the way exactly as advanceTo would.
+   */
+  advanceToActivity(t: number, ranks: ArrayLike<number>, n: number): readonly number[] {
+    if (this.activityWas.length < n) this.activityWas = new Uint8Array(2 * n);
+    for (let k = 0; k < n; k++) this.activityWas[k] = this.pullActive(ranks[k]) ? 1 : 0;
+    return this.advance(t, STOP_AT_ACTIVITY, ranks, n);
+  }
+
+  /** Whether pullActive of some of ranks[0 … n) differs from activityWas (advanceToActivity's snapshot). */
+  private activityChanged(ranks: ArrayLike<number>, n: number): boolean {
+    for (let k = 0; k < n; k++) if ((this.pullActive(ranks[k]) ? 1 : 0) !== this.activityWas[k]) return true;
+    return false;
+  }
+
+  /** Advance to t, returning early after the event where `stop` says (STOP_*); `ranks[0 … n)`: the ranks STOP_AT_ACTIVITY watches. */
+  private advance(t: number, stop: number, ranks: ArrayLike<number>, n: number): readonly number[] {
     if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
     const done = this.done;
     // (Emptied by pops: setting an array's length is a runtime call that, to 0, frees its backing
@@ -594,7 +624,8 @@ export class LinkFluid {
       if (next > this.now) this.flow(next);
       this.now = next;
       this.settle(done);
-      if (untilLanding && done.length !== 0) return done;
+      if (stop !== RUN_TO_T && done.length !== 0) return done;
+      if (stop === STOP_AT_ACTIVITY && this.activityChanged(ranks, n)) return done;
     }
   }
 

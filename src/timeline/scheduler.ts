@@ -29,9 +29,11 @@
 // Copy interference (`copyInterference` = s, a hardware parameter the caller passes, 0 by
 // default): while a pull into or out of a rank moves bytes, that rank's compute runs at
 // 1/(1 + s) of its speed. A compute op's duration is then its nominal work stretched over the
-// stretches of copy activity it overlaps; the rate changes only at link events, so each compute
-// block keeps its breakpoints and its ops are timed from them when it ends. `interferenceMs`
-// is the wall time this added (computeMs includes it).
+// stretches of copy activity it overlaps; the rate changes only at link events, and only at
+// those that turn the rank's copy activity on or off (the ranks stop at these and at landings,
+// the link runs through its other events: LinkFluid.advanceToActivity), so each compute block
+// keeps its breakpoints and its ops are timed from them when it ends. `interferenceMs` is the
+// wall time this added (computeMs includes it).
 
 import { LinkFluid, type EnginePiece, type LinkSpec, type PieceMode } from './link.ts';
 import { stragglerRelease } from './straggle.ts';
@@ -110,6 +112,8 @@ export interface LinkEngine {
   advanceTo(t: number): readonly number[];
   /** advanceTo(t), but returning at the first landing before t (timeMs: where it stopped), its other events processed on the way. */
   advanceToLanding?(t: number): readonly number[];
+  /** advanceToLanding(t), but also returning after the first event that turns pullActive of one of ranks[0 … n) on or off. */
+  advanceToActivity?(t: number, ranks: ArrayLike<number>, n: number): readonly number[];
   pullActive(rank: number): boolean;
   pullBusyMs(rank: number): number;
   /** True when it reports each transfer once, whole, as it lands (LinkFluid in 'transfers' mode). */
@@ -623,6 +627,9 @@ class GroupRun {
    * so the arithmetic is the same).
    */
   private readonly interferes: boolean;
+  /** retime(): the ranks inside a compute block, watch[0 … watching) (their copy activity is what the link must stop at). */
+  private readonly watch: Int32Array;
+  private watching = 0;
 
   constructor(
     private readonly programs: readonly Program[],
@@ -656,17 +663,24 @@ class GroupRun {
         slowBlock: new SlowBlock(),
       };
     this.interferes = slow > 0 && meta.pullRanks.some((r) => this.state[r] !== undefined);
+    this.watch = new Int32Array(group.length);
     const C = COMPUTE_CATEGORIES.length;
     for (const r of group) this.byCategory[r] = { ms: new Float64Array(C), seen: new Uint8Array(C), order: [] };
   }
 
   run(): void {
     // Only landings (which end waits) matter to the ranks, and the link's other events
-    // (deliveries, rate changes) to a compute rate only through copy interference: without
-    // that here, and with an engine that can, the link runs on to its next landing inside
-    // one step of this loop instead of stopping the ranks at each of its events (where none
-    // of them could move). The link does the same arithmetic either way.
-    const skip = !this.interferes && this.engine.advanceToLanding !== undefined;
+    // (deliveries, rate changes) to a compute rate only through copy interference, that is
+    // only where they turn the copy activity (pullActive) of a rank inside a compute block on
+    // or off: with an engine that can, the link runs on to its next landing (without
+    // interference here) or to its next landing or change of those ranks' activity (with)
+    // inside one step of this loop, instead of stopping the ranks at each of its events (where
+    // none of them could move, and retime would change no rate). The link does the same
+    // arithmetic either way, and the ranks stop at the same times otherwise, so every
+    // breakpoint and every time is the same.
+    const skip = this.interferes
+      ? this.engine.advanceToActivity !== undefined
+      : this.engine.advanceToLanding !== undefined;
     // (Indexed loops here and in progress and retime, which run at every event: an iterator
     // that escape analysis does not remove is an allocation each time.)
     for (;;) {
@@ -690,7 +704,11 @@ class GroupRun {
         if (!running) break;
         throw new Error(`scheduler: deadlock at ${this.now.toFixed(6)} ms: ${this.describeBlocked()}`);
       }
-      const landed = skip ? this.engine.advanceToLanding!(tNext) : this.engine.advanceTo(tNext);
+      const landed = !skip
+        ? this.engine.advanceTo(tNext)
+        : this.interferes
+          ? this.engine.advanceToActivity!(tNext, this.watch, this.watching)
+          : this.engine.advanceToLanding!(tNext);
       for (let k = 0; k < landed.length; k++) this.landed(landed[k]);
       this.now = skip ? this.engine.timeMs : tNext;
       for (let g = 0; g < this.group.length; g++) {
@@ -845,12 +863,18 @@ class GroupRun {
     return true;
   }
 
-  /** Copy activity changed (or not) at this time: every running block continues at its rank's new rate. */
+  /**
+   * Copy activity changed (or not) at this time: every running block continues at its rank's
+   * new rate. Lists the ranks with a running block in watch[0 … watching): until one of them
+   * ends (at its computeEnd, a time the ranks stop at), only their copy activity decides a rate.
+   */
   private retime(): void {
+    this.watching = 0;
     for (let g = 0; g < this.group.length; g++) {
       const r = this.group[g];
       const s = this.state[r];
       if (s.computeEnd === Infinity) continue;
+      this.watch[this.watching++] = r;
       const b = s.slowBlock;
       const rate = this.rateOf(r);
       if (rate === b.rate) continue;
