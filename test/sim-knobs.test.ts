@@ -33,6 +33,29 @@ const r1 = loadPreset('deepseek-r1');
 const near = (a: number, b: number, what: string) =>
   expect(Math.abs(a - b), `${what}: ${a} vs ${b} ${at}`).toBeLessThanOrEqual(1e-12 * Math.abs(b));
 
+/** The tiled roofline of a grouped GEMM (slots per expert, expected touched experts), written out. */
+function tiledGemmMs(cost: CostModel, slots: ArrayLike<number>, touched: number): number {
+  let real = 0;
+  let padded = 0;
+  for (let e = 0; e < slots.length; e++)
+    if (slots[e] > 0) {
+      real += slots[e];
+      padded += Math.ceil(slots[e] / GROUPED_GEMM_TILE_M - 1e-9) * GROUPED_GEMM_TILE_M;
+    }
+  const H = r1.hidden;
+  const F = r1.expertHidden;
+  const flops = 2 * padded * 3 * H * F;
+  const bytes = touched * cost.expertBytes + real * (2 * H + 2 * F) * DEFAULT_PRECISION.activationBytes;
+  const eff = profileEfficiency(GB200_NVL72); // the profile's (calibrated) efficiencies, as the cost model runs them
+  return (
+    Math.max(
+      flops / (GB200_NVL72.peakTflops.fp4! * 1e9 * eff.groupedGemm),
+      bytes / (GB200_NVL72.hbmGBps * 1e6 * eff.memory),
+    ) +
+    (3 * eff.launchUs) / 1000
+  );
+}
+
 /** Every k-subset of 0..n−1. */
 function subsets(n: number, k: number): number[][] {
   if (k === 0) return [[]];
@@ -301,31 +324,50 @@ describe(`routing skew: one generator for the emulation and the model ${at}`, ()
       const gemm = ops.find(
         (o): o is Extract<Op, { kind: 'compute' }> => o.kind === 'compute' && o.category === 'gemm',
       )!;
-      // Reference: the tiled roofline over owner j's slots, written out here.
-      const sl = load.slots[j];
-      let real = 0;
-      let padded = 0;
-      for (const c of sl)
-        if (c > 0) {
-          real += c;
-          padded += Math.ceil(c / GROUPED_GEMM_TILE_M - 1e-9) * GROUPED_GEMM_TILE_M;
-        }
-      const H = r1.hidden;
-      const F = r1.expertHidden;
-      const flops = 2 * padded * 3 * H * F;
-      const bytes = load.touched[j] * cost.expertBytes + real * (2 * H + 2 * F) * DEFAULT_PRECISION.activationBytes;
-      const eff = profileEfficiency(GB200_NVL72); // the profile's (calibrated) efficiencies, as the cost model runs them
-      const ms =
-        Math.max(
-          flops / (GB200_NVL72.peakTflops.fp4! * 1e9 * eff.groupedGemm),
-          bytes / (GB200_NVL72.hbmGBps * 1e6 * eff.memory),
-        ) +
-        (3 * eff.launchUs) / 1000;
-      near(gemm.durationMs, ms, `rank ${j} grouped GEMM`);
+      near(gemm.durationMs, tiledGemmMs(cost, load.slots[j], load.touched[j]), `rank ${j} grouped GEMM`);
       const sends = ops.filter((o): o is Extract<Op, { kind: 'send' }> => o.kind === 'send' && o.layer === gemm.layer);
       const dispatch = sends.slice(0, N - 1);
       for (const s of dispatch)
-        near(s.bytes, load.rows[j][s.to] * H * DEFAULT_PRECISION.dispatchBytes, `rank ${j} → ${s.to}`);
+        near(s.bytes, load.rows[j][s.to] * r1.hidden * DEFAULT_PRECISION.dispatchBytes, `rank ${j} → ${s.to}`);
+    });
+  });
+});
+
+describe(`DWDP under routing skew ${at}`, () => {
+  it('every MoE layer of a step runs the tiled grouped GEMM of the rank’s own slots, step after step and rank after rank', () => {
+    const cost = new CostModel({ model: r1, profile: GB200_NVL72 });
+    const N = 2 + rng.int(3);
+    const group = Array.from({ length: N }, (_, i) => i);
+    const draws = new HotExperts(r1.experts, 0.5 + 1.5 * rng.next(), rng.int(1e9));
+    // Each rank several steps of different sizes (one a few tokens: most experts cold).
+    const steps: RankStep[][] = group.map(() =>
+      Array.from({ length: 2 + rng.int(3) }, () => {
+        const t = rng.next() < 0.3 ? 1 + rng.int(20) : 500 + rng.int(8000);
+        return { lengths: [t], hot: draws.counts(t) };
+      }),
+    );
+    const q = (r1.topK - 1) / (r1.experts - 1);
+    const progs = dwdpPrograms(cost, group, steps, {
+      placement: makePlacement(r1.experts, N),
+      contentionFix: true,
+      splitWeights: true,
+    });
+    progs.forEach((ops, i) => {
+      const gemms = ops.filter(
+        (o): o is Extract<Op, { kind: 'compute' }> => o.kind === 'compute' && o.category === 'gemm',
+      );
+      const moe = r1.layers.moeLayerIndices.length;
+      expect(gemms.length, at).toBe(moe * steps[i].length);
+      steps[i].forEach((st, s) => {
+        const T = st.lengths[0];
+        // Reference: c_e = h_e + (T − h_e)·q, touched 1 for a hot expert, 1 − (1 − q)^T for a cold one.
+        const h = st.hot!;
+        const slots = Array.from(h, (x) => x + (T - x) * q);
+        const touched = Array.from(h).reduce((u, x) => u + (x > 0 ? 1 : 1 - (1 - q) ** T), 0);
+        const want = tiledGemmMs(cost, slots, touched);
+        for (let k = 0; k < moe; k++)
+          near(gemms[s * moe + k].durationMs, want, `rank ${i} step ${s} MoE layer ${k} (T ${T})`);
+      });
     });
   });
 });

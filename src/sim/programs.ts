@@ -87,10 +87,19 @@ export function mergeBytes(how: SplitMerge, localExperts: number, pulledBytes: n
   return how === 'local' ? localExperts * expertBytes : pulledBytes;
 }
 
+/**
+ * Per-expert slots of one grouped GEMM, E entries, for the tiled GEMM to read at once: one
+ * array reused by every call (a rack run sizes a GEMM per layer, step and rank).
+ */
+let slotScratch = new Float64Array(0);
+const slotsOfLength = (E: number): Float64Array =>
+  slotScratch.length === E ? slotScratch : (slotScratch = new Float64Array(E));
+
 /** A rank's grouped GEMM over its own T·K slots, all E experts, under one layer's given loads f (padded tiles). */
 export function loadedGemmMs(cost: CostModel, f: readonly number[], T: number): number {
   const m = cost.model;
-  return cost.expertGemmTiledMs(loadSlots(f, T, m.topK), loadTouched(f, T, m.topK), GROUPED_GEMM_TILE_M);
+  const slots = loadSlots(f, T, m.topK, slotsOfLength(f.length));
+  return cost.expertGemmTiledMs(slots, loadTouched(f, T, m.topK), GROUPED_GEMM_TILE_M);
 }
 
 /** Each DEP owner's grouped GEMM of one layer under given loads (depLoadsLayer), padded tiles. */
@@ -98,16 +107,29 @@ export function depOwnerGemmMs(cost: CostModel, load: Pick<DepSkewLoad, 'slots' 
   return load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M));
 }
 
-/** DWDP's grouped GEMM of MoE layer k over a rank's own T·K slots (all E experts): uniform, skewed or given loads. */
-function dwdpGemmMs(cost: CostModel, T: number, step: RankStep, k: number): number {
+/**
+ * DWDP's grouped GEMM of each of `layers` MoE layers over a rank's own T·K slots (all E
+ * experts): uniform, skewed or given loads. Each distinct GEMM is sized once: uniform and
+ * skewed routing give every MoE layer of a step the same one, given loads repeat with their
+ * period (layer k reads loads[k mod L]).
+ */
+function dwdpGemmsMs(cost: CostModel, T: number, step: RankStep, layers: number): number[] {
   const m = cost.model;
-  const hot = step.hot;
+  if (step.loads && step.hot) throw new Error('programs: a step carries both hot-expert counts and given expert loads');
+  const out = new Array<number>(layers);
   if (step.loads) {
-    if (hot) throw new Error('programs: a step carries both hot-expert counts and given expert loads');
-    return loadedGemmMs(cost, layerLoads(step.loads, k), T);
+    const L = step.loads.length;
+    for (let k = 0; k < layers; k++) out[k] = k < L ? loadedGemmMs(cost, layerLoads(step.loads, k), T) : out[k - L];
+    return out;
   }
-  if (!hot) return cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
-  return cost.expertGemmTiledMs(expertSlots(m, hot, T), expertsTouched(m, hot, T), GROUPED_GEMM_TILE_M);
+  const one = step.hot
+    ? cost.expertGemmTiledMs(
+        expertSlots(m, step.hot, T, slotsOfLength(m.experts)),
+        expertsTouched(m, step.hot, T),
+        GROUPED_GEMM_TILE_M,
+      )
+    : cost.expertGemmMs(T * m.topK, expectedExpertsTouched(m.experts, m.topK, T));
+  return out.fill(one);
 }
 
 export interface DwdpOptions {
@@ -267,7 +289,7 @@ export function dwdpPrograms(
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = stepCosts(cost, step.lengths);
       // Every rank computes the routed experts of its own T·K token slots over all E experts.
-      const gemms = moe.map((_, k) => dwdpGemmMs(cost, c.T, step, k));
+      const gemms = dwdpGemmsMs(cost, c.T, step, moe.length);
       // Without prefetch a peer sends only the routed ones among its P experts (expected count).
       const routedPerPeer = expectedExpertsTouched(m.experts, m.topK, c.T, o.placement.pull) * cost.expertBytes;
       const pulled = prefetch ? remoteBytes : (N - 1) * routedPerPeer;

@@ -44,10 +44,17 @@ function otherPick(m: Pick<MoeConfig, 'experts' | 'topK'>): number {
   return m.experts > 1 ? (m.topK - 1) / (m.experts - 1) : 0;
 }
 
-/** Expected slots per expert c_e = h_e + (T − h_e)·q of T tokens with hot counts `hot`. */
-export function expertSlots(m: Pick<MoeConfig, 'experts' | 'topK'>, hot: ArrayLike<number>, T: number): Float64Array {
+/**
+ * Expected slots per expert c_e = h_e + (T − h_e)·q of T tokens with hot counts `hot`: into
+ * `out` (E entries, e.g. a caller's reused scratch: a rack run asks per step and rank) or a new array.
+ */
+export function expertSlots(
+  m: Pick<MoeConfig, 'experts' | 'topK'>,
+  hot: ArrayLike<number>,
+  T: number,
+  out: Float64Array = new Float64Array(m.experts),
+): Float64Array {
   const q = otherPick(m);
-  const out = new Float64Array(m.experts);
   for (let e = 0; e < m.experts; e++) out[e] = hot[e] + (T - hot[e]) * q;
   return out;
 }
@@ -175,9 +182,15 @@ export function expertLoadsProblem(loads: unknown, experts: number, moeLayers: n
 /** The loads of MoE layer k (cycled). */
 export const layerLoads = (loads: ExpertLoads, k: number): readonly number[] => loads[k % loads.length];
 
-/** Slots c_e = f_e·T·K of a rank of T tokens. */
-export function loadSlots(f: readonly number[], T: number, topK: number): Float64Array {
-  return Float64Array.from(f, (x) => x * T * topK);
+/** Slots c_e = f_e·T·K of a rank of T tokens: into `out` (f.length entries, e.g. a caller's reused scratch) or a new array. */
+export function loadSlots(
+  f: readonly number[],
+  T: number,
+  topK: number,
+  out: Float64Array = new Float64Array(f.length),
+): Float64Array {
+  for (let e = 0; e < f.length; e++) out[e] = f[e] * T * topK;
+  return out;
 }
 
 /** Expected experts touched among `experts` (all of f's when absent) by T·K slots drawn by fractions f: Σ 1 − (1 − f_e)^{T·K}. */
