@@ -392,14 +392,16 @@ export function depPrograms(
           `dep programs: step ${s} must carry the same expert loads on every rank, and no hot-expert counts`,
         );
       const Ts = costs.map((cs) => cs[s].T);
-      const perLayer = m.layers.moeLayerIndices.map((_, k) => {
+      // One load per period of the given loads (MoE layer k reads loads[k mod L]), read by every layer with it.
+      const L = given[0]!.length;
+      const perPeriod = Array.from({ length: Math.min(L, m.layers.moeLayerIndices.length) }, (_, k) => {
         const load = depLoadsLayer(m, layerLoads(given[0]!, k), Ts);
         return {
           gemm: depOwnerGemmMs(cost, load),
           rows: load.rows,
         };
       });
-      return (k) => perLayer[k];
+      return (k) => perPeriod[k % L];
     }
     if (given.some((g) => g !== undefined))
       throw new Error(`dep programs: step ${s} carries expert loads on some ranks only`);
