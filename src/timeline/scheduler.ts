@@ -99,7 +99,7 @@ export interface SimulateOptions {
    * its transfer's bytes landed (the source's time is split among its transfers), a span's is.
    */
   copySpans?: 'pieces' | 'transfers';
-  /** The link engine (default LinkFluid); a benchmark passes the previous one to time both on one run. */
+  /** The link engine (default LinkFluid); a benchmark or test passes another (the previous one, or one without shortcuts) to compare on one run. */
   linkEngine?: LinkEngineClass;
 }
 
@@ -622,9 +622,9 @@ class GroupRun {
   private readonly pullCount: number;
   /**
    * Copy interference can change a compute rate here: it is on and some rank of this group
-   * issues a pull. Otherwise (off, or DEP: sends only) every rate stays 1, and the per-event
-   * rate checks are skipped (with it on, compute blocks are still timed the interference way,
-   * so the arithmetic is the same).
+   * issues a pull. Otherwise (off, or DEP: sends only) every rate stays 1, and the per-step
+   * rate checks (retime) are skipped (with it on, compute blocks are still timed the
+   * interference way, so the arithmetic is the same).
    */
   private readonly interferes: boolean;
   /** retime(): the ranks inside a compute block, watch[0 … watching) (their copy activity is what the link must stop at). */
@@ -681,7 +681,7 @@ class GroupRun {
     const skip = this.interferes
       ? this.engine.advanceToActivity !== undefined
       : this.engine.advanceToLanding !== undefined;
-    // (Indexed loops here and in progress and retime, which run at every event: an iterator
+    // (Indexed loops here and in progress and retime, which run at every step: an iterator
     // that escape analysis does not remove is an allocation each time.)
     for (;;) {
       this.progress();
