@@ -284,7 +284,13 @@ async function main(): Promise<void> {
   const shapeNames = shapeArg === 'all' ? ['bench', 'deep'] : shapeArg.split(',');
   for (const s of shapeNames)
     if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
-  const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map(parseWeightFormat);
+  const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map((f) => {
+    try {
+      return parseWeightFormat(f);
+    } catch (e) {
+      throw new UsageError(`--formats: ${(e as Error).message}`);
+    }
+  });
   const runs = args.num('runs', cpuSeconds ? 1 : 3, { min: 1, int: true });
   const naiveRuns = args.num('naive-runs', 1, { min: 1, int: true });
   const peerRuns = args.num('peer-runs', 2, { min: 1, int: true });

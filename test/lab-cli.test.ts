@@ -113,8 +113,21 @@ describe('lab CLI', () => {
     const r = lab(['router', '--tokens', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--tokens must be at least 1/);
+    const topk = lab(['expert-gemm', '--experts', '8', '--topk', '9']);
+    expect(topk.code).toBe(2);
+    expect(topk.stderr).toMatch(/--topk 9: must be at most --experts 8; try --topk 8/);
+    expect(topk.stderr).not.toMatch(/preparing/);
     const sweep = lab(['permute', '--sweep']);
     expect(sweep.code).toBe(2);
     expect(sweep.stderr).toMatch(/no configurations to sweep/);
+  });
+
+  it('bench:kernels refuses a bad --formats entry naming the flag, before any device work', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', '--formats', 'f32,fp4'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--formats: unknown weight format 'fp4' \(valid: f32, int8, fp8, nvfp4, mxfp4\)/);
   });
 });

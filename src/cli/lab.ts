@@ -151,6 +151,10 @@ async function main(): Promise<void> {
     throw new UsageError(`unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)`);
   const kernel = labKernel(name);
   const shape = shapeFrom(args);
+  if (kernel.uses.includes('topK') && shape.topK > shape.experts)
+    throw new UsageError(
+      `--topk ${shape.topK}: must be at most --experts ${shape.experts}; try --topk ${shape.experts}`,
+    );
   const warmup = args.num('warmup', 1, { min: 0, int: true });
   const sweep = args.flag('sweep');
   const runs = args.num('runs', sweep ? 3 : 5, { min: 1, int: true });
