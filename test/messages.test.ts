@@ -97,6 +97,17 @@ describe('calibration, scenario and baseline files', () => {
     }
   });
 
+  it('sim --scenario with an unknown name lists every built-in, the end-to-end ones included', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sim.ts', '--scenario', 'r1-isl-swep'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /--scenario 'r1-isl-swep' is neither a built-in scenario \(r1-isl-sweep, .*r1-e2e-pareto\) nor a \.json file/,
+    );
+  });
+
   it('a scenario with hf and a preset model is refused, naming the conflict', () => {
     const s = (fields: Record<string, string>) => ({ name: 'n', description: '', fields });
     expect(() => validateScenario(s({ model: 'tiny-mixtral', hf: '{}' }), 'f.json')).toThrow(

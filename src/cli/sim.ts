@@ -33,10 +33,13 @@ import { formatValidationReport, runValidation } from '../sim/validate.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
 import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 
+/** Every built-in scenario's name: the step and serving ones, then the end-to-end ones. */
+const BUILT_IN = [...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)].join(', ');
+
 const SPEC: Spec = {
   scenario: {
     kind: 'string',
-    help: `built-in name (${[...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)].join(', ')}) or a scenario JSON file`,
+    help: `built-in name (${BUILT_IN}) or a scenario JSON file`,
     placeholder: 'name|file.json',
   },
   json: { kind: 'flag', help: 'print the rows as JSON (times in ms) instead of tables' },
@@ -83,9 +86,7 @@ function scenarioProblem(where: string, e: unknown): never {
 function loadScenario(arg: string): ScenarioSpec {
   if (Object.hasOwn(SCENARIOS, arg)) return SCENARIOS[arg];
   if (!arg.endsWith('.json'))
-    throw new UsageError(
-      `--scenario '${arg}' is neither a built-in scenario (${Object.keys(SCENARIOS).join(', ')}) nor a .json file`,
-    );
+    throw new UsageError(`--scenario '${arg}' is neither a built-in scenario (${BUILT_IN}) nor a .json file`);
   let text: string;
   try {
     text = readFileSync(arg, 'utf8');
