@@ -695,6 +695,33 @@ describe('summary and exports', () => {
     const md = summaryMarkdown(c);
     for (const l of lines) expect(md).toContain(`- ${l}`);
   });
+
+  it("under a scale model the dilation line prints the factor the link was scaled by: the scale model's, not the rate ratio", () => {
+    const c = comparison();
+    const p = c.points[0];
+    const rate = 0.5 + rng.next();
+    const ratio = 1e-7 * (1 + rng.next());
+    const applied = ratio * (2 + rng.next()); // at least twice the ratio: the two never print alike
+    p.results.forEach((r, j) => {
+      r.link = {
+        ...r.link,
+        gbps: 900 * applied,
+        dilation: {
+          profile: 'gb200-nvl72',
+          factor: ratio,
+          deviceGflops: rate,
+          profileGflops: 6e6,
+          measuredInRun: j === 0,
+        },
+      };
+      r.similarity = { link: { value: applied, why: 'compute : pull' } } as GroupRunResult['similarity'];
+    });
+    const line = sourceLines(c)[1];
+    expect(line, withSeed(line)).toContain(
+      `link × ${applied.toExponential(3)} (the scale model's compute : pull factor, from this device ${rate.toFixed(3)}`,
+    );
+    expect(line, withSeed(line)).not.toContain(ratio.toExponential(3));
+  });
 });
 
 describe('trace export', () => {

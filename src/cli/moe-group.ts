@@ -22,6 +22,7 @@ import {
   type StrategyName,
 } from '../options/group.ts';
 import { parseText } from '../options/schema.ts';
+import { appliedLinkFactor } from '../strategies/dilation.ts';
 import { runGroup } from '../strategies/run.ts';
 import { relativeError } from '../util/numeric.ts';
 import { writeFileAtomic } from '../util/output-path.ts';
@@ -94,11 +95,13 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
         `${o.format} (${formatBytes(r.bytesPerExpert)} per expert), ${o.tokensPerRank} tokens/rank mean, length CV ${o.lengthCv}`,
     );
     const d = r.link.dilation;
-    const linkLine = d
-      ? `link: ${o.link.gbps} GB/s × time dilation ${d.factor.toExponential(2)} ` +
-        `(GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) ` +
-        `= ${(r.link.gbps * 1e6).toFixed(1)} KB/s`
-      : `link: ${r.link.gbps} GB/s (no time dilation)`;
+    const linkLine = !d
+      ? `link: ${r.link.gbps} GB/s (no time dilation)`
+      : `link: ${o.link.gbps} GB/s × ${appliedLinkFactor(r)!.toExponential(2)} ` +
+        (r.similarity
+          ? `(the scale model's compute : pull factor, below; GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s) `
+          : `(time dilation: GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) `) +
+        `= ${(r.link.gbps * 1e6).toFixed(1)} KB/s`;
     say(`${linkLine}, latency ${o.link.latencyUs} µs, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
     say(tokensPerExpertNote(cfg, o.tokensPerRank));
     if (r.similarity)

@@ -10,7 +10,7 @@ import type { MoeConfig } from '../model/config.ts';
 import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
 import { expertMathPrecision } from '../hardware/precision.ts';
 import { getProfile } from '../hardware/profiles.ts';
-import type { GroupRunOptions } from './types.ts';
+import type { GroupRunOptions, GroupRunResult } from './types.ts';
 
 export interface Dilation {
   profile: string;
@@ -22,6 +22,15 @@ export interface Dilation {
   profileGflops: number;
   /** True when deviceGflops was measured at the start of this run, false when it was given. */
   measuredInRun: boolean;
+}
+
+/**
+ * The factor a run's link bandwidth was multiplied by. Under a scale model it is the model's
+ * compute : pull factor (η_link × bytes pulled here ÷ the target's ÷ σ: similarity.link), not the
+ * dilation's GEMM-rate ratio, which only a run without a target applies.
+ */
+export function appliedLinkFactor(r: Pick<GroupRunResult, 'link' | 'similarity'>): number | undefined {
+  return r.similarity?.link.value ?? r.link.dilation?.factor;
 }
 
 /** The dilation for a device rate measured earlier. */

@@ -4,6 +4,7 @@
 //
 // Pure module (Node and browser).
 import { formatTable, markdownTable, type Cell } from '../report/table.ts';
+import { appliedLinkFactor } from '../strategies/dilation.ts';
 import type { GroupRunResult, StrategyName } from '../strategies/types.ts';
 import { ratioText, type Comparison, type ComparisonPoint } from './compare.ts';
 import { describeProvenance, provenanceBadge } from '../timeline/provenance.ts';
@@ -199,14 +200,17 @@ export function sourceLines(c: Comparison): string[] {
     `Numbers: ${first ? provenance(first) : c.provenance}`,
     ...(c.points[0] ? [kernelVariantText(c.points[0].results)].filter((t): t is string => !!t) : []),
     ...c.points.flatMap((p) => {
-      const d = p.results[0]?.link.dilation;
+      const r = p.results[0];
+      const d = r?.link.dilation;
       if (!d) return [];
       const at = c.sweep ? ` at ${c.sweep.field}=${p.value}` : '';
       const by = rateMeasuredBy(p.results);
       const where = by ? `the ${by} run` : "the point's first run";
+      const rate = `this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in ${where} and applied to every strategy`;
       return [
-        `Time dilation${at}: link × ${d.factor.toExponential(3)} (this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, ` +
-          `measured in ${where} and applied to every strategy; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
+        r.similarity
+          ? `Time dilation${at}: link × ${appliedLinkFactor(r)!.toExponential(3)} (the scale model's compute : pull factor, from ${rate})`
+          : `Time dilation${at}: link × ${d.factor.toExponential(3)} (${rate}; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
       ];
     }),
   ];

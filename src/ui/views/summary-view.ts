@@ -6,6 +6,7 @@
 import { counterpartRows, type Comparison, type ComparisonPoint, type Ratio } from '../compare.ts';
 import type { PageRun } from '../compact.ts';
 import { capacityCaveat, type Caveat } from '../caveats.ts';
+import { appliedLinkFactor } from '../../strategies/dilation.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
 import {
   kernelVariantText,
@@ -46,9 +47,13 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
         ? h(
             'span',
             { class: 'dilation', title: tooltip('dilation') },
-            ` Link slowed to ${dilationWords(dil.factor)} of its speed so compute : link matches ${dil.profile} ` +
-              `(this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}; ` +
-              `profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).`,
+            first.similarity
+              ? ` Link slowed to ${dilationWords(appliedLinkFactor(first)!)} of its speed so compute : pull matches ` +
+                  `${first.similarity.target.model} on ${dil.profile} (the scale model's factor, from this device ` +
+                  `${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}).`
+              : ` Link slowed to ${dilationWords(dil.factor)} of its speed so compute : link matches ${dil.profile} ` +
+                  `(this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}; ` +
+                  `profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).`,
           )
         : '',
       badge === 'measured here' ? ' Absolute rates are this emulated device’s; the ratios are the result.' : '',
