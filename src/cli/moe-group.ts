@@ -136,7 +136,10 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
   }
 
   const tracePath = args.optStr('trace');
-  if (tracePath) await writeFileAtomic(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
+  if (tracePath) {
+    await writeFileAtomic(tracePath, JSON.stringify(groupTrace(r, `${o.strategy} ${cfg.name}`)));
+    say(`trace: wrote ${tracePath} (open it in ui.perfetto.dev)`);
+  }
   if (dump) {
     // The dumped layer is the last one: x is its input, so out = MoE(x) with the dumped weights.
     const host = buildHostLayerWeights(cfg, o.format, o.seed, o.layers - 1);
