@@ -18,6 +18,11 @@ const MOE: [string[], string][] = [
   [['--strategy', 'dp', '--link-gbps', '10'], '--link-gbps 10: is read only by dep, dwdp, and the strategy is dp'],
   [['--prefetch', 'off', '--prefetch-depth', '3'], '--prefetch-depth 3: is read only with --prefetch on'],
   [['--seed', '1e20'], '--seed 1e20: must be an integer from 0 to 4294967295'],
+  [['--variant', 'foo'], "--variant: bad GEMM variant 'foo' (expected 'naive',"],
+  [
+    ['--ranks', '2', '--variant', 'sx4:3x4:2x2'],
+    '--variant: bad GEMM variant sx4:3x4:2x2: sx4 rows must be a multiple of 4',
+  ],
   [['--ranks', '2.5'], '--ranks 2.5: must be an integer from 1 to 64'],
   [['--ranks', '4', '--tokens', '8', '--requests', '9'], '--requests 9: cannot exceed --tokens (8)'],
   [['--ranks', '4', '--runs', '3'], '--runs is read only by single-layer runs'],

@@ -11,6 +11,7 @@ import { layerFlops, runLayer } from '../layer/run.ts';
 import { sizeKeys } from '../model/config.ts';
 import { configSummary, resolveModel } from '../model/index.ts';
 import type { WeightFormat } from '../model/formats.ts';
+import { parseVariant } from '../kernels/gemm-variant.ts';
 import { GROUP_OPTION } from '../options/group.ts';
 import { parseText, type OptionValue } from '../options/schema.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
@@ -18,7 +19,7 @@ import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
 import { checkOutputDir, checkOutputFile } from '../util/output-path.ts';
 import { relativeError } from '../util/numeric.ts';
-import { Args, flagSpec, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
+import { Args, UsageError, flagSpec, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 
 export const MOE_SPEC: Spec = {
@@ -76,6 +77,14 @@ async function main(): Promise<void> {
   if (dump !== undefined) checkOutputDir('--dump', dump);
   const trace = args.optStr('trace');
   if (trace !== undefined) checkOutputFile('--trace', trace);
+  // The grouped GEMM's variant, checked before any work ('default': the adapter's, as when omitted).
+  const variant = args.optStr('variant');
+  if (variant !== undefined && variant !== 'default')
+    try {
+      parseVariant(variant);
+    } catch (e) {
+      throw new UsageError(`--variant: ${(e as Error).message}`);
+    }
   const cfg = await resolveModel(args.str('model', 'tiny-deepseek'), parseSetPairs(args.list('set')));
   if (isGroupRun(args)) return runGroupCli(args, cfg);
   const opt = <T extends OptionValue>(key: 'tokens' | 'seed' | 'format'): T => {
@@ -108,7 +117,7 @@ async function main(): Promise<void> {
   }
   const gpu = await getGpu({ needs: deviceNeeds(sizes), label: 'moe' });
 
-  const r = await runLayer(gpu, cfg, { format, tokens, seed, runs, variant: args.optStr('variant') });
+  const r = await runLayer(gpu, cfg, { format, tokens, seed, runs, variant });
   const l = r.host.layout;
   const source = r.timeSource === 'timestamp-query' ? 'GPU timestamps' : 'host time (no timestamp-query)';
   console.log(`MoE layer: ${configSummary(cfg)}`);
