@@ -12,6 +12,7 @@ import { simulate } from '../src/timeline/scheduler.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { resolveConfig, runGroup, type GroupRun } from '../src/strategies/run.ts';
 import { withScaleTarget } from '../src/similarity/target.ts';
+import { appliedLinkFactor } from '../src/strategies/dilation.ts';
 import type { GroupRunOptions, StrategyName } from '../src/strategies/types.ts';
 
 const SPEC: Spec = {
@@ -84,8 +85,11 @@ async function main(): Promise<void> {
   console.log(`times measured here: ${first.timeSource}, ${first.adapter}`);
   if (dilation)
     console.log(
-      `link: ${base.link.gbps} GB/s time-dilated ×${dilation.factor.toExponential(2)} to ${dilation.profile} ` +
-        `(GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`,
+      `link: ${base.link.gbps} GB/s time-dilated ×${appliedLinkFactor(first)!.toExponential(2)} to ${dilation.profile} ` +
+        (first.similarity
+          ? `(the scale model's compute : pull factor for ${first.similarity.target.model}, from the GEMM here ` +
+            `${dilation.deviceGflops.toFixed(3)} GFLOP/s)\n`
+          : `(GEMM here ${dilation.deviceGflops.toFixed(3)} GFLOP/s vs modeled ${(dilation.profileGflops / 1e3).toFixed(0)} TFLOP/s)\n`),
     );
   console.log(
     formatTable(
