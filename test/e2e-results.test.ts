@@ -144,6 +144,11 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     ]);
     // Time-dilated, so a scale model: its modeled counterpart stands beside the measured ratios.
     expect(c.counterpart, 'a time-dilated run carries its modeled counterpart').toBeDefined();
+    // The link factor the page names is the one the run applied: the scale model's, not the GEMM-rate ratio.
+    const scaled = c.points[0].results[0];
+    expect(await page.$eval('.provenance .dilation', (e) => e.textContent)).toContain(
+      `so compute : pull matches ${scaled.similarity!.target.model} on ${scaled.link.dilation!.profile} (the scale model's factor`,
+    );
     const modeledNames = new Set(c.counterpart!.ratios.map((r) => r.name));
     const shown = await page.$$eval('.counterpart-table tbody tr', (rows) =>
       rows.map((r) => r.getAttribute('data-ratio')),

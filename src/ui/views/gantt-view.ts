@@ -21,6 +21,7 @@ import {
 } from '../timeline.ts';
 import { sourceBadge } from '../summary.ts';
 import { clear, fmtBytes, fmtMs, h } from './dom.ts';
+import { appliedLinkFactor } from '../../strategies/dilation.ts';
 
 const ROW_PX = 22;
 
@@ -326,14 +327,15 @@ function options(
             `${SPAN_CLASSES.find((c) => c.cls === s.cls)!.label}, ${fmtMs(s.endMs - s.startMs)} (${fmtMs(s.startMs)} → ${fmtMs(s.endMs)})`,
           );
           if (s.bytes !== undefined) {
-            // On a dilated link the span's own rate is the slowed one: read it back at the profile's speed.
+            // On a dilated link the span's own rate is the slowed one: read it back at the profile's speed
+            // (over the factor the link was scaled by: the scale model's, when the run followed one).
             const here = (s.bytes / (s.endMs - s.startMs)) * 1e-6;
             const dil = r.link.dilation;
             const to = s.peer !== undefined ? ` to r${s.peer}` : '';
             tip.append(
               h('br'),
               dil
-                ? `${fmtBytes(s.bytes)}${to} at ${(here / dil.factor).toPrecision(3)} GB/s as on ${dil.profile} ` +
+                ? `${fmtBytes(s.bytes)}${to} at ${(here / appliedLinkFactor(r)!).toPrecision(3)} GB/s as on ${dil.profile} ` +
                     `(${here.toPrecision(3)} GB/s on this dilated link)`
                 : `${fmtBytes(s.bytes)}${to} at ${here.toPrecision(3)} GB/s (mean over the span)`,
             );
