@@ -1,8 +1,8 @@
 // The end-to-end tests' shared setup: find Chromium (a file with none skips, saying why), and
 // inside a describe block serve the page and launch one browser before its tests, closing both
-// after them.
+// after them; and the page probes more than one test file uses (what a download button made).
 import { afterAll, beforeAll } from 'vitest';
-import type { Browser } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import { findBrowser, launchBrowser, type FoundBrowser, type PageServer } from '../bench/browser.ts';
 
 /** The browser to run in, or null after a warning that the file `name` is skipped and how to install one. */
@@ -33,4 +33,24 @@ export function useServedBrowser<S extends PageServer>(serve: () => Promise<S>, 
     await ctx.server?.close();
   });
   return ctx;
+}
+
+/**
+ * From now on the page keeps every Blob it hands to URL.createObjectURL (its downloads: results
+ * JSON, PNG, scenario) in `window.__blobs`, in order, still creating the URL as before.
+ */
+export async function captureDownloads(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __blobs: Blob[] };
+    w.__blobs = [];
+    const orig = URL.createObjectURL.bind(URL);
+    URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
+  });
+}
+
+/** Clicks the download button `selector` with the downloads captured; the text of the Blob it made. */
+export async function downloadText(page: Page, selector: string): Promise<string> {
+  await captureDownloads(page);
+  await page.click(selector);
+  return page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text());
 }

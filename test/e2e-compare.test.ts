@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer';
 import { openPage, servePage } from '../bench/browser.ts';
-import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
+import { downloadText, findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -342,16 +342,7 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
       ]);
 
       // The results JSON carries the baseline, a results JSON of its own.
-      await page.evaluate(() => {
-        const w = window as unknown as { __blobs: Blob[] };
-        w.__blobs = [];
-        const orig = URL.createObjectURL.bind(URL);
-        URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
-      });
-      await page.click('#export-json');
-      const exported = JSON.parse(
-        await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text()),
-      ) as Comparison & {
+      const exported = JSON.parse(await downloadText(page, '#export-json')) as Comparison & {
         baseline: Comparison & { format: string; pinnedPoint: number };
       };
       expect(exported.startedAt).toBe(cur.startedAt);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ElementHandle, Page } from 'puppeteer';
 import { openPage } from '../bench/browser.ts';
-import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
+import { captureDownloads, downloadText, findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -303,16 +303,10 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     );
     expect(await page.$eval('#results-body', (e) => e.classList.contains('stale'))).toBe(true);
     // The results JSON exported now says which configuration it holds.
-    await page.evaluate(() => {
-      const w = window as unknown as { __blobs: Blob[] };
-      w.__blobs = [];
-      const orig = URL.createObjectURL.bind(URL);
-      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
-    });
-    await page.click('#export-json');
-    const exported = JSON.parse(
-      await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text()),
-    ) as { form: Record<string, string>; changedSince?: { key: string; was: string; now: string }[] };
+    const exported = JSON.parse(await downloadText(page, '#export-json')) as {
+      form: Record<string, string>;
+      changedSince?: { key: string; was: string; now: string }[];
+    };
     expect(exported.form.dilation).toBe('gb200-nvl72');
     expect(exported.changedSince).toEqual([
       { key: 'dilation', label: 'Hardware profile', was: 'gb200-nvl72', now: 'h100-hgx' },
@@ -463,12 +457,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect((await legendOf('#topology')).every((t) => depGantt.includes(t))).toBe(true);
 
     // The PNG carries the numbers, the configuration and the legend above the charts: taller than the charts alone.
-    await page.evaluate(() => {
-      const w = window as unknown as { __blobs: Blob[] };
-      w.__blobs = [];
-      const orig = URL.createObjectURL.bind(URL);
-      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
-    });
+    await captureDownloads(page);
     await page.click('#export-png');
     await page.waitForFunction(() => (window as unknown as { __blobs: Blob[] }).__blobs.length > 0);
     const png = await page.evaluate(async () => {
@@ -542,14 +531,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     await page.waitForFunction(() => (document.querySelector('#point select') as HTMLSelectElement).value === '1');
 
     // Its results JSON loads back into a fresh page: the same numbers and form, without a run.
-    await page.evaluate(() => {
-      const w = window as unknown as { __blobs: Blob[] };
-      w.__blobs = [];
-      const orig = URL.createObjectURL.bind(URL);
-      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
-    });
-    await page.click('#export-json');
-    const json = await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text());
+    const json = await downloadText(page, '#export-json');
     const dir = await mkdtemp(join(tmpdir(), 'dwdp-load-'));
     await writeFile(join(dir, 'results.json'), json);
     await writeFile(join(dir, 'other.json'), JSON.stringify({ format: 'something else' }));
@@ -592,16 +574,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
       expect(await page.$eval(`#f-${k}`, (e) => (e as HTMLInputElement).value), k).toBe(want[k]);
     expect(await page.$eval('#run-hint', (e) => e.textContent)).toMatch(/^12 modeled run\(s\) of deepseek-r1/);
     expect(new URL(page.url()).searchParams.get('src')).toBe('modeled');
-    await page.evaluate(() => {
-      const w = window as unknown as { __blobs: Blob[] };
-      w.__blobs = [];
-      const orig = URL.createObjectURL.bind(URL);
-      URL.createObjectURL = (b: Blob | MediaSource) => (w.__blobs.push(b as Blob), orig(b));
-    });
-    await page.click('#save-scenario');
-    const saved = JSON.parse(
-      await page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text()),
-    ) as {
+    const saved = JSON.parse(await downloadText(page, '#save-scenario')) as {
       name: string;
       fields: Record<string, string>;
     };
