@@ -54,3 +54,26 @@ export async function downloadText(page: Page, selector: string): Promise<string
   await page.click(selector);
   return page.evaluate(() => (window as unknown as { __blobs: Blob[] }).__blobs[0].text());
 }
+
+/**
+ * The page's horizontal overflow (px past the viewport; ≤ 0: none) and up to 8 elements past
+ * its right edge, to say which (an element inside a scroll container scrolls there, not the
+ * page, and does not count).
+ */
+export async function horizontalOverflow(page: Page): Promise<{ px: number; past: string[] }> {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const past = [...document.querySelectorAll('body *')]
+      .filter((e) => {
+        if (e.getBoundingClientRect().right <= w + 0.5 || e.closest('[hidden]')) return false;
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+          if (getComputedStyle(a).overflowX !== 'visible') return false;
+        return true;
+      })
+      .map(
+        (e) =>
+          `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} → ${Math.round(e.getBoundingClientRect().right)}`,
+      );
+    return { px: document.documentElement.scrollWidth - w, past: past.slice(0, 8) };
+  });
+}

@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer';
 import { openPage, servePage } from '../bench/browser.ts';
-import { downloadText, findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
+import { downloadText, findBrowserOrSkip, horizontalOverflow, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -354,19 +354,7 @@ describe.skipIf(!found)('compare runs and the Gantt’s pull → wait arrows (he
       // At 1024 px the panel and the paired timelines fit (no horizontal scrolling of the page).
       await page.setViewport({ width: 1024, height: 800, deviceScaleFactor: 1 });
       await new Promise((r) => setTimeout(r, 500));
-      const overflow = await page.evaluate(() => {
-        const w = document.documentElement.clientWidth;
-        const past = [...document.querySelectorAll('body *')].filter((e) => {
-          if (e.getBoundingClientRect().right <= w + 0.5 || e.closest('[hidden]')) return false;
-          for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
-            if (getComputedStyle(a).overflowX !== 'visible') return false;
-          return true;
-        });
-        return {
-          px: document.documentElement.scrollWidth - w,
-          past: past.slice(0, 5).map((e) => `${e.tagName}#${e.id}.${e.className}`),
-        };
-      });
+      const overflow = await horizontalOverflow(page);
       expect(overflow.px, `overflow at 1024 px: ${overflow.past.join('; ')}`).toBeLessThanOrEqual(0);
       await page.setViewport({ width: 1440, height: 1000, deviceScaleFactor: 1 });
 

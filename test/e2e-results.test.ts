@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ElementHandle, Page } from 'puppeteer';
 import { openPage } from '../bench/browser.ts';
-import { captureDownloads, downloadText, findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
+import {
+  captureDownloads,
+  downloadText,
+  findBrowserOrSkip,
+  horizontalOverflow,
+  useServedBrowser,
+} from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -353,25 +359,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     });
     const { page, log } = await openPage(ctx.browser, `${ctx.server.url}?${formToQuery(form)}`);
     await page.setViewport({ width: 1024, height: 800, deviceScaleFactor: 1 });
-    // Horizontal overflow (px), and the widest elements past the right edge (to say which).
-    const overflow = () =>
-      page.evaluate(() => {
-        const w = document.documentElement.clientWidth;
-        const past = [...document.querySelectorAll('body *')]
-          .filter((e) => {
-            if (e.getBoundingClientRect().right <= w + 0.5 || e.closest('[hidden]')) return false;
-            // Inside a scroll container it scrolls there, not the page.
-            for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
-              if (getComputedStyle(a).overflowX !== 'visible') return false;
-            return true;
-          })
-          .map(
-            (e) =>
-              `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} → ${Math.round(e.getBoundingClientRect().right)}`,
-          );
-        return { px: document.documentElement.scrollWidth - w, past: past.slice(0, 8) };
-      });
-    const before = await overflow();
+    const before = await horizontalOverflow(page);
     expect(before.px, `overflow at 1024 px before a run: ${before.past.join('; ')}`).toBeLessThanOrEqual(0);
     // The docs (bundled, so they open from any host) and the paper.
     expect(await page.$eval('#docs-link', (a) => (a as HTMLAnchorElement).href)).toMatch(/^blob:/);
@@ -441,7 +429,7 @@ describe.skipIf(!found)('results views in the static build (headless Chromium)',
     expect(await page.$eval('#summary .partial', (e) => e.textContent)).toMatch(
       new RegExp(`^Cancelled: these are the ${kept} of 3`),
     );
-    const after = await overflow();
+    const after = await horizontalOverflow(page);
     expect(after.px, `overflow at 1024 px with results: ${after.past.join('; ')}`).toBeLessThanOrEqual(0);
     // Text alternatives on the charts.
     const unlabelled = await page.$$eval('.chart, .topology-canvas', (els) =>
