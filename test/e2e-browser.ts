@@ -77,3 +77,20 @@ export async function horizontalOverflow(page: Page): Promise<{ px: number; past
     return { px: document.documentElement.scrollWidth - w, past: past.slice(0, 8) };
   });
 }
+
+/**
+ * Waits (up to `timeout` ms, looking every `polling` ms) until the status line `status` says
+ * the run ended (done, failed or cancelled); what it says then.
+ */
+export async function runEnded(
+  page: Page,
+  { timeout, polling }: { timeout: number; polling: number },
+  status = '#progress-msg',
+): Promise<string> {
+  await page.waitForFunction(
+    (sel) => /^(done|failed|cancelled)/.test(document.querySelector(sel)!.textContent ?? ''),
+    { timeout, polling },
+    status,
+  );
+  return (await page.$eval(status, (e) => e.textContent)) ?? '';
+}

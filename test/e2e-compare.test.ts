@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer';
 import { openPage, servePage } from '../bench/browser.ts';
-import { downloadText, findBrowserOrSkip, horizontalOverflow, useServedBrowser } from './e2e-browser.ts';
+import { downloadText, findBrowserOrSkip, horizontalOverflow, runEnded, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -47,11 +47,7 @@ const form = scenarioForm({
 
 async function runAndWait(page: Page): Promise<Comparison> {
   await page.click('#run');
-  await page.waitForFunction(
-    () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
-    { timeout: 90_000, polling: 200 },
-  );
-  const status = await page.$eval('#progress-msg', (e) => e.textContent ?? '');
+  const status = await runEnded(page, { timeout: 90_000, polling: 200 });
   expect(status, status).toMatch(/^done in /);
   await page.waitForFunction(() => window.dwdp.gantt()?.plots.length === window.dwdp.last()?.strategies.length, {
     timeout: 30_000,

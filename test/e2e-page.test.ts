@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer';
 import { openPage, servePage, type ConsoleLog } from '../bench/browser.ts';
-import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
+import { findBrowserOrSkip, runEnded, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -116,11 +116,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     expect(banner).toMatch(/--enable-unsafe-webgpu/);
     expect(await p.$eval('#f-source', (e) => (e as HTMLSelectElement).value)).toBe('modeled');
     await p.click('#run');
-    await p.waitForFunction(
-      () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
-      { timeout: 60_000, polling: 100 },
-    );
-    expect(await p.$eval('#progress-msg', (e) => e.textContent)).toMatch(/^done in /);
+    expect(await runEnded(p, { timeout: 60_000, polling: 100 })).toMatch(/^done in /);
     const c = (await p.evaluate(() => window.dwdp.last())) as Comparison;
     expect(c.source).toBe('modeled');
     for (const r of c.points[0].results) expect(r.provenance.kind).toBe('modeled');
@@ -152,12 +148,8 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     // The panel shows the shared link's values.
     expect(await page.$eval('#f-ranks', (e) => (e as HTMLInputElement).value)).toBe('2');
     await page.click('#run');
-    await page.waitForFunction(
-      () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
-      { timeout: 90_000, polling: 250 },
-    );
-    const status = await page.$eval('#progress-msg', (e) => e.textContent);
-    expect(status, status ?? '').toMatch(/^done in /);
+    const status = await runEnded(page, { timeout: 90_000, polling: 250 });
+    expect(status, status).toMatch(/^done in /);
 
     const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
     expect(c.strategies).toEqual(['dep', 'dwdp']);
@@ -262,10 +254,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     await page.keyboard.press('Enter');
     expect(await page.$eval(`.lab-tab[data-key="${down}"]`, (e) => e.classList.contains('edited'))).toBe(true);
     await page.click('#lab-run');
-    await page.waitForFunction(
-      () => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''),
-      { timeout: 60_000, polling: 200 },
-    );
+    await runEnded(page, { timeout: 60_000, polling: 200 }, '#lab-status');
     const broken = await page.evaluate(async () => (await window.dwdp.openLab()).last());
     expect(broken!.original.ok && broken!.original.result.checkOk).toBe(true);
     expect(broken!.edited?.ok).toBe(false);
@@ -292,10 +281,7 @@ describe.skipIf(!found)('benchmark page in headless Chromium', () => {
     const scaled = original.replace(/(output_rows\[[^\]]*\]\s*=\s*)([^;]+);/g, '$1($2) * 2.0;');
     await page.evaluate(async (k, code) => (await window.dwdp.openLab()).setText(k, code), down, scaled);
     await page.click('#lab-run');
-    await page.waitForFunction(
-      () => /^(done|failed|cancelled)/.test(document.querySelector('#lab-status')!.textContent ?? ''),
-      { timeout: 60_000, polling: 200 },
-    );
+    await runEnded(page, { timeout: 60_000, polling: 200 }, '#lab-status');
     const wrong = await page.evaluate(async () => (await window.dwdp.openLab()).last());
     expect(wrong!.seed).toBe(seed);
     expect(wrong!.original.ok && wrong!.original.result.checkOk).toBe(true);

@@ -15,6 +15,7 @@ import {
   downloadText,
   findBrowserOrSkip,
   horizontalOverflow,
+  runEnded,
   useServedBrowser,
 } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
@@ -102,11 +103,7 @@ async function runAndWait(page: Page, timeout = 120_000, start: 'click' | 'keys'
     await page.keyboard.press('Enter');
     await page.keyboard.up('Control');
   }
-  await page.waitForFunction(
-    () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
-    { timeout, polling: 250 },
-  );
-  return (await page.$eval('#progress-msg', (e) => e.textContent)) ?? '';
+  return runEnded(page, { timeout, polling: 250 });
 }
 
 describe.skipIf(!found)('results views in the static build (headless Chromium)', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer';
 import { openPage, servePage, type ConsoleLog } from '../bench/browser.ts';
-import { findBrowserOrSkip, useServedBrowser } from './e2e-browser.ts';
+import { findBrowserOrSkip, runEnded, useServedBrowser } from './e2e-browser.ts';
 import { formToQuery } from '../src/ui/url.ts';
 import { scenarioForm } from '../src/ui/scenario.ts';
 import type { Comparison } from '../src/ui/compare.ts';
@@ -21,12 +21,8 @@ const STORE_KEY = 'webgpu-dwdp/tuning';
 /** Runs the tiny scenario from the Run button; its comparison and the page's GEMM-variant line. */
 async function tinyRun(page: Page): Promise<{ c: Comparison; line: string }> {
   await page.click('#run');
-  await page.waitForFunction(
-    () => /^(done|failed|cancelled)/.test(document.querySelector('#progress-msg')!.textContent ?? ''),
-    { timeout: 120_000, polling: 250 },
-  );
-  const status = await page.$eval('#progress-msg', (e) => e.textContent);
-  expect(status, status ?? '').toMatch(/^done in /);
+  const status = await runEnded(page, { timeout: 120_000, polling: 250 });
+  expect(status, status).toMatch(/^done in /);
   const c = (await page.evaluate(() => window.dwdp.last())) as Comparison;
   return { c, line: await page.$eval('.provenance .kernel-variants', (e) => e.textContent!.trim()) };
 }
