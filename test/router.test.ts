@@ -364,24 +364,9 @@ describe("router kernel, workgroup selection ('tb:N', and 'fused:tb:N' in one pa
     const inp = randomInputs(p, T, rng.fork('tb'));
     const results = [];
     for (const tb of [1, 4, 8]) {
-      const kernel = await RouterKernel.create(gpu, p, { selection: 'tb', tokensPerWorkgroup: tb });
-      expect(kernel.tokensPerWorkgroup).toBe(tb);
-      const idx = createBuffer(gpu, T * p.topK * 4, 'idx');
-      const w = createBuffer(gpu, T * p.topK * 4, 'w');
-      const enc = gpu.device.createCommandEncoder();
-      kernel.encode(enc, {
-        x: createBufferWith(gpu, inp.x, 'x'),
-        weight: createBufferWith(gpu, inp.w, 'W'),
-        bias: createBufferWith(gpu, inp.bias!, 'bias'),
-        topkIdx: idx,
-        topkWeight: w,
-        tokens: T,
-      });
-      gpu.device.queue.submit([enc.finish()]);
-      results.push({
-        idx: Array.from(await readI32(gpu, idx, T * p.topK)),
-        w: Array.from(await readF32(gpu, w, T * p.topK)),
-      });
+      // runRouter checks the kernel took the selection and tokens per workgroup asked for.
+      const got = await runRouter(gpu, p, T, inp, { selection: 'tb', tokensPerWorkgroup: tb });
+      results.push({ idx: Array.from(got.idx), w: Array.from(got.weight) });
     }
     for (const r of results.slice(1)) expect(r, why('same bits for every TB')).toEqual(results[0]);
     await expect(RouterKernel.create(gpu, p, { selection: 'tb', tokensPerWorkgroup: 0 })).rejects.toThrow(
