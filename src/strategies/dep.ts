@@ -165,6 +165,28 @@ export async function runDepRank(
   const rowBytes = cfg.hidden * 4;
   const gpu = env.gpu;
   const plan = layerPlan('dep', { prefetch: false, splitWeights: true, pulls: false, exchange: true });
+  // One phase of the all-to-all, either direction: rank r's block for each peer (blockFor) goes
+  // over the link, its f32 values at `wireBytesPerValue` on the wire (scaled), or is a device
+  // copy where the peer is r itself; and the wait for every peer's block of a phase.
+  type Phase = 'dispatch' | 'combine';
+  const exchange = async (
+    phase: Phase,
+    l: number,
+    blockFor: (peer: number) => CopySegment,
+    wireBytesPerValue: number,
+  ) => {
+    for (let peer = 0; peer < N; peer++) {
+      const seg = blockFor(peer);
+      const wire = (seg.bytes / 4) * wireBytesPerValue * g.activationScale;
+      if (peer === r) await rt.compute(`${phase} local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
+      else rt.send(`L${l}/${phase}/${r}->${peer}`, peer, [seg], l, wire);
+    }
+  };
+  const waitExchange = async (phase: Phase, l: number) => {
+    const ids: string[] = [];
+    for (let s = 0; s < N; s++) if (s !== r) ids.push(`L${l}/${phase}/${s}->${r}`);
+    await rt.waitRecv(ids, l);
+  };
 
   for (let l = 0; l < g.layers; l++) {
     const [x, out] = [env.x[l % 2], env.x[(l + 1) % 2]];
@@ -195,31 +217,20 @@ export async function runDepRank(
           await rt.compute(`pack L${l}`, 'collective', l, (enc, t) =>
             d.pack.encode(enc, { idx: env.scratch.perm, src: x, out: d.send, rows: T * K, label: 'pack' }, t),
           );
-          for (let dst = 0; dst < N; dst++) {
+          const dispatched = (dst: number): CopySegment => {
             const [lo, hi] = rowsFor(mine!, shards[dst]);
-            const seg: CopySegment = {
+            return {
               src: { rank: r, buffer: d.send, offset: lo * rowBytes },
               dst: { rank: dst, buffer: peers[dst].recv, offset: layouts[dst].base[r] * rowBytes },
               bytes: (hi - lo) * rowBytes,
             };
-            if (dst === r) await rt.compute(`dispatch local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
-            else
-              rt.send(
-                `L${l}/dispatch/${r}->${dst}`,
-                dst,
-                [seg],
-                l,
-                (seg.bytes / 4) * DEFAULT_PRECISION.dispatchBytes * g.activationScale,
-              );
-          }
+          };
+          await exchange('dispatch', l, dispatched, DEFAULT_PRECISION.dispatchBytes);
           break;
         }
-        case 'waitDispatch': {
-          const ids: string[] = [];
-          for (let s = 0; s < N; s++) if (s !== r) ids.push(`L${l}/dispatch/${s}->${r}`);
-          await rt.waitRecv(ids, l);
+        case 'waitDispatch':
+          await waitExchange('dispatch', l);
           break;
-        }
         case 'groupedGemm': {
           // The owner's grouped GEMM over every source's rows for its experts.
           const { base, total } = layouts[r];
@@ -246,31 +257,20 @@ export async function runDepRank(
         case 'return': {
           // Every source's block goes back into its own sorted y.
           const { base } = layouts[r];
-          for (let s = 0; s < N; s++) {
+          const returned = (s: number): CopySegment => {
             const [lo, hi] = rowsFor(offs[s], d.shard);
-            const seg: CopySegment = {
+            return {
               src: { rank: r, buffer: d.back, offset: base[s] * rowBytes },
               dst: { rank: s, buffer: peers[s].env.scratch.y, offset: lo * rowBytes },
               bytes: (hi - lo) * rowBytes,
             };
-            if (s === r) await rt.compute(`combine local L${l}`, 'collective', l, (enc) => localCopy(enc, seg));
-            else
-              rt.send(
-                `L${l}/combine/${r}->${s}`,
-                s,
-                [seg],
-                l,
-                (seg.bytes / 4) * DEFAULT_PRECISION.combineBytes * g.activationScale,
-              );
-          }
+          };
+          await exchange('combine', l, returned, DEFAULT_PRECISION.combineBytes);
           break;
         }
-        case 'waitReturn': {
-          const ids: string[] = [];
-          for (let s = 0; s < N; s++) if (s !== r) ids.push(`L${l}/combine/${s}->${r}`);
-          await rt.waitRecv(ids, l);
+        case 'waitReturn':
+          await waitExchange('combine', l);
           break;
-        }
         default:
           if (!(await runLocalStep(rt, env, step, l, x, out, w)))
             throw new Error(`dep rank loop: step '${step}' is not a DEP step`);
