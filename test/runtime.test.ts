@@ -18,6 +18,42 @@ const failing: Transport = {
 const working: Transport = { mode: 'partitions', copy: async () => undefined };
 const spec = linkSpec({ egressGBps: 1, latencyUs: 0 });
 
+type Window = [number, number];
+const later = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * A fake GPU whose submissions finish `ms` later (no timestamp-query: host time is the step's
+ * time); each calls `onStart` (when given) as it starts and logs its host window into `windows`.
+ */
+function slowGpu(ms: number, windows: Window[], onStart?: () => void): Gpu {
+  return {
+    timestamps: false,
+    guard: <T>(p: Promise<T>) => p,
+    device: {
+      createCommandEncoder: () => ({ finish: () => ({}) }),
+      queue: {
+        submit: () => undefined,
+        onSubmittedWorkDone: async () => {
+          const t0 = performance.now();
+          onStart?.();
+          await later(ms);
+          windows.push([t0, performance.now()]);
+        },
+      },
+    },
+  } as unknown as Gpu;
+}
+/** A transport whose copies take `ms`, each logging its host window into `windows`. */
+function slowTransport(ms: number, windows: Window[]): Transport {
+  return {
+    mode: 'partitions',
+    copy: async () => {
+      const t0 = performance.now();
+      await later(ms);
+      windows.push([t0, performance.now()]);
+    },
+  };
+}
+
 describe('runtimes', () => {
   for (const [name, make] of [
     ['virtual', (t: Transport) => new VirtualRuntime(ranks, t, spec)],
@@ -48,35 +84,12 @@ describe('runtimes', () => {
   }
 
   it('virtual: no copy is in flight inside a timed step, and each step is submitted `repeats` times and recorded once', async () => {
-    // A fake GPU whose submissions finish a few ms later (no timestamp-query: host time is the
-    // step's time) and a transport whose copies take a few ms; both log their host windows.
-    const later = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-    const gpuWindows: [number, number][] = [];
-    const copyWindows: [number, number][] = [];
-    const fakeGpu = {
-      timestamps: false,
-      guard: <T>(p: Promise<T>) => p,
-      device: {
-        createCommandEncoder: () => ({ finish: () => ({}) }),
-        queue: {
-          submit: () => undefined,
-          onSubmittedWorkDone: async () => {
-            const t0 = performance.now();
-            await later(3);
-            gpuWindows.push([t0, performance.now()]);
-          },
-        },
-      },
-    } as unknown as Gpu;
+    // Submissions finish 3 ms later, copies take 4 ms; both log their host windows.
+    const gpuWindows: Window[] = [];
+    const copyWindows: Window[] = [];
+    const fakeGpu = slowGpu(3, gpuWindows);
     const gpuRanks: Rank[] = [0, 1, 2].map((id) => ({ id, gpu: fakeGpu }));
-    const slowCopy: Transport = {
-      mode: 'partitions',
-      copy: async () => {
-        const t0 = performance.now();
-        await later(4);
-        copyWindows.push([t0, performance.now()]);
-      },
-    };
+    const slowCopy = slowTransport(4, copyWindows);
     const repeats = 3;
     const rt = new VirtualRuntime(gpuRanks, slowCopy, spec, { repeats });
     let encodes = 0;
@@ -110,35 +123,12 @@ describe('runtimes', () => {
   });
 
   it('virtual, paired: the same step of two runs is submitted back to back per round, recorded once, copies outside', async () => {
-    const later = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    // Submissions finish 2 ms later, each logging which run it belongs to; copies take 3 ms.
     const log: string[] = [];
-    const gpuWindows: [number, number][] = [];
-    const copyWindows: [number, number][] = [];
-    const gpuOf = (run: string) =>
-      ({
-        timestamps: false,
-        guard: <T>(p: Promise<T>) => p,
-        device: {
-          createCommandEncoder: () => ({ finish: () => ({}) }),
-          queue: {
-            submit: () => undefined,
-            onSubmittedWorkDone: async () => {
-              const t0 = performance.now();
-              log.push(run);
-              await later(2);
-              gpuWindows.push([t0, performance.now()]);
-            },
-          },
-        },
-      }) as unknown as Gpu;
-    const slowCopy: Transport = {
-      mode: 'partitions',
-      copy: async () => {
-        const t0 = performance.now();
-        await later(3);
-        copyWindows.push([t0, performance.now()]);
-      },
-    };
+    const gpuWindows: Window[] = [];
+    const copyWindows: Window[] = [];
+    const gpuOf = (run: string) => slowGpu(2, gpuWindows, () => log.push(run));
+    const slowCopy = slowTransport(3, copyWindows);
     const rounds = 3;
     const steps = new PairedSteps(2, rounds, new Set(['attention']));
     const runs = ['A', 'B'].map(
