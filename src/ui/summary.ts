@@ -132,7 +132,10 @@ export function sourceBadge(r: Pick<GroupRunResult, 'provenance'>): 'measured he
 }
 
 const MIB = 1024 * 1024;
-const ratio = (v: number | null) => (v === null ? '—' : `${v.toFixed(3)}×`);
+/** A ratio to DEP as the tables write it: three decimals and ×; '—' where there is none. */
+export const vsDepText = (v: number | null): string => (v === null ? '—' : `${v.toFixed(3)}×`);
+/** A hidden-pull fraction as the tables write it: a percentage, one decimal; '—' where nothing is pulled. */
+export const hiddenPullText = (v: number | null): string => (v === null ? '—' : `${(100 * v).toFixed(1)}%`);
 const fixed = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
 function tableOf(c: Comparison): { headers: string[]; rows: Cell[][] } {
@@ -157,11 +160,11 @@ function tableOf(c: Comparison): { headers: string[]; rows: Cell[][] } {
         ...(c.sweep ? [p.value ?? ''] : []),
         s.strategy,
         fixed(s.tpsPerGpu, 1),
-        ratio(s.tpsPerGpuVsDep),
+        vsDepText(s.tpsPerGpuVsDep),
         fixed(s.tpsPerUser, 1),
-        ratio(s.tpsPerUserVsDep),
+        vsDepText(s.tpsPerUserVsDep),
         fixed(s.makespanMs, 3),
-        s.hiddenPullFraction === null ? '—' : `${(100 * s.hiddenPullFraction).toFixed(1)}%`,
+        hiddenPullText(s.hiddenPullFraction),
         fixed(s.bytesPulledPerRank / MIB, 3),
         fixed(s.weightBytesPerRank / MIB, 3),
         `${(100 * s.weightVsReplica).toFixed(1)}%`,

@@ -9,11 +9,13 @@ import { capacityCaveat, type Caveat } from '../caveats.ts';
 import { appliedLinkFactor } from '../../strategies/dilation.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
 import {
+  hiddenPullText,
   kernelVariantText,
   provenance,
   rateMeasuredBy,
   sourceBadge,
   summaryRows,
+  vsDepText,
   type SummaryRow,
 } from '../summary.ts';
 import { clear, fmt, fmtBytes, fmtMs, h } from './dom.ts';
@@ -259,7 +261,6 @@ function table(rows: SummaryRow[], runs: PageRun[]): HTMLElement {
     ...COLUMNS,
     ...(hbm ? [['memory / GPU (HBM)', 'hbm'] as [string, TermKey]] : []),
   ];
-  const r3 = (v: number | null) => (v === null ? '—' : `${v.toFixed(3)}×`);
   return h(
     'table',
     { class: 'summary-table' },
@@ -278,19 +279,15 @@ function table(rows: SummaryRow[], runs: PageRun[]): HTMLElement {
           { class: cap && !cap.fits ? 'no-fit' : undefined },
           h('td', {}, r.strategy.toUpperCase()),
           h('td', { class: 'num' }, fmt(r.tpsPerGpu, 1)),
-          h('td', { class: 'num' }, r3(r.tpsPerGpuVsDep)),
+          h('td', { class: 'num' }, vsDepText(r.tpsPerGpuVsDep)),
           h('td', { class: 'num' }, fmt(r.tpsPerUser, 1)),
-          h('td', { class: 'num' }, r3(r.tpsPerUserVsDep)),
+          h('td', { class: 'num' }, vsDepText(r.tpsPerUserVsDep)),
           h('td', { class: 'num' }, fmtMs(r.makespanMs)),
           h('td', { class: 'num' }, fmtMs(r.computeMs)),
           h('td', { class: 'num' }, fmtMs(r.waitMs)),
           h('td', { class: 'num' }, fmtMs(r.syncMs)),
           h('td', { class: 'num' }, fmtMs(r.idleMs)),
-          h(
-            'td',
-            { class: 'num' },
-            r.hiddenPullFraction === null ? '—' : `${(100 * r.hiddenPullFraction).toFixed(1)}%`,
-          ),
+          h('td', { class: 'num' }, hiddenPullText(r.hiddenPullFraction)),
           h('td', { class: 'num' }, fmtBytes(r.bytesPulledPerRank)),
           h('td', { class: 'num' }, fmtBytes(r.weightBytesPerRank)),
           h('td', { class: 'num' }, `${(100 * r.weightVsReplica).toFixed(1)}%`),
