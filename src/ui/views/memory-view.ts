@@ -64,6 +64,8 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
     box,
   );
   const bars = uPlot.paths.bars!({ size: [0.7, 48], gap: 2 });
+  // The legend's value of each series, in the chart's unit.
+  const inUnit = (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`);
   return fitWidth(
     new uPlot(
       {
@@ -90,7 +92,7 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
             stroke: '#e69f00',
             paths: bars,
             points: { show: false },
-            value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+            value: inUnit,
           },
           {
             label: 'resident experts',
@@ -98,7 +100,7 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
             stroke: '#0072b2',
             paths: bars,
             points: { show: false },
-            value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+            value: inUnit,
           },
           {
             label: 'full replica',
@@ -106,7 +108,7 @@ export function memoryChart(root: HTMLElement, results: readonly GroupRunResult[
             dash: [6, 4],
             width: 1.5,
             points: { show: false },
-            value: (_u, v) => (v === null ? '—' : `${v.toFixed(3)} ${unit}`),
+            value: inUnit,
           },
         ],
         legend: { live: false },
