@@ -30,17 +30,11 @@ import { mannWhitney, smallestP } from '../src/util/rank-test.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
+import { referenceMedian as med } from './median-reference.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
 const at = `(seed ${seed}; TEST_SEED=${seed} reruns)`;
-
-/** Independent median: sort a copy, middle element or mean of the two middle ones. */
-function med(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 describe('CPU-second rounds', () => {
   it(`interleave the entries forward on even rounds and backward on odd ones ${at}`, () => {

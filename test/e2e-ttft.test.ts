@@ -9,6 +9,7 @@ import { bisect } from '../src/sim/e2e/rate-match.ts';
 import { benchmarkRequests } from '../src/sim/e2e/scenario.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
+import { referenceMedian } from './median-reference.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
@@ -36,12 +37,6 @@ function stations(): Omit<TtftSimInput, 'concurrency' | 'requests' | 'seed'> {
     osl: 2 + rng.int(2000),
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
 
 describe('simulated TTFT', () => {
   it('sends whole rounds of the C clients, as the benchmark’s multi_round = max(1, ⌊num_prompts / C⌋) does', () => {
@@ -108,7 +103,7 @@ describe('simulated TTFT', () => {
       const ttfts = Array.from({ length: steps }, (_, j) => (j + 1) * tFull + st.kvTransferMs).flatMap((t) =>
         Array<number>(st.workers * cap).fill(t),
       );
-      expect(r.medianMs, tag('median')).toBeCloseTo(median(ttfts), 6);
+      expect(r.medianMs, tag('median')).toBeCloseTo(referenceMedian(ttfts), 6);
       expect(r.meanMs, tag('mean')).toBeCloseTo(ttfts.reduce((a, b) => a + b, 0) / ttfts.length, 6);
       expect(r.ctxRequestsPerS, tag('throughput of the burst')).toBeCloseTo((requests / (steps * tFull)) * 1000, 6);
     }

@@ -20,6 +20,7 @@ import { simulateTtft, type TtftSimInput } from '../src/sim/e2e/ttft-queue.ts';
 import { BAR, barRegimeSummary, loadRegime, type ValidateRow } from '../src/sim/validate.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
+import { referenceMedian } from './median-reference.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
@@ -272,12 +273,7 @@ describe('the bar’s regime', () => {
   });
 
   it('the second median: over the compared rows in the regime; the at-capacity rows’ median |rate-equivalent change|', () => {
-    const med = (xs: number[]) => {
-      if (xs.length === 0) return null;
-      const s = [...xs].sort((a, b) => a - b);
-      const n = s.length;
-      return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    };
+    const med = (xs: number[]) => (xs.length === 0 ? null : referenceMedian(xs));
     for (let trial = 0; trial < 200; trial++) {
       const rows: ValidateRow[] = [];
       const inRegime: number[] = [];
