@@ -15,7 +15,7 @@ import { formatTable } from '../src/report/table.ts';
 import { calibrationText } from '../src/hardware/efficiency.ts';
 import { processCpuMs as cpuMs } from '../src/util/cpu-time.ts';
 import { median } from '../src/util/stats.ts';
-import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { commandLine, runCli, type Spec } from '../src/cli/args.ts';
 import { E2E_SCENARIOS, e2eEvaluator, runE2e, type E2eResult } from '../src/sim/e2e/scenario.ts';
 
 const REPEATS = 3;
@@ -46,15 +46,12 @@ function time<T>(f: () => T): { cpu: number[]; wall: number[]; last: T } {
 }
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help'))
-    return void process.stdout.write(
-      usage(
-        'npm run bench:e2e -- [options]',
-        `How long the end-to-end model takes for ${spec.name}, measured here.`,
-        SPEC,
-      ),
-    );
+  const args = commandLine(
+    'npm run bench:e2e -- [options]',
+    `How long the end-to-end model takes for ${spec.name}, measured here.`,
+    SPEC,
+  );
+  if (!args) return;
   const pow2Grid = args.flag('pow2-grid');
   runE2e(spec); // warm-up (JIT)
   const curves = time(() => e2eEvaluator(spec));

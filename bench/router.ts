@@ -13,7 +13,7 @@
 // A B C C B A order (load drifts: the machine is shared); its time is the mean of its two medians. Every
 // run is checked against the float64 reference first. Writes results/bench-router.json.
 import { loadavg } from 'node:os';
-import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
+import { commandLine, runCli, UsageError, type Spec } from '../src/cli/args.ts';
 import { adapterLabel, getGpu } from '../src/gpu/index.ts';
 import { CALIBRATION_PLAN, routerSample } from '../src/lab/calibrate.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
@@ -62,17 +62,12 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), spec));
-  if (args.flag('help')) {
-    process.stdout.write(
-      usage(
-        'npm run bench:router -- [options]',
-        'The router: GEMM pass with either selection, and one-pass logits, vs roofline.',
-        spec,
-      ),
-    );
-    return;
-  }
+  const args = commandLine(
+    'npm run bench:router -- [options]',
+    'The router: GEMM pass with either selection, and one-pass logits, vs roofline.',
+    spec,
+  );
+  if (!args) return;
   const runs = args.num('runs', 5, { min: 1, int: true });
   const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, int: true });
   const out = args.optStr('out') ?? 'results/bench-router.json';

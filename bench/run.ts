@@ -13,7 +13,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Args, UsageError, dropOutputOnClosedPipe, exitFlushed, parseArgs, usage, type Spec } from '../src/cli/args.ts';
+import { commandLine, UsageError, dropOutputOnClosedPipe, exitFlushed, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
 import { counterpartRows, ratioText, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
@@ -188,17 +188,12 @@ async function commitResults(staging: string, out: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help')) {
-    process.stdout.write(
-      usage(
-        'npm run bench -- [options]',
-        'Run a scenario through the benchmark page in headless Chromium and write results/<timestamp>/.',
-        SPEC,
-      ),
-    );
-    return;
-  }
+  const args = commandLine(
+    'npm run bench -- [options]',
+    'Run a scenario through the benchmark page in headless Chromium and write results/<timestamp>/.',
+    SPEC,
+  );
+  if (!args) return;
   if (args.flag('list')) {
     process.stdout.write(`${await listScenarios()}\n`);
     return;

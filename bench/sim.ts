@@ -21,7 +21,7 @@ import { deepseekR1 } from '../src/sim/experiment.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
 import { SCENARIOS, scenarioRows } from '../src/sim/scenarios.ts';
 import { runServing, type ServingParams } from '../src/sim/serving.ts';
-import { Args, UsageError, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { commandLine, UsageError, runCli, type Spec } from '../src/cli/args.ts';
 import { median } from '../src/util/stats.ts';
 import { processCpuMs as cpuMs } from '../src/util/cpu-time.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
@@ -289,9 +289,8 @@ const host = `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
 const min = (xs: readonly number[]) => Math.min(...xs);
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help'))
-    return void process.stdout.write(usage('npm run bench:sim -- [options]', 'The rack model’s run time.', SPEC));
+  const args = commandLine('npm run bench:sim -- [options]', 'The rack model’s run time.', SPEC);
+  if (!args) return;
   const part = args.str('part', 'both');
   const ranksList = args
     .str('page-ranks', '16,64')

@@ -18,7 +18,7 @@
 //    under the same loads as the counterpart (src/similarity/routed-runs.ts, as the page does). Measured here (GPU timestamps on this adapter, virtual
 //    clock) vs modeled.
 import { loadavg } from 'node:os';
-import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { commandLine, runCli, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { borrowGpu, drainGpuPool, returnGpu } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
@@ -416,11 +416,8 @@ async function agreement(workloads: Workload[], repeats: number, onRow?: (rows: 
 }
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help'))
-    return void process.stdout.write(
-      usage('npm run bench:similarity -- [options]', 'The DP invariant and the model agreement.', SPEC),
-    );
+  const args = commandLine('npm run bench:similarity -- [options]', 'The DP invariant and the model agreement.', SPEC);
+  if (!args) return;
   const part = args.str('part', 'both');
   const rounds = args.num('rounds', 9, { min: 1, max: 64, int: true });
   const gemmPairs = args.num('gemm-pairs', 15, { min: 1, int: true });

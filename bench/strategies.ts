@@ -3,7 +3,7 @@
 // link-bandwidth sweep (the measured steps re-scheduled under each link) showing where
 // DWDP stops paying. Every time is measured here (GPU timestamps on this adapter) and
 // scheduled in virtual time; the link is time-dilated to the GB200 profile.
-import { Args, parseArgs, runCli, usage, type Spec } from '../src/cli/args.ts';
+import { commandLine, runCli, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { drainGpuPool } from '../src/gpu/pool.ts';
 import { tokensPerExpertNote } from '../src/report/group-report.ts';
@@ -31,11 +31,12 @@ const STRATS: StrategyName[] = ['dp', 'dep', 'dwdp'];
 const LINK_SCALES = [1 / 16, 1 / 4, 1, 4, 16, 64, 256];
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help'))
-    return void process.stdout.write(
-      usage('npm run bench:strategies -- [options]', 'DP vs DEP vs DWDP on emulated ranks (virtual clock).', SPEC),
-    );
+  const args = commandLine(
+    'npm run bench:strategies -- [options]',
+    'DP vs DEP vs DWDP on emulated ranks (virtual clock).',
+    SPEC,
+  );
+  if (!args) return;
   checkOutputFile('--out', args.str('out', 'results/bench-strategies.json')); // before the runs
   const base: GroupRunOptions = {
     ...DEFAULT_GROUP_OPTIONS,

@@ -166,6 +166,17 @@ export function usage(command: string, summary: string, spec: Spec): string {
   return `usage: ${command}\n${summary}\n\noptions:\n${rows.join('\n')}\n`;
 }
 
+/**
+ * An entry point's command line: its arguments parsed against `spec`; or, where --help is
+ * among them, null once the usage (`command`, `summary` and the spec's options) is printed.
+ */
+export function commandLine(command: string, summary: string, spec: Spec): Args | null {
+  const args = new Args(parseArgs(process.argv.slice(2), spec));
+  if (!args.flag('help')) return args;
+  process.stdout.write(usage(command, summary, spec));
+  return null;
+}
+
 /** Waits until everything written to `stream` so far has reached the OS (a pipe is written asynchronously). */
 function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {

@@ -19,7 +19,7 @@ import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
 import { checkOutputDir, checkOutputFile } from '../util/output-path.ts';
 import { relativeError } from '../util/numeric.ts';
-import { Args, UsageError, flagSpec, parseArgs, parseSetPairs, runCli, usage, type Spec } from './args.ts';
+import { UsageError, commandLine, flagSpec, parseSetPairs, runCli, type Spec } from './args.ts';
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 
 export const MOE_SPEC: Spec = {
@@ -61,17 +61,12 @@ export const MOE_SPEC: Spec = {
 const AUTO_CHECK_FLOPS = 4e8;
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), MOE_SPEC));
-  if (args.flag('help')) {
-    process.stdout.write(
-      usage(
-        'npm run moe -- [options]',
-        'Runs one MoE layer on one WebGPU device or, with --ranks/--strategy, a DWDP group (or its DP/DEP baselines) on emulated ranks.',
-        MOE_SPEC,
-      ),
-    );
-    return;
-  }
+  const args = commandLine(
+    'npm run moe -- [options]',
+    'Runs one MoE layer on one WebGPU device or, with --ranks/--strategy, a DWDP group (or its DP/DEP baselines) on emulated ranks.',
+    MOE_SPEC,
+  );
+  if (!args) return;
   // Output paths before any work: a path that cannot be written must not cost a run.
   const dump = args.optStr('dump');
   if (dump !== undefined) checkOutputDir('--dump', dump);

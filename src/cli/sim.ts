@@ -30,7 +30,7 @@ import {
 } from '../sim/scenarios.ts';
 import { E2E_SCENARIOS } from '../sim/e2e/scenario.ts';
 import { formatValidationReport, runValidation } from '../sim/validate.ts';
-import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
+import { Args, commandLine, UsageError, runCli, type Spec } from './args.ts';
 import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 
 /** Every built-in scenario's name: the step and serving ones, then the end-to-end ones. */
@@ -201,17 +201,12 @@ function writeTraces(
 }
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), SPEC));
-  if (args.flag('help')) {
-    process.stdout.write(
-      usage(
-        'npm run sim -- --scenario <name|file.json> [options]  |  npm run sim -- --validate [--json]',
-        'Rack-scale model of DWDP vs DEP (prefill; the scenario\'s "model", default DeepSeek-R1) in virtual time. Everything printed is MODELED.',
-        SPEC,
-      ),
-    );
-    return;
-  }
+  const args = commandLine(
+    'npm run sim -- --scenario <name|file.json> [options]  |  npm run sim -- --validate [--json]',
+    'Rack-scale model of DWDP vs DEP (prefill; the scenario\'s "model", default DeepSeek-R1) in virtual time. Everything printed is MODELED.',
+    SPEC,
+  );
+  if (!args) return;
   refuseUnread(args);
   if (args.flag('list')) {
     for (const s of [...Object.values(SCENARIOS), ...Object.values(E2E_SCENARIOS)])
