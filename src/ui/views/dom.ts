@@ -19,6 +19,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** A form field's label: its name, and its unit in parentheses where it has one. */
+export function fieldLabel(id: string, f: { label: string; unit?: string }): HTMLLabelElement {
+  return h('label', { for: id, class: 'label' }, f.label, f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null);
+}
+
 export function clear(el: Element): void {
   while (el.firstChild) el.firstChild.remove();
 }

@@ -27,7 +27,7 @@ import {
   type ParsedLabForm,
 } from '../lab-state.ts';
 import { failureText, labAb, labAbText, labRows, labSpeedup } from '../lab-summary.ts';
-import { clear, h } from './dom.ts';
+import { clear, fieldLabel, h } from './dom.ts';
 import { createWgslEditor, type WgslEditor } from './wgsl-editor.ts';
 
 /** What the headless driver and the e2e test call (window.dwdp.lab). */
@@ -674,12 +674,7 @@ function control(f: LabFieldDef, onInput: () => void) {
     });
     input.addEventListener('input', onInput);
   }
-  const label = h(
-    'label',
-    { for: id, class: 'label' },
-    f.label,
-    f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null,
-  );
+  const label = fieldLabel(id, f);
   const row = h('div', { class: `field field-lab-${f.key} input-${f.input}` }, label, input, message, help);
   const write = (v: string) => {
     // A value from a URL that is not an option still shows (and fails validation visibly).

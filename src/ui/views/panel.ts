@@ -20,7 +20,7 @@ import {
   type FormState,
 } from '../fields.ts';
 import type { ParsedForm } from '../config.ts';
-import { clear, h } from './dom.ts';
+import { clear, fieldLabel, h } from './dom.ts';
 
 const GROUPS: readonly { group: FieldGroup; title: string }[] = [
   { group: 'run', title: 'Run' },
@@ -261,12 +261,7 @@ function control(f: FieldDef, onInput: () => void) {
     }
   }
 
-  const label = h(
-    'label',
-    { for: id, class: 'label' },
-    f.label,
-    f.unit ? h('span', { class: 'unit' }, ` (${f.unit})`) : null,
-  );
+  const label = fieldLabel(id, f);
   const row = h('div', { class: `field field-${f.key} input-${f.input}` }, label, input, message, help);
   return { row, input, message, read, write };
 }
