@@ -126,18 +126,19 @@ export interface BatchesSpec {
   lengths: LengthDist;
 }
 
+/** Each of `counts` an integer ≥ 1; else an error naming the first that is not. */
+function checkCounts(counts: Record<string, number>): void {
+  for (const [k, v] of Object.entries(counts))
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`workload: ${k} must be an integer ≥ 1, got ${v}`);
+}
+
 /**
  * lengths[rank][step] = that step's request lengths, drawn rank by rank, step by step, from
  * the seed's LENGTH_STREAM: what the emulation's ranks and the model's programs both serve.
  */
 export function drawBatches(s: BatchesSpec): number[][][] {
   checkLengthDist(s.lengths);
-  for (const [k, v] of [
-    ['ranks', s.ranks],
-    ['steps', s.steps],
-    ['batch', s.batch],
-  ] as const)
-    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`workload: ${k} must be an integer ≥ 1, got ${v}`);
+  checkCounts({ ranks: s.ranks, steps: s.steps, batch: s.batch });
   const rng = new Rng(s.seed).fork(LENGTH_STREAM);
   return Array.from({ length: s.ranks }, () =>
     Array.from({ length: s.steps }, () => sampleBatch(rng, s.lengths, s.batch)),
@@ -164,11 +165,7 @@ export interface QueueBatchesSpec {
  */
 export function fillBatches(s: QueueBatchesSpec): number[][][] {
   checkLengthDist(s.lengths);
-  for (const [k, v] of [
-    ['ranks', s.ranks],
-    ['steps', s.steps],
-  ] as const)
-    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`workload: ${k} must be an integer ≥ 1, got ${v}`);
+  checkCounts({ ranks: s.ranks, steps: s.steps });
   const maxTokens = s.maxTokens ?? Infinity;
   const maxRequests = s.maxRequests ?? Infinity;
   if (!(maxTokens >= 1)) throw new Error(`workload: maxTokensPerBatch must be ≥ 1, got ${s.maxTokens}`);
