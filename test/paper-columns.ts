@@ -12,7 +12,7 @@ export const PAPER_COLUMN_OF: Readonly<Record<string, string>> = {
   collective: 'communication',
 };
 
-/** The breakdown's keys as the issue names them (exact): the seven that add up to the step, then p2pBusy. */
+/** The breakdown's keys as the README's sim --json format names them (exact): the seven that add up to the step, then p2pBusy. */
 export const PAPER_COLUMNS: readonly string[] = [
   'attention',
   'groupedGemm',

@@ -285,7 +285,7 @@ describe('scenarios', () => {
     });
   });
 
-  it('CLI --json prints the issue’s row shape, modeled: true, times in ms', () => {
+  it('CLI --json prints the documented row shape, modeled: true, times in ms', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sim-'));
     const file = join(dir, 'tiny.json');
     writeFileSync(

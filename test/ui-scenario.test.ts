@@ -17,7 +17,7 @@ const dir = new URL('../bench/scenarios/', import.meta.url);
 describe('bench scenarios', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-  it('ship the ones the issue names', () => {
+  it('ship the documented ones', () => {
     for (const name of ['default', 'imbalance', 'link-bandwidth', 'split-weights', 'contention', 'rank-modes'])
       expect(files).toContain(`${name}.json`);
   });
