@@ -3,30 +3,25 @@
 // Tests compare it code for code with the CPU decoder; the lab uses it to show weights.
 //
 // Bindings: 0 the expert block (u32 words, binding starts at the block), 1 the f32 output
-// [rows, cols] row-major, 2 the matrix layout (uniform). One invocation per code word;
-// a word holds 1 (f32), 4 (int8, fp8) or 8 (nvfp4, mxfp4) consecutive values of one row.
+// [rows, cols] row-major, 2 the matrix's layout, format and shape (uniform). One invocation
+// per code word; a word holds 1 (f32), 4 (int8, fp8) or 8 (nvfp4, mxfp4) consecutive values
+// of one row.
 
-struct Matrix {
+// The matrix's layout first: a struct member of a uniform starts at a multiple of 16 bytes.
+struct Unpack {
+  matrix: MatrixLayout, // matrix_layout.wgsl, composed before this file
   format: u32,          // 0 f32, 1 int8, 2 fp8, 3 nvfp4, 4 mxfp4
   rows: u32,
   cols: u32,
-  codes: u32,           // word offset of the codes
-  row_words: u32,       // code words per (padded) row
-  scales: u32,          // word offset of the scales
-  scale_row_words: u32, // nvfp4, mxfp4: scale words per row
-  block_rows: u32,      // fp8 block shape and blocks per block-row
-  block_cols: u32,
-  blocks_per_row: u32,
-  tensor_scale: u32,    // nvfp4: word offset of the f32 tensor scale
 }
 
 @group(0) @binding(0) var<storage, read> block: array<u32>;
 @group(0) @binding(1) var<storage, read_write> unpacked: array<f32>;
-@group(0) @binding(2) var<uniform> m: Matrix;
+@group(0) @binding(2) var<uniform> p: Unpack;
 
 fn put(r: u32, c: u32, v: f32) {
-  if (c < m.cols) {
-    unpacked[r * m.cols + c] = v;
+  if (c < p.cols) {
+    unpacked[r * p.cols + c] = v;
   }
 }
 
@@ -39,14 +34,15 @@ fn put4(r: u32, c: u32, v: vec4f) {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let m = p.matrix;
   let i = gid.x + gid.y * nwg.x * 64u;
-  if (i >= m.rows * m.row_words) {
+  if (i >= p.rows * m.row_words) {
     return;
   }
   let r = i / m.row_words;
   let cw = i % m.row_words;
   let w = block[m.codes + i];
-  switch m.format {
+  switch p.format {
     case 0u: {
       put(r, cw, bitcast<f32>(w));
     }

@@ -2,27 +2,16 @@
 // formats as the tiled kernel, no tiling and no reuse. It is the yardstick the tiled
 // kernel's speed is measured against (and a second, simple implementation to test it by).
 //
-// Included after expert_gemm.wgsl and weight_decode.wgsl; the generated prefix defines
+// Included after weight_decode.wgsl, expert_gemm.wgsl and matrix_layout.wgsl; the generated prefix defines
 // H, F, EXPERTS, TILE_ROWS, FORMAT (0 f32, 1 int8, 2 fp8, 3 nvfp4, 4 mxfp4), the matrices GATE,
-// UP, DOWN (word layout inside an expert block), the bindings input_rows (1), output_rows
+// UP, DOWN (MatrixLayout values), the bindings input_rows (1), output_rows
 // (5), weights (6) and the accessors weight_word(word), weight_quad(word / 4) and inputs4(row base, k, row length) (vec4 loads where rows are aligned).
 //
 // Dispatch: ceil(rows · outputs / 64) workgroups of 64 invocations, as a 2-D (x, y) grid
 // (src/gpu/program.ts workgroupGrid); output i = gid.x + gid.y · 64 · num_workgroups.x, ids past the end return.
 
-struct Matrix {
-  codes: u32,           // word offset of the codes in the block
-  row_words: u32,       // code words per (padded) row
-  scales: u32,          // word offset of the scales
-  scale_row_words: u32, // nvfp4, mxfp4: scale words per row
-  block_rows: u32,      // fp8 scale block and blocks per block-row
-  block_cols: u32,
-  blocks_per_row: u32,
-  tensor_scale: u32,    // nvfp4: word offset of the f32 tensor scale
-}
-
 // Columns 4q .. 4q+3 of output row n of matrix m, decoded (rows are zero-padded).
-fn weights4(block: u32, m: Matrix, n: u32, q: u32) -> vec4f {
+fn weights4(block: u32, m: MatrixLayout, n: u32, q: u32) -> vec4f {
   switch FORMAT {
     case 0u: {
       return bitcast<vec4f>(weight_quad((block + m.codes + n * m.row_words) / 4u + q));

@@ -15,7 +15,7 @@ function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
   const vecInput = reduction % 4 === 0;
   const quads = l.format === 'f32'; // f32 weights are read as vec4u, the others as u32 words
   const matrix = (m: MatrixLayout) =>
-    `Matrix(${[m.codes, m.rowWords, m.scales, m.scaleRowWords, m.blockRows, m.blockCols, m.blocksPerRow, m.tensorScale].map(u).join(', ')})`;
+    `MatrixLayout(${[m.codes, m.rowWords, m.scales, m.scaleRowWords, m.blockRows, m.blockCols, m.blocksPerRow, m.tensorScale].map(u).join(', ')})`;
   const lines = [
     `// Generated: naive ${proj} for ${l.format}, H=${l.hidden}, F=${l.expertHidden}, ${p.experts} experts.`,
     `const H = ${u(l.hidden)};`,
@@ -53,7 +53,13 @@ function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
 
 /** The naive kernel's program; its entry points are named after the projections. */
 export function naiveProgram(p: CodegenProblem, proj: Projection): Promise<WgslProgram> {
-  return wgslProgram(naivePrelude(p, proj), 'weight_decode.wgsl', 'expert_gemm.wgsl', 'naive_gemm.wgsl');
+  return wgslProgram(
+    naivePrelude(p, proj),
+    'weight_decode.wgsl',
+    'expert_gemm.wgsl',
+    'matrix_layout.wgsl',
+    'naive_gemm.wgsl',
+  );
 }
 
 export type { Projection };

@@ -21,10 +21,8 @@ export type MatrixName = 'gate' | 'up' | 'down';
 const MATRICES: readonly MatrixName[] = ['gate', 'up', 'down'];
 
 function matrixUniform(format: WeightFormat, m: MatrixLayout): ArrayBuffer {
+  // struct Unpack (expert_gemm_unpack.wgsl): the MatrixLayout (matrix_layout.wgsl), then format and shape.
   return packUniform([
-    ['u32', FORMAT_ID[format]],
-    ['u32', m.rows],
-    ['u32', m.cols],
     ['u32', m.codes],
     ['u32', m.rowWords],
     ['u32', m.scales],
@@ -33,6 +31,9 @@ function matrixUniform(format: WeightFormat, m: MatrixLayout): ArrayBuffer {
     ['u32', m.blockCols],
     ['u32', m.blocksPerRow],
     ['u32', m.tensorScale],
+    ['u32', FORMAT_ID[format]],
+    ['u32', m.rows],
+    ['u32', m.cols],
   ]);
 }
 
@@ -47,7 +48,7 @@ export class UnpackKernel {
 
   static async create(gpu: Gpu, l: ExpertLayout): Promise<UnpackKernel> {
     const program = await ComputeProgram.create(gpu, 'expert_gemm_unpack', async () => ({
-      program: await wgslProgram('weight_decode.wgsl', 'expert_gemm_unpack.wgsl'),
+      program: await wgslProgram('weight_decode.wgsl', 'matrix_layout.wgsl', 'expert_gemm_unpack.wgsl'),
     }));
     const uniforms = Object.fromEntries(
       MATRICES.map((n) => [n, createUniform(gpu, matrixUniform(l.format, l[n]), `unpack ${n}`)]),
