@@ -11,6 +11,7 @@ import {
   expertLayout,
   mxfp4ScaleCode,
   packExpert,
+  packRandomExpert,
   parseWeightFormat,
   type WeightFormat,
 } from '../src/model/formats.ts';
@@ -257,6 +258,32 @@ describe('pack / decode', () => {
     expect(decodeE8M0(255)).toBeNaN();
     expect(decodeE8M0(127)).toBe(1);
     expect(() => expertLayout('mxfp4', 48, 64)).toThrow(/hidden.*multiple of 32.*e8m0/);
+  });
+
+  it('packRandomExpert draws gate, up [F,H] at std 1/√H and down [H,F] at 1/√F, in that order, and returns the decode', () => {
+    const H = 24,
+      F = 40,
+      atWord = 4;
+    const fill = 0xdeadbeef;
+    for (const format of ['f32', 'int8'] as const) {
+      const l = expertLayout(format, H, F);
+      const words = new Uint32Array(atWord + l.words + 4).fill(fill);
+      const got = packRandomExpert(l, new Rng(seed).fork(format), words, atWord);
+      // The block, and only the block, is written; what comes back is its decode.
+      expect(
+        [...words.subarray(0, atWord), ...words.subarray(atWord + l.words)].every((w) => w === fill),
+        at,
+      ).toBe(true);
+      expect(got, at).toEqual(decodeExpert(l, words, atWord));
+      if (format === 'f32') {
+        // f32 keeps every draw: the decode is the normals themselves, one after another.
+        const twin = new Rng(seed).fork(format);
+        const draws = (n: number, fanIn: number) =>
+          Float32Array.from({ length: n }, () => twin.normal() * (1 / Math.sqrt(fanIn)));
+        const want = { gate: draws(F * H, H), up: draws(F * H, H), down: draws(H * F, F) };
+        expect(got, at).toEqual(want);
+      }
+    }
   });
 
   it('refuses NaN and blocks that do not fit', () => {

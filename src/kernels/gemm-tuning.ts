@@ -1,7 +1,7 @@
 // Measuring the grouped expert GEMM: random routed problems, timed runs (timestamp
 // queries, median after warm-up), and the candidate variants a sweep tries. Used by bench/kernels.ts and the lab (src/lab/kernels/expert-gemm.ts).
 import { GpuTimer, createBuffer, createBufferWith, readF32, type Gpu } from '../gpu/index.ts';
-import { decodeExpert, expertLayout, packExpert, type WeightFormat } from '../model/formats.ts';
+import { expertLayout, packRandomExpert, type WeightFormat } from '../model/formats.ts';
 import { Rng } from '../util/random.ts';
 import { median } from '../util/stats.ts';
 import { permuteReference } from './permute.ts';
@@ -115,17 +115,7 @@ export function buildGemmProblem(
   const wrng = rng.fork('weights');
   const words = new Uint32Array((Math.max(...at) + layout.bytes) / 4);
   const decoded: DecodedExpert[] = [];
-  for (let e = 0; e < E; e++) {
-    packExpert(
-      layout,
-      wrng.normals(F * H, 1 / Math.sqrt(H)),
-      wrng.normals(F * H, 1 / Math.sqrt(H)),
-      wrng.normals(H * F, 1 / Math.sqrt(F)),
-      words,
-      at[e] / 4,
-    );
-    decoded.push(decodeExpert(layout, words, at[e] / 4));
-  }
+  for (let e = 0; e < E; e++) decoded.push(packRandomExpert(layout, wrng, words, at[e] / 4));
   const x = rng.fork('x').normals(T * H, 1);
   const { perm, offsets } = randomRouting(rng.fork('routing'), shape, opts.skew ?? 0);
   const weightBuffer = createBufferWith(gpu, words, 'weights');

@@ -26,6 +26,8 @@
 //           words (byte j of word w of row r = group 4w+j), then one f32 tensor scale;
 //           mxfp4: e8m0 bytes per (row, 32 columns), laid out as nvfp4's, no tensor scale.
 
+import type { Rng } from '../util/random.ts';
+
 export type WeightFormat = 'f32' | 'int8' | 'fp8' | 'nvfp4' | 'mxfp4';
 
 export const WEIGHT_FORMATS: readonly WeightFormat[] = ['f32', 'int8', 'fp8', 'nvfp4', 'mxfp4'];
@@ -451,6 +453,30 @@ export function packExpert(
   packMatrix(l.format, l.gate, gate, out, atWord, 'gate');
   packMatrix(l.format, l.up, up, out, atWord, 'up');
   packMatrix(l.format, l.down, down, out, atWord, 'down');
+}
+
+/**
+ * Packs one expert of fresh random weights at the init scale, gate and up [F,H] ~ N(0, 1/H) and
+ * down [H,F] ~ N(0, 1/F) (fan-in scaling: unit-variance inputs give unit-order outputs), drawn
+ * from `rng` in that order, into out[atWord .. atWord + l.words); returns what the kernels will
+ * multiply with (decodeExpert of the block).
+ */
+export function packRandomExpert(
+  l: ExpertLayout,
+  rng: Rng,
+  out: Uint32Array,
+  atWord: number,
+): { gate: Float32Array; up: Float32Array; down: Float32Array } {
+  const { hidden: H, expertHidden: F } = l;
+  packExpert(
+    l,
+    rng.normals(F * H, 1 / Math.sqrt(H)),
+    rng.normals(F * H, 1 / Math.sqrt(H)),
+    rng.normals(H * F, 1 / Math.sqrt(F)),
+    out,
+    atWord,
+  );
+  return decodeExpert(l, out, atWord);
 }
 
 /** Exactly the f32 values the kernels multiply with (NaN codes decode to NaN). */

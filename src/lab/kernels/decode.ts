@@ -3,7 +3,7 @@
 // reproduce the CPU decoder (formats.ts decodeExpert) bit for bit.
 import { createBuffer, createBufferWith, readF32, type Gpu } from '../../gpu/index.ts';
 import { UnpackKernel, type MatrixName } from '../../kernels/weight-decode.ts';
-import { decodeExpert, expertLayout, packExpert } from '../../model/formats.ts';
+import { expertLayout, packRandomExpert } from '../../model/formats.ts';
 import { Rng } from '../../util/random.ts';
 import { checkBits } from '../checks.ts';
 import type { LabKernel, LabProblem, LabShape } from '../types.ts';
@@ -27,15 +27,7 @@ export const decodeLab: LabKernel<Float32Array> = {
     const rng = new Rng(opts.seed).fork('weights');
     const want = new Float32Array(E * 3 * H * F);
     for (let e = 0; e < E; e++) {
-      packExpert(
-        layout,
-        rng.normals(F * H, 1 / Math.sqrt(H)),
-        rng.normals(F * H, 1 / Math.sqrt(H)),
-        rng.normals(H * F, 1 / Math.sqrt(F)),
-        words,
-        e * strideWords,
-      );
-      const d = decodeExpert(layout, words, e * strideWords);
+      const d = packRandomExpert(layout, rng, words, e * strideWords);
       MATRICES.forEach((m, i) => want.set(d[m], (3 * e + i) * H * F));
     }
     const kernel = await UnpackKernel.create(gpu, layout);
