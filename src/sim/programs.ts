@@ -456,6 +456,23 @@ export function depPrograms(
     const ops: Op[] = [];
     const peers = group.filter((q) => q !== rank);
     const local = peers.map((q) => group.indexOf(q));
+    // One phase of the all-to-all: a send to each peer (group index j), id first + i·N + j, with the
+    // bytes of the rows that go from their origin rank to their owner (rows[origin][owner], origin's
+    // T): i's rows for j on the dispatch, j's rows coming back from i on the return.
+    const sends = (phase: 'dispatch' | 'return', first: number, l: number, rows: number[][], Ts: number[]) => {
+      for (let x = 0; x < peers.length; x++) {
+        const j = local[x];
+        const origin = phase === 'dispatch' ? i : j;
+        const owner = phase === 'dispatch' ? j : i;
+        ops.push({
+          kind: 'send',
+          id: first + i * N + j,
+          to: peers[x],
+          bytes: depPhaseBytes(dispatch, phase, rows[origin][owner], Ts[origin], m.hidden, p),
+          layer: l,
+        });
+      }
+    };
     for (let s = 0; s < nSteps; s++) {
       const step = steps[i][s];
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
@@ -483,28 +500,14 @@ export function depPrograms(
                   : { kind: 'barrier', id: base, layer: l },
               );
               compute(ops, 'dispatch', 'collective', collective, l);
-              for (let x = 0; x < peers.length; x++)
-                ops.push({
-                  kind: 'send',
-                  id: d0 + i * N + local[x],
-                  to: peers[x],
-                  bytes: depPhaseBytes(dispatch, 'dispatch', rows[i][local[x]], c.T, m.hidden, p),
-                  layer: l,
-                });
+              sends('dispatch', d0, l, rows, Ts);
               break;
             case 'waitDispatch':
               ops.push({ kind: 'waitRecv', ids: recvIds(d0, local, N, i), layer: l });
               break;
             case 'return':
               compute(ops, 'combine-send', 'collective', collective, l);
-              for (let x = 0; x < peers.length; x++)
-                ops.push({
-                  kind: 'send',
-                  id: c0 + i * N + local[x],
-                  to: peers[x],
-                  bytes: depPhaseBytes(dispatch, 'return', rows[local[x]][i], Ts[local[x]], m.hidden, p),
-                  layer: l,
-                });
+              sends('return', c0, l, rows, Ts);
               break;
             case 'waitReturn':
               ops.push({ kind: 'waitRecv', ids: recvIds(c0, local, N, i), layer: l });
