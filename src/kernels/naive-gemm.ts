@@ -5,10 +5,10 @@ import { wgslProgram, type WgslPart, type WgslProgram } from '../gpu/index.ts';
 import type { MatrixLayout } from '../model/formats.ts';
 import { BINDING, FORMAT_ID, u, type CodegenProblem, type Projection } from './expert-gemm-codegen.ts';
 
-/** Constants, bindings and accessors for the naive kernel of one projection. */
 /** Four consecutive u32 words of a word-addressed weight buffer as one vec4u (WGSL). */
 const quadOf = (b: string) => `vec4u(${b}[4u * i], ${b}[4u * i + 1u], ${b}[4u * i + 2u], ${b}[4u * i + 3u])`;
 
+/** Constants, bindings and accessors for the naive kernel of one projection. */
 function naivePrelude(p: CodegenProblem, proj: Projection): WgslPart {
   const l = p.layout;
   const reduction = proj === 'gate_up' ? l.hidden : l.expertHidden;
