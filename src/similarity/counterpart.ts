@@ -7,7 +7,9 @@
 //
 // The rack model's own rows (npm run sim) report TPS/GPU over each rank's own end instead of the
 // makespan; with one step and ranks that end together the two agree, otherwise the emulation's
-// definition is the one used here, since its names are what results.json compares.
+// definition is the one used here, since its names are what results.json compares. Every strategy
+// is scheduled with the cost model's scheduler options, as the rack model's step runs are: copy
+// interference (the profile's calibrated s) slows compute while a pull moves bytes.
 import { makePlacement } from '../dwdp/placement.ts';
 import { loadPreset } from '../model/presets.ts';
 import { CostModel } from '../sim/cost-model.ts';
@@ -119,12 +121,12 @@ export function modeledRates(
       ranks: s.ranks,
     };
   };
-  const sim = (programs: ReturnType<typeof dpPrograms>) => simulate(programs, link, { intervals: false });
+  // The rack model's scheduler options (copy interference: the profile's calibrated s), as `npm run sim` runs them.
+  const sched = { intervals: false, ...cost.schedulerOptions() };
+  const sim = (programs: ReturnType<typeof dpPrograms>) => simulate(programs, link, sched);
   return {
     dp: run(sim(dpPrograms(cost, group, batches))),
-    dep: run(
-      simulate(depPrograms(cost, group, batches), cost.link(p.contentionFix, 'all-to-all'), { intervals: false }),
-    ),
+    dep: run(simulate(depPrograms(cost, group, batches), cost.link(p.contentionFix, 'all-to-all'), sched)),
     dwdp: run(sim(dwdpPrograms(cost, group, batches, opts))),
   };
 }
