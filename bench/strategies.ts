@@ -104,7 +104,11 @@ async function main(): Promise<void> {
     const tps = (r: GroupRun) => {
       const rec = r.recorded!;
       const egress = (rec.link.egressGBps as number) * scale;
-      const s = simulate(rec.programs, { ...rec.link, egressGBps: egress, ingressGBps: egress }, { intervals: false });
+      const s = simulate(
+        rec.programs,
+        { ...rec.link, egressGBps: egress, ingressGBps: egress },
+        { intervals: false, copyInterference: rec.copyInterference },
+      );
       return r.ranks.reduce((a, k) => a + k.tokens, 0) / (s.makespanMs / 1000) / r.ranks.length;
     };
     const dep = tps(runs.get('dep@0.2')!);

@@ -100,7 +100,8 @@ export async function runGroupCli(args: Args, cfg: MoeConfig): Promise<void> {
       : `link: ${o.link.gbps} GB/s × ${appliedLinkFactor(r)!.toExponential(2)} ` +
         (r.similarity
           ? `(the scale model's compute : pull factor, below; GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s) `
-          : `(time dilation: GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s) `) +
+          : `(time dilation: GEMM measured here ${d.deviceGflops.toFixed(3)} GFLOP/s ÷ ${d.profile} modeled ${(d.profileGflops / 1e3).toFixed(0)} TFLOP/s; ` +
+            'no scale target, so no copy interference) ') +
         `= ${(r.link.gbps * 1e6).toFixed(1)} KB/s`;
     say(`${linkLine}, latency ${o.link.latencyUs} µs, contention fix ${o.link.contentionFix ? 'on' : 'off'}`);
     say(tokensPerExpertNote(cfg, o.tokensPerRank));

@@ -44,6 +44,13 @@
 //                    counterpart here; they are added as modeled compute (σ × the cost model's time
 //                    at the rank's target lengths) before the first MoE layer and at the end of the
 //                    step, where the model has them: the first prefetches hide behind them.
+//   copy interference compute : compute while a pull moves bytes. The target's compute runs 1/(1 + s)
+//                    as fast while a pull into or out of its rank moves bytes (s = the profile's
+//                    calibrated efficiency.interference: 0.195 on gb200-nvl72, fitted to the paper's
+//                    Table 3; docs/rack-model.md). s is dimensionless, so the scale model keeps it
+//                    equal: the virtual clock schedules the dilated programs with the target's s,
+//                    the same scheduler and the same mechanism as the rack model. The wall clock
+//                    cannot apply it (compute is timed as it ran): there it is printed as not applied.
 //   layers           pipeline start-up. The prefetch exposes the first `depth` layers' pulls at
 //                    step start; with 4 layers that is half of them, with R1's 58 MoE layers 2/58.
 //                    The measured layers are SCHEDULED as the target's MoE layer count: layer
@@ -163,6 +170,12 @@ export interface ScaleTarget {
   tailMs: number[];
   /** Measured layers, and how many they are scheduled as. */
   layers: { measured: number; scheduledAs: number; why: string };
+  /**
+   * The target's copy interference s (compute runs 1/(1 + s) as fast while a pull into or out of
+   * its rank moves bytes): the cost model's (CostModel.schedulerOptions), 0 where the profile
+   * calibrates none; `source` says how the profile's efficiencies were set (calibrationText).
+   */
+  copyInterference: { value: number; source: string };
   /** What differs in shape, for the reasons printed. */
   shapes: { emulated: { F: number; K: number }; target: { F: number; K: number } };
   /** The rack-model parameters of the target (a scenario's base for npm run sim). */
@@ -310,23 +323,60 @@ export class ScaleModel {
     return out;
   }
 
-  /** One line per factor, for the run's printout. */
-  describe(categories?: Map<DilatedCategory, Factor>): string[] {
+  /** The target's copy interference s (modeled), a dimensionless ratio the scale model keeps equal. */
+  get copyInterference(): number {
+    return this.target.copyInterference.value;
+  }
+
+  /**
+   * The copy interference line of the printout: the target's s, where it comes from, and whether
+   * the run applied it — the virtual clock schedules with it, the wall clock cannot.
+   */
+  interferenceLine(clock: 'virtual' | 'wall' = 'virtual'): string {
+    const { value: s, source } = this.target.copyInterference;
+    const what = `copy interference s = ${s}: the ${this.target.spec.profile} profile's (modeled; ${source})`;
+    if (s === 0) return `${what}: none, compute never slows under a pull, as in the rack model`;
+    return clock === 'wall'
+      ? `${what}: NOT applied — wall clock: compute is timed as it ran (the virtual clock applies it)`
+      : `${what}, applied in the emulated timeline: compute runs 1/(1 + s) as fast while a pull into or out of its rank moves bytes`;
+  }
+
+  /** The target workload's lengths in words: the law's ISL, and the mean request where the two differ (uniform-ratio). */
+  private islText(): string {
+    const w = this.target.workload;
+    const { isl, islRatio, lengthLaw } = w.law;
+    if (lengthLaw !== 'uniform-ratio' || islRatio === undefined) return `ISL ${w.isl}`;
+    const lo = Math.max(1, Math.ceil(islRatio * isl));
+    return `ISL ${isl} (lengths uniform in [${lo}, ${isl}], ratio ${Number(islRatio.toPrecision(4))}; mean request ${w.isl})`;
+  }
+
+  /**
+   * One line per factor, for the run's printout. On the wall clock the layers run as they are and
+   * copy interference is not applied (both need the virtual clock's schedule).
+   */
+  describe(categories?: Map<DilatedCategory, Factor>, clock: 'virtual' | 'wall' = 'virtual'): string[] {
     const f = (x: number) => (x >= 0.01 && x < 1000 ? x.toFixed(3) : x.toExponential(2));
     const t = this.target;
     const w = t.workload;
     const lines = [
-      `stands for ${t.modelName} on ${t.spec.profile} (modeled), ISL ${w.isl} × ${w.batch} requests per rank, ` +
+      `stands for ${t.modelName} on ${t.spec.profile} (modeled), ${this.islText()} × ${w.batch} requests per rank, ` +
         `CV ${w.cv} (${w.law.lengthLaw}), N ${w.groupSize}: 1 token here = ${t.tokenScale.toFixed(2)} target tokens, ` +
         `σ ${f(this.timeScale)} ms here per target ms`,
       `link ×${f(this.link.value)}: ${this.link.why}`,
       `activations ×${f(this.activations.value)}: ${this.activations.why}`,
     ];
     for (const [cat, v] of categories ?? []) lines.push(`${cat} ×${f(v.value)}: ${v.why}`);
-    lines.push(`layers ${t.layers.measured} → ${t.layers.scheduledAs}: ${t.layers.why}`);
+    lines.push(this.interferenceLine(clock));
+    lines.push(
+      clock === 'wall'
+        ? `layers ${t.layers.measured}: wall clock: the layers ran as they are (rescheduling needs the virtual clock)`
+        : `layers ${t.layers.measured} → ${t.layers.scheduledAs}: ${t.layers.why}`,
+    );
     if (t.denseLayers > 0)
       lines.push(
-        `dense layers: the target's ${t.denseLayers} and its embed + LM head added as modeled compute (σ × cost model)`,
+        clock === 'wall'
+          ? `dense layers: the target's ${t.denseLayers} and its embed + LM head not added (wall clock)`
+          : `dense layers: the target's ${t.denseLayers} and its embed + LM head added as modeled compute (σ × cost model)`,
       );
     return lines;
   }

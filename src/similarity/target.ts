@@ -11,9 +11,12 @@
 //               none: it precedes the pull wait in both schedules), shared expert, router, combine, the grouped GEMM of a DP/DWDP rank (T_r·K slots over
 //               all E experts) and of a DEP rank (ΣT·K/N over E/N), DEP's two fixed all-to-all
 //               costs, the split-off merge (an HBM copy of the pulled experts).
+//   interference the cost model's copy interference s (the profile's calibrated efficiency.interference),
+//               which the virtual clock schedules the emulated programs with, as the rack model does.
 //   routed      with the routing a run had (withRoutedTarget): the grouped GEMM per strategy, rank
 //               and layer as the counterpart counts it, each expert's rows in padded tiles.
 import { makePlacement } from '../dwdp/placement.ts';
+import { calibrationText } from '../hardware/efficiency.ts';
 import { getProfile } from '../hardware/profiles.ts';
 import type { MoeConfig } from '../model/config.ts';
 import { expertLayout, type WeightFormat } from '../model/formats.ts';
@@ -144,6 +147,7 @@ export function scaleTarget(spec: TargetSpec, e: EmulatedShape): ScaleTarget {
             `(prefetch fills ${e.prefetchDepth} slots once per step)`
           : 'the measured layers already cover the target',
     },
+    copyInterference: { value: cost.schedulerOptions().copyInterference, source: calibrationText(cost.profile) },
     shapes: { emulated: { F: ce.expertHidden, K: ce.topK }, target: { F: cfg.expertHidden, K } },
     params: {
       ...workload.law,

@@ -85,6 +85,8 @@ export interface GroupOutputs {
 export interface RecordedSchedule {
   programs: readonly (readonly Op[])[];
   link: LinkSpec;
+  /** The copy interference they were scheduled with (the scale target's s, modeled; 0 without a target): pass it to simulate again. */
+  copyInterference: number;
 }
 
 export type GroupRun = GroupRunResult & { outputs?: GroupOutputs; config: MoeConfig; recorded?: RecordedSchedule };
@@ -227,7 +229,12 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
       const dense = scale.target.denseLayers;
       programs = extended.map((p, r) => addDenseLayers(dilate(p, f), scale.denseMs(r), dense));
     }
-    const tl = runtime instanceof VirtualRuntime ? runtime.timeline(programs) : runtime.timeline();
+    // Copy interference: the target's s (modeled, a dimensionless ratio kept equal), applied by the
+    // scheduler to the virtual clock's timeline; none without a target, and none on the wall clock
+    // (its compute is timed as it ran; the printout says so).
+    const copyInterference = scale && runtime instanceof VirtualRuntime ? scale.copyInterference : 0;
+    const tl =
+      runtime instanceof VirtualRuntime ? runtime.timeline(programs, spec, { copyInterference }) : runtime.timeline();
     const outputs = hooks.keepOutputs ? await readOutputs(cfg, g.x, envs, opts.layers) : undefined;
     const reports: RankReport[] = tl.ranks.map((m) => {
       const env = envs[m.rank];
@@ -268,7 +275,10 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
       adapter: adapterText(provenance),
       kernelVariants: kernelVariants(envs),
       outputs,
-      recorded: runtime instanceof VirtualRuntime ? { programs: programs ?? runtime.recorded, link: spec } : undefined,
+      recorded:
+        runtime instanceof VirtualRuntime
+          ? { programs: programs ?? runtime.recorded, link: spec, copyInterference }
+          : undefined,
     };
   } finally {
     releaseRanks(ranks);
@@ -311,8 +321,13 @@ function similarityReport(
     link: scale.link,
     activations: scale.activations,
     categories: Object.fromEntries(categories ?? []),
+    copyInterference: {
+      value: scale.copyInterference,
+      applied: clock === 'virtual',
+      why: scale.interferenceLine(clock),
+    },
     layers,
-    lines: scale.describe(categories as Map<DilatedCategory, ScaleFactor> | undefined),
+    lines: scale.describe(categories as Map<DilatedCategory, ScaleFactor> | undefined, clock),
     params: scale.target.params,
   };
 }

@@ -7,12 +7,21 @@
 //  VirtualRuntime  GPU work runs one step at a time (so each step's GPU timestamps are its
 //                  own) and copies run unpaced; each rank's steps are recorded as a program
 //                  with the measured durations, and the event scheduler computes every
-//                  rank's timeline in virtual time over the same link model.
+//                  rank's timeline in virtual time over the same link model, and the same
+//                  hardware parameters where the run stands for a target (copy interference:
+//                  compute slowed while a pull moves bytes, the target's calibrated s; none on
+//                  the wall clock, whose compute is timed as it ran).
 import { GpuTimer, type Gpu } from '../gpu/index.ts';
 import type { LinkSpec } from '../timeline/link.ts';
 import type { CopySegment, Rank, Transport } from '../dwdp/transport.ts';
 import { WallLink } from '../dwdp/wall-link.ts';
-import { simulate, type Interval, type RankMetrics, type Schedule } from '../timeline/scheduler.ts';
+import {
+  simulate,
+  type Interval,
+  type RankMetrics,
+  type Schedule,
+  type SimulateOptions,
+} from '../timeline/scheduler.ts';
 import type { Op } from '../timeline/ops.ts';
 import type { PairedSteps } from './paired-steps.ts';
 import { CATEGORIES, type ComputeCategory, type SpanCategory } from '../timeline/categories.ts';
@@ -294,6 +303,9 @@ export interface StepTiming {
   paired?: { steps: PairedSteps; side: number };
 }
 
+/** What the virtual clock's schedule applies beyond the measured durations and the link (scheduler.ts SimulateOptions). */
+export type ScheduleOptions = Pick<SimulateOptions, 'copyInterference'>;
+
 export class VirtualRuntime extends BaseRuntime {
   private readonly programs: Op[][];
   private readonly gpuLock = GPU_WORK;
@@ -418,11 +430,19 @@ export class VirtualRuntime extends BaseRuntime {
     };
   }
 
-  /** The recorded programs (or `programs`, e.g. rescaled ones) scheduled on `spec` (default: the runtime's link). */
-  schedule(programs: readonly (readonly Op[])[] = this.programs, spec: LinkSpec = this.spec): Schedule {
+  /**
+   * The recorded programs (or `programs`, e.g. rescaled ones) scheduled on `spec` (default: the
+   * runtime's link) with `sched`: the hardware parameters the scheduler applies beyond durations
+   * and the link (copy interference: a scaled run passes its target's s; default 0, never slower).
+   */
+  schedule(
+    programs: readonly (readonly Op[])[] = this.programs,
+    spec: LinkSpec = this.spec,
+    sched: ScheduleOptions = {},
+  ): Schedule {
     for (const t of this.timers.values()) t.destroy();
     this.timers.clear();
-    return simulate(programs, spec);
+    return simulate(programs, spec, { copyInterference: sched.copyInterference ?? 0 });
   }
 
   /** The recorded programs (for tests and for re-scheduling under another link). */
@@ -430,8 +450,8 @@ export class VirtualRuntime extends BaseRuntime {
     return this.programs;
   }
 
-  timeline(programs?: readonly (readonly Op[])[], spec?: LinkSpec): RunTimeline {
-    const s = this.schedule(programs, spec);
+  timeline(programs?: readonly (readonly Op[])[], spec?: LinkSpec, sched?: ScheduleOptions): RunTimeline {
+    const s = this.schedule(programs, spec, sched);
     return {
       ranks: s.ranks,
       intervals: s.intervals,

@@ -36,6 +36,11 @@ export interface SimilarityReport {
   activations: ScaleFactor;
   /** Dilation of measured compute per category (attention, router, combine, …). */
   categories: Record<string, ScaleFactor>;
+  /**
+   * The target's copy interference s (modeled: the profile's calibrated value), and whether the
+   * run's timeline applied it (the virtual clock does; the wall clock cannot).
+   */
+  copyInterference: ScaleFactor & { applied: boolean };
   layers: { measured: number; scheduledAs: number; why: string };
   /** The factors in words, one per line ("link ×…: why"). */
   lines: string[];

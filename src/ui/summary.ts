@@ -212,11 +212,20 @@ export function sourceLines(c: Comparison): string[] {
       const rate = `this device ${d.deviceGflops.toFixed(3)} GFLOP/s grouped GEMM, measured in ${where} and applied to every strategy`;
       return [
         r.similarity
-          ? `Time dilation${at}: link × ${appliedLinkFactor(r)!.toExponential(3)} (the scale model's compute : pull factor, from ${rate})`
-          : `Time dilation${at}: link × ${d.factor.toExponential(3)} (${rate}; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled)`,
+          ? `Time dilation${at}: link × ${appliedLinkFactor(r)!.toExponential(3)} (the scale model's compute : pull factor, from ${rate})` +
+            interferenceText(r.similarity.copyInterference)
+          : `Time dilation${at}: link × ${d.factor.toExponential(3)} (${rate}; ${d.profile} ${d.profileGflops.toFixed(0)} GFLOP/s, modeled); ` +
+            'no copy interference (no scale target)',
       ];
     }),
   ];
+}
+
+/** The scale model's copy interference in words: the target's s (modeled) and whether the timeline applied it. */
+function interferenceText(ci: { value: number; applied: boolean } | undefined): string {
+  if (!ci) return '';
+  if (ci.value === 0) return '; copy interference s = 0 (the target has none)';
+  return `; copy interference s = ${ci.value} (the target's, modeled) ${ci.applied ? 'applied in the timeline' : 'NOT applied (wall clock)'}`;
 }
 
 /** summary.md: what ran, where the numbers come from, the page that runs it again, the table and the ratios. */
