@@ -6,6 +6,12 @@ import { linkSpec } from '../src/timeline/link.ts';
 import type { CopySegment, Rank, Transport } from '../src/dwdp/transport.ts';
 import { VirtualRuntime, WallRuntime, categoryOf } from '../src/strategies/runtime.ts';
 import { PairedSteps } from '../src/strategies/paired-steps.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
+const at = `(seed ${seed}; rerun with TEST_SEED=${seed})`;
+const rng = new Rng(seed);
 
 const ranks: Rank[] = [0, 1].map((id) => ({ id, gpu: {} as Gpu }));
 const seg = (bytes: number): CopySegment[] => [
@@ -185,6 +191,69 @@ describe('runtimes', () => {
         const want = Array.from({ length: rounds }, (_, i) => [i % 2, (i + 1) % 2].map((s) => `${s} ${r} ${l}`)).flat();
         expect(encoded.slice(first, first + 2 * rounds)).toEqual(want);
       }
+  });
+
+  it('virtual: the schedule applies copy interference s to compute that overlaps a pull, at both ends, and none by default', async () => {
+    // Rank 1 pulls B bytes from rank 0 and computes meanwhile; rank 0 computes (its copy engine
+    // serves the pull). Fake GPU without timestamps: each compute's recorded time is its host time.
+    const fakeGpu = {
+      timestamps: false,
+      guard: <T>(p: Promise<T>) => p,
+      device: {
+        createCommandEncoder: () => ({ finish: () => ({}) }),
+        queue: { submit: () => undefined, onSubmittedWorkDone: () => new Promise<void>((r) => setTimeout(r, 1)) },
+      },
+    } as unknown as Gpu;
+    const rt = new VirtualRuntime(
+      [0, 1].map((id) => ({ id, gpu: fakeGpu })),
+      working,
+      spec,
+    );
+    const bytes = 1e6 * (1 + rng.int(100));
+    await Promise.all([
+      rt.forRank(0).compute('attention L0', 'attention', 0, () => undefined),
+      (async () => {
+        rt.forRank(1).pull('p', 0, seg(bytes), 0);
+        await rt.forRank(1).compute('attention L0', 'attention', 0, () => undefined);
+        await rt.forRank(1).waitPull(['p'], 0);
+      })(),
+    ]);
+    const d = [0, 1].map((r) => {
+      const op = rt.recorded[r].find((o) => o.kind === 'compute');
+      return op?.kind === 'compute' ? op.durationMs : NaN;
+    });
+    expect(
+      d.every((x) => x > 0),
+      at,
+    ).toBe(true);
+    // A link on which the pull takes P = u × rank 1's compute, u in [0.3, 3): it overlaps compute
+    // on both ranks, ending before or after it depending on the draw.
+    const P = d[1] * rng.uniform(0.3, 3);
+    const link = linkSpec({ egressGBps: bytes / (P * 1e6), latencyUs: 0 });
+    const s = rng.uniform(0.05, 1);
+    // Float64 reference: compute runs at 1/(1 + s) while the pull moves bytes ([0, P]), then at 1.
+    const end = (work: number, slow: number) =>
+      work * (1 + slow) <= P ? work * (1 + slow) : P + work - P / (1 + slow);
+    const computeEnd = (tl: ReturnType<VirtualRuntime['timeline']>, r: number) =>
+      tl.intervals.find((i) => i.rank === r && i.lane === 'compute' && i.category === 'attention')!.endMs;
+    for (const slow of [0, s]) {
+      const tl = slow === 0 ? rt.timeline(undefined, link) : rt.timeline(undefined, link, { copyInterference: slow });
+      expect(Math.abs(tl.ranks[1].pullMs / P - 1), `pull time ${at}`).toBeLessThan(1e-9);
+      for (const r of [0, 1]) {
+        const want = end(d[r], slow);
+        expect(Math.abs(computeEnd(tl, r) / want - 1), `rank ${r} s ${slow} ${at}`).toBeLessThan(1e-9);
+        expect(Math.abs(tl.ranks[r].computeMs / want - 1), `rank ${r} s ${slow} ${at}`).toBeLessThan(1e-9);
+      }
+      expect(Math.abs(tl.ranks[1].endMs / Math.max(P, end(d[1], slow)) - 1), at).toBeLessThan(1e-9);
+    }
+    // The time interference added, per rank: the reference's stretch (end − recorded time > 0), none without it.
+    const tl = rt.timeline(undefined, link, { copyInterference: s });
+    for (const r of [0, 1]) {
+      const added = end(d[r], s) - d[r];
+      expect(added, at).toBeGreaterThan(0);
+      expect(Math.abs(tl.ranks[r].interferenceMs! - added), `rank ${r} ${at}`).toBeLessThan(1e-9 * end(d[r], s));
+      expect(rt.timeline(undefined, link).ranks[r].interferenceMs ?? 0, at).toBe(0);
+    }
   });
 
   it('files the kernels’ timed passes under the breakdown’s categories', () => {

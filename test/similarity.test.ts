@@ -21,7 +21,9 @@ import { scaleTarget, targetWorkload, withRoutedTarget, type EmulatedShape } fro
 import { comparisonRatios, counterpartOf, type ComparisonPoint } from '../src/ui/compare.ts';
 import type { GroupRunResult, StrategyName } from '../src/strategies/types.ts';
 import { Rng } from '../src/util/random.ts';
-import { stepBatches, stepLengths } from '../src/sim/experiment.ts';
+import { deepseekR1, runStepRow, stepBatches, stepLengths } from '../src/sim/experiment.ts';
+import { dwdpPrograms } from '../src/sim/programs.ts';
+import { makePlacement } from '../src/dwdp/placement.ts';
 import { LENGTH_LAWS, meanLength } from '../src/workload/lengths.ts';
 import { testSeed } from './seed.ts';
 
@@ -75,6 +77,16 @@ describe('scale model factors', () => {
     expect((ce / ge) * (gt / (At / bwA)), `all-to-all ÷ GEMM ${at}`).toBeCloseTo(1, 9);
     expect(s.tokenScale, at).toBeCloseTo(Tt / e.tokensPerRank, 12);
     expect(s.layers.scheduledAs).toBe(r1.layers.moe);
+    // Copy interference: the target profile's calibrated s, kept equal (dimensionless), printed as applied in the virtual timeline.
+    const ci = getProfile('gb200-nvl72').calibration!.efficiency.interference!;
+    expect(s.copyInterference).toBe(ci);
+    expect(s.describe()).toContain(s.interferenceLine('virtual'));
+    expect(s.interferenceLine('virtual')).toMatch(
+      new RegExp(`^copy interference s = ${ci}: .*applied in the emulated timeline`),
+    );
+    expect(s.describe(undefined, 'wall')).toContain(s.interferenceLine('wall'));
+    expect(s.interferenceLine('wall')).toMatch(/NOT applied — wall clock/);
+    expect(s.describe(undefined, 'wall').some((l) => l.startsWith('layers 4 → 58'))).toBe(false);
     for (const line of ['link ×', 'activations ×', 'layers 4 → 58'])
       expect(
         s.describe().some((l) => l.startsWith(line)),
@@ -101,6 +113,21 @@ describe('scale model factors', () => {
     }
     const e = shape({ lengthCv: 0.3 });
     const t = targetWorkload(r1, e);
+    // The printout names the ISL the counterpart runs (uniform-ratio: the law's longest) and the mean request.
+    const first = (lengthLaw: (typeof LENGTH_LAWS)[number]) => {
+      const st = scaleTarget({ model: 'deepseek-r1', profile: 'gb200-nvl72' }, { ...e, lengthLaw });
+      return { line: ScaleModel.create(st, 1).describe()[0], st };
+    };
+    const uni = first('uniform-ratio');
+    const { isl, islRatio } = uni.st.params;
+    expect(uni.st.workload.isl).not.toBe(isl);
+    expect(uni.line, at).toContain(
+      `ISL ${isl} (lengths uniform in [${Math.ceil(islRatio! * isl)}, ${isl}], ratio ${Number(islRatio!.toPrecision(4))}; ` +
+        `mean request ${uni.st.workload.isl}) × ${e.requestsPerRank} requests per rank`,
+    );
+    const gamma = first('gamma');
+    expect(gamma.st.params.isl).toBe(gamma.st.workload.isl);
+    expect(gamma.line, at).toContain(`ISL ${gamma.st.params.isl} × ${e.requestsPerRank} requests per rank`);
     expect(t.workload.lengths).toHaveLength(e.ranks);
     expect(t.workload.batch).toBe(e.requestsPerRank);
     t.emulatedLengths.forEach((ls, r) =>
@@ -308,6 +335,53 @@ describe('counterpart', () => {
       m.dwdp.tpsPerGpu / m.dep.tpsPerGpu,
       12,
     );
+  });
+
+  it('is scheduled as the rack model schedules its step: with the profile’s copy interference, every strategy', () => {
+    // A fresh workload of the run's shape, its law drawn at random.
+    const p = scaleTarget(
+      { model: 'deepseek-r1', profile: 'gb200-nvl72' },
+      shape({ tokensPerRank: 256 * (1 + rng.int(8)), lengthCv: 0.1 + 0.3 * rng.next() }),
+    ).params;
+    const profile = getProfile('gb200-nvl72');
+    const s = profile.calibration!.efficiency.interference!;
+    expect(s, 'the calibration fits an interference').toBeGreaterThan(0);
+    const m = modeledRates(p, 'gb200-nvl72');
+    // The rack model's own step run (src/sim/experiment.ts, scheduled with cost.schedulerOptions()).
+    const rack = runStepRow({ ...p, profile, model: deepseekR1() });
+    for (const [name, mine, theirs] of [
+      ['dwdp', m.dwdp, rack.dwdp],
+      ['dep', m.dep, rack.dep],
+    ] as const)
+      mine.ranks.forEach((rank, r) => {
+        expect(Math.abs(rank.endMs / theirs.ranks[r].endMs - 1), `${name} rank ${r} ${at}`).toBeLessThan(1e-12);
+        expect(
+          Math.abs((rank.interferenceMs ?? 0) - (theirs.ranks[r].interferenceMs ?? 0)),
+          `${name} ${at}`,
+        ).toBeLessThan(1e-9);
+      });
+    // DWDP's pulls overlap its compute: interference added time, and its step is longer than without it.
+    const cost = new CostModel({ model: deepseekR1(), profile, format: p.format });
+    expect(cost.schedulerOptions().copyInterference).toBe(s);
+    const group = Array.from({ length: p.groupSize }, (_, r) => r);
+    const batches = stepBatches({ ...p, experts: 256, moeLayers: deepseekR1().layers.moe });
+    const opts = {
+      placement: makePlacement(256, p.groupSize),
+      contentionFix: p.contentionFix,
+      splitWeights: p.splitWeights,
+      prefetchDepth: p.prefetchDepth,
+    };
+    const without = simulate(dwdpPrograms(cost, group, batches, opts), cost.link(p.contentionFix), {
+      intervals: false,
+    });
+    // Every rank's pulls overlap its compute (the step's first pulls run under the dense layers):
+    // interference stretched it, by exactly the time the schedule says it added.
+    m.dwdp.ranks.forEach((k, r) => {
+      expect(k.interferenceMs!, `rank ${r} ${at}`).toBeGreaterThan(0);
+      expect(Math.abs(k.computeMs - without.ranks[r].computeMs - k.interferenceMs!), `rank ${r} ${at}`).toBeLessThan(
+        1e-9 * k.computeMs,
+      );
+    });
   });
 
   it('is a scenario the rack model accepts: parsed, run, and through npm run sim', () => {

@@ -689,7 +689,7 @@ describe('summary and exports', () => {
       const factor = (1e-5 * (i + 1)).toExponential(3);
       expect(lines[1 + i]).toBe(
         `Time dilation at cv=${p.value}: link × ${factor} (this device ${(0.5 + i).toFixed(3)} GFLOP/s grouped GEMM, ` +
-          `measured in ${by[i]} and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled)`,
+          `measured in ${by[i]} and applied to every strategy; gb200-nvl72 5000000 GFLOP/s, modeled); no copy interference (no scale target)`,
       );
     });
     const md = summaryMarkdown(c);
@@ -702,6 +702,8 @@ describe('summary and exports', () => {
     const rate = 0.5 + rng.next();
     const ratio = 1e-7 * (1 + rng.next());
     const applied = ratio * (2 + rng.next()); // at least twice the ratio: the two never print alike
+    const interference = 0.01 + rng.next(); // > 0: a target with copy interference
+    const virtual = rng.next() < 0.5;
     p.results.forEach((r, j) => {
       r.link = {
         ...r.link,
@@ -714,11 +716,18 @@ describe('summary and exports', () => {
           measuredInRun: j === 0,
         },
       };
-      r.similarity = { link: { value: applied, why: 'compute : pull' } } as GroupRunResult['similarity'];
+      r.similarity = {
+        link: { value: applied, why: 'compute : pull' },
+        copyInterference: { value: interference, applied: virtual, why: '' },
+      } as GroupRunResult['similarity'];
     });
     const line = sourceLines(c)[1];
     expect(line, withSeed(line)).toContain(
       `link × ${applied.toExponential(3)} (the scale model's compute : pull factor, from this device ${rate.toFixed(3)}`,
+    );
+    // The target's copy interference, and whether the run's timeline applied it (the wall clock cannot).
+    expect(line, withSeed(line)).toContain(
+      `; copy interference s = ${interference} (the target's, modeled) ${virtual ? 'applied in the timeline' : 'NOT applied (wall clock)'}`,
     );
     expect(line, withSeed(line)).not.toContain(ratio.toExponential(3));
   });

@@ -1,0 +1,79 @@
+// Copy interference in a scaled emulated run: the virtual clock schedules the measured (dilated)
+// programs with the target profile's calibrated s, the ratio the scale model keeps equal, so a
+// DWDP rank's compute that overlaps its pulls is stretched as the rack model stretches it; the
+// result says so, and the wall clock (which cannot apply it) says it did not.
+import { describe, expect, it } from 'vitest';
+import { getProfile } from '../src/hardware/profiles.ts';
+import { loadPreset } from '../src/model/index.ts';
+import { withScaleTarget } from '../src/similarity/target.ts';
+import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
+import { runGroup } from '../src/strategies/run.ts';
+import type { GroupRunOptions } from '../src/strategies/types.ts';
+import { simulate } from '../src/timeline/scheduler.ts';
+import { setDefaultTuningCache } from '../src/tuning/tuning-store.ts';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const SEED = testSeed();
+const at = `(seed ${SEED}; rerun with TEST_SEED=${SEED})`;
+const rng = new Rng(SEED);
+const cfg = loadPreset('tiny-deepseek');
+setDefaultTuningCache(undefined);
+
+function scaled(clock: GroupRunOptions['clock']): GroupRunOptions {
+  const o: GroupRunOptions = {
+    ...DEFAULT_GROUP_OPTIONS,
+    model: cfg,
+    strategy: 'dwdp',
+    seed: SEED,
+    ranks: 3,
+    layers: 3,
+    tokensPerRank: 8 * (1 + rng.int(3)),
+    requestsPerRank: 1 + rng.int(2),
+    clock,
+    // A given device rate (no measurement): fast enough that the wall clock's paced pulls take milliseconds.
+    timeDilation: { profile: 'gb200-nvl72', deviceGflops: 200 + 800 * rng.next() },
+    dwdp: { ...DEFAULT_GROUP_OPTIONS.dwdp },
+  };
+  return withScaleTarget(o, cfg);
+}
+
+describe(`copy interference in a scaled run (seed ${SEED})`, () => {
+  const s = getProfile('gb200-nvl72').calibration!.efficiency.interference!;
+
+  it('virtual clock: the timeline is scheduled with the target’s s, stretching the compute that overlaps pulls', async () => {
+    expect(s, 'the gb200-nvl72 calibration fits an interference').toBeGreaterThan(0);
+    const r = await runGroup(scaled('virtual'));
+    const sim = r.similarity!;
+    expect(sim.copyInterference.value).toBe(s);
+    expect(sim.copyInterference.applied).toBe(true);
+    expect(sim.lines).toContain(sim.copyInterference.why);
+    expect(sim.copyInterference.why).toMatch(
+      new RegExp(`^copy interference s = ${s}: .*applied in the emulated timeline`),
+    );
+    const rec = r.recorded!;
+    expect(rec.copyInterference).toBe(s);
+    // The same programs scheduled without interference: each rank's compute is shorter by exactly
+    // the time the run's timeline says interference added, and that time is positive (the step's
+    // first pulls run under the target's dense layers on every rank).
+    const without = simulate(rec.programs, rec.link, { intervals: false });
+    const withIt = simulate(rec.programs, rec.link, { intervals: false, copyInterference: s });
+    r.ranks.forEach((k, i) => {
+      expect(k.interferenceMs!, `rank ${i} ${at}`).toBeGreaterThan(0);
+      expect(Math.abs(k.computeMs - without.ranks[i].computeMs - k.interferenceMs!), `rank ${i} ${at}`).toBeLessThan(
+        1e-9 * k.computeMs,
+      );
+      expect(k.endMs, `rank ${i} ${at}`).toBe(withIt.ranks[i].endMs);
+    });
+  }, 120_000);
+
+  it('wall clock: the printout and the result say interference was not applied', async () => {
+    const r = await runGroup(scaled('wall'));
+    const sim = r.similarity!;
+    expect(sim.copyInterference).toMatchObject({ value: s, applied: false });
+    expect(sim.lines).toContain(sim.copyInterference.why);
+    expect(sim.copyInterference.why).toMatch(/NOT applied — wall clock/);
+    for (const k of r.ranks) expect(k.interferenceMs ?? 0).toBe(0);
+    expect(r.recorded).toBeUndefined();
+  }, 120_000);
+});
