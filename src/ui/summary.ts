@@ -222,10 +222,13 @@ export function sourceLines(c: Comparison): string[] {
 }
 
 /** The scale model's copy interference in words: the target's s (modeled) and whether the timeline applied it. */
+export function interferenceWords(ci: { value: number; applied: boolean }): string {
+  if (ci.value === 0) return 'copy interference s = 0 (the target has none)';
+  return `copy interference s = ${ci.value} (the target's, modeled) ${ci.applied ? 'applied in the timeline' : 'NOT applied (wall clock)'}`;
+}
+
 function interferenceText(ci: { value: number; applied: boolean } | undefined): string {
-  if (!ci) return '';
-  if (ci.value === 0) return '; copy interference s = 0 (the target has none)';
-  return `; copy interference s = ${ci.value} (the target's, modeled) ${ci.applied ? 'applied in the timeline' : 'NOT applied (wall clock)'}`;
+  return ci ? `; ${interferenceWords(ci)}` : '';
 }
 
 /** summary.md: what ran, where the numbers come from, the page that runs it again, the table and the ratios. */

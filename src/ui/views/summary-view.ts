@@ -10,6 +10,7 @@ import { appliedLinkFactor } from '../../strategies/dilation.ts';
 import { dilationWords, tooltip, type TermKey } from '../glossary.ts';
 import {
   hiddenPullText,
+  interferenceWords,
   kernelVariantText,
   provenance,
   rateMeasuredBy,
@@ -19,6 +20,9 @@ import {
   type SummaryRow,
 } from '../summary.ts';
 import { clear, fmt, fmtBytes, fmtMs, h } from './dom.ts';
+
+/** Words as a sentence: capital first letter, full stop. */
+const sentence = (w: string) => `${w.charAt(0).toUpperCase()}${w.slice(1)}.`;
 
 const NAMES: Record<string, string> = { dp: 'DP · full replica', dep: 'DEP · expert parallel', dwdp: 'DWDP' };
 const DESCRIBE: Record<string, string> = {
@@ -52,7 +56,10 @@ export function summaryView(root: HTMLElement, c: Comparison, point: ComparisonP
             first.similarity
               ? ` Link slowed to ${dilationWords(appliedLinkFactor(first)!)} of its speed so compute : pull matches ` +
                   `${first.similarity.target.model} on ${dil.profile} (the scale model's factor, from this device ` +
-                  `${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}).`
+                  `${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}).` +
+                  (first.similarity.copyInterference
+                    ? ` ${sentence(interferenceWords(first.similarity.copyInterference))}`
+                    : '')
               : ` Link slowed to ${dilationWords(dil.factor)} of its speed so compute : link matches ${dil.profile} ` +
                   `(this device ${dil.deviceGflops.toFixed(2)} GFLOP/s grouped GEMM, measured${where}; ` +
                   `profile ${fmt(dil.profileGflops, 0)} GFLOP/s, modeled).`,
