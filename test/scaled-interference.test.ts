@@ -49,7 +49,9 @@ describe(`copy interference in a scaled run (seed ${SEED})`, () => {
     expect(sim.copyInterference.applied).toBe(true);
     expect(sim.lines).toContain(sim.copyInterference.why);
     expect(sim.copyInterference.why).toMatch(
-      new RegExp(`^copy interference s = ${s}: .*applied in the emulated timeline`),
+      new RegExp(
+        `^copy interference s = ${s}, applied in the emulated timeline: .*\\(modeled: the gb200-nvl72 profile.s, calibrated`,
+      ),
     );
     const rec = r.recorded!;
     expect(rec.copyInterference).toBe(s);

@@ -82,7 +82,9 @@ describe('scale model factors', () => {
     expect(s.copyInterference).toBe(ci);
     expect(s.describe()).toContain(s.interferenceLine('virtual'));
     expect(s.interferenceLine('virtual')).toMatch(
-      new RegExp(`^copy interference s = ${ci}: .*applied in the emulated timeline`),
+      new RegExp(
+        `^copy interference s = ${ci}, applied in the emulated timeline: .*\\(modeled: the gb200-nvl72 profile.s, calibrated`,
+      ),
     );
     expect(s.describe(undefined, 'wall')).toContain(s.interferenceLine('wall'));
     expect(s.interferenceLine('wall')).toMatch(/NOT applied — wall clock/);

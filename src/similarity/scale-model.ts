@@ -334,11 +334,12 @@ export class ScaleModel {
    */
   interferenceLine(clock: 'virtual' | 'wall' = 'virtual'): string {
     const { value: s, source } = this.target.copyInterference;
-    const what = `copy interference s = ${s}: the ${this.target.spec.profile} profile's (modeled; ${source})`;
-    if (s === 0) return `${what}: none, compute never slows under a pull, as in the rack model`;
+    const from = `(modeled: the ${this.target.spec.profile} profile's, ${source})`;
+    if (s === 0) return `copy interference s = 0: none, compute never slows under a pull, as in the rack model ${from}`;
     return clock === 'wall'
-      ? `${what}: NOT applied — wall clock: compute is timed as it ran (the virtual clock applies it)`
-      : `${what}, applied in the emulated timeline: compute runs 1/(1 + s) as fast while a pull into or out of its rank moves bytes`;
+      ? `copy interference s = ${s}: NOT applied — wall clock: compute is timed as it ran (the virtual clock applies it) ${from}`
+      : `copy interference s = ${s}, applied in the emulated timeline: compute runs 1/(1 + s) as fast while a pull ` +
+          `into or out of its rank moves bytes ${from}`;
   }
 
   /** The target workload's lengths in words: the law's ISL, and the mean request where the two differ (uniform-ratio). */
