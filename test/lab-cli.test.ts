@@ -122,6 +122,34 @@ describe('lab CLI', () => {
     expect(sweep.stderr).toMatch(/no configurations to sweep/);
   });
 
+  it('a bad --variant or --candidates is refused naming the flag, the value and the forms, before the device', () => {
+    const cases: [string[], string][] = [
+      [
+        ['router', '--variant', 'foo'],
+        "--variant foo (router): expected 'tb:N', 'fused:tb:N' or 'pt:N' with N a positive integer",
+      ],
+      [
+        ['router', '--variant', 'pt:300'],
+        "--variant pt:300 (router): 'pt:300': tokens per workgroup 300 is above 256 (use 'pt:256')",
+      ],
+      [['attention', '--variant', 'bk:x'], "--variant bk:x (attention): expected 'bk:N'"],
+      [['expert-gemm', '--variant', 'sx4:3x4:2x2'], '--variant sx4:3x4:2x2 (expert-gemm): bad GEMM variant'],
+      [
+        ['permute', '--variant', 'tb:4'],
+        '--variant tb:4: permute has no variants (kernels with variants: router, expert-gemm, attention)',
+      ],
+      [['router', '--sweep', '--candidates', 'tb:1,zz', '--no-record'], "--candidates zz (router): expected 'tb:N'"],
+      [['router', '--candidates', 'tb:1'], '--candidates is read only with --sweep'],
+      [['router', '--sweep', '--variant', 'tb:1', '--no-record'], '--variant tb:1: a sweep tries every configuration'],
+    ];
+    for (const [args, message] of cases) {
+      const r = lab(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toContain(`error: ${message}`);
+      expect(r.stderr, 'refused before the device').not.toMatch(/preparing|sweep router/);
+    }
+  });
+
   it('bench:kernels refuses a bad --formats entry naming the flag, before any device work', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', '--formats', 'f32,fp4'], {
       encoding: 'utf8',

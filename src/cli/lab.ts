@@ -16,7 +16,7 @@ import { checkTuningPath } from '../tuning/tuning-store-node.ts';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import { recordingTuningCache } from '../tuning/tuning-store.ts';
 import { routerVariantForms } from '../kernels/routing-params.ts';
-import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabShape } from '../lab/types.ts';
+import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabKernel, type LabShape } from '../lab/types.ts';
 import { WEIGHT_FORMATS, parseWeightFormat } from '../model/formats.ts';
 import { Args, UsageError, parseArgs, runCli, usage, type Spec } from './args.ts';
 
@@ -52,14 +52,14 @@ const SPEC: Spec = {
     kind: 'string',
     help:
       "configuration: expert-gemm 'sx4:8x4:2x2' | 'sx4:8x4:4x4:quad' (subgroups wider than 4) | 'tile:4x4:8x8' | 'naive' …, " +
-      `router ${routerVariantForms(' | ', true)}, attention 'bk:N'`,
+      `router ${routerVariantForms(' | ', true)}, attention 'bk:N' (checked before the device; not with --sweep)`,
     placeholder: 'name',
   },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 5; sweep 3)', placeholder: 'n' },
   warmup: { kind: 'string', help: 'untimed runs first (default 1)', placeholder: 'n' },
   seed: { kind: 'string', help: 'seed of the random problem (default: from the clock, printed)', placeholder: 'S' },
   sweep: { kind: 'flag', help: 'try every configuration (expert-gemm, router, attention), report all, cache the best' },
-  candidates: { kind: 'string', help: 'sweep only these configurations', placeholder: 'a,b,…' },
+  candidates: { kind: 'string', help: 'with --sweep: try only these configurations', placeholder: 'a,b,…' },
   'no-record': { kind: 'flag', help: 'sweep without writing the tuning cache' },
   out: { kind: 'string', help: 'calibrate: output file (default results/lab-calibration.json)', placeholder: 'FILE' },
   json: { kind: 'flag', help: 'print one JSON object on stdout (progress on stderr)' },
@@ -102,6 +102,15 @@ function shapeFrom(args: Args): LabShape {
     scoring: args.str('scoring', d.scoring) as LabShape['scoring'],
     ...(mib !== undefined ? { mib } : {}),
   };
+}
+
+/** A configuration the kernel cannot take, refused naming the flag, the value and the kernel's forms. */
+function checkVariant(kernel: LabKernel<never>, shape: LabShape, flag: string, variant: string): void {
+  const withVariants = LAB_KERNELS.filter((k) => labKernel(k).variantProblem).join(', ');
+  if (!kernel.variantProblem)
+    throw new UsageError(`${flag} ${variant}: ${kernel.name} has no variants (kernels with variants: ${withVariants})`);
+  const why = kernel.variantProblem(variant, shape);
+  if (why !== undefined) throw new UsageError(`${flag} ${variant} (${kernel.name}): ${why}`);
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -160,8 +169,20 @@ async function main(): Promise<void> {
   const runs = args.num('runs', sweep ? 3 : 5, { min: 1, int: true });
   if (sweep && !kernel.sweepCandidates)
     throw new UsageError(`${name} has no configurations to sweep (sweepable: expert-gemm, router, attention)`);
-  // Everything that can be refused without the device is refused before it: sizes, counts, the cache path.
+  // Everything that can be refused without the device is refused before it: sizes, counts, variants, the cache path.
   checkLabSizes(undefined, kernel.name, shape, { runs, warmup });
+  const variant = args.optStr('variant');
+  const candidates = args
+    .optStr('candidates')
+    ?.split(',')
+    .map((s) => s.trim());
+  if (sweep && variant !== undefined)
+    throw new UsageError(
+      `--variant ${variant}: a sweep tries every configuration; name some with --candidates instead`,
+    );
+  if (!sweep && candidates !== undefined) throw new UsageError('--candidates is read only with --sweep');
+  if (variant !== undefined) checkVariant(kernel, shape, '--variant', variant);
+  for (const c of candidates ?? []) checkVariant(kernel, shape, '--candidates', c);
   const record = sweep && !args.flag('no-record');
   if (record) checkTuningPath();
   // The cache the sweep records into, opened before the device: a sweep that could not record is refused here.
@@ -169,13 +190,12 @@ async function main(): Promise<void> {
   const gpu = await getGpu({ label: `lab ${name}` });
 
   if (sweep) {
-    const list = args.optStr('candidates');
     say(`sweep ${name} (seed ${seed}) on ${gpu.info.description} …`);
     const report = await sweepLab(gpu, kernel, shape, {
       seed,
       runs,
       warmup,
-      candidates: list?.split(',').map((s) => s.trim()),
+      candidates,
       cache,
       onRow: (r) => say(`  ${r.variant}: ${r.ok ? `${r.medianMs.toPrecision(4)} ms` : `rejected — ${r.error}`}`),
     });
@@ -187,7 +207,7 @@ async function main(): Promise<void> {
 
   say(`${name} (seed ${seed}) on ${gpu.info.description}: preparing, checking, timing …`);
   const r = await runLab(gpu, kernel, shape, {
-    variant: args.optStr('variant'),
+    variant,
     seed,
     runs,
     warmup,

@@ -113,6 +113,12 @@ export interface LabKernel<Out = unknown> {
   /** Shape options it reads. */
   uses: readonly (keyof LabShape)[];
   prepare(gpu: Gpu, shape: LabShape, opts: PrepareOptions): Promise<LabProblem<Out>>;
+  /**
+   * Why `variant` cannot configure this kernel for `shape`, else undefined: the checks that need
+   * no device, run before one is opened (prepare still checks what the adapter allows). Absent:
+   * the kernel has no variants.
+   */
+  variantProblem?(variant: string, shape: LabShape): string | undefined;
   /** Configurations a sweep tries on this adapter (absent: nothing to sweep). */
   sweepCandidates?(gpu: Gpu, shape: LabShape): string[];
   /** The tuning cache's class for a shape (kernels whose sweep result is cached). */

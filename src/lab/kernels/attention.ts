@@ -22,6 +22,10 @@ export const attentionLab: LabKernel<Float32Array> = {
   bound: 'compute',
   uses: ['heads', 'headDim', 'lengths'],
   shapeClass: (s) => attentionShapeClass(s),
+  variantProblem(v) {
+    const n = parseNumbered('bk', v);
+    return typeof n === 'string' ? n : undefined;
+  },
   sweepCandidates: (gpu, s) =>
     [4, 8, 16, 32]
       .filter((bk) => 8 * bk * s.headDim <= gpu.device.limits.maxComputeWorkgroupStorageSize)

@@ -10,6 +10,7 @@ import {
   expertGemmReference,
   hasSubgroupQuads,
   hasSubgroupsOf4,
+  parseVariant,
   variantName,
   variantProblem,
   type GemmVariant,
@@ -124,6 +125,16 @@ export const expertGemmLab: LabKernel<Float32Array> = {
   bound: 'compute',
   uses: ['tokens', 'hidden', 'expertHidden', 'experts', 'topK', 'skew', 'format', 'stage'],
   shapeClass: (s) => gemmShapeClass(s),
+  variantProblem(v) {
+    // 'default' (the format's) and 'auto' (the tuning cache's, else the default) are the GEMM's own words.
+    if (v === 'default' || v === 'auto') return undefined;
+    try {
+      parseVariant(v);
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  },
   sweepCandidates(gpu: Gpu, s: LabShape): string[] {
     const subgroups = hasSubgroupsOf4(gpu);
     const list = subgroups

@@ -98,6 +98,7 @@ export const routerLab: LabKernel<RouterOut> = {
   bound: 'compute',
   uses: ['tokens', 'hidden', 'experts', 'topK', 'scoring'],
   shapeClass: (s) => routerShapeClass(s),
+  variantProblem: (v, s) => routerVariantProblem(v, labRouterParams(s)),
   sweepCandidates: () => ['tb:1', 'tb:2', 'tb:4', 'tb:8', 'fused:tb:4', 'pt:16', 'pt:64', 'pt:256'],
   async prepare(gpu: Gpu, s: LabShape, opts): Promise<LabProblem<RouterOut>> {
     const p = labRouterParams(s);
