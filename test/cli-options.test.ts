@@ -29,6 +29,14 @@ const MOE: [string[], string][] = [
   [['--model', 'tiny-mixtral', '--dwdp-local', '4'], '--dwdp-local 4: makes no DWDP placement for E=8, N=4'],
   [['--link-gbps', '0'], '--link-gbps 0: must be a positive number of GB/s'],
   [['--tokens', 'abc'], '--tokens abc: must be a number'],
+  [['--model', 'zzz'], "--model zzz: 'zzz' is neither a preset nor a path to a config.json; presets: deepseek-r1,"],
+  [
+    ['--model', 'no-such-dir/config.json'],
+    '--model no-such-dir/config.json: cannot read no-such-dir/config.json: ENOENT',
+  ],
+  [['--set', 'hidden_size=abc'], '--set hidden_size=abc: expected a number (the config has'],
+  [['--set', 'hiden_size=64'], '--set hiden_size=64: unknown key: not in the config.json and not read for model_type'],
+  [['--model', 'tiny-mixtral', '--set', 'num_experts_per_tok=99'], '--set num_experts_per_tok=99: top-k 99 exceeds'],
 ];
 
 describe('npm run moe refuses bad options by flag', () => {
@@ -40,6 +48,21 @@ describe('npm run moe refuses bad options by flag', () => {
       expect(r.stdout).toBe('');
     });
   }
+  it('a mistyped --model names the flag and proposes the nearest preset', () => {
+    for (const [typo, preset] of [
+      ['tiny-deepsek', 'tiny-deepseek'],
+      ['deepseek-r2', 'deepseek-r1'],
+      ['Tiny-Mixtral', 'tiny-mixtral'],
+    ]) {
+      const r = cli('src/cli/moe.ts', ['--model', typo]);
+      expect(r.code, r.stderr).toBe(2);
+      const line = r.stderr.split('\n')[0];
+      expect(line).toMatch(
+        new RegExp(`^error: --model ${typo}: '${typo}' is neither a preset nor a path to a config\\.json; presets: `),
+      );
+      expect(line.endsWith(`; try --model ${preset}`), line).toBe(true);
+    }
+  });
   it('derives --help from the option table', () => {
     const r = cli('src/cli/moe.ts', ['--help']);
     expect(r.code).toBe(0);

@@ -9,6 +9,8 @@ import { loadPreset, parseMoeConfig, publishedConfig, resolveModel } from '../sr
 import { parseCalibrationText } from '../src/sim/calibration.ts';
 import { checkRatios, validateBaseline, validateScenario } from '../src/ui/scenario.ts';
 import { parseJsonText } from '../src/util/json.ts';
+import { editDistance, nearestName } from '../src/util/nearest.ts';
+import { PRESETS } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -144,5 +146,59 @@ describe('calibration, scenario and baseline files', () => {
     expect(() => checkRatios('other', [], validateBaseline(ok, f), 'b.json')).toThrow(
       /^b\.json has no ratios for scenario 'other'/,
     );
+  });
+});
+
+describe(`nearest names for mistyped ones (seed ${seed})`, () => {
+  // The reference: the same distance by plain recursion over every prefix pair (no table).
+  function reference(a: string, b: string): number {
+    const memo = new Map<string, number>();
+    const go = (i: number, j: number): number => {
+      if (i === 0) return j;
+      if (j === 0) return i;
+      const k = `${i},${j}`;
+      if (memo.has(k)) return memo.get(k)!;
+      let best = Math.min(go(i - 1, j) + 1, go(i, j - 1) + 1, go(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, go(i - 2, j - 2) + 1);
+      memo.set(k, best);
+      return best;
+    };
+    return go(a.length, b.length);
+  }
+
+  it('the edit distance matches the reference on random strings', () => {
+    const rng = new Rng(seed).fork('strings');
+    const word = () => Array.from({ length: rng.int(9) }, () => 'abc-'[rng.int(4)]).join('');
+    for (let n = 0; n < 300; n++) {
+      const [a, b] = [word(), word()];
+      expect(editDistance(a, b), `'${a}' '${b}'`).toBe(reference(a, b));
+    }
+  });
+
+  it('a preset name with one random edit is matched back to it when no other preset is as near', () => {
+    const rng = new Rng(seed).fork('typos');
+    const names = Object.keys(PRESETS);
+    let checked = 0;
+    for (let n = 0; n < 200; n++) {
+      const name = names[rng.int(names.length)];
+      const i = rng.int(name.length);
+      const c = 'abcdefghijklmnopqrstuvwxyz0123456789-'[rng.int(37)];
+      const edits = [
+        name.slice(0, i) + name.slice(i + 1),
+        name.slice(0, i) + c + name.slice(i),
+        name.slice(0, i) + c + name.slice(i + 1),
+      ];
+      const typo = edits[rng.int(edits.length)];
+      if (names.includes(typo)) continue;
+      const d = names.map((p) => reference(typo, p));
+      const best = Math.min(...d);
+      // The first of the nearest, when near enough (a third of the typo's length); else none.
+      const want = best <= Math.max(1, Math.floor(typo.length / 3)) ? names[d.indexOf(best)] : undefined;
+      expect(nearestName(typo, names), typo).toBe(want);
+      expect(nearestName(typo.toUpperCase(), names), typo).toBe(want);
+      if (want === name) checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(nearestName('zzz', names)).toBeUndefined();
   });
 });

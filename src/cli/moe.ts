@@ -8,8 +8,9 @@ import { decodeHostLayerWeights } from '../layer/host-weights.ts';
 import { layerSizes } from '../layer/sizes.ts';
 import { checkRouting, moeLayerReference } from '../layer/reference.ts';
 import { layerFlops, runLayer } from '../layer/run.ts';
-import { sizeKeys } from '../model/config.ts';
-import { configSummary, resolveModel } from '../model/index.ts';
+import { ConfigError, sizeKeys, type MoeConfig } from '../model/config.ts';
+import { PRESETS, configSummary, resolveModel } from '../model/index.ts';
+import { nearestName } from '../util/nearest.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { parseVariant } from '../kernels/gemm-variant.ts';
 import { GROUP_OPTION } from '../options/group.ts';
@@ -19,7 +20,7 @@ import { formatTable } from '../report/table.ts';
 import { formatBytes, formatMs } from '../report/units.ts';
 import { checkOutputDir, checkOutputFile } from '../util/output-path.ts';
 import { relativeError } from '../util/numeric.ts';
-import { UsageError, commandLine, flagSpec, parseSetPairs, runCli, type Spec } from './args.ts';
+import { UsageError, commandLine, flagSpec, parseSetPairs, runCli, type Args, type Spec } from './args.ts';
 import { GROUP_SPEC, isGroupRun, runGroupCli } from './moe-group.ts';
 
 export const MOE_SPEC: Spec = {
@@ -60,6 +61,26 @@ export const MOE_SPEC: Spec = {
 /** Above this many reference multiply-adds, --check auto skips the float64 check (seconds of CPU). */
 const AUTO_CHECK_FLOPS = 4e8;
 
+/**
+ * --model and --set as a config. A problem is a usage error naming the flag that caused it: the
+ * model argument (with the nearest preset for a typo), the `--set` pair, or the config file's key.
+ */
+async function modelFrom(args: Args): Promise<MoeConfig> {
+  const model = args.str('model', 'tiny-deepseek');
+  const set = parseSetPairs(args.list('set'));
+  try {
+    return await resolveModel(model, set);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    if (e.key === 'model') {
+      const near = nearestName(model, Object.keys(PRESETS));
+      throw new UsageError(`--model ${model}: ${e.detail}${near ? `; try --model ${near}` : ''}`);
+    }
+    if (Object.hasOwn(set, e.key)) throw new UsageError(`--set ${e.key}=${set[e.key]}: ${e.detail}`);
+    throw new UsageError(`--model ${model}: config key '${e.key}': ${e.detail}`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = commandLine(
     'npm run moe -- [options]',
@@ -80,7 +101,7 @@ async function main(): Promise<void> {
     } catch (e) {
       throw new UsageError(`--variant: ${(e as Error).message}`);
     }
-  const cfg = await resolveModel(args.str('model', 'tiny-deepseek'), parseSetPairs(args.list('set')));
+  const cfg = await modelFrom(args);
   if (isGroupRun(args)) return runGroupCli(args, cfg);
   const opt = <T extends OptionValue>(key: 'tokens' | 'seed' | 'format'): T => {
     const o = GROUP_OPTION[key];

@@ -60,11 +60,17 @@ export const KERNEL_LIMITS = { maxExperts: 512, maxTopK: 16 } as const;
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(
+    /** The HF key at fault ('model': the model argument itself). */
     readonly key: string,
-    detail: string,
-    configName?: string,
+    /** What is wrong, without the key (a CLI words it with the flag that set it). */
+    readonly detail: string,
+    readonly configName?: string,
+    /** The `--set` text that gave the key its bad value, when one did. */
+    readonly setText?: string,
   ) {
-    super(`${configName ? `${configName}: ` : ''}config key '${key}': ${detail}`);
+    super(
+      `${configName ? `${configName}: ` : ''}config key '${key}': ${setText !== undefined ? `--set ${key}=${setText}: ` : ''}${detail}`,
+    );
   }
 }
 
@@ -138,15 +144,15 @@ function coerceOverride(key: string, value: unknown, current: unknown): unknown 
   if (typeof current === 'number') {
     const n = text === '' ? NaN : Number(text);
     if (n === Infinity || n === -Infinity)
-      throw new ConfigError(key, `--set ${key}=${value}: the number is out of range (the config has ${current})`);
+      throw new ConfigError(key, `the number is out of range (the config has ${current})`, undefined, value);
     if (!Number.isFinite(n))
-      throw new ConfigError(key, `--set ${key}=${value}: expected a number (the config has ${current})`);
+      throw new ConfigError(key, `expected a number (the config has ${current})`, undefined, value);
     return n;
   }
   if (typeof current === 'boolean') {
     if (text === 'true' || text === '1') return true;
     if (text === 'false' || text === '0') return false;
-    throw new ConfigError(key, `--set ${key}=${value}: expected true or false`);
+    throw new ConfigError(key, 'expected true or false', undefined, value);
   }
   if (typeof current === 'string') return value;
   try {
