@@ -13,7 +13,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { commandLine, UsageError, dropOutputOnClosedPipe, exitFlushed, type Spec } from '../src/cli/args.ts';
+import { commandLine, dropOutputOnClosedPipe, exitFlushed, isUsageProblem, type Spec } from '../src/cli/args.ts';
 import { formatTable } from '../src/report/table.ts';
 import { counterpartRows, ratioText, type Comparison, type ComparisonProgress } from '../src/ui/compare.ts';
 import { comparisonJson } from '../src/ui/export.ts';
@@ -394,14 +394,7 @@ main()
   .then(() => exitFlushed(0))
   .catch((e: unknown) => {
     const err = e as Error;
-    const code =
-      e instanceof Exit
-        ? e.code
-        : e instanceof MissingPrerequisite
-          ? 3
-          : e instanceof UsageError || e instanceof OutputPathError
-            ? 2
-            : 1;
+    const code = e instanceof Exit ? e.code : e instanceof MissingPrerequisite ? 3 : isUsageProblem(e) ? 2 : 1;
     process.stderr.write(`bench: ${err.message}\n`);
     if (process.env.DWDP_DEBUG && !(e instanceof Exit)) process.stderr.write(`${err.stack}\n`);
     return exitFlushed(code);

@@ -106,6 +106,22 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
       'unknown.json: scenario.base.isll is not a parameter',
     ],
   ];
+  // An output path under a file cannot be created (as root too): refused before the run, exit 2.
+  const notAFolder = file('not-a-folder', {});
+  cases.push(
+    [
+      ['--scenario', 'r1-isl-sweep', '--trace', join(notAFolder, 't.json')],
+      `--trace ${join(notAFolder, 't-dep.json')}: '${notAFolder}' is a file, not a folder`,
+    ],
+    [
+      ['--scenario', 'r1-e2e-pareto', '--export-trtllm', join(notAFolder, 'out')],
+      `--export-trtllm ${join(notAFolder, 'out')}: '${notAFolder}' is a file, not a folder`,
+    ],
+    [
+      ['--scenario', 'r1-e2e-pareto', '--export-trtllm', notAFolder],
+      `--export-trtllm ${notAFolder}: is a file, not a folder`,
+    ],
+  );
   for (const [args, message] of cases) {
     it(args.map((a) => a.replace(dir, '…')).join(' '), () => {
       const r = cli('src/cli/sim.ts', args);

@@ -4,6 +4,7 @@
 // and their errors (OptionError, data) are worded here with flag names.
 import { formatOptionError, OptionError } from '../options/error.ts';
 import { GROUP_OPTION, isGroupOptionKey, optionHelp, type GroupOptionDecl } from '../options/group.ts';
+import { OutputPathError } from '../util/output-path.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -213,9 +214,13 @@ export function dropOutputOnClosedPipe(): void {
 }
 let pipeGuarded = false;
 
+/** Errors in what the command line asked for: exit 2, as usage errors. */
+export const isUsageProblem = (e: unknown): boolean =>
+  e instanceof UsageError || e instanceof OptionError || e instanceof OutputPathError;
+
 /**
- * Runs a CLI main: usage and option errors print the message and exit 2, other errors print
- * `error: message` and exit 1. Exits explicitly (after flushing stdout and stderr) because Dawn
+ * Runs a CLI main: usage and option errors (an output path that cannot be written included)
+ * print the message and exit 2, other errors print `error: message` and exit 1. Exits explicitly (after flushing stdout and stderr) because Dawn
  * keeps Node alive.
  */
 export async function runCli(main: () => Promise<void>): Promise<never> {
@@ -225,7 +230,7 @@ export async function runCli(main: () => Promise<void>): Promise<never> {
     return await exitFlushed(0);
   } catch (e) {
     const err = e as Error;
-    if (err instanceof UsageError || err instanceof OptionError) {
+    if (isUsageProblem(err)) {
       const msg = err instanceof OptionError ? cliMessage(err) : err.message;
       process.stderr.write(`error: ${msg}\n(run with --help for usage)\n`);
       return await exitFlushed(2);

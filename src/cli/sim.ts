@@ -6,14 +6,14 @@
 // preset or an HF config.json beside the scenario file) on a hardware profile, in virtual time.
 // Everything it prints is modeled (it says so), except --calibrate's measured column, which
 // comes from the file (GPU timings the lab took); nothing here touches a GPU.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIT_FILE_URL, fitCalibration, fitFile, formatFit } from '../sim/fit.ts';
 import { toChromeTrace } from '../report/trace.ts';
 import { calibrate, parseCalibrationText } from '../sim/calibration.ts';
 import { parseJsonText } from '../util/json.ts';
-import { checkOutputFile } from '../util/output-path.ts';
+import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
 import { PROFILES, getProfile, thisDeviceProfile, type HardwareProfile } from '../hardware/profiles.ts';
@@ -174,12 +174,12 @@ function profileFrom(args: Args): HardwareProfile | undefined {
 /** FILE.json → FILE-dep.json / FILE-dwdp.json. */
 const traceFile = (file: string, strategy: string): string => `${file.replace(/\.json$/, '')}-${strategy}.json`;
 
-function writeTraces(
+async function writeTraces(
   spec: ScenarioSpec,
   model: MoeConfig,
   profile: HardwareProfile | undefined,
   file: string,
-): string[] {
+): Promise<string[]> {
   const p = scenarioRows(spec)[0];
   const prof = profile ?? getProfile(spec.profile ?? 'gb200-nvl72');
   const run = runStepRow({ ...p, profile: prof, model, steps: Math.min(p.steps, 2) }, { intervals: true });
@@ -193,8 +193,7 @@ function writeTraces(
       scenario: spec.name,
       params: { ...p },
     });
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, JSON.stringify(trace));
+    await writeFileAtomic(path, JSON.stringify(trace));
     written.push(path);
   }
   return written;
@@ -311,7 +310,7 @@ async function main(): Promise<void> {
     console.log(formatScenario(res));
   }
   if (trace !== undefined)
-    for (const f of writeTraces(spec, model, profile, trace))
+    for (const f of await writeTraces(spec, model, profile, trace))
       process.stderr.write(`wrote ${f} (modeled timeline; open in ui.perfetto.dev)\n`);
 }
 
