@@ -61,7 +61,13 @@ const spec: Spec = {
     placeholder: 'names',
   },
   formats: { kind: 'string', help: `comma list of ${WEIGHT_FORMATS.join(', ')} (default: all)`, placeholder: 'list' },
-  variant: { kind: 'string', help: 'tile variant for the grouped kernel (default: per format, see expert-gemm.ts)' },
+  variant: {
+    kind: 'string',
+    help:
+      "tile variant of each format's checked row (default: the tuning cache's winner, else the format's default; " +
+      "'default': the format's default, as --check uses); the variants beside it are --variants",
+    placeholder: 'name|default',
+  },
   variants: {
     kind: 'string',
     help:
@@ -306,12 +312,18 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (given !== undefined)
+  // 'default': the format's default variant (what --check times), as in npm run moe.
+  if (given !== undefined && given !== 'default') {
+    if (given === 'all' || given.includes(','))
+      throw new UsageError(
+        `--variant ${given}: names one variant (or 'default'); for the rows beside it use --variants ${given}`,
+      );
     try {
       parseVariant(given);
     } catch (e) {
       throw new UsageError(`--variant: ${(e as Error).message}`);
     }
+  }
   const rounds = args.num('rounds', 5, { min: 1, max: MAX_SAMPLE, int: true }); // the rank test's largest sample
   for (const f of ['rounds', 'no-control'])
     if (!cpuSeconds && args.has(f)) throw new UsageError(`--${f} applies only with --cpu-seconds`);

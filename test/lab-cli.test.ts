@@ -150,6 +150,28 @@ describe('lab CLI', () => {
     }
   });
 
+  it("bench:kernels takes --variant default (the format's default) and points a list given to --variant at --variants", () => {
+    const bench = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    // --rounds without --cpu-seconds is refused after --variant is checked: that refusal shows
+    // --variant default was accepted, without a run.
+    const ok = bench(['--variant', 'default', '--rounds', '3']);
+    expect(ok.status, ok.stderr).toBe(2);
+    expect(ok.stderr).toContain('error: --rounds applies only with --cpu-seconds');
+    const help = bench(['--help']);
+    expect(help.stdout).toMatch(/--variant <name\|default>\s+tile variant of each format's checked row/);
+    for (const v of ['all', 'sx4:8x4:2x2,sw4:4x8:2x2']) {
+      const r = bench(['--variant', v]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(
+        `error: --variant ${v}: names one variant (or 'default'); for the rows beside it use --variants ${v}`,
+      );
+    }
+  });
+
   it('bench:kernels refuses a bad --formats entry naming the flag, before any device work', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', '--formats', 'f32,fp4'], {
       encoding: 'utf8',
