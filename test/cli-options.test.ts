@@ -5,6 +5,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/util/random.ts';
+import { testSeed } from './seed.ts';
+
+const seed = testSeed();
 
 function cli(script: string, args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -122,6 +126,22 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
       `--export-trtllm ${notAFolder}: is a file, not a folder`,
     ],
   );
+  it(`--profile this-device says its rates came from the flags, not from a measurement (seed ${seed})`, () => {
+    const rng = new Rng(seed);
+    const gflops = String(Number(rng.uniform(0.5, 500).toPrecision(3)));
+    const gbps = String(Number(rng.uniform(0.5, 500).toPrecision(3)));
+    const r = cli('src/cli/sim.ts', [
+      ...['--scenario', 'r1-isl-sweep', '--profile', 'this-device'],
+      ...['--this-device-gflops', gflops, '--this-device-copy-gbps', gbps],
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const head = r.stdout.split('\n')[0];
+    expect(head).toContain(
+      `profile: this device: ${gflops} GFLOP/s GEMM, ${gbps} GB/s copy, given by --this-device-gflops ${gflops} --this-device-copy-gbps ${gbps}`,
+    );
+    // Nothing in the header claims a measurement: only "MODELED, not measured" mentions one.
+    expect(head.replace('MODELED, not measured', '')).not.toMatch(/measured/i);
+  });
   for (const [args, message] of cases) {
     it(args.map((a) => a.replace(dir, '…')).join(' '), () => {
       const r = cli('src/cli/sim.ts', args);

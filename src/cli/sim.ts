@@ -165,10 +165,11 @@ function profileFrom(args: Args): HardwareProfile | undefined {
       throw new UsageError(`--profile ${id}: ${(e as Error).message}`);
     }
   }
-  return thisDeviceProfile({
-    gemmGflops: args.num('this-device-gflops', undefined, { min: 1e-9 }),
-    copyGBps: args.num('this-device-copy-gbps', undefined, { min: 1e-9 }),
-  });
+  const gemmGflops = args.num('this-device-gflops', undefined, { min: 1e-9 });
+  const copyGBps = args.num('this-device-copy-gbps', undefined, { min: 1e-9 });
+  // The rates are what the flags say (npm run lab -- calibrate prints them): nothing is measured here.
+  const ratesFrom = `given by --this-device-gflops ${args.str('this-device-gflops')} --this-device-copy-gbps ${args.str('this-device-copy-gbps')}`;
+  return thisDeviceProfile({ gemmGflops, copyGBps, ratesFrom });
 }
 
 /** FILE.json → FILE-dep.json / FILE-dwdp.json. */

@@ -129,7 +129,8 @@ export function profileEfficiency(profile: HardwareProfile): Efficiency {
 
 /** How a profile's efficiencies were set, in words (printed with every modeled number). */
 export function calibrationText(profile: Pick<HardwareProfile, 'measured' | 'calibration'>): string {
-  if (profile.measured) return 'rates measured on this device';
+  // Where the rates came from is the profile's name (thisDeviceProfile's ratesFrom).
+  if (profile.measured) return 'efficiency 1: the profile’s rates are taken as achieved rates, not peaks';
   return (
     profile.calibration?.describe ??
     'uncalibrated: the sourced efficiency defaults of src/hardware/efficiency.ts, nothing fitted'

@@ -248,6 +248,11 @@ export interface MeasuredDevice {
   /** Ranks to model (the emulation's group), default 8. */
   ranks?: number;
   adapter?: string;
+  /**
+   * Where the rates came from, in words, shown in the profile's name and sources (default
+   * 'measured': a calibration file the lab wrote). E.g. the flags that gave them.
+   */
+  ratesFrom?: string;
 }
 
 /**
@@ -267,7 +272,7 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
   const sig3 = (x: number) => String(Number(x.toPrecision(3)));
   return {
     id: 'this-device',
-    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${sig3(m.gemmGflops)} GFLOP/s GEMM, ${sig3(m.copyGBps)} GB/s copy, measured`,
+    name: `this device${m.adapter ? ` (${m.adapter})` : ''}: ${sig3(m.gemmGflops)} GFLOP/s GEMM, ${sig3(m.copyGBps)} GB/s copy, ${m.ratesFrom ?? 'measured'}`,
     gpusPerDomain: m.ranks ?? 8,
     gpusPerNode: m.ranks ?? 8, // the emulated ranks share this one host
     peakTflops: { fp4: tf, fp8: tf, bf16: tf, fp32: tf },
@@ -277,7 +282,7 @@ export function thisDeviceProfile(m: MeasuredDevice): HardwareProfile {
     copyEngines: 1,
     linkLatencyUs: 0,
     measured: true,
-    sources: ['measured on this machine (lab benchmarks); passed in'],
+    sources: [m.ratesFrom ?? 'measured on this machine (lab benchmarks); passed in'],
   };
 }
 

@@ -23,7 +23,8 @@ function variedCell(r: ScenarioRow, key: string): Cell {
 
 export function formatScenario(res: ScenarioResult): string {
   const out: string[] = [];
-  const where = `${res.profile.name}${res.profile.measured ? ' — rates MEASURED here, times modeled from them' : ''}`;
+  // A measured profile's name says where its rates came from (a calibration file, or flags).
+  const where = `${res.profile.name}${res.profile.measured ? ' — times modeled from these rates' : ''}`;
   // Roofline-mode rows run nothing calibrated: say so for them.
   const roofline = res.rows.filter((r) => r.roofline).length;
   const rooflineText = `ROOFLINE mode, nothing calibrated: ${ROOFLINE_TEXT}`;
