@@ -27,6 +27,7 @@ import {
   type Scenario,
 } from '../src/ui/scenario.ts';
 import { parseJsonText } from '../src/util/json.ts';
+import { tryNearest } from '../src/util/nearest.ts';
 import { OutputPathError, checkOutputDir, checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { sourceLines, summaryMarkdown, summaryText } from '../src/ui/summary.ts';
 import { comparisonTrace } from '../src/ui/trace-export.ts';
@@ -76,7 +77,10 @@ async function loadScenario(arg: string): Promise<{ scenario: Scenario; file: st
   const file = arg.endsWith('.json') || arg.includes('/') ? resolve(arg) : join(SCENARIOS, `${arg}.json`);
   if (!existsSync(file)) {
     const names = (await readdir(SCENARIOS)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
-    throw new Exit(2, `no scenario '${arg}' (${file}); scenarios: ${names.join(', ')}`);
+    throw new Exit(
+      2,
+      `no scenario '${arg}' (${file}); scenarios: ${names.join(', ')}${tryNearest('--scenario', arg, names)}`,
+    );
   }
   try {
     // A UTF-8 byte-order mark is accepted, as other tools do.

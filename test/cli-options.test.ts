@@ -1,5 +1,6 @@
-// The moe and sim CLIs refuse bad and unread options with exit 2 and one message naming the
-// flag (or the scenario file and key), before any GPU or model work.
+// The moe, sim and bench CLIs refuse bad and unread options with exit 2 and one message naming
+// the flag (or the scenario file and key), before any GPU or model work; a mistyped name gets
+// the nearest valid one.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ const MOE: [string[], string][] = [
   [['--model', 'tiny-mixtral', '--dwdp-local', '4'], '--dwdp-local 4: makes no DWDP placement for E=8, N=4'],
   [['--link-gbps', '0'], '--link-gbps 0: must be a positive number of GB/s'],
   [['--tokens', 'abc'], '--tokens abc: must be a number'],
+  [['--modle', 'tiny-mixtral'], 'unknown option --modle; try --model; known options: --model --set'],
   [['--model', 'zzz'], "--model zzz: 'zzz' is neither a preset nor a path to a config.json; presets: deepseek-r1,"],
   [
     ['--model', 'no-such-dir/config.json'],
@@ -91,6 +93,11 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
     ],
     [['--list', '--json'], '--list reads no other option: remove --json'],
     [['--scenario', 'r1-isl-sweep', '--profile', 'tpu'], "--profile tpu: unknown hardware profile 'tpu'"],
+    [
+      ['--scenario', 'r1-isl-sweep', '--profile', 'gb200-nvl27'],
+      'or this-device with measured numbers); try --profile gb200-nvl72',
+    ],
+    [['--scenaro', 'r1-isl-sweep'], 'unknown option --scenaro; try --scenario; known options:'],
     [['--calibrate', 'x.json', '--scenario', 'r1-isl-sweep'], '--calibrate reads only its file'],
     [
       ['--scenario', file('gemm0.json', { base: { efficiency: { gemm: 0 } } })],
@@ -149,4 +156,14 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
       expect(r.stderr.split('\n')[0]).toContain(message);
     });
   }
+});
+
+describe('npm run bench refuses a mistyped scenario with the nearest one', () => {
+  it('--scenario defualt', () => {
+    const r = cli('bench/run.ts', ['--scenario', 'defualt']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /^bench: no scenario 'defualt' \(.*defualt\.json\); scenarios: .*\bdefault\b.*; try --scenario default\n/,
+    );
+  });
 });

@@ -110,6 +110,9 @@ describe('lab CLI', () => {
     const unknown = lab(['matmul']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown kernel 'matmul'/);
+    const typo = lab(['routr']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown kernel 'routr' \(kernels: router, .*calibrate\); try npm run lab -- router\n/);
     const r = lab(['router', '--tokens', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--tokens must be at least 1/);

@@ -106,7 +106,7 @@ describe('calibration, scenario and baseline files', () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(
-      /--scenario 'r1-isl-swep' is neither a built-in scenario \(r1-isl-sweep, .*r1-e2e-pareto\) nor a \.json file/,
+      /--scenario 'r1-isl-swep' is neither a built-in scenario \(r1-isl-sweep, .*r1-e2e-pareto\) nor a \.json file; try --scenario r1-isl-sweep\n/,
     );
   });
 

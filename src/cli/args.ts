@@ -4,6 +4,7 @@
 // and their errors (OptionError, data) are worded here with flag names.
 import { formatOptionError, OptionError } from '../options/error.ts';
 import { GROUP_OPTION, isGroupOptionKey, optionHelp, type GroupOptionDecl } from '../options/group.ts';
+import { nearestName } from '../util/nearest.ts';
 import { OutputPathError } from '../util/output-path.ts';
 
 export class UsageError extends Error {
@@ -44,7 +45,8 @@ export function parseArgs(argv: string[], spec: Spec, opts: { positional?: boole
       const known = Object.keys(spec)
         .map((k) => `--${k}`)
         .join(' ');
-      throw new UsageError(`unknown option --${name}; known options: ${known}`);
+      const near = nearestName(name, Object.keys(spec));
+      throw new UsageError(`unknown option --${name}${near ? `; try --${near}` : ''}; known options: ${known}`);
     }
     if (o.kind === 'flag') {
       if (eq > 0) throw new UsageError(`--${name} takes no value`);
@@ -214,14 +216,14 @@ export function dropOutputOnClosedPipe(): void {
 }
 let pipeGuarded = false;
 
-/** Errors in what the command line asked for: exit 2, as usage errors. */
+/** Errors in what the command line asked for, exit 2: usage and option errors, an output path that cannot be written. */
 export const isUsageProblem = (e: unknown): boolean =>
-  e instanceof UsageError || e instanceof OptionError || e instanceof OutputPathError;
+  [UsageError, OptionError, OutputPathError].some((kind) => e instanceof kind);
 
 /**
- * Runs a CLI main: usage and option errors (an output path that cannot be written included)
- * print the message and exit 2, other errors print `error: message` and exit 1. Exits explicitly (after flushing stdout and stderr) because Dawn
- * keeps Node alive.
+ * Runs a CLI main: usage problems (isUsageProblem) print the message and exit 2, other errors
+ * print `error: message` and exit 1. Exits explicitly (after flushing stdout and stderr) because
+ * Dawn keeps Node alive.
  */
 export async function runCli(main: () => Promise<void>): Promise<never> {
   dropOutputOnClosedPipe();

@@ -13,6 +13,7 @@ import { runLab } from '../lab/run.ts';
 import { sweepLab } from '../lab/sweep.ts';
 import { MAX_RUNS, checkLabSizes } from '../lab/sizes.ts';
 import { checkTuningPath } from '../tuning/tuning-store-node.ts';
+import { tryNearest } from '../util/nearest.ts';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import { recordingTuningCache } from '../tuning/tuning-store.ts';
 import { routerVariantForms } from '../kernels/routing-params.ts';
@@ -157,7 +158,10 @@ async function main(): Promise<void> {
   const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, int: true });
   if (name === 'calibrate') return calibrate(args, seed, json);
   if (!(LAB_KERNELS as readonly string[]).includes(name))
-    throw new UsageError(`unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)`);
+    throw new UsageError(
+      `unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)` +
+        tryNearest('npm run lab --', name, [...LAB_KERNELS, 'calibrate']),
+    );
   const kernel = labKernel(name);
   const shape = shapeFrom(args);
   if (kernel.uses.includes('topK') && shape.topK > shape.experts)

@@ -10,7 +10,7 @@ import { checkRouting, moeLayerReference } from '../layer/reference.ts';
 import { layerFlops, runLayer } from '../layer/run.ts';
 import { ConfigError, sizeKeys, type MoeConfig } from '../model/config.ts';
 import { PRESETS, configSummary, resolveModel } from '../model/index.ts';
-import { nearestName } from '../util/nearest.ts';
+import { tryNearest } from '../util/nearest.ts';
 import type { WeightFormat } from '../model/formats.ts';
 import { parseVariant } from '../kernels/gemm-variant.ts';
 import { GROUP_OPTION } from '../options/group.ts';
@@ -73,8 +73,7 @@ async function modelFrom(args: Args): Promise<MoeConfig> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     if (e.key === 'model') {
-      const near = nearestName(model, Object.keys(PRESETS));
-      throw new UsageError(`--model ${model}: ${e.detail}${near ? `; try --model ${near}` : ''}`);
+      throw new UsageError(`--model ${model}: ${e.detail}${tryNearest('--model', model, Object.keys(PRESETS))}`);
     }
     if (Object.hasOwn(set, e.key)) throw new UsageError(`--set ${e.key}=${set[e.key]}: ${e.detail}`);
     throw new UsageError(`--model ${model}: config key '${e.key}': ${e.detail}`);

@@ -13,6 +13,7 @@ import { FIT_FILE_URL, fitCalibration, fitFile, formatFit } from '../sim/fit.ts'
 import { toChromeTrace } from '../report/trace.ts';
 import { calibrate, parseCalibrationText } from '../sim/calibration.ts';
 import { parseJsonText } from '../util/json.ts';
+import { tryNearest } from '../util/nearest.ts';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
 import { deepseekR1, runStepRow } from '../sim/experiment.ts';
 import { formatCalibration, formatScenario } from '../sim/format.ts';
@@ -86,7 +87,10 @@ function scenarioProblem(where: string, e: unknown): never {
 function loadScenario(arg: string): ScenarioSpec {
   if (Object.hasOwn(SCENARIOS, arg)) return SCENARIOS[arg];
   if (!arg.endsWith('.json'))
-    throw new UsageError(`--scenario '${arg}' is neither a built-in scenario (${BUILT_IN}) nor a .json file`);
+    throw new UsageError(
+      `--scenario '${arg}' is neither a built-in scenario (${BUILT_IN}) nor a .json file` +
+        tryNearest('--scenario', arg, [...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)]),
+    );
   let text: string;
   try {
     text = readFileSync(arg, 'utf8');
@@ -162,7 +166,8 @@ function profileFrom(args: Args): HardwareProfile | undefined {
     try {
       return getProfile(id);
     } catch (e) {
-      throw new UsageError(`--profile ${id}: ${(e as Error).message}`);
+      const near = tryNearest('--profile', id, [...Object.keys(PROFILES), 'this-device']);
+      throw new UsageError(`--profile ${id}: ${(e as Error).message}${near}`);
     }
   }
   const gemmGflops = args.num('this-device-gflops', undefined, { min: 1e-9 });

@@ -29,3 +29,9 @@ export function nearestName(name: string, candidates: Iterable<string>): string 
   }
   return best?.c;
 }
+
+/** "; try <command> <nearest>" for a message's end, or '' when no candidate is near. */
+export function tryNearest(command: string, name: string, candidates: Iterable<string>): string {
+  const near = nearestName(name, candidates);
+  return near === undefined ? '' : `; try ${command} ${near}`;
+}
