@@ -35,6 +35,10 @@ const MOE: [string[], string][] = [
   [['--link-gbps', '0'], '--link-gbps 0: must be a positive number of GB/s'],
   [['--tokens', 'abc'], '--tokens abc: must be a number'],
   [['--modle', 'tiny-mixtral'], 'unknown option --modle; try --model; known options: --model --set'],
+  [
+    ['--model', 'deepseek-r1', '--tokens', '1048576'],
+    'the token rows for --tokens 1048576 (hidden_size=7168): needs one host array of 7.516e+9 elements',
+  ],
   [['--model', 'zzz'], "--model zzz: 'zzz' is neither a preset nor a path to a config.json; presets: deepseek-r1,"],
   [
     ['--model', 'no-such-dir/config.json'],

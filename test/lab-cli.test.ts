@@ -113,6 +113,11 @@ describe('lab CLI', () => {
     const typo = lab(['routr']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/unknown kernel 'routr' \(kernels: router, .*calibrate\); try npm run lab -- router\n/);
+    // A size past a limit is refused before the device, naming the flags, with exit 2.
+    const huge = lab(['router', '--experts', '100000000']);
+    expect(huge.code, huge.stderr).toBe(2);
+    expect(huge.stderr).toContain('error: router weights (--experts 100000000 × --hidden 512): needs one host array');
+    expect(huge.stderr).not.toMatch(/preparing/);
     const r = lab(['router', '--tokens', '0']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--tokens must be at least 1/);

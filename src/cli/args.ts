@@ -4,6 +4,7 @@
 // and their errors (OptionError, data) are worded here with flag names.
 import { formatOptionError, OptionError } from '../options/error.ts';
 import { GROUP_OPTION, isGroupOptionKey, optionHelp, type GroupOptionDecl } from '../options/group.ts';
+import { SizeLimitError } from '../gpu/budget.ts';
 import { nearestName } from '../util/nearest.ts';
 import { OutputPathError } from '../util/output-path.ts';
 
@@ -216,9 +217,12 @@ export function dropOutputOnClosedPipe(): void {
 }
 let pipeGuarded = false;
 
-/** Errors in what the command line asked for, exit 2: usage and option errors, an output path that cannot be written. */
+/**
+ * Errors in what the command line asked for, exit 2: usage and option errors, an output path
+ * that cannot be written, sizes past a limit (checked before any work, naming the flags).
+ */
 export const isUsageProblem = (e: unknown): boolean =>
-  [UsageError, OptionError, OutputPathError].some((kind) => e instanceof kind);
+  [UsageError, OptionError, OutputPathError, SizeLimitError].some((kind) => e instanceof kind);
 
 /**
  * Runs a CLI main: usage problems (isUsageProblem) print the message and exit 2, other errors
