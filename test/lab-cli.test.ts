@@ -125,6 +125,26 @@ describe('lab CLI', () => {
     expect(topk.code).toBe(2);
     expect(topk.stderr).toMatch(/--topk 9: must be at most --experts 8; try --topk 8/);
     expect(topk.stderr).not.toMatch(/preparing/);
+    const refused: [string[], string][] = [
+      [
+        ['calibrate', '--tokens', '5', '--sweep'],
+        'calibrate measures its own shapes and reads only --out, --runs, --seed and --json: remove --tokens --sweep',
+      ],
+      [
+        ['router', '--out', 'x.json'],
+        '--out is read only by calibrate (a kernel run prints its result; --json for JSON)',
+      ],
+      [['router', '--seed', '1e20'], '--seed must be at most 4294967295 (got 1e20)'],
+      [
+        ['attention', '--lengths', '1,,2'],
+        "--lengths must be a comma list of non-negative integers, not all zero (got '1,,2')",
+      ],
+    ];
+    for (const [args, message] of refused) {
+      const bad = lab(args);
+      expect(bad.code, `${args.join(' ')}: ${bad.stderr}`).toBe(2);
+      expect(bad.stderr.split('\n')[0]).toBe(`error: ${message}`);
+    }
     const sweep = lab(['permute', '--sweep']);
     expect(sweep.code).toBe(2);
     expect(sweep.stderr).toMatch(/no configurations to sweep/);

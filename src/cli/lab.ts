@@ -58,7 +58,11 @@ const SPEC: Spec = {
   },
   runs: { kind: 'string', help: 'timed runs after one warm-up (default 5; sweep 3)', placeholder: 'n' },
   warmup: { kind: 'string', help: 'untimed runs first (default 1)', placeholder: 'n' },
-  seed: { kind: 'string', help: 'seed of the random problem (default: from the clock, printed)', placeholder: 'S' },
+  seed: {
+    kind: 'string',
+    help: `seed of the random problem, an integer from 0 to ${2 ** 32 - 1} (default: from the clock, printed)`,
+    placeholder: 'S',
+  },
   sweep: { kind: 'flag', help: 'try every configuration (expert-gemm, router, attention), report all, cache the best' },
   candidates: { kind: 'string', help: 'with --sweep: try only these configurations', placeholder: 'a,b,…' },
   'no-record': { kind: 'flag', help: 'sweep without writing the tuning cache' },
@@ -78,7 +82,9 @@ function int(args: Args, name: string, fallback: number, min = 1): number {
 
 function shapeFrom(args: Args): LabShape {
   const lengths = args.optStr('lengths');
-  const parsedLengths = lengths === undefined ? d.lengths : lengths.split(',').map((x) => Number(x.trim()));
+  // An empty entry ('1,,2') is a typo, not a zero-length request.
+  const parsedLengths =
+    lengths === undefined ? d.lengths : lengths.split(',').map((x) => (x.trim() === '' ? NaN : Number(x.trim())));
   if (
     parsedLengths.length === 0 ||
     parsedLengths.some((x) => !Number.isInteger(x) || x < 0) ||
@@ -113,6 +119,11 @@ function checkVariant(kernel: LabKernel<never>, shape: LabShape, flag: string, v
   const why = kernel.variantProblem(variant, shape);
   if (why !== undefined) throw new UsageError(`${flag} ${variant} (${kernel.name}): ${why}`);
 }
+
+/** The options calibrate reads; it measures its own shapes. */
+const CALIBRATE_READS = new Set(['out', 'runs', 'seed', 'json', 'help']);
+/** Seeds are 32-bit, as in npm run moe. */
+const MAX_SEED = 2 ** 32 - 1;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -155,8 +166,17 @@ async function main(): Promise<void> {
   if (parsed.positional.length > 1) throw new UsageError(`one kernel at a time (got ${parsed.positional.join(' ')})`);
   const name = parsed.positional[0];
   const json = args.flag('json');
-  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, int: true });
-  if (name === 'calibrate') return calibrate(args, seed, json);
+  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, max: MAX_SEED, int: true });
+  if (name === 'calibrate') {
+    const unread = Object.keys(SPEC).filter((k) => !CALIBRATE_READS.has(k) && args.has(k));
+    if (unread.length > 0)
+      throw new UsageError(
+        `calibrate measures its own shapes and reads only --out, --runs, --seed and --json: remove --${unread.join(' --')}`,
+      );
+    return calibrate(args, seed, json);
+  }
+  if (args.has('out'))
+    throw new UsageError(`--out is read only by calibrate (a kernel run prints its result; --json for JSON)`);
   if (!(LAB_KERNELS as readonly string[]).includes(name))
     throw new UsageError(
       `unknown kernel '${name}' (kernels: ${LAB_KERNELS.join(', ')}, calibrate)` +
