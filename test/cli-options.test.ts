@@ -102,6 +102,11 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
       'or this-device with measured numbers); try --profile gb200-nvl72',
     ],
     [['--scenaro', 'r1-isl-sweep'], 'unknown option --scenaro; try --scenario; known options:'],
+    [
+      ['--scenario', 'r1-e2e-pareto', '--profile', 'h100-hgx'],
+      'built-in scenario r1-e2e-pareto: scenario.e2e.genEp: 8 generation GPUs leave no room for one context unit of 4 in 8 GPUs ' +
+        '(--profile h100-hgx: 8 GPUs per NVLink domain)',
+    ],
     [['--calibrate', 'x.json', '--scenario', 'r1-isl-sweep'], '--calibrate reads only its file'],
     [
       ['--scenario', file('gemm0.json', { base: { efficiency: { gemm: 0 } } })],

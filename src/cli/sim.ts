@@ -29,7 +29,7 @@ import {
   scenarioRows,
   type ScenarioSpec,
 } from '../sim/scenarios.ts';
-import { E2E_SCENARIOS } from '../sim/e2e/scenario.ts';
+import { E2E_SCENARIOS, E2eScenarioError } from '../sim/e2e/scenario.ts';
 import { formatValidationReport, runValidation } from '../sim/validate.ts';
 import { Args, commandLine, UsageError, runCli, type Spec } from './args.ts';
 import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
@@ -278,7 +278,15 @@ async function main(): Promise<void> {
     throw new UsageError('--trace applies to step and serving scenarios, not e2e');
   if (e2e) {
     const file = Object.hasOwn(E2E_SCENARIOS, name) ? undefined : name;
-    return await runE2eCli(e2e, { json: args.flag('json'), profile: profileFrom(args), exportDir, file });
+    const profile = profileFrom(args);
+    try {
+      return await runE2eCli(e2e, { json: args.flag('json'), profile, exportDir, file });
+    } catch (e) {
+      // A setting the deployment cannot take, found before any work: the scenario's, or the --profile's GPU count.
+      if (!(e instanceof E2eScenarioError)) throw e;
+      const via = profile ? ` (--profile ${args.str('profile')}: ${profile.gpusPerDomain} GPUs per NVLink domain)` : '';
+      throw new UsageError(`${file ?? `built-in scenario ${name}`}: ${e.message}${via}`);
+    }
   }
   if (exportDir !== undefined) throw new UsageError('--export-trtllm needs an end-to-end scenario ("mode": "e2e")');
   const spec = loadScenario(name);

@@ -172,8 +172,19 @@ export interface E2eResult {
 /** Work limits a scenario is checked against before any work (the keys' own ranges are the option table's). */
 export const E2E_LIMITS = { deployments: 500_000 } as const;
 
+/** An e2e setting that cannot run (on this profile): the key at fault, found before any work. */
+export class E2eScenarioError extends Error {
+  override name = 'E2eScenarioError';
+  constructor(
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(`scenario.e2e.${key}: ${detail}`);
+  }
+}
+
 function fail(key: string, detail: string): never {
-  throw new Error(`scenario.e2e.${key}: ${detail}`);
+  throw new E2eScenarioError(key, detail);
 }
 
 /** An end-to-end scenario from parsed JSON; errors name the key at fault. */
