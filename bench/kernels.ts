@@ -28,6 +28,7 @@ import {
 } from '../src/kernels/gemm-tuning.ts';
 import { peakLab } from '../src/lab/kernels/peak.ts';
 import { timeProblem } from '../src/lab/measure.ts';
+import { MAX_RUNS } from '../src/lab/sizes.ts';
 import { DEFAULT_SHAPE } from '../src/lab/types.ts';
 import { WEIGHT_FORMATS, expertLayout, parseWeightFormat, type WeightFormat } from '../src/model/formats.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
@@ -37,6 +38,7 @@ import { variantOriginText, type VariantOrigin } from '../src/tuning/tuning-cach
 import '../src/tuning/tuning-store-node.ts';
 import { MAX_SAMPLE } from '../src/util/rank-test.ts';
 import { median } from '../src/util/stats.ts';
+import { tryNearest } from '../src/util/nearest.ts';
 import { otherVariants, parseVariantsArg, runCpuSeconds, sampledError } from './kernels-cpu.ts';
 import { FLOORS, TARGETS, baselineFrom, checkAgainstBaseline, type KernelsBaseline } from './kernels-check.ts';
 
@@ -77,7 +79,7 @@ const spec: Spec = {
   },
   runs: {
     kind: 'string',
-    help: 'timed runs per kernel after one warm-up (default 3); with --cpu-seconds: runs per entry per round (default 1)',
+    help: `timed runs per kernel after one warm-up (default 3; at most ${MAX_RUNS}); with --cpu-seconds: runs per entry per round (default 1)`,
     placeholder: 'n',
   },
   'cpu-seconds': {
@@ -97,14 +99,21 @@ const spec: Spec = {
   },
   'naive-runs': {
     kind: 'string',
-    help: 'timed runs of the (slow) naive kernel, no warm-up (default 1)',
+    help: `timed runs of the (slow) naive kernel, no warm-up (default 1, at most ${MAX_RUNS})`,
     placeholder: 'n',
   },
-  'peer-runs': { kind: 'string', help: 'timed runs of the peer after one warm-up (default 2)', placeholder: 'n' },
+  'peer-runs': {
+    kind: 'string',
+    help: `timed runs of the peer after one warm-up (default 2, at most ${MAX_RUNS})`,
+    placeholder: 'n',
+  },
   'no-peer': { kind: 'flag', help: 'skip the tfjs-backend-webgpu peer' },
   skew: { kind: 'string', help: 'routing skew (0 = uniform top-k, default 0.5)', placeholder: 'x' },
   out: { kind: 'string', help: 'JSON output file (default results/bench-kernels.json)', placeholder: 'file' },
-  check: { kind: 'flag', help: `compare the ratios with ${BASELINE}; exit 1 naming any that fell below its floor` },
+  check: {
+    kind: 'flag',
+    help: `compare the ratios with ${BASELINE}; exit 1 naming any that fell below its floor (not with --write-baseline)`,
+  },
   'write-baseline': { kind: 'flag', help: `write this run's ratios to ${BASELINE}` },
   help: { kind: 'flag', help: 'this text' },
 };
@@ -274,8 +283,6 @@ function runSizes(shapeNames: string[], formats: WeightFormat[]): SizeItem[] {
 async function main(): Promise<void> {
   const args = new Args(parseArgs(process.argv.slice(2), spec));
   const cpuSeconds = args.flag('cpu-seconds');
-  const out = args.optStr('out') ?? (cpuSeconds ? 'results/bench-kernels-cpu.json' : 'results/bench-kernels.json');
-  checkOutputFile('--out', out); // before the measurements
   if (args.flag('help')) {
     process.stdout.write(
       usage(
@@ -286,10 +293,15 @@ async function main(): Promise<void> {
     );
     return;
   }
+  const out = args.optStr('out') ?? (cpuSeconds ? 'results/bench-kernels-cpu.json' : 'results/bench-kernels.json');
+  checkOutputFile('--out', out); // before the measurements
   const shapeArg = args.optStr('shapes') ?? 'bench';
   const shapeNames = shapeArg === 'all' ? ['bench', 'deep'] : shapeArg.split(',');
   for (const s of shapeNames)
-    if (!SHAPES[s]) throw new UsageError(`--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})`);
+    if (!Object.hasOwn(SHAPES, s))
+      throw new UsageError(
+        `--shapes: unknown shape '${s}' (known: ${Object.keys(SHAPES).join(', ')})${tryNearest('--shapes', s, Object.keys(SHAPES))}`,
+      );
   const formats = (args.optStr('formats') ?? WEIGHT_FORMATS.join(',')).split(',').map((f) => {
     try {
       return parseWeightFormat(f);
@@ -297,14 +309,20 @@ async function main(): Promise<void> {
       throw new UsageError(`--formats: ${(e as Error).message}`);
     }
   });
-  const runs = args.num('runs', cpuSeconds ? 1 : 3, { min: 1, int: true });
-  const naiveRuns = args.num('naive-runs', 1, { min: 1, int: true });
-  const peerRuns = args.num('peer-runs', 2, { min: 1, int: true });
+  // The lab's bound on timed runs: more says nothing a median of that many does not.
+  const runs = args.num('runs', cpuSeconds ? 1 : 3, { min: 1, max: MAX_RUNS, int: true });
+  const naiveRuns = args.num('naive-runs', 1, { min: 1, max: MAX_RUNS, int: true });
+  const peerRuns = args.num('peer-runs', 2, { min: 1, max: MAX_RUNS, int: true });
   const skew = args.num('skew', 0.5, { min: 0 });
   const given = args.optStr('variant');
   // The baseline holds the formats' default variants: --check and --write-baseline time those,
   // never a tuning-cache winner (a local sweep would otherwise be compared against defaults).
   const guard = args.flag('check') || args.flag('write-baseline');
+  if (args.flag('check') && args.flag('write-baseline'))
+    throw new UsageError(`--check compares with ${BASELINE} and --write-baseline replaces it: give one of them`);
+  // Before the measurements, not after: a check without its baseline cannot pass.
+  if (args.flag('check') && !existsSync(BASELINE))
+    throw new UsageError(`--check: no ${BASELINE} (write one with --write-baseline)`);
   const variant = given ?? (guard ? 'default' : undefined);
   let variantsArg: ReturnType<typeof parseVariantsArg>;
   try {

@@ -200,6 +200,27 @@ describe('lab CLI', () => {
     }
   });
 
+  it('bench:kernels refuses a mistyped shape, a run count past the bound and --check with --write-baseline, before the device', () => {
+    const cases: [string[], string][] = [
+      [['--shapes', 'benc'], "--shapes: unknown shape 'benc' (known: bench, deep, r1, tiny); try --shapes bench"],
+      [['--runs', '1e9'], '--runs must be at most 1000 (got 1e9)'],
+      [['--peer-runs', '1001'], '--peer-runs must be at most 1000 (got 1001)'],
+      [
+        ['--check', '--write-baseline'],
+        '--check compares with bench/kernels-baseline.json and --write-baseline replaces it: give one of them',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(`error: ${message}`);
+      expect(r.stdout, 'nothing measured').toBe('');
+    }
+  });
+
   it('bench:kernels refuses a bad --formats entry naming the flag, before any device work', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', '--formats', 'f32,fp4'], {
       encoding: 'utf8',
