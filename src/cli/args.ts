@@ -5,7 +5,7 @@
 import { formatOptionError, OptionError } from '../options/error.ts';
 import { GROUP_OPTION, isGroupOptionKey, optionHelp, type GroupOptionDecl } from '../options/group.ts';
 import { SizeLimitError } from '../gpu/budget.ts';
-import { nearestName } from '../util/nearest.ts';
+import { nearestName, tryNearest } from '../util/nearest.ts';
 import { OutputPathError } from '../util/output-path.ts';
 
 export class UsageError extends Error {
@@ -58,7 +58,9 @@ export function parseArgs(argv: string[], spec: Spec, opts: { positional?: boole
     if (value === undefined || (eq < 0 && value.startsWith('--')))
       throw new UsageError(`--${name} needs a value (${o.placeholder ?? o.help})`);
     if (o.choices && !o.choices.includes(value)) {
-      throw new UsageError(`--${name} must be one of ${o.choices.join(', ')} (got '${value}')`);
+      throw new UsageError(
+        `--${name} must be one of ${o.choices.join(', ')} (got '${value}')${tryNearest(`--${name}`, value, o.choices)}`,
+      );
     }
     if (o.kind === 'list') out.lists.set(name, [...(out.lists.get(name) ?? []), value]);
     else {

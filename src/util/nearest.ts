@@ -16,18 +16,21 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate nearest `name` (case-insensitive), when it is near enough to be a typo of it:
- * at most a third of the name's length in edits (at least 1). Ties go to the earlier candidate.
+ * The candidate nearest `name` (case-insensitive), when it is near enough to be a typo of it (at
+ * most a third of the name's length in edits, at least 1) and no other candidate is as near
+ * ('of' is as near 'on' as 'off': no guess).
  */
 export function nearestName(name: string, candidates: Iterable<string>): string | undefined {
   const n = name.toLowerCase();
   const limit = Math.max(1, Math.floor(n.length / 3));
-  let best: { c: string; d: number } | undefined;
+  let best: { c: string; d: number; tied: boolean } | undefined;
   for (const c of candidates) {
     const dist = editDistance(n, c.toLowerCase());
-    if (dist <= limit && (!best || dist < best.d)) best = { c, d: dist };
+    if (dist > limit) continue;
+    if (!best || dist < best.d) best = { c, d: dist, tied: false };
+    else if (dist === best.d && c !== best.c) best.tied = true;
   }
-  return best?.c;
+  return best && !best.tied ? best.c : undefined;
 }
 
 /** "; try <command> <nearest>" for a message's end, or '' when no candidate is near. */
