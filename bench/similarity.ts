@@ -18,7 +18,7 @@
 //    under the same loads as the counterpart (src/similarity/routed-runs.ts, as the page does). Measured here (GPU timestamps on this adapter, virtual
 //    clock) vs modeled.
 import { loadavg } from 'node:os';
-import { commandLine, runCli, type Spec } from '../src/cli/args.ts';
+import { commandLine, runCli, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { borrowGpu, drainGpuPool, returnGpu } from '../src/gpu/pool.ts';
 import { formatTable } from '../src/report/table.ts';
@@ -428,7 +428,9 @@ async function main(): Promise<void> {
     .map((w, i) => {
       const [tokens, requests, cv] = w.split(':').map(Number);
       if (!(Number.isInteger(tokens) && tokens > 0 && Number.isInteger(requests) && requests > 0 && cv >= 0 && cv <= 2))
-        throw new Error(`--workloads[${i}]: expected tokens:requests:cv, e.g. 1024:1:0.2 (got '${w}')`);
+        throw new UsageError(
+          `--workloads ${w}: entry ${i + 1} is not tokens:requests:cv with cv from 0 to 2, e.g. 1024:1:0.2`,
+        );
       return { tokens, requests, cv };
     });
   const out = args.str('out', 'results/bench-similarity.json');

@@ -7,6 +7,7 @@ import { commandLine, runCli, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { drainGpuPool } from '../src/gpu/pool.ts';
 import { tokensPerExpertNote } from '../src/report/group-report.ts';
+import { PRESETS } from '../src/model/index.ts';
 import { formatTable } from '../src/report/table.ts';
 import { simulate } from '../src/timeline/scheduler.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
@@ -16,7 +17,12 @@ import { appliedLinkFactor } from '../src/strategies/dilation.ts';
 import type { GroupRunOptions, StrategyName } from '../src/strategies/types.ts';
 
 const SPEC: Spec = {
-  model: { kind: 'string', help: 'preset (default tiny-mixtral)', placeholder: 'preset' },
+  model: {
+    kind: 'string',
+    help: 'preset (default tiny-mixtral)',
+    placeholder: 'preset',
+    choices: Object.keys(PRESETS),
+  },
   tokens: { kind: 'string', help: 'mean tokens per rank (default 256)', placeholder: 'T' },
   ranks: { kind: 'string', help: 'group size (default 4)', placeholder: 'N' },
   layers: { kind: 'string', help: 'layers (default 4)', placeholder: 'n' },

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PRESETS } from '../src/model/index.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 
@@ -163,6 +164,31 @@ describe('npm run sim refuses bad options and scenario files by name', () => {
       const r = cli('src/cli/sim.ts', args);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr.split('\n')[0]).toContain(message);
+    });
+  }
+});
+
+describe('the bench entry points refuse a bad value by flag before any run', () => {
+  const cases: [string, string[], string][] = [
+    [
+      'bench/strategies.ts',
+      ['--model', 'tiny-mixtrl'],
+      `--model must be one of ${Object.keys(PRESETS).join(', ')} (got 'tiny-mixtrl'); try --model tiny-mixtral`,
+    ],
+    [
+      'bench/similarity.ts',
+      ['--workloads', '1024:1:0.2,1:2'],
+      '--workloads 1:2: entry 2 is not tokens:requests:cv with cv from 0 to 2, e.g. 1024:1:0.2',
+    ],
+    // A choice as near one value as another gets no guess.
+    ['bench/sim.ts', ['--part', 'pag'], "--part must be one of serving, page, both (got 'pag'); try --part page"],
+    ['src/cli/moe.ts', ['--check', 'of'], "--check must be one of auto, on, off (got 'of')"],
+  ];
+  for (const [script, args, message] of cases) {
+    it(`${script} ${args.join(' ')}`, () => {
+      const r = cli(script, args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.split('\n')[0]).toBe(`error: ${message}`);
     });
   }
 });
