@@ -12,7 +12,7 @@
 // the measurement that survives other jobs on a CPU-emulated adapter's shared cores.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Args, parseArgs, runCli, usage, UsageError, type Spec } from '../src/cli/args.ts';
+import { commandLine, runCli, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, checkHostSizes, deviceNeeds, getGpu, type Gpu, type SizeItem } from '../src/gpu/index.ts';
 import { parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
@@ -281,18 +281,13 @@ function runSizes(shapeNames: string[], formats: WeightFormat[]): SizeItem[] {
 // --- main ---------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const args = new Args(parseArgs(process.argv.slice(2), spec));
+  const args = commandLine(
+    'npm run bench:kernels -- [options]',
+    'Grouped expert GEMM vs naive, FMA ceiling and tfjs peer, measured on this adapter.',
+    spec,
+  );
+  if (!args) return;
   const cpuSeconds = args.flag('cpu-seconds');
-  if (args.flag('help')) {
-    process.stdout.write(
-      usage(
-        'npm run bench:kernels -- [options]',
-        'Grouped expert GEMM vs naive, FMA ceiling and tfjs peer, measured on this adapter.',
-        spec,
-      ),
-    );
-    return;
-  }
   const out = args.optStr('out') ?? (cpuSeconds ? 'results/bench-kernels-cpu.json' : 'results/bench-kernels.json');
   checkOutputFile('--out', out); // before the measurements
   const shapeArg = args.optStr('shapes') ?? 'bench';
