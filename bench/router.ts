@@ -18,6 +18,7 @@ import { adapterLabel, getGpu } from '../src/gpu/index.ts';
 import { CALIBRATION_PLAN, routerSample } from '../src/lab/calibrate.ts';
 import { LAB_REGISTRY } from '../src/lab/registry.ts';
 import { runLab, type LabResult } from '../src/lab/run.ts';
+import { MAX_RUNS } from '../src/lab/sizes.ts';
 import { DEFAULT_SHAPE, type LabShape } from '../src/lab/types.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
 import { calibrate } from '../src/sim/calibration.ts';
@@ -40,8 +41,16 @@ const spec: Spec = {
     help: `comma list of ${Object.keys(SHAPES).join(', ')}, or all (default: all)`,
     placeholder: 'names',
   },
-  runs: { kind: 'string', help: 'timed runs per measurement after one warm-up (default 5)', placeholder: 'n' },
-  seed: { kind: 'string', help: 'seed of the random problems (default: from the clock, printed)', placeholder: 'S' },
+  runs: {
+    kind: 'string',
+    help: `timed runs per measurement after one warm-up (default 5, at most ${MAX_RUNS})`,
+    placeholder: 'n',
+  },
+  seed: {
+    kind: 'string',
+    help: `seed of the random problems, an integer from 0 to ${2 ** 32 - 1} (default: from the clock, printed)`,
+    placeholder: 'S',
+  },
   out: { kind: 'string', help: 'JSON output file (default results/bench-router.json)', placeholder: 'file' },
   help: { kind: 'flag', help: 'this text' },
 };
@@ -68,8 +77,8 @@ async function main(): Promise<void> {
     spec,
   );
   if (!args) return;
-  const runs = args.num('runs', 5, { min: 1, int: true });
-  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, int: true });
+  const runs = args.num('runs', 5, { min: 1, max: MAX_RUNS, int: true });
+  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, max: 2 ** 32 - 1, int: true });
   const out = args.optStr('out') ?? 'results/bench-router.json';
   checkOutputFile('--out', out);
   const rawShapes = args.optStr('shapes') ?? 'all';

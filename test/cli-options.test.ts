@@ -180,6 +180,7 @@ describe('the bench entry points refuse a bad value by flag before any run', () 
       ['--workloads', '1024:1:0.2,1:2'],
       '--workloads 1:2: entry 2 is not tokens:requests:cv with cv from 0 to 2, e.g. 1024:1:0.2',
     ],
+    ['bench/router.ts', ['--runs', '1e9'], '--runs must be at most 1000 (got 1e9)'],
     // A choice as near one value as another gets no guess.
     ['bench/sim.ts', ['--part', 'pag'], "--part must be one of serving, page, both (got 'pag'); try --part page"],
     ['src/cli/moe.ts', ['--check', 'of'], "--check must be one of auto, on, off (got 'of')"],
