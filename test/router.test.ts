@@ -550,6 +550,26 @@ describe("router kernel, per-token selection ('pt:N')", () => {
     expect(refusal).toBe("expected 'tb:N', 'fused:tb:N' or 'pt:N' with N a positive integer, got 'xx:4'");
   });
 
+  it("'fused:pt:N' is refused proposing a 'pt:N' the parser accepts, for any N (0 and past the limit included)", () => {
+    for (const n of [
+      0,
+      1,
+      MAX_PER_TOKEN_WORKGROUP,
+      MAX_PER_TOKEN_WORKGROUP + 1,
+      rng.int(4 * MAX_PER_TOKEN_WORKGROUP),
+    ]) {
+      const refusal = parseRouterVariant(`fused:pt:${n}`);
+      const what = why(`fused:pt:${n}`);
+      expect(refusal, what).toMatch(/takes its logits from the GEMM pass \(use 'pt:\d+', or 'fused:tb:N'\)$/);
+      const proposed = /use '(pt:\d+)'/.exec(refusal as string)![1];
+      expect(parseRouterVariant(proposed), `${what}: proposes ${proposed}`).toEqual({
+        selection: 'pt',
+        fused: false,
+        tokensPerWorkgroup: Math.min(Math.max(n, 1), MAX_PER_TOKEN_WORKGROUP),
+      });
+    }
+  });
+
   it("perTokenBytes counts every function-scope variable the shader's main declares (WGSL's limit counts them all)", () => {
     // Read off the shader text: each `var` in main (comments stripped), an array of CAP
     // elements or one scalar, every element 4 bytes (f32, u32, i32, bool; anything else fails).

@@ -206,8 +206,11 @@ export function routerVariantProblem(v: string, p: Pick<RouterParams, 'hidden'>)
 export function parseRouterVariant(v: string): RouterVariant | string {
   const m = /^(.*:)(\d+)$/.exec(v.trim());
   const n = m ? +m[2] : NaN;
-  if (m?.[1] === 'fused:pt:')
-    return `'${v.trim()}': the per-token selection takes its logits from the GEMM pass (use 'pt:${n}', or 'fused:tb:N')`;
+  if (m?.[1] === 'fused:pt:') {
+    // The proposed 'pt:N' is one the parser accepts (N brought within 1 .. MAX_PER_TOKEN_WORKGROUP).
+    const pt = Math.min(Math.max(n, 1), MAX_PER_TOKEN_WORKGROUP);
+    return `'${v.trim()}': the per-token selection takes its logits from the GEMM pass (use 'pt:${pt}', or 'fused:tb:N')`;
+  }
   const form = m && ROUTER_VARIANT_FORMS.find((f) => written(f, 'N') === `${m[1]}N`);
   if (!form || !(n >= 1)) return `expected ${routerVariantForms('or')} with N a positive integer, got '${v}'`;
   const { selection, fused } = form;
