@@ -189,7 +189,7 @@ export class ComputeProgram {
    * the same weights and scratch builds its bind group once, not once per dispatch. A
    * cached group holds its buffers: a buffer destroyed while such a group is cached must
    * never be given here again (the group returned would fail at submit); a new buffer is
-   * always a new key (SizeUniforms relies on this when it destroys what it evicts).
+   * always a new key.
    */
   bindGroup(buffers: readonly BindingBuffer[], label = this.label): GPUBindGroup {
     const at = (b: number): BindingBuffer => {

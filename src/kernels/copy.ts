@@ -1,7 +1,7 @@
 // Word copy as a compute pass (shaders/copy_words.wgsl), so a GPU timer can measure it:
 // DWDP's weight merge when the grouped GEMM cannot read split weights in place.
 import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
-import { MAX_SIZE_UNIFORMS, SizeUniforms } from './routing-params.ts';
+import { SizeUniforms } from './routing-params.ts';
 
 export interface WordCopy {
   src: GPUBuffer;
@@ -32,12 +32,6 @@ export class CopyKernel {
   /** One timed pass (`label`) holding every copy, one dispatch each (the pipeline set once). */
   encode(enc: GPUCommandEncoder, copies: WordCopy[], label: string, timer?: GpuTimer): void {
     // Every copy is checked, its grid included, before the pass is begun.
-    const sized = copies.filter((c) => c.bytes > 0).length;
-    if (sized > MAX_SIZE_UNIFORMS)
-      throw new Error(
-        `copy: ${sized} copies in one pass, above ${MAX_SIZE_UNIFORMS} (the size uniforms kept, so the first would be destroyed before ` +
-          `the pass is submitted); split them over passes, submitting each before encoding the next`,
-      );
     const grids = copies.map((c) => {
       for (const v of [c.srcOffset, c.dstOffset, c.bytes])
         if (v % 16) throw new Error(`copy: offsets and sizes must be multiples of 16 bytes (got ${v})`);

@@ -76,7 +76,7 @@ export function validateRouterParams(p: RouterParams): void {
   }
 }
 
-/** Distinct value sets a SizeUniforms keeps (token counts are unbounded): the least recently used past it is destroyed. */
+/** Distinct value sets a SizeUniforms keeps (token counts are unbounded): the least recently used past it is dropped. */
 export const MAX_SIZE_UNIFORMS = 256;
 
 /**
@@ -84,19 +84,13 @@ export const MAX_SIZE_UNIFORMS = 256;
  * take their per-call size (`tokens`) from here instead of rewriting one uniform with
  * queue.writeBuffer, so several encodes with different sizes can share an encoder.
  *
- * At most `capacity` buffers are kept; a new set past it destroys the least recently used
- * one. What that destroy may reach, and why it cannot:
- * - A bind group holding it, cached by ComputeProgram.bindGroup: groups are keyed by the
- *   buffer object, and an evicted buffer is never handed out again (its values asked for
- *   again get a new buffer, so a new group), so no later bindGroup call returns a group
- *   holding it; such groups only age out of that cache. This holds because a kernel binds
- *   what get returns at once and never keeps it past the encode.
- * - Work recorded but not yet submitted: submitting a destroyed buffer is a validation
- *   error. A buffer is evicted only after `capacity` other sets were asked for since it was
- *   last, so work that asks this cache for at most `capacity` distinct sets between submits
- *   is safe (a kernel asks for one or two per encode; CopyKernel bounds its copies per pass).
- * Work already submitted keeps its buffers alive until it completes (WebGPU defers the
- * destroy).
+ * At most `capacity` buffers are kept; a new set past it drops the least recently used one
+ * from the cache WITHOUT destroying it. The hazard this guards: the dropped buffer may still
+ * be bound in work recorded but not yet submitted (this cache cannot see submits), and
+ * submitting a destroyed buffer is a validation error; a dropped buffer is reclaimed by the
+ * garbage collector once nothing (no encoder, command buffer or cached bind group) holds it.
+ * So no caller has to bound the sets it asks for between submits. `destroy()` destroys the
+ * buffers still kept: call it when the kernel that owns the cache is destroyed.
  */
 export class SizeUniforms {
   /** Least recently used first. */
@@ -118,9 +112,8 @@ export class SizeUniforms {
       this.cache.delete(key); // re-inserted below: most recently used last
     } else {
       if (this.cache.size >= this.capacity) {
-        const [oldest, evicted] = this.cache.entries().next().value!;
-        this.cache.delete(oldest);
-        evicted.destroy();
+        // Dropped, not destroyed: unsubmitted work may still bind it (see above).
+        this.cache.delete(this.cache.keys().next().value!);
       }
       const words = new Uint32Array(Math.max(4, Math.ceil(values.length / 4) * 4));
       words.set(values);
