@@ -414,7 +414,7 @@ export function depPrograms(
     if (hot.every((h) => h !== undefined)) {
       const load = depSkewLoad(m, hot as Float64Array[], Ts);
       return {
-        gemm: load.slots.map((sl, j) => cost.expertGemmTiledMs(sl, load.touched[j], GROUPED_GEMM_TILE_M)),
+        gemm: depOwnerGemmMs(cost, load),
         rows: load.rows,
       };
     }
