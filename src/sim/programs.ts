@@ -381,6 +381,8 @@ export function depPrograms(
   const blocks = Array.from({ length: nSteps }, () => m.layers.moeLayerIndices.map(() => ids.take(1 + 2 * N * N)));
   const collective = cost.efficiency.collectiveUs / 1000;
   const costs = steps.map((st) => st.map((step) => stepCosts(cost, step.lengths)));
+  // Each step's token counts, by group index.
+  const stepTs = Array.from({ length: nSteps }, (_, s) => costs.map((cs) => cs[s].T));
   const plan = layerPlan('dep', { prefetch: false, splitWeights: true, pulls: false, exchange: N > 1 });
   const dispatch = o.dispatch ?? 'all-to-all';
   // Per step and MoE layer: each rank's grouped GEMM and the rows each pair exchanges (rows[a][b]: a → b).
@@ -391,7 +393,7 @@ export function depPrograms(
         throw new Error(
           `dep programs: step ${s} must carry the same expert loads on every rank, and no hot-expert counts`,
         );
-      const Ts = costs.map((cs) => cs[s].T);
+      const Ts = stepTs[s];
       // One load per period of the given loads (MoE layer k reads loads[k mod L]), read by every layer with it.
       const L = given[0]!.length;
       const perPeriod = Array.from({ length: Math.min(L, m.layers.moeLayerIndices.length) }, (_, k) => {
@@ -409,7 +411,7 @@ export function depPrograms(
     return () => one;
   };
   const stepLoad = (s: number) => {
-    const Ts = costs.map((cs) => cs[s].T);
+    const Ts = stepTs[s];
     const hot = steps.map((st) => st[s].hot);
     if (hot.every((h) => h !== undefined)) {
       const load = depSkewLoad(m, hot as Float64Array[], Ts);
@@ -477,7 +479,7 @@ export function depPrograms(
       const step = steps[i][s];
       if (step.notBeforeMs !== undefined) ops.push({ kind: 'notBefore', atMs: step.notBeforeMs });
       const c = costs[i][s];
-      const Ts = costs.map((cs) => cs[s].T);
+      const Ts = stepTs[s];
       let k = 0;
       for (let l = 0; l < m.layers.total; l++) {
         if (!moe.has(l)) {
