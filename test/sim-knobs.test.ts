@@ -326,9 +326,18 @@ describe(`routing skew: one generator for the emulation and the model ${at}`, ()
       )!;
       near(gemm.durationMs, tiledGemmMs(cost, load.slots[j], load.touched[j]), `rank ${j} grouped GEMM`);
       const sends = ops.filter((o): o is Extract<Op, { kind: 'send' }> => o.kind === 'send' && o.layer === gemm.layer);
+      // The dispatch then the return, each one send to every peer: j's rows for the peer's experts
+      // out, the peer's rows for j's experts back (in BF16).
+      expect(sends.length, at).toBe(2 * (N - 1));
+      const peers = [0, 1, 2, 3].filter((q) => q !== j);
       const dispatch = sends.slice(0, N - 1);
+      expect(dispatch.map((s) => s.to).sort(), at).toEqual(peers);
       for (const s of dispatch)
         near(s.bytes, load.rows[j][s.to] * r1.hidden * DEFAULT_PRECISION.dispatchBytes, `rank ${j} → ${s.to}`);
+      const back = sends.slice(N - 1);
+      expect(back.map((s) => s.to).sort(), at).toEqual(peers);
+      for (const s of back)
+        near(s.bytes, load.rows[s.to][j] * r1.hidden * DEFAULT_PRECISION.combineBytes, `rank ${j} → ${s.to} (return)`);
     });
   });
 });
