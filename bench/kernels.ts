@@ -336,6 +336,12 @@ async function main(): Promise<void> {
     } catch (e) {
       throw new UsageError(`--variant: ${(e as Error).message}`);
     }
+    // The baseline's ratios are the default variants': another variant's row is no comparison with them.
+    for (const f of ['check', 'write-baseline'])
+      if (args.flag(f))
+        throw new UsageError(
+          `--variant ${given}: --${f} times the formats' default variants (the baseline's); drop --variant or give --variant default`,
+        );
   }
   const rounds = args.num('rounds', 5, { min: 1, max: MAX_SAMPLE, int: true }); // the rank test's largest sample
   for (const f of ['rounds', 'no-control'])

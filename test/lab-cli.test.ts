@@ -209,6 +209,10 @@ describe('lab CLI', () => {
         ['--check', '--write-baseline'],
         '--check compares with bench/kernels-baseline.json and --write-baseline replaces it: give one of them',
       ],
+      [
+        ['--write-baseline', '--variant', 'sx4:8x4:2x2'],
+        "--variant sx4:8x4:2x2: --write-baseline times the formats' default variants (the baseline's); drop --variant or give --variant default",
+      ],
     ];
     for (const [args, message] of cases) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/kernels.ts', ...args], {
