@@ -35,12 +35,12 @@ import { Args, commandLine, UsageError, runCli, type Spec } from './args.ts';
 import { loadE2eScenario, runE2eCli } from './sim-e2e.ts';
 
 /** Every built-in scenario's name: the step and serving ones, then the end-to-end ones. */
-const BUILT_IN = [...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)].join(', ');
+const BUILT_IN = [...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)];
 
 const SPEC: Spec = {
   scenario: {
     kind: 'string',
-    help: `built-in name (${BUILT_IN}) or a scenario JSON file`,
+    help: `built-in name (${BUILT_IN.join(', ')}) or a scenario JSON file`,
     placeholder: 'name|file.json',
   },
   json: { kind: 'flag', help: 'print the rows as JSON (times in ms) instead of tables' },
@@ -88,8 +88,8 @@ function loadScenario(arg: string): ScenarioSpec {
   if (Object.hasOwn(SCENARIOS, arg)) return SCENARIOS[arg];
   if (!arg.endsWith('.json'))
     throw new UsageError(
-      `--scenario '${arg}' is neither a built-in scenario (${BUILT_IN}) nor a .json file` +
-        tryNearest('--scenario', arg, [...Object.keys(SCENARIOS), ...Object.keys(E2E_SCENARIOS)]),
+      `--scenario '${arg}' is neither a built-in scenario (${BUILT_IN.join(', ')}) nor a .json file` +
+        tryNearest('--scenario', arg, BUILT_IN),
     );
   let text: string;
   try {
