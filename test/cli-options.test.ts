@@ -32,6 +32,9 @@ const MOE: [string[], string][] = [
   [['--ranks', '2.5'], '--ranks 2.5: must be an integer from 1 to 64'],
   [['--ranks', '4', '--tokens', '8', '--requests', '9'], '--requests 9: cannot exceed --tokens (8)'],
   [['--ranks', '4', '--runs', '3'], '--runs is read only by single-layer runs'],
+  // The kernel's words 'auto' and 'default' pass the early --variant check (the next refusal shows it).
+  [['--variant', 'auto', '--ranks', '4', '--runs', '3'], '--runs is read only by single-layer runs'],
+  [['--variant', 'default', '--ranks', '4', '--runs', '3'], '--runs is read only by single-layer runs'],
   [['--model', 'tiny-mixtral', '--dwdp-local', '4'], '--dwdp-local 4: makes no DWDP placement for E=8, N=4'],
   [['--link-gbps', '0'], '--link-gbps 0: must be a positive number of GB/s'],
   [['--tokens', 'abc'], '--tokens abc: must be a number'],

@@ -92,9 +92,10 @@ async function main(): Promise<void> {
   if (dump !== undefined) checkOutputDir('--dump', dump);
   const trace = args.optStr('trace');
   if (trace !== undefined) checkOutputFile('--trace', trace);
-  // The grouped GEMM's variant, checked before any work ('default': the adapter's, as when omitted).
+  // The grouped GEMM's variant, checked before any work. The kernel's words pass: 'auto' (as when
+  // omitted: the tuning cache's winner, else the format's default) and 'default' (the format's default).
   const variant = args.optStr('variant');
-  if (variant !== undefined && variant !== 'default')
+  if (variant !== undefined && variant !== 'default' && variant !== 'auto')
     try {
       parseVariant(variant);
     } catch (e) {
