@@ -113,9 +113,10 @@ function shapeFrom(args: Args): LabShape {
 
 /** A configuration the kernel cannot take, refused naming the flag, the value and the kernel's forms. */
 function checkVariant(kernel: LabKernel<never>, shape: LabShape, flag: string, variant: string): void {
-  const withVariants = LAB_KERNELS.filter((k) => labKernel(k).variantProblem).join(', ');
-  if (!kernel.variantProblem)
+  if (!kernel.variantProblem) {
+    const withVariants = LAB_KERNELS.filter((k) => labKernel(k).variantProblem).join(', ');
     throw new UsageError(`${flag} ${variant}: ${kernel.name} has no variants (kernels with variants: ${withVariants})`);
+  }
   const why = kernel.variantProblem(variant, shape);
   if (why !== undefined) throw new UsageError(`${flag} ${variant} (${kernel.name}): ${why}`);
 }
