@@ -43,7 +43,8 @@ async function main(): Promise<void> {
     SPEC,
   );
   if (!args) return;
-  checkOutputFile('--out', args.str('out', 'results/bench-strategies.json')); // before the runs
+  const out = args.str('out', 'results/bench-strategies.json');
+  checkOutputFile('--out', out); // before the runs
   const base: GroupRunOptions = {
     ...DEFAULT_GROUP_OPTIONS,
     model: args.str('model', 'tiny-mixtral'),
@@ -135,7 +136,6 @@ async function main(): Promise<void> {
       : `\nDWDP/DEP does not cross 1 in this range`,
   );
 
-  const out = args.str('out', 'results/bench-strategies.json');
   await writeFileAtomic(
     out,
     JSON.stringify(
