@@ -442,7 +442,7 @@ export class VirtualRuntime extends BaseRuntime {
   ): Schedule {
     for (const t of this.timers.values()) t.destroy();
     this.timers.clear();
-    return simulate(programs, spec, { copyInterference: sched.copyInterference ?? 0 });
+    return simulate(programs, spec, { copyInterference: sched.copyInterference });
   }
 
   /** The recorded programs (for tests and for re-scheduling under another link). */
