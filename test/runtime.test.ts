@@ -196,14 +196,7 @@ describe('runtimes', () => {
   it('virtual: the schedule applies copy interference s to compute that overlaps a pull, at both ends, and none by default', async () => {
     // Rank 1 pulls B bytes from rank 0 and computes meanwhile; rank 0 computes (its copy engine
     // serves the pull). Fake GPU without timestamps: each compute's recorded time is its host time.
-    const fakeGpu = {
-      timestamps: false,
-      guard: <T>(p: Promise<T>) => p,
-      device: {
-        createCommandEncoder: () => ({ finish: () => ({}) }),
-        queue: { submit: () => undefined, onSubmittedWorkDone: () => new Promise<void>((r) => setTimeout(r, 1)) },
-      },
-    } as unknown as Gpu;
+    const fakeGpu = slowGpu(1, []);
     const rt = new VirtualRuntime(
       [0, 1].map((id) => ({ id, gpu: fakeGpu })),
       working,
