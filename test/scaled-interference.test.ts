@@ -21,7 +21,12 @@ const cfg = loadPreset('tiny-deepseek');
 setDefaultTuningCache(undefined);
 
 function scaled(clock: GroupRunOptions['clock']): GroupRunOptions {
-  const o: GroupRunOptions = {
+  return withScaleTarget(unscaled(clock), cfg);
+}
+
+/** The same run without a scale target: the link is time-dilated by the GEMM-rate ratio only. */
+function unscaled(clock: GroupRunOptions['clock']): GroupRunOptions {
+  return {
     ...DEFAULT_GROUP_OPTIONS,
     model: cfg,
     strategy: 'dwdp',
@@ -35,7 +40,6 @@ function scaled(clock: GroupRunOptions['clock']): GroupRunOptions {
     timeDilation: { profile: 'gb200-nvl72', deviceGflops: 200 + 800 * rng.next() },
     dwdp: { ...DEFAULT_GROUP_OPTIONS.dwdp },
   };
-  return withScaleTarget(o, cfg);
 }
 
 describe(`copy interference in a scaled run (seed ${SEED})`, () => {
@@ -77,5 +81,21 @@ describe(`copy interference in a scaled run (seed ${SEED})`, () => {
     expect(sim.copyInterference.why).toMatch(/NOT applied — wall clock/);
     for (const k of r.ranks) expect(k.interferenceMs ?? 0).toBe(0);
     expect(r.recorded).toBeUndefined();
+  }, 120_000);
+
+  it('virtual clock without a scale target: s = 0, the timeline is the plain schedule of the recorded programs', async () => {
+    const r = await runGroup(unscaled('virtual'));
+    expect(r.similarity).toBeUndefined();
+    expect(r.link.dilation, 'the run is time-dilated, with no target').toBeDefined();
+    const rec = r.recorded!;
+    expect(rec.copyInterference).toBe(0);
+    const plain = simulate(rec.programs, rec.link, { intervals: false });
+    // Not vacuous: the target's s would have stretched this run's compute (the prefetch fills its slots at step start, under layer 0).
+    const withS = simulate(rec.programs, rec.link, { intervals: false, copyInterference: s });
+    expect(Math.max(...withS.ranks.map((k) => k.interferenceMs ?? 0)), at).toBeGreaterThan(0);
+    r.ranks.forEach((k, i) => {
+      expect(k.interferenceMs ?? 0, `rank ${i} ${at}`).toBe(0);
+      expect(k.endMs, `rank ${i} ${at}`).toBe(plain.ranks[i].endMs);
+    });
   }, 120_000);
 });
