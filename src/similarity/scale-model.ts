@@ -68,7 +68,7 @@
 
 import type { WeightFormat } from '../model/formats.ts';
 import type { Op } from '../timeline/ops.ts';
-import type { LengthLaw } from '../workload/lengths.ts';
+import { uniformRatioMin, type LengthLaw } from '../workload/lengths.ts';
 
 /** The model a time-dilated run stands for unless told otherwise: the rack model's. */
 export const DEFAULT_TARGET_MODEL = 'deepseek-r1';
@@ -347,7 +347,7 @@ export class ScaleModel {
     const w = this.target.workload;
     const { isl, islRatio, lengthLaw } = w.law;
     if (lengthLaw !== 'uniform-ratio' || islRatio === undefined) return `ISL ${w.isl}`;
-    const lo = Math.max(1, Math.ceil(islRatio * isl));
+    const lo = uniformRatioMin(isl, islRatio);
     return `ISL ${isl} (lengths uniform in [${lo}, ${isl}], ratio ${Number(islRatio.toPrecision(4))}; mean request ${w.isl})`;
   }
 

@@ -85,16 +85,21 @@ export function meanLength(d: LengthDist): number {
   return d.law === 'uniform-ratio' ? (d.isl * (1 + d.islRatio)) / 2 : d.mean;
 }
 
+/** The uniform-ratio law's shortest length: ⌈islRatio·isl⌉, at least 1 token. */
+export function uniformRatioMin(isl: number, islRatio: number): number {
+  return Math.max(1, Math.ceil(islRatio * isl));
+}
+
 /** True when every draw is the same length. */
 export function isConstant(d: LengthDist): boolean {
-  return d.law === 'uniform-ratio' ? Math.ceil(d.islRatio * d.isl) >= d.isl : d.cv === 0;
+  return d.law === 'uniform-ratio' ? uniformRatioMin(d.isl, d.islRatio) >= d.isl : d.cv === 0;
 }
 
 /** One length, a whole number of tokens ≥ 1 (clamped to [min, max] when given). */
 export function sampleLength(rng: Rng, d: LengthDist, clamp: { min?: number; max?: number } = {}): number {
   let x: number;
   if (d.law === 'uniform-ratio') {
-    const lo = Math.max(1, Math.ceil(d.islRatio * d.isl));
+    const lo = uniformRatioMin(d.isl, d.islRatio);
     x = lo + Math.floor(rng.next() * (d.isl - lo + 1));
   } else if (d.cv === 0) x = d.mean;
   else if (d.law === 'gamma') x = gamma(rng, 1 / d.cv ** 2) * d.mean * d.cv ** 2;
