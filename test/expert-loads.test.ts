@@ -5,13 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadPreset } from '../src/model/presets.ts';
 import { GB200_NVL72 } from '../src/hardware/profiles.ts';
-import { profileEfficiency } from '../src/hardware/efficiency.ts';
 import { DEFAULT_PRECISION } from '../src/hardware/precision.ts';
 import { CostModel, tokenReachesRankProbability } from '../src/sim/cost-model.ts';
 import { DEFAULT_STEP_PARAMS, runStepRow } from '../src/sim/experiment.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
 import {
-  GROUPED_GEMM_TILE_M,
   depLoadsLayer,
   expertsTouched,
   loadTouched,
@@ -24,6 +22,7 @@ import type { Op } from '../src/timeline/ops.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 import { errorOf } from './option-error.ts';
+import { tiledGemmMs } from './tiled-gemm-reference.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
@@ -60,28 +59,6 @@ function ownerIntegralLoads(E: number, N: number): { f: number[]; n: number[] } 
     for (let x = 0; x < per; x++) f[j * per + x] = ((n[j] / E) * w[x]) / s;
   }
   return { f, n };
-}
-
-/** The tiled roofline of the cost model, written out: slots per expert, expected touched experts. */
-function tiledGemmMs(cost: CostModel, slots: ArrayLike<number>, touched: number): number {
-  let real = 0;
-  let padded = 0;
-  for (let e = 0; e < slots.length; e++)
-    if (slots[e] > 0) {
-      real += slots[e];
-      padded += Math.ceil(slots[e] / GROUPED_GEMM_TILE_M - 1e-9) * GROUPED_GEMM_TILE_M;
-    }
-  const H = r1.hidden;
-  const F = r1.expertHidden;
-  const eff = profileEfficiency(GB200_NVL72);
-  const bytes = touched * cost.expertBytes + real * (2 * H + 2 * F) * DEFAULT_PRECISION.activationBytes;
-  return (
-    Math.max(
-      (2 * padded * 3 * H * F) / (GB200_NVL72.peakTflops.fp4! * 1e9 * eff.groupedGemm),
-      bytes / (GB200_NVL72.hbmGBps * 1e6 * eff.memory),
-    ) +
-    (3 * eff.launchUs) / 1000
-  );
 }
 
 const computes = (ops: Op[], category: string) =>

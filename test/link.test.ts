@@ -380,6 +380,22 @@ describe('the engine against its previous version (max-min rates are a function 
     });
   };
 
+  /**
+   * One trial of the event-by-event comparisons: 2–9 ranks (every sixth trial up to 31, with up
+   * to 400 transfers), a random spec, pulls and sends, some submitted together (ties), sizes from
+   * zero to tens of MiB.
+   */
+  const randomTrial = (trial: number) => {
+    const N = 2 + rng.int(trial % 6 === 5 ? 30 : 8);
+    const spec = randomSpec(rng, N);
+    const count = 1 + rng.int(trial % 6 === 5 ? 400 : 60);
+    const ts = randomTransfers(rng, N, count, 40, rng.uniform(0.01, 0.5)).map((t) => ({
+      ...t,
+      kind: rng.next() < 0.3 ? ('send' as const) : ('pull' as const),
+    }));
+    return { N, spec, ts, what: tag(`trial ${trial}: ${N} ranks, ${count} transfers, ${JSON.stringify(spec)}`) };
+  };
+
   it('gives the same max-min rates, bit for bit', () => {
     for (let trial = 0; trial < 300; trial++) {
       const N = trial % 10 === 9 ? 64 + rng.int(100) : 2 + rng.int(10);
@@ -407,22 +423,14 @@ describe('the engine against its previous version (max-min rates are a function 
 
   it('completes, counts pull time, reports copy activity and draws pieces exactly as before, event by event', () => {
     for (let trial = 0; trial < 60; trial++) {
-      const N = 2 + rng.int(trial % 6 === 5 ? 30 : 8);
-      const spec = randomSpec(rng, N);
-      const count = 1 + rng.int(trial % 6 === 5 ? 400 : 60);
-      // Pulls and sends, some submitted together (ties), sizes from zero to tens of MiB.
-      const ts = randomTransfers(rng, N, count, 40, rng.uniform(0.01, 0.5)).map((t) => ({
-        ...t,
-        kind: rng.next() < 0.3 ? ('send' as const) : ('pull' as const),
-      }));
-      const what = tag(`trial ${trial}: ${N} ranks, ${count} transfers, ${JSON.stringify(spec)}`);
+      const { N, spec, ts, what } = randomTrial(trial);
       const got: EnginePiece[] = [];
       const want: EnginePiece[] = [];
       const whole: EnginePiece[] = [];
       const now = new LinkFluid(spec, (p) => got.push(p));
       const before = new PreviousLinkFluid(spec, (p) => want.push(p));
       const spans = new LinkFluid(spec, (p) => whole.push(p), 'transfers');
-      const landedAt = new Array<number>(count).fill(NaN);
+      const landedAt = new Array<number>(ts.length).fill(NaN);
       const steps: number[] = [];
       let k = 0;
       while (k < ts.length || before.busy) {
@@ -463,14 +471,7 @@ describe('the engine against its previous version (max-min rates are a function 
   });
   it('runs on to the next landing or change of a watched rank’s copy activity where the previous engine, event by event, has one', () => {
     for (let trial = 0; trial < 60; trial++) {
-      const N = 2 + rng.int(trial % 6 === 5 ? 30 : 8);
-      const spec = randomSpec(rng, N);
-      const count = 1 + rng.int(trial % 6 === 5 ? 400 : 60);
-      const ts = randomTransfers(rng, N, count, 40, rng.uniform(0.01, 0.5)).map((t) => ({
-        ...t,
-        kind: rng.next() < 0.3 ? ('send' as const) : ('pull' as const),
-      }));
-      const what = tag(`trial ${trial}: ${N} ranks, ${count} transfers, ${JSON.stringify(spec)}`);
+      const { N, spec, ts, what } = randomTrial(trial);
       const now = new LinkFluid(spec);
       const before = new PreviousLinkFluid(spec);
       // Each call watches a fresh random set of ranks (a rank may be watched twice, or none at all);

@@ -10,7 +10,7 @@ import { DEFAULT_PRECISION } from '../src/hardware/precision.ts';
 import { CostModel } from '../src/sim/cost-model.ts';
 import { DEFAULT_STEP_PARAMS, runStepRow, stepBatches } from '../src/sim/experiment.ts';
 import { depPrograms, dwdpPrograms, type RankStep } from '../src/sim/programs.ts';
-import { GROUPED_GEMM_TILE_M, depSkewLoad, expertSlots } from '../src/sim/routing.ts';
+import { depSkewLoad, expertSlots } from '../src/sim/routing.ts';
 import { DEFAULT_SERVING_MAX_TOKENS, runServing, type ServingParams } from '../src/sim/serving.ts';
 import { MAX_STEP_REQUESTS, rowRankSteps, stepRowRequests } from '../src/options/scenario.ts';
 import { parseScenario, checkScenario, runScenario } from '../src/sim/scenarios.ts';
@@ -24,6 +24,7 @@ import type { MoeConfig } from '../src/model/config.ts';
 import { Rng } from '../src/util/random.ts';
 import { testSeed } from './seed.ts';
 import { errorOf } from './option-error.ts';
+import { tiledGemmMs } from './tiled-gemm-reference.ts';
 
 const seed = testSeed();
 const rng = new Rng(seed);
@@ -32,29 +33,6 @@ const r1 = loadPreset('deepseek-r1');
 /** a equals b to float64 rounding of a few operations. */
 const near = (a: number, b: number, what: string) =>
   expect(Math.abs(a - b), `${what}: ${a} vs ${b} ${at}`).toBeLessThanOrEqual(1e-12 * Math.abs(b));
-
-/** The tiled roofline of a grouped GEMM (slots per expert, expected touched experts), written out. */
-function tiledGemmMs(cost: CostModel, slots: ArrayLike<number>, touched: number): number {
-  let real = 0;
-  let padded = 0;
-  for (let e = 0; e < slots.length; e++)
-    if (slots[e] > 0) {
-      real += slots[e];
-      padded += Math.ceil(slots[e] / GROUPED_GEMM_TILE_M - 1e-9) * GROUPED_GEMM_TILE_M;
-    }
-  const H = r1.hidden;
-  const F = r1.expertHidden;
-  const flops = 2 * padded * 3 * H * F;
-  const bytes = touched * cost.expertBytes + real * (2 * H + 2 * F) * DEFAULT_PRECISION.activationBytes;
-  const eff = profileEfficiency(GB200_NVL72); // the profile's (calibrated) efficiencies, as the cost model runs them
-  return (
-    Math.max(
-      flops / (GB200_NVL72.peakTflops.fp4! * 1e9 * eff.groupedGemm),
-      bytes / (GB200_NVL72.hbmGBps * 1e6 * eff.memory),
-    ) +
-    (3 * eff.launchUs) / 1000
-  );
-}
 
 /** Every k-subset of 0..n−1. */
 function subsets(n: number, k: number): number[][] {
