@@ -113,6 +113,21 @@ describe('lab view state', () => {
     });
   }
 
+  it("checks a variant with the lab's own rule for the kernel and shape", () => {
+    // 'auto' is the GEMM's word for the tuning cache's choice, as on the command line.
+    const auto = parseLabForm(form({ variant: 'auto' }));
+    expect(auto.errors).toEqual({});
+    expect(auto.spec?.variant).toBe('auto');
+    // The router's 'pt:N' takes its logits from the GEMM pass: only with hidden % 4 == 0.
+    const odd = parseLabForm(form({ kernel: 'router', hidden: '6', variant: 'pt:16' }));
+    expect(odd.spec).toBeNull();
+    expect(odd.errors).toEqual({
+      variant:
+        "'pt:16' takes its logits from the GEMM pass, which needs hidden % 4 == 0 (hidden = 6; use 'fused:tb:N')",
+    });
+    expect(parseLabForm(form({ kernel: 'router', hidden: '8', variant: 'pt:16' })).spec?.variant).toBe('pt:16');
+  });
+
   it('does not check fields the kernel does not show', () => {
     const p = parseLabForm(form({ kernel: 'copy', tokens: 'garbage', lengths: '', variant: 'whatever' }));
     expect(p.errors).toEqual({});

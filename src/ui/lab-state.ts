@@ -8,12 +8,10 @@
 // command say the same thing.
 //
 // Pure module (Node and browser).
-import { parseVariant } from '../kernels/gemm-variant.ts';
-import { parseRouterVariant, routerVariantForms } from '../kernels/routing-params.ts';
+import { routerVariantForms } from '../kernels/routing-params.ts';
 import { MAX_HEAD_DIM } from '../kernels/attention.ts';
 import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { LAB_REGISTRY } from '../lab/registry.ts';
-import { parseNumbered } from '../lab/tuned.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabKernelName, type LabShape } from '../lab/types.ts';
 import { FieldProblem, fieldParsers, got } from './field-parse.ts';
 
@@ -262,26 +260,15 @@ function lengths(raw: string): number[] {
   return list;
 }
 
-/** Blank is fine (the kernel's tuned or default configuration); otherwise the kernel's own syntax. */
-function variant(kernel: LabKernelName, raw: string): string | undefined {
+/**
+ * Blank is fine (the kernel's tuned or default configuration); otherwise the lab's own check for the
+ * kernel and shape (LabKernel.variantProblem: the words 'default' and 'auto', the router's hidden-size rule).
+ */
+function variant(kernel: LabKernelName, raw: string, shape: LabShape): string | undefined {
   const v = raw.trim();
   if (v === '') return undefined;
-  if (kernel === 'expert-gemm') {
-    if (v === 'default') return v;
-    try {
-      parseVariant(v);
-    } catch (e) {
-      throw new FieldProblem((e as Error).message);
-    }
-    return v;
-  }
-  if (kernel === 'router') {
-    const r = parseRouterVariant(v);
-    if (typeof r === 'string') throw new FieldProblem(r);
-    return v;
-  }
-  const n = parseNumbered('bk', v);
-  if (typeof n === 'string') throw new FieldProblem(n);
+  const problem = LAB_REGISTRY[kernel].variantProblem?.(v, shape);
+  if (problem !== undefined) throw new FieldProblem(problem);
   return v;
 }
 
@@ -324,7 +311,7 @@ export function parseLabForm(form: LabForm): ParsedLabForm {
   };
   const mib = field('mib', (r) => (r.trim() === '' ? undefined : range('mib', r, 1 / 1024, L.mib)), undefined);
   if (mib !== undefined) shape.mib = mib;
-  const v = field('variant', (r) => variant(kernel, r), undefined);
+  const v = field('variant', (r) => variant(kernel, r, shape), undefined);
   const runs = field('runs', (r) => int('runs', r, 1, L.runs), 5);
   const seed = field('seed', (r) => (r.trim() === '' ? undefined : int('seed', r, 0, 2 ** 31 - 1)), undefined);
   // Cross-field: the routing draws K distinct experts per token.
