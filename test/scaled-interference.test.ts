@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { getProfile } from '../src/hardware/profiles.ts';
 import { loadPreset } from '../src/model/index.ts';
 import { withScaleTarget } from '../src/similarity/target.ts';
+import { appliedLinkFactor } from '../src/strategies/dilation.ts';
 import { DEFAULT_GROUP_OPTIONS } from '../src/strategies/options.ts';
 import { runGroup } from '../src/strategies/run.ts';
 import type { GroupRunOptions } from '../src/strategies/types.ts';
@@ -47,8 +48,12 @@ describe(`copy interference in a scaled run (seed ${SEED})`, () => {
 
   it('virtual clock: the timeline is scheduled with the target’s s, stretching the compute that overlaps pulls', async () => {
     expect(s, 'the gb200-nvl72 calibration fits an interference').toBeGreaterThan(0);
-    const r = await runGroup(scaled('virtual'));
+    const o = scaled('virtual');
+    const r = await runGroup(o);
     const sim = r.similarity!;
+    // The link ran at --link-gbps × the scale model's compute : pull factor, the factor the printouts read back.
+    expect(r.link.gbps, at).toBe(o.link.gbps * sim.link.value);
+    expect(appliedLinkFactor(r)).toBe(sim.link.value);
     expect(sim.copyInterference.value).toBe(s);
     expect(sim.copyInterference.applied).toBe(true);
     expect(sim.lines).toContain(sim.copyInterference.why);
@@ -84,9 +89,16 @@ describe(`copy interference in a scaled run (seed ${SEED})`, () => {
   }, 120_000);
 
   it('virtual clock without a scale target: s = 0, the timeline is the plain schedule of the recorded programs', async () => {
-    const r = await runGroup(unscaled('virtual'));
+    const o = unscaled('virtual');
+    const r = await runGroup(o);
     expect(r.similarity).toBeUndefined();
     expect(r.link.dilation, 'the run is time-dilated, with no target').toBeDefined();
+    // Without a target the link is dilated by the GEMM-rate ratio alone: the given device rate ÷ the profile's.
+    const dil = r.link.dilation!;
+    expect(dil.deviceGflops).toBe(o.timeDilation!.deviceGflops);
+    expect(dil.factor).toBe(dil.deviceGflops / dil.profileGflops);
+    expect(r.link.gbps, at).toBe(o.link.gbps * dil.factor);
+    expect(appliedLinkFactor(r)).toBe(dil.factor);
     const rec = r.recorded!;
     expect(rec.copyInterference).toBe(0);
     const plain = simulate(rec.programs, rec.link, { intervals: false });

@@ -10,7 +10,7 @@ import type { MoeConfig } from '../model/config.ts';
 import { DEFAULT_EFFICIENCY } from '../hardware/efficiency.ts';
 import { expertMathPrecision } from '../hardware/precision.ts';
 import { getProfile } from '../hardware/profiles.ts';
-import type { GroupRunOptions, GroupRunResult } from './types.ts';
+import type { GroupRunOptions } from './types.ts';
 
 export interface Dilation {
   profile: string;
@@ -27,9 +27,13 @@ export interface Dilation {
 /**
  * The factor a run's link bandwidth was multiplied by. Under a scale model it is the model's
  * compute : pull factor (η_link × bytes pulled here ÷ the target's ÷ σ: similarity.link), not the
- * dilation's GEMM-rate ratio, which only a run without a target applies.
+ * dilation's GEMM-rate ratio, which only a run without a target applies. The run sets its link
+ * with it (from its scale model and dilation) and the printouts read it back from the result.
  */
-export function appliedLinkFactor(r: Pick<GroupRunResult, 'link' | 'similarity'>): number | undefined {
+export function appliedLinkFactor(r: {
+  similarity?: { link: { value: number } };
+  link: { dilation?: Pick<Dilation, 'factor'> };
+}): number | undefined {
   return r.similarity?.link.value ?? r.link.dilation?.factor;
 }
 

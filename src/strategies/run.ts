@@ -15,7 +15,7 @@ import { createRanks, createTransport, releaseRanks } from '../dwdp/transport.ts
 import { shardSizeItem, storeSizeItem } from '../dwdp/weight-store.ts';
 import { totalTokens } from '../workload/workload.ts';
 import { groupRates } from './metrics.ts';
-import { dilationFor, measureDilation } from './dilation.ts';
+import { appliedLinkFactor, dilationFor, measureDilation } from './dilation.ts';
 import { setupDep, depShards, routedSlots, runDepRank, type OffsetBoard } from './dep.ts';
 import { setupDp, runDpRank } from './dp.ts';
 import { dwdpStoreLayout, runDwdpRank, setupDwdp } from './dwdp.ts';
@@ -170,7 +170,7 @@ async function runGroupOnce(opts: GroupRunOptions, hooks: RunHooks): Promise<Gro
         : await exclusiveGpuWork(() => measureDilation(ranks[0].gpu, cfg, opts, maxTokens, g.hosts[0]));
     let scale = target && dilation ? ScaleModel.create(target, dilation.deviceGflops) : undefined;
     if (scale) g.activationScale = scale.activations.value;
-    const gbps = opts.link.gbps * (scale ? scale.link.value : (dilation?.factor ?? 1));
+    const gbps = opts.link.gbps * (appliedLinkFactor({ similarity: scale, link: { dilation } }) ?? 1);
     const latencyUs = opts.link.latencyUs * (scale ? scale.timeScale : 1);
     const spec = linkSpec({
       egressGBps: gbps,
