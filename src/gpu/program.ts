@@ -192,27 +192,32 @@ export class ComputeProgram {
    * always a new key.
    */
   bindGroup(buffers: readonly BindingBuffer[], label = this.label): GPUBindGroup {
-    const at = (b: number): BindingBuffer => {
-      const r = buffers[b];
-      if (!r) throw new GpuError(`${this.label}: no buffer given for binding ${b}, which its entry point uses`);
-      return r;
-    };
-    const bindings = this.uses ?? [...buffers.keys()];
+    // Per dispatch: the key is built in one loop over the bindings, with no array or closure allocated for it.
+    const uses = this.uses;
+    const n = uses ? uses.length : buffers.length;
     let key = label;
-    for (const b of bindings) {
-      const r = at(b);
+    for (let i = 0; i < n; i++) {
+      const b = uses ? uses[i] : i;
+      const r = this.given(buffers, b);
       key += 'buffer' in r ? `|${b}:${bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? ''}` : `|${b}:${bufferId(r)}`;
     }
     let group = this.bindGroups.get(key);
     if (group) {
       this.bindGroups.delete(key); // re-inserted below: most recently used last
     } else {
-      const entries = bindings.map((b) => entry(b, at(b)));
+      const entries = (uses ?? [...buffers.keys()]).map((b) => entry(b, buffers[b]));
       group = this.device.createBindGroup({ label, layout: this.layout, entries });
       if (this.bindGroups.size >= BIND_GROUP_CACHE_SIZE) this.bindGroups.delete(this.bindGroups.keys().next().value!);
     }
     this.bindGroups.set(key, group);
     return group;
+  }
+
+  /** buffers[b], refused (naming the binding) where none is given. */
+  private given(buffers: readonly BindingBuffer[], b: number): BindingBuffer {
+    const r = buffers[b];
+    if (!r) throw new GpuError(`${this.label}: no buffer given for binding ${b}, which its entry point uses`);
+    return r;
   }
 
   /** Records one dispatch of `grid` workgroups with `bindGroup` as group 0. */
