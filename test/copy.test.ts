@@ -52,4 +52,37 @@ describe(`word copy kernel (seed ${SEED})`, () => {
     for (const c of copies) want.set(src.subarray(c.s, c.s + c.n), c.d);
     expect(Array.from(await readU32(gpu, dstBuf, words))).toEqual(Array.from(want));
   });
+
+  it('refuses a misaligned or overrunning copy before the pass is begun, naming the copy', async () => {
+    const gpu = await testGpu();
+    const rng = new Rng(SEED);
+    const words = 4 * (8 + rng.int(8));
+    const srcBuf = createBufferWith(gpu, new Uint32Array(words), 'src');
+    const dstBuf = createBufferWith(gpu, new Uint32Array(words), 'dst');
+    const k = await CopyKernel.create(gpu);
+    const ok = { src: srcBuf, srcOffset: 0, dst: dstBuf, dstOffset: 0, bytes: 16 };
+    const odd = 16 * rng.int(words / 4) + 4 * (1 + rng.int(3)); // not a multiple of 16
+    const n = 16 * (2 + rng.int(4)); // from the last 16 bytes of dst on, n bytes overrun it
+    for (const [bad, message] of [
+      [
+        { ...ok, dstOffset: odd },
+        `copy 1: offsets and sizes must be multiples of 16 bytes (got srcOffset 0, dstOffset ${odd}, bytes 16)`,
+      ],
+      [
+        { ...ok, dstOffset: 4 * words - 16, bytes: n },
+        `copy 1: ${n} bytes overrun a buffer (src ${4 * words} bytes from 0, dst ${4 * words} bytes from ${4 * words - 16})`,
+      ],
+    ] as const) {
+      const enc = gpu.device.createCommandEncoder();
+      let passes = 0;
+      const begin = enc.beginComputePass.bind(enc);
+      enc.beginComputePass = (d?: GPUComputePassDescriptor) => (passes++, begin(d));
+      expect(() => k.encode(enc, [ok, bad], 'merge'), `seed ${SEED}`).toThrow(message);
+      expect(passes, `seed ${SEED}: no pass begun`).toBe(0);
+      enc.finish();
+    }
+    srcBuf.destroy();
+    dstBuf.destroy();
+    k.destroy();
+  });
 });

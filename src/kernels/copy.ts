@@ -1,6 +1,13 @@
 // Word copy as a compute pass (shaders/copy_words.wgsl), so a GPU timer can measure it:
 // DWDP's weight merge when the grouped GEMM cannot read split weights in place.
-import { ComputeProgram, wgslProgram, workgroupGrid, type Gpu, type GpuTimer } from '../gpu/index.ts';
+import {
+  ComputeProgram,
+  wgslProgram,
+  workgroupGrid,
+  type Gpu,
+  type GpuTimer,
+  type ProgramDispatch,
+} from '../gpu/index.ts';
 import { SizeUniforms } from './routing-params.ts';
 
 export interface WordCopy {
@@ -31,19 +38,27 @@ export class CopyKernel {
 
   /** One timed pass (`label`) holding every copy, one dispatch each (the pipeline set once). */
   encode(enc: GPUCommandEncoder, copies: WordCopy[], label: string, timer?: GpuTimer): void {
-    // Every copy is checked, its grid included, before the pass is begun.
-    const grids = copies.map((c) => {
-      for (const v of [c.srcOffset, c.dstOffset, c.bytes])
-        if (v % 16) throw new Error(`copy: offsets and sizes must be multiples of 16 bytes (got ${v})`);
+    // Every copy is checked, its grid included, before the pass is begun (one loop over the copies).
+    const dispatches: ProgramDispatch[] = [];
+    for (let i = 0; i < copies.length; i++) {
+      const c = copies[i];
+      if (c.srcOffset % 16 || c.dstOffset % 16 || c.bytes % 16)
+        throw new Error(
+          `copy ${i}: offsets and sizes must be multiples of 16 bytes (got srcOffset ${c.srcOffset}, dstOffset ${c.dstOffset}, bytes ${c.bytes})`,
+        );
       if (c.srcOffset + c.bytes > c.src.size || c.dstOffset + c.bytes > c.dst.size)
-        throw new Error(`copy: ${c.bytes} bytes overrun a buffer`);
-      return workgroupGrid(Math.ceil(c.bytes / 16 / 256), this.gpu.device.limits, () => `copy of ${c.bytes} bytes`);
-    });
-    const dispatches = copies.flatMap((c, i) => {
-      if (c.bytes === 0) return [];
+        throw new Error(
+          `copy ${i}: ${c.bytes} bytes overrun a buffer (src ${c.src.size} bytes from ${c.srcOffset}, dst ${c.dst.size} bytes from ${c.dstOffset})`,
+        );
+      const grid = workgroupGrid(
+        Math.ceil(c.bytes / 16 / 256),
+        this.gpu.device.limits,
+        () => `copy of ${c.bytes} bytes`,
+      );
+      if (c.bytes === 0) continue;
       const sizes = this.params.get(c.srcOffset / 16, c.dstOffset / 16, c.bytes / 16);
-      return [{ bindGroup: this.program.bindGroup([sizes, c.src, c.dst]), grid: grids[i] }];
-    });
+      dispatches.push({ bindGroup: this.program.bindGroup([sizes, c.src, c.dst]), grid });
+    }
     const pass = enc.beginComputePass({ label, timestampWrites: timer?.writes(label) });
     this.program.dispatchEach(pass, dispatches);
     pass.end();
