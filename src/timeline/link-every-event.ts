@@ -1,6 +1,6 @@
-// The fluid link engine without its shortcuts (advanceToLanding, advanceToActivity): given it,
+// The fluid link engine without its shortcut (advanceToActivity): given it,
 // the scheduler stops the ranks at each of the engine's events, as it did before them. The
-// "before" of the tests that hold the shortcuts to the same Schedule bit for bit
+// "before" of the tests that hold the shortcut to the same Schedule bit for bit
 // (test/sim-scheduler.test.ts) and of `npm run bench:sim`'s side-by-side timing; production
 // never imports it.
 import { LinkFluid, type EnginePiece, type LinkSpec, type PieceMode } from './link.ts';

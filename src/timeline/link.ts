@@ -35,10 +35,9 @@
 //   filling over the ≤ 2·ranks capacities, on reused typed arrays) are remembered by its
 //   (src, dst) sequence (`MaxMinMemo`): a step's layers repeat the same exchanges, so almost
 //   every recomputation is a lookup that returns the very same doubles. A caller to whom
-//   only landings matter can let it run through its other events in one call
-//   (`advanceToLanding`: the same arithmetic as stopping at each), and one to whom some
-//   ranks' copy activity matters too, on to the next landing or change of that activity
-//   (`advanceToActivity`).
+//   only landings matter, and some ranks' copy activity, can let it run through its other
+//   events in one call, on to the next landing or change of that activity (`advanceToActivity`,
+//   with no ranks: to the next landing; the same arithmetic as stopping at each).
 // - `simulateSliced` (link-reference.ts, the test oracle; production never imports it): the
 //   slice-by-slice reference (pulls only) that tests compare the fluid engine against at
 //   small scale: one slice at a time per copy engine, round-robin pointer per source,
@@ -394,10 +393,6 @@ export type PieceMode = 'pieces' | 'transfers';
 // Bytes below this are rounding noise (rates × times in doubles), not data.
 export const BYTE_EPS = 1e-3;
 
-/** Where advance() may return before t: never (advanceTo), at a landing, at a landing or a change of copy activity. */
-const RUN_TO_T = 0;
-const STOP_AT_LANDING = 1;
-const STOP_AT_ACTIVITY = 2;
 const NO_RANKS: readonly number[] = [];
 
 /**
@@ -572,30 +567,22 @@ export class LinkFluid {
    * in order. The array is reused: read it before the next call.
    */
   advanceTo(t: number): readonly number[] {
-    return this.advance(t, RUN_TO_T, NO_RANKS, 0);
+    return this.advance(t, false, NO_RANKS, 0);
   }
 
   /**
-   * advanceTo(t), but stopping at the first time before t at which a transfer lands (read
-   * timeMs for the time reached): the engine's events in between (deliveries, rate changes)
-   * are processed on the way exactly as advanceTo would, so a caller to whom only landings
-   * matter need not stop at each of them. With t = Infinity it runs to the next landing.
-   */
-  advanceToLanding(t: number): readonly number[] {
-    return this.advance(t, STOP_AT_LANDING, NO_RANKS, 0);
-  }
-
-  /**
-   * advanceToLanding(t), but also stopping at the first event after which a pull into or out of
-   * one of ranks[0 … n) has started or stopped moving bytes (pullActive(rank) differs from what it
-   * was when called). A caller to whom a rank's copy activity matters (copy interference slows
-   * its compute while it is on) need not stop at the events that leave it as it was: the engine
-   * processes them on the way exactly as advanceTo would.
+   * advanceTo(t), but stopping at the first time before t at which a transfer lands, or after
+   * the first event after which a pull into or out of one of ranks[0 … n) has started or
+   * stopped moving bytes (pullActive(rank) differs from what it was when called); read timeMs
+   * for the time reached. The engine's events in between (deliveries, rate changes) are
+   * processed on the way exactly as advanceTo would, so a caller to whom only landings matter
+   * (n = 0), or landings and some ranks' copy activity (copy interference slows their compute
+   * while it is on), need not stop at each of them. With t = Infinity it runs to the next stop.
    */
   advanceToActivity(t: number, ranks: ArrayLike<number>, n: number): readonly number[] {
     if (this.activityWas.length < n) this.activityWas = new Uint8Array(2 * n);
     for (let k = 0; k < n; k++) this.activityWas[k] = this.pullActive(ranks[k]) ? 1 : 0;
-    return this.advance(t, STOP_AT_ACTIVITY, ranks, n);
+    return this.advance(t, true, ranks, n);
   }
 
   /** Whether pullActive of some of ranks[0 … n) differs from activityWas (advanceToActivity's snapshot). */
@@ -604,8 +591,8 @@ export class LinkFluid {
     return false;
   }
 
-  /** Advance to t, returning early after the event where `stop` says (STOP_*); `ranks[0 … n)`: the ranks STOP_AT_ACTIVITY watches. */
-  private advance(t: number, stop: number, ranks: ArrayLike<number>, n: number): readonly number[] {
+  /** Advance to t; with `stop`, returning early after a landing or a change of ranks[0 … n)'s copy activity (advanceToActivity). */
+  private advance(t: number, stop: boolean, ranks: ArrayLike<number>, n: number): readonly number[] {
     if (t < this.now) throw new Error(`link model: time goes backwards (${t} < ${this.now})`);
     const done = this.done;
     // (Emptied by pops: setting an array's length is a runtime call that, to 0, frees its backing
@@ -624,8 +611,7 @@ export class LinkFluid {
       if (next > this.now) this.flow(next);
       this.now = next;
       this.settle(done);
-      if (stop !== RUN_TO_T && done.length !== 0) return done;
-      if (stop === STOP_AT_ACTIVITY && this.activityChanged(ranks, n)) return done;
+      if (stop && (done.length !== 0 || this.activityChanged(ranks, n))) return done;
     }
   }
 

@@ -110,9 +110,10 @@ export interface LinkEngine {
   submit(key: number, kind: 'pull' | 'send', src: number, dst: number, bytes: number): void;
   nextEventMs(): number;
   advanceTo(t: number): readonly number[];
-  /** advanceTo(t), but returning at the first landing before t (timeMs: where it stopped), its other events processed on the way. */
-  advanceToLanding?(t: number): readonly number[];
-  /** advanceToLanding(t), but also returning after the first event that turns pullActive of one of ranks[0 … n) on or off. */
+  /**
+   * advanceTo(t), but returning at the first landing before t, or after the first event that turns pullActive of one of
+   * ranks[0 … n) on or off (timeMs: where it stopped), its other events processed on the way.
+   */
   advanceToActivity?(t: number, ranks: ArrayLike<number>, n: number): readonly number[];
   pullActive(rank: number): boolean;
   pullBusyMs(rank: number): number;
@@ -678,9 +679,8 @@ class GroupRun {
     // none of them could move, and retime would change no rate). The link does the same
     // arithmetic either way, and the ranks stop at the same times otherwise, so every
     // breakpoint and every time is the same.
-    const skip = this.interferes
-      ? this.engine.advanceToActivity !== undefined
-      : this.engine.advanceToLanding !== undefined;
+    // (Without interference here no rank is watched: watching stays 0, and the link stops at landings only.)
+    const skip = this.engine.advanceToActivity !== undefined;
     // (Indexed loops here and in progress and retime, which run at every step: an iterator
     // that escape analysis does not remove is an allocation each time.)
     for (;;) {
@@ -704,11 +704,9 @@ class GroupRun {
         if (!running) break;
         throw new Error(`scheduler: deadlock at ${this.now.toFixed(6)} ms: ${this.describeBlocked()}`);
       }
-      const landed = !skip
-        ? this.engine.advanceTo(tNext)
-        : this.interferes
-          ? this.engine.advanceToActivity!(tNext, this.watch, this.watching)
-          : this.engine.advanceToLanding!(tNext);
+      const landed = skip
+        ? this.engine.advanceToActivity!(tNext, this.watch, this.watching)
+        : this.engine.advanceTo(tNext);
       for (let k = 0; k < landed.length; k++) this.landed(landed[k]);
       this.now = skip ? this.engine.timeMs : tNext;
       for (let g = 0; g < this.group.length; g++) {
