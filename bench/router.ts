@@ -23,6 +23,7 @@ import { DEFAULT_SHAPE, type LabShape } from '../src/lab/types.ts';
 import { formatTable, type Cell } from '../src/report/table.ts';
 import { calibrate } from '../src/sim/calibration.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
+import { MAX_SEED } from '../src/util/random.ts';
 
 /** The benchmark shape (softmax, Mixtral/Qwen style) and a DeepSeek-like one (sigmoid, 8 groups, bias). */
 const SHAPES: Record<string, Partial<LabShape>> = {
@@ -48,7 +49,7 @@ const spec: Spec = {
   },
   seed: {
     kind: 'string',
-    help: `seed of the random problems, an integer from 0 to ${2 ** 32 - 1} (default: from the clock, printed)`,
+    help: `seed of the random problems, an integer from 0 to ${MAX_SEED} (default: from the clock, printed)`,
     placeholder: 'S',
   },
   out: { kind: 'string', help: 'JSON output file (default results/bench-router.json)', placeholder: 'file' },
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   );
   if (!args) return;
   const runs = args.num('runs', 5, { min: 1, max: MAX_RUNS, int: true });
-  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, max: 2 ** 32 - 1, int: true });
+  const seed = args.num('seed', Date.now() % 2 ** 31, { min: 0, max: MAX_SEED, int: true });
   const out = args.optStr('out') ?? 'results/bench-router.json';
   checkOutputFile('--out', out);
   const rawShapes = args.optStr('shapes') ?? 'all';

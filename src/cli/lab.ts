@@ -15,6 +15,7 @@ import { MAX_RUNS, checkLabSizes } from '../lab/sizes.ts';
 import { checkTuningPath } from '../tuning/tuning-store-node.ts';
 import { tryNearest } from '../util/nearest.ts';
 import { checkOutputFile, writeFileAtomic } from '../util/output-path.ts';
+import { MAX_SEED } from '../util/random.ts';
 import { recordingTuningCache } from '../tuning/tuning-store.ts';
 import { routerVariantForms } from '../kernels/routing-params.ts';
 import { DEFAULT_SHAPE, GEMM_STAGES, LAB_KERNELS, type LabKernel, type LabShape } from '../lab/types.ts';
@@ -60,7 +61,7 @@ const SPEC: Spec = {
   warmup: { kind: 'string', help: 'untimed runs first (default 1)', placeholder: 'n' },
   seed: {
     kind: 'string',
-    help: `seed of the random problem, an integer from 0 to ${2 ** 32 - 1} (default: from the clock, printed)`,
+    help: `seed of the random problem, an integer from 0 to ${MAX_SEED} (default: from the clock, printed)`,
     placeholder: 'S',
   },
   sweep: { kind: 'flag', help: 'try every configuration (expert-gemm, router, attention), report all, cache the best' },
@@ -123,8 +124,6 @@ function checkVariant(kernel: LabKernel<never>, shape: LabShape, flag: string, v
 
 /** The options calibrate reads; it measures its own shapes. */
 const CALIBRATE_READS = new Set(['out', 'runs', 'seed', 'json', 'help']);
-/** Seeds are 32-bit, as in npm run moe. */
-const MAX_SEED = 2 ** 32 - 1;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -14,6 +14,7 @@ import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { DEFAULT_GENERATION_PARAMS as G, type GenerationParams } from '../sim/e2e/generation.ts';
 import { DEFAULT_E2E_PARAMS as E, GEN_BATCH_MAX, type E2eParams } from '../sim/e2e/params.ts';
 import { OptionError, d } from './error.ts';
+import { MAX_SEED } from '../util/random.ts';
 import { parseJson, rangeText, type OptionDecl } from './schema.ts';
 import { SCENARIO_PARAM, SCENARIO_PARAMS } from './scenario.ts';
 
@@ -183,7 +184,7 @@ export const E2E_PARAMS: readonly E2eParamDecl[] = [
     key: 'seed',
     kind: 'int',
     min: 0,
-    max: 2 ** 32 - 1,
+    max: MAX_SEED,
     default: E.seed,
     label: 'seed',
     help: 'seed of lengths and the TTFT run',

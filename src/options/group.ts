@@ -22,6 +22,7 @@ import { RANK_MODES, type RankMode } from '../dwdp/transport.ts';
 import { PROFILES } from '../hardware/profiles.ts';
 import { LENGTH_LAWS, UNIFORM_RATIO_MAX_CV, type LengthLaw } from '../workload/lengths.ts';
 import { OptionError, d, ref } from './error.ts';
+import { MAX_SEED } from '../util/random.ts';
 import { checkValue, defaultText, parseText, rangeText, type OptionDecl, type OptionValue } from './schema.ts';
 
 export type StrategyName = 'dp' | 'dep' | 'dwdp';
@@ -182,7 +183,7 @@ export const GROUP_OPTIONS: readonly GroupOptionDecl[] = [
     label: 'Seed',
     kind: 'int',
     min: 0,
-    max: 2 ** 32 - 1,
+    max: MAX_SEED,
     default: 1,
     help: 'Weights, tokens and request lengths all derive from it.',
     get: (o) => o.seed,

@@ -11,6 +11,7 @@ import { WEIGHT_FORMATS } from '../model/formats.ts';
 import { ConfigError, parseMoeConfig, type MoeConfig } from '../model/config.ts';
 import { PRESETS, loadPreset } from '../model/presets.ts';
 import { parseJsonText } from '../util/json.ts';
+import { MAX_SEED } from '../util/random.ts';
 import { LENGTH_LAWS } from '../workload/lengths.ts';
 import { DEFAULT_EFFICIENCY, ROOFLINE_TEXT } from '../hardware/efficiency.ts';
 import { PROFILES } from '../hardware/profiles.ts';
@@ -128,7 +129,7 @@ export const SCENARIO_PARAMS: readonly ScenarioParamDecl[] = [
     key: 'seed',
     kind: 'int',
     min: 0,
-    max: 2 ** 32 - 1,
+    max: MAX_SEED,
     default: S.seed,
     label: 'seed',
     help: 'seed of lengths and arrivals',

@@ -1,6 +1,9 @@
 // Seeded pseudo-random numbers: everything generated (weights, inputs, workloads) is
 // reproducible from a seed. SplitMix32-style mixing keeps nearby seeds uncorrelated.
 
+/** The largest seed: `Rng` reads a seed as 32 bits (`seed >>> 0`), so larger ones would alias smaller ones. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 export class Rng {
   private state: number;
 
