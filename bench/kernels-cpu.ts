@@ -10,13 +10,8 @@
 // the control: within noise or beyond) and the noise floor, and writes JSON (default results/bench-kernels-cpu.json).
 import { loadavg } from 'node:os';
 import { adapterLabel, builtProgram, setPipelineOverride, watchPipelineKeys, type Gpu } from '../src/gpu/index.ts';
-import {
-  GroupedExpertGemm,
-  parseVariant,
-  variantName,
-  variantProblem,
-  type GemmVariant,
-} from '../src/kernels/expert-gemm.ts';
+import { GroupedExpertGemm, variantName, variantProblem, type GemmVariant } from '../src/kernels/expert-gemm.ts';
+import { variantTextProblem } from '../src/kernels/gemm-variant.ts';
 import {
   VARIANT_FAMILIES,
   buildGemmProblem,
@@ -64,11 +59,8 @@ export function parseVariantsArg(raw: string | undefined): VariantsChoice {
       throw new Error(
         `--variants: '${raw}' mixes a list with '${s || '(empty)'}' (give 'all', 'default', or variants like sx4:8x4:2x2,sw4:4x8:2x2)`,
       );
-    try {
-      parseVariant(s);
-    } catch (e) {
-      throw new Error(`--variants: ${(e as Error).message}`, { cause: e });
-    }
+    const why = variantTextProblem(s);
+    if (why !== undefined) throw new Error(`--variants: ${why}`);
   }
   return list;
 }

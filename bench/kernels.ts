@@ -15,7 +15,8 @@ import { loadavg } from 'node:os';
 import { commandLine, runCli, UsageError, type Spec } from '../src/cli/args.ts';
 import { checkOutputFile, writeFileAtomic } from '../src/util/output-path.ts';
 import { adapterLabel, checkHostSizes, deviceNeeds, getGpu, type Gpu, type SizeItem } from '../src/gpu/index.ts';
-import { parseVariant, variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
+import { variantName, variantProblem } from '../src/kernels/expert-gemm.ts';
+import { variantTextProblem } from '../src/kernels/gemm-variant.ts';
 import {
   buildGemmProblem,
   createShapeGemm,
@@ -331,11 +332,8 @@ async function main(): Promise<void> {
       throw new UsageError(
         `--variant ${given}: names one variant (or 'default'); for the rows beside it use --variants ${given}`,
       );
-    try {
-      parseVariant(given);
-    } catch (e) {
-      throw new UsageError(`--variant: ${(e as Error).message}`);
-    }
+    const why = variantTextProblem(given);
+    if (why !== undefined) throw new UsageError(`--variant: ${why}`);
     // The baseline's ratios are the default variants': another variant's row is no comparison with them.
     for (const f of ['check', 'write-baseline'])
       if (args.flag(f))

@@ -12,7 +12,7 @@ import { ConfigError, sizeKeys, type MoeConfig } from '../model/config.ts';
 import { PRESETS, configSummary, resolveModel } from '../model/index.ts';
 import { tryNearest } from '../util/nearest.ts';
 import type { WeightFormat } from '../model/formats.ts';
-import { parseVariant } from '../kernels/gemm-variant.ts';
+import { variantTextProblem } from '../kernels/gemm-variant.ts';
 import { GROUP_OPTION } from '../options/group.ts';
 import { parseText, type OptionValue } from '../options/schema.ts';
 import { writeLayerDump } from '../report/layer-dump.ts';
@@ -95,12 +95,9 @@ async function main(): Promise<void> {
   // The grouped GEMM's variant, checked before any work. The kernel's words pass: 'auto' (as when
   // omitted: the tuning cache's winner, else the format's default) and 'default' (the format's default).
   const variant = args.optStr('variant');
-  if (variant !== undefined && variant !== 'default' && variant !== 'auto')
-    try {
-      parseVariant(variant);
-    } catch (e) {
-      throw new UsageError(`--variant: ${(e as Error).message}`);
-    }
+  const variantWhy =
+    variant === undefined || variant === 'default' || variant === 'auto' ? undefined : variantTextProblem(variant);
+  if (variantWhy !== undefined) throw new UsageError(`--variant: ${variantWhy}`);
   const cfg = await modelFrom(args);
   if (isGroupRun(args)) return runGroupCli(args, cfg);
   const opt = <T extends OptionValue>(key: 'tokens' | 'seed' | 'format'): T => {

@@ -246,6 +246,16 @@ export function parseVariant(s: string): GemmVariant {
   });
 }
 
+/** Why `s` is not a variant parseVariant accepts (its message), or undefined when it is: for checks that name their own flag or field. */
+export function variantTextProblem(s: string): string | undefined {
+  try {
+    parseVariant(s);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 /** The variant itself when it is well formed, else an error naming the field and its limit. */
 export function checkVariant(v: GemmVariant): GemmVariant {
   if (v.kind === 'naive') return v;

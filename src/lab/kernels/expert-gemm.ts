@@ -10,11 +10,11 @@ import {
   expertGemmReference,
   hasSubgroupQuads,
   hasSubgroupsOf4,
-  parseVariant,
   variantName,
   variantProblem,
   type GemmVariant,
 } from '../../kernels/expert-gemm.ts';
+import { variantTextProblem } from '../../kernels/gemm-variant.ts';
 import {
   F16_SWEEP_CANDIDATES,
   QUAD_SWEEP_CANDIDATES,
@@ -127,13 +127,7 @@ export const expertGemmLab: LabKernel<Float32Array> = {
   shapeClass: (s) => gemmShapeClass(s),
   variantProblem(v) {
     // 'default' (the format's) and 'auto' (the tuning cache's, else the default) are the GEMM's own words.
-    if (v === 'default' || v === 'auto') return undefined;
-    try {
-      parseVariant(v);
-      return undefined;
-    } catch (e) {
-      return (e as Error).message;
-    }
+    return v === 'default' || v === 'auto' ? undefined : variantTextProblem(v);
   },
   sweepCandidates(gpu: Gpu, s: LabShape): string[] {
     const subgroups = hasSubgroupsOf4(gpu);
