@@ -9,6 +9,7 @@
 // FMA loop, share of f32's rate: median and min; paired share, and the rank test's p against
 // the control: within noise or beyond) and the noise floor, and writes JSON (default results/bench-kernels-cpu.json).
 import { loadavg } from 'node:os';
+import { UsageError } from '../src/cli/args.ts';
 import { adapterLabel, builtProgram, setPipelineOverride, watchPipelineKeys, type Gpu } from '../src/gpu/index.ts';
 import { GroupedExpertGemm, variantName, variantProblem, type GemmVariant } from '../src/kernels/expert-gemm.ts';
 import { variantTextProblem } from '../src/kernels/gemm-variant.ts';
@@ -49,18 +50,18 @@ import {
 /** `--variants`: 'all' (default + one per tile kind), 'default', or a comma list of variants run beside each default. */
 export type VariantsChoice = 'all' | 'default' | string[];
 
-/** Parses `--variants`, every listed variant checked against the grammar (the error names the flag). */
+/** Parses `--variants`, every listed variant checked against the grammar (a UsageError naming the flag). */
 export function parseVariantsArg(raw: string | undefined): VariantsChoice {
   if (raw === undefined || raw === 'all') return 'all';
   if (raw === 'default') return 'default';
   const list = raw.split(',').map((s) => s.trim());
   for (const s of list) {
     if (s === '' || s === 'all' || s === 'default')
-      throw new Error(
+      throw new UsageError(
         `--variants: '${raw}' mixes a list with '${s || '(empty)'}' (give 'all', 'default', or variants like sx4:8x4:2x2,sw4:4x8:2x2)`,
       );
     const why = variantTextProblem(s);
-    if (why !== undefined) throw new Error(`--variants: ${why}`);
+    if (why !== undefined) throw new UsageError(`--variants: ${why}`);
   }
   return list;
 }

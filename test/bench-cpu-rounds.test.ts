@@ -30,6 +30,7 @@ import { mannWhitney, smallestP } from '../src/util/rank-test.ts';
 import { Rng } from '../src/util/random.ts';
 import { testGpu } from './gpu-fixture.ts';
 import { testSeed } from './seed.ts';
+import { UsageError } from '../src/cli/args.ts';
 import { referenceMedian as med } from './median-reference.ts';
 
 const seed = testSeed();
@@ -404,5 +405,7 @@ describe('bench:kernels --variants', () => {
     expect(() => parseVariantsArg('bogus')).toThrow(/^--variants: bad GEMM variant 'bogus' \(expected /);
     expect(() => parseVariantsArg('sx4:8x4:2x2,')).toThrow(/--variants: .* mixes a list with '\(empty\)'/);
     expect(() => parseVariantsArg('default,sx4:8x4:2x2')).toThrow(/mixes a list with 'default'/);
+    // Usage errors (exit 2 in the bench), both kinds.
+    for (const bad of ['bogus', 'all,sx4:8x4:2x2']) expect(() => parseVariantsArg(bad)).toThrow(UsageError);
   });
 });
