@@ -114,9 +114,10 @@ async function main(): Promise<void> {
   for (const name of names) {
     const shape: LabShape = { ...DEFAULT_SHAPE, ...SHAPES[name] };
     const results = new Map<string, LabResult[]>();
-    for (const i of [0, 1, 2, 2, 1, 0]) {
-      const r = await lab('router', shape, PATHS[i].variant);
-      if (r.variant !== PATHS[i].variant) throw new Error(`router ran ${r.variant}, asked for ${PATHS[i].variant}`);
+    // Every path forward, then backward (A B C C B A).
+    for (const { variant } of [...PATHS, ...[...PATHS].reverse()]) {
+      const r = await lab('router', shape, variant);
+      if (r.variant !== variant) throw new Error(`router ran ${r.variant}, asked for ${variant}`);
       results.set(r.variant, [...(results.get(r.variant) ?? []), r]);
       process.stderr.write(`  ${name} ${r.variant}: ${r.medianMs.toPrecision(4)} ms\n`);
     }
