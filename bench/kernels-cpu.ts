@@ -137,6 +137,9 @@ const loadReading = (at: string): LoadReading => ({ at, load1m: loadavg()[0] });
  * (once each, with the reason); a variant that resolves to one already built is dropped.
  * Pushes into `built` and `problems` as it goes, so the caller frees them even on failure.
  */
+/** The seed of every shape's GEMM problems: the control's must be the f32 default's (same inputs, same routing). */
+const PROBLEM_SEED = 7;
+
 async function buildShapeVariants(
   gpu: Gpu,
   o: CpuSecondsOptions,
@@ -152,7 +155,7 @@ async function buildShapeVariants(
     ...otherVariants(o.variants),
   ];
   for (const format of o.formats) {
-    const problem = buildGemmProblem(gpu, shape, format, { seed: 7, skew: o.skew });
+    const problem = buildGemmProblem(gpu, shape, format, { seed: PROBLEM_SEED, skew: o.skew });
     problems.push(problem);
     const names = new Set<string>();
     for (const w of wanted) {
@@ -184,7 +187,7 @@ async function buildShapeVariants(
   const ref = built.find((b) => isReference(b.measured));
   if (!o.control || !ref) return;
   // The control: its own problem (same seed and routing, its own buffers) and its own pipelines.
-  const problem = buildGemmProblem(gpu, shape, 'f32', { seed: 7, skew: o.skew });
+  const problem = buildGemmProblem(gpu, shape, 'f32', { seed: PROBLEM_SEED, skew: o.skew });
   problems.push(problem);
   const gemm = await createControlGemm(gpu, shape, o.variant);
   const v = variantName(gemm.variant);
